@@ -1,0 +1,1 @@
+"""Signaling: the WebSocket protocol between browsers and server, authentication, roles, state store."""

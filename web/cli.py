@@ -1,0 +1,48 @@
+"""The ``seance`` command line.
+
+Each sub-command lives in its own module of :mod:`web.commands` exposing
+``add_arguments(parser)`` and ``run(args) -> int``; modules are imported lazily so
+that ``seance audit verify`` works without the media stack being importable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: sub-command name -> (module under web.commands, one-line help in English)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "start the embedded demo (no Redis, demo council, accounts printed)"),
+    "rehearse": ("rehearse", "play a complete scripted sitting of the demo council in-process"),
+    "audit": ("audit", "verify a sitting's journal offline"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seance", description="Séance: council sittings by visioconference.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text)
+        try:
+            module = importlib.import_module(f"web.commands.{module_name}")
+        except ImportError as exc:  # a sub-command not built yet must not break the others
+            sp.set_defaults(_unavailable=str(exc))
+            continue
+        module.add_arguments(sp)
+        sp.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_unavailable", None):
+        print(f"seance {args.command}: unavailable ({args._unavailable})", file=sys.stderr)
+        return 2
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
