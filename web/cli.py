@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "start the embedded demo (no Redis, demo council, accounts printed)"),
     "rehearse": ("rehearse", "play a complete scripted sitting of the demo council in-process"),
     "audit": ("audit", "verify a sitting's journal offline"),
+    "bench": ("bench", "run the media-plane benchmark (figures reported, never asserted)"),
 }
 
 
