@@ -1,0 +1,102 @@
+"""People's accounts, persisted in SQLite (stdlib) in the instance data dir.
+
+One table ``accounts``: login, scrypt hash (see :mod:`signaling.auth`), role, the member
+id in the council (councillors, president) and the salle (agents). Kiosks have no
+account: they hold a signed salle token.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from signaling.auth import hash_password, verify_password
+from signaling.roles import Role
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    login         TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    member_id     TEXT,
+    salle_id      TEXT,
+    display_name  TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+)
+"""
+
+#: A hash checked against when the login does not exist, so that an unknown login costs
+#: the same time as a wrong password.
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("dummy")
+
+
+@dataclass(frozen=True)
+class Account:
+    login: str
+    role: Role
+    member_id: str | None
+    salle_id: str | None
+    display_name: str
+
+
+class AccountStore:
+    """Accounts in ``<data_dir>/accounts.sqlite3``. Calls are short and synchronous."""
+
+    FILENAME = "accounts.sqlite3"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(SCHEMA)
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> AccountStore:
+        return cls(Path(data_dir) / cls.FILENAME)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def set_account(self, login: str, password: str, role: Role, *, member_id: str | None = None,
+                    salle_id: str | None = None, display_name: str = "") -> Account:
+        """Create the account, or replace its password and attributes."""
+        if role in (Role.KIOSK, Role.PUBLIC):
+            raise ValueError("kiosks and the public have no account")
+        if role is Role.AGENT and not salle_id:
+            raise ValueError("an agent belongs to a salle")
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO accounts(login, password_hash, role, member_id, salle_id, display_name, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(login) DO UPDATE SET password_hash=excluded.password_hash, role=excluded.role,"
+            " member_id=excluded.member_id, salle_id=excluded.salle_id, display_name=excluded.display_name,"
+            " updated_at=excluded.updated_at",
+            (login, hash_password(password), role.value, member_id, salle_id, display_name, now, now),
+        )
+        return Account(login, role, member_id, salle_id, display_name)
+
+    def get(self, login: str) -> Account | None:
+        row = self._db.execute(
+            "SELECT login, role, member_id, salle_id, display_name FROM accounts WHERE login = ?", (login,)
+        ).fetchone()
+        return Account(row[0], Role(row[1]), row[2], row[3], row[4]) if row else None
+
+    def authenticate(self, login: str, password: str) -> Account | None:
+        row = self._db.execute("SELECT password_hash FROM accounts WHERE login = ?", (login,)).fetchone()
+        if row is None:
+            verify_password(password, _dummy_hash())
+            return None
+        return self.get(login) if verify_password(password, row[0]) else None
+
+    def all(self) -> list[Account]:
+        rows = self._db.execute(
+            "SELECT login, role, member_id, salle_id, display_name FROM accounts ORDER BY login"
+        ).fetchall()
+        return [Account(r[0], Role(r[1]), r[2], r[3], r[4]) for r in rows]

@@ -1,0 +1,144 @@
+"""Passwords (scrypt) and signed session tokens (HMAC-SHA256 with expiry).
+
+Password hashes are ``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>`` (RFC 7914
+parameters; n = 2^14, r = 8, p = 1 by default, about 16 MiB and 50 ms per check).
+
+A token is ``<payload b64url>.<mac b64url>`` where the payload is compact JSON
+``{"v":1,"role":…,"member":…,"salle":…,"sitting":…,"iat":…,"exp":…}`` and the MAC is
+HMAC-SHA256 (RFC 2104) under the installation's secret key, kept in the data dir. A
+kiosk token carries ``role: "kiosk"`` and its salle, and no member: it grants no human
+right (no vote, no mute), only publishing that salle's media.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
+
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from signaling.roles import Role
+
+SCRYPT_LOG2_N = 14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_LEN = 32
+
+SESSION_TTL_S = 12 * 3600
+KIOSK_TTL_S = 30 * 24 * 3600
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(password: str, *, log2_n: int = SCRYPT_LOG2_N) -> str:
+    salt = os.urandom(16)
+    kdf = Scrypt(salt=salt, length=SCRYPT_LEN, n=2**log2_n, r=SCRYPT_R, p=SCRYPT_P)
+    digest = kdf.derive(password.encode("utf-8"))
+    return f"scrypt${log2_n}${SCRYPT_R}${SCRYPT_P}${_b64e(salt)}${_b64e(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time check of ``password`` against a stored hash; False on any malformation."""
+    try:
+        scheme, log2_n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt" or not (1 <= int(log2_n) <= 20):
+            return False
+        raw = _b64d(digest)
+        kdf = Scrypt(salt=_b64d(salt), length=len(raw), n=2 ** int(log2_n), r=int(r), p=int(p))
+        kdf.verify(password.encode("utf-8"), raw)
+        return True
+    except (InvalidKey, ValueError):
+        return False
+
+
+def new_password() -> str:
+    """A password people can type: four groups of four unambiguous characters."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+class TokenError(Exception):
+    """Why a token is refused, in French (shown to people)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Claims:
+    role: Role
+    member: str | None
+    salle: str | None
+    sitting: str | None
+    issued_at: int
+    expires_at: int
+
+
+class TokenSigner:
+    """Issues and checks tokens under one secret key."""
+
+    def __init__(self, key: bytes, *, clock=time.time) -> None:
+        if len(key) < 32:
+            raise ValueError("the signing key must be at least 32 bytes")
+        self._key = key
+        self._clock = clock
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> TokenSigner:
+        """Load the installation key from ``<data_dir>/session.key``, creating it (0600)."""
+        path = Path(data_dir) / "session.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(os.urandom(32))
+        return cls(path.read_bytes())
+
+    def issue(self, role: Role, *, member: str | None = None, salle: str | None = None,
+              sitting: str | None = None, ttl_s: int | None = None) -> str:
+        if ttl_s is None:
+            ttl_s = KIOSK_TTL_S if role is Role.KIOSK else SESSION_TTL_S
+        if role is Role.KIOSK and (member is not None or salle is None):
+            raise ValueError("a kiosk token names a salle and no member")
+        now = int(self._clock())
+        payload = {"v": 1, "role": role.value, "member": member, "salle": salle, "sitting": sitting,
+                   "iat": now, "exp": now + int(ttl_s)}
+        body = _b64e(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+        return f"{body}.{self._mac(body)}"
+
+    def _mac(self, body: str) -> str:
+        return _b64e(hmac.new(self._key, body.encode("ascii"), sha256).digest())
+
+    def verify(self, token: str) -> Claims:
+        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+            raise TokenError("bad_token", "Jeton illisible.")
+        body, mac = token.split(".")
+        if not hmac.compare_digest(mac, self._mac(body)):
+            raise TokenError("bad_token", "Jeton invalide (signature incorrecte).")
+        try:
+            data = json.loads(_b64d(body))
+            claims = Claims(role=Role(data["role"]), member=data.get("member"), salle=data.get("salle"),
+                            sitting=data.get("sitting"), issued_at=int(data["iat"]), expires_at=int(data["exp"]))
+        except (ValueError, KeyError, TypeError):
+            raise TokenError("bad_token", "Jeton illisible.") from None
+        if data.get("v") != 1:
+            raise TokenError("bad_token", "Version de jeton inconnue.")
+        if self._clock() >= claims.expires_at:
+            raise TokenError("token_expired", "Jeton expiré : reconnectez-vous.")
+        return claims

@@ -1,0 +1,174 @@
+"""Handlers: one async function per client message type.
+
+How to add a message type (the deliberation commands of the next issue go this way):
+
+1. declare its dataclass in :mod:`signaling.protocol` (or in a new module, with
+   ``@protocol.register``): fields, types, limits;
+2. add its row to ``PERMISSIONS`` in :mod:`signaling.roles` (and a note if a handler
+   adds a scope check), then regenerate the table in ``docs/protocol.md``;
+3. write ``@HANDLERS.on(TheMessage) async def …(services, conn, msg)`` here or in a
+   module imported at the bottom of this file. Check everything that can refuse
+   *before* changing anything; refuse with ``ProtocolError(code, French message,
+   field)``, where ``code`` is a rule id (``R7``…) when a rule refuses.
+
+``tests/signaling/test_registry.py`` fails if the three disagree.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from signaling.auth import Claims, TokenError, TokenSigner
+from signaling.hub import Connection, Handler
+from signaling.protocol import (CLIENT_MESSAGES, AudioOnly, Hello, Join, Leave, Message, Mute, Offer, Pin,
+                                Ping, ProtocolError)
+from signaling.roles import PERMISSIONS, Role
+from signaling.room import SittingRoom
+
+
+@dataclass
+class Services:
+    """What handlers may use; built once per app by ``web.app.create_app``."""
+
+    signer: TokenSigner
+    rooms: dict[str, SittingRoom]
+
+
+ServiceHandler = Callable[[Services, Connection, Any], Awaitable[None]]
+
+
+class Registry:
+    """message type -> handler. Bound to the app's services with :meth:`bind`."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[type[Message], ServiceHandler]] = {}
+
+    def on(self, cls: type[Message]) -> Callable[[ServiceHandler], ServiceHandler]:
+        def decorate(fn: ServiceHandler) -> ServiceHandler:
+            if cls.type in self.entries:
+                raise ValueError(f"handler for {cls.type!r} already registered")
+            if CLIENT_MESSAGES.get(cls.type) is not cls:
+                raise ValueError(f"message type {cls.type!r} is not registered in signaling.protocol")
+            if cls.type not in PERMISSIONS:
+                raise ValueError(f"message type {cls.type!r} has no row in signaling.roles.PERMISSIONS")
+            self.entries[cls.type] = (cls, fn)
+            return fn
+        return decorate
+
+    def bind(self, services: Services) -> dict[str, Handler]:
+        return {t: functools.partial(fn, services) for t, (_, fn) in self.entries.items()}
+
+
+HANDLERS = Registry()
+
+
+def _room(conn: Connection) -> SittingRoom:
+    assert conn.room is not None  # every message after hello has a room
+    return conn.room
+
+
+def _salle(room: SittingRoom, salle_id: str, field: str = "salle") -> str:
+    if salle_id not in room.salles:
+        raise ProtocolError("unknown_salle", f"Salle inconnue : « {salle_id} ».", field)
+    return salle_id
+
+
+@HANDLERS.on(Hello)
+async def hello(services: Services, conn: Connection, msg: Hello) -> None:
+    if conn.claims is not None:
+        raise ProtocolError("already_authenticated", "Vous êtes déjà identifié sur cette connexion.")
+    room = services.rooms.get(msg.sitting)
+    if room is None:
+        raise ProtocolError("unknown_sitting", f"Séance inconnue : « {msg.sitting} ».", "sitting")
+    if msg.token is not None:
+        try:
+            claims = services.signer.verify(msg.token)
+        except TokenError as err:
+            raise ProtocolError(err.code, err.message, "token") from None
+    elif conn.cookie_claims is not None:
+        claims = conn.cookie_claims
+    else:  # anonymous: the public (R2)
+        claims = Claims(role=Role.PUBLIC, member=None, salle=None, sitting=msg.sitting, issued_at=0, expires_at=0)
+    if claims.sitting is not None and claims.sitting != msg.sitting:
+        raise ProtocolError("forbidden", "Ce jeton ne vaut pas pour cette séance.", "sitting")
+    if claims.role is Role.KIOSK and claims.salle not in room.salles:
+        raise ProtocolError("unknown_salle", "Cette borne n'appartient à aucune salle de la séance.", "token")
+    conn.claims = claims
+    await room.attach(conn)
+    conn.send({"type": "welcome", "re": msg.id, "role": claims.role.value, "member": claims.member,
+               "salle": claims.salle, "sitting": room.sitting_id, "names": room.names(),
+               "allowed": sorted(t for t, roles in PERMISSIONS.items() if claims.role in roles)})
+    conn.send(room.state_message())
+
+
+@HANDLERS.on(Join)
+async def join(services: Services, conn: Connection, msg: Join) -> None:
+    room, claims = _room(conn), conn.claims
+    assert claims is not None
+    if msg.as_ == "salle":
+        if claims.role is not Role.KIOSK or claims.salle is None:
+            raise ProtocolError("forbidden", "Seule la borne d'une salle peut publier son image et son son.", "as")
+        if conn.media is not None:
+            await room.leave_media(conn)
+        await room.join_salle(conn, claims.salle)
+        kind = "salle"
+    else:
+        if conn.media is not None:
+            await room.leave_media(conn)
+        room.join_viewer(conn, f"viewer-{conn.id}-{secrets.token_hex(3)}")
+        kind = "viewer"
+    conn.send({"type": "slots", "re": msg.id, "as": kind, "peer": conn.peer_id,
+               "layout": room.router.slot_layout(kind),
+               "assignments": room.assignments.get(conn.peer_id or "", {}), "names": room.names()})
+
+
+@HANDLERS.on(Offer)
+async def offer(services: Services, conn: Connection, msg: Offer) -> None:
+    room = _room(conn)
+    if conn.peer_id is None:
+        raise ProtocolError("not_joined", "Envoyez d'abord « join ».")
+    if not msg.sdp.startswith("v=0"):
+        raise ProtocolError("invalid_field", "Offre SDP invalide.", "sdp")
+    try:
+        answer_sdp = await room.negotiate(conn, msg.sdp)
+    except ProtocolError:
+        raise
+    except (ValueError, KeyError) as err:
+        raise ProtocolError("bad_offer", f"Offre SDP refusée par le serveur média : {str(err)[:120]}", "sdp") from None
+    conn.send({"type": "answer", "re": msg.id, "sdp": answer_sdp})
+
+
+@HANDLERS.on(Leave)
+async def leave(services: Services, conn: Connection, msg: Leave) -> None:
+    await _room(conn).leave_media(conn)
+
+
+@HANDLERS.on(Mute)
+async def mute(services: Services, conn: Connection, msg: Mute) -> None:
+    room = _room(conn)
+    room.set_muted(_salle(room, msg.salle), msg.muted)
+
+
+@HANDLERS.on(AudioOnly)
+async def audio_only(services: Services, conn: Connection, msg: AudioOnly) -> None:
+    room, claims = _room(conn), conn.claims
+    assert claims is not None
+    _salle(room, msg.salle)
+    if claims.salle != msg.salle:  # R4: an agent acts on its own salle only
+        raise ProtocolError("R4", "Un agent ne peut agir que sur sa propre salle.", "salle")
+    room.set_audio_only(msg.salle, msg.audio_only)
+
+
+@HANDLERS.on(Pin)
+async def pin(services: Services, conn: Connection, msg: Pin) -> None:
+    room = _room(conn)
+    room.pin(None if msg.salle is None else _salle(room, msg.salle))
+
+
+@HANDLERS.on(Ping)
+async def ping(services: Services, conn: Connection, msg: Ping) -> None:
+    conn.send({"type": "pong", "re": msg.id})

@@ -1,0 +1,194 @@
+"""One sitting as signaling sees it: its salles, its media Router, its sockets.
+
+The room owns the sitting's :class:`sfu.router.Router` (through the :class:`MediaRouter`
+protocol, so signaling is typed against the contract and not against aiortc), keeps the
+media-facing state (muted, audio-only, pinned, health) and pushes ``state`` and
+``health`` to every socket of the sitting when it changes. The Router calls back
+``on_health`` and ``on_slots``; both are wired here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from signaling.hub import Connection
+
+log = logging.getLogger(__name__)
+
+
+class MediaRouter(Protocol):
+    """The subset of ``sfu.router.Router`` signaling uses (docs/CONTRACTS-wip.md)."""
+
+    def slot_layout(self, kind: str) -> list[dict[str, Any]]: ...
+    async def connect_salle(self, salle_id: str, offer_sdp: str) -> str: ...
+    async def connect_viewer(self, viewer_id: str, offer_sdp: str) -> str: ...
+    async def disconnect(self, peer_id: str) -> None: ...
+    def set_muted(self, salle_id: str, muted: bool) -> None: ...
+    def set_audio_only(self, salle_id: str, audio_only: bool) -> None: ...
+    def pin(self, salle_id: str | None) -> None: ...
+    def set_president_salle(self, salle_id: str) -> None: ...
+    def health(self, salle_id: str) -> Any: ...
+    def stats(self) -> dict[str, Any]: ...
+    async def close(self) -> None: ...
+
+
+#: Builds the Router of a sitting: (on_health, on_slots) -> router.
+RouterFactory = Callable[[Callable[[str, bool], None], Callable[[str, dict[str, str | None]], None]], MediaRouter]
+
+
+@dataclass(frozen=True)
+class SalleInfo:
+    id: str
+    name: str
+
+
+class SittingRoom:
+    def __init__(self, sitting_id: str, title: str, salles: list[SalleInfo], president_salle: str | None,
+                 router_factory: RouterFactory) -> None:
+        self.sitting_id = sitting_id
+        self.title = title
+        self.salles = {s.id: s for s in salles}
+        self.president_salle = president_salle
+        self.connections: set[Connection] = set()
+        self.kiosks: dict[str, Connection] = {}      # salle id -> the socket that holds its media
+        self.viewers: dict[str, Connection] = {}     # viewer peer id -> socket
+        self.muted: set[str] = set()
+        self.audio_only: set[str] = set()
+        self.pinned: str | None = None
+        self.transmitting: dict[str, bool] = {s.id: False for s in salles}
+        self.health_changed_at: dict[str, float] = {}
+        self.assignments: dict[str, dict[str, str | None]] = {}  # peer id -> slot -> salle
+        self.router = router_factory(self._on_health, self._on_slots)
+        if president_salle is not None:
+            self.router.set_president_salle(president_salle)
+        self._lock = asyncio.Lock()
+
+    # ----------------------------------------------------------------- router callbacks
+
+    def _on_health(self, salle_id: str, transmitting: bool) -> None:
+        if salle_id not in self.salles or self.transmitting.get(salle_id) == transmitting:
+            return
+        self.transmitting[salle_id] = transmitting
+        self.health_changed_at[salle_id] = time.time()
+        log.info("salle %s transmitting=%s", salle_id, transmitting)
+        self.broadcast(self.health_message(salle_id))
+        self.broadcast(self.state_message())
+
+    def _on_slots(self, peer_id: str, assignments: dict[str, str | None]) -> None:
+        self.assignments[peer_id] = dict(assignments)
+        conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id)
+        if conn is not None:
+            conn.send({"type": "slots", "assignments": dict(assignments)})
+
+    # ----------------------------------------------------------------- messages out
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        for conn in list(self.connections):
+            conn.send(message)
+
+    def health_message(self, salle_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "health", "salle": salle_id, "transmitting": self.transmitting[salle_id]}
+        try:
+            h = self.router.health(salle_id)
+        except Exception:  # a salle never seen by the router
+            h = None
+        if h is not None:
+            out.update(packets_in=getattr(h, "packets_in", None),
+                       packets_out_acked=getattr(h, "packets_out_acked", None),
+                       last_packet_at=getattr(h, "last_packet_at", None))
+        return out
+
+    def state_message(self) -> dict[str, Any]:
+        return {
+            "type": "state",
+            "sitting": self.sitting_id,
+            "title": self.title,
+            "president_salle": self.president_salle,
+            "pinned": self.pinned,
+            "salles": [
+                {"id": s.id, "name": s.name, "connected": s.id in self.kiosks,
+                 "transmitting": self.transmitting[s.id], "muted": s.id in self.muted,
+                 "audio_only": s.id in self.audio_only}
+                for s in self.salles.values()
+            ],
+        }
+
+    def names(self) -> dict[str, str]:
+        return {s.id: s.name for s in self.salles.values()}
+
+    # ----------------------------------------------------------------- media actions
+
+    async def attach(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        conn.room = self
+
+    async def detach(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        await self.leave_media(conn)
+
+    async def leave_media(self, conn: Connection) -> None:
+        peer_id, media = conn.peer_id, conn.media
+        conn.peer_id = conn.media = None
+        if peer_id is None:
+            return
+        if media == "salle":
+            if self.kiosks.get(peer_id) is not conn:
+                return  # a newer socket of that salle took over: leave its peer alone
+            del self.kiosks[peer_id]
+            self.broadcast(self.state_message())
+        else:
+            self.viewers.pop(peer_id, None)
+        self.assignments.pop(peer_id, None)
+        try:
+            await self.router.disconnect(peer_id)
+        except Exception:
+            log.exception("router.disconnect(%s) failed", peer_id)
+
+    async def join_salle(self, conn: Connection, salle_id: str) -> None:
+        previous = self.kiosks.get(salle_id)
+        if previous is not None and previous is not conn:
+            previous.send({"type": "error", "code": "replaced", "field": None,
+                           "message": "Cette salle a été ouverte sur un autre poste ; cette page est inactive."})
+            previous.media = previous.peer_id = None
+        self.kiosks[salle_id] = conn
+        conn.media, conn.peer_id = "salle", salle_id
+        self.broadcast(self.state_message())
+
+    def join_viewer(self, conn: Connection, viewer_id: str) -> None:
+        self.viewers[viewer_id] = conn
+        conn.media, conn.peer_id = "viewer", viewer_id
+
+    async def negotiate(self, conn: Connection, offer_sdp: str) -> str:
+        if conn.media == "salle":
+            return await _maybe_await(self.router.connect_salle(conn.peer_id, offer_sdp))
+        return await _maybe_await(self.router.connect_viewer(conn.peer_id, offer_sdp))
+
+    def set_muted(self, salle_id: str, muted: bool) -> None:
+        self.router.set_muted(salle_id, muted)
+        (self.muted.add if muted else self.muted.discard)(salle_id)
+        self.broadcast(self.state_message())
+
+    def set_audio_only(self, salle_id: str, audio_only: bool) -> None:
+        self.router.set_audio_only(salle_id, audio_only)
+        (self.audio_only.add if audio_only else self.audio_only.discard)(salle_id)
+        self.broadcast(self.state_message())
+
+    def pin(self, salle_id: str | None) -> None:
+        self.router.pin(salle_id)
+        self.pinned = salle_id
+        self.broadcast(self.state_message())
+
+    async def close(self) -> None:
+        for conn in list(self.connections):
+            await conn.close(code=1001, reason="server shutdown")
+        await _maybe_await(self.router.close())
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value

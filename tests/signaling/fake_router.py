@@ -1,0 +1,70 @@
+"""A thin test double of ``sfu.router.Router`` (docs/CONTRACTS-wip.md), for signaling unit
+tests only: the end-to-end tests (tests/web/test_ws_real_router.py, tests/browser/) use
+the real Router."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class FakeHealth:
+    transmitting: bool = False
+    packets_in: int = 0
+    packets_out_acked: int = 0
+    last_packet_at: float | None = None
+
+
+class FakeRouter:
+    def __init__(self, on_health, on_slots) -> None:
+        self.on_health, self.on_slots = on_health, on_slots
+        self.calls: list[tuple] = []
+        self.muted: dict[str, bool] = {}
+        self.audio_only: dict[str, bool] = {}
+        self.pinned: str | None = None
+        self.president: str | None = None
+        self.closed = False
+
+    def slot_layout(self, kind):
+        send = [{"slot": None, "kind": "audio", "direction": "sendonly"},
+                {"slot": None, "kind": "video", "direction": "sendonly"}] if kind == "salle" else []
+        return send + [{"slot": "speaker", "kind": "video", "direction": "recvonly"},
+                       {"slot": "voice-0", "kind": "audio", "direction": "recvonly"}]
+
+    async def connect_salle(self, salle_id, offer_sdp):
+        self.calls.append(("connect_salle", salle_id))
+        if "bad" in offer_sdp:
+            raise ValueError("unsupported offer")
+        return "v=0\r\nanswer-for-" + salle_id
+
+    async def connect_viewer(self, viewer_id, offer_sdp):
+        self.calls.append(("connect_viewer", viewer_id))
+        return "v=0\r\nanswer-for-viewer"
+
+    async def disconnect(self, peer_id):
+        self.calls.append(("disconnect", peer_id))
+
+    def set_muted(self, salle_id, muted):
+        self.muted[salle_id] = muted
+
+    def set_audio_only(self, salle_id, audio_only):
+        self.audio_only[salle_id] = audio_only
+
+    def pin(self, salle_id):
+        self.pinned = salle_id
+
+    def set_president_salle(self, salle_id):
+        self.president = salle_id
+
+    def health(self, salle_id):
+        return FakeHealth()
+
+    def stats(self):
+        return {"frames_decoded": 0}
+
+    async def close(self):
+        self.closed = True
+
+
+def fake_router_factory(config, registry, sitting):
+    return lambda on_health, on_slots: FakeRouter(on_health, on_slots)

@@ -1,0 +1,31 @@
+"""The message registry, the role table and docs/protocol.md agree (T2, T3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from signaling.handlers import HANDLERS
+from signaling.protocol import CLIENT_MESSAGES
+from signaling.roles import PERMISSIONS, Role, allowed, render_markdown
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+
+
+def test_every_message_type_has_a_handler_and_a_row_in_the_role_table():
+    assert set(CLIENT_MESSAGES) == set(HANDLERS.entries) == set(PERMISSIONS)
+
+
+def test_public_and_kiosk_can_only_do_media():
+    """T2/T3: a viewer or a kiosk cannot mute, pin or switch a salle to audio only."""
+    for role in (Role.PUBLIC, Role.KIOSK):
+        assert {t for t in PERMISSIONS if allowed(role, t)} == {"hello", "ping", "join", "offer", "leave"}
+
+
+def test_human_rights_are_narrow():
+    assert {r for r in Role if allowed(r, "mute")} == {Role.MODERATOR, Role.PRESIDENT}
+    assert {r for r in Role if allowed(r, "pin")} == {Role.PRESIDENT}
+    assert {r for r in Role if allowed(r, "audio_only")} == {Role.AGENT}
+
+
+def test_docs_protocol_shows_the_role_table_from_code():
+    assert render_markdown() in DOC.read_text(encoding="utf-8"), "regenerate the table in docs/protocol.md"

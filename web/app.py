@@ -1,0 +1,288 @@
+"""The aiohttp application factory.
+
+``create_app(config)`` builds everything the app holds and stores it under typed
+``web.AppKey`` s (no module-level mutable state): the config, the token signer and the
+account store (both in ``config.data_dir``), the Prometheus registry, one
+:class:`signaling.room.SittingRoom` (with its media Router) per configured sitting, and
+the message handlers bound to those services. Routers are created on startup and closed
+on cleanup, inside the app's event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from signaling.accounts import Account, AccountStore
+from signaling.auth import TokenError, TokenSigner
+from signaling.handlers import HANDLERS, Services
+from signaling.hub import Connection, Handler, serve
+from signaling.metrics import SignalingMetrics
+from signaling.protocol import MAX_MESSAGE_BYTES
+from signaling.roles import ROLE_LABELS_FR, Role
+from signaling.room import RouterFactory, SalleInfo, SittingRoom
+from web.config import SittingSpec, WebConfig
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "seance_session"
+
+CONFIG = web.AppKey("config", WebConfig)
+SIGNER = web.AppKey("signer", TokenSigner)
+ACCOUNTS = web.AppKey("accounts", AccountStore)
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+ROOMS = web.AppKey("rooms", dict)              # sitting id -> SittingRoom
+HANDLER_TABLE = web.AppKey("handlers", dict)   # message type -> bound handler
+METRICS = web.AppKey("metrics", SignalingMetrics)
+LOGIN_FAILURES = web.AppKey("login_failures", dict)  # remote -> [timestamps]
+
+#: Builds the RouterFactory of a sitting from (config, registry, sitting).
+RouterFactoryMaker = Callable[[WebConfig, CollectorRegistry, SittingSpec], RouterFactory]
+
+LOGIN_WINDOW_S = 300
+LOGIN_MAX_FAILURES = 10
+
+
+def real_router_factory(config: WebConfig, registry: CollectorRegistry, sitting: SittingSpec) -> RouterFactory:
+    """The media plane's Router (sfu/router.py), configured from the web config."""
+    from sfu.config import IceSettings, RouterConfig  # lazily: the CLI must not need aiortc
+    from sfu.router import Router
+
+    def build(on_health, on_slots):
+        ice = IceSettings(listen_addresses=tuple(config.ice_addresses) or None,
+                          announced_address=config.announced_address)
+        options: dict[str, Any] = {"audio_slots": config.voice_slots, "ice": ice}
+        options.update(config.router_options)
+        return Router(RouterConfig(**options), on_health=on_health, on_slots=on_slots, registry=registry)
+
+    return build
+
+
+# --------------------------------------------------------------------------- middleware
+
+
+def _csp(frame_ancestors: str) -> str:
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; "
+            f"base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    response = await handler(request)
+    config = request.app[CONFIG]
+    embeddable = request.path.startswith("/public/") or request.path.startswith("/static/")
+    ancestors = " ".join(config.public_frame_ancestors) if embeddable else "'none'"
+    response.headers.setdefault("Content-Security-Policy", _csp(ancestors))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+    if not embeddable:
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    if config.tls:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def session_account(request: web.Request):
+    """Claims of the session cookie, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        claims = request.app[SIGNER].verify(token)
+    except TokenError:
+        return None
+    return None if claims.role in (Role.KIOSK, Role.PUBLIC) else claims
+
+
+def _error_page(request: web.Request, status: int, title: str, detail: str) -> web.Response:
+    return aiohttp_jinja2.render_template("error.html", request, {"title": title, "detail": detail}, status=status)
+
+
+def _room_for_salle(request: web.Request, salle_id: str, sitting: str | None) -> SittingRoom | None:
+    rooms: dict[str, SittingRoom] = request.app[ROOMS]
+    if sitting is not None:
+        room = rooms.get(sitting)
+        return room if room is not None and salle_id in room.salles else None
+    return next((r for r in rooms.values() if salle_id in r.salles), None)
+
+
+def _home_links(request: web.Request, role: Role, salle: str | None) -> list[tuple[str, str]]:
+    links: list[tuple[str, str]] = []
+    for room in request.app[ROOMS].values():
+        links.append((f"Diffusion publique — {room.title}", f"/public/{room.sitting_id}"))
+    return links
+
+
+# --------------------------------------------------------------------------- pages
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    claims = session_account(request)
+    if claims is None:
+        raise web.HTTPSeeOther("/login")
+    account = request.app[ACCOUNTS].get(claims.member or "") if claims.member else None
+    return aiohttp_jinja2.render_template("home.html", request, {
+        "role_label": ROLE_LABELS_FR[claims.role], "claims": claims,
+        "display_name": account.display_name if account else "",
+        "links": _home_links(request, claims.role, claims.salle),
+        "rooms": list(request.app[ROOMS].values()),
+    })
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template("login.html", request, {"error": None, "login": ""})
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    login = str(form.get("login", ""))[:128].strip()
+    password = str(form.get("password", ""))[:256]
+    remote = request.remote or "?"
+    failures = request.app[LOGIN_FAILURES]
+    now = time.monotonic()
+    recent = [t for t in failures.get(remote, []) if now - t < LOGIN_WINDOW_S]
+    failures[remote] = recent
+    metrics = request.app[METRICS]
+    if len(recent) >= LOGIN_MAX_FAILURES:
+        metrics.logins.labels("throttled").inc()
+        return aiohttp_jinja2.render_template("login.html", request, {
+            "error": "Trop d'essais infructueux. Patientez quelques minutes avant de réessayer.",
+            "login": login}, status=429)
+    account: Account | None = request.app[ACCOUNTS].authenticate(login, password) if login else None
+    if account is None:
+        recent.append(now)
+        metrics.logins.labels("failed").inc()
+        return aiohttp_jinja2.render_template("login.html", request, {
+            "error": "Identifiant ou mot de passe incorrect.", "login": login}, status=401)
+    metrics.logins.labels("ok").inc()
+    config = request.app[CONFIG]
+    token = request.app[SIGNER].issue(account.role, member=account.member_id or account.login,
+                                      salle=account.salle_id, ttl_s=config.session_ttl_s)
+    response = web.HTTPSeeOther("/")
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=config.tls,
+                        max_age=config.session_ttl_s, path="/")
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+async def kiosk_page(request: web.Request) -> web.StreamResponse:
+    salle_id = request.match_info["salle"]
+    token = request.query.get("token", "")
+    try:
+        claims = request.app[SIGNER].verify(token)
+    except TokenError as err:
+        return _error_page(request, 403, "Lien de borne invalide",
+                           f"{err.message} Demandez un nouveau lien de borne à l'administrateur.")
+    if claims.role is not Role.KIOSK or claims.salle != salle_id:
+        return _error_page(request, 403, "Lien de borne invalide", "Ce lien n'est pas celui de cette salle.")
+    room = _room_for_salle(request, salle_id, claims.sitting)
+    if room is None:
+        return _error_page(request, 404, "Salle inconnue", "Aucune séance en cours pour cette salle.")
+    return aiohttp_jinja2.render_template("kiosk.html", request, {
+        "salle": room.salles[salle_id], "room": room, "token": token,
+    })
+
+
+async def public_page(request: web.Request) -> web.StreamResponse:
+    room = request.app[ROOMS].get(request.match_info["seance"])
+    if room is None:
+        return _error_page(request, 404, "Séance inconnue", "Aucune séance diffusée sous cette adresse.")
+    return aiohttp_jinja2.render_template("public.html", request, {"room": room})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        # Cross-site WebSocket hijacking: cookies ride along with any origin's request.
+        raise web.HTTPForbidden(text="origine refusée")
+    ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_MESSAGE_BYTES + 1024)
+    await ws.prepare(request)
+    conn = Connection(ws, cookie_claims=session_account(request))
+
+    async def on_close(c: Connection) -> None:
+        if c.room is not None:
+            await c.room.detach(c)
+
+    await serve(conn, request.app[HANDLER_TABLE], on_close, request.app[METRICS])
+    return ws
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_router_factory,
+               registry: CollectorRegistry | None = None) -> web.Application:
+    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    app[CONFIG] = config
+    app[SIGNER] = TokenSigner.from_data_dir(config.data_dir)
+    app[ACCOUNTS] = AccountStore.in_data_dir(config.data_dir)
+    app[REGISTRY] = registry if registry is not None else CollectorRegistry()
+    app[ROOMS] = {}
+    app[LOGIN_FAILURES] = {}
+    app[METRICS] = SignalingMetrics(app[REGISTRY], lambda: sum(len(r.connections) for r in app[ROOMS].values()))
+    services = Services(signer=app[SIGNER], rooms=app[ROOMS])
+    handlers: dict[str, Handler] = HANDLERS.bind(services)
+    app[HANDLER_TABLE] = handlers
+
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),
+                         autoescape=jinja2.select_autoescape(["html"]))
+
+    async def start_rooms(app: web.Application) -> None:
+        for spec in config.sittings:
+            salles = [SalleInfo(s.id, s.name) for s in spec.salles]
+            app[ROOMS][spec.id] = SittingRoom(spec.id, spec.title, salles, spec.president_salle,
+                                              router_factory(config, app[REGISTRY], spec))
+
+    async def close_rooms(app: web.Application) -> None:
+        for room in list(app[ROOMS].values()):
+            try:
+                await room.close()
+            except Exception:
+                log.exception("closing sitting %s", room.sitting_id)
+        app[ROOMS].clear()
+        app[ACCOUNTS].close()
+
+    app.on_startup.append(start_rooms)
+    app.on_cleanup.append(close_rooms)
+
+    app.router.add_get("/", index)
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/salle/{salle}", kiosk_page)
+    app.router.add_get("/public/{seance}", public_page)
+    app.router.add_get("/ws", websocket)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static/", HERE / "static", append_version=True)
+    return app

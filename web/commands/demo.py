@@ -1,0 +1,132 @@
+"""``seance demo``: serve the demo council on this machine, with its accounts printed.
+
+HTTPS on localhost with a self-signed certificate (generated in the data dir on first
+start) by default; ``--http`` serves plain HTTP on 127.0.0.1 (still a secure context for
+getUserMedia). Passwords of the demo accounts are renewed at each start and printed, with
+the kiosk links of the three salles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from signaling.accounts import AccountStore
+from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
+from signaling.roles import ROLE_LABELS_FR, Role
+from web.config import SalleSpec, SittingSpec, WebConfig
+
+DEMO_SITTING = "demo"
+
+#: Used only while deliberation/demo.py (the deliberation core's demo council) is absent.
+_FALLBACK_TITLE = "Communauté de communes des Trois Rivières"
+_FALLBACK_SALLES = (("belcourt", "Belcourt (siège)"), ("vaux", "Vaux"), ("saint-ferreol", "Saint-Ferréol"))
+
+
+def demo_sitting() -> SittingSpec:
+    """The demo sitting's salles, from the deliberation core's demo council when present."""
+    try:
+        from deliberation import demo as council_demo  # owned by the deliberation core
+        council = council_demo.demo_council()
+        salles = tuple(SalleSpec(s.id, s.name) for s in council.salles)
+        seat = next((s.id for s in council.salles if getattr(s, "is_seat", False)), salles[0].id)
+        return SittingSpec(DEMO_SITTING, council.name, salles, president_salle=seat)
+    except (ImportError, AttributeError, TypeError, IndexError):
+        salles = tuple(SalleSpec(i, n) for i, n in _FALLBACK_SALLES)
+        return SittingSpec(DEMO_SITTING, _FALLBACK_TITLE, salles, president_salle="belcourt")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="address to listen on (default: localhost, or 127.0.0.1 with --http)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: 8443, or 8080 with --http)")
+    parser.add_argument("--http", action="store_true", help="plain HTTP on 127.0.0.1 instead of HTTPS")
+    parser.add_argument("--data-dir", type=Path, default=Path("var/demo"), help="instance data directory")
+    parser.add_argument("--ice-address", action="append", default=None,
+                        help="address to gather ICE candidates on (repeatable; default: 127.0.0.1 and the LAN)")
+    parser.add_argument("--announced-address", default=None, help="public address to announce in ICE candidates")
+
+
+def demo_accounts(store: AccountStore, sitting: SittingSpec) -> list[tuple[str, str, Role, str]]:
+    """(re)create the demo accounts with fresh passwords: [(login, password, role, description)]."""
+    seat = sitting.president_salle or sitting.salles[0].id
+    plan: list[tuple[str, Role, str | None, str]] = [
+        ("president", Role.PRESIDENT, seat, "Président du conseil"),
+        ("moderateur", Role.MODERATOR, seat, "Modération des micros"),
+    ]
+    plan += [(f"agent-{s.id}", Role.AGENT, s.id, f"Agent de la salle {s.name}") for s in sitting.salles]
+    plan += [("auditeur", Role.AUDITOR, None, "Auditeur (lecture seule)"), ("admin", Role.ADMIN, None, "Administration")]
+    out = []
+    for login, role, salle, label in plan:
+        password = new_password()
+        store.set_account(login, password, role, member_id=login, salle_id=salle, display_name=label)
+        out.append((login, password, role, label))
+    return out
+
+
+def print_banner(config: WebConfig, sitting: SittingSpec, accounts, kiosk_links: list[tuple[str, str]]) -> None:
+    base = config.base_url
+    line = "─" * 78
+    print(line)
+    print(f"Séance — démonstration : {sitting.title}")
+    print(line)
+    print(f"Adresse            : {base}/")
+    if config.tls:
+        print("                     (certificat auto-signé : acceptez l'avertissement du navigateur une fois)")
+    print(f"Diffusion publique : {base}/public/{sitting.id}")
+    print(f"Métriques          : {base}/metrics")
+    print()
+    print("Bornes des salles (ouvrez chaque lien dans un onglet ou sur le poste de la salle) :")
+    for name, url in kiosk_links:
+        print(f"  {name:<20} {url}")
+    print()
+    print(f"Comptes (page de connexion : {base}/login ; mots de passe renouvelés à chaque démarrage) :")
+    print(f"  {'identifiant':<24}{'mot de passe':<22}rôle")
+    for login, password, role, label in accounts:
+        print(f"  {login:<24}{password:<22}{ROLE_LABELS_FR[role]} — {label}")
+    print(line)
+    print("Ctrl+C pour arrêter.", flush=True)
+
+
+def build(args: argparse.Namespace) -> tuple[WebConfig, SittingSpec]:
+    tls = not args.http
+    host = args.host or ("localhost" if tls else "127.0.0.1")
+    port = args.port or (8443 if tls else 8080)
+    ice = tuple(args.ice_address) if args.ice_address else ("127.0.0.1",)
+    sitting = demo_sitting()
+    config = WebConfig(host=host, port=port, tls=tls, data_dir=args.data_dir, ice_addresses=ice,
+                       announced_address=args.announced_address, sittings=(sitting,))
+    return config, sitting
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    config, sitting = build(args)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = AccountStore.in_data_dir(config.data_dir)
+    try:
+        accounts = demo_accounts(store, sitting)
+    finally:
+        store.close()
+    signer = TokenSigner.from_data_dir(config.data_dir)
+    links = [(s.name, f"{config.base_url}/salle/{s.id}?token="
+              + signer.issue(Role.KIOSK, salle=s.id, sitting=sitting.id, ttl_s=KIOSK_TTL_S))
+             for s in sitting.salles]
+
+    from web.app import create_app  # after argument parsing: keeps `seance --help` light
+
+    ssl_context = None
+    if config.tls:
+        from web.tls import server_context
+        ssl_context = server_context(config.data_dir)
+    app = create_app(config)
+    print_banner(config, sitting, accounts, links)
+    try:
+        web.run_app(app, host=config.host, port=config.port, ssl_context=ssl_context, print=None)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    return 0

@@ -1,0 +1,55 @@
+"""The web application's configuration: one frozen dataclass, built by the CLI or tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SalleSpec:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SittingSpec:
+    """A sitting the server hosts media for: its salles and the president's salle."""
+
+    id: str
+    title: str
+    salles: tuple[SalleSpec, ...]
+    president_salle: str | None = None
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8443
+    #: Serve HTTPS with the certificate in ``data_dir`` (self-signed on first start).
+    tls: bool = True
+    data_dir: Path = Path("var")
+    #: Addresses the media server gathers ICE host candidates on (aioice leaves loopback
+    #: out by default, so a demo on 127.0.0.1 must list it). Empty: aioice's default.
+    ice_addresses: tuple[str, ...] = ()
+    #: Address written in the candidates sent to browsers instead of the gathered one
+    #: (behind NAT: the public address, like mediasoup's ``announcedAddress``).
+    announced_address: str | None = None
+    #: Receive slots for the N loudest voices per salle (besides president and speaker).
+    voice_slots: int = 3
+    sittings: tuple[SittingSpec, ...] = ()
+    #: Session cookie lifetime, seconds.
+    session_ttl_s: int = 12 * 3600
+    #: Origins allowed to embed the public page in a frame (CSP frame-ancestors).
+    public_frame_ancestors: tuple[str, ...] = ("*",)
+    #: Extra keyword arguments for ``sfu.router.RouterConfig`` (tests tune timings).
+    router_options: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
+    def base_url(self) -> str:
+        host = "localhost" if self.tls and self.host in ("127.0.0.1", "::1", "localhost") else self.host
+        return f"{self.scheme}://{host}:{self.port}"

@@ -1,0 +1,278 @@
+// Séance — the browser side of the signaling protocol (docs/protocol.md).
+//
+// One WebSocket to /ws; the browser is the offerer: it asks for the slot layout
+// (`join`), adds one transceiver per layout entry in that order, waits for ICE
+// gathering to complete (bounded: aiortc does not trickle), sends `offer`, applies
+// `answer`. If the socket or the peer connection drops, it rejoins without a reload.
+
+const GATHER_TIMEOUT_MS = 4000;
+const PC_GRACE_MS = 4000;       // "disconnected" this long -> rebuild the peer connection
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+
+export class SeanceClient {
+  /**
+   * @param {object} opts
+   *   sitting, token (or null), as ("salle" | "viewer"), localStream (or null),
+   *   handlers: onStatus(text, state), onWelcome(msg), onState(msg), onHealth(msg),
+   *             onSlots(layout, assignments, names), onTrack(slotIndex, entry, track, stream),
+   *             onError(msg)
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.ws = null;
+    this.pc = null;
+    this.layout = [];
+    this.assignments = {};
+    this.names = {};
+    this.attempt = 0;
+    this.stopped = false;
+    this.pcTimer = null;
+    this.generation = 0;
+    this.nextId = 1;
+  }
+
+  start() { this.connect(); }
+
+  stop() {
+    this.stopped = true;
+    this.closePc();
+    if (this.ws) this.ws.close();
+  }
+
+  status(text, state) { this.opts.onStatus?.(text, state); }
+
+  connect() {
+    if (this.stopped) return;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(`${proto}//${location.host}/ws`);
+    this.ws = ws;
+    this.status("Connexion au serveur…", "connecting");
+    ws.onopen = () => {
+      const hello = { type: "hello", sitting: this.opts.sitting };
+      if (this.opts.token) hello.token = this.opts.token;
+      this.send(hello);
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      this.onMessage(msg).catch((err) => console.error("seance:", err));
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.closePc();
+      if (this.stopped) return;
+      const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+      this.attempt += 1;
+      this.status("Connexion perdue — nouvelle tentative…", "lost");
+      setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      if (!msg.id) msg.id = String(this.nextId++);
+      this.ws.send(JSON.stringify(msg));
+      return true;
+    }
+    return false;
+  }
+
+  async onMessage(msg) {
+    switch (msg.type) {
+      case "welcome":
+        this.names = msg.names || {};
+        this.opts.onWelcome?.(msg);
+        this.send({ type: "join", as: this.opts.as });
+        break;
+      case "slots":
+        if (msg.names) this.names = msg.names;
+        if (msg.assignments) this.assignments = msg.assignments;
+        if (msg.layout) {
+          this.layout = msg.layout;
+          this.opts.onSlots?.(this.layout, this.assignments, this.names);
+          await this.negotiate();
+        } else {
+          this.opts.onSlots?.(this.layout, this.assignments, this.names);
+        }
+        break;
+      case "answer":
+        if (this.pc && this.pc.signalingState === "have-local-offer") {
+          await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        }
+        break;
+      case "state": this.opts.onState?.(msg); break;
+      case "health": this.opts.onHealth?.(msg); break;
+      case "pong": break;
+      case "error":
+        this.opts.onError?.(msg);
+        if (msg.code === "replaced") { this.stopped = true; this.closePc(); this.ws?.close(); }
+        break;
+    }
+  }
+
+  closePc() {
+    clearTimeout(this.pcTimer);
+    this.pcTimer = null;
+    if (this.pc) {
+      this.pc.onconnectionstatechange = null;
+      this.pc.ontrack = null;
+      this.pc.close();
+      this.pc = null;
+    }
+  }
+
+  /** Build a fresh peer connection in the layout's order and offer it. */
+  async negotiate() {
+    this.closePc();
+    const generation = ++this.generation;
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    this.pc = pc;
+    const local = this.opts.localStream;
+    this.layout.forEach((entry) => {
+      const direction = entry.direction || "recvonly";
+      const sends = direction === "sendonly" || direction === "sendrecv";
+      const track = sends && local ? local.getTracks().find((t) => t.kind === entry.kind) : null;
+      if (track) pc.addTransceiver(track, { direction, streams: [local] });
+      else pc.addTransceiver(entry.kind, { direction: sends ? (direction === "sendrecv" ? "recvonly" : "inactive") : direction });
+    });
+    pc.ontrack = (ev) => {
+      const index = pc.getTransceivers().indexOf(ev.transceiver);
+      if (index >= 0) this.opts.onTrack?.(index, this.layout[index], ev.track, ev.streams[0] || new MediaStream([ev.track]));
+    };
+    pc.onconnectionstatechange = () => this.onPcState(pc, generation);
+    this.status("Négociation des flux…", "connecting");
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForGathering(pc, GATHER_TIMEOUT_MS);
+    if (generation !== this.generation) return;
+    this.send({ type: "offer", sdp: pc.localDescription.sdp });
+  }
+
+  onPcState(pc, generation) {
+    if (generation !== this.generation) return;
+    const state = pc.connectionState;
+    clearTimeout(this.pcTimer);
+    if (state === "connected") {
+      this.attempt = 0;
+      this.status("Connecté", "ok");
+    } else if (state === "failed") {
+      this.rejoin("Liaison média interrompue — reconnexion…");
+    } else if (state === "disconnected") {
+      this.status("Liaison média instable…", "warning");
+      this.pcTimer = setTimeout(() => this.rejoin("Liaison média interrompue — reconnexion…"), PC_GRACE_MS);
+    }
+  }
+
+  rejoin(text) {
+    this.closePc();
+    this.status(text, "lost");
+    if (!this.send({ type: "join", as: this.opts.as })) this.ws?.close();
+  }
+
+  /** inbound-rtp statistics per transceiver index (used by the page and by tests). */
+  async inboundStats() {
+    if (!this.pc) return [];
+    const transceivers = this.pc.getTransceivers();
+    const report = await this.pc.getStats();
+    const out = [];
+    report.forEach((s) => {
+      if (s.type !== "inbound-rtp") return;
+      const index = transceivers.findIndex((t) => t.mid === s.mid);
+      const entry = this.layout[index] || {};
+      out.push({
+        index, mid: s.mid, kind: s.kind, slot: entry.slot ?? null,
+        salle: entry.slot != null ? (this.assignments[entry.slot] ?? null) : null,
+        packetsReceived: s.packetsReceived || 0, bytesReceived: s.bytesReceived || 0,
+        framesDecoded: s.framesDecoded || 0, audioLevel: s.audioLevel ?? null,
+        totalAudioEnergy: s.totalAudioEnergy ?? null,
+      });
+    });
+    return out;
+  }
+}
+
+function waitForGathering(pc, timeoutMs) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); pc.removeEventListener("icegatheringstatechange", check); resolve(); };
+    const check = () => { if (pc.iceGatheringState === "complete") done(); };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+/** Video slot tiles and hidden audio elements, labelled with the salle in each slot. */
+export class SlotView {
+  constructor(container, voices, placeholder) {
+    this.container = container;
+    this.voices = voices;
+    this.placeholder = placeholder;
+    this.tiles = new Map();   // transceiver index -> {fig, video, caption, entry}
+    this.audios = new Map();  // transceiver index -> audio element
+  }
+
+  setLayout(layout, assignments, names) {
+    layout.forEach((entry, index) => {
+      const receives = (entry.direction || "recvonly") !== "sendonly";
+      if (!receives || entry.slot == null) return;
+      if (entry.kind === "video" && !this.tiles.has(index)) {
+        const fig = document.createElement("figure");
+        fig.className = "tile";
+        fig.dataset.slot = entry.slot;
+        const video = document.createElement("video");
+        video.autoplay = true; video.playsInline = true; video.muted = true;
+        const caption = document.createElement("figcaption");
+        fig.append(video, caption);
+        this.container.append(fig);
+        this.tiles.set(index, { fig, video, caption, entry });
+      }
+      if (entry.kind === "audio" && !this.audios.has(index)) {
+        const audio = document.createElement("audio");
+        audio.autoplay = true;
+        audio.dataset.slot = entry.slot;
+        this.voices.append(audio);
+        this.audios.set(index, audio);
+      }
+    });
+    this.label(assignments, names);
+  }
+
+  label(assignments, names) {
+    let any = false;
+    for (const { fig, caption, entry } of this.tiles.values()) {
+      const salle = assignments[entry.slot] ?? null;
+      fig.dataset.salle = salle ?? "";
+      fig.classList.toggle("empty", salle == null);
+      caption.textContent = salle == null ? slotLabel(entry) + " — aucune salle" : (names[salle] || salle);
+      if (entry.label || entry.slot) caption.title = slotLabel(entry);
+      any = any || salle != null;
+    }
+    if (this.placeholder) this.placeholder.hidden = any;
+  }
+
+  attach(index, entry, track, stream) {
+    if (track.kind === "video" && this.tiles.has(index)) {
+      this.tiles.get(index).video.srcObject = new MediaStream([track]);
+    } else if (track.kind === "audio" && this.audios.has(index)) {
+      this.audios.get(index).srcObject = new MediaStream([track]);
+    }
+  }
+
+  /** Try to start playback (autoplay policies): returns false if the user must click. */
+  async play() {
+    let ok = true;
+    for (const el of [...this.audios.values(), ...[...this.tiles.values()].map((t) => t.video)]) {
+      if (!el.srcObject) continue;
+      try { await el.play(); } catch { ok = false; }
+    }
+    return ok;
+  }
+}
+
+const SLOT_LABELS = { president: "Présidence", speaker: "Orateur", programme: "Programme" };
+
+export function slotLabel(entry) {
+  if (entry.label) return entry.label;
+  const base = String(entry.slot).replace(/[-_]\d+$/, "");
+  return SLOT_LABELS[base] || (base.startsWith("voice") ? "Voix" : entry.slot);
+}
