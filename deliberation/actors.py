@@ -1,0 +1,50 @@
+"""Who issues a command: role, and the member, salle and agent ids the edge authenticated.
+
+The core trusts the actor as authenticated by the signaling layer but checks that the
+actor is *entitled* to the command: e.g. only the agent of a salle checks councillors in
+or out of that salle (R4, R.5211-2 al. 3-4 CGCT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    PRESIDENT = "president"
+    MODERATOR = "moderator"
+    AGENT = "agent"
+    COUNCILLOR = "councillor"
+    SECRETARY = "secretary"
+    SYSTEM = "system"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated issuer of a command."""
+
+    role: Role
+    member_id: str | None = None
+    salle_id: str | None = None
+    agent_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": str(self.role), "member_id": self.member_id, "salle_id": self.salle_id, "agent_id": self.agent_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Actor":
+        return cls(
+            role=Role(data["role"]),
+            member_id=data.get("member_id"),
+            salle_id=data.get("salle_id"),
+            agent_id=data.get("agent_id"),
+        )
+
+
+SYSTEM = Actor(Role.SYSTEM)
+ADMIN = Actor(Role.ADMIN)

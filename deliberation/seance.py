@@ -1,0 +1,623 @@
+"""A sitting (séance) as a state machine: convened → opened → (suspended ↔ opened) → closed.
+
+``Seance.decide(command, actor)`` is pure: it returns the events the command causes or a
+:class:`Refusal` naming the rule (shared/RULES.md) with a French message, and changes
+nothing. ``Seance.apply(event)`` evolves the state; ``handle`` is decide-then-apply for
+callers without a journal. The shell journals the events (R18) before applying them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import ballot, quorum
+from .actors import Actor, Role
+from .agenda import ItemKind, banned_reason, is_voted
+from .canonical import canonical_bytes
+from .commands import (
+    AddAgendaItem, AppointSecretary, CastBallot, CheckIn, CheckOut, CloseSitting, CloseVote, Command,
+    ConvertToTeleconference, DeclareSuppleance, DeclareWithdrawal, DecideAppointmentBallot, DecideFrozenVote,
+    MarkSensitive, ObjectToBroadcast, OpenSitting, OpenVote, RecordProxy, RecordRecordingDigest, ReportPublicStream,
+    ReportTransmission, RequestSecretBallot, Resume, RevokeProxy, SetAudioOnly, Suspend, TakeUpItem,
+)
+from .council import Council, Seat, SittingConfig
+from .deadlines import reconvocation_ok
+from .events import Event
+from .proxies import check_new_proxy
+from .refusal import ROLE, SCHEMA, UNKNOWN, Refusal
+from .state import SeanceState, apply
+
+POSTPONED_MENTION = "reporté — séance en présentiel"
+Decision = list[Event] | Refusal
+
+
+class Seance:
+    """One sitting of one council. Not thread-safe; one sitting lives in one process."""
+
+    def __init__(self, council: Council, config: SittingConfig, state: SeanceState | None = None) -> None:
+        self.council = council
+        self.config = config
+        self.state = state if state is not None else SeanceState(teleconference=config.teleconference)
+
+    # -- the functional core ---------------------------------------------------------------
+    def decide(self, command: Command, actor: Actor) -> Decision:
+        """The events ``command`` causes, or the refusal; never changes the state."""
+        if not isinstance(command, Command):
+            return Refusal(SCHEMA, "Commande inconnue.", "type")
+        invalid = command.validate()
+        if invalid is not None:
+            return invalid
+        if self.state.status == "closed":
+            return Refusal("R11", "R11 — la séance est close : plus rien ne peut y être voté ni enregistré.")
+        handler = _DECIDERS[type(command)]
+        return handler(self, command, actor)
+
+    def apply(self, event: Event) -> None:
+        apply(self.state, event)
+
+    def handle(self, command: Command, actor: Actor) -> Decision:
+        """Decide, then apply the events (no journal: tests and in-memory use)."""
+        result = self.decide(command, actor)
+        if isinstance(result, Refusal):
+            return result
+        for event in result:
+            self.apply(event)
+        return result
+
+    @classmethod
+    def replay(cls, council: Council, config: SittingConfig, events: Iterable[Event]) -> "Seance":
+        seance = cls(council, config)
+        for event in events:
+            seance.apply(event)
+        return seance
+
+    # -- views -------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {"council": self.council.to_dict(), "config": self.config.to_dict(), "state": self.state.to_dict()}
+
+    def canonical(self) -> bytes:
+        """The state's identity: its canonical JSON (used to prove refusals change nothing)."""
+        return canonical_bytes(self.snapshot())
+
+    @property
+    def quorum_waived(self) -> bool:
+        """R8: a re-convocation at least 3 clear days after a sitting without quorum."""
+        after = self.config.reconvened_after
+        return after is not None and reconvocation_ok(after, self.config.scheduled_at)
+
+    def quorum(self, item_id: str | None = None) -> quorum.QuorumCount:
+        item = self.state.item(item_id) if item_id else None
+        exclude = item["withdrawals"] if item else ()
+        return quorum.count(self.council, self.state.presence, exclude, self.quorum_waived)
+
+    def opening_blockers(self) -> list[Refusal]:
+        """Every reason the sitting cannot open now (for the president's screen)."""
+        return [r for r in (_r7_silent(self), _r2_stream(self), _r8(self, None), _r10(self)) if r is not None]
+
+    def name(self, member_id: str | None) -> str:
+        m = self.council.member(member_id) if member_id else None
+        return m.name if m else str(member_id)
+
+
+# -- shared checks ---------------------------------------------------------------------------
+def _president(s: Seance, actor: Actor, what: str) -> Refusal | None:
+    if actor.role != Role.PRESIDENT or actor.member_id != s.council.president_id:
+        return Refusal(ROLE, f"Seul le président peut {what}.")
+    return None
+
+
+def _agent_of(s: Seance, actor: Actor, salle_id: str) -> Refusal | None:
+    """R4: only the agent of a salle records entries, exits and proxies there."""
+    agent = s.council.agent(actor.agent_id) if actor.agent_id else None
+    if actor.role != Role.AGENT or agent is None or actor.salle_id != salle_id or agent.salle_id != salle_id:
+        salle = s.council.salle(salle_id)
+        return Refusal("R4", f"R4 — seul l'agent de la salle « {salle.name if salle else salle_id} » y enregistre les entrées, sorties et pouvoirs.")
+    return None
+
+
+def _r7_silent(s: Seance) -> Refusal | None:
+    occupied = s.state.occupied_salles()
+    if not occupied:
+        return Refusal("R7", "R7 — aucun conseiller n'est enregistré présent dans une salle désignée.")
+    silent = s.state.silent_salles()
+    if silent:
+        names = ", ".join(_salle_name(s, x) for x in silent)
+        return Refusal("R7", f"R7 — transmission non établie dans : {names}. Chaque salle occupée doit émettre et recevoir.")
+    return None
+
+
+def _r2_stream(s: Seance) -> Refusal | None:
+    if s.state.teleconference and not s.state.public_stream_up:
+        return Refusal("R2", "R2 — la retransmission publique en direct sur le site internet n'est pas active.")
+    return None
+
+
+def _r8(s: Seance, item_id: str | None) -> Refusal | None:
+    q = s.quorum(item_id)
+    return None if q.reached else Refusal("R8", q.message())
+
+
+def _r10(s: Seance) -> Refusal | None:
+    if s.state.secretary is None:
+        return Refusal("R10", "R10 — le secrétaire de séance doit être désigné à l'ouverture.")
+    return None
+
+
+def _salle_name(s: Seance, salle_id: str) -> str:
+    salle = s.council.salle(salle_id)
+    return salle.name if salle else salle_id
+
+
+def _ev(cmd: Command, type_: str, **data: Any) -> Event:
+    return Event(type_, cmd.at, data)
+
+
+def _item(s: Seance, item_id: str) -> dict[str, Any] | Refusal:
+    item = s.state.item(item_id)
+    if item is None:
+        return Refusal(UNKNOWN, f"Point « {item_id} » absent de l'ordre du jour.", "item_id")
+    return item
+
+
+def _active(s: Seance) -> Refusal | None:
+    if s.state.status == "convened":
+        return Refusal("R7", "R7 — la séance n'est pas encore ouverte.")
+    return None
+
+
+# -- agenda (R6, R12) ---------------------------------------------------------------------------
+def _add_item(s: Seance, c: AddAgendaItem, actor: Actor) -> Decision:
+    if actor.role not in (Role.ADMIN, Role.PRESIDENT):
+        return Refusal(ROLE, "Seuls l'administrateur et le président construisent l'ordre du jour.")
+    if s.state.status != "convened":
+        return Refusal("R6", "R6 — l'ordre du jour est celui de la convocation : il ne change plus une fois la séance ouverte.")
+    if s.state.item(c.item_id) is not None:
+        return Refusal(SCHEMA, f"Champ « item_id » : le point « {c.item_id} » existe déjà.", "item_id")
+    reason = banned_reason(c.kind, c.title)
+    if s.state.teleconference and reason:
+        return Refusal(
+            "R12",
+            f"R12 — {reason} ne peut pas être inscrite à l'ordre du jour d'une séance en visioconférence "
+            "(L.5211-11-1) : convoquez une séance en présentiel.",
+            "kind",
+        )
+    return [_ev(c, "ItemAdded", item_id=c.item_id, title=c.title, kind=c.kind, matiere_code=c.matiere_code)]
+
+
+def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
+    if actor.role not in (Role.ADMIN, Role.PRESIDENT):
+        return Refusal(ROLE, "Seuls l'administrateur et le président convertissent une séance en visioconférence.")
+    if s.state.status != "convened":
+        return Refusal("R6", "R6 — une séance ouverte ne change plus de forme.")
+    if s.state.teleconference:
+        return Refusal("R12", "R12 — la séance est déjà convoquée en visioconférence.")
+    banned = [f"« {i['title']} »" for i in s.state.agenda if banned_reason(i["kind"], i["title"])]
+    if banned:
+        return Refusal("R12", f"R12 — conversion en visioconférence impossible : l'ordre du jour comporte {', '.join(banned)}.")
+    return [_ev(c, "ConvertedToTeleconference")]
+
+
+# -- places and people (R1, R4, R9, R10) ---------------------------------------------------------
+def _check_in(s: Seance, c: CheckIn, actor: Actor) -> Decision:
+    if (r := _agent_of(s, actor, c.salle_id)) is not None:
+        return r
+    salle = s.council.salle(c.salle_id)
+    if salle is None or not salle.designated:
+        return Refusal("R1", f"R1 — « {c.salle_id} » n'est pas une salle désignée par délibération : nul n'y est compté présent.", "salle_id")
+    member = s.council.member(c.member_id)
+    if member is None:
+        return Refusal(UNKNOWN, f"Conseiller « {c.member_id} » inconnu.", "member_id")
+    if c.member_id in s.state.presence:
+        return Refusal("R4", f"R4 — {member.name} est déjà enregistré·e présent·e ({_salle_name(s, s.state.presence[c.member_id])}).", "member_id")
+    if member.seat == Seat.SUPPLEANT:
+        tit = member.replaces or ""
+        if tit not in s.state.suppleances:
+            return Refusal("R9", f"R9 — {member.name}, suppléant·e, ne siège que si le titulaire absent en a informé le président (L.5211-6).", "member_id")
+        if tit in s.state.presence:
+            return Refusal("R9", f"R9 — le titulaire {s.name(tit)} est présent : son suppléant ne siège pas.", "member_id")
+    else:
+        supp = s.council.suppleant_of(member.id)
+        if supp is not None and supp.id in s.state.presence:
+            return Refusal("R9", f"R9 — {supp.name} siège en suppléance : enregistrez d'abord sa sortie.", "member_id")
+    events = [_ev(c, "CheckedIn", member_id=c.member_id, salle_id=c.salle_id)]
+    if c.member_id in s.state.proxies:  # R9: a proxy ends when its giver checks in
+        events.append(_ev(c, "ProxyEnded", giver_id=c.member_id, reason="giver_arrived"))
+    return events
+
+
+def _check_out(s: Seance, c: CheckOut, actor: Actor) -> Decision:
+    if (r := _agent_of(s, actor, c.salle_id)) is not None:
+        return r
+    if s.state.presence.get(c.member_id) != c.salle_id:
+        return Refusal("R4", f"R4 — {s.name(c.member_id)} n'est pas enregistré·e présent·e dans cette salle.", "member_id")
+    return [_ev(c, "CheckedOut", member_id=c.member_id, salle_id=c.salle_id)]
+
+
+def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
+    if actor.role not in (Role.PRESIDENT, Role.AGENT) or (actor.role == Role.PRESIDENT and _president(s, actor, "") is not None):
+        return Refusal(ROLE, "Seuls le président ou un agent de salle enregistrent une suppléance.")
+    if actor.role == Role.AGENT and (r := _agent_of(s, actor, actor.salle_id or "")) is not None:
+        return r
+    tit = s.council.member(c.titulaire_id)
+    if tit is None or tit.seat != Seat.TITULAIRE:
+        return Refusal(UNKNOWN, f"Titulaire « {c.titulaire_id} » inconnu.", "titulaire_id")
+    if s.council.suppleant_of(tit.id) is None:
+        return Refusal("R9", f"R9 — {tit.name} n'a pas de suppléant (commune à plusieurs conseillers : pouvoir seulement).", "titulaire_id")
+    if tit.id in s.state.presence:
+        return Refusal("R9", f"R9 — {tit.name} est présent·e : pas de suppléance.", "titulaire_id")
+    if tit.id in s.state.proxies:
+        return Refusal("R9", f"R9 — {tit.name} a donné pouvoir : révoquez-le avant d'appeler le suppléant.", "titulaire_id")
+    if tit.id in s.state.suppleances:
+        return Refusal("R9", f"R9 — la suppléance de {tit.name} est déjà enregistrée.", "titulaire_id")
+    if not c.document_ref.strip():
+        return Refusal("R9", "R9 — la référence de l'information du président est obligatoire.", "document_ref")
+    return [_ev(c, "SuppleanceDeclared", titulaire_id=c.titulaire_id, document_ref=c.document_ref)]
+
+
+def _record_proxy(s: Seance, c: RecordProxy, actor: Actor) -> Decision:
+    holder_salle = s.state.presence.get(c.holder_id)
+    if holder_salle is not None and (r := _agent_of(s, actor, holder_salle)) is not None:
+        return r
+    if holder_salle is None and actor.role != Role.AGENT:
+        return Refusal("R4", "R4 — seul l'agent de la salle du mandataire enregistre un pouvoir.")
+    if (r := check_new_proxy(s.council, s.state, c)) is not None:
+        return r
+    return [
+        _ev(c, "ProxyRecorded", giver_id=c.giver_id, holder_id=c.holder_id, document_ref=c.document_ref,
+            consecutive_sittings=c.consecutive_sittings, illness_certified=c.illness_certified)
+    ]
+
+
+def _revoke_proxy(s: Seance, c: RevokeProxy, actor: Actor) -> Decision:
+    proxy = s.state.proxies.get(c.giver_id)
+    if proxy is None:
+        return Refusal("R9", f"R9 — {s.name(c.giver_id)} n'a pas de pouvoir en cours.", "giver_id")
+    holder_salle = s.state.presence.get(proxy["holder"])
+    if actor.role == Role.PRESIDENT:
+        if (r := _president(s, actor, "révoquer un pouvoir")) is not None:
+            return r
+    elif holder_salle is not None:
+        if (r := _agent_of(s, actor, holder_salle)) is not None:
+            return r
+    elif actor.role != Role.AGENT or s.council.agent(actor.agent_id or "") is None:
+        return Refusal("R4", "R4 — seuls un agent de salle ou le président enregistrent la révocation d'un pouvoir.")
+    return [_ev(c, "ProxyEnded", giver_id=c.giver_id, reason="revoked")]
+
+
+def _secretary(s: Seance, c: AppointSecretary, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "proposer le secrétaire de séance")) is not None:
+        return r
+    member = s.council.member(c.member_id)
+    if member is None:
+        return Refusal(UNKNOWN, f"Conseiller « {c.member_id} » inconnu.", "member_id")
+    if c.member_id not in s.state.presence:
+        return Refusal("R10", f"R10 — {member.name} n'est pas présent·e : le secrétaire est désigné parmi les membres présents.", "member_id")
+    if s.state.secretary == c.member_id:
+        return Refusal("R10", f"R10 — {member.name} est déjà secrétaire de séance.", "member_id")
+    return [_ev(c, "SecretaryAppointed", member_id=c.member_id)]
+
+
+# -- media plane port (R2, R3, R7, R17, R20) -------------------------------------------------------
+def _transmission(s: Seance, c: ReportTransmission, actor: Actor) -> Decision:
+    if actor.role != Role.SYSTEM:
+        return Refusal(ROLE, "R7 — la transmission est mesurée par le serveur média, elle ne se déclare pas.")
+    if s.council.salle(c.salle_id) is None:
+        return Refusal(UNKNOWN, f"Salle « {c.salle_id} » inconnue.", "salle_id")
+    if s.state.transmitting.get(c.salle_id, False) == c.transmitting:
+        return []
+    events = [_ev(c, "TransmissionChanged", salle_id=c.salle_id, transmitting=c.transmitting)]
+    if not c.transmitting and s.state.status == "opened" and c.salle_id in s.state.occupied_salles():
+        events.append(
+            _ev(c, "SittingSuspended", rule="R17", salles=[c.salle_id], frozen_vote=s.state.current_vote,
+                reason=f"perte de transmission : {_salle_name(s, c.salle_id)}")
+        )
+    return events
+
+
+def _public_stream(s: Seance, c: ReportPublicStream, actor: Actor) -> Decision:
+    if actor.role != Role.SYSTEM:
+        return Refusal(ROLE, "R2 — l'état de la retransmission publique est mesuré, il ne se déclare pas.")
+    if s.state.public_stream_up == c.up:
+        return []
+    return [_ev(c, "PublicStreamChanged", up=c.up)]
+
+
+def _audio_only(s: Seance, c: SetAudioOnly, actor: Actor) -> Decision:
+    if actor.role not in (Role.PRESIDENT, Role.MODERATOR) and (r := _agent_of(s, actor, c.salle_id)) is not None:
+        return r
+    if s.council.salle(c.salle_id) is None:
+        return Refusal(UNKNOWN, f"Salle « {c.salle_id} » inconnue.", "salle_id")
+    if s.state.audio_only.get(c.salle_id, False) == c.audio_only:
+        return Refusal("R3", f"R3 — la salle « {_salle_name(s, c.salle_id)} » est déjà {'en audio seul' if c.audio_only else 'en vidéo'}.")
+    return [_ev(c, "AudioOnlyChanged", salle_id=c.salle_id, audio_only=c.audio_only)]
+
+
+def _objection(s: Seance, c: ObjectToBroadcast, actor: Actor) -> Decision:
+    if actor.role != Role.PRESIDENT and (r := _agent_of(s, actor, c.salle_id)) is not None:
+        return r
+    if not c.person.strip():
+        return Refusal(SCHEMA, "Champ « person » : nom de la personne attendu.", "person")
+    return [_ev(c, "BroadcastObjection", salle_id=c.salle_id, person=c.person, objecting=c.objecting)]
+
+
+# -- opening, suspension, closing (R7, R8, R10, R11, R17, R19) ------------------------------------
+def _open(s: Seance, c: OpenSitting, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "ouvrir la séance")) is not None:
+        return r
+    if s.state.status != "convened":
+        return Refusal("R7", "R7 — la séance est déjà ouverte.")
+    for check in (_r7_silent(s), _r2_stream(s), _r8(s, None), _r10(s)):
+        if check is not None:
+            return check
+    if s.state.secretary not in s.state.presence:
+        return Refusal("R10", "R10 — le secrétaire de séance désigné n'est plus présent.")
+    salles = {
+        sid: {"present": sorted(m for m, x in s.state.presence.items() if x == sid), "transmitting": s.state.transmitting.get(sid, False)}
+        for sid in s.state.occupied_salles()
+    }
+    return [
+        _ev(c, "SittingOpened", quorum=s.quorum().to_dict(), salles=salles, public_stream_up=s.state.public_stream_up,
+            secretary=s.state.secretary, reconvened_after=s.config.reconvened_after if s.quorum_waived else None)
+    ]
+
+
+def _suspend(s: Seance, c: Suspend, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "suspendre la séance")) is not None:
+        return r
+    if s.state.status != "opened":
+        return Refusal("R17", "R17 — seule une séance ouverte peut être suspendue.")
+    return [_ev(c, "SittingSuspended", rule="president", salles=[], frozen_vote=s.state.current_vote, reason=c.reason)]
+
+
+def _resume(s: Seance, c: Resume, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "reprendre la séance")) is not None:
+        return r
+    if s.state.status != "suspended":
+        return Refusal("R17", "R17 — la séance n'est pas suspendue.")
+    silent = s.state.silent_salles()
+    if silent:
+        return Refusal(
+            "R17",
+            f"R17 — transmission toujours interrompue : {', '.join(_salle_name(s, x) for x in silent)}. "
+            "Attendez son retour, ou que l'agent enregistre la sortie des conseillers.",
+        )
+    if (r := _r8(s, None)) is not None:
+        return r
+    return [_ev(c, "SittingResumed", quorum=s.quorum().to_dict())]
+
+
+def _take_up(s: Seance, c: TakeUpItem, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "appeler un point de l'ordre du jour")) is not None:
+        return r
+    if (r := _active(s)) is not None:
+        return r
+    item = _item(s, c.item_id)
+    if isinstance(item, Refusal):
+        return item
+    if item["status"] != "pending":
+        return Refusal("R16", f"R16 — le point « {item['title']} » a déjà été traité.", "item_id")
+    if s.state.current_vote is not None:
+        return Refusal("R16", "R16 — un vote est en cours.")
+    return [_ev(c, "ItemTakenUp", item_id=c.item_id)]
+
+
+def _sensitive(s: Seance, c: MarkSensitive, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "marquer un passage sensible")) is not None:
+        return r
+    if (r := _active(s)) is not None:
+        return r
+    if s.state.sensitive == c.on:
+        return Refusal("R19", "R19 — le passage sensible est déjà " + ("en cours." if c.on else "terminé."))
+    return [_ev(c, "SensitivePassage", on=c.on, reason=c.reason)]
+
+
+def _recording(s: Seance, c: RecordRecordingDigest, actor: Actor) -> Decision:
+    if actor.role != Role.SYSTEM:
+        return Refusal(ROLE, "R5 — l'empreinte d'un enregistrement est calculée par le serveur.")
+    if not s.council.reglement.recording:
+        return Refusal("R5", "R5 — le règlement intérieur ne prévoit pas l'enregistrement des débats.")
+    return [_ev(c, "RecordingDigest", sha256=c.sha256, label=c.label)]
+
+
+def _close(s: Seance, c: CloseSitting, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "clore les débats")) is not None:
+        return r
+    if s.state.current_vote is not None:
+        return Refusal("R11", "R11 — un vote est en cours : il doit être clos avant la clôture de la séance.")
+    pending = [i["id"] for i in s.state.agenda if i["status"] == "pending"]
+    return [_ev(c, "SittingClosed", opened=s.state.opening is not None, pending_items=pending)]
+
+
+# -- votes (R8, R13-R17) -----------------------------------------------------------------------------
+def _withdrawal(s: Seance, c: DeclareWithdrawal, actor: Actor) -> Decision:
+    is_self = actor.member_id == c.member_id
+    is_president = actor.role == Role.PRESIDENT and _president(s, actor, "") is None
+    is_secretary = actor.role == Role.SECRETARY and s.state.secretary is not None and actor.member_id == s.state.secretary
+    allowed = is_self or is_president or is_secretary
+    if not allowed:
+        return Refusal(ROLE, "Le conseiller lui-même, le président ou le secrétaire déclarent un retrait.")
+    item = _item(s, c.item_id)
+    if isinstance(item, Refusal):
+        return item
+    if s.council.member(c.member_id) is None:
+        return Refusal(UNKNOWN, f"Conseiller « {c.member_id} » inconnu.", "member_id")
+    if item["status"] != "pending":
+        return Refusal("R8", "R8 — le retrait pour intérêt personnel se déclare avant l'ouverture du vote.", "item_id")
+    if c.member_id in item["withdrawals"]:
+        return Refusal("R8", f"R8 — {s.name(c.member_id)} est déjà retiré·e de ce point.", "member_id")
+    return [_ev(c, "WithdrawalDeclared", item_id=c.item_id, member_id=c.member_id)]
+
+
+def _secret_request(s: Seance, c: RequestSecretBallot, actor: Actor) -> Decision:
+    if actor.member_id != c.member_id:
+        return Refusal(ROLE, "Un conseiller demande le scrutin secret pour lui-même.")
+    if (r := _active(s)) is not None:
+        return r
+    if s.state.status == "suspended":
+        return Refusal("R17", "R17 — la séance est suspendue.")
+    item = _item(s, c.item_id)
+    if isinstance(item, Refusal):
+        return item
+    if c.member_id not in s.state.presence:
+        return Refusal("R15", "R15 — seul un membre présent demande le scrutin secret.", "member_id")
+    if item["status"] not in ("pending", "voting") or not is_voted(item["kind"]):
+        return Refusal("R15", f"R15 — le point « {item['title']} » n'est pas en attente de vote.", "item_id")
+    requesters = {r["member"] for r in item["secret_requests"]} & set(s.state.presence)
+    if c.member_id in requesters:
+        return Refusal("R15", f"R15 — {s.name(c.member_id)} a déjà demandé le scrutin secret.", "member_id")
+    events = [_ev(c, "SecretBallotRequested", item_id=c.item_id, member_id=c.member_id)]
+    present = s.quorum().present
+    n = len(requesters) + 1
+    if ballot.secret_ballot_adopted(n, present):
+        events.append(
+            _ev(c, "ItemPostponed", item_id=c.item_id, rule="R15", mention=POSTPONED_MENTION, requests=n, present=present,
+                reason=f"scrutin secret demandé par {n} membres sur {present} présents (au moins un tiers)")
+        )
+    return events
+
+
+def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "constater la décision du conseil sur le mode de scrutin")) is not None:
+        return r
+    if (r := _active(s)) is not None:
+        return r
+    item = _item(s, c.item_id)
+    if isinstance(item, Refusal):
+        return item
+    if item["kind"] != ItemKind.APPOINTMENT or item["status"] != "pending":
+        return Refusal("R15", f"R15 — le point « {item['title']} » n'est pas une nomination en attente.", "item_id")
+    if not c.unanimous_for_public:
+        return [
+            _ev(c, "ItemPostponed", item_id=c.item_id, rule="R15", mention=POSTPONED_MENTION, requests=0,
+                present=s.quorum().present, reason="nomination : pas de décision unanime de voter au scrutin public")
+        ]
+    if item["secret_requests"]:
+        return Refusal("R15", "R15 — une demande de scrutin secret a été formulée : l'unanimité fait défaut.", "item_id")
+    return [_ev(c, "PublicAppointmentDecided", item_id=c.item_id)]
+
+
+def _electorate(s: Seance, item: dict[str, Any]) -> list[dict[str, str | None]]:
+    """R16: present members in transmitting salles, for themselves and the one proxy held."""
+    withdrawn = set(item["withdrawals"])
+    slots: list[dict[str, str | None]] = []
+    for member_id, salle_id in sorted(s.state.presence.items()):
+        if member_id in withdrawn or not s.state.transmitting.get(salle_id, False):
+            continue
+        slots.append({"voter": member_id, "on_behalf_of": None})
+        held = s.state.holder_proxy(member_id)
+        if held is not None and held["giver"] not in withdrawn:
+            slots.append({"voter": member_id, "on_behalf_of": held["giver"]})
+    return slots
+
+
+def _open_vote(s: Seance, c: OpenVote, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "ouvrir un vote")) is not None:
+        return r
+    if (r := _active(s)) is not None:
+        return r
+    if s.state.status == "suspended":
+        return Refusal("R17", "R17 — la séance est suspendue : aucun vote ne s'ouvre.")
+    if s.state.current_vote is not None:
+        return Refusal("R16", "R16 — un autre vote est déjà ouvert.")
+    item = _item(s, c.item_id)
+    if isinstance(item, Refusal):
+        return item
+    if item["status"] == "postponed":
+        return Refusal("R15", f"R15 — le point « {item['title']} » est {POSTPONED_MENTION}.", "item_id")
+    if item["status"] != "pending":
+        return Refusal("R16", f"R16 — le point « {item['title']} » a déjà été voté.", "item_id")
+    if not is_voted(item["kind"]):
+        return Refusal("R13", f"R13 — le point « {item['title']} » est une information, sans vote.", "item_id")
+    if item["kind"] == ItemKind.APPOINTMENT and not item["public_appointment"]:
+        return Refusal("R15", "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement.", "item_id")
+    silent = s.state.silent_salles()
+    if silent:
+        return Refusal("R16", f"R16 — transmission non établie dans : {', '.join(_salle_name(s, x) for x in silent)} ; aucun vote ne s'ouvre.")
+    if (r := _r8(s, c.item_id)) is not None:
+        return r
+    return [_ev(c, "VoteOpened", item_id=c.item_id, method=c.method, electorate=_electorate(s, item), quorum=s.quorum(c.item_id).to_dict())]
+
+
+def _frozen(s: Seance, vote: dict[str, Any]) -> bool:
+    """R17: an open vote is frozen while the sitting is suspended, unless the president decided."""
+    return s.state.status == "suspended" and vote["override"] is None
+
+
+def _open_vote_of(s: Seance, item_id: str) -> tuple[dict[str, Any], dict[str, Any]] | Refusal:
+    item = _item(s, item_id)
+    if isinstance(item, Refusal):
+        return item
+    if s.state.current_vote != item_id or item["vote"] is None:
+        return Refusal("R16", f"R16 — aucun vote n'est ouvert sur « {item['title']} ».", "item_id")
+    return item, item["vote"]
+
+
+def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
+    found = _open_vote_of(s, c.item_id)
+    if isinstance(found, Refusal):
+        return found
+    item, vote = found
+    if vote["method"] == "appel_nominal":
+        if actor.role != Role.SECRETARY or actor.member_id != s.state.secretary:
+            return Refusal("R13", "R13 — à l'appel nominal, le secrétaire de séance enregistre chaque réponse.")
+    elif actor.member_id != c.voter_id or actor.role not in (Role.COUNCILLOR, Role.PRESIDENT, Role.SECRETARY):
+        return Refusal("R13", "R13 — au vote électronique, chaque conseiller vote depuis son propre terminal.")
+    if _frozen(s, vote):
+        return Refusal("R17", "R17 — le vote est gelé : une salle a perdu la transmission.")
+    slot = {"voter": c.voter_id, "on_behalf_of": c.on_behalf_of}
+    if slot not in vote["electorate"]:
+        what = f"au titre du pouvoir de {s.name(c.on_behalf_of)}" if c.on_behalf_of else "pour lui-même"
+        return Refusal("R16", f"R16 — {s.name(c.voter_id)} ne fait pas partie des votants {what} fixés à l'ouverture du vote.", "voter_id")
+    salle = s.state.presence.get(c.voter_id)
+    if salle is None or not s.state.transmitting.get(salle, False):
+        return Refusal("R16", f"R16 — {s.name(c.voter_id)} doit être présent·e dans une salle dont la transmission est active.", "voter_id")
+    if any(b["voter"] == c.voter_id and b["on_behalf_of"] == c.on_behalf_of for b in vote["ballots"]):
+        what = f" au titre du pouvoir de {s.name(c.on_behalf_of)}" if c.on_behalf_of else ""
+        return Refusal("R16", f"R16 — {s.name(c.voter_id)} a déjà voté{what} : nul ne vote deux fois.", "voter_id")
+    return [_ev(c, "BallotCast", item_id=c.item_id, voter_id=c.voter_id, on_behalf_of=c.on_behalf_of, choice=c.choice)]
+
+
+def _frozen_decision(s: Seance, c: DecideFrozenVote, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "décider de la suite d'un vote gelé")) is not None:
+        return r
+    found = _open_vote_of(s, c.item_id)
+    if isinstance(found, Refusal):
+        return found
+    _, vote = found
+    if not _frozen(s, vote):
+        return Refusal("R17", "R17 — ce vote n'est pas gelé.", "item_id")
+    if not c.reason.strip():
+        return Refusal("R17", "R17 — la décision du président doit être motivée.", "reason")
+    return [_ev(c, "PresidentDecision", kind="frozen_vote_continues", item_id=c.item_id, reason=c.reason, salles=s.state.silent_salles())]
+
+
+def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
+    if (r := _president(s, actor, "clore un vote")) is not None:
+        return r
+    found = _open_vote_of(s, c.item_id)
+    if isinstance(found, Refusal):
+        return found
+    _, vote = found
+    if _frozen(s, vote):
+        return Refusal("R17", "R17 — le vote est gelé : il ne se clôt pas tant qu'une salle manque, sauf décision motivée du président.")
+    counts = ballot.tally(vote["ballots"])
+    president_choice = next(
+        (b["choice"] for b in vote["ballots"] if b["voter"] == s.council.president_id and b["on_behalf_of"] is None), None
+    )
+    res = ballot.result(counts, president_choice)
+    return [
+        _ev(c, "VoteClosed", item_id=c.item_id, counts=counts, electorate_size=len(vote["electorate"]),
+            adopted=res.adopted, casting_vote=res.casting_vote, president_choice=president_choice)
+    ]
+
+
+_DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
+    AddAgendaItem: _add_item, ConvertToTeleconference: _convert, CheckIn: _check_in, CheckOut: _check_out,
+    DeclareSuppleance: _suppleance, RecordProxy: _record_proxy, RevokeProxy: _revoke_proxy,
+    AppointSecretary: _secretary, ReportTransmission: _transmission, ReportPublicStream: _public_stream,
+    SetAudioOnly: _audio_only, ObjectToBroadcast: _objection, OpenSitting: _open, Suspend: _suspend, Resume: _resume,
+    TakeUpItem: _take_up, MarkSensitive: _sensitive, RecordRecordingDigest: _recording, CloseSitting: _close,
+    DeclareWithdrawal: _withdrawal, RequestSecretBallot: _secret_request, DecideAppointmentBallot: _appointment,
+    OpenVote: _open_vote, CastBallot: _cast, DecideFrozenVote: _frozen_decision, CloseVote: _close_vote,
+}
