@@ -64,9 +64,10 @@ def refused(seance: Seance, command: Command, actor: Actor, rule: str) -> Refusa
     return result
 
 
-def checked_in(clock: Clock, present: dict[str, list[str]] | None = None, transmit: bool = True) -> Seance:
+def checked_in(clock: Clock, present: dict[str, list[str]] | None = None, transmit: bool = True,
+               seance: Seance | None = None) -> Seance:
     """The demo sitting, convened, with members checked in and salles transmitting."""
-    s = demo_seance()
+    s = seance if seance is not None else demo_seance()
     for salle, members in (present or DEFAULT_PRESENT).items():
         for m in members:
             ok(s, CheckIn(clock(), m, salle), agent(salle))
@@ -75,8 +76,8 @@ def checked_in(clock: Clock, present: dict[str, list[str]] | None = None, transm
     return s
 
 
-def opened(clock: Clock, present: dict[str, list[str]] | None = None) -> Seance:
-    s = checked_in(clock, present)
+def opened(clock: Clock, present: dict[str, list[str]] | None = None, seance: Seance | None = None) -> Seance:
+    s = checked_in(clock, present, seance=seance)
     ok(s, ReportPublicStream(clock(), True), SYSTEM)
     ok(s, AppointSecretary(clock(), "m03"), PRESIDENT)
     ok(s, OpenSitting(clock()), PRESIDENT)

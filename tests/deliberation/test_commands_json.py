@@ -1,0 +1,75 @@
+"""Commands: JSON round-trip and validation (bad fields refused, naming the field)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from delib_support import PRESIDENT, Clock, opened, refused
+
+from deliberation.commands import COMMAND_TYPES, CastBallot, CheckIn, RecordProxy, command_from_dict
+from deliberation.refusal import Refusal
+
+SAMPLES = [
+    CheckIn("2026-11-26T18:00:00+01:00", "m01", "belcourt"),
+    RecordProxy("2026-11-26T18:00:00+01:00", "m09", "m07", "pouvoir.pdf", 2, False),
+    CastBallot("2026-11-26T18:00:00+01:00", "marche-collecte", "m07", "nppv", "m09"),
+]
+
+
+@pytest.mark.parametrize("command", SAMPLES, ids=lambda c: c.type)
+def test_command_json_round_trip(command):
+    wire = json.loads(json.dumps(command.to_dict()))
+    assert command_from_dict(wire) == command
+
+
+def test_every_command_type_round_trips_with_minimal_fields():
+    import dataclasses
+
+    for name, cls in COMMAND_TYPES.items():
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                continue
+            kwargs[f.name] = {"at": "2026-11-26T18:00:00+01:00"}.get(f.name, True if f.type == "bool" else "x1")
+        if name == "RecordRecordingDigest":
+            kwargs["sha256"] = "0" * 64
+        if name == "CastBallot":
+            kwargs["choice"] = "pour"
+        cmd = cls(**kwargs)
+        assert cmd.validate() is None, (name, cmd.validate())
+        assert command_from_dict(json.loads(json.dumps(cmd.to_dict()))) == cmd
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"type": "CheckIn", "at": "2026-11-26T18:00:00+01:00", "member_id": "m01"}, "salle_id"),
+        ({"type": "CheckIn", "at": "hier", "member_id": "m01", "salle_id": "vaux"}, "at"),
+        ({"type": "CheckIn", "at": "2026-11-26T18:00:00", "member_id": "m01", "salle_id": "vaux"}, "at"),
+        ({"type": "CheckIn", "at": "2026-11-26T18:00:00+01:00", "member_id": 3, "salle_id": "vaux"}, "member_id"),
+        ({"type": "CheckIn", "at": "2026-11-26T18:00:00+01:00", "member_id": "m 1", "salle_id": "vaux"}, "member_id"),
+        ({"type": "CheckIn", "at": "2026-11-26T18:00:00+01:00", "member_id": "m01", "salle_id": "vaux", "x": 1}, "x"),
+        ({"type": "Teleport", "at": "2026-11-26T18:00:00+01:00"}, "type"),
+        ({"type": "CastBallot", "at": "2026-11-26T18:00:00+01:00", "item_id": "a", "voter_id": "m1", "choice": "oui"}, "choice"),
+        ({"type": "RecordProxy", "at": "2026-11-26T18:00:00+01:00", "giver_id": "a", "holder_id": "b",
+          "document_ref": "d", "consecutive_sittings": True}, "consecutive_sittings"),
+        ({"type": "ReportTransmission", "at": "2026-11-26T18:00:00+01:00", "salle_id": "vaux", "transmitting": "yes"}, "transmitting"),
+        ({"type": "OpenVote", "at": "2026-11-26T18:00:00+01:00", "item_id": "a", "method": "main levée"}, "method"),
+        ({"type": "AddAgendaItem", "at": "2026-11-26T18:00:00+01:00", "item_id": "a", "title": "t", "matiere_code": "99.9"}, "matiere_code"),
+    ],
+)
+def test_bad_fields_give_a_refusal_naming_the_field(payload, field):
+    result = command_from_dict(payload)
+    assert isinstance(result, Refusal)
+    assert result.rule == "SCHEMA" and result.field == field
+
+
+def test_not_an_object_refused():
+    assert isinstance(command_from_dict([1, 2]), Refusal)
+
+
+def test_invalid_command_built_in_python_refused_by_core_with_state_unchanged():
+    clock = Clock()
+    s = opened(clock)
+    refused(s, CastBallot(clock(), "marche-collecte", "m02", "peut-être"), PRESIDENT, "SCHEMA")
