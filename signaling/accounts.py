@@ -88,6 +88,12 @@ class AccountStore:
         ).fetchone()
         return Account(row[0], Role(row[1]), row[2], row[3], row[4]) if row else None
 
+    def by_member(self, member_id: str) -> Account | None:
+        row = self._db.execute(
+            "SELECT login, role, member_id, salle_id, display_name FROM accounts WHERE member_id = ? LIMIT 1",
+            (member_id,)).fetchone()
+        return Account(row[0], Role(row[1]), row[2], row[3], row[4]) if row else None
+
     def authenticate(self, login: str, password: str) -> Account | None:
         row = self._db.execute("SELECT password_hash FROM accounts WHERE login = ?", (login,)).fetchone()
         if row is None:

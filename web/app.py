@@ -135,7 +135,7 @@ async def index(request: web.Request) -> web.StreamResponse:
     claims = session_account(request)
     if claims is None:
         raise web.HTTPSeeOther("/login")
-    account = request.app[ACCOUNTS].get(claims.member or "") if claims.member else None
+    account = request.app[ACCOUNTS].by_member(claims.member) if claims.member else None
     return aiohttp_jinja2.render_template("home.html", request, {
         "role_label": ROLE_LABELS_FR[claims.role], "claims": claims,
         "display_name": account.display_name if account else "",

@@ -22,22 +22,15 @@ from web.config import SalleSpec, SittingSpec, WebConfig
 
 DEMO_SITTING = "demo"
 
-#: Used only while deliberation/demo.py (the deliberation core's demo council) is absent.
-_FALLBACK_TITLE = "Communauté de communes des Trois Rivières"
-_FALLBACK_SALLES = (("belcourt", "Belcourt (siège)"), ("vaux", "Vaux"), ("saint-ferreol", "Saint-Ferréol"))
-
 
 def demo_sitting() -> SittingSpec:
-    """The demo sitting's salles, from the deliberation core's demo council when present."""
-    try:
-        from deliberation import demo as council_demo  # owned by the deliberation core
-        council = council_demo.demo_council()
-        salles = tuple(SalleSpec(s.id, s.name) for s in council.salles)
-        seat = next((s.id for s in council.salles if getattr(s, "is_seat", False)), salles[0].id)
-        return SittingSpec(DEMO_SITTING, council.name, salles, president_salle=seat)
-    except (ImportError, AttributeError, TypeError, IndexError):
-        salles = tuple(SalleSpec(i, n) for i, n in _FALLBACK_SALLES)
-        return SittingSpec(DEMO_SITTING, _FALLBACK_TITLE, salles, president_salle="belcourt")
+    """The demo sitting's salles, from the deliberation core's demo council."""
+    from deliberation.demo import SITTING_ID, demo_council
+
+    council = demo_council()
+    salles = tuple(SalleSpec(s.id, s.name) for s in council.salles)
+    seat = next((s.id for s in council.salles if s.is_seat), salles[0].id)
+    return SittingSpec(SITTING_ID, council.name, salles, president_salle=seat)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,18 +44,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def demo_accounts(store: AccountStore, sitting: SittingSpec) -> list[tuple[str, str, Role, str]]:
-    """(re)create the demo accounts with fresh passwords: [(login, password, role, description)]."""
+    """(re)create the demo accounts with fresh passwords: [(login, password, role, description)].
+
+    People come from the deliberation core's demo council: the president (a member),
+    one agent per salle, and one councillor per salle to try the élu page later."""
+    from deliberation.demo import demo_council
+
+    council = demo_council()
     seat = sitting.president_salle or sitting.salles[0].id
-    plan: list[tuple[str, Role, str | None, str]] = [
-        ("president", Role.PRESIDENT, seat, "Président du conseil"),
-        ("moderateur", Role.MODERATOR, seat, "Modération des micros"),
+    president = council.member(council.president_id)
+    plan: list[tuple[str, Role, str, str | None, str]] = [
+        ("president", Role.PRESIDENT, council.president_id, seat,
+         f"{president.first_name} {president.last_name}" if president else "Présidence"),
+        ("moderateur", Role.MODERATOR, "moderateur", seat, "Modération des micros"),
     ]
-    plan += [(f"agent-{s.id}", Role.AGENT, s.id, f"Agent de la salle {s.name}") for s in sitting.salles]
-    plan += [("auditeur", Role.AUDITOR, None, "Auditeur (lecture seule)"), ("admin", Role.ADMIN, None, "Administration")]
+    plan += [(f"agent-{a.salle_id}", Role.AGENT, a.id, a.salle_id, f"{a.name}, agent de salle")
+             for a in council.agents if a.salle_id in {s.id for s in sitting.salles}]
+    plan += [("auditeur", Role.AUDITOR, "auditeur", None, "Auditeur (lecture seule)"),
+             ("admin", Role.ADMIN, "admin", None, "Administration (DSI)")]
     out = []
-    for login, role, salle, label in plan:
+    for login, role, member_id, salle, label in plan:
         password = new_password()
-        store.set_account(login, password, role, member_id=login, salle_id=salle, display_name=label)
+        store.set_account(login, password, role, member_id=member_id, salle_id=salle, display_name=label)
         out.append((login, password, role, label))
     return out
 

@@ -269,10 +269,12 @@ export class SlotView {
   }
 }
 
-const SLOT_LABELS = { president: "Présidence", speaker: "Orateur", programme: "Programme" };
+const SLOT_LABELS = { "video-0": "Présidence", "video-1": "Orateur", programme: "Programme" };
 
 export function slotLabel(entry) {
   if (entry.label) return entry.label;
-  const base = String(entry.slot).replace(/[-_]\d+$/, "");
-  return SLOT_LABELS[base] || (base.startsWith("voice") ? "Voix" : entry.slot);
+  const slot = String(entry.slot);
+  if (SLOT_LABELS[slot]) return SLOT_LABELS[slot];
+  if (slot.startsWith("audio")) return "Voix";
+  return "Salle";
 }

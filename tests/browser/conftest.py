@@ -1,0 +1,87 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright for Python (no browser
+download), and the app served on a free loopback port in the test's event loop.
+
+Plain HTTP on 127.0.0.1 is a secure context, so getUserMedia works without TLS here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+CHROMIUM = os.environ.get("SEANCE_CHROMIUM", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+
+
+@dataclass
+class LiveServer:
+    app: web.Application
+    base_url: str
+
+
+async def start_server(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def live_app(tmp_path) -> AsyncIterator[LiveServer]:
+    from web.app import create_app
+    from web.commands.demo import demo_sitting
+    from web.config import WebConfig
+
+    config = WebConfig(host="127.0.0.1", port=0, tls=False, data_dir=tmp_path, ice_addresses=("127.0.0.1",),
+                       sittings=(demo_sitting(),))
+    app = create_app(config)
+    runner, base = await start_server(app)
+    try:
+        yield LiveServer(app, base)
+    finally:
+        await asyncio.wait_for(runner.cleanup(), 15)
+
+
+def _chromium_or_skip() -> str:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (make system-deps installs Debian's chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    executable = _chromium_or_skip()
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture
+def launch_chromium():
+    """Launch Chromium with chosen flags (for the mDNS investigation)."""
+    return _chromium_or_skip
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT

@@ -1,0 +1,205 @@
+"""Three kiosks of three salles in a real Chromium, through the real Router (issue 3).
+
+Everything is checked from the browsers' own ``getStats()`` and from the server's
+counters; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import aiohttp
+import pytest
+
+from signaling.roles import Role
+from web.app import REGISTRY, ROOMS, SIGNER
+
+pytestmark = pytest.mark.browser
+
+SALLES = ("belcourt", "vaux", "saint-ferreol")
+
+
+async def until(predicate, timeout: float, interval: float = 0.25, what: str = "condition"):
+    """Poll an async or sync predicate until truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+async def open_kiosk(browser, server, salle):
+    context = await browser.new_context(viewport={"width": 1280, "height": 760})
+    page = await context.new_page()
+    page.on("console", lambda m: m.type == "error" and print(f"[{salle}] console: {m.text}"))
+    token = server.app[SIGNER].issue(Role.KIOSK, salle=salle, sitting="demo")
+    await page.goto(f"{server.base_url}/salle/{salle}?token={token}")
+    return context, page
+
+
+async def connected(page) -> bool:
+    return await page.evaluate("() => !!(window.seance && window.seance.pc && window.seance.pc.connectionState === 'connected')")
+
+
+async def stats(page) -> list[dict]:
+    return await page.evaluate("() => window.seance ? window.seance.inboundStats() : []")
+
+
+def by_salle(entries, kind):
+    """salle -> (packetsReceived, framesDecoded) summed over the slots showing it."""
+    out: dict[str, list[int]] = {}
+    for e in entries:
+        if e["kind"] == kind and e["salle"]:
+            acc = out.setdefault(e["salle"], [0, 0])
+            acc[0] += e["packetsReceived"]
+            acc[1] += e["framesDecoded"]
+    return out
+
+
+async def receives_from_others(page, me) -> bool:
+    """True when, over one second, audio packets and decoded video frames from every
+    other salle rise in this browser."""
+    a = await stats(page)
+    await asyncio.sleep(1.0)
+    b = await stats(page)
+    others = [s for s in SALLES if s != me]
+    va, vb = by_salle(a, "video"), by_salle(b, "video")
+    aa, ab = by_salle(a, "audio"), by_salle(b, "audio")
+    return all(vb.get(s, [0, 0])[1] > va.get(s, [0, 0])[1] > 0 and ab.get(s, [0, 0])[0] > aa.get(s, [0, 0])[0] > 0
+               for s in others)
+
+
+def audio_packets_by_mid(entries):
+    return {e["mid"]: (e["salle"], e["packetsReceived"]) for e in entries if e["kind"] == "audio"}
+
+
+async def moderator_socket(session, server):
+    token = server.app[SIGNER].issue(Role.MODERATOR, member="moderateur")
+    ws = await session.ws_connect(server.base_url + "/ws")
+    await ws.send_json({"type": "hello", "sitting": "demo", "token": token, "id": "h"})
+    return ws
+
+
+async def next_of(ws, predicate, timeout):
+    async def loop():
+        while True:
+            msg = json.loads((await ws.receive()).data)
+            if predicate(msg):
+                return msg
+    return await asyncio.wait_for(loop(), timeout)
+
+
+async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser, live_app, output_dir):
+    server = live_app
+    room = server.app[ROOMS]["demo"]
+    started = time.monotonic()
+    kiosks = {s: await open_kiosk(browser, server, s) for s in SALLES}
+
+    # 1. Each kiosk connects and receives the two other salles' audio and video.
+    for salle, (_, page) in kiosks.items():
+        await until(lambda p=page: connected(p), 20, what=f"{salle} peer connection")
+    for salle, (_, page) in kiosks.items():
+        await until(lambda p=page, s=salle: receives_from_others(p, s), 20, interval=0.1,
+                    what=f"{salle} receiving audio and video from the other salles")
+    for salle in SALLES:
+        await until(lambda s=salle: room.router.health(s).transmitting, 10, what=f"{salle} transmitting")
+    join_s = time.monotonic() - started
+
+    # 2. Nothing was decoded on the server: from the Router and from /metrics.
+    assert room.router.stats()["frames_decoded"] == 0
+    async with aiohttp.ClientSession() as session:
+        metrics = await (await session.get(server.base_url + "/metrics")).text()
+    decoded = [line for line in metrics.splitlines() if "frames_decoded" in line and not line.startswith("#")]
+    assert decoded and all(float(line.rsplit(" ", 1)[1]) == 0 for line in decoded), decoded
+
+    # A screenshot to look at (test-output/kiosk-belcourt.png).
+    _, belcourt = kiosks["belcourt"]
+    await belcourt.wait_for_function("document.body.dataset.transmitting === 'true'", timeout=10_000)
+    await belcourt.screenshot(path=str(output_dir / "kiosk-belcourt.png"))
+
+    async with aiohttp.ClientSession() as session:
+        mod = await moderator_socket(session, server)
+        await next_of(mod, lambda m: m["type"] == "welcome", 5)
+
+        # 3. The moderator mutes vaux: its audio stops reaching the others; then unmutes.
+        before = {s: audio_packets_by_mid(await stats(kiosks[s][1])) for s in ("belcourt", "saint-ferreol")}
+        vaux_mids = {s: [mid for mid, (salle, _) in before[s].items() if salle == "vaux"] for s in before}
+        assert all(vaux_mids.values()), vaux_mids
+        await mod.send_json({"type": "mute", "salle": "vaux", "muted": True, "id": "m"})
+        await next_of(mod, lambda m: m["type"] == "state" and any(x["id"] == "vaux" and x["muted"] for x in m["salles"]), 5)
+        assert room.router is not None and "vaux" in room.muted
+        await asyncio.sleep(1.0)   # packets in flight and jitter buffers
+        for s in ("belcourt", "saint-ferreol"):
+            page = kiosks[s][1]
+            a = audio_packets_by_mid(await stats(page))
+            await asyncio.sleep(2.0)
+            b = audio_packets_by_mid(await stats(page))
+            for mid in vaux_mids[s]:
+                assert b[mid][1] == a[mid][1], f"{s}: slot {mid} still receives audio after vaux was muted"
+            assert all(salle != "vaux" or b[mid][1] == a[mid][1] for mid, (salle, _) in b.items())
+            other = next(x for x in SALLES if x not in ("vaux", s))
+            assert sum(p for m, (sl, p) in b.items() if sl == other) > sum(p for m, (sl, p) in a.items() if sl == other), \
+                f"{s}: {other}'s audio must keep flowing"
+        _, vaux_page = kiosks["vaux"]
+        assert "micro coupé" in await belcourt.inner_text("#roster li[data-salle=vaux] .info")
+        assert await vaux_page.inner_text("#badge-mute") == "Micro coupé par la modération"
+        await vaux_page.screenshot(path=str(output_dir / "kiosk-vaux-muted.png"))
+        await mod.send_json({"type": "mute", "salle": "vaux", "muted": False, "id": "u"})
+        await until(lambda: receives_from_others(kiosks["belcourt"][1], "belcourt"), 10, interval=0.1,
+                    what="vaux's audio back at belcourt after unmute")
+
+        # 4. Closing saint-ferreol's page turns its health to lost within a few seconds.
+        t0 = time.monotonic()
+        await kiosks["saint-ferreol"][0].close()
+        lost = await next_of(mod, lambda m: m["type"] == "health" and m["salle"] == "saint-ferreol"
+                             and not m["transmitting"], 8)
+        lost_s = time.monotonic() - t0
+        assert lost["transmitting"] is False and not room.router.health("saint-ferreol").transmitting
+
+        # Reopening it brings it back.
+        t0 = time.monotonic()
+        kiosks["saint-ferreol"] = await open_kiosk(browser, server, "saint-ferreol")
+        await next_of(mod, lambda m: m["type"] == "health" and m["salle"] == "saint-ferreol" and m["transmitting"], 20)
+        back_s = time.monotonic() - t0
+        await until(lambda: receives_from_others(kiosks["saint-ferreol"][1], "saint-ferreol"), 15, interval=0.1,
+                    what="reopened saint-ferreol receiving the others")
+        await mod.close()
+
+    # 5. Reconnection without reload: the server drops vaux's socket; the page rejoins.
+    await vaux_page.evaluate("() => { window.__sameDocument = true; }")
+    generation = await vaux_page.evaluate("() => window.seance.generation")
+    await room.kiosks["vaux"].close(code=1012, reason="test: service restart")
+    await until(lambda: vaux_page.evaluate(f"() => window.seance.generation > {generation}"), 10,
+                what="vaux renegotiating after its socket dropped")
+    await until(lambda: connected(vaux_page), 15, what="vaux reconnected")
+    await until(lambda: receives_from_others(vaux_page, "vaux"), 15, interval=0.1, what="vaux receiving again")
+    assert await vaux_page.evaluate("() => window.__sameDocument === true"), "the page was reloaded"
+    assert room.router.stats()["frames_decoded"] == 0
+    print(f"\njoin+media {join_s:.1f}s, health lost after close {lost_s:.1f}s, back after reopen {back_s:.1f}s, "
+          f"total {time.monotonic() - started:.1f}s")
+
+
+async def test_public_page_receives_the_programme(browser, live_app, output_dir):
+    server = live_app
+    kiosks = {s: await open_kiosk(browser, server, s) for s in ("belcourt", "vaux")}
+    context = await browser.new_context(viewport={"width": 960, "height": 600})
+    page = await context.new_page()
+    await page.goto(f"{server.base_url}/public/demo")
+    await until(lambda: connected(page), 20, what="public viewer connected")
+
+    async def programme_frames_rising():
+        a = [e for e in await stats(page) if e["kind"] == "video"]
+        await asyncio.sleep(1.0)
+        b = [e for e in await stats(page) if e["kind"] == "video"]
+        return a and b and b[0]["framesDecoded"] > a[0]["framesDecoded"] > 0 and b[0]["salle"] in kiosks
+
+    await until(programme_frames_rising, 20, interval=0.1, what="programme video decoded in the public page")
+    await page.screenshot(path=str(output_dir / "public-demo.png"))
+    assert server.app[ROOMS]["demo"].router.stats()["frames_decoded"] == 0
