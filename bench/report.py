@@ -1,0 +1,154 @@
+"""The benchmark's JSON report and its table.
+
+The keys are those of issue 7 and must stay stable (people compare reports over time):
+``salles``, ``seconds``, ``forwarded_pps``, ``incoming_pps``,
+``server_cpu_us_per_forwarded_packet``, ``server_cpu_us_per_incoming_packet``,
+``loss_pct``, ``added_delay_ms`` {p50, p99, max}, ``rss_mb_per_salle``, ``join_s``
+{p50, max}; with ``--vs-janus`` the same keys under ``janus``. The top-level figures
+are Séance's; a target that could not be measured has ``null`` figures (``salles`` and
+``seconds`` stay filled) — never made-up numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.measure import delay_summary_ms, percentile
+
+FIGURE_KEYS = (
+    "salles",
+    "seconds",
+    "forwarded_pps",
+    "incoming_pps",
+    "server_cpu_us_per_forwarded_packet",
+    "server_cpu_us_per_incoming_packet",
+    "loss_pct",
+    "added_delay_ms",
+    "rss_mb_per_salle",
+    "join_s",
+)
+DELAY_KEYS = ("p50", "p99", "max")
+JOIN_KEYS = ("p50", "max")
+
+
+@dataclass
+class TargetRun:
+    """What one run against one server measured (raw; :func:`figures` derives the report)."""
+
+    salles: int
+    window_s: float
+    cpu_s: float | None  # server CPU over the window
+    rss_idle: int | None  # server RSS before any salle joined, bytes
+    rss_loaded: int | None  # server RSS at the end of the window, bytes
+    sent: int = 0  # RTP packets the salles sent in the window (server incoming)
+    received: int = 0  # RTP packets the salles received in the window (server forwarded)
+    expected: int = 0  # per-SSRC sequence span at the receivers
+    delays_us: list[int] = field(default_factory=list)
+    join_s: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def empty_figures(salles: int, seconds: float) -> dict[str, Any]:
+    out: dict[str, Any] = {k: None for k in FIGURE_KEYS}
+    out["salles"], out["seconds"] = salles, seconds
+    out["added_delay_ms"] = {k: None for k in DELAY_KEYS}
+    out["join_s"] = {k: None for k in JOIN_KEYS}
+    return out
+
+
+def figures(run: TargetRun, zero_us: float) -> dict[str, Any]:
+    w = run.window_s
+    out = empty_figures(run.salles, round(w, 3))
+    out["forwarded_pps"] = round(run.received / w, 1)
+    out["incoming_pps"] = round(run.sent / w, 1)
+    if run.cpu_s is not None:
+        cpu_us = run.cpu_s * 1e6
+        out["server_cpu_us_per_forwarded_packet"] = round(cpu_us / run.received, 2) if run.received else None
+        out["server_cpu_us_per_incoming_packet"] = round(cpu_us / run.sent, 2) if run.sent else None
+    out["loss_pct"] = round(100.0 * max(0, run.expected - run.received) / run.expected, 3) if run.expected else None
+    if run.delays_us:
+        out["added_delay_ms"] = delay_summary_ms(run.delays_us, zero_us)
+    if run.rss_idle is not None and run.rss_loaded is not None and run.salles:
+        out["rss_mb_per_salle"] = round(max(0, run.rss_loaded - run.rss_idle) / run.salles / 2**20, 2)
+    joins = sorted(run.join_s)
+    if joins and len(joins) == run.salles:
+        out["join_s"] = {"p50": round(percentile(joins, 50), 3), "max": round(joins[-1], 3)}
+    return out
+
+
+def validate(report: dict[str, Any], janus: bool = False) -> list[str]:
+    """Problems with a report's shape (keys, types, non-negative numbers); [] if well-formed.
+    Figures may be null (not measured); timings are never judged."""
+    problems: list[str] = []
+
+    def check(block: dict[str, Any], where: str) -> None:
+        for k in FIGURE_KEYS:
+            if k not in block:
+                problems.append(f"{where}{k}: missing")
+        extra = set(block) - set(FIGURE_KEYS) - ({"janus"} if not where else set())
+        if extra:
+            problems.append(f"{where}: unexpected keys {sorted(extra)}")
+        if not isinstance(block.get("salles"), int) or block.get("salles", 0) < 1:
+            problems.append(f"{where}salles: not a positive int")
+        for k in FIGURE_KEYS:
+            v = block.get(k)
+            if k in ("added_delay_ms", "join_s"):
+                sub = DELAY_KEYS if k == "added_delay_ms" else JOIN_KEYS
+                if not isinstance(v, dict) or set(v) != set(sub):
+                    problems.append(f"{where}{k}: must be an object with {sub}")
+                    continue
+                for kk in sub:
+                    if v[kk] is not None and (not isinstance(v[kk], (int, float)) or v[kk] < 0):
+                        problems.append(f"{where}{k}.{kk}: not a non-negative number")
+                if all(isinstance(v[kk], (int, float)) for kk in sub) and v[sub[0]] > v[sub[-1]]:
+                    problems.append(f"{where}{k}: {sub[0]} > {sub[-1]}")
+            elif k in block and v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+                problems.append(f"{where}{k}: not a non-negative number")
+        if isinstance(block.get("loss_pct"), (int, float)) and block["loss_pct"] > 100:
+            problems.append(f"{where}loss_pct: above 100")
+
+    check(report, "")
+    if janus:
+        if not isinstance(report.get("janus"), dict):
+            problems.append("janus: missing")
+        else:
+            check(report["janus"], "janus.")
+    return problems
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def table(report: dict[str, Any]) -> str:
+    cols = [("séance", report)]
+    if isinstance(report.get("janus"), dict):
+        cols.append(("janus", report["janus"]))
+    rows: list[tuple[str, list[str]]] = []
+    for k in FIGURE_KEYS:
+        if k in ("added_delay_ms", "join_s"):
+            for kk in (DELAY_KEYS if k == "added_delay_ms" else JOIN_KEYS):
+                rows.append((f"{k}.{kk}", [_fmt(c[k][kk]) for _, c in cols]))
+        else:
+            rows.append((k, [_fmt(c[k]) for _, c in cols]))
+    if len(cols) == 2:
+        for k in ("server_cpu_us_per_forwarded_packet", "loss_pct"):
+            a, b = report[k], report["janus"][k]
+            ratio = f"{a / b:.2f}" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "—"
+            rows.append((f"ratio séance/janus {k}", [ratio, ""]))
+    w0 = max(len(r[0]) for r in rows)
+    header = f"{'':<{w0}}  " + "  ".join(f"{name:>12}" for name, _ in cols)
+    lines = [header] + [f"{name:<{w0}}  " + "  ".join(f"{v:>12}" for v in vals) for name, vals in rows]
+    return "\n".join(lines)
+
+
+def dump(report: dict[str, Any], path: str) -> None:
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2, ensure_ascii=False)
+        f.write("\n")

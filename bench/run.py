@@ -1,0 +1,236 @@
+"""Orchestration of ``seance bench``: the zero run, then each server target, then the report.
+
+For each target the sequence is the same and bounded in time:
+
+1. start the server pinned to its core (``taskset``), note its RSS;
+2. start the synthetic salle processes pinned to the other core, wait until every salle
+   reports it has joined (published, and receiving every stream it subscribed to);
+3. a short warm-up, then a fixed window ``[start_ns, end_ns)`` on CLOCK_MONOTONIC sent to
+   every salle process; the server's CPU is read from /proc at both ends of the window;
+4. collect the salles' counts and delays, stop them (then kill any straggler by PID),
+   stop the server by PID.
+
+The zero of the delay is a direct publisher→subscriber run (no server) in one salle
+process on the load generator's core; its median one-way delay is subtracted from every
+delay measured through a server (``added_delay_ms``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import report as rep
+from bench.measure import CpuWindow, median, rss_bytes
+from bench.synthetic_salle import now_ns
+
+JANUS_ROOM = 4242
+
+
+@dataclass
+class BenchConfig:
+    salles: int = 3
+    seconds: float = 10.0
+    vs_janus: bool = False
+    seance: bool = True
+    json_path: str | None = None
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "seance-bench")
+    warmup: float = 2.0
+    zero_seconds: float = 3.0
+    join_timeout: float = 25.0
+    salles_per_process: int = 1
+    voices: int = 3
+    quiet: bool = False
+
+
+def cores() -> tuple[int | None, int | None]:
+    """(server core, load-generator core) when 2+ cores and taskset exist, else (None, None)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or shutil.which("taskset") is None:
+        return None, None
+    return cpus[-1], cpus[0]
+
+
+def _pinned(cmd: list[str], cpu: int | None) -> list[str]:
+    return ["taskset", "-c", str(cpu), *cmd] if cpu is not None else cmd
+
+
+def _log(cfg: BenchConfig, msg: str) -> None:
+    if not cfg.quiet:
+        print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+async def _read_json_line(stream: asyncio.StreamReader, timeout: float) -> dict | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = await asyncio.wait_for(stream.readline(), max(0.01, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            return None
+        if not line:
+            return None
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue  # stray output (a library's print): skip
+    return None
+
+
+async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], extra: dict[str, Any],
+                     load_cpu: int | None, server_pid: int | None) -> rep.TargetRun:
+    """Start salle processes (one per group of indices), run one window, collect."""
+    n = sum(len(g) for g in indices)
+    seconds = cfg.zero_seconds if target == "direct" else cfg.seconds
+    budget = cfg.join_timeout + cfg.warmup + seconds + 20
+    base = {"target": target, "n_salles": cfg.salles, "voices": cfg.voices, "cache_dir": str(cfg.cache_dir),
+            "join_timeout": cfg.join_timeout, "deadline_ns": now_ns() + int(budget * 1e9), **extra}
+    rss_idle = rss_bytes(server_pid) if server_pid else None
+    procs: list[asyncio.subprocess.Process] = []
+    errors: list[str] = []
+    run = rep.TargetRun(salles=n, window_s=seconds, cpu_s=None, rss_idle=rss_idle, rss_loaded=None)
+    try:
+        for group in indices:
+            cmd = _pinned([sys.executable, "-m", "bench.synthetic_salle", json.dumps({**base, "salles": group})], load_cpu)
+            procs.append(await asyncio.create_subprocess_exec(
+                *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                cwd=str(Path(__file__).resolve().parent.parent)))
+        joined = await asyncio.gather(*(_read_json_line(p.stdout, cfg.join_timeout + 15) for p in procs))
+        for msg in joined:
+            if not msg or msg.get("event") != "joined":
+                errors.append(f"a salle process did not join: {msg}")
+                continue
+            errors.extend(f"salle {k}: {v}" for k, v in msg.get("errors", {}).items())
+            run.join_s.extend(v for v in msg["join_s"].values() if v is not None)
+        _log(cfg, f"{target}: {len(run.join_s)}/{n if target != 'direct' else 2} salles joined; warm-up {cfg.warmup}s")
+        await asyncio.sleep(cfg.warmup)
+        start_ns = now_ns() + 200_000_000
+        end_ns = start_ns + int(seconds * 1e9)
+        window = json.dumps({"cmd": "window", "start_ns": start_ns, "end_ns": end_ns}).encode() + b"\n"
+        for p in procs:
+            if p.returncode is None:
+                p.stdin.write(window)
+                await p.stdin.drain()
+        cpu = CpuWindow(server_pid) if server_pid else None
+        await asyncio.sleep((start_ns - now_ns()) / 1e9)
+        if cpu:
+            cpu.start()
+        await asyncio.sleep(max(0.0, (end_ns - now_ns()) / 1e9))
+        if cpu:
+            cpu.stop()
+            run.cpu_s = cpu.cpu_s
+            run.rss_loaded = rss_bytes(server_pid)
+        results = await asyncio.gather(*(_read_json_line(p.stdout, 15) for p in procs))
+        for msg in results:
+            if not msg or msg.get("event") != "result":
+                errors.append(f"a salle process gave no result: {msg}")
+                continue
+            for r in msg["salles"]:
+                run.sent += r["sent"]
+                run.received += r["received"]
+                run.expected += r["expected"]
+                run.delays_us.extend(r["delays_us"])
+    finally:
+        for p in procs:
+            try:
+                await asyncio.wait_for(p.wait(), 8)
+            except asyncio.TimeoutError:
+                p.kill()  # by PID: only the process we started
+                await p.wait()
+    run.errors = errors
+    if target == "direct":
+        run.join_s = []
+    return run
+
+
+def _groups(n: int, per: int) -> list[list[int]]:
+    return [list(range(i, min(n, i + per))) for i in range(0, n, per)]
+
+
+async def zero_run(cfg: BenchConfig, load_cpu: int | None) -> float:
+    run = await run_salles(cfg, "direct", [[0, 1]], {}, load_cpu, None)
+    if run.errors or not run.delays_us:
+        _log(cfg, f"direct run failed ({run.errors}); delays are not corrected")
+        return 0.0
+    z = median(run.delays_us)
+    _log(cfg, f"zero (direct publisher→subscriber): median one-way {z / 1000:.2f} ms over {len(run.delays_us)} packets")
+    return z
+
+
+async def janus_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None) -> rep.TargetRun:
+    from bench.janus import JanusServer, create_room
+
+    janus = JanusServer(cpu=server_cpu)
+    janus.start()
+    try:
+        _log(cfg, f"janus pid {janus.pid} on {janus.url}")
+        await create_room(janus.url, JANUS_ROOM, publishers=cfg.salles + 2)
+        return await run_salles(cfg, "janus", _groups(cfg.salles, cfg.salles_per_process),
+                                {"url": janus.url, "room": JANUS_ROOM, "ice_addresses": [janus.ice_address]}, load_cpu, janus.pid)
+    finally:
+        janus.stop()
+
+
+async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None) -> rep.TargetRun:
+    from bench.seance_target import SeanceServer
+
+    server = SeanceServer(cpu=server_cpu)
+    await server.start()
+    try:
+        _log(cfg, f"séance pid {server.pid} on {server.url}")
+        extra = await server.prepare(cfg.salles)
+        return await run_salles(cfg, "seance", _groups(cfg.salles, cfg.salles_per_process), extra, load_cpu, server.pid)
+    finally:
+        await server.stop()
+
+
+async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
+    from bench.samples import ensure_samples
+
+    server_cpu, load_cpu = cores()
+    _log(cfg, f"server core {server_cpu}, load-generator core {load_cpu}; {cfg.salles} salles, {cfg.seconds}s window")
+    ensure_samples(cfg.cache_dir)  # generated once, before anything is timed
+    zero = await zero_run(cfg, load_cpu)
+
+    report = rep.empty_figures(cfg.salles, cfg.seconds)
+    problems: dict[str, list[str]] = {}
+    if cfg.seance:
+        try:
+            run = await seance_run(cfg, server_cpu, load_cpu)
+            report = rep.figures(run, zero)
+            problems["seance"] = run.errors
+        except NotImplementedError as exc:
+            problems["seance"] = [f"not wired: {exc}"]
+        except Exception as exc:
+            problems["seance"] = [f"{type(exc).__name__}: {exc}"]
+    if cfg.vs_janus:
+        janus = rep.empty_figures(cfg.salles, cfg.seconds)
+        try:
+            run = await janus_run(cfg, server_cpu, load_cpu)
+            janus = rep.figures(run, zero)
+            problems["janus"] = run.errors
+        except Exception as exc:
+            problems["janus"] = [f"{type(exc).__name__}: {exc}"]
+        report["janus"] = janus
+    for target, errs in problems.items():
+        for e in errs[:10]:
+            _log(cfg, f"{target}: {e}")
+    return report
+
+
+def main(cfg: BenchConfig) -> int:
+    report = asyncio.run(run_bench(cfg))
+    print(rep.table(report))
+    if cfg.json_path:
+        rep.dump(report, cfg.json_path)
+    bad = rep.validate(report, janus=cfg.vs_janus)
+    if bad:
+        print("report problems: " + "; ".join(bad), file=sys.stderr)
+        return 1
+    return 0

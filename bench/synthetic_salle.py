@@ -1,0 +1,485 @@
+"""A synthetic salle: an aiortc client that publishes pre-encoded Opus and VP8 and
+counts what it receives, without encoding or decoding anything at run time.
+
+Run by the orchestrator as ``python -m bench.synthetic_salle '<json config>'``, one
+process per group of salles (one salle per process by default). It talks to the
+orchestrator in JSON lines: it prints ``{"event": "joined", …}`` once every salle it
+hosts is publishing and receiving, reads ``{"cmd": "window", "start_ns", "end_ns"}``
+on stdin, measures over that window, prints ``{"event": "result", …}`` and exits. A
+watchdog ends the process at ``deadline_ns`` whatever happens, so no load outlives a run.
+
+Publishing (aiortc 1.16, ``RTCRtpSender._next_encoded_frame``): when a track's
+``recv()`` returns an ``av.Packet`` instead of a frame, the sender only packetizes it
+(``encoder.pack``), so pre-encoded media costs no codec time. aiortc sets the RFC 6464
+audio level only for frames it encodes; :func:`hook_sender` fills it in for our
+packets from the level stored with each Opus frame, and turns the sender's keyframe
+requests (PLI/FIR) into a jump to the next keyframe of the VP8 sample.
+
+Measuring one-way delay on one machine: every outgoing RTP packet gets a 16-byte
+trailer appended to its payload just before SRTP protection (``magic, salle, kind,
+CLOCK_MONOTONIC ns``); the receiver reads it after SRTP unprotection and subtracts it
+from its own CLOCK_MONOTONIC. The clock is the same kernel clock in every process, so
+no synchronisation is needed, and the trailer survives any SFU that rewrites SSRC,
+sequence numbers and timestamps but forwards payloads untouched (Séance, Janus). The
+payload headers an SFU reads (VP8 payload descriptor and frame tag, Opus TOC) are at
+the start and stay valid. The figure includes both clients' stacks (pacing, SRTP, the
+event loops); the orchestrator measures that with a direct publisher→subscriber run and
+subtracts it.
+
+Receiving: :class:`Probe` replaces the client DTLS transport's ``_handle_rtp_data``
+(aiortc 1.16), so received packets are counted and timed, and never parsed by aiortc,
+jitter-buffered or decoded. Loss is counted per SSRC from sequence-number gaps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import struct
+import sys
+import time
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAGIC = b"SbT1"
+TRAILER = struct.Struct("!4sHBxq")  # magic, salle index, kind (0 audio, 1 video), send ns
+KIND_AUDIO, KIND_VIDEO = 0, 1
+#: keep at most this many delay samples per process (the run is bounded; this bounds memory)
+MAX_DELAY_SAMPLES = 400_000
+
+
+def now_ns() -> int:
+    return time.monotonic_ns()  # CLOCK_MONOTONIC: one clock for every process of the machine
+
+
+# -- aiortc / aioice hooks (checked against aiortc 1.16.0, aioice 0.13.0) --------------
+
+
+def local_candidates_only(addresses: list[str]) -> None:
+    """Gather ICE host candidates on ``addresses`` only (local ones), in this process.
+
+    aioice 0.13 ``ice.get_host_addresses`` lists every interface but leaves 127.0.0.1
+    out; the benchmark must stay on the machine, so this client process announces only
+    the addresses the orchestrator gives (127.0.0.1, or the machine's own address that
+    Janus insists on). No STUN/TURN server either (see :func:`new_peer_connection`)."""
+    import aioice.ice
+
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)
+
+
+def new_peer_connection():
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    # iceServers=[]: aiortc's default configuration would add a public STUN server.
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+class PacketTrack:
+    """A ``MediaStreamTrack`` whose ``recv()`` returns the sample's ``av.Packet`` s, paced
+    in real time, looping; ``start`` spreads salles over the sample (speakers differ)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any):  # build the subclass lazily: aiortc import
+        from aiortc.mediastreams import MediaStreamTrack
+
+        class _Track(MediaStreamTrack):
+            kind = args[0].kind
+
+            def __init__(self, sample, start: int = 0) -> None:
+                super().__init__()
+                self.sample = sample
+                self.n = len(sample.packets)
+                self.step = sample.duration // self.n
+                self.index = start % self.n
+                self.count = 0
+                self.t0: float | None = None
+                self.level: int | None = None
+                self._keyframe_wanted = False
+
+            def request_keyframe(self) -> None:
+                self._keyframe_wanted = True
+
+            async def recv(self):
+                import av
+
+                if self.readyState != "live":
+                    from aiortc.mediastreams import MediaStreamError
+
+                    raise MediaStreamError
+                loop = asyncio.get_running_loop()
+                if self.t0 is None:
+                    self.t0 = loop.time()
+                if self._keyframe_wanted:
+                    self._keyframe_wanted = False
+                    for k in range(self.n):
+                        if self.sample.packets[(self.index + k) % self.n].keyframe:
+                            self.index = (self.index + k) % self.n
+                            break
+                pts = self.count * self.step
+                wait = self.t0 + float(pts * self.sample.time_base) - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                src = self.sample.packets[self.index]
+                self.index = (self.index + 1) % self.n
+                self.count += 1
+                self.level = src.level_dbov if self.kind == "audio" else None
+                packet = av.Packet(src.data)
+                packet.pts = pts
+                packet.time_base = self.sample.time_base
+                return packet
+
+        return _Track(*args, **kwargs)
+
+
+def hook_sender(sender, track) -> None:
+    """Per-instance hooks on an ``RTCRtpSender`` (aiortc 1.16, rtcrtpsender.py).
+
+    - ``_next_encoded_frame(codec)`` returns ``RTCEncodedFrame(payloads, timestamp,
+      audio_level)``; for an ``av.Packet`` aiortc leaves ``audio_level`` None. We set it
+      to the packet's stored dBov level (a negative number: ``_run_rtp`` writes
+      ``-audio_level`` into the RFC 6464 extension), so the extension goes out.
+    - ``_send_keyframe()`` is what a PLI/FIR triggers; with pre-encoded media it would
+      do nothing, so it asks the track for its next keyframe instead.
+    """
+    original = sender._next_encoded_frame
+
+    async def next_encoded_frame(codec):
+        frame = await original(codec)
+        if frame is not None and track.level is not None:
+            frame.audio_level = track.level
+        return frame
+
+    sender._next_encoded_frame = next_encoded_frame
+    sender._send_keyframe = track.request_keyframe
+
+
+@dataclass
+class _Ssrc:
+    count: int = 0
+    base: int = -1  # extended sequence number of the first packet in the window
+    top: int = -1  # highest extended sequence number seen in the window
+    last: int = -1  # last 16-bit sequence number seen (for wrap detection)
+    cycles: int = 0
+
+
+@dataclass
+class Probe:
+    """Stamps outgoing RTP and counts incoming RTP for one salle (all its transports)."""
+
+    salle: int
+    window: tuple[int, int] = (0, 0)  # [start_ns, end_ns); empty until the orchestrator says
+    sent: int = 0
+    sent_window: int = 0
+    received: int = 0
+    first_rx_ns: int | None = None
+    ssrcs: dict[int, _Ssrc] = field(default_factory=dict)
+    seen_ssrcs: set[int] = field(default_factory=set)
+    by_source: dict[str, int] = field(default_factory=dict)
+    delays_us: array = field(default_factory=lambda: array("q"))
+    kinds: dict[int, int] = field(default_factory=dict)  # our sender SSRC -> kind
+
+    def attach(self, pc) -> None:
+        """Hook every DTLS transport of ``pc`` (call before its connection starts)."""
+        from aiortc.rtp import is_rtcp
+
+        for t in pc.getTransceivers():
+            if t.sender is not None and t.sender.track is not None:
+                self.kinds[t.sender._ssrc] = KIND_AUDIO if t.kind == "audio" else KIND_VIDEO
+            for dtls in {id(x): x for x in (t.sender.transport, t.receiver.transport) if x}.values():
+                if getattr(dtls, "_bench_probe", None) is self:
+                    continue
+                dtls._bench_probe = self
+                # aiortc 1.16 RTCDtlsTransport._send_rtp(data): protects and sends one packet.
+                original_send = dtls._send_rtp
+
+                async def send_rtp(data: bytes, _send=original_send) -> None:
+                    if not is_rtcp(data) and not (data[0] & 0x20):  # RTP without padding
+                        t_ns = now_ns()
+                        ssrc = int.from_bytes(data[8:12], "big")
+                        data = data + TRAILER.pack(MAGIC, self.salle, self.kinds.get(ssrc, 0), t_ns)
+                        self.sent += 1
+                        if self.window[0] <= t_ns < self.window[1]:
+                            self.sent_window += 1
+                    await _send(data)
+
+                dtls._send_rtp = send_rtp
+                # aiortc 1.16 RTCDtlsTransport._handle_rtp_data(data, arrival_time_ms): gets
+                # the unprotected packet; replacing it skips parsing, jitter buffer, decoder.
+                dtls._handle_rtp_data = self.handle_rtp
+
+    async def handle_rtp(self, data: bytes, arrival_time_ms: int = 0) -> None:
+        t_ns = now_ns()
+        self.received += 1
+        if self.first_rx_ns is None:
+            self.first_rx_ns = t_ns
+        if len(data) < 12 + TRAILER.size:
+            return
+        ssrc = int.from_bytes(data[8:12], "big")
+        self.seen_ssrcs.add(ssrc)
+        if not (self.window[0] <= t_ns < self.window[1]):
+            return
+        seq = int.from_bytes(data[2:4], "big")
+        st = self.ssrcs.get(ssrc)
+        if st is None:
+            st = self.ssrcs[ssrc] = _Ssrc(last=seq, base=seq, top=seq)
+        elif (seq - st.last) & 0xFFFF < 0x8000:  # in order (or a gap): RFC 3550 A.1 style
+            if seq < st.last:
+                st.cycles += 1  # wrapped around 2^16
+            st.last = seq
+            st.top = st.cycles * 0x10000 + seq
+        # else: a late (reordered) packet; counted below, extends nothing
+        st.count += 1
+        tail = data[-TRAILER.size:]
+        if tail[:4] == MAGIC:
+            _, src, kind, sent_ns = TRAILER.unpack(tail)
+            key = f"{src}:{'av'[kind]}"
+            self.by_source[key] = self.by_source.get(key, 0) + 1
+            if len(self.delays_us) < MAX_DELAY_SAMPLES:
+                self.delays_us.append((t_ns - sent_ns) // 1000)
+
+    def result(self) -> dict[str, Any]:
+        expected = sum(max(s.top - s.base + 1, s.count) for s in self.ssrcs.values())
+        received = sum(s.count for s in self.ssrcs.values())
+        return {
+            "salle": self.salle,
+            "sent": self.sent_window,
+            "received": received,
+            "expected": expected,
+            "streams": len(self.ssrcs),
+            "by_source": self.by_source,
+            "delays_us": self.delays_us.tolist(),
+        }
+
+
+def subscriptions(i: int, n: int, voices: int = 3) -> tuple[list[int], list[int]]:
+    """The receive slots of salle ``i`` among ``n``, as fixed sources for a static SFU:
+    video of the president (salle 0; salle 0 itself sees salle 1) and of an "active
+    speaker" (the next salle), audio of the ``voices`` next salles. Never itself."""
+    others = [(i + k) % n for k in range(1, n)]
+    president = 0 if i != 0 else (1 if n > 1 else None)
+    video = [president] if president is not None else []
+    for j in others:
+        if len(video) >= 2:
+            break
+        if j not in video:
+            video.append(j)
+    audio = others[:voices]
+    return video, audio
+
+
+# -- targets ------------------------------------------------------------------------
+
+
+async def _wait_connected(pc, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while pc.connectionState != "connected":
+        if pc.connectionState in ("failed", "closed") or time.monotonic() > deadline:
+            raise ConnectionError(f"peer connection {pc.connectionState}")
+        await asyncio.sleep(0.02)
+
+
+def _add_media(pc, audio, video, salle: int):
+    tracks = []
+    for sample in (audio, video):
+        track = PacketTrack(sample, start=salle * 173)  # 173: coprime with both loop lengths
+        tr = pc.addTransceiver(track, direction="sendonly")
+        hook_sender(tr.sender, track)
+        tracks.append(track)
+    return tracks
+
+
+@dataclass
+class Salle:
+    index: int
+    probe: Probe
+    t_start: int = 0
+    t_published: int | None = None
+    expected_streams: int = 0
+    pcs: list = field(default_factory=list)
+    error: str | None = None
+
+    def joined_ns(self) -> int | None:
+        if self.t_published is None or self.probe.first_rx_ns is None:
+            return None
+        if len(self.probe.seen_ssrcs) < self.expected_streams:
+            return None
+        return self.t_published if self.expected_streams == 0 else max(self.t_published, self._all_rx_ns)
+
+    _all_rx_ns: int = 0
+
+
+async def _await_streams(s: Salle, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(s.probe.seen_ssrcs) < s.expected_streams and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    s._all_rx_ns = now_ns()
+
+
+async def join_janus(s: Salle, cfg: dict, audio, video) -> None:
+    from aiortc import RTCSessionDescription
+
+    from bench.janus import JanusError, JanusSession
+
+    n, room = cfg["n_salles"], cfg["room"]
+    session = JanusSession(cfg["url"])
+    await session.__aenter__()
+    s.pcs.append(session)
+    pub = new_peer_connection()
+    s.pcs.append(pub)
+    h = await session.attach()
+    await session.message(h, {"request": "join", "ptype": "publisher", "room": room,
+                              "id": 1000 + s.index, "display": f"salle-{s.index}"})
+    _add_media(pub, audio, video, s.index)
+    s.probe.attach(pub)
+    await pub.setLocalDescription(await pub.createOffer())
+    _, jsep = await session.message(h, {"request": "publish", "audio": True, "video": True},
+                                    jsep={"type": "offer", "sdp": pub.localDescription.sdp})
+    await pub.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "answer"))
+    await _wait_connected(pub, cfg.get("join_timeout", 20))
+    s.t_published = now_ns()
+
+    vids, auds = subscriptions(s.index, n, cfg.get("voices", 3))
+    streams = [{"feed": 1000 + j, "mid": "1"} for j in vids] + [{"feed": 1000 + j, "mid": "0"} for j in auds]
+    s.expected_streams = len(streams)
+    if not streams:
+        return
+    sh = await session.attach()
+    deadline = time.monotonic() + cfg.get("join_timeout", 20)
+    while True:  # the others may not have published yet: retry, bounded
+        try:
+            _, offer = await session.message(sh, {"request": "join", "ptype": "subscriber", "room": room,
+                                                  "streams": streams})
+            break
+        except JanusError as exc:
+            if time.monotonic() > deadline:
+                raise
+            if exc.code not in (428, 429, 432):  # no such feed / missing element / not published
+                raise
+            await asyncio.sleep(0.2)
+    sub = new_peer_connection()
+    s.pcs.append(sub)
+    await sub.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
+    s.probe.attach(sub)
+    await sub.setLocalDescription(await sub.createAnswer())
+    await session.message(sh, {"request": "start"}, jsep={"type": "answer", "sdp": sub.localDescription.sdp})
+    await _wait_connected(sub, cfg.get("join_timeout", 20))
+    await _await_streams(s, cfg.get("join_timeout", 20))
+
+
+async def join_direct(pair: tuple[Salle, Salle], cfg: dict, audio, video) -> None:
+    """The zero of the delay: salle 0 publishes straight to salle 1, no server."""
+    pub_s, sub_s = pair
+    pub, sub = new_peer_connection(), new_peer_connection()
+    pub_s.pcs.append(pub)
+    sub_s.pcs.append(sub)
+    _add_media(pub, audio, video, pub_s.index)
+    pub_s.probe.attach(pub)
+    await pub.setLocalDescription(await pub.createOffer())
+    await sub.setRemoteDescription(pub.localDescription)
+    sub_s.probe.attach(sub)
+    await sub.setLocalDescription(await sub.createAnswer())
+    await pub.setRemoteDescription(sub.localDescription)
+    await _wait_connected(pub, cfg.get("join_timeout", 20))
+    pub_s.t_published = sub_s.t_published = now_ns()
+    sub_s.expected_streams = 2
+    await _await_streams(sub_s, cfg.get("join_timeout", 20))
+
+
+async def join_seance(s: Salle, cfg: dict, audio, video) -> None:
+    from bench.seance_client import join_salle
+
+    await join_salle(s, cfg, audio, video)
+
+
+# -- process --------------------------------------------------------------------------
+
+
+def _emit(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+async def _read_command(timeout: float) -> dict | None:
+    loop = asyncio.get_running_loop()
+    try:
+        line = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), timeout)
+    except asyncio.TimeoutError:
+        return None
+    return json.loads(line) if line.strip() else None
+
+
+async def main(cfg: dict) -> int:
+    from bench.samples import ensure_samples
+
+    deadline_ns = cfg["deadline_ns"]
+
+    async def watchdog() -> None:
+        await asyncio.sleep(max(0.0, (deadline_ns - now_ns()) / 1e9))
+        _emit({"event": "error", "error": "deadline reached"})
+        os._exit(3)
+
+    wd = asyncio.create_task(watchdog())
+    local_candidates_only(cfg.get("ice_addresses") or ["127.0.0.1"])
+    audio, video = ensure_samples(Path(cfg["cache_dir"]))
+    salles = [Salle(i, Probe(i), t_start=now_ns()) for i in cfg["salles"]]
+    target = cfg["target"]
+
+    async def join(s: Salle) -> None:
+        try:
+            if target == "janus":
+                await join_janus(s, cfg, audio, video)
+            elif target == "seance":
+                await join_seance(s, cfg, audio, video)
+            else:
+                raise ValueError(target)
+        except Exception as exc:  # reported, not raised: the other salles go on
+            s.error = f"{type(exc).__name__}: {exc}"
+
+    if target == "direct":
+        try:
+            await join_direct((salles[0], salles[1]), cfg, audio, video)
+        except Exception as exc:
+            salles[0].error = f"{type(exc).__name__}: {exc}"
+    else:
+        await asyncio.gather(*(join(s) for s in salles))
+
+    joins = {}
+    for s in salles:
+        j = s.joined_ns()
+        joins[s.index] = None if j is None else (j - s.t_start) / 1e9
+    _emit({"event": "joined", "join_s": joins, "errors": {s.index: s.error for s in salles if s.error},
+           "pid": os.getpid()})
+
+    cmd = await _read_command(timeout=max(1.0, (deadline_ns - now_ns()) / 1e9))
+    if cmd and cmd.get("cmd") == "window":
+        for s in salles:
+            s.probe.window = (cmd["start_ns"], cmd["end_ns"])
+        await asyncio.sleep(max(0.0, (cmd["end_ns"] - now_ns()) / 1e9) + 0.05)
+    _emit({"event": "result", "salles": [s.probe.result() for s in salles]})
+
+    async def close_all() -> None:
+        for s in salles:
+            for obj in reversed(s.pcs):
+                try:
+                    if hasattr(obj, "close"):
+                        await obj.close()
+                    else:
+                        await obj.__aexit__(None, None, None)
+                except Exception:
+                    pass
+
+    try:
+        await asyncio.wait_for(close_all(), 5)
+    except asyncio.TimeoutError:
+        pass
+    wd.cancel()
+    return 0
+
+
+if __name__ == "__main__":
+    config = json.loads(sys.argv[1])
+    code = asyncio.run(main(config))
+    sys.stdout.flush()
+    os._exit(code)  # do not wait on aiortc's decoder threads of unused receivers

@@ -1,0 +1,43 @@
+"""``seance bench``: the media-plane benchmark (issue 7); the work is in :mod:`bench`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--salles", type=int, default=3, help="synthetic salles in one sitting (default 3)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measurement window in seconds (default 10)")
+    parser.add_argument("--vs-janus", action="store_true", help="run the same load against Debian's Janus too")
+    parser.add_argument("--janus-only", action="store_true", help="skip the Séance target (Janus reference alone)")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
+    parser.add_argument("--cache", metavar="DIR", type=Path, default=None,
+                        help="media sample cache (default ~/.cache/seance-bench)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds between joining and the window (default 2)")
+    parser.add_argument("--salles-per-process", type=int, default=1,
+                        help="synthetic salles hosted by one load-generator process (default 1)")
+    parser.add_argument("--voices", type=int, default=3, help="audio slots per salle (default 3)")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.run import BenchConfig, main
+    from bench.samples import default_cache_dir
+
+    if args.salles < 2:
+        print("seance bench: --salles must be at least 2")
+        return 2
+    cfg = BenchConfig(
+        salles=args.salles,
+        seconds=args.seconds,
+        vs_janus=args.vs_janus or args.janus_only,
+        seance=not args.janus_only,
+        json_path=args.json,
+        cache_dir=args.cache or default_cache_dir(),
+        warmup=args.warmup,
+        salles_per_process=max(1, args.salles_per_process),
+        voices=args.voices,
+        quiet=args.quiet,
+    )
+    return main(cfg)
