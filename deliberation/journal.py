@@ -1,0 +1,297 @@
+"""The journal of a sitting: append-only JSON lines, hash-chained, signed (R18, R21).
+
+Format (see docs/journal.md for the auditor's version):
+
+- one JSON object per line, canonical (:mod:`deliberation.canonical`), ``\\n``-terminated;
+- ``seq`` is the 1-based line number; ``prev`` is the SHA-256 (hex) of the previous
+  line's bytes (without its newline), 64 zeros for line 1; ``hash`` is the SHA-256 of the
+  canonical form of the line's object without its ``hash`` key;
+- ``kind`` is ``genesis`` (line 1: council and sitting configuration), ``command`` (one
+  per accepted command, with its actor), ``event`` (one per event, ``cause`` = the seq of
+  its command) or ``checkpoint`` (``head`` = ``prev``; ``signature`` = Ed25519 over the
+  canonical form of the object without ``hash`` and ``signature``);
+- a checkpoint follows the genesis, every command that closes a vote or the sitting, and
+  any explicit :meth:`Journal.checkpoint`.
+
+A command's lines (command, events, checkpoint) are written in one ``write`` and
+``fsync``-ed before the command is acknowledged (R18). Refused commands are not
+journaled: they change nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from .actors import Actor
+from .canonical import canonical_bytes
+from .commands import Command
+from .council import Council, SittingConfig
+from .events import CHECKPOINT_EVENTS, Event
+from .refusal import Refusal
+from .seance import Seance
+
+FORMAT = "seance-journal/1"
+ZERO = "0" * 64
+KINDS = ("genesis", "command", "event", "checkpoint")
+
+
+class JournalError(Exception):
+    """The journal does not verify: ``line`` (1-based) is the first line that fails."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+# -- keys ---------------------------------------------------------------------------------------
+def generate_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def load_public_pem(data: bytes) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(data)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
+
+
+def load_private_pem(data: bytes) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("not an Ed25519 private key")
+    return key
+
+
+def key_fingerprint(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+# -- lines ----------------------------------------------------------------------------------------
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _without(entry: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in keys}
+
+
+def seal(entry: dict[str, Any], key: Ed25519PrivateKey | None = None) -> bytes:
+    """Add ``signature`` (checkpoints) and ``hash`` to ``entry``; return its line bytes (no newline)."""
+    entry = dict(entry)
+    if entry["kind"] == "checkpoint":
+        assert key is not None, "a checkpoint needs the signing key"
+        entry["signature"] = base64.b64encode(key.sign(canonical_bytes(_without(entry, "hash", "signature")))).decode()
+    entry["hash"] = sha256_hex(canonical_bytes(_without(entry, "hash")))
+    return canonical_bytes(entry)
+
+
+@dataclass(frozen=True)
+class Entry:
+    line: int
+    raw: bytes
+    data: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.data["kind"]
+
+
+def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
+    """Check format, chain and signatures (R21); raise :class:`JournalError` at the first bad line."""
+    if not content:
+        raise JournalError(1, "journal vide")
+    if not content.endswith(b"\n"):
+        raise JournalError(content.count(b"\n") + 1, "dernière ligne incomplète (pas de fin de ligne)")
+    entries: list[Entry] = []
+    prev_raw: bytes | None = None
+    for n, raw in enumerate(content[:-1].split(b"\n"), start=1):
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise JournalError(n, f"ligne illisible (JSON UTF-8 invalide : {exc.__class__.__name__})") from None
+        if not isinstance(data, dict):
+            raise JournalError(n, "ligne qui n'est pas un objet JSON")
+        try:
+            canonical = canonical_bytes(data)
+        except ValueError:
+            raise JournalError(n, "valeur JSON non canonique") from None
+        if canonical != raw:
+            raise JournalError(n, "ligne non canonique (modifiée)")
+        for key in ("seq", "prev", "kind", "hash"):
+            if key not in data:
+                raise JournalError(n, f"champ « {key} » absent")
+        if data["hash"] != sha256_hex(canonical_bytes(_without(data, "hash"))):
+            raise JournalError(n, "empreinte « hash » incorrecte : contenu modifié")
+        if data["seq"] != n:
+            raise JournalError(n, f"numéro de séquence {data['seq']!r} au lieu de {n} : ligne supprimée, insérée ou déplacée")
+        expected_prev = ZERO if prev_raw is None else sha256_hex(prev_raw)
+        if data["prev"] != expected_prev:
+            raise JournalError(n, "chaînage rompu : « prev » ne correspond pas à la ligne précédente")
+        if data["kind"] not in KINDS:
+            raise JournalError(n, f"nature de ligne inconnue {data['kind']!r}")
+        if (n == 1) != (data["kind"] == "genesis"):
+            raise JournalError(n, "la première ligne, et elle seule, est la genèse")
+        if data["kind"] == "checkpoint":
+            if data.get("head") != data["prev"]:
+                raise JournalError(n, "point de contrôle : « head » différent de « prev »")
+            try:
+                signature = base64.b64decode(data.get("signature", ""), validate=True)
+                public_key.verify(signature, canonical_bytes(_without(data, "hash", "signature")))
+            except (InvalidSignature, ValueError, TypeError):
+                raise JournalError(n, "signature Ed25519 invalide pour cette clé publique") from None
+        entries.append(Entry(n, raw, data))
+        prev_raw = raw
+    if entries[0].data.get("format") != FORMAT:
+        raise JournalError(1, f"format inconnu (attendu {FORMAT})")
+    return entries
+
+
+def read_verified(path: str | Path, public_key: Ed25519PublicKey) -> list[Entry]:
+    return verify_lines(Path(path).read_bytes(), public_key)
+
+
+def genesis_of(entries: list[Entry]) -> tuple[Council, SittingConfig]:
+    g = entries[0].data
+    return Council.from_dict(g["council"]), SittingConfig.from_dict(g["config"])
+
+
+def events_of(entries: Iterable[Entry]) -> list[Event]:
+    return [Event.from_dict(e.data["event"]) for e in entries if e.kind == "event"]
+
+
+def replay_entries(entries: list[Entry]) -> Seance:
+    council, config = genesis_of(entries)
+    try:
+        return Seance.replay(council, config, events_of(entries))
+    except (KeyError, ValueError, AssertionError, TypeError) as exc:
+        raise JournalError(len(entries), f"événements impossibles à rejouer ({exc})") from None
+
+
+class Journal:
+    """The open, append-only journal of one sitting, holding the signing key."""
+
+    def __init__(self, path: Path, handle: BinaryIO, key: Ed25519PrivateKey, last_raw: bytes, seq: int) -> None:
+        self.path = path
+        self._file = handle
+        self._key = key
+        self._last_raw = last_raw
+        self._seq = seq
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, seance: Seance, key: Ed25519PrivateKey) -> "Journal":
+        """Start the journal of a sitting not yet journaled (genesis + signed checkpoint)."""
+        p = Path(path)
+        if p.exists() and p.stat().st_size > 0:
+            raise FileExistsError(f"{p} already holds a journal")
+        if seance.state.to_dict() != type(seance.state)(teleconference=seance.config.teleconference).to_dict():
+            raise ValueError("the genesis records a sitting before any event")
+        handle = open(p, "ab")
+        journal = cls(p, handle, key, b"", 0)
+        genesis = {
+            "kind": "genesis",
+            "format": FORMAT,
+            "council": seance.council.to_dict(),
+            "config": seance.config.to_dict(),
+            "key_sha256": key_fingerprint(key),
+        }
+        journal._write([genesis, {"kind": "checkpoint", "reason": "genesis"}])
+        return journal
+
+    @classmethod
+    def open(cls, path: str | Path, key: Ed25519PrivateKey) -> tuple["Journal", Seance]:
+        """Verify then replay an existing journal (R18: resume after a crash in the same state).
+
+        A journal that does not verify with this key's public half refuses to load
+        (:class:`JournalError`). Lines after the last checkpoint are accepted (a crash may
+        come before the next one) because they are chained to a signed head.
+        """
+        p = Path(path)
+        entries = read_verified(p, key.public_key())
+        if entries[0].data.get("key_sha256") != key_fingerprint(key):
+            raise JournalError(1, "journal signé par une autre clé")
+        seance = replay_entries(entries)
+        return cls(p, open(p, "ab"), key, entries[-1].raw, len(entries)), seance
+
+    @staticmethod
+    def replay(path: str | Path, public_key: Ed25519PublicKey) -> Seance:
+        """Rebuild a sitting's state from its verified journal."""
+        return replay_entries(read_verified(path, public_key))
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write(self, entries: list[dict[str, Any]]) -> None:
+        """Chain, seal, write and fsync ``entries`` as one batch."""
+        out = bytearray()
+        last_raw, seq = self._last_raw, self._seq
+        for entry in entries:
+            seq += 1
+            full = {**entry, "seq": seq, "prev": sha256_hex(last_raw) if seq > 1 else ZERO}
+            if full["kind"] == "checkpoint":
+                full["head"] = full["prev"]
+            raw = seal(full, self._key)
+            out += raw + b"\n"
+            last_raw = raw
+        self._file.write(bytes(out))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._last_raw, self._seq = last_raw, seq
+
+    def append(self, command: Command, actor: Actor, events: list[Event]) -> None:
+        """Journal an accepted command and its events (plus a checkpoint after a vote result or closing)."""
+        cause = self._seq + 1
+        batch: list[dict[str, Any]] = [{"kind": "command", "command": command.to_dict(), "actor": actor.to_dict()}]
+        batch += [{"kind": "event", "cause": cause, "event": e.to_dict()} for e in events]
+        reasons = [e.type for e in events if e.type in CHECKPOINT_EVENTS]
+        if reasons:
+            batch.append({"kind": "checkpoint", "reason": reasons[-1]})
+        self._write(batch)
+
+    def checkpoint(self, reason: str) -> None:
+        """Sign the current chain head now (e.g. periodically)."""
+        self._write([{"kind": "checkpoint", "reason": reason}])
+
+    def handle(self, seance: Seance, command: Command, actor: Actor) -> list[Event] | Refusal:
+        """Decide, journal (fsync) and only then apply: the shell's order (R18)."""
+        result = seance.decide(command, actor)
+        if isinstance(result, Refusal) or not result:
+            return result
+        self.append(command, actor, result)
+        for event in result:
+            seance.apply(event)
+        return result
+
+    @property
+    def lines(self) -> int:
+        return self._seq
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,46 @@
+"""``seance audit verify JOURNAL --key PUBKEY``: verify a sitting's journal offline (R21).
+
+Exit 0 when the chain, the signatures and every recomputed quorum, start condition and
+result hold; exit 1 naming the first line that fails and why; exit 2 on unusable input.
+Imports only :mod:`deliberation` (no media stack, no server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="audit_command", required=True)
+    verify = sub.add_parser("verify", help="verify the chain, the signatures and recompute every result")
+    verify.add_argument("journal", metavar="JOURNAL", help="the sitting's journal (journal.jsonl)")
+    verify.add_argument("--key", required=True, metavar="PUBKEY", help="the council's Ed25519 public key (PEM)")
+    verify.add_argument("--allow-open", action="store_true", help="accept the journal of a sitting not yet closed")
+
+
+def run(args: argparse.Namespace) -> int:
+    from deliberation.audit import audit_file
+    from deliberation.journal import load_public_pem
+
+    try:
+        with open(args.key, "rb") as f:
+            public_key = load_public_pem(f.read())
+    except (OSError, ValueError) as exc:
+        print(f"seance audit: clé publique illisible ({exc})", file=sys.stderr)
+        return 2
+    try:
+        report = audit_file(args.journal, public_key, allow_open=args.allow_open)
+    except OSError as exc:
+        print(f"seance audit: journal illisible ({exc})", file=sys.stderr)
+        return 2
+    if report.ok:
+        print(report.summary())
+        for v in report.votes:
+            c = v["counts"]
+            verdict = "adopté" + (" (voix prépondérante)" if v["casting_vote"] else "") if v["adopted"] else "rejeté"
+            print(f"  ligne {v['line']}: {v['item_id']}: {c['pour']} pour, {c['contre']} contre, "
+                  f"{c['abstention']} abst., {c['nppv']} nppv — {verdict}")
+        return 0
+    print(f"ÉCHEC {args.journal} ligne {report.line} : {report.reason}")
+    return 1
