@@ -1,0 +1,483 @@
+"""The one module of Séance that reaches into aiortc (and aioice) internals.
+
+Every hook below was checked against **aiortc 1.16.0** and **aioice 0.13.0**;
+``tests/sfu/test_aiortc_hooks.py`` fails loudly if an upgrade moves any name,
+attribute or signature relied on here (see :func:`check_surface`).
+
+aiortc has no factory: ``RTCPeerConnection`` builds its ``RTCIceGatherer``,
+``RTCDtlsTransport``, ``RTCRtpSender`` and ``RTCRtpReceiver`` from the names bound in
+``aiortc.rtcpeerconnection``. :func:`install` rebinds those four names to
+subclasses. The subclasses behave exactly like aiortc's own *unless* they were built
+while a Séance peer owned the current context (:func:`owned_by`, a ContextVar set by
+the Router around ``setRemoteDescription``): aiortc clients in the same process keep
+the stock behaviour.
+
+For an owned peer:
+
+- ``SfuDtlsTransport._handle_rtp_data`` gets each SRTP-unprotected RTP packet as
+  bytes and hands it to the Producer without ``RtpPacket.parse`` (header fields are
+  read at fixed offsets); RTCP keeps aiortc's parser and ``RtpRouter``.
+- ``SfuRtpReceiver.receive`` registers with the transport's router but starts no
+  decoder thread and no RTCP task (the Producer sends RR/REMB/PLI itself).
+- ``SfuRtpSender.send`` registers with the transport's router but starts no
+  encoder task; the Consumer sends rewritten packets with ``transport._send_rtp``
+  (which protects with SRTP) and its own mapped sender reports. ``send`` is only
+  called by aiortc once DTLS is connected: consumers attach then, never before
+  (forwarding earlier raises ``ConnectionError`` and ends in NACK storms).
+- ``SfuIceGatherer`` gathers on the configured addresses, announces the configured
+  address, and bounds aioice's unbounded per-datagram queue.
+
+Every hooked handler catches and counts every exception: an exception escaping
+``_handle_rtp_data`` or ``_handle_rtcp_packet`` would end the transport's receive
+loop for good.
+
+``frames_decoded``: aiortc's ``decoder_worker`` and ``get_decoder`` are wrapped where
+``aiortc.rtcrtpreceiver`` uses them; a decode made for an owned receiver (which
+should never happen) is counted on that peer's counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import dataclasses
+import inspect
+import threading
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import aioice
+import aioice.ice
+import aiortc
+import aiortc.rtcpeerconnection as _pc
+import aiortc.rtcrtpreceiver as _rx
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
+from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+
+from .config import IceSettings
+from .ice import announced, gather_addresses
+
+AIORTC_CHECKED = "1.16.0"
+AIOICE_CHECKED = "0.13.0"
+
+
+class HookOwner(Protocol):
+    """What a Séance peer (:class:`sfu.peer.Peer`) offers to the hooks."""
+
+    ice: IceSettings
+    counters: Any  # sfu.metrics.SfuCounters
+
+    def receiver_started(self, receiver: SfuRtpReceiver, parameters: Any) -> None: ...
+    def receiver_stopped(self, receiver: SfuRtpReceiver) -> None: ...
+    def sender_started(self, sender: SfuRtpSender, parameters: Any) -> None: ...
+    def sender_stopped(self, sender: SfuRtpSender) -> None: ...
+    def transport_closed(self) -> None: ...
+    def hook_error(self, where: str, exc: BaseException) -> None: ...
+
+
+_owner: contextvars.ContextVar[HookOwner | None] = contextvars.ContextVar(
+    "seance_sfu_owner", default=None
+)
+
+
+@contextlib.contextmanager
+def owned_by(peer: HookOwner) -> Iterator[None]:
+    """aiortc objects built inside this block belong to ``peer``."""
+    token = _owner.set(peer)
+    try:
+        yield
+    finally:
+        _owner.reset(token)
+
+
+class _Header:
+    """Just what ``RtpRouter.route_rtp`` reads (aiortc 1.16.0: ``.ssrc``,
+    ``.payload_type``), so routing needs no ``RtpPacket.parse``."""
+
+    __slots__ = ("ssrc", "payload_type")
+
+    def __init__(self, ssrc: int, payload_type: int) -> None:
+        self.ssrc = ssrc
+        self.payload_type = payload_type
+
+
+# aiortc 1.16.0: RTCDtlsTransport(transport, certificates); _recv_next() calls
+# _handle_rtp_data(data, arrival_time_ms) with unprotected RTP bytes and
+# _handle_rtcp_data(data) with unprotected RTCP; _rtp_router is an RtpRouter;
+# _send_rtp(data) protects and sends (raises ConnectionError unless connected).
+class SfuDtlsTransport(RTCDtlsTransport):
+    def __init__(self, transport: Any, certificates: list) -> None:
+        super().__init__(transport, certificates)
+        self._seance: HookOwner | None = _owner.get()
+
+    async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
+        peer = self._seance
+        if peer is None:
+            return await super()._handle_rtp_data(data, arrival_time_ms)
+        try:
+            if len(data) < 12:
+                peer.counters.dropped["malformed"] += 1
+                return
+            receiver = self._rtp_router.route_rtp(
+                _Header(int.from_bytes(data[8:12], "big"), data[1] & 0x7F)
+            )
+            if receiver is None or receiver._seance_handler is None:
+                peer.counters.dropped["unroutable"] += 1
+                return
+            await receiver._seance_handler.on_rtp(data, arrival_time_ms)
+        except Exception as exc:  # never let it end the receive loop
+            peer.hook_error("dtls.rtp", exc)
+
+    async def _handle_rtcp_data(self, data: bytes) -> None:
+        peer = self._seance
+        if peer is None:
+            return await super()._handle_rtcp_data(data)
+        try:
+            await super()._handle_rtcp_data(data)
+        except Exception as exc:
+            peer.hook_error("dtls.rtcp", exc)
+
+
+# aiortc 1.16.0: RTCRtpReceiver(kind, transport); receive(parameters) starts a
+# decoder thread (decoder_worker) and an RTCP task, then registers with
+# transport._register_rtp_receiver(self, parameters); stop() unregisters and waits
+# for the RTCP task; the transport calls _handle_rtcp_packet(packet) and
+# _handle_disconnect(); the peer connection calls _set_rtcp_ssrc(ssrc).
+class SfuRtpReceiver(RTCRtpReceiver):
+    def __init__(self, kind: str, transport: Any) -> None:
+        super().__init__(kind, transport)
+        self._seance: HookOwner | None = _owner.get()
+        self._seance_kind = kind
+        self._seance_started = False
+        self._seance_rtcp_ssrc: int | None = None
+        self._seance_handler: Any = None  # the Producer, once receive() ran
+        if self._seance is not None:
+            # mark the decoder queue, so that a decode for this receiver is counted
+            self._RTCRtpReceiver__decoder_queue._seance_counters = self._seance.counters
+
+    async def receive(self, parameters: Any) -> None:
+        peer = self._seance
+        if peer is None:
+            return await super().receive(parameters)
+        if self._seance_started:
+            return
+        self._seance_started = True
+        try:
+            self.transport._register_rtp_receiver(self, parameters)
+            peer.receiver_started(self, parameters)
+        except Exception as exc:
+            peer.hook_error("receiver.receive", exc)
+
+    async def stop(self) -> None:
+        peer = self._seance
+        if peer is None:
+            return await super().stop()
+        if self._seance_started:
+            self._seance_started = False
+            try:
+                self.transport._unregister_rtp_receiver(self)
+                peer.receiver_stopped(self)
+            except Exception as exc:
+                peer.hook_error("receiver.stop", exc)
+
+    def _set_rtcp_ssrc(self, ssrc: int) -> None:
+        super()._set_rtcp_ssrc(ssrc)
+        self._seance_rtcp_ssrc = ssrc
+
+    def _handle_disconnect(self) -> None:
+        peer = self._seance
+        if peer is None:
+            return super()._handle_disconnect()
+        try:
+            peer.transport_closed()
+        except Exception as exc:
+            peer.hook_error("receiver.disconnect", exc)
+
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        peer = self._seance
+        if peer is None:
+            return await super()._handle_rtcp_packet(packet)
+        try:
+            if self._seance_handler is not None:
+                self._seance_handler.on_rtcp(packet)
+        except Exception as exc:
+            peer.hook_error("receiver.rtcp", exc)
+
+    async def _handle_rtp_packet(self, packet: Any, arrival_time_ms: int) -> None:
+        if self._seance is None:
+            return await super()._handle_rtp_packet(packet, arrival_time_ms)
+        # owned receivers get raw bytes through SfuDtlsTransport; nothing to decode
+
+
+# aiortc 1.16.0: RTCRtpSender(trackOrKind, transport); _ssrc, _rtx_ssrc, _stream_id,
+# _track_id attributes; send(parameters) registers with
+# transport._register_rtp_sender(self, parameters) and starts the encoder task
+# (_run_rtp) and the SR task (_run_rtcp); stop(); the transport calls
+# _handle_rtcp_packet(packet) for RR, NACK, PLI, FIR and REMB about _ssrc.
+class SfuRtpSender(RTCRtpSender):
+    def __init__(self, trackOrKind: Any, transport: Any) -> None:
+        super().__init__(trackOrKind, transport)
+        self._seance: HookOwner | None = _owner.get()
+        self._seance_started = False
+        self._seance_handler: Any = None  # the Consumer, once send() ran
+
+    async def send(self, parameters: Any) -> None:
+        peer = self._seance
+        if peer is None:
+            return await super().send(parameters)
+        if self._seance_started:
+            return
+        self._seance_started = True
+        try:
+            self.transport._register_rtp_sender(self, parameters)
+            peer.sender_started(self, parameters)
+        except Exception as exc:
+            peer.hook_error("sender.send", exc)
+
+    async def stop(self) -> None:
+        peer = self._seance
+        if peer is None:
+            return await super().stop()
+        if self._seance_started:
+            self._seance_started = False
+            try:
+                self.transport._unregister_rtp_sender(self)
+                peer.sender_stopped(self)
+            except Exception as exc:
+                peer.hook_error("sender.stop", exc)
+
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        peer = self._seance
+        if peer is None:
+            return await super()._handle_rtcp_packet(packet)
+        try:
+            if self._seance_handler is not None:
+                self._seance_handler.on_rtcp(packet)
+        except Exception as exc:
+            peer.hook_error("sender.rtcp", exc)
+
+
+# aiortc 1.16.0: RTCIceGatherer(iceServers, iceTransportPolicy, local_username,
+# local_password) builds an aioice.Connection in ._connection; gather() awaits
+# _connection.gather_candidates(); getLocalCandidates() feeds the SDP.
+# aioice 0.13.0: Connection.gather_candidates() uses get_host_addresses() (no
+# 127.0.0.1) then get_component_candidates(component=, addresses=) per component
+# (_components), with _local_candidates_start/_local_candidates/_local_candidates_end;
+# StunProtocol calls connection.data_received(data, component), which puts on the
+# unbounded asyncio.Queue connection._queue read by recv().
+class SfuIceGatherer(RTCIceGatherer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seance: HookOwner | None = _owner.get()
+        peer = self._seance
+        if peer is not None:
+            _gather_on(self._connection, gather_addresses(peer.ice))
+            _bound_queue(self._connection, peer.ice.max_queued_datagrams, peer.counters)
+
+    def getLocalCandidates(self) -> list[RTCIceCandidate]:
+        candidates = super().getLocalCandidates()
+        peer = self._seance
+        if peer is None or peer.ice.announced_address is None:
+            return candidates
+        return [dataclasses.replace(c, ip=announced(c.ip, peer.ice)) for c in candidates]
+
+
+def _gather_on(connection: aioice.Connection, addresses: list[str]) -> None:
+    async def gather_candidates() -> None:
+        # aioice 0.13.0 Connection.gather_candidates, with our address list
+        if not connection._local_candidates_start:
+            connection._local_candidates_start = True
+            for component in sorted(connection._components):
+                connection._local_candidates += await connection.get_component_candidates(
+                    component=component, addresses=addresses
+                )
+            connection._local_candidates_end = True
+
+    connection.gather_candidates = gather_candidates  # type: ignore[method-assign]
+
+
+def _bound_queue(connection: aioice.Connection, limit: int, counters: Any) -> None:
+    queue: asyncio.Queue = connection._queue
+
+    def data_received(data: bytes, component: int) -> None:
+        if queue.qsize() >= limit:
+            counters.dropped["ice_queue_full"] += 1
+            return
+        queue.put_nowait((data, component))
+
+    connection.data_received = data_received  # type: ignore[method-assign]
+
+
+# --- frames_decoded --------------------------------------------------------------
+
+_tls = threading.local()
+_original_decoder_worker = _rx.decoder_worker
+_original_get_decoder = _rx.get_decoder
+
+
+class _CountingDecoder:
+    def __init__(self, inner: Any, counters: Any) -> None:
+        self._inner = inner
+        self._counters = counters
+
+    def decode(self, encoded_frame: Any) -> Any:
+        self._counters.decoder_created()
+        return self._inner.decode(encoded_frame)
+
+
+# aiortc 1.16.0: rtcrtpreceiver.decoder_worker(loop, input_q, output_q, decode_error)
+# runs in the decoder thread and calls rtcrtpreceiver.get_decoder(codec).
+def _decoder_worker(loop: Any, input_q: Any, output_q: Any, decode_error: Any) -> None:
+    _tls.counters = getattr(input_q, "_seance_counters", None)
+    try:
+        _original_decoder_worker(loop, input_q, output_q, decode_error)
+    finally:
+        _tls.counters = None
+
+
+def _get_decoder(codec: Any) -> Any:
+    decoder = _original_get_decoder(codec)
+    counters = getattr(_tls, "counters", None)
+    if counters is not None:
+        return _CountingDecoder(decoder, counters)
+    return decoder
+
+
+# --- installation and the upgrade guard --------------------------------------------
+
+_installed = False
+
+
+def install() -> None:
+    """Rebind aiortc's names to the Séance subclasses (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    problems = check_surface()
+    if problems:
+        raise RuntimeError(
+            "aiortc/aioice internals moved; sfu/aiortc_hooks.py must be re-checked: "
+            + "; ".join(problems)
+        )
+    _pc.RTCDtlsTransport = SfuDtlsTransport
+    _pc.RTCRtpReceiver = SfuRtpReceiver
+    _pc.RTCRtpSender = SfuRtpSender
+    _pc.RTCIceGatherer = SfuIceGatherer
+    _rx.decoder_worker = _decoder_worker
+    _rx.get_decoder = _get_decoder
+    _installed = True
+
+
+def installed() -> bool:
+    return _installed
+
+
+def _params(func: Any) -> list[str]:
+    return [p for p in inspect.signature(func).parameters if p != "self"]
+
+
+def check_surface() -> list[str]:
+    """Everything the hooks rely on; returns the list of what moved (empty = fine)."""
+    problems: list[str] = []
+
+    def expect(cond: bool, what: str) -> None:
+        if not cond:
+            problems.append(what)
+
+    expect(aiortc.__version__ == AIORTC_CHECKED,
+           f"aiortc {aiortc.__version__} != checked {AIORTC_CHECKED}")
+    expect(getattr(aioice, "__version__", AIOICE_CHECKED) == AIOICE_CHECKED,
+           f"aioice {getattr(aioice, '__version__', '?')} != checked {AIOICE_CHECKED}")
+    for name, base in (
+        ("RTCDtlsTransport", RTCDtlsTransport),
+        ("RTCRtpReceiver", RTCRtpReceiver),
+        ("RTCRtpSender", RTCRtpSender),
+        ("RTCIceGatherer", RTCIceGatherer),
+    ):
+        bound = getattr(_pc, name, None)
+        expect(isinstance(bound, type) and issubclass(bound, base),
+               f"aiortc.rtcpeerconnection.{name} is not a {base.__name__}")
+    expect(_params(RTCDtlsTransport.__init__) == ["transport", "certificates"],
+           "RTCDtlsTransport.__init__(transport, certificates)")
+    expect(_params(RTCDtlsTransport._handle_rtp_data) == ["data", "arrival_time_ms"],
+           "RTCDtlsTransport._handle_rtp_data(data, arrival_time_ms)")
+    expect(_params(RTCDtlsTransport._handle_rtcp_data) == ["data"],
+           "RTCDtlsTransport._handle_rtcp_data(data)")
+    expect(_params(RTCDtlsTransport._send_rtp) == ["data"], "RTCDtlsTransport._send_rtp(data)")
+    for meth in ("_register_rtp_receiver", "_unregister_rtp_receiver",
+                 "_register_rtp_sender", "_unregister_rtp_sender", "_recv_next"):
+        expect(callable(getattr(RTCDtlsTransport, meth, None)), f"RTCDtlsTransport.{meth}")
+    src = inspect.getsource(RTCDtlsTransport._recv_next)
+    expect("_handle_rtp_data(data, arrival_time_ms=arrival_time_ms)" in src
+           and "self._rx_srtp.unprotect(data)" in src,
+           "RTCDtlsTransport._recv_next passes unprotected bytes to _handle_rtp_data")
+    expect(_params(RtpRouter.route_rtp) == ["packet"], "RtpRouter.route_rtp(packet)")
+    src = inspect.getsource(RtpRouter.route_rtp)
+    expect(set(_attrs(src, "packet")) <= {"ssrc", "payload_type"},
+           "RtpRouter.route_rtp reads only packet.ssrc and packet.payload_type")
+    expect(_params(RTCRtpReceiver.__init__) == ["kind", "transport"],
+           "RTCRtpReceiver.__init__(kind, transport)")
+    expect(_params(RTCRtpReceiver.receive) == ["parameters"], "RTCRtpReceiver.receive(parameters)")
+    expect("decoder_worker" in inspect.getsource(RTCRtpReceiver.receive),
+           "RTCRtpReceiver.receive starts decoder_worker")
+    for meth in ("_handle_rtcp_packet", "_handle_disconnect", "_set_rtcp_ssrc", "stop"):
+        expect(callable(getattr(RTCRtpReceiver, meth, None)), f"RTCRtpReceiver.{meth}")
+    expect("self.__decoder_queue" in inspect.getsource(RTCRtpReceiver.__init__),
+           "RTCRtpReceiver.__decoder_queue")
+    expect(_params(_original_decoder_worker) == ["loop", "input_q", "output_q", "decode_error"],
+           "rtcrtpreceiver.decoder_worker(loop, input_q, output_q, decode_error)")
+    expect("get_decoder(codec)" in inspect.getsource(_original_decoder_worker),
+           "decoder_worker calls get_decoder(codec)")
+    expect(_params(RTCRtpSender.__init__) == ["trackOrKind", "transport"],
+           "RTCRtpSender.__init__(trackOrKind, transport)")
+    expect(_params(RTCRtpSender.send) == ["parameters"], "RTCRtpSender.send(parameters)")
+    expect(_params(RTCRtpSender._handle_rtcp_packet) == ["packet"],
+           "RTCRtpSender._handle_rtcp_packet(packet)")
+    src = inspect.getsource(RTCRtpSender.__init__)
+    for attr in ("self._ssrc", "self._rtx_ssrc", "self._stream_id"):
+        expect(attr in src, f"RTCRtpSender {attr}")
+    expect("self._track_id" in inspect.getsource(RTCRtpSender.replaceTrack),
+           "RTCRtpSender._track_id")
+    src = inspect.getsource(_pc.RTCPeerConnection)
+    for use in ("RTCDtlsTransport(iceTransport, self.__certificates)",
+                "sender=RTCRtpSender(sender_track or kind, dtlsTransport)",
+                "receiver=RTCRtpReceiver(kind, dtlsTransport)",
+                "iceGatherer = RTCIceGatherer(",
+                "await transceiver.sender.send(self.__localRtp(transceiver))",
+                "if dtlsTransport.state == \"connected\":",
+                "transceiver.sender._stream_id",
+                "transceiver.sender._track_id"):
+        expect(use in src or use in inspect.getsource(_pc),
+               f"aiortc.rtcpeerconnection uses {use!r}")
+    src = inspect.getsource(RTCIceGatherer.__init__)
+    expect("self._connection = Connection(" in src, "RTCIceGatherer._connection")
+    expect("self._connection.gather_candidates()" in inspect.getsource(RTCIceGatherer.gather),
+           "RTCIceGatherer.gather awaits _connection.gather_candidates()")
+    expect({"ip"} <= {f.name for f in dataclasses.fields(RTCIceCandidate)},
+           "RTCIceCandidate.ip")
+    conn = aioice.ice.Connection
+    src = inspect.getsource(conn.gather_candidates)
+    for attr in ("_local_candidates_start", "_local_candidates_end",
+                 "get_host_addresses(", "get_component_candidates("):
+        expect(attr in src, f"aioice Connection.gather_candidates uses {attr}")
+    expect(_params(conn.get_component_candidates)[:2] == ["component", "addresses"],
+           "aioice Connection.get_component_candidates(component, addresses)")
+    expect(_params(conn.data_received) == ["data", "component"],
+           "aioice Connection.data_received(data, component)")
+    expect("self._queue.put_nowait((data, component))" in inspect.getsource(conn.data_received),
+           "aioice Connection.data_received puts on self._queue")
+    expect("self._components" in inspect.getsource(conn.__init__), "aioice Connection._components")
+    expect("self.receiver.data_received(" in inspect.getsource(aioice.ice.StunProtocol),
+           "aioice StunProtocol calls receiver.data_received")
+    expect("127.0.0.1" in inspect.getsource(aioice.ice.get_host_addresses),
+           "aioice get_host_addresses leaves out 127.0.0.1 (documented in sfu/ice.py)")
+    return problems
+
+
+def _attrs(src: str, name: str) -> list[str]:
+    import re
+
+    return re.findall(rf"\b{name}\.([a-z_]+)", src)

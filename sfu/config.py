@@ -1,0 +1,87 @@
+"""Configuration of the media plane: one frozen value per Router (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class IceSettings:
+    """Which addresses the server gathers ICE candidates on and announces.
+
+    See :mod:`sfu.ice` for what aioice 0.13 does by default and why these exist.
+
+    - ``listen_addresses``: the IP addresses to bind UDP sockets on, e.g.
+      ``("127.0.0.1",)`` for a loopback demo or test, ``("10.0.0.5",)`` behind a NAT.
+      ``None`` means every interface address aioice finds (it leaves out 127.0.0.1),
+      plus 127.0.0.1 when ``include_loopback`` is true.
+    - ``announced_address``: the address written into the SDP answer instead of the
+      bound one (mediasoup's ``announcedAddress``): the public IP of a server behind
+      1:1 NAT. The port stays the bound port, so the NAT must keep ports.
+    - ``use_ipv6``: also gather IPv6 addresses (only with ``listen_addresses=None``).
+    - ``resolve_mdns``: resolve the browser's mDNS ``.local`` host candidates with
+      aioice's own multicast resolver (up to 1 s each, and it needs multicast on the
+      host). Off by default: the ``.local`` candidates are dropped from the offer and
+      the browser's address is learned as a peer-reflexive candidate from its first
+      connectivity check, which works everywhere the browser can reach the server.
+    - ``max_queued_datagrams``: bound of aioice's per-connection receive queue;
+      datagrams beyond it are dropped and counted (reason ``ice_queue_full``).
+    """
+
+    listen_addresses: tuple[str, ...] | None = None
+    include_loopback: bool = True
+    announced_address: str | None = None
+    use_ipv6: bool = False
+    resolve_mdns: bool = False
+    max_queued_datagrams: int = 2000
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Thresholds of the salle transmission health state machine (:mod:`sfu.health`).
+
+    - ``uplink_timeout``: seconds without any RTP from the salle before it is lost.
+    - ``downlink_timeout``: seconds a packet sent to the salle may stay unacknowledged
+      by its RTCP receiver reports (Chromium sends them every 1 s for video and every
+      5 s, randomised, for audio only) before it is lost.
+    - ``recover_after``: seconds both directions must flow before it is transmitting
+      again (hysteresis: one late packet does not flip the state back and forth).
+    """
+
+    uplink_timeout: float = 2.5
+    downlink_timeout: float = 10.0
+    recover_after: float = 1.0
+
+
+@dataclass(frozen=True)
+class SpeakerSettings:
+    """Active-speaker detection (:mod:`sfu.speaker`).
+
+    Levels are RFC 6464 ``-dBov`` values (0 loudest, 127 silence), turned into a
+    loudness ``127 - level`` and smoothed with an exponential moving average of time
+    constant ``smoothing`` seconds. A new speaker must be louder than the current one
+    by ``switch_margin`` (dB) for ``hold`` seconds; below ``silence_threshold``
+    (loudness) nobody takes the floor.
+    """
+
+    smoothing: float = 0.3
+    switch_margin: float = 6.0
+    hold: float = 0.8
+    silence_threshold: float = 30.0
+    stale_after: float = 0.5
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """Everything a :class:`sfu.router.Router` needs; one per sitting."""
+
+    audio_slots: int = 3
+    video_slots: int = 2
+    ice: IceSettings = field(default_factory=IceSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    speaker: SpeakerSettings = field(default_factory=SpeakerSettings)
+    packet_cache_size: int = 512
+    keyframe_request_interval: float = 0.5
+    keyframe_retry_interval: float = 1.0
+    max_video_bitrate: int = 1_500_000
+    tick_interval: float = 0.25

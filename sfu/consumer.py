@@ -1,0 +1,311 @@
+"""A Consumer: one receive slot of one subscriber (a salle kiosk or a viewer).
+
+It owns an aiortc sender (hooked: no encoder) and rewrites each packet of its
+current source Producer for the subscriber: SSRC, payload type, sequence number and
+timestamp (continuous across source switches, :class:`sfu.rtp_rewrite.SequenceMapper`),
+header extension ids (the publisher's ``mid`` stripped), VP8 PictureID/TL0PICIDX.
+
+A video slot switches to a new source on the new source's key frame (a PLI is sent
+to it at once), forwarding the old source until then; an audio slot switches at the
+next packet. Towards the subscriber it answers NACKs (RFC 4585 section 6.2.1) from
+the producer's packet cache, relays PLI/FIR to the current source (rate-limited by
+the producer), feeds the subscriber's health from its receiver reports, and sends
+RTCP sender reports mapped from the source's (RFC 3550 section 6.4.1) so the
+browser can relate RTP time to wall-clock time (lip-sync).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiortc import clock
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpByePacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+)
+
+from .rtp_rewrite import (
+    SequenceMapper,
+    extension_table,
+    payload_offset,
+    translate_extensions,
+    vp8_apply,
+    write_header,
+)
+
+if TYPE_CHECKING:
+    from .peer import Peer
+    from .producer import Codec, Producer
+
+logger = logging.getLogger(__name__)
+
+HISTORY = 1024  # output packets remembered to answer NACKs (power of two)
+
+
+class Consumer:
+    def __init__(self, peer: Peer, sender: Any, slot: str, kind: str, parameters: Any) -> None:
+        self.peer = peer
+        self.router = peer.router
+        self.sender = sender
+        self.slot = slot
+        self.kind = kind
+        self.counters = peer.counters
+        self.ssrc: int = sender._ssrc
+        self.cname: str | None = parameters.rtcp.cname
+        self.payload_types: dict[str, int] = {}
+        for c in parameters.codecs:
+            name = c.name.lower()
+            if name != "rtx" and name not in self.payload_types:
+                self.payload_types[name] = c.payloadType
+        self.extensions: dict[str, int] = {e.uri: e.id for e in parameters.headerExtensions}
+        clock_rate = next(
+            (c.clockRate for c in parameters.codecs if c.name.lower() != "rtx"),
+            90000 if kind == "video" else 48000,
+        )
+        self.mapper = SequenceMapper(clock_rate)
+        self.source: Producer | None = None
+        self.pending: Producer | None = None
+        self.pending_since = 0.0
+        self.closed = False
+        self._tables: dict[int, bytes] = {}
+        self._history: list[tuple | None] = [None] * HISTORY
+        self.packets_sent = 0
+        self.octets_sent = 0
+        self._first_seq: int | None = None
+        self._acked_total = 0
+        self._rtcp_task: asyncio.Task | None = None
+        self._pending_tasks: set[asyncio.Task] = set()
+
+    # lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        self._rtcp_task = asyncio.get_running_loop().create_task(self._run_rtcp())
+
+    def close(self) -> None:
+        self.closed = True
+        self.set_source(None)
+        if self._rtcp_task is not None:
+            self._rtcp_task.cancel()
+
+    @property
+    def source_salle(self) -> str | None:
+        p = self.pending or self.source
+        return p.salle_id if p is not None else None
+
+    def set_source(self, producer: Producer | None) -> None:
+        """Ask for a new source; video switches on its next key frame."""
+        if producer is self.pending and producer is not None:
+            return
+        if producer is self.source and self.pending is None:
+            return
+        if self.pending is not None:
+            if self.pending is not self.source:
+                self.pending.detach(self)
+            self.pending = None
+        if producer is None or producer.closed:
+            if self.source is not None:
+                self.source.detach(self)
+                self.source = None
+            return
+        if producer is self.source:
+            return  # a pending switch was cancelled: keep the current source
+        if self.kind == "audio" and self.source is not None:
+            self.source.detach(self)
+            self.source = None
+        self.pending = producer
+        self.pending_since = time.monotonic()
+        producer.attach(self)
+        if self.kind == "video":
+            producer.request_keyframe()
+
+    def source_gone(self, producer: Producer) -> None:
+        if self.pending is producer:
+            self.pending = None
+        if self.source is producer:
+            self.source = None
+
+    # hot path -------------------------------------------------------------------
+    async def forward(
+        self, producer: Producer, data: bytes, codec: Codec, seq: int, ts: int,
+        keyframe: bool, now: float,
+    ) -> None:
+        if producer is self.pending:
+            if self.kind == "video" and not keyframe:
+                self.counters.dropped["awaiting_keyframe"] += 1
+                return
+            old = self.source
+            if old is not None and old is not producer:
+                old.detach(self)
+            self.source = producer
+            self.pending = None
+            self.mapper.switch(seq, ts, now)
+            self.counters.source_switches += 1
+        elif producer is not self.source:
+            producer.detach(self)
+            return
+        mapped = self.mapper.map(seq, ts, now)
+        if mapped is None:
+            self.counters.dropped["before_switch"] += 1
+            return
+        pt = self.payload_types.get(codec.name)
+        if pt is None:
+            self.counters.dropped["codec_mismatch"] += 1
+            return
+        out_seq, out_ts = mapped
+        buf = bytearray(data)
+        write_header(buf, pt, out_seq, out_ts, self.ssrc)
+        table = self._tables.get(id(producer))
+        if table is None:
+            table = self._tables[id(producer)] = extension_table(producer.extensions, self.extensions)
+        translate_extensions(buf, table)
+        pid_off = tl0_off = 0
+        if codec.name == "vp8":
+            pid_off, tl0_off = self.mapper.rewrite_vp8(buf, payload_offset(buf))
+        self._history[out_seq & (HISTORY - 1)] = (out_seq, producer, seq, out_ts, pid_off, tl0_off)
+        if self._first_seq is None:
+            self._first_seq = out_seq
+        await self._send(bytes(buf), now)
+
+    async def _send(self, packet: bytes, now: float) -> None:
+        try:
+            await self.sender.transport._send_rtp(packet)
+        except ConnectionError:
+            self.counters.dropped["not_connected"] += 1
+            return
+        except Exception as exc:
+            self.counters.dropped["send_error"] += 1
+            self.peer.hook_error("consumer.send", exc)
+            return
+        self.packets_sent += 1
+        self.octets_sent += len(packet)
+        self.counters.packets_out[self.kind] += 1
+        self.counters.bytes_out[self.kind] += len(packet)
+        health = self.peer.health
+        if health is not None:
+            health.packet_out(now)
+
+    # RTCP from the subscriber ---------------------------------------------------------
+    def on_rtcp(self, packet: Any) -> None:
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc == self.ssrc:
+                    self._on_report(report)
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            self.counters.nacks_received += 1
+            self._spawn(self.retransmit(list(packet.lost)))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            self.counters.plis_received += 1
+            target = self.pending or self.source
+            if target is not None:
+                target.request_keyframe()
+
+    def _on_report(self, report: Any) -> None:
+        if self._first_seq is None:
+            return
+        ext_highest = report.highest_sequence
+        received = ((ext_highest - self._first_seq) & 0xFFFFFFFF) + 1 - report.packets_lost
+        if received > (1 << 31):
+            return
+        delta = received - self._acked_total
+        if delta > 0:
+            self._acked_total = received
+            health = self.peer.health
+            if health is not None:
+                health.acknowledged(delta, time.monotonic())
+
+    async def retransmit(self, lost: list[int]) -> int:
+        """Resend lost packets, rewritten as first sent, from the producers' caches."""
+        sent = 0
+        now = time.monotonic()
+        for out_seq in lost:
+            entry = self._history[out_seq & (HISTORY - 1)]
+            if entry is None or entry[0] != out_seq:
+                continue
+            _, producer, seq, out_ts, pid_off, tl0_off = entry
+            data = producer.cache.get(seq, now)
+            if data is None:
+                continue
+            codec = producer.codecs.get(data[1] & 0x7F)
+            pt = self.payload_types.get(codec.name) if codec else None
+            if pt is None:
+                continue
+            buf = bytearray(data)
+            write_header(buf, pt, out_seq, out_ts, self.ssrc)
+            table = self._tables.get(id(producer))
+            if table is not None:
+                translate_extensions(buf, table)
+            if codec.name == "vp8":
+                vp8_apply(buf, payload_offset(buf), pid_off, tl0_off)
+            try:
+                await self.sender.transport._send_rtp(bytes(buf))
+            except ConnectionError:
+                break
+            sent += 1
+            self.counters.retransmitted += 1
+        return sent
+
+    # RTCP to the subscriber ---------------------------------------------------------
+    def sender_report(self) -> RtcpSrPacket | None:
+        """An SR whose (NTP, RTP) pair is the source's last one, mapped (lip-sync)."""
+        if self._first_seq is None:
+            return None
+        source = self.source
+        if source is not None and source.last_sr is not None:
+            ntp, rtp_ts, _ = source.last_sr
+            rtp_out = self.mapper.out_ts(rtp_ts)
+        else:
+            ntp = clock.current_ntp_time()
+            elapsed = time.monotonic() - self.mapper.max_at
+            rtp_out = (self.mapper.max_ts + int(elapsed * self.mapper.clock_rate)) & 0xFFFFFFFF
+        return RtcpSrPacket(
+            ssrc=self.ssrc,
+            sender_info=RtcpSenderInfo(
+                ntp_timestamp=ntp,
+                rtp_timestamp=rtp_out,
+                packet_count=self.packets_sent & 0xFFFFFFFF,
+                octet_count=self.octets_sent & 0xFFFFFFFF,
+            ),
+        )
+
+    async def _run_rtcp(self) -> None:
+        try:
+            while not self.closed:
+                await asyncio.sleep(0.5 + random.random())
+                sr = self.sender_report()
+                if sr is None:
+                    continue
+                data = bytes(sr)
+                if self.cname:
+                    data += bytes(RtcpSdesPacket(chunks=[
+                        RtcpSourceInfo(ssrc=self.ssrc, items=[(1, self.cname.encode())])
+                    ]))
+                try:
+                    await self.sender.transport._send_rtp(data)
+                except ConnectionError:
+                    pass
+        except asyncio.CancelledError:
+            if self._first_seq is not None:
+                try:
+                    await self.sender.transport._send_rtp(
+                        bytes(RtcpByePacket(sources=[self.ssrc])))
+                except Exception:
+                    pass
+        except Exception as exc:
+            self.peer.hook_error("consumer.rtcp_task", exc)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._pending_tasks.add(task)
+        task.add_done_callback(self._pending_tasks.discard)

@@ -1,0 +1,139 @@
+"""Prometheus metrics of the media plane, on a registry passed in.
+
+The per-packet counters are plain integers on a :class:`SfuCounters` object (an
+``inc()`` of prometheus_client takes a lock, too dear per packet at fan-out); a
+custom collector registered on the router's registry reads them at scrape time,
+together with gauges computed from the router's state. No module-level mutable
+state, no default registry.
+
+``frames_decoded`` counts calls of aiortc's decoder factory (``get_decoder``, wrapped
+where :mod:`aiortc.rtcrtpreceiver` imports it) made for a receiver of this router: it
+must stay 0, the proof that nothing is decoded on the server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter as _Tally
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+
+DROP_REASONS = (
+    "muted",
+    "audio_only",
+    "rtx",
+    "unknown_payload_type",
+    "unroutable",
+    "codec_mismatch",
+    "before_switch",
+    "awaiting_keyframe",
+    "not_connected",
+    "send_error",
+    "malformed",
+    "ice_queue_full",
+)
+
+
+class SfuCounters:
+    """Plain counters updated on the hot path (single event-loop thread)."""
+
+    def __init__(self) -> None:
+        self.packets_in = _Tally()  # by kind
+        self.bytes_in = _Tally()
+        self.packets_out = _Tally()
+        self.bytes_out = _Tally()
+        self.dropped = _Tally()  # by reason
+        self.nacks_received = 0
+        self.retransmitted = 0
+        self.plis_received = 0
+        self.keyframe_requests_sent = 0
+        self.source_switches = 0
+        self.hook_errors = _Tally()  # by hook
+        self._decoder_lock = threading.Lock()
+        self._frames_decoded = 0
+
+    def decoder_created(self) -> None:
+        """Called from aiortc's decoder thread (hence the lock)."""
+        with self._decoder_lock:
+            self._frames_decoded += 1
+
+    @property
+    def frames_decoded(self) -> int:
+        return self._frames_decoded
+
+
+class SfuCollector(Collector):
+    """Exposes the counters and the router's gauges on a registry."""
+
+    def __init__(self, counters: SfuCounters, gauges: Callable[[], dict[str, Any]]) -> None:
+        self.counters = counters
+        self.gauges = gauges
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self) -> Iterator:
+        c = self.counters
+        g = self.gauges()
+
+        def by(name: str, doc: str, label: str, values: dict) -> CounterMetricFamily:
+            m = CounterMetricFamily(name, doc, labels=[label])
+            for k, v in sorted(values.items()):
+                m.add_metric([k], v)
+            return m
+
+        yield by("seance_sfu_rtp_packets_in", "RTP packets received from publishers",
+                 "kind", c.packets_in)
+        yield by("seance_sfu_rtp_bytes_in", "RTP bytes received from publishers",
+                 "kind", c.bytes_in)
+        yield by("seance_sfu_rtp_packets_out", "RTP packets forwarded to consumers",
+                 "kind", c.packets_out)
+        yield by("seance_sfu_rtp_bytes_out", "RTP bytes forwarded to consumers",
+                 "kind", c.bytes_out)
+        yield by("seance_sfu_packets_dropped", "Packets dropped, by reason", "reason",
+                 {r: c.dropped.get(r, 0) for r in (*DROP_REASONS, *c.dropped)})
+        yield by("seance_sfu_hook_errors", "Exceptions caught in aiortc hooks", "hook",
+                 c.hook_errors)
+        for name, doc, value in (
+            ("seance_sfu_nacks_received", "Generic NACK packets from consumers",
+             c.nacks_received),
+            ("seance_sfu_retransmissions", "Packets retransmitted from the packet cache",
+             c.retransmitted),
+            ("seance_sfu_plis_received", "PLI/FIR from consumers", c.plis_received),
+            ("seance_sfu_keyframe_requests_sent", "PLIs sent to publishers",
+             c.keyframe_requests_sent),
+            ("seance_sfu_source_switches", "Slot source switches", c.source_switches),
+            ("seance_sfu_frames_decoded",
+             "Decoders created on the server (must stay 0: media is only forwarded)",
+             c.frames_decoded),
+        ):
+            m = CounterMetricFamily(name, doc)
+            m.add_metric([], value)
+            yield m
+        for name, doc in (
+            ("peers", "Connected peers"),
+            ("producers", "Producers (incoming tracks)"),
+            ("consumers", "Consumers (outgoing slots)"),
+        ):
+            m = GaugeMetricFamily(f"seance_sfu_{name}", doc, labels=["kind"])
+            for k, v in sorted(g.get(name, {}).items()):
+                m.add_metric([k], v)
+            yield m
+        m = GaugeMetricFamily("seance_sfu_salle_transmitting",
+                              "1 when the salle transmits in both directions",
+                              labels=["salle"])
+        for salle, ok in sorted(g.get("transmitting", {}).items()):
+            m.add_metric([salle], 1 if ok else 0)
+        yield m
+
+
+def register(
+    registry: CollectorRegistry | None, counters: SfuCounters, gauges: Callable[[], dict]
+) -> SfuCollector:
+    collector = SfuCollector(counters, gauges)
+    if registry is not None:
+        registry.register(collector)
+    return collector

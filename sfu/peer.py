@@ -1,0 +1,178 @@
+"""A Peer: one browser's aiortc peer connection (a salle kiosk or a public viewer).
+
+The browser is the offerer. Its m-lines are matched, in order, to the slots of
+:func:`sfu.slots.layout`: the first ``sendonly``/``sendrecv`` m-line of each kind is
+the salle's own track (a Producer), each ``recvonly`` m-line becomes the next
+receive slot of its kind (a Consumer, answered ``sendonly`` with the slot name as
+its msid stream id). Extra m-lines are answered ``inactive``.
+
+The Peer is the owner the hooks of :mod:`sfu.aiortc_hooks` report to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import sdp as aiortc_sdp
+
+from . import aiortc_hooks
+from .consumer import Consumer
+from .health import HealthMonitor
+from .ice import strip_mdns_candidates
+from .producer import Producer
+from .slots import SEND_AUDIO, SEND_VIDEO, layout
+
+if TYPE_CHECKING:
+    from .router import Router
+
+logger = logging.getLogger(__name__)
+
+
+class Peer:
+    def __init__(
+        self, router: Router, peer_id: str, kind: str, health: HealthMonitor | None
+    ) -> None:
+        self.router = router
+        self.peer_id = peer_id
+        self.kind = kind  # "salle" | "viewer"
+        self.salle_id: str | None = peer_id if kind == "salle" else None
+        self.ice = router.config.ice
+        self.counters = router.counters
+        self.health = health
+        self.pc: RTCPeerConnection | None = None
+        self.sender_slots: dict[int, str] = {}  # id(sender) -> slot
+        self.consumers: dict[str, Consumer] = {}
+        self.producers: dict[str, Producer] = {}
+        self.assignments: dict[str, str | None] = {}
+        self.slots: list[str] = []
+        self.closed = False
+        self.mdns_candidates_dropped = 0
+
+    # negotiation ------------------------------------------------------------------
+    async def negotiate(self, offer_sdp: str) -> str:
+        if not self.ice.resolve_mdns:
+            offer_sdp, self.mdns_candidates_dropped = strip_mdns_candidates(offer_sdp)
+        parsed = aiortc_sdp.SessionDescription.parse(offer_sdp)
+        # max-bundle: with aiortc 1.16's default "balanced" policy, a second m-line of
+        # the same kind is bundled onto a transport that BUNDLE then discards (its
+        # sender never starts). Browsers always offer BUNDLE.
+        self.pc = pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        pc.on("connectionstatechange", self._on_state)
+        with aiortc_hooks.owned_by(self):
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            self._assign_transceivers(parsed)
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+        return pc.localDescription.sdp
+
+    def _assign_transceivers(self, parsed: Any) -> None:
+        config = self.router.config
+        wanted = layout(self.kind, config.video_slots, config.audio_slots)
+        recv_slots = {
+            kind: [e["slot"] for e in wanted if e["kind"] == kind and e["direction"] == "recvonly"]
+            for kind in ("audio", "video")
+        }
+        published: set[str] = set()
+        by_mid = {t.mid: t for t in self.pc.getTransceivers()}
+        for media in parsed.media:
+            if media.kind not in ("audio", "video"):
+                continue
+            t = by_mid.get(media.rtp.muxId)
+            if t is None:
+                continue
+            remote = media.direction or "sendrecv"
+            if (
+                self.kind == "salle"
+                and remote in ("sendonly", "sendrecv")
+                and media.kind not in published
+            ):
+                published.add(media.kind)
+                t.direction = "recvonly"
+                self.slots.append(SEND_AUDIO if media.kind == "audio" else SEND_VIDEO)
+            elif remote in ("recvonly", "sendrecv") and recv_slots[media.kind]:
+                slot = recv_slots[media.kind].pop(0)
+                t.direction = "sendonly"
+                t.sender._stream_id = slot
+                t.sender._track_id = f"{slot}-{self.peer_id}"
+                self.sender_slots[id(t.sender)] = slot
+                self.slots.append(slot)
+            else:
+                t.direction = "inactive"
+
+    def _on_state(self) -> None:
+        pc = self.pc
+        if pc is not None and pc.connectionState in ("failed", "closed") and not self.closed:
+            self.router._peer_gone(self)
+
+    # HookOwner ----------------------------------------------------------------------
+    def receiver_started(self, receiver: Any, parameters: Any) -> None:
+        if self.kind != "salle" or self.closed:
+            return
+        kind = receiver._seance_kind
+        old = self.producers.pop(kind, None)
+        if old is not None:
+            old.close()
+        producer = Producer(self, receiver, kind, parameters)
+        receiver._seance_handler = producer
+        self.producers[kind] = producer
+        producer.start()
+        self.router._producer_added(self, producer)
+
+    def receiver_stopped(self, receiver: Any) -> None:
+        producer = receiver._seance_handler
+        if producer is not None:
+            receiver._seance_handler = None
+            if self.producers.get(producer.kind) is producer:
+                del self.producers[producer.kind]
+            producer.close()
+            self.router._producer_removed(self, producer)
+
+    def sender_started(self, sender: Any, parameters: Any) -> None:
+        slot = self.sender_slots.get(id(sender))
+        if slot is None or self.closed:
+            return
+        consumer = Consumer(self, sender, slot, sender.kind, parameters)
+        sender._seance_handler = consumer
+        self.consumers[slot] = consumer
+        consumer.start()
+        self.router._consumer_added(self, consumer)
+
+    def sender_stopped(self, sender: Any) -> None:
+        consumer = sender._seance_handler
+        if consumer is not None:
+            sender._seance_handler = None
+            if self.consumers.get(consumer.slot) is consumer:
+                del self.consumers[consumer.slot]
+            consumer.close()
+
+    def transport_closed(self) -> None:
+        if not self.closed:
+            self.router._peer_gone(self)
+
+    def hook_error(self, where: str, exc: BaseException) -> None:
+        self.counters.hook_errors[where] += 1
+        logger.warning("sfu hook %s of %s: %r", where, self.peer_id, exc, exc_info=exc)
+
+    # teardown -----------------------------------------------------------------------
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for consumer in list(self.consumers.values()):
+            consumer.close()
+        for producer in list(self.producers.values()):
+            producer.close()
+            self.router._producer_removed(self, producer)
+        self.consumers.clear()
+        self.producers.clear()
+        if self.pc is not None:
+            try:
+                # shielded: a cancelled close leaves aiortc's closing future unusable
+                await asyncio.wait_for(asyncio.shield(self.pc.close()), timeout=5.0)
+            except Exception as exc:  # a stuck close must not block the router
+                logger.warning("closing peer %s: %r", self.peer_id, exc)

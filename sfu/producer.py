@@ -1,0 +1,265 @@
+"""A Producer: one incoming track (audio or video) of a salle.
+
+Fed raw RTP bytes by the hooked DTLS transport, it counts them for health and
+metrics, reads the RFC 6464 audio level for speaker detection, drops what must not
+be forwarded (server-side mute, audio-only, RTX probes), keeps a short packet cache
+for NACKs, and hands each packet to the Consumers attached to it. Towards the
+publisher it sends RTCP receiver reports (RFC 3550 section 6.4.2) with a fixed REMB
+(the configured maximum video bitrate), and PLIs (RFC 4585 section 6.3.1) when a
+consumer needs a key frame, rate-limited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import struct
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_PLI,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    pack_remb_fci,
+)
+
+from .packet_cache import PacketCache
+from .rtp_rewrite import URI_AUDIO_LEVEL, audio_level, is_keyframe
+
+if TYPE_CHECKING:
+    from .consumer import Consumer
+    from .peer import Peer
+
+logger = logging.getLogger(__name__)
+
+_SEQ_TS_SSRC = struct.Struct("!HII")
+
+
+class Codec:
+    __slots__ = ("name", "clock_rate", "payload_type")
+
+    def __init__(self, name: str, clock_rate: int, payload_type: int) -> None:
+        self.name = name
+        self.clock_rate = clock_rate
+        self.payload_type = payload_type
+
+
+class Producer:
+    def __init__(self, peer: Peer, receiver: Any, kind: str, parameters: Any) -> None:
+        self.peer = peer
+        self.router = peer.router
+        self.receiver = receiver
+        self.kind = kind
+        self.salle_id: str = peer.salle_id or peer.peer_id
+        self.counters = peer.counters
+        self.codecs: dict[int, Codec] = {}
+        self.rtx_payload_types: set[int] = set()
+        for c in parameters.codecs:
+            if c.name.lower() == "rtx":
+                self.rtx_payload_types.add(c.payloadType)
+            else:
+                self.codecs[c.payloadType] = Codec(c.name.lower(), c.clockRate, c.payloadType)
+        self.extensions: dict[int, str] = {e.id: e.uri for e in parameters.headerExtensions}
+        self.audio_level_id = next(
+            (i for i, uri in self.extensions.items() if uri == URI_AUDIO_LEVEL), 0
+        )
+        self.ssrc: int | None = next((e.ssrc for e in parameters.encodings), None)
+        self.cache = PacketCache(peer.router.config.packet_cache_size)
+        self.consumers: list[Consumer] = []
+        self.muted = False  # audio: server-side mute
+        self.paused = False  # video: audio-only salle
+        self.closed = False
+        # sender report of the publisher: (ntp, rtp timestamp, monotonic arrival)
+        self.last_sr: tuple[int, int, float] | None = None
+        self._last_keyframe_request = -1e9
+        # receive statistics (RFC 3550 appendix A.3 and A.8)
+        self._base_seq: int | None = None
+        self._max_seq = 0
+        self._cycles = 0
+        self._received = 0
+        self._expected_prior = 0
+        self._received_prior = 0
+        self._transit: float | None = None
+        self._jitter = 0.0
+        self._clock_rate = next(iter(self.codecs.values())).clock_rate if self.codecs else 90000
+        self._rtcp_task: asyncio.Task | None = None
+        self._pending: set[asyncio.Task] = set()
+
+    # lifecycle ----------------------------------------------------------------
+    def start(self) -> None:
+        self._rtcp_task = asyncio.get_running_loop().create_task(self._run_rtcp())
+
+    def close(self) -> None:
+        self.closed = True
+        if self._rtcp_task is not None:
+            self._rtcp_task.cancel()
+        for consumer in list(self.consumers):
+            consumer.source_gone(self)
+        self.consumers.clear()
+        self.cache.clear()
+
+    def attach(self, consumer: Consumer) -> None:
+        if consumer not in self.consumers:
+            self.consumers.append(consumer)
+
+    def detach(self, consumer: Consumer) -> None:
+        try:
+            self.consumers.remove(consumer)
+        except ValueError:
+            pass
+
+    # hot path -------------------------------------------------------------------
+    async def on_rtp(self, data: bytes, arrival_time_ms: int) -> None:
+        now = time.monotonic()
+        counters = self.counters
+        kind = self.kind
+        counters.packets_in[kind] += 1
+        counters.bytes_in[kind] += len(data)
+        health = self.peer.health
+        if health is not None:
+            health.packet_in(now)
+        pt = data[1] & 0x7F
+        codec = self.codecs.get(pt)
+        if codec is None:
+            counters.dropped["rtx" if pt in self.rtx_payload_types else "unknown_payload_type"] += 1
+            return
+        seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+        if ssrc != self.ssrc:
+            if self.ssrc is not None and self._base_seq is not None:
+                self._base_seq = None  # the publisher restarted its stream
+            self.ssrc = ssrc
+        self._update_stats(seq, ts, arrival_time_ms)
+        if kind == "audio":
+            if self.audio_level_id:
+                level = audio_level(data, self.audio_level_id)
+                if level is not None and not self.muted:
+                    self.router.observe_level(self.salle_id, level, now)
+            if self.muted:
+                counters.dropped["muted"] += 1
+                return
+        elif self.paused:
+            counters.dropped["audio_only"] += 1
+            return
+        self.cache.put(seq, data, now)
+        consumers = self.consumers
+        if not consumers:
+            return
+        keyframe = kind == "video" and is_keyframe(codec.name, data)
+        for consumer in tuple(consumers):
+            await consumer.forward(self, data, codec, seq, ts, keyframe, now)
+
+    def _update_stats(self, seq: int, ts: int, arrival_time_ms: int) -> None:
+        if self._base_seq is None:
+            self._base_seq = seq
+            self._max_seq = seq
+            self._cycles = 0
+            self._received = 0
+            self._expected_prior = 0
+            self._received_prior = 0
+            self._transit = None
+        else:
+            delta = (seq - self._max_seq) & 0xFFFF
+            if 0 < delta < 0x8000:
+                if seq < self._max_seq:
+                    self._cycles += 0x10000
+                self._max_seq = seq
+        self._received += 1
+        transit = arrival_time_ms * self._clock_rate / 1000.0 - ts
+        if self._transit is not None:
+            d = abs(transit - self._transit)
+            if d < self._clock_rate * 10:  # ignore timestamp jumps
+                self._jitter += (d - self._jitter) / 16.0
+        self._transit = transit
+
+    # RTCP from the publisher -------------------------------------------------------
+    def on_rtcp(self, packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            self.last_sr = (info.ntp_timestamp, info.rtp_timestamp, time.monotonic())
+
+    # RTCP to the publisher ---------------------------------------------------------
+    def request_keyframe(self, force: bool = False) -> bool:
+        """Send a PLI to the publisher, at most once per configured interval."""
+        if self.kind != "video" or self.closed or self.ssrc is None:
+            return False
+        now = time.monotonic()
+        interval = self.router.config.keyframe_request_interval
+        if now - self._last_keyframe_request < interval:
+            return False
+        self._last_keyframe_request = now
+        rtcp_ssrc = self.receiver._seance_rtcp_ssrc or 0
+        pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
+        self.counters.keyframe_requests_sent += 1
+        self._send_soon(bytes(pli))
+        return True
+
+    def _send_soon(self, data: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._send_rtcp(data))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _send_rtcp(self, data: bytes) -> None:
+        try:
+            await self.receiver.transport._send_rtp(data)
+        except ConnectionError:
+            pass
+        except Exception as exc:
+            self.peer.hook_error("producer.rtcp_send", exc)
+
+    def receiver_report(self) -> RtcpReceiverInfo | None:
+        if self._base_seq is None or self.ssrc is None:
+            return None
+        extended_max = self._cycles + self._max_seq
+        expected = extended_max - self._base_seq + 1
+        lost = expected - self._received
+        expected_interval = expected - self._expected_prior
+        received_interval = self._received - self._received_prior
+        self._expected_prior = expected
+        self._received_prior = self._received
+        lost_interval = expected_interval - received_interval
+        fraction = 0
+        if expected_interval > 0 and lost_interval > 0:
+            fraction = min(255, (lost_interval << 8) // expected_interval)
+        lsr = dlsr = 0
+        if self.last_sr is not None:
+            ntp, _, at = self.last_sr
+            lsr = (ntp >> 16) & 0xFFFFFFFF
+            dlsr = int((time.monotonic() - at) * 65536) & 0xFFFFFFFF
+        return RtcpReceiverInfo(
+            ssrc=self.ssrc,
+            fraction_lost=fraction,
+            packets_lost=max(-(1 << 23), min((1 << 23) - 1, lost)),
+            highest_sequence=extended_max & 0xFFFFFFFF,
+            jitter=int(self._jitter) & 0xFFFFFFFF,
+            lsr=lsr,
+            dlsr=dlsr,
+        )
+
+    async def _run_rtcp(self) -> None:
+        try:
+            while not self.closed:
+                await asyncio.sleep(0.5 + random.random())
+                report = self.receiver_report()
+                rtcp_ssrc = self.receiver._seance_rtcp_ssrc
+                if report is None or rtcp_ssrc is None:
+                    continue
+                data = bytes(RtcpRrPacket(ssrc=rtcp_ssrc, reports=[report]))
+                if self.kind == "video":
+                    data += bytes(
+                        RtcpPsfbPacket(
+                            fmt=RTCP_PSFB_APP,
+                            ssrc=rtcp_ssrc,
+                            media_ssrc=0,
+                            fci=pack_remb_fci(self.router.config.max_video_bitrate, [self.ssrc]),
+                        )
+                    )
+                await self._send_rtcp(data)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:
+            self.peer.hook_error("producer.rtcp_task", exc)

@@ -1,0 +1,368 @@
+"""The Router: the media plane of one sitting (mediasoup vocabulary).
+
+One Router per sitting; a Peer per browser (salle kiosk or public viewer); a
+Producer per incoming track; a Consumer per (subscriber, slot). Packets are
+forwarded as they are, never decoded (see :mod:`sfu.aiortc_hooks`).
+
+Public API (docs/CONTRACTS-wip.md, used by signaling)::
+
+    router = Router(RouterConfig(...), on_health=cb(salle_id, transmitting),
+                    on_slots=cb(peer_id, {slot: salle_id | None}), registry=registry)
+    router.slot_layout("salle" | "viewer") -> list[dict]
+    answer_sdp = await router.connect_salle(salle_id, offer_sdp)
+    answer_sdp = await router.connect_viewer(viewer_id, offer_sdp)
+    await router.disconnect(peer_id)
+    router.set_muted(salle_id, bool); router.set_audio_only(salle_id, bool)
+    router.pin(salle_id | None); router.set_president_salle(salle_id)
+    router.health(salle_id) -> SalleHealth
+    router.stats() -> dict
+    await router.close()
+
+Callbacks are plain callables invoked on the event loop; an exception in one is
+logged and swallowed (the media plane never dies of a listener).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client.registry import CollectorRegistry
+
+from . import aiortc_hooks
+from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
+from .consumer import Consumer
+from .health import HealthMonitor, SalleHealth
+from .metrics import SfuCounters, register
+from .peer import Peer
+from .producer import Producer
+from .slots import PolicyInput, assign_salle, assign_viewer, layout
+from .speaker import SpeakerDetector
+
+__all__ = [
+    "Router",
+    "RouterConfig",
+    "IceSettings",
+    "HealthSettings",
+    "SpeakerSettings",
+    "SalleHealth",
+]
+
+logger = logging.getLogger(__name__)
+
+HealthCallback = Callable[[str, bool], Any]
+SlotsCallback = Callable[[str, dict[str, str | None]], Any]
+
+
+class Router:
+    def __init__(
+        self,
+        config: RouterConfig | None = None,
+        on_health: HealthCallback | None = None,
+        on_slots: SlotsCallback | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        aiortc_hooks.install()
+        self.config = config or RouterConfig()
+        self.on_health = on_health
+        self.on_slots = on_slots
+        self.counters = SfuCounters()
+        self.collector = register(registry, self.counters, self._gauges)
+        self.peers: dict[str, Peer] = {}
+        self.monitors: dict[str, HealthMonitor] = {}
+        self.speaker = SpeakerDetector(self.config.speaker)
+        self.muted: set[str] = set()
+        self.audio_only: set[str] = set()
+        self.pinned: str | None = None
+        self.president_salle: str | None = None
+        self.closed = False
+        self._tick_task: asyncio.Task | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task] = set()
+
+    # --- public API -------------------------------------------------------------------
+    def slot_layout(self, kind: str) -> list[dict]:
+        """Transceivers the browser must add, in order (see :func:`sfu.slots.layout`)."""
+        return layout(kind, self.config.video_slots, self.config.audio_slots)
+
+    async def connect_salle(self, salle_id: str, offer_sdp: str) -> str:
+        """Answer a salle kiosk's offer; replaces a previous peer of that salle."""
+        monitor = self.monitors.get(salle_id)
+        if monitor is None:
+            monitor = self.monitors[salle_id] = HealthMonitor(self.config.health)
+        return await self._connect(salle_id, "salle", offer_sdp, monitor)
+
+    async def connect_viewer(self, viewer_id: str, offer_sdp: str) -> str:
+        """Answer a public viewer's offer (receive only: programme and voices)."""
+        return await self._connect(viewer_id, "viewer", offer_sdp, None)
+
+    async def disconnect(self, peer_id: str) -> None:
+        peer = self.peers.get(peer_id)
+        if peer is not None:
+            await self._remove(peer)
+
+    def set_muted(self, salle_id: str, muted: bool) -> None:
+        """Server-side mute: the salle's audio is dropped here, whatever its kiosk does."""
+        if muted:
+            self.muted.add(salle_id)
+        else:
+            self.muted.discard(salle_id)
+        peer = self._salle_peer(salle_id)
+        if peer is not None and "audio" in peer.producers:
+            peer.producers["audio"].muted = muted
+        self._reassign()
+
+    def set_audio_only(self, salle_id: str, audio_only: bool) -> None:
+        """R3: the salle's video is neither forwarded nor does it receive video."""
+        if audio_only:
+            self.audio_only.add(salle_id)
+        else:
+            self.audio_only.discard(salle_id)
+        peer = self._salle_peer(salle_id)
+        if peer is not None and "video" in peer.producers:
+            peer.producers["video"].paused = audio_only
+        self._reassign()
+
+    def pin(self, salle_id: str | None) -> None:
+        self.pinned = salle_id
+        self._reassign()
+
+    def set_president_salle(self, salle_id: str | None) -> None:
+        self.president_salle = salle_id
+        self._reassign()
+
+    def health(self, salle_id: str) -> SalleHealth:
+        monitor = self.monitors.get(salle_id)
+        if monitor is None:
+            return SalleHealth(False, 0, 0, None)
+        return monitor.snapshot(time.monotonic(), time.time())
+
+    def stats(self) -> dict:
+        c = self.counters
+        g = self._gauges()
+        return {
+            "peers": sum(g["peers"].values()),
+            "producers": sum(g["producers"].values()),
+            "consumers": sum(g["consumers"].values()),
+            "peers_by_kind": g["peers"],
+            "packets_in": sum(c.packets_in.values()),
+            "bytes_in": sum(c.bytes_in.values()),
+            "packets_out": sum(c.packets_out.values()),
+            "bytes_out": sum(c.bytes_out.values()),
+            "packets_in_by_kind": dict(c.packets_in),
+            "packets_out_by_kind": dict(c.packets_out),
+            "dropped": dict(c.dropped),
+            "nacks_received": c.nacks_received,
+            "retransmitted": c.retransmitted,
+            "plis_received": c.plis_received,
+            "keyframe_requests_sent": c.keyframe_requests_sent,
+            "source_switches": c.source_switches,
+            "hook_errors": dict(c.hook_errors),
+            "frames_decoded": c.frames_decoded,
+            "active_speaker": self.speaker.active,
+            "transmitting": g["transmitting"],
+            "slots": {pid: dict(p.assignments) for pid, p in self.peers.items()},
+        }
+
+    async def close(self) -> None:
+        self.closed = True
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+            try:
+                await self._tick_task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._tick_task = None
+        for peer in list(self.peers.values()):
+            await self._remove(peer)
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=5.0)
+
+    # --- hooks from peers ---------------------------------------------------------------
+    def observe_level(self, salle_id: str, level: int, now: float) -> None:
+        self.speaker.observe(salle_id, level, now)
+
+    def _producer_added(self, peer: Peer, producer: Producer) -> None:
+        if producer.kind == "audio":
+            producer.muted = peer.salle_id in self.muted
+        else:
+            producer.paused = peer.salle_id in self.audio_only
+        self._reassign()
+
+    def _producer_removed(self, peer: Peer, producer: Producer) -> None:
+        if not self.closed:
+            self._reassign()
+
+    def _consumer_added(self, peer: Peer, consumer: Consumer) -> None:
+        self._apply(peer, consumer)
+
+    def _peer_gone(self, peer: Peer) -> None:
+        """The peer's connection failed or was closed by the browser."""
+        if self.peers.get(peer.peer_id) is peer and not self.closed:
+            task = asyncio.get_running_loop().create_task(self._remove(peer))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    # --- internals ------------------------------------------------------------------------
+    async def _connect(
+        self, peer_id: str, kind: str, offer_sdp: str, monitor: HealthMonitor | None
+    ) -> str:
+        if self.closed:
+            raise RuntimeError("router closed")
+        self._ensure_ticking()
+        lock = self._locks.setdefault(peer_id, asyncio.Lock())
+        async with lock:
+            old = self.peers.get(peer_id)
+            if old is not None:
+                await self._remove(old, replaced=True)
+            peer = Peer(self, peer_id, kind, monitor)
+            self.peers[peer_id] = peer
+            if monitor is not None:
+                monitor.connect()
+            try:
+                answer = await peer.negotiate(offer_sdp)
+            except BaseException:
+                await self._remove(peer)
+                raise
+            self._reassign()
+            return answer
+
+    async def _remove(self, peer: Peer, replaced: bool = False) -> None:
+        if self.peers.get(peer.peer_id) is peer:
+            del self.peers[peer.peer_id]
+        await peer.close()
+        if peer.salle_id is not None and not replaced:
+            self.speaker.forget(peer.salle_id)
+            monitor = self.monitors.get(peer.salle_id)
+            if monitor is not None and monitor.lost() is False:
+                self._emit_health(peer.salle_id, False)
+        if not self.closed:
+            self._reassign()
+
+    def _salle_peer(self, salle_id: str) -> Peer | None:
+        peer = self.peers.get(salle_id)
+        return peer if peer is not None and peer.kind == "salle" else None
+
+    def _ensure_ticking(self) -> None:
+        if self._tick_task is None or self._tick_task.done():
+            self._tick_task = asyncio.get_running_loop().create_task(self._tick_loop())
+
+    async def _tick_loop(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(self.config.tick_interval)
+            try:
+                self.tick(time.monotonic())
+            except Exception as exc:
+                self.counters.hook_errors["router.tick"] += 1
+                logger.exception("router tick failed: %r", exc)
+
+    def tick(self, now: float) -> None:
+        """Periodic work: speaker, slots, health, key frame retries."""
+        eligible = {
+            p.salle_id for p in self.peers.values()
+            if p.kind == "salle" and "audio" in p.producers and p.salle_id not in self.muted
+        }
+        self.speaker.update(now, eligible)
+        self._reassign()
+        for salle_id, monitor in self.monitors.items():
+            changed = monitor.evaluate(now)
+            if changed is not None:
+                self._emit_health(salle_id, changed)
+        retry = self.config.keyframe_retry_interval
+        for peer in self.peers.values():
+            for consumer in peer.consumers.values():
+                if consumer.pending is not None and now - consumer.pending_since >= retry:
+                    consumer.pending_since = now
+                    consumer.pending.request_keyframe()
+
+    def _policy_input(self) -> PolicyInput:
+        now = time.monotonic()
+        salles = [p for p in self.peers.values() if p.kind == "salle"]
+        video = {
+            p.salle_id for p in salles
+            if "video" in p.producers and p.salle_id not in self.audio_only
+        }
+        audio = {
+            p.salle_id for p in salles
+            if "audio" in p.producers and p.salle_id not in self.muted
+        }
+        ids = [p.salle_id for p in salles]
+        recency = self.speaker.recency(ids)
+        # loudest first, in 6 dB steps so that noise does not reorder silent salles
+        loudest = sorted(
+            ids, key=lambda s: (-int(self.speaker.loudness(s, now) // 6), recency.index(s))
+        )
+        return PolicyInput(
+            video_sources=video,
+            audio_sources=audio,
+            president=self.president_salle,
+            pinned=self.pinned,
+            speaker=self.speaker.active,
+            recency=recency,
+            loudest=loudest,
+        )
+
+    def _reassign(self) -> None:
+        if self.closed:
+            return
+        inp = self._policy_input()
+        cfg = self.config
+        for peer in list(self.peers.values()):
+            if peer.kind == "salle":
+                new = assign_salle(
+                    peer.salle_id, inp, peer.assignments, cfg.video_slots, cfg.audio_slots,
+                    receives_video=peer.salle_id not in self.audio_only,
+                )
+            else:
+                new = assign_viewer(inp, peer.assignments, cfg.audio_slots)
+            new = {slot: new.get(slot) for slot in new if slot in peer.slots}
+            if new != peer.assignments:
+                peer.assignments = new
+                for consumer in peer.consumers.values():
+                    self._apply(peer, consumer)
+                self._emit_slots(peer.peer_id, dict(new))
+
+    def _apply(self, peer: Peer, consumer: Consumer) -> None:
+        salle = peer.assignments.get(consumer.slot)
+        producer = None
+        if salle is not None:
+            source_peer = self._salle_peer(salle)
+            if source_peer is not None:
+                producer = source_peer.producers.get(consumer.kind)
+        consumer.set_source(producer)
+
+    def _emit_health(self, salle_id: str, transmitting: bool) -> None:
+        if self.on_health is None:
+            return
+        try:
+            self.on_health(salle_id, transmitting)
+        except Exception:
+            logger.exception("on_health callback failed")
+
+    def _emit_slots(self, peer_id: str, assignments: dict[str, str | None]) -> None:
+        if self.on_slots is None:
+            return
+        try:
+            self.on_slots(peer_id, assignments)
+        except Exception:
+            logger.exception("on_slots callback failed")
+
+    def _gauges(self) -> dict[str, Any]:
+        peers: dict[str, int] = {"salle": 0, "viewer": 0}
+        producers: dict[str, int] = {"audio": 0, "video": 0}
+        consumers: dict[str, int] = {"audio": 0, "video": 0}
+        for p in self.peers.values():
+            peers[p.kind] = peers.get(p.kind, 0) + 1
+            for k in p.producers:
+                producers[k] = producers.get(k, 0) + 1
+            for c in p.consumers.values():
+                consumers[c.kind] = consumers.get(c.kind, 0) + 1
+        return {
+            "peers": peers,
+            "producers": producers,
+            "consumers": consumers,
+            "transmitting": {s: m.transmitting for s, m in self.monitors.items()},
+        }

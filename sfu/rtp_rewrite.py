@@ -1,0 +1,384 @@
+"""RTP header rewriting in place, on bytes, for packet forwarding.
+
+Only the fields a forwarder must change are touched (RFC 3550 section 5.1): payload
+type, sequence number, timestamp and SSRC; header extensions (RFC 8285) are renumbered
+for the consumer's negotiated ids or overwritten with padding bytes (value 0, which
+RFC 8285 section 4.2 and 4.3 allow between elements) so that the packet keeps its
+length: the publisher's ``mid`` is stripped that way. No full RTP parse on the hot
+path: a few byte reads at fixed offsets.
+
+:class:`SequenceMapper` keeps the output stream of a consumer continuous (sequence
+number and timestamp) across a switch from one source to another, with wrap-around
+at 2^16 and 2^32 handled by modular arithmetic.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+
+RTP_VERSION_BITS = 0x80
+ONE_BYTE_PROFILE = 0xBEDE
+TWO_BYTE_PROFILE_MASK = 0xFFF0
+TWO_BYTE_PROFILE = 0x1000
+
+URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+_HEADER = struct.Struct("!HII")  # sequence number, timestamp, ssrc at offset 2
+
+
+def seq_newer(a: int, b: int) -> bool:
+    """True when 16-bit sequence number ``a`` is after ``b`` (RFC 3550 appendix A.1)."""
+    return a != b and ((a - b) & 0xFFFF) < 0x8000
+
+
+def ts_newer(a: int, b: int) -> bool:
+    """True when 32-bit timestamp ``a`` is after ``b``."""
+    return a != b and ((a - b) & 0xFFFFFFFF) < 0x80000000
+
+
+def read_header(data: bytes) -> tuple[int, int, int, int]:
+    """Return (payload type, sequence number, timestamp, ssrc) of an RTP packet."""
+    seq, ts, ssrc = _HEADER.unpack_from(data, 2)
+    return data[1] & 0x7F, seq, ts, ssrc
+
+
+def payload_offset(data: bytes | bytearray) -> int:
+    """Offset of the payload: fixed header, CSRCs and the extension block."""
+    off = 12 + 4 * (data[0] & 0x0F)
+    if data[0] & 0x10:
+        off += 4 + 4 * ((data[off + 2] << 8) | data[off + 3])
+    return off
+
+
+def payload_end(data: bytes | bytearray) -> int:
+    """End of the payload, before RTP padding (RFC 3550 section 5.1, P bit)."""
+    if data[0] & 0x20:
+        return len(data) - data[-1]
+    return len(data)
+
+
+def find_extension(data: bytes | bytearray, ext_id: int) -> int:
+    """Offset of the value of header extension ``ext_id``, or -1 when absent."""
+    if not data[0] & 0x10 or not ext_id:
+        return -1
+    off = 12 + 4 * (data[0] & 0x0F)
+    profile = (data[off] << 8) | data[off + 1]
+    i = off + 4
+    end = i + 4 * ((data[off + 2] << 8) | data[off + 3])
+    if end > len(data):
+        return -1
+    if profile == ONE_BYTE_PROFILE:
+        while i < end:
+            b = data[i]
+            if b == 0:
+                i += 1
+                continue
+            xid = b >> 4
+            if xid == 15:
+                return -1
+            if xid == ext_id:
+                return i + 1
+            i += 2 + (b & 0x0F)
+    elif profile & TWO_BYTE_PROFILE_MASK == TWO_BYTE_PROFILE:
+        while i + 1 < end:
+            xid = data[i]
+            if xid == 0:
+                i += 1
+                continue
+            if xid == ext_id:
+                return i + 2
+            i += 2 + data[i + 1]
+    return -1
+
+
+def audio_level(data: bytes, ext_id: int) -> int | None:
+    """RFC 6464 level (0 = 0 dBov loudest ... 127 = silence), or None when absent."""
+    at = find_extension(data, ext_id)
+    if at < 0 or at >= len(data):
+        return None
+    return data[at] & 0x7F
+
+
+def extension_table(source: dict[int, str], target: dict[str, int]) -> bytes:
+    """Translation table from a producer's extension ids to a consumer's.
+
+    ``table[id]`` is the consumer's id for the same URI, or 0 to strip the element.
+    The ``mid`` extension is always stripped: the publisher's mid means nothing to
+    the consumer, which routes by the SSRC announced in our SDP answer.
+    """
+    table = bytearray(256)
+    for xid, uri in source.items():
+        if uri == URI_MID:
+            continue
+        new = target.get(uri, 0)
+        if 0 < xid < 256:
+            table[xid] = new
+    return bytes(table)
+
+
+def translate_extensions(buf: bytearray, table: bytes) -> None:
+    """Renumber or pad out header extension elements in place (RFC 8285)."""
+    if not buf[0] & 0x10:
+        return
+    off = 12 + 4 * (buf[0] & 0x0F)
+    profile = (buf[off] << 8) | buf[off + 1]
+    i = off + 4
+    end = i + 4 * ((buf[off + 2] << 8) | buf[off + 3])
+    if end > len(buf):
+        return
+    if profile == ONE_BYTE_PROFILE:
+        while i < end:
+            b = buf[i]
+            if b == 0:
+                i += 1
+                continue
+            xid = b >> 4
+            if xid == 15:
+                return
+            length = (b & 0x0F) + 1
+            new = table[xid]
+            if new == 0 or new > 14:
+                buf[i : i + 1 + length] = bytes(1 + length)
+            elif new != xid:
+                buf[i] = (new << 4) | (b & 0x0F)
+            i += 1 + length
+    elif profile & TWO_BYTE_PROFILE_MASK == TWO_BYTE_PROFILE:
+        while i + 1 < end:
+            xid = buf[i]
+            if xid == 0:
+                i += 1
+                continue
+            length = buf[i + 1]
+            new = table[xid]
+            if new == 0:
+                buf[i : i + 2 + length] = bytes(2 + length)
+            elif new != xid:
+                buf[i] = new
+            i += 2 + length
+
+
+def write_header(buf: bytearray, payload_type: int, seq: int, ts: int, ssrc: int) -> None:
+    """Set payload type (keeping the marker bit), sequence number, timestamp, SSRC."""
+    buf[1] = (buf[1] & 0x80) | payload_type
+    _HEADER.pack_into(buf, 2, seq, ts, ssrc)
+
+
+# --- codec payloads ---------------------------------------------------------------
+
+
+def vp8_descriptor(data: bytes | bytearray, p: int) -> tuple[int, int, int, int]:
+    """Parse a VP8 payload descriptor (RFC 7741 section 4.2) at offset ``p``.
+
+    Returns (offset of the VP8 payload header, offset of the PictureID or -1,
+    PictureID width in bits (7 or 15, 0 if absent), offset of TL0PICIDX or -1).
+    """
+    b0 = data[p]
+    i = p + 1
+    pid_at = -1
+    pid_bits = 0
+    tl0_at = -1
+    if b0 & 0x80:  # X
+        b1 = data[i]
+        i += 1
+        if b1 & 0x80:  # I
+            pid_at = i
+            if data[i] & 0x80:  # M: 15-bit PictureID
+                pid_bits = 15
+                i += 2
+            else:
+                pid_bits = 7
+                i += 1
+        if b1 & 0x40:  # L
+            tl0_at = i
+            i += 1
+        if b1 & 0x30:  # T or K
+            i += 1
+    return i, pid_at, pid_bits, tl0_at
+
+
+def is_vp8_keyframe(data: bytes | bytearray, p: int, end: int) -> bool:
+    """First packet of a VP8 key frame: S=1, PID=0 and P=0 in the payload header
+    (RFC 7741 sections 4.2 and 4.3)."""
+    if end - p < 2:
+        return False
+    b0 = data[p]
+    if not (b0 & 0x10) or (b0 & 0x07):
+        return False
+    h, _, _, _ = vp8_descriptor(data, p)
+    return h < end and not (data[h] & 0x01)
+
+
+def is_h264_keyframe(data: bytes | bytearray, p: int, end: int) -> bool:
+    """Packet that starts an IDR picture or carries an SPS (RFC 6184 section 5)."""
+    if end - p < 2:
+        return False
+    nal = data[p] & 0x1F
+    if nal in (5, 7):
+        return True
+    if nal == 24:  # STAP-A
+        i = p + 1
+        while i + 2 < end:
+            size = (data[i] << 8) | data[i + 1]
+            if size == 0:
+                break
+            if data[i + 2] & 0x1F in (5, 7):
+                return True
+            i += 2 + size
+        return False
+    if nal == 28:  # FU-A
+        return bool(data[p + 1] & 0x80) and (data[p + 1] & 0x1F) == 5
+    return False
+
+
+def is_keyframe(codec: str, data: bytes | bytearray) -> bool:
+    """Whether this packet starts a key frame, a point where a slot may switch."""
+    p = payload_offset(data)
+    end = payload_end(data)
+    if p >= end:
+        return False
+    if codec == "vp8":
+        return is_vp8_keyframe(data, p, end)
+    if codec == "h264":
+        return is_h264_keyframe(data, p, end)
+    return False
+
+
+# --- continuity across source switches -----------------------------------------
+
+
+class SequenceMapper:
+    """Maps packets of successive sources onto one continuous output stream.
+
+    ``switch(seq, ts, now)`` is called with the first packet of a new source (for
+    video, the first packet of a key frame): its output sequence number is the
+    highest one sent plus one, and its output timestamp the highest one sent plus the
+    wall-clock time elapsed since, in clock-rate units (at least 1). Later packets of
+    the same source keep their spacing through fixed offsets. Packets older than the
+    switch point return ``None`` (they belong to a picture the consumer never began).
+
+    For VP8, the PictureID and TL0PICIDX are made continuous the same way, so that
+    the receiver's frame reference finder does not see a jump back at the switch.
+    """
+
+    __slots__ = (
+        "clock_rate",
+        "seq_offset",
+        "ts_offset",
+        "max_seq",
+        "max_ts",
+        "max_at",
+        "floor",
+        "src_max",
+        "started",
+        "pid_offset",
+        "max_pid",
+        "tl0_offset",
+        "max_tl0",
+    )
+
+    def __init__(self, clock_rate: int, rng: random.Random | None = None) -> None:
+        rng = rng or random.Random()
+        self.clock_rate = clock_rate
+        self.seq_offset = 0
+        self.ts_offset = 0
+        # start in the lower half, like aiortc and Chromium, to limit early wraps
+        self.max_seq = rng.randrange(0, 0x8000)
+        self.max_ts = rng.randrange(0, 1 << 32)
+        self.max_at = 0.0
+        self.floor = 0
+        self.src_max = 0
+        self.started = False
+        self.pid_offset = 0
+        self.max_pid = rng.randrange(0, 0x7FFF)
+        self.tl0_offset = 0
+        self.max_tl0 = rng.randrange(0, 0xFF)
+
+    def switch(self, seq: int, ts: int, now: float) -> None:
+        """Make ``(seq, ts)`` of a new source follow the last packet sent."""
+        if self.started:
+            out_seq = (self.max_seq + 1) & 0xFFFF
+            gap = int((now - self.max_at) * self.clock_rate)
+            out_ts = (self.max_ts + max(1, gap)) & 0xFFFFFFFF
+        else:
+            out_seq = (self.max_seq + 1) & 0xFFFF
+            out_ts = self.max_ts
+        self.seq_offset = (out_seq - seq) & 0xFFFF
+        self.ts_offset = (out_ts - ts) & 0xFFFFFFFF
+        self.floor = seq
+        self.src_max = seq
+        self.pid_offset = None  # type: ignore[assignment]  # set by the first PictureID
+        self.tl0_offset = None  # type: ignore[assignment]
+        if not self.started:
+            self.started = True
+            self.max_seq = (out_seq - 1) & 0xFFFF
+            self.max_ts = out_ts
+            self.max_at = now
+
+    def map(self, seq: int, ts: int, now: float) -> tuple[int, int] | None:
+        """Output (sequence number, timestamp) of a packet of the current source."""
+        if ((seq - self.floor) & 0xFFFF) >= 0x8000:
+            return None  # before the switch point
+        if seq_newer(seq, self.src_max):
+            self.src_max = seq
+            if ((seq - self.floor) & 0xFFFF) > 0x4000:
+                self.floor = (seq - 0x2000) & 0xFFFF
+        out_seq = (seq + self.seq_offset) & 0xFFFF
+        out_ts = (ts + self.ts_offset) & 0xFFFFFFFF
+        if seq_newer(out_seq, self.max_seq):
+            self.max_seq = out_seq
+            self.max_ts = out_ts
+            self.max_at = now
+        return out_seq, out_ts
+
+    def unmap_seq(self, out_seq: int) -> int:
+        """Source sequence number of an output one (to answer NACKs)."""
+        return (out_seq - self.seq_offset) & 0xFFFF
+
+    def out_ts(self, ts: int) -> int:
+        """Output timestamp of a source timestamp (to map sender reports)."""
+        return (ts + self.ts_offset) & 0xFFFFFFFF
+
+    def rewrite_vp8(self, buf: bytearray, p: int) -> tuple[int, int]:
+        """Make the VP8 PictureID and TL0PICIDX continuous, in place.
+
+        Returns the (PictureID, TL0PICIDX) offsets used, to redo it on a
+        retransmission with :func:`vp8_apply`."""
+        _, pid_at, bits, tl0_at = vp8_descriptor(buf, p)
+        if pid_at >= 0:
+            if bits == 15:
+                pid = ((buf[pid_at] & 0x7F) << 8) | buf[pid_at + 1]
+            else:
+                pid = buf[pid_at] & 0x7F
+            if self.pid_offset is None:
+                self.pid_offset = (self.max_pid + 1 - pid) & 0x7FFF
+            out = (pid + self.pid_offset) & 0x7FFF
+            if ((out - self.max_pid) & 0x7FFF) < 0x4000:
+                self.max_pid = out
+        if tl0_at >= 0:
+            tl0 = buf[tl0_at]
+            if self.tl0_offset is None:
+                self.tl0_offset = (self.max_tl0 + 1 - tl0) & 0xFF
+            out = (tl0 + self.tl0_offset) & 0xFF
+            if ((out - self.max_tl0) & 0xFF) < 0x80:
+                self.max_tl0 = out
+        pid_off = self.pid_offset or 0
+        tl0_off = self.tl0_offset or 0
+        vp8_apply(buf, p, pid_off, tl0_off)
+        return pid_off, tl0_off
+
+
+def vp8_apply(buf: bytearray, p: int, pid_offset: int, tl0_offset: int) -> None:
+    """Add fixed offsets to the VP8 PictureID and TL0PICIDX, in place."""
+    _, pid_at, bits, tl0_at = vp8_descriptor(buf, p)
+    if pid_at >= 0:
+        if bits == 15:
+            out = ((((buf[pid_at] & 0x7F) << 8) | buf[pid_at + 1]) + pid_offset) & 0x7FFF
+            buf[pid_at] = 0x80 | (out >> 8)
+            buf[pid_at + 1] = out & 0xFF
+        else:
+            buf[pid_at] = ((buf[pid_at] & 0x7F) + pid_offset) & 0x7F
+    if tl0_at >= 0:
+        buf[tl0_at] = (buf[tl0_at] + tl0_offset) & 0xFF

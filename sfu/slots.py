@@ -1,0 +1,154 @@
+"""Forwarding policy: which source feeds which receive slot of each subscriber.
+
+Every salle kiosk receives a fixed set of slots, negotiated once (no SDP
+renegotiation when the speaker changes):
+
+- ``video-0``: the pinned salle, or else the president's salle;
+- ``video-1`` (and more if configured): the active speaker's salle;
+- ``audio-0`` .. ``audio-{N-1}``: the N loudest voices.
+
+A subscriber never receives its own salle. When the designated source is its own
+salle, audio-only, or absent, the slot falls back to the next best salle (the most
+recently active speakers first, then by id), so that with three salles each kiosk
+sees the two others. Slots other than the strictly designated ``video-0`` are
+*sticky*: a source keeps its slot while it is still wanted, so two tiles do not swap
+when the speaker changes between two salles already shown.
+
+A public viewer receives ``programme`` (the pinned salle, else the active speaker,
+else the president's salle) and the N loudest voices.
+
+The browser is the offerer and must add its transceivers in :func:`layout` order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROGRAMME = "programme"
+SEND_AUDIO = "audio-out"
+SEND_VIDEO = "video-out"
+
+
+def video_slot(i: int) -> str:
+    return f"video-{i}"
+
+
+def audio_slot(i: int) -> str:
+    return f"audio-{i}"
+
+
+def layout(kind: str, video_slots: int = 2, audio_slots: int = 3) -> list[dict]:
+    """Transceivers the browser adds, in this order, before creating its offer.
+
+    Each entry: ``{"kind": "audio"|"video", "direction": "sendonly"|"recvonly",
+    "slot": <slot name>}``. The answer's ``msid`` stream id of each receive slot is
+    the slot name, so the browser finds the slot of a track from
+    ``event.streams[0].id`` (or from the transceiver's position).
+    """
+    if kind == "salle":
+        entries = [
+            {"kind": "audio", "direction": "sendonly", "slot": SEND_AUDIO},
+            {"kind": "video", "direction": "sendonly", "slot": SEND_VIDEO},
+        ]
+        entries += [
+            {"kind": "video", "direction": "recvonly", "slot": video_slot(i)}
+            for i in range(video_slots)
+        ]
+    elif kind == "viewer":
+        entries = [{"kind": "video", "direction": "recvonly", "slot": PROGRAMME}]
+    else:
+        raise ValueError(f"unknown peer kind {kind!r}")
+    entries += [
+        {"kind": "audio", "direction": "recvonly", "slot": audio_slot(i)}
+        for i in range(audio_slots)
+    ]
+    return entries
+
+
+@dataclass
+class PolicyInput:
+    """A snapshot of the sitting the policy decides from."""
+
+    video_sources: set[str] = field(default_factory=set)  # may be forwarded as video
+    audio_sources: set[str] = field(default_factory=set)  # audible (not muted)
+    president: str | None = None
+    pinned: str | None = None
+    speaker: str | None = None
+    recency: list[str] = field(default_factory=list)  # most recent speakers first
+    loudest: list[str] = field(default_factory=list)  # loudest first
+
+
+def _sticky(
+    slots: list[str], wanted: list[str], previous: dict[str, str | None]
+) -> dict[str, str | None]:
+    wanted = wanted[: len(slots)]
+    out: dict[str, str | None] = {}
+    placed = set()
+    for slot in slots:
+        prev = previous.get(slot)
+        if prev in wanted and prev not in placed:
+            out[slot] = prev
+            placed.add(prev)
+    rest = [w for w in wanted if w not in placed]
+    for slot in slots:
+        if slot not in out:
+            out[slot] = rest.pop(0) if rest else None
+    return {slot: out[slot] for slot in slots}
+
+
+def _dedupe(items: list[str | None]) -> list[str]:
+    seen: list[str] = []
+    for i in items:
+        if i is not None and i not in seen:
+            seen.append(i)
+    return seen
+
+
+def assign_salle(
+    me: str,
+    inp: PolicyInput,
+    previous: dict[str, str | None],
+    video_slots: int = 2,
+    audio_slots: int = 3,
+    receives_video: bool = True,
+) -> dict[str, str | None]:
+    """Slot -> salle id (or None) for the kiosk of salle ``me``."""
+    vslots = [video_slot(i) for i in range(video_slots)]
+    out: dict[str, str | None] = {}
+    if receives_video and vslots:
+        designated = inp.pinned or inp.president
+        prefs = _dedupe([designated, inp.speaker, *inp.recency, *sorted(inp.video_sources)])
+        valid = [s for s in prefs if s != me and s in inp.video_sources]
+        if designated in valid:
+            out[vslots[0]] = designated
+            out.update(_sticky(vslots[1:], [v for v in valid if v != designated], previous))
+        else:
+            out.update(_sticky(vslots, valid, previous))
+    else:
+        out.update({s: None for s in vslots})
+    aslots = [audio_slot(i) for i in range(audio_slots)]
+    voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)])
+              if s != me and s in inp.audio_sources]
+    out.update(_sticky(aslots, voices, previous))
+    return out
+
+
+def programme_source(inp: PolicyInput) -> str | None:
+    for candidate in _dedupe(
+        [inp.pinned, inp.speaker, inp.president, *inp.recency, *sorted(inp.video_sources)]
+    ):
+        if candidate in inp.video_sources:
+            return candidate
+    return None
+
+
+def assign_viewer(
+    inp: PolicyInput, previous: dict[str, str | None], audio_slots: int = 3
+) -> dict[str, str | None]:
+    """Slot -> salle id (or None) for a public viewer."""
+    out: dict[str, str | None] = {PROGRAMME: programme_source(inp)}
+    aslots = [audio_slot(i) for i in range(audio_slots)]
+    voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)])
+              if s in inp.audio_sources]
+    out.update(_sticky(aslots, voices, previous))
+    return out
