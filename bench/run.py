@@ -108,7 +108,8 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
                 continue
             errors.extend(f"salle {k}: {v}" for k, v in msg.get("errors", {}).items())
             run.join_s.extend(v for v in msg["join_s"].values() if v is not None)
-        _log(cfg, f"{target}: {len(run.join_s)}/{n if target != 'direct' else 2} salles joined; warm-up {cfg.warmup}s")
+        if target != "direct":
+            _log(cfg, f"{target}: {len(run.join_s)}/{n} salles joined; warm-up {cfg.warmup}s")
         await asyncio.sleep(cfg.warmup)
         start_ns = now_ns() + 200_000_000
         end_ns = start_ns + int(seconds * 1e9)
@@ -181,11 +182,11 @@ async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | N
     from bench.seance_target import SeanceServer
 
     server = SeanceServer(cpu=server_cpu)
-    await server.start()
+    await server.start(cfg.salles, cfg.voices)
     try:
         _log(cfg, f"séance pid {server.pid} on {server.url}")
-        extra = await server.prepare(cfg.salles)
-        return await run_salles(cfg, "seance", _groups(cfg.salles, cfg.salles_per_process), extra, load_cpu, server.pid)
+        return await run_salles(cfg, "seance", _groups(cfg.salles, cfg.salles_per_process),
+                                server.salle_config(), load_cpu, server.pid)
     finally:
         await server.stop()
 

@@ -1,30 +1,85 @@
-"""The Séance server as a benchmark target: ``seance demo --http`` on loopback.
-
-NOT YET WIRED: the /ws protocol (docs/protocol.md) is being written at the same time
-as this benchmark. :meth:`SeanceServer.start` raises ``NotImplementedError`` until the
-client side (:mod:`bench.seance_client`) speaks it; the report then carries ``null``
-figures for Séance and the Janus figures alone.
-"""
+"""The Séance server as a benchmark target (:mod:`bench.seance_server`, pinned to the
+server core), and the facts the salle processes need to join it (URL, sitting, tokens).
+Stopped by its PID."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from bench.janus import free_port
+
 #: True once the Séance target really runs (the smoke test then requires its figures).
-WIRED = False
+WIRED = True
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class SeanceServer:
     def __init__(self, cpu: int | None = None) -> None:
         self.cpu = cpu
-        self.pid: int | None = None
-        self.url = ""
+        self.port = free_port()
+        self.tmp = Path(tempfile.mkdtemp(prefix="seance-bench-server-"))
+        self.proc: asyncio.subprocess.Process | None = None
+        self.tokens: dict[str, str] = {}
+        self.sitting = ""
 
-    async def start(self) -> None:
-        raise NotImplementedError("the Séance /ws target is not wired yet (see bench/seance_target.py)")
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
 
-    async def prepare(self, salles: int) -> dict[str, Any]:
-        return {}
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    async def start(self, salles: int = 0, voices: int = 3, timeout: float = 30) -> None:
+        cmd = [sys.executable, "-m", "bench.seance_server", "--port", str(self.port), "--salles", str(salles),
+               "--data-dir", str(self.tmp / "data"), "--voices", str(voices)]
+        if self.cpu is not None and shutil.which("taskset"):
+            cmd = ["taskset", "-c", str(self.cpu), *cmd]
+        self._log = open(self.tmp / "server.log", "wb")
+        self.proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=self._log,
+                                                         stdin=asyncio.subprocess.DEVNULL, cwd=str(ROOT))
+        try:
+            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+            ready = json.loads(line)
+        except (asyncio.TimeoutError, ValueError) as exc:
+            await self.stop()
+            raise RuntimeError(f"the Séance server did not start: {exc!r}: {self.log_tail()}") from None
+        self.tokens, self.sitting = ready["tokens"], ready["sitting"]
+        for _ in range(100):  # the socket listens right after on_startup
+            try:
+                _, w = await asyncio.open_connection("127.0.0.1", self.port)
+                w.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+
+    def log_tail(self, n: int = 2000) -> str:
+        try:
+            return (self.tmp / "server.log").read_bytes()[-n:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def salle_config(self) -> dict[str, Any]:
+        return {"url": self.url, "sitting": self.sitting, "tokens": self.tokens, "ice_addresses": ["127.0.0.1"]}
 
     async def stop(self) -> None:
-        return None
+        """SIGTERM by PID, SIGKILL after 8 s; only the process we started."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 8)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)

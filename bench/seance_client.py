@@ -1,0 +1,100 @@
+"""A synthetic salle joining Séance through /ws as a kiosk (docs/protocol.md).
+
+``hello`` with the salle's kiosk token, ``join as salle``, then the transceivers in the
+order of the ``layout`` the server sends (``audio-out``, ``video-out`` sendonly with our
+pre-encoded tracks, then the receive slots recvonly), one complete offer (aiortc gathers
+before returning from ``setLocalDescription``), the ``answer``. A reader task drains the
+pushed messages (``state``, ``health``, ``slots``) for as long as the salle runs, so the
+server's bounded send queue never fills, and keeps the latest slot assignments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from typing import Any
+
+from bench.seance_server import salle_id
+
+
+class SeanceSocket:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._ids = itertools.count(1)
+        self._waiters: dict[str, asyncio.Future] = {}
+        self.assignments: dict[str, str | None] = {}
+
+    async def open(self) -> None:
+        import aiohttp
+
+        self._http = aiohttp.ClientSession()
+        origin = self.url.replace("ws://", "http://").rsplit("/ws", 1)[0]
+        self._ws = await self._http.ws_connect(self.url, headers={"Origin": origin}, max_msg_size=1 << 20)
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for msg in self._ws:
+            if msg.type != 1:  # aiohttp.WSMsgType.TEXT
+                continue
+            data = json.loads(msg.data)
+            if data.get("type") == "slots" and isinstance(data.get("assignments"), dict):
+                self.assignments.update(data["assignments"])
+            fut = self._waiters.pop(data.get("re") or "", None)
+            if fut is not None and not fut.done():
+                fut.set_result(data)
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError("/ws closed"))
+
+    async def request(self, msg: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
+        rid = str(next(self._ids))
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._waiters[rid] = fut
+        await self._ws.send_str(json.dumps({**msg, "id": rid}))
+        reply = await asyncio.wait_for(fut, timeout)
+        if reply.get("type") == "error":
+            raise RuntimeError(f"/ws {msg['type']}: {reply.get('code')}: {reply.get('message')}")
+        return reply
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._reader.cancel()
+        await self._ws.close()
+        await self._http.close()
+
+
+async def join_salle(s, cfg: dict, audio, video) -> None:
+    from aiortc import RTCSessionDescription
+
+    from bench.synthetic_salle import PacketTrack, _await_streams, _wait_connected, hook_sender, new_peer_connection, now_ns
+
+    timeout = cfg.get("join_timeout", 20)
+    sid = salle_id(s.index)
+    sock = SeanceSocket(cfg["url"])
+    await sock.open()
+    s.pcs.append(sock)
+    await sock.request({"type": "hello", "sitting": cfg["sitting"], "token": cfg["tokens"][sid]})
+    slots = await sock.request({"type": "join", "as": "salle"})
+    pc = new_peer_connection()
+    s.pcs.append(pc)
+    samples = {"audio": audio, "video": video}
+    recv_slots = []
+    for entry in slots["layout"]:
+        if entry["direction"] == "sendonly":
+            track = PacketTrack(samples[entry["kind"]], start=s.index * 173)
+            tr = pc.addTransceiver(track, direction="sendonly")
+            hook_sender(tr.sender, track)
+        else:
+            pc.addTransceiver(entry["kind"], direction="recvonly")
+            recv_slots.append(entry["slot"])
+    s.probe.attach(pc)
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await sock.request({"type": "offer", "sdp": pc.localDescription.sdp}, timeout=timeout)
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    await _wait_connected(pc, timeout)
+    s.t_published = now_ns()
+    # a slot carries media once a source is behind it (some may stay empty: e.g. fewer
+    # other salles than voice slots); wait for those assigned, bounded
+    await asyncio.sleep(0.3)
+    s.expected_streams = sum(1 for k in recv_slots if sock.assignments.get(k))
+    await _await_streams(s, timeout)
