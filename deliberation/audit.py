@@ -51,11 +51,26 @@ class AuditReport:
 def audit_bytes(content: bytes, public_key: Ed25519PublicKey, allow_open: bool = False) -> AuditReport:
     try:
         entries = verify_lines(content, public_key)
-        votes = _recompute(entries)
-        _redecide(entries)
-        _completeness(entries, allow_open)
     except JournalError as err:
         return AuditReport(False, line=err.line, reason=err.reason)
+    errors: list[JournalError] = []
+    votes: list[dict[str, Any]] = []
+    try:
+        votes = recompute(entries)
+    except JournalError as err:
+        errors.append(err)
+    try:
+        redecide(entries)
+    except JournalError as err:
+        errors.append(err)
+    if not errors:
+        try:
+            _completeness(entries, allow_open)
+        except JournalError as err:
+            errors.append(err)
+    if errors:  # the first line that fails, whichever layer saw it
+        first = min(errors, key=lambda e: e.line)
+        return AuditReport(False, line=first.line, reason=first.reason)
     return AuditReport(True, lines=len(entries), checkpoints=sum(e.kind == "checkpoint" for e in entries), votes=votes)
 
 
@@ -106,7 +121,7 @@ def _fail(entry: Entry, rule: str, what: str) -> JournalError:
     return JournalError(entry.line, f"{rule} — {what}")
 
 
-def _recompute(entries: list[Entry]) -> list[dict[str, Any]]:
+def recompute(entries: list[Entry]) -> list[dict[str, Any]]:
     council, config = genesis_of(entries)
     t = _Tally(council, config)
     votes: list[dict[str, Any]] = []
@@ -244,7 +259,7 @@ def _check_result(entry: Entry, t: _Tally, d: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- layer 3: re-decision by the core -----------------------------------------------------------------
-def _redecide(entries: list[Entry]) -> None:
+def redecide(entries: list[Entry]) -> None:
     council, config = genesis_of(entries)
     seance = Seance(council, config)
     i = 1
