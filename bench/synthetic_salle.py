@@ -158,15 +158,35 @@ def hook_sender(sender, track) -> None:
 @dataclass
 class _Ssrc:
     count: int = 0
-    base: int = -1  # extended sequence number of the first packet in the window
-    top: int = -1  # highest extended sequence number seen in the window
+    base: int = -1  # extended sequence number of the first packet counted
+    top: int = -1  # highest extended sequence number seen
     last: int = -1  # last 16-bit sequence number seen (for wrap detection)
     cycles: int = 0
+
+    def add(self, seq: int) -> None:
+        if self.count == 0:
+            self.base = self.top = self.last = seq
+        elif (seq - self.last) & 0xFFFF < 0x8000:  # in order (or after a gap): RFC 3550 A.1
+            if seq < self.last:
+                self.cycles += 1  # wrapped around 2^16
+            self.last = seq
+            self.top = self.cycles * 0x10000 + seq
+        # else: a late (reordered) packet: counted, extends nothing
+        self.count += 1
+
+
+#: seconds between the receiver reports a probe sends (a browser sends about one a second)
+RR_INTERVAL = 1.0
 
 
 @dataclass
 class Probe:
-    """Stamps outgoing RTP and counts incoming RTP for one salle (all its transports)."""
+    """Stamps outgoing RTP and counts incoming RTP for one salle (all its transports).
+
+    Because received packets bypass aiortc's ``RTCRtpReceiver`` (which would send the
+    RTCP receiver reports), the probe sends a minimal RR per transport every second
+    (RFC 3550 section 6.4.2: cumulative loss and highest sequence; no jitter, no LSR),
+    as a browser would: Séance's health (R7) counts packets acknowledged by them."""
 
     salle: int
     window: tuple[int, int] = (0, 0)  # [start_ns, end_ns); empty until the orchestrator says
@@ -174,11 +194,12 @@ class Probe:
     sent_window: int = 0
     received: int = 0
     first_rx_ns: int | None = None
-    ssrcs: dict[int, _Ssrc] = field(default_factory=dict)
+    ssrcs: dict[int, _Ssrc] = field(default_factory=dict)  # in the window
     seen_ssrcs: set[int] = field(default_factory=set)
     by_source: dict[str, int] = field(default_factory=dict)
     delays_us: array = field(default_factory=lambda: array("q"))
     kinds: dict[int, int] = field(default_factory=dict)  # our sender SSRC -> kind
+    tasks: list = field(default_factory=list)
 
     def attach(self, pc) -> None:
         """Hook every DTLS transport of ``pc`` (call before its connection starts)."""
@@ -207,7 +228,41 @@ class Probe:
                 dtls._send_rtp = send_rtp
                 # aiortc 1.16 RTCDtlsTransport._handle_rtp_data(data, arrival_time_ms): gets
                 # the unprotected packet; replacing it skips parsing, jitter buffer, decoder.
-                dtls._handle_rtp_data = self.handle_rtp
+                life: dict[int, _Ssrc] = {}
+
+                async def handle_rtp_data(data: bytes, arrival_time_ms: int = 0, _life=life) -> None:
+                    if len(data) >= 12:
+                        ssrc = int.from_bytes(data[8:12], "big")
+                        st = _life.get(ssrc)
+                        if st is None:
+                            st = _life[ssrc] = _Ssrc()
+                        st.add(int.from_bytes(data[2:4], "big"))
+                    await self.handle_rtp(data, arrival_time_ms)
+
+                dtls._handle_rtp_data = handle_rtp_data
+                self.tasks.append(asyncio.ensure_future(self._receiver_reports(dtls, original_send, life)))
+
+    async def _receiver_reports(self, dtls, send, life: dict[int, _Ssrc]) -> None:
+        from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
+
+        own = 0x5EA00000 | (self.salle & 0xFFFF)
+        try:
+            while dtls.state not in ("closed", "failed"):
+                await asyncio.sleep(RR_INTERVAL)
+                if dtls.state != "connected" or not life:
+                    continue
+                reports = [
+                    RtcpReceiverInfo(ssrc=ssrc, fraction_lost=0,
+                                     packets_lost=max(0, st.top - st.base + 1 - st.count),
+                                     highest_sequence=st.top & 0xFFFFFFFF, jitter=0, lsr=0, dlsr=0)
+                    for ssrc, st in list(life.items())[:31]  # 5-bit report count
+                ]
+                try:
+                    await send(bytes(RtcpRrPacket(ssrc=own, reports=reports)))
+                except ConnectionError:
+                    pass
+        except asyncio.CancelledError:
+            pass
 
     async def handle_rtp(self, data: bytes, arrival_time_ms: int = 0) -> None:
         t_ns = now_ns()
@@ -220,17 +275,10 @@ class Probe:
         self.seen_ssrcs.add(ssrc)
         if not (self.window[0] <= t_ns < self.window[1]):
             return
-        seq = int.from_bytes(data[2:4], "big")
         st = self.ssrcs.get(ssrc)
         if st is None:
-            st = self.ssrcs[ssrc] = _Ssrc(last=seq, base=seq, top=seq)
-        elif (seq - st.last) & 0xFFFF < 0x8000:  # in order (or a gap): RFC 3550 A.1 style
-            if seq < st.last:
-                st.cycles += 1  # wrapped around 2^16
-            st.last = seq
-            st.top = st.cycles * 0x10000 + seq
-        # else: a late (reordered) packet; counted below, extends nothing
-        st.count += 1
+            st = self.ssrcs[ssrc] = _Ssrc()
+        st.add(int.from_bytes(data[2:4], "big"))
         tail = data[-TRAILER.size:]
         if tail[:4] == MAGIC:
             _, src, kind, sent_ns = TRAILER.unpack(tail)
@@ -461,6 +509,8 @@ async def main(cfg: dict) -> int:
 
     async def close_all() -> None:
         for s in salles:
+            for task in s.probe.tasks:
+                task.cancel()
             for obj in reversed(s.pcs):
                 try:
                     if hasattr(obj, "close"):

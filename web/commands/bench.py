@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", metavar="DIR", type=Path, default=None,
                         help="media sample cache (default ~/.cache/seance-bench)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds between joining and the window (default 2)")
+    parser.add_argument("--zero-seconds", type=float, default=3.0,
+                        help="length of the direct publisher→subscriber run that gives the zero of the delay (default 3)")
     parser.add_argument("--salles-per-process", type=int, default=1,
                         help="synthetic salles hosted by one load-generator process (default 1)")
     parser.add_argument("--voices", type=int, default=3, help="audio slots per salle (default 3)")
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         json_path=args.json,
         cache_dir=args.cache or default_cache_dir(),
         warmup=args.warmup,
+        zero_seconds=args.zero_seconds,
         salles_per_process=max(1, args.salles_per_process),
         voices=args.voices,
         quiet=args.quiet,
