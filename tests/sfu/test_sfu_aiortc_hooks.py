@@ -1,0 +1,79 @@
+"""Fails loudly when an aiortc/aioice upgrade moves what sfu/aiortc_hooks.py relies on."""
+
+import queue
+import threading
+
+import aiortc.rtcpeerconnection as pc_module
+import aiortc.rtcrtpreceiver as rx_module
+
+from sfu import aiortc_hooks
+from sfu.metrics import SfuCounters
+
+
+def test_aiortc_surface_unchanged():
+    problems = aiortc_hooks.check_surface()
+    assert problems == [], "aiortc internals moved, re-check sfu/aiortc_hooks.py:\n" + "\n".join(
+        problems)
+
+
+def test_install_rebinds_the_names_in_rtcpeerconnection():
+    aiortc_hooks.install()
+    assert pc_module.RTCDtlsTransport is aiortc_hooks.SfuDtlsTransport
+    assert pc_module.RTCRtpReceiver is aiortc_hooks.SfuRtpReceiver
+    assert pc_module.RTCRtpSender is aiortc_hooks.SfuRtpSender
+    assert pc_module.RTCIceGatherer is aiortc_hooks.SfuIceGatherer
+    assert rx_module.get_decoder is aiortc_hooks._get_decoder
+    assert rx_module.decoder_worker is aiortc_hooks._decoder_worker
+    aiortc_hooks.install()  # idempotent
+    assert aiortc_hooks.check_surface() == []
+
+
+def test_decoder_calls_for_owned_receivers_are_counted():
+    """frames_decoded is not vacuous: a decode on an owned receiver's queue counts."""
+    aiortc_hooks.install()
+    counters = SfuCounters()
+    decoded = []
+
+    class FakeDecoder:
+        def decode(self, frame):
+            decoded.append(frame)
+            return []
+
+    class Codec:
+        name = "fake"
+        mimeType = "video/fake"
+
+    original = aiortc_hooks._original_get_decoder
+    aiortc_hooks._original_get_decoder = lambda codec: FakeDecoder()
+    try:
+        q = queue.Queue()
+        q._seance_counters = counters
+        q.put((Codec(), "frame-1"))
+        q.put((Codec(), "frame-2"))
+        q.put(None)
+
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        runner = threading.Thread(target=loop.run_forever)
+        runner.start()
+        try:
+            output = asyncio.run_coroutine_threadsafe(_make_queue(), loop).result(5)
+            t = threading.Thread(target=rx_module.decoder_worker,
+                                 args=(loop, q, output, threading.Event()))
+            t.start()
+            t.join(5)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            runner.join(5)
+            loop.close()
+    finally:
+        aiortc_hooks._original_get_decoder = original
+    assert decoded == ["frame-1", "frame-2"]
+    assert counters.frames_decoded == 2
+
+
+async def _make_queue():
+    import asyncio
+
+    return asyncio.Queue()
