@@ -13,43 +13,15 @@ import time
 import aiohttp
 import pytest
 
+from kiosk_helpers import connected, open_kiosk, stats, until
+
 from signaling.roles import Role
-from web.app import REGISTRY, ROOMS, SIGNER
+from web.app import ROOMS, SIGNER
 
 pytestmark = pytest.mark.browser
 
 SALLES = ("belcourt", "vaux", "saint-ferreol")
-
-
-async def until(predicate, timeout: float, interval: float = 0.25, what: str = "condition"):
-    """Poll an async or sync predicate until truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-async def open_kiosk(browser, server, salle):
-    context = await browser.new_context(viewport={"width": 1280, "height": 760})
-    page = await context.new_page()
-    page.on("console", lambda m: m.type == "error" and print(f"[{salle}] console: {m.text}"))
-    token = server.app[SIGNER].issue(Role.KIOSK, salle=salle, sitting="demo")
-    await page.goto(f"{server.base_url}/salle/{salle}?token={token}")
-    return context, page
-
-
-async def connected(page) -> bool:
-    return await page.evaluate("() => !!(window.seance && window.seance.pc && window.seance.pc.connectionState === 'connected')")
-
-
-async def stats(page) -> list[dict]:
-    return await page.evaluate("() => window.seance ? window.seance.inboundStats() : []")
+LAST: dict = {}
 
 
 def by_salle(entries, kind):
@@ -72,6 +44,7 @@ async def receives_from_others(page, me) -> bool:
     others = [s for s in SALLES if s != me]
     va, vb = by_salle(a, "video"), by_salle(b, "video")
     aa, ab = by_salle(a, "audio"), by_salle(b, "audio")
+    LAST[me] = (va, vb, aa, ab)
     return all(vb.get(s, [0, 0])[1] > va.get(s, [0, 0])[1] > 0 and ab.get(s, [0, 0])[0] > aa.get(s, [0, 0])[0] > 0
                for s in others)
 

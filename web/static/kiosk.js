@@ -23,10 +23,17 @@ function renderRoster(state, mySalle) {
     dot.dataset.state = s.transmitting ? "ok" : (s.connected ? "warning" : "lost");
     const name = document.createElement("span");
     name.className = "name";
-    name.textContent = s.name + (s.id === state.president_salle ? " (siège)" : "") + (s.id === mySalle ? " — cette salle" : "");
+    const seat = s.id === state.president_salle && !s.name.includes("siège") ? " (siège)" : "";
+    name.textContent = s.name + seat;
+    if (s.id === mySalle) {
+      const me = document.createElement("span");
+      me.className = "tag";
+      me.textContent = "cette salle";
+      name.append(" ", me);
+    }
     const info = document.createElement("span");
     info.className = "info";
-    const bits = [s.transmitting ? "transmission établie" : (s.connected ? "en cours de connexion" : "transmission perdue")];
+    const bits = [s.transmitting ? "transmission établie" : (s.connected ? "connexion en cours" : "hors ligne")];
     if (s.muted) bits.push("micro coupé");
     if (s.audio_only) bits.push("audio seul");
     info.textContent = bits.join(" · ");

@@ -243,9 +243,9 @@ export class SlotView {
       const salle = assignments[entry.slot] ?? null;
       fig.dataset.salle = salle ?? "";
       fig.classList.toggle("empty", salle == null);
-      caption.textContent = salle == null ? slotLabel(entry) + " — aucune salle" : (names[salle] || salle);
-      if (entry.label || entry.slot) caption.title = slotLabel(entry);
-      any = any || salle != null;
+      caption.textContent = salle == null ? `${slotLabel(entry)} : en attente d'une salle` : (names[salle] || salle);
+      caption.title = slotLabel(entry);
+      any = true;
     }
     if (this.placeholder) this.placeholder.hidden = any;
   }

@@ -1,0 +1,98 @@
+"""Chromium's mDNS host candidates against the server (the investigation of issue 3).
+
+A real deployment runs Chromium without ``--use-fake-ui-for-media-stream``, and pages
+without camera permission (the public page) always hide their host addresses behind
+random ``<uuid>.local`` names. These tests launch Chromium that way (loopback only:
+``--allow-loopback-in-peer-connection`` stays, since this machine's server is on
+127.0.0.1) and show what the server does with such an offer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from conftest import CHROMIUM_ARGS
+from kiosk_helpers import connected, stats, until
+
+from signaling.roles import Role
+from web.app import SIGNER
+
+pytestmark = pytest.mark.browser
+
+REAL_DEPLOYMENT_ARGS = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+
+
+async def test_public_page_with_mdns_only_candidates_connects_by_peer_reflexive(live_app, launch_chromium):
+    from playwright.async_api import async_playwright
+
+    server = live_app
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=launch_chromium(), headless=True, args=REAL_DEPLOYMENT_ARGS)
+        try:
+            # A kiosk publishes (camera permission granted as an operator would, once).
+            kctx = await browser.new_context(permissions=["camera", "microphone"])
+            kpage = await kctx.new_page()
+            token = server.app[SIGNER].issue(Role.KIOSK, salle="vaux", sitting="demo")
+            await kpage.goto(f"{server.base_url}/salle/vaux?token={token}")
+            await until(lambda: connected(kpage), 20, what="kiosk connected")
+            kiosk_sdp = await kpage.evaluate("() => window.seance.pc.localDescription.sdp")
+
+            # The public page: no getUserMedia, so Chromium hides its host candidates.
+            ctx = await browser.new_context()
+            page = await ctx.new_page()
+            await page.goto(f"{server.base_url}/public/demo")
+            await until(lambda: page.evaluate("() => !!(window.seance && window.seance.pc && window.seance.pc.localDescription)"),
+                        10, what="public offer")
+            await until(lambda: page.evaluate("() => window.seance.pc.iceGatheringState === 'complete'"), 10,
+                        what="gathering complete")
+            sdp = await page.evaluate("() => window.seance.pc.localDescription.sdp")
+            hosts = re.findall(r"a=candidate:\S+ \d+ udp \d+ (\S+) \d+ typ host", sdp, re.I)
+            print("\npublic page host candidates:", hosts)
+            print("kiosk (camera granted) host candidates:",
+                  re.findall(r"a=candidate:\S+ \d+ udp \d+ (\S+) \d+ typ host", kiosk_sdp, re.I))
+            assert hosts and all(h.endswith(".local") for h in hosts), hosts
+
+            await until(lambda: connected(page), 20, what="public page connected with mDNS-only candidates")
+
+            async def frames_rising():
+                a = sum(e["framesDecoded"] for e in await stats(page) if e["kind"] == "video")
+                await asyncio.sleep(1.0)
+                b = sum(e["framesDecoded"] for e in await stats(page) if e["kind"] == "video")
+                return b > a > 0
+            await until(frames_rising, 15, interval=0.1, what="video decoded in the public page")
+            pair = await page.evaluate("""async () => {
+                const r = await window.seance.pc.getStats(); let out = null;
+                r.forEach(s => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
+                    const l = r.get(s.localCandidateId), rm = r.get(s.remoteCandidateId);
+                    out = {local: [l.candidateType, l.address], remote: [rm.candidateType, rm.address]}; } });
+                return out; }""")
+            print("public page selected pair (browser view):", pair)
+        finally:
+            await browser.close()
+
+
+async def test_without_loopback_flag_chromium_cannot_reach_a_loopback_server(live_app, launch_chromium):
+    """Documents why the tests pass ``--allow-loopback-in-peer-connection``: without it
+    Chromium refuses to pair with the server's 127.0.0.1 candidate, so a deployment must
+    give the server a non-loopback address (LAN or public, ``--ice-address`` /
+    ``--announced-address``)."""
+    from playwright.async_api import async_playwright
+
+    args = [a for a in REAL_DEPLOYMENT_ARGS if a != "--allow-loopback-in-peer-connection"]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=launch_chromium(), headless=True, args=args)
+        try:
+            ctx = await browser.new_context(permissions=["camera", "microphone"])
+            page = await ctx.new_page()
+            token = live_app.app[SIGNER].issue(Role.KIOSK, salle="belcourt", sitting="demo")
+            await page.goto(f"{live_app.base_url}/salle/belcourt?token={token}")
+            await until(lambda: page.evaluate("() => !!(window.seance && window.seance.pc && window.seance.pc.remoteDescription)"),
+                        15, what="answer applied")
+            await asyncio.sleep(6)
+            state = await page.evaluate("() => window.seance.pc ? window.seance.pc.iceConnectionState : 'closed'")
+            print("\nwithout --allow-loopback-in-peer-connection, ICE state after 6 s:", state)
+            assert state != "connected"
+        finally:
+            await browser.close()
