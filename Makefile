@@ -17,11 +17,14 @@ install-test: $(VENV)/bin/activate
 	$(PIP) install -q -e '.[test]'
 
 # Debian packages the tests need: Chromium for the real-browser tests,
-# redis-server for the multi-node tests. Installed only when missing.
+# redis-server for the multi-node tests, Janus (the reference SFU of the benchmark,
+# run in a network namespace of its own, hence iproute2). Installed only when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v janus >/dev/null 2>&1 || missing="$$missing janus"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
