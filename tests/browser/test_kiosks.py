@@ -79,8 +79,12 @@ async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser
     for salle, (_, page) in kiosks.items():
         await until(lambda p=page: connected(p), 20, what=f"{salle} peer connection")
     for salle, (_, page) in kiosks.items():
-        await until(lambda p=page, s=salle: receives_from_others(p, s), 20, interval=0.1,
-                    what=f"{salle} receiving audio and video from the other salles")
+        try:
+            await until(lambda p=page, s=salle: receives_from_others(p, s), 20, interval=0.1,
+                        what=f"{salle} receiving audio and video from the other salles")
+        except AssertionError as err:
+            raise AssertionError(f"{err}; last samples (video, audio by salle): {LAST.get(salle)}; "
+                                 f"router slots: {room.router.stats().get('slots')}") from None
     for salle in SALLES:
         await until(lambda s=salle: room.router.health(s).transmitting, 10, what=f"{salle} transmitting")
     join_s = time.monotonic() - started
