@@ -125,6 +125,8 @@ class Client:
         self.video = PatternTrack(shade=hash(name) % 200) if publish and video else None
         self.slot_of_mid: dict[str, str] = {}
         self.packets: dict[str, list[tuple[int, int, int, float]]] = defaultdict(list)
+        self.drop_once: set[tuple[int, int]] = set()  # (ssrc, seq) lost on the wire
+        self.receivers: dict[str, object] = {}
         self._transceivers = []
 
     async def offer(self) -> str:
@@ -144,10 +146,27 @@ class Client:
 
     async def answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        # simulate loss on the wire, before SRTP (the RTP header is in clear text)
+        ice = self.pc.getTransceivers()[0].receiver.transport.transport
+        recv = ice._recv
+        drop = self.drop_once
+
+        async def lossy_recv() -> bytes:
+            while True:
+                data = await recv()
+                if drop and 127 < data[0] < 192 and not 192 <= data[1] <= 208:
+                    key = (int.from_bytes(data[8:12], "big"), int.from_bytes(data[2:4], "big"))
+                    if key in drop:
+                        drop.discard(key)
+                        continue
+                return data
+
+        ice._recv = lossy_recv
 
     def _record(self, receiver, slot: str) -> None:
         original = receiver._handle_rtp_packet
         packets = self.packets[slot]
+        self.receivers[slot] = receiver
 
         async def handle(packet, arrival_time_ms):
             packets.append((packet.sequence_number, packet.timestamp, packet.ssrc,
