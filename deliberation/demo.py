@@ -7,11 +7,18 @@ communes; Les Aubiers has a single councillor and therefore a suppléant (L.5211
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .actors import ADMIN, Actor
 from .commands import AddAgendaItem, Command
 from .council import Agent, Commune, Council, Designation, Member, Reglement, Salle, Seat, SittingConfig
 from .refusal import Refusal
 from .seance import Seance
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from .journal import Journal
 
 SITTING_ID = "demo"
 SALLE_IDS = ("belcourt", "vaux", "saint-ferreol")
@@ -118,3 +125,23 @@ def demo_seance() -> Seance:
         if isinstance(result, Refusal):
             raise ValueError(f"demo agenda refused: {result.message}")
     return seance
+
+
+def start_demo_journal(path: str, key: "Ed25519PrivateKey") -> tuple["Journal", Seance]:
+    """Create the demo sitting's journal (genesis, then the agenda journaled as admin commands).
+
+    If ``path`` already holds a journal, it is verified and replayed instead (R18).
+    """
+    from pathlib import Path
+
+    from .journal import Journal
+
+    if Path(path).exists() and Path(path).stat().st_size > 0:
+        return Journal.open(path, key)
+    seance = Seance(demo_council(), demo_config())
+    journal = Journal.create(path, seance, key)
+    for command, actor in demo_setup():
+        result = journal.handle(seance, command, actor)
+        if isinstance(result, Refusal):
+            raise ValueError(f"demo agenda refused: {result.message}")
+    return journal, seance

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, checked_in, councillor, ok, opened, refused
+from delib_support import PRESIDENT, Clock, agent, checked_in, councillor, ok, opened, refused
 
 from deliberation.commands import (
     AppointSecretary, CheckIn, CheckOut, DeclareSuppleance, RecordProxy, RevokeProxy,
