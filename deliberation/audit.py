@@ -104,6 +104,8 @@ class _Tally:
         self.ballots: list[dict[str, Any]] = []
         self.closed = False
         self.opened = False
+        self.suspended = False
+        self.override = False
         after = config.reconvened_after
         self.waived = after is not None and (_day(config.scheduled_at) - _day(after)).days - 1 >= 3
 
@@ -147,6 +149,8 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
     elif kind == "ProxyRecorded":
         if d["giver_id"] in t.presence or d["holder_id"] not in t.presence or d["holder_id"] in t.proxies.values():
             raise _fail(entry, "R9", "pouvoir enregistré en violation des conditions (donneur présent, mandataire absent ou déjà mandataire)")
+        if d["consecutive_sittings"] > 3 and not d["illness_certified"]:
+            raise _fail(entry, "R9", "pouvoir couvrant plus de trois séances consécutives sans maladie constatée")
         t.proxies[d["giver_id"]] = d["holder_id"]
     elif kind == "ProxyEnded":
         t.proxies.pop(d["giver_id"], None)
@@ -163,15 +167,26 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
     elif kind == "SittingOpened":
         _check_opening(entry, t, d)
         t.opened = True
+    elif kind == "SittingSuspended":
+        t.suspended = True
+    elif kind == "PresidentDecision":
+        if d["kind"] == "frozen_vote_continues":
+            t.override = True
     elif kind == "SittingResumed":
+        t.suspended = False
         if t.silent():
             raise _fail(entry, "R17", f"reprise alors que la transmission manque : {', '.join(t.silent())}")
         if not t.waived and t.present() < t.required():
             raise _fail(entry, "R8", f"reprise sans quorum : {t.present()} présents, il en faut {t.required()}")
     elif kind == "VoteOpened":
+        if t.suspended or not t.opened:
+            raise _fail(entry, "R17", "vote ouvert alors que la séance n'est pas ouverte ou est suspendue")
         _check_vote_opening(entry, t, d)
+        t.override = False
         t.electorate, t.ballots, t.vote_item = d["electorate"], [], d["item_id"]
     elif kind == "BallotCast":
+        if t.suspended and not t.override:
+            raise _fail(entry, "R17", "bulletin reçu pendant que le vote est gelé")
         _check_ballot(entry, t, d)
         t.ballots.append(d)
     elif kind == "ItemPostponed":
@@ -182,6 +197,8 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         if d["item_id"] == t.vote_item:
             t.electorate, t.ballots, t.vote_item = None, [], None
     elif kind == "VoteClosed":
+        if t.suspended and not t.override:
+            raise _fail(entry, "R17", "vote clos pendant qu'il est gelé, sans décision du président")
         votes.append(_check_result(entry, t, d))
         t.electorate, t.ballots, t.vote_item = None, [], None
     elif kind == "SittingClosed":

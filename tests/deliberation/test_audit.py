@@ -206,3 +206,20 @@ def test_R21_public_key_pem_round_trip(rehearsal):
     out, key, _ = rehearsal
     pub = load_public_pem((out / "journal.pub").read_bytes())
     assert audit_bytes((out / "journal.jsonl").read_bytes(), pub).ok
+
+
+def test_R17_forged_ballot_during_frozen_vote_is_refused_by_recomputation(rehearsal):
+    from deliberation.audit import recompute
+    from deliberation.journal import JournalError, verify_lines
+
+    _, key, content = rehearsal
+    entries = _entries(content)
+    suspended = _find(entries, "SittingSuspended")
+    ballot = _find(entries, "BallotCast", item_id="fonds-concours-vaux", voter_id="m08")
+    moved = entries.pop(ballot)  # the m08 ballot, cast after the resumption, moved into the freeze
+    entries.insert(suspended + 1, moved)
+    forged = _reseal(entries, key)
+    with pytest.raises(JournalError) as err:
+        recompute(verify_lines(forged, key.public_key()))
+    assert err.value.line == suspended + 2 and err.value.reason.startswith("R17")
+    assert not audit_bytes(forged, key.public_key()).ok
