@@ -58,7 +58,7 @@ def demo_accounts(store: AccountStore, sitting: SittingSpec) -> list[tuple[str, 
          f"{president.first_name} {president.last_name}" if president else "Présidence"),
         ("moderateur", Role.MODERATOR, "moderateur", seat, "Modération des micros"),
     ]
-    plan += [(f"agent-{a.salle_id}", Role.AGENT, a.id, a.salle_id, f"{a.name}, agent de salle")
+    plan += [(f"agent-{a.salle_id}", Role.AGENT, a.id, a.salle_id, a.name)
              for a in council.agents if a.salle_id in {s.id for s in sitting.salles}]
     plan += [("auditeur", Role.AUDITOR, "auditeur", None, "Auditeur (lecture seule)"),
              ("admin", Role.ADMIN, "admin", None, "Administration (DSI)")]
@@ -81,10 +81,13 @@ def print_banner(config: WebConfig, sitting: SittingSpec, accounts, kiosk_links:
         print("                     (certificat auto-signé : acceptez l'avertissement du navigateur une fois)")
     print(f"Diffusion publique : {base}/public/{sitting.id}")
     print(f"Métriques          : {base}/metrics")
+    if config.host in ("localhost", "127.0.0.1", "::1"):
+        print("Sur un réseau local : --host 0.0.0.0 --ice-address <adresse IP du serveur> (et HTTPS).")
     print()
     print("Bornes des salles (ouvrez chaque lien dans un onglet ou sur le poste de la salle) :")
     for name, url in kiosk_links:
-        print(f"  {name:<20} {url}")
+        print(f"  {name}")
+        print(f"    {url}")
     print()
     print(f"Comptes (page de connexion : {base}/login ; mots de passe renouvelés à chaque démarrage) :")
     print(f"  {'identifiant':<24}{'mot de passe':<22}rôle")
