@@ -75,9 +75,9 @@ def script() -> list[Step]:
     steps.append(Step(OpenSitting(at()), PRESIDENT, "R10", "pas encore de secrétaire"))
     steps.append(Step(DeclareSuppleance(at(), "m17", "courriel de M. Roux du 24/11/2026"), PRESIDENT, say="suppléance"))
     steps.append(Step(CheckIn(at(), "s17", "belcourt"), _agent("belcourt"), say="la suppléante siège"))
-    steps.append(Step(RecordProxy(at(), "m09", "m07", "pouvoir écrit n° 2026-11-03"), _agent("vaux"), say="pouvoir"))
-    steps.append(Step(RecordProxy(at(), "m13", "m02", "pouvoir écrit n° 2026-11-04"), _agent("belcourt"), say="pouvoir"))
-    steps.append(Step(RecordProxy(at(), "m14", "m02", "pouvoir écrit n° 2026-11-05"), _agent("belcourt"), "R9", "un seul pouvoir par mandataire"))
+    steps.append(Step(RecordProxy(at(), "m09", "m07", "n° 2026-11-03"), _agent("vaux"), say="pouvoir"))
+    steps.append(Step(RecordProxy(at(), "m13", "m02", "n° 2026-11-04"), _agent("belcourt"), say="pouvoir"))
+    steps.append(Step(RecordProxy(at(), "m14", "m02", "n° 2026-11-05"), _agent("belcourt"), "R9", "un seul pouvoir par mandataire"))
     steps.append(Step(AppointSecretary(at(), "m03"), PRESIDENT, say="secrétaire"))
     steps.append(Step(OpenSitting(at()), PRESIDENT, say="ouverture"))
 

@@ -41,7 +41,7 @@ def test_R22_proces_verbal_holds_what_the_law_requires(rehearsed):
     assert "Quorum : 12 membres présents sur 17 membres en exercice" in html
     assert "reporté — séance en présentiel" in html
     assert "voix du président étant prépondérante" in html
-    assert "pouvoir de Claire Dubois" in html  # the proxy a ballot was cast under
+    assert "pour Claire Dubois (pouvoir)" in html  # the proxy a ballot was cast under
     assert "appel nominal" in html
     assert "Ne prennent pas part au point (intérêt personnel) : Karim Benali" in html
     for item in s.state.agenda:
