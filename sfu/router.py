@@ -231,10 +231,12 @@ class Router:
             return answer
 
     async def _remove(self, peer: Peer, replaced: bool = False) -> None:
-        if self.peers.get(peer.peer_id) is peer:
+        current = self.peers.get(peer.peer_id) is peer
+        if current:
             del self.peers[peer.peer_id]
         await peer.close()
-        if peer.salle_id is not None and not replaced:
+        # a peer already replaced by a newer one of the same salle says nothing
+        if peer.salle_id is not None and current and not replaced:
             self.speaker.forget(peer.salle_id)
             monitor = self.monitors.get(peer.salle_id)
             if monitor is not None and monitor.lost() is False:

@@ -256,3 +256,26 @@ def test_ice_addresses_and_announcement():
     assert announced("10.0.0.5", s) == "203.0.113.5"
     assert announced("127.0.0.1", s) == "127.0.0.1"
     assert announced("10.0.0.5", IceSettings()) == "10.0.0.5"
+
+
+# --- aioice receive queue bound -----------------------------------------------------
+
+
+async def test_ice_receive_queue_is_bounded_and_counts_drops():
+    import asyncio
+
+    from sfu.aiortc_hooks import _bound_queue
+    from sfu.metrics import SfuCounters
+
+    class FakeConnection:
+        def __init__(self):
+            self._queue = asyncio.Queue()
+
+    conn = FakeConnection()
+    counters = SfuCounters()
+    _bound_queue(conn, 3, counters)
+    for i in range(5):
+        conn.data_received(bytes([i]), 1)
+    assert conn._queue.qsize() == 3
+    assert counters.dropped["ice_queue_full"] == 2
+    assert await conn._queue.get() == (b"\x00", 1)
