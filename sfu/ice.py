@@ -17,11 +17,12 @@ What aioice 0.13 (under aiortc 1.16) does, read from its source:
   ``announcedAddress``, for a server behind 1:1 NAT). Both are applied per peer
   connection by :mod:`sfu.aiortc_hooks`, never process-wide, so aiortc clients in the
   same process (the tests) keep the stock behaviour.
-- **Loopback and Chromium**: Chromium refuses to pair with a loopback candidate
-  unless launched with ``--allow-loopback-in-peer-connection``; with that flag a
-  server announcing 127.0.0.1 works (tests and ``make demo`` on one machine). Without
-  it, a browser on the same machine connects to the server's LAN address, which is
-  also gathered by default.
+- **Loopback and Chromium**: ``--allow-loopback-in-peer-connection`` only lets
+  Chromium *gather* loopback host candidates of its own; measured in
+  ``tests/browser/test_mdns.py``, a Chromium without the flag still reaches a server
+  announcing 127.0.0.1 (its checks leave from its LAN host candidate and the kernel
+  delivers them over loopback) and the server learns it as peer-reflexive. A browser
+  on another machine needs a routable ``listen_addresses``/``announced_address``.
 - **mDNS**: Chromium hides its host addresses behind random ``<uuid>.local`` names
   (unless the page has camera permission in some versions, or the policy is
   changed). aioice 0.13 *does* resolve them (``add_remote_candidate`` runs its own
