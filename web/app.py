@@ -123,6 +123,8 @@ def _room_for_salle(request: web.Request, salle_id: str, sitting: str | None) ->
 
 def _home_links(request: web.Request, role: Role, salle: str | None) -> list[tuple[str, str]]:
     links: list[tuple[str, str]] = []
+    if role in (Role.MODERATOR, Role.PRESIDENT):
+        links.append(("Modération des salles (micros, image)", "/moderation"))
     for room in request.app[ROOMS].values():
         links.append((f"Diffusion publique — {room.title}", f"/public/{room.sitting_id}"))
     return links
@@ -203,6 +205,20 @@ async def kiosk_page(request: web.Request) -> web.StreamResponse:
     })
 
 
+async def moderation_page(request: web.Request) -> web.StreamResponse:
+    claims = session_account(request)
+    if claims is None:
+        raise web.HTTPSeeOther("/login")
+    if claims.role not in (Role.MODERATOR, Role.PRESIDENT):
+        return _error_page(request, 403, "Accès refusé", "La modération est réservée au président et aux modérateurs.")
+    rooms = request.app[ROOMS]
+    room = rooms.get(request.query.get("seance", "")) or next(iter(rooms.values()), None)
+    if room is None:
+        return _error_page(request, 404, "Aucune séance", "Aucune séance n'est en cours.")
+    return aiohttp_jinja2.render_template("moderation.html", request, {
+        "room": room, "role_label": ROLE_LABELS_FR[claims.role]})
+
+
 async def public_page(request: web.Request) -> web.StreamResponse:
     room = request.app[ROOMS].get(request.match_info["seance"])
     if room is None:
@@ -272,7 +288,14 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
         app[ROOMS].clear()
         app[ACCOUNTS].close()
 
+    async def close_sockets(app: web.Application) -> None:
+        # Open WebSockets would hold the shutdown for its whole timeout (aiohttp docs).
+        for room in app[ROOMS].values():
+            for conn in list(room.connections):
+                await conn.close(code=1001, reason="server shutdown")
+
     app.on_startup.append(start_rooms)
+    app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(close_rooms)
 
     app.router.add_get("/", index)
@@ -281,6 +304,7 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     app.router.add_post("/logout", logout)
     app.router.add_get("/salle/{salle}", kiosk_page)
     app.router.add_get("/public/{seance}", public_page)
+    app.router.add_get("/moderation", moderation_page)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)

@@ -180,3 +180,21 @@ async def test_public_page_receives_the_programme(browser, live_app, output_dir)
     await until(programme_frames_rising, 20, interval=0.1, what="programme video decoded in the public page")
     await page.screenshot(path=str(output_dir / "public-demo.png"))
     assert server.app[ROOMS]["demo"].router.stats()["frames_decoded"] == 0
+
+
+async def test_moderator_mutes_a_salle_from_the_moderation_page(browser, live_app):
+    from web.app import ACCOUNTS
+
+    server = live_app
+    server.app[ACCOUNTS].set_account("moderateur", "pw-moderation", Role.MODERATOR)
+    page = await (await browser.new_context()).new_page()
+    await page.goto(server.base_url + "/login")
+    await page.fill("#login", "moderateur")
+    await page.fill("#password", "pw-moderation")
+    await page.click("button[type=submit]")
+    await page.goto(server.base_url + "/moderation")
+    await page.click("tr[data-salle=vaux] button:has-text('Couper le micro')", timeout=10_000)
+    room = server.app[ROOMS]["demo"]
+    await until(lambda: "vaux" in room.muted, 5, what="vaux muted from the moderation page")
+    await page.wait_for_selector("tr[data-salle=vaux] button:has-text('Rétablir le micro')", timeout=5_000)
+    assert not await page.locator("tr[data-salle=vaux] button:has-text('Mettre à l')").count()  # pin: president only

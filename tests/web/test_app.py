@@ -155,3 +155,16 @@ def test_demo_defaults_to_https_on_localhost(tmp_path):
                               announced_address=None)
     config, _ = demo.build(args)
     assert config.tls and config.host == "localhost" and config.base_url == "https://localhost:8443"
+
+
+async def test_moderation_page_is_for_moderators_and_the_president(client):
+    accounts = client.app[ACCOUNTS]
+    accounts.set_account("agent-vaux", "pw-a", Role.AGENT, salle_id="vaux")
+    accounts.set_account("moderateur", "pw-m", Role.MODERATOR)
+    r = await client.get("/moderation", allow_redirects=False)
+    assert r.status == 303
+    await client.post("/login", data={"login": "agent-vaux", "password": "pw-a"})
+    assert (await client.get("/moderation")).status == 403
+    await client.post("/login", data={"login": "moderateur", "password": "pw-m"})
+    r = await client.get("/moderation")
+    assert r.status == 200 and "/static/moderation.js" in await r.text()
