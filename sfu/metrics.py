@@ -47,6 +47,8 @@ class SfuCounters:
         self.bytes_out = _Tally()
         self.dropped = _Tally()  # by reason
         self.nacks_received = 0
+        self.nacks_sent = 0  # to publishers, for packets lost on their uplink
+        self.recovered = 0  # RTX retransmissions from publishers, unwrapped
         self.retransmitted = 0
         self.plis_received = 0
         self.keyframe_requests_sent = 0
@@ -100,6 +102,8 @@ class SfuCollector(Collector):
         for name, doc, value in (
             ("seance_sfu_nacks_received", "Generic NACK packets from consumers",
              c.nacks_received),
+            ("seance_sfu_nacks_sent", "Generic NACK packets sent to publishers", c.nacks_sent),
+            ("seance_sfu_rtx_recovered", "Packets recovered from publishers' RTX", c.recovered),
             ("seance_sfu_retransmissions", "Packets retransmitted from the packet cache",
              c.retransmitted),
             ("seance_sfu_plis_received", "PLI/FIR from consumers", c.plis_received),

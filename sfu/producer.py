@@ -21,15 +21,17 @@ from typing import TYPE_CHECKING, Any
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpReceiverInfo,
     RtcpRrPacket,
+    RtcpRtpfbPacket,
     RtcpSrPacket,
     pack_remb_fci,
 )
 
 from .packet_cache import PacketCache
-from .rtp_rewrite import URI_AUDIO_LEVEL, audio_level, is_keyframe
+from .rtp_rewrite import URI_AUDIO_LEVEL, audio_level, is_keyframe, payload_end, payload_offset
 
 if TYPE_CHECKING:
     from .consumer import Consumer
@@ -59,9 +61,13 @@ class Producer:
         self.counters = peer.counters
         self.codecs: dict[int, Codec] = {}
         self.rtx_payload_types: set[int] = set()
+        self.rtx_apt: dict[int, int] = {}  # RTX payload type -> original (RFC 4588)
         for c in parameters.codecs:
             if c.name.lower() == "rtx":
                 self.rtx_payload_types.add(c.payloadType)
+                apt = c.parameters.get("apt")
+                if isinstance(apt, int):
+                    self.rtx_apt[c.payloadType] = apt
             else:
                 self.codecs[c.payloadType] = Codec(c.name.lower(), c.clockRate, c.payloadType)
         self.extensions: dict[int, str] = {e.id: e.uri for e in parameters.headerExtensions}
@@ -126,14 +132,29 @@ class Producer:
         pt = data[1] & 0x7F
         codec = self.codecs.get(pt)
         if codec is None:
-            counters.dropped["rtx" if pt in self.rtx_payload_types else "unknown_payload_type"] += 1
-            return
-        seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
-        if ssrc != self.ssrc:
-            if self.ssrc is not None and self._base_seq is not None:
-                self._base_seq = None  # the publisher restarted its stream
-            self.ssrc = ssrc
-        self._update_stats(seq, ts, arrival_time_ms)
+            if pt in self.rtx_apt:
+                data = self._unwrap_rtx(data, now)
+                if data is None:
+                    counters.dropped["rtx"] += 1
+                    return
+                pt = data[1] & 0x7F
+                codec = self.codecs.get(pt)
+            if codec is None:
+                counters.dropped["unknown_payload_type"] += 1
+                return
+            seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+            counters.recovered += 1
+        else:
+            seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+            if ssrc != self.ssrc:
+                if self.ssrc is not None and self._base_seq is not None:
+                    self._base_seq = None  # the publisher restarted its stream
+                self.ssrc = ssrc
+            if kind == "video" and self._base_seq is not None:
+                gap = (seq - self._max_seq) & 0xFFFF
+                if 1 < gap <= 64:  # lost upstream: ask the publisher (RFC 4585 6.2.1)
+                    self._nack([(self._max_seq + i) & 0xFFFF for i in range(1, gap)])
+            self._update_stats(seq, ts, arrival_time_ms)
         if kind == "audio":
             if self.audio_level_id:
                 level = audio_level(data, self.audio_level_id)
@@ -152,6 +173,30 @@ class Producer:
         keyframe = kind == "video" and is_keyframe(codec.name, data)
         for consumer in tuple(consumers):
             await consumer.forward(self, data, codec, seq, ts, keyframe, now)
+
+    def _unwrap_rtx(self, data: bytes, now: float) -> bytes | None:
+        """Original packet of an RTX retransmission (RFC 4588 section 4), or None for
+        padding probes, unknown streams and packets already forwarded."""
+        p = payload_offset(data)
+        if payload_end(data) - p < 2 or self.ssrc is None:
+            return None
+        osn = (data[p] << 8) | data[p + 1]
+        if self.cache.get(osn) is not None:
+            return None  # already have it
+        buf = bytearray(data[:p]) + data[p + 2 :]
+        buf[1] = (buf[1] & 0x80) | self.rtx_apt[data[1] & 0x7F]
+        struct.pack_into("!H", buf, 2, osn)
+        struct.pack_into("!I", buf, 8, self.ssrc)
+        return bytes(buf)
+
+    def _nack(self, lost: list[int]) -> None:
+        rtcp_ssrc = self.receiver._seance_rtcp_ssrc
+        if rtcp_ssrc is None or self.ssrc is None:
+            return
+        packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
+        packet.lost = lost
+        self.counters.nacks_sent += 1
+        self._send_soon(bytes(packet))
 
     def _update_stats(self, seq: int, ts: int, arrival_time_ms: int) -> None:
         if self._base_seq is None:

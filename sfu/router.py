@@ -156,6 +156,8 @@ class Router:
             "packets_out_by_kind": dict(c.packets_out),
             "dropped": dict(c.dropped),
             "nacks_received": c.nacks_received,
+            "nacks_sent": c.nacks_sent,
+            "rtx_recovered": c.recovered,
             "retransmitted": c.retransmitted,
             "plis_received": c.plis_received,
             "keyframe_requests_sent": c.keyframe_requests_sent,

@@ -124,6 +124,33 @@ async def test_three_salles_forward_mute_and_health(sitting):
     assert not client.drop_once  # they were really dropped once
     assert router.stats()["nacks_received"] > 0 and router.stats()["retransmitted"] >= 2
 
+    # a packet lost on a publisher's uplink is NACKed upstream, recovered from its RTX
+    # and forwarded: the subscriber's stream has no hole
+    vaux_video = router.peers["vaux"].producers["video"]
+    server_ice = router.peers["vaux"].pc.getTransceivers()[0].receiver.transport.transport
+    recv, upstream_lost = server_ice._recv, set()
+
+    async def lossy_recv():
+        while True:
+            data = await recv()
+            if (127 < data[0] < 192 and data[1] & 0x7F == vaux_video.ssrc_pt
+                    and int.from_bytes(data[8:12], "big") == vaux_video.ssrc
+                    and len(upstream_lost) < 2):
+                upstream_lost.add(int.from_bytes(data[2:4], "big"))
+                continue
+            return data
+
+    vaux_video.ssrc_pt = next(iter(vaux_video.codecs))
+    server_ice._recv = lossy_recv
+    watch = sitting.clients["belcourt"]
+    vslot = slot_of(router, "belcourt", "vaux", "video")
+    start = watch.count(vslot)
+    assert await wait_for(lambda: len(upstream_lost) == 2 and watch.count(vslot) > start + 30, 10)
+    server_ice._recv = recv
+    assert router.stats()["nacks_sent"] > 0 and router.stats()["rtx_recovered"] >= 2
+    got = sorted(p[0] for p in watch.packets[vslot][start:])
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(got, got[1:])), "hole in the stream"
+
     # a PLI from a consumer reaches the producer, rate-limited
     consumer = router.peers["vaux"].consumers["video-0"]
     before = router.stats()["keyframe_requests_sent"]
