@@ -158,6 +158,15 @@ async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser
     await until(lambda: connected(vaux_page), 15, what="vaux reconnected")
     await until(lambda: receives_from_others(vaux_page, "vaux"), 15, interval=0.1, what="vaux receiving again")
     assert await vaux_page.evaluate("() => window.__sameDocument === true"), "the page was reloaded"
+
+    # 6. The media path alone drops (the socket stays): the page notices and rejoins.
+    generation = await vaux_page.evaluate("() => window.seance.generation")
+    await room.router.disconnect("vaux")
+    await until(lambda: vaux_page.evaluate(f"() => window.seance.generation > {generation}"), 15,
+                what="vaux renegotiating after its peer connection dropped")
+    await until(lambda: connected(vaux_page), 15, what="vaux media back")
+    await until(lambda: receives_from_others(vaux_page, "vaux"), 15, interval=0.1, what="vaux receiving again")
+    assert await vaux_page.evaluate("() => window.__sameDocument === true"), "the page was reloaded"
     assert room.router.stats()["frames_decoded"] == 0
     print(f"\njoin+media {join_s:.1f}s, health lost after close {lost_s:.1f}s, back after reopen {back_s:.1f}s, "
           f"total {time.monotonic() - started:.1f}s")

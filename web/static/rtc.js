@@ -155,7 +155,7 @@ export class SeanceClient {
     if (state === "connected") {
       this.attempt = 0;
       this.status("Connecté", "ok");
-    } else if (state === "failed") {
+    } else if (state === "failed" || state === "closed") {
       this.rejoin("Liaison média interrompue — reconnexion…");
     } else if (state === "disconnected") {
       this.status("Liaison média instable…", "warning");
