@@ -147,7 +147,9 @@ async def test_three_salles_forward_mute_and_health(sitting):
     start = watch.count(vslot)
     assert await wait_for(lambda: len(upstream_lost) == 2 and watch.count(vslot) > start + 30, 10)
     server_ice._recv = recv
-    assert router.stats()["nacks_sent"] > 0 and router.stats()["rtx_recovered"] >= 2
+    st = router.stats()
+    assert st["nacks_sent"] > 0 and st["rtx_recovered"] >= 2, (
+        upstream_lost, {k: st[k] for k in ("nacks_sent", "rtx_recovered", "dropped")})
     got = sorted(p[0] for p in watch.packets[vslot][start:])
     assert all((b - a) & 0xFFFF == 1 for a, b in zip(got, got[1:])), "hole in the stream"
 
