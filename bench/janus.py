@@ -1,9 +1,16 @@
 """Janus (Debian's ``janus`` package, VideoRoom plugin) as the reference SFU.
 
 :class:`JanusServer` starts ``janus`` with a configuration of its own, generated into a
-temporary directory: only the VideoRoom plugin and the WebSocket transport, bound to
-127.0.0.1 on a free port, ICE restricted to one local address of the machine (see :func:`host_ipv4`), no STUN, no NAT
-lookups, no event handlers or loggers. It is stopped by its PID.
+temporary directory: only the VideoRoom plugin and the WebSocket transport, no STUN, no
+NAT lookups, no event handlers or loggers. It is stopped by its PID.
+
+Janus 1.1.2 never gathers loopback candidates (libnice skips loopback interfaces, and
+``ice_enforce_list = "lo"`` or ``"127.0.0.1"`` leaves it with nothing, so it falls back to
+every interface). Benchmark traffic may only go to loopback or to our own namespaces, so
+Janus runs inside the benchmark's network namespace (:class:`bench.netns.BenchNetns`,
+started with ``ip netns exec``): its WebSocket API is bound on the namespace-side veth
+address and ICE is restricted to that same address (``ice_enforce_list``). The
+namespace has no route beyond its /30, so Janus cannot send anything elsewhere.
 
 :class:`JanusSession` is a minimal client of the Janus API over that WebSocket
 (``janus-protocol`` subprotocol): create a session, attach VideoRoom handles, send
@@ -15,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import shutil
 import signal
 import socket
@@ -32,10 +38,6 @@ VIDEOROOM = "janus.plugin.videoroom"
 
 def janus_available() -> str | None:
     """None when Janus can run here, else the reason it cannot (for skips and reports)."""
-    # Janus never gathers loopback candidates; benchmark traffic may only go to loopback
-    # or to test hosts in a network namespace of our own. Until Janus runs in such a
-    # namespace, the Janus target is disabled rather than sent over eth0's address.
-    return "the Janus target needs a network namespace of its own (not built yet)"
     if shutil.which(JANUS_BIN) is None:
         return "janus is not installed (Debian: apt-get install janus)"
     lib = _lib_dir()
@@ -43,7 +45,10 @@ def janus_available() -> str | None:
         return "janus is installed without its VideoRoom plugin"
     if not (lib / "transports" / "libjanus_websockets.so").exists():
         return "janus is installed without its WebSocket transport"
-    return None
+    from bench.netns import unavailable
+
+    reason = unavailable()  # Janus runs in a network namespace of the benchmark's own
+    return f"the Janus target runs in a network namespace of its own: {reason}" if reason else None
 
 
 def _lib_dir() -> Path | None:
@@ -53,21 +58,11 @@ def _lib_dir() -> Path | None:
     return None
 
 
-def host_ipv4() -> str | None:
-    """The machine's first non-loopback IPv4 address, for ICE with Janus.
-
-    Janus 1.1.2 never gathers loopback candidates (libnice skips loopback interfaces,
-    and ``ice_enforce_list = "lo"`` or ``"127.0.0.1"`` leaves Janus with nothing, so it
-    falls back to every interface). Janus and the synthetic salles therefore both use
-    the machine's own address: packets to a local address are delivered by the kernel
-    through the loopback device and never reach the wire."""
-    import ifaddr  # a dependency of aioice
-
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            if isinstance(ip.ip, str) and not ip.ip.startswith("127."):
-                return ip.ip
-    return None
+def die_with_parent() -> list[str]:
+    """A command prefix that SIGKILLs the command if the benchmark dies without stopping
+    it (util-linux ``setpriv --pdeathsig``; the setting survives the ``exec`` of
+    ``ip netns exec`` and ``taskset``). Empty when ``setpriv`` is missing."""
+    return ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
 
 
 def free_port() -> int:
@@ -81,8 +76,9 @@ def _disable_all_but(folder: Path, keep: str) -> str:
     return ",".join(n for n in names if n != keep)
 
 
-def write_config(conf_dir: Path, ws_port: int, rtp_ports: tuple[int, int], ice_address: str = "127.0.0.1") -> Path:
-    """Write janus.jcfg and the two configs Janus loads; returns the main config path."""
+def write_config(conf_dir: Path, ws_port: int, rtp_ports: tuple[int, int], address: str) -> Path:
+    """``address``: the only one Janus uses, for ICE and for its WebSocket API."""
+    # Write janus.jcfg and the two configs Janus loads; returns the main config path.
     lib = _lib_dir() or JANUS_LIB
     main = f"""
 general: {{
@@ -105,7 +101,7 @@ nat: {{
     nice_debug = false
     full_trickle = false
     ignore_mdns = true
-    ice_enforce_list = "{ice_address}"
+    ice_enforce_list = "{address}"
 }}
 plugins: {{
     disable = "{_disable_all_but(lib / 'plugins', 'libjanus_videoroom.so')}"
@@ -126,7 +122,7 @@ general: {{
     json = "compact"
     ws = true
     ws_port = {ws_port}
-    ws_ip = "127.0.0.1"
+    ws_ip = "{address}"
     wss = false
 }}
 admin: {{
@@ -147,21 +143,26 @@ general: {
 
 
 class JanusServer:
-    """A private Janus on loopback. Use as ``with JanusServer() as j: …``; ``j.pid``, ``j.url``."""
+    """A private Janus inside ``netns``. ``with JanusServer(netns=ns) as j: …``; ``j.pid``, ``j.url``.
 
-    def __init__(self, cpu: int | None = None, log_path: Path | None = None) -> None:
+    ``j.pid`` is Janus's own PID (``ip netns exec`` and ``taskset`` exec it), so the CPU
+    and memory read from /proc are Janus's, and stopping it is by that PID."""
+
+    WS_PORT = 8188  # the namespace is ours: every port in it is free
+
+    def __init__(self, netns, cpu: int | None = None, log_path: Path | None = None) -> None:
         self.cpu = cpu
-        self.ice_address = host_ipv4()
+        self.netns = netns
+        self.address = netns.inner_ip
         self.tmp = Path(tempfile.mkdtemp(prefix="seance-bench-janus-"))
-        self.ws_port = free_port()
-        base = 20000 + (os.getpid() % 200) * 100
-        self.rtp_ports = (base, base + 99)
+        self.ws_port = self.WS_PORT
+        self.rtp_ports = (20000, 20999)
         self.log_path = log_path or self.tmp / "janus.log"
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}/"
+        return f"ws://{self.address}:{self.ws_port}/"
 
     @property
     def pid(self) -> int:
@@ -169,25 +170,24 @@ class JanusServer:
         return self.proc.pid
 
     def start(self, timeout: float = 15.0) -> None:
-        if self.ice_address is None:
-            raise RuntimeError("Janus needs a non-loopback IPv4 address on this machine for ICE")
-        cfg = write_config(self.tmp / "conf", self.ws_port, self.rtp_ports, self.ice_address)
+        cfg = write_config(self.tmp / "conf", self.ws_port, self.rtp_ports, self.address)
         cmd = [JANUS_BIN, "-C", str(cfg), "-F", str(cfg.parent), "-o", "-d", "3"]
         if self.cpu is not None and shutil.which("taskset"):
             cmd = ["taskset", "-c", str(self.cpu), *cmd]
+        cmd = [*self.netns.exec_prefix(), *die_with_parent(), *cmd]
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"janus exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.ws_port), timeout=0.2):
+            try:  # from the root namespace, over our veth pair
+                with socket.create_connection((self.address, self.ws_port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"janus did not listen on {self.ws_port} within {timeout}s: {self.log_tail()}")
+        raise RuntimeError(f"janus did not listen on {self.address}:{self.ws_port} within {timeout}s: {self.log_tail()}")
 
     def log_tail(self, n: int = 2000) -> str:
         try:

@@ -13,6 +13,13 @@ For each target the sequence is the same and bounded in time:
 The zero of the delay is a direct publisher→subscriber run (no server) in one salle
 process on the load generator's core; its median one-way delay is subtracted from every
 delay measured through a server (``added_delay_ms``).
+
+Addresses: Séance and the direct run use 127.0.0.1 only. Janus never gathers loopback
+candidates, so its run happens in a network namespace of the benchmark's own
+(:mod:`bench.netns`): Janus and its synthetic salles both run inside it, on the
+namespace-side veth address, and the orchestrator reaches Janus's API over the veth
+pair. No benchmark traffic goes to any other address of the machine. The namespace is
+deleted at the end of the Janus run, whatever happens (error, timeout, SIGTERM).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report as rep
+from bench.janus import die_with_parent
 from bench.measure import CpuWindow, median, rss_bytes
 from bench.synthetic_salle import now_ns
 
@@ -84,8 +93,10 @@ async def _read_json_line(stream: asyncio.StreamReader, timeout: float) -> dict 
 
 
 async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], extra: dict[str, Any],
-                     load_cpu: int | None, server_pid: int | None) -> rep.TargetRun:
-    """Start salle processes (one per group of indices), run one window, collect."""
+                     load_cpu: int | None, server_pid: int | None, prefix: list[str] | None = None) -> rep.TargetRun:
+    """Start salle processes (one per group of indices), run one window, collect.
+
+    ``prefix``: put before each salle's command (``ip netns exec <ns>`` for Janus)."""
     n = sum(len(g) for g in indices)
     seconds = cfg.zero_seconds if target == "direct" else cfg.seconds
     budget = cfg.join_timeout + cfg.warmup + seconds + 20
@@ -97,7 +108,8 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
     run = rep.TargetRun(salles=n, window_s=seconds, cpu_s=None, rss_idle=rss_idle, rss_loaded=None)
     try:
         for group in indices:
-            cmd = _pinned([sys.executable, "-m", "bench.synthetic_salle", json.dumps({**base, "salles": group})], load_cpu)
+            cmd = [*(prefix or []), *die_with_parent(),
+                   *_pinned([sys.executable, "-m", "bench.synthetic_salle", json.dumps({**base, "salles": group})], load_cpu)]
             procs.append(await asyncio.create_subprocess_exec(
                 *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 cwd=str(Path(__file__).resolve().parent.parent)))
@@ -139,9 +151,14 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
                 run.delays_us.extend(r["delays_us"])
     finally:
         for p in procs:
-            try:
-                await asyncio.wait_for(p.wait(), 8)
-            except asyncio.TimeoutError:
+            if p.stdin is not None and not p.stdin.is_closing():
+                p.stdin.close()  # EOF instead of a window: a salle still waiting ends now
+        try:
+            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), 8)
+        except asyncio.TimeoutError:
+            pass
+        for p in procs:
+            if p.returncode is None:
                 p.kill()  # by PID: only the process we started
                 await p.wait()
     run.errors = errors
@@ -165,17 +182,26 @@ async def zero_run(cfg: BenchConfig, load_cpu: int | None) -> float:
 
 
 async def janus_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None) -> rep.TargetRun:
+    """Janus and its salles inside ``seance-bench-<pid>``, all on the namespace's veth address."""
     from bench.janus import JanusServer, create_room
+    from bench.netns import BenchNetns
 
-    janus = JanusServer(cpu=server_cpu)
-    janus.start()
-    try:
-        _log(cfg, f"janus pid {janus.pid} on {janus.url}")
-        await create_room(janus.url, JANUS_ROOM, publishers=cfg.salles + 2)
-        return await run_salles(cfg, "janus", _groups(cfg.salles, cfg.salles_per_process),
-                                {"url": janus.url, "room": JANUS_ROOM, "ice_addresses": [janus.ice_address]}, load_cpu, janus.pid)
-    finally:
-        janus.stop()
+    budget = 15 + 20 + cfg.join_timeout + cfg.warmup + cfg.seconds + 60  # start, room, run, results
+    with BenchNetns() as ns:  # deleted on any exit: error, timeout, cancellation
+        janus = JanusServer(ns, cpu=server_cpu)
+        try:
+            janus.start()
+            _log(cfg, f"janus pid {janus.pid} in netns {ns.name} ({ns.inner_ip}/{ns.subnet.prefixlen}) on {janus.url}")
+
+            async def run() -> rep.TargetRun:
+                await create_room(janus.url, JANUS_ROOM, publishers=cfg.salles + 2)
+                return await run_salles(cfg, "janus", _groups(cfg.salles, cfg.salles_per_process),
+                                        {"url": janus.url, "room": JANUS_ROOM, "ice_addresses": [ns.inner_ip]},
+                                        load_cpu, janus.pid, prefix=ns.exec_prefix())
+
+            return await asyncio.wait_for(run(), budget)
+        finally:
+            janus.stop()
 
 
 async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None) -> rep.TargetRun:
@@ -193,6 +219,12 @@ async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | N
 
 async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     from bench.samples import ensure_samples
+
+    # SIGTERM cancels the run, so every ``finally`` stops its servers and salles by PID
+    # and the Janus run deletes its network namespace.
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
 
     server_cpu, load_cpu = cores()
     _log(cfg, f"server core {server_cpu}, load-generator core {load_cpu}; {cfg.salles} salles, {cfg.seconds}s window")
@@ -226,7 +258,11 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
 
 
 def main(cfg: BenchConfig) -> int:
-    report = asyncio.run(run_bench(cfg))
+    try:
+        report = asyncio.run(run_bench(cfg))
+    except asyncio.CancelledError:
+        print("bench: stopped (SIGTERM); servers, salles and namespace cleaned up", file=sys.stderr)
+        return 143
     print(rep.table(report))
     if cfg.json_path:
         rep.dump(report, cfg.json_path)

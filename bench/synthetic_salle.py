@@ -62,9 +62,12 @@ def local_candidates_only(addresses: list[str]) -> None:
     """Gather ICE host candidates on ``addresses`` only (local ones), in this process.
 
     aioice 0.13 ``ice.get_host_addresses`` lists every interface but leaves 127.0.0.1
-    out; the benchmark must stay on the machine, so this client process announces only
-    the addresses the orchestrator gives (127.0.0.1, or the machine's own address that
-    Janus insists on). No STUN/TURN server either (see :func:`new_peer_connection`)."""
+    out; benchmark traffic may only use loopback or our own namespace, so this client
+    process announces only the addresses the orchestrator gives: 127.0.0.1 for Séance
+    and the direct run, the namespace-side veth address of the benchmark's own network
+    namespace for Janus (the process then runs inside that namespace, see
+    :mod:`bench.netns`). Never an address of eth0. No STUN/TURN server either (see
+    :func:`new_peer_connection`)."""
     import aioice.ice
 
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)

@@ -1,13 +1,18 @@
 """The benchmark runs and its report is well-formed. Timings are never asserted.
 
 The short runs start real processes (synthetic salles, Janus) pinned like a real run,
-for a few seconds each; ``make test`` installs Debian's ``janus`` so the Janus part runs
-there (it is skipped, with the reason, on a machine without it).
+for a few seconds each; ``make test`` installs Debian's ``janus`` and ``iproute2`` so the
+Janus part runs there. Janus runs in a network namespace of the benchmark's own
+(``seance-bench-<pid>``, needs root): the Janus part is skipped, with the reason, on a
+machine without Janus, without root or without ``ip netns``. Whatever happens, no
+namespace of the run may be left behind.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +20,22 @@ from pathlib import Path
 import pytest
 
 from bench import report as rep
+from bench import netns
 from bench.janus import janus_available
 from bench.synthetic_salle import Probe, subscriptions
 
 ROOT = Path(__file__).resolve().parents[2]
+JANUS_SKIP = janus_available()
+NETNS_SKIP = netns.unavailable()
+
+
+def _left_behind(pid: int) -> list[str]:
+    """Namespaces and veths of the run ``pid`` still present (there must be none)."""
+    left = [n for n in netns._names() if n == f"{netns.PREFIX}{pid}"]
+    host = netns._veth_names(pid)[0]
+    if subprocess.run(["ip", "link", "show", "dev", host], capture_output=True).returncode == 0:
+        left.append(host)
+    return left
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +46,26 @@ def bench_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
     cmd = [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())",
            "bench", "--salles", "2", "--seconds", "2", "--warmup", "0.5", "--zero-seconds", "1",
            "--cache", str(tmp / "cache"), "--json", str(out)]
-    if janus_available() is None:
+    if JANUS_SKIP is None:
         cmd.append("--vs-janus")
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert out.exists(), f"no report written (rc={proc.returncode})\n{proc.stdout}\n{proc.stderr}"
-    return json.loads(out.read_text()), proc
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # the bench cleans up (servers, salles, namespace) on SIGTERM
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+    done = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+    if NETNS_SKIP is None:
+        left = _left_behind(proc.pid)
+        if left:
+            netns.cleanup_stale()  # the run is over: remove them, then fail
+        assert not left, f"the run left {left} behind"
+    assert out.exists(), f"no report written (rc={proc.returncode})\n{stdout}\n{stderr}"
+    return json.loads(out.read_text()), done
 
 
 def _check_block(block: dict, salles: int) -> None:
@@ -67,15 +99,59 @@ def test_seance_report_is_well_formed(bench_run) -> None:
     assert "séance" in proc.stdout  # the table is printed too
 
 
-@pytest.mark.skipif(janus_available() is not None, reason=f"{janus_available()} — `make test` installs it")
+@pytest.mark.skipif(JANUS_SKIP is not None, reason=f"{JANUS_SKIP}")
 def test_janus_report_is_well_formed(bench_run) -> None:
     report, proc = bench_run
     assert proc.returncode == 0, proc.stderr
+    assert "in netns seance-bench-" in proc.stderr  # Janus ran in the benchmark's namespace
     assert set(report["janus"]) == set(rep.FIGURE_KEYS)
     _check_block(report["janus"], 2)
 
 
+# -- the benchmark's network namespace (no load) ------------------------------------------
+
+
+@pytest.mark.skipif(NETNS_SKIP is not None, reason=f"{NETNS_SKIP}")
+def test_netns_is_ours_isolated_and_always_deleted() -> None:
+    ns = netns.BenchNetns()
+    with pytest.raises(RuntimeError, match="boom"):
+        with ns:
+            assert ns.name in netns._names()
+            inside = subprocess.run([*ns.exec_prefix(), "ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+            routes = subprocess.run([*ns.exec_prefix(), "ip", "-4", "route"], capture_output=True, text=True).stdout
+            assert ns.inner_ip in inside and "127.0.0.1" in inside
+            assert "eth0" not in inside and "default" not in routes  # nowhere to go but our /30
+            assert ns.subnet.subnet_of(netns.RANGE)
+            raise RuntimeError("boom")
+    assert _left_behind(os.getpid()) == []
+
+
+@pytest.mark.skipif(NETNS_SKIP is not None, reason=f"{NETNS_SKIP}")
+def test_stale_namespace_of_a_dead_run_is_removed() -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a PID whose run is gone
+    name = f"{netns.PREFIX}{dead.pid}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        assert name in netns.cleanup_stale()
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+    assert name not in netns._names()
+
+
 # -- pure parts, no processes ----------------------------------------------------------
+
+
+def test_wirecheck_classifies_addresses() -> None:
+    import ipaddress
+
+    from bench.wirecheck import classify
+
+    assert classify(ipaddress.ip_address("127.0.0.1")) == "loopback"
+    assert classify(ipaddress.ip_address("::1")) == "loopback"
+    assert classify(ipaddress.ip_address("10.213.4.6")) == "ours"
+    assert classify(ipaddress.ip_address("192.0.2.2")) == "other"
+    assert classify(ipaddress.ip_address("10.1.2.3")) == "other"
 
 
 def test_validate_accepts_unmeasured_and_refuses_bad_shapes() -> None:
