@@ -30,6 +30,7 @@ from signaling.metrics import SignalingMetrics
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.roles import ROLE_LABELS_FR, Role
 from signaling.room import RouterFactory, SalleInfo, SittingRoom
+from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
 
 log = logging.getLogger(__name__)
@@ -308,5 +309,6 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     app.router.add_get("/ws", websocket)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
+    add_audit_routes(app)
     app.router.add_static("/static/", HERE / "static", append_version=True)
     return app

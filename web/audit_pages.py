@@ -1,0 +1,456 @@
+"""The auditor's pages: a sitting's journal as a readable timeline, its verification (R21),
+and the downloads an auditor needs to check it offline.
+
+Read-only: every route here is a GET and nothing is written. The page works from the
+files of the data dir alone (contract "Files of a sitting in the data dir"):
+
+- journal: ``<data_dir>/sittings/<sitting_id>/journal.jsonl``
+- public key: ``<data_dir>/keys/council-ed25519.pub``
+
+When the sitting service runs (``request.app[SITTINGS][id]``, signaling/sitting.py), its
+current state gives the live procès-verbal and the public key it holds; otherwise the
+sitting is rebuilt by replaying the verified journal (:meth:`Journal.replay`). The
+procès-verbal and the exports are produced only from a journal that verifies: a forged
+journal gives no minutes.
+
+Who: the auditor; the president and the admin may read too (R21: the auditor verifies).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from deliberation.audit import AuditReport, audit_bytes
+from deliberation.commands import CHOICE_LABELS
+from deliberation.council import Council
+from deliberation.journal import JournalError, key_fingerprint, load_public_pem, replay_entries, verify_lines
+from deliberation.minutes import french_date, french_time, liste_deliberations_html, proces_verbal_html
+from deliberation.scdl import deliberations_csv
+from deliberation.seance import Seance
+from signaling.roles import ROLE_LABELS_FR, Role
+
+AUDIT_ROLES = frozenset({Role.AUDITOR, Role.PRESIDENT, Role.ADMIN})
+_SITTING_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+#: Downloaded minutes carry their own <style>: let them use it, and nothing else.
+DOWNLOAD_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+                "form-action 'none'; frame-ancestors 'none'")
+
+
+# --------------------------------------------------------------------------- files and access
+
+
+def _webapp():
+    """web.app, imported when first needed (it imports this module to register the routes)."""
+    return importlib.import_module("web.app")
+
+
+def journal_path(data_dir: Path, sitting_id: str) -> Path:
+    return Path(data_dir) / "sittings" / sitting_id / "journal.jsonl"
+
+
+def public_key_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "keys" / "council-ed25519.pub"
+
+
+def _service(request: web.Request, sitting_id: str) -> Any | None:
+    """The running sitting service, if the backend has registered one (optional)."""
+    key = getattr(_webapp(), "SITTINGS", None)
+    if key is None:
+        return None
+    try:
+        services = request.app[key]
+    except KeyError:
+        return None
+    return services.get(sitting_id) if isinstance(services, dict) else None
+
+
+def _forbidden(request: web.Request, detail: str) -> web.Response:
+    return aiohttp_jinja2.render_template("error.html", request, {"title": "Accès refusé", "detail": detail}, status=403)
+
+
+def _not_found(request: web.Request, title: str, detail: str) -> web.Response:
+    return aiohttp_jinja2.render_template("error.html", request, {"title": title, "detail": detail}, status=404)
+
+
+def _check(request: web.Request) -> tuple[Any, str] | web.Response:
+    """(claims, sitting id) or the French refusal page."""
+    claims = _webapp().session_account(request)
+    if claims is None or claims.role not in AUDIT_ROLES:
+        return _forbidden(request, "Le journal et sa vérification sont réservés à l'auditeur, au président et à "
+                                   "l'administrateur. Connectez-vous avec l'un de ces comptes.")
+    sitting_id = request.match_info["seance"]
+    if not _SITTING_ID.match(sitting_id):
+        return _not_found(request, "Séance inconnue", "Cet identifiant de séance n'est pas valide.")
+    return claims, sitting_id
+
+
+@dataclass
+class Material:
+    """What the files (and the live service) say about one sitting."""
+
+    sitting_id: str
+    journal: bytes | None = None
+    key_pem: bytes | None = None
+    key_error: str | None = None
+    live: bool = False
+    seance: Seance | None = None
+    seance_error: str | None = None
+    report: AuditReport | None = None
+    open_sitting: bool = False  # verified up to its last line, not closed yet
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _load(request: web.Request, sitting_id: str, *, need_seance: bool) -> Material:
+    config = request.app[_webapp().CONFIG]
+    m = Material(sitting_id)
+    service = _service(request, sitting_id)
+    m.live = service is not None
+    jpath = Path(getattr(service, "journal_path", None) or journal_path(config.data_dir, sitting_id))
+    if jpath.is_file():
+        m.journal = jpath.read_bytes()
+        if m.live and not m.journal.endswith(b"\n") and b"\n" in m.journal:
+            m.journal = m.journal[: m.journal.rindex(b"\n") + 1]  # a batch being written: up to its last line
+    pem = getattr(service, "public_key_pem", None)
+    if pem is None and public_key_path(config.data_dir).is_file():
+        pem = public_key_path(config.data_dir).read_bytes()
+    if pem is not None:
+        m.key_pem = pem if isinstance(pem, bytes) else str(pem).encode()
+    if m.journal is None:
+        return m
+    if m.key_pem is None:
+        m.key_error = "La clé publique du conseil est introuvable : le journal ne peut pas être vérifié."
+        return m
+    try:
+        public_key = load_public_pem(m.key_pem)
+    except ValueError:
+        m.key_error = "La clé publique du conseil est illisible : le journal ne peut pas être vérifié."
+        return m
+    m.extra["fingerprint"] = key_fingerprint(public_key)
+    m.report = audit_bytes(m.journal, public_key)
+    if not m.report.ok and (m.report.reason or "").startswith("journal incomplet"):
+        open_report = audit_bytes(m.journal, public_key, allow_open=True)
+        if open_report.ok:
+            m.report, m.open_sitting = open_report, True
+    if need_seance:
+        if m.live and getattr(service, "seance", None) is not None and (m.report is None or m.report.ok):
+            m.seance = service.seance
+        elif m.report is not None and m.report.ok:
+            try:
+                m.seance = replay_entries(verify_lines(m.journal, public_key))
+            except JournalError as err:
+                m.seance_error = f"ligne {err.line} : {err.reason}"
+        else:
+            m.seance_error = "le journal ne se vérifie pas"
+    return m
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+def _parse_lines(content: bytes) -> list[tuple[int, dict[str, Any] | None, str]]:
+    out = []
+    lines = content.split(b"\n")
+    if content.endswith(b"\n"):
+        lines.pop()
+    for n, raw in enumerate(lines, start=1):
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            out.append((n, data if isinstance(data, dict) else None, ""))
+        except (UnicodeDecodeError, ValueError):
+            out.append((n, None, raw.decode("utf-8", "replace")[:300]))
+    return out
+
+
+class Names:
+    """Resolves ids into the names people know (council of the genesis line)."""
+
+    def __init__(self, council: Council | None, items: dict[str, str]) -> None:
+        self.council = council
+        self.items = items
+
+    def member(self, member_id: str | None) -> str:
+        if not member_id:
+            return "—"
+        m = self.council.member(member_id) if self.council else None
+        return m.name if m else member_id
+
+    def salle(self, salle_id: str | None) -> str:
+        s = self.council.salle(salle_id) if self.council and salle_id else None
+        return s.name if s else (salle_id or "—")
+
+    def item(self, item_id: str | None) -> str:
+        return f"« {self.items.get(item_id, item_id)} »"
+
+    def actor(self, actor: dict[str, Any] | None) -> str:
+        if not actor:
+            return "—"
+        role = actor.get("role")
+        if role == "system":
+            return "Système (serveur média)"
+        if role == "admin":
+            return "Administration"
+        if role == "agent":
+            agent = self.council.agent(actor.get("agent_id") or "") if self.council else None
+            who = agent.name if agent else (actor.get("agent_id") or "")
+            return f"{who}, agent de salle ({self.salle(actor.get('salle_id'))})"
+        labels = {"president": "président(e)", "secretary": "secrétaire de séance", "councillor": "élu(e)",
+                  "moderator": "modérateur", "auditor": "auditeur"}
+        who = self.member(actor.get("member_id")) if actor.get("member_id") else ""
+        label = labels.get(role or "", role or "")
+        return f"{who}, {label}" if who else label.capitalize()
+
+
+def _quorum(q: dict[str, Any]) -> str:
+    text = f"quorum {q.get('present')} présents sur {q.get('in_office')} (requis {q.get('required')})"
+    return text + (", sans condition de quorum (R8)" if q.get("waived") else "")
+
+
+def describe_event(ev: dict[str, Any], names: Names) -> str:
+    """One event, in French, for people (the raw line stays available)."""
+    t, d = ev.get("type"), ev.get("data") or {}
+    mem, sal, item = names.member, names.salle, names.item
+    match t:
+        case "ItemAdded":
+            return f"Point inscrit à l'ordre du jour : {item(d.get('item_id'))} ({d.get('kind')}, matière {d.get('matiere_code')})"
+        case "ConvertedToTeleconference":
+            return "Séance convertie en visioconférence"
+        case "CheckedIn":
+            return f"Arrivée de {mem(d.get('member_id'))} — {sal(d.get('salle_id'))}"
+        case "CheckedOut":
+            return f"Départ de {mem(d.get('member_id'))} — {sal(d.get('salle_id'))}"
+        case "SuppleanceDeclared":
+            return f"Suppléance de {mem(d.get('titulaire_id'))} déclarée (document : {d.get('document_ref')})"
+        case "ProxyRecorded":
+            return (f"Pouvoir de {mem(d.get('giver_id'))} à {mem(d.get('holder_id'))} enregistré "
+                    f"(document : {d.get('document_ref')})")
+        case "ProxyEnded":
+            why = {"giver_arrived": "arrivée du mandant", "revoked": "révocation"}.get(d.get("reason"), d.get("reason"))
+            return f"Fin du pouvoir de {mem(d.get('giver_id'))} ({why})"
+        case "SecretaryAppointed":
+            return f"{mem(d.get('member_id'))} désigné(e) secrétaire de séance (R10)"
+        case "TransmissionChanged":
+            state = "transmission établie" if d.get("transmitting") else "perte de transmission"
+            return f"{sal(d.get('salle_id'))} : {state} (mesurée par le serveur)"
+        case "PublicStreamChanged":
+            return "Retransmission publique en direct : " + ("active" if d.get("up") else "interrompue") + " (R2)"
+        case "AudioOnlyChanged":
+            return f"{sal(d.get('salle_id'))} : " + ("passage en audio seul (R3)" if d.get("audio_only") else "retour à la vidéo (R3)")
+        case "BroadcastObjection":
+            verb = "s'oppose à" if d.get("objecting") else "lève son opposition à"
+            return f"{sal(d.get('salle_id'))} : {d.get('person')} {verb} la diffusion de son image (R20)"
+        case "SittingOpened":
+            return f"Ouverture de la séance — {_quorum(d.get('quorum') or {})}"
+        case "SittingSuspended":
+            if d.get("rule") == "R17":
+                salles = ", ".join(sal(s) for s in d.get("salles") or [])
+                return f"Séance suspendue : perte de transmission ({salles}) (R17)"
+            return "Séance suspendue par le président" + (f" : {d['reason']}" if d.get("reason") else "")
+        case "SittingResumed":
+            return f"Reprise de la séance — {_quorum(d.get('quorum') or {})}"
+        case "ItemTakenUp":
+            return f"Examen du point {item(d.get('item_id'))}"
+        case "SensitivePassage":
+            if d.get("on"):
+                return "Début d'un passage sensible : diffusion et enregistrement coupés (R19)"
+            return "Fin du passage sensible (R19)"
+        case "RecordingDigest":
+            return f"Empreinte d'enregistrement journalisée ({d.get('label')}) (R5)"
+        case "SittingClosed":
+            return "Clôture de la séance par le président (R11)"
+        case "WithdrawalDeclared":
+            return f"{mem(d.get('member_id'))} se retire pour le point {item(d.get('item_id'))} (intérêt personnel)"
+        case "SecretBallotRequested":
+            return f"{mem(d.get('member_id'))} demande le scrutin secret sur {item(d.get('item_id'))} (R15)"
+        case "ItemPostponed":
+            return f"Point {item(d.get('item_id'))} reporté : {d.get('mention') or d.get('reason')} ({d.get('rule')})"
+        case "PublicAppointmentDecided":
+            return f"Le conseil décide à l'unanimité de ne pas voter au scrutin secret sur {item(d.get('item_id'))}"
+        case "VoteOpened":
+            method = "appel nominal" if d.get("method") == "appel_nominal" else "vote électronique"
+            return (f"Ouverture du vote sur {item(d.get('item_id'))} ({method}) — "
+                    f"{len(d.get('electorate') or [])} voix possibles, {_quorum(d.get('quorum') or {})}")
+        case "BallotCast":
+            on = f" pour {mem(d['on_behalf_of'])} (pouvoir)" if d.get("on_behalf_of") else ""
+            return f"{mem(d.get('voter_id'))}{on} : {CHOICE_LABELS.get(d.get('choice'), d.get('choice'))}"
+        case "PresidentDecision":
+            return f"Décision du président : le vote gelé de {item(d.get('item_id'))} se poursuit ({d.get('reason')})"
+        case "VoteClosed":
+            c = d.get("counts") or {}
+            verdict = "adopté" if d.get("adopted") else "rejeté"
+            if d.get("casting_vote"):
+                verdict += " (voix prépondérante du président)"
+            return (f"Vote clos sur {item(d.get('item_id'))} : {c.get('pour')} pour, {c.get('contre')} contre, "
+                    f"{c.get('abstention')} abstention(s), {c.get('nppv')} ne prend pas part — {verdict}")
+    return f"Événement {t}"
+
+
+def _time(at: str | None) -> str:
+    try:
+        return french_time(at) if at else ""
+    except ValueError:
+        return at or ""
+
+
+def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, Any]], Names]:
+    """Rows for the page: one per command (with its events), checkpoint or genesis."""
+    parsed = _parse_lines(content)
+    council = None
+    if parsed and parsed[0][1] and parsed[0][1].get("kind") == "genesis":
+        try:
+            council = Council.from_dict(parsed[0][1]["council"])
+        except (KeyError, TypeError, ValueError):
+            council = None
+    items = {}
+    for _, data, _raw in parsed:
+        ev = (data or {}).get("event") or {}
+        if ev.get("type") == "ItemAdded":
+            items[(ev.get("data") or {}).get("item_id")] = (ev.get("data") or {}).get("title")
+    names = Names(council, items)
+    rows: list[dict[str, Any]] = []
+    for n, data, raw in parsed:
+        failing = n == failing_line
+        if data is None:
+            rows.append({"line": n, "kind": "unreadable", "time": "", "actor": "", "what": f"Ligne illisible : {raw}",
+                         "events": [], "failing": failing})
+            continue
+        kind = data.get("kind")
+        if kind == "genesis":
+            cfg = data.get("config") or {}
+            rows.append({"line": n, "kind": kind, "time": "", "actor": "Serveur",
+                         "what": f"Genèse du journal : {cfg.get('title', '')} — "
+                                 f"{council.name if council else ''} (clé {str(data.get('key_sha256', ''))[:16]}…)",
+                         "events": [], "failing": failing})
+        elif kind == "command":
+            cmd = data.get("command") or {}
+            rows.append({"line": n, "kind": kind, "time": _time(cmd.get("at")), "at": cmd.get("at"),
+                         "actor": names.actor(data.get("actor")), "what": "", "command": cmd.get("type"),
+                         "events": [], "failing": failing})
+        elif kind == "event":
+            ev = data.get("event") or {}
+            target = rows[-1] if rows and rows[-1]["kind"] == "command" else None
+            entry = {"line": n, "text": describe_event(ev, names), "type": ev.get("type"), "failing": failing}
+            if target is not None:
+                target["events"].append(entry)
+                target["failing"] = target["failing"] or failing
+            else:
+                rows.append({"line": n, "kind": "event", "time": _time(ev.get("at")), "actor": "", "what": entry["text"],
+                             "events": [], "failing": failing})
+        elif kind == "checkpoint":
+            reason = {"genesis": "genèse", "VoteClosed": "résultat d'un vote", "SittingClosed": "clôture"}.get(
+                data.get("reason"), data.get("reason"))
+            rows.append({"line": n, "kind": kind, "time": "", "actor": "Serveur",
+                         "what": f"Point de contrôle signé (Ed25519) — {reason}", "events": [], "failing": failing})
+        else:
+            rows.append({"line": n, "kind": "unknown", "time": "", "actor": "", "what": f"Ligne de nature inconnue ({kind})",
+                         "events": [], "failing": failing})
+    return rows, names
+
+
+# --------------------------------------------------------------------------- pages
+
+
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    checked = _check(request)
+    if isinstance(checked, web.Response):
+        return checked
+    claims, sitting_id = checked
+    m = _load(request, sitting_id, need_seance=False)
+    rooms = request.app[_webapp().ROOMS]
+    if m.journal is None and sitting_id not in rooms and not m.live:
+        return _not_found(request, "Séance inconnue", "Aucune séance ni aucun journal sous cet identifiant.")
+    rows, names, votes, title = [], Names(None, {}), [], sitting_id
+    if m.journal is not None:
+        rows, names = timeline(m.journal, None if m.report is None or m.report.ok else m.report.line)
+        if names.council is not None and rows and rows[0]["kind"] == "genesis":
+            genesis = _parse_lines(m.journal)[0][1] or {}
+            title = (genesis.get("config") or {}).get("title") or sitting_id
+        for v in (m.report.votes if m.report and m.report.ok else []):
+            c = v["counts"]
+            votes.append({**v, "title": names.items.get(v["item_id"], v["item_id"]), "c": c})
+    elif sitting_id in rooms:
+        title = rooms[sitting_id].title
+    response = aiohttp_jinja2.render_template("audit.html", request, {
+        "sitting_id": sitting_id, "title": title, "m": m, "rows": rows, "votes": votes,
+        "role_label": ROLE_LABELS_FR[claims.role], "council": names.council,
+    })
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _download(body: bytes, content_type: str, filename: str, *, inline: bool = False) -> web.Response:
+    disposition = "inline" if inline else "attachment"
+    return web.Response(body=body, headers={
+        "Content-Type": content_type,
+        "Content-Disposition": f'{disposition}; filename="{filename}"',
+        "Content-Security-Policy": DOWNLOAD_CSP,
+        "Cache-Control": "no-store",
+    })
+
+
+async def download_journal(request: web.Request) -> web.StreamResponse:
+    checked = _check(request)
+    if isinstance(checked, web.Response):
+        return checked
+    m = _load(request, checked[1], need_seance=False)
+    if m.journal is None:
+        return _not_found(request, "Journal introuvable", "Cette séance n'a pas encore de journal.")
+    # The bytes as stored, verified or not: the auditor checks them offline.
+    return _download(m.journal, "application/jsonl; charset=utf-8", f"journal-{checked[1]}.jsonl")
+
+
+async def download_key(request: web.Request) -> web.StreamResponse:
+    checked = _check(request)
+    if isinstance(checked, web.Response):
+        return checked
+    m = _load(request, checked[1], need_seance=False)
+    if m.key_pem is None:
+        return _not_found(request, "Clé introuvable", "La clé publique du conseil n'a pas encore été créée.")
+    return _download(m.key_pem, "application/x-pem-file", "council-ed25519.pub")
+
+
+def _document(kind: str):
+    async def handler(request: web.Request) -> web.StreamResponse:
+        checked = _check(request)
+        if isinstance(checked, web.Response):
+            return checked
+        sitting_id = checked[1]
+        m = _load(request, sitting_id, need_seance=True)
+        if m.journal is None:
+            return _not_found(request, "Journal introuvable", "Cette séance n'a pas encore de journal.")
+        if m.seance is None:
+            detail = m.key_error or f"Le journal ne se vérifie pas ({m.seance_error}) : aucun document n'en est tiré."
+            return aiohttp_jinja2.render_template("error.html", request, {
+                "title": "Document indisponible", "detail": detail}, status=409)
+        inline = request.query.get("vue") == "1"
+        if kind == "pv":
+            return _download(proces_verbal_html(m.seance).encode(), "text/html; charset=utf-8",
+                             f"proces-verbal-{sitting_id}.html", inline=inline)
+        if kind == "liste":
+            return _download(liste_deliberations_html(m.seance).encode(), "text/html; charset=utf-8",
+                             f"liste-deliberations-{sitting_id}.html", inline=inline)
+        return _download(deliberations_csv(m.seance).encode("utf-8"), "text/csv; charset=utf-8",
+                         f"deliberations-{sitting_id}.csv")
+
+    return handler
+
+
+def add_audit_routes(app: web.Application) -> None:
+    """Register the auditor's read-only routes (GET only)."""
+    app.router.add_get("/audit/{seance}", audit_page)
+    app.router.add_get("/audit/{seance}/journal.jsonl", download_journal)
+    app.router.add_get("/audit/{seance}/council-ed25519.pub", download_key)
+    app.router.add_get("/audit/{seance}/proces-verbal.html", _document("pv"))
+    app.router.add_get("/audit/{seance}/liste-deliberations.html", _document("liste"))
+    app.router.add_get("/audit/{seance}/deliberations.csv", _document("csv"))
+
+
+__all__ = ["add_audit_routes", "journal_path", "public_key_path", "describe_event", "french_date"]
