@@ -290,6 +290,36 @@ class CloseVote(Command):
     _ids = ("item_id",)
 
 
+# --- the floor (la parole) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class RequestFloor(Command):
+    """A councillor present asks for the floor, for themself."""
+
+    member_id: str
+    _ids = ("member_id",)
+
+
+@dataclass(frozen=True)
+class WithdrawFloorRequest(Command):
+    """A request for the floor is withdrawn (by its author, or dropped by the chair)."""
+
+    member_id: str
+    _ids = ("member_id",)
+
+
+@dataclass(frozen=True)
+class GrantFloor(Command):
+    """The president or the moderator gives the floor to a member present."""
+
+    member_id: str
+    _ids = ("member_id",)
+
+
+@dataclass(frozen=True)
+class EndFloor(Command):
+    """The current speaker's turn ends."""
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (
@@ -297,6 +327,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         AppointSecretary, ReportTransmission, ReportPublicStream, SetAudioOnly, ObjectToBroadcast, OpenSitting,
         Suspend, Resume, TakeUpItem, MarkSensitive, RecordRecordingDigest, CloseSitting, DeclareWithdrawal,
         RequestSecretBallot, DecideAppointmentBallot, OpenVote, CastBallot, DecideFrozenVote, CloseVote,
+        RequestFloor, WithdrawFloorRequest, GrantFloor, EndFloor,
     )
 }
 

@@ -193,12 +193,14 @@ def replay_entries(entries: list[Entry]) -> Seance:
 class Journal:
     """The open, append-only journal of one sitting, holding the signing key."""
 
-    def __init__(self, path: Path, handle: BinaryIO, key: Ed25519PrivateKey, last_raw: bytes, seq: int) -> None:
+    def __init__(self, path: Path, handle: BinaryIO, key: Ed25519PrivateKey, last_raw: bytes, seq: int,
+                 checkpoints: int = 0) -> None:
         self.path = path
         self._file = handle
         self._key = key
         self._last_raw = last_raw
         self._seq = seq
+        self._checkpoints = checkpoints
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -234,7 +236,8 @@ class Journal:
         if entries[0].data.get("key_sha256") != key_fingerprint(key):
             raise JournalError(1, "journal signé par une autre clé")
         seance = replay_entries(entries)
-        return cls(p, open(p, "ab"), key, entries[-1].raw, len(entries)), seance
+        checkpoints = sum(e.kind == "checkpoint" for e in entries)
+        return cls(p, open(p, "ab"), key, entries[-1].raw, len(entries), checkpoints), seance
 
     @staticmethod
     def replay(path: str | Path, public_key: Ed25519PublicKey) -> Seance:
@@ -258,6 +261,7 @@ class Journal:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._last_raw, self._seq = last_raw, seq
+        self._checkpoints += sum(1 for e in entries if e["kind"] == "checkpoint")
 
     def append(self, command: Command, actor: Actor, events: list[Event]) -> None:
         """Journal an accepted command and its events (plus a checkpoint after a vote result or closing)."""
@@ -286,6 +290,15 @@ class Journal:
     @property
     def lines(self) -> int:
         return self._seq
+
+    @property
+    def head(self) -> str:
+        """SHA-256 (hex) of the last line: what the next line's ``prev`` will be."""
+        return sha256_hex(self._last_raw)
+
+    @property
+    def signed_checkpoints(self) -> int:
+        return self._checkpoints
 
     def close(self) -> None:
         self._file.close()

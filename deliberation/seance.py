@@ -18,7 +18,7 @@ from .canonical import canonical_bytes
 from .commands import (
     AddAgendaItem, AppointSecretary, CastBallot, CheckIn, CheckOut, CloseSitting, CloseVote, Command,
     ConvertToTeleconference, DeclareSuppleance, DeclareWithdrawal, DecideAppointmentBallot, DecideFrozenVote,
-    MarkSensitive, ObjectToBroadcast, OpenSitting, OpenVote, RecordProxy, RecordRecordingDigest, ReportPublicStream,
+    EndFloor, GrantFloor, MarkSensitive, RequestFloor, WithdrawFloorRequest, ObjectToBroadcast, OpenSitting, OpenVote, RecordProxy, RecordRecordingDigest, ReportPublicStream,
     ReportTransmission, RequestSecretBallot, Resume, RevokeProxy, SetAudioOnly, Suspend, TakeUpItem,
 )
 from .council import Council, Seat, SittingConfig
@@ -559,8 +559,13 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
         return found
     item, vote = found
     if vote["method"] == "appel_nominal":
-        if actor.role != Role.SECRETARY or actor.member_id != s.state.secretary:
-            return Refusal("R13", "R13 — à l'appel nominal, le secrétaire de séance enregistre chaque réponse.")
+        # R13 with R4: the secretary records each answer; the agent of a salle, auxiliaire
+        # du secrétaire de séance, records the answers of the councillors present there.
+        is_secretary = actor.role == Role.SECRETARY and actor.member_id == s.state.secretary
+        voter_salle = s.state.presence.get(c.voter_id)
+        is_agent = voter_salle is not None and _agent_of(s, actor, voter_salle) is None
+        if not (is_secretary or is_agent):
+            return Refusal("R13", "R13 — à l'appel nominal, le secrétaire de séance, ou l'agent de la salle du votant, enregistre chaque réponse.")
     elif actor.member_id != c.voter_id or actor.role not in (Role.COUNCILLOR, Role.PRESIDENT, Role.SECRETARY):
         return Refusal("R13", "R13 — au vote électronique, chaque conseiller vote depuis son propre terminal.")
     if _frozen(s, vote):
@@ -612,6 +617,76 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
     ]
 
 
+# -- the floor (la parole) -------------------------------------------------------------------------
+def _chair(s: Seance, actor: Actor, what: str) -> Refusal | None:
+    """The president (the council's) or a moderator runs the floor."""
+    if actor.role == Role.MODERATOR:
+        return None
+    if actor.role == Role.PRESIDENT and actor.member_id == s.council.president_id:
+        return None
+    return Refusal(ROLE, f"Seuls le président et le modérateur peuvent {what}.")
+
+
+def _floor_open(s: Seance) -> Refusal | None:
+    if (r := _active(s)) is not None:
+        return r
+    return None
+
+
+def _present_member(s: Seance, member_id: str) -> Refusal | None:
+    member = s.council.member(member_id)
+    if member is None:
+        return Refusal(UNKNOWN, f"Conseiller « {member_id} » inconnu.", "member_id")
+    if member_id not in s.state.presence:
+        return Refusal("R1", f"R1 — {member.name} n'est pas enregistré·e présent·e dans une salle désignée : pas de prise de parole.", "member_id")
+    return None
+
+
+def _request_floor(s: Seance, c: RequestFloor, actor: Actor) -> Decision:
+    if actor.role not in (Role.COUNCILLOR, Role.SECRETARY, Role.PRESIDENT) or actor.member_id != c.member_id:
+        return Refusal(ROLE, "Un conseiller demande la parole pour lui-même.")
+    if (r := _floor_open(s)) is not None:
+        return r
+    if (r := _present_member(s, c.member_id)) is not None:
+        return r
+    speaking = s.state.speaker is not None and s.state.speaker["member"] == c.member_id
+    if speaking or any(q["member"] == c.member_id for q in s.state.floor_queue):
+        return []  # already asked, or speaking: nothing to record
+    return [_ev(c, "FloorRequested", member_id=c.member_id)]
+
+
+def _withdraw_floor(s: Seance, c: WithdrawFloorRequest, actor: Actor) -> Decision:
+    is_self = actor.role in (Role.COUNCILLOR, Role.SECRETARY, Role.PRESIDENT) and actor.member_id == c.member_id
+    if not is_self and (r := _chair(s, actor, "retirer la demande de parole d'un autre conseiller")) is not None:
+        return r
+    if not any(q["member"] == c.member_id for q in s.state.floor_queue):
+        return Refusal(UNKNOWN, f"{s.name(c.member_id)} n'a pas demandé la parole.", "member_id")
+    return [_ev(c, "FloorRequestWithdrawn", member_id=c.member_id)]
+
+
+def _grant_floor(s: Seance, c: GrantFloor, actor: Actor) -> Decision:
+    if (r := _chair(s, actor, "donner la parole")) is not None:
+        return r
+    if (r := _floor_open(s)) is not None:
+        return r
+    if s.state.status == "suspended":
+        return Refusal("R17", "R17 — la séance est suspendue : la parole ne se donne pas.")
+    if (r := _present_member(s, c.member_id)) is not None:
+        return r
+    if s.state.speaker is not None and s.state.speaker["member"] == c.member_id:
+        return []
+    previous = s.state.speaker["member"] if s.state.speaker is not None else None
+    return [_ev(c, "FloorGranted", member_id=c.member_id, previous=previous)]
+
+
+def _end_floor(s: Seance, c: EndFloor, actor: Actor) -> Decision:
+    if (r := _chair(s, actor, "reprendre la parole")) is not None:
+        return r
+    if s.state.speaker is None:
+        return Refusal(UNKNOWN, "Personne n'a la parole.")
+    return [_ev(c, "FloorEnded", member_id=s.state.speaker["member"])]
+
+
 _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
     AddAgendaItem: _add_item, ConvertToTeleconference: _convert, CheckIn: _check_in, CheckOut: _check_out,
     DeclareSuppleance: _suppleance, RecordProxy: _record_proxy, RevokeProxy: _revoke_proxy,
@@ -620,4 +695,5 @@ _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
     TakeUpItem: _take_up, MarkSensitive: _sensitive, RecordRecordingDigest: _recording, CloseSitting: _close,
     DeclareWithdrawal: _withdrawal, RequestSecretBallot: _secret_request, DecideAppointmentBallot: _appointment,
     OpenVote: _open_vote, CastBallot: _cast, DecideFrozenVote: _frozen_decision, CloseVote: _close_vote,
+    RequestFloor: _request_floor, WithdrawFloorRequest: _withdraw_floor, GrantFloor: _grant_floor, EndFloor: _end_floor,
 }

@@ -40,6 +40,9 @@ class SeanceState:
     sensitive: bool = False
     sensitive_spans: list[dict[str, Any]] = field(default_factory=list)
     recordings: list[dict[str, Any]] = field(default_factory=list)
+    #: the floor: the member speaking ``{member, since}`` and the queue of requests ``[{member, since}]``
+    speaker: dict[str, Any] | None = None
+    floor_queue: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return copy.deepcopy(asdict(self))
@@ -102,6 +105,7 @@ def _checked_in(s: SeanceState, at: str, d: dict[str, Any]) -> None:
 
 def _checked_out(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.presence.pop(d["member_id"], None)
+    _leave_floor(s, d["member_id"])  # whoever leaves the salle leaves the floor and its queue
     for a in reversed(s.attendance):
         if a["member"] == d["member_id"] and a["out"] is None:
             a["out"] = at
@@ -265,10 +269,35 @@ def _recording(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.recordings.append({"at": at, "sha256": d["sha256"], "label": d["label"]})
 
 
+def _leave_floor(s: SeanceState, member_id: str) -> None:
+    s.floor_queue = [q for q in s.floor_queue if q["member"] != member_id]
+    if s.speaker is not None and s.speaker["member"] == member_id:
+        s.speaker = None
+
+
+def _floor_requested(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.floor_queue.append({"member": d["member_id"], "since": at})
+
+
+def _floor_withdrawn(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.floor_queue = [q for q in s.floor_queue if q["member"] != d["member_id"]]
+
+
+def _floor_granted(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.floor_queue = [q for q in s.floor_queue if q["member"] != d["member_id"]]
+    s.speaker = {"member": d["member_id"], "since": at}
+
+
+def _floor_ended(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.speaker = None
+
+
 def _closed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.status = "closed"
     s.closed_at = at
     s.current_item = None
+    s.speaker = None
+    s.floor_queue = []
     if s.sensitive_spans and s.sensitive_spans[-1]["to"] is None:
         s.sensitive_spans[-1]["to"] = at
     s.sensitive = False
@@ -302,4 +331,8 @@ _HANDLERS = {
     "SensitivePassage": _sensitive,
     "RecordingDigest": _recording,
     "SittingClosed": _closed,
+    "FloorRequested": _floor_requested,
+    "FloorRequestWithdrawn": _floor_withdrawn,
+    "FloorGranted": _floor_granted,
+    "FloorEnded": _floor_ended,
 }

@@ -1,7 +1,7 @@
 """People's accounts, persisted in SQLite (stdlib) in the instance data dir.
 
 One table ``accounts``: login, scrypt hash (see :mod:`signaling.auth`), role, the member
-id in the council (councillors, president) and the salle (agents). Kiosks have no
+id in the council (councillors, president), the salle and the agent id (agents, R4). Kiosks have no
 account: they hold a signed salle token.
 """
 
@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     member_id     TEXT,
     salle_id      TEXT,
     display_name  TEXT NOT NULL DEFAULT '',
+    agent_id      TEXT,
     created_at    REAL NOT NULL,
     updated_at    REAL NOT NULL
 )
@@ -43,6 +44,7 @@ class Account:
     member_id: str | None
     salle_id: str | None
     display_name: str
+    agent_id: str | None = None
 
 
 class AccountStore:
@@ -56,6 +58,9 @@ class AccountStore:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(accounts)")}
+        if "agent_id" not in columns:  # a data dir from before agents carried their agent id
+            self._db.execute("ALTER TABLE accounts ADD COLUMN agent_id TEXT")
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> AccountStore:
@@ -65,7 +70,7 @@ class AccountStore:
         self._db.close()
 
     def set_account(self, login: str, password: str, role: Role, *, member_id: str | None = None,
-                    salle_id: str | None = None, display_name: str = "") -> Account:
+                    salle_id: str | None = None, display_name: str = "", agent_id: str | None = None) -> Account:
         """Create the account, or replace its password and attributes."""
         if role in (Role.KIOSK, Role.PUBLIC):
             raise ValueError("kiosks and the public have no account")
@@ -73,26 +78,26 @@ class AccountStore:
             raise ValueError("an agent belongs to a salle")
         now = time.time()
         self._db.execute(
-            "INSERT INTO accounts(login, password_hash, role, member_id, salle_id, display_name, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO accounts(login, password_hash, role, member_id, salle_id, display_name, agent_id,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(login) DO UPDATE SET password_hash=excluded.password_hash, role=excluded.role,"
             " member_id=excluded.member_id, salle_id=excluded.salle_id, display_name=excluded.display_name,"
-            " updated_at=excluded.updated_at",
-            (login, hash_password(password), role.value, member_id, salle_id, display_name, now, now),
+            " agent_id=excluded.agent_id, updated_at=excluded.updated_at",
+            (login, hash_password(password), role.value, member_id, salle_id, display_name, agent_id, now, now),
         )
-        return Account(login, role, member_id, salle_id, display_name)
+        return Account(login, role, member_id, salle_id, display_name, agent_id)
 
     def get(self, login: str) -> Account | None:
         row = self._db.execute(
-            "SELECT login, role, member_id, salle_id, display_name FROM accounts WHERE login = ?", (login,)
+            "SELECT login, role, member_id, salle_id, display_name, agent_id FROM accounts WHERE login = ?", (login,)
         ).fetchone()
-        return Account(row[0], Role(row[1]), row[2], row[3], row[4]) if row else None
+        return Account(row[0], Role(row[1]), row[2], row[3], row[4], row[5]) if row else None
 
     def by_member(self, member_id: str) -> Account | None:
         row = self._db.execute(
-            "SELECT login, role, member_id, salle_id, display_name FROM accounts WHERE member_id = ? LIMIT 1",
+            "SELECT login, role, member_id, salle_id, display_name, agent_id FROM accounts WHERE member_id = ? LIMIT 1",
             (member_id,)).fetchone()
-        return Account(row[0], Role(row[1]), row[2], row[3], row[4]) if row else None
+        return Account(row[0], Role(row[1]), row[2], row[3], row[4], row[5]) if row else None
 
     def authenticate(self, login: str, password: str) -> Account | None:
         row = self._db.execute("SELECT password_hash FROM accounts WHERE login = ?", (login,)).fetchone()
@@ -103,6 +108,6 @@ class AccountStore:
 
     def all(self) -> list[Account]:
         rows = self._db.execute(
-            "SELECT login, role, member_id, salle_id, display_name FROM accounts ORDER BY login"
+            "SELECT login, role, member_id, salle_id, display_name, agent_id FROM accounts ORDER BY login"
         ).fetchall()
-        return [Account(r[0], Role(r[1]), r[2], r[3], r[4]) for r in rows]
+        return [Account(r[0], Role(r[1]), r[2], r[3], r[4], r[5]) for r in rows]

@@ -4,7 +4,7 @@ Password hashes are ``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>`` (RFC 7914
 parameters; n = 2^14, r = 8, p = 1 by default, about 16 MiB and 50 ms per check).
 
 A token is ``<payload b64url>.<mac b64url>`` where the payload is compact JSON
-``{"v":1,"role":…,"member":…,"salle":…,"sitting":…,"iat":…,"exp":…}`` and the MAC is
+``{"v":1,"role":…,"member":…,"salle":…,"agent":…,"sitting":…,"iat":…,"exp":…}`` and the MAC is
 HMAC-SHA256 (RFC 2104) under the installation's secret key, kept in the data dir. A
 kiosk token carries ``role: "kiosk"`` and its salle, and no member: it grants no human
 right (no vote, no mute), only publishing that salle's media.
@@ -88,6 +88,8 @@ class Claims:
     sitting: str | None
     issued_at: int
     expires_at: int
+    #: for a salle agent, its agent id in the council (R4); None otherwise
+    agent: str | None = None
 
 
 class TokenSigner:
@@ -111,7 +113,7 @@ class TokenSigner:
         return cls(path.read_bytes())
 
     def issue(self, role: Role, *, member: str | None = None, salle: str | None = None,
-              sitting: str | None = None, ttl_s: int | None = None) -> str:
+              sitting: str | None = None, ttl_s: int | None = None, agent: str | None = None) -> str:
         if ttl_s is None:
             ttl_s = KIOSK_TTL_S if role is Role.KIOSK else SESSION_TTL_S
         if role is Role.KIOSK and (member is not None or salle is None):
@@ -119,6 +121,8 @@ class TokenSigner:
         now = int(self._clock())
         payload = {"v": 1, "role": role.value, "member": member, "salle": salle, "sitting": sitting,
                    "iat": now, "exp": now + int(ttl_s)}
+        if agent is not None:
+            payload["agent"] = agent
         body = _b64e(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         return f"{body}.{self._mac(body)}"
 
@@ -134,7 +138,8 @@ class TokenSigner:
         try:
             data = json.loads(_b64d(body))
             claims = Claims(role=Role(data["role"]), member=data.get("member"), salle=data.get("salle"),
-                            sitting=data.get("sitting"), issued_at=int(data["iat"]), expires_at=int(data["exp"]))
+                            sitting=data.get("sitting"), issued_at=int(data["iat"]), expires_at=int(data["exp"]),
+                            agent=data.get("agent"))
         except (ValueError, KeyError, TypeError):
             raise TokenError("bad_token", "Jeton illisible.") from None
         if data.get("v") != 1:

@@ -17,17 +17,24 @@ How to add a message type (the deliberation commands of the next issue go this w
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from deliberation.commands import COMMAND_TYPES
+from deliberation.refusal import Refusal
 
 from signaling.auth import Claims, TokenError, TokenSigner
 from signaling.hub import Connection, Handler
-from signaling.protocol import (CLIENT_MESSAGES, AudioOnly, Hello, Join, Leave, Message, Mute, Offer, Pin,
-                                Ping, ProtocolError)
-from signaling.roles import PERMISSIONS, Role
+from signaling.protocol import (CLIENT_MESSAGES, AudioOnly, CommandMessage, Hello, Join, Leave, Message, Mute,
+                                Offer, Pin, Ping, ProtocolError)
+from signaling.roles import PERMISSIONS, ROLE_LABELS_FR, Role, command_allowed
 from signaling.room import SittingRoom
+from signaling.sitting import SittingService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,6 +43,8 @@ class Services:
 
     signer: TokenSigner
     rooms: dict[str, SittingRoom]
+    #: sitting id -> its deliberation service (absent: a media-only sitting)
+    sittings: dict[str, SittingService] = field(default_factory=dict)
 
 
 ServiceHandler = Callable[[Services, Connection, Any], Awaitable[None]]
@@ -103,6 +112,10 @@ async def hello(services: Services, conn: Connection, msg: Hello) -> None:
                "salle": claims.salle, "sitting": room.sitting_id, "names": room.names(),
                "allowed": sorted(t for t, roles in PERMISSIONS.items() if claims.role in roles)})
     conn.send(room.state_message())
+    service = services.sittings.get(room.sitting_id)
+    if service is not None:
+        for message in service.hello_messages():
+            conn.send(message)
 
 
 @HANDLERS.on(Join)
@@ -149,8 +162,12 @@ async def leave(services: Services, conn: Connection, msg: Leave) -> None:
 
 @HANDLERS.on(Mute)
 async def mute(services: Services, conn: Connection, msg: Mute) -> None:
-    room = _room(conn)
+    room, claims = _room(conn), conn.claims
+    assert claims is not None
     room.set_muted(_salle(room, msg.salle), msg.muted)
+    # media only (not a deliberation act), but logged: who muted which salle
+    log.info("sitting %s: salle %s %s by %s %s", room.sitting_id, msg.salle, "muted" if msg.muted else "unmuted",
+             claims.role.value, claims.member or "")
 
 
 @HANDLERS.on(AudioOnly)
@@ -160,13 +177,44 @@ async def audio_only(services: Services, conn: Connection, msg: AudioOnly) -> No
     _salle(room, msg.salle)
     if claims.salle != msg.salle:  # R4: an agent acts on its own salle only
         raise ProtocolError("R4", "Un agent ne peut agir que sur sa propre salle.", "salle")
-    room.set_audio_only(msg.salle, msg.audio_only)
+    service = services.sittings.get(room.sitting_id)
+    if service is None:  # a media-only sitting: nothing to journal
+        room.set_audio_only(msg.salle, msg.audio_only)
+        return
+    # R3: the switch is journaled, then applied to the Router by the service
+    await _run_command(service, conn, {"type": "SetAudioOnly", "salle_id": msg.salle, "audio_only": msg.audio_only},
+                       msg.id)
 
 
 @HANDLERS.on(Pin)
 async def pin(services: Services, conn: Connection, msg: Pin) -> None:
     room = _room(conn)
     room.pin(None if msg.salle is None else _salle(room, msg.salle))
+
+
+async def _run_command(service: SittingService, conn: Connection, command: dict[str, Any], re_id: str | None) -> None:
+    assert conn.claims is not None
+    result = await service.command(service.actor_for(conn.claims), command)
+    if isinstance(result, Refusal):
+        raise ProtocolError(result.rule, result.message, result.field)
+    conn.send({"type": "ack", "re": re_id, "events": [e.to_dict() for e in result]})
+
+
+@HANDLERS.on(CommandMessage)
+async def command(services: Services, conn: Connection, msg: CommandMessage) -> None:
+    """A deliberation command: the role table first, then the core (which checks scope and rules)."""
+    room, claims = _room(conn), conn.claims
+    assert claims is not None
+    service = services.sittings.get(room.sitting_id)
+    if service is None:
+        raise ProtocolError("unknown_sitting", "Cette séance n'est pas délibérante sur ce serveur.", "command")
+    ctype = msg.command.get("type")
+    if not isinstance(ctype, str) or ctype not in COMMAND_TYPES:
+        raise ProtocolError("SCHEMA", f"Commande inconnue : « {str(ctype)[:40]} ».", "type")
+    if not command_allowed(claims.role, ctype):
+        raise ProtocolError("ROLE", f"Votre rôle ({ROLE_LABELS_FR[claims.role]}) ne permet pas la commande « {ctype} ».",
+                            "type")
+    await _run_command(service, conn, msg.command, msg.id)
 
 
 @HANDLERS.on(Ping)

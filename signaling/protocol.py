@@ -143,11 +143,21 @@ class Ping(Message):
     type: ClassVar[str] = "ping"
 
 
+@dataclass(frozen=True, kw_only=True)
+class CommandMessage(Message):
+    """A deliberation command (``deliberation.commands``) without ``at`` and without any
+    actor: the server stamps the time and takes the actor from the session token. Which
+    role may send which command is ``signaling.roles.COMMAND_PERMISSIONS``."""
+
+    type: ClassVar[str] = "command"
+    command: dict[str, Any]
+
+
 #: type -> dataclass of every message a browser may send. The roles table
 #: (:mod:`signaling.roles`) and the handler registry (:mod:`signaling.handlers`) have
 #: exactly the same keys; a test checks it.
 CLIENT_MESSAGES: dict[str, type[Message]] = {
-    cls.type: cls for cls in (Hello, Join, Offer, Leave, Mute, AudioOnly, Pin, Ping)
+    cls.type: cls for cls in (Hello, Join, Offer, Leave, Mute, AudioOnly, Pin, Ping, CommandMessage)
 }
 
 
@@ -160,7 +170,7 @@ def register(cls: type[Message]) -> type[Message]:
 
 
 #: Messages the server sends (documented in docs/protocol.md; built by helpers below).
-SERVER_MESSAGE_TYPES = ("welcome", "slots", "answer", "state", "health", "pong", "error")
+SERVER_MESSAGE_TYPES = ("welcome", "slots", "answer", "state", "health", "sitting", "ack", "pong", "error")
 
 
 # --------------------------------------------------------------------------- validation
@@ -187,6 +197,11 @@ def _check(value: Any, annotation: Any, f: dataclasses.Field[Any], name: str) ->
         if value not in allowed or type(value) is not type(allowed[0]):
             raise ProtocolError("invalid_field", f"Le champ « {name} » doit valoir "
                                 + " ou ".join(f"« {a} »" for a in allowed) + ".", name)
+        return value
+    if origin is dict or annotation is dict:
+        # an object checked further by its consumer (a deliberation command: command_from_dict)
+        if not isinstance(value, dict) or len(value) > 64:
+            raise ProtocolError("invalid_field", f"Le champ « {name} » doit être un objet JSON.", name)
         return value
     if origin is list:
         (item,) = typing.get_args(annotation)

@@ -51,18 +51,95 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "mute": frozenset({Role.MODERATOR, Role.PRESIDENT}),
     "audio_only": frozenset({Role.AGENT}),
     "pin": frozenset({Role.PRESIDENT}),
+    "command": frozenset({Role.COUNCILLOR, Role.AGENT, Role.MODERATOR, Role.PRESIDENT}),
 }
 
 #: Extra conditions checked by handlers, shown under the table.
 NOTES: dict[str, str] = {
     "join": "`as: \"salle\"` only for a kiosk token, for its own salle; everyone else joins as `viewer`.",
     "offer": "only after `join`.",
-    "audio_only": "an agent only for the salle written in its token (R4).",
+    "audio_only": "an agent only for the salle written in its token (R4); journaled as `SetAudioOnly` (R3).",
+    "command": "the deliberation command's own row in the table of commands below decides.",
 }
+
+_PRESIDENT = frozenset({Role.PRESIDENT})
+_AGENT = frozenset({Role.AGENT})
+_FLOOR_CHAIR = frozenset({Role.PRESIDENT, Role.MODERATOR})
+_NOBODY: frozenset[Role] = frozenset()
+
+#: deliberation command type (``deliberation.commands``) -> roles that may send it in a
+#: ``command`` message. The core then checks the scope (R4: the agent's own salle; a
+#: councillor acts for self; the president is the council's). Commands of the media
+#: plane's port (transmission, public stream, recording digest) come from the server
+#: itself (the system actor), never from a browser. Kiosks, the public, auditors and
+#: administrators send no command on a sitting.
+COMMAND_PERMISSIONS: dict[str, frozenset[Role]] = {
+    "AddAgendaItem": _PRESIDENT,
+    "ConvertToTeleconference": _PRESIDENT,
+    "CheckIn": _AGENT,
+    "CheckOut": _AGENT,
+    "RecordProxy": _AGENT,
+    "RevokeProxy": _AGENT | _PRESIDENT,
+    "DeclareSuppleance": _AGENT | _PRESIDENT,
+    "AppointSecretary": _PRESIDENT,
+    "ReportTransmission": _NOBODY,
+    "ReportPublicStream": _NOBODY,
+    "SetAudioOnly": _AGENT,
+    "ObjectToBroadcast": _AGENT | _PRESIDENT,
+    "OpenSitting": _PRESIDENT,
+    "Suspend": _PRESIDENT,
+    "Resume": _PRESIDENT,
+    "TakeUpItem": _PRESIDENT,
+    "MarkSensitive": _PRESIDENT,
+    "RecordRecordingDigest": _NOBODY,
+    "CloseSitting": _PRESIDENT,
+    "DeclareWithdrawal": frozenset({Role.COUNCILLOR}) | _PRESIDENT,
+    "RequestSecretBallot": frozenset({Role.COUNCILLOR}),
+    "DecideAppointmentBallot": _PRESIDENT,
+    "OpenVote": _PRESIDENT,
+    "CastBallot": frozenset({Role.COUNCILLOR, Role.AGENT, Role.PRESIDENT}),
+    "DecideFrozenVote": _PRESIDENT,
+    "CloseVote": _PRESIDENT,
+    "RequestFloor": frozenset({Role.COUNCILLOR}),
+    "WithdrawFloorRequest": frozenset({Role.COUNCILLOR}) | _FLOOR_CHAIR,
+    "GrantFloor": _FLOOR_CHAIR,
+    "EndFloor": _FLOOR_CHAIR,
+}
+
+#: Scope checks the core makes on top of the role, shown under the commands table.
+COMMAND_NOTES: tuple[str, ...] = (
+    "`CheckIn`, `CheckOut`, `RecordProxy`, `SetAudioOnly`, `ObjectToBroadcast`, `DeclareSuppleance`, "
+    "`RevokeProxy`: an agent only in its own salle (R4).",
+    "`CastBallot`: electronic vote, a councillor (or the president) for self and for the proxy held; roll call "
+    "(`appel_nominal`), the secretary, or the agent of the voter's salle (R13, R4).",
+    "`RequestFloor`, `RequestSecretBallot`, `DeclareWithdrawal`: a councillor for self only (the core compares "
+    "the member ids).",
+    "`WithdrawFloorRequest`: a councillor withdraws their own request; the president or a moderator may drop any.",
+    "`ReportTransmission`, `ReportPublicStream`, `RecordRecordingDigest`: measured by the server and sent by the "
+    "system actor only.",
+    "The secrétaire de séance is the councillor appointed (R10): their councillor session acts as `secretary` "
+    "in the core (roll-call answers).",
+)
 
 
 def allowed(role: Role, message_type: str) -> bool:
     return role in PERMISSIONS.get(message_type, frozenset())
+
+
+def command_allowed(role: Role, command_type: str) -> bool:
+    return role in COMMAND_PERMISSIONS.get(command_type, frozenset())
+
+
+def render_commands_markdown() -> str:
+    """The table of deliberation commands per role, for docs/protocol.md."""
+    roles = list(Role)
+    head = "| command | " + " | ".join(r.value for r in roles) + " |"
+    sep = "| --- | " + " | ".join(":-:" for _ in roles) + " |"
+    rows = [head, sep]
+    for ctype, who in COMMAND_PERMISSIONS.items():
+        rows.append(f"| `{ctype}` | " + " | ".join("✔" if r in who else "" for r in roles) + " |")
+    notes = [f"- {n}" for n in COMMAND_NOTES]
+    return "\n".join(rows) + "\n\n" + "\n".join(notes) + "\n"
 
 
 def render_markdown() -> str:

@@ -64,6 +64,10 @@ class SittingRoom:
         self.transmitting: dict[str, bool] = {s.id: False for s in salles}
         self.health_changed_at: dict[str, float] = {}
         self.assignments: dict[str, dict[str, str | None]] = {}  # peer id -> slot -> salle
+        #: hooks set by the sitting's deliberation service (signaling.sitting): the measured
+        #: transmission of a salle (R7, R17), and any change of the media state
+        self.on_transmission: Callable[[str, bool], None] | None = None
+        self.on_media_change: Callable[[], None] | None = None
         self.router = router_factory(self._on_health, self._on_slots)
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
@@ -78,7 +82,9 @@ class SittingRoom:
         self.health_changed_at[salle_id] = time.time()
         log.info("salle %s transmitting=%s", salle_id, transmitting)
         self.broadcast(self.health_message(salle_id))
-        self.broadcast(self.state_message())
+        self._state_changed()
+        if self.on_transmission is not None:
+            self.on_transmission(salle_id, transmitting)
 
     def _on_slots(self, peer_id: str, assignments: dict[str, str | None]) -> None:
         self.assignments[peer_id] = dict(assignments)
@@ -91,6 +97,20 @@ class SittingRoom:
     def broadcast(self, message: dict[str, Any]) -> None:
         for conn in list(self.connections):
             conn.send(message)
+
+    def _state_changed(self) -> None:
+        self.broadcast(self.state_message())
+        if self.on_media_change is not None:
+            self.on_media_change()
+
+    def media_view(self) -> dict[str, Any]:
+        """Per salle, the media state merged into the sitting view (``media``)."""
+        return {
+            s.id: {"connected": s.id in self.kiosks, "muted": s.id in self.muted,
+                   "audio_only": s.id in self.audio_only, "transmitting": self.transmitting[s.id],
+                   "slots": dict(self.assignments.get(s.id, {}))}
+            for s in self.salles.values()
+        }
 
     def health_message(self, salle_id: str) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "health", "salle": salle_id, "transmitting": self.transmitting[salle_id]}
@@ -141,7 +161,7 @@ class SittingRoom:
             if self.kiosks.get(peer_id) is not conn:
                 return  # a newer socket of that salle took over: leave its peer alone
             del self.kiosks[peer_id]
-            self.broadcast(self.state_message())
+            self._state_changed()
         else:
             self.viewers.pop(peer_id, None)
         self.assignments.pop(peer_id, None)
@@ -158,7 +178,7 @@ class SittingRoom:
             previous.media = previous.peer_id = None
         self.kiosks[salle_id] = conn
         conn.media, conn.peer_id = "salle", salle_id
-        self.broadcast(self.state_message())
+        self._state_changed()
 
     def join_viewer(self, conn: Connection, viewer_id: str) -> None:
         self.viewers[viewer_id] = conn
@@ -172,17 +192,17 @@ class SittingRoom:
     def set_muted(self, salle_id: str, muted: bool) -> None:
         self.router.set_muted(salle_id, muted)
         (self.muted.add if muted else self.muted.discard)(salle_id)
-        self.broadcast(self.state_message())
+        self._state_changed()
 
     def set_audio_only(self, salle_id: str, audio_only: bool) -> None:
         self.router.set_audio_only(salle_id, audio_only)
         (self.audio_only.add if audio_only else self.audio_only.discard)(salle_id)
-        self.broadcast(self.state_message())
+        self._state_changed()
 
     def pin(self, salle_id: str | None) -> None:
         self.router.pin(salle_id)
         self.pinned = salle_id
-        self.broadcast(self.state_message())
+        self._state_changed()
 
     async def close(self) -> None:
         for conn in list(self.connections):

@@ -30,6 +30,7 @@ from signaling.metrics import SignalingMetrics
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.roles import ROLE_LABELS_FR, Role
 from signaling.room import RouterFactory, SalleInfo, SittingRoom
+from signaling.sitting import JournalStarter, SittingService
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
 
@@ -43,12 +44,16 @@ SIGNER = web.AppKey("signer", TokenSigner)
 ACCOUNTS = web.AppKey("accounts", AccountStore)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 ROOMS = web.AppKey("rooms", dict)              # sitting id -> SittingRoom
+SITTINGS = web.AppKey("sittings", dict)        # sitting id -> signaling.sitting.SittingService
 HANDLER_TABLE = web.AppKey("handlers", dict)   # message type -> bound handler
 METRICS = web.AppKey("metrics", SignalingMetrics)
 LOGIN_FAILURES = web.AppKey("login_failures", dict)  # remote -> [timestamps]
 
 #: Builds the RouterFactory of a sitting from (config, registry, sitting).
 RouterFactoryMaker = Callable[[WebConfig, CollectorRegistry, SittingSpec], RouterFactory]
+
+#: Which sittings deliberate, and how their journal starts when none exists yet.
+JournalStarterFor = Callable[[SittingSpec], "JournalStarter | None"]
 
 LOGIN_WINDOW_S = 300
 LOGIN_MAX_FAILURES = 10
@@ -67,6 +72,14 @@ def real_router_factory(config: WebConfig, registry: CollectorRegistry, sitting:
         return Router(RouterConfig(**options), on_health=on_health, on_slots=on_slots, registry=registry)
 
     return build
+
+
+def default_journal_starter(sitting: SittingSpec) -> JournalStarter | None:
+    """The demo sitting starts from the deliberation core's demo council and agenda; any
+    other sitting deliberates only once its journal exists (created by the admin)."""
+    from deliberation.demo import SITTING_ID, start_demo_journal
+
+    return start_demo_journal if sitting.id == SITTING_ID else None
 
 
 # --------------------------------------------------------------------------- middleware
@@ -175,7 +188,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     metrics.logins.labels("ok").inc()
     config = request.app[CONFIG]
     token = request.app[SIGNER].issue(account.role, member=account.member_id or account.login,
-                                      salle=account.salle_id, ttl_s=config.session_ttl_s)
+                                      salle=account.salle_id, agent=account.agent_id, ttl_s=config.session_ttl_s)
     response = web.HTTPSeeOther("/")
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=config.tls,
                         max_age=config.session_ttl_s, path="/")
@@ -224,6 +237,9 @@ async def public_page(request: web.Request) -> web.StreamResponse:
     room = request.app[ROOMS].get(request.match_info["seance"])
     if room is None:
         return _error_page(request, 404, "Séance inconnue", "Aucune séance diffusée sous cette adresse.")
+    service = request.app[SITTINGS].get(room.sitting_id)
+    if service is not None and service.error is not None:  # R21: a journal that does not verify is not served
+        return _error_page(request, 503, "Séance interrompue", service.error)
     return aiohttp_jinja2.render_template("public.html", request, {"room": room})
 
 
@@ -257,7 +273,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_router_factory,
-               registry: CollectorRegistry | None = None) -> web.Application:
+               registry: CollectorRegistry | None = None,
+               journal_starter: JournalStarterFor = default_journal_starter) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     app[CONFIG] = config
@@ -265,9 +282,10 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     app[ACCOUNTS] = AccountStore.in_data_dir(config.data_dir)
     app[REGISTRY] = registry if registry is not None else CollectorRegistry()
     app[ROOMS] = {}
+    app[SITTINGS] = {}
     app[LOGIN_FAILURES] = {}
     app[METRICS] = SignalingMetrics(app[REGISTRY], lambda: sum(len(r.connections) for r in app[ROOMS].values()))
-    services = Services(signer=app[SIGNER], rooms=app[ROOMS])
+    services = Services(signer=app[SIGNER], rooms=app[ROOMS], sittings=app[SITTINGS])
     handlers: dict[str, Handler] = HANDLERS.bind(services)
     app[HANDLER_TABLE] = handlers
 
@@ -277,10 +295,21 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     async def start_rooms(app: web.Application) -> None:
         for spec in config.sittings:
             salles = [SalleInfo(s.id, s.name) for s in spec.salles]
-            app[ROOMS][spec.id] = SittingRoom(spec.id, spec.title, salles, spec.president_salle,
-                                              router_factory(config, app[REGISTRY], spec))
+            room = SittingRoom(spec.id, spec.title, salles, spec.president_salle,
+                               router_factory(config, app[REGISTRY], spec))
+            app[ROOMS][spec.id] = room
+            service = SittingService.open(config.data_dir, spec.id, room, create=journal_starter(spec),
+                                          reconcile_after_s=config.reconcile_after_s)
+            if service is not None:
+                app[SITTINGS][spec.id] = service
 
     async def close_rooms(app: web.Application) -> None:
+        for service in list(app[SITTINGS].values()):
+            try:
+                await service.close()
+            except Exception:
+                log.exception("closing the journal of sitting %s", service.sitting_id)
+        app[SITTINGS].clear()
         for room in list(app[ROOMS].values()):
             try:
                 await room.close()

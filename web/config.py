@@ -42,6 +42,9 @@ class WebConfig:
     session_ttl_s: int = 12 * 3600
     #: Origins allowed to embed the public page in a frame (CSP frame-ancestors).
     public_frame_ancestors: tuple[str, ...] = ("*",)
+    #: After a restart, seconds before the journaled transmission states are corrected from
+    #: the Router's measures (None: never; kiosks need a few seconds to reconnect).
+    reconcile_after_s: float | None = 20.0
     #: Extra keyword arguments for ``sfu.router.RouterConfig`` (tests tune timings).
     router_options: dict = field(default_factory=dict, hash=False, compare=False)
 

@@ -116,14 +116,18 @@ async def test_role_matrix_over_the_websocket(client, role, kw, message):
     assert r.muted == {} and r.pinned is None and r.audio_only == {}
 
 
-async def test_agent_acts_on_its_own_salle_only(client):
-    ws, _ = await hello(client, Role.AGENT, member="agent-vaux", salle="vaux")
+async def test_agent_acts_on_its_own_salle_only_and_audio_only_is_journaled_R3(client):
+    ws, _ = await hello(client, Role.AGENT, salle="vaux", agent="a-vaux")
     await ws.send_json({"type": "audio_only", "salle": "belcourt", "id": "a"})
     assert (await recv(ws, "error"))["code"] == "R4"
     assert router(client).audio_only == {}
     await ws.send_json({"type": "audio_only", "salle": "vaux", "id": "b"})
-    await recv(ws, "state")
+    ack = await recv(ws, "ack")
+    assert ack["re"] == "b" and [e["type"] for e in ack["events"]] == ["AudioOnlyChanged"]
     assert router(client).audio_only == {"vaux": True}
+    view = (await recv(ws, "sitting"))["view"]
+    assert next(s for s in view["salles"] if s["id"] == "vaux")["audio_only"] is True
+    assert view["media"]["vaux"]["audio_only"] is True
 
 
 async def test_only_a_kiosk_publishes_and_only_its_own_salle(client):

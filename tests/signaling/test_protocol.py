@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signaling.protocol import (CLIENT_MESSAGES, MAX_MESSAGE_BYTES, AudioOnly, Hello, Join, Leave, Mute, Offer,
-                                Pin, Ping, ProtocolError, parse, to_wire)
+from signaling.protocol import (CLIENT_MESSAGES, MAX_MESSAGE_BYTES, AudioOnly, CommandMessage, Hello, Join, Leave,
+                                Mute, Offer, Pin, Ping, ProtocolError, parse, to_wire)
 
 GOOD = {
     "hello": [({"type": "hello", "sitting": "demo"}, Hello(sitting="demo")),
@@ -23,6 +23,8 @@ GOOD = {
     "pin": [({"type": "pin", "salle": "vaux"}, Pin(salle="vaux")), ({"type": "pin", "salle": None}, Pin()),
             ({"type": "pin"}, Pin())],
     "ping": [({"type": "ping", "id": "42"}, Ping(id="42"))],
+    "command": [({"type": "command", "id": "c42", "command": {"type": "CheckIn", "member_id": "m03", "salle_id": "vaux"}},
+                 CommandMessage(id="c42", command={"type": "CheckIn", "member_id": "m03", "salle_id": "vaux"}))],
 }
 
 BAD = {
@@ -39,6 +41,9 @@ BAD = {
                    ({"type": "audio_only", "salle": "x" * 65}, "invalid_field", "salle")],
     "pin": [({"type": "pin", "salle": 3}, "invalid_field", "salle"), ({"type": "pin", "salle": "../etc"}, "invalid_field", "salle")],
     "ping": [({"type": "ping", "id": 7}, "invalid_field", "id"), ({"type": "ping", "id": "x" * 65}, "invalid_field", "id")],
+    "command": [({"type": "command"}, "missing_field", "command"),
+                ({"type": "command", "command": "OpenSitting"}, "invalid_field", "command"),
+                ({"type": "command", "command": {}, "actor": "president"}, "unknown_field", "actor")],
 }
 
 

@@ -1,0 +1,335 @@
+"""The deliberation of one sitting, served: journal on disk, one command at a time, views pushed.
+
+:class:`SittingService` is the imperative shell around the pure core
+(:class:`deliberation.seance.Seance`): for each command it stamps the time (the core
+never reads the clock), decides, journals and fsyncs (R18, in a worker thread so the
+event loop keeps serving sockets), applies, drives the media Router when the command has
+a media effect (R3 audio only), and pushes the new sitting view to every socket of the
+sitting. Commands of one sitting are strictly serialised by an :class:`asyncio.Lock`.
+
+Files (docs/CONTRACTS-wip.md, "files of a sitting"):
+
+- ``<data_dir>/sittings/<sitting_id>/journal.jsonl``: the journal (docs/journal.md);
+- ``<data_dir>/keys/council-ed25519.pem``: the council's signing key (mode 0600),
+  generated on first start, and ``council-ed25519.pub``, its public half.
+
+On start the journal is verified and replayed (R18). A journal that does not verify is
+never served: the service stays *refused* (``error`` says why, in French), every command
+is refused with code ``JOURNAL``, and the pages show the message.
+
+The media plane's port: the Router measures each salle's transmission and calls
+``on_health``; the room forwards it to :meth:`SittingService.report_transmission`, which
+journals ``ReportTransmission`` from the system actor (R7, R17) and derives the public
+stream's state (R2, see :func:`public_stream_up`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from deliberation.actors import SYSTEM, Actor
+from deliberation.actors import Role as CoreRole
+from deliberation.commands import COMMAND_TYPES, ReportPublicStream, ReportTransmission, command_from_dict
+from deliberation.events import Event
+from deliberation.journal import Journal, JournalError, generate_key, load_private_pem, private_pem, public_pem
+from deliberation.refusal import SCHEMA, Refusal
+from deliberation.seance import Seance
+from deliberation.view import sitting_view
+from signaling.roles import Role
+
+if TYPE_CHECKING:
+    from signaling.auth import Claims
+    from signaling.room import SittingRoom
+
+log = logging.getLogger(__name__)
+
+KEY_DIR = "keys"
+KEY_FILE = "council-ed25519.pem"
+PUBLIC_KEY_FILE = "council-ed25519.pub"
+#: A refusal kind of the shell, not of a rule: the journal cannot be trusted or written.
+JOURNAL = "JOURNAL"
+#: After a restart, the Router has seen no packet yet: wait this long before correcting
+#: the journaled transmission states from the measured ones (a kiosk reconnects in a few s).
+RECONCILE_AFTER_S = 20.0
+
+#: Builds a sitting's journal when none exists yet: (journal path, council key) -> (journal, seance).
+JournalStarter = Callable[[str, Ed25519PrivateKey], tuple[Journal, Seance]]
+
+
+def journal_path(data_dir: Path, sitting_id: str) -> Path:
+    return Path(data_dir) / "sittings" / sitting_id / "journal.jsonl"
+
+
+def council_key(data_dir: Path) -> Ed25519PrivateKey:
+    """The council's Ed25519 signing key, created on first start (private PEM mode 0600)."""
+    keys = Path(data_dir) / KEY_DIR
+    keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pem, pub = keys / KEY_FILE, keys / PUBLIC_KEY_FILE
+    if pem.exists():
+        key = load_private_pem(pem.read_bytes())
+    else:
+        key = generate_key()
+        fd = os.open(pem, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(private_pem(key))
+    if not pub.exists() or pub.read_bytes() != public_pem(key):
+        pub.write_bytes(public_pem(key))
+    return key
+
+
+def now_iso() -> str:
+    """The server's clock, with its UTC offset (ISO 8601), to the millisecond."""
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def public_stream_up(transmitting: dict[str, bool]) -> bool:
+    """R2: the public stream is up when the Router has a live programme source for viewers.
+
+    The programme slot of a public viewer carries the pinned salle, else the president's
+    salle, else the active speaker; the Router switches it to whichever salle is live, and
+    accepts viewers at any time. So the stream is up exactly when at least one salle of
+    the sitting is transmitting as measured by the Router (both directions flowing).
+    """
+    return any(transmitting.values())
+
+
+class SittingService:
+    """One sitting's deliberation: ``seance`` (state), ``journal`` (on disk), views pushed."""
+
+    def __init__(self, sitting_id: str, path: Path, key: Ed25519PrivateKey, *, journal: Journal | None,
+                 seance: Seance | None, room: SittingRoom | None = None, error: str | None = None) -> None:
+        self.sitting_id = sitting_id
+        self.journal_path = path
+        self.public_key_pem = public_pem(key).decode("ascii")
+        self.journal = journal
+        self.seance = seance
+        self.room = room
+        self.error = error
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._push_scheduled = False
+        self._reconcile: asyncio.TimerHandle | None = None
+        self._stream_reported: bool | None = None
+        if room is not None:
+            room.on_transmission = self.report_transmission
+            room.on_media_change = self.schedule_push
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, data_dir: Path, sitting_id: str, room: SittingRoom | None = None, *,
+             create: JournalStarter | None = None, reconcile_after_s: float | None = RECONCILE_AFTER_S) -> SittingService | None:
+        """Resume the sitting from its journal, or create it with ``create``; None when neither.
+
+        A journal that does not verify is refused (R21): the service is returned without a
+        sitting, ``error`` saying why in French, and the log says so too.
+        """
+        path = journal_path(data_dir, sitting_id)
+        key = council_key(data_dir)
+        journal: Journal | None = None
+        seance: Seance | None = None
+        error: str | None = None
+        try:
+            if path.exists() and path.stat().st_size > 0:
+                journal, seance = Journal.open(path, key)
+                log.info("séance %s reprise depuis son journal (%d lignes)", sitting_id, journal.lines)
+            elif create is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                journal, seance = create(str(path), key)
+                log.info("séance %s : journal créé (%s)", sitting_id, path)
+            else:
+                return None
+        except JournalError as err:
+            error = (f"Le journal de la séance « {sitting_id} » ne se vérifie pas (ligne {err.line} : {err.reason}). "
+                     "La séance ne peut pas reprendre : faites vérifier le journal par l'auditeur "
+                     "(seance audit verify) avant toute autre action.")
+        except (OSError, ValueError) as err:
+            error = (f"Le journal de la séance « {sitting_id} » est illisible ({err.__class__.__name__}) : "
+                     "la séance ne peut pas reprendre.")
+        if error is not None:
+            log.error("%s [%s]", error, path)
+        service = cls(sitting_id, path, key, journal=journal, seance=seance, room=room, error=error)
+        if room is not None and seance is not None and reconcile_after_s is not None:
+            service._reconcile = asyncio.get_running_loop().call_later(reconcile_after_s, service.reconcile)
+        return service
+
+    # ------------------------------------------------------------------ actors
+    def actor_for(self, claims: Claims) -> Actor:
+        """The core's actor from the session token's claims only (never from the browser).
+
+        A councillor who is the appointed secrétaire de séance acts as ``secretary`` (R10).
+        """
+        role = claims.role
+        if role is Role.PRESIDENT:
+            return Actor(CoreRole.PRESIDENT, member_id=claims.member, salle_id=claims.salle)
+        if role is Role.AGENT:
+            return Actor(CoreRole.AGENT, salle_id=claims.salle, agent_id=claims.agent)
+        if role is Role.MODERATOR:
+            return Actor(CoreRole.MODERATOR)
+        if role is Role.COUNCILLOR:
+            secretary = self.seance is not None and claims.member is not None and self.seance.state.secretary == claims.member
+            return Actor(CoreRole.SECRETARY if secretary else CoreRole.COUNCILLOR, member_id=claims.member)
+        return Actor(CoreRole.PUBLIC)
+
+    # ------------------------------------------------------------------ commands
+    async def command(self, actor: Actor, command_dict: dict[str, Any]) -> list[Event] | Refusal:
+        """Stamp, decide, journal (fsync), apply, act on the media, push the view.
+
+        Returns the events (possibly none: nothing to change) or the refusal; a refused
+        command changes nothing and is not journaled.
+        """
+        if self.seance is None or self.journal is None:
+            return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
+        if not isinstance(command_dict, dict):
+            return Refusal(SCHEMA, "La commande doit être un objet JSON.", None)
+        if "at" in command_dict:
+            return Refusal(SCHEMA, "Champ « at » : l'heure est fixée par le serveur.", "at")
+        async with self._lock:
+            if self.journal is None:  # failed while we waited
+                return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
+            command = command_from_dict({**command_dict, "at": now_iso()})
+            if isinstance(command, Refusal):
+                return command
+            result = self.seance.decide(command, actor)
+            if isinstance(result, Refusal) or not result:
+                return result
+            journal = self.journal
+            try:  # R18: journaled and fsynced before it is applied and acknowledged
+                await asyncio.get_running_loop().run_in_executor(None, journal.append, command, actor, result)
+            except OSError as err:
+                self._fail(f"Écriture du journal impossible ({err.strerror or err}) : la commande n'est pas "
+                           "enregistrée et la séance est arrêtée.")
+                return Refusal(JOURNAL, self.error or "")
+            for event in result:
+                self.seance.apply(event)
+            log.info("séance %s : %s par %s -> %s", self.sitting_id, command.type, actor.role,
+                     ", ".join(e.type for e in result))
+            self._media_effects(result)
+            self.schedule_push()
+            return result
+
+    def _media_effects(self, events: list[Event]) -> None:
+        """Commands that also act on the media plane (R3: the salle goes audio only)."""
+        if self.room is None:
+            return
+        for event in events:
+            if event.type == "AudioOnlyChanged":
+                salle = event.data["salle_id"]
+                if salle in self.room.salles and (salle in self.room.audio_only) != event.data["audio_only"]:
+                    self.room.set_audio_only(salle, event.data["audio_only"])
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        log.error("séance %s : %s", self.sitting_id, message)
+        if self.journal is not None:
+            try:
+                self.journal.close()
+            except OSError:
+                pass
+        self.journal = None
+        if self.room is not None:
+            self.room.broadcast(self.error_message())
+
+    # ------------------------------------------------------------------ media plane port
+    def report_transmission(self, salle_id: str, transmitting: bool) -> None:
+        """The Router's ``on_health`` (through the room): journal the measured change (R7, R17),
+        then the public stream's state it implies (R2). Called from the event loop."""
+        self._spawn(self._system(ReportTransmission.__name__, salle_id=salle_id, transmitting=transmitting))
+        if self.room is not None:
+            self._report_stream(public_stream_up(self.room.transmitting))
+
+    def _report_stream(self, up: bool) -> None:
+        if self._stream_reported == up:
+            return
+        self._stream_reported = up
+        self._spawn(self._system(ReportPublicStream.__name__, up=up))
+
+    def reconcile(self) -> None:
+        """Correct the journaled transmission states from the Router's measures (after a restart)."""
+        if self.room is None or self.seance is None:
+            return
+        for salle_id, measured in self.room.transmitting.items():
+            if self.seance.state.transmitting.get(salle_id, False) != measured:
+                self._spawn(self._system(ReportTransmission.__name__, salle_id=salle_id, transmitting=measured))
+        up = public_stream_up(self.room.transmitting)
+        if self.seance.state.public_stream_up != up:
+            self._stream_reported = None
+        self._report_stream(up)
+
+    async def _system(self, ctype: str, **fields: Any) -> None:
+        assert ctype in COMMAND_TYPES
+        result = await self.command(SYSTEM, {"type": ctype, **fields})
+        if isinstance(result, Refusal) and result.rule != JOURNAL:
+            log.warning("séance %s : %s refusé : %s", self.sitting_id, ctype, result.message)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait until the media plane's reports so far are journaled (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ------------------------------------------------------------------ views
+    def journal_fields(self) -> dict[str, Any]:
+        if self.journal is None:
+            return {}
+        return {"lines": self.journal.lines, "head": self.journal.head,
+                "signed_checkpoints": self.journal.signed_checkpoints}
+
+    def view(self) -> dict[str, Any] | None:
+        """The sitting view (deliberation.view) with the media state merged in."""
+        if self.seance is None:
+            return None
+        view = sitting_view(self.seance, self.journal_fields())
+        view["media"] = self.room.media_view() if self.room is not None else {}
+        return view
+
+    def sitting_message(self) -> dict[str, Any]:
+        return {"type": "sitting", "view": self.view()}
+
+    def error_message(self) -> dict[str, Any]:
+        return {"type": "error", "code": "journal_invalid", "field": None,
+                "message": self.error or "La séance n'est pas servie."}
+
+    def hello_messages(self) -> list[dict[str, Any]]:
+        """What a socket receives on connecting: the view, or why the sitting is not served."""
+        return [self.sitting_message()] if self.seance is not None and self.error is None else [self.error_message()]
+
+    def schedule_push(self) -> None:
+        """Push the view to every socket of the sitting, once per loop turn (coalesced)."""
+        if self._push_scheduled or self.room is None or self.seance is None:
+            return
+        self._push_scheduled = True
+        asyncio.get_running_loop().call_soon(self._push)
+
+    def _push(self) -> None:
+        self._push_scheduled = False
+        if self.room is not None and self.seance is not None:
+            self.room.broadcast(self.sitting_message())
+
+    # ------------------------------------------------------------------ closing
+    async def close(self) -> None:
+        if self._reconcile is not None:
+            self._reconcile.cancel()
+        try:
+            await asyncio.wait_for(self.idle(), timeout=5.0)
+        except asyncio.TimeoutError:
+            for task in list(self._tasks):
+                task.cancel()
+        async with self._lock:
+            if self.journal is not None:
+                self.journal.close()
+                self.journal = None
+        if self.room is not None:
+            self.room.on_transmission = None
+            self.room.on_media_change = None
