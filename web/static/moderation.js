@@ -1,62 +1,65 @@
-// Séance — moderation page: mute/unmute salles (moderator, president), pin (president).
+// Séance — moderation page: mute/unmute salles (moderator, president), pin (president),
+// and the queue of requests for the floor (GrantFloor / EndFloor / WithdrawFloorRequest).
 // Authenticated by the session cookie: `hello` carries no token.
-const $ = (id) => document.getElementById(id);
-let ws = null, allowed = [], nextId = 1, attempt = 0;
+import { $, Feedback, SittingClient, fmtTime, h, patch, run, setBadge } from "./sitting.js";
 
-function send(msg) {
-  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ ...msg, id: String(nextId++) }));
+const feedback = new Feedback($("alert"), $("notice"));
+let allowed = [];
+let view = null;
+
+const client = new SittingClient({
+  sitting: document.body.dataset.sitting,
+  onStatus: (text, state) => setBadge($("badge-connection"), text, state),
+  onWelcome: (msg) => { allowed = msg.allowed || []; },
+  onState: (state) => renderSalles(state),
+  onView: (v) => { view = v; renderFloor(); },
+  onError: (msg) => feedback.refused(msg),
+});
+window.seanceSitting = client;
+
+function button(label, onClick, cls = "", key = null) {
+  return h("button", { type: "button", class: `small ${cls}`, onclick: onClick, dataset: key ? { key } : null }, label);
 }
 
-function button(label, onClick, cls = "") {
-  const b = document.createElement("button");
-  b.type = "button"; b.textContent = label; b.className = "small " + cls;
-  b.addEventListener("click", onClick);
-  return b;
+function renderSalles(state) {
+  const rows = state.salles.map((s) => {
+    const health = h("span", { class: "badge", dataset: { state: s.transmitting ? "ok" : (s.connected ? "warning" : "lost") } },
+      s.transmitting ? "établie" : (s.connected ? "connexion en cours" : "hors ligne"));
+    const mic = allowed.includes("mute")
+      ? button(s.muted ? "Rétablir le micro" : "Couper le micro", () => client.send({ type: "mute", salle: s.id, muted: !s.muted }),
+        s.muted ? "" : "danger", `mute-${s.id}`)
+      : (s.muted ? "coupé" : "ouvert");
+    const pinned = state.pinned === s.id;
+    const prog = allowed.includes("pin")
+      ? button(pinned ? "Suivre l'orateur" : "Mettre à l'image", () => client.send({ type: "pin", salle: pinned ? null : s.id }), "", `pin-${s.id}`)
+      : (pinned ? "à l'image" : "—");
+    return h("tr", { dataset: { salle: s.id } },
+      h("th", { scope: "row" }, s.name, s.audio_only ? h("span", { class: "tag" }, " audio seul") : null),
+      h("td", {}, health), h("td", {}, mic), h("td", {}, prog));
+  });
+  patch(document.querySelector("#moderation tbody"), rows);
 }
 
-function render(state) {
-  const tbody = document.querySelector("#moderation tbody");
-  tbody.replaceChildren();
-  for (const s of state.salles) {
-    const tr = document.createElement("tr");
-    tr.dataset.salle = s.id;
-    const name = document.createElement("td"); name.textContent = s.name;
-    const health = document.createElement("td");
-    const badge = document.createElement("span"); badge.className = "badge";
-    badge.dataset.state = s.transmitting ? "ok" : (s.connected ? "warning" : "lost");
-    badge.textContent = s.transmitting ? "établie" : (s.connected ? "connexion en cours" : "hors ligne");
-    health.append(badge);
-    const mic = document.createElement("td");
-    if (allowed.includes("mute")) {
-      mic.append(button(s.muted ? "Rétablir le micro" : "Couper le micro",
-        () => send({ type: "mute", salle: s.id, muted: !s.muted }), s.muted ? "" : "danger"));
-    } else mic.textContent = s.muted ? "coupé" : "ouvert";
-    const prog = document.createElement("td");
-    if (allowed.includes("pin")) {
-      const pinned = state.pinned === s.id;
-      prog.append(button(pinned ? "Suivre l'orateur" : "Mettre à l'image",
-        () => send({ type: "pin", salle: pinned ? null : s.id })));
-    } else prog.textContent = state.pinned === s.id ? "à l'image" : "—";
-    tr.append(name, health, mic, prog);
-    tbody.append(tr);
-  }
+const cmd = (command, doneText, btn) => run(client, feedback, command, doneText, btn);
+
+function renderFloor() {
+  const f = view.floor || { speaker: null, queue: [] };
+  const children = [];
+  if (f.speaker) {
+    children.push(h("p", { class: "speaker" }, "A la parole : ", h("strong", {}, f.speaker.name), " ",
+      button("Fin de l'intervention", (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget), "", "end-floor")));
+  } else children.push(h("p", { class: "muted" }, "Personne n'a la parole."));
+  if (f.queue.length) {
+    const ol = h("ol", { class: "queue", "aria-label": "Demandes de parole" });
+    for (const q of f.queue) {
+      ol.append(h("li", { dataset: { member: q.id } }, h("span", {}, q.name), h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)} `),
+        button("Donner la parole", (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget), "", `grant-${q.id}`),
+        " ",
+        button("Retirer la demande", (ev) => cmd({ type: "WithdrawFloorRequest", member_id: q.id }, `Demande de ${q.name} retirée.`, ev.currentTarget), "", `drop-${q.id}`)));
+    }
+    children.push(ol);
+  } else children.push(h("p", { class: "muted" }, "Aucune demande de parole."));
+  patch($("floor"), children);
 }
 
-function connect() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${proto}//${location.host}/ws`);
-  const b = $("badge-connection");
-  ws.onopen = () => send({ type: "hello", sitting: document.body.dataset.sitting });
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    if (msg.type === "welcome") { allowed = msg.allowed; attempt = 0; b.textContent = "Connecté"; b.dataset.state = "ok"; }
-    else if (msg.type === "state") render(msg);
-    else if (msg.type === "error") $("notice").textContent = msg.message;
-  };
-  ws.onclose = () => {
-    b.textContent = "Connexion perdue — nouvelle tentative…"; b.dataset.state = "lost";
-    setTimeout(connect, Math.min(8000, 500 * 2 ** attempt++));
-  };
-}
-
-connect();
+client.start();

@@ -1,13 +1,65 @@
-// Séance — public page (/public/<seance>): receive-only programme video and voices (R2).
+// Séance — public page (/public/<seance>): receive-only programme video and voices (R2),
+// the current item, the nominative result of each vote once proclaimed (R13), and a
+// notice while a passage is sensitive (R19) or the sitting suspended (R17).
+// Full-screen in each salle, embeddable in the council's website.
 import { SeanceClient, SlotView } from "./rtc.js";
+import { ITEM_STATUS, SITTING_STATUS, currentItem, h, patch, proclaimed, resultBlock, setBadge } from "./sitting.js";
 
 const $ = (id) => document.getElementById(id);
+
+/** The media client, also fed the `sitting` view pushed on the same socket. */
+class PublicClient extends SeanceClient {
+  async onMessage(msg) {
+    if (msg.type === "sitting") { this.opts.onSitting?.(msg.view); return; }
+    return super.onMessage(msg);
+  }
+}
+
+function renderSitting(view) {
+  document.body.dataset.status = view.status;
+  document.body.dataset.sensitive = view.sensitive ? "yes" : "no";
+  const [text, state] = SITTING_STATUS[view.status] || [view.status, "waiting"];
+  setBadge($("badge-sitting"), text, state);
+
+  const notice = $("public-notice");
+  let message = null;
+  if (view.status === "suspended") message = ["Séance suspendue", "La séance reprendra dans quelques instants."];
+  else if (view.sensitive) message = ["Passage non diffusé", "Les débats portent sur des personnes ou des données protégées : ni image ni son ne sont diffusés pendant ce passage."];
+  else if (view.status === "closed") message = ["Séance close", "Merci de votre attention."];
+  else if (view.status === "convened") message = ["La séance n'est pas encore ouverte", view.title];
+  notice.hidden = !message;
+  document.body.classList.toggle("veiled", !!message && view.status !== "convened");
+  if (message) patch(notice, h("strong", {}, message[0]), h("span", {}, message[1]));
+
+  const item = currentItem(view) || (view.vote ? view.agenda.find((i) => i.id === view.vote.item_id) : null);
+  $("public-item").textContent = item ? `${item.title} (${ITEM_STATUS[item.status] || item.status})` : "—";
+  const vote = $("public-vote");
+  if (view.vote) {
+    vote.hidden = false;
+    vote.textContent = view.vote.frozen
+      ? "Vote suspendu : une salle a perdu la transmission."
+      : `Vote en cours : ${view.vote.cast_count} vote${view.vote.cast_count > 1 ? "s" : ""} enregistré${view.vote.cast_count > 1 ? "s" : ""} sur ${view.vote.electorate_count}.`;
+  } else vote.hidden = true;
+  const speaker = $("public-speaker");
+  speaker.hidden = !view.floor?.speaker;
+  if (view.floor?.speaker) speaker.textContent = `A la parole : ${view.floor.speaker.name}`;
+
+  const done = proclaimed(view);
+  const postponed = view.agenda.filter((i) => i.status === "postponed");
+  const blocks = done.slice().reverse().map((i) => resultBlock(i, { headingLevel: "h3" }));
+  for (const i of postponed) {
+    blocks.push(h("article", { class: "result postponed", dataset: { item: i.id } },
+      h("h3", { class: "result-title" }, i.title),
+      h("p", { class: "verdict" }, h("strong", {}, "Reporté"), " — scrutin secret demandé : le point sera examiné en séance en présentiel.")));
+  }
+  if (blocks.length) patch($("public-results"), blocks);
+}
 
 function main() {
   const view = new SlotView($("slots"), $("voices"), $("slots-placeholder"));
   const play = $("play");
   play.addEventListener("click", async () => { if (await view.play()) play.hidden = true; });
-  const client = new SeanceClient({
+  const client = new PublicClient({
     sitting: document.body.dataset.sitting,
     token: null,
     as: "viewer",
@@ -19,6 +71,7 @@ function main() {
       // Browsers block sound until the visitor interacts: offer a button then.
       if (!(await view.play())) play.hidden = false;
     },
+    onSitting: renderSitting,
   });
   window.seance = client;
   client.start();

@@ -1,0 +1,96 @@
+"""The people's screens of a sitting: president, salle agent, councillor (issue 4).
+
+Each page is a template plus one static script (no inline script: CSP). The pages carry
+no state of the sitting: the script connects to ``/ws`` with the session cookie, receives
+the ``sitting`` view and sends ``command`` messages (``web/static/sitting.js``). The
+server checks every command again; the role check here only decides who sees which page.
+
+``add_screen_routes(app)`` is called once by :func:`web.app.create_app`.
+"""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from signaling.roles import ROLE_LABELS_FR, Role
+
+
+def _app():
+    # web.app imports this module inside create_app: import lazily to avoid a cycle.
+    from web import app as app_module
+
+    return app_module
+
+
+def _room(request: web.Request):
+    app_module = _app()
+    rooms = request.app[app_module.ROOMS]
+    return rooms.get(request.query.get("seance", "")) or next(iter(rooms.values()), None)
+
+
+def _guard(request: web.Request, roles: tuple[Role, ...], refusal: str):
+    """The session's claims and the sitting, or the response to send instead."""
+    app_module = _app()
+    claims = app_module.session_account(request)
+    if claims is None:
+        raise web.HTTPSeeOther("/login")
+    if claims.role not in roles:
+        return None, None, app_module._error_page(request, 403, "Accès refusé", refusal)
+    room = _room(request)
+    if room is None:
+        return None, None, app_module._error_page(request, 404, "Aucune séance", "Aucune séance n'est en cours.")
+    return claims, room, None
+
+
+def _display_name(request: web.Request, claims) -> str:
+    app_module = _app()
+    account = request.app[app_module.ACCOUNTS].by_member(claims.member) if claims.member else None
+    return account.display_name if account and account.display_name else ""
+
+
+async def president_page(request: web.Request) -> web.StreamResponse:
+    claims, room, refused = _guard(request, (Role.PRESIDENT,), "Cet écran est réservé au président de séance.")
+    if refused is not None:
+        return refused
+    return aiohttp_jinja2.render_template("president.html", request, {
+        "room": room, "claims": claims, "display_name": _display_name(request, claims),
+        "role_label": ROLE_LABELS_FR[claims.role]})
+
+
+async def agent_home(request: web.Request) -> web.StreamResponse:
+    claims, room, refused = _guard(request, (Role.AGENT,), "Cet écran est réservé aux agents de salle.")
+    if refused is not None:
+        return refused
+    raise web.HTTPSeeOther(f"/agent/{claims.salle}")
+
+
+async def agent_page(request: web.Request) -> web.StreamResponse:
+    claims, room, refused = _guard(request, (Role.AGENT,), "Cet écran est réservé aux agents de salle.")
+    if refused is not None:
+        return refused
+    salle_id = request.match_info["salle"]
+    if salle_id not in room.salles:
+        return _app()._error_page(request, 404, "Salle inconnue", f"Aucune salle « {salle_id} » dans cette séance.")
+    if claims.salle != salle_id:  # R4: an agent records entries and exits of its own salle only
+        return _app()._error_page(request, 403, "Accès refusé",
+                                  "R4 — un agent n'enregistre les entrées, sorties et pouvoirs que dans sa propre salle.")
+    return aiohttp_jinja2.render_template("agent.html", request, {
+        "room": room, "claims": claims, "salle": room.salles[salle_id],
+        "display_name": _display_name(request, claims), "role_label": ROLE_LABELS_FR[claims.role]})
+
+
+async def elu_page(request: web.Request) -> web.StreamResponse:
+    claims, room, refused = _guard(request, (Role.COUNCILLOR,), "Cet écran est réservé aux conseillers communautaires.")
+    if refused is not None:
+        return refused
+    return aiohttp_jinja2.render_template("elu.html", request, {
+        "room": room, "claims": claims, "display_name": _display_name(request, claims),
+        "role_label": ROLE_LABELS_FR[claims.role]})
+
+
+def add_screen_routes(app: web.Application) -> None:
+    app.router.add_get("/president", president_page)
+    app.router.add_get("/agent", agent_home)
+    app.router.add_get("/agent/{salle}", agent_page)
+    app.router.add_get("/elu", elu_page)

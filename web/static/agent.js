@@ -1,0 +1,194 @@
+// Séance — the salle agent's screen (/agent/<salle>): entries and exits with their times
+// (R4), proxies with the reference of the written document (R9), audio-only switch (R3),
+// the salle's transmission as measured, and the roll-call answers of the councillors
+// present in this salle (R13).
+import {
+  $, CHOICES, Feedback, SITTING_STATUS, SittingClient, ballotWho, fmtTime, h, memberName, patch, run, setBadge,
+} from "./sitting.js";
+
+const salleId = document.body.dataset.salle;
+const feedback = new Feedback($("alert"), $("notice"));
+const log = [];   // {at, text}: what this screen recorded, from the server's acks
+let view = null;
+
+const client = new SittingClient({
+  sitting: document.body.dataset.sitting,
+  onStatus: (text, state) => setBadge($("badge-connection"), text, state),
+  onView: (v) => { view = v; render(); },
+  onState: () => { if (view) renderHealth(); },
+  onError: (msg) => feedback.refused(msg),
+});
+window.seanceSitting = client;
+
+async function cmd(command, doneText, button, logText = null) {
+  const result = await run(client, feedback, command, doneText, button);
+  if (result.ok && logText) {
+    const at = result.events?.[0]?.at || new Date().toISOString();
+    log.unshift({ at, text: logText });
+    renderLog();
+  }
+  return result;
+}
+
+const norm = (s) => String(s || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+
+function salle() { return view.salles.find((s) => s.id === salleId); }
+
+/** Members expected here: those of this salle's commune and of communes without a salle. */
+function expected(m) {
+  const c = norm(m.commune);
+  const salleOf = (s) => c && (norm(s.id) === c || norm(s.name).startsWith(c));
+  if (salleOf(salle())) return true;
+  return !view.salles.some(salleOf);
+}
+
+// ------------------------------------------------------------------ presence (R4)
+
+function presenceCell(m) {
+  if (m.present && m.salle === salleId) {
+    const since = salle().present.find((p) => p.id === m.id)?.since;
+    return h("span", { class: "presence here" }, `Présent·e ici depuis ${fmtTime(since)}`);
+  }
+  if (m.present) return h("span", { class: "presence elsewhere" }, `Présent·e : ${view.salles.find((s) => s.id === m.salle)?.name || m.salle}`);
+  if (m.proxy_to) return h("span", { class: "presence proxy" }, `Absent·e — pouvoir à ${memberName(view, m.proxy_to)}`);
+  return h("span", { class: "presence absent" }, "Absent·e");
+}
+
+function renderMembers() {
+  const filter = norm($("member-filter").value.trim());
+  const all = $("show-all").checked;
+  const rows = [];
+  for (const m of view.members) {
+    const here = m.present && m.salle === salleId;
+    if (!all && !here && !expected(m)) continue;
+    if (filter && !norm(m.name).includes(filter) && !norm(m.commune).includes(filter)) continue;
+    let action = null;
+    if (here) {
+      action = h("button", { type: "button", class: "small", dataset: { key: `out-${m.id}` },
+        onclick: (ev) => cmd({ type: "CheckOut", member_id: m.id, salle_id: salleId }, `Départ de ${m.name} enregistré.`,
+          ev.currentTarget, `Départ : ${m.name}`) }, "Enregistrer le départ");
+    } else if (!m.present) {
+      action = h("button", { type: "button", class: "small primary-outline", dataset: { key: `in-${m.id}` },
+        onclick: (ev) => cmd({ type: "CheckIn", member_id: m.id, salle_id: salleId }, `Arrivée de ${m.name} enregistrée.`,
+          ev.currentTarget, `Arrivée : ${m.name}`) }, "Enregistrer l'arrivée");
+    }
+    rows.push(h("tr", { dataset: { member: m.id }, class: here ? "here" : "" },
+      h("th", { scope: "row" }, m.name, m.function ? h("span", { class: "muted small-text" }, ` — ${m.function}`) : null,
+        m.proxy_from ? h("span", { class: "tag" }, ` pouvoir de ${memberName(view, m.proxy_from)}`) : null),
+      h("td", {}, m.commune || ""),
+      h("td", {}, presenceCell(m)),
+      h("td", {}, action)));
+  }
+  if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: "4", class: "muted" }, "Aucun membre ne correspond.")));
+  patch(document.querySelector("#members tbody"), rows);
+  const here = salle().present.length;
+  $("presence-summary").textContent = `${here} membre${here > 1 ? "s" : ""} présent${here > 1 ? "s" : ""} dans cette salle ; `
+    + `quorum du conseil : ${view.quorum.present} sur ${view.quorum.in_office}, ${view.quorum.required} requis.`;
+}
+$("member-filter").addEventListener("input", () => view && renderMembers());
+$("show-all").addEventListener("change", () => view && renderMembers());
+
+// ------------------------------------------------------------------ proxies (R9)
+
+function fillSelect(select, options, placeholder) {
+  const keep = select.value;
+  select.replaceChildren(h("option", { value: "" }, placeholder), ...options.map(([v, t]) => h("option", { value: v }, t)));
+  if (options.some(([v]) => v === keep)) select.value = keep;
+}
+
+function renderProxies() {
+  const givers = view.members.filter((m) => !m.present && !m.proxy_to);
+  const holders = view.members.filter((m) => m.present && m.salle === salleId && !m.proxy_from);
+  fillSelect($("proxy-giver"), givers.map((m) => [m.id, m.name]), givers.length ? "— choisir —" : "— aucun membre absent —");
+  fillSelect($("proxy-holder"), holders.map((m) => [m.id, m.name]), holders.length ? "— choisir —" : "— aucun présent disponible —");
+  const held = view.members.filter((m) => m.proxy_to);
+  const items = held.map((m) => {
+    const holder = view.members.find((x) => x.id === m.proxy_to);
+    const mine = holder && holder.present && holder.salle === salleId;
+    return h("li", {}, `${m.name} → ${holder ? holder.name : m.proxy_to}`,
+      mine ? h("button", { type: "button", class: "small", dataset: { key: `revoke-${m.id}` },
+        onclick: (ev) => cmd({ type: "RevokeProxy", giver_id: m.id }, `Pouvoir de ${m.name} révoqué.`, ev.currentTarget,
+          `Pouvoir révoqué : ${m.name}`) }, "Révoquer") : null);
+  });
+  patch($("proxies"), items.length ? items : [h("li", { class: "muted" }, "Aucun pouvoir en cours.")]);
+}
+
+$("proxy-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const giver = $("proxy-giver").value, holder = $("proxy-holder").value;
+  const result = await cmd({
+    type: "RecordProxy", giver_id: giver, holder_id: holder, document_ref: $("proxy-ref").value.trim(),
+    consecutive_sittings: Math.max(1, parseInt($("proxy-sittings").value, 10) || 1), illness_certified: $("proxy-illness").checked,
+  }, `Pouvoir enregistré : ${memberName(view, giver)} à ${memberName(view, holder)}.`, ev.submitter,
+  `Pouvoir : ${memberName(view, giver)} à ${memberName(view, holder)} (réf. ${$("proxy-ref").value.trim()})`);
+  if (result.ok) { $("proxy-ref").value = ""; $("proxy-illness").checked = false; $("proxy-sittings").value = "1"; }
+});
+
+// ------------------------------------------------------------------ transmission (R3, R7)
+
+function renderHealth() {
+  const s = salle();
+  const media = client.media(salleId);
+  const badge = $("badge-health");
+  if (s.transmitting) setBadge(badge, "Transmission établie", "ok");
+  else if (media.connected) setBadge(badge, "Transmission : connexion en cours", "warning");
+  else setBadge(badge, "Transmission interrompue — borne hors ligne", "lost");
+  const btn = $("audio-only-btn");
+  btn.setAttribute("aria-pressed", s.audio_only ? "true" : "false");
+  btn.textContent = s.audio_only ? "Revenir à la vidéo" : "Passer en audio seul";
+}
+$("audio-only-btn").addEventListener("click", (ev) => {
+  const on = !salle().audio_only;
+  cmd({ type: "SetAudioOnly", salle_id: salleId, audio_only: on }, on ? "Salle passée en audio seul." : "Vidéo rétablie.",
+    ev.currentTarget, on ? "Passage en audio seul" : "Retour à la vidéo");
+});
+
+// ------------------------------------------------------------------ roll call (R13)
+
+function renderRollCall() {
+  const vote = view.vote;
+  const card = $("rollcall-card");
+  if (!vote || vote.method !== "appel_nominal") { card.hidden = true; return; }
+  card.hidden = false;
+  const item = view.agenda.find((i) => i.id === vote.item_id);
+  $("rollcall-item").textContent = `${item ? item.title : vote.item_id} — réponses des conseillers présents dans cette salle.`
+    + (vote.frozen ? " Vote gelé (R17) : une salle a perdu la transmission." : "");
+  const here = new Set(salle().present.map((p) => p.id));
+  const slots = vote.electorate.filter((s) => here.has(s.voter));
+  const rows = slots.map((s) => {
+    const key = `${s.voter}-${s.on_behalf_of || "self"}`;
+    const row = h("div", { class: "rollcall-row", role: "group", "aria-label": ballotWho(s), dataset: { voter: s.voter, behalf: s.on_behalf_of || "" } },
+      h("span", { class: "who" }, ballotWho(s)));
+    if (s.cast) {
+      row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
+    } else {
+      const choices = h("span", { class: "choices" });
+      for (const [choice, text] of CHOICES) {
+        choices.append(h("button", { type: "button", class: `small choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
+          disabled: vote.frozen,
+          onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, choice, on_behalf_of: s.on_behalf_of || null },
+            `Réponse enregistrée : ${ballotWho(s)}, ${text.toLowerCase()}.`, ev.currentTarget) }, text));
+      }
+      row.append(choices);
+    }
+    return row;
+  });
+  patch($("rollcall"), rows.length ? rows : [h("p", { class: "muted" }, "Aucun votant dans cette salle.")]);
+}
+
+function renderLog() {
+  patch($("log"), log.length ? log.slice(0, 50).map((e) => h("li", {}, h("time", { datetime: e.at }, fmtTime(e.at)), ` ${e.text}`))
+    : [h("li", { class: "muted" }, "Aucun pour l'instant.")]);
+}
+
+function render() {
+  const [text, state] = SITTING_STATUS[view.status] || [view.status, "waiting"];
+  setBadge($("badge-sitting"), text, state);
+  document.body.dataset.status = view.status;
+  renderHealth();
+  renderRollCall();
+  renderMembers();
+  renderProxies();
+}
+
+client.start();

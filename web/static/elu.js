@@ -1,0 +1,206 @@
+// Séance — the councillor's screen (/elu, phone or tablet, no media): the floor, the
+// ballots for self and for the one proxy held (R13, R16), the secret-ballot request (R15),
+// the current item. Controls exist only while the councillor is checked in (R16).
+import {
+  $, CHOICES, CHOICE_LABEL, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotWho, currentItem,
+  fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
+} from "./sitting.js";
+
+const me = document.body.dataset.member;
+const feedback = new Feedback($("alert"), $("notice"));
+const chosen = new Map();   // "item/behalf" -> choice made on this device (the view hides choices until proclaimed)
+let view = null;
+
+const client = new SittingClient({
+  sitting: document.body.dataset.sitting,
+  onStatus: (text, state) => setBadge($("badge-connection"), text, state),
+  onView: (v) => { view = v; render(); },
+  onError: (msg) => feedback.refused(msg),
+});
+window.seanceSitting = client;
+
+const cmd = (command, doneText, button) => run(client, feedback, command, doneText, button);
+
+function self() { return view.members.find((m) => m.id === me) || null; }
+function isPresent() { const m = self(); return !!(m && m.present); }
+
+function renderPresence() {
+  const m = self();
+  if (m) $("me-name").textContent = m.name;
+  const line = $("presence");
+  if (!m) { line.textContent = "Votre compte n'est rattaché à aucun membre du conseil."; line.className = "presence-line absent"; return; }
+  if (m.present) {
+    const salle = view.salles.find((s) => s.id === m.salle);
+    const since = salle?.present.find((p) => p.id === me)?.since;
+    line.textContent = `Vous êtes enregistré·e présent·e — ${salle ? salle.name : m.salle}${since ? `, depuis ${fmtTime(since)}` : ""}.`;
+    line.className = "presence-line present";
+  } else {
+    line.textContent = m.proxy_to
+      ? `Vous n'êtes pas enregistré·e présent·e (pouvoir donné à ${memberName(view, m.proxy_to)}). Adressez-vous à l'agent de la salle pour voter.`
+      : "Vous n'êtes pas enregistré·e présent·e. Adressez-vous à l'agent de la salle : vous pourrez ensuite voter et demander la parole.";
+    line.className = "presence-line absent";
+  }
+  const [text] = SITTING_STATUS[view.status] || [view.status];
+  const bits = [text];
+  if (m.proxy_from) bits.push(`vous détenez le pouvoir de ${memberName(view, m.proxy_from)}`);
+  if (view.secretary?.id === me) bits.push("vous êtes secrétaire de séance");
+  $("sitting-line").textContent = bits.join(" · ");
+}
+
+function ballot(slot, vote) {
+  const behalf = slot.on_behalf_of;
+  const key = `${vote.item_id}/${behalf || "self"}`;
+  const title = behalf ? `Au nom de ${slot.on_behalf_of_name || memberName(view, behalf)} (pouvoir)` : "En votre nom";
+  const box = h("div", { class: `ballot ${behalf ? "proxy" : "own"}`, role: "group", "aria-label": title, dataset: { ballot: behalf || "self" } },
+    h("p", { class: "ballot-title" }, title));
+  if (slot.cast) {
+    const c = chosen.get(key);
+    box.append(h("p", { class: "cast" }, c ? `Vote enregistré : ${CHOICE_LABEL[c].toLowerCase()}.` : "Vote enregistré."));
+    return box;
+  }
+  if (vote.frozen) {
+    box.append(h("p", { class: "muted" }, "Vote gelé : une salle a perdu la transmission (R17). Patientez."));
+    return box;
+  }
+  const row = h("div", { class: "choices" });
+  for (const [choice, text] of CHOICES) {
+    row.append(h("button", { type: "button", class: `choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
+      onclick: async (ev) => {
+        const r = await cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: me, choice, on_behalf_of: behalf || null },
+          `${title} : ${text.toLowerCase()} — vote enregistré.`, ev.currentTarget);
+        if (r.ok) { chosen.set(key, choice); render(); }
+      } }, text));
+  }
+  box.append(row);
+  return box;
+}
+
+function renderBallots() {
+  const vote = view.vote;
+  const card = $("ballot-card");
+  if (!vote || !isPresent()) { card.hidden = true; return; }
+  card.hidden = false;
+  const item = view.agenda.find((i) => i.id === vote.item_id);
+  $("ballot-item").textContent = `${item ? item.title : vote.item_id} — ${METHOD_LABEL[vote.method] || vote.method}.`;
+  const mine = vote.electorate.filter((s) => s.voter === me);
+  if (vote.method === "appel_nominal") {
+    const done = mine.every((s) => s.cast);
+    patch($("ballots"), h("p", {}, done ? "Vos réponses sont enregistrées."
+      : "Vote par appel nominal : répondez à l'appel de votre nom ; l'agent de la salle ou le secrétaire enregistre votre réponse."));
+    return;
+  }
+  if (!mine.length) {
+    patch($("ballots"), h("p", { class: "muted" }, "Vous ne faites pas partie des votants de ce scrutin (liste arrêtée à son ouverture, R16)."));
+    return;
+  }
+  patch($("ballots"), mine.map((s) => ballot(s, vote)));
+}
+
+function renderRollCall() {
+  const vote = view.vote;
+  const card = $("rollcall-card");
+  if (!vote || vote.method !== "appel_nominal" || view.secretary?.id !== me || !isPresent()) { card.hidden = true; return; }
+  card.hidden = false;
+  const rows = vote.electorate.map((s) => {
+    const key = `rc-${s.voter}-${s.on_behalf_of || "self"}`;
+    const row = h("div", { class: "rollcall-row", role: "group", "aria-label": ballotWho(s) }, h("span", { class: "who" }, ballotWho(s)));
+    if (s.cast) row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
+    else {
+      const choices = h("span", { class: "choices" });
+      for (const [choice, text] of CHOICES) {
+        choices.append(h("button", { type: "button", class: `small choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
+          disabled: vote.frozen,
+          onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, choice, on_behalf_of: s.on_behalf_of || null },
+            `Réponse enregistrée : ${ballotWho(s)}, ${text.toLowerCase()}.`, ev.currentTarget) }, text));
+      }
+      row.append(choices);
+    }
+    return row;
+  });
+  patch($("rollcall"), rows);
+}
+
+function renderItem() {
+  const item = currentItem(view) || (view.vote ? view.agenda.find((i) => i.id === view.vote.item_id) : null);
+  const p = $("item");
+  if (!item) {
+    p.textContent = view.status === "closed" ? "La séance est close." : "Aucun point n'est en discussion.";
+    p.className = "muted";
+    patch($("secret"));
+    return;
+  }
+  p.className = "";
+  patch(p, h("strong", {}, item.title), ` — ${ITEM_STATUS[item.status] || item.status}`);
+  const votable = item.kind !== "information" && (item.status === "pending" || item.status === "voting" || item.status === "current");
+  const children = [];
+  const requests = item.secret_requests || [];
+  if (requests.length && item.status !== "postponed") {
+    children.push(h("p", { class: "muted small-text" },
+      `Scrutin secret demandé par ${requests.length} membre${requests.length > 1 ? "s" : ""} ; il faut le tiers des présents (${secretThreshold(view)}).`));
+  }
+  if (item.status === "postponed") {
+    children.push(h("p", { class: "postponed-note" }, "Point reporté à une séance en présentiel : le scrutin secret a été demandé par au moins un tiers des présents (R15)."));
+  } else if (votable && isPresent() && view.status === "opened") {
+    if (requests.includes(me)) children.push(h("p", { class: "cast" }, "Votre demande de scrutin secret est enregistrée."));
+    else {
+      children.push(h("button", { type: "button", class: "secondary", id: "secret-btn", dataset: { key: "secret" },
+        onclick: (ev) => cmd({ type: "RequestSecretBallot", item_id: item.id, member_id: me },
+          "Demande de scrutin secret enregistrée.", ev.currentTarget) }, "Demander le scrutin secret"));
+    }
+  }
+  patch($("secret"), children);
+}
+
+function renderFloor() {
+  const f = view.floor || { speaker: null, queue: [] };
+  const btn = $("floor-btn");
+  const state = $("floor-state");
+  if (!isPresent() || view.status !== "opened") {
+    btn.hidden = true;
+    state.textContent = f.speaker ? `A la parole : ${f.speaker.name}.` : "";
+    return;
+  }
+  btn.hidden = false;
+  const position = f.queue.findIndex((q) => q.id === me);
+  if (f.speaker?.id === me) {
+    state.textContent = "Vous avez la parole.";
+    btn.hidden = true;
+  } else if (position >= 0) {
+    state.textContent = `Votre demande est enregistrée : ${position === 0 ? "vous êtes le prochain" : `${position + 1}e dans la file`}.`
+      + (f.speaker ? ` A la parole : ${f.speaker.name}.` : "");
+    btn.textContent = "Retirer ma demande de parole";
+    btn.dataset.action = "withdraw";
+  } else {
+    state.textContent = f.speaker ? `A la parole : ${f.speaker.name}.` : "Personne n'a la parole.";
+    btn.textContent = "Demander la parole";
+    btn.dataset.action = "request";
+  }
+}
+$("floor-btn").addEventListener("click", (ev) => {
+  if (ev.currentTarget.dataset.action === "withdraw") {
+    cmd({ type: "WithdrawFloorRequest", member_id: me }, "Demande de parole retirée.", ev.currentTarget);
+  } else {
+    cmd({ type: "RequestFloor", member_id: me }, "Demande de parole enregistrée.", ev.currentTarget);
+  }
+});
+
+function renderLastResult() {
+  const done = proclaimed(view);
+  const card = $("last-result-card");
+  if (!done.length) { card.hidden = true; return; }
+  card.hidden = false;
+  patch($("last-result"), resultBlock(done[done.length - 1], { headingLevel: "h3" }));
+}
+
+function render() {
+  document.body.dataset.status = view.status;
+  document.body.dataset.present = isPresent() ? "yes" : "no";
+  renderPresence();
+  renderBallots();
+  renderRollCall();
+  renderItem();
+  renderFloor();
+  renderLastResult();
+}
+
+client.start();

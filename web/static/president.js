@@ -1,0 +1,324 @@
+// Séance — the president's screen (/president): opening checklist (R7, R8, R10, R2),
+// agenda, votes (R13, R14, R16, R17), the floor, pinning a salle, sensitive passages
+// (R19), suspension (R17) and closing (R11). Every command is checked again by the server;
+// a refusal is shown with its rule.
+import {
+  $, CHOICES, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotWho, currentItem, fmtTime,
+  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
+} from "./sitting.js";
+
+const me = document.body.dataset.member;
+const feedback = new Feedback($("alert"), $("notice"));
+let view = null;
+let methodChoice = "electronique";
+
+const client = new SittingClient({
+  sitting: document.body.dataset.sitting,
+  onStatus: (text, state) => setBadge($("badge-connection"), text, state),
+  onView: (v) => { view = v; render(); },
+  onState: () => { if (view) renderSalles(); },
+  onError: (msg) => feedback.refused(msg),
+});
+window.seanceSitting = client;
+
+const cmd = (command, doneText, button) => run(client, feedback, command, doneText, button);
+
+// ------------------------------------------------------------------ opening (R7, R8, R10, R2)
+
+function check(ok, rule, text, key) {
+  return h("li", { class: ok ? "ok" : "ko", dataset: { rule, key } },
+    h("span", { class: "mark", "aria-hidden": "true" }, ok ? "✓" : "✗"),
+    h("span", { class: "sr-only" }, ok ? "Condition remplie : " : "Condition non remplie : "),
+    h("span", { class: "rule" }, rule), " ", text);
+}
+
+function renderOpening() {
+  const v = view;
+  const card = $("opening-card");
+  const convened = v.status === "convened";
+  const q = v.quorum;
+  const items = [];
+  items.push(check(q.reached, "R8",
+    `Quorum : ${q.present} présent${q.present > 1 ? "s" : ""} sur ${q.in_office} membres en exercice, ${q.required} requis`
+    + (q.waived ? " (séance sans condition de quorum après nouvelle convocation)" : "")
+    + (q.reached ? " — atteint." : " — non atteint."), "quorum"));
+  const occupied = v.salles.filter((s) => s.present.length);
+  if (!occupied.length) {
+    items.push(check(false, "R7", "Aucun conseiller n'est encore enregistré présent dans une salle.", "salles"));
+  }
+  for (const s of occupied) {
+    items.push(check(s.transmitting, "R7",
+      `${s.name} (${s.present.length} présent${s.present.length > 1 ? "s" : ""}) : `
+      + (s.transmitting ? "transmission établie dans les deux sens (mesurée)." : "transmission non établie."),
+      `salle-${s.id}`));
+  }
+  items.push(check(v.public_stream_up, "R2",
+    v.public_stream_up ? "Retransmission publique en direct : active." : "Retransmission publique en direct : inactive.", "stream"));
+  items.push(check(!!v.secretary, "R10",
+    v.secretary ? `Secrétaire de séance : ${v.secretary.name}.` : "Secrétaire de séance : à désigner parmi les présents.", "secretary"));
+  patch($("checklist"), items);
+
+  // secretary select: members present
+  const select = $("secretary-select");
+  const present = v.members.filter((m) => m.present);
+  const keep = select.value;
+  select.replaceChildren(h("option", { value: "" }, present.length ? "— choisir un membre présent —" : "— aucun membre présent —"),
+    ...present.map((m) => h("option", { value: m.id }, m.name)));
+  if (present.some((m) => m.id === keep)) select.value = keep;
+  $("secretary-form").hidden = v.status === "closed";
+
+  const open = $("open-btn");
+  open.hidden = !convened;
+  open.disabled = !v.opening.ready;
+  const hint = $("open-hint");
+  if (convened) {
+    hint.textContent = v.opening.ready ? "Toutes les conditions sont remplies."
+      : "Ouverture impossible : " + v.opening.blockers.map((b) => b.message).join(" ");
+  } else {
+    hint.textContent = v.status === "closed" ? "La séance est close." : "La séance est ouverte.";
+  }
+  card.classList.toggle("done", !convened);
+}
+
+// ------------------------------------------------------------------ the vote
+
+function ballotButtons(slot, label, key) {
+  const group = h("div", { class: "ballot", role: "group", "aria-label": label, dataset: { ballot: slot.on_behalf_of || "self" } },
+    h("p", { class: "ballot-title" }, label));
+  if (slot.cast) {
+    group.append(h("p", { class: "cast" }, "Vote enregistré."));
+    return group;
+  }
+  const row = h("div", { class: "choices" });
+  for (const [choice, text] of CHOICES) {
+    row.append(h("button", {
+      type: "button", class: `choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
+      onclick: (ev) => cmd({ type: "CastBallot", item_id: view.vote.item_id, voter_id: me, choice,
+        on_behalf_of: slot.on_behalf_of || null }, `Vote enregistré : ${text.toLowerCase()}.`, ev.currentTarget),
+    }, text));
+  }
+  group.append(row);
+  return group;
+}
+
+function renderVote() {
+  const v = view;
+  const box = $("vote");
+  const vote = v.vote;
+  if (!vote) {
+    const item = currentItem(v);
+    if (v.status !== "opened" || !item || item.status === "postponed" || item.kind === "information") {
+      patch(box, h("p", { class: "muted" }, v.status === "opened"
+        ? "Aucun vote en cours. Appelez un point de l'ordre du jour pour le mettre au vote."
+        : "Aucun vote en cours."));
+      return;
+    }
+    const fieldset = h("fieldset", { class: "method" }, h("legend", {}, "Mode de scrutin public (R13)"));
+    for (const [value, label] of [["electronique", "Vote électronique (chaque conseiller sur son terminal)"],
+      ["appel_nominal", "Appel nominal (le secrétaire et les agents enregistrent les réponses)"]]) {
+      const id = `method-${value}`;
+      fieldset.append(h("div", { class: "radio" },
+        h("input", { type: "radio", name: "method", id, value, checked: methodChoice === value,
+          onchange: () => { methodChoice = value; } }),
+        h("label", { for: id }, label)));
+    }
+    const children = [h("p", {}, "Point en discussion : ", h("strong", {}, item.title))];
+    if (item.kind === "nomination" && item.public_appointment !== true) {
+      children.push(h("p", { class: "muted" }, "Nomination : le scrutin est secret, sauf décision unanime du conseil de voter publiquement (R15)."),
+        h("div", { class: "row" },
+          h("button", { type: "button", class: "small", dataset: { key: "appoint-public" },
+            onclick: (ev) => cmd({ type: "DecideAppointmentBallot", item_id: item.id, unanimous_for_public: true },
+              "Décision unanime de voter au scrutin public enregistrée.", ev.currentTarget) }, "Le conseil décide à l'unanimité un vote public"),
+          h("button", { type: "button", class: "small", dataset: { key: "appoint-postpone" },
+            onclick: (ev) => cmd({ type: "DecideAppointmentBallot", item_id: item.id, unanimous_for_public: false },
+              "Point reporté à une séance en présentiel.", ev.currentTarget) }, "Pas d'unanimité : reporter")));
+    }
+    children.push(fieldset, h("button", {
+      type: "button", class: "primary", id: "open-vote-btn", dataset: { key: "open-vote" },
+      onclick: (ev) => cmd({ type: "OpenVote", item_id: item.id, method: methodChoice }, "Vote ouvert.", ev.currentTarget),
+    }, "Ouvrir le vote"));
+    patch(box, children);
+    return;
+  }
+  const item = v.agenda.find((i) => i.id === vote.item_id);
+  const children = [
+    h("p", { class: "vote-head" }, h("strong", {}, item ? item.title : vote.item_id)),
+    h("p", {}, `Scrutin public — ${METHOD_LABEL[vote.method] || vote.method}. `,
+      h("span", { id: "vote-count" }, `${vote.cast_count} vote${vote.cast_count > 1 ? "s" : ""} enregistré${vote.cast_count > 1 ? "s" : ""} sur ${vote.electorate_count}.`)),
+    h("progress", { max: vote.electorate_count || 1, value: vote.cast_count, "aria-label": "Votes enregistrés" }),
+  ];
+  if (vote.frozen) {
+    const reasonId = "frozen-reason";
+    children.push(h("div", { class: "alert frozen", role: "alert" },
+      h("p", {}, h("strong", {}, "Vote gelé (R17). "), "Une salle a perdu la transmission : le vote ne peut ni recevoir de voix ni être clos tant qu'elle manque."),
+      h("label", { for: reasonId }, "Motif de la décision de poursuivre sans cette salle"),
+      h("input", { id: reasonId, maxlength: "300", dataset: { key: "frozen-reason" } }),
+      h("button", { type: "button", class: "small danger", dataset: { key: "frozen-decide" },
+        onclick: (ev) => cmd({ type: "DecideFrozenVote", item_id: vote.item_id, reason: $(reasonId).value.trim() },
+          "Décision journalisée : le vote continue.", ev.currentTarget) }, "Poursuivre le vote (décision motivée)")));
+  }
+  if (vote.method === "electronique") {
+    const mine = vote.electorate.filter((s) => s.voter === me);
+    for (const slot of mine) {
+      children.push(ballotButtons(slot, slot.on_behalf_of ? `Votre vote au nom de ${slot.on_behalf_of_name} (pouvoir)` : "Votre vote",
+        `ballot-${slot.on_behalf_of || "self"}`));
+    }
+  } else {
+    children.push(h("p", { class: "muted" }, "Appel nominal : le secrétaire de séance et les agents de salle enregistrent chaque réponse."));
+  }
+  const list = h("ul", { class: "electorate", "aria-label": "Votants" });
+  for (const s of vote.electorate) {
+    list.append(h("li", { class: s.cast ? "cast" : "waiting" },
+      h("span", { class: "mark", "aria-hidden": "true" }, s.cast ? "✓" : "…"),
+      ballotWho(s), h("span", { class: "sr-only" }, s.cast ? " : a voté" : " : en attente")));
+  }
+  children.push(h("details", { class: "electorate-box" }, h("summary", {}, "Qui a voté"), list));
+  children.push(h("button", {
+    type: "button", class: "primary", id: "close-vote-btn", dataset: { key: "close-vote" },
+    onclick: (ev) => cmd({ type: "CloseVote", item_id: vote.item_id }, "Vote clos : résultat proclamé.", ev.currentTarget),
+  }, "Clore le vote et proclamer le résultat"));
+  patch(box, children);
+}
+
+// ------------------------------------------------------------------ agenda and results
+
+function renderAgenda() {
+  const v = view;
+  const threshold = secretThreshold(v);
+  const rows = v.agenda.map((item) => {
+    const li = h("li", { class: `item status-${item.status}`, dataset: { item: item.id } });
+    li.append(h("span", { class: "item-title" }, item.title));
+    const tags = h("span", { class: "tags" }, h("span", { class: `tag status-${item.status}` }, ITEM_STATUS[item.status] || item.status));
+    if (item.kind === "nomination") tags.append(h("span", { class: "tag" }, "nomination"));
+    if (item.kind === "information") tags.append(h("span", { class: "tag" }, "information"));
+    li.append(tags);
+    if (item.secret_requests?.length && item.status !== "postponed") {
+      li.append(h("p", { class: "muted small-text" },
+        `Scrutin secret demandé par ${item.secret_requests.length} membre${item.secret_requests.length > 1 ? "s" : ""} (report au tiers des présents : ${threshold}).`));
+    }
+    if (item.status === "postponed") {
+      li.append(h("p", { class: "postponed-note" }, "Reporté à une séance en présentiel (scrutin secret demandé, R15)."));
+    }
+    if (item.result) {
+      li.append(h("p", { class: "small-text" }, `${item.result.adopted ? "Adopté" : "Rejeté"} : pour ${item.result.pour}, contre ${item.result.contre}, abstention ${item.result.abstention}.`));
+    }
+    if (v.status === "opened" && item.status === "pending" && !v.vote) {
+      li.append(h("button", { type: "button", class: "small", dataset: { key: `take-${item.id}` },
+        onclick: (ev) => cmd({ type: "TakeUpItem", item_id: item.id }, `Point appelé : ${item.title}.`, ev.currentTarget) },
+      "Appeler ce point"));
+    }
+    return li;
+  });
+  patch($("agenda"), rows);
+  $("add-item").hidden = v.status !== "convened";
+
+  const done = proclaimed(v);
+  if (done.length) patch($("results"), done.slice().reverse().map((i) => resultBlock(i)));
+}
+
+$("add-item-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const title = $("item-title").value.trim();
+  const kind = $("item-kind").value;
+  const slug = title.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "point";
+  const result = await cmd({ type: "AddAgendaItem", item_id: `${slug}-${Date.now().toString(36).slice(-4)}`, title, kind },
+    `Point inscrit : ${title}.`, ev.submitter);
+  if (result.ok) $("item-title").value = "";
+});
+
+// ------------------------------------------------------------------ floor
+
+function renderFloor() {
+  const f = view.floor || { speaker: null, queue: [] };
+  const children = [];
+  if (f.speaker) {
+    children.push(h("p", { class: "speaker" }, "A la parole : ", h("strong", {}, f.speaker.name)),
+      h("button", { type: "button", class: "small", dataset: { key: "end-floor" },
+        onclick: (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget) }, "Fin de l'intervention"));
+  } else {
+    children.push(h("p", { class: "muted" }, "Personne n'a la parole."));
+  }
+  if (f.queue.length) {
+    const ol = h("ol", { class: "queue", "aria-label": "Demandes de parole" });
+    for (const q of f.queue) {
+      ol.append(h("li", {}, h("span", {}, q.name), h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)}`), " ",
+        h("button", { type: "button", class: "small", dataset: { key: `grant-${q.id}` },
+          onclick: (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget) }, "Donner la parole")));
+    }
+    children.push(h("h3", {}, "Demandes de parole"), ol);
+  } else {
+    children.push(h("p", { class: "muted" }, "Aucune demande de parole."));
+  }
+  patch($("floor"), children);
+}
+
+// ------------------------------------------------------------------ salles (pin)
+
+function renderSalles() {
+  const pinned = client.state?.pinned ?? null;
+  const rows = view.salles.map((s) => {
+    const media = client.media(s.id);
+    const transmitting = s.transmitting;
+    const isPinned = pinned === s.id;
+    return h("tr", { dataset: { salle: s.id } },
+      h("th", { scope: "row" }, s.name, s.audio_only ? h("span", { class: "tag" }, " audio seul") : null),
+      h("td", {}, String(s.present.length)),
+      h("td", {}, h("span", { class: "badge", dataset: { state: transmitting ? "ok" : (media.connected ? "warning" : "lost") } },
+        transmitting ? "établie" : (media.connected ? "en cours" : "hors ligne"))),
+      h("td", {}, h("button", { type: "button", class: "small", "aria-pressed": isPinned ? "true" : "false", dataset: { key: `pin-${s.id}` },
+        onclick: () => client.send({ type: "pin", salle: isPinned ? null : s.id }) }, isPinned ? "Suivre l'orateur" : "Mettre à l'image")));
+  });
+  patch(document.querySelector("#salles tbody"), rows);
+}
+
+// ------------------------------------------------------------------ conduct
+
+function renderConduct() {
+  const v = view;
+  const sens = $("sensitive-btn");
+  sens.textContent = v.sensitive ? "Terminer le passage sensible" : "Commencer un passage sensible";
+  sens.setAttribute("aria-pressed", v.sensitive ? "true" : "false");
+  sens.disabled = v.status !== "opened" && v.status !== "suspended";
+  $("sensitive-state").textContent = v.sensitive
+    ? "Passage sensible en cours : le public et l'enregistrement ne reçoivent ni image ni son."
+    : "La diffusion publique est normale.";
+  $("suspend-btn").disabled = v.status !== "opened";
+  $("resume-btn").disabled = v.status !== "suspended";
+  $("close-btn").disabled = v.status === "closed";
+  if (v.status === "closed") $("close-confirm").hidden = true;
+}
+
+$("secretary-btn").addEventListener("click", (ev) => {
+  const id = $("secretary-select").value;
+  if (!id) { feedback.refused({ code: "R10", message: "R10 — choisissez un membre présent." }); return; }
+  cmd({ type: "AppointSecretary", member_id: id }, `Secrétaire de séance : ${memberName(view, id)}.`, ev.currentTarget);
+});
+$("open-btn").addEventListener("click", (ev) => cmd({ type: "OpenSitting" }, "La séance est ouverte.", ev.currentTarget));
+$("sensitive-btn").addEventListener("click", (ev) => {
+  const on = !view.sensitive;
+  cmd({ type: "MarkSensitive", on, reason: $("sensitive-reason").value.trim() },
+    on ? "Passage sensible commencé." : "Passage sensible terminé.", ev.currentTarget);
+});
+$("suspend-btn").addEventListener("click", (ev) => cmd({ type: "Suspend", reason: $("suspend-reason").value.trim() }, "Séance suspendue.", ev.currentTarget));
+$("resume-btn").addEventListener("click", (ev) => cmd({ type: "Resume" }, "Séance reprise.", ev.currentTarget));
+$("close-btn").addEventListener("click", () => { $("close-confirm").hidden = false; $("close-confirm-btn").focus(); });
+$("close-cancel-btn").addEventListener("click", () => { $("close-confirm").hidden = true; $("close-btn").focus(); });
+$("close-confirm-btn").addEventListener("click", async (ev) => {
+  const r = await cmd({ type: "CloseSitting" }, "La séance est close.", ev.currentTarget);
+  if (r.ok) $("close-confirm").hidden = true;
+});
+
+function render() {
+  const [text, state] = SITTING_STATUS[view.status] || [view.status, "waiting"];
+  setBadge($("badge-sitting"), view.sensitive && view.status === "opened" ? `${text} — passage sensible` : text, state);
+  document.body.dataset.status = view.status;
+  renderOpening();
+  renderVote();
+  renderAgenda();
+  renderFloor();
+  renderSalles();
+  renderConduct();
+}
+
+client.start();

@@ -1,0 +1,298 @@
+// Séance — the deliberation side of the protocol, shared by every person's screen.
+//
+// One WebSocket to /ws, authenticated by the session cookie (`hello` carries no token;
+// the public page has no cookie and is `public`). The server pushes `sitting` (the whole
+// view of the sitting, docs/CONTRACTS-wip.md) after every change and `state` (the media
+// state) as before; a screen sends deliberation commands as `command` messages and gets
+// `ack` (journaled) or `error` (refused, nothing changed, French message naming the
+// rule). Reconnects by itself with a bounded backoff.
+
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+const COMMAND_TIMEOUT_MS = 15000;
+
+export class SittingClient {
+  /**
+   * @param {object} opts sitting, onView(view), onState(stateMsg), onWelcome(msg),
+   *   onStatus(text, state), onPush(msg) for any other pushed message.
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.ws = null;
+    this.attempt = 0;
+    this.nextId = 1;
+    this.pending = new Map();   // id -> {resolve, timer}
+    this.stopped = false;
+    this.welcome = null;
+    this.view = null;
+    this.state = null;
+  }
+
+  start() { this.connect(); }
+
+  stop() { this.stopped = true; this.ws?.close(); }
+
+  status(text, state) { this.opts.onStatus?.(text, state); }
+
+  connect() {
+    if (this.stopped) return;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(`${proto}//${location.host}/ws`);
+    this.ws = ws;
+    this.status("Connexion…", "connecting");
+    ws.onopen = () => this.send({ type: "hello", sitting: this.opts.sitting });
+    ws.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      this.onMessage(msg);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.failPending();
+      if (this.stopped) return;
+      const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+      this.attempt += 1;
+      this.status("Connexion perdue — nouvelle tentative…", "lost");
+      setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  send(msg) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return null;
+    const id = msg.id || `m${this.nextId++}`;
+    this.ws.send(JSON.stringify({ ...msg, id }));
+    return id;
+  }
+
+  /** Send one deliberation command; resolves {ok, events} or {ok: false, code, message}. */
+  command(command) {
+    return new Promise((resolve) => {
+      const id = this.send({ type: "command", id: `c${this.nextId++}`, command });
+      if (id === null) {
+        resolve({ ok: false, code: "offline", message: "Pas de connexion au serveur : la commande n'a pas été envoyée." });
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ ok: false, code: "timeout", message: "Le serveur n'a pas confirmé la commande : vérifiez l'état affiché avant de recommencer." });
+      }, COMMAND_TIMEOUT_MS);
+      this.pending.set(id, { resolve, timer });
+    });
+  }
+
+  failPending() {
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.resolve({ ok: false, code: "offline", message: "Connexion interrompue avant la confirmation : vérifiez l'état affiché avant de recommencer." });
+    }
+    this.pending.clear();
+  }
+
+  settle(id, result) {
+    const p = this.pending.get(id);
+    if (!p) return false;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    p.resolve(result);
+    return true;
+  }
+
+  onMessage(msg) {
+    switch (msg.type) {
+      case "welcome":
+        this.welcome = msg;
+        this.attempt = 0;
+        this.status("Connecté", "ok");
+        this.opts.onWelcome?.(msg);
+        break;
+      case "sitting":
+        this.view = msg.view;
+        this.opts.onView?.(msg.view);
+        break;
+      case "state":
+        this.state = msg;
+        this.opts.onState?.(msg);
+        break;
+      case "ack":
+        this.settle(msg.re, { ok: true, events: msg.events || [] });
+        break;
+      case "error":
+        if (!this.settle(msg.re, { ok: false, code: msg.code, message: msg.message, field: msg.field })) {
+          this.opts.onError?.(msg);
+        }
+        break;
+      default:
+        this.opts.onPush?.(msg);
+    }
+  }
+
+  /** The media state of a salle: the view's `media` when the server merged it, else `state`. */
+  media(salleId) {
+    const fromView = this.view?.media?.[salleId];
+    const fromState = this.state?.salles?.find((s) => s.id === salleId);
+    return { ...(fromState || {}), ...(fromView && typeof fromView === "object" ? fromView : {}) };
+  }
+}
+
+// ------------------------------------------------------------------------- French labels
+
+export const CHOICES = [
+  ["pour", "Pour"], ["contre", "Contre"], ["abstention", "Abstention"], ["nppv", "Ne prend pas part au vote"],
+];
+export const CHOICE_LABEL = Object.fromEntries(CHOICES);
+
+export const SITTING_STATUS = {
+  convened: ["Séance convoquée — pas encore ouverte", "waiting"],
+  opened: ["Séance ouverte", "ok"],
+  suspended: ["Séance suspendue", "lost"],
+  closed: ["Séance close", "closed"],
+};
+
+export const ITEM_STATUS = {
+  pending: "à traiter", current: "en discussion", voting: "vote en cours", adopted: "adopté",
+  rejected: "rejeté", postponed: "reporté — séance en présentiel", withdrawn: "retiré",
+};
+
+export const METHOD_LABEL = { electronique: "vote électronique", appel_nominal: "appel nominal" };
+
+// ------------------------------------------------------------------------- DOM helpers
+
+/** h("button", {class: "small", onclick: fn, "aria-pressed": "true"}, "text", child…) */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "text") el.textContent = value;
+    else if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key in el && typeof value !== "string") el[key] = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** Replace a container's children, keeping keyboard focus on the element with the same data-key. */
+export function patch(container, ...children) {
+  const active = document.activeElement;
+  const key = active && container.contains(active) ? active.dataset.key : null;
+  const typed = new Map([...container.querySelectorAll("input[data-key]:not([type=radio]):not([type=checkbox])")]
+    .map((el) => [el.dataset.key, el.value]));
+  container.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  for (const [k, value] of typed) {
+    const el = container.querySelector(`input[data-key="${CSS.escape(k)}"]`);
+    if (el && !el.value) el.value = value;
+  }
+  if (key) container.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
+}
+
+export function $(id) { return document.getElementById(id); }
+
+export function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" }).replace(":", " h ");
+}
+
+export function setBadge(el, text, state) {
+  if (!el) return;
+  if (el.textContent !== text) el.textContent = text;
+  el.dataset.state = state;
+}
+
+/** Where a screen says what was refused (role=alert) or done (role=status). */
+export class Feedback {
+  constructor(alertEl, noticeEl) { this.alertEl = alertEl; this.noticeEl = noticeEl; this.timer = null; }
+
+  refused(result) {
+    const code = result.code || "";
+    let text = result.message || "Commande refusée.";
+    if (/^R\d+$/.test(code) && !text.includes(code)) text = `${code} — ${text}`;
+    this.alertEl.textContent = `Refusé : ${text}`;
+    this.alertEl.dataset.code = code;
+    this.alertEl.hidden = false;
+    if (this.noticeEl) this.noticeEl.textContent = "";
+  }
+
+  done(text) {
+    this.alertEl.hidden = true;
+    this.alertEl.textContent = "";
+    this.alertEl.dataset.code = "";
+    if (!this.noticeEl) return;
+    this.noticeEl.textContent = text;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.noticeEl.textContent = ""; }, 8000);
+  }
+}
+
+/**
+ * Send a command from a button: disable it while the server answers, then show the
+ * refusal (with its rule) or the confirmation.
+ */
+export async function run(client, feedback, command, doneText, button = null) {
+  if (button) button.disabled = true;
+  const result = await client.command(command);
+  if (button && button.isConnected) button.disabled = false;
+  if (result.ok) feedback.done(doneText);
+  else feedback.refused(result);
+  return result;
+}
+
+// ------------------------------------------------------------------------- view helpers
+
+export function memberName(view, id) {
+  if (!id) return "";
+  return view?.members?.find((m) => m.id === id)?.name || id;
+}
+
+export function currentItem(view) {
+  return view?.agenda?.find((i) => i.id === view.current_item) || null;
+}
+
+export function proclaimed(view) {
+  return (view?.agenda || []).filter((i) => i.result);
+}
+
+/** "Sophie Garnier" or "Karim Benali pour Anne Girard (pouvoir)". */
+export function ballotWho(b) {
+  const voter = b.voter_name || b.voter;
+  if (!b.on_behalf_of) return voter;
+  return `${voter} pour ${b.on_behalf_of_name || b.on_behalf_of} (pouvoir)`;
+}
+
+/** The proclaimed result of an item, with every voter's name (R13, R14). */
+export function resultBlock(item, { headingLevel = "h3", compact = false } = {}) {
+  const r = item.result;
+  const verdict = r.adopted ? "Adopté" : "Rejeté";
+  const wrap = h("article", { class: `result ${r.adopted ? "adopted" : "rejected"}`, dataset: { item: item.id } });
+  wrap.append(
+    h(headingLevel, { class: "result-title" }, item.title),
+    h("p", { class: "verdict" }, h("strong", { class: "verdict-word" }, verdict),
+      ` — pour ${r.pour}, contre ${r.contre}, abstention ${r.abstention}, ne prend pas part ${r.nppv} ; suffrages exprimés : ${r.exprimes}.`),
+  );
+  if (r.casting_vote) {
+    wrap.append(h("p", { class: "casting" }, "Partage égal des voix : la voix du président est prépondérante (art. L.2121-20 CGCT)."));
+  }
+  if (!compact || r.ballots.length) {
+    const groups = new Map(CHOICES.map(([c]) => [c, []]));
+    for (const b of r.ballots) groups.get(b.choice)?.push(ballotWho(b));
+    const dl = h("dl", { class: "ballots" });
+    for (const [choice, label] of CHOICES) {
+      const names = groups.get(choice);
+      if (!names.length) continue;
+      dl.append(h("dt", {}, `${label} (${names.length})`), h("dd", {}, names.join(", ")));
+    }
+    wrap.append(dl);
+  }
+  return wrap;
+}
+
+/** How many secret-ballot requests make one third of those present (R15). */
+export function secretThreshold(view) {
+  return Math.max(1, Math.ceil((view?.quorum?.present || 0) / 3));
+}
