@@ -91,6 +91,15 @@ def test_R13_roll_call_recorded_by_secretary_only():
     ok(s, CastBallot(clock(), "marche-collecte", "m07", "contre"), Actor(Role.SECRETARY, member_id="m03"))
 
 
+def test_R13_R4_roll_call_answers_recorded_by_the_agent_of_the_voters_salle_only():
+    clock = Clock()
+    s = opened(clock)
+    ok(s, OpenVote(clock(), "marche-collecte", "appel_nominal"), PRESIDENT)
+    refused(s, CastBallot(clock(), "marche-collecte", "m07", "pour"), agent("belcourt"), "R13")
+    ok(s, CastBallot(clock(), "marche-collecte", "m07", "pour"), agent("vaux"))
+    refused(s, CastBallot(clock(), "marche-collecte", "m08", "pour"), Actor(Role.AGENT, salle_id="vaux"), "R13")
+
+
 def test_R13_information_item_has_no_vote():
     clock = Clock()
     s = demo_seance()

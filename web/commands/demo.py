@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import unicodedata
 from pathlib import Path
 
 from aiohttp import web
@@ -43,31 +44,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--announced-address", default=None, help="public address to announce in ICE candidates")
 
 
+def councillor_login(first_name: str, last_name: str) -> str:
+    """« Hélène Marchand » -> ``h.marchand`` (ASCII, lowercase, no spaces)."""
+    def ascii_(text: str) -> str:
+        plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return "".join(c for c in plain.lower() if c.isalnum() or c == "-")
+    return f"{ascii_(first_name)[:1]}.{ascii_(last_name)}"
+
+
 def demo_accounts(store: AccountStore, sitting: SittingSpec) -> list[tuple[str, str, Role, str]]:
     """(re)create the demo accounts with fresh passwords: [(login, password, role, description)].
 
-    People come from the deliberation core's demo council: the president (a member),
-    one agent per salle, and one councillor per salle to try the élu page later."""
+    People come from the deliberation core's demo council: the president (member m01),
+    a moderator, one agent per salle (bound to its salle and agent id, R4), one councillor
+    account per other member (titulaires and the suppléant; login ``h.marchand``), an
+    auditor and an administrator. The secrétaire de séance is the councillor the president
+    appoints: no separate account."""
     from deliberation.demo import demo_council
 
     council = demo_council()
     seat = sitting.president_salle or sitting.salles[0].id
     president = council.member(council.president_id)
-    plan: list[tuple[str, Role, str, str | None, str]] = [
+    plan: list[tuple[str, Role, str | None, str | None, str, str | None]] = [
         ("president", Role.PRESIDENT, council.president_id, seat,
-         f"{president.first_name} {president.last_name}" if president else "Présidence"),
-        ("moderateur", Role.MODERATOR, "moderateur", seat, "Modération des micros"),
+         f"{president.first_name} {president.last_name}" if president else "Présidence", None),
+        ("moderateur", Role.MODERATOR, "moderateur", seat, "Modération des micros et de la parole", None),
     ]
-    plan += [(f"agent-{a.salle_id}", Role.AGENT, a.id, a.salle_id, a.name)
+    plan += [(f"agent-{a.salle_id}", Role.AGENT, None, a.salle_id, a.name, a.id)
              for a in council.agents if a.salle_id in {s.id for s in sitting.salles}]
-    plan += [("auditeur", Role.AUDITOR, "auditeur", None, "Auditeur (lecture seule)"),
-             ("admin", Role.ADMIN, "admin", None, "Administration (DSI)")]
+    for m in council.members:
+        if m.id == council.president_id:
+            continue
+        label = m.name + (f" ({m.function})" if m.function else "") + (" — suppléant·e" if m.seat == "suppleant" else "")
+        plan.append((councillor_login(m.first_name, m.last_name), Role.COUNCILLOR, m.id, None, label, None))
+    plan += [("auditeur", Role.AUDITOR, "auditeur", None, "Auditeur (lecture seule)", None),
+             ("admin", Role.ADMIN, "admin", None, "Administration (DSI)", None)]
     out = []
-    for login, role, member_id, salle, label in plan:
+    for login, role, member_id, salle, label, agent_id in plan:
         password = new_password()
-        store.set_account(login, password, role, member_id=member_id, salle_id=salle, display_name=label)
+        store.set_account(login, password, role, member_id=member_id, salle_id=salle, display_name=label,
+                          agent_id=agent_id)
         out.append((login, password, role, label))
     return out
+
+
+def account_page(login: str, role: Role, sitting_id: str = DEMO_SITTING) -> str:
+    """The page each demo account opens after logging in."""
+    return {
+        Role.PRESIDENT: "/president",
+        Role.MODERATOR: "/moderation",
+        Role.AGENT: f"/agent/{login.removeprefix('agent-')}",
+        Role.COUNCILLOR: "/elu",
+        Role.AUDITOR: f"/audit/{sitting_id}",
+        Role.ADMIN: "/admin",
+    }.get(role, "/")
 
 
 def print_banner(config: WebConfig, sitting: SittingSpec, accounts, kiosk_links: list[tuple[str, str]]) -> None:
@@ -90,9 +120,12 @@ def print_banner(config: WebConfig, sitting: SittingSpec, accounts, kiosk_links:
         print(f"    {url}")
     print()
     print(f"Comptes (page de connexion : {base}/login ; mots de passe renouvelés à chaque démarrage) :")
-    print(f"  {'identifiant':<24}{'mot de passe':<22}rôle")
+    print(f"  {'identifiant':<20}{'mot de passe':<22}{'page':<22}rôle")
     for login, password, role, label in accounts:
-        print(f"  {login:<24}{password:<22}{ROLE_LABELS_FR[role]} — {label}")
+        print(f"  {login:<20}{password:<22}{account_page(login, role, sitting.id):<22}{ROLE_LABELS_FR[role]} — {label}")
+    print()
+    print("Le secrétaire de séance est l'élu que le président désigne : il garde son compte d'élu.")
+    print(f"Écran public de chaque salle : {base}/public/{sitting.id} (plein écran, sans connexion).")
     print(line)
     print("Ctrl+C pour arrêter.", flush=True)
 
