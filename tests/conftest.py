@@ -1,1 +1,62 @@
-"""Shared test configuration."""
+"""Shared test configuration.
+
+Network isolation: the tests may only send traffic to loopback addresses. Chromium and
+the SFU both gather a host candidate on every interface, so a browser test on a machine
+with eth0 would otherwise run ICE between 127.0.0.1 and eth0's own address. When the
+suite runs as root on Linux, the pytest process therefore moves, before any thread or
+child process exists, into a network namespace of its own that holds only ``lo``:
+everything the tests start (the app, Chromium, redis-server, Janus's own namespace,
+synthetic salles) inherits it, and no address but loopback exists to be reached.
+
+Set ``SEANCE_TEST_NETNS=0`` to keep the host's network namespace (for example to debug
+with tools outside it); without root the suite runs in the host namespace and says so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+import threading
+
+CLONE_NEWNET = 0x40000000
+
+
+#: ``nsenter --net=…`` path of the host's network namespace, kept open across the move
+#: (None when the suite stays in the host namespace). Only the benchmark smoke test uses
+#: it: the benchmark confines its own traffic (loopback, and Janus in a namespace of its
+#: own, which libnice cannot set up from inside a nested namespace).
+HOST_NETNS: str | None = None
+
+
+def _isolate_network() -> str:
+    """Move this process into a fresh network namespace with only ``lo`` up.
+
+    Returns a one-line status for the test report header."""
+    global HOST_NETNS  # set once, at import, before any test runs
+    if os.environ.get("SEANCE_TEST_NETNS", "1") == "0":
+        return "host network namespace (SEANCE_TEST_NETNS=0)"
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return "host network namespace (not root: tests still target loopback only)"
+    if threading.active_count() != 1:
+        return "host network namespace (threads already running; unshare(2) would move only one)"
+    libc = ctypes.CDLL(None, use_errno=True)
+    host_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        os.close(host_fd)
+        return f"host network namespace (unshare failed: {os.strerror(err)})"
+    HOST_NETNS = f"/proc/{os.getpid()}/fd/{host_fd}"
+    os.environ["SEANCE_TEST_HOST_NETNS"] = HOST_NETNS
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    return "private network namespace: loopback only"
+
+
+# Runs at import, i.e. when pytest loads the rootdir conftest: before collection, before
+# any test starts a thread or a process.
+NETWORK_STATUS = _isolate_network()
+
+
+def pytest_report_header(config) -> str:  # noqa: ANN001 (pytest hook)
+    return f"network: {NETWORK_STATUS}"
