@@ -31,6 +31,7 @@ from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.roles import ROLE_LABELS_FR, Role
 from signaling.room import RouterFactory, SalleInfo, SittingRoom
 from signaling.sitting import JournalStarter, SittingService
+from web.admin import add_admin_routes
 from web.audit_pages import add_audit_routes
 from web.screens import add_screen_routes
 from web.config import SittingSpec, WebConfig
@@ -340,6 +341,7 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     add_audit_routes(app)
+    add_admin_routes(app)
     add_screen_routes(app)
     app.router.add_static("/static/", HERE / "static", append_version=True)
     return app

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deliberation.journal import generate_key, public_pem
+from deliberation.journal import generate_key, private_pem
 from deliberation.rehearsal import run_rehearsal
 from signaling.roles import Role
 from web.app import ACCOUNTS, SIGNER, create_app
@@ -24,17 +24,22 @@ SCHEMA = Path(__file__).resolve().parents[1] / "data" / "scdl-deliberations" / "
 def rehearsal(tmp_path_factory):
     """One rehearsal journal (the demo council's whole scripted sitting) for the module."""
     out = tmp_path_factory.mktemp("rehearsal")
-    outcome = run_rehearsal(out, generate_key())
+    key = generate_key()
+    outcome = run_rehearsal(out, key)
+    (out / "council-ed25519.pem").write_bytes(private_pem(key))
     return out, outcome
 
 
 def install(data_dir: Path, rehearsal_dir: Path, sitting: str = "demo") -> Path:
-    """Put the rehearsal's journal and key where the contract says a sitting's files live."""
+    """Put the rehearsal's journal and keys where the contract says a sitting's files live
+    (before the app starts: the sitting service then resumes that journal)."""
     (data_dir / "sittings" / sitting).mkdir(parents=True, exist_ok=True)
     (data_dir / "keys").mkdir(parents=True, exist_ok=True)
     journal = data_dir / "sittings" / sitting / "journal.jsonl"
     shutil.copy(rehearsal_dir / "journal.jsonl", journal)
     shutil.copy(rehearsal_dir / "journal.pub", data_dir / "keys" / "council-ed25519.pub")
+    shutil.copy(rehearsal_dir / "council-ed25519.pem", data_dir / "keys" / "council-ed25519.pem")
+    (data_dir / "keys" / "council-ed25519.pem").chmod(0o600)
     return journal
 
 
@@ -44,7 +49,9 @@ def config(tmp_path):
 
 
 @pytest.fixture
-async def client(aiohttp_client, config):
+async def client(aiohttp_client, config, rehearsal):
+    """The app over a data dir holding the rehearsal's (closed) journal."""
+    install(config.data_dir, rehearsal[0])
     return await aiohttp_client(create_app(config))
 
 
@@ -55,7 +62,6 @@ async def login(client, role: Role, login: str = "user", **kw) -> None:
 
 
 async def test_audit_page_refuses_councillor_public_and_kiosk_in_french(client, config, rehearsal):
-    install(config.data_dir, rehearsal[0])
     r = await client.get("/audit/demo")                     # the public: no session
     body = await r.text()
     assert r.status == 403 and "Accès refusé" in body and "auditeur" in body
@@ -72,13 +78,11 @@ async def test_audit_page_refuses_councillor_public_and_kiosk_in_french(client, 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.PRESIDENT, Role.ADMIN])
 async def test_auditor_president_and_admin_may_read(client, config, rehearsal, role):
-    install(config.data_dir, rehearsal[0])
     await login(client, role, "lecteur", member_id="m01" if role is Role.PRESIDENT else None)
     assert (await client.get("/audit/demo")).status == 200
 
 
 async def test_rehearsal_journal_is_verified_and_each_result_recomputed(client, config, rehearsal):
-    install(config.data_dir, rehearsal[0])
     await login(client, Role.AUDITOR, "auditeur")
     r = await client.get("/audit/demo")
     body = await r.text()
@@ -101,7 +105,7 @@ async def test_rehearsal_journal_is_verified_and_each_result_recomputed(client, 
     assert "seance audit verify" in body
 
 
-async def test_one_byte_changed_shows_the_failing_line(client, config, rehearsal):
+async def test_one_byte_changed_shows_the_failing_line(aiohttp_client, config, rehearsal):
     journal = install(config.data_dir, rehearsal[0])
     data = journal.read_bytes()
     lines = data.split(b"\n")
@@ -110,6 +114,7 @@ async def test_one_byte_changed_shows_the_failing_line(client, config, rehearsal
     tampered = b"\n".join(lines)
     assert sum(a != b for a, b in zip(data, tampered)) == 1
     journal.write_bytes(tampered)
+    client = await aiohttp_client(create_app(config))     # the sitting service refuses to resume it (R21)
     await login(client, Role.AUDITOR, "auditeur")
     r = await client.get("/audit/demo")
     body = await r.text()
@@ -128,7 +133,7 @@ async def test_one_byte_changed_shows_the_failing_line(client, config, rehearsal
 async def test_downloads_journal_key_minutes_and_scdl_csv(client, config, rehearsal):
     import frictionless
 
-    journal = install(config.data_dir, rehearsal[0])
+    journal = config.data_dir / "sittings" / "demo" / "journal.jsonl"
     await login(client, Role.AUDITOR, "auditeur")
     r = await client.get("/audit/demo/journal.jsonl")
     assert r.status == 200 and await r.read() == journal.read_bytes()
@@ -155,13 +160,13 @@ async def test_downloads_journal_key_minutes_and_scdl_csv(client, config, rehear
 
 
 async def test_audit_routes_are_read_only(client, config, rehearsal):
-    install(config.data_dir, rehearsal[0])
     await login(client, Role.AUDITOR, "auditeur")
     for path in ("/audit/demo", "/audit/demo/journal.jsonl"):
         assert (await client.post(path)).status == 405
 
 
-async def test_sitting_without_journal_and_unknown_sitting(client, config):
+async def test_sitting_without_journal_and_unknown_sitting(aiohttp_client, config):
+    client = await aiohttp_client(create_app(config, journal_starter=lambda spec: None))
     await login(client, Role.AUDITOR, "auditeur")
     r = await client.get("/audit/demo")
     assert r.status == 200 and "Aucun journal" in await r.text()
@@ -170,17 +175,10 @@ async def test_sitting_without_journal_and_unknown_sitting(client, config):
     assert (await client.get("/audit/..%2Fkeys")).status == 404
 
 
-async def test_open_journal_is_verified_so_far(client, config, tmp_path):
-    """A sitting under way (no closing yet): verified up to its last line, and its live PV."""
-    from deliberation.demo import start_demo_journal
-
-    key = generate_key()
-    path = config.data_dir / "sittings" / "demo" / "journal.jsonl"
-    path.parent.mkdir(parents=True)
-    (config.data_dir / "keys").mkdir()
-    (config.data_dir / "keys" / "council-ed25519.pub").write_bytes(public_pem(key))
-    journal, _ = start_demo_journal(str(path), key)
-    journal.close()
+async def test_open_journal_is_verified_so_far(aiohttp_client, config):
+    """A sitting under way (the demo, convened by the app on start): verified so far, live PV."""
+    client = await aiohttp_client(create_app(config))
+    assert (config.data_dir / "sittings" / "demo" / "journal.jsonl").exists()
     await login(client, Role.AUDITOR, "auditeur")
     body = await (await client.get("/audit/demo")).text()
     assert "séance non close" in body and "Point inscrit à l&#39;ordre du jour" in body
