@@ -1,0 +1,281 @@
+"""A whole sitting of the demo council driven over the REAL WebSocket by authenticated sockets.
+
+Media is the Router test double: salles' transmission is reported through the very
+callback the Router is given (``on_health``, wired by the room to the sitting service).
+The journal written on disk is then audited offline, and the sitting restarted from it
+in a new app has the same state (R18, R21).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from fake_router import fake_router_factory
+
+from deliberation.audit import audit_file
+from deliberation.journal import load_public_pem
+from signaling.roles import Role
+from signaling.sitting import journal_path
+from web.app import SIGNER, SITTINGS, create_app
+from web.commands.demo import demo_sitting
+from web.config import WebConfig
+
+TIMEOUT = 3.0
+
+
+def make_app(data_dir):
+    config = WebConfig(tls=False, data_dir=data_dir, sittings=(demo_sitting(),), reconcile_after_s=None)
+    return create_app(config, router_factory=fake_router_factory)
+
+
+class Socket:
+    """One authenticated browser socket: sends commands, reads acks, errors and views."""
+
+    def __init__(self, ws, name):
+        self.ws, self.name, self.n = ws, name, 0
+        self.view = None
+
+    async def next(self, *types):
+        async def loop():
+            while True:
+                frame = await self.ws.receive()
+                msg = json.loads(frame.data)
+                if msg["type"] == "sitting":
+                    self.view = msg["view"]
+                if msg["type"] in types:
+                    return msg
+        return await asyncio.wait_for(loop(), TIMEOUT)
+
+    async def command(self, **command):
+        self.n += 1
+        cid = f"{self.name}-{self.n}"
+        await self.ws.send_json({"type": "command", "id": cid, "command": command})
+        while True:
+            msg = await self.next("ack", "error")
+            if msg.get("re") == cid:
+                return msg
+
+    async def ok(self, **command):
+        reply = await self.command(**command)
+        assert reply["type"] == "ack", f"{self.name} {command}: {reply}"
+        return reply["events"]
+
+    async def refused(self, code, **command):
+        reply = await self.command(**command)
+        assert reply["type"] == "error" and reply["code"] == code, f"{self.name} {command}: {reply}"
+        assert reply["message"], "a refusal says why, in French"
+        return reply
+
+    async def latest_view(self):
+        """Drain what has arrived (bounded) and return the newest view."""
+        while True:
+            try:
+                await asyncio.wait_for(self.next("sitting"), 0.15)
+            except asyncio.TimeoutError:
+                return self.view
+
+
+async def connect(client, name, role=None, **claims):
+    ws = await client.ws_connect("/ws")
+    hello = {"type": "hello", "sitting": "demo", "id": "h"}
+    if role is not None:
+        hello["token"] = client.app[SIGNER].issue(role, sitting="demo", **claims)
+    await ws.send_json(hello)
+    sock = Socket(ws, name)
+    welcome = await sock.next("welcome")
+    assert welcome["role"] == (role.value if role else "public")
+    await sock.next("sitting")   # the view comes on connect
+    return sock
+
+
+def service(client):
+    return client.app[SITTINGS]["demo"]
+
+
+async def transmission(client, salle, up):
+    """The media plane measures a salle: the Router calls the room's on_health."""
+    service(client).room.router.on_health(salle, up)
+    await service(client).idle()
+
+
+@pytest.fixture
+async def client(aiohttp_client, tmp_path):
+    return await aiohttp_client(make_app(tmp_path))
+
+
+async def people(client):
+    p = {
+        "president": await connect(client, "president", Role.PRESIDENT, member="m01", salle="belcourt"),
+        "moderator": await connect(client, "moderator", Role.MODERATOR, member="moderateur"),
+        "public": await connect(client, "public"),
+        "kiosk": await connect(client, "kiosk", Role.KIOSK, salle="vaux"),
+    }
+    for salle in ("belcourt", "vaux", "saint-ferreol"):
+        p[salle] = await connect(client, f"agent-{salle}", Role.AGENT, salle=salle, agent=f"a-{salle}")
+    for m in ("m03", "m06", "m07", "m10", "m11"):
+        p[m] = await connect(client, m, Role.COUNCILLOR, member=m)
+    return p
+
+
+async def test_a_whole_sitting_over_the_websocket_then_audit_and_restart(client, aiohttp_client, tmp_path):
+    p = await people(client)
+    pres, public = p["president"], p["public"]
+    view = public.view
+    assert view["status"] == "convened" and {b["rule"] for b in view["opening"]["blockers"]} >= {"R7", "R8", "R10"}
+
+    # R12: a banned item is refused when the agenda is built, with the rule named
+    err = await pres.refused("R12", type="AddAgendaItem", item_id="election", title="Élection du président",
+                             kind="election_president")
+    assert "R12" in err["message"] and err["field"] == "kind"
+
+    # R8: opening refused while quorum is short (belcourt transmits, the stream is up, a secretary is named)
+    for m in ("m01", "m02", "m03"):
+        await p["belcourt"].ok(type="CheckIn", member_id=m, salle_id="belcourt")
+    await transmission(client, "belcourt", True)
+    await pres.ok(type="AppointSecretary", member_id="m03")
+    await pres.refused("R8", type="OpenSitting")
+
+    # R4: an agent checks in only in its own salle
+    await p["vaux"].refused("R4", type="CheckIn", member_id="m10", salle_id="saint-ferreol")
+    for m in ("m04", "m05"):
+        await p["belcourt"].ok(type="CheckIn", member_id=m, salle_id="belcourt")
+    for m in ("m06", "m07", "m08"):
+        await p["vaux"].ok(type="CheckIn", member_id=m, salle_id="vaux")
+    for m in ("m10", "m11"):
+        await p["saint-ferreol"].ok(type="CheckIn", member_id=m, salle_id="saint-ferreol")
+
+    # R7: opening refused while an occupied salle is not transmitting
+    err = await pres.refused("R7", type="OpenSitting")
+    assert "Vaux" in err["message"]
+    await transmission(client, "vaux", True)
+    await transmission(client, "saint-ferreol", True)
+
+    # R9: a proxy recorded by the holder's agent
+    await p["vaux"].ok(type="RecordProxy", giver_id="m09", holder_id="m07", document_ref="pouvoir-m09.pdf")
+    events = await pres.ok(type="OpenSitting")
+    assert [e["type"] for e in events] == ["SittingOpened"]
+    view = await public.latest_view()
+    assert view["status"] == "opened" and view["public_stream_up"] is True and view["secretary"]["id"] == "m03"
+    assert view["quorum"]["present"] == 10 and view["journal"]["lines"] > 0
+    assert view["media"]["vaux"]["transmitting"] is True
+
+    # the floor
+    await p["m07"].ok(type="RequestFloor", member_id="m07")
+    await p["m07"].refused("ROLE", type="RequestFloor", member_id="m06")
+    await p["moderator"].ok(type="GrantFloor", member_id="m07")
+    assert (await public.latest_view())["floor"]["speaker"]["id"] == "m07"
+    await p["moderator"].ok(type="EndFloor")
+
+    # R13: an electronic vote with a proxy ballot, adopted; the nominative result on the public socket
+    await pres.ok(type="OpenVote", item_id="marche-collecte", method="electronique")
+    await p["m07"].ok(type="CastBallot", item_id="marche-collecte", voter_id="m07", choice="pour")
+    await p["m07"].ok(type="CastBallot", item_id="marche-collecte", voter_id="m07", choice="pour", on_behalf_of="m09")
+    await p["m07"].refused("R13", type="CastBallot", item_id="marche-collecte", voter_id="m08", choice="pour")
+    await p["m10"].ok(type="CastBallot", item_id="marche-collecte", voter_id="m10", choice="contre")
+    view = await public.latest_view()
+    assert view["vote"]["cast_count"] == 3 and "contre" not in json.dumps(view["vote"])
+    await pres.ok(type="CastBallot", item_id="marche-collecte", voter_id="m01", choice="pour")
+    await pres.ok(type="CloseVote", item_id="marche-collecte")
+    view = await public.latest_view()
+    item = next(i for i in view["agenda"] if i["id"] == "marche-collecte")
+    assert item["status"] == "adopted" and item["result"]["pour"] == 3 and item["result"]["contre"] == 1
+    assert {"voter": "m07", "voter_name": "Nathalie Rousseau", "on_behalf_of": "m09",
+            "on_behalf_of_name": "Claire Dubois", "choice": "pour"} in item["result"]["ballots"]
+
+    # R13/R14: a roll call ending in a tie, decided by the president's vote
+    await pres.ok(type="OpenVote", item_id="voirie-programme", method="appel_nominal")
+    await p["m07"].refused("R13", type="CastBallot", item_id="voirie-programme", voter_id="m07", choice="pour")
+    await p["m03"].ok(type="CastBallot", item_id="voirie-programme", voter_id="m01", choice="pour")   # the secretary
+    await p["m03"].ok(type="CastBallot", item_id="voirie-programme", voter_id="m06", choice="contre")
+    await p["vaux"].refused("R13", type="CastBallot", item_id="voirie-programme", voter_id="m10", choice="pour")
+    await p["saint-ferreol"].ok(type="CastBallot", item_id="voirie-programme", voter_id="m10", choice="pour")
+    await p["saint-ferreol"].ok(type="CastBallot", item_id="voirie-programme", voter_id="m11", choice="contre")
+    events = await pres.ok(type="CloseVote", item_id="voirie-programme")
+    assert events[0]["data"]["adopted"] is True and events[0]["data"]["casting_vote"] is True
+    item = next(i for i in (await public.latest_view())["agenda"] if i["id"] == "voirie-programme")
+    assert item["status"] == "adopted" and item["result"]["casting_vote"] is True
+
+    # R15: a secret-ballot request by a third of those present postpones the item
+    for m in ("m03", "m06", "m07"):
+        await p[m].ok(type="RequestSecretBallot", item_id="fonds-concours-vaux", member_id=m)
+    events = await p["m10"].ok(type="RequestSecretBallot", item_id="fonds-concours-vaux", member_id="m10")
+    assert [e["type"] for e in events] == ["SecretBallotRequested", "ItemPostponed"]
+    item = next(i for i in (await public.latest_view())["agenda"] if i["id"] == "fonds-concours-vaux")
+    assert item["status"] == "postponed" and len(item["secret_requests"]) == 4
+    await pres.refused("R15", type="OpenVote", item_id="fonds-concours-vaux")
+
+    # R17: a salle loses its transmission: suspended, the open vote frozen; back, resumed
+    await pres.ok(type="OpenVote", item_id="pv-precedent")
+    await p["m07"].ok(type="CastBallot", item_id="pv-precedent", voter_id="m07", choice="pour")
+    await transmission(client, "saint-ferreol", False)
+    view = await public.latest_view()
+    assert view["status"] == "suspended" and view["vote"]["frozen"] is True
+    assert view["media"]["saint-ferreol"]["transmitting"] is False
+    await p["m06"].refused("R17", type="CastBallot", item_id="pv-precedent", voter_id="m06", choice="pour")
+    await pres.refused("R17", type="CloseVote", item_id="pv-precedent")
+    await pres.refused("R17", type="Resume")
+    await transmission(client, "saint-ferreol", True)
+    await pres.ok(type="Resume")
+    await p["m06"].ok(type="CastBallot", item_id="pv-precedent", voter_id="m06", choice="pour")
+    await pres.ok(type="CloseVote", item_id="pv-precedent")
+
+    # R3: audio only by the agent, journaled and applied to the Router
+    await p["vaux"].ok(type="SetAudioOnly", salle_id="vaux", audio_only=True)
+    assert service(client).room.router.audio_only == {"vaux": True}
+
+    # R11: closing; nothing more afterwards
+    await pres.ok(type="CloseSitting")
+    await p["m07"].refused("R11", type="RequestFloor", member_id="m07")
+    view = await public.latest_view()
+    assert view["status"] == "closed"
+
+    # R21: the journal on disk verifies offline; R18: a new app resumes in the same state
+    svc = service(client)
+    before = svc.seance.canonical()
+    path = journal_path(tmp_path, "demo")
+    assert path == svc.journal_path
+    public_key = load_public_pem((tmp_path / "keys" / "council-ed25519.pub").read_bytes())
+    report = audit_file(str(path), public_key)
+    assert report.ok, report.summary()
+    assert len(report.votes) == 3
+    assert (tmp_path / "keys" / "council-ed25519.pem").stat().st_mode & 0o777 == 0o600
+    await client.close()
+    again = await aiohttp_client(make_app(tmp_path))
+    assert again.app[SITTINGS]["demo"].seance.canonical() == before
+    assert again.app[SITTINGS]["demo"].error is None
+
+
+async def test_transmission_reports_only_on_change_and_public_stream_follows(client):
+    svc = service(client)
+    lines = svc.journal.lines
+    await transmission(client, "vaux", True)
+    assert svc.seance.state.transmitting["vaux"] is True and svc.seance.state.public_stream_up is True
+    after_first = svc.journal.lines
+    await transmission(client, "vaux", True)          # no change: nothing journaled
+    assert svc.journal.lines == after_first > lines
+    await transmission(client, "vaux", False)
+    assert svc.seance.state.public_stream_up is False  # no live salle: no programme for the public (R2)
+
+
+async def test_at_and_actor_fields_from_the_browser_are_refused(client):
+    agent = await connect(client, "agent", Role.AGENT, salle="vaux", agent="a-vaux")
+    await agent.refused("SCHEMA", type="CheckIn", member_id="m06", salle_id="vaux", at="2026-11-26T18:00:00+01:00")
+    await agent.refused("SCHEMA", type="CheckIn", member_id="m06", salle_id="vaux", actor="president")
+    await agent.refused("SCHEMA", type="NoSuchCommand")
+    assert service(client).seance.state.presence == {}
+
+
+async def test_an_agent_token_without_its_agent_id_is_refused_R4(client):
+    agent = await connect(client, "agent", Role.AGENT, salle="vaux")
+    await agent.refused("R4", type="CheckIn", member_id="m06", salle_id="vaux")
+
+
+async def test_mute_is_media_only_and_pushes_the_view(client):
+    mod = await connect(client, "moderator", Role.MODERATOR, member="moderateur")
+    lines = service(client).journal.lines
+    await mod.ws.send_json({"type": "mute", "salle": "vaux", "id": "m"})
+    view = await mod.next("sitting")
+    assert view["view"]["media"]["vaux"]["muted"] is True
+    assert service(client).journal.lines == lines
