@@ -168,3 +168,19 @@ async def test_moderation_page_is_for_moderators_and_the_president(client):
     await client.post("/login", data={"login": "moderateur", "password": "pw-m"})
     r = await client.get("/moderation")
     assert r.status == 200 and "/static/moderation.js" in await r.text()
+
+
+async def test_demo_accounts_log_in_with_their_member_salle_and_agent_ids(client, tmp_path):
+    """An agent's session carries its salle AND agent id (R4); a councillor's, its member id."""
+    accounts = demo.demo_accounts(client.app[ACCOUNTS], demo.demo_sitting())
+    passwords = {login: pw for login, pw, _, _ in accounts}
+    assert {"h.marchand", "president"} & set(passwords) == {"president"}   # m01 logs in as president
+    assert {"j.perrin", "g.lefevre", "m.faure", "agent-vaux"} <= set(passwords)
+    assert demo.account_page("agent-vaux", Role.AGENT) == "/agent/vaux"
+    assert demo.account_page("j.perrin", Role.COUNCILLOR) == "/elu"
+    await client.post("/login", data={"login": "agent-vaux", "password": passwords["agent-vaux"]})
+    claims = client.app[SIGNER].verify(client.session.cookie_jar.filter_cookies(client.make_url("/"))["seance_session"].value)
+    assert (claims.role, claims.salle, claims.agent) == (Role.AGENT, "vaux", "a-vaux")
+    await client.post("/login", data={"login": "j.perrin", "password": passwords["j.perrin"]})
+    claims = client.app[SIGNER].verify(client.session.cookie_jar.filter_cookies(client.make_url("/"))["seance_session"].value)
+    assert (claims.role, claims.member, claims.agent) == (Role.COUNCILLOR, "m02", None)
