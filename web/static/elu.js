@@ -103,7 +103,8 @@ function renderRollCall() {
   card.hidden = false;
   const rows = vote.electorate.map((s) => {
     const key = `rc-${s.voter}-${s.on_behalf_of || "self"}`;
-    const row = h("div", { class: "rollcall-row", role: "group", "aria-label": ballotWho(s) }, h("span", { class: "who" }, ballotWho(s)));
+    const row = h("div", { class: "rollcall-row", role: "group", "aria-label": ballotWho(s), dataset: { voter: s.voter, behalf: s.on_behalf_of || "" } },
+      h("span", { class: "who" }, ballotWho(s)));
     if (s.cast) row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
     else {
       const choices = h("span", { class: "choices" });

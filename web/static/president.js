@@ -107,7 +107,7 @@ function renderVote() {
   const vote = v.vote;
   if (!vote) {
     const item = currentItem(v);
-    if (v.status !== "opened" || !item || item.status === "postponed" || item.kind === "information") {
+    if (v.status !== "opened" || !item || item.status !== "current" || item.kind === "information") {
       patch(box, h("p", { class: "muted" }, v.status === "opened"
         ? "Aucun vote en cours. Appelez un point de l'ordre du jour pour le mettre au vote."
         : "Aucun vote en cours."));

@@ -213,7 +213,7 @@ export class Feedback {
     const code = result.code || "";
     let text = result.message || "Commande refusée.";
     if (/^R\d+$/.test(code) && !text.includes(code)) text = `${code} — ${text}`;
-    this.alertEl.textContent = `Refusé : ${text}`;
+    this.alertEl.textContent = code === "journal_invalid" ? `Séance interrompue : ${text}` : `Refusé : ${text}`;
     this.alertEl.dataset.code = code;
     this.alertEl.hidden = false;
     if (this.noticeEl) this.noticeEl.textContent = "";
