@@ -15,6 +15,7 @@ from collections.abc import Sequence
 #: sub-command name -> (module under web.commands, one-line help in English)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "start the embedded demo (no Redis, demo council, accounts printed)"),
+    "serve": ("serve", "serve an installation from its seance.toml (--check: validate only)"),
     "rehearse": ("rehearse", "play a complete scripted sitting of the demo council in-process"),
     "audit": ("audit", "verify a sitting's journal offline"),
     "bench": ("bench", "run the media-plane benchmark (figures reported, never asserted)"),

@@ -1,0 +1,221 @@
+"""``seance serve --config FILE``: serve an installation from its ``seance.toml``.
+
+One process for now (worker processes and Redis come later in issue 5; the file refuses
+``server.workers`` with "not yet"). Two ways to face browsers, chosen by the file:
+
+- ``[tls]``: Séance serves HTTPS itself with the council's certificate;
+- ``[proxy]``: plain HTTP on loopback behind nginx (``deploy/nginx/seance.conf``), whose
+  ``X-Forwarded-For/-Proto/-Host`` are believed only from the listed proxy addresses.
+
+``--check`` validates the file (every key, the TLS files loaded as a TLS server would)
+and exits 0 or 1 without serving. ``--add-admin LOGIN`` creates or resets an
+administrator account in the data dir and prints its password: the first account of a
+fresh installation (the others are made from ``/admin``).
+
+The app's registry gets the process collectors (``process_cpu_seconds_total``,
+``process_resident_memory_bytes``, …) and ``seance_sittings{state}``, which
+``deploy/grafana/seance.json`` charts with the SFU and signaling metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import ssl
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from web.config_file import ConfigError, ServeConfig, load
+
+log = logging.getLogger(__name__)
+
+SITTING_STATES = ("deliberating", "media_only", "refused")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, required=True, help="the installation's seance.toml")
+    parser.add_argument("--check", action="store_true",
+                        help="validate the file and the TLS files, exit 0 (valid) or 1, without serving")
+    parser.add_argument("--add-admin", metavar="LOGIN", default=None,
+                        help="create or reset an administrator account, print its password, exit")
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def tls_context(config: ServeConfig) -> ssl.SSLContext | None:
+    """The server TLS context from ``[tls]`` (None behind a proxy); raises ConfigError."""
+    if config.tls_files is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(config.tls_files.cert, config.tls_files.key)
+    except (ssl.SSLError, OSError) as err:
+        raise ConfigError(config.source, [("tls.cert", f"certificat ou clé refusés par OpenSSL ({err})",
+                                           f"certificate or key refused by OpenSSL ({err})")]) from None
+    return ctx
+
+
+class SittingsCollector(Collector):
+    """``seance_sittings{state}``: hosted sittings, deliberating, media only, or refused (R21)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from web.app import ROOMS, SITTINGS
+
+        counts = dict.fromkeys(SITTING_STATES, 0)
+        sittings = self.app.get(SITTINGS, {})
+        for sitting_id in self.app.get(ROOMS, {}):
+            service = sittings.get(sitting_id)
+            state = "media_only" if service is None else ("refused" if service.error else "deliberating")
+            counts[state] += 1
+        m = GaugeMetricFamily("seance_sittings", "Hosted sittings, by state (refused: journal does not verify, R21)",
+                              labels=["state"])
+        for state, n in counts.items():
+            m.add_metric([state], n)
+        yield m
+
+
+def build_registry() -> CollectorRegistry:
+    """The app's registry with this process's CPU, memory and file descriptors."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry
+
+
+def _ip(text: str | None):
+    try:
+        return ipaddress.ip_address(text) if text else None
+    except ValueError:
+        return None
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def forwarded_middleware(trusted: tuple[str, ...]):
+    """Believe ``X-Forwarded-For/-Proto/-Host`` from the trusted proxies only.
+
+    The client is the right-most ``X-Forwarded-For`` hop that is not itself a trusted
+    proxy (nginx's ``$proxy_add_x_forwarded_for`` appends the address it saw; anything to
+    its left was sent by the client and is not believed)."""
+    proxies = {ipaddress.ip_address(a) for a in trusted}
+
+    @web.middleware
+    async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if _ip(request.remote) not in proxies:
+            return await handler(request)
+        changes: dict[str, str] = {}
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            addr = _ip(hop)
+            if addr is None:
+                break
+            if addr not in proxies:
+                changes["remote"] = str(addr)
+                break
+        proto = request.headers.get("X-Forwarded-Proto", "").strip().lower()
+        if proto in ("http", "https"):
+            changes["scheme"] = proto
+        host = request.headers.get("X-Forwarded-Host", "").strip()
+        if host and "," not in host:
+            changes["host"] = host
+        return await handler(request.clone(**changes) if changes else request)
+
+    return forwarded
+
+
+def build_app(config: ServeConfig, **create_app_kwargs) -> web.Application:
+    """create_app with what ``seance serve`` adds: process metrics, sittings gauge, proxy headers."""
+    from web.app import create_app
+
+    registry = create_app_kwargs.pop("registry", None) or build_registry()
+    app = create_app(config.web, registry=registry, **create_app_kwargs)
+    registry.register(SittingsCollector(app))
+    if config.trusted_proxies:
+        app.middlewares.insert(0, forwarded_middleware(config.trusted_proxies))
+    return app
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def _summary(config: ServeConfig) -> str:
+    w = config.web
+    if config.tls_files:
+        face = f"HTTPS {w.host}:{w.port} (certificat {config.tls_files.cert})"
+    else:
+        face = f"HTTP {w.host}:{w.port} derrière le mandataire {', '.join(config.trusted_proxies)}"
+    ice = ", ".join(w.ice_addresses) or "adresses des interfaces"
+    lines = [
+        f"{config.source} : configuration valide / valid configuration",
+        f"  accès      : {face}",
+        f"  données    : {w.data_dir}",
+        f"  ICE        : {ice}" + (f", annoncée {w.announced_address}" if w.announced_address else ""),
+        "  TURN       : " + (", ".join(config.turn.urls) + (" (secret partagé)" if config.turn.shared_secret else
+                                                          " (identifiants fixes)") if config.turn else "aucun"),
+        f"  séances    : {', '.join(s.id for s in w.sittings) or 'aucune'}",
+    ]
+    return "\n".join(lines)
+
+
+def add_admin(config: ServeConfig, login: str) -> int:
+    from signaling.accounts import AccountStore
+    from signaling.auth import new_password
+    from signaling.roles import Role
+
+    login = login.strip()
+    if not login or len(login) > 128:
+        print("seance serve --add-admin : identifiant vide ou trop long / empty or too long login", file=sys.stderr)
+        return 1
+    config.web.data_dir.mkdir(parents=True, exist_ok=True)
+    store = AccountStore.in_data_dir(config.web.data_dir)
+    try:
+        password = new_password()
+        store.set_account(login, password, Role.ADMIN, member_id=login, display_name="Administration (DSI)")
+    finally:
+        store.close()
+    print(f"Compte administrateur « {login} » : mot de passe {password}")
+    print("À changer ou à transmettre par un canal sûr ; page : /admin")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load(args.config)
+        ssl_context = tls_context(config)
+    except ConfigError as err:
+        print(err.render(), file=sys.stderr)
+        return 1
+    if args.check:
+        print(_summary(config))
+        return 0
+    if args.add_admin is not None:
+        return add_admin(config, args.add_admin)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    config.web.data_dir.mkdir(parents=True, exist_ok=True)
+    app = build_app(config)
+    log.info("%s", _summary(config).replace("\n", " |"))
+    try:
+        web.run_app(app, host=config.web.host, port=config.web.port, ssl_context=ssl_context,
+                    print=None, shutdown_timeout=10.0)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    return 0
