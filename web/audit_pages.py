@@ -271,7 +271,7 @@ def describe_event(ev: dict[str, Any], names: Names) -> str:
         case "SecretBallotRequested":
             return f"{mem(d.get('member_id'))} demande le scrutin secret sur {item(d.get('item_id'))} (R15)"
         case "ItemPostponed":
-            return f"Point {item(d.get('item_id'))} reporté : {d.get('mention') or d.get('reason')} ({d.get('rule')})"
+            return f"Point {item(d.get('item_id'))} : {d.get('mention') or 'reporté'} ({d.get('rule')})"
         case "PublicAppointmentDecided":
             return f"Le conseil décide à l'unanimité de ne pas voter au scrutin secret sur {item(d.get('item_id'))}"
         case "VoteOpened":

@@ -1,0 +1,120 @@
+"""The admin and auditor pages in real Chromium: R12 refused as typed, screenshots of each page
+into test-output/admin/ (to look at: they are how a person sees the product)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+
+from deliberation.journal import generate_key, private_pem
+from deliberation.rehearsal import run_rehearsal
+from signaling.roles import Role
+
+pytestmark = pytest.mark.browser
+
+
+async def start_server(app):
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+
+@pytest.fixture
+async def served(tmp_path):
+    """The demo app over a data dir holding a rehearsal's closed journal (as after a sitting)."""
+    from web.app import ACCOUNTS, create_app
+    from web.commands.demo import demo_sitting
+    from web.config import WebConfig
+
+    key = generate_key()
+    run_rehearsal(tmp_path / "rehearsal", key)
+    data = tmp_path / "data"
+    (data / "sittings" / "demo").mkdir(parents=True)
+    (data / "keys").mkdir()
+    shutil.copy(tmp_path / "rehearsal" / "journal.jsonl", data / "sittings" / "demo" / "journal.jsonl")
+    (data / "keys" / "council-ed25519.pem").write_bytes(private_pem(key))
+    (data / "keys" / "council-ed25519.pem").chmod(0o600)
+    shutil.copy(tmp_path / "rehearsal" / "journal.pub", data / "keys" / "council-ed25519.pub")
+    app = create_app(WebConfig(host="127.0.0.1", port=0, tls=False, data_dir=data, ice_addresses=("127.0.0.1",),
+                               sittings=(demo_sitting(),)))
+    app[ACCOUNTS].set_account("dsi", "pw-admin-1", Role.ADMIN, display_name="DSI")
+    app[ACCOUNTS].set_account("auditeur", "pw-audit-1", Role.AUDITOR, display_name="Auditeur")
+    runner, base = await start_server(app)
+    try:
+        yield base
+    finally:
+        await asyncio.wait_for(runner.cleanup(), 15)
+
+
+async def _login(page, base: str, login: str, password: str) -> None:
+    await page.goto(f"{base}/login")
+    await page.fill("#login", login)
+    await page.fill("#password", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/")
+
+
+async def test_admin_and_audit_pages_in_chromium(browser, served, output_dir):
+    out = output_dir / "admin"
+    out.mkdir(parents=True, exist_ok=True)
+    base = served
+    errors: list[str] = []
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = await context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await _login(page, base, "dsi", "pw-admin-1")
+    await page.goto(f"{base}/admin")
+    assert "Trois Rivières" in await page.inner_text("h1")
+    await page.screenshot(path=str(out / "admin.png"), full_page=True)
+
+    # convene a sitting through the form, then type a banned item: refused as typed (R12)
+    await page.click("#seances summary")
+    await page.fill("#se-id", "cc-2027-02")
+    await page.fill("#se-title", "Conseil communautaire du 11 février 2027")
+    await page.fill("#se-date", "2027-02-11")
+    await page.fill("#se-conv", "2027-02-08")
+    async with page.expect_navigation():
+        await page.click("#seances button[type=submit]")
+    assert page.url == f"{base}/admin/seances/cc-2027-02?cree=1", await page.inner_text("main")
+    await page.fill("#p-title", "Vote du budget primitif 2027")
+    await page.wait_for_selector("#p-check[data-state=lost]", timeout=5000)
+    assert "R12" in await page.inner_text("#p-check") and await page.is_disabled("#p-submit")
+    await page.screenshot(path=str(out / "admin-seance-r12.png"), full_page=True)
+    await page.fill("#p-title", "Programme de voirie intercommunale 2027")
+    await page.select_option("#p-matiere", "8.3")
+    await page.wait_for_selector("#p-check[data-state=ok]", timeout=5000)
+    await page.click("#p-submit")
+    await page.wait_for_selector("tr[data-item] >> text=Programme de voirie")
+
+    await page.goto(f"{base}/admin/seances/cc-2027-02/convocation")
+    assert "visioconférence" in await page.inner_text("#mention-visio")
+    assert "R6" in await page.inner_text("#r6")           # 2 clear days: warned
+    await page.screenshot(path=str(out / "convocation.png"), full_page=True)
+    await context.close()
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = await context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await _login(page, base, "auditeur", "pw-audit-1")
+    await page.goto(f"{base}/audit/demo")
+    assert "Journal vérifié" in await page.inner_text("#verdict")
+    async with page.expect_download() as info:
+        await page.click("a[href='/audit/demo/deliberations.csv']")
+    download = await info.value
+    assert download.suggested_filename == "deliberations-demo.csv"
+    await page.screenshot(path=str(out / "audit.png"), full_page=False)
+    await page.screenshot(path=str(out / "audit-full.png"), full_page=True)
+    await page.goto(f"{base}/audit/demo#ligne-150")
+    await page.screenshot(path=str(out / "audit-chronologie.png"))
+    await page.fill("#filtre", "Claire Dubois")
+    await page.screenshot(path=str(out / "audit-filtre.png"), full_page=True)
+    await context.close()
+    assert not errors, errors
