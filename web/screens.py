@@ -44,9 +44,23 @@ def _guard(request: web.Request, roles: tuple[Role, ...], refusal: str):
 
 
 def _display_name(request: web.Request, claims) -> str:
+    """The account's display name, else the council's name for that member or agent."""
     app_module = _app()
     account = request.app[app_module.ACCOUNTS].by_member(claims.member) if claims.member else None
-    return account.display_name if account and account.display_name else ""
+    if account and account.display_name:
+        return account.display_name
+    for service in request.app[app_module.SITTINGS].values():
+        council = service.seance.council if service.seance is not None else None
+        if council is None:
+            continue
+        member = council.member(claims.member) if claims.member else None
+        if member is not None:
+            return member.name
+        agent_id = getattr(claims, "agent", None) or claims.member
+        agent = council.agent(agent_id) if agent_id else None
+        if agent is not None:
+            return agent.name
+    return ""
 
 
 async def president_page(request: web.Request) -> web.StreamResponse:

@@ -74,7 +74,8 @@ function renderMembers() {
     }
     rows.push(h("tr", { dataset: { member: m.id }, class: here ? "here" : "" },
       h("th", { scope: "row" }, m.name, m.function ? h("span", { class: "muted small-text" }, ` — ${m.function}`) : null,
-        m.proxy_from ? h("span", { class: "tag" }, ` pouvoir de ${memberName(view, m.proxy_from)}`) : null),
+        m.proxy_from ? h("br") : null,
+        m.proxy_from ? h("span", { class: "tag" }, `détient le pouvoir de ${memberName(view, m.proxy_from)}`) : null),
       h("td", {}, m.commune || ""),
       h("td", {}, presenceCell(m)),
       h("td", {}, action)));

@@ -32,13 +32,15 @@ function renderPresence() {
   if (m.present) {
     const salle = view.salles.find((s) => s.id === m.salle);
     const since = salle?.present.find((p) => p.id === me)?.since;
-    line.textContent = `Vous êtes enregistré·e présent·e — ${salle ? salle.name : m.salle}${since ? `, depuis ${fmtTime(since)}` : ""}.`;
+    line.textContent = `Vous êtes enregistré·e présent·e${since ? ` depuis ${fmtTime(since)}` : ""}.`;
+    $("presence-salle").textContent = `Salle : ${salle ? salle.name : m.salle}`;
     line.className = "presence-line present";
   } else {
     line.textContent = m.proxy_to
       ? `Vous n'êtes pas enregistré·e présent·e (pouvoir donné à ${memberName(view, m.proxy_to)}). Adressez-vous à l'agent de la salle pour voter.`
       : "Vous n'êtes pas enregistré·e présent·e. Adressez-vous à l'agent de la salle : vous pourrez ensuite voter et demander la parole.";
     line.className = "presence-line absent";
+    $("presence-salle").textContent = "";
   }
   const [text] = SITTING_STATUS[view.status] || [view.status];
   const bits = [text];

@@ -49,7 +49,8 @@ function renderOpening() {
   for (const s of occupied) {
     items.push(check(s.transmitting, "R7",
       `${s.name} (${s.present.length} présent${s.present.length > 1 ? "s" : ""}) : `
-      + (s.transmitting ? "transmission établie dans les deux sens (mesurée)." : "transmission non établie."),
+      + (s.transmitting ? "transmission établie dans les deux sens (mesurée)."
+        : (client.media(s.id).connected ? "transmission non établie (connexion en cours)." : "transmission non établie : la borne de la salle est hors ligne.")),
       `salle-${s.id}`));
   }
   items.push(check(v.public_stream_up, "R2",
@@ -75,18 +76,24 @@ function renderOpening() {
     hint.textContent = v.opening.ready ? "Toutes les conditions sont remplies."
       : "Ouverture impossible : " + v.opening.blockers.map((b) => b.message).join(" ");
   } else {
-    hint.textContent = v.status === "closed" ? "La séance est close." : "La séance est ouverte.";
+    hint.textContent = v.status === "closed" ? "La séance est close."
+      : `La séance est ouverte. Quorum : ${q.present} présent${q.present > 1 ? "s" : ""} sur ${q.in_office}, ${q.required} requis`
+        + (q.reached ? "." : " — non atteint (R8) : aucun vote ne peut s'ouvrir.");
   }
   card.classList.toggle("done", !convened);
 }
 
 // ------------------------------------------------------------------ the vote
 
-function ballotButtons(slot, label, key) {
+function ballotButtons(slot, label, key, frozen) {
   const group = h("div", { class: "ballot", role: "group", "aria-label": label, dataset: { ballot: slot.on_behalf_of || "self" } },
     h("p", { class: "ballot-title" }, label));
   if (slot.cast) {
     group.append(h("p", { class: "cast" }, "Vote enregistré."));
+    return group;
+  }
+  if (frozen) {
+    group.append(h("p", { class: "muted" }, "Vote gelé : aucune voix n'est reçue tant que la salle manque (R17)."));
     return group;
   }
   const row = h("div", { class: "choices" });
@@ -150,7 +157,7 @@ function renderVote() {
   if (vote.frozen) {
     const reasonId = "frozen-reason";
     children.push(h("div", { class: "alert frozen", role: "alert" },
-      h("p", {}, h("strong", {}, "Vote gelé (R17). "), "Une salle a perdu la transmission : le vote ne peut ni recevoir de voix ni être clos tant qu'elle manque."),
+      h("p", { id: "vote-frozen-note" }, h("strong", {}, "Vote gelé (R17). "), "Une salle a perdu la transmission : le vote ne peut ni recevoir de voix ni être clos tant qu'elle manque. Reprenez la séance dès son retour, ou décidez de poursuivre sans elle."),
       h("label", { for: reasonId }, "Motif de la décision de poursuivre sans cette salle"),
       h("input", { id: reasonId, maxlength: "300", dataset: { key: "frozen-reason" } }),
       h("button", { type: "button", class: "small danger", dataset: { key: "frozen-decide" },
@@ -161,7 +168,7 @@ function renderVote() {
     const mine = vote.electorate.filter((s) => s.voter === me);
     for (const slot of mine) {
       children.push(ballotButtons(slot, slot.on_behalf_of ? `Votre vote au nom de ${slot.on_behalf_of_name} (pouvoir)` : "Votre vote",
-        `ballot-${slot.on_behalf_of || "self"}`));
+        `ballot-${slot.on_behalf_of || "self"}`, vote.frozen));
     }
   } else {
     children.push(h("p", { class: "muted" }, "Appel nominal : le secrétaire de séance et les agents de salle enregistrent chaque réponse."));
@@ -174,7 +181,8 @@ function renderVote() {
   }
   children.push(h("details", { class: "electorate-box" }, h("summary", {}, "Qui a voté"), list));
   children.push(h("button", {
-    type: "button", class: "primary", id: "close-vote-btn", dataset: { key: "close-vote" },
+    type: "button", class: "primary", id: "close-vote-btn", dataset: { key: "close-vote" }, disabled: vote.frozen,
+    "aria-describedby": vote.frozen ? "vote-frozen-note" : null,
     onclick: (ev) => cmd({ type: "CloseVote", item_id: vote.item_id }, "Vote clos : résultat proclamé.", ev.currentTarget),
   }, "Clore le vote et proclamer le résultat"));
   patch(box, children);
@@ -298,9 +306,11 @@ $("open-btn").addEventListener("click", (ev) => cmd({ type: "OpenSitting" }, "La
 $("sensitive-btn").addEventListener("click", (ev) => {
   const on = !view.sensitive;
   cmd({ type: "MarkSensitive", on, reason: $("sensitive-reason").value.trim() },
-    on ? "Passage sensible commencé." : "Passage sensible terminé.", ev.currentTarget);
+    on ? "Passage sensible commencé." : "Passage sensible terminé.", ev.currentTarget)
+    .then((r) => { if (r.ok && !on) $("sensitive-reason").value = ""; });
 });
-$("suspend-btn").addEventListener("click", (ev) => cmd({ type: "Suspend", reason: $("suspend-reason").value.trim() }, "Séance suspendue.", ev.currentTarget));
+$("suspend-btn").addEventListener("click", (ev) => cmd({ type: "Suspend", reason: $("suspend-reason").value.trim() }, "Séance suspendue.", ev.currentTarget)
+  .then((r) => { if (r.ok) $("suspend-reason").value = ""; }));
 $("resume-btn").addEventListener("click", (ev) => cmd({ type: "Resume" }, "Séance reprise.", ev.currentTarget));
 $("close-btn").addEventListener("click", () => { $("close-confirm").hidden = false; $("close-confirm-btn").focus(); });
 $("close-cancel-btn").addEventListener("click", () => { $("close-confirm").hidden = true; $("close-btn").focus(); });
