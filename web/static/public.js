@@ -21,6 +21,9 @@ function renderSitting(view) {
   const [text, state] = SITTING_STATUS[view.status] || [view.status, "waiting"];
   setBadge($("badge-sitting"), text, state);
 
+  // R19: the server must carry silence; the display also mutes its own voices meanwhile.
+  for (const audio of document.querySelectorAll("#voices audio")) audio.muted = !!view.sensitive;
+
   const notice = $("public-notice");
   let message = null;
   if (view.status === "suspended") message = ["Séance suspendue", "La séance reprendra dans quelques instants."];
