@@ -45,31 +45,103 @@ def read_header(data: bytes) -> tuple[int, int, int, int]:
     return data[1] & 0x7F, seq, ts, ssrc
 
 
+def rtp_layout(data: bytes | bytearray) -> tuple[int, int] | None:
+    """(payload start, payload end) of a well-formed RTP packet, or None.
+
+    Well-formed (RFC 3550 section 5.1, RFC 8285 section 4): at least 12 bytes, version
+    2, the CSRC list and the extension block inside the packet, every extension element
+    inside the block (one-byte: processing stops at id 15; two-byte: an element needs
+    its length byte), and with the P bit a padding count from 1 to what follows the
+    header. The forwarding path drops anything else (reason ``malformed``) before
+    touching its state: the walkers below then never read or write out of bounds.
+    """
+    n = len(data)
+    if n < 12:
+        return None
+    b0 = data[0]
+    if b0 & 0xC0 != 0x80:
+        return None
+    off = 12 + 4 * (b0 & 0x0F)
+    if off > n:
+        return None
+    if b0 & 0x10:
+        if off + 4 > n:
+            return None
+        i = off + 4
+        off = i + 4 * ((data[off + 2] << 8) | data[off + 3])
+        if off > n:
+            return None
+        profile = (data[i - 4] << 8) | data[i - 3]
+        if profile == ONE_BYTE_PROFILE:
+            while i < off:
+                b = data[i]
+                if b == 0:
+                    i += 1
+                elif b >= 0xF0:
+                    break  # id 15: stop processing the block (RFC 8285 section 4.2)
+                else:
+                    i += 2 + (b & 0x0F)
+            if i > off:
+                return None
+        elif profile & TWO_BYTE_PROFILE_MASK == TWO_BYTE_PROFILE:
+            while i < off:
+                if data[i] == 0:
+                    i += 1
+                elif i + 1 >= off:
+                    return None
+                else:
+                    i += 2 + data[i + 1]
+            if i > off:
+                return None
+    if b0 & 0x20:
+        pad = data[n - 1]
+        if off == n or pad == 0 or off + pad > n:
+            return None
+        return off, n - pad
+    return off, n
+
+
 def payload_offset(data: bytes | bytearray) -> int:
-    """Offset of the payload: fixed header, CSRCs and the extension block."""
+    """Offset of the payload: fixed header, CSRCs and the extension block (the length
+    of the packet when the header runs past it)."""
+    n = len(data)
+    if n < 12:
+        return n
     off = 12 + 4 * (data[0] & 0x0F)
     if data[0] & 0x10:
+        if off + 4 > n:
+            return n
         off += 4 + 4 * ((data[off + 2] << 8) | data[off + 3])
-    return off
+    return min(off, n)
 
 
 def payload_end(data: bytes | bytearray) -> int:
     """End of the payload, before RTP padding (RFC 3550 section 5.1, P bit)."""
-    if data[0] & 0x20:
-        return len(data) - data[-1]
+    if data and data[0] & 0x20:
+        return max(0, len(data) - data[-1])
     return len(data)
 
 
-def find_extension(data: bytes | bytearray, ext_id: int) -> int:
-    """Offset of the value of header extension ``ext_id``, or -1 when absent."""
-    if not data[0] & 0x10 or not ext_id:
-        return -1
+def _extension_block(data: bytes | bytearray) -> tuple[int, int, int]:
+    """(profile, first element offset, block end) or (0, 0, 0) when absent or cut."""
+    n = len(data)
+    if n < 12 or not data[0] & 0x10:
+        return 0, 0, 0
     off = 12 + 4 * (data[0] & 0x0F)
-    profile = (data[off] << 8) | data[off + 1]
-    i = off + 4
-    end = i + 4 * ((data[off + 2] << 8) | data[off + 3])
-    if end > len(data):
+    if off + 4 > n:
+        return 0, 0, 0
+    end = off + 4 + 4 * ((data[off + 2] << 8) | data[off + 3])
+    if end > n:
+        return 0, 0, 0
+    return (data[off] << 8) | data[off + 1], off + 4, end
+
+
+def find_extension(data: bytes | bytearray, ext_id: int) -> int:
+    """Offset of the value of header extension ``ext_id``, or -1 when absent (or when
+    its element does not fit in the extension block)."""
+    if not ext_id:
         return -1
+    profile, i, end = _extension_block(data)
     if profile == ONE_BYTE_PROFILE:
         while i < end:
             b = data[i]
@@ -79,17 +151,21 @@ def find_extension(data: bytes | bytearray, ext_id: int) -> int:
             xid = b >> 4
             if xid == 15:
                 return -1
+            if i + 2 + (b & 0x0F) > end:
+                return -1
             if xid == ext_id:
                 return i + 1
             i += 2 + (b & 0x0F)
-    elif profile & TWO_BYTE_PROFILE_MASK == TWO_BYTE_PROFILE:
+    elif profile and profile & TWO_BYTE_PROFILE_MASK == TWO_BYTE_PROFILE:
         while i + 1 < end:
             xid = data[i]
             if xid == 0:
                 i += 1
                 continue
+            if i + 2 + data[i + 1] > end:
+                return -1
             if xid == ext_id:
-                return i + 2
+                return i + 2 if data[i + 1] else -1
             i += 2 + data[i + 1]
     return -1
 
@@ -120,15 +196,11 @@ def extension_table(source: dict[int, str], target: dict[str, int]) -> bytes:
 
 
 def translate_extensions(buf: bytearray, table: bytes) -> None:
-    """Renumber or pad out header extension elements in place (RFC 8285)."""
-    if not buf[0] & 0x10:
-        return
-    off = 12 + 4 * (buf[0] & 0x0F)
-    profile = (buf[off] << 8) | buf[off + 1]
-    i = off + 4
-    end = i + 4 * ((buf[off + 2] << 8) | buf[off + 3])
-    if end > len(buf):
-        return
+    """Renumber or pad out header extension elements in place (RFC 8285).
+
+    Never writes outside the extension block: an element that does not fit in it
+    (a malformed packet, which the forwarding path drops before) ends the walk."""
+    profile, i, end = _extension_block(buf)
     if profile == ONE_BYTE_PROFILE:
         while i < end:
             b = buf[i]
@@ -139,19 +211,23 @@ def translate_extensions(buf: bytearray, table: bytes) -> None:
             if xid == 15:
                 return
             length = (b & 0x0F) + 1
+            if i + 1 + length > end:
+                return
             new = table[xid]
             if new == 0 or new > 14:
                 buf[i : i + 1 + length] = bytes(1 + length)
             elif new != xid:
                 buf[i] = (new << 4) | (b & 0x0F)
             i += 1 + length
-    elif profile & TWO_BYTE_PROFILE_MASK == TWO_BYTE_PROFILE:
+    elif profile and profile & TWO_BYTE_PROFILE_MASK == TWO_BYTE_PROFILE:
         while i + 1 < end:
             xid = buf[i]
             if xid == 0:
                 i += 1
                 continue
             length = buf[i + 1]
+            if i + 2 + length > end:
+                return
             new = table[xid]
             if new == 0:
                 buf[i : i + 2 + length] = bytes(2 + length)
@@ -199,13 +275,36 @@ def vp8_descriptor(data: bytes | bytearray, p: int) -> tuple[int, int, int, int]
     return i, pid_at, pid_bits, tl0_at
 
 
+def vp8_descriptor_fits(data: bytes | bytearray, p: int, end: int) -> bool:
+    """The VP8 payload descriptor at ``p`` ends within the payload (RFC 7741 section
+    4.2); an empty payload (padding only) has none and fits. A packet whose descriptor
+    is cut is malformed: :func:`vp8_descriptor` would read past its payload."""
+    if p >= end:
+        return True
+    i = p + 1
+    if data[p] & 0x80:  # X
+        if i >= end:
+            return False
+        b1 = data[i]
+        i += 1
+        if b1 & 0x80:  # I
+            if i >= end:
+                return False
+            i += 2 if data[i] & 0x80 else 1
+        if b1 & 0x40:  # L
+            i += 1
+        if b1 & 0x30:  # T or K
+            i += 1
+    return i <= end
+
+
 def is_vp8_keyframe(data: bytes | bytearray, p: int, end: int) -> bool:
     """First packet of a VP8 key frame: S=1, PID=0 and P=0 in the payload header
     (RFC 7741 sections 4.2 and 4.3)."""
     if end - p < 2:
         return False
     b0 = data[p]
-    if not (b0 & 0x10) or (b0 & 0x07):
+    if not (b0 & 0x10) or (b0 & 0x07) or not vp8_descriptor_fits(data, p, end):
         return False
     h, _, _, _ = vp8_descriptor(data, p)
     return h < end and not (data[h] & 0x01)
@@ -235,8 +334,14 @@ def is_h264_keyframe(data: bytes | bytearray, p: int, end: int) -> bool:
 
 def is_keyframe(codec: str, data: bytes | bytearray) -> bool:
     """Whether this packet starts a key frame, a point where a slot may switch."""
-    p = payload_offset(data)
-    end = payload_end(data)
+    layout = rtp_layout(data)
+    if layout is None:
+        return False
+    return is_keyframe_at(codec, data, *layout)
+
+
+def is_keyframe_at(codec: str, data: bytes | bytearray, p: int, end: int) -> bool:
+    """:func:`is_keyframe` for a packet whose payload is ``data[p:end]``."""
     if p >= end:
         return False
     if codec == "vp8":
