@@ -59,6 +59,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 
 from .config import IceSettings
 from .ice import announced, gather_addresses
+from .rtp_rewrite import rtp_layout
 
 AIORTC_CHECKED = "1.16.0"
 AIOICE_CHECKED = "0.13.0"
@@ -118,7 +119,8 @@ class SfuDtlsTransport(RTCDtlsTransport):
         if peer is None:
             return await super()._handle_rtp_data(data, arrival_time_ms)
         try:
-            if len(data) < 12:
+            layout = rtp_layout(data)  # header, CSRCs, extensions, padding all fit
+            if layout is None:
                 peer.counters.dropped["malformed"] += 1
                 return
             receiver = self._rtp_router.route_rtp(
@@ -127,7 +129,7 @@ class SfuDtlsTransport(RTCDtlsTransport):
             if receiver is None or receiver._seance_handler is None:
                 peer.counters.dropped["unroutable"] += 1
                 return
-            await receiver._seance_handler.on_rtp(data, arrival_time_ms)
+            await receiver._seance_handler.on_rtp(data, arrival_time_ms, layout)
         except Exception as exc:  # never let it end the receive loop
             peer.hook_error("dtls.rtp", exc)
 

@@ -31,7 +31,13 @@ from aiortc.rtp import (
 )
 
 from .packet_cache import PacketCache
-from .rtp_rewrite import URI_AUDIO_LEVEL, audio_level, is_keyframe, payload_end, payload_offset
+from .rtp_rewrite import (
+    URI_AUDIO_LEVEL,
+    audio_level,
+    is_keyframe_at,
+    rtp_layout,
+    vp8_descriptor_fits,
+)
 
 if TYPE_CHECKING:
     from .consumer import Consumer
@@ -70,6 +76,10 @@ class Producer:
                     self.rtx_apt[c.payloadType] = apt
             else:
                 self.codecs[c.payloadType] = Codec(c.name.lower(), c.clockRate, c.payloadType)
+        # payload types whose packets carry a VP8 payload descriptor (RTX ones after
+        # their 2-byte original sequence number): checked before anything reads it
+        self.vp8_payload_types = {pt for pt, c in self.codecs.items() if c.name == "vp8"}
+        self.vp8_payload_types |= {r for r, apt in self.rtx_apt.items() if apt in self.vp8_payload_types}
         self.extensions: dict[int, str] = {e.id: e.uri for e in parameters.headerExtensions}
         self.audio_level_id = next(
             (i for i, uri in self.extensions.items() if uri == URI_AUDIO_LEVEL), 0
@@ -120,23 +130,36 @@ class Producer:
             pass
 
     # hot path -------------------------------------------------------------------
-    async def on_rtp(self, data: bytes, arrival_time_ms: int) -> None:
-        now = time.monotonic()
+    async def on_rtp(
+        self, data: bytes, arrival_time_ms: int, layout: tuple[int, int] | None = None
+    ) -> None:
+        """One unprotected RTP packet of this track; ``layout`` is its
+        :func:`sfu.rtp_rewrite.rtp_layout` when the caller already checked it."""
         counters = self.counters
+        if layout is None:
+            layout = rtp_layout(data)
+        pt = data[1] & 0x7F if layout is not None else -1
+        codec = self.codecs.get(pt)
+        if layout is None or (pt in self.vp8_payload_types and not vp8_descriptor_fits(
+            data, layout[0] + (2 if codec is None else 0), layout[1]
+        )):
+            counters.dropped["malformed"] += 1
+            return
+        p, end = layout
+        now = time.monotonic()
         kind = self.kind
         counters.packets_in[kind] += 1
         counters.bytes_in[kind] += len(data)
         health = self.peer.health
         if health is not None:
             health.packet_in(now)
-        pt = data[1] & 0x7F
-        codec = self.codecs.get(pt)
         if codec is None:
             if pt in self.rtx_apt:
-                data = self._unwrap_rtx(data, now)
+                data = self._unwrap_rtx(data, p, end)
                 if data is None:
                     counters.dropped["rtx"] += 1
                     return
+                end -= 2
                 pt = data[1] & 0x7F
                 codec = self.codecs.get(pt)
             if codec is None:
@@ -170,15 +193,15 @@ class Producer:
         consumers = self.consumers
         if not consumers:
             return
-        keyframe = kind == "video" and is_keyframe(codec.name, data)
+        keyframe = kind == "video" and is_keyframe_at(codec.name, data, p, end)
         for consumer in tuple(consumers):
             await consumer.forward(self, data, codec, seq, ts, keyframe, now)
 
-    def _unwrap_rtx(self, data: bytes, now: float) -> bytes | None:
+    def _unwrap_rtx(self, data: bytes, p: int, end: int) -> bytes | None:
         """Original packet of an RTX retransmission (RFC 4588 section 4), or None for
-        padding probes, unknown streams and packets already forwarded."""
-        p = payload_offset(data)
-        if payload_end(data) - p < 2 or self.ssrc is None:
+        padding probes, unknown streams and packets already forwarded. ``data[p:end]``
+        is the RTX payload (a well-formed packet: see :func:`rtp_layout`)."""
+        if end - p < 2 or self.ssrc is None:
             return None
         osn = (data[p] << 8) | data[p + 1]
         if self.cache.get(osn) is not None:
