@@ -56,6 +56,7 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtcpPacket
 
 from .config import IceSettings
 from .ice import announced, gather_addresses
@@ -134,11 +135,24 @@ class SfuDtlsTransport(RTCDtlsTransport):
             peer.hook_error("dtls.rtp", exc)
 
     async def _handle_rtcp_data(self, data: bytes) -> None:
+        # aiortc 1.16.0 parses with RtcpPacket.parse and catches only ValueError, but a
+        # compound with a wrong count or length can raise struct.error or IndexError
+        # from the packet parsers, and RtpRouter.route_rtcp raises struct.error on a
+        # REMB announcing more SSRCs than it carries. A compound that does not parse
+        # or route as a whole is dropped (reason ``malformed_rtcp``): none of it acts.
         peer = self._seance
         if peer is None:
             return await super()._handle_rtcp_data(data)
         try:
-            await super()._handle_rtcp_data(data)
+            try:
+                packets = RtcpPacket.parse(data)
+                routed = [(p, self._rtp_router.route_rtcp(p)) for p in packets]
+            except Exception:
+                peer.counters.dropped["malformed_rtcp"] += 1
+                return
+            for packet, recipients in routed:
+                for recipient in recipients:
+                    await recipient._handle_rtcp_packet(packet)
         except Exception as exc:
             peer.hook_error("dtls.rtcp", exc)
 
@@ -408,6 +422,11 @@ def check_surface() -> list[str]:
            "RTCDtlsTransport._handle_rtp_data(data, arrival_time_ms)")
     expect(_params(RTCDtlsTransport._handle_rtcp_data) == ["data"],
            "RTCDtlsTransport._handle_rtcp_data(data)")
+    src = inspect.getsource(RTCDtlsTransport._handle_rtcp_data)
+    expect("RtcpPacket.parse(data)" in src and "self._rtp_router.route_rtcp(packet)" in src
+           and "recipient._handle_rtcp_packet(packet)" in src,
+           "RTCDtlsTransport._handle_rtcp_data parses, routes and hands packets to recipients "
+           "(SfuDtlsTransport._handle_rtcp_data does the same, dropping what does not parse)")
     expect(_params(RTCDtlsTransport._send_rtp) == ["data"], "RTCDtlsTransport._send_rtp(data)")
     for meth in ("_register_rtp_receiver", "_unregister_rtp_receiver",
                  "_register_rtp_sender", "_unregister_rtp_sender", "_recv_next"):

@@ -33,6 +33,7 @@ DROP_REASONS = (
     "not_connected",
     "send_error",
     "malformed",
+    "malformed_rtcp",
     "ice_queue_full",
 )
 
