@@ -138,9 +138,21 @@ def _room_for_salle(request: web.Request, salle_id: str, sitting: str | None) ->
 
 
 def _home_links(request: web.Request, role: Role, salle: str | None) -> list[tuple[str, str]]:
+    """The screens a person of this role works on, first, then the public stream."""
     links: list[tuple[str, str]] = []
+    if role is Role.PRESIDENT:
+        links.append(("Présidence de la séance (ouverture, ordre du jour, votes)", "/president"))
+    if role is Role.AGENT and salle:
+        links.append(("Ma salle : présences, pouvoirs, transmission", f"/agent/{salle}"))
+    if role is Role.COUNCILLOR:
+        links.append(("Mon écran d'élu : parole, vote, scrutin secret", "/elu"))
     if role in (Role.MODERATOR, Role.PRESIDENT):
-        links.append(("Modération des salles (micros, image)", "/moderation"))
+        links.append(("Modération des salles (micros, image, parole)", "/moderation"))
+    if role in (Role.AUDITOR, Role.PRESIDENT, Role.ADMIN):
+        links += [(f"Journal et vérification — {room.title}", f"/audit/{room.sitting_id}")
+                  for room in request.app[ROOMS].values()]
+    if role is Role.ADMIN:
+        links.append(("Administration : conseil, salles, comptes, séances", "/admin"))
     for room in request.app[ROOMS].values():
         links.append((f"Diffusion publique — {room.title}", f"/public/{room.sitting_id}"))
     return links

@@ -184,3 +184,25 @@ async def test_demo_accounts_log_in_with_their_member_salle_and_agent_ids(client
     await client.post("/login", data={"login": "j.perrin", "password": passwords["j.perrin"]})
     claims = client.app[SIGNER].verify(client.session.cookie_jar.filter_cookies(client.make_url("/"))["seance_session"].value)
     assert (claims.role, claims.member, claims.agent) == (Role.COUNCILLOR, "m02", None)
+
+
+async def test_home_page_links_each_role_to_its_own_screens(client):
+    """After login, a person finds the screen of their role; nobody is offered another role's screen."""
+    demo_accounts = demo.demo_accounts(client.app[ACCOUNTS], demo.demo_sitting())
+    passwords = {login: pw for login, pw, _, _ in demo_accounts}
+    expected = {
+        "president": ({"/president", "/moderation", "/audit/demo"}, {"/admin", "/elu"}),
+        "agent-vaux": ({"/agent/vaux"}, {"/president", "/agent/belcourt", "/admin", "/audit/demo"}),
+        "j.perrin": ({"/elu"}, {"/president", "/moderation", "/admin", "/audit/demo"}),
+        "auditeur": ({"/audit/demo"}, {"/president", "/admin", "/elu"}),
+        "admin": ({"/admin", "/audit/demo"}, {"/president", "/elu"}),
+    }
+    for login, (present, absent) in expected.items():
+        r = await client.post("/login", data={"login": login, "password": passwords[login]})
+        assert r.status == 200, login
+        html = await r.text()
+        hrefs = set(re.findall(r'href="([^"]+)"', html))
+        assert present <= hrefs, (login, present - hrefs)
+        assert not (absent & hrefs), (login, absent & hrefs)
+        assert "/public/demo" in hrefs
+        await client.post("/logout")
