@@ -1,0 +1,395 @@
+"""An in-process forwarding harness: the real Router, the real hooked aiortc objects, no network.
+
+Used by the RTP/RTCP fuzz tests (``tests/sfu/test_sfu_fuzz.py``) and by the forwarding-path
+micro-benchmark (``python -m bench.forwarding``). One publisher salle ``s000`` (an audio and a
+video Producer behind a real :class:`sfu.aiortc_hooks.SfuDtlsTransport`) and ``subscribers``
+salles each with the standard receive slots (Consumers behind their own SfuDtlsTransport).
+What would be the network is replaced at the bottom of each DTLS transport:
+
+- SRTP: :class:`IdentitySrtp` (the packet as it is, to check the bytes forwarded) or a real
+  ``pylibsrtp.Session`` (``real_srtp=True``, for timings);
+- ICE: the aioice ``Connection`` of a real ``RTCIceTransport`` gets a nominated pair whose
+  socket is :class:`Capture` (records datagrams) or a real UDP socket towards a sink on
+  127.0.0.1 (``real_socket=True``, for timings; the sink is drained between batches).
+
+Packets enter where aiortc hands them to the hooks: unprotected RTP into
+``SfuDtlsTransport._handle_rtp_data`` (:meth:`Harness.rtp`), unprotected RTCP into
+``_handle_rtcp_data`` (:meth:`Harness.rtcp_from_subscriber`, :meth:`Harness.rtcp_from_publisher`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCCertificate
+from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
+from aiortc.rtcdtlstransport import State
+from aiortc.rtcrtpparameters import (
+    RTCRtcpParameters,
+    RTCRtpCodecParameters,
+    RTCRtpDecodingParameters,
+    RTCRtpHeaderExtensionParameters,
+    RTCRtpReceiveParameters,
+    RTCRtpSendParameters,
+)
+
+from sfu import aiortc_hooks
+from sfu.config import RouterConfig
+from sfu.health import HealthMonitor
+from sfu.peer import Peer
+from sfu.router import Router
+from sfu.rtp_rewrite import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
+from sfu.slots import SEND_AUDIO, SEND_VIDEO, layout
+
+PUB_AUDIO_SSRC = 0x11111111
+PUB_VIDEO_SSRC = 0x22222222
+PUB_RTCP_SSRC = 0x33333333
+#: publisher's ids (what Chromium offers) and subscribers' ids (different on purpose)
+PUB_EXT = {1: URI_AUDIO_LEVEL, 4: URI_MID, 3: URI_ABS_SEND_TIME}
+SUB_EXT = {URI_AUDIO_LEVEL: 10, URI_MID: 9, URI_ABS_SEND_TIME: 2}
+PT_OPUS, PT_VP8, PT_RTX = 111, 96, 97
+SUB_PT_OPUS, SUB_PT_VP8 = 109, 100  # the subscribers' own payload types
+
+
+class IdentitySrtp:
+    """Stands for a pylibsrtp.Session: same type checks, no encryption."""
+
+    def protect(self, data: bytes) -> bytes:
+        if not isinstance(data, bytes):
+            raise TypeError("packet must be bytes")
+        return data
+
+    protect_rtcp = protect
+    unprotect = protect
+    unprotect_rtcp = protect
+
+
+class Capture:
+    """A datagram transport that records what is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, addr: Any = None) -> None:
+        self.sent.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class SocketSink:
+    """A real non-blocking UDP socket sending to a sink socket on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sink.bind(("127.0.0.1", 0))
+        self.sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
+        self.sink.setblocking(False)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.addr = self.sink.getsockname()
+        self.sent: list[bytes] = []  # not recorded: counting only
+        self.count = 0
+
+    def sendto(self, data: bytes, addr: Any = None) -> None:
+        self.count += 1
+        try:
+            self.sock.sendto(data, self.addr)
+        except BlockingIOError:
+            pass
+
+    def is_closing(self) -> bool:
+        return False
+
+    def drain(self) -> None:
+        while True:
+            try:
+                self.sink.recv(2048)
+            except BlockingIOError:
+                return
+
+    def close(self) -> None:
+        self.sink.close()
+        self.sock.close()
+
+
+class _Protocol:
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+
+    async def send_data(self, data: bytes, addr: Any) -> None:
+        self.transport.sendto(data, addr)
+
+
+class _Pair:
+    def __init__(self, transport: Any, addr: Any) -> None:
+        self.protocol = _Protocol(transport)
+        self.remote_addr = addr
+
+
+@dataclass
+class Side:
+    """One peer of the harness: its DTLS transport and what went out of it."""
+
+    peer: Peer
+    dtls: Any
+    wire: Any
+    senders: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sent(self) -> list[bytes]:
+        return self.wire.sent
+
+    def rtp_sent(self) -> list[bytes]:
+        return [d for d in self.wire.sent if not (len(d) >= 2 and 192 <= d[1] <= 223)]
+
+    def rtcp_sent(self) -> list[bytes]:
+        return [d for d in self.wire.sent if len(d) >= 2 and 192 <= d[1] <= 223]
+
+
+def _srtp_pair() -> tuple[Any, Any]:
+    from pylibsrtp import Policy, Session
+
+    key = bytes(range(30))
+    tx = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)
+    rx = Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND)
+    return Session(policy=tx), Session(policy=rx)
+
+
+class Harness:
+    def __init__(self, subscribers: int = 2, real_srtp: bool = False, real_socket: bool = False,
+                 config: RouterConfig | None = None) -> None:
+        self.n = subscribers
+        self.real_srtp = real_srtp
+        self.real_socket = real_socket
+        self.router = Router(config or RouterConfig(keyframe_request_interval=0.0))
+        self.counters = self.router.counters
+        self.publisher: Side | None = None
+        self.subscribers: list[Side] = []
+        self._cert = RTCCertificate.generateCertificate()
+        self.receivers: dict[str, Any] = {}
+
+    # building -----------------------------------------------------------------------
+    def _side(self, peer_id: str) -> Side:
+        peer = Peer(self.router, peer_id, "salle", HealthMonitor(self.router.config.health))
+        self.router.monitors[peer_id] = peer.health
+        peer.health.connect()
+        self.router.peers[peer_id] = peer
+        ice = RTCIceTransport(RTCIceGatherer(iceServers=[]))
+        with aiortc_hooks.owned_by(peer):
+            dtls = aiortc_hooks.SfuDtlsTransport(ice, [self._cert])
+        dtls._state = State.CONNECTED
+        if self.real_srtp:
+            dtls._tx_srtp, dtls._rx_srtp = _srtp_pair()
+        else:
+            dtls._tx_srtp = dtls._rx_srtp = IdentitySrtp()
+        wire = SocketSink() if self.real_socket else Capture()
+        ice._connection._nominated[1] = _Pair(wire, ("127.0.0.1", 9))
+        return Side(peer, dtls, wire)
+
+    async def start(self) -> Harness:
+        pub = self.publisher = self._side("s000")
+        self.router.set_president_salle("s000")
+        pub.peer.slots += [SEND_AUDIO, SEND_VIDEO]
+        for kind, params in (("audio", self.audio_receive_parameters()),
+                             ("video", self.video_receive_parameters())):
+            with aiortc_hooks.owned_by(pub.peer):
+                receiver = aiortc_hooks.SfuRtpReceiver(kind, pub.dtls)
+            receiver._set_rtcp_ssrc(PUB_RTCP_SSRC)
+            await receiver.receive(params)
+            self.receivers[kind] = receiver
+        for i in range(1, self.n + 1):
+            side = self._side(f"s{i:03d}")
+            self.subscribers.append(side)
+            for entry in layout("salle", self.router.config.video_slots, self.router.config.audio_slots):
+                if entry["direction"] != "recvonly":
+                    continue
+                kind, slot = entry["kind"], entry["slot"]
+                with aiortc_hooks.owned_by(side.peer):
+                    sender = aiortc_hooks.SfuRtpSender(kind, side.dtls)
+                side.peer.sender_slots[id(sender)] = slot
+                side.peer.slots.append(slot)
+                await sender.send(self.send_parameters(kind, sender._ssrc))
+                side.senders[slot] = sender
+        self.router._reassign()
+        return self
+
+    @staticmethod
+    def _exts(ids: dict[int, str]) -> list[RTCRtpHeaderExtensionParameters]:
+        return [RTCRtpHeaderExtensionParameters(id=i, uri=u) for i, u in ids.items()]
+
+    def audio_receive_parameters(self) -> RTCRtpReceiveParameters:
+        return RTCRtpReceiveParameters(
+            codecs=[RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
+                                          payloadType=PT_OPUS)],
+            headerExtensions=self._exts({1: URI_AUDIO_LEVEL, 4: URI_MID}),
+            muxId="0", rtcp=RTCRtcpParameters(cname="pub", ssrc=PUB_RTCP_SSRC),
+            encodings=[RTCRtpDecodingParameters(ssrc=PUB_AUDIO_SSRC, payloadType=PT_OPUS)])
+
+    def video_receive_parameters(self) -> RTCRtpReceiveParameters:
+        return RTCRtpReceiveParameters(
+            codecs=[RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=PT_VP8),
+                    RTCRtpCodecParameters(mimeType="video/rtx", clockRate=90000, payloadType=PT_RTX,
+                                          parameters={"apt": PT_VP8})],
+            headerExtensions=self._exts({3: URI_ABS_SEND_TIME, 4: URI_MID}),
+            muxId="1", rtcp=RTCRtcpParameters(cname="pub", ssrc=PUB_RTCP_SSRC),
+            encodings=[RTCRtpDecodingParameters(ssrc=PUB_VIDEO_SSRC, payloadType=PT_VP8)])
+
+    def send_parameters(self, kind: str, ssrc: int) -> RTCRtpSendParameters:
+        if kind == "audio":
+            codecs = [RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
+                                            payloadType=SUB_PT_OPUS)]
+            exts = {SUB_EXT[URI_AUDIO_LEVEL]: URI_AUDIO_LEVEL, SUB_EXT[URI_MID]: URI_MID}
+        else:
+            codecs = [RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=SUB_PT_VP8)]
+            exts = {SUB_EXT[URI_ABS_SEND_TIME]: URI_ABS_SEND_TIME, SUB_EXT[URI_MID]: URI_MID}
+        return RTCRtpSendParameters(codecs=codecs, headerExtensions=self._exts(exts), muxId="2",
+                                    rtcp=RTCRtcpParameters(cname=f"sub-{ssrc}", ssrc=ssrc))
+
+    # feeding ------------------------------------------------------------------------
+    async def rtp(self, data: bytes) -> None:
+        assert self.publisher is not None
+        await self.publisher.dtls._handle_rtp_data(data, arrival_time_ms=int(time.monotonic() * 1000))
+
+    async def rtcp_from_subscriber(self, i: int, data: bytes) -> None:
+        await self.subscribers[i].dtls._handle_rtcp_data(data)
+
+    async def rtcp_from_publisher(self, data: bytes) -> None:
+        assert self.publisher is not None
+        await self.publisher.dtls._handle_rtcp_data(data)
+
+    async def settle(self) -> None:
+        """Let the tasks the hot path spawned (PLI, NACK, retransmissions) run."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    def consumer(self, i: int, slot: str) -> Any:
+        return self.subscribers[i].senders[slot]._seance_handler
+
+    def clear(self) -> None:
+        for side in [self.publisher, *self.subscribers]:
+            if side is not None:
+                side.wire.sent.clear()
+
+    async def close(self) -> None:
+        await self.router.close()
+        for side in [self.publisher, *self.subscribers]:
+            if side is not None and isinstance(side.wire, SocketSink):
+                side.wire.close()
+
+
+# -- packets ---------------------------------------------------------------------------
+
+
+def rtp_packet(seq: int, ts: int, ssrc: int, pt: int, payload: bytes, marker: int = 0,
+               extensions: list[tuple[int, bytes]] = (), csrcs: tuple[int, ...] = (),
+               padding: int = 0, two_byte: bool = False) -> bytes:
+    """A well-formed RTP packet (RFC 3550, RFC 8285 one- or two-byte extensions)."""
+    b0 = 0x80 | len(csrcs) | (0x20 if padding else 0)
+    ext = b""
+    if extensions or two_byte:
+        b0 |= 0x10
+        if two_byte:
+            body = b"".join(bytes([i, len(v)]) + v for i, v in extensions)
+            profile = 0x1000
+        else:
+            body = b"".join(bytes([(i << 4) | (len(v) - 1)]) + v for i, v in extensions)
+            profile = 0xBEDE
+        body += b"\x00" * (-len(body) % 4)
+        ext = struct.pack("!HH", profile, len(body) // 4) + body
+    head = struct.pack("!BBHII", b0, (marker << 7) | pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
+    head += b"".join(struct.pack("!I", c) for c in csrcs)
+    pad = (bytes(padding - 1) + bytes([padding])) if padding else b""
+    return head + ext + payload + pad
+
+
+def vp8_payload(keyframe: bool, picture_id: int | None = 1, start: bool = True, size: int = 900) -> bytes:
+    b0 = (0x80 if picture_id is not None else 0) | (0x10 if start else 0)
+    out = bytes([b0])
+    if picture_id is not None:
+        out += bytes([0x80]) + struct.pack("!H", 0x8000 | (picture_id & 0x7FFF))
+    body = (b"\x00\x9d\x01\x2a" if keyframe else b"\x01\x00\x00\x00")
+    return out + body + bytes(max(0, size - len(body)))
+
+
+def opus_payload(size: int = 80) -> bytes:
+    return b"\xfc" + bytes(size - 1)
+
+
+# -- micro-benchmark ---------------------------------------------------------------------
+
+
+async def _microbench(subscribers: int, packets: int, real: bool) -> dict[str, float]:
+    import gc
+
+    h = await Harness(subscribers, real_srtp=real, real_socket=real).start()
+    seq, ts = 1000, 5000
+    await h.rtp(rtp_packet(seq, ts, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1),
+                           extensions=[(3, b"\x01\x02\x03"), (4, b"1")]))
+    await h.rtp(rtp_packet(seq, 960, PUB_AUDIO_SSRC, PT_OPUS, opus_payload(),
+                           extensions=[(1, b"\x20"), (4, b"0")]))
+    await h.settle()
+    batch = []
+    for i in range(1, 501):
+        batch.append(rtp_packet(seq + i, ts + 3000 * (i // 3), PUB_VIDEO_SSRC, PT_VP8,
+                                vp8_payload(False, 1 + i // 3), extensions=[(3, b"\x01\x02\x03"), (4, b"1")]))
+    out0 = sum(h.counters.packets_out.values())
+    gc.collect()
+    elapsed = 0.0
+    fed = 0
+    base = 0
+    while fed < packets:
+        # fresh sequence numbers every batch, so the path sees in-order packets
+        shifted = [bytearray(p) for p in batch]
+        for j, p in enumerate(shifted):
+            struct.pack_into("!H", p, 2, (seq + base + j + 1) & 0xFFFF)
+        shifted = [bytes(p) for p in shifted]
+        base += len(batch)
+        t0 = time.process_time()
+        for p in shifted:
+            await h.rtp(p)
+        elapsed += time.process_time() - t0
+        fed += len(shifted)
+        for side in h.subscribers:
+            if isinstance(side.wire, SocketSink):
+                side.wire.drain()
+            else:
+                side.wire.sent.clear()
+    out = sum(h.counters.packets_out.values()) - out0
+    await h.close()
+    return {"subscribers": subscribers, "incoming": fed, "forwarded": out,
+            "us_per_incoming": elapsed / fed * 1e6, "us_per_forwarded": elapsed / max(1, out) * 1e6,
+            "hook_errors": sum(h.counters.hook_errors.values())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(description="forwarding-path micro-benchmark (in process, no network)")
+    p.add_argument("--subscribers", type=int, default=10)
+    p.add_argument("--packets", type=int, default=20000)
+    p.add_argument("--fake", action="store_true", help="identity SRTP and a capture list instead of a socket")
+    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    args = p.parse_args(argv)
+    if args.loop == "uvloop":
+        import uvloop
+
+        runner = uvloop.run
+    else:
+        runner = asyncio.run
+    result = runner(_microbench(args.subscribers, args.packets, not args.fake))
+    result["loop"] = args.loop
+    result["pid"] = os.getpid()
+    print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
