@@ -76,6 +76,8 @@ class Router:
         self.speaker = SpeakerDetector(self.config.speaker)
         self.muted: set[str] = set()
         self.audio_only: set[str] = set()
+        self.public_silenced = False  # R19
+        self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.pinned: str | None = None
         self.president_salle: str | None = None
         self.closed = False
@@ -114,6 +116,19 @@ class Router:
         if peer is not None and "audio" in peer.producers:
             peer.producers["audio"].muted = muted
         self._reassign()
+
+    def set_public_silenced(self, silenced: bool) -> None:
+        """R19: while a passage is sensitive, public viewers receive no audio and no video."""
+        if silenced != self.public_silenced:
+            self.public_silenced = silenced
+            self._reassign()
+
+    def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None:
+        """R20: these salles' cameras are never sent to public viewers."""
+        salle_ids = frozenset(salle_ids)
+        if salle_ids != self.no_broadcast:
+            self.no_broadcast = salle_ids
+            self._reassign()
 
     def set_audio_only(self, salle_id: str, audio_only: bool) -> None:
         """R3: the salle's video is neither forwarded nor does it receive video."""
@@ -307,6 +322,8 @@ class Router:
             speaker=self.speaker.active,
             recency=recency,
             loudest=loudest,
+            public_silenced=self.public_silenced,
+            no_broadcast=self.no_broadcast,
         )
 
     def _reassign(self) -> None:

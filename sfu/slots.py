@@ -22,7 +22,7 @@ The browser is the offerer and must add its transceivers in :func:`layout` order
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 PROGRAMME = "programme"
 SEND_AUDIO = "audio-out"
@@ -76,6 +76,10 @@ class PolicyInput:
     speaker: str | None = None
     recency: list[str] = field(default_factory=list)  # most recent speakers first
     loudest: list[str] = field(default_factory=list)  # loudest first
+    #: R19: a sensitive passage — public viewers get silence and no image
+    public_silenced: bool = False
+    #: R20: salles whose camera must not reach the public stream (objection to broadcast)
+    no_broadcast: frozenset[str] = frozenset()
 
 
 def _sticky(
@@ -145,9 +149,17 @@ def programme_source(inp: PolicyInput) -> str | None:
 def assign_viewer(
     inp: PolicyInput, previous: dict[str, str | None], audio_slots: int = 3
 ) -> dict[str, str | None]:
-    """Slot -> salle id (or None) for a public viewer."""
-    out: dict[str, str | None] = {PROGRAMME: programme_source(inp)}
+    """Slot -> salle id (or None) for a public viewer.
+
+    During a sensitive passage (R19) every slot is empty: the public stream carries
+    silence and no image. A salle under objection to broadcast (R20) never feeds the
+    programme picture; its voice still does (the objection is to the image)."""
     aslots = [audio_slot(i) for i in range(audio_slots)]
+    if inp.public_silenced:
+        return {PROGRAMME: None, **{slot: None for slot in aslots}}
+    if inp.no_broadcast:
+        inp = replace(inp, video_sources=inp.video_sources - inp.no_broadcast)
+    out: dict[str, str | None] = {PROGRAMME: programme_source(inp)}
     voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)])
               if s in inp.audio_sources]
     out.update(_sticky(aslots, voices, previous))

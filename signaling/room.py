@@ -31,6 +31,8 @@ class MediaRouter(Protocol):
     async def disconnect(self, peer_id: str) -> None: ...
     def set_muted(self, salle_id: str, muted: bool) -> None: ...
     def set_audio_only(self, salle_id: str, audio_only: bool) -> None: ...
+    def set_public_silenced(self, silenced: bool) -> None: ...
+    def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None: ...
     def pin(self, salle_id: str | None) -> None: ...
     def set_president_salle(self, salle_id: str) -> None: ...
     def health(self, salle_id: str) -> Any: ...
@@ -61,6 +63,8 @@ class SittingRoom:
         self.muted: set[str] = set()
         self.audio_only: set[str] = set()
         self.pinned: str | None = None
+        self.public_silenced = False             # R19
+        self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.transmitting: dict[str, bool] = {s.id: False for s in salles}
         self.health_changed_at: dict[str, float] = {}
         self.assignments: dict[str, dict[str, str | None]] = {}  # peer id -> slot -> salle
@@ -198,6 +202,21 @@ class SittingRoom:
         self.router.set_audio_only(salle_id, audio_only)
         (self.audio_only.add if audio_only else self.audio_only.discard)(salle_id)
         self._state_changed()
+
+    def set_public_silenced(self, silenced: bool) -> None:
+        """R19: the public stream carries silence and no image while a passage is sensitive."""
+        if silenced != self.public_silenced:
+            self.router.set_public_silenced(silenced)
+            self.public_silenced = silenced
+            self._state_changed()
+
+    def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None:
+        """R20: cameras of these salles are not sent to the public stream."""
+        salle_ids = frozenset(salle_ids)
+        if salle_ids != self.no_broadcast:
+            self.router.set_no_broadcast(salle_ids)
+            self.no_broadcast = salle_ids
+            self._state_changed()
 
     def pin(self, salle_id: str | None) -> None:
         self.router.pin(salle_id)

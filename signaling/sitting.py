@@ -156,6 +156,7 @@ class SittingService:
         if error is not None:
             log.error("%s [%s]", error, path)
         service = cls(sitting_id, path, key, journal=journal, seance=seance, room=room, error=error)
+        service.sync_media()
         if room is not None and seance is not None and reconcile_after_s is not None:
             service._reconcile = asyncio.get_running_loop().call_later(reconcile_after_s, service.reconcile)
         return service
@@ -216,14 +217,27 @@ class SittingService:
             return result
 
     def _media_effects(self, events: list[Event]) -> None:
-        """Commands that also act on the media plane (R3: the salle goes audio only)."""
-        if self.room is None:
+        """Commands that also act on the media plane: applied from the resulting state."""
+        self.sync_media()
+
+    def sync_media(self) -> None:
+        """Bring the media plane in line with the sitting's state; idempotent.
+
+        R3: a salle switched to audio only sends and receives no video. R19: during a
+        sensitive passage the public stream carries silence and no image. R20: a salle
+        where someone objects to broadcast does not feed the public picture. Called after
+        every accepted command and when the service starts, so a sitting resumed from its
+        journal after a restart gets the same media state back."""
+        if self.room is None or self.seance is None:
             return
-        for event in events:
-            if event.type == "AudioOnlyChanged":
-                salle = event.data["salle_id"]
-                if salle in self.room.salles and (salle in self.room.audio_only) != event.data["audio_only"]:
-                    self.room.set_audio_only(salle, event.data["audio_only"])
+        state = self.seance.state
+        for salle in self.room.salles:
+            want = bool(state.audio_only.get(salle, False))
+            if (salle in self.room.audio_only) != want:
+                self.room.set_audio_only(salle, want)
+        self.room.set_public_silenced(bool(state.sensitive))
+        self.room.set_no_broadcast({salle for salle, people in state.broadcast_objections.items()
+                                    if people and salle in self.room.salles})
 
     def _fail(self, message: str) -> None:
         self.error = message

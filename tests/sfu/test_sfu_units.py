@@ -279,3 +279,21 @@ async def test_ice_receive_queue_is_bounded_and_counts_drops():
     assert conn._queue.qsize() == 3
     assert counters.dropped["ice_queue_full"] == 2
     assert await conn._queue.get() == (b"\x00", 1)
+
+
+def test_R19_sensitive_passage_empties_every_public_slot_but_not_the_salles():
+    inp = PolicyInput(set(S3), set(S3), president="belcourt", speaker="vaux",
+                      loudest=["vaux", "belcourt", "saint-ferreol"], public_silenced=True)
+    assert set(assign_viewer(inp, {}, 3).values()) == {None}
+    salle = assign_salle("belcourt", inp, {}, 2, 3)
+    assert "vaux" in salle.values()  # the salles still see and hear each other (R2)
+
+
+def test_R20_objection_keeps_a_salle_off_the_public_picture_but_not_its_voice():
+    inp = PolicyInput(set(S3), set(S3), president="belcourt", speaker="vaux", pinned="vaux",
+                      loudest=["vaux", "belcourt", "saint-ferreol"], no_broadcast=frozenset({"vaux"}))
+    viewer = assign_viewer(inp, {}, 3)
+    assert viewer["programme"] not in (None, "vaux")
+    assert "vaux" in [viewer[f"audio-{i}"] for i in range(3)]
+    only = PolicyInput({"vaux"}, {"vaux"}, speaker="vaux", no_broadcast=frozenset({"vaux"}))
+    assert assign_viewer(only, {}, 3)["programme"] is None

@@ -53,6 +53,12 @@ class FakeRouter:
     def pin(self, salle_id):
         self.pinned = salle_id
 
+    def set_public_silenced(self, silenced):
+        self.public_silenced = silenced
+
+    def set_no_broadcast(self, salle_ids):
+        self.no_broadcast = frozenset(salle_ids)
+
     def set_president_salle(self, salle_id):
         self.president = salle_id
 

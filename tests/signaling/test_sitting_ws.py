@@ -279,3 +279,34 @@ async def test_mute_is_media_only_and_pushes_the_view(client):
     view = await mod.next("sitting")
     assert view["view"]["media"]["vaux"]["muted"] is True
     assert service(client).journal.lines == lines
+
+
+async def test_R19_R20_R3_media_follows_the_journaled_state_and_survives_a_restart(client, aiohttp_client, tmp_path):
+    """Sensitive passage, objection to broadcast and audio-only act on the Router itself, not only on
+    screens; a sitting resumed from its journal gets the same media state back."""
+    p = await people(client)
+    router = service(client).room.router
+    assert getattr(router, "public_silenced", False) is False
+    await p["vaux"].ok(type="ObjectToBroadcast", salle_id="vaux", person="Julien Robin (agent)")
+    assert router.no_broadcast == frozenset({"vaux"})
+    await p["vaux"].ok(type="SetAudioOnly", salle_id="vaux", audio_only=True)
+    assert router.audio_only["vaux"] is True
+    for m in ("m01", "m02", "m03", "m04", "m05"):
+        await p["belcourt"].ok(type="CheckIn", member_id=m, salle_id="belcourt")
+    for m in ("m06", "m07", "m08", "m09"):
+        await p["vaux"].ok(type="CheckIn", member_id=m, salle_id="vaux")
+    for salle in ("belcourt", "vaux"):
+        await transmission(client, salle, True)
+    await p["president"].ok(type="AppointSecretary", member_id="m03")
+    await p["president"].ok(type="OpenSitting")
+    await p["president"].ok(type="MarkSensitive", on=True, reason="situation d'un agent")
+    assert router.public_silenced is True
+    await client.close()
+
+    again = await aiohttp_client(make_app(tmp_path))
+    resumed = again.app[SITTINGS]["demo"].room.router
+    assert resumed.public_silenced is True and resumed.no_broadcast == frozenset({"vaux"})
+    assert resumed.audio_only.get("vaux") is True
+    pres = await connect(again, "president", Role.PRESIDENT, member="m01", salle="belcourt")
+    await pres.ok(type="MarkSensitive", on=False)
+    assert resumed.public_silenced is False
