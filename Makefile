@@ -18,13 +18,18 @@ install-test: $(VENV)/bin/activate
 
 # Debian packages the tests need: Chromium for the real-browser tests,
 # redis-server for the multi-node tests, Janus (the reference SFU of the benchmark,
-# run in a network namespace of its own, hence iproute2). Installed only when missing.
+# run in a network namespace of its own, hence iproute2), and the tools that check
+# deploy/ (nginx -t, coturn, promtool, systemd-analyze). Installed only when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v janus >/dev/null 2>&1 || missing="$$missing janus"; \
 	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	command -v turnserver >/dev/null 2>&1 || missing="$$missing coturn"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
