@@ -181,9 +181,11 @@ class Harness:
         self.router.monitors[peer_id] = peer.health
         peer.health.connect()
         self.router.peers[peer_id] = peer
-        ice = RTCIceTransport(RTCIceGatherer(iceServers=[]))
         with aiortc_hooks.owned_by(peer):
+            # SfuIceGatherer bounds aioice's queue (and would gather on our addresses)
+            ice = RTCIceTransport(aiortc_hooks.SfuIceGatherer(iceServers=[]))
             dtls = aiortc_hooks.SfuDtlsTransport(ice, [self._cert])
+        dtls._RTCDtlsTransport__handshake_done = True  # aiortc 1.16: _recv_next skips DTLS timers
         dtls._state = State.CONNECTED
         if self.real_srtp:
             dtls._tx_srtp, dtls._rx_srtp = _srtp_pair()
@@ -257,6 +259,38 @@ class Harness:
         assert self.publisher is not None
         await self.publisher.dtls._handle_rtp_data(data, arrival_time_ms=int(time.monotonic() * 1000))
 
+    # the whole receive path: aioice's protocol, its queue, aiortc's DTLS receive loop
+    def start_receiving(self) -> None:
+        """Run the publisher transport's receive loop (aiortc's ``_recv_next``) and make
+        :meth:`datagram` deliver SRTP datagrams through aioice's ``StunProtocol``."""
+        import aioice
+        import aioice.ice
+
+        assert self.publisher is not None and self.real_srtp
+        dtls = self.publisher.dtls
+        conn = dtls.transport._connection
+        self._client_tx, _ = _srtp_pair()
+        protocol = aioice.ice.StunProtocol(conn)
+        protocol.local_candidate = aioice.Candidate(
+            foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host")
+        protocol.transport = Capture()
+        self._protocol = protocol
+
+        async def loop() -> None:
+            try:
+                while True:
+                    await dtls._recv_next()
+            except (asyncio.CancelledError, ConnectionError):
+                pass
+
+        self._rx_task = asyncio.get_running_loop().create_task(loop())
+
+    def protect(self, packet: bytes) -> bytes:
+        return self._client_tx.protect(packet)
+
+    def datagram(self, data: bytes) -> None:
+        self._protocol.datagram_received(data, ("127.0.0.1", 5000))
+
     async def rtcp_from_subscriber(self, i: int, data: bytes) -> None:
         await self.subscribers[i].dtls._handle_rtcp_data(data)
 
@@ -278,6 +312,9 @@ class Harness:
                 side.wire.sent.clear()
 
     async def close(self) -> None:
+        task = getattr(self, "_rx_task", None)
+        if task is not None:
+            task.cancel()
         await self.router.close()
         for side in [self.publisher, *self.subscribers]:
             if side is not None and isinstance(side.wire, SocketSink):
@@ -368,6 +405,47 @@ async def _microbench(subscribers: int, packets: int, real: bool) -> dict[str, f
             "hook_errors": sum(h.counters.hook_errors.values())}
 
 
+async def _microbench_full(subscribers: int, packets: int) -> dict[str, float]:
+    """From the UDP datagram to the UDP send: aioice's protocol and queue, aiortc's
+    receive loop and SRTP unprotect, the hooks, the fan-out, SRTP protect, sendto."""
+    import gc
+
+    h = await Harness(subscribers, real_srtp=True, real_socket=True).start()
+    h.start_receiving()
+    seq, ts = 1000, 5000
+    exts = [(3, b"\x01\x02\x03"), (4, b"1")]
+    h.datagram(h.protect(rtp_packet(seq, ts, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1), extensions=exts)))
+    h.datagram(h.protect(rtp_packet(seq, 960, PUB_AUDIO_SSRC, PT_OPUS, opus_payload(),
+                                    extensions=[(1, b"\x20"), (4, b"0")])))
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+    out0 = sum(h.counters.packets_out.values())
+    in0 = sum(h.counters.packets_in.values())
+    gc.collect()
+    elapsed = 0.0
+    fed = 0
+    batch = 40
+    while fed < packets:
+        plain = [rtp_packet(seq + fed + j + 1, ts + 3000 * ((fed + j) // 3), PUB_VIDEO_SSRC, PT_VP8,
+                            vp8_payload(False, 1 + (fed + j) // 3), extensions=exts) for j in range(batch)]
+        protected = [h.protect(p) for p in plain]
+        t0 = time.process_time()
+        for d in protected:
+            h.datagram(d)
+        for _ in range(batch + 2):
+            await asyncio.sleep(0)
+        elapsed += time.process_time() - t0
+        fed += batch
+        for side in h.subscribers:
+            side.wire.drain()
+    out = sum(h.counters.packets_out.values()) - out0
+    got = sum(h.counters.packets_in.values()) - in0
+    await h.close()
+    return {"mode": "full", "subscribers": subscribers, "incoming": got, "forwarded": out,
+            "us_per_incoming": elapsed / max(1, got) * 1e6, "us_per_forwarded": elapsed / max(1, out) * 1e6,
+            "dropped": dict(h.counters.dropped), "hook_errors": sum(h.counters.hook_errors.values())}
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
@@ -376,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--subscribers", type=int, default=10)
     p.add_argument("--packets", type=int, default=20000)
     p.add_argument("--fake", action="store_true", help="identity SRTP and a capture list instead of a socket")
+    p.add_argument("--full", action="store_true",
+                   help="from the datagram (aioice, aiortc's receive loop, SRTP unprotect) to sendto")
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     args = p.parse_args(argv)
     if args.loop == "uvloop":
@@ -384,7 +464,10 @@ def main(argv: list[str] | None = None) -> int:
         runner = uvloop.run
     else:
         runner = asyncio.run
-    result = runner(_microbench(args.subscribers, args.packets, not args.fake))
+    if args.full:
+        result = runner(_microbench_full(args.subscribers, args.packets))
+    else:
+        result = runner(_microbench(args.subscribers, args.packets, not args.fake))
     result["loop"] = args.loop
     result["pid"] = os.getpid()
     print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}))

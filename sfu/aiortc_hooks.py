@@ -44,15 +44,16 @@ import contextvars
 import dataclasses
 import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import aioice
 import aioice.ice
 import aiortc
+import aiortc.rtcicetransport
 import aiortc.rtcpeerconnection as _pc
 import aiortc.rtcrtpreceiver as _rx
-from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
@@ -116,9 +117,14 @@ class SfuDtlsTransport(RTCDtlsTransport):
         self._seance: HookOwner | None = _owner.get()
 
     async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
-        peer = self._seance
-        if peer is None:
+        if self._seance is None:
             return await super()._handle_rtp_data(data, arrival_time_ms)
+        self._seance_rtp(data, arrival_time_ms)
+
+    def _seance_rtp(self, data: bytes, arrival_time_ms: int) -> None:
+        """One unprotected RTP packet of an owned transport, handled synchronously to
+        the last consumer's send: no task, no queue, no coroutine."""
+        peer = self._seance
         try:
             layout = rtp_layout(data)  # header, CSRCs, extensions, padding all fit
             if layout is None:
@@ -130,7 +136,7 @@ class SfuDtlsTransport(RTCDtlsTransport):
             if receiver is None or receiver._seance_handler is None:
                 peer.counters.dropped["unroutable"] += 1
                 return
-            await receiver._seance_handler.on_rtp(data, arrival_time_ms, layout)
+            receiver._seance_handler.on_rtp(data, arrival_time_ms, layout)
         except Exception as exc:  # never let it end the receive loop
             peer.hook_error("dtls.rtp", exc)
 
@@ -155,6 +161,32 @@ class SfuDtlsTransport(RTCDtlsTransport):
                     await recipient._handle_rtcp_packet(packet)
         except Exception as exc:
             peer.hook_error("dtls.rtcp", exc)
+
+
+# aiortc 1.16.0: RTCDtlsTransport._send_rtp(data) is a coroutine: it raises
+# ConnectionError unless _state is State.CONNECTED, protects with _tx_srtp.protect()
+# (protect_rtcp() for RTCP), then awaits transport._send(data), which is the ICE
+# transport's _connection.send (aioice 0.13.0): Connection.sendto looks up
+# _nominated[component] (a dict never rebound, only cleared on close) and awaits
+# pair.protocol.send_data(data, pair.remote_addr), which calls
+# protocol.transport.sendto(data, addr). Four coroutines per packet; this is the same
+# without them (the transport's own tx counters, used by getStats only, are not
+# advanced for these packets).
+def direct_rtp_sender(dtls: RTCDtlsTransport) -> Callable[[bytes], None]:
+    """A synchronous ``send(rtp_packet)`` for ``dtls``: SRTP-protect and hand to the
+    UDP socket of the nominated ICE pair. Raises ConnectionError when not connected."""
+    nominated = dtls.transport._connection._nominated
+    connected = State.CONNECTED
+
+    def send(packet: bytes) -> None:
+        if dtls._state is not connected:
+            raise ConnectionError("DTLS not connected")
+        pair = nominated.get(1)
+        if pair is None:
+            raise ConnectionError("no nominated ICE pair")
+        pair.protocol.transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
+
+    return send
 
 
 # aiortc 1.16.0: RTCRtpReceiver(kind, transport); receive(parameters) starts a
@@ -428,6 +460,12 @@ def check_surface() -> list[str]:
            "RTCDtlsTransport._handle_rtcp_data parses, routes and hands packets to recipients "
            "(SfuDtlsTransport._handle_rtcp_data does the same, dropping what does not parse)")
     expect(_params(RTCDtlsTransport._send_rtp) == ["data"], "RTCDtlsTransport._send_rtp(data)")
+    src = inspect.getsource(RTCDtlsTransport._send_rtp)
+    for use in ("self._state != State.CONNECTED", "self._tx_srtp.protect(data)",
+                "await self.transport._send(data)"):
+        expect(use in src, f"RTCDtlsTransport._send_rtp uses {use!r} (direct_rtp_sender)")
+    expect("self._send = self._connection.send" in inspect.getsource(aiortc.rtcicetransport.RTCIceTransport),
+           "RTCIceTransport._send is its aioice connection's send (direct_rtp_sender)")
     for meth in ("_register_rtp_receiver", "_unregister_rtp_receiver",
                  "_register_rtp_sender", "_unregister_rtp_sender", "_recv_next"):
         expect(callable(getattr(RTCDtlsTransport, meth, None)), f"RTCDtlsTransport.{meth}")
@@ -480,6 +518,14 @@ def check_surface() -> list[str]:
     expect({"ip"} <= {f.name for f in dataclasses.fields(RTCIceCandidate)},
            "RTCIceCandidate.ip")
     conn = aioice.ice.Connection
+    src = inspect.getsource(conn.sendto)
+    expect("self._nominated.get(component)" in src
+           and "active_pair.protocol.send_data(data, active_pair.remote_addr)" in src,
+           "aioice Connection.sendto sends on _nominated[component] (direct_rtp_sender)")
+    expect("self.transport.sendto(data, addr)" in inspect.getsource(aioice.ice.StunProtocol.send_data),
+           "aioice StunProtocol.send_data calls transport.sendto (direct_rtp_sender)")
+    expect(inspect.getsource(conn).count("self._nominated =") == 0,
+           "aioice Connection._nominated is never rebound (direct_rtp_sender keeps it)")
     src = inspect.getsource(conn.gather_candidates)
     for attr in ("_local_candidates_start", "_local_candidates_end",
                  "get_host_addresses(", "get_component_candidates("):

@@ -37,6 +37,7 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 
+from . import aiortc_hooks
 from .rtp_rewrite import (
     SequenceMapper,
     extension_table,
@@ -87,7 +88,8 @@ class Consumer:
         self._first_seq: int | None = None
         self._acked_total = 0
         self._rtcp_task: asyncio.Task | None = None
-        self._pending_tasks: set[asyncio.Task] = set()
+        # SRTP-protect and sendto, synchronously (see aiortc_hooks.direct_rtp_sender)
+        self._send_rtp = aiortc_hooks.direct_rtp_sender(sender.transport)
 
     # lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -137,7 +139,7 @@ class Consumer:
             self.source = None
 
     # hot path -------------------------------------------------------------------
-    async def forward(
+    def forward(
         self, producer: Producer, data: bytes, codec: Codec, seq: int, ts: int,
         keyframe: bool, now: float,
     ) -> None:
@@ -176,11 +178,11 @@ class Consumer:
         self._history[out_seq & (HISTORY - 1)] = (out_seq, producer, seq, out_ts, pid_off, tl0_off)
         if self._first_seq is None:
             self._first_seq = out_seq
-        await self._send(bytes(buf), now)
+        self._send(bytes(buf), now)
 
-    async def _send(self, packet: bytes, now: float) -> None:
+    def _send(self, packet: bytes, now: float) -> None:
         try:
-            await self.sender.transport._send_rtp(packet)
+            self._send_rtp(packet)
         except ConnectionError:
             self.counters.dropped["not_connected"] += 1
             return
@@ -204,7 +206,7 @@ class Consumer:
                     self._on_report(report)
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.counters.nacks_received += 1
-            self._spawn(self.retransmit(list(packet.lost)))
+            self.retransmit(list(packet.lost))
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             self.counters.plis_received += 1
             target = self.pending or self.source
@@ -225,7 +227,7 @@ class Consumer:
             if health is not None:
                 health.acknowledged(delta, time.monotonic())
 
-    async def retransmit(self, lost: list[int]) -> int:
+    def retransmit(self, lost: list[int]) -> int:
         """Resend lost packets, rewritten as first sent, from the producers' caches."""
         sent = 0
         now = time.monotonic()
@@ -249,8 +251,12 @@ class Consumer:
             if codec.name == "vp8":
                 vp8_apply(buf, payload_offset(buf), pid_off, tl0_off)
             try:
-                await self.sender.transport._send_rtp(bytes(buf))
+                self._send_rtp(bytes(buf))
             except ConnectionError:
+                break
+            except Exception as exc:
+                self.counters.dropped["send_error"] += 1
+                self.peer.hook_error("consumer.retransmit", exc)
                 break
             sent += 1
             self.counters.retransmitted += 1
@@ -304,8 +310,3 @@ class Consumer:
                     pass
         except Exception as exc:
             self.peer.hook_error("consumer.rtcp_task", exc)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._pending_tasks.add(task)
-        task.add_done_callback(self._pending_tasks.discard)

@@ -130,7 +130,7 @@ class Producer:
             pass
 
     # hot path -------------------------------------------------------------------
-    async def on_rtp(
+    def on_rtp(
         self, data: bytes, arrival_time_ms: int, layout: tuple[int, int] | None = None
     ) -> None:
         """One unprotected RTP packet of this track; ``layout`` is its
@@ -195,7 +195,7 @@ class Producer:
             return
         keyframe = kind == "video" and is_keyframe_at(codec.name, data, p, end)
         for consumer in tuple(consumers):
-            await consumer.forward(self, data, codec, seq, ts, keyframe, now)
+            consumer.forward(self, data, codec, seq, ts, keyframe, now)
 
     def _unwrap_rtx(self, data: bytes, p: int, end: int) -> bytes | None:
         """Original packet of an RTX retransmission (RFC 4588 section 4), or None for
