@@ -257,11 +257,33 @@ class Journal:
             raw = seal(full, self._key)
             out += raw + b"\n"
             last_raw = raw
-        self._file.write(bytes(out))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        self._append_durably(bytes(out))
         self._last_raw, self._seq = last_raw, seq
         self._checkpoints += sum(1 for e in entries if e["kind"] == "checkpoint")
+
+    def _append_durably(self, data: bytes) -> None:
+        """Write ``data`` at the end of the file and fsync it, or leave the file as it was.
+
+        A failed write (disk full: a short write then ENOSPC) or fsync must not leave a
+        half line behind, which would make the whole journal unverifiable (R21) and the
+        sitting impossible to resume (R18): the file is truncated back to its last good
+        length and the error raised, so the command is refused, never acknowledged.
+        Written straight to the descriptor (no Python buffer that could flush later)."""
+        self._file.flush()
+        fd = self._file.fileno()
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, start)
+                os.fsync(fd)
+            except OSError:
+                pass
+            raise
 
     def append(self, command: Command, actor: Actor, events: list[Event]) -> None:
         """Journal an accepted command and its events (plus a checkpoint after a vote result or closing)."""
