@@ -26,6 +26,7 @@ stream's state (R2, see :func:`public_stream_up`).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 from collections.abc import Callable
@@ -83,6 +84,20 @@ def council_key(data_dir: Path) -> Ed25519PrivateKey:
     if not pub.exists() or pub.read_bytes() != public_pem(key):
         pub.write_bytes(public_pem(key))
     return key
+
+
+#: What a failed journal write means, in French, for the refusal and the pages.
+_DISK_ERRORS_FR = {
+    errno.ENOSPC: "disque plein",
+    errno.EDQUOT: "quota du disque dépassé",
+    errno.EROFS: "disque en lecture seule",
+    errno.EIO: "erreur d'entrée-sortie du disque",
+}
+
+
+def disk_error_fr(err: OSError) -> str:
+    reason = _DISK_ERRORS_FR.get(err.errno or 0)
+    return f"{reason}, {err.strerror}" if reason and err.strerror else (reason or err.strerror or str(err))
 
 
 def now_iso() -> str:
@@ -205,7 +220,7 @@ class SittingService:
             try:  # R18: journaled and fsynced before it is applied and acknowledged
                 await asyncio.get_running_loop().run_in_executor(None, journal.append, command, actor, result)
             except OSError as err:
-                self._fail(f"Écriture du journal impossible ({err.strerror or err}) : la commande n'est pas "
+                self._fail(f"Écriture du journal impossible ({disk_error_fr(err)}) : la commande n'est pas "
                            "enregistrée et la séance est arrêtée.")
                 return Refusal(JOURNAL, self.error or "")
             for event in result:
