@@ -131,3 +131,57 @@ async def test_disk_full_refuses_the_command_in_french_and_loses_nothing_acknowl
     await agent2.ok(type="CheckIn", member_id="m10", salle_id="vaux")
     assert audit_file(str(path), public_key(data), allow_open=True).ok
     del svc
+
+
+# ------------------------------------------------------------------------------------------ damaged journals
+def damage(content: bytes, how: str) -> tuple[bytes, int]:
+    """Damage a middle line of a journal; return the new bytes and the first bad line (1-based)."""
+    lines = content.split(b"\n")[:-1]
+    k = len(lines) // 2          # 1-based line k+1 is the one damaged (a middle line, not the genesis)
+    bad = k + 1
+    if how == "byte_flipped":
+        line = bytearray(lines[k])
+        i = line.index(b'"at":"') + len(b'"at":"') + 3   # a digit of the year: stays valid JSON
+        line[i] = ord("7") if line[i] != ord("7") else ord("8")
+        lines[k] = bytes(line)
+    elif how == "line_removed":
+        del lines[k]
+    elif how == "lines_reordered":
+        lines[k], lines[k + 1] = lines[k + 1], lines[k]
+    elif how == "truncated_mid_line":
+        return b"\n".join(lines[:k]) + b"\n" + lines[k][: len(lines[k]) // 2], bad
+    else:
+        raise ValueError(how)
+    return b"\n".join(lines) + b"\n", bad
+
+
+@pytest.mark.parametrize("how", ["byte_flipped", "line_removed", "lines_reordered", "truncated_mid_line"])
+async def test_a_damaged_journal_is_located_by_the_audit_and_refused_by_the_server(aiohttp_client, tmp_path, caplog, how):
+    first = await aiohttp_client(make_app(tmp_path))
+    agent = await sock(first, "agent", Role.AGENT, salle="vaux", agent="a-vaux")
+    for m in ("m06", "m07", "m08", "m09"):
+        await agent.ok(type="CheckIn", member_id=m, salle_id="vaux")
+    await agent.ok(type="RecordProxy", giver_id="m10", holder_id="m07", document_ref="pouvoir-m10.pdf")
+    await first.close()
+    path = journal_path(tmp_path, "demo")
+    assert audit_file(str(path), public_key(tmp_path), allow_open=True).ok
+    damaged, bad = damage(path.read_bytes(), how)
+    path.write_bytes(damaged)
+
+    report = audit_file(str(path), public_key(tmp_path), allow_open=True)
+    assert not report.ok and report.line == bad, (how, report.summary())
+
+    with caplog.at_level(logging.ERROR, logger="signaling.sitting"):
+        client = await aiohttp_client(make_app(tmp_path))
+    svc = client.app[SITTINGS]["demo"]
+    assert svc.seance is None and svc.journal is None
+    assert f"ligne {bad} " in svc.error and "ne se vérifie pas" in svc.error, svc.error
+    assert any(f"ligne {bad} " in r.getMessage() for r in caplog.records)
+    pres = await ws_connect(client, "/ws", client.app[SIGNER], "president", Role.PRESIDENT, expect_view=False,
+                            member="m01", salle="belcourt")
+    err = await pres.next("error")
+    assert err["code"] == "journal_invalid" and f"ligne {bad} " in err["message"]
+    assert (await pres.command(type="OpenSitting"))["code"] == "JOURNAL"
+    page = await client.get("/public/demo")
+    assert page.status == 503 and f"ligne {bad} " in await page.text()
+    assert path.read_bytes() == damaged, "the server never rewrites a journal that does not verify"
