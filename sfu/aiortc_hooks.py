@@ -44,11 +44,13 @@ import contextvars
 import dataclasses
 import inspect
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import aioice
 import aioice.ice
+import pylibsrtp
 import aiortc
 import aiortc.rtcicetransport
 import aiortc.rtcpeerconnection as _pc
@@ -115,6 +117,29 @@ class SfuDtlsTransport(RTCDtlsTransport):
     def __init__(self, transport: Any, certificates: list) -> None:
         super().__init__(transport, certificates)
         self._seance: HookOwner | None = _owner.get()
+        if self._seance is not None:
+            # the receive fast path of _bound_queue finds its transport here (one DTLS
+            # transport per ICE connection in aiortc 1.16)
+            transport._connection._seance_dtls = self
+
+    def _seance_datagram(self, data: bytes) -> bool:
+        """The fast path of an SRTP datagram (not SRTCP), called by aioice's receive
+        callback: unprotect and forward now, instead of queueing it for aiortc's
+        receive loop (``_recv_next``: an ``asyncio.Queue`` hand-off and a coroutine
+        per datagram). False until DTLS is connected (the datagram then takes the
+        queue, as before). aiortc 1.16.0 ``_recv_next`` does the same for a first byte
+        in 128..191 that is not RTCP: ``_rx_srtp.unprotect`` (pylibsrtp.Error: dropped)
+        then ``_handle_rtp_data``; its rx counters (getStats only) are not advanced."""
+        srtp = self._rx_srtp
+        if srtp is None or self._state is not State.CONNECTED:
+            return False
+        try:
+            plain = srtp.unprotect(data)
+        except pylibsrtp.Error:
+            self._seance.counters.dropped["srtp"] += 1
+            return True
+        self._seance_rtp(plain, int(time.monotonic() * 1000))
+        return True
 
     async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
         if self._seance is None:
@@ -348,15 +373,46 @@ def _gather_on(connection: aioice.Connection, addresses: list[str]) -> None:
 
 
 def _bound_queue(connection: aioice.Connection, limit: int, counters: Any) -> None:
+    """Replace aioice's ``data_received`` (which puts every datagram on an unbounded
+    queue): SRTP datagrams go straight to the DTLS transport's fast path once it is
+    connected (:meth:`SfuDtlsTransport._seance_datagram`); the rest (DTLS, SRTCP, and
+    SRTP before DTLS is up) take the queue, bounded, drops counted."""
     queue: asyncio.Queue = connection._queue
 
     def data_received(data: bytes, component: int) -> None:
+        dtls = getattr(connection, "_seance_dtls", None)
+        if (
+            dtls is not None
+            and len(data) > 1
+            and 127 < data[0] < 192  # RFC 7983: RTP or RTCP
+            and not 191 < data[1] < 209  # not RTCP (aiortc's is_rtcp)
+            and dtls._seance_datagram(data)
+        ):
+            return
         if queue.qsize() >= limit:
             counters.dropped["ice_queue_full"] += 1
             return
         queue.put_nowait((data, component))
 
     connection.data_received = data_received  # type: ignore[method-assign]
+
+
+# aioice 0.13.0: Connection.get_component_candidates builds its sockets'
+# protocols with ``StunProtocol(self)`` (the name looked up in aioice.ice at call
+# time); StunProtocol.datagram_received first tries stun.parse_message(data) on
+# every datagram and hands what does not parse to receiver.data_received(data,
+# local_candidate.component).
+class SfuStunProtocol(aioice.ice.StunProtocol):
+    """RFC 7983 demultiplexing before the STUN parse: for a connection of a Séance
+    peer, a datagram whose first byte is not 0..3 cannot be STUN and goes straight to
+    ``data_received`` (aioice's STUN parse attempt on every media datagram is skipped).
+    Other connections (aiortc clients in the same process) keep aioice's behaviour."""
+
+    def datagram_received(self, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if data and data[0] > 3 and hasattr(self.receiver, "_seance_dtls"):  # type: ignore[index,operator]
+            self.receiver.data_received(data, self.local_candidate.component)
+            return
+        super().datagram_received(data, addr)
 
 
 # --- frames_decoded --------------------------------------------------------------
@@ -397,6 +453,7 @@ def _get_decoder(codec: Any) -> Any:
 # --- installation and the upgrade guard --------------------------------------------
 
 _installed = False
+_STOCK_STUN_PROTOCOL = aioice.ice.StunProtocol
 
 
 def install() -> None:
@@ -414,6 +471,7 @@ def install() -> None:
     _pc.RTCRtpReceiver = SfuRtpReceiver
     _pc.RTCRtpSender = SfuRtpSender
     _pc.RTCIceGatherer = SfuIceGatherer
+    aioice.ice.StunProtocol = SfuStunProtocol
     _rx.decoder_worker = _decoder_worker
     _rx.get_decoder = _get_decoder
     _installed = True
@@ -518,6 +576,16 @@ def check_surface() -> list[str]:
     expect({"ip"} <= {f.name for f in dataclasses.fields(RTCIceCandidate)},
            "RTCIceCandidate.ip")
     conn = aioice.ice.Connection
+    expect("lambda: StunProtocol(self)" in inspect.getsource(conn.get_component_candidates),
+           "aioice Connection.get_component_candidates builds StunProtocol(self) (SfuStunProtocol)")
+    src = inspect.getsource(_STOCK_STUN_PROTOCOL.datagram_received)
+    expect("stun.parse_message(data)" in src
+           and "self.receiver.data_received(data, self.local_candidate.component)" in src,
+           "aioice StunProtocol.datagram_received: STUN parse, else receiver.data_received")
+    src = inspect.getsource(RTCDtlsTransport._recv_next)
+    expect("first_byte > 127 and first_byte < 192 and self._rx_srtp" in src
+           and "if is_rtcp(data):" in src and "except pylibsrtp.Error" in src,
+           "RTCDtlsTransport._recv_next: SRTP for 128..191, RTCP by is_rtcp (_seance_datagram)")
     src = inspect.getsource(conn.sendto)
     expect("self._nominated.get(component)" in src
            and "active_pair.protocol.send_data(data, active_pair.remote_addr)" in src,

@@ -35,6 +35,7 @@ DROP_REASONS = (
     "malformed",
     "malformed_rtcp",
     "ice_queue_full",
+    "srtp",
 )
 
 

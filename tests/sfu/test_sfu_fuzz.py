@@ -565,3 +565,30 @@ def test_rewrite_functions_never_raise_or_resize(data, ext_id, table):
         b = bytearray(data)
         rw.write_header(b, 100, 65535, 2**32 - 1, 42)
         assert rw.read_header(b) == (100, 65535, 2**32 - 1, 42) and b[12:] == data[12:]
+
+
+# -- the receive fast path (RFC 7983 demultiplexing, no queue) ------------------------------
+
+
+def test_srtp_datagrams_are_forwarded_from_the_socket_callback(loop):
+    async def run():
+        h = await Harness(subscribers=2, real_srtp=True, real_socket=False).start()
+        try:
+            h.start_receiving()
+            conn = h.publisher.dtls.transport._connection
+            pkt = rtp_packet(1, 1, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1),
+                             extensions=[(3, b"\x01\x02\x03"), (4, b"1")])
+            h.datagram(h.protect(pkt))
+            # forwarded within the datagram callback: nothing queued for aiortc's loop
+            assert conn._queue.qsize() == 0
+            assert len(_subscriber_rtp(h)) == 2
+            bad = h.protect(rtp_packet(2, 1, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(False, 2)))
+            h.datagram(bad[:-4] + b"\x00\x00\x00\x00")  # bad SRTP tag
+            assert h.counters.dropped["srtp"] == 1
+            h.datagram(b"\x17\xfe\xfd" + bytes(20))  # DTLS: queued for aiortc, as before
+            assert conn._queue.qsize() == 1
+            _no_hook_errors(h)
+        finally:
+            await h.close()
+
+    loop.run_until_complete(run())
