@@ -84,6 +84,7 @@ class Router:
         self._tick_task: asyncio.Task | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._background: set[asyncio.Task] = set()
+        self.recorder = None  # sfu.recorder.Recorder while the programme is recorded (R5)
 
     # --- public API -------------------------------------------------------------------
     def slot_layout(self, kind: str) -> list[dict]:
@@ -149,6 +150,21 @@ class Router:
         self.president_salle = salle_id
         self._reassign()
 
+    def start_recording(self, sink: Any, **options: Any) -> Any:
+        """R5: record the public programme into ``sink`` (see :mod:`sfu.recorder`)."""
+        from .recorder import Recorder
+
+        if self.recorder is None:
+            self.recorder = Recorder(self, sink, **options)
+            self.recorder.start()
+            self.recorder.reassign(self._policy_input())
+        return self.recorder
+
+    async def stop_recording(self) -> dict | None:
+        """Finish the recording (the sink stays open for its owner); its stats."""
+        recorder, self.recorder = self.recorder, None
+        return await recorder.stop() if recorder is not None else None
+
     def health(self, salle_id: str) -> SalleHealth:
         monitor = self.monitors.get(salle_id)
         if monitor is None:
@@ -186,6 +202,7 @@ class Router:
 
     async def close(self) -> None:
         self.closed = True
+        await self.stop_recording()
         if self._tick_task is not None:
             self._tick_task.cancel()
             try:
@@ -345,6 +362,8 @@ class Router:
                 for consumer in peer.consumers.values():
                     self._apply(peer, consumer)
                 self._emit_slots(peer.peer_id, dict(new))
+        if self.recorder is not None:
+            self.recorder.reassign(inp)
 
     def _apply(self, peer: Peer, consumer: Consumer) -> None:
         salle = peer.assignments.get(consumer.slot)
