@@ -133,6 +133,10 @@ class SittingService:
         self._push_scheduled = False
         self._reconcile: asyncio.TimerHandle | None = None
         self._stream_reported: bool | None = None
+        #: Several nodes (signaling/placement.py): None while this node may append to the
+        #: journal, else why not; asked before every append. And told of each journaled change.
+        self.fence: Callable[[], str | None] | None = None
+        self.on_journaled: Callable[[list[Event]], None] | None = None
         if room is not None:
             room.on_transmission = self.report_transmission
             room.on_media_change = self.schedule_push
@@ -216,6 +220,9 @@ class SittingService:
             result = self.seance.decide(command, actor)
             if isinstance(result, Refusal) or not result:
                 return result
+            fenced = self.fence() if self.fence is not None else None
+            if fenced is not None:  # the lease is not provably ours: another node may hold the sitting
+                return Refusal(JOURNAL, fenced)
             journal = self.journal
             try:  # R18: journaled and fsynced before it is applied and acknowledged
                 await asyncio.get_running_loop().run_in_executor(None, journal.append, command, actor, result)
@@ -229,6 +236,8 @@ class SittingService:
                      ", ".join(e.type for e in result))
             self._media_effects(result)
             self.schedule_push()
+            if self.on_journaled is not None:
+                self.on_journaled(result)
             return result
 
     def _media_effects(self, events: list[Event]) -> None:

@@ -27,6 +27,7 @@ from signaling.auth import TokenError, TokenSigner
 from signaling.handlers import HANDLERS, Services
 from signaling.hub import Connection, Handler, serve
 from signaling.metrics import SignalingMetrics
+from signaling.placement import Placement
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.roles import ROLE_LABELS_FR, Role
 from signaling.room import RouterFactory, SalleInfo, SittingRoom
@@ -288,7 +289,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_router_factory,
                registry: CollectorRegistry | None = None,
-               journal_starter: JournalStarterFor = default_journal_starter) -> web.Application:
+               journal_starter: JournalStarterFor = default_journal_starter,
+               placement: Placement | None = None) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     app[CONFIG] = config
@@ -306,16 +308,22 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),
                          autoescape=jinja2.select_autoescape(["html"]))
 
+    async def open_sitting(spec: SittingSpec) -> SittingService | None:
+        salles = [SalleInfo(s.id, s.name) for s in spec.salles]
+        room = SittingRoom(spec.id, spec.title, salles, spec.president_salle,
+                           router_factory(config, app[REGISTRY], spec))
+        app[ROOMS][spec.id] = room
+        service = SittingService.open(config.data_dir, spec.id, room, create=journal_starter(spec),
+                                      reconcile_after_s=config.reconcile_after_s)
+        if service is not None:
+            app[SITTINGS][spec.id] = service
+        return service
+
     async def start_rooms(app: web.Application) -> None:
+        if placement is not None:  # several nodes: web.cluster opens the sittings this node holds
+            return
         for spec in config.sittings:
-            salles = [SalleInfo(s.id, s.name) for s in spec.salles]
-            room = SittingRoom(spec.id, spec.title, salles, spec.president_salle,
-                               router_factory(config, app[REGISTRY], spec))
-            app[ROOMS][spec.id] = room
-            service = SittingService.open(config.data_dir, spec.id, room, create=journal_starter(spec),
-                                          reconcile_after_s=config.reconcile_after_s)
-            if service is not None:
-                app[SITTINGS][spec.id] = service
+            await open_sitting(spec)
 
     async def close_rooms(app: web.Application) -> None:
         for service in list(app[SITTINGS].values()):
@@ -356,4 +364,8 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     add_admin_routes(app)
     add_screen_routes(app)
     app.router.add_static("/static/", HERE / "static", append_version=True)
+    if placement is not None:  # issue 5: workers and nodes (web/cluster.py)
+        from web.cluster import install
+
+        install(app, placement, config, open_sitting)
     return app

@@ -9,7 +9,7 @@ reported at once.
 
 Layout (``deploy/seance.toml`` is a commented example)::
 
-    [server]   host, port, data_dir, [workers: refused, not yet]
+    [server]   host, port, data_dir, workers, redis, node_url, lease_ttl_s (web/cluster.py)
     [tls]      cert, key                          (HTTPS served by Séance itself)
     [proxy]    trusted = ["127.0.0.1", "::1"]     (or: plain HTTP on loopback behind nginx)
     [ice]      listen_addresses, announced_address
@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from web.cluster import ClusterSettings, read_settings
 from web.config import SalleSpec, SittingSpec, WebConfig
 
 #: Sitting and salle ids appear in URLs and in data-dir paths.
@@ -88,6 +89,8 @@ class ServeConfig:
     tls_files: TlsFiles | None = None
     #: Reverse proxies whose ``X-Forwarded-For/-Proto/-Host`` headers are believed.
     trusted_proxies: tuple[str, ...] = ()
+    #: Worker processes, Redis, this node's URL (issue 5, web/cluster.py).
+    cluster: ClusterSettings = ClusterSettings()
     turn: TurnSettings | None = None
 
     @property
@@ -235,7 +238,8 @@ class _Reader:
 
 
 SERVER_KEYS = {"host": "adresse d'écoute", "port": "port", "data_dir": "répertoire des données",
-               "workers": "processus (pas encore)", "redis": "Redis (pas encore)"}
+               "workers": "processus (nombre ou \"auto\")", "redis": "URL redis:// partagée par les nœuds",
+               "node_url": "URL de ce nœud pour les navigateurs", "lease_ttl_s": "durée du bail d'une séance"}
 TLS_KEYS = {"cert": "certificat PEM (chaîne complète)", "key": "clé privée PEM"}
 PROXY_KEYS = {"trusted": "adresses des mandataires inverses de confiance"}
 ICE_KEYS = {"listen_addresses": "adresses de collecte ICE", "announced_address": "adresse annoncée"}
@@ -351,12 +355,7 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     r.unknown(doc, "", TOP_KEYS)
 
     server = r.table(doc, "server", SERVER_KEYS, required=True) or {}
-    if "workers" in server:
-        r.bad("server.workers", "pas encore : un seul processus pour l'instant (ticket 5)",
-              "not yet: one process for now (issue 5)")
-    if "redis" in server:
-        r.bad("server.redis", "pas encore : plusieurs nœuds viendront avec Redis (ticket 5)",
-              "not yet: several nodes come later with Redis (issue 5)")
+    cluster = read_settings(r, server)
     host = r.string(server, "host", "server")
     if host is not None and host != "localhost":
         host = r.address(host, "server.host")
@@ -433,7 +432,7 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     if "reconcile_after_s" in webt:
         kwargs["reconcile_after_s"] = reconcile
     return ServeConfig(web=WebConfig(**kwargs), source=Path(source), tls_files=tls_files,
-                       trusted_proxies=trusted, turn=turn)
+                       trusted_proxies=trusted, turn=turn, cluster=cluster)
 
 
 def load(path: Path | str) -> ServeConfig:

@@ -100,8 +100,10 @@ BAD = [
     ('port = 8080', 'port = 70000', "server.port"),
     ('port = 8080', 'port = "8080"', "server.port"),
     ('data_dir = "data"', '', "server.data_dir"),
-    ('port = 8080', 'port = 8080\nworkers = 4', "server.workers"),
-    ('port = 8080', 'port = 8080\nredis = "redis://127.0.0.1"', "server.redis"),
+    ('port = 8080', 'port = 8080\nworkers = 0', "server.workers"),
+    ('port = 8080', 'port = 8080\nredis = "http://127.0.0.1"', "server.redis"),
+    ('port = 8080', 'port = 8080\nnode_url = "ftp://n1"', "server.node_url"),
+    ('port = 8080', 'port = 8080\nlease_ttl_s = 0', "server.lease_ttl_s"),
     ('port = 8080', 'port = 8080\ncolour = "bleu"', "server.colour"),
     ('host = "127.0.0.1"', 'host = "0.0.0.0"', "server.host"),        # plain HTTP off loopback
     ('host = "127.0.0.1"', 'host = "nowhere"', "server.host"),
@@ -143,11 +145,11 @@ def test_each_bad_key_is_named(tmp_path, old, new, key):
 
 
 def test_all_problems_are_reported_at_once(tmp_path):
-    text = GOOD.replace("port = 8080", "port = 0\nworkers = 2").replace('voice_slots = 4', 'voice_slots = 99')
+    text = GOOD.replace("port = 8080", "port = 0\nworkers = 0").replace('voice_slots = 4', 'voice_slots = 99')
     with pytest.raises(ConfigError) as info:
         load(write(tmp_path, text))
     assert {"server.port", "server.workers", "media.voice_slots"} <= set(info.value.keys)
-    assert "not yet" in info.value.render() and "pas encore" in info.value.render()
+    assert "between 1 and 64" in info.value.render() and "entre 1 et 64" in info.value.render()
 
 
 def test_syntax_errors_and_missing_files(tmp_path):
@@ -164,19 +166,19 @@ def test_check_exits_0_or_1_without_serving(tmp_path, capsys, monkeypatch):
     good = write(tmp_path, GOOD)
     assert main(["serve", "--check", "--config", str(good)]) == 0
     assert "configuration valide" in capsys.readouterr().out
-    bad = write(tmp_path, GOOD.replace("port = 8080", "port = 8080\nworkers = 4"), "bad.toml")
+    bad = write(tmp_path, GOOD.replace("port = 8080", "port = 8080\nworkers = 0"), "bad.toml")
     assert main(["serve", "--check", "--config", str(bad)]) == 1
     assert "server.workers" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()   # nothing created by a check
 
 
 def test_check_with_the_installed_command(tmp_path):
-    bad = write(tmp_path, GOOD.replace('port = 8080', 'port = 8080\nworkers = 4'))
+    bad = write(tmp_path, GOOD.replace('port = 8080', 'port = 8080\nworkers = 0'))
     seance = Path(sys.executable).parent / "seance"
     argv = [str(seance)] if seance.exists() else [sys.executable, "-m", "web.cli"]
     done = subprocess.run([*argv, "serve", "--check", "--config", str(bad)], capture_output=True, text=True,
                           timeout=60, cwd=REPO)
-    assert done.returncode == 1 and "server.workers" in done.stderr and "not yet" in done.stderr
+    assert done.returncode == 1 and "server.workers" in done.stderr and "between 1 and 64" in done.stderr
 
 
 def test_check_refuses_a_certificate_openssl_refuses(tmp_path, capsys):

@@ -1,7 +1,10 @@
 """``seance serve --config FILE``: serve an installation from its ``seance.toml``.
 
-One process for now (worker processes and Redis come later in issue 5; the file refuses
-``server.workers`` with "not yet"). Two ways to face browsers, chosen by the file:
+One process by default. ``server.workers`` (or ``--workers N``, ``auto``: one per core)
+runs N worker processes under a supervisor (:mod:`web.workers`), worker *i* on port
+``port + i``; ``server.redis`` (or ``--redis URL``) makes this process a node of an
+installation of several machines sharing one Redis and one data dir (docs/operations.md,
+"Several nodes"). Two ways to face browsers, chosen by the file:
 
 - ``[tls]``: Séance serves HTTPS itself with the council's certificate;
 - ``[proxy]``: plain HTTP on loopback behind nginx (``deploy/nginx/seance.conf``), whose
@@ -46,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="validate the file and the TLS files, exit 0 (valid) or 1, without serving")
     parser.add_argument("--add-admin", metavar="LOGIN", default=None,
                         help="create or reset an administrator account, print its password, exit")
+    parser.add_argument("--workers", default=None, metavar="N",
+                        help="worker processes on this machine (a number, or auto: one per core); "
+                             "overrides server.workers")
+    parser.add_argument("--redis", default=None, metavar="URL",
+                        help="redis:// URL shared by the nodes of the installation; overrides server.redis")
+    parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
 
 
 # --------------------------------------------------------------------------- pieces
@@ -211,10 +220,32 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     config.web.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(config)
+    from web import workers as workers_module
+
+    if args.workers is None:
+        workers = config.cluster.workers
+    elif args.workers == "auto":
+        workers = workers_module.cpu_count()
+    elif args.workers.isdigit() and 1 <= int(args.workers) <= 64:
+        workers = int(args.workers)
+    else:
+        print("seance serve --workers : un nombre entre 1 et 64, ou auto / a number between 1 and 64, or auto",
+              file=sys.stderr)
+        return 1
+    redis_url = args.redis or config.cluster.redis_url
+    if workers > 1 and args.worker_index is None:
+        extra = ["--redis", args.redis] if args.redis else []
+        log.info("%s | %d processus", _summary(config).replace("\n", " |"), workers)
+        return workers_module.supervise(args.config, workers, extra, config.web.data_dir)
+    placement = workers_module.placement_for(config, args.worker_index, workers, redis_url)
+    port = workers_module.worker_port(config.web.port, args.worker_index or 0)
+    app = build_app(config, placement=placement) if placement is not None else build_app(config)
     log.info("%s", _summary(config).replace("\n", " |"))
+    if placement is not None:
+        log.info("nœud %s : %s (port %d%s)", placement.node.id, placement.node.url, port,
+                 f", Redis {redis_url}" if redis_url else "")
     try:
-        web.run_app(app, host=config.web.host, port=config.web.port, ssl_context=ssl_context,
+        web.run_app(app, host=config.web.host, port=port, ssl_context=ssl_context,
                     print=None, shutdown_timeout=10.0)
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
