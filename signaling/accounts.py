@@ -1,19 +1,25 @@
 """People's accounts, persisted in SQLite (stdlib) in the instance data dir.
 
 One table ``accounts``: login, scrypt hash (see :mod:`signaling.auth`), role, the member
-id in the council (councillors, president), the salle and the agent id (agents, R4). Kiosks have no
-account: they hold a signed salle token.
+id in the council (councillors, president), the salle and the agent id (agents, R4),
+and ``session_gen``, the generation a session token must carry (bumped when the password
+changes: every older session is revoked). Kiosks have no account: they hold a signed
+salle token.
+
+Table ``revoked_sessions``: the session ids closed by logout, kept until the token would
+have expired anyway. Both tables are on disk, so a revocation survives a restart.
 """
 
 from __future__ import annotations
 
 import functools
 import sqlite3
+from collections.abc import Callable
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from signaling.auth import hash_password, verify_password
+from signaling.auth import Claims, hash_password, verify_password
 from signaling.roles import Role
 
 SCHEMA = """
@@ -27,6 +33,14 @@ CREATE TABLE IF NOT EXISTS accounts (
     agent_id      TEXT,
     created_at    REAL NOT NULL,
     updated_at    REAL NOT NULL
+)
+"""
+
+SESSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS revoked_sessions (
+    sid        TEXT PRIMARY KEY,
+    login      TEXT,
+    expires_at REAL NOT NULL
 )
 """
 
@@ -61,6 +75,12 @@ class AccountStore:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(accounts)")}
         if "agent_id" not in columns:  # a data dir from before agents carried their agent id
             self._db.execute("ALTER TABLE accounts ADD COLUMN agent_id TEXT")
+        if "session_gen" not in columns:  # a data dir from before sessions were revocable
+            self._db.execute("ALTER TABLE accounts ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0")
+        self._db.execute(SESSIONS_SCHEMA)
+        #: called with (login, sid) after a revocation (sid None: every session of login);
+        #: the app closes the open WebSockets of those sessions.
+        self.on_revoke: list[Callable[[str | None, str | None], None]] = []
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> AccountStore:
@@ -82,9 +102,11 @@ class AccountStore:
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(login) DO UPDATE SET password_hash=excluded.password_hash, role=excluded.role,"
             " member_id=excluded.member_id, salle_id=excluded.salle_id, display_name=excluded.display_name,"
-            " agent_id=excluded.agent_id, updated_at=excluded.updated_at",
+            " agent_id=excluded.agent_id, updated_at=excluded.updated_at,"
+            " session_gen=accounts.session_gen + 1",
             (login, hash_password(password), role.value, member_id, salle_id, display_name, agent_id, now, now),
         )
+        self._revoked(login, None)  # a new password closes every session opened with the old one
         return Account(login, role, member_id, salle_id, display_name, agent_id)
 
     def get(self, login: str) -> Account | None:
@@ -105,6 +127,39 @@ class AccountStore:
             verify_password(password, _dummy_hash())
             return None
         return self.get(login) if verify_password(password, row[0]) else None
+
+    # ----------------------------------------------------------------- sessions (T10)
+
+    def session_generation(self, login: str) -> int | None:
+        row = self._db.execute("SELECT session_gen FROM accounts WHERE login = ?", (login,)).fetchone()
+        return int(row[0]) if row else None
+
+    def revoke_session(self, sid: str, login: str | None, expires_at: float) -> None:
+        """Logout: this session id is refused from now on (until it would have expired)."""
+        now = time.time()
+        self._db.execute("DELETE FROM revoked_sessions WHERE expires_at < ?", (now,))
+        self._db.execute("INSERT OR IGNORE INTO revoked_sessions(sid, login, expires_at) VALUES (?, ?, ?)",
+                         (sid, login, float(expires_at)))
+        self._revoked(login, sid)
+
+    def revoke_all_sessions(self, login: str) -> None:
+        """Every session of this account is refused from now on."""
+        self._db.execute("UPDATE accounts SET session_gen = session_gen + 1 WHERE login = ?", (login,))
+        self._revoked(login, None)
+
+    def is_revoked(self, claims: Claims) -> bool:
+        """True if a login session was closed: its id revoked, its account gone or its
+        password changed since. Tokens without a session id are not checked here."""
+        if claims.sid is None:
+            return False
+        if self._db.execute("SELECT 1 FROM revoked_sessions WHERE sid = ?", (claims.sid,)).fetchone():
+            return True
+        gen = self.session_generation(claims.login or "")
+        return gen is None or gen != claims.gen
+
+    def _revoked(self, login: str | None, sid: str | None) -> None:
+        for listener in list(self.on_revoke):
+            listener(login, sid)
 
     def all(self) -> list[Account]:
         rows = self._db.execute(

@@ -8,6 +8,14 @@ A token is ``<payload b64url>.<mac b64url>`` where the payload is compact JSON
 HMAC-SHA256 (RFC 2104) under the installation's secret key, kept in the data dir. A
 kiosk token carries ``role: "kiosk"`` and its salle, and no member: it grants no human
 right (no vote, no mute), only publishing that salle's media.
+
+A session token issued at login also carries ``sid`` (a random session id), ``login``
+and ``gen`` (the account's session generation). Logout revokes the ``sid``; a password
+change bumps the account's generation, which revokes every session of it. Both live in
+the accounts database (:mod:`signaling.accounts`), so they survive a restart: the
+signer asks its ``revocation`` check (installed by the app) on every :meth:`verify`.
+Tokens without a ``sid`` (kiosk links, tokens minted by tests or the CLI) are not
+revocable one by one; they expire.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -90,6 +99,10 @@ class Claims:
     expires_at: int
     #: for a salle agent, its agent id in the council (R4); None otherwise
     agent: str | None = None
+    #: session id, account login and session generation (tokens issued at login only)
+    sid: str | None = None
+    login: str | None = None
+    gen: int | None = None
 
 
 class TokenSigner:
@@ -100,6 +113,8 @@ class TokenSigner:
             raise ValueError("the signing key must be at least 32 bytes")
         self._key = key
         self._clock = clock
+        #: claims -> True if the session was revoked (logout, password change); None: no check
+        self.revocation: Callable[[Claims], bool] | None = None
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> TokenSigner:
@@ -113,7 +128,8 @@ class TokenSigner:
         return cls(path.read_bytes())
 
     def issue(self, role: Role, *, member: str | None = None, salle: str | None = None,
-              sitting: str | None = None, ttl_s: int | None = None, agent: str | None = None) -> str:
+              sitting: str | None = None, ttl_s: int | None = None, agent: str | None = None,
+              sid: str | None = None, login: str | None = None, gen: int | None = None) -> str:
         if ttl_s is None:
             ttl_s = KIOSK_TTL_S if role is Role.KIOSK else SESSION_TTL_S
         if role is Role.KIOSK and (member is not None or salle is None):
@@ -123,6 +139,8 @@ class TokenSigner:
                    "iat": now, "exp": now + int(ttl_s)}
         if agent is not None:
             payload["agent"] = agent
+        if sid is not None:
+            payload.update(sid=sid, login=login, gen=int(gen or 0))
         body = _b64e(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         return f"{body}.{self._mac(body)}"
 
@@ -139,11 +157,23 @@ class TokenSigner:
             data = json.loads(_b64d(body))
             claims = Claims(role=Role(data["role"]), member=data.get("member"), salle=data.get("salle"),
                             sitting=data.get("sitting"), issued_at=int(data["iat"]), expires_at=int(data["exp"]),
-                            agent=data.get("agent"))
+                            agent=data.get("agent"), sid=data.get("sid"), login=data.get("login"),
+                            gen=data.get("gen"))
         except (ValueError, KeyError, TypeError):
             raise TokenError("bad_token", "Jeton illisible.") from None
         if data.get("v") != 1:
             raise TokenError("bad_token", "Version de jeton inconnue.")
         if self._clock() >= claims.expires_at:
             raise TokenError("token_expired", "Jeton expiré : reconnectez-vous.")
+        self.check(claims)
         return claims
+
+    def is_revoked(self, claims: Claims) -> bool:
+        return claims.sid is not None and self.revocation is not None and self.revocation(claims)
+
+    def check(self, claims: Claims) -> None:
+        """Raise if claims verified earlier belong to a session revoked since (or expired)."""
+        if claims.expires_at and self._clock() >= claims.expires_at:
+            raise TokenError("token_expired", "Jeton expiré : reconnectez-vous.")
+        if self.is_revoked(claims):
+            raise TokenError("token_revoked", "Session fermée (déconnexion ou mot de passe changé) : reconnectez-vous.")

@@ -45,6 +45,8 @@ class Services:
     rooms: dict[str, SittingRoom]
     #: sitting id -> its deliberation service (absent: a media-only sitting)
     sittings: dict[str, SittingService] = field(default_factory=dict)
+    #: (claims, connection id) -> the browser's ``iceServers`` (TURN), sent in ``welcome``
+    ice_servers: Callable[[Claims, int], list[dict[str, Any]]] | None = None
 
 
 ServiceHandler = Callable[[Services, Connection, Any], Awaitable[None]]
@@ -100,6 +102,10 @@ async def hello(services: Services, conn: Connection, msg: Hello) -> None:
             raise ProtocolError(err.code, err.message, "token") from None
     elif conn.cookie_claims is not None:
         claims = conn.cookie_claims
+        try:  # the session may have been closed (logout, password change) since the upgrade
+            services.signer.check(claims)
+        except TokenError as err:
+            raise ProtocolError(err.code, err.message, "token") from None
     else:  # anonymous: the public (R2)
         claims = Claims(role=Role.PUBLIC, member=None, salle=None, sitting=msg.sitting, issued_at=0, expires_at=0)
     if claims.sitting is not None and claims.sitting != msg.sitting:
@@ -110,7 +116,8 @@ async def hello(services: Services, conn: Connection, msg: Hello) -> None:
     await room.attach(conn)
     conn.send({"type": "welcome", "re": msg.id, "role": claims.role.value, "member": claims.member,
                "salle": claims.salle, "sitting": room.sitting_id, "names": room.names(),
-               "allowed": sorted(t for t, roles in PERMISSIONS.items() if claims.role in roles)})
+               "allowed": sorted(t for t, roles in PERMISSIONS.items() if claims.role in roles),
+               "iceServers": services.ice_servers(claims, conn.id) if services.ice_servers else []})
     conn.send(room.state_message())
     service = services.sittings.get(room.sitting_id)
     if service is not None:

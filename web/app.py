@@ -10,7 +10,9 @@ on cleanup, inside the app's event loop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -36,6 +38,9 @@ from web.admin import add_admin_routes
 from web.audit_pages import add_audit_routes
 from web.screens import add_screen_routes
 from web.config import SittingSpec, WebConfig
+from web import log_privacy
+from web.privacy import add_privacy_routes
+from web.turn import turn_ice_servers
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,7 @@ SITTINGS = web.AppKey("sittings", dict)        # sitting id -> signaling.sitting
 HANDLER_TABLE = web.AppKey("handlers", dict)   # message type -> bound handler
 METRICS = web.AppKey("metrics", SignalingMetrics)
 LOGIN_FAILURES = web.AppKey("login_failures", dict)  # remote -> [timestamps]
+SOCKETS = web.AppKey("sockets", set)           # every open signaling Connection (T10: closed on revocation)
 
 #: Builds the RouterFactory of a sitting from (config, registry, sitting).
 RouterFactoryMaker = Callable[[WebConfig, CollectorRegistry, SittingSpec], RouterFactory]
@@ -98,7 +104,8 @@ def _csp(frame_ancestors: str) -> str:
 async def security_headers(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     response = await handler(request)
     config = request.app[CONFIG]
-    embeddable = request.path.startswith("/public/") or request.path.startswith("/static/")
+    # frame-ancestors: only the public page may be embedded (R2), by the configured sites
+    embeddable = request.path.startswith("/public/")
     ancestors = " ".join(config.public_frame_ancestors) if embeddable else "'none'"
     response.headers.setdefault("Content-Security-Policy", _csp(ancestors))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -106,7 +113,7 @@ async def security_headers(request: web.Request, handler: Callable[[web.Request]
     response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
     if not embeddable:
         response.headers.setdefault("X-Frame-Options", "DENY")
-    if config.tls:
+    if config.tls or request.secure:  # served over TLS, or by a TLS-terminating proxy we trust
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
@@ -202,18 +209,38 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             "error": "Identifiant ou mot de passe incorrect.", "login": login}, status=401)
     metrics.logins.labels("ok").inc()
     config = request.app[CONFIG]
+    # T10: a random session id (revoked at logout) and the account's session generation
+    # (bumped by a password change) make the token revocable server-side.
     token = request.app[SIGNER].issue(account.role, member=account.member_id or account.login,
-                                      salle=account.salle_id, agent=account.agent_id, ttl_s=config.session_ttl_s)
+                                      salle=account.salle_id, agent=account.agent_id, ttl_s=config.session_ttl_s,
+                                      sid=secrets.token_urlsafe(16), login=account.login,
+                                      gen=request.app[ACCOUNTS].session_generation(account.login) or 0)
     response = web.HTTPSeeOther("/")
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=config.tls,
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=config.tls or request.secure,
                         max_age=config.session_ttl_s, path="/")
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    claims = session_account(request)
+    if claims is not None and claims.sid is not None:  # T10: refused from now on, here and on every socket
+        request.app[ACCOUNTS].revoke_session(claims.sid, claims.login, claims.expires_at)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
+
+
+def _close_revoked_sockets(app: web.Application) -> None:
+    """Close the open WebSockets whose session was revoked (logout, password change)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    signer = app[SIGNER]
+    for conn in list(app[SOCKETS]):
+        claims = conn.claims or conn.cookie_claims
+        if claims is not None and not conn.closed and signer.is_revoked(claims):
+            loop.create_task(conn.close(code=1008, reason="session revoked"))
 
 
 async def kiosk_page(request: web.Request) -> web.StreamResponse:
@@ -275,12 +302,18 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_MESSAGE_BYTES + 1024)
     await ws.prepare(request)
     conn = Connection(ws, cookie_claims=session_account(request))
+    sockets = request.app[SOCKETS]
+    sockets.add(conn)
 
     async def on_close(c: Connection) -> None:
+        sockets.discard(c)
         if c.room is not None:
             await c.room.detach(c)
 
-    await serve(conn, request.app[HANDLER_TABLE], on_close, request.app[METRICS])
+    try:
+        await serve(conn, request.app[HANDLER_TABLE], on_close, request.app[METRICS])
+    finally:
+        sockets.discard(conn)
     return ws
 
 
@@ -292,6 +325,7 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
                journal_starter: JournalStarterFor = default_journal_starter,
                placement: Placement | None = None) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    log_privacy.install()  # T16: no SDP, token, cookie or password in any log record
     config.data_dir.mkdir(parents=True, exist_ok=True)
     app[CONFIG] = config
     app[SIGNER] = TokenSigner.from_data_dir(config.data_dir)
@@ -300,8 +334,15 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     app[ROOMS] = {}
     app[SITTINGS] = {}
     app[LOGIN_FAILURES] = {}
+    app[SOCKETS] = set()
+    app[SIGNER].revocation = app[ACCOUNTS].is_revoked
+    app[ACCOUNTS].on_revoke.append(lambda login, sid: _close_revoked_sockets(app))
     app[METRICS] = SignalingMetrics(app[REGISTRY], lambda: sum(len(r.connections) for r in app[ROOMS].values()))
-    services = Services(signer=app[SIGNER], rooms=app[ROOMS], sittings=app[SITTINGS])
+    def ice_servers(claims, conn_id: int) -> list[dict[str, Any]]:
+        # TURN credentials per WebSocket session; the user part names no person (coturn logs it)
+        return turn_ice_servers(config.turn, f"{claims.role.value}-{conn_id}")
+
+    services = Services(signer=app[SIGNER], rooms=app[ROOMS], sittings=app[SITTINGS], ice_servers=ice_servers)
     handlers: dict[str, Handler] = HANDLERS.bind(services)
     app[HANDLER_TABLE] = handlers
 
@@ -360,6 +401,7 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     app.router.add_get("/ws", websocket)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
+    add_privacy_routes(app)
     add_audit_routes(app)
     add_admin_routes(app)
     add_screen_routes(app)

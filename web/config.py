@@ -23,6 +23,18 @@ class SittingSpec:
 
 
 @dataclass(frozen=True)
+class TurnSettings:
+    """TURN servers handed to the browsers (``RTCIceServer``), static or time-limited
+    (coturn ``use-auth-secret``: see :mod:`web.turn`)."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = field(default=None, repr=False)
+    shared_secret: str | None = field(default=None, repr=False)
+    ttl_s: int = 12 * 3600
+
+
+@dataclass(frozen=True)
 class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8443
@@ -45,6 +57,17 @@ class WebConfig:
     #: After a restart, seconds before the journaled transmission states are corrected from
     #: the Router's measures (None: never; kiosks need a few seconds to reconnect).
     reconcile_after_s: float | None = 20.0
+    #: TURN servers for the browsers (``[turn]``); None: direct UDP only.
+    turn: TurnSettings | None = None
+    #: Privacy (CNIL), stated on /confidentialite from these same values:
+    #: days the logs keep full IP addresses (journald/syslog retention, docs/operations.md)
+    log_ip_retention_days: int = 30
+    #: truncate IP addresses in the access log from the start (IPv4 /24, IPv6 /64)
+    log_ip_truncate: bool = True
+    #: days the recordings of sittings are kept (règlement intérieur, R5)
+    recording_retention_days: int = 365
+    #: the council's data protection officer (DPO): name, e-mail or postal address
+    dpo_contact: str = "le délégué à la protection des données de la communauté (adresse à configurer : [privacy] dpo_contact)"
     #: Extra keyword arguments for ``sfu.router.RouterConfig`` (tests tune timings).
     router_options: dict = field(default_factory=dict, hash=False, compare=False)
 

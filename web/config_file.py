@@ -16,6 +16,7 @@ Layout (``deploy/seance.toml`` is a commented example)::
     [turn]     urls, and username + credential, or shared_secret / shared_secret_file, ttl_s
     [media]    voice_slots
     [web]      session_ttl_s, public_frame_ancestors, reconcile_after_s
+    [privacy]  dpo_contact, log_ip_retention_days, log_ip_truncate, recording_retention_days
     [[sittings]] id, title, president_salle, salles = [{id, name}, ...]
 
 Exactly one of ``[tls]`` and ``[proxy]``: browsers only give the camera to a secure
@@ -23,24 +24,23 @@ context, so Séance is never served in plain HTTP except to a reverse proxy on l
 
 TURN time-limited credentials follow coturn's ``use-auth-secret`` ("TURN REST API",
 draft-uberti-behave-turn-rest-00): username ``<expiry unix time>:<user>``, password
-``base64(HMAC-SHA1(secret, username))``; :func:`turn_ice_servers` builds them.
+``base64(HMAC-SHA1(secret, username))``; :func:`web.turn.turn_ice_servers` builds them
+(re-exported here). The settings also go into ``WebConfig.turn``, from which the app
+hands each WebSocket session its ``iceServers`` in ``welcome``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import ipaddress
 import re
-import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from web.cluster import ClusterSettings, read_settings
-from web.config import SalleSpec, SittingSpec, WebConfig
+from web.config import SalleSpec, SittingSpec, TurnSettings, WebConfig
+from web.turn import turn_ice_servers, turn_rest_credentials  # noqa: F401 (re-exported, moved to web.turn)
 
 #: Sitting and salle ids appear in URLs and in data-dir paths.
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -72,17 +72,6 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
-class TurnSettings:
-    """TURN servers handed to the browsers (``RTCIceServer``), static or time-limited."""
-
-    urls: tuple[str, ...]
-    username: str | None = None
-    credential: str | None = None
-    shared_secret: str | None = field(default=None, repr=False)
-    ttl_s: int = 12 * 3600
-
-
-@dataclass(frozen=True)
 class ServeConfig:
     web: WebConfig
     source: Path
@@ -96,28 +85,6 @@ class ServeConfig:
     @property
     def behind_proxy(self) -> bool:
         return bool(self.trusted_proxies)
-
-
-# --------------------------------------------------------------------------- TURN
-
-
-def turn_rest_credentials(secret: str, user: str, ttl_s: int, now: float | None = None) -> tuple[str, str]:
-    """coturn ``use-auth-secret``: (username, password) valid ``ttl_s`` seconds from ``now``."""
-    expiry = int((time.time() if now is None else now) + ttl_s)
-    username = f"{expiry}:{user}"
-    digest = hmac.new(secret.encode("utf-8"), username.encode("utf-8"), hashlib.sha1).digest()
-    return username, base64.b64encode(digest).decode("ascii")
-
-
-def turn_ice_servers(turn: TurnSettings | None, user: str, now: float | None = None) -> list[dict[str, Any]]:
-    """The ``iceServers`` list for a browser's ``RTCPeerConnection`` (empty without TURN)."""
-    if turn is None:
-        return []
-    if turn.shared_secret is not None:
-        username, credential = turn_rest_credentials(turn.shared_secret, user, turn.ttl_s, now)
-    else:
-        username, credential = turn.username, turn.credential
-    return [{"urls": list(turn.urls), "username": username, "credential": credential}]
 
 
 # --------------------------------------------------------------------------- reading
@@ -249,10 +216,14 @@ TURN_KEYS = {"urls": "URL turn:/turns:", "username": "identifiant", "credential"
 MEDIA_KEYS = {"voice_slots": "voix reçues par salle"}
 WEB_KEYS = {"session_ttl_s": "durée de session", "public_frame_ancestors": "sites qui intègrent la page publique",
             "reconcile_after_s": "délai de réconciliation"}
+PRIVACY_KEYS = {"dpo_contact": "contact du délégué à la protection des données",
+                "log_ip_retention_days": "jours de conservation des adresses IP dans les journaux",
+                "log_ip_truncate": "tronquer les adresses IP du journal d'accès",
+                "recording_retention_days": "jours de conservation des enregistrements (R5)"}
 SITTING_KEYS = {"id": "identifiant", "title": "titre", "president_salle": "salle de la présidence",
                 "salles": "salles"}
 SALLE_KEYS = {"id": "identifiant", "name": "nom"}
-TOP_KEYS = {"server", "tls", "proxy", "ice", "turn", "media", "web", "sittings"}
+TOP_KEYS = {"server", "tls", "proxy", "ice", "turn", "media", "web", "privacy", "sittings"}
 
 TURN_URL_RE = re.compile(r"^turns?:[^\s?]+(\?transport=(udp|tcp))?$")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -409,6 +380,14 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         else:
             reconcile = r.number(webt, "reconcile_after_s", "web", 0, 3600)
 
+    privacy = r.table(doc, "privacy", PRIVACY_KEYS) or {}
+    dpo = r.string(privacy, "dpo_contact", "privacy")
+    ip_days = r.integer(privacy, "log_ip_retention_days", "privacy", 1, 3650)
+    rec_days = r.integer(privacy, "recording_retention_days", "privacy", 0, 36500)
+    ip_truncate = privacy.get("log_ip_truncate")
+    if ip_truncate is not None and not isinstance(ip_truncate, bool):
+        r.bad("privacy.log_ip_truncate", "doit être true ou false", "must be true or false")
+
     sittings = _sittings(r, doc)
 
     if r.problems:
@@ -431,6 +410,12 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         kwargs["public_frame_ancestors"] = ancestors
     if "reconcile_after_s" in webt:
         kwargs["reconcile_after_s"] = reconcile
+    if turn is not None:
+        kwargs["turn"] = turn
+    for key, value in (("dpo_contact", dpo), ("log_ip_retention_days", ip_days),
+                       ("recording_retention_days", rec_days), ("log_ip_truncate", ip_truncate)):
+        if value is not None:
+            kwargs[key] = value
     return ServeConfig(web=WebConfig(**kwargs), source=Path(source), tls_files=tls_files,
                        trusted_proxies=trusted, turn=turn, cluster=cluster)
 

@@ -72,8 +72,9 @@ def test_good_file_gives_the_web_config(tmp_path):
         ice_addresses=("127.0.0.1", "192.0.2.10"), announced_address="198.51.100.7", voice_slots=4,
         sittings=(SittingSpec("cc-2025-03-12", "Conseil communautaire du 12 mars 2025",
                               (SalleSpec("belcourt", "Belcourt"), SalleSpec("vaux", "Vaux")), "belcourt"),),
-        session_ttl_s=7200, public_frame_ancestors=("https://www.example.fr",), reconcile_after_s=15.0)
-    assert config.trusted_proxies == ("127.0.0.1", "::1") and config.tls_files is None
+        session_ttl_s=7200, public_frame_ancestors=("https://www.example.fr",), reconcile_after_s=15.0,
+        turn=config.turn)
+    assert config.web.turn is config.turn and config.trusted_proxies == ("127.0.0.1", "::1") and config.tls_files is None
     assert config.turn is not None and config.turn.shared_secret == "s3cret" and config.turn.ttl_s == 3600
 
 

@@ -19,6 +19,7 @@ from aiohttp import web
 from signaling.accounts import AccountStore
 from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.log_privacy import PrivacyAccessLogger
 from web.config import SalleSpec, SittingSpec, WebConfig
 
 DEMO_SITTING = "demo"
@@ -165,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(config)
     print_banner(config, sitting, accounts, links)
     try:
-        web.run_app(app, host=config.host, port=config.port, ssl_context=ssl_context, print=None)
+        web.run_app(app, host=config.host, port=config.port, ssl_context=ssl_context, print=None,
+                    access_log_class=PrivacyAccessLogger)  # T16: no query string, truncated addresses
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return 0

@@ -37,6 +37,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from web.config_file import ConfigError, ServeConfig, load
+from web.log_privacy import PrivacyAccessLogger  # T16: no query string, truncated addresses
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
                  f", Redis {redis_url}" if redis_url else "")
     try:
         web.run_app(app, host=config.web.host, port=port, ssl_context=ssl_context,
-                    print=None, shutdown_timeout=10.0)
+                    print=None, shutdown_timeout=10.0, access_log_class=PrivacyAccessLogger)
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return 0

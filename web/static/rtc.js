@@ -29,6 +29,8 @@ export class SeanceClient {
     this.pcTimer = null;
     this.generation = 0;
     this.nextId = 1;
+    // TURN servers with credentials for this session, from `welcome` (never cached in a file)
+    this.iceServers = [];
   }
 
   start() { this.connect(); }
@@ -82,6 +84,7 @@ export class SeanceClient {
     switch (msg.type) {
       case "welcome":
         this.names = msg.names || {};
+        this.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
         this.opts.onWelcome?.(msg);
         this.send({ type: "join", as: this.opts.as });
         break;
@@ -126,7 +129,7 @@ export class SeanceClient {
   async negotiate() {
     this.closePc();
     const generation = ++this.generation;
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
     this.pc = pc;
     const local = this.opts.localStream;
     this.layout.forEach((entry) => {
