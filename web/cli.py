@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rehearse": ("rehearse", "play a complete scripted sitting of the demo council in-process"),
     "audit": ("audit", "verify a sitting's journal offline"),
     "bench": ("bench", "run the media-plane benchmark (figures reported, never asserted)"),
+    "recordings": ("recordings", "apply the retention period to recordings (purge [--dry-run])"),
 }
 
 
