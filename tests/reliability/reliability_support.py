@@ -195,3 +195,27 @@ def write_json(name: str, data: dict) -> Path:
     path = OUTPUT / name
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def wait_ready_sync(server: Server, timeout: float = 20.0) -> None:
+    """Blocking version of :meth:`Server.wait_ready` (module-scoped fixtures have no loop)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc is not None and server.proc.poll() is not None:
+            raise AssertionError(f"server exited ({server.proc.returncode}):\n{server.log()[-3000:]}")
+        try:
+            with urllib.request.urlopen(server.base + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"server not ready in {timeout}s:\n{server.log()[-3000:]}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
