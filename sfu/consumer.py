@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import struct
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ from aiortc.rtp import (
 from . import aiortc_hooks
 from .rtp_rewrite import (
     SequenceMapper,
-    extension_table,
+    extension_key,
     payload_offset,
     translate_extensions,
     vp8_apply,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HISTORY = 1024  # output packets remembered to answer NACKs (power of two)
+_SEQ_TS_SSRC = struct.Struct("!HII")
 
 
 class Consumer:
@@ -81,7 +83,9 @@ class Consumer:
         self.pending: Producer | None = None
         self.pending_since = 0.0
         self.closed = False
-        self._tables: dict[int, bytes] = {}
+        # producers translate their extension ids once per packet for all the
+        # consumers that negotiated the same ids (see Producer.extension_table)
+        self.extension_key = extension_key(self.extensions)
         self._history: list[tuple | None] = [None] * HISTORY
         self.packets_sent = 0
         self.octets_sent = 0
@@ -96,6 +100,8 @@ class Consumer:
         self._rtcp_task = asyncio.get_running_loop().create_task(self._run_rtcp())
 
     def close(self) -> None:
+        if not self.closed:
+            self.counters.retire(self)
         self.closed = True
         self.set_source(None)
         if self._rtcp_task is not None:
@@ -141,23 +147,30 @@ class Consumer:
     # hot path -------------------------------------------------------------------
     def forward(
         self, producer: Producer, data: bytes, codec: Codec, seq: int, ts: int,
-        keyframe: bool, now: float,
+        keyframe: bool, now: float, vp8: tuple[int, int, int] | None, bodies: dict,
     ) -> None:
-        if producer is self.pending:
+        """Rewrite one packet of ``producer`` for this consumer and send it.
+
+        ``vp8``: (PictureID offset, its width in bits, TL0PICIDX offset) from the
+        producer's single parse of the VP8 descriptor, or None (not VP8, or an empty
+        payload). ``bodies``: per packet, the packet with its extension ids already
+        translated, by translation table, shared by the consumers of the packet."""
+        if producer is not self.source:
+            if producer is not self.pending:
+                producer.detach(self)
+                return
             if self.kind == "video" and not keyframe:
                 self.counters.dropped["awaiting_keyframe"] += 1
                 return
             old = self.source
-            if old is not None and old is not producer:
+            if old is not None:
                 old.detach(self)
             self.source = producer
             self.pending = None
             self.mapper.switch(seq, ts, now)
             self.counters.source_switches += 1
-        elif producer is not self.source:
-            producer.detach(self)
-            return
-        mapped = self.mapper.map(seq, ts, now)
+        mapper = self.mapper
+        mapped = mapper.map(seq, ts, now)
         if mapped is None:
             self.counters.dropped["before_switch"] += 1
             return
@@ -166,21 +179,22 @@ class Consumer:
             self.counters.dropped["codec_mismatch"] += 1
             return
         out_seq, out_ts = mapped
-        buf = bytearray(data)
-        write_header(buf, pt, out_seq, out_ts, self.ssrc)
-        table = self._tables.get(id(producer))
-        if table is None:
-            table = self._tables[id(producer)] = extension_table(producer.extensions, self.extensions)
-        translate_extensions(buf, table)
-        pid_off = tl0_off = 0
-        if codec.name == "vp8":
-            pid_off, tl0_off = self.mapper.rewrite_vp8(buf, payload_offset(buf))
+        table = producer.extension_table(self)
+        body = bodies.get(table)
+        if body is None:
+            body = bodies[table] = bytearray(data)
+            translate_extensions(body, table)
+        buf = bytearray(body)
+        buf[1] = (buf[1] & 0x80) | pt
+        _SEQ_TS_SSRC.pack_into(buf, 2, out_seq, out_ts, self.ssrc)
+        if vp8 is not None:
+            pid_off, tl0_off = mapper.rewrite_vp8_at(buf, *vp8)
+        else:
+            pid_off = tl0_off = 0
         self._history[out_seq & (HISTORY - 1)] = (out_seq, producer, seq, out_ts, pid_off, tl0_off)
         if self._first_seq is None:
             self._first_seq = out_seq
-        self._send(bytes(buf), now)
-
-    def _send(self, packet: bytes, now: float) -> None:
+        packet = bytes(buf)
         try:
             self._send_rtp(packet)
         except ConnectionError:
@@ -190,10 +204,10 @@ class Consumer:
             self.counters.dropped["send_error"] += 1
             self.peer.hook_error("consumer.send", exc)
             return
+        # per-consumer integers; the router's packets_out/bytes_out are their sums,
+        # taken at scrape time (SfuCounters.packets_out)
         self.packets_sent += 1
         self.octets_sent += len(packet)
-        self.counters.packets_out[self.kind] += 1
-        self.counters.bytes_out[self.kind] += len(packet)
         health = self.peer.health
         if health is not None:
             health.packet_out(now)
@@ -245,9 +259,7 @@ class Consumer:
                 continue
             buf = bytearray(data)
             write_header(buf, pt, out_seq, out_ts, self.ssrc)
-            table = self._tables.get(id(producer))
-            if table is not None:
-                translate_extensions(buf, table)
+            translate_extensions(buf, producer.extension_table(self))
             if codec.name == "vp8":
                 vp8_apply(buf, payload_offset(buf), pid_off, tl0_off)
             try:

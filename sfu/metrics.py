@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter as _Tally
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -45,8 +45,12 @@ class SfuCounters:
     def __init__(self) -> None:
         self.packets_in = _Tally()  # by kind
         self.bytes_in = _Tally()
-        self.packets_out = _Tally()
-        self.bytes_out = _Tally()
+        # forwarded packets are counted by each Consumer (packets_sent, octets_sent:
+        # plain integers on the hot path); packets_out/bytes_out add them up by kind
+        # when read (scrape, stats), with what retired consumers had sent
+        self.live_consumers: Callable[[], Iterable[Any]] = tuple
+        self._retired_packets = _Tally()
+        self._retired_bytes = _Tally()
         self.dropped = _Tally()  # by reason
         self.nacks_received = 0
         self.nacks_sent = 0  # to publishers, for packets lost on their uplink
@@ -58,6 +62,27 @@ class SfuCounters:
         self.hook_errors = _Tally()  # by hook
         self._decoder_lock = threading.Lock()
         self._frames_decoded = 0
+
+    def retire(self, consumer: Any) -> None:
+        """A consumer closes: keep what it sent in the totals."""
+        self._retired_packets[consumer.kind] += consumer.packets_sent
+        self._retired_bytes[consumer.kind] += consumer.octets_sent
+
+    @property
+    def packets_out(self) -> _Tally:
+        out = _Tally(self._retired_packets)
+        for c in self.live_consumers():
+            if not c.closed:
+                out[c.kind] += c.packets_sent
+        return out
+
+    @property
+    def bytes_out(self) -> _Tally:
+        out = _Tally(self._retired_bytes)
+        for c in self.live_consumers():
+            if not c.closed:
+                out[c.kind] += c.octets_sent
+        return out
 
     def decoder_created(self) -> None:
         """Called from aiortc's decoder thread (hence the lock)."""

@@ -34,8 +34,10 @@ from .packet_cache import PacketCache
 from .rtp_rewrite import (
     URI_AUDIO_LEVEL,
     audio_level,
+    extension_table,
     is_keyframe_at,
     rtp_layout,
+    vp8_descriptor,
     vp8_descriptor_fits,
 )
 
@@ -81,6 +83,7 @@ class Producer:
         self.vp8_payload_types = {pt for pt, c in self.codecs.items() if c.name == "vp8"}
         self.vp8_payload_types |= {r for r, apt in self.rtx_apt.items() if apt in self.vp8_payload_types}
         self.extensions: dict[int, str] = {e.id: e.uri for e in parameters.headerExtensions}
+        self._tables: dict[int, bytes] = {}  # by Consumer.extension_key
         self.audio_level_id = next(
             (i for i, uri in self.extensions.items() if uri == URI_AUDIO_LEVEL), 0
         )
@@ -193,9 +196,29 @@ class Producer:
         consumers = self.consumers
         if not consumers:
             return
-        keyframe = kind == "video" and is_keyframe_at(codec.name, data, p, end)
+        vp8 = None
+        if kind != "video":
+            keyframe = False
+        elif codec.name == "vp8" and p < end:
+            # one parse of the descriptor for every consumer (checked to fit above)
+            h, pid_at, bits, tl0_at = vp8_descriptor(data, p)
+            b0 = data[p]
+            keyframe = bool(b0 & 0x10) and not b0 & 0x07 and h < end and not data[h] & 0x01
+            vp8 = (pid_at, bits, tl0_at)
+        else:
+            keyframe = is_keyframe_at(codec.name, data, p, end)
+        bodies: dict = {}
         for consumer in tuple(consumers):
-            consumer.forward(self, data, codec, seq, ts, keyframe, now)
+            consumer.forward(self, data, codec, seq, ts, keyframe, now, vp8, bodies)
+
+    def extension_table(self, consumer: Consumer) -> bytes:
+        """The translation of this producer's extension ids into ``consumer``'s, one
+        object per distinct set of consumer ids (so ``bodies`` is shared)."""
+        table = self._tables.get(consumer.extension_key)
+        if table is None:
+            table = self._tables[consumer.extension_key] = extension_table(
+                self.extensions, consumer.extensions)
+        return table
 
     def _unwrap_rtx(self, data: bytes, p: int, end: int) -> bytes | None:
         """Original packet of an RTX retransmission (RFC 4588 section 4), or None for

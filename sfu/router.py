@@ -70,6 +70,7 @@ class Router:
         self.on_health = on_health
         self.on_slots = on_slots
         self.counters = SfuCounters()
+        self.counters.live_consumers = self._live_consumers
         self.collector = register(registry, self.counters, self._gauges)
         self.peers: dict[str, Peer] = {}
         self.monitors: dict[str, HealthMonitor] = {}
@@ -389,6 +390,9 @@ class Router:
             self.on_slots(peer_id, assignments)
         except Exception:
             logger.exception("on_slots callback failed")
+
+    def _live_consumers(self) -> list[Consumer]:
+        return [c for p in self.peers.values() for c in p.consumers.values()]
 
     def _gauges(self) -> dict[str, Any]:
         peers: dict[str, int] = {"salle": 0, "viewer": 0}

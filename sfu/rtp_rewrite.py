@@ -195,6 +195,19 @@ def extension_table(source: dict[int, str], target: dict[str, int]) -> bytes:
     return bytes(table)
 
 
+_EXTENSION_KEYS: dict[tuple, int] = {}
+
+
+def extension_key(target: dict[str, int]) -> int:
+    """A small integer naming a consumer's negotiated extension ids (equal ids, equal
+    key), so that a producer translates each packet once per distinct set of ids."""
+    items = tuple(sorted(target.items()))
+    key = _EXTENSION_KEYS.get(items)
+    if key is None:
+        key = _EXTENSION_KEYS[items] = len(_EXTENSION_KEYS) + 1
+    return key
+
+
 def translate_extensions(buf: bytearray, table: bytes) -> None:
     """Renumber or pad out header extension elements in place (RFC 8285).
 
@@ -424,15 +437,16 @@ class SequenceMapper:
 
     def map(self, seq: int, ts: int, now: float) -> tuple[int, int] | None:
         """Output (sequence number, timestamp) of a packet of the current source."""
-        if ((seq - self.floor) & 0xFFFF) >= 0x8000:
+        since_floor = (seq - self.floor) & 0xFFFF
+        if since_floor >= 0x8000:
             return None  # before the switch point
-        if seq_newer(seq, self.src_max):
+        if 0 < ((seq - self.src_max) & 0xFFFF) < 0x8000:  # seq_newer(seq, src_max)
             self.src_max = seq
-            if ((seq - self.floor) & 0xFFFF) > 0x4000:
+            if since_floor > 0x4000:
                 self.floor = (seq - 0x2000) & 0xFFFF
         out_seq = (seq + self.seq_offset) & 0xFFFF
         out_ts = (ts + self.ts_offset) & 0xFFFFFFFF
-        if seq_newer(out_seq, self.max_seq):
+        if 0 < ((out_seq - self.max_seq) & 0xFFFF) < 0x8000:  # seq_newer(out_seq, max_seq)
             self.max_seq = out_seq
             self.max_ts = out_ts
             self.max_at = now
@@ -472,6 +486,40 @@ class SequenceMapper:
         pid_off = self.pid_offset or 0
         tl0_off = self.tl0_offset or 0
         vp8_apply(buf, p, pid_off, tl0_off)
+        return pid_off, tl0_off
+
+    def rewrite_vp8_at(self, buf: bytearray, pid_at: int, bits: int, tl0_at: int) -> tuple[int, int]:
+        """:meth:`rewrite_vp8` for a descriptor already parsed (offsets from
+        :func:`vp8_descriptor`), in place; returns the offsets applied."""
+        if pid_at >= 0:
+            if bits == 15:
+                pid = ((buf[pid_at] & 0x7F) << 8) | buf[pid_at + 1]
+            else:
+                pid = buf[pid_at] & 0x7F
+            pid_off = self.pid_offset
+            if pid_off is None:
+                pid_off = self.pid_offset = (self.max_pid + 1 - pid) & 0x7FFF
+            out = (pid + pid_off) & 0x7FFF
+            if ((out - self.max_pid) & 0x7FFF) < 0x4000:
+                self.max_pid = out
+            if bits == 15:
+                buf[pid_at] = 0x80 | (out >> 8)
+                buf[pid_at + 1] = out & 0xFF
+            else:
+                buf[pid_at] = out & 0x7F
+        else:
+            pid_off = self.pid_offset or 0
+        if tl0_at >= 0:
+            tl0 = buf[tl0_at]
+            tl0_off = self.tl0_offset
+            if tl0_off is None:
+                tl0_off = self.tl0_offset = (self.max_tl0 + 1 - tl0) & 0xFF
+            out = (tl0 + tl0_off) & 0xFF
+            if ((out - self.max_tl0) & 0xFF) < 0x80:
+                self.max_tl0 = out
+            buf[tl0_at] = out
+        else:
+            tl0_off = self.tl0_offset or 0
         return pid_off, tl0_off
 
 
