@@ -116,9 +116,10 @@ class _Tap:
             self.source = None
             self.generation += 1
 
-    # called by Producer.on_rtp on the event loop: keep it this small
+    # called by Producer.on_rtp on the event loop, like Consumer.forward (whose further
+    # arguments, precomputed for rewriting, the recorder does not need): keep it this small
     def forward(self, producer: Producer, data: bytes, codec: Codec, seq: int, ts: int,
-                keyframe: bool, now: float) -> None:
+                keyframe: bool, now: float, *_: Any) -> None:
         if producer is not self.source:
             producer.detach(self)
             return
@@ -368,6 +369,7 @@ class Recorder:
         astream.time_base = MS
         vstream.time_base = MS
         self._container, self._astream, self._vstream = container, astream, vstream
+        container.start_encoding()  # the header, even for a recording with no packet
         backlog, self._backlog = self._backlog, []
         for entry in backlog:
             self._mux(*entry)

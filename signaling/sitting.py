@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deliberation.actors import SYSTEM, Actor
 from deliberation.actors import Role as CoreRole
-from deliberation.commands import COMMAND_TYPES, ReportPublicStream, ReportTransmission, command_from_dict
+from deliberation.commands import COMMAND_TYPES, RecordRecordingDigest, ReportPublicStream, ReportTransmission, command_from_dict
 from deliberation.events import Event
 from deliberation.journal import Journal, JournalError, generate_key, load_private_pem, private_pem, public_pem
 from deliberation.refusal import SCHEMA, Refusal
@@ -140,6 +140,12 @@ class SittingService:
         if room is not None:
             room.on_transmission = self.report_transmission
             room.on_media_change = self.schedule_push
+        #: R5 recording: <data_dir>/recordings/<sitting>/, key from this path (None: the default
+        #: <data_dir>/keys/recording-aes256.key, see signaling.recordings)
+        self.data_dir = Path(path).parent.parent.parent
+        self.recording_key_path: Path | None = None
+        self._recording: tuple[Any, Path] | None = None
+        self._recording_held = False
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -211,6 +217,8 @@ class SittingService:
             return Refusal(SCHEMA, "La commande doit être un objet JSON.", None)
         if "at" in command_dict:
             return Refusal(SCHEMA, "Champ « at » : l'heure est fixée par le serveur.", "at")
+        if command_dict.get("type") == "CloseSitting" and self._recording is not None:
+            return await self._close_with_recording(actor, command_dict)
         async with self._lock:
             if self.journal is None:  # failed while we waited
                 return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
@@ -262,6 +270,73 @@ class SittingService:
         self.room.set_public_silenced(bool(state.sensitive))
         self.room.set_no_broadcast({salle for salle, people in state.broadcast_objections.items()
                                     if people and salle in self.room.salles})
+        self._sync_recording()
+
+    # ------------------------------------------------------------------ recording (R5)
+    def _sync_recording(self) -> None:
+        """Record the public programme while the sitting is open, if the règlement intérieur
+        says so (R5): started at opening (or on resuming an open sitting: a new file), stopped
+        at closing, its digest journaled."""
+        router = self.room.router if self.room is not None else None
+        if self.seance is None or router is None or not hasattr(router, "start_recording"):
+            return
+        want = (self.seance.council.reglement.recording and not self._recording_held
+                and self.seance.state.status in ("opened", "suspended"))
+        if want and self._recording is None:
+            from signaling.recordings import EncryptedWriter, new_recording_path, recording_key
+
+            try:
+                path = new_recording_path(self.data_dir, self.sitting_id)
+                writer = EncryptedWriter(path, recording_key(self.data_dir, self.recording_key_path))
+                router.start_recording(writer)
+            except Exception:
+                log.exception("séance %s : l'enregistrement ne démarre pas", self.sitting_id)
+                return
+            self._recording = (writer, path)
+            log.info("séance %s : enregistrement dans %s", self.sitting_id, path)
+        elif not want and self._recording is not None:
+            self._spawn(self.stop_recording())
+
+    async def stop_recording(self) -> str | None:
+        """Finish the current recording and journal its digest; the digest, or None."""
+        current, self._recording = self._recording, None
+        if current is None:
+            return None
+        writer, path = current
+        loop = asyncio.get_running_loop()
+        try:
+            router = self.room.router if self.room is not None else None
+            stats = await router.stop_recording() if router is not None else None
+            await loop.run_in_executor(None, writer.close)
+        except Exception:
+            log.exception("séance %s : fin d'enregistrement en erreur (%s)", self.sitting_id, path)
+            return None
+        log.info("séance %s : enregistrement terminé %s %s", self.sitting_id, path, stats)
+        return await self.journal_recording(path)
+
+    async def _close_with_recording(self, actor: Actor, command_dict: dict[str, Any]) -> list[Event] | Refusal:
+        """A closed sitting journals nothing more (R11): the recording ends, and its digest is
+        journaled, just before a closing the core accepts."""
+        probe = command_from_dict({**command_dict, "at": now_iso()})
+        if self.seance is not None and not isinstance(probe, Refusal) \
+                and not isinstance(self.seance.decide(probe, actor), Refusal):
+            self._recording_held = True
+            try:
+                await self.stop_recording()
+                return await self.command(actor, command_dict)
+            finally:
+                self._recording_held = False
+                self._sync_recording()  # the closing was refused after all: record again
+        return await self.command(actor, command_dict)
+
+    async def journal_recording(self, path: Path) -> str:
+        """R5: journal the SHA-256 of an (encrypted) recording file, from the system actor."""
+        from signaling.recordings import sha256_file
+
+        digest = await asyncio.get_running_loop().run_in_executor(None, sha256_file, path)
+        label = Path(path).relative_to(self.data_dir).as_posix() if Path(path).is_relative_to(self.data_dir) else Path(path).name
+        await self._system(RecordRecordingDigest.__name__, sha256=digest, label=label)
+        return digest
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -359,6 +434,10 @@ class SittingService:
     async def close(self) -> None:
         if self._reconcile is not None:
             self._reconcile.cancel()
+        try:
+            await asyncio.wait_for(self.stop_recording(), timeout=30.0)
+        except Exception:
+            log.exception("séance %s : fin d'enregistrement", self.sitting_id)
         try:
             await asyncio.wait_for(self.idle(), timeout=5.0)
         except asyncio.TimeoutError:

@@ -1,0 +1,81 @@
+"""The sitting records itself (R5): from opening to closing, into an encrypted file whose
+digest the system actor journals; not at all when the règlement intérieur says no."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+
+from deliberation.actors import SYSTEM, Actor, Role
+from deliberation.council import Reglement
+from deliberation.demo import SITTING_ID, start_demo_journal
+from sfu.config import IceSettings, RouterConfig
+from sfu.router import Router
+from signaling.recordings import decrypt, recording_key, recordings_dir
+from signaling.room import SalleInfo, SittingRoom
+from signaling.sitting import SittingService
+
+PRESENT = {"belcourt": ["m01", "m02", "m03", "m04", "m05"], "vaux": ["m06", "m07", "m08"],
+           "saint-ferreol": ["m10", "m11"]}
+PRESIDENT = Actor(Role.PRESIDENT, member_id="m01", salle_id="belcourt")
+
+
+def service(tmp_path) -> SittingService:
+    room = SittingRoom(SITTING_ID, "demo", [SalleInfo(s, s) for s in PRESENT], "belcourt",
+                       lambda on_health, on_slots: Router(RouterConfig(ice=IceSettings(listen_addresses=("127.0.0.1",))),
+                                                          on_health=on_health, on_slots=on_slots))
+    return SittingService.open(tmp_path, SITTING_ID, room, create=start_demo_journal, reconcile_after_s=None)
+
+
+async def ok(svc, actor, **command):
+    result = await svc.command(actor, command)
+    assert isinstance(result, list) and result, result
+    return result
+
+
+async def open_sitting(svc):
+    for salle, members in PRESENT.items():
+        for m in members:
+            await ok(svc, Actor(Role.AGENT, salle_id=salle, agent_id=f"a-{salle}"), type="CheckIn", member_id=m, salle_id=salle)
+        await ok(svc, SYSTEM, type="ReportTransmission", salle_id=salle, transmitting=True)
+    await ok(svc, SYSTEM, type="ReportPublicStream", up=True)
+    await ok(svc, PRESIDENT, type="AppointSecretary", member_id="m03")
+    await ok(svc, PRESIDENT, type="OpenSitting")
+
+
+async def test_recorded_from_opening_to_closing_and_its_digest_journaled(tmp_path):
+    svc = service(tmp_path)
+    try:
+        assert svc.room.router.recorder is None
+        await open_sitting(svc)
+        assert svc.room.router.recorder is not None
+        files = list(recordings_dir(tmp_path, SITTING_ID).glob("*.webm.enc"))
+        assert len(files) == 1
+        await ok(svc, PRESIDENT, type="MarkSensitive", on=True, reason="personne nommée")
+        await asyncio.sleep(0.5)
+        await ok(svc, PRESIDENT, type="MarkSensitive", on=False)
+        await ok(svc, PRESIDENT, type="CloseSitting")
+        await svc.idle()
+        assert svc.room.router.recorder is None
+        digest = hashlib.sha256(files[0].read_bytes()).hexdigest()
+        recorded = svc.seance.state.recordings
+        assert [r["sha256"] for r in recorded] == [digest]
+        assert recorded[0]["label"] == f"recordings/{SITTING_ID}/{files[0].name}"
+        assert decrypt(files[0], recording_key(tmp_path))[:4] == b"\x1a\x45\xdf\xa3"
+        assert '"RecordingDigest"' in svc.journal_path.read_text()
+    finally:
+        await svc.close()
+        await svc.room.close()
+
+
+async def test_not_recorded_when_the_reglement_says_no(tmp_path):
+    svc = service(tmp_path)
+    try:
+        svc.seance.council = dataclasses.replace(svc.seance.council, reglement=Reglement(recording=False))
+        await open_sitting(svc)
+        assert svc.room.router.recorder is None
+        assert not recordings_dir(tmp_path).exists() or not any(recordings_dir(tmp_path).rglob("*.enc"))
+    finally:
+        await svc.close()
+        await svc.room.close()
