@@ -2,9 +2,13 @@
 
 Every duration it states is read from the same :class:`web.config.WebConfig` fields the
 code applies: ``log_ip_retention_days`` and ``log_ip_truncate`` (the access log,
-:mod:`web.log_privacy`, and journald's retention, docs/operations.md),
-``recording_retention_days`` (R5, the règlement intérieur), ``session_ttl_s`` (the
-session cookie and token) and ``dpo_contact`` (whom to write to).
+:mod:`web.log_privacy`, and journald's retention, docs/operations.md), ``session_ttl_s``
+(the session cookie and token) and ``dpo_contact`` (whom to write to).
+
+The recordings' period (R5) is the one ``seance recordings purge`` applies: the
+règlement intérieur's ``retention_days`` recorded in each hosted sitting's journal
+(:func:`web.commands.recordings.sitting_retention_days`, the same function), and
+``WebConfig.recording_retention_days`` for a sitting without a journal yet.
 """
 
 from __future__ import annotations
@@ -13,12 +17,25 @@ import aiohttp_jinja2
 from aiohttp import web
 
 
+def recording_retention_days(config) -> list[int]:
+    """The distinct retention periods of the hosted sittings' recordings, in days."""
+    from web.commands.recordings import sitting_retention_days
+
+    days = set()
+    for sitting in config.sittings:
+        found = sitting_retention_days(config.data_dir, sitting.id)
+        days.add(found if found is not None else config.recording_retention_days)
+    return sorted(days) or [config.recording_retention_days]
+
+
 def privacy_context(config) -> dict:
     hours = max(1, round(config.session_ttl_s / 3600))
+    recording = recording_retention_days(config)
     return {
         "log_ip_retention_days": config.log_ip_retention_days,
         "log_ip_truncate": config.log_ip_truncate,
-        "recording_retention_days": config.recording_retention_days,
+        "recording_retention_days": (f"{recording[0]} jours" if len(recording) == 1 else
+                                     f"{recording[0]} à {recording[-1]} jours selon la séance"),
         "session_hours": hours,
         "dpo_contact": config.dpo_contact,
         "turn": config.turn is not None,

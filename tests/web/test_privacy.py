@@ -275,3 +275,12 @@ async def test_rtc_js_uses_the_ice_servers_of_welcome(client):
     script = await (await client.get("/static/rtc.js")).text()
     assert re.search(r"new RTCPeerConnection\(\{\s*iceServers: this\.iceServers,\s*bundlePolicy: \"max-bundle\"", script)
     assert "this.iceServers = Array.isArray(msg.iceServers)" in script and "turn:" not in script
+
+
+async def test_the_recordings_period_stated_is_the_one_the_purge_applies(client, config):
+    from web.commands.recordings import sitting_retention_days
+
+    applied = sitting_retention_days(config.data_dir, "demo")     # the demo journal's règlement intérieur
+    assert applied is not None
+    text = await (await client.get("/confidentialite")).text()
+    assert f'id="recording-retention">{applied} jours<' in text
