@@ -230,6 +230,20 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+def _socket_cookie_claims(request: web.Request):
+    """The session cookie's claims for a WebSocket, revoked or not: ``hello`` checks
+    revocation and answers ``token_revoked``, rather than silently treating a person
+    whose session was closed as the public."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        claims = request.app[SIGNER].verify(token, check_revocation=False)
+    except TokenError:
+        return None
+    return None if claims.role in (Role.KIOSK, Role.PUBLIC) else claims
+
+
 def _close_revoked_sockets(app: web.Application) -> None:
     """Close the open WebSockets whose session was revoked (logout, password change)."""
     try:
@@ -301,7 +315,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="origine refusée")
     ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_MESSAGE_BYTES + 1024)
     await ws.prepare(request)
-    conn = Connection(ws, cookie_claims=session_account(request))
+    conn = Connection(ws, cookie_claims=_socket_cookie_claims(request))
     sockets = request.app[SOCKETS]
     sockets.add(conn)
 

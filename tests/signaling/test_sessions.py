@@ -142,8 +142,12 @@ async def test_hello_checks_revocation_for_cookies_and_tokens(client):
     late = await client.ws_connect("/ws")
     await late.send_json({"type": "hello", "sitting": "demo", "id": "h", "token": token})
     assert (await recv(late, "error"))["code"] == "token_revoked"
-    await racing.close()
-    await late.close()
+    # the old cookie on a new socket: refused, not silently taken for the public
+    again = await client.ws_connect("/ws", headers=with_token(token))
+    await again.send_json({"type": "hello", "sitting": "demo", "id": "h"})
+    assert (await recv(again, "error"))["code"] == "token_revoked"
+    for sock in (racing, late, again):
+        await sock.close()
 
 
 async def test_a_password_change_closes_the_open_websockets(client):
