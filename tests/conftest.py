@@ -1,12 +1,14 @@
 """Shared test configuration.
 
-Network isolation: the tests may only send traffic to loopback addresses. Chromium and
+Network isolation: the tests may only send traffic to loopback addresses, or to
+addresses of our own that exist only inside a namespace the tests made. Chromium and
 the SFU both gather a host candidate on every interface, so a browser test on a machine
 with eth0 would otherwise run ICE between 127.0.0.1 and eth0's own address. When the
 suite runs as root on Linux, the pytest process therefore moves, before any thread or
 child process exists, into a network namespace of its own that holds only ``lo``:
 everything the tests start (the app, Chromium, redis-server, Janus's own namespace,
-synthetic salles) inherits it, and no address but loopback exists to be reached.
+synthetic salles) inherits it, and no address but loopback and one dummy interface of
+the namespace's own (``seancelan0``, 10.213.250.1/24, a stand-in for a LAN card) exists.
 
 Set ``SEANCE_TEST_NETNS=0`` to keep the host's network namespace (for example to debug
 with tools outside it); without root the suite runs in the host namespace and says so.
@@ -21,6 +23,9 @@ import sys
 import threading
 
 CLONE_NEWNET = 0x40000000
+#: the dummy interface and address of the test namespace (see _isolate_network)
+TEST_LAN_IF = "seancelan0"
+TEST_LAN_ADDRESS = "10.213.250.1"
 
 
 #: ``nsenter --net=…`` path of the host's network namespace, kept open across the move
@@ -50,7 +55,23 @@ def _isolate_network() -> str:
     HOST_NETNS = f"/proc/{os.getpid()}/fd/{host_fd}"
     os.environ["SEANCE_TEST_HOST_NETNS"] = HOST_NETNS
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    return "private network namespace: loopback only"
+    # A LAN-like interface of our own, inside this namespace only: Chromium behaves as
+    # in a real deployment only when a non-loopback interface exists (mDNS host
+    # candidates, gathering without --allow-loopback-in-peer-connection). Its address
+    # is reachable from nowhere but this namespace.
+    # (A veth pair with both ends here: this kernel has no dummy interfaces.)
+    for cmd in (["ip", "link", "add", TEST_LAN_IF, "type", "veth", "peer", "name", TEST_LAN_IF + "p"],
+                ["ip", "addr", "add", f"{TEST_LAN_ADDRESS}/24", "dev", TEST_LAN_IF],
+                ["ip", "link", "set", TEST_LAN_IF + "p", "up"],
+                ["ip", "link", "set", TEST_LAN_IF, "up"],
+                # Chromium's mDNS responder (which hides host addresses) needs a multicast route,
+                # and a page without camera permission gathers only on the default route's
+                # interface. The namespace is hermetic: the veth's other end is in this same
+                # namespace, which does not forward, so nothing sent this way goes anywhere.
+                ["ip", "route", "add", "224.0.0.0/4", "dev", TEST_LAN_IF],
+                ["ip", "route", "add", "default", "dev", TEST_LAN_IF]):
+        subprocess.run(cmd, check=True)
+    return f"private network namespace: lo and {TEST_LAN_IF} ({TEST_LAN_ADDRESS}, this namespace only)"
 
 
 # Runs at import, i.e. when pytest loads the rootdir conftest: before collection, before
