@@ -307,11 +307,11 @@ class SittingHost:
     async def _maybe_take(self, sitting: str) -> None:
         try:
             holder = await self.placement.locate(sitting)
-            if holder is not None:
+            if holder is not None and holder.id != self.placement.node.id:
                 self._free_seen.pop(sitting, None)
                 return
             seen = self._free_seen[sitting] = self._free_seen.get(sitting, 0) + 1
-            if not self.placement.prefers(sitting) and seen < 3:
+            if holder is None and not self.placement.prefers(sitting) and seen < 3:
                 return  # let the preferred node take it first
             deadline = await self.placement.acquire(sitting)
         except Exception as err:

@@ -181,6 +181,10 @@ def _summary(config: ServeConfig) -> str:
                                                           " (identifiants fixes)") if config.turn else "aucun"),
         f"  séances    : {', '.join(s.id for s in w.sittings) or 'aucune'}",
     ]
+    c = config.cluster
+    if c.clustered:
+        lines.append(f"  nœuds      : {c.workers} processus" + (f", Redis {c.redis_url.split('@')[-1]}, bail {c.lease_ttl_s:g} s"
+                                                               if c.redis_url else " (sans Redis)"))
     return "\n".join(lines)
 
 

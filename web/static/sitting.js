@@ -50,6 +50,15 @@ export class SittingClient {
       this.ws = null;
       this.failPending();
       if (this.stopped) return;
+      const via = new URLSearchParams(location.search).get("via");  // this node is gone: back to the entry
+      if (this.attempt >= 3 && via) {
+        const entry = new URL(via, location.href);  // only our own host or its parent (no open redirect)
+        const own = entry.hostname === location.hostname || location.hostname.endsWith("." + entry.hostname);
+        if (own && entry.origin !== location.origin) {
+          location.replace(new URL(location.pathname + location.search + location.hash, entry.origin).href);
+          return;
+        }
+      }
       const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
       this.attempt += 1;
       this.status("Connexion perdue — nouvelle tentative…", "lost");
@@ -99,6 +108,13 @@ export class SittingClient {
 
   onMessage(msg) {
     switch (msg.type) {
+      case "redirect": {  // the sitting lives on another node (docs/protocol.md): same page there
+        this.stopped = true;
+        const there = new URL(location.pathname + location.search + location.hash, msg.url);
+        if (!there.searchParams.has("via")) there.searchParams.set("via", location.origin);
+        location.replace(there.href);
+        break;
+      }
       case "welcome":
         this.welcome = msg;
         this.attempt = 0;

@@ -1,0 +1,137 @@
+"""``seance serve --workers 2`` without Redis: sittings spread over workers, redirects, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+import pytest
+from multinode_support import REPO, wait_for
+
+pytestmark = pytest.mark.timeout(90)
+
+CONFIG = """\
+[server]
+host = "127.0.0.1"
+port = {port}
+data_dir = "{data_dir}"
+workers = 2
+
+[proxy]
+trusted = ["127.0.0.1"]
+
+[ice]
+listen_addresses = ["127.0.0.1"]
+
+[web]
+reconcile_after_s = false
+
+[[sittings]]
+id = "demo"
+title = "Communauté de communes des Trois Rivières"
+president_salle = "belcourt"
+salles = [{{ id = "belcourt", name = "Belcourt" }}, {{ id = "vaux", name = "Vaux" }}]
+
+[[sittings]]
+id = "syndicat"
+title = "Syndicat des eaux"
+salles = [{{ id = "siege", name = "Siège" }}]
+"""
+
+
+def two_free_ports() -> int:
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no two consecutive free ports")
+
+
+def get(url: str):
+    """(status, Location) without following redirects."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=3) as r:
+            return r.status, r.headers.get("Location")
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("Location")
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+async def test_two_workers_share_the_sittings_and_redirect(tmp_path):
+    port = two_free_ports()
+    conf = tmp_path / "seance.toml"
+    conf.write_text(CONFIG.format(port=port, data_dir=tmp_path / "data"))
+    w0, w1 = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
+    log = open(tmp_path / "serve.log", "ab")
+    seance = Path(sys.executable).parent / "seance"
+    argv = [str(seance)] if seance.exists() else [sys.executable, "-m", "web.cli"]
+    proc = subprocess.Popen([*argv, "serve", "--config", str(conf)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def up(url):
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            return get(url + "/healthz")[0] == 200
+        wait_for(lambda: up(w0) and up(w1), 30, "both workers to serve")
+
+        # sitting 0 on worker 0, sitting 1 on worker 1; each worker sends pages to the other
+        assert get(w0 + "/public/syndicat") == (307, w1 + "/public/syndicat")
+        assert get(w1 + "/public/demo?x=1") == (307, w0 + "/public/demo?x=1")
+        assert get(w0 + "/public/demo")[0] == 200 and get(w1 + "/public/syndicat")[0] == 200
+        assert get(w1 + "/salle/belcourt?token=t") == (307, w0 + "/salle/belcourt?token=t")
+        info = json.loads(urllib.request.urlopen(w1 + "/cluster", timeout=3).read())
+        assert info["sittings"]["demo"]["url"] == w0 and info["sittings"]["syndicat"]["here"]
+
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(w1 + "/ws")
+            await ws.send_json({"type": "hello", "sitting": "demo", "id": "h"})
+            msg = await asyncio.wait_for(ws.receive_json(), 5)
+            assert msg == {"type": "redirect", "re": "h", "sitting": "demo", "node": "worker-0", "url": w0}
+            await ws.close()
+            ws = await session.ws_connect(w0 + "/ws")
+            await ws.send_json({"type": "hello", "sitting": "demo", "id": "h"})
+            msg = await asyncio.wait_for(ws.receive_json(), 5)
+            assert msg["type"] == "welcome" and msg["role"] == "public"
+            await ws.close()
+
+        # a worker killed is restarted by the supervisor, with the same sittings
+        workers = children(proc.pid)
+        assert len(workers) == 2
+        victim = next(pid for pid in workers if f"--worker-index\x001" in Path(f"/proc/{pid}/cmdline").read_text())
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(children(proc.pid)) == 2 and victim not in children(proc.pid), 15,
+                 "the supervisor to restart worker 1")
+        wait_for(lambda: up(w1) and get(w1 + "/public/syndicat")[0] == 200, 30, "worker 1 to serve again")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                for pid in children(proc.pid):
+                    os.kill(pid, signal.SIGKILL)
+                proc.kill()
+                proc.wait(5)
+        log.close()
+    assert proc.returncode == 0
