@@ -150,7 +150,8 @@ class SittingService:
     # ------------------------------------------------------------------ opening
     @classmethod
     def open(cls, data_dir: Path, sitting_id: str, room: SittingRoom | None = None, *,
-             create: JournalStarter | None = None, reconcile_after_s: float | None = RECONCILE_AFTER_S) -> SittingService | None:
+             create: JournalStarter | None = None, reconcile_after_s: float | None = RECONCILE_AFTER_S,
+             recording_key_path: Path | None = None) -> SittingService | None:
         """Resume the sitting from its journal, or create it with ``create``; None when neither.
 
         A journal that does not verify is refused (R21): the service is returned without a
@@ -181,6 +182,7 @@ class SittingService:
         if error is not None:
             log.error("%s [%s]", error, path)
         service = cls(sitting_id, path, key, journal=journal, seance=seance, room=room, error=error)
+        service.recording_key_path = recording_key_path
         service.sync_media()
         if room is not None and seance is not None and reconcile_after_s is not None:
             service._reconcile = asyncio.get_running_loop().call_later(reconcile_after_s, service.reconcile)

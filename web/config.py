@@ -68,6 +68,9 @@ class WebConfig:
     recording_retention_days: int = 365
     #: the council's data protection officer (DPO): name, e-mail or postal address
     dpo_contact: str = "le délégué à la protection des données de la communauté (adresse à configurer : [privacy] dpo_contact)"
+    #: The 256-bit AES key of the recordings (R5, signaling/recordings.py); None: the file
+    #: ``<data_dir>/keys/recording-aes256.key``, created on first use (mode 0600).
+    recording_key_path: Path | None = None
     #: Extra keyword arguments for ``sfu.router.RouterConfig`` (tests tune timings).
     router_options: dict = field(default_factory=dict, hash=False, compare=False)
 
