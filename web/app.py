@@ -369,7 +369,8 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
                            router_factory(config, app[REGISTRY], spec))
         app[ROOMS][spec.id] = room
         service = SittingService.open(config.data_dir, spec.id, room, create=journal_starter(spec),
-                                      reconcile_after_s=config.reconcile_after_s)
+                                      reconcile_after_s=config.reconcile_after_s,
+                                      recording_key_path=config.recording_key_path)
         if service is not None:
             app[SITTINGS][spec.id] = service
         return service
