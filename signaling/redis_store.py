@@ -27,7 +27,9 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError
+from redis.retry import Retry
 
 from signaling.placement import LEASE_TTL_S, NodeInfo, Placement, rendezvous
 
@@ -68,8 +70,11 @@ class RedisPlacement(Placement):
         self.node = node
         self.lease_ttl_s = lease_ttl_s
         timeout = max(0.5, lease_ttl_s / 4)
+        # One retry on a broken connection: after a Redis restart each pooled connection fails
+        # once. Every command here is safe to repeat (SET NX then compare-and-extend, Lua CAS).
         self.redis = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                             decode_responses=True)
+                                             decode_responses=True, retry=Retry(NoBackoff(), 1),
+                                             retry_on_error=[ConnectionError, TimeoutError])
         self._extend = self.redis.register_script(EXTEND)
         self._release = self.redis.register_script(RELEASE)
         self.tokens: dict[str, int] = {}
@@ -85,7 +90,12 @@ class RedisPlacement(Placement):
             await self.heartbeat()
         except RedisError as err:
             log.warning("redis %s unreachable at start (%s): retrying at each heartbeat", self.url, err)
+        self._subscribed = asyncio.Event()
         self._sub_task = asyncio.get_running_loop().create_task(self._subscribe())
+        try:  # so that this node sees its own first events too
+            await asyncio.wait_for(self._subscribed.wait(), timeout=self.lease_ttl_s)
+        except asyncio.TimeoutError:
+            pass
 
     async def stop(self) -> None:
         if self._sub_task is not None:
@@ -144,6 +154,7 @@ class RedisPlacement(Placement):
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.psubscribe(channel("*"))
+                self._subscribed.set()
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is None or message.get("type") != "pmessage":

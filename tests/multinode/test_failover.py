@@ -170,5 +170,45 @@ async def test_nodes_reconnect_and_renew_after_redis_restarts(cluster):
         while not await acked():   # the fence reopens within one heartbeat of the lease coming back
             assert time.monotonic() < deadline, "commands still refused after Redis came back"
             await asyncio.sleep(0.3)
-        wait_for(lambda: a.cluster()["sittings"]["demo"]["last_event"] is not None, 5,
+        lines = (await client.latest_view())["journal"]["lines"]
+        wait_for(lambda: (a.cluster()["sittings"]["demo"]["last_event"] or {}).get("lines") == lines, 5,
                  "events to flow again through pub/sub")
+
+
+async def test_a_paused_holder_keeps_the_journal_to_itself(cluster):
+    """SIGSTOP the holder past its lease: the other node wins the lease but not the journal
+    lock, so it never opens the journal; resumed, the holder takes its lease back. One writer."""
+    import os
+    import signal
+
+    a = cluster.add("a")
+    wait_for(lambda: a.cluster()["sittings"]["demo"]["here"], 15, "node a to hold the sitting")
+    b = cluster.add("b")
+    r = cluster.redis.client()
+    a_id = r.get("seance:lease:demo")
+    async with aiohttp.ClientSession() as session:
+        client = Client(session, agent_token(cluster.data_dir))
+        await client.connect(a.url)
+        assert (await client.command(type="CheckIn", member_id="m01", salle_id="belcourt"))["type"] == "ack"
+
+        os.kill(a.proc.pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: "journal is still locked" in b.log.read_text(), 15,
+                     "node b to find the lease free but the journal locked")
+            assert not b.cluster()["sittings"]["demo"]["here"]
+        finally:
+            os.kill(a.proc.pid, signal.SIGCONT)
+        wait_for(lambda: r.get("seance:lease:demo") == a_id, 10, "node a to take its lease back")
+
+        deadline = time.monotonic() + 10
+        while True:   # refused while a's fence is closed, accepted once its lease is back
+            reply = await client.command(type="CheckIn", member_id="m02", salle_id="belcourt")
+            if reply["type"] == "ack":
+                break
+            assert reply["code"] == "JOURNAL" and "bail" in reply["message"], reply
+            assert time.monotonic() < deadline, reply
+            await asyncio.sleep(0.3)
+        assert not b.cluster()["sittings"]["demo"]["here"]
+
+    key = load_public_pem((cluster.data_dir / KEY_DIR / PUBLIC_KEY_FILE).read_bytes())
+    assert audit_file(str(journal_path(cluster.data_dir, "demo")), key, allow_open=True).ok
