@@ -250,6 +250,7 @@ class Recorder:
             self.error = exc
             logger.exception("recording failed")
         finally:
+            self.counters["mux_thread_cpu_ms"] = int(time.thread_time() * 1000)
             if self._container is not None:
                 try:
                     self._container.close()
