@@ -126,8 +126,9 @@ def _aad(header: bytes, index: int, final: bool) -> bytes:
 class EncryptedWriter(io.RawIOBase):
     """A write-only, seekable file object that stores what is written AES-GCM encrypted.
 
-    At most ``keep`` plaintext chunks are held in memory (the first one, which the WebM
-    muxer patches at the end, and the latest ones); the others are sealed to disk."""
+    At most ``keep`` plaintext chunks are held in memory (the latest ones); the others
+    are sealed to disk as soon as they are full, so a process killed mid-recording loses
+    only those (see :func:`decrypt_prefix`)."""
 
     def __init__(self, path: Path, key: bytes, chunk_size: int = CHUNK_SIZE, keep: int = 3) -> None:
         super().__init__()
@@ -250,15 +251,29 @@ class EncryptedWriter(io.RawIOBase):
             return
         current = self._pos // self.chunk_size
         last = (self._size - 1) // self.chunk_size if self._size else 0
-        candidates = sorted(i for i in self._open if i not in (0, current, last))
+        # the first chunk too: after a crash, what was sealed still decrypts (decrypt_prefix)
+        candidates = sorted(i for i in self._open if i not in (current, last))
         while len(self._open) > self.keep and candidates:
             idx = candidates.pop(0)
             self._seal(idx, final=False)
             del self._open[idx]
+        self._fh.flush()  # sealed chunks reach the OS: they survive the process
 
 
 def decrypt(path: Path, key: bytes) -> bytes:
     """The plaintext of a recording; :class:`RecordingError` if anything was changed."""
+    plain, complete = _decrypt(path, key, salvage=False)
+    return plain
+
+
+def decrypt_prefix(path: Path, key: bytes) -> tuple[bytes, bool]:
+    """What can be authenticated of a recording that may have been cut short (its server
+    was killed before the end): the plaintext of its leading chunks, and whether the file
+    is complete. A changed or reordered chunk still raises :class:`RecordingError`."""
+    return _decrypt(path, key, salvage=True)
+
+
+def _decrypt(path: Path, key: bytes, salvage: bool) -> tuple[bytes, bool]:
     data = Path(path).read_bytes()
     if len(data) < HEADER_SIZE or data[: len(MAGIC)] != MAGIC:
         raise RecordingError(f"{path}: not a Séance recording")
@@ -274,13 +289,23 @@ def decrypt(path: Path, key: bytes) -> bytes:
         final = len(data) - pos <= full
         blob = data[pos:pos + full]
         if len(blob) < NONCE + TAG:
+            if salvage and pos == len(data):
+                return bytes(out), False
             raise RecordingError(f"{path}: chunk {idx} is cut")
         try:
             out += aead.decrypt(blob[:NONCE], blob[NONCE:], _aad(header, idx, final))
         except Exception as exc:  # cryptography's InvalidTag
+            if salvage and final and len(blob) == full:
+                try:  # the last chunk sealed before the end: a recording cut short
+                    out += aead.decrypt(blob[:NONCE], blob[NONCE:], _aad(header, idx, False))
+                    return bytes(out), False
+                except Exception:
+                    pass
+            if salvage and final and len(blob) < full:
+                return bytes(out), False  # a chunk being written when the process died
             raise RecordingError(f"{path}: chunk {idx} does not authenticate (changed, moved or cut)") from exc
         if final:
-            return bytes(out)
+            return bytes(out), True
         pos += full
         idx += 1
 

@@ -296,8 +296,21 @@ class SittingService:
                 return
             self._recording = (writer, path)
             log.info("séance %s : enregistrement dans %s", self.sitting_id, path)
+            self._journal_interrupted(path)
         elif not want and self._recording is not None:
             self._spawn(self.stop_recording())
+
+    def _journal_interrupted(self, current: Path) -> None:
+        """Recordings of this sitting whose digest was never journaled (their server was
+        killed before the end, see signaling.recordings.decrypt_prefix): journaled now."""
+        from signaling.recordings import SUFFIX, recordings_dir
+
+        if self.seance is None:
+            return
+        known = {r["label"].split(" ")[0] for r in self.seance.state.recordings}
+        for path in sorted(recordings_dir(self.data_dir, self.sitting_id).glob(f"*{SUFFIX}")):
+            if path != current and path.relative_to(self.data_dir).as_posix() not in known:
+                self._spawn(self.journal_recording(path, " (interrompu)"))
 
     async def stop_recording(self) -> str | None:
         """Finish the current recording and journal its digest; the digest, or None."""
@@ -331,13 +344,13 @@ class SittingService:
                 self._sync_recording()  # the closing was refused after all: record again
         return await self.command(actor, command_dict)
 
-    async def journal_recording(self, path: Path) -> str:
+    async def journal_recording(self, path: Path, note: str = "") -> str:
         """R5: journal the SHA-256 of an (encrypted) recording file, from the system actor."""
         from signaling.recordings import sha256_file
 
         digest = await asyncio.get_running_loop().run_in_executor(None, sha256_file, path)
         label = Path(path).relative_to(self.data_dir).as_posix() if Path(path).is_relative_to(self.data_dir) else Path(path).name
-        await self._system(RecordRecordingDigest.__name__, sha256=digest, label=label)
+        await self._system(RecordRecordingDigest.__name__, sha256=digest, label=label + note)
         return digest
 
     def _fail(self, message: str) -> None:

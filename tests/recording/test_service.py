@@ -12,7 +12,7 @@ from deliberation.council import Reglement
 from deliberation.demo import SITTING_ID, start_demo_journal
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
-from signaling.recordings import decrypt, recording_key, recordings_dir
+from signaling.recordings import EncryptedWriter, decrypt, decrypt_prefix, new_recording_path, recording_key, recordings_dir
 from signaling.room import SalleInfo, SittingRoom
 from signaling.sitting import SittingService
 
@@ -79,3 +79,27 @@ async def test_not_recorded_when_the_reglement_says_no(tmp_path):
     finally:
         await svc.close()
         await svc.room.close()
+
+
+async def test_a_recording_cut_short_by_a_crash_is_salvaged_and_its_digest_journaled_on_resuming(tmp_path):
+    # a server killed mid-recording: the chunks it had sealed are on disk, the rest is lost
+    key = recording_key(tmp_path)
+    orphan = new_recording_path(tmp_path, SITTING_ID, label="programme")
+    writer = EncryptedWriter(orphan, key, chunk_size=1000, keep=2)
+    writer.write(b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 20)
+    crashed = orphan.read_bytes()
+    writer.close()
+    orphan.write_bytes(crashed)
+    plain, complete = decrypt_prefix(orphan, key)
+    assert not complete and plain[:4] == b"\x1a\x45\xdf\xa3" and len(plain) == 4000
+    svc = service(tmp_path)
+    try:
+        await open_sitting(svc)
+        await svc.idle()
+        labels = {r["label"]: r["sha256"] for r in svc.seance.state.recordings}
+        assert labels == {f"recordings/{SITTING_ID}/{orphan.name} (interrompu)": hashlib.sha256(crashed).hexdigest()}
+    finally:
+        await svc.close()
+        await svc.room.close()
+    # at the end, both files are journaled: the interrupted one and the new one
+    assert len(svc.seance.state.recordings) == 2
