@@ -125,3 +125,29 @@ def test_purge_deletes_what_the_reglement_no_longer_keeps(tmp_path, capsys):
     orphan.write_bytes(b"x")
     assert purge(tmp_path, today=today) == [] and orphan.exists()
     assert purge(tmp_path, retention_days=365, today=today) == [orphan] and not orphan.exists()
+
+
+def test_the_recorders_queue_is_bounded_and_its_drops_counted():
+    from sfu.recorder import Recorder
+
+    class Producer:
+        def __init__(self):
+            self.consumers = []
+
+        def attach(self, c):
+            self.consumers.append(c)
+
+        def detach(self, c):
+            self.consumers.remove(c)
+
+    recorder = Recorder(router=None, sink=io.BytesIO(), queue_size=3)  # thread not started
+    producer = Producer()
+    recorder.audio.set_source(producer)
+    assert producer.consumers == [recorder.audio]
+    for i in range(10):
+        recorder.audio.forward(producer, b"x", None, i, i, False, 0.0, None, {})
+    assert recorder.queue.qsize() == 3 and recorder.counters["queue_full"] == 7
+    other = Producer()
+    other.consumers.append(recorder.audio)
+    recorder.audio.forward(other, b"x", None, 0, 0, False, 0.0)  # not its source: detached
+    assert other.consumers == []
