@@ -84,25 +84,24 @@ class Capture:
 
 
 class SocketSink:
-    """A real non-blocking UDP socket sending to a sink socket on 127.0.0.1."""
+    """The event loop's own UDP transport (as aioice's sockets are), sending to a sink
+    socket on 127.0.0.1 that :meth:`drain` empties between timed batches."""
 
     def __init__(self) -> None:
         self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sink.bind(("127.0.0.1", 0))
         self.sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
         self.sink.setblocking(False)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setblocking(False)
         self.addr = self.sink.getsockname()
         self.sent: list[bytes] = []  # not recorded: counting only
-        self.count = 0
+        self.transport: Any = None
+
+    async def open(self) -> None:
+        self.transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
 
     def sendto(self, data: bytes, addr: Any = None) -> None:
-        self.count += 1
-        try:
-            self.sock.sendto(data, self.addr)
-        except BlockingIOError:
-            pass
+        self.transport.sendto(data, self.addr)
 
     def is_closing(self) -> bool:
         return False
@@ -116,7 +115,8 @@ class SocketSink:
 
     def close(self) -> None:
         self.sink.close()
-        self.sock.close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 class _Protocol:
@@ -195,8 +195,16 @@ class Harness:
         ice._connection._nominated[1] = _Pair(wire, ("127.0.0.1", 9))
         return Side(peer, dtls, wire)
 
+    async def _open(self, side: Side) -> Side:
+        if isinstance(side.wire, SocketSink):
+            await side.wire.open()
+            pair = side.dtls.transport._connection._nominated[1]
+            pair.protocol.transport = side.wire.transport  # the loop's transport, as in aioice
+            pair.remote_addr = side.wire.addr
+        return side
+
     async def start(self) -> Harness:
-        pub = self.publisher = self._side("s000")
+        pub = self.publisher = await self._open(self._side("s000"))
         self.router.set_president_salle("s000")
         pub.peer.slots += [SEND_AUDIO, SEND_VIDEO]
         for kind, params in (("audio", self.audio_receive_parameters()),
@@ -207,7 +215,7 @@ class Harness:
             await receiver.receive(params)
             self.receivers[kind] = receiver
         for i in range(1, self.n + 1):
-            side = self._side(f"s{i:03d}")
+            side = await self._open(self._side(f"s{i:03d}"))
             self.subscribers.append(side)
             for entry in layout("salle", self.router.config.video_slots, self.router.config.audio_slots):
                 if entry["direction"] != "recvonly":

@@ -29,6 +29,11 @@ FIGURE_KEYS = (
     "rss_mb_per_salle",
     "join_s",
 )
+#: added after the first reports, under new names only, and only when their scenario ran:
+#: ``sittings`` (--sittings K), ``event_loop`` (--loop other than asyncio),
+#: ``load_generator`` (the load generator's CPU over the window), ``capacity`` (--capacity),
+#: ``mediarelay`` (--baseline mediarelay: the FIGURE_KEYS of aiortc's decode/re-encode relay)
+OPTIONAL_KEYS = ("sittings", "event_loop", "load_generator", "capacity", "mediarelay")
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 
@@ -48,6 +53,17 @@ class TargetRun:
     delays_us: list[int] = field(default_factory=list)
     join_s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    load_cpu_s: float | None = None  # CPU of the load generator's processes over the window
+
+
+def load_figures(run: TargetRun) -> dict[str, Any]:
+    """The load generator's CPU over the window (percent of one core, and its cores):
+    near 100 % per core, the load generator and not the server is what saturates."""
+    from bench.run import cores
+
+    _, load_core = cores()
+    pct = round(100 * run.load_cpu_s / run.window_s, 1) if run.load_cpu_s is not None and run.window_s else None
+    return {"cpu_pct": pct, "cores": 1 if load_core is not None else None}
 
 
 def empty_figures(salles: int, seconds: float) -> dict[str, Any]:
@@ -78,7 +94,7 @@ def figures(run: TargetRun, zero_us: float) -> dict[str, Any]:
     return out
 
 
-def validate(report: dict[str, Any], janus: bool = False) -> list[str]:
+def validate(report: dict[str, Any], janus: bool = False, mediarelay: bool = False) -> list[str]:
     """Problems with a report's shape (keys, types, non-negative numbers); [] if well-formed.
     Figures may be null (not measured); timings are never judged."""
     problems: list[str] = []
@@ -87,7 +103,7 @@ def validate(report: dict[str, Any], janus: bool = False) -> list[str]:
         for k in FIGURE_KEYS:
             if k not in block:
                 problems.append(f"{where}{k}: missing")
-        extra = set(block) - set(FIGURE_KEYS) - ({"janus"} if not where else set())
+        extra = set(block) - set(FIGURE_KEYS) - ({"janus", *OPTIONAL_KEYS} if not where else set())
         if extra:
             problems.append(f"{where}: unexpected keys {sorted(extra)}")
         if not isinstance(block.get("salles"), int) or block.get("salles", 0) < 1:
@@ -110,6 +126,11 @@ def validate(report: dict[str, Any], janus: bool = False) -> list[str]:
             problems.append(f"{where}loss_pct: above 100")
 
     check(report, "")
+    if mediarelay:
+        if not isinstance(report.get("mediarelay"), dict):
+            problems.append("mediarelay: missing")
+        else:
+            check(report["mediarelay"], "mediarelay.")
     if janus:
         if not isinstance(report.get("janus"), dict):
             problems.append("janus: missing")
@@ -128,6 +149,8 @@ def _fmt(v: Any) -> str:
 
 def table(report: dict[str, Any]) -> str:
     cols = [("séance", report)]
+    if isinstance(report.get("mediarelay"), dict):
+        cols.append(("mediarelay", report["mediarelay"]))
     if isinstance(report.get("janus"), dict):
         cols.append(("janus", report["janus"]))
     rows: list[tuple[str, list[str]]] = []
@@ -137,11 +160,11 @@ def table(report: dict[str, Any]) -> str:
                 rows.append((f"{k}.{kk}", [_fmt(c[k][kk]) for _, c in cols]))
         else:
             rows.append((k, [_fmt(c[k]) for _, c in cols]))
-    if len(cols) == 2:
+    for other, _ in cols[1:]:
         for k in ("server_cpu_us_per_forwarded_packet", "loss_pct"):
-            a, b = report[k], report["janus"][k]
+            a, b = report[k], report[other][k]
             ratio = f"{a / b:.2f}" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "—"
-            rows.append((f"ratio séance/janus {k}", [ratio, ""]))
+            rows.append((f"ratio séance/{other} {k}", [ratio] + [""] * (len(cols) - 1)))
     w0 = max(len(r[0]) for r in rows)
     header = f"{'':<{w0}}  " + "  ".join(f"{name:>12}" for name, _ in cols)
     lines = [header] + [f"{name:<{w0}}  " + "  ".join(f"{v:>12}" for v in vals) for name, vals in rows]

@@ -57,6 +57,11 @@ class BenchConfig:
     salles_per_process: int = 1
     voices: int = 3
     quiet: bool = False
+    sittings: int = 1  # --sittings K: K sittings of `salles` salles in one server process
+    loop: str = "asyncio"  # the Séance server's event loop (sfu.eventloop)
+    capacity: bool = False  # --capacity: raise N until loss or delay give way
+    capacity_budget: float = 300.0  # seconds for the whole search
+    baseline: str | None = None  # --baseline mediarelay: aiortc's decode/re-encode relay
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -131,14 +136,20 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
                 p.stdin.write(window)
                 await p.stdin.drain()
         cpu = CpuWindow(server_pid) if server_pid else None
+        load = [CpuWindow(p.pid) for p in procs]  # the load generator's own CPU, to know who saturates
         await asyncio.sleep((start_ns - now_ns()) / 1e9)
         if cpu:
             cpu.start()
+        for w in load:
+            w.start()
         await asyncio.sleep(max(0.0, (end_ns - now_ns()) / 1e9))
         if cpu:
             cpu.stop()
             run.cpu_s = cpu.cpu_s
             run.rss_loaded = rss_bytes(server_pid)
+        for w in load:
+            w.stop()
+        run.load_cpu_s = sum(w.cpu_s for w in load)
         results = await asyncio.gather(*(_read_json_line(p.stdout, 15) for p in procs))
         for msg in results:
             if not msg or msg.get("event") != "result":
@@ -208,11 +219,29 @@ async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | N
     from bench.seance_target import SeanceServer
 
     server = SeanceServer(cpu=server_cpu)
+    await server.start(cfg.salles, cfg.voices, sittings=cfg.sittings, loop=cfg.loop)
+    try:
+        what = f", {cfg.sittings} sittings of {cfg.salles} salles" if cfg.sittings > 1 else ""
+        _log(cfg, f"séance pid {server.pid} on {server.url} ({server.loop} event loop{what})")
+        return await run_salles(cfg, "seance", _groups(cfg.salles * cfg.sittings, cfg.salles_per_process),
+                                server.salle_config(), load_cpu, server.pid)
+    finally:
+        await server.stop()
+
+
+async def baseline_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None) -> rep.TargetRun:
+    """aiortc's decode/re-encode path (``MediaRelay``), the naive baseline (bench/mediarelay_server.py)."""
+    from bench.seance_target import SeanceServer
+
+    server = SeanceServer(cpu=server_cpu, module="bench.mediarelay_server")
     await server.start(cfg.salles, cfg.voices)
     try:
-        _log(cfg, f"séance pid {server.pid} on {server.url}")
-        return await run_salles(cfg, "seance", _groups(cfg.salles, cfg.salles_per_process),
-                                server.salle_config(), load_cpu, server.pid)
+        _log(cfg, f"mediarelay baseline pid {server.pid} on {server.url}")
+        run = await run_salles(cfg, "seance", _groups(cfg.salles, cfg.salles_per_process),
+                               {**server.salle_config(), "trailer": False}, load_cpu, server.pid)
+        if len(run.join_s) < cfg.salles:
+            _log(cfg, f"mediarelay: not every salle joined; server log: {server.log_tail(1500)}")
+        return run
     finally:
         await server.stop()
 
@@ -231,17 +260,33 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     ensure_samples(cfg.cache_dir)  # generated once, before anything is timed
     zero = await zero_run(cfg, load_cpu)
 
-    report = rep.empty_figures(cfg.salles, cfg.seconds)
+    report = rep.empty_figures(cfg.salles * cfg.sittings, cfg.seconds)
     problems: dict[str, list[str]] = {}
-    if cfg.seance:
+    if cfg.capacity:
+        report = await capacity_search(cfg, server_cpu, load_cpu, zero)
+    elif cfg.seance:
         try:
             run = await seance_run(cfg, server_cpu, load_cpu)
             report = rep.figures(run, zero)
             problems["seance"] = run.errors
+            if cfg.sittings > 1:
+                report["sittings"] = cfg.sittings
+            if cfg.loop != "asyncio":
+                report["event_loop"] = cfg.loop
+            report["load_generator"] = rep.load_figures(run)
         except NotImplementedError as exc:
             problems["seance"] = [f"not wired: {exc}"]
         except Exception as exc:
             problems["seance"] = [f"{type(exc).__name__}: {exc}"]
+    if cfg.baseline == "mediarelay":
+        base = rep.empty_figures(cfg.salles, cfg.seconds)
+        try:
+            run = await baseline_run(cfg, server_cpu, load_cpu)
+            base = rep.figures(run, zero)
+            problems["mediarelay"] = run.errors
+        except Exception as exc:
+            problems["mediarelay"] = [f"{type(exc).__name__}: {exc}"]
+        report["mediarelay"] = base
     if cfg.vs_janus:
         janus = rep.empty_figures(cfg.salles, cfg.seconds)
         try:
@@ -257,6 +302,61 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     return report
 
 
+async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None,
+                          zero: float) -> dict[str, Any]:
+    """Raise N (salles of one sitting, one worker) until loss > 0.5 % or p99 added delay
+    > 50 ms, within ``cfg.capacity_budget`` seconds for the whole search. The top-level
+    figures are those of the largest N held; ``capacity`` lists every step, and says
+    what stopped the search (``loss``, ``delay``, ``join``, ``load_generator`` when the
+    load generator's core was the one saturated, or ``budget``)."""
+    t0 = time.monotonic()
+    n = max(2, cfg.salles)
+    steps: list[dict[str, Any]] = []
+    held: dict[str, Any] | None = None
+    limit = "budget"
+    last_s = 0.0
+    while True:
+        remaining = cfg.capacity_budget - (time.monotonic() - t0)
+        if steps and remaining < last_s * 1.6 + 5:
+            break  # the next, larger step would not end within the budget
+        step_cfg = BenchConfig(**{**cfg.__dict__, "salles": n, "capacity": False,
+                                  "salles_per_process": max(cfg.salles_per_process, -(-n // 12))})
+        t_step = time.monotonic()
+        try:
+            run = await asyncio.wait_for(seance_run(step_cfg, server_cpu, load_cpu), max(30.0, remaining))
+        except (asyncio.TimeoutError, Exception) as exc:
+            steps.append({"salles": n, "error": f"{type(exc).__name__}: {exc}"})
+            limit = "budget" if isinstance(exc, asyncio.TimeoutError) else "error"
+            break
+        last_s = time.monotonic() - t_step
+        f = rep.figures(run, zero)
+        lg = rep.load_figures(run)
+        step = {"salles": n, "forwarded_pps": f["forwarded_pps"], "loss_pct": f["loss_pct"],
+                "p99_ms": f["added_delay_ms"]["p99"],
+                "server_cpu_us_per_forwarded_packet": f["server_cpu_us_per_forwarded_packet"],
+                "server_cpu_pct": round(100 * run.cpu_s / run.window_s, 1) if run.cpu_s is not None else None,
+                "load_generator_cpu_pct": lg["cpu_pct"], "seconds_taken": round(last_s, 1)}
+        steps.append(step)
+        _log(cfg, f"capacity: {step}")
+        joined = len(run.join_s) == n and not run.errors
+        ok = joined and f["loss_pct"] is not None and f["loss_pct"] <= 0.5 and f["added_delay_ms"]["p99"] <= 50
+        if not ok:
+            if not joined:
+                limit = "join"
+            elif lg["cpu_pct"] is not None and lg["cpu_pct"] >= 90 * max(1, lg["cores"]):
+                limit = "load_generator"
+            else:
+                limit = "loss" if f["loss_pct"] > 0.5 else "delay"
+            break
+        held = f
+        n = max(n + 2, int(n * 1.5))
+    report = held or rep.empty_figures(cfg.salles, cfg.seconds)
+    report["capacity"] = {"max_salles": held["salles"] if held else None, "limit": limit, "workers": 1,
+                          "budget_s": cfg.capacity_budget, "seconds_taken": round(time.monotonic() - t0, 1),
+                          "steps": steps}
+    return report
+
+
 def main(cfg: BenchConfig) -> int:
     try:
         report = asyncio.run(run_bench(cfg))
@@ -266,7 +366,7 @@ def main(cfg: BenchConfig) -> int:
     print(rep.table(report))
     if cfg.json_path:
         rep.dump(report, cfg.json_path)
-    bad = rep.validate(report, janus=cfg.vs_janus)
+    bad = rep.validate(report, janus=cfg.vs_janus, mediarelay=cfg.baseline == "mediarelay")
     if bad:
         print("report problems: " + "; ".join(bad), file=sys.stderr)
         return 1

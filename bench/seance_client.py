@@ -73,7 +73,8 @@ async def join_salle(s, cfg: dict, audio, video) -> None:
     sock = SeanceSocket(cfg["url"])
     await sock.open()
     s.pcs.append(sock)
-    await sock.request({"type": "hello", "sitting": cfg["sitting"], "token": cfg["tokens"][sid]})
+    sitting = cfg.get("sittings", {}).get(sid, cfg["sitting"])  # --sittings K: each salle's own
+    await sock.request({"type": "hello", "sitting": sitting, "token": cfg["tokens"][sid]})
     slots = await sock.request({"type": "join", "as": "salle"})
     pc = new_peer_connection()
     s.pcs.append(pc)

@@ -22,12 +22,19 @@ def salle_id(i: int) -> str:
     return f"s{i:03d}"
 
 
+def sitting_name(k: int) -> str:
+    return SITTING if k == 0 else f"{SITTING}-{k}"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--salles", type=int, required=True)
     p.add_argument("--data-dir", type=Path, required=True)
     p.add_argument("--voices", type=int, default=3)
+    p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="asyncio",
+                   help="event loop (sfu.eventloop); asyncio by default, as seance serve")
+    p.add_argument("--sittings", type=int, default=1, help="sittings of --salles salles each")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
@@ -38,19 +45,31 @@ def main(argv: list[str] | None = None) -> int:
     from web.app import create_app
     from web.config import SalleSpec, SittingSpec, WebConfig
 
-    salles = tuple(SalleSpec(salle_id(i), f"Salle {i}") for i in range(args.salles))
-    sitting = SittingSpec(SITTING, "Banc d'essai", salles, president_salle=salles[0].id)
+    from sfu.eventloop import new_event_loop
+
+    # K sittings of N salles: sitting k is "bench" (k = 0) or "bench-k", its salles are
+    # salle_id(k * N + i), so the salle indices of the benchmark run 0 .. K*N-1
+    sittings, tokens, sitting_of = [], {}, {}
+    for k in range(max(1, args.sittings)):
+        name = sitting_name(k)
+        salles = tuple(SalleSpec(salle_id(k * args.salles + i), f"Salle {k * args.salles + i}")
+                       for i in range(args.salles))
+        sittings.append(SittingSpec(name, f"Banc d'essai {k}", salles, president_salle=salles[0].id))
+        sitting_of.update({s.id: name for s in salles})
     config = WebConfig(host="127.0.0.1", port=args.port, tls=False, data_dir=args.data_dir,
-                       ice_addresses=("127.0.0.1",), voice_slots=args.voices, sittings=(sitting,))
+                       ice_addresses=("127.0.0.1",), voice_slots=args.voices, sittings=tuple(sittings))
     signer = TokenSigner.from_data_dir(config.data_dir)
-    tokens = {s.id: signer.issue(Role.KIOSK, salle=s.id, sitting=SITTING, ttl_s=3600) for s in salles}
+    for salle, name in sitting_of.items():
+        tokens[salle] = signer.issue(Role.KIOSK, salle=salle, sitting=name, ttl_s=3600)
     app = create_app(config)
+    loop, loop_name = new_event_loop(args.loop)
 
     async def announce(_app: web.Application) -> None:
-        print(json.dumps({"event": "ready", "sitting": SITTING, "tokens": tokens}), flush=True)
+        print(json.dumps({"event": "ready", "sitting": SITTING, "sittings": sitting_of, "tokens": tokens,
+                          "loop": loop_name}), flush=True)
 
     app.on_startup.append(announce)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, handle_signals=True)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, handle_signals=True, loop=loop)
     return 0
 
 

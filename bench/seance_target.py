@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class SeanceServer:
-    def __init__(self, cpu: int | None = None) -> None:
+    def __init__(self, cpu: int | None = None, module: str = "bench.seance_server") -> None:
         self.cpu = cpu
+        self.module = module  # bench.mediarelay_server for the naive baseline (same /ws subset)
         self.port = free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="seance-bench-server-"))
         self.proc: asyncio.subprocess.Process | None = None
@@ -39,9 +40,11 @@ class SeanceServer:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    async def start(self, salles: int = 0, voices: int = 3, timeout: float = 30) -> None:
-        cmd = [sys.executable, "-m", "bench.seance_server", "--port", str(self.port), "--salles", str(salles),
-               "--data-dir", str(self.tmp / "data"), "--voices", str(voices)]
+    async def start(self, salles: int = 0, voices: int = 3, timeout: float = 30, sittings: int = 1,
+                    loop: str = "asyncio") -> None:
+        cmd = [sys.executable, "-m", self.module, "--port", str(self.port), "--salles", str(salles),
+               "--data-dir", str(self.tmp / "data"), "--voices", str(voices), "--sittings", str(sittings),
+               "--loop", loop]
         if self.cpu is not None and shutil.which("taskset"):
             cmd = ["taskset", "-c", str(self.cpu), *cmd]
         self._log = open(self.tmp / "server.log", "wb")
@@ -54,6 +57,8 @@ class SeanceServer:
             await self.stop()
             raise RuntimeError(f"the Séance server did not start: {exc!r}: {self.log_tail()}") from None
         self.tokens, self.sitting = ready["tokens"], ready["sitting"]
+        self.sittings: dict[str, str] = ready.get("sittings", {})
+        self.loop = ready.get("loop", "asyncio")
         for _ in range(100):  # the socket listens right after on_startup
             try:
                 _, w = await asyncio.open_connection("127.0.0.1", self.port)
@@ -69,7 +74,8 @@ class SeanceServer:
             return ""
 
     def salle_config(self) -> dict[str, Any]:
-        return {"url": self.url, "sitting": self.sitting, "tokens": self.tokens, "ice_addresses": ["127.0.0.1"]}
+        return {"url": self.url, "sitting": self.sitting, "sittings": self.sittings, "tokens": self.tokens,
+                "ice_addresses": ["127.0.0.1"]}
 
     async def stop(self) -> None:
         """SIGTERM by PID, SIGKILL after 8 s; only the process we started."""

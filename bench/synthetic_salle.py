@@ -193,6 +193,9 @@ class Probe:
 
     salle: int
     window: tuple[int, int] = (0, 0)  # [start_ns, end_ns); empty until the orchestrator says
+    #: append the delay trailer; off for a server that decodes and re-encodes (the
+    #: MediaRelay baseline), whose decoder the trailer would corrupt: no delay figures then
+    trailer: bool = True
     sent: int = 0
     sent_window: int = 0
     received: int = 0
@@ -221,8 +224,9 @@ class Probe:
                 async def send_rtp(data: bytes, _send=original_send) -> None:
                     if not is_rtcp(data) and not (data[0] & 0x20):  # RTP without padding
                         t_ns = now_ns()
-                        ssrc = int.from_bytes(data[8:12], "big")
-                        data = data + TRAILER.pack(MAGIC, self.salle, self.kinds.get(ssrc, 0), t_ns)
+                        if self.trailer:
+                            ssrc = int.from_bytes(data[8:12], "big")
+                            data = data + TRAILER.pack(MAGIC, self.salle, self.kinds.get(ssrc, 0), t_ns)
                         self.sent += 1
                         if self.window[0] <= t_ns < self.window[1]:
                             self.sent_window += 1
@@ -474,7 +478,7 @@ async def main(cfg: dict) -> int:
     wd = asyncio.create_task(watchdog())
     local_candidates_only(cfg.get("ice_addresses") or ["127.0.0.1"])
     audio, video = ensure_samples(Path(cfg["cache_dir"]))
-    salles = [Salle(i, Probe(i), t_start=now_ns()) for i in cfg["salles"]]
+    salles = [Salle(i, Probe(i, trailer=cfg.get("trailer", True)), t_start=now_ns()) for i in cfg["salles"]]
     target = cfg["target"]
 
     async def join(s: Salle) -> None:

@@ -21,6 +21,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="synthetic salles hosted by one load-generator process (default 1)")
     parser.add_argument("--voices", type=int, default=3, help="audio slots per salle (default 3)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--sittings", type=int, default=1,
+                        help="an installation: K sittings of --salles salles each, in one server process (default 1)")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="asyncio",
+                        help="the Séance server's event loop (default asyncio)")
+    parser.add_argument("--capacity", action="store_true",
+                        help="raise the salles of one sitting from --salles until loss > 0.5%% or p99 added "
+                             "delay > 50 ms; report the largest number held (one worker)")
+    parser.add_argument("--capacity-budget", type=float, default=300.0,
+                        help="seconds for the whole capacity search (default 300)")
+    parser.add_argument("--baseline", choices=("mediarelay",), default=None,
+                        help="also run aiortc's decode/re-encode relay (MediaRelay) with the same load: "
+                             "the naive baseline, for small --salles")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,5 +54,10 @@ def run(args: argparse.Namespace) -> int:
         salles_per_process=max(1, args.salles_per_process),
         voices=args.voices,
         quiet=args.quiet,
+        sittings=max(1, args.sittings),
+        loop=args.loop,
+        capacity=args.capacity,
+        capacity_budget=args.capacity_budget,
+        baseline=args.baseline,
     )
     return main(cfg)
