@@ -149,12 +149,17 @@ class RedisPlacement(Placement):
         await self.redis.publish(channel(sitting), json.dumps({**event, "node": self.node.id}))
 
     async def _subscribe(self) -> None:
-        """Deliver every node's events to this node's callbacks; reconnect after a Redis outage."""
+        """Deliver every node's events to this node's callbacks; reconnect after a Redis outage.
+
+        Pub/sub is fire and forget: what is published while a node resubscribes is lost for
+        its dashboard, whose next event brings it up to date (each event carries the state)."""
+        delay = 0.1
         while True:
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.psubscribe(channel("*"))
                 self._subscribed.set()
+                delay = 0.1
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is None or message.get("type") != "pmessage":
@@ -175,4 +180,5 @@ class RedisPlacement(Placement):
                     await pubsub.aclose()
                 except Exception:
                     pass
-                await asyncio.sleep(min(1.0, self.lease_ttl_s / 3))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0, self.lease_ttl_s / 3)
