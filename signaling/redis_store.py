@@ -89,7 +89,8 @@ class RedisPlacement(Placement):
         try:
             await self.heartbeat()
         except RedisError as err:
-            log.warning("redis %s unreachable at start (%s): retrying at each heartbeat", self.url, err)
+            log.warning("redis %s unreachable at start (%s): retrying at each heartbeat",
+                        self.url.split("@")[-1], err)  # never the password
         self._subscribed = asyncio.Event()
         self._sub_task = asyncio.get_running_loop().create_task(self._subscribe())
         try:  # so that this node sees its own first events too

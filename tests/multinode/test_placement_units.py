@@ -136,3 +136,36 @@ async def test_static_and_in_process_placements():
     spread = [rendezvous(f"s{i}", ["a", "b"]) for i in range(40)]
     assert 10 < spread.count("a") < 30
     assert asyncio.iscoroutinefunction(w1.publish)
+
+
+def test_the_cluster_keys_of_seance_toml(tmp_path, capsys):
+    import os
+
+    from web.cli import main
+    from web.config_file import ConfigError, parse
+    from web.workers import node_url
+
+    base = {"server": {"host": "127.0.0.1", "port": 8080, "data_dir": "data"}, "proxy": {"trusted": ["127.0.0.1"]}}
+    plain = parse(base, base_dir=tmp_path)
+    assert not plain.cluster.clustered and plain.cluster.workers == 1   # the default: one process, no Redis
+    doc = {**base, "server": {**base["server"], "workers": "auto", "redis": "redis://:pw@10.0.0.5:6379/0",
+                              "node_url": "https://n1.seance.example:{port}", "lease_ttl_s": 5}}
+    config = parse(doc, base_dir=tmp_path)
+    assert config.cluster.workers == max(1, os.cpu_count() or 1)
+    assert config.cluster.redis_url == "redis://:pw@10.0.0.5:6379/0" and config.cluster.lease_ttl_s == 5.0
+    assert node_url(config, 1) == "https://n1.seance.example:8081"
+    assert node_url(plain, 1) == "http://127.0.0.1:8081"
+    for key, value in (("workers", 65), ("workers", "many"), ("redis", "10.0.0.5"), ("lease_ttl_s", 0.5)):
+        try:
+            parse({**base, "server": {**base["server"], key: value}}, base_dir=tmp_path)
+        except ConfigError as err:
+            assert f"server.{key}" in err.keys
+        else:
+            raise AssertionError(f"server.{key} = {value!r} accepted")
+
+    toml = tmp_path / "seance.toml"
+    toml.write_text('[server]\nhost = "127.0.0.1"\nport = 8080\ndata_dir = "data"\nworkers = 2\n'
+                    'redis = "redis://:secret@127.0.0.1:6379/0"\n[proxy]\ntrusted = ["127.0.0.1"]\n')
+    assert main(["serve", "--check", "--config", str(toml)]) == 0
+    out = capsys.readouterr().out
+    assert "2 processus" in out and "127.0.0.1:6379/0" in out and "secret" not in out

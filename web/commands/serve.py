@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="worker processes on this machine (a number, or auto: one per core); "
                              "overrides server.workers")
     parser.add_argument("--redis", default=None, metavar="URL",
-                        help="redis:// URL shared by the nodes of the installation; overrides server.redis")
+                        help="redis:// URL shared by the nodes of the installation; overrides server.redis "
+                             "(prefer server.redis: a password on the command line shows in ps)")
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
 
 
@@ -248,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("%s", _summary(config).replace("\n", " |"))
     if placement is not None:
         log.info("nœud %s : %s (port %d%s)", placement.node.id, placement.node.url, port,
-                 f", Redis {redis_url}" if redis_url else "")
+                 f", Redis {redis_url.split('@')[-1]}" if redis_url else "")  # never the password
     try:
         web.run_app(app, host=config.web.host, port=port, ssl_context=ssl_context,
                     print=None, shutdown_timeout=10.0, access_log_class=PrivacyAccessLogger)
