@@ -86,6 +86,7 @@ class Router:
         self._locks: dict[str, asyncio.Lock] = {}
         self._background: set[asyncio.Task] = set()
         self.recorder = None  # sfu.recorder.Recorder while the programme is recorded (R5)
+        self.upstream = None  # sfu.cascade.UpstreamLink on an edge (cascading)
 
     # --- public API -------------------------------------------------------------------
     def slot_layout(self, kind: str) -> list[dict]:
@@ -199,11 +200,14 @@ class Router:
             "active_speaker": self.speaker.active,
             "transmitting": g["transmitting"],
             "slots": {pid: dict(p.assignments) for pid, p in self.peers.items()},
+            "upstream": self.upstream.stats() if self.upstream is not None else None,
         }
 
     async def close(self) -> None:
         self.closed = True
         await self.stop_recording()
+        if self.upstream is not None:
+            await self.upstream.close()
         if self._tick_task is not None:
             self._tick_task.cancel()
             try:

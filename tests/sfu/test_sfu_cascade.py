@@ -1,0 +1,180 @@
+"""Cascading over loopback, in one process: an origin Router with two aiortc kiosks,
+an edge Router linked to it once (sfu.cascade), three aiortc viewers on the edge.
+
+Every wait is bounded (``wait_for``); nothing asserts wall-clock performance.
+"""
+
+import asyncio
+
+import aioice.ice
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from sfu_clients import Client, wait_for
+
+from sfu import cascade
+from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
+from sfu.router import Router
+
+SALLES = ["belcourt", "vaux"]
+RELAY = "relay:edge-1"
+
+
+def config():
+    return RouterConfig(
+        ice=IceSettings(listen_addresses=("127.0.0.1",)),
+        health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
+        speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
+        keyframe_request_interval=0.2,
+    )
+
+
+@pytest.fixture
+def loopback_clients(monkeypatch):
+    """aioice leaves 127.0.0.1 out; the test clients gather on loopback only."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+class Cascade:
+    def __init__(self):
+        self.origin = Router(config())
+        self.origin.set_president_salle("belcourt")
+        self.registry = CollectorRegistry()
+        self.edge = Router(config(), registry=self.registry)
+        self.clients: dict[str, Client] = {}
+        self.link = None
+        self.offers = 0
+
+    async def offer_fn(self, sdp):
+        self.offers += 1
+        return await self.origin.connect_viewer(RELAY, sdp)
+
+    async def join(self, salle, amplitude):
+        c = Client(salle, self.origin.slot_layout("salle"), amplitude=amplitude)
+        await c.answer(await self.origin.connect_salle(salle, await c.offer()))
+        self.clients[salle] = c
+        return c
+
+    async def viewer(self, name):
+        c = Client(name, self.edge.slot_layout("viewer"), publish=False)
+        await c.answer(await self.edge.connect_viewer(name, await c.offer()))
+        self.clients[name] = c
+        return c
+
+    async def close(self):
+        for c in self.clients.values():
+            await c.close()
+        await self.edge.close()
+        await self.origin.close()
+
+
+@pytest.fixture
+async def sitting(loopback_clients):
+    s = Cascade()
+    try:
+        yield s
+    finally:
+        await asyncio.wait_for(s.close(), 20)
+
+
+def continuous(packets):
+    seqs = [p[0] for p in packets]
+    return len({p[2] for p in packets}) == 1 and all(
+        (b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:]))
+
+
+async def grows(client, slot, within=5.0, by=5):
+    start = client.count(slot)
+    return await wait_for(lambda: client.count(slot) >= start + by, within)
+
+
+async def test_edge_fans_out_the_origin_programme_once(sitting):
+    origin, edge = sitting.origin, sitting.edge
+    kiosks = {"belcourt": await sitting.join("belcourt", 0.05),
+              "vaux": await sitting.join("vaux", 0.0)}
+    link = await cascade.connect(edge, sitting.offer_fn, relay_id=RELAY,
+                                 retry=cascade.RetryPolicy(initial=0.2, maximum=1.0),
+                                 registry=sitting.registry)
+    viewers = [await sitting.viewer(f"public-{i}") for i in range(3)]
+
+    # every edge viewer receives the programme and the voices
+    assert await wait_for(lambda: all(
+        v.count("programme") > 10 and v.count("audio-0") > 10 and v.count("audio-1") > 10
+        for v in viewers), 20), [dict((k, len(p)) for k, p in v.packets.items()) for v in viewers]
+    # ... which the client decodes: VP8 frames at the kiosks' size, Opus audio
+    for v in viewers:
+        frame = await asyncio.wait_for(v.receivers["programme"].track.recv(), 5)
+        assert (frame.width, frame.height) == (160, 120)
+        audio = await asyncio.wait_for(v.receivers["audio-0"].track.recv(), 5)
+        assert audio.sample_rate == 48000
+
+    # the origin serves the edge as ONE viewer-like peer, whatever the edge's audience
+    assert origin.stats()["peers_by_kind"] == {"salle": 2, "viewer": 1}
+    assert set(origin.peers) == {*SALLES, RELAY}
+    assert sitting.offers == 1
+    assert edge.stats()["peers_by_kind"]["viewer"] == 3
+    assert origin.peers[RELAY].assignments["programme"] == "belcourt"
+    for v in ("public-0", "public-1", "public-2"):
+        assert edge.peers[v].assignments["programme"] == "upstream/programme"
+    st = edge.stats()
+    assert st["upstream"]["state"] == "up" and st["upstream"]["losses"] == 0
+    assert st["frames_decoded"] == 0 and origin.stats()["frames_decoded"] == 0
+    assert st["hook_errors"] == {} and origin.stats()["hook_errors"] == {}
+
+    # a programme switch at the origin (pin) reaches the edge viewers as one stream
+    before = [v.count("programme") for v in viewers]
+    origin.pin("vaux")
+    assert await wait_for(lambda: origin.peers[RELAY].consumers["programme"].source
+                          is origin.peers["vaux"].producers["video"], 10)
+    assert await wait_for(lambda: all(v.count("programme") > b + 20
+                                      for v, b in zip(viewers, before)), 10)
+    assert origin.stats()["source_switches"] >= 1
+    for v in viewers:
+        assert continuous(v.packets["programme"]), "hole or new SSRC at the edge viewer"
+        frame = await asyncio.wait_for(v.receivers["programme"].track.recv(), 5)
+        assert frame.width == 160
+    # PLIs from the edge reached the kiosks through the origin (the edge never decodes)
+    assert edge.stats()["keyframe_requests_sent"] > 0
+
+    # an edge viewer's lost packet is NACKed and retransmitted from the edge's cache
+    watch = viewers[0]
+    last, _, ssrc, _ = watch.packets["programme"][-1]
+    lost = {(last + 3) & 0xFFFF, (last + 4) & 0xFFFF}
+    watch.drop_once.update((ssrc, seq) for seq in lost)
+    assert await wait_for(lambda: lost <= {p[0] for p in watch.packets["programme"]}, 10)
+    assert edge.stats()["retransmitted"] >= 2
+
+    # R19 at the origin: the edge viewers get nothing while it holds
+    origin.set_public_silenced(True)
+    assert all(s is None for s in origin.peers[RELAY].assignments.values())
+    await asyncio.sleep(0.5)
+    frozen = [{slot: v.count(slot) for slot in ("programme", "audio-0", "audio-1")}
+              for v in viewers]
+    await asyncio.sleep(1.5)
+    assert [{slot: v.count(slot) for slot in ("programme", "audio-0", "audio-1")}
+            for v in viewers] == frozen
+    assert edge.stats()["upstream"]["state"] == "up"  # silence is not a loss
+    origin.set_public_silenced(False)
+    assert await wait_for(lambda: all(v.count("programme") > f["programme"] + 10
+                                      and v.count("audio-0") > f["audio-0"] + 10
+                                      for v, f in zip(viewers, frozen)), 10)
+
+    # the upstream link is lost (the origin drops it): retried, visible, restored;
+    # the edge viewers stay connected and their streams stay continuous
+    await origin.disconnect(RELAY)
+    assert await wait_for(lambda: edge.stats()["upstream"]["losses"] == 1, 10)
+    assert await wait_for(lambda: link.up and RELAY in origin.peers, 15), link.stats()
+    text = generate_latest(sitting.registry).decode()
+    assert 'seance_sfu_upstream_losses_total{relay="relay:edge-1"} 1.0' in text
+    assert 'seance_sfu_upstream_up{relay="relay:edge-1"} 1.0' in text
+    assert await grows(viewers[1], "programme", within=10, by=20)
+    assert await grows(viewers[1], "audio-0", within=5, by=10)
+    assert continuous(viewers[1].packets["programme"])
+    assert sitting.offers == 2 and origin.stats()["peers_by_kind"]["viewer"] == 1
+
+    assert edge.stats()["frames_decoded"] == 0 and origin.stats()["frames_decoded"] == 0
+
+    # closing the link leaves the edge viewers' slots empty, the origin's relay gone
+    await link.close()
+    assert edge.stats()["upstream"] is None
+    assert all(s is None for s in edge.peers["public-0"].assignments.values())
+    assert await wait_for(lambda: RELAY not in origin.peers, 10)
