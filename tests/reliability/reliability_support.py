@@ -104,6 +104,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill9()
 
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_bytes(self) -> int:
         assert self.proc is not None
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -124,25 +130,49 @@ def signer(data_dir: Path) -> TokenSigner:
 
 
 class WsClient:
-    """One authenticated socket to a server (in-process test client or a real process)."""
+    """One authenticated socket to a server (in-process test client or a real process).
 
-    def __init__(self, ws, name: str) -> None:
+    A pump task reads every frame as it arrives, like a browser does: a socket nobody
+    reads would fill the server's bounded send queue and be dropped as a slow consumer."""
+
+    def __init__(self, ws, name: str, keep_views: bool = True) -> None:
         self.ws, self.name, self.n = ws, name, 0
+        self.keep_views = keep_views
         self.view: dict | None = None
         self.errors: list[dict] = []
+        self.received = 0
+        self.counts: dict[str, int] = {}   # by error code, else by message type
+        self._inbox: asyncio.Queue = asyncio.Queue()
+        self._pump = asyncio.get_running_loop().create_task(self._read())
 
-    async def next(self, *types: str, timeout: float = TIMEOUT) -> dict:
-        async def loop():
+    async def _read(self) -> None:
+        try:
             while True:
                 frame = await self.ws.receive()
-                if frame.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING,
-                                  aiohttp.WSMsgType.ERROR):
-                    raise ConnectionError(f"{self.name}: socket closed ({frame.type}, {frame.data!r})")
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    self._inbox.put_nowait(ConnectionError(f"{self.name}: socket closed ({frame.type}, {frame.data!r})"))
+                    return
+                self.received += 1
+                if not self.keep_views and frame.data.startswith('{"type":"sitting"'):
+                    continue   # a voter's socket: skip parsing every view (cheap, like a light page)
                 msg = json.loads(frame.data)
+                key = msg.get("code") or msg["type"]
+                self.counts[key] = self.counts.get(key, 0) + 1
                 if msg["type"] == "sitting":
                     self.view = msg["view"]
                 if msg["type"] == "error":
                     self.errors.append(msg)
+                self._inbox.put_nowait(msg)
+        except Exception as exc:  # noqa: BLE001 (handed to the reader)
+            self._inbox.put_nowait(ConnectionError(f"{self.name}: {exc!r}"))
+
+    async def next(self, *types: str, timeout: float = TIMEOUT) -> dict:
+        async def loop():
+            while True:
+                msg = await self._inbox.get()
+                if isinstance(msg, Exception):
+                    self._inbox.put_nowait(msg)
+                    raise msg
                 if msg["type"] in types:
                     return msg
         return await asyncio.wait_for(loop(), timeout)
@@ -168,20 +198,22 @@ class WsClient:
         return reply["events"]
 
     async def close(self) -> None:
+        self._pump.cancel()
         await self.ws.close()
 
 
 async def ws_connect(session_or_client, url_or_path: str, sign: TokenSigner | None, name: str,
-                     role: Role | None = None, sitting: str = "demo", expect_view: bool = True, **claims) -> WsClient:
+                     role: Role | None = None, sitting: str = "demo", expect_view: bool = True,
+                     keep_views: bool = True, **claims) -> WsClient:
     ws = await session_or_client.ws_connect(url_or_path)
     hello = {"type": "hello", "sitting": sitting, "id": "h"}
     if role is not None:
         assert sign is not None
         hello["token"] = sign.issue(role, sitting=sitting, **claims)
     await ws.send_json(hello)
-    sock = WsClient(ws, name)
+    sock = WsClient(ws, name, keep_views)
     await sock.next("welcome")
-    if expect_view:
+    if expect_view and keep_views:
         await sock.next("sitting")
     return sock
 

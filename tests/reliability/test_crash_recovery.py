@@ -43,7 +43,7 @@ import time
 import aiohttp
 import aioice
 import pytest
-from reliability_support import Server, WsClient, is_root, signer, ws_connect
+from reliability_support import Server, WsClient, signer, ws_connect
 
 from deliberation.audit import audit_file, rebuild
 from deliberation.journal import load_public_pem, verify_lines
@@ -173,7 +173,7 @@ class Sitting:
             await pc.close()
         for s in self.socks.values():
             try:
-                await asyncio.wait_for(s.ws.close(), 1.0)
+                await asyncio.wait_for(s.close(), 1.0)
             except (asyncio.TimeoutError, ConnectionError, RuntimeError):
                 pass
         if self.http is not None:
