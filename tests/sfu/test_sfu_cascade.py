@@ -77,9 +77,10 @@ async def sitting(loopback_clients):
 
 
 def continuous(packets):
-    seqs = [p[0] for p in packets]
-    return len({p[2] for p in packets}) == 1 and all(
-        (b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:]))
+    """One SSRC and no hole in the sequence numbers (retransmissions arrive late)."""
+    first = packets[0][0]
+    seqs = sorted({(p[0] - first) & 0xFFFF for p in packets})
+    return len({p[2] for p in packets}) == 1 and seqs == list(range(seqs[0], seqs[-1] + 1))
 
 
 async def grows(client, slot, within=5.0, by=5):
@@ -142,6 +143,30 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
     watch.drop_once.update((ssrc, seq) for seq in lost)
     assert await wait_for(lambda: lost <= {p[0] for p in watch.packets["programme"]}, 10)
     assert edge.stats()["retransmitted"] >= 2
+
+    # a packet lost on the link itself is NACKed upstream by the edge, retransmitted
+    # from the origin's cache and forwarded: the edge viewers' streams have no hole
+    conn = link.pc.getTransceivers()[0].receiver.transport.transport._connection
+    received, upstream_lost = conn.data_received, set()
+    programme = edge.peers["upstream/programme"].producers["video"]
+
+    def lossy_data_received(data, component):
+        if (127 < data[0] < 192 and not 191 < data[1] < 209 and len(upstream_lost) < 2
+                and int.from_bytes(data[8:12], "big") == programme.ssrc):
+            upstream_lost.add(int.from_bytes(data[2:4], "big"))
+            return
+        received(data, component)
+
+    origin_retransmitted = origin.stats()["retransmitted"]
+    start = viewers[2].count("programme")
+    conn.data_received = lossy_data_received
+    assert await wait_for(lambda: len(upstream_lost) == 2
+                          and viewers[2].count("programme") > start + 30, 10)
+    conn.data_received = received
+    assert edge.stats()["nacks_sent"] > 0
+    assert origin.stats()["retransmitted"] >= origin_retransmitted + 2
+    got = sorted(p[0] for p in viewers[2].packets["programme"][start:])
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(got, got[1:])), "hole in the stream"
 
     # R19 at the origin: the edge viewers get nothing while it holds
     origin.set_public_silenced(True)
