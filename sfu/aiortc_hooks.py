@@ -1,6 +1,7 @@
 """The one module of Séance that reaches into aiortc (and aioice) internals.
 
-Every hook below was checked against **aiortc 1.16.0** and **aioice 0.13.0**;
+Every hook below was checked against **aiortc 1.16.0**, **aioice 0.13.0** and
+**pylibsrtp 1.0.0**;
 ``tests/sfu/test_aiortc_hooks.py`` fails loudly if an upgrade moves any name,
 attribute or signature relied on here (see :func:`check_surface`).
 
@@ -67,6 +68,7 @@ from .rtp_rewrite import rtp_layout
 
 AIORTC_CHECKED = "1.16.0"
 AIOICE_CHECKED = "0.13.0"
+PYLIBSRTP_CHECKED = "1.0.0"
 
 
 class HookOwner(Protocol):
@@ -117,6 +119,8 @@ class SfuDtlsTransport(RTCDtlsTransport):
     def __init__(self, transport: Any, certificates: list) -> None:
         super().__init__(transport, certificates)
         self._seance: HookOwner | None = _owner.get()
+        self._seance_unprotect: Any = None
+        self._seance_rx_session: Any = None
         if self._seance is not None:
             # the receive fast path of _bound_queue finds its transport here (one DTLS
             # transport per ICE connection in aiortc 1.16)
@@ -133,8 +137,11 @@ class SfuDtlsTransport(RTCDtlsTransport):
         srtp = self._rx_srtp
         if srtp is None or self._state is not State.CONNECTED:
             return False
+        if srtp is not self._seance_rx_session:
+            self._seance_rx_session = srtp
+            self._seance_unprotect = srtp_call(srtp, "unprotect")
         try:
-            plain = srtp.unprotect(data)
+            plain = self._seance_unprotect(data)
         except pylibsrtp.Error:
             self._seance.counters.dropped["srtp"] += 1
             return True
@@ -197,21 +204,65 @@ class SfuDtlsTransport(RTCDtlsTransport):
 # protocol.transport.sendto(data, addr). Four coroutines per packet; this is the same
 # without them (the transport's own tx counters, used by getStats only, are not
 # advanced for these packets).
-def direct_rtp_sender(dtls: RTCDtlsTransport) -> Callable[[bytes], None]:
-    """A synchronous ``send(rtp_packet)`` for ``dtls``: SRTP-protect and hand to the
-    UDP socket of the nominated ICE pair. Raises ConnectionError when not connected."""
+def direct_rtp_sender(dtls: RTCDtlsTransport) -> Callable[[bytes | bytearray], int]:
+    """A synchronous ``send(rtp_packet) -> bytes sent`` for ``dtls``: SRTP-protect
+    (:func:`srtp_call`, which takes the bytearray being rewritten as it is) and hand to
+    the UDP socket of the nominated ICE pair. Raises ConnectionError when not connected."""
     nominated = dtls.transport._connection._nominated
     connected = State.CONNECTED
+    session: Any = None
+    protect: Callable[[bytes | bytearray], bytes] | None = None
 
-    def send(packet: bytes) -> None:
+    def send(packet: bytes | bytearray) -> int:
+        nonlocal session, protect
         if dtls._state is not connected:
             raise ConnectionError("DTLS not connected")
         pair = nominated.get(1)
         if pair is None:
             raise ConnectionError("no nominated ICE pair")
-        pair.protocol.transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
+        if dtls._tx_srtp is not session:
+            session = dtls._tx_srtp
+            protect = srtp_call(session, "protect")
+        data = protect(packet)
+        pair.protocol.transport.sendto(data, pair.remote_addr)
+        return len(packet)
 
     return send
+
+
+# pylibsrtp 1.0.0: Session.__process(data, func, trailer) checks the type and length,
+# allocates an ``int *`` (ffi.new, the dearest part), copies the packet into the
+# session's own 1500-byte buffer (_cdata, _buffer), calls lib.srtp_protect or
+# lib.srtp_unprotect(_srtp[0], _cdata, len_p), raises through _srtp_assert and returns
+# a copy of the result. srtp_call does the same with one ``int *`` per session, and
+# accepts a bytearray (the copy into _buffer takes any buffer). Single-threaded use:
+# the session's buffer is shared with aiortc's own calls, each complete on return.
+def srtp_call(session: Any, op: str) -> Callable[[bytes | bytearray], bytes]:
+    """``session.protect`` or ``session.unprotect``, without the per-call allocation.
+    Anything but a pylibsrtp 1.0 Session (e.g. a test double) gets its own method."""
+    if type(session) is not pylibsrtp.Session:
+        method = getattr(session, op)
+        return lambda packet: method(bytes(packet))
+    from pylibsrtp._binding import ffi, lib
+
+    func = lib.srtp_protect if op == "protect" else lib.srtp_unprotect
+    cdata, buffer, ctx = session._cdata, session._buffer, session._srtp[0]
+    limit = len(cdata) - (pylibsrtp.SRTP_MAX_TRAILER_LEN if op == "protect" else 0)
+    len_p = ffi.new("int *")
+    check = pylibsrtp._srtp_assert
+
+    def call(packet: bytes | bytearray, _keep: Any = session) -> bytes:  # _keep: ctx lives as long
+        n = len(packet)
+        if n > limit:
+            raise ValueError("packet is too long")
+        len_p[0] = n
+        buffer[0:n] = packet
+        rc = func(ctx, cdata, len_p)
+        if rc:
+            check(rc)
+        return buffer[0 : len_p[0]]
+
+    return call
 
 
 # aiortc 1.16.0: RTCRtpReceiver(kind, transport); receive(parameters) starts a
@@ -575,6 +626,14 @@ def check_surface() -> list[str]:
            "RTCIceGatherer.gather awaits _connection.gather_candidates()")
     expect({"ip"} <= {f.name for f in dataclasses.fields(RTCIceCandidate)},
            "RTCIceCandidate.ip")
+    expect(getattr(pylibsrtp, "__version__", PYLIBSRTP_CHECKED) == PYLIBSRTP_CHECKED,
+           f"pylibsrtp {getattr(pylibsrtp, '__version__', '?')} != checked {PYLIBSRTP_CHECKED}")
+    src = inspect.getsource(pylibsrtp.Session)
+    for use in ('self._cdata = ffi.new("char[]", 1500)', "self._buffer = ffi.buffer(self._cdata)",
+                "self._srtp = ffi.gc(srtp", "self._buffer[0 : len(data)] = data",
+                "_srtp_assert(func(self._srtp[0], self._cdata, len_p))",
+                "lib.srtp_protect, SRTP_MAX_TRAILER_LEN", "self.__process(packet, lib.srtp_unprotect)"):
+        expect(use in src, f"pylibsrtp.Session uses {use!r} (srtp_call)")
     conn = aioice.ice.Connection
     expect("lambda: StunProtocol(self)" in inspect.getsource(conn.get_component_candidates),
            "aioice Connection.get_component_candidates builds StunProtocol(self) (SfuStunProtocol)")

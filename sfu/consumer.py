@@ -194,9 +194,8 @@ class Consumer:
         self._history[out_seq & (HISTORY - 1)] = (out_seq, producer, seq, out_ts, pid_off, tl0_off)
         if self._first_seq is None:
             self._first_seq = out_seq
-        packet = bytes(buf)
         try:
-            self._send_rtp(packet)
+            size = self._send_rtp(buf)  # protects the bytearray as it is: no bytes() copy
         except ConnectionError:
             self.counters.dropped["not_connected"] += 1
             return
@@ -207,9 +206,9 @@ class Consumer:
         # per-consumer integers; the router's packets_out/bytes_out are their sums,
         # taken at scrape time (SfuCounters.packets_out)
         self.packets_sent += 1
-        self.octets_sent += len(packet)
+        self.octets_sent += size
         health = self.peer.health
-        if health is not None:
+        if health is not None and health.oldest_unacked is None:
             health.packet_out(now)
 
     # RTCP from the subscriber ---------------------------------------------------------

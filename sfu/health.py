@@ -37,7 +37,6 @@ class HealthMonitor:
     __slots__ = (
         "settings",
         "packets_in",
-        "packets_out",
         "packets_out_acked",
         "last_in",
         "oldest_unacked",
@@ -50,7 +49,6 @@ class HealthMonitor:
     def __init__(self, settings: HealthSettings | None = None) -> None:
         self.settings = settings or HealthSettings()
         self.packets_in = 0
-        self.packets_out = 0
         self.packets_out_acked = 0
         self.last_in: float | None = None
         self.oldest_unacked: float | None = None
@@ -65,7 +63,8 @@ class HealthMonitor:
         self.last_in = now
 
     def packet_out(self, now: float) -> None:
-        self.packets_out += 1
+        """A packet was sent to the salle (forwarded packets are counted by the
+        consumers; the hot path calls this only while ``oldest_unacked`` is None)."""
         if self.oldest_unacked is None:
             self.oldest_unacked = now
 
