@@ -70,11 +70,23 @@ function ballot(slot, vote) {
       onclick: async (ev) => {
         const r = await cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: me, choice, on_behalf_of: behalf || null },
           `${title} : ${text.toLowerCase()} — vote enregistré.`, ev.currentTarget);
-        if (r.ok) { chosen.set(key, choice); render(); }
+        if (r.ok) { chosen.set(key, choice); render(); focusNextBallot(); }
       } }, text));
   }
   box.append(row);
   return box;
+}
+
+/** After a ballot is cast its buttons are gone: keyboard focus goes to the next ballot
+ * still to cast (the group, not a choice: no second vote by a repeated key press), else to
+ * the card's heading. */
+function focusNextBallot() {
+  const active = document.activeElement;
+  if (active && active !== document.body && active.isConnected) return;
+  const next = [...document.querySelectorAll("#ballots .ballot")].find((b) => b.querySelector("button.choice"));
+  const target = next || $("ballot-h");
+  target.tabIndex = -1;
+  target.focus();
 }
 
 function renderBallots() {
@@ -95,7 +107,10 @@ function renderBallots() {
     patch($("ballots"), h("p", { class: "muted" }, "Vous ne faites pas partie des votants de ce scrutin (liste arrêtée à son ouverture, R16)."));
     return;
   }
-  patch($("ballots"), mine.map((s) => ballot(s, vote)));
+  const box = $("ballots");
+  const hadFocus = box.contains(document.activeElement);
+  patch(box, mine.map((s) => ballot(s, vote)));
+  if (hadFocus && !box.contains(document.activeElement)) focusNextBallot();
 }
 
 function renderRollCall() {

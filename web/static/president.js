@@ -23,6 +23,15 @@ window.seanceSitting = client;
 
 const cmd = (command, doneText, button) => run(client, feedback, command, doneText, button);
 
+/** The button just pressed goes away with the step it ends: put keyboard focus on the
+ * heading of where the next step is (announced by screen readers, Tab continues there). */
+function focusHeading(id) {
+  const el = $(id);
+  if (!el) return;
+  el.tabIndex = -1;
+  el.focus();
+}
+
 // ------------------------------------------------------------------ opening (R7, R8, R10, R2)
 
 function check(ok, rule, text, key) {
@@ -125,7 +134,7 @@ function renderVote() {
       ["appel_nominal", "Appel nominal (le secrétaire et les agents enregistrent les réponses)"]]) {
       const id = `method-${value}`;
       fieldset.append(h("div", { class: "radio" },
-        h("input", { type: "radio", name: "method", id, value, checked: methodChoice === value,
+        h("input", { type: "radio", name: "method", id, value, checked: methodChoice === value, dataset: { key: id },
           onchange: () => { methodChoice = value; } }),
         h("label", { for: id }, label)));
     }
@@ -142,7 +151,8 @@ function renderVote() {
     }
     children.push(fieldset, h("button", {
       type: "button", class: "primary", id: "open-vote-btn", dataset: { key: "open-vote" },
-      onclick: (ev) => cmd({ type: "OpenVote", item_id: item.id, method: methodChoice }, "Vote ouvert.", ev.currentTarget),
+      onclick: (ev) => cmd({ type: "OpenVote", item_id: item.id, method: methodChoice }, "Vote ouvert.", ev.currentTarget)
+        .then((r) => { if (r.ok) focusHeading("vote-h"); }),
     }, "Ouvrir le vote"));
     patch(box, children);
     return;
@@ -183,7 +193,8 @@ function renderVote() {
   children.push(h("button", {
     type: "button", class: "primary", id: "close-vote-btn", dataset: { key: "close-vote" }, disabled: vote.frozen,
     "aria-describedby": vote.frozen ? "vote-frozen-note" : null,
-    onclick: (ev) => cmd({ type: "CloseVote", item_id: vote.item_id }, "Vote clos : résultat proclamé.", ev.currentTarget),
+    onclick: (ev) => cmd({ type: "CloseVote", item_id: vote.item_id }, "Vote clos : résultat proclamé.", ev.currentTarget)
+      .then((r) => { if (r.ok) focusHeading("results-h"); }),
   }, "Clore le vote et proclamer le résultat"));
   patch(box, children);
 }
@@ -212,7 +223,8 @@ function renderAgenda() {
     }
     if (v.status === "opened" && item.status === "pending" && !v.vote) {
       li.append(h("button", { type: "button", class: "small", dataset: { key: `take-${item.id}` },
-        onclick: (ev) => cmd({ type: "TakeUpItem", item_id: item.id }, `Point appelé : ${item.title}.`, ev.currentTarget) },
+        onclick: (ev) => cmd({ type: "TakeUpItem", item_id: item.id }, `Point appelé : ${item.title}.`, ev.currentTarget)
+          .then((r) => { if (r.ok) focusHeading("vote-h"); }) },
       "Appeler ce point"));
     }
     return li;
@@ -302,7 +314,8 @@ $("secretary-btn").addEventListener("click", (ev) => {
   if (!id) { feedback.refused({ code: "R10", message: "R10 — choisissez un membre présent." }); return; }
   cmd({ type: "AppointSecretary", member_id: id }, `Secrétaire de séance : ${memberName(view, id)}.`, ev.currentTarget);
 });
-$("open-btn").addEventListener("click", (ev) => cmd({ type: "OpenSitting" }, "La séance est ouverte.", ev.currentTarget));
+$("open-btn").addEventListener("click", (ev) => cmd({ type: "OpenSitting" }, "La séance est ouverte.", ev.currentTarget)
+  .then((r) => { if (r.ok) focusHeading("agenda-h"); }));
 $("sensitive-btn").addEventListener("click", (ev) => {
   const on = !view.sensitive;
   cmd({ type: "MarkSensitive", on, reason: $("sensitive-reason").value.trim() },

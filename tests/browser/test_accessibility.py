@@ -1,0 +1,450 @@
+"""Accessibility of every screen, in real Chromium (issue 4: "keyboard usable, labels, contrast").
+
+1. axe-core (npm, pinned in package.json; ``npm ci`` installs it into node_modules/) runs
+   on each screen at a meaningful moment — the sitting convened, then opened with an
+   electronic vote in progress (the president's, the councillor's and the public
+   display's vote controls visible) — with the WCAG 2.0/2.1 A and AA rules; any violation
+   of impact "serious" or "critical" fails, and the message lists every violation with
+   its nodes.
+
+   How axe gets into the page: the pages' CSP is ``script-src 'self'``, so Playwright's
+   ``page.add_script_tag(path=…)`` (which inlines the file's content) is refused by the
+   browser; ``context.add_init_script(path=…)`` is evaluated by the DevTools protocol
+   (Page.addScriptToEvaluateOnNewDocument), outside the page's CSP, and works. The test
+   checks both, so a change of either behaviour is noticed.
+
+2. Keyboard only: the president opens the sitting, calls an item, chooses the method, opens
+   and closes the vote with Tab / Shift+Tab / Enter / Space (no mouse click, no
+   ``.click()``); a councillor on a phone-sized /elu casts both her ballots (her own and
+   the proxy she holds) the same way. Each focused control shows a visible focus
+   indicator (computed outline or box-shadow), and the sitting status, the vote and the
+   refusals sit in live regions.
+
+Screenshots go to ``test-output/a11y/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from playwright.async_api import expect
+
+from kiosk_helpers import open_kiosk, until
+
+from signaling.roles import Role
+from web.app import ROOMS, SESSION_COOKIE, SIGNER, SITTINGS
+
+pytestmark = pytest.mark.browser
+
+T = 15_000
+REPO = Path(__file__).resolve().parents[2]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: axe's best-practice rules (landmarks, heading order, one h1…): reported, not failing
+INFO_TAGS = ["best-practice"]
+BLOCKING = ("serious", "critical")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1360, "height": 900}
+
+#: Checked in at Belcourt (the one salle whose kiosk transmits): 9 of 17, the quorum.
+PRESENT = ["m01", "m02", "m03", "m04", "m06", "m07", "m08", "m10", "m11"]
+ITEM = "pv-precedent"
+
+
+def _axe_or_skip() -> Path:
+    if not AXE.exists():
+        pytest.skip("axe-core missing: run `npm ci --no-audit --no-fund` at the repository root")
+    return AXE
+
+
+# ------------------------------------------------------------------------------ helpers
+
+async def new_person(browser, server, role: Role | None, *, member=None, salle=None, agent=None, viewport=None):
+    """A context with this person's session cookie (none for the public) and axe preloaded."""
+    context = await browser.new_context(viewport=viewport or DESKTOP, locale="fr-FR")
+    await context.add_init_script(path=str(AXE))
+    if role is not None:
+        token = server.app[SIGNER].issue(role, member=member, salle=salle, agent=agent)
+        await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": server.base_url}])
+    page = await context.new_page()
+    label = member or agent or (role.value if role else "public")
+    page.on("pageerror", lambda e: print(f"[{label}] page error: {e}"))
+    return context, page
+
+
+async def open_kiosk_with_axe(browser, server, salle):
+    """The salle's kiosk page (fake camera and microphone), axe preloaded."""
+    context, page = await new_person(browser, server, None, viewport={"width": 1280, "height": 760})
+    token = server.app[SIGNER].issue(Role.KIOSK, salle=salle, sitting="demo")
+    await page.goto(f"{server.base_url}/salle/{salle}?token={token}")
+    return context, page
+
+
+async def axe_violations(page) -> list[dict]:
+    return await page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+            return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, tags: v.tags,
+              nodes: v.nodes.map((n) => ({target: n.target.join(" "), html: n.html.slice(0, 200),
+                                          summary: (n.failureSummary || "").replace(/\\s+/g, " ").slice(0, 300)}))}));
+        }""", WCAG_TAGS + INFO_TAGS)
+
+
+def describe(found: dict[str, list[dict]]) -> str:
+    lines = []
+    for where, violations in found.items():
+        for v in violations:
+            lines.append(f"{where}: [{v['impact']}] {v['id']} — {v['help']} ({v['helpUrl']})")
+            for n in v["nodes"]:
+                lines.append(f"    {n['target']}  {n['html']}\n      {n['summary']}")
+    return "\n".join(lines)
+
+
+class Scanner:
+    """Runs axe on pages and collects every violation; fails at the end on serious/critical ones."""
+
+    def __init__(self, shots: Path) -> None:
+        self.found: dict[str, list[dict]] = {}
+        self.shots = shots
+        shots.mkdir(parents=True, exist_ok=True)
+        self.scanned: list[str] = []
+
+    async def scan(self, page, where: str, shot: str | None = None) -> None:
+        await page.wait_for_load_state("load")
+        violations = await axe_violations(page)
+        self.scanned.append(where)
+        if violations:
+            self.found[where] = violations
+        if shot:
+            await page.screenshot(path=str(self.shots / f"{shot}.png"), full_page=True)
+
+    def check(self) -> None:
+        print(f"\naxe: {len(self.scanned)} screens scanned: {', '.join(self.scanned)}")
+        if self.found:
+            print(describe(self.found))
+        blocking = {w: [v for v in vs if v["impact"] in BLOCKING and set(v["tags"]) & set(WCAG_TAGS)]
+                    for w, vs in self.found.items()}
+        blocking = {w: vs for w, vs in blocking.items() if vs}
+        assert not blocking, ("axe-core: serious or critical WCAG 2.1 A/AA violations\n" + describe(self.found))
+
+
+class Socket:
+    """An authenticated WebSocket speaking the screens' protocol (as test_sitting_e2e does)."""
+
+    def __init__(self, ws) -> None:
+        self.ws, self.n, self.pending = ws, 0, {}
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def connect(cls, session, server, role: Role, **claims) -> "Socket":
+        ws = await session.ws_connect(server.base_url + "/ws")
+        token = server.app[SIGNER].issue(role, **claims)
+        await ws.send_json({"type": "hello", "sitting": "demo", "token": token, "id": "hello"})
+        return cls(ws)
+
+    async def _read(self) -> None:
+        async for msg in self.ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                fut = self.pending.pop(data.get("re"), None) if data.get("type") in ("ack", "error") else None
+                if fut is not None and not fut.done():
+                    fut.set_result(data)
+
+    async def do(self, command: dict) -> None:
+        self.n += 1
+        fut = asyncio.get_running_loop().create_future()
+        self.pending[f"c{self.n}"] = fut
+        await self.ws.send_json({"type": "command", "id": f"c{self.n}", "command": command})
+        reply = await asyncio.wait_for(fut, 10)
+        assert reply["type"] == "ack", (command, reply)
+
+    async def close(self) -> None:
+        self.reader.cancel()
+        await self.ws.close()
+
+
+async def convene_with_quorum(server, session) -> list[Socket]:
+    """Belcourt's agent checks in nine members (the quorum) and records a proxy m09 → m07;
+    the president appoints the secretary. Returns the sockets (closed by the caller)."""
+    agent = await Socket.connect(session, server, Role.AGENT, member="a-belcourt", salle="belcourt", agent="a-belcourt")
+    president = await Socket.connect(session, server, Role.PRESIDENT, member="m01", salle="belcourt")
+    for member in PRESENT:
+        await agent.do({"type": "CheckIn", "member_id": member, "salle_id": "belcourt"})
+    await agent.do({"type": "RecordProxy", "giver_id": "m09", "holder_id": "m07",
+                    "document_ref": "Pouvoir écrit n° PV-2026-031"})
+    await president.do({"type": "AppointSecretary", "member_id": "m03"})
+    return [agent, president]
+
+
+async def focused(page) -> dict:
+    return await page.evaluate("""() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return {tag: "body"};
+        const cs = getComputedStyle(el);
+        return {tag: el.tagName.toLowerCase(), id: el.id, text: (el.textContent || "").trim().slice(0, 60),
+                outline: `${cs.outlineStyle} ${cs.outlineWidth} ${cs.outlineColor}`,
+                outlineStyle: cs.outlineStyle, outlineWidth: parseFloat(cs.outlineWidth) || 0,
+                boxShadow: cs.boxShadow};
+    }""")
+
+
+async def tab_to(page, selector: str, *, back: bool = False, limit: int = 120) -> dict:
+    """Press Tab (or Shift+Tab) until the focused element matches ``selector``; then check
+    its focus indicator is visible. Fails after ``limit`` presses."""
+    key = "Shift+Tab" if back else "Tab"
+    for presses in range(limit):
+        if await page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector):
+            info = await focused(page)
+            print(f"  {key} ×{presses} → {selector}  (focus ring: {info['outline']}; {info['boxShadow']})")
+            visible = (info["outlineStyle"] not in ("none", "") and info["outlineWidth"] > 0) or info["boxShadow"] not in ("none", "")
+            assert visible, f"no visible focus indicator on {selector}: {info}"
+            return info
+        await page.keyboard.press(key)
+    raise AssertionError(f"{selector} not reached with {key} in {limit} presses (focus on {await focused(page)})")
+
+
+async def live_region(page, selector: str) -> str:
+    """The politeness with which changes in ``selector`` are announced ('' if none)."""
+    return await page.evaluate("""(s) => {
+        for (let el = document.querySelector(s); el; el = el.parentElement) {
+            const live = el.getAttribute("aria-live");
+            if (live && live !== "off") return live;
+            const role = el.getAttribute("role");
+            if (role === "alert") return "assertive";
+            if (role === "status" || role === "log") return "polite";
+        }
+        return "";
+    }""", selector)
+
+
+# ------------------------------------------------------------------------------ tests
+
+async def test_every_screen_passes_axe(browser, live_app, output_dir):
+    axe = _axe_or_skip()
+    server = live_app
+    room = server.app[ROOMS]["demo"]
+    scanner = Scanner(output_dir / "a11y")
+    contexts = []
+    session = aiohttp.ClientSession()
+    sockets: list[Socket] = []
+    t0 = time.monotonic()
+    try:
+        # How axe can (not) enter a page under this CSP: add_script_tag inlines the file and
+        # the page refuses it; add_init_script (CDP) is outside the page's CSP.
+        ctx = await browser.new_context()
+        contexts.append(ctx)
+        probe = await ctx.new_page()
+        await probe.goto(server.base_url + "/login")
+        with pytest.raises(Exception, match="Content Security Policy"):
+            await probe.add_script_tag(path=str(axe))
+        assert await probe.evaluate("typeof window.axe") == "undefined"
+
+        kiosk_ctx, kiosk = await open_kiosk_with_axe(browser, server, "belcourt")
+        contexts.append(kiosk_ctx)
+
+        # ---- before anyone signs in
+        ctx, anon = await new_person(browser, server, None)
+        contexts.append(ctx)
+        for path, name in (("/login", "login"), ("/confidentialite", "confidentialite")):
+            await anon.goto(server.base_url + path)
+            await scanner.scan(anon, path, shot=name if name == "login" else None)
+
+        # ---- each role's home page, and the screens of a convened sitting
+        people = {
+            "president": (Role.PRESIDENT, {"member": "m01", "salle": "belcourt"}, DESKTOP),
+            "agent": (Role.AGENT, {"member": "a-belcourt", "salle": "belcourt", "agent": "a-belcourt"}, DESKTOP),
+            "elu": (Role.COUNCILLOR, {"member": "m07"}, PHONE),
+            "moderateur": (Role.MODERATOR, {"member": "moderateur", "salle": "belcourt"}, DESKTOP),
+            "auditeur": (Role.AUDITOR, {"member": "auditeur"}, DESKTOP),
+            "admin": (Role.ADMIN, {"member": "dsi"}, DESKTOP),
+        }
+        pages = {}
+        for who, (role, claims, viewport) in people.items():
+            ctx, page = await new_person(browser, server, role, viewport=viewport, **claims)
+            contexts.append(ctx)
+            pages[who] = page
+            await page.goto(server.base_url + "/")
+            await scanner.scan(page, f"/ ({who})")
+
+        sockets += await convene_with_quorum(server, session)
+        await until(lambda: room.transmitting.get("belcourt"), 30, what="belcourt transmitting")
+
+        admin = pages["admin"]
+        for path in ("/admin", "/admin/seances/demo", "/admin/seances/demo/convocation"):
+            await admin.goto(server.base_url + path)
+            await scanner.scan(admin, path, shot="admin" if path == "/admin" else None)
+
+        president = pages["president"]
+        await president.goto(server.base_url + "/president")
+        await expect(president.locator("#open-btn")).to_be_enabled(timeout=T)
+        await scanner.scan(president, "/president (convened)", shot="president-convened")
+        # a refusal on screen (R12: a banned item typed into the agenda)
+        await president.locator("#add-item summary").click()
+        await president.fill("#item-title", "Adoption du budget primitif 2027")
+        await president.locator("#add-item-form button[type=submit]").click()
+        await expect(president.locator("#alert")).to_contain_text("R12", timeout=T)
+        await scanner.scan(president, "/president (refusal shown)", shot="president-refusal")
+
+        agent = pages["agent"]
+        await agent.goto(server.base_url + "/agent/belcourt")
+        await expect(agent.locator("#members tr[data-member=m07]")).to_contain_text("Présent·e ici", timeout=T)
+        await scanner.scan(agent, "/agent/belcourt (convened)", shot="agent-convened")
+
+        moderator = pages["moderateur"]
+        await moderator.goto(server.base_url + "/moderation")
+        await expect(moderator.locator("#moderation tbody tr").first).to_be_visible(timeout=T)
+        await scanner.scan(moderator, "/moderation")
+
+        elu = pages["elu"]
+        await elu.goto(server.base_url + "/elu")
+        await expect(elu.locator("#presence")).to_contain_text("présent·e depuis", timeout=T)
+        await scanner.scan(elu, "/elu (convened, phone)")
+
+        ctx, public = await new_person(browser, server, None, viewport={"width": 1600, "height": 900})
+        contexts.append(ctx)
+        await public.goto(server.base_url + "/public/demo")
+        await expect(public.locator("#badge-sitting")).to_contain_text("convoquée", timeout=T)
+        await scanner.scan(public, "/public/demo (convened)")
+
+        await scanner.scan(kiosk, "/salle/belcourt (kiosk)", shot="kiosk")
+
+        auditor = pages["auditeur"]
+        # ---- the sitting opened, an electronic vote in progress: the vote controls visible
+        await president.locator("#open-btn").click()
+        await expect(president.locator("#badge-sitting")).to_have_text("Séance ouverte", timeout=T)
+        await president.locator(f"#agenda li[data-item={ITEM}] button").click()
+        await president.locator("#open-vote-btn").click()
+        await expect(president.locator("#vote-count")).to_contain_text("0 vote enregistré", timeout=T)
+        await expect(president.locator("#vote .ballot[data-ballot=self] button[data-choice=pour]")).to_be_visible()
+        await scanner.scan(president, "/president (vote open)", shot="president-vote-open")
+
+        await expect(elu.locator(".ballot[data-ballot=m09] button[data-choice=pour]")).to_be_visible(timeout=T)
+        await scanner.scan(elu, "/elu (vote open, two ballots, phone)", shot="elu-two-ballots")
+
+        await expect(public.locator("#public-vote")).to_be_visible(timeout=T)
+        await scanner.scan(public, "/public/demo (vote open)", shot="public-vote-open")
+
+        await expect(agent.locator("#badge-sitting")).to_have_text("Séance ouverte", timeout=T)
+        await scanner.scan(agent, "/agent/belcourt (opened)")
+
+        # a result proclaimed: the nominative result on the public display and on /elu
+        await president.locator("#vote .ballot[data-ballot=self] button[data-choice=pour]").click()
+        await expect(president.locator("#vote-count")).to_contain_text("1 vote enregistré", timeout=T)
+        await president.locator("#close-vote-btn").click()
+        await expect(public.locator(f"#public-results article[data-item={ITEM}]")).to_be_visible(timeout=T)
+        await expect(elu.locator("#last-result")).to_be_visible(timeout=T)
+        await scanner.scan(public, "/public/demo (result proclaimed)", shot="public-result")
+        await scanner.scan(elu, "/elu (result proclaimed, phone)")
+        await scanner.scan(president, "/president (result proclaimed)")
+
+        await auditor.goto(server.base_url + "/audit/demo")
+        await scanner.scan(auditor, "/audit/demo (sitting in progress)", shot="audit")
+        print(f"scanned in {time.monotonic() - t0:.1f}s")
+        scanner.check()
+    finally:
+        for s in sockets:
+            await s.close()
+        await session.close()
+        for c in contexts:
+            try:
+                await c.close()
+            except Exception:
+                pass
+
+
+async def test_keyboard_only_sitting(browser, live_app, output_dir):
+    _axe_or_skip()
+    server = live_app
+    room = server.app[ROOMS]["demo"]
+    service = server.app[SITTINGS]["demo"]
+    contexts = []
+    session = aiohttp.ClientSession()
+    sockets: list[Socket] = []
+    shots = output_dir / "a11y"
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        kiosk_ctx, _ = await open_kiosk(browser, server, "belcourt")
+        contexts.append(kiosk_ctx)
+        sockets += await convene_with_quorum(server, session)
+        ctx, president = await new_person(browser, server, Role.PRESIDENT, member="m01", salle="belcourt")
+        contexts.append(ctx)
+        ctx, elu = await new_person(browser, server, Role.COUNCILLOR, member="m07", viewport=PHONE)
+        contexts.append(ctx)
+        await president.goto(server.base_url + "/president")
+        await elu.goto(server.base_url + "/elu")
+        await until(lambda: room.transmitting.get("belcourt"), 30, what="belcourt transmitting")
+
+        # Status changes are announced: the sitting status, the vote, the refusals.
+        for page, status, vote in ((president, "#badge-sitting", "#vote"), (elu, "#sitting-line", "#ballots")):
+            assert await live_region(page, status), f"{page.url}: {status} is in no live region"
+            assert await live_region(page, vote), f"{page.url}: {vote} is in no live region"
+            assert await live_region(page, "#alert") == "assertive", f"{page.url}: refusals (#alert) not role=alert"
+            assert await live_region(page, "#notice"), f"{page.url}: confirmations (#notice) not announced"
+
+        # ---- the president, keyboard only: open the sitting
+        await expect(president.locator("#open-btn")).to_be_enabled(timeout=T)
+        await president.locator("body").focus()
+        await tab_to(president, "#open-btn")
+        await president.keyboard.press("Enter")
+        await expect(president.locator("#badge-sitting")).to_have_text("Séance ouverte", timeout=T)
+        await expect(president.locator("#notice")).to_have_text("La séance est ouverte.", timeout=T)
+        await expect(president.locator("#agenda-h")).to_be_focused()   # where the next step is
+
+        # call the item (Shift+Tab works backwards too), choose the method, open the vote
+        await tab_to(president, f"#agenda li[data-item={ITEM}] button")
+        await president.keyboard.press("Enter")
+        await expect(president.locator("#method-electronique")).to_be_visible(timeout=T)
+        await expect(president.locator("#vote-h")).to_be_focused()
+        await tab_to(president, "#secretary-select", back=True)  # Shift+Tab goes back…
+        await tab_to(president, "#method-electronique")  # Tab enters the radio group on the checked one…
+        await president.keyboard.press("ArrowDown")       # …the arrows move (and select) within it
+        await expect(president.locator("#method-appel_nominal")).to_be_focused()
+        await expect(president.locator("#method-appel_nominal")).to_be_checked()
+        await president.keyboard.press("ArrowUp")
+        await expect(president.locator("#method-electronique")).to_be_checked()
+        await tab_to(president, "#open-vote-btn")
+        await president.keyboard.press("Enter")
+        await expect(president.locator("#vote-count")).to_have_text("0 vote enregistré sur 10.", timeout=T)
+
+        # the president's own ballot, with the keyboard
+        await tab_to(president, "#vote .ballot[data-ballot=self] button[data-choice=pour]")
+        await president.keyboard.press("Space")
+        await expect(president.locator("#vote .ballot[data-ballot=self]")).to_contain_text("Vote enregistré", timeout=T)
+
+        # ---- the councillor on her phone, keyboard only: her ballot, then the proxy's
+        await expect(elu.locator("#ballot-card")).to_be_visible(timeout=T)
+        await elu.locator("body").focus()
+        await tab_to(elu, ".ballot[data-ballot=self] button[data-choice=pour]")
+        await elu.keyboard.press("Enter")
+        await expect(elu.locator(".ballot[data-ballot=self]")).to_contain_text("Vote enregistré : pour.", timeout=T)
+        await expect(elu.locator(".ballot[data-ballot=m09]")).to_be_focused()   # the next ballot, not a choice
+        await tab_to(elu, ".ballot[data-ballot=m09] button[data-choice=contre]")
+        await elu.keyboard.press("Space")
+        await expect(elu.locator(".ballot[data-ballot=m09]")).to_contain_text("Vote enregistré : contre.", timeout=T)
+        await elu.screenshot(path=str(shots / "keyboard-elu-ballots-cast.png"), full_page=True)
+        await expect(president.locator("#vote-count")).to_have_text("3 votes enregistrés sur 10.", timeout=T)
+
+        # ---- the president closes the vote: the result is proclaimed
+        await tab_to(president, "#close-vote-btn")
+        await president.screenshot(path=str(shots / "keyboard-president-focus-close-vote.png"))
+        await president.keyboard.press("Enter")
+        await expect(president.locator(f"#results article[data-item={ITEM}]")).to_contain_text("Adopté", timeout=T)
+        await expect(elu.locator("#last-result")).to_contain_text("Adopté", timeout=T)
+        await expect(president.locator(f"#results article[data-item={ITEM}]")).to_contain_text("pour 2, contre 1")
+        await expect(president.locator("#results-h")).to_be_focused()
+        assert service.seance.state.item(ITEM)["vote"]["result"]["adopted"]
+
+    finally:
+        for s in sockets:
+            await s.close()
+        await session.close()
+        for c in contexts:
+            try:
+                await c.close()
+            except Exception:
+                pass
