@@ -1,0 +1,145 @@
+"""Origin CPU with N public viewers served directly vs. the same N through one edge.
+
+An ad-hoc measurement for docs/media.md ("Cascading"), not a test. In one process,
+over loopback: the origin Router and the edge Router each run their own event loop
+in their own thread, so each one's CPU is that thread's CPU time
+(``time.thread_time`` read inside its loop); the aiortc kiosks and viewers run in the
+main thread. The viewers count packets without decoding (so the main thread does not
+starve the routers on a small machine)::
+
+    .venv/bin/python -m bench.cascade_cpu --viewers 20 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import threading
+import time
+
+import aioice.ice
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "sfu"))
+from sfu_clients import Client  # noqa: E402
+
+from sfu import cascade  # noqa: E402
+from sfu.config import IceSettings, RouterConfig  # noqa: E402
+from sfu.router import Router  # noqa: E402
+
+
+class CountingViewer(Client):
+    """A viewer that counts RTP packets and decodes nothing."""
+
+    def _record(self, receiver, slot: str) -> None:
+        packets = self.packets[slot]
+
+        async def handle(packet, arrival_time_ms):
+            packets.append(None)
+
+        receiver._handle_rtp_packet = handle
+
+
+class LoopThread:
+    """An event loop of its own in a thread of its own (one Router lives there)."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self.thread.start()
+
+    async def call(self, coro):
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    async def cpu(self) -> float:
+        async def read() -> float:
+            return time.thread_time()
+
+        return await self.call(read())
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def config() -> RouterConfig:
+    return RouterConfig(ice=IceSettings(listen_addresses=("127.0.0.1",)))
+
+
+async def run(viewers: int, seconds: float, through_edge: bool) -> dict:
+    origin_t, edge_t = LoopThread("origin"), LoopThread("edge")
+
+    async def make() -> Router:
+        return Router(config())
+
+    origin: Router = await origin_t.call(make())
+    edge: Router = await edge_t.call(make())
+    clients: list[Client] = []
+    for salle, amplitude in (("belcourt", 0.05), ("vaux", 0.0)):
+        c = Client(salle, origin.slot_layout("salle"), amplitude=amplitude)
+        await c.answer(await origin_t.call(origin.connect_salle(salle, await c.offer())))
+        clients.append(c)
+    link = None
+    if through_edge:
+        async def offer_fn(sdp: str) -> str:
+            return await origin_t.call(origin.connect_viewer("relay:edge", sdp))
+
+        link = await edge_t.call(cascade.connect(edge, offer_fn, relay_id="relay:edge"))
+    target, target_t = (edge, edge_t) if through_edge else (origin, origin_t)
+    audience = []
+    for i in range(viewers):
+        v = CountingViewer(f"public-{i}", target.slot_layout("viewer"), publish=False)
+        await v.answer(await target_t.call(target.connect_viewer(v.name, await v.offer())))
+        audience.append(v)
+    clients += audience
+    await asyncio.sleep(4.0)  # connect, first key frames
+    o0, e0, w0 = await origin_t.cpu(), await edge_t.cpu(), time.monotonic()
+    out0 = origin.stats()["packets_out"]
+    eout0 = edge.stats()["packets_out"]
+    a0 = sum(v.count("audio-0") for v in audience)
+    p0 = sum(v.count("programme") for v in audience)
+    await asyncio.sleep(seconds)
+    o1, e1, w1 = await origin_t.cpu(), await edge_t.cpu(), time.monotonic()
+    p1 = sum(v.count("programme") for v in audience)
+    ostats = origin.stats()
+    out1 = ostats["packets_out"]
+    eout1 = edge.stats()["packets_out"]
+    a1 = sum(v.count("audio-0") for v in audience)
+    starved = sum(1 for v in audience if v.count("programme") == 0)
+    result = {
+        "mode": "edge" if through_edge else "direct",
+        "viewers": viewers,
+        "origin_cpu_pct": round(100 * (o1 - o0) / (w1 - w0), 1),
+        "edge_cpu_pct": round(100 * (e1 - e0) / (w1 - w0), 1),
+        "origin_viewer_peers": ostats["peers_by_kind"].get("viewer", 0),
+        "origin_pkts_out_per_s": round((out1 - out0) / (w1 - w0)),
+        "edge_pkts_out_per_s": round((eout1 - eout0) / (w1 - w0)),
+        "audio0_pkts_per_viewer_s": round((a1 - a0) / viewers / (w1 - w0), 1),
+        "viewers_without_programme": starved,
+        "programme_pkts_per_viewer_s": round((p1 - p0) / viewers / (w1 - w0), 1),
+        "frames_decoded": ostats["frames_decoded"] + edge.stats()["frames_decoded"],
+    }
+    for c in clients:
+        await c.close()
+    if link is not None:
+        await edge_t.call(link.close())
+    await edge_t.call(edge.close())
+    await origin_t.call(origin.close())
+    origin_t.stop()
+    edge_t.stop()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--viewers", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+    for through_edge in (False, True):
+        print(asyncio.run(run(args.viewers, args.seconds, through_edge)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
