@@ -185,11 +185,9 @@ class UpstreamLink:
             "failed_attempts": self.failed_attempts,
             "last_error": self.last_error,
             "down_for": None if self.down_since is None else round(now - self.down_since, 3),
+            # per received slot: its kind and SSRC while the link is up
             "slots": {
-                slot: {
-                    kind: p.receiver_report().highest_sequence if p.receiver_report() else None
-                    for kind, p in s.producers.items()
-                }
+                slot: {kind: p.ssrc for kind, p in s.producers.items()}
                 for slot, s in self.slots.items()
             },
         }

@@ -203,3 +203,33 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
     assert edge.stats()["upstream"] is None
     assert all(s is None for s in edge.peers["public-0"].assignments.values())
     assert await wait_for(lambda: RELAY not in origin.peers, 10)
+
+
+def test_retry_delays_are_bounded():
+    policy = cascade.RetryPolicy(initial=0.5, maximum=10.0, jitter=0.2)
+    delays = [policy.delay(a) for a in range(1, 40)]
+    assert 0.4 <= delays[0] <= 0.6
+    assert all(d <= 12.0 for d in delays) and max(delays) >= 8.0
+
+
+async def test_unreachable_origin_is_retried_then_failed(loopback_clients):
+    edge = Router(config())
+    calls = []
+
+    def offer_fn(sdp):
+        calls.append(sdp)
+        raise ConnectionRefusedError("origin unreachable")
+
+    try:
+        link = await cascade.connect(
+            edge, offer_fn, relay_id=RELAY, wait=False,
+            retry=cascade.RetryPolicy(initial=0.05, maximum=0.1, max_attempts=3))
+        assert await wait_for(lambda: link.state == "failed", 10), link.stats()
+        st = edge.stats()["upstream"]
+        assert st["failed_attempts"] == 4 and st["connections"] == 0 and not st["up"]
+        assert "origin unreachable" in st["last_error"]
+        assert len(calls) == 4 and all("m=video" in sdp for sdp in calls)
+        assert edge.stats()["peers"] == 0  # no pseudo-salle without a link
+    finally:
+        await asyncio.wait_for(edge.close(), 10)
+    assert edge.upstream is None
