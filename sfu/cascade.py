@@ -193,10 +193,16 @@ class UpstreamLink:
         }
 
     async def wait_up(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._up.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
+        """True once the link is up; False after ``timeout`` or when it has failed
+        (``RetryPolicy.max_attempts``) or was closed."""
+        deadline = time.monotonic() + timeout
+        while not self.up:
+            if self.state in ("failed", "closed") or time.monotonic() >= deadline:
+                return False
+            try:
+                await asyncio.wait_for(self._up.wait(), min(0.1, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
         return True
 
     async def close(self) -> None:
@@ -395,9 +401,9 @@ async def connect(
     """Link ``edge`` to the origin reached by ``offer_fn`` (see the module docstring).
 
     With ``wait`` (the default) returns once the link is up, or raises
-    ``TimeoutError`` (the link closed) if the first ``retry.connect_timeout`` plus
-    one retry pass without it; without ``wait`` returns at once, the link
-    connecting in the background."""
+    ``TimeoutError`` (the link closed) if it failed (``max_attempts``) or two
+    ``retry.connect_timeout`` plus one ``retry.maximum`` passed without it; without
+    ``wait`` returns at once, the link connecting and retrying in the background."""
     if edge.closed:
         raise RuntimeError("router closed")
     if getattr(edge, "upstream", None) is not None:

@@ -233,3 +233,18 @@ async def test_unreachable_origin_is_retried_then_failed(loopback_clients):
     finally:
         await asyncio.wait_for(edge.close(), 10)
     assert edge.upstream is None
+
+
+async def test_connect_raises_when_the_origin_stays_unreachable(loopback_clients):
+    edge = Router(config())
+
+    async def offer_fn(sdp):
+        raise ConnectionRefusedError("no origin")
+
+    try:
+        with pytest.raises(TimeoutError, match="no origin"):
+            await cascade.connect(edge, offer_fn, retry=cascade.RetryPolicy(
+                initial=0.05, maximum=0.1, max_attempts=1, connect_timeout=2.0))
+        assert edge.upstream is None  # closed: another link may be tried
+    finally:
+        await asyncio.wait_for(edge.close(), 10)
