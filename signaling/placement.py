@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 LEASE_TTL_S = 15.0
 #: The fence closes this fraction of the TTL before the lease's own end (clock drift, fsync).
 FENCE_MARGIN = 0.25
+#: A node that wins a lease while the journal is still locked (the previous holder has not
+#: closed it yet) keeps the lease this many heartbeats, retrying the lock, then gives it back.
+LOCK_WAIT_TICKS = 3
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ class SittingHost:
         self.deadlines: dict[str, float] = {}
         self.locks: dict[str, JournalLock] = {}
         self._free_seen: dict[str, int] = {}
+        self._lock_waits: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -322,10 +326,19 @@ class SittingHost:
         lock = JournalLock(self.data_dir, sitting)
         token = getattr(self.placement, "tokens", {}).get(sitting)
         if not lock.try_lock(f"{self.placement.node.id} {self.placement.node.url} token={token}"):
-            log.warning("placement: lease of %s taken but its journal is still locked by another process: "
-                        "giving the lease back", sitting)
-            await self._release_quietly(sitting)
+            # The previous holder has not closed the journal: it is alive (paused, cut from
+            # Redis) or closing. Holding the lease keeps its fence closed; wait a few beats.
+            waits = self._lock_waits[sitting] = self._lock_waits.get(sitting, 0) + 1
+            if waits >= LOCK_WAIT_TICKS:
+                log.warning("placement: lease of %s taken but its journal is still locked by another process: "
+                            "giving the lease back", sitting)
+                self._lock_waits.pop(sitting, None)
+                await self._release_quietly(sitting)
+            else:
+                log.info("placement: lease of %s taken but its journal is still locked by another process: "
+                         "waiting for it (%d/%d)", sitting, waits, LOCK_WAIT_TICKS)
             return
+        self._lock_waits.pop(sitting, None)
         self.locks[sitting] = lock
         self.deadlines[sitting] = deadline
         self._free_seen.pop(sitting, None)

@@ -193,6 +193,10 @@ def install(app: web.Application, placement: Placement, config: Any,
                         node = None
                     if node is not None and node.id != placement.node.id:
                         raise web.HTTPTemporaryRedirect(node.url.rstrip("/") + request.path_qs)
+                    # between two nodes, or being opened here: the browser reloads by itself
+                    raise web.HTTPServiceUnavailable(
+                        text="La séance change de serveur : cette page se recharge dans un instant.",
+                        headers={"Retry-After": "2", "Refresh": "2"})
         return await handler(request)
 
     app.middlewares.append(redirect_pages)

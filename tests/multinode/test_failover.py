@@ -54,22 +54,30 @@ class Client:
                     return msg
         return await asyncio.wait_for(loop(), TIMEOUT)
 
-    async def connect(self, entry: str):
+    async def connect(self, entry: str, patience: float = 15.0):
+        """Like rtc.js: follow `redirect`; on `sitting_moving` (between two nodes) retry."""
         url = entry
-        for _ in range(3):
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
             self.ws = await self.session.ws_connect(url + "/ws")
             await self.ws.send_json({"type": "hello", "sitting": "demo", "token": self.token, "id": "h"})
             first = await self.next("redirect", "welcome", "error")
             if first["type"] == "redirect":
                 assert first["re"] == "h" and first["sitting"] == "demo"
+                assert len(self.redirects) < 5, f"redirect loop: {self.redirects}"
                 self.redirects.append(first["url"])
                 await self.ws.close()
                 url = first["url"]
                 continue
+            if first["type"] == "error" and first["code"] == "sitting_moving":
+                await self.ws.close()
+                await asyncio.sleep(0.5)
+                url = entry
+                continue
             assert first["type"] == "welcome", first
             await self.next("sitting")
             return url
-        raise AssertionError(f"redirect loop: {self.redirects}")
+        raise AssertionError(f"no node served the sitting within {patience}s")
 
     async def command(self, **command):
         self.n += 1
@@ -187,7 +195,8 @@ async def test_nodes_reconnect_and_renew_after_redis_restarts(cluster):
 
 async def test_a_paused_holder_keeps_the_journal_to_itself(cluster):
     """SIGSTOP the holder past its lease: the other node wins the lease but not the journal
-    lock, so it never opens the journal; resumed, the holder takes its lease back. One writer."""
+    lock, so it never opens the journal while the holder lives; once the holder is resumed
+    exactly one of them serves the sitting, and the journal is one chain."""
     import os
     import signal
 
@@ -195,7 +204,6 @@ async def test_a_paused_holder_keeps_the_journal_to_itself(cluster):
     wait_for(lambda: a.cluster()["sittings"]["demo"]["here"], 15, "node a to hold the sitting")
     b = cluster.add("b")
     r = cluster.redis.client()
-    a_id = r.get("seance:lease:demo")
     async with aiohttp.ClientSession() as session:
         client = Client(session, agent_token(cluster.data_dir))
         await client.connect(a.url)
@@ -204,21 +212,36 @@ async def test_a_paused_holder_keeps_the_journal_to_itself(cluster):
         os.kill(a.proc.pid, signal.SIGSTOP)
         try:
             wait_for(lambda: "journal is still locked" in b.log.read_text(), 15,
-                     "node b to find the lease free but the journal locked")
-            assert not b.cluster()["sittings"]["demo"]["here"]
+                     "node b to win the lease but find the journal locked")
+            time.sleep(1.0)
+            assert not b.cluster()["sittings"]["demo"]["here"], "b opened a journal that a still holds"
         finally:
             os.kill(a.proc.pid, signal.SIGCONT)
-        wait_for(lambda: r.get("seance:lease:demo") == a_id, 10, "node a to take its lease back")
 
-        deadline = time.monotonic() + 10
-        while True:   # refused while a's fence is closed, accepted once its lease is back
-            reply = await client.command(type="CheckIn", member_id="m02", salle_id="belcourt")
+        def one_holder():
+            here = [n for n in (a, b) if n.cluster()["sittings"]["demo"]["here"]]
+            return here[0] if len(here) == 1 and r.get("seance:lease:demo") else None
+        wait_for(one_holder, 15, "exactly one node to serve the sitting")
+
+        # The holder may still change once (b, holding the lease, gets the lock when a closes);
+        # a browser rides it out: refused while the fence is closed, reconnect when dropped.
+        again = Client(session, agent_token(cluster.data_dir))
+        deadline = time.monotonic() + 20
+        while True:
+            assert time.monotonic() < deadline, "no node accepted the command"
+            try:
+                if again.ws is None or again.ws.closed:
+                    await again.connect(a.url)
+                reply = await again.command(type="CheckIn", member_id="m02", salle_id="belcourt")
+            except (ConnectionError, asyncio.TimeoutError):
+                again.ws = None
+                continue
             if reply["type"] == "ack":
                 break
-            assert reply["code"] == "JOURNAL" and "bail" in reply["message"], reply
-            assert time.monotonic() < deadline, reply
+            assert reply["code"] == "JOURNAL", reply
             await asyncio.sleep(0.3)
-        assert not b.cluster()["sittings"]["demo"]["here"]
+        assert {p["id"] for p in (await again.latest_view())["salles"][0]["present"]} == {"m01", "m02"}
+        wait_for(one_holder, 15, "exactly one node to serve the sitting")
 
     key = load_public_pem((cluster.data_dir / KEY_DIR / PUBLIC_KEY_FILE).read_bytes())
     assert audit_file(str(journal_path(cluster.data_dir, "demo")), key, allow_open=True).ok
