@@ -23,8 +23,8 @@ Fails when:
 - a vote could not be held (every vote opened must close).
 
 The memory verdict needs a steady second half. When the machine is so loaded that the
-test process itself starves (its event loop lags a second or more, the kiosks miss the
-server's ICE consent checks and reconnect in the second half), the soak is reported as
+test process itself starves (the kiosks miss the server's ICE consent checks or go
+silent, and reconnect in the second half), the soak is reported as
 *skipped, inconclusive* with its figures — after checking that no packet-path error
 happened, which fails it whatever the load.
 
@@ -33,8 +33,9 @@ server's CPU share, the test process's own loop lag) are printed (``-s``) and wr
 ``test-output/soak.json``; the server's transmission changes and warnings to
 ``test-output/soak-server.log``.
 
-The ten kiosks and the 31 other sockets share the test process: voters, agents and
-kiosks skip parsing the views pushed to them (``keep_views=False``) so that the test rig,
+The ten kiosks and the 31 other sockets share the test process: the kiosks do not decode
+what they receive (they still acknowledge it), voters, agents and kiosks skip parsing the
+views pushed to them (``keep_views=False``) so that the test rig,
 not the server, does not become the bottleneck — with every socket parsing every view, the
 kiosks answered the server's ICE consent checks (one STUN request, 0.5 s timeout) too late
 under a loaded CI machine and the server rightly dropped them after 30 s.
@@ -51,6 +52,7 @@ import time
 
 import aiohttp
 import aioice
+import aiortc.rtcrtpreceiver
 import pytest
 from reliability_support import OUTPUT, Server, free_port, signer, write_json, ws_connect
 
@@ -155,9 +157,19 @@ def metric(text: str, name: str) -> float:
     return total
 
 
+def _drain_worker(loop, input_q, output_q, decode_error) -> None:
+    """aiortc 1.16 ``rtcrtpreceiver.decoder_worker`` without the decoding: the kiosks of
+    this process still receive, count and acknowledge (RTCP) every packet, but do not
+    spend the test machine's CPU decoding ten salles' pictures the server never sees."""
+    while input_q.get() is not None:
+        pass
+    asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
+
+
 @pytest.fixture
 def loopback(monkeypatch):
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "decoder_worker", _drain_worker)
 
 
 async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_path, loopback):
@@ -336,11 +348,12 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
         # a packet-path error fails the soak whatever the load
         assert hook_errors == 0 and not sfu_errors, figures
         # the memory verdict needs a steady second half: no kiosk reconnected in it (a
-        # reconnection allocates a new peer's buffers) and the test rig was not starved
+        # reconnection allocates a new peer's buffers; kiosks reconnect when the test rig
+        # starves so badly that they miss the server's ICE consent checks or health)
         half_at = t0 + samples[-1][0] / 2
         churn = sum(t >= half_at for t in reconnect_times)
         lag_ms = figures["client_loop_lag_ms_max"]
-        figures["steady_second_half"] = steady = churn == 0 and lag_ms < 1000
+        figures["steady_second_half"] = steady = churn == 0
         figures["load_average"] = os.getloadavg()
         if not steady:
             pytest.skip(f"soak inconclusive: the test rig starved (its loop lagged {lag_ms} ms, {churn} kiosk "
