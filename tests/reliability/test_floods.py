@@ -50,6 +50,7 @@ def server(tmp_path_factory):
         yield srv
     finally:
         srv.kill9()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         FIGURES["server_log_errors"] = [line for line in srv.log().splitlines() if " ERROR " in line][:20]
         write_json("floods.json", FIGURES)
         print("\nfloods:", json.dumps(FIGURES, indent=1, ensure_ascii=False))
