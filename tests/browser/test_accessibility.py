@@ -332,6 +332,20 @@ async def test_every_screen_passes_axe(browser, live_app, output_dir):
         await expect(agent.locator("#badge-sitting")).to_have_text("Séance ouverte", timeout=T)
         await scanner.scan(agent, "/agent/belcourt (opened)")
 
+        # suspended during the vote (R17: the vote frozen), and a sensitive passage (R19)
+        chair = sockets[1]
+        await chair.do({"type": "Suspend", "reason": "incident technique"})
+        await chair.do({"type": "MarkSensitive", "on": True, "reason": "situation d'un agent"})
+        await expect(president.locator("#vote .alert.frozen")).to_be_visible(timeout=T)
+        await expect(elu.locator("#ballots")).to_contain_text("Vote gelé", timeout=T)
+        await expect(public.locator("#public-notice")).to_be_visible(timeout=T)
+        await scanner.scan(president, "/president (suspended, vote frozen)", shot="president-suspended")
+        await scanner.scan(elu, "/elu (suspended, vote frozen, phone)")
+        await scanner.scan(public, "/public/demo (suspended, sensitive passage)", shot="public-suspended")
+        await chair.do({"type": "MarkSensitive", "on": False})
+        await chair.do({"type": "Resume"})
+        await expect(president.locator("#vote .alert.frozen")).to_have_count(0, timeout=T)
+
         # a result proclaimed: the nominative result on the public display and on /elu
         await president.locator("#vote .ballot[data-ballot=self] button[data-choice=pour]").click()
         await expect(president.locator("#vote-count")).to_contain_text("1 vote enregistré", timeout=T)
@@ -396,6 +410,8 @@ async def test_keyboard_only_sitting(browser, live_app, output_dir):
         await expect(president.locator("#agenda-h")).to_be_focused()   # where the next step is
 
         # call the item (Shift+Tab works backwards too), choose the method, open the vote
+        # repeated buttons say what they act on (the agenda's "Appeler ce point", per item)
+        await expect(president.get_by_role("button", name="Appeler ce point : Approbation du procès-verbal", exact=False)).to_have_count(1)
         await tab_to(president, f"#agenda li[data-item={ITEM}] button")
         await president.keyboard.press("Enter")
         await expect(president.locator("#method-electronique")).to_be_visible(timeout=T)
@@ -415,6 +431,7 @@ async def test_keyboard_only_sitting(browser, live_app, output_dir):
         await tab_to(president, "#vote .ballot[data-ballot=self] button[data-choice=pour]")
         await president.keyboard.press("Space")
         await expect(president.locator("#vote .ballot[data-ballot=self]")).to_contain_text("Vote enregistré", timeout=T)
+        await expect(president.locator("#vote-h")).to_be_focused()   # not lost with the buttons
 
         # ---- the councillor on her phone, keyboard only: her ballot, then the proxy's
         await expect(elu.locator("#ballot-card")).to_be_visible(timeout=T)
@@ -438,6 +455,16 @@ async def test_keyboard_only_sitting(browser, live_app, output_dir):
         await expect(president.locator(f"#results article[data-item={ITEM}]")).to_contain_text("pour 2, contre 1")
         await expect(president.locator("#results-h")).to_be_focused()
         assert service.seance.state.item(ITEM)["vote"]["result"]["adopted"]
+
+        # a button that stays keeps the focus while the server answers (disabling would blur it):
+        # the sensitive passage is started and ended with two presses of Enter
+        await tab_to(president, "#sensitive-btn")
+        await president.keyboard.press("Enter")
+        await expect(president.locator("#sensitive-btn")).to_have_attribute("aria-pressed", "true", timeout=T)
+        await expect(president.locator("#sensitive-btn")).to_be_focused()
+        await president.keyboard.press("Enter")
+        await expect(president.locator("#sensitive-btn")).to_have_attribute("aria-pressed", "false", timeout=T)
+        await expect(president.locator("#sensitive-btn")).to_be_focused()
 
     finally:
         for s in sockets:

@@ -64,11 +64,11 @@ function renderMembers() {
     if (filter && !norm(m.name).includes(filter) && !norm(m.commune).includes(filter)) continue;
     let action = null;
     if (here) {
-      action = h("button", { type: "button", class: "small", dataset: { key: `out-${m.id}` },
+      action = h("button", { type: "button", class: "small", dataset: { key: `out-${m.id}` }, "aria-label": `Enregistrer le départ de ${m.name}`,
         onclick: (ev) => cmd({ type: "CheckOut", member_id: m.id, salle_id: salleId }, `Départ de ${m.name} enregistré.`,
           ev.currentTarget, `Départ : ${m.name}`) }, "Enregistrer le départ");
     } else if (!m.present) {
-      action = h("button", { type: "button", class: "small primary-outline", dataset: { key: `in-${m.id}` },
+      action = h("button", { type: "button", class: "small primary-outline", dataset: { key: `in-${m.id}` }, "aria-label": `Enregistrer l'arrivée de ${m.name}`,
         onclick: (ev) => cmd({ type: "CheckIn", member_id: m.id, salle_id: salleId }, `Arrivée de ${m.name} enregistrée.`,
           ev.currentTarget, `Arrivée : ${m.name}`) }, "Enregistrer l'arrivée");
     }
@@ -107,7 +107,7 @@ function renderProxies() {
     const holder = view.members.find((x) => x.id === m.proxy_to);
     const mine = holder && holder.present && holder.salle === salleId;
     return h("li", {}, `${m.name} → ${holder ? holder.name : m.proxy_to}`,
-      mine ? h("button", { type: "button", class: "small", dataset: { key: `revoke-${m.id}` },
+      mine ? h("button", { type: "button", class: "small", dataset: { key: `revoke-${m.id}` }, "aria-label": `Révoquer le pouvoir de ${m.name}`,
         onclick: (ev) => cmd({ type: "RevokeProxy", giver_id: m.id }, `Pouvoir de ${m.name} révoqué.`, ev.currentTarget,
           `Pouvoir révoqué : ${m.name}`) }, "Révoquer") : null);
   });

@@ -17,8 +17,9 @@ const client = new SittingClient({
 });
 window.seanceSitting = client;
 
-function button(label, onClick, cls = "", key = null) {
-  return h("button", { type: "button", class: `small ${cls}`, onclick: onClick, dataset: key ? { key } : null }, label);
+/** ``name``: the accessible name when the label alone is ambiguous out of its row (it starts with the label). */
+function button(label, onClick, cls = "", key = null, name = null) {
+  return h("button", { type: "button", class: `small ${cls}`, onclick: onClick, dataset: key ? { key } : null, "aria-label": name }, label);
 }
 
 function renderSalles(state) {
@@ -27,11 +28,11 @@ function renderSalles(state) {
       s.transmitting ? "établie" : (s.connected ? "connexion en cours" : "hors ligne"));
     const mic = allowed.includes("mute")
       ? button(s.muted ? "Rétablir le micro" : "Couper le micro", () => client.send({ type: "mute", salle: s.id, muted: !s.muted }),
-        s.muted ? "" : "danger", `mute-${s.id}`)
+        s.muted ? "" : "danger", `mute-${s.id}`, `${s.muted ? "Rétablir le micro" : "Couper le micro"} : ${s.name}`)
       : (s.muted ? "coupé" : "ouvert");
     const pinned = state.pinned === s.id;
     const prog = allowed.includes("pin")
-      ? button(pinned ? "Suivre l'orateur" : "Mettre à l'image", () => client.send({ type: "pin", salle: pinned ? null : s.id }), "", `pin-${s.id}`)
+      ? button(pinned ? "Suivre l'orateur" : "Mettre à l'image", () => client.send({ type: "pin", salle: pinned ? null : s.id }), "", `pin-${s.id}`, `${pinned ? "Suivre l'orateur" : "Mettre à l'image"} : ${s.name}`)
       : (pinned ? "à l'image" : "—");
     return h("tr", { dataset: { salle: s.id } },
       h("th", { scope: "row" }, s.name, s.audio_only ? h("span", { class: "tag" }, " audio seul") : null),
@@ -53,9 +54,9 @@ function renderFloor() {
     const ol = h("ol", { class: "queue", "aria-label": "Demandes de parole" });
     for (const q of f.queue) {
       ol.append(h("li", { dataset: { member: q.id } }, h("span", {}, q.name), h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)} `),
-        button("Donner la parole", (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget), "", `grant-${q.id}`),
+        button("Donner la parole", (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget), "", `grant-${q.id}`, `Donner la parole à ${q.name}`),
         " ",
-        button("Retirer la demande", (ev) => cmd({ type: "WithdrawFloorRequest", member_id: q.id }, `Demande de ${q.name} retirée.`, ev.currentTarget), "", `drop-${q.id}`)));
+        button("Retirer la demande", (ev) => cmd({ type: "WithdrawFloorRequest", member_id: q.id }, `Demande de ${q.name} retirée.`, ev.currentTarget), "", `drop-${q.id}`, `Retirer la demande de ${q.name}`)));
     }
     children.push(ol);
   } else children.push(h("p", { class: "muted" }, "Aucune demande de parole."));

@@ -110,7 +110,8 @@ function ballotButtons(slot, label, key, frozen) {
     row.append(h("button", {
       type: "button", class: `choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
       onclick: (ev) => cmd({ type: "CastBallot", item_id: view.vote.item_id, voter_id: me, choice,
-        on_behalf_of: slot.on_behalf_of || null }, `Vote enregistré : ${text.toLowerCase()}.`, ev.currentTarget),
+        on_behalf_of: slot.on_behalf_of || null }, `Vote enregistré : ${text.toLowerCase()}.`, ev.currentTarget)
+        .then((r) => { if (r.ok && (!document.activeElement || document.activeElement === document.body)) focusHeading("vote-h"); }),
     }, text));
   }
   group.append(row);
@@ -196,7 +197,9 @@ function renderVote() {
     onclick: (ev) => cmd({ type: "CloseVote", item_id: vote.item_id }, "Vote clos : résultat proclamé.", ev.currentTarget)
       .then((r) => { if (r.ok) focusHeading("results-h"); }),
   }, "Clore le vote et proclamer le résultat"));
+  const hadFocus = box.contains(document.activeElement);
   patch(box, children);
+  if (hadFocus && !box.contains(document.activeElement)) focusHeading("vote-h");
 }
 
 // ------------------------------------------------------------------ agenda and results
@@ -222,7 +225,7 @@ function renderAgenda() {
       li.append(h("p", { class: "small-text" }, `${item.result.adopted ? "Adopté" : "Rejeté"} : pour ${item.result.pour}, contre ${item.result.contre}, abstention ${item.result.abstention}.`));
     }
     if (v.status === "opened" && item.status === "pending" && !v.vote) {
-      li.append(h("button", { type: "button", class: "small", dataset: { key: `take-${item.id}` },
+      li.append(h("button", { type: "button", class: "small", dataset: { key: `take-${item.id}` }, "aria-label": `Appeler ce point : ${item.title}`,
         onclick: (ev) => cmd({ type: "TakeUpItem", item_id: item.id }, `Point appelé : ${item.title}.`, ev.currentTarget)
           .then((r) => { if (r.ok) focusHeading("vote-h"); }) },
       "Appeler ce point"));
@@ -263,7 +266,7 @@ function renderFloor() {
     const ol = h("ol", { class: "queue", "aria-label": "Demandes de parole" });
     for (const q of f.queue) {
       ol.append(h("li", {}, h("span", {}, q.name), h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)}`), " ",
-        h("button", { type: "button", class: "small", dataset: { key: `grant-${q.id}` },
+        h("button", { type: "button", class: "small", dataset: { key: `grant-${q.id}` }, "aria-label": `Donner la parole à ${q.name}`,
           onclick: (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget) }, "Donner la parole")));
     }
     children.push(h("h3", {}, "Demandes de parole"), ol);
@@ -287,6 +290,7 @@ function renderSalles() {
       h("td", {}, h("span", { class: "badge", dataset: { state: transmitting ? "ok" : (media.connected ? "warning" : "lost") } },
         transmitting ? "établie" : (media.connected ? "en cours" : "hors ligne"))),
       h("td", {}, h("button", { type: "button", class: "small", "aria-pressed": isPinned ? "true" : "false", dataset: { key: `pin-${s.id}` },
+        "aria-label": `${isPinned ? "Suivre l'orateur" : "Mettre à l'image"} : ${s.name}`,
         onclick: () => client.send({ type: "pin", salle: isPinned ? null : s.id }) }, isPinned ? "Suivre l'orateur" : "Mettre à l'image")));
   });
   patch(document.querySelector("#salles tbody"), rows);

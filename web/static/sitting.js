@@ -251,9 +251,11 @@ export class Feedback {
  * refusal (with its rule) or the confirmation.
  */
 export async function run(client, feedback, command, doneText, button = null) {
+  const hadFocus = !!button && document.activeElement === button;  // disabling blurs it: keyboard users keep their place
   if (button) button.disabled = true;
   const result = await client.command(command);
   if (button && button.isConnected) button.disabled = false;
+  if (hadFocus && button.isConnected && (!document.activeElement || document.activeElement === document.body)) button.focus();
   if (result.ok) feedback.done(doneText);
   else feedback.refused(result);
   return result;
