@@ -65,10 +65,7 @@ def read_settings(r: Any, server: dict) -> ClusterSettings:
         if server["workers"] == "auto":
             workers = max(1, os.cpu_count() or 1)
         else:
-            value = r.integer(server, "workers", "server", 1, 64)
-            if value is None and not isinstance(server["workers"], int):
-                pass  # already reported by r.integer
-            workers = value or 1
+            workers = r.integer(server, "workers", "server", 1, 64) or 1  # a bad value is reported
     redis_url = None
     if "redis" in server:
         redis_url = r.string(server, "redis", "server", max_len=1000)
