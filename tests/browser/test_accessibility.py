@@ -356,6 +356,13 @@ async def test_every_screen_passes_axe(browser, live_app, output_dir):
         await scanner.scan(elu, "/elu (result proclaimed, phone)")
         await scanner.scan(president, "/president (result proclaimed)")
 
+        # a roll call (R13): the agent records the answers of the salle
+        await chair.do({"type": "TakeUpItem", "item_id": "marche-collecte"})
+        await chair.do({"type": "OpenVote", "item_id": "marche-collecte", "method": "appel_nominal"})
+        await expect(agent.locator("#rollcall .rollcall-row").first).to_be_visible(timeout=T)
+        await scanner.scan(agent, "/agent/belcourt (roll call)", shot="agent-roll-call")
+        await scanner.scan(president, "/president (roll call)")
+
         await auditor.goto(server.base_url + "/audit/demo")
         await scanner.scan(auditor, "/audit/demo (sitting in progress)", shot="audit")
         print(f"scanned in {time.monotonic() - t0:.1f}s")
