@@ -76,8 +76,13 @@ class Capture:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
+    buffered = 0  # what get_write_buffer_size() says (a test can fill it)
+
     def sendto(self, data: bytes, addr: Any = None) -> None:
         self.sent.append(bytes(data))
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
 
     def is_closing(self) -> bool:
         return False

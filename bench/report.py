@@ -31,9 +31,10 @@ FIGURE_KEYS = (
 )
 #: added after the first reports, under new names only, and only when their scenario ran:
 #: ``sittings`` (--sittings K), ``event_loop`` (--loop other than asyncio),
-#: ``load_generator`` (the load generator's CPU over the window), ``capacity`` (--capacity),
+#: ``load_generator`` (the load generator's CPU over the window), ``server_counters`` (the
+#: SFU's drops by reason and hook errors, whole run, from /metrics), ``capacity`` (--capacity),
 #: ``mediarelay`` (--baseline mediarelay: the FIGURE_KEYS of aiortc's decode/re-encode relay)
-OPTIONAL_KEYS = ("sittings", "event_loop", "load_generator", "capacity", "mediarelay")
+OPTIONAL_KEYS = ("sittings", "event_loop", "load_generator", "server_counters", "capacity", "mediarelay")
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 
@@ -54,6 +55,7 @@ class TargetRun:
     join_s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     load_cpu_s: float | None = None  # CPU of the load generator's processes over the window
+    server_counters: dict | None = None  # Séance's drops and hook errors (/metrics), whole run
 
 
 def load_figures(run: TargetRun) -> dict[str, Any]:

@@ -223,10 +223,34 @@ async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | N
     try:
         what = f", {cfg.sittings} sittings of {cfg.salles} salles" if cfg.sittings > 1 else ""
         _log(cfg, f"séance pid {server.pid} on {server.url} ({server.loop} event loop{what})")
-        return await run_salles(cfg, "seance", _groups(cfg.salles * cfg.sittings, cfg.salles_per_process),
-                                server.salle_config(), load_cpu, server.pid)
+        run = await run_salles(cfg, "seance", _groups(cfg.salles * cfg.sittings, cfg.salles_per_process),
+                               server.salle_config(), load_cpu, server.pid)
+        run.server_counters = await server_counters(server.port)
+        return run
     finally:
         await server.stop()
+
+
+async def server_counters(port: int) -> dict[str, dict[str, float]] | None:
+    """The SFU's drop and hook-error counters from the server's /metrics (to tell where a
+    loss happened: dropped in the server, by reason, or elsewhere)."""
+    import re
+
+    import aiohttp
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/metrics", timeout=aiohttp.ClientTimeout(total=5)) as r:
+                text = await r.text()
+    except Exception:
+        return None
+    out: dict[str, dict[str, float]] = {"dropped": {}, "hook_errors": {}}
+    for name, key, label in (("seance_sfu_packets_dropped_total", "dropped", "reason"),
+                             ("seance_sfu_hook_errors_total", "hook_errors", "hook")):
+        for m in re.finditer(rf'^{name}{{{label}="([^"]+)"}} ([0-9.e+]+)$', text, re.M):
+            if float(m.group(2)):
+                out[key][m.group(1)] = float(m.group(2))
+    return out
 
 
 async def baseline_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None) -> rep.TargetRun:
@@ -274,6 +298,8 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             if cfg.loop != "asyncio":
                 report["event_loop"] = cfg.loop
             report["load_generator"] = rep.load_figures(run)
+            if run.server_counters is not None:
+                report["server_counters"] = run.server_counters
         except NotImplementedError as exc:
             problems["seance"] = [f"not wired: {exc}"]
         except Exception as exc:

@@ -204,6 +204,18 @@ class SfuDtlsTransport(RTCDtlsTransport):
 # protocol.transport.sendto(data, addr). Four coroutines per packet; this is the same
 # without them (the transport's own tx counters, used by getStats only, are not
 # advanced for these packets).
+#: bytes an event loop's UDP transport may hold when the socket refuses more (EAGAIN)
+#: before forwarded packets are dropped (``send_buffer_full``): asyncio's datagram
+#: transports buffer without bound, and a subscriber that reads slowly (on loopback the
+#: sender's socket stays charged until the receiver reads) would otherwise see its
+#: delay grow by seconds. 64 KiB is about 0.2 s of a salle's downlink.
+SEND_BUFFER_LIMIT = 64 * 1024
+
+
+class SendBufferFull(Exception):
+    """The socket of a consumer's path holds more than SEND_BUFFER_LIMIT unsent bytes."""
+
+
 def direct_rtp_sender(dtls: RTCDtlsTransport) -> Callable[[bytes | bytearray], int]:
     """A synchronous ``send(rtp_packet) -> bytes sent`` for ``dtls``: SRTP-protect
     (:func:`srtp_call`, which takes the bytearray being rewritten as it is) and hand to
@@ -223,8 +235,10 @@ def direct_rtp_sender(dtls: RTCDtlsTransport) -> Callable[[bytes | bytearray], i
         if dtls._tx_srtp is not session:
             session = dtls._tx_srtp
             protect = srtp_call(session, "protect")
-        data = protect(packet)
-        pair.protocol.transport.sendto(data, pair.remote_addr)
+        transport = pair.protocol.transport
+        if transport.get_write_buffer_size() > SEND_BUFFER_LIMIT:
+            raise SendBufferFull
+        transport.sendto(protect(packet), pair.remote_addr)
         return len(packet)
 
     return send

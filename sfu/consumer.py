@@ -199,6 +199,9 @@ class Consumer:
         except ConnectionError:
             self.counters.dropped["not_connected"] += 1
             return
+        except aiortc_hooks.SendBufferFull:
+            self.counters.dropped["send_buffer_full"] += 1
+            return
         except Exception as exc:
             self.counters.dropped["send_error"] += 1
             self.peer.hook_error("consumer.send", exc)
@@ -262,8 +265,8 @@ class Consumer:
             if codec.name == "vp8":
                 vp8_apply(buf, payload_offset(buf), pid_off, tl0_off)
             try:
-                self._send_rtp(bytes(buf))
-            except ConnectionError:
+                self._send_rtp(buf)
+            except (ConnectionError, aiortc_hooks.SendBufferFull):
                 break
             except Exception as exc:
                 self.counters.dropped["send_error"] += 1

@@ -36,6 +36,7 @@ DROP_REASONS = (
     "malformed_rtcp",
     "ice_queue_full",
     "srtp",
+    "send_buffer_full",
 )
 
 

@@ -598,3 +598,15 @@ def test_srtp_datagrams_are_forwarded_from_the_socket_callback(loop):
             await h.close()
 
     loop.run_until_complete(run())
+
+
+def test_a_subscriber_that_does_not_read_is_dropped_not_queued(loop, harness):
+    """asyncio's datagram transports buffer without bound when the socket is full: the
+    forwarding path drops instead (reason send_buffer_full), so delay cannot grow."""
+    h = harness
+    h.subscribers[0].wire.buffered = 1 << 20
+    loop.run_until_complete(_good_video(h))
+    assert h.subscribers[0].rtp_sent() == []
+    assert len(h.subscribers[1].rtp_sent()) >= 1
+    assert h.counters.dropped["send_buffer_full"] >= 1
+    _no_hook_errors(h)
