@@ -226,7 +226,7 @@ class SittingHost:
         self.locks: dict[str, JournalLock] = {}
         self._free_seen: dict[str, int] = {}
         self._lock_waits: dict[str, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
 
     @property
@@ -248,40 +248,51 @@ class SittingHost:
     async def start(self) -> None:
         await self.placement.start()
         await self.tick()
-        self._task = asyncio.get_running_loop().create_task(self._loop())
+        loop = asyncio.get_running_loop()
+        # Two loops: opening a sitting (journal replay, Router) must never delay the
+        # renewal of the leases already held.
+        self._loops = [loop.create_task(self._loop(self.keep)), loop.create_task(self._loop(self.take))]
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._loops:
+            task.cancel()
             try:
-                await self._task
+                await task
             except (asyncio.CancelledError, Exception):
                 pass
         for sitting in list(self.deadlines):
             await self._drop(sitting, release=True)
         await self.placement.stop()
 
-    async def _loop(self) -> None:
+    async def _loop(self, step: Callable[[], Awaitable[None]]) -> None:
         while not self._stopping:
             await asyncio.sleep(self.period_s)
             try:
-                await self.tick()
+                await step()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("placement tick failed")
+                log.exception("placement step failed")
 
     async def tick(self) -> None:
         """One heartbeat: announce the node, renew what we hold, take what is free."""
+        await self.keep()
+        await self.take()
+
+    async def keep(self) -> None:
+        """Announce the node and renew the leases held."""
         try:
             await self.placement.heartbeat()
         except Exception as err:
             log.warning("placement: heartbeat failed (%s)", err)
+        for sitting in list(self.deadlines):
+            await self._renew(sitting)
+
+    async def take(self) -> None:
+        """Take the sittings that are free (or ours in Redis but not open here)."""
         for sitting in self.sittings:
-            if sitting in self.deadlines:
-                await self._renew(sitting)
-            else:
+            if sitting not in self.deadlines and not self._stopping:
                 await self._maybe_take(sitting)
 
     async def _renew(self, sitting: str) -> None:
@@ -347,6 +358,9 @@ class SittingHost:
         except Exception:
             log.exception("placement: opening sitting %s failed", sitting)
             await self._drop(sitting, release=True)
+            return
+        await self._renew(sitting)  # opening may have been slow: the lease must still be ours
+        if sitting not in self.deadlines:
             return
         log.info("placement: sitting %s now lives on node %s (%s)", sitting, self.placement.node.id,
                  self.placement.node.url)
