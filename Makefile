@@ -19,7 +19,8 @@ install-test: $(VENV)/bin/activate
 # Debian packages the tests need: Chromium for the real-browser tests,
 # redis-server for the multi-node tests, Janus (the reference SFU of the benchmark,
 # run in a network namespace of its own, hence iproute2), and the tools that check
-# deploy/ (nginx -t, coturn, promtool, systemd-analyze). Installed only when missing.
+# deploy/ (nginx -t, coturn, promtool, systemd-analyze), npm for axe-core. Installed
+# only when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
@@ -30,6 +31,7 @@ system-deps:
 	command -v turnserver >/dev/null 2>&1 || missing="$$missing coturn"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -39,7 +41,11 @@ system-deps:
 demo: install
 	$(VENV)/bin/seance demo
 
-test: system-deps install-test
+# axe-core (pinned in package-lock.json) runs the accessibility checks in Chromium.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+test: system-deps install-test node_modules/axe-core/axe.min.js
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:
