@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HISTORY = 1024  # output packets remembered to answer NACKs (power of two)
+RETRANSMIT_RATE = 200.0  # packets a second a consumer may retransmit (about 2x a video stream)
+RETRANSMIT_BURST = 100.0
 _SEQ_TS_SSRC = struct.Struct("!HII")
 
 
@@ -91,6 +93,8 @@ class Consumer:
         self.octets_sent = 0
         self._first_seq: int | None = None
         self._acked_total = 0
+        self._rtx_tokens = RETRANSMIT_BURST
+        self._rtx_refill_at = time.monotonic()
         self._rtcp_task: asyncio.Task | None = None
         # SRTP-protect and sendto, synchronously (see aiortc_hooks.direct_rtp_sender)
         self._send_rtp = aiortc_hooks.direct_rtp_sender(sender.transport)
@@ -244,10 +248,21 @@ class Consumer:
                 health.acknowledged(delta, time.monotonic())
 
     def retransmit(self, lost: list[int]) -> int:
-        """Resend lost packets, rewritten as first sent, from the producers' caches."""
+        """Resend lost packets, rewritten as first sent, from the producers' caches,
+        within the consumer's retransmission budget (RETRANSMIT_RATE packets a second,
+        RETRANSMIT_BURST at once): one NACK may list thousands of sequence numbers, and
+        a subscriber (a compromised kiosk) must not make the server resend its whole
+        history on every RTCP packet. What is over budget is dropped
+        (``nack_over_budget``)."""
         sent = 0
         now = time.monotonic()
-        for out_seq in lost:
+        self._rtx_tokens = min(RETRANSMIT_BURST,
+                               self._rtx_tokens + (now - self._rtx_refill_at) * RETRANSMIT_RATE)
+        self._rtx_refill_at = now
+        for i, out_seq in enumerate(lost):
+            if self._rtx_tokens < 1:
+                self.counters.dropped["nack_over_budget"] += len(lost) - i
+                break
             entry = self._history[out_seq & (HISTORY - 1)]
             if entry is None or entry[0] != out_seq:
                 continue
@@ -273,6 +288,7 @@ class Consumer:
                 self.peer.hook_error("consumer.retransmit", exc)
                 break
             sent += 1
+            self._rtx_tokens -= 1
             self.counters.retransmitted += 1
         return sent
 

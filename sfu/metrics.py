@@ -37,6 +37,7 @@ DROP_REASONS = (
     "ice_queue_full",
     "srtp",
     "send_buffer_full",
+    "nack_over_budget",
 )
 
 

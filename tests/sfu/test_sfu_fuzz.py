@@ -610,3 +610,26 @@ def test_a_subscriber_that_does_not_read_is_dropped_not_queued(loop, harness):
     assert len(h.subscribers[1].rtp_sent()) >= 1
     assert h.counters.dropped["send_buffer_full"] >= 1
     _no_hook_errors(h)
+
+
+def test_a_nack_listing_the_whole_history_is_answered_within_budget(loop, harness):
+    """Found while fuzzing RTCP: one well-formed NACK may list thousands of sequence
+    numbers; the server resent every cached one (up to 1024 per RTCP packet): CPU and
+    bandwidth amplification by a subscriber. Retransmissions are now budgeted."""
+    from sfu.consumer import RETRANSMIT_BURST
+
+    h = harness
+    for _ in range(300):
+        loop.run_until_complete(_good_video(h))
+    c = h.consumer(0, "video-0")
+    mine = [o for o in h.subscribers[0].rtp_sent() if struct.unpack_from("!I", o, 8)[0] == c.ssrc]
+    seqs = sorted({struct.unpack_from("!H", o, 2)[0] for o in mine})
+    h.clear()
+    before = h.counters.retransmitted
+    for _ in range(5):
+        nack = bytes(RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=77, media_ssrc=c.ssrc, lost=seqs))
+        loop.run_until_complete(h.rtcp_from_subscriber(0, nack))
+    resent = h.counters.retransmitted - before
+    assert 1 <= resent <= RETRANSMIT_BURST + 5  # 5 NACKs at once: the burst, barely refilled
+    assert h.counters.dropped["nack_over_budget"] >= 5 * len(seqs) - resent - len(seqs)
+    _no_hook_errors(h)
