@@ -142,8 +142,11 @@ class SfuDtlsTransport(RTCDtlsTransport):
             self._seance_unprotect = srtp_call(srtp, "unprotect")
         try:
             plain = self._seance_unprotect(data)
-        except pylibsrtp.Error:
+        except (pylibsrtp.Error, ValueError):  # bad tag, replay, longer than 1500 bytes
             self._seance.counters.dropped["srtp"] += 1
+            return True
+        except Exception as exc:  # in the socket callback: never let it out
+            self._seance.hook_error("dtls.srtp", exc)
             return True
         self._seance_rtp(plain, int(time.monotonic() * 1000))
         return True
@@ -437,6 +440,10 @@ def _gather_on(connection: aioice.Connection, addresses: list[str]) -> None:
     connection.gather_candidates = gather_candidates  # type: ignore[method-assign]
 
 
+#: pylibsrtp 1.0.0 Session buffers are 1500 bytes (``ffi.new("char[]", 1500)``)
+SRTP_MAX_DATAGRAM = 1500
+
+
 def _bound_queue(connection: aioice.Connection, limit: int, counters: Any) -> None:
     """Replace aioice's ``data_received`` (which puts every datagram on an unbounded
     queue): SRTP datagrams go straight to the DTLS transport's fast path once it is
@@ -445,6 +452,13 @@ def _bound_queue(connection: aioice.Connection, limit: int, counters: Any) -> No
     queue: asyncio.Queue = connection._queue
 
     def data_received(data: bytes, component: int) -> None:
+        if len(data) > SRTP_MAX_DATAGRAM and 127 < data[0] < 192:
+            # pylibsrtp 1.0 raises ValueError (not pylibsrtp.Error) beyond its 1500-byte
+            # buffer; in aiortc 1.16's _recv_next that ends the DTLS transport's receive
+            # loop (State.CLOSED): one datagram from anyone who knows the port would cut
+            # the salle off (aioice accepts data from any address)
+            counters.dropped["srtp"] += 1
+            return
         dtls = getattr(connection, "_seance_dtls", None)
         if (
             dtls is not None
@@ -657,8 +671,10 @@ def check_surface() -> list[str]:
            "aioice StunProtocol.datagram_received: STUN parse, else receiver.data_received")
     src = inspect.getsource(RTCDtlsTransport._recv_next)
     expect("first_byte > 127 and first_byte < 192 and self._rx_srtp" in src
-           and "if is_rtcp(data):" in src and "except pylibsrtp.Error" in src,
-           "RTCDtlsTransport._recv_next: SRTP for 128..191, RTCP by is_rtcp (_seance_datagram)")
+           and "if is_rtcp(data):" in src and "except pylibsrtp.Error" in src
+           and "except ValueError" not in src,
+           "RTCDtlsTransport._recv_next: SRTP for 128..191, RTCP by is_rtcp, only pylibsrtp.Error "
+           "caught (_seance_datagram, SRTP_MAX_DATAGRAM)")
     src = inspect.getsource(conn.sendto)
     expect("self._nominated.get(component)" in src
            and "active_pair.protocol.send_data(data, active_pair.remote_addr)" in src,

@@ -591,6 +591,13 @@ def test_srtp_datagrams_are_forwarded_from_the_socket_callback(loop):
             bad = h.protect(rtp_packet(2, 1, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(False, 2)))
             h.datagram(bad[:-4] + b"\x00\x00\x00\x00")  # bad SRTP tag
             assert h.counters.dropped["srtp"] == 1
+            # longer than pylibsrtp's buffer: pylibsrtp raises ValueError, which would end
+            # aiortc's receive loop (the salle cut off by one datagram from anyone)
+            h.datagram(b"\x80" + bytes(3000))
+            h.datagram(b"\x80\xc8" + bytes(3000))  # SRTCP-looking: would take aiortc's loop
+            assert h.counters.dropped["srtp"] == 3
+            await asyncio.sleep(0.01)
+            assert not h._rx_task.done() and conn._queue.qsize() == 0
             h.datagram(b"\x17\xfe\xfd" + bytes(20))  # DTLS: queued for aiortc, as before
             assert conn._queue.qsize() == 1
             _no_hook_errors(h)
