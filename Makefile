@@ -19,8 +19,8 @@ install-test: $(VENV)/bin/activate
 # Debian packages the tests need: Chromium for the real-browser tests,
 # redis-server for the multi-node tests, Janus (the reference SFU of the benchmark,
 # run in a network namespace of its own, hence iproute2), and the tools that check
-# deploy/ (nginx -t, coturn, promtool, systemd-analyze), npm for axe-core. Installed
-# only when missing.
+# deploy/ (nginx -t, coturn, promtool, systemd-analyze), npm for axe-core, nftables
+# for the packet-loss tests (this kernel has no netem). Installed only when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
@@ -32,6 +32,7 @@ system-deps:
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	[ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
