@@ -93,6 +93,7 @@ class Producer:
         self.muted = False  # audio: server-side mute
         self.paused = False  # video: audio-only salle
         self.closed = False
+        self.octets_in = 0  # RTP octets received (sfu.traffic)
         # sender report of the publisher: (ntp, rtp timestamp, monotonic arrival)
         self.last_sr: tuple[int, int, float] | None = None
         self._last_keyframe_request = -1e9
@@ -153,6 +154,7 @@ class Producer:
         kind = self.kind
         counters.packets_in[kind] += 1
         counters.bytes_in[kind] += len(data)
+        self.octets_in += len(data)  # per salle traffic (sfu.traffic)
         health = self.peer.health
         if health is not None:
             health.packet_in(now)

@@ -41,6 +41,7 @@ from .peer import Peer
 from .producer import Producer
 from .slots import PolicyInput, assign_salle, assign_viewer, layout
 from .speaker import SpeakerDetector
+from .traffic import TrafficMeter
 
 __all__ = [
     "Router",
@@ -87,6 +88,7 @@ class Router:
         self._background: set[asyncio.Task] = set()
         self.recorder = None  # sfu.recorder.Recorder while the programme is recorded (R5)
         self.upstream = None  # sfu.cascade.UpstreamLink on an edge (cascading)
+        self.traffic_meter = TrafficMeter()  # per salle octets (sobriety, see traffic())
 
     # --- public API -------------------------------------------------------------------
     def slot_layout(self, kind: str) -> list[dict]:
@@ -203,6 +205,13 @@ class Router:
             "upstream": self.upstream.stats() if self.upstream is not None else None,
         }
 
+    def traffic(self) -> dict:
+        """What the sitting moved, per salle and in total (see :mod:`sfu.traffic`):
+        ``{"salles": {id: {in_bytes, in_audio_bytes, in_video_bytes, out_bytes,
+        audio_only_seconds, mesh_in_bytes, ...}}, "viewers": {out_bytes}, "totals": {...}}``.
+        Its sums equal :meth:`stats`' ``bytes_in`` and ``bytes_out``; still valid after close."""
+        return self.traffic_meter.snapshot(self)
+
     async def close(self) -> None:
         self.closed = True
         await self.stop_recording()
@@ -225,6 +234,7 @@ class Router:
         self.speaker.observe(salle_id, level, now)
 
     def _producer_added(self, peer: Peer, producer: Producer) -> None:
+        self.traffic_meter.producer_added(producer)
         if producer.kind == "audio":
             producer.muted = peer.salle_id in self.muted
         else:
@@ -236,6 +246,7 @@ class Router:
             self._reassign()
 
     def _consumer_added(self, peer: Peer, consumer: Consumer) -> None:
+        self.traffic_meter.consumer_added(consumer)
         self._apply(peer, consumer)
 
     def _peer_gone(self, peer: Peer) -> None:
@@ -318,6 +329,7 @@ class Router:
                 if consumer.pending is not None and now - consumer.pending_since >= retry:
                     consumer.pending_since = now
                     consumer.pending.request_keyframe()
+        self.traffic_meter.maybe_sample(self, now)
 
     def _policy_input(self) -> PolicyInput:
         now = time.monotonic()
