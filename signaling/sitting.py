@@ -146,6 +146,8 @@ class SittingService:
         self.recording_key_path: Path | None = None
         self._recording: tuple[Any, Path] | None = None
         self._recording_held = False
+        #: sobriety (signaling.sobriety): this run's counters are kept under this id
+        self._sobriety_run = f"{now_iso()}-{os.getpid()}"
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -221,6 +223,8 @@ class SittingService:
             return Refusal(SCHEMA, "Champ « at » : l'heure est fixée par le serveur.", "at")
         if command_dict.get("type") == "CloseSitting" and self._recording is not None:
             return await self._close_with_recording(actor, command_dict)
+        if command_dict.get("type") == "CloseSitting":
+            await self._sobriety_before_closing(actor, command_dict)
         async with self._lock:
             if self.journal is None:  # failed while we waited
                 return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
@@ -344,6 +348,36 @@ class SittingService:
                 self._sync_recording()  # the closing was refused after all: record again
         return await self.command(actor, command_dict)
 
+    # ------------------------------------------------------------------ sobriety
+    async def _sobriety_before_closing(self, actor: Actor, command_dict: dict[str, Any]) -> None:
+        """Keep the data the sitting moved with it, just before a closing the core accepts."""
+        probe = command_from_dict({**command_dict, "at": now_iso()})
+        if self.seance is not None and not isinstance(probe, Refusal) \
+                and not isinstance(self.seance.decide(probe, actor), Refusal):
+            await self.save_sobriety(closed=True)
+
+    async def save_sobriety(self, closed: bool = False) -> dict[str, Any] | None:
+        """Write ``sobriete.json`` from the Router's counters (see signaling.sobriety); the
+        record, or None. Once written at closing, the service's stop leaves it as it is."""
+        from signaling import sobriety
+
+        router = self.room.router if self.room is not None else None
+        if router is None or not hasattr(router, "traffic") or self.seance is None:
+            return None
+        try:
+            if not closed:
+                stored = sobriety.read(self.data_dir, self.sitting_id)
+                if stored is not None and stored.get("closed"):
+                    return None  # kept as it was at closing
+            traffic = router.traffic()
+            if not closed and stored is None and not (traffic["totals"]["in_bytes"] or traffic["totals"]["out_bytes"]):
+                return None  # nothing moved: no file
+            return await asyncio.get_running_loop().run_in_executor(
+                None, lambda: sobriety.write(self.data_dir, self.sitting_id, self._sobriety_run, traffic, closed=closed))
+        except Exception:
+            log.exception("séance %s : bilan de sobriété non enregistré", self.sitting_id)
+            return None
+
     async def journal_recording(self, path: Path, note: str = "") -> str:
         """R5: journal the SHA-256 of an (encrypted) recording file, from the system actor."""
         from signaling.recordings import sha256_file
@@ -458,6 +492,7 @@ class SittingService:
         except asyncio.TimeoutError:
             for task in list(self._tasks):
                 task.cancel()
+        await self.save_sobriety()
         async with self._lock:
             if self.journal is not None:
                 self.journal.close()

@@ -48,6 +48,7 @@ from deliberation.deadlines import (
 from deliberation.minutes import french_date, french_time
 from deliberation.refusal import Refusal
 from deliberation.seance import Seance
+from signaling import sobriety
 from signaling.auth import KIOSK_TTL_S, new_password
 from signaling.council_store import CouncilStore
 from signaling.roles import ROLE_LABELS_FR, Role
@@ -292,6 +293,24 @@ def sitting_view(s: SittingConfig, sittings: list[SittingConfig]) -> dict[str, A
             "warnings": sitting_warnings(s, sittings)}
 
 
+def sobriety_view(data_dir: Path, sitting_id: str, council: Council | None) -> dict[str, Any] | None:
+    """The data a sitting moved, as stored with it (signaling.sobriety), for the admin pages."""
+    record = sobriety.read(data_dir, sitting_id)
+    if record is None:
+        return None
+    figures = record["figures"]
+    size = sobriety.french_size
+    rows = [{"salle": council.salle(sid).name if council and council.salle(sid) else sid,
+             "moved": size(r["moved_bytes"]), "in": size(r["in_bytes"]), "out": size(r["out_bytes"]),
+             "mesh": size(r["mesh_bytes"]), "slots_saved": size(r["slots_saved_bytes"]),
+             "audio_only_saved": size(r["audio_only_saved_bytes"]) if r["audio_only_seconds"] else "—",
+             "audio_only_minutes": round(r["audio_only_seconds"] / 60)}
+            for sid, r in figures["salles"].items()]
+    t = figures["totals"]
+    return {"totals": sobriety.summary_fr(figures), "viewers": size(t["viewers_out_bytes"]), "salles": rows,
+            "closed": bool(record.get("closed")), "updated_at": record.get("updated_at", "")}
+
+
 def _journal_exists(data_dir: Path, sitting_id: str) -> bool:
     return (Path(data_dir) / "sittings" / sitting_id / "journal.jsonl").exists()
 
@@ -318,6 +337,7 @@ def _dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) 
         "member_name": (lambda mid: council.member(mid).name if council and mid and council.member(mid) else (mid or "")),
         "salle_name": (lambda sid: council.salle(sid).name if council and sid and council.salle(sid) else (sid or "")),
         "sittings": [sitting_view(s, sittings) for s in sittings],
+        "sobriety": {s.id: sobriety_view(config.data_dir, s.id, council) for s in sittings},
         "standing": standing_rows(sittings, date.today()),
         "accounts": accounts, "role_labels": ROLE_LABELS_FR, "managed_roles": MANAGED_ROLES,
         "kiosks": kiosks, "csrf": csrf_token(request), "form": {}, "error": None, "notice": None, "password": None,
@@ -615,6 +635,7 @@ def _sitting_context(request: web.Request, council: Council, sitting: SittingCon
         "csrf": csrf_token(request), "form": {}, "error": None,
         "journaled": _journal_exists(config.data_dir, sitting.id), "created": request.query.get("cree") == "1",
         "added": request.query.get("ajoute") == "1",
+        "sobriety": sobriety_view(config.data_dir, sitting.id, council),
         **extra,
     }
 
