@@ -82,7 +82,7 @@ class TrafficMeter:
         dt = 0.0 if self._last is None else max(0.0, now - self._last)
         self._last = now
         audio_only = router.audio_only
-        salles = [p for p in router.peers.values() if p.kind == "salle" and not p.closed]
+        salles = [p for p in router.peers.values() if p.kind == "salle" and not getattr(p, "closed", False)]
         connected = [p.salle_id for p in salles]
         with_video = {p.salle_id for p in salles if "video" in p.producers and p.salle_id not in audio_only}
         video_slots = router.config.video_slots

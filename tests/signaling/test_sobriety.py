@@ -148,3 +148,18 @@ async def test_closing_keeps_the_figures_and_the_admin_sees_them(aiohttp_client,
     listing = await (await client.get("/admin")).text()
     assert "41 Mo échangés" in listing and "16 Mo économisé grâce aux emplacements" in listing
     assert "9,5 Mo économisé par les salles en audio seul" in listing
+
+
+async def test_the_service_stopping_keeps_the_figures_of_an_open_sitting(aiohttp_client, tmp_path):
+    config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo_sitting(),), ice_addresses=("127.0.0.1",),
+                       reconcile_after_s=None)
+    client = await aiohttp_client(create_app(config))
+    svc = client.app[SITTINGS]["demo"]
+    path = tmp_path / "sittings" / "demo" / "sobriete.json"
+    await svc.save_sobriety()
+    assert not path.exists()  # nothing moved yet: no file
+    svc.room.router.traffic = lambda: {"salles": {"vaux": TRAFFIC["salles"]["B"]}, "viewers": {"out_bytes": 0},
+                                       "totals": {"in_bytes": 6_000_000, "out_bytes": 7_000_000}}
+    await svc.close()
+    record = sobriety.read(tmp_path, "demo")
+    assert record["closed"] is False and record["figures"]["totals"]["moved_bytes"] == 13_000_000
