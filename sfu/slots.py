@@ -80,6 +80,39 @@ class PolicyInput:
     public_silenced: bool = False
     #: R20: salles whose camera must not reach the public stream (objection to broadcast)
     no_broadcast: frozenset[str] = frozenset()
+    #: the ordered candidate lists, the same for every subscriber (built once per
+    #: snapshot by :func:`_candidates`, so a tick is linear in the salles, not quadratic)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def _candidates(inp: PolicyInput) -> tuple[list[str], list[str]]:
+    """(video preference order, voice order) before excluding the subscriber itself."""
+    # a snapshot: fields are replaced, not mutated in place (the Router builds a new
+    # PolicyInput per decision); the key notices a replaced field
+    key = (inp.pinned, inp.president, inp.speaker, id(inp.recency), len(inp.recency),
+           id(inp.loudest), len(inp.loudest), id(inp.video_sources), len(inp.video_sources),
+           id(inp.audio_sources), len(inp.audio_sources))
+    got = inp._cache.get(key)
+    if got is None:
+        inp._cache.clear()
+        designated = inp.pinned or inp.president
+        video = [s for s in _dedupe([designated, inp.speaker, *inp.recency, *sorted(inp.video_sources)])
+                 if s in inp.video_sources]
+        voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)])
+                  if s in inp.audio_sources]
+        got = inp._cache[key] = (video, voices)
+    return got
+
+
+def _first(items: list[str], n: int, me: str) -> list[str]:
+    """The first ``n`` items that are not ``me``."""
+    out = []
+    for s in items:
+        if s != me:
+            out.append(s)
+            if len(out) == n:
+                break
+    return out
 
 
 def _sticky(
@@ -101,11 +134,11 @@ def _sticky(
 
 
 def _dedupe(items: list[str | None]) -> list[str]:
-    seen: list[str] = []
-    for i in items:
-        if i is not None and i not in seen:
-            seen.append(i)
-    return seen
+    """The items in order, without None and repeats (linear: a dict keeps the order;
+    a list's ``in`` made it quadratic, and every tick calls it for every peer)."""
+    out = dict.fromkeys(items)
+    out.pop(None, None)
+    return list(out)
 
 
 def assign_salle(
@@ -119,10 +152,12 @@ def assign_salle(
     """Slot -> salle id (or None) for the kiosk of salle ``me``."""
     vslots = [video_slot(i) for i in range(video_slots)]
     out: dict[str, str | None] = {}
+    video_order, voice_order = _candidates(inp)
     if receives_video and vslots:
         designated = inp.pinned or inp.president
-        prefs = _dedupe([designated, inp.speaker, *inp.recency, *sorted(inp.video_sources)])
-        valid = [s for s in prefs if s != me and s in inp.video_sources]
+        # what _sticky can use: the slots' count of candidates, plus the ones shown now
+        # (a source keeps its slot while it is still among the wanted)
+        valid = _first(video_order, video_slots + 1, me)
         if designated in valid:
             out[vslots[0]] = designated
             out.update(_sticky(vslots[1:], [v for v in valid if v != designated], previous))
@@ -131,9 +166,7 @@ def assign_salle(
     else:
         out.update({s: None for s in vslots})
     aslots = [audio_slot(i) for i in range(audio_slots)]
-    voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)])
-              if s != me and s in inp.audio_sources]
-    out.update(_sticky(aslots, voices, previous))
+    out.update(_sticky(aslots, _first(voice_order, audio_slots, me), previous))
     return out
 
 
