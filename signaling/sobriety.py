@@ -129,11 +129,9 @@ def french_size(octets: float) -> str:
         return "< 0,01 Mo"
     value = round(value, 1 - math.floor(math.log10(value)))
     if value >= 1000 and unit == "Mo":  # 999,6 Mo rounds to 1 000 Mo: say 1 Go
-        return "1 Go"
+        return "1,0 Go"
     decimals = max(0, 1 - math.floor(math.log10(value)))
     text = f"{value:.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
     return f"{text.replace('.', ',')} {unit}"
 
 

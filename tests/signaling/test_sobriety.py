@@ -79,7 +79,7 @@ def test_audio_only_estimate_falls_back_and_never_goes_negative():
 
 @pytest.mark.parametrize("octets, text", [
     (0, "0 Mo"), (12_345, "0,012 Mo"), (1_234_567, "1,2 Mo"), (12_345_678, "12 Mo"),
-    (123_456_789, "120 Mo"), (999_700_000, "1 Go"), (4_560_000_000, "4,6 Go"), (1_000, "< 0,01 Mo"),
+    (123_456_789, "120 Mo"), (999_700_000, "1,0 Go"), (1_000_000, "1,0 Mo"), (500_000, "0,50 Mo"), (4_560_000_000, "4,6 Go"), (1_000, "< 0,01 Mo"),
 ])
 def test_french_sizes_two_significant_digits(octets, text):
     assert sobriety.french_size(octets) == text
