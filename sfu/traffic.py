@@ -13,9 +13,9 @@ survive the producers and consumers (a kiosk that reconnects keeps its figures):
 - ``mesh_in_bytes``: what the salle would have received if every salle were sent every
   other salle's audio and video (a full mesh through the server), each delta of a
   producer counted once for every other salle connected at that sample — time-weighted
-  at the sampling interval. Audio-only choices are kept in that counterfactual (video
-  neither from nor to an audio-only salle), so that the saving of the slots and the
-  saving of audio-only salles do not overlap;
+  at the sampling interval. Audio-only choices and server-side mutes are kept in that
+  counterfactual (video neither from nor to an audio-only salle, no audio from a muted
+  one), so that the saving of the slots and the saving of audio-only salles do not overlap;
 - ``connected_seconds``, ``audio_only_seconds``;
 - ``video_seconds``, ``video_active_bytes``: time with a live video producer while not
   audio-only, and the video octets received meanwhile (an average camera bitrate);
@@ -82,6 +82,7 @@ class TrafficMeter:
         dt = 0.0 if self._last is None else max(0.0, now - self._last)
         self._last = now
         audio_only = router.audio_only
+        muted = router.muted
         salles = [p for p in router.peers.values() if p.kind == "salle" and not getattr(p, "closed", False)]
         connected = [p.salle_id for p in salles]
         with_video = {p.salle_id for p in salles if "video" in p.producers and p.salle_id not in audio_only}
@@ -111,8 +112,8 @@ class TrafficMeter:
                 s["in_audio_bytes"] += delta
             if delta:
                 for dst in connected:
-                    if dst != src and (producer.kind == "audio"
-                                       or (src not in audio_only and dst not in audio_only)):
+                    if dst != src and (src not in muted if producer.kind == "audio"
+                                       else src not in audio_only and dst not in audio_only):
                         self.salles[dst]["mesh_in_bytes"] += delta
             if producer.closed:
                 # a closed producer may still see the packets in flight while its
@@ -137,9 +138,9 @@ class TrafficMeter:
             if consumer.closed:
                 del self._consumers[key]
 
-    def snapshot(self, router: Any) -> dict[str, Any]:
+    def snapshot(self, router: Any, now: float | None = None) -> dict[str, Any]:
         """Sample now, then the totals (see :meth:`sfu.router.Router.traffic`)."""
-        self.sample(router)
+        self.sample(router, now)
         salles = {}
         for salle_id, s in sorted(self.salles.items()):
             row = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items()}

@@ -98,3 +98,84 @@ async def test_traffic_per_salle_matches_the_routers_totals(loopback_clients):
           {k: v for k, v in t.items()})
     for salle in SALLES:
         print(salle, figures["salles"][salle], final["salles"][salle])
+
+
+# --------------------------------------------------------------------------- the meter alone
+
+class _Config:
+    video_slots = 1
+
+
+class _Peer:
+    def __init__(self, peer_id, kind="salle"):
+        self.peer_id = peer_id
+        self.kind = kind
+        self.salle_id = peer_id if kind == "salle" else None
+        self.producers = {}
+        self.closed = False
+
+
+class _Producer:
+    def __init__(self, peer, kind):
+        self.salle_id, self.kind, self.octets_in, self.closed = peer.salle_id, kind, 0, False
+        peer.producers[kind] = self
+
+
+class _Consumer:
+    def __init__(self, peer, kind):
+        self.peer, self.kind, self.octets_sent, self.closed = peer, kind, 0, False
+
+
+class _Router:
+    def __init__(self, *peers):
+        self.peers = {p.peer_id: p for p in peers}
+        self.audio_only, self.muted, self.monitors, self.config = set(), set(), {}, _Config()
+
+
+def test_meter_by_hand():
+    from sfu.traffic import TrafficMeter
+
+    a, b, c, v = _Peer("a"), _Peer("b"), _Peer("c"), _Peer("v", "viewer")
+    router = _Router(a, b, c, v)
+    meter = TrafficMeter()
+    pa, pav, pb, pbv, pc, pcv = (_Producer(p, k) for p in (a, b, c) for k in ("audio", "video"))
+    for p in (pa, pav, pb, pbv, pc, pcv):
+        meter.producer_added(p)
+    to_c, to_v = _Consumer(c, "video"), _Consumer(v, "audio")
+    meter.consumer_added(to_c)
+    meter.consumer_added(to_v)
+    meter.sample(router, 0.0)
+    # second 1: everybody sends 100 audio, 1000 video; c receives a's video
+    for p in (pa, pb, pc):
+        p.octets_in += 100
+    for p in (pav, pbv, pcv):
+        p.octets_in += 1000
+    to_c.octets_sent += 1000
+    to_v.octets_sent += 300
+    meter.sample(router, 1.0)
+    # second 2: c audio only (its video still uploaded), b muted; c's consumer retired
+    router.audio_only.add("c")
+    router.muted.add("b")
+    for p in (pa, pb, pc):
+        p.octets_in += 100
+    for p in (pav, pbv, pcv):
+        p.octets_in += 1000
+    to_c.octets_sent += 50
+    to_c.closed = True
+    meter.sample(router, 2.0)
+    t = meter.snapshot(router, 2.0)  # nothing new: same totals
+    sa, sb, sc = t["salles"]["a"], t["salles"]["b"], t["salles"]["c"]
+    assert sc["in_bytes"] == 2200 and sc["in_video_bytes"] == 2000 and sc["video_uplink_audio_only_bytes"] == 1000
+    assert sc["out_bytes"] == 1050 and sc["out_video_bytes"] == 1050 and t["viewers"]["out_bytes"] == 300
+    assert t["totals"]["in_bytes"] == 6600 and t["totals"]["out_bytes"] == 1350
+    # mesh, second 1: each receives the two others' 1100 = 2200.
+    # second 2: a gets b's video 1000 (b's audio is muted) + c's audio 100 = 1100;
+    # b gets a's 1100 + c's audio 100 = 1200; c (audio only) gets a's audio 100 only
+    assert (sa["mesh_in_bytes"], sb["mesh_in_bytes"], sc["mesh_in_bytes"]) == (3300, 3400, 2300)
+    assert sc["audio_only_seconds"] == 1 and sa["audio_only_seconds"] == 0
+    # c would have received min(1 slot, 2 salles with video) = 1 stream for 1 s
+    assert sc["forgone_video_stream_seconds"] == 1
+    assert (sa["video_seconds"], sc["video_seconds"]) == (2, 1)
+    assert (sa["connected_seconds"], sc["video_active_bytes"]) == (2, 1000)
+    # the retired consumer is let go, its octets kept
+    assert [e[0] for e in meter._consumers.values()] == [to_v]
