@@ -16,6 +16,7 @@ Public API (docs/CONTRACTS-wip.md, used by signaling)::
     router.pin(salle_id | None); router.set_president_salle(salle_id)
     router.health(salle_id) -> SalleHealth
     router.stats() -> dict
+    router.traffic() -> dict  (per salle octets, for sobriety: sfu.traffic)
     await router.close()
 
 Callbacks are plain callables invoked on the event loop; an exception in one is
