@@ -62,6 +62,7 @@ class BenchConfig:
     capacity: bool = False  # --capacity: raise N until loss or delay give way
     capacity_budget: float = 300.0  # seconds for the whole search
     baseline: str | None = None  # --baseline mediarelay: aiortc's decode/re-encode relay
+    client_loop: str = "auto"  # the synthetic salles' event loop (uvloop when installed)
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -106,6 +107,7 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
     seconds = cfg.zero_seconds if target == "direct" else cfg.seconds
     budget = cfg.join_timeout + cfg.warmup + seconds + 20
     base = {"target": target, "n_salles": cfg.salles, "voices": cfg.voices, "cache_dir": str(cfg.cache_dir),
+            "client_loop": cfg.client_loop,
             "join_timeout": cfg.join_timeout, "deadline_ns": now_ns() + int(budget * 1e9), **extra}
     rss_idle = rss_bytes(server_pid) if server_pid else None
     procs: list[asyncio.subprocess.Process] = []
@@ -176,6 +178,16 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
     if target == "direct":
         run.join_s = []
     return run
+
+
+def resolved_client_loop(cfg: BenchConfig) -> str:
+    if cfg.client_loop == "asyncio":
+        return "asyncio"
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
 
 
 def _groups(n: int, per: int) -> list[list[int]]:
@@ -297,7 +309,7 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 report["sittings"] = cfg.sittings
             if cfg.loop != "asyncio":
                 report["event_loop"] = cfg.loop
-            report["load_generator"] = rep.load_figures(run)
+            report["load_generator"] = {**rep.load_figures(run), "loop": resolved_client_loop(cfg)}
             if run.server_counters is not None:
                 report["server_counters"] = run.server_counters
         except NotImplementedError as exc:

@@ -537,6 +537,15 @@ async def main(cfg: dict) -> int:
 
 if __name__ == "__main__":
     config = json.loads(sys.argv[1])
-    code = asyncio.run(main(config))
+    # the load generator's own loop: uvloop when installed (its receive path costs a
+    # fifth of asyncio's per datagram, bench/loopbench.py), so one core carries more
+    # salles; the orchestrator passes "client_loop" (see BenchConfig.client_loop)
+    from sfu.eventloop import new_event_loop
+
+    loop, _ = new_event_loop(config.get("client_loop", "auto"))
+    try:
+        code = loop.run_until_complete(main(config))
+    finally:
+        loop.close()
     sys.stdout.flush()
     os._exit(code)  # do not wait on aiortc's decoder threads of unused receivers

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="an installation: K sittings of --salles salles each, in one server process (default 1)")
     parser.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="asyncio",
                         help="the Séance server's event loop (default asyncio)")
+    parser.add_argument("--client-loop", choices=("asyncio", "uvloop", "auto"), default="auto",
+                        help="the synthetic salles' event loop (default auto: uvloop when installed)")
     parser.add_argument("--capacity", action="store_true",
                         help="raise the salles of one sitting from --salles until loss > 0.5%% or p99 added "
                              "delay > 50 ms; report the largest number held (one worker)")
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         sittings=max(1, args.sittings),
         loop=args.loop,
+        client_loop=args.client_loop,
         capacity=args.capacity,
         capacity_budget=args.capacity_budget,
         baseline=args.baseline,
