@@ -470,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true",
                    help="from the datagram (aioice, aiortc's receive loop, SRTP unprotect) to sendto")
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    p.add_argument("--sitting", type=int, default=0, metavar="N",
+                   help="a whole sitting of N salles (full path, real sockets): the share of a core it needs")
+    p.add_argument("--media-seconds", type=float, default=4.0)
     args = p.parse_args(argv)
     if args.loop == "uvloop":
         import uvloop
@@ -477,7 +480,9 @@ def main(argv: list[str] | None = None) -> int:
         runner = uvloop.run
     else:
         runner = asyncio.run
-    if args.full:
+    if args.sitting:
+        result = runner(_sitting(args.sitting, args.media_seconds, args.loop == "uvloop"))
+    elif args.full:
         result = runner(_microbench_full(args.subscribers, args.packets))
     else:
         result = runner(_microbench(args.subscribers, args.packets, not args.fake))
@@ -485,6 +490,99 @@ def main(argv: list[str] | None = None) -> int:
     result["pid"] = os.getpid()
     print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}))
     return 0
+
+
+
+# -- a whole sitting in one process --------------------------------------------------------
+
+
+async def _sitting(salles: int, seconds_of_media: float, uv: bool) -> dict[str, Any]:
+    """N salles, each one peer publishing audio (50 packets/s) and video (100 packets/s)
+    and receiving the standard slots, through the full path from the datagram (SRTP
+    unprotect) to sendto on real sockets; the Router's own policy assigns the slots (salle
+    0 presides, salles 1..3 are the loudest voices, salle 1 speaks). Reports the CPU one
+    second of such a sitting costs: the share of a core the forwarding path needs, without
+    the event loop's receive cost per datagram (bench/loopbench.py) nor per-peer timers."""
+    import gc
+
+    import aioice
+
+    h = Harness(0, real_srtp=True, real_socket=True)
+    router = h.router
+    router.set_president_salle("s000")
+    clients = []
+    for i in range(salles):
+        side = await h._open(h._side(f"s{i:03d}"))
+        side.peer.slots += [SEND_AUDIO, SEND_VIDEO]
+        for kind, params in (("audio", h.audio_receive_parameters()), ("video", h.video_receive_parameters())):
+            params.encodings[0].ssrc += i * 16
+            with aiortc_hooks.owned_by(side.peer):
+                receiver = aiortc_hooks.SfuRtpReceiver(kind, side.dtls)
+            receiver._set_rtcp_ssrc(PUB_RTCP_SSRC + i)
+            await receiver.receive(params)
+        for entry in layout("salle", router.config.video_slots, router.config.audio_slots):
+            if entry["direction"] != "recvonly":
+                continue
+            with aiortc_hooks.owned_by(side.peer):
+                sender = aiortc_hooks.SfuRtpSender(entry["kind"], side.dtls)
+            side.peer.sender_slots[id(sender)] = entry["slot"]
+            side.peer.slots.append(entry["slot"])
+            await sender.send(h.send_parameters(entry["kind"], sender._ssrc))
+        conn = side.dtls.transport._connection
+        protocol = aioice.ice.StunProtocol(conn)
+        protocol.local_candidate = aioice.Candidate(
+            foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host")
+        protocol.transport = Capture()
+        tx, _ = _srtp_pair()
+        clients.append((side, protocol, tx))
+    exts_v = [(3, b"\x01\x02\x03"), (4, b"1")]
+    now = time.monotonic()
+
+    def round_of(r: int, keyframe: bool) -> list[tuple[Any, bytes]]:
+        out = []
+        for i, (side, protocol, tx) in enumerate(clients):
+            level = 20 if i == 1 else (40 + i if i < 4 else 110)
+            out.append((protocol, tx.protect(rtp_packet(r, 960 * r, PUB_AUDIO_SSRC + i * 16, PT_OPUS, opus_payload(),
+                                                          extensions=[(1, bytes([level])), (4, b"0")]))))
+            for k in (0, 1):
+                out.append((protocol, tx.protect(rtp_packet(
+                    2 * r + k, 1800 * r, PUB_VIDEO_SSRC + i * 16, PT_VP8,
+                    vp8_payload(keyframe and k == 0, 2 * r + k, size=1000), extensions=exts_v))))
+        return out
+
+    for r in range(1, 60):  # speaker detection and slots settle, every video slot switched
+        for protocol, data in round_of(r, keyframe=(r % 20 == 1)):
+            protocol.datagram_received(data, ("127.0.0.1", 5000))
+        router.tick(now + r * 0.02)
+        await asyncio.sleep(0)
+    for side, _, _ in clients:
+        side.wire.drain()
+    rounds = int(seconds_of_media * 50)
+    out0 = sum(router.counters.packets_out.values())
+    in0 = sum(router.counters.packets_in.values())
+    gc.collect()
+    elapsed = 0.0
+    for r in range(60, 60 + rounds):
+        batch = round_of(r, keyframe=False)
+        t0 = time.process_time()
+        for protocol, data in batch:
+            protocol.datagram_received(data, ("127.0.0.1", 5000))
+        elapsed += time.process_time() - t0
+        if r % 5 == 0:
+            t0 = time.process_time()
+            router.tick(now + r * 0.02)  # the 4 Hz tick, here 10 Hz: a little more than real
+            elapsed += time.process_time() - t0
+            for side, _, _ in clients:
+                side.wire.drain()
+            await asyncio.sleep(0)
+    fwd = sum(router.counters.packets_out.values()) - out0
+    inc = sum(router.counters.packets_in.values()) - in0
+    await h.close()
+    return {"mode": "sitting", "salles": salles, "media_seconds": seconds_of_media,
+            "incoming_pps": round(inc / seconds_of_media), "forwarded_pps": round(fwd / seconds_of_media),
+            "core_share_pct": round(100 * elapsed / seconds_of_media, 1),
+            "us_per_forwarded": round(elapsed / max(1, fwd) * 1e6, 2),
+            "dropped": dict(router.counters.dropped), "hook_errors": sum(router.counters.hook_errors.values())}
 
 
 if __name__ == "__main__":
