@@ -198,3 +198,41 @@ def test_subscriptions_never_include_self() -> None:
             video, audio = subscriptions(i, n, voices=3)
             assert i not in video and i not in audio
             assert len(video) == min(2, n - 1) and len(audio) == min(3, n - 1)
+
+
+def test_new_keys_only_under_new_names() -> None:
+    """Keys added after the first reports are optional and never replace a figure."""
+    assert not set(rep.OPTIONAL_KEYS) & set(rep.FIGURE_KEYS)
+    empty = rep.empty_figures(4, 5.0)
+    full = {**empty, "sittings": 2, "event_loop": "uvloop", "load_generator": {"cpu_pct": 50.0, "cores": 1},
+            "server_counters": {"dropped": {}, "hook_errors": {}},
+            "capacity": {"max_salles": 4, "limit": "loss", "workers": 1, "steps": []},
+            "mediarelay": rep.empty_figures(4, 5.0)}
+    assert rep.validate(full, mediarelay=True) == []
+    assert rep.validate(empty, mediarelay=True) != []  # asked for, missing
+    assert rep.validate({**full, "mediarelay": {**empty, "loss_pct": -1}}, mediarelay=True) != []
+    assert "mediarelay" in rep.table(full)
+
+
+async def test_capacity_search_stops_where_loss_begins(monkeypatch) -> None:
+    """The search logic alone (no processes): N grows until a step loses, a failing N is
+    run twice, the largest N held is reported."""
+    from bench import run as bench_run
+
+    calls: list[int] = []
+
+    async def fake_run(cfg, server_cpu, load_cpu):
+        calls.append(cfg.salles)
+        n = cfg.salles
+        r = rep.TargetRun(salles=n, window_s=5.0, cpu_s=0.5, rss_idle=0, rss_loaded=n * 2**20,
+                          sent=100 * n, received=300 * n, expected=300 * n if n < 12 else 310 * n,
+                          delays_us=[1000] * 100, join_s=[1.0] * n)
+        r.load_cpu_s = 1.0
+        return r
+
+    monkeypatch.setattr(bench_run, "seance_run", fake_run)
+    cfg = bench_run.BenchConfig(salles=4, seconds=5, capacity=True, capacity_budget=60, quiet=True)
+    report = await bench_run.capacity_search(cfg, None, None, 0.0)
+    assert calls == [4, 6, 9, 13, 13]  # 13 loses (3.2 %): run twice
+    assert report["capacity"]["max_salles"] == 9 and report["capacity"]["limit"] == "loss"
+    assert report["salles"] == 9 and rep.validate(report) == []
