@@ -1,36 +1,50 @@
-"""The one module of Séance that reaches into aiortc (and aioice) internals.
+"""The one module of Séance that reaches into aiortc (and aioice, pylibsrtp) internals.
 
 Every hook below was checked against **aiortc 1.16.0**, **aioice 0.13.0** and
-**pylibsrtp 1.0.0**;
-``tests/sfu/test_aiortc_hooks.py`` fails loudly if an upgrade moves any name,
-attribute or signature relied on here (see :func:`check_surface`).
+**pylibsrtp 1.0.0**; ``tests/sfu/test_sfu_aiortc_hooks.py`` fails loudly if an upgrade
+moves any name, attribute, signature or piece of code relied on here (see
+:func:`check_surface`).
 
 aiortc has no factory: ``RTCPeerConnection`` builds its ``RTCIceGatherer``,
 ``RTCDtlsTransport``, ``RTCRtpSender`` and ``RTCRtpReceiver`` from the names bound in
 ``aiortc.rtcpeerconnection``. :func:`install` rebinds those four names to
-subclasses. The subclasses behave exactly like aiortc's own *unless* they were built
-while a Séance peer owned the current context (:func:`owned_by`, a ContextVar set by
-the Router around ``setRemoteDescription``): aiortc clients in the same process keep
-the stock behaviour.
+subclasses, and aioice's ``StunProtocol`` to :class:`SfuStunProtocol`. The subclasses
+behave exactly like the originals *unless* they were built while a Séance peer owned
+the current context (:func:`owned_by`, a ContextVar set by the Router around
+``setRemoteDescription``): aiortc clients in the same process keep the stock behaviour.
 
-For an owned peer:
+For an owned peer, the receive path of media (see docs/media.md, "The forwarding path"):
 
-- ``SfuDtlsTransport._handle_rtp_data`` gets each SRTP-unprotected RTP packet as
-  bytes and hands it to the Producer without ``RtpPacket.parse`` (header fields are
-  read at fixed offsets); RTCP keeps aiortc's parser and ``RtpRouter``.
+- ``SfuStunProtocol.datagram_received``: RFC 7983 demultiplexing; only a first byte
+  0..3 is tried as STUN, anything else goes straight to the connection's
+  ``data_received``.
+- ``data_received`` (replaced by :func:`_bound_queue`): SRTP goes to
+  ``SfuDtlsTransport._seance_datagram`` once DTLS is connected (unprotect, then
+  ``_seance_rtp`` synchronously, inside the socket callback); DTLS, SRTCP and SRTP
+  before DTLS is up take aioice's queue, bounded, and aiortc's ``_recv_next`` as before
+  (whose ``_handle_rtp_data`` also ends in ``_seance_rtp``). Datagrams too long for
+  pylibsrtp are dropped first (they would end aiortc's receive loop).
+- ``_seance_rtp`` checks the packet (:func:`sfu.rtp_rewrite.rtp_layout`) and hands it to
+  the Producer without ``RtpPacket.parse``; RTCP keeps aiortc's parser and
+  ``RtpRouter``, a compound that does not parse or route being dropped whole.
+
+And the rest:
+
 - ``SfuRtpReceiver.receive`` registers with the transport's router but starts no
   decoder thread and no RTCP task (the Producer sends RR/REMB/PLI itself).
 - ``SfuRtpSender.send`` registers with the transport's router but starts no
-  encoder task; the Consumer sends rewritten packets with ``transport._send_rtp``
-  (which protects with SRTP) and its own mapped sender reports. ``send`` is only
-  called by aiortc once DTLS is connected: consumers attach then, never before
+  encoder task; the Consumer sends rewritten packets with :func:`direct_rtp_sender`
+  (aiortc's ``_send_rtp`` without its coroutines: SRTP protect with :func:`srtp_call`,
+  then ``sendto`` on the nominated pair's socket, dropping when that socket already
+  holds too much) and its own mapped sender reports through ``_send_rtp``. ``send`` is
+  only called by aiortc once DTLS is connected: consumers attach then, never before
   (forwarding earlier raises ``ConnectionError`` and ends in NACK storms).
 - ``SfuIceGatherer`` gathers on the configured addresses, announces the configured
   address, and bounds aioice's unbounded per-datagram queue.
 
 Every hooked handler catches and counts every exception: an exception escaping
 ``_handle_rtp_data`` or ``_handle_rtcp_packet`` would end the transport's receive
-loop for good.
+loop for good, and one escaping the socket callback would be logged per datagram.
 
 ``frames_decoded``: aiortc's ``decoder_worker`` and ``get_decoder`` are wrapped where
 ``aiortc.rtcrtpreceiver`` uses them; a decode made for an owned receiver (which
