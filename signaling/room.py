@@ -72,6 +72,8 @@ class SittingRoom:
         #: transmission of a salle (R7, R17), and any change of the media state
         self.on_transmission: Callable[[str, bool], None] | None = None
         self.on_media_change: Callable[[], None] | None = None
+        #: every message broadcast to the sitting's sockets (web.relay forwards them to the edges)
+        self.on_broadcast: Callable[[dict[str, Any]], None] | None = None
         self.router = router_factory(self._on_health, self._on_slots)
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
@@ -101,6 +103,11 @@ class SittingRoom:
     def broadcast(self, message: dict[str, Any]) -> None:
         for conn in list(self.connections):
             conn.send(message)
+        if self.on_broadcast is not None:
+            try:
+                self.on_broadcast(message)
+            except Exception:  # forwarding to the edges must not break the sitting
+                log.exception("on_broadcast failed")
 
     def _state_changed(self) -> None:
         self.broadcast(self.state_message())

@@ -142,6 +142,8 @@ def install(app: web.Application, placement: Placement, config: Any,
     first = sittings[0] if sittings else None
 
     def on_event(sitting: str, event: dict[str, Any]) -> None:
+        if event.get("type") == "public_view":  # web.relay's forwarding to the edges, not a change
+            return
         app[EVENTS][sitting] = {**event, "seen_at": time.time()}
 
     placement.on_event(on_event)
@@ -210,6 +212,10 @@ def install(app: web.Application, placement: Placement, config: Any,
         return web.json_response({"node": placement.node.id, "url": placement.node.url, "sittings": out})
 
     app.router.add_get("/cluster", cluster)
+
+    from web import relay  # cascading for the public (when [server] public_viewers_per_node is set)
+
+    relay.install(app, placement, config, sittings, host)
     return host
 
 

@@ -57,6 +57,11 @@ class WebConfig:
     #: After a restart, seconds before the journaled transmission states are corrected from
     #: the Router's measures (None: never; kiosks need a few seconds to reconnect).
     reconcile_after_s: float | None = 20.0
+    #: Cascading (web/relay.py): public viewers a node serves for one sitting before the
+    #: next ones are sent to another node's edge; None: no cascading (one node serves all).
+    public_viewers_per_node: int | None = None
+    #: Seconds an edge keeps its link to the holder after its last viewer left.
+    edge_linger_s: float = 30.0
     #: TURN servers for the browsers (``[turn]``); None: direct UDP only.
     turn: TurnSettings | None = None
     #: Privacy (CNIL), stated on /confidentialite from these same values:

@@ -206,7 +206,9 @@ class _Reader:
 
 SERVER_KEYS = {"host": "adresse d'écoute", "port": "port", "data_dir": "répertoire des données",
                "workers": "processus (nombre ou \"auto\")", "redis": "URL redis:// partagée par les nœuds",
-               "node_url": "URL de ce nœud pour les navigateurs", "lease_ttl_s": "durée du bail d'une séance"}
+               "node_url": "URL de ce nœud pour les navigateurs", "lease_ttl_s": "durée du bail d'une séance",
+               "public_viewers_per_node": "spectateurs publics par nœud avant relais",
+               "edge_linger_s": "durée de maintien d'un relais sans spectateur"}
 TLS_KEYS = {"cert": "certificat PEM (chaîne complète)", "key": "clé privée PEM"}
 PROXY_KEYS = {"trusted": "adresses des mandataires inverses de confiance"}
 ICE_KEYS = {"listen_addresses": "adresses de collecte ICE", "announced_address": "adresse annoncée"}
@@ -332,6 +334,8 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         host = r.address(host, "server.host")
     port = r.integer(server, "port", "server", 1, 65535)
     data_dir = r.path(server, "data_dir", "server", required=True)
+    viewers_per_node = r.integer(server, "public_viewers_per_node", "server", 1, 1_000_000)
+    edge_linger = r.number(server, "edge_linger_s", "server", 0, 3600) if "edge_linger_s" in server else None
 
     tls = r.table(doc, "tls", TLS_KEYS)
     proxy = r.table(doc, "proxy", PROXY_KEYS)
@@ -412,6 +416,10 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         kwargs["reconcile_after_s"] = reconcile
     if turn is not None:
         kwargs["turn"] = turn
+    if viewers_per_node is not None:
+        kwargs["public_viewers_per_node"] = viewers_per_node
+    if edge_linger is not None:
+        kwargs["edge_linger_s"] = edge_linger
     for key, value in (("dpo_contact", dpo), ("log_ip_retention_days", ip_days),
                        ("recording_retention_days", rec_days), ("log_ip_truncate", ip_truncate)):
         if value is not None:
