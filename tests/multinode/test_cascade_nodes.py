@@ -202,6 +202,11 @@ async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_c
                 clients.append(await v.media("viewer", f"viewer-{i}", publish=False))
                 assert served == (a.url if i < 2 else b.url), (i, served, v.redirects)
             assert viewers[2].redirects == [b.url]
+            # The public page too: 307 from the full holder to the edge, which serves it.
+            async with session.get(a.url + "/public/demo", allow_redirects=False) as r:
+                assert r.status == 307 and r.headers["Location"] == b.url + "/public/demo"
+            async with session.get(b.url + "/public/demo", allow_redirects=False) as r:
+                assert r.status == 200 and 'data-sitting="demo"' in await r.text()
             v_b = clients[-1]
 
             # b serves the third viewer's video and audio, from ONE link to a.
