@@ -5,9 +5,10 @@
 // gathering to complete (bounded: aiortc does not trickle), sends `offer`, applies
 // `answer`. If the socket or the peer connection drops, it rejoins without a reload.
 
+import { backoffDelay, returnToEntry } from "./reconnect.js";
+
 const GATHER_TIMEOUT_MS = 4000;
 const PC_GRACE_MS = 4000;       // "disconnected" this long -> rebuild the peer connection
-const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
 export class SeanceClient {
   /**
@@ -64,16 +65,8 @@ export class SeanceClient {
       this.ws = null;
       this.closePc();
       if (this.stopped) return;
-      const via = new URLSearchParams(location.search).get("via");  // this node is gone: back to the entry
-      if (this.attempt >= 3 && via) {
-        const entry = new URL(via, location.href);  // only our own host or its parent (no open redirect)
-        const own = entry.hostname === location.hostname || location.hostname.endsWith("." + entry.hostname);
-        if (own && entry.origin !== location.origin) {
-          location.replace(new URL(location.pathname + location.search + location.hash, entry.origin).href);
-          return;
-        }
-      }
-      const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+      if (returnToEntry(this.attempt)) return;  // this node is gone: back to the entry node
+      const delay = backoffDelay(this.attempt);
       this.attempt += 1;
       this.status("Connexion perdue — nouvelle tentative…", "lost");
       setTimeout(() => this.connect(), delay);

@@ -7,7 +7,8 @@
 // `ack` (journaled) or `error` (refused, nothing changed, French message naming the
 // rule). Reconnects by itself with a bounded backoff.
 
-const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+import { backoffDelay, returnToEntry } from "./reconnect.js";
+
 const COMMAND_TIMEOUT_MS = 15000;
 
 export class SittingClient {
@@ -50,16 +51,8 @@ export class SittingClient {
       this.ws = null;
       this.failPending();
       if (this.stopped) return;
-      const via = new URLSearchParams(location.search).get("via");  // this node is gone: back to the entry
-      if (this.attempt >= 3 && via) {
-        const entry = new URL(via, location.href);  // only our own host or its parent (no open redirect)
-        const own = entry.hostname === location.hostname || location.hostname.endsWith("." + entry.hostname);
-        if (own && entry.origin !== location.origin) {
-          location.replace(new URL(location.pathname + location.search + location.hash, entry.origin).href);
-          return;
-        }
-      }
-      const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+      if (returnToEntry(this.attempt)) return;  // this node is gone: back to the entry node
+      const delay = backoffDelay(this.attempt);
       this.attempt += 1;
       this.status("Connexion perdue — nouvelle tentative…", "lost");
       setTimeout(() => this.connect(), delay);
