@@ -1,6 +1,6 @@
 """The sitting as every screen sees it: one pure function from a :class:`Seance` to JSON.
 
-``sitting_view(seance)`` returns the dict documented in docs/CONTRACTS-wip.md (issue 4,
+``sitting_view(seance)`` returns the dict documented in docs/interfaces.md (issue 4,
 "the sitting view") and docs/protocol.md. It is public by design: everything in it may be
 shown on the public display of every salle (R2). In particular, while a vote is open it
 says who has cast a ballot, never the choice: choices appear only in the item's

@@ -4,7 +4,7 @@ One Router per sitting; a Peer per browser (salle kiosk or public viewer); a
 Producer per incoming track; a Consumer per (subscriber, slot). Packets are
 forwarded as they are, never decoded (see :mod:`sfu.aiortc_hooks`).
 
-Public API (docs/CONTRACTS-wip.md, used by signaling)::
+Public API (docs/interfaces.md, used by signaling)::
 
     router = Router(RouterConfig(...), on_health=cb(salle_id, transmitting),
                     on_slots=cb(peer_id, {slot: salle_id | None}), registry=registry)

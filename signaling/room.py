@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class MediaRouter(Protocol):
-    """The subset of ``sfu.router.Router`` signaling uses (docs/CONTRACTS-wip.md)."""
+    """The subset of ``sfu.router.Router`` signaling uses (docs/interfaces.md)."""
 
     def slot_layout(self, kind: str) -> list[dict[str, Any]]: ...
     async def connect_salle(self, salle_id: str, offer_sdp: str) -> str: ...

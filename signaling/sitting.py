@@ -7,7 +7,7 @@ event loop keeps serving sockets), applies, drives the media Router when the com
 a media effect (R3 audio only), and pushes the new sitting view to every socket of the
 sitting. Commands of one sitting are strictly serialised by an :class:`asyncio.Lock`.
 
-Files (docs/CONTRACTS-wip.md, "files of a sitting"):
+Files (docs/interfaces.md, "files of a sitting"):
 
 - ``<data_dir>/sittings/<sitting_id>/journal.jsonl``: the journal (docs/journal.md);
 - ``<data_dir>/keys/council-ed25519.pem``: the council's signing key (mode 0600),

@@ -1,4 +1,4 @@
-"""A thin test double of ``sfu.router.Router`` (docs/CONTRACTS-wip.md), for signaling unit
+"""A thin test double of ``sfu.router.Router`` (docs/interfaces.md), for signaling unit
 tests only: the end-to-end tests (tests/web/test_ws_real_router.py, tests/browser/) use
 the real Router."""
 

@@ -124,7 +124,7 @@ async def test_static_scripts_are_served(client):
 
 # ------------------------------------------------------------------ scripts vs the sitting view
 
-#: Keys the screens read from the view (docs/CONTRACTS-wip.md, « the sitting view »).
+#: Keys the screens read from the view (docs/interfaces.md, « the sitting view »).
 VIEW_KEYS = {"id", "title", "status", "sensitive", "public_stream_up", "president", "secretary", "salles", "members",
              "quorum", "opening", "agenda", "current_item", "vote", "floor"}
 SALLE_KEYS = {"id", "name", "transmitting", "audio_only", "present"}

@@ -2,7 +2,7 @@
 //
 // One WebSocket to /ws, authenticated by the session cookie (`hello` carries no token;
 // the public page has no cookie and is `public`). The server pushes `sitting` (the whole
-// view of the sitting, docs/CONTRACTS-wip.md) after every change and `state` (the media
+// view of the sitting, docs/interfaces.md) after every change and `state` (the media
 // state) as before; a screen sends deliberation commands as `command` messages and gets
 // `ack` (journaled) or `error` (refused, nothing changed, French message naming the
 // rule). Reconnects by itself with a bounded backoff.
