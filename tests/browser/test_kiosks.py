@@ -207,3 +207,44 @@ async def test_moderator_mutes_a_salle_from_the_moderation_page(browser, live_ap
     await until(lambda: "vaux" in room.muted, 5, what="vaux muted from the moderation page")
     await page.wait_for_selector("tr[data-salle=vaux] button:has-text('Rétablir le micro')", timeout=5_000)
     assert not await page.locator("tr[data-salle=vaux] button:has-text('Mettre à l')").count()  # pin: president only
+
+
+async def outbound(page, kind) -> int:
+    entries = await page.evaluate("() => window.seance ? window.seance.outboundStats() : []")
+    return sum(e["packetsSent"] for e in entries if e["kind"] == kind)
+
+
+async def test_R3_audio_only_stops_the_camera_at_the_kiosk_and_brings_it_back(browser, live_app):
+    """R3: when its agent switches the salle to audio only, the kiosk itself stops sending
+    video (the server does not merely drop it: no uplink is spent), audio keeps flowing,
+    and the camera comes back when the switch is undone."""
+    server = live_app
+    ctx, page = await open_kiosk(browser, server, "vaux")
+    try:
+        await until(lambda: connected(page), 20, what="vaux kiosk connected")
+        await until(lambda: outbound(page, "video"), 10, what="the camera is being sent")
+        token = server.app[SIGNER].issue(Role.AGENT, salle="vaux", agent="a-vaux", sitting="demo")
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(server.base_url + "/ws")
+            await ws.send_json({"type": "hello", "sitting": "demo", "token": token, "id": "h"})
+            await next_of(ws, lambda m: m["type"] == "welcome", 5)
+
+            await ws.send_json({"type": "audio_only", "salle": "vaux", "audio_only": True, "id": "a1"})
+            await page.wait_for_function("() => document.body.dataset.audioOnly === 'true'", timeout=5_000)
+            await asyncio.sleep(1.0)  # packets already in flight
+            video_a, audio_a = await outbound(page, "video"), await outbound(page, "audio")
+            await asyncio.sleep(2.0)
+            video_b, audio_b = await outbound(page, "video"), await outbound(page, "audio")
+            assert video_b == video_a, f"video still sent while audio only: {video_a} -> {video_b}"
+            assert audio_b > audio_a, "the voice keeps flowing (R3: audio when video fails)"
+
+            await ws.send_json({"type": "audio_only", "salle": "vaux", "audio_only": False, "id": "a2"})
+            await page.wait_for_function("() => document.body.dataset.audioOnly === 'false'", timeout=5_000)
+            await until(lambda: _rising(page, video_b), 10, what="the camera sent again")
+            await ws.close()
+    finally:
+        await ctx.close()
+
+
+async def _rising(page, before: int) -> bool:
+    return await outbound(page, "video") > before

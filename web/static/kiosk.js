@@ -82,6 +82,8 @@ async function main() {
         badge("badge-mute", me.muted ? "Micro coupé par la modération" : "Micro ouvert", me.muted ? "muted" : "ok");
         badge("badge-health", me.transmitting ? "Transmission établie" : "Transmission : en attente",
               me.transmitting ? "ok" : "waiting");
+        client.setSendingVideo(!me.audio_only);   // R3: the camera stops at the source
+        body.dataset.audioOnly = String(me.audio_only);
         body.dataset.muted = String(me.muted);
         body.dataset.transmitting = String(me.transmitting);
       }

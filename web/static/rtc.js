@@ -148,6 +148,7 @@ export class SeanceClient {
       if (track) pc.addTransceiver(track, { direction, streams: [local] });
       else pc.addTransceiver(entry.kind, { direction: sends ? (direction === "sendrecv" ? "recvonly" : "inactive") : direction });
     });
+    if (this.videoOff) this.applySendingVideo();
     pc.ontrack = (ev) => {
       const index = pc.getTransceivers().indexOf(ev.transceiver);
       if (index >= 0) this.opts.onTrack?.(index, this.layout[index], ev.track, ev.streams[0] || new MediaStream([ev.track]));
@@ -182,6 +183,36 @@ export class SeanceClient {
   }
 
   /** inbound-rtp statistics per transceiver index (used by the page and by tests). */
+  /** R3: an audio-only salle stops sending its camera at the source (not only dropped at
+   *  the server), and takes it back when the switch is undone. Survives renegotiation. */
+  setSendingVideo(on) {
+    if (this.videoOff === !on) return;
+    this.videoOff = !on;
+    this.applySendingVideo();
+  }
+
+  applySendingVideo() {
+    if (!this.pc || !this.opts.localStream) return;
+    const camera = this.opts.localStream.getVideoTracks()[0] || null;
+    this.pc.getTransceivers().forEach((t, i) => {
+      const entry = this.layout[i] || {};
+      if (entry.kind === "video" && (entry.direction === "sendonly" || entry.direction === "sendrecv")) {
+        t.sender.replaceTrack(this.videoOff ? null : camera).catch((err) => console.error("seance:", err));
+      }
+    });
+  }
+
+  /** Outbound RTP counters per kind (the kiosk's own camera and microphone). */
+  async outboundStats() {
+    if (!this.pc) return [];
+    const report = await this.pc.getStats();
+    const out = [];
+    report.forEach((s) => {
+      if (s.type === "outbound-rtp") out.push({ kind: s.kind, mid: s.mid, packetsSent: s.packetsSent || 0 });
+    });
+    return out;
+  }
+
   async inboundStats() {
     if (!this.pc) return [];
     const transceivers = this.pc.getTransceivers();
