@@ -62,6 +62,10 @@ class WebConfig:
     public_viewers_per_node: int | None = None
     #: Seconds an edge keeps its link to the holder after its last viewer left.
     edge_linger_s: float = 30.0
+    #: The event loop (sfu/eventloop.py): ``auto`` runs on uvloop when it is installed (the
+    #: media plane forwards inside the loop's datagram callback; docs/performance.md has the
+    #: cost per datagram with each loop), ``asyncio`` forces the standard one.
+    event_loop: str = "auto"
     #: TURN servers for the browsers (``[turn]``); None: direct UDP only.
     turn: TurnSettings | None = None
     #: Privacy (CNIL), stated on /confidentialite from these same values:

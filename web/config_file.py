@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from web.cluster import ClusterSettings, read_settings
+from sfu.eventloop import CHOICES as EVENT_LOOPS
 from web.config import SalleSpec, SittingSpec, TurnSettings, WebConfig
 from web.turn import turn_ice_servers, turn_rest_credentials  # noqa: F401 (re-exported, moved to web.turn)
 
@@ -208,7 +209,8 @@ SERVER_KEYS = {"host": "adresse d'écoute", "port": "port", "data_dir": "répert
                "workers": "processus (nombre ou \"auto\")", "redis": "URL redis:// partagée par les nœuds",
                "node_url": "URL de ce nœud pour les navigateurs", "lease_ttl_s": "durée du bail d'une séance",
                "public_viewers_per_node": "spectateurs publics par nœud avant relais",
-               "edge_linger_s": "durée de maintien d'un relais sans spectateur"}
+               "edge_linger_s": "durée de maintien d'un relais sans spectateur",
+               "event_loop": "boucle d'événements (auto, uvloop, asyncio)"}
 TLS_KEYS = {"cert": "certificat PEM (chaîne complète)", "key": "clé privée PEM"}
 PROXY_KEYS = {"trusted": "adresses des mandataires inverses de confiance"}
 ICE_KEYS = {"listen_addresses": "adresses de collecte ICE", "announced_address": "adresse annoncée"}
@@ -336,6 +338,10 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     data_dir = r.path(server, "data_dir", "server", required=True)
     viewers_per_node = r.integer(server, "public_viewers_per_node", "server", 1, 1_000_000)
     edge_linger = r.number(server, "edge_linger_s", "server", 0, 3600) if "edge_linger_s" in server else None
+    event_loop = r.string(server, "event_loop", "server")
+    if event_loop is not None and event_loop not in EVENT_LOOPS:
+        r.bad("server.event_loop", "auto, uvloop ou asyncio attendu", "expected auto, uvloop or asyncio")
+        event_loop = None
 
     tls = r.table(doc, "tls", TLS_KEYS)
     proxy = r.table(doc, "proxy", PROXY_KEYS)
@@ -420,6 +426,8 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         kwargs["public_viewers_per_node"] = viewers_per_node
     if edge_linger is not None:
         kwargs["edge_linger_s"] = edge_linger
+    if event_loop is not None:
+        kwargs["event_loop"] = event_loop
     for key, value in (("dpo_contact", dpo), ("log_ip_retention_days", ip_days),
                        ("recording_retention_days", rec_days), ("log_ip_truncate", ip_truncate)):
         if value is not None:

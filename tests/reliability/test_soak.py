@@ -361,7 +361,11 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
             "packets_forwarded": metric(metrics, "seance_sfu_rtp_packets_out"),
             "packets_received": metric(metrics, "seance_sfu_rtp_packets_in"),
             "hook_errors": hook_errors, "sfu_error_log_lines": sfu_errors,
+            "event_loop": re.findall(r'seance_event_loop_info\{loop="(\w+)"\}', metrics),
         })
+        # seance serve runs the media plane on uvloop (server.event_loop = "auto", uvloop is
+        # a dependency): the soak is the whole sitting on the loop production uses
+        assert figures["event_loop"] == ["uvloop"], figures["event_loop"]
         # a packet-path error fails the soak whatever the load
         assert hook_errors == 0 and not sfu_errors, figures
         # the memory verdict needs a steady second half: no kiosk reconnected in it (a

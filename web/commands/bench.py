@@ -23,10 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--sittings", type=int, default=1,
                         help="an installation: K sittings of --salles salles each, in one server process (default 1)")
-    parser.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="asyncio",
-                        help="the Séance server's event loop (default asyncio)")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="auto",
+                        help="the Séance server's event loop (default auto, as seance serve: uvloop when installed)")
     parser.add_argument("--client-loop", choices=("asyncio", "uvloop", "auto"), default="auto",
                         help="the synthetic salles' event loop (default auto: uvloop when installed)")
+    parser.add_argument("--client-path", choices=("fast", "stock"), default="fast",
+                        help="the salles' per-packet path: fast (aiortc's ICE/DTLS/SRTP, packets from a header "
+                             "template, received in the socket callback) or stock (aiortc's own; default fast)")
     parser.add_argument("--capacity", action="store_true",
                         help="raise the salles of one sitting from --salles until loss > 0.5%% or p99 added "
                              "delay > 50 ms; report the largest number held (one worker)")
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         sittings=max(1, args.sittings),
         loop=args.loop,
         client_loop=args.client_loop,
+        client_path=args.client_path,
         capacity=args.capacity,
         capacity_budget=args.capacity_budget,
         baseline=args.baseline,

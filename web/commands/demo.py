@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from sfu.eventloop import new_event_loop
 from signaling.accounts import AccountStore
 from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
 from signaling.roles import ROLE_LABELS_FR, Role
@@ -165,8 +166,9 @@ def run(args: argparse.Namespace) -> int:
         ssl_context = server_context(config.data_dir)
     app = create_app(config)
     print_banner(config, sitting, accounts, links)
+    loop, _ = new_event_loop(config.event_loop)
     try:
-        web.run_app(app, host=config.host, port=config.port, ssl_context=ssl_context, print=None,
+        web.run_app(app, host=config.host, port=config.port, ssl_context=ssl_context, print=None, loop=loop,
                     access_log_class=PrivacyAccessLogger)  # T16: no query string, truncated addresses
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass

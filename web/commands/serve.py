@@ -36,6 +36,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from sfu.eventloop import new_event_loop
 from web.config_file import ConfigError, ServeConfig, load
 from web.log_privacy import PrivacyAccessLogger  # T16: no query string, truncated addresses
 
@@ -101,11 +102,29 @@ class SittingsCollector(Collector):
         yield m
 
 
+class EventLoopCollector(Collector):
+    """``seance_event_loop_info{loop}``: the event loop this process forwards media on
+    (``uvloop`` or ``asyncio``), so a DSI can see which one ``server.event_loop`` gave."""
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            name = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        except RuntimeError:  # scraped outside the loop (a test's registry)
+            return
+        m = GaugeMetricFamily("seance_event_loop_info", "The event loop of this process", labels=["loop"])
+        m.add_metric([name], 1)
+        yield m
+
+
 def build_registry() -> CollectorRegistry:
     """The app's registry with this process's CPU, memory and file descriptors."""
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
+    registry.register(EventLoopCollector())
     return registry
 
 
@@ -250,8 +269,10 @@ def run(args: argparse.Namespace) -> int:
     if placement is not None:
         log.info("nœud %s : %s (port %d%s)", placement.node.id, placement.node.url, port,
                  f", Redis {redis_url.split('@')[-1]}" if redis_url else "")  # never the password
+    loop, loop_name = new_event_loop(config.web.event_loop)
+    log.info("boucle d'événements : %s", loop_name)
     try:
-        web.run_app(app, host=config.web.host, port=port, ssl_context=ssl_context,
+        web.run_app(app, host=config.web.host, port=port, ssl_context=ssl_context, loop=loop,
                     print=None, shutdown_timeout=10.0, access_log_class=PrivacyAccessLogger)
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
