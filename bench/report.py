@@ -30,7 +30,7 @@ FIGURE_KEYS = (
     "join_s",
 )
 #: added after the first reports, under new names only, and only when their scenario ran:
-#: ``sittings`` (--sittings K), ``event_loop`` (--loop other than asyncio),
+#: ``sittings`` (--sittings K), ``event_loop`` (the Séance server's loop as it ran),
 #: ``load_generator`` (the load generator's CPU over the window), ``server_counters`` (the
 #: SFU's drops by reason and hook errors, whole run, from /metrics), ``capacity`` (--capacity),
 #: ``mediarelay`` (--baseline mediarelay: the FIGURE_KEYS of aiortc's decode/re-encode relay)
@@ -55,6 +55,8 @@ class TargetRun:
     join_s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     load_cpu_s: float | None = None  # CPU of the load generator's processes over the window
+    event_loop: str | None = None  # the server's event loop as it ran (uvloop or asyncio)
+    load_send_dropped: int = 0  # packets the salles could not send (their socket buffer full)
     server_counters: dict | None = None  # Séance's drops and hook errors (/metrics), whole run
 
 
@@ -65,7 +67,8 @@ def load_figures(run: TargetRun) -> dict[str, Any]:
 
     _, load_core = cores()
     pct = round(100 * run.load_cpu_s / run.window_s, 1) if run.load_cpu_s is not None and run.window_s else None
-    return {"cpu_pct": pct, "cores": 1 if load_core is not None else None}
+    return {"cpu_pct": pct, "cores": 1 if load_core is not None else None,
+            "send_dropped": run.load_send_dropped}
 
 
 def empty_figures(salles: int, seconds: float) -> dict[str, Any]:

@@ -58,11 +58,12 @@ class BenchConfig:
     voices: int = 3
     quiet: bool = False
     sittings: int = 1  # --sittings K: K sittings of `salles` salles in one server process
-    loop: str = "asyncio"  # the Séance server's event loop (sfu.eventloop)
+    loop: str = "auto"  # the Séance server's event loop (sfu.eventloop), as seance serve
     capacity: bool = False  # --capacity: raise N until loss or delay give way
     capacity_budget: float = 300.0  # seconds for the whole search
     baseline: str | None = None  # --baseline mediarelay: aiortc's decode/re-encode relay
     client_loop: str = "auto"  # the synthetic salles' event loop (uvloop when installed)
+    client_path: str = "fast"  # the salles' per-packet path: "fast" or aiortc's "stock"
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -107,7 +108,7 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
     seconds = cfg.zero_seconds if target == "direct" else cfg.seconds
     budget = cfg.join_timeout + cfg.warmup + seconds + 20
     base = {"target": target, "n_salles": cfg.salles, "voices": cfg.voices, "cache_dir": str(cfg.cache_dir),
-            "client_loop": cfg.client_loop,
+            "client_loop": cfg.client_loop, "client_path": cfg.client_path,
             "join_timeout": cfg.join_timeout, "deadline_ns": now_ns() + int(budget * 1e9), **extra}
     rss_idle = rss_bytes(server_pid) if server_pid else None
     procs: list[asyncio.subprocess.Process] = []
@@ -160,6 +161,7 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
             for r in msg["salles"]:
                 run.sent += r["sent"]
                 run.received += r["received"]
+                run.load_send_dropped += r.get("send_dropped", 0)
                 run.expected += r["expected"]
                 run.delays_us.extend(r["delays_us"])
     finally:
@@ -238,6 +240,7 @@ async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | N
         run = await run_salles(cfg, "seance", _groups(cfg.salles * cfg.sittings, cfg.salles_per_process),
                                server.salle_config(), load_cpu, server.pid)
         run.server_counters = await server_counters(server.port)
+        run.event_loop = server.loop
         return run
     finally:
         await server.stop()
@@ -307,9 +310,10 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             problems["seance"] = run.errors
             if cfg.sittings > 1:
                 report["sittings"] = cfg.sittings
-            if cfg.loop != "asyncio":
-                report["event_loop"] = cfg.loop
-            report["load_generator"] = {**rep.load_figures(run), "loop": resolved_client_loop(cfg)}
+            if run.event_loop:
+                report["event_loop"] = run.event_loop
+            report["load_generator"] = {**rep.load_figures(run), "loop": resolved_client_loop(cfg),
+                                        "client_path": cfg.client_path}
             if run.server_counters is not None:
                 report["server_counters"] = run.server_counters
         except NotImplementedError as exc:

@@ -29,6 +29,17 @@ subtracts it.
 Receiving: :class:`Probe` replaces the client DTLS transport's ``_handle_rtp_data``
 (aiortc 1.16), so received packets are counted and timed, and never parsed by aiortc,
 jitter-buffered or decoded. Loss is counted per SSRC from sequence-number gaps.
+
+The fast client path (``client_path = "fast"``, the default; :func:`fast_client`): ICE,
+DTLS and the SRTP keys are aiortc's, every packet is SRTP-protected and -unprotected
+with them, but the per-packet Python of aiortc's client is skipped, as Séance's server
+skips it (``sfu.aiortc_hooks``): packets are sent from a header template patched in
+place (no ``RtpPacket`` object, no ``serialize``, no chain of four coroutines) and
+received SRTP datagrams are unprotected and counted inside aioice's socket callback (no
+queue, no receive coroutine). Per frame the work is aiortc's: ``encoder.pack`` of the
+pre-encoded sample. Without it one load-generator core carries a few dozen salles, so
+the load generator, not the server, is what a large sitting measures. ``"stock"`` keeps
+aiortc's own per-packet path (for comparison).
 """
 
 from __future__ import annotations
@@ -196,8 +207,12 @@ class Probe:
     #: append the delay trailer; off for a server that decodes and re-encodes (the
     #: MediaRelay baseline), whose decoder the trailer would corrupt: no delay figures then
     trailer: bool = True
+    #: the fast client path (:func:`fast_client`) instead of aiortc's per-packet path
+    fast: bool = False
     sent: int = 0
     sent_window: int = 0
+    #: packets the fast path did not send because the socket's buffer was full
+    send_dropped: int = 0
     received: int = 0
     first_rx_ns: int | None = None
     ssrcs: dict[int, _Ssrc] = field(default_factory=dict)  # in the window
@@ -235,19 +250,15 @@ class Probe:
                 dtls._send_rtp = send_rtp
                 # aiortc 1.16 RTCDtlsTransport._handle_rtp_data(data, arrival_time_ms): gets
                 # the unprotected packet; replacing it skips parsing, jitter buffer, decoder.
-                life: dict[int, _Ssrc] = {}
+                life = self.life_of(dtls)
 
                 async def handle_rtp_data(data: bytes, arrival_time_ms: int = 0, _life=life) -> None:
-                    if len(data) >= 12:
-                        ssrc = int.from_bytes(data[8:12], "big")
-                        st = _life.get(ssrc)
-                        if st is None:
-                            st = _life[ssrc] = _Ssrc()
-                        st.add(int.from_bytes(data[2:4], "big"))
-                    await self.handle_rtp(data, arrival_time_ms)
+                    self.count_rtp(data, _life)
 
                 dtls._handle_rtp_data = handle_rtp_data
                 self.tasks.append(asyncio.ensure_future(self._receiver_reports(dtls, original_send, life)))
+        if self.fast:
+            fast_client(pc, self)
 
     async def _receiver_reports(self, dtls, send, life: dict[int, _Ssrc]) -> None:
         from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
@@ -271,7 +282,26 @@ class Probe:
         except asyncio.CancelledError:
             pass
 
-    async def handle_rtp(self, data: bytes, arrival_time_ms: int = 0) -> None:
+    @staticmethod
+    def life_of(dtls) -> dict[int, _Ssrc]:
+        """The per-SSRC counts of one transport over its whole life (for its RRs)."""
+        life = getattr(dtls, "_bench_life", None)
+        if life is None:
+            life = dtls._bench_life = {}
+        return life
+
+    def count_rtp(self, data: bytes, life: dict[int, _Ssrc]) -> None:
+        """One received (unprotected) RTP packet: the transport's RR counts, then the
+        window's counts and delay."""
+        if len(data) >= 12:
+            ssrc = int.from_bytes(data[8:12], "big")
+            st = life.get(ssrc)
+            if st is None:
+                st = life[ssrc] = _Ssrc()
+            st.add(int.from_bytes(data[2:4], "big"))
+        self.handle_rtp(data)
+
+    def handle_rtp(self, data: bytes) -> None:
         t_ns = now_ns()
         self.received += 1
         if self.first_rx_ns is None:
@@ -304,6 +334,7 @@ class Probe:
             "expected": expected,
             "streams": len(self.ssrcs),
             "by_source": self.by_source,
+            "send_dropped": self.send_dropped,
             "delays_us": self.delays_us.tolist(),
         }
 
@@ -322,6 +353,135 @@ def subscriptions(i: int, n: int, voices: int = 3) -> tuple[list[int], list[int]
             video.append(j)
     audio = others[:voices]
     return video, audio
+
+
+# -- the fast client path -------------------------------------------------------------
+
+
+def fast_client(pc, probe: "Probe") -> None:
+    """Install the fast client path on every transport and sender of ``pc`` (aiortc
+    1.16, aioice 0.13; call before the connection starts, like :meth:`Probe.attach`).
+
+    - Sending: each sender's ``_run_rtp(codec)`` (started by aiortc once DTLS is
+      connected) is replaced by :func:`_fast_run_rtp`.
+    - Receiving: the ICE connection's ``data_received(data, component)`` (aioice puts
+      every non-STUN datagram on a queue for aiortc's ``_recv_next``) unprotects SRTP
+      (first byte 128..191, not RTCP: RFC 7983, aiortc's ``is_rtcp``) with the DTLS
+      transport's receive session and counts the packet at once; DTLS, SRTCP and
+      anything before DTLS is connected keep aioice's queue."""
+    from aiortc.rtcdtlstransport import State
+
+    from sfu.aiortc_hooks import srtp_call
+
+    for t in pc.getTransceivers():
+        sender = t.sender
+        if sender is not None and sender.track is not None and getattr(sender.track, "sample", None) is not None:
+            sender._run_rtp = _fast_run_rtp(sender, probe)
+        for dtls in {id(x): x for x in (t.sender.transport, t.receiver.transport) if x}.values():
+            connection = dtls.transport._connection
+            if getattr(connection, "_bench_fast", False):
+                continue
+            connection._bench_fast = True
+            queued = connection.data_received
+            state: dict[str, Any] = {"session": None, "unprotect": None}
+            life = probe.life_of(dtls)
+            connected = State.CONNECTED
+
+            def data_received(data: bytes, component: int, _queued=queued, _dtls=dtls, _state=state,
+                              _life=life) -> None:
+                session = _dtls._rx_srtp
+                if (session is None or _dtls._state is not connected or len(data) < 2
+                        or not 127 < data[0] < 192 or 191 < data[1] < 209):
+                    _queued(data, component)
+                    return
+                if session is not _state["session"]:
+                    _state["session"] = session
+                    _state["unprotect"] = srtp_call(session, "unprotect")
+                try:
+                    plain = _state["unprotect"](data)
+                except Exception:  # a bad tag or replay: what aiortc's _recv_next drops
+                    return
+                probe.count_rtp(plain, _life)
+
+            connection.data_received = data_received
+
+
+def _fast_run_rtp(sender, probe: "Probe"):
+    """aiortc 1.16 ``RTCRtpSender._run_rtp`` without its per-packet objects: the same
+    frames (``track.recv()``, ``encoder.pack``), sequence numbers, timestamps, marker
+    bit, mid and audio-level extensions and sender-report bookkeeping; each packet is
+    a copy of a header serialized once by aiortc, patched in place, then protected and
+    sent synchronously (``sfu.aiortc_hooks.direct_rtp_sender``)."""
+    from aiortc import clock
+    from aiortc.rtp import RtpPacket
+    from aiortc.rtcrtpsender import random_sequence_number
+    from aiortc.utils import random32, uint16_add, uint32_add
+
+    from sfu.aiortc_hooks import SendBufferFull, direct_rtp_sender
+
+    track = sender.track
+    kind = KIND_AUDIO if track.kind == "audio" else KIND_VIDEO
+    prefix = "_RTCRtpSender__"
+
+    async def run_rtp(codec) -> None:
+        getattr(sender, prefix + "rtp_started").set()
+        try:
+            send = direct_rtp_sender(sender.transport)
+            # the header aiortc would write, once: seq/timestamp at 2..7, the marker bit
+            # in byte 1, the audio level (RFC 6464: V bit + level) at a found offset
+            extmap = getattr(sender, prefix + "rtp_header_extensions_map")
+            template_packet = RtpPacket(payload_type=codec.payloadType, sequence_number=0, timestamp=0)
+            template_packet.ssrc = sender._ssrc
+            template_packet.extensions.mid = getattr(sender, prefix + "mid")
+            level_at = None
+            if kind == KIND_AUDIO:
+                template_packet.extensions.audio_level = (False, 0x55)
+            header = bytearray(template_packet.serialize(extmap))
+            if kind == KIND_AUDIO:
+                level_at = header.find(b"\x55", 12)
+                level_at = level_at if level_at >= 12 else None
+            seq = random_sequence_number()
+            origin = random32()
+            trailer = TRAILER.pack(MAGIC, probe.salle, kind, 0)[:-8] if probe.trailer else None
+            pack_into = struct.pack_into
+            while True:
+                enc = await sender._next_encoded_frame(codec)
+                if enc is None:
+                    continue
+                payloads, ts = enc.payloads, uint32_add(origin, enc.timestamp)
+                last = len(payloads) - 1
+                octets = 0
+                for i, payload in enumerate(payloads):
+                    packet = header + payload
+                    pack_into("!HI", packet, 2, seq, ts)
+                    if i == last:
+                        packet[1] |= 0x80
+                    if level_at is not None and enc.audio_level is not None:
+                        packet[level_at] = (-enc.audio_level) & 0x7F
+                    t_ns = now_ns()
+                    if trailer is not None:
+                        packet += trailer
+                        packet += t_ns.to_bytes(8, "big", signed=True)
+                    try:
+                        send(packet)
+                    except SendBufferFull:
+                        probe.send_dropped += 1
+                    probe.sent += 1
+                    if probe.window[0] <= t_ns < probe.window[1]:
+                        probe.sent_window += 1
+                    octets += len(payload)
+                    seq = uint16_add(seq, 1)
+                # what aiortc's sender reports are made of (RFC 3550 6.4.1)
+                setattr(sender, prefix + "ntp_timestamp", clock.current_ntp_time())
+                setattr(sender, prefix + "rtp_timestamp", ts)
+                setattr(sender, prefix + "octet_count", getattr(sender, prefix + "octet_count") + octets)
+                setattr(sender, prefix + "packet_count", getattr(sender, prefix + "packet_count") + last + 1)
+        except (asyncio.CancelledError, ConnectionError):
+            pass
+        finally:
+            getattr(sender, prefix + "rtp_exited").set()
+
+    return run_rtp
 
 
 # -- targets ------------------------------------------------------------------------
@@ -478,7 +638,7 @@ async def main(cfg: dict) -> int:
     wd = asyncio.create_task(watchdog())
     local_candidates_only(cfg.get("ice_addresses") or ["127.0.0.1"])
     audio, video = ensure_samples(Path(cfg["cache_dir"]))
-    salles = [Salle(i, Probe(i, trailer=cfg.get("trailer", True)), t_start=now_ns()) for i in cfg["salles"]]
+    salles = [Salle(i, Probe(i, trailer=cfg.get("trailer", True), fast=cfg.get("client_path", "fast") == "fast"), t_start=now_ns()) for i in cfg["salles"]]
     target = cfg["target"]
 
     async def join(s: Salle) -> None:

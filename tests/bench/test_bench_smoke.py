@@ -183,11 +183,11 @@ def test_figures_from_a_run() -> None:
     assert f["added_delay_ms"] == {"p50": 1.0, "p99": 4.8, "max": 4.8}
 
 
-async def test_probe_counts_loss_across_sequence_wrap() -> None:
+def test_probe_counts_loss_across_sequence_wrap() -> None:
     probe = Probe(0, window=(0, 2**62))
     for seq in (65533, 65534, 0, 1, 3):  # 65535 and 2 lost, wrap in between
         header = bytes([0x80, 96]) + seq.to_bytes(2, "big") + bytes(4) + (1234).to_bytes(4, "big")
-        await probe.handle_rtp(header + bytes(20))
+        probe.handle_rtp(header + bytes(20))
     r = probe.result()
     assert (r["received"], r["expected"], r["streams"]) == (5, 7, 1)
 
