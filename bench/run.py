@@ -41,6 +41,9 @@ from bench.measure import CpuWindow, median, rss_bytes
 from bench.synthetic_salle import now_ns
 
 JANUS_ROOM = 4242
+#: a salle process's result is one JSON line with every delay sample of its salles
+#: (MAX_DELAY_SAMPLES at most): far beyond asyncio's default 64 KiB line limit
+RESULT_LINE_LIMIT = 64 * 2**20
 
 
 @dataclass
@@ -120,7 +123,7 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
                    *_pinned([sys.executable, "-m", "bench.synthetic_salle", json.dumps({**base, "salles": group})], load_cpu)]
             procs.append(await asyncio.create_subprocess_exec(
                 *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                cwd=str(Path(__file__).resolve().parent.parent)))
+                limit=RESULT_LINE_LIMIT, cwd=str(Path(__file__).resolve().parent.parent)))
         joined = await asyncio.gather(*(_read_json_line(p.stdout, cfg.join_timeout + 15) for p in procs))
         for msg in joined:
             if not msg or msg.get("event") != "joined":

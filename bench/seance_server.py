@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     from web.app import create_app
     from web.config import SalleSpec, SittingSpec, WebConfig
 
+    from bench import stalls
+    from sfu import gc_policy
     from sfu.eventloop import new_event_loop
 
     # K sittings of N salles: sitting k is "bench" (k = 0) or "bench-k", its salles are
@@ -62,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     for salle, name in sitting_of.items():
         tokens[salle] = signer.issue(Role.KIOSK, salle=salle, sitting=name, ttl_s=3600)
     app = create_app(config)
+    stalls.install(app)  # SEANCE_BENCH_STALLS=<file>: GC pauses and loop lag
     loop, loop_name = new_event_loop(args.loop)
+    gc_policy.apply()  # as seance serve
 
     async def announce(_app: web.Application) -> None:
         print(json.dumps({"event": "ready", "sitting": SITTING, "sittings": sitting_of, "tokens": tokens,

@@ -312,6 +312,14 @@ class SfuRtpReceiver(RTCRtpReceiver):
         if self._seance is not None:
             # mark the decoder queue, so that a decode for this receiver is counted
             self._RTCRtpReceiver__decoder_queue._seance_counters = self._seance.counters
+            # aiortc 1.16 gives every video receiver a RemoteBitrateEstimator whose
+            # RateCounter holds 1,000 RateBucket objects, and a 512-entry jitter buffer;
+            # an owned receiver never runs aiortc's receive path or RTCP task that use
+            # them (packets go to the Producer), and there is one per video transceiver,
+            # slots included: 144,000 objects at 48 salles, half the heap, walked by
+            # every full garbage collection (event-loop stalls, docs/performance.md)
+            self._RTCRtpReceiver__remote_bitrate_estimator = None
+            self._RTCRtpReceiver__jitter_buffer = None
 
     async def receive(self, parameters: Any) -> None:
         peer = self._seance
@@ -637,6 +645,10 @@ def check_surface() -> list[str]:
         expect(callable(getattr(RTCRtpReceiver, meth, None)), f"RTCRtpReceiver.{meth}")
     expect("self.__decoder_queue" in inspect.getsource(RTCRtpReceiver.__init__),
            "RTCRtpReceiver.__decoder_queue")
+    src = inspect.getsource(RTCRtpReceiver.__init__)
+    expect("self.__remote_bitrate_estimator = RemoteBitrateEstimator()" in src
+           and "self.__jitter_buffer = JitterBuffer(" in src,
+           "RTCRtpReceiver.__remote_bitrate_estimator and __jitter_buffer (dropped for owned receivers)")
     expect(_params(_original_decoder_worker) == ["loop", "input_q", "output_q", "decode_error"],
            "rtcrtpreceiver.decoder_worker(loop, input_q, output_q, decode_error)")
     expect("get_decoder(codec)" in inspect.getsource(_original_decoder_worker),

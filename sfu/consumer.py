@@ -88,7 +88,14 @@ class Consumer:
         # producers translate their extension ids once per packet for all the
         # consumers that negotiated the same ids (see Producer.extension_table)
         self.extension_key = extension_key(self.extensions)
-        self._history: list[tuple | None] = [None] * HISTORY
+        # what each recent output packet was, to answer NACKs: (out_seq, seq, out_ts,
+        # pid_off, tl0_off), ints only, and its producer apart. A tuple of ints only is
+        # untracked by the garbage collector at its first young collection; with the
+        # producer inside, HISTORY tracked tuples per consumer (a quarter of a million
+        # at 48 salles) made every full collection walk them: 30 to 230 ms stalls of
+        # the event loop, every packet of the sitting delayed (docs/performance.md).
+        self._history: list[tuple[int, int, int, int, int] | None] = [None] * HISTORY
+        self._history_source: list[Producer | None] = [None] * HISTORY
         self.packets_sent = 0
         self.octets_sent = 0
         self._first_seq: int | None = None
@@ -195,7 +202,9 @@ class Consumer:
             pid_off, tl0_off = mapper.rewrite_vp8_at(buf, *vp8)
         else:
             pid_off = tl0_off = 0
-        self._history[out_seq & (HISTORY - 1)] = (out_seq, producer, seq, out_ts, pid_off, tl0_off)
+        at = out_seq & (HISTORY - 1)
+        self._history[at] = (out_seq, seq, out_ts, pid_off, tl0_off)
+        self._history_source[at] = producer
         if self._first_seq is None:
             self._first_seq = out_seq
         try:
@@ -263,10 +272,12 @@ class Consumer:
             if self._rtx_tokens < 1:
                 self.counters.dropped["nack_over_budget"] += len(lost) - i
                 break
-            entry = self._history[out_seq & (HISTORY - 1)]
+            at = out_seq & (HISTORY - 1)
+            entry = self._history[at]
             if entry is None or entry[0] != out_seq:
                 continue
-            _, producer, seq, out_ts, pid_off, tl0_off = entry
+            _, seq, out_ts, pid_off, tl0_off = entry
+            producer = self._history_source[at]
             data = producer.cache.get(seq, now)
             if data is None:
                 continue

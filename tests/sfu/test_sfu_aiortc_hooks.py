@@ -77,3 +77,35 @@ async def _make_queue():
     import asyncio
 
     return asyncio.Queue()
+
+
+async def test_owned_video_receivers_hold_no_bitrate_estimator_or_jitter_buffer():
+    """An owned receiver never uses aiortc's receive path: its 1,000-bucket bitrate
+    estimator and 512-entry jitter buffer would only lengthen full garbage collections
+    (sfu.gc_policy). A client's receiver in the same process keeps them."""
+    from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
+    from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
+
+    aiortc_hooks.install()
+
+    class Owner:
+        counters = SfuCounters()
+
+    dtls = RTCDtlsTransport(RTCIceTransport(RTCIceGatherer()), [RTCCertificate.generateCertificate()])
+    with aiortc_hooks.owned_by(Owner()):
+        owned = aiortc_hooks.SfuRtpReceiver("video", dtls)
+    client = aiortc_hooks.SfuRtpReceiver("video", dtls)
+    assert owned._RTCRtpReceiver__remote_bitrate_estimator is None
+    assert owned._RTCRtpReceiver__jitter_buffer is None
+    assert client._RTCRtpReceiver__remote_bitrate_estimator is not None
+    assert client._RTCRtpReceiver__jitter_buffer is not None
+
+
+def test_gc_policy_freezes_the_built_process_and_spaces_full_collections():
+    import subprocess
+    import sys
+
+    code = ("import gc; from sfu import gc_policy; before = gc.get_threshold(); gc_policy.apply(); "
+            "print(gc.get_freeze_count() > 1000, before[2], gc.get_threshold()[2])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["True", "10", str(100)], out.stderr

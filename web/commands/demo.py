@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from sfu import gc_policy
 from sfu.eventloop import new_event_loop
 from signaling.accounts import AccountStore
 from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
@@ -167,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(config)
     print_banner(config, sitting, accounts, links)
     loop, _ = new_event_loop(config.event_loop)
+    gc_policy.apply()
     try:
         web.run_app(app, host=config.host, port=config.port, ssl_context=ssl_context, print=None, loop=loop,
                     access_log_class=PrivacyAccessLogger)  # T16: no query string, truncated addresses

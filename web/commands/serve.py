@@ -32,10 +32,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from sfu import gc_policy
 from sfu.eventloop import new_event_loop
 from web.config_file import ConfigError, ServeConfig, load
 from web.log_privacy import PrivacyAccessLogger  # T16: no query string, truncated addresses
@@ -124,6 +125,7 @@ def build_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
+    GCCollector(registry=registry)  # full collections stop the loop (sfu.gc_policy)
     registry.register(EventLoopCollector())
     return registry
 
@@ -271,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
                  f", Redis {redis_url.split('@')[-1]}" if redis_url else "")  # never the password
     loop, loop_name = new_event_loop(config.web.event_loop)
     log.info("boucle d'événements : %s", loop_name)
+    gc_policy.apply()  # after the app is built: it lives as long as the process
     try:
         web.run_app(app, host=config.web.host, port=port, ssl_context=ssl_context, loop=loop,
                     print=None, shutdown_timeout=10.0, access_log_class=PrivacyAccessLogger)
