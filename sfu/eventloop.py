@@ -14,6 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +41,20 @@ def new_event_loop(preferred: str | None = None) -> tuple[asyncio.AbstractEventL
         else:
             return uvloop.new_event_loop(), "uvloop"
     return asyncio.new_event_loop(), "asyncio"
+
+
+class EventLoopCollector(Collector):
+    """``seance_event_loop_info{loop}``: the event loop this process forwards media on
+    (``uvloop`` or ``asyncio``), so a DSI can see which one ``server.event_loop`` gave."""
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            name = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        except RuntimeError:  # scraped outside the loop (a test's registry)
+            return
+        m = GaugeMetricFamily("seance_event_loop_info", "The event loop of this process", labels=["loop"])
+        m.add_metric([name], 1)
+        yield m

@@ -28,6 +28,7 @@ from signaling.accounts import Account, AccountStore
 from signaling.auth import TokenError, TokenSigner
 from signaling.handlers import HANDLERS, Services
 from signaling.hub import Connection, Handler, serve
+from sfu.eventloop import EventLoopCollector
 from signaling.metrics import SignalingMetrics
 from signaling.placement import Placement
 from signaling.protocol import MAX_MESSAGE_BYTES
@@ -345,6 +346,7 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     app[SIGNER] = TokenSigner.from_data_dir(config.data_dir)
     app[ACCOUNTS] = AccountStore.in_data_dir(config.data_dir)
     app[REGISTRY] = registry if registry is not None else CollectorRegistry()
+    app[REGISTRY].register(EventLoopCollector())  # seance_event_loop_info{loop}
     app[ROOMS] = {}
     app[SITTINGS] = {}
     app[LOGIN_FAILURES] = {}

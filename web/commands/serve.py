@@ -103,30 +103,12 @@ class SittingsCollector(Collector):
         yield m
 
 
-class EventLoopCollector(Collector):
-    """``seance_event_loop_info{loop}``: the event loop this process forwards media on
-    (``uvloop`` or ``asyncio``), so a DSI can see which one ``server.event_loop`` gave."""
-
-    def describe(self) -> list:
-        return []
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        try:
-            name = type(asyncio.get_running_loop()).__module__.split(".")[0]
-        except RuntimeError:  # scraped outside the loop (a test's registry)
-            return
-        m = GaugeMetricFamily("seance_event_loop_info", "The event loop of this process", labels=["loop"])
-        m.add_metric([name], 1)
-        yield m
-
-
 def build_registry() -> CollectorRegistry:
     """The app's registry with this process's CPU, memory and file descriptors."""
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)  # full collections stop the loop (sfu.gc_policy)
-    registry.register(EventLoopCollector())
     return registry
 
 
