@@ -347,6 +347,7 @@ def _dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) 
 
 NOTICES = {
     "conseil": "Conseil enregistré.", "commune": "Commune ajoutée.", "membre": "Membre ajouté.",
+    "membre-modifier": "Membre modifié.",
     "salle": "Salle enregistrée avec sa délibération de désignation.", "agent": "Agent enregistré.",
 }
 
@@ -366,8 +367,10 @@ def _refuse(request: web.Request, store: CouncilStore, err: Invalid, form: dict[
     return _page(request, "admin.html", _dashboard_context(request, store, error=err, form=form), status=400)
 
 
-def _post(section: str):
-    """Decorator: a dashboard form handler ``fn(store, council, form) -> None`` raising Invalid."""
+def _post(section: str, with_accounts: bool = False):
+    """Decorator: a dashboard form handler ``fn(store, council, form) -> None`` raising
+    Invalid (``fn(store, council, form, accounts) -> notice`` with ``with_accounts``: the
+    dashboard is shown with that notice)."""
 
     def wrap(fn):
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -380,6 +383,9 @@ def _post(section: str):
                 try:
                     if council is None and section != "conseil":
                         raise Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, section)
+                    if with_accounts:
+                        notice = fn(store, council, form, request.app[_webapp().ACCOUNTS])
+                        return _page(request, "admin.html", _dashboard_context(request, store, notice=notice))
                     fn(store, council, form)
                 except Invalid as err:
                     err.section = err.section or section
@@ -446,6 +452,60 @@ def add_member(store: CouncilStore, council: Council, form: dict[str, str]) -> N
                           "titulaire remplacé", s)
     member = Member(ident, first, last, commune, Seat(seat), replaces, form.get("function", "")[:80])
     store.save(dataclasses.replace(council, members=council.members + (member,)))
+
+
+def _known_member(council: Council, form: dict[str, str], section: str) -> Member:
+    member = council.member(form.get("id", ""))
+    if member is None:
+        raise Invalid("Champ « membre » : membre inconnu du conseil.", "membre", section)
+    return member
+
+
+@_post("membre-modifier")
+def edit_member(store: CouncilStore, council: Council, form: dict[str, str]) -> None:
+    """Correct a member's name or function (a typo, a new vice-presidency). The seat,
+    commune and suppléance do not change here: they follow from the elections (L.5211-6);
+    a change there is an end of mandate and a new member. Sittings already convened keep
+    the council as it was in their journal (its first line)."""
+    s = "membre-modifier"
+    member = _known_member(council, form, s)
+    first = _need(form, "first_name", "prénom", s, 80)
+    last = _need(form, "last_name", "nom", s, 80)
+    changed = dataclasses.replace(member, first_name=first, last_name=last, function=form.get("function", "")[:80])
+    store.save(dataclasses.replace(council, members=tuple(changed if m.id == member.id else m for m in council.members)))
+
+
+def end_mandate(council: Council, form: dict[str, str]) -> tuple[Council, Member]:
+    """The council without the member whose mandate ended (resignation, death, new
+    designation by the commune: L.5211-6 and following). Refused for the president (a
+    new president is elected first) and for a titulaire who still has a suppléant (end
+    the suppléant's mandate first, or the suppléant would replace no one). Past
+    sittings are untouched: each journal carries the council of its sitting."""
+    s = "membre-fin"
+    member = _known_member(council, form, s)
+    if form.get("confirm") != "on":
+        raise Invalid("Champ « confirmation » : cochez la case pour confirmer la fin du mandat.", "confirmation", s)
+    if member.id == council.president_id:
+        raise Invalid("Le mandat du président ne prend pas fin ici : le conseil élit d'abord un nouveau président "
+                      "(L.5211-10 CGCT), puis enregistrez-le.", "membre", s)
+    suppleant = council.suppleant_of(member.id) if member.seat == Seat.TITULAIRE else None
+    if suppleant is not None:
+        raise Invalid(f"Mettez d'abord fin au mandat de son suppléant, {suppleant.name} : "
+                      "un suppléant remplace un titulaire en exercice (L.5211-6).", "membre", s)
+    return dataclasses.replace(council, members=tuple(m for m in council.members if m.id != member.id)), member
+
+
+@_post("membre-fin", with_accounts=True)
+def end_member_mandate(store: CouncilStore, council: Council, form: dict[str, str], accounts) -> str:
+    """POST /admin/membres/fin: end a mandate, and end the sessions of the member's account
+    (it can no longer act in the sittings to come: the member is not in their council)."""
+    after, member = end_mandate(council, form)
+    store.save(after)
+    account = accounts.by_member(member.id)
+    if account is not None:
+        accounts.revoke_all_sessions(account.login)
+    return (f"Fin du mandat de {member.name} enregistrée"
+            + (f" ; les sessions du compte « {account.login} » sont fermées." if account else "."))
 
 
 @_post("salle")
@@ -777,6 +837,8 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/conseil", save_council)
     app.router.add_post("/admin/communes", add_commune)
     app.router.add_post("/admin/membres", add_member)
+    app.router.add_post("/admin/membres/modifier", edit_member)
+    app.router.add_post("/admin/membres/fin", end_member_mandate)
     app.router.add_post("/admin/salles", save_salle)
     app.router.add_post("/admin/agents", add_agent)
     app.router.add_post("/admin/comptes", save_account)

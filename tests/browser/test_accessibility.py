@@ -278,6 +278,9 @@ async def test_every_screen_passes_axe(browser, live_app, output_dir):
         for path in ("/admin", "/admin/seances/demo", "/admin/seances/demo/convocation"):
             await admin.goto(server.base_url + path)
             await scanner.scan(admin, path, shot="admin" if path == "/admin" else None)
+        await admin.goto(server.base_url + "/admin")  # every form of the dashboard, unfolded
+        await admin.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        await scanner.scan(admin, "/admin (forms open)")
 
         president = pages["president"]
         await president.goto(server.base_url + "/president")

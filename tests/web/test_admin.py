@@ -310,3 +310,59 @@ async def test_account_refusals(admin, client):
         r = await admin.post("/admin/comptes", data={"csrf": await csrf(admin), **form})
         assert r.status == 400 and message in await r.text(), form
     assert {a.login for a in client.app[ACCOUNTS].all()} == {"dsi"}
+
+
+# --------------------------------------------------------------------------- members change
+
+
+async def test_a_member_is_corrected_and_nothing_else_moves(admin, config):
+    before = council(config)
+    r = await admin.post("/admin/membres/modifier", data={"csrf": await csrf(admin), "id": "m07", "first_name": "Nathalie",
+                                                          "last_name": "Rousseau-Vidal", "function": "4e vice-présidente"},
+                         allow_redirects=False)
+    assert r.status == 303
+    after = council(config)
+    m07 = after.member("m07")
+    assert (m07.last_name, m07.function, m07.commune_id, m07.seat) == ("Rousseau-Vidal", "4e vice-présidente", "vaux", "titulaire")
+    assert [m for m in after.members if m.id != "m07"] == [m for m in before.members if m.id != "m07"]
+    assert "Nathalie Rousseau-Vidal" in await (await admin.get("/admin")).text()
+    # refused, named, nothing changed
+    for data, message in (({"id": "m99", "first_name": "A", "last_name": "B"}, "membre inconnu du conseil"),
+                          ({"id": "m07", "first_name": "", "last_name": "B"}, "Champ « prénom »")):
+        r = await admin.post("/admin/membres/modifier", data={"csrf": await csrf(admin), **data})
+        assert r.status == 400 and message in await r.text()
+    assert council(config) == after
+
+
+async def test_end_of_mandate_takes_the_member_out_of_office_and_its_sessions(admin, client, config):
+    from deliberation.quorum import count
+
+    accounts = client.app[ACCOUNTS]
+    accounts.set_account("c.dubois", "pw-secret-9", Role.COUNCILLOR, member_id="m09")
+    signer = client.app[SIGNER]
+    token = signer.issue(Role.COUNCILLOR, member="m09", login="c.dubois", sid="s-1", ttl_s=600,
+                         gen=accounts.session_generation("c.dubois") or 0)
+    assert not accounts.is_revoked(signer.verify(token, check_revocation=False))
+    before = council(config)
+    refusals = (
+        ({"id": "m09"}, "cochez la case"),                                  # not confirmed
+        ({"id": "m01", "confirm": "on"}, "élit d&#39;abord un nouveau président"),
+        ({"id": "m17", "confirm": "on"}, "Martine Faure"),                  # the suppléant first
+        ({"id": "zz", "confirm": "on"}, "membre inconnu du conseil"),
+    )
+    for data, message in refusals:
+        r = await admin.post("/admin/membres/fin", data={"csrf": await csrf(admin), **data})
+        assert r.status == 400 and message in await r.text(), message
+        assert council(config) == before
+    r = await admin.post("/admin/membres/fin", data={"csrf": await csrf(admin), "id": "m09", "confirm": "on"})
+    body = await r.text()
+    assert r.status == 200 and "Fin du mandat de Claire Dubois enregistrée" in body and "c.dubois" in body
+    after = council(config)
+    assert after.member("m09") is None and len(after.in_office) == len(before.in_office) - 1
+    assert count(after, {}).in_office == 16 and count(after, {}).required == 9
+    assert accounts.is_revoked(signer.verify(token, check_revocation=False))
+    # the suppléant, then the titulaire
+    for ident in ("s17", "m17"):
+        r = await admin.post("/admin/membres/fin", data={"csrf": await csrf(admin), "id": ident, "confirm": "on"})
+        assert r.status == 200
+    assert {m.id for m in council(config).members} == {m.id for m in before.members} - {"m09", "s17", "m17"}
