@@ -108,6 +108,9 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
             "transmitting": st.transmitting.get(salle.id, False),
             "audio_only": st.audio_only.get(salle.id, False),
             "present": [{"id": m, "name": seance.name(m), "since": since.get(m)} for m in present],
+            # R4: the departures the agent recorded, with both times (the register's lines)
+            "left": [{"id": a["member"], "name": seance.name(a["member"]), "in": a["in"], "out": a["out"]}
+                     for a in st.attendance if a["salle"] == salle.id and a["out"] is not None],
         })
     members = []
     for m in council.members:

@@ -7,7 +7,7 @@ import json
 from delib_support import PRESIDENT, SYSTEM, Clock, agent, checked_in, councillor, ok, opened
 
 from deliberation.commands import (
-    CastBallot, CloseVote, GrantFloor, OpenVote, RecordProxy, ReportTransmission, RequestFloor, RequestSecretBallot,
+    CastBallot, CheckIn, CheckOut, CloseVote, GrantFloor, OpenVote, RecordProxy, ReportTransmission, RequestFloor, RequestSecretBallot,
     TakeUpItem,
 )
 from deliberation.demo import demo_seance
@@ -24,7 +24,7 @@ def test_view_has_exactly_the_contract_keys_and_is_plain_json():
     assert json.loads(json.dumps(view)) == view
     assert view["id"] == "demo" and view["status"] == "convened" and view["president"] == {"id": "m01", "name": "Hélène Marchand"}
     assert view["secretary"] is None and view["vote"] is None and view["current_item"] is None
-    assert set(view["salles"][0]) == {"id", "name", "agent", "transmitting", "audio_only", "present"}
+    assert set(view["salles"][0]) == {"id", "name", "agent", "transmitting", "audio_only", "present", "left"}
     assert set(view["members"][0]) == {"id", "name", "commune", "function", "present", "salle", "proxy_to", "proxy_from"}
     assert set(view["quorum"]) == {"present", "in_office", "required", "reached", "waived"}
     assert set(view["agenda"][0]) == {"id", "title", "kind", "status", "secret_requests", "result"}
@@ -138,3 +138,18 @@ def test_floor_speaker_and_queue_with_names():
 def test_journal_fields_come_from_the_caller():
     view = sitting_view(demo_seance(), {"lines": 9, "head": "ab" * 32, "signed_checkpoints": 1})
     assert view["journal"] == {"lines": 9, "head": "ab" * 32, "signed_checkpoints": 1}
+
+
+def test_R4_departures_stay_in_the_salle_register_with_both_times():
+    clock = Clock()
+    s = opened(clock)
+    ok(s, CheckOut(clock(), "m08", "vaux"), agent("vaux"))
+    ok(s, CheckIn(clock(), "m08", "vaux"), agent("vaux"))
+    ok(s, CheckOut(clock(), "m08", "vaux"), agent("vaux"))
+    vaux = next(x for x in sitting_view(s)["salles"] if x["id"] == "vaux")
+    assert [p["id"] for p in vaux["present"]] == ["m06", "m07"]
+    spans = [d for d in vaux["left"] if d["id"] == "m08"]
+    assert len(spans) == 2 and all(d["in"] < d["out"] for d in spans) and spans[0]["out"] < spans[1]["in"]
+    assert spans[0]["name"] == "Thierry Bonnet"
+    belcourt = next(x for x in sitting_view(s)["salles"] if x["id"] == "belcourt")
+    assert belcourt["left"] == []

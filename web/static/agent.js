@@ -50,8 +50,11 @@ function presenceCell(m) {
     return h("span", { class: "presence here" }, `Présent·e ici depuis ${fmtTime(since)}`);
   }
   if (m.present) return h("span", { class: "presence elsewhere" }, `Présent·e : ${view.salles.find((s) => s.id === m.salle)?.name || m.salle}`);
-  if (m.proxy_to) return h("span", { class: "presence proxy" }, `Absent·e — pouvoir à ${memberName(view, m.proxy_to)}`);
-  return h("span", { class: "presence absent" }, "Absent·e");
+  // R4: a departure recorded here stays visible with its times (the register's line)
+  const left = (salle().left || []).filter((d) => d.id === m.id).pop();
+  const gone = left ? ` — parti·e à ${fmtTime(left.out)} (arrivé·e à ${fmtTime(left.in)})` : "";
+  if (m.proxy_to) return h("span", { class: "presence proxy" }, `Absent·e${gone} — pouvoir à ${memberName(view, m.proxy_to)}`);
+  return h("span", { class: "presence absent" }, `Absent·e${gone}`);
 }
 
 function renderMembers() {
