@@ -411,7 +411,9 @@ def _fast_run_rtp(sender, probe: "Probe"):
     frames (``track.recv()``, ``encoder.pack``), sequence numbers, timestamps, marker
     bit, mid and audio-level extensions and sender-report bookkeeping; each packet is
     a copy of a header serialized once by aiortc, patched in place, then protected and
-    sent synchronously (``sfu.aiortc_hooks.direct_rtp_sender``)."""
+    sent synchronously (``sfu.aiortc_hooks.direct_rtp_sender``). aiortc's RTP history is
+    not filled, so a NACK from the server is not answered: a packet lost on the way in
+    stays lost and counts in ``loss_pct``, as it should for a benchmark."""
     from aiortc import clock
     from aiortc.rtp import RtpPacket
     from aiortc.rtcrtpsender import random_sequence_number
