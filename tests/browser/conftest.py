@@ -15,13 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-CHROMIUM = os.environ.get("SEANCE_CHROMIUM", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-]
+from chromium_options import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 (fixtures below; tests import them there)
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 

@@ -13,7 +13,7 @@ import asyncio
 import re
 
 import pytest
-from conftest import CHROMIUM_ARGS
+from chromium_options import CHROMIUM_ARGS
 from kiosk_helpers import connected, stats, until
 
 from signaling.roles import Role
