@@ -24,11 +24,11 @@ import jinja2
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from sfu.eventloop import EventLoopCollector
 from signaling.accounts import Account, AccountStore
 from signaling.auth import TokenError, TokenSigner
 from signaling.handlers import HANDLERS, Services
 from signaling.hub import Connection, Handler, serve
-from sfu.eventloop import EventLoopCollector
 from signaling.metrics import SignalingMetrics
 from signaling.placement import Placement
 from signaling.protocol import MAX_MESSAGE_BYTES
