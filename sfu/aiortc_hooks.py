@@ -643,9 +643,8 @@ def check_surface() -> list[str]:
            "RTCRtpReceiver.receive starts decoder_worker")
     for meth in ("_handle_rtcp_packet", "_handle_disconnect", "_set_rtcp_ssrc", "stop"):
         expect(callable(getattr(RTCRtpReceiver, meth, None)), f"RTCRtpReceiver.{meth}")
-    expect("self.__decoder_queue" in inspect.getsource(RTCRtpReceiver.__init__),
-           "RTCRtpReceiver.__decoder_queue")
     src = inspect.getsource(RTCRtpReceiver.__init__)
+    expect("self.__decoder_queue" in src, "RTCRtpReceiver.__decoder_queue")
     expect("self.__remote_bitrate_estimator = RemoteBitrateEstimator()" in src
            and "self.__jitter_buffer = JitterBuffer(" in src,
            "RTCRtpReceiver.__remote_bitrate_estimator and __jitter_buffer (dropped for owned receivers)")
