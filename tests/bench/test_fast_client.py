@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 
 import aioice.ice
-import pytest
 
 from bench.samples import ensure_samples
 from bench.synthetic_salle import KIND_AUDIO, KIND_VIDEO, Probe, _add_media, new_peer_connection
