@@ -33,8 +33,10 @@ FIGURE_KEYS = (
 #: ``sittings`` (--sittings K), ``event_loop`` (the Séance server's loop as it ran),
 #: ``load_generator`` (the load generator's CPU over the window), ``server_counters`` (the
 #: SFU's drops by reason and hook errors, whole run, from /metrics), ``capacity`` (--capacity),
-#: ``mediarelay`` (--baseline mediarelay: the FIGURE_KEYS of aiortc's decode/re-encode relay)
-OPTIONAL_KEYS = ("sittings", "event_loop", "load_generator", "server_counters", "capacity", "mediarelay")
+#: ``mediarelay`` (--baseline mediarelay: the FIGURE_KEYS of aiortc's decode/re-encode relay),
+#: ``workers`` (--workers W: {count, cpu_pct of one core per worker process})
+OPTIONAL_KEYS = ("sittings", "event_loop", "load_generator", "server_counters", "capacity", "mediarelay",
+                 "workers")
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 
@@ -58,17 +60,24 @@ class TargetRun:
     event_loop: str | None = None  # the server's event loop as it ran (uvloop or asyncio)
     load_send_dropped: int = 0  # packets the salles could not send (their socket buffer full)
     server_counters: dict | None = None  # Séance's drops and hook errors (/metrics), whole run
+    load_cores: int | None = None  # cores the load generator was pinned to (None: not pinned)
+    worker_cpu_s: list[float] = field(default_factory=list)  # CPU of each server process
 
 
 def load_figures(run: TargetRun) -> dict[str, Any]:
     """The load generator's CPU over the window (percent of one core, and its cores):
-    near 100 % per core, the load generator and not the server is what saturates."""
-    from bench.run import cores
-
-    _, load_core = cores()
+    near 100 % per core, the load generator and not the server is what saturates.
+    ``pinned`` false: it was not given cores of its own (it shared them with the server's
+    workers), so ``cores`` is null."""
     pct = round(100 * run.load_cpu_s / run.window_s, 1) if run.load_cpu_s is not None and run.window_s else None
-    return {"cpu_pct": pct, "cores": 1 if load_core is not None else None,
+    return {"cpu_pct": pct, "cores": run.load_cores, "pinned": run.load_cores is not None,
             "send_dropped": run.load_send_dropped}
+
+
+def worker_figures(run: TargetRun) -> dict[str, Any]:
+    """``--workers W``: the CPU of each worker process over the window (percent of one core)."""
+    return {"count": len(run.worker_cpu_s),
+            "cpu_pct": [round(100 * c / run.window_s, 1) for c in run.worker_cpu_s] if run.window_s else []}
 
 
 def empty_figures(salles: int, seconds: float) -> dict[str, Any]:

@@ -60,7 +60,8 @@ class BenchConfig:
     salles_per_process: int = 1
     voices: int = 3
     quiet: bool = False
-    sittings: int = 1  # --sittings K: K sittings of `salles` salles in one server process
+    sittings: int = 1  # --sittings K: K sittings of `salles` salles
+    workers: int = 1  # --workers W: server processes, sitting k on worker k mod W
     loop: str = "auto"  # the Séance server's event loop (sfu.eventloop), as seance serve
     capacity: bool = False  # --capacity: raise N until loss or delay give way
     capacity_budget: float = 300.0  # seconds for the whole search
@@ -77,7 +78,25 @@ def cores() -> tuple[int | None, int | None]:
     return cpus[-1], cpus[0]
 
 
-def _pinned(cmd: list[str], cpu: int | None) -> list[str]:
+def worker_cores(workers: int) -> tuple[list[int | None], str | None]:
+    """Cores for ``workers`` server processes and the load generator's cpu list.
+
+    One worker: :func:`cores`. Several: as ``seance serve --workers`` should be deployed,
+    one core per worker (the last ones); the load generator gets the cores left, or,
+    when none is left (W ≥ cores: this 2-core machine with 2 workers), is not pinned and
+    shares the machine with the workers (the report says so: ``load_generator.pinned``)."""
+    if workers <= 1:
+        server, load = cores()
+        return [server], None if load is None else str(load)
+    cpus = sorted(os.sched_getaffinity(0))
+    if shutil.which("taskset") is None or len(cpus) < 2:
+        return [None] * workers, None
+    servers: list[int | None] = [cpus[-1 - (i % len(cpus))] for i in range(workers)]
+    left = [c for c in cpus if c not in servers]
+    return servers, ",".join(map(str, left)) if left else None
+
+
+def _pinned(cmd: list[str], cpu: int | str | None) -> list[str]:
     return ["taskset", "-c", str(cpu), *cmd] if cpu is not None else cmd
 
 
@@ -103,20 +122,24 @@ async def _read_json_line(stream: asyncio.StreamReader, timeout: float) -> dict 
 
 
 async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], extra: dict[str, Any],
-                     load_cpu: int | None, server_pid: int | None, prefix: list[str] | None = None) -> rep.TargetRun:
+                     load_cpu: int | str | None, server_pids: list[int],
+                     prefix: list[str] | None = None) -> rep.TargetRun:
     """Start salle processes (one per group of indices), run one window, collect.
 
-    ``prefix``: put before each salle's command (``ip netns exec <ns>`` for Janus)."""
+    ``load_cpu``: the load generator's core (or taskset cpu list; None: not pinned).
+    ``server_pids``: the server's processes (several with ``--workers``): CPU and RSS are
+    their sums. ``prefix``: put before each salle's command (``ip netns exec <ns>`` for Janus)."""
     n = sum(len(g) for g in indices)
     seconds = cfg.zero_seconds if target == "direct" else cfg.seconds
     budget = cfg.join_timeout + cfg.warmup + seconds + 20
     base = {"target": target, "n_salles": cfg.salles, "voices": cfg.voices, "cache_dir": str(cfg.cache_dir),
             "client_loop": cfg.client_loop, "client_path": cfg.client_path,
             "join_timeout": cfg.join_timeout, "deadline_ns": now_ns() + int(budget * 1e9), **extra}
-    rss_idle = rss_bytes(server_pid) if server_pid else None
+    rss_idle = sum(rss_bytes(p) for p in server_pids) if server_pids else None
     procs: list[asyncio.subprocess.Process] = []
     errors: list[str] = []
-    run = rep.TargetRun(salles=n, window_s=seconds, cpu_s=None, rss_idle=rss_idle, rss_loaded=None)
+    run = rep.TargetRun(salles=n, window_s=seconds, cpu_s=None, rss_idle=rss_idle, rss_loaded=None,
+                        load_cores=None if load_cpu is None else len(str(load_cpu).split(",")))
     try:
         for group in indices:
             cmd = [*(prefix or []), *die_with_parent(),
@@ -141,18 +164,20 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
             if p.returncode is None:
                 p.stdin.write(window)
                 await p.stdin.drain()
-        cpu = CpuWindow(server_pid) if server_pid else None
+        cpu = [CpuWindow(p) for p in server_pids]
         load = [CpuWindow(p.pid) for p in procs]  # the load generator's own CPU, to know who saturates
         await asyncio.sleep((start_ns - now_ns()) / 1e9)
-        if cpu:
-            cpu.start()
+        for w in cpu:
+            w.start()
         for w in load:
             w.start()
         await asyncio.sleep(max(0.0, (end_ns - now_ns()) / 1e9))
         if cpu:
-            cpu.stop()
-            run.cpu_s = cpu.cpu_s
-            run.rss_loaded = rss_bytes(server_pid)
+            for w in cpu:
+                w.stop()
+            run.worker_cpu_s = [w.cpu_s for w in cpu]
+            run.cpu_s = sum(run.worker_cpu_s)
+            run.rss_loaded = sum(rss_bytes(p) for p in server_pids)
         for w in load:
             w.stop()
         run.load_cpu_s = sum(w.cpu_s for w in load)
@@ -199,8 +224,8 @@ def _groups(n: int, per: int) -> list[list[int]]:
     return [list(range(i, min(n, i + per))) for i in range(0, n, per)]
 
 
-async def zero_run(cfg: BenchConfig, load_cpu: int | None) -> float:
-    run = await run_salles(cfg, "direct", [[0, 1]], {}, load_cpu, None)
+async def zero_run(cfg: BenchConfig, load_cpu: int | str | None) -> float:
+    run = await run_salles(cfg, "direct", [[0, 1]], {}, load_cpu, [])
     if run.errors or not run.delays_us:
         _log(cfg, f"direct run failed ({run.errors}); delays are not corrected")
         return 0.0
@@ -225,28 +250,51 @@ async def janus_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | No
                 await create_room(janus.url, JANUS_ROOM, publishers=cfg.salles + 2)
                 return await run_salles(cfg, "janus", _groups(cfg.salles, cfg.salles_per_process),
                                         {"url": janus.url, "room": JANUS_ROOM, "ice_addresses": [ns.inner_ip]},
-                                        load_cpu, janus.pid, prefix=ns.exec_prefix())
+                                        load_cpu, [janus.pid], prefix=ns.exec_prefix())
 
             return await asyncio.wait_for(run(), budget)
         finally:
             janus.stop()
 
 
-async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None) -> rep.TargetRun:
-    from bench.seance_target import SeanceServer
+async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | str | None) -> rep.TargetRun:
+    """One run against Séance: one server process, or ``cfg.workers`` of them (each on a
+    core of its own from :func:`worker_cores`, which then also places the load generator)."""
+    from bench.seance_target import SeanceServer, installation_config
 
-    server = SeanceServer(cpu=server_cpu)
-    await server.start(cfg.salles, cfg.voices, sittings=cfg.sittings, loop=cfg.loop)
+    if cfg.workers > 1:
+        server_cores, load_cpu = worker_cores(cfg.workers)
+    else:
+        server_cores = [server_cpu]
+    servers = [SeanceServer(cpu=c) for c in server_cores]
     try:
-        what = f", {cfg.sittings} sittings of {cfg.salles} salles" if cfg.sittings > 1 else ""
-        _log(cfg, f"séance pid {server.pid} on {server.url} ({server.loop} event loop{what})")
+        for i, server in enumerate(servers):
+            await server.start(cfg.salles, cfg.voices, sittings=cfg.sittings, loop=cfg.loop,
+                               workers=cfg.workers, worker_index=i)
+            hosted = len(set(server.sittings.values()))
+            what = f", {hosted} of {cfg.sittings} sittings" if cfg.sittings > 1 else ""
+            _log(cfg, f"séance pid {server.pid} on {server.url} ({server.loop} event loop{what}"
+                      f"{f', core {server.cpu}' if cfg.workers > 1 else ''})")
         run = await run_salles(cfg, "seance", _groups(cfg.salles * cfg.sittings, cfg.salles_per_process),
-                               server.salle_config(), load_cpu, server.pid)
-        run.server_counters = await server_counters(server.port)
-        run.event_loop = server.loop
+                               installation_config(servers), load_cpu, [s.pid for s in servers])
+        counters = [await server_counters(s.port) for s in servers]
+        run.server_counters = _sum_counters(counters)
+        run.event_loop = servers[0].loop
         return run
     finally:
-        await server.stop()
+        for server in servers:
+            await server.stop()
+
+
+def _sum_counters(per_server: list[dict[str, dict[str, float]] | None]) -> dict[str, dict[str, float]] | None:
+    if any(c is None for c in per_server):
+        return None
+    out: dict[str, dict[str, float]] = {"dropped": {}, "hook_errors": {}}
+    for c in per_server:
+        for key, values in c.items():
+            for label, v in values.items():
+                out[key][label] = out[key].get(label, 0.0) + v
+    return out
 
 
 async def server_counters(port: int) -> dict[str, dict[str, float]] | None:
@@ -280,7 +328,7 @@ async def baseline_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int |
     try:
         _log(cfg, f"mediarelay baseline pid {server.pid} on {server.url}")
         run = await run_salles(cfg, "seance", _groups(cfg.salles, cfg.salles_per_process),
-                               {**server.salle_config(), "trailer": False}, load_cpu, server.pid)
+                               {**server.salle_config(), "trailer": False}, load_cpu, [server.pid])
         if len(run.join_s) < cfg.salles:
             _log(cfg, f"mediarelay: not every salle joined; server log: {server.log_tail(1500)}")
         return run
@@ -298,7 +346,13 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     loop.add_signal_handler(signal.SIGTERM, task.cancel)
 
     server_cpu, load_cpu = cores()
-    _log(cfg, f"server core {server_cpu}, load-generator core {load_cpu}; {cfg.salles} salles, {cfg.seconds}s window")
+    if cfg.workers > 1:
+        worker_cpus, load_cpus = worker_cores(cfg.workers)
+        _log(cfg, f"{cfg.workers} workers on cores {worker_cpus}, load generator on "
+                  f"{load_cpus if load_cpus is not None else 'any core (shared with the workers)'}; "
+                  f"{cfg.sittings} sittings of {cfg.salles} salles, {cfg.seconds}s window")
+    else:
+        _log(cfg, f"server core {server_cpu}, load-generator core {load_cpu}; {cfg.salles} salles, {cfg.seconds}s window")
     ensure_samples(cfg.cache_dir)  # generated once, before anything is timed
     zero = await zero_run(cfg, load_cpu)
 
@@ -313,6 +367,8 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             problems["seance"] = run.errors
             if cfg.sittings > 1:
                 report["sittings"] = cfg.sittings
+            if cfg.workers > 1:
+                report["workers"] = rep.worker_figures(run)
             if run.event_loop:
                 report["event_loop"] = run.event_loop
             report["load_generator"] = {**rep.load_figures(run), "loop": resolved_client_loop(cfg),
@@ -349,12 +405,15 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
 
 async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None,
                           zero: float) -> dict[str, Any]:
-    """Raise N (salles of one sitting, one worker) until loss > 0.5 % or p99 added delay
-    > 50 ms (twice in a row at the same N), within ``cfg.capacity_budget`` seconds for the
-    whole search. The top-level
-    figures are those of the largest N held; ``capacity`` lists every step, and says
-    what stopped the search (``loss``, ``delay``, ``join``, ``load_generator`` when the
-    load generator's core was the one saturated, or ``budget``)."""
+    """Raise N (salles per sitting) until loss > 0.5 % or p99 added delay > 50 ms (twice
+    in a row at the same N), within ``cfg.capacity_budget`` seconds for the whole search.
+
+    One worker and one sitting by default; ``--workers W --sittings K``: the whole
+    machine, K sittings of N salles spread over W worker processes. The top-level figures
+    are those of the largest N held; ``capacity`` lists every step, and says what stopped
+    the search (``loss``, ``delay``, ``join``, ``load_generator`` when the load
+    generator's own cores were saturated, ``machine`` when the load generator shares the
+    cores with the workers and the machine as a whole was, or ``budget``)."""
     t0 = time.monotonic()
     n = max(2, cfg.salles)
     steps: list[dict[str, Any]] = []
@@ -367,7 +426,7 @@ async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: in
         if steps and remaining < last_s * 1.6 + 5:
             break  # the next, larger step would not end within the budget
         step_cfg = BenchConfig(**{**cfg.__dict__, "salles": n, "capacity": False,
-                                  "salles_per_process": max(cfg.salles_per_process, -(-n // 12))})
+                                  "salles_per_process": max(cfg.salles_per_process, -(-n * cfg.sittings // 12))})
         t_step = time.monotonic()
         try:
             run = await asyncio.wait_for(seance_run(step_cfg, server_cpu, load_cpu), max(30.0, remaining))
@@ -378,14 +437,14 @@ async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: in
         last_s = time.monotonic() - t_step
         f = rep.figures(run, zero)
         lg = rep.load_figures(run)
-        step = {"salles": n, "forwarded_pps": f["forwarded_pps"], "loss_pct": f["loss_pct"],
+        step = {"salles": n * cfg.sittings, "forwarded_pps": f["forwarded_pps"], "loss_pct": f["loss_pct"],
                 "p99_ms": f["added_delay_ms"]["p99"],
                 "server_cpu_us_per_forwarded_packet": f["server_cpu_us_per_forwarded_packet"],
                 "server_cpu_pct": round(100 * run.cpu_s / run.window_s, 1) if run.cpu_s is not None else None,
                 "load_generator_cpu_pct": lg["cpu_pct"], "seconds_taken": round(last_s, 1)}
         steps.append(step)
         _log(cfg, f"capacity: {step}")
-        joined = len(run.join_s) == n and not run.errors
+        joined = len(run.join_s) == n * cfg.sittings and not run.errors
         ok = joined and f["loss_pct"] is not None and f["loss_pct"] <= 0.5 and f["added_delay_ms"]["p99"] <= 50
         if not ok and not retried and joined:
             # one stall of the machine spoils a p99: a failing N is run once more before
@@ -396,15 +455,19 @@ async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: in
         if not ok:
             if not joined:
                 limit = "join"
-            elif lg["cpu_pct"] is not None and lg["cpu_pct"] >= 90 * max(1, lg["cores"]):
+            elif lg["cpu_pct"] is not None and lg["pinned"] and lg["cpu_pct"] >= 90 * max(1, lg["cores"] or 1):
                 limit = "load_generator"
+            elif (lg["cpu_pct"] is not None and not lg["pinned"] and run.cpu_s is not None
+                  and lg["cpu_pct"] + 100 * run.cpu_s / run.window_s >= 90 * len(os.sched_getaffinity(0))):
+                limit = "machine"
             else:
                 limit = "loss" if f["loss_pct"] > 0.5 else "delay"
             break
         held = f
         n = max(n + 2, int(n * 1.5))
     report = held or rep.empty_figures(cfg.salles, cfg.seconds)
-    report["capacity"] = {"max_salles": held["salles"] if held else None, "limit": limit, "workers": 1,
+    report["capacity"] = {"max_salles": held["salles"] if held else None, "limit": limit, "workers": cfg.workers,
+                          "sittings": cfg.sittings,
                           "budget_s": cfg.capacity_budget, "seconds_taken": round(time.monotonic() - t0, 1),
                           "steps": steps}
     return report

@@ -70,7 +70,7 @@ async def join_salle(s, cfg: dict, audio, video) -> None:
 
     timeout = cfg.get("join_timeout", 20)
     sid = salle_id(s.index)
-    sock = SeanceSocket(cfg["url"])
+    sock = SeanceSocket(cfg.get("urls", {}).get(sid, cfg["url"]))  # --workers W: the salle's own worker
     await sock.open()
     s.pcs.append(sock)
     sitting = cfg.get("sittings", {}).get(sid, cfg["sitting"])  # --sittings K: each salle's own

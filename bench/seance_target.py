@@ -41,10 +41,14 @@ class SeanceServer:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     async def start(self, salles: int = 0, voices: int = 3, timeout: float = 30, sittings: int = 1,
-                    loop: str = "asyncio") -> None:
+                    loop: str = "asyncio", workers: int = 1, worker_index: int = 0) -> None:
+        """``workers``/``worker_index``: this process is one of ``workers`` worker processes
+        and hosts the sittings k with k mod ``workers`` = ``worker_index``."""
         cmd = [sys.executable, "-m", self.module, "--port", str(self.port), "--salles", str(salles),
                "--data-dir", str(self.tmp / "data"), "--voices", str(voices), "--sittings", str(sittings),
                "--loop", loop]
+        if workers > 1:
+            cmd += ["--workers", str(workers), "--worker-index", str(worker_index)]
         if self.cpu is not None and shutil.which("taskset"):
             cmd = ["taskset", "-c", str(self.cpu), *cmd]
         self._log = open(self.tmp / "server.log", "wb")
@@ -89,3 +93,16 @@ class SeanceServer:
         if getattr(self, "_log", None):
             self._log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def installation_config(servers: list[SeanceServer]) -> dict[str, Any]:
+    """What the salles need to join an installation of several worker processes: each
+    salle's own worker (``urls``), sitting and token."""
+    cfg = servers[0].salle_config()
+    if len(servers) > 1:
+        cfg = {**cfg, "urls": {}, "sittings": {}, "tokens": {}}
+        for s in servers:
+            cfg["urls"].update({salle: s.url for salle in s.tokens})
+            cfg["sittings"].update(s.sittings)
+            cfg["tokens"].update(s.tokens)
+    return cfg

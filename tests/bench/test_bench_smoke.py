@@ -113,6 +113,39 @@ def test_janus_report_is_well_formed(bench_run) -> None:
     _check_block(report["janus"], 2)
 
 
+def test_workers_spread_sittings_over_processes(tmp_path) -> None:
+    """--workers 2: two server processes, each hosting one of the two sittings (a salle
+    reaching the other worker would be refused: unknown sitting), CPU and RSS summed."""
+    out = tmp_path / "report.json"
+    cmd = [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())",
+           "bench", "--workers", "2", "--salles", "2", "--seconds", "2", "--warmup", "0.5",
+           "--zero-seconds", "1", "--cache", str(tmp_path / "cache"), "--json", str(out)]
+    proc = subprocess.run([*HOST, *cmd], cwd=ROOT, capture_output=True, text=True, timeout=150)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    assert rep.validate(report) == []
+    _check_block(report, 4)
+    assert report["sittings"] == 2 and report["loss_pct"] == 0
+    assert report["workers"]["count"] == 2
+    assert all(pct > 0 for pct in report["workers"]["cpu_pct"]), report["workers"]
+    pids = {line.split()[3] for line in proc.stderr.splitlines() if line.startswith("[bench] séance pid")}
+    assert len(pids) == 2, proc.stderr
+    assert "4/4 salles joined" in proc.stderr
+
+
+def test_worker_cores_one_per_worker_and_the_rest_for_the_load(monkeypatch) -> None:
+    from bench import run as bench_run
+
+    monkeypatch.setattr(bench_run.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(bench_run.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert bench_run.worker_cores(2) == ([3, 2], "0,1")
+    assert bench_run.worker_cores(1) == ([3], "0")
+    assert bench_run.worker_cores(4) == ([3, 2, 1, 0], None)  # no core left: the load shares
+    monkeypatch.setattr(bench_run.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert bench_run.worker_cores(2) == ([1, 0], None)
+    assert bench_run.worker_cores(3) == ([1, 0, 1], None)
+
+
 # -- the benchmark's network namespace (no load) ------------------------------------------
 
 

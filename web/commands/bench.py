@@ -22,7 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voices", type=int, default=3, help="audio slots per salle (default 3)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--sittings", type=int, default=1,
-                        help="an installation: K sittings of --salles salles each, in one server process (default 1)")
+                        help="an installation: K sittings of --salles salles each, in one server process "
+                             "unless --workers (default 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server worker processes, sitting k on worker k mod W, each pinned to a core of "
+                             "its own (the whole machine; --sittings defaults to W; default 1)")
     parser.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="auto",
                         help="the Séance server's event loop (default auto, as seance serve: uvloop when installed)")
     parser.add_argument("--client-loop", choices=("asyncio", "uvloop", "auto"), default="auto",
@@ -31,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the salles' per-packet path: fast (aiortc's ICE/DTLS/SRTP, packets from a header "
                              "template, received in the socket callback) or stock (aiortc's own; default fast)")
     parser.add_argument("--capacity", action="store_true",
-                        help="raise the salles of one sitting from --salles until loss > 0.5%% or p99 added "
-                             "delay > 50 ms; report the largest number held (one worker)")
+                        help="raise the salles per sitting from --salles until loss > 0.5%% or p99 added "
+                             "delay > 50 ms; report the largest number held (one worker, or with --workers "
+                             "the whole machine)")
     parser.add_argument("--capacity-budget", type=float, default=300.0,
                         help="seconds for the whole capacity search (default 300)")
     parser.add_argument("--baseline", choices=("mediarelay",), default=None,
@@ -47,6 +52,15 @@ def run(args: argparse.Namespace) -> int:
     if args.salles < 2:
         print("seance bench: --salles must be at least 2")
         return 2
+    workers = max(1, args.workers)
+    sittings = max(1, args.sittings, workers if args.sittings == 1 else 1)
+    if sittings < workers:
+        print(f"seance bench: --workers {workers} needs at least as many sittings (--sittings {sittings})")
+        return 2
+    if workers > 1 and (args.vs_janus or args.janus_only or args.baseline):
+        print("seance bench: --workers is for Séance alone (the Janus and MediaRelay references run one "
+              "sitting in one process)")
+        return 2
     cfg = BenchConfig(
         salles=args.salles,
         seconds=args.seconds,
@@ -59,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         salles_per_process=max(1, args.salles_per_process),
         voices=args.voices,
         quiet=args.quiet,
-        sittings=max(1, args.sittings),
+        sittings=sittings,
+        workers=workers,
         loop=args.loop,
         client_loop=args.client_loop,
         client_path=args.client_path,
