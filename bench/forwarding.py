@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCCertificate
-from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
+from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpparameters import (
     RTCRtcpParameters,

@@ -442,6 +442,8 @@ async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: in
                 "server_cpu_us_per_forwarded_packet": f["server_cpu_us_per_forwarded_packet"],
                 "server_cpu_pct": round(100 * run.cpu_s / run.window_s, 1) if run.cpu_s is not None else None,
                 "load_generator_cpu_pct": lg["cpu_pct"], "seconds_taken": round(last_s, 1)}
+        if cfg.workers > 1:
+            step["workers_cpu_pct"] = rep.worker_figures(run)["cpu_pct"]
         steps.append(step)
         _log(cfg, f"capacity: {step}")
         joined = len(run.join_s) == n * cfg.sittings and not run.errors
