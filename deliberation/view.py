@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .council import Seat
 from .seance import Seance
 
 #: agenda item status shown to people (the core's ``voted`` becomes adopted or rejected)
@@ -115,6 +116,7 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
     members = []
     for m in council.members:
         commune = council.commune(m.commune_id)
+        suppleant = council.suppleant_of(m.id) if m.seat == Seat.TITULAIRE else None
         members.append({
             "id": m.id,
             "name": m.name,
@@ -124,6 +126,11 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
             "salle": st.presence.get(m.id),
             "proxy_to": holder_of.get(m.id),
             "proxy_from": giver_for.get(m.id),
+            # L.5211-6 (R9): a suppléant sits for their titulaire once the titulaire's
+            # information of the president is recorded (its reference in ``suppleance``)
+            "suppleant_of": m.replaces if m.seat == Seat.SUPPLEANT else None,
+            "suppleant": suppleant.id if suppleant else None,
+            "suppleance": st.suppleances.get(m.id),
         })
     agenda = [
         {

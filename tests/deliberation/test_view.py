@@ -25,7 +25,8 @@ def test_view_has_exactly_the_contract_keys_and_is_plain_json():
     assert view["id"] == "demo" and view["status"] == "convened" and view["president"] == {"id": "m01", "name": "Hélène Marchand"}
     assert view["secretary"] is None and view["vote"] is None and view["current_item"] is None
     assert set(view["salles"][0]) == {"id", "name", "agent", "transmitting", "audio_only", "present", "left"}
-    assert set(view["members"][0]) == {"id", "name", "commune", "function", "present", "salle", "proxy_to", "proxy_from"}
+    assert set(view["members"][0]) == {"id", "name", "commune", "function", "present", "salle", "proxy_to", "proxy_from",
+                                       "suppleant_of", "suppleant", "suppleance"}
     assert set(view["quorum"]) == {"present", "in_office", "required", "reached", "waived"}
     assert set(view["agenda"][0]) == {"id", "title", "kind", "status", "secret_requests", "result"}
     assert view["floor"] == {"speaker": None, "queue": []}
@@ -153,3 +154,21 @@ def test_R4_departures_stay_in_the_salle_register_with_both_times():
     assert spans[0]["name"] == "Thierry Bonnet"
     belcourt = next(x for x in sitting_view(s)["salles"] if x["id"] == "belcourt")
     assert belcourt["left"] == []
+
+
+def test_suppleance_in_the_view_L5211_6_R9():
+    """The titulaire shows their suppléant and, once recorded, the reference of their
+    information of the president; the suppléant shows whom they replace."""
+    from deliberation.commands import DeclareSuppleance
+
+    clock = Clock()
+    s = opened(clock)
+    members = {m["id"]: m for m in sitting_view(s)["members"]}
+    assert members["m17"]["suppleant"] == "s17" and members["m17"]["suppleance"] is None
+    assert members["s17"]["suppleant_of"] == "m17" and members["s17"]["suppleant"] is None
+    assert members["m08"]["suppleant"] is None and members["m08"]["suppleant_of"] is None
+    ok(s, DeclareSuppleance(clock(), "m17", "courriel du 24/11/2026"), PRESIDENT)
+    ok(s, CheckIn(clock(), "s17", "belcourt"), agent("belcourt"))
+    members = {m["id"]: m for m in sitting_view(s)["members"]}
+    assert members["m17"]["suppleance"] == "courriel du 24/11/2026" and not members["m17"]["present"]
+    assert members["s17"]["present"] and members["s17"]["salle"] == "belcourt"

@@ -128,7 +128,8 @@ async def test_static_scripts_are_served(client):
 VIEW_KEYS = {"id", "title", "status", "sensitive", "public_stream_up", "president", "secretary", "salles", "members",
              "quorum", "opening", "agenda", "current_item", "vote", "floor"}
 SALLE_KEYS = {"id", "name", "transmitting", "audio_only", "present"}
-MEMBER_KEYS = {"id", "name", "commune", "function", "present", "salle", "proxy_to", "proxy_from"}
+MEMBER_KEYS = {"id", "name", "commune", "function", "present", "salle", "proxy_to", "proxy_from", "suppleant_of", "suppleant",
+               "suppleance"}
 ITEM_KEYS = {"id", "title", "kind", "status", "secret_requests", "result"}
 RESULT_KEYS = {"pour", "contre", "abstention", "nppv", "exprimes", "adopted", "casting_vote", "ballots"}
 BALLOT_KEYS = {"voter", "voter_name", "on_behalf_of", "on_behalf_of_name", "choice"}

@@ -1,5 +1,6 @@
 // Séance — the salle agent's screen (/agent/<salle>): entries and exits with their times
-// (R4), proxies with the reference of the written document (R9), audio-only switch (R3),
+// (R4), proxies with the reference of the written document (R9), suppléances with the
+// reference of the titulaire's information of the president (L.5211-6), audio-only switch (R3),
 // the salle's transmission as measured, and the roll-call answers of the councillors
 // present in this salle (R13).
 import {
@@ -78,7 +79,11 @@ function renderMembers() {
     rows.push(h("tr", { dataset: { member: m.id }, class: here ? "here" : "" },
       h("th", { scope: "row" }, m.name, m.function ? h("span", { class: "muted small-text" }, ` — ${m.function}`) : null,
         m.proxy_from ? h("br") : null,
-        m.proxy_from ? h("span", { class: "tag" }, `détient le pouvoir de ${memberName(view, m.proxy_from)}`) : null),
+        m.proxy_from ? h("span", { class: "tag" }, `détient le pouvoir de ${memberName(view, m.proxy_from)}`) : null,
+        m.suppleant_of ? h("br") : null,
+        m.suppleant_of ? h("span", { class: "tag" }, `suppléant·e de ${memberName(view, m.suppleant_of)}`) : null,
+        m.suppleance ? h("br") : null,
+        m.suppleance ? h("span", { class: "tag" }, `remplacé·e par ${memberName(view, m.suppleant)}`) : null),
       h("td", {}, m.commune || ""),
       h("td", {}, presenceCell(m)),
       h("td", {}, action)));
@@ -126,6 +131,28 @@ $("proxy-form").addEventListener("submit", async (ev) => {
   }, `Pouvoir enregistré : ${memberName(view, giver)} à ${memberName(view, holder)}.`, ev.submitter,
   `Pouvoir : ${memberName(view, giver)} à ${memberName(view, holder)} (réf. ${$("proxy-ref").value.trim()})`);
   if (result.ok) { $("proxy-ref").value = ""; $("proxy-illness").checked = false; $("proxy-sittings").value = "1"; }
+});
+
+// ------------------------------------------------------------------ suppléances (L.5211-6, R9)
+
+function renderSuppleances() {
+  const titulaires = view.members.filter((m) => m.suppleant && !m.present && !m.proxy_to && !m.suppleance);
+  fillSelect($("suppleance-titulaire"), titulaires.map((m) => [m.id, `${m.name} (suppléance : ${memberName(view, m.suppleant)})`]),
+    titulaires.length ? "— choisir —" : "— aucun titulaire absent avec suppléant —");
+  const declared = view.members.filter((m) => m.suppleance);
+  patch($("suppleances"), declared.length
+    ? declared.map((m) => h("li", { dataset: { titulaire: m.id } }, `${m.name} → ${memberName(view, m.suppleant)} (réf. ${m.suppleance})`))
+    : [h("li", { class: "muted" }, "Aucune suppléance enregistrée.")]);
+}
+
+$("suppleance-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const titulaire = $("suppleance-titulaire").value, ref = $("suppleance-ref").value.trim();
+  const m = view.members.find((x) => x.id === titulaire);
+  const result = await cmd({ type: "DeclareSuppleance", titulaire_id: titulaire, document_ref: ref },
+    `Suppléance enregistrée : ${memberName(view, titulaire)}${m ? ` remplacé·e par ${memberName(view, m.suppleant)}` : ""}.`,
+    ev.submitter, `Suppléance : ${memberName(view, titulaire)} (réf. ${ref})`);
+  if (result.ok) $("suppleance-ref").value = "";
 });
 
 // ------------------------------------------------------------------ transmission (R3, R7)
@@ -193,6 +220,7 @@ function render() {
   renderRollCall();
   renderMembers();
   renderProxies();
+  renderSuppleances();
 }
 
 client.start();
