@@ -7,6 +7,7 @@ is refused until the titulaire's information of the president is recorded, then 
 from __future__ import annotations
 
 import re
+from contextlib import asynccontextmanager
 
 import pytest
 from playwright.async_api import expect
@@ -19,14 +20,22 @@ pytestmark = pytest.mark.browser
 T = 15_000
 
 
-async def test_R4_a_departure_stays_in_the_register_with_its_times(browser, live_app):
-    server = live_app
+@asynccontextmanager
+async def agent_page(browser, server, salle: str):
+    """The /agent/<salle> page, logged in as that salle's agent of the demo council."""
     context = await browser.new_context(locale="fr-FR")
     try:
-        token = server.app[SIGNER].issue(Role.AGENT, member="a-vaux", salle="vaux", agent="a-vaux")
+        token = server.app[SIGNER].issue(Role.AGENT, member=f"a-{salle}", salle=salle, agent=f"a-{salle}")
         await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": server.base_url}])
         page = await context.new_page()
-        await page.goto(server.base_url + "/agent/vaux")
+        await page.goto(server.base_url + f"/agent/{salle}")
+        yield page
+    finally:
+        await context.close()
+
+
+async def test_R4_a_departure_stays_in_the_register_with_its_times(browser, live_app):
+    async with agent_page(browser, live_app, "vaux") as page:
         row = page.locator("#members tr[data-member=m08]")
         await row.locator("button:has-text(\"Enregistrer l'arrivée\")").click(timeout=T)
         await expect(row).to_contain_text("Présent·e ici depuis", timeout=T)
@@ -37,18 +46,10 @@ async def test_R4_a_departure_stays_in_the_register_with_its_times(browser, live
         await expect(page.locator("#members tr[data-member=m08]")).to_contain_text(times, timeout=T)
         # a member who never came here shows no departure
         await expect(page.locator("#members tr[data-member=m09]")).not_to_contain_text("parti·e", timeout=T)
-    finally:
-        await context.close()
 
 
 async def test_R9_suppleant_sits_once_the_suppleance_is_recorded(browser, live_app):
-    server = live_app
-    context = await browser.new_context(locale="fr-FR")
-    try:
-        token = server.app[SIGNER].issue(Role.AGENT, member="a-belcourt", salle="belcourt", agent="a-belcourt")
-        await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": server.base_url}])
-        page = await context.new_page()
-        await page.goto(server.base_url + "/agent/belcourt")
+    async with agent_page(browser, live_app, "belcourt") as page:
         suppleant = page.locator("#members tr[data-member=s17]")
         await expect(suppleant).to_contain_text("suppléant·e de Bernard Roux", timeout=T)
         # before the suppléance is recorded: refused, with the rule, and nothing changes
@@ -69,5 +70,3 @@ async def test_R9_suppleant_sits_once_the_suppleance_is_recorded(browser, live_a
         await page.reload()
         await expect(page.locator("#suppleances li[data-titulaire=m17]")).to_contain_text("réf. courriel", timeout=T)
         await expect(page.locator("#members tr[data-member=s17]")).to_contain_text("Présent·e ici depuis", timeout=T)
-    finally:
-        await context.close()
