@@ -98,25 +98,43 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
     holder_of = {giver: p["holder"] for giver, p in st.proxies.items()}
     giver_for = {p["holder"]: giver for giver, p in sorted(st.proxies.items())}
     q = seance.quorum()
+    # look-ups built once: the view is pushed to every socket on each change, and a large
+    # sitting (158 salles, 300 councillors) must not cost salles × members per push
+    names = {m.id: m.name for m in council.members}
+    communes = {c.id: c for c in council.communes}
+    suppleants = {m.replaces: m for m in council.members if m.seat == Seat.SUPPLEANT and m.replaces}
+    agents: dict[str, Any] = {}
+    for a in council.agents:
+        agents.setdefault(a.salle_id, a)
+    present_in: dict[str, list[str]] = {}
+    for m, x in st.presence.items():
+        present_in.setdefault(x, []).append(m)
+    left_from: dict[str, list[dict[str, Any]]] = {}
+    for a in st.attendance:
+        if a["out"] is not None:
+            left_from.setdefault(a["salle"], []).append(a)
+
+    def name(member_id: str) -> str:
+        return names.get(member_id) or str(member_id)
+
     salles = []
     for salle in council.salles:
-        agent = next((a for a in council.agents if a.salle_id == salle.id), None)
-        present = sorted(m for m, x in st.presence.items() if x == salle.id)
+        agent = agents.get(salle.id)
         salles.append({
             "id": salle.id,
             "name": salle.name,
             "agent": agent.name if agent else None,
             "transmitting": st.transmitting.get(salle.id, False),
             "audio_only": st.audio_only.get(salle.id, False),
-            "present": [{"id": m, "name": seance.name(m), "since": since.get(m)} for m in present],
+            "present": [{"id": m, "name": name(m), "since": since.get(m)} for m in sorted(present_in.get(salle.id, ()))],
             # R4: the departures the agent recorded, with both times (the register's lines)
-            "left": [{"id": a["member"], "name": seance.name(a["member"]), "in": a["in"], "out": a["out"]}
-                     for a in st.attendance if a["salle"] == salle.id and a["out"] is not None],
+            "left": [{"id": a["member"], "name": name(a["member"]), "in": a["in"], "out": a["out"]}
+                     for a in left_from.get(salle.id, ())],
         })
     members = []
     for m in council.members:
-        commune = council.commune(m.commune_id)
-        suppleant = council.suppleant_of(m.id) if m.seat == Seat.TITULAIRE else None
+        commune = communes.get(m.commune_id)
+        suppleant = suppleants.get(m.id) if m.seat == Seat.TITULAIRE else None
         members.append({
             "id": m.id,
             "name": m.name,

@@ -122,7 +122,8 @@ async def hello(services: Services, conn: Connection, msg: Hello) -> None:
     service = services.sittings.get(room.sitting_id)
     if service is not None:
         for message in service.hello_messages():
-            conn.send(message)
+            if message["type"] != "sitting" or claims.role is not Role.KIOSK:  # a kiosk shows no view
+                conn.send(message)
 
 
 @HANDLERS.on(Join)

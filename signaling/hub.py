@@ -40,6 +40,11 @@ RATE_BURST = 40.0
 _ids = itertools.count(1)
 
 
+def encode(message: dict[str, Any]) -> str:
+    """A message's JSON text, as every socket receives it."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
 class TokenBucket:
     def __init__(self, rate: float = RATE_PER_S, burst: float = RATE_BURST, clock=time.monotonic) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
@@ -70,15 +75,16 @@ class Connection:
         self.peer_id: str | None = None    # the Router's peer id after join
         self.closed = False
         self.dropped = 0
-        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=queue_max)
+        self._queue: asyncio.Queue[dict[str, Any] | str | None] = asyncio.Queue(maxsize=queue_max)
         self._writer: asyncio.Task[None] | None = None
         self.bucket = TokenBucket()
 
     def start(self) -> None:
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
-    def send(self, message: dict[str, Any]) -> bool:
-        """Queue a message for this socket; never blocks. False if the socket is gone."""
+    def send(self, message: dict[str, Any] | str) -> bool:
+        """Queue a message (or its JSON text, from :func:`encode`: a broadcast serializes
+        once for all sockets) for this socket; never blocks. False if the socket is gone."""
         if self.closed:
             return False
         try:
@@ -96,7 +102,7 @@ class Connection:
                 message = await self._queue.get()
                 if message is None:
                     return
-                await self.ws.send_str(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+                await self.ws.send_str(message if isinstance(message, str) else encode(message))
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
 

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from signaling.hub import Connection
+from signaling.hub import Connection, encode
+from signaling.roles import Role
+from signaling.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class SittingRoom:
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
         self._lock = asyncio.Lock()
+        self._state_throttle = Throttle(self._broadcast_state, immediate=True)
 
     # ----------------------------------------------------------------- router callbacks
 
@@ -100,9 +103,14 @@ class SittingRoom:
 
     # ----------------------------------------------------------------- messages out
 
-    def broadcast(self, message: dict[str, Any]) -> None:
+    def broadcast(self, message: dict[str, Any], *, kiosks: bool = True) -> None:
+        """``message`` to every socket of the sitting, serialized once for all of them;
+        ``kiosks=False``: not to the salles' kiosks (the sitting view: a kiosk shows its
+        slots and the ``state``, and at 158 salles the view is 100 KB a socket)."""
+        text = encode(message)
         for conn in list(self.connections):
-            conn.send(message)
+            if kiosks or conn.claims is None or conn.claims.role is not Role.KIOSK:
+                conn.send(text)
         if self.on_broadcast is not None:
             try:
                 self.on_broadcast(message)
@@ -110,9 +118,12 @@ class SittingRoom:
                 log.exception("on_broadcast failed")
 
     def _state_changed(self) -> None:
-        self.broadcast(self.state_message())
+        self._state_throttle.trigger()  # coalesced: a join storm is not O(salles³)
         if self.on_media_change is not None:
             self.on_media_change()
+
+    def _broadcast_state(self) -> None:
+        self.broadcast(self.state_message())
 
     def media_view(self) -> dict[str, Any]:
         """Per salle, the media state merged into the sitting view (``media``)."""
@@ -231,6 +242,7 @@ class SittingRoom:
         self._state_changed()
 
     async def close(self) -> None:
+        self._state_throttle.cancel()
         for conn in list(self.connections):
             await conn.close(code=1001, reason="server shutdown")
         await _maybe_await(self.router.close())

@@ -45,6 +45,7 @@ from deliberation.refusal import SCHEMA, Refusal
 from deliberation.seance import Seance
 from deliberation.view import sitting_view
 from signaling.roles import Role
+from signaling.throttle import Throttle
 
 if TYPE_CHECKING:
     from signaling.auth import Claims
@@ -130,7 +131,7 @@ class SittingService:
         self.error = error
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._push_scheduled = False
+        self._pusher = Throttle(self._push)  # the view, at most every BROADCAST_INTERVAL_S
         self._reconcile: asyncio.TimerHandle | None = None
         self._stream_reported: bool | None = None
         #: Several nodes (signaling/placement.py): None while this node may append to the
@@ -468,16 +469,16 @@ class SittingService:
         return [self.sitting_message()] if self.seance is not None and self.error is None else [self.error_message()]
 
     def schedule_push(self) -> None:
-        """Push the view to every socket of the sitting, once per loop turn (coalesced)."""
-        if self._push_scheduled or self.room is None or self.seance is None:
+        """Push the view to every socket of the sitting: on the next loop turn, or, when a
+        push went out less than BROADCAST_INTERVAL_S ago, once at the end of that
+        interval with every change since (signaling.throttle)."""
+        if self.room is None or self.seance is None:
             return
-        self._push_scheduled = True
-        asyncio.get_running_loop().call_soon(self._push)
+        self._pusher.trigger()
 
     def _push(self) -> None:
-        self._push_scheduled = False
         if self.room is not None and self.seance is not None:
-            self.room.broadcast(self.sitting_message())
+            self.room.broadcast(self.sitting_message(), kiosks=False)
 
     # ------------------------------------------------------------------ closing
     async def close(self) -> None:
@@ -497,6 +498,7 @@ class SittingService:
             if self.journal is not None:
                 self.journal.close()
                 self.journal = None
+        self._pusher.cancel()
         if self.room is not None:
             self.room.on_transmission = None
             self.room.on_media_change = None

@@ -18,6 +18,7 @@ from deliberation.audit import audit_file
 from deliberation.journal import load_public_pem
 from signaling.roles import Role
 from signaling.sitting import journal_path
+from signaling.throttle import BROADCAST_INTERVAL_S
 from web.app import SIGNER, SITTINGS, create_app
 from web.commands.demo import demo_sitting
 from web.config import WebConfig
@@ -69,10 +70,12 @@ class Socket:
         return reply
 
     async def latest_view(self):
-        """Drain what has arrived (bounded) and return the newest view."""
+        """Drain what has arrived (bounded) and return the newest view. Past a burst, the
+        view goes out at most every BROADCAST_INTERVAL_S (signaling.throttle): wait that
+        long for the newest."""
         while True:
             try:
-                await asyncio.wait_for(self.next("sitting"), 0.15)
+                await asyncio.wait_for(self.next("sitting"), BROADCAST_INTERVAL_S + 0.15)
             except asyncio.TimeoutError:
                 return self.view
 
@@ -86,7 +89,8 @@ async def connect(client, name, role=None, **claims):
     sock = Socket(ws, name)
     welcome = await sock.next("welcome")
     assert welcome["role"] == (role.value if role else "public")
-    await sock.next("sitting")   # the view comes on connect
+    if role is not Role.KIOSK:
+        await sock.next("sitting")   # the view comes on connect (not to kiosks: they show none)
     return sock
 
 
@@ -279,6 +283,36 @@ async def test_mute_is_media_only_and_pushes_the_view(client):
     view = await mod.next("sitting")
     assert view["view"]["media"]["vaux"]["muted"] is True
     assert service(client).journal.lines == lines
+
+
+async def test_kiosks_get_the_state_but_never_the_view(client):
+    kiosk = await connect(client, "kiosk", Role.KIOSK, salle="vaux")
+    mod = await connect(client, "moderator", Role.MODERATOR, member="moderateur")
+    await mod.ws.send_json({"type": "mute", "salle": "vaux", "id": "m"})
+    assert (await mod.next("sitting"))["view"]["media"]["vaux"]["muted"] is True
+    state = await kiosk.next("state")
+    while next(x for x in state["salles"] if x["id"] == "vaux")["muted"] is not True:
+        state = await kiosk.next("state")
+    assert kiosk.view is None  # no "sitting" message reached the kiosk, on connect or since
+
+
+async def test_a_storm_of_changes_is_coalesced_and_the_last_state_arrives(client):
+    """Twenty media changes in one go (a large sitting's salles joining): past the burst
+    the view goes out at most every BROADCAST_INTERVAL_S, and the last view pushed
+    carries the last change."""
+    mod = await connect(client, "moderator", Role.MODERATOR, member="moderateur")
+    room = service(client).room
+    for i in range(20):
+        room.set_muted("vaux", i % 2 == 0)  # ends unmuted (i = 19)
+        await asyncio.sleep(0.002)  # each change in a loop turn of its own
+    views = []
+    while True:
+        try:
+            views.append((await asyncio.wait_for(mod.next("sitting"), BROADCAST_INTERVAL_S * 3))["view"])
+        except asyncio.TimeoutError:
+            break
+    assert 1 <= len(views) < 20
+    assert views[-1]["media"]["vaux"]["muted"] is False
 
 
 async def test_R19_R20_R3_media_follows_the_journaled_state_and_survives_a_restart(client, aiohttp_client, tmp_path):
