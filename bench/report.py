@@ -34,9 +34,11 @@ FIGURE_KEYS = (
 #: ``load_generator`` (the load generator's CPU over the window), ``server_counters`` (the
 #: SFU's drops by reason and hook errors, whole run, from /metrics), ``capacity`` (--capacity),
 #: ``mediarelay`` (--baseline mediarelay: the FIGURE_KEYS of aiortc's decode/re-encode relay),
-#: ``workers`` (--workers W: {count, cpu_pct of one core per worker process})
+#: ``workers`` (--workers W: {count, cpu_pct of one core per worker process}),
+#: ``server_join_cpu_s`` (the server's CPU seconds from the first salle process started to
+#: the last salle joined), ``deliberation`` (false with --media-only: no journal, no view pushes)
 OPTIONAL_KEYS = ("sittings", "event_loop", "load_generator", "server_counters", "capacity", "mediarelay",
-                 "workers")
+                 "workers", "server_join_cpu_s", "deliberation")
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 
@@ -62,6 +64,7 @@ class TargetRun:
     server_counters: dict | None = None  # Séance's drops and hook errors (/metrics), whole run
     load_cores: int | None = None  # cores the load generator was pinned to (None: not pinned)
     worker_cpu_s: list[float] = field(default_factory=list)  # CPU of each server process
+    join_cpu_s: float | None = None  # server CPU while the salles joined
 
 
 def load_figures(run: TargetRun) -> dict[str, Any]:

@@ -62,6 +62,7 @@ class BenchConfig:
     quiet: bool = False
     sittings: int = 1  # --sittings K: K sittings of `salles` salles
     workers: int = 1  # --workers W: server processes, sitting k on worker k mod W
+    media_only: bool = False  # --media-only: sittings without their deliberation side
     loop: str = "auto"  # the Séance server's event loop (sfu.eventloop), as seance serve
     capacity: bool = False  # --capacity: raise N until loss or delay give way
     capacity_budget: float = 300.0  # seconds for the whole search
@@ -140,6 +141,9 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
     errors: list[str] = []
     run = rep.TargetRun(salles=n, window_s=seconds, cpu_s=None, rss_idle=rss_idle, rss_loaded=None,
                         load_cores=None if load_cpu is None else len(str(load_cpu).split(",")))
+    joining = [CpuWindow(p) for p in server_pids]  # the server's CPU while the salles join
+    for w in joining:
+        w.start()
     try:
         for group in indices:
             cmd = [*(prefix or []), *die_with_parent(),
@@ -154,6 +158,10 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
                 continue
             errors.extend(f"salle {k}: {v}" for k, v in msg.get("errors", {}).items())
             run.join_s.extend(v for v in msg["join_s"].values() if v is not None)
+        for w in joining:
+            w.stop()
+        if joining:
+            run.join_cpu_s = sum(w.cpu_s for w in joining)
         if target != "direct":
             _log(cfg, f"{target}: {len(run.join_s)}/{n} salles joined; warm-up {cfg.warmup}s")
         await asyncio.sleep(cfg.warmup)
@@ -270,7 +278,7 @@ async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | s
     try:
         for i, server in enumerate(servers):
             await server.start(cfg.salles, cfg.voices, sittings=cfg.sittings, loop=cfg.loop,
-                               workers=cfg.workers, worker_index=i)
+                               workers=cfg.workers, worker_index=i, media_only=cfg.media_only)
             hosted = len(set(server.sittings.values()))
             what = f", {hosted} of {cfg.sittings} sittings" if cfg.sittings > 1 else ""
             _log(cfg, f"séance pid {server.pid} on {server.url} ({server.loop} event loop{what}"
@@ -369,6 +377,9 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 report["sittings"] = cfg.sittings
             if cfg.workers > 1:
                 report["workers"] = rep.worker_figures(run)
+            if run.join_cpu_s is not None:
+                report["server_join_cpu_s"] = round(run.join_cpu_s, 2)
+            report["deliberation"] = not cfg.media_only
             if run.event_loop:
                 report["event_loop"] = run.event_loop
             report["load_generator"] = {**rep.load_figures(run), "loop": resolved_client_loop(cfg),

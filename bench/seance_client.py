@@ -30,7 +30,9 @@ class SeanceSocket:
 
         self._http = aiohttp.ClientSession()
         origin = self.url.replace("ws://", "http://").rsplit("/ws", 1)[0]
-        self._ws = await self._http.ws_connect(self.url, headers={"Origin": origin}, max_msg_size=1 << 20)
+        # compress=15: permessage-deflate, as Chromium offers it (RFC 7692)
+        self._ws = await self._http.ws_connect(self.url, headers={"Origin": origin}, max_msg_size=1 << 20,
+                                               compress=15)
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:

@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="asyncio",
                    help="event loop (sfu.eventloop); the benchmark passes its --loop (auto: as seance serve)")
     p.add_argument("--sittings", type=int, default=1, help="sittings of --salles salles each")
+    p.add_argument("--media-only", action="store_true",
+                   help="no deliberation side: no journal, no sitting view pushed on media changes")
     p.add_argument("--workers", type=int, default=1, help="worker processes the installation has")
     p.add_argument("--worker-index", type=int, default=0,
                    help="this worker: it hosts sitting k when k mod --workers is this index "
@@ -72,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     signer = TokenSigner.from_data_dir(config.data_dir)
     for salle, name in sitting_of.items():
         tokens[salle] = signer.issue(Role.KIOSK, salle=salle, sitting=name, ttl_s=3600)
-    app = create_app(config)
+    from bench.council import journal_starter
+
+    app = create_app(config, journal_starter=(lambda spec: None) if args.media_only else journal_starter)
     stalls.install(app)  # SEANCE_BENCH_STALLS=<file>: GC pauses and loop lag
     loop, loop_name = new_event_loop(args.loop)
     gc_policy.apply()  # as seance serve

@@ -41,7 +41,8 @@ class SeanceServer:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     async def start(self, salles: int = 0, voices: int = 3, timeout: float = 30, sittings: int = 1,
-                    loop: str = "asyncio", workers: int = 1, worker_index: int = 0) -> None:
+                    loop: str = "asyncio", workers: int = 1, worker_index: int = 0,
+                    media_only: bool = False) -> None:
         """``workers``/``worker_index``: this process is one of ``workers`` worker processes
         and hosts the sittings k with k mod ``workers`` = ``worker_index``."""
         cmd = [sys.executable, "-m", self.module, "--port", str(self.port), "--salles", str(salles),
@@ -49,6 +50,8 @@ class SeanceServer:
                "--loop", loop]
         if workers > 1:
             cmd += ["--workers", str(workers), "--worker-index", str(worker_index)]
+        if media_only:
+            cmd.append("--media-only")
         if self.cpu is not None and shutil.which("taskset"):
             cmd = ["taskset", "-c", str(self.cpu), *cmd]
         self._log = open(self.tmp / "server.log", "wb")

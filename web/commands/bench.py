@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-path", choices=("fast", "stock"), default="fast",
                         help="the salles' per-packet path: fast (aiortc's ICE/DTLS/SRTP, packets from a header "
                              "template, received in the socket callback) or stock (aiortc's own; default fast)")
+    parser.add_argument("--media-only", action="store_true",
+                        help="Séance's sittings without their deliberation side (no journal, no sitting view "
+                             "pushed to the salles on media changes), as the benchmark ran before 2026-12-06")
     parser.add_argument("--capacity", action="store_true",
                         help="raise the salles per sitting from --salles until loss > 0.5%% or p99 added "
                              "delay > 50 ms; report the largest number held (one worker, or with --workers "
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         sittings=sittings,
         workers=workers,
+        media_only=args.media_only,
         loop=args.loop,
         client_loop=args.client_loop,
         client_path=args.client_path,
