@@ -30,9 +30,10 @@ class SeanceSocket:
 
         self._http = aiohttp.ClientSession()
         origin = self.url.replace("ws://", "http://").rsplit("/ws", 1)[0]
-        # compress=15: permessage-deflate, as Chromium offers it (RFC 7692)
-        self._ws = await self._http.ws_connect(self.url, headers={"Origin": origin}, max_msg_size=1 << 20,
-                                               compress=15)
+        # compress=15: permessage-deflate offered, as Chromium does (RFC 7692); the kiosk
+        # page asks /ws?deflate=0 and so does a synthetic salle (web/static/kiosk.js)
+        self._ws = await self._http.ws_connect(self.url + "?deflate=0", headers={"Origin": origin},
+                                               max_msg_size=1 << 20, compress=15)
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:

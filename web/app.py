@@ -314,7 +314,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     if origin is not None and urlsplit(origin).netloc != request.host:
         # Cross-site WebSocket hijacking: cookies ride along with any origin's request.
         raise web.HTTPForbidden(text="origine refusée")
-    ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_MESSAGE_BYTES + 1024)
+    # ?deflate=0 (the kiosks): no permessage-deflate (RFC 7692). A kiosk's messages are
+    # small and its socket lives the whole sitting; a deflate context is 256 KB of server
+    # memory per socket (zlib's window and hash), a tenth of what a salle costs otherwise.
+    ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_MESSAGE_BYTES + 1024,
+                               compress=request.query.get("deflate") != "0")
     await ws.prepare(request)
     conn = Connection(ws, cookie_claims=_socket_cookie_claims(request))
     sockets = request.app[SOCKETS]

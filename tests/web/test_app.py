@@ -113,6 +113,18 @@ async def test_websocket_refuses_foreign_origins(client):
     assert r.status == 403
 
 
+async def test_websocket_deflate_unless_the_page_asks_not(client):
+    """permessage-deflate (RFC 7692) as browsers offer it; a kiosk asks /ws?deflate=0."""
+    ws = await client.ws_connect("/ws", compress=15)
+    assert ws.compress == 15
+    await ws.close()
+    ws = await client.ws_connect("/ws?deflate=0", compress=15)
+    assert ws.compress == 0
+    await ws.send_json({"type": "hello", "sitting": "demo"})
+    assert (await ws.receive_json())["type"] in ("welcome", "state")  # the protocol is the same
+    await ws.close()
+
+
 async def test_metrics_expose_signaling_and_router_counters(client):
     ws = await client.ws_connect("/ws")
     await ws.send_json({"type": "hello", "sitting": "demo"})

@@ -70,6 +70,7 @@ async function main() {
     sitting: body.dataset.sitting,
     token: body.dataset.token,
     as: "salle",
+    deflate: false,   // small messages, all sitting long: no deflate context on the server
     localStream: local,
     onStatus: (text, state) => badge("badge-connection", text, state),
     onSlots: (layout, assignments, names) => view.setLayout(layout, assignments, names),

@@ -47,7 +47,8 @@ export class SeanceClient {
   connect() {
     if (this.stopped) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws`);
+    // deflate: false (the kiosk): no permessage-deflate, 256 KB of server memory saved
+    const ws = new WebSocket(`${proto}//${location.host}/ws${this.opts.deflate === false ? "?deflate=0" : ""}`);
     this.ws = ws;
     this.status("Connexion au serveur…", "connecting");
     ws.onopen = () => {
