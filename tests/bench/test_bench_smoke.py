@@ -269,3 +269,19 @@ async def test_capacity_search_stops_where_loss_begins(monkeypatch) -> None:
     assert calls == [4, 6, 9, 13, 13]  # 13 loses (3.2 %): run twice
     assert report["capacity"]["max_salles"] == 9 and report["capacity"]["limit"] == "loss"
     assert report["salles"] == 9 and rep.validate(report) == []
+
+
+def test_signaling_storm_runs_and_reports(tmp_path) -> None:
+    """python -m bench.signaling_storm: N kiosks join at once while screens watch; the
+    report is well-formed and every screen saw every kiosk connected (timings not judged)."""
+    out = tmp_path / "storm.json"
+    proc = subprocess.run([*HOST, sys.executable, "-m", "bench.signaling_storm", "--salles", "6", "--screens", "2",
+                           "--budget", "30", "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    assert set(report) == {"salles", "screens", "budget_s", "all_seen_s", "server_cpu_s", "screen_messages",
+                           "screen_mb", "kiosk_messages", "kiosk_mb"}
+    assert report["salles"] == 6 and report["screens"] == 2
+    assert report["all_seen_s"] is not None and report["all_seen_s"] >= 0
+    assert report["kiosk_messages"] >= 6 * 3  # each kiosk: welcome, state, slots at least
+    assert report["screen_messages"] >= 2  # the screens saw the state change
