@@ -48,7 +48,11 @@ class Throttle:
     def trigger(self) -> None:
         if self._handle is not None:
             return  # already due: it will carry this change too
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop yet (a sitting restored at start-up): nothing to coalesce
+            self.fn()
+            return
         self._refill(loop.time())
         if self._tokens < 1.0:
             self._handle = loop.call_later((1.0 - self._tokens) * self.interval, self._run)

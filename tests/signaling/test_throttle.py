@@ -49,3 +49,9 @@ async def test_cancel_drops_the_pending_call():
     throttle.cancel()
     await asyncio.sleep(0.1)
     assert calls == [1]
+
+
+def test_without_a_running_loop_it_calls_at_once():
+    calls: list[int] = []
+    Throttle(lambda: calls.append(1)).trigger()
+    assert calls == [1]
