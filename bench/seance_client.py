@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from typing import Any
 
 from bench.seance_server import salle_id
@@ -100,5 +101,11 @@ async def join_salle(s, cfg: dict, audio, video) -> None:
     # a slot carries media once a source is behind it (some may stay empty: e.g. fewer
     # other salles than voice slots); wait for those assigned, bounded
     await asyncio.sleep(0.3)
+    # in a sitting of 2+ salles some slot always gets a source (the president's video or
+    # another salle's voice): wait for that first assignment (the Router's tick, 250 ms,
+    # can come after the 0.3 s on a loaded machine), bounded
+    deadline = time.monotonic() + timeout
+    while not any(sock.assignments.get(k) for k in recv_slots) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
     s.expected_streams = sum(1 for k in recv_slots if sock.assignments.get(k))
     await _await_streams(s, timeout)

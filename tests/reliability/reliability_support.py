@@ -213,7 +213,7 @@ async def ws_connect(session_or_client, url_or_path: str, sign: TokenSigner | No
     await ws.send_json(hello)
     sock = WsClient(ws, name, keep_views)
     await sock.next("welcome")
-    if expect_view and keep_views:
+    if expect_view and keep_views and role is not Role.KIOSK:  # kiosks get no view (docs/protocol.md)
         await sock.next("sitting")
     return sock
 
