@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from enum import StrEnum
 from typing import Any
 
@@ -100,17 +101,47 @@ class Council:
     reglement: Reglement = field(default_factory=Reglement)
 
     # -- look-ups ---------------------------------------------------------------
+    # Indexed once per council (a frozen value): the sitting view looks up every member,
+    # commune and suppléant on each push, and a large EPCI has 300 councillors. The first
+    # entry of an id wins, as a scan would find it.
+    @staticmethod
+    def _index(items: tuple[Any, ...], key: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for item in items:
+            out.setdefault(getattr(item, key), item)
+        return out
+
+    @cached_property
+    def _members(self) -> dict[str, Member]:
+        return self._index(self.members, "id")
+
+    @cached_property
+    def _salles(self) -> dict[str, Salle]:
+        return self._index(self.salles, "id")
+
+    @cached_property
+    def _agents(self) -> dict[str, Agent]:
+        return self._index(self.agents, "id")
+
+    @cached_property
+    def _communes(self) -> dict[str, Commune]:
+        return self._index(self.communes, "id")
+
+    @cached_property
+    def _suppleants(self) -> dict[str, Member]:
+        return self._index(tuple(m for m in self.members if m.seat == Seat.SUPPLEANT), "replaces")
+
     def member(self, member_id: str) -> Member | None:
-        return next((m for m in self.members if m.id == member_id), None)
+        return self._members.get(member_id)
 
     def salle(self, salle_id: str) -> Salle | None:
-        return next((s for s in self.salles if s.id == salle_id), None)
+        return self._salles.get(salle_id)
 
     def agent(self, agent_id: str) -> Agent | None:
-        return next((a for a in self.agents if a.id == agent_id), None)
+        return self._agents.get(agent_id)
 
     def commune(self, commune_id: str) -> Commune | None:
-        return next((c for c in self.communes if c.id == commune_id), None)
+        return self._communes.get(commune_id)
 
     @property
     def in_office(self) -> tuple[Member, ...]:
@@ -118,7 +149,7 @@ class Council:
         return tuple(m for m in self.members if m.seat == Seat.TITULAIRE)
 
     def suppleant_of(self, titulaire_id: str) -> Member | None:
-        return next((m for m in self.members if m.seat == Seat.SUPPLEANT and m.replaces == titulaire_id), None)
+        return self._suppleants.get(titulaire_id)
 
     def seat_of(self, member_id: str) -> str:
         """The titulaire seat a member occupies (a suppléant occupies the titulaire's)."""

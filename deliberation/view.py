@@ -98,11 +98,9 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
     holder_of = {giver: p["holder"] for giver, p in st.proxies.items()}
     giver_for = {p["holder"]: giver for giver, p in sorted(st.proxies.items())}
     q = seance.quorum()
-    # look-ups built once: the view is pushed to every socket on each change, and a large
-    # sitting (158 salles, 300 councillors) must not cost salles × members per push
-    names = {m.id: m.name for m in council.members}
-    communes = {c.id: c for c in council.communes}
-    suppleants = {m.replaces: m for m in council.members if m.seat == Seat.SUPPLEANT and m.replaces}
+    # grouped once by salle: the view is pushed to every screen on each change, and a
+    # large sitting (158 salles, 300 councillors) must not cost salles × members per push
+    # (the council's own look-ups are indexed: deliberation.council)
     agents: dict[str, Any] = {}
     for a in council.agents:
         agents.setdefault(a.salle_id, a)
@@ -113,9 +111,7 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
     for a in st.attendance:
         if a["out"] is not None:
             left_from.setdefault(a["salle"], []).append(a)
-
-    def name(member_id: str) -> str:
-        return names.get(member_id) or str(member_id)
+    name = seance.name
 
     salles = []
     for salle in council.salles:
@@ -133,8 +129,8 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
         })
     members = []
     for m in council.members:
-        commune = communes.get(m.commune_id)
-        suppleant = suppleants.get(m.id) if m.seat == Seat.TITULAIRE else None
+        commune = council.commune(m.commune_id)
+        suppleant = council.suppleant_of(m.id) if m.seat == Seat.TITULAIRE else None
         members.append({
             "id": m.id,
             "name": m.name,

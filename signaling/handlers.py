@@ -31,7 +31,7 @@ from signaling.hub import Connection, Handler
 from signaling.protocol import (CLIENT_MESSAGES, AudioOnly, CommandMessage, Hello, Join, Leave, Message, Mute,
                                 Offer, Pin, Ping, ProtocolError)
 from signaling.roles import PERMISSIONS, ROLE_LABELS_FR, Role, command_allowed
-from signaling.room import SittingRoom
+from signaling.room import SittingRoom, shows_view
 from signaling.sitting import SittingService
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ async def hello(services: Services, conn: Connection, msg: Hello) -> None:
     service = services.sittings.get(room.sitting_id)
     if service is not None:
         for message in service.hello_messages():
-            if message["type"] != "sitting" or claims.role is not Role.KIOSK:  # a kiosk shows no view
+            if message["type"] != "sitting" or shows_view(claims):
                 conn.send(message)
 
 

@@ -24,6 +24,12 @@ from signaling.throttle import Throttle
 log = logging.getLogger(__name__)
 
 
+def shows_view(claims: Any) -> bool:
+    """Whether a socket gets the sitting view: every screen, not the salles' kiosks (a
+    kiosk shows its slots and the ``state``; at 158 salles the view is 100 KB a socket)."""
+    return claims is None or claims.role is not Role.KIOSK
+
+
 class MediaRouter(Protocol):
     """The subset of ``sfu.router.Router`` signaling uses (docs/interfaces.md)."""
 
@@ -103,13 +109,12 @@ class SittingRoom:
 
     # ----------------------------------------------------------------- messages out
 
-    def broadcast(self, message: dict[str, Any], *, kiosks: bool = True) -> None:
+    def broadcast(self, message: dict[str, Any], *, view: bool = False) -> None:
         """``message`` to every socket of the sitting, serialized once for all of them;
-        ``kiosks=False``: not to the salles' kiosks (the sitting view: a kiosk shows its
-        slots and the ``state``, and at 158 salles the view is 100 KB a socket)."""
+        ``view``: the sitting view, only to the sockets that show it (:func:`shows_view`)."""
         text = encode(message)
         for conn in list(self.connections):
-            if kiosks or conn.claims is None or conn.claims.role is not Role.KIOSK:
+            if not view or shows_view(conn.claims):
                 conn.send(text)
         if self.on_broadcast is not None:
             try:

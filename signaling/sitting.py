@@ -478,7 +478,7 @@ class SittingService:
 
     def _push(self) -> None:
         if self.room is not None and self.seance is not None:
-            self.room.broadcast(self.sitting_message(), kiosks=False)
+            self.room.broadcast(self.sitting_message(), view=True)
 
     # ------------------------------------------------------------------ closing
     async def close(self) -> None:
