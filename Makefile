@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test system-deps clean
+.PHONY: demo test lint install install-test system-deps clean
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
@@ -46,7 +46,12 @@ demo: install
 node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-test: system-deps install-test node_modules/axe-core/axe.min.js
+# ruff (lint and format, one configuration in pyproject.toml), pinned in the test extra.
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: system-deps install-test node_modules/axe-core/axe.min.js lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

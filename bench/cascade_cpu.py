@@ -22,11 +22,11 @@ import time
 import aioice.ice
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "sfu"))
-from sfu_clients import Client  # noqa: E402
+from sfu_clients import Client
 
-from sfu import cascade  # noqa: E402
-from sfu.config import IceSettings, RouterConfig  # noqa: E402
-from sfu.router import Router  # noqa: E402
+from sfu import cascade
+from sfu.config import IceSettings, RouterConfig
+from sfu.router import Router
 
 
 class CountingViewer(Client):
@@ -82,6 +82,7 @@ async def run(viewers: int, seconds: float, through_edge: bool) -> dict:
         clients.append(c)
     link = None
     if through_edge:
+
         async def offer_fn(sdp: str) -> str:
             return await origin_t.call(origin.connect_viewer("relay:edge", sdp))
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MEMBERS_PER_SALLE = 2
 
 
-def bench_council(spec: "SittingSpec"):
+def bench_council(spec: SittingSpec):
     """One commune and one designated salle per salle of ``spec``; the first salle is the
     siège and its first councillor presides; one agent per salle."""
     from deliberation.council import Agent, Commune, Council, Designation, Member, Salle
@@ -35,20 +35,33 @@ def bench_council(spec: "SittingSpec"):
         agents.append(Agent(f"a-{s.id}", f"Agent {s.name}", s.id))
         for k in range(MEMBERS_PER_SALLE):
             members.append(Member(f"{s.id}-m{k}", "Élu", f"{s.id}-{k}", s.id))
-    return Council(id=f"banc-{spec.id}", name=f"Banc d'essai {spec.id}", siret="00000000000000",
-                   communes=tuple(communes), members=tuple(members), salles=tuple(salles),
-                   agents=tuple(agents), president_id=members[0].id)
+    return Council(
+        id=f"banc-{spec.id}",
+        name=f"Banc d'essai {spec.id}",
+        siret="00000000000000",
+        communes=tuple(communes),
+        members=tuple(members),
+        salles=tuple(salles),
+        agents=tuple(agents),
+        president_id=members[0].id,
+    )
 
 
-def journal_starter(spec: "SittingSpec"):
+def journal_starter(spec: SittingSpec):
     """``create_app(journal_starter=...)``: each benchmark sitting gets its journal."""
-    def start(path: str, key: "Ed25519PrivateKey") -> tuple["Journal", "Seance"]:
+
+    def start(path: str, key: Ed25519PrivateKey) -> tuple[Journal, Seance]:
         from deliberation.council import SittingConfig
         from deliberation.journal import Journal
         from deliberation.seance import Seance
 
-        config = SittingConfig(id=spec.id, title=spec.title, scheduled_at="2026-12-06T18:30:00+01:00",
-                               convened_on="2026-11-28", teleconference=True)
+        config = SittingConfig(
+            id=spec.id,
+            title=spec.title,
+            scheduled_at="2026-12-06T18:30:00+01:00",
+            convened_on="2026-11-28",
+            teleconference=True,
+        )
         seance = Seance(bench_council(spec), config)
         return Journal.create(path, seance, key), seance
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCCertificate
-from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcdtlstransport import State
+from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import (
     RTCRtcpParameters,
     RTCRtpCodecParameters,
@@ -103,7 +103,8 @@ class SocketSink:
 
     async def open(self) -> None:
         self.transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+        )
 
     def sendto(self, data: bytes, addr: Any = None) -> None:
         self.transport.sendto(data, self.addr)
@@ -168,8 +169,13 @@ def _srtp_pair() -> tuple[Any, Any]:
 
 
 class Harness:
-    def __init__(self, subscribers: int = 2, real_srtp: bool = False, real_socket: bool = False,
-                 config: RouterConfig | None = None) -> None:
+    def __init__(
+        self,
+        subscribers: int = 2,
+        real_srtp: bool = False,
+        real_socket: bool = False,
+        config: RouterConfig | None = None,
+    ) -> None:
         self.n = subscribers
         self.real_srtp = real_srtp
         self.real_socket = real_socket
@@ -212,8 +218,7 @@ class Harness:
         pub = self.publisher = await self._open(self._side("s000"))
         self.router.set_president_salle("s000")
         pub.peer.slots += [SEND_AUDIO, SEND_VIDEO]
-        for kind, params in (("audio", self.audio_receive_parameters()),
-                             ("video", self.video_receive_parameters())):
+        for kind, params in (("audio", self.audio_receive_parameters()), ("video", self.video_receive_parameters())):
             with aiortc_hooks.owned_by(pub.peer):
                 receiver = aiortc_hooks.SfuRtpReceiver(kind, pub.dtls)
             receiver._set_rtcp_ssrc(PUB_RTCP_SSRC)
@@ -241,31 +246,42 @@ class Harness:
 
     def audio_receive_parameters(self) -> RTCRtpReceiveParameters:
         return RTCRtpReceiveParameters(
-            codecs=[RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
-                                          payloadType=PT_OPUS)],
+            codecs=[RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=PT_OPUS)],
             headerExtensions=self._exts({1: URI_AUDIO_LEVEL, 4: URI_MID}),
-            muxId="0", rtcp=RTCRtcpParameters(cname="pub", ssrc=PUB_RTCP_SSRC),
-            encodings=[RTCRtpDecodingParameters(ssrc=PUB_AUDIO_SSRC, payloadType=PT_OPUS)])
+            muxId="0",
+            rtcp=RTCRtcpParameters(cname="pub", ssrc=PUB_RTCP_SSRC),
+            encodings=[RTCRtpDecodingParameters(ssrc=PUB_AUDIO_SSRC, payloadType=PT_OPUS)],
+        )
 
     def video_receive_parameters(self) -> RTCRtpReceiveParameters:
         return RTCRtpReceiveParameters(
-            codecs=[RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=PT_VP8),
-                    RTCRtpCodecParameters(mimeType="video/rtx", clockRate=90000, payloadType=PT_RTX,
-                                          parameters={"apt": PT_VP8})],
+            codecs=[
+                RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=PT_VP8),
+                RTCRtpCodecParameters(
+                    mimeType="video/rtx", clockRate=90000, payloadType=PT_RTX, parameters={"apt": PT_VP8}
+                ),
+            ],
             headerExtensions=self._exts({3: URI_ABS_SEND_TIME, 4: URI_MID}),
-            muxId="1", rtcp=RTCRtcpParameters(cname="pub", ssrc=PUB_RTCP_SSRC),
-            encodings=[RTCRtpDecodingParameters(ssrc=PUB_VIDEO_SSRC, payloadType=PT_VP8)])
+            muxId="1",
+            rtcp=RTCRtcpParameters(cname="pub", ssrc=PUB_RTCP_SSRC),
+            encodings=[RTCRtpDecodingParameters(ssrc=PUB_VIDEO_SSRC, payloadType=PT_VP8)],
+        )
 
     def send_parameters(self, kind: str, ssrc: int) -> RTCRtpSendParameters:
         if kind == "audio":
-            codecs = [RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
-                                            payloadType=SUB_PT_OPUS)]
+            codecs = [
+                RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=SUB_PT_OPUS)
+            ]
             exts = {SUB_EXT[URI_AUDIO_LEVEL]: URI_AUDIO_LEVEL, SUB_EXT[URI_MID]: URI_MID}
         else:
             codecs = [RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=SUB_PT_VP8)]
             exts = {SUB_EXT[URI_ABS_SEND_TIME]: URI_ABS_SEND_TIME, SUB_EXT[URI_MID]: URI_MID}
-        return RTCRtpSendParameters(codecs=codecs, headerExtensions=self._exts(exts), muxId="2",
-                                    rtcp=RTCRtcpParameters(cname=f"sub-{ssrc}", ssrc=ssrc))
+        return RTCRtpSendParameters(
+            codecs=codecs,
+            headerExtensions=self._exts(exts),
+            muxId="2",
+            rtcp=RTCRtcpParameters(cname=f"sub-{ssrc}", ssrc=ssrc),
+        )
 
     # feeding ------------------------------------------------------------------------
     async def rtp(self, data: bytes) -> None:
@@ -285,7 +301,8 @@ class Harness:
         self._client_tx, _ = _srtp_pair()
         protocol = aioice.ice.StunProtocol(conn)
         protocol.local_candidate = aioice.Candidate(
-            foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host")
+            foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host"
+        )
         protocol.transport = Capture()
         self._protocol = protocol
 
@@ -337,9 +354,18 @@ class Harness:
 # -- packets ---------------------------------------------------------------------------
 
 
-def rtp_packet(seq: int, ts: int, ssrc: int, pt: int, payload: bytes, marker: int = 0,
-               extensions: list[tuple[int, bytes]] = (), csrcs: tuple[int, ...] = (),
-               padding: int = 0, two_byte: bool = False) -> bytes:
+def rtp_packet(
+    seq: int,
+    ts: int,
+    ssrc: int,
+    pt: int,
+    payload: bytes,
+    marker: int = 0,
+    extensions: list[tuple[int, bytes]] = (),
+    csrcs: tuple[int, ...] = (),
+    padding: int = 0,
+    two_byte: bool = False,
+) -> bytes:
     """A well-formed RTP packet (RFC 3550, RFC 8285 one- or two-byte extensions)."""
     b0 = 0x80 | len(csrcs) | (0x20 if padding else 0)
     ext = b""
@@ -364,7 +390,7 @@ def vp8_payload(keyframe: bool, picture_id: int | None = 1, start: bool = True, 
     out = bytes([b0])
     if picture_id is not None:
         out += bytes([0x80]) + struct.pack("!H", 0x8000 | (picture_id & 0x7FFF))
-    body = (b"\x00\x9d\x01\x2a" if keyframe else b"\x01\x00\x00\x00")
+    body = b"\x00\x9d\x01\x2a" if keyframe else b"\x01\x00\x00\x00"
     return out + body + bytes(max(0, size - len(body)))
 
 
@@ -380,15 +406,23 @@ async def _microbench(subscribers: int, packets: int, real: bool) -> dict[str, f
 
     h = await Harness(subscribers, real_srtp=real, real_socket=real).start()
     seq, ts = 1000, 5000
-    await h.rtp(rtp_packet(seq, ts, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1),
-                           extensions=[(3, b"\x01\x02\x03"), (4, b"1")]))
-    await h.rtp(rtp_packet(seq, 960, PUB_AUDIO_SSRC, PT_OPUS, opus_payload(),
-                           extensions=[(1, b"\x20"), (4, b"0")]))
+    await h.rtp(
+        rtp_packet(seq, ts, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1), extensions=[(3, b"\x01\x02\x03"), (4, b"1")])
+    )
+    await h.rtp(rtp_packet(seq, 960, PUB_AUDIO_SSRC, PT_OPUS, opus_payload(), extensions=[(1, b"\x20"), (4, b"0")]))
     await h.settle()
     batch = []
     for i in range(1, 501):
-        batch.append(rtp_packet(seq + i, ts + 3000 * (i // 3), PUB_VIDEO_SSRC, PT_VP8,
-                                vp8_payload(False, 1 + i // 3), extensions=[(3, b"\x01\x02\x03"), (4, b"1")]))
+        batch.append(
+            rtp_packet(
+                seq + i,
+                ts + 3000 * (i // 3),
+                PUB_VIDEO_SSRC,
+                PT_VP8,
+                vp8_payload(False, 1 + i // 3),
+                extensions=[(3, b"\x01\x02\x03"), (4, b"1")],
+            )
+        )
     out0 = sum(h.counters.packets_out.values())
     gc.collect()
     elapsed = 0.0
@@ -413,9 +447,14 @@ async def _microbench(subscribers: int, packets: int, real: bool) -> dict[str, f
                 side.wire.sent.clear()
     out = sum(h.counters.packets_out.values()) - out0
     await h.close()
-    return {"subscribers": subscribers, "incoming": fed, "forwarded": out,
-            "us_per_incoming": elapsed / fed * 1e6, "us_per_forwarded": elapsed / max(1, out) * 1e6,
-            "hook_errors": sum(h.counters.hook_errors.values())}
+    return {
+        "subscribers": subscribers,
+        "incoming": fed,
+        "forwarded": out,
+        "us_per_incoming": elapsed / fed * 1e6,
+        "us_per_forwarded": elapsed / max(1, out) * 1e6,
+        "hook_errors": sum(h.counters.hook_errors.values()),
+    }
 
 
 async def _microbench_full(subscribers: int, packets: int) -> dict[str, float]:
@@ -428,8 +467,9 @@ async def _microbench_full(subscribers: int, packets: int) -> dict[str, float]:
     seq, ts = 1000, 5000
     exts = [(3, b"\x01\x02\x03"), (4, b"1")]
     h.datagram(h.protect(rtp_packet(seq, ts, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1), extensions=exts)))
-    h.datagram(h.protect(rtp_packet(seq, 960, PUB_AUDIO_SSRC, PT_OPUS, opus_payload(),
-                                    extensions=[(1, b"\x20"), (4, b"0")])))
+    h.datagram(
+        h.protect(rtp_packet(seq, 960, PUB_AUDIO_SSRC, PT_OPUS, opus_payload(), extensions=[(1, b"\x20"), (4, b"0")]))
+    )
     for _ in range(5):
         await asyncio.sleep(0.01)
     out0 = sum(h.counters.packets_out.values())
@@ -439,8 +479,17 @@ async def _microbench_full(subscribers: int, packets: int) -> dict[str, float]:
     fed = 0
     batch = 40
     while fed < packets:
-        plain = [rtp_packet(seq + fed + j + 1, ts + 3000 * ((fed + j) // 3), PUB_VIDEO_SSRC, PT_VP8,
-                            vp8_payload(False, 1 + (fed + j) // 3), extensions=exts) for j in range(batch)]
+        plain = [
+            rtp_packet(
+                seq + fed + j + 1,
+                ts + 3000 * ((fed + j) // 3),
+                PUB_VIDEO_SSRC,
+                PT_VP8,
+                vp8_payload(False, 1 + (fed + j) // 3),
+                extensions=exts,
+            )
+            for j in range(batch)
+        ]
         protected = [h.protect(p) for p in plain]
         t0 = time.process_time()
         for d in protected:
@@ -454,9 +503,16 @@ async def _microbench_full(subscribers: int, packets: int) -> dict[str, float]:
     out = sum(h.counters.packets_out.values()) - out0
     got = sum(h.counters.packets_in.values()) - in0
     await h.close()
-    return {"mode": "full", "subscribers": subscribers, "incoming": got, "forwarded": out,
-            "us_per_incoming": elapsed / max(1, got) * 1e6, "us_per_forwarded": elapsed / max(1, out) * 1e6,
-            "dropped": dict(h.counters.dropped), "hook_errors": sum(h.counters.hook_errors.values())}
+    return {
+        "mode": "full",
+        "subscribers": subscribers,
+        "incoming": got,
+        "forwarded": out,
+        "us_per_incoming": elapsed / max(1, got) * 1e6,
+        "us_per_forwarded": elapsed / max(1, out) * 1e6,
+        "dropped": dict(h.counters.dropped),
+        "hook_errors": sum(h.counters.hook_errors.values()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -467,11 +523,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--subscribers", type=int, default=10)
     p.add_argument("--packets", type=int, default=20000)
     p.add_argument("--fake", action="store_true", help="identity SRTP and a capture list instead of a socket")
-    p.add_argument("--full", action="store_true",
-                   help="from the datagram (aioice, aiortc's receive loop, SRTP unprotect) to sendto")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="from the datagram (aioice, aiortc's receive loop, SRTP unprotect) to sendto",
+    )
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
-    p.add_argument("--sitting", type=int, default=0, metavar="N",
-                   help="a whole sitting of N salles (full path, real sockets): the share of a core it needs")
+    p.add_argument(
+        "--sitting",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a whole sitting of N salles (full path, real sockets): the share of a core it needs",
+    )
     p.add_argument("--media-seconds", type=float, default=4.0)
     args = p.parse_args(argv)
     if args.loop == "uvloop":
@@ -490,7 +554,6 @@ def main(argv: list[str] | None = None) -> int:
     result["pid"] = os.getpid()
     print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}))
     return 0
-
 
 
 # -- a whole sitting in one process --------------------------------------------------------
@@ -531,7 +594,8 @@ async def _sitting(salles: int, seconds_of_media: float, uv: bool) -> dict[str, 
         conn = side.dtls.transport._connection
         protocol = aioice.ice.StunProtocol(conn)
         protocol.local_candidate = aioice.Candidate(
-            foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host")
+            foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host"
+        )
         protocol.transport = Capture()
         tx, _ = _srtp_pair()
         clients.append((side, protocol, tx))
@@ -540,14 +604,39 @@ async def _sitting(salles: int, seconds_of_media: float, uv: bool) -> dict[str, 
 
     def round_of(r: int, keyframe: bool) -> list[tuple[Any, bytes]]:
         out = []
-        for i, (side, protocol, tx) in enumerate(clients):
+        for i, (_side, protocol, tx) in enumerate(clients):
             level = 20 if i == 1 else (40 + i if i < 4 else 110)
-            out.append((protocol, tx.protect(rtp_packet(r, 960 * r, PUB_AUDIO_SSRC + i * 16, PT_OPUS, opus_payload(),
-                                                          extensions=[(1, bytes([level])), (4, b"0")]))))
+            out.append(
+                (
+                    protocol,
+                    tx.protect(
+                        rtp_packet(
+                            r,
+                            960 * r,
+                            PUB_AUDIO_SSRC + i * 16,
+                            PT_OPUS,
+                            opus_payload(),
+                            extensions=[(1, bytes([level])), (4, b"0")],
+                        )
+                    ),
+                )
+            )
             for k in (0, 1):
-                out.append((protocol, tx.protect(rtp_packet(
-                    2 * r + k, 1800 * r, PUB_VIDEO_SSRC + i * 16, PT_VP8,
-                    vp8_payload(keyframe and k == 0, 2 * r + k, size=1000), extensions=exts_v))))
+                out.append(
+                    (
+                        protocol,
+                        tx.protect(
+                            rtp_packet(
+                                2 * r + k,
+                                1800 * r,
+                                PUB_VIDEO_SSRC + i * 16,
+                                PT_VP8,
+                                vp8_payload(keyframe and k == 0, 2 * r + k, size=1000),
+                                extensions=exts_v,
+                            )
+                        ),
+                    )
+                )
         return out
 
     for r in range(1, 60):  # speaker detection and slots settle, every video slot switched
@@ -578,11 +667,17 @@ async def _sitting(salles: int, seconds_of_media: float, uv: bool) -> dict[str, 
     fwd = sum(router.counters.packets_out.values()) - out0
     inc = sum(router.counters.packets_in.values()) - in0
     await h.close()
-    return {"mode": "sitting", "salles": salles, "media_seconds": seconds_of_media,
-            "incoming_pps": round(inc / seconds_of_media), "forwarded_pps": round(fwd / seconds_of_media),
-            "core_share_pct": round(100 * elapsed / seconds_of_media, 1),
-            "us_per_forwarded": round(elapsed / max(1, fwd) * 1e6, 2),
-            "dropped": dict(router.counters.dropped), "hook_errors": sum(router.counters.hook_errors.values())}
+    return {
+        "mode": "sitting",
+        "salles": salles,
+        "media_seconds": seconds_of_media,
+        "incoming_pps": round(inc / seconds_of_media),
+        "forwarded_pps": round(fwd / seconds_of_media),
+        "core_share_pct": round(100 * elapsed / seconds_of_media, 1),
+        "us_per_forwarded": round(elapsed / max(1, fwd) * 1e6, 2),
+        "dropped": dict(router.counters.dropped),
+        "hook_errors": sum(router.counters.hook_errors.values()),
+    }
 
 
 if __name__ == "__main__":

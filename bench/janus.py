@@ -83,10 +83,10 @@ def write_config(conf_dir: Path, ws_port: int, rtp_ports: tuple[int, int], addre
     main = f"""
 general: {{
     configs_folder = "{conf_dir}"
-    plugins_folder = "{lib / 'plugins'}"
-    transports_folder = "{lib / 'transports'}"
-    events_folder = "{lib / 'events'}"
-    loggers_folder = "{lib / 'loggers'}"
+    plugins_folder = "{lib / "plugins"}"
+    transports_folder = "{lib / "transports"}"
+    events_folder = "{lib / "events"}"
+    loggers_folder = "{lib / "loggers"}"
     debug_level = 3
     session_timeout = 60
     server_name = "seance-bench"
@@ -104,17 +104,17 @@ nat: {{
     ice_enforce_list = "{address}"
 }}
 plugins: {{
-    disable = "{_disable_all_but(lib / 'plugins', 'libjanus_videoroom.so')}"
+    disable = "{_disable_all_but(lib / "plugins", "libjanus_videoroom.so")}"
 }}
 transports: {{
-    disable = "{_disable_all_but(lib / 'transports', 'libjanus_websockets.so')}"
+    disable = "{_disable_all_but(lib / "transports", "libjanus_websockets.so")}"
 }}
 loggers: {{
-    disable = "{_disable_all_but(lib / 'loggers', '')}"
+    disable = "{_disable_all_but(lib / "loggers", "")}"
 }}
 events: {{
     broadcast = false
-    disable = "{_disable_all_but(lib / 'events', '')}"
+    disable = "{_disable_all_but(lib / "events", "")}"
 }}
 """
     ws = f"""
@@ -187,7 +187,9 @@ class JanusServer:
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"janus did not listen on {self.address}:{self.ws_port} within {timeout}s: {self.log_tail()}")
+        raise RuntimeError(
+            f"janus did not listen on {self.address}:{self.ws_port} within {timeout}s: {self.log_tail()}"
+        )
 
     def log_tail(self, n: int = 2000) -> str:
         try:
@@ -208,7 +210,7 @@ class JanusServer:
             self._log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def __enter__(self) -> "JanusServer":
+    def __enter__(self) -> JanusServer:
         self.start()
         return self
 
@@ -231,7 +233,7 @@ class JanusSession:
         self._waiters: dict[str, asyncio.Future] = {}
         self.session_id: int | None = None
 
-    async def __aenter__(self) -> "JanusSession":
+    async def __aenter__(self) -> JanusSession:
         import aiohttp
 
         self._http = aiohttp.ClientSession()
@@ -272,7 +274,9 @@ class JanusSession:
             await asyncio.sleep(20)
             await self._ws.send_json({"janus": "keepalive", "session_id": self.session_id, "transaction": "ka"})
 
-    async def _call(self, msg: dict[str, Any], expect: tuple[str, ...] = ("success", "event"), timeout: float = 20) -> dict:
+    async def _call(
+        self, msg: dict[str, Any], expect: tuple[str, ...] = ("success", "event"), timeout: float = 20
+    ) -> dict:
         tx = f"t{next(self._tx)}"
         msg = {**msg, "transaction": tx}
         if self.session_id is not None and "session_id" not in msg:
@@ -298,8 +302,9 @@ class JanusSession:
         reply = await self._call({"janus": "attach", "plugin": plugin})
         return reply["data"]["id"]
 
-    async def message(self, handle: int, body: dict[str, Any], jsep: dict[str, str] | None = None,
-                      timeout: float = 20) -> tuple[dict, dict | None]:
+    async def message(
+        self, handle: int, body: dict[str, Any], jsep: dict[str, str] | None = None, timeout: float = 20
+    ) -> tuple[dict, dict | None]:
         """Send a plugin request; return (plugin data, jsep or None) of its reply."""
         msg: dict[str, Any] = {"janus": "message", "handle_id": handle, "body": body}
         if jsep is not None:
@@ -312,9 +317,20 @@ async def create_room(url: str, room: int, publishers: int) -> None:
     """Create a VideoRoom for the benchmark: Opus + VP8, no bitrate cap, audio levels on."""
     async with JanusSession(url) as s:
         h = await s.attach()
-        await s.message(h, {
-            "request": "create", "room": room, "permanent": False, "publishers": publishers,
-            "audiocodec": "opus", "videocodec": "vp8", "bitrate": 0, "fir_freq": 0,
-            "audiolevel_ext": True, "audiolevel_event": False, "notify_joining": False,
-            "description": "seance-bench",
-        })
+        await s.message(
+            h,
+            {
+                "request": "create",
+                "room": room,
+                "permanent": False,
+                "publishers": publishers,
+                "audiocodec": "opus",
+                "videocodec": "vp8",
+                "bitrate": 0,
+                "fir_freq": 0,
+                "audiolevel_ext": True,
+                "audiolevel_event": False,
+                "notify_joining": False,
+                "description": "seance-bench",
+            },
+        )

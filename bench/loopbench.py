@@ -55,8 +55,10 @@ async def _run(rate: int, seconds: float) -> dict[str, float]:
             sender.kill()
         for t, _ in endpoints:
             t.close()
-    return {"us_per_datagram": round((t1 - t0) / max(1, c1 - c0) * 1e6, 2),
-            "received_per_s": round((c1 - c0) / (seconds - 1.5))}
+    return {
+        "us_per_datagram": round((t1 - t0) / max(1, c1 - c0) * 1e6, 2),
+        "received_per_s": round((c1 - c0) / (seconds - 1.5)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

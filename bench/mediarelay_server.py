@@ -76,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             waiting.setdefault(key, []).append(slot)
 
     def layout() -> list[dict]:
-        out = [{"kind": "audio", "direction": "sendonly", "slot": "audio-out"},
-               {"kind": "video", "direction": "sendonly", "slot": "video-out"}]
+        out = [
+            {"kind": "audio", "direction": "sendonly", "slot": "audio-out"},
+            {"kind": "video", "direction": "sendonly", "slot": "video-out"},
+        ]
         out += [{"kind": "video", "direction": "recvonly", "slot": f"video-{i}"} for i in range(2)]
         out += [{"kind": "audio", "direction": "recvonly", "slot": f"audio-{i}"} for i in range(voices)]
         return out
@@ -96,14 +98,21 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "hello":
                 token = str(data.get("token", ""))
                 index = int(token[1:]) if token[:1] == "s" and token[1:].isdigit() else None
-                await ws.send_json({"type": "welcome", "re": rid, "role": "kiosk", "salle": token,
-                                    "sitting": SITTING})
+                await ws.send_json({"type": "welcome", "re": rid, "role": "kiosk", "salle": token, "sitting": SITTING})
             elif kind == "join" and index is not None:
                 video, audio = subscriptions(index, n, voices)
                 assignments = {f"video-{i}": salle_id(j) for i, j in enumerate(video)}
                 assignments |= {f"audio-{i}": salle_id(j) for i, j in enumerate(audio)}
-                await ws.send_json({"type": "slots", "re": rid, "as": "salle", "peer": salle_id(index),
-                                    "layout": layout(), "assignments": assignments})
+                await ws.send_json(
+                    {
+                        "type": "slots",
+                        "re": rid,
+                        "as": "salle",
+                        "peer": salle_id(index),
+                        "layout": layout(),
+                        "assignments": assignments,
+                    }
+                )
             elif kind == "offer" and index is not None:
                 # max-bundle, as sfu/peer.py: with aiortc 1.16's default "balanced"
                 # policy the second video m-line's transport is discarded by BUNDLE and

@@ -133,7 +133,7 @@ def _remove(name: str) -> None:
     others = _kill_ours(name, _pids_in(name))
     if others:
         raise RuntimeError(f"network namespace {name} holds processes that are not ours: {others}")
-    host = _veth_names(int(name[len(PREFIX):]))[0] if name[len(PREFIX):].isdigit() else None
+    host = _veth_names(int(name[len(PREFIX) :]))[0] if name[len(PREFIX) :].isdigit() else None
     if host and _ip("link", "show", "dev", host, check=False).returncode == 0:
         _ip("link", "del", "dev", host, check=False)  # destroys both ends at once
     _ip("netns", "delete", name, check=False)
@@ -145,7 +145,7 @@ def cleanup_stale() -> list[str]:
     for name in _names():
         if not name.startswith(PREFIX):
             continue
-        tail = name[len(PREFIX):]
+        tail = name[len(PREFIX) :]
         if tail.isdigit() and _owner_alive(name, int(tail)):
             continue  # another benchmark run, still going
         _remove(name)
@@ -210,7 +210,7 @@ class BenchNetns:
         """Run a command inside (``ip netns exec`` execs it: the PID stays the command's)."""
         return ["ip", "netns", "exec", self.name]
 
-    def create(self) -> "BenchNetns":
+    def create(self) -> BenchNetns:
         reason = unavailable()
         if reason:
             raise RuntimeError(reason)
@@ -224,8 +224,12 @@ class BenchNetns:
             _ip("netns", "add", self.name)
             _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.inner_if, "netns", self.name)
             _disable_ipv6(self.host_if)
-            subprocess.run([*self.exec_prefix(), "sysctl", "-qw", f"net.ipv6.conf.{self.inner_if}.disable_ipv6=1"],
-                           capture_output=True, check=False, timeout=10)
+            subprocess.run(
+                [*self.exec_prefix(), "sysctl", "-qw", f"net.ipv6.conf.{self.inner_if}.disable_ipv6=1"],
+                capture_output=True,
+                check=False,
+                timeout=10,
+            )
             _ip("addr", "add", f"{self.host_ip}/{plen}", "dev", self.host_if)
             _ip("-n", self.name, "addr", "add", f"{self.inner_ip}/{plen}", "dev", self.inner_if)
             _ip("link", "set", "dev", self.host_if, "up")
@@ -250,7 +254,7 @@ class BenchNetns:
             if self.created:
                 raise RuntimeError(f"network namespace {self.name} could not be deleted")
 
-    def __enter__(self) -> "BenchNetns":
+    def __enter__(self) -> BenchNetns:
         return self.create()
 
     def __exit__(self, *exc: object) -> None:

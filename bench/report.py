@@ -37,8 +37,17 @@ FIGURE_KEYS = (
 #: ``workers`` (--workers W: {count, cpu_pct of one core per worker process}),
 #: ``server_join_cpu_s`` (the server's CPU seconds from the first salle process started to
 #: the last salle joined), ``deliberation`` (false with --media-only: no journal, no view pushes)
-OPTIONAL_KEYS = ("sittings", "event_loop", "load_generator", "server_counters", "capacity", "mediarelay",
-                 "workers", "server_join_cpu_s", "deliberation")
+OPTIONAL_KEYS = (
+    "sittings",
+    "event_loop",
+    "load_generator",
+    "server_counters",
+    "capacity",
+    "mediarelay",
+    "workers",
+    "server_join_cpu_s",
+    "deliberation",
+)
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 
@@ -73,21 +82,27 @@ def load_figures(run: TargetRun) -> dict[str, Any]:
     ``pinned`` false: it was not given cores of its own (it shared them with the server's
     workers), so ``cores`` is null."""
     pct = round(100 * run.load_cpu_s / run.window_s, 1) if run.load_cpu_s is not None and run.window_s else None
-    return {"cpu_pct": pct, "cores": run.load_cores, "pinned": run.load_cores is not None,
-            "send_dropped": run.load_send_dropped}
+    return {
+        "cpu_pct": pct,
+        "cores": run.load_cores,
+        "pinned": run.load_cores is not None,
+        "send_dropped": run.load_send_dropped,
+    }
 
 
 def worker_figures(run: TargetRun) -> dict[str, Any]:
     """``--workers W``: the CPU of each worker process over the window (percent of one core)."""
-    return {"count": len(run.worker_cpu_s),
-            "cpu_pct": [round(100 * c / run.window_s, 1) for c in run.worker_cpu_s] if run.window_s else []}
+    return {
+        "count": len(run.worker_cpu_s),
+        "cpu_pct": [round(100 * c / run.window_s, 1) for c in run.worker_cpu_s] if run.window_s else [],
+    }
 
 
 def empty_figures(salles: int, seconds: float) -> dict[str, Any]:
-    out: dict[str, Any] = {k: None for k in FIGURE_KEYS}
+    out: dict[str, Any] = dict.fromkeys(FIGURE_KEYS)
     out["salles"], out["seconds"] = salles, seconds
-    out["added_delay_ms"] = {k: None for k in DELAY_KEYS}
-    out["join_s"] = {k: None for k in JOIN_KEYS}
+    out["added_delay_ms"] = dict.fromkeys(DELAY_KEYS)
+    out["join_s"] = dict.fromkeys(JOIN_KEYS)
     return out
 
 
@@ -173,7 +188,7 @@ def table(report: dict[str, Any]) -> str:
     rows: list[tuple[str, list[str]]] = []
     for k in FIGURE_KEYS:
         if k in ("added_delay_ms", "join_s"):
-            for kk in (DELAY_KEYS if k == "added_delay_ms" else JOIN_KEYS):
+            for kk in DELAY_KEYS if k == "added_delay_ms" else JOIN_KEYS:
                 rows.append((f"{k}.{kk}", [_fmt(c[k][kk]) for _, c in cols]))
         else:
             rows.append((k, [_fmt(c[k]) for _, c in cols]))

@@ -111,7 +111,7 @@ async def _read_json_line(stream: asyncio.StreamReader, timeout: float) -> dict 
     while time.monotonic() < deadline:
         try:
             line = await asyncio.wait_for(stream.readline(), max(0.01, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         if not line:
             return None
@@ -122,9 +122,15 @@ async def _read_json_line(stream: asyncio.StreamReader, timeout: float) -> dict 
     return None
 
 
-async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], extra: dict[str, Any],
-                     load_cpu: int | str | None, server_pids: list[int],
-                     prefix: list[str] | None = None) -> rep.TargetRun:
+async def run_salles(
+    cfg: BenchConfig,
+    target: str,
+    indices: list[list[int]],
+    extra: dict[str, Any],
+    load_cpu: int | str | None,
+    server_pids: list[int],
+    prefix: list[str] | None = None,
+) -> rep.TargetRun:
     """Start salle processes (one per group of indices), run one window, collect.
 
     ``load_cpu``: the load generator's core (or taskset cpu list; None: not pinned).
@@ -133,24 +139,49 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
     n = sum(len(g) for g in indices)
     seconds = cfg.zero_seconds if target == "direct" else cfg.seconds
     budget = cfg.join_timeout + cfg.warmup + seconds + 20
-    base = {"target": target, "n_salles": cfg.salles, "voices": cfg.voices, "cache_dir": str(cfg.cache_dir),
-            "client_loop": cfg.client_loop, "client_path": cfg.client_path,
-            "join_timeout": cfg.join_timeout, "deadline_ns": now_ns() + int(budget * 1e9), **extra}
+    base = {
+        "target": target,
+        "n_salles": cfg.salles,
+        "voices": cfg.voices,
+        "cache_dir": str(cfg.cache_dir),
+        "client_loop": cfg.client_loop,
+        "client_path": cfg.client_path,
+        "join_timeout": cfg.join_timeout,
+        "deadline_ns": now_ns() + int(budget * 1e9),
+        **extra,
+    }
     rss_idle = sum(rss_bytes(p) for p in server_pids) if server_pids else None
     procs: list[asyncio.subprocess.Process] = []
     errors: list[str] = []
-    run = rep.TargetRun(salles=n, window_s=seconds, cpu_s=None, rss_idle=rss_idle, rss_loaded=None,
-                        load_cores=None if load_cpu is None else len(str(load_cpu).split(",")))
+    run = rep.TargetRun(
+        salles=n,
+        window_s=seconds,
+        cpu_s=None,
+        rss_idle=rss_idle,
+        rss_loaded=None,
+        load_cores=None if load_cpu is None else len(str(load_cpu).split(",")),
+    )
     joining = [CpuWindow(p) for p in server_pids]  # the server's CPU while the salles join
     for w in joining:
         w.start()
     try:
         for group in indices:
-            cmd = [*(prefix or []), *die_with_parent(),
-                   *_pinned([sys.executable, "-m", "bench.synthetic_salle", json.dumps({**base, "salles": group})], load_cpu)]
-            procs.append(await asyncio.create_subprocess_exec(
-                *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                limit=RESULT_LINE_LIMIT, cwd=str(Path(__file__).resolve().parent.parent)))
+            cmd = [
+                *(prefix or []),
+                *die_with_parent(),
+                *_pinned(
+                    [sys.executable, "-m", "bench.synthetic_salle", json.dumps({**base, "salles": group})], load_cpu
+                ),
+            ]
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    *cmd,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    limit=RESULT_LINE_LIMIT,
+                    cwd=str(Path(__file__).resolve().parent.parent),
+                )
+            )
         joined = await asyncio.gather(*(_read_json_line(p.stdout, cfg.join_timeout + 15) for p in procs))
         for msg in joined:
             if not msg or msg.get("event") != "joined":
@@ -206,7 +237,7 @@ async def run_salles(cfg: BenchConfig, target: str, indices: list[list[int]], ex
                 p.stdin.close()  # EOF instead of a window: a salle still waiting ends now
         try:
             await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), 8)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         for p in procs:
             if p.returncode is None:
@@ -256,9 +287,15 @@ async def janus_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | No
 
             async def run() -> rep.TargetRun:
                 await create_room(janus.url, JANUS_ROOM, publishers=cfg.salles + 2)
-                return await run_salles(cfg, "janus", _groups(cfg.salles, cfg.salles_per_process),
-                                        {"url": janus.url, "room": JANUS_ROOM, "ice_addresses": [ns.inner_ip]},
-                                        load_cpu, [janus.pid], prefix=ns.exec_prefix())
+                return await run_salles(
+                    cfg,
+                    "janus",
+                    _groups(cfg.salles, cfg.salles_per_process),
+                    {"url": janus.url, "room": JANUS_ROOM, "ice_addresses": [ns.inner_ip]},
+                    load_cpu,
+                    [janus.pid],
+                    prefix=ns.exec_prefix(),
+                )
 
             return await asyncio.wait_for(run(), budget)
         finally:
@@ -277,14 +314,30 @@ async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | s
     servers = [SeanceServer(cpu=c) for c in server_cores]
     try:
         for i, server in enumerate(servers):
-            await server.start(cfg.salles, cfg.voices, sittings=cfg.sittings, loop=cfg.loop,
-                               workers=cfg.workers, worker_index=i, media_only=cfg.media_only)
+            await server.start(
+                cfg.salles,
+                cfg.voices,
+                sittings=cfg.sittings,
+                loop=cfg.loop,
+                workers=cfg.workers,
+                worker_index=i,
+                media_only=cfg.media_only,
+            )
             hosted = len(set(server.sittings.values()))
             what = f", {hosted} of {cfg.sittings} sittings" if cfg.sittings > 1 else ""
-            _log(cfg, f"séance pid {server.pid} on {server.url} ({server.loop} event loop{what}"
-                      f"{f', core {server.cpu}' if cfg.workers > 1 else ''})")
-        run = await run_salles(cfg, "seance", _groups(cfg.salles * cfg.sittings, cfg.salles_per_process),
-                               installation_config(servers), load_cpu, [s.pid for s in servers])
+            _log(
+                cfg,
+                f"séance pid {server.pid} on {server.url} ({server.loop} event loop{what}"
+                f"{f', core {server.cpu}' if cfg.workers > 1 else ''})",
+            )
+        run = await run_salles(
+            cfg,
+            "seance",
+            _groups(cfg.salles * cfg.sittings, cfg.salles_per_process),
+            installation_config(servers),
+            load_cpu,
+            [s.pid for s in servers],
+        )
         counters = [await server_counters(s.port) for s in servers]
         run.server_counters = _sum_counters(counters)
         run.event_loop = servers[0].loop
@@ -319,8 +372,10 @@ async def server_counters(port: int) -> dict[str, dict[str, float]] | None:
     except Exception:
         return None
     out: dict[str, dict[str, float]] = {"dropped": {}, "hook_errors": {}}
-    for name, key, label in (("seance_sfu_packets_dropped_total", "dropped", "reason"),
-                             ("seance_sfu_hook_errors_total", "hook_errors", "hook")):
+    for name, key, label in (
+        ("seance_sfu_packets_dropped_total", "dropped", "reason"),
+        ("seance_sfu_hook_errors_total", "hook_errors", "hook"),
+    ):
         for m in re.finditer(rf'^{name}{{{label}="([^"]+)"}} ([0-9.e+]+)$', text, re.M):
             if float(m.group(2)):
                 out[key][m.group(1)] = float(m.group(2))
@@ -335,8 +390,14 @@ async def baseline_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int |
     await server.start(cfg.salles, cfg.voices)
     try:
         _log(cfg, f"mediarelay baseline pid {server.pid} on {server.url}")
-        run = await run_salles(cfg, "seance", _groups(cfg.salles, cfg.salles_per_process),
-                               {**server.salle_config(), "trailer": False}, load_cpu, [server.pid])
+        run = await run_salles(
+            cfg,
+            "seance",
+            _groups(cfg.salles, cfg.salles_per_process),
+            {**server.salle_config(), "trailer": False},
+            load_cpu,
+            [server.pid],
+        )
         if len(run.join_s) < cfg.salles:
             _log(cfg, f"mediarelay: not every salle joined; server log: {server.log_tail(1500)}")
         return run
@@ -356,11 +417,16 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     server_cpu, load_cpu = cores()
     if cfg.workers > 1:
         worker_cpus, load_cpus = worker_cores(cfg.workers)
-        _log(cfg, f"{cfg.workers} workers on cores {worker_cpus}, load generator on "
-                  f"{load_cpus if load_cpus is not None else 'any core (shared with the workers)'}; "
-                  f"{cfg.sittings} sittings of {cfg.salles} salles, {cfg.seconds}s window")
+        _log(
+            cfg,
+            f"{cfg.workers} workers on cores {worker_cpus}, load generator on "
+            f"{load_cpus if load_cpus is not None else 'any core (shared with the workers)'}; "
+            f"{cfg.sittings} sittings of {cfg.salles} salles, {cfg.seconds}s window",
+        )
     else:
-        _log(cfg, f"server core {server_cpu}, load-generator core {load_cpu}; {cfg.salles} salles, {cfg.seconds}s window")
+        _log(
+            cfg, f"server core {server_cpu}, load-generator core {load_cpu}; {cfg.salles} salles, {cfg.seconds}s window"
+        )
     ensure_samples(cfg.cache_dir)  # generated once, before anything is timed
     zero = await zero_run(cfg, load_cpu)
 
@@ -382,8 +448,11 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             report["deliberation"] = not cfg.media_only
             if run.event_loop:
                 report["event_loop"] = run.event_loop
-            report["load_generator"] = {**rep.load_figures(run), "loop": resolved_client_loop(cfg),
-                                        "client_path": cfg.client_path}
+            report["load_generator"] = {
+                **rep.load_figures(run),
+                "loop": resolved_client_loop(cfg),
+                "client_path": cfg.client_path,
+            }
             if run.server_counters is not None:
                 report["server_counters"] = run.server_counters
         except NotImplementedError as exc:
@@ -414,8 +483,9 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     return report
 
 
-async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None,
-                          zero: float) -> dict[str, Any]:
+async def capacity_search(
+    cfg: BenchConfig, server_cpu: int | None, load_cpu: int | None, zero: float
+) -> dict[str, Any]:
     """Raise N (salles per sitting) until loss > 0.5 % or p99 added delay > 50 ms (twice
     in a row at the same N), within ``cfg.capacity_budget`` seconds for the whole search.
 
@@ -436,23 +506,34 @@ async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: in
         remaining = cfg.capacity_budget - (time.monotonic() - t0)
         if steps and remaining < last_s * 1.6 + 5:
             break  # the next, larger step would not end within the budget
-        step_cfg = BenchConfig(**{**cfg.__dict__, "salles": n, "capacity": False,
-                                  "salles_per_process": max(cfg.salles_per_process, -(-n * cfg.sittings // 12))})
+        step_cfg = BenchConfig(
+            **{
+                **cfg.__dict__,
+                "salles": n,
+                "capacity": False,
+                "salles_per_process": max(cfg.salles_per_process, -(-n * cfg.sittings // 12)),
+            }
+        )
         t_step = time.monotonic()
         try:
             run = await asyncio.wait_for(seance_run(step_cfg, server_cpu, load_cpu), max(30.0, remaining))
-        except (asyncio.TimeoutError, Exception) as exc:
+        except (TimeoutError, Exception) as exc:
             steps.append({"salles": n, "error": f"{type(exc).__name__}: {exc}"})
             limit = "budget" if isinstance(exc, asyncio.TimeoutError) else "error"
             break
         last_s = time.monotonic() - t_step
         f = rep.figures(run, zero)
         lg = rep.load_figures(run)
-        step = {"salles": n * cfg.sittings, "forwarded_pps": f["forwarded_pps"], "loss_pct": f["loss_pct"],
-                "p99_ms": f["added_delay_ms"]["p99"],
-                "server_cpu_us_per_forwarded_packet": f["server_cpu_us_per_forwarded_packet"],
-                "server_cpu_pct": round(100 * run.cpu_s / run.window_s, 1) if run.cpu_s is not None else None,
-                "load_generator_cpu_pct": lg["cpu_pct"], "seconds_taken": round(last_s, 1)}
+        step = {
+            "salles": n * cfg.sittings,
+            "forwarded_pps": f["forwarded_pps"],
+            "loss_pct": f["loss_pct"],
+            "p99_ms": f["added_delay_ms"]["p99"],
+            "server_cpu_us_per_forwarded_packet": f["server_cpu_us_per_forwarded_packet"],
+            "server_cpu_pct": round(100 * run.cpu_s / run.window_s, 1) if run.cpu_s is not None else None,
+            "load_generator_cpu_pct": lg["cpu_pct"],
+            "seconds_taken": round(last_s, 1),
+        }
         if cfg.workers > 1:
             step["workers_cpu_pct"] = rep.worker_figures(run)["cpu_pct"]
         steps.append(step)
@@ -470,8 +551,12 @@ async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: in
                 limit = "join"
             elif lg["cpu_pct"] is not None and lg["pinned"] and lg["cpu_pct"] >= 90 * max(1, lg["cores"] or 1):
                 limit = "load_generator"
-            elif (lg["cpu_pct"] is not None and not lg["pinned"] and run.cpu_s is not None
-                  and lg["cpu_pct"] + 100 * run.cpu_s / run.window_s >= 90 * len(os.sched_getaffinity(0))):
+            elif (
+                lg["cpu_pct"] is not None
+                and not lg["pinned"]
+                and run.cpu_s is not None
+                and lg["cpu_pct"] + 100 * run.cpu_s / run.window_s >= 90 * len(os.sched_getaffinity(0))
+            ):
                 limit = "machine"
             else:
                 limit = "loss" if f["loss_pct"] > 0.5 else "delay"
@@ -479,10 +564,15 @@ async def capacity_search(cfg: BenchConfig, server_cpu: int | None, load_cpu: in
         held = f
         n = max(n + 2, int(n * 1.5))
     report = held or rep.empty_figures(cfg.salles, cfg.seconds)
-    report["capacity"] = {"max_salles": held["salles"] if held else None, "limit": limit, "workers": cfg.workers,
-                          "sittings": cfg.sittings,
-                          "budget_s": cfg.capacity_budget, "seconds_taken": round(time.monotonic() - t0, 1),
-                          "steps": steps}
+    report["capacity"] = {
+        "max_salles": held["salles"] if held else None,
+        "limit": limit,
+        "workers": cfg.workers,
+        "sittings": cfg.sittings,
+        "budget_s": cfg.capacity_budget,
+        "seconds_taken": round(time.monotonic() - t0, 1),
+        "steps": steps,
+    }
     return report
 
 

@@ -189,7 +189,7 @@ def _write(path: Path, sample: Sample) -> None:
         "duration": sample.duration,
         "count": len(sample.packets),
     }
-    tmp = path.with_suffix(".tmp%d" % os.getpid())
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
     with open(tmp, "wb") as f:
         f.write(json.dumps(head).encode() + b"\n")
         for p in sample.packets:
@@ -252,6 +252,8 @@ if __name__ == "__main__":  # python -m bench.samples [cache_dir]
 
     a, v = ensure_samples(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
     for s in (a, v):
-        print(f"{s.codec}: {len(s.packets)} packets, {s.seconds:.1f} s, {s.bitrate() / 1000:.0f} kbit/s, "
-              f"{sum(p.keyframe for p in s.packets)} keyframes")
+        print(
+            f"{s.codec}: {len(s.packets)} packets, {s.seconds:.1f} s, {s.bitrate() / 1000:.0f} kbit/s, "
+            f"{sum(p.keyframe for p in s.packets)} keyframes"
+        )
     print("levels (dBov) first 2 s:", [p.level_dbov for p in a.packets[:100:5]])

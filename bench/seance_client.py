@@ -33,8 +33,9 @@ class SeanceSocket:
         origin = self.url.replace("ws://", "http://").rsplit("/ws", 1)[0]
         # compress=15: permessage-deflate offered, as Chromium does (RFC 7692); the kiosk
         # page asks /ws?deflate=0 and so does a synthetic salle (web/static/kiosk.js)
-        self._ws = await self._http.ws_connect(self.url + "?deflate=0", headers={"Origin": origin},
-                                               max_msg_size=1 << 20, compress=15)
+        self._ws = await self._http.ws_connect(
+            self.url + "?deflate=0", headers={"Origin": origin}, max_msg_size=1 << 20, compress=15
+        )
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -70,7 +71,14 @@ class SeanceSocket:
 async def join_salle(s, cfg: dict, audio, video) -> None:
     from aiortc import RTCSessionDescription
 
-    from bench.synthetic_salle import PacketTrack, _await_streams, _wait_connected, hook_sender, new_peer_connection, now_ns
+    from bench.synthetic_salle import (
+        PacketTrack,
+        _await_streams,
+        _wait_connected,
+        hook_sender,
+        new_peer_connection,
+        now_ns,
+    )
 
     timeout = cfg.get("join_timeout", 20)
     sid = salle_id(s.index)

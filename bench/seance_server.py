@@ -32,28 +32,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--salles", type=int, required=True)
     p.add_argument("--data-dir", type=Path, required=True)
     p.add_argument("--voices", type=int, default=3)
-    p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="asyncio",
-                   help="event loop (sfu.eventloop); the benchmark passes its --loop (auto: as seance serve)")
+    p.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="asyncio",
+        help="event loop (sfu.eventloop); the benchmark passes its --loop (auto: as seance serve)",
+    )
     p.add_argument("--sittings", type=int, default=1, help="sittings of --salles salles each")
-    p.add_argument("--media-only", action="store_true",
-                   help="no deliberation side: no journal, no sitting view pushed on media changes")
+    p.add_argument(
+        "--media-only",
+        action="store_true",
+        help="no deliberation side: no journal, no sitting view pushed on media changes",
+    )
     p.add_argument("--workers", type=int, default=1, help="worker processes the installation has")
-    p.add_argument("--worker-index", type=int, default=0,
-                   help="this worker: it hosts sitting k when k mod --workers is this index "
-                        "(the placement of `seance serve --workers` without Redis)")
+    p.add_argument(
+        "--worker-index",
+        type=int,
+        default=0,
+        help="this worker: it hosts sitting k when k mod --workers is this index "
+        "(the placement of `seance serve --workers` without Redis)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     from aiohttp import web
 
+    from bench import stalls
+    from sfu import gc_policy
+    from sfu.eventloop import new_event_loop
     from signaling.auth import TokenSigner
     from signaling.roles import Role
     from web.app import create_app
     from web.config import SalleSpec, SittingSpec, WebConfig
-
-    from bench import stalls
-    from sfu import gc_policy
-    from sfu.eventloop import new_event_loop
 
     # K sittings of N salles: sitting k is "bench" (k = 0) or "bench-k", its salles are
     # salle_id(k * N + i), so the salle indices of the benchmark run 0 .. K*N-1; with
@@ -63,14 +73,22 @@ def main(argv: list[str] | None = None) -> int:
         if k % max(1, args.workers) != args.worker_index:
             continue
         name = sitting_name(k)
-        salles = tuple(SalleSpec(salle_id(k * args.salles + i), f"Salle {k * args.salles + i}")
-                       for i in range(args.salles))
+        salles = tuple(
+            SalleSpec(salle_id(k * args.salles + i), f"Salle {k * args.salles + i}") for i in range(args.salles)
+        )
         sittings.append(SittingSpec(name, f"Banc d'essai {k}", salles, president_salle=salles[0].id))
         sitting_of.update({s.id: name for s in salles})
     if not sittings:
         p.error(f"worker {args.worker_index} of {args.workers} has none of the {args.sittings} sittings")
-    config = WebConfig(host="127.0.0.1", port=args.port, tls=False, data_dir=args.data_dir,
-                       ice_addresses=("127.0.0.1",), voice_slots=args.voices, sittings=tuple(sittings))
+    config = WebConfig(
+        host="127.0.0.1",
+        port=args.port,
+        tls=False,
+        data_dir=args.data_dir,
+        ice_addresses=("127.0.0.1",),
+        voice_slots=args.voices,
+        sittings=tuple(sittings),
+    )
     signer = TokenSigner.from_data_dir(config.data_dir)
     for salle, name in sitting_of.items():
         tokens[salle] = signer.issue(Role.KIOSK, salle=salle, sitting=name, ttl_s=3600)
@@ -82,8 +100,18 @@ def main(argv: list[str] | None = None) -> int:
     gc_policy.apply()  # as seance serve
 
     async def announce(_app: web.Application) -> None:
-        print(json.dumps({"event": "ready", "sitting": sittings[0].id, "sittings": sitting_of, "tokens": tokens,
-                          "loop": loop_name}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "event": "ready",
+                    "sitting": sittings[0].id,
+                    "sittings": sitting_of,
+                    "tokens": tokens,
+                    "loop": loop_name,
+                }
+            ),
+            flush=True,
+        )
 
     app.on_startup.append(announce)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, handle_signals=True, loop=loop)

@@ -40,14 +40,36 @@ class SeanceServer:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    async def start(self, salles: int = 0, voices: int = 3, timeout: float = 30, sittings: int = 1,
-                    loop: str = "asyncio", workers: int = 1, worker_index: int = 0,
-                    media_only: bool = False) -> None:
+    async def start(
+        self,
+        salles: int = 0,
+        voices: int = 3,
+        timeout: float = 30,
+        sittings: int = 1,
+        loop: str = "asyncio",
+        workers: int = 1,
+        worker_index: int = 0,
+        media_only: bool = False,
+    ) -> None:
         """``workers``/``worker_index``: this process is one of ``workers`` worker processes
         and hosts the sittings k with k mod ``workers`` = ``worker_index``."""
-        cmd = [sys.executable, "-m", self.module, "--port", str(self.port), "--salles", str(salles),
-               "--data-dir", str(self.tmp / "data"), "--voices", str(voices), "--sittings", str(sittings),
-               "--loop", loop]
+        cmd = [
+            sys.executable,
+            "-m",
+            self.module,
+            "--port",
+            str(self.port),
+            "--salles",
+            str(salles),
+            "--data-dir",
+            str(self.tmp / "data"),
+            "--voices",
+            str(voices),
+            "--sittings",
+            str(sittings),
+            "--loop",
+            loop,
+        ]
         if workers > 1:
             cmd += ["--workers", str(workers), "--worker-index", str(worker_index)]
         if media_only:
@@ -55,12 +77,13 @@ class SeanceServer:
         if self.cpu is not None and shutil.which("taskset"):
             cmd = ["taskset", "-c", str(self.cpu), *cmd]
         self._log = open(self.tmp / "server.log", "wb")
-        self.proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=self._log,
-                                                         stdin=asyncio.subprocess.DEVNULL, cwd=str(ROOT))
+        self.proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.PIPE, stderr=self._log, stdin=asyncio.subprocess.DEVNULL, cwd=str(ROOT)
+        )
         try:
             line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
             ready = json.loads(line)
-        except (asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, ValueError) as exc:
             await self.stop()
             raise RuntimeError(f"the Séance server did not start: {exc!r}: {self.log_tail()}") from None
         self.tokens, self.sitting = ready["tokens"], ready["sitting"]
@@ -81,8 +104,13 @@ class SeanceServer:
             return ""
 
     def salle_config(self) -> dict[str, Any]:
-        return {"url": self.url, "sitting": self.sitting, "sittings": self.sittings, "tokens": self.tokens,
-                "ice_addresses": ["127.0.0.1"]}
+        return {
+            "url": self.url,
+            "sitting": self.sitting,
+            "sittings": self.sittings,
+            "tokens": self.tokens,
+            "ice_addresses": ["127.0.0.1"],
+        }
 
     async def stop(self) -> None:
         """SIGTERM by PID, SIGKILL after 8 s; only the process we started."""
@@ -90,7 +118,7 @@ class SeanceServer:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.proc.wait(), 8)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
         if getattr(self, "_log", None):
@@ -105,7 +133,7 @@ def installation_config(servers: list[SeanceServer]) -> dict[str, Any]:
     if len(servers) > 1:
         cfg = {**cfg, "urls": {}, "sittings": {}, "tokens": {}}
         for s in servers:
-            cfg["urls"].update({salle: s.url for salle in s.tokens})
+            cfg["urls"].update(dict.fromkeys(s.tokens, s.url))
             cfg["sittings"].update(s.sittings)
             cfg["tokens"].update(s.tokens)
     return cfg

@@ -72,8 +72,14 @@ async def storm(salles: int, screens: int, budget_s: float, server_cpu: int | No
 
         async def kiosk(salle: str) -> None:
             ws = await http.ws_connect(server.url, headers=origin, max_msg_size=1 << 24, compress=0)
-            await ws.send_json({"type": "hello", "sitting": server.sittings.get(salle, server.sitting),
-                                "token": server.tokens[salle], "id": "h"})
+            await ws.send_json(
+                {
+                    "type": "hello",
+                    "sitting": server.sittings.get(salle, server.sitting),
+                    "token": server.tokens[salle],
+                    "id": "h",
+                }
+            )
             await ws.send_json({"type": "join", "as": "salle", "id": "j"})
             tasks.append(asyncio.create_task(_reader(ws, kiosk_counter)))
 
@@ -81,17 +87,21 @@ async def storm(salles: int, screens: int, budget_s: float, server_cpu: int | No
         try:
             await asyncio.wait_for(seen_all.wait(), budget_s)
             elapsed: float | None = time.monotonic() - t0
-        except asyncio.TimeoutError:
+        except TimeoutError:
             elapsed = None
         await asyncio.sleep(1.0)  # what was still queued (a trailing push) arrives
         cpu.stop()
-        return {"salles": salles, "screens": screens, "budget_s": budget_s,
-                "all_seen_s": None if elapsed is None else round(elapsed, 2),
-                "server_cpu_s": round(cpu.cpu_s, 2),
-                "screen_messages": screen_counter.messages - base_msgs,
-                "screen_mb": round((screen_counter.bytes - base_bytes) / 2**20, 1),
-                "kiosk_messages": kiosk_counter.messages,
-                "kiosk_mb": round(kiosk_counter.bytes / 2**20, 1)}
+        return {
+            "salles": salles,
+            "screens": screens,
+            "budget_s": budget_s,
+            "all_seen_s": None if elapsed is None else round(elapsed, 2),
+            "server_cpu_s": round(cpu.cpu_s, 2),
+            "screen_messages": screen_counter.messages - base_msgs,
+            "screen_mb": round((screen_counter.bytes - base_bytes) / 2**20, 1),
+            "kiosk_messages": kiosk_counter.messages,
+            "kiosk_mb": round(kiosk_counter.bytes / 2**20, 1),
+        }
     finally:
         for t in tasks:
             t.cancel()

@@ -55,13 +55,17 @@ def install(app: web.Application) -> None:
             next_dump = now + 1
             if not heap and now - t0 > 12:
                 objects = gc.get_objects()
-                heap = {"tracked": len(objects),
-                        "by_type": collections.Counter(type(o).__name__ for o in objects).most_common(20)}
+                heap = {
+                    "tracked": len(objects),
+                    "by_type": collections.Counter(type(o).__name__ for o in objects).most_common(20),
+                }
             summary = {
                 "collections": {g: sum(1 for c in collections_ms if c[0] == g) for g in (0, 1, 2)},
                 "collections_ms": {g: round(sum(c[1] for c in collections_ms if c[0] == g), 1) for g in (0, 1, 2)},
                 "long_collections": [c for c in collections_ms if c[1] > 5][-50:],
-                "lags": lags[-200:], "heap": heap}
+                "lags": lags[-200:],
+                "heap": heap,
+            }
             with open(path, "w") as f:
                 json.dump(summary, f)
 

@@ -270,9 +270,15 @@ class Probe:
                 if dtls.state != "connected" or not life:
                     continue
                 reports = [
-                    RtcpReceiverInfo(ssrc=ssrc, fraction_lost=0,
-                                     packets_lost=max(0, st.top - st.base + 1 - st.count),
-                                     highest_sequence=st.top & 0xFFFFFFFF, jitter=0, lsr=0, dlsr=0)
+                    RtcpReceiverInfo(
+                        ssrc=ssrc,
+                        fraction_lost=0,
+                        packets_lost=max(0, st.top - st.base + 1 - st.count),
+                        highest_sequence=st.top & 0xFFFFFFFF,
+                        jitter=0,
+                        lsr=0,
+                        dlsr=0,
+                    )
                     for ssrc, st in list(life.items())[:31]  # 5-bit report count
                 ]
                 try:
@@ -316,7 +322,7 @@ class Probe:
         if st is None:
             st = self.ssrcs[ssrc] = _Ssrc()
         st.add(int.from_bytes(data[2:4], "big"))
-        tail = data[-TRAILER.size:]
+        tail = data[-TRAILER.size :]
         if tail[:4] == MAGIC:
             _, src, kind, sent_ns = TRAILER.unpack(tail)
             key = f"{src}:{'av'[kind]}"
@@ -358,7 +364,7 @@ def subscriptions(i: int, n: int, voices: int = 3) -> tuple[list[int], list[int]
 # -- the fast client path -------------------------------------------------------------
 
 
-def fast_client(pc, probe: "Probe") -> None:
+def fast_client(pc, probe: Probe) -> None:
     """Install the fast client path on every transport and sender of ``pc`` (aiortc
     1.16, aioice 0.13; call before the connection starts, like :meth:`Probe.attach`).
 
@@ -385,13 +391,18 @@ def fast_client(pc, probe: "Probe") -> None:
             queued = connection.data_received
             state: dict[str, Any] = {"session": None, "unprotect": None}
             life = probe.life_of(dtls)
-            connected = State.CONNECTED
 
-            def data_received(data: bytes, component: int, _queued=queued, _dtls=dtls, _state=state,
-                              _life=life) -> None:
+            def data_received(
+                data: bytes, component: int, _queued=queued, _dtls=dtls, _state=state, _life=life
+            ) -> None:
                 session = _dtls._rx_srtp
-                if (session is None or _dtls._state is not connected or len(data) < 2
-                        or not 127 < data[0] < 192 or 191 < data[1] < 209):
+                if (
+                    session is None
+                    or _dtls._state is not State.CONNECTED
+                    or len(data) < 2
+                    or not 127 < data[0] < 192
+                    or 191 < data[1] < 209
+                ):
                     _queued(data, component)
                     return
                 if session is not _state["session"]:
@@ -406,7 +417,7 @@ def fast_client(pc, probe: "Probe") -> None:
             connection.data_received = data_received
 
 
-def _fast_run_rtp(sender, probe: "Probe"):
+def _fast_run_rtp(sender, probe: Probe):
     """aiortc 1.16 ``RTCRtpSender._run_rtp`` without its per-packet objects: the same
     frames (``track.recv()``, ``encoder.pack``), sequence numbers, timestamps, marker
     bit, mid and audio-level extensions and sender-report bookkeeping; each packet is
@@ -415,8 +426,8 @@ def _fast_run_rtp(sender, probe: "Probe"):
     not filled, so a NACK from the server is not answered: a packet lost on the way in
     stays lost and counts in ``loss_pct``, as it should for a benchmark."""
     from aiortc import clock
-    from aiortc.rtp import RtpPacket
     from aiortc.rtcrtpsender import random_sequence_number
+    from aiortc.rtp import RtpPacket
     from aiortc.utils import random32, uint16_add, uint32_add
 
     from sfu.aiortc_hooks import SendBufferFull, direct_rtp_sender
@@ -546,13 +557,15 @@ async def join_janus(s: Salle, cfg: dict, audio, video) -> None:
     pub = new_peer_connection()
     s.pcs.append(pub)
     h = await session.attach()
-    await session.message(h, {"request": "join", "ptype": "publisher", "room": room,
-                              "id": 1000 + s.index, "display": f"salle-{s.index}"})
+    await session.message(
+        h, {"request": "join", "ptype": "publisher", "room": room, "id": 1000 + s.index, "display": f"salle-{s.index}"}
+    )
     _add_media(pub, audio, video, s.index)
     s.probe.attach(pub)
     await pub.setLocalDescription(await pub.createOffer())
-    _, jsep = await session.message(h, {"request": "publish", "audio": True, "video": True},
-                                    jsep={"type": "offer", "sdp": pub.localDescription.sdp})
+    _, jsep = await session.message(
+        h, {"request": "publish", "audio": True, "video": True}, jsep={"type": "offer", "sdp": pub.localDescription.sdp}
+    )
     await pub.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "answer"))
     await _wait_connected(pub, cfg.get("join_timeout", 20))
     s.t_published = now_ns()
@@ -566,8 +579,9 @@ async def join_janus(s: Salle, cfg: dict, audio, video) -> None:
     deadline = time.monotonic() + cfg.get("join_timeout", 20)
     while True:  # the others may not have published yet: retry, bounded
         try:
-            _, offer = await session.message(sh, {"request": "join", "ptype": "subscriber", "room": room,
-                                                  "streams": streams})
+            _, offer = await session.message(
+                sh, {"request": "join", "ptype": "subscriber", "room": room, "streams": streams}
+            )
             break
         except JanusError as exc:
             if time.monotonic() > deadline:
@@ -622,7 +636,7 @@ async def _read_command(timeout: float) -> dict | None:
     loop = asyncio.get_running_loop()
     try:
         line = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None
     return json.loads(line) if line.strip() else None
 
@@ -640,7 +654,14 @@ async def main(cfg: dict) -> int:
     wd = asyncio.create_task(watchdog())
     local_candidates_only(cfg.get("ice_addresses") or ["127.0.0.1"])
     audio, video = ensure_samples(Path(cfg["cache_dir"]))
-    salles = [Salle(i, Probe(i, trailer=cfg.get("trailer", True), fast=cfg.get("client_path", "fast") == "fast"), t_start=now_ns()) for i in cfg["salles"]]
+    salles = [
+        Salle(
+            i,
+            Probe(i, trailer=cfg.get("trailer", True), fast=cfg.get("client_path", "fast") == "fast"),
+            t_start=now_ns(),
+        )
+        for i in cfg["salles"]
+    ]
     target = cfg["target"]
 
     async def join(s: Salle) -> None:
@@ -666,8 +687,14 @@ async def main(cfg: dict) -> int:
     for s in salles:
         j = s.joined_ns()
         joins[s.index] = None if j is None else (j - s.t_start) / 1e9
-    _emit({"event": "joined", "join_s": joins, "errors": {s.index: s.error for s in salles if s.error},
-           "pid": os.getpid()})
+    _emit(
+        {
+            "event": "joined",
+            "join_s": joins,
+            "errors": {s.index: s.error for s in salles if s.error},
+            "pid": os.getpid(),
+        }
+    )
 
     cmd = await _read_command(timeout=max(1.0, (deadline_ns - now_ns()) / 1e9))
     if cmd and cmd.get("cmd") == "window":
@@ -691,7 +718,7 @@ async def main(cfg: dict) -> int:
 
     try:
         await asyncio.wait_for(close_all(), 5)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     wd.cancel()
     return 0

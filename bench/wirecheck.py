@@ -55,13 +55,13 @@ def parse(frame: bytes) -> tuple[str, str, str, int, int] | None:
     ip = frame[off:]
     if etype == 0x0800 and len(ip) >= 20:
         proto = {6: "tcp", 17: "udp", 1: "icmp"}.get(ip[9], str(ip[9]))
-        l4 = ip[(ip[0] & 0x0F) * 4:]
+        l4 = ip[(ip[0] & 0x0F) * 4 :]
         sport, dport = struct.unpack("!HH", l4[:4]) if proto in ("tcp", "udp") and len(l4) >= 4 else (0, 0)
         if proto == "icmp" and len(l4) >= 8 + 20 + 4 and l4[0] in (3, 11):  # an error: about which flow?
             inner = l4[8:]
             iproto = {6: "tcp", 17: "udp"}.get(inner[9])
             if iproto:
-                ports = inner[(inner[0] & 0x0F) * 4:][:4]
+                ports = inner[(inner[0] & 0x0F) * 4 :][:4]
                 if len(ports) == 4:
                     proto = f"icmp/{iproto}"
                     sport, dport = struct.unpack("!HH", ports)
@@ -77,10 +77,10 @@ def qname(frame: bytes) -> str:
     """The name a DNS query over IPv4/UDP asks for ('?' when unreadable)."""
     try:
         ip = frame[14:]
-        msg = ip[(ip[0] & 0x0F) * 4 + 8:]
+        msg = ip[(ip[0] & 0x0F) * 4 + 8 :]
         labels, i = [], 12
         while msg[i]:
-            labels.append(msg[i + 1:i + 1 + msg[i]].decode("ascii", "replace"))
+            labels.append(msg[i + 1 : i + 1 + msg[i]].decode("ascii", "replace"))
             i += 1 + msg[i]
         return ".".join(labels)
     except (IndexError, ValueError):
@@ -103,7 +103,7 @@ class Capture:
         while not self._stop.is_set():
             try:
                 frame, addr = self.sock.recvfrom(65535)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 break
@@ -115,15 +115,14 @@ class Capture:
             if p is None:
                 continue
             src, dst, proto, sport, dport = p
-            cls = max((classify(ipaddress.ip_address(a)) for a in (src, dst)),
-                      key=("loopback", "ours", "other").index)
+            cls = max((classify(ipaddress.ip_address(a)) for a in (src, dst)), key=("loopback", "ours", "other").index)
             self.classes[(iface, cls)] += 1
             if cls != "loopback":
                 self.flows[(iface, src, dst, proto, sport, dport)] += 1
                 if proto == "udp" and dport == 53:
                     self.dns[qname(frame)] += 1
 
-    def start(self) -> "Capture":
+    def start(self) -> Capture:
         self.thread.start()
         return self
 
@@ -150,7 +149,7 @@ class Owners:
             if len(cols) < 7:
                 continue
             proto, local = cols[0], cols[4]
-            host, _, port = local.rpartition(":")
+            _host, _, port = local.rpartition(":")
             for name, pid in re.findall(r'\("([^"]*)",pid=(\d+)', line):
                 self.by_port.setdefault((proto, int(port)), set()).add((name, int(pid)))
 
@@ -158,7 +157,7 @@ class Owners:
         while not self._stop.wait(0.5):
             self.sample()
 
-    def start(self) -> "Owners":
+    def start(self) -> Owners:
         if shutil.which("ss"):
             self.sample()
             self.thread.start()

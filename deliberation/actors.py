@@ -34,10 +34,15 @@ class Actor:
     agent_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": str(self.role), "member_id": self.member_id, "salle_id": self.salle_id, "agent_id": self.agent_id}
+        return {
+            "role": str(self.role),
+            "member_id": self.member_id,
+            "salle_id": self.salle_id,
+            "agent_id": self.agent_id,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Actor":
+    def from_dict(cls, data: dict[str, Any]) -> Actor:
         return cls(
             role=Role(data["role"]),
             member_id=data.get("member_id"),

@@ -43,8 +43,10 @@ class AuditReport:
 
     def summary(self) -> str:
         if self.ok:
-            return (f"journal vérifié : {self.lines} lignes, {self.checkpoints} points de contrôle signés, "
-                    f"{len(self.votes)} vote(s) recalculé(s)")
+            return (
+                f"journal vérifié : {self.lines} lignes, {self.checkpoints} points de contrôle signés, "
+                f"{len(self.votes)} vote(s) recalculé(s)"
+            )
         return f"ligne {self.line} : {self.reason}"
 
 
@@ -148,7 +150,11 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         t.presence.pop(d["member_id"], None)
     elif kind == "ProxyRecorded":
         if d["giver_id"] in t.presence or d["holder_id"] not in t.presence or d["holder_id"] in t.proxies.values():
-            raise _fail(entry, "R9", "pouvoir enregistré en violation des conditions (donneur présent, mandataire absent ou déjà mandataire)")
+            raise _fail(
+                entry,
+                "R9",
+                "pouvoir enregistré en violation des conditions (donneur présent, mandataire absent ou déjà mandataire)",
+            )
         if d["consecutive_sittings"] > 3 and not d["illness_certified"]:
             raise _fail(entry, "R9", "pouvoir couvrant plus de trois séances consécutives sans maladie constatée")
         t.proxies[d["giver_id"]] = d["holder_id"]
@@ -193,7 +199,9 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         if d["rule"] == "R15" and d["requests"] > 0:
             n = len(t.requests.get(d["item_id"], set()) & set(t.presence))
             if n != d["requests"] or d["present"] != t.present() or 3 * n < t.present():
-                raise _fail(entry, "R15", f"report non justifié : {n} demandes pour {t.present()} présents (un tiers requis)")
+                raise _fail(
+                    entry, "R15", f"report non justifié : {n} demandes pour {t.present()} présents (un tiers requis)"
+                )
         if d["item_id"] == t.vote_item:
             t.electorate, t.ballots, t.vote_item = None, [], None
     elif kind == "VoteClosed":
@@ -209,11 +217,17 @@ def _check_opening(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
     q = d["quorum"]
     present = t.present()
     if (q["present"], q["in_office"], q["required"]) != (present, len(t.in_office), t.required()):
-        raise _fail(entry, "R8", f"quorum déclaré {q['present']}/{q['in_office']} mais recalculé {present}/{len(t.in_office)}")
+        raise _fail(
+            entry, "R8", f"quorum déclaré {q['present']}/{q['in_office']} mais recalculé {present}/{len(t.in_office)}"
+        )
     if present < t.required() and not t.waived:
         raise _fail(entry, "R8", f"ouverture sans quorum : {present} présents, il en faut {t.required()}")
     if not t.presence or t.silent():
-        raise _fail(entry, "R7", f"ouverture sans transmission dans toutes les salles occupées ({', '.join(t.silent()) or 'aucune salle occupée'})")
+        raise _fail(
+            entry,
+            "R7",
+            f"ouverture sans transmission dans toutes les salles occupées ({', '.join(t.silent()) or 'aucune salle occupée'})",
+        )
     occupied = {s: sorted(m for m, x in t.presence.items() if x == s) for s in set(t.presence.values())}
     if {s: v["present"] for s, v in d["salles"].items()} != occupied:
         raise _fail(entry, "R7", "présences par salle déclarées à l'ouverture différentes de celles enregistrées")
@@ -263,7 +277,9 @@ def _check_result(entry: Entry, t: _Tally, d: dict[str, Any]) -> dict[str, Any]:
     electorate = len(t.electorate or [])
     if d["electorate_size"] != electorate or counts["cast"] > electorate:
         raise _fail(entry, "R16", f"{counts['cast']} bulletins pour un corps électoral de {electorate}")
-    pres = next((b["choice"] for b in t.ballots if b["voter_id"] == t.council.president_id and b["on_behalf_of"] is None), None)
+    pres = next(
+        (b["choice"] for b in t.ballots if b["voter_id"] == t.council.president_id and b["on_behalf_of"] is None), None
+    )
     if counts["pour"] != counts["contre"]:
         adopted, casting = counts["pour"] > counts["contre"], False
     elif counts["pour"] > 0 and pres in ("pour", "contre"):
@@ -271,7 +287,11 @@ def _check_result(entry: Entry, t: _Tally, d: dict[str, Any]) -> dict[str, Any]:
     else:
         adopted, casting = False, False
     if (d["adopted"], d["casting_vote"]) != (adopted, casting):
-        raise _fail(entry, "R14", f"résultat déclaré {'adopté' if d['adopted'] else 'rejeté'} mais recalculé {'adopté' if adopted else 'rejeté'}")
+        raise _fail(
+            entry,
+            "R14",
+            f"résultat déclaré {'adopté' if d['adopted'] else 'rejeté'} mais recalculé {'adopté' if adopted else 'rejeté'}",
+        )
     return {"item_id": d["item_id"], "counts": counts, "adopted": adopted, "casting_vote": casting, "line": entry.line}
 
 
@@ -304,12 +324,17 @@ def redecide(entries: list[Entry]) -> None:
             j += 1
         for k, ev in enumerate(result):
             if k >= len(journaled):
-                raise JournalError(entries[j - 1].line if journaled else entry.line, f"événement {ev.type} manquant après la commande de la ligne {entry.line}")
+                raise JournalError(
+                    entries[j - 1].line if journaled else entry.line,
+                    f"événement {ev.type} manquant après la commande de la ligne {entry.line}",
+                )
             line = journaled[k]
             if line.data.get("cause") != entry.line:
                 raise JournalError(line.line, "événement rattaché à une autre commande")
             if canonical_bytes(line.data["event"]) != canonical_bytes(ev.to_dict()):
-                raise JournalError(line.line, f"événement différent de celui que produit la commande de la ligne {entry.line}")
+                raise JournalError(
+                    line.line, f"événement différent de celui que produit la commande de la ligne {entry.line}"
+                )
             seance.apply(ev)
         if len(journaled) > len(result):
             raise JournalError(journaled[len(result)].line, "événement en trop, que la commande ne produit pas")
@@ -322,7 +347,9 @@ def _completeness(entries: list[Entry], allow_open: bool) -> None:
         return
     closed = any(e.kind == "event" and e.data["event"]["type"] == "SittingClosed" for e in entries)
     if not closed:
-        raise JournalError(last.line + 1, "journal incomplet : la clôture de la séance est absente (lignes finales supprimées ?)")
+        raise JournalError(
+            last.line + 1, "journal incomplet : la clôture de la séance est absente (lignes finales supprimées ?)"
+        )
     if last.kind != "checkpoint":
         raise JournalError(last.line + 1, "journal incomplet : la dernière ligne n'est pas un point de contrôle signé")
 

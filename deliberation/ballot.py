@@ -20,7 +20,7 @@ from .commands import CHOICES
 
 def tally(ballots: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Counts per choice plus ``cast`` and ``exprimes`` (R14)."""
-    counts = {c: 0 for c in CHOICES}
+    counts = dict.fromkeys(CHOICES, 0)
     for b in ballots:
         counts[b["choice"]] += 1
     counts["cast"] = sum(counts[c] for c in CHOICES)

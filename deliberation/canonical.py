@@ -14,9 +14,7 @@ from typing import Any
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the canonical UTF-8 encoding of ``value`` (see docs/journal.md)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
-        "utf-8"
-    )
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def canonical_text(value: Any) -> str:

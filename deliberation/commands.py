@@ -97,7 +97,9 @@ class AddAgendaItem(Command):
         if self.kind not in {k.value for k in ItemKind}:
             return Refusal(SCHEMA, f"Champ « kind » : nature « {self.kind} » inconnue.", "kind")
         if self.matiere_code not in ACTES_MATIERES:
-            return Refusal(SCHEMA, f"Champ « matiere_code » : matière ACTES « {self.matiere_code} » inconnue.", "matiere_code")
+            return Refusal(
+                SCHEMA, f"Champ « matiere_code » : matière ACTES « {self.matiere_code} » inconnue.", "matiere_code"
+            )
         return None
 
 
@@ -323,11 +325,36 @@ class EndFloor(Command):
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (
-        AddAgendaItem, ConvertToTeleconference, CheckIn, CheckOut, DeclareSuppleance, RecordProxy, RevokeProxy,
-        AppointSecretary, ReportTransmission, ReportPublicStream, SetAudioOnly, ObjectToBroadcast, OpenSitting,
-        Suspend, Resume, TakeUpItem, MarkSensitive, RecordRecordingDigest, CloseSitting, DeclareWithdrawal,
-        RequestSecretBallot, DecideAppointmentBallot, OpenVote, CastBallot, DecideFrozenVote, CloseVote,
-        RequestFloor, WithdrawFloorRequest, GrantFloor, EndFloor,
+        AddAgendaItem,
+        ConvertToTeleconference,
+        CheckIn,
+        CheckOut,
+        DeclareSuppleance,
+        RecordProxy,
+        RevokeProxy,
+        AppointSecretary,
+        ReportTransmission,
+        ReportPublicStream,
+        SetAudioOnly,
+        ObjectToBroadcast,
+        OpenSitting,
+        Suspend,
+        Resume,
+        TakeUpItem,
+        MarkSensitive,
+        RecordRecordingDigest,
+        CloseSitting,
+        DeclareWithdrawal,
+        RequestSecretBallot,
+        DecideAppointmentBallot,
+        OpenVote,
+        CastBallot,
+        DecideFrozenVote,
+        CloseVote,
+        RequestFloor,
+        WithdrawFloorRequest,
+        GrantFloor,
+        EndFloor,
     )
 }
 

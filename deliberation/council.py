@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -170,7 +170,7 @@ class Council:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Council":
+    def from_dict(cls, d: dict[str, Any]) -> Council:
         return cls(
             id=d["id"],
             name=d["name"],
@@ -203,5 +203,5 @@ class SittingConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SittingConfig":
+    def from_dict(cls, d: dict[str, Any]) -> SittingConfig:
         return cls(**d)

@@ -56,9 +56,22 @@ def demo_council() -> Council:
         Member("s17", "Martine", "Faure", "aubiers", Seat.SUPPLEANT, replaces="m17"),
     )
     salles = (
-        Salle("belcourt", "Belcourt — salle du conseil (siège)", "belcourt", "2 place de la Mairie, Belcourt", DESIGNATION, True),
+        Salle(
+            "belcourt",
+            "Belcourt — salle du conseil (siège)",
+            "belcourt",
+            "2 place de la Mairie, Belcourt",
+            DESIGNATION,
+            True,
+        ),
         Salle("vaux", "Vaux-sur-Ance — salle des fêtes", "vaux", "rue des Écoles, Vaux-sur-Ance", DESIGNATION),
-        Salle("saint-ferreol", "Saint-Ferréol — mairie, salle des mariages", "saint-ferreol", "1 rue de l'Église, Saint-Ferréol", DESIGNATION),
+        Salle(
+            "saint-ferreol",
+            "Saint-Ferréol — mairie, salle des mariages",
+            "saint-ferreol",
+            "1 rue de l'Église, Saint-Ferréol",
+            DESIGNATION,
+        ),
     )
     agents = (
         Agent("a-belcourt", "Laurence Petit", "belcourt"),
@@ -91,10 +104,30 @@ def demo_config() -> SittingConfig:
 def demo_agenda(at: str = "2026-11-18T09:00:00+01:00") -> list[AddAgendaItem]:
     """The agenda of the convocation (built by the admin)."""
     return [
-        AddAgendaItem(at, "pv-precedent", "Approbation du procès-verbal de la séance du 24 septembre 2026", "deliberation", "5.2"),
-        AddAgendaItem(at, "marche-collecte", "Attribution du marché de collecte des déchets ménagers 2027-2030", "deliberation", "1.1"),
-        AddAgendaItem(at, "fonds-concours-vaux", "Fonds de concours à la commune de Vaux-sur-Ance pour la rénovation de l'école", "deliberation", "7.5"),
-        AddAgendaItem(at, "office-tourisme", "Désignation d'un représentant au conseil d'administration de l'office de tourisme", "nomination", "5.3"),
+        AddAgendaItem(
+            at, "pv-precedent", "Approbation du procès-verbal de la séance du 24 septembre 2026", "deliberation", "5.2"
+        ),
+        AddAgendaItem(
+            at,
+            "marche-collecte",
+            "Attribution du marché de collecte des déchets ménagers 2027-2030",
+            "deliberation",
+            "1.1",
+        ),
+        AddAgendaItem(
+            at,
+            "fonds-concours-vaux",
+            "Fonds de concours à la commune de Vaux-sur-Ance pour la rénovation de l'école",
+            "deliberation",
+            "7.5",
+        ),
+        AddAgendaItem(
+            at,
+            "office-tourisme",
+            "Désignation d'un représentant au conseil d'administration de l'office de tourisme",
+            "nomination",
+            "5.3",
+        ),
         AddAgendaItem(at, "voirie-programme", "Programme de voirie intercommunale 2027", "deliberation", "8.3"),
     ]
 
@@ -127,7 +160,7 @@ def demo_seance() -> Seance:
     return seance
 
 
-def start_demo_journal(path: str, key: "Ed25519PrivateKey") -> tuple["Journal", Seance]:
+def start_demo_journal(path: str, key: Ed25519PrivateKey) -> tuple[Journal, Seance]:
     """Create the demo sitting's journal (genesis, then the agenda journaled as admin commands).
 
     If ``path`` already holds a journal, it is verified and replayed instead (R18).

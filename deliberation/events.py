@@ -21,7 +21,7 @@ class Event:
         return {"type": self.type, "at": self.at, "data": self.data}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Event":
+    def from_dict(cls, d: dict[str, Any]) -> Event:
         return cls(type=d["type"], at=d["at"], data=d["data"])
 
 

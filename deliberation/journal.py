@@ -66,7 +66,9 @@ def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
 
 
 def private_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def load_public_pem(data: bytes) -> Ed25519PublicKey:
@@ -146,7 +148,9 @@ def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
         if data["hash"] != sha256_hex(canonical_bytes(_without(data, "hash"))):
             raise JournalError(n, "empreinte « hash » incorrecte : contenu modifié")
         if data["seq"] != n:
-            raise JournalError(n, f"numéro de séquence {data['seq']!r} au lieu de {n} : ligne supprimée, insérée ou déplacée")
+            raise JournalError(
+                n, f"numéro de séquence {data['seq']!r} au lieu de {n} : ligne supprimée, insérée ou déplacée"
+            )
         expected_prev = ZERO if prev_raw is None else sha256_hex(prev_raw)
         if data["prev"] != expected_prev:
             raise JournalError(n, "chaînage rompu : « prev » ne correspond pas à la ligne précédente")
@@ -193,8 +197,9 @@ def replay_entries(entries: list[Entry]) -> Seance:
 class Journal:
     """The open, append-only journal of one sitting, holding the signing key."""
 
-    def __init__(self, path: Path, handle: BinaryIO, key: Ed25519PrivateKey, last_raw: bytes, seq: int,
-                 checkpoints: int = 0) -> None:
+    def __init__(
+        self, path: Path, handle: BinaryIO, key: Ed25519PrivateKey, last_raw: bytes, seq: int, checkpoints: int = 0
+    ) -> None:
         self.path = path
         self._file = handle
         self._key = key
@@ -204,7 +209,7 @@ class Journal:
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | Path, seance: Seance, key: Ed25519PrivateKey) -> "Journal":
+    def create(cls, path: str | Path, seance: Seance, key: Ed25519PrivateKey) -> Journal:
         """Start the journal of a sitting not yet journaled (genesis + signed checkpoint)."""
         p = Path(path)
         if p.exists() and p.stat().st_size > 0:
@@ -224,7 +229,7 @@ class Journal:
         return journal
 
     @classmethod
-    def open(cls, path: str | Path, key: Ed25519PrivateKey) -> tuple["Journal", Seance]:
+    def open(cls, path: str | Path, key: Ed25519PrivateKey) -> tuple[Journal, Seance]:
         """Verify then replay an existing journal (R18: resume after a crash in the same state).
 
         A journal that does not verify with this key's public half refuses to load
@@ -275,7 +280,7 @@ class Journal:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         except OSError:
             try:
@@ -325,7 +330,7 @@ class Journal:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -19,7 +19,20 @@ from .commands import CHOICE_LABELS
 from .deadlines import publication_deadline
 from .seance import Seance
 
-_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
+_MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 
 
 def french_date(value: str) -> str:
@@ -56,18 +69,35 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
         for member_id in dict.fromkeys(a["member"] for a in spans):
             m = council.member(member_id)
             member_spans = [a for a in spans if a["member"] == member_id]
-            members.append({
-                "name": name(member_id),
-                "suppleant_of": name(m.replaces) if m and m.replaces else None,
-                "spans": [{"in": a["in"], "out": a["out"]} for a in member_spans],
-            })
+            members.append(
+                {
+                    "name": name(member_id),
+                    "suppleant_of": name(m.replaces) if m and m.replaces else None,
+                    "spans": [{"in": a["in"], "out": a["out"]} for a in member_spans],
+                }
+            )
         agent = next((a.name for a in council.agents if a.salle_id == salle.id), "")
-        salles.append({"name": salle.name, "designation": salle.designation, "agent": agent, "members": members,
-                       "audio_only": st.audio_only.get(salle.id, False)})
+        salles.append(
+            {
+                "name": salle.name,
+                "designation": salle.designation,
+                "agent": agent,
+                "members": members,
+                "audio_only": st.audio_only.get(salle.id, False),
+            }
+        )
     came = {council.seat_of(a["member"]) for a in st.attendance}
-    proxies = [{"giver": name(p["giver"]), "holder": name(p["holder"]), "document_ref": p["document_ref"],
-                "recorded_at": p["recorded_at"], "ended_at": p["ended_at"], "ended_reason": p["ended_reason"]}
-               for p in st.proxy_log]
+    proxies = [
+        {
+            "giver": name(p["giver"]),
+            "holder": name(p["holder"]),
+            "document_ref": p["document_ref"],
+            "recorded_at": p["recorded_at"],
+            "ended_at": p["ended_at"],
+            "ended_reason": p["ended_reason"],
+        }
+        for p in st.proxy_log
+    ]
     represented = {p["giver"] for p in st.proxy_log}
     absents = [m.name for m in council.in_office if m.id not in came and m.id not in represented]
     items = []
@@ -76,26 +106,54 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
         ballots = []
         if vote:
             for b in vote["ballots"]:
-                ballots.append({"voter": name(b["voter"]), "on_behalf_of": name(b["on_behalf_of"]) if b["on_behalf_of"] else None,
-                                "choice": CHOICE_LABELS[b["choice"]]})
+                ballots.append(
+                    {
+                        "voter": name(b["voter"]),
+                        "on_behalf_of": name(b["on_behalf_of"]) if b["on_behalf_of"] else None,
+                        "choice": CHOICE_LABELS[b["choice"]],
+                    }
+                )
             ballots.sort(key=lambda b: (b["voter"], b["on_behalf_of"] or ""))
-        items.append({
-            "number": n, "id": item["id"], "title": item["title"], "kind": item["kind"], "status": item["status"],
-            "withdrawals": [name(m) for m in item["withdrawals"]],
-            "secret_requests": [{"name": name(r["member"]), "at": r["at"]} for r in item["secret_requests"]],
-            "postponed": item["postponed"], "vote": vote, "ballots": ballots,
-            "method": {"electronique": "vote électronique", "appel_nominal": "appel nominal"}.get(vote["method"], "") if vote else "",
-            "public_appointment": item["public_appointment"],
-        })
+        items.append(
+            {
+                "number": n,
+                "id": item["id"],
+                "title": item["title"],
+                "kind": item["kind"],
+                "status": item["status"],
+                "withdrawals": [name(m) for m in item["withdrawals"]],
+                "secret_requests": [{"name": name(r["member"]), "at": r["at"]} for r in item["secret_requests"]],
+                "postponed": item["postponed"],
+                "vote": vote,
+                "ballots": ballots,
+                "method": {"electronique": "vote électronique", "appel_nominal": "appel nominal"}.get(
+                    vote["method"], ""
+                )
+                if vote
+                else "",
+                "public_appointment": item["public_appointment"],
+            }
+        )
     return {
-        "council": council, "config": seance.config, "state": st,
-        "president": name(council.president_id), "secretary": name(st.secretary) if st.secretary else None,
-        "salles": salles, "proxies": proxies, "absents": absents, "items": items,
-        "opening": st.opening, "quorum": st.opening["quorum"] if st.opening else None,
-        "suspensions": st.suspensions, "decisions": st.decisions, "sensitive_spans": st.sensitive_spans,
-        "media_log": st.media_log, "recordings": st.recordings, "objections": st.broadcast_objections,
+        "council": council,
+        "config": seance.config,
+        "state": st,
+        "president": name(council.president_id),
+        "secretary": name(st.secretary) if st.secretary else None,
+        "salles": salles,
+        "proxies": proxies,
+        "absents": absents,
+        "items": items,
+        "opening": st.opening,
+        "quorum": st.opening["quorum"] if st.opening else None,
+        "suspensions": st.suspensions,
+        "decisions": st.decisions,
+        "sensitive_spans": st.sensitive_spans,
+        "media_log": st.media_log,
+        "recordings": st.recordings,
+        "objections": st.broadcast_objections,
         "publication_deadline": publication_deadline(seance.config.scheduled_at).isoformat(),
-        "salle_name": lambda sid: (council.salle(sid).name if council.salle(sid) else sid),
+        "salle_name": lambda sid: council.salle(sid).name if council.salle(sid) else sid,
     }
 
 

@@ -29,18 +29,24 @@ def check_new_proxy(council: Council, state: SeanceState, cmd: RecordProxy) -> R
     if giver.id == holder.id:
         return Refusal("R9", "R9 — un conseiller ne peut pas se donner pouvoir à lui-même.", "holder_id")
     if giver.id in state.presence:
-        return Refusal("R9", f"R9 — {giver.name} est présent·e : un conseiller présent ne peut pas donner pouvoir.", "giver_id")
+        return Refusal(
+            "R9", f"R9 — {giver.name} est présent·e : un conseiller présent ne peut pas donner pouvoir.", "giver_id"
+        )
     supp = council.suppleant_of(giver.id)
     if supp is not None and supp.id in state.presence:
         return Refusal("R9", f"R9 — le suppléant de {giver.name} siège déjà à sa place.", "giver_id")
     if holder.id not in state.presence:
-        return Refusal("R9", f"R9 — {holder.name} n'est pas présent·e : seul un conseiller présent reçoit un pouvoir.", "holder_id")
+        return Refusal(
+            "R9", f"R9 — {holder.name} n'est pas présent·e : seul un conseiller présent reçoit un pouvoir.", "holder_id"
+        )
     if giver.id in state.proxies:
         other = council.member(state.proxies[giver.id]["holder"])
         return Refusal("R9", f"R9 — {giver.name} a déjà donné pouvoir à {other.name if other else '?'}.", "giver_id")
     held = state.holder_proxy(holder.id)
     if held is not None:
-        return Refusal("R9", f"R9 — {holder.name} détient déjà un pouvoir : un conseiller n'en détient qu'un seul.", "holder_id")
+        return Refusal(
+            "R9", f"R9 — {holder.name} détient déjà un pouvoir : un conseiller n'en détient qu'un seul.", "holder_id"
+        )
     if not cmd.document_ref.strip():
         return Refusal("R9", "R9 — la référence du pouvoir écrit est obligatoire.", "document_ref")
     if cmd.consecutive_sittings > MAX_CONSECUTIVE_SITTINGS and not cmd.illness_certified:

@@ -58,7 +58,9 @@ def present_seats(council: Council, presence: Mapping[str, str], exclude: Iterab
     return sorted(seats & in_office)
 
 
-def count(council: Council, presence: Mapping[str, str], exclude: Iterable[str] = (), waived: bool = False) -> QuorumCount:
+def count(
+    council: Council, presence: Mapping[str, str], exclude: Iterable[str] = (), waived: bool = False
+) -> QuorumCount:
     """R8: the quorum count from the members checked in (never from proxies)."""
     excluded = tuple(sorted(set(exclude)))
     in_office = len(council.in_office)

@@ -23,9 +23,25 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .actors import ADMIN, SYSTEM, Actor, Role
 from .commands import (
-    AddAgendaItem, AppointSecretary, CastBallot, CheckIn, CloseSitting, CloseVote, Command, DeclareSuppleance,
-    DeclareWithdrawal, MarkSensitive, OpenSitting, OpenVote, RecordProxy, ReportPublicStream, ReportTransmission,
-    RequestSecretBallot, Resume, SetAudioOnly, TakeUpItem,
+    AddAgendaItem,
+    AppointSecretary,
+    CastBallot,
+    CheckIn,
+    CloseSitting,
+    CloseVote,
+    Command,
+    DeclareSuppleance,
+    DeclareWithdrawal,
+    MarkSensitive,
+    OpenSitting,
+    OpenVote,
+    RecordProxy,
+    ReportPublicStream,
+    ReportTransmission,
+    RequestSecretBallot,
+    Resume,
+    SetAudioOnly,
+    TakeUpItem,
 )
 from .demo import demo_agenda, demo_config, demo_council
 from .journal import Journal, generate_key, public_pem
@@ -50,7 +66,11 @@ def _agent(salle: str) -> Actor:
 
 
 def _me(member: str) -> Actor:
-    return Actor(Role.PRESIDENT, member_id=member, salle_id="belcourt") if member == "m01" else Actor(Role.COUNCILLOR, member_id=member)
+    return (
+        Actor(Role.PRESIDENT, member_id=member, salle_id="belcourt")
+        if member == "m01"
+        else Actor(Role.COUNCILLOR, member_id=member)
+    )
 
 
 PRESIDENT = _me("m01")
@@ -63,21 +83,37 @@ def script() -> list[Step]:
     clock: Iterator[str] = ((t0 + timedelta(seconds=20 * i)).isoformat() for i in range(10_000))
     at = lambda: next(clock)  # noqa: E731 - a tiny local clock
     steps: list[Step] = [Step(c, ADMIN, say="ordre du jour") for c in demo_agenda(at())]
-    steps.append(Step(AddAgendaItem(at(), "bp-2027", "Vote du budget primitif 2027", "budget_primitif", "7.1"), ADMIN, "R12",
-                      "le budget primitif est refusé en visioconférence"))
+    steps.append(
+        Step(
+            AddAgendaItem(at(), "bp-2027", "Vote du budget primitif 2027", "budget_primitif", "7.1"),
+            ADMIN,
+            "R12",
+            "le budget primitif est refusé en visioconférence",
+        )
+    )
     for salle in ("belcourt", "vaux", "saint-ferreol"):
         steps.append(Step(ReportTransmission(at(), salle, True), SYSTEM, say=f"transmission {salle}"))
     steps.append(Step(ReportPublicStream(at(), True), SYSTEM, say="retransmission publique"))
-    presents = {"belcourt": ["m01", "m02", "m03", "m04", "m05"], "vaux": ["m06", "m07", "m08"], "saint-ferreol": ["m10", "m11", "m12"]}
+    presents = {
+        "belcourt": ["m01", "m02", "m03", "m04", "m05"],
+        "vaux": ["m06", "m07", "m08"],
+        "saint-ferreol": ["m10", "m11", "m12"],
+    }
     for salle, members in presents.items():
         steps += [Step(CheckIn(at(), m, salle), _agent(salle), say="arrivée") for m in members]
-    steps.append(Step(CheckIn(at(), "m06", "belcourt"), _agent("vaux"), "R4", "un agent n'enregistre que dans sa salle"))
+    steps.append(
+        Step(CheckIn(at(), "m06", "belcourt"), _agent("vaux"), "R4", "un agent n'enregistre que dans sa salle")
+    )
     steps.append(Step(OpenSitting(at()), PRESIDENT, "R10", "pas encore de secrétaire"))
     steps.append(Step(DeclareSuppleance(at(), "m17", "courriel de M. Roux du 24/11/2026"), PRESIDENT, say="suppléance"))
     steps.append(Step(CheckIn(at(), "s17", "belcourt"), _agent("belcourt"), say="la suppléante siège"))
     steps.append(Step(RecordProxy(at(), "m09", "m07", "n° 2026-11-03"), _agent("vaux"), say="pouvoir"))
     steps.append(Step(RecordProxy(at(), "m13", "m02", "n° 2026-11-04"), _agent("belcourt"), say="pouvoir"))
-    steps.append(Step(RecordProxy(at(), "m14", "m02", "n° 2026-11-05"), _agent("belcourt"), "R9", "un seul pouvoir par mandataire"))
+    steps.append(
+        Step(
+            RecordProxy(at(), "m14", "m02", "n° 2026-11-05"), _agent("belcourt"), "R9", "un seul pouvoir par mandataire"
+        )
+    )
     steps.append(Step(AppointSecretary(at(), "m03"), PRESIDENT, say="secrétaire"))
     steps.append(Step(OpenSitting(at()), PRESIDENT, say="ouverture"))
 
@@ -88,7 +124,9 @@ def script() -> list[Step]:
     steps += [Step(CastBallot(at(), "pv-precedent", m, "pour"), _me(m)) for m in everyone]
     steps.append(Step(CastBallot(at(), "pv-precedent", "m02", "pour", "m13"), _me("m02")))
     steps.append(Step(CastBallot(at(), "pv-precedent", "m07", "pour", "m09"), _me("m07")))
-    steps.append(Step(CastBallot(at(), "pv-precedent", "m07", "contre", "m09"), _me("m07"), "R16", "nul ne vote deux fois"))
+    steps.append(
+        Step(CastBallot(at(), "pv-precedent", "m07", "contre", "m09"), _me("m07"), "R16", "nul ne vote deux fois")
+    )
     steps.append(Step(CloseVote(at(), "pv-precedent"), PRESIDENT, say="adopté"))
     # 2. waste collection contract, roll call, one member withdrawn, a sensitive passage
     steps.append(Step(TakeUpItem(at(), "marche-collecte"), PRESIDENT))
@@ -96,8 +134,19 @@ def script() -> list[Step]:
     steps.append(Step(MarkSensitive(at(), True, "offre d'un candidat nommément désigné"), PRESIDENT))
     steps.append(Step(MarkSensitive(at(), False), PRESIDENT))
     steps.append(Step(OpenVote(at(), "marche-collecte", "appel_nominal"), PRESIDENT))
-    roll = {"m01": "pour", "m02": "pour", "m03": "pour", "m05": "pour", "m06": "contre", "m07": "pour", "m08": "abstention",
-            "m10": "pour", "m11": "contre", "m12": "pour", "s17": "nppv"}
+    roll = {
+        "m01": "pour",
+        "m02": "pour",
+        "m03": "pour",
+        "m05": "pour",
+        "m06": "contre",
+        "m07": "pour",
+        "m08": "abstention",
+        "m10": "pour",
+        "m11": "contre",
+        "m12": "pour",
+        "s17": "nppv",
+    }
     steps += [Step(CastBallot(at(), "marche-collecte", m, c), SECRETARY) for m, c in roll.items()]
     steps.append(Step(CastBallot(at(), "marche-collecte", "m02", "pour", "m13"), SECRETARY))
     steps.append(Step(CastBallot(at(), "marche-collecte", "m07", "abstention", "m09"), SECRETARY))
@@ -105,11 +154,24 @@ def script() -> list[Step]:
     # 3. grant to Vaux: a loss of transmission freezes the vote, then a tie the president decides
     steps.append(Step(TakeUpItem(at(), "fonds-concours-vaux"), PRESIDENT))
     steps.append(Step(OpenVote(at(), "fonds-concours-vaux"), PRESIDENT))
-    tie = {"m01": "pour", "m02": "pour", "m05": "pour", "m06": "pour", "m07": "pour",
-           "m03": "contre", "m08": "contre", "m10": "contre", "m11": "contre", "s17": "contre", "m04": "abstention"}
+    tie = {
+        "m01": "pour",
+        "m02": "pour",
+        "m05": "pour",
+        "m06": "pour",
+        "m07": "pour",
+        "m03": "contre",
+        "m08": "contre",
+        "m10": "contre",
+        "m11": "contre",
+        "s17": "contre",
+        "m04": "abstention",
+    }
     first = list(tie.items())[:6]
     steps += [Step(CastBallot(at(), "fonds-concours-vaux", m, c), _me(m)) for m, c in first]
-    steps.append(Step(ReportTransmission(at(), "saint-ferreol", False), SYSTEM, say="perte de transmission : suspension"))
+    steps.append(
+        Step(ReportTransmission(at(), "saint-ferreol", False), SYSTEM, say="perte de transmission : suspension")
+    )
     steps.append(Step(CastBallot(at(), "fonds-concours-vaux", "m08", "contre"), _me("m08"), "R17", "vote gelé"))
     steps.append(Step(CloseVote(at(), "fonds-concours-vaux"), PRESIDENT, "R17", "vote gelé"))
     steps.append(Step(SetAudioOnly(at(), "saint-ferreol", True), _agent("saint-ferreol"), say="audio seul"))
@@ -119,10 +181,14 @@ def script() -> list[Step]:
     steps.append(Step(CastBallot(at(), "fonds-concours-vaux", "m02", "pour", "m13"), _me("m02")))
     steps.append(Step(CastBallot(at(), "fonds-concours-vaux", "m07", "nppv", "m09"), _me("m07")))
     steps.append(Step(CastBallot(at(), "fonds-concours-vaux", "m12", "contre"), _me("m12")))
-    steps.append(Step(CloseVote(at(), "fonds-concours-vaux"), PRESIDENT, say="partage 6-6 : voix prépondérante du président"))
+    steps.append(
+        Step(CloseVote(at(), "fonds-concours-vaux"), PRESIDENT, say="partage 6-6 : voix prépondérante du président")
+    )
     # 4. an appointment: four members of twelve ask for a secret ballot -> postponed
     steps.append(Step(TakeUpItem(at(), "office-tourisme"), PRESIDENT))
-    steps.append(Step(OpenVote(at(), "office-tourisme"), PRESIDENT, "R15", "nomination : scrutin secret sauf unanimité"))
+    steps.append(
+        Step(OpenVote(at(), "office-tourisme"), PRESIDENT, "R15", "nomination : scrutin secret sauf unanimité")
+    )
     for m in ("m06", "m08", "m11", "m12"):
         steps.append(Step(RequestSecretBallot(at(), "office-tourisme", m), _me(m), say="demande de scrutin secret"))
     steps.append(Step(OpenVote(at(), "office-tourisme"), PRESIDENT, "R15", "reporté — séance en présentiel"))
@@ -146,7 +212,9 @@ def play(seance: Seance, journal: Journal, steps: list[Step]) -> list[str]:
         got = result.rule if isinstance(result, Refusal) else None
         if got != step.expect:
             detail = result.message if isinstance(result, Refusal) else "acceptée"
-            raise RuntimeError(f"étape {n} ({step.command.type}) : attendu {step.expect or 'acceptée'}, obtenu {detail}")
+            raise RuntimeError(
+                f"étape {n} ({step.command.type}) : attendu {step.expect or 'acceptée'}, obtenu {detail}"
+            )
         if step.say or isinstance(result, Refusal):
             log.append(f"{step.command.type}: {result.message if isinstance(result, Refusal) else step.say}")
     return log

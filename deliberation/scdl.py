@@ -19,9 +19,23 @@ from .seance import Seance
 
 SCDL_VERSION = "2.1.5"
 COLUMNS = (
-    "COLL_NOM", "COLL_SIRET", "DELIB_ID", "DELIB_DATE", "DELIB_MATIERE_CODE", "DELIB_MATIERE_NOM", "DELIB_OBJET",
-    "BUDGET_ANNEE", "BUDGET_NOM", "PREF_ID", "PREF_DATE", "VOTE_EFFECTIF", "VOTE_REEL", "VOTE_POUR", "VOTE_CONTRE",
-    "VOTE_ABSTENTION", "DELIB_URL",
+    "COLL_NOM",
+    "COLL_SIRET",
+    "DELIB_ID",
+    "DELIB_DATE",
+    "DELIB_MATIERE_CODE",
+    "DELIB_MATIERE_NOM",
+    "DELIB_OBJET",
+    "BUDGET_ANNEE",
+    "BUDGET_NOM",
+    "PREF_ID",
+    "PREF_DATE",
+    "VOTE_EFFECTIF",
+    "VOTE_REEL",
+    "VOTE_POUR",
+    "VOTE_CONTRE",
+    "VOTE_ABSTENTION",
+    "DELIB_URL",
 )
 
 
@@ -39,25 +53,27 @@ def deliberation_rows(seance: Seance, url_base: str | None = None) -> list[dict[
             continue
         counts = vote["counts"]
         ident = delib_id(seance, n)
-        rows.append({
-            "COLL_NOM": seance.council.name,
-            "COLL_SIRET": seance.council.siret,
-            "DELIB_ID": ident,
-            "DELIB_DATE": day,
-            "DELIB_MATIERE_CODE": item["matiere_code"],
-            "DELIB_MATIERE_NOM": ACTES_MATIERES[item["matiere_code"]],
-            "DELIB_OBJET": item["title"],
-            "BUDGET_ANNEE": "",
-            "BUDGET_NOM": "",
-            "PREF_ID": "",
-            "PREF_DATE": "",
-            "VOTE_EFFECTIF": str(len(seance.council.in_office)),
-            "VOTE_REEL": str(counts["cast"] - counts["nppv"]),
-            "VOTE_POUR": str(counts["pour"]),
-            "VOTE_CONTRE": str(counts["contre"]),
-            "VOTE_ABSTENTION": str(counts["abstention"]),
-            "DELIB_URL": f"{url_base.rstrip('/')}/{ident}.pdf" if url_base else "",
-        })
+        rows.append(
+            {
+                "COLL_NOM": seance.council.name,
+                "COLL_SIRET": seance.council.siret,
+                "DELIB_ID": ident,
+                "DELIB_DATE": day,
+                "DELIB_MATIERE_CODE": item["matiere_code"],
+                "DELIB_MATIERE_NOM": ACTES_MATIERES[item["matiere_code"]],
+                "DELIB_OBJET": item["title"],
+                "BUDGET_ANNEE": "",
+                "BUDGET_NOM": "",
+                "PREF_ID": "",
+                "PREF_DATE": "",
+                "VOTE_EFFECTIF": str(len(seance.council.in_office)),
+                "VOTE_REEL": str(counts["cast"] - counts["nppv"]),
+                "VOTE_POUR": str(counts["pour"]),
+                "VOTE_CONTRE": str(counts["contre"]),
+                "VOTE_ABSTENTION": str(counts["abstention"]),
+                "DELIB_URL": f"{url_base.rstrip('/')}/{ident}.pdf" if url_base else "",
+            }
+        )
     return rows
 
 

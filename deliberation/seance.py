@@ -16,10 +16,37 @@ from .actors import Actor, Role
 from .agenda import ItemKind, banned_reason, is_voted
 from .canonical import canonical_bytes
 from .commands import (
-    AddAgendaItem, AppointSecretary, CastBallot, CheckIn, CheckOut, CloseSitting, CloseVote, Command,
-    ConvertToTeleconference, DeclareSuppleance, DeclareWithdrawal, DecideAppointmentBallot, DecideFrozenVote,
-    EndFloor, GrantFloor, MarkSensitive, RequestFloor, WithdrawFloorRequest, ObjectToBroadcast, OpenSitting, OpenVote, RecordProxy, RecordRecordingDigest, ReportPublicStream,
-    ReportTransmission, RequestSecretBallot, Resume, RevokeProxy, SetAudioOnly, Suspend, TakeUpItem,
+    AddAgendaItem,
+    AppointSecretary,
+    CastBallot,
+    CheckIn,
+    CheckOut,
+    CloseSitting,
+    CloseVote,
+    Command,
+    ConvertToTeleconference,
+    DecideAppointmentBallot,
+    DecideFrozenVote,
+    DeclareSuppleance,
+    DeclareWithdrawal,
+    EndFloor,
+    GrantFloor,
+    MarkSensitive,
+    ObjectToBroadcast,
+    OpenSitting,
+    OpenVote,
+    RecordProxy,
+    RecordRecordingDigest,
+    ReportPublicStream,
+    ReportTransmission,
+    RequestFloor,
+    RequestSecretBallot,
+    Resume,
+    RevokeProxy,
+    SetAudioOnly,
+    Suspend,
+    TakeUpItem,
+    WithdrawFloorRequest,
 )
 from .council import Council, Seat, SittingConfig
 from .deadlines import reconvocation_ok
@@ -66,7 +93,7 @@ class Seance:
         return result
 
     @classmethod
-    def replay(cls, council: Council, config: SittingConfig, events: Iterable[Event]) -> "Seance":
+    def replay(cls, council: Council, config: SittingConfig, events: Iterable[Event]) -> Seance:
         seance = cls(council, config)
         for event in events:
             seance.apply(event)
@@ -112,7 +139,10 @@ def _agent_of(s: Seance, actor: Actor, salle_id: str) -> Refusal | None:
     agent = s.council.agent(actor.agent_id) if actor.agent_id else None
     if actor.role != Role.AGENT or agent is None or actor.salle_id != salle_id or agent.salle_id != salle_id:
         salle = s.council.salle(salle_id)
-        return Refusal("R4", f"R4 — seul l'agent de la salle « {salle.name if salle else salle_id} » y enregistre les entrées, sorties et pouvoirs.")
+        return Refusal(
+            "R4",
+            f"R4 — seul l'agent de la salle « {salle.name if salle else salle_id} » y enregistre les entrées, sorties et pouvoirs.",
+        )
     return None
 
 
@@ -123,7 +153,9 @@ def _r7_silent(s: Seance) -> Refusal | None:
     silent = s.state.silent_salles()
     if silent:
         names = ", ".join(_salle_name(s, x) for x in silent)
-        return Refusal("R7", f"R7 — transmission non établie dans : {names}. Chaque salle occupée doit émettre et recevoir.")
+        return Refusal(
+            "R7", f"R7 — transmission non établie dans : {names}. Chaque salle occupée doit émettre et recevoir."
+        )
     return None
 
 
@@ -171,7 +203,9 @@ def _add_item(s: Seance, c: AddAgendaItem, actor: Actor) -> Decision:
     if actor.role not in (Role.ADMIN, Role.PRESIDENT):
         return Refusal(ROLE, "Seuls l'administrateur et le président construisent l'ordre du jour.")
     if s.state.status != "convened":
-        return Refusal("R6", "R6 — l'ordre du jour est celui de la convocation : il ne change plus une fois la séance ouverte.")
+        return Refusal(
+            "R6", "R6 — l'ordre du jour est celui de la convocation : il ne change plus une fois la séance ouverte."
+        )
     if s.state.item(c.item_id) is not None:
         return Refusal(SCHEMA, f"Champ « item_id » : le point « {c.item_id} » existe déjà.", "item_id")
     reason = banned_reason(c.kind, c.title)
@@ -194,7 +228,9 @@ def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
         return Refusal("R12", "R12 — la séance est déjà convoquée en visioconférence.")
     banned = [f"« {i['title']} »" for i in s.state.agenda if banned_reason(i["kind"], i["title"])]
     if banned:
-        return Refusal("R12", f"R12 — conversion en visioconférence impossible : l'ordre du jour comporte {', '.join(banned)}.")
+        return Refusal(
+            "R12", f"R12 — conversion en visioconférence impossible : l'ordre du jour comporte {', '.join(banned)}."
+        )
     return [_ev(c, "ConvertedToTeleconference")]
 
 
@@ -204,18 +240,32 @@ def _check_in(s: Seance, c: CheckIn, actor: Actor) -> Decision:
         return r
     salle = s.council.salle(c.salle_id)
     if salle is None or not salle.designated:
-        return Refusal("R1", f"R1 — « {c.salle_id} » n'est pas une salle désignée par délibération : nul n'y est compté présent.", "salle_id")
+        return Refusal(
+            "R1",
+            f"R1 — « {c.salle_id} » n'est pas une salle désignée par délibération : nul n'y est compté présent.",
+            "salle_id",
+        )
     member = s.council.member(c.member_id)
     if member is None:
         return Refusal(UNKNOWN, f"Conseiller « {c.member_id} » inconnu.", "member_id")
     if c.member_id in s.state.presence:
-        return Refusal("R4", f"R4 — {member.name} est déjà enregistré·e présent·e ({_salle_name(s, s.state.presence[c.member_id])}).", "member_id")
+        return Refusal(
+            "R4",
+            f"R4 — {member.name} est déjà enregistré·e présent·e ({_salle_name(s, s.state.presence[c.member_id])}).",
+            "member_id",
+        )
     if member.seat == Seat.SUPPLEANT:
         tit = member.replaces or ""
         if tit not in s.state.suppleances:
-            return Refusal("R9", f"R9 — {member.name}, suppléant·e, ne siège que si le titulaire absent en a informé le président (L.5211-6).", "member_id")
+            return Refusal(
+                "R9",
+                f"R9 — {member.name}, suppléant·e, ne siège que si le titulaire absent en a informé le président (L.5211-6).",
+                "member_id",
+            )
         if tit in s.state.presence:
-            return Refusal("R9", f"R9 — le titulaire {s.name(tit)} est présent : son suppléant ne siège pas.", "member_id")
+            return Refusal(
+                "R9", f"R9 — le titulaire {s.name(tit)} est présent : son suppléant ne siège pas.", "member_id"
+            )
     else:
         supp = s.council.suppleant_of(member.id)
         if supp is not None and supp.id in s.state.presence:
@@ -230,12 +280,16 @@ def _check_out(s: Seance, c: CheckOut, actor: Actor) -> Decision:
     if (r := _agent_of(s, actor, c.salle_id)) is not None:
         return r
     if s.state.presence.get(c.member_id) != c.salle_id:
-        return Refusal("R4", f"R4 — {s.name(c.member_id)} n'est pas enregistré·e présent·e dans cette salle.", "member_id")
+        return Refusal(
+            "R4", f"R4 — {s.name(c.member_id)} n'est pas enregistré·e présent·e dans cette salle.", "member_id"
+        )
     return [_ev(c, "CheckedOut", member_id=c.member_id, salle_id=c.salle_id)]
 
 
 def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
-    if actor.role not in (Role.PRESIDENT, Role.AGENT) or (actor.role == Role.PRESIDENT and _president(s, actor, "") is not None):
+    if actor.role not in (Role.PRESIDENT, Role.AGENT) or (
+        actor.role == Role.PRESIDENT and _president(s, actor, "") is not None
+    ):
         return Refusal(ROLE, "Seuls le président ou un agent de salle enregistrent une suppléance.")
     if actor.role == Role.AGENT and (r := _agent_of(s, actor, actor.salle_id or "")) is not None:
         return r
@@ -243,11 +297,17 @@ def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
     if tit is None or tit.seat != Seat.TITULAIRE:
         return Refusal(UNKNOWN, f"Titulaire « {c.titulaire_id} » inconnu.", "titulaire_id")
     if s.council.suppleant_of(tit.id) is None:
-        return Refusal("R9", f"R9 — {tit.name} n'a pas de suppléant (commune à plusieurs conseillers : pouvoir seulement).", "titulaire_id")
+        return Refusal(
+            "R9",
+            f"R9 — {tit.name} n'a pas de suppléant (commune à plusieurs conseillers : pouvoir seulement).",
+            "titulaire_id",
+        )
     if tit.id in s.state.presence:
         return Refusal("R9", f"R9 — {tit.name} est présent·e : pas de suppléance.", "titulaire_id")
     if tit.id in s.state.proxies:
-        return Refusal("R9", f"R9 — {tit.name} a donné pouvoir : révoquez-le avant d'appeler le suppléant.", "titulaire_id")
+        return Refusal(
+            "R9", f"R9 — {tit.name} a donné pouvoir : révoquez-le avant d'appeler le suppléant.", "titulaire_id"
+        )
     if tit.id in s.state.suppleances:
         return Refusal("R9", f"R9 — la suppléance de {tit.name} est déjà enregistrée.", "titulaire_id")
     if not c.document_ref.strip():
@@ -264,8 +324,15 @@ def _record_proxy(s: Seance, c: RecordProxy, actor: Actor) -> Decision:
     if (r := check_new_proxy(s.council, s.state, c)) is not None:
         return r
     return [
-        _ev(c, "ProxyRecorded", giver_id=c.giver_id, holder_id=c.holder_id, document_ref=c.document_ref,
-            consecutive_sittings=c.consecutive_sittings, illness_certified=c.illness_certified)
+        _ev(
+            c,
+            "ProxyRecorded",
+            giver_id=c.giver_id,
+            holder_id=c.holder_id,
+            document_ref=c.document_ref,
+            consecutive_sittings=c.consecutive_sittings,
+            illness_certified=c.illness_certified,
+        )
     ]
 
 
@@ -292,7 +359,11 @@ def _secretary(s: Seance, c: AppointSecretary, actor: Actor) -> Decision:
     if member is None:
         return Refusal(UNKNOWN, f"Conseiller « {c.member_id} » inconnu.", "member_id")
     if c.member_id not in s.state.presence:
-        return Refusal("R10", f"R10 — {member.name} n'est pas présent·e : le secrétaire est désigné parmi les membres présents.", "member_id")
+        return Refusal(
+            "R10",
+            f"R10 — {member.name} n'est pas présent·e : le secrétaire est désigné parmi les membres présents.",
+            "member_id",
+        )
     if s.state.secretary == c.member_id:
         return Refusal("R10", f"R10 — {member.name} est déjà secrétaire de séance.", "member_id")
     return [_ev(c, "SecretaryAppointed", member_id=c.member_id)]
@@ -309,8 +380,14 @@ def _transmission(s: Seance, c: ReportTransmission, actor: Actor) -> Decision:
     events = [_ev(c, "TransmissionChanged", salle_id=c.salle_id, transmitting=c.transmitting)]
     if not c.transmitting and s.state.status == "opened" and c.salle_id in s.state.occupied_salles():
         events.append(
-            _ev(c, "SittingSuspended", rule="R17", salles=[c.salle_id], frozen_vote=s.state.current_vote,
-                reason=f"perte de transmission : {_salle_name(s, c.salle_id)}")
+            _ev(
+                c,
+                "SittingSuspended",
+                rule="R17",
+                salles=[c.salle_id],
+                frozen_vote=s.state.current_vote,
+                reason=f"perte de transmission : {_salle_name(s, c.salle_id)}",
+            )
         )
     return events
 
@@ -329,7 +406,10 @@ def _audio_only(s: Seance, c: SetAudioOnly, actor: Actor) -> Decision:
     if s.council.salle(c.salle_id) is None:
         return Refusal(UNKNOWN, f"Salle « {c.salle_id} » inconnue.", "salle_id")
     if s.state.audio_only.get(c.salle_id, False) == c.audio_only:
-        return Refusal("R3", f"R3 — la salle « {_salle_name(s, c.salle_id)} » est déjà {'en audio seul' if c.audio_only else 'en vidéo'}.")
+        return Refusal(
+            "R3",
+            f"R3 — la salle « {_salle_name(s, c.salle_id)} » est déjà {'en audio seul' if c.audio_only else 'en vidéo'}.",
+        )
     return [_ev(c, "AudioOnlyChanged", salle_id=c.salle_id, audio_only=c.audio_only)]
 
 
@@ -353,12 +433,22 @@ def _open(s: Seance, c: OpenSitting, actor: Actor) -> Decision:
     if s.state.secretary not in s.state.presence:
         return Refusal("R10", "R10 — le secrétaire de séance désigné n'est plus présent.")
     salles = {
-        sid: {"present": sorted(m for m, x in s.state.presence.items() if x == sid), "transmitting": s.state.transmitting.get(sid, False)}
+        sid: {
+            "present": sorted(m for m, x in s.state.presence.items() if x == sid),
+            "transmitting": s.state.transmitting.get(sid, False),
+        }
         for sid in s.state.occupied_salles()
     }
     return [
-        _ev(c, "SittingOpened", quorum=s.quorum().to_dict(), salles=salles, public_stream_up=s.state.public_stream_up,
-            secretary=s.state.secretary, reconvened_after=s.config.reconvened_after if s.quorum_waived else None)
+        _ev(
+            c,
+            "SittingOpened",
+            quorum=s.quorum().to_dict(),
+            salles=salles,
+            public_stream_up=s.state.public_stream_up,
+            secretary=s.state.secretary,
+            reconvened_after=s.config.reconvened_after if s.quorum_waived else None,
+        )
     ]
 
 
@@ -433,7 +523,9 @@ def _close(s: Seance, c: CloseSitting, actor: Actor) -> Decision:
 def _withdrawal(s: Seance, c: DeclareWithdrawal, actor: Actor) -> Decision:
     is_self = actor.member_id == c.member_id
     is_president = actor.role == Role.PRESIDENT and _president(s, actor, "") is None
-    is_secretary = actor.role == Role.SECRETARY and s.state.secretary is not None and actor.member_id == s.state.secretary
+    is_secretary = (
+        actor.role == Role.SECRETARY and s.state.secretary is not None and actor.member_id == s.state.secretary
+    )
     allowed = is_self or is_president or is_secretary
     if not allowed:
         return Refusal(ROLE, "Le conseiller lui-même, le président ou le secrétaire déclarent un retrait.")
@@ -471,8 +563,16 @@ def _secret_request(s: Seance, c: RequestSecretBallot, actor: Actor) -> Decision
     n = len(requesters) + 1
     if ballot.secret_ballot_adopted(n, present):
         events.append(
-            _ev(c, "ItemPostponed", item_id=c.item_id, rule="R15", mention=POSTPONED_MENTION, requests=n, present=present,
-                reason=f"scrutin secret demandé par {n} membres sur {present} présents (au moins un tiers)")
+            _ev(
+                c,
+                "ItemPostponed",
+                item_id=c.item_id,
+                rule="R15",
+                mention=POSTPONED_MENTION,
+                requests=n,
+                present=present,
+                reason=f"scrutin secret demandé par {n} membres sur {present} présents (au moins un tiers)",
+            )
         )
     return events
 
@@ -489,11 +589,21 @@ def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decisio
         return Refusal("R15", f"R15 — le point « {item['title']} » n'est pas une nomination en attente.", "item_id")
     if not c.unanimous_for_public:
         return [
-            _ev(c, "ItemPostponed", item_id=c.item_id, rule="R15", mention=POSTPONED_MENTION, requests=0,
-                present=s.quorum().present, reason="nomination : pas de décision unanime de voter au scrutin public")
+            _ev(
+                c,
+                "ItemPostponed",
+                item_id=c.item_id,
+                rule="R15",
+                mention=POSTPONED_MENTION,
+                requests=0,
+                present=s.quorum().present,
+                reason="nomination : pas de décision unanime de voter au scrutin public",
+            )
         ]
     if item["secret_requests"]:
-        return Refusal("R15", "R15 — une demande de scrutin secret a été formulée : l'unanimité fait défaut.", "item_id")
+        return Refusal(
+            "R15", "R15 — une demande de scrutin secret a été formulée : l'unanimité fait défaut.", "item_id"
+        )
     return [_ev(c, "PublicAppointmentDecided", item_id=c.item_id)]
 
 
@@ -530,13 +640,29 @@ def _open_vote(s: Seance, c: OpenVote, actor: Actor) -> Decision:
     if not is_voted(item["kind"]):
         return Refusal("R13", f"R13 — le point « {item['title']} » est une information, sans vote.", "item_id")
     if item["kind"] == ItemKind.APPOINTMENT and not item["public_appointment"]:
-        return Refusal("R15", "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement.", "item_id")
+        return Refusal(
+            "R15",
+            "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement.",
+            "item_id",
+        )
     silent = s.state.silent_salles()
     if silent:
-        return Refusal("R16", f"R16 — transmission non établie dans : {', '.join(_salle_name(s, x) for x in silent)} ; aucun vote ne s'ouvre.")
+        return Refusal(
+            "R16",
+            f"R16 — transmission non établie dans : {', '.join(_salle_name(s, x) for x in silent)} ; aucun vote ne s'ouvre.",
+        )
     if (r := _r8(s, c.item_id)) is not None:
         return r
-    return [_ev(c, "VoteOpened", item_id=c.item_id, method=c.method, electorate=_electorate(s, item), quorum=s.quorum(c.item_id).to_dict())]
+    return [
+        _ev(
+            c,
+            "VoteOpened",
+            item_id=c.item_id,
+            method=c.method,
+            electorate=_electorate(s, item),
+            quorum=s.quorum(c.item_id).to_dict(),
+        )
+    ]
 
 
 def _frozen(s: Seance, vote: dict[str, Any]) -> bool:
@@ -557,7 +683,7 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     found = _open_vote_of(s, c.item_id)
     if isinstance(found, Refusal):
         return found
-    item, vote = found
+    _item, vote = found
     if vote["method"] == "appel_nominal":
         # R13 with R4: the secretary records each answer; the agent of a salle, auxiliaire
         # du secrétaire de séance, records the answers of the councillors present there.
@@ -565,7 +691,10 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
         voter_salle = s.state.presence.get(c.voter_id)
         is_agent = voter_salle is not None and _agent_of(s, actor, voter_salle) is None
         if not (is_secretary or is_agent):
-            return Refusal("R13", "R13 — à l'appel nominal, le secrétaire de séance, ou l'agent de la salle du votant, enregistre chaque réponse.")
+            return Refusal(
+                "R13",
+                "R13 — à l'appel nominal, le secrétaire de séance, ou l'agent de la salle du votant, enregistre chaque réponse.",
+            )
     elif actor.member_id != c.voter_id or actor.role not in (Role.COUNCILLOR, Role.PRESIDENT, Role.SECRETARY):
         return Refusal("R13", "R13 — au vote électronique, chaque conseiller vote depuis son propre terminal.")
     if _frozen(s, vote):
@@ -573,10 +702,18 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     slot = {"voter": c.voter_id, "on_behalf_of": c.on_behalf_of}
     if slot not in vote["electorate"]:
         what = f"au titre du pouvoir de {s.name(c.on_behalf_of)}" if c.on_behalf_of else "pour lui-même"
-        return Refusal("R16", f"R16 — {s.name(c.voter_id)} ne fait pas partie des votants {what} fixés à l'ouverture du vote.", "voter_id")
+        return Refusal(
+            "R16",
+            f"R16 — {s.name(c.voter_id)} ne fait pas partie des votants {what} fixés à l'ouverture du vote.",
+            "voter_id",
+        )
     salle = s.state.presence.get(c.voter_id)
     if salle is None or not s.state.transmitting.get(salle, False):
-        return Refusal("R16", f"R16 — {s.name(c.voter_id)} doit être présent·e dans une salle dont la transmission est active.", "voter_id")
+        return Refusal(
+            "R16",
+            f"R16 — {s.name(c.voter_id)} doit être présent·e dans une salle dont la transmission est active.",
+            "voter_id",
+        )
     if any(b["voter"] == c.voter_id and b["on_behalf_of"] == c.on_behalf_of for b in vote["ballots"]):
         what = f" au titre du pouvoir de {s.name(c.on_behalf_of)}" if c.on_behalf_of else ""
         return Refusal("R16", f"R16 — {s.name(c.voter_id)} a déjà voté{what} : nul ne vote deux fois.", "voter_id")
@@ -594,7 +731,16 @@ def _frozen_decision(s: Seance, c: DecideFrozenVote, actor: Actor) -> Decision:
         return Refusal("R17", "R17 — ce vote n'est pas gelé.", "item_id")
     if not c.reason.strip():
         return Refusal("R17", "R17 — la décision du président doit être motivée.", "reason")
-    return [_ev(c, "PresidentDecision", kind="frozen_vote_continues", item_id=c.item_id, reason=c.reason, salles=s.state.silent_salles())]
+    return [
+        _ev(
+            c,
+            "PresidentDecision",
+            kind="frozen_vote_continues",
+            item_id=c.item_id,
+            reason=c.reason,
+            salles=s.state.silent_salles(),
+        )
+    ]
 
 
 def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
@@ -605,15 +751,27 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
         return found
     _, vote = found
     if _frozen(s, vote):
-        return Refusal("R17", "R17 — le vote est gelé : il ne se clôt pas tant qu'une salle manque, sauf décision motivée du président.")
+        return Refusal(
+            "R17",
+            "R17 — le vote est gelé : il ne se clôt pas tant qu'une salle manque, sauf décision motivée du président.",
+        )
     counts = ballot.tally(vote["ballots"])
     president_choice = next(
-        (b["choice"] for b in vote["ballots"] if b["voter"] == s.council.president_id and b["on_behalf_of"] is None), None
+        (b["choice"] for b in vote["ballots"] if b["voter"] == s.council.president_id and b["on_behalf_of"] is None),
+        None,
     )
     res = ballot.result(counts, president_choice)
     return [
-        _ev(c, "VoteClosed", item_id=c.item_id, counts=counts, electorate_size=len(vote["electorate"]),
-            adopted=res.adopted, casting_vote=res.casting_vote, president_choice=president_choice)
+        _ev(
+            c,
+            "VoteClosed",
+            item_id=c.item_id,
+            counts=counts,
+            electorate_size=len(vote["electorate"]),
+            adopted=res.adopted,
+            casting_vote=res.casting_vote,
+            president_choice=president_choice,
+        )
     ]
 
 
@@ -638,7 +796,11 @@ def _present_member(s: Seance, member_id: str) -> Refusal | None:
     if member is None:
         return Refusal(UNKNOWN, f"Conseiller « {member_id} » inconnu.", "member_id")
     if member_id not in s.state.presence:
-        return Refusal("R1", f"R1 — {member.name} n'est pas enregistré·e présent·e dans une salle désignée : pas de prise de parole.", "member_id")
+        return Refusal(
+            "R1",
+            f"R1 — {member.name} n'est pas enregistré·e présent·e dans une salle désignée : pas de prise de parole.",
+            "member_id",
+        )
     return None
 
 
@@ -688,12 +850,34 @@ def _end_floor(s: Seance, c: EndFloor, actor: Actor) -> Decision:
 
 
 _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
-    AddAgendaItem: _add_item, ConvertToTeleconference: _convert, CheckIn: _check_in, CheckOut: _check_out,
-    DeclareSuppleance: _suppleance, RecordProxy: _record_proxy, RevokeProxy: _revoke_proxy,
-    AppointSecretary: _secretary, ReportTransmission: _transmission, ReportPublicStream: _public_stream,
-    SetAudioOnly: _audio_only, ObjectToBroadcast: _objection, OpenSitting: _open, Suspend: _suspend, Resume: _resume,
-    TakeUpItem: _take_up, MarkSensitive: _sensitive, RecordRecordingDigest: _recording, CloseSitting: _close,
-    DeclareWithdrawal: _withdrawal, RequestSecretBallot: _secret_request, DecideAppointmentBallot: _appointment,
-    OpenVote: _open_vote, CastBallot: _cast, DecideFrozenVote: _frozen_decision, CloseVote: _close_vote,
-    RequestFloor: _request_floor, WithdrawFloorRequest: _withdraw_floor, GrantFloor: _grant_floor, EndFloor: _end_floor,
+    AddAgendaItem: _add_item,
+    ConvertToTeleconference: _convert,
+    CheckIn: _check_in,
+    CheckOut: _check_out,
+    DeclareSuppleance: _suppleance,
+    RecordProxy: _record_proxy,
+    RevokeProxy: _revoke_proxy,
+    AppointSecretary: _secretary,
+    ReportTransmission: _transmission,
+    ReportPublicStream: _public_stream,
+    SetAudioOnly: _audio_only,
+    ObjectToBroadcast: _objection,
+    OpenSitting: _open,
+    Suspend: _suspend,
+    Resume: _resume,
+    TakeUpItem: _take_up,
+    MarkSensitive: _sensitive,
+    RecordRecordingDigest: _recording,
+    CloseSitting: _close,
+    DeclareWithdrawal: _withdrawal,
+    RequestSecretBallot: _secret_request,
+    DecideAppointmentBallot: _appointment,
+    OpenVote: _open_vote,
+    CastBallot: _cast,
+    DecideFrozenVote: _frozen_decision,
+    CloseVote: _close_vote,
+    RequestFloor: _request_floor,
+    WithdrawFloorRequest: _withdraw_floor,
+    GrantFloor: _grant_floor,
+    EndFloor: _end_floor,
 }

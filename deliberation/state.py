@@ -48,7 +48,7 @@ class SeanceState:
         return copy.deepcopy(asdict(self))
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SeanceState":
+    def from_dict(cls, d: dict[str, Any]) -> SeanceState:
         return cls(**copy.deepcopy(d))
 
     def item(self, item_id: str) -> dict[str, Any] | None:
@@ -170,7 +170,9 @@ def _opened(s: SeanceState, at: str, d: dict[str, Any]) -> None:
 
 def _suspended(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.status = "suspended"
-    s.suspensions.append({"at": at, "reason": d["reason"], "rule": d["rule"], "salles": d["salles"], "resumed_at": None})
+    s.suspensions.append(
+        {"at": at, "reason": d["reason"], "rule": d["rule"], "salles": d["salles"], "resumed_at": None}
+    )
 
 
 def _resumed(s: SeanceState, at: str, d: dict[str, Any]) -> None:

@@ -55,8 +55,13 @@ def _result(seance: Seance, item: dict[str, Any]) -> dict[str, Any] | None:
         "adopted": vote["result"]["adopted"],
         "casting_vote": vote["result"]["casting_vote"],
         "ballots": [
-            {"voter": b["voter"], "voter_name": _name(seance, b["voter"]), "on_behalf_of": b["on_behalf_of"],
-             "on_behalf_of_name": _name(seance, b["on_behalf_of"]), "choice": b["choice"]}
+            {
+                "voter": b["voter"],
+                "voter_name": _name(seance, b["voter"]),
+                "on_behalf_of": b["on_behalf_of"],
+                "on_behalf_of_name": _name(seance, b["on_behalf_of"]),
+                "choice": b["choice"],
+            }
             for b in vote["ballots"]
         ],
     }
@@ -70,8 +75,13 @@ def _vote(seance: Seance) -> dict[str, Any] | None:
     vote = item["vote"]
     cast = {(b["voter"], b["on_behalf_of"]) for b in vote["ballots"]}
     electorate = [
-        {"voter": e["voter"], "voter_name": _name(seance, e["voter"]), "on_behalf_of": e["on_behalf_of"],
-         "on_behalf_of_name": _name(seance, e["on_behalf_of"]), "cast": (e["voter"], e["on_behalf_of"]) in cast}
+        {
+            "voter": e["voter"],
+            "voter_name": _name(seance, e["voter"]),
+            "on_behalf_of": e["on_behalf_of"],
+            "on_behalf_of_name": _name(seance, e["on_behalf_of"]),
+            "cast": (e["voter"], e["on_behalf_of"]) in cast,
+        }
         for e in vote["electorate"]
     ]
     return {
@@ -116,36 +126,44 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
     salles = []
     for salle in council.salles:
         agent = agents.get(salle.id)
-        salles.append({
-            "id": salle.id,
-            "name": salle.name,
-            "agent": agent.name if agent else None,
-            "transmitting": st.transmitting.get(salle.id, False),
-            "audio_only": st.audio_only.get(salle.id, False),
-            "present": [{"id": m, "name": name(m), "since": since.get(m)} for m in sorted(present_in.get(salle.id, ()))],
-            # R4: the departures the agent recorded, with both times (the register's lines)
-            "left": [{"id": a["member"], "name": name(a["member"]), "in": a["in"], "out": a["out"]}
-                     for a in left_from.get(salle.id, ())],
-        })
+        salles.append(
+            {
+                "id": salle.id,
+                "name": salle.name,
+                "agent": agent.name if agent else None,
+                "transmitting": st.transmitting.get(salle.id, False),
+                "audio_only": st.audio_only.get(salle.id, False),
+                "present": [
+                    {"id": m, "name": name(m), "since": since.get(m)} for m in sorted(present_in.get(salle.id, ()))
+                ],
+                # R4: the departures the agent recorded, with both times (the register's lines)
+                "left": [
+                    {"id": a["member"], "name": name(a["member"]), "in": a["in"], "out": a["out"]}
+                    for a in left_from.get(salle.id, ())
+                ],
+            }
+        )
     members = []
     for m in council.members:
         commune = council.commune(m.commune_id)
         suppleant = council.suppleant_of(m.id) if m.seat == Seat.TITULAIRE else None
-        members.append({
-            "id": m.id,
-            "name": m.name,
-            "commune": commune.name if commune else m.commune_id,
-            "function": m.function,
-            "present": m.id in st.presence,
-            "salle": st.presence.get(m.id),
-            "proxy_to": holder_of.get(m.id),
-            "proxy_from": giver_for.get(m.id),
-            # L.5211-6 (R9): a suppléant sits for their titulaire once the titulaire's
-            # information of the president is recorded (its reference in ``suppleance``)
-            "suppleant_of": m.replaces if m.seat == Seat.SUPPLEANT else None,
-            "suppleant": suppleant.id if suppleant else None,
-            "suppleance": st.suppleances.get(m.id),
-        })
+        members.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "commune": commune.name if commune else m.commune_id,
+                "function": m.function,
+                "present": m.id in st.presence,
+                "salle": st.presence.get(m.id),
+                "proxy_to": holder_of.get(m.id),
+                "proxy_from": giver_for.get(m.id),
+                # L.5211-6 (R9): a suppléant sits for their titulaire once the titulaire's
+                # information of the president is recorded (its reference in ``suppleance``)
+                "suppleant_of": m.replaces if m.seat == Seat.SUPPLEANT else None,
+                "suppleant": suppleant.id if suppleant else None,
+                "suppleance": st.suppleances.get(m.id),
+            }
+        )
     agenda = [
         {
             "id": item["id"],
@@ -171,15 +189,22 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
         "secretary": _person(seance, st.secretary),
         "salles": salles,
         "members": members,
-        "quorum": {"present": q.present, "in_office": q.in_office, "required": q.required,
-                   "reached": q.reached, "waived": q.waived},
+        "quorum": {
+            "present": q.present,
+            "in_office": q.in_office,
+            "required": q.required,
+            "reached": q.reached,
+            "waived": q.waived,
+        },
         "opening": _opening(seance),
         "agenda": agenda,
         "current_item": st.current_item,
         "vote": _vote(seance),
         "floor": {
             "speaker": _person(seance, st.speaker["member"]) if st.speaker else None,
-            "queue": [{"id": r["member"], "name": seance.name(r["member"]), "since": r["since"]} for r in st.floor_queue],
+            "queue": [
+                {"id": r["member"], "name": seance.name(r["member"]), "since": r["since"]} for r in st.floor_queue
+            ],
         },
         "journal": {
             "lines": journal.get("lines"),

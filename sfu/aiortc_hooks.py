@@ -65,11 +65,11 @@ from typing import Any, Protocol
 
 import aioice
 import aioice.ice
-import pylibsrtp
 import aiortc
 import aiortc.rtcicetransport
 import aiortc.rtcpeerconnection as _pc
 import aiortc.rtcrtpreceiver as _rx
+import pylibsrtp
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -99,9 +99,7 @@ class HookOwner(Protocol):
     def hook_error(self, where: str, exc: BaseException) -> None: ...
 
 
-_owner: contextvars.ContextVar[HookOwner | None] = contextvars.ContextVar(
-    "seance_sfu_owner", default=None
-)
+_owner: contextvars.ContextVar[HookOwner | None] = contextvars.ContextVar("seance_sfu_owner", default=None)
 
 
 @contextlib.contextmanager
@@ -118,7 +116,7 @@ class _Header:
     """Just what ``RtpRouter.route_rtp`` reads (aiortc 1.16.0: ``.ssrc``,
     ``.payload_type``), so routing needs no ``RtpPacket.parse``."""
 
-    __slots__ = ("ssrc", "payload_type")
+    __slots__ = ("payload_type", "ssrc")
 
     def __init__(self, ssrc: int, payload_type: int) -> None:
         self.ssrc = ssrc
@@ -179,9 +177,7 @@ class SfuDtlsTransport(RTCDtlsTransport):
             if layout is None:
                 peer.counters.dropped["malformed"] += 1
                 return
-            receiver = self._rtp_router.route_rtp(
-                _Header(int.from_bytes(data[8:12], "big"), data[1] & 0x7F)
-            )
+            receiver = self._rtp_router.route_rtp(_Header(int.from_bytes(data[8:12], "big"), data[1] & 0x7F))
             if receiver is None or receiver._seance_handler is None:
                 peer.counters.dropped["unroutable"] += 1
                 return
@@ -565,8 +561,7 @@ def install() -> None:
     problems = check_surface()
     if problems:
         raise RuntimeError(
-            "aiortc/aioice internals moved; sfu/aiortc_hooks.py must be re-checked: "
-            + "; ".join(problems)
+            "aiortc/aioice internals moved; sfu/aiortc_hooks.py must be re-checked: " + "; ".join(problems)
         )
     _pc.RTCDtlsTransport = SfuDtlsTransport
     _pc.RTCRtpReceiver = SfuRtpReceiver
@@ -594,10 +589,11 @@ def check_surface() -> list[str]:
         if not cond:
             problems.append(what)
 
-    expect(aiortc.__version__ == AIORTC_CHECKED,
-           f"aiortc {aiortc.__version__} != checked {AIORTC_CHECKED}")
-    expect(getattr(aioice, "__version__", AIOICE_CHECKED) == AIOICE_CHECKED,
-           f"aioice {getattr(aioice, '__version__', '?')} != checked {AIOICE_CHECKED}")
+    expect(aiortc.__version__ == AIORTC_CHECKED, f"aiortc {aiortc.__version__} != checked {AIORTC_CHECKED}")
+    expect(
+        getattr(aioice, "__version__", AIOICE_CHECKED) == AIOICE_CHECKED,
+        f"aioice {getattr(aioice, '__version__', '?')} != checked {AIOICE_CHECKED}",
+    )
     for name, base in (
         ("RTCDtlsTransport", RTCDtlsTransport),
         ("RTCRtpReceiver", RTCRtpReceiver),
@@ -605,124 +601,178 @@ def check_surface() -> list[str]:
         ("RTCIceGatherer", RTCIceGatherer),
     ):
         bound = getattr(_pc, name, None)
-        expect(isinstance(bound, type) and issubclass(bound, base),
-               f"aiortc.rtcpeerconnection.{name} is not a {base.__name__}")
-    expect(_params(RTCDtlsTransport.__init__) == ["transport", "certificates"],
-           "RTCDtlsTransport.__init__(transport, certificates)")
-    expect(_params(RTCDtlsTransport._handle_rtp_data) == ["data", "arrival_time_ms"],
-           "RTCDtlsTransport._handle_rtp_data(data, arrival_time_ms)")
-    expect(_params(RTCDtlsTransport._handle_rtcp_data) == ["data"],
-           "RTCDtlsTransport._handle_rtcp_data(data)")
+        expect(
+            isinstance(bound, type) and issubclass(bound, base),
+            f"aiortc.rtcpeerconnection.{name} is not a {base.__name__}",
+        )
+    expect(
+        _params(RTCDtlsTransport.__init__) == ["transport", "certificates"],
+        "RTCDtlsTransport.__init__(transport, certificates)",
+    )
+    expect(
+        _params(RTCDtlsTransport._handle_rtp_data) == ["data", "arrival_time_ms"],
+        "RTCDtlsTransport._handle_rtp_data(data, arrival_time_ms)",
+    )
+    expect(_params(RTCDtlsTransport._handle_rtcp_data) == ["data"], "RTCDtlsTransport._handle_rtcp_data(data)")
     src = inspect.getsource(RTCDtlsTransport._handle_rtcp_data)
-    expect("RtcpPacket.parse(data)" in src and "self._rtp_router.route_rtcp(packet)" in src
-           and "recipient._handle_rtcp_packet(packet)" in src,
-           "RTCDtlsTransport._handle_rtcp_data parses, routes and hands packets to recipients "
-           "(SfuDtlsTransport._handle_rtcp_data does the same, dropping what does not parse)")
+    expect(
+        "RtcpPacket.parse(data)" in src
+        and "self._rtp_router.route_rtcp(packet)" in src
+        and "recipient._handle_rtcp_packet(packet)" in src,
+        "RTCDtlsTransport._handle_rtcp_data parses, routes and hands packets to recipients "
+        "(SfuDtlsTransport._handle_rtcp_data does the same, dropping what does not parse)",
+    )
     expect(_params(RTCDtlsTransport._send_rtp) == ["data"], "RTCDtlsTransport._send_rtp(data)")
     src = inspect.getsource(RTCDtlsTransport._send_rtp)
-    for use in ("self._state != State.CONNECTED", "self._tx_srtp.protect(data)",
-                "await self.transport._send(data)"):
+    for use in ("self._state != State.CONNECTED", "self._tx_srtp.protect(data)", "await self.transport._send(data)"):
         expect(use in src, f"RTCDtlsTransport._send_rtp uses {use!r} (direct_rtp_sender)")
-    expect("self._send = self._connection.send" in inspect.getsource(aiortc.rtcicetransport.RTCIceTransport),
-           "RTCIceTransport._send is its aioice connection's send (direct_rtp_sender)")
-    for meth in ("_register_rtp_receiver", "_unregister_rtp_receiver",
-                 "_register_rtp_sender", "_unregister_rtp_sender", "_recv_next"):
+    expect(
+        "self._send = self._connection.send" in inspect.getsource(aiortc.rtcicetransport.RTCIceTransport),
+        "RTCIceTransport._send is its aioice connection's send (direct_rtp_sender)",
+    )
+    for meth in (
+        "_register_rtp_receiver",
+        "_unregister_rtp_receiver",
+        "_register_rtp_sender",
+        "_unregister_rtp_sender",
+        "_recv_next",
+    ):
         expect(callable(getattr(RTCDtlsTransport, meth, None)), f"RTCDtlsTransport.{meth}")
     src = inspect.getsource(RTCDtlsTransport._recv_next)
-    expect("_handle_rtp_data(data, arrival_time_ms=arrival_time_ms)" in src
-           and "self._rx_srtp.unprotect(data)" in src,
-           "RTCDtlsTransport._recv_next passes unprotected bytes to _handle_rtp_data")
+    expect(
+        "_handle_rtp_data(data, arrival_time_ms=arrival_time_ms)" in src and "self._rx_srtp.unprotect(data)" in src,
+        "RTCDtlsTransport._recv_next passes unprotected bytes to _handle_rtp_data",
+    )
     expect(_params(RtpRouter.route_rtp) == ["packet"], "RtpRouter.route_rtp(packet)")
     src = inspect.getsource(RtpRouter.route_rtp)
-    expect(set(_attrs(src, "packet")) <= {"ssrc", "payload_type"},
-           "RtpRouter.route_rtp reads only packet.ssrc and packet.payload_type")
-    expect(_params(RTCRtpReceiver.__init__) == ["kind", "transport"],
-           "RTCRtpReceiver.__init__(kind, transport)")
+    expect(
+        set(_attrs(src, "packet")) <= {"ssrc", "payload_type"},
+        "RtpRouter.route_rtp reads only packet.ssrc and packet.payload_type",
+    )
+    expect(_params(RTCRtpReceiver.__init__) == ["kind", "transport"], "RTCRtpReceiver.__init__(kind, transport)")
     expect(_params(RTCRtpReceiver.receive) == ["parameters"], "RTCRtpReceiver.receive(parameters)")
-    expect("decoder_worker" in inspect.getsource(RTCRtpReceiver.receive),
-           "RTCRtpReceiver.receive starts decoder_worker")
+    expect(
+        "decoder_worker" in inspect.getsource(RTCRtpReceiver.receive), "RTCRtpReceiver.receive starts decoder_worker"
+    )
     for meth in ("_handle_rtcp_packet", "_handle_disconnect", "_set_rtcp_ssrc", "stop"):
         expect(callable(getattr(RTCRtpReceiver, meth, None)), f"RTCRtpReceiver.{meth}")
     src = inspect.getsource(RTCRtpReceiver.__init__)
     expect("self.__decoder_queue" in src, "RTCRtpReceiver.__decoder_queue")
-    expect("self.__remote_bitrate_estimator = RemoteBitrateEstimator()" in src
-           and "self.__jitter_buffer = JitterBuffer(" in src,
-           "RTCRtpReceiver.__remote_bitrate_estimator and __jitter_buffer (dropped for owned receivers)")
-    expect(_params(_original_decoder_worker) == ["loop", "input_q", "output_q", "decode_error"],
-           "rtcrtpreceiver.decoder_worker(loop, input_q, output_q, decode_error)")
-    expect("get_decoder(codec)" in inspect.getsource(_original_decoder_worker),
-           "decoder_worker calls get_decoder(codec)")
-    expect(_params(RTCRtpSender.__init__) == ["trackOrKind", "transport"],
-           "RTCRtpSender.__init__(trackOrKind, transport)")
+    expect(
+        "self.__remote_bitrate_estimator = RemoteBitrateEstimator()" in src
+        and "self.__jitter_buffer = JitterBuffer(" in src,
+        "RTCRtpReceiver.__remote_bitrate_estimator and __jitter_buffer (dropped for owned receivers)",
+    )
+    expect(
+        _params(_original_decoder_worker) == ["loop", "input_q", "output_q", "decode_error"],
+        "rtcrtpreceiver.decoder_worker(loop, input_q, output_q, decode_error)",
+    )
+    expect(
+        "get_decoder(codec)" in inspect.getsource(_original_decoder_worker), "decoder_worker calls get_decoder(codec)"
+    )
+    expect(
+        _params(RTCRtpSender.__init__) == ["trackOrKind", "transport"], "RTCRtpSender.__init__(trackOrKind, transport)"
+    )
     expect(_params(RTCRtpSender.send) == ["parameters"], "RTCRtpSender.send(parameters)")
-    expect(_params(RTCRtpSender._handle_rtcp_packet) == ["packet"],
-           "RTCRtpSender._handle_rtcp_packet(packet)")
+    expect(_params(RTCRtpSender._handle_rtcp_packet) == ["packet"], "RTCRtpSender._handle_rtcp_packet(packet)")
     src = inspect.getsource(RTCRtpSender.__init__)
     for attr in ("self._ssrc", "self._rtx_ssrc", "self._stream_id"):
         expect(attr in src, f"RTCRtpSender {attr}")
-    expect("self._track_id" in inspect.getsource(RTCRtpSender.replaceTrack),
-           "RTCRtpSender._track_id")
+    expect("self._track_id" in inspect.getsource(RTCRtpSender.replaceTrack), "RTCRtpSender._track_id")
     src = inspect.getsource(_pc.RTCPeerConnection)
-    for use in ("RTCDtlsTransport(iceTransport, self.__certificates)",
-                "sender=RTCRtpSender(sender_track or kind, dtlsTransport)",
-                "receiver=RTCRtpReceiver(kind, dtlsTransport)",
-                "iceGatherer = RTCIceGatherer(",
-                "await transceiver.sender.send(self.__localRtp(transceiver))",
-                "if dtlsTransport.state == \"connected\":",
-                "transceiver.sender._stream_id",
-                "transceiver.sender._track_id"):
-        expect(use in src or use in inspect.getsource(_pc),
-               f"aiortc.rtcpeerconnection uses {use!r}")
+    for use in (
+        "RTCDtlsTransport(iceTransport, self.__certificates)",
+        "sender=RTCRtpSender(sender_track or kind, dtlsTransport)",
+        "receiver=RTCRtpReceiver(kind, dtlsTransport)",
+        "iceGatherer = RTCIceGatherer(",
+        "await transceiver.sender.send(self.__localRtp(transceiver))",
+        'if dtlsTransport.state == "connected":',
+        "transceiver.sender._stream_id",
+        "transceiver.sender._track_id",
+    ):
+        expect(use in src or use in inspect.getsource(_pc), f"aiortc.rtcpeerconnection uses {use!r}")
     src = inspect.getsource(RTCIceGatherer.__init__)
     expect("self._connection = Connection(" in src, "RTCIceGatherer._connection")
-    expect("self._connection.gather_candidates()" in inspect.getsource(RTCIceGatherer.gather),
-           "RTCIceGatherer.gather awaits _connection.gather_candidates()")
-    expect({"ip"} <= {f.name for f in dataclasses.fields(RTCIceCandidate)},
-           "RTCIceCandidate.ip")
-    expect(getattr(pylibsrtp, "__version__", PYLIBSRTP_CHECKED) == PYLIBSRTP_CHECKED,
-           f"pylibsrtp {getattr(pylibsrtp, '__version__', '?')} != checked {PYLIBSRTP_CHECKED}")
+    expect(
+        "self._connection.gather_candidates()" in inspect.getsource(RTCIceGatherer.gather),
+        "RTCIceGatherer.gather awaits _connection.gather_candidates()",
+    )
+    expect({"ip"} <= {f.name for f in dataclasses.fields(RTCIceCandidate)}, "RTCIceCandidate.ip")
+    expect(
+        getattr(pylibsrtp, "__version__", PYLIBSRTP_CHECKED) == PYLIBSRTP_CHECKED,
+        f"pylibsrtp {getattr(pylibsrtp, '__version__', '?')} != checked {PYLIBSRTP_CHECKED}",
+    )
     src = inspect.getsource(pylibsrtp.Session)
-    for use in ('self._cdata = ffi.new("char[]", 1500)', "self._buffer = ffi.buffer(self._cdata)",
-                "self._srtp = ffi.gc(srtp", "self._buffer[0 : len(data)] = data",
-                "_srtp_assert(func(self._srtp[0], self._cdata, len_p))",
-                "lib.srtp_protect, SRTP_MAX_TRAILER_LEN", "self.__process(packet, lib.srtp_unprotect)"):
+    for use in (
+        'self._cdata = ffi.new("char[]", 1500)',
+        "self._buffer = ffi.buffer(self._cdata)",
+        "self._srtp = ffi.gc(srtp",
+        "self._buffer[0 : len(data)] = data",
+        "_srtp_assert(func(self._srtp[0], self._cdata, len_p))",
+        "lib.srtp_protect, SRTP_MAX_TRAILER_LEN",
+        "self.__process(packet, lib.srtp_unprotect)",
+    ):
         expect(use in src, f"pylibsrtp.Session uses {use!r} (srtp_call)")
     conn = aioice.ice.Connection
-    expect("lambda: StunProtocol(self)" in inspect.getsource(conn.get_component_candidates),
-           "aioice Connection.get_component_candidates builds StunProtocol(self) (SfuStunProtocol)")
+    expect(
+        "lambda: StunProtocol(self)" in inspect.getsource(conn.get_component_candidates),
+        "aioice Connection.get_component_candidates builds StunProtocol(self) (SfuStunProtocol)",
+    )
     src = inspect.getsource(_STOCK_STUN_PROTOCOL.datagram_received)
-    expect("stun.parse_message(data)" in src
-           and "self.receiver.data_received(data, self.local_candidate.component)" in src,
-           "aioice StunProtocol.datagram_received: STUN parse, else receiver.data_received")
+    expect(
+        "stun.parse_message(data)" in src
+        and "self.receiver.data_received(data, self.local_candidate.component)" in src,
+        "aioice StunProtocol.datagram_received: STUN parse, else receiver.data_received",
+    )
     src = inspect.getsource(RTCDtlsTransport._recv_next)
-    expect("first_byte > 127 and first_byte < 192 and self._rx_srtp" in src
-           and "if is_rtcp(data):" in src and "except pylibsrtp.Error" in src
-           and "except ValueError" not in src,
-           "RTCDtlsTransport._recv_next: SRTP for 128..191, RTCP by is_rtcp, only pylibsrtp.Error "
-           "caught (_seance_datagram, SRTP_MAX_DATAGRAM)")
+    expect(
+        "first_byte > 127 and first_byte < 192 and self._rx_srtp" in src
+        and "if is_rtcp(data):" in src
+        and "except pylibsrtp.Error" in src
+        and "except ValueError" not in src,
+        "RTCDtlsTransport._recv_next: SRTP for 128..191, RTCP by is_rtcp, only pylibsrtp.Error "
+        "caught (_seance_datagram, SRTP_MAX_DATAGRAM)",
+    )
     src = inspect.getsource(conn.sendto)
-    expect("self._nominated.get(component)" in src
-           and "active_pair.protocol.send_data(data, active_pair.remote_addr)" in src,
-           "aioice Connection.sendto sends on _nominated[component] (direct_rtp_sender)")
-    expect("self.transport.sendto(data, addr)" in inspect.getsource(aioice.ice.StunProtocol.send_data),
-           "aioice StunProtocol.send_data calls transport.sendto (direct_rtp_sender)")
-    expect(inspect.getsource(conn).count("self._nominated =") == 0,
-           "aioice Connection._nominated is never rebound (direct_rtp_sender keeps it)")
+    expect(
+        "self._nominated.get(component)" in src
+        and "active_pair.protocol.send_data(data, active_pair.remote_addr)" in src,
+        "aioice Connection.sendto sends on _nominated[component] (direct_rtp_sender)",
+    )
+    expect(
+        "self.transport.sendto(data, addr)" in inspect.getsource(aioice.ice.StunProtocol.send_data),
+        "aioice StunProtocol.send_data calls transport.sendto (direct_rtp_sender)",
+    )
+    expect(
+        inspect.getsource(conn).count("self._nominated =") == 0,
+        "aioice Connection._nominated is never rebound (direct_rtp_sender keeps it)",
+    )
     src = inspect.getsource(conn.gather_candidates)
-    for attr in ("_local_candidates_start", "_local_candidates_end",
-                 "get_host_addresses(", "get_component_candidates("):
+    for attr in (
+        "_local_candidates_start",
+        "_local_candidates_end",
+        "get_host_addresses(",
+        "get_component_candidates(",
+    ):
         expect(attr in src, f"aioice Connection.gather_candidates uses {attr}")
-    expect(_params(conn.get_component_candidates)[:2] == ["component", "addresses"],
-           "aioice Connection.get_component_candidates(component, addresses)")
-    expect(_params(conn.data_received) == ["data", "component"],
-           "aioice Connection.data_received(data, component)")
-    expect("self._queue.put_nowait((data, component))" in inspect.getsource(conn.data_received),
-           "aioice Connection.data_received puts on self._queue")
+    expect(
+        _params(conn.get_component_candidates)[:2] == ["component", "addresses"],
+        "aioice Connection.get_component_candidates(component, addresses)",
+    )
+    expect(_params(conn.data_received) == ["data", "component"], "aioice Connection.data_received(data, component)")
+    expect(
+        "self._queue.put_nowait((data, component))" in inspect.getsource(conn.data_received),
+        "aioice Connection.data_received puts on self._queue",
+    )
     expect("self._components" in inspect.getsource(conn.__init__), "aioice Connection._components")
-    expect("self.receiver.data_received(" in inspect.getsource(aioice.ice.StunProtocol),
-           "aioice StunProtocol calls receiver.data_received")
-    expect("127.0.0.1" in inspect.getsource(aioice.ice.get_host_addresses),
-           "aioice get_host_addresses leaves out 127.0.0.1 (documented in sfu/ice.py)")
+    expect(
+        "self.receiver.data_received(" in inspect.getsource(aioice.ice.StunProtocol),
+        "aioice StunProtocol calls receiver.data_received",
+    )
+    expect(
+        "127.0.0.1" in inspect.getsource(aioice.ice.get_host_addresses),
+        "aioice get_host_addresses leaves out 127.0.0.1 (documented in sfu/ice.py)",
+    )
     return problems
 
 

@@ -66,7 +66,7 @@ from .producer import Producer
 if TYPE_CHECKING:
     from .router import Router
 
-__all__ = ["RetryPolicy", "UpstreamLink", "connect", "UPSTREAM_PREFIX"]
+__all__ = ["UPSTREAM_PREFIX", "RetryPolicy", "UpstreamLink", "connect"]
 
 logger = logging.getLogger(__name__)
 
@@ -186,10 +186,7 @@ class UpstreamLink:
             "last_error": self.last_error,
             "down_for": None if self.down_since is None else round(now - self.down_since, 3),
             # per received slot: its kind and SSRC while the link is up
-            "slots": {
-                slot: {kind: p.ssrc for kind, p in s.producers.items()}
-                for slot, s in self.slots.items()
-            },
+            "slots": {slot: {kind: p.ssrc for kind, p in s.producers.items()} for slot, s in self.slots.items()},
         }
 
     async def wait_up(self, timeout: float) -> bool:
@@ -201,7 +198,7 @@ class UpstreamLink:
                 return False
             try:
                 await asyncio.wait_for(self._up.wait(), min(0.1, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return True
 
@@ -262,17 +259,14 @@ class UpstreamLink:
             attempt += 1
             if self.retry.max_attempts is not None and attempt > self.retry.max_attempts:
                 self.state = "failed"
-                logger.error("upstream link %s failed after %d attempts", self.relay_id,
-                             attempt - 1)
+                logger.error("upstream link %s failed after %d attempts", self.relay_id, attempt - 1)
                 break
             self.state = "retrying"
             await asyncio.sleep(self.retry.delay(attempt))
 
     async def _open(self) -> None:
         """One attempt: offer, ask the origin, wait until connected."""
-        self.pc = pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
+        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.receiver_slots.clear()
         pc.on("connectionstatechange", self._on_state)
         layout = self.router.slot_layout("viewer")
@@ -375,8 +369,9 @@ class UpstreamCollector(Collector):
 
     def collect(self):
         link, labels = self.link, ["relay"]
-        up = GaugeMetricFamily("seance_sfu_upstream_up",
-                               "1 while the edge's upstream link to the origin is up", labels=labels)
+        up = GaugeMetricFamily(
+            "seance_sfu_upstream_up", "1 while the edge's upstream link to the origin is up", labels=labels
+        )
         up.add_metric([link.relay_id], 1 if link.up else 0)
         yield up
         for name, doc, value in (

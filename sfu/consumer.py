@@ -157,8 +157,16 @@ class Consumer:
 
     # hot path -------------------------------------------------------------------
     def forward(
-        self, producer: Producer, data: bytes, codec: Codec, seq: int, ts: int,
-        keyframe: bool, now: float, vp8: tuple[int, int, int] | None, bodies: dict,
+        self,
+        producer: Producer,
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        keyframe: bool,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        bodies: dict,
     ) -> None:
         """Rewrite one packet of ``producer`` for this consumer and send it.
 
@@ -265,8 +273,7 @@ class Consumer:
         (``nack_over_budget``)."""
         sent = 0
         now = time.monotonic()
-        self._rtx_tokens = min(RETRANSMIT_BURST,
-                               self._rtx_tokens + (now - self._rtx_refill_at) * RETRANSMIT_RATE)
+        self._rtx_tokens = min(RETRANSMIT_BURST, self._rtx_tokens + (now - self._rtx_refill_at) * RETRANSMIT_RATE)
         self._rtx_refill_at = now
         for i, out_seq in enumerate(lost):
             if self._rtx_tokens < 1:
@@ -335,9 +342,9 @@ class Consumer:
                     continue
                 data = bytes(sr)
                 if self.cname:
-                    data += bytes(RtcpSdesPacket(chunks=[
-                        RtcpSourceInfo(ssrc=self.ssrc, items=[(1, self.cname.encode())])
-                    ]))
+                    data += bytes(
+                        RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=self.ssrc, items=[(1, self.cname.encode())])])
+                    )
                 try:
                     await self.sender.transport._send_rtp(data)
                 except ConnectionError:
@@ -345,8 +352,7 @@ class Consumer:
         except asyncio.CancelledError:
             if self._first_seq is not None:
                 try:
-                    await self.sender.transport._send_rtp(
-                        bytes(RtcpByePacket(sources=[self.ssrc])))
+                    await self.sender.transport._send_rtp(bytes(RtcpByePacket(sources=[self.ssrc])))
                 except Exception:
                     pass
         except Exception as exc:

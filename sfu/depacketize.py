@@ -84,7 +84,7 @@ def vp8_keyframe_size(frame: bytes) -> tuple[int, int] | None:
 
 
 class _Partial:
-    __slots__ = ("packets", "first", "last")
+    __slots__ = ("first", "last", "packets")
 
     def __init__(self) -> None:
         self.packets: dict[int, bytes] = {}

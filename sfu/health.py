@@ -35,15 +35,15 @@ class SalleHealth:
 
 class HealthMonitor:
     __slots__ = (
-        "settings",
-        "packets_in",
-        "packets_out_acked",
+        "connected",
+        "healthy_since",
+        "last_ack",
         "last_in",
         "oldest_unacked",
-        "last_ack",
-        "healthy_since",
+        "packets_in",
+        "packets_out_acked",
+        "settings",
         "transmitting",
-        "connected",
     )
 
     def __init__(self, settings: HealthSettings | None = None) -> None:

@@ -116,32 +116,30 @@ class SfuCollector(Collector):
                 m.add_metric([k], v)
             return m
 
-        yield by("seance_sfu_rtp_packets_in", "RTP packets received from publishers",
-                 "kind", c.packets_in)
-        yield by("seance_sfu_rtp_bytes_in", "RTP bytes received from publishers",
-                 "kind", c.bytes_in)
-        yield by("seance_sfu_rtp_packets_out", "RTP packets forwarded to consumers",
-                 "kind", c.packets_out)
-        yield by("seance_sfu_rtp_bytes_out", "RTP bytes forwarded to consumers",
-                 "kind", c.bytes_out)
-        yield by("seance_sfu_packets_dropped", "Packets dropped, by reason", "reason",
-                 {r: c.dropped.get(r, 0) for r in (*DROP_REASONS, *c.dropped)})
-        yield by("seance_sfu_hook_errors", "Exceptions caught in aiortc hooks", "hook",
-                 c.hook_errors)
+        yield by("seance_sfu_rtp_packets_in", "RTP packets received from publishers", "kind", c.packets_in)
+        yield by("seance_sfu_rtp_bytes_in", "RTP bytes received from publishers", "kind", c.bytes_in)
+        yield by("seance_sfu_rtp_packets_out", "RTP packets forwarded to consumers", "kind", c.packets_out)
+        yield by("seance_sfu_rtp_bytes_out", "RTP bytes forwarded to consumers", "kind", c.bytes_out)
+        yield by(
+            "seance_sfu_packets_dropped",
+            "Packets dropped, by reason",
+            "reason",
+            {r: c.dropped.get(r, 0) for r in (*DROP_REASONS, *c.dropped)},
+        )
+        yield by("seance_sfu_hook_errors", "Exceptions caught in aiortc hooks", "hook", c.hook_errors)
         for name, doc, value in (
-            ("seance_sfu_nacks_received", "Generic NACK packets from consumers",
-             c.nacks_received),
+            ("seance_sfu_nacks_received", "Generic NACK packets from consumers", c.nacks_received),
             ("seance_sfu_nacks_sent", "Generic NACK packets sent to publishers", c.nacks_sent),
             ("seance_sfu_rtx_recovered", "Packets recovered from publishers' RTX", c.recovered),
-            ("seance_sfu_retransmissions", "Packets retransmitted from the packet cache",
-             c.retransmitted),
+            ("seance_sfu_retransmissions", "Packets retransmitted from the packet cache", c.retransmitted),
             ("seance_sfu_plis_received", "PLI/FIR from consumers", c.plis_received),
-            ("seance_sfu_keyframe_requests_sent", "PLIs sent to publishers",
-             c.keyframe_requests_sent),
+            ("seance_sfu_keyframe_requests_sent", "PLIs sent to publishers", c.keyframe_requests_sent),
             ("seance_sfu_source_switches", "Slot source switches", c.source_switches),
-            ("seance_sfu_frames_decoded",
-             "Decoders created on the server (must stay 0: media is only forwarded)",
-             c.frames_decoded),
+            (
+                "seance_sfu_frames_decoded",
+                "Decoders created on the server (must stay 0: media is only forwarded)",
+                c.frames_decoded,
+            ),
         ):
             m = CounterMetricFamily(name, doc)
             m.add_metric([], value)
@@ -155,17 +153,15 @@ class SfuCollector(Collector):
             for k, v in sorted(g.get(name, {}).items()):
                 m.add_metric([k], v)
             yield m
-        m = GaugeMetricFamily("seance_sfu_salle_transmitting",
-                              "1 when the salle transmits in both directions",
-                              labels=["salle"])
+        m = GaugeMetricFamily(
+            "seance_sfu_salle_transmitting", "1 when the salle transmits in both directions", labels=["salle"]
+        )
         for salle, ok in sorted(g.get("transmitting", {}).items()):
             m.add_metric([salle], 1 if ok else 0)
         yield m
 
 
-def register(
-    registry: CollectorRegistry | None, counters: SfuCounters, gauges: Callable[[], dict]
-) -> SfuCollector:
+def register(registry: CollectorRegistry | None, counters: SfuCounters, gauges: Callable[[], dict]) -> SfuCollector:
     collector = SfuCollector(counters, gauges)
     if registry is not None:
         registry.register(collector)

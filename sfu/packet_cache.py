@@ -13,7 +13,7 @@ from __future__ import annotations
 class PacketCache:
     """Ring buffer of the last ``size`` packets of one source, keyed by sequence."""
 
-    __slots__ = ("_size", "_mask", "_seqs", "_packets", "_times", "max_age")
+    __slots__ = ("_mask", "_packets", "_seqs", "_size", "_times", "max_age")
 
     def __init__(self, size: int = 512, max_age: float = 1.0) -> None:
         if size <= 0 or size & (size - 1):

@@ -32,9 +32,7 @@ logger = logging.getLogger(__name__)
 
 
 class Peer:
-    def __init__(
-        self, router: Router, peer_id: str, kind: str, health: HealthMonitor | None
-    ) -> None:
+    def __init__(self, router: Router, peer_id: str, kind: str, health: HealthMonitor | None) -> None:
         self.router = router
         self.peer_id = peer_id
         self.kind = kind  # "salle" | "viewer"
@@ -59,9 +57,7 @@ class Peer:
         # max-bundle: with aiortc 1.16's default "balanced" policy, a second m-line of
         # the same kind is bundled onto a transport that BUNDLE then discards (its
         # sender never starts). Browsers always offer BUNDLE.
-        self.pc = pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
+        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         pc.on("connectionstatechange", self._on_state)
         with aiortc_hooks.owned_by(self):
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -86,11 +82,7 @@ class Peer:
             if t is None:
                 continue
             remote = media.direction or "sendrecv"
-            if (
-                self.kind == "salle"
-                and remote in ("sendonly", "sendrecv")
-                and media.kind not in published
-            ):
+            if self.kind == "salle" and remote in ("sendonly", "sendrecv") and media.kind not in published:
                 published.add(media.kind)
                 t.direction = "recvonly"
                 self.slots.append(SEND_AUDIO if media.kind == "audio" else SEND_VIDEO)

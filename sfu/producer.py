@@ -51,7 +51,7 @@ _SEQ_TS_SSRC = struct.Struct("!HII")
 
 
 class Codec:
-    __slots__ = ("name", "clock_rate", "payload_type")
+    __slots__ = ("clock_rate", "name", "payload_type")
 
     def __init__(self, name: str, clock_rate: int, payload_type: int) -> None:
         self.name = name
@@ -84,9 +84,7 @@ class Producer:
         self.vp8_payload_types |= {r for r, apt in self.rtx_apt.items() if apt in self.vp8_payload_types}
         self.extensions: dict[int, str] = {e.id: e.uri for e in parameters.headerExtensions}
         self._tables: dict[int, bytes] = {}  # by Consumer.extension_key
-        self.audio_level_id = next(
-            (i for i, uri in self.extensions.items() if uri == URI_AUDIO_LEVEL), 0
-        )
+        self.audio_level_id = next((i for i, uri in self.extensions.items() if uri == URI_AUDIO_LEVEL), 0)
         self.ssrc: int | None = next((e.ssrc for e in parameters.encodings), None)
         self.cache = PacketCache(peer.router.config.packet_cache_size)
         self.consumers: list[Consumer] = []
@@ -134,9 +132,7 @@ class Producer:
             pass
 
     # hot path -------------------------------------------------------------------
-    def on_rtp(
-        self, data: bytes, arrival_time_ms: int, layout: tuple[int, int] | None = None
-    ) -> None:
+    def on_rtp(self, data: bytes, arrival_time_ms: int, layout: tuple[int, int] | None = None) -> None:
         """One unprotected RTP packet of this track; ``layout`` is its
         :func:`sfu.rtp_rewrite.rtp_layout` when the caller already checked it."""
         counters = self.counters
@@ -144,9 +140,10 @@ class Producer:
             layout = rtp_layout(data)
         pt = data[1] & 0x7F if layout is not None else -1
         codec = self.codecs.get(pt)
-        if layout is None or (pt in self.vp8_payload_types and not vp8_descriptor_fits(
-            data, layout[0] + (2 if codec is None else 0), layout[1]
-        )):
+        if layout is None or (
+            pt in self.vp8_payload_types
+            and not vp8_descriptor_fits(data, layout[0] + (2 if codec is None else 0), layout[1])
+        ):
             counters.dropped["malformed"] += 1
             return
         p, end = layout
@@ -218,8 +215,7 @@ class Producer:
         object per distinct set of consumer ids (so ``bodies`` is shared)."""
         table = self._tables.get(consumer.extension_key)
         if table is None:
-            table = self._tables[consumer.extension_key] = extension_table(
-                self.extensions, consumer.extensions)
+            table = self._tables[consumer.extension_key] = extension_table(self.extensions, consumer.extensions)
         return table
 
     def _unwrap_rtx(self, data: bytes, p: int, end: int) -> bytes | None:

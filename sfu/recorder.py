@@ -118,8 +118,9 @@ class _Tap:
 
     # called by Producer.on_rtp on the event loop, like Consumer.forward (whose further
     # arguments, precomputed for rewriting, the recorder does not need): keep it this small
-    def forward(self, producer: Producer, data: bytes, codec: Codec, seq: int, ts: int,
-                keyframe: bool, now: float, *_: Any) -> None:
+    def forward(
+        self, producer: Producer, data: bytes, codec: Codec, seq: int, ts: int, keyframe: bool, now: float, *_: Any
+    ) -> None:
         if producer is not self.source:
             producer.detach(self)
             return
@@ -134,8 +135,7 @@ class Recorder:
     object, e.g. :class:`signaling.recordings.EncryptedWriter`). The caller closes the
     sink after :meth:`stop`."""
 
-    def __init__(self, router: Router, sink: BinaryIO, queue_size: int = 4000,
-                 black_frames: bool = True) -> None:
+    def __init__(self, router: Router, sink: BinaryIO, queue_size: int = 4000, black_frames: bool = True) -> None:
         self.router = router
         self.sink = sink
         self.queue: queue.Queue = queue.Queue(maxsize=queue_size)
@@ -271,7 +271,7 @@ class Recorder:
     # audio
     def _fill_silence(self, upto: float) -> None:
         while self._a_next + SILENCE_MS <= upto:
-            self._emit("audio", self._silence, int(round(self._a_next)), SILENCE_MS, True)
+            self._emit("audio", self._silence, round(self._a_next), SILENCE_MS, True)
             self._a_next += SILENCE_MS
             self.counters["silence_frames"] += 1
             self._a_anchor = None  # a voice resuming after silence is anchored again
@@ -298,11 +298,11 @@ class Recorder:
             return
         self._a_late = 0
         while pts - self._a_next >= SILENCE_MS:  # a gap (loss, DTX): fill it
-            self._emit("audio", self._silence, int(round(self._a_next)), SILENCE_MS, True)
+            self._emit("audio", self._silence, round(self._a_next), SILENCE_MS, True)
             self._a_next += SILENCE_MS
             self.counters["silence_frames"] += 1
         pts = max(pts, self._a_next)
-        self._emit("audio", rtp.payload, int(round(pts)), int(round(dur)), True)
+        self._emit("audio", rtp.payload, round(pts), round(dur), True)
         self._a_next = pts + dur
         self.counters["audio_frames"] += 1
 
@@ -324,7 +324,7 @@ class Recorder:
                 self._v_anchor = (frame.ts, max(self._v_last + 1.0, self._ms(arrival) - LAG_MS))
             anchor_ts, anchor_ms = self._v_anchor
             delta = ((frame.ts - anchor_ts + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
-            pts = int(round(anchor_ms + delta / 90.0))
+            pts = round(anchor_ms + delta / 90.0)
             if pts <= self._v_last:
                 pts = self._v_last + 1
             self._v_last = pts
@@ -343,7 +343,7 @@ class Recorder:
         frame = self._black.get(self._size)
         if frame is None:
             frame = self._black[self._size] = black_vp8_keyframe(*self._size)
-        pts = max(self._v_last + 1, int(round(at)))
+        pts = max(self._v_last + 1, round(at))
         self._v_last = pts
         self._v_gen = -1  # whatever comes next starts again at a key frame
         self._emit("video", frame, pts, 0, True)

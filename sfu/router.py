@@ -45,12 +45,12 @@ from .speaker import SpeakerDetector
 from .traffic import TrafficMeter
 
 __all__ = [
+    "HealthSettings",
+    "IceSettings",
     "Router",
     "RouterConfig",
-    "IceSettings",
-    "HealthSettings",
-    "SpeakerSettings",
     "SalleHealth",
+    "SpeakerSettings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -258,9 +258,7 @@ class Router:
             task.add_done_callback(self._background.discard)
 
     # --- internals ------------------------------------------------------------------------
-    async def _connect(
-        self, peer_id: str, kind: str, offer_sdp: str, monitor: HealthMonitor | None
-    ) -> str:
+    async def _connect(self, peer_id: str, kind: str, offer_sdp: str, monitor: HealthMonitor | None) -> str:
         if self.closed:
             raise RuntimeError("router closed")
         self._ensure_ticking()
@@ -315,7 +313,8 @@ class Router:
     def tick(self, now: float) -> None:
         """Periodic work: speaker, slots, health, key frame retries."""
         eligible = {
-            p.salle_id for p in self.peers.values()
+            p.salle_id
+            for p in self.peers.values()
             if p.kind == "salle" and "audio" in p.producers and p.salle_id not in self.muted
         }
         self.speaker.update(now, eligible)
@@ -335,20 +334,12 @@ class Router:
     def _policy_input(self) -> PolicyInput:
         now = time.monotonic()
         salles = [p for p in self.peers.values() if p.kind == "salle"]
-        video = {
-            p.salle_id for p in salles
-            if "video" in p.producers and p.salle_id not in self.audio_only
-        }
-        audio = {
-            p.salle_id for p in salles
-            if "audio" in p.producers and p.salle_id not in self.muted
-        }
+        video = {p.salle_id for p in salles if "video" in p.producers and p.salle_id not in self.audio_only}
+        audio = {p.salle_id for p in salles if "audio" in p.producers and p.salle_id not in self.muted}
         ids = [p.salle_id for p in salles]
         recency = self.speaker.recency(ids)
         # loudest first, in 6 dB steps so that noise does not reorder silent salles
-        loudest = sorted(
-            ids, key=lambda s: (-int(self.speaker.loudness(s, now) // 6), recency.index(s))
-        )
+        loudest = sorted(ids, key=lambda s: (-int(self.speaker.loudness(s, now) // 6), recency.index(s)))
         return PolicyInput(
             video_sources=video,
             audio_sources=audio,
@@ -369,7 +360,11 @@ class Router:
         for peer in list(self.peers.values()):
             if peer.kind == "salle":
                 new = assign_salle(
-                    peer.salle_id, inp, peer.assignments, cfg.video_slots, cfg.audio_slots,
+                    peer.salle_id,
+                    inp,
+                    peer.assignments,
+                    cfg.video_slots,
+                    cfg.audio_slots,
                     receives_video=peer.salle_id not in self.audio_only,
                 )
             else:

@@ -383,18 +383,18 @@ class SequenceMapper:
 
     __slots__ = (
         "clock_rate",
-        "seq_offset",
-        "ts_offset",
-        "max_seq",
-        "max_ts",
-        "max_at",
         "floor",
+        "max_at",
+        "max_pid",
+        "max_seq",
+        "max_tl0",
+        "max_ts",
+        "pid_offset",
+        "seq_offset",
         "src_max",
         "started",
-        "pid_offset",
-        "max_pid",
         "tl0_offset",
-        "max_tl0",
+        "ts_offset",
     )
 
     def __init__(self, clock_rate: int, rng: random.Random | None = None) -> None:

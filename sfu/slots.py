@@ -50,18 +50,12 @@ def layout(kind: str, video_slots: int = 2, audio_slots: int = 3) -> list[dict]:
             {"kind": "audio", "direction": "sendonly", "slot": SEND_AUDIO},
             {"kind": "video", "direction": "sendonly", "slot": SEND_VIDEO},
         ]
-        entries += [
-            {"kind": "video", "direction": "recvonly", "slot": video_slot(i)}
-            for i in range(video_slots)
-        ]
+        entries += [{"kind": "video", "direction": "recvonly", "slot": video_slot(i)} for i in range(video_slots)]
     elif kind == "viewer":
         entries = [{"kind": "video", "direction": "recvonly", "slot": PROGRAMME}]
     else:
         raise ValueError(f"unknown peer kind {kind!r}")
-    entries += [
-        {"kind": "audio", "direction": "recvonly", "slot": audio_slot(i)}
-        for i in range(audio_slots)
-    ]
+    entries += [{"kind": "audio", "direction": "recvonly", "slot": audio_slot(i)} for i in range(audio_slots)]
     return entries
 
 
@@ -89,17 +83,29 @@ def _candidates(inp: PolicyInput) -> tuple[list[str], list[str]]:
     """(video preference order, voice order) before excluding the subscriber itself."""
     # a snapshot: fields are replaced, not mutated in place (the Router builds a new
     # PolicyInput per decision); the key notices a replaced field
-    key = (inp.pinned, inp.president, inp.speaker, id(inp.recency), len(inp.recency),
-           id(inp.loudest), len(inp.loudest), id(inp.video_sources), len(inp.video_sources),
-           id(inp.audio_sources), len(inp.audio_sources))
+    key = (
+        inp.pinned,
+        inp.president,
+        inp.speaker,
+        id(inp.recency),
+        len(inp.recency),
+        id(inp.loudest),
+        len(inp.loudest),
+        id(inp.video_sources),
+        len(inp.video_sources),
+        id(inp.audio_sources),
+        len(inp.audio_sources),
+    )
     got = inp._cache.get(key)
     if got is None:
         inp._cache.clear()
         designated = inp.pinned or inp.president
-        video = [s for s in _dedupe([designated, inp.speaker, *inp.recency, *sorted(inp.video_sources)])
-                 if s in inp.video_sources]
-        voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)])
-                  if s in inp.audio_sources]
+        video = [
+            s
+            for s in _dedupe([designated, inp.speaker, *inp.recency, *sorted(inp.video_sources)])
+            if s in inp.video_sources
+        ]
+        voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)]) if s in inp.audio_sources]
         got = inp._cache[key] = (video, voices)
     return got
 
@@ -115,9 +121,7 @@ def _first(items: list[str], n: int, me: str) -> list[str]:
     return out
 
 
-def _sticky(
-    slots: list[str], wanted: list[str], previous: dict[str, str | None]
-) -> dict[str, str | None]:
+def _sticky(slots: list[str], wanted: list[str], previous: dict[str, str | None]) -> dict[str, str | None]:
     wanted = wanted[: len(slots)]
     out: dict[str, str | None] = {}
     placed = set()
@@ -164,24 +168,20 @@ def assign_salle(
         else:
             out.update(_sticky(vslots, valid, previous))
     else:
-        out.update({s: None for s in vslots})
+        out.update(dict.fromkeys(vslots))
     aslots = [audio_slot(i) for i in range(audio_slots)]
     out.update(_sticky(aslots, _first(voice_order, audio_slots, me), previous))
     return out
 
 
 def programme_source(inp: PolicyInput) -> str | None:
-    for candidate in _dedupe(
-        [inp.pinned, inp.speaker, inp.president, *inp.recency, *sorted(inp.video_sources)]
-    ):
+    for candidate in _dedupe([inp.pinned, inp.speaker, inp.president, *inp.recency, *sorted(inp.video_sources)]):
         if candidate in inp.video_sources:
             return candidate
     return None
 
 
-def assign_viewer(
-    inp: PolicyInput, previous: dict[str, str | None], audio_slots: int = 3
-) -> dict[str, str | None]:
+def assign_viewer(inp: PolicyInput, previous: dict[str, str | None], audio_slots: int = 3) -> dict[str, str | None]:
     """Slot -> salle id (or None) for a public viewer.
 
     During a sensitive passage (R19) every slot is empty: the public stream carries
@@ -189,11 +189,10 @@ def assign_viewer(
     programme picture; its voice still does (the objection is to the image)."""
     aslots = [audio_slot(i) for i in range(audio_slots)]
     if inp.public_silenced:
-        return {PROGRAMME: None, **{slot: None for slot in aslots}}
+        return {PROGRAMME: None, **dict.fromkeys(aslots)}
     if inp.no_broadcast:
         inp = replace(inp, video_sources=inp.video_sources - inp.no_broadcast)
     out: dict[str, str | None] = {PROGRAMME: programme_source(inp)}
-    voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)])
-              if s in inp.audio_sources]
+    voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)]) if s in inp.audio_sources]
     out.update(_sticky(aslots, voices, previous))
     return out

@@ -33,9 +33,17 @@ import time
 from typing import Any
 
 FIELDS = (
-    "in_audio_bytes", "in_video_bytes", "out_bytes", "out_audio_bytes",
-    "out_video_bytes", "mesh_in_bytes", "connected_seconds", "audio_only_seconds",
-    "video_seconds", "video_active_bytes", "forgone_video_stream_seconds",
+    "in_audio_bytes",
+    "in_video_bytes",
+    "out_bytes",
+    "out_audio_bytes",
+    "out_video_bytes",
+    "mesh_in_bytes",
+    "connected_seconds",
+    "audio_only_seconds",
+    "video_seconds",
+    "video_active_bytes",
+    "forgone_video_stream_seconds",
     "video_uplink_audio_only_bytes",
 )
 
@@ -112,8 +120,11 @@ class TrafficMeter:
                 s["in_audio_bytes"] += delta
             if delta:
                 for dst in connected:
-                    if dst != src and (src not in muted if producer.kind == "audio"
-                                       else src not in audio_only and dst not in audio_only):
+                    if dst != src and (
+                        src not in muted
+                        if producer.kind == "audio"
+                        else src not in audio_only and dst not in audio_only
+                    ):
                         self.salles[dst]["mesh_in_bytes"] += delta
             if producer.closed:
                 # a closed producer may still see the packets in flight while its

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS revoked_sessions (
     expires_at REAL NOT NULL
 )
 """
+
 
 #: A hash checked against when the login does not exist, so that an unknown login costs
 #: the same time as a wrong password.
@@ -89,8 +90,17 @@ class AccountStore:
     def close(self) -> None:
         self._db.close()
 
-    def set_account(self, login: str, password: str, role: Role, *, member_id: str | None = None,
-                    salle_id: str | None = None, display_name: str = "", agent_id: str | None = None) -> Account:
+    def set_account(
+        self,
+        login: str,
+        password: str,
+        role: Role,
+        *,
+        member_id: str | None = None,
+        salle_id: str | None = None,
+        display_name: str = "",
+        agent_id: str | None = None,
+    ) -> Account:
         """Create the account, or replace its password and attributes."""
         if role in (Role.KIOSK, Role.PUBLIC):
             raise ValueError("kiosks and the public have no account")
@@ -118,7 +128,8 @@ class AccountStore:
     def by_member(self, member_id: str) -> Account | None:
         row = self._db.execute(
             "SELECT login, role, member_id, salle_id, display_name, agent_id FROM accounts WHERE member_id = ? LIMIT 1",
-            (member_id,)).fetchone()
+            (member_id,),
+        ).fetchone()
         return Account(row[0], Role(row[1]), row[2], row[3], row[4], row[5]) if row else None
 
     def authenticate(self, login: str, password: str) -> Account | None:
@@ -138,8 +149,10 @@ class AccountStore:
         """Logout: this session id is refused from now on (until it would have expired)."""
         now = time.time()
         self._db.execute("DELETE FROM revoked_sessions WHERE expires_at < ?", (now,))
-        self._db.execute("INSERT OR IGNORE INTO revoked_sessions(sid, login, expires_at) VALUES (?, ?, ?)",
-                         (sid, login, float(expires_at)))
+        self._db.execute(
+            "INSERT OR IGNORE INTO revoked_sessions(sid, login, expires_at) VALUES (?, ?, ?)",
+            (sid, login, float(expires_at)),
+        )
         self._revoked(login, sid)
 
     def revoke_all_sessions(self, login: str) -> None:

@@ -127,16 +127,33 @@ class TokenSigner:
                 fh.write(os.urandom(32))
         return cls(path.read_bytes())
 
-    def issue(self, role: Role, *, member: str | None = None, salle: str | None = None,
-              sitting: str | None = None, ttl_s: int | None = None, agent: str | None = None,
-              sid: str | None = None, login: str | None = None, gen: int | None = None) -> str:
+    def issue(
+        self,
+        role: Role,
+        *,
+        member: str | None = None,
+        salle: str | None = None,
+        sitting: str | None = None,
+        ttl_s: int | None = None,
+        agent: str | None = None,
+        sid: str | None = None,
+        login: str | None = None,
+        gen: int | None = None,
+    ) -> str:
         if ttl_s is None:
             ttl_s = KIOSK_TTL_S if role is Role.KIOSK else SESSION_TTL_S
         if role is Role.KIOSK and (member is not None or salle is None):
             raise ValueError("a kiosk token names a salle and no member")
         now = int(self._clock())
-        payload = {"v": 1, "role": role.value, "member": member, "salle": salle, "sitting": sitting,
-                   "iat": now, "exp": now + int(ttl_s)}
+        payload = {
+            "v": 1,
+            "role": role.value,
+            "member": member,
+            "salle": salle,
+            "sitting": sitting,
+            "iat": now,
+            "exp": now + int(ttl_s),
+        }
         if agent is not None:
             payload["agent"] = agent
         if sid is not None:
@@ -155,10 +172,18 @@ class TokenSigner:
             raise TokenError("bad_token", "Jeton invalide (signature incorrecte).")
         try:
             data = json.loads(_b64d(body))
-            claims = Claims(role=Role(data["role"]), member=data.get("member"), salle=data.get("salle"),
-                            sitting=data.get("sitting"), issued_at=int(data["iat"]), expires_at=int(data["exp"]),
-                            agent=data.get("agent"), sid=data.get("sid"), login=data.get("login"),
-                            gen=data.get("gen"))
+            claims = Claims(
+                role=Role(data["role"]),
+                member=data.get("member"),
+                salle=data.get("salle"),
+                sitting=data.get("sitting"),
+                issued_at=int(data["iat"]),
+                expires_at=int(data["exp"]),
+                agent=data.get("agent"),
+                sid=data.get("sid"),
+                login=data.get("login"),
+                gen=data.get("gen"),
+            )
         except (ValueError, KeyError, TypeError):
             raise TokenError("bad_token", "Jeton illisible.") from None
         if data.get("v") != 1:

@@ -58,7 +58,7 @@ class CouncilStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "CouncilStore":
+    def __enter__(self) -> CouncilStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -70,12 +70,20 @@ class CouncilStore:
         r = council.reglement
         with self._db:
             for table in ("commune", "member", "salle", "agent"):
-                self._db.execute(f"DELETE FROM {table} WHERE council_id = ?", (council.id,))  # noqa: S608 - fixed names
+                self._db.execute(f"DELETE FROM {table} WHERE council_id = ?", (council.id,))
             self._db.execute(
                 "INSERT INTO council VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
                 "siret=excluded.siret, president_id=excluded.president_id, recording=excluded.recording, "
                 "retention_days=excluded.retention_days, consultation=excluded.consultation",
-                (council.id, council.name, council.siret, council.president_id, int(r.recording), r.retention_days, r.consultation),
+                (
+                    council.id,
+                    council.name,
+                    council.siret,
+                    council.president_id,
+                    int(r.recording),
+                    r.retention_days,
+                    r.consultation,
+                ),
             )
             self._db.executemany(
                 "INSERT INTO commune VALUES (?, ?, ?, ?, ?)",
@@ -83,14 +91,27 @@ class CouncilStore:
             )
             self._db.executemany(
                 "INSERT INTO member VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(council.id, i, m.id, m.first_name, m.last_name, m.commune_id, str(m.seat), m.replaces, m.function)
-                 for i, m in enumerate(council.members)],
+                [
+                    (council.id, i, m.id, m.first_name, m.last_name, m.commune_id, str(m.seat), m.replaces, m.function)
+                    for i, m in enumerate(council.members)
+                ],
             )
             self._db.executemany(
                 "INSERT INTO salle VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(council.id, i, s.id, s.name, s.commune_id, s.address,
-                  s.designation.reference if s.designation else None, s.designation.date if s.designation else None,
-                  int(s.is_seat)) for i, s in enumerate(council.salles)],
+                [
+                    (
+                        council.id,
+                        i,
+                        s.id,
+                        s.name,
+                        s.commune_id,
+                        s.address,
+                        s.designation.reference if s.designation else None,
+                        s.designation.date if s.designation else None,
+                        int(s.is_seat),
+                    )
+                    for i, s in enumerate(council.salles)
+                ],
             )
             self._db.executemany(
                 "INSERT INTO agent VALUES (?, ?, ?, ?, ?)",
@@ -99,7 +120,8 @@ class CouncilStore:
 
     def load(self, council_id: str) -> Council | None:
         row = self._db.execute(
-            "SELECT name, siret, president_id, recording, retention_days, consultation FROM council WHERE id = ?", (council_id,)
+            "SELECT name, siret, president_id, recording, retention_days, consultation FROM council WHERE id = ?",
+            (council_id,),
         ).fetchone()
         if row is None:
             return None
@@ -108,24 +130,39 @@ class CouncilStore:
         def rows(sql: str) -> list[tuple]:
             return self._db.execute(sql, (council_id,)).fetchall()
 
-        communes = tuple(Commune(i, n, insee) for i, n, insee in
-                         rows("SELECT id, name, insee FROM commune WHERE council_id = ? ORDER BY position"))
+        communes = tuple(
+            Commune(i, n, insee)
+            for i, n, insee in rows("SELECT id, name, insee FROM commune WHERE council_id = ? ORDER BY position")
+        )
         members = tuple(
             Member(i, fn, ln, c, Seat(seat), rep, fun)
             for i, fn, ln, c, seat, rep, fun in rows(
                 "SELECT id, first_name, last_name, commune_id, seat, replaces, function FROM member "
-                "WHERE council_id = ? ORDER BY position")
+                "WHERE council_id = ? ORDER BY position"
+            )
         )
         salles = tuple(
             Salle(i, n, c, a, Designation(ref, d) if ref is not None else None, bool(seat))
             for i, n, c, a, ref, d, seat in rows(
                 "SELECT id, name, commune_id, address, designation_reference, designation_date, is_seat FROM salle "
-                "WHERE council_id = ? ORDER BY position")
+                "WHERE council_id = ? ORDER BY position"
+            )
         )
-        agents = tuple(Agent(i, n, s) for i, n, s in
-                       rows("SELECT id, name, salle_id FROM agent WHERE council_id = ? ORDER BY position"))
-        return Council(council_id, name, siret, communes, members, salles, agents, president_id,
-                       Reglement(bool(recording), retention_days, consultation))
+        agents = tuple(
+            Agent(i, n, s)
+            for i, n, s in rows("SELECT id, name, salle_id FROM agent WHERE council_id = ? ORDER BY position")
+        )
+        return Council(
+            council_id,
+            name,
+            siret,
+            communes,
+            members,
+            salles,
+            agents,
+            president_id,
+            Reglement(bool(recording), retention_days, consultation),
+        )
 
     def councils(self) -> list[tuple[str, str]]:
         return self._db.execute("SELECT id, name FROM council ORDER BY name").fetchall()
@@ -139,8 +176,15 @@ class CouncilStore:
         with self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO sitting VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (council_id, config.id, config.title, config.scheduled_at, config.convened_on,
-                 int(config.teleconference), config.reconvened_after),
+                (
+                    council_id,
+                    config.id,
+                    config.title,
+                    config.scheduled_at,
+                    config.convened_on,
+                    int(config.teleconference),
+                    config.reconvened_after,
+                ),
             )
 
     def sittings(self, council_id: str) -> list[SittingConfig]:
@@ -148,5 +192,7 @@ class CouncilStore:
             SittingConfig(i, t, s, c, bool(tele), r)
             for i, t, s, c, tele, r in self._db.execute(
                 "SELECT id, title, scheduled_at, convened_on, teleconference, reconvened_after FROM sitting "
-                "WHERE council_id = ? ORDER BY scheduled_at", (council_id,))
+                "WHERE council_id = ? ORDER BY scheduled_at",
+                (council_id,),
+            )
         ]

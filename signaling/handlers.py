@@ -25,11 +25,22 @@ from typing import Any
 
 from deliberation.commands import COMMAND_TYPES
 from deliberation.refusal import Refusal
-
 from signaling.auth import Claims, TokenError, TokenSigner
 from signaling.hub import Connection, Handler
-from signaling.protocol import (CLIENT_MESSAGES, AudioOnly, CommandMessage, Hello, Join, Leave, Message, Mute,
-                                Offer, Pin, Ping, ProtocolError)
+from signaling.protocol import (
+    CLIENT_MESSAGES,
+    AudioOnly,
+    CommandMessage,
+    Hello,
+    Join,
+    Leave,
+    Message,
+    Mute,
+    Offer,
+    Pin,
+    Ping,
+    ProtocolError,
+)
 from signaling.roles import PERMISSIONS, ROLE_LABELS_FR, Role, command_allowed
 from signaling.room import SittingRoom, shows_view
 from signaling.sitting import SittingService
@@ -68,6 +79,7 @@ class Registry:
                 raise ValueError(f"message type {cls.type!r} has no row in signaling.roles.PERMISSIONS")
             self.entries[cls.type] = (cls, fn)
             return fn
+
         return decorate
 
     def bind(self, services: Services) -> dict[str, Handler]:
@@ -114,10 +126,19 @@ async def hello(services: Services, conn: Connection, msg: Hello) -> None:
         raise ProtocolError("unknown_salle", "Cette borne n'appartient à aucune salle de la séance.", "token")
     conn.claims = claims
     await room.attach(conn)
-    conn.send({"type": "welcome", "re": msg.id, "role": claims.role.value, "member": claims.member,
-               "salle": claims.salle, "sitting": room.sitting_id, "names": room.names(),
-               "allowed": sorted(t for t, roles in PERMISSIONS.items() if claims.role in roles),
-               "iceServers": services.ice_servers(claims, conn.id) if services.ice_servers else []})
+    conn.send(
+        {
+            "type": "welcome",
+            "re": msg.id,
+            "role": claims.role.value,
+            "member": claims.member,
+            "salle": claims.salle,
+            "sitting": room.sitting_id,
+            "names": room.names(),
+            "allowed": sorted(t for t, roles in PERMISSIONS.items() if claims.role in roles),
+            "iceServers": services.ice_servers(claims, conn.id) if services.ice_servers else [],
+        }
+    )
     conn.send(room.state_message())
     service = services.sittings.get(room.sitting_id)
     if service is not None:
@@ -142,9 +163,17 @@ async def join(services: Services, conn: Connection, msg: Join) -> None:
             await room.leave_media(conn)
         room.join_viewer(conn, f"viewer-{conn.id}-{secrets.token_hex(3)}")
         kind = "viewer"
-    conn.send({"type": "slots", "re": msg.id, "as": kind, "peer": conn.peer_id,
-               "layout": room.router.slot_layout(kind),
-               "assignments": room.assignments.get(conn.peer_id or "", {}), "names": room.names()})
+    conn.send(
+        {
+            "type": "slots",
+            "re": msg.id,
+            "as": kind,
+            "peer": conn.peer_id,
+            "layout": room.router.slot_layout(kind),
+            "assignments": room.assignments.get(conn.peer_id or "", {}),
+            "names": room.names(),
+        }
+    )
 
 
 @HANDLERS.on(Offer)
@@ -174,8 +203,14 @@ async def mute(services: Services, conn: Connection, msg: Mute) -> None:
     assert claims is not None
     room.set_muted(_salle(room, msg.salle), msg.muted)
     # media only (not a deliberation act), but logged: who muted which salle
-    log.info("sitting %s: salle %s %s by %s %s", room.sitting_id, msg.salle, "muted" if msg.muted else "unmuted",
-             claims.role.value, claims.member or "")
+    log.info(
+        "sitting %s: salle %s %s by %s %s",
+        room.sitting_id,
+        msg.salle,
+        "muted" if msg.muted else "unmuted",
+        claims.role.value,
+        claims.member or "",
+    )
 
 
 @HANDLERS.on(AudioOnly)
@@ -190,8 +225,9 @@ async def audio_only(services: Services, conn: Connection, msg: AudioOnly) -> No
         room.set_audio_only(msg.salle, msg.audio_only)
         return
     # R3: the switch is journaled, then applied to the Router by the service
-    await _run_command(service, conn, {"type": "SetAudioOnly", "salle_id": msg.salle, "audio_only": msg.audio_only},
-                       msg.id)
+    await _run_command(
+        service, conn, {"type": "SetAudioOnly", "salle_id": msg.salle, "audio_only": msg.audio_only}, msg.id
+    )
 
 
 @HANDLERS.on(Pin)
@@ -220,8 +256,9 @@ async def command(services: Services, conn: Connection, msg: CommandMessage) -> 
     if not isinstance(ctype, str) or ctype not in COMMAND_TYPES:
         raise ProtocolError("SCHEMA", f"Commande inconnue : « {str(ctype)[:40]} ».", "type")
     if not command_allowed(claims.role, ctype):
-        raise ProtocolError("ROLE", f"Votre rôle ({ROLE_LABELS_FR[claims.role]}) ne permet pas la commande « {ctype} ».",
-                            "type")
+        raise ProtocolError(
+            "ROLE", f"Votre rôle ({ROLE_LABELS_FR[claims.role]}) ne permet pas la commande « {ctype} ».", "type"
+        )
     await _run_command(service, conn, msg.command, msg.id)
 
 

@@ -64,15 +64,16 @@ class TokenBucket:
 class Connection:
     """One browser socket: who it is (claims), which sitting, which media peer."""
 
-    def __init__(self, ws: web.WebSocketResponse, *, cookie_claims: Claims | None = None,
-                 queue_max: int = SEND_QUEUE_MAX) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, *, cookie_claims: Claims | None = None, queue_max: int = SEND_QUEUE_MAX
+    ) -> None:
         self.id = next(_ids)
         self.ws = ws
         self.cookie_claims = cookie_claims
         self.claims: Claims | None = None
         self.room: SittingRoom | None = None
-        self.media: str | None = None      # "salle" or "viewer" after join
-        self.peer_id: str | None = None    # the Router's peer id after join
+        self.media: str | None = None  # "salle" or "viewer" after join
+        self.peer_id: str | None = None  # the Router's peer id after join
         self.closed = False
         self.dropped = 0
         self._queue: asyncio.Queue[dict[str, Any] | str | None] = asyncio.Queue(maxsize=queue_max)
@@ -123,15 +124,16 @@ class Connection:
             self._writer.cancel()
         try:
             await asyncio.wait_for(self._writer, timeout=2.0)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             self._writer.cancel()
 
 
 Handler = Callable[[Connection, Message], Awaitable[None]]
 
 
-async def dispatch(conn: Connection, raw: str, handlers: dict[str, Handler],
-                   metrics: SignalingMetrics | None = None) -> None:
+async def dispatch(
+    conn: Connection, raw: str, handlers: dict[str, Handler], metrics: SignalingMetrics | None = None
+) -> None:
     """Parse, authorise and handle one frame; every refusal becomes one ``error``."""
     re_id = None
     msg: Message | None = None
@@ -158,9 +160,12 @@ async def dispatch(conn: Connection, raw: str, handlers: dict[str, Handler],
         conn.send(ProtocolError("internal", "Erreur interne du serveur ; réessayez.").to_message(re_id))
 
 
-async def serve(conn: Connection, handlers: dict[str, Handler],
-                on_close: Callable[[Connection], Awaitable[None]],
-                metrics: SignalingMetrics | None = None) -> None:
+async def serve(
+    conn: Connection,
+    handlers: dict[str, Handler],
+    on_close: Callable[[Connection], Awaitable[None]],
+    metrics: SignalingMetrics | None = None,
+) -> None:
     """Read frames until the socket closes; then detach the connection."""
     conn.start()
     try:

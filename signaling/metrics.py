@@ -9,10 +9,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 class SignalingMetrics:
     def __init__(self, registry: CollectorRegistry, connections: Callable[[], int]) -> None:
-        self.messages = Counter("seance_signaling_messages", "Signaling messages received, by type",
-                                ["type"], registry=registry)
-        self.errors = Counter("seance_signaling_errors", "Signaling error replies, by code",
-                              ["code"], registry=registry)
+        self.messages = Counter(
+            "seance_signaling_messages", "Signaling messages received, by type", ["type"], registry=registry
+        )
+        self.errors = Counter(
+            "seance_signaling_errors", "Signaling error replies, by code", ["code"], registry=registry
+        )
         self.logins = Counter("seance_logins", "Login attempts, by outcome", ["outcome"], registry=registry)
         g = Gauge("seance_signaling_connections", "Open signaling WebSockets", registry=registry)
         g.set_function(lambda: float(connections()))

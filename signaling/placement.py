@@ -213,8 +213,16 @@ Closer = Callable[[str], Awaitable[None]]
 class SittingHost:
     """Acquire, keep and give back this node's sittings; fence their journal appends."""
 
-    def __init__(self, placement: Placement, sittings: list[str], data_dir: Path, *,
-                 open_sitting: Opener, close_sitting: Closer, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        placement: Placement,
+        sittings: list[str],
+        data_dir: Path,
+        *,
+        open_sitting: Opener,
+        close_sitting: Closer,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.placement = placement
         self.sittings = list(sittings)
         self.data_dir = Path(data_dir)
@@ -241,8 +249,10 @@ class SittingHost:
         deadline = self.deadlines.get(sitting)
         margin = self.placement.lease_ttl_s * FENCE_MARGIN
         if deadline is None or deadline - self.clock() < margin:
-            return ("Ce serveur n'est plus assuré de tenir la séance (bail expiré) : la commande n'est pas "
-                    "enregistrée. Rechargez la page pour rejoindre le serveur qui la tient.")
+            return (
+                "Ce serveur n'est plus assuré de tenir la séance (bail expiré) : la commande n'est pas "
+                "enregistrée. Rechargez la page pour rejoindre le serveur qui la tient."
+            )
         return None
 
     async def start(self) -> None:
@@ -341,13 +351,21 @@ class SittingHost:
             # Redis) or closing. Holding the lease keeps its fence closed; wait a few beats.
             waits = self._lock_waits[sitting] = self._lock_waits.get(sitting, 0) + 1
             if waits >= LOCK_WAIT_TICKS:
-                log.warning("placement: lease of %s taken but its journal is still locked by another process: "
-                            "giving the lease back", sitting)
+                log.warning(
+                    "placement: lease of %s taken but its journal is still locked by another process: "
+                    "giving the lease back",
+                    sitting,
+                )
                 self._lock_waits.pop(sitting, None)
                 await self._release_quietly(sitting)
             else:
-                log.info("placement: lease of %s taken but its journal is still locked by another process: "
-                         "waiting for it (%d/%d)", sitting, waits, LOCK_WAIT_TICKS)
+                log.info(
+                    "placement: lease of %s taken but its journal is still locked by another process: "
+                    "waiting for it (%d/%d)",
+                    sitting,
+                    waits,
+                    LOCK_WAIT_TICKS,
+                )
             return
         self._lock_waits.pop(sitting, None)
         self.locks[sitting] = lock
@@ -362,8 +380,9 @@ class SittingHost:
         await self._renew(sitting)  # opening may have been slow: the lease must still be ours
         if sitting not in self.deadlines:
             return
-        log.info("placement: sitting %s now lives on node %s (%s)", sitting, self.placement.node.id,
-                 self.placement.node.url)
+        log.info(
+            "placement: sitting %s now lives on node %s (%s)", sitting, self.placement.node.id, self.placement.node.url
+        )
         await self.publish(sitting, {"type": "placed"})
 
     async def _drop(self, sitting: str, *, release: bool) -> None:

@@ -52,8 +52,12 @@ class ProtocolError(Exception):
         return out
 
 
-def _limits(max_len: int | None = None, pattern: re.Pattern[str] | None = None,
-            min_value: int | None = None, max_value: int | None = None) -> dict[str, Any]:
+def _limits(
+    max_len: int | None = None,
+    pattern: re.Pattern[str] | None = None,
+    min_value: int | None = None,
+    max_value: int | None = None,
+) -> dict[str, Any]:
     return {"max_len": max_len, "pattern": pattern, "min": min_value, "max": max_value}
 
 
@@ -195,8 +199,11 @@ def _check(value: Any, annotation: Any, f: dataclasses.Field[Any], name: str) ->
     if origin is Literal:
         allowed = typing.get_args(annotation)
         if value not in allowed or type(value) is not type(allowed[0]):
-            raise ProtocolError("invalid_field", f"Le champ « {name} » doit valoir "
-                                + " ou ".join(f"« {a} »" for a in allowed) + ".", name)
+            raise ProtocolError(
+                "invalid_field",
+                f"Le champ « {name} » doit valoir " + " ou ".join(f"« {a} »" for a in allowed) + ".",
+                name,
+            )
         return value
     if origin is dict or annotation is dict:
         # an object checked further by its consumer (a deliberation command: command_from_dict)

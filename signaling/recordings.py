@@ -28,7 +28,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -86,9 +86,8 @@ def recordings_dir(data_dir: Path, sitting_id: str | None = None) -> Path:
     return base / sitting_id if sitting_id is not None else base
 
 
-def new_recording_path(data_dir: Path, sitting_id: str, label: str = "programme",
-                       now: datetime | None = None) -> Path:
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+def new_recording_path(data_dir: Path, sitting_id: str, label: str = "programme", now: datetime | None = None) -> Path:
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     folder = recordings_dir(data_dir, sitting_id)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = f"{now:%Y%m%dT%H%M%SZ}-{label}"
@@ -104,8 +103,8 @@ def recorded_on(path: Path) -> date:
     """The day a recording started: from its name, else from its modification time."""
     m = _STAMP.match(path.name)
     if m:
-        return datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).date()
-    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).date()
+        return datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).date()
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).date()
 
 
 def sha256_file(path: Path) -> str:
@@ -188,7 +187,7 @@ class EncryptedWriter(io.RawIOBase):
             if len(chunk) < off:
                 chunk.extend(bytes(off - len(chunk)))
             take = min(cs - off, len(mv))
-            chunk[off:off + take] = mv[:take]
+            chunk[off : off + take] = mv[:take]
             self._pos += take
             mv = mv[take:]
         self._size = max(self._size, self._pos)
@@ -207,8 +206,13 @@ class EncryptedWriter(io.RawIOBase):
             for idx in sorted(self._open):
                 self._seal(idx, final=idx == last)
             self._open.clear()
-            self._fh.truncate(HEADER_SIZE + last * (NONCE + self.chunk_size + TAG)
-                              + NONCE + (self._size - last * self.chunk_size) + TAG)
+            self._fh.truncate(
+                HEADER_SIZE
+                + last * (NONCE + self.chunk_size + TAG)
+                + NONCE
+                + (self._size - last * self.chunk_size)
+                + TAG
+            )
             self._fh.flush()
             os.fsync(self._fh.fileno())
             self._fh.close()
@@ -239,7 +243,7 @@ class EncryptedWriter(io.RawIOBase):
         if not final and len(chunk) < self.chunk_size:
             chunk.extend(bytes(self.chunk_size - len(chunk)))  # a hole left by a seek
         elif final:
-            del chunk[self._size - idx * self.chunk_size:]
+            del chunk[self._size - idx * self.chunk_size :]
         nonce = secrets.token_bytes(NONCE)
         blob = nonce + self._aead.encrypt(nonce, bytes(chunk), _aad(self.header, idx, final))
         self._fh.seek(self._offset(idx))
@@ -262,7 +266,7 @@ class EncryptedWriter(io.RawIOBase):
 
 def decrypt(path: Path, key: bytes) -> bytes:
     """The plaintext of a recording; :class:`RecordingError` if anything was changed."""
-    plain, complete = _decrypt(path, key, salvage=False)
+    plain, _complete = _decrypt(path, key, salvage=False)
     return plain
 
 
@@ -287,7 +291,7 @@ def _decrypt(path: Path, key: bytes, salvage: bool) -> tuple[bytes, bool]:
     pos, idx = HEADER_SIZE, 0
     while True:
         final = len(data) - pos <= full
-        blob = data[pos:pos + full]
+        blob = data[pos : pos + full]
         if len(blob) < NONCE + TAG:
             if salvage and pos == len(data):
                 return bytes(out), False
@@ -325,7 +329,7 @@ def expired_recordings(data_dir: Path, retention_days: int, today: date | None =
     """Recordings whose retention period (règlement intérieur, R5) has run out."""
     from deliberation.deadlines import retention_until
 
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     out = []
     base = recordings_dir(data_dir)
     if not base.is_dir():

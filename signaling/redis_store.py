@@ -21,6 +21,7 @@ the TTL was sent, so the local deadline always ends before the key expires in Re
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import logging
 import time
@@ -72,9 +73,14 @@ class RedisPlacement(Placement):
         timeout = max(0.5, lease_ttl_s / 4)
         # One retry on a broken connection: after a Redis restart each pooled connection fails
         # once. Every command here is safe to repeat (SET NX then compare-and-extend, Lua CAS).
-        self.redis = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                             decode_responses=True, retry=Retry(NoBackoff(), 1),
-                                             retry_on_error=[ConnectionError, TimeoutError])
+        self.redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[ConnectionError, TimeoutError],
+        )
         self._extend = self.redis.register_script(EXTEND)
         self._release = self.redis.register_script(RELEASE)
         self.tokens: dict[str, int] = {}
@@ -89,13 +95,14 @@ class RedisPlacement(Placement):
         try:
             await self.heartbeat()
         except RedisError as err:
-            log.warning("redis %s unreachable at start (%s): retrying at each heartbeat",
-                        self.url.split("@")[-1], err)  # never the password
+            log.warning(
+                "redis %s unreachable at start (%s): retrying at each heartbeat", self.url.split("@")[-1], err
+            )  # never the password
         self._subscribed = asyncio.Event()
         self._sub_task = asyncio.get_running_loop().create_task(self._subscribe())
         try:  # so that this node sees its own first events too
             await asyncio.wait_for(self._subscribed.wait(), timeout=self.lease_ttl_s)
-        except asyncio.TimeoutError:
+        except builtins.TimeoutError:
             pass
 
     async def stop(self) -> None:

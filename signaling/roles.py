@@ -15,10 +15,10 @@ import enum
 
 
 class Role(enum.StrEnum):
-    KIOSK = "kiosk"            # a salle's PC: camera + room microphone; no human rights
-    PUBLIC = "public"          # anonymous viewer of the public stream (R2)
+    KIOSK = "kiosk"  # a salle's PC: camera + room microphone; no human rights
+    PUBLIC = "public"  # anonymous viewer of the public stream (R2)
     COUNCILLOR = "councillor"  # élu: asks for the floor, votes (next issue)
-    AGENT = "agent"            # salle agent (R4)
+    AGENT = "agent"  # salle agent (R4)
     MODERATOR = "moderator"
     PRESIDENT = "president"
     AUDITOR = "auditor"
@@ -56,7 +56,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 
 #: Extra conditions checked by handlers, shown under the table.
 NOTES: dict[str, str] = {
-    "join": "`as: \"salle\"` only for a kiosk token, for its own salle; everyone else joins as `viewer`.",
+    "join": '`as: "salle"` only for a kiosk token, for its own salle; everyone else joins as `viewer`.',
     "offer": "only after `join`.",
     "audio_only": "an agent only for the salle written in its token (R4); journaled as `SetAudioOnly` (R3).",
     "command": "the deliberation command's own row in the table of commands below decides.",

@@ -59,19 +59,25 @@ class SalleInfo:
 
 
 class SittingRoom:
-    def __init__(self, sitting_id: str, title: str, salles: list[SalleInfo], president_salle: str | None,
-                 router_factory: RouterFactory) -> None:
+    def __init__(
+        self,
+        sitting_id: str,
+        title: str,
+        salles: list[SalleInfo],
+        president_salle: str | None,
+        router_factory: RouterFactory,
+    ) -> None:
         self.sitting_id = sitting_id
         self.title = title
         self.salles = {s.id: s for s in salles}
         self.president_salle = president_salle
         self.connections: set[Connection] = set()
-        self.kiosks: dict[str, Connection] = {}      # salle id -> the socket that holds its media
-        self.viewers: dict[str, Connection] = {}     # viewer peer id -> socket
+        self.kiosks: dict[str, Connection] = {}  # salle id -> the socket that holds its media
+        self.viewers: dict[str, Connection] = {}  # viewer peer id -> socket
         self.muted: set[str] = set()
         self.audio_only: set[str] = set()
         self.pinned: str | None = None
-        self.public_silenced = False             # R19
+        self.public_silenced = False  # R19
         self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.transmitting: dict[str, bool] = {s.id: False for s in salles}
         self.health_changed_at: dict[str, float] = {}
@@ -133,9 +139,13 @@ class SittingRoom:
     def media_view(self) -> dict[str, Any]:
         """Per salle, the media state merged into the sitting view (``media``)."""
         return {
-            s.id: {"connected": s.id in self.kiosks, "muted": s.id in self.muted,
-                   "audio_only": s.id in self.audio_only, "transmitting": self.transmitting[s.id],
-                   "slots": dict(self.assignments.get(s.id, {}))}
+            s.id: {
+                "connected": s.id in self.kiosks,
+                "muted": s.id in self.muted,
+                "audio_only": s.id in self.audio_only,
+                "transmitting": self.transmitting[s.id],
+                "slots": dict(self.assignments.get(s.id, {})),
+            }
             for s in self.salles.values()
         }
 
@@ -146,9 +156,11 @@ class SittingRoom:
         except Exception:  # a salle never seen by the router
             h = None
         if h is not None:
-            out.update(packets_in=getattr(h, "packets_in", None),
-                       packets_out_acked=getattr(h, "packets_out_acked", None),
-                       last_packet_at=getattr(h, "last_packet_at", None))
+            out.update(
+                packets_in=getattr(h, "packets_in", None),
+                packets_out_acked=getattr(h, "packets_out_acked", None),
+                last_packet_at=getattr(h, "last_packet_at", None),
+            )
         return out
 
     def state_message(self) -> dict[str, Any]:
@@ -159,9 +171,14 @@ class SittingRoom:
             "president_salle": self.president_salle,
             "pinned": self.pinned,
             "salles": [
-                {"id": s.id, "name": s.name, "connected": s.id in self.kiosks,
-                 "transmitting": self.transmitting[s.id], "muted": s.id in self.muted,
-                 "audio_only": s.id in self.audio_only}
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "connected": s.id in self.kiosks,
+                    "transmitting": self.transmitting[s.id],
+                    "muted": s.id in self.muted,
+                    "audio_only": s.id in self.audio_only,
+                }
                 for s in self.salles.values()
             ],
         }
@@ -200,8 +217,14 @@ class SittingRoom:
     async def join_salle(self, conn: Connection, salle_id: str) -> None:
         previous = self.kiosks.get(salle_id)
         if previous is not None and previous is not conn:
-            previous.send({"type": "error", "code": "replaced", "field": None,
-                           "message": "Cette salle a été ouverte sur un autre poste ; cette page est inactive."})
+            previous.send(
+                {
+                    "type": "error",
+                    "code": "replaced",
+                    "field": None,
+                    "message": "Cette salle a été ouverte sur un autre poste ; cette page est inactive.",
+                }
+            )
             previous.media = previous.peer_id = None
         self.kiosks[salle_id] = conn
         conn.media, conn.peer_id = "salle", salle_id

@@ -38,7 +38,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deliberation.actors import SYSTEM, Actor
 from deliberation.actors import Role as CoreRole
-from deliberation.commands import COMMAND_TYPES, RecordRecordingDigest, ReportPublicStream, ReportTransmission, command_from_dict
+from deliberation.commands import (
+    COMMAND_TYPES,
+    RecordRecordingDigest,
+    ReportPublicStream,
+    ReportTransmission,
+    command_from_dict,
+)
 from deliberation.events import Event
 from deliberation.journal import Journal, JournalError, generate_key, load_private_pem, private_pem, public_pem
 from deliberation.refusal import SCHEMA, Refusal
@@ -120,8 +126,17 @@ def public_stream_up(transmitting: dict[str, bool]) -> bool:
 class SittingService:
     """One sitting's deliberation: ``seance`` (state), ``journal`` (on disk), views pushed."""
 
-    def __init__(self, sitting_id: str, path: Path, key: Ed25519PrivateKey, *, journal: Journal | None,
-                 seance: Seance | None, room: SittingRoom | None = None, error: str | None = None) -> None:
+    def __init__(
+        self,
+        sitting_id: str,
+        path: Path,
+        key: Ed25519PrivateKey,
+        *,
+        journal: Journal | None,
+        seance: Seance | None,
+        room: SittingRoom | None = None,
+        error: str | None = None,
+    ) -> None:
         self.sitting_id = sitting_id
         self.journal_path = path
         self.public_key_pem = public_pem(key).decode("ascii")
@@ -152,9 +167,16 @@ class SittingService:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, data_dir: Path, sitting_id: str, room: SittingRoom | None = None, *,
-             create: JournalStarter | None = None, reconcile_after_s: float | None = RECONCILE_AFTER_S,
-             recording_key_path: Path | None = None) -> SittingService | None:
+    def open(
+        cls,
+        data_dir: Path,
+        sitting_id: str,
+        room: SittingRoom | None = None,
+        *,
+        create: JournalStarter | None = None,
+        reconcile_after_s: float | None = RECONCILE_AFTER_S,
+        recording_key_path: Path | None = None,
+    ) -> SittingService | None:
         """Resume the sitting from its journal, or create it with ``create``; None when neither.
 
         A journal that does not verify is refused (R21): the service is returned without a
@@ -176,12 +198,16 @@ class SittingService:
             else:
                 return None
         except JournalError as err:
-            error = (f"Le journal de la séance « {sitting_id} » ne se vérifie pas (ligne {err.line} : {err.reason}). "
-                     "La séance ne peut pas reprendre : faites vérifier le journal par l'auditeur "
-                     "(seance audit verify) avant toute autre action.")
+            error = (
+                f"Le journal de la séance « {sitting_id} » ne se vérifie pas (ligne {err.line} : {err.reason}). "
+                "La séance ne peut pas reprendre : faites vérifier le journal par l'auditeur "
+                "(seance audit verify) avant toute autre action."
+            )
         except (OSError, ValueError) as err:
-            error = (f"Le journal de la séance « {sitting_id} » est illisible ({err.__class__.__name__}) : "
-                     "la séance ne peut pas reprendre.")
+            error = (
+                f"Le journal de la séance « {sitting_id} » est illisible ({err.__class__.__name__}) : "
+                "la séance ne peut pas reprendre."
+            )
         if error is not None:
             log.error("%s [%s]", error, path)
         service = cls(sitting_id, path, key, journal=journal, seance=seance, room=room, error=error)
@@ -205,7 +231,9 @@ class SittingService:
         if role is Role.MODERATOR:
             return Actor(CoreRole.MODERATOR)
         if role is Role.COUNCILLOR:
-            secretary = self.seance is not None and claims.member is not None and self.seance.state.secretary == claims.member
+            secretary = (
+                self.seance is not None and claims.member is not None and self.seance.state.secretary == claims.member
+            )
             return Actor(CoreRole.SECRETARY if secretary else CoreRole.COUNCILLOR, member_id=claims.member)
         return Actor(CoreRole.PUBLIC)
 
@@ -242,13 +270,20 @@ class SittingService:
             try:  # R18: journaled and fsynced before it is applied and acknowledged
                 await asyncio.get_running_loop().run_in_executor(None, journal.append, command, actor, result)
             except OSError as err:
-                self._fail(f"Écriture du journal impossible ({disk_error_fr(err)}) : la commande n'est pas "
-                           "enregistrée et la séance est arrêtée.")
+                self._fail(
+                    f"Écriture du journal impossible ({disk_error_fr(err)}) : la commande n'est pas "
+                    "enregistrée et la séance est arrêtée."
+                )
                 return Refusal(JOURNAL, self.error or "")
             for event in result:
                 self.seance.apply(event)
-            log.info("séance %s : %s par %s -> %s", self.sitting_id, command.type, actor.role,
-                     ", ".join(e.type for e in result))
+            log.info(
+                "séance %s : %s par %s -> %s",
+                self.sitting_id,
+                command.type,
+                actor.role,
+                ", ".join(e.type for e in result),
+            )
             self._media_effects(result)
             self.schedule_push()
             if self.on_journaled is not None:
@@ -275,8 +310,9 @@ class SittingService:
             if (salle in self.room.audio_only) != want:
                 self.room.set_audio_only(salle, want)
         self.room.set_public_silenced(bool(state.sensitive))
-        self.room.set_no_broadcast({salle for salle, people in state.broadcast_objections.items()
-                                    if people and salle in self.room.salles})
+        self.room.set_no_broadcast(
+            {salle for salle, people in state.broadcast_objections.items() if people and salle in self.room.salles}
+        )
         self._sync_recording()
 
     # ------------------------------------------------------------------ recording (R5)
@@ -287,8 +323,11 @@ class SittingService:
         router = self.room.router if self.room is not None else None
         if self.seance is None or router is None or not hasattr(router, "start_recording"):
             return
-        want = (self.seance.council.reglement.recording and not self._recording_held
-                and self.seance.state.status in ("opened", "suspended"))
+        want = (
+            self.seance.council.reglement.recording
+            and not self._recording_held
+            and self.seance.state.status in ("opened", "suspended")
+        )
         if want and self._recording is None:
             from signaling.recordings import EncryptedWriter, new_recording_path, recording_key
 
@@ -338,8 +377,11 @@ class SittingService:
         """A closed sitting journals nothing more (R11): the recording ends, and its digest is
         journaled, just before a closing the core accepts."""
         probe = command_from_dict({**command_dict, "at": now_iso()})
-        if self.seance is not None and not isinstance(probe, Refusal) \
-                and not isinstance(self.seance.decide(probe, actor), Refusal):
+        if (
+            self.seance is not None
+            and not isinstance(probe, Refusal)
+            and not isinstance(self.seance.decide(probe, actor), Refusal)
+        ):
             self._recording_held = True
             try:
                 await self.stop_recording()
@@ -353,8 +395,11 @@ class SittingService:
     async def _sobriety_before_closing(self, actor: Actor, command_dict: dict[str, Any]) -> None:
         """Keep the data the sitting moved with it, just before a closing the core accepts."""
         probe = command_from_dict({**command_dict, "at": now_iso()})
-        if self.seance is not None and not isinstance(probe, Refusal) \
-                and not isinstance(self.seance.decide(probe, actor), Refusal):
+        if (
+            self.seance is not None
+            and not isinstance(probe, Refusal)
+            and not isinstance(self.seance.decide(probe, actor), Refusal)
+        ):
             await self.save_sobriety(closed=True)
 
     async def save_sobriety(self, closed: bool = False) -> dict[str, Any] | None:
@@ -374,7 +419,8 @@ class SittingService:
             if not closed and stored is None and not (traffic["totals"]["in_bytes"] or traffic["totals"]["out_bytes"]):
                 return None  # nothing moved: no file
             return await asyncio.get_running_loop().run_in_executor(
-                None, lambda: sobriety.write(self.data_dir, self.sitting_id, self._sobriety_run, traffic, closed=closed))
+                None, lambda: sobriety.write(self.data_dir, self.sitting_id, self._sobriety_run, traffic, closed=closed)
+            )
         except Exception:
             log.exception("séance %s : bilan de sobriété non enregistré", self.sitting_id)
             return None
@@ -384,7 +430,11 @@ class SittingService:
         from signaling.recordings import sha256_file
 
         digest = await asyncio.get_running_loop().run_in_executor(None, sha256_file, path)
-        label = Path(path).relative_to(self.data_dir).as_posix() if Path(path).is_relative_to(self.data_dir) else Path(path).name
+        label = (
+            Path(path).relative_to(self.data_dir).as_posix()
+            if Path(path).is_relative_to(self.data_dir)
+            else Path(path).name
+        )
         await self._system(RecordRecordingDigest.__name__, sha256=digest, label=label + note)
         return digest
 
@@ -446,8 +496,11 @@ class SittingService:
     def journal_fields(self) -> dict[str, Any]:
         if self.journal is None:
             return {}
-        return {"lines": self.journal.lines, "head": self.journal.head,
-                "signed_checkpoints": self.journal.signed_checkpoints}
+        return {
+            "lines": self.journal.lines,
+            "head": self.journal.head,
+            "signed_checkpoints": self.journal.signed_checkpoints,
+        }
 
     def view(self) -> dict[str, Any] | None:
         """The sitting view (deliberation.view) with the media state merged in."""
@@ -461,8 +514,12 @@ class SittingService:
         return {"type": "sitting", "view": self.view()}
 
     def error_message(self) -> dict[str, Any]:
-        return {"type": "error", "code": "journal_invalid", "field": None,
-                "message": self.error or "La séance n'est pas servie."}
+        return {
+            "type": "error",
+            "code": "journal_invalid",
+            "field": None,
+            "message": self.error or "La séance n'est pas servie.",
+        }
 
     def hello_messages(self) -> list[dict[str, Any]]:
         """What a socket receives on connecting: the view, or why the sitting is not served."""
@@ -490,7 +547,7 @@ class SittingService:
             log.exception("séance %s : fin d'enregistrement", self.sitting_id)
         try:
             await asyncio.wait_for(self.idle(), timeout=5.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             for task in list(self._tasks):
                 task.cancel()
         await self.save_sobriety()

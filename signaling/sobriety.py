@@ -40,9 +40,20 @@ FILE_NAME = "sobriete.json"
 
 #: additive per-salle counters of sfu.traffic (and what snapshot() derives from them)
 SALLE_FIELDS = (
-    "in_audio_bytes", "in_video_bytes", "in_bytes", "in_packets", "out_bytes", "out_audio_bytes",
-    "out_video_bytes", "mesh_in_bytes", "connected_seconds", "audio_only_seconds", "video_seconds",
-    "video_active_bytes", "forgone_video_stream_seconds", "video_uplink_audio_only_bytes",
+    "in_audio_bytes",
+    "in_video_bytes",
+    "in_bytes",
+    "in_packets",
+    "out_bytes",
+    "out_audio_bytes",
+    "out_video_bytes",
+    "mesh_in_bytes",
+    "connected_seconds",
+    "audio_only_seconds",
+    "video_seconds",
+    "video_active_bytes",
+    "forgone_video_stream_seconds",
+    "video_uplink_audio_only_bytes",
 )
 
 

@@ -31,8 +31,13 @@ class Throttle:
     caller sends next) or on the next loop turn (the changes of one turn go out
     together); when it is empty, once, as soon as a token is back (coalesced)."""
 
-    def __init__(self, fn: Callable[[], None], interval: float = BROADCAST_INTERVAL_S,
-                 burst: int = BROADCAST_BURST, immediate: bool = False) -> None:
+    def __init__(
+        self,
+        fn: Callable[[], None],
+        interval: float = BROADCAST_INTERVAL_S,
+        burst: int = BROADCAST_BURST,
+        immediate: bool = False,
+    ) -> None:
         self.fn = fn
         self.interval = interval
         self.burst = burst

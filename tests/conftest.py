@@ -60,16 +60,18 @@ def _isolate_network() -> str:
     # candidates, gathering without --allow-loopback-in-peer-connection). Its address
     # is reachable from nowhere but this namespace.
     # (A veth pair with both ends here: this kernel has no dummy interfaces.)
-    for cmd in (["ip", "link", "add", TEST_LAN_IF, "type", "veth", "peer", "name", TEST_LAN_IF + "p"],
-                ["ip", "addr", "add", f"{TEST_LAN_ADDRESS}/24", "dev", TEST_LAN_IF],
-                ["ip", "link", "set", TEST_LAN_IF + "p", "up"],
-                ["ip", "link", "set", TEST_LAN_IF, "up"],
-                # Chromium's mDNS responder (which hides host addresses) needs a multicast route,
-                # and a page without camera permission gathers only on the default route's
-                # interface. The namespace is hermetic: the veth's other end is in this same
-                # namespace, which does not forward, so nothing sent this way goes anywhere.
-                ["ip", "route", "add", "224.0.0.0/4", "dev", TEST_LAN_IF],
-                ["ip", "route", "add", "default", "dev", TEST_LAN_IF]):
+    for cmd in (
+        ["ip", "link", "add", TEST_LAN_IF, "type", "veth", "peer", "name", TEST_LAN_IF + "p"],
+        ["ip", "addr", "add", f"{TEST_LAN_ADDRESS}/24", "dev", TEST_LAN_IF],
+        ["ip", "link", "set", TEST_LAN_IF + "p", "up"],
+        ["ip", "link", "set", TEST_LAN_IF, "up"],
+        # Chromium's mDNS responder (which hides host addresses) needs a multicast route,
+        # and a page without camera permission gathers only on the default route's
+        # interface. The namespace is hermetic: the veth's other end is in this same
+        # namespace, which does not forward, so nothing sent this way goes anywhere.
+        ["ip", "route", "add", "224.0.0.0/4", "dev", TEST_LAN_IF],
+        ["ip", "route", "add", "default", "dev", TEST_LAN_IF],
+    ):
         subprocess.run(cmd, check=True)
     return f"private network namespace: lo and {TEST_LAN_IF} ({TEST_LAN_ADDRESS}, this namespace only)"
 
@@ -79,5 +81,5 @@ def _isolate_network() -> str:
 NETWORK_STATUS = _isolate_network()
 
 
-def pytest_report_header(config) -> str:  # noqa: ANN001 (pytest hook)
+def pytest_report_header(config) -> str:
     return f"network: {NETWORK_STATUS}"

@@ -28,7 +28,8 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +43,12 @@ from deliberation.agenda import BANNED_KINDS, ItemKind
 from deliberation.commands import AddAgendaItem
 from deliberation.council import Agent, Commune, Council, Designation, Member, Salle, Seat, SittingConfig
 from deliberation.deadlines import (
-    SittingSlot, clear_days_between, convocation_message, reconvocation_ok, semester_of, semester_standing,
+    SittingSlot,
+    clear_days_between,
+    convocation_message,
+    reconvocation_ok,
+    semester_of,
+    semester_standing,
     semester_warning,
 )
 from deliberation.minutes import french_date, french_time
@@ -68,7 +74,12 @@ KIND_LABELS = {
     ItemKind.DESIGNATION_ORGANISMES_EXTERIEURS: "désignation dans les organismes extérieurs",
 }
 #: French names of the core's command fields, for refusals.
-FIELD_LABELS = {"title": "intitulé", "kind": "nature", "matiere_code": "matière ACTES", "item_id": "identifiant du point"}
+FIELD_LABELS = {
+    "title": "intitulé",
+    "kind": "nature",
+    "matiere_code": "matière ACTES",
+    "item_id": "identifiant du point",
+}
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -126,17 +137,23 @@ def current_council(store: CouncilStore) -> Council | None:
 
 
 def agenda_of(db: sqlite3.Connection, council_id: str, sitting_id: str) -> list[AddAgendaItem]:
-    rows = db.execute("SELECT id, title, kind, matiere_code FROM admin_agenda_item WHERE council_id = ? AND sitting_id = ? "
-                      "ORDER BY position", (council_id, sitting_id)).fetchall()
+    rows = db.execute(
+        "SELECT id, title, kind, matiere_code FROM admin_agenda_item WHERE council_id = ? AND sitting_id = ? "
+        "ORDER BY position",
+        (council_id, sitting_id),
+    ).fetchall()
     return [AddAgendaItem("2000-01-01T00:00:00+00:00", i, t, k, m) for i, t, k, m in rows]
 
 
 def add_agenda_item(db: sqlite3.Connection, council_id: str, sitting_id: str, item: AddAgendaItem) -> None:
     with db:
-        (n,) = db.execute("SELECT COUNT(*) FROM admin_agenda_item WHERE council_id = ? AND sitting_id = ?",
-                          (council_id, sitting_id)).fetchone()
-        db.execute("INSERT INTO admin_agenda_item VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (council_id, sitting_id, n, item.item_id, item.title, item.kind, item.matiere_code))
+        (n,) = db.execute(
+            "SELECT COUNT(*) FROM admin_agenda_item WHERE council_id = ? AND sitting_id = ?", (council_id, sitting_id)
+        ).fetchone()
+        db.execute(
+            "INSERT INTO admin_agenda_item VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (council_id, sitting_id, n, item.item_id, item.title, item.kind, item.matiere_code),
+        )
 
 
 def seed_demo(data_dir: Path) -> bool:
@@ -185,8 +202,12 @@ def _error(request: web.Request, status: int, title: str, detail: str) -> web.Re
 def _admin(request: web.Request) -> Any | web.Response:
     claims = _webapp().session_account(request)
     if claims is None or claims.role is not Role.ADMIN:
-        return _error(request, 403, "Accès refusé", "L'administration est réservée aux comptes administrateur (DSI). "
-                                                    "Connectez-vous avec un tel compte.")
+        return _error(
+            request,
+            403,
+            "Accès refusé",
+            "L'administration est réservée aux comptes administrateur (DSI). Connectez-vous avec un tel compte.",
+        )
     return claims
 
 
@@ -198,13 +219,19 @@ async def _admin_post(request: web.Request) -> tuple[Any, dict[str, str]] | web.
     origin = request.headers.get("Origin")
     # Under Referrer-Policy: no-referrer a browser sends "Origin: null" with its own forms; the token decides then.
     if origin not in (None, "null") and urlsplit(origin).netloc != request.host:
-        return _error(request, 403, "Formulaire refusé", "Ce formulaire ne vient pas de ce site : rien n'a été modifié.")
+        return _error(
+            request, 403, "Formulaire refusé", "Ce formulaire ne vient pas de ce site : rien n'a été modifié."
+        )
     form = await request.post()
     sent = str(form.get(CSRF_FIELD, ""))
     if not sent or not hmac.compare_digest(sent, csrf_token(request)):
-        return _error(request, 403, "Formulaire refusé",
-                      "Le jeton de sécurité du formulaire est absent ou périmé (CSRF) : rien n'a été modifié. "
-                      "Rechargez la page et recommencez.")
+        return _error(
+            request,
+            403,
+            "Formulaire refusé",
+            "Le jeton de sécurité du formulaire est absent ou périmé (CSRF) : rien n'a été modifié. "
+            "Rechargez la page et recommencez.",
+        )
     return claims, {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
 
 
@@ -220,8 +247,11 @@ def _need(form: dict[str, str], name: str, label: str, section: str, max_len: in
 def _ident(form: dict[str, str], name: str, label: str, section: str) -> str:
     value = _need(form, name, label, section, 64)
     if not _ID.match(value):
-        raise Invalid(f"Champ « {label} » : lettres minuscules sans accent, chiffres, « - » ou « _ » (64 au plus).",
-                      label, section)
+        raise Invalid(
+            f"Champ « {label} » : lettres minuscules sans accent, chiffres, « - » ou « _ » (64 au plus).",
+            label,
+            section,
+        )
     return value
 
 
@@ -269,7 +299,9 @@ def sitting_warnings(sitting: SittingConfig, sittings: list[SittingConfig]) -> l
     late = convocation_message(sitting.convened_on, sitting.scheduled_at)
     if late:
         out.append(late)
-    r23 = semester_warning(_slots([s for s in sittings if s.id != sitting.id]), SittingSlot(sitting.scheduled_at, sitting.teleconference))
+    r23 = semester_warning(
+        _slots([s for s in sittings if s.id != sitting.id]), SittingSlot(sitting.scheduled_at, sitting.teleconference)
+    )
     if r23:
         out.append(r23)
     return out
@@ -282,15 +314,27 @@ def standing_rows(sittings: list[SittingConfig], today: date) -> list[dict[str, 
     rows = []
     for sem in sorted(standing):
         held = [s for s in sittings if semester_of(s.scheduled_at) == sem]
-        rows.append({"label": semester_label(sem), "ok": standing[sem], "count": len(held),
-                     "visio": sum(s.teleconference for s in held), "current": sem == semester_of(today)})
+        rows.append(
+            {
+                "label": semester_label(sem),
+                "ok": standing[sem],
+                "count": len(held),
+                "visio": sum(s.teleconference for s in held),
+                "current": sem == semester_of(today),
+            }
+        )
     return rows
 
 
 def sitting_view(s: SittingConfig, sittings: list[SittingConfig]) -> dict[str, Any]:
-    return {"config": s, "date": french_date(s.scheduled_at), "time": french_time(s.scheduled_at),
-            "convened": french_date(s.convened_on), "clear_days": clear_days_between(s.convened_on, s.scheduled_at),
-            "warnings": sitting_warnings(s, sittings)}
+    return {
+        "config": s,
+        "date": french_date(s.scheduled_at),
+        "time": french_time(s.scheduled_at),
+        "convened": french_date(s.convened_on),
+        "clear_days": clear_days_between(s.convened_on, s.scheduled_at),
+        "warnings": sitting_warnings(s, sittings),
+    }
 
 
 def sobriety_view(data_dir: Path, sitting_id: str, council: Council | None) -> dict[str, Any] | None:
@@ -300,15 +344,27 @@ def sobriety_view(data_dir: Path, sitting_id: str, council: Council | None) -> d
         return None
     figures = record["figures"]
     size = sobriety.french_size
-    rows = [{"salle": council.salle(sid).name if council and council.salle(sid) else sid,
-             "moved": size(r["moved_bytes"]), "in": size(r["in_bytes"]), "out": size(r["out_bytes"]),
-             "mesh": size(r["mesh_bytes"]), "slots_saved": size(r["slots_saved_bytes"]),
-             "audio_only_saved": size(r["audio_only_saved_bytes"]) if r["audio_only_seconds"] else "—",
-             "audio_only_minutes": round(r["audio_only_seconds"] / 60)}
-            for sid, r in figures["salles"].items()]
+    rows = [
+        {
+            "salle": council.salle(sid).name if council and council.salle(sid) else sid,
+            "moved": size(r["moved_bytes"]),
+            "in": size(r["in_bytes"]),
+            "out": size(r["out_bytes"]),
+            "mesh": size(r["mesh_bytes"]),
+            "slots_saved": size(r["slots_saved_bytes"]),
+            "audio_only_saved": size(r["audio_only_saved_bytes"]) if r["audio_only_seconds"] else "—",
+            "audio_only_minutes": round(r["audio_only_seconds"] / 60),
+        }
+        for sid, r in figures["salles"].items()
+    ]
     t = figures["totals"]
-    return {"totals": sobriety.summary_fr(figures), "viewers": size(t["viewers_out_bytes"]), "salles": rows,
-            "closed": bool(record.get("closed")), "updated_at": record.get("updated_at", "")}
+    return {
+        "totals": sobriety.summary_fr(figures),
+        "viewers": size(t["viewers_out_bytes"]),
+        "salles": rows,
+        "closed": bool(record.get("closed")),
+        "updated_at": record.get("updated_at", ""),
+    }
 
 
 def _journal_exists(data_dir: Path, sitting_id: str) -> bool:
@@ -328,27 +384,42 @@ def _dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) 
             for salle in council.salles:
                 if salle.designated and salle.id in {s.id for s in spec.salles}:
                     token = signer.issue(Role.KIOSK, salle=salle.id, sitting=spec.id, ttl_s=KIOSK_TTL_S)
-                    kiosks.append({"sitting": spec.title, "salle": salle.name, "url": f"{origin}/salle/{salle.id}?token={token}"})
+                    kiosks.append(
+                        {"sitting": spec.title, "salle": salle.name, "url": f"{origin}/salle/{salle.id}?token={token}"}
+                    )
     titulaires = [m for m in council.members if m.seat == Seat.TITULAIRE] if council else []
     return {
-        "council": council, "titulaires": titulaires,
+        "council": council,
+        "titulaires": titulaires,
         "suppleants": [m for m in council.members if m.seat == Seat.SUPPLEANT] if council else [],
         "commune_name": (lambda cid: council.commune(cid).name if council and council.commune(cid) else cid),
-        "member_name": (lambda mid: council.member(mid).name if council and mid and council.member(mid) else (mid or "")),
+        "member_name": (
+            lambda mid: council.member(mid).name if council and mid and council.member(mid) else (mid or "")
+        ),
         "salle_name": (lambda sid: council.salle(sid).name if council and sid and council.salle(sid) else (sid or "")),
         "sittings": [sitting_view(s, sittings) for s in sittings],
         "sobriety": {s.id: sobriety_view(config.data_dir, s.id, council) for s in sittings},
         "standing": standing_rows(sittings, date.today()),
-        "accounts": accounts, "role_labels": ROLE_LABELS_FR, "managed_roles": MANAGED_ROLES,
-        "kiosks": kiosks, "csrf": csrf_token(request), "form": {}, "error": None, "notice": None, "password": None,
+        "accounts": accounts,
+        "role_labels": ROLE_LABELS_FR,
+        "managed_roles": MANAGED_ROLES,
+        "kiosks": kiosks,
+        "csrf": csrf_token(request),
+        "form": {},
+        "error": None,
+        "notice": None,
+        "password": None,
         **extra,
     }
 
 
 NOTICES = {
-    "conseil": "Conseil enregistré.", "commune": "Commune ajoutée.", "membre": "Membre ajouté.",
+    "conseil": "Conseil enregistré.",
+    "commune": "Commune ajoutée.",
+    "membre": "Membre ajouté.",
     "membre-modifier": "Membre modifié.",
-    "salle": "Salle enregistrée avec sa délibération de désignation.", "agent": "Agent enregistré.",
+    "salle": "Salle enregistrée avec sa délibération de désignation.",
+    "agent": "Agent enregistré.",
 }
 
 
@@ -360,7 +431,9 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     if isinstance(claims, web.Response):
         return claims
     with open_store(request.app[_webapp().CONFIG].data_dir) as (store, _db):
-        return _page(request, "admin.html", _dashboard_context(request, store, notice=NOTICES.get(request.query.get("ok", ""))))
+        return _page(
+            request, "admin.html", _dashboard_context(request, store, notice=NOTICES.get(request.query.get("ok", "")))
+        )
 
 
 def _refuse(request: web.Request, store: CouncilStore, err: Invalid, form: dict[str, str]) -> web.Response:
@@ -378,7 +451,7 @@ def _post(section: str, with_accounts: bool = False):
             if isinstance(checked, web.Response):
                 return checked
             _claims, form = checked
-            with open_store(request.app[_webapp().CONFIG].data_dir) as (store, db):
+            with open_store(request.app[_webapp().CONFIG].data_dir) as (store, _db):
                 council = current_council(store)
                 try:
                     if council is None and section != "conseil":
@@ -418,7 +491,9 @@ def add_commune(store: CouncilStore, council: Council, form: dict[str, str]) -> 
     if insee and not _INSEE.match(insee):
         raise Invalid("Champ « code INSEE » : 5 caractères (ex. 71032).", "code INSEE", "commune")
     if council.commune(ident):
-        raise Invalid(f"Champ « identifiant de la commune » : « {ident} » existe déjà.", "identifiant de la commune", "commune")
+        raise Invalid(
+            f"Champ « identifiant de la commune » : « {ident} » existe déjà.", "identifiant de la commune", "commune"
+        )
     store.save(dataclasses.replace(council, communes=council.communes + (Commune(ident, name, insee),)))
 
 
@@ -443,13 +518,19 @@ def add_member(store: CouncilStore, council: Council, form: dict[str, str]) -> N
         if tit is None or tit.seat != Seat.TITULAIRE:
             raise Invalid("Champ « titulaire remplacé » : choisissez un membre titulaire.", "titulaire remplacé", s)
         if tit.commune_id != commune:
-            raise Invalid("Champ « titulaire remplacé » : le suppléant est de la même commune que le titulaire (L.5211-6).",
-                          "titulaire remplacé", s)
+            raise Invalid(
+                "Champ « titulaire remplacé » : le suppléant est de la même commune que le titulaire (L.5211-6).",
+                "titulaire remplacé",
+                s,
+            )
         if council.suppleant_of(replaces):
             raise Invalid("Champ « titulaire remplacé » : ce titulaire a déjà un suppléant.", "titulaire remplacé", s)
         if sum(m.commune_id == commune and m.seat == Seat.TITULAIRE for m in council.members) != 1:
-            raise Invalid("L.5211-6 — seule une commune n'ayant qu'un conseiller communautaire a un suppléant.",
-                          "titulaire remplacé", s)
+            raise Invalid(
+                "L.5211-6 — seule une commune n'ayant qu'un conseiller communautaire a un suppléant.",
+                "titulaire remplacé",
+                s,
+            )
     member = Member(ident, first, last, commune, Seat(seat), replaces, form.get("function", "")[:80])
     store.save(dataclasses.replace(council, members=council.members + (member,)))
 
@@ -472,7 +553,9 @@ def edit_member(store: CouncilStore, council: Council, form: dict[str, str]) -> 
     first = _need(form, "first_name", "prénom", s, 80)
     last = _need(form, "last_name", "nom", s, 80)
     changed = dataclasses.replace(member, first_name=first, last_name=last, function=form.get("function", "")[:80])
-    store.save(dataclasses.replace(council, members=tuple(changed if m.id == member.id else m for m in council.members)))
+    store.save(
+        dataclasses.replace(council, members=tuple(changed if m.id == member.id else m for m in council.members))
+    )
 
 
 def end_mandate(council: Council, form: dict[str, str]) -> tuple[Council, Member]:
@@ -486,12 +569,20 @@ def end_mandate(council: Council, form: dict[str, str]) -> tuple[Council, Member
     if form.get("confirm") != "on":
         raise Invalid("Champ « confirmation » : cochez la case pour confirmer la fin du mandat.", "confirmation", s)
     if member.id == council.president_id:
-        raise Invalid("Le mandat du président ne prend pas fin ici : le conseil élit d'abord un nouveau président "
-                      "(L.5211-10 CGCT), puis enregistrez-le.", "membre", s)
+        raise Invalid(
+            "Le mandat du président ne prend pas fin ici : le conseil élit d'abord un nouveau président "
+            "(L.5211-10 CGCT), puis enregistrez-le.",
+            "membre",
+            s,
+        )
     suppleant = council.suppleant_of(member.id) if member.seat == Seat.TITULAIRE else None
     if suppleant is not None:
-        raise Invalid(f"Mettez d'abord fin au mandat de son suppléant, {suppleant.name} : "
-                      "un suppléant remplace un titulaire en exercice (L.5211-6).", "membre", s)
+        raise Invalid(
+            f"Mettez d'abord fin au mandat de son suppléant, {suppleant.name} : "
+            "un suppléant remplace un titulaire en exercice (L.5211-6).",
+            "membre",
+            s,
+        )
     return dataclasses.replace(council, members=tuple(m for m in council.members if m.id != member.id)), member
 
 
@@ -504,8 +595,9 @@ def end_member_mandate(store: CouncilStore, council: Council, form: dict[str, st
     account = accounts.by_member(member.id)
     if account is not None:
         accounts.revoke_all_sessions(account.login)
-    return (f"Fin du mandat de {member.name} enregistrée"
-            + (f" ; les sessions du compte « {account.login} » sont fermées." if account else "."))
+    return f"Fin du mandat de {member.name} enregistrée" + (
+        f" ; les sessions du compte « {account.login} » sont fermées." if account else "."
+    )
 
 
 @_post("salle")
@@ -520,13 +612,19 @@ def save_salle(store: CouncilStore, council: Council, form: dict[str, str]) -> N
     reference = form.get("designation_reference", "")
     # R1: a salle is a place of a sitting only when designated by a deliberation (reference and date).
     if not reference or not form.get("designation_date"):
-        raise Invalid("R1 — la délibération qui désigne la salle (référence et date) est obligatoire : "
-                      "une salle non désignée ne peut pas accueillir une séance (art. R.5211-2 CGCT).",
-                      "délibération de désignation", s)
+        raise Invalid(
+            "R1 — la délibération qui désigne la salle (référence et date) est obligatoire : "
+            "une salle non désignée ne peut pas accueillir une séance (art. R.5211-2 CGCT).",
+            "délibération de désignation",
+            s,
+        )
     when = _date(form, "designation_date", "date de la délibération", s)
     if when > date.today():
-        raise Invalid("Champ « date de la délibération » : la délibération de désignation ne peut pas être à venir.",
-                      "date de la délibération", s)
+        raise Invalid(
+            "Champ « date de la délibération » : la délibération de désignation ne peut pas être à venir.",
+            "date de la délibération",
+            s,
+        )
     is_seat = form.get("is_seat") == "on"
     salle = Salle(ident, name, commune, address, Designation(reference[:80], when.isoformat()), is_seat)
     known = council.salle(ident) is not None
@@ -547,8 +645,11 @@ def add_agent(store: CouncilStore, council: Council, form: dict[str, str]) -> No
     if salle is None:
         raise Invalid("Champ « salle » : salle inconnue.", "salle", s)
     if not salle.designated:
-        raise Invalid(f"R1 — la salle « {salle.name} » n'est pas désignée par une délibération : "
-                      "aucun agent n'y est affecté.", "salle", s)
+        raise Invalid(
+            f"R1 — la salle « {salle.name} » n'est pas désignée par une délibération : aucun agent n'y est affecté.",
+            "salle",
+            s,
+        )
     store.save(dataclasses.replace(council, agents=council.agents + (Agent(ident, name, salle.id),)))
 
 
@@ -567,30 +668,45 @@ async def save_account(request: web.Request) -> web.StreamResponse:
             login, password, role, label = _account_from_form(form, council, accounts)
             existing = accounts.get(login)
             if existing is not None and existing.role not in MANAGED_ROLES:
-                raise Invalid(f"Champ « identifiant » : le compte « {login} » ({ROLE_LABELS_FR[existing.role]}) "
-                              "ne se modifie pas ici.", "identifiant", "comptes")
+                raise Invalid(
+                    f"Champ « identifiant » : le compte « {login} » ({ROLE_LABELS_FR[existing.role]}) "
+                    "ne se modifie pas ici.",
+                    "identifiant",
+                    "comptes",
+                )
             if form.get("reset") == "1":
                 if existing is None:
                     raise Invalid(f"Champ « identifiant » : aucun compte « {login} ».", "identifiant", "comptes")
                 role, label = existing.role, existing.display_name
-                accounts.set_account(login, password, role, member_id=existing.member_id, salle_id=existing.salle_id,
-                                     display_name=label)
+                accounts.set_account(
+                    login, password, role, member_id=existing.member_id, salle_id=existing.salle_id, display_name=label
+                )
             else:
                 member_id, salle_id = _account_links(form, council, role)
                 accounts.set_account(login, password, role, member_id=member_id, salle_id=salle_id, display_name=label)
         except Invalid as err:
             return _page(request, "admin.html", _dashboard_context(request, store, error=err, form=form), status=400)
-        return _page(request, "admin.html", _dashboard_context(
-            request, store, password={"login": login, "password": password, "role": ROLE_LABELS_FR[role]},
-            notice=f"Compte « {login} » {'réinitialisé' if form.get('reset') == '1' else 'enregistré'}."))
+        return _page(
+            request,
+            "admin.html",
+            _dashboard_context(
+                request,
+                store,
+                password={"login": login, "password": password, "role": ROLE_LABELS_FR[role]},
+                notice=f"Compte « {login} » {'réinitialisé' if form.get('reset') == '1' else 'enregistré'}.",
+            ),
+        )
 
 
 def _account_from_form(form: dict[str, str], council: Council | None, accounts) -> tuple[str, str, Role, str]:
     s = "comptes"
     login = _need(form, "login", "identifiant", s, 64).lower()
     if not _LOGIN.match(login):
-        raise Invalid("Champ « identifiant » : 2 à 64 caractères, lettres minuscules, chiffres, « . », « - » ou « _ ».",
-                      "identifiant", s)
+        raise Invalid(
+            "Champ « identifiant » : 2 à 64 caractères, lettres minuscules, chiffres, « . », « - » ou « _ ».",
+            "identifiant",
+            s,
+        )
     if form.get("reset") == "1":
         return login, new_password(), Role.ADMIN, ""
     try:
@@ -650,7 +766,9 @@ def _sitting_from_form(form: dict[str, str], council: Council, existing: list[Si
     s = "seances"
     ident = _ident(form, "id", "identifiant de la séance", s)
     if any(x.id == ident for x in existing):
-        raise Invalid(f"Champ « identifiant de la séance » : une séance « {ident} » existe déjà.", "identifiant de la séance", s)
+        raise Invalid(
+            f"Champ « identifiant de la séance » : une séance « {ident} » existe déjà.", "identifiant de la séance", s
+        )
     title = _need(form, "title", "intitulé", s)
     day = _date(form, "date", "date de la séance", s)
     try:
@@ -659,24 +777,42 @@ def _sitting_from_form(form: dict[str, str], council: Council, existing: list[Si
         raise Invalid("Champ « heure » : heure attendue (HH:MM).", "heure", s) from None
     convened = _date(form, "convened_on", "date d'envoi de la convocation", s)
     if convened > day:
-        raise Invalid("Champ « date d'envoi de la convocation » : la convocation précède la séance (R6).",
-                      "date d'envoi de la convocation", s)
+        raise Invalid(
+            "Champ « date d'envoi de la convocation » : la convocation précède la séance (R6).",
+            "date d'envoi de la convocation",
+            s,
+        )
     mode = form.get("mode", "")
     if mode not in ("visio", "presentiel"):
         raise Invalid("Champ « forme » : visioconférence ou lieu unique.", "forme", s)
     teleconference = mode == "visio"
     if teleconference and not any(x.designated for x in council.salles):
-        raise Invalid("R1 — aucune salle n'est désignée par une délibération : une séance en visioconférence "
-                      "n'a pas de lieu.", "forme", s)
+        raise Invalid(
+            "R1 — aucune salle n'est désignée par une délibération : une séance en visioconférence n'a pas de lieu.",
+            "forme",
+            s,
+        )
     after = _date(form, "reconvened_after", "séance sans quorum", s, required=False)
     if after is not None and not reconvocation_ok(after, day):
-        raise Invalid("R8 — une séance convoquée à nouveau faute de quorum se tient au moins trois jours francs après "
-                      "la première (L.2121-17).", "séance sans quorum", s)
-    return SittingConfig(ident, title, paris_datetime(day, at), convened.isoformat(), teleconference,
-                         after.isoformat() if after else None)
+        raise Invalid(
+            "R8 — une séance convoquée à nouveau faute de quorum se tient au moins trois jours francs après "
+            "la première (L.2121-17).",
+            "séance sans quorum",
+            s,
+        )
+    return SittingConfig(
+        ident,
+        title,
+        paris_datetime(day, at),
+        convened.isoformat(),
+        teleconference,
+        after.isoformat() if after else None,
+    )
 
 
-def _sitting_or_404(request: web.Request, store: CouncilStore) -> tuple[Council, SittingConfig, list[SittingConfig]] | web.Response:
+def _sitting_or_404(
+    request: web.Request, store: CouncilStore
+) -> tuple[Council, SittingConfig, list[SittingConfig]] | web.Response:
     council = current_council(store)
     sitting_id = request.match_info["seance"]
     sittings = store.sittings(council.id) if council else []
@@ -686,14 +822,28 @@ def _sitting_or_404(request: web.Request, store: CouncilStore) -> tuple[Council,
     return council, sitting, sittings
 
 
-def _sitting_context(request: web.Request, council: Council, sitting: SittingConfig, sittings: list[SittingConfig],
-                     items: list[AddAgendaItem], **extra: Any) -> dict[str, Any]:
+def _sitting_context(
+    request: web.Request,
+    council: Council,
+    sitting: SittingConfig,
+    sittings: list[SittingConfig],
+    items: list[AddAgendaItem],
+    **extra: Any,
+) -> dict[str, Any]:
     config = request.app[_webapp().CONFIG]
     return {
-        "council": council, "s": sitting_view(sitting, sittings), "items": items, "kind_labels": KIND_LABELS,
-        "kinds": [k for k in ItemKind], "banned_kinds": set(BANNED_KINDS), "matieres": ACTES_MATIERES,
-        "csrf": csrf_token(request), "form": {}, "error": None,
-        "journaled": _journal_exists(config.data_dir, sitting.id), "created": request.query.get("cree") == "1",
+        "council": council,
+        "s": sitting_view(sitting, sittings),
+        "items": items,
+        "kind_labels": KIND_LABELS,
+        "kinds": list(ItemKind),
+        "banned_kinds": set(BANNED_KINDS),
+        "matieres": ACTES_MATIERES,
+        "csrf": csrf_token(request),
+        "form": {},
+        "error": None,
+        "journaled": _journal_exists(config.data_dir, sitting.id),
+        "created": request.query.get("cree") == "1",
         "added": request.query.get("ajoute") == "1",
         "sobriety": sobriety_view(config.data_dir, sitting.id, council),
         **extra,
@@ -709,12 +859,22 @@ async def sitting_page(request: web.Request) -> web.StreamResponse:
         if isinstance(found, web.Response):
             return found
         council, sitting, sittings = found
-        return _page(request, "admin_sitting.html",
-                     _sitting_context(request, council, sitting, sittings, agenda_of(db, council.id, sitting.id)))
+        return _page(
+            request,
+            "admin_sitting.html",
+            _sitting_context(request, council, sitting, sittings, agenda_of(db, council.id, sitting.id)),
+        )
 
 
-def check_item(council: Council, sitting: SittingConfig, items: list[AddAgendaItem], item_id: str, title: str,
-               kind: str, matiere: str) -> Refusal | AddAgendaItem:
+def check_item(
+    council: Council,
+    sitting: SittingConfig,
+    items: list[AddAgendaItem],
+    item_id: str,
+    title: str,
+    kind: str,
+    matiere: str,
+) -> Refusal | AddAgendaItem:
     """Decide an agenda item as the core would on the sitting as convened (R12, schema)."""
     seance = Seance(council, sitting)
     for existing in items:
@@ -751,13 +911,28 @@ async def add_item(request: web.Request) -> web.StreamResponse:
                 item_id, n = f"{base}-{n}", n + 1
         if _journal_exists(data_dir, sitting.id):
             result: Refusal | AddAgendaItem = Refusal(
-                "R6", "R6 — la séance a commencé (son journal existe) : l'ordre du jour de la convocation ne change plus ici.")
+                "R6",
+                "R6 — la séance a commencé (son journal existe) : l'ordre du jour de la convocation ne change plus ici.",
+            )
         else:
-            result = check_item(council, sitting, items, item_id, title, form.get("kind", ""), form.get("matiere_code", ""))
+            result = check_item(
+                council, sitting, items, item_id, title, form.get("kind", ""), form.get("matiere_code", "")
+            )
         if isinstance(result, Refusal):
-            return _page(request, "admin_sitting.html",
-                         _sitting_context(request, council, sitting, sittings, items, form=form,
-                                          error=Invalid(result.message, result.field, "points")), status=400)
+            return _page(
+                request,
+                "admin_sitting.html",
+                _sitting_context(
+                    request,
+                    council,
+                    sitting,
+                    sittings,
+                    items,
+                    form=form,
+                    error=Invalid(result.message, result.field, "points"),
+                ),
+                status=400,
+            )
         add_agenda_item(db, council.id, sitting.id, result)
     raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?ajoute=1#ordre-du-jour")
 
@@ -766,20 +941,25 @@ async def api_check_item(request: web.Request) -> web.StreamResponse:
     """The agenda form's check as it is typed: {ok, rule, field, message} (JSON, read-only)."""
     claims = _webapp().session_account(request)
     if claims is None or claims.role is not Role.ADMIN:
-        return web.json_response({"ok": False, "rule": "ROLE", "field": None,
-                                  "message": "Réservé à l'administrateur."}, status=403)
+        return web.json_response(
+            {"ok": False, "rule": "ROLE", "field": None, "message": "Réservé à l'administrateur."}, status=403
+        )
     q = request.query
     with open_store(request.app[_webapp().CONFIG].data_dir) as (store, db):
         council = current_council(store)
         sitting = next((s for s in store.sittings(council.id) if s.id == q.get("seance")), None) if council else None
         if sitting is None:
-            return web.json_response({"ok": False, "rule": None, "field": "seance", "message": "Séance inconnue."}, status=404)
+            return web.json_response(
+                {"ok": False, "rule": None, "field": "seance", "message": "Séance inconnue."}, status=404
+            )
         items = agenda_of(db, council.id, sitting.id)
     title = q.get("titre", "")[:300]
     if not title.strip():
         return web.json_response({"ok": False, "rule": None, "field": "intitulé", "message": "", "empty": True})
     item_id = q.get("identifiant") or "verification"
-    result = check_item(council, sitting, items, item_id, title, q.get("nature", "deliberation"), q.get("matiere", "5.2"))
+    result = check_item(
+        council, sitting, items, item_id, title, q.get("nature", "deliberation"), q.get("matiere", "5.2")
+    )
     if isinstance(result, Refusal):
         return web.json_response({"ok": False, "rule": result.rule, "field": result.field, "message": result.message})
     note = "" if sitting.teleconference else "Séance en un lieu unique : ce point y est permis."
@@ -808,13 +988,23 @@ async def convocation(request: web.Request) -> web.StreamResponse:
             fingerprint = None
     seat = next((x for x in council.salles if x.is_seat), None)
     president = council.member(council.president_id)
-    return _page(request, "convocation.html", {
-        "council": council, "s": sitting_view(sitting, sittings), "items": items, "kind_labels": KIND_LABELS,
-        "salles": [x for x in council.salles if x.designated], "undesignated": [x for x in council.salles if not x.designated],
-        "seat": seat, "president": president, "fingerprint": fingerprint,
-        "commune_name": lambda cid: council.commune(cid).name if council.commune(cid) else cid,
-        "late": convocation_message(sitting.convened_on, sitting.scheduled_at),
-    })
+    return _page(
+        request,
+        "convocation.html",
+        {
+            "council": council,
+            "s": sitting_view(sitting, sittings),
+            "items": items,
+            "kind_labels": KIND_LABELS,
+            "salles": [x for x in council.salles if x.designated],
+            "undesignated": [x for x in council.salles if not x.designated],
+            "seat": seat,
+            "president": president,
+            "fingerprint": fingerprint,
+            "commune_name": lambda cid: council.commune(cid).name if council.commune(cid) else cid,
+            "late": convocation_message(sitting.convened_on, sitting.scheduled_at),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- registration

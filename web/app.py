@@ -35,12 +35,12 @@ from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.roles import ROLE_LABELS_FR, Role
 from signaling.room import RouterFactory, SalleInfo, SittingRoom
 from signaling.sitting import JournalStarter, SittingService
+from web import log_privacy
 from web.admin import add_admin_routes
 from web.audit_pages import add_audit_routes
-from web.screens import add_screen_routes
 from web.config import SittingSpec, WebConfig
-from web import log_privacy
 from web.privacy import add_privacy_routes
+from web.screens import add_screen_routes
 from web.turn import turn_ice_servers
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,12 @@ CONFIG = web.AppKey("config", WebConfig)
 SIGNER = web.AppKey("signer", TokenSigner)
 ACCOUNTS = web.AppKey("accounts", AccountStore)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
-ROOMS = web.AppKey("rooms", dict)              # sitting id -> SittingRoom
-SITTINGS = web.AppKey("sittings", dict)        # sitting id -> signaling.sitting.SittingService
-HANDLER_TABLE = web.AppKey("handlers", dict)   # message type -> bound handler
+ROOMS = web.AppKey("rooms", dict)  # sitting id -> SittingRoom
+SITTINGS = web.AppKey("sittings", dict)  # sitting id -> signaling.sitting.SittingService
+HANDLER_TABLE = web.AppKey("handlers", dict)  # message type -> bound handler
 METRICS = web.AppKey("metrics", SignalingMetrics)
 LOGIN_FAILURES = web.AppKey("login_failures", dict)  # remote -> [timestamps]
-SOCKETS = web.AppKey("sockets", set)           # every open signaling Connection (T10: closed on revocation)
+SOCKETS = web.AppKey("sockets", set)  # every open signaling Connection (T10: closed on revocation)
 
 #: Builds the RouterFactory of a sitting from (config, registry, sitting).
 RouterFactoryMaker = Callable[[WebConfig, CollectorRegistry, SittingSpec], RouterFactory]
@@ -75,8 +75,9 @@ def real_router_factory(config: WebConfig, registry: CollectorRegistry, sitting:
     from sfu.router import Router
 
     def build(on_health, on_slots):
-        ice = IceSettings(listen_addresses=tuple(config.ice_addresses) or None,
-                          announced_address=config.announced_address)
+        ice = IceSettings(
+            listen_addresses=tuple(config.ice_addresses) or None, announced_address=config.announced_address
+        )
         options: dict[str, Any] = {"audio_slots": config.voice_slots, "ice": ice}
         options.update(config.router_options)
         return Router(RouterConfig(**options), on_health=on_health, on_slots=on_slots, registry=registry)
@@ -96,9 +97,11 @@ def default_journal_starter(sitting: SittingSpec) -> JournalStarter | None:
 
 
 def _csp(frame_ancestors: str) -> str:
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; "
-            f"base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; "
+        f"base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
 
 
 @web.middleware
@@ -158,8 +161,10 @@ def _home_links(request: web.Request, role: Role, salle: str | None) -> list[tup
     if role in (Role.MODERATOR, Role.PRESIDENT):
         links.append(("Modération des salles (micros, image, parole)", "/moderation"))
     if role in (Role.AUDITOR, Role.PRESIDENT, Role.ADMIN):
-        links += [(f"Journal et vérification — {room.title}", f"/audit/{room.sitting_id}")
-                  for room in request.app[ROOMS].values()]
+        links += [
+            (f"Journal et vérification — {room.title}", f"/audit/{room.sitting_id}")
+            for room in request.app[ROOMS].values()
+        ]
     if role is Role.ADMIN:
         links.append(("Administration : conseil, salles, comptes, séances", "/admin"))
     for room in request.app[ROOMS].values():
@@ -175,12 +180,17 @@ async def index(request: web.Request) -> web.StreamResponse:
     if claims is None:
         raise web.HTTPSeeOther("/login")
     account = request.app[ACCOUNTS].by_member(claims.member) if claims.member else None
-    return aiohttp_jinja2.render_template("home.html", request, {
-        "role_label": ROLE_LABELS_FR[claims.role], "claims": claims,
-        "display_name": account.display_name if account else "",
-        "links": _home_links(request, claims.role, claims.salle),
-        "rooms": list(request.app[ROOMS].values()),
-    })
+    return aiohttp_jinja2.render_template(
+        "home.html",
+        request,
+        {
+            "role_label": ROLE_LABELS_FR[claims.role],
+            "claims": claims,
+            "display_name": account.display_name if account else "",
+            "links": _home_links(request, claims.role, claims.salle),
+            "rooms": list(request.app[ROOMS].values()),
+        },
+    )
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
@@ -199,26 +209,43 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     metrics = request.app[METRICS]
     if len(recent) >= LOGIN_MAX_FAILURES:
         metrics.logins.labels("throttled").inc()
-        return aiohttp_jinja2.render_template("login.html", request, {
-            "error": "Trop d'essais infructueux. Patientez quelques minutes avant de réessayer.",
-            "login": login}, status=429)
+        return aiohttp_jinja2.render_template(
+            "login.html",
+            request,
+            {"error": "Trop d'essais infructueux. Patientez quelques minutes avant de réessayer.", "login": login},
+            status=429,
+        )
     account: Account | None = request.app[ACCOUNTS].authenticate(login, password) if login else None
     if account is None:
         recent.append(now)
         metrics.logins.labels("failed").inc()
-        return aiohttp_jinja2.render_template("login.html", request, {
-            "error": "Identifiant ou mot de passe incorrect.", "login": login}, status=401)
+        return aiohttp_jinja2.render_template(
+            "login.html", request, {"error": "Identifiant ou mot de passe incorrect.", "login": login}, status=401
+        )
     metrics.logins.labels("ok").inc()
     config = request.app[CONFIG]
     # T10: a random session id (revoked at logout) and the account's session generation
     # (bumped by a password change) make the token revocable server-side.
-    token = request.app[SIGNER].issue(account.role, member=account.member_id or account.login,
-                                      salle=account.salle_id, agent=account.agent_id, ttl_s=config.session_ttl_s,
-                                      sid=secrets.token_urlsafe(16), login=account.login,
-                                      gen=request.app[ACCOUNTS].session_generation(account.login) or 0)
+    token = request.app[SIGNER].issue(
+        account.role,
+        member=account.member_id or account.login,
+        salle=account.salle_id,
+        agent=account.agent_id,
+        ttl_s=config.session_ttl_s,
+        sid=secrets.token_urlsafe(16),
+        login=account.login,
+        gen=request.app[ACCOUNTS].session_generation(account.login) or 0,
+    )
     response = web.HTTPSeeOther("/")
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=config.tls or request.secure,
-                        max_age=config.session_ttl_s, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=config.tls or request.secure,
+        max_age=config.session_ttl_s,
+        path="/",
+    )
     raise response
 
 
@@ -255,7 +282,7 @@ def _close_revoked_sockets(app: web.Application) -> None:
     for conn in list(app[SOCKETS]):
         claims = conn.claims or conn.cookie_claims
         if claims is not None and not conn.closed and signer.is_revoked(claims):
-            loop.create_task(conn.close(code=1008, reason="session revoked"))
+            loop.create_task(conn.close(code=1008, reason="session revoked"))  # noqa: RUF006 - the socket's own close
 
 
 async def kiosk_page(request: web.Request) -> web.StreamResponse:
@@ -264,16 +291,26 @@ async def kiosk_page(request: web.Request) -> web.StreamResponse:
     try:
         claims = request.app[SIGNER].verify(token)
     except TokenError as err:
-        return _error_page(request, 403, "Lien de borne invalide",
-                           f"{err.message} Demandez un nouveau lien de borne à l'administrateur.")
+        return _error_page(
+            request,
+            403,
+            "Lien de borne invalide",
+            f"{err.message} Demandez un nouveau lien de borne à l'administrateur.",
+        )
     if claims.role is not Role.KIOSK or claims.salle != salle_id:
         return _error_page(request, 403, "Lien de borne invalide", "Ce lien n'est pas celui de cette salle.")
     room = _room_for_salle(request, salle_id, claims.sitting)
     if room is None:
         return _error_page(request, 404, "Salle inconnue", "Aucune séance en cours pour cette salle.")
-    return aiohttp_jinja2.render_template("kiosk.html", request, {
-        "salle": room.salles[salle_id], "room": room, "token": token,
-    })
+    return aiohttp_jinja2.render_template(
+        "kiosk.html",
+        request,
+        {
+            "salle": room.salles[salle_id],
+            "room": room,
+            "token": token,
+        },
+    )
 
 
 async def moderation_page(request: web.Request) -> web.StreamResponse:
@@ -286,8 +323,9 @@ async def moderation_page(request: web.Request) -> web.StreamResponse:
     room = rooms.get(request.query.get("seance", "")) or next(iter(rooms.values()), None)
     if room is None:
         return _error_page(request, 404, "Aucune séance", "Aucune séance n'est en cours.")
-    return aiohttp_jinja2.render_template("moderation.html", request, {
-        "room": room, "role_label": ROLE_LABELS_FR[claims.role]})
+    return aiohttp_jinja2.render_template(
+        "moderation.html", request, {"room": room, "role_label": ROLE_LABELS_FR[claims.role]}
+    )
 
 
 async def public_page(request: web.Request) -> web.StreamResponse:
@@ -317,8 +355,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     # ?deflate=0 (the kiosks): no permessage-deflate (RFC 7692). A kiosk's messages are
     # small and its socket lives the whole sitting; a deflate context is 256 KB of server
     # memory per socket (zlib's window and hash), a tenth of what a salle costs otherwise.
-    ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_MESSAGE_BYTES + 1024,
-                               compress=request.query.get("deflate") != "0")
+    ws = web.WebSocketResponse(
+        heartbeat=10.0, max_msg_size=MAX_MESSAGE_BYTES + 1024, compress=request.query.get("deflate") != "0"
+    )
     await ws.prepare(request)
     conn = Connection(ws, cookie_claims=_socket_cookie_claims(request))
     sockets = request.app[SOCKETS]
@@ -339,10 +378,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 # --------------------------------------------------------------------------- factory
 
 
-def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_router_factory,
-               registry: CollectorRegistry | None = None,
-               journal_starter: JournalStarterFor = default_journal_starter,
-               placement: Placement | None = None) -> web.Application:
+def create_app(
+    config: WebConfig,
+    *,
+    router_factory: RouterFactoryMaker = real_router_factory,
+    registry: CollectorRegistry | None = None,
+    journal_starter: JournalStarterFor = default_journal_starter,
+    placement: Placement | None = None,
+) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     log_privacy.install()  # T16: no SDP, token, cookie or password in any log record
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -358,6 +401,7 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     app[SIGNER].revocation = app[ACCOUNTS].is_revoked
     app[ACCOUNTS].on_revoke.append(lambda login, sid: _close_revoked_sockets(app))
     app[METRICS] = SignalingMetrics(app[REGISTRY], lambda: sum(len(r.connections) for r in app[ROOMS].values()))
+
     def ice_servers(claims, conn_id: int) -> list[dict[str, Any]]:
         # TURN credentials per WebSocket session; the user part names no person (coturn logs it)
         return turn_ice_servers(config.turn, f"{claims.role.value}-{conn_id}")
@@ -366,17 +410,24 @@ def create_app(config: WebConfig, *, router_factory: RouterFactoryMaker = real_r
     handlers: dict[str, Handler] = HANDLERS.bind(services)
     app[HANDLER_TABLE] = handlers
 
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),
-                         autoescape=jinja2.select_autoescape(["html"]))
+    aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=jinja2.select_autoescape(["html"])
+    )
 
     async def open_sitting(spec: SittingSpec) -> SittingService | None:
         salles = [SalleInfo(s.id, s.name) for s in spec.salles]
-        room = SittingRoom(spec.id, spec.title, salles, spec.president_salle,
-                           router_factory(config, app[REGISTRY], spec))
+        room = SittingRoom(
+            spec.id, spec.title, salles, spec.president_salle, router_factory(config, app[REGISTRY], spec)
+        )
         app[ROOMS][spec.id] = room
-        service = SittingService.open(config.data_dir, spec.id, room, create=journal_starter(spec),
-                                      reconcile_after_s=config.reconcile_after_s,
-                                      recording_key_path=config.recording_key_path)
+        service = SittingService.open(
+            config.data_dir,
+            spec.id,
+            room,
+            create=journal_starter(spec),
+            reconcile_after_s=config.reconcile_after_s,
+            recording_key_path=config.recording_key_path,
+        )
         if service is not None:
             app[SITTINGS][spec.id] = service
         return service

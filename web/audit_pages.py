@@ -41,8 +41,10 @@ AUDIT_ROLES = frozenset({Role.AUDITOR, Role.PRESIDENT, Role.ADMIN})
 _SITTING_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 #: Downloaded minutes carry their own <style>: let them use it, and nothing else.
-DOWNLOAD_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-                "form-action 'none'; frame-ancestors 'none'")
+DOWNLOAD_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 
 
 # --------------------------------------------------------------------------- files and access
@@ -74,7 +76,9 @@ def _service(request: web.Request, sitting_id: str) -> Any | None:
 
 
 def _forbidden(request: web.Request, detail: str) -> web.Response:
-    return aiohttp_jinja2.render_template("error.html", request, {"title": "Accès refusé", "detail": detail}, status=403)
+    return aiohttp_jinja2.render_template(
+        "error.html", request, {"title": "Accès refusé", "detail": detail}, status=403
+    )
 
 
 def _not_found(request: web.Request, title: str, detail: str) -> web.Response:
@@ -85,8 +89,11 @@ def _check(request: web.Request) -> tuple[Any, str] | web.Response:
     """(claims, sitting id) or the French refusal page."""
     claims = _webapp().session_account(request)
     if claims is None or claims.role not in AUDIT_ROLES:
-        return _forbidden(request, "Le journal et sa vérification sont réservés à l'auditeur, au président et à "
-                                   "l'administrateur. Connectez-vous avec l'un de ces comptes.")
+        return _forbidden(
+            request,
+            "Le journal et sa vérification sont réservés à l'auditeur, au président et à "
+            "l'administrateur. Connectez-vous avec l'un de ces comptes.",
+        )
     sitting_id = request.match_info["seance"]
     if not _SITTING_ID.match(sitting_id):
         return _not_found(request, "Séance inconnue", "Cet identifiant de séance n'est pas valide.")
@@ -202,8 +209,13 @@ class Names:
             agent = self.council.agent(actor.get("agent_id") or "") if self.council else None
             who = agent.name if agent else (actor.get("agent_id") or "")
             return f"{who}, agent de salle ({self.salle(actor.get('salle_id'))})"
-        labels = {"president": "président(e)", "secretary": "secrétaire de séance", "councillor": "élu(e)",
-                  "moderator": "modérateur", "auditor": "auditeur"}
+        labels = {
+            "president": "président(e)",
+            "secretary": "secrétaire de séance",
+            "councillor": "élu(e)",
+            "moderator": "modérateur",
+            "auditor": "auditeur",
+        }
         who = self.member(actor.get("member_id")) if actor.get("member_id") else ""
         label = labels.get(role or "", role or "")
         return f"{who}, {label}" if who else label.capitalize()
@@ -230,8 +242,10 @@ def describe_event(ev: dict[str, Any], names: Names) -> str:
         case "SuppleanceDeclared":
             return f"Suppléance de {mem(d.get('titulaire_id'))} déclarée (document : {d.get('document_ref')})"
         case "ProxyRecorded":
-            return (f"Pouvoir de {mem(d.get('giver_id'))} à {mem(d.get('holder_id'))} enregistré "
-                    f"(document : {d.get('document_ref')})")
+            return (
+                f"Pouvoir de {mem(d.get('giver_id'))} à {mem(d.get('holder_id'))} enregistré "
+                f"(document : {d.get('document_ref')})"
+            )
         case "ProxyEnded":
             why = {"giver_arrived": "arrivée du mandant", "revoked": "révocation"}.get(d.get("reason"), d.get("reason"))
             return f"Fin du pouvoir de {mem(d.get('giver_id'))} ({why})"
@@ -243,7 +257,9 @@ def describe_event(ev: dict[str, Any], names: Names) -> str:
         case "PublicStreamChanged":
             return "Retransmission publique en direct : " + ("active" if d.get("up") else "interrompue") + " (R2)"
         case "AudioOnlyChanged":
-            return f"{sal(d.get('salle_id'))} : " + ("passage en audio seul (R3)" if d.get("audio_only") else "retour à la vidéo (R3)")
+            return f"{sal(d.get('salle_id'))} : " + (
+                "passage en audio seul (R3)" if d.get("audio_only") else "retour à la vidéo (R3)"
+            )
         case "BroadcastObjection":
             verb = "s'oppose à" if d.get("objecting") else "lève son opposition à"
             return f"{sal(d.get('salle_id'))} : {d.get('person')} {verb} la diffusion de son image (R20)"
@@ -276,8 +292,10 @@ def describe_event(ev: dict[str, Any], names: Names) -> str:
             return f"Le conseil décide à l'unanimité de ne pas voter au scrutin secret sur {item(d.get('item_id'))}"
         case "VoteOpened":
             method = "appel nominal" if d.get("method") == "appel_nominal" else "vote électronique"
-            return (f"Ouverture du vote sur {item(d.get('item_id'))} ({method}) — "
-                    f"{len(d.get('electorate') or [])} voix possibles, {_quorum(d.get('quorum') or {})}")
+            return (
+                f"Ouverture du vote sur {item(d.get('item_id'))} ({method}) — "
+                f"{len(d.get('electorate') or [])} voix possibles, {_quorum(d.get('quorum') or {})}"
+            )
         case "BallotCast":
             on = f" pour {mem(d['on_behalf_of'])} (pouvoir)" if d.get("on_behalf_of") else ""
             return f"{mem(d.get('voter_id'))}{on} : {CHOICE_LABELS.get(d.get('choice'), d.get('choice'))}"
@@ -288,8 +306,10 @@ def describe_event(ev: dict[str, Any], names: Names) -> str:
             verdict = "adopté" if d.get("adopted") else "rejeté"
             if d.get("casting_vote"):
                 verdict += " (voix prépondérante du président)"
-            return (f"Vote clos sur {item(d.get('item_id'))} : {c.get('pour')} pour, {c.get('contre')} contre, "
-                    f"{c.get('abstention')} abstention(s), {c.get('nppv')} ne prend pas part — {verdict}")
+            return (
+                f"Vote clos sur {item(d.get('item_id'))} : {c.get('pour')} pour, {c.get('contre')} contre, "
+                f"{c.get('abstention')} abstention(s), {c.get('nppv')} ne prend pas part — {verdict}"
+            )
     return f"Événement {t}"
 
 
@@ -319,21 +339,48 @@ def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, A
     for n, data, raw in parsed:
         failing = n == failing_line
         if data is None:
-            rows.append({"line": n, "kind": "unreadable", "time": "", "actor": "", "what": f"Ligne illisible : {raw}",
-                         "events": [], "failing": failing})
+            rows.append(
+                {
+                    "line": n,
+                    "kind": "unreadable",
+                    "time": "",
+                    "actor": "",
+                    "what": f"Ligne illisible : {raw}",
+                    "events": [],
+                    "failing": failing,
+                }
+            )
             continue
         kind = data.get("kind")
         if kind == "genesis":
             cfg = data.get("config") or {}
-            rows.append({"line": n, "kind": kind, "time": "", "actor": "Serveur",
-                         "what": f"Genèse du journal : {cfg.get('title', '')} — "
-                                 f"{council.name if council else ''} (clé {str(data.get('key_sha256', ''))[:16]}…)",
-                         "events": [], "failing": failing})
+            rows.append(
+                {
+                    "line": n,
+                    "kind": kind,
+                    "time": "",
+                    "actor": "Serveur",
+                    "what": f"Genèse du journal : {cfg.get('title', '')} — "
+                    f"{council.name if council else ''} (clé {str(data.get('key_sha256', ''))[:16]}…)",
+                    "events": [],
+                    "failing": failing,
+                }
+            )
         elif kind == "command":
             cmd = data.get("command") or {}
-            rows.append({"line": n, "kind": kind, "time": _time(cmd.get("at")), "at": cmd.get("at"),
-                         "actor": names.actor(data.get("actor")), "what": "", "command": cmd.get("type"),
-                         "events": [], "failing": failing})
+            rows.append(
+                {
+                    "line": n,
+                    "kind": kind,
+                    "time": _time(cmd.get("at")),
+                    "at": cmd.get("at"),
+                    "actor": names.actor(data.get("actor")),
+                    "what": "",
+                    "command": cmd.get("type"),
+                    "events": [],
+                    "failing": failing,
+                }
+            )
         elif kind == "event":
             ev = data.get("event") or {}
             target = rows[-1] if rows and rows[-1]["kind"] == "command" else None
@@ -342,16 +389,44 @@ def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, A
                 target["events"].append(entry)
                 target["failing"] = target["failing"] or failing
             else:
-                rows.append({"line": n, "kind": "event", "time": _time(ev.get("at")), "actor": "", "what": entry["text"],
-                             "events": [], "failing": failing})
+                rows.append(
+                    {
+                        "line": n,
+                        "kind": "event",
+                        "time": _time(ev.get("at")),
+                        "actor": "",
+                        "what": entry["text"],
+                        "events": [],
+                        "failing": failing,
+                    }
+                )
         elif kind == "checkpoint":
             reason = {"genesis": "genèse", "VoteClosed": "résultat d'un vote", "SittingClosed": "clôture"}.get(
-                data.get("reason"), data.get("reason"))
-            rows.append({"line": n, "kind": kind, "time": "", "actor": "Serveur",
-                         "what": f"Point de contrôle signé (Ed25519) — {reason}", "events": [], "failing": failing})
+                data.get("reason"), data.get("reason")
+            )
+            rows.append(
+                {
+                    "line": n,
+                    "kind": kind,
+                    "time": "",
+                    "actor": "Serveur",
+                    "what": f"Point de contrôle signé (Ed25519) — {reason}",
+                    "events": [],
+                    "failing": failing,
+                }
+            )
         else:
-            rows.append({"line": n, "kind": "unknown", "time": "", "actor": "", "what": f"Ligne de nature inconnue ({kind})",
-                         "events": [], "failing": failing})
+            rows.append(
+                {
+                    "line": n,
+                    "kind": "unknown",
+                    "time": "",
+                    "actor": "",
+                    "what": f"Ligne de nature inconnue ({kind})",
+                    "events": [],
+                    "failing": failing,
+                }
+            )
     return rows, names
 
 
@@ -373,27 +448,39 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         if names.council is not None and rows and rows[0]["kind"] == "genesis":
             genesis = _parse_lines(m.journal)[0][1] or {}
             title = (genesis.get("config") or {}).get("title") or sitting_id
-        for v in (m.report.votes if m.report and m.report.ok else []):
+        for v in m.report.votes if m.report and m.report.ok else []:
             c = v["counts"]
             votes.append({**v, "title": names.items.get(v["item_id"], v["item_id"]), "c": c})
     elif sitting_id in rooms:
         title = rooms[sitting_id].title
-    response = aiohttp_jinja2.render_template("audit.html", request, {
-        "sitting_id": sitting_id, "title": title, "m": m, "rows": rows, "votes": votes,
-        "role_label": ROLE_LABELS_FR[claims.role], "council": names.council,
-    })
+    response = aiohttp_jinja2.render_template(
+        "audit.html",
+        request,
+        {
+            "sitting_id": sitting_id,
+            "title": title,
+            "m": m,
+            "rows": rows,
+            "votes": votes,
+            "role_label": ROLE_LABELS_FR[claims.role],
+            "council": names.council,
+        },
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _download(body: bytes, content_type: str, filename: str, *, inline: bool = False) -> web.Response:
     disposition = "inline" if inline else "attachment"
-    return web.Response(body=body, headers={
-        "Content-Type": content_type,
-        "Content-Disposition": f'{disposition}; filename="{filename}"',
-        "Content-Security-Policy": DOWNLOAD_CSP,
-        "Cache-Control": "no-store",
-    })
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Content-Security-Policy": DOWNLOAD_CSP,
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 async def download_journal(request: web.Request) -> web.StreamResponse:
@@ -428,17 +515,27 @@ def _document(kind: str):
             return _not_found(request, "Journal introuvable", "Cette séance n'a pas encore de journal.")
         if m.seance is None:
             detail = m.key_error or f"Le journal ne se vérifie pas ({m.seance_error}) : aucun document n'en est tiré."
-            return aiohttp_jinja2.render_template("error.html", request, {
-                "title": "Document indisponible", "detail": detail}, status=409)
+            return aiohttp_jinja2.render_template(
+                "error.html", request, {"title": "Document indisponible", "detail": detail}, status=409
+            )
         inline = request.query.get("vue") == "1"
         if kind == "pv":
-            return _download(proces_verbal_html(m.seance).encode(), "text/html; charset=utf-8",
-                             f"proces-verbal-{sitting_id}.html", inline=inline)
+            return _download(
+                proces_verbal_html(m.seance).encode(),
+                "text/html; charset=utf-8",
+                f"proces-verbal-{sitting_id}.html",
+                inline=inline,
+            )
         if kind == "liste":
-            return _download(liste_deliberations_html(m.seance).encode(), "text/html; charset=utf-8",
-                             f"liste-deliberations-{sitting_id}.html", inline=inline)
-        return _download(deliberations_csv(m.seance).encode("utf-8"), "text/csv; charset=utf-8",
-                         f"deliberations-{sitting_id}.csv")
+            return _download(
+                liste_deliberations_html(m.seance).encode(),
+                "text/html; charset=utf-8",
+                f"liste-deliberations-{sitting_id}.html",
+                inline=inline,
+            )
+        return _download(
+            deliberations_csv(m.seance).encode("utf-8"), "text/csv; charset=utf-8", f"deliberations-{sitting_id}.csv"
+        )
 
     return handler
 
@@ -453,4 +550,4 @@ def add_audit_routes(app: web.Application) -> None:
     app.router.add_get("/audit/{seance}/deliberations.csv", _document("csv"))
 
 
-__all__ = ["add_audit_routes", "journal_path", "public_key_path", "describe_event", "french_date"]
+__all__ = ["add_audit_routes", "describe_event", "french_date", "journal_path", "public_key_path"]

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 HOST = web.AppKey("sitting_host", SittingHost)
 PLACEMENT = web.AppKey("placement", Placement)
-EVENTS = web.AppKey("cluster_events", dict)   # sitting -> last event seen (any node)
+EVENTS = web.AppKey("cluster_events", dict)  # sitting -> last event seen (any node)
 
 REDIS_URL_RE = re.compile(r"^(redis|rediss|unix)://\S+$")
 #: Pages that need a sitting without naming it in the path: the first configured one.
@@ -77,8 +77,12 @@ def read_settings(r: Any, server: dict) -> ClusterSettings:
         r.bad("server.node_url", "URL http(s):// attendue", "expected an http(s):// URL")
         node_url = None
     ttl = r.number(server, "lease_ttl_s", "server", 1, 600) if "lease_ttl_s" in server else None
-    return ClusterSettings(workers=workers, redis_url=redis_url, node_url=node_url,
-                           lease_ttl_s=ttl if ttl is not None else ClusterSettings.lease_ttl_s)
+    return ClusterSettings(
+        workers=workers,
+        redis_url=redis_url,
+        node_url=node_url,
+        lease_ttl_s=ttl if ttl is not None else ClusterSettings.lease_ttl_s,
+    )
 
 
 # --------------------------------------------------------------------------- the app's side
@@ -96,8 +100,9 @@ def _sitting_of(request: web.Request, salle_to_sitting: dict[str, str], first: s
     return None
 
 
-def install(app: web.Application, placement: Placement, config: Any,
-            open_spec: Callable[[Any], Awaitable[Any]]) -> SittingHost:
+def install(
+    app: web.Application, placement: Placement, config: Any, open_spec: Callable[[Any], Awaitable[Any]]
+) -> SittingHost:
     """Serve ``config.sittings`` through ``placement``; ``open_spec(spec)`` opens one sitting
     here (its room, then its service resumed from the journal) and returns the service."""
     from web.app import HANDLER_TABLE, ROOMS, SITTINGS
@@ -160,7 +165,7 @@ def install(app: web.Application, placement: Placement, config: Any,
     # -- /ws: redirect before welcome
     inner_hello = handlers["hello"]
 
-    async def hello(conn, msg: Hello) -> None:  # noqa: ANN001 (signaling.hub.Connection)
+    async def hello(conn, msg: Hello) -> None:
         if conn.claims is None and msg.sitting not in rooms and msg.sitting in sittings:
             node = await placement.locate(msg.sitting)
             if node is not None and node.id != placement.node.id:
@@ -168,8 +173,11 @@ def install(app: web.Application, placement: Placement, config: Any,
                 await conn.drain_and_stop()
                 await conn.close(code=1000, reason="redirect")
                 return
-            conn.send(ProtocolError("sitting_moving", "La séance change de serveur : reconnexion dans un instant…",
-                                    "sitting").to_message(msg.id))
+            conn.send(
+                ProtocolError(
+                    "sitting_moving", "La séance change de serveur : reconnexion dans un instant…", "sitting"
+                ).to_message(msg.id)
+            )
             await conn.drain_and_stop()
             await conn.close(code=1013, reason="sitting moving")
             return
@@ -179,7 +187,7 @@ def install(app: web.Application, placement: Placement, config: Any,
 
     # -- pages: 307 to the node that holds the sitting
     @web.middleware
-    async def redirect_pages(request: web.Request, handler):  # noqa: ANN001
+    async def redirect_pages(request: web.Request, handler):
         if request.method in ("GET", "HEAD"):
             sitting = _sitting_of(request, salle_to_sitting, first)
             if sitting is not None and sitting not in rooms and sitting in sittings:
@@ -195,7 +203,8 @@ def install(app: web.Application, placement: Placement, config: Any,
                     # between two nodes, or being opened here: the browser reloads by itself
                     raise web.HTTPServiceUnavailable(
                         text="La séance change de serveur : cette page se recharge dans un instant.",
-                        headers={"Retry-After": "2", "Refresh": "2"})
+                        headers={"Retry-After": "2", "Refresh": "2"},
+                    )
         return await handler(request)
 
     app.middlewares.append(redirect_pages)
@@ -207,8 +216,12 @@ def install(app: web.Application, placement: Placement, config: Any,
                 node = await placement.locate(sitting)
             except Exception:
                 node = None
-            out[sitting] = {"node": node.id if node else None, "url": node.url if node else None,
-                            "here": sitting in rooms, "last_event": app[EVENTS].get(sitting)}
+            out[sitting] = {
+                "node": node.id if node else None,
+                "url": node.url if node else None,
+                "here": sitting in rooms,
+                "last_event": app[EVENTS].get(sitting),
+            }
         return web.json_response({"node": placement.node.id, "url": placement.node.url, "sittings": out})
 
     app.router.add_get("/cluster", cluster)
@@ -221,5 +234,9 @@ def install(app: web.Application, placement: Placement, config: Any,
 
 def journaled_event(service: Any, events: list[Any]) -> dict[str, Any]:
     """What the other nodes' dashboards learn of a journaled command: no personal data."""
-    return {"type": "journal", "lines": service.journal.lines if service.journal else None,
-            "head": service.journal.head if service.journal else None, "events": [e.type for e in events]}
+    return {
+        "type": "journal",
+        "lines": service.journal.lines if service.journal else None,
+        "head": service.journal.head if service.journal else None,
+        "events": [e.type for e in events],
+    }

@@ -76,7 +76,9 @@ class WebConfig:
     #: days the recordings of sittings are kept (règlement intérieur, R5)
     recording_retention_days: int = 365
     #: the council's data protection officer (DPO): name, e-mail or postal address
-    dpo_contact: str = "le délégué à la protection des données de la communauté (adresse à configurer : [privacy] dpo_contact)"
+    dpo_contact: str = (
+        "le délégué à la protection des données de la communauté (adresse à configurer : [privacy] dpo_contact)"
+    )
     #: The 256-bit AES key of the recordings (R5, signaling/recordings.py); None: the file
     #: ``<data_dir>/keys/recording-aes256.key``, created on first use (mode 0600).
     recording_key_path: Path | None = None

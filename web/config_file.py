@@ -34,12 +34,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from web.cluster import ClusterSettings, read_settings
 from sfu.eventloop import CHOICES as EVENT_LOOPS
+from web.cluster import ClusterSettings, read_settings
 from web.config import SalleSpec, SittingSpec, TurnSettings, WebConfig
 from web.turn import turn_ice_servers, turn_rest_credentials  # noqa: F401 (re-exported, moved to web.turn)
 
@@ -80,7 +80,7 @@ class ServeConfig:
     #: Reverse proxies whose ``X-Forwarded-For/-Proto/-Host`` headers are believed.
     trusted_proxies: tuple[str, ...] = ()
     #: Worker processes, Redis, this node's URL (issue 5, web/cluster.py).
-    cluster: ClusterSettings = ClusterSettings()
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     turn: TurnSettings | None = None
 
     @property
@@ -121,11 +121,22 @@ class _Reader:
         for key in table:
             if key not in allowed:
                 known = ", ".join(sorted(allowed))
-                self.bad(f"{prefix}.{key}" if prefix else key, f"clé inconnue (clés admises : {known})",
-                         f"unknown key (allowed: {known})")
+                self.bad(
+                    f"{prefix}.{key}" if prefix else key,
+                    f"clé inconnue (clés admises : {known})",
+                    f"unknown key (allowed: {known})",
+                )
 
-    def string(self, table: dict, key: str, prefix: str, *, required: bool = False,
-               pattern: re.Pattern[str] | None = None, max_len: int = 500) -> str | None:
+    def string(
+        self,
+        table: dict,
+        key: str,
+        prefix: str,
+        *,
+        required: bool = False,
+        pattern: re.Pattern[str] | None = None,
+        max_len: int = 500,
+    ) -> str | None:
         name = f"{prefix}.{key}"
         if key not in table:
             if required:
@@ -139,8 +150,11 @@ class _Reader:
             self.bad(name, f"trop longue (au plus {max_len} caractères)", f"too long (at most {max_len} characters)")
             return None
         if pattern is not None and not pattern.match(value):
-            self.bad(name, "seulement minuscules, chiffres, « - » et « _ » (64 au plus)",
-                     "only lowercase letters, digits, '-' and '_' (at most 64)")
+            self.bad(
+                name,
+                "seulement minuscules, chiffres, « - » et « _ » (64 au plus)",
+                "only lowercase letters, digits, '-' and '_' (at most 64)",
+            )
             return None
         return value
 
@@ -193,7 +207,9 @@ class _Reader:
             return None
         return tuple(value)
 
-    def path(self, table: dict, key: str, prefix: str, *, required: bool = False, must_exist: bool = False) -> Path | None:
+    def path(
+        self, table: dict, key: str, prefix: str, *, required: bool = False, must_exist: bool = False
+    ) -> Path | None:
         value = self.string(table, key, prefix, required=required, max_len=4096)
         if value is None:
             return None
@@ -205,27 +221,42 @@ class _Reader:
         return path
 
 
-SERVER_KEYS = {"host": "adresse d'écoute", "port": "port", "data_dir": "répertoire des données",
-               "workers": "processus (nombre ou \"auto\")", "redis": "URL redis:// partagée par les nœuds",
-               "node_url": "URL de ce nœud pour les navigateurs", "lease_ttl_s": "durée du bail d'une séance",
-               "public_viewers_per_node": "spectateurs publics par nœud avant relais",
-               "edge_linger_s": "durée de maintien d'un relais sans spectateur",
-               "event_loop": "boucle d'événements (auto, uvloop, asyncio)"}
+SERVER_KEYS = {
+    "host": "adresse d'écoute",
+    "port": "port",
+    "data_dir": "répertoire des données",
+    "workers": 'processus (nombre ou "auto")',
+    "redis": "URL redis:// partagée par les nœuds",
+    "node_url": "URL de ce nœud pour les navigateurs",
+    "lease_ttl_s": "durée du bail d'une séance",
+    "public_viewers_per_node": "spectateurs publics par nœud avant relais",
+    "edge_linger_s": "durée de maintien d'un relais sans spectateur",
+    "event_loop": "boucle d'événements (auto, uvloop, asyncio)",
+}
 TLS_KEYS = {"cert": "certificat PEM (chaîne complète)", "key": "clé privée PEM"}
 PROXY_KEYS = {"trusted": "adresses des mandataires inverses de confiance"}
 ICE_KEYS = {"listen_addresses": "adresses de collecte ICE", "announced_address": "adresse annoncée"}
-TURN_KEYS = {"urls": "URL turn:/turns:", "username": "identifiant", "credential": "mot de passe",
-             "shared_secret": "secret partagé", "shared_secret_file": "fichier du secret partagé",
-             "ttl_s": "durée de validité"}
+TURN_KEYS = {
+    "urls": "URL turn:/turns:",
+    "username": "identifiant",
+    "credential": "mot de passe",
+    "shared_secret": "secret partagé",
+    "shared_secret_file": "fichier du secret partagé",
+    "ttl_s": "durée de validité",
+}
 MEDIA_KEYS = {"voice_slots": "voix reçues par salle"}
-WEB_KEYS = {"session_ttl_s": "durée de session", "public_frame_ancestors": "sites qui intègrent la page publique",
-            "reconcile_after_s": "délai de réconciliation"}
-PRIVACY_KEYS = {"dpo_contact": "contact du délégué à la protection des données",
-                "log_ip_retention_days": "jours de conservation des adresses IP dans les journaux",
-                "log_ip_truncate": "tronquer les adresses IP du journal d'accès",
-                "recording_retention_days": "jours de conservation des enregistrements (R5)"}
-SITTING_KEYS = {"id": "identifiant", "title": "titre", "president_salle": "salle de la présidence",
-                "salles": "salles"}
+WEB_KEYS = {
+    "session_ttl_s": "durée de session",
+    "public_frame_ancestors": "sites qui intègrent la page publique",
+    "reconcile_after_s": "délai de réconciliation",
+}
+PRIVACY_KEYS = {
+    "dpo_contact": "contact du délégué à la protection des données",
+    "log_ip_retention_days": "jours de conservation des adresses IP dans les journaux",
+    "log_ip_truncate": "tronquer les adresses IP du journal d'accès",
+    "recording_retention_days": "jours de conservation des enregistrements (R5)",
+}
+SITTING_KEYS = {"id": "identifiant", "title": "titre", "president_salle": "salle de la présidence", "salles": "salles"}
 SALLE_KEYS = {"id": "identifiant", "name": "nom"}
 TOP_KEYS = {"server", "tls", "proxy", "ice", "turn", "media", "web", "privacy", "sittings"}
 
@@ -251,8 +282,11 @@ def _sittings(r: _Reader, doc: dict) -> tuple[SittingSpec, ...]:
         salles: list[SalleSpec] = []
         raw_salles = s.get("salles")
         if not isinstance(raw_salles, list) or not raw_salles or not all(isinstance(x, dict) for x in raw_salles):
-            r.bad(f"{prefix}.salles", "doit être une liste non vide de {id, name}",
-                  "must be a non-empty list of {id, name} tables")
+            r.bad(
+                f"{prefix}.salles",
+                "doit être une liste non vide de {id, name}",
+                "must be a non-empty list of {id, name} tables",
+            )
             raw_salles = []
         salle_ids: set[str] = set()
         for j, x in enumerate(raw_salles):
@@ -261,15 +295,21 @@ def _sittings(r: _Reader, doc: dict) -> tuple[SittingSpec, ...]:
             xid = r.string(x, "id", sp, required=True, pattern=ID_RE)
             name = r.string(x, "name", sp, required=True)
             if xid is not None and xid in salle_ids:
-                r.bad(f"{sp}.id", f"salle « {xid} » déjà déclarée dans cette séance",
-                      f"salle '{xid}' declared twice in this sitting")
+                r.bad(
+                    f"{sp}.id",
+                    f"salle « {xid} » déjà déclarée dans cette séance",
+                    f"salle '{xid}' declared twice in this sitting",
+                )
             if xid is not None and name is not None:
                 salle_ids.add(xid)
                 salles.append(SalleSpec(xid, name))
         president = r.string(s, "president_salle", prefix, pattern=ID_RE)
         if president is not None and raw_salles and president not in salle_ids:
-            r.bad(f"{prefix}.president_salle", f"« {president} » n'est pas une salle de cette séance",
-                  f"'{president}' is not a salle of this sitting")
+            r.bad(
+                f"{prefix}.president_salle",
+                f"« {president} » n'est pas une salle de cette séance",
+                f"'{president}' is not a salle of this sitting",
+            )
         if sid is not None and title is not None and salles:
             out.append(SittingSpec(sid, title, tuple(salles), president_salle=president))
     return tuple(out)
@@ -284,8 +324,11 @@ def _turn(r: _Reader, doc: dict) -> TurnSettings | None:
         r.bad("turn.urls", "clé obligatoire absente", "required key missing")
     for i, url in enumerate(urls or ()):
         if not TURN_URL_RE.match(url):
-            r.bad(f"turn.urls[{i}]", f"« {url} » n'est pas une URL turn: ou turns: (RFC 7065)",
-                  f"'{url}' is not a turn: or turns: URL (RFC 7065)")
+            r.bad(
+                f"turn.urls[{i}]",
+                f"« {url} » n'est pas une URL turn: ou turns: (RFC 7065)",
+                f"'{url}' is not a turn: or turns: URL (RFC 7065)",
+            )
     username = r.string(t, "username", "turn")
     credential = r.string(t, "credential", "turn")
     secret = r.string(t, "shared_secret", "turn", max_len=4096)
@@ -294,17 +337,26 @@ def _turn(r: _Reader, doc: dict) -> TurnSettings | None:
     static = "username" in t or "credential" in t
     rest = "shared_secret" in t or "shared_secret_file" in t
     if static and rest:
-        r.bad("turn.shared_secret", "username/credential ou secret partagé, pas les deux",
-              "either username/credential or a shared secret, not both")
+        r.bad(
+            "turn.shared_secret",
+            "username/credential ou secret partagé, pas les deux",
+            "either username/credential or a shared secret, not both",
+        )
     elif static and ("username" not in t or "credential" not in t):
         missing = "turn.credential" if "username" in t else "turn.username"
         r.bad(missing, "username et credential vont ensemble", "username and credential go together")
     elif not static and not rest:
-        r.bad("turn.shared_secret", "identifiants absents : username + credential, ou shared_secret(_file)",
-              "credentials missing: username + credential, or shared_secret(_file)")
+        r.bad(
+            "turn.shared_secret",
+            "identifiants absents : username + credential, ou shared_secret(_file)",
+            "credentials missing: username + credential, or shared_secret(_file)",
+        )
     if "shared_secret" in t and "shared_secret_file" in t:
-        r.bad("turn.shared_secret_file", "shared_secret ou shared_secret_file, pas les deux",
-              "either shared_secret or shared_secret_file, not both")
+        r.bad(
+            "turn.shared_secret_file",
+            "shared_secret ou shared_secret_file, pas les deux",
+            "either shared_secret or shared_secret_file, not both",
+        )
     if "ttl_s" in t and not rest:
         r.bad("turn.ttl_s", "n'a de sens qu'avec un secret partagé", "only meaningful with a shared secret")
     if secret_file is not None and secret_file.is_file():
@@ -319,8 +371,13 @@ def _turn(r: _Reader, doc: dict) -> TurnSettings | None:
                 secret = None
     if not urls:
         return None
-    return TurnSettings(urls=urls, username=username, credential=credential, shared_secret=secret,
-                        ttl_s=ttl if ttl is not None else TurnSettings.ttl_s)
+    return TurnSettings(
+        urls=urls,
+        username=username,
+        credential=credential,
+        shared_secret=secret,
+        ttl_s=ttl if ttl is not None else TurnSettings.ttl_s,
+    )
 
 
 def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | None = None) -> ServeConfig:
@@ -348,12 +405,18 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     tls_files: TlsFiles | None = None
     trusted: tuple[str, ...] = ()
     if tls is not None and proxy is not None:
-        r.bad("proxy", "[tls] ou [proxy], pas les deux (derrière nginx, c'est nginx qui chiffre)",
-              "[tls] or [proxy], not both (behind nginx, nginx does TLS)")
+        r.bad(
+            "proxy",
+            "[tls] ou [proxy], pas les deux (derrière nginx, c'est nginx qui chiffre)",
+            "[tls] or [proxy], not both (behind nginx, nginx does TLS)",
+        )
     elif tls is None and proxy is None:
-        r.bad("tls", "[tls] (cert, key) ou [proxy] (trusted) obligatoire : le navigateur n'ouvre la caméra "
-              "qu'en contexte sécurisé", "[tls] (cert, key) or [proxy] (trusted) required: browsers only open "
-              "the camera in a secure context")
+        r.bad(
+            "tls",
+            "[tls] (cert, key) ou [proxy] (trusted) obligatoire : le navigateur n'ouvre la caméra "
+            "qu'en contexte sécurisé",
+            "[tls] (cert, key) or [proxy] (trusted) required: browsers only open the camera in a secure context",
+        )
     if tls is not None:
         cert = r.path(tls, "cert", "tls", required=True, must_exist=True)
         key = r.path(tls, "key", "tls", required=True, must_exist=True)
@@ -366,8 +429,11 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         if "trusted" in proxy and not trusted and not any(k.startswith("proxy.trusted") for k in r.keys()):
             r.bad("proxy.trusted", "liste vide", "empty list")
         if host is not None and host not in LOOPBACK_HOSTS:
-            r.bad("server.host", "derrière un mandataire inverse, HTTP en clair sur la boucle locale seulement "
-                  "(127.0.0.1 ou ::1)", "behind a reverse proxy, plain HTTP on loopback only (127.0.0.1 or ::1)")
+            r.bad(
+                "server.host",
+                "derrière un mandataire inverse, HTTP en clair sur la boucle locale seulement (127.0.0.1 ou ::1)",
+                "behind a reverse proxy, plain HTTP on loopback only (127.0.0.1 or ::1)",
+            )
         if host is None:
             host = "127.0.0.1"
 
@@ -428,12 +494,22 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         kwargs["edge_linger_s"] = edge_linger
     if event_loop is not None:
         kwargs["event_loop"] = event_loop
-    for key, value in (("dpo_contact", dpo), ("log_ip_retention_days", ip_days),
-                       ("recording_retention_days", rec_days), ("log_ip_truncate", ip_truncate)):
+    for key, value in (
+        ("dpo_contact", dpo),
+        ("log_ip_retention_days", ip_days),
+        ("recording_retention_days", rec_days),
+        ("log_ip_truncate", ip_truncate),
+    ):
         if value is not None:
             kwargs[key] = value
-    return ServeConfig(web=WebConfig(**kwargs), source=Path(source), tls_files=tls_files,
-                       trusted_proxies=trusted, turn=turn, cluster=cluster)
+    return ServeConfig(
+        web=WebConfig(**kwargs),
+        source=Path(source),
+        tls_files=tls_files,
+        trusted_proxies=trusted,
+        turn=turn,
+        cluster=cluster,
+    )
 
 
 def load(path: Path | str) -> ServeConfig:

@@ -40,13 +40,26 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # any SDP line that carries a secret, alone (ICE password, DTLS fingerprint, keys)
     (re.compile(r"a=(ice-pwd|ice-ufrag|fingerprint|crypto):[^\s\\'\"]+"), rf"a=\1:{HIDDEN}"),
     # token=… in URLs and forms; "token": "…" in JSON and reprs
-    (re.compile(r"((?:[?&;\s]|^)(?:token|access_token|password|passwd|pwd|secret|credential|csrf)=)[^&\s\"';]+",
-                re.I), rf"\1{HIDDEN}"),
-    (re.compile(r"""(["'](?:token|password|credential|shared_secret|secret|csrf)["']\s*:\s*)(["'])(?:\\.|(?!\2).)*\2""",
-                re.I), rf"\1\2{HIDDEN}\2"),
+    (
+        re.compile(
+            r"((?:[?&;\s]|^)(?:token|access_token|password|passwd|pwd|secret|credential|csrf)=)[^&\s\"';]+", re.I
+        ),
+        rf"\1{HIDDEN}",
+    ),
+    (
+        re.compile(
+            r"""(["'](?:token|password|credential|shared_secret|secret|csrf)["']\s*:\s*)(["'])(?:\\.|(?!\2).)*\2""",
+            re.I,
+        ),
+        rf"\1\2{HIDDEN}\2",
+    ),
     # headers: Authorization, Cookie, Set-Cookie (as text or in a dict repr)
-    (re.compile(r"""((?:authorization|proxy-authorization|cookie|set-cookie)["']?\s*[:=]\s*["']?)[^\r\n"']+""", re.I),
-     rf"\1{HIDDEN}"),
+    (
+        re.compile(
+            r"""((?:authorization|proxy-authorization|cookie|set-cookie)["']?\s*[:=]\s*["']?)[^\r\n"']+""", re.I
+        ),
+        rf"\1{HIDDEN}",
+    ),
     # the session cookie anywhere
     (re.compile(r"(seance_session=)[^;\s\"']+"), rf"\1{HIDDEN}"),
     # anything that looks like one of our signed tokens (payload.mac, base64url)

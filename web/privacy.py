@@ -34,8 +34,11 @@ def privacy_context(config) -> dict:
     return {
         "log_ip_retention_days": config.log_ip_retention_days,
         "log_ip_truncate": config.log_ip_truncate,
-        "recording_retention_days": (f"{recording[0]} jours" if len(recording) == 1 else
-                                     f"{recording[0]} à {recording[-1]} jours selon la séance"),
+        "recording_retention_days": (
+            f"{recording[0]} jours"
+            if len(recording) == 1
+            else f"{recording[0]} à {recording[-1]} jours selon la séance"
+        ),
         "session_hours": hours,
         "dpo_contact": config.dpo_contact,
         "turn": config.turn is not None,

@@ -42,7 +42,6 @@ import hmac
 import json
 import logging
 import time
-from hashlib import sha256
 from types import SimpleNamespace
 from typing import Any
 
@@ -76,11 +75,17 @@ def _node_mac(signer: TokenSigner, body: str) -> str:
     return signer._mac("node:" + body)  # domain-separated from the people's tokens
 
 
-def issue_node_token(signer: TokenSigner, node: str, sitting: str, *, ttl_s: int = NODE_TOKEN_TTL_S,
-                     now: float | None = None) -> str:
+def issue_node_token(
+    signer: TokenSigner, node: str, sitting: str, *, ttl_s: int = NODE_TOKEN_TTL_S, now: float | None = None
+) -> str:
     now = int(time.time() if now is None else now)
-    body = _b64e(json.dumps({"v": 1, "kind": "node", "node": node, "sitting": sitting, "iat": now,
-                             "exp": now + int(ttl_s)}, separators=(",", ":"), sort_keys=True).encode())
+    body = _b64e(
+        json.dumps(
+            {"v": 1, "kind": "node", "node": node, "sitting": sitting, "iat": now, "exp": now + int(ttl_s)},
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
+    )
     return f"{body}.{_node_mac(signer, body)}"
 
 
@@ -164,8 +169,9 @@ class Cascade:
             return
         payload = {"url": self.placement.node.url, "public": sum(counts.values()), "sittings": counts}
         try:
-            await self.redis.set(LOAD_PREFIX + self.placement.node.id, json.dumps(payload),
-                                 px=int(self.placement.lease_ttl_s * 1000))
+            await self.redis.set(
+                LOAD_PREFIX + self.placement.node.id, json.dumps(payload), px=int(self.placement.lease_ttl_s * 1000)
+            )
             self._announced, self._announced_at = key, now
         except Exception as err:
             log.warning("cascade: load not announced (%s)", err)
@@ -193,8 +199,11 @@ class Cascade:
         except Exception as err:
             log.warning("cascade: loads unreadable (%s)", err)
             return None
-        candidates = [(int(entry.get("public", 0)), node, entry["url"]) for node, entry in loads.items()
-                      if node != self.placement.node.id and int(entry.get("public", 0)) < self.threshold]
+        candidates = [
+            (int(entry.get("public", 0)), node, entry["url"])
+            for node, entry in loads.items()
+            if node != self.placement.node.id and int(entry.get("public", 0)) < self.threshold
+        ]
         if not candidates:
             return None
         _, node, url = min(candidates)
@@ -281,8 +290,11 @@ class Cascade:
         if holder is None or holder.id == self.placement.node.id:
             raise ConnectionError(f"no holder for {sitting}")
         token = issue_node_token(self.signer, self.placement.node.id, sitting)
-        async with self._session_().post(f"{holder.url.rstrip('/')}/cluster/relay/{sitting}", json={"sdp": sdp},
-                                         headers={"Authorization": f"SeanceNode {token}"}) as r:
+        async with self._session_().post(
+            f"{holder.url.rstrip('/')}/cluster/relay/{sitting}",
+            json={"sdp": sdp},
+            headers={"Authorization": f"SeanceNode {token}"},
+        ) as r:
             if r.status != 200:
                 raise ConnectionError(f"relay refused by {holder.id}: HTTP {r.status}")
             data = await r.json()
@@ -308,9 +320,10 @@ class Cascade:
             spec = self.specs[sitting]
             config = self.config
 
-            def build(on_health, on_slots):  # noqa: ANN001
-                ice = IceSettings(listen_addresses=tuple(config.ice_addresses) or None,
-                                  announced_address=config.announced_address)
+            def build(on_health, on_slots):
+                ice = IceSettings(
+                    listen_addresses=tuple(config.ice_addresses) or None, announced_address=config.announced_address
+                )
                 options: dict[str, Any] = {"audio_slots": config.voice_slots, "ice": ice}
                 options.update(config.router_options)
                 return Router(RouterConfig(**options), on_health=on_health, on_slots=on_slots)
@@ -319,8 +332,12 @@ class Cascade:
             edge = Edge(room)
             self.edges[sitting] = edge
             try:
-                edge.link = await cascade.connect(room.router, lambda sdp: self._offer(sitting, sdp),
-                                                  relay_id=RELAY_PREFIX + self.placement.node.id, wait=False)
+                edge.link = await cascade.connect(
+                    room.router,
+                    lambda sdp: self._offer(sitting, sdp),
+                    relay_id=RELAY_PREFIX + self.placement.node.id,
+                    wait=False,
+                )
             except Exception:
                 log.exception("cascade: edge of %s not linked", sitting)
                 self.edges.pop(sitting, None)
@@ -357,10 +374,20 @@ class Cascade:
         conn.claims = claims
         await edge.room.attach(conn)
         edge.idle_since = None
-        conn.send({"type": "welcome", "re": msg.id, "role": claims.role.value, "member": None, "salle": None,
-                   "sitting": msg.sitting, "names": edge.room.names(),
-                   "allowed": sorted(t for t, roles in PERMISSIONS.items() if Role.PUBLIC in roles),
-                   "iceServers": turn_ice_servers(self.config.turn, f"public-{conn.id}"), "edge": True})
+        conn.send(
+            {
+                "type": "welcome",
+                "re": msg.id,
+                "role": claims.role.value,
+                "member": None,
+                "salle": None,
+                "sitting": msg.sitting,
+                "names": edge.room.names(),
+                "allowed": sorted(t for t, roles in PERMISSIONS.items() if Role.PUBLIC in roles),
+                "iceServers": turn_ice_servers(self.config.turn, f"public-{conn.id}"),
+                "edge": True,
+            }
+        )
         conn.send(edge.last.get("state") or edge.room.state_message())
         for kind in ("sitting", "error"):
             if kind in edge.last:
@@ -415,13 +442,20 @@ class Cascade:
                 pass
 
     async def status(self, request: web.Request) -> web.Response:
-        held = {sid: {"public": public_count(room),
-                      "relays": sorted(p for p in list(getattr(room.router, "peers", {})) if p.startswith(RELAY_PREFIX))}
-                for sid, room in self.rooms.items()}
-        edges = {sid: {"viewers": len(edge.room.connections), "link": edge.link.stats() if edge.link else None}
-                 for sid, edge in self.edges.items()}
-        return web.json_response({"node": self.placement.node.id, "threshold": self.threshold,
-                                  "held": held, "edges": edges})
+        held = {
+            sid: {
+                "public": public_count(room),
+                "relays": sorted(p for p in list(getattr(room.router, "peers", {})) if p.startswith(RELAY_PREFIX)),
+            }
+            for sid, room in self.rooms.items()
+        }
+        edges = {
+            sid: {"viewers": len(edge.room.connections), "link": edge.link.stats() if edge.link else None}
+            for sid, edge in self.edges.items()
+        }
+        return web.json_response(
+            {"node": self.placement.node.id, "threshold": self.threshold, "held": held, "edges": edges}
+        )
 
 
 def install(app: web.Application, placement: Placement, config: Any, sittings: list[str], host: Any) -> Cascade | None:
@@ -471,7 +505,7 @@ def install(app: web.Application, placement: Placement, config: Any, sittings: l
     handlers["hello"] = hello
 
     @web.middleware
-    async def public_pages(request: web.Request, handler):  # noqa: ANN001
+    async def public_pages(request: web.Request, handler):
         parts = request.path.strip("/").split("/")
         if request.method in ("GET", "HEAD") and len(parts) == 2 and parts[0] == "public" and parts[1] in known:
             sitting = parts[1]
@@ -485,8 +519,9 @@ def install(app: web.Application, placement: Placement, config: Any, sittings: l
                 import aiohttp_jinja2
 
                 spec = cascade.specs[sitting]
-                return aiohttp_jinja2.render_template("public.html", request, {
-                    "room": SimpleNamespace(title=spec.title, sitting_id=sitting)})
+                return aiohttp_jinja2.render_template(
+                    "public.html", request, {"room": SimpleNamespace(title=spec.title, sitting_id=sitting)}
+                )
         return await handler(request)
 
     # before web.cluster's redirect_pages, which would send the page back to the holder

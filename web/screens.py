@@ -67,13 +67,20 @@ async def president_page(request: web.Request) -> web.StreamResponse:
     claims, room, refused = _guard(request, (Role.PRESIDENT,), "Cet écran est réservé au président de séance.")
     if refused is not None:
         return refused
-    return aiohttp_jinja2.render_template("president.html", request, {
-        "room": room, "claims": claims, "display_name": _display_name(request, claims),
-        "role_label": ROLE_LABELS_FR[claims.role]})
+    return aiohttp_jinja2.render_template(
+        "president.html",
+        request,
+        {
+            "room": room,
+            "claims": claims,
+            "display_name": _display_name(request, claims),
+            "role_label": ROLE_LABELS_FR[claims.role],
+        },
+    )
 
 
 async def agent_home(request: web.Request) -> web.StreamResponse:
-    claims, room, refused = _guard(request, (Role.AGENT,), "Cet écran est réservé aux agents de salle.")
+    claims, _room, refused = _guard(request, (Role.AGENT,), "Cet écran est réservé aux agents de salle.")
     if refused is not None:
         return refused
     raise web.HTTPSeeOther(f"/agent/{claims.salle}")
@@ -87,20 +94,39 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
     if salle_id not in room.salles:
         return _app()._error_page(request, 404, "Salle inconnue", f"Aucune salle « {salle_id} » dans cette séance.")
     if claims.salle != salle_id:  # R4: an agent records entries and exits of its own salle only
-        return _app()._error_page(request, 403, "Accès refusé",
-                                  "R4 — un agent n'enregistre les entrées, sorties et pouvoirs que dans sa propre salle.")
-    return aiohttp_jinja2.render_template("agent.html", request, {
-        "room": room, "claims": claims, "salle": room.salles[salle_id],
-        "display_name": _display_name(request, claims), "role_label": ROLE_LABELS_FR[claims.role]})
+        return _app()._error_page(
+            request,
+            403,
+            "Accès refusé",
+            "R4 — un agent n'enregistre les entrées, sorties et pouvoirs que dans sa propre salle.",
+        )
+    return aiohttp_jinja2.render_template(
+        "agent.html",
+        request,
+        {
+            "room": room,
+            "claims": claims,
+            "salle": room.salles[salle_id],
+            "display_name": _display_name(request, claims),
+            "role_label": ROLE_LABELS_FR[claims.role],
+        },
+    )
 
 
 async def elu_page(request: web.Request) -> web.StreamResponse:
     claims, room, refused = _guard(request, (Role.COUNCILLOR,), "Cet écran est réservé aux conseillers communautaires.")
     if refused is not None:
         return refused
-    return aiohttp_jinja2.render_template("elu.html", request, {
-        "room": room, "claims": claims, "display_name": _display_name(request, claims),
-        "role_label": ROLE_LABELS_FR[claims.role]})
+    return aiohttp_jinja2.render_template(
+        "elu.html",
+        request,
+        {
+            "room": room,
+            "claims": claims,
+            "display_name": _display_name(request, claims),
+            "role_label": ROLE_LABELS_FR[claims.role],
+        },
+    )
 
 
 def add_screen_routes(app: web.Application) -> None:

@@ -22,8 +22,9 @@ CERT_NAME = "tls-cert.pem"
 KEY_NAME = "tls-key.pem"
 
 
-def ensure_self_signed(data_dir: Path, hostnames: tuple[str, ...] = ("localhost",),
-                       addresses: tuple[str, ...] = ("127.0.0.1", "::1")) -> tuple[Path, Path]:
+def ensure_self_signed(
+    data_dir: Path, hostnames: tuple[str, ...] = ("localhost",), addresses: tuple[str, ...] = ("127.0.0.1", "::1")
+) -> tuple[Path, Path]:
     """Return (cert, key) paths in ``data_dir``, creating them when missing."""
     data_dir = Path(data_dir)
     cert_path, key_path = data_dir / CERT_NAME, data_dir / KEY_NAME
@@ -31,13 +32,18 @@ def ensure_self_signed(data_dir: Path, hostnames: tuple[str, ...] = ("localhost"
         return cert_path, key_path
     data_dir.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0]),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Séance (démonstration)")])
-    now = dt.datetime.now(dt.timezone.utc)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Séance (démonstration)"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
     san = [x509.DNSName(h) for h in hostnames] + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name)
+        .subject_name(name)
+        .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -49,8 +55,11 @@ def ensure_self_signed(data_dir: Path, hostnames: tuple[str, ...] = ("localhost"
     )
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
 

@@ -34,7 +34,7 @@ def worker_port(base_port: int, index: int) -> int:
     return base_port + index
 
 
-def node_url(config, index: int) -> str:  # noqa: ANN001 (web.config_file.ServeConfig)
+def node_url(config, index: int) -> str:
     """The base URL browsers reach worker ``index`` at."""
     port = worker_port(config.web.port, index)
     template = config.cluster.node_url
@@ -71,7 +71,7 @@ def supervise(config_file: Path, workers: int, extra: list[str], data_dir: Path)
         started[i] = time.monotonic()
         log.info("worker %d started (pid %d)", i, procs[i].pid)
 
-    def stop(signum, frame) -> None:  # noqa: ANN001
+    def stop(signum, frame) -> None:
         nonlocal stopping
         stopping = True
 
@@ -101,7 +101,7 @@ def supervise(config_file: Path, workers: int, extra: list[str], data_dir: Path)
     return 0
 
 
-def placement_for(config, index: int | None, workers: int, redis_url: str | None):  # noqa: ANN001
+def placement_for(config, index: int | None, workers: int, redis_url: str | None):
     """The placement of this process, or None for the single embedded process."""
     from signaling.placement import NodeInfo, StaticPlacement
 

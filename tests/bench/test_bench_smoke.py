@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import report as rep
 from bench import netns
+from bench import report as rep
 from bench.janus import janus_available
 from bench.synthetic_salle import Probe, subscriptions
 
@@ -48,9 +48,24 @@ def bench_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
     """One short run (2 salles, 2 s windows) of Séance, and of Janus when installed."""
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "report.json"
-    cmd = [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())",
-           "bench", "--salles", "2", "--seconds", "2", "--warmup", "0.5", "--zero-seconds", "1",
-           "--cache", str(tmp / "cache"), "--json", str(out)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from web.cli import main; sys.exit(main())",
+        "bench",
+        "--salles",
+        "2",
+        "--seconds",
+        "2",
+        "--warmup",
+        "0.5",
+        "--zero-seconds",
+        "1",
+        "--cache",
+        str(tmp / "cache"),
+        "--json",
+        str(out),
+    ]
     if JANUS_SKIP is None:
         cmd.append("--vs-janus")
     proc = subprocess.Popen([*HOST, *cmd], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -77,8 +92,14 @@ def _check_block(block: dict, salles: int) -> None:
     assert set(block) >= set(rep.FIGURE_KEYS)
     assert block["salles"] == salles
     assert block["seconds"] > 0
-    for k in ("forwarded_pps", "incoming_pps", "server_cpu_us_per_forwarded_packet",
-              "server_cpu_us_per_incoming_packet", "loss_pct", "rss_mb_per_salle"):
+    for k in (
+        "forwarded_pps",
+        "incoming_pps",
+        "server_cpu_us_per_forwarded_packet",
+        "server_cpu_us_per_incoming_packet",
+        "loss_pct",
+        "rss_mb_per_salle",
+    ):
         assert isinstance(block[k], (int, float)) and block[k] >= 0, (k, block[k])
     assert block["forwarded_pps"] > 0 and block["incoming_pps"] > 0
     assert 0 <= block["loss_pct"] <= 100
@@ -88,7 +109,8 @@ def _check_block(block: dict, salles: int) -> None:
     # counts consistent: CPU per incoming packet = CPU per forwarded packet × forwarded / incoming
     ratio = block["forwarded_pps"] / block["incoming_pps"]
     assert block["server_cpu_us_per_incoming_packet"] == pytest.approx(
-        block["server_cpu_us_per_forwarded_packet"] * ratio, rel=0.05, abs=0.05)
+        block["server_cpu_us_per_forwarded_packet"] * ratio, rel=0.05, abs=0.05
+    )
 
 
 def test_seance_report_is_well_formed(bench_run) -> None:
@@ -117,9 +139,26 @@ def test_workers_spread_sittings_over_processes(tmp_path) -> None:
     """--workers 2: two server processes, each hosting one of the two sittings (a salle
     reaching the other worker would be refused: unknown sitting), CPU and RSS summed."""
     out = tmp_path / "report.json"
-    cmd = [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())",
-           "bench", "--workers", "2", "--salles", "2", "--seconds", "2", "--warmup", "0.5",
-           "--zero-seconds", "1", "--cache", str(tmp_path / "cache"), "--json", str(out)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from web.cli import main; sys.exit(main())",
+        "bench",
+        "--workers",
+        "2",
+        "--salles",
+        "2",
+        "--seconds",
+        "2",
+        "--warmup",
+        "0.5",
+        "--zero-seconds",
+        "1",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--json",
+        str(out),
+    ]
     proc = subprocess.run([*HOST, *cmd], cwd=ROOT, capture_output=True, text=True, timeout=150)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
@@ -155,7 +194,9 @@ def test_netns_is_ours_isolated_and_always_deleted() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         with ns:
             assert ns.name in netns._names()
-            inside = subprocess.run([*ns.exec_prefix(), "ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+            inside = subprocess.run(
+                [*ns.exec_prefix(), "ip", "-4", "-o", "addr"], capture_output=True, text=True
+            ).stdout
             routes = subprocess.run([*ns.exec_prefix(), "ip", "-4", "route"], capture_output=True, text=True).stdout
             assert ns.inner_ip in inside and "127.0.0.1" in inside
             assert "eth0" not in inside and "default" not in routes  # nowhere to go but our /30
@@ -205,8 +246,18 @@ def test_validate_accepts_unmeasured_and_refuses_bad_shapes() -> None:
 
 
 def test_figures_from_a_run() -> None:
-    run = rep.TargetRun(salles=2, window_s=2.0, cpu_s=0.01, rss_idle=10 * 2**20, rss_loaded=12 * 2**20,
-                        sent=200, received=380, expected=400, delays_us=[1000, 1200, 5000], join_s=[0.5, 0.7])
+    run = rep.TargetRun(
+        salles=2,
+        window_s=2.0,
+        cpu_s=0.01,
+        rss_idle=10 * 2**20,
+        rss_loaded=12 * 2**20,
+        sent=200,
+        received=380,
+        expected=400,
+        delays_us=[1000, 1200, 5000],
+        join_s=[0.5, 0.7],
+    )
     f = rep.figures(run, zero_us=200)
     assert rep.validate(f) == []
     assert f["forwarded_pps"] == 190 and f["incoming_pps"] == 100
@@ -237,10 +288,15 @@ def test_new_keys_only_under_new_names() -> None:
     """Keys added after the first reports are optional and never replace a figure."""
     assert not set(rep.OPTIONAL_KEYS) & set(rep.FIGURE_KEYS)
     empty = rep.empty_figures(4, 5.0)
-    full = {**empty, "sittings": 2, "event_loop": "uvloop", "load_generator": {"cpu_pct": 50.0, "cores": 1},
-            "server_counters": {"dropped": {}, "hook_errors": {}},
-            "capacity": {"max_salles": 4, "limit": "loss", "workers": 1, "steps": []},
-            "mediarelay": rep.empty_figures(4, 5.0)}
+    full = {
+        **empty,
+        "sittings": 2,
+        "event_loop": "uvloop",
+        "load_generator": {"cpu_pct": 50.0, "cores": 1},
+        "server_counters": {"dropped": {}, "hook_errors": {}},
+        "capacity": {"max_salles": 4, "limit": "loss", "workers": 1, "steps": []},
+        "mediarelay": rep.empty_figures(4, 5.0),
+    }
     assert rep.validate(full, mediarelay=True) == []
     assert rep.validate(empty, mediarelay=True) != []  # asked for, missing
     assert rep.validate({**full, "mediarelay": {**empty, "loss_pct": -1}}, mediarelay=True) != []
@@ -257,9 +313,18 @@ async def test_capacity_search_stops_where_loss_begins(monkeypatch) -> None:
     async def fake_run(cfg, server_cpu, load_cpu):
         calls.append(cfg.salles)
         n = cfg.salles
-        r = rep.TargetRun(salles=n, window_s=5.0, cpu_s=0.5, rss_idle=0, rss_loaded=n * 2**20,
-                          sent=100 * n, received=300 * n, expected=300 * n if n < 12 else 310 * n,
-                          delays_us=[1000] * 100, join_s=[1.0] * n)
+        r = rep.TargetRun(
+            salles=n,
+            window_s=5.0,
+            cpu_s=0.5,
+            rss_idle=0,
+            rss_loaded=n * 2**20,
+            sent=100 * n,
+            received=300 * n,
+            expected=300 * n if n < 12 else 310 * n,
+            delays_us=[1000] * 100,
+            join_s=[1.0] * n,
+        )
         r.load_cpu_s = 1.0
         return r
 
@@ -275,12 +340,39 @@ def test_signaling_storm_runs_and_reports(tmp_path) -> None:
     """python -m bench.signaling_storm: N kiosks join at once while screens watch; the
     report is well-formed and every screen saw every kiosk connected (timings not judged)."""
     out = tmp_path / "storm.json"
-    proc = subprocess.run([*HOST, sys.executable, "-m", "bench.signaling_storm", "--salles", "6", "--screens", "2",
-                           "--budget", "30", "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    proc = subprocess.run(
+        [
+            *HOST,
+            sys.executable,
+            "-m",
+            "bench.signaling_storm",
+            "--salles",
+            "6",
+            "--screens",
+            "2",
+            "--budget",
+            "30",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
-    assert set(report) == {"salles", "screens", "budget_s", "all_seen_s", "server_cpu_s", "screen_messages",
-                           "screen_mb", "kiosk_messages", "kiosk_mb"}
+    assert set(report) == {
+        "salles",
+        "screens",
+        "budget_s",
+        "all_seen_s",
+        "server_cpu_s",
+        "screen_messages",
+        "screen_mb",
+        "kiosk_messages",
+        "kiosk_mb",
+    }
     assert report["salles"] == 6 and report["screens"] == 2
     assert report["all_seen_s"] is not None and report["all_seen_s"] >= 0
     assert report["kiosk_messages"] >= 6 * 3  # each kiosk: welcome, state, slots at least

@@ -11,6 +11,7 @@ sent; the stock side counts what it got.
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import aioice.ice
 
@@ -50,8 +51,7 @@ async def test_a_stock_receiver_decodes_what_the_fast_path_sends(tmp_path, monke
                 await asyncio.sleep(0.02)
             return [await tracks[kind].recv() for _ in range(n)]
 
-        got_video, got_audio = await asyncio.wait_for(
-            asyncio.gather(frames("video", 20), frames("audio", 20)), 30)
+        got_video, got_audio = await asyncio.wait_for(asyncio.gather(frames("video", 20), frames("audio", 20)), 30)
     finally:
         await pub.close()
         await sub.close()
@@ -66,7 +66,7 @@ async def test_a_stock_receiver_decodes_what_the_fast_path_sends(tmp_path, monke
         assert packets, kind
         assert {p.extensions.mid for p in packets} == {mids[kind]}
         seqs = [p.sequence_number for p in packets]
-        assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:])), kind  # loopback: in order, none lost
+        assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(seqs)), kind  # loopback: in order, none lost
     # speech-like levels from the sample (RFC 6464), not a constant
     levels = {p.extensions.audio_level[1] for p in seen["audio"] if p.extensions.audio_level}
     assert len(levels) > 3 and len(seen["audio"]) == sum(1 for p in seen["audio"] if p.extensions.audio_level)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from chromium_options import CHROMIUM, CHROMIUM_ARGS
 
-from chromium_options import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 (fixtures below; tests import them there)
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 
@@ -40,8 +40,9 @@ async def live_app(tmp_path) -> AsyncIterator[LiveServer]:
     from web.commands.demo import demo_sitting
     from web.config import WebConfig
 
-    config = WebConfig(host="127.0.0.1", port=0, tls=False, data_dir=tmp_path, ice_addresses=("127.0.0.1",),
-                       sittings=(demo_sitting(),))
+    config = WebConfig(
+        host="127.0.0.1", port=0, tls=False, data_dir=tmp_path, ice_addresses=("127.0.0.1",), sittings=(demo_sitting(),)
+    )
     app = create_app(config)
     runner, base = await start_server(app)
     try:

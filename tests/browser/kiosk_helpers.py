@@ -33,10 +33,10 @@ async def open_kiosk(browser, server, salle):
 
 
 async def connected(page) -> bool:
-    return await page.evaluate("() => !!(window.seance && window.seance.pc && window.seance.pc.connectionState === 'connected')")
+    return await page.evaluate(
+        "() => !!(window.seance && window.seance.pc && window.seance.pc.connectionState === 'connected')"
+    )
 
 
 async def stats(page) -> list[dict]:
     return await page.evaluate("() => window.seance ? window.seance.inboundStats() : []")
-
-

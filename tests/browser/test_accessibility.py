@@ -32,9 +32,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import expect
-
 from kiosk_helpers import open_kiosk, until
+from playwright.async_api import expect
 
 from signaling.roles import Role
 from web.app import ROOMS, SESSION_COOKIE, SIGNER, SITTINGS
@@ -64,6 +63,7 @@ def _axe_or_skip() -> Path:
 
 # ------------------------------------------------------------------------------ helpers
 
+
 async def new_person(browser, server, role: Role | None, *, member=None, salle=None, agent=None, viewport=None):
     """A context with this person's session cookie (none for the public) and axe preloaded."""
     context = await browser.new_context(viewport=viewport or DESKTOP, locale="fr-FR")
@@ -92,7 +92,9 @@ async def axe_violations(page) -> list[dict]:
             return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, tags: v.tags,
               nodes: v.nodes.map((n) => ({target: n.target.join(" "), html: n.html.slice(0, 200),
                                           summary: (n.failureSummary || "").replace(/\\s+/g, " ").slice(0, 300)}))}));
-        }""", WCAG_TAGS + INFO_TAGS)
+        }""",
+        WCAG_TAGS + INFO_TAGS,
+    )
 
 
 def describe(found: dict[str, list[dict]]) -> str:
@@ -127,10 +129,12 @@ class Scanner:
         print(f"\naxe: {len(self.scanned)} screens scanned: {', '.join(self.scanned)}")
         if self.found:
             print(describe(self.found))
-        blocking = {w: [v for v in vs if v["impact"] in BLOCKING and set(v["tags"]) & set(WCAG_TAGS)]
-                    for w, vs in self.found.items()}
+        blocking = {
+            w: [v for v in vs if v["impact"] in BLOCKING and set(v["tags"]) & set(WCAG_TAGS)]
+            for w, vs in self.found.items()
+        }
         blocking = {w: vs for w, vs in blocking.items() if vs}
-        assert not blocking, ("axe-core: serious or critical WCAG 2.1 A/AA violations\n" + describe(self.found))
+        assert not blocking, "axe-core: serious or critical WCAG 2.1 A/AA violations\n" + describe(self.found)
 
 
 class Socket:
@@ -141,7 +145,7 @@ class Socket:
         self.reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def connect(cls, session, server, role: Role, **claims) -> "Socket":
+    async def connect(cls, session, server, role: Role, **claims) -> Socket:
         ws = await session.ws_connect(server.base_url + "/ws")
         token = server.app[SIGNER].issue(role, **claims)
         await ws.send_json({"type": "hello", "sitting": "demo", "token": token, "id": "hello"})
@@ -175,8 +179,9 @@ async def convene_with_quorum(server, session) -> list[Socket]:
     president = await Socket.connect(session, server, Role.PRESIDENT, member="m01", salle="belcourt")
     for member in PRESENT:
         await agent.do({"type": "CheckIn", "member_id": member, "salle_id": "belcourt"})
-    await agent.do({"type": "RecordProxy", "giver_id": "m09", "holder_id": "m07",
-                    "document_ref": "Pouvoir écrit n° PV-2026-031"})
+    await agent.do(
+        {"type": "RecordProxy", "giver_id": "m09", "holder_id": "m07", "document_ref": "Pouvoir écrit n° PV-2026-031"}
+    )
     await president.do({"type": "AppointSecretary", "member_id": "m03"})
     return [agent, president]
 
@@ -201,7 +206,9 @@ async def tab_to(page, selector: str, *, back: bool = False, limit: int = 120) -
         if await page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector):
             info = await focused(page)
             print(f"  {key} ×{presses} → {selector}  (focus ring: {info['outline']}; {info['boxShadow']})")
-            visible = (info["outlineStyle"] not in ("none", "") and info["outlineWidth"] > 0) or info["boxShadow"] not in ("none", "")
+            visible = (info["outlineStyle"] not in ("none", "") and info["outlineWidth"] > 0) or info[
+                "boxShadow"
+            ] not in ("none", "")
             assert visible, f"no visible focus indicator on {selector}: {info}"
             return info
         await page.keyboard.press(key)
@@ -210,7 +217,8 @@ async def tab_to(page, selector: str, *, back: bool = False, limit: int = 120) -
 
 async def live_region(page, selector: str) -> str:
     """The politeness with which changes in ``selector`` are announced ('' if none)."""
-    return await page.evaluate("""(s) => {
+    return await page.evaluate(
+        """(s) => {
         for (let el = document.querySelector(s); el; el = el.parentElement) {
             const live = el.getAttribute("aria-live");
             if (live && live !== "off") return live;
@@ -219,10 +227,13 @@ async def live_region(page, selector: str) -> str:
             if (role === "status" || role === "log") return "polite";
         }
         return "";
-    }""", selector)
+    }""",
+        selector,
+    )
 
 
 # ------------------------------------------------------------------------------ tests
+
 
 async def test_every_screen_passes_axe(browser, live_app, output_dir):
     axe = _axe_or_skip()
@@ -417,18 +428,20 @@ async def test_keyboard_only_sitting(browser, live_app, output_dir):
         await president.keyboard.press("Enter")
         await expect(president.locator("#badge-sitting")).to_have_text("Séance ouverte", timeout=T)
         await expect(president.locator("#notice")).to_have_text("La séance est ouverte.", timeout=T)
-        await expect(president.locator("#agenda-h")).to_be_focused()   # where the next step is
+        await expect(president.locator("#agenda-h")).to_be_focused()  # where the next step is
 
         # call the item (Shift+Tab works backwards too), choose the method, open the vote
         # repeated buttons say what they act on (the agenda's "Appeler ce point", per item)
-        await expect(president.get_by_role("button", name="Appeler ce point : Approbation du procès-verbal", exact=False)).to_have_count(1)
+        await expect(
+            president.get_by_role("button", name="Appeler ce point : Approbation du procès-verbal", exact=False)
+        ).to_have_count(1)
         await tab_to(president, f"#agenda li[data-item={ITEM}] button")
         await president.keyboard.press("Enter")
         await expect(president.locator("#method-electronique")).to_be_visible(timeout=T)
         await expect(president.locator("#vote-h")).to_be_focused()
         await tab_to(president, "#secretary-select", back=True)  # Shift+Tab goes back…
         await tab_to(president, "#method-electronique")  # Tab enters the radio group on the checked one…
-        await president.keyboard.press("ArrowDown")       # …the arrows move (and select) within it
+        await president.keyboard.press("ArrowDown")  # …the arrows move (and select) within it
         await expect(president.locator("#method-appel_nominal")).to_be_focused()
         await expect(president.locator("#method-appel_nominal")).to_be_checked()
         await president.keyboard.press("ArrowUp")
@@ -441,7 +454,7 @@ async def test_keyboard_only_sitting(browser, live_app, output_dir):
         await tab_to(president, "#vote .ballot[data-ballot=self] button[data-choice=pour]")
         await president.keyboard.press("Space")
         await expect(president.locator("#vote .ballot[data-ballot=self]")).to_contain_text("Vote enregistré", timeout=T)
-        await expect(president.locator("#vote-h")).to_be_focused()   # not lost with the buttons
+        await expect(president.locator("#vote-h")).to_be_focused()  # not lost with the buttons
 
         # ---- the councillor on her phone, keyboard only: her ballot, then the proxy's
         await expect(elu.locator("#ballot-card")).to_be_visible(timeout=T)
@@ -449,7 +462,7 @@ async def test_keyboard_only_sitting(browser, live_app, output_dir):
         await tab_to(elu, ".ballot[data-ballot=self] button[data-choice=pour]")
         await elu.keyboard.press("Enter")
         await expect(elu.locator(".ballot[data-ballot=self]")).to_contain_text("Vote enregistré : pour.", timeout=T)
-        await expect(elu.locator(".ballot[data-ballot=m09]")).to_be_focused()   # the next ballot, not a choice
+        await expect(elu.locator(".ballot[data-ballot=m09]")).to_be_focused()  # the next ballot, not a choice
         await tab_to(elu, ".ballot[data-ballot=m09] button[data-choice=contre]")
         await elu.keyboard.press("Space")
         await expect(elu.locator(".ballot[data-ballot=m09]")).to_contain_text("Vote enregistré : contre.", timeout=T)

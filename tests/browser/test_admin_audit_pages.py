@@ -41,8 +41,11 @@ async def served(tmp_path):
     (data / "keys" / "council-ed25519.pem").write_bytes(private_pem(key))
     (data / "keys" / "council-ed25519.pem").chmod(0o600)
     shutil.copy(tmp_path / "rehearsal" / "journal.pub", data / "keys" / "council-ed25519.pub")
-    app = create_app(WebConfig(host="127.0.0.1", port=0, tls=False, data_dir=data, ice_addresses=("127.0.0.1",),
-                               sittings=(demo_sitting(),)))
+    app = create_app(
+        WebConfig(
+            host="127.0.0.1", port=0, tls=False, data_dir=data, ice_addresses=("127.0.0.1",), sittings=(demo_sitting(),)
+        )
+    )
     app[ACCOUNTS].set_account("dsi", "pw-admin-1", Role.ADMIN, display_name="DSI")
     app[ACCOUNTS].set_account("auditeur", "pw-audit-1", Role.AUDITOR, display_name="Auditeur")
     runner, base = await start_server(app)
@@ -96,7 +99,7 @@ async def test_admin_and_audit_pages_in_chromium(browser, served, output_dir):
 
     await page.goto(f"{base}/admin/seances/cc-2027-02/convocation")
     assert "visioconférence" in await page.inner_text("#mention-visio")
-    assert "R6" in await page.inner_text("#r6")           # 2 clear days: warned
+    assert "R6" in await page.inner_text("#r6")  # 2 clear days: warned
     await page.screenshot(path=str(out / "convocation.png"), full_page=True)
     await context.close()
 

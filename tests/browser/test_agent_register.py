@@ -37,9 +37,9 @@ async def agent_page(browser, server, salle: str):
 async def test_R4_a_departure_stays_in_the_register_with_its_times(browser, live_app):
     async with agent_page(browser, live_app, "vaux") as page:
         row = page.locator("#members tr[data-member=m08]")
-        await row.locator("button:has-text(\"Enregistrer l'arrivée\")").click(timeout=T)
+        await row.locator('button:has-text("Enregistrer l\'arrivée")').click(timeout=T)
         await expect(row).to_contain_text("Présent·e ici depuis", timeout=T)
-        await row.locator("button:has-text(\"Enregistrer le départ\")").click(timeout=T)
+        await row.locator('button:has-text("Enregistrer le départ")').click(timeout=T)
         times = re.compile(r"Absent·e — parti·e à \d\d h \d\d \(arrivé·e à \d\d h \d\d\)")
         await expect(row).to_contain_text(times, timeout=T)
         await page.reload()
@@ -53,7 +53,7 @@ async def test_R9_suppleant_sits_once_the_suppleance_is_recorded(browser, live_a
         suppleant = page.locator("#members tr[data-member=s17]")
         await expect(suppleant).to_contain_text("suppléant·e de Bernard Roux", timeout=T)
         # before the suppléance is recorded: refused, with the rule, and nothing changes
-        await suppleant.locator("button:has-text(\"Enregistrer l'arrivée\")").click(timeout=T)
+        await suppleant.locator('button:has-text("Enregistrer l\'arrivée")').click(timeout=T)
         await expect(page.locator("#alert")).to_contain_text("R9", timeout=T)
         await expect(suppleant).to_contain_text("Absent·e", timeout=T)
         # the form offers the absent titulaire who has a suppléant, and only such
@@ -63,9 +63,12 @@ async def test_R9_suppleant_sits_once_the_suppleance_is_recorded(browser, live_a
         await page.fill("#suppleance-ref", "courriel au président du 24/11/2026")
         await page.locator("#suppleance-form button[type=submit]").click(timeout=T)
         await expect(page.locator("#suppleances li[data-titulaire=m17]")).to_contain_text(
-            "Bernard Roux → Martine Faure (réf. courriel au président du 24/11/2026)", timeout=T)
-        await expect(page.locator("#members tr[data-member=m17]")).to_contain_text("remplacé·e par Martine Faure", timeout=T)
-        await suppleant.locator("button:has-text(\"Enregistrer l'arrivée\")").click(timeout=T)
+            "Bernard Roux → Martine Faure (réf. courriel au président du 24/11/2026)", timeout=T
+        )
+        await expect(page.locator("#members tr[data-member=m17]")).to_contain_text(
+            "remplacé·e par Martine Faure", timeout=T
+        )
+        await suppleant.locator('button:has-text("Enregistrer l\'arrivée")').click(timeout=T)
         await expect(suppleant).to_contain_text("Présent·e ici depuis", timeout=T)
         await page.reload()
         await expect(page.locator("#suppleances li[data-titulaire=m17]")).to_contain_text("réf. courriel", timeout=T)

@@ -12,7 +12,6 @@ import time
 
 import aiohttp
 import pytest
-
 from kiosk_helpers import connected, open_kiosk, stats, until
 
 from signaling.roles import Role
@@ -45,8 +44,10 @@ async def receives_from_others(page, me) -> bool:
     va, vb = by_salle(a, "video"), by_salle(b, "video")
     aa, ab = by_salle(a, "audio"), by_salle(b, "audio")
     LAST[me] = (va, vb, aa, ab)
-    return all(vb.get(s, [0, 0])[1] > va.get(s, [0, 0])[1] > 0 and ab.get(s, [0, 0])[0] > aa.get(s, [0, 0])[0] > 0
-               for s in others)
+    return all(
+        vb.get(s, [0, 0])[1] > va.get(s, [0, 0])[1] > 0 and ab.get(s, [0, 0])[0] > aa.get(s, [0, 0])[0] > 0
+        for s in others
+    )
 
 
 def audio_packets_by_mid(entries):
@@ -66,6 +67,7 @@ async def next_of(ws, predicate, timeout):
             msg = json.loads((await ws.receive()).data)
             if predicate(msg):
                 return msg
+
     return await asyncio.wait_for(loop(), timeout)
 
 
@@ -80,11 +82,17 @@ async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser
         await until(lambda p=page: connected(p), 20, what=f"{salle} peer connection")
     for salle, (_, page) in kiosks.items():
         try:
-            await until(lambda p=page, s=salle: receives_from_others(p, s), 20, interval=0.1,
-                        what=f"{salle} receiving audio and video from the other salles")
+            await until(
+                lambda p=page, s=salle: receives_from_others(p, s),
+                20,
+                interval=0.1,
+                what=f"{salle} receiving audio and video from the other salles",
+            )
         except AssertionError as err:
-            raise AssertionError(f"{err}; last samples (video, audio by salle): {LAST.get(salle)}; "
-                                 f"router slots: {room.router.stats().get('slots')}") from None
+            raise AssertionError(
+                f"{err}; last samples (video, audio by salle): {LAST.get(salle)}; "
+                f"router slots: {room.router.stats().get('slots')}"
+            ) from None
     for salle in SALLES:
         await until(lambda s=salle: room.router.health(s).transmitting, 10, what=f"{salle} transmitting")
     join_s = time.monotonic() - started
@@ -110,9 +118,11 @@ async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser
         vaux_mids = {s: [mid for mid, (salle, _) in before[s].items() if salle == "vaux"] for s in before}
         assert all(vaux_mids.values()), vaux_mids
         await mod.send_json({"type": "mute", "salle": "vaux", "muted": True, "id": "m"})
-        await next_of(mod, lambda m: m["type"] == "state" and any(x["id"] == "vaux" and x["muted"] for x in m["salles"]), 5)
+        await next_of(
+            mod, lambda m: m["type"] == "state" and any(x["id"] == "vaux" and x["muted"] for x in m["salles"]), 5
+        )
         assert room.router is not None and "vaux" in room.muted
-        await asyncio.sleep(1.0)   # packets in flight and jitter buffers
+        await asyncio.sleep(1.0)  # packets in flight and jitter buffers
         for s in ("belcourt", "saint-ferreol"):
             page = kiosks[s][1]
             a = audio_packets_by_mid(await stats(page))
@@ -122,21 +132,27 @@ async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser
                 assert b[mid][1] == a[mid][1], f"{s}: slot {mid} still receives audio after vaux was muted"
             assert all(salle != "vaux" or b[mid][1] == a[mid][1] for mid, (salle, _) in b.items())
             other = next(x for x in SALLES if x not in ("vaux", s))
-            assert sum(p for m, (sl, p) in b.items() if sl == other) > sum(p for m, (sl, p) in a.items() if sl == other), \
-                f"{s}: {other}'s audio must keep flowing"
+            assert sum(p for m, (sl, p) in b.items() if sl == other) > sum(
+                p for m, (sl, p) in a.items() if sl == other
+            ), f"{s}: {other}'s audio must keep flowing"
         _, vaux_page = kiosks["vaux"]
         assert "micro coupé" in await belcourt.inner_text("#roster li[data-salle=vaux] .info")
         assert await vaux_page.inner_text("#badge-mute") == "Micro coupé par la modération"
         await vaux_page.screenshot(path=str(output_dir / "kiosk-vaux-muted.png"))
         await mod.send_json({"type": "mute", "salle": "vaux", "muted": False, "id": "u"})
-        await until(lambda: receives_from_others(kiosks["belcourt"][1], "belcourt"), 10, interval=0.1,
-                    what="vaux's audio back at belcourt after unmute")
+        await until(
+            lambda: receives_from_others(kiosks["belcourt"][1], "belcourt"),
+            10,
+            interval=0.1,
+            what="vaux's audio back at belcourt after unmute",
+        )
 
         # 4. Closing saint-ferreol's page turns its health to lost within a few seconds.
         t0 = time.monotonic()
         await kiosks["saint-ferreol"][0].close()
-        lost = await next_of(mod, lambda m: m["type"] == "health" and m["salle"] == "saint-ferreol"
-                             and not m["transmitting"], 8)
+        lost = await next_of(
+            mod, lambda m: m["type"] == "health" and m["salle"] == "saint-ferreol" and not m["transmitting"], 8
+        )
         lost_s = time.monotonic() - t0
         assert lost["transmitting"] is False and not room.router.health("saint-ferreol").transmitting
 
@@ -145,16 +161,23 @@ async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser
         kiosks["saint-ferreol"] = await open_kiosk(browser, server, "saint-ferreol")
         await next_of(mod, lambda m: m["type"] == "health" and m["salle"] == "saint-ferreol" and m["transmitting"], 20)
         back_s = time.monotonic() - t0
-        await until(lambda: receives_from_others(kiosks["saint-ferreol"][1], "saint-ferreol"), 15, interval=0.1,
-                    what="reopened saint-ferreol receiving the others")
+        await until(
+            lambda: receives_from_others(kiosks["saint-ferreol"][1], "saint-ferreol"),
+            15,
+            interval=0.1,
+            what="reopened saint-ferreol receiving the others",
+        )
         await mod.close()
 
     # 5. Reconnection without reload: the server drops vaux's socket; the page rejoins.
     await vaux_page.evaluate("() => { window.__sameDocument = true; }")
     generation = await vaux_page.evaluate("() => window.seance.generation")
     await room.kiosks["vaux"].close(code=1012, reason="test: service restart")
-    await until(lambda: vaux_page.evaluate(f"() => window.seance.generation > {generation}"), 10,
-                what="vaux renegotiating after its socket dropped")
+    await until(
+        lambda: vaux_page.evaluate(f"() => window.seance.generation > {generation}"),
+        10,
+        what="vaux renegotiating after its socket dropped",
+    )
     await until(lambda: connected(vaux_page), 15, what="vaux reconnected")
     await until(lambda: receives_from_others(vaux_page, "vaux"), 15, interval=0.1, what="vaux receiving again")
     assert await vaux_page.evaluate("() => window.__sameDocument === true"), "the page was reloaded"
@@ -162,14 +185,19 @@ async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser
     # 6. The media path alone drops (the socket stays): the page notices and rejoins.
     generation = await vaux_page.evaluate("() => window.seance.generation")
     await room.router.disconnect("vaux")
-    await until(lambda: vaux_page.evaluate(f"() => window.seance.generation > {generation}"), 15,
-                what="vaux renegotiating after its peer connection dropped")
+    await until(
+        lambda: vaux_page.evaluate(f"() => window.seance.generation > {generation}"),
+        15,
+        what="vaux renegotiating after its peer connection dropped",
+    )
     await until(lambda: connected(vaux_page), 15, what="vaux media back")
     await until(lambda: receives_from_others(vaux_page, "vaux"), 15, interval=0.1, what="vaux receiving again")
     assert await vaux_page.evaluate("() => window.__sameDocument === true"), "the page was reloaded"
     assert room.router.stats()["frames_decoded"] == 0
-    print(f"\njoin+media {join_s:.1f}s, health lost after close {lost_s:.1f}s, back after reopen {back_s:.1f}s, "
-          f"total {time.monotonic() - started:.1f}s")
+    print(
+        f"\njoin+media {join_s:.1f}s, health lost after close {lost_s:.1f}s, back after reopen {back_s:.1f}s, "
+        f"total {time.monotonic() - started:.1f}s"
+    )
 
 
 async def test_public_page_receives_the_programme(browser, live_app, output_dir):

@@ -43,15 +43,25 @@ async def test_public_page_with_mdns_only_candidates_connects_by_peer_reflexive(
             ctx = await browser.new_context()
             page = await ctx.new_page()
             await page.goto(f"{server.base_url}/public/demo")
-            await until(lambda: page.evaluate("() => !!(window.seance && window.seance.pc && window.seance.pc.localDescription)"),
-                        10, what="public offer")
-            await until(lambda: page.evaluate("() => window.seance.pc.iceGatheringState === 'complete'"), 10,
-                        what="gathering complete")
+            await until(
+                lambda: page.evaluate(
+                    "() => !!(window.seance && window.seance.pc && window.seance.pc.localDescription)"
+                ),
+                10,
+                what="public offer",
+            )
+            await until(
+                lambda: page.evaluate("() => window.seance.pc.iceGatheringState === 'complete'"),
+                10,
+                what="gathering complete",
+            )
             sdp = await page.evaluate("() => window.seance.pc.localDescription.sdp")
             hosts = re.findall(r"a=candidate:\S+ \d+ udp \d+ (\S+) \d+ typ host", sdp, re.I)
             print("\npublic page host candidates:", hosts)
-            print("kiosk (camera granted) host candidates:",
-                  re.findall(r"a=candidate:\S+ \d+ udp \d+ (\S+) \d+ typ host", kiosk_sdp, re.I))
+            print(
+                "kiosk (camera granted) host candidates:",
+                re.findall(r"a=candidate:\S+ \d+ udp \d+ (\S+) \d+ typ host", kiosk_sdp, re.I),
+            )
             assert hosts and all(h.endswith(".local") for h in hosts), hosts
 
             await until(lambda: connected(page), 20, what="public page connected with mDNS-only candidates")
@@ -61,6 +71,7 @@ async def test_public_page_with_mdns_only_candidates_connects_by_peer_reflexive(
                 await asyncio.sleep(1.0)
                 b = sum(e["framesDecoded"] for e in await stats(page) if e["kind"] == "video")
                 return b > a > 0
+
             await until(frames_rising, 15, interval=0.1, what="video decoded in the public page")
             pair = await page.evaluate("""async () => {
                 const r = await window.seance.pc.getStats(); let out = null;

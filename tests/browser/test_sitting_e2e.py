@@ -29,9 +29,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import expect
-
 from kiosk_helpers import open_kiosk, until
+from playwright.async_api import expect
 
 from signaling.roles import Role
 from web.app import ROOMS, SESSION_COOKIE, SIGNER, SITTINGS
@@ -41,13 +40,25 @@ pytestmark = pytest.mark.browser
 T = 15_000  # ms: the bound of every on-screen wait
 
 NAMES = {
-    "m01": "Hélène Marchand", "m02": "Jean-Luc Perrin", "m03": "Sophie Garnier", "m04": "Karim Benali",
-    "m06": "Patrick Lemoine", "m07": "Nathalie Rousseau", "m08": "Thierry Bonnet", "m09": "Claire Dubois",
-    "m10": "Marc Chevalier", "m11": "Isabelle Morel", "m12": "Gérard Lefèvre",
+    "m01": "Hélène Marchand",
+    "m02": "Jean-Luc Perrin",
+    "m03": "Sophie Garnier",
+    "m04": "Karim Benali",
+    "m06": "Patrick Lemoine",
+    "m07": "Nathalie Rousseau",
+    "m08": "Thierry Bonnet",
+    "m09": "Claire Dubois",
+    "m10": "Marc Chevalier",
+    "m11": "Isabelle Morel",
+    "m12": "Gérard Lefèvre",
 }
-PRESENT = {"belcourt": ["m01", "m02", "m03", "m04"], "vaux": ["m06", "m07", "m08"], "saint-ferreol": ["m10", "m11", "m12"]}
-ELUS = {"m03": "belcourt", "m07": "vaux", "m11": "saint-ferreol"}     # councillors on a real /elu page
-SOCKET_VOTERS = ["m02", "m04", "m06", "m08", "m10", "m12"]           # the others, over authenticated sockets
+PRESENT = {
+    "belcourt": ["m01", "m02", "m03", "m04"],
+    "vaux": ["m06", "m07", "m08"],
+    "saint-ferreol": ["m10", "m11", "m12"],
+}
+ELUS = {"m03": "belcourt", "m07": "vaux", "m11": "saint-ferreol"}  # councillors on a real /elu page
+SOCKET_VOTERS = ["m02", "m04", "m06", "m08", "m10", "m12"]  # the others, over authenticated sockets
 
 
 class Shots:
@@ -86,7 +97,7 @@ class SocketCouncillor:
         self.reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def connect(cls, session, server, member: str) -> "SocketCouncillor":
+    async def connect(cls, session, server, member: str) -> SocketCouncillor:
         ws = await session.ws_connect(server.base_url + "/ws")
         token = server.app[SIGNER].issue(Role.COUNCILLOR, member=member)
         await ws.send_json({"type": "hello", "sitting": "demo", "token": token, "id": "hello"})
@@ -149,21 +160,37 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         kiosks = {s: await open_kiosk(browser, server, s) for s in PRESENT}
         contexts += [c for c, _ in kiosks.values()]
         mark("kiosks opened")
-        ctx, president = await person(browser, server, Role.PRESIDENT, member="m01", salle="belcourt", path="/president",
-                                      viewport={"width": 1440, "height": 1000})
+        ctx, president = await person(
+            browser,
+            server,
+            Role.PRESIDENT,
+            member="m01",
+            salle="belcourt",
+            path="/president",
+            viewport={"width": 1440, "height": 1000},
+        )
         contexts.append(ctx)
         agents = {}
         for salle in PRESENT:
-            ctx, agents[salle] = await person(browser, server, Role.AGENT, member=f"a-{salle}", salle=salle,
-                                              agent=f"a-{salle}", path=f"/agent/{salle}")
+            ctx, agents[salle] = await person(
+                browser,
+                server,
+                Role.AGENT,
+                member=f"a-{salle}",
+                salle=salle,
+                agent=f"a-{salle}",
+                path=f"/agent/{salle}",
+            )
             contexts.append(ctx)
         elus = {}
         for member in ELUS:
-            ctx, elus[member] = await person(browser, server, Role.COUNCILLOR, member=member, path="/elu",
-                                             viewport={"width": 400, "height": 860})
+            ctx, elus[member] = await person(
+                browser, server, Role.COUNCILLOR, member=member, path="/elu", viewport={"width": 400, "height": 860}
+            )
             contexts.append(ctx)
-        ctx, moderator = await person(browser, server, Role.MODERATOR, member="moderateur", salle="belcourt",
-                                      path="/moderation")
+        ctx, moderator = await person(
+            browser, server, Role.MODERATOR, member="moderateur", salle="belcourt", path="/moderation"
+        )
         contexts.append(ctx)
         public_ctx = await browser.new_context(viewport={"width": 1600, "height": 900})
         contexts.append(public_ctx)
@@ -173,15 +200,19 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
             sockets[member] = await SocketCouncillor.connect(session, server, member)
         mark("people's pages opened")
 
-        await expect(president.locator("#badge-sitting")).to_have_text("Séance convoquée — pas encore ouverte", timeout=T)
+        await expect(president.locator("#badge-sitting")).to_have_text(
+            "Séance convoquée — pas encore ouverte", timeout=T
+        )
         await until(lambda: all(room.transmitting.values()), 30, what="the three salles transmitting")
         mark("arrivals")
 
         # ---- 1. Opening refused while quorum is short (R8): the checklist says so, the button
         # stays disabled, and the server refuses the command itself.
         for member in ("m01", "m02"):
-            await agents["belcourt"].click(f"#members tr[data-member={member}] button:has-text(\"Enregistrer l'arrivée\")")
-        await agents["vaux"].click("#members tr[data-member=m06] button:has-text(\"Enregistrer l'arrivée\")")
+            await agents["belcourt"].click(
+                f'#members tr[data-member={member}] button:has-text("Enregistrer l\'arrivée")'
+            )
+        await agents["vaux"].click('#members tr[data-member=m06] button:has-text("Enregistrer l\'arrivée")')
         r8 = president.locator("#checklist li[data-rule=R8]")
         await expect(r8).to_have_class("ko", timeout=T)
         await expect(r8).to_contain_text("3 présents sur 17 membres en exercice, 9 requis", timeout=T)
@@ -201,8 +232,8 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         for salle, members in PRESENT.items():
             for member in members:
                 row = agents[salle].locator(f"#members tr[data-member={member}]")
-                if await row.locator("button:has-text(\"Enregistrer l'arrivée\")").count():
-                    await row.locator("button:has-text(\"Enregistrer l'arrivée\")").click()
+                if await row.locator('button:has-text("Enregistrer l\'arrivée")').count():
+                    await row.locator('button:has-text("Enregistrer l\'arrivée")').click()
                 await expect(row).to_contain_text("Présent·e ici depuis", timeout=T)
         vaux = agents["vaux"]
         await vaux.select_option("#proxy-giver", "m09")
@@ -210,7 +241,9 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await vaux.fill("#proxy-ref", "Pouvoir écrit du 24 novembre 2026, n° PV-2026-031")
         await vaux.click("#proxy-form button[type=submit]")
         await expect(vaux.locator("#proxies")).to_contain_text("Claire Dubois → Nathalie Rousseau", timeout=T)
-        await expect(vaux.locator("#log")).to_contain_text("Pouvoir : Claire Dubois à Nathalie Rousseau (réf. Pouvoir écrit", timeout=T)
+        await expect(vaux.locator("#log")).to_contain_text(
+            "Pouvoir : Claire Dubois à Nathalie Rousseau (réf. Pouvoir écrit", timeout=T
+        )
         await expect(president.locator("#checklist li[data-rule=R8]")).to_have_class("ok", timeout=T)
         await president.select_option("#secretary-select", "m03")
         await president.click("#secretary-btn")
@@ -219,12 +252,16 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await expect(sf).to_have_class("ko", timeout=T)
         await expect(sf).to_contain_text("transmission non établie", timeout=T)
         await expect(president.locator("#open-btn")).to_be_disabled()
-        await expect(president.locator("#open-hint")).to_contain_text("R7 — transmission non établie dans : Saint-Ferréol", timeout=T)
+        await expect(president.locator("#open-hint")).to_contain_text(
+            "R7 — transmission non établie dans : Saint-Ferréol", timeout=T
+        )
         reply = await command_from_page(president, {"type": "OpenSitting"})
         assert not reply["ok"] and reply["code"] == "R7", reply
         await shot(president, "president-checklist-R7-saint-ferreol-closed")
         await shot(vaux, "agent-vaux-checkins-and-proxy")
-        await expect(elus["m07"].locator("#presence")).to_contain_text("Vous êtes enregistré·e présent·e depuis", timeout=T)
+        await expect(elus["m07"].locator("#presence")).to_contain_text(
+            "Vous êtes enregistré·e présent·e depuis", timeout=T
+        )
         await expect(elus["m07"].locator("#presence-salle")).to_contain_text("Vaux-sur-Ance", timeout=T)
         await expect(elus["m07"].locator("#sitting-line")).to_contain_text("pouvoir de Claire Dubois", timeout=T)
         mark("1+2 check-ins, proxy, secretary; R7 refused")
@@ -258,7 +295,7 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await moderator.click("#floor li[data-member=m11] button:has-text('Donner la parole')")
         await expect(elus["m11"].locator("#floor-state")).to_have_text("Vous avez la parole.", timeout=T)
         await expect(public.locator("#public-speaker")).to_have_text("A la parole : Isabelle Morel", timeout=T)
-        await president.click("#floor button:has-text(\"Fin de l'intervention\")")
+        await president.click('#floor button:has-text("Fin de l\'intervention")')
         await expect(public.locator("#public-speaker")).to_be_hidden(timeout=T)
 
         # ---- 3. An electronic vote with a proxy ballot, adopted; its nominative result on the
@@ -302,9 +339,19 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await president.click(f"#agenda li[data-item={item}] button:has-text('Appeler ce point')")
         await president.click("#method-appel_nominal")
         await president.click("#open-vote-btn")
-        answers = {("m01", ""): "pour", ("m02", ""): "pour", ("m03", ""): "pour", ("m04", ""): "pour",
-                   ("m06", ""): "pour", ("m07", ""): "contre", ("m07", "m09"): "contre", ("m08", ""): "contre",
-                   ("m10", ""): "contre", ("m11", ""): "contre", ("m12", ""): "abstention"}
+        answers = {
+            ("m01", ""): "pour",
+            ("m02", ""): "pour",
+            ("m03", ""): "pour",
+            ("m04", ""): "pour",
+            ("m06", ""): "pour",
+            ("m07", ""): "contre",
+            ("m07", "m09"): "contre",
+            ("m08", ""): "contre",
+            ("m10", ""): "contre",
+            ("m11", ""): "contre",
+            ("m12", ""): "abstention",
+        }
         secretary = elus["m03"]
         await expect(secretary.locator("#rollcall-card")).to_be_visible(timeout=T)
         await expect(agents["vaux"].locator("#rollcall-card")).to_be_visible(timeout=T)
@@ -324,7 +371,9 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         tie = president.locator(f"#results article[data-item={item}]")
         await expect(tie).to_contain_text("Adopté — pour 5, contre 5", timeout=T)
         await expect(tie).to_contain_text("la voix du président est prépondérante")
-        await expect(public.locator(f"#public-results article[data-item={item}]")).to_contain_text("prépondérante", timeout=T)
+        await expect(public.locator(f"#public-results article[data-item={item}]")).to_contain_text(
+            "prépondérante", timeout=T
+        )
         voted = service.seance.state.item(item)["vote"]
         assert voted["result"]["adopted"] and voted["result"]["casting_vote"], voted["result"]
         await shot(president, "president-tie-casting-vote")
@@ -336,9 +385,12 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await president.click(f"#agenda li[data-item={item}] button:has-text('Appeler ce point')")
         for member in ("m03", "m07", "m11"):
             await elus[member].click("#secret-btn")
-            await expect(elus[member].locator("#secret")).to_contain_text("Votre demande de scrutin secret est enregistrée", timeout=T)
+            await expect(elus[member].locator("#secret")).to_contain_text(
+                "Votre demande de scrutin secret est enregistrée", timeout=T
+            )
         await expect(president.locator(f"#agenda li[data-item={item}]")).to_contain_text(
-            "Scrutin secret demandé par 3 membres (report au tiers des présents : 4)", timeout=T)
+            "Scrutin secret demandé par 3 membres (report au tiers des présents : 4)", timeout=T
+        )
         reply = await sockets["m12"].command({"type": "RequestSecretBallot", "item_id": item, "member_id": "m12"})
         assert reply["type"] == "ack", reply
         row = president.locator(f"#agenda li[data-item={item}]")
@@ -375,7 +427,9 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await expect(public.locator("#public-notice")).to_contain_text("Séance suspendue", timeout=T)
         await expect(elus["m11"].locator("#ballots")).to_contain_text("Vote gelé", timeout=T)
         await expect(agents["vaux"].locator("#badge-health")).to_contain_text("interrompue", timeout=T)
-        reply = await sockets["m04"].command({"type": "CastBallot", "item_id": item, "voter_id": "m04", "choice": "pour"})
+        reply = await sockets["m04"].command(
+            {"type": "CastBallot", "item_id": item, "voter_id": "m04", "choice": "pour"}
+        )
         assert reply["type"] == "error" and reply["code"] == "R17", reply
         await expect(president.locator("#close-vote-btn")).to_be_disabled()
         reply = await command_from_page(president, {"type": "CloseVote", "item_id": item})

@@ -6,7 +6,12 @@ from datetime import datetime, timedelta, timezone
 
 from deliberation.actors import Actor, Role
 from deliberation.commands import (
-    AppointSecretary, CheckIn, Command, OpenSitting, ReportPublicStream, ReportTransmission,
+    AppointSecretary,
+    CheckIn,
+    Command,
+    OpenSitting,
+    ReportPublicStream,
+    ReportTransmission,
 )
 from deliberation.demo import demo_seance
 from deliberation.events import Event
@@ -64,8 +69,9 @@ def refused(seance: Seance, command: Command, actor: Actor, rule: str) -> Refusa
     return result
 
 
-def checked_in(clock: Clock, present: dict[str, list[str]] | None = None, transmit: bool = True,
-               seance: Seance | None = None) -> Seance:
+def checked_in(
+    clock: Clock, present: dict[str, list[str]] | None = None, transmit: bool = True, seance: Seance | None = None
+) -> Seance:
     """The demo sitting, convened, with members checked in and salles transmitting."""
     s = seance if seance is not None else demo_seance()
     for salle, members in (present or DEFAULT_PRESENT).items():

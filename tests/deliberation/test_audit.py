@@ -35,7 +35,10 @@ def test_R21_rehearsal_journal_verifies_and_results_are_recomputed(rehearsal):
     report = audit_bytes(content, key.public_key())
     assert report.ok, report.summary()
     assert [(v["item_id"], v["adopted"], v["casting_vote"]) for v in report.votes] == [
-        ("pv-precedent", True, False), ("marche-collecte", True, False), ("fonds-concours-vaux", True, True)]
+        ("pv-precedent", True, False),
+        ("marche-collecte", True, False),
+        ("fonds-concours-vaux", True, True),
+    ]
 
 
 def test_R21_wrong_key_fails_at_first_checkpoint(rehearsal):
@@ -80,7 +83,7 @@ def test_R21_removed_line_is_located(rehearsal, index):
     _, key, content = rehearsal
     lines = _lines(content)
     n = index % len(lines)
-    report = audit_bytes(_join(lines[:n] + lines[n + 1:]), key.public_key())
+    report = audit_bytes(_join(lines[:n] + lines[n + 1 :]), key.public_key())
     assert not report.ok
     assert report.line == n + 1, report.summary()
 
@@ -126,8 +129,13 @@ def _entries(content: bytes) -> list[dict]:
 
 
 def _find(entries, type_, **data):
-    return next(i for i, e in enumerate(entries) if e["kind"] == "event" and e["event"]["type"] == type_
-                and all(e["event"]["data"].get(k) == v for k, v in data.items()))
+    return next(
+        i
+        for i, e in enumerate(entries)
+        if e["kind"] == "event"
+        and e["event"]["type"] == type_
+        and all(e["event"]["data"].get(k) == v for k, v in data.items())
+    )
 
 
 def test_R21_resealed_journal_without_tampering_verifies(rehearsal):
@@ -167,7 +175,7 @@ def test_R7_opening_without_transmission_is_refused_by_audit(rehearsal):
     _, key, content = rehearsal
     entries = _entries(content)
     i = _find(entries, "TransmissionChanged", salle_id="vaux", transmitting=True)
-    del entries[i - 1: i + 1]  # the command and its event: vaux never reported up
+    del entries[i - 1 : i + 1]  # the command and its event: vaux never reported up
     forged = _reseal(entries, key)
     report = audit_bytes(forged, key.public_key())
     opened_at = _find(entries, "SittingOpened") + 1
@@ -203,7 +211,7 @@ def test_R21_forged_event_that_the_command_does_not_produce_is_refused(rehearsal
 
 
 def test_R21_public_key_pem_round_trip(rehearsal):
-    out, key, _ = rehearsal
+    out, _key, _ = rehearsal
     pub = load_public_pem((out / "journal.pub").read_bytes())
     assert audit_bytes((out / "journal.jsonl").read_bytes(), pub).ok
 

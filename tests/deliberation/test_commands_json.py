@@ -51,12 +51,47 @@ def test_every_command_type_round_trips_with_minimal_fields():
         ({"type": "CheckIn", "at": "2026-11-26T18:00:00+01:00", "member_id": "m 1", "salle_id": "vaux"}, "member_id"),
         ({"type": "CheckIn", "at": "2026-11-26T18:00:00+01:00", "member_id": "m01", "salle_id": "vaux", "x": 1}, "x"),
         ({"type": "Teleport", "at": "2026-11-26T18:00:00+01:00"}, "type"),
-        ({"type": "CastBallot", "at": "2026-11-26T18:00:00+01:00", "item_id": "a", "voter_id": "m1", "choice": "oui"}, "choice"),
-        ({"type": "RecordProxy", "at": "2026-11-26T18:00:00+01:00", "giver_id": "a", "holder_id": "b",
-          "document_ref": "d", "consecutive_sittings": True}, "consecutive_sittings"),
-        ({"type": "ReportTransmission", "at": "2026-11-26T18:00:00+01:00", "salle_id": "vaux", "transmitting": "yes"}, "transmitting"),
+        (
+            {
+                "type": "CastBallot",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "voter_id": "m1",
+                "choice": "oui",
+            },
+            "choice",
+        ),
+        (
+            {
+                "type": "RecordProxy",
+                "at": "2026-11-26T18:00:00+01:00",
+                "giver_id": "a",
+                "holder_id": "b",
+                "document_ref": "d",
+                "consecutive_sittings": True,
+            },
+            "consecutive_sittings",
+        ),
+        (
+            {
+                "type": "ReportTransmission",
+                "at": "2026-11-26T18:00:00+01:00",
+                "salle_id": "vaux",
+                "transmitting": "yes",
+            },
+            "transmitting",
+        ),
         ({"type": "OpenVote", "at": "2026-11-26T18:00:00+01:00", "item_id": "a", "method": "main levée"}, "method"),
-        ({"type": "AddAgendaItem", "at": "2026-11-26T18:00:00+01:00", "item_id": "a", "title": "t", "matiere_code": "99.9"}, "matiere_code"),
+        (
+            {
+                "type": "AddAgendaItem",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "title": "t",
+                "matiere_code": "99.9",
+            },
+            "matiere_code",
+        ),
     ],
 )
 def test_bad_fields_give_a_refusal_naming_the_field(payload, field):

@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from deliberation.deadlines import (
-    SittingSlot, clear_days_between, convocation_message, convocation_ok, publication_deadline, reconvocation_ok,
-    retention_until, semester_standing, semester_warning,
+    SittingSlot,
+    clear_days_between,
+    convocation_message,
+    convocation_ok,
+    publication_deadline,
+    reconvocation_ok,
+    retention_until,
+    semester_standing,
+    semester_warning,
 )
 
 

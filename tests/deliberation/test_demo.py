@@ -14,7 +14,11 @@ def test_demo_ids_and_shape():
     assert 15 <= len(council.in_office) <= 21
     assert all(s.designated for s in council.salles)
     assert {a.salle_id for a in council.agents} == set(SALLE_IDS)
-    single = [c.id for c in council.communes if sum(m.commune_id == c.id and m.seat == Seat.TITULAIRE for m in council.members) == 1]
+    single = [
+        c.id
+        for c in council.communes
+        if sum(m.commune_id == c.id and m.seat == Seat.TITULAIRE for m in council.members) == 1
+    ]
     assert single == ["aubiers"] and council.suppleant_of("m17") is not None
     assert council.member(council.president_id).commune_id == "belcourt"
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
 
 from deliberation.actors import Actor, Role
-from deliberation.commands import CheckOut, CloseSitting, EndFloor, GrantFloor, ReportTransmission, RequestFloor, WithdrawFloorRequest
+from deliberation.commands import (
+    CheckOut,
+    CloseSitting,
+    EndFloor,
+    GrantFloor,
+    ReportTransmission,
+    RequestFloor,
+    WithdrawFloorRequest,
+)
 from deliberation.demo import demo_seance
 
 MODERATOR = Actor(Role.MODERATOR)
@@ -129,15 +137,22 @@ def test_floor_commands_journal_replay_and_pass_the_audit(tmp_path):
     path = tmp_path / "j.jsonl"
     journal = Journal.create(path, fresh, key)
     from delib_support import DEFAULT_PRESENT
+
     from deliberation.commands import AppointSecretary, CheckIn, OpenSitting, ReportPublicStream
 
     script = [(CheckIn(clock(), m, salle), agent(salle)) for salle, ms in DEFAULT_PRESENT.items() for m in ms]
     script += [(ReportTransmission(clock(), salle, True), SYSTEM) for salle in DEFAULT_PRESENT]
-    script += [(ReportPublicStream(clock(), True), SYSTEM), (AppointSecretary(clock(), "m03"), PRESIDENT),
-               (OpenSitting(clock()), PRESIDENT), (RequestFloor(clock(), "m07"), councillor("m07")),
-               (RequestFloor(clock(), "m10"), councillor("m10")), (WithdrawFloorRequest(clock(), "m10"), councillor("m10")),
-               (GrantFloor(clock(), "m07"), MODERATOR), (EndFloor(clock()), PRESIDENT),
-               (CloseSitting(clock()), PRESIDENT)]
+    script += [
+        (ReportPublicStream(clock(), True), SYSTEM),
+        (AppointSecretary(clock(), "m03"), PRESIDENT),
+        (OpenSitting(clock()), PRESIDENT),
+        (RequestFloor(clock(), "m07"), councillor("m07")),
+        (RequestFloor(clock(), "m10"), councillor("m10")),
+        (WithdrawFloorRequest(clock(), "m10"), councillor("m10")),
+        (GrantFloor(clock(), "m07"), MODERATOR),
+        (EndFloor(clock()), PRESIDENT),
+        (CloseSitting(clock()), PRESIDENT),
+    ]
     for command, actor in script:
         assert isinstance(journal.handle(fresh, command, actor), list)
     journal.close()

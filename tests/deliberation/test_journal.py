@@ -10,7 +10,14 @@ from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor
 
 from deliberation.canonical import canonical_bytes
 from deliberation.commands import (
-    AppointSecretary, CastBallot, CheckIn, CloseSitting, CloseVote, OpenSitting, OpenVote, ReportPublicStream,
+    AppointSecretary,
+    CastBallot,
+    CheckIn,
+    CloseSitting,
+    CloseVote,
+    OpenSitting,
+    OpenVote,
+    ReportPublicStream,
     ReportTransmission,
 )
 from deliberation.demo import demo_seance
@@ -26,8 +33,11 @@ def _run(journal: Journal, seance: Seance, clock: Clock, *, close: bool = True) 
         steps.append((CheckIn(clock(), m, "belcourt"), agent("belcourt")))
     for m in ("m06", "m07", "m08", "m09"):
         steps.append((CheckIn(clock(), m, "vaux"), agent("vaux")))
-    steps += [(AppointSecretary(clock(), "m03"), PRESIDENT), (OpenSitting(clock()), PRESIDENT),
-              (OpenVote(clock(), "marche-collecte"), PRESIDENT)]
+    steps += [
+        (AppointSecretary(clock(), "m03"), PRESIDENT),
+        (OpenSitting(clock()), PRESIDENT),
+        (OpenVote(clock(), "marche-collecte"), PRESIDENT),
+    ]
     steps += [(CastBallot(clock(), "marche-collecte", m, "pour"), councillor(m)) for m in ("m02", "m06", "m07")]
     steps.append((CloseVote(clock(), "marche-collecte"), PRESIDENT))
     if close:

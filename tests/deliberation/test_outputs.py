@@ -87,7 +87,11 @@ def test_scdl_csv_rows_are_the_adopted_deliberations_with_matching_nomenclature(
     for row, item in zip(rows, adopted):
         assert ACTES_MATIERES[row["DELIB_MATIERE_CODE"]] == row["DELIB_MATIERE_NOM"]  # nomenclature_actes_value
         c = item["vote"]["counts"]
-        assert (int(row["VOTE_POUR"]), int(row["VOTE_CONTRE"]), int(row["VOTE_ABSTENTION"])) == (c["pour"], c["contre"], c["abstention"])
+        assert (int(row["VOTE_POUR"]), int(row["VOTE_CONTRE"]), int(row["VOTE_ABSTENTION"])) == (
+            c["pour"],
+            c["contre"],
+            c["abstention"],
+        )
         assert int(row["VOTE_REEL"]) <= int(row["VOTE_EFFECTIF"]) == len(s.council.in_office)
 
 
@@ -95,7 +99,7 @@ def test_scdl_csv_detects_a_broken_row(rehearsed, tmp_path):
     """The validation is not vacuous: a bad SIRET and date are reported."""
     from frictionless import Resource, Schema
 
-    out, s = rehearsed
+    _out, s = rehearsed
     bad = deliberations_csv(s).replace(s.council.siret, "123", 1).replace("2026-11-26", "26/11/2026", 1)
     (tmp_path / "bad.csv").write_text(bad, encoding="utf-8")
     schema = Schema.from_descriptor(json.loads(SCHEMA.read_text(encoding="utf-8")))

@@ -17,9 +17,24 @@ from hypothesis import strategies as st
 
 from deliberation.actors import Actor, Role
 from deliberation.commands import (
-    AppointSecretary, CastBallot, CheckIn, CheckOut, CloseSitting, CloseVote, DecideFrozenVote, DeclareSuppleance,
-    DeclareWithdrawal, OpenSitting, OpenVote, RecordProxy, ReportPublicStream, ReportTransmission,
-    RequestSecretBallot, Resume, RevokeProxy, Suspend,
+    AppointSecretary,
+    CastBallot,
+    CheckIn,
+    CheckOut,
+    CloseSitting,
+    CloseVote,
+    DecideFrozenVote,
+    DeclareSuppleance,
+    DeclareWithdrawal,
+    OpenSitting,
+    OpenVote,
+    RecordProxy,
+    ReportPublicStream,
+    ReportTransmission,
+    RequestSecretBallot,
+    Resume,
+    RevokeProxy,
+    Suspend,
 )
 from deliberation.demo import demo_seance
 from deliberation.events import Event
@@ -35,14 +50,21 @@ member = st.sampled_from(MEMBERS)
 salle = st.sampled_from(SALLES)
 item = st.sampled_from(ITEMS)
 any_actor = st.one_of(
-    st.just(PRESIDENT), st.just(SYSTEM), salle.map(agent), member.map(councillor),
+    st.just(PRESIDENT),
+    st.just(SYSTEM),
+    salle.map(agent),
+    member.map(councillor),
     st.just(Actor(Role.SECRETARY, member_id="m03")),
 )
 
 step = st.one_of(
     st.tuples(st.just(CheckIn), st.tuples(member, salle), st.none()),
     st.tuples(st.just(CheckOut), st.tuples(member, salle), st.none()),
-    st.tuples(st.just(RecordProxy), st.tuples(member, member, st.just("pouvoir"), st.integers(1, 4), st.booleans()), salle.map(agent)),
+    st.tuples(
+        st.just(RecordProxy),
+        st.tuples(member, member, st.just("pouvoir"), st.integers(1, 4), st.booleans()),
+        salle.map(agent),
+    ),
     st.tuples(st.just(RevokeProxy), st.tuples(member), st.just(PRESIDENT)),
     st.tuples(st.just(ReportTransmission), st.tuples(salle, st.booleans()), st.just(SYSTEM)),
     st.tuples(st.just(ReportPublicStream), st.tuples(st.booleans()), st.just(SYSTEM)),
@@ -50,9 +72,15 @@ step = st.one_of(
     st.tuples(st.just(OpenSitting), st.tuples(), st.just(PRESIDENT)),
     st.tuples(st.just(Suspend), st.tuples(st.just("pause")), st.just(PRESIDENT)),
     st.tuples(st.just(Resume), st.tuples(), st.just(PRESIDENT)),
-    st.tuples(st.just(OpenVote), st.tuples(item, st.sampled_from(["electronique", "appel_nominal"])), st.just(PRESIDENT)),
-    st.tuples(st.just(CastBallot), st.tuples(item, member, st.sampled_from(CHOICES), st.one_of(st.none(), member)), st.none()),
-    st.tuples(st.just(CastBallot), st.tuples(item, member, st.sampled_from(CHOICES), st.one_of(st.none(), member)), st.none()),
+    st.tuples(
+        st.just(OpenVote), st.tuples(item, st.sampled_from(["electronique", "appel_nominal"])), st.just(PRESIDENT)
+    ),
+    st.tuples(
+        st.just(CastBallot), st.tuples(item, member, st.sampled_from(CHOICES), st.one_of(st.none(), member)), st.none()
+    ),
+    st.tuples(
+        st.just(CastBallot), st.tuples(item, member, st.sampled_from(CHOICES), st.one_of(st.none(), member)), st.none()
+    ),
     st.tuples(st.just(CastBallot), st.tuples(item, member, st.sampled_from(CHOICES), st.none()), st.none()),
     st.tuples(st.just(CloseVote), st.tuples(item), st.just(PRESIDENT)),
     st.tuples(st.just(RequestSecretBallot), st.tuples(item, member), st.none()),
@@ -68,7 +96,10 @@ def _natural_actor(cls, args, seance: Seance) -> Actor:
     if cls in (CheckIn, CheckOut):
         return agent(args[1])
     if cls is CastBallot:
-        if seance.state.current_vote and seance.state.item(seance.state.current_vote)["vote"]["method"] == "appel_nominal":
+        if (
+            seance.state.current_vote
+            and seance.state.item(seance.state.current_vote)["vote"]["method"] == "appel_nominal"
+        ):
             return Actor(Role.SECRETARY, member_id=seance.state.secretary)
         return PRESIDENT if args[1] == "m01" else councillor(args[1])
     return councillor(args[1])
@@ -76,9 +107,13 @@ def _natural_actor(cls, args, seance: Seance) -> Actor:
 
 random_steps = st.lists(st.tuples(step, st.one_of(st.none(), any_actor), st.booleans()), max_size=15)
 ballot = st.tuples(
-    st.tuples(st.just(CastBallot), st.tuples(st.just("§"), member, st.sampled_from(CHOICES),
-                                             st.one_of(st.none(), st.none(), st.none(), member)), st.none()),
-    st.none(), st.just(False),
+    st.tuples(
+        st.just(CastBallot),
+        st.tuples(st.just("§"), member, st.sampled_from(CHOICES), st.one_of(st.none(), st.none(), st.none(), member)),
+        st.none(),
+    ),
+    st.none(),
+    st.just(False),
 )
 
 
@@ -86,10 +121,17 @@ ballot = st.tuples(
 def scenario(draw):
     """Random steps around one vote on a random item, so that many ballots are cast and counted."""
     voted = draw(item)
+
     def on_item(steps):
-        return [(((cls, tuple(voted if a == "§" else a for a in args), actor)), ra, ur) for (cls, args, actor), ra, ur in steps]
+        return [
+            (((cls, tuple(voted if a == "§" else a for a in args), actor)), ra, ur)
+            for (cls, args, actor), ra, ur in steps
+        ]
+
     steps = draw(random_steps)
-    steps.append(((OpenVote, (voted, draw(st.sampled_from(["electronique", "appel_nominal"]))), PRESIDENT), None, False))
+    steps.append(
+        ((OpenVote, (voted, draw(st.sampled_from(["electronique", "appel_nominal"]))), PRESIDENT), None, False)
+    )
     steps += on_item(draw(st.lists(ballot, max_size=25)))
     steps += draw(st.lists(st.tuples(step, st.one_of(st.none(), any_actor), st.booleans()), max_size=5))
     steps.append(((CloseVote, (voted,), PRESIDENT), None, False))
@@ -109,12 +151,19 @@ def _check_invariants(s: Seance) -> None:
         assert len(slots) <= len(vote["electorate"])
         if vote["counts"] is not None:
             c = vote["counts"]
-            assert c["pour"] + c["contre"] + c["abstention"] + c["nppv"] == c["cast"] == len(slots) <= len(vote["electorate"])
+            assert (
+                c["pour"] + c["contre"] + c["abstention"] + c["nppv"]
+                == c["cast"]
+                == len(slots)
+                <= len(vote["electorate"])
+            )
     # quorum counts people checked in, never proxies
     q = s.quorum()
     assert q.present == len({s.council.seat_of(m) for m in st_.presence})
     assert q.present <= len(st_.presence)
-    without_proxies = Seance(s.council, s.config, type(st_).from_dict({**st_.to_dict(), "proxies": {}, "proxy_log": []}))
+    without_proxies = Seance(
+        s.council, s.config, type(st_).from_dict({**st_.to_dict(), "proxies": {}, "proxy_log": []})
+    )
     assert without_proxies.quorum() == q
     # R9: at most one proxy per holder; no present giver
     holders = [p["holder"] for p in st_.proxies.values()]
@@ -132,7 +181,9 @@ def test_properties_random_command_sequences(data):
     events: list[Event] = []
     for (cls, args, fixed_actor), random_actor, use_random in steps:
         command = cls(clock(), *args)
-        actor = random_actor if (use_random and random_actor is not None) else (fixed_actor or _natural_actor(cls, args, s))
+        actor = (
+            random_actor if (use_random and random_actor is not None) else (fixed_actor or _natural_actor(cls, args, s))
+        )
         before = s.canonical()
         result = s.handle(command, actor)
         if isinstance(result, Refusal):

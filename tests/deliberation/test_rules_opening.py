@@ -7,9 +7,25 @@ import dataclasses
 from delib_support import PRESIDENT, SYSTEM, Clock, agent, checked_in, councillor, ok, opened, refused
 
 from deliberation.commands import (
-    AppointSecretary, CastBallot, CheckIn, CheckOut, CloseSitting, CloseVote, DecideFrozenVote, DeclareWithdrawal,
-    MarkSensitive, ObjectToBroadcast, OpenSitting, OpenVote, RecordRecordingDigest, ReportPublicStream,
-    ReportTransmission, Resume, SetAudioOnly, Suspend, TakeUpItem,
+    AppointSecretary,
+    CastBallot,
+    CheckIn,
+    CheckOut,
+    CloseSitting,
+    CloseVote,
+    DecideFrozenVote,
+    DeclareWithdrawal,
+    MarkSensitive,
+    ObjectToBroadcast,
+    OpenSitting,
+    OpenVote,
+    RecordRecordingDigest,
+    ReportPublicStream,
+    ReportTransmission,
+    Resume,
+    SetAudioOnly,
+    Suspend,
+    TakeUpItem,
 )
 from deliberation.council import Reglement
 from deliberation.demo import demo_seance

@@ -7,7 +7,12 @@ import dataclasses
 from delib_support import PRESIDENT, Clock, agent, checked_in, councillor, ok, opened, refused
 
 from deliberation.commands import (
-    AppointSecretary, CheckIn, CheckOut, DeclareSuppleance, RecordProxy, RevokeProxy,
+    AppointSecretary,
+    CheckIn,
+    CheckOut,
+    DeclareSuppleance,
+    RecordProxy,
+    RevokeProxy,
 )
 from deliberation.council import Salle
 from deliberation.demo import demo_council, demo_seance
@@ -26,8 +31,11 @@ def test_R1_check_in_refused_in_salle_without_designation():
     clock = Clock()
     council = demo_council()
     home = Salle("domicile", "Domicile de M. Bonnet", "vaux", "—", designation=None)
-    council = dataclasses.replace(council, salles=council.salles + (home,),
-                                  agents=council.agents + (dataclasses.replace(council.agents[0], id="a-domicile", salle_id="domicile"),))
+    council = dataclasses.replace(
+        council,
+        salles=council.salles + (home,),
+        agents=council.agents + (dataclasses.replace(council.agents[0], id="a-domicile", salle_id="domicile"),),
+    )
     s = Seance(council, demo_seance().config)
     r = refused(s, CheckIn(clock(), "m08", "domicile"), agent("domicile"), "R1")
     assert r.field == "salle_id"

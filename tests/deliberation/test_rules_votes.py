@@ -10,8 +10,17 @@ from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opene
 from deliberation.actors import Actor, Role
 from deliberation.ballot import result, secret_ballot_adopted, tally
 from deliberation.commands import (
-    AddAgendaItem, CastBallot, CheckIn, CheckOut, CloseVote, ConvertToTeleconference, DecideAppointmentBallot,
-    DeclareWithdrawal, OpenVote, RecordProxy, RequestSecretBallot,
+    AddAgendaItem,
+    CastBallot,
+    CheckIn,
+    CheckOut,
+    CloseVote,
+    ConvertToTeleconference,
+    DecideAppointmentBallot,
+    DeclareWithdrawal,
+    OpenVote,
+    RecordProxy,
+    RequestSecretBallot,
 )
 from deliberation.demo import demo_config, demo_council, demo_seance
 from deliberation.seance import POSTPONED_MENTION, Seance
@@ -72,7 +81,10 @@ def test_R13_public_nominative_ballot_records_names_and_proxy():
     ok(s, CastBallot(clock(), "marche-collecte", "m07", "pour"), councillor("m07"))
     ok(s, CastBallot(clock(), "marche-collecte", "m07", "nppv", "m09"), councillor("m07"))
     ballots = s.state.item("marche-collecte")["vote"]["ballots"]
-    assert [(b["voter"], b["on_behalf_of"], b["choice"]) for b in ballots] == [("m07", None, "pour"), ("m07", "m09", "nppv")]
+    assert [(b["voter"], b["on_behalf_of"], b["choice"]) for b in ballots] == [
+        ("m07", None, "pour"),
+        ("m07", "m09", "nppv"),
+    ]
 
 
 def test_R13_electronic_vote_only_from_own_device():
@@ -122,9 +134,20 @@ def _vote(s, clock, item, choices: dict[str, str], proxies: dict[str, str] | Non
 def test_R14_result_by_suffrages_exprimes():
     clock = Clock()
     s = opened(clock)
-    ev = _vote(s, clock, "marche-collecte",
-               {"m01": "pour", "m02": "pour", "m03": "contre", "m04": "abstention", "m05": "abstention",
-                "m06": "abstention", "m07": "nppv"})
+    ev = _vote(
+        s,
+        clock,
+        "marche-collecte",
+        {
+            "m01": "pour",
+            "m02": "pour",
+            "m03": "contre",
+            "m04": "abstention",
+            "m05": "abstention",
+            "m06": "abstention",
+            "m07": "nppv",
+        },
+    )
     assert ev.data["counts"] == {"pour": 2, "contre": 1, "abstention": 3, "nppv": 1, "cast": 7, "exprimes": 3}
     assert ev.data["adopted"] is True and ev.data["casting_vote"] is False
 
@@ -140,8 +163,13 @@ def test_R14_tie_decided_by_president_vote():
     clock = Clock()
     s = opened(clock)
     ok(s, RecordProxy(clock(), "m09", "m07", "pouvoir-m09"), agent("vaux"))
-    ev = _vote(s, clock, "fonds-concours-vaux",
-               {"m01": "contre", "m02": "pour", "m03": "contre", "m06": "pour"}, proxies={"m07": "pour"})
+    ev = _vote(
+        s,
+        clock,
+        "fonds-concours-vaux",
+        {"m01": "contre", "m02": "pour", "m03": "contre", "m06": "pour"},
+        proxies={"m07": "pour"},
+    )
     assert (ev.data["counts"]["pour"], ev.data["counts"]["contre"]) == (3, 2)
     s2 = opened(Clock())
     ev2 = _vote(s2, clock, "fonds-concours-vaux", {"m01": "contre", "m02": "pour", "m03": "contre", "m06": "pour"})

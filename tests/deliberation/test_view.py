@@ -7,26 +7,68 @@ import json
 from delib_support import PRESIDENT, SYSTEM, Clock, agent, checked_in, councillor, ok, opened
 
 from deliberation.commands import (
-    CastBallot, CheckIn, CheckOut, CloseVote, GrantFloor, OpenVote, RecordProxy, ReportTransmission, RequestFloor, RequestSecretBallot,
+    CastBallot,
+    CheckIn,
+    CheckOut,
+    CloseVote,
+    GrantFloor,
+    OpenVote,
+    RecordProxy,
+    ReportTransmission,
+    RequestFloor,
+    RequestSecretBallot,
     TakeUpItem,
 )
 from deliberation.demo import demo_seance
 from deliberation.view import ITEM_STATUSES, sitting_view
 
-TOP_KEYS = {"id", "title", "council", "scheduled_at", "status", "teleconference", "sensitive", "public_stream_up",
-            "president", "secretary", "salles", "members", "quorum", "opening", "agenda", "current_item", "vote",
-            "floor", "journal"}
+TOP_KEYS = {
+    "id",
+    "title",
+    "council",
+    "scheduled_at",
+    "status",
+    "teleconference",
+    "sensitive",
+    "public_stream_up",
+    "president",
+    "secretary",
+    "salles",
+    "members",
+    "quorum",
+    "opening",
+    "agenda",
+    "current_item",
+    "vote",
+    "floor",
+    "journal",
+}
 
 
 def test_view_has_exactly_the_contract_keys_and_is_plain_json():
     view = sitting_view(demo_seance())
     assert set(view) == TOP_KEYS
     assert json.loads(json.dumps(view)) == view
-    assert view["id"] == "demo" and view["status"] == "convened" and view["president"] == {"id": "m01", "name": "Hélène Marchand"}
+    assert (
+        view["id"] == "demo"
+        and view["status"] == "convened"
+        and view["president"] == {"id": "m01", "name": "Hélène Marchand"}
+    )
     assert view["secretary"] is None and view["vote"] is None and view["current_item"] is None
     assert set(view["salles"][0]) == {"id", "name", "agent", "transmitting", "audio_only", "present", "left"}
-    assert set(view["members"][0]) == {"id", "name", "commune", "function", "present", "salle", "proxy_to", "proxy_from",
-                                       "suppleant_of", "suppleant", "suppleance"}
+    assert set(view["members"][0]) == {
+        "id",
+        "name",
+        "commune",
+        "function",
+        "present",
+        "salle",
+        "proxy_to",
+        "proxy_from",
+        "suppleant_of",
+        "suppleant",
+        "suppleance",
+    }
     assert set(view["quorum"]) == {"present", "in_office", "required", "reached", "waived"}
     assert set(view["agenda"][0]) == {"id", "title", "kind", "status", "secret_requests", "result"}
     assert view["floor"] == {"speaker": None, "queue": []}
@@ -82,8 +124,15 @@ def test_open_vote_shows_who_cast_but_never_the_choice_R13():
     assert vote["item_id"] == "marche-collecte" and vote["method"] == "electronique" and vote["frozen"] is False
     assert vote["electorate_count"] == 11 and vote["cast_count"] == 1
     cast = [e for e in vote["electorate"] if e["cast"]]
-    assert cast == [{"voter": "m07", "voter_name": "Nathalie Rousseau", "on_behalf_of": "m09",
-                     "on_behalf_of_name": "Claire Dubois", "cast": True}]
+    assert cast == [
+        {
+            "voter": "m07",
+            "voter_name": "Nathalie Rousseau",
+            "on_behalf_of": "m09",
+            "on_behalf_of_name": "Claire Dubois",
+            "cast": True,
+        }
+    ]
     assert "contre" not in json.dumps(view)
     item = next(i for i in view["agenda"] if i["id"] == "marche-collecte")
     assert item["status"] == "voting" and item["result"] is None
@@ -104,9 +153,22 @@ def test_result_is_nominative_once_proclaimed_R13_R14():
     item = next(i for i in view["agenda"] if i["id"] == "marche-collecte")
     assert item["status"] == "adopted"
     r = item["result"]
-    assert (r["pour"], r["contre"], r["abstention"], r["nppv"], r["exprimes"], r["adopted"], r["casting_vote"]) == (2, 1, 1, 0, 3, True, False)
-    assert {"voter": "m07", "voter_name": "Nathalie Rousseau", "on_behalf_of": "m09",
-            "on_behalf_of_name": "Claire Dubois", "choice": "pour"} in r["ballots"]
+    assert (r["pour"], r["contre"], r["abstention"], r["nppv"], r["exprimes"], r["adopted"], r["casting_vote"]) == (
+        2,
+        1,
+        1,
+        0,
+        3,
+        True,
+        False,
+    )
+    assert {
+        "voter": "m07",
+        "voter_name": "Nathalie Rousseau",
+        "on_behalf_of": "m09",
+        "on_behalf_of_name": "Claire Dubois",
+        "choice": "pour",
+    } in r["ballots"]
 
 
 def test_item_statuses_current_postponed_and_frozen_vote_R15_R17():

@@ -77,14 +77,20 @@ def nginx_copy(tmp_path: Path, cert: tuple[Path, Path], text: str) -> Path:
     site.write_text(text)
     main = tmp_path / "nginx.conf"
     temp = " ".join(f"{d}_temp_path {tmp_path / d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    main.write_text(f"worker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
-                    f"events {{}}\nhttp {{\n  access_log off;\n  {temp}\n  include {site};\n}}\n")
+    main.write_text(
+        f"worker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        f"events {{}}\nhttp {{\n  access_log off;\n  {temp}\n  include {site};\n}}\n"
+    )
     return main
 
 
 def nginx_test(nginx: str, tmp_path: Path, main: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([nginx, "-t", "-q", "-c", str(main), "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log")],
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [nginx, "-t", "-q", "-c", str(main), "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def test_nginx_configuration(tmp_path, cert):
@@ -105,7 +111,11 @@ def test_nginx_configuration(tmp_path, cert):
 
 def test_nginx_check_catches_a_broken_file(tmp_path, cert):
     nginx = need("nginx", "nginx-light")
-    text = (DEPLOY / "nginx" / "seance.conf").read_text().replace("proxy_pass http://seance;", "proxy_pas http://seance;", 1)
+    text = (
+        (DEPLOY / "nginx" / "seance.conf")
+        .read_text()
+        .replace("proxy_pass http://seance;", "proxy_pas http://seance;", 1)
+    )
     done = nginx_test(nginx, tmp_path, nginx_copy(tmp_path, cert, text))
     assert done.returncode != 0 and 'unknown directive "proxy_pas"' in done.stderr, done.stderr
 
@@ -127,12 +137,28 @@ def test_coturn_keys_we_rely_on():
     opts = coturn_options((DEPLOY / "coturn" / "turnserver.conf").read_text())
     keys = {k for k, _ in opts}
     values = dict(opts)
-    assert {"use-auth-secret", "static-auth-secret", "realm", "no-multicast-peers", "no-tcp-relay",
-            "fingerprint", "cert", "pkey", "no-tlsv1", "no-tlsv1_1"} <= keys
+    assert {
+        "use-auth-secret",
+        "static-auth-secret",
+        "realm",
+        "no-multicast-peers",
+        "no-tcp-relay",
+        "fingerprint",
+        "cert",
+        "pkey",
+        "no-tlsv1",
+        "no-tlsv1_1",
+    } <= keys
     assert values["listening-port"] == "3478" and values["tls-listening-port"] == "443"
     denied = [v for k, v in opts if k == "denied-peer-ip"]
-    for private in ("10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255",
-                    "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"):
+    for private in (
+        "10.0.0.0-10.255.255.255",
+        "172.16.0.0-172.31.255.255",
+        "192.168.0.0-192.168.255.255",
+        "127.0.0.0-127.255.255.255",
+        "169.254.0.0-169.254.255.255",
+        "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    ):
         assert private in denied
     # the one allowed peer is Séance's ICE address, and the browsers are told this server
     seance = tomllib.loads((DEPLOY / "seance.toml").read_text())
@@ -141,18 +167,29 @@ def test_coturn_keys_we_rely_on():
     assert any(url.startswith("turns:") and ":443" in url for url in seance["turn"]["urls"])
     # TURN's own address is not nginx's: both listen on 443
     nginx = (DEPLOY / "nginx" / "seance.conf").read_text()
-    assert f"listen {values['listening-ip']}:443" not in nginx and values["listening-ip"] != seance["ice"]["listen_addresses"][0]
+    assert (
+        f"listen {values['listening-ip']}:443" not in nginx
+        and values["listening-ip"] != seance["ice"]["listen_addresses"][0]
+    )
 
 
 SECRET = "test-secret-" + "7" * 20
 
 
-def start_coturn(turnserver: str, tmp_path: Path, cert: tuple[Path, Path], extra: str = "") -> tuple[subprocess.Popen, int, Path]:
+def start_coturn(
+    turnserver: str, tmp_path: Path, cert: tuple[Path, Path], extra: str = ""
+) -> tuple[subprocess.Popen, int, Path]:
     port, tls_port = free_port(socket.SOCK_DGRAM), free_port()
     rewrite = {
-        "listening-ip": "127.0.0.1", "relay-ip": "127.0.0.1", "listening-port": str(port),
-        "tls-listening-port": str(tls_port), "min-port": "41000", "max-port": "41100",
-        "cert": str(cert[0]), "pkey": str(cert[1]), "static-auth-secret": SECRET,
+        "listening-ip": "127.0.0.1",
+        "relay-ip": "127.0.0.1",
+        "listening-port": str(port),
+        "tls-listening-port": str(tls_port),
+        "min-port": "41000",
+        "max-port": "41100",
+        "cert": str(cert[0]),
+        "pkey": str(cert[1]),
+        "static-auth-secret": SECRET,
     }
     lines = []
     for line in (DEPLOY / "coturn" / "turnserver.conf").read_text().splitlines():
@@ -165,8 +202,13 @@ def start_coturn(turnserver: str, tmp_path: Path, cert: tuple[Path, Path], extra
     lines += [f"pidfile={tmp_path}/turn.pid", f"userdb={tmp_path}/turndb", extra]
     conf = tmp_path / "turnserver.conf"
     conf.write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen([turnserver, "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            cwd=tmp_path, start_new_session=True)
+    proc = subprocess.Popen(
+        [turnserver, "-c", str(conf)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     return proc, port, tmp_path / "turn.log"
 
 
@@ -197,25 +239,29 @@ async def test_coturn_serves_our_configuration(tmp_path, cert):
 
         # A browser's allocation with the credentials Séance derives from the shared secret.
         username, password = turn_rest_credentials(SECRET, "vaux", ttl_s=600)
-        transport, _ = await asyncio.wait_for(create_turn_endpoint(
-            asyncio.DatagramProtocol, ("127.0.0.1", port), username, password, lifetime=60), 10)
+        transport, _ = await asyncio.wait_for(
+            create_turn_endpoint(asyncio.DatagramProtocol, ("127.0.0.1", port), username, password, lifetime=60), 10
+        )
         try:
             relayed = transport.get_extra_info("sockname")
             assert relayed[0] == "127.0.0.1" and 41000 <= relayed[1] <= 41100
             inner = transport._TurnTransport__inner_protocol  # aioice 0.13: send_data binds a channel
-            await asyncio.wait_for(inner.send_data(b"hello", ("203.0.113.10", 40000)), 10)   # Séance: allowed
-            for private in ("10.1.2.3", "192.168.1.20", "172.16.0.1"):                       # the LAN: refused
+            await asyncio.wait_for(inner.send_data(b"hello", ("203.0.113.10", 40000)), 10)  # Séance: allowed
+            for private in ("10.1.2.3", "192.168.1.20", "172.16.0.1"):  # the LAN: refused
                 with pytest.raises(stun.TransactionFailed, match="403"):
                     await asyncio.wait_for(inner.send_data(b"hello", (private, 40000)), 10)
         finally:
             transport.close()
 
         # A wrong secret, or expired credentials, are refused.
-        for creds in (turn_rest_credentials("not-the-secret", "vaux", ttl_s=600),
-                      turn_rest_credentials(SECRET, "vaux", ttl_s=600, now=time.time() - 3600)):
+        for creds in (
+            turn_rest_credentials("not-the-secret", "vaux", ttl_s=600),
+            turn_rest_credentials(SECRET, "vaux", ttl_s=600, now=time.time() - 3600),
+        ):
             with pytest.raises((stun.TransactionFailed, ConnectionError)):
-                t, _ = await asyncio.wait_for(create_turn_endpoint(
-                    asyncio.DatagramProtocol, ("127.0.0.1", port), *creds, lifetime=60), 10)
+                t, _ = await asyncio.wait_for(
+                    create_turn_endpoint(asyncio.DatagramProtocol, ("127.0.0.1", port), *creds, lifetime=60), 10
+                )
                 t.close()
     finally:
         stop(proc)
@@ -237,8 +283,7 @@ async def test_coturn_check_catches_an_unknown_key(tmp_path, cert):
 def test_prometheus_configuration_and_rules():
     promtool = need("promtool", "prometheus")
     for args in (["check", "config", "prometheus.yml"], ["check", "rules", "seance-alerts.yml"]):
-        done = subprocess.run([promtool, *args], capture_output=True, text=True, timeout=60,
-                              cwd=DEPLOY / "prometheus")
+        done = subprocess.run([promtool, *args], capture_output=True, text=True, timeout=60, cwd=DEPLOY / "prometheus")
         assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -269,14 +314,24 @@ def test_redis_configuration(tmp_path):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("redis-server did not start: " + proc.stdout.read().decode(errors="replace"))
                 time.sleep(0.1)
-        got = {k: v for key in ("bind", "protected-mode", "appendonly", "appendfsync", "maxmemory-policy",
-                                "requirepass", "maxmemory")
-               for k, v in client.config_get(key).items()}
+        got = {
+            k: v
+            for key in (
+                "bind",
+                "protected-mode",
+                "appendonly",
+                "appendfsync",
+                "maxmemory-policy",
+                "requirepass",
+                "maxmemory",
+            )
+            for k, v in client.config_get(key).items()
+        }
         assert got["protected-mode"] == "yes" and got["appendonly"] == "yes" and got["appendfsync"] == "everysec"
         assert got["maxmemory-policy"] == "noeviction" and got["requirepass"] == password
         assert got["bind"].startswith("127.0.0.1") and int(got["maxmemory"]) == 256 * 1024 * 1024
         with pytest.raises(redis.ResponseError):
-            client.execute_command("FLUSHALL")   # renamed away
+            client.execute_command("FLUSHALL")  # renamed away
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(host="127.0.0.1", port=port, socket_timeout=5).set("k", "v")
         client.close()
@@ -299,8 +354,15 @@ def test_systemd_unit_verifies(tmp_path):
     if done.returncode != 0 and not ours:
         pytest.skip(f"systemd-analyze verify does not work here: {done.stderr.strip()[:300]}")
     assert done.returncode == 0 and not ours, "\n".join(ours)
-    for directive in ("User=seance", "ProtectSystem=strict", "ReadWritePaths=/var/lib/seance", "NoNewPrivileges=yes",
-                      "PrivateTmp=yes", "Restart=on-failure", "LimitNOFILE="):
+    for directive in (
+        "User=seance",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/seance",
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "Restart=on-failure",
+        "LimitNOFILE=",
+    ):
         assert directive in text
     drop_in = (DEPLOY / "systemd" / "coturn.service.d" / "seance.conf").read_text()
     assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in drop_in
@@ -337,9 +399,11 @@ async def test_grafana_dashboard_queries_exported_metrics(tmp_path, aiohttp_clie
         if panel["type"] != "row":
             assert panel["targets"] and all(t["expr"].strip() for t in panel["targets"]), panel["title"]
 
-    config = ServeConfig(web=WebConfig(tls=False, data_dir=tmp_path, sittings=(demo_sitting(),),
-                                       ice_addresses=("127.0.0.1",)),
-                         source=tmp_path / "seance.toml", trusted_proxies=("127.0.0.1",))
+    config = ServeConfig(
+        web=WebConfig(tls=False, data_dir=tmp_path, sittings=(demo_sitting(),), ice_addresses=("127.0.0.1",)),
+        source=tmp_path / "seance.toml",
+        trusted_proxies=("127.0.0.1",),
+    )
     client = await aiohttp_client(build_app(config))
     response = await client.get("/metrics")
     assert response.status == 200
@@ -350,8 +414,15 @@ async def test_grafana_dashboard_queries_exported_metrics(tmp_path, aiohttp_clie
             exported |= {family.name + "_total", family.name + "_created"}
         exported |= {s.name for s in family.samples}
     queried = queried_metrics()
-    assert {"seance_sittings", "process_cpu_seconds_total", "seance_sfu_salle_transmitting",
-            "seance_sfu_packets_dropped_total", "seance_sfu_nacks_received_total", "seance_sfu_plis_received_total",
-            "seance_sfu_rtp_packets_in_total", "seance_sfu_rtp_packets_out_total"} <= set(queried)
+    assert {
+        "seance_sittings",
+        "process_cpu_seconds_total",
+        "seance_sfu_salle_transmitting",
+        "seance_sfu_packets_dropped_total",
+        "seance_sfu_nacks_received_total",
+        "seance_sfu_plis_received_total",
+        "seance_sfu_rtp_packets_in_total",
+        "seance_sfu_rtp_packets_out_total",
+    } <= set(queried)
     missing = {name: sorted(exprs) for name, exprs in queried.items() if name not in exported}
     assert not missing, missing

@@ -18,8 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 LEASE_TTL_S = 2
 
@@ -38,7 +36,7 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
             last = predicate()
             if last:
                 return last
-        except Exception as err:  # noqa: BLE001 (retry until the deadline)
+        except Exception as err:
             last = err
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
@@ -56,9 +54,23 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(lambda: self.client().ping(), 10, "redis-server to answer")
 
     def client(self):
@@ -125,8 +137,9 @@ class Node:
         seance = Path(sys.executable).parent / "seance"
         argv = [str(seance)] if seance.exists() else [sys.executable, "-m", "web.cli"]
         self._log = open(self.log, "ab")
-        self.proc = subprocess.Popen([*argv, "serve", "--config", str(self.config)], cwd=REPO,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [*argv, "serve", "--config", str(self.config)], cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
+        )
         wait_for(self.healthy, 30, f"node {self.name} to serve")
 
     def healthy(self) -> bool:
@@ -159,5 +172,3 @@ class Node:
                 self.proc.wait(5)
         if getattr(self, "_log", None):
             self._log.close()
-
-

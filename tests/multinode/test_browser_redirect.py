@@ -10,9 +10,17 @@ from multinode_support import wait_for
 pytestmark = [pytest.mark.redis, pytest.mark.browser, pytest.mark.timeout(120)]
 
 CHROMIUM = os.environ.get("SEANCE_CHROMIUM", "/usr/lib/chromium/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 async def test_the_public_page_follows_its_sitting_to_another_node(cluster):

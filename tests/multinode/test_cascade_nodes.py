@@ -20,15 +20,14 @@ from pathlib import Path
 import aiohttp
 import aioice.ice
 import pytest
+from multinode_support import Node, wait_for
 
 from signaling.auth import TokenSigner
 from signaling.roles import Role
 from web.relay import issue_node_token
 
-from multinode_support import Node, wait_for
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sfu"))
-from sfu_clients import Client  # noqa: E402
+from sfu_clients import Client
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(90)]
 
@@ -44,8 +43,9 @@ def loopback_clients(monkeypatch):
 def start(cluster, name: str) -> Node:
     node = Node(name, cluster.data_dir.parent, cluster.data_dir, cluster.redis.url)
     text = node.config.read_text()
-    node.config.write_text(text.replace("lease_ttl_s = 2\n", "lease_ttl_s = 2\npublic_viewers_per_node = 2\n"
-                                                           "edge_linger_s = 2\n", 1))
+    node.config.write_text(
+        text.replace("lease_ttl_s = 2\n", "lease_ttl_s = 2\npublic_viewers_per_node = 2\nedge_linger_s = 2\n", 1)
+    )
     cluster.nodes.append(node)
     node.start()
     return node
@@ -89,7 +89,7 @@ class Socket:
             self._new.clear()
             try:
                 await asyncio.wait_for(self._new.wait(), min(left, 0.5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def connect(self, entry: str, token: str | None = None) -> str:
@@ -164,8 +164,11 @@ async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_c
     b = start(cluster, "b")
     a_id, b_id = a.cluster()["node"], b.cluster()["node"]
     redis = cluster.redis.client()
-    wait_for(lambda: {f"seance:public:{a_id}", f"seance:public:{b_id}"} <= set(redis.keys("seance:public:*")),
-             10, "both nodes to announce their public viewers")
+    wait_for(
+        lambda: {f"seance:public:{a_id}", f"seance:public:{b_id}"} <= set(redis.keys("seance:public:*")),
+        10,
+        "both nodes to announce their public viewers",
+    )
     signer = TokenSigner.from_data_dir(cluster.data_dir)
     clients: list[Client] = []
     sockets: list[Socket] = []
@@ -177,13 +180,19 @@ async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_c
             async with session.post(offer_url, json={"sdp": "v=0"}) as r:
                 assert r.status == 401
             agent = signer.issue(Role.AGENT, salle="belcourt", agent="a-belcourt", sitting="demo")
-            async with session.post(offer_url, json={"sdp": "v=0"}, headers={"Authorization": f"SeanceNode {agent}"}) as r:
+            async with session.post(
+                offer_url, json={"sdp": "v=0"}, headers={"Authorization": f"SeanceNode {agent}"}
+            ) as r:
                 assert r.status == 403
             other = issue_node_token(signer, b_id, "autre")
-            async with session.post(offer_url, json={"sdp": "v=0"}, headers={"Authorization": f"SeanceNode {other}"}) as r:
+            async with session.post(
+                offer_url, json={"sdp": "v=0"}, headers={"Authorization": f"SeanceNode {other}"}
+            ) as r:
                 assert r.status == 403
             forged = issue_node_token(TokenSigner(b"x" * 32), b_id, "demo")
-            async with session.post(offer_url, json={"sdp": "v=0"}, headers={"Authorization": f"SeanceNode {forged}"}) as r:
+            async with session.post(
+                offer_url, json={"sdp": "v=0"}, headers={"Authorization": f"SeanceNode {forged}"}
+            ) as r:
                 assert r.status == 403
 
             # The kiosk of belcourt publishes on a.
@@ -210,8 +219,11 @@ async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_c
             v_b = clients[-1]
 
             # b serves the third viewer's video and audio, from ONE link to a.
-            await until(lambda: v_b.count("programme") > 30 and audio_packets(v_b) > 30, 20,
-                        "the viewer on b to receive video and audio")
+            await until(
+                lambda: v_b.count("programme") > 30 and audio_packets(v_b) > 30,
+                20,
+                "the viewer on b to receive video and audio",
+            )
             await until(lambda: clients[1].count("programme") > 30, 10, "a viewer on a to receive video")
             held = get_json(a.url + "/cluster/cascade")["held"]["demo"]
             assert held == {"public": 2, "relays": [f"relay:{b_id}"]}, held
@@ -223,22 +235,29 @@ async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_c
             sockets.append(agent_socket)
             await agent_socket.connect(a.url, agent)
             mark = len(viewers[2].messages)
-            ack = await agent_socket.request("ack", type="command",
-                                             command={"type": "CheckIn", "member_id": "m01", "salle_id": "belcourt"})
+            ack = await agent_socket.request(
+                "ack", type="command", command={"type": "CheckIn", "member_id": "m01", "salle_id": "belcourt"}
+            )
             assert ack["events"]
-            lines = (await agent_socket.wait(lambda m: m["type"] == "sitting"
-                                             and any(p["id"] == "m01" for p in m["view"]["salles"][0]["present"]))
-                     )["view"]["journal"]["lines"]
-            got = await viewers[2].wait(lambda m: m["type"] == "sitting" and m["view"]["journal"]["lines"] >= lines,
-                                        timeout=10, start=mark)
+            lines = (
+                await agent_socket.wait(
+                    lambda m: (
+                        m["type"] == "sitting" and any(p["id"] == "m01" for p in m["view"]["salles"][0]["present"])
+                    )
+                )
+            )["view"]["journal"]["lines"]
+            got = await viewers[2].wait(
+                lambda m: m["type"] == "sitting" and m["view"]["journal"]["lines"] >= lines, timeout=10, start=mark
+            )
             assert any(p["id"] == "m01" for p in got["view"]["salles"][0]["present"])
 
             # Still one relay; the viewer's departure closes the edge after edge_linger_s.
             assert get_json(a.url + "/cluster/cascade")["held"]["demo"]["relays"] == [f"relay:{b_id}"]
             await viewers[2].close()
             wait_for(lambda: "demo" not in get_json(b.url + "/cluster/cascade")["edges"], 10, "b to close its edge")
-            wait_for(lambda: get_json(a.url + "/cluster/cascade")["held"]["demo"]["relays"] == [], 15,
-                     "a to drop the relay")
+            wait_for(
+                lambda: get_json(a.url + "/cluster/cascade")["held"]["demo"]["relays"] == [], 15, "a to drop the relay"
+            )
         finally:
             for s in sockets:
                 await s.close()

@@ -13,14 +13,13 @@ import time
 
 import aiohttp
 import pytest
+from multinode_support import wait_for
 
 from deliberation.audit import audit_file
 from deliberation.journal import load_public_pem
 from signaling.auth import TokenSigner
 from signaling.roles import Role
 from signaling.sitting import KEY_DIR, PUBLIC_KEY_FILE, journal_path
-
-from multinode_support import wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 
@@ -52,6 +51,7 @@ class Client:
                     self.view = msg["view"]
                 if msg["type"] in types:
                     return msg
+
         return await asyncio.wait_for(loop(), TIMEOUT)
 
     async def connect(self, entry: str, patience: float = 15.0):
@@ -92,7 +92,7 @@ class Client:
         while True:
             try:
                 await asyncio.wait_for(self.next("sitting"), 0.2)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return self.view
 
 
@@ -125,8 +125,11 @@ async def test_redirect_then_failover_from_the_journal(cluster):
         assert {p["id"] for p in view["salles"][0]["present"]} == {"m01", "m02", "m03"}
 
         # The other node's dashboard saw the journaled change through Redis pub/sub.
-        wait_for(lambda: (b.cluster()["sittings"]["demo"]["last_event"] or {}).get("lines") == acked_lines,
-                 5, "node b to see the journal event")
+        wait_for(
+            lambda: (b.cluster()["sittings"]["demo"]["last_event"] or {}).get("lines") == acked_lines,
+            5,
+            "node b to see the journal event",
+        )
 
         # SIGKILL the holder: its lease expires, b takes the sitting and resumes it from the journal.
         a.kill()
@@ -161,7 +164,7 @@ async def test_nodes_reconnect_and_renew_after_redis_restarts(cluster):
 
     cluster.redis.stop()
     time.sleep(0.5)
-    cluster.redis.start()   # same port, empty (no persistence)
+    cluster.redis.start()  # same port, empty (no persistence)
     r = cluster.redis.client()
     wait_for(lambda: r.get("seance:lease:demo") == node_id, 10, "node a to take its lease back")
     wait_for(lambda: r.get(f"seance:node:{node_id}") == a.url, 10, "node a to announce itself again")
@@ -175,7 +178,7 @@ async def test_nodes_reconnect_and_renew_after_redis_restarts(cluster):
             return reply["type"] == "ack"
 
         deadline = time.monotonic() + 10
-        while not await acked():   # the fence reopens within one heartbeat of the lease coming back
+        while not await acked():  # the fence reopens within one heartbeat of the lease coming back
             assert time.monotonic() < deadline, "commands still refused after Redis came back"
             await asyncio.sleep(0.3)
         # Pub/sub is fire and forget: an event published while a resubscribes is lost for its
@@ -184,8 +187,11 @@ async def test_nodes_reconnect_and_renew_after_redis_restarts(cluster):
             assert (await client.command(type="CheckIn", member_id=member, salle_id="belcourt"))["type"] == "ack"
             lines = (await client.latest_view())["journal"]["lines"]
             try:
-                wait_for(lambda: (a.cluster()["sittings"]["demo"]["last_event"] or {}).get("lines") == lines, 1,
-                         "events to flow again through pub/sub")
+                wait_for(
+                    lambda lines=lines: (a.cluster()["sittings"]["demo"]["last_event"] or {}).get("lines") == lines,
+                    1,
+                    "events to flow again through pub/sub",
+                )
                 break
             except AssertionError:
                 continue
@@ -211,8 +217,11 @@ async def test_a_paused_holder_keeps_the_journal_to_itself(cluster):
 
         os.kill(a.proc.pid, signal.SIGSTOP)
         try:
-            wait_for(lambda: "journal is still locked" in b.log.read_text(), 15,
-                     "node b to win the lease but find the journal locked")
+            wait_for(
+                lambda: "journal is still locked" in b.log.read_text(),
+                15,
+                "node b to win the lease but find the journal locked",
+            )
             time.sleep(1.0)
             assert not b.cluster()["sittings"]["demo"]["here"], "b opened a journal that a still holds"
         finally:
@@ -221,6 +230,7 @@ async def test_a_paused_holder_keeps_the_journal_to_itself(cluster):
         def one_holder():
             here = [n for n in (a, b) if n.cluster()["sittings"]["demo"]["here"]]
             return here[0] if len(here) == 1 and r.get("seance:lease:demo") else None
+
         wait_for(one_holder, 15, "exactly one node to serve the sitting")
 
         # The holder may still change once (b, holding the lease, gets the lock when a closes);
@@ -233,7 +243,7 @@ async def test_a_paused_holder_keeps_the_journal_to_itself(cluster):
                 if again.ws is None or again.ws.closed:
                     await again.connect(a.url)
                 reply = await again.command(type="CheckIn", member_id="m02", salle_id="belcourt")
-            except (ConnectionError, asyncio.TimeoutError):
+            except (TimeoutError, ConnectionError):
                 again.ws = None
                 continue
             if reply["type"] == "ack":

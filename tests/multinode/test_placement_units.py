@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
-from signaling.placement import (FENCE_MARGIN, InProcessPlacement, JournalLock, NodeInfo, Placement, SittingHost,
-                                 StaticPlacement, rendezvous)
+from signaling.placement import (
+    FENCE_MARGIN,
+    InProcessPlacement,
+    JournalLock,
+    NodeInfo,
+    Placement,
+    SittingHost,
+    StaticPlacement,
+    rendezvous,
+)
 
 
 class FakeLeases(Placement):
     """A lease table shared by several fake nodes, on a fake clock."""
 
-    table: dict[str, tuple[str, float]] = {}
+    table: ClassVar[dict[str, tuple[str, float]]] = {}
 
     def __init__(self, node_id: str, clock, ttl: float = 3.0, table=None) -> None:
         self.node = NodeInfo(node_id, f"http://{node_id}")
@@ -75,7 +84,7 @@ async def test_fence_closes_before_the_lease_ends_and_a_second_node_waits(tmp_pa
     b = make_host(FakeLeases("b", clock, table=table), tmp_path, opened, closed, clock)
     await a.tick()
     assert opened == [("a", "s1")] and a.fence("s1") is None
-    for _ in range(5):   # b never opens the sitting while a renews
+    for _ in range(5):  # b never opens the sitting while a renews
         await b.tick()
     assert opened == [("a", "s1")] and b.fence("s1") is not None
 
@@ -111,7 +120,7 @@ async def test_a_node_that_finds_its_sitting_taken_closes_it(tmp_path):
     clock, table, opened, closed = Clock(), {}, [], []
     a = make_host(FakeLeases("a", clock, table=table), tmp_path, opened, closed, clock)
     await a.tick()
-    table["s1"] = ("z", clock() + 10)   # someone else holds it now (e.g. after a partition)
+    table["s1"] = ("z", clock() + 10)  # someone else holds it now (e.g. after a partition)
     await a.tick()
     assert closed == [("a", "s1")] and not a.holds("s1") and a.fence("s1") is not None
 
@@ -147,9 +156,17 @@ def test_the_cluster_keys_of_seance_toml(tmp_path, capsys):
 
     base = {"server": {"host": "127.0.0.1", "port": 8080, "data_dir": "data"}, "proxy": {"trusted": ["127.0.0.1"]}}
     plain = parse(base, base_dir=tmp_path)
-    assert not plain.cluster.clustered and plain.cluster.workers == 1   # the default: one process, no Redis
-    doc = {**base, "server": {**base["server"], "workers": "auto", "redis": "redis://:pw@10.0.0.5:6379/0",
-                              "node_url": "https://n1.seance.example:{port}", "lease_ttl_s": 5}}
+    assert not plain.cluster.clustered and plain.cluster.workers == 1  # the default: one process, no Redis
+    doc = {
+        **base,
+        "server": {
+            **base["server"],
+            "workers": "auto",
+            "redis": "redis://:pw@10.0.0.5:6379/0",
+            "node_url": "https://n1.seance.example:{port}",
+            "lease_ttl_s": 5,
+        },
+    }
     config = parse(doc, base_dir=tmp_path)
     assert config.cluster.workers == max(1, os.cpu_count() or 1)
     assert config.cluster.redis_url == "redis://:pw@10.0.0.5:6379/0" and config.cluster.lease_ttl_s == 5.0
@@ -164,8 +181,10 @@ def test_the_cluster_keys_of_seance_toml(tmp_path, capsys):
             raise AssertionError(f"server.{key} = {value!r} accepted")
 
     toml = tmp_path / "seance.toml"
-    toml.write_text('[server]\nhost = "127.0.0.1"\nport = 8080\ndata_dir = "data"\nworkers = 2\n'
-                    'redis = "redis://:secret@127.0.0.1:6379/0"\n[proxy]\ntrusted = ["127.0.0.1"]\n')
+    toml.write_text(
+        '[server]\nhost = "127.0.0.1"\nport = 8080\ndata_dir = "data"\nworkers = 2\n'
+        'redis = "redis://:secret@127.0.0.1:6379/0"\n[proxy]\ntrusted = ["127.0.0.1"]\n'
+    )
     assert main(["serve", "--check", "--config", str(toml)]) == 0
     out = capsys.readouterr().out
     assert "2 processus" in out and "127.0.0.1:6379/0" in out and "secret" not in out

@@ -64,9 +64,11 @@ def two_free_ports() -> int:
 
 def get(url: str):
     """(status, Location) without following redirects."""
+
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *a, **k):
             return None
+
     opener = urllib.request.build_opener(NoRedirect)
     try:
         with opener.open(url, timeout=3) as r:
@@ -90,9 +92,11 @@ async def test_two_workers_share_the_sittings_and_redirect(tmp_path):
     argv = [str(seance)] if seance.exists() else [sys.executable, "-m", "web.cli"]
     proc = subprocess.Popen([*argv, "serve", "--config", str(conf)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
+
         def up(url):
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
             return get(url + "/healthz")[0] == 200
+
         wait_for(lambda: up(w0) and up(w1), 30, "both workers to serve")
 
         # sitting 0 on worker 0, sitting 1 on worker 1; each worker sends pages to the other
@@ -118,10 +122,13 @@ async def test_two_workers_share_the_sittings_and_redirect(tmp_path):
         # a worker killed is restarted by the supervisor, with the same sittings
         workers = children(proc.pid)
         assert len(workers) == 2
-        victim = next(pid for pid in workers if f"--worker-index\x001" in Path(f"/proc/{pid}/cmdline").read_text())
+        victim = next(pid for pid in workers if "--worker-index\x001" in Path(f"/proc/{pid}/cmdline").read_text())
         os.kill(victim, signal.SIGKILL)
-        wait_for(lambda: len(children(proc.pid)) == 2 and victim not in children(proc.pid), 15,
-                 "the supervisor to restart worker 1")
+        wait_for(
+            lambda: len(children(proc.pid)) == 2 and victim not in children(proc.pid),
+            15,
+            "the supervisor to restart worker 1",
+        )
         wait_for(lambda: up(w1) and get(w1 + "/public/syndicat")[0] == 200, 30, "worker 1 to serve again")
     finally:
         if proc.poll() is None:

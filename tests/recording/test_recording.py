@@ -19,11 +19,11 @@ import av
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sfu"))
-from sfu_clients import Client, wait_for  # noqa: E402
+from sfu_clients import Client, wait_for
 
-from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings  # noqa: E402
-from sfu.router import Router  # noqa: E402
-from signaling.recordings import (  # noqa: E402
+from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
+from sfu.router import Router
+from signaling.recordings import (
     EncryptedWriter,
     RecordingError,
     decrypt,
@@ -51,17 +51,19 @@ def rms(frame) -> float:
 def luma(frame) -> float:
     plane = frame.planes[0]
     data = bytes(plane)
-    rows = [data[i * plane.line_size: i * plane.line_size + frame.width] for i in range(frame.height)]
+    rows = [data[i * plane.line_size : i * plane.line_size + frame.width] for i in range(frame.height)]
     return sum(sum(r) for r in rows) / (frame.width * frame.height)
 
 
 async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_sensitive(loopback, tmp_path):
-    router = Router(RouterConfig(
-        ice=IceSettings(listen_addresses=("127.0.0.1",)),
-        health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
-        speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
-        keyframe_request_interval=0.2,
-    ))
+    router = Router(
+        RouterConfig(
+            ice=IceSettings(listen_addresses=("127.0.0.1",)),
+            health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
+            speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
+            keyframe_request_interval=0.2,
+        )
+    )
     router.set_president_salle("belcourt")
     clients = []
     try:
@@ -70,8 +72,10 @@ async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_s
             c.video.shade = shade
             await c.answer(await router.connect_salle(name, await c.offer()))
             clients.append(c)
-        assert await wait_for(lambda: router.stats()["packets_in_by_kind"].get("video", 0) > 30
-                              and router.speaker.active == "belcourt", 20)
+        assert await wait_for(
+            lambda: router.stats()["packets_in_by_kind"].get("video", 0) > 30 and router.speaker.active == "belcourt",
+            20,
+        )
 
         path = new_recording_path(tmp_path, "demo")
         key = recording_key(tmp_path)
@@ -84,7 +88,7 @@ async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_s
 
         await asyncio.sleep(2.5)
         s_start = at()
-        router.set_public_silenced(True)       # R19
+        router.set_public_silenced(True)  # R19
         await asyncio.sleep(2.0)
         s_end = at()
         router.set_public_silenced(False)
@@ -103,7 +107,9 @@ async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_s
 
     assert stats["error"] is None and stats.get("queue_full", 0) == 0, stats
     assert stats["video_keyframes"] >= 2 and stats["black_frames"] == 1, stats
-    assert key == recording_key(tmp_path) and (tmp_path / "keys" / "recording-aes256.key").stat().st_mode & 0o777 == 0o600
+    assert (
+        key == recording_key(tmp_path) and (tmp_path / "keys" / "recording-aes256.key").stat().st_mode & 0o777 == 0o600
+    )
     assert path.stat().st_mode & 0o777 == 0o600
 
     # the file is encrypted: no WebM magic at rest; decrypted, PyAV opens and plays it
@@ -117,8 +123,10 @@ async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_s
         kinds = sorted((s.type, s.codec_context.name) for s in container.streams)
         assert kinds == [("audio", "opus"), ("video", "vp8")]
         duration = container.duration / av.time_base
-    print(f"recording: {len(raw)} bytes encrypted, {len(webm)} bytes WebM, duration {duration:.2f} s "
-          f"for {end / 1000:.2f} s recorded; stats {stats}")
+    print(
+        f"recording: {len(raw)} bytes encrypted, {len(webm)} bytes WebM, duration {duration:.2f} s "
+        f"for {end / 1000:.2f} s recorded; stats {stats}"
+    )
     assert abs(duration - end / 1000) < 1.0
 
     with av.open(str(out)) as container:
@@ -133,7 +141,11 @@ async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_s
         return [y for t, y in video if lo <= t <= hi]
 
     margin = 500
-    before, during, after = audio_in(margin, s_start - margin), audio_in(s_start + margin, s_end - margin), audio_in(s_end + margin, end - margin)
+    before, during, after = (
+        audio_in(margin, s_start - margin),
+        audio_in(s_start + margin, s_end - margin),
+        audio_in(s_end + margin, end - margin),
+    )
     assert before and during and after
     assert max(during) < 1e-4, "R19: the sensitive span carries silence"
     # the voice outside the span (a packet lost on a loaded machine is a 20 ms silence)
@@ -149,7 +161,7 @@ async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_s
     assert all(y > 150 for y in video_in(r20 + margin, end - 100)) and video_in(r20 + margin, end - 100)
 
     # tampering one byte of the encrypted file, or cutting it, is detected
-    for damaged in (raw[:len(raw) // 2] + bytes([raw[len(raw) // 2] ^ 1]) + raw[len(raw) // 2 + 1:], raw[:-5]):
+    for damaged in (raw[: len(raw) // 2] + bytes([raw[len(raw) // 2] ^ 1]) + raw[len(raw) // 2 + 1 :], raw[:-5]):
         path.write_bytes(damaged)
         with pytest.raises(RecordingError):
             decrypt(path, key)

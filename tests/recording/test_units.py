@@ -6,7 +6,7 @@ import io
 import json
 import os
 import random
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -25,7 +25,7 @@ def descriptor(start: bool, pid: int = 0, picture_id: int = 7) -> bytes:
 
 
 def packetize(frame: bytes, seq: int, size: int = 60) -> list[tuple[int, bool, bytes]]:
-    parts = [frame[i:i + size] for i in range(0, len(frame), size)]
+    parts = [frame[i : i + size] for i in range(0, len(frame), size)]
     return [(seq + i, i == len(parts) - 1, descriptor(i == 0) + p) for i, p in enumerate(parts)]
 
 
@@ -84,7 +84,7 @@ def test_the_encrypted_writer_survives_seeks_back_and_detects_changes(tmp_path):
         pos = w.tell()
         data = os.urandom(rng.randrange(1, 90))
         w.write(data)
-        ref[pos:pos + len(data)] = data
+        ref[pos : pos + len(data)] = data
     w.seek(0, io.SEEK_END)
     w.close()
     assert decrypt(path, key) == bytes(ref) and w.reopened > 0
@@ -93,8 +93,8 @@ def test_the_encrypted_writer_survives_seeks_back_and_detects_changes(tmp_path):
         decrypt(path, os.urandom(32))
     chunk = 12 + 100 + 16
     # two chunks swapped, the last chunk dropped
-    swapped = raw[:28] + raw[28 + chunk:28 + 2 * chunk] + raw[28:28 + chunk] + raw[28 + 2 * chunk:]
-    for damaged in (swapped, raw[:28 + chunk * ((len(raw) - 28) // chunk)]):
+    swapped = raw[:28] + raw[28 + chunk : 28 + 2 * chunk] + raw[28 : 28 + chunk] + raw[28 + 2 * chunk :]
+    for damaged in (swapped, raw[: 28 + chunk * ((len(raw) - 28) // chunk)]):
         path.write_bytes(damaged)
         with pytest.raises(RecordingError):
             decrypt(path, key)
@@ -108,8 +108,8 @@ def _journal(data_dir, sitting, days):
 
 def test_purge_deletes_what_the_reglement_no_longer_keeps(tmp_path, capsys):
     _journal(tmp_path, "s1", 30)
-    old = new_recording_path(tmp_path, "s1", now=datetime(2026, 1, 1, 18, 0, tzinfo=timezone.utc))
-    new = new_recording_path(tmp_path, "s1", now=datetime(2026, 2, 20, 18, 0, tzinfo=timezone.utc))
+    old = new_recording_path(tmp_path, "s1", now=datetime(2026, 1, 1, 18, 0, tzinfo=UTC))
+    new = new_recording_path(tmp_path, "s1", now=datetime(2026, 2, 20, 18, 0, tzinfo=UTC))
     for p in (old, new):
         p.write_bytes(b"x")
     today = date(2026, 3, 1)  # old: kept until 2026-01-31; new: until 2026-03-22
@@ -121,7 +121,7 @@ def test_purge_deletes_what_the_reglement_no_longer_keeps(tmp_path, capsys):
     out = capsys.readouterr().out
     assert not old.exists() and new.exists() and f"supprimé {old}" in out and str(new) not in out
     # a sitting without a journal: nothing deleted unless the period is given
-    orphan = new_recording_path(tmp_path, "s2", now=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    orphan = new_recording_path(tmp_path, "s2", now=datetime(2020, 1, 1, tzinfo=UTC))
     orphan.write_bytes(b"x")
     assert purge(tmp_path, today=today) == [] and orphan.exists()
     assert purge(tmp_path, retention_days=365, today=today) == [orphan] and not orphan.exists()

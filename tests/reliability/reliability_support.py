@@ -51,8 +51,9 @@ def seance_command() -> list[str]:
 class Server:
     """``seance demo --http`` (or ``seance serve --config``) as a real process, killable with -9."""
 
-    def __init__(self, data_dir: Path, *, args: list[str] | None = None, port: int | None = None,
-                 log_name: str = "server.log") -> None:
+    def __init__(
+        self, data_dir: Path, *, args: list[str] | None = None, port: int | None = None, log_name: str = "server.log"
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.args = args
@@ -71,8 +72,9 @@ class Server:
         args = self.args or ["demo", "--http", "--port", str(self.port), "--data-dir", str(self.data_dir)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(seance_command() + args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                     cwd=str(REPO))
+        self.proc = subprocess.Popen(
+            seance_command() + args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO)
+        )
         log.close()
 
     async def wait_ready(self, timeout: float = 20.0) -> None:
@@ -85,7 +87,7 @@ class Server:
                     async with http.get(self.base + "/healthz", timeout=aiohttp.ClientTimeout(total=1)) as r:
                         if r.status == 200:
                             return
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                except (TimeoutError, aiohttp.ClientError, OSError):
                     pass
                 await asyncio.sleep(0.1)
         raise AssertionError(f"server not ready in {timeout}s:\n{self.log()[-3000:]}")
@@ -141,7 +143,7 @@ class WsClient:
         self.view: dict | None = None
         self.errors: list[dict] = []
         self.received = 0
-        self.counts: dict[str, int] = {}   # by error code, else by message type
+        self.counts: dict[str, int] = {}  # by error code, else by message type
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._pump = asyncio.get_running_loop().create_task(self._read())
 
@@ -150,11 +152,13 @@ class WsClient:
             while True:
                 frame = await self.ws.receive()
                 if frame.type != aiohttp.WSMsgType.TEXT:
-                    self._inbox.put_nowait(ConnectionError(f"{self.name}: socket closed ({frame.type}, {frame.data!r})"))
+                    self._inbox.put_nowait(
+                        ConnectionError(f"{self.name}: socket closed ({frame.type}, {frame.data!r})")
+                    )
                     return
                 self.received += 1
                 if not self.keep_views and frame.data.startswith('{"type":"sitting"'):
-                    continue   # a voter's socket: skip parsing every view (cheap, like a light page)
+                    continue  # a voter's socket: skip parsing every view (cheap, like a light page)
                 msg = json.loads(frame.data)
                 key = msg.get("code") or msg["type"]
                 self.counts[key] = self.counts.get(key, 0) + 1
@@ -163,7 +167,7 @@ class WsClient:
                 if msg["type"] == "error":
                     self.errors.append(msg)
                 self._inbox.put_nowait(msg)
-        except Exception as exc:  # noqa: BLE001 (handed to the reader)
+        except Exception as exc:
             self._inbox.put_nowait(ConnectionError(f"{self.name}: {exc!r}"))
 
     async def next(self, *types: str, timeout: float = TIMEOUT) -> dict:
@@ -175,6 +179,7 @@ class WsClient:
                     raise msg
                 if msg["type"] in types:
                     return msg
+
         return await asyncio.wait_for(loop(), timeout)
 
     async def send_command(self, **command) -> str:
@@ -202,9 +207,17 @@ class WsClient:
         await self.ws.close()
 
 
-async def ws_connect(session_or_client, url_or_path: str, sign: TokenSigner | None, name: str,
-                     role: Role | None = None, sitting: str = "demo", expect_view: bool = True,
-                     keep_views: bool = True, **claims) -> WsClient:
+async def ws_connect(
+    session_or_client,
+    url_or_path: str,
+    sign: TokenSigner | None,
+    name: str,
+    role: Role | None = None,
+    sitting: str = "demo",
+    expect_view: bool = True,
+    keep_views: bool = True,
+    **claims,
+) -> WsClient:
     ws = await session_or_client.ws_connect(url_or_path)
     hello = {"type": "hello", "sitting": sitting, "id": "h"}
     if role is not None:

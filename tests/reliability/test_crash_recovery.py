@@ -44,6 +44,7 @@ import aiohttp
 import aioice
 import pytest
 from reliability_support import Server, WsClient, signer, ws_connect
+from sfu_clients import Client
 
 from deliberation.audit import audit_file, rebuild
 from deliberation.journal import load_public_pem, verify_lines
@@ -51,12 +52,10 @@ from deliberation.view import sitting_view
 from signaling.roles import Role
 from signaling.sitting import journal_path
 
-from sfu_clients import Client  # noqa: E402  (tests/sfu)
-
 SEED = int(os.environ.get("SEANCE_CRASH_SEED", "6"))
 KILLS = 5
 MODES = ("after_ack", "no_wait", "written")
-RUN_BOUND_S = 20.0   # each kill-restart-verify cycle
+RUN_BOUND_S = 20.0  # each kill-restart-verify cycle
 
 
 def script() -> list[tuple[str, dict]]:
@@ -65,16 +64,30 @@ def script() -> list[tuple[str, dict]]:
         s.append(("agent-belcourt", {"type": "CheckIn", "member_id": m, "salle_id": "belcourt"}))
     for m in ("m06", "m07", "m08", "m09"):
         s.append(("agent-vaux", {"type": "CheckIn", "member_id": m, "salle_id": "vaux"}))
-    s.append(("agent-vaux", {"type": "RecordProxy", "giver_id": "m10", "holder_id": "m07",
-                             "document_ref": "pouvoir-m10.pdf"}))
+    s.append(
+        (
+            "agent-vaux",
+            {"type": "RecordProxy", "giver_id": "m10", "holder_id": "m07", "document_ref": "pouvoir-m10.pdf"},
+        )
+    )
     s.append(("president", {"type": "AppointSecretary", "member_id": "m03"}))
     s.append(("president", {"type": "OpenSitting"}))
     ballots = {
-        "marche-collecte": [("m01", "pour", None), ("m06", "pour", None), ("m07", "pour", None),
-                            ("m07", "contre", "m10"), ("m08", "abstention", None), ("m02", "contre", None)],
+        "marche-collecte": [
+            ("m01", "pour", None),
+            ("m06", "pour", None),
+            ("m07", "pour", None),
+            ("m07", "contre", "m10"),
+            ("m08", "abstention", None),
+            ("m02", "contre", None),
+        ],
         "pv-precedent": [("m06", "pour", None), ("m01", "pour", None), ("m07", "pour", "m10"), ("m08", "pour", None)],
-        "voirie-programme": [("m02", "pour", None), ("m07", "contre", None), ("m06", "contre", None),
-                             ("m01", "pour", None)],
+        "voirie-programme": [
+            ("m02", "pour", None),
+            ("m07", "contre", None),
+            ("m06", "contre", None),
+            ("m01", "pour", None),
+        ],
     }
     for item, votes in ballots.items():
         s.append(("president", {"type": "OpenVote", "item_id": item, "method": "electronique"}))
@@ -156,8 +169,12 @@ class Sitting:
         obs = self.socks["public"]
 
         def ok(v):
-            return v is not None and all(v["media"].get(s, {}).get("transmitting") for s in ("belcourt", "vaux")) \
-                and all(s["transmitting"] for s in v["salles"] if s["id"] in ("belcourt", "vaux")) and v["public_stream_up"]
+            return (
+                v is not None
+                and all(v["media"].get(s, {}).get("transmitting") for s in ("belcourt", "vaux"))
+                and all(s["transmitting"] for s in v["salles"] if s["id"] in ("belcourt", "vaux"))
+                and v["public_stream_up"]
+            )
 
         deadline = time.monotonic() + timeout
         while not ok(obs.view):
@@ -165,7 +182,7 @@ class Sitting:
             assert left > 0, f"kiosks not transmitting after {timeout}s: {obs.view and obs.view['media']}"
             try:
                 await obs.next("sitting", timeout=left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def close(self) -> None:
@@ -174,7 +191,7 @@ class Sitting:
         for s in self.socks.values():
             try:
                 await asyncio.wait_for(s.close(), 1.0)
-            except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+            except (TimeoutError, ConnectionError, RuntimeError):
                 pass
         if self.http is not None:
             await self.http.close()
@@ -244,7 +261,7 @@ async def test_kill_9_at_seeded_points_of_a_scripted_sitting_loses_nothing(tmp_p
                 assert events in events_groups, f"acknowledged step {step} lost after kill at step {i} ({mode})"
             # 3. the command in flight: wholly there, or absent
             last_acked_events = acked[-1][1] if acked else None
-            after = journaled[events_groups.index(last_acked_events) + 1:] if last_acked_events else journaled
+            after = journaled[events_groups.index(last_acked_events) + 1 :] if last_acked_events else journaled
             there = [(c, evs) for c, evs in after if all(c.get(k) == v for k, v in command.items())]
             outcome = "acked"
             if in_flight is not None:
@@ -259,16 +276,23 @@ async def test_kill_9_at_seeded_points_of_a_scripted_sitting_loses_nothing(tmp_p
             sitting = Sitting(server)
             view = await sitting.connect()
             entries, _ = entries_of(path)
-            rebuilt = sitting_view(rebuild(entries), {"lines": len(entries),
-                                                      "head": hashlib.sha256(entries[-1].raw).hexdigest(),
-                                                      "signed_checkpoints": sum(e.kind == "checkpoint" for e in entries)})
+            rebuilt = sitting_view(
+                rebuild(entries),
+                {
+                    "lines": len(entries),
+                    "head": hashlib.sha256(entries[-1].raw).hexdigest(),
+                    "signed_checkpoints": sum(e.kind == "checkpoint" for e in entries),
+                },
+            )
             shown = {k: v for k, v in view.items() if k != "media"}
             assert normal(shown) == normal(rebuilt), f"state after restart differs from the journal (kill at step {i})"
             # 5. kiosks reconnect and transmit again; the script goes on
             await sitting.wait_transmitting()
             elapsed = time.monotonic() - cycle_start
-            report.append(f"kill at step {i} {command['type']} ({mode}): {outcome}; {len(entries)} lines; "
-                          f"restart+checks {elapsed:.1f}s")
+            report.append(
+                f"kill at step {i} {command['type']} ({mode}): {outcome}; {len(entries)} lines; "
+                f"restart+checks {elapsed:.1f}s"
+            )
             assert elapsed < RUN_BOUND_S, report[-1]
             if in_flight is None or there:
                 i += 1
@@ -290,8 +314,16 @@ async def test_kill_9_at_seeded_points_of_a_scripted_sitting_loses_nothing(tmp_p
         server.start()
         await server.wait_ready()
         async with aiohttp.ClientSession() as http:
-            pres = await ws_connect(http, server.ws_url, signer(data), "president", Role.PRESIDENT,
-                                    expect_view=False, member="m01", salle="belcourt")
+            pres = await ws_connect(
+                http,
+                server.ws_url,
+                signer(data),
+                "president",
+                Role.PRESIDENT,
+                expect_view=False,
+                member="m01",
+                salle="belcourt",
+            )
             err = await pres.next("error")
             assert err["code"] == "journal_invalid" and "ne se vérifie pas" in err["message"]
             async with http.get(server.base + "/public/demo") as page:

@@ -26,7 +26,7 @@ import time
 
 import aiohttp
 import pytest
-from reliability_support import (Server, percentile, signer, wait_ready_sync, write_json, ws_connect)
+from reliability_support import Server, percentile, signer, wait_ready_sync, write_json, ws_connect
 
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.roles import Role
@@ -40,9 +40,9 @@ FIGURES: dict = {}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 2 * IDLE + 2 * RAW_IDLE + 512    # client and server ends live on this machine
+    need = 2 * IDLE + 2 * RAW_IDLE + 512  # client and server ends live on this machine
     if soft < need and hard >= need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))   # inherited by the server process
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))  # inherited by the server process
     srv = Server(tmp_path_factory.mktemp("floods") / "data")
     srv.start()
     try:
@@ -75,23 +75,25 @@ async def probe(http, srv, rounds: int = 10) -> dict:
             await asyncio.sleep(0.05)
     finally:
         await agent.close()
-    return {"ping_ms": {"p50": round(1000 * percentile(pings, 0.5), 1), "max": round(1000 * max(pings), 1)},
-            "command_ms": {"p50": round(1000 * percentile(commands, 0.5), 1), "max": round(1000 * max(commands), 1)}}
+    return {
+        "ping_ms": {"p50": round(1000 * percentile(pings, 0.5), 1), "max": round(1000 * max(pings), 1)},
+        "command_ms": {"p50": round(1000 * percentile(commands, 0.5), 1), "max": round(1000 * max(commands), 1)},
+    }
 
 
 async def test_oversized_frames_close_or_refuse_that_socket_only(server):
     async with aiohttp.ClientSession() as http:
         FIGURES["baseline"] = await probe(http, server, rounds=5)
-        for size in (256 * 1024, 4 * 1024 * 1024):                   # above the socket's limit
+        for size in (256 * 1024, 4 * 1024 * 1024):  # above the socket's limit
             big = await ws_connect(http, server.ws_url, None, "big")
             try:
                 await big.ws.send_str("x" * size)
-            except ConnectionError:   # the server closed while the client was still sending
+            except ConnectionError:  # the server closed while the client was still sending
                 FIGURES.setdefault("oversized", {})[size] = "connection closed by the server while sending"
                 continue
-            with pytest.raises(ConnectionError):                     # the server closes that socket
+            with pytest.raises(ConnectionError):  # the server closes that socket
                 await big.next("never", timeout=BOUND_S)
-            assert big.ws.close_code == 1009, big.ws.close_code      # message too big
+            assert big.ws.close_code == 1009, big.ws.close_code  # message too big
             FIGURES.setdefault("oversized", {})[size] = f"closed {big.ws.close_code}"
         over = await ws_connect(http, server.ws_url, None, "over")
         payload = json.dumps({"type": "ping", "id": "o", "pad": "y" * (MAX_MESSAGE_BYTES + 100)})
@@ -99,15 +101,15 @@ async def test_oversized_frames_close_or_refuse_that_socket_only(server):
         err = await over.next("error", timeout=BOUND_S)
         assert err["code"] == "too_large" and err["message"]
         await over.ws.send_json({"type": "ping", "id": "after"})
-        assert (await over.next("pong", timeout=BOUND_S))["re"] == "after"   # the socket still works
+        assert (await over.next("pong", timeout=BOUND_S))["re"] == "after"  # the socket still works
         FIGURES["after_oversized"] = await probe(http, server, rounds=5)
         await over.close()
 
 
 async def test_a_flood_from_one_socket_is_rate_limited_and_others_still_answered(server):
     async with aiohttp.ClientSession() as http:
-        reader = await ws_connect(http, server.ws_url, None, "reader")     # reads what it is sent
-        deaf = await http.ws_connect(server.ws_url)                         # never reads
+        reader = await ws_connect(http, server.ws_url, None, "reader")  # reads what it is sent
+        deaf = await http.ws_connect(server.ws_url)  # never reads
         await deaf.send_json({"type": "hello", "sitting": "demo"})
 
         async def flood(send, n: int) -> None:
@@ -126,8 +128,12 @@ async def test_a_flood_from_one_socket_is_rate_limited_and_others_still_answered
         await asyncio.sleep(2.0)
         codes = dict(reader.counts)
         message = next((e["message"] for e in reader.errors if e.get("code") == "rate_limited"), None)
-        FIGURES["flood"] = {"messages_per_flooder": 5000, "seconds": round(time.monotonic() - t, 1),
-                            "reader_saw": codes, "message": message}
+        FIGURES["flood"] = {
+            "messages_per_flooder": 5000,
+            "seconds": round(time.monotonic() - t, 1),
+            "reader_saw": codes,
+            "message": message,
+        }
         # excess messages are refused with the documented error; a flooder that cannot read
         # its errors as fast as it floods is disconnected (bounded send queue, 1013)
         assert codes.get("rate_limited", 0) > 100 and codes.get("pong", 0) <= 40 + 20 * 10, codes
@@ -155,7 +161,7 @@ async def test_hundreds_of_idle_sockets_and_the_server_still_answers_promptly(se
         socks: list = []
         received = [0]
 
-        async def reader(ws) -> None:   # a browser that reads (and answers the server's heartbeats)
+        async def reader(ws) -> None:  # a browser that reads (and answers the server's heartbeats)
             async for _ in ws:
                 received[0] += 1
 
@@ -165,10 +171,10 @@ async def test_hundreds_of_idle_sockets_and_the_server_still_answers_promptly(se
             for start in range(0, idle, 50):
                 batch = await asyncio.gather(*(http.ws_connect(server.ws_url) for _ in range(min(50, idle - start))))
                 socks += batch
-            public = socks[: idle // 2]                  # half: public viewers that get every view pushed
+            public = socks[: idle // 2]  # half: public viewers that get every view pushed
             await asyncio.gather(*(ws.send_json({"type": "hello", "sitting": "demo"}) for ws in public))
             readers = [asyncio.create_task(reader(ws)) for ws in socks]
-            for _ in range(RAW_IDLE):                    # half-sent HTTP requests, never finished
+            for _ in range(RAW_IDLE):  # half-sent HTTP requests, never finished
                 s = socket.create_connection(("127.0.0.1", server.port), timeout=2)
                 s.sendall(b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n")
                 raw.append(s)
@@ -177,8 +183,14 @@ async def test_hundreds_of_idle_sockets_and_the_server_still_answers_promptly(se
             with open(f"/proc/{server.proc.pid}/status") as f:
                 rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
             fds = len(os.listdir(f"/proc/{server.proc.pid}/fd"))
-            FIGURES["idle"] = {"websockets": len(socks), "public_viewers": len(public), "raw_half_requests": RAW_IDLE,
-                               "open_seconds": round(opened, 1), "server_fds": fds, "server_rss_mib": rss // 1024}
+            FIGURES["idle"] = {
+                "websockets": len(socks),
+                "public_viewers": len(public),
+                "raw_half_requests": RAW_IDLE,
+                "open_seconds": round(opened, 1),
+                "server_fds": fds,
+                "server_rss_mib": rss // 1024,
+            }
             FIGURES["with_idle_sockets"] = result = await probe(http, server, rounds=10)
             FIGURES["idle"]["views_received_by_idle_viewers"] = received[0]
             assert result["ping_ms"]["max"] < 1000 * BOUND_S and result["command_ms"]["max"] < 1000 * BOUND_S

@@ -22,14 +22,13 @@ import subprocess
 
 import pytest
 from reliability_support import WsClient, is_root, ws_connect
+from test_sitting_ws import make_app
 
 from deliberation.audit import audit_file
 from deliberation.journal import load_public_pem
 from signaling.roles import Role
 from signaling.sitting import journal_path
 from web.app import SIGNER, SITTINGS
-
-from test_sitting_ws import make_app  # noqa: E402  (tests/signaling, on sys.path via reliability_support)
 
 
 def public_key(data_dir):
@@ -69,7 +68,9 @@ def tiny_tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-async def test_disk_full_refuses_the_command_in_french_and_loses_nothing_acknowledged(aiohttp_client, tiny_tmpfs, caplog):
+async def test_disk_full_refuses_the_command_in_french_and_loses_nothing_acknowledged(
+    aiohttp_client, tiny_tmpfs, caplog
+):
     data = tiny_tmpfs / "data"
     client = await aiohttp_client(make_app(data))
     svc = client.app[SITTINGS]["demo"]
@@ -80,7 +81,7 @@ async def test_disk_full_refuses_the_command_in_french_and_loses_nothing_acknowl
     refusal = None
     members = ["m06", "m07", "m08", "m09"]
     with caplog.at_level(logging.ERROR, logger="signaling.sitting"):
-        for i in range(60):   # bounded: the last page of the journal holds a few commands at most
+        for i in range(60):  # bounded: the last page of the journal holds a few commands at most
             m = members[i % len(members)]
             ctype = "CheckIn" if (i // len(members)) % 2 == 0 else "CheckOut"
             command = {"type": ctype, "member_id": m, "salle_id": "vaux"}
@@ -98,8 +99,10 @@ async def test_disk_full_refuses_the_command_in_french_and_loses_nothing_acknowl
     assert (await agent.command(type="CheckIn", member_id="m10", salle_id="vaux"))["code"] == "JOURNAL"
     page = await client.get("/public/demo")
     assert page.status == 503 and "disque plein" in await page.text()
-    assert any(e.get("code") == "journal_invalid" for e in public.errors) or \
-        (await public.next("error"))["code"] == "journal_invalid"
+    assert (
+        any(e.get("code") == "journal_invalid" for e in public.errors)
+        or (await public.next("error"))["code"] == "journal_invalid"
+    )
 
     # what is on disk: no half line; it verifies and holds every acknowledged command
     path = journal_path(data, "demo")
@@ -137,11 +140,11 @@ async def test_disk_full_refuses_the_command_in_french_and_loses_nothing_acknowl
 def damage(content: bytes, how: str) -> tuple[bytes, int]:
     """Damage a middle line of a journal; return the new bytes and the first bad line (1-based)."""
     lines = content.split(b"\n")[:-1]
-    k = len(lines) // 2          # 1-based line k+1 is the one damaged (a middle line, not the genesis)
+    k = len(lines) // 2  # 1-based line k+1 is the one damaged (a middle line, not the genesis)
     bad = k + 1
     if how == "byte_flipped":
         line = bytearray(lines[k])
-        i = line.index(b'"at":"') + len(b'"at":"') + 3   # a digit of the year: stays valid JSON
+        i = line.index(b'"at":"') + len(b'"at":"') + 3  # a digit of the year: stays valid JSON
         line[i] = ord("7") if line[i] != ord("7") else ord("8")
         lines[k] = bytes(line)
     elif how == "line_removed":
@@ -156,7 +159,9 @@ def damage(content: bytes, how: str) -> tuple[bytes, int]:
 
 
 @pytest.mark.parametrize("how", ["byte_flipped", "line_removed", "lines_reordered", "truncated_mid_line"])
-async def test_a_damaged_journal_is_located_by_the_audit_and_refused_by_the_server(aiohttp_client, tmp_path, caplog, how):
+async def test_a_damaged_journal_is_located_by_the_audit_and_refused_by_the_server(
+    aiohttp_client, tmp_path, caplog, how
+):
     first = await aiohttp_client(make_app(tmp_path))
     agent = await sock(first, "agent", Role.AGENT, salle="vaux", agent="a-vaux")
     for m in ("m06", "m07", "m08", "m09"):
@@ -177,8 +182,16 @@ async def test_a_damaged_journal_is_located_by_the_audit_and_refused_by_the_serv
     assert svc.seance is None and svc.journal is None
     assert f"ligne {bad} " in svc.error and "ne se vérifie pas" in svc.error, svc.error
     assert any(f"ligne {bad} " in r.getMessage() for r in caplog.records)
-    pres = await ws_connect(client, "/ws", client.app[SIGNER], "president", Role.PRESIDENT, expect_view=False,
-                            member="m01", salle="belcourt")
+    pres = await ws_connect(
+        client,
+        "/ws",
+        client.app[SIGNER],
+        "president",
+        Role.PRESIDENT,
+        expect_view=False,
+        member="m01",
+        salle="belcourt",
+    )
     err = await pres.next("error")
     assert err["code"] == "journal_invalid" and f"ligne {bad} " in err["message"]
     assert (await pres.command(type="OpenSitting"))["code"] == "JOURNAL"

@@ -28,6 +28,7 @@ import time
 import aioice
 import pytest
 from reliability_support import have, is_root, write_json, ws_connect
+from sfu_clients import Client
 
 from sfu.config import HealthSettings
 from signaling.roles import Role
@@ -35,14 +36,13 @@ from web.app import ROOMS, SIGNER, SITTINGS, create_app
 from web.commands.demo import demo_sitting
 from web.config import WebConfig
 
-from sfu_clients import Client  # noqa: E402  (tests/sfu)
-
 LIGHT_S = 8.0
 DELAY_S = 0.020
 TABLE = "seance_reliability"
 
-pytestmark = pytest.mark.skipif(not is_root() or not have("nft"),
-                                reason="needs root (own network namespace) and nft to drop packets on lo")
+pytestmark = pytest.mark.skipif(
+    not is_root() or not have("nft"), reason="needs root (own network namespace) and nft to drop packets on lo"
+)
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -62,9 +62,27 @@ class Link:
             self.netem = True
             return "tc netem loss 3% delay 20ms on lo"
         self._table()
-        run("nft", "add", "rule", "inet", TABLE, "light", "meta", "l4proto", "udp", "numgen", "random", "mod", "100",
-            "<", "3", "drop")
-        return f"nftables: 3% of UDP dropped on lo; 20 ms delay in the kiosks' transport (netem: {probe.stderr.strip()})"
+        run(
+            "nft",
+            "add",
+            "rule",
+            "inet",
+            TABLE,
+            "light",
+            "meta",
+            "l4proto",
+            "udp",
+            "numgen",
+            "random",
+            "mod",
+            "100",
+            "<",
+            "3",
+            "drop",
+        )
+        return (
+            f"nftables: 3% of UDP dropped on lo; 20 ms delay in the kiosks' transport (netem: {probe.stderr.strip()})"
+        )
 
     def cut(self, port: int) -> None:
         self._table()
@@ -85,8 +103,15 @@ class Link:
         run("nft", "add", "table", "inet", TABLE)
         self.table = True
         for chain, prio in (("light", "0"), ("cut", "1")):
-            run("nft", "add", "chain", "inet", TABLE, chain,
-                f"{{ type filter hook output priority {prio}; policy accept; }}")
+            run(
+                "nft",
+                "add",
+                "chain",
+                "inet",
+                TABLE,
+                chain,
+                f"{{ type filter hook output priority {prio}; policy accept; }}",
+            )
 
 
 def add_delay(pc, delay: float) -> None:
@@ -142,7 +167,7 @@ async def wait_view(sock, predicate, timeout: float):
         assert left > 0, f"view not reached in {timeout}s: status {sock.view and sock.view['status']}"
         try:
             await sock.next("sitting", timeout=left)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     return sock.view
 
@@ -153,23 +178,36 @@ def salle(view, salle_id):
 
 async def test_light_loss_is_absorbed_a_cut_suspends_R17_and_the_sitting_resumes(aiohttp_client, tmp_path, monkeypatch):
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    health = HealthSettings()      # production thresholds: the grace period under test
-    config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo_sitting(),), ice_addresses=("127.0.0.1",),
-                       reconcile_after_s=None, router_options={"health": health})
+    health = HealthSettings()  # production thresholds: the grace period under test
+    config = WebConfig(
+        tls=False,
+        data_dir=tmp_path,
+        sittings=(demo_sitting(),),
+        ice_addresses=("127.0.0.1",),
+        reconcile_after_s=None,
+        router_options={"health": health},
+    )
     client = await aiohttp_client(create_app(config))
     sign = client.app[SIGNER]
     router = client.app[ROOMS]["demo"].router
     svc = client.app[SITTINGS]["demo"]
     public = await ws_connect(client, "/ws", None, "public")
     pres = await ws_connect(client, "/ws", sign, "president", Role.PRESIDENT, member="m01", salle="belcourt")
-    agents = {s: await ws_connect(client, "/ws", sign, f"agent-{s}", Role.AGENT, salle=s, agent=f"a-{s}")
-              for s in ("belcourt", "vaux")}
+    agents = {
+        s: await ws_connect(client, "/ws", sign, f"agent-{s}", Role.AGENT, salle=s, agent=f"a-{s}")
+        for s in ("belcourt", "vaux")
+    }
     m07 = await ws_connect(client, "/ws", sign, "m07", Role.COUNCILLOR, member="m07")
     m06 = await ws_connect(client, "/ws", sign, "m06", Role.COUNCILLOR, member="m06")
     pcs: dict[str, Client] = {}
     link = Link()
-    figures: dict = {"health": {"uplink_timeout": health.uplink_timeout, "downlink_timeout": health.downlink_timeout,
-                                "recover_after": health.recover_after}}
+    figures: dict = {
+        "health": {
+            "uplink_timeout": health.uplink_timeout,
+            "downlink_timeout": health.downlink_timeout,
+            "recover_after": health.recover_after,
+        }
+    }
     try:
         for s in ("belcourt", "vaux"):
             k = await ws_connect(client, "/ws", sign, f"kiosk-{s}", Role.KIOSK, salle=s)
@@ -202,9 +240,12 @@ async def test_light_loss_is_absorbed_a_cut_suspends_R17_and_the_sitting_resumes
                     seen_down.append((round(time.monotonic() - t0, 2), s))
             await asyncio.sleep(0.1)
         after = router.stats()
-        figures["light"].update(seconds=LIGHT_S, packets_in=after["packets_in"] - before["packets_in"],
-                                nacks_received=after["nacks_received"] - before["nacks_received"],
-                                health_dropouts=seen_down)
+        figures["light"].update(
+            seconds=LIGHT_S,
+            packets_in=after["packets_in"] - before["packets_in"],
+            nacks_received=after["nacks_received"] - before["nacks_received"],
+            health_dropouts=seen_down,
+        )
         assert not seen_down, f"R17 fired on light loss: {seen_down}"
         assert svc.journal.lines == lines, "light loss journaled a transmission change"
         assert svc.seance.state.status == "opened"
@@ -220,10 +261,11 @@ async def test_light_loss_is_absorbed_a_cut_suspends_R17_and_the_sitting_resumes
         figures["cut"] = {"port": port, "suspended_after_s": round(time.monotonic() - t1, 2)}
         assert not salle(view, "vaux")["transmitting"] and salle(view, "belcourt")["transmitting"]
         assert view["vote"]["frozen"] is True
-        for sock, command in ((m06, {"type": "CastBallot", "item_id": "pv-precedent", "voter_id": "m06",
-                                     "choice": "pour"}),
-                              (pres, {"type": "CloseVote", "item_id": "pv-precedent"}),
-                              (pres, {"type": "Resume"})):
+        for sock, command in (
+            (m06, {"type": "CastBallot", "item_id": "pv-precedent", "voter_id": "m06", "choice": "pour"}),
+            (pres, {"type": "CloseVote", "item_id": "pv-precedent"}),
+            (pres, {"type": "Resume"}),
+        ):
             reply = await sock.command(**command)
             assert reply["type"] == "error" and reply["code"] == "R17", reply
         await asyncio.sleep(1.0)
@@ -237,8 +279,11 @@ async def test_light_loss_is_absorbed_a_cut_suspends_R17_and_the_sitting_resumes
         await m06.ok(type="CastBallot", item_id="pv-precedent", voter_id="m06", choice="contre")
         await pres.ok(type="CloseVote", item_id="pv-precedent")
         stats = router.stats()
-        figures["router"] = {"hook_errors": stats["hook_errors"], "packets_in": stats["packets_in"],
-                             "packets_out": stats["packets_out"]}
+        figures["router"] = {
+            "hook_errors": stats["hook_errors"],
+            "packets_in": stats["packets_in"],
+            "packets_out": stats["packets_out"],
+        }
         assert not stats["hook_errors"], stats["hook_errors"]
     finally:
         link.restore()

@@ -55,6 +55,7 @@ import aioice
 import aiortc.rtcrtpreceiver
 import pytest
 from reliability_support import OUTPUT, Server, free_port, signer, write_json, ws_connect
+from sfu_clients import Client, PatternTrack
 
 from deliberation.actors import ADMIN
 from deliberation.commands import AddAgendaItem
@@ -65,12 +66,10 @@ from deliberation.seance import Seance
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
 
-from sfu_clients import Client, PatternTrack  # noqa: E402  (tests/sfu)
-
 SECONDS = float(os.environ.get("SEANCE_SOAK_SECONDS", "60"))
 SALLES = 10
 VOTE_EVERY_S = 4.0
-RIG_TIMEOUT_S = 30.0   # a reply late because the test process starved is not the server's failure
+RIG_TIMEOUT_S = 30.0  # a reply late because the test process starved is not the server's failure
 SAMPLE_S = 2.0
 MAX_SLOPE_MIB_PER_MIN = 4.0
 SITTING = "soak"
@@ -95,19 +94,37 @@ def create_sitting(data_dir, items: int) -> None:
         agents.append(Agent(f"a-{sid}", f"Agent {sid}", sid))
         for m in members_of(sid):
             members.append(Member(m, "Élu", m.upper(), f"c-{sid}", Seat.TITULAIRE))
-    council = Council(id="cc-soak", name="Communauté de communes du Soak", siret="20000000000001",
-                      communes=tuple(communes), members=tuple(members), salles=tuple(salles), agents=tuple(agents),
-                      president_id="m01", reglement=Reglement(recording=False, retention_days=365))
-    config = SittingConfig(id=SITTING, title="Conseil communautaire (soak)", scheduled_at="2026-11-26T18:30:00+01:00",
-                           convened_on="2026-11-18", teleconference=True)
+    council = Council(
+        id="cc-soak",
+        name="Communauté de communes du Soak",
+        siret="20000000000001",
+        communes=tuple(communes),
+        members=tuple(members),
+        salles=tuple(salles),
+        agents=tuple(agents),
+        president_id="m01",
+        reglement=Reglement(recording=False, retention_days=365),
+    )
+    config = SittingConfig(
+        id=SITTING,
+        title="Conseil communautaire (soak)",
+        scheduled_at="2026-11-26T18:30:00+01:00",
+        convened_on="2026-11-18",
+        teleconference=True,
+    )
     path = journal_path(data_dir, SITTING)
     path.parent.mkdir(parents=True, exist_ok=True)
     seance = Seance(council, config)
     journal = Journal.create(path, seance, council_key(data_dir))
     try:
         for n in range(items):
-            result = journal.handle(seance, AddAgendaItem("2026-11-18T09:00:00+01:00", f"point-{n:04d}",
-                                                          f"Délibération n° {n + 1}", "deliberation", "5.2"), ADMIN)
+            result = journal.handle(
+                seance,
+                AddAgendaItem(
+                    "2026-11-18T09:00:00+01:00", f"point-{n:04d}", f"Délibération n° {n + 1}", "deliberation", "5.2"
+                ),
+                ADMIN,
+            )
             assert not isinstance(result, Refusal), result
     finally:
         journal.close()
@@ -173,18 +190,22 @@ def loopback(monkeypatch):
     monkeypatch.setattr(aiortc.rtcrtpreceiver, "decoder_worker", _drain_worker)
 
 
-@pytest.mark.timeout(SECONDS + 240)   # pytest's 300 s default would cut a soak of hours
+@pytest.mark.timeout(SECONDS + 240)  # pytest's 300 s default would cut a soak of hours
 async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_path, loopback):
     data = tmp_path / "data"
-    votes_planned = int(math.ceil(SECONDS / VOTE_EVERY_S)) + 5
+    votes_planned = math.ceil(SECONDS / VOTE_EVERY_S) + 5
     create_sitting(data, votes_planned)
     port = free_port()
     config = tmp_path / "seance.toml"
     write_config(config, data, port)
     server = Server(data, port=port, args=["serve", "--config", str(config)])
     sign = signer(data)
-    figures: dict = {"seconds": SECONDS, "salles": SALLES, "vote_every_s": VOTE_EVERY_S,
-                     "max_slope_mib_per_min": MAX_SLOPE_MIB_PER_MIN}
+    figures: dict = {
+        "seconds": SECONDS,
+        "salles": SALLES,
+        "vote_every_s": VOTE_EVERY_S,
+        "max_slope_mib_per_min": MAX_SLOPE_MIB_PER_MIN,
+    }
     pcs: list[Client] = []
     background: list[asyncio.Task] = []
     server.start()
@@ -194,16 +215,21 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
         url = server.ws_url
 
         async def sock(name, role=None, keep_views=True, **claims):
-            return await ws_connect(http, url, sign if role else None, name, role, sitting=SITTING,
-                                    keep_views=keep_views, **claims)
+            return await ws_connect(
+                http, url, sign if role else None, name, role, sitting=SITTING, keep_views=keep_views, **claims
+            )
 
         public = await sock("public")
         pres = await sock("president", Role.PRESIDENT, member="m01", salle="s01")
-        agents = {s: await sock(f"agent-{s}", Role.AGENT, keep_views=False, salle=s, agent=f"a-{s}")
-                  for s in salle_ids()}
-        voters = {m: (pres if m == "m01" else await sock(m, Role.COUNCILLOR, keep_views=False, member=m))
-                  for s in salle_ids() for m in members_of(s)}
-        kiosks: dict[str, tuple] = {}   # salle -> (socket, client, connected at)
+        agents = {
+            s: await sock(f"agent-{s}", Role.AGENT, keep_views=False, salle=s, agent=f"a-{s}") for s in salle_ids()
+        }
+        voters = {
+            m: (pres if m == "m01" else await sock(m, Role.COUNCILLOR, keep_views=False, member=m))
+            for s in salle_ids()
+            for m in members_of(s)
+        }
+        kiosks: dict[str, tuple] = {}  # salle -> (socket, client, connected at)
 
         async def connect_kiosk(s: str) -> None:
             old = kiosks.pop(s, None)
@@ -215,7 +241,7 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
             pc = Client(s, (await k.next("slots", timeout=15))["layout"])
             pc.video = PatternTrack(fps=5, shade=int(s[1:]) * 20)
             pcs.append(pc)
-            kiosks[s] = (k, pc, time.monotonic())   # a socket dropped is a kiosk gone: keep them
+            kiosks[s] = (k, pc, time.monotonic())  # a socket dropped is a kiosk gone: keep them
             await k.ws.send_json({"type": "offer", "id": "o", "sdp": await pc.offer()})
             await pc.answer((await k.next("answer", timeout=15))["sdp"])
 
@@ -233,7 +259,7 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
                 await asyncio.sleep(1.0)
                 view = public.view
                 for s in salle_ids():
-                    k, pc, since = kiosks[s]
+                    _k, pc, since = kiosks[s]
                     state = pc.pc.connectionState
                     live = next(x for x in view["salles"] if x["id"] == s)["transmitting"]
                     if state in ("failed", "closed") or (not live and time.monotonic() - since > 10.0):
@@ -241,7 +267,7 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
                         reconnect_times.append(time.monotonic())
                         try:
                             await connect_kiosk(s)
-                        except (asyncio.TimeoutError, ConnectionError):
+                        except (TimeoutError, ConnectionError):
                             pass
 
         t_start = time.monotonic()
@@ -256,7 +282,7 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
             assert time.monotonic() < deadline, [s["id"] for s in public.view["salles"] if not s["transmitting"]]
             try:
                 await public.next("sitting", timeout=deadline - time.monotonic())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         for s in salle_ids():
             for m in members_of(s):
@@ -269,7 +295,7 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
 
         lags: list[float] = []
 
-        async def lag_probe() -> None:   # is the test process (the ten kiosks) starved of CPU?
+        async def lag_probe() -> None:  # is the test process (the ten kiosks) starved of CPU?
             while True:
                 t = time.monotonic()
                 await asyncio.sleep(0.1)
@@ -293,7 +319,7 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
             reply = await pres_command(type="OpenVote", item_id=item_id, method="electronique")
             if reply["type"] == "error":
                 refusals.append(reply["code"])
-                if reply["code"] == "R17":   # a salle's health flapped under load: wait, resume
+                if reply["code"] == "R17":  # a salle's health flapped under load: wait, resume
                     suspensions += 1
                     await asyncio.sleep(2.0)
                     await pres_command(type="Resume")
@@ -301,21 +327,22 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
                 raise AssertionError(reply)
             choices = ("pour", "contre", "abstention", "pour")
 
-            async def ballot(m: str, choice: str) -> dict:
+            async def ballot(m: str, choice: str, item_id: str = item_id) -> dict:
                 """A councillor's ballot; a socket the starved test rig let drop reconnects once."""
                 try:
-                    return await voters[m].reply(await voters[m].send_command(
-                        type="CastBallot", item_id=item_id, voter_id=m, choice=choice), timeout=RIG_TIMEOUT_S)
-                except (ConnectionError, asyncio.TimeoutError) as exc:
+                    return await voters[m].reply(
+                        await voters[m].send_command(type="CastBallot", item_id=item_id, voter_id=m, choice=choice),
+                        timeout=RIG_TIMEOUT_S,
+                    )
+                except (TimeoutError, ConnectionError) as exc:
                     rig_incidents.append(f"{time.monotonic() - t0:.0f}s {m}: {exc.__class__.__name__}")
                     voters[m] = await sock(m, Role.COUNCILLOR, keep_views=False, member=m)
                     return {"type": "error", "code": "RIG"}
 
-            replies = await asyncio.gather(*(ballot(m, choices[i % 4])
-                                             for i, m in enumerate(voters) if m != "m01"))
+            replies = await asyncio.gather(*(ballot(m, choices[i % 4]) for i, m in enumerate(voters) if m != "m01"))
             replies.append(await pres_command(type="CastBallot", item_id=item_id, voter_id="m01", choice="pour"))
             refusals += [r["code"] for r in replies if r["type"] == "error"]
-            for _ in range(60):   # bounded: a vote frozen by R17 waits for its salle to come back
+            for _ in range(60):  # bounded: a vote frozen by R17 waits for its salle to come back
                 close = await pres_command(type="CloseVote", item_id=item_id)
                 if close["type"] == "ack":
                     break
@@ -342,27 +369,32 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
         slope = slope_per_min(second_half)
         hook_errors = metric(metrics, "seance_sfu_hook_errors")
         log = server.log()
-        sfu_errors = [line for line in log.splitlines()
-                      if re.search(r" ERROR sfu", line) or "sfu hook" in line][:10]
+        sfu_errors = [line for line in log.splitlines() if re.search(r" ERROR sfu", line) or "sfu hook" in line][:10]
         flips = re.findall(r"(\d\d:\d\d:\d\d),\d+ INFO signaling.room: salle (\w+) transmitting=(\w+)", log)
-        figures.update({
-            "transmission_changes": [" ".join(f) for f in flips][:60],
-            "client_loop_lag_ms_max": round(1000 * max(lags, default=0.0), 1),
-            "server_cpu_share_of_one_core": round(server_cpu, 2),
-            "ice_consent_expired": log.count("Consent to send expired"),
-            "rss_mib_start": round(samples[0][1] / 2**20, 1), "rss_mib_end": round(samples[-1][1] / 2**20, 1),
-            "rss_mib_max": round(max(b for _, b in samples) / 2**20, 1),
-            "second_half_slope_mib_per_min": round(slope, 3),
-            "samples": [(round(t, 1), round(b / 2**20, 1)) for t, b in samples],
-            "kiosk_reconnects": reconnects[:20],
-            "test_rig_incidents": rig_incidents[:20],
-            "votes_done": votes_done, "ballots_per_vote": len(voters), "suspensions": suspensions,
-            "refusals": refusals[:20],
-            "packets_forwarded": metric(metrics, "seance_sfu_rtp_packets_out"),
-            "packets_received": metric(metrics, "seance_sfu_rtp_packets_in"),
-            "hook_errors": hook_errors, "sfu_error_log_lines": sfu_errors,
-            "event_loop": re.findall(r'seance_event_loop_info\{loop="(\w+)"\}', metrics),
-        })
+        figures.update(
+            {
+                "transmission_changes": [" ".join(f) for f in flips][:60],
+                "client_loop_lag_ms_max": round(1000 * max(lags, default=0.0), 1),
+                "server_cpu_share_of_one_core": round(server_cpu, 2),
+                "ice_consent_expired": log.count("Consent to send expired"),
+                "rss_mib_start": round(samples[0][1] / 2**20, 1),
+                "rss_mib_end": round(samples[-1][1] / 2**20, 1),
+                "rss_mib_max": round(max(b for _, b in samples) / 2**20, 1),
+                "second_half_slope_mib_per_min": round(slope, 3),
+                "samples": [(round(t, 1), round(b / 2**20, 1)) for t, b in samples],
+                "kiosk_reconnects": reconnects[:20],
+                "test_rig_incidents": rig_incidents[:20],
+                "votes_done": votes_done,
+                "ballots_per_vote": len(voters),
+                "suspensions": suspensions,
+                "refusals": refusals[:20],
+                "packets_forwarded": metric(metrics, "seance_sfu_rtp_packets_out"),
+                "packets_received": metric(metrics, "seance_sfu_rtp_packets_in"),
+                "hook_errors": hook_errors,
+                "sfu_error_log_lines": sfu_errors,
+                "event_loop": re.findall(r'seance_event_loop_info\{loop="(\w+)"\}', metrics),
+            }
+        )
         # seance serve runs the media plane on uvloop (server.event_loop = "auto", uvloop is
         # a dependency): the soak is the whole sitting on the loop production uses
         assert figures["event_loop"] == ["uvloop"], figures["event_loop"]
@@ -377,9 +409,11 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
         figures["steady_second_half"] = steady = churn == 0
         figures["load_average"] = os.getloadavg()
         if not steady:
-            pytest.skip(f"soak inconclusive: the test rig starved (its loop lagged {lag_ms} ms, {churn} kiosk "
-                        f"reconnection(s) in the second half, load average {os.getloadavg()[0]:.1f} on "
-                        f"{os.cpu_count()} cores); no packet-path error; figures in test-output/soak.json")
+            pytest.skip(
+                f"soak inconclusive: the test rig starved (its loop lagged {lag_ms} ms, {churn} kiosk "
+                f"reconnection(s) in the second half, load average {os.getloadavg()[0]:.1f} on "
+                f"{os.cpu_count()} cores); no packet-path error; figures in test-output/soak.json"
+            )
         assert votes_done >= max(1, int(SECONDS / VOTE_EVERY_S) // 2), figures
         assert slope <= MAX_SLOPE_MIB_PER_MIN, f"memory keeps growing: {slope:.2f} MiB/min"
     finally:
@@ -389,8 +423,11 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
             await pc.close()
         await http.close()
         server.kill9()
-        keep = [line for line in server.log().splitlines()
-                if re.search(r"transmitting=| WARNING | ERROR |Traceback|Error", line)]
+        keep = [
+            line
+            for line in server.log().splitlines()
+            if re.search(r"transmitting=| WARNING | ERROR |Traceback|Error", line)
+        ]
         (OUTPUT / "soak-server.log").write_text("\n".join(keep[-2000:]) + "\n")
         write_json("soak.json", figures)
         print("\nsoak:", json.dumps({k: v for k, v in figures.items() if k != "samples"}, ensure_ascii=False))

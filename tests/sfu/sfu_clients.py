@@ -8,13 +8,13 @@ Received RTP is recorded per slot by wrapping the stock client receiver's
 
 from __future__ import annotations
 
+import array
 import asyncio
 import fractions
 import math
 import time
 from collections import defaultdict
 
-import array
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
@@ -32,10 +32,9 @@ def _tone(frequency: float, amplitude: float, samples: int) -> bytes:
     key = (frequency, amplitude, samples)
     cached = _TONES.get(key)
     if cached is None:
-        cached = array.array("h", (
-            int(amplitude * 32767 * math.sin(2 * math.pi * frequency * n / AUDIO_RATE))
-            for n in range(samples)
-        )).tobytes()
+        cached = array.array(
+            "h", (int(amplitude * 32767 * math.sin(2 * math.pi * frequency * n / AUDIO_RATE)) for n in range(samples))
+        ).tobytes()
         _TONES[key] = cached
     return cached
 
@@ -114,13 +113,12 @@ class PatternTrack(MediaStreamTrack):
 class Client:
     """One kiosk (or viewer): builds its offer from the router's slot layout."""
 
-    def __init__(self, name: str, layout: list[dict], publish: bool = True,
-                 amplitude: float = 0.0, video: bool = True) -> None:
+    def __init__(
+        self, name: str, layout: list[dict], publish: bool = True, amplitude: float = 0.0, video: bool = True
+    ) -> None:
         self.name = name
         self.layout = layout
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.audio = ToneTrack(amplitude=amplitude) if publish else None
         self.video = PatternTrack(shade=hash(name) % 200) if publish and video else None
         self.slot_of_mid: dict[str, str] = {}
@@ -169,8 +167,7 @@ class Client:
         self.receivers[slot] = receiver
 
         async def handle(packet, arrival_time_ms):
-            packets.append((packet.sequence_number, packet.timestamp, packet.ssrc,
-                            time.monotonic()))
+            packets.append((packet.sequence_number, packet.timestamp, packet.ssrc, time.monotonic()))
             await original(packet, arrival_time_ms=arrival_time_ms)
 
         receiver._handle_rtp_packet = handle

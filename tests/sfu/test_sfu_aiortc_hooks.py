@@ -12,8 +12,7 @@ from sfu.metrics import SfuCounters
 
 def test_aiortc_surface_unchanged():
     problems = aiortc_hooks.check_surface()
-    assert problems == [], "aiortc internals moved, re-check sfu/aiortc_hooks.py:\n" + "\n".join(
-        problems)
+    assert problems == [], "aiortc internals moved, re-check sfu/aiortc_hooks.py:\n" + "\n".join(problems)
 
 
 def test_install_rebinds_the_names_in_rtcpeerconnection():
@@ -59,8 +58,7 @@ def test_decoder_calls_for_owned_receivers_are_counted():
         runner.start()
         try:
             output = asyncio.run_coroutine_threadsafe(_make_queue(), loop).result(5)
-            t = threading.Thread(target=rx_module.decoder_worker,
-                                 args=(loop, q, output, threading.Event()))
+            t = threading.Thread(target=rx_module.decoder_worker, args=(loop, q, output, threading.Event()))
             t.start()
             t.join(5)
         finally:
@@ -105,7 +103,9 @@ def test_gc_policy_freezes_the_built_process_and_spaces_full_collections():
     import subprocess
     import sys
 
-    code = ("import gc; from sfu import gc_policy; before = gc.get_threshold(); gc_policy.apply(); "
-            "print(gc.get_freeze_count() > 1000, before[2], gc.get_threshold()[2])")
+    code = (
+        "import gc; from sfu import gc_policy; before = gc.get_threshold(); gc_policy.apply(); "
+        "print(gc.get_freeze_count() > 1000, before[2], gc.get_threshold()[2])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["True", "10", str(100)], out.stderr

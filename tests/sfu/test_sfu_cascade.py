@@ -5,6 +5,7 @@ Every wait is bounded (``wait_for``); nothing asserts wall-clock performance.
 """
 
 import asyncio
+import itertools
 
 import aioice.ice
 import pytest
@@ -90,17 +91,21 @@ async def grows(client, slot, within=5.0, by=5):
 
 async def test_edge_fans_out_the_origin_programme_once(sitting):
     origin, edge = sitting.origin, sitting.edge
-    kiosks = {"belcourt": await sitting.join("belcourt", 0.05),
-              "vaux": await sitting.join("vaux", 0.0)}
-    link = await cascade.connect(edge, sitting.offer_fn, relay_id=RELAY,
-                                 retry=cascade.RetryPolicy(initial=0.2, maximum=1.0),
-                                 registry=sitting.registry)
+    {"belcourt": await sitting.join("belcourt", 0.05), "vaux": await sitting.join("vaux", 0.0)}
+    link = await cascade.connect(
+        edge,
+        sitting.offer_fn,
+        relay_id=RELAY,
+        retry=cascade.RetryPolicy(initial=0.2, maximum=1.0),
+        registry=sitting.registry,
+    )
     viewers = [await sitting.viewer(f"public-{i}") for i in range(3)]
 
     # every edge viewer receives the programme and the voices
-    assert await wait_for(lambda: all(
-        v.count("programme") > 10 and v.count("audio-0") > 10 and v.count("audio-1") > 10
-        for v in viewers), 20), [dict((k, len(p)) for k, p in v.packets.items()) for v in viewers]
+    assert await wait_for(
+        lambda: all(v.count("programme") > 10 and v.count("audio-0") > 10 and v.count("audio-1") > 10 for v in viewers),
+        20,
+    ), [{k: len(p) for k, p in v.packets.items()} for v in viewers]
     # ... which the client decodes: VP8 frames at the kiosks' size, Opus audio
     for v in viewers:
         frame = await asyncio.wait_for(v.receivers["programme"].track.recv(), 5)
@@ -124,10 +129,10 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
     # a programme switch at the origin (pin) reaches the edge viewers as one stream
     before = [v.count("programme") for v in viewers]
     origin.pin("vaux")
-    assert await wait_for(lambda: origin.peers[RELAY].consumers["programme"].source
-                          is origin.peers["vaux"].producers["video"], 10)
-    assert await wait_for(lambda: all(v.count("programme") > b + 20
-                                      for v, b in zip(viewers, before)), 10)
+    assert await wait_for(
+        lambda: origin.peers[RELAY].consumers["programme"].source is origin.peers["vaux"].producers["video"], 10
+    )
+    assert await wait_for(lambda: all(v.count("programme") > b + 20 for v, b in zip(viewers, before)), 10)
     assert origin.stats()["source_switches"] >= 1
     for v in viewers:
         assert continuous(v.packets["programme"]), "hole or new SSRC at the edge viewer"
@@ -151,8 +156,12 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
     programme = edge.peers["upstream/programme"].producers["video"]
 
     def lossy_data_received(data, component):
-        if (127 < data[0] < 192 and not 191 < data[1] < 209 and len(upstream_lost) < 2
-                and int.from_bytes(data[8:12], "big") == programme.ssrc):
+        if (
+            127 < data[0] < 192
+            and not 191 < data[1] < 209
+            and len(upstream_lost) < 2
+            and int.from_bytes(data[8:12], "big") == programme.ssrc
+        ):
             upstream_lost.add(int.from_bytes(data[2:4], "big"))
             return
         received(data, component)
@@ -160,28 +169,29 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
     origin_retransmitted = origin.stats()["retransmitted"]
     start = viewers[2].count("programme")
     conn.data_received = lossy_data_received
-    assert await wait_for(lambda: len(upstream_lost) == 2
-                          and viewers[2].count("programme") > start + 30, 10)
+    assert await wait_for(lambda: len(upstream_lost) == 2 and viewers[2].count("programme") > start + 30, 10)
     conn.data_received = received
     assert edge.stats()["nacks_sent"] > 0
     assert origin.stats()["retransmitted"] >= origin_retransmitted + 2
     got = sorted(p[0] for p in viewers[2].packets["programme"][start:])
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(got, got[1:])), "hole in the stream"
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(got)), "hole in the stream"
 
     # R19 at the origin: the edge viewers get nothing while it holds
     origin.set_public_silenced(True)
     assert all(s is None for s in origin.peers[RELAY].assignments.values())
     await asyncio.sleep(0.5)
-    frozen = [{slot: v.count(slot) for slot in ("programme", "audio-0", "audio-1")}
-              for v in viewers]
+    frozen = [{slot: v.count(slot) for slot in ("programme", "audio-0", "audio-1")} for v in viewers]
     await asyncio.sleep(1.5)
-    assert [{slot: v.count(slot) for slot in ("programme", "audio-0", "audio-1")}
-            for v in viewers] == frozen
+    assert [{slot: v.count(slot) for slot in ("programme", "audio-0", "audio-1")} for v in viewers] == frozen
     assert edge.stats()["upstream"]["state"] == "up"  # silence is not a loss
     origin.set_public_silenced(False)
-    assert await wait_for(lambda: all(v.count("programme") > f["programme"] + 10
-                                      and v.count("audio-0") > f["audio-0"] + 10
-                                      for v, f in zip(viewers, frozen)), 10)
+    assert await wait_for(
+        lambda: all(
+            v.count("programme") > f["programme"] + 10 and v.count("audio-0") > f["audio-0"] + 10
+            for v, f in zip(viewers, frozen)
+        ),
+        10,
+    )
 
     # the upstream link is lost (the origin drops it): retried, visible, restored;
     # the edge viewers stay connected and their streams stay continuous
@@ -222,8 +232,12 @@ async def test_unreachable_origin_is_retried_then_failed(loopback_clients):
 
     try:
         link = await cascade.connect(
-            edge, offer_fn, relay_id=RELAY, wait=False,
-            retry=cascade.RetryPolicy(initial=0.05, maximum=0.1, max_attempts=3))
+            edge,
+            offer_fn,
+            relay_id=RELAY,
+            wait=False,
+            retry=cascade.RetryPolicy(initial=0.05, maximum=0.1, max_attempts=3),
+        )
         assert await wait_for(lambda: link.state == "failed", 10), link.stats()
         st = edge.stats()["upstream"]
         assert st["failed_attempts"] == 4 and st["connections"] == 0 and not st["up"]
@@ -243,8 +257,11 @@ async def test_connect_raises_when_the_origin_stays_unreachable(loopback_clients
 
     try:
         with pytest.raises(TimeoutError, match="no origin"):
-            await cascade.connect(edge, offer_fn, retry=cascade.RetryPolicy(
-                initial=0.05, maximum=0.1, max_attempts=1, connect_timeout=2.0))
+            await cascade.connect(
+                edge,
+                offer_fn,
+                retry=cascade.RetryPolicy(initial=0.05, maximum=0.1, max_attempts=1, connect_timeout=2.0),
+            )
         assert edge.upstream is None  # closed: another link may be tried
     finally:
         await asyncio.wait_for(edge.close(), 10)

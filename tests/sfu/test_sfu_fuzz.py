@@ -65,8 +65,9 @@ from bench.forwarding import (
 from sfu import rtp_rewrite as rw
 from sfu.rtp_rewrite import URI_MID
 
-FUZZ = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 
 # -- an independent reference of what is well-formed (RFC 3550 5.1, RFC 8285 4) ------------
@@ -177,16 +178,30 @@ def _next_video(h: Harness, keyframe: bool = False, **kw) -> bytes:
     s["seq"] += 1
     s["ts"] += 3000
     s["pid"] += 1
-    return rtp_packet(s["seq"], s["ts"], PUB_VIDEO_SSRC, PT_VP8, vp8_payload(keyframe, s["pid"], size=200),
-                      extensions=kw.pop("extensions", [(3, b"\x01\x02\x03"), (4, b"1")]), **kw)
+    return rtp_packet(
+        s["seq"],
+        s["ts"],
+        PUB_VIDEO_SSRC,
+        PT_VP8,
+        vp8_payload(keyframe, s["pid"], size=200),
+        extensions=kw.pop("extensions", [(3, b"\x01\x02\x03"), (4, b"1")]),
+        **kw,
+    )
 
 
 def _next_audio(h: Harness, **kw) -> bytes:
     s = h.state
     s["aseq"] += 1
     s["ats"] += 960
-    return rtp_packet(s["aseq"], s["ats"], PUB_AUDIO_SSRC, PT_OPUS, opus_payload(),
-                      extensions=kw.pop("extensions", [(1, b"\x05"), (4, b"0")]), **kw)
+    return rtp_packet(
+        s["aseq"],
+        s["ats"],
+        PUB_AUDIO_SSRC,
+        PT_OPUS,
+        opus_payload(),
+        extensions=kw.pop("extensions", [(1, b"\x05"), (4, b"0")]),
+        **kw,
+    )
 
 
 async def _good_video(h: Harness, keyframe: bool = False) -> bytes:
@@ -217,20 +232,36 @@ ext_element = st.tuples(st.integers(1, 14), st.binary(min_size=1, max_size=16))
 @st.composite
 def well_formed_video(draw):
     two_byte = draw(st.booleans())
-    exts = draw(st.lists(st.one_of(
-        st.just((3, b"\x01\x02\x03")), st.just((4, b"1")), ext_element), max_size=4))
+    exts = draw(st.lists(st.one_of(st.just((3, b"\x01\x02\x03")), st.just((4, b"1")), ext_element), max_size=4))
     if two_byte:
         exts = [(i, v) for i, v in exts]
     csrcs = tuple(draw(st.lists(st.integers(0, 2**32 - 1), max_size=15)))
     padding = draw(st.sampled_from([0, 0, 1, 4, 17]))
     pid = draw(st.one_of(st.none(), st.integers(0, 0x7FFF)))
     size = draw(st.integers(5, 300))
-    return dict(extensions=exts, csrcs=csrcs, padding=padding, two_byte=two_byte, pid=pid, size=size,
-                marker=draw(st.integers(0, 1)))
+    return {
+        "extensions": exts,
+        "csrcs": csrcs,
+        "padding": padding,
+        "two_byte": two_byte,
+        "pid": pid,
+        "size": size,
+        "marker": draw(st.integers(0, 1)),
+    }
 
 
-MUTATIONS = ("version", "truncate", "csrc_count", "ext_length", "ext_header_cut", "padding_zero",
-             "padding_too_big", "one_byte_overrun", "two_byte_overrun", "vp8_descriptor_cut")
+MUTATIONS = (
+    "version",
+    "truncate",
+    "csrc_count",
+    "ext_length",
+    "ext_header_cut",
+    "padding_zero",
+    "padding_too_big",
+    "one_byte_overrun",
+    "two_byte_overrun",
+    "vp8_descriptor_cut",
+)
 
 
 @st.composite
@@ -255,8 +286,7 @@ def mutated_packet(draw):
         pkt = bytearray(rtp_packet(seq, 1, ssrc, pt, payload, extensions=exts, two_byte=True))
         pkt[12 + 4 + 1] = draw(st.integers(9, 255))
         return bytes(pkt)
-    pkt = bytearray(rtp_packet(seq, 1, ssrc, pt, payload, extensions=exts,
-                               csrcs=(1, 2) if draw(st.booleans()) else ()))
+    pkt = bytearray(rtp_packet(seq, 1, ssrc, pt, payload, extensions=exts, csrcs=(1, 2) if draw(st.booleans()) else ()))
     if how == "version":
         pkt[0] = (pkt[0] & 0x3F) | (draw(st.sampled_from([0, 1, 3])) << 6)
     elif how == "truncate":
@@ -279,7 +309,7 @@ def mutated_packet(draw):
         lay = reference_layout(bytes(pkt))
         assert lay is not None
         p = lay[0] + (2 if kind == "rtx" else 0)
-        pkt = pkt[: p] + bytes([0x90, 0x80, 0x80])  # X, I, 15-bit PictureID cut short
+        pkt = pkt[:p] + bytes([0x90, 0x80, 0x80])  # X, I, 15-bit PictureID cut short
     return bytes(pkt)
 
 
@@ -290,8 +320,7 @@ def random_datagram(draw):
     data = bytearray(draw(st.binary(min_size=0, max_size=120)))
     if len(data) >= 12 and draw(st.booleans()):
         data[0] = 0x80 | (data[0] & 0x3F)
-        kind = draw(st.sampled_from([(PT_VP8, PUB_VIDEO_SSRC), (PT_OPUS, PUB_AUDIO_SSRC),
-                                     (PT_RTX, PUB_VIDEO_SSRC)]))
+        kind = draw(st.sampled_from([(PT_VP8, PUB_VIDEO_SSRC), (PT_OPUS, PUB_AUDIO_SSRC), (PT_RTX, PUB_VIDEO_SSRC)]))
         data[1] = (data[1] & 0x80) | kind[0]
         struct.pack_into("!I", data, 8, kind[1])
     return bytes(data)
@@ -357,9 +386,9 @@ def _check_forwarded(h: Harness, src: bytes, out: bytes, slot_kind: str, prev: d
     p_out = rw.payload_offset(out)
     assert p_out == lay[0]
     if slot_kind == "audio":
-        assert out[p_out:] == src[lay[0]:]
+        assert out[p_out:] == src[lay[0] :]
     else:
-        assert out[rw.payload_end(out) - 1:] == src[lay[1] - 1:] or lay[0] == lay[1]
+        assert out[rw.payload_end(out) - 1 :] == src[lay[1] - 1 :] or lay[0] == lay[1]
 
 
 @FUZZ
@@ -376,8 +405,9 @@ def test_well_formed_packets_forward_and_parse_back(loop, harness, shapes):
         size = shape.pop("size")
         ext_ids = {i for i, _ in shape["extensions"]}
         # an element id the publisher negotiated must carry that extension's length
-        shape["extensions"] = [(i, v) for i, v in shape["extensions"]
-                               if i not in (1, 3) or (i, v) == (3, b"\x01\x02\x03")]
+        shape["extensions"] = [
+            (i, v) for i, v in shape["extensions"] if i not in (1, 3) or (i, v) == (3, b"\x01\x02\x03")
+        ]
         del ext_ids
         pkt = rtp_packet(s["seq"], s["ts"], PUB_VIDEO_SSRC, PT_VP8, vp8_payload(False, pid, size=size), **shape)
         assert not malformed(pkt)
@@ -412,20 +442,41 @@ def test_audio_forwards_with_level_renumbered(loop, harness):
 def _rtcp_parts(h: Harness, draw) -> list[bytes]:
     c = h.consumer(0, "video-0")
     media = draw(st.sampled_from([c.ssrc, 0, 12345]))
-    rr = RtcpReceiverInfo(ssrc=media, fraction_lost=draw(st.integers(0, 255)),
-                          packets_lost=draw(st.integers(0, (1 << 23) - 1)),
-                          highest_sequence=draw(st.integers(0, 2**32 - 1)), jitter=0, lsr=0, dlsr=0)
+    rr = RtcpReceiverInfo(
+        ssrc=media,
+        fraction_lost=draw(st.integers(0, 255)),
+        packets_lost=draw(st.integers(0, (1 << 23) - 1)),
+        highest_sequence=draw(st.integers(0, 2**32 - 1)),
+        jitter=0,
+        lsr=0,
+        dlsr=0,
+    )
     parts = {
-        "sr": bytes(RtcpSrPacket(ssrc=77, sender_info=RtcpSenderInfo(
-            ntp_timestamp=draw(st.integers(0, 2**64 - 1)), rtp_timestamp=1, packet_count=1, octet_count=1),
-            reports=[rr])),
+        "sr": bytes(
+            RtcpSrPacket(
+                ssrc=77,
+                sender_info=RtcpSenderInfo(
+                    ntp_timestamp=draw(st.integers(0, 2**64 - 1)), rtp_timestamp=1, packet_count=1, octet_count=1
+                ),
+                reports=[rr],
+            )
+        ),
         "rr": bytes(RtcpRrPacket(ssrc=77, reports=[rr] * draw(st.integers(0, 3)))),
         "pli": bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=77, media_ssrc=media)),
         "fir": bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_FIR, ssrc=77, media_ssrc=media, fci=b"\x00" * 8)),
-        "nack": bytes(RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=77, media_ssrc=media,
-                                      lost=sorted(set(draw(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=40)))))),
-        "remb": bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=77, media_ssrc=0,
-                                     fci=pack_remb_fci(draw(st.integers(0, 2**20)), [media]))),
+        "nack": bytes(
+            RtcpRtpfbPacket(
+                fmt=RTCP_RTPFB_NACK,
+                ssrc=77,
+                media_ssrc=media,
+                lost=sorted(set(draw(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=40)))),
+            )
+        ),
+        "remb": bytes(
+            RtcpPsfbPacket(
+                fmt=RTCP_PSFB_APP, ssrc=77, media_ssrc=0, fci=pack_remb_fci(draw(st.integers(0, 2**20)), [media])
+            )
+        ),
         "bye": bytes(RtcpByePacket(sources=[media])),
         "sdes": bytes(RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=77, items=[(1, b"cname")])])),
     }
@@ -433,8 +484,18 @@ def _rtcp_parts(h: Harness, draw) -> list[bytes]:
     return [parts[n] for n in names]
 
 
-RTCP_MUTATIONS = ("none", "length_up", "length_down", "count_up", "count_down", "truncate",
-                  "padding", "remb_count", "version", "garbage_tail")
+RTCP_MUTATIONS = (
+    "none",
+    "length_up",
+    "length_down",
+    "count_up",
+    "count_down",
+    "truncate",
+    "padding",
+    "remb_count",
+    "version",
+    "garbage_tail",
+)
 
 
 @st.composite
@@ -528,8 +589,9 @@ def test_nack_and_pli_still_work(loop, harness):
     h = harness
     sent = [loop.run_until_complete(_good_video(h)) for _ in range(3)]
     del sent
-    outs = [o for o in h.subscribers[0].rtp_sent()
-            if struct.unpack_from("!I", o, 8)[0] == h.consumer(0, "video-0").ssrc]
+    outs = [
+        o for o in h.subscribers[0].rtp_sent() if struct.unpack_from("!I", o, 8)[0] == h.consumer(0, "video-0").ssrc
+    ]
     assert len(outs) == 3
     c = h.consumer(0, "video-0")
     lost = [struct.unpack_from("!H", outs[1], 2)[0]]
@@ -564,7 +626,7 @@ def test_rewrite_functions_never_raise_or_resize(data, ext_id, table):
     lay = reference_layout(data)
     if lay is not None:
         # nothing outside the extension block changed
-        assert buf[:12] == data[:12] and buf[lay[0]:] == data[lay[0]:]
+        assert buf[:12] == data[:12] and buf[lay[0] :] == data[lay[0] :]
     for codec in ("vp8", "h264", "opus"):
         rw.is_keyframe(codec, data)
     if len(data) >= 12:
@@ -582,8 +644,9 @@ def test_srtp_datagrams_are_forwarded_from_the_socket_callback(loop):
         try:
             h.start_receiving()
             conn = h.publisher.dtls.transport._connection
-            pkt = rtp_packet(1, 1, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1),
-                             extensions=[(3, b"\x01\x02\x03"), (4, b"1")])
+            pkt = rtp_packet(
+                1, 1, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1), extensions=[(3, b"\x01\x02\x03"), (4, b"1")]
+            )
             h.datagram(h.protect(pkt))
             # forwarded within the datagram callback: nothing queued for aiortc's loop
             assert conn._queue.qsize() == 0

@@ -4,6 +4,7 @@ Every wait is bounded (``wait_for``); nothing asserts wall-clock performance.
 """
 
 import asyncio
+import itertools
 
 import aioice.ice
 import pytest
@@ -31,8 +32,7 @@ class Sitting:
         self.router = Router(
             RouterConfig(
                 ice=IceSettings(listen_addresses=("127.0.0.1",)),
-                health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0,
-                                      recover_after=0.5),
+                health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
                 speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
                 keyframe_request_interval=0.2,
             ),
@@ -95,9 +95,9 @@ async def test_three_salles_forward_mute_and_health(sitting):
     clients = [sitting.clients[s] for s in SALLES]
 
     # each kiosk receives the two others' audio and video
-    assert await wait_for(lambda: all(
-        c.count(slot) > 10 for c in clients
-        for slot in ("video-0", "video-1", "audio-0", "audio-1")), 20)
+    assert await wait_for(
+        lambda: all(c.count(slot) > 10 for c in clients for slot in ("video-0", "video-1", "audio-0", "audio-1")), 20
+    )
     for salle in SALLES:
         a = router.peers[salle].assignments
         assert {a["video-0"], a["video-1"]} == set(SALLES) - {salle}
@@ -113,7 +113,7 @@ async def test_three_salles_forward_mute_and_health(sitting):
     # each output stream is one continuous sequence (one SSRC, +1 steps)
     seqs = [p[0] for p in sitting.clients["vaux"].packets["video-0"]]
     assert len({p[2] for p in sitting.clients["vaux"].packets["video-0"]}) == 1
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:]))
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(seqs))
 
     # a lost packet is NACKed by the client and retransmitted from the packet cache
     client = sitting.clients["saint-ferreol"]
@@ -132,9 +132,12 @@ async def test_three_salles_forward_mute_and_health(sitting):
     received, upstream_lost = server_conn.data_received, set()
 
     def lossy_data_received(data, component):
-        if (127 < data[0] < 192 and data[1] & 0x7F == vaux_video.ssrc_pt
-                and int.from_bytes(data[8:12], "big") == vaux_video.ssrc
-                and len(upstream_lost) < 2):
+        if (
+            127 < data[0] < 192
+            and data[1] & 0x7F == vaux_video.ssrc_pt
+            and int.from_bytes(data[8:12], "big") == vaux_video.ssrc
+            and len(upstream_lost) < 2
+        ):
             upstream_lost.add(int.from_bytes(data[2:4], "big"))
             return
         received(data, component)
@@ -148,9 +151,11 @@ async def test_three_salles_forward_mute_and_health(sitting):
     server_conn.data_received = received
     st = router.stats()
     assert st["nacks_sent"] > 0 and st["rtx_recovered"] >= 2, (
-        upstream_lost, {k: st[k] for k in ("nacks_sent", "rtx_recovered", "dropped")})
+        upstream_lost,
+        {k: st[k] for k in ("nacks_sent", "rtx_recovered", "dropped")},
+    )
     got = sorted(p[0] for p in watch.packets[vslot][start:])
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(got, got[1:])), "hole in the stream"
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(got)), "hole in the stream"
 
     # a PLI from a consumer reaches the producer, rate-limited
     consumer = router.peers["vaux"].consumers["video-0"]
@@ -215,15 +220,20 @@ async def test_viewer_programme_follows_speaker_with_continuous_stream(sitting):
     # vaux speaks: the programme switches to vaux on a key frame
     loud["vaux"].audio.amplitude = 0.5
     assert await wait_for(lambda: router.speaker.active == "vaux", 10)
-    assert await wait_for(lambda: router.peers["public-1"].consumers["programme"].source
-                          is router.peers["vaux"].producers["video"], 10)
+    assert await wait_for(
+        lambda: router.peers["public-1"].consumers["programme"].source is router.peers["vaux"].producers["video"], 10
+    )
     assert await grows(viewer, "programme")
     # then saint-ferreol speaks and vaux stops
     loud["vaux"].audio.amplitude = 0.0
     loud["saint-ferreol"].audio.amplitude = 0.5
     assert await wait_for(lambda: router.speaker.active == "saint-ferreol", 10)
-    assert await wait_for(lambda: router.peers["public-1"].consumers["programme"].source
-                          is router.peers["saint-ferreol"].producers["video"], 10)
+    assert await wait_for(
+        lambda: (
+            router.peers["public-1"].consumers["programme"].source is router.peers["saint-ferreol"].producers["video"]
+        ),
+        10,
+    )
     assert await grows(viewer, "programme")
     assert router.stats()["source_switches"] >= 2
 
@@ -231,9 +241,9 @@ async def test_viewer_programme_follows_speaker_with_continuous_stream(sitting):
     packets = viewer.packets["programme"]
     assert len({p[2] for p in packets}) == 1
     seqs = [p[0] for p in packets]
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:]))
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(seqs))
     stamps = [p[1] for p in packets]
-    assert all((b - a) & 0xFFFFFFFF < 0x80000000 for a, b in zip(stamps, stamps[1:]))
+    assert all((b - a) & 0xFFFFFFFF < 0x80000000 for a, b in itertools.pairwise(stamps))
     # voices: the viewer hears all three salles
     a = router.peers["public-1"].assignments
     assert {a["audio-0"], a["audio-1"], a["audio-2"]} == set(SALLES)

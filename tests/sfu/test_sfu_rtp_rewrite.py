@@ -1,5 +1,6 @@
 """RTP rewriting: continuity across a source switch, wrap-around, extensions, VP8."""
 
+import itertools
 import random
 import struct
 
@@ -24,8 +25,7 @@ from sfu.rtp_rewrite import (
 )
 
 
-def rtp(seq, ts, ssrc=1234, pt=96, marker=0, extensions=(), payload=b"\x90\x80\x80\x01\x00abc",
-        csrcs=()):
+def rtp(seq, ts, ssrc=1234, pt=96, marker=0, extensions=(), payload=b"\x90\x80\x80\x01\x00abc", csrcs=()):
     """Build an RTP packet with one-byte header extensions [(id, bytes)]."""
     b0 = 0x80 | len(csrcs)
     ext = b""
@@ -60,7 +60,7 @@ def test_header_rewrite_keeps_marker_and_payload():
     write_header(buf, 111, 65535, 0xFFFFFFFF, 42)
     assert read_header(buf) == (111, 65535, 0xFFFFFFFF, 42)
     assert buf[1] & 0x80
-    assert buf[payload_offset(buf):] == pkt[payload_offset(pkt):]
+    assert buf[payload_offset(buf) :] == pkt[payload_offset(pkt) :]
 
 
 def test_extensions_renumbered_and_mid_stripped_in_place():
@@ -172,7 +172,8 @@ def test_long_run_past_the_switch_point_keeps_mapping():
 @given(
     sources=st.lists(
         st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFFFF), st.integers(1, 40)),
-        min_size=1, max_size=6,
+        min_size=1,
+        max_size=6,
     ),
     start_seq=st.integers(0, 0xFFFF),
     start_ts=st.integers(0, 0xFFFFFFFF),
@@ -189,7 +190,7 @@ def test_property_output_is_continuous_over_any_switches(sources, start_seq, sta
             out = m.map((seq0 + i) & 0xFFFF, (ts0 + 3000 * i) & 0xFFFFFFFF, now)
             assert out is not None
             outs.append(out)
-    for (s1, t1), (s2, t2) in zip(outs, outs[1:]):
+    for (s1, t1), (s2, t2) in itertools.pairwise(outs):
         assert (s2 - s1) & 0xFFFF == 1
         assert 0 < (t2 - t1) & 0xFFFFFFFF < 90000  # forward, never a jump back
 
@@ -210,7 +211,7 @@ def test_vp8_picture_id_continuous_across_switch():
         _, at, bits, _ = vp8_descriptor(buf, payload_offset(buf))
         assert bits == 15
         pids.append(((buf[at] & 0x7F) << 8) | buf[at + 1])
-    assert all((b - a) & 0x7FFF == 1 for a, b in zip(pids, pids[1:]))
+    assert all((b - a) & 0x7FFF == 1 for a, b in itertools.pairwise(pids))
 
 
 def test_seq_newer():

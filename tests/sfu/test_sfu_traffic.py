@@ -44,9 +44,13 @@ def same_totals(router):
 
 async def test_traffic_per_salle_matches_the_routers_totals(loopback_clients):
     # one video slot a salle: each receives one of the two other cameras, so the slots save
-    router = Router(RouterConfig(ice=IceSettings(listen_addresses=("127.0.0.1",)), video_slots=1,
-                                 health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0,
-                                                       recover_after=0.5)))
+    router = Router(
+        RouterConfig(
+            ice=IceSettings(listen_addresses=("127.0.0.1",)),
+            video_slots=1,
+            health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
+        )
+    )
     router.set_president_salle("belcourt")
     clients = []
     try:
@@ -58,8 +62,7 @@ async def test_traffic_per_salle_matches_the_routers_totals(loopback_clients):
         viewer = Client("public-1", router.slot_layout("viewer"), publish=False)
         await viewer.answer(await router.connect_viewer("public-1", await viewer.offer()))
         clients.append(viewer)
-        assert await wait_for(lambda: all(c.count("video-0") > 10 and c.count("audio-0") > 10
-                                          for c in clients[:3]), 20)
+        assert await wait_for(lambda: all(c.count("video-0") > 10 and c.count("audio-0") > 10 for c in clients[:3]), 20)
         await asyncio.sleep(2.0)
         before = same_totals(router)
         for salle in SALLES:
@@ -94,13 +97,13 @@ async def test_traffic_per_salle_matches_the_routers_totals(loopback_clients):
     assert t["slots_saved_bytes"] > 0
     assert figures["salles"]["vaux"]["audio_only_saved_bytes"] > 0
     assert figures["salles"]["belcourt"]["audio_only_saved_bytes"] == 0
-    print("\nsobriety:", {k: french_size(v) for k, v in t.items()},
-          {k: v for k, v in t.items()})
+    print("\nsobriety:", {k: french_size(v) for k, v in t.items()}, dict(t.items()))
     for salle in SALLES:
         print(salle, figures["salles"][salle], final["salles"][salle])
 
 
 # --------------------------------------------------------------------------- the meter alone
+
 
 class _Config:
     video_slots = 1

@@ -184,17 +184,28 @@ S3 = ["belcourt", "vaux", "saint-ferreol"]
 def test_layouts():
     salle = layout("salle", 2, 3)
     assert [(e["kind"], e["direction"]) for e in salle] == [
-        ("audio", "sendonly"), ("video", "sendonly"), ("video", "recvonly"),
-        ("video", "recvonly"), ("audio", "recvonly"), ("audio", "recvonly"),
-        ("audio", "recvonly")]
+        ("audio", "sendonly"),
+        ("video", "sendonly"),
+        ("video", "recvonly"),
+        ("video", "recvonly"),
+        ("audio", "recvonly"),
+        ("audio", "recvonly"),
+        ("audio", "recvonly"),
+    ]
     viewer = layout("viewer", 2, 3)
     assert [e["slot"] for e in viewer] == ["programme", "audio-0", "audio-1", "audio-2"]
     assert all(e["direction"] == "recvonly" for e in viewer)
 
 
 def test_three_salles_each_see_the_two_others():
-    inp = PolicyInput(set(S3), set(S3), president="belcourt", speaker="vaux",
-                      recency=["vaux"], loudest=["vaux", "belcourt", "saint-ferreol"])
+    inp = PolicyInput(
+        set(S3),
+        set(S3),
+        president="belcourt",
+        speaker="vaux",
+        recency=["vaux"],
+        loudest=["vaux", "belcourt", "saint-ferreol"],
+    )
     for me in S3:
         a = assign_salle(me, inp, {})
         assert {a["video-0"], a["video-1"]} == set(S3) - {me}
@@ -204,8 +215,7 @@ def test_three_salles_each_see_the_two_others():
 
 
 def test_pin_takes_main_slot_and_sticky_slots_do_not_swap():
-    inp = PolicyInput(set(S3) | {"d"}, set(S3), president="belcourt", speaker="vaux",
-                      recency=["vaux", "d"])
+    inp = PolicyInput(set(S3) | {"d"}, set(S3), president="belcourt", speaker="vaux", recency=["vaux", "d"])
     a = assign_salle("belcourt", inp, {})
     assert (a["video-0"], a["video-1"]) == ("vaux", "d")
     inp.speaker, inp.recency = "d", ["d", "vaux"]
@@ -217,8 +227,7 @@ def test_pin_takes_main_slot_and_sticky_slots_do_not_swap():
 
 
 def test_audio_only_and_muted_salles():
-    inp = PolicyInput({"belcourt"}, {"belcourt", "vaux"}, president="belcourt",
-                      loudest=["vaux", "belcourt"])
+    inp = PolicyInput({"belcourt"}, {"belcourt", "vaux"}, president="belcourt", loudest=["vaux", "belcourt"])
     a = assign_salle("saint-ferreol", inp, {})
     assert a["video-0"] == "belcourt" and a["video-1"] is None
     assert {a["audio-0"], a["audio-1"]} == {"belcourt", "vaux"}
@@ -241,9 +250,11 @@ def test_viewer_programme():
 
 
 def test_strip_mdns_candidates():
-    sdp = ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
-           "a=candidate:1 1 udp 2122260223 1f0c7c9e-0e4a-4c1e-9b4e-2f1b0d1c2e3f.local 54400 typ host generation 0\r\n"
-           "a=candidate:2 1 udp 2122260223 192.0.2.7 54401 typ host\r\n")
+    sdp = (
+        "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        "a=candidate:1 1 udp 2122260223 1f0c7c9e-0e4a-4c1e-9b4e-2f1b0d1c2e3f.local 54400 typ host generation 0\r\n"
+        "a=candidate:2 1 udp 2122260223 192.0.2.7 54401 typ host\r\n"
+    )
     out, n = strip_mdns_candidates(sdp)
     assert n == 1 and ".local" not in out and "192.0.2.7" in out
 
@@ -282,16 +293,29 @@ async def test_ice_receive_queue_is_bounded_and_counts_drops():
 
 
 def test_R19_sensitive_passage_empties_every_public_slot_but_not_the_salles():
-    inp = PolicyInput(set(S3), set(S3), president="belcourt", speaker="vaux",
-                      loudest=["vaux", "belcourt", "saint-ferreol"], public_silenced=True)
+    inp = PolicyInput(
+        set(S3),
+        set(S3),
+        president="belcourt",
+        speaker="vaux",
+        loudest=["vaux", "belcourt", "saint-ferreol"],
+        public_silenced=True,
+    )
     assert set(assign_viewer(inp, {}, 3).values()) == {None}
     salle = assign_salle("belcourt", inp, {}, 2, 3)
     assert "vaux" in salle.values()  # the salles still see and hear each other (R2)
 
 
 def test_R20_objection_keeps_a_salle_off_the_public_picture_but_not_its_voice():
-    inp = PolicyInput(set(S3), set(S3), president="belcourt", speaker="vaux", pinned="vaux",
-                      loudest=["vaux", "belcourt", "saint-ferreol"], no_broadcast=frozenset({"vaux"}))
+    inp = PolicyInput(
+        set(S3),
+        set(S3),
+        president="belcourt",
+        speaker="vaux",
+        pinned="vaux",
+        loudest=["vaux", "belcourt", "saint-ferreol"],
+        no_broadcast=frozenset({"vaux"}),
+    )
     viewer = assign_viewer(inp, {}, 3)
     assert viewer["programme"] not in (None, "vaux")
     assert "vaux" in [viewer[f"audio-{i}"] for i in range(3)]
@@ -310,6 +334,7 @@ from sfu.slots import _sticky, audio_slot, video_slot  # noqa: E402
 def _reference_assign_salle(me, inp, previous, video_slots=2, audio_slots=3, receives_video=True):
     """sfu.slots.assign_salle as first written (before 2026-11-25): O(N) per subscriber
     with a quadratic dedupe, so O(N^2..N^3) per tick (73 ms at 158 salles)."""
+
     def dedupe(items):
         seen = []
         for i in items:
@@ -329,10 +354,9 @@ def _reference_assign_salle(me, inp, previous, video_slots=2, audio_slots=3, rec
         else:
             out.update(_sticky(vslots, valid, previous))
     else:
-        out.update({s: None for s in vslots})
+        out.update(dict.fromkeys(vslots))
     aslots = [audio_slot(i) for i in range(audio_slots)]
-    voices = [s for s in dedupe([*inp.loudest, *sorted(inp.audio_sources)])
-              if s != me and s in inp.audio_sources]
+    voices = [s for s in dedupe([*inp.loudest, *sorted(inp.audio_sources)]) if s != me and s in inp.audio_sources]
     out.update(_sticky(aslots, voices, previous))
     return out
 
@@ -342,15 +366,26 @@ name = st.sampled_from(NAMES)
 
 
 @settings(max_examples=300, deadline=None)
-@given(video=st.sets(name), audio=st.sets(name), president=st.none() | name, pinned=st.none() | name,
-       speaker=st.none() | name, recency=st.lists(name, unique=True), loudest=st.permutations(NAMES),
-       prev=st.dictionaries(st.sampled_from(["video-0", "video-1", "audio-0", "audio-1", "audio-2"]),
-                            st.none() | name),
-       vs=st.integers(1, 3), aus=st.integers(1, 4), receives=st.booleans())
-def test_policy_is_unchanged_by_the_linear_rewrite(video, audio, president, pinned, speaker, recency,
-                                                   loudest, prev, vs, aus, receives):
-    inp = PolicyInput(video, audio, president=president, pinned=pinned, speaker=speaker,
-                      recency=recency, loudest=list(loudest))
+@given(
+    video=st.sets(name),
+    audio=st.sets(name),
+    president=st.none() | name,
+    pinned=st.none() | name,
+    speaker=st.none() | name,
+    recency=st.lists(name, unique=True),
+    loudest=st.permutations(NAMES),
+    prev=st.dictionaries(st.sampled_from(["video-0", "video-1", "audio-0", "audio-1", "audio-2"]), st.none() | name),
+    vs=st.integers(1, 3),
+    aus=st.integers(1, 4),
+    receives=st.booleans(),
+)
+def test_policy_is_unchanged_by_the_linear_rewrite(
+    video, audio, president, pinned, speaker, recency, loudest, prev, vs, aus, receives
+):
+    inp = PolicyInput(
+        video, audio, president=president, pinned=pinned, speaker=speaker, recency=recency, loudest=list(loudest)
+    )
     for me in NAMES[:4]:
         assert assign_salle(me, inp, prev, vs, aus, receives) == _reference_assign_salle(
-            me, inp, prev, vs, aus, receives)
+            me, inp, prev, vs, aus, receives
+        )

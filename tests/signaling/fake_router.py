@@ -26,10 +26,18 @@ class FakeRouter:
         self.closed = False
 
     def slot_layout(self, kind):
-        send = [{"slot": None, "kind": "audio", "direction": "sendonly"},
-                {"slot": None, "kind": "video", "direction": "sendonly"}] if kind == "salle" else []
-        return send + [{"slot": "speaker", "kind": "video", "direction": "recvonly"},
-                       {"slot": "voice-0", "kind": "audio", "direction": "recvonly"}]
+        send = (
+            [
+                {"slot": None, "kind": "audio", "direction": "sendonly"},
+                {"slot": None, "kind": "video", "direction": "sendonly"},
+            ]
+            if kind == "salle"
+            else []
+        )
+        return send + [
+            {"slot": "speaker", "kind": "video", "direction": "recvonly"},
+            {"slot": "voice-0", "kind": "audio", "direction": "recvonly"},
+        ]
 
     async def connect_salle(self, salle_id, offer_sdp):
         self.calls.append(("connect_salle", salle_id))

@@ -50,11 +50,17 @@ def test_token_expires():
     assert info.value.code == "token_expired"
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda t: t[:-2] + ("A" if t[-2] != "A" else "B") + t[-1],          # MAC changed
-    lambda t: ("e" if t[0] != "e" else "f") + t[1:],                    # payload changed
-    lambda t: t.replace(".", ""), lambda t: t + ".x", lambda t: "", lambda t: "a" * 5000,
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: t[:-2] + ("A" if t[-2] != "A" else "B") + t[-1],  # MAC changed
+        lambda t: ("e" if t[0] != "e" else "f") + t[1:],  # payload changed
+        lambda t: t.replace(".", ""),
+        lambda t: t + ".x",
+        lambda t: "",
+        lambda t: "a" * 5000,
+    ],
+)
 def test_tampered_tokens_are_refused(mutate):
     signer = TokenSigner(b"k" * 32)
     with pytest.raises(TokenError):
@@ -64,6 +70,7 @@ def test_tampered_tokens_are_refused(mutate):
 def test_role_escalation_by_editing_the_payload_is_refused():
     import base64
     import json
+
     signer = TokenSigner(b"k" * 32)
     body, mac = signer.issue(Role.KIOSK, salle="vaux").split(".")
     data = json.loads(base64.urlsafe_b64decode(body + "=="))
@@ -106,7 +113,7 @@ def test_accounts_persist_in_sqlite_with_scrypt_hashes(tmp_path):
     assert store.authenticate("nobody", "pw-1") is None
     raw = (tmp_path / "accounts.sqlite3").read_bytes()
     assert b"pw-1" not in raw
-    store.set_account("agent-vaux", "pw-2", Role.AGENT, salle_id="vaux")   # password change
+    store.set_account("agent-vaux", "pw-2", Role.AGENT, salle_id="vaux")  # password change
     assert store.authenticate("agent-vaux", "pw-1") is None and store.authenticate("agent-vaux", "pw-2")
     with pytest.raises(ValueError):
         store.set_account("kiosk", "x", Role.KIOSK)

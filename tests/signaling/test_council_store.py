@@ -22,8 +22,13 @@ def test_council_round_trip_through_sqlite(tmp_path):
 def test_save_replaces_and_keeps_undesignated_salle(tmp_path):
     council = demo_council()
     extra = Salle("annexe", "Annexe", "vaux", "—", designation=None)
-    changed = dataclasses.replace(council, name="CC des Trois Rivières", salles=council.salles + (extra,),
-                                  members=council.members[:-1], reglement=Reglement(False, 30, "président"))
+    changed = dataclasses.replace(
+        council,
+        name="CC des Trois Rivières",
+        salles=council.salles + (extra,),
+        members=council.members[:-1],
+        reglement=Reglement(False, 30, "président"),
+    )
     with CouncilStore(tmp_path / "s.db") as store:
         store.save(council)
         store.save(changed)

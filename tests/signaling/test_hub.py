@@ -13,9 +13,12 @@ from signaling.roles import Role
 from web.app import ROOMS, SIGNER, create_app
 from web.config import SalleSpec, SittingSpec, WebConfig
 
-SITTING = SittingSpec("demo", "CC des Trois Rivières",
-                      (SalleSpec("belcourt", "Belcourt"), SalleSpec("vaux", "Vaux"), SalleSpec("saint-ferreol", "Saint-Ferréol")),
-                      president_salle="belcourt")
+SITTING = SittingSpec(
+    "demo",
+    "CC des Trois Rivières",
+    (SalleSpec("belcourt", "Belcourt"), SalleSpec("vaux", "Vaux"), SalleSpec("saint-ferreol", "Saint-Ferréol")),
+    president_salle="belcourt",
+)
 
 
 @pytest.fixture
@@ -34,11 +37,13 @@ def router(client):
 
 async def recv(ws, mtype, timeout=2.0):
     """Next message of ``mtype`` (others skipped), bounded."""
+
     async def loop():
         while True:
             msg = json.loads((await ws.receive()).data)
             if msg["type"] == mtype:
                 return msg
+
     return await asyncio.wait_for(loop(), timeout)
 
 
@@ -58,7 +63,7 @@ async def test_kiosk_joins_offers_and_gets_an_answer(client):
     assert welcome["role"] == "kiosk" and welcome["salle"] == "vaux" and welcome["names"]["vaux"] == "Vaux"
     assert "mute" not in welcome["allowed"]
     await ws.send_json({"type": "join", "as": "salle", "id": "j"})
-    state = await recv(ws, "state")   # broadcast: vaux's kiosk is connected
+    state = await recv(ws, "state")  # broadcast: vaux's kiosk is connected
     assert next(s for s in state["salles"] if s["id"] == "vaux")["connected"] is True
     slots = await recv(ws, "slots")
     assert slots["re"] == "j" and slots["as"] == "salle" and slots["layout"][0]["direction"] == "sendonly"
@@ -97,15 +102,18 @@ async def test_a_bad_message_changes_nothing_and_gets_one_error(client):
     assert router(client).muted == {"vaux": True}
 
 
-@pytest.mark.parametrize("role,kw,message", [
-    (Role.KIOSK, {"salle": "vaux"}, {"type": "mute", "salle": "belcourt"}),
-    (None, {}, {"type": "mute", "salle": "belcourt"}),
-    (None, {}, {"type": "pin", "salle": "vaux"}),
-    (Role.COUNCILLOR, {"member": "m1"}, {"type": "mute", "salle": "vaux"}),
-    (Role.MODERATOR, {"member": "m"}, {"type": "pin", "salle": "vaux"}),
-    (Role.AGENT, {"member": "a", "salle": "vaux"}, {"type": "mute", "salle": "vaux"}),
-    (Role.PRESIDENT, {"member": "p"}, {"type": "audio_only", "salle": "vaux"}),
-])
+@pytest.mark.parametrize(
+    "role,kw,message",
+    [
+        (Role.KIOSK, {"salle": "vaux"}, {"type": "mute", "salle": "belcourt"}),
+        (None, {}, {"type": "mute", "salle": "belcourt"}),
+        (None, {}, {"type": "pin", "salle": "vaux"}),
+        (Role.COUNCILLOR, {"member": "m1"}, {"type": "mute", "salle": "vaux"}),
+        (Role.MODERATOR, {"member": "m"}, {"type": "pin", "salle": "vaux"}),
+        (Role.AGENT, {"member": "a", "salle": "vaux"}, {"type": "mute", "salle": "vaux"}),
+        (Role.PRESIDENT, {"member": "p"}, {"type": "audio_only", "salle": "vaux"}),
+    ],
+)
 async def test_role_matrix_over_the_websocket(client, role, kw, message):
     """T2/T3: the role table is enforced on the real socket; nothing changes."""
     ws, _ = await hello(client, role, **kw)
@@ -134,7 +142,7 @@ async def test_only_a_kiosk_publishes_and_only_its_own_salle(client):
     ws, _ = await hello(client, Role.PRESIDENT, member="president")
     await ws.send_json({"type": "join", "as": "salle"})
     assert (await recv(ws, "error"))["code"] == "forbidden"
-    ws2, _ = await hello(client)   # anonymous public
+    ws2, _ = await hello(client)  # anonymous public
     await ws2.send_json({"type": "join", "as": "viewer"})
     slots = await recv(ws2, "slots")
     assert slots["as"] == "viewer" and slots["peer"].startswith("viewer-")
@@ -177,7 +185,7 @@ async def test_second_kiosk_of_a_salle_replaces_the_first(client):
     await recv(ws2, "slots")
     await ws1.close()
     await asyncio.sleep(0.1)
-    assert ("disconnect", "vaux") not in router(client).calls   # the newer kiosk keeps its peer
+    assert ("disconnect", "vaux") not in router(client).calls  # the newer kiosk keeps its peer
 
 
 async def test_health_and_slot_callbacks_are_pushed(client):

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deliberation.commands import COMMAND_TYPES
 from signaling.handlers import HANDLERS
 from signaling.protocol import CLIENT_MESSAGES
-from deliberation.commands import COMMAND_TYPES
-from signaling.roles import (COMMAND_PERMISSIONS, PERMISSIONS, Role, allowed, command_allowed, render_commands_markdown,
-                             render_markdown)
+from signaling.roles import (
+    COMMAND_PERMISSIONS,
+    PERMISSIONS,
+    Role,
+    allowed,
+    command_allowed,
+    render_commands_markdown,
+    render_markdown,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
@@ -54,4 +61,6 @@ def test_every_role_that_may_send_command_has_some_command():
 
 
 def test_docs_protocol_shows_the_command_table_from_code():
-    assert render_commands_markdown() in DOC.read_text(encoding="utf-8"), "regenerate the command table in docs/protocol.md"
+    assert render_commands_markdown() in DOC.read_text(encoding="utf-8"), (
+        "regenerate the command table in docs/protocol.md"
+    )

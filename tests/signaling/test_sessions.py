@@ -16,8 +16,12 @@ from signaling.roles import Role
 from web.app import ACCOUNTS, SESSION_COOKIE, SIGNER, create_app
 from web.config import SalleSpec, SittingSpec, WebConfig
 
-SITTING = SittingSpec("demo", "CC des Trois Rivières", (SalleSpec("belcourt", "Belcourt"), SalleSpec("vaux", "Vaux")),
-                      president_salle="belcourt")
+SITTING = SittingSpec(
+    "demo",
+    "CC des Trois Rivières",
+    (SalleSpec("belcourt", "Belcourt"), SalleSpec("vaux", "Vaux")),
+    president_salle="belcourt",
+)
 
 
 @pytest.fixture
@@ -57,6 +61,7 @@ async def recv(ws, mtype, timeout=3.0):
             msg = json.loads(frame.data)
             if msg["type"] == mtype:
                 return msg
+
     return await asyncio.wait_for(loop(), timeout)
 
 
@@ -119,16 +124,16 @@ async def test_logout_closes_the_open_websocket_of_that_session(client):
     closed = await recv(ws, "never")
     assert closed["type"] == "closed" and closed["code"] == 1008
     await ws_other.send_json({"type": "ping", "id": "p"})
-    assert (await recv(ws_other, "pong"))["re"] == "p"       # the other session is still open
+    assert (await recv(ws_other, "pong"))["re"] == "p"  # the other session is still open
     await ws_other.close()
 
 
 async def test_hello_checks_revocation_for_cookies_and_tokens(client):
     token = await login(client)
     client.session.cookie_jar.clear()
-    early = await client.ws_connect("/ws", headers=with_token(token))   # upgraded, no hello yet
+    early = await client.ws_connect("/ws", headers=with_token(token))  # upgraded, no hello yet
     await client.post("/logout", headers=with_token(token), allow_redirects=False)
-    assert (await recv(early, "never"))["code"] == 1008                 # closed even before its hello
+    assert (await recv(early, "never"))["code"] == 1008  # closed even before its hello
     # and if a socket escaped the closing (a race with the upgrade), its hello is refused
     token = await login(client)
     client.session.cookie_jar.clear()

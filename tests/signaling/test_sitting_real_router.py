@@ -12,14 +12,14 @@ import aioice
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sfu"))
-from sfu_clients import Client  # noqa: E402
-from test_sitting_ws import connect  # noqa: E402
+from sfu_clients import Client
+from test_sitting_ws import connect
 
-from sfu.config import HealthSettings  # noqa: E402
-from signaling.roles import Role  # noqa: E402
-from web.app import SITTINGS, create_app  # noqa: E402
-from web.commands.demo import demo_sitting  # noqa: E402
-from web.config import WebConfig  # noqa: E402
+from sfu.config import HealthSettings
+from signaling.roles import Role
+from web.app import SITTINGS, create_app
+from web.commands.demo import demo_sitting
+from web.config import WebConfig
 
 
 @pytest.fixture
@@ -32,13 +32,19 @@ async def wait_view(sock, predicate, timeout=15.0):
         while sock.view is None or not predicate(sock.view):
             await sock.next("sitting")
         return sock.view
+
     return await asyncio.wait_for(loop(), timeout)
 
 
 async def test_a_kiosk_transmitting_is_journaled_from_the_routers_measure(aiohttp_client, tmp_path, loopback):
-    config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo_sitting(),), ice_addresses=("127.0.0.1",),
-                       reconcile_after_s=None,
-                       router_options={"health": HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5)})
+    config = WebConfig(
+        tls=False,
+        data_dir=tmp_path,
+        sittings=(demo_sitting(),),
+        ice_addresses=("127.0.0.1",),
+        reconcile_after_s=None,
+        router_options={"health": HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5)},
+    )
     client = await aiohttp_client(create_app(config))
     public = await connect(client, "public")
     kiosk = await connect(client, "kiosk", Role.KIOSK, salle="vaux")
@@ -50,7 +56,7 @@ async def test_a_kiosk_transmitting_is_journaled_from_the_routers_measure(aiohtt
         answer = await kiosk.next("answer")
         await pc.answer(answer["sdp"])
         view = await wait_view(public, lambda v: v["media"]["vaux"]["transmitting"] and v["public_stream_up"])
-        assert next(s for s in view["salles"] if s["id"] == "vaux")["transmitting"] is True   # journaled (R7)
+        assert next(s for s in view["salles"] if s["id"] == "vaux")["transmitting"] is True  # journaled (R7)
         svc = client.app[SITTINGS]["demo"]
         assert svc.seance.state.transmitting["vaux"] is True and svc.seance.state.public_stream_up is True
     finally:

@@ -35,7 +35,9 @@ async def test_the_demo_sitting_journal_is_created_then_resumed(aiohttp_client, 
 
 
 @pytest.mark.parametrize("damage", ["byte", "truncate"])
-async def test_a_journal_that_does_not_verify_is_refused_in_the_log_the_socket_and_the_page(aiohttp_client, tmp_path, caplog, damage):
+async def test_a_journal_that_does_not_verify_is_refused_in_the_log_the_socket_and_the_page(
+    aiohttp_client, tmp_path, caplog, damage
+):
     first = await aiohttp_client(make_app(tmp_path))
     await first.close()
     path = journal_path(tmp_path, "demo")

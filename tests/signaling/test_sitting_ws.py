@@ -47,6 +47,7 @@ class Socket:
                     self.view = msg["view"]
                 if msg["type"] in types:
                     return msg
+
         return await asyncio.wait_for(loop(), TIMEOUT)
 
     async def command(self, **command):
@@ -76,7 +77,7 @@ class Socket:
         while True:
             try:
                 await asyncio.wait_for(self.next("sitting"), BROADCAST_INTERVAL_S + 0.15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return self.view
 
 
@@ -90,7 +91,7 @@ async def connect(client, name, role=None, **claims):
     welcome = await sock.next("welcome")
     assert welcome["role"] == (role.value if role else "public")
     if role is not Role.KIOSK:
-        await sock.next("sitting")   # the view comes on connect (not to kiosks: they show none)
+        await sock.next("sitting")  # the view comes on connect (not to kiosks: they show none)
     return sock
 
 
@@ -130,8 +131,9 @@ async def test_a_whole_sitting_over_the_websocket_then_audit_and_restart(client,
     assert view["status"] == "convened" and {b["rule"] for b in view["opening"]["blockers"]} >= {"R7", "R8", "R10"}
 
     # R12: a banned item is refused when the agenda is built, with the rule named
-    err = await pres.refused("R12", type="AddAgendaItem", item_id="election", title="Élection du président",
-                             kind="election_president")
+    err = await pres.refused(
+        "R12", type="AddAgendaItem", item_id="election", title="Élection du président", kind="election_president"
+    )
     assert "R12" in err["message"] and err["field"] == "kind"
 
     # R8: opening refused while quorum is short (belcourt transmits, the stream is up, a secretary is named)
@@ -185,13 +187,18 @@ async def test_a_whole_sitting_over_the_websocket_then_audit_and_restart(client,
     view = await public.latest_view()
     item = next(i for i in view["agenda"] if i["id"] == "marche-collecte")
     assert item["status"] == "adopted" and item["result"]["pour"] == 3 and item["result"]["contre"] == 1
-    assert {"voter": "m07", "voter_name": "Nathalie Rousseau", "on_behalf_of": "m09",
-            "on_behalf_of_name": "Claire Dubois", "choice": "pour"} in item["result"]["ballots"]
+    assert {
+        "voter": "m07",
+        "voter_name": "Nathalie Rousseau",
+        "on_behalf_of": "m09",
+        "on_behalf_of_name": "Claire Dubois",
+        "choice": "pour",
+    } in item["result"]["ballots"]
 
     # R13/R14: a roll call ending in a tie, decided by the president's vote
     await pres.ok(type="OpenVote", item_id="voirie-programme", method="appel_nominal")
     await p["m07"].refused("R13", type="CastBallot", item_id="voirie-programme", voter_id="m07", choice="pour")
-    await p["m03"].ok(type="CastBallot", item_id="voirie-programme", voter_id="m01", choice="pour")   # the secretary
+    await p["m03"].ok(type="CastBallot", item_id="voirie-programme", voter_id="m01", choice="pour")  # the secretary
     await p["m03"].ok(type="CastBallot", item_id="voirie-programme", voter_id="m06", choice="contre")
     await p["vaux"].refused("R13", type="CastBallot", item_id="voirie-programme", voter_id="m10", choice="pour")
     await p["saint-ferreol"].ok(type="CastBallot", item_id="voirie-programme", voter_id="m10", choice="pour")
@@ -257,7 +264,7 @@ async def test_transmission_reports_only_on_change_and_public_stream_follows(cli
     await transmission(client, "vaux", True)
     assert svc.seance.state.transmitting["vaux"] is True and svc.seance.state.public_stream_up is True
     after_first = svc.journal.lines
-    await transmission(client, "vaux", True)          # no change: nothing journaled
+    await transmission(client, "vaux", True)  # no change: nothing journaled
     assert svc.journal.lines == after_first > lines
     await transmission(client, "vaux", False)
     assert svc.seance.state.public_stream_up is False  # no live salle: no programme for the public (R2)
@@ -309,7 +316,7 @@ async def test_a_storm_of_changes_is_coalesced_and_the_last_state_arrives(client
     while True:
         try:
             views.append((await asyncio.wait_for(mod.next("sitting"), BROADCAST_INTERVAL_S * 3))["view"])
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
     assert 1 <= len(views) < 20
     assert views[-1]["media"]["vaux"]["muted"] is False

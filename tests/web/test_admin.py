@@ -57,8 +57,16 @@ def agenda(config, sitting_id):
 
 
 async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", convened="2027-03-05", mode="visio", **extra):
-    data = {"csrf": await csrf(client), "id": ident, "title": f"Conseil du {day}", "date": day, "time": "18:30",
-            "convened_on": convened, "mode": mode, **extra}
+    data = {
+        "csrf": await csrf(client),
+        "id": ident,
+        "title": f"Conseil du {day}",
+        "date": day,
+        "time": "18:30",
+        "convened_on": convened,
+        "mode": mode,
+        **extra,
+    }
     return await client.post("/admin/seances", data=data, allow_redirects=False)
 
 
@@ -67,7 +75,7 @@ async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", convened="20
 
 async def test_admin_refuses_public_councillor_kiosk_and_auditor_in_french(client):
     paths = ("/admin", "/admin/seances/demo", "/admin/seances/demo/convocation")
-    for path in paths:                                                   # the public
+    for path in paths:  # the public
         r = await client.get(path)
         assert r.status == 403 and "Accès refusé" in await r.text() and 'lang="fr"' in await r.text()
     r = await client.get("/admin/api/point?seance=demo&titre=x")
@@ -87,9 +95,9 @@ async def test_admin_dashboard_shows_the_seeded_demo_council(admin):
     r = await admin.get("/admin")
     body = await r.text()
     assert r.status == 200 and "Communauté de communes des Trois Rivières" in body and "20004567800012" in body
-    assert "Martine Faure" in body and "suppléant(e) de Bernard Roux" in body      # titulaires and suppléants
-    assert "DEL-2025-014 du 2025-03-18" in body and "Laurence Petit" in body         # R1 designation, agents
-    assert "/salle/vaux?token=" in body                                              # kiosk links
+    assert "Martine Faure" in body and "suppléant(e) de Bernard Roux" in body  # titulaires and suppléants
+    assert "DEL-2025-014 du 2025-03-18" in body and "Laurence Petit" in body  # R1 designation, agents
+    assert "/salle/vaux?token=" in body  # kiosk links
     assert "<script>" not in body and "/static/admin.js" in body
     assert r.headers["Cache-Control"] == "no-store"
 
@@ -104,8 +112,9 @@ async def test_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_no
     assert r.status == 403 and "CSRF" in await r.text()
     r = await admin.post("/admin/membres", data={**form, "csrf": "0" * 64})
     assert r.status == 403
-    r = await admin.post("/admin/membres", data={**form, "csrf": await csrf(admin)},
-                         headers={"Origin": "https://evil.example"})
+    r = await admin.post(
+        "/admin/membres", data={**form, "csrf": await csrf(admin)}, headers={"Origin": "https://evil.example"}
+    )
     assert r.status == 403
     assert council(config) == before
     r = await admin.post("/admin/membres", data={**form, "csrf": await csrf(admin)}, allow_redirects=False)
@@ -114,7 +123,7 @@ async def test_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_no
 
 async def test_the_csrf_token_belongs_to_the_session(admin, client):
     token = await csrf(admin)
-    await login(client, Role.ADMIN, "dsi2")        # a new session: the old token no longer passes
+    await login(client, Role.ADMIN, "dsi2")  # a new session: the old token no longer passes
     r = await client.post("/admin/conseil", data={"csrf": token, "name": "X", "siret": "20004567800012"})
     assert r.status == 403
 
@@ -124,11 +133,30 @@ async def test_invalid_input_names_the_field_in_french_and_changes_nothing(admin
     r = await admin.post("/admin/conseil", data={"csrf": await csrf(admin), "name": "CC", "siret": "1234"})
     body = await r.text()
     assert r.status == 400 and "Champ « SIRET » : 14 chiffres attendus." in body and "rien n'a été modifié" in body
-    r = await admin.post("/admin/membres", data={"csrf": await csrf(admin), "id": "s99", "first_name": "A", "last_name": "B",
-                                                 "commune_id": "vaux", "seat": "suppleant", "replaces": "m06"})
-    assert r.status == 400 and "L.5211-6" in await r.text()        # Vaux has several councillors: no suppléant
-    r = await admin.post("/admin/membres", data={"csrf": await csrf(admin), "id": "M 1", "first_name": "A",
-                                                 "last_name": "B", "commune_id": "vaux", "seat": "titulaire"})
+    r = await admin.post(
+        "/admin/membres",
+        data={
+            "csrf": await csrf(admin),
+            "id": "s99",
+            "first_name": "A",
+            "last_name": "B",
+            "commune_id": "vaux",
+            "seat": "suppleant",
+            "replaces": "m06",
+        },
+    )
+    assert r.status == 400 and "L.5211-6" in await r.text()  # Vaux has several councillors: no suppléant
+    r = await admin.post(
+        "/admin/membres",
+        data={
+            "csrf": await csrf(admin),
+            "id": "M 1",
+            "first_name": "A",
+            "last_name": "B",
+            "commune_id": "vaux",
+            "seat": "titulaire",
+        },
+    )
     assert r.status == 400 and "Champ « identifiant du membre »" in await r.text()
     assert council(config) == before
 
@@ -138,16 +166,30 @@ async def test_invalid_input_names_the_field_in_french_and_changes_nothing(admin
 
 async def test_R1_salle_without_designation_is_refused(admin, config):
     before = council(config)
-    base = {"id": "lanterne", "name": "Lanterne — salle polyvalente", "commune_id": "lanterne",
-            "address": "place du Marché, Lanterne"}
+    base = {
+        "id": "lanterne",
+        "name": "Lanterne — salle polyvalente",
+        "commune_id": "lanterne",
+        "address": "place du Marché, Lanterne",
+    }
     r = await admin.post("/admin/salles", data={**base, "csrf": await csrf(admin)})
     body = await r.text()
     assert r.status == 400 and "R1 — la délibération qui désigne la salle (référence et date) est obligatoire" in body
-    r = await admin.post("/admin/salles", data={**base, "csrf": await csrf(admin), "designation_reference": "DEL-2026-3"})
-    assert r.status == 400 and "R1" in await r.text()                                 # a reference without a date
+    r = await admin.post(
+        "/admin/salles", data={**base, "csrf": await csrf(admin), "designation_reference": "DEL-2026-3"}
+    )
+    assert r.status == 400 and "R1" in await r.text()  # a reference without a date
     assert council(config) == before
-    r = await admin.post("/admin/salles", data={**base, "csrf": await csrf(admin), "designation_reference": "DEL-2026-031",
-                                                "designation_date": "2026-02-10"}, allow_redirects=False)
+    r = await admin.post(
+        "/admin/salles",
+        data={
+            **base,
+            "csrf": await csrf(admin),
+            "designation_reference": "DEL-2026-031",
+            "designation_date": "2026-02-10",
+        },
+        allow_redirects=False,
+    )
     assert r.status == 303 and council(config).salle("lanterne").designated
 
 
@@ -155,18 +197,24 @@ async def test_R1_undesignated_salle_gets_no_agent_and_is_flagged(admin, config)
     import dataclasses
 
     from signaling.council_store import CouncilStore
+
     c = council(config)
-    with CouncilStore(config.data_dir / "council.sqlite3") as store:   # e.g. a salle imported without its deliberation
-        store.save(dataclasses.replace(c, salles=c.salles + (Salle("annexe", "Annexe de Montclar", "montclar", "1 rue Haute", None),)))
+    with CouncilStore(config.data_dir / "council.sqlite3") as store:  # e.g. a salle imported without its deliberation
+        store.save(
+            dataclasses.replace(
+                c, salles=c.salles + (Salle("annexe", "Annexe de Montclar", "montclar", "1 rue Haute", None),)
+            )
+        )
     body = await (await admin.get("/admin")).text()
     assert "non désignée — inutilisable (R1)" in body
-    r = await admin.post("/admin/agents", data={"csrf": await csrf(admin), "id": "a-annexe", "name": "Jo Martin",
-                                                "salle_id": "annexe"})
+    r = await admin.post(
+        "/admin/agents", data={"csrf": await csrf(admin), "id": "a-annexe", "name": "Jo Martin", "salle_id": "annexe"}
+    )
     assert r.status == 400 and "R1 — la salle « Annexe de Montclar » n&#39;est pas désignée" in await r.text()
     assert council(config).agent("a-annexe") is None
     r = await admin.get("/admin/seances/demo/convocation")
     body = await r.text()
-    assert "Annexe de Montclar" not in body.split('id="salles"')[1]                # not a place of the sitting
+    assert "Annexe de Montclar" not in body.split('id="salles"')[1]  # not a place of the sitting
 
 
 # --------------------------------------------------------------------------- R12 agenda
@@ -174,35 +222,69 @@ async def test_R1_undesignated_salle_gets_no_agent_and_is_flagged(admin, config)
 
 async def test_R12_banned_item_refused_as_typed(admin):
     assert (await new_sitting(admin)).status == 303
-    r = await admin.get("/admin/api/point", params={"seance": "cc-2027-03", "titre": "Vote du budget primitif 2027",
-                                                     "nature": "deliberation", "matiere": "7.1"})
+    r = await admin.get(
+        "/admin/api/point",
+        params={
+            "seance": "cc-2027-03",
+            "titre": "Vote du budget primitif 2027",
+            "nature": "deliberation",
+            "matiere": "7.1",
+        },
+    )
     body = await r.json()
     assert body["ok"] is False and body["rule"] == "R12" and "budget primitif" in body["message"]
     assert "visioconférence" in body["message"]
-    r = await admin.get("/admin/api/point", params={"seance": "cc-2027-03", "titre": "Élection",
-                                                     "nature": "election_president"})
+    r = await admin.get(
+        "/admin/api/point", params={"seance": "cc-2027-03", "titre": "Élection", "nature": "election_president"}
+    )
     assert (await r.json())["rule"] == "R12"
-    r = await admin.get("/admin/api/point", params={"seance": "cc-2027-03", "titre": "Rapport d'activité 2026",
-                                                     "nature": "deliberation", "matiere": "5.7"})
+    r = await admin.get(
+        "/admin/api/point",
+        params={"seance": "cc-2027-03", "titre": "Rapport d'activité 2026", "nature": "deliberation", "matiere": "5.7"},
+    )
     assert (await r.json())["ok"] is True
 
 
 async def test_R12_banned_item_refused_on_submit_with_nothing_saved(admin, config):
     await new_sitting(admin)
     page = "/admin/seances/cc-2027-03"
-    r = await admin.post(page + "/points", data={"csrf": await csrf(admin, page), "title": "Élection du président",
-                                                 "kind": "deliberation", "matiere_code": "5.2"})
+    r = await admin.post(
+        page + "/points",
+        data={
+            "csrf": await csrf(admin, page),
+            "title": "Élection du président",
+            "kind": "deliberation",
+            "matiere_code": "5.2",
+        },
+    )
     body = await r.text()
     assert r.status == 400 and "R12 — l&#39;élection du président ne peut pas être inscrite" in body
     assert agenda(config, "cc-2027-03") == []
-    r = await admin.post(page + "/points", data={"csrf": await csrf(admin, page), "title": "Tarifs 2027",
-                                                 "kind": "budget_primitif", "matiere_code": "7.1"})
+    r = await admin.post(
+        page + "/points",
+        data={
+            "csrf": await csrf(admin, page),
+            "title": "Tarifs 2027",
+            "kind": "budget_primitif",
+            "matiere_code": "7.1",
+        },
+    )
     assert r.status == 400 and "R12" in await r.text() and agenda(config, "cc-2027-03") == []
-    r = await admin.post(page + "/points", data={"csrf": await csrf(admin, page), "title": "",
-                                                 "kind": "deliberation", "matiere_code": "5.2"})
+    r = await admin.post(
+        page + "/points",
+        data={"csrf": await csrf(admin, page), "title": "", "kind": "deliberation", "matiere_code": "5.2"},
+    )
     assert r.status == 400 and "Champ « intitulé »" in await r.text()
-    r = await admin.post(page + "/points", data={"csrf": await csrf(admin, page), "title": "Programme de voirie 2027",
-                                                 "kind": "deliberation", "matiere_code": "8.3"}, allow_redirects=False)
+    r = await admin.post(
+        page + "/points",
+        data={
+            "csrf": await csrf(admin, page),
+            "title": "Programme de voirie 2027",
+            "kind": "deliberation",
+            "matiere_code": "8.3",
+        },
+        allow_redirects=False,
+    )
     assert r.status == 303 and agenda(config, "cc-2027-03") == ["Programme de voirie 2027"]
     body = await (await admin.get(page)).text()
     assert "Programme de voirie 2027" in body and 'id="point-form"' in body
@@ -211,8 +293,16 @@ async def test_R12_banned_item_refused_on_submit_with_nothing_saved(admin, confi
 async def test_a_single_place_sitting_may_hold_a_budget(admin, config):
     await new_sitting(admin, "cc-2027-04", "2027-04-08", "2027-03-25", mode="presentiel")
     page = "/admin/seances/cc-2027-04"
-    r = await admin.post(page + "/points", data={"csrf": await csrf(admin, page), "title": "Budget primitif 2027",
-                                                 "kind": "budget_primitif", "matiere_code": "7.1"}, allow_redirects=False)
+    r = await admin.post(
+        page + "/points",
+        data={
+            "csrf": await csrf(admin, page),
+            "title": "Budget primitif 2027",
+            "kind": "budget_primitif",
+            "matiere_code": "7.1",
+        },
+        allow_redirects=False,
+    )
     assert r.status == 303 and agenda(config, "cc-2027-04") == ["Budget primitif 2027"]
 
 
@@ -220,8 +310,10 @@ async def test_the_demo_agenda_no_longer_changes_once_journaled(admin, config):
     page = "/admin/seances/demo"
     body = await (await admin.get(page)).text()
     assert "Attribution du marché de collecte" in body and "ne change plus ici" in body
-    r = await admin.post(page + "/points", data={"csrf": await csrf(admin), "title": "Point tardif",
-                                                 "kind": "deliberation", "matiere_code": "5.2"})
+    r = await admin.post(
+        page + "/points",
+        data={"csrf": await csrf(admin), "title": "Point tardif", "kind": "deliberation", "matiere_code": "5.2"},
+    )
     assert r.status == 400 and "R6" in await r.text()
 
 
@@ -232,22 +324,24 @@ async def test_convocation_mentions_visio_lists_every_salle_and_the_agenda(admin
     r = await admin.get("/admin/seances/demo/convocation")
     body = await r.text()
     assert r.status == 200 and "Cette séance se tiendra par visioconférence" in body and "L.5211-11-1" in body
-    for name, address in (("Belcourt — salle du conseil (siège)", "2 place de la Mairie, Belcourt"),
-                          ("Vaux-sur-Ance — salle des fêtes", "rue des Écoles, Vaux-sur-Ance"),
-                          ("Saint-Ferréol — mairie, salle des mariages", "1 rue de l&#39;Église, Saint-Ferréol")):
+    for name, address in (
+        ("Belcourt — salle du conseil (siège)", "2 place de la Mairie, Belcourt"),
+        ("Vaux-sur-Ance — salle des fêtes", "rue des Écoles, Vaux-sur-Ance"),
+        ("Saint-Ferréol — mairie, salle des mariages", "1 rue de l&#39;Église, Saint-Ferréol"),
+    ):
         assert name in body and address in body
     assert "26 novembre 2026 à 18 h 30" in body and "Attribution du marché de collecte" in body
-    assert "R6 — convocation tardive" not in body      # sent 18 Nov. for 26 Nov.: 7 clear days
+    assert "R6 — convocation tardive" not in body  # sent 18 Nov. for 26 Nov.: 7 clear days
     assert 'data-action="print"' in body and "<script>" not in body
 
 
 async def test_convocation_warns_under_five_clear_days(admin, config):
-    r = await new_sitting(admin, "cc-late", "2027-03-10", "2027-03-05")     # 4 clear days
-    assert r.status == 303 and "cc-late" in sittings(config)                 # saved, with a warning
+    r = await new_sitting(admin, "cc-late", "2027-03-10", "2027-03-05")  # 4 clear days
+    assert r.status == 303 and "cc-late" in sittings(config)  # saved, with a warning
     body = await (await admin.get("/admin/seances/cc-late/convocation")).text()
     assert "R6 — convocation tardive : 4 jour(s) franc(s)" in body
     assert "R6 — convocation tardive" in await (await admin.get("/admin/seances/cc-late")).text()
-    await new_sitting(admin, "cc-ok", "2027-03-11", "2027-03-05")            # 5 clear days
+    await new_sitting(admin, "cc-ok", "2027-03-11", "2027-03-05")  # 5 clear days
     assert "convocation tardive" not in await (await admin.get("/admin/seances/cc-ok/convocation")).text()
 
 
@@ -266,8 +360,8 @@ async def test_sitting_form_refusals(admin, config):
 async def test_semester_standing_and_R23_warning(admin, config):
     body = await (await admin.get("/admin")).text()
     row = re.search(r"<td>2e semestre 2026.*?</tr>", body, re.S).group(0)
-    assert "non — à convoquer" in row                                        # the demo sitting is by visio
-    r = await new_sitting(admin, "cc-2027-02", "2027-02-11", "2027-01-28")   # visio, 1st semester 2027: none single-place
+    assert "non — à convoquer" in row  # the demo sitting is by visio
+    await new_sitting(admin, "cc-2027-02", "2027-02-11", "2027-01-28")  # visio, 1st semester 2027: none single-place
     body = await (await admin.get("/admin/seances/cc-2027-02?cree=1")).text()
     assert "R23 — aucune séance en un lieu unique" in body and "1er semestre 2027" in body
     await new_sitting(admin, "cc-2027-06", "2027-06-17", "2027-06-03", mode="presentiel")
@@ -280,15 +374,19 @@ async def test_semester_standing_and_R23_warning(admin, config):
 
 
 async def test_accounts_created_and_reset_with_a_password_shown_once(admin, client):
-    r = await admin.post("/admin/comptes", data={"csrf": await csrf(admin), "login": "s.garnier", "role": "councillor",
-                                                 "member_id": "m03"})
+    r = await admin.post(
+        "/admin/comptes",
+        data={"csrf": await csrf(admin), "login": "s.garnier", "role": "councillor", "member_id": "m03"},
+    )
     body = await r.text()
     assert r.status == 200 and "Sophie Garnier" in body
     password = re.search(r'id="password">([^<]+)<', body).group(1)
     account = client.app[ACCOUNTS].authenticate("s.garnier", password)
     assert account.role is Role.COUNCILLOR and account.member_id == "m03"
-    r = await admin.post("/admin/comptes", data={"csrf": await csrf(admin), "login": "agent-vaux2", "role": "agent",
-                                                 "agent_id": "a-vaux"})
+    r = await admin.post(
+        "/admin/comptes",
+        data={"csrf": await csrf(admin), "login": "agent-vaux2", "role": "agent", "agent_id": "a-vaux"},
+    )
     assert client.app[ACCOUNTS].get("agent-vaux2").salle_id == "vaux"
     r = await admin.post("/admin/comptes", data={"csrf": await csrf(admin), "login": "s.garnier", "reset": "1"})
     new = re.search(r'id="password">([^<]+)<', await r.text()).group(1)
@@ -302,7 +400,7 @@ async def test_account_refusals(admin, client):
         ({"login": "x2", "role": "councillor"}, "Champ « membre »"),
         ({"login": "x3", "role": "agent"}, "Champ « agent »"),
         ({"login": "Bad Login!", "role": "auditor"}, "Champ « identifiant »"),
-        ({"login": "dsi", "role": "auditor"}, "ne se modifie pas ici"),           # an admin account is not changed here
+        ({"login": "dsi", "role": "auditor"}, "ne se modifie pas ici"),  # an admin account is not changed here
         ({"login": "dsi", "reset": "1"}, "ne se modifie pas ici"),
         ({"login": "nobody", "reset": "1"}, "aucun compte"),
     ]
@@ -317,18 +415,33 @@ async def test_account_refusals(admin, client):
 
 async def test_a_member_is_corrected_and_nothing_else_moves(admin, config):
     before = council(config)
-    r = await admin.post("/admin/membres/modifier", data={"csrf": await csrf(admin), "id": "m07", "first_name": "Nathalie",
-                                                          "last_name": "Rousseau-Vidal", "function": "4e vice-présidente"},
-                         allow_redirects=False)
+    r = await admin.post(
+        "/admin/membres/modifier",
+        data={
+            "csrf": await csrf(admin),
+            "id": "m07",
+            "first_name": "Nathalie",
+            "last_name": "Rousseau-Vidal",
+            "function": "4e vice-présidente",
+        },
+        allow_redirects=False,
+    )
     assert r.status == 303
     after = council(config)
     m07 = after.member("m07")
-    assert (m07.last_name, m07.function, m07.commune_id, m07.seat) == ("Rousseau-Vidal", "4e vice-présidente", "vaux", "titulaire")
+    assert (m07.last_name, m07.function, m07.commune_id, m07.seat) == (
+        "Rousseau-Vidal",
+        "4e vice-présidente",
+        "vaux",
+        "titulaire",
+    )
     assert [m for m in after.members if m.id != "m07"] == [m for m in before.members if m.id != "m07"]
     assert "Nathalie Rousseau-Vidal" in await (await admin.get("/admin")).text()
     # refused, named, nothing changed
-    for data, message in (({"id": "m99", "first_name": "A", "last_name": "B"}, "membre inconnu du conseil"),
-                          ({"id": "m07", "first_name": "", "last_name": "B"}, "Champ « prénom »")):
+    for data, message in (
+        ({"id": "m99", "first_name": "A", "last_name": "B"}, "membre inconnu du conseil"),
+        ({"id": "m07", "first_name": "", "last_name": "B"}, "Champ « prénom »"),
+    ):
         r = await admin.post("/admin/membres/modifier", data={"csrf": await csrf(admin), **data})
         assert r.status == 400 and message in await r.text()
     assert council(config) == after
@@ -340,14 +453,20 @@ async def test_end_of_mandate_takes_the_member_out_of_office_and_its_sessions(ad
     accounts = client.app[ACCOUNTS]
     accounts.set_account("c.dubois", "pw-secret-9", Role.COUNCILLOR, member_id="m09")
     signer = client.app[SIGNER]
-    token = signer.issue(Role.COUNCILLOR, member="m09", login="c.dubois", sid="s-1", ttl_s=600,
-                         gen=accounts.session_generation("c.dubois") or 0)
+    token = signer.issue(
+        Role.COUNCILLOR,
+        member="m09",
+        login="c.dubois",
+        sid="s-1",
+        ttl_s=600,
+        gen=accounts.session_generation("c.dubois") or 0,
+    )
     assert not accounts.is_revoked(signer.verify(token, check_revocation=False))
     before = council(config)
     refusals = (
-        ({"id": "m09"}, "cochez la case"),                                  # not confirmed
+        ({"id": "m09"}, "cochez la case"),  # not confirmed
         ({"id": "m01", "confirm": "on"}, "élit d&#39;abord un nouveau président"),
-        ({"id": "m17", "confirm": "on"}, "Martine Faure"),                  # the suppléant first
+        ({"id": "m17", "confirm": "on"}, "Martine Faure"),  # the suppléant first
         ({"id": "zz", "confirm": "on"}, "membre inconnu du conseil"),
     )
     for data, message in refusals:

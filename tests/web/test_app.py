@@ -66,7 +66,7 @@ async def test_security_headers(client):
     assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Referrer-Policy"] == "no-referrer"
     r = await client.get("/public/demo")
     assert r.status == 200 and "frame-ancestors *" in r.headers["Content-Security-Policy"]
-    assert "X-Frame-Options" not in r.headers   # embeddable in the council's website (R2)
+    assert "X-Frame-Options" not in r.headers  # embeddable in the council's website (R2)
 
 
 async def test_public_page(client):
@@ -83,8 +83,9 @@ async def test_static_files_are_served(client):
 
 
 async def test_login_sets_a_signed_httponly_cookie_and_logout_clears_it(client):
-    client.app[ACCOUNTS].set_account("moderateur", "pw-123", Role.MODERATOR, member_id="moderateur",
-                                     display_name="Modération")
+    client.app[ACCOUNTS].set_account(
+        "moderateur", "pw-123", Role.MODERATOR, member_id="moderateur", display_name="Modération"
+    )
     r = await client.get("/", allow_redirects=False)
     assert r.status == 303 and r.headers["Location"] == "/login"
     r = await client.post("/login", data={"login": "moderateur", "password": "wrong"})
@@ -107,9 +108,16 @@ async def test_login_is_throttled(client):
 
 
 async def test_websocket_refuses_foreign_origins(client):
-    r = await client.get("/ws", headers={"Origin": "https://evil.example", "Connection": "Upgrade",
-                                         "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-                                         "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    r = await client.get(
+        "/ws",
+        headers={
+            "Origin": "https://evil.example",
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
     assert r.status == 403
 
 
@@ -134,7 +142,7 @@ async def test_metrics_expose_signaling_and_router_counters(client):
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
     assert "seance_signaling_connections 1.0" in text
     assert 'seance_signaling_messages_total{type="hello"} 1.0' in text
-    assert "frames_decoded" in text   # the Router registers its metrics on the app's registry
+    assert "frames_decoded" in text  # the Router registers its metrics on the app's registry
 
 
 def test_self_signed_certificate_is_created_once(tmp_path):
@@ -147,8 +155,10 @@ def test_self_signed_certificate_is_created_once(tmp_path):
 
 def test_demo_accounts_and_banner(tmp_path, capsys):
     from signaling.accounts import AccountStore
-    args = argparse.Namespace(host=None, port=None, http=True, data_dir=tmp_path, ice_address=None,
-                              announced_address=None)
+
+    args = argparse.Namespace(
+        host=None, port=None, http=True, data_dir=tmp_path, ice_address=None, announced_address=None
+    )
     config, sitting = demo.build(args)
     assert (config.host, config.port, config.tls) == ("127.0.0.1", 8080, False)
     store = AccountStore.in_data_dir(tmp_path)
@@ -163,8 +173,9 @@ def test_demo_accounts_and_banner(tmp_path, capsys):
 
 
 def test_demo_defaults_to_https_on_localhost(tmp_path):
-    args = argparse.Namespace(host=None, port=None, http=False, data_dir=tmp_path, ice_address=None,
-                              announced_address=None)
+    args = argparse.Namespace(
+        host=None, port=None, http=False, data_dir=tmp_path, ice_address=None, announced_address=None
+    )
     config, _ = demo.build(args)
     assert config.tls and config.host == "localhost" and config.base_url == "https://localhost:8443"
 
@@ -186,15 +197,19 @@ async def test_demo_accounts_log_in_with_their_member_salle_and_agent_ids(client
     """An agent's session carries its salle AND agent id (R4); a councillor's, its member id."""
     accounts = demo.demo_accounts(client.app[ACCOUNTS], demo.demo_sitting())
     passwords = {login: pw for login, pw, _, _ in accounts}
-    assert {"h.marchand", "president"} & set(passwords) == {"president"}   # m01 logs in as president
+    assert {"h.marchand", "president"} & set(passwords) == {"president"}  # m01 logs in as president
     assert {"j.perrin", "g.lefevre", "m.faure", "agent-vaux"} <= set(passwords)
     assert demo.account_page("agent-vaux", Role.AGENT) == "/agent/vaux"
     assert demo.account_page("j.perrin", Role.COUNCILLOR) == "/elu"
     await client.post("/login", data={"login": "agent-vaux", "password": passwords["agent-vaux"]})
-    claims = client.app[SIGNER].verify(client.session.cookie_jar.filter_cookies(client.make_url("/"))["seance_session"].value)
+    claims = client.app[SIGNER].verify(
+        client.session.cookie_jar.filter_cookies(client.make_url("/"))["seance_session"].value
+    )
     assert (claims.role, claims.salle, claims.agent) == (Role.AGENT, "vaux", "a-vaux")
     await client.post("/login", data={"login": "j.perrin", "password": passwords["j.perrin"]})
-    claims = client.app[SIGNER].verify(client.session.cookie_jar.filter_cookies(client.make_url("/"))["seance_session"].value)
+    claims = client.app[SIGNER].verify(
+        client.session.cookie_jar.filter_cookies(client.make_url("/"))["seance_session"].value
+    )
     assert (claims.role, claims.member, claims.agent) == (Role.COUNCILLOR, "m02", None)
 
 

@@ -62,7 +62,7 @@ async def login(client, role: Role, login: str = "user", **kw) -> None:
 
 
 async def test_audit_page_refuses_councillor_public_and_kiosk_in_french(client, config, rehearsal):
-    r = await client.get("/audit/demo")                     # the public: no session
+    r = await client.get("/audit/demo")  # the public: no session
     body = await r.text()
     assert r.status == 403 and "Accès refusé" in body and "auditeur" in body
     kiosk = client.app[SIGNER].issue(Role.KIOSK, salle="vaux", sitting="demo")
@@ -70,8 +70,13 @@ async def test_audit_page_refuses_councillor_public_and_kiosk_in_french(client, 
     assert (await client.get("/audit/demo")).status == 403
     assert (await client.get("/audit/demo/journal.jsonl")).status == 403
     await login(client, Role.COUNCILLOR, "elu", member_id="m05")
-    for path in ("/audit/demo", "/audit/demo/journal.jsonl", "/audit/demo/deliberations.csv",
-                 "/audit/demo/proces-verbal.html", "/audit/demo/council-ed25519.pub"):
+    for path in (
+        "/audit/demo",
+        "/audit/demo/journal.jsonl",
+        "/audit/demo/deliberations.csv",
+        "/audit/demo/proces-verbal.html",
+        "/audit/demo/council-ed25519.pub",
+    ):
         r = await client.get(path)
         assert r.status == 403 and "Accès refusé" in await r.text(), path
 
@@ -87,7 +92,7 @@ async def test_rehearsal_journal_is_verified_and_each_result_recomputed(client, 
     r = await client.get("/audit/demo")
     body = await r.text()
     assert r.status == 200 and "Journal vérifié" in body and "Échec" not in body
-    assert "<script>" not in body and "/static/audit.js" in body          # CSP: no inline script
+    assert "<script>" not in body and "/static/audit.js" in body  # CSP: no inline script
     # each recomputed vote, with its counts and verdict
     rows = re.findall(r'<tr data-item="([^"]+)">(.*?)</tr>', body, re.S)
     by_item = {item: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)) for item, html in rows}
@@ -110,11 +115,11 @@ async def test_one_byte_changed_shows_the_failing_line(aiohttp_client, config, r
     data = journal.read_bytes()
     lines = data.split(b"\n")
     target = next(i for i, line in enumerate(lines) if b'"choice":"contre"' in line)
-    lines[target] = lines[target].replace(b'"choice":"contre"', b'"choice":"pontre"', 1)   # one byte
+    lines[target] = lines[target].replace(b'"choice":"contre"', b'"choice":"pontre"', 1)  # one byte
     tampered = b"\n".join(lines)
     assert sum(a != b for a, b in zip(data, tampered)) == 1
     journal.write_bytes(tampered)
-    client = await aiohttp_client(create_app(config))     # the sitting service refuses to resume it (R21)
+    client = await aiohttp_client(create_app(config))  # the sitting service refuses to resume it (R21)
     await login(client, Role.AUDITOR, "auditeur")
     r = await client.get("/audit/demo")
     body = await r.text()
@@ -143,8 +148,8 @@ async def test_downloads_journal_key_minutes_and_scdl_csv(client, config, rehear
     r = await client.get("/audit/demo/proces-verbal.html")
     pv = await r.text()
     assert r.status == 200 and "Procès-verbal" in pv and "Hélène Marchand" in pv
-    assert pv == (rehearsal[0] / "proces-verbal.html").read_text(encoding="utf-8")   # same as the journal says
-    assert "script-src" not in r.headers["Content-Security-Policy"]                 # no script at all
+    assert pv == (rehearsal[0] / "proces-verbal.html").read_text(encoding="utf-8")  # same as the journal says
+    assert "script-src" not in r.headers["Content-Security-Policy"]  # no script at all
     r = await client.get("/audit/demo/proces-verbal.html?vue=1")
     assert r.headers["Content-Disposition"].startswith("inline")
     r = await client.get("/audit/demo/liste-deliberations.html")
@@ -156,7 +161,7 @@ async def test_downloads_journal_key_minutes_and_scdl_csv(client, config, rehear
     schema = frictionless.Schema.from_descriptor(json.loads(SCHEMA.read_text(encoding="utf-8")))
     report = frictionless.validate(frictionless.Resource(data=csv_bytes, format="csv", schema=schema))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
-    assert csv_bytes.count(b"\r\n") == 1 + 3     # header + three deliberations adopted
+    assert csv_bytes.count(b"\r\n") == 1 + 3  # header + three deliberations adopted
 
 
 async def test_audit_routes_are_read_only(client, config, rehearsal):
@@ -185,4 +190,4 @@ async def test_open_journal_is_verified_so_far(aiohttp_client, config):
     r = await client.get("/audit/demo/proces-verbal.html")
     assert r.status == 200 and "n'a pas été ouverte" in await r.text()
     csv_text = await (await client.get("/audit/demo/deliberations.csv")).text()
-    assert len(io.StringIO(csv_text).readlines()) == 1      # header only: nothing adopted yet
+    assert len(io.StringIO(csv_text).readlines()) == 1  # header only: nothing adopted yet

@@ -68,20 +68,37 @@ def write(tmp_path: Path, text: str, name: str = "seance.toml") -> Path:
 def test_good_file_gives_the_web_config(tmp_path):
     config = load(write(tmp_path, GOOD))
     assert config.web == WebConfig(
-        host="127.0.0.1", port=8080, tls=False, data_dir=tmp_path / "data",
-        ice_addresses=("127.0.0.1", "192.0.2.10"), announced_address="198.51.100.7", voice_slots=4,
-        sittings=(SittingSpec("cc-2025-03-12", "Conseil communautaire du 12 mars 2025",
-                              (SalleSpec("belcourt", "Belcourt"), SalleSpec("vaux", "Vaux")), "belcourt"),),
-        session_ttl_s=7200, public_frame_ancestors=("https://www.example.fr",), reconcile_after_s=15.0,
-        turn=config.turn)
-    assert config.web.turn is config.turn and config.trusted_proxies == ("127.0.0.1", "::1") and config.tls_files is None
+        host="127.0.0.1",
+        port=8080,
+        tls=False,
+        data_dir=tmp_path / "data",
+        ice_addresses=("127.0.0.1", "192.0.2.10"),
+        announced_address="198.51.100.7",
+        voice_slots=4,
+        sittings=(
+            SittingSpec(
+                "cc-2025-03-12",
+                "Conseil communautaire du 12 mars 2025",
+                (SalleSpec("belcourt", "Belcourt"), SalleSpec("vaux", "Vaux")),
+                "belcourt",
+            ),
+        ),
+        session_ttl_s=7200,
+        public_frame_ancestors=("https://www.example.fr",),
+        reconcile_after_s=15.0,
+        turn=config.turn,
+    )
+    assert (
+        config.web.turn is config.turn and config.trusted_proxies == ("127.0.0.1", "::1") and config.tls_files is None
+    )
     assert config.turn is not None and config.turn.shared_secret == "s3cret" and config.turn.ttl_s == 3600
 
 
 def test_tls_mode(tmp_path):
     cert, key = ensure_self_signed(tmp_path / "tls")
-    text = GOOD.replace('[proxy]\ntrusted = ["127.0.0.1", "::1"]',
-                        f'[tls]\ncert = "{cert}"\nkey = "tls/{key.name}"').replace('host = "127.0.0.1"', 'host = "0.0.0.0"')
+    text = GOOD.replace(
+        '[proxy]\ntrusted = ["127.0.0.1", "::1"]', f'[tls]\ncert = "{cert}"\nkey = "tls/{key.name}"'
+    ).replace('host = "127.0.0.1"', 'host = "0.0.0.0"')
     config = load(write(tmp_path, text))
     assert config.web.tls and config.web.host == "0.0.0.0" and config.tls_files.key == key
     assert serve.tls_context(config) is not None
@@ -98,41 +115,48 @@ def test_the_example_in_deploy_is_valid(tmp_path):
 
 # (what to change in GOOD, the key the error must name)
 BAD = [
-    ('port = 8080', 'port = 70000', "server.port"),
-    ('port = 8080', 'port = "8080"', "server.port"),
-    ('data_dir = "data"', '', "server.data_dir"),
-    ('port = 8080', 'port = 8080\nworkers = 0', "server.workers"),
-    ('port = 8080', 'port = 8080\nredis = "http://127.0.0.1"', "server.redis"),
-    ('port = 8080', 'port = 8080\nnode_url = "ftp://n1"', "server.node_url"),
-    ('port = 8080', 'port = 8080\nlease_ttl_s = 0', "server.lease_ttl_s"),
-    ('port = 8080', 'port = 8080\nevent_loop = "tokio"', "server.event_loop"),
-    ('port = 8080', 'port = 8080\ncolour = "bleu"', "server.colour"),
-    ('host = "127.0.0.1"', 'host = "0.0.0.0"', "server.host"),        # plain HTTP off loopback
+    ("port = 8080", "port = 70000", "server.port"),
+    ("port = 8080", 'port = "8080"', "server.port"),
+    ('data_dir = "data"', "", "server.data_dir"),
+    ("port = 8080", "port = 8080\nworkers = 0", "server.workers"),
+    ("port = 8080", 'port = 8080\nredis = "http://127.0.0.1"', "server.redis"),
+    ("port = 8080", 'port = 8080\nnode_url = "ftp://n1"', "server.node_url"),
+    ("port = 8080", "port = 8080\nlease_ttl_s = 0", "server.lease_ttl_s"),
+    ("port = 8080", 'port = 8080\nevent_loop = "tokio"', "server.event_loop"),
+    ("port = 8080", 'port = 8080\ncolour = "bleu"', "server.colour"),
+    ('host = "127.0.0.1"', 'host = "0.0.0.0"', "server.host"),  # plain HTTP off loopback
     ('host = "127.0.0.1"', 'host = "nowhere"', "server.host"),
     ('trusted = ["127.0.0.1", "::1"]', 'trusted = ["proxy.local"]', "proxy.trusted[0]"),
-    ('trusted = ["127.0.0.1", "::1"]', 'trusted = []', "proxy.trusted"),
-    ('[proxy]\ntrusted = ["127.0.0.1", "::1"]', '', "tls"),              # neither TLS nor proxy
-    ('[proxy]', '[tls]\ncert = "c.pem"\nkey = "k.pem"\n[proxy]', "proxy"),  # both
+    ('trusted = ["127.0.0.1", "::1"]', "trusted = []", "proxy.trusted"),
+    ('[proxy]\ntrusted = ["127.0.0.1", "::1"]', "", "tls"),  # neither TLS nor proxy
+    ("[proxy]", '[tls]\ncert = "c.pem"\nkey = "k.pem"\n[proxy]', "proxy"),  # both
     ('[proxy]\ntrusted = ["127.0.0.1", "::1"]', '[tls]\ncert = "missing.pem"\nkey = "k.pem"', "tls.cert"),
-    ('listen_addresses = ["127.0.0.1", "192.0.2.10"]', 'listen_addresses = ["127.0.0.1", "eth0"]', "ice.listen_addresses[1]"),
+    (
+        'listen_addresses = ["127.0.0.1", "192.0.2.10"]',
+        'listen_addresses = ["127.0.0.1", "eth0"]',
+        "ice.listen_addresses[1]",
+    ),
     ('announced_address = "198.51.100.7"', 'announced_address = "example.fr"', "ice.announced_address"),
     ('announced_address = "198.51.100.7"', 'announced = "198.51.100.7"', "ice.announced"),
     ('"turns:turn.example.fr:443?transport=tcp"', '"https://turn.example.fr"', "turn.urls[1]"),
     ('shared_secret_file = "turn-secret"', 'shared_secret_file = "nope"', "turn.shared_secret_file"),
-    ('shared_secret_file = "turn-secret"', 'shared_secret_file = "turn-secret"\nusername = "u"\ncredential = "p"',
-     "turn.shared_secret"),
+    (
+        'shared_secret_file = "turn-secret"',
+        'shared_secret_file = "turn-secret"\nusername = "u"\ncredential = "p"',
+        "turn.shared_secret",
+    ),
     ('shared_secret_file = "turn-secret"\nttl_s = 3600', 'username = "u"', "turn.credential"),
     ('shared_secret_file = "turn-secret"\nttl_s = 3600', 'username = "u"\ncredential = "p"\nttl_s = 60', "turn.ttl_s"),
-    ('ttl_s = 3600', 'ttl_s = 1', "turn.ttl_s"),
-    ('voice_slots = 4', 'voice_slots = -1', "media.voice_slots"),
-    ('session_ttl_s = 7200', 'session_ttl_s = true', "web.session_ttl_s"),
-    ('reconcile_after_s = 15', 'reconcile_after_s = "soon"', "web.reconcile_after_s"),
+    ("ttl_s = 3600", "ttl_s = 1", "turn.ttl_s"),
+    ("voice_slots = 4", "voice_slots = -1", "media.voice_slots"),
+    ("session_ttl_s = 7200", "session_ttl_s = true", "web.session_ttl_s"),
+    ("reconcile_after_s = 15", 'reconcile_after_s = "soon"', "web.reconcile_after_s"),
     ('id = "cc-2025-03-12"', 'id = "CC 2025"', "sittings[0].id"),
-    ('title = "Conseil communautaire du 12 mars 2025"', '', "sittings[0].title"),
+    ('title = "Conseil communautaire du 12 mars 2025"', "", "sittings[0].title"),
     ('president_salle = "belcourt"', 'president_salle = "mairie"', "sittings[0].president_salle"),
     ('{ id = "vaux", name = "Vaux" }', '{ id = "vaux", nom = "Vaux" }', "sittings[0].salles[1].nom"),
     ('{ id = "vaux", name = "Vaux" }', '{ id = "belcourt", name = "Vaux" }', "sittings[0].salles[1].id"),
-    ('[media]', '[recording]\nkey = "x"\n[media]', "recording"),
+    ("[media]", '[recording]\nkey = "x"\n[media]', "recording"),
 ]
 
 
@@ -143,11 +167,11 @@ def test_each_bad_key_is_named(tmp_path, old, new, key):
         load(write(tmp_path, GOOD.replace(old, new, 1)))
     assert key in info.value.keys, info.value.render()
     line = next(line for line in info.value.render().splitlines() if line.strip().startswith(key + " :"))
-    assert " / " in line   # French / English
+    assert " / " in line  # French / English
 
 
 def test_all_problems_are_reported_at_once(tmp_path):
-    text = GOOD.replace("port = 8080", "port = 0\nworkers = 0").replace('voice_slots = 4', 'voice_slots = 99')
+    text = GOOD.replace("port = 8080", "port = 0\nworkers = 0").replace("voice_slots = 4", "voice_slots = 99")
     with pytest.raises(ConfigError) as info:
         load(write(tmp_path, text))
     assert {"server.port", "server.workers", "media.voice_slots"} <= set(info.value.keys)
@@ -164,6 +188,7 @@ def test_syntax_errors_and_missing_files(tmp_path):
 def test_check_exits_0_or_1_without_serving(tmp_path, capsys, monkeypatch):
     def no_serving(*a, **k):
         raise AssertionError("--check must not serve")
+
     monkeypatch.setattr(web, "run_app", no_serving)
     good = write(tmp_path, GOOD)
     assert main(["serve", "--check", "--config", str(good)]) == 0
@@ -171,15 +196,16 @@ def test_check_exits_0_or_1_without_serving(tmp_path, capsys, monkeypatch):
     bad = write(tmp_path, GOOD.replace("port = 8080", "port = 8080\nworkers = 0"), "bad.toml")
     assert main(["serve", "--check", "--config", str(bad)]) == 1
     assert "server.workers" in capsys.readouterr().err
-    assert not (tmp_path / "data").exists()   # nothing created by a check
+    assert not (tmp_path / "data").exists()  # nothing created by a check
 
 
 def test_check_with_the_installed_command(tmp_path):
-    bad = write(tmp_path, GOOD.replace('port = 8080', 'port = 8080\nworkers = 0'))
+    bad = write(tmp_path, GOOD.replace("port = 8080", "port = 8080\nworkers = 0"))
     seance = Path(sys.executable).parent / "seance"
     argv = [str(seance)] if seance.exists() else [sys.executable, "-m", "web.cli"]
-    done = subprocess.run([*argv, "serve", "--check", "--config", str(bad)], capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
+    done = subprocess.run(
+        [*argv, "serve", "--check", "--config", str(bad)], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
     assert done.returncode == 1 and "server.workers" in done.stderr and "between 1 and 64" in done.stderr
 
 
@@ -215,8 +241,11 @@ async def test_forwarded_headers_only_from_trusted_proxies(tmp_path, aiohttp_cli
     async def who(request: web.Request) -> web.Response:
         return web.json_response({"remote": request.remote, "scheme": request.scheme, "host": request.host})
 
-    headers = {"X-Forwarded-For": "203.0.113.99, 198.51.100.23", "X-Forwarded-Proto": "https",
-               "X-Forwarded-Host": "seance.example.fr"}
+    headers = {
+        "X-Forwarded-For": "203.0.113.99, 198.51.100.23",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "seance.example.fr",
+    }
     trusting = web.Application(middlewares=[serve.forwarded_middleware(("127.0.0.1", "::1"))])
     trusting.router.add_get("/", who)
     client = await aiohttp_client(trusting)

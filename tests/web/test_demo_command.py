@@ -30,11 +30,22 @@ def _free_port() -> int:
 async def test_seance_demo_prints_accounts_and_serves_them(tmp_path) -> None:
     port = _free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())",
-        "demo", "--http", "--port", str(port), "--data-dir", str(tmp_path / "demo"),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-c",
+        "import sys; from web.cli import main; sys.exit(main())",
+        "demo",
+        "--http",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path / "demo"),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     lines: list[str] = []
     try:
+
         async def banner() -> None:
             while True:
                 raw = await proc.stdout.readline()
@@ -58,11 +69,13 @@ async def test_seance_demo_prints_accounts_and_serves_them(tmp_path) -> None:
                             break
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.1)
-            async with http.post(f"{base}/login", data={"login": "president", "password": password + "x"},
-                                 allow_redirects=False) as r:
+            async with http.post(
+                f"{base}/login", data={"login": "president", "password": password + "x"}, allow_redirects=False
+            ) as r:
                 assert r.status == 401
-            async with http.post(f"{base}/login", data={"login": "president", "password": password},
-                                 allow_redirects=False) as r:
+            async with http.post(
+                f"{base}/login", data={"login": "president", "password": password}, allow_redirects=False
+            ) as r:
                 assert r.status == 303 and SESSION_COOKIE in r.cookies, r.status
             for link, name in zip(kiosks, ("Belcourt", "Vaux", "Saint-Ferréol")):
                 async with http.get(link) as r:
@@ -74,7 +87,7 @@ async def test_seance_demo_prints_accounts_and_serves_them(tmp_path) -> None:
             proc.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(proc.wait(), 15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 proc.kill()
                 await proc.wait()
     assert proc.returncode in (0, -signal.SIGTERM), proc.returncode

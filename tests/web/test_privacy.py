@@ -64,10 +64,16 @@ async def welcome_of(client, token: str | None = None) -> dict:
 
 async def test_privacy_page_states_the_configured_durations_and_contact(aiohttp_client, tmp_path):
     body = {}
-    for n, (ip_days, rec_days, dpo) in enumerate([(30, 365, "dpo@cc-trois-rivieres.fr"),
-                                                   (7, 90, "Mme Durand, DPO, 1 place de la Mairie")]):
-        config = WebConfig(tls=False, data_dir=tmp_path / str(n), log_ip_retention_days=ip_days,
-                           recording_retention_days=rec_days, dpo_contact=dpo)
+    for n, (ip_days, rec_days, dpo) in enumerate(
+        [(30, 365, "dpo@cc-trois-rivieres.fr"), (7, 90, "Mme Durand, DPO, 1 place de la Mairie")]
+    ):
+        config = WebConfig(
+            tls=False,
+            data_dir=tmp_path / str(n),
+            log_ip_retention_days=ip_days,
+            recording_retention_days=rec_days,
+            dpo_contact=dpo,
+        )
         client = await aiohttp_client(create_app(config))
         r = await client.get("/confidentialite")
         assert r.status == 200
@@ -75,8 +81,18 @@ async def test_privacy_page_states_the_configured_durations_and_contact(aiohttp_
         assert f'id="log-ip-retention">{ip_days} jours<' in text
         assert f'id="recording-retention">{rec_days} jours<' in text
         assert dpo.replace("'", "&#39;") in text
-        for words in ("Images et voix", "noms et qualités", "votes", "adresses IP", "L.5211-11-1", "R.5211-2",
-                      "obligation légale", "mission d'intérêt public", "agent de la salle", "CNIL"):
+        for words in (
+            "Images et voix",
+            "noms et qualités",
+            "votes",
+            "adresses IP",
+            "L.5211-11-1",
+            "R.5211-2",
+            "obligation légale",
+            "mission d'intérêt public",
+            "agent de la salle",
+            "CNIL",
+        ):
             assert words.replace("'", "&#39;") in text or words in text, words
     assert body[0] != body[1]
 
@@ -91,12 +107,23 @@ async def test_privacy_page_says_whether_addresses_are_truncated(aiohttp_client,
 def test_the_toml_file_sets_the_privacy_values(tmp_path):
     from web.config_file import ConfigError, parse
 
-    doc = {"server": {"data_dir": str(tmp_path)}, "proxy": {"trusted": ["127.0.0.1"]},
-           "privacy": {"dpo_contact": "dpo@example.fr", "log_ip_retention_days": 14,
-                       "recording_retention_days": 180, "log_ip_truncate": False}}
+    doc = {
+        "server": {"data_dir": str(tmp_path)},
+        "proxy": {"trusted": ["127.0.0.1"]},
+        "privacy": {
+            "dpo_contact": "dpo@example.fr",
+            "log_ip_retention_days": 14,
+            "recording_retention_days": 180,
+            "log_ip_truncate": False,
+        },
+    }
     web = parse(doc, source=tmp_path / "seance.toml").web
-    assert (web.dpo_contact, web.log_ip_retention_days, web.recording_retention_days, web.log_ip_truncate) == \
-        ("dpo@example.fr", 14, 180, False)
+    assert (web.dpo_contact, web.log_ip_retention_days, web.recording_retention_days, web.log_ip_truncate) == (
+        "dpo@example.fr",
+        14,
+        180,
+        False,
+    )
     doc["privacy"] = {"log_ip_retention_days": 0, "log_ip_truncate": "yes", "retention": 3}
     with pytest.raises(ConfigError) as err:
         parse(doc, source=tmp_path / "seance.toml")
@@ -111,7 +138,7 @@ def test_every_template_extends_base_and_keeps_the_privacy_link():
         if path.name in ("base.html", "admin_macros.html"):
             continue
         assert text.startswith('{% extends "base.html" %}'), path.name
-        if "{% block footer %}{% endblock %}" in text:      # a full-screen page puts the link in its own bar
+        if "{% block footer %}{% endblock %}" in text:  # a full-screen page puts the link in its own bar
             assert 'href="/confidentialite"' in text, path.name
 
 
@@ -132,7 +159,9 @@ def test_redaction_of_sdp_tokens_cookies_and_passwords():
         json.dumps({"type": "offer", "sdp": sdp}),
         "offer " + sdp,
         repr({"type": "hello", "token": "eyJhbGciOiJub25lIn0abcdefghij.ABCDEFGHIJKLMNOPQRSTUV"}),
-        "Authorization: Bearer abc.def", "Cookie: seance_session=abc.def; other=1", "login=x&password=hunter2",
+        "Authorization: Bearer abc.def",
+        "Cookie: seance_session=abc.def; other=1",
+        "login=x&password=hunter2",
     ]
     for text in cases:
         out = redact(text)
@@ -143,10 +172,12 @@ def test_redaction_of_sdp_tokens_cookies_and_passwords():
 
 
 async def test_no_token_sdp_or_full_address_in_the_logs(client, caplog, monkeypatch):
-    sdp = ("v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
-           "a=ice-ufrag:Ufr4g\r\na=ice-pwd:S3cr3tP4ssw0rd\r\na=fingerprint:sha-256 AB:CD\r\n")
+    sdp = (
+        "v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        "a=ice-ufrag:Ufr4g\r\na=ice-pwd:S3cr3tP4ssw0rd\r\na=fingerprint:sha-256 AB:CD\r\n"
+    )
 
-    async def failing_negotiate(self, conn, offer_sdp):   # a media-plane error that quotes the offer
+    async def failing_negotiate(self, conn, offer_sdp):  # a media-plane error that quotes the offer
         raise RuntimeError(f"cannot apply remote description {offer_sdp!r}")
 
     monkeypatch.setattr(SittingRoom, "negotiate", failing_negotiate)
@@ -163,14 +194,13 @@ async def test_no_token_sdp_or_full_address_in_the_logs(client, caplog, monkeypa
     await ws.close()
     logging.getLogger("aiortc.rtcpeerconnection").debug("setRemoteDescription(%s) token=%s", sdp, token)
     await asyncio.sleep(0.1)
-    text = "\n".join(logging.Formatter("%(message)s").format(rec) + " " + str(rec.__dict__)
-                     for rec in caplog.records)
-    assert "handler failed" in text and "[SDP omis]" in text        # the error was logged, without its SDP
+    text = "\n".join(logging.Formatter("%(message)s").format(rec) + " " + str(rec.__dict__) for rec in caplog.records)
+    assert "handler failed" in text and "[SDP omis]" in text  # the error was logged, without its SDP
     access = [rec for rec in caplog.records if rec.name == "aiohttp.access"]
     assert any("/salle/vaux" in rec.getMessage() for rec in access)
     for secret in (token, token.split(".")[1], "S3cr3tP4ssw0rd", "Ufr4g", "o=- 4611"):
         assert secret not in text
-    assert "127.0.0.1" not in " ".join(rec.getMessage() for rec in access)   # truncated: 127.0.0.0
+    assert "127.0.0.1" not in " ".join(rec.getMessage() for rec in access)  # truncated: 127.0.0.0
 
 
 async def test_the_access_log_keeps_full_addresses_when_told(aiohttp_client, tmp_path, caplog):
@@ -199,8 +229,18 @@ async def test_csp_has_no_unsafe_inline_anywhere_and_only_the_public_page_is_fra
     client.app[ACCOUNTS].set_account("adm", "pw", Role.ADMIN, member_id="adm")
     await client.post("/login", data={"login": "adm", "password": "pw"})
     kiosk = client.app[SIGNER].issue(Role.KIOSK, salle="vaux", sitting="demo")
-    for path in ("/", "/login", "/admin", "/audit/demo", "/moderation", "/confidentialite", "/public/demo",
-                 f"/salle/vaux?token={kiosk}", "/static/rtc.js", "/healthz"):
+    for path in (
+        "/",
+        "/login",
+        "/admin",
+        "/audit/demo",
+        "/moderation",
+        "/confidentialite",
+        "/public/demo",
+        f"/salle/vaux?token={kiosk}",
+        "/static/rtc.js",
+        "/healthz",
+    ):
         r = await client.get(path)
         csp = r.headers["Content-Security-Policy"]
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "script-src 'self';" in csp, path
@@ -212,8 +252,13 @@ async def test_csp_has_no_unsafe_inline_anywhere_and_only_the_public_page_is_fra
 
 
 async def test_frame_ancestors_of_the_public_page_are_configurable(aiohttp_client, tmp_path):
-    config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo.demo_sitting(),), ice_addresses=("127.0.0.1",),
-                       public_frame_ancestors=("https://www.cc-trois-rivieres.fr",))
+    config = WebConfig(
+        tls=False,
+        data_dir=tmp_path,
+        sittings=(demo.demo_sitting(),),
+        ice_addresses=("127.0.0.1",),
+        public_frame_ancestors=("https://www.cc-trois-rivieres.fr",),
+    )
     client = await aiohttp_client(create_app(config))
     r = await client.get("/public/demo")
     assert "frame-ancestors https://www.cc-trois-rivieres.fr" in r.headers["Content-Security-Policy"]
@@ -244,8 +289,11 @@ async def test_hsts_and_secure_cookie_follow_the_request_behind_a_tls_proxy(aioh
 
 
 async def test_welcome_carries_time_limited_turn_credentials(aiohttp_client, config):
-    turn = TurnSettings(urls=("turn:turn.example.fr:3478?transport=udp", "turns:turn.example.fr:443?transport=tcp"),
-                        shared_secret="s3cret", ttl_s=600)
+    turn = TurnSettings(
+        urls=("turn:turn.example.fr:3478?transport=udp", "turns:turn.example.fr:443?transport=tcp"),
+        shared_secret="s3cret",
+        ttl_s=600,
+    )
     client = await aiohttp_client(create_app(dataclasses.replace(config, turn=turn)))
     token = client.app[SIGNER].issue(Role.KIOSK, salle="vaux", sitting="demo")
     first, second = await welcome_of(client, token), await welcome_of(client)
@@ -256,8 +304,8 @@ async def test_welcome_carries_time_limited_turn_credentials(aiohttp_client, con
         assert 0 < int(expiry) - time.time() <= 600 and user
         expected = base64.b64encode(hmac.new(b"s3cret", server["username"].encode(), hashlib.sha1).digest()).decode()
         assert server["credential"] == expected and verify_rest_credential("s3cret", server["username"], expected)
-        assert "vaux" not in user and "@" not in user        # coturn logs the user: no person's name in it
-    assert first["iceServers"][0]["username"] != second["iceServers"][0]["username"]   # one per session
+        assert "vaux" not in user and "@" not in user  # coturn logs the user: no person's name in it
+    assert first["iceServers"][0]["username"] != second["iceServers"][0]["username"]  # one per session
     r = await client.get(f"/salle/vaux?token={token}")
     assert "s3cret" not in await r.text() and first["iceServers"][0]["credential"] not in await r.text()
 
@@ -266,21 +314,24 @@ async def test_welcome_has_static_turn_credentials_or_none(aiohttp_client, confi
     static = TurnSettings(urls=("turn:turn.example.fr:3478",), username="seance", credential="pw")
     client = await aiohttp_client(create_app(dataclasses.replace(config, turn=static)))
     assert (await welcome_of(client))["iceServers"] == [
-        {"urls": ["turn:turn.example.fr:3478"], "username": "seance", "credential": "pw"}]
+        {"urls": ["turn:turn.example.fr:3478"], "username": "seance", "credential": "pw"}
+    ]
     plain = await aiohttp_client(create_app(dataclasses.replace(config, data_dir=tmp_path / "b")))
     assert (await welcome_of(plain))["iceServers"] == []
 
 
 async def test_rtc_js_uses_the_ice_servers_of_welcome(client):
     script = await (await client.get("/static/rtc.js")).text()
-    assert re.search(r"new RTCPeerConnection\(\{\s*iceServers: this\.iceServers,\s*bundlePolicy: \"max-bundle\"", script)
+    assert re.search(
+        r"new RTCPeerConnection\(\{\s*iceServers: this\.iceServers,\s*bundlePolicy: \"max-bundle\"", script
+    )
     assert "this.iceServers = Array.isArray(msg.iceServers)" in script and "turn:" not in script
 
 
 async def test_the_recordings_period_stated_is_the_one_the_purge_applies(client, config):
     from web.commands.recordings import sitting_retention_days
 
-    applied = sitting_retention_days(config.data_dir, "demo")     # the demo journal's règlement intérieur
+    applied = sitting_retention_days(config.data_dir, "demo")  # the demo journal's règlement intérieur
     assert applied is not None
     text = await (await client.get("/confidentialite")).text()
     assert f'id="recording-retention">{applied} jours<' in text

@@ -42,8 +42,10 @@ def test_people_and_node_tokens_are_never_confused():
 
 
 def doc(**server):
-    return {"server": {"host": "127.0.0.1", "port": 8080, "data_dir": "data", **server},
-            "proxy": {"trusted": ["127.0.0.1"]}}
+    return {
+        "server": {"host": "127.0.0.1", "port": 8080, "data_dir": "data", **server},
+        "proxy": {"trusted": ["127.0.0.1"]},
+    }
 
 
 def test_cascading_keys(tmp_path):

@@ -62,7 +62,9 @@ async def test_screens_load_their_script_and_no_inline_script(client, path):
     body = await r.text()
     assert r.status == 200 and 'lang="fr"' in body and 'data-sitting="demo"' in body
     assert f'<script type="module" src="/static/{script}' in body
-    assert "<script>" not in body and " style=" not in body and "onclick=" not in body  # CSP: script-src/style-src 'self'
+    assert (
+        "<script>" not in body and " style=" not in body and "onclick=" not in body
+    )  # CSP: script-src/style-src 'self'
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
 
 
@@ -100,7 +102,9 @@ def _ids_looked_up(script: str) -> set[str]:
 
 def _ids_created(script: str) -> set[str]:
     text = (STATIC / script).read_text(encoding="utf-8")
-    return set(re.findall(r'\bid: "([A-Za-z0-9_-]+)"', text)) | set(re.findall(r"\bconst reasonId = \"([a-z-]+)\"", text))
+    return set(re.findall(r'\bid: "([A-Za-z0-9_-]+)"', text)) | set(
+        re.findall(r"\bconst reasonId = \"([a-z-]+)\"", text)
+    )
 
 
 @pytest.mark.parametrize("path", list(PAGE_SCRIPTS))
@@ -125,11 +129,37 @@ async def test_static_scripts_are_served(client):
 # ------------------------------------------------------------------ scripts vs the sitting view
 
 #: Keys the screens read from the view (docs/interfaces.md, « the sitting view »).
-VIEW_KEYS = {"id", "title", "status", "sensitive", "public_stream_up", "president", "secretary", "salles", "members",
-             "quorum", "opening", "agenda", "current_item", "vote", "floor"}
+VIEW_KEYS = {
+    "id",
+    "title",
+    "status",
+    "sensitive",
+    "public_stream_up",
+    "president",
+    "secretary",
+    "salles",
+    "members",
+    "quorum",
+    "opening",
+    "agenda",
+    "current_item",
+    "vote",
+    "floor",
+}
 SALLE_KEYS = {"id", "name", "transmitting", "audio_only", "present"}
-MEMBER_KEYS = {"id", "name", "commune", "function", "present", "salle", "proxy_to", "proxy_from", "suppleant_of", "suppleant",
-               "suppleance"}
+MEMBER_KEYS = {
+    "id",
+    "name",
+    "commune",
+    "function",
+    "present",
+    "salle",
+    "proxy_to",
+    "proxy_from",
+    "suppleant_of",
+    "suppleant",
+    "suppleance",
+}
 ITEM_KEYS = {"id", "title", "kind", "status", "secret_requests", "result"}
 RESULT_KEYS = {"pour", "contre", "abstention", "nppv", "exprimes", "adopted", "casting_vote", "ballots"}
 BALLOT_KEYS = {"voter", "voter_name", "on_behalf_of", "on_behalf_of_name", "choice"}
@@ -141,8 +171,18 @@ def _sample_view():
     """A sitting taken through check-ins, a proxy, opening and a closed vote, then a vote open."""
     from deliberation.actors import Actor
     from deliberation.actors import Role as CoreRole
-    from deliberation.commands import (AppointSecretary, CastBallot, CheckIn, CloseVote, OpenSitting, OpenVote,
-                                       RecordProxy, ReportPublicStream, ReportTransmission, TakeUpItem)
+    from deliberation.commands import (
+        AppointSecretary,
+        CastBallot,
+        CheckIn,
+        CloseVote,
+        OpenSitting,
+        OpenVote,
+        RecordProxy,
+        ReportPublicStream,
+        ReportTransmission,
+        TakeUpItem,
+    )
     from deliberation.demo import agent_actor, demo_seance, president_actor
     from deliberation.refusal import Refusal
     from deliberation.view import sitting_view
@@ -159,7 +199,11 @@ def _sample_view():
     for salle in ("belcourt", "vaux", "saint-ferreol"):
         ok(ReportTransmission(at, salle, True), system)
     ok(ReportPublicStream(at, True), system)
-    present = {"belcourt": ["m01", "m02", "m03", "m04"], "vaux": ["m06", "m07", "m08"], "saint-ferreol": ["m10", "m11", "m12"]}
+    present = {
+        "belcourt": ["m01", "m02", "m03", "m04"],
+        "vaux": ["m06", "m07", "m08"],
+        "saint-ferreol": ["m10", "m11", "m12"],
+    }
     for salle, members in present.items():
         for m in members:
             ok(CheckIn(at, m, salle), agent_actor(s.council, salle))
@@ -207,7 +251,7 @@ def test_the_item_statuses_and_methods_the_screens_label_are_the_views():
     for status in ITEM_STATUSES:
         assert re.search(rf"\b{status}: \"", text), f"sitting.js has no French label for item status {status!r}"
     for method in METHODS:
-        assert f"{method}: \"" in text, f"sitting.js has no French label for method {method!r}"
+        assert f'{method}: "' in text, f"sitting.js has no French label for method {method!r}"
     for choice in CHOICES:
         assert f'["{choice}", "' in text, f"sitting.js has no French label for choice {choice!r}"
     for status in ("convened", "opened", "suspended", "closed"):

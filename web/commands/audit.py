@@ -39,8 +39,10 @@ def run(args: argparse.Namespace) -> int:
         for v in report.votes:
             c = v["counts"]
             verdict = "adopté" + (" (voix prépondérante)" if v["casting_vote"] else "") if v["adopted"] else "rejeté"
-            print(f"  ligne {v['line']}: {v['item_id']}: {c['pour']} pour, {c['contre']} contre, "
-                  f"{c['abstention']} abst., {c['nppv']} nppv — {verdict}")
+            print(
+                f"  ligne {v['line']}: {v['item_id']}: {c['pour']} pour, {c['contre']} contre, "
+                f"{c['abstention']} abst., {c['nppv']} nppv — {verdict}"
+            )
         return 0
     print(f"ÉCHEC {args.journal} ligne {report.line} : {report.reason}")
     return 1

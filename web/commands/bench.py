@@ -12,40 +12,79 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vs-janus", action="store_true", help="run the same load against Debian's Janus too")
     parser.add_argument("--janus-only", action="store_true", help="skip the Séance target (Janus reference alone)")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
-    parser.add_argument("--cache", metavar="DIR", type=Path, default=None,
-                        help="media sample cache (default ~/.cache/seance-bench)")
+    parser.add_argument(
+        "--cache", metavar="DIR", type=Path, default=None, help="media sample cache (default ~/.cache/seance-bench)"
+    )
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds between joining and the window (default 2)")
-    parser.add_argument("--zero-seconds", type=float, default=3.0,
-                        help="length of the direct publisher→subscriber run that gives the zero of the delay (default 3)")
-    parser.add_argument("--salles-per-process", type=int, default=1,
-                        help="synthetic salles hosted by one load-generator process (default 1)")
+    parser.add_argument(
+        "--zero-seconds",
+        type=float,
+        default=3.0,
+        help="length of the direct publisher→subscriber run that gives the zero of the delay (default 3)",
+    )
+    parser.add_argument(
+        "--salles-per-process",
+        type=int,
+        default=1,
+        help="synthetic salles hosted by one load-generator process (default 1)",
+    )
     parser.add_argument("--voices", type=int, default=3, help="audio slots per salle (default 3)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    parser.add_argument("--sittings", type=int, default=1,
-                        help="an installation: K sittings of --salles salles each, in one server process "
-                             "unless --workers (default 1)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="server worker processes, sitting k on worker k mod W, each pinned to a core of "
-                             "its own (the whole machine; --sittings defaults to W; default 1)")
-    parser.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="auto",
-                        help="the Séance server's event loop (default auto, as seance serve: uvloop when installed)")
-    parser.add_argument("--client-loop", choices=("asyncio", "uvloop", "auto"), default="auto",
-                        help="the synthetic salles' event loop (default auto: uvloop when installed)")
-    parser.add_argument("--client-path", choices=("fast", "stock"), default="fast",
-                        help="the salles' per-packet path: fast (aiortc's ICE/DTLS/SRTP, packets from a header "
-                             "template, received in the socket callback) or stock (aiortc's own; default fast)")
-    parser.add_argument("--media-only", action="store_true",
-                        help="Séance's sittings without their deliberation side (no journal, no sitting view "
-                             "pushed to the salles on media changes), as the benchmark ran before 2026-12-06")
-    parser.add_argument("--capacity", action="store_true",
-                        help="raise the salles per sitting from --salles until loss > 0.5%% or p99 added "
-                             "delay > 50 ms; report the largest number held (one worker, or with --workers "
-                             "the whole machine)")
-    parser.add_argument("--capacity-budget", type=float, default=300.0,
-                        help="seconds for the whole capacity search (default 300)")
-    parser.add_argument("--baseline", choices=("mediarelay",), default=None,
-                        help="also run aiortc's decode/re-encode relay (MediaRelay) with the same load: "
-                             "the naive baseline, for small --salles")
+    parser.add_argument(
+        "--sittings",
+        type=int,
+        default=1,
+        help="an installation: K sittings of --salles salles each, in one server process unless --workers (default 1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server worker processes, sitting k on worker k mod W, each pinned to a core of "
+        "its own (the whole machine; --sittings defaults to W; default 1)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop", "auto"),
+        default="auto",
+        help="the Séance server's event loop (default auto, as seance serve: uvloop when installed)",
+    )
+    parser.add_argument(
+        "--client-loop",
+        choices=("asyncio", "uvloop", "auto"),
+        default="auto",
+        help="the synthetic salles' event loop (default auto: uvloop when installed)",
+    )
+    parser.add_argument(
+        "--client-path",
+        choices=("fast", "stock"),
+        default="fast",
+        help="the salles' per-packet path: fast (aiortc's ICE/DTLS/SRTP, packets from a header "
+        "template, received in the socket callback) or stock (aiortc's own; default fast)",
+    )
+    parser.add_argument(
+        "--media-only",
+        action="store_true",
+        help="Séance's sittings without their deliberation side (no journal, no sitting view "
+        "pushed to the salles on media changes), as the benchmark ran before 2026-12-06",
+    )
+    parser.add_argument(
+        "--capacity",
+        action="store_true",
+        help="raise the salles per sitting from --salles until loss > 0.5%% or p99 added "
+        "delay > 50 ms; report the largest number held (one worker, or with --workers "
+        "the whole machine)",
+    )
+    parser.add_argument(
+        "--capacity-budget", type=float, default=300.0, help="seconds for the whole capacity search (default 300)"
+    )
+    parser.add_argument(
+        "--baseline",
+        choices=("mediarelay",),
+        default=None,
+        help="also run aiortc's decode/re-encode relay (MediaRelay) with the same load: "
+        "the naive baseline, for small --salles",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,8 +100,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"seance bench: --workers {workers} needs at least as many sittings (--sittings {sittings})")
         return 2
     if workers > 1 and (args.vs_janus or args.janus_only or args.baseline):
-        print("seance bench: --workers is for Séance alone (the Janus and MediaRelay references run one "
-              "sitting in one process)")
+        print(
+            "seance bench: --workers is for Séance alone (the Janus and MediaRelay references run one "
+            "sitting in one process)"
+        )
         return 2
     cfg = BenchConfig(
         salles=args.salles,

@@ -21,8 +21,8 @@ from sfu.eventloop import new_event_loop
 from signaling.accounts import AccountStore
 from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
 from signaling.roles import ROLE_LABELS_FR, Role
-from web.log_privacy import PrivacyAccessLogger
 from web.config import SalleSpec, SittingSpec, WebConfig
+from web.log_privacy import PrivacyAccessLogger
 
 DEMO_SITTING = "demo"
 
@@ -38,20 +38,28 @@ def demo_sitting() -> SittingSpec:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default=None, help="address to listen on (default: localhost, or 127.0.0.1 with --http)")
+    parser.add_argument(
+        "--host", default=None, help="address to listen on (default: localhost, or 127.0.0.1 with --http)"
+    )
     parser.add_argument("--port", type=int, default=None, help="port (default: 8443, or 8080 with --http)")
     parser.add_argument("--http", action="store_true", help="plain HTTP on 127.0.0.1 instead of HTTPS")
     parser.add_argument("--data-dir", type=Path, default=Path("var/demo"), help="instance data directory")
-    parser.add_argument("--ice-address", action="append", default=None,
-                        help="address to gather ICE candidates on (repeatable; default: 127.0.0.1 and the LAN)")
+    parser.add_argument(
+        "--ice-address",
+        action="append",
+        default=None,
+        help="address to gather ICE candidates on (repeatable; default: 127.0.0.1 and the LAN)",
+    )
     parser.add_argument("--announced-address", default=None, help="public address to announce in ICE candidates")
 
 
 def councillor_login(first_name: str, last_name: str) -> str:
     """« Hélène Marchand » -> ``h.marchand`` (ASCII, lowercase, no spaces)."""
+
     def ascii_(text: str) -> str:
         plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
         return "".join(c for c in plain.lower() if c.isalnum() or c == "-")
+
     return f"{ascii_(first_name)[:1]}.{ascii_(last_name)}"
 
 
@@ -69,24 +77,38 @@ def demo_accounts(store: AccountStore, sitting: SittingSpec) -> list[tuple[str, 
     seat = sitting.president_salle or sitting.salles[0].id
     president = council.member(council.president_id)
     plan: list[tuple[str, Role, str | None, str | None, str, str | None]] = [
-        ("president", Role.PRESIDENT, council.president_id, seat,
-         f"{president.first_name} {president.last_name}" if president else "Présidence", None),
+        (
+            "president",
+            Role.PRESIDENT,
+            council.president_id,
+            seat,
+            f"{president.first_name} {president.last_name}" if president else "Présidence",
+            None,
+        ),
         ("moderateur", Role.MODERATOR, "moderateur", seat, "Modération des micros et de la parole", None),
     ]
-    plan += [(f"agent-{a.salle_id}", Role.AGENT, None, a.salle_id, a.name, a.id)
-             for a in council.agents if a.salle_id in {s.id for s in sitting.salles}]
+    plan += [
+        (f"agent-{a.salle_id}", Role.AGENT, None, a.salle_id, a.name, a.id)
+        for a in council.agents
+        if a.salle_id in {s.id for s in sitting.salles}
+    ]
     for m in council.members:
         if m.id == council.president_id:
             continue
-        label = m.name + (f" ({m.function})" if m.function else "") + (" — suppléant·e" if m.seat == "suppleant" else "")
+        label = (
+            m.name + (f" ({m.function})" if m.function else "") + (" — suppléant·e" if m.seat == "suppleant" else "")
+        )
         plan.append((councillor_login(m.first_name, m.last_name), Role.COUNCILLOR, m.id, None, label, None))
-    plan += [("auditeur", Role.AUDITOR, "auditeur", None, "Auditeur (lecture seule)", None),
-             ("admin", Role.ADMIN, "admin", None, "Administration (DSI)", None)]
+    plan += [
+        ("auditeur", Role.AUDITOR, "auditeur", None, "Auditeur (lecture seule)", None),
+        ("admin", Role.ADMIN, "admin", None, "Administration (DSI)", None),
+    ]
     out = []
     for login, role, member_id, salle, label, agent_id in plan:
         password = new_password()
-        store.set_account(login, password, role, member_id=member_id, salle_id=salle, display_name=label,
-                          agent_id=agent_id)
+        store.set_account(
+            login, password, role, member_id=member_id, salle_id=salle, display_name=label, agent_id=agent_id
+        )
         out.append((login, password, role, label))
     return out
 
@@ -139,8 +161,15 @@ def build(args: argparse.Namespace) -> tuple[WebConfig, SittingSpec]:
     port = args.port or (8443 if tls else 8080)
     ice = tuple(args.ice_address) if args.ice_address else ("127.0.0.1",)
     sitting = demo_sitting()
-    config = WebConfig(host=host, port=port, tls=tls, data_dir=args.data_dir, ice_addresses=ice,
-                       announced_address=args.announced_address, sittings=(sitting,))
+    config = WebConfig(
+        host=host,
+        port=port,
+        tls=tls,
+        data_dir=args.data_dir,
+        ice_addresses=ice,
+        announced_address=args.announced_address,
+        sittings=(sitting,),
+    )
     return config, sitting
 
 
@@ -155,23 +184,36 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     signer = TokenSigner.from_data_dir(config.data_dir)
-    links = [(s.name, f"{config.base_url}/salle/{s.id}?token="
-              + signer.issue(Role.KIOSK, salle=s.id, sitting=sitting.id, ttl_s=KIOSK_TTL_S))
-             for s in sitting.salles]
+    links = [
+        (
+            s.name,
+            f"{config.base_url}/salle/{s.id}?token="
+            + signer.issue(Role.KIOSK, salle=s.id, sitting=sitting.id, ttl_s=KIOSK_TTL_S),
+        )
+        for s in sitting.salles
+    ]
 
     from web.app import create_app  # after argument parsing: keeps `seance --help` light
 
     ssl_context = None
     if config.tls:
         from web.tls import server_context
+
         ssl_context = server_context(config.data_dir)
     app = create_app(config)
     print_banner(config, sitting, accounts, links)
     loop, _ = new_event_loop(config.event_loop)
     gc_policy.apply()
     try:
-        web.run_app(app, host=config.host, port=config.port, ssl_context=ssl_context, print=None, loop=loop,
-                    access_log_class=PrivacyAccessLogger)  # T16: no query string, truncated addresses
+        web.run_app(
+            app,
+            host=config.host,
+            port=config.port,
+            ssl_context=ssl_context,
+            print=None,
+            loop=loop,
+            access_log_class=PrivacyAccessLogger,
+        )  # T16: no query string, truncated addresses
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return 0

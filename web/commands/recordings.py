@@ -24,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     purge = sub.add_parser("purge", help="delete the recordings whose retention period has run out")
     purge.add_argument("--data-dir", default="var", type=Path, help="the installation's data directory (default: var)")
     purge.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
-    purge.add_argument("--retention-days", type=int, default=None,
-                       help="override the règlement intérieur's retention period (days)")
+    purge.add_argument(
+        "--retention-days", type=int, default=None, help="override the règlement intérieur's retention period (days)"
+    )
     purge.add_argument("--today", type=date.fromisoformat, default=None, help=argparse.SUPPRESS)
 
 
@@ -41,8 +42,9 @@ def sitting_retention_days(data_dir: Path, sitting_id: str) -> int | None:
     return days if isinstance(days, int) and days >= 0 else None
 
 
-def purge(data_dir: Path, dry_run: bool = False, retention_days: int | None = None,
-          today: date | None = None, out=None) -> list[Path]:
+def purge(
+    data_dir: Path, dry_run: bool = False, retention_days: int | None = None, today: date | None = None, out=None
+) -> list[Path]:
     """Delete (or list, with ``dry_run``) the expired recordings; returns their paths."""
     from signaling.recordings import expired_recordings, recordings_dir
 
@@ -53,8 +55,11 @@ def purge(data_dir: Path, dry_run: bool = False, retention_days: int | None = No
     for sitting in sittings:
         days = retention_days if retention_days is not None else sitting_retention_days(data_dir, sitting)
         if days is None:
-            print(f"{sitting}: durée de conservation inconnue (pas de journal lisible) : rien supprimé ; "
-                  "utilisez --retention-days", file=out)
+            print(
+                f"{sitting}: durée de conservation inconnue (pas de journal lisible) : rien supprimé ; "
+                "utilisez --retention-days",
+                file=out,
+            )
             continue
         for e in expired_recordings(data_dir, days, today):
             if e.path.parent.name != sitting:
@@ -63,8 +68,11 @@ def purge(data_dir: Path, dry_run: bool = False, retention_days: int | None = No
             if not dry_run:
                 e.path.unlink()
             done.append(e.path)
-            print(f"{verb} {e.path} (enregistré le {e.recorded.isoformat()}, conservation {days} jours "
-                  f"jusqu'au {e.delete_from.isoformat()}, {e.size} octets)", file=out)
+            print(
+                f"{verb} {e.path} (enregistré le {e.recorded.isoformat()}, conservation {days} jours "
+                f"jusqu'au {e.delete_from.isoformat()}, {e.size} octets)",
+                file=out,
+            )
         folder = base / sitting
         if not dry_run and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()

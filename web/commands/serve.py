@@ -48,16 +48,28 @@ SITTING_STATES = ("deliberating", "media_only", "refused")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="the installation's seance.toml")
-    parser.add_argument("--check", action="store_true",
-                        help="validate the file and the TLS files, exit 0 (valid) or 1, without serving")
-    parser.add_argument("--add-admin", metavar="LOGIN", default=None,
-                        help="create or reset an administrator account, print its password, exit")
-    parser.add_argument("--workers", default=None, metavar="N",
-                        help="worker processes on this machine (a number, or auto: one per core); "
-                             "overrides server.workers")
-    parser.add_argument("--redis", default=None, metavar="URL",
-                        help="redis:// URL shared by the nodes of the installation; overrides server.redis "
-                             "(prefer server.redis: a password on the command line shows in ps)")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the file and the TLS files, exit 0 (valid) or 1, without serving"
+    )
+    parser.add_argument(
+        "--add-admin",
+        metavar="LOGIN",
+        default=None,
+        help="create or reset an administrator account, print its password, exit",
+    )
+    parser.add_argument(
+        "--workers",
+        default=None,
+        metavar="N",
+        help="worker processes on this machine (a number, or auto: one per core); overrides server.workers",
+    )
+    parser.add_argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="redis:// URL shared by the nodes of the installation; overrides server.redis "
+        "(prefer server.redis: a password on the command line shows in ps)",
+    )
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
 
 
@@ -73,8 +85,16 @@ def tls_context(config: ServeConfig) -> ssl.SSLContext | None:
     try:
         ctx.load_cert_chain(config.tls_files.cert, config.tls_files.key)
     except (ssl.SSLError, OSError) as err:
-        raise ConfigError(config.source, [("tls.cert", f"certificat ou clé refusés par OpenSSL ({err})",
-                                           f"certificate or key refused by OpenSSL ({err})")]) from None
+        raise ConfigError(
+            config.source,
+            [
+                (
+                    "tls.cert",
+                    f"certificat ou clé refusés par OpenSSL ({err})",
+                    f"certificate or key refused by OpenSSL ({err})",
+                )
+            ],
+        ) from None
     return ctx
 
 
@@ -96,8 +116,9 @@ class SittingsCollector(Collector):
             service = sittings.get(sitting_id)
             state = "media_only" if service is None else ("refused" if service.error else "deliberating")
             counts[state] += 1
-        m = GaugeMetricFamily("seance_sittings", "Hosted sittings, by state (refused: journal does not verify, R21)",
-                              labels=["state"])
+        m = GaugeMetricFamily(
+            "seance_sittings", "Hosted sittings, by state (refused: journal does not verify, R21)", labels=["state"]
+        )
         for state, n in counts.items():
             m.add_metric([state], n)
         yield m
@@ -181,14 +202,21 @@ def _summary(config: ServeConfig) -> str:
         f"  accès      : {face}",
         f"  données    : {w.data_dir}",
         f"  ICE        : {ice}" + (f", annoncée {w.announced_address}" if w.announced_address else ""),
-        "  TURN       : " + (", ".join(config.turn.urls) + (" (secret partagé)" if config.turn.shared_secret else
-                                                          " (identifiants fixes)") if config.turn else "aucun"),
+        "  TURN       : "
+        + (
+            ", ".join(config.turn.urls)
+            + (" (secret partagé)" if config.turn.shared_secret else " (identifiants fixes)")
+            if config.turn
+            else "aucun"
+        ),
         f"  séances    : {', '.join(s.id for s in w.sittings) or 'aucune'}",
     ]
     c = config.cluster
     if c.clustered:
-        lines.append(f"  nœuds      : {c.workers} processus" + (f", Redis {c.redis_url.split('@')[-1]}, bail {c.lease_ttl_s:g} s"
-                                                               if c.redis_url else " (sans Redis)"))
+        lines.append(
+            f"  nœuds      : {c.workers} processus"
+            + (f", Redis {c.redis_url.split('@')[-1]}, bail {c.lease_ttl_s:g} s" if c.redis_url else " (sans Redis)")
+        )
     return "\n".join(lines)
 
 
@@ -238,8 +266,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.workers.isdigit() and 1 <= int(args.workers) <= 64:
         workers = int(args.workers)
     else:
-        print("seance serve --workers : un nombre entre 1 et 64, ou auto / a number between 1 and 64, or auto",
-              file=sys.stderr)
+        print(
+            "seance serve --workers : un nombre entre 1 et 64, ou auto / a number between 1 and 64, or auto",
+            file=sys.stderr,
+        )
         return 1
     redis_url = args.redis or config.cluster.redis_url
     if workers > 1 and args.worker_index is None:
@@ -251,14 +281,27 @@ def run(args: argparse.Namespace) -> int:
     app = build_app(config, placement=placement) if placement is not None else build_app(config)
     log.info("%s", _summary(config).replace("\n", " |"))
     if placement is not None:
-        log.info("nœud %s : %s (port %d%s)", placement.node.id, placement.node.url, port,
-                 f", Redis {redis_url.split('@')[-1]}" if redis_url else "")  # never the password
+        log.info(
+            "nœud %s : %s (port %d%s)",
+            placement.node.id,
+            placement.node.url,
+            port,
+            f", Redis {redis_url.split('@')[-1]}" if redis_url else "",
+        )  # never the password
     loop, loop_name = new_event_loop(config.web.event_loop)
     log.info("boucle d'événements : %s", loop_name)
     gc_policy.apply()  # after the app is built: it lives as long as the process
     try:
-        web.run_app(app, host=config.web.host, port=port, ssl_context=ssl_context, loop=loop,
-                    print=None, shutdown_timeout=10.0, access_log_class=PrivacyAccessLogger)
+        web.run_app(
+            app,
+            host=config.web.host,
+            port=port,
+            ssl_context=ssl_context,
+            loop=loop,
+            print=None,
+            shutdown_timeout=10.0,
+            access_log_class=PrivacyAccessLogger,
+        )
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return 0
