@@ -4,9 +4,12 @@ Three layers, each naming the first line that fails and why:
 
 1. the chain and signatures (:func:`deliberation.journal.verify_lines`);
 2. an independent recomputation from the raw entries of every start condition (R2, R7,
-   R8, R10), quorum (R8), electorate (R16), ballot (R13, R16), secret-ballot threshold
-   (R15) and result (R14) recorded in the events — written here without the core's
-   decision code, so a bug or a forgery in one is caught by the other;
+   R8, R10), quorum and its waiver after a sitting without quorum (R8), banned item (R12),
+   electorate (R16), ballot (R13, R16), secret-ballot threshold (R15), result (R14),
+   members who took no part in a vote (R13), amendment voted before its motion and
+   withdrawn item (R25), candidacies and nomination rounds (R24) recorded in the events —
+   written here without the core's decision code, so a bug or a forgery in one is caught
+   by the other;
 3. a re-decision: every journaled command is decided again by the core from the state
    rebuilt so far, and must yield exactly the journaled events.
 
@@ -25,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from .actors import Actor
 from .canonical import canonical_bytes
 from .commands import command_from_dict
-from .council import Council, Seat, SittingConfig
+from .council import CompositionError, Council, Seat, SittingConfig
 from .events import Event
 from .journal import Entry, JournalError, genesis_of, verify_lines
 from .refusal import Refusal
@@ -86,6 +89,34 @@ def _day(value: str) -> date:
     return datetime.fromisoformat(value).date() if "T" in value else date.fromisoformat(value)
 
 
+#: R12: natures a teleconference sitting may not hold, and the bodies a nomination may not fill
+#: there (written again here, independently of deliberation.agenda)
+_BANNED_NATURES = frozenset(
+    {"election_president", "election_bureau", "budget_primitif", "election_delegues_epci",
+     "designation_organismes_exterieurs"}
+)  # fmt: skip
+_BANNED_BODIES = frozenset({"organisme_exterieur", "epci"})
+
+
+class _Item:
+    """What the auditor tracks of one agenda item."""
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.id, self.title, self.kind = d["item_id"], d["title"], d["kind"]
+        body = d.get("body")
+        self.body = body["type"] if body else None
+        self.seats: dict[int, list[str]] = {n: [] for n in range(1, body["seats"] + 1)} if body else {}
+        self.appointed: dict[int, str] = {}
+        self.rounds: dict[int, int] = dict.fromkeys(self.seats, 0)
+        self.candidacies_closed = False
+        self.public = False
+        self.amendments: dict[str, str] = {}  # id -> pending | voting | adopted | rejected | withdrawn
+        self.status = "pending"  # pending | voting | voted | postponed | withdrawn
+
+    def seat_settled(self, seat: int) -> bool:
+        return seat in self.appointed or self.rounds[seat] >= 3
+
+
 class _Tally:
     """The minimal facts an auditor tracks from the raw events."""
 
@@ -94,22 +125,40 @@ class _Tally:
         self.config = config
         self.in_office = [m.id for m in council.members if m.seat == Seat.TITULAIRE]
         self.seat = {m.id: (m.replaces if m.seat == Seat.SUPPLEANT and m.replaces else m.id) for m in council.members}
+        self.born = {m.id: m.birth_date for m in council.members}
         self.presence: dict[str, str] = {}
         self.transmitting: dict[str, bool] = {}
         self.stream = False
+        self.teleconference = config.teleconference
         self.secretary: str | None = None
         self.proxies: dict[str, str] = {}  # giver -> holder
         self.withdrawn: dict[str, set[str]] = {}
         self.requests: dict[str, set[str]] = {}
+        self.items: dict[str, _Item] = {}
         self.electorate: list[dict[str, Any]] | None = None
         self.vote_item: str | None = None
+        self.vote_subject: dict[str, Any] = {}
         self.ballots: list[dict[str, Any]] = []
         self.closed = False
         self.opened = False
         self.suspended = False
         self.override = False
-        after = config.reconvened_after
-        self.waived = after is not None and (_day(config.scheduled_at) - _day(after)).days - 1 >= 3
+        self.edition = config.rules_version
+        if self.edition < 2:  # edition 1: a date, and every item
+            after = config.reconvened_after
+            self.failed_items: set[tuple[str, str]] | None = None
+        else:  # edition 2: the failed sitting, and the items of its agenda
+            rc = config.reconvened_from
+            after = rc.scheduled_at[:10] if rc else None
+            self.failed_items = {(i.id, " ".join(i.title.split())) for i in rc.items} if rc else set()
+        self.waived_sitting = after is not None and (_day(config.scheduled_at) - _day(after)).days - 1 >= 3
+
+    def waived(self, item_id: str | None = None) -> bool:
+        """R8, L.2121-17 al. 2: the sitting convened again deliberates without quorum on the failed agenda."""
+        if not self.waived_sitting or item_id is None or self.failed_items is None:
+            return self.waived_sitting
+        item = self.items[item_id]
+        return (item.id, " ".join(item.title.split())) in self.failed_items
 
     def present(self, exclude: set[str] = frozenset()) -> int:
         return len({self.seat[m] for m in self.presence if m not in exclude} & set(self.in_office))
@@ -125,8 +174,18 @@ def _fail(entry: Entry, rule: str, what: str) -> JournalError:
     return JournalError(entry.line, f"{rule} — {what}")
 
 
+def _genesis(entries: list[Entry]) -> tuple[Council, SittingConfig]:
+    """The council and configuration of the genesis; an inconsistent composition fails line 1."""
+    try:
+        return genesis_of(entries)
+    except CompositionError as err:
+        raise JournalError(1, f"{err.message} (composition du conseil de la genèse)") from None
+    except (KeyError, TypeError, ValueError):
+        raise JournalError(1, "genèse mal formée (conseil ou configuration de la séance)") from None
+
+
 def recompute(entries: list[Entry]) -> list[dict[str, Any]]:
-    council, config = genesis_of(entries)
+    council, config = _genesis(entries)
     t = _Tally(council, config)
     votes: list[dict[str, Any]] = []
     for entry in entries:
@@ -144,7 +203,12 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         raise _fail(entry, "R11", "événement après la clôture de la séance")
     ev = entry.data["event"]
     kind, d = ev["type"], ev["data"]
-    if kind == "CheckedIn":
+    if kind == "ItemAdded":
+        _check_item(entry, t, d)
+        t.items[d["item_id"]] = _Item(d)
+    elif kind == "ConvertedToTeleconference":
+        t.teleconference = True
+    elif kind == "CheckedIn":
         t.presence[d["member_id"]] = d["salle_id"]
     elif kind == "CheckedOut":
         t.presence.pop(d["member_id"], None)
@@ -170,9 +234,13 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         t.withdrawn.setdefault(d["item_id"], set()).add(d["member_id"])
     elif kind == "SecretBallotRequested":
         t.requests.setdefault(d["item_id"], set()).add(d["member_id"])
+    elif kind == "PublicAppointmentDecided":
+        t.items[d["item_id"]].public = True
     elif kind == "SittingOpened":
         _check_opening(entry, t, d)
         t.opened = True
+    elif kind == "QuorumFailed":
+        _check_quorum_failure(entry, t, d)
     elif kind == "SittingSuspended":
         t.suspended = True
     elif kind == "PresidentDecision":
@@ -182,14 +250,20 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         t.suspended = False
         if t.silent():
             raise _fail(entry, "R17", f"reprise alors que la transmission manque : {', '.join(t.silent())}")
-        if not t.waived and t.present() < t.required():
+        if not t.waived() and t.present() < t.required():
             raise _fail(entry, "R8", f"reprise sans quorum : {t.present()} présents, il en faut {t.required()}")
+    elif kind in ("ItemWithdrawn", "AmendmentProposed", "AmendmentWithdrawn", "CandidacyRegistered"):
+        _check_agenda_change(entry, t, kind, d)
+    elif kind == "CandidaciesClosed":
+        _check_candidacies_closed(entry, t, d)
     elif kind == "VoteOpened":
         if t.suspended or not t.opened:
             raise _fail(entry, "R17", "vote ouvert alors que la séance n'est pas ouverte ou est suspendue")
         _check_vote_opening(entry, t, d)
         t.override = False
         t.electorate, t.ballots, t.vote_item = d["electorate"], [], d["item_id"]
+        t.vote_subject = {k: d[k] for k in ("amendment_id", "seat", "round") if k in d}
+        t.items[d["item_id"]].status = "voting"
     elif kind == "BallotCast":
         if t.suspended and not t.override:
             raise _fail(entry, "R17", "bulletin reçu pendant que le vote est gelé")
@@ -202,6 +276,7 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
                 raise _fail(
                     entry, "R15", f"report non justifié : {n} demandes pour {t.present()} présents (un tiers requis)"
                 )
+        t.items[d["item_id"]].status = "postponed"
         if d["item_id"] == t.vote_item:
             t.electorate, t.ballots, t.vote_item = None, [], None
     elif kind == "VoteClosed":
@@ -213,6 +288,67 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         t.closed = True
 
 
+def _check_item(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
+    """R12: no banned nature in a teleconference sitting; an edition-2 nomination names its body."""
+    body = d.get("body")
+    if t.edition >= 2 and d["kind"] == "nomination" and not body:
+        raise _fail(entry, "R12", "nomination inscrite sans l'organe dont elle pourvoit les sièges")
+    banned = d["kind"] in _BANNED_NATURES or (body is not None and body["type"] in _BANNED_BODIES)
+    if banned and t.teleconference:
+        raise _fail(
+            entry, "R12", f"point exclu d'une séance en visioconférence inscrit à l'ordre du jour : {d['title']}"
+        )
+
+
+def _check_quorum_failure(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
+    present = t.present()
+    q = d["quorum"]
+    if t.opened or t.waived() or present >= t.required() or (q["present"], q["required"]) != (present, t.required()):
+        raise _fail(
+            entry,
+            "R8",
+            f"absence de quorum déclarée {q['present']}/{q['required']} mais recalculée {present}/{t.required()}",
+        )
+    if d["items"] != [{"id": i.id, "title": i.title} for i in t.items.values()]:
+        raise _fail(entry, "R8", "ordre du jour de la séance sans quorum différent de celui inscrit")
+
+
+def _check_agenda_change(entry: Entry, t: _Tally, kind: str, d: dict[str, Any]) -> None:
+    """R24, R25: withdrawals, amendments and candidacies on an item still to be voted."""
+    item = t.items[d["item_id"]]
+    if not t.opened or item.status != "pending":
+        raise _fail(entry, "R25", f"point « {item.title} » modifié alors qu'il n'est plus en attente ou hors séance")
+    if kind == "ItemWithdrawn":
+        if item.appointed:
+            raise _fail(entry, "R25", "point retiré après que des nominations ont pris effet")
+        item.status = "withdrawn"
+    elif kind == "AmendmentProposed":
+        if d["author_id"] not in t.presence or d["amendment_id"] in item.amendments:
+            raise _fail(entry, "R25", "amendement d'un auteur absent, ou déjà déposé")
+        item.amendments[d["amendment_id"]] = "pending"
+    elif kind == "AmendmentWithdrawn":
+        if item.amendments.get(d["amendment_id"]) != "pending":
+            raise _fail(entry, "R25", "retrait d'un amendement qui n'est pas à voter")
+        item.amendments[d["amendment_id"]] = "withdrawn"
+    else:
+        standing = any(d["member_id"] in c for c in item.seats.values())
+        if item.candidacies_closed or d["seat"] not in item.seats or standing:
+            raise _fail(entry, "R24", "candidature enregistrée hors de l'appel à candidatures, ou en double")
+        item.seats[d["seat"]].append(d["member_id"])
+
+
+def _check_candidacies_closed(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
+    """R24 (L.2121-21 al. 5): each seat has a candidate; a single candidacy takes effect at once."""
+    item = t.items[d["item_id"]]
+    single = [{"seat": n, "member_id": c[0]} for n, c in item.seats.items() if len(c) == 1]
+    if any(not c for c in item.seats.values()) or d["appointed"] != single:
+        raise _fail(entry, "R24", f"nominations immédiates déclarées {d['appointed']} mais recalculées {single}")
+    item.candidacies_closed = True
+    item.appointed.update({a["seat"]: a["member_id"] for a in single})
+    if all(item.seat_settled(n) for n in item.seats):
+        item.status = "voted"
+
+
 def _check_opening(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
     q = d["quorum"]
     present = t.present()
@@ -220,7 +356,7 @@ def _check_opening(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
         raise _fail(
             entry, "R8", f"quorum déclaré {q['present']}/{q['in_office']} mais recalculé {present}/{len(t.in_office)}"
         )
-    if present < t.required() and not t.waived:
+    if present < t.required() and not t.waived():
         raise _fail(entry, "R8", f"ouverture sans quorum : {present} présents, il en faut {t.required()}")
     if not t.presence or t.silent():
         raise _fail(
@@ -238,14 +374,33 @@ def _check_opening(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
 
 
 def _check_vote_opening(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
+    item = t.items[d["item_id"]]
     withdrawn = t.withdrawn.get(d["item_id"], set())
     present = t.present(withdrawn)
-    if d["quorum"]["present"] != present:
+    if d["quorum"]["present"] != present or d["quorum"]["waived"] != t.waived(d["item_id"]):
         raise _fail(entry, "R8", f"quorum du vote déclaré {d['quorum']['present']} mais recalculé {present}")
-    if present < t.required() and not t.waived:
+    if present < t.required() and not t.waived(d["item_id"]):
         raise _fail(entry, "R8", f"vote ouvert sans quorum : {present} présents, il en faut {t.required()}")
     if t.silent():
         raise _fail(entry, "R16", f"vote ouvert alors que la transmission manque : {', '.join(t.silent())}")
+    if item.status != "pending":
+        raise _fail(entry, "R25", f"vote ouvert sur un point qui n'est pas à voter ({item.title})")
+    if item.body is not None:  # a round of a nomination (R24)
+        seat = d.get("seat")
+        if (
+            not item.candidacies_closed
+            or not item.public
+            or seat not in item.seats
+            or item.seat_settled(seat)
+            or d.get("round") != item.rounds[seat] + 1
+        ):
+            raise _fail(entry, "R24", "tour de scrutin ouvert hors des conditions de la nomination")
+    elif "amendment_id" in d:
+        if item.amendments.get(d["amendment_id"]) != "pending":
+            raise _fail(entry, "R25", f"vote sur l'amendement « {d['amendment_id']} » qui n'est pas à voter")
+        item.amendments[d["amendment_id"]] = "voting"
+    elif "pending" in item.amendments.values():
+        raise _fail(entry, "R25", "délibération mise aux voix avant un amendement qui la modifie")
     expected: list[dict[str, Any]] = []
     for member, salle in sorted(t.presence.items()):
         if member in withdrawn or not t.transmitting.get(salle, False):
@@ -266,17 +421,57 @@ def _check_ballot(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
     salle = t.presence.get(d["voter_id"])
     if salle is None or not t.transmitting.get(salle, False):
         raise _fail(entry, "R16", f"{d['voter_id']} vote sans être présent dans une salle transmettant")
+    candidate = d.get("candidate_id")
+    if "seat" in t.vote_subject:
+        candidates = t.items[t.vote_item or ""].seats[t.vote_subject["seat"]]
+        valid = candidate in candidates if d["choice"] == "pour" else d["choice"] != "contre" and candidate is None
+        if not valid:
+            raise _fail(entry, "R24", f"bulletin de {d['voter_id']} qui ne désigne pas un candidat au siège")
+    elif candidate is not None:
+        raise _fail(entry, "R24", f"bulletin de {d['voter_id']} désignant un candidat hors d'une nomination")
+
+
+def _not_voting(t: _Tally) -> list[dict[str, Any]]:
+    """The electorate's slots without a ballot, then the members present not in the electorate
+    (arrived after the opening), those withdrawn for a personal interest apart."""
+    cast = {(b["voter_id"], b["on_behalf_of"]) for b in t.ballots}
+    out = [
+        {"voter": e["voter"], "on_behalf_of": e["on_behalf_of"], "reason": "sans_vote"}
+        for e in t.electorate or []
+        if (e["voter"], e["on_behalf_of"]) not in cast
+    ]
+    voters = {e["voter"] for e in t.electorate or []}
+    withdrawn = t.withdrawn.get(t.vote_item or "", set())
+    out += [
+        {"voter": m, "on_behalf_of": None, "reason": "arrive_apres_ouverture"}
+        for m in sorted(t.presence)
+        if m not in voters and m not in withdrawn
+    ]
+    return out
 
 
 def _check_result(entry: Entry, t: _Tally, d: dict[str, Any]) -> dict[str, Any]:
-    counts = {c: sum(1 for b in t.ballots if b["choice"] == c) for c in ("pour", "contre", "abstention", "nppv")}
+    counts: dict[str, Any] = {
+        c: sum(1 for b in t.ballots if b["choice"] == c) for c in ("pour", "contre", "abstention", "nppv")
+    }
     counts["cast"] = len(t.ballots)
     counts["exprimes"] = counts["pour"] + counts["contre"]
+    item = t.items[d["item_id"]]
+    seat = t.vote_subject.get("seat")
+    if seat is not None:
+        counts["candidates"] = {c: sum(1 for b in t.ballots if b.get("candidate_id") == c) for c in item.seats[seat]}
     if d["counts"] != counts:
         raise _fail(entry, "R14", f"décompte déclaré {d['counts']} mais recalculé {counts}")
     electorate = len(t.electorate or [])
     if d["electorate_size"] != electorate or counts["cast"] > electorate:
         raise _fail(entry, "R16", f"{counts['cast']} bulletins pour un corps électoral de {electorate}")
+    if t.edition >= 2 or "not_voting" in d:
+        if d.get("not_voting") != _not_voting(t):
+            raise _fail(entry, "R13", "membres n'ayant pas pris part au vote déclarés différents de ceux recalculés")
+    if seat is not None:
+        return _check_round(entry, t, d, item, seat, counts)
+    if d.get("amendment_id") != t.vote_subject.get("amendment_id"):
+        raise _fail(entry, "R25", "résultat attribué à un autre objet que celui mis aux voix")
     pres = next(
         (b["choice"] for b in t.ballots if b["voter_id"] == t.council.president_id and b["on_behalf_of"] is None), None
     )
@@ -292,12 +487,63 @@ def _check_result(entry: Entry, t: _Tally, d: dict[str, Any]) -> dict[str, Any]:
             "R14",
             f"résultat déclaré {'adopté' if d['adopted'] else 'rejeté'} mais recalculé {'adopté' if adopted else 'rejeté'}",
         )
-    return {"item_id": d["item_id"], "counts": counts, "adopted": adopted, "casting_vote": casting, "line": entry.line}
+    amendment = t.vote_subject.get("amendment_id")
+    if amendment is not None:
+        item.amendments[amendment] = "adopted" if adopted else "rejected"
+        item.status = "pending"
+    else:
+        item.status = "voted"
+    verdict = ("adopté" + (" (voix prépondérante)" if casting else "")) if adopted else "rejeté"
+    return {
+        "item_id": d["item_id"],
+        "subject": f"amendement {amendment}" if amendment else "délibération",
+        "counts": counts,
+        "adopted": adopted,
+        "casting_vote": casting,
+        "verdict": verdict,
+        "line": entry.line,
+    }
+
+
+def _check_round(
+    entry: Entry, t: _Tally, d: dict[str, Any], item: _Item, seat: int, counts: dict[str, Any]
+) -> dict[str, Any]:
+    """R24 (L.2121-21): absolute majority of the suffrages exprimés in rounds 1 and 2,
+    relative in round 3, the oldest on a tie; nobody without a suffrage exprimé."""
+    n = t.vote_subject["round"]
+    votes = counts["candidates"]
+    best = max(votes.values(), default=0)
+    leaders = [c for c, k in votes.items() if k == best]
+    appointed, by_age = None, False
+    if best > 0 and n < 3 and 2 * best > counts["pour"]:
+        appointed = leaders[0]
+    elif best > 0 and n >= 3:
+        appointed = min(leaders, key=lambda c: t.born[c] or "")
+        by_age = len(leaders) > 1
+    declared = (d["seat"], d["round"], d["appointed"], d["majority"], d["tie_broken_by_age"])
+    if declared != (seat, n, appointed, "absolue" if n < 3 else "relative", by_age):
+        raise _fail(entry, "R24", f"nomination déclarée {d['appointed']} mais recalculée {appointed} (tour {n})")
+    item.rounds[seat] = n
+    if appointed is not None:
+        item.appointed[seat] = appointed
+    item.status = "voted" if all(item.seat_settled(x) for x in item.seats) else "pending"
+    return {
+        "item_id": d["item_id"],
+        "subject": f"siège {seat}, tour {n}",
+        "counts": counts,
+        "adopted": appointed is not None,
+        "casting_vote": False,
+        "appointed": appointed,
+        "verdict": f"nommé·e : {t.council.member(appointed).name}" + (" (au bénéfice de l'âge)" if by_age else "")
+        if appointed
+        else "personne n'est nommé",
+        "line": entry.line,
+    }
 
 
 # -- layer 3: re-decision by the core -----------------------------------------------------------------
 def redecide(entries: list[Entry]) -> None:
-    council, config = genesis_of(entries)
+    council, config = _genesis(entries)
     seance = Seance(council, config)
     i = 1
     while i < len(entries):

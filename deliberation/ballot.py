@@ -7,6 +7,11 @@
 - R15: a secret ballot request is adopted at one third of the members present (L.2121-21).
 - R16: the electorate is fixed when the vote opens: each present member votes for
   themself and for the one proxy they hold.
+- R24: a round of a nomination (L.2121-21): each ballot names a candidate (``pour`` with
+  the candidate), or is blank (``abstention``) or ``nppv``; the suffrages exprimés are
+  the ballots naming a candidate. Absolute majority of the suffrages exprimés in the
+  first two rounds, relative majority in the third, and on a tie the oldest candidate.
+  With no suffrage exprimé nobody is appointed (an appointment by no vote is not one).
 """
 
 from __future__ import annotations
@@ -51,6 +56,41 @@ def result(counts: Mapping[str, int], president_choice: str | None) -> Result:
     if counts["pour"] > 0 and president_choice in ("pour", "contre"):
         return Result(president_choice == "pour", True)
     return Result(False, False)
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    appointed: str | None
+    majority: str  # "absolue" (rounds 1 and 2) or "relative" (round 3)
+    tie_broken_by_age: bool
+
+
+LAST_ROUND = 3
+
+
+def round_counts(ballots: Iterable[Mapping[str, Any]], candidates: Iterable[str]) -> dict[str, Any]:
+    """R24: :func:`tally`, plus the votes of each candidate (``candidates``, in the seat's order)."""
+    ballots = list(ballots)
+    counts: dict[str, Any] = tally(ballots)
+    counts["candidates"] = {c: sum(1 for b in ballots if b.get("candidate") == c) for c in candidates}
+    return counts
+
+
+def round_result(round_no: int, votes: Mapping[str, int], birth_dates: Mapping[str, str]) -> RoundResult:
+    """R24 (L.2121-21): who a round appoints, from each candidate's votes.
+
+    ``birth_dates``: ISO dates of the candidates; the earliest wins a tie (the oldest)."""
+    exprimes = sum(votes.values())
+    majority = "absolue" if round_no < LAST_ROUND else "relative"
+    if exprimes == 0:
+        return RoundResult(None, majority, False)
+    best = max(votes.values())
+    leaders = sorted(c for c, n in votes.items() if n == best)
+    if majority == "absolue":
+        return RoundResult(leaders[0] if 2 * best > exprimes else None, majority, False)
+    if len(leaders) == 1:
+        return RoundResult(leaders[0], majority, False)
+    return RoundResult(min(leaders, key=lambda c: birth_dates[c]), majority, True)
 
 
 def secret_ballot_adopted(requests: int, present: int) -> bool:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Union, get_type_hints
 
+from .actes import ACTES_MATIERES
+from .agenda import BUDGET_KINDS, BUDGET_MATIERE, MAX_SEATS, Body, ItemKind
 from .refusal import SCHEMA, Refusal
 
 CHOICES = ("pour", "contre", "abstention", "nppv")
@@ -82,16 +84,21 @@ def _type_ok(value: Any, hint: Any) -> bool:
 # --- agenda (R12) --------------------------------------------------------------------
 @dataclass(frozen=True)
 class AddAgendaItem(Command):
+    """An item of the agenda and its nature (R12: the nature decides, never the title).
+
+    A nomination states the body whose seats it fills (``body``: ``commission``,
+    ``organisme_exterieur`` or ``epci``), its name and the number of seats (R12, R24)."""
+
     item_id: str
     title: str
     kind: str = "deliberation"
     matiere_code: str = "5.2"
+    body: str | None = None
+    body_name: str = ""
+    seats: int = 1
     _ids = ("item_id",)
 
     def _validate_more(self) -> Refusal | None:
-        from .actes import ACTES_MATIERES
-        from .agenda import ItemKind
-
         if not self.title.strip():
             return Refusal(SCHEMA, "Champ « title » : l'intitulé est vide.", "title")
         if self.kind not in {k.value for k in ItemKind}:
@@ -100,6 +107,23 @@ class AddAgendaItem(Command):
             return Refusal(
                 SCHEMA, f"Champ « matiere_code » : matière ACTES « {self.matiere_code} » inconnue.", "matiere_code"
             )
+        if self.kind in BUDGET_KINDS - {ItemKind.BUDGET_PRIMITIF} and self.matiere_code != BUDGET_MATIERE:
+            return Refusal(
+                SCHEMA,
+                f"Champ « matiere_code » : un document budgétaire relève de la matière ACTES {BUDGET_MATIERE} "
+                f"({ACTES_MATIERES[BUDGET_MATIERE]}).",
+                "matiere_code",
+            )
+        if self.body is not None and self.kind != ItemKind.APPOINTMENT:
+            return Refusal(SCHEMA, "Champ « body » : seule une nomination pourvoit les sièges d'un organe.", "body")
+        if self.body is not None and self.body not in {b.value for b in Body}:
+            return Refusal(SCHEMA, f"Champ « body » : organe « {self.body} » inconnu.", "body")
+        if self.body is not None and not self.body_name.strip():
+            return Refusal(SCHEMA, "Champ « body_name » : le nom de l'organe est vide.", "body_name")
+        if len(self.body_name) > 200:
+            return Refusal(SCHEMA, "Champ « body_name » : 200 caractères au plus.", "body_name")
+        if not 1 <= self.seats <= MAX_SEATS:
+            return Refusal(SCHEMA, f"Champ « seats » : de 1 à {MAX_SEATS} sièges.", "seats")
         return None
 
 
@@ -125,9 +149,15 @@ class CheckOut(Command):
 
 @dataclass(frozen=True)
 class DeclareSuppleance(Command):
+    """The suppléant sits for an absent titulaire who informed the president (L.5211-6).
+
+    ``salle_id``: the salle where the suppléant sits; an agent records it for its own
+    salle only (R4), and the suppléant then checks in there."""
+
     titulaire_id: str
     document_ref: str
-    _ids = ("titulaire_id",)
+    salle_id: str | None = None
+    _ids = ("titulaire_id", "salle_id")
 
 
 @dataclass(frozen=True)
@@ -229,6 +259,74 @@ class CloseSitting(Command):
     pass
 
 
+@dataclass(frozen=True)
+class RecordQuorumFailure(Command):
+    """R8 (L.2121-17 al. 2): the president records that the quorum is not reached; the
+    sitting closes without deliberating, and may be convened again on the same agenda."""
+
+
+@dataclass(frozen=True)
+class WithdrawItem(Command):
+    """R25: the president withdraws an item from the agenda during the sitting."""
+
+    item_id: str
+    reason: str = ""
+    _ids = ("item_id",)
+
+    def _validate_more(self) -> Refusal | None:
+        if len(self.reason) > 300:
+            return Refusal(SCHEMA, "Champ « reason » : 300 caractères au plus.", "reason")
+        return None
+
+
+# --- amendments (R25) ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProposeAmendment(Command):
+    """R25: an amendment tabled by a member present, recorded by the president; it is
+    voted before the motion it amends."""
+
+    item_id: str
+    amendment_id: str
+    text: str
+    author_id: str
+    _ids = ("item_id", "amendment_id", "author_id")
+
+    def _validate_more(self) -> Refusal | None:
+        if not self.text.strip():
+            return Refusal(SCHEMA, "Champ « text » : le texte de l'amendement est vide.", "text")
+        if len(self.text) > 2000:
+            return Refusal(SCHEMA, "Champ « text » : 2 000 caractères au plus.", "text")
+        return None
+
+
+@dataclass(frozen=True)
+class WithdrawAmendment(Command):
+    """R25: an amendment not yet voted is withdrawn (by its author, through the president)."""
+
+    item_id: str
+    amendment_id: str
+    _ids = ("item_id", "amendment_id")
+
+
+# --- nominations (R24, L.2121-21) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class RegisterCandidacy(Command):
+    """R24: a member of the council stands for a seat of a nomination."""
+
+    item_id: str
+    seat: int
+    member_id: str
+    _ids = ("item_id", "member_id")
+
+
+@dataclass(frozen=True)
+class CloseCandidacies(Command):
+    """R24: the call for candidates ends; a seat with a single candidacy is filled at once."""
+
+    item_id: str
+    _ids = ("item_id",)
+
+
 # --- votes (R8, R13-R17) -------------------------------------------------------------------
 @dataclass(frozen=True)
 class DeclareWithdrawal(Command):
@@ -253,9 +351,14 @@ class DecideAppointmentBallot(Command):
 
 @dataclass(frozen=True)
 class OpenVote(Command):
+    """Open a vote on an item: on its motion, on one of its amendments (``amendment_id``,
+    R25), or a round for one seat of a nomination (``seat``, R24)."""
+
     item_id: str
     method: str = "electronique"
-    _ids = ("item_id",)
+    amendment_id: str | None = None
+    seat: int | None = None
+    _ids = ("item_id", "amendment_id")
 
     def _validate_more(self) -> Refusal | None:
         if self.method not in METHODS:
@@ -265,15 +368,21 @@ class OpenVote(Command):
 
 @dataclass(frozen=True)
 class CastBallot(Command):
+    """A ballot; in a round of a nomination, ``pour`` with ``candidate_id`` is a vote for
+    that candidate, ``abstention`` a blank ballot (R24)."""
+
     item_id: str
     voter_id: str
     choice: str
     on_behalf_of: str | None = None
-    _ids = ("item_id", "voter_id", "on_behalf_of")
+    candidate_id: str | None = None
+    _ids = ("item_id", "voter_id", "on_behalf_of", "candidate_id")
 
     def _validate_more(self) -> Refusal | None:
         if self.choice not in CHOICES:
             return Refusal(SCHEMA, "Champ « choice » : pour, contre, abstention ou nppv.", "choice")
+        if self.candidate_id is not None and self.choice != "pour":
+            return Refusal(SCHEMA, "Champ « candidate_id » : un vote pour un candidat a le choix « pour ».", "choice")
         return None
 
 
@@ -344,6 +453,12 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         MarkSensitive,
         RecordRecordingDigest,
         CloseSitting,
+        RecordQuorumFailure,
+        WithdrawItem,
+        ProposeAmendment,
+        WithdrawAmendment,
+        RegisterCandidacy,
+        CloseCandidacies,
         DeclareWithdrawal,
         RequestSecretBallot,
         DecideAppointmentBallot,

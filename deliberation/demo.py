@@ -3,6 +3,13 @@
 Salle ids are fixed (the web layer depends on them): ``belcourt`` (the siège, the
 president's salle), ``vaux`` and ``saint-ferreol``. 17 members in office over six
 communes; Les Aubiers has a single councillor and therefore a suppléant (L.5211-6).
+Members carry their birth dates (the oldest candidate wins a tie, L.2121-21).
+
+The agenda holds what a teleconference sitting may hold (R12): among others a décision
+modificative « au budget primitif » (allowed: the nature decides, not the title) and the
+designation of the members of a commission of the council (L.2121-22), with candidates.
+A designation to an outside body, such as an office de tourisme's board (L.2121-33), is
+not on it: the rehearsal shows it refused.
 """
 
 from __future__ import annotations
@@ -36,24 +43,24 @@ def demo_council() -> Council:
     )
     t = Seat.TITULAIRE
     members = (
-        Member("m01", "Hélène", "Marchand", "belcourt", t, function="présidente"),
-        Member("m02", "Jean-Luc", "Perrin", "belcourt", t, function="1er vice-président"),
-        Member("m03", "Sophie", "Garnier", "belcourt", t),
-        Member("m04", "Karim", "Benali", "belcourt", t),
-        Member("m05", "Odile", "Fournier", "belcourt", t),
-        Member("m06", "Patrick", "Lemoine", "vaux", t, function="2e vice-président"),
-        Member("m07", "Nathalie", "Rousseau", "vaux", t),
-        Member("m08", "Thierry", "Bonnet", "vaux", t),
-        Member("m09", "Claire", "Dubois", "vaux", t),
-        Member("m10", "Marc", "Chevalier", "saint-ferreol", t, function="3e vice-président"),
-        Member("m11", "Isabelle", "Morel", "saint-ferreol", t),
-        Member("m12", "Gérard", "Lefèvre", "saint-ferreol", t),
-        Member("m13", "Anne", "Girard", "lanterne", t),
-        Member("m14", "Didier", "Mercier", "lanterne", t),
-        Member("m15", "Valérie", "Blanc", "montclar", t),
-        Member("m16", "François", "Guérin", "montclar", t),
-        Member("m17", "Bernard", "Roux", "aubiers", t),
-        Member("s17", "Martine", "Faure", "aubiers", Seat.SUPPLEANT, replaces="m17"),
+        Member("m01", "Hélène", "Marchand", "belcourt", t, function="présidente", birth_date="1961-04-12"),
+        Member("m02", "Jean-Luc", "Perrin", "belcourt", t, function="1er vice-président", birth_date="1958-09-30"),
+        Member("m03", "Sophie", "Garnier", "belcourt", t, birth_date="1979-02-17"),
+        Member("m04", "Karim", "Benali", "belcourt", t, birth_date="1984-11-05"),
+        Member("m05", "Odile", "Fournier", "belcourt", t, birth_date="1966-06-21"),
+        Member("m06", "Patrick", "Lemoine", "vaux", t, function="2e vice-président", birth_date="1957-01-09"),
+        Member("m07", "Nathalie", "Rousseau", "vaux", t, birth_date="1972-08-14"),
+        Member("m08", "Thierry", "Bonnet", "vaux", t, birth_date="1963-03-03"),
+        Member("m09", "Claire", "Dubois", "vaux", t, birth_date="1988-12-01"),
+        Member("m10", "Marc", "Chevalier", "saint-ferreol", t, function="3e vice-président", birth_date="1969-10-26"),
+        Member("m11", "Isabelle", "Morel", "saint-ferreol", t, birth_date="1970-05-18"),
+        Member("m12", "Gérard", "Lefèvre", "saint-ferreol", t, birth_date="1952-07-07"),
+        Member("m13", "Anne", "Girard", "lanterne", t, birth_date="1975-04-02"),
+        Member("m14", "Didier", "Mercier", "lanterne", t, birth_date="1960-02-28"),
+        Member("m15", "Valérie", "Blanc", "montclar", t, birth_date="1981-09-11"),
+        Member("m16", "François", "Guérin", "montclar", t, birth_date="1955-12-19"),
+        Member("m17", "Bernard", "Roux", "aubiers", t, birth_date="1959-06-06"),
+        Member("s17", "Martine", "Faure", "aubiers", Seat.SUPPLEANT, replaces="m17", birth_date="1968-01-23"),
     )
     salles = (
         Salle(
@@ -123,12 +130,29 @@ def demo_agenda(at: str = "2026-11-18T09:00:00+01:00") -> list[AddAgendaItem]:
         ),
         AddAgendaItem(
             at,
-            "office-tourisme",
-            "Désignation d'un représentant au conseil d'administration de l'office de tourisme",
+            "dm-budget-2026",
+            "Décision modificative n° 2 au budget primitif 2026",
+            "decision_modificative",
+            "7.1",
+        ),
+        AddAgendaItem(
+            at,
+            "commission-environnement",
+            "Désignation des membres de la commission environnement et mobilités",
             "nomination",
-            "5.3",
+            "5.2",
+            body="commission",
+            body_name="Commission environnement et mobilités",
+            seats=2,
         ),
         AddAgendaItem(at, "voirie-programme", "Programme de voirie intercommunale 2027", "deliberation", "8.3"),
+        AddAgendaItem(
+            at,
+            "groupement-electricite",
+            "Adhésion au groupement de commandes pour l'achat d'électricité",
+            "deliberation",
+            "1.4",
+        ),
     ]
 
 

@@ -3,8 +3,11 @@
 Rendered from a sitting's state with jinja2 (templates in ``deliberation/templates``).
 The minutes hold the date and time, the president, the members present per salle and
 those represented, the absents, the secretary, the quorum, the agenda, each vote with
-the voters' names and the proxies they voted under, the requests for a secret ballot,
-the postponed items, the suspensions and sensitive passages. The substance of the
+the voters' names and the proxies they voted under, those present who took no part in
+each vote (at a roll call, those who did not answer), the requests for a secret ballot,
+the postponed and withdrawn items, the amendments voted before their motion, the
+candidates and rounds of each nomination and the persons appointed (L.2121-21), a lack of
+quorum (L.2121-17), the suspensions and sensitive passages. The substance of the
 discussions is the secretary's to write: the template leaves a marked place for it.
 """
 
@@ -15,6 +18,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .agenda import BODY_LABELS, KIND_LABELS, Body, ItemKind
 from .commands import CHOICE_LABELS
 from .deadlines import publication_deadline
 from .seance import Seance
@@ -52,6 +56,134 @@ def _environment() -> Environment:
     env.filters["date_fr"] = french_date
     env.filters["time_fr"] = french_time
     return env
+
+
+METHOD_LABELS = {"electronique": "vote électronique", "appel_nominal": "appel nominal"}
+HOW_LABELS = {
+    "candidature_unique": "candidature unique : nomination immédiate, L.2121-21 al. 5",
+    "majorite_absolue": "à la majorité absolue des suffrages exprimés",
+    "majorite_relative": "à la majorité relative des suffrages exprimés",
+    "age": "à égalité de voix, au bénéfice de l'âge, L.2121-21",
+}
+
+
+def _ordinal(n: int) -> str:
+    return "1er" if n == 1 else f"{n}e"
+
+
+def appointments(seance: Seance, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """R24: the persons a nomination appointed, seat by seat, and how (the vacant seats too)."""
+    out = []
+    for x in item["seats"]:
+        how = HOW_LABELS.get(x["how"] or "", "")
+        if x["appointed"] and x["rounds"]:
+            how = f"au {_ordinal(x['rounds'])} tour, {how}"
+        out.append(
+            {
+                "seat": x["seat"],
+                "member": x["appointed"],
+                "name": seance.name(x["appointed"]) if x["appointed"] else None,
+                "how": how,
+                "candidates": [seance.name(m) for m in x["candidates"]],
+                "vacant": x["appointed"] is None and x["rounds"] >= 3,
+            }
+        )
+    return out
+
+
+def vote_subject(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> str:
+    """What a vote was on, in French: the motion, an amendment, or a round for a seat."""
+    if vote["subject"] == "amendment":
+        a = next((a for a in item["amendments"] if a["id"] == vote["amendment_id"]), None)
+        return f"Amendement « {vote['amendment_id']} »" + (f" de {seance.name(a['author'])}" if a else "")
+    if vote["subject"] == "round":
+        return f"Siège {vote['seat']} — {_ordinal(vote['round'])} tour"
+    return "Délibération" + (" amendée" if any(a["status"] == "adopted" for a in item["amendments"]) else "")
+
+
+def round_votes(item: dict[str, Any], vote: dict[str, Any]) -> list[tuple[str, int]]:
+    """A closed round's votes per candidate, in the order candidacies were registered (the
+    journal's canonical JSON sorts the keys of ``counts.candidates``)."""
+    counts = (vote["counts"] or {}).get("candidates")
+    if not counts:
+        return []
+    seat = next((x for x in item["seats"] if x["seat"] == vote["seat"]), None)
+    order = seat["candidates"] if seat else sorted(counts)
+    return [(c, counts[c]) for c in order if c in counts]
+
+
+def _not_voting(seance: Seance, vote: dict[str, Any]) -> list[str]:
+    label = {"sans_vote": "", "arrive_apres_ouverture": " (arrivé·e après l'ouverture du vote)"}
+    return [
+        seance.name(n["voter"])
+        + (f" pour {seance.name(n['on_behalf_of'])} (pouvoir)" if n["on_behalf_of"] else "")
+        + label.get(n["reason"], "")
+        for n in vote["not_voting"] or []
+    ]
+
+
+def _vote_context(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
+    name = seance.name
+    ballots = sorted(
+        (
+            {
+                "voter": name(b["voter"]),
+                "on_behalf_of": name(b["on_behalf_of"]) if b["on_behalf_of"] else None,
+                "choice": f"pour {name(b['candidate'])}"
+                if b.get("candidate")
+                else (
+                    "blanc"
+                    if vote["subject"] == "round" and b["choice"] == "abstention"
+                    else CHOICE_LABELS[b["choice"]]
+                ),
+            }
+            for b in vote["ballots"]
+        ),
+        key=lambda b: (b["voter"], b["on_behalf_of"] or ""),
+    )
+    result = vote["result"]
+    if vote["closed_at"] is None:
+        verdict = "Vote annulé (point reporté)." if vote["cancelled_at"] else "Vote ouvert non clos."
+    elif vote["subject"] == "round":
+        who = result["appointed"]
+        verdict = (
+            f"Est nommé·e : {name(who)}"
+            + (" (égalité de voix : au bénéfice de l'âge, L.2121-21)" if result["tie_broken_by_age"] else "")
+            + "."
+            if who
+            else f"Aucun candidat n'obtient la majorité {result['majority']} des suffrages exprimés."
+        )
+    else:
+        verdict = (
+            ("Adopté" if result["adopted"] else "Rejeté")
+            + (
+                ", la voix du président étant prépondérante en cas de partage (L.2121-20)"
+                if result["casting_vote"]
+                else ""
+            )
+            + "."
+        )
+    counts = vote["counts"]
+    return {
+        "subject": vote_subject(seance, item, vote),
+        "kind": vote["subject"],
+        "method": METHOD_LABELS.get(vote["method"], vote["method"]),
+        "roll_call": vote["method"] == "appel_nominal",
+        "vote": vote,
+        "ballots": ballots,
+        "counts": counts,
+        "candidates": [{"name": name(c), "votes": n} for c, n in round_votes(item, vote)],
+        "verdict": verdict,
+        "closed": vote["closed_at"] is not None,
+        "not_voting": _not_voting(seance, vote),
+    }
+
+
+def _kind_label(kind: str) -> str:
+    try:
+        return KIND_LABELS.get(ItemKind(kind), kind)
+    except ValueError:
+        return kind
 
 
 def item_number(seance: Seance, item_id: str) -> int:
@@ -102,35 +234,36 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
     absents = [m.name for m in council.in_office if m.id not in came and m.id not in represented]
     items = []
     for n, item in enumerate(st.agenda, start=1):
-        vote = item["vote"]
-        ballots = []
-        if vote:
-            for b in vote["ballots"]:
-                ballots.append(
-                    {
-                        "voter": name(b["voter"]),
-                        "on_behalf_of": name(b["on_behalf_of"]) if b["on_behalf_of"] else None,
-                        "choice": CHOICE_LABELS[b["choice"]],
-                    }
-                )
-            ballots.sort(key=lambda b: (b["voter"], b["on_behalf_of"] or ""))
+        body = item["body"]
+        votes = [_vote_context(seance, item, v) for v in item["votes"]]
+        motion = next((v for v in votes if v["kind"] == "motion" and v["closed"]), None)
         items.append(
             {
                 "number": n,
                 "id": item["id"],
                 "title": item["title"],
                 "kind": item["kind"],
+                "kind_label": _kind_label(item["kind"]),
+                "body": {**body, "label": BODY_LABELS.get(Body(body["type"]), body["type"])} if body else None,
                 "status": item["status"],
                 "withdrawals": [name(m) for m in item["withdrawals"]],
                 "secret_requests": [{"name": name(r["member"]), "at": r["at"]} for r in item["secret_requests"]],
                 "postponed": item["postponed"],
-                "vote": vote,
-                "ballots": ballots,
-                "method": {"electronique": "vote électronique", "appel_nominal": "appel nominal"}.get(
-                    vote["method"], ""
-                )
-                if vote
-                else "",
+                "withdrawn": item["withdrawn"],
+                "votes": votes,
+                "motion": motion,
+                "amendments": [
+                    {
+                        "id": a["id"],
+                        "text": a["text"],
+                        "author": name(a["author"]),
+                        "status": {"adopted": "adopté", "rejected": "rejeté", "withdrawn": "retiré"}.get(
+                            a["status"], "non voté"
+                        ),
+                    }
+                    for a in item["amendments"]
+                ],
+                "appointments": appointments(seance, item) if body else [],
                 "public_appointment": item["public_appointment"],
             }
         )
@@ -146,6 +279,8 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
         "items": items,
         "opening": st.opening,
         "quorum": st.opening["quorum"] if st.opening else None,
+        "quorum_failure": st.quorum_failure,
+        "reconvened_from": seance.config.reconvened_from,
         "suspensions": st.suspensions,
         "decisions": st.decisions,
         "sensitive_spans": st.sensitive_spans,

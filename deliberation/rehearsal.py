@@ -5,11 +5,17 @@ rule that refuses it); :func:`run_rehearsal` plays it through a :class:`Journal`
 writes ``journal.jsonl``, ``journal.pub``, ``proces-verbal.html``,
 ``liste-deliberations.html`` and ``deliberations.csv``.
 
-It shows: three salles, check-ins by each salle's agent, a suppléant, two proxies, the
-media plane's transmission reports, the secretary, opening (R7, R8, R10), a vote adopted,
-a roll-call vote with a withdrawal, a loss of transmission that suspends and freezes a
-vote (R17), a tie decided by the president (R14), a secret-ballot request that postpones
-an item (R15), a banned item refused (R12), a sensitive passage (R19) and closing (R11).
+It shows: three salles, check-ins by each salle's agent, a suppléant recorded by the
+agent of the salle where she sits (R4, R9), two proxies, the media plane's transmission
+reports, the secretary, opening (R7, R8, R10), a vote adopted, a roll-call vote with a
+withdrawal, a loss of transmission that suspends and freezes a vote (R17), a tie decided
+by the president (R14), a décision modificative « au budget primitif » accepted and an
+amendment voted before it, with members who took no part in the vote (R25, R13), a
+nomination to a commission of the council with a single candidacy appointed at once and a
+seat filled in three rounds, the oldest winning the tie (R24), a secret-ballot request
+that postpones an item (R15), an item withdrawn (R25), banned items refused (R12: the
+budget primitif, a designation to an office de tourisme's board), a sensitive passage
+(R19) and closing (R11).
 """
 
 from __future__ import annotations
@@ -27,21 +33,26 @@ from .commands import (
     AppointSecretary,
     CastBallot,
     CheckIn,
+    CloseCandidacies,
     CloseSitting,
     CloseVote,
     Command,
+    DecideAppointmentBallot,
     DeclareSuppleance,
     DeclareWithdrawal,
     MarkSensitive,
     OpenSitting,
     OpenVote,
+    ProposeAmendment,
     RecordProxy,
+    RegisterCandidacy,
     ReportPublicStream,
     ReportTransmission,
     RequestSecretBallot,
     Resume,
     SetAudioOnly,
     TakeUpItem,
+    WithdrawItem,
 )
 from .demo import demo_agenda, demo_config, demo_council
 from .journal import Journal, generate_key, public_pem
@@ -91,6 +102,22 @@ def script() -> list[Step]:
             "le budget primitif est refusé en visioconférence",
         )
     )
+    steps.append(
+        Step(
+            AddAgendaItem(
+                at(),
+                "office-tourisme",
+                "Désignation d'un représentant au conseil d'administration de l'office de tourisme",
+                "nomination",
+                "5.3",
+                body="organisme_exterieur",
+                body_name="Office de tourisme des Trois Rivières",
+            ),
+            ADMIN,
+            "R12",
+            "la désignation dans un organisme extérieur est refusée en visioconférence (L.2121-33)",
+        )
+    )
     for salle in ("belcourt", "vaux", "saint-ferreol"):
         steps.append(Step(ReportTransmission(at(), salle, True), SYSTEM, say=f"transmission {salle}"))
     steps.append(Step(ReportPublicStream(at(), True), SYSTEM, say="retransmission publique"))
@@ -105,7 +132,21 @@ def script() -> list[Step]:
         Step(CheckIn(at(), "m06", "belcourt"), _agent("vaux"), "R4", "un agent n'enregistre que dans sa salle")
     )
     steps.append(Step(OpenSitting(at()), PRESIDENT, "R10", "pas encore de secrétaire"))
-    steps.append(Step(DeclareSuppleance(at(), "m17", "courriel de M. Roux du 24/11/2026"), PRESIDENT, say="suppléance"))
+    steps.append(
+        Step(
+            DeclareSuppleance(at(), "m17", "courriel de M. Roux du 24/11/2026", "belcourt"),
+            _agent("vaux"),
+            "R4",
+            "un agent n'enregistre une suppléance que pour sa salle",
+        )
+    )
+    steps.append(
+        Step(
+            DeclareSuppleance(at(), "m17", "courriel de M. Roux du 24/11/2026", "belcourt"),
+            _agent("belcourt"),
+            say="suppléance",
+        )
+    )
     steps.append(Step(CheckIn(at(), "s17", "belcourt"), _agent("belcourt"), say="la suppléante siège"))
     steps.append(Step(RecordProxy(at(), "m09", "m07", "n° 2026-11-03"), _agent("vaux"), say="pouvoir"))
     steps.append(Step(RecordProxy(at(), "m13", "m02", "n° 2026-11-04"), _agent("belcourt"), say="pouvoir"))
@@ -184,14 +225,78 @@ def script() -> list[Step]:
     steps.append(
         Step(CloseVote(at(), "fonds-concours-vaux"), PRESIDENT, say="partage 6-6 : voix prépondérante du président")
     )
-    # 4. an appointment: four members of twelve ask for a secret ballot -> postponed
-    steps.append(Step(TakeUpItem(at(), "office-tourisme"), PRESIDENT))
+    # 4. a décision modificative « au budget primitif »: an amendment, voted first (R25); non-voters (R13)
+    dm = "dm-budget-2026"
+    steps.append(Step(TakeUpItem(at(), dm), PRESIDENT))
     steps.append(
-        Step(OpenVote(at(), "office-tourisme"), PRESIDENT, "R15", "nomination : scrutin secret sauf unanimité")
+        Step(
+            ProposeAmendment(
+                at(),
+                dm,
+                "am-1",
+                "Réduire de 10 000 € les crédits de la ligne 6232 (fêtes et cérémonies) au profit de la ligne "
+                "615231 (entretien de la voirie).",
+                "m06",
+            ),
+            PRESIDENT,
+            say="amendement déposé",
+        )
     )
+    steps.append(Step(OpenVote(at(), dm), PRESIDENT, "R25", "l'amendement se vote avant la délibération"))
+    steps.append(Step(OpenVote(at(), dm, amendment_id="am-1"), PRESIDENT, say="vote sur l'amendement"))
+    amendment = dict.fromkeys(["m06", "m07", "m08", "m10", "m11", "m12", "s17"], "pour")
+    amendment |= dict.fromkeys(["m01", "m02", "m03", "m05"], "contre") | {"m04": "abstention"}
+    steps += [Step(CastBallot(at(), dm, m, c), _me(m)) for m, c in amendment.items()]
+    steps.append(Step(CastBallot(at(), dm, "m02", "contre", "m13"), _me("m02")))
+    steps.append(Step(CastBallot(at(), dm, "m07", "pour", "m09"), _me("m07")))
+    steps.append(Step(CloseVote(at(), dm), PRESIDENT, say="amendement adopté"))
+    steps.append(Step(OpenVote(at(), dm), PRESIDENT, say="vote sur la délibération amendée"))
+    steps += [Step(CastBallot(at(), dm, m, "pour"), _me(m)) for m in everyone if m not in ("m11", "m12")]
+    steps.append(Step(CastBallot(at(), dm, "m11", "nppv"), _me("m11")))
+    steps.append(Step(CastBallot(at(), dm, "m02", "pour", "m13"), _me("m02")))
+    steps.append(
+        Step(CloseVote(at(), dm), PRESIDENT, say="adopté ; Gérard Lefèvre et le pouvoir de Claire Dubois sans vote")
+    )
+    # 5. a nomination to a commission of the council (L.2121-22, R24)
+    nom = "commission-environnement"
+    steps.append(Step(TakeUpItem(at(), nom), PRESIDENT))
+    steps.append(Step(RegisterCandidacy(at(), nom, 1, "m05"), PRESIDENT, say="candidature"))
+    for m in ("m08", "m11", "m04"):
+        steps.append(Step(RegisterCandidacy(at(), nom, 2, m), PRESIDENT, say="candidature"))
+    steps.append(Step(RegisterCandidacy(at(), nom, 2, "m05"), PRESIDENT, "R24", "une candidature par personne"))
+    steps.append(Step(CloseCandidacies(at(), nom), PRESIDENT, say="siège 1 : candidature unique, nomination immédiate"))
+    steps.append(Step(OpenVote(at(), nom, seat=2), PRESIDENT, "R15", "scrutin secret sauf décision unanime"))
+    steps.append(Step(DecideAppointmentBallot(at(), nom, True), PRESIDENT, say="vote public décidé à l'unanimité"))
+    rounds = (
+        {"m08": 5, "m11": 5, "m04": 3},  # 13 suffrages exprimés, absolute majority 7: nobody
+        {"m08": 6, "m11": 6, "m04": 1},  # nobody again
+        {"m08": 6, "m11": 6},  # relative majority: a tie, the oldest (Thierry Bonnet, 1963) is appointed
+    )
+    slots = [(m, None) for m in everyone] + [("m02", "m13"), ("m07", "m09")]
+    for n, votes in enumerate(rounds, start=1):
+        steps.append(Step(OpenVote(at(), nom, seat=2), PRESIDENT, say=f"siège 2, tour {n}"))
+        ballots = [c for c, k in votes.items() for _ in range(k)]
+        for (voter, behalf), candidate in zip(slots, ballots + ["blanc"] * len(slots), strict=False):
+            choice = "pour" if candidate != "blanc" else "abstention"
+            steps.append(
+                Step(CastBallot(at(), nom, voter, choice, behalf, candidate if choice == "pour" else None), _me(voter))
+            )
+        if n == 3:
+            steps.append(Step(CastBallot(at(), nom, "m12", "contre"), _me("m12"), "R16", "a déjà voté"))
+        steps.append(Step(CloseVote(at(), nom), PRESIDENT, say=f"siège 2, tour {n} clos"))
+    # 6. four members of twelve ask for a secret ballot -> postponed (R15)
     for m in ("m06", "m08", "m11", "m12"):
-        steps.append(Step(RequestSecretBallot(at(), "office-tourisme", m), _me(m), say="demande de scrutin secret"))
-    steps.append(Step(OpenVote(at(), "office-tourisme"), PRESIDENT, "R15", "reporté — séance en présentiel"))
+        steps.append(Step(RequestSecretBallot(at(), "voirie-programme", m), _me(m), say="demande de scrutin secret"))
+    steps.append(Step(OpenVote(at(), "voirie-programme"), PRESIDENT, "R15", "reporté — séance en présentiel"))
+    # 7. withdrawn by the president (R25)
+    steps.append(
+        Step(
+            WithdrawItem(at(), "groupement-electricite", "dossier de consultation incomplet"),
+            PRESIDENT,
+            say="point retiré",
+        )
+    )
+    steps.append(Step(OpenVote(at(), "groupement-electricite"), PRESIDENT, "R25", "point retiré"))
     steps.append(Step(CloseSitting(at()), PRESIDENT, say="clôture"))
     steps.append(Step(OpenVote(at(), "voirie-programme"), PRESIDENT, "R11", "après la clôture, plus rien"))
     return steps

@@ -4,8 +4,12 @@ Columns and formats are those of the Table Schema published on schema.data.gouv.
 (``scdl/deliberations``), vendored for the tests in ``tests/data/scdl-deliberations``.
 ``DELIB_MATIERE_CODE`` and ``DELIB_MATIERE_NOM`` come from one table
 (:mod:`deliberation.actes`) so they always match (the schema's ``nomenclature_actes_value``
-check). Only adopted deliberations are exported; rejected and postponed items are in the
-procès-verbal and the liste des délibérations.
+check). Only adopted deliberations and concluded nominations are exported; rejected,
+postponed and withdrawn items are in the procès-verbal and the liste des délibérations.
+An adopted deliberation's vote columns are those of its motion (after its amendments); a
+nomination's ``DELIB_OBJET`` names the persons appointed (L.2121-21), and its vote
+columns stay empty: its seats were filled by several votes, or none (a single
+candidacy), each one in the procès-verbal.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import io
 from datetime import datetime
 
 from .actes import ACTES_MATIERES
+from .minutes import appointments
 from .seance import Seance
+from .state import motion_vote
 
 SCDL_VERSION = "2.1.5"
 COLUMNS = (
@@ -48,10 +54,17 @@ def deliberation_rows(seance: Seance, url_base: str | None = None) -> list[dict[
     day = datetime.fromisoformat(seance.config.scheduled_at).date().isoformat()
     rows = []
     for n, item in enumerate(seance.state.agenda, start=1):
-        vote = item["vote"]
-        if item["status"] != "voted" or not vote or not vote["result"]["adopted"]:
+        if item["status"] != "voted":
             continue
-        counts = vote["counts"]
+        vote = motion_vote(item)
+        if item["body"]:
+            named = [f"{a['name']} (siège {a['seat']})" for a in appointments(seance, item) if a["name"]]
+            objet = f"{item['title']} — nommé·e·s : {', '.join(named) or 'aucun'}"
+            counts = None
+        elif vote is not None and vote["result"]["adopted"]:
+            objet, counts = item["title"], vote["counts"]
+        else:
+            continue
         ident = delib_id(seance, n)
         rows.append(
             {
@@ -61,16 +74,16 @@ def deliberation_rows(seance: Seance, url_base: str | None = None) -> list[dict[
                 "DELIB_DATE": day,
                 "DELIB_MATIERE_CODE": item["matiere_code"],
                 "DELIB_MATIERE_NOM": ACTES_MATIERES[item["matiere_code"]],
-                "DELIB_OBJET": item["title"],
+                "DELIB_OBJET": objet,
                 "BUDGET_ANNEE": "",
                 "BUDGET_NOM": "",
                 "PREF_ID": "",
                 "PREF_DATE": "",
                 "VOTE_EFFECTIF": str(len(seance.council.in_office)),
-                "VOTE_REEL": str(counts["cast"] - counts["nppv"]),
-                "VOTE_POUR": str(counts["pour"]),
-                "VOTE_CONTRE": str(counts["contre"]),
-                "VOTE_ABSTENTION": str(counts["abstention"]),
+                "VOTE_REEL": str(counts["cast"] - counts["nppv"]) if counts else "",
+                "VOTE_POUR": str(counts["pour"]) if counts else "",
+                "VOTE_CONTRE": str(counts["contre"]) if counts else "",
+                "VOTE_ABSTENTION": str(counts["abstention"]) if counts else "",
                 "DELIB_URL": f"{url_base.rstrip('/')}/{ident}.pdf" if url_base else "",
             }
         )

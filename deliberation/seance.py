@@ -13,7 +13,7 @@ from typing import Any
 
 from . import ballot, quorum
 from .actors import Actor, Role
-from .agenda import ItemKind, banned_reason, is_voted
+from .agenda import AMENDABLE_KINDS, KIND_LABELS, ItemKind, banned_reason, is_voted
 from .canonical import canonical_bytes
 from .commands import (
     AddAgendaItem,
@@ -21,6 +21,7 @@ from .commands import (
     CastBallot,
     CheckIn,
     CheckOut,
+    CloseCandidacies,
     CloseSitting,
     CloseVote,
     Command,
@@ -35,8 +36,11 @@ from .commands import (
     ObjectToBroadcast,
     OpenSitting,
     OpenVote,
+    ProposeAmendment,
     RecordProxy,
+    RecordQuorumFailure,
     RecordRecordingDigest,
+    RegisterCandidacy,
     ReportPublicStream,
     ReportTransmission,
     RequestFloor,
@@ -46,14 +50,16 @@ from .commands import (
     SetAudioOnly,
     Suspend,
     TakeUpItem,
+    WithdrawAmendment,
     WithdrawFloorRequest,
+    WithdrawItem,
 )
 from .council import Council, Seat, SittingConfig
 from .deadlines import reconvocation_ok
 from .events import Event
 from .proxies import check_new_proxy
 from .refusal import ROLE, SCHEMA, UNKNOWN, Refusal
-from .state import SeanceState, apply
+from .state import SeanceState, apply, not_voting_slots, seat_of_item, seat_settled
 
 POSTPONED_MENTION = "reporté — séance en présentiel"
 Decision = list[Event] | Refusal
@@ -108,15 +114,39 @@ class Seance:
         return canonical_bytes(self.snapshot())
 
     @property
+    def rules_version(self) -> int:
+        return self.config.rules_version
+
+    @property
+    def failed_sitting_date(self) -> str | None:
+        """R8: the date of the sitting without quorum this one is convened again after, if so."""
+        if self.rules_version < 2:
+            return self.config.reconvened_after
+        rc = self.config.reconvened_from
+        return rc.scheduled_at[:10] if rc is not None else None
+
+    @property
     def quorum_waived(self) -> bool:
-        """R8: a re-convocation at least 3 clear days after a sitting without quorum."""
-        after = self.config.reconvened_after
+        """R8: a re-convocation at least 3 clear days after a sitting without quorum
+        (L.2121-17 al. 2): the sitting opens and resumes without quorum."""
+        after = self.failed_sitting_date
         return after is not None and reconvocation_ok(after, self.config.scheduled_at)
+
+    def quorum_waived_for(self, item_id: str | None) -> bool:
+        """R8: the waiver for an item. Edition 1 waived it for every item; edition 2 only for
+        the items of the failed sitting's agenda (L.2121-17 al. 2: « sur le même ordre du jour »)."""
+        if not self.quorum_waived:
+            return False
+        item = self.state.item(item_id) if item_id else None
+        rc = self.config.reconvened_from
+        if item is None or self.rules_version < 2 or rc is None:
+            return True
+        return rc.covers(item["id"], item["title"])
 
     def quorum(self, item_id: str | None = None) -> quorum.QuorumCount:
         item = self.state.item(item_id) if item_id else None
         exclude = item["withdrawals"] if item else ()
-        return quorum.count(self.council, self.state.presence, exclude, self.quorum_waived)
+        return quorum.count(self.council, self.state.presence, exclude, self.quorum_waived_for(item_id))
 
     def opening_blockers(self) -> list[Refusal]:
         """Every reason the sitting cannot open now (for the president's screen)."""
@@ -181,6 +211,10 @@ def _salle_name(s: Seance, salle_id: str) -> str:
     return salle.name if salle else salle_id
 
 
+def _body_type(item: dict[str, Any]) -> str | None:
+    return item["body"]["type"] if item["body"] else None
+
+
 def _ev(cmd: Command, type_: str, **data: Any) -> Event:
     return Event(type_, cmd.at, data)
 
@@ -208,15 +242,25 @@ def _add_item(s: Seance, c: AddAgendaItem, actor: Actor) -> Decision:
         )
     if s.state.item(c.item_id) is not None:
         return Refusal(SCHEMA, f"Champ « item_id » : le point « {c.item_id} » existe déjà.", "item_id")
-    reason = banned_reason(c.kind, c.title)
+    if c.kind == ItemKind.APPOINTMENT and c.body is None and s.rules_version >= 2:
+        return Refusal(
+            "R12",
+            "R12 — une nomination précise l'organe dont elle pourvoit les sièges (commission du conseil, organisme "
+            "extérieur, EPCI ou syndicat) : c'est lui qui dit si elle peut se tenir en visioconférence.",
+            "body",
+        )
+    reason = banned_reason(c.kind, c.body)
     if s.state.teleconference and reason:
         return Refusal(
             "R12",
             f"R12 — {reason} ne peut pas être inscrite à l'ordre du jour d'une séance en visioconférence "
             "(L.5211-11-1) : convoquez une séance en présentiel.",
-            "kind",
+            "body" if c.body is not None else "kind",
         )
-    return [_ev(c, "ItemAdded", item_id=c.item_id, title=c.title, kind=c.kind, matiere_code=c.matiere_code)]
+    data: dict[str, Any] = {"item_id": c.item_id, "title": c.title, "kind": c.kind, "matiere_code": c.matiere_code}
+    if c.body is not None:
+        data["body"] = {"type": c.body, "name": c.body_name.strip(), "seats": c.seats}
+    return [_ev(c, "ItemAdded", **data)]
 
 
 def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
@@ -226,7 +270,7 @@ def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
         return Refusal("R6", "R6 — une séance ouverte ne change plus de forme.")
     if s.state.teleconference:
         return Refusal("R12", "R12 — la séance est déjà convoquée en visioconférence.")
-    banned = [f"« {i['title']} »" for i in s.state.agenda if banned_reason(i["kind"], i["title"])]
+    banned = [f"« {i['title']} »" for i in s.state.agenda if banned_reason(i["kind"], _body_type(i))]
     if banned:
         return Refusal(
             "R12", f"R12 — conversion en visioconférence impossible : l'ordre du jour comporte {', '.join(banned)}."
@@ -266,6 +310,14 @@ def _check_in(s: Seance, c: CheckIn, actor: Actor) -> Decision:
             return Refusal(
                 "R9", f"R9 — le titulaire {s.name(tit)} est présent : son suppléant ne siège pas.", "member_id"
             )
+        where = s.state.suppleance_salles.get(tit)
+        if where is not None and where != c.salle_id:
+            return Refusal(
+                "R4",
+                f"R4 — la suppléance de {s.name(tit)} est enregistrée par l'agent de « {_salle_name(s, where)} » : "
+                f"{member.name} y siège.",
+                "salle_id",
+            )
     else:
         supp = s.council.suppleant_of(member.id)
         if supp is not None and supp.id in s.state.presence:
@@ -287,12 +339,29 @@ def _check_out(s: Seance, c: CheckOut, actor: Actor) -> Decision:
 
 
 def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
+    """L.5211-6 (R9), recorded by the president or by the agent of the salle where the
+    suppléant sits (R4, as for a check-in). Edition 1 compared the agent's salle with
+    itself: any agent recorded any suppléance."""
     if actor.role not in (Role.PRESIDENT, Role.AGENT) or (
         actor.role == Role.PRESIDENT and _president(s, actor, "") is not None
     ):
         return Refusal(ROLE, "Seuls le président ou un agent de salle enregistrent une suppléance.")
-    if actor.role == Role.AGENT and (r := _agent_of(s, actor, actor.salle_id or "")) is not None:
-        return r
+    if actor.role == Role.AGENT and s.rules_version < 2:
+        if (r := _agent_of(s, actor, actor.salle_id or "")) is not None:
+            return r
+    elif actor.role == Role.AGENT:
+        if c.salle_id is None:
+            return Refusal(
+                "R4",
+                "R4 — l'agent enregistre une suppléance pour sa salle : précisez la salle où siège le suppléant.",
+                "salle_id",
+            )
+        if (r := _agent_of(s, actor, c.salle_id)) is not None:
+            return r
+    if c.salle_id is not None:
+        salle = s.council.salle(c.salle_id)
+        if salle is None or not salle.designated:
+            return Refusal("R1", f"R1 — « {c.salle_id} » n'est pas une salle désignée par délibération.", "salle_id")
     tit = s.council.member(c.titulaire_id)
     if tit is None or tit.seat != Seat.TITULAIRE:
         return Refusal(UNKNOWN, f"Titulaire « {c.titulaire_id} » inconnu.", "titulaire_id")
@@ -312,7 +381,8 @@ def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
         return Refusal("R9", f"R9 — la suppléance de {tit.name} est déjà enregistrée.", "titulaire_id")
     if not c.document_ref.strip():
         return Refusal("R9", "R9 — la référence de l'information du président est obligatoire.", "document_ref")
-    return [_ev(c, "SuppleanceDeclared", titulaire_id=c.titulaire_id, document_ref=c.document_ref)]
+    where = {"salle_id": c.salle_id} if c.salle_id is not None else {}
+    return [_ev(c, "SuppleanceDeclared", titulaire_id=c.titulaire_id, document_ref=c.document_ref, **where)]
 
 
 def _record_proxy(s: Seance, c: RecordProxy, actor: Actor) -> Decision:
@@ -447,7 +517,7 @@ def _open(s: Seance, c: OpenSitting, actor: Actor) -> Decision:
             salles=salles,
             public_stream_up=s.state.public_stream_up,
             secretary=s.state.secretary,
-            reconvened_after=s.config.reconvened_after if s.quorum_waived else None,
+            reconvened_after=s.failed_sitting_date if s.quorum_waived else None,
         )
     ]
 
@@ -633,18 +703,15 @@ def _open_vote(s: Seance, c: OpenVote, actor: Actor) -> Decision:
     item = _item(s, c.item_id)
     if isinstance(item, Refusal):
         return item
-    if item["status"] == "postponed":
-        return Refusal("R15", f"R15 — le point « {item['title']} » est {POSTPONED_MENTION}.", "item_id")
+    if (r := _still_on_agenda(item)) is not None:
+        return r
     if item["status"] != "pending":
         return Refusal("R16", f"R16 — le point « {item['title']} » a déjà été voté.", "item_id")
     if not is_voted(item["kind"]):
         return Refusal("R13", f"R13 — le point « {item['title']} » est une information, sans vote.", "item_id")
-    if item["kind"] == ItemKind.APPOINTMENT and not item["public_appointment"]:
-        return Refusal(
-            "R15",
-            "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement.",
-            "item_id",
-        )
+    subject = _round_subject(s, c, item) if item["body"] else _motion_subject(s, c, item)
+    if isinstance(subject, Refusal):
+        return subject
     silent = s.state.silent_salles()
     if silent:
         return Refusal(
@@ -661,8 +728,92 @@ def _open_vote(s: Seance, c: OpenVote, actor: Actor) -> Decision:
             method=c.method,
             electorate=_electorate(s, item),
             quorum=s.quorum(c.item_id).to_dict(),
+            **subject,
         )
     ]
+
+
+def _still_on_agenda(item: dict[str, Any]) -> Refusal | None:
+    if item["status"] == "postponed":
+        return Refusal("R15", f"R15 — le point « {item['title']} » est {POSTPONED_MENTION}.", "item_id")
+    if item["status"] == "withdrawn":
+        return Refusal("R25", f"R25 — le point « {item['title']} » a été retiré de l'ordre du jour.", "item_id")
+    return None
+
+
+def _motion_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, Any] | Refusal:
+    """R25: an amendment before the motion it amends; the motion once none is pending."""
+    if c.seat is not None:
+        return Refusal("R24", f"R24 — le point « {item['title']} » n'a pas de sièges à pourvoir.", "seat")
+    if item["kind"] == ItemKind.APPOINTMENT and not item["public_appointment"]:  # a nomination of edition 1
+        return Refusal(
+            "R15",
+            "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement.",
+            "item_id",
+        )
+    if c.amendment_id is not None:
+        amendment = _amendment(item, c.amendment_id)
+        if isinstance(amendment, Refusal):
+            return amendment
+        if amendment["status"] != "pending":
+            return Refusal("R25", f"R25 — l'amendement « {c.amendment_id} » n'est plus à voter.", "amendment_id")
+        return {"amendment_id": c.amendment_id}
+    pending = [a["id"] for a in item["amendments"] if a["status"] == "pending"]
+    if pending:
+        return Refusal(
+            "R25",
+            f"R25 — l'amendement « {pending[0]} » se vote avant la délibération qu'il modifie : mettez-le aux voix, "
+            "ou constatez son retrait.",
+            "item_id",
+        )
+    return {}
+
+
+def _round_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, Any] | Refusal:
+    """R24 (L.2121-21): a round for one seat, once candidacies are closed and the council
+    has unanimously decided to vote in public; three rounds at most."""
+    if c.amendment_id is not None:
+        return Refusal("R25", "R25 — une nomination ne s'amende pas.", "amendment_id")
+    if not item["candidacies_closed"]:
+        return Refusal("R24", "R24 — clôturez d'abord l'appel à candidatures.", "item_id")
+    if c.seat is None:
+        return Refusal("R24", "R24 — précisez le siège mis au vote.", "seat")
+    seat = seat_of_item(item, c.seat)
+    if seat is None:
+        return Refusal(UNKNOWN, f"Siège {c.seat} inconnu pour ce point.", "seat")
+    if seat["appointed"] is not None:
+        return Refusal("R24", f"R24 — le siège {c.seat} est déjà pourvu.", "seat")
+    if seat_settled(seat):
+        return Refusal("R24", f"R24 — les trois tours du siège {c.seat} ont eu lieu.", "seat")
+    if not item["public_appointment"]:
+        return Refusal(
+            "R15",
+            "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement "
+            "(L.2121-21) : faites constater cette décision, ou reportez le point.",
+            "item_id",
+        )
+    born = [s.council.member(m) for m in seat["candidates"]]
+    unknown = [m.name for m in born if m is not None and not m.birth_date]
+    if unknown:
+        return Refusal(
+            "R24",
+            f"R24 — date de naissance inconnue pour {', '.join(unknown)} : elle départage les candidats à égalité "
+            "de voix (L.2121-21). Faites-la enregistrer dans la composition du conseil.",
+            "seat",
+        )
+    dates = [m.birth_date for m in born if m is not None]
+    if len(set(dates)) != len(dates):
+        return Refusal(
+            "R24", "R24 — deux candidats ont la même date de naissance : l'âge ne les départagerait pas.", "seat"
+        )
+    return {"seat": c.seat, "round": seat["rounds"] + 1}
+
+
+def _amendment(item: dict[str, Any], amendment_id: str) -> dict[str, Any] | Refusal:
+    found = next((a for a in item["amendments"] if a["id"] == amendment_id), None)
+    if found is None:
+        return Refusal(UNKNOWN, f"Amendement « {amendment_id} » inconnu pour ce point.", "amendment_id")
+    return found
 
 
 def _frozen(s: Seance, vote: dict[str, Any]) -> bool:
@@ -674,16 +825,17 @@ def _open_vote_of(s: Seance, item_id: str) -> tuple[dict[str, Any], dict[str, An
     item = _item(s, item_id)
     if isinstance(item, Refusal):
         return item
-    if s.state.current_vote != item_id or item["vote"] is None:
+    found = s.state.open_vote()
+    if found is None or found[0]["id"] != item_id:
         return Refusal("R16", f"R16 — aucun vote n'est ouvert sur « {item['title']} ».", "item_id")
-    return item, item["vote"]
+    return found
 
 
 def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     found = _open_vote_of(s, c.item_id)
     if isinstance(found, Refusal):
         return found
-    _item, vote = found
+    item, vote = found
     if vote["method"] == "appel_nominal":
         # R13 with R4: the secretary records each answer; the agent of a salle, auxiliaire
         # du secrétaire de séance, records the answers of the councillors present there.
@@ -717,7 +869,35 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     if any(b["voter"] == c.voter_id and b["on_behalf_of"] == c.on_behalf_of for b in vote["ballots"]):
         what = f" au titre du pouvoir de {s.name(c.on_behalf_of)}" if c.on_behalf_of else ""
         return Refusal("R16", f"R16 — {s.name(c.voter_id)} a déjà voté{what} : nul ne vote deux fois.", "voter_id")
-    return [_ev(c, "BallotCast", item_id=c.item_id, voter_id=c.voter_id, on_behalf_of=c.on_behalf_of, choice=c.choice)]
+    if (r := _round_ballot(s, c, item, vote)) is not None:
+        return r
+    data: dict[str, Any] = {"item_id": c.item_id, "voter_id": c.voter_id, "on_behalf_of": c.on_behalf_of}
+    data["choice"] = c.choice
+    if c.candidate_id is not None:
+        data["candidate_id"] = c.candidate_id
+    return [_ev(c, "BallotCast", **data)]
+
+
+def _round_ballot(s: Seance, c: CastBallot, item: dict[str, Any], vote: dict[str, Any]) -> Refusal | None:
+    """R24: in a round, a vote for a candidate of the seat, a blank ballot, or no part taken."""
+    if vote["subject"] != "round":
+        if c.candidate_id is not None:
+            return Refusal("R24", "R24 — ce scrutin n'est pas une nomination : pas de candidat.", "candidate_id")
+        return None
+    if c.choice == "contre":
+        return Refusal(
+            "R24",
+            "R24 — dans une nomination, on vote pour un candidat, blanc (abstention) ou on ne prend pas part au vote.",
+            "choice",
+        )
+    seat = seat_of_item(item, vote["seat"])
+    candidates = seat["candidates"] if seat else []
+    if c.choice == "pour" and c.candidate_id not in candidates:
+        names = ", ".join(s.name(m) for m in candidates)
+        return Refusal("R24", f"R24 — votez pour l'un des candidats au siège {vote['seat']} : {names}.", "candidate_id")
+    if c.choice != "pour" and c.candidate_id is not None:
+        return Refusal("R24", "R24 — un bulletin blanc ne désigne aucun candidat.", "candidate_id")
+    return None
 
 
 def _frozen_decision(s: Seance, c: DecideFrozenVote, actor: Actor) -> Decision:
@@ -749,12 +929,19 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
     found = _open_vote_of(s, c.item_id)
     if isinstance(found, Refusal):
         return found
-    _, vote = found
+    item, vote = found
     if _frozen(s, vote):
         return Refusal(
             "R17",
             "R17 — le vote est gelé : il ne se clôt pas tant qu'une salle manque, sauf décision motivée du président.",
         )
+    extra: dict[str, Any] = {}
+    if s.rules_version >= 2:
+        extra["not_voting"] = _not_voting(s, item, vote)
+    if vote["subject"] == "round":
+        return [_ev(c, "VoteClosed", **_round_closed(s, item, vote), **extra)]
+    if vote["subject"] == "amendment":
+        extra["amendment_id"] = vote["amendment_id"]
     counts = ballot.tally(vote["ballots"])
     president_choice = next(
         (b["choice"] for b in vote["ballots"] if b["voter"] == s.council.president_id and b["on_behalf_of"] is None),
@@ -771,7 +958,209 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
             adopted=res.adopted,
             casting_vote=res.casting_vote,
             president_choice=president_choice,
+            **extra,
         )
+    ]
+
+
+def _not_voting(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> list[dict[str, Any]]:
+    """R13, R22: the present members who took no part in the vote, recorded with its result:
+    each slot of the electorate without a ballot (at a roll call, no answer), then the
+    members present at the close who were not in the electorate (arrived after the
+    opening), apart from those withdrawn for a personal interest (listed as such)."""
+    voters = {e["voter"] for e in vote["electorate"]}
+    withdrawn = set(item["withdrawals"])
+    arrived = [
+        {"voter": m, "on_behalf_of": None, "reason": "arrive_apres_ouverture"}
+        for m in sorted(s.state.presence)
+        if m not in voters and m not in withdrawn
+    ]
+    return not_voting_slots(vote) + arrived
+
+
+def _round_closed(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
+    seat = seat_of_item(item, vote["seat"])
+    assert seat is not None
+    counts = ballot.round_counts(vote["ballots"], seat["candidates"])
+    born = {m: (s.council.member(m).birth_date or "") for m in seat["candidates"] if s.council.member(m)}
+    res = ballot.round_result(vote["round"], counts["candidates"], born)
+    return {
+        "item_id": item["id"],
+        "seat": vote["seat"],
+        "round": vote["round"],
+        "counts": counts,
+        "electorate_size": len(vote["electorate"]),
+        "appointed": res.appointed,
+        "majority": res.majority,
+        "tie_broken_by_age": res.tie_broken_by_age,
+    }
+
+
+# -- withdrawing an item, amendments (R25) ---------------------------------------------------------
+def _pending_item(s: Seance, item_id: str, what: str) -> dict[str, Any] | Refusal:
+    item = _item(s, item_id)
+    if isinstance(item, Refusal):
+        return item
+    if (r := _still_on_agenda(item)) is not None:
+        return r
+    if item["status"] == "voting":
+        return Refusal("R16", f"R16 — un vote est ouvert sur « {item['title']} » : {what} après sa clôture.", "item_id")
+    if item["status"] != "pending":
+        return Refusal("R25", f"R25 — le point « {item['title']} » a déjà été voté.", "item_id")
+    return item
+
+
+def _chaired_item(s: Seance, actor: Actor, what: str, item_id: str, doing: str) -> dict[str, Any] | Refusal:
+    """The president, in a sitting under way, on an item still to vote (R24, R25)."""
+    if (r := _president(s, actor, what)) is not None:
+        return r
+    if (r := _active(s)) is not None:
+        return r
+    return _pending_item(s, item_id, doing)
+
+
+def _withdraw_item(s: Seance, c: WithdrawItem, actor: Actor) -> Decision:
+    """R25: the president withdraws an item during the sitting; journaled, and the PV and
+    the liste des délibérations say « retiré ». Not once an appointment has taken effect."""
+    if (r := _president(s, actor, "retirer un point de l'ordre du jour")) is not None:
+        return r
+    if (r := _active(s)) is not None:
+        return Refusal("R25", "R25 — un point se retire pendant la séance, une fois celle-ci ouverte.")
+    item = _pending_item(s, c.item_id, "retirez-le")
+    if isinstance(item, Refusal):
+        return item
+    if any(x["appointed"] for x in item["seats"]):
+        return Refusal(
+            "R25", "R25 — des nominations de ce point ont déjà pris effet : il ne se retire plus.", "item_id"
+        )
+    return [_ev(c, "ItemWithdrawn", item_id=c.item_id, reason=c.reason.strip())]
+
+
+def _propose_amendment(s: Seance, c: ProposeAmendment, actor: Actor) -> Decision:
+    """R25: an amendment to the motion of an item, tabled by a member present; the
+    règlement intérieur has it voted before the motion."""
+    item = _chaired_item(s, actor, "enregistrer un amendement", c.item_id, "déposez l'amendement")
+    if isinstance(item, Refusal):
+        return item
+    if item["kind"] not in AMENDABLE_KINDS:
+        label = KIND_LABELS.get(ItemKind(item["kind"]), item["kind"])
+        return Refusal("R25", f"R25 — un point de nature « {label} » ne s'amende pas.", "item_id")
+    if any(a["id"] == c.amendment_id for a in item["amendments"]):
+        return Refusal(
+            SCHEMA, f"Champ « amendment_id » : l'amendement « {c.amendment_id} » existe déjà.", "amendment_id"
+        )
+    author = s.council.member(c.author_id)
+    if author is None:
+        return Refusal(UNKNOWN, f"Conseiller « {c.author_id} » inconnu.", "author_id")
+    if c.author_id not in s.state.presence:
+        return Refusal("R25", f"R25 — {author.name} n'est pas présent·e : l'auteur d'un amendement siège.", "author_id")
+    return [
+        _ev(
+            c,
+            "AmendmentProposed",
+            item_id=c.item_id,
+            amendment_id=c.amendment_id,
+            text=c.text.strip(),
+            author_id=c.author_id,
+        )
+    ]
+
+
+def _withdraw_amendment(s: Seance, c: WithdrawAmendment, actor: Actor) -> Decision:
+    item = _chaired_item(s, actor, "constater le retrait d'un amendement", c.item_id, "constatez le retrait")
+    if isinstance(item, Refusal):
+        return item
+    amendment = _amendment(item, c.amendment_id)
+    if isinstance(amendment, Refusal):
+        return amendment
+    if amendment["status"] != "pending":
+        return Refusal("R25", f"R25 — l'amendement « {c.amendment_id} » n'est plus à voter.", "amendment_id")
+    return [_ev(c, "AmendmentWithdrawn", item_id=c.item_id, amendment_id=c.amendment_id)]
+
+
+# -- nominations (R24, L.2121-21) ------------------------------------------------------------------
+def _nomination(s: Seance, actor: Actor, what: str, item_id: str) -> dict[str, Any] | Refusal:
+    item = _chaired_item(s, actor, what, item_id, "attendez")
+    if isinstance(item, Refusal):
+        return item
+    if not item["body"]:
+        return Refusal("R24", f"R24 — le point « {item['title']} » n'est pas une nomination avec candidats.", "item_id")
+    if item["candidacies_closed"]:
+        return Refusal("R24", "R24 — l'appel à candidatures est clos.", "item_id")
+    return item
+
+
+def _register_candidacy(s: Seance, c: RegisterCandidacy, actor: Actor) -> Decision:
+    """R24: a member of the council in office stands for one seat (L.2121-22: a commission
+    of the council is made of councillors only)."""
+    item = _nomination(s, actor, "enregistrer une candidature", c.item_id)
+    if isinstance(item, Refusal):
+        return item
+    seat = seat_of_item(item, c.seat)
+    if seat is None:
+        return Refusal(UNKNOWN, f"Siège {c.seat} inconnu pour ce point.", "seat")
+    member = s.council.member(c.member_id)
+    if member is None:
+        return Refusal(UNKNOWN, f"Conseiller « {c.member_id} » inconnu.", "member_id")
+    if member.seat != Seat.TITULAIRE:
+        return Refusal(
+            "R24", f"R24 — {member.name} est suppléant·e : seuls les membres en exercice sont candidats.", "member_id"
+        )
+    standing = next((x["seat"] for x in item["seats"] if c.member_id in x["candidates"]), None)
+    if standing is not None:
+        return Refusal("R24", f"R24 — {member.name} est déjà candidat·e au siège {standing}.", "member_id")
+    return [_ev(c, "CandidacyRegistered", item_id=c.item_id, seat=c.seat, member_id=c.member_id)]
+
+
+def _close_candidacies(s: Seance, c: CloseCandidacies, actor: Actor) -> Decision:
+    """R24 (L.2121-21 al. 5): with a single candidacy for a seat, the appointment takes effect
+    at once, without a vote; the other seats go to the vote."""
+    item = _nomination(s, actor, "clore l'appel à candidatures", c.item_id)
+    if isinstance(item, Refusal):
+        return item
+    empty = [str(x["seat"]) for x in item["seats"] if not x["candidates"]]
+    if empty:
+        return Refusal(
+            "R24",
+            f"R24 — aucun candidat au siège {', '.join(empty)} : recueillez une candidature, ou retirez le point.",
+            "item_id",
+        )
+    appointed = [
+        {"seat": x["seat"], "member_id": x["candidates"][0]} for x in item["seats"] if len(x["candidates"]) == 1
+    ]
+    return [_ev(c, "CandidaciesClosed", item_id=c.item_id, appointed=appointed)]
+
+
+# -- lack of quorum (R8, L.2121-17 al. 2) ----------------------------------------------------------
+def _quorum_failure(s: Seance, c: RecordQuorumFailure, actor: Actor) -> Decision:
+    """R8: the president records that the quorum is not reached; the sitting closes without
+    deliberating. Its journal then shows the failure, and the agenda a new convocation,
+    three clear days later at least, deliberates on without quorum (L.2121-17 al. 2)."""
+    if (r := _president(s, actor, "constater l'absence de quorum")) is not None:
+        return r
+    if s.state.status != "convened":
+        return Refusal("R8", "R8 — la séance est ouverte : l'absence de quorum se constate avant l'ouverture.")
+    if s.quorum_waived:
+        return Refusal(
+            "R8", "R8 — cette séance, convoquée à nouveau faute de quorum, délibère sans condition de quorum."
+        )
+    q = s.quorum()
+    if q.reached:
+        return Refusal("R8", f"R8 — le quorum est atteint ({q.present} présents, {q.required} requis).")
+    return [
+        _ev(
+            c,
+            "QuorumFailed",
+            quorum=q.to_dict(),
+            present=sorted(s.state.presence),
+            items=[{"id": i["id"], "title": i["title"]} for i in s.state.agenda],
+        ),
+        _ev(
+            c,
+            "SittingClosed",
+            opened=False,
+            pending_items=[i["id"] for i in s.state.agenda if i["status"] == "pending"],
+        ),
     ]
 
 
@@ -876,6 +1265,12 @@ _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
     CastBallot: _cast,
     DecideFrozenVote: _frozen_decision,
     CloseVote: _close_vote,
+    WithdrawItem: _withdraw_item,
+    ProposeAmendment: _propose_amendment,
+    WithdrawAmendment: _withdraw_amendment,
+    RegisterCandidacy: _register_candidacy,
+    CloseCandidacies: _close_candidacies,
+    RecordQuorumFailure: _quorum_failure,
     RequestFloor: _request_floor,
     WithdrawFloorRequest: _withdraw_floor,
     GrantFloor: _grant_floor,

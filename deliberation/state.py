@@ -22,6 +22,8 @@ class SeanceState:
     presence: dict[str, str] = field(default_factory=dict)  # member id -> salle id
     attendance: list[dict[str, Any]] = field(default_factory=list)  # {member, salle, in, out}
     suppleances: dict[str, str] = field(default_factory=dict)  # titulaire -> document ref
+    #: titulaire -> the salle whose agent recorded the suppléance (R4): the suppléant sits there
+    suppleance_salles: dict[str, str] = field(default_factory=dict)
     proxies: dict[str, dict[str, Any]] = field(default_factory=dict)  # giver -> active proxy
     proxy_log: list[dict[str, Any]] = field(default_factory=list)
     transmitting: dict[str, bool] = field(default_factory=dict)
@@ -40,6 +42,8 @@ class SeanceState:
     sensitive: bool = False
     sensitive_spans: list[dict[str, Any]] = field(default_factory=list)
     recordings: list[dict[str, Any]] = field(default_factory=list)
+    #: R8: the lack of quorum recorded before closing, ``{at, quorum, present, items}``
+    quorum_failure: dict[str, Any] | None = None
     #: the floor: the member speaking ``{member, since}`` and the queue of requests ``[{member, since}]``
     speaker: dict[str, Any] | None = None
     floor_queue: list[dict[str, Any]] = field(default_factory=list)
@@ -53,6 +57,12 @@ class SeanceState:
 
     def item(self, item_id: str) -> dict[str, Any] | None:
         return next((i for i in self.agenda if i["id"] == item_id), None)
+
+    def open_vote(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The item and the vote open on it (R16: one at a time), or None."""
+        item = self.item(self.current_vote) if self.current_vote else None
+        vote = open_vote_of(item) if item is not None else None
+        return (item, vote) if item is not None and vote is not None else None
 
     def occupied_salles(self) -> list[str]:
         return sorted(set(self.presence.values()))
@@ -69,6 +79,27 @@ class SeanceState:
         return None
 
 
+def open_vote_of(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The vote open on an item: its last, neither closed nor cancelled."""
+    if item["votes"] and item["votes"][-1]["closed_at"] is None and item["votes"][-1]["cancelled_at"] is None:
+        return item["votes"][-1]
+    return None
+
+
+def motion_vote(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The vote on the item's motion itself (not an amendment, not a round), if held and not cancelled."""
+    return next((v for v in item["votes"] if v["subject"] == "motion" and v["cancelled_at"] is None), None)
+
+
+def seat_of_item(item: dict[str, Any], seat: int) -> dict[str, Any] | None:
+    return next((x for x in item["seats"] if x["seat"] == seat), None)
+
+
+def seat_settled(seat: dict[str, Any]) -> bool:
+    """A seat is filled, or its third round is over (R24)."""
+    return seat["appointed"] is not None or seat["rounds"] >= 3
+
+
 def apply(state: SeanceState, event: Event) -> None:
     """Apply one event to the state in place. Pure with respect to the outside world."""
     handler = _HANDLERS.get(event.type)
@@ -78,18 +109,30 @@ def apply(state: SeanceState, event: Event) -> None:
 
 
 def _item_added(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    body = d.get("body")  # a nomination's body (rules edition 2)
     s.agenda.append(
         {
             "id": d["item_id"],
             "title": d["title"],
             "kind": d["kind"],
             "matiere_code": d["matiere_code"],
+            "body": body,
             "status": "pending",
             "withdrawals": [],
             "secret_requests": [],
             "public_appointment": None,
-            "vote": None,
+            # every vote on the item, in order: amendments, then the motion; or the rounds (R24, R25)
+            "votes": [],
+            "amendments": [],
+            "seats": [
+                {"seat": n, "candidates": [], "appointed": None, "how": None, "rounds": 0}
+                for n in range(1, body["seats"] + 1)
+            ]
+            if body
+            else [],
+            "candidacies_closed": False,
             "postponed": None,
+            "withdrawn": None,
         }
     )
 
@@ -114,6 +157,8 @@ def _checked_out(s: SeanceState, at: str, d: dict[str, Any]) -> None:
 
 def _suppleance(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.suppleances[d["titulaire_id"]] = d["document_ref"]
+    if d.get("salle_id"):
+        s.suppleance_salles[d["titulaire_id"]] = d["salle_id"]
 
 
 def _proxy_recorded(s: SeanceState, at: str, d: dict[str, Any]) -> None:
@@ -208,36 +253,106 @@ def _postponed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     assert item is not None
     item["status"] = "postponed"
     item["postponed"] = {"at": at, "rule": d["rule"], "mention": d["mention"], "reason": d["reason"]}
-    if item["vote"] is not None and item["vote"]["closed_at"] is None:
-        item["vote"]["cancelled_at"] = at
+    vote = open_vote_of(item)
+    if vote is not None:
+        vote["cancelled_at"] = at
         s.current_vote = None
+
+
+def _item_withdrawn(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    item = s.item(d["item_id"])
+    assert item is not None
+    item["status"] = "withdrawn"
+    item["withdrawn"] = {"at": at, "reason": d["reason"]}
+    if s.current_item == d["item_id"]:
+        s.current_item = None
+
+
+def _amendment_proposed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    item = s.item(d["item_id"])
+    assert item is not None
+    item["amendments"].append(
+        {"id": d["amendment_id"], "text": d["text"], "author": d["author_id"], "at": at, "status": "pending"}
+    )
+
+
+def _amendment_withdrawn(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    item = s.item(d["item_id"])
+    assert item is not None
+    for a in item["amendments"]:
+        if a["id"] == d["amendment_id"]:
+            a["status"] = "withdrawn"
+
+
+def _candidacy(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    item = s.item(d["item_id"])
+    assert item is not None
+    seat = seat_of_item(item, d["seat"])
+    assert seat is not None
+    seat["candidates"].append(d["member_id"])
+
+
+def _settle_nomination(item: dict[str, Any]) -> None:
+    if item["seats"] and all(seat_settled(x) for x in item["seats"]):
+        item["status"] = "voted"
+
+
+def _candidacies_closed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    item = s.item(d["item_id"])
+    assert item is not None
+    item["candidacies_closed"] = True
+    for a in d["appointed"]:  # a single candidacy takes effect at once (L.2121-21 al. 5)
+        seat = seat_of_item(item, a["seat"])
+        assert seat is not None
+        seat["appointed"], seat["how"] = a["member_id"], "candidature_unique"
+    _settle_nomination(item)
 
 
 def _vote_opened(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     item = s.item(d["item_id"])
     assert item is not None
     item["status"] = "voting"
-    item["vote"] = {
-        "method": d["method"],
-        "opened_at": at,
-        "electorate": d["electorate"],
-        "quorum": d["quorum"],
-        "ballots": [],
-        "override": None,
-        "closed_at": None,
-        "cancelled_at": None,
-        "counts": None,
-        "result": None,
-    }
+    subject = "amendment" if d.get("amendment_id") else "round" if d.get("seat") else "motion"
+    item["votes"].append(
+        {
+            "subject": subject,
+            "amendment_id": d.get("amendment_id"),
+            "seat": d.get("seat"),
+            "round": d.get("round"),
+            "method": d["method"],
+            "opened_at": at,
+            "electorate": d["electorate"],
+            "quorum": d["quorum"],
+            "ballots": [],
+            "override": None,
+            "closed_at": None,
+            "cancelled_at": None,
+            "counts": None,
+            "result": None,
+            "not_voting": None,
+        }
+    )
+    if subject == "amendment":
+        for a in item["amendments"]:
+            if a["id"] == d["amendment_id"]:
+                a["status"] = "voting"
     s.current_vote = d["item_id"]
     s.current_item = d["item_id"]
 
 
 def _ballot(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     item = s.item(d["item_id"])
-    assert item is not None and item["vote"] is not None
-    item["vote"]["ballots"].append(
-        {"voter": d["voter_id"], "on_behalf_of": d["on_behalf_of"], "choice": d["choice"], "at": at}
+    assert item is not None
+    vote = open_vote_of(item)
+    assert vote is not None
+    vote["ballots"].append(
+        {
+            "voter": d["voter_id"],
+            "on_behalf_of": d["on_behalf_of"],
+            "choice": d["choice"],
+            "candidate": d.get("candidate_id"),
+            "at": at,
+        }
     )
 
 
@@ -245,18 +360,55 @@ def _decision(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.decisions.append({"at": at, **d})
     if d["kind"] == "frozen_vote_continues":
         item = s.item(d["item_id"])
-        assert item is not None and item["vote"] is not None
-        item["vote"]["override"] = {"at": at, "reason": d["reason"], "salles": d["salles"]}
+        assert item is not None
+        vote = open_vote_of(item)
+        assert vote is not None
+        vote["override"] = {"at": at, "reason": d["reason"], "salles": d["salles"]}
+
+
+def not_voting_slots(vote: dict[str, Any]) -> list[dict[str, Any]]:
+    """Slots of the electorate with no ballot: « n'a pas pris part au vote » (no answer at a roll call)."""
+    cast = {(b["voter"], b["on_behalf_of"]) for b in vote["ballots"]}
+    return [
+        {"voter": e["voter"], "on_behalf_of": e["on_behalf_of"], "reason": "sans_vote"}
+        for e in vote["electorate"]
+        if (e["voter"], e["on_behalf_of"]) not in cast
+    ]
 
 
 def _vote_closed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     item = s.item(d["item_id"])
-    assert item is not None and item["vote"] is not None
-    item["status"] = "voted"
-    item["vote"]["closed_at"] = at
-    item["vote"]["counts"] = d["counts"]
-    item["vote"]["result"] = {"adopted": d["adopted"], "casting_vote": d["casting_vote"]}
+    assert item is not None
+    vote = open_vote_of(item)
+    assert vote is not None
+    vote["closed_at"] = at
+    vote["counts"] = d["counts"]
+    # rules edition 1 did not record them: the electorate's slots without a ballot are they
+    vote["not_voting"] = d["not_voting"] if "not_voting" in d else not_voting_slots(vote)
     s.current_vote = None
+    if vote["subject"] == "round":
+        vote["result"] = {
+            "appointed": d["appointed"],
+            "majority": d["majority"],
+            "tie_broken_by_age": d["tie_broken_by_age"],
+        }
+        seat = seat_of_item(item, vote["seat"])
+        assert seat is not None
+        seat["rounds"] = vote["round"]
+        if d["appointed"] is not None:
+            seat["appointed"] = d["appointed"]
+            seat["how"] = "age" if d["tie_broken_by_age"] else f"majorite_{d['majority']}"
+        item["status"] = "pending"
+        _settle_nomination(item)
+        return
+    vote["result"] = {"adopted": d["adopted"], "casting_vote": d["casting_vote"]}
+    if vote["subject"] == "amendment":
+        item["status"] = "pending"
+        for a in item["amendments"]:
+            if a["id"] == vote["amendment_id"]:
+                a["status"] = "adopted" if d["adopted"] else "rejected"
+        return
+    item["status"] = "voted"
 
 
 def _sensitive(s: SeanceState, at: str, d: dict[str, Any]) -> None:
@@ -294,6 +446,10 @@ def _floor_ended(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.speaker = None
 
 
+def _quorum_failed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.quorum_failure = {"at": at, "quorum": d["quorum"], "present": d["present"], "items": d["items"]}
+
+
 def _closed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.status = "closed"
     s.closed_at = at
@@ -326,6 +482,12 @@ _HANDLERS = {
     "SecretBallotRequested": _secret_requested,
     "PublicAppointmentDecided": _appointment_public,
     "ItemPostponed": _postponed,
+    "ItemWithdrawn": _item_withdrawn,
+    "AmendmentProposed": _amendment_proposed,
+    "AmendmentWithdrawn": _amendment_withdrawn,
+    "CandidacyRegistered": _candidacy,
+    "CandidaciesClosed": _candidacies_closed,
+    "QuorumFailed": _quorum_failed,
     "VoteOpened": _vote_opened,
     "BallotCast": _ballot,
     "PresidentDecision": _decision,
@@ -338,3 +500,6 @@ _HANDLERS = {
     "FloorGranted": _floor_granted,
     "FloorEnded": _floor_ended,
 }
+
+#: every event type ``apply`` knows (docs/journal.md lists them)
+EVENT_TYPES = frozenset(_HANDLERS)

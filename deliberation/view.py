@@ -16,10 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from .council import Seat
+from .minutes import appointments, round_votes, vote_subject
 from .seance import Seance
+from .state import motion_vote
 
-#: agenda item status shown to people (the core's ``voted`` becomes adopted or rejected)
-ITEM_STATUSES = ("pending", "current", "voting", "adopted", "rejected", "postponed", "withdrawn")
+#: agenda item status shown to people (the core's ``voted`` becomes adopted or rejected, or
+#: appointed for a nomination whose seats are all settled)
+ITEM_STATUSES = ("pending", "current", "voting", "adopted", "rejected", "appointed", "postponed", "withdrawn")
 
 
 def _person(seance: Seance, member_id: str | None) -> dict[str, str] | None:
@@ -35,14 +38,74 @@ def _name(seance: Seance, member_id: str | None) -> str | None:
 def _item_status(seance: Seance, item: dict[str, Any]) -> str:
     status = item["status"]
     if status == "voted":
-        return "adopted" if item["vote"]["result"]["adopted"] else "rejected"
+        if item["body"]:
+            return "appointed"
+        vote = motion_vote(item)
+        return "adopted" if vote is not None and vote["result"]["adopted"] else "rejected"
     if status == "pending" and seance.state.current_item == item["id"]:
         return "current"
     return status
 
 
+def _slot(seance: Seance, voter: str, on_behalf_of: str | None) -> dict[str, Any]:
+    """Who votes, and under whose proxy, with both names (« X pour Y (pouvoir) » on every screen)."""
+    return {
+        "voter": voter,
+        "voter_name": _name(seance, voter),
+        "on_behalf_of": on_behalf_of,
+        "on_behalf_of_name": _name(seance, on_behalf_of),
+    }
+
+
+def _ballots(seance: Seance, vote: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            **_slot(seance, b["voter"], b["on_behalf_of"]),
+            "choice": b["choice"],
+            "candidate": b.get("candidate"),
+            "candidate_name": _name(seance, b.get("candidate")),
+        }
+        for b in vote["ballots"]
+    ]
+
+
+def _not_voting(seance: Seance, vote: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**_slot(seance, n["voter"], n["on_behalf_of"]), "reason": n["reason"]} for n in vote["not_voting"] or []]
+
+
+def _closed_vote(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
+    """One proclaimed vote of an item (R13): its subject, counts, verdict, names and non-voters."""
+    counts = vote["counts"]
+    out: dict[str, Any] = {
+        "subject": vote["subject"],
+        "subject_label": vote_subject(seance, item, vote),
+        "amendment_id": vote["amendment_id"],
+        "seat": vote["seat"],
+        "round": vote["round"],
+        "method": vote["method"],
+        "pour": counts["pour"],
+        "contre": counts["contre"],
+        "abstention": counts["abstention"],
+        "nppv": counts["nppv"],
+        "exprimes": counts["exprimes"],
+        "ballots": _ballots(seance, vote),
+        "not_voting": _not_voting(seance, vote),
+    }
+    if vote["subject"] == "round":
+        res = vote["result"]
+        out["candidates"] = [{"id": c, "name": seance.name(c), "votes": n} for c, n in round_votes(item, vote)]
+        out["appointed"] = _person(seance, res["appointed"])
+        out["majority"] = res["majority"]
+        out["tie_broken_by_age"] = res["tie_broken_by_age"]
+    else:
+        out["adopted"] = vote["result"]["adopted"]
+        out["casting_vote"] = vote["result"]["casting_vote"]
+    return out
+
+
 def _result(seance: Seance, item: dict[str, Any]) -> dict[str, Any] | None:
-    vote = item["vote"]
+    """The proclaimed result of the item's motion (as before nominations and amendments)."""
+    vote = motion_vote(item)
     if item["status"] != "voted" or vote is None or vote["counts"] is None:
         return None
     counts = vote["counts"]
@@ -54,39 +117,69 @@ def _result(seance: Seance, item: dict[str, Any]) -> dict[str, Any] | None:
         "exprimes": counts["exprimes"],
         "adopted": vote["result"]["adopted"],
         "casting_vote": vote["result"]["casting_vote"],
-        "ballots": [
-            {
-                "voter": b["voter"],
-                "voter_name": _name(seance, b["voter"]),
-                "on_behalf_of": b["on_behalf_of"],
-                "on_behalf_of_name": _name(seance, b["on_behalf_of"]),
-                "choice": b["choice"],
-            }
-            for b in vote["ballots"]
+        "ballots": _ballots(seance, vote),
+        "not_voting": _not_voting(seance, vote),
+    }
+
+
+def _seats(seance: Seance, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """R24: each seat of a nomination: its candidates, rounds held, who was appointed and how."""
+    return [
+        {
+            "seat": x["seat"],
+            "candidates": [{"id": c, "name": seance.name(c)} for c in x["candidates"]],
+            "rounds": x["rounds"],
+            "appointed": _person(seance, x["appointed"]),
+            "how": a["how"] if x["appointed"] else "",
+            "settled": x["appointed"] is not None or x["rounds"] >= 3,
+        }
+        for x, a in zip(item["seats"], appointments(seance, item), strict=True)
+    ]
+
+
+def _agenda_item(seance: Seance, item: dict[str, Any]) -> dict[str, Any]:
+    body = item["body"]
+    return {
+        "id": item["id"],
+        "title": item["title"],
+        "kind": item["kind"],
+        "status": _item_status(seance, item),
+        "secret_requests": [r["member"] for r in item["secret_requests"]],
+        "result": _result(seance, item),
+        "public_appointment": item["public_appointment"],
+        "body": {"type": body["type"], "name": body["name"], "seats": body["seats"]} if body else None,
+        "candidacies_closed": item["candidacies_closed"],
+        "seats": _seats(seance, item),
+        "amendments": [
+            {"id": a["id"], "text": a["text"], "author": _person(seance, a["author"]), "status": a["status"]}
+            for a in item["amendments"]
         ],
+        # every proclaimed vote of the item, in order (amendments before the motion, rounds)
+        "votes": [_closed_vote(seance, item, v) for v in item["votes"] if v["closed_at"] is not None],
+        "withdrawn": item["withdrawn"],
     }
 
 
 def _vote(seance: Seance) -> dict[str, Any] | None:
-    item_id = seance.state.current_vote
-    item = seance.state.item(item_id) if item_id else None
-    if item is None or item["vote"] is None:
+    found = seance.state.open_vote()
+    if found is None:
         return None
-    vote = item["vote"]
+    item, vote = found
     cast = {(b["voter"], b["on_behalf_of"]) for b in vote["ballots"]}
     electorate = [
-        {
-            "voter": e["voter"],
-            "voter_name": _name(seance, e["voter"]),
-            "on_behalf_of": e["on_behalf_of"],
-            "on_behalf_of_name": _name(seance, e["on_behalf_of"]),
-            "cast": (e["voter"], e["on_behalf_of"]) in cast,
-        }
+        {**_slot(seance, e["voter"], e["on_behalf_of"]), "cast": (e["voter"], e["on_behalf_of"]) in cast}
         for e in vote["electorate"]
     ]
+    seat = next((x for x in item["seats"] if x["seat"] == vote["seat"]), None)
     return {
-        "item_id": item_id,
+        "item_id": item["id"],
         "method": vote["method"],
+        "subject": vote["subject"],  # motion | amendment | round
+        "subject_label": vote_subject(seance, item, vote),
+        "amendment_id": vote["amendment_id"],
+        "seat": vote["seat"],
+        "round": vote["round"],
+        "candidates": [{"id": c, "name": seance.name(c)} for c in seat["candidates"]] if seat else [],
         "frozen": seance.state.status == "suspended" and vote["override"] is None,  # R17
         "electorate": electorate,
         "cast_count": sum(1 for e in electorate if e["cast"]),
@@ -164,17 +257,7 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
                 "suppleance": st.suppleances.get(m.id),
             }
         )
-    agenda = [
-        {
-            "id": item["id"],
-            "title": item["title"],
-            "kind": item["kind"],
-            "status": _item_status(seance, item),
-            "secret_requests": [r["member"] for r in item["secret_requests"]],
-            "result": _result(seance, item),
-        }
-        for item in st.agenda
-    ]
+    agenda = [_agenda_item(seance, item) for item in st.agenda]
     journal = journal or {}
     return {
         "id": config.id,

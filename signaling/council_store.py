@@ -9,10 +9,23 @@ tables. ``save`` replaces a council's rows in one transaction.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
-from deliberation.council import Agent, Commune, Council, Designation, Member, Reglement, Salle, Seat, SittingConfig
+from deliberation.council import (
+    RULES_VERSION,
+    Agent,
+    Commune,
+    Council,
+    Designation,
+    Member,
+    Reconvocation,
+    Reglement,
+    Salle,
+    Seat,
+    SittingConfig,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS council (
@@ -45,6 +58,15 @@ CREATE TABLE IF NOT EXISTS sitting (
 );
 """
 
+#: Columns added since the first schema (issue 13), for files written before: (table, column, type).
+#: ``sitting.rules_version`` NULL is a sitting stored before the rules' editions: edition 1 if it
+#: carries a date of reconvocation (as it was convened), else the current edition.
+MIGRATIONS = (
+    ("member", "birth_date", "TEXT"),
+    ("sitting", "rules_version", "INTEGER"),
+    ("sitting", "reconvened_from", "TEXT"),
+)
+
 
 class CouncilStore:
     """One SQLite file holding any number of councils and their sittings."""
@@ -54,6 +76,11 @@ class CouncilStore:
         self._db = sqlite3.connect(self.path)
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(SCHEMA)
+        with self._db:
+            for table, column, kind in MIGRATIONS:
+                columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -90,9 +117,21 @@ class CouncilStore:
                 [(council.id, i, c.id, c.name, c.insee) for i, c in enumerate(council.communes)],
             )
             self._db.executemany(
-                "INSERT INTO member VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO member (council_id, position, id, first_name, last_name, commune_id, seat, replaces, "
+                "function, birth_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (council.id, i, m.id, m.first_name, m.last_name, m.commune_id, str(m.seat), m.replaces, m.function)
+                    (
+                        council.id,
+                        i,
+                        m.id,
+                        m.first_name,
+                        m.last_name,
+                        m.commune_id,
+                        str(m.seat),
+                        m.replaces,
+                        m.function,
+                        m.birth_date,
+                    )
                     for i, m in enumerate(council.members)
                 ],
             )
@@ -119,6 +158,7 @@ class CouncilStore:
             )
 
     def load(self, council_id: str) -> Council | None:
+        """The council, or None; an inconsistent composition raises :class:`~deliberation.council.CompositionError`."""
         row = self._db.execute(
             "SELECT name, siret, president_id, recording, retention_days, consultation FROM council WHERE id = ?",
             (council_id,),
@@ -135,9 +175,9 @@ class CouncilStore:
             for i, n, insee in rows("SELECT id, name, insee FROM commune WHERE council_id = ? ORDER BY position")
         )
         members = tuple(
-            Member(i, fn, ln, c, Seat(seat), rep, fun)
-            for i, fn, ln, c, seat, rep, fun in rows(
-                "SELECT id, first_name, last_name, commune_id, seat, replaces, function FROM member "
+            Member(i, fn, ln, c, Seat(seat), rep, fun, born)
+            for i, fn, ln, c, seat, rep, fun, born in rows(
+                "SELECT id, first_name, last_name, commune_id, seat, replaces, function, birth_date FROM member "
                 "WHERE council_id = ? ORDER BY position"
             )
         )
@@ -173,9 +213,11 @@ class CouncilStore:
 
     # -- sittings ---------------------------------------------------------------------------
     def save_sitting(self, council_id: str, config: SittingConfig) -> None:
+        rc = json.dumps(config.reconvened_from.to_dict(), ensure_ascii=False) if config.reconvened_from else None
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO sitting VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO sitting (council_id, id, title, scheduled_at, convened_on, teleconference, "
+                "reconvened_after, rules_version, reconvened_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     council_id,
                     config.id,
@@ -184,15 +226,20 @@ class CouncilStore:
                     config.convened_on,
                     int(config.teleconference),
                     config.reconvened_after,
+                    config.rules_version,
+                    rc,
                 ),
             )
 
     def sittings(self, council_id: str) -> list[SittingConfig]:
-        return [
-            SittingConfig(i, t, s, c, bool(tele), r)
-            for i, t, s, c, tele, r in self._db.execute(
-                "SELECT id, title, scheduled_at, convened_on, teleconference, reconvened_after FROM sitting "
-                "WHERE council_id = ? ORDER BY scheduled_at",
-                (council_id,),
-            )
-        ]
+        out = []
+        for i, t, s, c, tele, after, version, rc in self._db.execute(
+            "SELECT id, title, scheduled_at, convened_on, teleconference, reconvened_after, rules_version, "
+            "reconvened_from FROM sitting WHERE council_id = ? ORDER BY scheduled_at",
+            (council_id,),
+        ):
+            if version is None:
+                version = 1 if after else RULES_VERSION
+            linked = Reconvocation.from_dict(json.loads(rc)) if rc else None
+            out.append(SittingConfig(i, t, s, c, bool(tele), after, version, linked))
+        return out

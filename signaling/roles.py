@@ -93,6 +93,12 @@ COMMAND_PERMISSIONS: dict[str, frozenset[Role]] = {
     "MarkSensitive": _PRESIDENT,
     "RecordRecordingDigest": _NOBODY,
     "CloseSitting": _PRESIDENT,
+    "RecordQuorumFailure": _PRESIDENT,
+    "WithdrawItem": _PRESIDENT,
+    "ProposeAmendment": _PRESIDENT,
+    "WithdrawAmendment": _PRESIDENT,
+    "RegisterCandidacy": _PRESIDENT,
+    "CloseCandidacies": _PRESIDENT,
     "DeclareWithdrawal": frozenset({Role.COUNCILLOR}) | _PRESIDENT,
     "RequestSecretBallot": frozenset({Role.COUNCILLOR}),
     "DecideAppointmentBallot": _PRESIDENT,
@@ -109,7 +115,11 @@ COMMAND_PERMISSIONS: dict[str, frozenset[Role]] = {
 #: Scope checks the core makes on top of the role, shown under the commands table.
 COMMAND_NOTES: tuple[str, ...] = (
     "`CheckIn`, `CheckOut`, `RecordProxy`, `SetAudioOnly`, `ObjectToBroadcast`, `DeclareSuppleance`, "
-    "`RevokeProxy`: an agent only in its own salle (R4).",
+    "`RevokeProxy`: an agent only in its own salle (R4); a suppléance names the salle where the suppléant "
+    "sits (`salle_id`), the agent's own.",
+    "`ProposeAmendment`, `RegisterCandidacy`: the president records the amendment tabled, or the candidacy "
+    "declared, by a member (R25, R24); `CastBallot` in a round of a nomination names the candidate "
+    "(`candidate_id`).",
     "`CastBallot`: electronic vote, a councillor (or the president) for self and for the proxy held; roll call "
     "(`appel_nominal`), the secretary, or the agent of the voter's salle (R13, R4).",
     "`RequestFloor`, `RequestSecretBallot`, `DeclareWithdrawal`: a councillor for self only (the core compares "

@@ -45,6 +45,7 @@ from deliberation.commands import (
     ReportTransmission,
     command_from_dict,
 )
+from deliberation.council import CompositionError
 from deliberation.events import Event
 from deliberation.journal import Journal, JournalError, generate_key, load_private_pem, private_pem, public_pem
 from deliberation.refusal import SCHEMA, Refusal
@@ -197,6 +198,11 @@ class SittingService:
                 log.info("séance %s : journal créé (%s)", sitting_id, path)
             else:
                 return None
+        except CompositionError as err:  # the genesis's council (R9 and the CGCT's composition rules)
+            error = (
+                f"Le journal de la séance « {sitting_id} » porte une composition du conseil refusée : "
+                f"{err.message} La séance ne peut pas reprendre."
+            )
         except JournalError as err:
             error = (
                 f"Le journal de la séance « {sitting_id} » ne se vérifie pas (ligne {err.line} : {err.reason}). "

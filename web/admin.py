@@ -39,9 +39,20 @@ from aiohttp import web
 
 from deliberation.actes import ACTES_MATIERES
 from deliberation.actors import ADMIN
-from deliberation.agenda import BANNED_KINDS, ItemKind
+from deliberation.agenda import BANNED_KINDS, BODY_LABELS, KIND_LABELS, NATURES, Body, title_warnings
 from deliberation.commands import AddAgendaItem
-from deliberation.council import Agent, Commune, Council, Designation, Member, Salle, Seat, SittingConfig
+from deliberation.council import (
+    Agent,
+    Commune,
+    CompositionError,
+    Council,
+    Designation,
+    Member,
+    Reconvocation,
+    Salle,
+    Seat,
+    SittingConfig,
+)
 from deliberation.deadlines import (
     SittingSlot,
     clear_days_between,
@@ -51,7 +62,9 @@ from deliberation.deadlines import (
     semester_standing,
     semester_warning,
 )
+from deliberation.journal import JournalError, key_fingerprint, load_public_pem, read_verified
 from deliberation.minutes import french_date, french_time
+from deliberation.reconvocation import reconvocation_of
 from deliberation.refusal import Refusal
 from deliberation.seance import Seance
 from signaling import sobriety
@@ -63,22 +76,15 @@ COUNCIL_DB = "council.sqlite3"
 CSRF_FIELD = "csrf"
 #: Roles whose accounts the admin creates and resets here (admin and president accounts are not).
 MANAGED_ROLES = (Role.AGENT, Role.COUNCILLOR, Role.MODERATOR, Role.AUDITOR)
-KIND_LABELS = {
-    ItemKind.DELIBERATION: "délibération",
-    ItemKind.APPOINTMENT: "nomination",
-    ItemKind.INFORMATION: "information (sans vote)",
-    ItemKind.ELECTION_PRESIDENT: "élection du président",
-    ItemKind.ELECTION_BUREAU: "élection des membres du bureau",
-    ItemKind.BUDGET_PRIMITIF: "adoption du budget primitif",
-    ItemKind.ELECTION_DELEGUES_EPCI: "élection des délégués aux EPCI",
-    ItemKind.DESIGNATION_ORGANISMES_EXTERIEURS: "désignation dans les organismes extérieurs",
-}
 #: French names of the core's command fields, for refusals.
 FIELD_LABELS = {
     "title": "intitulé",
     "kind": "nature",
     "matiere_code": "matière ACTES",
     "item_id": "identifiant du point",
+    "body": "organe",
+    "body_name": "nom de l'organe",
+    "seats": "nombre de sièges",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -93,6 +99,8 @@ CREATE TABLE IF NOT EXISTS admin_agenda_item (
     PRIMARY KEY (council_id, sitting_id, id)
 );
 """
+#: a nomination's body (R12, R24), added with issue 13 to files written before
+AGENDA_COLUMNS = (("body", "TEXT"), ("body_name", "TEXT NOT NULL DEFAULT ''"), ("seats", "INTEGER NOT NULL DEFAULT 1"))
 
 
 class Invalid(Exception):
@@ -125,6 +133,11 @@ def open_store(data_dir: Path) -> Iterator[tuple[CouncilStore, sqlite3.Connectio
     db = sqlite3.connect(path)
     try:
         db.executescript(AGENDA_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(admin_agenda_item)")}
+        with db:
+            for name, kind in AGENDA_COLUMNS:
+                if name not in columns:
+                    db.execute(f"ALTER TABLE admin_agenda_item ADD COLUMN {name} {kind}")
         yield store, db
     finally:
         db.close()
@@ -138,11 +151,11 @@ def current_council(store: CouncilStore) -> Council | None:
 
 def agenda_of(db: sqlite3.Connection, council_id: str, sitting_id: str) -> list[AddAgendaItem]:
     rows = db.execute(
-        "SELECT id, title, kind, matiere_code FROM admin_agenda_item WHERE council_id = ? AND sitting_id = ? "
-        "ORDER BY position",
+        "SELECT id, title, kind, matiere_code, body, body_name, seats FROM admin_agenda_item "
+        "WHERE council_id = ? AND sitting_id = ? ORDER BY position",
         (council_id, sitting_id),
     ).fetchall()
-    return [AddAgendaItem("2000-01-01T00:00:00+00:00", i, t, k, m) for i, t, k, m in rows]
+    return [AddAgendaItem("2000-01-01T00:00:00+00:00", *row) for row in rows]
 
 
 def add_agenda_item(db: sqlite3.Connection, council_id: str, sitting_id: str, item: AddAgendaItem) -> None:
@@ -151,8 +164,20 @@ def add_agenda_item(db: sqlite3.Connection, council_id: str, sitting_id: str, it
             "SELECT COUNT(*) FROM admin_agenda_item WHERE council_id = ? AND sitting_id = ?", (council_id, sitting_id)
         ).fetchone()
         db.execute(
-            "INSERT INTO admin_agenda_item VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (council_id, sitting_id, n, item.item_id, item.title, item.kind, item.matiere_code),
+            "INSERT INTO admin_agenda_item (council_id, sitting_id, position, id, title, kind, matiere_code, body, "
+            "body_name, seats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                council_id,
+                sitting_id,
+                n,
+                item.item_id,
+                item.title,
+                item.kind,
+                item.matiere_code,
+                item.body,
+                item.body_name,
+                item.seats,
+            ),
         )
 
 
@@ -398,6 +423,7 @@ def _dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) 
         ),
         "salle_name": (lambda sid: council.salle(sid).name if council and sid and council.salle(sid) else (sid or "")),
         "sittings": [sitting_view(s, sittings) for s in sittings],
+        "failed_sittings": failed_sittings(config.data_dir, sittings),
         "sobriety": {s.id: sobriety_view(config.data_dir, s.id, council) for s in sittings},
         "standing": standing_rows(sittings, date.today()),
         "accounts": accounts,
@@ -431,9 +457,17 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     if isinstance(claims, web.Response):
         return claims
     with open_store(request.app[_webapp().CONFIG].data_dir) as (store, _db):
-        return _page(
-            request, "admin.html", _dashboard_context(request, store, notice=NOTICES.get(request.query.get("ok", "")))
-        )
+        try:
+            context = _dashboard_context(request, store, notice=NOTICES.get(request.query.get("ok", "")))
+        except CompositionError as err:  # stored before the core checked it (issue 13)
+            return _error(
+                request,
+                409,
+                "Composition du conseil refusée",
+                f"{err.message} Le conseil enregistré ne peut pas être chargé tel quel : faites corriger sa "
+                "composition dans le fichier du conseil (council.sqlite3) par la DSI, puis rechargez la page.",
+            )
+        return _page(request, "admin.html", context)
 
 
 def _refuse(request: web.Request, store: CouncilStore, err: Invalid, form: dict[str, str]) -> web.Response:
@@ -460,6 +494,8 @@ def _post(section: str, with_accounts: bool = False):
                         notice = fn(store, council, form, request.app[_webapp().ACCOUNTS])
                         return _page(request, "admin.html", _dashboard_context(request, store, notice=notice))
                     fn(store, council, form)
+                except CompositionError as err:  # the core refuses the composition (R9, L.5211-6 …)
+                    return _refuse(request, store, Invalid(err.message, None, section), form)
                 except Invalid as err:
                     err.section = err.section or section
                     return _refuse(request, store, err, form)
@@ -511,27 +547,12 @@ def add_member(store: CouncilStore, council: Council, form: dict[str, str]) -> N
     seat = form.get("seat", "")
     if seat not in (Seat.TITULAIRE, Seat.SUPPLEANT):
         raise Invalid("Champ « siège » : titulaire ou suppléant.", "siège", s)
-    replaces = None
-    if seat == Seat.SUPPLEANT:
-        replaces = _need(form, "replaces", "titulaire remplacé", s)
-        tit = council.member(replaces)
-        if tit is None or tit.seat != Seat.TITULAIRE:
-            raise Invalid("Champ « titulaire remplacé » : choisissez un membre titulaire.", "titulaire remplacé", s)
-        if tit.commune_id != commune:
-            raise Invalid(
-                "Champ « titulaire remplacé » : le suppléant est de la même commune que le titulaire (L.5211-6).",
-                "titulaire remplacé",
-                s,
-            )
-        if council.suppleant_of(replaces):
-            raise Invalid("Champ « titulaire remplacé » : ce titulaire a déjà un suppléant.", "titulaire remplacé", s)
-        if sum(m.commune_id == commune and m.seat == Seat.TITULAIRE for m in council.members) != 1:
-            raise Invalid(
-                "L.5211-6 — seule une commune n'ayant qu'un conseiller communautaire a un suppléant.",
-                "titulaire remplacé",
-                s,
-            )
-    member = Member(ident, first, last, commune, Seat(seat), replaces, form.get("function", "")[:80])
+    replaces = _need(form, "replaces", "titulaire remplacé", s) if seat == Seat.SUPPLEANT else None
+    born = _date(form, "birth_date", "date de naissance", s, required=False)
+    member = Member(
+        ident, first, last, commune, Seat(seat), replaces, form.get("function", "")[:80], born and born.isoformat()
+    )
+    # the composition (a suppléant only for a commune with a single councillor, L.5211-6) is the core's
     store.save(dataclasses.replace(council, members=council.members + (member,)))
 
 
@@ -552,7 +573,14 @@ def edit_member(store: CouncilStore, council: Council, form: dict[str, str]) -> 
     member = _known_member(council, form, s)
     first = _need(form, "first_name", "prénom", s, 80)
     last = _need(form, "last_name", "nom", s, 80)
-    changed = dataclasses.replace(member, first_name=first, last_name=last, function=form.get("function", "")[:80])
+    born = _date(form, "birth_date", "date de naissance", s, required=False)
+    changed = dataclasses.replace(
+        member,
+        first_name=first,
+        last_name=last,
+        function=form.get("function", "")[:80],
+        birth_date=born.isoformat() if born else member.birth_date,
+    )
     store.save(
         dataclasses.replace(council, members=tuple(changed if m.id == member.id else m for m in council.members))
     )
@@ -755,14 +783,18 @@ async def create_sitting(request: web.Request) -> web.StreamResponse:
         try:
             if council is None:
                 raise Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, "seances")
-            config = _sitting_from_form(form, council, store.sittings(council.id))
+            existing = store.sittings(council.id)
+            failed = failed_sittings(request.app[_webapp().CONFIG].data_dir, existing)
+            config = _sitting_from_form(form, council, existing, failed)
         except Invalid as err:
             return _page(request, "admin.html", _dashboard_context(request, store, error=err, form=form), status=400)
         store.save_sitting(council.id, config)
     raise web.HTTPSeeOther(f"/admin/seances/{config.id}?cree=1")
 
 
-def _sitting_from_form(form: dict[str, str], council: Council, existing: list[SittingConfig]) -> SittingConfig:
+def _sitting_from_form(
+    form: dict[str, str], council: Council, existing: list[SittingConfig], failed: dict[str, Reconvocation]
+) -> SittingConfig:
     s = "seances"
     ident = _ident(form, "id", "identifiant de la séance", s)
     if any(x.id == ident for x in existing):
@@ -792,8 +824,15 @@ def _sitting_from_form(form: dict[str, str], council: Council, existing: list[Si
             "forme",
             s,
         )
-    after = _date(form, "reconvened_after", "séance sans quorum", s, required=False)
-    if after is not None and not reconvocation_ok(after, day):
+    failed_id = form.get("reconvened_from", "")
+    linked = failed.get(failed_id) if failed_id else None
+    if failed_id and linked is None:
+        raise Invalid(
+            "R8 — la séance désignée n'a pas de journal vérifié constatant l'absence de quorum (L.2121-17).",
+            "séance sans quorum",
+            s,
+        )
+    if linked is not None and not reconvocation_ok(linked.scheduled_at, day):
         raise Invalid(
             "R8 — une séance convoquée à nouveau faute de quorum se tient au moins trois jours francs après "
             "la première (L.2121-17).",
@@ -801,13 +840,33 @@ def _sitting_from_form(form: dict[str, str], council: Council, existing: list[Si
             s,
         )
     return SittingConfig(
-        ident,
-        title,
-        paris_datetime(day, at),
-        convened.isoformat(),
-        teleconference,
-        after.isoformat() if after else None,
+        ident, title, paris_datetime(day, at), convened.isoformat(), teleconference, reconvened_from=linked
     )
+
+
+def failed_sittings(data_dir: Path, sittings: list[SittingConfig]) -> dict[str, Reconvocation]:
+    """R8: the sittings whose verified journal records a lack of quorum, each with the link a
+    new convocation carries (deliberation.reconvocation). A journal that does not verify with
+    the council's key is left out: the link would prove nothing."""
+    pub = Path(data_dir) / "keys" / "council-ed25519.pub"
+    if not pub.is_file():
+        return {}
+    try:
+        key = load_public_pem(pub.read_bytes())
+    except ValueError:
+        return {}
+    out: dict[str, Reconvocation] = {}
+    for sitting in sittings:
+        path = Path(data_dir) / "sittings" / sitting.id / "journal.jsonl"
+        if not path.is_file():
+            continue
+        try:
+            found = reconvocation_of(read_verified(path, key))
+        except (JournalError, OSError, ValueError):
+            continue
+        if found is not None:
+            out[sitting.id] = found
+    return out
 
 
 def _sitting_or_404(
@@ -836,7 +895,10 @@ def _sitting_context(
         "s": sitting_view(sitting, sittings),
         "items": items,
         "kind_labels": KIND_LABELS,
-        "kinds": list(ItemKind),
+        "natures": NATURES,
+        "bodies": [(b.value, BODY_LABELS[b]) for b in Body],
+        "body_labels": {b.value: BODY_LABELS[b] for b in Body},
+        "warnings_of": lambda i: title_warnings(i.kind, i.body, i.title),
         "banned_kinds": set(BANNED_KINDS),
         "matieres": ACTES_MATIERES,
         "csrf": csrf_token(request),
@@ -866,14 +928,26 @@ async def sitting_page(request: web.Request) -> web.StreamResponse:
         )
 
 
+def item_command(item_id: str, title: str, fields: dict[str, str]) -> AddAgendaItem:
+    """The core's AddAgendaItem from the agenda form's fields: ``kind``, ``matiere_code`` and,
+    for a nomination, ``body`` (the body whose seats it fills, R12), ``body_name``, ``seats``."""
+    kind = fields.get("kind", "") or "deliberation"
+    nomination = kind == "nomination"
+    seats = fields.get("seats", "1")
+    return AddAgendaItem(
+        datetime.now().astimezone().isoformat(timespec="seconds"),
+        item_id,
+        title,
+        kind,
+        fields.get("matiere_code", "") or "5.2",
+        (fields.get("body") or None) if nomination else None,
+        fields.get("body_name", "")[:200] if nomination else "",
+        int(seats) if nomination and seats.isdigit() else (0 if nomination else 1),
+    )
+
+
 def check_item(
-    council: Council,
-    sitting: SittingConfig,
-    items: list[AddAgendaItem],
-    item_id: str,
-    title: str,
-    kind: str,
-    matiere: str,
+    council: Council, sitting: SittingConfig, items: list[AddAgendaItem], command: AddAgendaItem
 ) -> Refusal | AddAgendaItem:
     """Decide an agenda item as the core would on the sitting as convened (R12, schema)."""
     seance = Seance(council, sitting)
@@ -881,7 +955,6 @@ def check_item(
         result = seance.handle(existing, ADMIN)
         if isinstance(result, Refusal):  # an item stored before a change of form: the sitting decides now
             continue
-    command = AddAgendaItem(datetime.now().astimezone().isoformat(timespec="seconds"), item_id, title, kind, matiere)
     result = seance.decide(command, ADMIN)
     if isinstance(result, Refusal):
         message = result.message
@@ -915,9 +988,7 @@ async def add_item(request: web.Request) -> web.StreamResponse:
                 "R6 — la séance a commencé (son journal existe) : l'ordre du jour de la convocation ne change plus ici.",
             )
         else:
-            result = check_item(
-                council, sitting, items, item_id, title, form.get("kind", ""), form.get("matiere_code", "")
-            )
+            result = check_item(council, sitting, items, item_command(item_id, title, form))
         if isinstance(result, Refusal):
             return _page(
                 request,
@@ -957,13 +1028,23 @@ async def api_check_item(request: web.Request) -> web.StreamResponse:
     if not title.strip():
         return web.json_response({"ok": False, "rule": None, "field": "intitulé", "message": "", "empty": True})
     item_id = q.get("identifiant") or "verification"
-    result = check_item(
-        council, sitting, items, item_id, title, q.get("nature", "deliberation"), q.get("matiere", "5.2")
-    )
+    fields = {
+        "kind": q.get("nature", "deliberation"),
+        "matiere_code": q.get("matiere", "5.2"),
+        "body": q.get("organe", ""),
+        "body_name": q.get("nom_organe", ""),
+        "seats": q.get("sieges", "1"),
+    }
+    command = item_command(item_id, title, fields)
+    # R12: the title never refuses, it may only warn (the nature decides)
+    warnings = title_warnings(command.kind, command.body, title)
+    result = check_item(council, sitting, items, command)
     if isinstance(result, Refusal):
-        return web.json_response({"ok": False, "rule": result.rule, "field": result.field, "message": result.message})
+        return web.json_response(
+            {"ok": False, "rule": result.rule, "field": result.field, "message": result.message, "warnings": warnings}
+        )
     note = "" if sitting.teleconference else "Séance en un lieu unique : ce point y est permis."
-    return web.json_response({"ok": True, "rule": None, "field": None, "message": note})
+    return web.json_response({"ok": True, "rule": None, "field": None, "message": note, "warnings": warnings})
 
 
 async def convocation(request: web.Request) -> web.StreamResponse:
@@ -980,8 +1061,6 @@ async def convocation(request: web.Request) -> web.StreamResponse:
     fingerprint = None
     pub = Path(data_dir) / "keys" / "council-ed25519.pub"
     if pub.is_file():
-        from deliberation.journal import key_fingerprint, load_public_pem
-
         try:
             fingerprint = key_fingerprint(load_public_pem(pub.read_bytes()))
         except ValueError:

@@ -293,24 +293,62 @@ def describe_event(ev: dict[str, Any], names: Names) -> str:
         case "VoteOpened":
             method = "appel nominal" if d.get("method") == "appel_nominal" else "vote électronique"
             return (
-                f"Ouverture du vote sur {item(d.get('item_id'))} ({method}) — "
+                f"Ouverture du vote sur {item(d.get('item_id'))}{_subject(d)} ({method}) — "
                 f"{len(d.get('electorate') or [])} voix possibles, {_quorum(d.get('quorum') or {})}"
             )
         case "BallotCast":
             on = f" pour {mem(d['on_behalf_of'])} (pouvoir)" if d.get("on_behalf_of") else ""
+            if d.get("candidate_id"):
+                return f"{mem(d.get('voter_id'))}{on} : vote pour {mem(d['candidate_id'])}"
             return f"{mem(d.get('voter_id'))}{on} : {CHOICE_LABELS.get(d.get('choice'), d.get('choice'))}"
+        case "ItemWithdrawn":
+            why = f" : {d['reason']}" if d.get("reason") else ""
+            return f"Point {item(d.get('item_id'))} retiré de l'ordre du jour par le président{why} (R25)"
+        case "AmendmentProposed":
+            return (
+                f"Amendement « {d.get('amendment_id')} » de {mem(d.get('author_id'))} sur {item(d.get('item_id'))} : "
+                f"{d.get('text')} (R25)"
+            )
+        case "AmendmentWithdrawn":
+            return f"Amendement « {d.get('amendment_id')} » retiré (R25)"
+        case "CandidacyRegistered":
+            return (
+                f"Candidature de {mem(d.get('member_id'))} au siège {d.get('seat')} de {item(d.get('item_id'))} (R24)"
+            )
+        case "CandidaciesClosed":
+            named = ", ".join(f"{mem(a.get('member_id'))} (siège {a.get('seat')})" for a in d.get("appointed") or [])
+            return f"Appel à candidatures clos sur {item(d.get('item_id'))}" + (
+                f" — candidature unique, nomination immédiate : {named} (L.2121-21)" if named else ""
+            )
+        case "QuorumFailed":
+            return f"Le président constate que le quorum n'est pas atteint — {_quorum(d.get('quorum') or {})} (R8)"
         case "PresidentDecision":
             return f"Décision du président : le vote gelé de {item(d.get('item_id'))} se poursuit ({d.get('reason')})"
+        case "VoteClosed" if "round" in d:
+            c = d.get("counts") or {}
+            votes = ", ".join(f"{mem(m)} {n}" for m, n in (c.get("candidates") or {}).items())
+            who = f"{mem(d['appointed'])} est nommé(e)" if d.get("appointed") else "personne n'est nommé"
+            if d.get("tie_broken_by_age"):
+                who += " au bénéfice de l'âge"
+            return f"Tour {d.get('round')} clos sur {item(d.get('item_id'))}, siège {d.get('seat')} : {votes} — {who}"
         case "VoteClosed":
             c = d.get("counts") or {}
             verdict = "adopté" if d.get("adopted") else "rejeté"
             if d.get("casting_vote"):
                 verdict += " (voix prépondérante du président)"
             return (
-                f"Vote clos sur {item(d.get('item_id'))} : {c.get('pour')} pour, {c.get('contre')} contre, "
+                f"Vote clos sur {item(d.get('item_id'))}{_subject(d)} : {c.get('pour')} pour, {c.get('contre')} contre, "
                 f"{c.get('abstention')} abstention(s), {c.get('nppv')} ne prend pas part — {verdict}"
             )
     return f"Événement {t}"
+
+
+def _subject(d: dict[str, Any]) -> str:
+    if d.get("amendment_id"):
+        return f" — amendement « {d['amendment_id']} »"
+    if d.get("seat"):
+        return f" — siège {d['seat']}, tour {d.get('round')}"
+    return ""
 
 
 def _time(at: str | None) -> str:

@@ -477,7 +477,7 @@ async def test_keyboard_only_sitting(browser, live_app, output_dir):
         await expect(elu.locator("#last-result")).to_contain_text("Adopté", timeout=T)
         await expect(president.locator(f"#results article[data-item={ITEM}]")).to_contain_text("pour 2, contre 1")
         await expect(president.locator("#results-h")).to_be_focused()
-        assert service.seance.state.item(ITEM)["vote"]["result"]["adopted"]
+        assert service.seance.state.item(ITEM)["votes"][-1]["result"]["adopted"]
 
         # a button that stays keeps the focus while the server answers (disabling would blur it):
         # the sensitive passage is started and ended with two presses of Enter

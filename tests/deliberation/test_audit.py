@@ -34,10 +34,15 @@ def test_R21_rehearsal_journal_verifies_and_results_are_recomputed(rehearsal):
     _, key, content = rehearsal
     report = audit_bytes(content, key.public_key())
     assert report.ok, report.summary()
-    assert [(v["item_id"], v["adopted"], v["casting_vote"]) for v in report.votes] == [
-        ("pv-precedent", True, False),
-        ("marche-collecte", True, False),
-        ("fonds-concours-vaux", True, True),
+    assert [(v["item_id"], v["subject"], v["verdict"]) for v in report.votes] == [
+        ("pv-precedent", "délibération", "adopté"),
+        ("marche-collecte", "délibération", "adopté"),
+        ("fonds-concours-vaux", "délibération", "adopté (voix prépondérante)"),
+        ("dm-budget-2026", "amendement am-1", "adopté"),
+        ("dm-budget-2026", "délibération", "adopté"),
+        ("commission-environnement", "siège 2, tour 1", "personne n'est nommé"),
+        ("commission-environnement", "siège 2, tour 2", "personne n'est nommé"),
+        ("commission-environnement", "siège 2, tour 3", "nommé·e : Thierry Bonnet (au bénéfice de l'âge)"),
     ]
 
 
@@ -231,3 +236,104 @@ def test_R17_forged_ballot_during_frozen_vote_is_refused_by_recomputation(rehear
         recompute(verify_lines(forged, key.public_key()))
     assert err.value.line == suspended + 2 and err.value.reason.startswith("R17")
     assert not audit_bytes(forged, key.public_key()).ok
+
+
+# -- issue 13: the new results are recomputed, and a forged one refused ------------------------------
+def _recompute_error(forged: bytes, key):
+    from deliberation.audit import recompute
+    from deliberation.journal import JournalError, verify_lines
+
+    with pytest.raises(JournalError) as err:
+        recompute(verify_lines(forged, key.public_key()))
+    return err.value
+
+
+def test_R24_forged_appointment_of_a_round_is_recomputed_and_refused(rehearsal):
+    _, key, content = rehearsal
+    entries = _entries(content)
+    i = _find(entries, "VoteClosed", item_id="commission-environnement", round=3)
+    entries[i]["event"]["data"]["appointed"] = "m11"  # the younger of the two tied candidates
+    entries[i]["event"]["data"]["tie_broken_by_age"] = False
+    report = audit_bytes(_reseal(entries, key), key.public_key())
+    assert not report.ok and report.line == i + 1 and report.reason.startswith("R24"), report.summary()
+
+
+def test_R24_forged_absolute_majority_in_round_1_is_refused(rehearsal):
+    _, key, content = rehearsal
+    entries = _entries(content)
+    i = _find(entries, "VoteClosed", item_id="commission-environnement", round=1)
+    entries[i]["event"]["data"]["appointed"] = "m08"  # 5 votes of 13 exprimés: no absolute majority
+    report = audit_bytes(_reseal(entries, key), key.public_key())
+    assert not report.ok and report.line == i + 1 and report.reason.startswith("R24"), report.summary()
+
+
+def test_R24_forged_immediate_appointment_is_refused(rehearsal):
+    _, key, content = rehearsal
+    entries = _entries(content)
+    i = _find(entries, "CandidaciesClosed", item_id="commission-environnement")
+    entries[i]["event"]["data"]["appointed"].append({"seat": 2, "member_id": "m08"})  # three candidates, no vote
+    report = audit_bytes(_reseal(entries, key), key.public_key())
+    assert not report.ok and report.line == i + 1 and report.reason.startswith("R24"), report.summary()
+
+
+def test_R24_forged_ballot_for_someone_not_a_candidate_is_refused(rehearsal):
+    _, key, content = rehearsal
+    entries = _entries(content)
+    i = _find(entries, "BallotCast", item_id="commission-environnement", voter_id="m01")
+    entries[i]["event"]["data"]["candidate_id"] = "m12"
+    assert _recompute_error(_reseal(entries, key), key).line == i + 1
+    report = audit_bytes(_reseal(entries, key), key.public_key())
+    assert not report.ok and report.line == i + 1 and report.reason.startswith("R24"), report.summary()
+
+
+def test_R25_forged_amendment_result_is_refused(rehearsal):
+    _, key, content = rehearsal
+    entries = _entries(content)
+    i = _find(entries, "VoteClosed", item_id="dm-budget-2026", amendment_id="am-1")
+    entries[i]["event"]["data"]["adopted"] = False
+    report = audit_bytes(_reseal(entries, key), key.public_key())
+    assert not report.ok and report.line == i + 1 and report.reason.startswith("R14"), report.summary()
+
+
+def test_R25_motion_voted_before_its_amendment_is_refused(rehearsal):
+    """The amendment's whole vote (opening, ballots, result, checkpoint) cut out of the journal."""
+    _, key, content = rehearsal
+    entries = _entries(content)
+    opened = _find(entries, "VoteOpened", item_id="dm-budget-2026", amendment_id="am-1") - 1  # its command
+    closed = _find(entries, "VoteClosed", item_id="dm-budget-2026", amendment_id="am-1") + 1  # its checkpoint
+    assert entries[closed]["kind"] == "checkpoint"
+    del entries[opened : closed + 1]
+    motion = _find(entries, "VoteOpened", item_id="dm-budget-2026")
+    forged = _reseal(entries, key)
+    err = _recompute_error(forged, key)
+    assert err.line == motion + 1 and err.reason.startswith("R25"), err.reason
+    report = audit_bytes(forged, key.public_key())
+    assert not report.ok and report.line in (motion, motion + 1) and "R25" in report.reason, report.summary()
+
+
+def test_R13_forged_list_of_members_who_did_not_vote_is_refused(rehearsal):
+    _, key, content = rehearsal
+    entries = _entries(content)
+    i = _find(entries, "VoteClosed", item_id="dm-budget-2026", amendment_id=None)
+    assert [n["voter"] for n in entries[i]["event"]["data"]["not_voting"]] == ["m07", "m12"]
+    entries[i]["event"]["data"]["not_voting"].pop()  # Gérard Lefèvre took no part: hidden
+    report = audit_bytes(_reseal(entries, key), key.public_key())
+    assert not report.ok and report.line == i + 1 and report.reason.startswith("R13"), report.summary()
+
+
+def test_R25_forged_withdrawal_of_a_voted_item_is_refused(rehearsal):
+    _, key, content = rehearsal
+    entries = _entries(content)
+    i = _find(entries, "ItemWithdrawn", item_id="groupement-electricite")
+    entries[i]["event"]["data"]["item_id"] = "pv-precedent"  # adopted an hour earlier
+    report = audit_bytes(_reseal(entries, key), key.public_key())
+    assert not report.ok and report.line == i + 1 and report.reason.startswith("R25"), report.summary()
+
+
+def test_R12_forged_banned_item_on_the_agenda_is_refused(rehearsal):
+    _, key, content = rehearsal
+    entries = _entries(content)
+    i = _find(entries, "ItemAdded", item_id="commission-environnement")
+    entries[i]["event"]["data"]["body"]["type"] = "organisme_exterieur"  # an office de tourisme's board
+    report = audit_bytes(_reseal(entries, key), key.public_key())
+    assert not report.ok and report.line == i + 1 and report.reason.startswith("R12"), report.summary()

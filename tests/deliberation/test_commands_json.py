@@ -7,13 +7,28 @@ import json
 import pytest
 from delib_support import PRESIDENT, Clock, opened, refused
 
-from deliberation.commands import COMMAND_TYPES, CastBallot, CheckIn, RecordProxy, command_from_dict
+from deliberation.commands import (
+    COMMAND_TYPES,
+    AddAgendaItem,
+    CastBallot,
+    CheckIn,
+    OpenVote,
+    ProposeAmendment,
+    RecordProxy,
+    command_from_dict,
+)
 from deliberation.refusal import Refusal
 
 SAMPLES = [
     CheckIn("2026-11-26T18:00:00+01:00", "m01", "belcourt"),
     RecordProxy("2026-11-26T18:00:00+01:00", "m09", "m07", "pouvoir.pdf", 2, False),
     CastBallot("2026-11-26T18:00:00+01:00", "marche-collecte", "m07", "nppv", "m09"),
+    CastBallot("2026-11-26T18:00:00+01:00", "commission-environnement", "m07", "pour", None, "m08"),
+    AddAgendaItem(
+        "2026-11-26T18:00:00+01:00", "cm", "Commission", "nomination", "5.2", "commission", "Commission mobilités", 3
+    ),
+    OpenVote("2026-11-26T18:00:00+01:00", "commission-environnement", "appel_nominal", seat=2),
+    ProposeAmendment("2026-11-26T18:00:00+01:00", "dm-budget-2026", "am-1", "Réduire la ligne 6232.", "m06"),
 ]
 
 
@@ -31,7 +46,9 @@ def test_every_command_type_round_trips_with_minimal_fields():
         for f in dataclasses.fields(cls):
             if f.default is not dataclasses.MISSING:
                 continue
-            kwargs[f.name] = {"at": "2026-11-26T18:00:00+01:00"}.get(f.name, True if f.type == "bool" else "x1")
+            kwargs[f.name] = {"at": "2026-11-26T18:00:00+01:00"}.get(
+                f.name, True if f.type == "bool" else 1 if f.type == "int" else "x1"
+            )
         if name == "RecordRecordingDigest":
             kwargs["sha256"] = "0" * 64
         if name == "CastBallot":
@@ -91,6 +108,88 @@ def test_every_command_type_round_trips_with_minimal_fields():
                 "matiere_code": "99.9",
             },
             "matiere_code",
+        ),
+        (
+            {
+                "type": "AddAgendaItem",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "title": "t",
+                "kind": "decision_modificative",
+                "matiere_code": "5.2",
+            },
+            "matiere_code",
+        ),
+        (
+            {
+                "type": "AddAgendaItem",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "title": "t",
+                "kind": "nomination",
+                "body": "conseil_administration",
+                "body_name": "x",
+            },
+            "body",
+        ),
+        (
+            {
+                "type": "AddAgendaItem",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "title": "t",
+                "body": "commission",
+                "body_name": "Commission",
+            },
+            "body",
+        ),
+        (
+            {
+                "type": "AddAgendaItem",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "title": "t",
+                "kind": "nomination",
+                "body": "commission",
+                "body_name": " ",
+            },
+            "body_name",
+        ),
+        (
+            {
+                "type": "AddAgendaItem",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "title": "t",
+                "kind": "nomination",
+                "body": "commission",
+                "body_name": "C",
+                "seats": 0,
+            },
+            "seats",
+        ),
+        (
+            {
+                "type": "CastBallot",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "voter_id": "m1",
+                "choice": "contre",
+                "candidate_id": "m2",
+            },
+            "choice",
+        ),
+        ({"type": "OpenVote", "at": "2026-11-26T18:00:00+01:00", "item_id": "a", "seat": "2"}, "seat"),
+        (
+            {
+                "type": "ProposeAmendment",
+                "at": "2026-11-26T18:00:00+01:00",
+                "item_id": "a",
+                "amendment_id": "b",
+                "text": "",
+                "author_id": "m1",
+            },
+            "text",
         ),
     ],
 )

@@ -85,7 +85,7 @@ def test_R18_command_journaled_and_fsynced_before_acknowledgement(tmp_path, monk
     _with_agenda(seance, journal, clock)
     result = journal.handle(seance, CheckIn(clock(), "m01", "belcourt"), agent("belcourt"))
     assert not isinstance(result, Refusal)
-    assert len(synced) == before + 6  # one fsync per accepted command
+    assert len(synced) == before + 8  # one fsync per accepted command: the 7 items of the agenda, the check-in
     last = json.loads(path.read_bytes().splitlines()[-1])
     assert last["kind"] == "event" and last["event"]["type"] == "CheckedIn"
     assert synced[-1] == path.stat().st_size  # the fsync came after the last byte was written

@@ -13,6 +13,7 @@ from deliberation.actes import ACTES_MATIERES
 from deliberation.minutes import liste_deliberations_html, proces_verbal_html
 from deliberation.rehearsal import run_rehearsal
 from deliberation.scdl import COLUMNS, SCDL_VERSION, deliberations_csv
+from deliberation.state import motion_vote
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "scdl-deliberations" / "schema.json"
 
@@ -44,6 +45,22 @@ def test_R22_proces_verbal_holds_what_the_law_requires(rehearsed):
     assert "pour Claire Dubois (pouvoir)" in html  # the proxy a ballot was cast under
     assert "appel nominal" in html
     assert "Ne prennent pas part au point (intérêt personnel) : Karim Benali" in html
+    # R13: those who took no part in a vote, listed per vote
+    dm = html.split('id="point-4"')[1].split("</article>")[0]
+    assert "N'ont pas pris part au vote : Nathalie Rousseau pour Claire Dubois (pouvoir), Gérard Lefèvre." in dm
+    # R25: the amendment, voted before the motion it amends, each vote in order
+    assert dm.index("Vote 1 — Amendement « am-1 » de Patrick Lemoine") < dm.index("Vote 2 — Délibération amendée")
+    # R24: candidates, rounds, and the persons appointed
+    nomination = html.split('id="point-5"')[1].split("</article>")[0]
+    assert "Candidatures : siège 1 : Odile Fournier ; siège 2 : Thierry Bonnet, Isabelle Morel, Karim Benali." in (
+        nomination
+    )
+    assert "Siège 2 — 3e tour" in nomination and "Thierry Bonnet : 6 voix — Isabelle Morel : 6 voix" in nomination
+    assert "Siège 1 : Odile Fournier est nommé·e (candidature unique : nomination immédiate" in nomination
+    assert "Thierry Bonnet est nommé·e (au 3e tour, à égalité de voix, au bénéfice de l&#39;âge" in nomination
+    withdrawn = html.split('id="point-7"')[1].split("</article>")[0]
+    assert "Point retiré de l'ordre du jour par le président" in withdrawn
+    assert "dossier de consultation incomplet" in withdrawn
     for item in s.state.agenda:
         assert item["title"].replace("'", "&#39;") in html
 
@@ -53,9 +70,10 @@ def test_R22_each_voter_name_appears_in_the_nominative_table(rehearsed):
     html = proces_verbal_html(s)
     item = s.state.item("fonds-concours-vaux")
     article = html.split('id="point-3"')[1].split("</article>")[0]
-    for b in item["vote"]["ballots"]:
+    ballots = item["votes"][0]["ballots"]
+    for b in ballots:
         assert f"<td>{s.name(b['voter'])}</td>" in article
-    assert article.count("<tr><td>") == len(item["vote"]["ballots"])
+    assert article.count("<tr><td>") == len(ballots)
 
 
 def test_R22_liste_des_deliberations(rehearsed):
@@ -63,7 +81,10 @@ def test_R22_liste_des_deliberations(rehearsed):
     html = liste_deliberations_html(s)
     assert "adoptée (6 pour, 6 contre" in html
     assert "reporté — séance en présentiel" in html
-    assert "Programme de voirie" not in html  # not examined
+    row = html.split('data-item="groupement-electricite"')[1].split("</tr>")[0]
+    assert "Adhésion au groupement de commandes" in row and "<td>retiré</td>" in row  # R25
+    assert "nomination : Odile Fournier (siège 1), Thierry Bonnet (siège 2)" in html  # R24
+    assert "amendement(s) : « am-1 » adopté" in html  # R25
 
 
 def test_scdl_csv_validates_against_vendored_table_schema(rehearsed):
@@ -81,12 +102,19 @@ def test_scdl_csv_validates_against_vendored_table_schema(rehearsed):
 def test_scdl_csv_rows_are_the_adopted_deliberations_with_matching_nomenclature(rehearsed):
     out, s = rehearsed
     rows = list(csv.DictReader(io.StringIO((out / "deliberations.csv").read_text(encoding="utf-8"))))
-    adopted = [i for i in s.state.agenda if i["status"] == "voted" and i["vote"]["result"]["adopted"]]
-    assert len(adopted) == 3
-    assert [r["DELIB_OBJET"] for r in rows] == [i["title"] for i in adopted]
-    for row, item in zip(rows, adopted):
+    adopted = [i for i in s.state.agenda if i["status"] == "voted" and not i["body"]]
+    assert [i["id"] for i in adopted] == ["pv-precedent", "marche-collecte", "fonds-concours-vaux", "dm-budget-2026"]
+    assert [r["DELIB_OBJET"] for r in rows[:4]] == [i["title"] for i in adopted]
+    # R24: the nomination's row names the persons appointed; its seats were filled by several votes
+    assert rows[4]["DELIB_OBJET"] == (
+        "Désignation des membres de la commission environnement et mobilités — "
+        "nommé·e·s : Odile Fournier (siège 1), Thierry Bonnet (siège 2)"
+    )
+    assert rows[4]["VOTE_POUR"] == "" and rows[4]["VOTE_EFFECTIF"] == "17"
+    assert len(rows) == 5
+    for row, item in zip(rows, adopted, strict=False):
         assert ACTES_MATIERES[row["DELIB_MATIERE_CODE"]] == row["DELIB_MATIERE_NOM"]  # nomenclature_actes_value
-        c = item["vote"]["counts"]
+        c = motion_vote(item)["counts"]  # after its amendments
         assert (int(row["VOTE_POUR"]), int(row["VOTE_CONTRE"]), int(row["VOTE_ABSTENTION"])) == (
             c["pour"],
             c["contre"],

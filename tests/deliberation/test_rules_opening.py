@@ -149,10 +149,11 @@ def test_R8_quorum_lost_by_exits_refuses_the_next_vote():
     refused(s, OpenVote(clock(), "marche-collecte"), PRESIDENT, "R8")
 
 
-def test_R8_reconvened_sitting_deliberates_without_quorum_and_is_flagged():
+def test_R8_reconvened_sitting_of_rules_edition_1_deliberates_without_quorum_and_is_flagged():
+    """Edition 1 (journals before issue 13): the failed sitting's date alone waived the quorum."""
     clock = Clock()
     base = demo_seance()
-    cfg = dataclasses.replace(base.config, reconvened_after="2026-11-20")  # 5 clear days before the 26th
+    cfg = dataclasses.replace(base.config, reconvened_after="2026-11-20", rules_version=1)  # 5 clear days before
     s = Seance(base.council, cfg)
     for item in base.state.agenda:
         s.state.agenda.append(dict(item))
@@ -167,10 +168,10 @@ def test_R8_reconvened_sitting_deliberates_without_quorum_and_is_flagged():
     assert events[0].data["reconvened_after"] == "2026-11-20"
 
 
-def test_R8_reconvened_too_soon_keeps_quorum_rule():
+def test_R8_reconvened_too_soon_keeps_quorum_rule_in_rules_edition_1():
     clock = Clock()
     base = demo_seance()
-    s = Seance(base.council, dataclasses.replace(base.config, reconvened_after="2026-11-24"))
+    s = Seance(base.council, dataclasses.replace(base.config, reconvened_after="2026-11-24", rules_version=1))
     ok(s, CheckIn(clock(), "m01", "belcourt"), agent("belcourt"))
     ok(s, CheckIn(clock(), "m03", "belcourt"), agent("belcourt"))
     ok(s, ReportTransmission(clock(), "belcourt", True), SYSTEM)

@@ -70,7 +70,21 @@ def test_view_has_exactly_the_contract_keys_and_is_plain_json():
         "suppleance",
     }
     assert set(view["quorum"]) == {"present", "in_office", "required", "reached", "waived"}
-    assert set(view["agenda"][0]) == {"id", "title", "kind", "status", "secret_requests", "result"}
+    assert set(view["agenda"][0]) == {
+        "id",
+        "title",
+        "kind",
+        "status",
+        "secret_requests",
+        "result",
+        "public_appointment",
+        "body",
+        "candidacies_closed",
+        "seats",
+        "amendments",
+        "votes",
+        "withdrawn",
+    }
     assert view["floor"] == {"speaker": None, "queue": []}
     assert view["journal"] == {"lines": None, "head": None, "signed_checkpoints": None}
 
@@ -168,7 +182,20 @@ def test_result_is_nominative_once_proclaimed_R13_R14():
         "on_behalf_of": "m09",
         "on_behalf_of_name": "Claire Dubois",
         "choice": "pour",
+        "candidate": None,
+        "candidate_name": None,
     } in r["ballots"]
+    # R13: those present who took no part, by name (the electorate's slots without a ballot)
+    assert [(n["voter_name"], n["reason"]) for n in r["not_voting"]] == [
+        ("Sophie Garnier", "sans_vote"),
+        ("Karim Benali", "sans_vote"),
+        ("Odile Fournier", "sans_vote"),
+        ("Nathalie Rousseau", "sans_vote"),
+        ("Thierry Bonnet", "sans_vote"),
+        ("Marc Chevalier", "sans_vote"),
+        ("Isabelle Morel", "sans_vote"),
+    ]
+    assert item["votes"][0]["subject"] == "motion" and item["votes"][0]["not_voting"] == r["not_voting"]
 
 
 def test_item_statuses_current_postponed_and_frozen_vote_R15_R17():

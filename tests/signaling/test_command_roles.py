@@ -14,7 +14,7 @@ SAMPLES = {
     "ConvertToTeleconference": {},
     "CheckIn": {"member_id": "m06", "salle_id": "vaux"},
     "CheckOut": {"member_id": "m06", "salle_id": "vaux"},
-    "DeclareSuppleance": {"titulaire_id": "m17", "document_ref": "courrier.pdf"},
+    "DeclareSuppleance": {"titulaire_id": "m17", "document_ref": "courrier.pdf", "salle_id": "vaux"},
     "RecordProxy": {"giver_id": "m09", "holder_id": "m07", "document_ref": "pouvoir.pdf"},
     "RevokeProxy": {"giver_id": "m09"},
     "AppointSecretary": {"member_id": "m03"},
@@ -31,7 +31,7 @@ SAMPLES = {
     "CloseSitting": {},
     "DeclareWithdrawal": {"item_id": "pv-precedent", "member_id": "m07"},
     "RequestSecretBallot": {"item_id": "pv-precedent", "member_id": "m07"},
-    "DecideAppointmentBallot": {"item_id": "office-tourisme", "unanimous_for_public": True},
+    "DecideAppointmentBallot": {"item_id": "commission-environnement", "unanimous_for_public": True},
     "OpenVote": {"item_id": "pv-precedent"},
     "CastBallot": {"item_id": "pv-precedent", "voter_id": "m07", "choice": "pour"},
     "DecideFrozenVote": {"item_id": "pv-precedent", "reason": "motif"},
@@ -40,6 +40,12 @@ SAMPLES = {
     "WithdrawFloorRequest": {"member_id": "m07"},
     "GrantFloor": {"member_id": "m07"},
     "EndFloor": {},
+    "RecordQuorumFailure": {},
+    "WithdrawItem": {"item_id": "voirie-programme"},
+    "ProposeAmendment": {"item_id": "dm-budget-2026", "amendment_id": "am-1", "text": "Texte", "author_id": "m07"},
+    "WithdrawAmendment": {"item_id": "dm-budget-2026", "amendment_id": "am-1"},
+    "RegisterCandidacy": {"item_id": "commission-environnement", "seat": 1, "member_id": "m07"},
+    "CloseCandidacies": {"item_id": "commission-environnement"},
 }
 
 CLAIMS = {

@@ -56,3 +56,73 @@ def test_unknown_council_and_delete(tmp_path):
         store.delete("cc-trois-rivieres")
         assert store.load("cc-trois-rivieres") is None
         assert store.sittings("cc-trois-rivieres") == []
+
+
+OLD_SCHEMA = """
+CREATE TABLE council (id TEXT PRIMARY KEY, name TEXT NOT NULL, siret TEXT NOT NULL, president_id TEXT NOT NULL,
+    recording INTEGER NOT NULL, retention_days INTEGER NOT NULL, consultation TEXT NOT NULL);
+CREATE TABLE commune (council_id TEXT NOT NULL, position INTEGER NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
+    insee TEXT NOT NULL, PRIMARY KEY (council_id, id));
+CREATE TABLE member (council_id TEXT NOT NULL, position INTEGER NOT NULL, id TEXT NOT NULL, first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL, commune_id TEXT NOT NULL, seat TEXT NOT NULL, replaces TEXT, function TEXT NOT NULL,
+    PRIMARY KEY (council_id, id));
+CREATE TABLE sitting (council_id TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, scheduled_at TEXT NOT NULL,
+    convened_on TEXT NOT NULL, teleconference INTEGER NOT NULL, reconvened_after TEXT, PRIMARY KEY (council_id, id));
+INSERT INTO council VALUES ('cc', 'CC', '20004567800012', 'm1', 1, 365, 'président');
+INSERT INTO commune VALUES ('cc', 0, 'a', 'A', '');
+INSERT INTO member VALUES ('cc', 0, 'm1', 'Jeanne', 'Roy', 'a', 'titulaire', NULL, '');
+INSERT INTO sitting VALUES ('cc', 's1', 'Séance', '2026-11-26T18:30:00+01:00', '2026-11-18', 1, '2026-11-20');
+INSERT INTO sitting VALUES ('cc', 's2', 'Séance', '2026-12-26T18:30:00+01:00', '2026-12-18', 1, NULL);
+"""
+
+
+def test_a_file_of_the_first_schema_is_migrated_and_its_sittings_keep_their_rules(tmp_path):
+    """Birth dates (R24) and the rules' editions arrived with issue 13: older files still load."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    db.close()
+    with CouncilStore(path) as store:
+        council = store.load("cc")
+        assert council.member("m1").birth_date is None
+        s1, s2 = store.sittings("cc")
+        assert (s1.rules_version, s1.reconvened_after) == (1, "2026-11-20")  # convened under edition 1
+        assert s2.rules_version == 2 and s2.reconvened_from is None
+        store.save(
+            dataclasses.replace(council, members=(dataclasses.replace(council.members[0], birth_date="1970-01-01"),))
+        )
+        assert store.load("cc").member("m1").birth_date == "1970-01-01"
+
+
+def test_R9_an_inconsistent_composition_stored_is_refused_at_load(tmp_path):
+    import sqlite3
+
+    import pytest
+
+    from deliberation.council import CompositionError
+
+    with CouncilStore(tmp_path / "s.db") as store:
+        store.save(demo_council())
+    db = sqlite3.connect(tmp_path / "s.db")  # a second councillor for Les Aubiers, written around the core
+    db.execute(
+        "INSERT INTO member (council_id, position, id, first_name, last_name, commune_id, seat, replaces, function) "
+        "VALUES ('cc-trois-rivieres', 99, 'm18', 'Paul', 'Roux', 'aubiers', 'titulaire', NULL, '')"
+    )
+    db.commit()
+    db.close()
+    with CouncilStore(tmp_path / "s.db") as store, pytest.raises(CompositionError) as err:
+        store.load("cc-trois-rivieres")
+    assert err.value.rule == "R9" and "L.5211-6" in err.value.message
+
+
+def test_a_linked_reconvocation_round_trips(tmp_path):
+    from deliberation.council import AgendaRef, Reconvocation
+
+    rc = Reconvocation("s0", "2026-11-19T18:30:00+01:00", "ab" * 32, (AgendaRef("pv", "Procès-verbal"),))
+    config = dataclasses.replace(demo_config(), reconvened_from=rc)
+    with CouncilStore(tmp_path / "s.db") as store:
+        store.save(demo_council())
+        store.save_sitting("cc-trois-rivieres", config)
+        assert store.sittings("cc-trois-rivieres") == [config]

@@ -7,6 +7,7 @@ import logging
 import pytest
 from test_sitting_ws import connect, make_app
 
+from deliberation.demo import demo_agenda
 from deliberation.journal import load_public_pem
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
@@ -24,7 +25,7 @@ def test_council_key_is_created_once_private_0600_with_its_public_half(tmp_path)
 async def test_the_demo_sitting_journal_is_created_then_resumed(aiohttp_client, tmp_path):
     client = await aiohttp_client(make_app(tmp_path))
     svc = client.app[SITTINGS]["demo"]
-    assert journal_path(tmp_path, "demo").is_file() and len(svc.seance.state.agenda) == 5
+    assert journal_path(tmp_path, "demo").is_file() and len(svc.seance.state.agenda) == len(demo_agenda())
     ws = await connect(client, "agent", Role.AGENT, salle="vaux", agent="a-vaux")
     await ws.ok(type="CheckIn", member_id="m06", salle_id="vaux")
     lines = svc.journal.lines

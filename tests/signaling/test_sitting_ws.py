@@ -193,6 +193,8 @@ async def test_a_whole_sitting_over_the_websocket_then_audit_and_restart(client,
         "on_behalf_of": "m09",
         "on_behalf_of_name": "Claire Dubois",
         "choice": "pour",
+        "candidate": None,
+        "candidate_name": None,
     } in item["result"]["ballots"]
 
     # R13/R14: a roll call ending in a tie, decided by the president's vote

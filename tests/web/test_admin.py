@@ -6,8 +6,15 @@ import re
 
 import pytest
 
+from deliberation.actors import ADMIN as CORE_ADMIN
+from deliberation.actors import Actor
+from deliberation.actors import Role as CoreRole
+from deliberation.commands import CheckIn, RecordQuorumFailure
 from deliberation.council import Salle
+from deliberation.journal import Journal
+from deliberation.seance import Seance
 from signaling.roles import Role
+from signaling.sitting import council_key, journal_path
 from web.admin import agenda_of, current_council, open_store
 from web.app import ACCOUNTS, SIGNER, create_app
 from web.commands import demo
@@ -220,20 +227,33 @@ async def test_R1_undesignated_salle_gets_no_agent_and_is_flagged(admin, config)
 # --------------------------------------------------------------------------- R12 agenda
 
 
-async def test_R12_banned_item_refused_as_typed(admin):
+async def test_R12_banned_item_refused_as_typed_by_its_nature_the_title_only_warns(admin):
     assert (await new_sitting(admin)).status == 303
     r = await admin.get(
         "/admin/api/point",
-        params={
-            "seance": "cc-2027-03",
-            "titre": "Vote du budget primitif 2027",
-            "nature": "deliberation",
-            "matiere": "7.1",
-        },
+        params={"seance": "cc-2027-03", "titre": "Budget 2027", "nature": "budget_primitif", "matiere": "7.1"},
     )
     body = await r.json()
     assert body["ok"] is False and body["rule"] == "R12" and "budget primitif" in body["message"]
     assert "visioconférence" in body["message"]
+    # « budget primitif » in the title of a décision modificative: allowed, no warning
+    r = await admin.get(
+        "/admin/api/point",
+        params={
+            "seance": "cc-2027-03",
+            "titre": "Décision modificative n° 2 au budget primitif 2026",
+            "nature": "decision_modificative",
+            "matiere": "7.1",
+        },
+    )
+    assert (await r.json()) == {"ok": True, "rule": None, "field": None, "message": "", "warnings": []}
+    # the same words under « délibération »: allowed, with a warning for the admin
+    r = await admin.get(
+        "/admin/api/point",
+        params={"seance": "cc-2027-03", "titre": "Vote du budget primitif 2027", "nature": "deliberation"},
+    )
+    body = await r.json()
+    assert body["ok"] is True and "budget primitif" in body["warnings"][0]
     r = await admin.get(
         "/admin/api/point", params={"seance": "cc-2027-03", "titre": "Élection", "nature": "election_president"}
     )
@@ -245,6 +265,40 @@ async def test_R12_banned_item_refused_as_typed(admin):
     assert (await r.json())["ok"] is True
 
 
+async def test_R12_a_nomination_states_its_body_an_outside_body_is_refused(admin, config):
+    await new_sitting(admin)
+    q = {"seance": "cc-2027-03", "titre": "Désignation au conseil d'administration de l'office de tourisme"}
+    r = await admin.get("/admin/api/point", params={**q, "nature": "nomination"})
+    body = await r.json()
+    assert body["rule"] == "R12" and body["field"] == "organe"
+    r = await admin.get(
+        "/admin/api/point", params={**q, "nature": "nomination", "organe": "organisme_exterieur", "nom_organe": "OT"}
+    )
+    assert (await r.json())["rule"] == "R12"
+    page = "/admin/seances/cc-2027-03"
+    form = {
+        "csrf": await csrf(admin, page),
+        "title": "Désignation des membres de la commission des finances",
+        "kind": "nomination",
+        "matiere_code": "5.2",
+        "body": "commission",
+        "body_name": "Commission des finances",
+        "seats": "3",
+    }
+    r = await admin.post(page + "/points", data=form, allow_redirects=False)
+    assert r.status == 303
+    with open_store(config.data_dir) as (store, db):
+        (item,) = agenda_of(db, current_council(store).id, "cc-2027-03")
+    assert (item.kind, item.body, item.body_name, item.seats) == (
+        "nomination",
+        "commission",
+        "Commission des finances",
+        3,
+    )
+    page_body = await (await admin.get(page)).text()
+    assert "Commission des finances (commission du conseil (L.2121-22), 3 sièges)" in page_body
+
+
 async def test_R12_banned_item_refused_on_submit_with_nothing_saved(admin, config):
     await new_sitting(admin)
     page = "/admin/seances/cc-2027-03"
@@ -252,8 +306,8 @@ async def test_R12_banned_item_refused_on_submit_with_nothing_saved(admin, confi
         page + "/points",
         data={
             "csrf": await csrf(admin, page),
-            "title": "Élection du président",
-            "kind": "deliberation",
+            "title": "Installation du conseil",
+            "kind": "election_president",
             "matiere_code": "5.2",
         },
     )
@@ -352,7 +406,7 @@ async def test_sitting_form_refusals(admin, config):
     assert r.status == 400 and "existe déjà" in await r.text()
     r = await new_sitting(admin, "cc-y", "2027-13-40")
     assert r.status == 400 and "Champ « date de la séance »" in await r.text()
-    r = await new_sitting(admin, "cc-z", "2027-03-10", "2027-02-20", reconvened_after="2027-03-08")
+    r = await new_sitting(admin, "cc-z", "2027-03-10", "2027-02-20", reconvened_from="demo")  # the demo had quorum
     assert r.status == 400 and "R8" in await r.text()
     assert set(sittings(config)) == {"demo"}
 
@@ -485,3 +539,65 @@ async def test_end_of_mandate_takes_the_member_out_of_office_and_its_sessions(ad
         r = await admin.post("/admin/membres/fin", data={"csrf": await csrf(admin), "id": ident, "confirm": "on"})
         assert r.status == 200
     assert {m.id for m in council(config).members} == {m.id for m in before.members} - {"m09", "s17", "m17"}
+
+
+# --------------------------------------------------------------------------- issue 13: composition, reconvocation
+
+
+async def test_R9_the_core_refuses_a_suppleant_where_a_commune_has_several_councillors(admin, config):
+    """The order of the forms does not matter any more: a suppléant before a second titulaire is refused too."""
+
+    async def add(ident, commune, seat="titulaire", replaces="", born=""):
+        data = {"csrf": await csrf(admin), "id": ident, "first_name": "Paul", "last_name": ident.upper()}
+        data |= {"commune_id": commune, "seat": seat, "replaces": replaces, "birth_date": born}
+        return await admin.post("/admin/membres", data=data, allow_redirects=False)
+
+    before = council(config)
+    r = await add("m18", "aubiers")  # Les Aubiers has one councillor and his suppléante
+    body = await r.text()
+    assert r.status == 400 and "R9 — la commune de Les Aubiers a 2 conseillers communautaires" in body
+    r = await add("s01", "belcourt", "suppleant", "m01")
+    assert r.status == 400 and "seule une commune qui n&#39;en a qu&#39;un" in await r.text()
+    assert council(config) == before
+    r = await add("m18", "montclar", born="1971-03-09")
+    assert r.status == 303 and council(config).member("m18").birth_date == "1971-03-09"
+    r = await add("m19", "montclar", born="09/03/1971")
+    assert r.status == 400 and "Champ « date de naissance »" in await r.text()
+
+
+async def test_R8_a_new_convocation_is_linked_to_the_sitting_whose_journal_records_the_lack_of_quorum(admin, config):
+    assert (await new_sitting(admin, "cc-a", "2027-03-18", "2027-03-05")).status == 303
+    page = "/admin/seances/cc-a"
+    for title in ("Programme de voirie 2027", "Tarifs de la piscine"):
+        data = {"csrf": await csrf(admin, page), "title": title, "kind": "deliberation", "matiere_code": "8.3"}
+        assert (await admin.post(page + "/points", data=data, allow_redirects=False)).status == 303
+    with open_store(config.data_dir) as (store, db):
+        c = current_council(store)
+        sitting = next(x for x in store.sittings(c.id) if x.id == "cc-a")
+        items = agenda_of(db, c.id, "cc-a")
+    # the sitting of 18 March, as served: two councillors come, the president records the lack of quorum
+    path = journal_path(config.data_dir, "cc-a")
+    path.parent.mkdir(parents=True)
+    seance = Seance(c, sitting)
+    with Journal.create(path, seance, council_key(config.data_dir)) as journal:
+        for item in items:
+            journal.handle(seance, item, CORE_ADMIN)
+        for m in ("m01", "m02"):
+            journal.handle(seance, CheckIn("2027-03-18T18:30:00+01:00", m, "belcourt"), _agent("belcourt"))
+        president = Actor(CoreRole.PRESIDENT, member_id="m01", salle_id="belcourt")
+        assert journal.handle(seance, RecordQuorumFailure("2027-03-18T18:45:00+01:00"), president)
+    body = await (await admin.get("/admin")).text()
+    assert '<option value="cc-a">cc-a — quorum non atteint</option>' in body
+    r = await new_sitting(admin, "cc-b", "2027-03-21", "2027-03-19", reconvened_from="cc-a")  # 2 clear days
+    assert r.status == 400 and "trois jours francs" in await r.text()
+    r = await new_sitting(admin, "cc-b", "2027-03-22", "2027-03-19", reconvened_from="cc-a")
+    assert r.status == 303
+    rc = sittings(config)["cc-b"].reconvened_from
+    assert rc.sitting_id == "cc-a" and [i.title for i in rc.items] == [
+        "Programme de voirie 2027",
+        "Tarifs de la piscine",
+    ]
+
+
+def _agent(salle):
+    return Actor(CoreRole.AGENT, salle_id=salle, agent_id=f"a-{salle}")

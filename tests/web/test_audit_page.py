@@ -96,7 +96,13 @@ async def test_rehearsal_journal_is_verified_and_each_result_recomputed(client, 
     # each recomputed vote, with its counts and verdict
     rows = re.findall(r'<tr data-item="([^"]+)">(.*?)</tr>', body, re.S)
     by_item = {item: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)) for item, html in rows}
-    assert set(by_item) == {"pv-precedent", "marche-collecte", "fonds-concours-vaux"}
+    assert set(by_item) == {
+        "pv-precedent",
+        "marche-collecte",
+        "fonds-concours-vaux",
+        "dm-budget-2026",
+        "commission-environnement",
+    }
     assert "14 0 0 0 14 adopté" in by_item["pv-precedent"]
     assert "voix prépondérante du président" in by_item["fonds-concours-vaux"]
     # the timeline reads in French, with the actors' names and the rule-bearing events
@@ -161,7 +167,7 @@ async def test_downloads_journal_key_minutes_and_scdl_csv(client, config, rehear
     schema = frictionless.Schema.from_descriptor(json.loads(SCHEMA.read_text(encoding="utf-8")))
     report = frictionless.validate(frictionless.Resource(data=csv_bytes, format="csv", schema=schema))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
-    assert csv_bytes.count(b"\r\n") == 1 + 3  # header + three deliberations adopted
+    assert csv_bytes.count(b"\r\n") == 1 + 5  # header + four deliberations adopted + one nomination
 
 
 async def test_audit_routes_are_read_only(client, config, rehearsal):

@@ -160,10 +160,37 @@ MEMBER_KEYS = {
     "suppleant",
     "suppleance",
 }
-ITEM_KEYS = {"id", "title", "kind", "status", "secret_requests", "result"}
-RESULT_KEYS = {"pour", "contre", "abstention", "nppv", "exprimes", "adopted", "casting_vote", "ballots"}
-BALLOT_KEYS = {"voter", "voter_name", "on_behalf_of", "on_behalf_of_name", "choice"}
-VOTE_KEYS = {"item_id", "method", "frozen", "electorate", "cast_count", "electorate_count"}
+ITEM_KEYS = {
+    "id",
+    "title",
+    "kind",
+    "status",
+    "secret_requests",
+    "result",
+    "votes",
+    "seats",
+    "amendments",
+    "body",
+    "public_appointment",
+    "candidacies_closed",
+}
+RESULT_KEYS = {"pour", "contre", "abstention", "nppv", "exprimes", "adopted", "casting_vote", "ballots", "not_voting"}
+BALLOT_KEYS = {"voter", "voter_name", "on_behalf_of", "on_behalf_of_name", "choice", "candidate", "candidate_name"}
+VOTE_KEYS = {
+    "item_id",
+    "method",
+    "frozen",
+    "electorate",
+    "cast_count",
+    "electorate_count",
+    "subject",
+    "subject_label",
+    "amendment_id",
+    "seat",
+    "round",
+    "candidates",
+}
+CLOSED_VOTE_KEYS = {"subject", "subject_label", "method", "pour", "contre", "exprimes", "ballots", "not_voting"}
 SLOT_KEYS = {"voter", "voter_name", "on_behalf_of", "on_behalf_of_name", "cast"}
 
 
@@ -236,6 +263,7 @@ def test_the_view_has_every_key_the_screens_read():
         assert ITEM_KEYS <= set(item)
     voted = next(i for i in view["agenda"] if i["id"] == "pv-precedent")
     assert RESULT_KEYS <= set(voted["result"])
+    assert all(CLOSED_VOTE_KEYS <= set(v) for v in voted["votes"]) and voted["votes"][0]["adopted"] is True
     assert all(BALLOT_KEYS <= set(b) for b in voted["result"]["ballots"])
     proxy_ballot = next(b for b in voted["result"]["ballots"] if b["on_behalf_of"])
     assert proxy_ballot["voter_name"] and proxy_ballot["on_behalf_of_name"]  # "X pour Y (pouvoir)" on every screen

@@ -38,11 +38,14 @@ def run(args: argparse.Namespace) -> int:
         print(report.summary())
         for v in report.votes:
             c = v["counts"]
-            verdict = "adopté" + (" (voix prépondérante)" if v["casting_vote"] else "") if v["adopted"] else "rejeté"
-            print(
-                f"  ligne {v['line']}: {v['item_id']}: {c['pour']} pour, {c['contre']} contre, "
-                f"{c['abstention']} abst., {c['nppv']} nppv — {verdict}"
-            )
+            subject = "" if v["subject"] == "délibération" else f" ({v['subject']})"
+            if "candidates" in c:  # a round of a nomination (R24)
+                tally = (
+                    ", ".join(f"{m} {n}" for m, n in sorted(c["candidates"].items())) + f", {c['abstention']} blanc(s)"
+                )
+            else:
+                tally = f"{c['pour']} pour, {c['contre']} contre, {c['abstention']} abst., {c['nppv']} nppv"
+            print(f"  ligne {v['line']}: {v['item_id']}{subject}: {tally} — {v['verdict']}")
         return 0
     print(f"ÉCHEC {args.journal} ligne {report.line} : {report.reason}")
     return 1

@@ -6,7 +6,12 @@ if (form) {
   const kind = document.getElementById("p-kind");
   const matiere = document.getElementById("p-matiere");
   const ident = document.getElementById("p-id");
+  const body = document.getElementById("p-body");
+  const bodyName = document.getElementById("p-body-name");
+  const seats = document.getElementById("p-seats");
+  const bodyFields = document.getElementById("p-body-fields");
   const out = document.getElementById("p-check");
+  const warnings = document.getElementById("p-warnings");
   const submit = document.getElementById("p-submit");
   let timer = null;
   let seq = 0;
@@ -14,16 +19,24 @@ if (form) {
   async function check() {
     const mine = ++seq;
     const params = new URLSearchParams({ seance: form.dataset.seance, titre: title.value, nature: kind.value,
-      matiere: matiere.value, identifiant: ident.value });
+      matiere: matiere.value, identifiant: ident.value, organe: body.value, nom_organe: bodyName.value, sieges: seats.value });
     try {
       const r = await fetch(`/admin/api/point?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      const body = await r.json();
+      const answer = await r.json();
       if (mine !== seq) return;                       // a newer keystroke already asked
-      const refused = !body.ok && !body.empty;
-      out.textContent = body.message || (body.ok ? "Point recevable." : "");
-      out.dataset.state = refused ? "lost" : body.ok ? "ok" : "";
-      title.setAttribute("aria-invalid", refused && body.field === "intitulé" ? "true" : "false");
-      kind.setAttribute("aria-invalid", refused && body.field === "nature" ? "true" : "false");
+      const refused = !answer.ok && !answer.empty;
+      out.textContent = answer.message || (answer.ok ? "Point recevable." : "");
+      out.dataset.state = refused ? "lost" : answer.ok ? "ok" : "";
+      // R12: the title may only warn; the nature chosen decides
+      warnings.replaceChildren(...(answer.warnings || []).map((w) => {
+        const li = document.createElement("li");
+        li.className = "warning";
+        li.textContent = w;
+        return li;
+      }));
+      title.setAttribute("aria-invalid", refused && answer.field === "intitulé" ? "true" : "false");
+      kind.setAttribute("aria-invalid", refused && answer.field === "nature" ? "true" : "false");
+      body.setAttribute("aria-invalid", refused && answer.field === "organe" ? "true" : "false");
       submit.disabled = refused;
     } catch {
       if (mine === seq) { out.textContent = ""; out.dataset.state = ""; submit.disabled = false; }   // the server decides on submit
@@ -33,8 +46,16 @@ if (form) {
   function later() { clearTimeout(timer); timer = setTimeout(check, 200); }
   title.addEventListener("input", later);
   ident.addEventListener("input", later);
-  kind.addEventListener("change", check);
+  kind.addEventListener("change", () => {
+    bodyFields.hidden = kind.value !== "nomination";
+    const suggested = kind.selectedOptions[0]?.dataset.matiere;
+    if (suggested) matiere.value = suggested;       // the nature's usual ACTES matière (7.1 for a budget document)
+    check();
+  });
   matiere.addEventListener("change", check);
+  body.addEventListener("change", check);
+  bodyName.addEventListener("input", later);
+  seats.addEventListener("input", later);
   if (title.value) check();
 }
 

@@ -149,7 +149,7 @@ $("suppleance-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const titulaire = $("suppleance-titulaire").value, ref = $("suppleance-ref").value.trim();
   const m = view.members.find((x) => x.id === titulaire);
-  const result = await cmd({ type: "DeclareSuppleance", titulaire_id: titulaire, document_ref: ref },
+  const result = await cmd({ type: "DeclareSuppleance", titulaire_id: titulaire, document_ref: ref, salle_id: salleId },
     `Suppléance enregistrée : ${memberName(view, titulaire)}${m ? ` remplacé·e par ${memberName(view, m.suppleant)}` : ""}.`,
     ev.submitter, `Suppléance : ${memberName(view, titulaire)} (réf. ${ref})`);
   if (result.ok) $("suppleance-ref").value = "";

@@ -159,7 +159,7 @@ export const SITTING_STATUS = {
 
 export const ITEM_STATUS = {
   pending: "à traiter", current: "en discussion", voting: "vote en cours", adopted: "adopté",
-  rejected: "rejeté", postponed: "reporté — séance en présentiel", withdrawn: "retiré",
+  rejected: "rejeté", appointed: "nomination faite", postponed: "reporté — séance en présentiel", withdrawn: "retiré",
 };
 
 export const METHOD_LABEL = { electronique: "vote électronique", appel_nominal: "appel nominal" };
@@ -265,8 +265,9 @@ export function currentItem(view) {
   return view?.agenda?.find((i) => i.id === view.current_item) || null;
 }
 
+/** Items with at least one vote proclaimed, or a nomination done (R13, R24). */
 export function proclaimed(view) {
-  return (view?.agenda || []).filter((i) => i.result);
+  return (view?.agenda || []).filter((i) => i.result || i.votes?.length || i.status === "appointed");
 }
 
 /** "Sophie Garnier" or "Karim Benali pour Anne Girard (pouvoir)". */
@@ -276,29 +277,63 @@ export function ballotWho(b) {
   return `${voter} pour ${b.on_behalf_of_name || b.on_behalf_of} (pouvoir)`;
 }
 
-/** The proclaimed result of an item, with every voter's name (R13, R14). */
-export function resultBlock(item, { headingLevel = "h3", compact = false } = {}) {
-  const r = item.result;
-  const verdict = r.adopted ? "Adopté" : "Rejeté";
-  const wrap = h("article", { class: `result ${r.adopted ? "adopted" : "rejected"}`, dataset: { item: item.id } });
-  wrap.append(
-    h(headingLevel, { class: "result-title" }, item.title),
-    h("p", { class: "verdict" }, h("strong", { class: "verdict-word" }, verdict),
-      ` — pour ${r.pour}, contre ${r.contre}, abstention ${r.abstention}, ne prend pas part ${r.nppv} ; suffrages exprimés : ${r.exprimes}.`),
-  );
-  if (r.casting_vote) {
-    wrap.append(h("p", { class: "casting" }, "Partage égal des voix : la voix du président est prépondérante (art. L.2121-20 CGCT)."));
+/** The names behind each choice of a proclaimed vote; in a round, behind each candidate (R13, R24). */
+function ballotList(v) {
+  const groups = new Map();
+  const label = (b) => {
+    if (v.subject !== "round") return CHOICE_LABEL[b.choice] || b.choice;
+    if (b.candidate) return `Pour ${b.candidate_name || b.candidate}`;
+    return b.choice === "abstention" ? "Blanc" : CHOICE_LABEL[b.choice];
+  };
+  for (const b of v.ballots) {
+    const key = label(b);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(ballotWho(b));
   }
-  if (!compact || r.ballots.length) {
-    const groups = new Map(CHOICES.map(([c]) => [c, []]));
-    for (const b of r.ballots) groups.get(b.choice)?.push(ballotWho(b));
-    const dl = h("dl", { class: "ballots" });
-    for (const [choice, label] of CHOICES) {
-      const names = groups.get(choice);
-      if (!names.length) continue;
-      dl.append(h("dt", {}, `${label} (${names.length})`), h("dd", {}, names.join(", ")));
+  const dl = h("dl", { class: "ballots" });
+  for (const [key, names] of groups) dl.append(h("dt", {}, `${key} (${names.length})`), h("dd", {}, names.join(", ")));
+  return dl;
+}
+
+/** One proclaimed vote: the motion, an amendment, or a round of a nomination. */
+function voteBlock(v, { titled }) {
+  const box = h("div", { class: "vote-result", dataset: { subject: v.subject } });
+  if (titled) box.append(h("p", { class: "vote-subject" }, h("strong", {}, v.subject_label)));
+  if (v.subject === "round") {
+    const votes = v.candidates.map((c) => `${c.name} ${c.votes} voix`).join(", ");
+    const who = v.appointed
+      ? `${v.appointed.name} est nommé·e${v.tie_broken_by_age ? " (égalité de voix : au bénéfice de l'âge)" : ""}`
+      : `aucun candidat n'a la majorité ${v.majority}`;
+    box.append(h("p", { class: "verdict" }, h("strong", { class: "verdict-word" }, who),
+      ` — ${votes} ; blancs ${v.abstention}, ne prend pas part ${v.nppv} ; suffrages exprimés : ${v.exprimes}.`));
+  } else {
+    box.append(h("p", { class: "verdict" }, h("strong", { class: "verdict-word" }, v.adopted ? "Adopté" : "Rejeté"),
+      ` — pour ${v.pour}, contre ${v.contre}, abstention ${v.abstention}, ne prend pas part ${v.nppv} ; suffrages exprimés : ${v.exprimes}.`));
+    if (v.casting_vote) {
+      box.append(h("p", { class: "casting" }, "Partage égal des voix : la voix du président est prépondérante (art. L.2121-20 CGCT)."));
     }
-    wrap.append(dl);
+  }
+  if (v.ballots.length) box.append(ballotList(v));
+  if (v.not_voting?.length) {
+    const lead = v.method === "appel_nominal" ? "N'ont pas répondu à l'appel" : "N'ont pas pris part au vote";
+    box.append(h("p", { class: "not-voting" }, `${lead} : ${v.not_voting.map(ballotWho).join(", ")}.`));
+  }
+  return box;
+}
+
+/** The proclaimed result of an item, vote by vote in order, with every voter's name (R13, R14, R24, R25). */
+export function resultBlock(item, { headingLevel = "h3" } = {}) {
+  const r = item.result;
+  const state = r ? (r.adopted ? "adopted" : "rejected") : (item.status === "appointed" ? "adopted" : "pending");
+  const wrap = h("article", { class: `result ${state}`, dataset: { item: item.id } });
+  wrap.append(h(headingLevel, { class: "result-title" }, item.title));
+  const votes = item.votes || [];
+  const titled = votes.length > 1 || votes.some((v) => v.subject !== "motion");
+  for (const v of votes) wrap.append(voteBlock(v, { titled }));
+  const named = (item.seats || []).filter((x) => x.appointed);
+  if (named.length) {
+    wrap.append(h("p", { class: "appointments" }, h("strong", {}, "Nomination : "),
+      named.map((x) => `${x.appointed.name} (siège ${x.seat}, ${x.how})`).join(" ; "), "."));
   }
   return wrap;
 }
