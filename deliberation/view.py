@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .agenda import AMENDABLE_KINDS
 from .council import Seat
 from .minutes import appointments, round_votes, vote_subject
 from .seance import Seance
@@ -146,6 +147,7 @@ def _agenda_item(seance: Seance, item: dict[str, Any]) -> dict[str, Any]:
         "status": _item_status(seance, item),
         "secret_requests": [r["member"] for r in item["secret_requests"]],
         "result": _result(seance, item),
+        "amendable": item["kind"] in AMENDABLE_KINDS,  # R25: its motion may be amended
         "public_appointment": item["public_appointment"],
         "body": {"type": body["type"], "name": body["name"], "seats": body["seats"]} if body else None,
         "candidacies_closed": item["candidacies_closed"],

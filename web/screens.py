@@ -13,6 +13,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from deliberation.agenda import NATURES, ItemKind
 from signaling.roles import ROLE_LABELS_FR, Role
 
 
@@ -75,6 +76,8 @@ async def president_page(request: web.Request) -> web.StreamResponse:
             "claims": claims,
             "display_name": _display_name(request, claims),
             "role_label": ROLE_LABELS_FR[claims.role],
+            # R12: the closed list of natures (a nomination, which states its body, is the admin's)
+            "natures": [n for n in NATURES if n.kind != ItemKind.APPOINTMENT],
         },
     )
 

@@ -299,7 +299,8 @@ async def test_every_screen_passes_axe(browser, live_app, output_dir):
         await scanner.scan(president, "/president (convened)", shot="president-convened")
         # a refusal on screen (R12: a banned item typed into the agenda)
         await president.locator("#add-item summary").click()
-        await president.fill("#item-title", "Adoption du budget primitif 2027")
+        await president.fill("#item-title", "Budget 2027")
+        await president.select_option("#item-kind", "budget_primitif")  # R12: the nature decides
         await president.locator("#add-item-form button[type=submit]").click()
         await expect(president.locator("#alert")).to_contain_text("R12", timeout=T)
         await scanner.scan(president, "/president (refusal shown)", shot="president-refusal")

@@ -7,6 +7,7 @@ import asyncio
 import shutil
 
 import pytest
+from playwright.async_api import expect
 
 from deliberation.journal import generate_key, private_pem
 from deliberation.rehearsal import run_rehearsal
@@ -87,10 +88,27 @@ async def test_admin_and_audit_pages_in_chromium(browser, served, output_dir):
     async with page.expect_navigation():
         await page.click("#seances button[type=submit]")
     assert page.url == f"{base}/admin/seances/cc-2027-02?cree=1", await page.inner_text("main")
+    # R12: the title only warns; the nature decides
     await page.fill("#p-title", "Vote du budget primitif 2027")
+    await page.wait_for_selector("#p-check[data-state=ok]", timeout=5000)
+    assert "budget primitif" in await page.inner_text("#p-warnings") and not await page.is_disabled("#p-submit")
+    await page.select_option("#p-kind", "budget_primitif")
     await page.wait_for_selector("#p-check[data-state=lost]", timeout=5000)
     assert "R12" in await page.inner_text("#p-check") and await page.is_disabled("#p-submit")
+    assert await page.input_value("#p-matiere") == "7.1"  # the nature's ACTES matière, preselected
     await page.screenshot(path=str(out / "admin-seance-r12.png"), full_page=True)
+    # a nomination states its body: an outside body is refused (L.2121-33), a commission is not
+    assert await page.is_hidden("#p-body-fields")
+    await page.select_option("#p-kind", "nomination")
+    assert await page.is_visible("#p-body-fields")
+    await page.fill("#p-title", "Désignation au conseil d'administration de l'office de tourisme")
+    await page.select_option("#p-body", "organisme_exterieur")
+    await page.fill("#p-body-name", "Office de tourisme")
+    await expect(page.locator("#p-check")).to_contain_text("L.2121-33", timeout=5000)
+    await page.select_option("#p-body", "commission")
+    await page.wait_for_selector("#p-check[data-state=ok]", timeout=5000)
+    await expect(page.locator("#p-warnings")).to_contain_text("organisme extérieur", timeout=5000)
+    await page.select_option("#p-kind", "deliberation")
     await page.fill("#p-title", "Programme de voirie intercommunale 2027")
     await page.select_option("#p-matiere", "8.3")
     await page.wait_for_selector("#p-check[data-state=ok]", timeout=5000)

@@ -77,6 +77,7 @@ def test_view_has_exactly_the_contract_keys_and_is_plain_json():
         "status",
         "secret_requests",
         "result",
+        "amendable",
         "public_appointment",
         "body",
         "candidacies_closed",

@@ -2,6 +2,9 @@
 
 Exit 0 when the chain, the signatures and every recomputed quorum, start condition and
 result hold; exit 1 naming the first line that fails and why; exit 2 on unusable input.
+With ``--failed-sitting JOURNAL`` (a sitting convened again after a lack of quorum), the
+failed sitting's journal is verified too and must be the one the new sitting's genesis
+names, recording the lack of quorum on the agenda the waiver covers (R8, L.2121-17).
 Imports only :mod:`deliberation` (no media stack, no server).
 """
 
@@ -17,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("journal", metavar="JOURNAL", help="the sitting's journal (journal.jsonl)")
     verify.add_argument("--key", required=True, metavar="PUBKEY", help="the council's Ed25519 public key (PEM)")
     verify.add_argument("--allow-open", action="store_true", help="accept the journal of a sitting not yet closed")
+    verify.add_argument(
+        "--failed-sitting",
+        metavar="JOURNAL",
+        help="the journal of the sitting without quorum this one is convened again after (same key)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"seance audit: journal illisible ({exc})", file=sys.stderr)
         return 2
+    if report.ok and args.failed_sitting:
+        problem = _reconvocation_problem(args.journal, args.failed_sitting, public_key)
+        if problem is not None:
+            print(f"ÉCHEC {args.journal} ligne 1 : {problem}")
+            return 1
     if report.ok:
         print(report.summary())
         for v in report.votes:
@@ -49,3 +62,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"ÉCHEC {args.journal} ligne {report.line} : {report.reason}")
     return 1
+
+
+def _reconvocation_problem(journal: str, failed: str, public_key) -> str | None:
+    """R8: the genesis's link to the failed sitting, checked against that sitting's verified journal."""
+    from deliberation.journal import JournalError, genesis_of, read_verified
+    from deliberation.reconvocation import link_problem
+
+    try:
+        failed_entries = read_verified(failed, public_key)
+    except (JournalError, OSError) as err:
+        return f"R8 — journal de la séance sans quorum invalide ({err})"
+    _council, config = genesis_of(read_verified(journal, public_key))
+    return link_problem(config, failed_entries)

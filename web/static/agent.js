@@ -4,7 +4,7 @@
 // the salle's transmission as measured, and the roll-call answers of the councillors
 // present in this salle (R13).
 import {
-  $, CHOICES, Feedback, SITTING_STATUS, SittingClient, ballotWho, fmtTime, h, memberName, patch, run, setBadge,
+  $, Feedback, ballotChoices, SITTING_STATUS, SittingClient, ballotWho, fmtTime, h, memberName, patch, run, setBadge,
 } from "./sitting.js";
 
 const salleId = document.body.dataset.salle;
@@ -194,11 +194,11 @@ function renderRollCall() {
       row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
     } else {
       const choices = h("span", { class: "choices" });
-      for (const [choice, text] of CHOICES) {
-        choices.append(h("button", { type: "button", class: `small choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
+      for (const c of ballotChoices(vote)) {
+        choices.append(h("button", { type: "button", class: `small choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
           disabled: vote.frozen,
-          onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, choice, on_behalf_of: s.on_behalf_of || null },
-            `Réponse enregistrée : ${ballotWho(s)}, ${text.toLowerCase()}.`, ev.currentTarget) }, text));
+          onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, ...c.fields, on_behalf_of: s.on_behalf_of || null },
+            `Réponse enregistrée : ${ballotWho(s)}, ${c.label.toLowerCase()}.`, ev.currentTarget) }, c.label));
       }
       row.append(choices);
     }

@@ -2,13 +2,13 @@
 // ballots for self and for the one proxy held (R13, R16), the secret-ballot request (R15),
 // the current item. Controls exist only while the councillor is checked in (R16).
 import {
-  $, CHOICES, CHOICE_LABEL, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotWho, currentItem,
+  $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem,
   fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
 } from "./sitting.js";
 
 const me = document.body.dataset.member;
 const feedback = new Feedback($("alert"), $("notice"));
-const chosen = new Map();   // "item/behalf" -> choice made on this device (the view hides choices until proclaimed)
+const chosen = new Map();   // "item/subject/behalf" -> the choice made on this device (the view hides choices until proclaimed)
 let view = null;
 
 const client = new SittingClient({
@@ -51,13 +51,15 @@ function renderPresence() {
 
 function ballot(slot, vote) {
   const behalf = slot.on_behalf_of;
-  const key = `${vote.item_id}/${behalf || "self"}`;
+  // one vote of the item: its motion, an amendment, or a round (several are held on one item, R24, R25)
+  const voteKey = [vote.item_id, vote.subject, vote.amendment_id, vote.seat, vote.round].filter(Boolean).join("-");
+  const key = `${voteKey}/${behalf || "self"}`;
   const title = behalf ? `Au nom de ${slot.on_behalf_of_name || memberName(view, behalf)} (pouvoir)` : "En votre nom";
   const box = h("div", { class: `ballot ${behalf ? "proxy" : "own"}`, role: "group", "aria-label": title, dataset: { ballot: behalf || "self" } },
     h("p", { class: "ballot-title" }, title));
   if (slot.cast) {
     const c = chosen.get(key);
-    box.append(h("p", { class: "cast" }, c ? `Vote enregistré : ${CHOICE_LABEL[c].toLowerCase()}.` : "Vote enregistré."));
+    box.append(h("p", { class: "cast" }, c ? `Vote enregistré : ${c.toLowerCase()}.` : "Vote enregistré."));
     return box;
   }
   if (vote.frozen) {
@@ -65,13 +67,13 @@ function ballot(slot, vote) {
     return box;
   }
   const row = h("div", { class: "choices" });
-  for (const [choice, text] of CHOICES) {
-    row.append(h("button", { type: "button", class: `choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
+  for (const c of ballotChoices(vote)) {
+    row.append(h("button", { type: "button", class: `choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
       onclick: async (ev) => {
-        const r = await cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: me, choice, on_behalf_of: behalf || null },
-          `${title} : ${text.toLowerCase()} — vote enregistré.`, ev.currentTarget);
-        if (r.ok) { chosen.set(key, choice); render(); focusNextBallot(); }
-      } }, text));
+        const r = await cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: me, ...c.fields, on_behalf_of: behalf || null },
+          `${title} : ${c.label.toLowerCase()} — vote enregistré.`, ev.currentTarget);
+        if (r.ok) { chosen.set(key, c.label); render(); focusNextBallot(); }
+      } }, c.label));
   }
   box.append(row);
   return box;
@@ -95,7 +97,8 @@ function renderBallots() {
   if (!vote || !isPresent()) { card.hidden = true; return; }
   card.hidden = false;
   const item = view.agenda.find((i) => i.id === vote.item_id);
-  $("ballot-item").textContent = `${item ? item.title : vote.item_id} — ${METHOD_LABEL[vote.method] || vote.method}.`;
+  const subject = vote.subject === "motion" ? "" : ` — ${vote.subject_label}`;
+  $("ballot-item").textContent = `${item ? item.title : vote.item_id}${subject} — ${METHOD_LABEL[vote.method] || vote.method}.`;
   const mine = vote.electorate.filter((s) => s.voter === me);
   if (vote.method === "appel_nominal") {
     const done = mine.every((s) => s.cast);
@@ -125,11 +128,11 @@ function renderRollCall() {
     if (s.cast) row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
     else {
       const choices = h("span", { class: "choices" });
-      for (const [choice, text] of CHOICES) {
-        choices.append(h("button", { type: "button", class: `small choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
+      for (const c of ballotChoices(vote)) {
+        choices.append(h("button", { type: "button", class: `small choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
           disabled: vote.frozen,
-          onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, choice, on_behalf_of: s.on_behalf_of || null },
-            `Réponse enregistrée : ${ballotWho(s)}, ${text.toLowerCase()}.`, ev.currentTarget) }, text));
+          onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, ...c.fields, on_behalf_of: s.on_behalf_of || null },
+            `Réponse enregistrée : ${ballotWho(s)}, ${c.label.toLowerCase()}.`, ev.currentTarget) }, c.label));
       }
       row.append(choices);
     }

@@ -1,9 +1,10 @@
 // Séance — the president's screen (/president): opening checklist (R7, R8, R10, R2),
-// agenda, votes (R13, R14, R16, R17), the floor, pinning a salle, sensitive passages
-// (R19), suspension (R17) and closing (R11). Every command is checked again by the server;
-// a refusal is shown with its rule.
+// agenda, votes (R13, R14, R16, R17), amendments voted before their motion and items
+// withdrawn (R25), nominations with candidates and rounds (R24), the floor, pinning a
+// salle, sensitive passages (R19), suspension (R17), the lack of quorum (R8) and closing
+// (R11). Every command is checked again by the server; a refusal is shown with its rule.
 import {
-  $, CHOICES, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotWho, currentItem, fmtTime,
+  $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem, fmtTime,
   h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
 } from "./sitting.js";
 
@@ -106,16 +107,139 @@ function ballotButtons(slot, label, key, frozen) {
     return group;
   }
   const row = h("div", { class: "choices" });
-  for (const [choice, text] of CHOICES) {
+  for (const c of ballotChoices(view.vote)) {
     row.append(h("button", {
-      type: "button", class: `choice ${choice}`, dataset: { key: `${key}-${choice}`, choice },
-      onclick: (ev) => cmd({ type: "CastBallot", item_id: view.vote.item_id, voter_id: me, choice,
-        on_behalf_of: slot.on_behalf_of || null }, `Vote enregistré : ${text.toLowerCase()}.`, ev.currentTarget)
+      type: "button", class: `choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
+      onclick: (ev) => cmd({ type: "CastBallot", item_id: view.vote.item_id, voter_id: me, ...c.fields,
+        on_behalf_of: slot.on_behalf_of || null }, `Vote enregistré : ${c.label.toLowerCase()}.`, ev.currentTarget)
         .then((r) => { if (r.ok && (!document.activeElement || document.activeElement === document.body)) focusHeading("vote-h"); }),
-    }, text));
+    }, c.label));
   }
   group.append(row);
   return group;
+}
+
+function methodFieldset() {
+  const fieldset = h("fieldset", { class: "method" }, h("legend", {}, "Mode de scrutin public (R13)"));
+  for (const [value, label] of [["electronique", "Vote électronique (chaque conseiller sur son terminal)"],
+    ["appel_nominal", "Appel nominal (le secrétaire et les agents enregistrent les réponses)"]]) {
+    const id = `method-${value}`;
+    fieldset.append(h("div", { class: "radio" },
+      h("input", { type: "radio", name: "method", id, value, checked: methodChoice === value, dataset: { key: id },
+        onchange: () => { methodChoice = value; } }),
+      h("label", { for: id }, label)));
+  }
+  return fieldset;
+}
+
+function openVote(fields, doneText) {
+  return (ev) => cmd({ type: "OpenVote", method: methodChoice, ...fields }, doneText, ev.currentTarget)
+    .then((r) => { if (r.ok) focusHeading("vote-h"); });
+}
+
+/** R15, R24 (L.2121-21): the council decides unanimously to vote in public, or the item is postponed. */
+function appointmentDecision(item) {
+  return [
+    h("p", { class: "muted" }, "Nomination : le scrutin est secret, sauf décision unanime du conseil de voter publiquement (R15) ; sans cette unanimité, le point est reporté à une séance en présentiel."),
+    h("div", { class: "row" },
+      h("button", { type: "button", class: "small", dataset: { key: "appoint-public" },
+        onclick: (ev) => cmd({ type: "DecideAppointmentBallot", item_id: item.id, unanimous_for_public: true },
+          "Décision unanime de voter au scrutin public enregistrée.", ev.currentTarget) }, "Le conseil décide à l'unanimité un vote public"),
+      h("button", { type: "button", class: "small", dataset: { key: "appoint-postpone" },
+        onclick: (ev) => cmd({ type: "DecideAppointmentBallot", item_id: item.id, unanimous_for_public: false },
+          "Point reporté à une séance en présentiel.", ev.currentTarget) }, "Pas d'unanimité : reporter")),
+  ];
+}
+
+function labelled(id, label, control) {
+  return h("div", { class: "field" }, h("label", { for: id }, label), control);
+}
+
+/** R24: a nomination's seats, its candidates, the closing of candidacies, then a round per seat. */
+function nominationPanel(item) {
+  const out = [h("h3", {}, `Nomination — ${item.body.name}`),
+    h("p", { class: "muted" }, `${item.body.seats} siège${item.body.seats > 1 ? "s" : ""} à pourvoir. Une candidature unique à un siège vaut nomination immédiate ; sinon majorité absolue aux deux premiers tours, relative au troisième, le plus âgé en cas d'égalité (L.2121-21).`)];
+  const seats = h("ul", { class: "seats", "aria-label": "Sièges et candidatures" });
+  for (const x of item.seats) {
+    const names = x.candidates.map((c) => c.name).join(", ") || "aucune candidature";
+    const state = x.appointed ? ` — nommé·e : ${x.appointed.name} (${x.how})`
+      : x.settled ? " — non pourvu après trois tours" : x.rounds ? ` — ${x.rounds} tour${x.rounds > 1 ? "s" : ""} sans majorité` : "";
+    seats.append(h("li", { dataset: { seat: x.seat } }, h("strong", {}, `Siège ${x.seat} : `), names, state));
+  }
+  out.push(seats);
+  if (!item.candidacies_closed) {
+    const candidates = view.members.filter((m) => !m.suppleant_of);
+    const seatSelect = h("select", { id: "candidacy-seat", dataset: { key: "candidacy-seat" } },
+      ...item.seats.map((x) => h("option", { value: String(x.seat) }, `Siège ${x.seat}`)));
+    const memberSelect = h("select", { id: "candidacy-member", dataset: { key: "candidacy-member" } },
+      h("option", { value: "" }, "— choisir un membre —"), ...candidates.map((m) => h("option", { value: m.id }, m.name)));
+    out.push(h("div", { class: "inline-form candidacy" },
+      labelled("candidacy-seat", "Siège", seatSelect),
+      labelled("candidacy-member", "Candidat·e", memberSelect),
+      h("button", { type: "button", class: "small", dataset: { key: "candidacy-add" },
+        onclick: (ev) => {
+          const member = $("candidacy-member").value;
+          if (!member) { feedback.refused({ code: "R24", message: "R24 — choisissez le membre candidat." }); return; }
+          cmd({ type: "RegisterCandidacy", item_id: item.id, seat: Number($("candidacy-seat").value), member_id: member },
+            `Candidature enregistrée : ${memberName(view, member)}.`, ev.currentTarget);
+        } }, "Enregistrer la candidature")),
+    h("button", { type: "button", class: "small", dataset: { key: "candidacies-close" },
+      onclick: (ev) => cmd({ type: "CloseCandidacies", item_id: item.id }, "Appel à candidatures clos.", ev.currentTarget) },
+    "Clore l'appel à candidatures"));
+    return out;
+  }
+  const open = item.seats.filter((x) => !x.settled);
+  if (!open.length) return out;
+  if (item.public_appointment !== true) return out.concat(appointmentDecision(item));
+  out.push(methodFieldset());
+  for (const x of open) {
+    const round = x.rounds + 1;
+    out.push(h("button", { type: "button", class: "primary", dataset: { key: `open-round-${x.seat}` },
+      onclick: openVote({ item_id: item.id, seat: x.seat }, `Vote ouvert : siège ${x.seat}, ${round === 1 ? "1er" : `${round}e`} tour.`) },
+    `Ouvrir le ${round === 1 ? "1er" : `${round}e`} tour — siège ${x.seat}`));
+  }
+  return out;
+}
+
+const AMENDMENT_STATUS = { pending: "à voter", voting: "vote en cours", adopted: "adopté", rejected: "rejeté", withdrawn: "retiré" };
+
+/** R25: the amendments tabled on the item's motion, each voted before it. */
+function amendmentPanel(item) {
+  const out = [h("h3", {}, "Amendements (R25)")];
+  if (item.amendments.length) {
+    const list = h("ul", { class: "amendments", "aria-label": "Amendements déposés" });
+    for (const a of item.amendments) {
+      const li = h("li", { dataset: { amendment: a.id } },
+        h("strong", {}, `« ${a.id} »`), ` de ${a.author?.name || ""} : ${a.text} — ${AMENDMENT_STATUS[a.status] || a.status}.`);
+      if (a.status === "pending") {
+        li.append(" ",
+          h("button", { type: "button", class: "small", dataset: { key: `amendment-vote-${a.id}` },
+            onclick: openVote({ item_id: item.id, amendment_id: a.id }, `Vote ouvert sur l'amendement « ${a.id} ».`) },
+          `Mettre aux voix l'amendement « ${a.id} »`), " ",
+          h("button", { type: "button", class: "small", dataset: { key: `amendment-withdraw-${a.id}` },
+            onclick: (ev) => cmd({ type: "WithdrawAmendment", item_id: item.id, amendment_id: a.id },
+              `Retrait de l'amendement « ${a.id} » constaté.`, ev.currentTarget) }, "Retrait constaté"));
+      }
+      list.append(li);
+    }
+    out.push(list);
+  }
+  const present = view.members.filter((m) => m.present);
+  const author = h("select", { id: "amendment-author", dataset: { key: "amendment-author" } },
+    h("option", { value: "" }, "— auteur (membre présent) —"), ...present.map((m) => h("option", { value: m.id }, m.name)));
+  const text = h("input", { id: "amendment-text", maxlength: "2000", dataset: { key: "amendment-text" } });
+  out.push(h("div", { class: "inline-form amendment" },
+    labelled("amendment-author", "Auteur de l'amendement", author),
+    labelled("amendment-text", "Texte de l'amendement", text),
+    h("button", { type: "button", class: "small", dataset: { key: "amendment-add" },
+      onclick: (ev) => {
+        let n = item.amendments.length + 1;
+        while (item.amendments.some((a) => a.id === `am-${n}`)) n += 1;
+        cmd({ type: "ProposeAmendment", item_id: item.id, amendment_id: `am-${n}`, text: $("amendment-text").value.trim(),
+          author_id: $("amendment-author").value }, `Amendement « am-${n} » enregistré.`, ev.currentTarget)
+          .then((r) => { if (r.ok) $("amendment-text").value = ""; });
+      } }, "Enregistrer l'amendement")));
+  return out;
 }
 
 function renderVote() {
@@ -130,37 +254,32 @@ function renderVote() {
         : "Aucun vote en cours."));
       return;
     }
-    const fieldset = h("fieldset", { class: "method" }, h("legend", {}, "Mode de scrutin public (R13)"));
-    for (const [value, label] of [["electronique", "Vote électronique (chaque conseiller sur son terminal)"],
-      ["appel_nominal", "Appel nominal (le secrétaire et les agents enregistrent les réponses)"]]) {
-      const id = `method-${value}`;
-      fieldset.append(h("div", { class: "radio" },
-        h("input", { type: "radio", name: "method", id, value, checked: methodChoice === value, dataset: { key: id },
-          onchange: () => { methodChoice = value; } }),
-        h("label", { for: id }, label)));
-    }
     const children = [h("p", {}, "Point en discussion : ", h("strong", {}, item.title))];
-    if (item.kind === "nomination" && item.public_appointment !== true) {
-      children.push(h("p", { class: "muted" }, "Nomination : le scrutin est secret, sauf décision unanime du conseil de voter publiquement (R15)."),
-        h("div", { class: "row" },
-          h("button", { type: "button", class: "small", dataset: { key: "appoint-public" },
-            onclick: (ev) => cmd({ type: "DecideAppointmentBallot", item_id: item.id, unanimous_for_public: true },
-              "Décision unanime de voter au scrutin public enregistrée.", ev.currentTarget) }, "Le conseil décide à l'unanimité un vote public"),
-          h("button", { type: "button", class: "small", dataset: { key: "appoint-postpone" },
-            onclick: (ev) => cmd({ type: "DecideAppointmentBallot", item_id: item.id, unanimous_for_public: false },
-              "Point reporté à une séance en présentiel.", ev.currentTarget) }, "Pas d'unanimité : reporter")));
+    if (item.body) {
+      children.push(...nominationPanel(item));
+      patch(box, children);
+      return;
     }
-    children.push(fieldset, h("button", {
-      type: "button", class: "primary", id: "open-vote-btn", dataset: { key: "open-vote" },
-      onclick: (ev) => cmd({ type: "OpenVote", item_id: item.id, method: methodChoice }, "Vote ouvert.", ev.currentTarget)
-        .then((r) => { if (r.ok) focusHeading("vote-h"); }),
-    }, "Ouvrir le vote"));
+    if (item.kind === "nomination" && item.public_appointment !== true) children.push(...appointmentDecision(item));
+    const pending = (item.amendments || []).filter((a) => a.status === "pending");
+    if (item.amendable) children.push(...amendmentPanel(item));
+    children.push(methodFieldset());
+    if (pending.length) {
+      children.push(h("p", { class: "muted", id: "motion-hint" },
+        `R25 — l'amendement « ${pending[0].id} » se vote avant la délibération qu'il modifie.`));
+    }
+    children.push(h("button", {
+      type: "button", class: "primary", id: "open-vote-btn", dataset: { key: "open-vote" }, disabled: pending.length > 0,
+      "aria-describedby": pending.length ? "motion-hint" : null,
+      onclick: openVote({ item_id: item.id }, "Vote ouvert."),
+    }, item.amendments?.some((a) => a.status === "adopted") ? "Ouvrir le vote sur la délibération amendée" : "Ouvrir le vote"));
     patch(box, children);
     return;
   }
   const item = v.agenda.find((i) => i.id === vote.item_id);
   const children = [
-    h("p", { class: "vote-head" }, h("strong", {}, item ? item.title : vote.item_id)),
+    h("p", { class: "vote-head" }, h("strong", {}, item ? item.title : vote.item_id),
+      vote.subject === "motion" ? null : ` — ${vote.subject_label}`),
     h("p", {}, `Scrutin public — ${METHOD_LABEL[vote.method] || vote.method}. `,
       h("span", { id: "vote-count" }, `${vote.cast_count} vote${vote.cast_count > 1 ? "s" : ""} enregistré${vote.cast_count > 1 ? "s" : ""} sur ${vote.electorate_count}.`)),
     h("progress", { max: vote.electorate_count || 1, value: vote.cast_count, "aria-label": "Votes enregistrés" }),
@@ -221,6 +340,9 @@ function renderAgenda() {
     if (item.status === "postponed") {
       li.append(h("p", { class: "postponed-note" }, "Reporté à une séance en présentiel (scrutin secret demandé, R15)."));
     }
+    if (item.status === "withdrawn") {
+      li.append(h("p", { class: "postponed-note" }, `Retiré de l'ordre du jour (R25)${item.withdrawn?.reason ? ` : ${item.withdrawn.reason}` : ""}.`));
+    }
     if (item.result) {
       li.append(h("p", { class: "small-text" }, `${item.result.adopted ? "Adopté" : "Rejeté"} : pour ${item.result.pour}, contre ${item.result.contre}, abstention ${item.result.abstention}.`));
     }
@@ -234,18 +356,43 @@ function renderAgenda() {
   });
   patch($("agenda"), rows);
   $("add-item").hidden = v.status !== "convened";
+  renderWithdraw();
 
   const done = proclaimed(v);
   if (done.length) patch($("results"), done.slice().reverse().map((i) => resultBlock(i)));
 }
 
+/** R25: the president withdraws an item still to vote, during the sitting. */
+function renderWithdraw() {
+  const v = view;
+  const open = v.status === "opened" || v.status === "suspended";
+  const items = v.agenda.filter((i) => (i.status === "pending" || i.status === "current") && !(i.seats || []).some((x) => x.appointed));
+  $("withdraw-item").hidden = !open || !items.length;
+  const select = $("withdraw-select");
+  const keep = select.value;
+  select.replaceChildren(h("option", { value: "" }, "— choisir un point —"), ...items.map((i) => h("option", { value: i.id }, i.title)));
+  if (items.some((i) => i.id === keep)) select.value = keep;
+}
+
+$("withdraw-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const id = $("withdraw-select").value;
+  if (!id) { feedback.refused({ code: "R25", message: "R25 — choisissez le point à retirer." }); return; }
+  const item = view.agenda.find((i) => i.id === id);
+  const r = await cmd({ type: "WithdrawItem", item_id: id, reason: $("withdraw-reason").value.trim() },
+    `Point retiré de l'ordre du jour : ${item ? item.title : id}.`, ev.submitter);
+  if (r.ok) $("withdraw-reason").value = "";
+});
+
 $("add-item-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const title = $("item-title").value.trim();
   const kind = $("item-kind").value;
+  const matiere = $("item-kind").selectedOptions[0]?.dataset.matiere || "5.2";  // the nature's ACTES matière (R12)
   const slug = title.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
     .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "point";
-  const result = await cmd({ type: "AddAgendaItem", item_id: `${slug}-${Date.now().toString(36).slice(-4)}`, title, kind },
+  const result = await cmd({ type: "AddAgendaItem", item_id: `${slug}-${Date.now().toString(36).slice(-4)}`, title, kind,
+    matiere_code: matiere },
     `Point inscrit : ${title}.`, ev.submitter);
   if (result.ok) $("item-title").value = "";
 });

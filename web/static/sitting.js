@@ -150,6 +150,20 @@ export const CHOICES = [
 ];
 export const CHOICE_LABEL = Object.fromEntries(CHOICES);
 
+/** The choices of a ballot, each {key, choice, label, fields}: pour, contre, abstention, ne prend
+ * pas part; in a round of a nomination, each candidate, a blank ballot and « ne prend pas part »
+ * (R24: no « contre »). `fields` go into the CastBallot command. */
+export function ballotChoices(vote) {
+  if (vote.subject !== "round") return CHOICES.map(([choice, label]) => ({ key: choice, choice, label, fields: { choice } }));
+  return [
+    ...vote.candidates.map((c) => ({
+      key: `candidat-${c.id}`, choice: "pour", label: `Pour ${c.name}`, fields: { choice: "pour", candidate_id: c.id },
+    })),
+    { key: "abstention", choice: "abstention", label: "Blanc", fields: { choice: "abstention" } },
+    { key: "nppv", choice: "nppv", label: CHOICE_LABEL.nppv, fields: { choice: "nppv" } },
+  ];
+}
+
 export const SITTING_STATUS = {
   convened: ["Séance convoquée — pas encore ouverte", "waiting"],
   opened: ["Séance ouverte", "ok"],
