@@ -115,6 +115,7 @@ NATURES: tuple[Nature, ...] = (
 )
 KIND_LABELS: dict[ItemKind, str] = {
     **{n.kind: n.label for n in NATURES},
+    ItemKind.APPOINTMENT: "nomination",
     ItemKind.ELECTION_DELEGUES_EPCI: "élection des délégués aux EPCI",
     ItemKind.DESIGNATION_ORGANISMES_EXTERIEURS: "désignation dans les organismes extérieurs",
 }

@@ -20,7 +20,8 @@ from playwright.async_api import expect
 from test_accessibility import DESKTOP, PHONE, Scanner, Socket, _axe_or_skip, convene_with_quorum, new_person
 
 from signaling.roles import Role
-from web.app import ROOMS, SITTINGS
+from web.admin import current_council, open_store
+from web.app import CONFIG, ROOMS, SITTINGS
 
 pytestmark = pytest.mark.browser
 
@@ -208,6 +209,54 @@ async def test_withdrawal_amendment_and_nomination_on_the_screens(browser, live_
         for s in sockets:
             await s.close()
         await session.close()
+        for c in contexts:
+            try:
+                await c.close()
+            except Exception:
+                pass
+
+
+async def test_the_lack_of_quorum_recorded_then_the_new_convocation_linked_to_it(browser, live_app, output_dir):
+    """R8 (L.2121-17): the president records the lack of quorum on the served sitting; the admin
+    then convenes the council again, three clear days later, linked to that sitting's journal."""
+    _axe_or_skip()
+    server = live_app
+    service = server.app[SITTINGS]["demo"]
+    scanner = Scanner(output_dir / "legal")
+    contexts = []
+    try:
+        ctx, president = await new_person(
+            browser, server, Role.PRESIDENT, member="m01", salle="belcourt", viewport=DESKTOP
+        )
+        contexts.append(ctx)
+        await president.goto(server.base_url + "/president")
+        await expect(president.locator("#quorum-failure")).to_be_visible(timeout=T)  # nobody checked in: 0 of 17
+        await president.locator("#quorum-failure-btn").click()
+        await expect(president.locator("#quorum-failure-confirm-btn")).to_be_focused()
+        await scanner.scan(president, "/president (lack of quorum, to confirm)", shot="president-quorum-failure")
+        await president.locator("#quorum-failure-confirm-btn").click()
+        await expect(president.locator("#badge-sitting")).to_have_text("Séance close", timeout=T)
+        await expect(president.locator("#quorum-failure")).to_be_hidden()
+        assert service.seance.state.quorum_failure["quorum"]["present"] == 0
+
+        ctx, admin = await new_person(browser, server, Role.ADMIN, member="dsi", viewport=DESKTOP)
+        contexts.append(ctx)
+        await admin.goto(server.base_url + "/admin")
+        await admin.locator("#seances summary").click()
+        await admin.fill("#se-id", "demo-bis")
+        await admin.fill("#se-title", "Conseil communautaire du 1er décembre 2026 (nouvelle convocation)")
+        await admin.fill("#se-date", "2026-12-01")
+        await admin.fill("#se-conv", "2026-11-27")
+        await admin.select_option("#se-after", "demo")
+        async with admin.expect_navigation():
+            await admin.locator("#seances button[type=submit]").click()
+        await expect(admin.locator("h1")).to_contain_text("nouvelle convocation", timeout=T)
+        with open_store(server.app[CONFIG].data_dir) as (store, _db):
+            sitting = next(s for s in store.sittings(current_council(store).id) if s.id == "demo-bis")
+        rc = sitting.reconvened_from
+        assert rc.sitting_id == "demo" and len(rc.items) == len(service.seance.state.agenda)
+        scanner.check()
+    finally:
         for c in contexts:
             try:
                 await c.close()

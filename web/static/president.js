@@ -91,6 +91,9 @@ function renderOpening() {
         + (q.reached ? "." : " — non atteint (R8) : aucun vote ne peut s'ouvrir.");
   }
   card.classList.toggle("done", !convened);
+  // R8 (L.2121-17): the lack of quorum, recorded so that a new convocation can be linked to it
+  $("quorum-failure").hidden = !convened || q.reached;
+  if (v.status === "closed") $("quorum-failure-confirm").hidden = true;
 }
 
 // ------------------------------------------------------------------ the vote
@@ -476,6 +479,18 @@ $("sensitive-btn").addEventListener("click", (ev) => {
 $("suspend-btn").addEventListener("click", (ev) => cmd({ type: "Suspend", reason: $("suspend-reason").value.trim() }, "Séance suspendue.", ev.currentTarget)
   .then((r) => { if (r.ok) $("suspend-reason").value = ""; }));
 $("resume-btn").addEventListener("click", (ev) => cmd({ type: "Resume" }, "Séance reprise.", ev.currentTarget));
+$("quorum-failure-btn").addEventListener("click", () => {
+  $("quorum-failure-confirm").hidden = false;
+  $("quorum-failure-confirm-btn").focus();
+});
+$("quorum-failure-cancel-btn").addEventListener("click", () => {
+  $("quorum-failure-confirm").hidden = true;
+  $("quorum-failure-btn").focus();
+});
+$("quorum-failure-confirm-btn").addEventListener("click", async (ev) => {
+  const r = await cmd({ type: "RecordQuorumFailure" }, "Absence de quorum constatée : la séance est close sans délibérer.", ev.currentTarget);
+  if (r.ok) focusHeading("opening-h");
+});
 $("close-btn").addEventListener("click", () => { $("close-confirm").hidden = false; $("close-confirm-btn").focus(); });
 $("close-cancel-btn").addEventListener("click", () => { $("close-confirm").hidden = true; $("close-btn").focus(); });
 $("close-confirm-btn").addEventListener("click", async (ev) => {
