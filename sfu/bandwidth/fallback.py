@@ -15,10 +15,11 @@ before they raise a layer, the machine tries: after ``retry_after_s`` audio-only
 low loss it enters a **trial**, in which the salle sends and receives its lowest layer
 again (:attr:`FallbackMachine.probe_bps` is the budget floor the allocator is given
 for it, and :attr:`FallbackMachine.send_video` turns the camera's lowest encoding
-back on). A trial that holds ``confirm_s`` — loss stays low and neither direction
-falls below its need — brings video back; one that fails (loss above ``bad_loss`` or
-an estimate below its need, after ``trial_grace_s``) returns to audio-only at once and
-doubles the wait before the next one, up to ``max_retry_after_s``. An estimate that
+back on). A trial lasts ``confirm_s``; if its loss stays at most ``bad_loss`` and at
+its end neither direction is below its need (the estimates grow while the trial uses
+them: they are judged at the end), video is back; otherwise (loss above ``bad_loss`` at
+any time ends it at once) the salle returns to audio-only and the wait before the next
+trial doubles, up to ``max_retry_after_s``. An estimate that
 climbs well above the need by itself (``recover_margin`` for ``leave_after_s``) brings
 video back without a trial.
 
@@ -47,8 +48,9 @@ class FallbackSettings:
     retry_after_s: float = 10.0
     max_retry_after_s: float = 20.0
     calm_s: float = 5.0  #: low loss for this long before a trial
+    #: a trial lasts this long: the estimates grow ~8 %/s while the trial uses them, so
+    #: they are judged at its end (loss above ``bad_loss`` ends it at once)
     confirm_s: float = 5.0
-    trial_grace_s: float = 1.5  #: the estimate needs this long to react to a trial's traffic
     recover_margin: float = 1.5
     leave_after_s: float = 10.0
 
@@ -159,12 +161,12 @@ class FallbackMachine:
         loss = max((x for x in (sample.down_loss, sample.up_loss) if x is not None), default=0.0)
         if self.state is State.TRIAL:
             self._period.append((now, sample))
-            failed = loss > s.bad_loss or (short and now - self.since >= s.trial_grace_s)
-            if failed:
+            ended = now - self.since >= s.confirm_s
+            if loss > s.bad_loss or (ended and short):
                 self.retry_after = min(2 * self.retry_after, s.max_retry_after_s)
                 self._set(State.AUDIO_ONLY, now)
                 return None  # still audio-only for the journal: nothing to record
-            if now - self.since >= s.confirm_s:
+            if ended:
                 figures = _figures(self._period, now)
                 self.retry_after = s.retry_after_s
                 self._set(State.VIDEO, now)

@@ -181,6 +181,11 @@ class PhaseReport:
     server: ServerFigures | None
     sitting: SittingFigures | None
     machine: MachineFigures | None = None
+    #: the commands journaled during the window (with a few seconds' settling, the
+    #: transmission and R3 switches the server recorded)
+    journal: tuple[dict, ...] = ()
+    #: with ``open_at_end``: the reply to OpenSitting at the end of the phase
+    opening: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,9 @@ class Phase:
     seconds: float
     links: Mapping[str, LinkSpec] = field(default_factory=dict)
     settle_s: float = 0.0
+    #: at the end of the phase, the president asks to open the sitting (the reply is
+    #: the phase's ``opening``): "refused until it can" needs a second try
+    open_at_end: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,11 +173,13 @@ async def run(scenario: Scenario, folder: Path, log=print) -> figures.Report:
                     await _sleep_taking(pages, phase.settle_s)
                     t0 = time.time()
                     links0, metrics0, cpu0 = lab.counters(), await server.metrics(http), lab.cpu()
+                    journaled = len(server.journal())
                     await _sleep_taking(pages, phase.seconds)
                     await _take_all(pages)
                     t1 = time.time()
                     links1, metrics1, cpu1 = lab.counters(), await server.metrics(http), lab.cpu()
                     seconds = t1 - t0
+                    reply = await driver.open() if phase.open_at_end else None
                     kiosks = {
                         name: figures.kiosk_figures(
                             name,
@@ -195,6 +200,10 @@ async def run(scenario: Scenario, folder: Path, log=print) -> figures.Report:
                             server=figures.server_figures(metrics0, metrics1, seconds),
                             sitting=figures.sitting_figures(driver.views, t0, t1),
                             machine=figures.machine_figures(cpu0, cpu1, os.getloadavg()[0]),
+                            journal=tuple(
+                                e["command"] for e in server.journal()[journaled:] if e.get("kind") == "command"
+                            ),
+                            opening=reply,
                         )
                     )
                     log(f"[{scenario.name}] phase {phase.name}: {seconds:.1f} s")

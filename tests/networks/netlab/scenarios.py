@@ -44,12 +44,15 @@ def lossy(seconds: float) -> Scenario:
 
 
 def crawl(seconds: float, restore_s: float | None = None) -> Scenario:
+    """The first ten seconds after the degradation apart (the issue: audio-only within
+    10 s), then the degraded link, then the link restored (video back within 30 s)."""
     return Scenario(
         name="crawl-120",
         description=f"{WEAK} degraded to 120 kbit/s each way, then restored",
         phases=(
-            Phase("crawl", seconds, {WEAK: CRAWL}),
-            Phase("restored", restore_s or seconds, {WEAK: UNLIMITED}),
+            Phase("degrading", 10, {WEAK: CRAWL}),
+            Phase("crawl", seconds),
+            Phase("restored", max(restore_s or seconds, 30), {WEAK: UNLIMITED}),
         ),
     )
 
@@ -57,20 +60,25 @@ def crawl(seconds: float, restore_s: float | None = None) -> Scenario:
 def viewer(seconds: float) -> Scenario:
     return Scenario(
         name="viewer-400",
-        description="a public viewer behind 400 kbit/s each way; the salles unshaped",
+        description="a public viewer, unshaped, then behind 400 kbit/s each way; the salles unshaped",
         viewers=(VIEWER,),
-        links={VIEWER: VIEWER_LINK},
-        phases=(Phase("viewer", seconds),),
+        phases=(
+            Phase("viewer-unshaped", seconds),
+            Phase("viewer-400", seconds, {VIEWER: VIEWER_LINK}, settle_s=5),
+        ),
     )
 
 
 def deaf_from_start(seconds: float) -> Scenario:
     return Scenario(
         name="deaf-from-start",
-        description=f"{WEAK} behind 48 kbit/s down (less than the sitting's voices), 300 up, from the start; "
-        "the president asks to open the sitting",
+        description=f"{WEAK} behind 48 kbit/s down (less than the sitting's voices), 300 up, from the start, "
+        "when the president asks to open the sitting; then its link restored and the opening asked again",
         links={WEAK: DEAF},
-        phases=(Phase("deaf", seconds),),
+        phases=(
+            Phase("deaf", seconds),
+            Phase("restored", seconds, {WEAK: UNLIMITED}, settle_s=5, open_at_end=True),
+        ),
     )
 
 

@@ -42,6 +42,13 @@ def _cameras(k: KioskFigures) -> list[str]:
     ]
 
 
+def _command(c: dict) -> str:
+    """``ReportTransmission(vaux, transmitting=False)``."""
+    args = [c["salle_id"]] if "salle_id" in c else []
+    args += [f"{k}={c[k]}" for k in ("transmitting", "audio_only") if k in c]
+    return f"{c.get('type')}({', '.join(args)})"
+
+
 def phase_tables(phase: PhaseReport) -> str:
     kiosks = list(phase.kiosks.values())
     out = [f"**{phase.name}** ({phase.seconds:.0f} s)", ""]
@@ -86,6 +93,13 @@ def phase_tables(phase: PhaseReport) -> str:
             f"Sitting: {' → '.join(st.statuses)}; not transmitting: {down}; "
             f"audio-only: {', '.join(k for k, v in st.audio_only.items() if v) or 'none'}.",
         ]
+    if phase.journal:
+        out.append(f"Journaled: {', '.join(_command(c) for c in phase.journal)}.")
+    if phase.opening is not None:
+        o = phase.opening
+        out.append(
+            "OpenSitting at the end: accepted." if o["accepted"] else f"OpenSitting at the end: refused ({o['code']})."
+        )
     mf = phase.machine
     if mf is not None:
         browsers = ", ".join(f"{k} {v:g} %" for k, v in mf.browsers_cpu_pct.items())
