@@ -215,3 +215,22 @@ def test_a_link_direction_is_a_token_bucket_with_a_bounded_queue():
     with pytest.raises(ValueError):
         Direction(600, loss_pct=101)
     assert LinkSpec.kbit(600, 300, loss_pct=2).describe() == "down 600 kbit/s, 2 % loss; up 300 kbit/s, 2 % loss"
+
+
+def test_a_report_reads_back_from_its_json():
+    import json
+
+    kiosk = figures.kiosk_figures("vaux", "salle", steady(4, gap=(1.0, 2.0)), T0, T0 + 4000)
+    views = [(T0 / 1000, {"status": "opened", "salles": [{"id": "vaux", "transmitting": True}]})]
+    phase = figures.PhaseReport(
+        name="p",
+        seconds=4.0,
+        links={"vaux": "down unshaped; up unshaped"},
+        kiosks={"vaux": kiosk},
+        server=None,
+        sitting=figures.sitting_figures(views, T0 / 1000, T0 / 1000 + 4),
+        machine=figures.MachineFigures(50.0, 1.0, {"vaux": 30.0}),
+        journal=({"type": "SetAudioOnly", "salle_id": "vaux", "audio_only": True},),
+    )
+    report = figures.Report("s", "d", "2026-12-06", {"before": {}, "after": {}}, None, (phase,))
+    assert figures.report_from_dict(json.loads(json.dumps(report.to_dict()))) == report

@@ -553,3 +553,45 @@ def sitting_figures(views: list[tuple[float, dict]], t0: float, t1: float) -> Si
         not_transmitting_s={sid: round(v, 1) for sid, v in down.items() if v > 0},
         changes=tuple(changes),
     )
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def _kiosk_from(d: dict) -> KioskFigures:
+    return KioskFigures(
+        **{
+            **d,
+            "path": IcePath(**d["path"]),
+            "video": tuple(VideoSlot(**{**v, "sources": tuple(v["sources"])}) for v in d["video"]),
+            "audio": tuple(AudioSlot(**{**a, "sources": tuple(a["sources"])}) for a in d["audio"]),
+            "publishers": tuple(Publisher(**p) for p in d["publishers"]),
+            "link": LinkFigures(**d["link"]) if d.get("link") else None,
+        }
+    )
+
+
+def report_from_dict(d: dict) -> Report:
+    """A :class:`Report` from its JSON form (``Report.to_dict``), e.g. a saved baseline."""
+    phases = []
+    for p in d["phases"]:
+        st = p.get("sitting")
+        phases.append(
+            PhaseReport(
+                **{
+                    **p,
+                    "kiosks": {k: _kiosk_from(v) for k, v in p["kiosks"].items()},
+                    "server": ServerFigures(**p["server"]) if p.get("server") else None,
+                    "sitting": SittingFigures(
+                        **{**st, "statuses": tuple(st["statuses"]), "changes": tuple(st["changes"])}
+                    )
+                    if st
+                    else None,
+                    "machine": MachineFigures(**p["machine"]) if p.get("machine") else None,
+                    "journal": tuple(p.get("journal", ())),
+                }
+            )
+        )
+    return Report(
+        **{**d, "phases": tuple(phases), "notes": tuple(d.get("notes", ())), "turn": tuple(d.get("turn", ()))}
+    )

@@ -27,10 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from playwright.async_api import async_playwright
+
 from netlab import figures
 from netlab.browsers import Kiosk, open_page
+from netlab.coturn import Coturn
 from netlab.lab import UNLIMITED, Lab, LinkSpec
-from netlab.server import SALLES, SeanceServer, SittingDriver, TurnConfig, http_session
+from netlab.server import SALLES, SeanceServer, SittingDriver, http_session
 
 #: every page connected within this (a salle on a 120 kbit/s link too: ICE is small)
 CONNECT_TIMEOUT_S = 60.0
@@ -102,124 +105,113 @@ async def _wait_connected(pages: Mapping[str, Kiosk], timeout: float) -> list[st
     return sorted(waiting)
 
 
+async def _open_pages(pw, lab: Lab, scenario: Scenario, server: SeanceServer, certificates, folder: Path):
+    """Every salle's kiosk and every viewer's public page, each in its browser, at once."""
+    names = [*scenario.salles, *scenario.viewers]
+    urls = {s: server.kiosk_url(s) for s in scenario.salles} | {v: server.public_url() for v in scenario.viewers}
+    opened = await asyncio.gather(
+        *(
+            open_page(pw, lab.links[n], folder, n, "salle" if n in scenario.salles else "viewer", urls[n], certificates)
+            for n in names
+        ),
+        return_exceptions=True,
+    )
+    pages = {n: p for n, p in zip(names, opened) if not isinstance(p, BaseException)}
+    failed = [p for p in opened if isinstance(p, BaseException)]
+    if failed:
+        await asyncio.gather(*(p.close() for p in pages.values()), return_exceptions=True)
+        raise failed[0]
+    return pages
+
+
+async def _measure(
+    phase: Phase, lab: Lab, server: SeanceServer, driver: SittingDriver, pages: dict[str, Kiosk], http
+) -> figures.PhaseReport:
+    """Set the phase's links, let them settle, measure for its length."""
+    for name, spec in phase.links.items():
+        lab.set(name, spec)
+    await _sleep_taking(pages, phase.settle_s)
+    t0 = time.time()
+    links0, metrics0, cpu0 = lab.counters(), await server.metrics(http), lab.cpu()
+    journaled = len(server.journal())
+    await _sleep_taking(pages, phase.seconds)
+    await _take_all(pages)
+    t1 = time.time()
+    links1, metrics1, cpu1 = lab.counters(), await server.metrics(http), lab.cpu()
+    seconds = t1 - t0
+    return figures.PhaseReport(
+        name=phase.name,
+        seconds=round(seconds, 2),
+        links={n: spec.describe() for n, spec in lab.specs.items()},
+        kiosks={
+            name: figures.kiosk_figures(
+                name,
+                page.role,
+                page.samples,
+                t0 * 1000,
+                t1 * 1000,
+                figures.link_figures(links0[name], links1[name], seconds),
+            )
+            for name, page in pages.items()
+        },
+        server=figures.server_figures(metrics0, metrics1, seconds),
+        sitting=figures.sitting_figures(driver.views, t0, t1),
+        machine=figures.machine_figures(cpu0, cpu1, os.getloadavg()[0]),
+        journal=tuple(e["command"] for e in server.journal()[journaled:] if e.get("kind") == "command"),
+        opening=await driver.open() if phase.open_at_end else None,
+    )
+
+
 async def run(scenario: Scenario, folder: Path, log=print) -> figures.Report:
     """Run ``scenario`` in ``folder`` (logs, data, certificates); return its report."""
-    from playwright.async_api import async_playwright
-
-    from netlab.coturn import Coturn
-
     folder.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     load_before = machine()
     notes: list[str] = []
-    pages: dict[str, Kiosk] = {}
+    phases: list[figures.PhaseReport] = []
+    opening = None
     with Lab() as lab, contextlib.ExitStack() as stack:
-        names = [*scenario.salles, *scenario.viewers]
-        for name in names:
+        for name in [*scenario.salles, *scenario.viewers]:
             lab.add(name, scenario.links.get(name, UNLIMITED))
-        turn_config: TurnConfig | None = None
-        coturn = None
-        if scenario.turn:
-            coturn = Coturn(folder / "coturn")
+        coturn = Coturn(folder / "coturn") if scenario.turn else None
+        if coturn is not None:
             stack.callback(coturn.stop)
             coturn.start()
-            turn_config = coturn.server_config()
-        server = SeanceServer(folder, turn_config)
+        server = SeanceServer(folder, coturn.server_config() if coturn else None)
         stack.callback(server.stop)
         server.start()
         async with http_session() as http, async_playwright() as pw:
             driver = SittingDriver(server, http)
+            pages: dict[str, Kiosk] = {}
             try:
                 await server.ready()
                 if coturn is not None:
                     await coturn.ready()
-                urls = {s: server.kiosk_url(s) for s in scenario.salles}
-                urls.update({v: server.public_url() for v in scenario.viewers})
                 certificates = (server.certificate,) + ((coturn.certificate,) if coturn else ())
-                opened = await asyncio.gather(
-                    *(
-                        open_page(
-                            pw,
-                            lab.links[n],
-                            folder,
-                            n,
-                            "salle" if n in scenario.salles else "viewer",
-                            urls[n],
-                            certificates,
-                        )
-                        for n in names
-                    ),
-                    return_exceptions=True,
-                )
-                for name, page in zip(names, opened):
-                    if isinstance(page, BaseException):
-                        raise page
-                    pages[name] = page
+                pages = await _open_pages(pw, lab, scenario, server, certificates, folder)
                 late = await _wait_connected(pages, CONNECT_TIMEOUT_S)
                 if late:
                     notes.append(f"not connected after {CONNECT_TIMEOUT_S:g} s: {', '.join(late)}")
                     log(f"[{scenario.name}] not connected: {late}")
                 await driver.connect()
-                opening = None
                 if scenario.open_sitting:
                     await driver.check_in()
                     opening = await driver.open()
                     log(f"[{scenario.name}] OpenSitting: {opening}")
                 await _sleep_taking(pages, scenario.settle_s)
-                phases = []
                 for phase in scenario.phases:
-                    for name, spec in phase.links.items():
-                        lab.set(name, spec)
-                    await _sleep_taking(pages, phase.settle_s)
-                    t0 = time.time()
-                    links0, metrics0, cpu0 = lab.counters(), await server.metrics(http), lab.cpu()
-                    journaled = len(server.journal())
-                    await _sleep_taking(pages, phase.seconds)
-                    await _take_all(pages)
-                    t1 = time.time()
-                    links1, metrics1, cpu1 = lab.counters(), await server.metrics(http), lab.cpu()
-                    seconds = t1 - t0
-                    reply = await driver.open() if phase.open_at_end else None
-                    kiosks = {
-                        name: figures.kiosk_figures(
-                            name,
-                            page.role,
-                            page.samples,
-                            t0 * 1000,
-                            t1 * 1000,
-                            figures.link_figures(links0[name], links1[name], seconds),
-                        )
-                        for name, page in pages.items()
-                    }
-                    phases.append(
-                        figures.PhaseReport(
-                            name=phase.name,
-                            seconds=round(seconds, 2),
-                            links={n: lab.specs[n].describe() for n in names},
-                            kiosks=kiosks,
-                            server=figures.server_figures(metrics0, metrics1, seconds),
-                            sitting=figures.sitting_figures(driver.views, t0, t1),
-                            machine=figures.machine_figures(cpu0, cpu1, os.getloadavg()[0]),
-                            journal=tuple(
-                                e["command"] for e in server.journal()[journaled:] if e.get("kind") == "command"
-                            ),
-                            opening=reply,
-                        )
-                    )
-                    log(f"[{scenario.name}] phase {phase.name}: {seconds:.1f} s")
-                for name, page in pages.items():
-                    if page.console:
-                        notes.append(f"{name} console errors: {page.console[:5]}")
+                    phases.append(await _measure(phase, lab, server, driver, pages, http))
+                    log(f"[{scenario.name}] phase {phase.name}: {phases[-1].seconds:.1f} s")
+                notes += [f"{name} console errors: {p.console[:5]}" for name, p in pages.items() if p.console]
             finally:
                 await driver.close()
                 await asyncio.gather(*(p.close() for p in pages.values()), return_exceptions=True)
         turn = await coturn.closed_sessions() if coturn is not None else []
-    load_after = machine()
     return figures.Report(
         scenario=scenario.name,
         description=scenario.description,
         date=started,
-        machine={"before": load_before, "after": load_after},
+        machine={"before": load_before, "after": machine()},
         opening=opening,
         phases=tuple(phases),
         notes=tuple(notes),

@@ -122,3 +122,43 @@ def report_markdown(report: Report) -> str:
         )
     head += [f"Note: {n}" for n in report.notes]
     return "\n".join(head) + "\n\n" + "\n\n".join(phase_tables(p) for p in report.phases) + "\n"
+
+
+HEADLINE = (
+    "| scenario | phase | page | frames/s (worst slot) | frozen s/min (worst) | size | video loss | audio loss / concealed "
+    "| good cameras' key frames/min | server retransmissions/s | sitting |"
+)
+
+
+def headline_rows(report: Report, weak: str, good: tuple[str, ...]) -> list[str]:
+    """One row per phase: the figures issue 11 quotes, for the weak page (a salle or a
+    viewer) and the good salles' cameras."""
+    rows = []
+    for phase in report.phases:
+        k = phase.kiosks.get(weak)
+        if k is None:
+            continue
+        shown = [v for v in k.video if v.sources] or list(k.video)
+        voices = [a for a in k.audio if a.sources]
+        fps = min((v.fps for v in shown), default=0.0)
+        frozen = max((v.frozen_s * 60 / phase.seconds for v in shown), default=0.0)
+        sizes = "/".join(sorted({f"{v.height}p" for v in shown if v.height})) or "–"
+        video_loss = max((v.loss_pct for v in shown), default=0.0)
+        audio = f"{max((a.loss_pct for a in voices), default=0):g} % / {max((a.concealed_pct for a in voices), default=0):g} %"
+        key_frames = ", ".join(
+            f"{p.key_frames_per_min:g}" for s in good for p in phase.kiosks[s].publishers if p.kind == "video"
+        )
+        st = phase.sitting
+        sitting = "–"
+        if st is not None:
+            sitting = " → ".join(st.statuses)
+            if weak in st.not_transmitting_s:
+                sitting += f"; {weak} not transmitting {st.not_transmitting_s[weak]:g} s"
+            if st.audio_only.get(weak):
+                sitting += f"; {weak} audio-only"
+        retrans = phase.server.retransmissions_per_s if phase.server else 0
+        rows.append(
+            f"| {report.scenario} | {phase.name} | {weak} | {fps:.1f} | {frozen:.1f} | {sizes} | {video_loss:g} % "
+            f"| {audio} | {key_frames} | {retrans:g} | {sitting} |"
+        )
+    return rows
