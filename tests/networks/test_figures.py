@@ -234,3 +234,13 @@ def test_a_report_reads_back_from_its_json():
     )
     report = figures.Report("s", "d", "2026-12-06", {"before": {}, "after": {}}, None, (phase,))
     assert figures.report_from_dict(json.loads(json.dumps(report.to_dict()))) == report
+
+
+def test_a_slot_shown_as_paused_is_not_frozen():
+    samples = steady(10, gap=(3.0, 7.0))
+    for s in samples:
+        if 3000 < s["t"] - T0 <= 7000:
+            s["tiles"] = {"video-0": {"paused": True}}
+    (v,) = figures.kiosk_figures("vaux", "salle", samples, T0, T0 + 10_000).video
+    assert v.paused_s == pytest.approx(4.0)
+    assert v.frozen_s == 0.0  # the notice, not a frozen picture

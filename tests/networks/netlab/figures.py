@@ -13,7 +13,9 @@ What each figure means (and why it is measured that way):
 - **fps** of a receive slot: frames decoded in the window / the window's length;
 - **frozen_s**: the time the slot showed no new frame for longer than
   :data:`FREEZE_GAP_S`, from the samples (a slot that decodes nothing is frozen the whole
-  window). Chromium's own ``totalFreezesDuration`` is reported beside it
+  window), unless the page showed it as paused (``paused_s``: its tile marked
+  ``paused``, the notice "image suspendue" instead of a frozen picture). Chromium's own
+  ``totalFreezesDuration`` is reported beside it
   (``chromium_freeze_s``), but it only counts gaps *between* decoded frames: a slot that
   never decodes shows 0 there;
 - **loss_pct**: ``packetsLost / (packetsLost + packetsReceived)`` over the window, as
@@ -58,6 +60,8 @@ class VideoSlot:
     nacks_sent: int
     plis_sent: int
     key_frames: int
+    #: time the page showed the slot as paused (its tile marked so): not a freeze
+    paused_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,11 @@ def _frame_instants(samples: list[dict], slot: str) -> list[float]:
     return out
 
 
+def _paused_instants(samples: list[dict], slot: str) -> list[float]:
+    """Sample times (s) at which the page showed ``slot`` as paused."""
+    return [s["t"] / 1000.0 for s in samples if (s.get("tiles") or {}).get(slot, {}).get("paused")]
+
+
 def _sources(samples: list[dict], slot: str) -> tuple[str, ...]:
     seen = dict.fromkeys(s["slots"].get(slot) for s in samples if s.get("slots"))
     seen.pop(None, None)
@@ -290,13 +299,15 @@ def video_slots(samples: list[dict], seconds: float) -> tuple[VideoSlot, ...]:
         frames = int(total("framesDecoded"))
         lost, received = total("packetsLost"), total("packetsReceived")
         width, height = _mode_size(e for x in series for e in x)
+        paused = _paused_instants(samples, slot)
         out.append(
             VideoSlot(
                 slot=slot,
                 sources=_sources(samples, slot),
                 frames=frames,
                 fps=round(frames / seconds, 2) if seconds else 0.0,
-                frozen_s=frozen_seconds(_frame_instants(samples, slot), t0, t1),
+                # a slot shown as paused is not frozen: its notice is what the page shows
+                frozen_s=frozen_seconds(_frame_instants(samples, slot) + paused, t0, t1),
                 chromium_freeze_s=round(total("totalFreezesDuration"), 2),
                 chromium_freezes=int(total("freezeCount")),
                 width=width,
@@ -306,6 +317,7 @@ def video_slots(samples: list[dict], seconds: float) -> tuple[VideoSlot, ...]:
                 nacks_sent=int(total("nackCount")),
                 plis_sent=int(total("pliCount")),
                 key_frames=int(total("keyFramesDecoded")),
+                paused_s=round(len(paused) * seconds / max(1, len(samples) - 1), 2) if paused else 0.0,
             )
         )
     return tuple(out)

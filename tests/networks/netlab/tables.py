@@ -18,7 +18,7 @@ def _received(k: KioskFigures) -> list[str]:
     for v in k.video:
         src = ", ".join(v.sources) or "(none)"
         rows.append(
-            f"| {k.name} | {v.slot} ← {src} | {v.fps:.1f} | {v.frozen_s:.1f} ({v.chromium_freeze_s:.1f}) | "
+            f"| {k.name} | {v.slot} ← {src} | {v.fps:.1f} | {v.frozen_s:.1f} ({v.chromium_freeze_s:.1f}) | {v.paused_s:g} | "
             f"{_size(v.width, v.height)} | {v.loss_pct:g} % | {v.kbps:g} | {v.nacks_sent} / {v.plis_sent} |"
         )
     return rows
@@ -66,9 +66,9 @@ def phase_tables(phase: PhaseReport) -> str:
         out.append(f"| {k.name} | {phase.links.get(k.name, '')} | {down} | {up} | {path} | {_n(k.path.rtt_ms)} |")
     out += [
         "",
-        "| page | video slot ← source | frames/s | frozen s (Chromium) | size | loss | kbit/s | NACK / PLI sent |",
+        "| page | video slot ← source | frames/s | frozen s (Chromium) | paused s | size | loss | kbit/s | NACK / PLI sent |",
     ]
-    out += ["|---|---|---|---|---|---|---|---|"]
+    out += ["|---|---|---|---|---|---|---|---|---|"]
     out += [row for k in kiosks for row in _received(k)]
     out += ["", "| page | voice slot ← source | packets | loss | concealed | kbit/s |", "|---|---|---|---|---|---|"]
     out += [row for k in kiosks for row in _voices(k)]
