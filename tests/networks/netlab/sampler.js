@@ -40,6 +40,17 @@
     return o;
   };
 
+  // A video tile the page shows as paused ("image suspendue : débit insuffisant"):
+  // marked with the class "paused", or data-paused="true", or data-state="paused".
+  function tiles() {
+    const out = {};
+    for (const fig of document.querySelectorAll("figure.tile[data-slot]")) {
+      const d = fig.dataset;
+      out[d.slot] = { paused: fig.classList.contains("paused") || d.paused === "true" || d.state === "paused" };
+    }
+    return out;
+  }
+
   async function sample() {
     const client = window.seance;
     const pc = client && client.pc;
@@ -47,6 +58,7 @@
     const out = {
       t: Date.now(), pc: null, state: null, in: [], out: [], rin: [], pair: null, local: null, slots: {},
       page: { transmitting: body.transmitting ?? null, audioOnly: body.audioOnly ?? null, muted: body.muted ?? null },
+      tiles: tiles(),
     };
     if (!pc) { lab.samples.push(out); return; }
     if (!pcIds.has(pc)) pcIds.set(pc, nextPc++);
