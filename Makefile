@@ -20,7 +20,8 @@ install-test: $(VENV)/bin/activate
 # redis-server for the multi-node tests, Janus (the reference SFU of the benchmark,
 # run in a network namespace of its own, hence iproute2), and the tools that check
 # deploy/ (nginx -t, coturn, promtool, systemd-analyze), npm for axe-core, nftables
-# for the packet-loss tests (this kernel has no netem). Installed only when missing.
+# for the packet-loss tests (this kernel has no netem), certutil (libnss3-tools) for the
+# network lab's browsers to trust its self-signed certificates. Installed only when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
@@ -33,6 +34,7 @@ system-deps:
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	[ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
+	command -v certutil >/dev/null 2>&1 || missing="$$missing libnss3-tools"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

@@ -52,21 +52,29 @@ class Server:
     """``seance demo --http`` (or ``seance serve --config``) as a real process, killable with -9."""
 
     def __init__(
-        self, data_dir: Path, *, args: list[str] | None = None, port: int | None = None, log_name: str = "server.log"
+        self,
+        data_dir: Path,
+        *,
+        args: list[str] | None = None,
+        port: int | None = None,
+        log_name: str = "server.log",
+        host: str = "127.0.0.1",
+        scheme: str = "http",
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
+        self.host, self.scheme = host, scheme  # https: a self-signed certificate, not verified
         self.args = args
         self.log_path = self.data_dir.parent / log_name
         self.proc: subprocess.Popen | None = None
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"{'wss' if self.scheme == 'https' else 'ws'}://{self.host}:{self.port}/ws"
 
     def start(self) -> None:
         args = self.args or ["demo", "--http", "--port", str(self.port), "--data-dir", str(self.data_dir)]
@@ -84,7 +92,7 @@ class Server:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise AssertionError(f"server exited ({self.proc.returncode}):\n{self.log()[-3000:]}")
                 try:
-                    async with http.get(self.base + "/healthz", timeout=aiohttp.ClientTimeout(total=1)) as r:
+                    async with http.get(self.base + "/healthz", timeout=aiohttp.ClientTimeout(total=1), ssl=False) as r:
                         if r.status == 200:
                             return
                 except (TimeoutError, aiohttp.ClientError, OSError):

@@ -1,0 +1,1 @@
+"""The network lab of issue 11 (see tests/networks/baseline.py and docs/media.md)."""
