@@ -36,6 +36,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from signaling import datadir
+
 FILE_NAME = "sobriete.json"
 
 #: additive per-salle counters of sfu.traffic (and what snapshot() derives from them)
@@ -58,7 +60,7 @@ SALLE_FIELDS = (
 
 
 def sobriety_path(data_dir: Path, sitting_id: str) -> Path:
-    return Path(data_dir) / "sittings" / sitting_id / FILE_NAME
+    return datadir.DataDir.of(data_dir).sobriety(sitting_id)
 
 
 # ------------------------------------------------------------------ pure computation

@@ -39,12 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from sfu.eventloop import CHOICES as EVENT_LOOPS
+from signaling import datadir
 from web.cluster import ClusterSettings, read_settings
 from web.config import SalleSpec, SittingSpec, TurnSettings, WebConfig
 from web.turn import turn_ice_servers, turn_rest_credentials  # noqa: F401 (re-exported, moved to web.turn)
 
 #: Sitting and salle ids appear in URLs and in data-dir paths.
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ID_RE = datadir.ID_RE
 
 
 class ConfigError(Exception):

@@ -18,6 +18,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from signaling.datadir import DataDir
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="recordings_command", required=True)
@@ -32,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def sitting_retention_days(data_dir: Path, sitting_id: str) -> int | None:
     """The retention period of the sitting's council, from its journal's first line."""
-    path = Path(data_dir) / "sittings" / sitting_id / "journal.jsonl"
+    path = DataDir.of(data_dir).journal(sitting_id)
     try:
         with open(path, encoding="utf-8") as fh:
             first = json.loads(fh.readline())
