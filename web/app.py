@@ -42,6 +42,7 @@ from web.config import SittingSpec, WebConfig
 from web.privacy import add_privacy_routes
 from web.screens import add_screen_routes
 from web.turn import turn_ice_servers
+from web.version import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +345,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    return web.json_response({"ok": True, "version": VERSION})
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:

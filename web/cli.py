@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from web import version
+
 #: sub-command name -> (module under web.commands, one-line help in English)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "start the embedded demo (no Redis, demo council, accounts printed)"),
@@ -24,7 +26,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seance", description="Séance: council sittings by visioconference.")
+    parser = argparse.ArgumentParser(
+        prog="seance",
+        description="Séance: council sittings by visioconference.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # --version on one line
+    )
+    parser.add_argument("--version", action="version", version=version.describe())
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text)
