@@ -118,7 +118,7 @@ async def security_headers(request: web.Request, handler: Callable[[web.Request]
     response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
     if not embeddable:
         response.headers.setdefault("X-Frame-Options", "DENY")
-    if config.tls or request.secure:  # served over TLS, or by a TLS-terminating proxy we trust
+    if config.tls:  # behind a proxy, the proxy sends the one HSTS header (deploy/nginx/seance-proxy.conf)
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
@@ -171,6 +171,20 @@ def _home_links(request: web.Request, role: Role, salle: str | None) -> list[tup
     for room in request.app[ROOMS].values():
         links.append((f"Diffusion publique — {room.title}", f"/public/{room.sitting_id}"))
     return links
+
+
+def same_origin(origin: str, scheme: str, host: str) -> bool:
+    """Whether a browser's ``Origin`` is this server's (RFC 6454 §4): same host and port,
+    a default port (443, 80) written or not."""
+    default = {"https": "443", "http": "80", "wss": "443", "ws": "80"}
+
+    def norm(s: str, netloc: str) -> str:
+        netloc = netloc.lower()
+        port = default.get(s)
+        return netloc[: -len(port) - 1] if port and netloc.endswith(f":{port}") else netloc
+
+    parts = urlsplit(origin)
+    return bool(parts.netloc) and norm(parts.scheme, parts.netloc) == norm(scheme, host)
 
 
 # --------------------------------------------------------------------------- pages
@@ -350,8 +364,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc != request.host:
+    if origin is not None and not same_origin(origin, request.scheme, request.host):
         # Cross-site WebSocket hijacking: cookies ride along with any origin's request.
+        log.warning(
+            "WebSocket refusé : origine %s, hôte attendu %s (derrière nginx : Host et X-Forwarded-Host "
+            "transmis ? adresse du mandataire dans [proxy] trusted ?)",
+            origin,
+            request.host,
+        )
         raise web.HTTPForbidden(text="origine refusée")
     # ?deflate=0 (the kiosks): no permessage-deflate (RFC 7692). A kiosk's messages are
     # small and its socket lives the whole sitting; a deflate context is 256 KB of server

@@ -445,6 +445,16 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
             )
         if host is None:
             host = "127.0.0.1"
+        if cluster.clustered and cluster.node_url is None and "server.node_url" not in r.keys():
+            # Behind nginx the process knows only its loopback port: browsers redirected to
+            # another worker or node need the public URL nginx serves it at.
+            r.bad(
+                "server.node_url",
+                "obligatoire avec plusieurs processus ou nœuds derrière un mandataire : l'URL publique de "
+                'chaque processus, par ex. "https://seance.exemple.fr:{port}" (deploy/nginx/seance-workers.conf)',
+                "required with several processes or nodes behind a proxy: each process's public URL, e.g. "
+                '"https://seance.example.fr:{port}" (deploy/nginx/seance-workers.conf)',
+            )
 
     ice = r.table(doc, "ice", ICE_KEYS) or {}
     listen = r.addresses(ice, "listen_addresses", "ice")

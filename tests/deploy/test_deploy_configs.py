@@ -2,7 +2,7 @@
 
 | file | check |
 | --- | --- |
-| nginx/seance.conf | ``nginx -t`` on a copy: test certificate, listens moved to free loopback ports (``-t`` binds them) |
+| nginx/*.conf | ``nginx -t`` on the files as installed (deploy_support.render_nginx: test certificate, free ports); what they do in front of a real server: test_nginx_proxy.py |
 | coturn/turnserver.conf | coturn 4.6 has no offline check (no ``--check-config``; unknown keys are only logged as "Bad configuration format"): the copy is started on loopback, its log must hold no such line, and a real TURN allocation with credentials from :func:`web.config_file.turn_rest_credentials` must succeed, a wrong secret and private peers be refused |
 | prometheus/*.yml | ``promtool check config`` (which checks the rule file) and ``promtool check rules`` |
 | redis/redis-seance.conf | ``redis-server`` started on the copy (free loopback port, temp dir), ``CONFIG GET`` of the keys we rely on, NOAUTH without the password |
@@ -27,6 +27,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from deploy_support import Nginx, free_port, render_nginx
 from prometheus_client.parser import text_string_to_metric_families
 
 from web.config_file import turn_rest_credentials
@@ -41,12 +42,6 @@ def need(tool: str, package: str) -> str:
     if path is None:
         pytest.skip(f"{tool} not installed (Debian package {package})")
     return path
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -65,58 +60,36 @@ def cert(tmp_path) -> tuple[Path, Path]:
 
 
 # --------------------------------------------------------------------------- nginx
+# What nginx does in front of Séance is tested with a real nginx and a real server in
+# tests/deploy/test_nginx_proxy.py; here, what needs no server.
 
 
-def nginx_copy(tmp_path: Path, cert: tuple[Path, Path], text: str) -> Path:
-    text = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {cert[0]};", text)
-    text = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {cert[1]};", text)
-    text = text.replace("/var/www/letsencrypt", str(tmp_path / "www"))
-    # `nginx -t` binds the listening sockets: every listen moves to its own free loopback port.
-    text = re.sub(r"listen\s+[^\s;]+", lambda m: f"listen 127.0.0.1:{free_port()}", text)
-    site = tmp_path / "seance.conf"
-    site.write_text(text)
-    main = tmp_path / "nginx.conf"
-    temp = " ".join(f"{d}_temp_path {tmp_path / d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    main.write_text(
-        f"worker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
-        f"events {{}}\nhttp {{\n  access_log off;\n  {temp}\n  include {site};\n}}\n"
-    )
-    return main
-
-
-def nginx_test(nginx: str, tmp_path: Path, main: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [nginx, "-t", "-q", "-c", str(main), "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-
-
-def test_nginx_configuration(tmp_path, cert):
-    nginx = need("nginx", "nginx-light")
-    text = (DEPLOY / "nginx" / "seance.conf").read_text()
-    done = nginx_test(nginx, tmp_path, nginx_copy(tmp_path, cert, text))
-    assert done.returncode == 0, done.stderr
-    # what the app relies on: the WebSocket upgrade on /ws, forwarded headers, HSTS
-    ws = re.search(r"location = /ws \{(.*?)\}", text, re.S).group(1)
-    assert "proxy_set_header Upgrade" in ws and "$seance_connection" in ws and "proxy_read_timeout" in ws
-    for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"):
-        assert f"proxy_set_header {header}" in text
-    assert re.search(r'add_header Strict-Transport-Security "max-age=\d+[^"]*" always;', text)
-    upstream = re.search(r"upstream seance \{\s*server ([\d.]+):(\d+);", text)
+def test_nginx_files_load_and_agree_with_seance_toml(tmp_path, cert):
+    need("nginx", "nginx-light")
+    for workers in (1, 3):  # seance-workers.conf's block, copied for workers 1 and 2
+        site = render_nginx(
+            tmp_path / f"w{workers}",
+            cert,
+            https_port=free_port(),
+            http_port=free_port(),
+            seance_port=18080,
+            workers=workers,
+        )
+        done = Nginx(site).check()
+        assert done.returncode == 0, done.stderr
+    upstream = re.search(r"upstream seance \{\s*server ([\d.]+):(\d+);", (DEPLOY / "nginx" / "seance.conf").read_text())
     seance = tomllib.loads((DEPLOY / "seance.toml").read_text())
     assert (upstream.group(1), int(upstream.group(2))) == (seance["server"]["host"], seance["server"]["port"])
+    workers = (DEPLOY / "nginx" / "seance-workers.conf").read_text()
+    assert f"127.0.0.1:{seance['server']['port'] + 1};" in workers  # worker 1 is port + 1 (web/workers.py)
 
 
 def test_nginx_check_catches_a_broken_file(tmp_path, cert):
-    nginx = need("nginx", "nginx-light")
-    text = (
-        (DEPLOY / "nginx" / "seance.conf")
-        .read_text()
-        .replace("proxy_pass http://seance;", "proxy_pas http://seance;", 1)
-    )
-    done = nginx_test(nginx, tmp_path, nginx_copy(tmp_path, cert, text))
+    need("nginx", "nginx-light")
+    site = render_nginx(tmp_path, cert, https_port=free_port(), http_port=free_port(), seance_port=18080)
+    snippet = tmp_path / "seance-proxy.conf"
+    snippet.write_text(snippet.read_text().replace("proxy_pass http://$seance_upstream;", "proxy_pas x;", 1))
+    done = Nginx(site).check()
     assert done.returncode != 0 and 'unknown directive "proxy_pas"' in done.stderr, done.stderr
 
 
@@ -179,7 +152,7 @@ SECRET = "test-secret-" + "7" * 20
 def start_coturn(
     turnserver: str, tmp_path: Path, cert: tuple[Path, Path], extra: str = ""
 ) -> tuple[subprocess.Popen, int, Path]:
-    port, tls_port = free_port(socket.SOCK_DGRAM), free_port()
+    port, tls_port = free_port(kind=socket.SOCK_DGRAM), free_port()
     rewrite = {
         "listening-ip": "127.0.0.1",
         "relay-ip": "127.0.0.1",

@@ -122,6 +122,7 @@ BAD = [
     ("port = 8080", "port = 8080\nworkers = 0", "server.workers"),
     ("port = 8080", 'port = 8080\nredis = "http://127.0.0.1"', "server.redis"),
     ("port = 8080", 'port = 8080\nnode_url = "ftp://n1"', "server.node_url"),
+    ("port = 8080", "port = 8080\nworkers = 2", "server.node_url"),  # behind the proxy: the public URL
     ("port = 8080", "port = 8080\nlease_ttl_s = 0", "server.lease_ttl_s"),
     ("port = 8080", 'port = 8080\nevent_loop = "tokio"', "server.event_loop"),
     ("port = 8080", 'port = 8080\ncolour = "bleu"', "server.colour"),
