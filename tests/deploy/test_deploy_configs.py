@@ -26,6 +26,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import aiohttp
 import pytest
 from deploy_support import Nginx, free_port, render_nginx
 from prometheus_client.parser import text_string_to_metric_families
@@ -399,3 +400,31 @@ async def test_grafana_dashboard_queries_exported_metrics(tmp_path, aiohttp_clie
     } <= set(queried)
     missing = {name: sorted(exprs) for name, exprs in queried.items() if name not in exported}
     assert not missing, missing
+
+
+async def test_nginx_privacy_log_truncates_every_address_form(tmp_path, cert):
+    """The shipped ``map $remote_addr $seance_addr``, fed addresses through the realip
+    module (a test server added beside the shipped ones answers with what it would log)."""
+
+    need("nginx", "nginx-light")
+    site = render_nginx(tmp_path, cert, https_port=free_port(), http_port=free_port(), seance_port=18080)
+    probe = free_port()
+    sites = tmp_path / "sites.conf"
+    sites.write_text(
+        sites.read_text()
+        + f"\nserver {{ listen 127.0.0.1:{probe}; set_real_ip_from 127.0.0.0/8; real_ip_header X-Addr;"
+        ' location / { return 200 "$seance_addr"; } }\n'
+    )
+    cases = {
+        "198.51.100.23": "198.51.100.0",
+        "2001:db8:1:2:aaaa:bbbb:cccc:dddd": "2001:db8:1:2::",
+        "2001:db8:1:2::7": "2001:db8:1:2::",
+        "2001:db8::7": "2001:db8::",  # its /64 is 2001:db8:0:0::
+        "2001:db8:5::1:2": "2001:db8:5::",
+        "::ffff:198.51.100.23": "::",
+    }
+    with Nginx(site):
+        async with aiohttp.ClientSession() as session:
+            for address, logged in cases.items():
+                r = await session.get(f"http://127.0.0.1:{probe}/", headers={"X-Addr": address})
+                assert (address, await r.text()) == (address, logged)
