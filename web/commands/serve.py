@@ -39,6 +39,7 @@ import ssl
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
@@ -47,6 +48,7 @@ from prometheus_client.registry import Collector
 
 from sfu import gc_policy
 from sfu.eventloop import new_event_loop
+from web import log_privacy
 from web.config_file import ConfigError, ServeConfig, load
 from web.log_privacy import PrivacyAccessLogger  # T16: no query string, truncated addresses
 
@@ -271,6 +273,16 @@ def check_warnings(config: ServeConfig) -> list[tuple[str, str, str]]:
     return out
 
 
+def own_addresses(config: ServeConfig) -> list[str]:
+    """The addresses of this installation named in its file: kept whole in the logs."""
+    w = config.web
+    hosts = [w.host, *w.ice_addresses, w.announced_address, *config.trusted_proxies]
+    for url in (config.cluster.redis_url, config.cluster.node_url):
+        if url:
+            hosts.append(urlsplit(url.replace("{port}", "1")).hostname)
+    return [h for h in hosts if h]
+
+
 def render_warnings(warnings: list[tuple[str, str, str]]) -> str:
     return "\n".join(f"  attention / warning : {key} : {fr} / {en}" for key, fr, en in warnings)
 
@@ -345,6 +357,8 @@ def run(args: argparse.Namespace) -> int:
     if args.add_admin is not None:
         return add_admin(config, args.add_admin)
 
+    # T16: every record cleaned, others' addresses truncated, this node's own kept whole
+    log_privacy.install(own=own_addresses(config), truncate=config.web.log_ip_truncate)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     config.web.data_dir.mkdir(parents=True, exist_ok=True)
