@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "verify a sitting's journal offline"),
     "bench": ("bench", "run the media-plane benchmark (figures reported, never asserted)"),
     "recordings": ("recordings", "apply the retention period to recordings (purge [--dry-run])"),
+    "backup": ("backup", "write a consistent archive of the installation's data (--config, --out)"),
+    "restore": ("restore", "restore an archive of seance backup into an empty data dir"),
 }
 
 

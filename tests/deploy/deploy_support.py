@@ -188,6 +188,19 @@ class Nginx:
 # --------------------------------------------------------------------------- seance serve
 
 
+def write_seance_toml(folder: Path, port: int, *, server: str = "", proxy: str = "", more: str = "") -> Path:
+    """``folder/seance.toml`` of an installation behind nginx ([proxy]), data in ``folder/data``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "seance.toml"
+    conf.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\ndata_dir = "{folder / "data"}"\n{server}\n\n'
+        f'[proxy]\ntrusted = ["127.0.0.1"]\n{proxy}\n\n'
+        '[ice]\nlisten_addresses = ["127.0.0.1"]\n\n[web]\nreconcile_after_s = false\n\n'
+        f"{more}"
+    )
+    return conf
+
+
 class SeanceServe:
     """``seance serve --config FILE`` as a real process (the supervisor with workers)."""
 

@@ -32,6 +32,7 @@ from deploy_support import (
     free_port,
     render_nginx,
     seance_argv,
+    write_seance_toml,
 )
 
 from signaling.accounts import AccountStore
@@ -44,33 +45,17 @@ pytestmark = pytest.mark.timeout(180)
 
 SALLES = '[{ id = "belcourt", name = "Belcourt — salle du conseil" }, { id = "vaux", name = "Vaux — salle des fêtes" }]'
 
-CONFIG = """\
-[server]
-host = "127.0.0.1"
-port = {port}
-data_dir = "{data_dir}"
-{server_extra}
-
-[proxy]
-trusted = ["127.0.0.1"]
-certificate = "{cert}"
-
-[ice]
-listen_addresses = ["127.0.0.1"]
-
-[web]
-reconcile_after_s = false
-
+SITTINGS = f"""\
 [[sittings]]
 id = "cc-2026-01-15"
 title = "Conseil communautaire du 15 janvier"
 president_salle = "belcourt"
-salles = {salles}
+salles = {SALLES}
 
 [[sittings]]
 id = "syndicat-2026-01-15"
 title = "Syndicat des eaux du 15 janvier"
-salles = {salles}
+salles = {SALLES}
 """
 
 
@@ -85,11 +70,7 @@ def client_ssl(cert: tuple[Path, Path]) -> ssl.SSLContext:
 
 
 def write_config(tmp_path: Path, cert, port: int, server_extra: str = "") -> Path:
-    conf = tmp_path / "seance.toml"
-    conf.write_text(
-        CONFIG.format(port=port, data_dir=tmp_path / "data", server_extra=server_extra, cert=cert[0], salles=SALLES)
-    )
-    return conf
+    return write_seance_toml(tmp_path, port, server=server_extra, proxy=f'certificate = "{cert[0]}"', more=SITTINGS)
 
 
 def add_admin(conf: Path) -> str:
