@@ -20,8 +20,11 @@ install-test: $(VENV)/bin/activate
 
 # Re-resolve constraints.txt after a change of pyproject.toml's dependencies (then run
 # the tests: the pins of aiortc, aioice and pylibsrtp are checked by sfu/aiortc_hooks.py).
+# Resolved with Debian 12's Python, the one production runs (a marker such as redis's
+# python_full_version < "3.11.3" differs from a newer Python's).
 constraints: $(VENV)/bin/activate
-	$(PIP) install -q --dry-run --ignore-installed --report $(VENV)/resolution.json .
+	rm -rf $(VENV)/debian-python && /usr/bin/python3 -m venv $(VENV)/debian-python
+	$(VENV)/debian-python/bin/pip install -q --dry-run --ignore-installed --report $(VENV)/resolution.json .
 	$(PY) -c 'import json, sys; r = json.load(open(sys.argv[1])); \
 	  pins = sorted((i["metadata"]["name"].lower(), i["metadata"]["version"]) for i in r["install"] if i["metadata"]["name"] != "seance"); \
 	  open("constraints.txt", "w").write("# Exact versions of what seance needs: make constraints writes this file (pip --dry-run --report).\n# deploy/install.sh and make install use it; change pyproject.toml, then re-run make constraints.\n" + "".join(f"{n}=={v}\n" for n, v in pins))' $(VENV)/resolution.json
@@ -29,8 +32,9 @@ constraints: $(VENV)/bin/activate
 # Debian packages the tests need: Chromium for the real-browser tests,
 # redis-server for the multi-node tests, Janus (the reference SFU of the benchmark,
 # run in a network namespace of its own, hence iproute2), and the tools that check
-# deploy/ (nginx -t, coturn, promtool, systemd-analyze), npm for axe-core, nftables
-# for the packet-loss tests (this kernel has no netem). Installed only when missing.
+# deploy/ (nginx -t, coturn, promtool, systemd-analyze, shellcheck for deploy/install.sh),
+# npm for axe-core, nftables for the packet-loss tests (this kernel has no netem).
+# Installed only when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
@@ -43,6 +47,7 @@ system-deps:
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	[ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
+	command -v shellcheck >/dev/null 2>&1 || missing="$$missing shellcheck"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

@@ -123,11 +123,10 @@ def render_nginx(
     sites = [common(site)]
     if workers > 1:
         text = (NGINX_DIR / "seance-workers.conf").read_text()
-        worker_1, worker_0 = re.findall(
-            r"^upstream seance_w1 \{.*?^\}\n\nserver \{.*?^\}\n|^server \{.*?^\}\n", text, re.M | re.S
-        )
-        assert "seance_w1" in worker_1 and "seance_w1" not in worker_0, "seance-workers.conf changed shape"
-        blocks = [worker_0.replace(":8080 ", f":{seance_port} ")]
+        # as the file's header says (and deploy/install.sh does): the worker-1 lines once per worker
+        before, rest = text.split("# >>> worker 1\n")
+        worker_1, after = rest.split("# <<< worker 1\n")
+        blocks = [before, after.replace(":8080 ", f":{seance_port} ")]
         for i in range(1, workers):
             blocks.append(worker_1.replace("8081", str(seance_port + i)).replace("seance_w1", f"seance_w{i}"))
         sites.append(common("\n".join(blocks)))

@@ -7,9 +7,10 @@
 | prometheus/*.yml | ``promtool check config`` (which checks the rule file) and ``promtool check rules`` |
 | redis/redis-seance.conf | ``redis-server`` started on the copy (free loopback port, temp dir), ``CONFIG GET`` of the keys we rely on, NOAUTH without the password |
 | systemd/*.service, *.timer | ``systemd-analyze verify`` (ExecStart pointed at this venv), no warning about our units; their ExecStart run by test_install.py |
+| install.sh | ``shellcheck -S warning``; run for real in namespaces by test_install.py |
 | grafana/seance.json | parsed; every metric it and the alert rules query is in the /metrics of the app ``seance serve`` builds |
 
-Debian packages: nginx-light (or nginx), coturn, prometheus (promtool), redis-server, systemd.
+Debian packages: nginx-light (or nginx), coturn, prometheus (promtool), redis-server, systemd, shellcheck.
 Every process started here is stopped by its PID.
 """
 
@@ -429,3 +430,19 @@ async def test_nginx_privacy_log_truncates_every_address_form(tmp_path, cert):
             for address, logged in cases.items():
                 r = await session.get(f"http://127.0.0.1:{probe}/", headers={"X-Addr": address})
                 assert (address, await r.text()) == (address, logged)
+
+
+# --------------------------------------------------------------------------- install.sh
+
+
+def test_install_sh_passes_shellcheck():
+    """Warnings and errors only (test_install.py runs the script itself)."""
+    shellcheck = need("shellcheck", "shellcheck")
+    done = subprocess.run(
+        [shellcheck, "-S", "warning", str(DEPLOY / "install.sh")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout
+    broken = subprocess.run(
+        [shellcheck, "-S", "warning", "-s", "bash", "-"], input="x=$(ls $1\n", capture_output=True, text=True
+    )
+    assert broken.returncode != 0  # the check is not vacuous
