@@ -190,6 +190,10 @@ fi
 if [ -n "$TURN_ADDRESS" ]; then
     TURN_HOSTNAME=${TURN_HOSTNAME:-turn.$HOSTNAME_}
 fi
+if [ "$WORKERS" -gt 1 ] && [ "$ICE_ADDRESS" = 127.0.0.1 ]; then
+    # nginx serves worker i on <address>:8080+i, the port Séance's worker i has on 127.0.0.1
+    die "--workers $WORKERS : l'adresse publique ne peut pas être 127.0.0.1 (nginx et Séance y prendraient les mêmes ports)"
+fi
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 
 # --------------------------------------------------------------------------- packages
@@ -360,7 +364,8 @@ template() {  # template FILE: the shipped file with this server's names and add
     [ -e /proc/net/if_inet6 ] || args+=(-e '/listen \[::\]/d')   # a kernel without IPv6
     sed "${args[@]}" "$1"
 }
-install -d /etc/nginx/snippets /etc/nginx/sites-available /etc/nginx/sites-enabled
+install -d /etc/nginx/conf.d /etc/nginx/snippets /etc/nginx/sites-available /etc/nginx/sites-enabled
+template "$SHARE/nginx/seance-http.conf" > /etc/nginx/conf.d/seance.conf
 template "$SHARE/nginx/seance-proxy.conf" > /etc/nginx/snippets/seance-proxy.conf
 template "$SHARE/nginx/seance.conf" > /etc/nginx/sites-available/seance.conf
 ln -sfn ../sites-available/seance.conf /etc/nginx/sites-enabled/seance.conf
@@ -381,7 +386,7 @@ fi
 # Debian's default site also listens on port 80
 [ -L /etc/nginx/sites-enabled/default ] && rm /etc/nginx/sites-enabled/default
 "$NGINX" -t -q
-say "site $HOSTNAME_ : /etc/nginx/sites-available/seance.conf, snippets/seance-proxy.conf"
+say "site $HOSTNAME_ : /etc/nginx/sites-available/seance.conf, conf.d/seance.conf, snippets/seance-proxy.conf"
 
 # --------------------------------------------------------------------------- coturn
 

@@ -115,12 +115,15 @@ def render_nginx(
     proxy = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {cert[1]};", proxy)
     snippet.write_text(common(proxy))
 
+    http = (NGINX_DIR / "seance-http.conf").read_text()
+    http = http.replace("server 127.0.0.1:8080;", f"server 127.0.0.1:{seance_port};")
     site = (NGINX_DIR / "seance.conf").read_text()
-    site = site.replace("server 127.0.0.1:8080;", f"server 127.0.0.1:{seance_port};")
     site = site.replace("203.0.113.10:443 ", f"203.0.113.10:{https_port} ").replace(
         "203.0.113.10:80;", f"203.0.113.10:{http_port};"
     )
-    sites = [common(site)]
+    # as Debian's nginx.conf loads them: conf.d/*.conf, then sites-enabled/* in name order
+    # (seance-workers.conf sorts before seance.conf)
+    sites = {"seance.conf": common(site)}
     if workers > 1:
         text = (NGINX_DIR / "seance-workers.conf").read_text()
         # as the file's header says (and deploy/install.sh does): the worker-1 lines once per worker
@@ -129,8 +132,8 @@ def render_nginx(
         blocks = [before, after.replace(":8080 ", f":{seance_port} ")]
         for i in range(1, workers):
             blocks.append(worker_1.replace("8081", str(seance_port + i)).replace("seance_w1", f"seance_w{i}"))
-        sites.append(common("\n".join(blocks)))
-    (tmp / "sites.conf").write_text("\n".join(sites))
+        sites["seance-workers.conf"] = common("\n".join(blocks))
+    (tmp / "sites.conf").write_text(common(http) + "\n".join(sites[name] for name in sorted(sites)))
     temp = " ".join(f"{d}_temp_path {tmp / d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     user = "user root root;\n" if os.geteuid() == 0 else ""
     main = tmp / "nginx.conf"

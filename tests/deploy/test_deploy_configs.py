@@ -79,7 +79,9 @@ def test_nginx_files_load_and_agree_with_seance_toml(tmp_path, cert):
         )
         done = Nginx(site).check()
         assert done.returncode == 0, done.stderr
-    upstream = re.search(r"upstream seance \{\s*server ([\d.]+):(\d+);", (DEPLOY / "nginx" / "seance.conf").read_text())
+    upstream = re.search(
+        r"upstream seance \{\s*server ([\d.]+):(\d+);", (DEPLOY / "nginx" / "seance-http.conf").read_text()
+    )
     seance = tomllib.loads((DEPLOY / "seance.toml").read_text())
     assert (upstream.group(1), int(upstream.group(2))) == (seance["server"]["host"], seance["server"]["port"])
     workers = (DEPLOY / "nginx" / "seance-workers.conf").read_text()

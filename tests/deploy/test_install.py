@@ -5,7 +5,7 @@ namespace and a network namespace of its own (``unshare --mount --net``), where 
 ``/opt`` and ``/var`` are overlays (overlayfs) whose upper layers are in the test's
 temporary directory, and ``/run`` a fresh tmpfs. Everything it writes — the ``seance``
 user in ``/etc/passwd``, ``/etc/seance``, the release in ``/opt/seance``,
-``/var/lib/seance``, nginx's site, coturn's and Redis's configuration, the units in
+``/var/lib/seance``, nginx's sites (two workers), coturn's and Redis's configuration, the units in
 ``/etc/systemd/system`` — lands in those upper layers and disappears with the namespace;
 the host's files are only read (the test checks that the host has no ``seance`` user or
 ``/etc/seance`` afterwards). The network namespace holds only ``lo``: ports 80, 443,
@@ -25,7 +25,7 @@ administrator logs in with the password the script printed. The purge unit runs.
 
 Then the script is run again with no answer given (they are remembered): an upgrade in
 place. The data dir is backed up first, a new release is installed beside the old one
-and ``/opt/seance/current`` switched; ``seance.toml``, the TURN secret, the session and CSRF keys
+and ``/opt/seance/current`` switched; ``seance.toml``, the TURN secret, the council, session and CSRF keys
 and the accounts are kept — the same administrator logs in on the upgraded server.
 """
 
@@ -51,6 +51,7 @@ pytestmark = pytest.mark.timeout(900)
 
 INSTALL = REPO / "deploy" / "install.sh"
 HOST = "seance.test"
+PUBLIC = "127.0.0.2"  # the server's public address (web, media, TURN); Séance itself is on 127.0.0.1
 COUNCIL = "Communauté de communes des Trois Rivières"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
 UNITS = ("seance.service", "seance-recordings-purge.service", "seance-recordings-purge.timer", "redis-seance.service")
@@ -180,7 +181,7 @@ def stat(ns: Namespace, *paths: str) -> dict[str, str]:
 
 def curl(ns: Namespace, cert: Path, path: str, *extra: str) -> list[str]:
     return [
-        "curl", "-sS", "--max-time", "10", "--resolve", f"{HOST}:443:127.0.0.1", "--cacert", str(cert),
+        "curl", "-sS", "--max-time", "10", "--resolve", f"{HOST}:443:{PUBLIC}", "--cacert", str(cert),
         *extra, f"https://{HOST}{path}",
     ]  # fmt: skip
 
@@ -204,34 +205,42 @@ def serve(ns: Namespace, logs: Path, cert: Path) -> list[subprocess.Popen]:
     for pre in seance["ExecStartPre"]:
         ns.run(as_unit(seance, pre), check=True)
     seance_proc = ns.start(as_unit(seance, seance["ExecStart"][0]), logs / "seance.log")
-    health = ns.wait_for(["curl", "-fsS", "http://127.0.0.1:8080/healthz"], "seance", seance_proc, logs / "seance.log")
-    assert f'"version": "{VERSION}"' in health
+    for port in (8080, 8081):  # --workers 2: the supervisor's two workers
+        health = ns.wait_for(
+            ["curl", "-fsS", f"http://127.0.0.1:{port}/healthz"], f"worker on {port}", seance_proc, logs / "seance.log"
+        )
+        assert f'"version": "{VERSION}"' in health
 
     coturn = unit(ns, "/lib/systemd/system/coturn.service")  # Debian's unit, with our drop-in
     coturn_proc = ns.start(as_unit(coturn, coturn["ExecStart"][0]), logs / "coturn.log")
     # TURN over TLS with the installed certificate: turnserver could read it as its own user
     ns.wait_for(
-        ["sh", "-c", f"openssl s_client -connect 127.0.0.1:5349 -servername {HOST} -verify_return_error "
+        ["sh", "-c", f"openssl s_client -connect {PUBLIC}:5349 -servername {HOST} -verify_return_error "
          f"-CAfile {cert} </dev/null"],
         "coturn's TLS", coturn_proc, logs / "coturn.log",
     )  # fmt: skip
 
     nginx_proc = ns.start(["nginx", "-g", "daemon off;"], logs / "nginx.log")
     ns.wait_for(curl(ns, cert, "/healthz", "-f"), "nginx", nginx_proc, logs / "nginx.log")
+    # worker 1 at the public URL it advertises (node_url), through the block install.sh wrote
+    worker_1 = ns.run(
+        ["curl", "-fsS", "--resolve", f"{HOST}:8081:{PUBLIC}", "--cacert", str(cert), f"https://{HOST}:8081/cluster"]
+    )
+    assert worker_1.returncode == 0 and f'"url": "https://{HOST}:8081"' in worker_1.stdout, worker_1
     return [nginx_proc, coturn_proc, seance_proc, redis_proc]
 
 
 def test_install_sh_installs_a_node_then_upgrades_it_in_place(tmp_path, wheelhouse):
     assert shutil.which("unshare") and shutil.which("nsenter"), "util-linux"
     assert os.geteuid() == 0, "install.sh is run as root (in namespaces of its own)"
-    cert, key = ensure_self_signed(tmp_path / "tls", hostnames=(HOST,), addresses=("127.0.0.1",))
+    cert, key = ensure_self_signed(tmp_path / "tls", hostnames=(HOST,), addresses=(PUBLIC,))
     logs = tmp_path / "logs"
     logs.mkdir()
     with Namespace(tmp_path / "ns") as ns:
         out = install(
             ns,
             *("--hostname", HOST, "--council", COUNCIL, "--turn-secret", "s3cr3t-partage"),
-            *("--cert", str(cert), "--key", str(key), "--ice-address", "127.0.0.1", "--redis"),
+            *("--cert", str(cert), "--key", str(key), "--ice-address", PUBLIC, "--redis", "--workers", "2"),
             *("--wheels", str(wheelhouse), "--yes"),
         )
         password = re.search(r"Premier administrateur : identifiant « dsi », mot de passe (\S+)", out).group(1)
@@ -254,7 +263,7 @@ def test_install_sh_installs_a_node_then_upgrades_it_in_place(tmp_path, wheelhou
         assert version.startswith(f"seance {VERSION} (aiortc 1.16.0") and "Python 3.11.2" in version
         assert ns.run(["cat", "/etc/seance/turn-secret"]).stdout.strip() == "s3cr3t-partage"
         turn = ns.run(["cat", "/etc/turnserver.conf"], check=True).stdout
-        assert "static-auth-secret=s3cr3t-partage" in turn and "allowed-peer-ip=127.0.0.1" in turn
+        assert "static-auth-secret=s3cr3t-partage" in turn and f"allowed-peer-ip={PUBLIC}" in turn
 
         # the units systemd would load
         units = [f"/etc/systemd/system/{name}" for name in UNITS]
@@ -281,6 +290,7 @@ def test_install_sh_installs_a_node_then_upgrades_it_in_place(tmp_path, wheelhou
                 "/etc/seance/seance.toml",
                 "/etc/seance/turn-secret",
                 "/var/lib/seance/csrf.key",
+                "/var/lib/seance/keys/council-ed25519.pem",  # made by the workers' supervisor
                 "/var/lib/seance/session.key",
             )
         }
