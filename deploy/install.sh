@@ -176,7 +176,7 @@ default_address() { ip -o route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([
 ask HOSTNAME_ "Nom du serveur (DNS) que les navigateurs utiliseront, ex. seance.cc-exemple.fr"
 ask COUNCIL "Nom du conseil (EPCI)"
 ask ICE_ADDRESS "Adresse IP que les bornes des salles joignent pour le son et l'image" "$(default_address)"
-if [ -z "$CERT" ]; then
+if [ -z "$CERT" ] || { [ -n "$TURN_ADDRESS" ] && [ -z "$TURN_CERT" ]; }; then
     ask EMAIL "Adresse électronique pour Let's Encrypt (ou relancez avec --cert/--key)"
 fi
 if [ -z "$TURN_SECRET" ] && [ ! -s "$ETC/turn-secret" ] && [ "$ASSUME_YES" = 0 ] && [ -t 0 ]; then
@@ -480,32 +480,42 @@ EOF
 # --------------------------------------------------------------------------- start
 
 step "Démarrage"
+coturn_hook() {  # coturn runs as turnserver and cannot read /etc/letsencrypt/live: a copy at each renewal
+    install -d /etc/letsencrypt/renewal-hooks/deploy
+    cat > /etc/letsencrypt/renewal-hooks/deploy/seance-coturn <<EOF
+#!/bin/sh
+# written by Séance's deploy/install.sh: coturn's copy of the certificate of $TURN_TLS_HOST
+set -e
+case " \$RENEWED_DOMAINS " in *" $TURN_TLS_HOST "*) ;; *) exit 0 ;; esac
+install -m 0640 -g turnserver "\$RENEWED_LINEAGE/fullchain.pem" "\$RENEWED_LINEAGE/privkey.pem" /etc/coturn/tls/
+systemctl restart coturn
+EOF
+    chmod 0755 /etc/letsencrypt/renewal-hooks/deploy/seance-coturn
+    RENEWED_DOMAINS=$TURN_TLS_HOST RENEWED_LINEAGE=/etc/letsencrypt/live/$TURN_TLS_HOST \
+        /etc/letsencrypt/renewal-hooks/deploy/seance-coturn
+}
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     if [ -n "$REDIS" ]; then
         systemctl disable --now redis-server 2>/dev/null || true
         systemctl enable --now redis-seance
     fi
-    systemctl enable coturn && systemctl restart coturn
     systemctl reload-or-restart nginx
     if [ "$CERTBOT" = 1 ]; then
         certbot certonly --webroot -w /var/www/letsencrypt -d "$HOSTNAME_" --email "$EMAIL" --agree-tos \
             --non-interactive --deploy-hook "systemctl reload nginx"
         sed -i -e "s|$WEB_CERT|$LE_CERT|" -e "s|$WEB_KEY|$LE_KEY|" /etc/nginx/snippets/seance-proxy.conf
-        install -d /etc/letsencrypt/renewal-hooks/deploy
-        cat > /etc/letsencrypt/renewal-hooks/deploy/seance-coturn <<EOF
-#!/bin/sh
-# coturn runs as turnserver and cannot read /etc/letsencrypt/live: a copy at each renewal.
-set -e
-case "\$RENEWED_DOMAINS" in *$TURN_TLS_HOST*) ;; *) exit 0 ;; esac
-install -m 0640 -g turnserver "\$RENEWED_LINEAGE/fullchain.pem" "\$RENEWED_LINEAGE/privkey.pem" /etc/coturn/tls/
-systemctl restart coturn
-EOF
-        chmod 0755 /etc/letsencrypt/renewal-hooks/deploy/seance-coturn
-        RENEWED_DOMAINS=$HOSTNAME_ RENEWED_LINEAGE=/etc/letsencrypt/live/$HOSTNAME_ \
-            /etc/letsencrypt/renewal-hooks/deploy/seance-coturn
         "$NGINX" -t -q && systemctl reload nginx
     fi
+    if [ -n "$TURN_ADDRESS" ] && [ -z "$TURN_CERT" ] && [ ! -f "/etc/letsencrypt/live/$TURN_TLS_HOST/fullchain.pem" ]; then
+        # the TURN name resolves to its own address, whose port 80 nginx leaves free
+        certbot certonly --standalone --http-01-address "$TURN_ADDRESS" -d "$TURN_TLS_HOST" --email "$EMAIL" \
+            --agree-tos --non-interactive
+    fi
+    if [ -f "/etc/letsencrypt/live/$TURN_TLS_HOST/fullchain.pem" ] && [ -z "$TURN_CERT" ]; then
+        coturn_hook
+    fi
+    systemctl enable coturn && systemctl restart coturn
     systemctl enable seance seance-recordings-purge.timer
     systemctl restart seance
     systemctl start seance-recordings-purge.timer
@@ -517,9 +527,14 @@ EOF
 else
     say "systemd ne tourne pas ici (conteneur ?) : rien n'est démarré. Sur le serveur :"
     say "  systemctl daemon-reload && systemctl enable --now seance seance-recordings-purge.timer"
-    [ -n "$REDIS" ] && say "  systemctl disable --now redis-server && systemctl enable --now redis-seance"
+    if [ -n "$REDIS" ]; then
+        say "  systemctl disable --now redis-server && systemctl enable --now redis-seance"
+    fi
     say "  systemctl restart coturn && systemctl reload nginx"
-    [ "$CERTBOT" = 1 ] && say "  certbot certonly --webroot -w /var/www/letsencrypt -d $HOSTNAME_ --email $EMAIL --agree-tos"
+    if [ "$CERTBOT" = 1 ]; then
+        say "  certbot certonly --webroot -w /var/www/letsencrypt -d $HOSTNAME_ --email $EMAIL --agree-tos"
+        say "  (puis relancez ce script : il prendra le certificat de Let's Encrypt)"
+    fi
 fi
 
 # --------------------------------------------------------------------------- next steps
