@@ -38,7 +38,7 @@ from typing import Any
 
 from signaling import datadir
 
-FILE_NAME = "sobriete.json"
+FILE_NAME = datadir.SOBRIETY
 
 #: additive per-salle counters of sfu.traffic (and what snapshot() derives from them)
 SALLE_FIELDS = (

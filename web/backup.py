@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from deliberation.audit import audit_bytes
 from deliberation.events import CHECKPOINT_EVENTS
 from deliberation.journal import load_public_pem
+from signaling import datadir
 from signaling.datadir import SQLITE_COMPANIONS, DataDir, Kind
 from web.version import VERSION
 
@@ -344,7 +345,7 @@ def mode_for(kind: str) -> int:
 def dir_mode_for(rel: PurePosixPath) -> int:
     """keys/ and recordings/<sitting>/ as the service makes them (0700), the others 0750."""
     parts = rel.parts
-    if parts[:1] == ("keys",) or (parts[:1] == ("recordings",) and len(parts) >= 2):
+    if parts[:1] == (datadir.KEYS,) or (parts[:1] == (datadir.RECORDINGS,) and len(parts) >= 2):
         return PRIVATE_DIR_MODE
     return DIR_MODE
 

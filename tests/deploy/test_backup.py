@@ -88,6 +88,18 @@ def test_the_journal_is_cut_at_the_last_complete_batch_at_every_cut_point(tmp_pa
     assert len(refused) >= len(inside) // 2, (len(refused), len(inside))
 
 
+def test_the_layout_names_every_kind_of_file_and_refuses_a_path_out_of_it(tmp_path):
+    layout = DataDir(tmp_path)
+    assert layout.journal("cc-2026-01-15") == tmp_path / "sittings" / "cc-2026-01-15" / "journal.jsonl"
+    assert layout.entry_of(layout.recordings_of("s1") / "20260101T180000Z-programme.webm.enc").kind is Kind.RECORDING
+    assert layout.entry_of(layout.recording_key).kind is Kind.SECRET
+    assert layout.entry_of(layout.holder_lock("s1")).kind is Kind.RUNTIME
+    assert layout.entry_of(tmp_path / "sittings" / "s1" / "notes.txt") is None
+    for bad in ("../etc", "a/b", "", "Majuscule", ".."):
+        with pytest.raises(ValueError):
+            layout.journal(bad)
+
+
 # --------------------------------------------------------------------------- the whole path
 
 
