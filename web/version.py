@@ -12,8 +12,8 @@ from importlib import metadata
 
 VERSION = "0.2.0.dev0"
 
-#: The libraries whose exact versions matter to a bug report: the media stack that
-#: sfu/aiortc_hooks.py checks (pinned in pyproject.toml), and the web server.
+#: The libraries whose exact versions matter to a bug report: the media stack (pinned
+#: exactly in pyproject.toml, its surface checked by sfu/), and the web server.
 REPORTED = ("aiortc", "aioice", "pylibsrtp", "av", "aiohttp", "cryptography")
 
 

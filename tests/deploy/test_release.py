@@ -2,8 +2,10 @@
 
 The version lives in ``web/version.py``; the wheel's metadata, ``seance --version``,
 ``/healthz`` and the changelog must all say the same. aiortc, aioice and pylibsrtp are
-pinned to the versions ``sfu/aiortc_hooks.py`` checked, and ``constraints.txt`` (what
-``deploy/install.sh`` installs with) pins every other runtime dependency.
+pinned exactly in ``pyproject.toml``, and installed at those versions (the media plane's
+surface check, the ``transport`` engineer's, compares the installed versions with the
+ones it was written for), and ``constraints.txt`` (what ``deploy/install.sh`` installs
+with) pins them and every other runtime dependency.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from sfu import aiortc_hooks
 from web.app import create_app
 from web.config import WebConfig
 from web.version import VERSION
@@ -40,7 +41,7 @@ def test_one_version_everywhere():
     assert metadata.version("seance") == VERSION  # the installed wheel (make install re-reads it)
     seance = Path(sys.executable).parent / "seance"
     out = subprocess.run([str(seance), "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
-    assert out.startswith(f"seance {VERSION} (aiortc {aiortc_hooks.AIORTC_CHECKED}, aioice ")
+    assert out.startswith(f"seance {VERSION} (aiortc {metadata.version('aiortc')}, aioice ")
     changelog = (REPO / "CHANGELOG.md").read_text()
     release = VERSION.split(".dev")[0]
     heading = f"## [Unreleased] — {release}" if ".dev" in VERSION else f"## [{release}]"
@@ -53,7 +54,7 @@ async def test_healthz_says_the_version(tmp_path, aiohttp_client):
     assert response.status == 200 and await response.json() == {"ok": True, "version": VERSION}
 
 
-def test_media_stack_pinned_to_the_checked_versions():
+def test_media_stack_pinned_exactly_and_installed_so():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     pinned = {}
     for text in project["dependencies"]:
@@ -61,15 +62,10 @@ def test_media_stack_pinned_to_the_checked_versions():
         specs = list(req.specifier)
         if len(specs) == 1 and specs[0].operator == "==":
             pinned[req.name] = specs[0].version
-    checked = {
-        "aiortc": aiortc_hooks.AIORTC_CHECKED,
-        "aioice": aiortc_hooks.AIOICE_CHECKED,
-        "pylibsrtp": aiortc_hooks.PYLIBSRTP_CHECKED,
-    }
-    assert {name: pinned.get(name) for name in checked} == checked
+    assert {"aiortc", "aioice", "pylibsrtp"} <= set(pinned), pinned
     lock = constraints()
-    for name, version in checked.items():
-        assert lock[name] == version and metadata.version(name) == version
+    for name in ("aiortc", "aioice", "pylibsrtp"):
+        assert lock[name] == pinned[name] == metadata.version(name), name
 
 
 def test_constraints_cover_every_runtime_dependency():
