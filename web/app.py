@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import jinja2
@@ -39,6 +38,7 @@ from web import log_privacy
 from web.admin import add_admin_routes
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
+from web.origin import same_origin
 from web.privacy import add_privacy_routes
 from web.screens import add_screen_routes
 from web.turn import turn_ice_servers
@@ -171,20 +171,6 @@ def _home_links(request: web.Request, role: Role, salle: str | None) -> list[tup
     for room in request.app[ROOMS].values():
         links.append((f"Diffusion publique — {room.title}", f"/public/{room.sitting_id}"))
     return links
-
-
-def same_origin(origin: str, scheme: str, host: str) -> bool:
-    """Whether a browser's ``Origin`` is this server's (RFC 6454 §4): same host and port,
-    a default port (443, 80) written or not."""
-    default = {"https": "443", "http": "80", "wss": "443", "ws": "80"}
-
-    def norm(s: str, netloc: str) -> str:
-        netloc = netloc.lower()
-        port = default.get(s)
-        return netloc[: -len(port) - 1] if port and netloc.endswith(f":{port}") else netloc
-
-    parts = urlsplit(origin)
-    return bool(parts.netloc) and norm(parts.scheme, parts.netloc) == norm(scheme, host)
 
 
 # --------------------------------------------------------------------------- pages

@@ -10,9 +10,10 @@ import ssl
 import pytest
 
 from signaling.roles import Role
-from web.app import ACCOUNTS, CONFIG, REGISTRY, ROOMS, SIGNER, create_app, same_origin
+from web.app import ACCOUNTS, CONFIG, REGISTRY, ROOMS, SIGNER, create_app
 from web.commands import demo
 from web.config import WebConfig
+from web.origin import same_origin
 from web.tls import ensure_self_signed, fingerprint_sha256, server_context
 
 
