@@ -306,6 +306,10 @@ TURN_TLS_HOST=$HOSTNAME_; TURN_TLS_PORT=5349
 if [ -n "$TURN_ADDRESS" ]; then TURN_TLS_HOST=$TURN_HOSTNAME; TURN_TLS_PORT=443; fi
 if [ "$UPGRADE" = 1 ]; then
     say "gardée telle quelle (mise à jour) ; nouvelles clés éventuelles : $RELEASE/share/CHANGELOG.md"
+    if ! grep -q "^workers = $WORKERS\b" "$ETC/seance.toml"; then
+        say "attention : --workers $WORKERS, mais seance.toml a une autre valeur (server.workers) : nginx est"
+        say "  écrit pour $WORKERS processus ; mettez la même valeur dans seance.toml (et node_url, docs/operations.md)"
+    fi
 else
     node_lines=""
     if [ "$WORKERS" -gt 1 ]; then
@@ -437,7 +441,10 @@ say "${units[*]}"
 
 if [ "$UPGRADE" = 1 ] && [ "$BACKUP" = 1 ] && [ -n "$(ls -A "$DATA")" ]; then
     step "Sauvegarde avant mise à jour"
-    "$RELEASE/bin/seance" backup --config "$ETC/seance.toml" --out "$BACKUPS/avant-$VERSION-$STAMP.tar"
+    rc=0
+    "$RELEASE/bin/seance" backup --config "$ETC/seance.toml" --out "$BACKUPS/avant-$VERSION-$STAMP.tar" || rc=$?
+    # 1: written, with something to look at (listed above); 2: nothing written, no upgrade
+    [ "$rc" -le 1 ] || die "sauvegarde impossible : mise à jour abandonnée ($OPT/current n'a pas changé)"
 fi
 PREVIOUS=$(readlink "$OPT/current" 2>/dev/null || true)
 ln -sfn "$RELEASE" "$OPT/current.new" && mv -T "$OPT/current.new" "$OPT/current"
