@@ -4,24 +4,38 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install install-test system-deps clean
+.PHONY: demo test lint install install-test system-deps clean constraints
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
+# constraints.txt: the exact versions of everything `seance` needs (deploy/install.sh
+# installs a release with it); the test tools come on top, unpinned except ruff.
 install: $(VENV)/bin/activate
-	$(PIP) install -q -e .
+	$(PIP) install -q -c constraints.txt -e .
 
 install-test: $(VENV)/bin/activate
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -c constraints.txt -e '.[test]'
+
+# Re-resolve constraints.txt after a change of pyproject.toml's dependencies (then run
+# the tests: the pins of aiortc, aioice and pylibsrtp are checked by sfu/aiortc_hooks.py).
+# Resolved with Debian 12's Python, the one production runs (a marker such as redis's
+# python_full_version < "3.11.3" differs from a newer Python's).
+constraints: $(VENV)/bin/activate
+	rm -rf $(VENV)/debian-python && /usr/bin/python3 -m venv $(VENV)/debian-python
+	$(VENV)/debian-python/bin/pip install -q --dry-run --ignore-installed --report $(VENV)/resolution.json .
+	$(PY) -c 'import json, sys; r = json.load(open(sys.argv[1])); \
+	  pins = sorted((i["metadata"]["name"].lower(), i["metadata"]["version"]) for i in r["install"] if i["metadata"]["name"] != "seance"); \
+	  open("constraints.txt", "w").write("# Exact versions of what seance needs: make constraints writes this file (pip --dry-run --report).\n# deploy/install.sh and make install use it; change pyproject.toml, then re-run make constraints.\n" + "".join(f"{n}=={v}\n" for n, v in pins))' $(VENV)/resolution.json
 
 # Debian packages the tests need: Chromium for the real-browser tests,
 # redis-server for the multi-node tests, Janus (the reference SFU of the benchmark,
 # run in a network namespace of its own, hence iproute2), and the tools that check
-# deploy/ (nginx -t, coturn, promtool, systemd-analyze), npm for axe-core, nftables
-# for the packet-loss tests (this kernel has no netem), certutil (libnss3-tools) for the
-# network lab's browsers to trust its self-signed certificates. Installed only when missing.
+# deploy/ (nginx -t, coturn, promtool, systemd-analyze, shellcheck for deploy/install.sh),
+# npm for axe-core, nftables for the packet-loss tests (this kernel has no netem),
+# certutil (libnss3-tools) for the network lab's browsers to trust its self-signed
+# certificates. Installed only when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
@@ -35,6 +49,7 @@ system-deps:
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	[ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
 	command -v certutil >/dev/null 2>&1 || missing="$$missing libnss3-tools"; \
+	command -v shellcheck >/dev/null 2>&1 || missing="$$missing shellcheck"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

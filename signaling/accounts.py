@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from signaling import datadir
 from signaling.auth import Claims, hash_password, verify_password
 from signaling.roles import Role
 
@@ -65,7 +66,7 @@ class Account:
 class AccountStore:
     """Accounts in ``<data_dir>/accounts.sqlite3``. Calls are short and synchronous."""
 
-    FILENAME = "accounts.sqlite3"
+    FILENAME = datadir.ACCOUNTS_DB
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -85,7 +86,7 @@ class AccountStore:
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> AccountStore:
-        return cls(Path(data_dir) / cls.FILENAME)
+        return cls(datadir.DataDir.of(data_dir).accounts_db)
 
     def close(self) -> None:
         self._db.close()

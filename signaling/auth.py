@@ -34,6 +34,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from signaling import datadir
 from signaling.roles import Role
 
 SCRYPT_LOG2_N = 14
@@ -119,7 +120,7 @@ class TokenSigner:
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> TokenSigner:
         """Load the installation key from ``<data_dir>/session.key``, creating it (0600)."""
-        path = Path(data_dir) / "session.key"
+        path = datadir.DataDir.of(data_dir).session_key
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

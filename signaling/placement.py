@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signaling import datadir
+
 log = logging.getLogger(__name__)
 
 #: Default lease lifetime (seconds); the heartbeat renews at a third of it.
@@ -180,7 +182,7 @@ class JournalLock:
     """An exclusive ``flock`` on ``<data_dir>/sittings/<id>/holder.lock`` (non-blocking)."""
 
     def __init__(self, data_dir: Path, sitting: str) -> None:
-        self.path = Path(data_dir) / "sittings" / sitting / "holder.lock"
+        self.path = datadir.DataDir.of(data_dir).holder_lock(sitting)
         self.fd: int | None = None
 
     def try_lock(self, holder: str) -> bool:

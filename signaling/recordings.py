@@ -33,14 +33,16 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from signaling import datadir
+
 MAGIC = b"SEANREC1"
 HEADER_SIZE = len(MAGIC) + 16 + 4
 NONCE = 12
 TAG = 16
 CHUNK_SIZE = 1 << 20
-KEY_FILE = "recording-aes256.key"
-RECORDINGS_DIR = "recordings"
-SUFFIX = ".webm.enc"
+KEY_FILE = datadir.RECORDING_KEY
+RECORDINGS_DIR = datadir.RECORDINGS
+SUFFIX = datadir.RECORDING_SUFFIX
 _STAMP = re.compile(r"^(\d{8}T\d{6}Z)-")
 
 
@@ -52,7 +54,7 @@ class RecordingError(Exception):
 
 
 def default_key_path(data_dir: Path) -> Path:
-    return Path(data_dir) / "keys" / KEY_FILE
+    return datadir.DataDir.of(data_dir).recording_key
 
 
 def recording_key(data_dir: Path, path: Path | None = None) -> bytes:
@@ -82,8 +84,8 @@ def recording_key(data_dir: Path, path: Path | None = None) -> bytes:
 
 
 def recordings_dir(data_dir: Path, sitting_id: str | None = None) -> Path:
-    base = Path(data_dir) / RECORDINGS_DIR
-    return base / sitting_id if sitting_id is not None else base
+    layout = datadir.DataDir.of(data_dir)
+    return layout.recordings_of(sitting_id) if sitting_id is not None else layout.recordings
 
 
 def new_recording_path(data_dir: Path, sitting_id: str, label: str = "programme", now: datetime | None = None) -> Path:

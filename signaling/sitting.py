@@ -51,6 +51,7 @@ from deliberation.journal import Journal, JournalError, generate_key, load_priva
 from deliberation.refusal import SCHEMA, Refusal
 from deliberation.seance import Seance
 from deliberation.view import sitting_view
+from signaling import datadir
 from signaling.roles import Role
 from signaling.throttle import Throttle
 
@@ -60,9 +61,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KEY_DIR = "keys"
-KEY_FILE = "council-ed25519.pem"
-PUBLIC_KEY_FILE = "council-ed25519.pub"
+KEY_DIR = datadir.KEYS
+KEY_FILE = datadir.COUNCIL_KEY
+PUBLIC_KEY_FILE = datadir.COUNCIL_PUBLIC_KEY
 #: A refusal kind of the shell, not of a rule: the journal cannot be trusted or written.
 JOURNAL = "JOURNAL"
 #: After a restart, the Router has seen no packet yet: wait this long before correcting
@@ -74,14 +75,14 @@ JournalStarter = Callable[[str, Ed25519PrivateKey], tuple[Journal, Seance]]
 
 
 def journal_path(data_dir: Path, sitting_id: str) -> Path:
-    return Path(data_dir) / "sittings" / sitting_id / "journal.jsonl"
+    return datadir.DataDir.of(data_dir).journal(sitting_id)
 
 
 def council_key(data_dir: Path) -> Ed25519PrivateKey:
     """The council's Ed25519 signing key, created on first start (private PEM mode 0600)."""
-    keys = Path(data_dir) / KEY_DIR
-    keys.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pem, pub = keys / KEY_FILE, keys / PUBLIC_KEY_FILE
+    layout = datadir.DataDir.of(data_dir)
+    layout.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pem, pub = layout.council_key, layout.council_public_key
     if pem.exists():
         key = load_private_pem(pem.read_bytes())
     else:

@@ -36,7 +36,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-FILE_NAME = "sobriete.json"
+from signaling import datadir
+
+FILE_NAME = datadir.SOBRIETY
 
 #: additive per-salle counters of sfu.traffic (and what snapshot() derives from them)
 SALLE_FIELDS = (
@@ -58,7 +60,7 @@ SALLE_FIELDS = (
 
 
 def sobriety_path(data_dir: Path, sitting_id: str) -> Path:
-    return Path(data_dir) / "sittings" / sitting_id / FILE_NAME
+    return datadir.DataDir.of(data_dir).sobriety(sitting_id)
 
 
 # ------------------------------------------------------------------ pure computation

@@ -67,12 +67,12 @@ from deliberation.minutes import french_date, french_time
 from deliberation.reconvocation import reconvocation_of
 from deliberation.refusal import Refusal
 from deliberation.seance import Seance
-from signaling import sobriety
+from signaling import datadir, sobriety
 from signaling.auth import KIOSK_TTL_S, new_password
 from signaling.council_store import CouncilStore
 from signaling.roles import ROLE_LABELS_FR, Role
 
-COUNCIL_DB = "council.sqlite3"
+COUNCIL_DB = datadir.COUNCIL_DB
 CSRF_FIELD = "csrf"
 #: Roles whose accounts the admin creates and resets here (admin and president accounts are not).
 MANAGED_ROLES = (Role.AGENT, Role.COUNCILLOR, Role.MODERATOR, Role.AUDITOR)
@@ -122,7 +122,7 @@ def _webapp():
 
 
 def council_db_path(data_dir: Path) -> Path:
-    return Path(data_dir) / COUNCIL_DB
+    return datadir.DataDir.of(data_dir).council_db
 
 
 @contextmanager
@@ -197,7 +197,7 @@ def seed_demo(data_dir: Path) -> bool:
 
 
 def _csrf_key(data_dir: Path) -> bytes:
-    path = Path(data_dir) / "csrf.key"
+    path = datadir.DataDir.of(data_dir).csrf_key
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -393,7 +393,7 @@ def sobriety_view(data_dir: Path, sitting_id: str, council: Council | None) -> d
 
 
 def _journal_exists(data_dir: Path, sitting_id: str) -> bool:
-    return (Path(data_dir) / "sittings" / sitting_id / "journal.jsonl").exists()
+    return datadir.DataDir.of(data_dir).journal(sitting_id).exists()
 
 
 def _dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -> dict[str, Any]:
@@ -1059,7 +1059,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
         council, sitting, sittings = found
         items = agenda_of(db, council.id, sitting.id)
     fingerprint = None
-    pub = Path(data_dir) / "keys" / "council-ed25519.pub"
+    pub = datadir.DataDir.of(data_dir).council_public_key
     if pub.is_file():
         try:
             fingerprint = key_fingerprint(load_public_pem(pub.read_bytes()))

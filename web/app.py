@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import jinja2
@@ -39,9 +38,11 @@ from web import log_privacy
 from web.admin import add_admin_routes
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
+from web.origin import same_origin
 from web.privacy import add_privacy_routes
 from web.screens import add_screen_routes
 from web.turn import turn_ice_servers
+from web.version import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ async def security_headers(request: web.Request, handler: Callable[[web.Request]
     response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
     if not embeddable:
         response.headers.setdefault("X-Frame-Options", "DENY")
-    if config.tls or request.secure:  # served over TLS, or by a TLS-terminating proxy we trust
+    if config.tls:  # behind a proxy, the proxy sends the one HSTS header (deploy/nginx/seance-proxy.conf)
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
@@ -344,13 +345,19 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    return web.json_response({"ok": True, "version": VERSION})
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc != request.host:
+    if origin is not None and not same_origin(origin, request.scheme, request.host):
         # Cross-site WebSocket hijacking: cookies ride along with any origin's request.
+        log.warning(
+            "WebSocket refusé : origine %s, hôte attendu %s (derrière nginx : Host et X-Forwarded-Host "
+            "transmis ? adresse du mandataire dans [proxy] trusted ?)",
+            origin,
+            request.host,
+        )
         raise web.HTTPForbidden(text="origine refusée")
     # ?deflate=0 (the kiosks): no permessage-deflate (RFC 7692). A kiosk's messages are
     # small and its socket lives the whole sitting; a deflate context is 256 KB of server

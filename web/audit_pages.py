@@ -35,6 +35,7 @@ from deliberation.journal import JournalError, key_fingerprint, load_public_pem,
 from deliberation.minutes import french_date, french_time, liste_deliberations_html, proces_verbal_html
 from deliberation.scdl import deliberations_csv
 from deliberation.seance import Seance
+from signaling.datadir import DataDir
 from signaling.roles import ROLE_LABELS_FR, Role
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.PRESIDENT, Role.ADMIN})
@@ -56,11 +57,11 @@ def _webapp():
 
 
 def journal_path(data_dir: Path, sitting_id: str) -> Path:
-    return Path(data_dir) / "sittings" / sitting_id / "journal.jsonl"
+    return DataDir.of(data_dir).journal(sitting_id)
 
 
 def public_key_path(data_dir: Path) -> Path:
-    return Path(data_dir) / "keys" / "council-ed25519.pub"
+    return DataDir.of(data_dir).council_public_key
 
 
 def _service(request: web.Request, sitting_id: str) -> Any | None:

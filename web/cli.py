@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from web import version
+
 #: sub-command name -> (module under web.commands, one-line help in English)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "start the embedded demo (no Redis, demo council, accounts printed)"),
@@ -20,11 +22,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "verify a sitting's journal offline"),
     "bench": ("bench", "run the media-plane benchmark (figures reported, never asserted)"),
     "recordings": ("recordings", "apply the retention period to recordings (purge [--dry-run])"),
+    "backup": ("backup", "write a consistent archive of the installation's data (--config, --out)"),
+    "restore": ("restore", "restore an archive of seance backup into an empty data dir"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seance", description="Séance: council sittings by visioconference.")
+    parser = argparse.ArgumentParser(
+        prog="seance",
+        description="Séance: council sittings by visioconference.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # --version on one line
+    )
+    parser.add_argument("--version", action="version", version=version.describe())
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text)

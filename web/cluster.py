@@ -26,8 +26,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from signaling.auth import TokenError
 from signaling.placement import Placement, SittingHost, redirect_message
 from signaling.protocol import Hello, ProtocolError
+from signaling.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +90,27 @@ def read_settings(r: Any, server: dict) -> ClusterSettings:
 # --------------------------------------------------------------------------- the app's side
 
 
-def _sitting_of(request: web.Request, salle_to_sitting: dict[str, str], first: str | None) -> str | None:
-    """The sitting a page is about, when it is about one."""
+def _sitting_of(
+    request: web.Request, signer: Any, salle_sittings: dict[str, list[str]], first: str | None
+) -> str | None:
+    """The sitting a page is about, when it is about one.
+
+    A kiosk page (``/salle/<salle>?token=…``) is about the sitting its link was made for:
+    several sittings may share a salle (a council and a syndicate meeting in the same
+    salles), and only the token says which. Without a readable token, the salle's sitting
+    when it has only one; otherwise none (the page itself refuses the link)."""
     parts = request.path.strip("/").split("/")
     if parts[0] in ("public", "audit") and len(parts) >= 2:
         return parts[1]
     if parts[0] == "salle" and len(parts) >= 2:
-        return salle_to_sitting.get(parts[1])
+        try:
+            claims = signer.verify(request.query.get("token", ""), check_revocation=False)
+        except TokenError:
+            claims = None
+        if claims is not None and claims.role is Role.KIOSK and claims.salle == parts[1] and claims.sitting:
+            return claims.sitting
+        candidates = salle_sittings.get(parts[1], [])
+        return candidates[0] if len(candidates) == 1 else None
     if request.path.startswith(SCREEN_PATHS):
         return request.query.get("seance") or first
     return None
@@ -105,14 +121,17 @@ def install(
 ) -> SittingHost:
     """Serve ``config.sittings`` through ``placement``; ``open_spec(spec)`` opens one sitting
     here (its room, then its service resumed from the journal) and returns the service."""
-    from web.app import HANDLER_TABLE, ROOMS, SITTINGS
+    from web.app import HANDLER_TABLE, ROOMS, SIGNER, SITTINGS
 
     rooms: dict = app[ROOMS]
     services: dict = app[SITTINGS]
     handlers: dict = app[HANDLER_TABLE]
     specs = {spec.id: spec for spec in config.sittings}
     sittings = list(specs)
-    salle_to_sitting = {salle.id: spec.id for spec in config.sittings for salle in spec.salles}
+    salle_sittings: dict[str, list[str]] = {}
+    for spec in config.sittings:
+        for salle in spec.salles:
+            salle_sittings.setdefault(salle.id, []).append(spec.id)
 
     async def open_sitting(sitting: str) -> None:
         service = await open_spec(specs[sitting])
@@ -189,7 +208,7 @@ def install(
     @web.middleware
     async def redirect_pages(request: web.Request, handler):
         if request.method in ("GET", "HEAD"):
-            sitting = _sitting_of(request, salle_to_sitting, first)
+            sitting = _sitting_of(request, app[SIGNER], salle_sittings, first)
             if sitting is not None and sitting not in rooms and sitting in sittings:
                 screens_without_sitting = request.path.startswith(SCREEN_PATHS) and "seance" not in request.query
                 if not (screens_without_sitting and rooms):

@@ -11,7 +11,7 @@ Layout (``deploy/seance.toml`` is a commented example)::
 
     [server]   host, port, data_dir, workers, redis, node_url, lease_ttl_s (web/cluster.py)
     [tls]      cert, key                          (HTTPS served by Séance itself)
-    [proxy]    trusted = ["127.0.0.1", "::1"]     (or: plain HTTP on loopback behind nginx)
+    [proxy]    trusted = ["127.0.0.1", "::1"], certificate  (or: plain HTTP on loopback behind nginx)
     [ice]      listen_addresses, announced_address
     [turn]     urls, and username + credential, or shared_secret / shared_secret_file, ttl_s
     [media]    voice_slots
@@ -39,12 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from sfu.eventloop import CHOICES as EVENT_LOOPS
+from signaling import datadir
 from web.cluster import ClusterSettings, read_settings
 from web.config import SalleSpec, SittingSpec, TurnSettings, WebConfig
 from web.turn import turn_ice_servers, turn_rest_credentials  # noqa: F401 (re-exported, moved to web.turn)
 
 #: Sitting and salle ids appear in URLs and in data-dir paths.
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ID_RE = datadir.ID_RE
 
 
 class ConfigError(Exception):
@@ -79,6 +80,9 @@ class ServeConfig:
     tls_files: TlsFiles | None = None
     #: Reverse proxies whose ``X-Forwarded-For/-Proto/-Host`` headers are believed.
     trusted_proxies: tuple[str, ...] = ()
+    #: The certificate nginx serves in front (``[proxy] certificate``): ``--check`` warns
+    #: when it is missing or about to expire; Séance itself never reads it otherwise.
+    proxy_certificate: Path | None = None
     #: Worker processes, Redis, this node's URL (issue 5, web/cluster.py).
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     turn: TurnSettings | None = None
@@ -234,7 +238,10 @@ SERVER_KEYS = {
     "event_loop": "boucle d'événements (auto, uvloop, asyncio)",
 }
 TLS_KEYS = {"cert": "certificat PEM (chaîne complète)", "key": "clé privée PEM"}
-PROXY_KEYS = {"trusted": "adresses des mandataires inverses de confiance"}
+PROXY_KEYS = {
+    "trusted": "adresses des mandataires inverses de confiance",
+    "certificate": "certificat que sert le mandataire (vérifié par --check)",
+}
 ICE_KEYS = {"listen_addresses": "adresses de collecte ICE", "announced_address": "adresse annoncée"}
 TURN_KEYS = {
     "urls": "URL turn:/turns:",
@@ -404,6 +411,7 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     proxy = r.table(doc, "proxy", PROXY_KEYS)
     tls_files: TlsFiles | None = None
     trusted: tuple[str, ...] = ()
+    proxy_certificate: Path | None = None
     if tls is not None and proxy is not None:
         r.bad(
             "proxy",
@@ -426,6 +434,7 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         if "trusted" not in proxy:
             r.bad("proxy.trusted", "clé obligatoire absente", "required key missing")
         trusted = r.addresses(proxy, "trusted", "proxy") or ()
+        proxy_certificate = r.path(proxy, "certificate", "proxy")
         if "trusted" in proxy and not trusted and not any(k.startswith("proxy.trusted") for k in r.keys()):
             r.bad("proxy.trusted", "liste vide", "empty list")
         if host is not None and host not in LOOPBACK_HOSTS:
@@ -436,6 +445,16 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
             )
         if host is None:
             host = "127.0.0.1"
+        if cluster.clustered and cluster.node_url is None and "server.node_url" not in r.keys():
+            # Behind nginx the process knows only its loopback port: browsers redirected to
+            # another worker or node need the public URL nginx serves it at.
+            r.bad(
+                "server.node_url",
+                "obligatoire avec plusieurs processus ou nœuds derrière un mandataire : l'URL publique de "
+                'chaque processus, par ex. "https://seance.exemple.fr:{port}" (deploy/nginx/seance-workers.conf)',
+                "required with several processes or nodes behind a proxy: each process's public URL, e.g. "
+                '"https://seance.example.fr:{port}" (deploy/nginx/seance-workers.conf)',
+            )
 
     ice = r.table(doc, "ice", ICE_KEYS) or {}
     listen = r.addresses(ice, "listen_addresses", "ice")
@@ -507,6 +526,7 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         source=Path(source),
         tls_files=tls_files,
         trusted_proxies=trusted,
+        proxy_certificate=proxy_certificate,
         turn=turn,
         cluster=cluster,
     )

@@ -9,10 +9,17 @@ Two pieces, installed by :func:`web.app.create_app` and by ``seance serve`` / ``
   formatted traceback and the stack. It is a record factory rather than a handler
   filter because filters on a logger do not see the records of its children, and the
   handlers belong to whoever configures logging.
+  The same factory truncates every IP address that is not this host's own (IPv4 to its
+  /24, IPv6 to its /64, ports kept): kiosks', viewers' and people's addresses, in our
+  records and in the libraries' alike — aioice logs each ICE check with both ends'
+  address and port at INFO. This host's addresses (its interfaces, loopback, and those
+  ``seance serve`` names: ICE, announced, proxies, Redis) stay whole, so that a DSI can
+  still read which of its own sockets a line is about. ``seance serve`` turns the
+  truncation off with ``[privacy] log_ip_truncate = false``.
 - :class:`PrivacyAccessLogger`, aiohttp's access logger (``access_log_class=``): no
   query string in the request line (kiosk links carry their token there), and, when
   ``WebConfig.log_ip_truncate`` is set, the client address truncated from the start
-  (IPv4 to its /24, IPv6 to its /64).
+  (IPv4 to its /24, IPv6 to its /64), loopback included.
 
 Séance writes no log file of its own: it logs to stderr, which systemd hands to
 journald; how long journald keeps what it got (``log_ip_retention_days``) is set in
@@ -24,6 +31,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp.web_log import AccessLogger
@@ -90,43 +98,99 @@ def truncate_ip(address: str | None) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
+# --------------------------------------------------------------------------- addresses
+
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:]|\.\d)")
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def truncate_addresses(text: str, own: frozenset[str] = frozenset()) -> str:
+    """``text`` with every IP address that is not in ``own``, loopback or unspecified,
+    truncated as :func:`truncate_ip` does (ports and everything else kept)."""
+
+    def sub(match: re.Match[str]) -> str:
+        ip = _address(match.group(0))
+        if ip is None or ip.is_loopback or ip.is_unspecified or str(ip) in own:
+            return match.group(0)
+        cut = truncate_ip(str(ip))
+        return cut if cut != str(ip) else match.group(0)
+
+    if not text or not any(c in text for c in ".:"):
+        return text
+    return _IPV6.sub(sub, _IPV4.sub(sub, text))
+
+
+def host_addresses() -> frozenset[str]:
+    """The addresses of this host's interfaces (ifaddr, which aioice lists them with)."""
+    import ifaddr  # aioice's own dependency; lazily: the CLI must not need the media stack
+
+    out: set[str] = set()
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            address = ip.ip[0] if isinstance(ip.ip, tuple) else ip.ip
+            parsed = _address(str(address))
+            if parsed is not None:
+                out.add(str(parsed))
+    return frozenset(out)
+
+
 # --------------------------------------------------------------------------- records
 
 
-_previous_factory: Any = None
+class RecordCleaner:
+    """The process's log record factory: redacts secrets, truncates others' addresses."""
+
+    def __init__(self, previous: Callable[..., logging.LogRecord], own: frozenset[str] = frozenset()) -> None:
+        self.previous = previous
+        self.own = own
+        self.truncate = True
+
+    def clean(self, text: str) -> str:
+        text = redact(text)
+        return truncate_addresses(text, self.own) if self.truncate else text
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what logging would say, cleaned
+            message = f"{record.msg!r} % {record.args!r}"
+        record.msg, record.args = self.clean(message), None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.clean(record.exc_text)
+            # the exception object itself may quote a secret: handlers get the cleaned text only
+            # (logging.Formatter appends exc_text when exc_info is None)
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = self.clean(record.stack_info)
+        return record
 
 
-def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-    record = _previous_factory(*args, **kwargs)
-    try:
-        message = record.getMessage()
-    except Exception:  # a bad format string: keep what logging would say, redacted
-        message = f"{record.msg!r} % {record.args!r}"
-    record.msg, record.args = redact(message), None
-    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
-        record.exc_text = logging.Formatter().formatException(record.exc_info)
-    if record.exc_text:
-        record.exc_text = redact(record.exc_text)
-        # the exception object itself may quote a secret: handlers get the redacted text only
-        # (logging.Formatter appends exc_text when exc_info is None)
-        record.exc_info = None
-    if record.stack_info:
-        record.stack_info = redact(record.stack_info)
-    return record
-
-
-def install() -> None:
-    """Redact every log record of the process from now on (idempotent)."""
-    global _previous_factory
-    current = logging.getLogRecordFactory()
-    if current is _redacting_factory:
-        return
-    _previous_factory = current
-    logging.setLogRecordFactory(_redacting_factory)
+def install(own: Iterable[str] = (), truncate: bool | None = None) -> RecordCleaner:
+    """Clean every log record of the process from now on (idempotent). ``own``: more
+    addresses of this host to keep whole; ``truncate``: set whether addresses are cut."""
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, RecordCleaner):
+        factory = RecordCleaner(factory, host_addresses())
+        logging.setLogRecordFactory(factory)
+    more = {str(ip) for ip in (_address(a) for a in own) if ip is not None}
+    factory.own = factory.own | more
+    if truncate is not None:
+        factory.truncate = truncate
+    return factory
 
 
 def installed() -> bool:
-    return logging.getLogRecordFactory() is _redacting_factory
+    return isinstance(logging.getLogRecordFactory(), RecordCleaner)
 
 
 # --------------------------------------------------------------------------- access log

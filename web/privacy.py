@@ -1,6 +1,7 @@
 """``/confidentialite``: the privacy notice (CNIL; RGPD art. 13), in French.
 
-Every duration it states is read from the same :class:`web.config.WebConfig` fields the
+It names the data controller, the council entered in ``/admin`` (the first of the
+store, as the admin pages do), and every duration it states is read from the same :class:`web.config.WebConfig` fields the
 code applies: ``log_ip_retention_days`` and ``log_ip_truncate`` (the access log,
 :mod:`web.log_privacy`, and journald's retention, docs/operations.md), ``session_ttl_s``
 (the session cookie and token) and ``dpo_contact`` (whom to write to).
@@ -16,6 +17,10 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from deliberation.council import Council
+from signaling.council_store import CouncilStore
+from signaling.datadir import DataDir
+
 
 def recording_retention_days(config) -> list[int]:
     """The distinct retention periods of the hosted sittings' recordings, in days."""
@@ -26,6 +31,16 @@ def recording_retention_days(config) -> list[int]:
         found = sitting_retention_days(config.data_dir, sitting.id)
         days.add(found if found is not None else config.recording_retention_days)
     return sorted(days) or [config.recording_retention_days]
+
+
+def controller(config) -> Council | None:
+    """The data controller (RGPD art. 13.1.a): the council entered in /admin, if any."""
+    path = DataDir.of(config.data_dir).council_db
+    if not path.is_file():
+        return None
+    with CouncilStore(path) as store:
+        councils = store.councils()
+        return store.load(councils[0][0]) if councils else None
 
 
 def privacy_context(config) -> dict:
@@ -41,6 +56,7 @@ def privacy_context(config) -> dict:
         ),
         "session_hours": hours,
         "dpo_contact": config.dpo_contact,
+        "controller": controller(config),
         "turn": config.turn is not None,
     }
 

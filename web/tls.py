@@ -18,8 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-CERT_NAME = "tls-cert.pem"
-KEY_NAME = "tls-key.pem"
+from signaling import datadir
+
+CERT_NAME = datadir.TLS_CERT
+KEY_NAME = datadir.TLS_KEY
 
 
 def ensure_self_signed(

@@ -2,14 +2,15 @@
 
 | file | check |
 | --- | --- |
-| nginx/seance.conf | ``nginx -t`` on a copy: test certificate, listens moved to free loopback ports (``-t`` binds them) |
+| nginx/*.conf | ``nginx -t`` on the files as installed (deploy_support.render_nginx: test certificate, free ports); what they do in front of a real server: test_nginx_proxy.py |
 | coturn/turnserver.conf | coturn 4.6 has no offline check (no ``--check-config``; unknown keys are only logged as "Bad configuration format"): the copy is started on loopback, its log must hold no such line, and a real TURN allocation with credentials from :func:`web.config_file.turn_rest_credentials` must succeed, a wrong secret and private peers be refused |
 | prometheus/*.yml | ``promtool check config`` (which checks the rule file) and ``promtool check rules`` |
 | redis/redis-seance.conf | ``redis-server`` started on the copy (free loopback port, temp dir), ``CONFIG GET`` of the keys we rely on, NOAUTH without the password |
-| systemd/seance.service | ``systemd-analyze verify`` (ExecStart pointed at this venv), no warning about the unit |
+| systemd/*.service, *.timer | ``systemd-analyze verify`` (ExecStart pointed at this venv), no warning about our units; their ExecStart run by test_install.py |
+| install.sh | ``shellcheck -S warning``; run for real in namespaces by test_install.py |
 | grafana/seance.json | parsed; every metric it and the alert rules query is in the /metrics of the app ``seance serve`` builds |
 
-Debian packages: nginx-light (or nginx), coturn, prometheus (promtool), redis-server, systemd.
+Debian packages: nginx-light (or nginx), coturn, prometheus (promtool), redis-server, systemd, shellcheck.
 Every process started here is stopped by its PID.
 """
 
@@ -26,7 +27,9 @@ import time
 import tomllib
 from pathlib import Path
 
+import aiohttp
 import pytest
+from deploy_support import Nginx, free_port, render_nginx
 from prometheus_client.parser import text_string_to_metric_families
 
 from web.config_file import turn_rest_credentials
@@ -41,12 +44,6 @@ def need(tool: str, package: str) -> str:
     if path is None:
         pytest.skip(f"{tool} not installed (Debian package {package})")
     return path
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -65,58 +62,38 @@ def cert(tmp_path) -> tuple[Path, Path]:
 
 
 # --------------------------------------------------------------------------- nginx
+# What nginx does in front of Séance is tested with a real nginx and a real server in
+# tests/deploy/test_nginx_proxy.py; here, what needs no server.
 
 
-def nginx_copy(tmp_path: Path, cert: tuple[Path, Path], text: str) -> Path:
-    text = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {cert[0]};", text)
-    text = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {cert[1]};", text)
-    text = text.replace("/var/www/letsencrypt", str(tmp_path / "www"))
-    # `nginx -t` binds the listening sockets: every listen moves to its own free loopback port.
-    text = re.sub(r"listen\s+[^\s;]+", lambda m: f"listen 127.0.0.1:{free_port()}", text)
-    site = tmp_path / "seance.conf"
-    site.write_text(text)
-    main = tmp_path / "nginx.conf"
-    temp = " ".join(f"{d}_temp_path {tmp_path / d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    main.write_text(
-        f"worker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
-        f"events {{}}\nhttp {{\n  access_log off;\n  {temp}\n  include {site};\n}}\n"
+def test_nginx_files_load_and_agree_with_seance_toml(tmp_path, cert):
+    need("nginx", "nginx-light")
+    for workers in (1, 3):  # seance-workers.conf's block, copied for workers 1 and 2
+        site = render_nginx(
+            tmp_path / f"w{workers}",
+            cert,
+            https_port=free_port(),
+            http_port=free_port(),
+            seance_port=18080,
+            workers=workers,
+        )
+        done = Nginx(site).check()
+        assert done.returncode == 0, done.stderr
+    upstream = re.search(
+        r"upstream seance \{\s*server ([\d.]+):(\d+);", (DEPLOY / "nginx" / "seance-http.conf").read_text()
     )
-    return main
-
-
-def nginx_test(nginx: str, tmp_path: Path, main: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [nginx, "-t", "-q", "-c", str(main), "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-
-
-def test_nginx_configuration(tmp_path, cert):
-    nginx = need("nginx", "nginx-light")
-    text = (DEPLOY / "nginx" / "seance.conf").read_text()
-    done = nginx_test(nginx, tmp_path, nginx_copy(tmp_path, cert, text))
-    assert done.returncode == 0, done.stderr
-    # what the app relies on: the WebSocket upgrade on /ws, forwarded headers, HSTS
-    ws = re.search(r"location = /ws \{(.*?)\}", text, re.S).group(1)
-    assert "proxy_set_header Upgrade" in ws and "$seance_connection" in ws and "proxy_read_timeout" in ws
-    for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"):
-        assert f"proxy_set_header {header}" in text
-    assert re.search(r'add_header Strict-Transport-Security "max-age=\d+[^"]*" always;', text)
-    upstream = re.search(r"upstream seance \{\s*server ([\d.]+):(\d+);", text)
     seance = tomllib.loads((DEPLOY / "seance.toml").read_text())
     assert (upstream.group(1), int(upstream.group(2))) == (seance["server"]["host"], seance["server"]["port"])
+    workers = (DEPLOY / "nginx" / "seance-workers.conf").read_text()
+    assert f"127.0.0.1:{seance['server']['port'] + 1};" in workers  # worker 1 is port + 1 (web/workers.py)
 
 
 def test_nginx_check_catches_a_broken_file(tmp_path, cert):
-    nginx = need("nginx", "nginx-light")
-    text = (
-        (DEPLOY / "nginx" / "seance.conf")
-        .read_text()
-        .replace("proxy_pass http://seance;", "proxy_pas http://seance;", 1)
-    )
-    done = nginx_test(nginx, tmp_path, nginx_copy(tmp_path, cert, text))
+    need("nginx", "nginx-light")
+    site = render_nginx(tmp_path, cert, https_port=free_port(), http_port=free_port(), seance_port=18080)
+    snippet = tmp_path / "seance-proxy.conf"
+    snippet.write_text(snippet.read_text().replace("proxy_pass http://$seance_upstream;", "proxy_pas x;", 1))
+    done = Nginx(site).check()
     assert done.returncode != 0 and 'unknown directive "proxy_pas"' in done.stderr, done.stderr
 
 
@@ -179,7 +156,7 @@ SECRET = "test-secret-" + "7" * 20
 def start_coturn(
     turnserver: str, tmp_path: Path, cert: tuple[Path, Path], extra: str = ""
 ) -> tuple[subprocess.Popen, int, Path]:
-    port, tls_port = free_port(socket.SOCK_DGRAM), free_port()
+    port, tls_port = free_port(kind=socket.SOCK_DGRAM), free_port()
     rewrite = {
         "listening-ip": "127.0.0.1",
         "relay-ip": "127.0.0.1",
@@ -342,30 +319,31 @@ def test_redis_configuration(tmp_path):
 # --------------------------------------------------------------------------- systemd
 
 
-def test_systemd_unit_verifies(tmp_path):
+UNITS = ("seance.service", "seance-recordings-purge.service", "seance-recordings-purge.timer", "redis-seance.service")
+
+
+def test_systemd_units_verify(tmp_path):
+    """``systemd-analyze verify`` on every shipped unit, pointed at this venv (the install
+    test runs their ExecStart: tests/deploy/test_install.py)."""
     analyze = need("systemd-analyze", "systemd")
-    unit = tmp_path / "seance.service"
-    text = (DEPLOY / "systemd" / "seance.service").read_text()
     venv = Path(sys.executable).parent.parent
     assert (venv / "bin" / "seance").exists(), "the test venv has no seance script"
-    unit.write_text(text.replace("/opt/seance/.venv", str(venv)))
-    done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
-    ours = [line for line in (done.stdout + done.stderr).splitlines() if "seance.service" in line]
+    for name in UNITS:
+        text = (DEPLOY / "systemd" / name).read_text()
+        (tmp_path / name).write_text(text.replace("/opt/seance/current", str(venv)))
+    done = subprocess.run(
+        [analyze, "verify", *(str(tmp_path / name) for name in UNITS)], capture_output=True, text=True, timeout=60
+    )
+    ours = [line for line in (done.stdout + done.stderr).splitlines() if any(name in line for name in UNITS)]
     if done.returncode != 0 and not ours:
         pytest.skip(f"systemd-analyze verify does not work here: {done.stderr.strip()[:300]}")
     assert done.returncode == 0 and not ours, "\n".join(ours)
-    for directive in (
-        "User=seance",
-        "ProtectSystem=strict",
-        "ReadWritePaths=/var/lib/seance",
-        "NoNewPrivileges=yes",
-        "PrivateTmp=yes",
-        "Restart=on-failure",
-        "LimitNOFILE=",
-    ):
-        assert directive in text
-    drop_in = (DEPLOY / "systemd" / "coturn.service.d" / "seance.conf").read_text()
-    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in drop_in
+    # a broken unit is caught (the check is not vacuous)
+    broken = tmp_path / "broken" / "seance.service"
+    broken.parent.mkdir()
+    broken.write_text((tmp_path / "seance.service").read_text().replace("ExecStart=", "ExecStrat=", 1))
+    done = subprocess.run([analyze, "verify", str(broken)], capture_output=True, text=True, timeout=60)
+    assert "ExecStrat" in done.stdout + done.stderr
 
 
 # --------------------------------------------------------------------------- Grafana
@@ -426,3 +404,47 @@ async def test_grafana_dashboard_queries_exported_metrics(tmp_path, aiohttp_clie
     } <= set(queried)
     missing = {name: sorted(exprs) for name, exprs in queried.items() if name not in exported}
     assert not missing, missing
+
+
+async def test_nginx_privacy_log_truncates_every_address_form(tmp_path, cert):
+    """The shipped ``map $remote_addr $seance_addr``, fed addresses through the realip
+    module (a test server added beside the shipped ones answers with what it would log)."""
+
+    need("nginx", "nginx-light")
+    site = render_nginx(tmp_path, cert, https_port=free_port(), http_port=free_port(), seance_port=18080)
+    probe = free_port()
+    sites = tmp_path / "sites.conf"
+    sites.write_text(
+        sites.read_text()
+        + f"\nserver {{ listen 127.0.0.1:{probe}; set_real_ip_from 127.0.0.0/8; real_ip_header X-Addr;"
+        ' location / { return 200 "$seance_addr"; } }\n'
+    )
+    cases = {
+        "198.51.100.23": "198.51.100.0",
+        "2001:db8:1:2:aaaa:bbbb:cccc:dddd": "2001:db8:1:2::",
+        "2001:db8:1:2::7": "2001:db8:1:2::",
+        "2001:db8::7": "2001:db8::",  # its /64 is 2001:db8:0:0::
+        "2001:db8:5::1:2": "2001:db8:5::",
+        "::ffff:198.51.100.23": "::",
+    }
+    with Nginx(site):
+        async with aiohttp.ClientSession() as session:
+            for address, logged in cases.items():
+                r = await session.get(f"http://127.0.0.1:{probe}/", headers={"X-Addr": address})
+                assert (address, await r.text()) == (address, logged)
+
+
+# --------------------------------------------------------------------------- install.sh
+
+
+def test_install_sh_passes_shellcheck():
+    """Warnings and errors only (test_install.py runs the script itself)."""
+    shellcheck = need("shellcheck", "shellcheck")
+    done = subprocess.run(
+        [shellcheck, "-S", "warning", str(DEPLOY / "install.sh")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout
+    broken = subprocess.run(
+        [shellcheck, "-S", "warning", "-s", "bash", "-"], input="x=$(ls $1\n", capture_output=True, text=True
+    )
+    assert broken.returncode != 0  # the check is not vacuous

@@ -95,6 +95,7 @@ host = "127.0.0.1"
 port = {port}
 data_dir = "{data_dir}"
 redis = "{redis}"
+node_url = "http://127.0.0.1:{{port}}"  # no proxy in front: browsers reach the port
 lease_ttl_s = {ttl}
 
 [proxy]

@@ -183,7 +183,8 @@ def test_the_cluster_keys_of_seance_toml(tmp_path, capsys):
     toml = tmp_path / "seance.toml"
     toml.write_text(
         '[server]\nhost = "127.0.0.1"\nport = 8080\ndata_dir = "data"\nworkers = 2\n'
-        'redis = "redis://:secret@127.0.0.1:6379/0"\n[proxy]\ntrusted = ["127.0.0.1"]\n'
+        'redis = "redis://:secret@127.0.0.1:6379/0"\nnode_url = "https://n1.seance.example:{port}"\n'
+        '[proxy]\ntrusted = ["127.0.0.1"]\n'
     )
     assert main(["serve", "--check", "--config", str(toml)]) == 0
     out = capsys.readouterr().out

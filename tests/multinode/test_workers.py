@@ -25,6 +25,7 @@ host = "127.0.0.1"
 port = {port}
 data_dir = "{data_dir}"
 workers = 2
+node_url = "http://127.0.0.1:{{port}}"  # no proxy in front: browsers reach each port
 
 [proxy]
 trusted = ["127.0.0.1"]

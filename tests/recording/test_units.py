@@ -127,6 +127,30 @@ def test_purge_deletes_what_the_reglement_no_longer_keeps(tmp_path, capsys):
     assert purge(tmp_path, retention_days=365, today=today) == [orphan] and not orphan.exists()
 
 
+def test_purge_with_the_installation_s_config(tmp_path, capsys):
+    """--config: the data dir of seance.toml, and its [privacy] recording_retention_days for
+    a sitting without a journal (what /confidentialite states for it); no default data dir."""
+    data = tmp_path / "data"
+    _journal(data, "s1", 30)
+    journaled = new_recording_path(data, "s1", now=datetime(2026, 1, 1, tzinfo=UTC))
+    orphan = new_recording_path(data, "s2", now=datetime(2025, 12, 1, tzinfo=UTC))
+    kept = new_recording_path(data, "s2", now=datetime(2026, 2, 25, tzinfo=UTC))
+    for p in (journaled, orphan, kept):
+        p.write_bytes(b"x")
+    conf = tmp_path / "seance.toml"
+    conf.write_text(
+        f'[server]\ndata_dir = "{data}"\n[proxy]\ntrusted = ["127.0.0.1"]\n[privacy]\nrecording_retention_days = 60\n'
+    )
+    assert cli_main(["recordings", "purge", "--config", str(conf), "--today", "2026-03-01"]) == 0
+    assert not journaled.exists() and not orphan.exists() and kept.exists()
+    assert "conservation 60 jours" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # neither --config nor --data-dir: refused, nothing scanned
+        cli_main(["recordings", "purge", "--dry-run"])
+    assert "--config" in capsys.readouterr().err
+    conf.write_text("[server]\n")
+    assert cli_main(["recordings", "purge", "--config", str(conf)]) == 2 and kept.exists()
+
+
 def test_the_recorders_queue_is_bounded_and_its_drops_counted():
     from sfu.recorder import Recorder
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import ssl
 
@@ -12,6 +13,7 @@ from signaling.roles import Role
 from web.app import ACCOUNTS, CONFIG, REGISTRY, ROOMS, SIGNER, create_app
 from web.commands import demo
 from web.config import WebConfig
+from web.origin import same_origin
 from web.tls import ensure_self_signed, fingerprint_sha256, server_context
 
 
@@ -107,18 +109,40 @@ async def test_login_is_throttled(client):
     assert r.status == 429
 
 
-async def test_websocket_refuses_foreign_origins(client):
-    r = await client.get(
-        "/ws",
-        headers={
-            "Origin": "https://evil.example",
-            "Connection": "Upgrade",
-            "Upgrade": "websocket",
-            "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-        },
-    )
+async def test_websocket_refuses_foreign_origins_and_says_so(client, caplog):
+    upgrade = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
+    with caplog.at_level(logging.WARNING, logger="web.app"):
+        r = await client.get("/ws", headers={**upgrade, "Origin": "https://evil.example"})
     assert r.status == 403
+    # the DSI sees why, with what was compared (the proxy dropping Host looks just like this)
+    host = f"{client.host}:{client.port}"
+    assert any(
+        "WebSocket refusé : origine https://evil.example, hôte attendu " + host in rec.getMessage()
+        for rec in caplog.records
+    ), [rec.getMessage() for rec in caplog.records]
+    r = await client.get("/ws", headers={**upgrade, "Origin": f"http://{host}"})
+    assert r.status == 101
+    r.close()
+
+
+def test_same_origin_ignores_default_ports_only():
+    assert same_origin("https://seance.example.fr", "https", "seance.example.fr:443")
+    assert same_origin("https://seance.example.fr:443", "https", "seance.example.fr")
+    assert same_origin("https://Seance.Example.fr:8081", "https", "seance.example.fr:8081")
+    assert not same_origin("https://seance.example.fr:8081", "https", "seance.example.fr")
+    assert not same_origin("https://seance.example.fr", "https", "seance")  # nginx dropping Host (issue 18)
+    assert not same_origin("null", "https", "seance.example.fr")
+
+
+async def test_hsts_only_when_serving_tls_itself(tmp_path, aiohttp_client):
+    client = await aiohttp_client(create_app(WebConfig(tls=True, data_dir=tmp_path)))
+    r = await client.get("/login")
+    assert r.headers.getall("Strict-Transport-Security") == ["max-age=31536000"]
 
 
 async def test_websocket_deflate_unless_the_page_asks_not(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import subprocess
@@ -121,6 +122,7 @@ BAD = [
     ("port = 8080", "port = 8080\nworkers = 0", "server.workers"),
     ("port = 8080", 'port = 8080\nredis = "http://127.0.0.1"', "server.redis"),
     ("port = 8080", 'port = 8080\nnode_url = "ftp://n1"', "server.node_url"),
+    ("port = 8080", "port = 8080\nworkers = 2", "server.node_url"),  # behind the proxy: the public URL
     ("port = 8080", "port = 8080\nlease_ttl_s = 0", "server.lease_ttl_s"),
     ("port = 8080", 'port = 8080\nevent_loop = "tokio"', "server.event_loop"),
     ("port = 8080", 'port = 8080\ncolour = "bleu"', "server.colour"),
@@ -258,3 +260,25 @@ async def test_forwarded_headers_only_from_trusted_proxies(tmp_path, aiohttp_cli
     client = await aiohttp_client(distrusting)
     got = await (await client.get("/", headers=headers)).json()
     assert got["remote"] == "127.0.0.1" and got["scheme"] == "http" and got["host"] != "seance.example.fr"
+
+
+def test_check_warns_about_a_foreign_ice_address_and_certificates(tmp_path, capsys):
+    """192.0.2.10 (TEST-NET-1) is on no interface of a test machine; 127.0.0.1 is."""
+    (tmp_path / "turn-secret").write_text("s3cret")
+    text = GOOD.replace('trusted = ["127.0.0.1", "::1"]', 'trusted = ["127.0.0.1", "::1"]\ncertificate = "absent.pem"')
+    assert main(["serve", "--check", "--config", str(write(tmp_path, text))]) == 0  # warnings do not fail
+    out = capsys.readouterr().out
+    assert "ice.listen_addresses[1] : 192.0.2.10 n'est pas une adresse de cette machine" in out
+    assert "ice.listen_addresses[0]" not in out
+    assert f"proxy.certificate : certificat introuvable : {tmp_path / 'absent.pem'}" in out
+
+    cert, _ = ensure_self_signed(tmp_path / "tls")  # valid 365 days
+    config = load(write(tmp_path, text.replace('"absent.pem"', f'"{cert}"')))
+    assert [w[0] for w in serve.check_warnings(config)] == ["ice.listen_addresses[1]"]
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=355)
+    assert "expire dans" in serve.certificate_problem(cert, now=soon)[0]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
+    assert "expiré le" in serve.certificate_problem(cert, now=later)[0]
+
+    no_cert = load(write(tmp_path, GOOD))
+    assert "proxy.certificate" in [w[0] for w in serve.check_warnings(no_cert)]

@@ -18,12 +18,15 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
+from deliberation.demo import demo_council
+from signaling.council_store import CouncilStore
+from signaling.datadir import DataDir
 from signaling.roles import Role
 from signaling.room import SittingRoom
 from web.app import ACCOUNTS, SESSION_COOKIE, SIGNER, create_app
 from web.commands import demo
 from web.config import TurnSettings, WebConfig
-from web.log_privacy import PrivacyAccessLogger, redact, truncate_ip
+from web.log_privacy import PrivacyAccessLogger, RecordCleaner, redact, truncate_addresses, truncate_ip
 from web.turn import verify_rest_credential
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -265,7 +268,7 @@ async def test_frame_ancestors_of_the_public_page_are_configurable(aiohttp_clien
     assert "frame-ancestors 'none'" in (await client.get("/login")).headers["Content-Security-Policy"]
 
 
-async def test_hsts_and_secure_cookie_follow_the_request_behind_a_tls_proxy(aiohttp_client, tmp_path):
+async def test_secure_cookie_follows_the_request_behind_a_tls_proxy_which_sends_hsts(aiohttp_client, tmp_path):
     from web.commands.serve import build_app
     from web.config_file import ServeConfig
 
@@ -275,7 +278,7 @@ async def test_hsts_and_secure_cookie_follow_the_request_behind_a_tls_proxy(aioh
     client = await aiohttp_client(app)
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"}
     r = await client.get("/login", headers=https)
-    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Strict-Transport-Security" not in r.headers  # the proxy's, once (deploy/nginx/seance-proxy.conf)
     r = await client.post("/login", data={"login": "mod", "password": "pw"}, headers=https, allow_redirects=False)
     assert r.status == 303 and "Secure" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
     # plain HTTP (the test itself, or a proxy that says http): no HSTS, no Secure
@@ -335,3 +338,66 @@ async def test_the_recordings_period_stated_is_the_one_the_purge_applies(client,
     assert applied is not None
     text = await (await client.get("/confidentialite")).text()
     assert f'id="recording-retention">{applied} jours<' in text
+
+
+# --------------------------------------------------------------------------- every log line
+
+
+def test_addresses_are_truncated_in_any_text_unless_they_are_ours():
+    line = (
+        "Connection(0) Check CandidatePair(('203.0.113.10', 50000) -> ('198.51.100.23', 61234)) "
+        "[2001:db8:1:2:3:4:5:6]:443 from 2001:db8::7. ::ffff:198.51.100.9 ::1 127.0.0.1:8080 "
+        "aiortc 1.16.0 at 10:11:12,345 aa:bb:cc:dd:ee:ff"
+    )
+    assert truncate_addresses(line, frozenset({"203.0.113.10"})) == (
+        "Connection(0) Check CandidatePair(('203.0.113.10', 50000) -> ('198.51.100.0', 61234)) "
+        "[2001:db8:1:2::]:443 from 2001:db8::. ::ffff:198.51.100.0 ::1 127.0.0.1:8080 "
+        "aiortc 1.16.0 at 10:11:12,345 aa:bb:cc:dd:ee:ff"
+    )
+
+
+async def test_the_ice_library_s_log_lines_carry_no_full_address(caplog):
+    """A real ICE exchange between two aioice connections, whose INFO lines name both ends'
+    address and port. The record cleaner is given no address of its own, so that the
+    interface address aioice gathers on (the test namespace's LAN, or the host's) plays
+    a kiosk's: every line of aioice's shows it truncated, none whole."""
+    import aioice
+
+    previous = logging.getLogRecordFactory()
+    base = previous.previous if isinstance(previous, RecordCleaner) else previous
+    logging.setLogRecordFactory(RecordCleaner(base, own=frozenset()))
+    a, b = (
+        aioice.Connection(ice_controlling=True, use_ipv6=False),
+        aioice.Connection(ice_controlling=False, use_ipv6=False),
+    )
+    try:
+        caplog.set_level(logging.INFO, logger="aioice")
+        await asyncio.gather(a.gather_candidates(), b.gather_candidates())
+        for local, remote in ((a, b), (b, a)):
+            for candidate in local.local_candidates:
+                await remote.add_remote_candidate(candidate)
+            await remote.add_remote_candidate(None)
+            remote.remote_username, remote.remote_password = local.local_username, local.local_password
+        await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 10)
+        address = a.local_candidates[0].host
+    finally:
+        logging.setLogRecordFactory(previous)
+        await a.close()
+        await b.close()
+    lines = [rec.getMessage() for rec in caplog.records if rec.name.startswith("aioice")]
+    assert any("Check CandidatePair" in line for line in lines), lines
+    assert any(truncate_ip(address) in line for line in lines) and not any(address in line for line in lines), (
+        address,
+        lines,
+    )
+
+
+async def test_privacy_page_names_the_council_as_controller(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_app(WebConfig(tls=False, data_dir=tmp_path)))
+    text = await (await client.get("/confidentialite")).text()
+    assert "Le responsable du traitement est la communauté" in text  # nothing entered yet
+    council = demo_council()
+    with CouncilStore(DataDir(tmp_path).council_db) as store:  # as /admin stores it
+        store.save(council)
+    text = await (await client.get("/confidentialite")).text()
+    assert f'<strong id="controller">{council.name}</strong>' in text and council.siret in text

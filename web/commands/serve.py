@@ -11,9 +11,15 @@ installation of several machines sharing one Redis and one data dir (docs/operat
   ``X-Forwarded-For/-Proto/-Host`` are believed only from the listed proxy addresses.
 
 ``--check`` validates the file (every key, the TLS files loaded as a TLS server would)
-and exits 0 or 1 without serving. ``--add-admin LOGIN`` creates or resets an
-administrator account in the data dir and prints its password: the first account of a
-fresh installation (the others are made from ``/admin``).
+and exits 0 or 1 without serving. It also warns, without failing, about what would
+serve but not work: an ICE address this host does not have (kiosks would get candidates
+nobody answers on), and a certificate (``[tls] cert``, or the proxy's
+``[proxy] certificate``) that is missing, unreadable, expired or expiring within
+:data:`CERT_WARN_DAYS` days. The warnings are logged at each start too.
+
+``--add-admin LOGIN`` creates or resets an administrator account in the data dir and
+prints its password: the first account of a fresh installation (the others are made
+from ``/admin``).
 
 The app's registry gets the process collectors (``process_cpu_seconds_total``,
 ``process_resident_memory_bytes``, …) and ``seance_sittings{state}``, which
@@ -24,12 +30,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import errno
 import ipaddress
 import logging
+import socket
 import ssl
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
@@ -38,12 +48,15 @@ from prometheus_client.registry import Collector
 
 from sfu import gc_policy
 from sfu.eventloop import new_event_loop
+from web import log_privacy
 from web.config_file import ConfigError, ServeConfig, load
 from web.log_privacy import PrivacyAccessLogger  # T16: no query string, truncated addresses
 
 log = logging.getLogger(__name__)
 
 SITTING_STATES = ("deliberating", "media_only", "refused")
+#: A certificate expiring within this many days is warned about (certbot renews at 30).
+CERT_WARN_DAYS = 21
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -187,6 +200,93 @@ def build_app(config: ServeConfig, **create_app_kwargs) -> web.Application:
     return app
 
 
+# --------------------------------------------------------------------------- warnings
+
+
+def address_on_host(address: str) -> bool:
+    """Whether this host has ``address``: binding a UDP socket to it, as aioice will."""
+    ip = ipaddress.ip_address(address)
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.bind((address, 0))
+    except OSError as err:
+        if err.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EINVAL):
+            return False
+        raise
+    return True
+
+
+def certificate_problem(path: Path, now: dt.datetime | None = None) -> tuple[str, str] | None:
+    """(French, English) when the PEM certificate at ``path`` will not do, else None."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except FileNotFoundError:
+        return f"certificat introuvable : {path}", f"certificate not found: {path}"
+    except (OSError, ValueError) as err:
+        return f"certificat illisible : {path} ({err})", f"unreadable certificate: {path} ({err})"
+    now = now or dt.datetime.now(dt.UTC)
+    left = cert.not_valid_after_utc - now
+    if left.total_seconds() <= 0:
+        day = f"{cert.not_valid_after_utc:%Y-%m-%d}"
+        return f"certificat expiré le {day} : {path}", f"certificate expired on {day}: {path}"
+    if left.days < CERT_WARN_DAYS:
+        return (
+            f"certificat qui expire dans {left.days} jours : {path} (certbot renew ?)",
+            f"certificate expires in {left.days} days: {path} (certbot renew?)",
+        )
+    return None
+
+
+def check_warnings(config: ServeConfig) -> list[tuple[str, str, str]]:
+    """What serves but will not work, as (key, French, English)."""
+    out: list[tuple[str, str, str]] = []
+    for i, address in enumerate(config.web.ice_addresses):
+        if not address_on_host(address):
+            out.append(
+                (
+                    f"ice.listen_addresses[{i}]",
+                    f"{address} n'est pas une adresse de cette machine : les bornes n'y joindront pas le "
+                    "serveur (derrière une NAT 1:1, écoutez sur l'adresse privée et annoncez la publique : "
+                    "announced_address)",
+                    f"{address} is not an address of this host: kiosks will not reach the server there "
+                    "(behind a 1:1 NAT, listen on the private address and announce the public one)",
+                )
+            )
+    for key, path in (
+        ("tls.cert", config.tls_files.cert if config.tls_files else None),
+        ("proxy.certificate", config.proxy_certificate),
+    ):
+        problem = certificate_problem(path) if path is not None else None
+        if problem is not None:
+            out.append((key, *problem))
+    if config.behind_proxy and config.proxy_certificate is None:
+        out.append(
+            (
+                "proxy.certificate",
+                "non renseigné : --check ne peut pas vérifier le certificat de nginx",
+                "not set: --check cannot check nginx's certificate",
+            )
+        )
+    return out
+
+
+def own_addresses(config: ServeConfig) -> list[str]:
+    """The addresses of this installation named in its file: kept whole in the logs."""
+    w = config.web
+    hosts = [w.host, *w.ice_addresses, w.announced_address, *config.trusted_proxies]
+    for url in (config.cluster.redis_url, config.cluster.node_url):
+        if url:
+            hosts.append(urlsplit(url.replace("{port}", "1")).hostname)
+    return [h for h in hosts if h]
+
+
+def render_warnings(warnings: list[tuple[str, str, str]]) -> str:
+    return "\n".join(f"  attention / warning : {key} : {fr} / {en}" for key, fr, en in warnings)
+
+
 # --------------------------------------------------------------------------- actions
 
 
@@ -248,12 +348,17 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(err.render(), file=sys.stderr)
         return 1
+    warnings = check_warnings(config)
     if args.check:
         print(_summary(config))
+        if warnings:
+            print(render_warnings(warnings))
         return 0
     if args.add_admin is not None:
         return add_admin(config, args.add_admin)
 
+    # T16: every record cleaned, others' addresses truncated, this node's own kept whole
+    log_privacy.install(own=own_addresses(config), truncate=config.web.log_ip_truncate)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     config.web.data_dir.mkdir(parents=True, exist_ok=True)
@@ -280,6 +385,8 @@ def run(args: argparse.Namespace) -> int:
     port = workers_module.worker_port(config.web.port, args.worker_index or 0)
     app = build_app(config, placement=placement) if placement is not None else build_app(config)
     log.info("%s", _summary(config).replace("\n", " |"))
+    for key, fr, en in warnings:
+        log.warning("%s : %s / %s", key, fr, en)
     if placement is not None:
         log.info(
             "nœud %s : %s (port %d%s)",

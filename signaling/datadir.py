@@ -1,0 +1,196 @@
+"""The data directory of an installation: every file and folder it holds, named once.
+
+``seance serve`` keeps everything a council needs under one folder (``server.data_dir``,
+``/var/lib/seance`` on a production node). Every module that reads or writes there asks
+this one for the path, and ``seance backup`` / ``seance restore`` walk :data:`ENTRIES` to
+know what to copy, how, and with which mode. A file this table does not name is not
+Séance's (the backup test fails on one).
+
+Layout::
+
+    accounts.sqlite3            accounts, sessions revoked (signaling/accounts.py)     SQLite, WAL
+    council.sqlite3             the council, its sittings, agendas (/admin)            SQLite, WAL
+    session.key                 HMAC key of sessions and kiosk links (signaling/auth)  secret, 0600
+    csrf.key                    HMAC key of the admin forms' CSRF tokens (web/admin)   secret, 0600
+    keys/                                                                              0700
+      council-ed25519.pem       the council's journal signing key (R21)                secret, 0600
+      council-ed25519.pub       its public half, published with each convocation
+      recording-aes256.key      AES-256 key of the recordings at rest (R5)             secret, 0600
+    sittings/<sitting>/
+      journal.jsonl             the sitting's journal (docs/journal.md)                append-only
+      sobriete.json             the sobriety figures (signaling/sobriety.py)
+      holder.lock               the node holding the sitting (flock; not backed up)
+    recordings/<sitting>/
+      <stamp>-<label>.webm.enc  encrypted recordings (signaling/recordings.py)
+    tls-cert.pem, tls-key.pem   self-signed certificate of ``seance demo`` (web/tls.py)
+
+Sitting ids are checked here too (:func:`check_id`): they become folder names.
+
+Layer: ``signaling/`` (it imports nothing), so that ``signaling/`` and ``web/`` may use
+it; ``deliberation/`` and ``sfu/`` take the paths they need as arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+ACCOUNTS_DB = "accounts.sqlite3"
+COUNCIL_DB = "council.sqlite3"
+SESSION_KEY = "session.key"
+CSRF_KEY = "csrf.key"
+KEYS = "keys"
+COUNCIL_KEY = "council-ed25519.pem"
+COUNCIL_PUBLIC_KEY = "council-ed25519.pub"
+RECORDING_KEY = "recording-aes256.key"
+SITTINGS = "sittings"
+JOURNAL = "journal.jsonl"
+SOBRIETY = "sobriete.json"
+HOLDER_LOCK = "holder.lock"
+RECORDINGS = "recordings"
+RECORDING_SUFFIX = ".webm.enc"
+TLS_CERT = "tls-cert.pem"
+TLS_KEY = "tls-key.pem"
+
+#: Sitting (and salle) ids: they appear in URLs and become folder names here.
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class Kind(Enum):
+    """How a file is copied by ``seance backup`` and restored by ``seance restore``."""
+
+    SQLITE = "sqlite"  # SQLite's online backup API: a consistent copy while Séance writes
+    JOURNAL = "journal"  # cut at the last complete batch (web/backup.py, journal_cut)
+    SECRET = "secret"  # copied as is, restored mode 0600
+    FILE = "file"  # copied as is, restored mode 0640
+    RECORDING = "recording"  # copied as is; its SHA-256 checked against the journal's digest
+    RUNTIME = "runtime"  # belongs to a running process: never copied
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One kind of file of the data dir: ``pattern`` is relative, ``*`` for a sitting id
+    or a recording's name."""
+
+    pattern: str
+    kind: Kind
+    what: str
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry(ACCOUNTS_DB, Kind.SQLITE, "comptes et sessions révoquées"),
+    Entry(COUNCIL_DB, Kind.SQLITE, "conseil, séances, ordres du jour"),
+    Entry(SESSION_KEY, Kind.SECRET, "clé des sessions et des liens de borne"),
+    Entry(CSRF_KEY, Kind.SECRET, "clé des jetons CSRF des formulaires"),
+    Entry(f"{KEYS}/{COUNCIL_KEY}", Kind.SECRET, "clé de signature du conseil (R21)"),
+    Entry(f"{KEYS}/{COUNCIL_PUBLIC_KEY}", Kind.FILE, "clé publique du conseil"),
+    Entry(f"{KEYS}/{RECORDING_KEY}", Kind.SECRET, "clé de chiffrement des enregistrements (R5)"),
+    Entry(f"{SITTINGS}/*/{JOURNAL}", Kind.JOURNAL, "journal de la séance"),
+    Entry(f"{SITTINGS}/*/{SOBRIETY}", Kind.FILE, "sobriété numérique de la séance"),
+    Entry(f"{SITTINGS}/*/{HOLDER_LOCK}", Kind.RUNTIME, "verrou du nœud qui tient la séance"),
+    Entry(f"{RECORDINGS}/*/*{RECORDING_SUFFIX}", Kind.RECORDING, "enregistrement chiffré"),
+    Entry(TLS_CERT, Kind.FILE, "certificat auto-signé (démonstration)"),
+    Entry(TLS_KEY, Kind.SECRET, "clé du certificat auto-signé (démonstration)"),
+)
+
+#: SQLite's companions of a database in WAL mode: part of the database, never copied alone.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def check_id(sitting_id: str) -> str:
+    """``sitting_id`` if it may name a folder; ValueError otherwise (no ``..``, no ``/``)."""
+    if not isinstance(sitting_id, str) or not ID_RE.match(sitting_id):
+        raise ValueError(f"invalid sitting id {sitting_id!r}")
+    return sitting_id
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The paths of one data directory (nothing is created by asking)."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, root: Path | str | DataDir) -> DataDir:
+        return root if isinstance(root, DataDir) else cls(Path(root))
+
+    # -- databases and keys of the installation
+    @property
+    def accounts_db(self) -> Path:
+        return self.root / ACCOUNTS_DB
+
+    @property
+    def council_db(self) -> Path:
+        return self.root / COUNCIL_DB
+
+    @property
+    def session_key(self) -> Path:
+        return self.root / SESSION_KEY
+
+    @property
+    def csrf_key(self) -> Path:
+        return self.root / CSRF_KEY
+
+    @property
+    def keys(self) -> Path:
+        return self.root / KEYS
+
+    @property
+    def council_key(self) -> Path:
+        return self.keys / COUNCIL_KEY
+
+    @property
+    def council_public_key(self) -> Path:
+        return self.keys / COUNCIL_PUBLIC_KEY
+
+    @property
+    def recording_key(self) -> Path:
+        return self.keys / RECORDING_KEY
+
+    @property
+    def tls_cert(self) -> Path:
+        return self.root / TLS_CERT
+
+    @property
+    def tls_key(self) -> Path:
+        return self.root / TLS_KEY
+
+    # -- per sitting
+    @property
+    def sittings(self) -> Path:
+        return self.root / SITTINGS
+
+    def sitting(self, sitting_id: str) -> Path:
+        return self.sittings / check_id(sitting_id)
+
+    def journal(self, sitting_id: str) -> Path:
+        return self.sitting(sitting_id) / JOURNAL
+
+    def sobriety(self, sitting_id: str) -> Path:
+        return self.sitting(sitting_id) / SOBRIETY
+
+    def holder_lock(self, sitting_id: str) -> Path:
+        return self.sitting(sitting_id) / HOLDER_LOCK
+
+    @property
+    def recordings(self) -> Path:
+        return self.root / RECORDINGS
+
+    def recordings_of(self, sitting_id: str) -> Path:
+        return self.recordings / check_id(sitting_id)
+
+    def journaled_sittings(self) -> list[str]:
+        """Ids of the sittings that have a journal, sorted."""
+        if not self.sittings.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.sittings.glob(f"*/{JOURNAL}") if ID_RE.match(p.parent.name))
+
+    def entry_of(self, path: Path) -> Entry | None:
+        """The :data:`ENTRIES` line that names ``path`` (a file under the root), or None."""
+        rel = path.relative_to(self.root)
+        for entry in ENTRIES:
+            if rel.match(entry.pattern) and len(rel.parts) == len(Path(entry.pattern).parts):
+                return entry
+        return None
