@@ -37,6 +37,10 @@ from netlab.server import SALLES, SeanceServer, SittingDriver, http_session
 
 #: every page connected within this (a salle on a 120 kbit/s link too: ICE is small)
 CONNECT_TIMEOUT_S = 60.0
+#: how long the president waits for the checklist to show every salle transmitting
+#: before asking to open; a salle whose link cannot carry the sitting stays red and the
+#: opening is then refused (R7), which is what the weak-link scenarios measure
+CHECKLIST_TIMEOUT_S = 30.0
 #: how often the pages' samples are taken (the page keeps 10 minutes at most)
 TAKE_EVERY_S = 2.0
 
@@ -196,6 +200,9 @@ async def run(scenario: Scenario, folder: Path, log=print) -> figures.Report:
                 await driver.connect()
                 if scenario.open_sitting:
                     await driver.check_in()
+                    late = await driver.wait_transmitting(scenario.salles, CHECKLIST_TIMEOUT_S)
+                    if late:
+                        notes.append(f"not transmitting after {CHECKLIST_TIMEOUT_S:g} s: {', '.join(late)}")
                     opening = await driver.open()
                     log(f"[{scenario.name}] OpenSitting: {opening}")
                 await _sleep_taking(pages, scenario.settle_s)

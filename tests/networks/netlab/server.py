@@ -21,6 +21,7 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,6 +200,20 @@ class SittingDriver:
             for member in members:
                 await self.sockets[salle].ok(type="CheckIn", member_id=member, salle_id=salle)
         await self.sockets["president"].ok(type="AppointSecretary", member_id="m03")
+
+    async def wait_transmitting(self, salles: Sequence[str], timeout: float) -> list[str]:
+        """Wait, as a president watches the opening checklist, until the public view shows
+        every one of ``salles`` transmitting (R7), at most ``timeout`` seconds; return the
+        salles still not transmitting (empty: all are). The server's health needs a few
+        seconds of RTP and receiver reports after ICE connects (more on a loaded machine):
+        opening at once measures the machine's speed, not the product."""
+        end = time.monotonic() + timeout
+        while True:
+            shown = {s["id"]: s for s in (self.view or {}).get("salles", [])}
+            late = sorted(s for s in salles if not shown.get(s, {}).get("transmitting"))
+            if not late or time.monotonic() >= end:
+                return late
+            await asyncio.sleep(0.25)
 
     async def open(self) -> dict:
         """OpenSitting as the president: ``{"accepted", "code", "message"}``."""
