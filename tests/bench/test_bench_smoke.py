@@ -114,10 +114,6 @@ def _check_block(block: dict, salles: int) -> None:
 
 
 def test_seance_report_is_well_formed(bench_run) -> None:
-    from bench.seance_target import WIRED
-
-    if not WIRED:
-        pytest.skip("the Séance /ws target of the benchmark is not wired (bench/seance_target.py)")
     report, proc = bench_run
     assert proc.returncode == 0, proc.stderr
     assert rep.validate(report, janus="janus" in report) == []
