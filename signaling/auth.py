@@ -109,7 +109,7 @@ class Claims:
 class TokenSigner:
     """Issues and checks tokens under one secret key."""
 
-    def __init__(self, key: bytes, *, clock=time.time) -> None:
+    def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time) -> None:
         if len(key) < 32:
             raise ValueError("the signing key must be at least 32 bytes")
         self._key = key

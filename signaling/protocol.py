@@ -183,7 +183,7 @@ _TYPE_NAMES_FR = {str: "une chaîne", int: "un entier", bool: "un booléen", flo
 
 
 def _wire_name(f: dataclasses.Field[Any]) -> str:
-    return f.metadata.get("wire_name", f.name)
+    return str(f.metadata.get("wire_name", f.name))
 
 
 def _check(value: Any, annotation: Any, f: dataclasses.Field[Any], name: str) -> Any:
@@ -288,7 +288,7 @@ def correlation_id(raw: str | bytes) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return None
     if isinstance(data, dict) and isinstance(data.get("id"), str) and len(data["id"]) <= 64:
-        return data["id"]
+        return str(data["id"])
     return None
 
 
