@@ -20,7 +20,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "serve an installation from its seance.toml (--check: validate only)"),
     "rehearse": ("rehearse", "play a complete scripted sitting of the demo council in-process"),
     "audit": ("audit", "verify a sitting's journal offline"),
-    "bench": ("bench", "run the media-plane benchmark (figures reported, never asserted)"),
     "recordings": ("recordings", "apply the retention period to recordings (purge [--dry-run])"),
     "backup": ("backup", "write a consistent archive of the installation's data (--config, --out)"),
     "restore": ("restore", "restore an archive of seance backup into an empty data dir"),

@@ -50,8 +50,7 @@ def bench_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
     out = tmp / "report.json"
     cmd = [
         sys.executable,
-        "-c",
-        "import sys; from web.cli import main; sys.exit(main())",
+        "-m",
         "bench",
         "--salles",
         "2",
@@ -137,8 +136,7 @@ def test_workers_spread_sittings_over_processes(tmp_path) -> None:
     out = tmp_path / "report.json"
     cmd = [
         sys.executable,
-        "-c",
-        "import sys; from web.cli import main; sys.exit(main())",
+        "-m",
         "bench",
         "--workers",
         "2",
