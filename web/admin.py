@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import importlib
 import os
 import re
 import sqlite3
@@ -71,6 +70,8 @@ from signaling import datadir, sobriety
 from signaling.auth import KIOSK_TTL_S, new_password
 from signaling.council_store import CouncilStore
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY, SESSION_COOKIE, SIGNER
+from web.session import session_account
 
 COUNCIL_DB = datadir.COUNCIL_DB
 CSRF_FIELD = "csrf"
@@ -114,11 +115,6 @@ class Invalid(Exception):
 
 
 # --------------------------------------------------------------------------- plumbing
-
-
-def _webapp():
-    """web.app, imported when first needed (it imports this module to register the routes)."""
-    return importlib.import_module("web.app")
 
 
 def council_db_path(data_dir: Path) -> Path:
@@ -205,12 +201,9 @@ def _csrf_key(data_dir: Path) -> bytes:
     return path.read_bytes()
 
 
-CSRF_KEY = web.AppKey("admin_csrf_key", bytes)
-
-
 def csrf_token(request: web.Request) -> str:
     """Per session: an HMAC of the session cookie (a new login gives a new token)."""
-    cookie = request.cookies.get(_webapp().SESSION_COOKIE, "")
+    cookie = request.cookies.get(SESSION_COOKIE, "")
     return hmac.new(request.app[CSRF_KEY], cookie.encode(), hashlib.sha256).hexdigest()
 
 
@@ -225,7 +218,7 @@ def _error(request: web.Request, status: int, title: str, detail: str) -> web.Re
 
 
 def _admin(request: web.Request) -> Any | web.Response:
-    claims = _webapp().session_account(request)
+    claims = session_account(request)
     if claims is None or claims.role is not Role.ADMIN:
         return _error(
             request,
@@ -398,12 +391,12 @@ def _journal_exists(data_dir: Path, sitting_id: str) -> bool:
 
 def _dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -> dict[str, Any]:
     council = current_council(store)
-    config = request.app[_webapp().CONFIG]
+    config = request.app[CONFIG]
     sittings = store.sittings(council.id) if council else []
-    accounts = request.app[_webapp().ACCOUNTS].all()
+    accounts = request.app[ACCOUNTS].all()
     kiosks = []
     if council:
-        signer = request.app[_webapp().SIGNER]
+        signer = request.app[SIGNER]
         origin = f"{request.scheme}://{request.host}"
         for spec in config.sittings:
             for salle in council.salles:
@@ -456,7 +449,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     claims = _admin(request)
     if isinstance(claims, web.Response):
         return claims
-    with open_store(request.app[_webapp().CONFIG].data_dir) as (store, _db):
+    with open_store(request.app[CONFIG].data_dir) as (store, _db):
         try:
             context = _dashboard_context(request, store, notice=NOTICES.get(request.query.get("ok", "")))
         except CompositionError as err:  # stored before the core checked it (issue 13)
@@ -485,13 +478,13 @@ def _post(section: str, with_accounts: bool = False):
             if isinstance(checked, web.Response):
                 return checked
             _claims, form = checked
-            with open_store(request.app[_webapp().CONFIG].data_dir) as (store, _db):
+            with open_store(request.app[CONFIG].data_dir) as (store, _db):
                 council = current_council(store)
                 try:
                     if council is None and section != "conseil":
                         raise Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, section)
                     if with_accounts:
-                        notice = fn(store, council, form, request.app[_webapp().ACCOUNTS])
+                        notice = fn(store, council, form, request.app[ACCOUNTS])
                         return _page(request, "admin.html", _dashboard_context(request, store, notice=notice))
                     fn(store, council, form)
                 except CompositionError as err:  # the core refuses the composition (R9, L.5211-6 …)
@@ -689,8 +682,8 @@ async def save_account(request: web.Request) -> web.StreamResponse:
     if isinstance(checked, web.Response):
         return checked
     _claims, form = checked
-    accounts = request.app[_webapp().ACCOUNTS]
-    with open_store(request.app[_webapp().CONFIG].data_dir) as (store, _db):
+    accounts = request.app[ACCOUNTS]
+    with open_store(request.app[CONFIG].data_dir) as (store, _db):
         council = current_council(store)
         try:
             login, password, role, label = _account_from_form(form, council, accounts)
@@ -778,13 +771,13 @@ async def create_sitting(request: web.Request) -> web.StreamResponse:
     if isinstance(checked, web.Response):
         return checked
     _claims, form = checked
-    with open_store(request.app[_webapp().CONFIG].data_dir) as (store, _db):
+    with open_store(request.app[CONFIG].data_dir) as (store, _db):
         council = current_council(store)
         try:
             if council is None:
                 raise Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, "seances")
             existing = store.sittings(council.id)
-            failed = failed_sittings(request.app[_webapp().CONFIG].data_dir, existing)
+            failed = failed_sittings(request.app[CONFIG].data_dir, existing)
             config = _sitting_from_form(form, council, existing, failed)
         except Invalid as err:
             return _page(request, "admin.html", _dashboard_context(request, store, error=err, form=form), status=400)
@@ -889,7 +882,7 @@ def _sitting_context(
     items: list[AddAgendaItem],
     **extra: Any,
 ) -> dict[str, Any]:
-    config = request.app[_webapp().CONFIG]
+    config = request.app[CONFIG]
     return {
         "council": council,
         "s": sitting_view(sitting, sittings),
@@ -916,7 +909,7 @@ async def sitting_page(request: web.Request) -> web.StreamResponse:
     claims = _admin(request)
     if isinstance(claims, web.Response):
         return claims
-    with open_store(request.app[_webapp().CONFIG].data_dir) as (store, db):
+    with open_store(request.app[CONFIG].data_dir) as (store, db):
         found = _sitting_or_404(request, store)
         if isinstance(found, web.Response):
             return found
@@ -969,7 +962,7 @@ async def add_item(request: web.Request) -> web.StreamResponse:
     if isinstance(checked, web.Response):
         return checked
     _claims, form = checked
-    data_dir = request.app[_webapp().CONFIG].data_dir
+    data_dir = request.app[CONFIG].data_dir
     with open_store(data_dir) as (store, db):
         found = _sitting_or_404(request, store)
         if isinstance(found, web.Response):
@@ -1010,13 +1003,13 @@ async def add_item(request: web.Request) -> web.StreamResponse:
 
 async def api_check_item(request: web.Request) -> web.StreamResponse:
     """The agenda form's check as it is typed: {ok, rule, field, message} (JSON, read-only)."""
-    claims = _webapp().session_account(request)
+    claims = session_account(request)
     if claims is None or claims.role is not Role.ADMIN:
         return web.json_response(
             {"ok": False, "rule": "ROLE", "field": None, "message": "Réservé à l'administrateur."}, status=403
         )
     q = request.query
-    with open_store(request.app[_webapp().CONFIG].data_dir) as (store, db):
+    with open_store(request.app[CONFIG].data_dir) as (store, db):
         council = current_council(store)
         sitting = next((s for s in store.sittings(council.id) if s.id == q.get("seance")), None) if council else None
         if sitting is None:
@@ -1051,7 +1044,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
     claims = _admin(request)
     if isinstance(claims, web.Response):
         return claims
-    data_dir = request.app[_webapp().CONFIG].data_dir
+    data_dir = request.app[CONFIG].data_dir
     with open_store(data_dir) as (store, db):
         found = _sitting_or_404(request, store)
         if isinstance(found, web.Response):
@@ -1092,10 +1085,10 @@ async def convocation(request: web.Request) -> web.StreamResponse:
 def add_admin_routes(app: web.Application) -> None:
     """Register the admin pages; seed the demo council when the demo sitting is hosted."""
 
-    app[CSRF_KEY] = _csrf_key(app[_webapp().CONFIG].data_dir)
+    app[CSRF_KEY] = _csrf_key(app[CONFIG].data_dir)
 
     async def on_startup(app: web.Application) -> None:
-        config = app[_webapp().CONFIG]
+        config = app[CONFIG]
         from deliberation.demo import SITTING_ID
 
         if any(spec.id == SITTING_ID for spec in config.sittings):
