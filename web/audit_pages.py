@@ -18,7 +18,6 @@ Who: the auditor; the president and the admin may read too (R21: the auditor ver
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ from deliberation.scdl import deliberations_csv
 from deliberation.seance import Seance
 from signaling.datadir import DataDir
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.appkeys import CONFIG, ROOMS, SITTINGS
+from web.session import session_account
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.PRESIDENT, Role.ADMIN})
 _SITTING_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -51,11 +52,6 @@ DOWNLOAD_CSP = (
 # --------------------------------------------------------------------------- files and access
 
 
-def _webapp():
-    """web.app, imported when first needed (it imports this module to register the routes)."""
-    return importlib.import_module("web.app")
-
-
 def journal_path(data_dir: Path, sitting_id: str) -> Path:
     return DataDir.of(data_dir).journal(sitting_id)
 
@@ -66,11 +62,8 @@ def public_key_path(data_dir: Path) -> Path:
 
 def _service(request: web.Request, sitting_id: str) -> Any | None:
     """The running sitting service, if the backend has registered one (optional)."""
-    key = getattr(_webapp(), "SITTINGS", None)
-    if key is None:
-        return None
     try:
-        services = request.app[key]
+        services = request.app[SITTINGS]
     except KeyError:
         return None
     return services.get(sitting_id) if isinstance(services, dict) else None
@@ -88,7 +81,7 @@ def _not_found(request: web.Request, title: str, detail: str) -> web.Response:
 
 def _check(request: web.Request) -> tuple[Any, str] | web.Response:
     """(claims, sitting id) or the French refusal page."""
-    claims = _webapp().session_account(request)
+    claims = session_account(request)
     if claims is None or claims.role not in AUDIT_ROLES:
         return _forbidden(
             request,
@@ -118,7 +111,7 @@ class Material:
 
 
 def _load(request: web.Request, sitting_id: str, *, need_seance: bool) -> Material:
-    config = request.app[_webapp().CONFIG]
+    config = request.app[CONFIG]
     m = Material(sitting_id)
     service = _service(request, sitting_id)
     m.live = service is not None
@@ -478,7 +471,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         return checked
     claims, sitting_id = checked
     m = _load(request, sitting_id, need_seance=False)
-    rooms = request.app[_webapp().ROOMS]
+    rooms = request.app[ROOMS]
     if m.journal is None and sitting_id not in rooms and not m.live:
         return _not_found(request, "Séance inconnue", "Aucune séance ni aucun journal sous cet identifiant.")
     rows, names, votes, title = [], Names(None, {}), [], sitting_id

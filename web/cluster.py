@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,8 @@ from signaling.auth import TokenError
 from signaling.placement import Placement, SittingHost, redirect_message
 from signaling.protocol import Hello, ProtocolError
 from signaling.roles import Role
+from web import relay
+from web.appkeys import HANDLER_TABLE, ROOMS, SIGNER, SITTINGS
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,6 @@ class ClusterSettings:
 
 def read_settings(r: Any, server: dict) -> ClusterSettings:
     """Read the cluster keys of ``[server]`` with ``web.config_file``'s reader ``r``."""
-    import os
-
     workers = 1
     if "workers" in server:
         if server["workers"] == "auto":
@@ -121,8 +122,6 @@ def install(
 ) -> SittingHost:
     """Serve ``config.sittings`` through ``placement``; ``open_spec(spec)`` opens one sitting
     here (its room, then its service resumed from the journal) and returns the service."""
-    from web.app import HANDLER_TABLE, ROOMS, SIGNER, SITTINGS
-
     rooms: dict = app[ROOMS]
     services: dict = app[SITTINGS]
     handlers: dict = app[HANDLER_TABLE]
@@ -245,8 +244,7 @@ def install(
 
     app.router.add_get("/cluster", cluster)
 
-    from web import relay  # cascading for the public (when [server] public_viewers_per_node is set)
-
+    # cascading for the public (when [server] public_viewers_per_node is set)
     relay.install(app, placement, config, sittings, host)
     return host
 

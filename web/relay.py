@@ -52,6 +52,8 @@ from signaling.auth import Claims, TokenError, TokenSigner
 from signaling.placement import NodeInfo, Placement, redirect_message
 from signaling.protocol import Hello
 from signaling.roles import PERMISSIONS, Role
+from web.appkeys import HANDLER_TABLE, ROOMS, SIGNER, SITTINGS
+from web.turn import turn_ice_servers
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +131,6 @@ class Edge:
 
 class Cascade:
     def __init__(self, app: web.Application, placement: Placement, config: Any) -> None:
-        from web.app import ROOMS, SIGNER, SITTINGS
-
         self.app = app
         self.placement = placement
         self.config = config
@@ -368,8 +368,6 @@ class Cascade:
             edge.room.broadcast(message)
 
     async def serve_edge_hello(self, conn: Any, msg: Hello, edge: Edge) -> None:
-        from web.turn import turn_ice_servers
-
         claims = Claims(role=Role.PUBLIC, member=None, salle=None, sitting=msg.sitting, issued_at=0, expires_at=0)
         conn.claims = claims
         await edge.room.attach(conn)
@@ -460,8 +458,6 @@ class Cascade:
 
 def install(app: web.Application, placement: Placement, config: Any, sittings: list[str], host: Any) -> Cascade | None:
     """Install cascading (called by :func:`web.cluster.install`); nothing without a threshold or Redis."""
-    from web.app import HANDLER_TABLE
-
     if not getattr(config, "public_viewers_per_node", None) or getattr(placement, "redis", None) is None:
         return None
     cascade = Cascade(app, placement, config)

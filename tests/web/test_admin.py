@@ -13,9 +13,9 @@ from deliberation.commands import CheckIn, RecordQuorumFailure
 from deliberation.council import Salle
 from deliberation.journal import Journal
 from deliberation.seance import Seance
+from signaling.council_store import CouncilStore
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
-from web.admin import agenda_of, current_council, open_store
 from web.app import ACCOUNTS, SIGNER, create_app
 from web.commands import demo
 from web.config import WebConfig
@@ -49,18 +49,18 @@ async def csrf(client, path: str = "/admin") -> str:
 
 
 def council(config):
-    with open_store(config.data_dir) as (store, _db):
-        return current_council(store)
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        return store.current()
 
 
 def sittings(config):
-    with open_store(config.data_dir) as (store, _db):
-        return {s.id: s for s in store.sittings(current_council(store).id)}
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        return {s.id: s for s in store.sittings(store.current().id)}
 
 
 def agenda(config, sitting_id):
-    with open_store(config.data_dir) as (store, db):
-        return [i.title for i in agenda_of(db, current_council(store).id, sitting_id)]
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        return [i.title for i in store.agenda(store.current().id, sitting_id)]
 
 
 async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", convened="2027-03-05", mode="visio", **extra):
@@ -287,8 +287,8 @@ async def test_R12_a_nomination_states_its_body_an_outside_body_is_refused(admin
     }
     r = await admin.post(page + "/points", data=form, allow_redirects=False)
     assert r.status == 303
-    with open_store(config.data_dir) as (store, db):
-        (item,) = agenda_of(db, current_council(store).id, "cc-2027-03")
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        (item,) = store.agenda(store.current().id, "cc-2027-03")
     assert (item.kind, item.body, item.body_name, item.seats) == (
         "nomination",
         "commission",
@@ -571,10 +571,10 @@ async def test_R8_a_new_convocation_is_linked_to_the_sitting_whose_journal_recor
     for title in ("Programme de voirie 2027", "Tarifs de la piscine"):
         data = {"csrf": await csrf(admin, page), "title": title, "kind": "deliberation", "matiere_code": "8.3"}
         assert (await admin.post(page + "/points", data=data, allow_redirects=False)).status == 303
-    with open_store(config.data_dir) as (store, db):
-        c = current_council(store)
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        c = store.current()
         sitting = next(x for x in store.sittings(c.id) if x.id == "cc-a")
-        items = agenda_of(db, c.id, "cc-a")
+        items = store.agenda(c.id, "cc-a")
     # the sitting of 18 March, as served: two councillors come, the president records the lack of quorum
     path = journal_path(config.data_dir, "cc-a")
     path.parent.mkdir(parents=True)

@@ -21,8 +21,10 @@ from sfu.eventloop import new_event_loop
 from signaling.accounts import AccountStore
 from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.app import create_app
 from web.config import SalleSpec, SittingSpec, WebConfig
 from web.log_privacy import PrivacyAccessLogger
+from web.tls import server_context
 
 DEMO_SITTING = "demo"
 
@@ -193,12 +195,8 @@ def run(args: argparse.Namespace) -> int:
         for s in sitting.salles
     ]
 
-    from web.app import create_app  # after argument parsing: keeps `seance --help` light
-
     ssl_context = None
     if config.tls:
-        from web.tls import server_context
-
         ssl_context = server_context(config.data_dir)
     app = create_app(config)
     print_banner(config, sitting, accounts, links)
