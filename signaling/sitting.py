@@ -507,6 +507,7 @@ class SittingService:
             "lines": self.journal.lines,
             "head": self.journal.head,
             "signed_checkpoints": self.journal.signed_checkpoints,
+            "signed_head": self.journal.signed_head,
         }
 
     def view(self) -> dict[str, Any] | None:

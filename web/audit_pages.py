@@ -439,6 +439,12 @@ def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, A
                         "failing": failing,
                     }
                 )
+        elif kind == "checkpoint" and data.get("reason") == "batch" and rows and rows[-1]["kind"] == "command":
+            # format 2: each command's batch ends with its own signature, shown with the command
+            rows[-1]["events"].append(
+                {"line": n, "text": "Scellé : signature Ed25519 du conseil", "type": "checkpoint", "failing": failing}
+            )
+            rows[-1]["failing"] = rows[-1]["failing"] or failing
         elif kind == "checkpoint":
             reason = {"genesis": "genèse", "VoteClosed": "résultat d'un vote", "SittingClosed": "clôture"}.get(
                 data.get("reason"), data.get("reason")
