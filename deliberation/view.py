@@ -295,5 +295,7 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
             "lines": journal.get("lines"),
             "head": journal.get("head"),
             "signed_checkpoints": journal.get("signed_checkpoints"),
+            # the last signed checkpoint (seq, hash, signature…): anyone may keep it as a witness (R21)
+            "signed_head": journal.get("signed_head"),
         },
     }

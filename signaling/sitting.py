@@ -261,6 +261,11 @@ class SittingService:
             return await self._close_with_recording(actor, command_dict)
         if command_dict.get("type") == "CloseSitting":
             await self._sobriety_before_closing(actor, command_dict)
+        return await self._journal_command(actor, command_dict)
+
+    async def _journal_command(self, actor: Actor, command_dict: dict[str, Any]) -> list[Event] | Refusal:
+        """Under the lock: stamp, decide, journal (fsync), apply (R18). No pre-step: those are
+        :meth:`command`'s, so this never comes back to them (issue 12.12)."""
         async with self._lock:
             if self.journal is None:  # failed while we waited
                 return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
@@ -392,11 +397,13 @@ class SittingService:
             self._recording_held = True
             try:
                 await self.stop_recording()
-                return await self.command(actor, command_dict)
+                await self._sobriety_before_closing(actor, command_dict)
+                return await self._journal_command(actor, command_dict)
             finally:
                 self._recording_held = False
                 self._sync_recording()  # the closing was refused after all: record again
-        return await self.command(actor, command_dict)
+        # refused (a vote still open…): the refusal, the recording untouched
+        return await self._journal_command(actor, command_dict)
 
     # ------------------------------------------------------------------ sobriety
     async def _sobriety_before_closing(self, actor: Actor, command_dict: dict[str, Any]) -> None:
@@ -507,6 +514,7 @@ class SittingService:
             "lines": self.journal.lines,
             "head": self.journal.head,
             "signed_checkpoints": self.journal.signed_checkpoints,
+            "signed_head": self.journal.signed_head,
         }
 
     def view(self) -> dict[str, Any] | None:

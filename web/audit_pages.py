@@ -34,6 +34,7 @@ from deliberation.journal import JournalError, key_fingerprint, load_public_pem,
 from deliberation.minutes import french_date, french_time, liste_deliberations_html, proces_verbal_html
 from deliberation.scdl import deliberations_csv
 from deliberation.seance import Seance
+from deliberation.secrecy import OpenBallots, open_ballots
 from signaling.datadir import DataDir
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.appkeys import CONFIG, ROOMS, SITTINGS
@@ -107,6 +108,7 @@ class Material:
     seance_error: str | None = None
     report: AuditReport | None = None
     open_sitting: bool = False  # verified up to its last line, not closed yet
+    secret: OpenBallots | None = None  # a vote still open: its ballots are not shown (R13)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,6 +129,7 @@ def _load(request: web.Request, sitting_id: str, *, need_seance: bool) -> Materi
         m.key_pem = pem if isinstance(pem, bytes) else str(pem).encode()
     if m.journal is None:
         return m
+    m.secret = open_ballots(m.journal)
     if m.key_pem is None:
         m.key_error = "La clé publique du conseil est introuvable : le journal ne peut pas être vérifié."
         return m
@@ -220,8 +223,10 @@ def _quorum(q: dict[str, Any]) -> str:
     return text + (", sans condition de quorum (R8)" if q.get("waived") else "")
 
 
-def describe_event(ev: dict[str, Any], names: Names) -> str:
-    """One event, in French, for people (the raw line stays available)."""
+def describe_event(ev: dict[str, Any], names: Names, *, secret: bool = False) -> str:
+    """One event, in French, for people (the raw line stays available).
+
+    ``secret``: a ballot of the vote still open, written without its choice (R13)."""
     t, d = ev.get("type"), ev.get("data") or {}
     mem, sal, item = names.member, names.salle, names.item
     match t:
@@ -292,6 +297,8 @@ def describe_event(ev: dict[str, Any], names: Names) -> str:
             )
         case "BallotCast":
             on = f" pour {mem(d['on_behalf_of'])} (pouvoir)" if d.get("on_behalf_of") else ""
+            if secret:
+                return f"{mem(d.get('voter_id'))}{on} : vote enregistré (le choix sera lisible à la clôture du vote)"
             if d.get("candidate_id"):
                 return f"{mem(d.get('voter_id'))}{on} : vote pour {mem(d['candidate_id'])}"
             return f"{mem(d.get('voter_id'))}{on} : {CHOICE_LABELS.get(d.get('choice'), d.get('choice'))}"
@@ -352,8 +359,13 @@ def _time(at: str | None) -> str:
         return at or ""
 
 
-def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, Any]], Names]:
-    """Rows for the page: one per command (with its events), checkpoint or genesis."""
+def timeline(
+    content: bytes, failing_line: int | None, secret_from: int | None = None
+) -> tuple[list[dict[str, Any]], Names]:
+    """Rows for the page: one per command (with its events), checkpoint or genesis.
+
+    From line ``secret_from`` on (the ballots of the vote still open), ballots are written
+    without their choice (R13)."""
     parsed = _parse_lines(content)
     council = None
     if parsed and parsed[0][1] and parsed[0][1].get("kind") == "genesis":
@@ -416,7 +428,13 @@ def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, A
         elif kind == "event":
             ev = data.get("event") or {}
             target = rows[-1] if rows and rows[-1]["kind"] == "command" else None
-            entry = {"line": n, "text": describe_event(ev, names), "type": ev.get("type"), "failing": failing}
+            secret = secret_from is not None and n >= secret_from
+            entry = {
+                "line": n,
+                "text": describe_event(ev, names, secret=secret),
+                "type": ev.get("type"),
+                "failing": failing,
+            }
             if target is not None:
                 target["events"].append(entry)
                 target["failing"] = target["failing"] or failing
@@ -432,6 +450,12 @@ def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, A
                         "failing": failing,
                     }
                 )
+        elif kind == "checkpoint" and data.get("reason") == "batch" and rows and rows[-1]["kind"] == "command":
+            # format 2: each command's batch ends with its own signature, shown with the command
+            rows[-1]["events"].append(
+                {"line": n, "text": "Scellé : signature Ed25519 du conseil", "type": "checkpoint", "failing": failing}
+            )
+            rows[-1]["failing"] = rows[-1]["failing"] or failing
         elif kind == "checkpoint":
             reason = {"genesis": "genèse", "VoteClosed": "résultat d'un vote", "SittingClosed": "clôture"}.get(
                 data.get("reason"), data.get("reason")
@@ -476,7 +500,11 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         return _not_found(request, "Séance inconnue", "Aucune séance ni aucun journal sous cet identifiant.")
     rows, names, votes, title = [], Names(None, {}), [], sitting_id
     if m.journal is not None:
-        rows, names = timeline(m.journal, None if m.report is None or m.report.ok else m.report.line)
+        rows, names = timeline(
+            m.journal,
+            None if m.report is None or m.report.ok else m.report.line,
+            m.secret.first_line if m.secret else None,
+        )
         if names.council is not None and rows and rows[0]["kind"] == "genesis":
             genesis = _parse_lines(m.journal)[0][1] or {}
             title = (genesis.get("config") or {}).get("title") or sitting_id
@@ -522,8 +550,14 @@ async def download_journal(request: web.Request) -> web.StreamResponse:
     m = _load(request, checked[1], need_seance=False)
     if m.journal is None:
         return _not_found(request, "Journal introuvable", "Cette séance n'a pas encore de journal.")
-    # The bytes as stored, verified or not: the auditor checks them offline.
-    return _download(m.journal, "application/jsonl; charset=utf-8", f"journal-{checked[1]}.jsonl")
+    # The bytes as stored, verified or not: the auditor checks them offline. While a vote is
+    # open, up to the batch that opened it (R13: no choice before the close; in format 2 a
+    # signed prefix, which verifies with --allow-open); the rest once the vote is closed.
+    body = m.journal[: m.secret.cut] if m.secret else m.journal
+    response = _download(body, "application/jsonl; charset=utf-8", f"journal-{checked[1]}.jsonl")
+    if m.secret:
+        response.headers["X-Seance-Journal-Withheld-From-Line"] = str(m.secret.first_line)
+    return response
 
 
 async def download_key(request: web.Request) -> web.StreamResponse:
