@@ -83,5 +83,11 @@ class RouterConfig:
     packet_cache_size: int = 512
     keyframe_request_interval: float = 0.5
     keyframe_retry_interval: float = 1.0
+    #: a subscriber's PLI/FIR (RFC 4585 section 6.3.1, RFC 5104 section 4.3.1) reaches its
+    #: publisher at most once per ``keyframe_relay_interval`` per publisher, and each
+    #: subscriber's at most once per ``subscriber_keyframe_interval`` (see
+    #: :meth:`sfu.producer.Producer.keyframe_wanted`)
+    keyframe_relay_interval: float = 1.0
+    subscriber_keyframe_interval: float = 4.0
     max_video_bitrate: int = 1_500_000
     tick_interval: float = 0.25

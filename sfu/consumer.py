@@ -8,8 +8,9 @@ header extension ids (the publisher's ``mid`` stripped), VP8 PictureID/TL0PICIDX
 A video slot switches to a new source on the new source's key frame (a PLI is sent
 to it at once), forwarding the old source until then; an audio slot switches at the
 next packet. Towards the subscriber it answers NACKs (RFC 4585 section 6.2.1) from
-the producer's packet cache, relays PLI/FIR to the current source (rate-limited by
-the producer), feeds the subscriber's health from its receiver reports, and sends
+the producer's packet cache, passes PLI/FIR on to the current source (which throttles
+them: :meth:`sfu.producer.Producer.keyframe_wanted`; during a switch the pending
+source's key frame answers them), feeds the subscriber's health from its receiver reports, and sends
 RTCP sender reports mapped from the source's (RFC 3550 section 6.4.1) so the
 browser can relate RTP time to wall-clock time (lip-sync).
 """
@@ -84,6 +85,7 @@ class Consumer:
         self.source: Producer | None = None
         self.pending: Producer | None = None
         self.pending_since = 0.0
+        self.keyframe_asked_at: float | None = None  # this subscriber's last PLI passed on
         self.closed = False
         # producers translate their extension ids once per packet for all the
         # consumers that negotiated the same ids (see Producer.extension_table)
@@ -246,9 +248,10 @@ class Consumer:
             self.retransmit(list(packet.lost))
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             self.counters.plis_received += 1
-            target = self.pending or self.source
-            if target is not None:
-                target.request_keyframe()
+            if self.pending is not None:
+                self.counters.plis_absorbed += 1  # the switch waits for a key frame already
+            elif self.source is not None:
+                self.source.keyframe_wanted(self)
 
     def _on_report(self, report: Any) -> None:
         if self._first_seq is None:
