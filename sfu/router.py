@@ -13,6 +13,7 @@ Public API (docs/interfaces.md, used by signaling)::
     answer_sdp = await router.connect_viewer(viewer_id, offer_sdp)
     await router.disconnect(peer_id)
     router.set_muted(salle_id, bool); router.set_audio_only(salle_id, bool)
+    router.set_public_silenced(bool); router.set_public_fed(bool)  (R19; R2, R11)
     router.pin(salle_id | None); router.set_president_salle(salle_id)
     router.health(salle_id) -> SalleHealth
     router.stats() -> dict
@@ -80,6 +81,7 @@ class Router:
         self.muted: set[str] = set()
         self.audio_only: set[str] = set()
         self.public_silenced = False  # R19
+        self.public_fed = True  # False outside the open sitting: public viewers get nothing
         self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.pinned: str | None = None
         self.president_salle: str | None = None
@@ -127,6 +129,14 @@ class Router:
         """R19: while a passage is sensitive, public viewers receive no audio and no video."""
         if silenced != self.public_silenced:
             self.public_silenced = silenced
+            self._reassign()
+
+    def set_public_fed(self, fed: bool) -> None:
+        """R2, R11: public viewers (and the relays to other nodes) are fed only while the
+        sitting is open; before the opening, during a suspension and after the closing no
+        packet from the salles is forwarded to them. Salles keep hearing and seeing each other."""
+        if fed != self.public_fed:
+            self.public_fed = fed
             self._reassign()
 
     def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None:
@@ -348,7 +358,7 @@ class Router:
             speaker=self.speaker.active,
             recency=recency,
             loudest=loudest,
-            public_silenced=self.public_silenced,
+            public_silenced=self.public_silenced or not self.public_fed,
             no_broadcast=self.no_broadcast,
         )
 

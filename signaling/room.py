@@ -40,6 +40,7 @@ class MediaRouter(Protocol):
     def set_muted(self, salle_id: str, muted: bool) -> None: ...
     def set_audio_only(self, salle_id: str, audio_only: bool) -> None: ...
     def set_public_silenced(self, silenced: bool) -> None: ...
+    def set_public_fed(self, fed: bool) -> None: ...
     def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None: ...
     def pin(self, salle_id: str | None) -> None: ...
     def set_president_salle(self, salle_id: str) -> None: ...
@@ -78,6 +79,9 @@ class SittingRoom:
         self.audio_only: set[str] = set()
         self.pinned: str | None = None
         self.public_silenced = False  # R19
+        #: R2, R11: set by the sitting's service from its state (fed only while open); an edge's
+        #: room has no service and stays fed (its holder already gates the relay)
+        self.public_fed = True
         self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.transmitting: dict[str, bool] = {s.id: False for s in salles}
         self.health_changed_at: dict[str, float] = {}
@@ -254,6 +258,14 @@ class SittingRoom:
         if silenced != self.public_silenced:
             self.router.set_public_silenced(silenced)
             self.public_silenced = silenced
+            self._state_changed()
+
+    def set_public_fed(self, fed: bool) -> None:
+        """R2, R11: public viewers receive the salles only while the sitting is open (not
+        before the opening, during a suspension or after the closing)."""
+        if fed != self.public_fed:
+            self.router.set_public_fed(fed)
+            self.public_fed = fed
             self._state_changed()
 
     def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None:

@@ -250,3 +250,25 @@ async def test_viewer_programme_follows_speaker_with_continuous_stream(sitting):
     assert await grows(viewer, "audio-0")
     assert router.stats()["frames_decoded"] == 0
     assert router.stats()["hook_errors"] == {}
+
+
+async def test_R2_R11_public_viewers_are_fed_only_while_the_sitting_is_open(sitting):
+    """``set_public_fed(False)`` (before the opening, suspended, closed): a viewer's slots
+    empty and no packet reaches it, while the salles keep hearing and seeing each other."""
+    router = sitting.router
+    for salle in ("belcourt", "vaux"):
+        await sitting.join(salle, amplitude=0.05)
+    viewer = await sitting.viewer()
+    assert await wait_for(lambda: viewer.count("programme") > 10 and viewer.count("audio-0") > 10, 20)
+
+    router.set_public_fed(False)
+    assert set(router.peers["public-1"].assignments.values()) == {None}
+    await asyncio.sleep(0.5)  # what was in flight lands
+    frozen = {slot: viewer.count(slot) for slot in ("programme", "audio-0", "audio-1")}
+    vaux_sees = sitting.clients["vaux"].count(slot_of(router, "vaux", "belcourt", "video"))
+    await asyncio.sleep(1.5)
+    assert {slot: viewer.count(slot) for slot in frozen} == frozen
+    assert sitting.clients["vaux"].count(slot_of(router, "vaux", "belcourt", "video")) > vaux_sees + 5
+
+    router.set_public_fed(True)
+    assert await grows(viewer, "programme") and await grows(viewer, "audio-0")

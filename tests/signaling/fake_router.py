@@ -64,6 +64,9 @@ class FakeRouter:
     def set_public_silenced(self, silenced):
         self.public_silenced = silenced
 
+    def set_public_fed(self, fed):
+        self.public_fed = fed
+
     def set_no_broadcast(self, salle_ids):
         self.no_broadcast = frozenset(salle_ids)
 

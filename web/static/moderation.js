@@ -47,7 +47,7 @@ function renderFloor() {
   const f = view.floor || { speaker: null, queue: [] };
   const children = [];
   if (f.speaker) {
-    children.push(h("p", { class: "speaker" }, "A la parole : ", h("strong", {}, f.speaker.name), " ",
+    children.push(h("p", { class: "speaker" }, "À la parole : ", h("strong", {}, f.speaker.name), " ",
       button("Fin de l'intervention", (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget), "", "end-floor")));
   } else children.push(h("p", { class: "muted" }, "Personne n'a la parole."));
   if (f.queue.length) {

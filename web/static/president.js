@@ -406,7 +406,7 @@ function renderFloor() {
   const f = view.floor || { speaker: null, queue: [] };
   const children = [];
   if (f.speaker) {
-    children.push(h("p", { class: "speaker" }, "A la parole : ", h("strong", {}, f.speaker.name)),
+    children.push(h("p", { class: "speaker" }, "À la parole : ", h("strong", {}, f.speaker.name)),
       h("button", { type: "button", class: "small", dataset: { key: "end-floor" },
         onclick: (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget) }, "Fin de l'intervention"));
   } else {
