@@ -11,8 +11,11 @@ Public API (docs/interfaces.md, used by signaling)::
     router.slot_layout("salle" | "viewer") -> list[dict]
     answer_sdp = await router.connect_salle(salle_id, offer_sdp)
     answer_sdp = await router.connect_viewer(viewer_id, offer_sdp)
+    answer_sdp = await router.connect_monitor(monitor_id, offer_sdp)  (every salle's picture)
+    router.voice_activity() -> {"active", "speaking"}
     await router.disconnect(peer_id)
     router.set_muted(salle_id, bool); router.set_audio_only(salle_id, bool)
+    router.set_public_silenced(bool); router.set_public_fed(bool)  (R19; R2, R11)
     router.pin(salle_id | None); router.set_president_salle(salle_id)
     router.health(salle_id) -> SalleHealth
     router.stats() -> dict
@@ -40,7 +43,7 @@ from .health import HealthMonitor, SalleHealth
 from .metrics import SfuCounters, register
 from .peer import Peer
 from .producer import Producer
-from .slots import PolicyInput, assign_salle, assign_viewer, layout
+from .slots import PolicyInput, assign_monitor, assign_salle, assign_viewer, layout
 from .speaker import SpeakerDetector
 from .traffic import TrafficMeter
 
@@ -80,6 +83,7 @@ class Router:
         self.muted: set[str] = set()
         self.audio_only: set[str] = set()
         self.public_silenced = False  # R19
+        self.public_fed = True  # False outside the open sitting: public viewers get nothing
         self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.pinned: str | None = None
         self.president_salle: str | None = None
@@ -107,6 +111,25 @@ class Router:
         """Answer a public viewer's offer (receive only: programme and voices)."""
         return await self._connect(viewer_id, "viewer", offer_sdp, None)
 
+    async def connect_monitor(self, monitor_id: str, offer_sdp: str) -> str:
+        """Answer a monitor's offer (the president's and the moderator's mosaic): every
+        salle's picture, no audio (see :func:`sfu.slots.assign_monitor`)."""
+        return await self._connect(monitor_id, "monitor", offer_sdp, None)
+
+    def voice_activity(self) -> dict[str, Any]:
+        """Who speaks now, from the RFC 6464 levels the speaker detector tracks:
+        ``{"active": salle | None, "speaking": [salles above the silence threshold]}``."""
+        now = time.monotonic()
+        threshold = self.config.speaker.silence_threshold
+        speaking = sorted(
+            p.salle_id
+            for p in self.peers.values()
+            if p.kind == "salle"
+            and p.salle_id not in self.muted
+            and self.speaker.loudness(p.salle_id, now) >= threshold
+        )
+        return {"active": self.speaker.active, "speaking": speaking}
+
     async def disconnect(self, peer_id: str) -> None:
         peer = self.peers.get(peer_id)
         if peer is not None:
@@ -127,6 +150,14 @@ class Router:
         """R19: while a passage is sensitive, public viewers receive no audio and no video."""
         if silenced != self.public_silenced:
             self.public_silenced = silenced
+            self._reassign()
+
+    def set_public_fed(self, fed: bool) -> None:
+        """R2, R11: public viewers (and the relays to other nodes) are fed only while the
+        sitting is open; before the opening, during a suspension and after the closing no
+        packet from the salles is forwarded to them. Salles keep hearing and seeing each other."""
+        if fed != self.public_fed:
+            self.public_fed = fed
             self._reassign()
 
     def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None:
@@ -348,7 +379,7 @@ class Router:
             speaker=self.speaker.active,
             recency=recency,
             loudest=loudest,
-            public_silenced=self.public_silenced,
+            public_silenced=self.public_silenced or not self.public_fed,
             no_broadcast=self.no_broadcast,
         )
 
@@ -367,6 +398,8 @@ class Router:
                     cfg.audio_slots,
                     receives_video=peer.salle_id not in self.audio_only,
                 )
+            elif peer.kind == "monitor":
+                new = assign_monitor(inp, peer.assignments)
             else:
                 new = assign_viewer(inp, peer.assignments, cfg.audio_slots)
             new = {slot: new.get(slot) for slot in new if slot in peer.slots}

@@ -94,11 +94,12 @@ class Hello(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class Join(Message):
-    """Ask for media: ``as`` = ``salle`` (a kiosk publishing its salle) or ``viewer``
-    (receive-only: the public stream). The server answers with ``slots``."""
+    """Ask for media: ``as`` = ``salle`` (a kiosk publishing its salle), ``viewer``
+    (receive-only: the public stream) or ``monitor`` (the president's and the moderator's
+    mosaic: every salle's picture). The server answers with ``slots``."""
 
     type: ClassVar[str] = "join"
-    as_: Literal["salle", "viewer"] = field(metadata={"wire_name": "as"})
+    as_: Literal["salle", "viewer", "monitor"] = field(metadata={"wire_name": "as"})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -150,6 +150,28 @@ async def test_only_a_kiosk_publishes_and_only_its_own_salle(client):
     assert (await recv(ws2, "answer"))["sdp"] == "v=0\r\nanswer-for-viewer"
 
 
+async def test_the_president_and_the_moderator_watch_every_salle_others_may_not(client):
+    """``join as monitor``: the mosaic of the president's and the moderator's screens
+    (every salle's picture, no audio) and the ``voices`` the Router measures."""
+    for role, kw in ((Role.COUNCILLOR, {"member": "m03"}), (Role.AGENT, {"salle": "vaux", "agent": "a"})):
+        ws, _ = await hello(client, role, **kw)
+        await ws.send_json({"type": "join", "as": "monitor"})
+        assert (await recv(ws, "error"))["code"] == "forbidden"
+    anonymous, _ = await hello(client)
+    await anonymous.send_json({"type": "join", "as": "monitor"})
+    assert (await recv(anonymous, "error"))["code"] == "forbidden"
+    for role, kw in ((Role.PRESIDENT, {"member": "m01", "salle": "belcourt"}), (Role.MODERATOR, {"member": "mod"})):
+        ws, _ = await hello(client, role, **kw)
+        await ws.send_json({"type": "join", "as": "monitor", "id": "j"})
+        slots = await recv(ws, "slots")
+        assert slots["as"] == "monitor" and slots["peer"].startswith("monitor-")
+        assert (await recv(ws, "voices")) == {"type": "voices", "active": None, "speaking": []}
+        await ws.send_json({"type": "offer", "sdp": "v=0\r\n"})
+        assert (await recv(ws, "answer"))["sdp"] == "v=0\r\nanswer-for-monitor"
+    router(client).voices = {"active": "vaux", "speaking": ["vaux"]}
+    assert (await recv(ws, "voices")) == {"type": "voices", "active": "vaux", "speaking": ["vaux"]}
+
+
 async def test_offer_before_join_and_bad_sdp(client):
     ws, _ = await hello(client, Role.KIOSK, salle="belcourt")
     await ws.send_json({"type": "offer", "sdp": "v=0\r\n"})
