@@ -130,7 +130,7 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        return self.data["kind"]
+        return str(self.data["kind"])
 
 
 def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
