@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 
 import pytest
@@ -16,7 +18,7 @@ from deliberation.seance import Seance
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
-from web.app import ACCOUNTS, SIGNER, create_app
+from web.app import ACCOUNTS, ROOMS, SIGNER, SITTINGS, create_app
 from web.commands import demo
 from web.config import WebConfig
 
@@ -601,3 +603,49 @@ async def test_R8_a_new_convocation_is_linked_to_the_sitting_whose_journal_recor
 
 def _agent(salle):
     return Actor(CoreRole.AGENT, salle_id=salle, agent_id=f"a-{salle}")
+
+
+# --------------------------------------------------------------------------- convened sittings (issue 18.1)
+
+
+async def test_a_sitting_convened_in_admin_is_served_at_once_its_journal_from_the_stored_council(admin, config):
+    """One home for sittings: no [[sittings]] entry, no restart. The convocation's route
+    hosts the sitting; its journal's first line carries the council as stored, then the
+    agenda as the admin built it; its kiosk links say which sitting they are for."""
+    assert (await new_sitting(admin)).status == 303
+    page = "/admin/seances/cc-2027-03"
+    form = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
+    assert (await admin.post(page + "/points", data=form, allow_redirects=False)).status == 303
+    assert "cc-2027-03" not in admin.app[ROOMS]  # created, not convened: not hosted
+    refused = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page)})
+    assert refused.status == 400 and "cochez la case" in await refused.text()
+    assert "cc-2027-03" not in admin.app[ROOMS]
+    r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
+    assert r.status == 200 and "le serveur la tient dès maintenant" in await r.text()
+    service = admin.app[SITTINGS]["cc-2027-03"]
+    assert service.seance is not None and service.error is None
+    first = json.loads(journal_path(config.data_dir, "cc-2027-03").read_text().splitlines()[0])
+    assert first["council"]["name"] == "Communauté de communes des Trois Rivières"
+    assert "Programme de voirie 2027" in journal_path(config.data_dir, "cc-2027-03").read_text()
+    assert set(admin.app[ROOMS]["cc-2027-03"].salles) == {"belcourt", "vaux", "saint-ferreol"}
+    body = await (await admin.get("/admin")).text()
+    assert 'data-sitting="cc-2027-03"' in body and 'data-sitting="demo"' in body  # one link per sitting and salle
+    item = {"csrf": await csrf(admin), "title": "Un point de plus", "kind": "deliberation"}
+    late = await admin.post(page + "/points", data=item)
+    assert late.status == 400 and "R6" in await late.text()
+    assert (await admin.get("/public/cc-2027-03")).status == 200
+
+
+async def test_a_convocation_without_agenda_or_president_is_refused_and_changes_nothing(admin, config):
+    assert (await new_sitting(admin)).status == 303
+    page = "/admin/seances/cc-2027-03"
+    r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
+    assert r.status == 400 and "L.2121-10" in await r.text()
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        store.save(dataclasses.replace(store.current(), president_id=""))
+        assert store.convened_at(store.current().id, "cc-2027-03") is None
+    form = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
+    assert (await admin.post(page + "/points", data=form, allow_redirects=False)).status == 303
+    r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
+    assert r.status == 400 and "Désignez d&#39;abord le président" in await r.text()
+    assert "cc-2027-03" not in admin.app[ROOMS]

@@ -398,3 +398,32 @@ def check_item(
             message = message.replace(f"« {name} »", f"« {label} »")
         return Refusal(result.rule, message, FIELD_LABELS.get(result.field or "", result.field))
     return command
+
+
+def convocation_check(
+    council: Council, sitting: SittingConfig, items: list[AddAgendaItem], convened_at: str | None, form: dict[str, str]
+) -> None:
+    """What a convocation needs (R6): not sent already, an agenda (L.2121-10: the
+    convocation states it), a president designated among the members, the admin's
+    confirmation. Raises Invalid."""
+    s = "convocation"
+    if convened_at is not None:
+        raise Invalid("R6 — cette séance est déjà convoquée.", None, s)
+    if not items:
+        raise Invalid(
+            "R6 — inscrivez au moins un point à l'ordre du jour : la convocation l'indique (art. L.2121-10 CGCT).",
+            "ordre du jour",
+            s,
+        )
+    if council.member(council.president_id) is None:
+        raise Invalid(
+            "Désignez d'abord le président du conseil (section « Conseil ») : il ouvre la séance (L.2121-14).",
+            "président",
+            s,
+        )
+    if form.get("confirm") != "on":
+        raise Invalid(
+            "Champ « confirmation » : cochez la case ; l'ordre du jour ne pourra plus être modifié ici.",
+            "confirmation",
+            s,
+        )

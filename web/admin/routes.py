@@ -25,7 +25,7 @@ from deliberation.journal import key_fingerprint, load_public_pem
 from deliberation.refusal import Refusal
 from signaling import datadir
 from signaling.accounts import AccountStore
-from signaling.council_store import CouncilStore
+from signaling.council_store import CouncilStore, now_iso
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.admin.csrf import admin_claims, checked_post, load_csrf_key
 from web.admin.forms import (
@@ -37,6 +37,7 @@ from web.admin.forms import (
     add_commune,
     add_member,
     check_item,
+    convocation_check,
     edit_member,
     end_mandate,
     item_command,
@@ -54,7 +55,7 @@ from web.admin.views import (
     sitting_context,
     sitting_view,
 )
-from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY
+from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY, HOSTED
 from web.session import session_account
 
 
@@ -229,7 +230,14 @@ async def sitting_page(request: web.Request) -> web.StreamResponse:
         return page(
             request,
             "admin_sitting.html",
-            sitting_context(request, council, sitting, sittings, store.agenda(council.id, sitting.id)),
+            sitting_context(
+                request,
+                council,
+                sitting,
+                sittings,
+                store.agenda(council.id, sitting.id),
+                store.convened_at(council.id, sitting.id),
+            ),
         )
 
 
@@ -251,10 +259,11 @@ async def add_item(request: web.Request) -> web.StreamResponse:
             base, n = item_id, 2
             while any(i.item_id == item_id for i in items):
                 item_id, n = f"{base}-{n}", n + 1
-        if journal_exists(data_dir, sitting.id):
+        convened_at = store.convened_at(council.id, sitting.id)
+        if convened_at is not None or journal_exists(data_dir, sitting.id):
             result: Refusal | AddAgendaItem = Refusal(
                 "R6",
-                "R6 — la séance a commencé (son journal existe) : l'ordre du jour de la convocation ne change plus ici.",
+                "R6 — la séance est convoquée : l'ordre du jour de la convocation ne change plus ici.",
             )
         else:
             result = check_item(council, sitting, items, item_command(item_id, title, form))
@@ -268,6 +277,7 @@ async def add_item(request: web.Request) -> web.StreamResponse:
                     sitting,
                     sittings,
                     items,
+                    convened_at,
                     form=form,
                     error=Invalid(result.message, result.field, "points"),
                 ),
@@ -275,6 +285,36 @@ async def add_item(request: web.Request) -> web.StreamResponse:
             )
         store.add_agenda_item(council.id, sitting.id, result)
     raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?ajoute=1#ordre-du-jour")
+
+
+async def convene(request: web.Request) -> web.StreamResponse:
+    """POST /admin/seances/<id>/convoquer: the agenda is fixed and the convocation sent (R6,
+    L.2121-10: it states the agenda). The running server hosts the sitting at once: its
+    journal starts from the council, the salles and the agenda as stored (web.sittings)."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    _claims, form = checked
+    data_dir = request.app[CONFIG].data_dir
+    with CouncilStore.in_data_dir(data_dir) as store:
+        found = _sitting_or_404(request, store)
+        if isinstance(found, web.Response):
+            return found
+        council, sitting, sittings = found
+        items = store.agenda(council.id, sitting.id)
+        convened_at = store.convened_at(council.id, sitting.id)
+        try:
+            convocation_check(council, sitting, items, convened_at, form)
+        except Invalid as err:
+            return page(
+                request,
+                "admin_sitting.html",
+                sitting_context(request, council, sitting, sittings, items, convened_at, error=err),
+                status=400,
+            )
+        store.convene(council.id, sitting.id, now_iso())
+    await request.app[HOSTED].sync(data_dir)
+    raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?convoquee=1#convocation")
 
 
 async def api_check_item(request: web.Request) -> web.StreamResponse:
@@ -381,4 +421,5 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/admin/seances/{seance}", sitting_page)
     app.router.add_post("/admin/seances/{seance}/points", add_item)
     app.router.add_get("/admin/seances/{seance}/convocation", convocation)
+    app.router.add_post("/admin/seances/{seance}/convoquer", convene)
     app.router.add_get("/admin/api/point", api_check_item)
