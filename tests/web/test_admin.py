@@ -649,3 +649,55 @@ async def test_a_convocation_without_agenda_or_president_is_refused_and_changes_
     r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
     assert r.status == 400 and "Désignez d&#39;abord le président" in await r.text()
     assert "cc-2027-03" not in admin.app[ROOMS]
+
+
+async def test_the_admin_designates_the_president_and_the_accounts_follow(admin, client, config):
+    """Issue 18.1: the president is designated in /admin (and changed between sittings);
+    the accounts follow: the new president's is the presidency's, the former one an élu's."""
+    accounts = client.app[ACCOUNTS]
+    r = await admin.post("/admin/comptes/elus", data={"csrf": await csrf(admin)})
+    body = await r.text()
+    assert r.status == 200 and "compte(s) d&#39;élu créé(s)" in body
+    assert {a.member_id for a in accounts.all() if a.member_id} >= {m.id for m in council(config).members}
+    assert accounts.get("h.marchand").role is Role.PRESIDENT and accounts.get("j.perrin").role is Role.COUNCILLOR
+    assert accounts.get("h.marchand").salle_id == "belcourt"  # the siège
+    password = re.search(r'data-login="g.lefevre">.*?class="password">([^<]+)<', body, re.S).group(1)
+    assert accounts.authenticate("g.lefevre", password).member_id == "m12"  # Gérard Lefèvre, accents folded
+    again = await admin.post("/admin/comptes/elus", data={"csrf": await csrf(admin)})
+    assert "rien à créer" in await again.text()
+
+    r = await admin.post("/admin/president", data={"csrf": await csrf(admin), "member_id": "s17"})
+    assert r.status == 400 and "un suppléant ne préside pas" in await r.text()
+    assert council(config).president_id == "m01"
+    r = await admin.post("/admin/president", data={"csrf": await csrf(admin), "member_id": "m02"})
+    assert r.status == 200 and "Président désigné : Jean-Luc Perrin" in await r.text()
+    assert council(config).president_id == "m02"
+    assert accounts.get("j.perrin").role is Role.PRESIDENT and accounts.get("h.marchand").role is Role.COUNCILLOR
+
+
+async def test_agent_accounts_keep_their_agent_id_through_a_reset_and_logins_fold_accents(admin, client):
+    """Issue 12 point 5: an agent's account made here carries its agent id (R4 scope), and
+    a new password keeps it. A login typed with accents and capitals is folded."""
+    accounts = client.app[ACCOUNTS]
+    form = {"csrf": await csrf(admin), "login": "Agent.Vaux-Sécu", "role": "agent", "agent_id": "a-vaux"}
+    assert (await admin.post("/admin/comptes", data=form)).status == 200
+    agent = accounts.get("agent.vaux-secu")
+    assert (agent.agent_id, agent.salle_id, agent.member_id) == ("a-vaux", "vaux", None)
+    r = await admin.post("/admin/comptes", data={"csrf": await csrf(admin), "login": "agent.vaux-secu", "reset": "1"})
+    assert r.status == 200 and accounts.get("agent.vaux-secu").agent_id == "a-vaux"
+    form = {"csrf": await csrf(admin), "login": "p.pres", "role": "president", "member_id": "m03"}
+    r = await admin.post("/admin/comptes", data=form)
+    assert r.status == 400 and "le président du conseil" in await r.text()
+
+
+async def test_member_ids_may_carry_dots(admin, config):
+    form = {
+        "csrf": await csrf(admin),
+        "id": "j.perrin-2",
+        "first_name": "Julie",
+        "last_name": "Perrin",
+        "commune_id": "belcourt",
+        "seat": "titulaire",
+    }
+    r = await admin.post("/admin/membres", data=form, allow_redirects=False)
+    assert r.status == 303 and council(config).member("j.perrin-2") is not None

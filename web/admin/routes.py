@@ -25,6 +25,7 @@ from deliberation.journal import key_fingerprint, load_public_pem
 from deliberation.refusal import Refusal
 from signaling import datadir
 from signaling.accounts import AccountStore
+from signaling.auth import new_password
 from signaling.council_store import CouncilStore, now_iso
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.admin.csrf import admin_claims, checked_post, load_csrf_key
@@ -38,11 +39,14 @@ from web.admin.forms import (
     add_member,
     check_item,
     convocation_check,
+    designate_president,
     edit_member,
     end_mandate,
     item_command,
+    member_account_plan,
     save_council,
     save_salle,
+    seat_salle,
     sitting_from_form,
     slugify,
 )
@@ -167,12 +171,26 @@ async def save_account(request: web.Request) -> web.StreamResponse:
                 if existing is None:
                     raise Invalid(f"Champ « identifiant » : aucun compte « {login} ».", "identifiant", "comptes")
                 role, label = existing.role, existing.display_name
-                accounts.set_account(
-                    login, password, role, member_id=existing.member_id, salle_id=existing.salle_id, display_name=label
+                accounts.set_account(  # the same bindings, the agent's included (R4 scope)
+                    login,
+                    password,
+                    role,
+                    member_id=existing.member_id,
+                    salle_id=existing.salle_id,
+                    display_name=label,
+                    agent_id=existing.agent_id,
                 )
             else:
-                member_id, salle_id = account_links(form, council, role)
-                accounts.set_account(login, password, role, member_id=member_id, salle_id=salle_id, display_name=label)
+                links = account_links(form, council, role)
+                accounts.set_account(
+                    login,
+                    password,
+                    role,
+                    member_id=links.member_id,
+                    salle_id=links.salle_id,
+                    display_name=label,
+                    agent_id=links.agent_id,
+                )
         except Invalid as err:
             return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
         return page(
@@ -185,6 +203,61 @@ async def save_account(request: web.Request) -> web.StreamResponse:
                 notice=f"Compte « {login} » {'réinitialisé' if form.get('reset') == '1' else 'enregistré'}.",
             ),
         )
+
+
+def president_designation(store: CouncilStore, council: Council, form: dict[str, str], accounts: AccountStore) -> str:
+    """POST /admin/president: the president the council elected. Their account becomes the
+    presidency's; the former president's account becomes an élu's (sessions closed)."""
+    after = designate_president(council, form)
+    store.save(after)
+    moved = []
+    former = accounts.by_member(council.president_id) if council.president_id else None
+    if former is not None and former.role is Role.PRESIDENT and council.president_id != after.president_id:
+        accounts.change_role(former.login, Role.COUNCILLOR)
+        moved.append(f"« {former.login} » redevient un compte d'élu")
+    new = accounts.by_member(after.president_id)
+    if new is not None and new.role is Role.COUNCILLOR:
+        accounts.change_role(new.login, Role.PRESIDENT)
+        moved.append(f"« {new.login} » devient le compte de présidence")
+    president = after.member(after.president_id)
+    return (
+        f"Président désigné : {president.name if president else after.president_id}"
+        + (f" ; {', '.join(moved)}" if moved else "")
+        + ". Les séances déjà convoquées gardent le président de leur convocation."
+    )
+
+
+async def member_accounts(request: web.Request) -> web.StreamResponse:
+    """POST /admin/comptes/elus: one account per member who has none (the president's is
+    the presidency's), each password shown once."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    accounts = request.app[ACCOUNTS]
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        council = store.current()
+        if council is None:
+            err = Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, "comptes")
+            return page(request, "admin.html", dashboard_context(request, store, error=err), status=400)
+        existing = accounts.all()
+        plan = member_account_plan(council, {a.login for a in existing}, {a.member_id for a in existing if a.member_id})
+        seat = seat_salle(council)
+        created = []
+        for login, role, member in plan:
+            password = new_password()
+            accounts.set_account(
+                login,
+                password,
+                role,
+                member_id=member.id,
+                salle_id=seat if role is Role.PRESIDENT else None,
+                display_name=member.name,
+            )
+            created.append({"login": login, "name": member.name, "role": ROLE_LABELS_FR[role], "password": password})
+        notice = (
+            f"{len(created)} compte(s) d'élu créé(s)." if created else "Chaque membre a déjà son compte : rien à créer."
+        )
+        return page(request, "admin.html", dashboard_context(request, store, notice=notice, passwords=created))
 
 
 async def create_sitting(request: web.Request) -> web.StreamResponse:
@@ -417,6 +490,8 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/salles", _dashboard_post("salle", save_salle))
     app.router.add_post("/admin/agents", _dashboard_post("agent", add_agent))
     app.router.add_post("/admin/comptes", save_account)
+    app.router.add_post("/admin/comptes/elus", member_accounts)
+    app.router.add_post("/admin/president", _dashboard_post("president", accounts_fn=president_designation))
     app.router.add_post("/admin/seances", create_sitting)
     app.router.add_get("/admin/seances/{seance}", sitting_page)
     app.router.add_post("/admin/seances/{seance}/points", add_item)

@@ -205,6 +205,7 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
         "error": None,
         "notice": None,
         "password": None,
+        "passwords": [],
         **extra,
     }
 

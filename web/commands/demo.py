@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import unicodedata
 from pathlib import Path
 
 from aiohttp import web
 
 from sfu import gc_policy
 from sfu.eventloop import new_event_loop
-from signaling.accounts import AccountStore
+from signaling.accounts import AccountStore, member_login
 from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.app import create_app
@@ -56,13 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def councillor_login(first_name: str, last_name: str) -> str:
-    """« Hélène Marchand » -> ``h.marchand`` (ASCII, lowercase, no spaces)."""
-
-    def ascii_(text: str) -> str:
-        plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-        return "".join(c for c in plain.lower() if c.isalnum() or c == "-")
-
-    return f"{ascii_(first_name)[:1]}.{ascii_(last_name)}"
+    """« Hélène Marchand » -> ``h.marchand``: the login /admin gives a member (signaling.accounts)."""
+    return member_login(first_name, last_name)
 
 
 def demo_accounts(store: AccountStore, sitting: SittingSpec) -> list[tuple[str, str, Role, str]]:
