@@ -97,12 +97,10 @@ def real_router_factory(config: WebConfig, registry: CollectorRegistry, sitting:
     return build
 
 
-def default_journal_starter(sitting: SittingSpec) -> JournalStarter | None:
-    """The demo sitting starts from the deliberation core's demo council and agenda; any
-    other sitting deliberates only once its journal exists (created by the admin)."""
-    from deliberation.demo import SITTING_ID, start_demo_journal
-
-    return start_demo_journal if sitting.id == SITTING_ID else None
+def no_journal(sitting: SittingSpec) -> JournalStarter | None:
+    """A sitting of ``WebConfig.sittings`` deliberates once the council store convened it
+    (web.sittings) or its journal exists; otherwise it carries media only."""
+    return None
 
 
 # --------------------------------------------------------------------------- middleware
@@ -142,7 +140,7 @@ def create_app(
     *,
     router_factory: RouterFactoryMaker = real_router_factory,
     registry: CollectorRegistry | None = None,
-    journal_starter: JournalStarterFor = default_journal_starter,
+    journal_starter: JournalStarterFor = no_journal,
     placement: Placement | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)

@@ -20,6 +20,7 @@ from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
 from web.app import ACCOUNTS, ROOMS, SIGNER, SITTINGS, create_app
 from web.commands import demo
+from web.commands.demo import seed_demo
 from web.config import WebConfig
 
 
@@ -30,6 +31,7 @@ def config(tmp_path):
 
 @pytest.fixture
 async def client(aiohttp_client, config):
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return await aiohttp_client(create_app(config))
 
 

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from aiohttp import web
 
@@ -61,21 +60,6 @@ from web.admin.views import (
 )
 from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY, HOSTED
 from web.session import session_account
-
-
-def seed_demo(data_dir: Path) -> bool:
-    """Store the demo council, its sitting and agenda when the store holds no council."""
-    from deliberation.demo import demo_agenda, demo_config, demo_council
-
-    with CouncilStore.in_data_dir(data_dir) as store:
-        if store.councils():
-            return False
-        council = demo_council()
-        store.save(council)
-        store.save_sitting(council.id, demo_config())
-        for item in demo_agenda():
-            store.add_agenda_item(council.id, demo_config().id, item)
-    return True
 
 
 async def dashboard(request: web.Request) -> web.StreamResponse:
@@ -469,18 +453,10 @@ async def convocation(request: web.Request) -> web.StreamResponse:
 
 
 def add_admin_routes(app: web.Application) -> None:
-    """Register the admin pages; seed the demo council when the demo sitting is hosted."""
+    """Register the admin pages."""
 
     app[CSRF_KEY] = load_csrf_key(app[CONFIG].data_dir)
 
-    async def on_startup(app: web.Application) -> None:
-        config = app[CONFIG]
-        from deliberation.demo import SITTING_ID
-
-        if any(spec.id == SITTING_ID for spec in config.sittings):
-            seed_demo(config.data_dir)
-
-    app.on_startup.append(on_startup)
     app.router.add_get("/admin", dashboard)
     app.router.add_post("/admin/conseil", _dashboard_post("conseil", save_council))
     app.router.add_post("/admin/communes", _dashboard_post("commune", add_commune))
