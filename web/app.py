@@ -10,6 +10,8 @@ on cleanup, inside the app's event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -35,6 +37,7 @@ from web.appkeys import (
     ACCOUNTS,
     CONFIG,
     HANDLER_TABLE,
+    HOSTED,
     LOGIN_FAILURES,
     METRICS,
     REGISTRY,
@@ -49,6 +52,7 @@ from web.config import SittingSpec, WebConfig
 from web.pages import add_page_routes, close_revoked_sockets
 from web.privacy import add_privacy_routes
 from web.screens import add_screen_routes
+from web.sittings import REFRESH_S, HostedSittings, store_starter
 from web.turn import turn_ice_servers
 
 __all__ = [  # the keys, re-exported for the code written against web.app
@@ -93,12 +97,10 @@ def real_router_factory(config: WebConfig, registry: CollectorRegistry, sitting:
     return build
 
 
-def default_journal_starter(sitting: SittingSpec) -> JournalStarter | None:
-    """The demo sitting starts from the deliberation core's demo council and agenda; any
-    other sitting deliberates only once its journal exists (created by the admin)."""
-    from deliberation.demo import SITTING_ID, start_demo_journal
-
-    return start_demo_journal if sitting.id == SITTING_ID else None
+def no_journal(sitting: SittingSpec) -> JournalStarter | None:
+    """A sitting of ``WebConfig.sittings`` deliberates once the council store convened it
+    (web.sittings) or its journal exists; otherwise it carries media only."""
+    return None
 
 
 # --------------------------------------------------------------------------- middleware
@@ -138,7 +140,7 @@ def create_app(
     *,
     router_factory: RouterFactoryMaker = real_router_factory,
     registry: CollectorRegistry | None = None,
-    journal_starter: JournalStarterFor = default_journal_starter,
+    journal_starter: JournalStarterFor = no_journal,
     placement: Placement | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
@@ -179,7 +181,7 @@ def create_app(
             config.data_dir,
             spec.id,
             room,
-            create=journal_starter(spec),
+            create=store_starter(config.data_dir, spec.id) or journal_starter(spec),
             reconcile_after_s=config.reconcile_after_s,
             recording_key_path=config.recording_key_path,
         )
@@ -187,11 +189,34 @@ def create_app(
             app[SITTINGS][spec.id] = service
         return service
 
+    hosted = HostedSittings()
+    for spec in config.sittings:
+        hosted.add(spec)
+    hosted.refresh(config.data_dir)  # the sittings convened in /admin (council.sqlite3)
+    app[HOSTED] = hosted
+    refreshing: list[asyncio.Task[None]] = []
+
+    async def refresh_loop() -> None:
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            try:
+                await hosted.sync(config.data_dir)
+            except Exception:
+                log.exception("séances convoquées : ouverture")
+
     async def start_rooms(app: web.Application) -> None:
+        refreshing.append(asyncio.get_running_loop().create_task(refresh_loop()))
         if placement is not None:  # several nodes: web.cluster opens the sittings this node holds
             return
-        for spec in config.sittings:
+        hosted.on_added.append(open_sitting)
+        for spec in list(hosted.specs.values()):
             await open_sitting(spec)
+
+    async def stop_refreshing(app: web.Application) -> None:
+        for task in refreshing:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def close_rooms(app: web.Application) -> None:
         for service in list(app[SITTINGS].values()):
@@ -215,6 +240,7 @@ def create_app(
                 await conn.close(code=1001, reason="server shutdown")
 
     app.on_startup.append(start_rooms)
+    app.on_shutdown.append(stop_refreshing)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(close_rooms)
 

@@ -14,6 +14,7 @@ from signaling.accounts import AccountStore
 from signaling.auth import TokenSigner
 from signaling.metrics import SignalingMetrics
 from web.config import WebConfig
+from web.sittings import HostedSittings
 
 #: The session cookie (HttpOnly, SameSite=Strict): a signed token (signaling.auth).
 SESSION_COOKIE = "seance_session"
@@ -29,3 +30,4 @@ METRICS = web.AppKey("metrics", SignalingMetrics)
 LOGIN_FAILURES = web.AppKey("login_failures", dict)  # remote -> [timestamps]
 SOCKETS = web.AppKey("sockets", set)  # every open signaling Connection (T10: closed on revocation)
 CSRF_KEY = web.AppKey("admin_csrf_key", bytes)  # the admin forms' CSRF HMAC key (web.admin)
+HOSTED = web.AppKey("hosted", HostedSittings)  # the sittings hosted: [[sittings]] and the store's (web.sittings)

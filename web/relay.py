@@ -50,7 +50,7 @@ from signaling.auth import Claims, TokenError, TokenSigner
 from signaling.placement import NodeInfo, Placement, redirect_message
 from signaling.protocol import Hello
 from signaling.roles import PERMISSIONS, Role
-from web.appkeys import HANDLER_TABLE, ROOMS, SIGNER, SITTINGS
+from web.appkeys import HANDLER_TABLE, HOSTED, ROOMS, SIGNER, SITTINGS
 from web.turn import turn_ice_servers
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class Cascade:
         self.rooms: dict = app[ROOMS]
         self.services: dict = app[SITTINGS]
         self.signer: TokenSigner = app[SIGNER]
-        self.specs = {spec.id: spec for spec in config.sittings}
+        self.specs = app[HOSTED].specs  # live: sittings convened after the start too
         self.edges: dict[str, Edge] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -441,7 +441,7 @@ def install(app: web.Application, placement: Placement, config: Any, sittings: l
         return None
     cascade = Cascade(app, placement, config)
     rooms = cascade.rooms
-    known = set(sittings)
+    known = app[HOSTED].specs  # live
 
     inner_open = host._open
 

@@ -11,6 +11,7 @@ from fake_router import fake_router_factory
 
 from signaling.roles import Role
 from web.app import ROOMS, SIGNER, create_app
+from web.commands.demo import seed_demo
 from web.config import SalleSpec, SittingSpec, WebConfig
 
 SITTING = SittingSpec(
@@ -23,6 +24,7 @@ SITTING = SittingSpec(
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path):
+    seed_demo(tmp_path)  # the demo council, entered and convened as in /admin
     app = create_app(WebConfig(tls=False, data_dir=tmp_path, sittings=(SITTING,)), router_factory=fake_router_factory)
     return await aiohttp_client(app)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as dtime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,11 +32,12 @@ from deliberation.deadlines import (
 )
 from deliberation.refusal import Refusal
 from deliberation.seance import Seance
+from signaling.accounts import fold_login, member_login
 from signaling.auth import new_password
 from signaling.council_store import now_iso
 from signaling.roles import ROLE_LABELS_FR, Role
 
-MANAGED_ROLES = (Role.AGENT, Role.COUNCILLOR, Role.MODERATOR, Role.AUDITOR)
+MANAGED_ROLES = (Role.PRESIDENT, Role.AGENT, Role.COUNCILLOR, Role.MODERATOR, Role.AUDITOR)
 
 
 FIELD_LABELS = {
@@ -52,6 +54,7 @@ FIELD_LABELS = {
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
+MEMBER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -80,11 +83,14 @@ def required(form: dict[str, str], name: str, label: str, section: str, max_len:
     return value
 
 
-def identifier(form: dict[str, str], name: str, label: str, section: str) -> str:
-    value = required(form, name, label, section, 64)
-    if not ID_RE.match(value):
+def identifier(form: dict[str, str], name: str, label: str, section: str, *, dots: bool = False) -> str:
+    """An identifier as typed, accents folded (« j.pérrin » -> ``j.perrin``); a member's may
+    carry dots, as logins do."""
+    value = fold_login(required(form, name, label, section, 64))
+    if not (MEMBER_ID_RE if dots else ID_RE).match(value):
+        allowed = "« . », « - » ou « _ »" if dots else "« - » ou « _ »"
         raise Invalid(
-            f"Champ « {label} » : lettres minuscules sans accent, chiffres, « - » ou « _ » (64 au plus).",
+            f"Champ « {label} » : lettres minuscules sans accent, chiffres, {allowed} (64 au plus).",
             label,
             section,
         )
@@ -142,7 +148,7 @@ def add_commune(council: Council, form: dict[str, str]) -> Council:
 
 def add_member(council: Council, form: dict[str, str]) -> Council:
     s = "membre"
-    ident = identifier(form, "id", "identifiant du membre", s)
+    ident = identifier(form, "id", "identifiant du membre", s, dots=True)
     if council.member(ident):
         raise Invalid(f"Champ « identifiant du membre » : « {ident} » existe déjà.", "identifiant du membre", s)
     first = required(form, "first_name", "prénom", s, 80)
@@ -268,12 +274,23 @@ def end_mandate(council: Council, form: dict[str, str]) -> tuple[Council, Member
     return dataclasses.replace(council, members=tuple(m for m in council.members if m.id != member.id)), member
 
 
+@dataclass(frozen=True)
+class AccountLinks:
+    """What an account is bound to: the member (élus, president), the salle and the agent
+    (agents, R4: an agent acts for the salle it is posted in)."""
+
+    member_id: str | None = None
+    salle_id: str | None = None
+    agent_id: str | None = None
+
+
 def account_from_form(form: dict[str, str], council: Council | None, accounts) -> tuple[str, str, Role, str]:
     s = "comptes"
-    login = required(form, "login", "identifiant", s, 64).lower()
+    login = fold_login(required(form, "login", "identifiant", s, 64))
     if not LOGIN_RE.match(login):
         raise Invalid(
-            "Champ « identifiant » : 2 à 64 caractères, lettres minuscules, chiffres, « . », « - » ou « _ ».",
+            "Champ « identifiant » : 2 à 64 caractères, lettres minuscules, chiffres, « . », « - » ou « _ » "
+            "(les accents sont retirés : « j.perrin »).",
             "identifiant",
             s,
         )
@@ -284,23 +301,39 @@ def account_from_form(form: dict[str, str], council: Council | None, accounts) -
     except ValueError:
         role = None
     if role not in MANAGED_ROLES:
-        raise Invalid("Champ « rôle » : agent de salle, élu, modérateur ou auditeur.", "rôle", s)
+        raise Invalid("Champ « rôle » : président, agent de salle, élu, modérateur ou auditeur.", "rôle", s)
     label = form.get("display_name", "")[:120]
     if council is not None and not label:
-        if role is Role.COUNCILLOR and council.member(form.get("member_id", "")):
+        if role in (Role.COUNCILLOR, Role.PRESIDENT) and council.member(form.get("member_id", "")):
             label = council.member(form["member_id"]).name
         if role is Role.AGENT and council.agent(form.get("agent_id", "")):
             label = council.agent(form["agent_id"]).name
     return login, new_password(), role, label or ROLE_LABELS_FR[role]
 
 
-def account_links(form: dict[str, str], council: Council | None, role: Role) -> tuple[str | None, str | None]:
+def seat_salle(council: Council) -> str | None:
+    """The siège (the president's salle), else the first designated salle."""
+    designated = [x for x in council.salles if x.designated]
+    return next((x.id for x in designated if x.is_seat), designated[0].id if designated else None)
+
+
+def account_links(form: dict[str, str], council: Council | None, role: Role) -> AccountLinks:
     s = "comptes"
+    if role is Role.PRESIDENT:
+        member = council.member(form.get("member_id", "")) if council else None
+        if member is None or council is None or member.id != council.president_id:
+            raise Invalid(
+                "Champ « membre » : le compte de présidence désigne le président du conseil "
+                "(désignez-le d'abord, section « Conseil »).",
+                "membre",
+                s,
+            )
+        return AccountLinks(member.id, seat_salle(council))
     if role is Role.COUNCILLOR:
         member = council.member(form.get("member_id", "")) if council else None
         if member is None:
             raise Invalid("Champ « membre » : un compte d'élu désigne un membre du conseil.", "membre", s)
-        return member.id, None
+        return AccountLinks(member.id)
     if role is Role.AGENT:
         agent = council.agent(form.get("agent_id", "")) if council else None
         if agent is None:
@@ -308,8 +341,42 @@ def account_links(form: dict[str, str], council: Council | None, role: Role) -> 
         salle = council.salle(agent.salle_id)
         if salle is None or not salle.designated:
             raise Invalid("R1 — la salle de cet agent n'est pas désignée par une délibération.", "agent", s)
-        return agent.id, agent.salle_id
-    return None, None
+        return AccountLinks(None, agent.salle_id, agent.id)
+    return AccountLinks()
+
+
+def designate_president(council: Council, form: dict[str, str]) -> Council:
+    """The president the council elected (L.5211-10 CGCT), among its titulaires. Sittings
+    already convened keep the president of their convocation (their journal's first line)."""
+    s = "president"
+    member = council.member(form.get("member_id", ""))
+    if member is None:
+        raise Invalid("Champ « président » : membre inconnu du conseil.", "président", s)
+    if member.seat != Seat.TITULAIRE:
+        raise Invalid(
+            "Champ « président » : un suppléant ne préside pas ; le président est élu parmi les titulaires "
+            "(L.5211-10 CGCT).",
+            "président",
+            s,
+        )
+    return dataclasses.replace(council, president_id=member.id)
+
+
+def member_account_plan(council: Council, taken: set[str], has_account: set[str]) -> list[tuple[str, Role, Member]]:
+    """One account for each member without one: (login, role, member). The login is
+    ``j.perrin`` (:func:`signaling.accounts.member_login`), ``j.perrin2`` … when taken."""
+    plan = []
+    taken = set(taken)
+    for member in council.members:
+        if member.id in has_account:
+            continue
+        base = member_login(member.first_name, member.last_name) or member.id
+        login, n = base, 2
+        while login in taken:
+            login, n = f"{base}{n}", n + 1
+        taken.add(login)
+        plan.append((login, Role.PRESIDENT if member.id == council.president_id else Role.COUNCILLOR, member))
+    return plan
 
 
 def sitting_from_form(
@@ -398,3 +465,32 @@ def check_item(
             message = message.replace(f"« {name} »", f"« {label} »")
         return Refusal(result.rule, message, FIELD_LABELS.get(result.field or "", result.field))
     return command
+
+
+def convocation_check(
+    council: Council, sitting: SittingConfig, items: list[AddAgendaItem], convened_at: str | None, form: dict[str, str]
+) -> None:
+    """What a convocation needs (R6): not sent already, an agenda (L.2121-10: the
+    convocation states it), a president designated among the members, the admin's
+    confirmation. Raises Invalid."""
+    s = "convocation"
+    if convened_at is not None:
+        raise Invalid("R6 — cette séance est déjà convoquée.", None, s)
+    if not items:
+        raise Invalid(
+            "R6 — inscrivez au moins un point à l'ordre du jour : la convocation l'indique (art. L.2121-10 CGCT).",
+            "ordre du jour",
+            s,
+        )
+    if council.member(council.president_id) is None:
+        raise Invalid(
+            "Désignez d'abord le président du conseil (section « Conseil ») : il ouvre la séance (L.2121-14).",
+            "président",
+            s,
+        )
+    if form.get("confirm") != "on":
+        raise Invalid(
+            "Champ « confirmation » : cochez la case ; l'ordre du jour ne pourra plus être modifié ici.",
+            "confirmation",
+            s,
+        )

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from aiohttp import web
 
@@ -25,7 +24,8 @@ from deliberation.journal import key_fingerprint, load_public_pem
 from deliberation.refusal import Refusal
 from signaling import datadir
 from signaling.accounts import AccountStore
-from signaling.council_store import CouncilStore
+from signaling.auth import new_password
+from signaling.council_store import CouncilStore, now_iso
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.admin.csrf import admin_claims, checked_post, load_csrf_key
 from web.admin.forms import (
@@ -37,11 +37,15 @@ from web.admin.forms import (
     add_commune,
     add_member,
     check_item,
+    convocation_check,
+    designate_president,
     edit_member,
     end_mandate,
     item_command,
+    member_account_plan,
     save_council,
     save_salle,
+    seat_salle,
     sitting_from_form,
     slugify,
 )
@@ -54,23 +58,8 @@ from web.admin.views import (
     sitting_context,
     sitting_view,
 )
-from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY
+from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY, HOSTED
 from web.session import session_account
-
-
-def seed_demo(data_dir: Path) -> bool:
-    """Store the demo council, its sitting and agenda when the store holds no council."""
-    from deliberation.demo import demo_agenda, demo_config, demo_council
-
-    with CouncilStore.in_data_dir(data_dir) as store:
-        if store.councils():
-            return False
-        council = demo_council()
-        store.save(council)
-        store.save_sitting(council.id, demo_config())
-        for item in demo_agenda():
-            store.add_agenda_item(council.id, demo_config().id, item)
-    return True
 
 
 async def dashboard(request: web.Request) -> web.StreamResponse:
@@ -166,12 +155,26 @@ async def save_account(request: web.Request) -> web.StreamResponse:
                 if existing is None:
                     raise Invalid(f"Champ « identifiant » : aucun compte « {login} ».", "identifiant", "comptes")
                 role, label = existing.role, existing.display_name
-                accounts.set_account(
-                    login, password, role, member_id=existing.member_id, salle_id=existing.salle_id, display_name=label
+                accounts.set_account(  # the same bindings, the agent's included (R4 scope)
+                    login,
+                    password,
+                    role,
+                    member_id=existing.member_id,
+                    salle_id=existing.salle_id,
+                    display_name=label,
+                    agent_id=existing.agent_id,
                 )
             else:
-                member_id, salle_id = account_links(form, council, role)
-                accounts.set_account(login, password, role, member_id=member_id, salle_id=salle_id, display_name=label)
+                links = account_links(form, council, role)
+                accounts.set_account(
+                    login,
+                    password,
+                    role,
+                    member_id=links.member_id,
+                    salle_id=links.salle_id,
+                    display_name=label,
+                    agent_id=links.agent_id,
+                )
         except Invalid as err:
             return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
         return page(
@@ -184,6 +187,61 @@ async def save_account(request: web.Request) -> web.StreamResponse:
                 notice=f"Compte « {login} » {'réinitialisé' if form.get('reset') == '1' else 'enregistré'}.",
             ),
         )
+
+
+def president_designation(store: CouncilStore, council: Council, form: dict[str, str], accounts: AccountStore) -> str:
+    """POST /admin/president: the president the council elected. Their account becomes the
+    presidency's; the former president's account becomes an élu's (sessions closed)."""
+    after = designate_president(council, form)
+    store.save(after)
+    moved = []
+    former = accounts.by_member(council.president_id) if council.president_id else None
+    if former is not None and former.role is Role.PRESIDENT and council.president_id != after.president_id:
+        accounts.change_role(former.login, Role.COUNCILLOR)
+        moved.append(f"« {former.login} » redevient un compte d'élu")
+    new = accounts.by_member(after.president_id)
+    if new is not None and new.role is Role.COUNCILLOR:
+        accounts.change_role(new.login, Role.PRESIDENT)
+        moved.append(f"« {new.login} » devient le compte de présidence")
+    president = after.member(after.president_id)
+    return (
+        f"Président désigné : {president.name if president else after.president_id}"
+        + (f" ; {', '.join(moved)}" if moved else "")
+        + ". Les séances déjà convoquées gardent le président de leur convocation."
+    )
+
+
+async def member_accounts(request: web.Request) -> web.StreamResponse:
+    """POST /admin/comptes/elus: one account per member who has none (the president's is
+    the presidency's), each password shown once."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    accounts = request.app[ACCOUNTS]
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        council = store.current()
+        if council is None:
+            err = Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, "comptes")
+            return page(request, "admin.html", dashboard_context(request, store, error=err), status=400)
+        existing = accounts.all()
+        plan = member_account_plan(council, {a.login for a in existing}, {a.member_id for a in existing if a.member_id})
+        seat = seat_salle(council)
+        created = []
+        for login, role, member in plan:
+            password = new_password()
+            accounts.set_account(
+                login,
+                password,
+                role,
+                member_id=member.id,
+                salle_id=seat if role is Role.PRESIDENT else None,
+                display_name=member.name,
+            )
+            created.append({"login": login, "name": member.name, "role": ROLE_LABELS_FR[role], "password": password})
+        notice = (
+            f"{len(created)} compte(s) d'élu créé(s)." if created else "Chaque membre a déjà son compte : rien à créer."
+        )
+        return page(request, "admin.html", dashboard_context(request, store, notice=notice, passwords=created))
 
 
 async def create_sitting(request: web.Request) -> web.StreamResponse:
@@ -229,7 +287,14 @@ async def sitting_page(request: web.Request) -> web.StreamResponse:
         return page(
             request,
             "admin_sitting.html",
-            sitting_context(request, council, sitting, sittings, store.agenda(council.id, sitting.id)),
+            sitting_context(
+                request,
+                council,
+                sitting,
+                sittings,
+                store.agenda(council.id, sitting.id),
+                store.convened_at(council.id, sitting.id),
+            ),
         )
 
 
@@ -251,10 +316,11 @@ async def add_item(request: web.Request) -> web.StreamResponse:
             base, n = item_id, 2
             while any(i.item_id == item_id for i in items):
                 item_id, n = f"{base}-{n}", n + 1
-        if journal_exists(data_dir, sitting.id):
+        convened_at = store.convened_at(council.id, sitting.id)
+        if convened_at is not None or journal_exists(data_dir, sitting.id):
             result: Refusal | AddAgendaItem = Refusal(
                 "R6",
-                "R6 — la séance a commencé (son journal existe) : l'ordre du jour de la convocation ne change plus ici.",
+                "R6 — la séance est convoquée : l'ordre du jour de la convocation ne change plus ici.",
             )
         else:
             result = check_item(council, sitting, items, item_command(item_id, title, form))
@@ -268,6 +334,7 @@ async def add_item(request: web.Request) -> web.StreamResponse:
                     sitting,
                     sittings,
                     items,
+                    convened_at,
                     form=form,
                     error=Invalid(result.message, result.field, "points"),
                 ),
@@ -275,6 +342,36 @@ async def add_item(request: web.Request) -> web.StreamResponse:
             )
         store.add_agenda_item(council.id, sitting.id, result)
     raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?ajoute=1#ordre-du-jour")
+
+
+async def convene(request: web.Request) -> web.StreamResponse:
+    """POST /admin/seances/<id>/convoquer: the agenda is fixed and the convocation sent (R6,
+    L.2121-10: it states the agenda). The running server hosts the sitting at once: its
+    journal starts from the council, the salles and the agenda as stored (web.sittings)."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    _claims, form = checked
+    data_dir = request.app[CONFIG].data_dir
+    with CouncilStore.in_data_dir(data_dir) as store:
+        found = _sitting_or_404(request, store)
+        if isinstance(found, web.Response):
+            return found
+        council, sitting, sittings = found
+        items = store.agenda(council.id, sitting.id)
+        convened_at = store.convened_at(council.id, sitting.id)
+        try:
+            convocation_check(council, sitting, items, convened_at, form)
+        except Invalid as err:
+            return page(
+                request,
+                "admin_sitting.html",
+                sitting_context(request, council, sitting, sittings, items, convened_at, error=err),
+                status=400,
+            )
+        store.convene(council.id, sitting.id, now_iso())
+    await request.app[HOSTED].sync(data_dir)
+    raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?convoquee=1#convocation")
 
 
 async def api_check_item(request: web.Request) -> web.StreamResponse:
@@ -356,18 +453,10 @@ async def convocation(request: web.Request) -> web.StreamResponse:
 
 
 def add_admin_routes(app: web.Application) -> None:
-    """Register the admin pages; seed the demo council when the demo sitting is hosted."""
+    """Register the admin pages."""
 
     app[CSRF_KEY] = load_csrf_key(app[CONFIG].data_dir)
 
-    async def on_startup(app: web.Application) -> None:
-        config = app[CONFIG]
-        from deliberation.demo import SITTING_ID
-
-        if any(spec.id == SITTING_ID for spec in config.sittings):
-            seed_demo(config.data_dir)
-
-    app.on_startup.append(on_startup)
     app.router.add_get("/admin", dashboard)
     app.router.add_post("/admin/conseil", _dashboard_post("conseil", save_council))
     app.router.add_post("/admin/communes", _dashboard_post("commune", add_commune))
@@ -377,8 +466,11 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/salles", _dashboard_post("salle", save_salle))
     app.router.add_post("/admin/agents", _dashboard_post("agent", add_agent))
     app.router.add_post("/admin/comptes", save_account)
+    app.router.add_post("/admin/comptes/elus", member_accounts)
+    app.router.add_post("/admin/president", _dashboard_post("president", accounts_fn=president_designation))
     app.router.add_post("/admin/seances", create_sitting)
     app.router.add_get("/admin/seances/{seance}", sitting_page)
     app.router.add_post("/admin/seances/{seance}/points", add_item)
     app.router.add_get("/admin/seances/{seance}/convocation", convocation)
+    app.router.add_post("/admin/seances/{seance}/convoquer", convene)
     app.router.add_get("/admin/api/point", api_check_item)

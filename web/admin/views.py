@@ -37,7 +37,7 @@ from signaling.council_store import CouncilStore
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.admin.csrf import csrf_token
 from web.admin.forms import MANAGED_ROLES
-from web.appkeys import ACCOUNTS, CONFIG, SIGNER
+from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER
 
 
 def semester_label(sem: tuple[int, int]) -> str:
@@ -152,22 +152,36 @@ def failed_sittings(data_dir: Path, sittings: list[SittingConfig]) -> dict[str, 
     return out
 
 
+def kiosk_links(request: web.Request, council: Council, sitting_id: str | None = None) -> list[dict[str, str]]:
+    """The kiosk links of the hosted sittings (or of one), each saying which sitting it is
+    for: a salle shared by two sittings has one link per sitting (the token names it)."""
+    signer = request.app[SIGNER]
+    origin = f"{request.scheme}://{request.host}"
+    out = []
+    for spec in request.app[HOSTED].specs.values():
+        if sitting_id is not None and spec.id != sitting_id:
+            continue
+        hosted_salles = {s.id for s in spec.salles}
+        for salle in council.salles:
+            if salle.designated and salle.id in hosted_salles:
+                token = signer.issue(Role.KIOSK, salle=salle.id, sitting=spec.id, ttl_s=KIOSK_TTL_S)
+                out.append(
+                    {
+                        "sitting": spec.title,
+                        "sitting_id": spec.id,
+                        "salle": salle.name,
+                        "url": f"{origin}/salle/{salle.id}?token={token}",
+                    }
+                )
+    return out
+
+
 def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -> dict[str, Any]:
     council = store.current()
     config = request.app[CONFIG]
     sittings = store.sittings(council.id) if council else []
     accounts = request.app[ACCOUNTS].all()
-    kiosks = []
-    if council:
-        signer = request.app[SIGNER]
-        origin = f"{request.scheme}://{request.host}"
-        for spec in config.sittings:
-            for salle in council.salles:
-                if salle.designated and salle.id in {s.id for s in spec.salles}:
-                    token = signer.issue(Role.KIOSK, salle=salle.id, sitting=spec.id, ttl_s=KIOSK_TTL_S)
-                    kiosks.append(
-                        {"sitting": spec.title, "salle": salle.name, "url": f"{origin}/salle/{salle.id}?token={token}"}
-                    )
+    kiosks = kiosk_links(request, council) if council else []
     titulaires = [m for m in council.members if m.seat == Seat.TITULAIRE] if council else []
     return {
         "council": council,
@@ -191,6 +205,7 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
         "error": None,
         "notice": None,
         "password": None,
+        "passwords": [],
         **extra,
     }
 
@@ -211,6 +226,7 @@ def sitting_context(
     sitting: SittingConfig,
     sittings: list[SittingConfig],
     items: list[AddAgendaItem],
+    convened_at: str | None,
     **extra: Any,
 ) -> dict[str, Any]:
     config = request.app[CONFIG]
@@ -229,6 +245,10 @@ def sitting_context(
         "form": {},
         "error": None,
         "journaled": journal_exists(config.data_dir, sitting.id),
+        "convened_at": convened_at and french_date(convened_at[:10]),
+        "hosted": sitting.id in request.app[HOSTED].specs,
+        "kiosks": kiosk_links(request, council, sitting.id),
+        "convened_notice": request.query.get("convoquee") == "1",
         "created": request.query.get("cree") == "1",
         "added": request.query.get("ajoute") == "1",
         "sobriety": sobriety_view(config.data_dir, sitting.id, council),
