@@ -19,6 +19,8 @@ A complete journal ends with the closing of the sitting and a signed checkpoint;
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -30,7 +32,7 @@ from .canonical import canonical_bytes
 from .commands import command_from_dict
 from .council import CompositionError, Council, Seat, SittingConfig
 from .events import Event
-from .journal import Entry, JournalError, genesis_of, verify_lines
+from .journal import FORMAT_V1, Entry, JournalError, genesis_of, verify_lines
 from .refusal import Refusal
 from .seance import Seance
 
@@ -188,6 +190,11 @@ def recompute(entries: list[Entry]) -> list[dict[str, Any]]:
     council, config = _genesis(entries)
     t = _Tally(council, config)
     votes: list[dict[str, Any]] = []
+    _recount(entries, t, votes)
+    return votes
+
+
+def _recount(entries: Iterable[Entry], t: _Tally, votes: list[dict[str, Any]]) -> None:
     for entry in entries:
         if entry.kind != "event":
             continue
@@ -195,7 +202,6 @@ def recompute(entries: list[Entry]) -> list[dict[str, Any]]:
             _step(entry, t, votes)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise JournalError(entry.line, "événement mal formé") from None
-    return votes
 
 
 def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
@@ -542,10 +548,13 @@ def _check_round(
 
 
 # -- layer 3: re-decision by the core -----------------------------------------------------------------
-def redecide(entries: list[Entry]) -> None:
-    council, config = _genesis(entries)
-    seance = Seance(council, config)
-    i = 1
+def redecide(entries: list[Entry], seance: Seance | None = None, start: int = 1) -> Seance:
+    """Decide every command again from ``entries[start]`` on (the state ``seance`` reached
+    before it, or a new sitting from the genesis); the sitting as re-decided."""
+    if seance is None:
+        council, config = _genesis(entries)
+        seance = Seance(council, config)
+    i = start
     while i < len(entries):
         entry = entries[i]
         if entry.kind == "checkpoint":
@@ -585,6 +594,7 @@ def redecide(entries: list[Entry]) -> None:
         if len(journaled) > len(result):
             raise JournalError(journaled[len(result)].line, "événement en trop, que la commande ne produit pas")
         i = j
+    return seance
 
 
 def _completeness(entries: list[Entry], allow_open: bool) -> None:
@@ -603,3 +613,89 @@ def _completeness(entries: list[Entry], allow_open: bool) -> None:
 def rebuild(entries: list[Entry]) -> Seance:
     council, config = genesis_of(entries)
     return Seance.replay(council, config, (Event.from_dict(e.data["event"]) for e in entries if e.kind == "event"))
+
+
+class IncrementalAudit:
+    """The audit of one growing journal, each line checked once (issue 12.4).
+
+    A journal only grows: the lines already verified, recounted and re-decided are kept
+    with the SHA-256 of their bytes; a later call checks that the file still starts with
+    exactly those bytes (a rewrite anywhere in them starts over from line 1), then runs
+    the three layers on the new lines only, from the state the old ones left. The state
+    advances only over a whole format-2 journal (it ends with a signature, so no batch is
+    cut); a format-1 journal, or one that fails, is audited whole each time
+    (:func:`audit_bytes`). ``checked_lines`` says how many lines the last call verified.
+    Not thread-safe: one caller at a time (the web shell holds a lock per sitting).
+    """
+
+    def __init__(self, public_key: Ed25519PublicKey) -> None:
+        self._key = public_key
+        self._reset()
+        self.checked_lines = 0
+
+    def _reset(self) -> None:
+        self._entries: list[Entry] = []
+        self._size = 0
+        self._digest = ""
+        self._tally: _Tally | None = None
+        self._votes: list[dict[str, Any]] = []
+        self._seance: Seance | None = None
+        self._closed = False
+
+    @property
+    def seance(self) -> Seance | None:
+        """The sitting as re-decided up to the last line verified (None before any)."""
+        return self._seance
+
+    @property
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
+
+    def audit(self, content: bytes, allow_open: bool = False) -> AuditReport:
+        if self._size and (
+            len(content) < self._size or hashlib.sha256(content[: self._size]).hexdigest() != self._digest
+        ):
+            self._reset()  # not the journal verified so far: from the start
+        done = len(self._entries)
+        try:
+            entries = verify_lines(content, self._key, self._entries)
+        except JournalError as err:
+            self.checked_lines = content.count(b"\n") - done
+            return AuditReport(False, line=err.line, reason=err.reason)
+        self.checked_lines = len(entries) - done
+        if entries[0].data["format"] == FORMAT_V1:
+            self._reset()
+            return audit_bytes(content, self._key, allow_open)
+        try:
+            if self._tally is None:
+                council, config = _genesis(entries)
+                self._tally, self._seance = _Tally(council, config), Seance(council, config)
+            new = entries[done:]
+            errors: list[JournalError] = []
+            votes = list(self._votes)
+            try:
+                _recount(new, self._tally, votes)
+            except JournalError as err:
+                errors.append(err)
+            try:
+                self._seance = redecide(entries, self._seance, max(done, 1))
+            except JournalError as err:
+                errors.append(err)
+            if errors:
+                raise min(errors, key=lambda e: e.line)
+        except JournalError as err:
+            self._reset()  # the state is part-way through a bad batch: start over next time
+            return AuditReport(False, line=err.line, reason=err.reason)
+        self._entries, self._votes = entries, votes
+        self._size = sum(len(e.raw) + 1 for e in entries)
+        self._digest = hashlib.sha256(content[: self._size]).hexdigest()
+        self._closed = self._closed or any(
+            e.kind == "event" and e.data["event"]["type"] == "SittingClosed" for e in new
+        )
+        if not allow_open and (not self._closed or entries[-1].kind != "checkpoint"):
+            try:
+                _completeness(entries, allow_open)
+            except JournalError as err:
+                return AuditReport(False, line=err.line, reason=err.reason)
+        checkpoints = sum(e.kind == "checkpoint" for e in entries)
+        return AuditReport(True, lines=len(entries), checkpoints=checkpoints, votes=list(votes))

@@ -133,15 +133,22 @@ class Entry:
         return self.data["kind"]
 
 
-def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
-    """Check format, chain and signatures (R21); raise :class:`JournalError` at the first bad line."""
+def verify_lines(content: bytes, public_key: Ed25519PublicKey, verified: list[Entry] | None = None) -> list[Entry]:
+    """Check format, chain and signatures (R21); raise :class:`JournalError` at the first bad line.
+
+    ``verified``: the entries of a prefix of ``content`` already verified with this key
+    (a journal only grows: :class:`deliberation.audit.IncrementalAudit`); only the lines
+    after it are checked, chained to its last line. The caller vouches that ``content``
+    starts with exactly those bytes."""
     if not content:
         raise JournalError(1, "journal vide")
     if not content.endswith(b"\n"):
         raise JournalError(content.count(b"\n") + 1, "dernière ligne incomplète (pas de fin de ligne)")
-    entries: list[Entry] = []
-    prev_raw: bytes | None = None
-    for n, raw in enumerate(content[:-1].split(b"\n"), start=1):
+    entries: list[Entry] = list(verified or ())
+    prev_raw: bytes | None = entries[-1].raw if entries else None
+    start = sum(len(e.raw) + 1 for e in entries)
+    tail = content[start:-1]
+    for n, raw in enumerate(tail.split(b"\n") if tail or start < len(content) else [], start=len(entries) + 1):
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -194,6 +201,27 @@ def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
 
 def read_verified(path: str | Path, public_key: Ed25519PublicKey) -> list[Entry]:
     return verify_lines(Path(path).read_bytes(), public_key)
+
+
+def signed_prefix(content: bytes) -> bytes:
+    """``content`` up to its last checkpoint line (format 2: the batches acknowledged so far;
+    a batch being written when the copy was taken has no signature yet). Read from the
+    end: usually the last line. A journal with no checkpoint, or format 1 (whose lines
+    after the last checkpoint are acknowledged), is returned up to its last whole line."""
+    end = content.rfind(b"\n") + 1
+    first = content[: content.find(b"\n") + 1]
+    if b'"format":"' + FORMAT_V1.encode() + b'"' in first:
+        return content[:end]
+    cut = end
+    while cut > 0:
+        start = content.rfind(b"\n", 0, cut - 1) + 1
+        try:
+            if json.loads(content[start:cut]).get("kind") == "checkpoint":
+                return content[:cut]
+        except (ValueError, AttributeError):
+            pass  # unreadable: the verification names it
+        cut = start
+    return content[:end]
 
 
 # -- the signed head: a witness kept outside the server ------------------------------------------
