@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from sfu.eventloop import EventLoopCollector
-from signaling.accounts import Account, AccountStore
+from signaling.accounts import AccountStore
 from signaling.auth import TokenError, TokenSigner
 from signaling.handlers import HANDLERS, Services
 from signaling.hub import Connection, Handler, serve
@@ -38,6 +36,7 @@ from web import log_privacy
 from web.admin import add_admin_routes
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
+from web.login import LOGIN_GATE, LoginGate, login_submit
 from web.origin import same_origin
 from web.privacy import add_privacy_routes
 from web.screens import add_screen_routes
@@ -57,7 +56,6 @@ ROOMS = web.AppKey("rooms", dict)  # sitting id -> SittingRoom
 SITTINGS = web.AppKey("sittings", dict)  # sitting id -> signaling.sitting.SittingService
 HANDLER_TABLE = web.AppKey("handlers", dict)  # message type -> bound handler
 METRICS = web.AppKey("metrics", SignalingMetrics)
-LOGIN_FAILURES = web.AppKey("login_failures", dict)  # remote -> [timestamps]
 SOCKETS = web.AppKey("sockets", set)  # every open signaling Connection (T10: closed on revocation)
 
 #: Builds the RouterFactory of a sitting from (config, registry, sitting).
@@ -65,9 +63,6 @@ RouterFactoryMaker = Callable[[WebConfig, CollectorRegistry, SittingSpec], Route
 
 #: Which sittings deliberate, and how their journal starts when none exists yet.
 JournalStarterFor = Callable[[SittingSpec], "JournalStarter | None"]
-
-LOGIN_WINDOW_S = 300
-LOGIN_MAX_FAILURES = 10
 
 
 def real_router_factory(config: WebConfig, registry: CollectorRegistry, sitting: SittingSpec) -> RouterFactory:
@@ -196,58 +191,6 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 async def login_form(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("login.html", request, {"error": None, "login": ""})
-
-
-async def login_submit(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    login = str(form.get("login", ""))[:128].strip()
-    password = str(form.get("password", ""))[:256]
-    remote = request.remote or "?"
-    failures = request.app[LOGIN_FAILURES]
-    now = time.monotonic()
-    recent = [t for t in failures.get(remote, []) if now - t < LOGIN_WINDOW_S]
-    failures[remote] = recent
-    metrics = request.app[METRICS]
-    if len(recent) >= LOGIN_MAX_FAILURES:
-        metrics.logins.labels("throttled").inc()
-        return aiohttp_jinja2.render_template(
-            "login.html",
-            request,
-            {"error": "Trop d'essais infructueux. Patientez quelques minutes avant de réessayer.", "login": login},
-            status=429,
-        )
-    account: Account | None = request.app[ACCOUNTS].authenticate(login, password) if login else None
-    if account is None:
-        recent.append(now)
-        metrics.logins.labels("failed").inc()
-        return aiohttp_jinja2.render_template(
-            "login.html", request, {"error": "Identifiant ou mot de passe incorrect.", "login": login}, status=401
-        )
-    metrics.logins.labels("ok").inc()
-    config = request.app[CONFIG]
-    # T10: a random session id (revoked at logout) and the account's session generation
-    # (bumped by a password change) make the token revocable server-side.
-    token = request.app[SIGNER].issue(
-        account.role,
-        member=account.member_id or account.login,
-        salle=account.salle_id,
-        agent=account.agent_id,
-        ttl_s=config.session_ttl_s,
-        sid=secrets.token_urlsafe(16),
-        login=account.login,
-        gen=request.app[ACCOUNTS].session_generation(account.login) or 0,
-    )
-    response = web.HTTPSeeOther("/")
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="Strict",
-        secure=config.tls or request.secure,
-        max_age=config.session_ttl_s,
-        path="/",
-    )
-    raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -403,7 +346,7 @@ def create_app(
     app[REGISTRY].register(EventLoopCollector())  # seance_event_loop_info{loop}
     app[ROOMS] = {}
     app[SITTINGS] = {}
-    app[LOGIN_FAILURES] = {}
+    app[LOGIN_GATE] = LoginGate()
     app[SOCKETS] = set()
     app[SIGNER].revocation = app[ACCOUNTS].is_revoked
     app[ACCOUNTS].on_revoke.append(lambda login, sid: _close_revoked_sockets(app))
