@@ -32,7 +32,7 @@ from .canonical import canonical_bytes
 from .commands import command_from_dict
 from .council import CompositionError, Council, Seat, SittingConfig
 from .events import Event
-from .journal import FORMAT_V1, Entry, JournalError, genesis_of, verify_lines
+from .journal import FORMAT_V1, Entry, JournalError, Verified, genesis_of, verify_after, verify_lines
 from .refusal import Refusal
 from .seance import Seance
 
@@ -618,14 +618,15 @@ def rebuild(entries: list[Entry]) -> Seance:
 class IncrementalAudit:
     """The audit of one growing journal, each line checked once (issue 12.4).
 
-    A journal only grows: the lines already verified, recounted and re-decided are kept
-    with the SHA-256 of their bytes; a later call checks that the file still starts with
-    exactly those bytes (a rewrite anywhere in them starts over from line 1), then runs
-    the three layers on the new lines only, from the state the old ones left. The state
-    advances only over a whole format-2 journal (it ends with a signature, so no batch is
-    cut); a format-1 journal, or one that fails, is audited whole each time
-    (:func:`audit_bytes`). ``checked_lines`` says how many lines the last call verified.
-    Not thread-safe: one caller at a time (the web shell holds a lock per sitting).
+    A journal only grows: how far it was verified, recounted and re-decided is kept with
+    the SHA-256 of those bytes (not the lines themselves); a later call checks that the
+    file still starts with exactly those bytes (a rewrite anywhere in them starts over
+    from line 1), then runs the three layers on the new lines only, from the state the
+    old ones left. The state advances only over a whole format-2 journal (it ends with a
+    signature, so no batch is cut); a format-1 journal, or one that fails, is audited
+    whole each time (:func:`audit_bytes`). ``checked_lines`` says how many lines the last
+    call verified. Not thread-safe: one caller at a time (the web shell holds a lock per
+    sitting).
     """
 
     def __init__(self, public_key: Ed25519PublicKey) -> None:
@@ -634,51 +635,47 @@ class IncrementalAudit:
         self.checked_lines = 0
 
     def _reset(self) -> None:
-        self._entries: list[Entry] = []
-        self._size = 0
+        self._verified: Verified | None = None
         self._digest = ""
         self._tally: _Tally | None = None
         self._votes: list[dict[str, Any]] = []
         self._seance: Seance | None = None
         self._closed = False
+        self._checkpoints = 0
 
     @property
     def seance(self) -> Seance | None:
         """The sitting as re-decided up to the last line verified (None before any)."""
         return self._seance
 
-    @property
-    def entries(self) -> list[Entry]:
-        return list(self._entries)
-
     def audit(self, content: bytes, allow_open: bool = False) -> AuditReport:
-        if self._size and (
-            len(content) < self._size or hashlib.sha256(content[: self._size]).hexdigest() != self._digest
+        done = self._verified
+        if done is not None and (
+            len(content) < done.size or hashlib.sha256(content[: done.size]).hexdigest() != self._digest
         ):
             self._reset()  # not the journal verified so far: from the start
-        done = len(self._entries)
+            done = None
         try:
-            entries = verify_lines(content, self._key, self._entries)
+            new, verified = verify_after(content, self._key, done)
         except JournalError as err:
-            self.checked_lines = content.count(b"\n") - done
+            self.checked_lines = content.count(b"\n") - (done.lines if done else 0)
             return AuditReport(False, line=err.line, reason=err.reason)
-        self.checked_lines = len(entries) - done
-        if entries[0].data["format"] == FORMAT_V1:
+        self.checked_lines = len(new)
+        if verified.format == FORMAT_V1:
             self._reset()
             return audit_bytes(content, self._key, allow_open)
         try:
             if self._tally is None:
-                council, config = _genesis(entries)
+                council, config = _genesis(new)
                 self._tally, self._seance = _Tally(council, config), Seance(council, config)
-            new = entries[done:]
             errors: list[JournalError] = []
             votes = list(self._votes)
             try:
                 _recount(new, self._tally, votes)
             except JournalError as err:
                 errors.append(err)
-            try:
-                self._seance = redecide(entries, self._seance, max(done, 1))
+            try:  # the first new line is the genesis (skipped) or the command after a signature
+                self._seance = redecide(new, self._seance, 1 if done is None else 0)
             except JournalError as err:
                 errors.append(err)
             if errors:
@@ -686,16 +683,16 @@ class IncrementalAudit:
         except JournalError as err:
             self._reset()  # the state is part-way through a bad batch: start over next time
             return AuditReport(False, line=err.line, reason=err.reason)
-        self._entries, self._votes = entries, votes
-        self._size = sum(len(e.raw) + 1 for e in entries)
-        self._digest = hashlib.sha256(content[: self._size]).hexdigest()
+        self._verified, self._votes = verified, votes
+        self._digest = hashlib.sha256(content).hexdigest()
+        self._checkpoints += sum(e.kind == "checkpoint" for e in new)
         self._closed = self._closed or any(
             e.kind == "event" and e.data["event"]["type"] == "SittingClosed" for e in new
         )
-        if not allow_open and (not self._closed or entries[-1].kind != "checkpoint"):
-            try:
-                _completeness(entries, allow_open)
-            except JournalError as err:
-                return AuditReport(False, line=err.line, reason=err.reason)
-        checkpoints = sum(e.kind == "checkpoint" for e in entries)
-        return AuditReport(True, lines=len(entries), checkpoints=checkpoints, votes=list(votes))
+        if not allow_open and not self._closed:
+            return AuditReport(
+                False,
+                line=verified.lines + 1,
+                reason="journal incomplet : la clôture de la séance est absente (lignes finales supprimées ?)",
+            )
+        return AuditReport(True, lines=verified.lines, checkpoints=self._checkpoints, votes=list(votes))

@@ -133,22 +133,42 @@ class Entry:
         return self.data["kind"]
 
 
-def verify_lines(content: bytes, public_key: Ed25519PublicKey, verified: list[Entry] | None = None) -> list[Entry]:
-    """Check format, chain and signatures (R21); raise :class:`JournalError` at the first bad line.
+@dataclass(frozen=True)
+class Verified:
+    """How far a journal has been verified: its first ``lines`` lines, ``size`` bytes, the
+    last of them ``last_raw``, its ``format``, and the line of its last checkpoint."""
 
-    ``verified``: the entries of a prefix of ``content`` already verified with this key
-    (a journal only grows: :class:`deliberation.audit.IncrementalAudit`); only the lines
-    after it are checked, chained to its last line. The caller vouches that ``content``
-    starts with exactly those bytes."""
+    lines: int
+    size: int
+    last_raw: bytes
+    format: str
+    last_checkpoint: int
+
+
+def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
+    """Check format, chain and signatures (R21); raise :class:`JournalError` at the first bad line."""
+    return verify_after(content, public_key, None)[0]
+
+
+def verify_after(
+    content: bytes, public_key: Ed25519PublicKey, verified: Verified | None
+) -> tuple[list[Entry], Verified]:
+    """:func:`verify_lines` of the lines after ``verified`` (a prefix of ``content`` already
+    verified with this key: a journal only grows, :class:`deliberation.audit.IncrementalAudit`),
+    chained to its last line; the new entries, and how far ``content`` is now verified.
+    The caller vouches that ``content`` starts with exactly the bytes verified."""
     if not content:
         raise JournalError(1, "journal vide")
     if not content.endswith(b"\n"):
         raise JournalError(content.count(b"\n") + 1, "dernière ligne incomplète (pas de fin de ligne)")
-    entries: list[Entry] = list(verified or ())
-    prev_raw: bytes | None = entries[-1].raw if entries else None
-    start = sum(len(e.raw) + 1 for e in entries)
+    entries: list[Entry] = []
+    prev_raw: bytes | None = verified.last_raw if verified else None
+    start = verified.size if verified else 0
+    fmt = verified.format if verified else ""
+    last_checkpoint = verified.last_checkpoint if verified else 0
     tail = content[start:-1]
-    for n, raw in enumerate(tail.split(b"\n") if tail or start < len(content) else [], start=len(entries) + 1):
+    first_line = (verified.lines if verified else 0) + 1
+    for n, raw in enumerate(tail.split(b"\n") if tail or start < len(content) else [], start=first_line):
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -185,18 +205,24 @@ def verify_lines(content: bytes, public_key: Ed25519PublicKey, verified: list[En
                 public_key.verify(signature, canonical_bytes(_without(data, "hash", "signature")))
             except (InvalidSignature, ValueError, TypeError):
                 raise JournalError(n, "signature Ed25519 invalide pour cette clé publique") from None
-        if n == 1 and data.get("format") not in FORMATS:
-            raise JournalError(1, f"format inconnu (attendu {FORMAT})")
+        if n == 1:
+            if data.get("format") not in FORMATS:
+                raise JournalError(1, f"format inconnu (attendu {FORMAT})")
+            fmt = data["format"]
+        if data["kind"] == "checkpoint":
+            last_checkpoint = n
         entries.append(Entry(n, raw, data))
         prev_raw = raw
-    if entries[0].data["format"] != FORMAT_V1 and entries[-1].kind != "checkpoint":
-        first = next((e.line for e in reversed(entries) if e.kind == "checkpoint"), 0) + 1
+    lines = first_line - 1 + len(entries)
+    if fmt != FORMAT_V1 and last_checkpoint != lines:
+        first = last_checkpoint + 1
         raise JournalError(
             first,
-            f"lignes {first} à {entries[-1].line} non couvertes par une signature : la fin du journal a été "
+            f"lignes {first} à {lines} non couvertes par une signature : la fin du journal a été "
             "modifiée après le dernier sceau, ou le serveur s'est arrêté avant d'accuser réception",
         )
-    return entries
+    assert prev_raw is not None
+    return entries, Verified(lines, len(content), prev_raw, fmt, last_checkpoint)
 
 
 def read_verified(path: str | Path, public_key: Ed25519PublicKey) -> list[Entry]:
