@@ -133,15 +133,42 @@ class Entry:
         return str(self.data["kind"])
 
 
+@dataclass(frozen=True)
+class Verified:
+    """How far a journal has been verified: its first ``lines`` lines, ``size`` bytes, the
+    last of them ``last_raw``, its ``format``, and the line of its last checkpoint."""
+
+    lines: int
+    size: int
+    last_raw: bytes
+    format: str
+    last_checkpoint: int
+
+
 def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
     """Check format, chain and signatures (R21); raise :class:`JournalError` at the first bad line."""
+    return verify_after(content, public_key, None)[0]
+
+
+def verify_after(
+    content: bytes, public_key: Ed25519PublicKey, verified: Verified | None
+) -> tuple[list[Entry], Verified]:
+    """:func:`verify_lines` of the lines after ``verified`` (a prefix of ``content`` already
+    verified with this key: a journal only grows, :class:`deliberation.audit.IncrementalAudit`),
+    chained to its last line; the new entries, and how far ``content`` is now verified.
+    The caller vouches that ``content`` starts with exactly the bytes verified."""
     if not content:
         raise JournalError(1, "journal vide")
     if not content.endswith(b"\n"):
         raise JournalError(content.count(b"\n") + 1, "dernière ligne incomplète (pas de fin de ligne)")
     entries: list[Entry] = []
-    prev_raw: bytes | None = None
-    for n, raw in enumerate(content[:-1].split(b"\n"), start=1):
+    prev_raw: bytes | None = verified.last_raw if verified else None
+    start = verified.size if verified else 0
+    fmt = verified.format if verified else ""
+    last_checkpoint = verified.last_checkpoint if verified else 0
+    tail = content[start:-1]
+    first_line = (verified.lines if verified else 0) + 1
+    for n, raw in enumerate(tail.split(b"\n") if tail or start < len(content) else [], start=first_line):
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -178,22 +205,49 @@ def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
                 public_key.verify(signature, canonical_bytes(_without(data, "hash", "signature")))
             except (InvalidSignature, ValueError, TypeError):
                 raise JournalError(n, "signature Ed25519 invalide pour cette clé publique") from None
-        if n == 1 and data.get("format") not in FORMATS:
-            raise JournalError(1, f"format inconnu (attendu {FORMAT})")
+        if n == 1:
+            if data.get("format") not in FORMATS:
+                raise JournalError(1, f"format inconnu (attendu {FORMAT})")
+            fmt = data["format"]
+        if data["kind"] == "checkpoint":
+            last_checkpoint = n
         entries.append(Entry(n, raw, data))
         prev_raw = raw
-    if entries[0].data["format"] != FORMAT_V1 and entries[-1].kind != "checkpoint":
-        first = next((e.line for e in reversed(entries) if e.kind == "checkpoint"), 0) + 1
+    lines = first_line - 1 + len(entries)
+    if fmt != FORMAT_V1 and last_checkpoint != lines:
+        first = last_checkpoint + 1
         raise JournalError(
             first,
-            f"lignes {first} à {entries[-1].line} non couvertes par une signature : la fin du journal a été "
+            f"lignes {first} à {lines} non couvertes par une signature : la fin du journal a été "
             "modifiée après le dernier sceau, ou le serveur s'est arrêté avant d'accuser réception",
         )
-    return entries
+    assert prev_raw is not None
+    return entries, Verified(lines, len(content), prev_raw, fmt, last_checkpoint)
 
 
 def read_verified(path: str | Path, public_key: Ed25519PublicKey) -> list[Entry]:
     return verify_lines(Path(path).read_bytes(), public_key)
+
+
+def signed_prefix(content: bytes) -> bytes:
+    """``content`` up to its last checkpoint line (format 2: the batches acknowledged so far;
+    a batch being written when the copy was taken has no signature yet). Read from the
+    end: usually the last line. A journal with no checkpoint, or format 1 (whose lines
+    after the last checkpoint are acknowledged), is returned up to its last whole line."""
+    end = content.rfind(b"\n") + 1
+    first = content[: content.find(b"\n") + 1]
+    if b'"format":"' + FORMAT_V1.encode() + b'"' in first:
+        return content[:end]
+    cut = end
+    while cut > 0:
+        start = content.rfind(b"\n", 0, cut - 1) + 1
+        try:
+            if json.loads(content[start:cut]).get("kind") == "checkpoint":
+                return content[:cut]
+        except (ValueError, AttributeError):
+            pass  # unreadable: the verification names it
+        cut = start
+    return content[:end]
 
 
 # -- the signed head: a witness kept outside the server ------------------------------------------

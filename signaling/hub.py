@@ -105,7 +105,10 @@ class Connection:
                 message = await self._queue.get()
                 if message is None:
                     return
-                await self.ws.send_str(message if isinstance(message, str) else encode(message))
+                try:
+                    await self.ws.send_str(message if isinstance(message, str) else encode(message))
+                except (UnicodeEncodeError, TypeError, ValueError):  # e.g. a lone surrogate: not UTF-8
+                    log.error("connection %s: a message that cannot be sent was dropped", self.id)
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
 

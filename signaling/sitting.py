@@ -52,6 +52,7 @@ from deliberation.refusal import SCHEMA, Refusal
 from deliberation.seance import Seance
 from deliberation.view import sitting_view
 from signaling import datadir
+from signaling.auth import session_ref
 from signaling.roles import Role
 from signaling.throttle import Throttle
 
@@ -231,17 +232,19 @@ class SittingService:
         A councillor who is the appointed secrétaire de séance acts as ``secretary`` (R10).
         """
         role = claims.role
+        # the login session it comes through (issue 12.11): a trace of who held it, journaled
+        session = {"session": session_ref(claims.sid), "session_gen": claims.gen} if claims.sid else {}
         if role is Role.PRESIDENT:
-            return Actor(CoreRole.PRESIDENT, member_id=claims.member, salle_id=claims.salle)
+            return Actor(CoreRole.PRESIDENT, member_id=claims.member, salle_id=claims.salle, **session)
         if role is Role.AGENT:
-            return Actor(CoreRole.AGENT, salle_id=claims.salle, agent_id=claims.agent)
+            return Actor(CoreRole.AGENT, salle_id=claims.salle, agent_id=claims.agent, **session)
         if role is Role.MODERATOR:
-            return Actor(CoreRole.MODERATOR)
+            return Actor(CoreRole.MODERATOR, **session)
         if role is Role.COUNCILLOR:
             secretary = (
                 self.seance is not None and claims.member is not None and self.seance.state.secretary == claims.member
             )
-            return Actor(CoreRole.SECRETARY if secretary else CoreRole.COUNCILLOR, member_id=claims.member)
+            return Actor(CoreRole.SECRETARY if secretary else CoreRole.COUNCILLOR, member_id=claims.member, **session)
         return Actor(CoreRole.PUBLIC)
 
     # ------------------------------------------------------------------ commands

@@ -38,7 +38,6 @@ from web.appkeys import (
     CONFIG,
     HANDLER_TABLE,
     HOSTED,
-    LOGIN_FAILURES,
     METRICS,
     REGISTRY,
     ROOMS,
@@ -49,6 +48,7 @@ from web.appkeys import (
 )
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
+from web.login import LOGIN_GATE, LoginGate
 from web.pages import add_page_routes, close_revoked_sockets
 from web.privacy import add_privacy_routes
 from web.screens import add_screen_routes
@@ -59,7 +59,6 @@ __all__ = [  # the keys, re-exported for the code written against web.app
     "ACCOUNTS",
     "CONFIG",
     "HANDLER_TABLE",
-    "LOGIN_FAILURES",
     "METRICS",
     "REGISTRY",
     "ROOMS",
@@ -153,7 +152,7 @@ def create_app(
     app[REGISTRY].register(EventLoopCollector())  # seance_event_loop_info{loop}
     app[ROOMS] = {}
     app[SITTINGS] = {}
-    app[LOGIN_FAILURES] = {}
+    app[LOGIN_GATE] = LoginGate()
     app[SOCKETS] = set()
     app[SIGNER].revocation = app[ACCOUNTS].is_revoked
     app[ACCOUNTS].on_revoke.append(lambda login, sid: close_revoked_sockets(app))

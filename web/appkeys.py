@@ -27,7 +27,6 @@ ROOMS = web.AppKey("rooms", dict)  # sitting id -> signaling.room.SittingRoom
 SITTINGS = web.AppKey("sittings", dict)  # sitting id -> signaling.sitting.SittingService
 HANDLER_TABLE = web.AppKey("handlers", dict)  # message type -> bound handler
 METRICS = web.AppKey("metrics", SignalingMetrics)
-LOGIN_FAILURES = web.AppKey("login_failures", dict)  # remote -> [timestamps]
 SOCKETS = web.AppKey("sockets", set)  # every open signaling Connection (T10: closed on revocation)
 CSRF_KEY = web.AppKey("admin_csrf_key", bytes)  # the admin forms' CSRF HMAC key (web.admin)
 HOSTED = web.AppKey("hosted", HostedSittings)  # the sittings hosted: [[sittings]] and the store's (web.sittings)

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import time
 
 import aiohttp_jinja2
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from signaling.accounts import Account
 from signaling.auth import TokenError
 from signaling.hub import Connection, serve
 from signaling.protocol import MAX_MESSAGE_BYTES
@@ -25,9 +22,7 @@ from signaling.roles import ROLE_LABELS_FR, Role
 from signaling.room import SittingRoom
 from web.appkeys import (
     ACCOUNTS,
-    CONFIG,
     HANDLER_TABLE,
-    LOGIN_FAILURES,
     METRICS,
     REGISTRY,
     ROOMS,
@@ -36,14 +31,12 @@ from web.appkeys import (
     SITTINGS,
     SOCKETS,
 )
+from web.login import login_submit
 from web.origin import same_origin
 from web.session import error_page, session_account, socket_cookie_claims
 from web.version import VERSION
 
 log = logging.getLogger(__name__)
-
-LOGIN_WINDOW_S = 300
-LOGIN_MAX_FAILURES = 10
 
 
 def _room_for_salle(request: web.Request, salle_id: str, sitting: str | None) -> SittingRoom | None:
@@ -97,58 +90,6 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 async def login_form(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("login.html", request, {"error": None, "login": ""})
-
-
-async def login_submit(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    login = str(form.get("login", ""))[:128].strip()
-    password = str(form.get("password", ""))[:256]
-    remote = request.remote or "?"
-    failures = request.app[LOGIN_FAILURES]
-    now = time.monotonic()
-    recent = [t for t in failures.get(remote, []) if now - t < LOGIN_WINDOW_S]
-    failures[remote] = recent
-    metrics = request.app[METRICS]
-    if len(recent) >= LOGIN_MAX_FAILURES:
-        metrics.logins.labels("throttled").inc()
-        return aiohttp_jinja2.render_template(
-            "login.html",
-            request,
-            {"error": "Trop d'essais infructueux. Patientez quelques minutes avant de réessayer.", "login": login},
-            status=429,
-        )
-    account: Account | None = request.app[ACCOUNTS].authenticate(login, password) if login else None
-    if account is None:
-        recent.append(now)
-        metrics.logins.labels("failed").inc()
-        return aiohttp_jinja2.render_template(
-            "login.html", request, {"error": "Identifiant ou mot de passe incorrect.", "login": login}, status=401
-        )
-    metrics.logins.labels("ok").inc()
-    config = request.app[CONFIG]
-    # T10: a random session id (revoked at logout) and the account's session generation
-    # (bumped by a password change) make the token revocable server-side.
-    token = request.app[SIGNER].issue(
-        account.role,
-        member=account.member_id or account.login,
-        salle=account.salle_id,
-        agent=account.agent_id,
-        ttl_s=config.session_ttl_s,
-        sid=secrets.token_urlsafe(16),
-        login=account.login,
-        gen=request.app[ACCOUNTS].session_generation(account.login) or 0,
-    )
-    response = web.HTTPSeeOther("/")
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="Strict",
-        secure=config.tls or request.secure,
-        max_age=config.session_ttl_s,
-        path="/",
-    )
-    raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
