@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .bandwidth import AllocatorSettings, EstimatorSettings
+
 
 @dataclass(frozen=True)
 class IceSettings:
@@ -91,3 +93,15 @@ class RouterConfig:
     subscriber_keyframe_interval: float = 4.0
     max_video_bitrate: int = 1_500_000
     tick_interval: float = 0.25
+    #: per-subscriber adaptation (:mod:`sfu.adaptation`): every ``adapt_interval`` each
+    #: subscriber's estimate is spent on its slots, a slot it cannot carry is paused, and
+    #: each publisher's REMB follows the highest budget its subscribers have for it (at
+    #: least ``min_video_bitrate``). Off: every slot forwarded, a fixed REMB (the old way)
+    adaptation: bool = True
+    adapt_interval: float = 0.5
+    min_video_bitrate: int = 150_000
+    #: optimistic start (two 720p slots and the voices): loss and the browser's REMB
+    #: bring a small link down within seconds, whereas a low start would pause every
+    #: slot of a good link until probes raised it
+    estimator: EstimatorSettings = field(default_factory=lambda: EstimatorSettings(initial_bps=3_500_000))
+    allocator: AllocatorSettings = field(default_factory=lambda: AllocatorSettings(up_all_at_once=True))

@@ -38,6 +38,7 @@ DROP_REASONS = (
     "srtp",
     "send_buffer_full",
     "nack_over_budget",
+    "paused",
 )
 
 

@@ -4,8 +4,8 @@ Fed raw RTP bytes by the hooked DTLS transport, it counts them for health and
 metrics, reads the RFC 6464 audio level for speaker detection, drops what must not
 be forwarded (server-side mute, audio-only, RTX probes), keeps a short packet cache
 for NACKs, and hands each packet to the Consumers attached to it. Towards the
-publisher it sends RTCP receiver reports (RFC 3550 section 6.4.2) with a fixed REMB
-(the configured maximum video bitrate), and PLIs (RFC 4585 section 6.3.1) when a
+publisher it sends RTCP receiver reports (RFC 3550 section 6.4.2) with a REMB
+(``remb_bps``: what its subscribers can take, set by the Router), and PLIs (RFC 4585 section 6.3.1) when a
 consumer needs a key frame, rate-limited. A subscriber's own PLI/FIR is throttled
 further (:meth:`Producer.keyframe_wanted`): one weak salle must not make every other
 salle's camera emit key frames.
@@ -32,6 +32,7 @@ from aiortc.rtp import (
     pack_remb_fci,
 )
 
+from .adaptation import RateMeter
 from .packet_cache import PacketCache
 from .rtp_rewrite import (
     URI_AUDIO_LEVEL,
@@ -94,6 +95,9 @@ class Producer:
         self.paused = False  # video: audio-only salle
         self.closed = False
         self.octets_in = 0  # RTP octets received (sfu.traffic)
+        self.rate = RateMeter()  # its bitrate, sampled by the Router (sfu.adaptation)
+        #: the REMB sent to the publisher (the Router's adaptation sets it from demand)
+        self.remb_bps: int = peer.router.config.max_video_bitrate
         # sender report of the publisher: (ntp, rtp timestamp, monotonic arrival)
         self.last_sr: tuple[int, int, float] | None = None
         self._last_keyframe_request = -1e9
@@ -385,7 +389,7 @@ class Producer:
                             fmt=RTCP_PSFB_APP,
                             ssrc=rtcp_ssrc,
                             media_ssrc=0,
-                            fci=pack_remb_fci(self.router.config.max_video_bitrate, [self.ssrc]),
+                            fci=pack_remb_fci(self.remb_bps, [self.ssrc]),
                         )
                     )
                 await self._send_rtcp(data)

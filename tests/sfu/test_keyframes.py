@@ -30,6 +30,7 @@ async def sitting(monkeypatch):
             keyframe_request_interval=0.1,  # the server's own requests (switches) stay quick
             keyframe_relay_interval=0.5,
             subscriber_keyframe_interval=1.5,
+            adaptation=False,  # no slot paused and resumed (its own key frame requests) here
         ),
         registry=CollectorRegistry(),
     )
@@ -74,10 +75,10 @@ async def test_one_weak_subscriber_cannot_make_a_keyframe_storm(sitting):
         sent += 1
         await asyncio.sleep(0.075)
     elapsed = time.monotonic() - start
-    requests = router.stats()["keyframe_requests_sent"] - before
+    relayed = sent - (router.counters.plis_absorbed - absorbed)
     # at most one per subscriber interval (the old code relayed one per 0.1 s: ~30)
-    assert 1 <= requests <= elapsed / 1.5 + 1, (requests, elapsed)
-    assert router.counters.plis_absorbed - absorbed == sent - requests
+    assert 1 <= relayed <= elapsed / 1.5 + 1, (relayed, elapsed)
+    assert router.stats()["keyframe_requests_sent"] - before >= relayed
     # the publisher answered with real key frames, seen by the producer
     assert publisher.keyframe_at is not None and publisher.keyframe_at > start
 
@@ -90,13 +91,13 @@ async def test_requests_of_several_subscribers_share_one_key_frame(sitting):
     assert a.source is publisher and b.source is publisher
     await asyncio.sleep(0.6)
     before = router.stats()["keyframe_requests_sent"]
+    asked = time.monotonic()
     await pli_to(a)
     await asyncio.sleep(0.2)  # past the server's own interval (0.1 s), within the relay's
     await pli_to(b)  # the key frame asked for by a answers b too
     assert router.stats()["keyframe_requests_sent"] == before + 1
     # once that key frame has come and the relay interval has passed, b is heard
-    asked = time.monotonic()
-    assert await wait_for(lambda: publisher.keyframe_at is not None and publisher.keyframe_at > asked - 0.05, 5)
+    assert await wait_for(lambda: publisher.keyframe_at is not None and publisher.keyframe_at > asked, 5)
     await asyncio.sleep(0.55)
     await pli_to(b)
     assert router.stats()["keyframe_requests_sent"] == before + 2

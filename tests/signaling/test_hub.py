@@ -225,6 +225,21 @@ async def test_health_and_slot_callbacks_are_pushed(client):
     assert next(s for s in state["salles"] if s["id"] == "belcourt")["transmitting"] is True
 
 
+async def test_paused_slots_are_pushed_to_that_subscriber_only(client):
+    ws, _ = await hello(client, Role.KIOSK, salle="vaux")
+    await ws.send_json({"type": "join", "as": "salle"})
+    await recv(ws, "slots")
+    other, _ = await hello(client, Role.KIOSK, salle="belcourt")
+    await other.send_json({"type": "join", "as": "salle"})
+    await recv(other, "slots")
+    router(client).on_paused("vaux", ["video-1"])
+    assert (await recv(ws, "paused"))["slots"] == ["video-1"]
+    router(client).on_paused("vaux", [])
+    assert (await recv(ws, "paused"))["slots"] == []
+    with pytest.raises(asyncio.TimeoutError):
+        await recv(other, "paused", timeout=0.3)
+
+
 async def test_flooding_is_rate_limited(client):
     ws, _ = await hello(client, Role.KIOSK, salle="vaux")
     for i in range(60):
