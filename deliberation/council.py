@@ -118,6 +118,9 @@ class Reglement:
     recording: bool = True
     retention_days: int = 365
     consultation: str = "secrétaire de séance, président, sur demande écrite tout conseiller"
+    #: R13: at an electronic vote, a councillor may change their choice until the vote
+    #: closes; each change is journaled and the last choice counts
+    ballot_change: bool = True
 
 
 @dataclass(frozen=True)

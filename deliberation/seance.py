@@ -867,7 +867,10 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
             f"R16 — {s.name(c.voter_id)} doit être présent·e dans une salle dont la transmission est active.",
             "voter_id",
         )
-    if any(b["voter"] == c.voter_id and b["on_behalf_of"] == c.on_behalf_of for b in vote["ballots"]):
+    previous = next(
+        (b for b in vote["ballots"] if b["voter"] == c.voter_id and b["on_behalf_of"] == c.on_behalf_of), None
+    )
+    if previous is not None and not ballot.may_change(vote["method"], s.council.reglement.ballot_change):
         what = f" au titre du pouvoir de {s.name(c.on_behalf_of)}" if c.on_behalf_of else ""
         return Refusal("R16", f"R16 — {s.name(c.voter_id)} a déjà voté{what} : nul ne vote deux fois.", "voter_id")
     if (r := _round_ballot(s, c, item, vote)) is not None:
@@ -876,7 +879,12 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     data["choice"] = c.choice
     if c.candidate_id is not None:
         data["candidate_id"] = c.candidate_id
-    return [_ev(c, "BallotCast", **data)]
+    if previous is None:
+        return [_ev(c, "BallotCast", **data)]
+    # R13: a change of choice before the close, journaled; the last choice counts
+    if previous["choice"] == c.choice and previous["candidate"] == c.candidate_id:
+        return []  # the same choice again (a repeated tap, a resent command): nothing to change
+    return [_ev(c, "BallotChanged", **data, previous_choice=previous["choice"])]
 
 
 def _round_ballot(s: Seance, c: CastBallot, item: dict[str, Any], vote: dict[str, Any]) -> Refusal | None:

@@ -313,9 +313,17 @@ function renderVote() {
       ballotWho(s), h("span", { class: "sr-only" }, s.cast ? " : a voté" : " : en attente")));
   }
   children.push(h("details", { class: "electorate-box" }, h("summary", {}, "Qui a voté"), list));
+  // R13, R22: who has not voted yet is said before the close, and recorded as such
+  const waiting = vote.electorate.filter((s) => !s.cast);
+  if (waiting.length && !vote.frozen) {
+    children.push(h("p", { class: "not-voted", id: "not-voted" },
+      h("strong", {}, waiting.length > 1 ? `${waiting.length} votes manquent : ` : "Un vote manque : "),
+      waiting.map((s) => ballotWho(s)).join(", "), ". ",
+      `Si vous closez le vote maintenant, ${waiting.length > 1 ? "leurs noms seront portés" : "son nom sera porté"} au procès-verbal avec la mention « n'a pas pris part au vote ».`));
+  }
   children.push(h("button", {
     type: "button", class: "primary", id: "close-vote-btn", dataset: { key: "close-vote" }, disabled: vote.frozen,
-    "aria-describedby": vote.frozen ? "vote-frozen-note" : null,
+    "aria-describedby": vote.frozen ? "vote-frozen-note" : (waiting.length ? "not-voted" : null),
     onclick: (ev) => cmd({ type: "CloseVote", item_id: vote.item_id }, "Vote clos : résultat proclamé.", ev.currentTarget)
       .then((r) => { if (r.ok) focusHeading("results-h"); }),
   }, "Clore le vote et proclamer le résultat"));
@@ -455,6 +463,15 @@ function renderConduct() {
   $("resume-btn").disabled = v.status !== "suspended";
   $("close-btn").disabled = v.status === "closed";
   if (v.status === "closed") $("close-confirm").hidden = true;
+  // R22: the items not treated are said before the closing; the PV records them as such
+  const untreated = v.agenda.filter((i) => (i.status === "pending" || i.status === "current") && !(i.votes || []).length);
+  const note = $("close-untreated");
+  note.hidden = !untreated.length;
+  if (untreated.length) {
+    patch(note, h("strong", {}, untreated.length > 1 ? `${untreated.length} points ne sont pas traités : ` : "Un point n'est pas traité : "),
+      untreated.map((i) => `${v.agenda.indexOf(i) + 1}. ${i.title}`).join(" ; "), ". ",
+      `Après la clôture, ${untreated.length > 1 ? "ils seront portés" : "il sera porté"} au procès-verbal comme non traité${untreated.length > 1 ? "s" : ""}.`);
+  }
 }
 
 $("secretary-btn").addEventListener("click", (ev) => {
