@@ -65,6 +65,7 @@ MIGRATIONS = (
     ("member", "birth_date", "TEXT"),
     ("sitting", "rules_version", "INTEGER"),
     ("sitting", "reconvened_from", "TEXT"),
+    ("member", "civility", "TEXT"),  # issue 15: « Mme », « M. » (the screens' words agree with it)
 )
 
 
@@ -118,7 +119,7 @@ class CouncilStore:
             )
             self._db.executemany(
                 "INSERT INTO member (council_id, position, id, first_name, last_name, commune_id, seat, replaces, "
-                "function, birth_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "function, birth_date, civility) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         council.id,
@@ -131,6 +132,7 @@ class CouncilStore:
                         m.replaces,
                         m.function,
                         m.birth_date,
+                        m.civility,
                     )
                     for i, m in enumerate(council.members)
                 ],
@@ -175,9 +177,9 @@ class CouncilStore:
             for i, n, insee in rows("SELECT id, name, insee FROM commune WHERE council_id = ? ORDER BY position")
         )
         members = tuple(
-            Member(i, fn, ln, c, Seat(seat), rep, fun, born)
-            for i, fn, ln, c, seat, rep, fun, born in rows(
-                "SELECT id, first_name, last_name, commune_id, seat, replaces, function, birth_date FROM member "
+            Member(i, fn, ln, c, Seat(seat), rep, fun, born, civ or "")
+            for i, fn, ln, c, seat, rep, fun, born, civ in rows(
+                "SELECT id, first_name, last_name, commune_id, seat, replaces, function, birth_date, civility FROM member "
                 "WHERE council_id = ? ORDER BY position"
             )
         )
