@@ -249,6 +249,7 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
             {
                 "id": m.id,
                 "name": m.name,
+                "civility": m.civility,  # « Mme », « M. » or « »: the screens' words agree with it
                 "commune": commune.name if commune else m.commune_id,
                 "function": m.function,
                 "present": m.id in st.presence,

@@ -3,7 +3,7 @@
 // the current item. Controls exist only while the councillor is checked in (R16).
 import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem,
-  fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
+  agree, fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de,
 } from "./sitting.js";
 
 const me = document.body.dataset.member;
@@ -33,19 +33,19 @@ function renderPresence() {
   if (m.present) {
     const salle = view.salles.find((s) => s.id === m.salle);
     const since = salle?.present.find((p) => p.id === me)?.since;
-    line.textContent = `Vous êtes enregistré·e présent·e${since ? ` depuis ${fmtTime(since)}` : ""}.`;
+    line.textContent = `Vous êtes ${agree(m, "enregistré")} ${agree(m, "présent")}${since ? ` depuis ${fmtTime(since)}` : ""}.`;
     $("presence-salle").textContent = `Salle : ${salle ? salle.name : m.salle}`;
     line.className = "presence-line present";
   } else {
     line.textContent = m.proxy_to
-      ? `Vous n'êtes pas enregistré·e présent·e (pouvoir donné à ${memberName(view, m.proxy_to)}). Adressez-vous à l'agent de la salle pour voter.`
-      : "Vous n'êtes pas enregistré·e présent·e. Adressez-vous à l'agent de la salle : vous pourrez ensuite voter et demander la parole.";
+      ? `Vous n'êtes pas ${agree(m, "enregistré")} ${agree(m, "présent")} (pouvoir donné à ${memberName(view, m.proxy_to)}). Adressez-vous à l'agent de la salle pour voter.`
+      : `Vous n'êtes pas ${agree(m, "enregistré")} ${agree(m, "présent")}. Adressez-vous à l'agent de la salle : vous pourrez ensuite voter et demander la parole.`;
     line.className = "presence-line absent";
     $("presence-salle").textContent = "";
   }
   const [text] = SITTING_STATUS[view.status] || [view.status];
   const bits = [text];
-  if (m.proxy_from) bits.push(`vous détenez le pouvoir de ${memberName(view, m.proxy_from)}`);
+  if (m.proxy_from) bits.push(`vous détenez le pouvoir ${de(memberName(view, m.proxy_from))}`);
   if (view.secretary?.id === me) bits.push("vous êtes secrétaire de séance");
   $("sitting-line").textContent = bits.join(" · ");
 }
@@ -55,7 +55,7 @@ function ballot(slot, vote) {
   // one vote of the item: its motion, an amendment, or a round (several are held on one item, R24, R25)
   const voteKey = [vote.item_id, vote.subject, vote.amendment_id, vote.seat, vote.round].filter(Boolean).join("-");
   const key = `${voteKey}/${behalf || "self"}`;
-  const title = behalf ? `Au nom de ${slot.on_behalf_of_name || memberName(view, behalf)} (pouvoir)` : "En votre nom";
+  const title = behalf ? `Au nom ${de(slot.on_behalf_of_name || memberName(view, behalf))} (pouvoir)` : "En votre nom";
   const box = h("div", { class: `ballot ${behalf ? "proxy" : "own"}`, role: "group", "aria-label": title, dataset: { ballot: behalf || "self" } },
     h("p", { class: "ballot-title" }, title));
   const c = chosen.get(key);

@@ -4,6 +4,7 @@
 // or its result, and who has the floor (the server's `board`); the salle that speaks is
 // shown large with a name banner, the others smaller, on the whole 16:9 screen.
 import { SeanceClient, SlotView } from "./rtc.js";
+import { de } from "./sitting.js";
 
 /** The media client, also fed the room display's summary (`board`). */
 class KioskClient extends SeanceClient {
@@ -85,7 +86,7 @@ function renderBand(board) {
     const r = board.result;
     const what = r.subject === "motion" ? `Point ${r.item.number}` : `Point ${r.item.number}, ${r.subject_label}`;
     let verdict;
-    if (r.subject === "round") verdict = r.appointed ? `nomination de ${r.appointed}` : "personne n'est nommé";
+    if (r.subject === "round") verdict = r.appointed ? `nomination ${de(r.appointed)}` : "personne n'est nommé";
     else verdict = r.adopted ? (r.casting_vote ? "adopté (voix prépondérante du président)" : "adopté") : "rejeté";
     vote.dataset.state = r.subject === "round" || r.adopted ? "adopted" : "rejected";
     vote.textContent = `${what} : ${verdict} — pour ${r.pour}, contre ${r.contre}, ${plural(r.abstention, "abstention")}.`;

@@ -5,7 +5,7 @@
 // (R11). Every command is checked again by the server; a refusal is shown with its rule.
 import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem, fmtTime,
-  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
+  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de,
 } from "./sitting.js";
 import { Mosaic } from "./mosaic.js";
 
@@ -213,7 +213,7 @@ function amendmentPanel(item) {
     const list = h("ul", { class: "amendments", "aria-label": "Amendements déposés" });
     for (const a of item.amendments) {
       const li = h("li", { dataset: { amendment: a.id } },
-        h("strong", {}, `« ${a.id} »`), ` de ${a.author?.name || ""} : ${a.text} — ${AMENDMENT_STATUS[a.status] || a.status}.`);
+        h("strong", {}, `« ${a.id} »`), ` ${de(a.author?.name || "")} : ${a.text} — ${AMENDMENT_STATUS[a.status] || a.status}.`);
       if (a.status === "pending") {
         li.append(" ",
           h("button", { type: "button", class: "small", dataset: { key: `amendment-vote-${a.id}` },
@@ -300,7 +300,7 @@ function renderVote() {
   if (vote.method === "electronique") {
     const mine = vote.electorate.filter((s) => s.voter === me);
     for (const slot of mine) {
-      children.push(ballotButtons(slot, slot.on_behalf_of ? `Votre vote au nom de ${slot.on_behalf_of_name} (pouvoir)` : "Votre vote",
+      children.push(ballotButtons(slot, slot.on_behalf_of ? `Votre vote au nom ${de(slot.on_behalf_of_name)} (pouvoir)` : "Votre vote",
         `ballot-${slot.on_behalf_of || "self"}`, vote.frozen));
     }
   } else {
