@@ -10,12 +10,11 @@ media-facing state (muted, audio-only, pinned, health) and pushes ``state`` and
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from signaling.hub import Connection, encode
 from signaling.roles import Role
@@ -33,6 +32,7 @@ def shows_view(claims: Any) -> bool:
     return claims is None or claims.role is not Role.KIOSK
 
 
+@runtime_checkable
 class MediaRouter(Protocol):
     """The subset of ``sfu.router.Router`` signaling uses (docs/interfaces.md)."""
 
@@ -51,6 +51,9 @@ class MediaRouter(Protocol):
     def set_president_salle(self, salle_id: str) -> None: ...
     def health(self, salle_id: str) -> Any: ...
     def stats(self) -> dict[str, Any]: ...
+    def start_recording(self, sink: Any, **options: Any) -> Any: ...
+    async def stop_recording(self) -> dict[str, Any] | None: ...
+    def traffic(self) -> dict[str, Any]: ...
     async def close(self) -> None: ...
 
     #: the video slots the router pauses for a subscriber, when they change (set by the room)
@@ -300,11 +303,14 @@ class SittingRoom:
                     conn.send(message)
 
     async def negotiate(self, conn: Connection, offer_sdp: str) -> str:
+        peer_id = conn.peer_id
+        if peer_id is None:
+            raise ValueError("negotiate before join: the connection has no media peer")
         if conn.media == "salle":
-            return await _maybe_await(self.router.connect_salle(conn.peer_id, offer_sdp))
+            return await self.router.connect_salle(peer_id, offer_sdp)
         if conn.media == "monitor":
-            return await _maybe_await(self.router.connect_monitor(conn.peer_id, offer_sdp))
-        return await _maybe_await(self.router.connect_viewer(conn.peer_id, offer_sdp))
+            return await self.router.connect_monitor(peer_id, offer_sdp)
+        return await self.router.connect_viewer(peer_id, offer_sdp)
 
     def set_muted(self, salle_id: str, muted: bool) -> None:
         self.router.set_muted(salle_id, muted)
@@ -350,8 +356,4 @@ class SittingRoom:
             self._voice_task.cancel()
         for conn in list(self.connections):
             await conn.close(code=1001, reason="server shutdown")
-        await _maybe_await(self.router.close())
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+        await self.router.close()
