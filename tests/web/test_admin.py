@@ -86,14 +86,17 @@ async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", convened="20
 
 async def test_admin_refuses_public_councillor_kiosk_and_auditor_in_french(client):
     paths = ("/admin", "/admin/seances/demo", "/admin/seances/demo/convocation")
-    for path in paths:  # the public
-        r = await client.get(path)
-        assert r.status == 403 and "Accès refusé" in await r.text() and 'lang="fr"' in await r.text()
+    for path in paths:  # the public: signed out, the login page (issue 18)
+        r = await client.get(path, allow_redirects=False)
+        assert r.status == 303 and r.headers["Location"] == "/login"
+    r = await client.post("/admin/membres", data={"id": "x"})
+    assert r.status == 403 and "Accès refusé" in await r.text() and 'lang="fr"' in await r.text()
     r = await client.get("/admin/api/point?seance=demo&titre=x")
     assert r.status == 403 and (await r.json())["message"] == "Réservé à l'administrateur."
     kiosk = client.app[SIGNER].issue(Role.KIOSK, salle="vaux", sitting="demo")
-    client.session.cookie_jar.update_cookies({"seance_session": kiosk})  # a kiosk token as a cookie
-    assert (await client.get("/admin")).status == 403
+    client.session.cookie_jar.update_cookies({"seance_session": kiosk})  # a kiosk token as a cookie: no session
+    r = await client.get("/admin", allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"] == "/login"
     for role, name in ((Role.COUNCILLOR, "elu"), (Role.AUDITOR, "auditeur"), (Role.PRESIDENT, "presidente")):
         await login(client, role, name, member_id="m01" if role is Role.PRESIDENT else None)
         for path in paths:
