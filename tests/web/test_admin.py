@@ -622,6 +622,9 @@ async def test_a_sitting_convened_in_admin_is_served_at_once_its_journal_from_th
     form = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
     assert (await admin.post(page + "/points", data=form, allow_redirects=False)).status == 303
     assert "cc-2027-03" not in admin.app[ROOMS]  # created, not convened: not hosted
+    assert "à convoquer" in re.search(
+        r'<tr data-seance="cc-2027-03">.*?</tr>', await (await admin.get("/admin")).text(), re.S
+    ).group(0)
     refused = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page)})
     assert refused.status == 400 and "cochez la case" in await refused.text()
     assert "cc-2027-03" not in admin.app[ROOMS]
@@ -635,6 +638,8 @@ async def test_a_sitting_convened_in_admin_is_served_at_once_its_journal_from_th
     assert set(admin.app[ROOMS]["cc-2027-03"].salles) == {"belcourt", "vaux", "saint-ferreol"}
     body = await (await admin.get("/admin")).text()
     assert 'data-sitting="cc-2027-03"' in body and 'data-sitting="demo"' in body  # one link per sitting and salle
+    row = re.search(r'<tr data-seance="cc-2027-03">.*?</tr>', body, re.S).group(0)
+    assert "convoquée, servie" in row
     item = {"csrf": await csrf(admin), "title": "Un point de plus", "kind": "deliberation"}
     late = await admin.post(page + "/points", data=item)
     assert late.status == 400 and "R6" in await late.text()
