@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -22,6 +23,7 @@ from web.app import ACCOUNTS, ROOMS, SIGNER, SITTINGS, create_app
 from web.commands import demo
 from web.commands.demo import seed_demo
 from web.config import WebConfig
+from web.sittings import current_room
 
 
 @pytest.fixture
@@ -711,3 +713,17 @@ async def test_member_ids_may_carry_dots(admin, config):
     }
     r = await admin.post("/admin/membres", data=form, allow_redirects=False)
     assert r.status == 303 and council(config).member("j.perrin-2") is not None
+
+
+def test_screens_without_a_sitting_named_go_to_the_next_sitting_not_a_closed_one():
+    """A council's second sitting: the first one's room is still hosted (its journal is
+    read on /audit), closed; /president, /agent, /elu and /moderation open the new one."""
+
+    def service(status):
+        return SimpleNamespace(seance=SimpleNamespace(state=SimpleNamespace(status=status)))
+
+    rooms = {"cc-1": "room-1", "cc-2": "room-2"}
+    assert current_room(rooms, {"cc-1": service("closed"), "cc-2": service("convened")}, None) == "room-2"
+    assert current_room(rooms, {"cc-1": service("opened"), "cc-2": service("convened")}, None) == "room-1"
+    assert current_room(rooms, {"cc-1": service("closed"), "cc-2": service("convened")}, "cc-1") == "room-1"
+    assert current_room(rooms, {}, "nope") == "room-1" and current_room({}, {}, None) is None
