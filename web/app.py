@@ -1,11 +1,14 @@
 """The aiohttp application factory.
 
-``create_app(config)`` builds everything the app holds and stores it under typed
-``web.AppKey`` s (no module-level mutable state): the config, the token signer and the
-account store (both in ``config.data_dir``), the Prometheus registry, one
-:class:`signaling.room.SittingRoom` (with its media Router) per configured sitting, and
-the message handlers bound to those services. Routers are created on startup and closed
-on cleanup, inside the app's event loop.
+``create_app(config)`` builds everything the app holds and stores it under the typed keys
+of :mod:`web.appkeys` (no module-level mutable state): the config, the token signer and
+the account store (both in ``config.data_dir``), the Prometheus registry, the hosted
+sittings (:mod:`web.sittings`: those the council store convened, read again while
+running, and any ``WebConfig.sittings``), one :class:`signaling.room.SittingRoom` (with
+its media Router) per hosted sitting, and the message handlers bound to those services.
+Routers are created on startup (or when a sitting is convened) and closed on cleanup,
+inside the app's event loop. The pages are in :mod:`web.pages`, :mod:`web.screens`,
+:mod:`web.admin` and :mod:`web.audit_pages`.
 """
 
 from __future__ import annotations

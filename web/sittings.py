@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from deliberation.council import Council, SittingConfig
 from signaling.convocation import convened_starter, sitting_salles
@@ -59,6 +60,20 @@ def store_starter(data_dir: Path, sitting_id: str) -> JournalStarter | None:
         return None
     with CouncilStore.in_data_dir(data_dir) as store:
         return convened_starter(store, sitting_id)
+
+
+def current_room(rooms: dict[str, Any], services: dict[str, Any], wanted: str | None) -> Any | None:
+    """The sitting a screen without ``?seance=`` is about: the one asked for, else the first
+    hosted one not yet closed (a council's next sitting, not the last one's journal), else
+    the first one."""
+    if wanted and wanted in rooms:
+        return rooms[wanted]
+    for sitting_id, room in rooms.items():
+        service = services.get(sitting_id)
+        seance = service.seance if service is not None else None
+        if seance is not None and seance.state.status != "closed":
+            return room
+    return next(iter(rooms.values()), None)
 
 
 @dataclass
