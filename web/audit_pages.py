@@ -202,6 +202,7 @@ def _load_in_thread(
         kind = getattr(render, "cache_kind", None)
         if kind is None:
             return m, render(m)
+        kind += f":{m.extra['fingerprint']}:{'live' if live else 'files'}"
         return m, cache.cached(sitting_id, kind, AuditCache.head(m.journal), lambda: render(m))
 
 
