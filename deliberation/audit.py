@@ -39,6 +39,13 @@ from .refusal import Refusal
 from .seance import Seance
 
 
+def name_of(council: Council, member_id: str) -> str:
+    """A member's name as the recount writes it; the id when the council lacks them (the
+    recount reports what the journal says, it does not refuse here)."""
+    member = council.member(member_id)
+    return member.name if member is not None else member_id
+
+
 @dataclass
 class AuditReport:
     ok: bool
@@ -164,7 +171,7 @@ class _Tally:
         item = self.items[item_id]
         return (item.id, " ".join(item.title.split())) in self.failed_items
 
-    def present(self, exclude: set[str] = frozenset()) -> int:
+    def present(self, exclude: set[str] | frozenset[str] = frozenset()) -> int:
         return len({self.seat[m] for m in self.presence if m not in exclude} & set(self.in_office))
 
     def required(self) -> int:
@@ -348,7 +355,7 @@ def _check_agenda_change(entry: Entry, t: _Tally, kind: str, d: dict[str, Any]) 
 def _check_candidacies_closed(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
     """R24 (L.2121-21 al. 5): each seat has a candidate; a single candidacy takes effect at once."""
     item = t.items[d["item_id"]]
-    single = [{"seat": n, "member_id": c[0]} for n, c in item.seats.items() if len(c) == 1]
+    single: list[dict[str, Any]] = [{"seat": n, "member_id": c[0]} for n, c in item.seats.items() if len(c) == 1]
     if any(not c for c in item.seats.values()) or d["appointed"] != single:
         raise _fail(entry, "R24", f"nominations immédiates déclarées {d['appointed']} mais recalculées {single}")
     item.candidacies_closed = True
@@ -542,7 +549,7 @@ def _check_round(
         "adopted": appointed is not None,
         "casting_vote": False,
         "appointed": appointed,
-        "verdict": f"nommé·e : {t.council.member(appointed).name}" + (" (au bénéfice de l'âge)" if by_age else "")
+        "verdict": f"nommé·e : {name_of(t.council, appointed)}" + (" (au bénéfice de l'âge)" if by_age else "")
         if appointed
         else "personne n'est nommé",
         "line": entry.line,

@@ -130,7 +130,7 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        return self.data["kind"]
+        return str(self.data["kind"])
 
 
 @dataclass(frozen=True)

@@ -294,7 +294,7 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
         "recordings": st.recordings,
         "objections": st.broadcast_objections,
         "publication_deadline": publication_deadline(seance.config.scheduled_at).isoformat(),
-        "salle_name": lambda sid: council.salle(sid).name if council.salle(sid) else sid,
+        "salle_name": lambda sid: salle.name if (salle := council.salle(sid)) is not None else sid,
     }
 
 

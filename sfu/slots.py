@@ -17,6 +17,11 @@ when the speaker changes between two salles already shown.
 A public viewer receives ``programme`` (the pinned salle, else the active speaker,
 else the president's salle) and the N loudest voices.
 
+A monitor (the president's and the moderator's mosaic) receives ``MONITOR_SLOTS`` video
+slots and no audio (they sit in a salle and hear it): every salle with a picture, sticky,
+the pinned or president's salle, the speaker and the recent speakers first when there
+are more salles than slots. It is not public: R2, R19 and R20 do not empty it.
+
 The browser is the offerer and must add its transceivers in :func:`layout` order.
 """
 
@@ -27,6 +32,8 @@ from dataclasses import dataclass, field, replace
 PROGRAMME = "programme"
 SEND_AUDIO = "audio-out"
 SEND_VIDEO = "video-out"
+#: video slots of a monitor peer (the mosaic's tiles that can show a picture at once)
+MONITOR_SLOTS = 12
 
 
 def video_slot(i: int) -> str:
@@ -53,6 +60,8 @@ def layout(kind: str, video_slots: int = 2, audio_slots: int = 3) -> list[dict]:
         entries += [{"kind": "video", "direction": "recvonly", "slot": video_slot(i)} for i in range(video_slots)]
     elif kind == "viewer":
         entries = [{"kind": "video", "direction": "recvonly", "slot": PROGRAMME}]
+    elif kind == "monitor":
+        return [{"kind": "video", "direction": "recvonly", "slot": video_slot(i)} for i in range(MONITOR_SLOTS)]
     else:
         raise ValueError(f"unknown peer kind {kind!r}")
     entries += [{"kind": "audio", "direction": "recvonly", "slot": audio_slot(i)} for i in range(audio_slots)]
@@ -196,3 +205,10 @@ def assign_viewer(inp: PolicyInput, previous: dict[str, str | None], audio_slots
     voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)]) if s in inp.audio_sources]
     out.update(_sticky(aslots, voices, previous))
     return out
+
+
+def assign_monitor(inp: PolicyInput, previous: dict[str, str | None]) -> dict[str, str | None]:
+    """Slot -> salle id (or None) for a monitor: each salle with a picture in a slot of its
+    own, kept there while it has one (a mosaic's tile does not change its picture)."""
+    video_order, _ = _candidates(inp)
+    return _sticky([video_slot(i) for i in range(MONITOR_SLOTS)], video_order, previous)

@@ -158,6 +158,13 @@ async def join(services: Services, conn: Connection, msg: Join) -> None:
             await room.leave_media(conn)
         await room.join_salle(conn, claims.salle)
         kind = "salle"
+    elif msg.as_ == "monitor":
+        if claims.role not in (Role.PRESIDENT, Role.MODERATOR):
+            raise ProtocolError("forbidden", "Seules la présidence et la modération voient toutes les salles.", "as")
+        if conn.media is not None:
+            await room.leave_media(conn)
+        room.join_monitor(conn, f"monitor-{conn.id}-{secrets.token_hex(3)}")
+        kind = "monitor"
     else:
         if conn.media is not None:
             await room.leave_media(conn)
@@ -174,6 +181,8 @@ async def join(services: Services, conn: Connection, msg: Join) -> None:
             "names": room.names(),
         }
     )
+    if kind == "monitor":
+        conn.send(room.voices_message())
 
 
 @HANDLERS.on(Offer)

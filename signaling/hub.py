@@ -46,7 +46,9 @@ def encode(message: dict[str, Any]) -> str:
 
 
 class TokenBucket:
-    def __init__(self, rate: float = RATE_PER_S, burst: float = RATE_BURST, clock=time.monotonic) -> None:
+    def __init__(
+        self, rate: float = RATE_PER_S, burst: float = RATE_BURST, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
         self.tokens = burst
         self.last = clock()

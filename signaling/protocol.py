@@ -98,11 +98,12 @@ class Hello(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class Join(Message):
-    """Ask for media: ``as`` = ``salle`` (a kiosk publishing its salle) or ``viewer``
-    (receive-only: the public stream). The server answers with ``slots``."""
+    """Ask for media: ``as`` = ``salle`` (a kiosk publishing its salle), ``viewer``
+    (receive-only: the public stream) or ``monitor`` (the president's and the moderator's
+    mosaic: every salle's picture). The server answers with ``slots``."""
 
     type: ClassVar[str] = "join"
-    as_: Literal["salle", "viewer"] = field(metadata={"wire_name": "as"})
+    as_: Literal["salle", "viewer", "monitor"] = field(metadata={"wire_name": "as"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,7 +188,7 @@ _TYPE_NAMES_FR = {str: "une chaîne", int: "un entier", bool: "un booléen", flo
 
 
 def _wire_name(f: dataclasses.Field[Any]) -> str:
-    return f.metadata.get("wire_name", f.name)
+    return str(f.metadata.get("wire_name", f.name))
 
 
 def _check(value: Any, annotation: Any, f: dataclasses.Field[Any], name: str) -> Any:
@@ -318,7 +319,7 @@ def correlation_id(raw: str | bytes) -> str | None:
     except ProtocolError:
         return None
     if isinstance(data, dict) and isinstance(data.get("id"), str) and len(data["id"]) <= 64:
-        return data["id"]
+        return str(data["id"])
     return None
 
 

@@ -56,7 +56,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 
 #: Extra conditions checked by handlers, shown under the table.
 NOTES: dict[str, str] = {
-    "join": '`as: "salle"` only for a kiosk token, for its own salle; everyone else joins as `viewer`.',
+    "join": '`as: "salle"` only for a kiosk token, for its own salle; `as: "monitor"` (every salle\'s picture) '
+    "only for the president and the moderator; anyone may join as `viewer`.",
     "offer": "only after `join`.",
     "audio_only": "an agent only for the salle written in its token (R4); journaled as `SetAudioOnly` (R3).",
     "command": "the deliberation command's own row in the table of commands below decides.",

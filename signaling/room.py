@@ -23,6 +23,9 @@ from signaling.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
+#: seconds between two samples of the voice activity sent to the mosaics
+VOICE_INTERVAL_S = 0.3
+
 
 def shows_view(claims: Any) -> bool:
     """Whether a socket gets the sitting view: every screen, not the salles' kiosks (a
@@ -36,16 +39,22 @@ class MediaRouter(Protocol):
     def slot_layout(self, kind: str) -> list[dict[str, Any]]: ...
     async def connect_salle(self, salle_id: str, offer_sdp: str) -> str: ...
     async def connect_viewer(self, viewer_id: str, offer_sdp: str) -> str: ...
+    async def connect_monitor(self, monitor_id: str, offer_sdp: str) -> str: ...
+    def voice_activity(self) -> dict[str, Any]: ...
     async def disconnect(self, peer_id: str) -> None: ...
     def set_muted(self, salle_id: str, muted: bool) -> None: ...
     def set_audio_only(self, salle_id: str, audio_only: bool) -> None: ...
     def set_public_silenced(self, silenced: bool) -> None: ...
+    def set_public_fed(self, fed: bool) -> None: ...
     def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None: ...
     def pin(self, salle_id: str | None) -> None: ...
     def set_president_salle(self, salle_id: str) -> None: ...
     def health(self, salle_id: str) -> Any: ...
     def stats(self) -> dict[str, Any]: ...
     async def close(self) -> None: ...
+
+    #: the video slots the router pauses for a subscriber, when they change (set by the room)
+    on_paused: Callable[[str, list[str]], Any] | None
 
 
 #: Builds the Router of a sitting: (on_health, on_slots) -> router.
@@ -74,14 +83,21 @@ class SittingRoom:
         self.connections: set[Connection] = set()
         self.kiosks: dict[str, Connection] = {}  # salle id -> the socket that holds its media
         self.viewers: dict[str, Connection] = {}  # viewer peer id -> socket
+        self.monitors: dict[str, Connection] = {}  # monitor peer id -> socket (president, moderator)
+        self.voices: dict[str, Any] = {"active": None, "speaking": []}  # last voice activity sent
+        self._voice_task: asyncio.Task[None] | None = None
         self.muted: set[str] = set()
         self.audio_only: set[str] = set()
         self.pinned: str | None = None
         self.public_silenced = False  # R19
+        #: R2, R11: set by the sitting's service from its state (fed only while open); an edge's
+        #: room has no service and stays fed (its holder already gates the relay)
+        self.public_fed = True
         self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.transmitting: dict[str, bool] = {s.id: False for s in salles}
         self.health_changed_at: dict[str, float] = {}
         self.assignments: dict[str, dict[str, str | None]] = {}  # peer id -> slot -> salle
+        self.paused: dict[str, list[str]] = {}  # peer id -> video slots paused for it
         #: hooks set by the sitting's deliberation service (signaling.sitting): the measured
         #: transmission of a salle (R7, R17), and any change of the media state
         self.on_transmission: Callable[[str, bool], None] | None = None
@@ -89,6 +105,7 @@ class SittingRoom:
         #: every message broadcast to the sitting's sockets (web.relay forwards them to the edges)
         self.on_broadcast: Callable[[dict[str, Any]], None] | None = None
         self.router = router_factory(self._on_health, self._on_slots)
+        self.router.on_paused = self._on_paused
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
         self._lock = asyncio.Lock()
@@ -109,9 +126,20 @@ class SittingRoom:
 
     def _on_slots(self, peer_id: str, assignments: dict[str, str | None]) -> None:
         self.assignments[peer_id] = dict(assignments)
-        conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id)
+        conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id) or self.monitors.get(peer_id)
         if conn is not None:
             conn.send({"type": "slots", "assignments": dict(assignments)})
+
+    def _on_paused(self, peer_id: str, slots: list[str]) -> None:
+        """The router paused (or resumed) video slots of a subscriber whose link cannot
+        carry them: its page shows them as suspended, not frozen (docs/protocol.md)."""
+        if slots:
+            self.paused[peer_id] = list(slots)
+        else:
+            self.paused.pop(peer_id, None)
+        conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id)
+        if conn is not None:
+            conn.send({"type": "paused", "slots": list(slots)})
 
     # ----------------------------------------------------------------- messages out
 
@@ -208,7 +236,9 @@ class SittingRoom:
             self._state_changed()
         else:
             self.viewers.pop(peer_id, None)
+            self.monitors.pop(peer_id, None)
         self.assignments.pop(peer_id, None)
+        self.paused.pop(peer_id, None)
         try:
             await self.router.disconnect(peer_id)
         except Exception:
@@ -234,9 +264,38 @@ class SittingRoom:
         self.viewers[viewer_id] = conn
         conn.media, conn.peer_id = "viewer", viewer_id
 
+    def join_monitor(self, conn: Connection, monitor_id: str) -> None:
+        """The president's or the moderator's mosaic: every salle's picture, and who speaks
+        (``voices`` messages: :meth:`voices_message` after the ``slots`` reply, then on
+        change, sampled every ``VOICE_INTERVAL_S``)."""
+        self.monitors[monitor_id] = conn
+        conn.media, conn.peer_id = "monitor", monitor_id
+        if self._voice_task is None or self._voice_task.done():
+            self._voice_task = asyncio.get_running_loop().create_task(self._watch_voices())
+
+    def voices_message(self) -> dict[str, Any]:
+        return {"type": "voices", **self.voices}
+
+    async def _watch_voices(self) -> None:
+        """While a monitor is connected, push the voice activity the Router measures."""
+        while self.monitors:
+            await asyncio.sleep(VOICE_INTERVAL_S)
+            try:
+                voices = self.router.voice_activity()
+            except Exception:
+                log.exception("router.voice_activity failed")
+                continue
+            if voices != self.voices:
+                self.voices = voices
+                message = self.voices_message()
+                for conn in list(self.monitors.values()):
+                    conn.send(message)
+
     async def negotiate(self, conn: Connection, offer_sdp: str) -> str:
         if conn.media == "salle":
             return await _maybe_await(self.router.connect_salle(conn.peer_id, offer_sdp))
+        if conn.media == "monitor":
+            return await _maybe_await(self.router.connect_monitor(conn.peer_id, offer_sdp))
         return await _maybe_await(self.router.connect_viewer(conn.peer_id, offer_sdp))
 
     def set_muted(self, salle_id: str, muted: bool) -> None:
@@ -256,6 +315,14 @@ class SittingRoom:
             self.public_silenced = silenced
             self._state_changed()
 
+    def set_public_fed(self, fed: bool) -> None:
+        """R2, R11: public viewers receive the salles only while the sitting is open (not
+        before the opening, during a suspension or after the closing)."""
+        if fed != self.public_fed:
+            self.router.set_public_fed(fed)
+            self.public_fed = fed
+            self._state_changed()
+
     def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None:
         """R20: cameras of these salles are not sent to the public stream."""
         salle_ids = frozenset(salle_ids)
@@ -271,6 +338,8 @@ class SittingRoom:
 
     async def close(self) -> None:
         self._state_throttle.cancel()
+        if self._voice_task is not None:
+            self._voice_task.cancel()
         for conn in list(self.connections):
             await conn.close(code=1001, reason="server shutdown")
         await _maybe_await(self.router.close())

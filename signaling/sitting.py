@@ -313,7 +313,8 @@ class SittingService:
         """Bring the media plane in line with the sitting's state; idempotent.
 
         R3: a salle switched to audio only sends and receives no video. R19: during a
-        sensitive passage the public stream carries silence and no image. R20: a salle
+        sensitive passage the public stream carries silence and no image; the public gets the salles
+        only while the sitting is open (R2, R11). R20: a salle
         where someone objects to broadcast does not feed the public picture. Called after
         every accepted command and when the service starts, so a sitting resumed from its
         journal after a restart gets the same media state back."""
@@ -325,6 +326,7 @@ class SittingService:
             if (salle in self.room.audio_only) != want:
                 self.room.set_audio_only(salle, want)
         self.room.set_public_silenced(bool(state.sensitive))
+        self.room.set_public_fed(state.status == "opened")
         self.room.set_no_broadcast(
             {salle for salle, people in state.broadcast_objections.items() if people and salle in self.room.salles}
         )

@@ -19,7 +19,6 @@ Who: the auditor; the president and the admin may read too (R21: the auditor ver
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import re
 from collections.abc import Callable
@@ -40,7 +39,9 @@ from deliberation.seance import Seance
 from deliberation.secrecy import OpenBallots, open_ballots
 from signaling.datadir import DataDir
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.appkeys import CONFIG, ROOMS, SITTINGS
 from web.audit_cache import AuditCache
+from web.session import session_account
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.PRESIDENT, Role.ADMIN})
 #: the verification and the outputs of each sitting's journal, by head (issue 12.4)
@@ -58,11 +59,6 @@ DOWNLOAD_CSP = (
 # --------------------------------------------------------------------------- files and access
 
 
-def _webapp():
-    """web.app, imported when first needed (it imports this module to register the routes)."""
-    return importlib.import_module("web.app")
-
-
 def journal_path(data_dir: Path, sitting_id: str) -> Path:
     return DataDir.of(data_dir).journal(sitting_id)
 
@@ -73,11 +69,8 @@ def public_key_path(data_dir: Path) -> Path:
 
 def _service(request: web.Request, sitting_id: str) -> Any | None:
     """The running sitting service, if the backend has registered one (optional)."""
-    key = getattr(_webapp(), "SITTINGS", None)
-    if key is None:
-        return None
     try:
-        services = request.app[key]
+        services = request.app[SITTINGS]
     except KeyError:
         return None
     return services.get(sitting_id) if isinstance(services, dict) else None
@@ -95,7 +88,7 @@ def _not_found(request: web.Request, title: str, detail: str) -> web.Response:
 
 def _check(request: web.Request) -> tuple[Any, str] | web.Response:
     """(claims, sitting id) or the French refusal page."""
-    claims = _webapp().session_account(request)
+    claims = session_account(request)
     if claims is None or claims.role not in AUDIT_ROLES:
         return _forbidden(
             request,
@@ -134,7 +127,7 @@ async def _load(
     ``render``'s output cached by the journal's head (:mod:`web.audit_cache`, issue 12.4).
     For a sitting served here, ``m.seance`` is the live state: ``render`` then runs on the
     loop (the state changes on it), and is not cached."""
-    config = request.app[_webapp().CONFIG]
+    config = request.app[CONFIG]
     service = _service(request, sitting_id)
     jpath = Path(getattr(service, "journal_path", None) or journal_path(config.data_dir, sitting_id))
     pem = getattr(service, "public_key_pem", None)
@@ -543,7 +536,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     if isinstance(checked, web.Response):
         return checked
     claims, sitting_id = checked
-    rooms = request.app[_webapp().ROOMS]
+    rooms = request.app[ROOMS]
     room_title = rooms[sitting_id].title if sitting_id in rooms else None
     template = aiohttp_jinja2.get_env(request.app).get_template("audit.html")
     role_label = ROLE_LABELS_FR[claims.role]

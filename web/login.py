@@ -16,10 +16,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import secrets
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -27,6 +25,7 @@ from aiohttp import web
 from signaling.accounts import Account
 from signaling.auth import session_ref
 from signaling.login_throttle import LoginThrottle
+from web.appkeys import ACCOUNTS, CONFIG, METRICS, SESSION_COOKIE, SIGNER
 from web.origin import same_origin
 
 log = logging.getLogger(__name__)
@@ -46,17 +45,11 @@ class LoginGate:
 LOGIN_GATE = web.AppKey("login_gate", LoginGate)
 
 
-def _webapp() -> Any:
-    """web.app, imported when first needed (it imports this module to register the route)."""
-    return importlib.import_module("web.app")
-
-
 def _form(request: web.Request, error: str, login: str, status: int) -> web.Response:
     return aiohttp_jinja2.render_template("login.html", request, {"error": error, "login": login}, status=status)
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
-    app = _webapp()
     origin = request.headers.get("Origin")
     if origin is not None and not same_origin(origin, request.scheme, request.host):
         log.warning("connexion refusée : formulaire venu de %s, hôte attendu %s", origin[:200], request.host)
@@ -67,7 +60,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     login = str(form.get("login", ""))[:128].strip()
     password = str(form.get("password", ""))[:256]
     gate = request.app[LOGIN_GATE]
-    metrics = request.app[app.METRICS]
+    metrics = request.app[METRICS]
     if gate.throttle.refused(request.remote, login) is not None:
         metrics.logins.labels("throttled").inc()
         return _form(request, "Trop d'essais. Patientez quelques minutes avant de réessayer.", login, 429)
@@ -76,19 +69,19 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         gate.throttle.attempt(login)
         async with gate.hashing:  # the check itself off the loop (scrypt)
             account = await asyncio.get_running_loop().run_in_executor(
-                None, request.app[app.ACCOUNTS].authenticate, login, password
+                None, request.app[ACCOUNTS].authenticate, login, password
             )
     if account is None:
         gate.throttle.failed(request.remote, login)
         metrics.logins.labels("failed").inc()
         return _form(request, "Identifiant ou mot de passe incorrect.", login, 401)
     metrics.logins.labels("ok").inc()
-    config = request.app[app.CONFIG]
+    config = request.app[CONFIG]
     # T10: a random session id (revoked at logout) and the account's session generation
     # (bumped by a password change) make the token revocable server-side.
     sid = secrets.token_urlsafe(16)
-    gen = request.app[app.ACCOUNTS].session_generation(account.login) or 0
-    token = request.app[app.SIGNER].issue(
+    gen = request.app[ACCOUNTS].session_generation(account.login) or 0
+    token = request.app[SIGNER].issue(
         account.role,
         member=account.member_id or account.login,
         salle=account.salle_id,
@@ -102,7 +95,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     log.info("connexion de %s : session %s, génération %d", account.login, session_ref(sid), gen)
     response = web.HTTPSeeOther("/")
     response.set_cookie(
-        app.SESSION_COOKIE,
+        SESSION_COOKIE,
         token,
         httponly=True,
         samesite="Strict",

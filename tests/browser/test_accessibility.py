@@ -312,7 +312,7 @@ async def test_every_screen_passes_axe(browser, live_app, output_dir):
 
         moderator = pages["moderateur"]
         await moderator.goto(server.base_url + "/moderation")
-        await expect(moderator.locator("#moderation tbody tr").first).to_be_visible(timeout=T)
+        await expect(moderator.locator("#moderation .salle-tile").first).to_be_visible(timeout=T)
         await scanner.scan(moderator, "/moderation")
 
         elu = pages["elu"]

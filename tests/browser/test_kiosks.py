@@ -230,11 +230,13 @@ async def test_moderator_mutes_a_salle_from_the_moderation_page(browser, live_ap
     await page.fill("#password", "pw-moderation")
     await page.click("button[type=submit]")
     await page.goto(server.base_url + "/moderation")
-    await page.click("tr[data-salle=vaux] button:has-text('Couper le micro')", timeout=10_000)
+    await page.click(".salle-tile[data-salle=vaux] button:has-text('Couper le micro')", timeout=10_000)
     room = server.app[ROOMS]["demo"]
     await until(lambda: "vaux" in room.muted, 5, what="vaux muted from the moderation page")
-    await page.wait_for_selector("tr[data-salle=vaux] button:has-text('Rétablir le micro')", timeout=5_000)
-    assert not await page.locator("tr[data-salle=vaux] button:has-text('Mettre à l')").count()  # pin: president only
+    await page.wait_for_selector(".salle-tile[data-salle=vaux] button:has-text('Rétablir le micro')", timeout=5_000)
+    assert not await page.locator(
+        ".salle-tile[data-salle=vaux] button:has-text('Mettre à l')"
+    ).count()  # pin: president only
 
 
 async def outbound(page, kind) -> int:

@@ -295,7 +295,7 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await shot(moderator, "moderation-floor-queue")
         await moderator.click("#floor li[data-member=m11] button:has-text('Donner la parole')")
         await expect(elus["m11"].locator("#floor-state")).to_have_text("Vous avez la parole.", timeout=T)
-        await expect(public.locator("#public-speaker")).to_have_text("A la parole : Isabelle Morel", timeout=T)
+        await expect(public.locator("#public-speaker")).to_have_text("À la parole : Isabelle Morel", timeout=T)
         await president.click('#floor button:has-text("Fin de l\'intervention")')
         await expect(public.locator("#public-speaker")).to_be_hidden(timeout=T)
 
@@ -441,7 +441,9 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await shot(public, "public-suspended", full_page=False)
         ctx, _ = kiosks["vaux"] = await open_kiosk(browser, server, "vaux")
         contexts.append(ctx)
-        await expect(president.locator("#salles tr[data-salle=vaux] .badge")).to_have_text("établie", timeout=30_000)
+        await expect(president.locator("#salles .salle-tile[data-salle=vaux] .badge")).to_have_text(
+            "transmission établie", timeout=30_000
+        )
         await president.click("#resume-btn")
         await expect(president.locator("#badge-sitting")).to_have_text("Séance ouverte", timeout=T)
         await expect(president.locator("#vote .alert.frozen")).to_have_count(0, timeout=T)

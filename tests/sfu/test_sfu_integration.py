@@ -35,6 +35,11 @@ class Sitting:
                 health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
                 speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
                 keyframe_request_interval=0.2,
+                keyframe_relay_interval=0.2,
+                subscriber_keyframe_interval=0.2,
+                # aiortc's REMB stays below what it receives: these tests are about forwarding
+                # (tests/sfu/test_adaptation.py drives the adaptation with chosen feedback)
+                adaptation=False,
             ),
             on_health=lambda s, t: self.health_events.append((s, t)),
             on_slots=lambda p, a: self.slot_events.append((p, a)),
@@ -250,3 +255,51 @@ async def test_viewer_programme_follows_speaker_with_continuous_stream(sitting):
     assert await grows(viewer, "audio-0")
     assert router.stats()["frames_decoded"] == 0
     assert router.stats()["hook_errors"] == {}
+
+
+async def test_R2_R11_public_viewers_are_fed_only_while_the_sitting_is_open(sitting):
+    """``set_public_fed(False)`` (before the opening, suspended, closed): a viewer's slots
+    empty and no packet reaches it, while the salles keep hearing and seeing each other."""
+    router = sitting.router
+    for salle in ("belcourt", "vaux"):
+        await sitting.join(salle, amplitude=0.05)
+    viewer = await sitting.viewer()
+    assert await wait_for(lambda: viewer.count("programme") > 10 and viewer.count("audio-0") > 10, 20)
+
+    router.set_public_fed(False)
+    assert set(router.peers["public-1"].assignments.values()) == {None}
+    await asyncio.sleep(0.5)  # what was in flight lands
+    frozen = {slot: viewer.count(slot) for slot in ("programme", "audio-0", "audio-1")}
+    vaux_sees = sitting.clients["vaux"].count(slot_of(router, "vaux", "belcourt", "video"))
+    await asyncio.sleep(1.5)
+    assert {slot: viewer.count(slot) for slot in frozen} == frozen
+    assert sitting.clients["vaux"].count(slot_of(router, "vaux", "belcourt", "video")) > vaux_sees + 5
+
+    router.set_public_fed(True)
+    assert await grows(viewer, "programme") and await grows(viewer, "audio-0")
+
+
+async def test_a_monitor_receives_every_salle_picture_and_the_voice_activity(sitting):
+    """The president's mosaic: one video slot per salle with a picture, none with audio,
+    not emptied when the public is not fed; ``voice_activity`` names who speaks."""
+    router = sitting.router
+    loud = {salle: await sitting.join(salle, amplitude=0.0) for salle in SALLES}
+    router.set_public_fed(False)
+    monitor = Client("monitor-1", router.slot_layout("monitor"), publish=False)
+    await monitor.answer(await router.connect_monitor("monitor-1", await monitor.offer()))
+    sitting.clients["monitor-1"] = monitor
+    shown = {s: slot_of(router, "monitor-1", s, "video") for s in SALLES}
+    assert None not in shown.values() and len(set(shown.values())) == len(SALLES)
+    assert not any(slot.startswith("audio") for slot in router.peers["monitor-1"].assignments)
+    for slot in shown.values():
+        assert await grows(monitor, slot, within=10)
+    assert router.voice_activity()["speaking"] == []
+
+    loud["vaux"].audio.amplitude = 0.5
+    assert await wait_for(lambda: router.voice_activity() == {"active": "vaux", "speaking": ["vaux"]}, 10)
+    router.set_muted("vaux", True)
+    assert "vaux" not in router.voice_activity()["speaking"]
+    # R3: an audio-only salle's tile has no picture, the others keep theirs
+    router.set_audio_only("belcourt", True)
+    assert slot_of(router, "monitor-1", "belcourt", "video") is None
+    assert slot_of(router, "monitor-1", "vaux", "video") == shown["vaux"]

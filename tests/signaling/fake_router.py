@@ -24,6 +24,7 @@ class FakeRouter:
         self.pinned: str | None = None
         self.president: str | None = None
         self.closed = False
+        self.voices = {"active": None, "speaking": []}
 
     def slot_layout(self, kind):
         send = (
@@ -49,6 +50,13 @@ class FakeRouter:
         self.calls.append(("connect_viewer", viewer_id))
         return "v=0\r\nanswer-for-viewer"
 
+    async def connect_monitor(self, monitor_id, offer_sdp):
+        self.calls.append(("connect_monitor", monitor_id))
+        return "v=0\r\nanswer-for-monitor"
+
+    def voice_activity(self):
+        return dict(self.voices)
+
     async def disconnect(self, peer_id):
         self.calls.append(("disconnect", peer_id))
 
@@ -63,6 +71,9 @@ class FakeRouter:
 
     def set_public_silenced(self, silenced):
         self.public_silenced = silenced
+
+    def set_public_fed(self, fed):
+        self.public_fed = fed
 
     def set_no_broadcast(self, salle_ids):
         self.no_broadcast = frozenset(salle_ids)

@@ -11,6 +11,7 @@ from fake_router import fake_router_factory
 
 from signaling.roles import Role
 from web.app import ROOMS, SIGNER, create_app
+from web.commands.demo import seed_demo
 from web.config import SalleSpec, SittingSpec, WebConfig
 
 SITTING = SittingSpec(
@@ -23,6 +24,7 @@ SITTING = SittingSpec(
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path):
+    seed_demo(tmp_path)  # the demo council, entered and convened as in /admin
     app = create_app(WebConfig(tls=False, data_dir=tmp_path, sittings=(SITTING,)), router_factory=fake_router_factory)
     return await aiohttp_client(app)
 
@@ -150,6 +152,28 @@ async def test_only_a_kiosk_publishes_and_only_its_own_salle(client):
     assert (await recv(ws2, "answer"))["sdp"] == "v=0\r\nanswer-for-viewer"
 
 
+async def test_the_president_and_the_moderator_watch_every_salle_others_may_not(client):
+    """``join as monitor``: the mosaic of the president's and the moderator's screens
+    (every salle's picture, no audio) and the ``voices`` the Router measures."""
+    for role, kw in ((Role.COUNCILLOR, {"member": "m03"}), (Role.AGENT, {"salle": "vaux", "agent": "a"})):
+        ws, _ = await hello(client, role, **kw)
+        await ws.send_json({"type": "join", "as": "monitor"})
+        assert (await recv(ws, "error"))["code"] == "forbidden"
+    anonymous, _ = await hello(client)
+    await anonymous.send_json({"type": "join", "as": "monitor"})
+    assert (await recv(anonymous, "error"))["code"] == "forbidden"
+    for role, kw in ((Role.PRESIDENT, {"member": "m01", "salle": "belcourt"}), (Role.MODERATOR, {"member": "mod"})):
+        ws, _ = await hello(client, role, **kw)
+        await ws.send_json({"type": "join", "as": "monitor", "id": "j"})
+        slots = await recv(ws, "slots")
+        assert slots["as"] == "monitor" and slots["peer"].startswith("monitor-")
+        assert (await recv(ws, "voices")) == {"type": "voices", "active": None, "speaking": []}
+        await ws.send_json({"type": "offer", "sdp": "v=0\r\n"})
+        assert (await recv(ws, "answer"))["sdp"] == "v=0\r\nanswer-for-monitor"
+    router(client).voices = {"active": "vaux", "speaking": ["vaux"]}
+    assert (await recv(ws, "voices")) == {"type": "voices", "active": "vaux", "speaking": ["vaux"]}
+
+
 async def test_offer_before_join_and_bad_sdp(client):
     ws, _ = await hello(client, Role.KIOSK, salle="belcourt")
     await ws.send_json({"type": "offer", "sdp": "v=0\r\n"})
@@ -199,6 +223,21 @@ async def test_health_and_slot_callbacks_are_pushed(client):
     assert health["salle"] == "belcourt" and health["transmitting"] is True
     state = await recv(ws, "state")
     assert next(s for s in state["salles"] if s["id"] == "belcourt")["transmitting"] is True
+
+
+async def test_paused_slots_are_pushed_to_that_subscriber_only(client):
+    ws, _ = await hello(client, Role.KIOSK, salle="vaux")
+    await ws.send_json({"type": "join", "as": "salle"})
+    await recv(ws, "slots")
+    other, _ = await hello(client, Role.KIOSK, salle="belcourt")
+    await other.send_json({"type": "join", "as": "salle"})
+    await recv(other, "slots")
+    router(client).on_paused("vaux", ["video-1"])
+    assert (await recv(ws, "paused"))["slots"] == ["video-1"]
+    router(client).on_paused("vaux", [])
+    assert (await recv(ws, "paused"))["slots"] == []
+    with pytest.raises(asyncio.TimeoutError):
+        await recv(other, "paused", timeout=0.3)
 
 
 async def test_flooding_is_rate_limited(client):

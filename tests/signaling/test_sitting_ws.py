@@ -20,7 +20,7 @@ from signaling.roles import Role
 from signaling.sitting import journal_path
 from signaling.throttle import BROADCAST_INTERVAL_S
 from web.app import SIGNER, SITTINGS, create_app
-from web.commands.demo import demo_sitting
+from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
 
 TIMEOUT = 3.0
@@ -28,6 +28,7 @@ TIMEOUT = 3.0
 
 def make_app(data_dir):
     config = WebConfig(tls=False, data_dir=data_dir, sittings=(demo_sitting(),), reconcile_after_s=None)
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return create_app(config, router_factory=fake_router_factory)
 
 
@@ -353,3 +354,34 @@ async def test_R19_R20_R3_media_follows_the_journaled_state_and_survives_a_resta
     pres = await connect(again, "president", Role.PRESIDENT, member="m01", salle="belcourt")
     await pres.ok(type="MarkSensitive", on=False)
     assert resumed.public_silenced is False
+
+
+async def test_R2_R11_public_viewers_are_fed_only_while_the_sitting_is_open(client, aiohttp_client, tmp_path):
+    """The Router feeds public viewers only while the sitting is open: not before the
+    opening, not during a suspension, not after the closing, and not after a restart of a
+    suspended sitting."""
+    p = await people(client)
+    router = service(client).room.router
+    assert router.public_fed is False
+    for m in ("m01", "m02", "m03", "m04", "m05"):
+        await p["belcourt"].ok(type="CheckIn", member_id=m, salle_id="belcourt")
+    for m in ("m06", "m07", "m08", "m09"):
+        await p["vaux"].ok(type="CheckIn", member_id=m, salle_id="vaux")
+    for salle in ("belcourt", "vaux"):
+        await transmission(client, salle, True)
+    await p["president"].ok(type="AppointSecretary", member_id="m03")
+    assert router.public_fed is False
+    await p["president"].ok(type="OpenSitting")
+    assert router.public_fed is True
+    await p["president"].ok(type="Suspend", reason="pause")
+    assert router.public_fed is False
+    await client.close()
+
+    again = await aiohttp_client(make_app(tmp_path))
+    resumed = again.app[SITTINGS]["demo"].room.router
+    assert resumed.public_fed is False
+    pres = await connect(again, "president", Role.PRESIDENT, member="m01", salle="belcourt")
+    await pres.ok(type="Resume")
+    assert resumed.public_fed is True
+    await pres.ok(type="CloseSitting")
+    assert resumed.public_fed is False

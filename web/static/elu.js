@@ -178,7 +178,7 @@ function renderFloor() {
   const state = $("floor-state");
   if (!isPresent() || view.status !== "opened") {
     btn.hidden = true;
-    state.textContent = f.speaker ? `A la parole : ${f.speaker.name}.` : "";
+    state.textContent = f.speaker ? `À la parole : ${f.speaker.name}.` : "";
     return;
   }
   btn.hidden = false;
@@ -188,11 +188,11 @@ function renderFloor() {
     btn.hidden = true;
   } else if (position >= 0) {
     state.textContent = `Votre demande est enregistrée : ${position === 0 ? "vous êtes le prochain" : `${position + 1}e dans la file`}.`
-      + (f.speaker ? ` A la parole : ${f.speaker.name}.` : "");
+      + (f.speaker ? ` À la parole : ${f.speaker.name}.` : "");
     btn.textContent = "Retirer ma demande de parole";
     btn.dataset.action = "withdraw";
   } else {
-    state.textContent = f.speaker ? `A la parole : ${f.speaker.name}.` : "Personne n'a la parole.";
+    state.textContent = f.speaker ? `À la parole : ${f.speaker.name}.` : "Personne n'a la parole.";
     btn.textContent = "Demander la parole";
     btn.dataset.action = "request";
   }

@@ -1,17 +1,16 @@
-// Séance — moderation page: mute/unmute salles (moderator, president), pin (president),
-// and the queue of requests for the floor (GrantFloor / EndFloor / WithdrawFloorRequest).
+// Séance — moderation page: the mosaic of the salles (every salle's picture, who speaks,
+// mute/unmute on each tile; pin for the president), and the queue of requests for the
+// floor (GrantFloor / EndFloor / WithdrawFloorRequest).
 // Authenticated by the session cookie: `hello` carries no token.
 import { $, Feedback, SittingClient, fmtTime, h, patch, run, setBadge } from "./sitting.js";
+import { Mosaic } from "./mosaic.js";
 
 const feedback = new Feedback($("alert"), $("notice"));
-let allowed = [];
 let view = null;
 
 const client = new SittingClient({
   sitting: document.body.dataset.sitting,
   onStatus: (text, state) => setBadge($("badge-connection"), text, state),
-  onWelcome: (msg) => { allowed = msg.allowed || []; },
-  onState: (state) => renderSalles(state),
   onView: (v) => { view = v; renderFloor(); },
   onError: (msg) => feedback.refused(msg),
 });
@@ -22,24 +21,10 @@ function button(label, onClick, cls = "", key = null, name = null) {
   return h("button", { type: "button", class: `small ${cls}`, onclick: onClick, dataset: key ? { key } : null, "aria-label": name }, label);
 }
 
-function renderSalles(state) {
-  const rows = state.salles.map((s) => {
-    const health = h("span", { class: "badge", dataset: { state: s.transmitting ? "ok" : (s.connected ? "warning" : "lost") } },
-      s.transmitting ? "établie" : (s.connected ? "connexion en cours" : "hors ligne"));
-    const mic = allowed.includes("mute")
-      ? button(s.muted ? "Rétablir le micro" : "Couper le micro", () => client.send({ type: "mute", salle: s.id, muted: !s.muted }),
-        s.muted ? "" : "danger", `mute-${s.id}`, `${s.muted ? "Rétablir le micro" : "Couper le micro"} : ${s.name}`)
-      : (s.muted ? "coupé" : "ouvert");
-    const pinned = state.pinned === s.id;
-    const prog = allowed.includes("pin")
-      ? button(pinned ? "Suivre l'orateur" : "Mettre à l'image", () => client.send({ type: "pin", salle: pinned ? null : s.id }), "", `pin-${s.id}`, `${pinned ? "Suivre l'orateur" : "Mettre à l'image"} : ${s.name}`)
-      : (pinned ? "à l'image" : "—");
-    return h("tr", { dataset: { salle: s.id } },
-      h("th", { scope: "row" }, s.name, s.audio_only ? h("span", { class: "tag" }, " audio seul") : null),
-      h("td", {}, health), h("td", {}, mic), h("td", {}, prog));
-  });
-  patch(document.querySelector("#moderation tbody"), rows);
-}
+const mosaic = new Mosaic($("moderation"), {
+  sitting: document.body.dataset.sitting,
+  onError: (msg) => feedback.refused(msg),
+});
 
 const cmd = (command, doneText, btn) => run(client, feedback, command, doneText, btn);
 
@@ -47,7 +32,7 @@ function renderFloor() {
   const f = view.floor || { speaker: null, queue: [] };
   const children = [];
   if (f.speaker) {
-    children.push(h("p", { class: "speaker" }, "A la parole : ", h("strong", {}, f.speaker.name), " ",
+    children.push(h("p", { class: "speaker" }, "À la parole : ", h("strong", {}, f.speaker.name), " ",
       button("Fin de l'intervention", (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget), "", "end-floor")));
   } else children.push(h("p", { class: "muted" }, "Personne n'a la parole."));
   if (f.queue.length) {
@@ -64,3 +49,4 @@ function renderFloor() {
 }
 
 client.start();
+mosaic.start();

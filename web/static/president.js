@@ -7,6 +7,7 @@ import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem, fmtTime,
   h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
 } from "./sitting.js";
+import { Mosaic } from "./mosaic.js";
 
 const me = document.body.dataset.member;
 const feedback = new Feedback($("alert"), $("notice"));
@@ -17,7 +18,6 @@ const client = new SittingClient({
   sitting: document.body.dataset.sitting,
   onStatus: (text, state) => setBadge($("badge-connection"), text, state),
   onView: (v) => { view = v; render(); },
-  onState: () => { if (view) renderSalles(); },
   onError: (msg) => feedback.refused(msg),
 });
 window.seanceSitting = client;
@@ -406,7 +406,7 @@ function renderFloor() {
   const f = view.floor || { speaker: null, queue: [] };
   const children = [];
   if (f.speaker) {
-    children.push(h("p", { class: "speaker" }, "A la parole : ", h("strong", {}, f.speaker.name)),
+    children.push(h("p", { class: "speaker" }, "À la parole : ", h("strong", {}, f.speaker.name)),
       h("button", { type: "button", class: "small", dataset: { key: "end-floor" },
         onclick: (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget) }, "Fin de l'intervention"));
   } else {
@@ -426,25 +426,19 @@ function renderFloor() {
   patch($("floor"), children);
 }
 
-// ------------------------------------------------------------------ salles (pin)
+// ------------------------------------------------------------------ salles (the mosaic)
 
-function renderSalles() {
-  const pinned = client.state?.pinned ?? null;
-  const rows = view.salles.map((s) => {
-    const media = client.media(s.id);
-    const transmitting = s.transmitting;
-    const isPinned = pinned === s.id;
-    return h("tr", { dataset: { salle: s.id } },
-      h("th", { scope: "row" }, s.name, s.audio_only ? h("span", { class: "tag" }, " audio seul") : null),
-      h("td", {}, String(s.present.length)),
-      h("td", {}, h("span", { class: "badge", dataset: { state: transmitting ? "ok" : (media.connected ? "warning" : "lost") } },
-        transmitting ? "établie" : (media.connected ? "en cours" : "hors ligne"))),
-      h("td", {}, h("button", { type: "button", class: "small", "aria-pressed": isPinned ? "true" : "false", dataset: { key: `pin-${s.id}` },
-        "aria-label": `${isPinned ? "Suivre l'orateur" : "Mettre à l'image"} : ${s.name}`,
-        onclick: () => client.send({ type: "pin", salle: isPinned ? null : s.id }) }, isPinned ? "Suivre l'orateur" : "Mettre à l'image")));
-  });
-  patch(document.querySelector("#salles tbody"), rows);
+/** Who is present in each salle, under its tile. */
+function presentLine(salleId) {
+  const n = view?.salles.find((s) => s.id === salleId)?.present.length ?? 0;
+  return n ? `${n} présent${n > 1 ? "s" : ""}` : "Personne n'est enregistré présent";
 }
+
+const mosaic = new Mosaic($("salles"), {
+  sitting: document.body.dataset.sitting,
+  details: presentLine,
+  onError: (msg) => feedback.refused(msg),
+});
 
 // ------------------------------------------------------------------ conduct
 
@@ -506,8 +500,9 @@ function render() {
   renderVote();
   renderAgenda();
   renderFloor();
-  renderSalles();
+  mosaic.render();
   renderConduct();
 }
 
 client.start();
+mosaic.start();

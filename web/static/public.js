@@ -24,14 +24,18 @@ function renderSitting(view) {
   // R19: the server must carry silence; the display also mutes its own voices meanwhile.
   for (const audio of document.querySelectorAll("#voices audio")) audio.muted = !!view.sensitive;
 
+  // R2, R11: the server forwards nothing from the salles to the public unless the sitting
+  // is open; the page shows a card instead of the (empty) picture meanwhile.
+  const live = view.status === "opened";
+  $("live-badge").hidden = !live;
   const notice = $("public-notice");
   let message = null;
-  if (view.status === "suspended") message = ["Séance suspendue", "La séance reprendra dans quelques instants."];
+  if (view.status === "suspended") message = ["Séance suspendue", "La diffusion reprendra à la reprise de la séance."];
   else if (view.sensitive) message = ["Passage non diffusé", "Les débats portent sur des personnes ou des données protégées : ni image ni son ne sont diffusés pendant ce passage."];
-  else if (view.status === "closed") message = ["Séance close", "Merci de votre attention."];
-  else if (view.status === "convened") message = ["La séance n'est pas encore ouverte", view.title];
+  else if (view.status === "closed") message = ["Séance close", "La diffusion est terminée. Merci de votre attention."];
+  else if (!live) message = ["La séance n'est pas encore ouverte", `${view.title} — la diffusion commencera à l'ouverture de la séance.`];
   notice.hidden = !message;
-  document.body.classList.toggle("veiled", !!message && view.status !== "convened");
+  document.body.classList.toggle("veiled", !!message);
   if (message) patch(notice, h("strong", {}, message[0]), h("span", {}, message[1]));
 
   const item = currentItem(view) || (view.vote ? view.agenda.find((i) => i.id === view.vote.item_id) : null);
@@ -45,7 +49,7 @@ function renderSitting(view) {
   } else vote.hidden = true;
   const speaker = $("public-speaker");
   speaker.hidden = !view.floor?.speaker;
-  if (view.floor?.speaker) speaker.textContent = `A la parole : ${view.floor.speaker.name}`;
+  if (view.floor?.speaker) speaker.textContent = `À la parole : ${view.floor.speaker.name}`;
 
   const done = proclaimed(view);
   const postponed = view.agenda.filter((i) => i.status === "postponed");
