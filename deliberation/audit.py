@@ -149,6 +149,7 @@ class _Tally:
         self.electorate: list[dict[str, Any]] | None = None
         self.vote_item: str | None = None
         self.vote_subject: dict[str, Any] = {}
+        self.vote_method: str | None = None
         self.ballots: list[dict[str, Any]] = []
         self.closed = False
         self.opened = False
@@ -278,12 +279,20 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         t.override = False
         t.electorate, t.ballots, t.vote_item = d["electorate"], [], d["item_id"]
         t.vote_subject = {k: d[k] for k in ("amendment_id", "seat", "round") if k in d}
+        t.vote_method = d.get("method")
         t.items[d["item_id"]].status = "voting"
     elif kind == "BallotCast":
         if t.suspended and not t.override:
             raise _fail(entry, "R17", "bulletin reçu pendant que le vote est gelé")
         _check_ballot(entry, t, d)
         t.ballots.append(d)
+    elif kind == "BallotChanged":
+        if t.suspended and not t.override:
+            raise _fail(entry, "R17", "bulletin modifié pendant que le vote est gelé")
+        if not (t.council.reglement.ballot_change and t.vote_method == "electronique"):
+            raise _fail(entry, "R13", f"vote de {d['voter_id']} modifié alors que le règlement ne le permet pas")
+        _check_ballot(entry, t, d, change=True)
+        t.ballots = [d if _same_slot(b, d) else b for b in t.ballots]  # the last choice counts
     elif kind == "ItemPostponed":
         if d["rule"] == "R15" and d["requests"] > 0:
             n = len(t.requests.get(d["item_id"], set()) & set(t.presence))
@@ -427,12 +436,20 @@ def _check_vote_opening(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
         raise _fail(entry, "R16", "corps électoral déclaré différent de celui recalculé (présents et pouvoirs)")
 
 
-def _check_ballot(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
+def _same_slot(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(a["voter_id"] == b["voter_id"] and a["on_behalf_of"] == b["on_behalf_of"])
+
+
+def _check_ballot(entry: Entry, t: _Tally, d: dict[str, Any], change: bool = False) -> None:
+    """R16, R24; ``change``: a ``BallotChanged`` (R13), which needs a ballot to replace."""
     slot = {"voter": d["voter_id"], "on_behalf_of": d["on_behalf_of"]}
     if t.electorate is None or slot not in t.electorate:
         raise _fail(entry, "R16", f"bulletin de {d['voter_id']} hors du corps électoral fixé à l'ouverture")
-    if any(b["voter_id"] == d["voter_id"] and b["on_behalf_of"] == d["on_behalf_of"] for b in t.ballots):
+    cast = any(_same_slot(b, d) for b in t.ballots)
+    if cast and not change:
         raise _fail(entry, "R16", f"{d['voter_id']} vote deux fois")
+    if change and not cast:
+        raise _fail(entry, "R13", f"vote de {d['voter_id']} modifié sans avoir été exprimé")
     salle = t.presence.get(d["voter_id"])
     if salle is None or not t.transmitting.get(salle, False):
         raise _fail(entry, "R16", f"{d['voter_id']} vote sans être présent dans une salle transmettant")

@@ -7,6 +7,10 @@
 - R15: a secret ballot request is adopted at one third of the members present (L.2121-21).
 - R16: the electorate is fixed when the vote opens: each present member votes for
   themself and for the one proxy they hold.
+- R13 with the règlement intérieur: at an electronic vote a councillor may change their
+  choice until the vote closes (``Reglement.ballot_change``, on by default); each change is
+  journaled (``BallotChanged``) and the last choice counts. At a roll call the answer
+  recorded by the secretary or the agent is final.
 - R24: a round of a nomination (L.2121-21): each ballot names a candidate (``pour`` with
   the candidate), or is blank (``abstention``) or ``nppv``; the suffrages exprimés are
   the ballots naming a candidate. Absolute majority of the suffrages exprimés in the
@@ -21,6 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .commands import CHOICES
+
+
+def may_change(method: str, reglement_allows: bool) -> bool:
+    """R13: whether a ballot already cast may be changed before the vote closes."""
+    return reglement_allows and method == "electronique"
 
 
 def tally(ballots: Iterable[Mapping[str, Any]]) -> dict[str, int]:

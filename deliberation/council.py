@@ -32,6 +32,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from .french import agreed, de
+
 #: The edition of the decision rules a sitting is convened under (:class:`SittingConfig`):
 #: 1 for journals written before nominations, amendments and withdrawn items (their
 #: genesis has no ``rules_version``), 2 since (issue 13).
@@ -73,10 +75,17 @@ class Member:
     function: str = ""
     #: ISO date, when known: the oldest candidate is appointed on a tie (L.2121-21, R24)
     birth_date: str | None = None
+    #: « Mme » or « M. » (the words of the screens agree with it), « » when unknown
+    civility: str = ""
 
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def feminine(self) -> bool | None:
+        """From the civilité; ``None`` when it is unknown (see :mod:`deliberation.french`)."""
+        return {"Mme": True, "M.": False}.get(self.civility)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,9 @@ class Reglement:
     recording: bool = True
     retention_days: int = 365
     consultation: str = "secrétaire de séance, président, sur demande écrite tout conseiller"
+    #: R13: at an electronic vote, a councillor may change their choice until the vote
+    #: closes; each change is journaled and the last choice counts
+    ballot_change: bool = True
 
 
 @dataclass(frozen=True)
@@ -256,7 +268,7 @@ def composition_problem(council: Council) -> CompositionError | None:
                 born = None
             if born is None or born.year < 1900:
                 return CompositionError(
-                    "SCHEMA", f"Composition du conseil : date de naissance de {m.name} invalide (AAAA-MM-JJ attendu)."
+                    "SCHEMA", f"Composition du conseil : date de naissance {de(m.name)} invalide (AAAA-MM-JJ attendu)."
                 )
         if m.seat == Seat.TITULAIRE and m.replaces is not None:
             return CompositionError(
@@ -273,11 +285,13 @@ def composition_problem(council: Council) -> CompositionError | None:
         tit = members.get(m.replaces or "")
         if tit is None or tit.seat != Seat.TITULAIRE:
             return CompositionError(
-                "R9", f"R9 — {m.name}, suppléant·e, doit remplacer un titulaire du conseil (L.5211-6)."
+                "R9",
+                f"R9 — {m.name}, {agreed('suppléant', m.feminine)}, doit remplacer un titulaire du conseil (L.5211-6).",
             )
         if tit.commune_id != m.commune_id:
             return CompositionError(
-                "R9", f"R9 — {m.name}, suppléant·e, est de la commune de son titulaire {tit.name} (L.5211-6)."
+                "R9",
+                f"R9 — {m.name}, {agreed('suppléant', m.feminine)}, est de la commune de son titulaire {tit.name} (L.5211-6).",
             )
         if m.replaces in replaced:
             return CompositionError("R9", f"R9 — {tit.name} a déjà un suppléant : un seul par titulaire (L.5211-6).")
@@ -288,7 +302,7 @@ def composition_problem(council: Council) -> CompositionError | None:
             return CompositionError(
                 "R9",
                 f"R9 — la commune de {commune} a {n} conseillers communautaires : seule une commune qui n'en a qu'un "
-                f"a un suppléant (L.5211-6). Mettez fin au mandat de {m.name} avant d'ajouter un autre titulaire.",
+                f"a un suppléant (L.5211-6). Mettez fin au mandat {de(m.name)} avant d'ajouter un autre titulaire.",
             )
     salles = {s.id for s in council.salles}
     for s in council.salles:

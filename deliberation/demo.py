@@ -43,24 +43,55 @@ def demo_council() -> Council:
     )
     t = Seat.TITULAIRE
     members = (
-        Member("m01", "Hélène", "Marchand", "belcourt", t, function="présidente", birth_date="1961-04-12"),
-        Member("m02", "Jean-Luc", "Perrin", "belcourt", t, function="1er vice-président", birth_date="1958-09-30"),
-        Member("m03", "Sophie", "Garnier", "belcourt", t, birth_date="1979-02-17"),
-        Member("m04", "Karim", "Benali", "belcourt", t, birth_date="1984-11-05"),
-        Member("m05", "Odile", "Fournier", "belcourt", t, birth_date="1966-06-21"),
-        Member("m06", "Patrick", "Lemoine", "vaux", t, function="2e vice-président", birth_date="1957-01-09"),
-        Member("m07", "Nathalie", "Rousseau", "vaux", t, birth_date="1972-08-14"),
-        Member("m08", "Thierry", "Bonnet", "vaux", t, birth_date="1963-03-03"),
-        Member("m09", "Claire", "Dubois", "vaux", t, birth_date="1988-12-01"),
-        Member("m10", "Marc", "Chevalier", "saint-ferreol", t, function="3e vice-président", birth_date="1969-10-26"),
-        Member("m11", "Isabelle", "Morel", "saint-ferreol", t, birth_date="1970-05-18"),
-        Member("m12", "Gérard", "Lefèvre", "saint-ferreol", t, birth_date="1952-07-07"),
-        Member("m13", "Anne", "Girard", "lanterne", t, birth_date="1975-04-02"),
-        Member("m14", "Didier", "Mercier", "lanterne", t, birth_date="1960-02-28"),
-        Member("m15", "Valérie", "Blanc", "montclar", t, birth_date="1981-09-11"),
-        Member("m16", "François", "Guérin", "montclar", t, birth_date="1955-12-19"),
-        Member("m17", "Bernard", "Roux", "aubiers", t, birth_date="1959-06-06"),
-        Member("s17", "Martine", "Faure", "aubiers", Seat.SUPPLEANT, replaces="m17", birth_date="1968-01-23"),
+        Member(
+            "m01", "Hélène", "Marchand", "belcourt", t, function="présidente", birth_date="1961-04-12", civility="Mme"
+        ),
+        Member(
+            "m02",
+            "Jean-Luc",
+            "Perrin",
+            "belcourt",
+            t,
+            function="1er vice-président",
+            birth_date="1958-09-30",
+            civility="M.",
+        ),
+        Member("m03", "Sophie", "Garnier", "belcourt", t, birth_date="1979-02-17", civility="Mme"),
+        Member("m04", "Karim", "Benali", "belcourt", t, birth_date="1984-11-05", civility="M."),
+        Member("m05", "Odile", "Fournier", "belcourt", t, birth_date="1966-06-21", civility="Mme"),
+        Member(
+            "m06", "Patrick", "Lemoine", "vaux", t, function="2e vice-président", birth_date="1957-01-09", civility="M."
+        ),
+        Member("m07", "Nathalie", "Rousseau", "vaux", t, birth_date="1972-08-14", civility="Mme"),
+        Member("m08", "Thierry", "Bonnet", "vaux", t, birth_date="1963-03-03", civility="M."),
+        Member("m09", "Claire", "Dubois", "vaux", t, birth_date="1988-12-01", civility="Mme"),
+        Member(
+            "m10",
+            "Marc",
+            "Chevalier",
+            "saint-ferreol",
+            t,
+            function="3e vice-président",
+            birth_date="1969-10-26",
+            civility="M.",
+        ),
+        Member("m11", "Isabelle", "Morel", "saint-ferreol", t, birth_date="1970-05-18", civility="Mme"),
+        Member("m12", "Gérard", "Lefèvre", "saint-ferreol", t, birth_date="1952-07-07", civility="M."),
+        Member("m13", "Anne", "Girard", "lanterne", t, birth_date="1975-04-02", civility="Mme"),
+        Member("m14", "Didier", "Mercier", "lanterne", t, birth_date="1960-02-28", civility="M."),
+        Member("m15", "Valérie", "Blanc", "montclar", t, birth_date="1981-09-11", civility="Mme"),
+        Member("m16", "François", "Guérin", "montclar", t, birth_date="1955-12-19", civility="M."),
+        Member("m17", "Bernard", "Roux", "aubiers", t, birth_date="1959-06-06", civility="M."),
+        Member(
+            "s17",
+            "Martine",
+            "Faure",
+            "aubiers",
+            Seat.SUPPLEANT,
+            replaces="m17",
+            birth_date="1968-01-23",
+            civility="Mme",
+        ),
     )
     salles = (
         Salle(

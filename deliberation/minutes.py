@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .agenda import BODY_LABELS, KIND_LABELS, Body, ItemKind
 from .commands import CHOICE_LABELS
 from .deadlines import publication_deadline
+from .french import de
 from .seance import Seance
 
 _MONTHS = [
@@ -95,7 +96,7 @@ def vote_subject(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> 
     """What a vote was on, in French: the motion, an amendment, or a round for a seat."""
     if vote["subject"] == "amendment":
         a = next((a for a in item["amendments"] if a["id"] == vote["amendment_id"]), None)
-        return f"Amendement « {vote['amendment_id']} »" + (f" de {seance.name(a['author'])}" if a else "")
+        return f"Amendement « {vote['amendment_id']} »" + (f" {de(seance.name(a['author']))}" if a else "")
     if vote["subject"] == "round":
         return f"Siège {vote['seat']} — {_ordinal(vote['round'])} tour"
     return "Délibération" + (" amendée" if any(a["status"] == "adopted" for a in item["amendments"]) else "")

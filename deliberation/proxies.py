@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .commands import RecordProxy
 from .council import Council, Seat
+from .french import agreed, de
 from .refusal import UNKNOWN, Refusal
 from .state import SeanceState
 
@@ -25,19 +26,29 @@ def check_new_proxy(council: Council, state: SeanceState, cmd: RecordProxy) -> R
     if holder is None:
         return Refusal(UNKNOWN, f"Conseiller « {cmd.holder_id} » inconnu.", "holder_id")
     if giver.seat != Seat.TITULAIRE:
-        return Refusal("R9", f"R9 — {giver.name} est suppléant·e et ne peut pas donner pouvoir.", "giver_id")
+        return Refusal(
+            "R9",
+            f"R9 — {giver.name} est {agreed('suppléant', giver.feminine)} et ne peut pas donner pouvoir.",
+            "giver_id",
+        )
     if giver.id == holder.id:
         return Refusal("R9", "R9 — un conseiller ne peut pas se donner pouvoir à lui-même.", "holder_id")
     if giver.id in state.presence:
         return Refusal(
-            "R9", f"R9 — {giver.name} est présent·e : un conseiller présent ne peut pas donner pouvoir.", "giver_id"
+            "R9",
+            f"R9 — {giver.name} est {agreed('présent', giver.feminine)} : un conseiller présent ne peut pas donner "
+            "pouvoir.",
+            "giver_id",
         )
     supp = council.suppleant_of(giver.id)
     if supp is not None and supp.id in state.presence:
-        return Refusal("R9", f"R9 — le suppléant de {giver.name} siège déjà à sa place.", "giver_id")
+        return Refusal("R9", f"R9 — le suppléant {de(giver.name)} siège déjà à sa place.", "giver_id")
     if holder.id not in state.presence:
         return Refusal(
-            "R9", f"R9 — {holder.name} n'est pas présent·e : seul un conseiller présent reçoit un pouvoir.", "holder_id"
+            "R9",
+            f"R9 — {holder.name} n'est pas {agreed('présent', holder.feminine)} : seul un conseiller présent reçoit "
+            "un pouvoir.",
+            "holder_id",
         )
     if giver.id in state.proxies:
         other = council.member(state.proxies[giver.id]["holder"])

@@ -169,9 +169,9 @@ def script() -> list[Step]:
     steps += [Step(CastBallot(at(), "pv-precedent", m, "pour"), _me(m)) for m in everyone]
     steps.append(Step(CastBallot(at(), "pv-precedent", "m02", "pour", "m13"), _me("m02")))
     steps.append(Step(CastBallot(at(), "pv-precedent", "m07", "pour", "m09"), _me("m07")))
-    steps.append(
-        Step(CastBallot(at(), "pv-precedent", "m07", "contre", "m09"), _me("m07"), "R16", "nul ne vote deux fois")
-    )
+    # R13: a councillor changes a ballot before the close (journaled; the last choice counts)
+    steps.append(Step(CastBallot(at(), "pv-precedent", "m07", "contre", "m09"), _me("m07"), say="vote modifié"))
+    steps.append(Step(CastBallot(at(), "pv-precedent", "m07", "pour", "m09"), _me("m07"), say="vote modifié"))
     steps.append(Step(CloseVote(at(), "pv-precedent"), PRESIDENT, say="adopté"))
     # 2. waste collection contract, roll call, one member withdrawn, a sensitive passage
     steps.append(Step(TakeUpItem(at(), "marche-collecte"), PRESIDENT))
@@ -195,6 +195,14 @@ def script() -> list[Step]:
     steps += [Step(CastBallot(at(), "marche-collecte", m, c), SECRETARY) for m, c in roll.items()]
     steps.append(Step(CastBallot(at(), "marche-collecte", "m02", "pour", "m13"), SECRETARY))
     steps.append(Step(CastBallot(at(), "marche-collecte", "m07", "abstention", "m09"), SECRETARY))
+    steps.append(
+        Step(
+            CastBallot(at(), "marche-collecte", "m06", "pour"),
+            SECRETARY,
+            "R16",
+            "à l'appel nominal, réponse définitive",
+        )
+    )
     steps.append(Step(CloseVote(at(), "marche-collecte"), PRESIDENT, say="adopté à l'appel nominal"))
     # 3. grant to Vaux: a loss of transmission freezes the vote, then a tie the president decides
     steps.append(Step(TakeUpItem(at(), "fonds-concours-vaux"), PRESIDENT))
@@ -286,7 +294,7 @@ def script() -> list[Step]:
                 Step(CastBallot(at(), nom, voter, choice, behalf, candidate if choice == "pour" else None), _me(voter))
             )
         if n == 3:
-            steps.append(Step(CastBallot(at(), nom, "m12", "contre"), _me("m12"), "R16", "a déjà voté"))
+            steps.append(Step(CastBallot(at(), nom, "m12", "contre"), _me("m12"), "R24", "pas de « contre »"))
         steps.append(Step(CloseVote(at(), nom), PRESIDENT, say=f"siège 2, tour {n} clos"))
     # 6. four members of twelve ask for a secret ballot -> postponed (R15)
     for m in ("m06", "m08", "m11", "m12"):

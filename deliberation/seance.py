@@ -57,6 +57,7 @@ from .commands import (
 from .council import Council, Seat, SittingConfig
 from .deadlines import reconvocation_ok
 from .events import Event
+from .french import agreed, de
 from .proxies import check_new_proxy
 from .refusal import ROLE, SCHEMA, UNKNOWN, Refusal
 from .state import SeanceState, apply, not_voting_slots, seat_of_item, seat_settled
@@ -155,6 +156,11 @@ class Seance:
     def name(self, member_id: str | None) -> str:
         m = self.council.member(member_id) if member_id else None
         return m.name if m else str(member_id)
+
+    def agree(self, member_id: str | None, word: str) -> str:
+        """``word`` agreed with the member's civilité (:func:`deliberation.french.agreed`)."""
+        m = self.council.member(member_id) if member_id else None
+        return agreed(word, m.feminine if m else None)
 
 
 # -- shared checks ---------------------------------------------------------------------------
@@ -295,7 +301,8 @@ def _check_in(s: Seance, c: CheckIn, actor: Actor) -> Decision:
     if c.member_id in s.state.presence:
         return Refusal(
             "R4",
-            f"R4 — {member.name} est déjà enregistré·e présent·e ({_salle_name(s, s.state.presence[c.member_id])}).",
+            f"R4 — {member.name} est déjà {s.agree(member.id, 'enregistré')} {s.agree(member.id, 'présent')} "
+            f"({_salle_name(s, s.state.presence[c.member_id])}).",
             "member_id",
         )
     if member.seat == Seat.SUPPLEANT:
@@ -303,7 +310,8 @@ def _check_in(s: Seance, c: CheckIn, actor: Actor) -> Decision:
         if tit not in s.state.suppleances:
             return Refusal(
                 "R9",
-                f"R9 — {member.name}, suppléant·e, ne siège que si le titulaire absent en a informé le président (L.5211-6).",
+                f"R9 — {member.name}, {s.agree(member.id, 'suppléant')}, ne siège que si le titulaire absent en a informé "
+                "le président (L.5211-6).",
                 "member_id",
             )
         if tit in s.state.presence:
@@ -314,7 +322,7 @@ def _check_in(s: Seance, c: CheckIn, actor: Actor) -> Decision:
         if where is not None and where != c.salle_id:
             return Refusal(
                 "R4",
-                f"R4 — la suppléance de {s.name(tit)} est enregistrée par l'agent de « {_salle_name(s, where)} » : "
+                f"R4 — la suppléance {de(s.name(tit))} est enregistrée par l'agent de « {_salle_name(s, where)} » : "
                 f"{member.name} y siège.",
                 "salle_id",
             )
@@ -333,7 +341,10 @@ def _check_out(s: Seance, c: CheckOut, actor: Actor) -> Decision:
         return r
     if s.state.presence.get(c.member_id) != c.salle_id:
         return Refusal(
-            "R4", f"R4 — {s.name(c.member_id)} n'est pas enregistré·e présent·e dans cette salle.", "member_id"
+            "R4",
+            f"R4 — {s.name(c.member_id)} n'est pas {s.agree(c.member_id, 'enregistré')} "
+            f"{s.agree(c.member_id, 'présent')} dans cette salle.",
+            "member_id",
         )
     return [_ev(c, "CheckedOut", member_id=c.member_id, salle_id=c.salle_id)]
 
@@ -372,13 +383,13 @@ def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
             "titulaire_id",
         )
     if tit.id in s.state.presence:
-        return Refusal("R9", f"R9 — {tit.name} est présent·e : pas de suppléance.", "titulaire_id")
+        return Refusal("R9", f"R9 — {tit.name} est {s.agree(tit.id, 'présent')} : pas de suppléance.", "titulaire_id")
     if tit.id in s.state.proxies:
         return Refusal(
             "R9", f"R9 — {tit.name} a donné pouvoir : révoquez-le avant d'appeler le suppléant.", "titulaire_id"
         )
     if tit.id in s.state.suppleances:
-        return Refusal("R9", f"R9 — la suppléance de {tit.name} est déjà enregistrée.", "titulaire_id")
+        return Refusal("R9", f"R9 — la suppléance {de(tit.name)} est déjà enregistrée.", "titulaire_id")
     if not c.document_ref.strip():
         return Refusal("R9", "R9 — la référence de l'information du président est obligatoire.", "document_ref")
     where = {"salle_id": c.salle_id} if c.salle_id is not None else {}
@@ -431,7 +442,7 @@ def _secretary(s: Seance, c: AppointSecretary, actor: Actor) -> Decision:
     if c.member_id not in s.state.presence:
         return Refusal(
             "R10",
-            f"R10 — {member.name} n'est pas présent·e : le secrétaire est désigné parmi les membres présents.",
+            f"R10 — {member.name} n'est pas {s.agree(member.id, 'présent')} : le secrétaire est désigné parmi les membres présents.",
             "member_id",
         )
     if s.state.secretary == c.member_id:
@@ -607,7 +618,9 @@ def _withdrawal(s: Seance, c: DeclareWithdrawal, actor: Actor) -> Decision:
     if item["status"] != "pending":
         return Refusal("R8", "R8 — le retrait pour intérêt personnel se déclare avant l'ouverture du vote.", "item_id")
     if c.member_id in item["withdrawals"]:
-        return Refusal("R8", f"R8 — {s.name(c.member_id)} est déjà retiré·e de ce point.", "member_id")
+        return Refusal(
+            "R8", f"R8 — {s.name(c.member_id)} est déjà {s.agree(c.member_id, 'retiré')} de ce point.", "member_id"
+        )
     return [_ev(c, "WithdrawalDeclared", item_id=c.item_id, member_id=c.member_id)]
 
 
@@ -854,7 +867,7 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
         return Refusal("R17", "R17 — le vote est gelé : une salle a perdu la transmission.")
     slot = {"voter": c.voter_id, "on_behalf_of": c.on_behalf_of}
     if slot not in vote["electorate"]:
-        what = f"au titre du pouvoir de {s.name(c.on_behalf_of)}" if c.on_behalf_of else "pour lui-même"
+        what = f"au titre du pouvoir {de(s.name(c.on_behalf_of))}" if c.on_behalf_of else "en son nom"
         return Refusal(
             "R16",
             f"R16 — {s.name(c.voter_id)} ne fait pas partie des votants {what} fixés à l'ouverture du vote.",
@@ -864,11 +877,14 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     if salle is None or not s.state.transmitting.get(salle, False):
         return Refusal(
             "R16",
-            f"R16 — {s.name(c.voter_id)} doit être présent·e dans une salle dont la transmission est active.",
+            f"R16 — {s.name(c.voter_id)} doit être {s.agree(c.voter_id, 'présent')} dans une salle dont la transmission est active.",
             "voter_id",
         )
-    if any(b["voter"] == c.voter_id and b["on_behalf_of"] == c.on_behalf_of for b in vote["ballots"]):
-        what = f" au titre du pouvoir de {s.name(c.on_behalf_of)}" if c.on_behalf_of else ""
+    previous = next(
+        (b for b in vote["ballots"] if b["voter"] == c.voter_id and b["on_behalf_of"] == c.on_behalf_of), None
+    )
+    if previous is not None and not ballot.may_change(vote["method"], s.council.reglement.ballot_change):
+        what = f" au titre du pouvoir {de(s.name(c.on_behalf_of))}" if c.on_behalf_of else ""
         return Refusal("R16", f"R16 — {s.name(c.voter_id)} a déjà voté{what} : nul ne vote deux fois.", "voter_id")
     if (r := _round_ballot(s, c, item, vote)) is not None:
         return r
@@ -876,7 +892,12 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     data["choice"] = c.choice
     if c.candidate_id is not None:
         data["candidate_id"] = c.candidate_id
-    return [_ev(c, "BallotCast", **data)]
+    if previous is None:
+        return [_ev(c, "BallotCast", **data)]
+    # R13: a change of choice before the close, journaled; the last choice counts
+    if previous["choice"] == c.choice and previous["candidate"] == c.candidate_id:
+        return []  # the same choice again (a repeated tap, a resent command): nothing to change
+    return [_ev(c, "BallotChanged", **data, previous_choice=previous["choice"])]
 
 
 def _round_ballot(s: Seance, c: CastBallot, item: dict[str, Any], vote: dict[str, Any]) -> Refusal | None:
@@ -1055,7 +1076,11 @@ def _propose_amendment(s: Seance, c: ProposeAmendment, actor: Actor) -> Decision
     if author is None:
         return Refusal(UNKNOWN, f"Conseiller « {c.author_id} » inconnu.", "author_id")
     if c.author_id not in s.state.presence:
-        return Refusal("R25", f"R25 — {author.name} n'est pas présent·e : l'auteur d'un amendement siège.", "author_id")
+        return Refusal(
+            "R25",
+            f"R25 — {author.name} n'est pas {s.agree(author.id, 'présent')} : l'auteur d'un amendement siège.",
+            "author_id",
+        )
     return [
         _ev(
             c,
@@ -1106,11 +1131,15 @@ def _register_candidacy(s: Seance, c: RegisterCandidacy, actor: Actor) -> Decisi
         return Refusal(UNKNOWN, f"Conseiller « {c.member_id} » inconnu.", "member_id")
     if member.seat != Seat.TITULAIRE:
         return Refusal(
-            "R24", f"R24 — {member.name} est suppléant·e : seuls les membres en exercice sont candidats.", "member_id"
+            "R24",
+            f"R24 — {member.name} est {s.agree(member.id, 'suppléant')} : seuls les membres en exercice sont candidats.",
+            "member_id",
         )
     standing = next((x["seat"] for x in item["seats"] if c.member_id in x["candidates"]), None)
     if standing is not None:
-        return Refusal("R24", f"R24 — {member.name} est déjà candidat·e au siège {standing}.", "member_id")
+        return Refusal(
+            "R24", f"R24 — {member.name} est déjà {s.agree(member.id, 'candidat')} au siège {standing}.", "member_id"
+        )
     return [_ev(c, "CandidacyRegistered", item_id=c.item_id, seat=c.seat, member_id=c.member_id)]
 
 
@@ -1189,7 +1218,8 @@ def _present_member(s: Seance, member_id: str) -> Refusal | None:
     if member_id not in s.state.presence:
         return Refusal(
             "R1",
-            f"R1 — {member.name} n'est pas enregistré·e présent·e dans une salle désignée : pas de prise de parole.",
+            f"R1 — {member.name} n'est pas {s.agree(member.id, 'enregistré')} {s.agree(member.id, 'présent')} "
+            "dans une salle désignée : pas de prise de parole.",
             "member_id",
         )
     return None

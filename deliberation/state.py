@@ -357,6 +357,18 @@ def _ballot(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     )
 
 
+def _ballot_changed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    """R13: the voter's new choice replaces the previous one in place (the last choice
+    counts); the journal keeps both."""
+    item = s.item(d["item_id"])
+    assert item is not None
+    vote = open_vote_of(item)
+    assert vote is not None
+    for b in vote["ballots"]:
+        if b["voter"] == d["voter_id"] and b["on_behalf_of"] == d["on_behalf_of"]:
+            b.update(choice=d["choice"], candidate=d.get("candidate_id"), at=at, changes=b.get("changes", 0) + 1)
+
+
 def _decision(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.decisions.append({"at": at, **d})
     if d["kind"] == "frozen_vote_continues":
@@ -491,6 +503,7 @@ _HANDLERS = {
     "QuorumFailed": _quorum_failed,
     "VoteOpened": _vote_opened,
     "BallotCast": _ballot,
+    "BallotChanged": _ballot_changed,
     "PresidentDecision": _decision,
     "VoteClosed": _vote_closed,
     "SensitivePassage": _sensitive,

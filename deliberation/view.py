@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .agenda import AMENDABLE_KINDS
+from .ballot import may_change
 from .council import Agent, Seat
 from .minutes import appointments, round_votes, vote_subject
 from .seance import Seance
@@ -183,6 +184,8 @@ def _vote(seance: Seance) -> dict[str, Any] | None:
         "round": vote["round"],
         "candidates": [{"id": c, "name": seance.name(c)} for c in seat["candidates"]] if seat else [],
         "frozen": seance.state.status == "suspended" and vote["override"] is None,  # R17
+        # R13: whether a ballot cast may still be changed until the close (règlement intérieur)
+        "changeable": may_change(vote["method"], seance.council.reglement.ballot_change),
         "electorate": electorate,
         "cast_count": sum(1 for e in electorate if e["cast"]),
         "electorate_count": len(electorate),
@@ -246,6 +249,7 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
             {
                 "id": m.id,
                 "name": m.name,
+                "civility": m.civility,  # « Mme », « M. » or « »: the screens' words agree with it
                 "commune": commune.name if commune else m.commune_id,
                 "function": m.function,
                 "present": m.id in st.presence,

@@ -80,6 +80,7 @@ MIGRATIONS = (
     ("sitting", "rules_version", "INTEGER"),
     ("sitting", "reconvened_from", "TEXT"),
     ("sitting", "convened_at", "TEXT"),
+    ("member", "civility", "TEXT"),  # issue 15: « Mme », « M. » (the screens' words agree with it)
 )
 
 #: The agenda table of the admin pages before it moved here (``web/admin.py``, issue 14):
@@ -173,7 +174,7 @@ class CouncilStore:
             )
             self._db.executemany(
                 "INSERT INTO member (council_id, position, id, first_name, last_name, commune_id, seat, replaces, "
-                "function, birth_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "function, birth_date, civility) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         council.id,
@@ -186,6 +187,7 @@ class CouncilStore:
                         m.replaces,
                         m.function,
                         m.birth_date,
+                        m.civility,
                     )
                     for i, m in enumerate(council.members)
                 ],
@@ -230,9 +232,9 @@ class CouncilStore:
             for i, n, insee in rows("SELECT id, name, insee FROM commune WHERE council_id = ? ORDER BY position")
         )
         members = tuple(
-            Member(i, fn, ln, c, Seat(seat), rep, fun, born)
-            for i, fn, ln, c, seat, rep, fun, born in rows(
-                "SELECT id, first_name, last_name, commune_id, seat, replaces, function, birth_date FROM member "
+            Member(i, fn, ln, c, Seat(seat), rep, fun, born, civ or "")
+            for i, fn, ln, c, seat, rep, fun, born, civ in rows(
+                "SELECT id, first_name, last_name, commune_id, seat, replaces, function, birth_date, civility FROM member "
                 "WHERE council_id = ? ORDER BY position"
             )
         )

@@ -143,8 +143,11 @@ async def hello(services: Services, conn: Connection, msg: Hello) -> None:
     service = services.sittings.get(room.sitting_id)
     if service is not None:
         for message in service.hello_messages():
-            if message["type"] != "sitting" or shows_view(claims):
-                conn.send(message)
+            if message["type"] == "sitting" and not shows_view(claims):
+                continue  # a kiosk shows the room display's summary (board), not the view
+            if message["type"] == "board" and shows_view(claims):
+                continue
+            conn.send(message)
 
 
 @HANDLERS.on(Join)

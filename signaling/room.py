@@ -143,6 +143,14 @@ class SittingRoom:
 
     # ----------------------------------------------------------------- messages out
 
+    def broadcast_board(self, message: dict[str, Any]) -> None:
+        """The room display's summary (``board``, :mod:`signaling.board`) to the sockets
+        that do not get the view: the salles' kiosks."""
+        text = encode(message)
+        for conn in list(self.connections):
+            if not shows_view(conn.claims):
+                conn.send(text)
+
     def broadcast(self, message: dict[str, Any], *, view: bool = False) -> None:
         """``message`` to every socket of the sitting, serialized once for all of them;
         ``view``: the sitting view, only to the sockets that show it (:func:`shows_view`)."""

@@ -53,6 +53,7 @@ from deliberation.seance import Seance
 from deliberation.view import sitting_view
 from signaling import datadir
 from signaling.auth import session_ref
+from signaling.board import board_message
 from signaling.roles import Role
 from signaling.throttle import Throttle
 
@@ -542,8 +543,12 @@ class SittingService:
         }
 
     def hello_messages(self) -> list[dict[str, Any]]:
-        """What a socket receives on connecting: the view, or why the sitting is not served."""
-        return [self.sitting_message()] if self.seance is not None and self.error is None else [self.error_message()]
+        """What a socket receives on connecting: the view and the room display's summary
+        (each to the sockets that show it), or why the sitting is not served."""
+        if self.seance is None or self.error is not None:
+            return [self.error_message()]
+        message = self.sitting_message()
+        return [message, board_message(message["view"])]
 
     def schedule_push(self) -> None:
         """Push the view to every socket of the sitting: on the next loop turn, or, when a
@@ -555,7 +560,9 @@ class SittingService:
 
     def _push(self) -> None:
         if self.room is not None and self.seance is not None:
-            self.room.broadcast(self.sitting_message(), view=True)
+            message = self.sitting_message()
+            self.room.broadcast(message, view=True)
+            self.room.broadcast_board(board_message(message["view"]))
 
     # ------------------------------------------------------------------ closing
     async def close(self) -> None:

@@ -263,14 +263,6 @@ def test_R16_electorate_fixed_at_vote_opening():
     refused(s, CastBallot(clock(), "marche-collecte", "m12", "pour"), councillor("m12"), "R16")
 
 
-def test_R16_nobody_votes_twice():
-    clock = Clock()
-    s = opened(clock)
-    ok(s, OpenVote(clock(), "marche-collecte"), PRESIDENT)
-    ok(s, CastBallot(clock(), "marche-collecte", "m02", "pour"), councillor("m02"))
-    refused(s, CastBallot(clock(), "marche-collecte", "m02", "contre"), councillor("m02"), "R16")
-
-
 def test_R16_member_who_left_cannot_vote_and_proxy_not_held_refused():
     clock = Clock()
     s = opened(clock)

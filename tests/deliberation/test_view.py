@@ -59,6 +59,7 @@ def test_view_has_exactly_the_contract_keys_and_is_plain_json():
     assert set(view["members"][0]) == {
         "id",
         "name",
+        "civility",
         "commune",
         "function",
         "present",

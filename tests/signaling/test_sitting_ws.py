@@ -385,3 +385,39 @@ async def test_R2_R11_public_viewers_are_fed_only_while_the_sitting_is_open(clie
     assert resumed.public_fed is True
     await pres.ok(type="CloseSitting")
     assert resumed.public_fed is False
+
+
+async def test_kiosks_get_the_room_display_summary_and_the_others_do_not(client):
+    """A kiosk gets ``board`` (state, item, vote, floor) on connecting and on each change;
+    the screens that show the whole view never get it."""
+    kiosk = await connect(client, "kiosk", Role.KIOSK, salle="vaux")
+    first = await kiosk.next("board")
+    assert first["status"] == "convened" and first["vote"] is None and first["speaker"] is None
+    p = await people(client)
+    for m in ("m01", "m02", "m03", "m04", "m05"):
+        await p["belcourt"].ok(type="CheckIn", member_id=m, salle_id="belcourt")
+    for m in ("m06", "m07", "m08", "m09"):
+        await p["vaux"].ok(type="CheckIn", member_id=m, salle_id="vaux")
+    for salle in ("belcourt", "vaux"):
+        await transmission(client, salle, True)
+    await p["president"].ok(type="AppointSecretary", member_id="m03")
+    await p["president"].ok(type="OpenSitting")
+    await p["president"].ok(type="TakeUpItem", item_id="pv-precedent")
+    await p["president"].ok(type="GrantFloor", member_id="m07")
+    await p["president"].ok(type="OpenVote", item_id="pv-precedent")
+    board = await kiosk.next("board")
+    while board["vote"] is None:
+        board = await kiosk.next("board")
+    assert board["status"] == "opened"
+    assert board["item"] == {"id": "pv-precedent", "number": 1, "of": 7, "title": board["item"]["title"]}
+    assert board["speaker"]["name"] == "Nathalie Rousseau" and board["speaker"]["salle"] == "vaux"
+    assert (board["vote"]["cast_count"], board["vote"]["electorate_count"]) == (0, 9)
+    await p["president"].ok(type="CloseVote", item_id="pv-precedent")
+    board = await kiosk.next("board")
+    while board["result"] is None:
+        board = await kiosk.next("board")
+    assert board["result"]["item"]["id"] == "pv-precedent" and board["result"]["adopted"] is False
+    assert kiosk.view is None
+    mod = await connect(client, "moderator", Role.MODERATOR, member="moderateur")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(mod.next("board"), BROADCAST_INTERVAL_S * 3)

@@ -4,7 +4,7 @@
 // the salle's transmission as measured, and the roll-call answers of the councillors
 // present in this salle (R13).
 import {
-  $, Feedback, ballotChoices, SITTING_STATUS, SittingClient, ballotWho, fmtTime, h, memberName, patch, run, setBadge,
+  $, Feedback, agree, ballotChoices, SITTING_STATUS, SittingClient, ballotWho, fmtTime, h, memberName, patch, run, setBadge, de,
 } from "./sitting.js";
 
 const salleId = document.body.dataset.salle;
@@ -48,14 +48,14 @@ function expected(m) {
 function presenceCell(m) {
   if (m.present && m.salle === salleId) {
     const since = salle().present.find((p) => p.id === m.id)?.since;
-    return h("span", { class: "presence here" }, `Présent·e ici depuis ${fmtTime(since)}`);
+    return h("span", { class: "presence here" }, `${agree(m, "Présent")} ici depuis ${fmtTime(since)}`);
   }
-  if (m.present) return h("span", { class: "presence elsewhere" }, `Présent·e : ${view.salles.find((s) => s.id === m.salle)?.name || m.salle}`);
+  if (m.present) return h("span", { class: "presence elsewhere" }, `${agree(m, "Présent")} : ${view.salles.find((s) => s.id === m.salle)?.name || m.salle}`);
   // R4: a departure recorded here stays visible with its times (the register's line)
   const left = (salle().left || []).filter((d) => d.id === m.id).pop();
-  const gone = left ? ` — parti·e à ${fmtTime(left.out)} (arrivé·e à ${fmtTime(left.in)})` : "";
-  if (m.proxy_to) return h("span", { class: "presence proxy" }, `Absent·e${gone} — pouvoir à ${memberName(view, m.proxy_to)}`);
-  return h("span", { class: "presence absent" }, `Absent·e${gone}`);
+  const gone = left ? ` — ${agree(m, "parti")} à ${fmtTime(left.out)} (${agree(m, "arrivé")} à ${fmtTime(left.in)})` : "";
+  if (m.proxy_to) return h("span", { class: "presence proxy" }, `${agree(m, "Absent")}${gone} — pouvoir à ${memberName(view, m.proxy_to)}`);
+  return h("span", { class: "presence absent" }, `${agree(m, "Absent")}${gone}`);
 }
 
 function renderMembers() {
@@ -68,22 +68,22 @@ function renderMembers() {
     if (filter && !norm(m.name).includes(filter) && !norm(m.commune).includes(filter)) continue;
     let action = null;
     if (here) {
-      action = h("button", { type: "button", class: "small", dataset: { key: `out-${m.id}` }, "aria-label": `Enregistrer le départ de ${m.name}`,
-        onclick: (ev) => cmd({ type: "CheckOut", member_id: m.id, salle_id: salleId }, `Départ de ${m.name} enregistré.`,
+      action = h("button", { type: "button", class: "small", dataset: { key: `out-${m.id}` }, "aria-label": `Enregistrer le départ ${de(m.name)}`,
+        onclick: (ev) => cmd({ type: "CheckOut", member_id: m.id, salle_id: salleId }, `Départ ${de(m.name)} enregistré.`,
           ev.currentTarget, `Départ : ${m.name}`) }, "Enregistrer le départ");
     } else if (!m.present) {
-      action = h("button", { type: "button", class: "small primary-outline", dataset: { key: `in-${m.id}` }, "aria-label": `Enregistrer l'arrivée de ${m.name}`,
-        onclick: (ev) => cmd({ type: "CheckIn", member_id: m.id, salle_id: salleId }, `Arrivée de ${m.name} enregistrée.`,
+      action = h("button", { type: "button", class: "small primary-outline", dataset: { key: `in-${m.id}` }, "aria-label": `Enregistrer l'arrivée ${de(m.name)}`,
+        onclick: (ev) => cmd({ type: "CheckIn", member_id: m.id, salle_id: salleId }, `Arrivée ${de(m.name)} enregistrée.`,
           ev.currentTarget, `Arrivée : ${m.name}`) }, "Enregistrer l'arrivée");
     }
     rows.push(h("tr", { dataset: { member: m.id }, class: here ? "here" : "" },
       h("th", { scope: "row" }, m.name, m.function ? h("span", { class: "muted small-text" }, ` — ${m.function}`) : null,
         m.proxy_from ? h("br") : null,
-        m.proxy_from ? h("span", { class: "tag" }, `détient le pouvoir de ${memberName(view, m.proxy_from)}`) : null,
+        m.proxy_from ? h("span", { class: "tag" }, `détient le pouvoir ${de(memberName(view, m.proxy_from))}`) : null,
         m.suppleant_of ? h("br") : null,
-        m.suppleant_of ? h("span", { class: "tag" }, `suppléant·e de ${memberName(view, m.suppleant_of)}`) : null,
+        m.suppleant_of ? h("span", { class: "tag" }, `${agree(m, "suppléant")} ${de(memberName(view, m.suppleant_of))}`) : null,
         m.suppleance ? h("br") : null,
-        m.suppleance ? h("span", { class: "tag" }, `remplacé·e par ${memberName(view, m.suppleant)}`) : null),
+        m.suppleance ? h("span", { class: "tag" }, `${agree(m, "remplacé")} par ${memberName(view, m.suppleant)}`) : null),
       h("td", {}, m.commune || ""),
       h("td", {}, presenceCell(m)),
       h("td", {}, action)));
@@ -115,8 +115,8 @@ function renderProxies() {
     const holder = view.members.find((x) => x.id === m.proxy_to);
     const mine = holder && holder.present && holder.salle === salleId;
     return h("li", {}, `${m.name} → ${holder ? holder.name : m.proxy_to}`,
-      mine ? h("button", { type: "button", class: "small", dataset: { key: `revoke-${m.id}` }, "aria-label": `Révoquer le pouvoir de ${m.name}`,
-        onclick: (ev) => cmd({ type: "RevokeProxy", giver_id: m.id }, `Pouvoir de ${m.name} révoqué.`, ev.currentTarget,
+      mine ? h("button", { type: "button", class: "small", dataset: { key: `revoke-${m.id}` }, "aria-label": `Révoquer le pouvoir ${de(m.name)}`,
+        onclick: (ev) => cmd({ type: "RevokeProxy", giver_id: m.id }, `Pouvoir ${de(m.name)} révoqué.`, ev.currentTarget,
           `Pouvoir révoqué : ${m.name}`) }, "Révoquer") : null);
   });
   patch($("proxies"), items.length ? items : [h("li", { class: "muted" }, "Aucun pouvoir en cours.")]);

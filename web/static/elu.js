@@ -3,12 +3,13 @@
 // the current item. Controls exist only while the councillor is checked in (R16).
 import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem,
-  fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
+  agree, fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de,
 } from "./sitting.js";
 
 const me = document.body.dataset.member;
 const feedback = new Feedback($("alert"), $("notice"));
 const chosen = new Map();   // "item/subject/behalf" -> the choice made on this device (the view hides choices until proclaimed)
+const changing = new Set(); // the ballots whose choice the councillor is changing (R13: until the vote closes)
 let view = null;
 
 const client = new SittingClient({
@@ -32,19 +33,19 @@ function renderPresence() {
   if (m.present) {
     const salle = view.salles.find((s) => s.id === m.salle);
     const since = salle?.present.find((p) => p.id === me)?.since;
-    line.textContent = `Vous êtes enregistré·e présent·e${since ? ` depuis ${fmtTime(since)}` : ""}.`;
+    line.textContent = `Vous êtes ${agree(m, "enregistré")} ${agree(m, "présent")}${since ? ` depuis ${fmtTime(since)}` : ""}.`;
     $("presence-salle").textContent = `Salle : ${salle ? salle.name : m.salle}`;
     line.className = "presence-line present";
   } else {
     line.textContent = m.proxy_to
-      ? `Vous n'êtes pas enregistré·e présent·e (pouvoir donné à ${memberName(view, m.proxy_to)}). Adressez-vous à l'agent de la salle pour voter.`
-      : "Vous n'êtes pas enregistré·e présent·e. Adressez-vous à l'agent de la salle : vous pourrez ensuite voter et demander la parole.";
+      ? `Vous n'êtes pas ${agree(m, "enregistré")} ${agree(m, "présent")} (pouvoir donné à ${memberName(view, m.proxy_to)}). Adressez-vous à l'agent de la salle pour voter.`
+      : `Vous n'êtes pas ${agree(m, "enregistré")} ${agree(m, "présent")}. Adressez-vous à l'agent de la salle : vous pourrez ensuite voter et demander la parole.`;
     line.className = "presence-line absent";
     $("presence-salle").textContent = "";
   }
   const [text] = SITTING_STATUS[view.status] || [view.status];
   const bits = [text];
-  if (m.proxy_from) bits.push(`vous détenez le pouvoir de ${memberName(view, m.proxy_from)}`);
+  if (m.proxy_from) bits.push(`vous détenez le pouvoir ${de(memberName(view, m.proxy_from))}`);
   if (view.secretary?.id === me) bits.push("vous êtes secrétaire de séance");
   $("sitting-line").textContent = bits.join(" · ");
 }
@@ -54,28 +55,48 @@ function ballot(slot, vote) {
   // one vote of the item: its motion, an amendment, or a round (several are held on one item, R24, R25)
   const voteKey = [vote.item_id, vote.subject, vote.amendment_id, vote.seat, vote.round].filter(Boolean).join("-");
   const key = `${voteKey}/${behalf || "self"}`;
-  const title = behalf ? `Au nom de ${slot.on_behalf_of_name || memberName(view, behalf)} (pouvoir)` : "En votre nom";
+  const title = behalf ? `Au nom ${de(slot.on_behalf_of_name || memberName(view, behalf))} (pouvoir)` : "En votre nom";
   const box = h("div", { class: `ballot ${behalf ? "proxy" : "own"}`, role: "group", "aria-label": title, dataset: { ballot: behalf || "self" } },
     h("p", { class: "ballot-title" }, title));
-  if (slot.cast) {
-    const c = chosen.get(key);
+  const c = chosen.get(key);
+  const change = slot.cast && changing.has(key) && vote.changeable && !vote.frozen;
+  if (slot.cast && !change) {
     box.append(h("p", { class: "cast" }, c ? `Vote enregistré : ${c.toLowerCase()}.` : "Vote enregistré."));
+    if (vote.changeable && !vote.frozen) {
+      box.append(h("p", { class: "muted small-text" }, "Vous pouvez modifier ce vote jusqu'à sa clôture : seul le dernier choix compte."),
+        h("button", { type: "button", class: "small", dataset: { key: `${key}-change` },
+          onclick: () => {
+            changing.add(key);
+            render();
+            document.querySelector(`#ballots [data-ballot="${CSS.escape(behalf || "self")}"] button.choice`)?.focus();
+          } },
+        "Modifier mon vote"));
+    }
     return box;
   }
   if (vote.frozen) {
     box.append(h("p", { class: "muted" }, "Vote gelé : une salle a perdu la transmission (R17). Patientez."));
     return box;
   }
+  if (change) {
+    box.append(h("p", {}, c ? `Vote actuel : ${c.toLowerCase()}. Choisissez votre nouveau vote.` : "Choisissez votre nouveau vote."));
+  }
   const row = h("div", { class: "choices" });
   for (const c of ballotChoices(vote)) {
+    const current = change && chosen.get(key) === c.label;
     row.append(h("button", { type: "button", class: `choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
+      "aria-pressed": change ? (current ? "true" : "false") : null,
       onclick: async (ev) => {
         const r = await cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: me, ...c.fields, on_behalf_of: behalf || null },
-          `${title} : ${c.label.toLowerCase()} — vote enregistré.`, ev.currentTarget);
-        if (r.ok) { chosen.set(key, c.label); render(); focusNextBallot(); }
+          `${title} : ${c.label.toLowerCase()} — ${change ? "vote modifié" : "vote enregistré"}.`, ev.currentTarget);
+        if (r.ok) { chosen.set(key, c.label); changing.delete(key); render(); focusNextBallot(); }
       } }, c.label));
   }
   box.append(row);
+  if (change) {
+    box.append(h("button", { type: "button", class: "small", dataset: { key: `${key}-keep` },
+      onclick: () => { changing.delete(key); render(); } }, "Garder mon vote"));
+  }
   return box;
 }
 
@@ -165,8 +186,13 @@ function renderItem() {
     if (requests.includes(me)) children.push(h("p", { class: "cast" }, "Votre demande de scrutin secret est enregistrée."));
     else {
       children.push(h("button", { type: "button", class: "secondary", id: "secret-btn", dataset: { key: "secret" },
+        "aria-describedby": "secret-help",
         onclick: (ev) => cmd({ type: "RequestSecretBallot", item_id: item.id, member_id: me },
-          "Demande de scrutin secret enregistrée.", ev.currentTarget) }, "Demander le scrutin secret"));
+          "Demande de scrutin secret enregistrée.", ev.currentTarget) }, "Demander le scrutin secret"),
+      h("p", { class: "muted small-text", id: "secret-help" },
+        `Une séance en visioconférence ne peut pas voter à bulletin secret : si un tiers des présents (${secretThreshold(view)}) le demande, `
+        + "le point n'est pas voté aujourd'hui et il est reporté à une séance en présentiel (art. L.2121-21 et R.5211-2-2 du CGCT). "
+        + "Une demande enregistrée ne peut pas être retirée."));
     }
   }
   patch($("secret"), children);

@@ -2,7 +2,7 @@
 // mute/unmute on each tile; pin for the president), and the queue of requests for the
 // floor (GrantFloor / EndFloor / WithdrawFloorRequest).
 // Authenticated by the session cookie: `hello` carries no token.
-import { $, Feedback, SittingClient, fmtTime, h, patch, run, setBadge } from "./sitting.js";
+import { $, Feedback, SittingClient, fmtTime, h, patch, run, setBadge, de } from "./sitting.js";
 import { Mosaic } from "./mosaic.js";
 
 const feedback = new Feedback($("alert"), $("notice"));
@@ -41,7 +41,7 @@ function renderFloor() {
       ol.append(h("li", { dataset: { member: q.id } }, h("span", {}, q.name), h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)} `),
         button("Donner la parole", (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget), "", `grant-${q.id}`, `Donner la parole à ${q.name}`),
         " ",
-        button("Retirer la demande", (ev) => cmd({ type: "WithdrawFloorRequest", member_id: q.id }, `Demande de ${q.name} retirée.`, ev.currentTarget), "", `drop-${q.id}`, `Retirer la demande de ${q.name}`)));
+        button("Retirer la demande", (ev) => cmd({ type: "WithdrawFloorRequest", member_id: q.id }, `Demande ${de(q.name)} retirée.`, ev.currentTarget), "", `drop-${q.id}`, `Retirer la demande ${de(q.name)}`)));
     }
     children.push(ol);
   } else children.push(h("p", { class: "muted" }, "Aucune demande de parole."));

@@ -5,7 +5,7 @@
 // (R11). Every command is checked again by the server; a refusal is shown with its rule.
 import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem, fmtTime,
-  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge,
+  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de,
 } from "./sitting.js";
 import { Mosaic } from "./mosaic.js";
 
@@ -213,7 +213,7 @@ function amendmentPanel(item) {
     const list = h("ul", { class: "amendments", "aria-label": "Amendements déposés" });
     for (const a of item.amendments) {
       const li = h("li", { dataset: { amendment: a.id } },
-        h("strong", {}, `« ${a.id} »`), ` de ${a.author?.name || ""} : ${a.text} — ${AMENDMENT_STATUS[a.status] || a.status}.`);
+        h("strong", {}, `« ${a.id} »`), ` ${de(a.author?.name || "")} : ${a.text} — ${AMENDMENT_STATUS[a.status] || a.status}.`);
       if (a.status === "pending") {
         li.append(" ",
           h("button", { type: "button", class: "small", dataset: { key: `amendment-vote-${a.id}` },
@@ -300,7 +300,7 @@ function renderVote() {
   if (vote.method === "electronique") {
     const mine = vote.electorate.filter((s) => s.voter === me);
     for (const slot of mine) {
-      children.push(ballotButtons(slot, slot.on_behalf_of ? `Votre vote au nom de ${slot.on_behalf_of_name} (pouvoir)` : "Votre vote",
+      children.push(ballotButtons(slot, slot.on_behalf_of ? `Votre vote au nom ${de(slot.on_behalf_of_name)} (pouvoir)` : "Votre vote",
         `ballot-${slot.on_behalf_of || "self"}`, vote.frozen));
     }
   } else {
@@ -313,9 +313,17 @@ function renderVote() {
       ballotWho(s), h("span", { class: "sr-only" }, s.cast ? " : a voté" : " : en attente")));
   }
   children.push(h("details", { class: "electorate-box" }, h("summary", {}, "Qui a voté"), list));
+  // R13, R22: who has not voted yet is said before the close, and recorded as such
+  const waiting = vote.electorate.filter((s) => !s.cast);
+  if (waiting.length && !vote.frozen) {
+    children.push(h("p", { class: "not-voted", id: "not-voted" },
+      h("strong", {}, waiting.length > 1 ? `${waiting.length} votes manquent : ` : "Un vote manque : "),
+      waiting.map((s) => ballotWho(s)).join(", "), ". ",
+      `Si vous closez le vote maintenant, ${waiting.length > 1 ? "leurs noms seront portés" : "son nom sera porté"} au procès-verbal avec la mention « n'a pas pris part au vote ».`));
+  }
   children.push(h("button", {
     type: "button", class: "primary", id: "close-vote-btn", dataset: { key: "close-vote" }, disabled: vote.frozen,
-    "aria-describedby": vote.frozen ? "vote-frozen-note" : null,
+    "aria-describedby": vote.frozen ? "vote-frozen-note" : (waiting.length ? "not-voted" : null),
     onclick: (ev) => cmd({ type: "CloseVote", item_id: vote.item_id }, "Vote clos : résultat proclamé.", ev.currentTarget)
       .then((r) => { if (r.ok) focusHeading("results-h"); }),
   }, "Clore le vote et proclamer le résultat"));
@@ -455,6 +463,15 @@ function renderConduct() {
   $("resume-btn").disabled = v.status !== "suspended";
   $("close-btn").disabled = v.status === "closed";
   if (v.status === "closed") $("close-confirm").hidden = true;
+  // R22: the items not treated are said before the closing; the PV records them as such
+  const untreated = v.agenda.filter((i) => (i.status === "pending" || i.status === "current") && !(i.votes || []).length);
+  const note = $("close-untreated");
+  note.hidden = !untreated.length;
+  if (untreated.length) {
+    patch(note, h("strong", {}, untreated.length > 1 ? `${untreated.length} points ne sont pas traités : ` : "Un point n'est pas traité : "),
+      untreated.map((i) => `${v.agenda.indexOf(i) + 1}. ${i.title}`).join(" ; "), ". ",
+      `Après la clôture, ${untreated.length > 1 ? "ils seront portés" : "il sera porté"} au procès-verbal comme non traité${untreated.length > 1 ? "s" : ""}.`);
+  }
 }
 
 $("secretary-btn").addEventListener("click", (ev) => {

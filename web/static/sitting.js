@@ -270,6 +270,17 @@ export async function run(client, feedback, command, doneText, button = null) {
 
 // ------------------------------------------------------------------------- view helpers
 
+/** « de Jean Perrin », « d'Odile Fournier », « d'Hélène Marchand » (elision before a vowel or a mute h). */
+export function de(name) {
+  return /^[aeiouyhàâäéèêëîïôöùûü]/i.test(String(name || "").trim()) ? `d'${name}` : `de ${name}`;
+}
+
+/** ``word`` agreed with a member's civilité: « présente », « présent », « présent·e » if unknown. */
+export function agree(member, word) {
+  const c = member?.civility;
+  return c === "Mme" ? `${word}e` : (c === "M." ? word : `${word}·e`);
+}
+
 export function memberName(view, id) {
   if (!id) return "";
   return view?.members?.find((m) => m.id === id)?.name || id;
