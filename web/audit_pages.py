@@ -195,6 +195,7 @@ def _load_in_thread(
         kind = getattr(render, "cache_kind", None)
         if kind is None:
             return m, render(m)
+        kind += f":{m.extra['fingerprint']}:{'live' if live else 'files'}"
         return m, cache.cached(sitting_id, kind, AuditCache.head(m.journal), lambda: render(m))
 
 
@@ -343,6 +344,17 @@ def describe_event(ev: dict[str, Any], names: Names, *, secret: bool = False) ->
             if d.get("candidate_id"):
                 return f"{mem(d.get('voter_id'))}{on} : vote pour {mem(d['candidate_id'])}"
             return f"{mem(d.get('voter_id'))}{on} : {CHOICE_LABELS.get(d.get('choice'), d.get('choice'))}"
+        case "BallotChanged":
+            on = f" pour {mem(d['on_behalf_of'])} (pouvoir)" if d.get("on_behalf_of") else ""
+            if secret:
+                return f"{mem(d.get('voter_id'))}{on} : vote modifié (le choix sera lisible à la clôture du vote)"
+            new = (
+                f"pour {mem(d['candidate_id'])}"
+                if d.get("candidate_id")
+                else CHOICE_LABELS.get(d.get("choice"), d.get("choice"))
+            )
+            old = CHOICE_LABELS.get(d.get("previous_choice"), d.get("previous_choice"))
+            return f"{mem(d.get('voter_id'))}{on} modifie son vote : {old} → {new} (R13)"
         case "ItemWithdrawn":
             why = f" : {d['reason']}" if d.get("reason") else ""
             return f"Point {item(d.get('item_id'))} retiré de l'ordre du jour par le président{why} (R25)"
