@@ -85,7 +85,8 @@ def priority_of(salle: str | None, first: Iterable[str | None], speaker: str | N
 class SubscriberLink:
     """One subscriber's downlink: feedback in, the paused video slots out."""
 
-    def __init__(self, estimator: EstimatorSettings, allocator: AllocatorSettings) -> None:
+    def __init__(self, estimator: EstimatorSettings, allocator: AllocatorSettings, remb_decreases: bool = True) -> None:
+        self.remb_decreases = remb_decreases
         self.estimator = DownlinkEstimator(estimator)
         self.allocator = Allocator(allocator)
         self.reports: list[LossReport] = []
@@ -93,7 +94,7 @@ class SubscriberLink:
         self.paused: frozenset[str] = frozenset()
         self.video_budget = 0.0
         self.probes = 0
-        self.remb_decreases = 0
+        self.remb_lowered = 0
         self.remb: tuple[float, float] | None = None  # (at, bps) not yet taken into account
 
     # feedback (consumers' RTCP; the hot path of RTCP only) -------------------------------
@@ -103,7 +104,7 @@ class SubscriberLink:
         congested: without padding probes (no RTX towards browsers yet) a REMB taken as a
         ceiling would hold every subscriber at what it receives. It is taken as a
         *decrease*: below the video we send, it brings the estimate down to it."""
-        if bps >= 0:
+        if bps >= 0 and self.remb_decreases:
             self.remb = (now, float(bps))
 
     def on_report(self, fraction_lost: int, expected: int) -> None:
@@ -129,7 +130,7 @@ class SubscriberLink:
             video_sent = est.sent_bps(now) - audio_bps
             if now - at < 2.0 and remb < REMB_BELOW * video_sent:
                 est.lower_to(now, remb + audio_bps)
-                self.remb_decreases += 1
+                self.remb_lowered += 1
         video = [
             VideoSlot(
                 s.slot,

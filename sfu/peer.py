@@ -50,7 +50,9 @@ class Peer:
         self.closed = False
         self.mdns_candidates_dropped = 0
         #: its downlink estimate and allocation (sfu.adaptation), fed by its consumers' RTCP
-        self.downlink = SubscriberLink(router.config.estimator, router.config.allocator)
+        self.downlink = SubscriberLink(
+            router.config.estimator, router.config.allocator, remb_decreases=router.config.remb_decreases
+        )
         self.paused_slots: frozenset[str] = frozenset()  # as last told to signaling
 
     # negotiation ------------------------------------------------------------------
