@@ -96,6 +96,8 @@ class SubscriberLink:
         self.probes = 0
         self.remb_lowered = 0
         self.remb: tuple[float, float] | None = None  # (at, bps) not yet taken into account
+        self.probe_at: float | None = None  # a probe of ours in progress (its start)
+        self.probe_failed_at: float | None = None  # the last probe undone by loss
 
     # feedback (consumers' RTCP; the hot path of RTCP only) -------------------------------
     def on_remb(self, now: float, bps: float) -> None:
@@ -153,12 +155,26 @@ class SubscriberLink:
                 if need > budget:
                     est.probe(now, need)
                     self.probes += 1
+                    self.probe_at = now
                     budget = max(est.estimate(now), floor_bps)
         allocation = alloc.decide(now, budget, audio_bps, video, est.loss)
+        if self.probe_at is not None:
+            if allocation.change == "down" and now - self.probe_at < alloc.settings.probe_window_s:
+                self.probe_failed_at, self.probe_at = now, None  # the link could not carry it
+            elif now - self.probe_at >= alloc.settings.probe_window_s:
+                self.probe_failed_at = self.probe_at = None  # it held
         self.allocation = allocation
         self.video_budget = max(0.0, budget - audio_bps)
         self.paused = frozenset(allocation.paused)
         return allocation
+
+
+def tested(link: SubscriberLink, now: float, memory_s: float = 30.0) -> bool:
+    """Whether the subscriber's low estimate is evidence: a probe at the next picture's
+    cost failed within ``memory_s``. A subscriber paused after a burst of loss (a busy
+    kiosk, cross traffic) has an estimate that cannot grow while it is idle; until a probe
+    has tried the link, that estimate says nothing about what the link carries."""
+    return link.probe_failed_at is not None and now - link.probe_failed_at < memory_s
 
 
 def affordable(link: SubscriberLink, slots: list[SlotSource]) -> Mapping[str, float]:

@@ -109,7 +109,11 @@ class RouterConfig:
     #: bring a small link down within seconds, whereas a low start would pause every
     #: slot of a good link until probes raised it
     estimator: EstimatorSettings = field(default_factory=lambda: EstimatorSettings(initial_bps=3_500_000))
-    allocator: AllocatorSettings = field(default_factory=lambda: AllocatorSettings(up_all_at_once=True))
+    #: a paused subscriber is probed after 2 s of calm (not 5): the audio fallback waits
+    #: for a probe to fail before it believes a low estimate (sfu.adaptation.tested)
+    allocator: AllocatorSettings = field(
+        default_factory=lambda: AllocatorSettings(up_all_at_once=True, probe_interval_s=2.0)
+    )
     #: what a salle receives, by quality (R7, R17), and its automatic audio fallback (R3)
     reception: ReceptionSettings = field(default_factory=ReceptionSettings)
     fallback: FallbackSettings = field(default_factory=FallbackSettings)

@@ -37,7 +37,7 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from . import aiortc_hooks
-from .adaptation import SlotSource, affordable, priority_of
+from .adaptation import SlotSource, affordable, priority_of, tested
 from .bandwidth import FallbackMachine, LinkSample, State
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
@@ -466,8 +466,11 @@ class Router:
         fps = reception.video_fps(now)
         if fps is not None and fps < reception.settings.video_min_fps:
             down_loss = 1.0  # the pictures it shows do not move: not carried, whatever the reports say
+        # the estimate judges the downlink once a probe has tried it (or while the salle is
+        # audio-only: the machine's own trial does); loss and frozen pictures judge it always
+        judged = tested(peer.downlink, now) or machine.state is not State.VIDEO
         sample = LinkSample(
-            down_bps=max(est.estimate(now), machine.probe_bps),
+            down_bps=max(est.estimate(now), machine.probe_bps) if judged else None,
             down_need_bps=audio_bps + cheapest,
             up_bps=reception.outgoing_bps(now),
             up_need_bps=own_audio + self.config.min_video_bitrate,

@@ -119,7 +119,7 @@ async def test_a_salle_whose_link_cannot_carry_the_picture_goes_audio_only_then_
     router = s.router
     lossy = asyncio.get_running_loop().create_task(report_loss(s, "vaux", "video", 0.9, 60))
     try:
-        assert await wait_for(lambda: "vaux" in router.audio_only, 8)
+        assert await wait_for(lambda: "vaux" in router.audio_only, 15)
     finally:
         lossy.cancel()
     salle, audio_only, reason, figures = s.fallbacks[0]
