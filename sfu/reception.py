@@ -11,7 +11,10 @@ Two sources, both about the salle's downlink:
   concealment), frames decoded in the video slots it shows.
 
 Pure: every call takes the caller's ``now``. :meth:`Reception.audio_usable` is None
-until something is known (a salle that receives no voice is not judged), then switches
+until something is known (the Router then counts a salle it sends voices to as not
+hearing them yet — a salle that cannot hear the sitting must never be counted as
+transmitting, not even before its first report — and does not judge one it sends no
+voice to), becomes usable at the first report below ``audio_good``, then switches
 with hysteresis: not usable after the audio loss stayed above ``audio_bad`` for
 ``bad_for_s``, usable again after it stayed below ``audio_good`` for ``good_for_s``.
 """

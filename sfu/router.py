@@ -447,7 +447,12 @@ class Router:
         monitor = self.monitors.get(salle)
         if reception is None or monitor is None:
             return
-        monitor.audio_usable = reception.audio_usable(now)
+        usable = reception.audio_usable(now)
+        if usable is None and any(
+            c.kind == "audio" and c.source is not None and c.packets_sent > 0 for c in peer.consumers.values()
+        ):
+            usable = False  # voices are sent to it and nothing says yet that they arrive usable
+        monitor.audio_usable = usable
         machine = self.fallbacks[salle]
         if salle in self.audio_only and salle not in self.auto_audio_only:
             return  # switched by its agent: theirs to undo
