@@ -70,6 +70,9 @@ class FakeRouter:
     def set_president_salle(self, salle_id):
         self.president = salle_id
 
+    def report_reception(self, salle_id, **figures):
+        self.calls.append(("report_reception", salle_id, figures))
+
     def health(self, salle_id):
         return FakeHealth()
 
