@@ -24,6 +24,7 @@ from .consumer import Consumer
 from .health import HealthMonitor
 from .ice import strip_mdns_candidates
 from .producer import Producer
+from .sdp_answer import with_opus_fec
 from .slots import SEND_AUDIO, SEND_VIDEO, layout
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class Peer:
             self._assign_transceivers(parsed)
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
-        return pc.localDescription.sdp
+        return with_opus_fec(pc.localDescription.sdp)
 
     def _assign_transceivers(self, parsed: Any) -> None:
         config = self.router.config
