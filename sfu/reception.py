@@ -37,10 +37,9 @@ class ReceptionSettings:
     good_for_s: float = 3.0
     #: a figure older than this says nothing any more
     stale_s: float = 12.0
-    #: the kiosk decodes at least this many frames a second in the pictures it shows, or
-    #: they do not move: its video is not carried, whatever the reports say. Low on
-    #: purpose: a kiosk's own CPU (the shared lab machine decoded 3-8 frames a second on
-    #: unshaped links) must not make a salle audio-only; a frozen picture must
+    #: below this many frames a second in the pictures it shows, the kiosk's pictures do
+    #: not move (recorded in :meth:`Reception.video_fps`; not a cause of the audio
+    #: fallback: a picture frozen at a salle with a good link is its publisher's uplink)
     video_min_fps: float = 1.0
 
 

@@ -467,10 +467,10 @@ class Router:
         own_audio = peer.producers["audio"].rate.bps() if "audio" in peer.producers else 0.0
         own_video = peer.producers.get("video")
         est = peer.downlink.estimator
+        # (the kiosk's decoded frames are not used here: a picture frozen at a salle with a
+        # good link is the publisher's uplink, judged on the publisher's side; the lab's
+        # first run sent an unshaped salle audio-only because the weak salle's picture froze)
         down_loss = est.loss
-        fps = reception.video_fps(now)
-        if fps is not None and fps < reception.settings.video_min_fps:
-            down_loss = 1.0  # the pictures it shows do not move: not carried, whatever the reports say
         # the estimate judges the downlink once a probe has tried it (or while the salle is
         # audio-only: the machine's own trial does); loss and frozen pictures judge it always
         judged = tested(peer.downlink, now) or machine.state is not State.VIDEO
