@@ -58,10 +58,53 @@ class MediaRouter(Protocol):
 
     #: the video slots the router pauses for a subscriber, when they change (set by the room)
     on_paused: Callable[[str, list[str]], Any] | None
+    #: a salle switched to audio only by itself, or back (R3), with the reason and figures
+    on_fallback: Callable[[str, bool, str, dict[str, Any]], Any] | None
+
+    def report_reception(
+        self,
+        salle_id: str,
+        *,
+        seconds: float,
+        video_frames: int,
+        video_slots: int,
+        audio_samples: int,
+        audio_concealed: int,
+        outgoing_bps: float | None = None,
+    ) -> None: ...
 
 
 #: Builds the Router of a sitting: (on_health, on_slots) -> router.
 RouterFactory = Callable[[Callable[[str, bool], None], Callable[[str, dict[str, str | None]], None]], MediaRouter]
+
+
+def fallback_summary(audio_only: bool, reason: str, figures: dict[str, Any]) -> str:
+    """The figures of an automatic R3 switch, in the words of the journal: what the link
+    carried against what the picture needs, the loss, and for how long."""
+
+    def kbps(value: Any) -> str:
+        return "?" if value is None else f"{value:g} kbit/s"
+
+    parts = []
+    if figures.get("down_kbps") is not None:
+        parts.append(
+            f"réception {kbps(figures.get('down_kbps'))} pour {kbps(figures.get('down_need_kbps'))} nécessaires"
+        )
+    if figures.get("up_kbps") is not None:
+        parts.append(f"émission {kbps(figures.get('up_kbps'))} pour {kbps(figures.get('up_need_kbps'))} nécessaires")
+    for key, label in (("down_loss_pct", "pertes en réception"), ("up_loss_pct", "pertes en émission")):
+        if figures.get(key) is not None:
+            parts.append(f"{label} {figures[key]:g} %")
+    why = {
+        "down": "la liaison ne reçoit plus l'image",
+        "up": "la liaison n'envoie plus l'image",
+        "down+up": "la liaison ne porte plus l'image",
+        "trial": "essai de la vidéo concluant",
+        "recovered": "liaison rétablie",
+    }.get(reason, reason)
+    seconds = figures.get("seconds")
+    during = f" pendant {seconds:g} s" if isinstance(seconds, (int, float)) else ""
+    return f"{why}{during}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 @dataclass(frozen=True)
@@ -105,10 +148,14 @@ class SittingRoom:
         #: transmission of a salle (R7, R17), and any change of the media state
         self.on_transmission: Callable[[str, bool], None] | None = None
         self.on_media_change: Callable[[], None] | None = None
+        #: the sitting's service journals an automatic R3 switch (salle, audio_only, French
+        #: summary of the figures) and applies it; without one the room applies it
+        self.on_audio_fallback: Callable[[str, bool, str], None] | None = None
         #: every message broadcast to the sitting's sockets (web.relay forwards them to the edges)
         self.on_broadcast: Callable[[dict[str, Any]], None] | None = None
         self.router = router_factory(self._on_health, self._on_slots)
         self.router.on_paused = self._on_paused
+        self.router.on_fallback = self._on_fallback
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
         self._lock = asyncio.Lock()
@@ -143,6 +190,22 @@ class SittingRoom:
         conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id)
         if conn is not None:
             conn.send({"type": "paused", "slots": list(slots)})
+
+    def _on_fallback(self, salle_id: str, audio_only: bool, reason: str, figures: dict[str, Any]) -> None:
+        """The router measured that a salle's link cannot carry the picture (or can again):
+        R3's « à défaut par l'audio », journaled by the sitting's service with the figures."""
+        if salle_id not in self.salles:
+            return
+        summary = fallback_summary(audio_only, reason, figures)
+        log.info("salle %s audio_only=%s by itself: %s", salle_id, audio_only, summary)
+        if self.on_audio_fallback is not None:
+            self.on_audio_fallback(salle_id, audio_only, summary)
+        elif (salle_id in self.audio_only) != audio_only:
+            self.set_audio_only(salle_id, audio_only)
+
+    def report_reception(self, salle_id: str, **figures: Any) -> None:
+        """A kiosk's own reception figures (its ``reception`` message), for the router."""
+        self.router.report_reception(salle_id, **figures)
 
     # ----------------------------------------------------------------- messages out
 

@@ -43,6 +43,7 @@ from deliberation.commands import (
     RecordRecordingDigest,
     ReportPublicStream,
     ReportTransmission,
+    SetAudioOnly,
     command_from_dict,
 )
 from deliberation.council import CompositionError
@@ -168,6 +169,7 @@ class SittingService:
         if room is not None:
             room.on_transmission = self.report_transmission
             room.on_media_change = self.schedule_push
+            room.on_audio_fallback = self.report_audio_fallback
         #: R5 recording: <data_dir>/recordings/<sitting>/, key from this path (None: the default
         #: <data_dir>/keys/recording-aes256.key, see signaling.recordings)
         self.data_dir = Path(path).parent.parent.parent
@@ -489,6 +491,11 @@ class SittingService:
         if self.room is not None:
             self._report_stream(public_stream_up(self.room.transmitting))
 
+    def report_audio_fallback(self, salle_id: str, audio_only: bool, figures: str) -> None:
+        """The Router's automatic R3 switch (through the room): journaled as ``SetAudioOnly``
+        by the system with the measured figures, then applied like an agent's (sync_media)."""
+        self._spawn(self._system(SetAudioOnly.__name__, salle_id=salle_id, audio_only=audio_only, figures=figures))
+
     def _report_stream(self, up: bool) -> None:
         if self._stream_reported == up:
             return
@@ -597,3 +604,4 @@ class SittingService:
         if self.room is not None:
             self.room.on_transmission = None
             self.room.on_media_change = None
+            self.room.on_audio_fallback = None

@@ -298,9 +298,12 @@ def describe_event(ev: dict[str, Any], names: Names, *, secret: bool = False) ->
         case "PublicStreamChanged":
             return "Retransmission publique en direct : " + ("active" if d.get("up") else "interrompue") + " (R2)"
         case "AudioOnlyChanged":
-            return f"{sal(d.get('salle_id'))} : " + (
+            line = f"{sal(d.get('salle_id'))} : " + (
                 "passage en audio seul (R3)" if d.get("audio_only") else "retour à la vidéo (R3)"
             )
+            if d.get("automatic"):
+                line += " — automatique, mesuré par le serveur" + (f" : {d['figures']}" if d.get("figures") else "")
+            return line
         case "BroadcastObjection":
             verb = "s'oppose à" if d.get("objecting") else "lève son opposition à"
             return f"{sal(d.get('salle_id'))} : {d.get('person')} {verb} la diffusion de son image (R20)"

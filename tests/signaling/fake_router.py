@@ -30,6 +30,7 @@ class FakeRouter:
         self.voices = {"active": None, "speaking": []}
         self.recording: Any = None
         self.on_paused = None  # set by the room, as on the Router
+        self.on_fallback = None
 
     def slot_layout(self, kind):
         return layout(kind)  # the real slot names (sfu.slots), as the Router gives them
@@ -74,6 +75,19 @@ class FakeRouter:
 
     def set_president_salle(self, salle_id):
         self.president = salle_id
+
+    def report_reception(
+        self, salle_id, *, seconds, video_frames, video_slots, audio_samples, audio_concealed, outgoing_bps=None
+    ):
+        figures = {
+            "seconds": seconds,
+            "video_frames": video_frames,
+            "video_slots": video_slots,
+            "audio_samples": audio_samples,
+            "audio_concealed": audio_concealed,
+            "outgoing_bps": outgoing_bps,
+        }
+        self.calls.append(("report_reception", salle_id, {k: v for k, v in figures.items() if v is not None}))
 
     def health(self, salle_id):
         return FakeHealth()
