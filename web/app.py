@@ -38,6 +38,7 @@ from web import log_privacy
 from web.admin import add_admin_routes
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
+from web.next_page import safe_next
 from web.origin import same_origin
 from web.privacy import add_privacy_routes
 from web.screens import add_screen_routes
@@ -195,13 +196,16 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
-    return aiohttp_jinja2.render_template("login.html", request, {"error": None, "login": ""})
+    return aiohttp_jinja2.render_template(
+        "login.html", request, {"error": None, "login": "", "next": safe_next(request.query.get("next"))}
+    )
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     login = str(form.get("login", ""))[:128].strip()
     password = str(form.get("password", ""))[:256]
+    next_page = safe_next(form.get("next"))
     remote = request.remote or "?"
     failures = request.app[LOGIN_FAILURES]
     now = time.monotonic()
@@ -213,7 +217,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template(
             "login.html",
             request,
-            {"error": "Trop d'essais infructueux. Patientez quelques minutes avant de réessayer.", "login": login},
+            {
+                "error": "Trop d'essais infructueux. Patientez quelques minutes avant de réessayer.",
+                "login": login,
+                "next": next_page,
+            },
             status=429,
         )
     account: Account | None = request.app[ACCOUNTS].authenticate(login, password) if login else None
@@ -221,7 +229,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         recent.append(now)
         metrics.logins.labels("failed").inc()
         return aiohttp_jinja2.render_template(
-            "login.html", request, {"error": "Identifiant ou mot de passe incorrect.", "login": login}, status=401
+            "login.html",
+            request,
+            {"error": "Identifiant ou mot de passe incorrect.", "login": login, "next": next_page},
+            status=401,
         )
     metrics.logins.labels("ok").inc()
     config = request.app[CONFIG]
@@ -237,7 +248,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         login=account.login,
         gen=request.app[ACCOUNTS].session_generation(account.login) or 0,
     )
-    response = web.HTTPSeeOther("/")
+    response = web.HTTPSeeOther(next_page)  # back to the page asked before logging in
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from deliberation.agenda import NATURES, ItemKind
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.next_page import login_redirect
 
 
 def _app():
@@ -35,7 +36,7 @@ def _guard(request: web.Request, roles: tuple[Role, ...], refusal: str):
     app_module = _app()
     claims = app_module.session_account(request)
     if claims is None:
-        raise web.HTTPSeeOther("/login")
+        raise login_redirect(request)  # and back here once logged in
     if claims.role not in roles:
         return None, None, app_module._error_page(request, 403, "Accès refusé", refusal)
     room = _room(request)
