@@ -179,7 +179,12 @@ class Harness:
         self.n = subscribers
         self.real_srtp = real_srtp
         self.real_socket = real_socket
-        self.router = Router(config or RouterConfig(keyframe_request_interval=0.0))
+        self.router = Router(
+            config
+            or RouterConfig(
+                keyframe_request_interval=0.0, keyframe_relay_interval=0.0, subscriber_keyframe_interval=0.0
+            )
+        )
         self.counters = self.router.counters
         self.publisher: Side | None = None
         self.subscribers: list[Side] = []

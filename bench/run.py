@@ -1,4 +1,4 @@
-"""Orchestration of ``seance bench``: the zero run, then each server target, then the report.
+"""Orchestration of ``python -m bench``: the zero run, then each server target, then the report.
 
 For each target the sequence is the same and bounded in time:
 

@@ -15,9 +15,6 @@ from typing import Any
 
 from bench.janus import free_port
 
-#: True once the Séance target really runs (the smoke test then requires its figures).
-WIRED = True
-
 ROOT = Path(__file__).resolve().parent.parent
 
 

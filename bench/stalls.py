@@ -1,6 +1,6 @@
 """Where the benchmark server's event loop stalls: garbage collections and loop lag.
 
-Enabled by ``SEANCE_BENCH_STALLS=<file>`` in the environment of ``seance bench`` (the
+Enabled by ``SEANCE_BENCH_STALLS=<file>`` in the environment of ``python -m bench`` (the
 server process inherits it). Every second the file is rewritten with a JSON summary:
 collections by generation (count, total ms), the collections longer than 5 ms
 (generation, wall ms, CPU ms, objects in generation 2), the loop's late wake-ups (a

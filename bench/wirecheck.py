@@ -1,6 +1,6 @@
 """Where did a benchmark run send packets? A small capture for checking it (root).
 
-``python -m bench.wirecheck [--iface eth0 …] -- seance bench --janus-only …`` captures
+``python -m bench.wirecheck [--iface eth0 …] -- python -m bench --janus-only …`` captures
 every frame on every interface of the root network namespace (one ``AF_PACKET``
 socket, like ``tcpdump -i any``) while the command runs, then prints, per interface,
 the IP packets by address class: loopback (127.0.0.0/8, ::1), ours (the benchmark's

@@ -32,14 +32,24 @@ class Actor:
     member_id: str | None = None
     salle_id: str | None = None
     agent_id: str | None = None
+    #: the login session the command came through (a digest of its id, and the account's
+    #: session generation, bumped by each password change): an admin who resets an élu's
+    #: password and acts as them leaves a new generation in the journal (issue 12.11).
+    #: Not part of any decision; journaled only when known.
+    session: str | None = None
+    session_gen: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "role": str(self.role),
             "member_id": self.member_id,
             "salle_id": self.salle_id,
             "agent_id": self.agent_id,
         }
+        if self.session is not None:
+            out["session"] = self.session
+            out["session_gen"] = self.session_gen
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Actor:
@@ -48,6 +58,8 @@ class Actor:
             member_id=data.get("member_id"),
             salle_id=data.get("salle_id"),
             agent_id=data.get("agent_id"),
+            session=data.get("session"),
+            session_gen=data.get("session_gen"),
         )
 
 

@@ -19,6 +19,8 @@ A complete journal ends with the closing of the sitting and a signed checkpoint;
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -30,9 +32,16 @@ from .canonical import canonical_bytes
 from .commands import command_from_dict
 from .council import CompositionError, Council, Seat, SittingConfig
 from .events import Event
-from .journal import Entry, JournalError, genesis_of, verify_lines
+from .journal import FORMAT_V1, Entry, JournalError, Verified, genesis_of, verify_after, verify_lines
 from .refusal import Refusal
 from .seance import Seance
+
+
+def name_of(council: Council, member_id: str) -> str:
+    """A member's name as the recount writes it; the id when the council lacks them (the
+    recount reports what the journal says, it does not refuse here)."""
+    member = council.member(member_id)
+    return member.name if member is not None else member_id
 
 
 @dataclass
@@ -161,7 +170,7 @@ class _Tally:
         item = self.items[item_id]
         return (item.id, " ".join(item.title.split())) in self.failed_items
 
-    def present(self, exclude: set[str] = frozenset()) -> int:
+    def present(self, exclude: set[str] | frozenset[str] = frozenset()) -> int:
         return len({self.seat[m] for m in self.presence if m not in exclude} & set(self.in_office))
 
     def required(self) -> int:
@@ -189,6 +198,11 @@ def recompute(entries: list[Entry]) -> list[dict[str, Any]]:
     council, config = _genesis(entries)
     t = _Tally(council, config)
     votes: list[dict[str, Any]] = []
+    _recount(entries, t, votes)
+    return votes
+
+
+def _recount(entries: Iterable[Entry], t: _Tally, votes: list[dict[str, Any]]) -> None:
     for entry in entries:
         if entry.kind != "event":
             continue
@@ -196,7 +210,6 @@ def recompute(entries: list[Entry]) -> list[dict[str, Any]]:
             _step(entry, t, votes)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise JournalError(entry.line, "événement mal formé") from None
-    return votes
 
 
 def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
@@ -349,7 +362,7 @@ def _check_agenda_change(entry: Entry, t: _Tally, kind: str, d: dict[str, Any]) 
 def _check_candidacies_closed(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
     """R24 (L.2121-21 al. 5): each seat has a candidate; a single candidacy takes effect at once."""
     item = t.items[d["item_id"]]
-    single = [{"seat": n, "member_id": c[0]} for n, c in item.seats.items() if len(c) == 1]
+    single: list[dict[str, Any]] = [{"seat": n, "member_id": c[0]} for n, c in item.seats.items() if len(c) == 1]
     if any(not c for c in item.seats.values()) or d["appointed"] != single:
         raise _fail(entry, "R24", f"nominations immédiates déclarées {d['appointed']} mais recalculées {single}")
     item.candidacies_closed = True
@@ -422,7 +435,7 @@ def _check_vote_opening(entry: Entry, t: _Tally, d: dict[str, Any]) -> None:
 
 
 def _same_slot(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a["voter_id"] == b["voter_id"] and a["on_behalf_of"] == b["on_behalf_of"]
+    return bool(a["voter_id"] == b["voter_id"] and a["on_behalf_of"] == b["on_behalf_of"])
 
 
 def _check_ballot(entry: Entry, t: _Tally, d: dict[str, Any], change: bool = False) -> None:
@@ -551,7 +564,7 @@ def _check_round(
         "adopted": appointed is not None,
         "casting_vote": False,
         "appointed": appointed,
-        "verdict": f"nommé·e : {t.council.member(appointed).name}" + (" (au bénéfice de l'âge)" if by_age else "")
+        "verdict": f"nommé·e : {name_of(t.council, appointed)}" + (" (au bénéfice de l'âge)" if by_age else "")
         if appointed
         else "personne n'est nommé",
         "line": entry.line,
@@ -559,10 +572,13 @@ def _check_round(
 
 
 # -- layer 3: re-decision by the core -----------------------------------------------------------------
-def redecide(entries: list[Entry]) -> None:
-    council, config = _genesis(entries)
-    seance = Seance(council, config)
-    i = 1
+def redecide(entries: list[Entry], seance: Seance | None = None, start: int = 1) -> Seance:
+    """Decide every command again from ``entries[start]`` on (the state ``seance`` reached
+    before it, or a new sitting from the genesis); the sitting as re-decided."""
+    if seance is None:
+        council, config = _genesis(entries)
+        seance = Seance(council, config)
+    i = start
     while i < len(entries):
         entry = entries[i]
         if entry.kind == "checkpoint":
@@ -602,6 +618,7 @@ def redecide(entries: list[Entry]) -> None:
         if len(journaled) > len(result):
             raise JournalError(journaled[len(result)].line, "événement en trop, que la commande ne produit pas")
         i = j
+    return seance
 
 
 def _completeness(entries: list[Entry], allow_open: bool) -> None:
@@ -620,3 +637,86 @@ def _completeness(entries: list[Entry], allow_open: bool) -> None:
 def rebuild(entries: list[Entry]) -> Seance:
     council, config = genesis_of(entries)
     return Seance.replay(council, config, (Event.from_dict(e.data["event"]) for e in entries if e.kind == "event"))
+
+
+class IncrementalAudit:
+    """The audit of one growing journal, each line checked once (issue 12.4).
+
+    A journal only grows: how far it was verified, recounted and re-decided is kept with
+    the SHA-256 of those bytes (not the lines themselves); a later call checks that the
+    file still starts with exactly those bytes (a rewrite anywhere in them starts over
+    from line 1), then runs the three layers on the new lines only, from the state the
+    old ones left. The state advances only over a whole format-2 journal (it ends with a
+    signature, so no batch is cut); a format-1 journal, or one that fails, is audited
+    whole each time (:func:`audit_bytes`). ``checked_lines`` says how many lines the last
+    call verified. Not thread-safe: one caller at a time (the web shell holds a lock per
+    sitting).
+    """
+
+    def __init__(self, public_key: Ed25519PublicKey) -> None:
+        self._key = public_key
+        self._reset()
+        self.checked_lines = 0
+
+    def _reset(self) -> None:
+        self._verified: Verified | None = None
+        self._digest = ""
+        self._tally: _Tally | None = None
+        self._votes: list[dict[str, Any]] = []
+        self._seance: Seance | None = None
+        self._closed = False
+        self._checkpoints = 0
+
+    @property
+    def seance(self) -> Seance | None:
+        """The sitting as re-decided up to the last line verified (None before any)."""
+        return self._seance
+
+    def audit(self, content: bytes, allow_open: bool = False) -> AuditReport:
+        done = self._verified
+        if done is not None and (
+            len(content) < done.size or hashlib.sha256(content[: done.size]).hexdigest() != self._digest
+        ):
+            self._reset()  # not the journal verified so far: from the start
+            done = None
+        try:
+            new, verified = verify_after(content, self._key, done)
+        except JournalError as err:
+            self.checked_lines = content.count(b"\n") - (done.lines if done else 0)
+            return AuditReport(False, line=err.line, reason=err.reason)
+        self.checked_lines = len(new)
+        if verified.format == FORMAT_V1:
+            self._reset()
+            return audit_bytes(content, self._key, allow_open)
+        try:
+            if self._tally is None:
+                council, config = _genesis(new)
+                self._tally, self._seance = _Tally(council, config), Seance(council, config)
+            errors: list[JournalError] = []
+            votes = list(self._votes)
+            try:
+                _recount(new, self._tally, votes)
+            except JournalError as err:
+                errors.append(err)
+            try:  # the first new line is the genesis (skipped) or the command after a signature
+                self._seance = redecide(new, self._seance, 1 if done is None else 0)
+            except JournalError as err:
+                errors.append(err)
+            if errors:
+                raise min(errors, key=lambda e: e.line)
+        except JournalError as err:
+            self._reset()  # the state is part-way through a bad batch: start over next time
+            return AuditReport(False, line=err.line, reason=err.reason)
+        self._verified, self._votes = verified, votes
+        self._digest = hashlib.sha256(content).hexdigest()
+        self._checkpoints += sum(e.kind == "checkpoint" for e in new)
+        self._closed = self._closed or any(
+            e.kind == "event" and e.data["event"]["type"] == "SittingClosed" for e in new
+        )
+        if not allow_open and not self._closed:
+            return AuditReport(
+                False,
+                line=verified.lines + 1,
+                reason="journal incomplet : la clôture de la séance est absente (lignes finales supprimées ?)",
+            )
+        return AuditReport(True, lines=verified.lines, checkpoints=self._checkpoints, votes=list(votes))

@@ -10,12 +10,22 @@ Format (see docs/journal.md for the auditor's version):
   per accepted command, with its actor), ``event`` (one per event, ``cause`` = the seq of
   its command) or ``checkpoint`` (``head`` = ``prev``; ``signature`` = Ed25519 over the
   canonical form of the object without ``hash`` and ``signature``);
-- a checkpoint follows the genesis, every command that closes a vote or the sitting, and
-  any explicit :meth:`Journal.checkpoint`.
+- format 1 (``seance-journal/1``): a checkpoint follows the genesis, every command that
+  closes a vote or the sitting, and any explicit :meth:`Journal.checkpoint`; the lines in
+  between are covered only by the unkeyed chain until the next checkpoint;
+- format 2 (``seance-journal/2``, written since issue 12): **every batch ends with a
+  checkpoint**, so every acknowledged command is covered by a signature before its ack; a
+  format-2 journal whose tail after the last checkpoint is unsigned does not verify
+  (someone rewrote the lines after the last signature, or the server died mid-write
+  before acknowledging them).
 
 A command's lines (command, events, checkpoint) are written in one ``write`` and
 ``fsync``-ed before the command is acknowledged (R18). Refused commands are not
 journaled: they change nothing.
+
+The last checkpoint is the journal's **signed head** (:func:`head_of`): published to
+every screen, anyone may keep it as a witness, and :func:`check_head` then detects a
+journal cut or rolled back before it (a truncated file, a restored backup).
 """
 
 from __future__ import annotations
@@ -41,7 +51,9 @@ from .events import CHECKPOINT_EVENTS, Event
 from .refusal import Refusal
 from .seance import Seance
 
-FORMAT = "seance-journal/1"
+FORMAT_V1 = "seance-journal/1"
+FORMAT = "seance-journal/2"
+FORMATS = (FORMAT_V1, FORMAT)
 ZERO = "0" * 64
 KINDS = ("genesis", "command", "event", "checkpoint")
 
@@ -118,18 +130,45 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        return self.data["kind"]
+        return str(self.data["kind"])
+
+
+@dataclass(frozen=True)
+class Verified:
+    """How far a journal has been verified: its first ``lines`` lines, ``size`` bytes, the
+    last of them ``last_raw``, its ``format``, and the line of its last checkpoint."""
+
+    lines: int
+    size: int
+    last_raw: bytes
+    format: str
+    last_checkpoint: int
 
 
 def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
     """Check format, chain and signatures (R21); raise :class:`JournalError` at the first bad line."""
+    return verify_after(content, public_key, None)[0]
+
+
+def verify_after(
+    content: bytes, public_key: Ed25519PublicKey, verified: Verified | None
+) -> tuple[list[Entry], Verified]:
+    """:func:`verify_lines` of the lines after ``verified`` (a prefix of ``content`` already
+    verified with this key: a journal only grows, :class:`deliberation.audit.IncrementalAudit`),
+    chained to its last line; the new entries, and how far ``content`` is now verified.
+    The caller vouches that ``content`` starts with exactly the bytes verified."""
     if not content:
         raise JournalError(1, "journal vide")
     if not content.endswith(b"\n"):
         raise JournalError(content.count(b"\n") + 1, "dernière ligne incomplète (pas de fin de ligne)")
     entries: list[Entry] = []
-    prev_raw: bytes | None = None
-    for n, raw in enumerate(content[:-1].split(b"\n"), start=1):
+    prev_raw: bytes | None = verified.last_raw if verified else None
+    start = verified.size if verified else 0
+    fmt = verified.format if verified else ""
+    last_checkpoint = verified.last_checkpoint if verified else 0
+    tail = content[start:-1]
+    first_line = (verified.lines if verified else 0) + 1
+    for n, raw in enumerate(tail.split(b"\n") if tail or start < len(content) else [], start=first_line):
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -166,15 +205,99 @@ def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
                 public_key.verify(signature, canonical_bytes(_without(data, "hash", "signature")))
             except (InvalidSignature, ValueError, TypeError):
                 raise JournalError(n, "signature Ed25519 invalide pour cette clé publique") from None
+        if n == 1:
+            if data.get("format") not in FORMATS:
+                raise JournalError(1, f"format inconnu (attendu {FORMAT})")
+            fmt = data["format"]
+        if data["kind"] == "checkpoint":
+            last_checkpoint = n
         entries.append(Entry(n, raw, data))
         prev_raw = raw
-    if entries[0].data.get("format") != FORMAT:
-        raise JournalError(1, f"format inconnu (attendu {FORMAT})")
-    return entries
+    lines = first_line - 1 + len(entries)
+    if fmt != FORMAT_V1 and last_checkpoint != lines:
+        first = last_checkpoint + 1
+        raise JournalError(
+            first,
+            f"lignes {first} à {lines} non couvertes par une signature : la fin du journal a été "
+            "modifiée après le dernier sceau, ou le serveur s'est arrêté avant d'accuser réception",
+        )
+    assert prev_raw is not None
+    return entries, Verified(lines, len(content), prev_raw, fmt, last_checkpoint)
 
 
 def read_verified(path: str | Path, public_key: Ed25519PublicKey) -> list[Entry]:
     return verify_lines(Path(path).read_bytes(), public_key)
+
+
+def signed_prefix(content: bytes) -> bytes:
+    """``content`` up to its last checkpoint line (format 2: the batches acknowledged so far;
+    a batch being written when the copy was taken has no signature yet). Read from the
+    end: usually the last line. A journal with no checkpoint, or format 1 (whose lines
+    after the last checkpoint are acknowledged), is returned up to its last whole line."""
+    end = content.rfind(b"\n") + 1
+    first = content[: content.find(b"\n") + 1]
+    if b'"format":"' + FORMAT_V1.encode() + b'"' in first:
+        return content[:end]
+    cut = end
+    while cut > 0:
+        start = content.rfind(b"\n", 0, cut - 1) + 1
+        try:
+            if json.loads(content[start:cut]).get("kind") == "checkpoint":
+                return content[:cut]
+        except (ValueError, AttributeError):
+            pass  # unreadable: the verification names it
+        cut = start
+    return content[:end]
+
+
+# -- the signed head: a witness kept outside the server ------------------------------------------
+HEAD_FIELDS = ("seq", "prev", "kind", "head", "reason", "signature", "hash")
+
+
+def head_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The witness of a checkpoint line: its fields, enough to check its signature alone."""
+    assert entry["kind"] == "checkpoint"
+    return {k: entry[k] for k in HEAD_FIELDS if k in entry}
+
+
+def last_signed_head(entries: list[Entry]) -> dict[str, Any]:
+    return head_of(next(e.data for e in reversed(entries) if e.kind == "checkpoint"))
+
+
+def check_head(entries: list[Entry], head: dict[str, Any], public_key: Ed25519PublicKey) -> None:
+    """Check a verified journal against a signed head kept elsewhere (a witness).
+
+    The witness's own signature is checked first (a head not signed by this key proves
+    nothing); then the journal must hold that very line: a journal shorter than the
+    witness was cut or rolled back (a truncated file, a backup restored over it), one whose
+    line differs was rewritten and re-signed with another key or forked. Raises
+    :class:`JournalError` naming the line.
+    """
+    try:
+        seq = head["seq"]
+        digest = head["hash"]
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1 or not isinstance(digest, str):
+            raise TypeError
+    except (KeyError, TypeError):
+        raise JournalError(1, "tête témoin illisible : « seq » (entier) et « hash » attendus") from None
+    if "signature" in head:
+        full = {k: v for k, v in head.items() if k in HEAD_FIELDS}
+        try:
+            if full.get("kind") != "checkpoint" or digest != sha256_hex(canonical_bytes(_without(full, "hash"))):
+                raise ValueError
+            public_key.verify(
+                base64.b64decode(full["signature"], validate=True), canonical_bytes(_without(full, "hash", "signature"))
+            )
+        except (InvalidSignature, ValueError, TypeError, KeyError):
+            raise JournalError(seq, "tête témoin dont la signature n'est pas celle de cette clé") from None
+    if seq > len(entries):
+        raise JournalError(
+            len(entries) + 1,
+            f"journal tronqué ou revenu en arrière : il s'arrête à la ligne {len(entries)}, "
+            f"la tête témoin signée est la ligne {seq}",
+        )
+    if entries[seq - 1].data["hash"] != digest:
+        raise JournalError(seq, "ligne différente de la tête témoin signée : journal réécrit après ce sceau")
 
 
 def genesis_of(entries: list[Entry]) -> tuple[Council, SittingConfig]:
@@ -198,7 +321,14 @@ class Journal:
     """The open, append-only journal of one sitting, holding the signing key."""
 
     def __init__(
-        self, path: Path, handle: BinaryIO, key: Ed25519PrivateKey, last_raw: bytes, seq: int, checkpoints: int = 0
+        self,
+        path: Path,
+        handle: BinaryIO,
+        key: Ed25519PrivateKey,
+        last_raw: bytes,
+        seq: int,
+        checkpoints: int = 0,
+        head: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
         self._file = handle
@@ -206,6 +336,7 @@ class Journal:
         self._last_raw = last_raw
         self._seq = seq
         self._checkpoints = checkpoints
+        self._head = head
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -233,16 +364,19 @@ class Journal:
         """Verify then replay an existing journal (R18: resume after a crash in the same state).
 
         A journal that does not verify with this key's public half refuses to load
-        (:class:`JournalError`). Lines after the last checkpoint are accepted (a crash may
-        come before the next one) because they are chained to a signed head.
+        (:class:`JournalError`), and so does a format-2 journal whose tail after its last
+        checkpoint is unsigned (:func:`verify_lines`). A format-1 journal keeps its rule
+        (lines after the last checkpoint accepted); what the server appends to it from now
+        on ends with a checkpoint per batch all the same.
         """
         p = Path(path)
         entries = read_verified(p, key.public_key())
         if entries[0].data.get("key_sha256") != key_fingerprint(key):
             raise JournalError(1, "journal signé par une autre clé")
         seance = replay_entries(entries)
-        checkpoints = sum(e.kind == "checkpoint" for e in entries)
-        return cls(p, open(p, "ab"), key, entries[-1].raw, len(entries), checkpoints), seance
+        checkpoints = [e for e in entries if e.kind == "checkpoint"]
+        head = head_of(checkpoints[-1].data) if checkpoints else None
+        return cls(p, open(p, "ab"), key, entries[-1].raw, len(entries), len(checkpoints), head), seance
 
     @staticmethod
     def replay(path: str | Path, public_key: Ed25519PublicKey) -> Seance:
@@ -254,6 +388,7 @@ class Journal:
         """Chain, seal, write and fsync ``entries`` as one batch."""
         out = bytearray()
         last_raw, seq = self._last_raw, self._seq
+        head = self._head
         for entry in entries:
             seq += 1
             full = {**entry, "seq": seq, "prev": sha256_hex(last_raw) if seq > 1 else ZERO}
@@ -262,8 +397,10 @@ class Journal:
             raw = seal(full, self._key)
             out += raw + b"\n"
             last_raw = raw
+            if full["kind"] == "checkpoint":
+                head = head_of(json.loads(raw))
         self._append_durably(bytes(out))
-        self._last_raw, self._seq = last_raw, seq
+        self._last_raw, self._seq, self._head = last_raw, seq, head
         self._checkpoints += sum(1 for e in entries if e["kind"] == "checkpoint")
 
     def _append_durably(self, data: bytes) -> None:
@@ -291,13 +428,15 @@ class Journal:
             raise
 
     def append(self, command: Command, actor: Actor, events: list[Event]) -> None:
-        """Journal an accepted command and its events (plus a checkpoint after a vote result or closing)."""
+        """Journal an accepted command and its events, then the checkpoint that signs them.
+
+        Every batch ends with a signed checkpoint (format 2): its ``reason`` is the vote
+        result or closing it follows (R14, R21), else ``batch``."""
         cause = self._seq + 1
         batch: list[dict[str, Any]] = [{"kind": "command", "command": command.to_dict(), "actor": actor.to_dict()}]
         batch += [{"kind": "event", "cause": cause, "event": e.to_dict()} for e in events]
         reasons = [e.type for e in events if e.type in CHECKPOINT_EVENTS]
-        if reasons:
-            batch.append({"kind": "checkpoint", "reason": reasons[-1]})
+        batch.append({"kind": "checkpoint", "reason": reasons[-1] if reasons else "batch"})
         self._write(batch)
 
     def checkpoint(self, reason: str) -> None:
@@ -326,6 +465,11 @@ class Journal:
     @property
     def signed_checkpoints(self) -> int:
         return self._checkpoints
+
+    @property
+    def signed_head(self) -> dict[str, Any] | None:
+        """The last checkpoint written (:func:`head_of`): the witness to publish."""
+        return self._head
 
     def close(self) -> None:
         self._file.close()

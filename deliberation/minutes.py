@@ -125,6 +125,7 @@ def _not_voting(seance: Seance, vote: dict[str, Any]) -> list[str]:
 
 def _vote_context(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
     name = seance.name
+    still_open = vote["closed_at"] is None and vote["cancelled_at"] is None
     ballots = sorted(
         (
             {
@@ -139,12 +140,17 @@ def _vote_context(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) ->
                 ),
             }
             for b in vote["ballots"]
+            if not still_open  # R13: no choice is read before the vote closes
         ),
         key=lambda b: (b["voter"], b["on_behalf_of"] or ""),
     )
     result = vote["result"]
     if vote["closed_at"] is None:
-        verdict = "Vote annulé (point reporté)." if vote["cancelled_at"] else "Vote ouvert non clos."
+        verdict = (
+            "Vote annulé (point reporté)."
+            if vote["cancelled_at"]
+            else f"Vote en cours : {len(vote['ballots'])} vote(s) enregistré(s), lisibles à sa clôture."
+        )
     elif vote["subject"] == "round":
         who = result["appointed"]
         verdict = (
@@ -289,7 +295,7 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
         "recordings": st.recordings,
         "objections": st.broadcast_objections,
         "publication_deadline": publication_deadline(seance.config.scheduled_at).isoformat(),
-        "salle_name": lambda sid: council.salle(sid).name if council.salle(sid) else sid,
+        "salle_name": lambda sid: salle.name if (salle := council.salle(sid)) is not None else sid,
     }
 
 

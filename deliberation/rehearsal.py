@@ -92,7 +92,11 @@ def script() -> list[Step]:
     """The rehearsal, step by step; timestamps 20 s apart from :data:`START`."""
     t0 = datetime.fromisoformat(START)
     clock: Iterator[str] = ((t0 + timedelta(seconds=20 * i)).isoformat() for i in range(10_000))
-    at = lambda: next(clock)  # noqa: E731 - a tiny local clock
+
+    def at() -> str:
+        """The next step's timestamp."""
+        return next(clock)
+
     steps: list[Step] = [Step(c, ADMIN, say="ordre du jour") for c in demo_agenda(at())]
     steps.append(
         Step(

@@ -90,10 +90,22 @@ def deliberation_rows(seance: Seance, url_base: str | None = None) -> list[dict[
     return rows
 
 
+#: First characters a spreadsheet reads as a formula (OWASP « CSV Injection »), plus the
+#: tab and carriage return that some of them skip before looking
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet will show as text: one starting like a formula gets a leading
+    ``'`` (OWASP « CSV Injection »; an item's title is free text typed by the admin)."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
 def deliberations_csv(seance: Seance, url_base: str | None = None) -> str:
-    """The SCDL CSV (comma-separated, UTF-8, header row, ``\\r\\n`` line ends as RFC 4180)."""
+    """The SCDL CSV (comma-separated, UTF-8, header row, ``\\r\\n`` line ends as RFC 4180),
+    every cell neutralised against formula injection (:func:`neutralise`)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(deliberation_rows(seance, url_base))
+    writer.writerows({k: neutralise(v) for k, v in row.items()} for row in deliberation_rows(seance, url_base))
     return out.getvalue()

@@ -826,7 +826,8 @@ def _amendment(item: dict[str, Any], amendment_id: str) -> dict[str, Any] | Refu
     found = next((a for a in item["amendments"] if a["id"] == amendment_id), None)
     if found is None:
         return Refusal(UNKNOWN, f"Amendement « {amendment_id} » inconnu pour ce point.", "amendment_id")
-    return found
+    amendment: dict[str, Any] = found
+    return amendment
 
 
 def _frozen(s: Seance, vote: dict[str, Any]) -> bool:
@@ -1003,7 +1004,8 @@ def _round_closed(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict
     seat = seat_of_item(item, vote["seat"])
     assert seat is not None
     counts = ballot.round_counts(vote["ballots"], seat["candidates"])
-    born = {m: (s.council.member(m).birth_date or "") for m in seat["candidates"] if s.council.member(m)}
+    members = {m: s.council.member(m) for m in seat["candidates"]}
+    born = {m: (member.birth_date or "") for m, member in members.items() if member is not None}
     res = ballot.round_result(vote["round"], counts["candidates"], born)
     return {
         "item_id": item["id"],

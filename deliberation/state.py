@@ -82,7 +82,8 @@ class SeanceState:
 def open_vote_of(item: dict[str, Any]) -> dict[str, Any] | None:
     """The vote open on an item: its last, neither closed nor cancelled."""
     if item["votes"] and item["votes"][-1]["closed_at"] is None and item["votes"][-1]["cancelled_at"] is None:
-        return item["votes"][-1]
+        last: dict[str, Any] = item["votes"][-1]
+        return last
     return None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .agenda import AMENDABLE_KINDS
 from .ballot import may_change
-from .council import Seat
+from .council import Agent, Seat
 from .minutes import appointments, round_votes, vote_subject
 from .seance import Seance
 from .state import motion_vote
@@ -46,7 +46,7 @@ def _item_status(seance: Seance, item: dict[str, Any]) -> str:
         return "adopted" if vote is not None and vote["result"]["adopted"] else "rejected"
     if status == "pending" and seance.state.current_item == item["id"]:
         return "current"
-    return status
+    return str(status)
 
 
 def _slot(seance: Seance, voter: str, on_behalf_of: str | None) -> dict[str, Any]:
@@ -209,16 +209,16 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
     # grouped once by salle: the view is pushed to every screen on each change, and a
     # large sitting (158 salles, 300 councillors) must not cost salles × members per push
     # (the council's own look-ups are indexed: deliberation.council)
-    agents: dict[str, Any] = {}
-    for a in council.agents:
-        agents.setdefault(a.salle_id, a)
+    agents: dict[str, Agent] = {}
+    for agent_of in council.agents:
+        agents.setdefault(agent_of.salle_id, agent_of)
     present_in: dict[str, list[str]] = {}
-    for m, x in st.presence.items():
-        present_in.setdefault(x, []).append(m)
+    for member_id, where in st.presence.items():
+        present_in.setdefault(where, []).append(member_id)
     left_from: dict[str, list[dict[str, Any]]] = {}
-    for a in st.attendance:
-        if a["out"] is not None:
-            left_from.setdefault(a["salle"], []).append(a)
+    for line in st.attendance:
+        if line["out"] is not None:
+            left_from.setdefault(line["salle"], []).append(line)
     name = seance.name
 
     salles = []
@@ -299,5 +299,7 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
             "lines": journal.get("lines"),
             "head": journal.get("head"),
             "signed_checkpoints": journal.get("signed_checkpoints"),
+            # the last signed checkpoint (seq, hash, signature…): anyone may keep it as a witness (R21)
+            "signed_head": journal.get("signed_head"),
         },
     }

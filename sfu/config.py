@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .bandwidth import AllocatorSettings, EstimatorSettings
+
 
 @dataclass(frozen=True)
 class IceSettings:
@@ -83,5 +85,23 @@ class RouterConfig:
     packet_cache_size: int = 512
     keyframe_request_interval: float = 0.5
     keyframe_retry_interval: float = 1.0
+    #: a subscriber's PLI/FIR (RFC 4585 section 6.3.1, RFC 5104 section 4.3.1) reaches its
+    #: publisher at most once per ``keyframe_relay_interval`` per publisher, and each
+    #: subscriber's at most once per ``subscriber_keyframe_interval`` (see
+    #: :meth:`sfu.producer.Producer.keyframe_wanted`)
+    keyframe_relay_interval: float = 1.0
+    subscriber_keyframe_interval: float = 4.0
     max_video_bitrate: int = 1_500_000
     tick_interval: float = 0.25
+    #: per-subscriber adaptation (:mod:`sfu.adaptation`): every ``adapt_interval`` each
+    #: subscriber's estimate is spent on its slots, a slot it cannot carry is paused, and
+    #: each publisher's REMB follows the highest budget its subscribers have for it (at
+    #: least ``min_video_bitrate``). Off: every slot forwarded, a fixed REMB (the old way)
+    adaptation: bool = True
+    adapt_interval: float = 0.5
+    min_video_bitrate: int = 150_000
+    #: optimistic start (two 720p slots and the voices): loss and the browser's REMB
+    #: bring a small link down within seconds, whereas a low start would pause every
+    #: slot of a good link until probes raised it
+    estimator: EstimatorSettings = field(default_factory=lambda: EstimatorSettings(initial_bps=3_500_000))
+    allocator: AllocatorSettings = field(default_factory=lambda: AllocatorSettings(up_all_at_once=True))

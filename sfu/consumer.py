@@ -8,10 +8,14 @@ header extension ids (the publisher's ``mid`` stripped), VP8 PictureID/TL0PICIDX
 A video slot switches to a new source on the new source's key frame (a PLI is sent
 to it at once), forwarding the old source until then; an audio slot switches at the
 next packet. Towards the subscriber it answers NACKs (RFC 4585 section 6.2.1) from
-the producer's packet cache, relays PLI/FIR to the current source (rate-limited by
-the producer), feeds the subscriber's health from its receiver reports, and sends
+the producer's packet cache, passes PLI/FIR on to the current source (which throttles
+them: :meth:`sfu.producer.Producer.keyframe_wanted`; during a switch the pending
+source's key frame answers them), feeds the subscriber's health from its receiver reports, and sends
 RTCP sender reports mapped from the source's (RFC 3550 section 6.4.1) so the
-browser can relate RTP time to wall-clock time (lip-sync).
+browser can relate RTP time to wall-clock time (lip-sync). Its receiver reports' loss
+and the browser's REMB feed the subscriber's downlink estimate (:mod:`sfu.adaptation`);
+a video slot the subscriber cannot carry is *paused* (nothing forwarded) and resumes on
+a key frame of its source, continuous as a switch is.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import clock
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
@@ -36,6 +41,7 @@ from aiortc.rtp import (
     RtcpSenderInfo,
     RtcpSourceInfo,
     RtcpSrPacket,
+    unpack_remb_fci,
 )
 
 from . import aiortc_hooks
@@ -84,6 +90,9 @@ class Consumer:
         self.source: Producer | None = None
         self.pending: Producer | None = None
         self.pending_since = 0.0
+        self.keyframe_asked_at: float | None = None  # this subscriber's last PLI passed on
+        self.paused = False  # the subscriber's budget cannot carry this slot (sfu.adaptation)
+        self._last_highest: int | None = None  # of its receiver reports (packets expected)
         self.closed = False
         # producers translate their extension ids once per packet for all the
         # consumers that negotiated the same ids (see Producer.extension_table)
@@ -146,8 +155,23 @@ class Consumer:
         self.pending = producer
         self.pending_since = time.monotonic()
         producer.attach(self)
-        if self.kind == "video":
+        if self.kind == "video" and not self.paused:
             producer.request_keyframe()
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop forwarding (the subscriber cannot carry this slot), or resume: a video
+        slot resumes on its source's next key frame (asked for at once), its sequence
+        numbers, timestamps and picture ids continuing as after a switch."""
+        if paused == self.paused:
+            return
+        self.paused = paused
+        if paused or self.kind != "video":
+            return
+        if self.pending is None and self.source is not None:
+            self.pending, self.source = self.source, None
+        if self.pending is not None:
+            self.pending_since = time.monotonic()
+            self.pending.request_keyframe()
 
     def source_gone(self, producer: Producer) -> None:
         if self.pending is producer:
@@ -174,6 +198,11 @@ class Consumer:
         producer's single parse of the VP8 descriptor, or None (not VP8, or an empty
         payload). ``bodies``: per packet, the packet with its extension ids already
         translated, by translation table, shared by the consumers of the packet."""
+        if self.paused:
+            if producer is not self.source and producer is not self.pending:
+                producer.detach(self)
+            self.counters.dropped["paused"] += 1
+            return
         if producer is not self.source:
             if producer is not self.pending:
                 producer.detach(self)
@@ -244,16 +273,27 @@ class Consumer:
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.counters.nacks_received += 1
             self.retransmit(list(packet.lost))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, _ = unpack_remb_fci(packet.fci)
+            except (ValueError, struct.error):
+                return  # an APP feedback that is not a REMB
+            self.peer.downlink.on_remb(time.monotonic(), bitrate)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             self.counters.plis_received += 1
-            target = self.pending or self.source
-            if target is not None:
-                target.request_keyframe()
+            if self.paused or self.pending is not None:
+                self.counters.plis_absorbed += 1  # the switch waits for a key frame already
+            elif self.source is not None:
+                self.source.keyframe_wanted(self)
 
     def _on_report(self, report: Any) -> None:
         if self._first_seq is None:
             return
         ext_highest = report.highest_sequence
+        last, self._last_highest = self._last_highest, ext_highest
+        expected = 0 if last is None else (ext_highest - last) & 0xFFFFFFFF
+        if expected < (1 << 16):  # a wild jump says nothing about this interval
+            self.peer.downlink.on_report(report.fraction_lost, expected)
         received = ((ext_highest - self._first_seq) & 0xFFFFFFFF) + 1 - report.packets_lost
         if received > (1 << 31):
             return
@@ -270,7 +310,10 @@ class Consumer:
         RETRANSMIT_BURST at once): one NACK may list thousands of sequence numbers, and
         a subscriber (a compromised kiosk) must not make the server resend its whole
         history on every RTCP packet. What is over budget is dropped
-        (``nack_over_budget``)."""
+        (``nack_over_budget``). A paused slot answers nothing: its subscriber's link is
+        the reason it is paused, and its next picture starts on a key frame."""
+        if self.paused:
+            return 0
         sent = 0
         now = time.monotonic()
         self._rtx_tokens = min(RETRANSMIT_BURST, self._rtx_tokens + (now - self._rtx_refill_at) * RETRANSMIT_RATE)

@@ -38,6 +38,7 @@ DROP_REASONS = (
     "srtp",
     "send_buffer_full",
     "nack_over_budget",
+    "paused",
 )
 
 
@@ -59,6 +60,7 @@ class SfuCounters:
         self.recovered = 0  # RTX retransmissions from publishers, unwrapped
         self.retransmitted = 0
         self.plis_received = 0
+        self.plis_absorbed = 0  # subscribers' PLI/FIR answered without asking the publisher
         self.keyframe_requests_sent = 0
         self.source_switches = 0
         self.hook_errors = _Tally()  # by hook
@@ -133,6 +135,7 @@ class SfuCollector(Collector):
             ("seance_sfu_rtx_recovered", "Packets recovered from publishers' RTX", c.recovered),
             ("seance_sfu_retransmissions", "Packets retransmitted from the packet cache", c.retransmitted),
             ("seance_sfu_plis_received", "PLI/FIR from consumers", c.plis_received),
+            ("seance_sfu_plis_absorbed", "PLI/FIR from consumers not relayed to the publisher", c.plis_absorbed),
             ("seance_sfu_keyframe_requests_sent", "PLIs sent to publishers", c.keyframe_requests_sent),
             ("seance_sfu_source_switches", "Slot source switches", c.source_switches),
             (

@@ -19,6 +19,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSess
 from aiortc import sdp as aiortc_sdp
 
 from . import aiortc_hooks
+from .adaptation import SubscriberLink
 from .consumer import Consumer
 from .health import HealthMonitor
 from .ice import strip_mdns_candidates
@@ -48,6 +49,9 @@ class Peer:
         self.slots: list[str] = []
         self.closed = False
         self.mdns_candidates_dropped = 0
+        #: its downlink estimate and allocation (sfu.adaptation), fed by its consumers' RTCP
+        self.downlink = SubscriberLink(router.config.estimator, router.config.allocator)
+        self.paused_slots: frozenset[str] = frozenset()  # as last told to signaling
 
     # negotiation ------------------------------------------------------------------
     async def negotiate(self, offer_sdp: str) -> str:

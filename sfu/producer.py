@@ -4,9 +4,11 @@ Fed raw RTP bytes by the hooked DTLS transport, it counts them for health and
 metrics, reads the RFC 6464 audio level for speaker detection, drops what must not
 be forwarded (server-side mute, audio-only, RTX probes), keeps a short packet cache
 for NACKs, and hands each packet to the Consumers attached to it. Towards the
-publisher it sends RTCP receiver reports (RFC 3550 section 6.4.2) with a fixed REMB
-(the configured maximum video bitrate), and PLIs (RFC 4585 section 6.3.1) when a
-consumer needs a key frame, rate-limited.
+publisher it sends RTCP receiver reports (RFC 3550 section 6.4.2) with a REMB
+(``remb_bps``: what its subscribers can take, set by the Router), and PLIs (RFC 4585 section 6.3.1) when a
+consumer needs a key frame, rate-limited. A subscriber's own PLI/FIR is throttled
+further (:meth:`Producer.keyframe_wanted`): one weak salle must not make every other
+salle's camera emit key frames.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from aiortc.rtp import (
     pack_remb_fci,
 )
 
+from .adaptation import RateMeter
 from .packet_cache import PacketCache
 from .rtp_rewrite import (
     URI_AUDIO_LEVEL,
@@ -92,9 +95,13 @@ class Producer:
         self.paused = False  # video: audio-only salle
         self.closed = False
         self.octets_in = 0  # RTP octets received (sfu.traffic)
+        self.rate = RateMeter()  # its bitrate, sampled by the Router (sfu.adaptation)
+        #: the REMB sent to the publisher (the Router's adaptation sets it from demand)
+        self.remb_bps: int = peer.router.config.max_video_bitrate
         # sender report of the publisher: (ntp, rtp timestamp, monotonic arrival)
         self.last_sr: tuple[int, int, float] | None = None
         self._last_keyframe_request = -1e9
+        self.keyframe_at: float | None = None  # when the last key frame's packets arrived
         # receive statistics (RFC 3550 appendix A.3 and A.8)
         self._base_seq: int | None = None
         self._max_seq = 0
@@ -206,6 +213,8 @@ class Producer:
             vp8 = (pid_at, bits, tl0_at)
         else:
             keyframe = is_keyframe_at(codec.name, data, p, end)
+        if keyframe:
+            self.keyframe_at = now
         bodies: dict = {}
         for consumer in tuple(consumers):
             consumer.forward(self, data, codec, seq, ts, keyframe, now, vp8, bodies)
@@ -280,12 +289,48 @@ class Producer:
         interval = self.router.config.keyframe_request_interval
         if now - self._last_keyframe_request < interval:
             return False
+        self._send_pli(now)
+        return True
+
+    def keyframe_wanted(self, consumer: Consumer, now: float | None = None) -> bool:
+        """A subscriber lost its picture (its PLI, RFC 4585 section 6.3.1, or FIR, RFC 5104
+        section 4.3.1): ask the publisher only when nothing already answers it, as
+        mediasoup's ``KeyFrameRequestManager`` and LiveKit's PLI throttle do. Returns
+        whether a PLI was sent. Absorbed (``plis_absorbed``):
+
+        - while a request is outstanding (sent less than ``keyframe_retry_interval`` ago,
+          no key frame since): the coming key frame answers every subscriber at once;
+        - a subscriber's request within ``subscriber_keyframe_interval`` of its previous
+          one: a salle whose link is too small for the stream loses pictures again and
+          again, and each key frame it causes is a burst of several frames' size for every
+          other salle (issue 11 measured 12.7 key frames a minute instead of 1-3). Its
+          allocation (a lower layer, or the slot paused) is the remedy, not more key frames;
+        - any request within ``keyframe_relay_interval`` of the last one sent to this
+          publisher, whoever asked.
+        """
+        if self.kind != "video" or self.closed or self.ssrc is None:
+            return False
+        now = time.monotonic() if now is None else now
+        config = self.router.config
+        last = self._last_keyframe_request
+        outstanding = now - last < config.keyframe_retry_interval and (
+            self.keyframe_at is None or self.keyframe_at < last
+        )
+        asked = consumer.keyframe_asked_at
+        too_soon = asked is not None and now - asked < config.subscriber_keyframe_interval
+        if outstanding or too_soon or now - last < config.keyframe_relay_interval:
+            self.counters.plis_absorbed += 1
+            return False
+        consumer.keyframe_asked_at = now
+        self._send_pli(now)
+        return True
+
+    def _send_pli(self, now: float) -> None:
         self._last_keyframe_request = now
         rtcp_ssrc = self.receiver._seance_rtcp_ssrc or 0
         pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
         self.counters.keyframe_requests_sent += 1
         self._send_soon(bytes(pli))
-        return True
 
     def _send_soon(self, data: bytes) -> None:
         task = asyncio.get_running_loop().create_task(self._send_rtcp(data))
@@ -344,7 +389,7 @@ class Producer:
                             fmt=RTCP_PSFB_APP,
                             ssrc=rtcp_ssrc,
                             media_ssrc=0,
-                            fci=pack_remb_fci(self.router.config.max_video_bitrate, [self.ssrc]),
+                            fci=pack_remb_fci(self.remb_bps, [self.ssrc]),
                         )
                     )
                 await self._send_rtcp(data)

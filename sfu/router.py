@@ -8,6 +8,7 @@ Public API (docs/interfaces.md, used by signaling)::
 
     router = Router(RouterConfig(...), on_health=cb(salle_id, transmitting),
                     on_slots=cb(peer_id, {slot: salle_id | None}), registry=registry)
+    router.on_paused = cb(peer_id, [slot, ...])  # the video slots paused for that subscriber
     router.slot_layout("salle" | "viewer") -> list[dict]
     answer_sdp = await router.connect_salle(salle_id, offer_sdp)
     answer_sdp = await router.connect_viewer(viewer_id, offer_sdp)
@@ -37,6 +38,7 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from . import aiortc_hooks
+from .adaptation import SlotSource, affordable, priority_of
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
 from .health import HealthMonitor, SalleHealth
@@ -60,6 +62,7 @@ logger = logging.getLogger(__name__)
 
 HealthCallback = Callable[[str, bool], Any]
 SlotsCallback = Callable[[str, dict[str, str | None]], Any]
+PausedCallback = Callable[[str, list[str]], Any]
 
 
 class Router:
@@ -74,6 +77,10 @@ class Router:
         self.config = config or RouterConfig()
         self.on_health = on_health
         self.on_slots = on_slots
+        #: the video slots paused for a subscriber, when they change (sfu.adaptation):
+        #: signaling tells the page, which shows « image suspendue : débit insuffisant »
+        self.on_paused: PausedCallback | None = None
+        self._adapted_at = -1e9
         self.counters = SfuCounters()
         self.counters.live_consumers = self._live_consumers
         self.collector = register(registry, self.counters, self._gauges)
@@ -234,6 +241,10 @@ class Router:
             "active_speaker": self.speaker.active,
             "transmitting": g["transmitting"],
             "slots": {pid: dict(p.assignments) for pid, p in self.peers.items()},
+            "paused": {pid: sorted(p.paused_slots) for pid, p in self._subscribers() if p.paused_slots},
+            "downlink_kbps": {
+                pid: round(p.downlink.estimator.estimate(time.monotonic()) / 1000) for pid, p in self._subscribers()
+            },
             "upstream": self.upstream.stats() if self.upstream is not None else None,
         }
 
@@ -354,13 +365,77 @@ class Router:
             changed = monitor.evaluate(now)
             if changed is not None:
                 self._emit_health(salle_id, changed)
+        if self.config.adaptation and now - self._adapted_at >= self.config.adapt_interval:
+            self._adapted_at = now
+            self.adapt(now)
         retry = self.config.keyframe_retry_interval
         for peer in self.peers.values():
             for consumer in peer.consumers.values():
-                if consumer.pending is not None and now - consumer.pending_since >= retry:
+                if consumer.pending is not None and not consumer.paused and now - consumer.pending_since >= retry:
                     consumer.pending_since = now
                     consumer.pending.request_keyframe()
         self.traffic_meter.maybe_sample(self, now)
+
+    # --- adaptation (sfu.adaptation) --------------------------------------------------------
+    def adapt(self, now: float) -> None:
+        """Each subscriber's estimate spent on its slots (a slot it cannot carry paused),
+        then each publisher's REMB set to the highest budget a subscriber has for it."""
+        for peer in self.peers.values():
+            for producer in peer.producers.values():
+                producer.rate.sample(now, producer.octets_in)
+        first = (self.pinned, self.president_salle)
+        speaker = self.speaker.active
+        wanted: dict[int, float] = {}  # id(producer) -> the most a subscriber could take of it
+        for _, peer in self._subscribers():
+            slots: list[SlotSource] = []
+            audio_bps = 0.0
+            octets = 0
+            for consumer in peer.consumers.values():
+                octets += consumer.octets_sent
+                source = consumer.pending or consumer.source
+                if consumer.kind == "audio":
+                    audio_bps += source.rate.bps() if source is not None else 0.0
+                elif source is None:
+                    slots.append(SlotSource(consumer.slot, None, 0.0, 2))
+                else:
+                    salle = source.salle_id
+                    slots.append(
+                        SlotSource(consumer.slot, salle, source.rate.bps(), priority_of(salle, first, speaker))
+                    )
+            allocation = peer.downlink.decide(now, octets, audio_bps, slots)
+            for consumer in peer.consumers.values():
+                if consumer.kind == "video":
+                    consumer.set_paused(consumer.slot in allocation.paused)
+            for slot, bps in affordable(peer.downlink, slots).items():
+                source = peer.consumers[slot].pending or peer.consumers[slot].source
+                if source is not None:
+                    wanted[id(source)] = max(wanted.get(id(source), 0.0), bps)
+            if peer.downlink.paused != peer.paused_slots:
+                peer.paused_slots = peer.downlink.paused
+                self._emit_paused(peer.peer_id, sorted(peer.paused_slots))
+        cfg = self.config
+        recorded = self.recorder.video.source if self.recorder is not None else None
+        for peer in self.peers.values():
+            producer = peer.producers.get("video")
+            if producer is None:
+                continue
+            want = wanted.get(id(producer))
+            if producer is recorded or want is None:
+                producer.remb_bps = cfg.max_video_bitrate  # the recording, or nobody to fit
+            else:
+                producer.remb_bps = int(min(max(want, cfg.min_video_bitrate), cfg.max_video_bitrate))
+
+    def _subscribers(self) -> list[tuple[str, Peer]]:
+        """The browsers' peers (not a cascade's upstream pseudo-salles), by id."""
+        return [(pid, p) for pid, p in self.peers.items() if isinstance(p, Peer)]
+
+    def _emit_paused(self, peer_id: str, slots: list[str]) -> None:
+        if self.on_paused is None:
+            return
+        try:
+            self.on_paused(peer_id, slots)
+        except Exception:
+            logger.exception("on_paused callback failed")
 
     def _policy_input(self) -> PolicyInput:
         now = time.monotonic()

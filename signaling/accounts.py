@@ -13,8 +13,10 @@ have expired anyway. Both tables are on disk, so a revocation survives a restart
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,22 @@ CREATE TABLE IF NOT EXISTS revoked_sessions (
 @functools.cache
 def _dummy_hash() -> str:
     return hash_password("dummy")
+
+
+def fold_login(text: str) -> str:
+    """A login as people type it, accents folded and lowercased: « J.Pérrin » -> ``j.perrin``.
+    Nothing else changes: a space or a « ! » stays, for the form to refuse."""
+    return unicodedata.normalize("NFKD", text.strip()).encode("ascii", "ignore").decode().lower()
+
+
+def _login_part(text: str) -> str:
+    return re.sub(r"[^a-z0-9._-]", "", re.sub(r"\s+", "-", fold_login(text)))
+
+
+def member_login(first_name: str, last_name: str) -> str:
+    """The usual login of a member: « Jean Perrin » -> ``j.perrin``, « Anne-Sophie
+    Le Gall-Dupré » -> ``a.le-gall-dupre`` (spaces become hyphens, accents are folded)."""
+    return f"{_login_part(first_name)[:1]}.{_login_part(last_name)}".strip(".")
 
 
 @dataclass(frozen=True)
@@ -119,6 +137,18 @@ class AccountStore:
         )
         self._revoked(login, None)  # a new password closes every session opened with the old one
         return Account(login, role, member_id, salle_id, display_name, agent_id)
+
+    def change_role(self, login: str, role: Role) -> Account | None:
+        """Another role for an account (the president's designation moved): its sessions
+        are closed, the person logs in again with the same password."""
+        if role in (Role.KIOSK, Role.PUBLIC, Role.AGENT):
+            raise ValueError("kiosks, the public and agents are not a change of role")
+        self._db.execute(
+            "UPDATE accounts SET role = ?, updated_at = ?, session_gen = session_gen + 1 WHERE login = ?",
+            (role.value, time.time(), login),
+        )
+        self._revoked(login, None)
+        return self.get(login)
 
     def get(self, login: str) -> Account | None:
         row = self._db.execute(

@@ -2,7 +2,11 @@
 
 Holds what the admin edits: the council, its communes, members (titulaires and
 suppléants, L.5211-6), designated salles with their designating deliberation (R1),
-agents (R4), the règlement intérieur settings (R5) and the sittings convened (R6, R23).
+agents (R4), the règlement intérieur settings (R5), the sittings (R6, R23) and the agenda
+of each as the admin builds it (R12). A sitting is *convened* once the admin fixes its
+agenda and sends the convocation (``convene``): from then on the running server hosts it
+(:func:`convened_sittings`), its journal starting from the council, the salles and the
+agenda stored here.
 The deliberation core stays free of I/O; this module maps its frozen dataclasses to
 tables. ``save`` replaces a council's rows in one transaction.
 """
@@ -11,8 +15,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from deliberation.commands import AddAgendaItem
 from deliberation.council import (
     RULES_VERSION,
     Agent,
@@ -26,6 +33,7 @@ from deliberation.council import (
     Seat,
     SittingConfig,
 )
+from signaling import datadir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS council (
@@ -56,6 +64,12 @@ CREATE TABLE IF NOT EXISTS sitting (
     id TEXT NOT NULL, title TEXT NOT NULL, scheduled_at TEXT NOT NULL, convened_on TEXT NOT NULL,
     teleconference INTEGER NOT NULL, reconvened_after TEXT, PRIMARY KEY (council_id, id)
 );
+CREATE TABLE IF NOT EXISTS agenda_item (
+    council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, position INTEGER NOT NULL,
+    id TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL, matiere_code TEXT NOT NULL,
+    body TEXT, body_name TEXT NOT NULL DEFAULT '', seats INTEGER NOT NULL DEFAULT 1, added_at TEXT NOT NULL,
+    PRIMARY KEY (council_id, sitting_id, id)
+);
 """
 
 #: Columns added since the first schema (issue 13), for files written before: (table, column, type).
@@ -65,8 +79,27 @@ MIGRATIONS = (
     ("member", "birth_date", "TEXT"),
     ("sitting", "rules_version", "INTEGER"),
     ("sitting", "reconvened_from", "TEXT"),
+    ("sitting", "convened_at", "TEXT"),
     ("member", "civility", "TEXT"),  # issue 15: « Mme », « M. » (the screens' words agree with it)
 )
+
+#: The agenda table of the admin pages before it moved here (``web/admin.py``, issue 14):
+#: copied into ``agenda_item`` when found, then dropped.
+LEGACY_AGENDA = "admin_agenda_item"
+
+
+def now_iso() -> str:
+    """The real clock, as the journal's commands carry it (ISO 8601 with the offset)."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class ConvenedSitting:
+    """A sitting the admin convened: what the server needs to host it and start its journal."""
+
+    council_id: str
+    config: SittingConfig
+    convened_at: str
 
 
 class CouncilStore:
@@ -82,6 +115,28 @@ class CouncilStore:
                 columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
                 if column not in columns:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self._migrate_legacy_agenda()
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> CouncilStore:
+        """The store of an installation: ``<data_dir>/council.sqlite3``."""
+        return cls(datadir.DataDir.of(data_dir).council_db)
+
+    def _migrate_legacy_agenda(self) -> None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if LEGACY_AGENDA not in tables:
+            return
+        columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({LEGACY_AGENDA})")}
+        body = "body" if "body" in columns else "NULL"
+        body_name = "body_name" if "body_name" in columns else "''"
+        seats = "seats" if "seats" in columns else "1"
+        self._db.execute(
+            "INSERT OR IGNORE INTO agenda_item (council_id, sitting_id, position, id, title, kind, matiere_code, "
+            f"body, body_name, seats, added_at) SELECT council_id, sitting_id, position, id, title, kind, "
+            f"matiere_code, {body}, {body_name}, {seats}, ? FROM {LEGACY_AGENDA}",
+            (now_iso(),),
+        )
+        self._db.execute(f"DROP TABLE {LEGACY_AGENDA}")
 
     def close(self) -> None:
         self._db.close()
@@ -209,6 +264,11 @@ class CouncilStore:
     def councils(self) -> list[tuple[str, str]]:
         return self._db.execute("SELECT id, name FROM council ORDER BY name").fetchall()
 
+    def current(self) -> Council | None:
+        """The installation's council (the first one: the admin pages manage one council)."""
+        councils = self.councils()
+        return self.load(councils[0][0]) if councils else None
+
     def delete(self, council_id: str) -> None:
         with self._db:
             self._db.execute("DELETE FROM council WHERE id = ?", (council_id,))
@@ -244,4 +304,68 @@ class CouncilStore:
                 version = 1 if after else RULES_VERSION
             linked = Reconvocation.from_dict(json.loads(rc)) if rc else None
             out.append(SittingConfig(i, t, s, c, bool(tele), after, version, linked))
+        return out
+
+    def sitting(self, council_id: str, sitting_id: str) -> SittingConfig | None:
+        return next((s for s in self.sittings(council_id) if s.id == sitting_id), None)
+
+    # -- agenda (R12) -----------------------------------------------------------------------
+    def agenda(self, council_id: str, sitting_id: str) -> list[AddAgendaItem]:
+        """The agenda as the admin built it: the core's commands, each stamped when it was added."""
+        rows = self._db.execute(
+            "SELECT added_at, id, title, kind, matiere_code, body, body_name, seats FROM agenda_item "
+            "WHERE council_id = ? AND sitting_id = ? ORDER BY position",
+            (council_id, sitting_id),
+        ).fetchall()
+        return [AddAgendaItem(*row) for row in rows]
+
+    def add_agenda_item(self, council_id: str, sitting_id: str, item: AddAgendaItem) -> None:
+        """Append an item (decided by the core beforehand: ``Seance.decide``)."""
+        with self._db:
+            (n,) = self._db.execute(
+                "SELECT COUNT(*) FROM agenda_item WHERE council_id = ? AND sitting_id = ?", (council_id, sitting_id)
+            ).fetchone()
+            self._db.execute(
+                "INSERT INTO agenda_item (council_id, sitting_id, position, id, title, kind, matiere_code, body, "
+                "body_name, seats, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    council_id,
+                    sitting_id,
+                    n,
+                    item.item_id,
+                    item.title,
+                    item.kind,
+                    item.matiere_code,
+                    item.body,
+                    item.body_name,
+                    item.seats,
+                    item.at,
+                ),
+            )
+
+    # -- convocation (R6) -------------------------------------------------------------------
+    def convene(self, council_id: str, sitting_id: str, at: str) -> None:
+        """The agenda is fixed and the convocation sent: the server hosts the sitting from now on."""
+        with self._db:
+            self._db.execute(
+                "UPDATE sitting SET convened_at = ? WHERE council_id = ? AND id = ? AND convened_at IS NULL",
+                (at, council_id, sitting_id),
+            )
+
+    def convened_at(self, council_id: str, sitting_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT convened_at FROM sitting WHERE council_id = ? AND id = ?", (council_id, sitting_id)
+        ).fetchone()
+        return row[0] if row else None
+
+    def convened(self) -> list[ConvenedSitting]:
+        """Every convened sitting of every council, in the order they were convened."""
+        rows = self._db.execute(
+            "SELECT council_id, id, convened_at FROM sitting WHERE convened_at IS NOT NULL ORDER BY convened_at, id"
+        ).fetchall()
+        out = []
+        for council_id, sitting_id, at in rows:
+            config = self.sitting(council_id, sitting_id)
+            if config is not None:
+                out.append(ConvenedSitting(council_id, config, at))
         return out

@@ -46,7 +46,9 @@ def encode(message: dict[str, Any]) -> str:
 
 
 class TokenBucket:
-    def __init__(self, rate: float = RATE_PER_S, burst: float = RATE_BURST, clock=time.monotonic) -> None:
+    def __init__(
+        self, rate: float = RATE_PER_S, burst: float = RATE_BURST, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
         self.tokens = burst
         self.last = clock()
@@ -103,7 +105,10 @@ class Connection:
                 message = await self._queue.get()
                 if message is None:
                     return
-                await self.ws.send_str(message if isinstance(message, str) else encode(message))
+                try:
+                    await self.ws.send_str(message if isinstance(message, str) else encode(message))
+                except (UnicodeEncodeError, TypeError, ValueError):  # e.g. a lone surrogate: not UTF-8
+                    log.error("connection %s: a message that cannot be sent was dropped", self.id)
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
 

@@ -152,8 +152,16 @@ class StaticPlacement(Placement):
         """Sitting *i* of the configuration on worker ``i mod workers``: an even spread."""
         return {sid: i % workers for i, sid in enumerate(sittings)}
 
+    def worker_of(self, sitting: str) -> int:
+        """The configured worker, else (a sitting convened after the start, every worker
+        computing the same) the rendezvous choice among the workers."""
+        if sitting in self.assignment:
+            return self.assignment[sitting]
+        chosen = rendezvous(sitting, [n.id for n in self.nodes])
+        return next(i for i, n in enumerate(self.nodes) if n.id == chosen)
+
     async def acquire(self, sitting: str) -> float | None:
-        return float("inf") if self.assignment.get(sitting) == self.index else None
+        return float("inf") if self.worker_of(sitting) == self.index else None
 
     renew = acquire
 
@@ -161,8 +169,7 @@ class StaticPlacement(Placement):
         pass
 
     async def locate(self, sitting: str) -> NodeInfo | None:
-        i = self.assignment.get(sitting)
-        return None if i is None else self.nodes[i]
+        return self.nodes[self.worker_of(sitting)]
 
     async def publish(self, sitting: str, event: dict[str, Any]) -> None:
         self._deliver(sitting, {**event, "node": self.node.id})
@@ -238,6 +245,11 @@ class SittingHost:
         self._lock_waits: dict[str, int] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
+
+    def add(self, sitting: str) -> None:
+        """A sitting convened after the start: taken at the next step if it is free."""
+        if sitting not in self.sittings:
+            self.sittings.append(sitting)
 
     @property
     def period_s(self) -> float:

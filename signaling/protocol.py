@@ -30,6 +30,10 @@ MAX_MESSAGE_BYTES = 64 * 1024
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
+#: Deepest nesting of arrays and objects accepted (the deepest message, a command, is 3).
+MAX_DEPTH = 16
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 class ProtocolError(Exception):
     """A refusal sent to the client as the one error shape; nothing was changed.
@@ -184,7 +188,7 @@ _TYPE_NAMES_FR = {str: "une chaîne", int: "un entier", bool: "un booléen", flo
 
 
 def _wire_name(f: dataclasses.Field[Any]) -> str:
-    return f.metadata.get("wire_name", f.name)
+    return str(f.metadata.get("wire_name", f.name))
 
 
 def _check(value: Any, annotation: Any, f: dataclasses.Field[Any], name: str) -> Any:
@@ -263,14 +267,38 @@ def validate(cls: type[Message], data: dict[str, Any]) -> Message:
     return cls(**kwargs)
 
 
-def parse(raw: str | bytes) -> Message:
-    """Parse one text frame into a typed message, or raise :class:`ProtocolError`."""
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise ProtocolError("too_large", "Message trop volumineux.")
+def _decode(raw: str | bytes) -> Any:
+    """``json.loads`` of a frame, or :class:`ProtocolError`: invalid JSON, nesting deeper than
+    :data:`MAX_DEPTH` (which would otherwise exhaust the parser's recursion), or a string
+    holding a lone UTF-16 surrogate (``"\\ud800"``: valid JSON, but no UTF-8 text, so no
+    reply could echo it; RFC 8259 § 8.2)."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("bad_json", "Message illisible : JSON invalide.") from None
+    except RecursionError:
+        raise ProtocolError("bad_json", "Message illisible : JSON trop imbriqué.") from None
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:  # iterative: bounded by the frame's size, never by Python's recursion
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise ProtocolError("bad_json", "Message illisible : caractère Unicode invalide.")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise ProtocolError("bad_json", "Message illisible : JSON trop imbriqué.")
+        children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children)
+    return data
+
+
+def parse(raw: str | bytes) -> Message:
+    """Parse one text frame into a typed message, or raise :class:`ProtocolError`."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError("too_large", "Message trop volumineux.")
+    data = _decode(raw)
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "Un message doit être un objet JSON.")
     kind = data.get("type")
@@ -284,12 +312,14 @@ def parse(raw: str | bytes) -> Message:
 
 def correlation_id(raw: str | bytes) -> str | None:
     """Best effort: the ``id`` of a message that failed validation, to echo as ``re``."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return None
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = _decode(raw)
+    except ProtocolError:
         return None
     if isinstance(data, dict) and isinstance(data.get("id"), str) and len(data["id"]) <= 64:
-        return data["id"]
+        return str(data["id"])
     return None
 
 

@@ -177,7 +177,7 @@ class EncryptedWriter(io.RawIOBase):
         self._pos = pos
         return pos
 
-    def write(self, b) -> int:  # type: ignore[override]
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         if self.closed:
             raise ValueError("write to a closed recording")
         mv = memoryview(b).cast("B")
@@ -332,7 +332,7 @@ def expired_recordings(data_dir: Path, retention_days: int, today: date | None =
     from deliberation.deadlines import retention_until
 
     today = today or datetime.now(UTC).date()
-    out = []
+    out: list[Expired] = []
     base = recordings_dir(data_dir)
     if not base.is_dir():
         return out

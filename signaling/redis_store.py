@@ -150,8 +150,11 @@ class RedisPlacement(Placement):
             return None
         if holder == self.node.id:
             return self.node
+        holder = holder.decode() if isinstance(holder, bytes) else holder
         url = await self.redis.get(node_key(holder))
-        return NodeInfo(holder, url) if url else None
+        if not url:
+            return None
+        return NodeInfo(holder, url.decode() if isinstance(url, bytes) else url)
 
     async def publish(self, sitting: str, event: dict[str, Any]) -> None:
         await self.redis.publish(channel(sitting), json.dumps({**event, "node": self.node.id}))

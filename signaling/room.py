@@ -53,6 +53,9 @@ class MediaRouter(Protocol):
     def stats(self) -> dict[str, Any]: ...
     async def close(self) -> None: ...
 
+    #: the video slots the router pauses for a subscriber, when they change (set by the room)
+    on_paused: Callable[[str, list[str]], Any] | None
+
 
 #: Builds the Router of a sitting: (on_health, on_slots) -> router.
 RouterFactory = Callable[[Callable[[str, bool], None], Callable[[str, dict[str, str | None]], None]], MediaRouter]
@@ -94,6 +97,7 @@ class SittingRoom:
         self.transmitting: dict[str, bool] = {s.id: False for s in salles}
         self.health_changed_at: dict[str, float] = {}
         self.assignments: dict[str, dict[str, str | None]] = {}  # peer id -> slot -> salle
+        self.paused: dict[str, list[str]] = {}  # peer id -> video slots paused for it
         #: hooks set by the sitting's deliberation service (signaling.sitting): the measured
         #: transmission of a salle (R7, R17), and any change of the media state
         self.on_transmission: Callable[[str, bool], None] | None = None
@@ -101,6 +105,7 @@ class SittingRoom:
         #: every message broadcast to the sitting's sockets (web.relay forwards them to the edges)
         self.on_broadcast: Callable[[dict[str, Any]], None] | None = None
         self.router = router_factory(self._on_health, self._on_slots)
+        self.router.on_paused = self._on_paused
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
         self._lock = asyncio.Lock()
@@ -124,6 +129,17 @@ class SittingRoom:
         conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id) or self.monitors.get(peer_id)
         if conn is not None:
             conn.send({"type": "slots", "assignments": dict(assignments)})
+
+    def _on_paused(self, peer_id: str, slots: list[str]) -> None:
+        """The router paused (or resumed) video slots of a subscriber whose link cannot
+        carry them: its page shows them as suspended, not frozen (docs/protocol.md)."""
+        if slots:
+            self.paused[peer_id] = list(slots)
+        else:
+            self.paused.pop(peer_id, None)
+        conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id)
+        if conn is not None:
+            conn.send({"type": "paused", "slots": list(slots)})
 
     # ----------------------------------------------------------------- messages out
 
@@ -230,6 +246,7 @@ class SittingRoom:
             self.viewers.pop(peer_id, None)
             self.monitors.pop(peer_id, None)
         self.assignments.pop(peer_id, None)
+        self.paused.pop(peer_id, None)
         try:
             await self.router.disconnect(peer_id)
         except Exception:

@@ -52,6 +52,7 @@ from deliberation.refusal import SCHEMA, Refusal
 from deliberation.seance import Seance
 from deliberation.view import sitting_view
 from signaling import datadir
+from signaling.auth import session_ref
 from signaling.board import board_message
 from signaling.roles import Role
 from signaling.throttle import Throttle
@@ -232,17 +233,19 @@ class SittingService:
         A councillor who is the appointed secrétaire de séance acts as ``secretary`` (R10).
         """
         role = claims.role
+        # the login session it comes through (issue 12.11): a trace of who held it, journaled
+        session = {"session": session_ref(claims.sid), "session_gen": claims.gen} if claims.sid else {}
         if role is Role.PRESIDENT:
-            return Actor(CoreRole.PRESIDENT, member_id=claims.member, salle_id=claims.salle)
+            return Actor(CoreRole.PRESIDENT, member_id=claims.member, salle_id=claims.salle, **session)
         if role is Role.AGENT:
-            return Actor(CoreRole.AGENT, salle_id=claims.salle, agent_id=claims.agent)
+            return Actor(CoreRole.AGENT, salle_id=claims.salle, agent_id=claims.agent, **session)
         if role is Role.MODERATOR:
-            return Actor(CoreRole.MODERATOR)
+            return Actor(CoreRole.MODERATOR, **session)
         if role is Role.COUNCILLOR:
             secretary = (
                 self.seance is not None and claims.member is not None and self.seance.state.secretary == claims.member
             )
-            return Actor(CoreRole.SECRETARY if secretary else CoreRole.COUNCILLOR, member_id=claims.member)
+            return Actor(CoreRole.SECRETARY if secretary else CoreRole.COUNCILLOR, member_id=claims.member, **session)
         return Actor(CoreRole.PUBLIC)
 
     # ------------------------------------------------------------------ commands
@@ -262,6 +265,11 @@ class SittingService:
             return await self._close_with_recording(actor, command_dict)
         if command_dict.get("type") == "CloseSitting":
             await self._sobriety_before_closing(actor, command_dict)
+        return await self._journal_command(actor, command_dict)
+
+    async def _journal_command(self, actor: Actor, command_dict: dict[str, Any]) -> list[Event] | Refusal:
+        """Under the lock: stamp, decide, journal (fsync), apply (R18). No pre-step: those are
+        :meth:`command`'s, so this never comes back to them (issue 12.12)."""
         async with self._lock:
             if self.journal is None:  # failed while we waited
                 return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
@@ -395,11 +403,13 @@ class SittingService:
             self._recording_held = True
             try:
                 await self.stop_recording()
-                return await self.command(actor, command_dict)
+                await self._sobriety_before_closing(actor, command_dict)
+                return await self._journal_command(actor, command_dict)
             finally:
                 self._recording_held = False
                 self._sync_recording()  # the closing was refused after all: record again
-        return await self.command(actor, command_dict)
+        # refused (a vote still open…): the refusal, the recording untouched
+        return await self._journal_command(actor, command_dict)
 
     # ------------------------------------------------------------------ sobriety
     async def _sobriety_before_closing(self, actor: Actor, command_dict: dict[str, Any]) -> None:
@@ -510,6 +520,7 @@ class SittingService:
             "lines": self.journal.lines,
             "head": self.journal.head,
             "signed_checkpoints": self.journal.signed_checkpoints,
+            "signed_head": self.journal.signed_head,
         }
 
     def view(self) -> dict[str, Any] | None:

@@ -18,11 +18,35 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 #: seconds between two broadcasts of the same kind for one sitting, past the burst
 BROADCAST_INTERVAL_S = 0.2
 #: broadcasts of the same kind let through at once before the interval applies
 BROADCAST_BURST = 10
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Scheduler(Protocol):
+    """What the throttle needs of an event loop: its clock and its two ways of calling
+    back (``asyncio.AbstractEventLoop`` is one; a test passes a manual clock)."""
+
+    def time(self) -> float: ...
+
+    def call_soon(self, callback: Callable[[], None]) -> Cancellable: ...
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Cancellable: ...
+
+
+def running_loop() -> Scheduler | None:
+    """The running event loop, or None before one runs (a sitting restored at start-up)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class Throttle:
@@ -37,14 +61,16 @@ class Throttle:
         interval: float = BROADCAST_INTERVAL_S,
         burst: int = BROADCAST_BURST,
         immediate: bool = False,
+        scheduler: Callable[[], Scheduler | None] = running_loop,
     ) -> None:
         self.fn = fn
+        self.scheduler = scheduler
         self.interval = interval
         self.burst = burst
         self.immediate = immediate
         self._tokens = float(burst)
         self._at: float | None = None  # loop time of the last refill
-        self._handle: asyncio.Handle | asyncio.TimerHandle | None = None
+        self._handle: Cancellable | None = None
 
     @property
     def pending(self) -> bool:
@@ -53,9 +79,8 @@ class Throttle:
     def trigger(self) -> None:
         if self._handle is not None:
             return  # already due: it will carry this change too
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop yet (a sitting restored at start-up): nothing to coalesce
+        loop = self.scheduler()
+        if loop is None:  # no loop yet (a sitting restored at start-up): nothing to coalesce
             self.fn()
             return
         self._refill(loop.time())
@@ -79,6 +104,8 @@ class Throttle:
 
     def _run(self) -> None:
         self._handle = None
-        self._refill(asyncio.get_running_loop().time())
+        loop = self.scheduler()
+        if loop is not None:
+            self._refill(loop.time())
         self._tokens = max(0.0, self._tokens - 1.0)
         self.fn()

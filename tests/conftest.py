@@ -22,6 +22,8 @@ import subprocess
 import sys
 import threading
 
+from environment_skips import SkipPolicy
+
 CLONE_NEWNET = 0x40000000
 #: the dummy interface and address of the test namespace (see _isolate_network)
 TEST_LAN_IF = "seancelan0"
@@ -83,3 +85,7 @@ NETWORK_STATUS = _isolate_network()
 
 def pytest_report_header(config) -> str:
     return f"network: {NETWORK_STATUS}"
+
+
+def pytest_configure(config) -> None:
+    config.pluginmanager.register(SkipPolicy(), "seance-skip-policy")

@@ -18,28 +18,36 @@ Who: the auditor; the president and the admin may read too (R21: the auditor ver
 
 from __future__ import annotations
 
-import importlib
+import asyncio
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from deliberation.audit import AuditReport, audit_bytes
+from deliberation.audit import AuditReport
 from deliberation.commands import CHOICE_LABELS
 from deliberation.council import Council
-from deliberation.journal import JournalError, key_fingerprint, load_public_pem, replay_entries, verify_lines
+from deliberation.journal import key_fingerprint, load_public_pem, signed_prefix
 from deliberation.minutes import french_date, french_time, liste_deliberations_html, proces_verbal_html
 from deliberation.scdl import deliberations_csv
 from deliberation.seance import Seance
+from deliberation.secrecy import OpenBallots, open_ballots
 from signaling.datadir import DataDir
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.appkeys import CONFIG, ROOMS, SITTINGS
+from web.audit_cache import AuditCache
 from web.next_page import login_redirect
+from web.session import session_account
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.PRESIDENT, Role.ADMIN})
+#: the verification and the outputs of each sitting's journal, by head (issue 12.4)
+AUDIT_CACHE = web.AppKey("audit_cache", AuditCache)
+T = TypeVar("T")
 _SITTING_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 #: Downloaded minutes carry their own <style>: let them use it, and nothing else.
@@ -52,11 +60,6 @@ DOWNLOAD_CSP = (
 # --------------------------------------------------------------------------- files and access
 
 
-def _webapp():
-    """web.app, imported when first needed (it imports this module to register the routes)."""
-    return importlib.import_module("web.app")
-
-
 def journal_path(data_dir: Path, sitting_id: str) -> Path:
     return DataDir.of(data_dir).journal(sitting_id)
 
@@ -67,11 +70,8 @@ def public_key_path(data_dir: Path) -> Path:
 
 def _service(request: web.Request, sitting_id: str) -> Any | None:
     """The running sitting service, if the backend has registered one (optional)."""
-    key = getattr(_webapp(), "SITTINGS", None)
-    if key is None:
-        return None
     try:
-        services = request.app[key]
+        services = request.app[SITTINGS]
     except KeyError:
         return None
     return services.get(sitting_id) if isinstance(services, dict) else None
@@ -89,7 +89,7 @@ def _not_found(request: web.Request, title: str, detail: str) -> web.Response:
 
 def _check(request: web.Request) -> tuple[Any, str] | web.Response:
     """(claims, sitting id) or the French refusal page."""
-    claims = _webapp().session_account(request)
+    claims = session_account(request)
     if claims is None:
         raise login_redirect(request)  # and back to this page once logged in
     if claims.role not in AUDIT_ROLES:
@@ -117,51 +117,88 @@ class Material:
     seance_error: str | None = None
     report: AuditReport | None = None
     open_sitting: bool = False  # verified up to its last line, not closed yet
+    secret: OpenBallots | None = None  # a vote still open: its ballots are not shown (R13)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _load(request: web.Request, sitting_id: str, *, need_seance: bool) -> Material:
-    config = request.app[_webapp().CONFIG]
-    m = Material(sitting_id)
+async def _load(
+    request: web.Request, sitting_id: str, *, render: Callable[[Material], T] | None = None, needs_seance: bool = False
+) -> tuple[Material, T | None]:
+    """What the files say about a sitting, verified (and ``render(m)`` made) in a thread.
+
+    The journal is read, verified and re-decided off the event loop, incrementally, and
+    ``render``'s output cached by the journal's head (:mod:`web.audit_cache`, issue 12.4).
+    For a sitting served here, ``m.seance`` is the live state: ``render`` then runs on the
+    loop (the state changes on it), and is not cached."""
+    config = request.app[CONFIG]
     service = _service(request, sitting_id)
-    m.live = service is not None
     jpath = Path(getattr(service, "journal_path", None) or journal_path(config.data_dir, sitting_id))
+    pem = getattr(service, "public_key_pem", None)
+    live_seance = getattr(service, "seance", None) if service is not None and needs_seance else None
+    cache = request.app[AUDIT_CACHE]
+    loop = asyncio.get_running_loop()
+    m, out = await loop.run_in_executor(
+        None,
+        _load_in_thread,
+        cache,
+        sitting_id,
+        jpath,
+        pem,
+        public_key_path(config.data_dir),
+        service is not None,
+        None if live_seance is not None else render,
+    )
+    if live_seance is not None and (m.report is None or m.report.ok):
+        m.seance = live_seance
+        if render is not None and m.journal is not None and m.key_error is None:
+            out = render(m)
+    elif render is not None and out is None and m.seance is None and m.journal is not None:
+        m.seance_error = m.seance_error or "le journal ne se vérifie pas"
+    return m, out
+
+
+def _load_in_thread(
+    cache: AuditCache,
+    sitting_id: str,
+    jpath: Path,
+    pem: Any,
+    pem_path: Path,
+    live: bool,
+    render: Callable[[Material], T] | None,
+) -> tuple[Material, T | None]:
+    m = Material(sitting_id, live=live)
     if jpath.is_file():
         m.journal = jpath.read_bytes()
-        if m.live and not m.journal.endswith(b"\n") and b"\n" in m.journal:
-            m.journal = m.journal[: m.journal.rindex(b"\n") + 1]  # a batch being written: up to its last line
-    pem = getattr(service, "public_key_pem", None)
-    if pem is None and public_key_path(config.data_dir).is_file():
-        pem = public_key_path(config.data_dir).read_bytes()
+        if m.live:  # a batch being written, not yet acknowledged: up to the last signature
+            m.journal = signed_prefix(m.journal)
+    if pem is None and pem_path.is_file():
+        pem = pem_path.read_bytes()
     if pem is not None:
         m.key_pem = pem if isinstance(pem, bytes) else str(pem).encode()
     if m.journal is None:
-        return m
+        return m, None
+    m.secret = open_ballots(m.journal)
     if m.key_pem is None:
         m.key_error = "La clé publique du conseil est introuvable : le journal ne peut pas être vérifié."
-        return m
+        return m, None
     try:
         public_key = load_public_pem(m.key_pem)
     except ValueError:
         m.key_error = "La clé publique du conseil est illisible : le journal ne peut pas être vérifié."
-        return m
+        return m, None
     m.extra["fingerprint"] = key_fingerprint(public_key)
-    m.report = audit_bytes(m.journal, public_key)
-    if not m.report.ok and (m.report.reason or "").startswith("journal incomplet"):
-        open_report = audit_bytes(m.journal, public_key, allow_open=True)
-        if open_report.ok:
-            m.report, m.open_sitting = open_report, True
-    if need_seance:
-        if m.live and getattr(service, "seance", None) is not None and (m.report is None or m.report.ok):
-            m.seance = service.seance
-        elif m.report is not None and m.report.ok:
-            try:
-                m.seance = replay_entries(verify_lines(m.journal, public_key))
-            except JournalError as err:
-                m.seance_error = f"ligne {err.line} : {err.reason}"
-        else:
+    with cache.lock(sitting_id):
+        m.report, m.open_sitting = cache.audit(sitting_id, m.journal, public_key)
+        if render is None:
+            return m, None
+        if not m.report.ok:
             m.seance_error = "le journal ne se vérifie pas"
-    return m
+        else:
+            m.seance = cache.seance(sitting_id, public_key)
+        kind = getattr(render, "cache_kind", None)
+        if kind is None:
+            return m, render(m)
+        return m, cache.cached(sitting_id, kind, AuditCache.head(m.journal), lambda: render(m))
 
 
 # --------------------------------------------------------------------------- timeline
@@ -230,8 +267,10 @@ def _quorum(q: dict[str, Any]) -> str:
     return text + (", sans condition de quorum (R8)" if q.get("waived") else "")
 
 
-def describe_event(ev: dict[str, Any], names: Names) -> str:
-    """One event, in French, for people (the raw line stays available)."""
+def describe_event(ev: dict[str, Any], names: Names, *, secret: bool = False) -> str:
+    """One event, in French, for people (the raw line stays available).
+
+    ``secret``: a ballot of the vote still open, written without its choice (R13)."""
     t, d = ev.get("type"), ev.get("data") or {}
     mem, sal, item = names.member, names.salle, names.item
     match t:
@@ -302,6 +341,8 @@ def describe_event(ev: dict[str, Any], names: Names) -> str:
             )
         case "BallotCast":
             on = f" pour {mem(d['on_behalf_of'])} (pouvoir)" if d.get("on_behalf_of") else ""
+            if secret:
+                return f"{mem(d.get('voter_id'))}{on} : vote enregistré (le choix sera lisible à la clôture du vote)"
             if d.get("candidate_id"):
                 return f"{mem(d.get('voter_id'))}{on} : vote pour {mem(d['candidate_id'])}"
             return f"{mem(d.get('voter_id'))}{on} : {CHOICE_LABELS.get(d.get('choice'), d.get('choice'))}"
@@ -362,8 +403,13 @@ def _time(at: str | None) -> str:
         return at or ""
 
 
-def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, Any]], Names]:
-    """Rows for the page: one per command (with its events), checkpoint or genesis."""
+def timeline(
+    content: bytes, failing_line: int | None, secret_from: int | None = None
+) -> tuple[list[dict[str, Any]], Names]:
+    """Rows for the page: one per command (with its events), checkpoint or genesis.
+
+    From line ``secret_from`` on (the ballots of the vote still open), ballots are written
+    without their choice (R13)."""
     parsed = _parse_lines(content)
     council = None
     if parsed and parsed[0][1] and parsed[0][1].get("kind") == "genesis":
@@ -426,7 +472,13 @@ def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, A
         elif kind == "event":
             ev = data.get("event") or {}
             target = rows[-1] if rows and rows[-1]["kind"] == "command" else None
-            entry = {"line": n, "text": describe_event(ev, names), "type": ev.get("type"), "failing": failing}
+            secret = secret_from is not None and n >= secret_from
+            entry = {
+                "line": n,
+                "text": describe_event(ev, names, secret=secret),
+                "type": ev.get("type"),
+                "failing": failing,
+            }
             if target is not None:
                 target["events"].append(entry)
                 target["failing"] = target["failing"] or failing
@@ -442,6 +494,12 @@ def timeline(content: bytes, failing_line: int | None) -> tuple[list[dict[str, A
                         "failing": failing,
                     }
                 )
+        elif kind == "checkpoint" and data.get("reason") == "batch" and rows and rows[-1]["kind"] == "command":
+            # format 2: each command's batch ends with its own signature, shown with the command
+            rows[-1]["events"].append(
+                {"line": n, "text": "Scellé : signature Ed25519 du conseil", "type": "checkpoint", "failing": failing}
+            )
+            rows[-1]["failing"] = rows[-1]["failing"] or failing
         elif kind == "checkpoint":
             reason = {"genesis": "genèse", "VoteClosed": "résultat d'un vote", "SittingClosed": "clôture"}.get(
                 data.get("reason"), data.get("reason")
@@ -480,36 +538,43 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     if isinstance(checked, web.Response):
         return checked
     claims, sitting_id = checked
-    m = _load(request, sitting_id, need_seance=False)
-    rooms = request.app[_webapp().ROOMS]
-    if m.journal is None and sitting_id not in rooms and not m.live:
-        return _not_found(request, "Séance inconnue", "Aucune séance ni aucun journal sous cet identifiant.")
-    rows, names, votes, title = [], Names(None, {}), [], sitting_id
-    if m.journal is not None:
-        rows, names = timeline(m.journal, None if m.report is None or m.report.ok else m.report.line)
-        if names.council is not None and rows and rows[0]["kind"] == "genesis":
-            genesis = _parse_lines(m.journal)[0][1] or {}
-            title = (genesis.get("config") or {}).get("title") or sitting_id
-        for v in m.report.votes if m.report and m.report.ok else []:
-            c = v["counts"]
-            votes.append({**v, "title": names.items.get(v["item_id"], v["item_id"]), "c": c})
-    elif sitting_id in rooms:
-        title = rooms[sitting_id].title
-    response = aiohttp_jinja2.render_template(
-        "audit.html",
-        request,
-        {
+    rooms = request.app[ROOMS]
+    room_title = rooms[sitting_id].title if sitting_id in rooms else None
+    template = aiohttp_jinja2.get_env(request.app).get_template("audit.html")
+    role_label = ROLE_LABELS_FR[claims.role]
+
+    def render(m: Material) -> str:
+        """The page's HTML: the timeline of every line, rendered in the thread."""
+        rows, names, votes, title = [], Names(None, {}), [], room_title or sitting_id
+        if m.journal is not None:
+            rows, names = timeline(
+                m.journal,
+                None if m.report is None or m.report.ok else m.report.line,
+                m.secret.first_line if m.secret else None,
+            )
+            if names.council is not None and rows and rows[0]["kind"] == "genesis":
+                genesis = _parse_lines(m.journal[: m.journal.find(b"\n") + 1])[0][1] or {}
+                title = (genesis.get("config") or {}).get("title") or sitting_id
+            for v in m.report.votes if m.report and m.report.ok else []:
+                votes.append({**v, "title": names.items.get(v["item_id"], v["item_id"]), "c": v["counts"]})
+        context = {
             "sitting_id": sitting_id,
             "title": title,
             "m": m,
             "rows": rows,
             "votes": votes,
-            "role_label": ROLE_LABELS_FR[claims.role],
+            "role_label": role_label,
             "council": names.council,
-        },
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        }
+        return template.render(context)
+
+    render.cache_kind = f"page:{role_label}:{room_title}"  # type: ignore[attr-defined]
+    m, html = await _load(request, sitting_id, render=render)
+    if m.journal is None and sitting_id not in rooms and not m.live:
+        return _not_found(request, "Séance inconnue", "Aucune séance ni aucun journal sous cet identifiant.")
+    if html is None:  # no journal, or no key: nothing was rendered in the thread
+        html = render(m)
+    return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
 def _download(body: bytes, content_type: str, filename: str, *, inline: bool = False) -> web.Response:
@@ -529,61 +594,70 @@ async def download_journal(request: web.Request) -> web.StreamResponse:
     checked = _check(request)
     if isinstance(checked, web.Response):
         return checked
-    m = _load(request, checked[1], need_seance=False)
+    m, _ = await _load(request, checked[1])
     if m.journal is None:
         return _not_found(request, "Journal introuvable", "Cette séance n'a pas encore de journal.")
-    # The bytes as stored, verified or not: the auditor checks them offline.
-    return _download(m.journal, "application/jsonl; charset=utf-8", f"journal-{checked[1]}.jsonl")
+    # The bytes as stored, verified or not: the auditor checks them offline. While a vote is
+    # open, up to the batch that opened it (R13: no choice before the close; in format 2 a
+    # signed prefix, which verifies with --allow-open); the rest once the vote is closed.
+    body = m.journal[: m.secret.cut] if m.secret else m.journal
+    response = _download(body, "application/jsonl; charset=utf-8", f"journal-{checked[1]}.jsonl")
+    if m.secret:
+        response.headers["X-Seance-Journal-Withheld-From-Line"] = str(m.secret.first_line)
+    return response
 
 
 async def download_key(request: web.Request) -> web.StreamResponse:
     checked = _check(request)
     if isinstance(checked, web.Response):
         return checked
-    m = _load(request, checked[1], need_seance=False)
+    m, _ = await _load(request, checked[1])
     if m.key_pem is None:
         return _not_found(request, "Clé introuvable", "La clé publique du conseil n'a pas encore été créée.")
     return _download(m.key_pem, "application/x-pem-file", "council-ed25519.pub")
 
 
+_DOCUMENTS: dict[str, Callable[[Seance], str]] = {
+    "pv": proces_verbal_html,
+    "liste": liste_deliberations_html,
+    "csv": deliberations_csv,
+}
+
+
 def _document(kind: str):
+    make = _DOCUMENTS[kind]
+
     async def handler(request: web.Request) -> web.StreamResponse:
         checked = _check(request)
         if isinstance(checked, web.Response):
             return checked
         sitting_id = checked[1]
-        m = _load(request, sitting_id, need_seance=True)
+
+        def render(m: Material) -> bytes | None:
+            return make(m.seance).encode("utf-8") if m.seance is not None else None
+
+        render.cache_kind = f"document:{kind}"  # type: ignore[attr-defined]
+        m, body = await _load(request, sitting_id, render=render, needs_seance=True)
         if m.journal is None:
             return _not_found(request, "Journal introuvable", "Cette séance n'a pas encore de journal.")
-        if m.seance is None:
+        if body is None:
             detail = m.key_error or f"Le journal ne se vérifie pas ({m.seance_error}) : aucun document n'en est tiré."
             return aiohttp_jinja2.render_template(
                 "error.html", request, {"title": "Document indisponible", "detail": detail}, status=409
             )
-        inline = request.query.get("vue") == "1"
-        if kind == "pv":
-            return _download(
-                proces_verbal_html(m.seance).encode(),
-                "text/html; charset=utf-8",
-                f"proces-verbal-{sitting_id}.html",
-                inline=inline,
-            )
-        if kind == "liste":
-            return _download(
-                liste_deliberations_html(m.seance).encode(),
-                "text/html; charset=utf-8",
-                f"liste-deliberations-{sitting_id}.html",
-                inline=inline,
-            )
+        if kind == "csv":
+            return _download(body, "text/csv; charset=utf-8", f"deliberations-{sitting_id}.csv")
+        name = "proces-verbal" if kind == "pv" else "liste-deliberations"
         return _download(
-            deliberations_csv(m.seance).encode("utf-8"), "text/csv; charset=utf-8", f"deliberations-{sitting_id}.csv"
+            body, "text/html; charset=utf-8", f"{name}-{sitting_id}.html", inline=request.query.get("vue") == "1"
         )
 
     return handler
 
 
 def add_audit_routes(app: web.Application) -> None:
-    """Register the auditor's read-only routes (GET only)."""
+    """Register the auditor's read-only routes (GET only), and their cache."""
+    app[AUDIT_CACHE] = AuditCache()
     app.router.add_get("/audit/{seance}", audit_page)
     app.router.add_get("/audit/{seance}/journal.jsonl", download_journal)
     app.router.add_get("/audit/{seance}/council-ed25519.pub", download_key)

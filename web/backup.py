@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from deliberation.audit import audit_bytes
 from deliberation.events import CHECKPOINT_EVENTS
-from deliberation.journal import load_public_pem
+from deliberation.journal import FORMAT_V1, load_public_pem
 from signaling import datadir
 from signaling.datadir import SQLITE_COMPANIONS, DataDir, Kind
 from web.version import VERSION
@@ -71,20 +71,41 @@ def journal_cut(content: bytes, public_key: Ed25519PublicKey) -> int:
     """How many leading bytes of ``content`` (a copy of a journal that may be being
     written) hold only complete batches: the longest such prefix.
 
-    A batch is what the server writes at once (deliberation/journal.py): the genesis and
-    its checkpoint; a command, its events and, after a vote result or the closing, a
-    checkpoint; or a checkpoint alone.
-    A copy taken while a batch is written may end anywhere in it; cut at its last line,
-    the copy holds a command without all its events, which ``seance audit verify``
-    refuses (that is how "keep up to the last complete line" failed).
+    A batch is what the server writes at once (deliberation/journal.py). In format 2
+    (``seance-journal/2``, issue 12.1) every batch ends with its own signed checkpoint, so
+    the cut is just after the last checkpoint line: what follows it is a batch being
+    written, not yet acknowledged, and would not verify (an unsigned tail).
 
-    Today a batch ends after a checkpoint line, or before a command line: those are the
-    boundaries seen in the copy. The lines after the last one (a command and some events,
-    no checkpoint) are kept only when they are a whole batch: the audit, deciding the
-    command again, finds exactly these events, and none of them calls for a checkpoint.
+    A format-1 journal (a sitting convened before format 2, resumed since) is cut by its
+    own rule: :func:`_journal_cut_v1`.
+    """
+    end = content.rfind(b"\n") + 1  # complete lines only
+    first = content[: content.find(b"\n") + 1] if end else b""
+    try:
+        version = json.loads(first).get("format") if first else None
+    except (ValueError, AttributeError):
+        version = None
+    if version == FORMAT_V1:
+        return _journal_cut_v1(content, public_key)
+    offset = cut = 0
+    for raw in content[:end].split(b"\n")[:-1]:
+        offset += len(raw) + 1
+        try:
+            kind = json.loads(raw).get("kind")
+        except (ValueError, AttributeError):
+            break  # unreadable: the audit of the cut copy will name the line
+        if kind == "checkpoint":
+            cut = offset
+    return cut
 
-    When every batch ends with its own signed checkpoint (issue 12.1), this whole function
-    becomes: the offset just after the last checkpoint line.
+
+def _journal_cut_v1(content: bytes, public_key: Ed25519PublicKey) -> int:
+    """Format 1: a batch ends after a checkpoint line, or before a command line: those
+    are the boundaries seen in the copy. The lines after the last one (a command and some
+    events, no checkpoint) are kept only when they are a whole batch: the audit, deciding
+    the command again, finds exactly these events, and none of them calls for a checkpoint.
+    A copy cut at its last line may hold a command without all its events, which
+    ``seance audit verify`` refuses (that is how "keep up to the last complete line" failed).
     """
     end = content.rfind(b"\n") + 1  # complete lines only
     boundary = offset = 0

@@ -1,29 +1,29 @@
 """The ``seance`` command line.
 
 Each sub-command lives in its own module of :mod:`web.commands` exposing
-``add_arguments(parser)`` and ``run(args) -> int``; modules are imported lazily so
-that ``seance audit verify`` works without the media stack being importable.
+``add_arguments(parser)`` and ``run(args) -> int``. The media stack (aiortc) is imported
+only when a Router is built, so ``seance audit verify`` works without it.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from web import version
+from web.commands import audit, backup, demo, recordings, rehearse, restore, serve
 
-#: sub-command name -> (module under web.commands, one-line help in English)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("demo", "start the embedded demo (no Redis, demo council, accounts printed)"),
-    "serve": ("serve", "serve an installation from its seance.toml (--check: validate only)"),
-    "rehearse": ("rehearse", "play a complete scripted sitting of the demo council in-process"),
-    "audit": ("audit", "verify a sitting's journal offline"),
-    "bench": ("bench", "run the media-plane benchmark (figures reported, never asserted)"),
-    "recordings": ("recordings", "apply the retention period to recordings (purge [--dry-run])"),
-    "backup": ("backup", "write a consistent archive of the installation's data (--config, --out)"),
-    "restore": ("restore", "restore an archive of seance backup into an empty data dir"),
+#: sub-command name -> (module of web.commands, one-line help in English)
+COMMANDS: dict[str, tuple[ModuleType, str]] = {
+    "demo": (demo, "start the embedded demo (no Redis, demo council, accounts printed)"),
+    "serve": (serve, "serve an installation from its seance.toml (--check: validate only)"),
+    "rehearse": (rehearse, "play a complete scripted sitting of the demo council in-process"),
+    "audit": (audit, "verify a sitting's journal offline"),
+    "recordings": (recordings, "apply the retention period to recordings (purge [--dry-run])"),
+    "backup": (backup, "write a consistent archive of the installation's data (--config, --out)"),
+    "restore": (restore, "restore an archive of seance backup into an empty data dir"),
 }
 
 
@@ -35,13 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=version.describe())
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (module, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text)
-        try:
-            module = importlib.import_module(f"web.commands.{module_name}")
-        except ImportError as exc:  # a sub-command not built yet must not break the others
-            sp.set_defaults(_unavailable=str(exc))
-            continue
         module.add_arguments(sp)
         sp.set_defaults(_run=module.run)
     return parser
@@ -50,9 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "_unavailable", None):
-        print(f"seance {args.command}: unavailable ({args._unavailable})", file=sys.stderr)
-        return 2
     return int(args._run(args) or 0)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,8 @@ from signaling.auth import TokenError
 from signaling.placement import Placement, SittingHost, redirect_message
 from signaling.protocol import Hello, ProtocolError
 from signaling.roles import Role
+from web import relay
+from web.appkeys import HANDLER_TABLE, HOSTED, ROOMS, SIGNER, SITTINGS
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,6 @@ class ClusterSettings:
 
 def read_settings(r: Any, server: dict) -> ClusterSettings:
     """Read the cluster keys of ``[server]`` with ``web.config_file``'s reader ``r``."""
-    import os
-
     workers = 1
     if "workers" in server:
         if server["workers"] == "auto":
@@ -119,19 +120,16 @@ def _sitting_of(
 def install(
     app: web.Application, placement: Placement, config: Any, open_spec: Callable[[Any], Awaitable[Any]]
 ) -> SittingHost:
-    """Serve ``config.sittings`` through ``placement``; ``open_spec(spec)`` opens one sitting
-    here (its room, then its service resumed from the journal) and returns the service."""
-    from web.app import HANDLER_TABLE, ROOMS, SIGNER, SITTINGS
-
+    """Serve the app's hosted sittings (:mod:`web.sittings`: ``[[sittings]]`` and those the
+    council store convened, including after the start) through ``placement``;
+    ``open_spec(spec)`` opens one sitting here (its room, then its service resumed from
+    the journal) and returns the service."""
     rooms: dict = app[ROOMS]
     services: dict = app[SITTINGS]
     handlers: dict = app[HANDLER_TABLE]
-    specs = {spec.id: spec for spec in config.sittings}
-    sittings = list(specs)
-    salle_sittings: dict[str, list[str]] = {}
-    for spec in config.sittings:
-        for salle in spec.salles:
-            salle_sittings.setdefault(salle.id, []).append(spec.id)
+    hosted = app[HOSTED]
+    specs = hosted.specs  # live: a sitting convened after the start is added here
+    sittings = hosted.ids
 
     async def open_sitting(sitting: str) -> None:
         service = await open_spec(specs[sitting])
@@ -160,10 +158,16 @@ def install(
     _tasks: set[asyncio.Task[Any]] = set()
     data_dir = config.data_dir
     host = SittingHost(placement, sittings, data_dir, open_sitting=open_sitting, close_sitting=close_sitting)
+
+    async def on_added(spec: Any) -> None:  # convened in /admin: this node takes it if it is its own
+        sittings.append(spec.id)
+        host.add(spec.id)
+        await host.take()
+
+    hosted.on_added.append(on_added)
     app[HOST] = host
     app[PLACEMENT] = placement
     app[EVENTS] = {}
-    first = sittings[0] if sittings else None
 
     def on_event(sitting: str, event: dict[str, Any]) -> None:
         if event.get("type") == "public_view":  # web.relay's forwarding to the edges, not a change
@@ -208,7 +212,7 @@ def install(
     @web.middleware
     async def redirect_pages(request: web.Request, handler):
         if request.method in ("GET", "HEAD"):
-            sitting = _sitting_of(request, app[SIGNER], salle_sittings, first)
+            sitting = _sitting_of(request, app[SIGNER], hosted.salle_sittings(), sittings[0] if sittings else None)
             if sitting is not None and sitting not in rooms and sitting in sittings:
                 screens_without_sitting = request.path.startswith(SCREEN_PATHS) and "seance" not in request.query
                 if not (screens_without_sitting and rooms):
@@ -245,8 +249,7 @@ def install(
 
     app.router.add_get("/cluster", cluster)
 
-    from web import relay  # cascading for the public (when [server] public_viewers_per_node is set)
-
+    # cascading for the public (when [server] public_viewers_per_node is set)
     relay.install(app, placement, config, sittings, host)
     return host
 

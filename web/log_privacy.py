@@ -36,6 +36,8 @@ from typing import Any
 
 from aiohttp.web_log import AccessLogger
 
+from web.appkeys import CONFIG
+
 HIDDEN = "[masqué]"
 SDP_HIDDEN = "[SDP omis]"
 
@@ -219,7 +221,5 @@ def _truncates(request) -> bool:
     app = getattr(request, "app", None) if request is not None else None
     if app is None:
         return True
-    from web.app import CONFIG  # lazily: web.app imports this module
-
     config = app.get(CONFIG)
     return True if config is None else bool(config.log_ip_truncate)

@@ -20,12 +20,12 @@ from aiohttp import web
 from deliberation.council import Council
 from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
+from web.appkeys import CONFIG
+from web.commands.recordings import sitting_retention_days
 
 
 def recording_retention_days(config) -> list[int]:
     """The distinct retention periods of the hosted sittings' recordings, in days."""
-    from web.commands.recordings import sitting_retention_days
-
     days = set()
     for sitting in config.sittings:
         found = sitting_retention_days(config.data_dir, sitting.id)
@@ -62,8 +62,6 @@ def privacy_context(config) -> dict:
 
 
 async def privacy_page(request: web.Request) -> web.StreamResponse:
-    from web.app import CONFIG  # lazily: web.app imports this module
-
     return aiohttp_jinja2.render_template("privacy.html", request, privacy_context(request.app[CONFIG]))
 
 

@@ -37,8 +37,6 @@ sockets and relay peers, per edge its sockets and the link's ``stats()``.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hmac
 import json
 import logging
 import time
@@ -52,6 +50,8 @@ from signaling.auth import Claims, TokenError, TokenSigner
 from signaling.placement import NodeInfo, Placement, redirect_message
 from signaling.protocol import Hello
 from signaling.roles import PERMISSIONS, Role
+from web.appkeys import HANDLER_TABLE, HOSTED, ROOMS, SIGNER, SITTINGS
+from web.turn import turn_ice_servers
 
 log = logging.getLogger(__name__)
 
@@ -63,41 +63,22 @@ FORWARDED = ("sitting", "state", "error")
 TICK_S = 0.5
 
 
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _node_mac(signer: TokenSigner, body: str) -> str:
-    return signer._mac("node:" + body)  # domain-separated from the people's tokens
+#: node tokens are sealed in a domain of their own: one can never pass for a person's
+NODE_DOMAIN = "node:"
 
 
 def issue_node_token(
     signer: TokenSigner, node: str, sitting: str, *, ttl_s: int = NODE_TOKEN_TTL_S, now: float | None = None
 ) -> str:
     now = int(time.time() if now is None else now)
-    body = _b64e(
-        json.dumps(
-            {"v": 1, "kind": "node", "node": node, "sitting": sitting, "iat": now, "exp": now + int(ttl_s)},
-            separators=(",", ":"),
-            sort_keys=True,
-        ).encode()
-    )
-    return f"{body}.{_node_mac(signer, body)}"
+    payload = {"v": 1, "kind": "node", "node": node, "sitting": sitting, "iat": now, "exp": now + int(ttl_s)}
+    return signer.seal(payload, NODE_DOMAIN)
 
 
 def verify_node_token(signer: TokenSigner, token: str, sitting: str, *, now: float | None = None) -> str:
     """The node id of a valid node token for ``sitting``; raise :class:`TokenError` otherwise."""
-    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 2048:
-        raise TokenError("bad_token", "Jeton de nœud illisible.")
-    body, mac = token.split(".")
-    if not hmac.compare_digest(mac, _node_mac(signer, body)):
-        raise TokenError("bad_token", "Jeton de nœud invalide (signature incorrecte).")
+    data = signer.unseal(token, NODE_DOMAIN, max_len=2048, what="Jeton de nœud")
     try:
-        data = json.loads(_b64d(body))
         node, for_sitting, exp = str(data["node"]), data["sitting"], int(data["exp"])
     except (ValueError, KeyError, TypeError):
         raise TokenError("bad_token", "Jeton de nœud illisible.") from None
@@ -129,8 +110,6 @@ class Edge:
 
 class Cascade:
     def __init__(self, app: web.Application, placement: Placement, config: Any) -> None:
-        from web.app import ROOMS, SIGNER, SITTINGS
-
         self.app = app
         self.placement = placement
         self.config = config
@@ -139,7 +118,7 @@ class Cascade:
         self.rooms: dict = app[ROOMS]
         self.services: dict = app[SITTINGS]
         self.signer: TokenSigner = app[SIGNER]
-        self.specs = {spec.id: spec for spec in config.sittings}
+        self.specs = app[HOSTED].specs  # live: sittings convened after the start too
         self.edges: dict[str, Edge] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -368,8 +347,6 @@ class Cascade:
             edge.room.broadcast(message)
 
     async def serve_edge_hello(self, conn: Any, msg: Hello, edge: Edge) -> None:
-        from web.turn import turn_ice_servers
-
         claims = Claims(role=Role.PUBLIC, member=None, salle=None, sitting=msg.sitting, issued_at=0, expires_at=0)
         conn.claims = claims
         await edge.room.attach(conn)
@@ -460,13 +437,11 @@ class Cascade:
 
 def install(app: web.Application, placement: Placement, config: Any, sittings: list[str], host: Any) -> Cascade | None:
     """Install cascading (called by :func:`web.cluster.install`); nothing without a threshold or Redis."""
-    from web.app import HANDLER_TABLE
-
     if not getattr(config, "public_viewers_per_node", None) or getattr(placement, "redis", None) is None:
         return None
     cascade = Cascade(app, placement, config)
     rooms = cascade.rooms
-    known = set(sittings)
+    known = app[HOSTED].specs  # live
 
     inner_open = host._open
 

@@ -15,43 +15,35 @@ from aiohttp import web
 
 from deliberation.agenda import NATURES, ItemKind
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.appkeys import ACCOUNTS, ROOMS, SITTINGS
 from web.next_page import login_redirect
-
-
-def _app():
-    # web.app imports this module inside create_app: import lazily to avoid a cycle.
-    from web import app as app_module
-
-    return app_module
+from web.session import error_page, session_account
 
 
 def _room(request: web.Request):
-    app_module = _app()
-    rooms = request.app[app_module.ROOMS]
+    rooms = request.app[ROOMS]
     return rooms.get(request.query.get("seance", "")) or next(iter(rooms.values()), None)
 
 
 def _guard(request: web.Request, roles: tuple[Role, ...], refusal: str):
     """The session's claims and the sitting, or the response to send instead."""
-    app_module = _app()
-    claims = app_module.session_account(request)
+    claims = session_account(request)
     if claims is None:
         raise login_redirect(request)  # and back here once logged in
     if claims.role not in roles:
-        return None, None, app_module._error_page(request, 403, "Accès refusé", refusal)
+        return None, None, error_page(request, 403, "Accès refusé", refusal)
     room = _room(request)
     if room is None:
-        return None, None, app_module._error_page(request, 404, "Aucune séance", "Aucune séance n'est en cours.")
+        return None, None, error_page(request, 404, "Aucune séance", "Aucune séance n'est en cours.")
     return claims, room, None
 
 
 def _display_name(request: web.Request, claims) -> str:
     """The account's display name, else the council's name for that member or agent."""
-    app_module = _app()
-    account = request.app[app_module.ACCOUNTS].by_member(claims.member) if claims.member else None
+    account = request.app[ACCOUNTS].by_member(claims.member) if claims.member else None
     if account and account.display_name:
         return account.display_name
-    for service in request.app[app_module.SITTINGS].values():
+    for service in request.app[SITTINGS].values():
         council = service.seance.council if service.seance is not None else None
         if council is None:
             continue
@@ -96,9 +88,9 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
         return refused
     salle_id = request.match_info["salle"]
     if salle_id not in room.salles:
-        return _app()._error_page(request, 404, "Salle inconnue", f"Aucune salle « {salle_id} » dans cette séance.")
+        return error_page(request, 404, "Salle inconnue", f"Aucune salle « {salle_id} » dans cette séance.")
     if claims.salle != salle_id:  # R4: an agent records entries and exits of its own salle only
-        return _app()._error_page(
+        return error_page(
             request,
             403,
             "Accès refusé",

@@ -50,6 +50,10 @@ class AllocatorSettings:
     probe_interval_s: float = 5.0
     max_probe_interval_s: float = 40.0
     probe_window_s: float = 5.0
+    #: going up, take every rung that fits with the headroom at once (not one per
+    #: ``up_interval_s``): a subscriber that joins, or a slot that gets a source, shows
+    #: every picture it can carry at once instead of one more every two seconds
+    up_all_at_once: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,8 @@ class Allocator:
             fits = costs[k + 1] <= video_budget
             if fits and costs[k + 1] * (1 + s.headroom) <= video_budget:
                 if since is None or since >= s.up_interval_s:
-                    k, change = k + 1, "up"
+                    top = longest_fitting(costs, video_budget / (1 + s.headroom)) if s.up_all_at_once else k + 1
+                    k, change = max(k + 1, top), "up"
             elif fits and (since is None or since >= self.probe_interval):
                 k, change = k + 1, "probe"
                 self._probe_at = now

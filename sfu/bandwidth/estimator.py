@@ -115,6 +115,23 @@ class DownlinkEstimator:
             return None
         return self.remb[1]
 
+    def probe(self, now: float, bps: float) -> None:
+        """Let the loss-based estimate try ``bps`` (the next rung of a subscriber whose
+        slots are paused, after a calm period): an idle link gives no evidence, so the
+        allocation must use it to learn (LiveKit probes with media, mediasoup with
+        padding). Loss above ``high_loss`` undoes it at the next report."""
+        if math.isfinite(bps) and bps > self.loss_based:
+            self.loss_based = min(bps, self.settings.max_bps)
+            self._last_increase = now
+
+    def lower_to(self, now: float, bps: float) -> None:
+        """A decrease from another signal (the receiver's REMB below what we send it):
+        the loss-based estimate comes down to ``bps`` and grows again from there."""
+        if math.isfinite(bps) and bps < self.loss_based:
+            self.loss_based = max(bps, self.settings.min_bps)
+            self._last_decrease = now
+            self._last_increase = now
+
     def estimate(self, now: float) -> float:
         s = self.settings
         value = self.loss_based

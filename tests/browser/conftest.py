@@ -37,9 +37,10 @@ async def start_server(app: web.Application) -> tuple[web.AppRunner, str]:
 @pytest.fixture
 async def live_app(tmp_path) -> AsyncIterator[LiveServer]:
     from web.app import create_app
-    from web.commands.demo import demo_sitting
+    from web.commands.demo import demo_sitting, seed_demo
     from web.config import WebConfig
 
+    seed_demo(tmp_path)  # the demo council, entered and convened as in /admin
     config = WebConfig(
         host="127.0.0.1", port=0, tls=False, data_dir=tmp_path, ice_addresses=("127.0.0.1",), sittings=(demo_sitting(),)
     )

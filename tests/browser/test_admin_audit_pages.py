@@ -30,7 +30,7 @@ async def start_server(app):
 async def served(tmp_path):
     """The demo app over a data dir holding a rehearsal's closed journal (as after a sitting)."""
     from web.app import ACCOUNTS, create_app
-    from web.commands.demo import demo_sitting
+    from web.commands.demo import demo_sitting, seed_demo
     from web.config import WebConfig
 
     key = generate_key()
@@ -42,6 +42,7 @@ async def served(tmp_path):
     (data / "keys" / "council-ed25519.pem").write_bytes(private_pem(key))
     (data / "keys" / "council-ed25519.pem").chmod(0o600)
     shutil.copy(tmp_path / "rehearsal" / "journal.pub", data / "keys" / "council-ed25519.pub")
+    seed_demo(data)  # the demo council as /admin holds it (the journal above is its sitting's)
     app = create_app(
         WebConfig(
             host="127.0.0.1", port=0, tls=False, data_dir=data, ice_addresses=("127.0.0.1",), sittings=(demo_sitting(),)

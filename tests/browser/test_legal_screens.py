@@ -19,8 +19,8 @@ from kiosk_helpers import open_kiosk, until
 from playwright.async_api import expect
 from test_accessibility import DESKTOP, PHONE, Scanner, Socket, _axe_or_skip, convene_with_quorum, new_person
 
+from signaling.council_store import CouncilStore
 from signaling.roles import Role
-from web.admin import current_council, open_store
 from web.app import CONFIG, ROOMS, SITTINGS
 
 pytestmark = pytest.mark.browser
@@ -251,8 +251,8 @@ async def test_the_lack_of_quorum_recorded_then_the_new_convocation_linked_to_it
         async with admin.expect_navigation():
             await admin.locator("#seances button[type=submit]").click()
         await expect(admin.locator("h1")).to_contain_text("nouvelle convocation", timeout=T)
-        with open_store(server.app[CONFIG].data_dir) as (store, _db):
-            sitting = next(s for s in store.sittings(current_council(store).id) if s.id == "demo-bis")
+        with CouncilStore.in_data_dir(server.app[CONFIG].data_dir) as store:
+            sitting = next(s for s in store.sittings(store.current().id) if s.id == "demo-bis")
         rc = sitting.reconvened_from
         assert rc.sitting_id == "demo" and len(rc.items) == len(service.seance.state.agenda)
         scanner.check()

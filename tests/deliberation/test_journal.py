@@ -86,8 +86,9 @@ def test_R18_command_journaled_and_fsynced_before_acknowledgement(tmp_path, monk
     result = journal.handle(seance, CheckIn(clock(), "m01", "belcourt"), agent("belcourt"))
     assert not isinstance(result, Refusal)
     assert len(synced) == before + 8  # one fsync per accepted command: the 7 items of the agenda, the check-in
-    last = json.loads(path.read_bytes().splitlines()[-1])
-    assert last["kind"] == "event" and last["event"]["type"] == "CheckedIn"
+    *_, event, last = (json.loads(x) for x in path.read_bytes().splitlines())
+    assert event["kind"] == "event" and event["event"]["type"] == "CheckedIn"
+    assert last["kind"] == "checkpoint" and last["reason"] == "batch"  # signed before the ack
     assert synced[-1] == path.stat().st_size  # the fsync came after the last byte was written
     journal.close()
 
@@ -134,9 +135,15 @@ def test_R21_each_line_chains_the_previous_and_checkpoints_sign_results(tmp_path
         assert obj["seq"] == n and obj["prev"] == prev
         assert obj["hash"] == hashlib.sha256(canonical_bytes({k: v for k, v in obj.items() if k != "hash"})).hexdigest()
         prev = hashlib.sha256(line).hexdigest()
-    checkpoints = [json.loads(x)["reason"] for x in raw if json.loads(x)["kind"] == "checkpoint"]
-    assert checkpoints == ["genesis", "VoteClosed", "SittingClosed"]
-    assert json.loads(raw[-1])["kind"] == "checkpoint"
+    reasons = [json.loads(x)["reason"] for x in raw if json.loads(x)["kind"] == "checkpoint"]
+    assert [r for r in reasons if r != "batch"] == ["genesis", "VoteClosed", "SittingClosed"]
+    # format 2: every batch (a command and its events) ends with its own signed checkpoint
+    kinds = [json.loads(x)["kind"] for x in raw]
+    assert kinds.count("command") == reasons.count("batch") + 2
+    for n, kind in enumerate(kinds):
+        if kind == "command":
+            assert kinds[n - 1] == "checkpoint", f"line {n + 1}: the previous batch is not signed"
+    assert kinds[-1] == "checkpoint"
 
 
 def test_R21_journal_that_does_not_verify_refuses_to_load(tmp_path):

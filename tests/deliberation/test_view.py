@@ -88,7 +88,7 @@ def test_view_has_exactly_the_contract_keys_and_is_plain_json():
         "withdrawn",
     }
     assert view["floor"] == {"speaker": None, "queue": []}
-    assert view["journal"] == {"lines": None, "head": None, "signed_checkpoints": None}
+    assert view["journal"] == {"lines": None, "head": None, "signed_checkpoints": None, "signed_head": None}
 
 
 def test_opening_blockers_name_each_failing_rule_R7_R2_R8_R10():
@@ -228,8 +228,9 @@ def test_floor_speaker_and_queue_with_names():
 
 
 def test_journal_fields_come_from_the_caller():
-    view = sitting_view(demo_seance(), {"lines": 9, "head": "ab" * 32, "signed_checkpoints": 1})
-    assert view["journal"] == {"lines": 9, "head": "ab" * 32, "signed_checkpoints": 1}
+    head = {"seq": 9, "hash": "cd" * 32, "signature": "c2ln"}
+    view = sitting_view(demo_seance(), {"lines": 9, "head": "ab" * 32, "signed_checkpoints": 1, "signed_head": head})
+    assert view["journal"] == {"lines": 9, "head": "ab" * 32, "signed_checkpoints": 1, "signed_head": head}
 
 
 def test_R4_departures_stay_in_the_salle_register_with_both_times():

@@ -74,6 +74,33 @@ def first_vote_with_two_ballots(steps: list) -> list:
     return [*steps[: opened + 1], *ballots, closing]
 
 
+def test_a_format_2_journal_is_cut_just_after_its_last_signature(tmp_path):
+    """Issue 12.1: each batch ends with its signed checkpoint; the lines after the last one
+    are a batch being written, never acknowledged, and would not verify (unsigned tail)."""
+    key = council_key(tmp_path)
+    content, boundaries = journal_with_boundaries(tmp_path / "journal.jsonl", key, script()[:6])
+    lines = content.splitlines(keepends=True)
+    assert json.loads(lines[0])["format"] == "seance-journal/2"
+    # the copy ends after the last batch's events, before its checkpoint
+    without_last_signature = b"".join(lines[:-1])
+    assert journal_cut(without_last_signature, key.public_key()) == boundaries[-2]
+    assert journal_cut(content, key.public_key()) == len(content) == boundaries[-1]
+
+
+def test_a_format_1_journal_is_cut_by_its_own_rule():
+    """tests/data/journal-v1-rehearsal: a whole batch without a checkpoint (format 1) is kept."""
+    data = Path(__file__).resolve().parents[1] / "data" / "journal-v1-rehearsal"
+    public = load_public_pem((data / "journal.pub").read_bytes())
+    lines = (data / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    kinds = [json.loads(x)["kind"] for x in lines]
+    # the first command after a checkpoint whose batch (command + its events) is followed by a command
+    n = next(i for i in range(2, len(kinds)) if kinds[i] == "command" and kinds[i - 1] == "checkpoint")
+    end = next(j for j in range(n + 1, len(kinds)) if kinds[j] != "event")
+    assert kinds[end] == "command"
+    whole = b"".join(lines[:end])
+    assert journal_cut(whole + lines[end], public) == len(whole)
+
+
 def test_the_journal_is_cut_at_the_last_complete_batch_at_every_cut_point(tmp_path):
     key = council_key(tmp_path)
     # through the first vote's result (a batch ending with a checkpoint), with two of its

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -88,3 +89,34 @@ def test_constraints_cover_every_runtime_dependency():
     assert not missing, f"not in constraints.txt (make constraints): {missing}"
     wrong = {n: (lock[n], metadata.version(n)) for n in seen if metadata.version(n) != lock[n]}
     assert not wrong, f"installed version differs from constraints.txt: {wrong}"
+
+
+def test_the_wheel_ships_the_server_only(tmp_path):
+    """A release carries the four packages of the server (issue 14 point 7): not the
+    benchmark, not the tests; the templates and static files of the screens are in it."""
+    root = Path(__file__).resolve().parents[2]
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("seance-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"deliberation", "sfu", "signaling", "web"}, top
+    assert "web/templates/base.html" in names and "web/static/kiosk.js" in names
+    assert "deliberation/templates/" in {n[: len("deliberation/templates/")] for n in names}

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from web.commands.demo import seed_demo
+
 REPO = Path(__file__).resolve().parents[2]
 LEASE_TTL_S = 2
 
@@ -127,6 +129,7 @@ class Node:
         self.port = free_port()
         self.config = workdir / f"{name}.toml"
         self.config.write_text(CONFIG.format(port=self.port, data_dir=data_dir, redis=redis_url, ttl=LEASE_TTL_S))
+        seed_demo(data_dir)  # the demo council, entered and convened as in /admin (once per data dir)
         self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen | None = None
 

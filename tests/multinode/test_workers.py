@@ -17,6 +17,11 @@ import aiohttp
 import pytest
 from multinode_support import REPO, wait_for
 
+from deliberation.commands import AddAgendaItem
+from deliberation.council import SittingConfig
+from deliberation.demo import demo_council
+from signaling.council_store import CouncilStore, now_iso
+
 pytestmark = pytest.mark.timeout(90)
 
 CONFIG = """\
@@ -119,6 +124,33 @@ async def test_two_workers_share_the_sittings_and_redirect(tmp_path):
             msg = await asyncio.wait_for(ws.receive_json(), 5)
             assert msg["type"] == "welcome" and msg["role"] == "public"
             await ws.close()
+
+        # a sitting convened in /admin after the start (the council store, which the workers
+        # share) is hosted by exactly one worker and known to both: no restart, no [[sittings]]
+        with CouncilStore.in_data_dir(tmp_path / "data") as store:
+            council = demo_council()
+            store.save(council)
+            later = SittingConfig("cc-2027-01", "Conseil de janvier", "2027-01-14T18:30:00+01:00", "2027-01-05", True)
+            store.save_sitting(council.id, later)
+            store.add_agenda_item(council.id, later.id, AddAgendaItem(now_iso(), "voirie", "Voirie 2027"))
+            store.convene(council.id, later.id, now_iso())
+
+        def cluster(url):
+            return json.loads(urllib.request.urlopen(url + "/cluster", timeout=3).read())["sittings"]
+
+        wait_for(
+            lambda: (
+                all("cc-2027-01" in cluster(w) for w in (w0, w1))
+                and sum(cluster(w)["cc-2027-01"]["here"] for w in (w0, w1)) == 1
+            ),
+            30,
+            "both workers to know the convened sitting, one to hold it",
+        )
+        holder, other = (w0, w1) if cluster(w0)["cc-2027-01"]["here"] else (w1, w0)
+        assert get(holder + "/public/cc-2027-01")[0] == 200
+        assert get(other + "/public/cc-2027-01") == (307, holder + "/public/cc-2027-01")
+        journal = (tmp_path / "data" / "sittings" / "cc-2027-01" / "journal.jsonl").read_text()
+        assert json.loads(journal.splitlines()[0])["council"]["id"] == council.id and "Voirie 2027" in journal
 
         # a worker killed is restarted by the supervisor, with the same sittings
         workers = children(proc.pid)

@@ -10,6 +10,7 @@ import hashlib
 from deliberation.actors import SYSTEM, Actor, Role
 from deliberation.council import Reglement
 from deliberation.demo import SITTING_ID, start_demo_journal
+from deliberation.refusal import Refusal
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
 from signaling.recordings import (
@@ -86,6 +87,30 @@ async def test_recorded_from_opening_to_closing_and_its_digest_journaled(tmp_pat
         assert recorded[0]["label"] == f"recordings/{SITTING_ID}/{files[0].name}"
         assert decrypt(files[0], recording_key(tmp_path))[:4] == b"\x1a\x45\xdf\xa3"
         assert '"RecordingDigest"' in svc.journal_path.read_text()
+    finally:
+        await svc.close()
+        await svc.room.close()
+
+
+async def test_a_refused_closing_while_recording_gives_the_refusal_and_the_recording_goes_on(tmp_path):
+    """Issue 12.12: closing with a vote still open is refused (R11); with a recording running
+    this used to recurse between _close_with_recording and command (« Erreur interne »)."""
+    svc = service(tmp_path)
+    try:
+        await open_sitting(svc)
+        recorder = svc.room.router.recorder
+        assert recorder is not None
+        await ok(svc, PRESIDENT, type="OpenVote", item_id="marche-collecte", method="electronique")
+        lines = svc.journal.lines
+        refusal = await svc.command(PRESIDENT, {"type": "CloseSitting"})
+        assert isinstance(refusal, Refusal) and refusal.message, refusal
+        assert refusal.rule != "JOURNAL"  # the core's refusal, not an internal error
+        assert svc.room.router.recorder is recorder  # still recording, the same file
+        assert svc.journal.lines == lines and svc.seance.state.status == "opened"
+        await ok(svc, PRESIDENT, type="CloseVote", item_id="marche-collecte")
+        await ok(svc, PRESIDENT, type="CloseSitting")
+        await svc.idle()
+        assert svc.room.router.recorder is None and len(svc.seance.state.recordings) == 1
     finally:
         await svc.close()
         await svc.room.close()

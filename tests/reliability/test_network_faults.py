@@ -33,7 +33,7 @@ from sfu_clients import Client
 from sfu.config import HealthSettings
 from signaling.roles import Role
 from web.app import ROOMS, SIGNER, SITTINGS, create_app
-from web.commands.demo import demo_sitting
+from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
 
 LIGHT_S = 8.0
@@ -187,6 +187,7 @@ async def test_light_loss_is_absorbed_a_cut_suspends_R17_and_the_sitting_resumes
         reconcile_after_s=None,
         router_options={"health": health},
     )
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     client = await aiohttp_client(create_app(config))
     sign = client.app[SIGNER]
     router = client.app[ROOMS]["demo"].router

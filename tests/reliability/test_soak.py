@@ -22,23 +22,13 @@ Fails when:
   server logged an ERROR from ``sfu`` or an ``sfu hook`` warning;
 - a vote could not be held (every vote opened must close).
 
-The memory verdict needs a steady second half. When the machine is so loaded that the
-test process itself starves (the kiosks miss the server's ICE consent checks or go
-silent, and reconnect in the second half), the soak is reported as
-*skipped, inconclusive* with its figures — after checking that no packet-path error
-happened, which fails it whatever the load.
+A kiosk that reconnects (when the test rig starves so badly that it misses the server's
+ICE consent checks) makes the server allocate a new peer's buffers: a step in the RSS,
+not a leak. The slope is therefore fitted within the stretches between reconnections
+(one intercept per stretch, one common slope: a pooled within-segment least squares),
+so a reconnection neither hides a leak nor fakes one. Every assertion runs whatever the
+load; a second half too broken up to fit a slope fails the soak and says so.
 
-Figures (RSS start/end and slope, packets forwarded, votes done, suspensions seen, the
-server's CPU share, the test process's own loop lag) are printed (``-s``) and written to
-``test-output/soak.json``; the server's transmission changes and warnings to
-``test-output/soak-server.log``.
-
-The ten kiosks and the 31 other sockets share the test process: the kiosks do not decode
-what they receive (they still acknowledge it), voters, agents and kiosks skip parsing the
-views pushed to them (``keep_views=False``) so that the test rig,
-not the server, does not become the bottleneck — with every socket parsing every view, the
-kiosks answered the server's ICE consent checks (one STUN request, 0.5 s timeout) too late
-under a loaded CI machine and the server rightly dropped them after 30 s.
 """
 
 from __future__ import annotations
@@ -153,16 +143,43 @@ salles = [
 """)
 
 
-def slope_per_min(samples: list[tuple[float, int]]) -> float:
-    """Least-squares slope (MiB per minute) of (seconds, bytes) samples."""
-    n = len(samples)
-    if n < 3:
-        return 0.0
-    xs = [t for t, _ in samples]
-    ys = [b / 2**20 for _, b in samples]
-    mx, my = sum(xs) / n, sum(ys) / n
-    var = sum((x - mx) ** 2 for x in xs)
-    return 0.0 if var == 0 else 60.0 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var
+def pooled_slope_per_min(samples: list[tuple[float, int]], breaks: list[float]) -> tuple[float, int]:
+    """Common least-squares slope (MiB per minute) of (seconds, bytes) samples cut into
+    stretches at ``breaks`` (seconds): each stretch is centred on its own means, so a step
+    between stretches does not count. Returns the slope and the number of samples used
+    (stretches of fewer than three samples say nothing about a slope and are left out)."""
+    stretches: list[list[tuple[float, float]]] = [[]]
+    cuts = sorted(breaks)
+    for t, b in sorted(samples):
+        while cuts and t >= cuts[0]:
+            cuts.pop(0)
+            stretches.append([])
+        stretches[-1].append((t, b / 2**20))
+    sxx = sxy = 0.0
+    used = 0
+    for stretch in stretches:
+        if len(stretch) < 3:
+            continue
+        used += len(stretch)
+        mx = sum(t for t, _ in stretch) / len(stretch)
+        my = sum(y for _, y in stretch) / len(stretch)
+        sxx += sum((t - mx) ** 2 for t, _ in stretch)
+        sxy += sum((t - mx) * (y - my) for t, y in stretch)
+    return (0.0 if sxx == 0 else 60.0 * sxy / sxx), used
+
+
+def test_the_pooled_slope_ignores_a_step_and_finds_a_leak() -> None:
+    """A reconnection's step is not a leak, a leak across a reconnection is still one."""
+    mib = 2**20
+    flat_with_step = [(t, 100 * mib + (30 * mib if t >= 20 else 0)) for t in range(0, 40, 2)]
+    slope, used = pooled_slope_per_min(flat_with_step, [20.0])
+    assert slope == pytest.approx(0.0, abs=1e-9) and used == 20
+    naive, _ = pooled_slope_per_min(flat_with_step, [])  # one stretch: the step looks like growth
+    assert naive > 30
+    leaking = [(t, 100 * mib + t * mib // 10 + (30 * mib if t >= 20 else 0)) for t in range(0, 40, 2)]
+    slope, _ = pooled_slope_per_min(leaking, [20.0])
+    assert slope == pytest.approx(6.0, rel=0.01)  # 0.1 MiB/s
+    assert pooled_slope_per_min(leaking[:4], [2.0, 4.0]) == (0.0, 0)  # stretches too short to say
 
 
 def metric(text: str, name: str) -> float:
@@ -366,7 +383,9 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
         async with http.get(server.base + "/metrics") as r:
             metrics = await r.text()
         second_half = [s for s in samples if s[0] >= samples[-1][0] / 2]
-        slope = slope_per_min(second_half)
+        # a reconnection's allocations settle within a few samples: the stretch starts after them
+        breaks = [t - t0 + SAMPLE_S for t in reconnect_times]
+        slope, fitted = pooled_slope_per_min(second_half, breaks)
         hook_errors = metric(metrics, "seance_sfu_hook_errors")
         log = server.log()
         sfu_errors = [line for line in log.splitlines() if re.search(r" ERROR sfu", line) or "sfu hook" in line][:10]
@@ -400,21 +419,17 @@ async def test_soak_ten_salles_votes_memory_flat_and_no_packet_path_error(tmp_pa
         assert figures["event_loop"] == ["uvloop"], figures["event_loop"]
         # a packet-path error fails the soak whatever the load
         assert hook_errors == 0 and not sfu_errors, figures
-        # the memory verdict needs a steady second half: no kiosk reconnected in it (a
-        # reconnection allocates a new peer's buffers; kiosks reconnect when the test rig
-        # starves so badly that they miss the server's ICE consent checks or health)
         half_at = t0 + samples[-1][0] / 2
-        churn = sum(t >= half_at for t in reconnect_times)
-        lag_ms = figures["client_loop_lag_ms_max"]
-        figures["steady_second_half"] = steady = churn == 0
+        figures["reconnections_second_half"] = sum(t >= half_at for t in reconnect_times)
+        figures["samples_fitted"] = fitted
         figures["load_average"] = os.getloadavg()
-        if not steady:
-            pytest.skip(
-                f"soak inconclusive: the test rig starved (its loop lagged {lag_ms} ms, {churn} kiosk "
-                f"reconnection(s) in the second half, load average {os.getloadavg()[0]:.1f} on "
-                f"{os.cpu_count()} cores); no packet-path error; figures in test-output/soak.json"
-            )
         assert votes_done >= max(1, int(SECONDS / VOTE_EVERY_S) // 2), figures
+        # half of the second half's samples at least must lie in stretches long enough to fit
+        assert fitted >= len(second_half) // 2, (
+            f"memory verdict impossible: kiosks reconnected {figures['reconnections_second_half']} time(s) "
+            f"in the second half (test rig starved, loop lag {figures['client_loop_lag_ms_max']} ms), "
+            f"only {fitted} of {len(second_half)} samples in stretches of three or more"
+        )
         assert slope <= MAX_SLOPE_MIB_PER_MIN, f"memory keeps growing: {slope:.2f} MiB/min"
     finally:
         for task in background:

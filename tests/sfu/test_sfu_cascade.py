@@ -26,6 +26,9 @@ def config():
         health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
         speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
         keyframe_request_interval=0.2,
+        # aiortc's REMB stays below what it receives: these tests are about forwarding
+        # (tests/sfu/test_adaptation.py drives the adaptation with chosen feedback)
+        adaptation=False,
     )
 
 

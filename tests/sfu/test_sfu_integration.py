@@ -35,6 +35,11 @@ class Sitting:
                 health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
                 speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
                 keyframe_request_interval=0.2,
+                keyframe_relay_interval=0.2,
+                subscriber_keyframe_interval=0.2,
+                # aiortc's REMB stays below what it receives: these tests are about forwarding
+                # (tests/sfu/test_adaptation.py drives the adaptation with chosen feedback)
+                adaptation=False,
             ),
             on_health=lambda s, t: self.health_events.append((s, t)),
             on_slots=lambda p, a: self.slot_events.append((p, a)),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
+from datetime import datetime
 
+from deliberation.commands import AddAgendaItem
 from deliberation.council import Designation, Reglement, Salle
 from deliberation.demo import demo_config, demo_council
-from signaling.council_store import CouncilStore
+from signaling.council_store import CouncilStore, now_iso
 
 
 def test_council_round_trip_through_sqlite(tmp_path):
@@ -126,3 +129,47 @@ def test_a_linked_reconvocation_round_trips(tmp_path):
         store.save(demo_council())
         store.save_sitting("cc-trois-rivieres", config)
         assert store.sittings("cc-trois-rivieres") == [config]
+
+
+def test_the_agenda_lives_in_the_store_stamped_by_the_real_clock(tmp_path):
+    """Issue 14.2: the agenda is the store's (no second table in the admin), each item
+    carrying the time it was added, not a fixed placeholder."""
+    store = CouncilStore(tmp_path / "c.sqlite3")
+    store.save(demo_council())
+    store.save_sitting("cc-trois-rivieres", demo_config())
+    before = datetime.now().astimezone()
+    store.add_agenda_item(
+        "cc-trois-rivieres", "demo", AddAgendaItem(now_iso(), "budget", "Budget 2027", "budget", "7.1")
+    )
+    (item,) = store.agenda("cc-trois-rivieres", "demo")
+    stamped = datetime.fromisoformat(item.at)
+    assert (item.item_id, item.kind, item.matiere_code) == ("budget", "budget", "7.1")
+    assert abs((stamped - before).total_seconds()) < 3600 and stamped.year >= 2025
+    assert store.convened() == [] and store.convened_at("cc-trois-rivieres", "demo") is None
+    store.convene("cc-trois-rivieres", "demo", now_iso())
+    (convened,) = store.convened()
+    assert convened.config.id == "demo" and convened.council_id == "cc-trois-rivieres"
+
+
+def test_the_admin_agenda_table_of_older_files_moves_into_the_store(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    with CouncilStore(path) as store:
+        store.save(demo_council())
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(
+            "CREATE TABLE admin_agenda_item (council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, position INTEGER "
+            "NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL, matiere_code TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO admin_agenda_item VALUES ('cc-trois-rivieres', 'cc-1', 0, 'pv', 'Procès-verbal', "
+            "'deliberation', '5.2')"
+        )
+    db.close()
+    with CouncilStore(path) as store:
+        (item,) = store.agenda("cc-trois-rivieres", "cc-1")
+        assert (item.item_id, item.title, item.seats) == ("pv", "Procès-verbal", 1)
+    db = sqlite3.connect(path)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "admin_agenda_item" not in tables

@@ -11,6 +11,7 @@ from fake_router import fake_router_factory
 
 from signaling.roles import Role
 from web.app import ROOMS, SIGNER, create_app
+from web.commands.demo import seed_demo
 from web.config import SalleSpec, SittingSpec, WebConfig
 
 SITTING = SittingSpec(
@@ -23,6 +24,7 @@ SITTING = SittingSpec(
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path):
+    seed_demo(tmp_path)  # the demo council, entered and convened as in /admin
     app = create_app(WebConfig(tls=False, data_dir=tmp_path, sittings=(SITTING,)), router_factory=fake_router_factory)
     return await aiohttp_client(app)
 
@@ -221,6 +223,21 @@ async def test_health_and_slot_callbacks_are_pushed(client):
     assert health["salle"] == "belcourt" and health["transmitting"] is True
     state = await recv(ws, "state")
     assert next(s for s in state["salles"] if s["id"] == "belcourt")["transmitting"] is True
+
+
+async def test_paused_slots_are_pushed_to_that_subscriber_only(client):
+    ws, _ = await hello(client, Role.KIOSK, salle="vaux")
+    await ws.send_json({"type": "join", "as": "salle"})
+    await recv(ws, "slots")
+    other, _ = await hello(client, Role.KIOSK, salle="belcourt")
+    await other.send_json({"type": "join", "as": "salle"})
+    await recv(other, "slots")
+    router(client).on_paused("vaux", ["video-1"])
+    assert (await recv(ws, "paused"))["slots"] == ["video-1"]
+    router(client).on_paused("vaux", [])
+    assert (await recv(ws, "paused"))["slots"] == []
+    with pytest.raises(asyncio.TimeoutError):
+        await recv(other, "paused", timeout=0.3)
 
 
 async def test_flooding_is_rate_limited(client):

@@ -18,7 +18,7 @@ from test_sitting_ws import connect
 from sfu.config import HealthSettings
 from signaling.roles import Role
 from web.app import SITTINGS, create_app
-from web.commands.demo import demo_sitting
+from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
 
 
@@ -45,6 +45,7 @@ async def test_a_kiosk_transmitting_is_journaled_from_the_routers_measure(aiohtt
         reconcile_after_s=None,
         router_options={"health": HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5)},
     )
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     client = await aiohttp_client(create_app(config))
     public = await connect(client, "public")
     kiosk = await connect(client, "kiosk", Role.KIOSK, salle="vaux")

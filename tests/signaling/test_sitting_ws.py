@@ -20,7 +20,7 @@ from signaling.roles import Role
 from signaling.sitting import journal_path
 from signaling.throttle import BROADCAST_INTERVAL_S
 from web.app import SIGNER, SITTINGS, create_app
-from web.commands.demo import demo_sitting
+from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
 
 TIMEOUT = 3.0
@@ -28,6 +28,7 @@ TIMEOUT = 3.0
 
 def make_app(data_dir):
     config = WebConfig(tls=False, data_dir=data_dir, sittings=(demo_sitting(),), reconcile_after_s=None)
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return create_app(config, router_factory=fake_router_factory)
 
 

@@ -12,7 +12,7 @@ from deliberation.actors import Role as CoreRole
 from signaling import sobriety
 from signaling.roles import Role
 from web.app import ACCOUNTS, SITTINGS, create_app
-from web.commands.demo import demo_sitting
+from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
 
 
@@ -161,6 +161,7 @@ async def test_closing_keeps_the_figures_and_the_admin_sees_them(aiohttp_client,
     config = WebConfig(
         tls=False, data_dir=tmp_path, sittings=(demo_sitting(),), ice_addresses=("127.0.0.1",), reconcile_after_s=None
     )
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     client = await aiohttp_client(create_app(config))
     svc = client.app[SITTINGS]["demo"]
     counters = {
@@ -216,6 +217,7 @@ async def test_the_service_stopping_keeps_the_figures_of_an_open_sitting(aiohttp
     config = WebConfig(
         tls=False, data_dir=tmp_path, sittings=(demo_sitting(),), ice_addresses=("127.0.0.1",), reconcile_after_s=None
     )
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     client = await aiohttp_client(create_app(config))
     svc = client.app[SITTINGS]["demo"]
     path = tmp_path / "sittings" / "demo" / "sobriete.json"

@@ -1,30 +1,92 @@
 """signaling.throttle: a burst goes through at once, then at most one call per interval,
-and the last trigger is never lost."""
+and the last trigger is never lost. Run on a manual clock: no test reads the wall clock."""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from signaling.throttle import Throttle
 
 
-async def test_burst_then_one_per_interval_and_the_last_trigger_runs():
+@dataclass
+class Call:
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass
+class ManualLoop:
+    """An event loop's clock and callbacks, advanced by the test."""
+
+    now: float = 0.0
+    queue: list[tuple[float, int, Call, Callable[[], None]]] = field(default_factory=list)
+    count: int = 0
+
+    def time(self) -> float:
+        return self.now
+
+    def call_soon(self, callback: Callable[[], None]) -> Call:
+        return self.call_later(0.0, callback)
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Call:
+        handle = Call()
+        self.count += 1
+        heapq.heappush(self.queue, (self.now + delay, self.count, handle, callback))
+        return handle
+
+    def advance(self, seconds: float) -> None:
+        """Run, in order, every callback due within ``seconds``."""
+        end = self.now + seconds
+        while self.queue and self.queue[0][0] <= end:
+            at, _, handle, callback = heapq.heappop(self.queue)
+            self.now = max(self.now, at)
+            if not handle.cancelled:
+                callback()
+        self.now = end
+
+
+def test_burst_then_one_per_interval_and_the_last_trigger_runs():
+    loop = ManualLoop()
     calls: list[float] = []
-    loop = asyncio.get_running_loop()
-    throttle = Throttle(lambda: calls.append(loop.time()), interval=0.05, burst=3, immediate=True)
-    t0 = loop.time()
-    for _ in range(30):  # 30 triggers within ~30 ms, each in a turn of its own
+    throttle = Throttle(
+        lambda: calls.append(loop.time()), interval=0.05, burst=3, immediate=True, scheduler=lambda: loop
+    )
+    for _ in range(30):  # 30 triggers 1 ms apart
         throttle.trigger()
-        await asyncio.sleep(0.001)
-    assert len(calls) <= 3 + 1  # the burst, then at most one as the interval allows
-    assert calls[:3] == sorted(calls[:3]) and calls[2] - t0 < 0.02  # the burst went at once
-    await asyncio.sleep(0.12)
+        loop.advance(0.001)
+    # the burst went at once (inside trigger), then one call per 50 ms as tokens came back
+    assert calls[:3] == [0.0, 0.001, 0.002]
+    assert len(calls) == 3  # 30 ms after the burst: no token back yet, one call pending
+    assert throttle.pending
+    loop.advance(0.1)
     assert not throttle.pending
-    last = calls[-1]
-    assert last - t0 >= 0.03  # the trailing call came after the burst, carrying the rest
-    n = len(calls)
-    await asyncio.sleep(0.2)
-    assert len(calls) == n  # nothing more without a trigger
+    assert (
+        len(calls) == 4 and abs(calls[-1] - 0.05) < 1e-9
+    )  # a token back 50 ms after the start: the trailing call carries the other 27 triggers
+    loop.advance(1.0)
+    assert len(calls) == 4  # nothing more without a trigger
+
+
+def test_tokens_come_back_at_one_per_interval():
+    loop = ManualLoop()
+    calls: list[float] = []
+    throttle = Throttle(
+        lambda: calls.append(loop.time()), interval=0.1, burst=2, immediate=True, scheduler=lambda: loop
+    )
+    throttle.trigger()
+    throttle.trigger()
+    loop.advance(0.25)  # 2.5 tokens back, capped at the burst of 2
+    throttle.trigger()
+    throttle.trigger()
+    throttle.trigger()  # the bucket is empty: due when a token is back
+    assert calls == [0.0, 0.0, 0.25, 0.25]
+    loop.advance(0.1)
+    assert calls == [0.0, 0.0, 0.25, 0.25, 0.35]
 
 
 async def test_immediate_runs_inside_trigger_and_deferred_on_the_next_turn():
@@ -39,15 +101,16 @@ async def test_immediate_runs_inside_trigger_and_deferred_on_the_next_turn():
     assert calls == ["now", "later"]
 
 
-async def test_cancel_drops_the_pending_call():
+def test_cancel_drops_the_pending_call():
+    loop = ManualLoop()
     calls: list[int] = []
-    throttle = Throttle(lambda: calls.append(1), interval=0.05, burst=1)
+    throttle = Throttle(lambda: calls.append(1), interval=0.05, burst=1, scheduler=lambda: loop)
     throttle.trigger()
-    await asyncio.sleep(0)
-    throttle.trigger()  # the bucket is empty: due in ~50 ms
+    loop.advance(0)
+    throttle.trigger()  # the bucket is empty: due in 50 ms
     assert throttle.pending
     throttle.cancel()
-    await asyncio.sleep(0.1)
+    loop.advance(0.1)
     assert calls == [1]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 
 import pytest
@@ -13,11 +15,12 @@ from deliberation.commands import CheckIn, RecordQuorumFailure
 from deliberation.council import Salle
 from deliberation.journal import Journal
 from deliberation.seance import Seance
+from signaling.council_store import CouncilStore
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
-from web.admin import agenda_of, current_council, open_store
-from web.app import ACCOUNTS, SIGNER, create_app
+from web.app import ACCOUNTS, ROOMS, SIGNER, SITTINGS, create_app
 from web.commands import demo
+from web.commands.demo import seed_demo
 from web.config import WebConfig
 
 
@@ -28,6 +31,7 @@ def config(tmp_path):
 
 @pytest.fixture
 async def client(aiohttp_client, config):
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return await aiohttp_client(create_app(config))
 
 
@@ -49,18 +53,18 @@ async def csrf(client, path: str = "/admin") -> str:
 
 
 def council(config):
-    with open_store(config.data_dir) as (store, _db):
-        return current_council(store)
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        return store.current()
 
 
 def sittings(config):
-    with open_store(config.data_dir) as (store, _db):
-        return {s.id: s for s in store.sittings(current_council(store).id)}
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        return {s.id: s for s in store.sittings(store.current().id)}
 
 
 def agenda(config, sitting_id):
-    with open_store(config.data_dir) as (store, db):
-        return [i.title for i in agenda_of(db, current_council(store).id, sitting_id)]
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        return [i.title for i in store.agenda(store.current().id, sitting_id)]
 
 
 async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", convened="2027-03-05", mode="visio", **extra):
@@ -287,8 +291,8 @@ async def test_R12_a_nomination_states_its_body_an_outside_body_is_refused(admin
     }
     r = await admin.post(page + "/points", data=form, allow_redirects=False)
     assert r.status == 303
-    with open_store(config.data_dir) as (store, db):
-        (item,) = agenda_of(db, current_council(store).id, "cc-2027-03")
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        (item,) = store.agenda(store.current().id, "cc-2027-03")
     assert (item.kind, item.body, item.body_name, item.seats) == (
         "nomination",
         "commission",
@@ -571,10 +575,10 @@ async def test_R8_a_new_convocation_is_linked_to_the_sitting_whose_journal_recor
     for title in ("Programme de voirie 2027", "Tarifs de la piscine"):
         data = {"csrf": await csrf(admin, page), "title": title, "kind": "deliberation", "matiere_code": "8.3"}
         assert (await admin.post(page + "/points", data=data, allow_redirects=False)).status == 303
-    with open_store(config.data_dir) as (store, db):
-        c = current_council(store)
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        c = store.current()
         sitting = next(x for x in store.sittings(c.id) if x.id == "cc-a")
-        items = agenda_of(db, c.id, "cc-a")
+        items = store.agenda(c.id, "cc-a")
     # the sitting of 18 March, as served: two councillors come, the president records the lack of quorum
     path = journal_path(config.data_dir, "cc-a")
     path.parent.mkdir(parents=True)
@@ -601,3 +605,101 @@ async def test_R8_a_new_convocation_is_linked_to_the_sitting_whose_journal_recor
 
 def _agent(salle):
     return Actor(CoreRole.AGENT, salle_id=salle, agent_id=f"a-{salle}")
+
+
+# --------------------------------------------------------------------------- convened sittings (issue 18.1)
+
+
+async def test_a_sitting_convened_in_admin_is_served_at_once_its_journal_from_the_stored_council(admin, config):
+    """One home for sittings: no [[sittings]] entry, no restart. The convocation's route
+    hosts the sitting; its journal's first line carries the council as stored, then the
+    agenda as the admin built it; its kiosk links say which sitting they are for."""
+    assert (await new_sitting(admin)).status == 303
+    page = "/admin/seances/cc-2027-03"
+    form = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
+    assert (await admin.post(page + "/points", data=form, allow_redirects=False)).status == 303
+    assert "cc-2027-03" not in admin.app[ROOMS]  # created, not convened: not hosted
+    refused = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page)})
+    assert refused.status == 400 and "cochez la case" in await refused.text()
+    assert "cc-2027-03" not in admin.app[ROOMS]
+    r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
+    assert r.status == 200 and "le serveur la tient dès maintenant" in await r.text()
+    service = admin.app[SITTINGS]["cc-2027-03"]
+    assert service.seance is not None and service.error is None
+    first = json.loads(journal_path(config.data_dir, "cc-2027-03").read_text().splitlines()[0])
+    assert first["council"]["name"] == "Communauté de communes des Trois Rivières"
+    assert "Programme de voirie 2027" in journal_path(config.data_dir, "cc-2027-03").read_text()
+    assert set(admin.app[ROOMS]["cc-2027-03"].salles) == {"belcourt", "vaux", "saint-ferreol"}
+    body = await (await admin.get("/admin")).text()
+    assert 'data-sitting="cc-2027-03"' in body and 'data-sitting="demo"' in body  # one link per sitting and salle
+    item = {"csrf": await csrf(admin), "title": "Un point de plus", "kind": "deliberation"}
+    late = await admin.post(page + "/points", data=item)
+    assert late.status == 400 and "R6" in await late.text()
+    assert (await admin.get("/public/cc-2027-03")).status == 200
+
+
+async def test_a_convocation_without_agenda_or_president_is_refused_and_changes_nothing(admin, config):
+    assert (await new_sitting(admin)).status == 303
+    page = "/admin/seances/cc-2027-03"
+    r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
+    assert r.status == 400 and "L.2121-10" in await r.text()
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        store.save(dataclasses.replace(store.current(), president_id=""))
+        assert store.convened_at(store.current().id, "cc-2027-03") is None
+    form = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
+    assert (await admin.post(page + "/points", data=form, allow_redirects=False)).status == 303
+    r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
+    assert r.status == 400 and "Désignez d&#39;abord le président" in await r.text()
+    assert "cc-2027-03" not in admin.app[ROOMS]
+
+
+async def test_the_admin_designates_the_president_and_the_accounts_follow(admin, client, config):
+    """Issue 18.1: the president is designated in /admin (and changed between sittings);
+    the accounts follow: the new president's is the presidency's, the former one an élu's."""
+    accounts = client.app[ACCOUNTS]
+    r = await admin.post("/admin/comptes/elus", data={"csrf": await csrf(admin)})
+    body = await r.text()
+    assert r.status == 200 and "compte(s) d&#39;élu créé(s)" in body
+    assert {a.member_id for a in accounts.all() if a.member_id} >= {m.id for m in council(config).members}
+    assert accounts.get("h.marchand").role is Role.PRESIDENT and accounts.get("j.perrin").role is Role.COUNCILLOR
+    assert accounts.get("h.marchand").salle_id == "belcourt"  # the siège
+    password = re.search(r'data-login="g.lefevre">.*?class="password">([^<]+)<', body, re.S).group(1)
+    assert accounts.authenticate("g.lefevre", password).member_id == "m12"  # Gérard Lefèvre, accents folded
+    again = await admin.post("/admin/comptes/elus", data={"csrf": await csrf(admin)})
+    assert "rien à créer" in await again.text()
+
+    r = await admin.post("/admin/president", data={"csrf": await csrf(admin), "member_id": "s17"})
+    assert r.status == 400 and "un suppléant ne préside pas" in await r.text()
+    assert council(config).president_id == "m01"
+    r = await admin.post("/admin/president", data={"csrf": await csrf(admin), "member_id": "m02"})
+    assert r.status == 200 and "Président désigné : Jean-Luc Perrin" in await r.text()
+    assert council(config).president_id == "m02"
+    assert accounts.get("j.perrin").role is Role.PRESIDENT and accounts.get("h.marchand").role is Role.COUNCILLOR
+
+
+async def test_agent_accounts_keep_their_agent_id_through_a_reset_and_logins_fold_accents(admin, client):
+    """Issue 12 point 5: an agent's account made here carries its agent id (R4 scope), and
+    a new password keeps it. A login typed with accents and capitals is folded."""
+    accounts = client.app[ACCOUNTS]
+    form = {"csrf": await csrf(admin), "login": "Agent.Vaux-Sécu", "role": "agent", "agent_id": "a-vaux"}
+    assert (await admin.post("/admin/comptes", data=form)).status == 200
+    agent = accounts.get("agent.vaux-secu")
+    assert (agent.agent_id, agent.salle_id, agent.member_id) == ("a-vaux", "vaux", None)
+    r = await admin.post("/admin/comptes", data={"csrf": await csrf(admin), "login": "agent.vaux-secu", "reset": "1"})
+    assert r.status == 200 and accounts.get("agent.vaux-secu").agent_id == "a-vaux"
+    form = {"csrf": await csrf(admin), "login": "p.pres", "role": "president", "member_id": "m03"}
+    r = await admin.post("/admin/comptes", data=form)
+    assert r.status == 400 and "le président du conseil" in await r.text()
+
+
+async def test_member_ids_may_carry_dots(admin, config):
+    form = {
+        "csrf": await csrf(admin),
+        "id": "j.perrin-2",
+        "first_name": "Julie",
+        "last_name": "Perrin",
+        "commune_id": "belcourt",
+        "seat": "titulaire",
+    }
+    r = await admin.post("/admin/membres", data=form, allow_redirects=False)
+    assert r.status == 303 and council(config).member("j.perrin-2") is not None

@@ -12,6 +12,7 @@ import pytest
 from signaling.roles import Role
 from web.app import ACCOUNTS, CONFIG, REGISTRY, ROOMS, SIGNER, create_app
 from web.commands import demo
+from web.commands.demo import seed_demo
 from web.config import WebConfig
 from web.origin import same_origin
 from web.tls import ensure_self_signed, fingerprint_sha256, server_context
@@ -24,6 +25,7 @@ def config(tmp_path):
 
 @pytest.fixture
 async def client(aiohttp_client, config):
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return await aiohttp_client(create_app(config))
 
 

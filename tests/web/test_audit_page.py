@@ -15,6 +15,7 @@ from deliberation.rehearsal import run_rehearsal
 from signaling.roles import Role
 from web.app import ACCOUNTS, SIGNER, create_app
 from web.commands import demo
+from web.commands.demo import seed_demo
 from web.config import WebConfig
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "scdl-deliberations" / "schema.json"
@@ -52,6 +53,7 @@ def config(tmp_path):
 async def client(aiohttp_client, config, rehearsal):
     """The app over a data dir holding the rehearsal's (closed) journal."""
     install(config.data_dir, rehearsal[0])
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return await aiohttp_client(create_app(config))
 
 
@@ -138,6 +140,7 @@ async def test_one_byte_changed_shows_the_failing_line(aiohttp_client, config, r
     tampered = b"\n".join(lines)
     assert sum(a != b for a, b in zip(data, tampered)) == 1
     journal.write_bytes(tampered)
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     client = await aiohttp_client(create_app(config))  # the sitting service refuses to resume it (R21)
     await login(client, Role.AUDITOR, "auditeur")
     r = await client.get("/audit/demo")
@@ -201,6 +204,7 @@ async def test_sitting_without_journal_and_unknown_sitting(aiohttp_client, confi
 
 async def test_open_journal_is_verified_so_far(aiohttp_client, config):
     """A sitting under way (the demo, convened by the app on start): verified so far, live PV."""
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     client = await aiohttp_client(create_app(config))
     assert (config.data_dir / "sittings" / "demo" / "journal.jsonl").exists()
     await login(client, Role.AUDITOR, "auditeur")

@@ -6,7 +6,7 @@ import pytest
 
 from signaling.roles import Role
 from web.app import ACCOUNTS, create_app
-from web.commands.demo import demo_sitting
+from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
 from web.next_page import safe_next
 
@@ -34,6 +34,7 @@ def test_only_a_path_of_this_site_is_followed(value, expected):
 @pytest.fixture
 async def client(aiohttp_client, tmp_path):
     config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo_sitting(),))
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return await aiohttp_client(create_app(config))
 
 

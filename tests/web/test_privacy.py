@@ -25,6 +25,7 @@ from signaling.roles import Role
 from signaling.room import SittingRoom
 from web.app import ACCOUNTS, SESSION_COOKIE, SIGNER, create_app
 from web.commands import demo
+from web.commands.demo import seed_demo
 from web.config import TurnSettings, WebConfig
 from web.log_privacy import PrivacyAccessLogger, RecordCleaner, redact, truncate_addresses, truncate_ip
 from web.turn import verify_rest_credential
@@ -46,6 +47,7 @@ async def serve_with_privacy_log(aiohttp_client, app):
 
 @pytest.fixture
 async def client(aiohttp_client, config):
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return await serve_with_privacy_log(aiohttp_client, create_app(config))
 
 
@@ -77,6 +79,7 @@ async def test_privacy_page_states_the_configured_durations_and_contact(aiohttp_
             recording_retention_days=rec_days,
             dpo_contact=dpo,
         )
+        seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
         client = await aiohttp_client(create_app(config))
         r = await client.get("/confidentialite")
         assert r.status == 200
@@ -208,6 +211,7 @@ async def test_no_token_sdp_or_full_address_in_the_logs(client, caplog, monkeypa
 
 async def test_the_access_log_keeps_full_addresses_when_told(aiohttp_client, tmp_path, caplog):
     config = WebConfig(tls=False, data_dir=tmp_path, log_ip_truncate=False)
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     client = await serve_with_privacy_log(aiohttp_client, create_app(config))
     caplog.set_level(logging.INFO, logger="aiohttp.access")
     await client.get("/healthz?token=abc")
@@ -262,6 +266,7 @@ async def test_frame_ancestors_of_the_public_page_are_configurable(aiohttp_clien
         ice_addresses=("127.0.0.1",),
         public_frame_ancestors=("https://www.cc-trois-rivieres.fr",),
     )
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     client = await aiohttp_client(create_app(config))
     r = await client.get("/public/demo")
     assert "frame-ancestors https://www.cc-trois-rivieres.fr" in r.headers["Content-Security-Policy"]

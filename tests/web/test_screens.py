@@ -17,6 +17,7 @@ import pytest
 from signaling.roles import Role
 from web.app import SESSION_COOKIE, SIGNER, create_app
 from web.commands import demo
+from web.commands.demo import seed_demo
 from web.config import WebConfig
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
@@ -25,6 +26,7 @@ STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 @pytest.fixture
 async def client(aiohttp_client, tmp_path):
     config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo.demo_sitting(),), ice_addresses=("127.0.0.1",))
+    seed_demo(config.data_dir)  # the demo council, entered and convened as in /admin
     return await aiohttp_client(create_app(config))
 
 

@@ -5,6 +5,9 @@ result hold; exit 1 naming the first line that fails and why; exit 2 on unusable
 With ``--failed-sitting JOURNAL`` (a sitting convened again after a lack of quorum), the
 failed sitting's journal is verified too and must be the one the new sitting's genesis
 names, recording the lack of quorum on the agenda the waiver covers (R8, L.2121-17).
+With ``--head FILE`` (a signed head kept outside the server: the « Sceau du journal » of the
+public page, or ``signed_head`` of the sitting view), the journal must hold that very
+signed line: a journal cut or rolled back before it is refused, naming the line.
 Imports only :mod:`deliberation` (no media stack, no server).
 """
 
@@ -25,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="JOURNAL",
         help="the journal of the sitting without quorum this one is convened again after (same key)",
     )
+    verify.add_argument(
+        "--head",
+        metavar="FILE",
+        help="a signed head kept elsewhere (JSON: seq, hash, signature…): the journal must hold it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"seance audit: journal illisible ({exc})", file=sys.stderr)
         return 2
+    if report.ok and args.head:
+        problem = _head_problem(args.journal, args.head, public_key)
+        if problem is not None:
+            print(f"ÉCHEC {args.journal} {problem}")
+            return 1
     if report.ok and args.failed_sitting:
         problem = _reconvocation_problem(args.journal, args.failed_sitting, public_key)
         if problem is not None:
@@ -62,6 +75,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"ÉCHEC {args.journal} ligne {report.line} : {report.reason}")
     return 1
+
+
+def _head_problem(journal: str, head_file: str, public_key) -> str | None:
+    """R21: the journal against a signed head kept outside the server (a witness)."""
+    import json
+
+    from deliberation.journal import JournalError, check_head, read_verified
+
+    try:
+        with open(head_file, "rb") as f:
+            head = json.loads(f.read())
+        if not isinstance(head, dict):
+            raise ValueError("pas un objet JSON")
+    except (OSError, ValueError) as exc:
+        return f"ligne 1 : tête témoin illisible ({exc})"
+    try:
+        check_head(read_verified(journal, public_key), head, public_key)
+    except JournalError as err:
+        return f"ligne {err.line} : {err.reason}"
+    return None
 
 
 def _reconvocation_problem(journal: str, failed: str, public_key) -> str | None:

@@ -11,30 +11,50 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import unicodedata
 from pathlib import Path
 
 from aiohttp import web
 
+from deliberation.demo import SITTING_ID, demo_agenda, demo_config, demo_council
 from sfu import gc_policy
 from sfu.eventloop import new_event_loop
-from signaling.accounts import AccountStore
+from signaling.accounts import AccountStore, member_login
 from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
+from signaling.council_store import CouncilStore, now_iso
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.app import create_app
 from web.config import SalleSpec, SittingSpec, WebConfig
 from web.log_privacy import PrivacyAccessLogger
+from web.tls import server_context
 
 DEMO_SITTING = "demo"
 
 
 def demo_sitting() -> SittingSpec:
     """The demo sitting's salles, from the deliberation core's demo council."""
-    from deliberation.demo import SITTING_ID, demo_council
-
     council = demo_council()
     salles = tuple(SalleSpec(s.id, s.name) for s in council.salles)
     seat = next((s.id for s in council.salles if s.is_seat), salles[0].id)
     return SittingSpec(SITTING_ID, council.name, salles, president_salle=seat)
+
+
+def seed_demo(data_dir: Path) -> bool:
+    """Enter the demo council as a DSI does in /admin: the council (deliberation.demo), its
+    sitting with the agenda of the convocation, convened. The running server then hosts it
+    like any convened sitting (web.sittings): the application has no demo of its own.
+    Nothing is written when the store already holds a council (a demo restarted resumes)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with CouncilStore.in_data_dir(data_dir) as store:
+        if store.councils():
+            return False
+        council = demo_council()
+        config = demo_config()
+        store.save(council)
+        store.save_sitting(council.id, config)
+        for item in demo_agenda():
+            store.add_agenda_item(council.id, config.id, item)
+        store.convene(council.id, config.id, now_iso())
+    return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,13 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def councillor_login(first_name: str, last_name: str) -> str:
-    """« Hélène Marchand » -> ``h.marchand`` (ASCII, lowercase, no spaces)."""
-
-    def ascii_(text: str) -> str:
-        plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-        return "".join(c for c in plain.lower() if c.isalnum() or c == "-")
-
-    return f"{ascii_(first_name)[:1]}.{ascii_(last_name)}"
+    """« Hélène Marchand » -> ``h.marchand``: the login /admin gives a member (signaling.accounts)."""
+    return member_login(first_name, last_name)
 
 
 def demo_accounts(store: AccountStore, sitting: SittingSpec) -> list[tuple[str, str, Role, str]]:
@@ -71,8 +86,6 @@ def demo_accounts(store: AccountStore, sitting: SittingSpec) -> list[tuple[str, 
     account per other member (titulaires and the suppléant; login ``h.marchand``), an
     auditor and an administrator. The secrétaire de séance is the councillor the president
     appoints: no separate account."""
-    from deliberation.demo import demo_council
-
     council = demo_council()
     seat = sitting.president_salle or sitting.salles[0].id
     president = council.member(council.president_id)
@@ -177,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     config, sitting = build(args)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    seed_demo(config.data_dir)
     store = AccountStore.in_data_dir(config.data_dir)
     try:
         accounts = demo_accounts(store, sitting)
@@ -193,12 +206,8 @@ def run(args: argparse.Namespace) -> int:
         for s in sitting.salles
     ]
 
-    from web.app import create_app  # after argument parsing: keeps `seance --help` light
-
     ssl_context = None
     if config.tls:
-        from web.tls import server_context
-
         ssl_context = server_context(config.data_dir)
     app = create_app(config)
     print_banner(config, sitting, accounts, links)

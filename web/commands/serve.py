@@ -49,6 +49,9 @@ from prometheus_client.registry import Collector
 from sfu import gc_policy
 from sfu.eventloop import new_event_loop
 from web import log_privacy
+from web import workers as workers_module
+from web.app import create_app
+from web.appkeys import ROOMS, SITTINGS
 from web.config_file import ConfigError, ServeConfig, load
 from web.log_privacy import PrivacyAccessLogger  # T16: no query string, truncated addresses
 
@@ -121,8 +124,6 @@ class SittingsCollector(Collector):
         return []
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from web.app import ROOMS, SITTINGS
-
         counts = dict.fromkeys(SITTING_STATES, 0)
         sittings = self.app.get(SITTINGS, {})
         for sitting_id in self.app.get(ROOMS, {}):
@@ -190,8 +191,6 @@ def forwarded_middleware(trusted: tuple[str, ...]):
 
 def build_app(config: ServeConfig, **create_app_kwargs) -> web.Application:
     """create_app with what ``seance serve`` adds: process metrics, sittings gauge, proxy headers."""
-    from web.app import create_app
-
     registry = create_app_kwargs.pop("registry", None) or build_registry()
     app = create_app(config.web, registry=registry, **create_app_kwargs)
     registry.register(SittingsCollector(app))
@@ -362,8 +361,6 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     config.web.data_dir.mkdir(parents=True, exist_ok=True)
-    from web import workers as workers_module
-
     if args.workers is None:
         workers = config.cluster.workers
     elif args.workers == "auto":

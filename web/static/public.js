@@ -60,6 +60,16 @@ function renderSitting(view) {
       h("p", { class: "verdict" }, h("strong", {}, "Reporté"), " — scrutin secret demandé : le point sera examiné en séance en présentiel.")));
   }
   if (blocks.length) patch($("public-results"), blocks);
+  renderSeal(view.journal?.signed_head);
+}
+
+// The last signed head of the journal (R21): anyone may keep it as a witness, and an
+// auditor checks a journal against it (`seance audit verify --head`).
+function renderSeal(head) {
+  if (!head) return;
+  $("public-seal-seq").textContent = String(head.seq);
+  $("public-seal-hash").textContent = head.hash.slice(0, 16) + "…";
+  $("public-seal-json").textContent = JSON.stringify(head);
 }
 
 function main() {

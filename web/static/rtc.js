@@ -96,6 +96,7 @@ export class SeanceClient {
         if (msg.assignments) this.assignments = msg.assignments;
         if (msg.layout) {
           this.layout = msg.layout;
+          announcePaused([]);  // a new peer: nothing paused until the server says so
           this.opts.onSlots?.(this.layout, this.assignments, this.names);
           await this.negotiate();
         } else {
@@ -114,6 +115,7 @@ export class SeanceClient {
         location.replace(there.href);
         break;
       }
+      case "paused": announcePaused(Array.isArray(msg.slots) ? msg.slots : []); break;
       case "state": this.opts.onState?.(msg); break;
       case "health": this.opts.onHealth?.(msg); break;
       case "pong": break;
@@ -235,6 +237,12 @@ export class SeanceClient {
   }
 }
 
+/** The video slots the server pauses for this page (its link cannot carry them), told to
+ *  every SlotView of the page (docs/protocol.md, `paused`). */
+function announcePaused(slots) {
+  document.dispatchEvent(new CustomEvent("seance:paused", { detail: slots.map(String) }));
+}
+
 function waitForGathering(pc, timeoutMs) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
@@ -253,6 +261,27 @@ export class SlotView {
     this.placeholder = placeholder;
     this.tiles = new Map();   // transceiver index -> {fig, video, caption, entry}
     this.audios = new Map();  // transceiver index -> audio element
+    this.paused = [];
+    document.addEventListener("seance:paused", (ev) => this.setPaused(ev.detail));
+  }
+
+  /** A paused slot is shown as such, never as its last picture frozen. */
+  setPaused(slots) {
+    this.paused = slots;
+    for (const { fig, video, entry } of this.tiles.values()) {
+      const paused = slots.includes(String(entry.slot));
+      fig.classList.toggle("paused", paused);
+      fig.dataset.paused = String(paused);
+      video.hidden = paused;
+      let note = fig.querySelector(".paused-note");
+      if (paused && !note) {
+        note = document.createElement("p");
+        note.className = "paused-note";
+        note.textContent = "Image suspendue : débit insuffisant";
+        fig.append(note);
+      }
+      if (note) note.hidden = !paused;
+    }
   }
 
   setLayout(layout, assignments, names) {
@@ -269,6 +298,7 @@ export class SlotView {
         fig.append(video, caption);
         this.container.append(fig);
         this.tiles.set(index, { fig, video, caption, entry });
+        if (this.paused.length) this.setPaused(this.paused);
       }
       if (entry.kind === "audio" && !this.audios.has(index)) {
         const audio = document.createElement("audio");

@@ -40,6 +40,7 @@ from deliberation.demo import SITTING_ID, demo_council  # noqa: E402
 from signaling.auth import TokenSigner  # noqa: E402
 from signaling.roles import Role  # noqa: E402
 from signaling.sitting import journal_path  # noqa: E402
+from web.commands.demo import seed_demo  # noqa: E402
 from web.tls import ensure_self_signed  # noqa: E402
 
 PORT = 443
@@ -106,6 +107,7 @@ class SeanceServer:
         self.folder = folder
         self.data_dir = folder / "data"
         self.config = write_config(folder, self.data_dir, turn)
+        seed_demo(self.data_dir)  # the demo council entered and convened as /admin does (web.sittings)
         self.process = Server(
             self.data_dir,
             args=["serve", "--config", str(self.config)],

@@ -1,9 +1,15 @@
-"""``seance bench``: the media-plane benchmark (issue 7); the work is in :mod:`bench`."""
+"""``python -m bench``: the media-plane benchmark (issue 7), run from a checkout of the
+repository. It is not part of the server's wheel (issue 14 point 7: a release ships what a
+server needs); :mod:`bench.run` does the work."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+
+from bench.run import BenchConfig, main
+from bench.samples import default_cache_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,20 +94,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.run import BenchConfig, main
-    from bench.samples import default_cache_dir
-
     if args.salles < 2:
-        print("seance bench: --salles must be at least 2")
+        print("python -m bench: --salles must be at least 2")
         return 2
     workers = max(1, args.workers)
     sittings = max(1, args.sittings, workers if args.sittings == 1 else 1)
     if sittings < workers:
-        print(f"seance bench: --workers {workers} needs at least as many sittings (--sittings {sittings})")
+        print(f"python -m bench: --workers {workers} needs at least as many sittings (--sittings {sittings})")
         return 2
     if workers > 1 and (args.vs_janus or args.janus_only or args.baseline):
         print(
-            "seance bench: --workers is for Séance alone (the Janus and MediaRelay references run one "
+            "python -m bench: --workers is for Séance alone (the Janus and MediaRelay references run one "
             "sitting in one process)"
         )
         return 2
@@ -128,3 +131,11 @@ def run(args: argparse.Namespace) -> int:
         baseline=args.baseline,
     )
     return main(cfg)
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Séance's media-plane benchmark, side by side with Janus"
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

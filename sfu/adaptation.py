@@ -1,0 +1,174 @@
+"""Per-subscriber adaptation: the pure :mod:`sfu.bandwidth` logic fed by the transport.
+
+- :class:`RateMeter`: each producer's measured bitrate (its RTP octets over a window),
+  the cost of forwarding it (``Layer.bps``);
+- :class:`SubscriberLink`: one subscriber's (a salle's kiosk, a public viewer) downlink
+  estimate and allocation. Fed by its consumers' RTCP — the browser's REMB
+  (draft-alvestrand-rmcat-remb-03) and the report blocks of its receiver reports (RFC 3550
+  section 6.4.1: fraction lost, and the packets expected since the last block) — and by
+  the octets sent to it; :meth:`SubscriberLink.decide` spends the estimate in the order
+  audio, the president's/pinned slot, the speaker's, the others
+  (:class:`sfu.bandwidth.Allocator`), and says which video slots are paused;
+- :func:`affordable`: what each slot could take from the subscriber's budget, from which
+  the Router derives the REMB it sends each publisher (the highest any subscriber of its
+  picture could take, instead of a fixed maximum).
+
+Only one encoding per salle exists today (no simulcast yet): a producer has one layer,
+so a slot is either forwarded whole or paused, and the publisher is asked to fit the
+best-served subscriber. docs/media.md ("Adaptation wired") gives the figures and why.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .bandwidth import (
+    Allocation,
+    Allocator,
+    AllocatorSettings,
+    BytesSent,
+    DownlinkEstimator,
+    EstimatorSettings,
+    Layer,
+    LossReport,
+    ProducerLayers,
+    VideoSlot,
+)
+from .bandwidth.allocator import ladder, prefix_costs
+
+#: a REMB below this share of the video we send is a decrease (the share leaves room for
+#: the measure's own noise: sent and REMB are averaged over different windows)
+REMB_BELOW = 0.9
+
+
+class RateMeter:
+    """Bits per second of a growing octet counter, over the last ``window_s``."""
+
+    __slots__ = ("samples", "window_s")
+
+    def __init__(self, window_s: float = 2.0) -> None:
+        self.window_s = window_s
+        self.samples: deque[tuple[float, int]] = deque()
+
+    def sample(self, now: float, octets: int) -> None:
+        self.samples.append((now, octets))
+        while len(self.samples) > 2 and self.samples[1][0] <= now - self.window_s:
+            self.samples.popleft()
+
+    def bps(self) -> float:
+        if len(self.samples) < 2:
+            return 0.0
+        (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
+        return max(0.0, (b1 - b0) * 8 / (t1 - t0)) if t1 > t0 else 0.0
+
+
+@dataclass(frozen=True)
+class SlotSource:
+    """A video slot of a subscriber as the Router sees it: its source salle (None when
+    empty), that source's measured bitrate, and the slot's priority (0: the president's
+    or pinned salle, 1: the speaker, 2: the others)."""
+
+    slot: str
+    salle: str | None
+    bps: float
+    priority: int
+
+
+def priority_of(salle: str | None, first: Iterable[str | None], speaker: str | None) -> int:
+    if salle is not None and salle in set(first):
+        return 0
+    return 1 if salle is not None and salle == speaker else 2
+
+
+class SubscriberLink:
+    """One subscriber's downlink: feedback in, the paused video slots out."""
+
+    def __init__(self, estimator: EstimatorSettings, allocator: AllocatorSettings) -> None:
+        self.estimator = DownlinkEstimator(estimator)
+        self.allocator = Allocator(allocator)
+        self.reports: list[LossReport] = []
+        self.allocation: Allocation | None = None
+        self.paused: frozenset[str] = frozenset()
+        self.video_budget = 0.0
+        self.probes = 0
+        self.remb_decreases = 0
+        self.remb: tuple[float, float] | None = None  # (at, bps) not yet taken into account
+
+    # feedback (consumers' RTCP; the hot path of RTCP only) -------------------------------
+    def on_remb(self, now: float, bps: float) -> None:
+        """The browser's REMB. Chromium's covers the video it receives (the packets with
+        abs-send-time) and stays near 1.5 times what it receives while the link is not
+        congested: without padding probes (no RTX towards browsers yet) a REMB taken as a
+        ceiling would hold every subscriber at what it receives. It is taken as a
+        *decrease*: below the video we send, it brings the estimate down to it."""
+        if bps >= 0:
+            self.remb = (now, float(bps))
+
+    def on_report(self, fraction_lost: int, expected: int) -> None:
+        """One report block about a stream we send (``fraction_lost`` in 1/256)."""
+        if len(self.reports) < 64:
+            self.reports.append(LossReport(fraction_lost / 256.0, max(0, expected)))
+
+    # decision, once per adaptation tick ----------------------------------------------
+    def decide(
+        self, now: float, octets_sent: int, audio_bps: float, slots: list[SlotSource], floor_bps: float = 0.0
+    ) -> Allocation:
+        """Feed what was sent and reported since the last call, and allocate. A slot
+        whose source has no measured rate yet costs nothing (it is given its picture).
+        ``floor_bps``: a budget the caller guarantees (an audio-fallback trial)."""
+        est = self.estimator
+        est.on_sent(now, BytesSent(octets_sent))
+        if self.reports:
+            est.on_loss(now, self.reports)
+            self.reports = []
+        if self.remb is not None:
+            at, remb = self.remb
+            self.remb = None
+            video_sent = est.sent_bps(now) - audio_bps
+            if now - at < 2.0 and remb < REMB_BELOW * video_sent:
+                est.lower_to(now, remb + audio_bps)
+                self.remb_decreases += 1
+        video = [
+            VideoSlot(
+                s.slot,
+                s.priority,
+                None if s.salle is None else ProducerLayers(s.salle, (Layer(0, 0, s.bps),)),
+            )
+            for s in slots
+        ]
+        alloc = self.allocator
+        budget = max(est.estimate(now), floor_bps)
+        calm = est.loss is None or est.loss < alloc.settings.low_loss
+        if self.allocation is not None and self.allocation.paused and calm:
+            # probe: the link is idle below its next rung and gives no evidence by itself
+            rungs = ladder(video)
+            costs = prefix_costs(rungs)
+            k = sum(1 for r in rungs if alloc.current.get(r.slot) is not None)
+            since = None if alloc.last_change is None else now - alloc.last_change
+            if k < len(rungs) and (since is None or since >= alloc.probe_interval):
+                need = costs[k + 1] + audio_bps
+                if need > budget:
+                    est.probe(now, need)
+                    self.probes += 1
+                    budget = max(est.estimate(now), floor_bps)
+        allocation = alloc.decide(now, budget, audio_bps, video, est.loss)
+        self.allocation = allocation
+        self.video_budget = max(0.0, budget - audio_bps)
+        self.paused = frozenset(allocation.paused)
+        return allocation
+
+
+def affordable(link: SubscriberLink, slots: list[SlotSource]) -> Mapping[str, float]:
+    """Per slot with a source, what it could take from the subscriber's video budget:
+    the budget less what the slots served before it (higher priority, granted) cost."""
+    alloc = link.allocation
+    out: dict[str, float] = {}
+    ordered = sorted((s for s in slots if s.salle is not None), key=lambda s: (s.priority, s.slot))
+    spent = 0.0
+    for s in ordered:
+        out[s.slot] = max(0.0, link.video_budget - spent)
+        if alloc is not None and alloc.slots.get(s.slot) is not None:
+            spent += s.bps
+    return out

@@ -1,0 +1,476 @@
+"""The admin's routes: each checks the admin (:mod:`web.admin.csrf`), reads the form
+(:mod:`web.admin.forms`), stores what it returns in the council store
+(:class:`signaling.council_store.CouncilStore`) or the accounts, and shows the page
+(:mod:`web.admin.views`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from deliberation.agenda import KIND_LABELS, title_warnings
+from deliberation.commands import AddAgendaItem
+from deliberation.council import (
+    CompositionError,
+    Council,
+    SittingConfig,
+)
+from deliberation.deadlines import (
+    convocation_message,
+)
+from deliberation.journal import key_fingerprint, load_public_pem
+from deliberation.refusal import Refusal
+from signaling import datadir
+from signaling.accounts import AccountStore
+from signaling.auth import new_password
+from signaling.council_store import CouncilStore, now_iso
+from signaling.roles import ROLE_LABELS_FR, Role
+from web.admin.csrf import admin_claims, checked_post, load_csrf_key
+from web.admin.forms import (
+    MANAGED_ROLES,
+    Invalid,
+    account_from_form,
+    account_links,
+    add_agent,
+    add_commune,
+    add_member,
+    check_item,
+    convocation_check,
+    designate_president,
+    edit_member,
+    end_mandate,
+    item_command,
+    member_account_plan,
+    save_council,
+    save_salle,
+    seat_salle,
+    sitting_from_form,
+    slugify,
+)
+from web.admin.render import error, page
+from web.admin.views import (
+    NOTICES,
+    dashboard_context,
+    failed_sittings,
+    journal_exists,
+    sitting_context,
+    sitting_view,
+)
+from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY, HOSTED
+from web.session import session_account
+
+
+async def dashboard(request: web.Request) -> web.StreamResponse:
+    claims = admin_claims(request)
+    if isinstance(claims, web.Response):
+        return claims
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        try:
+            context = dashboard_context(request, store, notice=NOTICES.get(request.query.get("ok", "")))
+        except CompositionError as err:  # stored before the core checked it (issue 13)
+            return error(
+                request,
+                409,
+                "Composition du conseil refusée",
+                f"{err.message} Le conseil enregistré ne peut pas être chargé tel quel : faites corriger sa "
+                "composition dans le fichier du conseil (council.sqlite3) par la DSI, puis rechargez la page.",
+            )
+        return page(request, "admin.html", context)
+
+
+def _refuse(request: web.Request, store: CouncilStore, err: Invalid, form: dict[str, str]) -> web.Response:
+    return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
+
+
+#: A form of the dashboard: the council as it is (None before the first save) and the
+#: posted fields give the council to store, or raise Invalid.
+CouncilForm = Callable[[Council | None, dict[str, str]], Council]
+#: One that also acts on accounts and returns the notice to show.
+AccountsForm = Callable[[CouncilStore, Council, dict[str, str], AccountStore], str]
+
+
+def _dashboard_post(section: str, form_fn: CouncilForm | None = None, accounts_fn: AccountsForm | None = None):
+    """The handler of a dashboard form: checked post, the form's council stored, or the
+    dashboard again with the refusal (nothing changed)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        checked = await checked_post(request)
+        if isinstance(checked, web.Response):
+            return checked
+        _claims, form = checked
+        with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+            council = store.current()
+            try:
+                if council is None and section != "conseil":
+                    raise Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, section)
+                if accounts_fn is not None and council is not None:
+                    notice = accounts_fn(store, council, form, request.app[ACCOUNTS])
+                    return page(request, "admin.html", dashboard_context(request, store, notice=notice))
+                if form_fn is not None:
+                    store.save(form_fn(council, form))
+            except CompositionError as err:  # the core refuses the composition (R9, L.5211-6 …)
+                return _refuse(request, store, Invalid(err.message, None, section), form)
+            except Invalid as err:
+                err.section = err.section or section
+                return _refuse(request, store, err, form)
+        raise web.HTTPSeeOther(f"/admin?ok={section}#{section}")
+
+    return handler
+
+
+def end_member_mandate(store: CouncilStore, council: Council, form: dict[str, str], accounts: AccountStore) -> str:
+    """POST /admin/membres/fin: end a mandate, and end the sessions of the member's account
+    (it can no longer act in the sittings to come: the member is not in their council)."""
+    after, member = end_mandate(council, form)
+    store.save(after)
+    account = accounts.by_member(member.id)
+    if account is not None:
+        accounts.revoke_all_sessions(account.login)
+    return f"Fin du mandat de {member.name} enregistrée" + (
+        f" ; les sessions du compte « {account.login} » sont fermées." if account else "."
+    )
+
+
+async def save_account(request: web.Request) -> web.StreamResponse:
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    _claims, form = checked
+    accounts = request.app[ACCOUNTS]
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        council = store.current()
+        try:
+            login, password, role, label = account_from_form(form, council, accounts)
+            existing = accounts.get(login)
+            if existing is not None and existing.role not in MANAGED_ROLES:
+                raise Invalid(
+                    f"Champ « identifiant » : le compte « {login} » ({ROLE_LABELS_FR[existing.role]}) "
+                    "ne se modifie pas ici.",
+                    "identifiant",
+                    "comptes",
+                )
+            if form.get("reset") == "1":
+                if existing is None:
+                    raise Invalid(f"Champ « identifiant » : aucun compte « {login} ».", "identifiant", "comptes")
+                role, label = existing.role, existing.display_name
+                accounts.set_account(  # the same bindings, the agent's included (R4 scope)
+                    login,
+                    password,
+                    role,
+                    member_id=existing.member_id,
+                    salle_id=existing.salle_id,
+                    display_name=label,
+                    agent_id=existing.agent_id,
+                )
+            else:
+                links = account_links(form, council, role)
+                accounts.set_account(
+                    login,
+                    password,
+                    role,
+                    member_id=links.member_id,
+                    salle_id=links.salle_id,
+                    display_name=label,
+                    agent_id=links.agent_id,
+                )
+        except Invalid as err:
+            return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
+        return page(
+            request,
+            "admin.html",
+            dashboard_context(
+                request,
+                store,
+                password={"login": login, "password": password, "role": ROLE_LABELS_FR[role]},
+                notice=f"Compte « {login} » {'réinitialisé' if form.get('reset') == '1' else 'enregistré'}.",
+            ),
+        )
+
+
+def president_designation(store: CouncilStore, council: Council, form: dict[str, str], accounts: AccountStore) -> str:
+    """POST /admin/president: the president the council elected. Their account becomes the
+    presidency's; the former president's account becomes an élu's (sessions closed)."""
+    after = designate_president(council, form)
+    store.save(after)
+    moved = []
+    former = accounts.by_member(council.president_id) if council.president_id else None
+    if former is not None and former.role is Role.PRESIDENT and council.president_id != after.president_id:
+        accounts.change_role(former.login, Role.COUNCILLOR)
+        moved.append(f"« {former.login} » redevient un compte d'élu")
+    new = accounts.by_member(after.president_id)
+    if new is not None and new.role is Role.COUNCILLOR:
+        accounts.change_role(new.login, Role.PRESIDENT)
+        moved.append(f"« {new.login} » devient le compte de présidence")
+    president = after.member(after.president_id)
+    return (
+        f"Président désigné : {president.name if president else after.president_id}"
+        + (f" ; {', '.join(moved)}" if moved else "")
+        + ". Les séances déjà convoquées gardent le président de leur convocation."
+    )
+
+
+async def member_accounts(request: web.Request) -> web.StreamResponse:
+    """POST /admin/comptes/elus: one account per member who has none (the president's is
+    the presidency's), each password shown once."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    accounts = request.app[ACCOUNTS]
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        council = store.current()
+        if council is None:
+            err = Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, "comptes")
+            return page(request, "admin.html", dashboard_context(request, store, error=err), status=400)
+        existing = accounts.all()
+        plan = member_account_plan(council, {a.login for a in existing}, {a.member_id for a in existing if a.member_id})
+        seat = seat_salle(council)
+        created = []
+        for login, role, member in plan:
+            password = new_password()
+            accounts.set_account(
+                login,
+                password,
+                role,
+                member_id=member.id,
+                salle_id=seat if role is Role.PRESIDENT else None,
+                display_name=member.name,
+            )
+            created.append({"login": login, "name": member.name, "role": ROLE_LABELS_FR[role], "password": password})
+        notice = (
+            f"{len(created)} compte(s) d'élu créé(s)." if created else "Chaque membre a déjà son compte : rien à créer."
+        )
+        return page(request, "admin.html", dashboard_context(request, store, notice=notice, passwords=created))
+
+
+async def create_sitting(request: web.Request) -> web.StreamResponse:
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    _claims, form = checked
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        council = store.current()
+        try:
+            if council is None:
+                raise Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, "seances")
+            existing = store.sittings(council.id)
+            failed = failed_sittings(request.app[CONFIG].data_dir, existing)
+            config = sitting_from_form(form, council, existing, failed)
+        except Invalid as err:
+            return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
+        store.save_sitting(council.id, config)
+    raise web.HTTPSeeOther(f"/admin/seances/{config.id}?cree=1")
+
+
+def _sitting_or_404(
+    request: web.Request, store: CouncilStore
+) -> tuple[Council, SittingConfig, list[SittingConfig]] | web.Response:
+    council = store.current()
+    sitting_id = request.match_info["seance"]
+    sittings = store.sittings(council.id) if council else []
+    sitting = next((s for s in sittings if s.id == sitting_id), None)
+    if council is None or sitting is None:
+        return error(request, 404, "Séance inconnue", "Aucune séance enregistrée sous cet identifiant.")
+    return council, sitting, sittings
+
+
+async def sitting_page(request: web.Request) -> web.StreamResponse:
+    claims = admin_claims(request)
+    if isinstance(claims, web.Response):
+        return claims
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        found = _sitting_or_404(request, store)
+        if isinstance(found, web.Response):
+            return found
+        council, sitting, sittings = found
+        return page(
+            request,
+            "admin_sitting.html",
+            sitting_context(
+                request,
+                council,
+                sitting,
+                sittings,
+                store.agenda(council.id, sitting.id),
+                store.convened_at(council.id, sitting.id),
+            ),
+        )
+
+
+async def add_item(request: web.Request) -> web.StreamResponse:
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    _claims, form = checked
+    data_dir = request.app[CONFIG].data_dir
+    with CouncilStore.in_data_dir(data_dir) as store:
+        found = _sitting_or_404(request, store)
+        if isinstance(found, web.Response):
+            return found
+        council, sitting, sittings = found
+        items = store.agenda(council.id, sitting.id)
+        title = form.get("title", "")[:300]
+        item_id = form.get("item_id", "") or slugify(title)
+        if not form.get("item_id"):
+            base, n = item_id, 2
+            while any(i.item_id == item_id for i in items):
+                item_id, n = f"{base}-{n}", n + 1
+        convened_at = store.convened_at(council.id, sitting.id)
+        if convened_at is not None or journal_exists(data_dir, sitting.id):
+            result: Refusal | AddAgendaItem = Refusal(
+                "R6",
+                "R6 — la séance est convoquée : l'ordre du jour de la convocation ne change plus ici.",
+            )
+        else:
+            result = check_item(council, sitting, items, item_command(item_id, title, form))
+        if isinstance(result, Refusal):
+            return page(
+                request,
+                "admin_sitting.html",
+                sitting_context(
+                    request,
+                    council,
+                    sitting,
+                    sittings,
+                    items,
+                    convened_at,
+                    form=form,
+                    error=Invalid(result.message, result.field, "points"),
+                ),
+                status=400,
+            )
+        store.add_agenda_item(council.id, sitting.id, result)
+    raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?ajoute=1#ordre-du-jour")
+
+
+async def convene(request: web.Request) -> web.StreamResponse:
+    """POST /admin/seances/<id>/convoquer: the agenda is fixed and the convocation sent (R6,
+    L.2121-10: it states the agenda). The running server hosts the sitting at once: its
+    journal starts from the council, the salles and the agenda as stored (web.sittings)."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    _claims, form = checked
+    data_dir = request.app[CONFIG].data_dir
+    with CouncilStore.in_data_dir(data_dir) as store:
+        found = _sitting_or_404(request, store)
+        if isinstance(found, web.Response):
+            return found
+        council, sitting, sittings = found
+        items = store.agenda(council.id, sitting.id)
+        convened_at = store.convened_at(council.id, sitting.id)
+        try:
+            convocation_check(council, sitting, items, convened_at, form)
+        except Invalid as err:
+            return page(
+                request,
+                "admin_sitting.html",
+                sitting_context(request, council, sitting, sittings, items, convened_at, error=err),
+                status=400,
+            )
+        store.convene(council.id, sitting.id, now_iso())
+    await request.app[HOSTED].sync(data_dir)
+    raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?convoquee=1#convocation")
+
+
+async def api_check_item(request: web.Request) -> web.StreamResponse:
+    """The agenda form's check as it is typed: {ok, rule, field, message} (JSON, read-only)."""
+    claims = session_account(request)
+    if claims is None or claims.role is not Role.ADMIN:
+        return web.json_response(
+            {"ok": False, "rule": "ROLE", "field": None, "message": "Réservé à l'administrateur."}, status=403
+        )
+    q = request.query
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        council = store.current()
+        sitting = next((s for s in store.sittings(council.id) if s.id == q.get("seance")), None) if council else None
+        if sitting is None:
+            return web.json_response(
+                {"ok": False, "rule": None, "field": "seance", "message": "Séance inconnue."}, status=404
+            )
+        items = store.agenda(council.id, sitting.id)
+    title = q.get("titre", "")[:300]
+    if not title.strip():
+        return web.json_response({"ok": False, "rule": None, "field": "intitulé", "message": "", "empty": True})
+    item_id = q.get("identifiant") or "verification"
+    fields = {
+        "kind": q.get("nature", "deliberation"),
+        "matiere_code": q.get("matiere", "5.2"),
+        "body": q.get("organe", ""),
+        "body_name": q.get("nom_organe", ""),
+        "seats": q.get("sieges", "1"),
+    }
+    command = item_command(item_id, title, fields)
+    # R12: the title never refuses, it may only warn (the nature decides)
+    warnings = title_warnings(command.kind, command.body, title)
+    result = check_item(council, sitting, items, command)
+    if isinstance(result, Refusal):
+        return web.json_response(
+            {"ok": False, "rule": result.rule, "field": result.field, "message": result.message, "warnings": warnings}
+        )
+    note = "" if sitting.teleconference else "Séance en un lieu unique : ce point y est permis."
+    return web.json_response({"ok": True, "rule": None, "field": None, "message": note, "warnings": warnings})
+
+
+async def convocation(request: web.Request) -> web.StreamResponse:
+    claims = admin_claims(request)
+    if isinstance(claims, web.Response):
+        return claims
+    data_dir = request.app[CONFIG].data_dir
+    with CouncilStore.in_data_dir(data_dir) as store:
+        found = _sitting_or_404(request, store)
+        if isinstance(found, web.Response):
+            return found
+        council, sitting, sittings = found
+        items = store.agenda(council.id, sitting.id)
+    fingerprint = None
+    pub = datadir.DataDir.of(data_dir).council_public_key
+    if pub.is_file():
+        try:
+            fingerprint = key_fingerprint(load_public_pem(pub.read_bytes()))
+        except ValueError:
+            fingerprint = None
+    seat = next((x for x in council.salles if x.is_seat), None)
+    president = council.member(council.president_id)
+    return page(
+        request,
+        "convocation.html",
+        {
+            "council": council,
+            "s": sitting_view(sitting, sittings),
+            "items": items,
+            "kind_labels": KIND_LABELS,
+            "salles": [x for x in council.salles if x.designated],
+            "undesignated": [x for x in council.salles if not x.designated],
+            "seat": seat,
+            "president": president,
+            "fingerprint": fingerprint,
+            "commune_name": lambda cid: council.commune(cid).name if council.commune(cid) else cid,
+            "late": convocation_message(sitting.convened_on, sitting.scheduled_at),
+        },
+    )
+
+
+def add_admin_routes(app: web.Application) -> None:
+    """Register the admin pages."""
+
+    app[CSRF_KEY] = load_csrf_key(app[CONFIG].data_dir)
+
+    app.router.add_get("/admin", dashboard)
+    app.router.add_post("/admin/conseil", _dashboard_post("conseil", save_council))
+    app.router.add_post("/admin/communes", _dashboard_post("commune", add_commune))
+    app.router.add_post("/admin/membres", _dashboard_post("membre", add_member))
+    app.router.add_post("/admin/membres/modifier", _dashboard_post("membre-modifier", edit_member))
+    app.router.add_post("/admin/membres/fin", _dashboard_post("membre-fin", accounts_fn=end_member_mandate))
+    app.router.add_post("/admin/salles", _dashboard_post("salle", save_salle))
+    app.router.add_post("/admin/agents", _dashboard_post("agent", add_agent))
+    app.router.add_post("/admin/comptes", save_account)
+    app.router.add_post("/admin/comptes/elus", member_accounts)
+    app.router.add_post("/admin/president", _dashboard_post("president", accounts_fn=president_designation))
+    app.router.add_post("/admin/seances", create_sitting)
+    app.router.add_get("/admin/seances/{seance}", sitting_page)
+    app.router.add_post("/admin/seances/{seance}/points", add_item)
+    app.router.add_get("/admin/seances/{seance}/convocation", convocation)
+    app.router.add_post("/admin/seances/{seance}/convoquer", convene)
+    app.router.add_get("/admin/api/point", api_check_item)

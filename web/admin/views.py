@@ -1,0 +1,256 @@
+"""What the admin pages show, computed from the store: the semester standing (R23), the
+warnings of a sitting (R6, R23), the sobriety figures, the sittings that failed for lack
+of quorum (R8), the kiosk links, and the context of each page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from deliberation.actes import ACTES_MATIERES
+from deliberation.agenda import BANNED_KINDS, BODY_LABELS, KIND_LABELS, NATURES, Body, title_warnings
+from deliberation.commands import AddAgendaItem
+from deliberation.council import (
+    Council,
+    Reconvocation,
+    Seat,
+    SittingConfig,
+)
+from deliberation.deadlines import (
+    SittingSlot,
+    clear_days_between,
+    convocation_message,
+    semester_of,
+    semester_standing,
+    semester_warning,
+)
+from deliberation.journal import JournalError, load_public_pem, read_verified
+from deliberation.minutes import french_date, french_time
+from deliberation.reconvocation import reconvocation_of
+from signaling import datadir, sobriety
+from signaling.auth import KIOSK_TTL_S
+from signaling.council_store import CouncilStore
+from signaling.roles import ROLE_LABELS_FR, Role
+from web.admin.csrf import csrf_token
+from web.admin.forms import MANAGED_ROLES
+from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER
+
+
+def semester_label(sem: tuple[int, int]) -> str:
+    year, half = sem
+    return f"{half}{'er' if half == 1 else 'e'} semestre {year}"
+
+
+def _slots(sittings: list[SittingConfig]) -> list[SittingSlot]:
+    return [SittingSlot(s.scheduled_at, s.teleconference) for s in sittings]
+
+
+def sitting_warnings(sitting: SittingConfig, sittings: list[SittingConfig]) -> list[str]:
+    """R6 (late convocation) and R23 (no single-place sitting this semester)."""
+    out = []
+    late = convocation_message(sitting.convened_on, sitting.scheduled_at)
+    if late:
+        out.append(late)
+    r23 = semester_warning(
+        _slots([s for s in sittings if s.id != sitting.id]), SittingSlot(sitting.scheduled_at, sitting.teleconference)
+    )
+    if r23:
+        out.append(r23)
+    return out
+
+
+def standing_rows(sittings: list[SittingConfig], today: date) -> list[dict[str, Any]]:
+    """R23: each semester with sittings, and the current one, with its single-place standing."""
+    standing = semester_standing(_slots(sittings))
+    standing.setdefault(semester_of(today), False)
+    rows = []
+    for sem in sorted(standing):
+        held = [s for s in sittings if semester_of(s.scheduled_at) == sem]
+        rows.append(
+            {
+                "label": semester_label(sem),
+                "ok": standing[sem],
+                "count": len(held),
+                "visio": sum(s.teleconference for s in held),
+                "current": sem == semester_of(today),
+            }
+        )
+    return rows
+
+
+def sitting_view(s: SittingConfig, sittings: list[SittingConfig]) -> dict[str, Any]:
+    return {
+        "config": s,
+        "date": french_date(s.scheduled_at),
+        "time": french_time(s.scheduled_at),
+        "convened": french_date(s.convened_on),
+        "clear_days": clear_days_between(s.convened_on, s.scheduled_at),
+        "warnings": sitting_warnings(s, sittings),
+    }
+
+
+def sobriety_view(data_dir: Path, sitting_id: str, council: Council | None) -> dict[str, Any] | None:
+    """The data a sitting moved, as stored with it (signaling.sobriety), for the admin pages."""
+    record = sobriety.read(data_dir, sitting_id)
+    if record is None:
+        return None
+    figures = record["figures"]
+    size = sobriety.french_size
+    rows = [
+        {
+            "salle": council.salle(sid).name if council and council.salle(sid) else sid,
+            "moved": size(r["moved_bytes"]),
+            "in": size(r["in_bytes"]),
+            "out": size(r["out_bytes"]),
+            "mesh": size(r["mesh_bytes"]),
+            "slots_saved": size(r["slots_saved_bytes"]),
+            "audio_only_saved": size(r["audio_only_saved_bytes"]) if r["audio_only_seconds"] else "—",
+            "audio_only_minutes": round(r["audio_only_seconds"] / 60),
+        }
+        for sid, r in figures["salles"].items()
+    ]
+    t = figures["totals"]
+    return {
+        "totals": sobriety.summary_fr(figures),
+        "viewers": size(t["viewers_out_bytes"]),
+        "salles": rows,
+        "closed": bool(record.get("closed")),
+        "updated_at": record.get("updated_at", ""),
+    }
+
+
+def journal_exists(data_dir: Path, sitting_id: str) -> bool:
+    return datadir.DataDir.of(data_dir).journal(sitting_id).exists()
+
+
+def failed_sittings(data_dir: Path, sittings: list[SittingConfig]) -> dict[str, Reconvocation]:
+    """R8: the sittings whose verified journal records a lack of quorum, each with the link a
+    new convocation carries (deliberation.reconvocation). A journal that does not verify with
+    the council's key is left out: the link would prove nothing."""
+    pub = Path(data_dir) / "keys" / "council-ed25519.pub"
+    if not pub.is_file():
+        return {}
+    try:
+        key = load_public_pem(pub.read_bytes())
+    except ValueError:
+        return {}
+    out: dict[str, Reconvocation] = {}
+    for sitting in sittings:
+        path = Path(data_dir) / "sittings" / sitting.id / "journal.jsonl"
+        if not path.is_file():
+            continue
+        try:
+            found = reconvocation_of(read_verified(path, key))
+        except (JournalError, OSError, ValueError):
+            continue
+        if found is not None:
+            out[sitting.id] = found
+    return out
+
+
+def kiosk_links(request: web.Request, council: Council, sitting_id: str | None = None) -> list[dict[str, str]]:
+    """The kiosk links of the hosted sittings (or of one), each saying which sitting it is
+    for: a salle shared by two sittings has one link per sitting (the token names it)."""
+    signer = request.app[SIGNER]
+    origin = f"{request.scheme}://{request.host}"
+    out = []
+    for spec in request.app[HOSTED].specs.values():
+        if sitting_id is not None and spec.id != sitting_id:
+            continue
+        hosted_salles = {s.id for s in spec.salles}
+        for salle in council.salles:
+            if salle.designated and salle.id in hosted_salles:
+                token = signer.issue(Role.KIOSK, salle=salle.id, sitting=spec.id, ttl_s=KIOSK_TTL_S)
+                out.append(
+                    {
+                        "sitting": spec.title,
+                        "sitting_id": spec.id,
+                        "salle": salle.name,
+                        "url": f"{origin}/salle/{salle.id}?token={token}",
+                    }
+                )
+    return out
+
+
+def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -> dict[str, Any]:
+    council = store.current()
+    config = request.app[CONFIG]
+    sittings = store.sittings(council.id) if council else []
+    accounts = request.app[ACCOUNTS].all()
+    kiosks = kiosk_links(request, council) if council else []
+    titulaires = [m for m in council.members if m.seat == Seat.TITULAIRE] if council else []
+    return {
+        "council": council,
+        "titulaires": titulaires,
+        "suppleants": [m for m in council.members if m.seat == Seat.SUPPLEANT] if council else [],
+        "commune_name": (lambda cid: council.commune(cid).name if council and council.commune(cid) else cid),
+        "member_name": (
+            lambda mid: council.member(mid).name if council and mid and council.member(mid) else (mid or "")
+        ),
+        "salle_name": (lambda sid: council.salle(sid).name if council and sid and council.salle(sid) else (sid or "")),
+        "sittings": [sitting_view(s, sittings) for s in sittings],
+        "failed_sittings": failed_sittings(config.data_dir, sittings),
+        "sobriety": {s.id: sobriety_view(config.data_dir, s.id, council) for s in sittings},
+        "standing": standing_rows(sittings, date.today()),
+        "accounts": accounts,
+        "role_labels": ROLE_LABELS_FR,
+        "managed_roles": MANAGED_ROLES,
+        "kiosks": kiosks,
+        "csrf": csrf_token(request),
+        "form": {},
+        "error": None,
+        "notice": None,
+        "password": None,
+        "passwords": [],
+        **extra,
+    }
+
+
+NOTICES = {
+    "conseil": "Conseil enregistré.",
+    "commune": "Commune ajoutée.",
+    "membre": "Membre ajouté.",
+    "membre-modifier": "Membre modifié.",
+    "salle": "Salle enregistrée avec sa délibération de désignation.",
+    "agent": "Agent enregistré.",
+}
+
+
+def sitting_context(
+    request: web.Request,
+    council: Council,
+    sitting: SittingConfig,
+    sittings: list[SittingConfig],
+    items: list[AddAgendaItem],
+    convened_at: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    config = request.app[CONFIG]
+    return {
+        "council": council,
+        "s": sitting_view(sitting, sittings),
+        "items": items,
+        "kind_labels": KIND_LABELS,
+        "natures": NATURES,
+        "bodies": [(b.value, BODY_LABELS[b]) for b in Body],
+        "body_labels": {b.value: BODY_LABELS[b] for b in Body},
+        "warnings_of": lambda i: title_warnings(i.kind, i.body, i.title),
+        "banned_kinds": set(BANNED_KINDS),
+        "matieres": ACTES_MATIERES,
+        "csrf": csrf_token(request),
+        "form": {},
+        "error": None,
+        "journaled": journal_exists(config.data_dir, sitting.id),
+        "convened_at": convened_at and french_date(convened_at[:10]),
+        "hosted": sitting.id in request.app[HOSTED].specs,
+        "kiosks": kiosk_links(request, council, sitting.id),
+        "convened_notice": request.query.get("convoquee") == "1",
+        "created": request.query.get("cree") == "1",
+        "added": request.query.get("ajoute") == "1",
+        "sobriety": sobriety_view(config.data_dir, sitting.id, council),
+        **extra,
+    }
