@@ -41,6 +41,7 @@ from signaling.datadir import DataDir
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.appkeys import CONFIG, ROOMS, SITTINGS
 from web.audit_cache import AuditCache
+from web.next_page import login_redirect
 from web.session import session_account
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.PRESIDENT, Role.ADMIN})
@@ -89,7 +90,9 @@ def _not_found(request: web.Request, title: str, detail: str) -> web.Response:
 def _check(request: web.Request) -> tuple[Any, str] | web.Response:
     """(claims, sitting id) or the French refusal page."""
     claims = session_account(request)
-    if claims is None or claims.role not in AUDIT_ROLES:
+    if claims is None:
+        raise login_redirect(request)  # and back to this page once logged in
+    if claims.role not in AUDIT_ROLES:
         return _forbidden(
             request,
             "Le journal et sa vérification sont réservés à l'auditeur, au président et à "

@@ -30,6 +30,7 @@ from signaling.accounts import Account
 from signaling.auth import session_ref
 from signaling.login_throttle import LoginThrottle
 from web.appkeys import ACCOUNTS, CONFIG, METRICS, SESSION_COOKIE, SIGNER
+from web.next_page import safe_next
 from web.origin import same_origin
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ class LoginGate:
 LOGIN_GATE = web.AppKey("login_gate", LoginGate)
 
 
-def _form(request: web.Request, error: str, login: str, status: int) -> web.Response:
-    return aiohttp_jinja2.render_template("login.html", request, {"error": error, "login": login}, status=status)
+def _form(request: web.Request, error: str, login: str, status: int, next_page: str = "/") -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "login.html", request, {"error": error, "login": login, "next": next_page}, status=status
+    )
 
 
 def foreign_form(request: web.Request) -> bool:
@@ -76,11 +79,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     login = str(form.get("login", ""))[:128].strip()
     password = str(form.get("password", ""))[:256]
+    next_page = safe_next(form.get("next"))  # issue 15: back to the page asked, on this site only
     gate = request.app[LOGIN_GATE]
     metrics = request.app[METRICS]
     if gate.throttle.refused(request.remote, login) is not None:
         metrics.logins.labels("throttled").inc()
-        return _form(request, "Trop d'essais. Patientez quelques minutes avant de réessayer.", login, 429)
+        return _form(request, "Trop d'essais. Patientez quelques minutes avant de réessayer.", login, 429, next_page)
     account: Account | None = None
     if login:
         gate.throttle.attempt(login)
@@ -91,7 +95,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if account is None:
         gate.throttle.failed(request.remote, login)
         metrics.logins.labels("failed").inc()
-        return _form(request, "Identifiant ou mot de passe incorrect.", login, 401)
+        return _form(request, "Identifiant ou mot de passe incorrect.", login, 401, next_page)
     metrics.logins.labels("ok").inc()
     config = request.app[CONFIG]
     # T10: a random session id (revoked at logout) and the account's session generation
@@ -110,7 +114,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     )
     # the same digest as the journal's actor.session (issue 12.11): who opened which session
     log.info("connexion de %s : session %s, génération %d", account.login, session_ref(sid), gen)
-    response = web.HTTPSeeOther("/")
+    response = web.HTTPSeeOther(next_page)  # back to the page asked before logging in
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -32,6 +32,7 @@ from web.appkeys import (
     SOCKETS,
 )
 from web.login import login_submit
+from web.next_page import login_redirect, safe_next
 from web.origin import same_origin
 from web.session import error_page, session_account, socket_cookie_claims
 from web.sittings import current_room
@@ -90,7 +91,9 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
-    return aiohttp_jinja2.render_template("login.html", request, {"error": None, "login": ""})
+    return aiohttp_jinja2.render_template(
+        "login.html", request, {"error": None, "login": "", "next": safe_next(request.query.get("next"))}
+    )
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -146,7 +149,7 @@ async def kiosk_page(request: web.Request) -> web.StreamResponse:
 async def moderation_page(request: web.Request) -> web.StreamResponse:
     claims = session_account(request)
     if claims is None:
-        raise web.HTTPSeeOther("/login")
+        raise login_redirect(request)  # and back here once logged in
     if claims.role not in (Role.MODERATOR, Role.PRESIDENT):
         return error_page(request, 403, "Accès refusé", "La modération est réservée au président et aux modérateurs.")
     rooms = request.app[ROOMS]

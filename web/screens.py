@@ -16,6 +16,7 @@ from aiohttp import web
 from deliberation.agenda import NATURES, ItemKind
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.appkeys import ACCOUNTS, ROOMS, SITTINGS
+from web.next_page import login_redirect
 from web.session import error_page, session_account
 from web.sittings import current_room
 
@@ -28,7 +29,7 @@ def _guard(request: web.Request, roles: tuple[Role, ...], refusal: str):
     """The session's claims and the sitting, or the response to send instead."""
     claims = session_account(request)
     if claims is None:
-        raise web.HTTPSeeOther("/login")
+        raise login_redirect(request)  # and back here once logged in
     if claims.role not in roles:
         return None, None, error_page(request, 403, "Accès refusé", refusal)
     room = _room(request)

@@ -149,6 +149,25 @@ def audio_packets(client: Client) -> int:
     return sum(len(p) for slot, p in client.packets.items() if slot != "programme")
 
 
+#: checked in at belcourt before the opening: 9 of 17, the quorum (m05 arrives later)
+PRESENT = ["m01", "m02", "m03", "m04", "m06", "m07", "m08", "m10", "m11"]
+
+
+async def open_when_transmitting(president: Socket, timeout: float = 20.0) -> None:
+    """OpenSitting, retried while R7 refuses it (the server measures belcourt's transmission
+    a few seconds after ICE connects); bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        president.n += 1
+        rid = f"open{president.n}"
+        await president.send(id=rid, type="command", command={"type": "OpenSitting"})
+        got = await president.wait(lambda m, rid=rid: m.get("re") == rid and m["type"] in ("ack", "error"))
+        if got["type"] == "ack":
+            return
+        assert got.get("code") == "R7" and time.monotonic() < deadline, got
+        await asyncio.sleep(0.5)
+
+
 async def until(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -201,6 +220,21 @@ async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_c
             assert await kiosk.connect(a.url, signer.issue(Role.KIOSK, salle="belcourt", sitting="demo")) == a.url
             clients.append(await kiosk.media("salle", "belcourt", amplitude=0.3))
 
+            # The public gets the salles only while the sitting is open (R2, R11, issue 15):
+            # quorum checked in at belcourt, the secretary, then the opening once belcourt transmits.
+            agent_socket = Socket(session)
+            sockets.append(agent_socket)
+            await agent_socket.connect(a.url, agent)
+            for member in PRESENT:
+                await agent_socket.request(
+                    "ack", type="command", command={"type": "CheckIn", "member_id": member, "salle_id": "belcourt"}
+                )
+            president = Socket(session)
+            sockets.append(president)
+            await president.connect(a.url, signer.issue(Role.PRESIDENT, member="m01", salle="belcourt", sitting="demo"))
+            await president.request("ack", type="command", command={"type": "AppointSecretary", "member_id": "m03"})
+            await open_when_transmitting(president)
+
             # Three viewers enter through a: two are served there, the third is sent to b.
             viewers = []
             for i in range(3):
@@ -231,25 +265,22 @@ async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_c
             assert edge["viewers"] == 1 and edge["link"]["state"] == "up" and edge["link"]["connections"] == 1, edge
 
             # A journaled command on a reaches the viewer on b (Redis pub/sub).
-            agent_socket = Socket(session)
-            sockets.append(agent_socket)
-            await agent_socket.connect(a.url, agent)
             mark = len(viewers[2].messages)
             ack = await agent_socket.request(
-                "ack", type="command", command={"type": "CheckIn", "member_id": "m01", "salle_id": "belcourt"}
+                "ack", type="command", command={"type": "CheckIn", "member_id": "m05", "salle_id": "belcourt"}
             )
             assert ack["events"]
             lines = (
                 await agent_socket.wait(
                     lambda m: (
-                        m["type"] == "sitting" and any(p["id"] == "m01" for p in m["view"]["salles"][0]["present"])
+                        m["type"] == "sitting" and any(p["id"] == "m05" for p in m["view"]["salles"][0]["present"])
                     )
                 )
             )["view"]["journal"]["lines"]
             got = await viewers[2].wait(
                 lambda m: m["type"] == "sitting" and m["view"]["journal"]["lines"] >= lines, timeout=10, start=mark
             )
-            assert any(p["id"] == "m01" for p in got["view"]["salles"][0]["present"])
+            assert any(p["id"] == "m05" for p in got["view"]["salles"][0]["present"])
 
             # Still one relay; the viewer's departure closes the edge after edge_linger_s.
             assert get_json(a.url + "/cluster/cascade")["held"]["demo"]["relays"] == [f"relay:{b_id}"]

@@ -64,13 +64,11 @@ async def login(client, role: Role, login: str = "user", **kw) -> None:
 
 
 async def test_audit_page_refuses_councillor_public_and_kiosk_in_french(client, config, rehearsal):
-    r = await client.get("/audit/demo")  # the public: no session
-    body = await r.text()
-    assert r.status == 403 and "Accès refusé" in body and "auditeur" in body
     kiosk = client.app[SIGNER].issue(Role.KIOSK, salle="vaux", sitting="demo")
     client.session.cookie_jar.update_cookies({"seance_session": kiosk})
-    assert (await client.get("/audit/demo")).status == 403
-    assert (await client.get("/audit/demo/journal.jsonl")).status == 403
+    for path in ("/audit/demo", "/audit/demo/journal.jsonl"):  # a kiosk is no one's session: the login page
+        r = await client.get(path, allow_redirects=False)
+        assert r.status == 303 and r.headers["Location"].startswith("/login?next="), path
     await login(client, Role.COUNCILLOR, "elu", member_id="m05")
     for path in (
         "/audit/demo",
@@ -81,6 +79,21 @@ async def test_audit_page_refuses_councillor_public_and_kiosk_in_french(client, 
     ):
         r = await client.get(path)
         assert r.status == 403 and "Accès refusé" in await r.text(), path
+
+
+async def test_logged_out_the_audit_page_leads_to_the_login_and_back(client, config, rehearsal):
+    """Issue 15 (point 7): no « Accès refusé » to someone not logged in yet: the login page,
+    then the page asked for."""
+    for path in ("/audit/demo", "/audit/demo/proces-verbal.html"):
+        r = await client.get(path, allow_redirects=False)
+        assert r.status == 303 and r.headers["Location"] == "/login?next=" + path, r.headers
+    r = await client.get("/login?next=/audit/demo")
+    assert 'name="next" value="/audit/demo"' in await r.text()
+    client.app[ACCOUNTS].set_account("auditrice", "pw-secret-1", Role.AUDITOR)
+    r = await client.post(
+        "/login", data={"login": "auditrice", "password": "pw-secret-1", "next": "/audit/demo"}, allow_redirects=False
+    )
+    assert r.status == 303 and r.headers["Location"] == "/audit/demo"
 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.PRESIDENT, Role.ADMIN])

@@ -44,8 +44,9 @@ PAGES = {
 
 @pytest.mark.parametrize("path", list(PAGES))
 async def test_screens_need_a_session(client, path):
+    """Logged out: the login page, which comes back to this page afterwards (issue 15)."""
     r = await client.get(path, allow_redirects=False)
-    assert r.status == 303 and r.headers["Location"] == "/login"
+    assert r.status == 303 and r.headers["Location"] == f"/login?next={path}"
 
 
 @pytest.mark.parametrize("path", list(PAGES))
