@@ -15,6 +15,7 @@ of the same id, its journal starts from the store.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -112,8 +113,14 @@ class HostedSittings:
         return [spec for spec in found if self.add(spec)]
 
     async def sync(self, data_dir: Path) -> list[str]:
-        """Refresh from the store and hand each new sitting to ``on_added``; their ids."""
-        added = self.refresh(data_dir)
+        """Refresh from the store and hand each new sitting to ``on_added``; their ids. The
+        store is read in a thread: the event loop also forwards the media."""
+        try:
+            found = await asyncio.to_thread(convened_specs, data_dir)
+        except Exception:  # a store being written, a locked file: next time
+            log.exception("lecture des séances convoquées (council.sqlite3)")
+            return []
+        added = [spec for spec in found if self.add(spec)]
         for spec in added:
             log.info("séance %s convoquée : servie sans redémarrage", spec.id)
             for callback in self.on_added:
