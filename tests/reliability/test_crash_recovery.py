@@ -47,7 +47,7 @@ from reliability_support import Server, WsClient, signer, ws_connect
 from sfu_clients import Client
 
 from deliberation.audit import audit_file, rebuild
-from deliberation.journal import load_public_pem, verify_lines
+from deliberation.journal import last_signed_head, load_public_pem, verify_lines
 from deliberation.view import sitting_view
 from signaling.roles import Role
 from signaling.sitting import journal_path
@@ -281,6 +281,7 @@ async def test_kill_9_at_seeded_points_of_a_scripted_sitting_loses_nothing(tmp_p
                     "lines": len(entries),
                     "head": hashlib.sha256(entries[-1].raw).hexdigest(),
                     "signed_checkpoints": sum(e.kind == "checkpoint" for e in entries),
+                    "signed_head": last_signed_head(entries),
                 },
             )
             shown = {k: v for k, v in view.items() if k != "media"}
