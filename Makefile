@@ -63,10 +63,12 @@ demo: install
 node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-# ruff (lint and format, one configuration in pyproject.toml), pinned in the test extra.
+# ruff (lint and format, one configuration in pyproject.toml) and mypy (strict on
+# deliberation/ and signaling/, [tool.mypy]), pinned in the test extra.
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: system-deps install-test node_modules/axe-core/axe.min.js lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

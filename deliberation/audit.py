@@ -14,7 +14,9 @@ Three layers, each naming the first line that fails and why:
    rebuilt so far, and must yield exactly the journaled events.
 
 A complete journal ends with the closing of the sitting and a signed checkpoint; with
-``allow_open`` a journal of a sitting under way is accepted up to its last line.
+``allow_open`` a journal of a sitting under way is accepted up to its last line (in
+format 2 that line is a signature: an unsigned tail fails the first layer).
+:class:`IncrementalAudit` runs the same layers on a growing journal, each line once.
 """
 
 from __future__ import annotations

@@ -202,8 +202,13 @@ class ReportPublicStream(Command):
 
 @dataclass(frozen=True)
 class SetAudioOnly(Command):
+    """R3 (R.5211-2 CGCT: « par la vidéo, ou à défaut par l'audio »): by the salle's
+    agent, or by the system when the salle's link cannot carry the picture, then with the
+    measured ``figures`` that caused it (journaled)."""
+
     salle_id: str
     audio_only: bool
+    figures: str = ""
     _ids = ("salle_id",)
 
 

@@ -482,7 +482,9 @@ def _public_stream(s: Seance, c: ReportPublicStream, actor: Actor) -> Decision:
 
 
 def _audio_only(s: Seance, c: SetAudioOnly, actor: Actor) -> Decision:
-    if actor.role not in (Role.PRESIDENT, Role.MODERATOR) and (r := _agent_of(s, actor, c.salle_id)) is not None:
+    automatic = actor.role == Role.SYSTEM  # the media plane measured the salle's link (R3)
+    chair = actor.role in (Role.PRESIDENT, Role.MODERATOR)
+    if not (automatic or chair) and (r := _agent_of(s, actor, c.salle_id)) is not None:
         return r
     if s.council.salle(c.salle_id) is None:
         return Refusal(UNKNOWN, f"Salle « {c.salle_id} » inconnue.", "salle_id")
@@ -491,7 +493,8 @@ def _audio_only(s: Seance, c: SetAudioOnly, actor: Actor) -> Decision:
             "R3",
             f"R3 — la salle « {_salle_name(s, c.salle_id)} » est déjà {'en audio seul' if c.audio_only else 'en vidéo'}.",
         )
-    return [_ev(c, "AudioOnlyChanged", salle_id=c.salle_id, audio_only=c.audio_only)]
+    extra = {"automatic": True, "figures": c.figures} if automatic else {}
+    return [_ev(c, "AudioOnlyChanged", salle_id=c.salle_id, audio_only=c.audio_only, **extra)]
 
 
 def _objection(s: Seance, c: ObjectToBroadcast, actor: Actor) -> Decision:

@@ -85,7 +85,8 @@ def priority_of(salle: str | None, first: Iterable[str | None], speaker: str | N
 class SubscriberLink:
     """One subscriber's downlink: feedback in, the paused video slots out."""
 
-    def __init__(self, estimator: EstimatorSettings, allocator: AllocatorSettings) -> None:
+    def __init__(self, estimator: EstimatorSettings, allocator: AllocatorSettings, remb_decreases: bool = True) -> None:
+        self.remb_decreases = remb_decreases
         self.estimator = DownlinkEstimator(estimator)
         self.allocator = Allocator(allocator)
         self.reports: list[LossReport] = []
@@ -93,8 +94,10 @@ class SubscriberLink:
         self.paused: frozenset[str] = frozenset()
         self.video_budget = 0.0
         self.probes = 0
-        self.remb_decreases = 0
+        self.remb_lowered = 0
         self.remb: tuple[float, float] | None = None  # (at, bps) not yet taken into account
+        self.probe_at: float | None = None  # a probe of ours in progress (its start)
+        self.probe_failed_at: float | None = None  # the last probe undone by loss
 
     # feedback (consumers' RTCP; the hot path of RTCP only) -------------------------------
     def on_remb(self, now: float, bps: float) -> None:
@@ -103,7 +106,7 @@ class SubscriberLink:
         congested: without padding probes (no RTX towards browsers yet) a REMB taken as a
         ceiling would hold every subscriber at what it receives. It is taken as a
         *decrease*: below the video we send, it brings the estimate down to it."""
-        if bps >= 0:
+        if bps >= 0 and self.remb_decreases:
             self.remb = (now, float(bps))
 
     def on_report(self, fraction_lost: int, expected: int) -> None:
@@ -129,7 +132,7 @@ class SubscriberLink:
             video_sent = est.sent_bps(now) - audio_bps
             if now - at < 2.0 and remb < REMB_BELOW * video_sent:
                 est.lower_to(now, remb + audio_bps)
-                self.remb_decreases += 1
+                self.remb_lowered += 1
         video = [
             VideoSlot(
                 s.slot,
@@ -152,12 +155,26 @@ class SubscriberLink:
                 if need > budget:
                     est.probe(now, need)
                     self.probes += 1
+                    self.probe_at = now
                     budget = max(est.estimate(now), floor_bps)
         allocation = alloc.decide(now, budget, audio_bps, video, est.loss)
+        if self.probe_at is not None:
+            if allocation.change == "down" and now - self.probe_at < alloc.settings.probe_window_s:
+                self.probe_failed_at, self.probe_at = now, None  # the link could not carry it
+            elif now - self.probe_at >= alloc.settings.probe_window_s:
+                self.probe_failed_at = self.probe_at = None  # it held
         self.allocation = allocation
         self.video_budget = max(0.0, budget - audio_bps)
         self.paused = frozenset(allocation.paused)
         return allocation
+
+
+def tested(link: SubscriberLink, now: float, memory_s: float = 30.0) -> bool:
+    """Whether the subscriber's low estimate is evidence: a probe at the next picture's
+    cost failed within ``memory_s``. A subscriber paused after a burst of loss (a busy
+    kiosk, cross traffic) has an estimate that cannot grow while it is idle; until a probe
+    has tried the link, that estimate says nothing about what the link carries."""
+    return link.probe_failed_at is not None and now - link.probe_failed_at < memory_s
 
 
 def affordable(link: SubscriberLink, slots: list[SlotSource]) -> Mapping[str, float]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .bandwidth import AllocatorSettings, EstimatorSettings
+from .bandwidth import AllocatorSettings, EstimatorSettings, FallbackSettings
+from .reception import ReceptionSettings
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,20 @@ class RouterConfig:
     #: least ``min_video_bitrate``). Off: every slot forwarded, a fixed REMB (the old way)
     adaptation: bool = True
     adapt_interval: float = 0.5
+    #: take Chromium's REMB below the video sent as a decrease (sfu.adaptation). Off: on
+    #: the shared lab machine its delay-based estimate read CPU starvation as queueing and
+    #: paused every picture of unshaped links (docs/media.md); loss alone drives it
+    remb_decreases: bool = False
     min_video_bitrate: int = 150_000
     #: optimistic start (two 720p slots and the voices): loss and the browser's REMB
     #: bring a small link down within seconds, whereas a low start would pause every
     #: slot of a good link until probes raised it
     estimator: EstimatorSettings = field(default_factory=lambda: EstimatorSettings(initial_bps=3_500_000))
-    allocator: AllocatorSettings = field(default_factory=lambda: AllocatorSettings(up_all_at_once=True))
+    #: a paused subscriber is probed after 2 s of calm (not 5): the audio fallback waits
+    #: for a probe to fail before it believes a low estimate (sfu.adaptation.tested)
+    allocator: AllocatorSettings = field(
+        default_factory=lambda: AllocatorSettings(up_all_at_once=True, probe_interval_s=2.0)
+    )
+    #: what a salle receives, by quality (R7, R17), and its automatic audio fallback (R3)
+    reception: ReceptionSettings = field(default_factory=ReceptionSettings)
+    fallback: FallbackSettings = field(default_factory=FallbackSettings)

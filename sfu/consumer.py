@@ -294,6 +294,8 @@ class Consumer:
         expected = 0 if last is None else (ext_highest - last) & 0xFFFFFFFF
         if expected < (1 << 16):  # a wild jump says nothing about this interval
             self.peer.downlink.on_report(report.fraction_lost, expected)
+            if self.kind == "audio" and self.source is not None:
+                self.router.audio_received(self.peer, report.fraction_lost / 256)
         received = ((ext_highest - self._first_seq) & 0xFFFFFFFF) + 1 - report.packets_lost
         if received > (1 << 31):
             return

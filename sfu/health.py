@@ -4,9 +4,11 @@ Uplink: RTP packets arriving from the salle, and the time of the last one.
 Downlink: packets delivered to the salle, acknowledged by its RTCP receiver reports
 (RFC 3550 section 6.4.2: the extended highest sequence number received rises).
 
-A salle is *transmitting* when it sent something within ``uplink_timeout`` and no
+A salle is *transmitting* when it sent something within ``uplink_timeout``, no
 packet sent to it has waited more than ``downlink_timeout`` for an acknowledging
-receiver report (nothing sent to it, e.g. when it is the only salle, is not a
+receiver report, and the voices it receives are not judged unusable
+(``audio_usable``, set by the Router from :mod:`sfu.reception`: a salle that cannot
+hear the sitting does not take part in it) (nothing sent to it, e.g. when it is the only salle, is not a
 failure). The timeouts are the grace period; going back to transmitting needs both
 directions healthy for ``recover_after`` seconds (hysteresis), so one lost packet or
 one late report never flips the state. The machine is pure: the caller passes
@@ -35,6 +37,7 @@ class SalleHealth:
 
 class HealthMonitor:
     __slots__ = (
+        "audio_usable",
         "connected",
         "healthy_since",
         "last_ack",
@@ -56,6 +59,7 @@ class HealthMonitor:
         self.healthy_since: float | None = None
         self.transmitting = False
         self.connected = False
+        self.audio_usable: bool | None = None  # None: not judged (nothing heard yet)
 
     # hot path ---------------------------------------------------------------
     def packet_in(self, now: float) -> None:
@@ -83,7 +87,7 @@ class HealthMonitor:
             return False
         up = self.last_in is not None and now - self.last_in <= s.uplink_timeout
         down = self.oldest_unacked is None or now - self.oldest_unacked <= s.downlink_timeout
-        return up and down
+        return up and down and self.audio_usable is not False
 
     def evaluate(self, now: float) -> bool | None:
         """Advance the state machine; returns the new state when it changed."""
@@ -106,6 +110,7 @@ class HealthMonitor:
         self.last_in = None
         self.oldest_unacked = None
         self.healthy_since = None
+        self.audio_usable = None
 
     def lost(self) -> bool | None:
         """The salle's peer is gone (disconnected or replaced): lost at once."""

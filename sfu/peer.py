@@ -24,6 +24,7 @@ from .consumer import Consumer
 from .health import HealthMonitor
 from .ice import strip_mdns_candidates
 from .producer import Producer
+from .sdp_answer import with_opus_fec
 from .slots import SEND_AUDIO, SEND_VIDEO, layout
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ class Peer:
         self.closed = False
         self.mdns_candidates_dropped = 0
         #: its downlink estimate and allocation (sfu.adaptation), fed by its consumers' RTCP
-        self.downlink = SubscriberLink(router.config.estimator, router.config.allocator)
+        self.downlink = SubscriberLink(
+            router.config.estimator, router.config.allocator, remb_decreases=router.config.remb_decreases
+        )
         self.paused_slots: frozenset[str] = frozenset()  # as last told to signaling
 
     # negotiation ------------------------------------------------------------------
@@ -68,7 +71,7 @@ class Peer:
             self._assign_transceivers(parsed)
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
-        return pc.localDescription.sdp
+        return with_opus_fec(pc.localDescription.sdp)
 
     def _assign_transceivers(self, parsed: Any) -> None:
         config = self.router.config

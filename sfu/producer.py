@@ -102,6 +102,7 @@ class Producer:
         self.last_sr: tuple[int, int, float] | None = None
         self._last_keyframe_request = -1e9
         self.keyframe_at: float | None = None  # when the last key frame's packets arrived
+        self.loss_fraction: float | None = None  # of its last receiver report (the salle's uplink)
         # receive statistics (RFC 3550 appendix A.3 and A.8)
         self._base_seq: int | None = None
         self._max_seq = 0
@@ -359,6 +360,8 @@ class Producer:
         fraction = 0
         if expected_interval > 0 and lost_interval > 0:
             fraction = min(255, (lost_interval << 8) // expected_interval)
+        # nothing expected (a camera stopped, audio-only): no figure rather than a stale one
+        self.loss_fraction = fraction / 256 if expected_interval > 0 else None
         lsr = dlsr = 0
         if self.last_sr is not None:
             ntp, _, at = self.last_sr

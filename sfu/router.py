@@ -9,6 +9,8 @@ Public API (docs/interfaces.md, used by signaling)::
     router = Router(RouterConfig(...), on_health=cb(salle_id, transmitting),
                     on_slots=cb(peer_id, {slot: salle_id | None}), registry=registry)
     router.on_paused = cb(peer_id, [slot, ...])  # the video slots paused for that subscriber
+    router.on_fallback = cb(salle_id, audio_only, reason, figures)  # automatic R3 switch
+    router.report_reception(salle_id, seconds=…, video_frames=…, …)  # the kiosk's own figures
     router.slot_layout("salle" | "viewer") -> list[dict]
     answer_sdp = await router.connect_salle(salle_id, offer_sdp)
     answer_sdp = await router.connect_viewer(viewer_id, offer_sdp)
@@ -38,13 +40,15 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from . import aiortc_hooks
-from .adaptation import SlotSource, affordable, priority_of
+from .adaptation import SlotSource, affordable, priority_of, tested
+from .bandwidth import FallbackMachine, LinkSample, State
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
 from .health import HealthMonitor, SalleHealth
 from .metrics import SfuCounters, register
 from .peer import Peer
 from .producer import Producer
+from .reception import KioskFigures, Reception
 from .slots import PolicyInput, assign_monitor, assign_salle, assign_viewer, layout
 from .speaker import SpeakerDetector
 from .traffic import TrafficMeter
@@ -63,6 +67,7 @@ logger = logging.getLogger(__name__)
 HealthCallback = Callable[[str, bool], Any]
 SlotsCallback = Callable[[str, dict[str, str | None]], Any]
 PausedCallback = Callable[[str, list[str]], Any]
+FallbackCallback = Callable[[str, bool, str, dict], Any]
 
 
 class Router:
@@ -80,6 +85,14 @@ class Router:
         #: the video slots paused for a subscriber, when they change (sfu.adaptation):
         #: signaling tells the page, which shows « image suspendue : débit insuffisant »
         self.on_paused: PausedCallback | None = None
+        #: an automatic audio-only switch of a salle, or its return to video (R3), with
+        #: the reason and figures to journal; signaling issues the SetAudioOnly command,
+        #: which comes back as set_audio_only. Without a listener it is applied here
+        self.on_fallback: FallbackCallback | None = None
+        self.receptions: dict[str, Reception] = {}  # per salle: what it receives, by quality
+        self.fallbacks: dict[str, FallbackMachine] = {}  # per salle: the automatic R3 switch
+        self.auto_audio_only: set[str] = set()  # switched by the fallback (not by an agent)
+        self.trials: set[str] = set()  # audio-only salles receiving video again on trial
         self._adapted_at = -1e9
         self.counters = SfuCounters()
         self.counters.live_consumers = self._live_consumers
@@ -112,6 +125,8 @@ class Router:
         monitor = self.monitors.get(salle_id)
         if monitor is None:
             monitor = self.monitors[salle_id] = HealthMonitor(self.config.health)
+        self.receptions[salle_id] = Reception(self.config.reception)
+        self.fallbacks.setdefault(salle_id, FallbackMachine(self.config.fallback))
         return await self._connect(salle_id, "salle", offer_sdp, monitor)
 
     async def connect_viewer(self, viewer_id: str, offer_sdp: str) -> str:
@@ -180,6 +195,8 @@ class Router:
             self.audio_only.add(salle_id)
         else:
             self.audio_only.discard(salle_id)
+            self.auto_audio_only.discard(salle_id)
+        self.trials.discard(salle_id)
         peer = self._salle_peer(salle_id)
         if peer is not None and "video" in peer.producers:
             peer.producers["video"].paused = audio_only
@@ -207,6 +224,30 @@ class Router:
         """Finish the recording (the sink stays open for its owner); its stats."""
         recorder, self.recorder = self.recorder, None
         return await recorder.stop() if recorder is not None else None
+
+    def report_reception(
+        self,
+        salle_id: str,
+        *,
+        seconds: float,
+        video_frames: int,
+        video_slots: int,
+        audio_samples: int,
+        audio_concealed: int,
+        outgoing_bps: float | None = None,
+    ) -> None:
+        """The kiosk's own reception figures over the last ``seconds`` (its ``getStats``,
+        sent over signaling): judged with its receiver reports (:mod:`sfu.reception`)."""
+        reception = self.receptions.get(salle_id)
+        if reception is not None and self._salle_peer(salle_id) is not None:
+            figures = KioskFigures(seconds, video_frames, video_slots, audio_samples, audio_concealed, outgoing_bps)
+            reception.kiosk_report(time.monotonic(), figures)
+
+    def audio_received(self, peer: Peer, fraction_lost: float) -> None:
+        """A receiver report of a salle's kiosk about a voice we send it (Consumer)."""
+        reception = self.receptions.get(peer.salle_id) if peer.salle_id is not None else None
+        if reception is not None:
+            reception.audio_report(time.monotonic(), fraction_lost)
 
     def health(self, salle_id: str) -> SalleHealth:
         monitor = self.monitors.get(salle_id)
@@ -402,7 +443,11 @@ class Router:
                     slots.append(
                         SlotSource(consumer.slot, salle, source.rate.bps(), priority_of(salle, first, speaker))
                     )
-            allocation = peer.downlink.decide(now, octets, audio_bps, slots)
+            machine = self.fallbacks.get(peer.salle_id) if peer.kind == "salle" else None
+            floor = machine.probe_bps if machine is not None else 0.0
+            allocation = peer.downlink.decide(now, octets, audio_bps, slots, floor)
+            if peer.kind == "salle":
+                self._judge_salle(now, peer, audio_bps, slots)
             for consumer in peer.consumers.values():
                 if consumer.kind == "video":
                     consumer.set_paused(consumer.slot in allocation.paused)
@@ -424,6 +469,71 @@ class Router:
                 producer.remb_bps = cfg.max_video_bitrate  # the recording, or nobody to fit
             else:
                 producer.remb_bps = int(min(max(want, cfg.min_video_bitrate), cfg.max_video_bitrate))
+
+    def _judge_salle(self, now: float, peer: Peer, audio_bps: float, slots: list[SlotSource]) -> None:
+        """A salle's reception by quality (R7, R17) and its automatic audio fallback (R3)."""
+        salle = peer.salle_id
+        assert salle is not None
+        reception = self.receptions.get(salle)
+        monitor = self.monitors.get(salle)
+        if reception is None or monitor is None:
+            return
+        usable = reception.audio_usable(now)
+        if usable is None and any(
+            c.kind == "audio" and c.source is not None and c.packets_sent > 0 for c in peer.consumers.values()
+        ):
+            usable = False  # voices are sent to it and nothing says yet that they arrive usable
+        monitor.audio_usable = usable
+        machine = self.fallbacks[salle]
+        if salle in self.audio_only and salle not in self.auto_audio_only:
+            return  # switched by its agent: theirs to undo
+        others = [
+            p.producers["video"].rate.bps()
+            for _, p in self._subscribers()
+            if p.kind == "salle" and p.salle_id != salle and "video" in p.producers
+        ]
+        cheapest = min((bps for bps in others if bps > 0), default=None)
+        if cheapest is None:
+            return  # no picture to receive: nothing to judge
+        own_audio = peer.producers["audio"].rate.bps() if "audio" in peer.producers else 0.0
+        own_video = peer.producers.get("video")
+        est = peer.downlink.estimator
+        # (the kiosk's decoded frames are not used here: a picture frozen at a salle with a
+        # good link is the publisher's uplink, judged on the publisher's side; the lab's
+        # first run sent an unshaped salle audio-only because the weak salle's picture froze)
+        down_loss = est.loss
+        # the estimate judges the downlink once a probe has tried it (or while the salle is
+        # audio-only: the machine's own trial does); loss and frozen pictures judge it always
+        judged = tested(peer.downlink, now) or machine.state is not State.VIDEO
+        sample = LinkSample(
+            down_bps=max(est.estimate(now), machine.probe_bps) if judged else None,
+            down_need_bps=audio_bps + cheapest,
+            up_bps=reception.outgoing_bps(now),
+            up_need_bps=own_audio + self.config.min_video_bitrate,
+            down_loss=down_loss,
+            up_loss=own_video.loss_fraction if own_video is not None else None,
+        )
+        switch = machine.observe(now, sample)
+        trial = machine.state is State.TRIAL
+        if trial != (salle in self.trials):
+            (self.trials.add if trial else self.trials.discard)(salle)
+            self._reassign()
+        if switch is None:
+            return
+        if switch.audio_only:
+            self.auto_audio_only.add(salle)
+        logger.info(
+            "salle %s audio_only=%s by itself (%s): %s", salle, switch.audio_only, switch.reason, switch.figures
+        )
+        if self.on_fallback is None:
+            self.set_audio_only(salle, switch.audio_only)
+            if switch.audio_only:
+                self.auto_audio_only.add(salle)
+            return
+        try:
+            self.on_fallback(salle, switch.audio_only, switch.reason, dict(switch.figures))
+        except Exception:
+            logger.exception("on_fallback callback failed")
 
     def _subscribers(self) -> list[tuple[str, Peer]]:
         """The browsers' peers (not a cascade's upstream pseudo-salles), by id."""
@@ -471,7 +581,7 @@ class Router:
                     peer.assignments,
                     cfg.video_slots,
                     cfg.audio_slots,
-                    receives_video=peer.salle_id not in self.audio_only,
+                    receives_video=peer.salle_id not in self.audio_only or peer.salle_id in self.trials,
                 )
             elif peer.kind == "monitor":
                 new = assign_monitor(inp, peer.assignments)

@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from deliberation.commands import AddAgendaItem
 from deliberation.council import (
@@ -224,7 +225,7 @@ class CouncilStore:
             return None
         name, siret, president_id, recording, retention_days, consultation = row
 
-        def rows(sql: str) -> list[tuple]:
+        def rows(sql: str) -> list[tuple[Any, ...]]:
             return self._db.execute(sql, (council_id,)).fetchall()
 
         communes = tuple(

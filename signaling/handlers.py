@@ -40,6 +40,7 @@ from signaling.protocol import (
     Pin,
     Ping,
     ProtocolError,
+    Reception,
 )
 from signaling.roles import PERMISSIONS, ROLE_LABELS_FR, Role, command_allowed
 from signaling.room import SittingRoom, shows_view
@@ -239,6 +240,24 @@ async def audio_only(services: Services, conn: Connection, msg: AudioOnly) -> No
     # R3: the switch is journaled, then applied to the Router by the service
     await _run_command(
         service, conn, {"type": "SetAudioOnly", "salle_id": msg.salle, "audio_only": msg.audio_only}, msg.id
+    )
+
+
+@HANDLERS.on(Reception)
+async def reception(services: Services, conn: Connection, msg: Reception) -> None:
+    """A kiosk's reception figures: for the router's judgement of its salle (R7, R17, R3)."""
+    room, claims = _room(conn), conn.claims
+    assert claims is not None
+    if claims.salle is None or room.kiosks.get(claims.salle) is not conn or msg.period_ms <= 0:
+        return  # not the socket that holds the salle's media: nothing to judge
+    room.report_reception(
+        claims.salle,
+        seconds=msg.period_ms / 1000,
+        video_frames=msg.video_frames,
+        video_slots=msg.video_slots,
+        audio_samples=msg.audio_samples,
+        audio_concealed=msg.audio_concealed,
+        outgoing_bps=None if msg.outgoing_kbps is None else msg.outgoing_kbps * 1000,
     )
 
 

@@ -139,6 +139,26 @@ class AudioOnly(Message):
     audio_only: bool = True
 
 
+def count(max_value: int) -> Any:
+    return field(default=0, metadata=_limits(min_value=0, max_value=max_value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reception(Message):
+    """A kiosk's own reception figures over the last ``period_ms`` (its ``getStats``):
+    frames decoded in the video slots it shows, audio samples received and concealed in
+    its voice slots, its browser's send-side estimate. With its receiver reports they
+    say whether the salle receives the sitting's sound and image (R7, R17, R3)."""
+
+    type: ClassVar[str] = "reception"
+    period_ms: int = count(60_000)
+    video_frames: int = count(100_000)
+    video_slots: int = count(16)
+    audio_samples: int = count(100_000_000)
+    audio_concealed: int = count(100_000_000)
+    outgoing_kbps: int | None = field(default=None, metadata=_limits(min_value=0, max_value=10_000_000))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Pin(Message):
     """Pin a salle on the programme slot, or ``null`` to follow the active speaker."""
@@ -166,7 +186,7 @@ class CommandMessage(Message):
 #: (:mod:`signaling.roles`) and the handler registry (:mod:`signaling.handlers`) have
 #: exactly the same keys; a test checks it.
 CLIENT_MESSAGES: dict[str, type[Message]] = {
-    cls.type: cls for cls in (Hello, Join, Offer, Leave, Mute, AudioOnly, Pin, Ping, CommandMessage)
+    cls.type: cls for cls in (Hello, Join, Offer, Leave, Mute, AudioOnly, Reception, Pin, Ping, CommandMessage)
 }
 
 
@@ -179,7 +199,7 @@ def register(cls: type[Message]) -> type[Message]:
 
 
 #: Messages the server sends (documented in docs/protocol.md; built by helpers below).
-SERVER_MESSAGE_TYPES = ("welcome", "slots", "answer", "state", "health", "sitting", "ack", "pong", "error")
+SERVER_MESSAGE_TYPES = ("welcome", "slots", "paused", "answer", "state", "health", "sitting", "ack", "pong", "error")
 
 
 # --------------------------------------------------------------------------- validation

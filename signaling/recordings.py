@@ -33,6 +33,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from deliberation.deadlines import retention_until
 from signaling import datadir
 
 MAGIC = b"SEANREC1"
@@ -329,7 +330,6 @@ class Expired:
 
 def expired_recordings(data_dir: Path, retention_days: int, today: date | None = None) -> list[Expired]:
     """Recordings whose retention period (règlement intérieur, R5) has run out."""
-    from deliberation.deadlines import retention_until
 
     today = today or datetime.now(UTC).date()
     out: list[Expired] = []

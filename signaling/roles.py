@@ -66,6 +66,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "leave": frozenset({Role.KIOSK, Role.PUBLIC}) | _PEOPLE,
     "mute": frozenset({Role.MODERATOR, Role.PRESIDENT}),
     "audio_only": frozenset({Role.AGENT}),
+    "reception": frozenset({Role.KIOSK}),
     "pin": frozenset({Role.PRESIDENT}),
     "command": frozenset({Role.COUNCILLOR, Role.AGENT, Role.MODERATOR, Role.PRESIDENT}),
 }
@@ -76,6 +77,7 @@ NOTES: dict[str, str] = {
     "only for the president and the moderator; anyone may join as `viewer`.",
     "offer": "only after `join`.",
     "audio_only": "an agent only for the salle written in its token (R4); journaled as `SetAudioOnly` (R3).",
+    "reception": "only the kiosk holding its salle's media; ignored otherwise.",
     "command": "the deliberation command's own row in the table of commands below decides.",
 }
 

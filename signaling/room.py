@@ -10,12 +10,11 @@ media-facing state (muted, audio-only, pinned, health) and pushes ``state`` and
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from signaling.hub import Connection, encode
 from signaling.roles import Role
@@ -33,6 +32,7 @@ def shows_view(claims: Any) -> bool:
     return claims is None or claims.role is not Role.KIOSK
 
 
+@runtime_checkable
 class MediaRouter(Protocol):
     """The subset of ``sfu.router.Router`` signaling uses (docs/interfaces.md)."""
 
@@ -51,14 +51,60 @@ class MediaRouter(Protocol):
     def set_president_salle(self, salle_id: str) -> None: ...
     def health(self, salle_id: str) -> Any: ...
     def stats(self) -> dict[str, Any]: ...
+    def start_recording(self, sink: Any, **options: Any) -> Any: ...
+    async def stop_recording(self) -> dict[str, Any] | None: ...
+    def traffic(self) -> dict[str, Any]: ...
     async def close(self) -> None: ...
 
     #: the video slots the router pauses for a subscriber, when they change (set by the room)
     on_paused: Callable[[str, list[str]], Any] | None
+    #: a salle switched to audio only by itself, or back (R3), with the reason and figures
+    on_fallback: Callable[[str, bool, str, dict[str, Any]], Any] | None
+
+    def report_reception(
+        self,
+        salle_id: str,
+        *,
+        seconds: float,
+        video_frames: int,
+        video_slots: int,
+        audio_samples: int,
+        audio_concealed: int,
+        outgoing_bps: float | None = None,
+    ) -> None: ...
 
 
 #: Builds the Router of a sitting: (on_health, on_slots) -> router.
 RouterFactory = Callable[[Callable[[str, bool], None], Callable[[str, dict[str, str | None]], None]], MediaRouter]
+
+
+def fallback_summary(audio_only: bool, reason: str, figures: dict[str, Any]) -> str:
+    """The figures of an automatic R3 switch, in the words of the journal: what the link
+    carried against what the picture needs, the loss, and for how long."""
+
+    def kbps(value: Any) -> str:
+        return "?" if value is None else f"{value:g} kbit/s"
+
+    parts = []
+    if figures.get("down_kbps") is not None:
+        parts.append(
+            f"réception {kbps(figures.get('down_kbps'))} pour {kbps(figures.get('down_need_kbps'))} nécessaires"
+        )
+    if figures.get("up_kbps") is not None:
+        parts.append(f"émission {kbps(figures.get('up_kbps'))} pour {kbps(figures.get('up_need_kbps'))} nécessaires")
+    for key, label in (("down_loss_pct", "pertes en réception"), ("up_loss_pct", "pertes en émission")):
+        if figures.get(key) is not None:
+            parts.append(f"{label} {figures[key]:g} %")
+    why = {
+        "down": "la liaison ne reçoit plus l'image",
+        "up": "la liaison n'envoie plus l'image",
+        "down+up": "la liaison ne porte plus l'image",
+        "trial": "essai de la vidéo concluant",
+        "recovered": "liaison rétablie",
+    }.get(reason, reason)
+    seconds = figures.get("seconds")
+    during = f" pendant {seconds:g} s" if isinstance(seconds, (int, float)) else ""
+    return f"{why}{during}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 @dataclass(frozen=True)
@@ -102,10 +148,14 @@ class SittingRoom:
         #: transmission of a salle (R7, R17), and any change of the media state
         self.on_transmission: Callable[[str, bool], None] | None = None
         self.on_media_change: Callable[[], None] | None = None
+        #: the sitting's service journals an automatic R3 switch (salle, audio_only, French
+        #: summary of the figures) and applies it; without one the room applies it
+        self.on_audio_fallback: Callable[[str, bool, str], None] | None = None
         #: every message broadcast to the sitting's sockets (web.relay forwards them to the edges)
         self.on_broadcast: Callable[[dict[str, Any]], None] | None = None
         self.router = router_factory(self._on_health, self._on_slots)
         self.router.on_paused = self._on_paused
+        self.router.on_fallback = self._on_fallback
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
         self._lock = asyncio.Lock()
@@ -140,6 +190,22 @@ class SittingRoom:
         conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id)
         if conn is not None:
             conn.send({"type": "paused", "slots": list(slots)})
+
+    def _on_fallback(self, salle_id: str, audio_only: bool, reason: str, figures: dict[str, Any]) -> None:
+        """The router measured that a salle's link cannot carry the picture (or can again):
+        R3's « à défaut par l'audio », journaled by the sitting's service with the figures."""
+        if salle_id not in self.salles:
+            return
+        summary = fallback_summary(audio_only, reason, figures)
+        log.info("salle %s audio_only=%s by itself: %s", salle_id, audio_only, summary)
+        if self.on_audio_fallback is not None:
+            self.on_audio_fallback(salle_id, audio_only, summary)
+        elif (salle_id in self.audio_only) != audio_only:
+            self.set_audio_only(salle_id, audio_only)
+
+    def report_reception(self, salle_id: str, **figures: Any) -> None:
+        """A kiosk's own reception figures (its ``reception`` message), for the router."""
+        self.router.report_reception(salle_id, **figures)
 
     # ----------------------------------------------------------------- messages out
 
@@ -300,11 +366,14 @@ class SittingRoom:
                     conn.send(message)
 
     async def negotiate(self, conn: Connection, offer_sdp: str) -> str:
+        peer_id = conn.peer_id
+        if peer_id is None:
+            raise ValueError("negotiate before join: the connection has no media peer")
         if conn.media == "salle":
-            return await _maybe_await(self.router.connect_salle(conn.peer_id, offer_sdp))
+            return await self.router.connect_salle(peer_id, offer_sdp)
         if conn.media == "monitor":
-            return await _maybe_await(self.router.connect_monitor(conn.peer_id, offer_sdp))
-        return await _maybe_await(self.router.connect_viewer(conn.peer_id, offer_sdp))
+            return await self.router.connect_monitor(peer_id, offer_sdp)
+        return await self.router.connect_viewer(peer_id, offer_sdp)
 
     def set_muted(self, salle_id: str, muted: bool) -> None:
         self.router.set_muted(salle_id, muted)
@@ -350,8 +419,4 @@ class SittingRoom:
             self._voice_task.cancel()
         for conn in list(self.connections):
             await conn.close(code=1001, reason="server shutdown")
-        await _maybe_await(self.router.close())
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+        await self.router.close()

@@ -43,6 +43,7 @@ from deliberation.commands import (
     RecordRecordingDigest,
     ReportPublicStream,
     ReportTransmission,
+    SetAudioOnly,
     command_from_dict,
 )
 from deliberation.council import CompositionError
@@ -51,9 +52,17 @@ from deliberation.journal import Journal, JournalError, generate_key, load_priva
 from deliberation.refusal import SCHEMA, Refusal
 from deliberation.seance import Seance
 from deliberation.view import sitting_view
-from signaling import datadir
+from signaling import datadir, sobriety
 from signaling.auth import session_ref
 from signaling.board import board_message
+from signaling.recordings import (
+    SUFFIX,
+    EncryptedWriter,
+    new_recording_path,
+    recording_key,
+    recordings_dir,
+    sha256_file,
+)
 from signaling.roles import Role
 from signaling.throttle import Throttle
 
@@ -160,6 +169,7 @@ class SittingService:
         if room is not None:
             room.on_transmission = self.report_transmission
             room.on_media_change = self.schedule_push
+            room.on_audio_fallback = self.report_audio_fallback
         #: R5 recording: <data_dir>/recordings/<sitting>/, key from this path (None: the default
         #: <data_dir>/keys/recording-aes256.key, see signaling.recordings)
         self.data_dir = Path(path).parent.parent.parent
@@ -234,18 +244,26 @@ class SittingService:
         """
         role = claims.role
         # the login session it comes through (issue 12.11): a trace of who held it, journaled
-        session = {"session": session_ref(claims.sid), "session_gen": claims.gen} if claims.sid else {}
+        session = session_ref(claims.sid) if claims.sid else None
+        gen = claims.gen if claims.sid else None
         if role is Role.PRESIDENT:
-            return Actor(CoreRole.PRESIDENT, member_id=claims.member, salle_id=claims.salle, **session)
+            return Actor(
+                CoreRole.PRESIDENT, member_id=claims.member, salle_id=claims.salle, session=session, session_gen=gen
+            )
         if role is Role.AGENT:
-            return Actor(CoreRole.AGENT, salle_id=claims.salle, agent_id=claims.agent, **session)
+            return Actor(CoreRole.AGENT, salle_id=claims.salle, agent_id=claims.agent, session=session, session_gen=gen)
         if role is Role.MODERATOR:
-            return Actor(CoreRole.MODERATOR, **session)
+            return Actor(CoreRole.MODERATOR, session=session, session_gen=gen)
         if role is Role.COUNCILLOR:
             secretary = (
                 self.seance is not None and claims.member is not None and self.seance.state.secretary == claims.member
             )
-            return Actor(CoreRole.SECRETARY if secretary else CoreRole.COUNCILLOR, member_id=claims.member, **session)
+            return Actor(
+                CoreRole.SECRETARY if secretary else CoreRole.COUNCILLOR,
+                member_id=claims.member,
+                session=session,
+                session_gen=gen,
+            )
         return Actor(CoreRole.PUBLIC)
 
     # ------------------------------------------------------------------ commands
@@ -271,7 +289,7 @@ class SittingService:
         """Under the lock: stamp, decide, journal (fsync), apply (R18). No pre-step: those are
         :meth:`command`'s, so this never comes back to them (issue 12.12)."""
         async with self._lock:
-            if self.journal is None:  # failed while we waited
+            if self.journal is None or self.seance is None:  # failed while we waited
                 return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
             command = command_from_dict({**command_dict, "at": now_iso()})
             if isinstance(command, Refusal):
@@ -339,7 +357,7 @@ class SittingService:
         says so (R5): started at opening (or on resuming an open sitting: a new file), stopped
         at closing, its digest journaled."""
         router = self.room.router if self.room is not None else None
-        if self.seance is None or router is None or not hasattr(router, "start_recording"):
+        if self.seance is None or router is None:
             return
         want = (
             self.seance.council.reglement.recording
@@ -347,8 +365,6 @@ class SittingService:
             and self.seance.state.status in ("opened", "suspended")
         )
         if want and self._recording is None:
-            from signaling.recordings import EncryptedWriter, new_recording_path, recording_key
-
             try:
                 path = new_recording_path(self.data_dir, self.sitting_id)
                 writer = EncryptedWriter(path, recording_key(self.data_dir, self.recording_key_path))
@@ -365,7 +381,6 @@ class SittingService:
     def _journal_interrupted(self, current: Path) -> None:
         """Recordings of this sitting whose digest was never journaled (their server was
         killed before the end, see signaling.recordings.decrypt_prefix): journaled now."""
-        from signaling.recordings import SUFFIX, recordings_dir
 
         if self.seance is None:
             return
@@ -425,10 +440,9 @@ class SittingService:
     async def save_sobriety(self, closed: bool = False) -> dict[str, Any] | None:
         """Write ``sobriete.json`` from the Router's counters (see signaling.sobriety); the
         record, or None. Once written at closing, the service's stop leaves it as it is."""
-        from signaling import sobriety
 
         router = self.room.router if self.room is not None else None
-        if router is None or not hasattr(router, "traffic") or self.seance is None:
+        if router is None or self.seance is None:
             return None
         try:
             if not closed:
@@ -447,7 +461,6 @@ class SittingService:
 
     async def journal_recording(self, path: Path, note: str = "") -> str:
         """R5: journal the SHA-256 of an (encrypted) recording file, from the system actor."""
-        from signaling.recordings import sha256_file
 
         digest = await asyncio.get_running_loop().run_in_executor(None, sha256_file, path)
         label = (
@@ -477,6 +490,11 @@ class SittingService:
         self._spawn(self._system(ReportTransmission.__name__, salle_id=salle_id, transmitting=transmitting))
         if self.room is not None:
             self._report_stream(public_stream_up(self.room.transmitting))
+
+    def report_audio_fallback(self, salle_id: str, audio_only: bool, figures: str) -> None:
+        """The Router's automatic R3 switch (through the room): journaled as ``SetAudioOnly``
+        by the system with the measured figures, then applied like an agent's (sync_media)."""
+        self._spawn(self._system(SetAudioOnly.__name__, salle_id=salle_id, audio_only=audio_only, figures=figures))
 
     def _report_stream(self, up: bool) -> None:
         if self._stream_reported == up:
@@ -586,3 +604,4 @@ class SittingService:
         if self.room is not None:
             self.room.on_transmission = None
             self.room.on_media_change = None
+            self.room.on_audio_fallback = None

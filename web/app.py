@@ -1,11 +1,14 @@
 """The aiohttp application factory.
 
-``create_app(config)`` builds everything the app holds and stores it under typed
-``web.AppKey`` s (no module-level mutable state): the config, the token signer and the
-account store (both in ``config.data_dir``), the Prometheus registry, one
-:class:`signaling.room.SittingRoom` (with its media Router) per configured sitting, and
-the message handlers bound to those services. Routers are created on startup and closed
-on cleanup, inside the app's event loop.
+``create_app(config)`` builds everything the app holds and stores it under the typed keys
+of :mod:`web.appkeys` (no module-level mutable state): the config, the token signer and
+the account store (both in ``config.data_dir``), the Prometheus registry, the hosted
+sittings (:mod:`web.sittings`: those the council store convened, read again while
+running, and any ``WebConfig.sittings``), one :class:`signaling.room.SittingRoom` (with
+its media Router) per hosted sitting, and the message handlers bound to those services.
+Routers are created on startup (or when a sitting is convened) and closed on cleanup,
+inside the app's event loop. The pages are in :mod:`web.pages`, :mod:`web.screens`,
+:mod:`web.admin` and :mod:`web.audit_pages`.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from web.appkeys import (
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
 from web.login import LOGIN_GATE, LoginGate
+from web.media import router_factory
 from web.pages import add_page_routes, close_revoked_sockets
 from web.privacy import add_privacy_routes
 from web.screens import add_screen_routes
@@ -81,19 +85,8 @@ JournalStarterFor = Callable[[SittingSpec], "JournalStarter | None"]
 
 
 def real_router_factory(config: WebConfig, registry: CollectorRegistry, sitting: SittingSpec) -> RouterFactory:
-    """The media plane's Router (sfu/router.py), configured from the web config."""
-    from sfu.config import IceSettings, RouterConfig  # lazily: the CLI must not need aiortc
-    from sfu.router import Router
-
-    def build(on_health, on_slots):
-        ice = IceSettings(
-            listen_addresses=tuple(config.ice_addresses) or None, announced_address=config.announced_address
-        )
-        options: dict[str, Any] = {"audio_slots": config.voice_slots, "ice": ice}
-        options.update(config.router_options)
-        return Router(RouterConfig(**options), on_health=on_health, on_slots=on_slots, registry=registry)
-
-    return build
+    """The media plane's Router (sfu/router.py), configured from the web config (web.media)."""
+    return router_factory(config, registry)
 
 
 def no_journal(sitting: SittingSpec) -> JournalStarter | None:

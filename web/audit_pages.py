@@ -198,6 +198,7 @@ def _load_in_thread(
         kind = getattr(render, "cache_kind", None)
         if kind is None:
             return m, render(m)
+        kind += f":{m.extra['fingerprint']}:{'live' if live else 'files'}"
         return m, cache.cached(sitting_id, kind, AuditCache.head(m.journal), lambda: render(m))
 
 
@@ -300,9 +301,12 @@ def describe_event(ev: dict[str, Any], names: Names, *, secret: bool = False) ->
         case "PublicStreamChanged":
             return "Retransmission publique en direct : " + ("active" if d.get("up") else "interrompue") + " (R2)"
         case "AudioOnlyChanged":
-            return f"{sal(d.get('salle_id'))} : " + (
+            line = f"{sal(d.get('salle_id'))} : " + (
                 "passage en audio seul (R3)" if d.get("audio_only") else "retour à la vidéo (R3)"
             )
+            if d.get("automatic"):
+                line += " — automatique, mesuré par le serveur" + (f" : {d['figures']}" if d.get("figures") else "")
+            return line
         case "BroadcastObjection":
             verb = "s'oppose à" if d.get("objecting") else "lève son opposition à"
             return f"{sal(d.get('salle_id'))} : {d.get('person')} {verb} la diffusion de son image (R20)"
@@ -346,6 +350,17 @@ def describe_event(ev: dict[str, Any], names: Names, *, secret: bool = False) ->
             if d.get("candidate_id"):
                 return f"{mem(d.get('voter_id'))}{on} : vote pour {mem(d['candidate_id'])}"
             return f"{mem(d.get('voter_id'))}{on} : {CHOICE_LABELS.get(d.get('choice'), d.get('choice'))}"
+        case "BallotChanged":
+            on = f" pour {mem(d['on_behalf_of'])} (pouvoir)" if d.get("on_behalf_of") else ""
+            if secret:
+                return f"{mem(d.get('voter_id'))}{on} : vote modifié (le choix sera lisible à la clôture du vote)"
+            new = (
+                f"pour {mem(d['candidate_id'])}"
+                if d.get("candidate_id")
+                else CHOICE_LABELS.get(d.get("choice"), d.get("choice"))
+            )
+            old = CHOICE_LABELS.get(d.get("previous_choice"), d.get("previous_choice"))
+            return f"{mem(d.get('voter_id'))}{on} modifie son vote : {old} → {new} (R13)"
         case "ItemWithdrawn":
             why = f" : {d['reason']}" if d.get("reason") else ""
             return f"Point {item(d.get('item_id'))} retiré de l'ordre du jour par le président{why} (R25)"

@@ -1,10 +1,14 @@
 """``POST /login``: the password form (T10; issue 12.3 and 12.8).
 
-- The form must come from this site: a present ``Origin`` that is not the server's own
-  (or ``null``) is refused, against login CSRF (a foreign page logging the browser into
-  the attacker's account; RFC 6454 § 7, OWASP « Login CSRF »). Browsers send ``Origin``
-  with every form POST; a request without it (a script, an old client) carries no
-  cookie-borne authority to abuse and is served.
+- The form must come from this site, against login CSRF (a foreign page logging the
+  browser into the attacker's account; OWASP « Login CSRF »), by :func:`foreign_form`:
+  the Fetch Metadata header ``Sec-Fetch-Site`` when the browser sends it (Chromium 76,
+  Firefox 90, Safari 16.4 and later: ``cross-site`` and ``same-site`` refused), else a
+  present ``Origin`` that is not the server's own (RFC 6454 § 7). ``Origin: null`` alone
+  is served: Séance's own pages are sent with ``Referrer-Policy: no-referrer``, under
+  which browsers send ``null`` for a same-origin form; an old browser without Fetch
+  Metadata is then not protected against a foreign page doing the same. A request with
+  neither header (a script) carries no cookie-borne authority to abuse and is served.
 - Throttled before any hash (:class:`signaling.login_throttle.LoginThrottle`): failures per
   address (an IPv6 address counts for its /64) and per account, and attempts per account
   with successes included; the table is bounded.
@@ -52,10 +56,23 @@ def _form(request: web.Request, error: str, login: str, status: int, next_page: 
     )
 
 
-async def login_submit(request: web.Request) -> web.StreamResponse:
+def foreign_form(request: web.Request) -> bool:
+    """Whether this POST comes from another site's page (see the module's docstring)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    if origin is not None and not same_origin(origin, request.scheme, request.host):
-        log.warning("connexion refusée : formulaire venu de %s, hôte attendu %s", origin[:200], request.host)
+    return origin is not None and origin != "null" and not same_origin(origin, request.scheme, request.host)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    if foreign_form(request):
+        log.warning(
+            "connexion refusée : formulaire venu de %s (Sec-Fetch-Site %s), hôte attendu %s",
+            request.headers.get("Origin", "?")[:200],
+            request.headers.get("Sec-Fetch-Site", "absent")[:32],
+            request.host,
+        )
         return _form(
             request, "Connexion refusée : ce formulaire ne vient pas de ce site. Rouvrez la page de connexion.", "", 403
         )

@@ -35,6 +35,7 @@ from web.login import login_submit
 from web.next_page import login_redirect, safe_next
 from web.origin import same_origin
 from web.session import error_page, session_account, socket_cookie_claims
+from web.sittings import current_room
 from web.version import VERSION
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ async def moderation_page(request: web.Request) -> web.StreamResponse:
     if claims.role not in (Role.MODERATOR, Role.PRESIDENT):
         return error_page(request, 403, "Accès refusé", "La modération est réservée au président et aux modérateurs.")
     rooms = request.app[ROOMS]
-    room = rooms.get(request.query.get("seance", "")) or next(iter(rooms.values()), None)
+    room = current_room(rooms, request.app[SITTINGS], request.query.get("seance"))
     if room is None:
         return error_page(request, 404, "Aucune séance", "Aucune séance n'est en cours.")
     return aiohttp_jinja2.render_template(

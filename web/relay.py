@@ -50,7 +50,9 @@ from signaling.auth import Claims, TokenError, TokenSigner
 from signaling.placement import NodeInfo, Placement, redirect_message
 from signaling.protocol import Hello
 from signaling.roles import PERMISSIONS, Role
+from signaling.room import SalleInfo, SittingRoom
 from web.appkeys import HANDLER_TABLE, HOSTED, ROOMS, SIGNER, SITTINGS
+from web.media import router_factory
 from web.turn import turn_ice_servers
 
 log = logging.getLogger(__name__)
@@ -291,21 +293,12 @@ class Cascade:
             edge = self.edges.get(sitting)
             if edge is not None:
                 return edge
-            from sfu import cascade
-            from sfu.config import IceSettings, RouterConfig
-            from sfu.router import Router
-            from signaling.room import SalleInfo, SittingRoom
+            from sfu import cascade  # the media stack when first needed, as web.media
 
             spec = self.specs[sitting]
             config = self.config
 
-            def build(on_health, on_slots):
-                ice = IceSettings(
-                    listen_addresses=tuple(config.ice_addresses) or None, announced_address=config.announced_address
-                )
-                options: dict[str, Any] = {"audio_slots": config.voice_slots, "ice": ice}
-                options.update(config.router_options)
-                return Router(RouterConfig(**options), on_health=on_health, on_slots=on_slots)
+            build = router_factory(config, None)  # the node's registry carries the origin's metrics
 
             room = SittingRoom(sitting, spec.title, [SalleInfo(s.id, s.name) for s in spec.salles], None, build)
             edge = Edge(room)

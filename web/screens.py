@@ -18,11 +18,11 @@ from signaling.roles import ROLE_LABELS_FR, Role
 from web.appkeys import ACCOUNTS, ROOMS, SITTINGS
 from web.next_page import login_redirect
 from web.session import error_page, session_account
+from web.sittings import current_room
 
 
 def _room(request: web.Request):
-    rooms = request.app[ROOMS]
-    return rooms.get(request.query.get("seance", "")) or next(iter(rooms.values()), None)
+    return current_room(request.app[ROOMS], request.app[SITTINGS], request.query.get("seance"))
 
 
 def _guard(request: web.Request, roles: tuple[Role, ...], refusal: str):

@@ -15,10 +15,12 @@ of the same id, its journal starts from the store.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from deliberation.council import Council, SittingConfig
 from signaling.convocation import convened_starter, sitting_salles
@@ -61,6 +63,20 @@ def store_starter(data_dir: Path, sitting_id: str) -> JournalStarter | None:
         return convened_starter(store, sitting_id)
 
 
+def current_room(rooms: dict[str, Any], services: dict[str, Any], wanted: str | None) -> Any | None:
+    """The sitting a screen without ``?seance=`` is about: the one asked for, else the first
+    hosted one not yet closed (a council's next sitting, not the last one's journal), else
+    the first one."""
+    if wanted and wanted in rooms:
+        return rooms[wanted]
+    for sitting_id, room in rooms.items():
+        service = services.get(sitting_id)
+        seance = service.seance if service is not None else None
+        if seance is not None and seance.state.status != "closed":
+            return room
+    return next(iter(rooms.values()), None)
+
+
 @dataclass
 class HostedSittings:
     """The sittings of one application, by id, in the order they were added."""
@@ -97,8 +113,14 @@ class HostedSittings:
         return [spec for spec in found if self.add(spec)]
 
     async def sync(self, data_dir: Path) -> list[str]:
-        """Refresh from the store and hand each new sitting to ``on_added``; their ids."""
-        added = self.refresh(data_dir)
+        """Refresh from the store and hand each new sitting to ``on_added``; their ids. The
+        store is read in a thread: the event loop also forwards the media."""
+        try:
+            found = await asyncio.to_thread(convened_specs, data_dir)
+        except Exception:  # a store being written, a locked file: next time
+            log.exception("lecture des séances convoquées (council.sqlite3)")
+            return []
+        added = [spec for spec in found if self.add(spec)]
         for spec in added:
             log.info("séance %s convoquée : servie sans redémarrage", spec.id)
             for callback in self.on_added:

@@ -8,7 +8,9 @@ worker that dies (one second later, at most once per second). SIGTERM or SIGINT 
 every worker (SIGTERM, then SIGKILL after the shutdown timeout).
 
 Each worker is a node (signaling/placement.py): without Redis, sitting *i* of the
-configuration lives on worker ``i mod N``; with Redis, the workers take the sittings by
+configuration lives on worker ``i mod N`` and a sitting convened in /admin on the worker
+the rendezvous hash chooses (each worker reads the council store: web/sittings.py); with
+Redis, the workers take the sittings by
 lease like separate machines do. A browser reaching the wrong worker is redirected.
 """
 

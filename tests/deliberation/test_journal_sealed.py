@@ -185,3 +185,19 @@ def test_R21_a_format_1_journal_keeps_its_rule_for_a_tail_after_its_last_checkpo
     last_command = max(e.line for e in entries if e.kind == "command")
     cut = b"".join(content.splitlines(keepends=True)[: last_command + 1])  # the closing, without its checkpoint
     assert verify_lines(cut, key)[-1].kind != "checkpoint"
+
+
+def test_R18_a_live_journal_is_read_up_to_its_last_signature(tmp_path):
+    """A copy taken while a batch is written: what was acknowledged is up to the last checkpoint."""
+    from deliberation.journal import signed_prefix
+
+    key, path, _pub = _open_vote_journal(tmp_path)
+    content = path.read_bytes()
+    assert signed_prefix(content) == content
+    lines = content.splitlines(keepends=True)
+    being_written = content + lines[-3] + lines[-2][:40]  # a command and half its event, unsigned
+    assert signed_prefix(being_written) == content
+    assert verify_lines(signed_prefix(being_written), key.public_key())[-1].kind == "checkpoint"
+    v1 = (V1 / "journal.jsonl").read_bytes()
+    cut = b"".join(v1.splitlines(keepends=True)[:-1])  # format 1: lines after a checkpoint are acknowledged
+    assert signed_prefix(cut) == cut

@@ -17,7 +17,7 @@ from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 from prometheus_client import CollectorRegistry
 from sfu_clients import Client, wait_for
 
-from sfu.bandwidth import AllocatorSettings, EstimatorSettings
+from sfu.bandwidth import AllocatorSettings, EstimatorSettings, FallbackSettings
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
 
@@ -35,7 +35,8 @@ async def sitting(monkeypatch):
             min_video_bitrate=100_000,
             # aiortc's test pattern costs a few kbit/s: a floor below it lets loss pause it
             estimator=EstimatorSettings(initial_bps=200_000, min_bps=1_000),
-            allocator=AllocatorSettings(up_all_at_once=True, probe_interval_s=1.0, up_interval_s=0.5),
+            allocator=AllocatorSettings(up_all_at_once=True, probe_interval_s=3.0, up_interval_s=0.5),
+            fallback=FallbackSettings(enter_after_s=3600),  # the audio fallback: tests/sfu/test_fallback.py
         ),
         registry=CollectorRegistry(),
     )

@@ -5,6 +5,9 @@ the real Router."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sfu.slots import layout
 
 
 @dataclass
@@ -25,20 +28,12 @@ class FakeRouter:
         self.president: str | None = None
         self.closed = False
         self.voices = {"active": None, "speaking": []}
+        self.recording: Any = None
+        self.on_paused = None  # set by the room, as on the Router
+        self.on_fallback = None
 
     def slot_layout(self, kind):
-        send = (
-            [
-                {"slot": None, "kind": "audio", "direction": "sendonly"},
-                {"slot": None, "kind": "video", "direction": "sendonly"},
-            ]
-            if kind == "salle"
-            else []
-        )
-        return send + [
-            {"slot": "speaker", "kind": "video", "direction": "recvonly"},
-            {"slot": "voice-0", "kind": "audio", "direction": "recvonly"},
-        ]
+        return layout(kind)  # the real slot names (sfu.slots), as the Router gives them
 
     async def connect_salle(self, salle_id, offer_sdp):
         self.calls.append(("connect_salle", salle_id))
@@ -81,11 +76,39 @@ class FakeRouter:
     def set_president_salle(self, salle_id):
         self.president = salle_id
 
+    def report_reception(
+        self, salle_id, *, seconds, video_frames, video_slots, audio_samples, audio_concealed, outgoing_bps=None
+    ):
+        figures = {
+            "seconds": seconds,
+            "video_frames": video_frames,
+            "video_slots": video_slots,
+            "audio_samples": audio_samples,
+            "audio_concealed": audio_concealed,
+            "outgoing_bps": outgoing_bps,
+        }
+        self.calls.append(("report_reception", salle_id, {k: v for k, v in figures.items() if v is not None}))
+
     def health(self, salle_id):
         return FakeHealth()
 
     def stats(self):
         return {"frames_decoded": 0}
+
+    def start_recording(self, sink, **options):
+        self.recording = sink
+        self.calls.append(("start_recording", None))
+        return sink
+
+    async def stop_recording(self):
+        if self.recording is None:
+            return None
+        self.recording = None
+        self.calls.append(("stop_recording", None))
+        return {"audio_frames": 0, "video_frames": 0, "error": None}
+
+    def traffic(self):
+        return {"salles": {}, "viewers": {"out_bytes": 0}, "totals": {"in_bytes": 0, "out_bytes": 0}}
 
     async def close(self):
         self.closed = True

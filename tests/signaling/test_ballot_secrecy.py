@@ -47,6 +47,7 @@ async def _open_vote_with_ballots(client):
     await pres.ok(type="AppointSecretary", member_id="m03")
     await pres.ok(type="OpenSitting")
     await pres.ok(type="OpenVote", item_id=ITEM, method="electronique")
+    await socks["m07"].ok(type="CastBallot", item_id=ITEM, voter_id="m07", choice="pour")  # then changed (R13)
     for sock, voter, on_behalf_of, choice in BALLOTS:
         fields = {"on_behalf_of": on_behalf_of} if on_behalf_of else {}
         await socks[sock].ok(type="CastBallot", item_id=ITEM, voter_id=voter, choice=choice, **fields)
@@ -96,12 +97,13 @@ async def test_R13_the_audit_page_and_its_downloads_show_no_choice_while_the_vot
     for voter, on, choice in _choice_texts():
         on_html = on.replace("(", "(")
         assert f"{names[voter]}{on_html} : {choice}" not in page, (voter, choice)
-        assert f"{names[voter]}{on_html} : vote enregistré" in page
+        assert f"{names[voter]}{on_html} : vote enregistré" in page or f"{names[voter]}{on_html} : vote modifié" in page
+    assert "modifie son vote" not in page and "→" not in page  # the change is said, not its choices
 
     r = await client.get("/audit/demo/journal.jsonl")
     body = await r.read()
     kinds = [json.loads(x).get("event", {}).get("type") for x in body.splitlines()]
-    assert "VoteOpened" in kinds and "BallotCast" not in kinds
+    assert "VoteOpened" in kinds and "BallotCast" not in kinds and "BallotChanged" not in kinds
     assert b'"choice"' not in body
     # what is withheld is a signed prefix: it verifies as a sitting under way
     assert audit_bytes(body, load_public_pem(service.public_key_pem.encode()), allow_open=True).ok
@@ -121,7 +123,8 @@ async def test_R13_the_audit_page_and_its_downloads_show_no_choice_while_the_vot
     assert 'id="vote-secret"' not in page
     assert f"{names['m07']} pour {names['m09']} (pouvoir) : abstention" in page
     body = await (await client.get("/audit/demo/journal.jsonl")).read()
-    assert body.count(b'"type":"BallotCast"') == len(BALLOTS)
+    assert body.count(b'"type":"BallotCast"') == len(BALLOTS) and body.count(b'"type":"BallotChanged"') == 1
+    assert f"{names['m07']} modifie son vote : pour → contre (R13)" in page
 
 
 def test_R13_the_open_ballots_of_a_journal_start_after_the_batch_that_opened_the_vote(tmp_path):

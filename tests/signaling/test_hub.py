@@ -240,6 +240,26 @@ async def test_paused_slots_are_pushed_to_that_subscriber_only(client):
         await recv(other, "paused", timeout=0.3)
 
 
+async def test_a_kiosk_reports_what_it_receives_to_the_router(client):
+    ws, _ = await hello(client, Role.KIOSK, salle="vaux")
+    figures = {"period_ms": 2000, "video_frames": 40, "video_slots": 2, "audio_samples": 192000}
+    await ws.send_json({"type": "reception", **figures, "audio_concealed": 960, "outgoing_kbps": 800})
+    await asyncio.sleep(0.2)
+    assert not [c for c in router(client).calls if c[0] == "report_reception"]  # no media joined yet: ignored
+    await ws.send_json({"type": "join", "as": "salle"})
+    await recv(ws, "slots")
+    await ws.send_json({"type": "reception", **figures, "audio_concealed": 960, "outgoing_kbps": 800})
+    await asyncio.sleep(0.2)
+    [call] = [c for c in router(client).calls if c[0] == "report_reception"]
+    assert call[1] == "vaux" and call[2]["seconds"] == 2.0 and call[2]["outgoing_bps"] == 800_000
+    assert call[2]["video_frames"] == 40 and call[2]["audio_concealed"] == 960
+    # bad figures are refused, in the one error shape, and change nothing
+    await ws.send_json({"type": "reception", "id": "r1", "period_ms": -5})
+    error = await recv(ws, "error")
+    assert error["code"] == "invalid_field" and error["field"] == "period_ms" and error["re"] == "r1"
+    assert len([c for c in router(client).calls if c[0] == "report_reception"]) == 1
+
+
 async def test_flooding_is_rate_limited(client):
     ws, _ = await hello(client, Role.KIOSK, salle="vaux")
     for i in range(60):

@@ -21,6 +21,7 @@ from signaling.protocol import (
     Pin,
     Ping,
     ProtocolError,
+    Reception,
     parse,
     to_wire,
 )
@@ -41,6 +42,12 @@ GOOD = {
         ({"type": "mute", "salle": "saint-ferreol"}, Mute(salle="saint-ferreol", muted=True)),
     ],
     "audio_only": [({"type": "audio_only", "salle": "vaux", "audio_only": True}, AudioOnly(salle="vaux"))],
+    "reception": [
+        (
+            {"type": "reception", "period_ms": 2000, "video_frames": 48, "video_slots": 2, "outgoing_kbps": 900},
+            Reception(period_ms=2000, video_frames=48, video_slots=2, outgoing_kbps=900),
+        )
+    ],
     "pin": [
         ({"type": "pin", "salle": "vaux"}, Pin(salle="vaux")),
         ({"type": "pin", "salle": None}, Pin()),
@@ -72,6 +79,10 @@ BAD = {
         ({"type": "mute"}, "missing_field", "salle"),
         ({"type": "mute", "salle": "vaux", "muted": "yes"}, "invalid_field", "muted"),
         ({"type": "mute", "salle": "vaux", "muted": 1}, "invalid_field", "muted"),
+    ],
+    "reception": [
+        ({"type": "reception", "period_ms": -1}, "invalid_field", "period_ms"),
+        ({"type": "reception", "video_frames": "many"}, "invalid_field", "video_frames"),
     ],
     "audio_only": [
         ({"type": "audio_only", "salle": None}, "missing_field", "salle"),

@@ -25,9 +25,11 @@ def test_every_message_type_has_a_handler_and_a_row_in_the_role_table():
 
 
 def test_public_and_kiosk_can_only_do_media():
-    """T2/T3: a viewer or a kiosk cannot mute, pin or switch a salle to audio only."""
-    for role in (Role.PUBLIC, Role.KIOSK):
-        assert {t for t in PERMISSIONS if allowed(role, t)} == {"hello", "ping", "join", "offer", "leave"}
+    """T2/T3: a viewer or a kiosk cannot mute, pin or switch a salle to audio only; a
+    kiosk reports what it receives (R7, R17, R3), the public does not."""
+    media = {"hello", "ping", "join", "offer", "leave"}
+    assert {t for t in PERMISSIONS if allowed(Role.PUBLIC, t)} == media
+    assert {t for t in PERMISSIONS if allowed(Role.KIOSK, t)} == media | {"reception"}
 
 
 def test_human_rights_are_narrow():

@@ -15,7 +15,7 @@ import pytest
 from fake_router import fake_router_factory
 
 from deliberation.audit import audit_file
-from deliberation.journal import load_public_pem
+from deliberation.journal import events_of, load_public_pem, read_verified
 from signaling.roles import Role
 from signaling.sitting import journal_path
 from signaling.throttle import BROADCAST_INTERVAL_S
@@ -421,3 +421,32 @@ async def test_kiosks_get_the_room_display_summary_and_the_others_do_not(client)
     mod = await connect(client, "moderator", Role.MODERATOR, member="moderateur")
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(mod.next("board"), BROADCAST_INTERVAL_S * 3)
+
+
+async def test_R3_an_automatic_audio_fallback_is_journaled_by_the_system_with_its_figures(client):
+    """The Router measured that vaux's link cannot carry the picture: the room has the
+    sitting's service journal SetAudioOnly by the system, with the figures, and apply it
+    (the state every screen shows says audio seul); then video comes back the same way."""
+    p = await people(client)
+    svc = service(client)
+    router = svc.room.router
+    figures = {"seconds": 4.0, "down_kbps": 96.5, "down_need_kbps": 1290.0, "down_loss_pct": 34.0}
+    router.on_fallback("vaux", True, "down", figures)
+    await svc.idle()
+    assert router.audio_only["vaux"] is True
+    assert svc.seance.state.audio_only["vaux"] is True
+    state = await p["kiosk"].next("state")
+    while not next(s for s in state["salles"] if s["id"] == "vaux")["audio_only"]:
+        state = await p["kiosk"].next("state")
+    public_key = load_public_pem((svc.journal_path.parent.parent.parent / "keys" / "council-ed25519.pub").read_bytes())
+    events = [e for e in events_of(read_verified(svc.journal_path, public_key)) if e.type == "AudioOnlyChanged"]
+    assert events[-1].data["automatic"] is True and events[-1].data["audio_only"] is True
+    assert "96.5 kbit/s pour 1290 kbit/s" in events[-1].data["figures"] and "34 %" in events[-1].data["figures"]
+    # an agent's own switch is not automatic; the system brings video back by itself
+    router.on_fallback("vaux", False, "trial", {"seconds": 5.0, "down_kbps": 1800.0, "down_need_kbps": 1290.0})
+    await svc.idle()
+    assert router.audio_only["vaux"] is False and svc.seance.state.audio_only["vaux"] is False
+    # a switch for a salle of no sitting changes nothing
+    router.on_fallback("nowhere", True, "down", figures)
+    await svc.idle()
+    assert "nowhere" not in svc.seance.state.audio_only

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -22,6 +23,7 @@ from web.app import ACCOUNTS, ROOMS, SIGNER, SITTINGS, create_app
 from web.commands import demo
 from web.commands.demo import seed_demo
 from web.config import WebConfig
+from web.sittings import current_room
 
 
 @pytest.fixture
@@ -86,14 +88,17 @@ async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", convened="20
 
 async def test_admin_refuses_public_councillor_kiosk_and_auditor_in_french(client):
     paths = ("/admin", "/admin/seances/demo", "/admin/seances/demo/convocation")
-    for path in paths:  # the public
-        r = await client.get(path)
-        assert r.status == 403 and "Accès refusé" in await r.text() and 'lang="fr"' in await r.text()
+    for path in paths:  # the public: signed out, the login page (issue 18)
+        r = await client.get(path, allow_redirects=False)
+        assert r.status == 303 and r.headers["Location"] == "/login"
+    r = await client.post("/admin/membres", data={"id": "x"})
+    assert r.status == 403 and "Accès refusé" in await r.text() and 'lang="fr"' in await r.text()
     r = await client.get("/admin/api/point?seance=demo&titre=x")
     assert r.status == 403 and (await r.json())["message"] == "Réservé à l'administrateur."
     kiosk = client.app[SIGNER].issue(Role.KIOSK, salle="vaux", sitting="demo")
-    client.session.cookie_jar.update_cookies({"seance_session": kiosk})  # a kiosk token as a cookie
-    assert (await client.get("/admin")).status == 403
+    client.session.cookie_jar.update_cookies({"seance_session": kiosk})  # a kiosk token as a cookie: no session
+    r = await client.get("/admin", allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"] == "/login"
     for role, name in ((Role.COUNCILLOR, "elu"), (Role.AUDITOR, "auditeur"), (Role.PRESIDENT, "presidente")):
         await login(client, role, name, member_id="m01" if role is Role.PRESIDENT else None)
         for path in paths:
@@ -619,6 +624,9 @@ async def test_a_sitting_convened_in_admin_is_served_at_once_its_journal_from_th
     form = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
     assert (await admin.post(page + "/points", data=form, allow_redirects=False)).status == 303
     assert "cc-2027-03" not in admin.app[ROOMS]  # created, not convened: not hosted
+    assert "à convoquer" in re.search(
+        r'<tr data-seance="cc-2027-03">.*?</tr>', await (await admin.get("/admin")).text(), re.S
+    ).group(0)
     refused = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page)})
     assert refused.status == 400 and "cochez la case" in await refused.text()
     assert "cc-2027-03" not in admin.app[ROOMS]
@@ -632,6 +640,8 @@ async def test_a_sitting_convened_in_admin_is_served_at_once_its_journal_from_th
     assert set(admin.app[ROOMS]["cc-2027-03"].salles) == {"belcourt", "vaux", "saint-ferreol"}
     body = await (await admin.get("/admin")).text()
     assert 'data-sitting="cc-2027-03"' in body and 'data-sitting="demo"' in body  # one link per sitting and salle
+    row = re.search(r'<tr data-seance="cc-2027-03">.*?</tr>', body, re.S).group(0)
+    assert "convoquée, servie" in row
     item = {"csrf": await csrf(admin), "title": "Un point de plus", "kind": "deliberation"}
     late = await admin.post(page + "/points", data=item)
     assert late.status == 400 and "R6" in await late.text()
@@ -703,3 +713,17 @@ async def test_member_ids_may_carry_dots(admin, config):
     }
     r = await admin.post("/admin/membres", data=form, allow_redirects=False)
     assert r.status == 303 and council(config).member("j.perrin-2") is not None
+
+
+def test_screens_without_a_sitting_named_go_to_the_next_sitting_not_a_closed_one():
+    """A council's second sitting: the first one's room is still hosted (its journal is
+    read on /audit), closed; /president, /agent, /elu and /moderation open the new one."""
+
+    def service(status):
+        return SimpleNamespace(seance=SimpleNamespace(state=SimpleNamespace(status=status)))
+
+    rooms = {"cc-1": "room-1", "cc-2": "room-2"}
+    assert current_room(rooms, {"cc-1": service("closed"), "cc-2": service("convened")}, None) == "room-2"
+    assert current_room(rooms, {"cc-1": service("opened"), "cc-2": service("convened")}, None) == "room-1"
+    assert current_room(rooms, {"cc-1": service("closed"), "cc-2": service("convened")}, "cc-1") == "room-1"
+    assert current_room(rooms, {}, "nope") == "room-1" and current_room({}, {}, None) is None

@@ -121,7 +121,13 @@ async def test_login_from_a_foreign_origin_is_refused_in_french(client):
     r = await _login(client, Origin="https://evil.example")
     assert r.status == 403 and "ne vient pas de ce site" in await r.text()
     assert "seance_session" not in r.cookies
-    r = await _login(client, Origin="null")
+    # what a browser sends from a foreign page whose referrer policy hides its origin
+    r = await _login(client, Origin="null", **{"Sec-Fetch-Site": "cross-site"})
+    assert r.status == 403 and "seance_session" not in r.cookies
+    r = await _login(client, **{"Sec-Fetch-Site": "same-site"})  # a sibling subdomain
     assert r.status == 403
-    r = await _login(client, Origin=f"http://{client.host}:{client.port}")
+    # what Chromium sends from Séance's own login page (Referrer-Policy: no-referrer)
+    r = await _login(client, Origin="null", **{"Sec-Fetch-Site": "same-origin"})
     assert r.status == 303 and "seance_session" in r.cookies
+    r = await _login(client, Origin=f"http://{client.host}:{client.port}")
+    assert r.status == 303

@@ -40,6 +40,8 @@ def csrf_token(request: web.Request) -> str:
 
 def admin_claims(request: web.Request) -> Any | web.Response:
     claims = session_account(request)
+    if claims is None and request.method == "GET":  # signed out: the login page, as everywhere else
+        raise web.HTTPSeeOther("/login")
     if claims is None or claims.role is not Role.ADMIN:
         return error(
             request,

@@ -200,6 +200,7 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
         "role_labels": ROLE_LABELS_FR,
         "managed_roles": MANAGED_ROLES,
         "kiosks": kiosks,
+        "convened_ids": {c.config.id for c in store.convened()},
         "csrf": csrf_token(request),
         "form": {},
         "error": None,

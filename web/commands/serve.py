@@ -35,6 +35,7 @@ import errno
 import ipaddress
 import logging
 import socket
+import sqlite3
 import ssl
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -54,6 +55,7 @@ from web.app import create_app
 from web.appkeys import ROOMS, SITTINGS
 from web.config_file import ConfigError, ServeConfig, load
 from web.log_privacy import PrivacyAccessLogger  # T16: no query string, truncated addresses
+from web.sittings import convened_specs
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +291,16 @@ def render_warnings(warnings: list[tuple[str, str, str]]) -> str:
 # --------------------------------------------------------------------------- actions
 
 
+def _hosted(config: ServeConfig) -> list[str]:
+    """The sittings served: those of ``[[sittings]]``, then those convened in /admin."""
+    ids = [s.id for s in config.web.sittings]
+    try:
+        convened = convened_specs(config.web.data_dir)
+    except (OSError, sqlite3.Error):  # a data dir this user may not read (--check as another user)
+        convened = []
+    return ids + [s.id for s in convened if s.id not in ids]
+
+
 def _summary(config: ServeConfig) -> str:
     w = config.web
     if config.tls_files:
@@ -308,7 +320,7 @@ def _summary(config: ServeConfig) -> str:
             if config.turn
             else "aucun"
         ),
-        f"  séances    : {', '.join(s.id for s in w.sittings) or 'aucune'}",
+        f"  séances    : {', '.join(_hosted(config)) or 'aucune convoquée (séances : /admin)'}",
     ]
     c = config.cluster
     if c.clustered:

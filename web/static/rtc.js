@@ -34,10 +34,15 @@ export class SeanceClient {
     this.iceServers = [];
   }
 
-  start() { this.connect(); }
+  start() {
+    this.connect();
+    // a kiosk tells the server what it receives (R7, R17, R3: docs/protocol.md, `reception`)
+    if (this.opts.as === "salle") this.receptionTimer = setInterval(() => this.reportReception(), RECEPTION_MS);
+  }
 
   stop() {
     this.stopped = true;
+    clearInterval(this.receptionTimer);
     this.closePc();
     if (this.ws) this.ws.close();
   }
@@ -96,6 +101,7 @@ export class SeanceClient {
         if (msg.assignments) this.assignments = msg.assignments;
         if (msg.layout) {
           this.layout = msg.layout;
+          this.paused = [];
           announcePaused([]);  // a new peer: nothing paused until the server says so
           this.opts.onSlots?.(this.layout, this.assignments, this.names);
           await this.negotiate();
@@ -115,7 +121,10 @@ export class SeanceClient {
         location.replace(there.href);
         break;
       }
-      case "paused": announcePaused(Array.isArray(msg.slots) ? msg.slots : []); break;
+      case "paused":
+        this.paused = Array.isArray(msg.slots) ? msg.slots.map(String) : [];
+        announcePaused(this.paused);
+        break;
       case "state": this.opts.onState?.(msg); break;
       case "health": this.opts.onHealth?.(msg); break;
       case "pong": break;
@@ -205,6 +214,48 @@ export class SeanceClient {
     });
   }
 
+  /** One period of this kiosk's reception, as deltas of its getStats counters: frames
+   *  decoded in the video slots it shows (a source, not paused), audio samples received
+   *  and concealed in its voices, and its browser's send-side estimate. */
+  async reportReception() {
+    const pc = this.pc;
+    if (!pc || pc.connectionState !== "connected" || !this.ws) return;
+    const transceivers = pc.getTransceivers();
+    const report = await pc.getStats();
+    const now = performance.now();
+    const totals = { video_frames: 0, video_slots: 0, audio_samples: 0, audio_concealed: 0 };
+    const counters = {};
+    let outgoing = null;
+    report.forEach((s) => {
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.availableOutgoingBitrate) {
+        outgoing = Math.round(s.availableOutgoingBitrate / 1000);
+      }
+      if (s.type !== "inbound-rtp") return;
+      const entry = this.layout[transceivers.findIndex((t) => t.mid === s.mid)] || {};
+      if (entry.slot == null) return;
+      counters[entry.slot] = s.kind === "video"
+        ? { frames: s.framesDecoded || 0 }
+        : { samples: s.totalSamplesReceived || 0, concealed: s.concealedSamples || 0 };
+    });
+    const last = this.receptionLast;
+    this.receptionLast = { at: now, counters };
+    if (!last || pc !== this.receptionPc) { this.receptionPc = pc; return; }
+    for (const [slot, c] of Object.entries(counters)) {
+      const before = last.counters[slot];
+      if (!before || this.assignments[slot] == null) continue;
+      if ("frames" in c) {
+        if ((this.paused || []).includes(slot)) continue;
+        totals.video_slots += 1;
+        totals.video_frames += Math.max(0, c.frames - before.frames);
+      } else {
+        totals.audio_samples += Math.max(0, c.samples - before.samples);
+        totals.audio_concealed += Math.max(0, c.concealed - before.concealed);
+      }
+    }
+    const period = Math.round(now - last.at);
+    if (period > 0 && period <= 60000) this.send({ type: "reception", period_ms: period, ...totals, outgoing_kbps: outgoing });
+  }
+
   /** Outbound RTP counters per kind (the kiosk's own camera and microphone). */
   async outboundStats() {
     if (!this.pc) return [];
@@ -236,6 +287,8 @@ export class SeanceClient {
     return out;
   }
 }
+
+const RECEPTION_MS = 2000;
 
 /** The video slots the server pauses for this page (its link cannot carry them), told to
  *  every SlotView of the page (docs/protocol.md, `paused`). */
