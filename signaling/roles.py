@@ -37,6 +37,22 @@ ROLE_LABELS_FR: dict[Role, str] = {
     Role.ADMIN: "administrateur",
 }
 
+#: the same, for a member whose civilité is « Mme » (deliberation.council.Member.civility)
+ROLE_LABELS_FR_FEMININE: dict[Role, str] = {
+    **ROLE_LABELS_FR,
+    Role.COUNCILLOR: "élue",
+    Role.MODERATOR: "modératrice",
+    Role.PRESIDENT: "présidente",
+    Role.AUDITOR: "auditrice",
+    Role.ADMIN: "administratrice",
+}
+
+
+def role_label_fr(role: Role, feminine: bool | None = None) -> str:
+    """The role in French, agreed with the person's civilité when it is known."""
+    return (ROLE_LABELS_FR_FEMININE if feminine else ROLE_LABELS_FR)[role]
+
+
 _ALL = frozenset(Role)
 _PEOPLE = _ALL - {Role.KIOSK, Role.PUBLIC}
 

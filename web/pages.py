@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from signaling.auth import TokenError
 from signaling.hub import Connection, serve
 from signaling.protocol import MAX_MESSAGE_BYTES
-from signaling.roles import ROLE_LABELS_FR, Role
+from signaling.roles import ROLE_LABELS_FR, Role, role_label_fr
 from signaling.room import SittingRoom
 from web.appkeys import (
     ACCOUNTS,
@@ -72,6 +72,16 @@ def _home_links(request: web.Request, role: Role, salle: str | None) -> list[tup
     return links
 
 
+def _feminine(request: web.Request, member_id: str | None) -> bool | None:
+    """From the member's civilité in a sitting's council (issue 15: « présidente »), if known."""
+    for service in request.app[SITTINGS].values():
+        seance = getattr(service, "seance", None)
+        member = seance.council.member(member_id) if seance is not None and member_id else None
+        if member is not None:
+            return member.feminine
+    return None
+
+
 async def index(request: web.Request) -> web.StreamResponse:
     claims = session_account(request)
     if claims is None:
@@ -81,7 +91,7 @@ async def index(request: web.Request) -> web.StreamResponse:
         "home.html",
         request,
         {
-            "role_label": ROLE_LABELS_FR[claims.role],
+            "role_label": role_label_fr(claims.role, _feminine(request, claims.member)),
             "claims": claims,
             "display_name": account.display_name if account else "",
             "links": _home_links(request, claims.role, claims.salle),

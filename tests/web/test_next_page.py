@@ -61,3 +61,18 @@ async def test_login_never_sends_to_another_site(client):
         allow_redirects=False,
     )
     assert r.status == 303 and r.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "login, role, member, label",
+    [
+        ("helene", Role.PRESIDENT, "m01", "Votre rôle : présidente."),
+        ("jean-luc", Role.COUNCILLOR, "m02", "Votre rôle : élu."),
+        ("odile", Role.COUNCILLOR, "m05", "Votre rôle : élue."),
+    ],
+)
+async def test_the_home_page_names_the_role_agreed_with_the_civility(client, login, role, member, label):
+    """Issue 15 (point 6): « Hélène Marchand · présidente », not « président »."""
+    client.app[ACCOUNTS].set_account(login, "pw-secret-1", role, member_id=member, salle_id="belcourt")
+    r = await client.post("/login", data={"login": login, "password": "pw-secret-1"})
+    assert r.status == 200 and label in await r.text()

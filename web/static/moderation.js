@@ -23,6 +23,7 @@ function button(label, onClick, cls = "", key = null, name = null) {
 
 const mosaic = new Mosaic($("moderation"), {
   sitting: document.body.dataset.sitting,
+  heading: "h2",  // under the page's h1
   onError: (msg) => feedback.refused(msg),
 });
 

@@ -17,7 +17,8 @@ class MonitorClient extends SeanceClient {
 export class Mosaic {
   /**
    * @param {HTMLElement} container the element that holds the tiles
-   * @param {object} opts sitting; details(salleId) -> extra line (e.g. who is present), or null
+   * @param {object} opts sitting; details(salleId) -> extra line (e.g. who is present), or null;
+   *   heading: the tiles' heading tag, one level below the section's (default "h3")
    */
   constructor(container, opts) {
     this.container = container;
@@ -77,7 +78,7 @@ export class Mosaic {
         h("div", { class: "salle-picture" }, video,
           h("p", { class: "salle-nopicture" }, s.audio_only ? "Audio seul : pas d'image" : (s.transmitting ? "Image en attente…" : "Pas d'image"))),
         h("div", { class: "salle-caption" },
-          h("h3", { class: "salle-name" }, s.name, h("span", { class: "salle-speaking" }, " — parle")),
+          h(this.opts.heading || "h3", { class: "salle-name" }, s.name, h("span", { class: "salle-speaking" }, " — parle")),
           h("p", { class: "salle-flags" }, ...flags),
           details ? h("p", { class: "salle-details muted" }, details) : null,
           actions.length ? h("p", { class: "salle-actions" }, ...actions) : null));
