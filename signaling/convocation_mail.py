@@ -21,6 +21,9 @@ from deliberation.commands import AddAgendaItem
 from deliberation.council import Council, Member, Salle, SittingConfig
 from deliberation.minutes import french_date, french_time
 
+#: The labels of the natures, by the value an agenda item carries.
+LABELS = {str(kind): label for kind, label in KIND_LABELS.items()}
+
 #: The token domain of acknowledgement links: such a token never passes for a session's.
 ACK_DOMAIN = "convocation:"
 
@@ -57,7 +60,7 @@ def body(
     lines += [f"  - {s.name}, {s.address}" for s in salles]
     lines += ["", "Ordre du jour :", ""]
     if items:
-        lines += [f"  {n}. {i.title} ({KIND_LABELS.get(i.kind, i.kind)})" for n, i in enumerate(items, 1)]
+        lines += [f"  {n}. {i.title} ({LABELS.get(i.kind, i.kind)})" for n, i in enumerate(items, 1)]
     else:
         lines.append("  (aucun point inscrit)")
     lines += [

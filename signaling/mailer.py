@@ -57,12 +57,16 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     return smtp
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def _reason(err: Exception) -> str:
     if isinstance(err, smtplib.SMTPRecipientsRefused):
-        codes = [f"{code} {msg.decode('utf-8', 'replace')}" for code, msg in err.recipients.values()]
+        codes = [f"{code} {_text(msg)}" for code, msg in err.recipients.values()]
         return "adresse refusée par le relais : " + "; ".join(codes)
     if isinstance(err, smtplib.SMTPResponseException):
-        return f"refusé par le relais : {err.smtp_code} {err.smtp_error.decode('utf-8', 'replace')}"
+        return f"refusé par le relais : {err.smtp_code} {_text(err.smtp_error)}"
     return f"relais injoignable ou en erreur : {err}"
 
 
