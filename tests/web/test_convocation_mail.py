@@ -15,9 +15,11 @@ import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 
+from deliberation.journal import read_verified
 from signaling.council_store import CouncilStore
 from signaling.mailer import SmtpSettings
 from signaling.roles import Role
+from signaling.sitting import council_key, journal_path
 from web.app import ACCOUNTS, create_app
 from web.commands import demo
 from web.commands.demo import seed_demo
@@ -171,6 +173,16 @@ async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proo
     body = await (await admin.get(page)).text()
     assert 'data-state="acknowledged"' in row(body, "m03") and "accusé de réception le" in row(body, "m03")
     assert 'data-state="sent"' in row(body, "m04")
+
+    # the sitting is served: the signed journal records who and when, verified with the council's key
+    entries = read_verified(journal_path(config.data_dir, "cc-prochain"), council_key(config.data_dir).public_key())
+    signed = b"\n".join(e.raw for e in entries)
+    events = [e.data["event"] for e in entries if e.kind == "event"]
+    sent = {(ev["data"]["member_id"], ev["data"]["sent"]) for ev in events if ev["type"] == "ConvocationSent"}
+    assert sent == {("m03", True), ("m04", True), ("m07", False)}
+    assert [ev["data"]["member_id"] for ev in events if ev["type"] == "ConvocationAcknowledged"] == ["m03"]
+    assert b"550" in signed and b"@" not in signed.replace(b"convocations@", b"")  # no address in the journal
+    assert "inscrit au journal signé" in row(body, "m03")
 
     # the proof is durable: another connection to the store reads every attempt and the acknowledgement
     with CouncilStore.in_data_dir(config.data_dir) as store:

@@ -19,9 +19,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from deliberation.commands import AddAgendaItem
+from deliberation.actors import SYSTEM
+from deliberation.commands import AddAgendaItem, RecordConvocationReceipt, RecordConvocationSending
 from deliberation.council import Council, SittingConfig
 from deliberation.minutes import french_date, french_time
+from deliberation.refusal import Refusal
 from signaling.auth import TokenError
 from signaling.convocation import sitting_salles
 from signaling.convocation_mail import ACK_DOMAIN, message
@@ -31,7 +33,24 @@ from web.admin.csrf import checked_post
 from web.admin.forms import Invalid
 from web.admin.render import error, page
 from web.admin.views import convocation_rows, sitting_context
-from web.appkeys import CONFIG, SIGNER
+from web.appkeys import CONFIG, SIGNER, SITTINGS
+
+
+async def journal(app: web.Application, sitting_id: str, command: dict[str, object]) -> Refusal | None:
+    """Journal ``command`` from the system actor in the sitting this process serves (the
+    signed record, R18); None when journaled. Not served here (another worker or node holds
+    it, or the service failed): the refusal says so, the council store keeps the record."""
+    service = app[SITTINGS].get(sitting_id)
+    if service is None or service.seance is None:
+        return Refusal("R6", "R6 — la séance n'est pas servie par ce processus : preuve gardée dans le conseil.")
+    result = await service.command(SYSTEM, command)
+    return result if isinstance(result, Refusal) else None
+
+
+def opened(app: web.Application, sitting_id: str) -> bool:
+    """Whether the sitting served here is already open (a convocation then convenes nobody)."""
+    service = app[SITTINGS].get(sitting_id)
+    return service is not None and service.seance is not None and service.seance.state.status != "convened"
 
 
 def _send_and_record(
@@ -97,6 +116,8 @@ async def send_convocations(request: web.Request) -> web.StreamResponse:
                 "R6 — convoquez d'abord la séance : l'ordre du jour que la convocation énonce est fixé à ce moment "
                 "(art. L.2121-10 CGCT)."
             )
+        elif opened(request.app, sitting.id):
+            refusal = "R6 — la séance est ouverte : une convocation envoyée maintenant ne convoque plus personne."
         elif config.smtp is None:
             refusal = (
                 "L'envoi par courriel n'est pas configuré sur ce serveur (section [smtp] du fichier seance.toml, "
@@ -129,6 +150,12 @@ async def send_convocations(request: web.Request) -> web.StreamResponse:
     outcomes = await asyncio.to_thread(
         _send_and_record, config.data_dir, council.id, sitting.id, smtp, messages, recipients
     )
+    for o in outcomes:  # the signed record: who and when, never the address (docs/operations.md)
+        await journal(
+            request.app,
+            sitting.id,
+            {"type": RecordConvocationSending.__name__, "member_id": o.key, "sent": o.sent, "reason": o.reason[:500]},
+        )
     sent = sum(o.sent for o in outcomes)
     raise web.HTTPSeeOther(
         f"/admin/seances/{sitting.id}?envoyee={sent}&echec={len(outcomes) - sent}#convocations-envoyees"
@@ -165,7 +192,10 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
                 "Convocation inconnue",
                 "Ce lien ne correspond à aucune convocation envoyée. Contactez le secrétariat de la communauté.",
             )
+        first = member.id not in store.acknowledgements(council.id, sitting.id)
         at = store.acknowledge(council.id, sitting.id, member.id, now_iso())
+    if first:
+        await journal(request.app, sitting.id, {"type": RecordConvocationReceipt.__name__, "member_id": member.id})
     return page(
         request,
         "convocation_ack.html",

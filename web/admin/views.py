@@ -38,7 +38,7 @@ from signaling.council_store import CouncilStore, Sending
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.admin.csrf import csrf_token
 from web.admin.forms import MANAGED_ROLES
-from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER
+from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER, SITTINGS
 
 
 def semester_label(sem: tuple[int, int]) -> str:
@@ -292,6 +292,10 @@ def sitting_context(
     sendings = store.sendings(council.id, sitting.id)
     emails = store.emails(council.id)
     rows = convocation_rows(council, emails, sendings, store.acknowledgements(council.id, sitting.id))
+    service = request.app[SITTINGS].get(sitting.id)
+    journaled = service.seance.state.convocations if service is not None and service.seance is not None else {}
+    for r in rows:
+        r["journaled"] = r["member"].id in journaled
     return {
         "council": council,
         "s": sitting_view(sitting, sittings, sent_on(sendings)),
