@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 
+from deliberation.audit import audit_file
 from deliberation.journal import read_verified
 from signaling.council_store import CouncilStore
 from signaling.mailer import SmtpSettings
@@ -183,6 +184,8 @@ async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proo
     assert [ev["data"]["member_id"] for ev in events if ev["type"] == "ConvocationAcknowledged"] == ["m03"]
     assert b"550" in signed and b"@" not in signed.replace(b"convocations@", b"")  # no address in the journal
     assert "inscrit au journal signé" in row(body, "m03")
+    # the auditor's independent check re-decides them like every command
+    audit_file(str(journal_path(config.data_dir, "cc-prochain")), council_key(config.data_dir).public_key(), True)
 
     # the proof is durable: another connection to the store reads every attempt and the acknowledgement
     with CouncilStore.in_data_dir(config.data_dir) as store:
