@@ -271,3 +271,23 @@ def test_smtp_settings_are_read_and_checked_with_french_messages(tmp_path):
     assert problems["smtp.security"] == "starttls, tls ou none attendu"
     assert "n'est pas une adresse électronique" in problems["smtp.from"]
     assert problems["smtp.password_file"] == "obligatoire avec smtp.user"
+
+
+async def test_an_unreachable_relay_records_each_convocation_as_failed_with_the_reason(aiohttp_client, tmp_path):
+    closed = free_port()  # nothing listens there: the connection is refused
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", closed, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
+        store.set_email(cid, "m04", "karim.benali@belcourt.example.fr")
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+    assert r.status == 303 and "envoyee=0&echec=2" in r.headers["Location"]
+    body = html.unescape(await (await admin.get(page)).text())
+    for member_id in ("m03", "m04"):
+        assert 'data-state="failed"' in row(body, member_id) and "relais injoignable" in row(body, member_id)
+    assert "Convocation sur papier, date saisie" in body  # nothing left: R6 still counts from the typed date
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        assert [(x.member_id, x.sent) for x in store.sendings(cid, "cc-prochain")] == [("m03", False), ("m04", False)]
