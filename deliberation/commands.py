@@ -260,6 +260,31 @@ class RecordRecordingDigest(Command):
 
 
 @dataclass(frozen=True)
+class RecordConvocationSending(Command):
+    """R6 (L.2121-10, L.2121-12): the server records that a member's convocation left through
+    the council's relay (``sent``) or was refused (``reason``: the relay's words). The
+    address stays in the council store: the journal needs only who and when."""
+
+    member_id: str
+    sent: bool
+    reason: str = ""
+    _ids = ("member_id",)
+
+    def _validate_more(self) -> Refusal | None:
+        if len(self.reason) > 500:
+            return Refusal(SCHEMA, "Champ « reason » : 500 caractères au plus.", "reason")
+        return None
+
+
+@dataclass(frozen=True)
+class RecordConvocationReceipt(Command):
+    """R6: the server records that the member followed their personal acknowledgement link."""
+
+    member_id: str
+    _ids = ("member_id",)
+
+
+@dataclass(frozen=True)
 class CloseSitting(Command):
     pass
 
@@ -457,6 +482,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         TakeUpItem,
         MarkSensitive,
         RecordRecordingDigest,
+        RecordConvocationSending,
+        RecordConvocationReceipt,
         CloseSitting,
         RecordQuorumFailure,
         WithdrawItem,

@@ -48,6 +48,14 @@ def convocation_message(sent: str | date, sitting: str | date) -> str | None:
     )
 
 
+def recorded_sending(first_sent: Iterable[str | date]) -> date | None:
+    """R6 from the recorded sendings: the day the last member's convocation left (the latest
+    of each member's first successful sending), so that every member had the five clear days;
+    None when nothing was sent (the convocation went on paper, its typed date stands)."""
+    days = [_day(d) for d in first_sent]
+    return max(days) if days else None
+
+
 def reconvocation_ok(failed_sitting: str | date, new_sitting: str | date) -> bool:
     """R8: the re-convened sitting is at least 3 clear days after the one without quorum."""
     return clear_days_between(failed_sitting, new_sitting) >= RECONVOCATION_CLEAR_DAYS

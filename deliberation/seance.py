@@ -37,6 +37,8 @@ from .commands import (
     OpenSitting,
     OpenVote,
     ProposeAmendment,
+    RecordConvocationReceipt,
+    RecordConvocationSending,
     RecordProxy,
     RecordQuorumFailure,
     RecordRecordingDigest,
@@ -592,6 +594,40 @@ def _recording(s: Seance, c: RecordRecordingDigest, actor: Actor) -> Decision:
     if not s.council.reglement.recording:
         return Refusal("R5", "R5 — le règlement intérieur ne prévoit pas l'enregistrement des débats.")
     return [_ev(c, "RecordingDigest", sha256=c.sha256, label=c.label)]
+
+
+def _convocation_recorded(s: Seance, member_id: str, actor: Actor, what: str) -> Refusal | None:
+    if actor.role != Role.SYSTEM:
+        return Refusal(ROLE, f"R6 — {what} est enregistré par le serveur, pas par une personne.")
+    if s.council.member(member_id) is None:
+        return Refusal("R6", f"R6 — « {member_id} » n'est pas membre du conseil : il n'est pas convoqué.", "member_id")
+    if s.state.status == "closed":
+        return Refusal("R6", "R6 — la séance est close : sa convocation ne s'enregistre plus.")
+    return None
+
+
+def _convocation_sending(s: Seance, c: RecordConvocationSending, actor: Actor) -> Decision:
+    """R6: the sending of a member's convocation, before the sitting opens (L.2121-12: it
+    precedes the sitting by five clear days; one sent after the opening convenes nobody)."""
+    if (r := _convocation_recorded(s, c.member_id, actor, "l'envoi d'une convocation")) is not None:
+        return r
+    if s.state.status != "convened":
+        return Refusal("R6", "R6 — la séance est ouverte : une convocation envoyée maintenant ne convoque plus.")
+    if c.sent and c.reason:
+        return Refusal(SCHEMA, "Champ « reason » : seulement pour un envoi en échec.", "reason")
+    return [_ev(c, "ConvocationSent", member_id=c.member_id, sent=c.sent, reason=c.reason)]
+
+
+def _convocation_receipt(s: Seance, c: RecordConvocationReceipt, actor: Actor) -> Decision:
+    """R6: the member's acknowledgement, only of a convocation sent; the first one counts."""
+    if (r := _convocation_recorded(s, c.member_id, actor, "l'accusé de réception")) is not None:
+        return r
+    record = s.state.convocations.get(c.member_id, {})
+    if record.get("sent_at") is None:
+        return Refusal("R6", "R6 — aucune convocation n'a été envoyée à ce membre : rien à accuser.", "member_id")
+    if record.get("acknowledged_at") is not None:
+        return []
+    return [_ev(c, "ConvocationAcknowledged", member_id=c.member_id)]
 
 
 def _close(s: Seance, c: CloseSitting, actor: Actor) -> Decision:
@@ -1292,6 +1328,8 @@ _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
     TakeUpItem: _take_up,
     MarkSensitive: _sensitive,
     RecordRecordingDigest: _recording,
+    RecordConvocationSending: _convocation_sending,
+    RecordConvocationReceipt: _convocation_receipt,
     CloseSitting: _close,
     DeclareWithdrawal: _withdrawal,
     RequestSecretBallot: _secret_request,

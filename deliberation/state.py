@@ -42,6 +42,8 @@ class SeanceState:
     sensitive: bool = False
     sensitive_spans: list[dict[str, Any]] = field(default_factory=list)
     recordings: list[dict[str, Any]] = field(default_factory=list)
+    #: R6: per member, ``{sent_at, failures: [{at, reason}], acknowledged_at}`` as journaled
+    convocations: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: R8: the lack of quorum recorded before closing, ``{at, quorum, present, items}``
     quorum_failure: dict[str, Any] | None = None
     #: the floor: the member speaking ``{member, since}`` and the queue of requests ``[{member, since}]``
@@ -436,6 +438,18 @@ def _recording(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.recordings.append({"at": at, "sha256": d["sha256"], "label": d["label"]})
 
 
+def _convocation_sent(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    record = s.convocations.setdefault(d["member_id"], {"sent_at": None, "failures": [], "acknowledged_at": None})
+    if d["sent"]:
+        record["sent_at"] = record["sent_at"] or at
+    else:
+        record["failures"].append({"at": at, "reason": d["reason"]})
+
+
+def _convocation_acknowledged(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.convocations[d["member_id"]]["acknowledged_at"] = at
+
+
 def _leave_floor(s: SeanceState, member_id: str) -> None:
     s.floor_queue = [q for q in s.floor_queue if q["member"] != member_id]
     if s.speaker is not None and s.speaker["member"] == member_id:
@@ -508,6 +522,8 @@ _HANDLERS = {
     "VoteClosed": _vote_closed,
     "SensitivePassage": _sensitive,
     "RecordingDigest": _recording,
+    "ConvocationSent": _convocation_sent,
+    "ConvocationAcknowledged": _convocation_acknowledged,
     "SittingClosed": _closed,
     "FloorRequested": _floor_requested,
     "FloorRequestWithdrawn": _floor_withdrawn,

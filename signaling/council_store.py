@@ -71,6 +71,18 @@ CREATE TABLE IF NOT EXISTS agenda_item (
     body TEXT, body_name TEXT NOT NULL DEFAULT '', seats INTEGER NOT NULL DEFAULT 1, added_at TEXT NOT NULL,
     PRIMARY KEY (council_id, sitting_id, id)
 );
+CREATE TABLE IF NOT EXISTS member_email (
+    council_id TEXT NOT NULL REFERENCES council(id) ON DELETE CASCADE,
+    member_id TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (council_id, member_id)
+);
+CREATE TABLE IF NOT EXISTS convocation_sending (
+    council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, member_id TEXT NOT NULL, email TEXT NOT NULL,
+    at TEXT NOT NULL, sent INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS convocation_ack (
+    council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, member_id TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (council_id, sitting_id, member_id)
+);
 """
 
 #: Columns added since the first schema (issue 13), for files written before: (table, column, type).
@@ -92,6 +104,17 @@ LEGACY_AGENDA = "admin_agenda_item"
 def now_iso() -> str:
     """The real clock, as the journal's commands carry it (ISO 8601 with the offset)."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Sending:
+    """One attempt to send a member's convocation by email: sent, or failed with the reason."""
+
+    member_id: str
+    email: str
+    at: str
+    sent: bool
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -370,3 +393,64 @@ class CouncilStore:
             if config is not None:
                 out.append(ConvenedSitting(council_id, config, at))
         return out
+
+    # -- members' addresses and the proof of the convocations (R6) --------------------------
+    def set_email(self, council_id: str, member_id: str, email: str) -> None:
+        """The address the member receives convocations at (L.2121-10); empty: none (paper)."""
+        with self._db:
+            if email:
+                self._db.execute(
+                    "INSERT INTO member_email VALUES (?, ?, ?) ON CONFLICT(council_id, member_id) "
+                    "DO UPDATE SET email = excluded.email",
+                    (council_id, member_id, email),
+                )
+            else:
+                self._db.execute(
+                    "DELETE FROM member_email WHERE council_id = ? AND member_id = ?", (council_id, member_id)
+                )
+
+    def emails(self, council_id: str) -> dict[str, str]:
+        return dict(
+            self._db.execute("SELECT member_id, email FROM member_email WHERE council_id = ?", (council_id,)).fetchall()
+        )
+
+    def record_sending(self, council_id: str, sitting_id: str, sending: Sending) -> None:
+        """Append one attempt (rows are never updated nor deleted: the proof keeps every attempt)."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO convocation_sending VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    council_id,
+                    sitting_id,
+                    sending.member_id,
+                    sending.email,
+                    sending.at,
+                    int(sending.sent),
+                    sending.reason,
+                ),
+            )
+
+    def sendings(self, council_id: str, sitting_id: str) -> list[Sending]:
+        """Every attempt for the sitting, oldest first."""
+        rows = self._db.execute(
+            "SELECT member_id, email, at, sent, reason FROM convocation_sending "
+            "WHERE council_id = ? AND sitting_id = ? ORDER BY rowid",
+            (council_id, sitting_id),
+        ).fetchall()
+        return [Sending(m, e, at, bool(sent), reason) for m, e, at, sent, reason in rows]
+
+    def acknowledge(self, council_id: str, sitting_id: str, member_id: str, at: str) -> str:
+        """Record the member's acknowledgement; the first one is kept. Returns its date."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO convocation_ack VALUES (?, ?, ?, ?)", (council_id, sitting_id, member_id, at)
+            )
+        return self.acknowledgements(council_id, sitting_id)[member_id]
+
+    def acknowledgements(self, council_id: str, sitting_id: str) -> dict[str, str]:
+        return dict(
+            self._db.execute(
+                "SELECT member_id, at FROM convocation_ack WHERE council_id = ? AND sitting_id = ?",
+                (council_id, sitting_id),
+            ).fetchall()
+        )

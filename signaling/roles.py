@@ -111,6 +111,8 @@ COMMAND_PERMISSIONS: dict[str, frozenset[Role]] = {
     "TakeUpItem": _PRESIDENT,
     "MarkSensitive": _PRESIDENT,
     "RecordRecordingDigest": _NOBODY,
+    "RecordConvocationSending": _NOBODY,
+    "RecordConvocationReceipt": _NOBODY,
     "CloseSitting": _PRESIDENT,
     "RecordQuorumFailure": _PRESIDENT,
     "WithdrawItem": _PRESIDENT,
@@ -146,6 +148,8 @@ COMMAND_NOTES: tuple[str, ...] = (
     "`WithdrawFloorRequest`: a councillor withdraws their own request; the president or a moderator may drop any.",
     "`ReportTransmission`, `ReportPublicStream`, `RecordRecordingDigest`: measured by the server and sent by the "
     "system actor only.",
+    "`RecordConvocationSending`, `RecordConvocationReceipt`: the convocation's email and its acknowledgement "
+    "link (R6), recorded by the system actor only.",
     "The secrétaire de séance is the councillor appointed (R10): their councillor session acts as `secretary` "
     "in the core (roll-call answers).",
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from signaling.mailer import SmtpSettings
+
 
 @dataclass(frozen=True)
 class SalleSpec:
@@ -68,6 +70,9 @@ class WebConfig:
     event_loop: str = "auto"
     #: TURN servers for the browsers (``[turn]``); None: direct UDP only.
     turn: TurnSettings | None = None
+    #: The council's SMTP relay for the convocations (``[smtp]``); None: not configured,
+    #: the admin prints the convocation and sends it by other means.
+    smtp: SmtpSettings | None = None
     #: Privacy (CNIL), stated on /confidentialite from these same values:
     #: days the logs keep full IP addresses (journald/syslog retention, docs/operations.md)
     log_ip_retention_days: int = 30

@@ -16,6 +16,7 @@ Layout (``deploy/seance.toml`` is a commented example)::
     [turn]     urls, and username + credential, or shared_secret / shared_secret_file, ttl_s
     [media]    voice_slots
     [web]      session_ttl_s, public_frame_ancestors, reconcile_after_s
+    [smtp]     host, port, security (starttls, tls, none), user, password_file, from
     [privacy]  dpo_contact, log_ip_retention_days, log_ip_truncate, recording_retention_days
     [[sittings]] id, title, president_salle, salles = [{id, name}, ...]
 
@@ -40,6 +41,7 @@ from typing import Any
 
 from sfu.eventloop import CHOICES as EVENT_LOOPS
 from signaling import datadir
+from signaling.mailer import SmtpSettings
 from web.cluster import ClusterSettings, read_settings
 from web.config import SalleSpec, SittingSpec, TurnSettings, WebConfig
 from web.turn import turn_ice_servers, turn_rest_credentials  # noqa: F401 (re-exported, moved to web.turn)
@@ -263,9 +265,19 @@ PRIVACY_KEYS = {
     "log_ip_truncate": "tronquer les adresses IP du journal d'accès",
     "recording_retention_days": "jours de conservation des enregistrements (R5)",
 }
+SMTP_KEYS = {
+    "host": "serveur SMTP (relais de la collectivité)",
+    "port": "port (587 avec starttls, 465 avec tls)",
+    "security": "starttls, tls ou none",
+    "user": "identifiant sur le relais",
+    "password_file": "fichier du mot de passe sur le relais",
+    "from": "adresse d'expédition des convocations",
+}
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 SITTING_KEYS = {"id": "identifiant", "title": "titre", "president_salle": "salle de la présidence", "salles": "salles"}
 SALLE_KEYS = {"id": "identifiant", "name": "nom"}
-TOP_KEYS = {"server", "tls", "proxy", "ice", "turn", "media", "web", "privacy", "sittings"}
+TOP_KEYS = {"server", "tls", "proxy", "ice", "turn", "smtp", "media", "web", "privacy", "sittings"}
 
 TURN_URL_RE = re.compile(r"^turns?:[^\s?]+(\?transport=(udp|tcp))?$")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -387,6 +399,59 @@ def _turn(r: _Reader, doc: dict) -> TurnSettings | None:
     )
 
 
+def _smtp(r: _Reader, doc: dict) -> SmtpSettings | None:
+    """``[smtp]``: the relay the convocations are sent through (RFC 5321; STARTTLS RFC 3207,
+    implicit TLS RFC 8314). The password is read from its file (mode 0600), never from here."""
+    t = r.table(doc, "smtp", SMTP_KEYS)
+    if t is None:
+        return None
+    host = r.string(t, "host", "smtp", required=True, max_len=253)
+    security = r.string(t, "security", "smtp") or "starttls"
+    if security not in SMTP_SECURITY:
+        r.bad("smtp.security", "starttls, tls ou none attendu", "expected starttls, tls or none")
+        security = "starttls"
+    port = r.integer(t, "port", "smtp", 1, 65535)
+    sender = r.string(t, "from", "smtp", required=True, max_len=254)
+    if sender is not None and not EMAIL_RE.match(sender):
+        r.bad(
+            "smtp.from",
+            f"« {sender} » n'est pas une adresse électronique (ex. convocations@cc-exemple.fr)",
+            f"'{sender}' is not an email address (e.g. convocations@cc-example.fr)",
+        )
+        sender = None
+    user = r.string(t, "user", "smtp")
+    password_file = r.path(t, "password_file", "smtp", must_exist=True)
+    password: str | None = None
+    if user is not None and "password_file" not in t:
+        r.bad("smtp.password_file", "obligatoire avec smtp.user", "required with smtp.user")
+    if password_file is not None and "user" not in t:
+        r.bad("smtp.user", "obligatoire avec smtp.password_file", "required with smtp.password_file")
+    if password_file is not None and password_file.is_file():
+        try:
+            password = password_file.read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            r.bad("smtp.password_file", f"illisible ({err})", f"unreadable ({err})")
+        else:
+            if not password:
+                r.bad("smtp.password_file", "fichier vide", "empty file")
+    if user is not None and security == "none" and host not in LOOPBACK_HOSTS:
+        r.bad(
+            "smtp.security",
+            "un mot de passe ne passe pas en clair sur le réseau : starttls ou tls",
+            "a password is never sent in clear over the network: starttls or tls",
+        )
+    if host is None or sender is None:
+        return None
+    return SmtpSettings(
+        host=host,
+        port=port if port is not None else SMTP_SECURITY[security],
+        from_address=sender,
+        security=security,
+        user=user,
+        password=password,
+    )
+
+
 def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | None = None) -> ServeConfig:
     """Validate a parsed TOML document; raise :class:`ConfigError` listing every problem."""
     base = base_dir if base_dir is not None else Path(source).resolve().parent
@@ -461,6 +526,7 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     announced = r.address(ice["announced_address"], "ice.announced_address") if "announced_address" in ice else None
 
     turn = _turn(r, doc)
+    smtp = _smtp(r, doc)
 
     media = r.table(doc, "media", MEDIA_KEYS) or {}
     voice_slots = r.integer(media, "voice_slots", "media", 0, 16)
@@ -507,6 +573,8 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
         kwargs["reconcile_after_s"] = reconcile
     if turn is not None:
         kwargs["turn"] = turn
+    if smtp is not None:
+        kwargs["smtp"] = smtp
     if viewers_per_node is not None:
         kwargs["public_viewers_per_node"] = viewers_per_node
     if edge_linger is not None:

@@ -28,6 +28,8 @@ SAMPLES = {
     "TakeUpItem": {"item_id": "pv-precedent"},
     "MarkSensitive": {"on": True},
     "RecordRecordingDigest": {"sha256": "0" * 64},
+    "RecordConvocationSending": {"member_id": "m07", "sent": True},
+    "RecordConvocationReceipt": {"member_id": "m07"},
     "CloseSitting": {},
     "DeclareWithdrawal": {"item_id": "pv-precedent", "member_id": "m07"},
     "RequestSecretBallot": {"item_id": "pv-precedent", "member_id": "m07"},

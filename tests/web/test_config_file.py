@@ -274,7 +274,7 @@ def test_check_warns_about_a_foreign_ice_address_and_certificates(tmp_path, caps
 
     cert, _ = ensure_self_signed(tmp_path / "tls")  # valid 365 days
     config = load(write(tmp_path, text.replace('"absent.pem"', f'"{cert}"')))
-    assert [w[0] for w in serve.check_warnings(config)] == ["ice.listen_addresses[1]"]
+    assert [w[0] for w in serve.check_warnings(config)] == ["ice.listen_addresses[1]", "smtp"]
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=355)
     assert "expire dans" in serve.certificate_problem(cert, now=soon)[0]
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)

@@ -109,6 +109,26 @@ def date_field(form: dict[str, str], name: str, label: str, section: str, requir
         raise Invalid(f"Champ « {label} » : date attendue (AAAA-MM-JJ).", label, section) from None
 
 
+#: An address a relay accepts (RFC 5321 §4.1.2, kept simple: local part, « @ », a domain).
+EMAIL_RE = re.compile(
+    r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def email_field(form: dict[str, str], section: str) -> str:
+    """The member's address for the convocations (L.2121-10: sent « de manière dématérialisée »
+    to the address they give); empty when they receive it on paper."""
+    value = form.get("email", "").strip()
+    if value and (len(value) > 254 or not EMAIL_RE.match(value)):
+        raise Invalid(
+            "Champ « adresse électronique » : adresse attendue, par exemple prenom.nom@mairie-exemple.fr "
+            "(laissez vide pour une convocation sur papier).",
+            "adresse électronique",
+            section,
+        )
+    return value
+
+
 def slugify(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:48] or "point"

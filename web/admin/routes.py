@@ -27,6 +27,7 @@ from signaling.accounts import AccountStore
 from signaling.auth import new_password
 from signaling.council_store import CouncilStore, now_iso
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.admin.convocations import add_convocation_routes
 from web.admin.csrf import admin_claims, checked_post, load_csrf_key
 from web.admin.forms import (
     MANAGED_ROLES,
@@ -40,7 +41,9 @@ from web.admin.forms import (
     convocation_check,
     designate_president,
     edit_member,
+    email_field,
     end_mandate,
+    identifier,
     item_command,
     member_account_plan,
     save_council,
@@ -55,6 +58,7 @@ from web.admin.views import (
     dashboard_context,
     failed_sittings,
     journal_exists,
+    sent_on,
     sitting_context,
     sitting_view,
 )
@@ -84,6 +88,9 @@ def _refuse(request: web.Request, store: CouncilStore, err: Invalid, form: dict[
     return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
 
 
+#: The member forms, which also carry the member's address for the convocations.
+MEMBER_SECTIONS = ("membre", "membre-modifier")
+
 #: A form of the dashboard: the council as it is (None before the first save) and the
 #: posted fields give the council to store, or raise Invalid.
 CouncilForm = Callable[[Council | None, dict[str, str]], Council]
@@ -109,7 +116,12 @@ def _dashboard_post(section: str, form_fn: CouncilForm | None = None, accounts_f
                     notice = accounts_fn(store, council, form, request.app[ACCOUNTS])
                     return page(request, "admin.html", dashboard_context(request, store, notice=notice))
                 if form_fn is not None:
-                    store.save(form_fn(council, form))
+                    email = email_field(form, section) if section in MEMBER_SECTIONS else ""
+                    saved = form_fn(council, form)
+                    store.save(saved)
+                    if section in MEMBER_SECTIONS and (email or section == "membre"):
+                        member_id = identifier(form, "id", "identifiant du membre", section, dots=True)
+                        store.set_email(saved.id, member_id, email)
             except CompositionError as err:  # the core refuses the composition (R9, L.5211-6 …)
                 return _refuse(request, store, Invalid(err.message, None, section), form)
             except Invalid as err:
@@ -294,6 +306,7 @@ async def sitting_page(request: web.Request) -> web.StreamResponse:
                 sittings,
                 store.agenda(council.id, sitting.id),
                 store.convened_at(council.id, sitting.id),
+                store,
             ),
         )
 
@@ -335,6 +348,7 @@ async def add_item(request: web.Request) -> web.StreamResponse:
                     sittings,
                     items,
                     convened_at,
+                    store,
                     form=form,
                     error=Invalid(result.message, result.field, "points"),
                 ),
@@ -366,7 +380,7 @@ async def convene(request: web.Request) -> web.StreamResponse:
             return page(
                 request,
                 "admin_sitting.html",
-                sitting_context(request, council, sitting, sittings, items, convened_at, error=err),
+                sitting_context(request, council, sitting, sittings, items, convened_at, store, error=err),
                 status=400,
             )
         store.convene(council.id, sitting.id, now_iso())
@@ -424,6 +438,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
             return found
         council, sitting, sittings = found
         items = store.agenda(council.id, sitting.id)
+        sent = sent_on(store.sendings(council.id, sitting.id))
     fingerprint = None
     pub = datadir.DataDir.of(data_dir).council_public_key
     if pub.is_file():
@@ -438,7 +453,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
         "convocation.html",
         {
             "council": council,
-            "s": sitting_view(sitting, sittings),
+            "s": sitting_view(sitting, sittings, sent),
             "items": items,
             "kind_labels": KIND_LABELS,
             "salles": [x for x in council.salles if x.designated],
@@ -447,7 +462,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
             "president": president,
             "fingerprint": fingerprint,
             "commune_name": lambda cid: council.commune(cid).name if council.commune(cid) else cid,
-            "late": convocation_message(sitting.convened_on, sitting.scheduled_at),
+            "late": convocation_message(sent or sitting.convened_on, sitting.scheduled_at),
         },
     )
 
@@ -474,3 +489,4 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/admin/seances/{seance}/convocation", convocation)
     app.router.add_post("/admin/seances/{seance}/convoquer", convene)
     app.router.add_get("/admin/api/point", api_check_item)
+    add_convocation_routes(app)

@@ -24,6 +24,7 @@ from deliberation.deadlines import (
     SittingSlot,
     clear_days_between,
     convocation_message,
+    recorded_sending,
     semester_of,
     semester_standing,
     semester_warning,
@@ -33,11 +34,11 @@ from deliberation.minutes import french_date, french_time
 from deliberation.reconvocation import reconvocation_of
 from signaling import datadir, sobriety
 from signaling.auth import KIOSK_TTL_S
-from signaling.council_store import CouncilStore
+from signaling.council_store import CouncilStore, Sending
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.admin.csrf import csrf_token
 from web.admin.forms import MANAGED_ROLES
-from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER
+from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER, SITTINGS
 
 
 def semester_label(sem: tuple[int, int]) -> str:
@@ -49,10 +50,11 @@ def _slots(sittings: list[SittingConfig]) -> list[SittingSlot]:
     return [SittingSlot(s.scheduled_at, s.teleconference) for s in sittings]
 
 
-def sitting_warnings(sitting: SittingConfig, sittings: list[SittingConfig]) -> list[str]:
-    """R6 (late convocation) and R23 (no single-place sitting this semester)."""
+def sitting_warnings(sitting: SittingConfig, sittings: list[SittingConfig], sent_on: date | None = None) -> list[str]:
+    """R6 (late convocation, from the recorded sending when there is one) and R23 (no
+    single-place sitting this semester)."""
     out = []
-    late = convocation_message(sitting.convened_on, sitting.scheduled_at)
+    late = convocation_message(sent_on or sitting.convened_on, sitting.scheduled_at)
     if late:
         out.append(late)
     r23 = semester_warning(
@@ -82,15 +84,69 @@ def standing_rows(sittings: list[SittingConfig], today: date) -> list[dict[str, 
     return rows
 
 
-def sitting_view(s: SittingConfig, sittings: list[SittingConfig]) -> dict[str, Any]:
+def sent_on(sendings: list[Sending]) -> date | None:
+    """R6's date from the recorded sendings (:func:`deliberation.deadlines.recorded_sending`)."""
+    first: dict[str, str] = {}
+    for x in sendings:
+        if x.sent:
+            first.setdefault(x.member_id, x.at)
+    return recorded_sending(first.values())
+
+
+def sitting_view(s: SittingConfig, sittings: list[SittingConfig], sent: date | None = None) -> dict[str, Any]:
+    """A sitting for the pages; R6 counted from ``sent`` (the recorded sending by email) when
+    given, else from the date typed for a convocation on paper (``by_mail`` says which)."""
+    since = sent or s.convened_on
     return {
         "config": s,
         "date": french_date(s.scheduled_at),
         "time": french_time(s.scheduled_at),
-        "convened": french_date(s.convened_on),
-        "clear_days": clear_days_between(s.convened_on, s.scheduled_at),
-        "warnings": sitting_warnings(s, sittings),
+        "convened": french_date(sent.isoformat() if sent else s.convened_on),
+        "by_mail": sent is not None,
+        "clear_days": clear_days_between(since, s.scheduled_at),
+        "warnings": sitting_warnings(s, sittings, sent),
     }
+
+
+def convocation_rows(
+    council: Council, emails: dict[str, str], sendings: list[Sending], acks: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Per member: the address, the last attempt (sent or failed with the reason) and the
+    acknowledgement, dated (the proof of R6 the admin reads)."""
+    last: dict[str, Sending] = {}
+    first_ok: dict[str, Sending] = {}
+    for x in sendings:
+        last[x.member_id] = x
+        if x.sent:
+            first_ok.setdefault(x.member_id, x)
+    rows = []
+    for m in council.members:
+        ok = first_ok.get(m.id)
+        attempt = last.get(m.id)
+        if m.id in acks:
+            state, label = "acknowledged", f"reçue, accusé de réception le {_when(acks[m.id])}"
+        elif ok is not None:
+            state, label = "sent", f"envoyée le {_when(ok.at)}"
+        elif attempt is not None:
+            state, label = "failed", f"échec le {_when(attempt.at)} : {attempt.reason}"
+        elif m.id in emails:
+            state, label = "pending", "à envoyer"
+        else:
+            state, label = "paper", "sans adresse électronique : convocation sur papier"
+        rows.append(
+            {
+                "member": m,
+                "email": emails.get(m.id, ""),
+                "state": state,
+                "label": label,
+                "sent_at": ok and _when(ok.at),
+            }
+        )
+    return rows
+
+
+def _when(at: str) -> str:
+    return f"{french_date(at)} à {french_time(at)}"
 
 
 def sobriety_view(data_dir: Path, sitting_id: str, council: Council | None) -> dict[str, Any] | None:
@@ -192,7 +248,7 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
             lambda mid: council.member(mid).name if council and mid and council.member(mid) else (mid or "")
         ),
         "salle_name": (lambda sid: council.salle(sid).name if council and sid and council.salle(sid) else (sid or "")),
-        "sittings": [sitting_view(s, sittings) for s in sittings],
+        "sittings": [sitting_view(s, sittings, sent_on(store.sendings(council.id, s.id))) for s in sittings],
         "failed_sittings": failed_sittings(config.data_dir, sittings),
         "sobriety": {s.id: sobriety_view(config.data_dir, s.id, council) for s in sittings},
         "standing": standing_rows(sittings, date.today()),
@@ -201,6 +257,7 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
         "managed_roles": MANAGED_ROLES,
         "kiosks": kiosks,
         "convened_ids": {c.config.id for c in store.convened()},
+        "emails": store.emails(council.id) if council else {},
         "csrf": csrf_token(request),
         "form": {},
         "error": None,
@@ -228,12 +285,24 @@ def sitting_context(
     sittings: list[SittingConfig],
     items: list[AddAgendaItem],
     convened_at: str | None,
+    store: CouncilStore,
     **extra: Any,
 ) -> dict[str, Any]:
     config = request.app[CONFIG]
+    sendings = store.sendings(council.id, sitting.id)
+    emails = store.emails(council.id)
+    rows = convocation_rows(council, emails, sendings, store.acknowledgements(council.id, sitting.id))
+    service = request.app[SITTINGS].get(sitting.id)
+    journaled = service.seance.state.convocations if service is not None and service.seance is not None else {}
+    for r in rows:
+        r["journaled"] = r["member"].id in journaled
     return {
         "council": council,
-        "s": sitting_view(sitting, sittings),
+        "s": sitting_view(sitting, sittings, sent_on(sendings)),
+        "convocations": rows,
+        "smtp": config.smtp,
+        "to_send": [r for r in rows if r["state"] in ("pending", "failed")],
+        "sent_notice": request.query.get("envoyee"),
         "items": items,
         "kind_labels": KIND_LABELS,
         "natures": NATURES,

@@ -271,6 +271,15 @@ def check_warnings(config: ServeConfig) -> list[tuple[str, str, str]]:
                 "not set: --check cannot check nginx's certificate",
             )
         )
+    if config.web.smtp is None:
+        out.append(
+            (
+                "smtp",
+                "section absente : les convocations ne partent pas par courriel, l'administration les imprime "
+                "et les envoie par d'autres moyens (docs/operations.md, relais SMTP)",
+                "section missing: convocations are not emailed, the admin prints them and sends them otherwise",
+            )
+        )
     return out
 
 

@@ -1,0 +1,293 @@
+"""Convocations sent by email with proof (issue 16 point 1, R6): a real SMTP server
+(aiosmtpd, started here on loopback) receives them; the personal link is followed over
+HTTP without login; the admin's page and the council store show the proof, and R6 is
+counted from the recorded sending, not the typed date."""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+from datetime import date, timedelta
+from email import message_from_bytes, policy
+
+import aiohttp
+import pytest
+from aiosmtpd.controller import Controller
+
+from deliberation.audit import audit_file
+from deliberation.journal import read_verified
+from signaling.council_store import CouncilStore
+from signaling.mailer import SmtpSettings
+from signaling.roles import Role
+from signaling.sitting import council_key, journal_path
+from web.app import ACCOUNTS, create_app
+from web.commands import demo
+from web.commands.demo import seed_demo
+from web.config import WebConfig
+from web.config_file import ConfigError, parse
+
+REFUSED = "boite.pleine@vaux.example.fr"
+
+
+class Mailbox:
+    """aiosmtpd handler: keeps every message; refuses one address as a relay does (550)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == REFUSED:
+            return "550 5.2.2 Boite pleine"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield box, controller.port
+    finally:
+        controller.stop()
+
+
+def web_config(tmp_path, smtp: SmtpSettings | None) -> WebConfig:
+    return WebConfig(
+        tls=False, data_dir=tmp_path, sittings=(demo.demo_sitting(),), ice_addresses=("127.0.0.1",), smtp=smtp
+    )
+
+
+async def admin_client(aiohttp_client, config):
+    seed_demo(config.data_dir)
+    client = await aiohttp_client(create_app(config))
+    client.app[ACCOUNTS].set_account("dsi", "pw-secret-1", Role.ADMIN)
+    r = await client.post("/login", data={"login": "dsi", "password": "pw-secret-1"}, allow_redirects=False)
+    assert r.status == 303
+    return client
+
+
+async def csrf(client, path: str = "/admin") -> str:
+    body = await (await client.get(path)).text()
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
+
+
+async def convened_sitting(admin, day: date, typed: date) -> str:
+    """A sitting created, given one item and convened in /admin, as a secretariat does."""
+    data = {
+        "csrf": await csrf(admin),
+        "id": "cc-prochain",
+        "title": "Conseil communautaire de printemps",
+        "date": day.isoformat(),
+        "time": "18:30",
+        "convened_on": typed.isoformat(),
+        "mode": "visio",
+    }
+    assert (await admin.post("/admin/seances", data=data, allow_redirects=False)).status == 303
+    page = "/admin/seances/cc-prochain"
+    item = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
+    assert (await admin.post(page + "/points", data=item, allow_redirects=False)).status == 303
+    r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
+    assert r.status == 200
+    return page
+
+
+def row(body: str, member_id: str) -> str:
+    return re.search(rf'<tr data-member="{member_id}".*?</tr>', body, re.S).group(0)
+
+
+async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proof_and_R6(
+    aiohttp_client, tmp_path, mailbox
+):
+    box, port = mailbox
+    smtp = SmtpSettings("127.0.0.1", port, "convocations@cc-trois-rivieres.example.fr", security="none")
+    config = web_config(tmp_path, smtp)
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day, typed=day - timedelta(days=2))  # typed: 1 clear day, late
+    body = await (await admin.get(page)).text()
+    assert "R6 — convocation tardive" in body and "Convocation sur papier, date saisie" in body
+
+    # one address entered through the member form, two more as the DSI would, one refused by the relay
+    form = {
+        "csrf": await csrf(admin),
+        "id": "m03",
+        "first_name": "Sophie",
+        "last_name": "Garnier",
+        "email": "sophie.garnier@belcourt.example.fr",
+    }
+    assert (await admin.post("/admin/membres/modifier", data=form, allow_redirects=False)).status == 303
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        cid = store.current().id
+        store.set_email(cid, "m04", "karim.benali@belcourt.example.fr")
+        store.set_email(cid, "m07", REFUSED)
+    body = await (await admin.get(page)).text()
+    assert "à envoyer" in row(body, "m03") and "convocation sur papier" in row(body, "m05")
+    assert "Envoyer la convocation aux élus" in body
+
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+    assert r.status == 303
+
+    # the real SMTP server received one message per accepted address, none for the refused one
+    received = {tuple(rcpt): message_from_bytes(raw, policy=policy.default) for rcpt, raw in box.messages}
+    assert set(received) == {("sophie.garnier@belcourt.example.fr",), ("karim.benali@belcourt.example.fr",)}
+    sophie = received[("sophie.garnier@belcourt.example.fr",)]
+    assert sophie["Subject"].startswith("Convocation : Conseil communautaire de printemps")
+    assert "convocations@cc-trois-rivieres.example.fr" in sophie["From"]
+    text = sophie.get_content()
+    assert "Madame Sophie Garnier" in text and "Programme de voirie 2027" in text
+    for salle in ("Belcourt — salle du conseil (siège)", "Vaux-sur-Ance — salle des fêtes", "Saint-Ferréol — mairie"):
+        assert salle in text  # a visioconference: every designated salle, with its address
+    links = re.findall(r"http://\S+/convocation/accuse\?token=\S+", text)
+    karim_links = re.findall(
+        r"http://\S+/convocation/accuse\?token=\S+", received[("karim.benali@belcourt.example.fr",)].get_content()
+    )
+    assert len(links) == 1 and len(karim_links) == 1 and links != karim_links  # personal
+
+    body = await (await admin.get(page)).text()
+    assert row(body, "m03").count('data-state="sent"') == 1 and "envoyée le" in row(body, "m03")
+    failed = row(body, "m07")
+    assert 'data-state="failed"' in failed and "550" in failed and "Boite pleine" in failed
+    assert "R6 — convocation tardive" not in body  # counted from the recorded sending, today
+    assert "Convocation envoyée par courriel le" in body and "respecté, 29 jours francs" in body
+
+    # the personal link, followed without any session, records the acknowledgement
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(links[0]) as ack:
+            assert ack.status == 200
+            ack_page = await ack.text()
+        assert "Sophie Garnier, la réception de votre convocation" in ack_page and "est enregistrée le" in ack_page
+        async with anonymous.get(links[0][:-3] + "AAA") as forged:
+            assert forged.status == 400 and "Lien d'accusé de réception invalide" in html.unescape(await forged.text())
+    body = await (await admin.get(page)).text()
+    assert 'data-state="acknowledged"' in row(body, "m03") and "accusé de réception le" in row(body, "m03")
+    assert 'data-state="sent"' in row(body, "m04")
+
+    # the sitting is served: the signed journal records who and when, verified with the council's key
+    entries = read_verified(journal_path(config.data_dir, "cc-prochain"), council_key(config.data_dir).public_key())
+    signed = b"\n".join(e.raw for e in entries)
+    events = [e.data["event"] for e in entries if e.kind == "event"]
+    sent = {(ev["data"]["member_id"], ev["data"]["sent"]) for ev in events if ev["type"] == "ConvocationSent"}
+    assert sent == {("m03", True), ("m04", True), ("m07", False)}
+    assert [ev["data"]["member_id"] for ev in events if ev["type"] == "ConvocationAcknowledged"] == ["m03"]
+    assert b"550" in signed and b"@" not in signed.replace(b"convocations@", b"")  # no address in the journal
+    assert "inscrit au journal signé" in row(body, "m03")
+    # the auditor's independent check re-decides them like every command
+    audit_file(str(journal_path(config.data_dir, "cc-prochain")), council_key(config.data_dir).public_key(), True)
+
+    # the proof is durable: another connection to the store reads every attempt and the acknowledgement
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        sendings = store.sendings(cid, "cc-prochain")
+        assert {(x.member_id, x.sent) for x in sendings} == {("m03", True), ("m04", True), ("m07", False)}
+        assert set(store.acknowledgements(cid, "cc-prochain")) == {"m03"}
+
+    # sending again reaches only the one who failed (the relay still refuses): nobody gets it twice
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+    assert r.status == 303 and len(box.messages) == 2
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        assert [x.member_id for x in store.sendings(cid, "cc-prochain")][3:] == ["m07"]
+
+
+async def test_without_smtp_the_admin_is_told_and_can_still_print(aiohttp_client, tmp_path):
+    admin = await admin_client(aiohttp_client, web_config(tmp_path, None))
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        store.set_email(store.current().id, "m03", "sophie.garnier@belcourt.example.fr")
+    body = html.unescape(await (await admin.get(page)).text())
+    assert "L'envoi par courriel n'est pas configuré" in body and "Envoyer la convocation aux élus" not in body
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin)})
+    assert r.status == 409 and "Refusé, rien n'a été envoyé" in html.unescape(await r.text())
+    printable = await admin.get(page + "/convocation")
+    assert printable.status == 200 and "Programme de voirie 2027" in await printable.text()
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        assert store.sendings(store.current().id, "cc-prochain") == []
+
+
+async def test_sending_before_the_convocation_is_refused_naming_R6(aiohttp_client, tmp_path, mailbox):
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    data = {
+        "csrf": await csrf(admin),
+        "id": "cc-prochain",
+        "title": "Conseil",
+        "date": day.isoformat(),
+        "time": "18:30",
+        "convened_on": day.isoformat(),
+        "mode": "visio",
+    }
+    assert (await admin.post("/admin/seances", data=data, allow_redirects=False)).status == 303
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        store.set_email(store.current().id, "m03", "sophie.garnier@belcourt.example.fr")
+    page = "/admin/seances/cc-prochain"
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)})
+    assert r.status == 409 and "R6 — convoquez d'abord la séance" in html.unescape(await r.text())
+    assert box.messages == []
+
+
+async def test_a_bad_address_is_refused_in_french_and_changes_nothing(aiohttp_client, tmp_path):
+    admin = await admin_client(aiohttp_client, web_config(tmp_path, None))
+    form = {"csrf": await csrf(admin), "id": "m03", "first_name": "Sophie", "last_name": "Garnier", "email": "sophie@"}
+    r = await admin.post("/admin/membres/modifier", data=form)
+    assert r.status == 400 and "Champ « adresse électronique » : adresse attendue" in await r.text()
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        assert store.emails(store.current().id) == {}
+
+
+SERVER = '[server]\ndata_dir = "data"\n[proxy]\ntrusted = ["127.0.0.1"]\n'
+
+
+def test_smtp_settings_are_read_and_checked_with_french_messages(tmp_path):
+    import tomllib
+
+    (tmp_path / "smtp-password").write_text("s3cret\n")
+    good = tomllib.loads(
+        SERVER + '[smtp]\nhost = "smtp.cc.example.fr"\nuser = "seance"\npassword_file = "smtp-password"\n'
+        'from = "convocations@cc.example.fr"\n'
+    )
+    smtp = parse(good, base_dir=tmp_path).web.smtp
+    assert smtp == SmtpSettings("smtp.cc.example.fr", 587, "convocations@cc.example.fr", "starttls", "seance", "s3cret")
+    assert parse(tomllib.loads(SERVER), base_dir=tmp_path).web.smtp is None
+    bad = tomllib.loads(
+        SERVER + '[smtp]\nhost = "smtp.cc.example.fr"\nsecurity = "ssl"\nuser = "seance"\nfrom = "convocations"\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        parse(bad, base_dir=tmp_path)
+    problems = {key: fr for key, fr, _ in err.value.problems}
+    assert problems["smtp.security"] == "starttls, tls ou none attendu"
+    assert "n'est pas une adresse électronique" in problems["smtp.from"]
+    assert problems["smtp.password_file"] == "obligatoire avec smtp.user"
+
+
+async def test_an_unreachable_relay_records_each_convocation_as_failed_with_the_reason(aiohttp_client, tmp_path):
+    closed = free_port()  # nothing listens there: the connection is refused
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", closed, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
+        store.set_email(cid, "m04", "karim.benali@belcourt.example.fr")
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+    assert r.status == 303 and "envoyee=0&echec=2" in r.headers["Location"]
+    body = html.unescape(await (await admin.get(page)).text())
+    for member_id in ("m03", "m04"):
+        assert 'data-state="failed"' in row(body, member_id) and "relais injoignable" in row(body, member_id)
+    assert "Convocation sur papier, date saisie" in body  # nothing left: R6 still counts from the typed date
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        assert [(x.member_id, x.sent) for x in store.sendings(cid, "cc-prochain")] == [("m03", False), ("m04", False)]

@@ -1,0 +1,216 @@
+"""Convocations sent by email, with proof (R6, L.2121-10 and L.2121-12 CGCT via L.5211-1).
+
+``POST /admin/seances/<id>/envoyer`` sends each member who has an address and has not yet
+received it their convocation through the council's relay (``[smtp]``,
+:mod:`signaling.mailer`), in a thread: the event loop keeps serving the sittings. Each
+outcome (sent, or failed with the relay's reason) is written to the council store as it
+comes, so a crash mid-way loses nothing already sent. ``GET /convocation/accuse?token=…``
+is the member's personal link (no login): it records the first acknowledgement and says
+so. R6's five clear days are then counted from the recorded sending
+(:func:`web.admin.views.sent_on`). Why the proof lives in the council store and not the
+journal: docs/operations.md, « Convocations par courriel ».
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from deliberation.actors import SYSTEM
+from deliberation.commands import AddAgendaItem, RecordConvocationReceipt, RecordConvocationSending
+from deliberation.council import Council, SittingConfig
+from deliberation.minutes import french_date, french_time
+from deliberation.refusal import Refusal
+from signaling.auth import TokenError
+from signaling.convocation import sitting_salles
+from signaling.convocation_mail import ACK_DOMAIN, message
+from signaling.council_store import CouncilStore, Sending, now_iso
+from signaling.mailer import Outcome, SmtpSettings, send_each
+from web.admin.csrf import checked_post
+from web.admin.forms import Invalid
+from web.admin.render import error, page
+from web.admin.views import convocation_rows, sitting_context
+from web.appkeys import CONFIG, SIGNER, SITTINGS
+
+
+async def journal(app: web.Application, sitting_id: str, command: dict[str, object]) -> Refusal | None:
+    """Journal ``command`` from the system actor in the sitting this process serves (the
+    signed record, R18); None when journaled. Not served here (another worker or node holds
+    it, or the service failed): the refusal says so, the council store keeps the record."""
+    service = app[SITTINGS].get(sitting_id)
+    if service is None or service.seance is None:
+        return Refusal("R6", "R6 — la séance n'est pas servie par ce processus : preuve gardée dans le conseil.")
+    result = await service.command(SYSTEM, command)
+    return result if isinstance(result, Refusal) else None
+
+
+def opened(app: web.Application, sitting_id: str) -> bool:
+    """Whether the sitting served here is already open (a convocation then convenes nobody)."""
+    service = app[SITTINGS].get(sitting_id)
+    return service is not None and service.seance is not None and service.seance.state.status != "convened"
+
+
+def _send_and_record(
+    data_dir: Path, council_id: str, sitting_id: str, smtp: SmtpSettings, messages: list, emails: dict[str, str]
+) -> list[Outcome]:
+    """In a worker thread: send, and record each outcome in the store as it comes."""
+    with CouncilStore.in_data_dir(data_dir) as store:
+
+        def record(outcome: Outcome) -> None:
+            store.record_sending(
+                council_id,
+                sitting_id,
+                Sending(outcome.key, emails[outcome.key], now_iso(), outcome.sent, outcome.reason),
+            )
+
+        return send_each(smtp, messages, on_outcome=record)
+
+
+def _messages(
+    request: web.Request,
+    council: Council,
+    sitting: SittingConfig,
+    items: list[AddAgendaItem],
+    recipients: dict[str, str],
+    smtp: SmtpSettings,
+) -> list:
+    signer = request.app[SIGNER]
+    origin = f"{request.scheme}://{request.host}"
+    salles = sitting_salles(council, sitting)
+    now = datetime.now().astimezone()
+    out = []
+    for member_id, address in recipients.items():
+        member = council.member(member_id)
+        if member is None:
+            continue
+        token = signer.seal({"v": 1, "c": council.id, "s": sitting.id, "m": member_id}, ACK_DOMAIN)
+        ack_url = f"{origin}/convocation/accuse?token={token}"  # a query: the access log drops it (T16)
+        out.append(
+            (member_id, message(council, sitting, items, salles, member, address, ack_url, smtp.from_address, now))
+        )
+    return out
+
+
+async def send_convocations(request: web.Request) -> web.StreamResponse:
+    """POST /admin/seances/<id>/envoyer: the convocation to each member with an address not
+    yet reached (the first sending, or again to those whose sending failed)."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    config = request.app[CONFIG]
+    sitting_id = request.match_info["seance"]
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        council = store.current()
+        sittings = store.sittings(council.id) if council else []
+        sitting = next((s for s in sittings if s.id == sitting_id), None)
+        if council is None or sitting is None:
+            return error(request, 404, "Séance inconnue", "Aucune séance enregistrée sous cet identifiant.")
+        items = store.agenda(council.id, sitting.id)
+        convened_at = store.convened_at(council.id, sitting.id)
+        refusal = None
+        if convened_at is None:
+            refusal = (
+                "R6 — convoquez d'abord la séance : l'ordre du jour que la convocation énonce est fixé à ce moment "
+                "(art. L.2121-10 CGCT)."
+            )
+        elif opened(request.app, sitting.id):
+            refusal = "R6 — la séance est ouverte : une convocation envoyée maintenant ne convoque plus personne."
+        elif config.smtp is None:
+            refusal = (
+                "L'envoi par courriel n'est pas configuré sur ce serveur (section [smtp] du fichier seance.toml, "
+                "à demander à la DSI) : imprimez la convocation et envoyez-la par d'autres moyens."
+            )
+        emails = store.emails(council.id)
+        rows = convocation_rows(council, emails, store.sendings(council.id, sitting.id), {})
+        recipients = {r["member"].id: r["email"] for r in rows if r["state"] in ("pending", "failed")}
+        if refusal is None and not recipients:
+            refusal = "Aucune convocation à envoyer : chaque membre ayant une adresse l'a déjà reçue."
+        if refusal is not None:
+            return page(
+                request,
+                "admin_sitting.html",
+                sitting_context(
+                    request,
+                    council,
+                    sitting,
+                    sittings,
+                    items,
+                    convened_at,
+                    store,
+                    error=Invalid(refusal, None, "envoi"),
+                ),
+                status=409 if convened_at is None or config.smtp is None else 400,
+            )
+    smtp = config.smtp
+    assert smtp is not None  # refused above
+    messages = _messages(request, council, sitting, items, recipients, smtp)
+    outcomes = await asyncio.to_thread(
+        _send_and_record, config.data_dir, council.id, sitting.id, smtp, messages, recipients
+    )
+    for o in outcomes:  # the signed record: who and when, never the address (docs/operations.md)
+        await journal(
+            request.app,
+            sitting.id,
+            {"type": RecordConvocationSending.__name__, "member_id": o.key, "sent": o.sent, "reason": o.reason[:500]},
+        )
+    sent = sum(o.sent for o in outcomes)
+    raise web.HTTPSeeOther(
+        f"/admin/seances/{sitting.id}?envoyee={sent}&echec={len(outcomes) - sent}#convocations-envoyees"
+    )
+
+
+async def acknowledge(request: web.Request) -> web.StreamResponse:
+    """GET /convocation/accuse?token=…: the member's personal link, without login. The first
+    acknowledgement is recorded; following the link again shows the same date."""
+    signer = request.app[SIGNER]
+    try:
+        claims = signer.unseal(request.query.get("token", ""), ACK_DOMAIN, what="Lien d'accusé de réception")
+    except TokenError as err:
+        return error(
+            request,
+            400,
+            "Lien d'accusé de réception invalide",
+            f"{err.message} Copiez le lien en entier depuis le courriel de convocation, ou contactez le secrétariat.",
+        )
+    council_id, sitting_id, member_id = claims.get("c"), claims.get("s"), claims.get("m")
+    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+        council = store.load(council_id) if isinstance(council_id, str) else None
+        sitting = store.sitting(council_id, sitting_id) if council and isinstance(sitting_id, str) else None
+        member = council.member(member_id) if council and isinstance(member_id, str) else None
+        sent = (
+            sitting
+            and member
+            and any(x.sent and x.member_id == member.id for x in store.sendings(council.id, sitting.id))
+        )
+        if council is None or sitting is None or member is None or not sent:
+            return error(
+                request,
+                404,
+                "Convocation inconnue",
+                "Ce lien ne correspond à aucune convocation envoyée. Contactez le secrétariat de la communauté.",
+            )
+        first = member.id not in store.acknowledgements(council.id, sitting.id)
+        at = store.acknowledge(council.id, sitting.id, member.id, now_iso())
+    if first:
+        await journal(request.app, sitting.id, {"type": RecordConvocationReceipt.__name__, "member_id": member.id})
+    return page(
+        request,
+        "convocation_ack.html",
+        {
+            "council": council,
+            "sitting": sitting,
+            "member": member,
+            "date": french_date(sitting.scheduled_at),
+            "time": french_time(sitting.scheduled_at),
+            "ack_date": french_date(at),
+            "ack_time": french_time(at),
+        },
+    )
+
+
+def add_convocation_routes(app: web.Application) -> None:
+    app.router.add_post("/admin/seances/{seance}/envoyer", send_convocations)
+    app.router.add_get("/convocation/accuse", acknowledge)
