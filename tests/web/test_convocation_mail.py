@@ -5,6 +5,7 @@ counted from the recorded sending, not the typed date."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
 import re
@@ -336,3 +337,22 @@ def test_starttls_and_authentication_against_a_real_relay(tmp_path):
         assert len(box.messages) == 1
     finally:
         controller.stop()
+
+
+async def test_two_clicks_at_once_send_each_convocation_once(aiohttp_client, tmp_path, mailbox):
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        for n in range(3, 9):
+            store.set_email(cid, f"m0{n}", f"elu{n}@cc.example.fr")
+    token = await csrf(admin, page)
+    first, second = await asyncio.gather(
+        admin.post(page + "/envoyer", data={"csrf": token}, allow_redirects=False),
+        admin.post(page + "/envoyer", data={"csrf": token}, allow_redirects=False),
+    )
+    assert sorted([first.status, second.status]) == [303, 400]
+    assert sorted(rcpt[0] for rcpt, _ in box.messages) == [f"elu{n}@cc.example.fr" for n in range(3, 9)]

@@ -39,6 +39,10 @@ from web.appkeys import CONFIG, SIGNER, SITTINGS
 
 log = logging.getLogger(__name__)
 
+#: One sending at a time per process: a second click waits, then finds nobody left to reach
+#: (each recipient is chosen from the store's record, read under the lock).
+SENDING_LOCK = web.AppKey("convocation_sending_lock", asyncio.Lock)
+
 #: One convocation: the member's id and the message to their address.
 Outgoing = list[tuple[str, EmailMessage]]
 
@@ -110,6 +114,11 @@ async def send_convocations(request: web.Request) -> web.StreamResponse:
     checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
+    async with request.app[SENDING_LOCK]:
+        return await _send(request)
+
+
+async def _send(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     sitting_id = request.match_info["seance"]
     with CouncilStore.in_data_dir(config.data_dir) as store:
@@ -221,5 +230,6 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
 
 
 def add_convocation_routes(app: web.Application) -> None:
+    app[SENDING_LOCK] = asyncio.Lock()
     app.router.add_post("/admin/seances/{seance}/envoyer", send_convocations)
     app.router.add_get("/convocation/accuse", acknowledge)
