@@ -16,7 +16,7 @@ Layout (``deploy/seance.toml`` is a commented example)::
     [turn]     urls, and username + credential, or shared_secret / shared_secret_file, ttl_s
     [media]    voice_slots
     [web]      session_ttl_s, public_frame_ancestors, reconcile_after_s
-    [smtp]     host, port, security (starttls, tls, none), user, password_file, from
+    [smtp]     host, port, security (starttls, tls, none), user, password_file, from, ca_file
     [privacy]  dpo_contact, log_ip_retention_days, log_ip_truncate, recording_retention_days
     [[sittings]] id, title, president_salle, salles = [{id, name}, ...]
 
@@ -272,6 +272,7 @@ SMTP_KEYS = {
     "user": "identifiant sur le relais",
     "password_file": "fichier du mot de passe sur le relais",
     "from": "adresse d'expédition des convocations",
+    "ca_file": "autorité de certification du relais (certificat privé)",
 }
 SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
 EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -421,6 +422,9 @@ def _smtp(r: _Reader, doc: dict) -> SmtpSettings | None:
         sender = None
     user = r.string(t, "user", "smtp")
     password_file = r.path(t, "password_file", "smtp", must_exist=True)
+    ca_file = r.path(t, "ca_file", "smtp", must_exist=True)
+    if ca_file is not None and security == "none":
+        r.bad("smtp.ca_file", "sans objet avec security = none", "meaningless with security = none")
     password: str | None = None
     if user is not None and "password_file" not in t:
         r.bad("smtp.password_file", "obligatoire avec smtp.user", "required with smtp.user")
@@ -449,6 +453,7 @@ def _smtp(r: _Reader, doc: dict) -> SmtpSettings | None:
         security=security,
         user=user,
         password=password,
+        ca_file=ca_file,
     )
 
 

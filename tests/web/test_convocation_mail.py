@@ -5,20 +5,25 @@ counted from the recorded sending, not the typed date."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import html
 import re
 import socket
+import ssl
 from datetime import date, timedelta
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from deliberation.audit import audit_file
 from deliberation.journal import read_verified
 from signaling.council_store import CouncilStore
-from signaling.mailer import SmtpSettings
+from signaling.mailer import Outcome, SmtpSettings, send_each
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
 from web.app import ACCOUNTS, create_app
@@ -26,6 +31,7 @@ from web.commands import demo
 from web.commands.demo import seed_demo
 from web.config import WebConfig
 from web.config_file import ConfigError, parse
+from web.tls import ensure_self_signed
 
 REFUSED = "boite.pleine@vaux.example.fr"
 
@@ -291,3 +297,62 @@ async def test_an_unreachable_relay_records_each_convocation_as_failed_with_the_
     assert "Convocation sur papier, date saisie" in body  # nothing left: R6 still counts from the typed date
     with CouncilStore.in_data_dir(tmp_path) as store:
         assert [(x.member_id, x.sent) for x in store.sendings(cid, "cc-prochain")] == [("m03", False), ("m04", False)]
+
+
+def test_starttls_and_authentication_against_a_real_relay(tmp_path):
+    """The relay as a council's usually is: STARTTLS required (RFC 3207), then AUTH
+    (RFC 4954), its certificate checked against the authority configured (ca_file)."""
+    cert, key = ensure_self_signed(tmp_path / "tls")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    box = Mailbox()
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"seance", b"s3cret")
+        return AuthResult(success=ok)
+
+    controller = Controller(
+        box,
+        hostname="127.0.0.1",
+        port=free_port(),
+        server_hostname="localhost",
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        msg = EmailMessage()
+        msg["To"], msg["Subject"] = "sophie.garnier@belcourt.example.fr", "Convocation"
+        msg.set_content("Ordre du jour")
+        good = SmtpSettings(
+            "localhost", controller.port, "c@cc.example.fr", "starttls", "seance", "s3cret", ca_file=cert
+        )
+        assert send_each(good, [("m03", msg)]) == [Outcome("m03", "sophie.garnier@belcourt.example.fr", True)]
+        assert [rcpt for rcpt, _ in box.messages] == [["sophie.garnier@belcourt.example.fr"]]
+        untrusted = dataclasses.replace(good, ca_file=None)  # the system's authorities do not know this relay
+        [unverified] = send_each(untrusted, [("m03", msg)])
+        assert not unverified.sent and "CERTIFICATE_VERIFY_FAILED" in unverified.reason
+        assert len(box.messages) == 1
+    finally:
+        controller.stop()
+
+
+async def test_two_clicks_at_once_send_each_convocation_once(aiohttp_client, tmp_path, mailbox):
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        for n in range(3, 9):
+            store.set_email(cid, f"m0{n}", f"elu{n}@cc.example.fr")
+    token = await csrf(admin, page)
+    first, second = await asyncio.gather(
+        admin.post(page + "/envoyer", data={"csrf": token}, allow_redirects=False),
+        admin.post(page + "/envoyer", data={"csrf": token}, allow_redirects=False),
+    )
+    assert sorted([first.status, second.status]) == [303, 400]
+    assert sorted(rcpt[0] for rcpt, _ in box.messages) == [f"elu{n}@cc.example.fr" for n in range(3, 9)]

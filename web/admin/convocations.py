@@ -14,7 +14,9 @@ journal: docs/operations.md, « Convocations par courriel ».
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 from aiohttp import web
@@ -35,6 +37,15 @@ from web.admin.render import error, page
 from web.admin.views import convocation_rows, sitting_context
 from web.appkeys import CONFIG, SIGNER, SITTINGS
 
+log = logging.getLogger(__name__)
+
+#: One sending at a time per process: a second click waits, then finds nobody left to reach
+#: (each recipient is chosen from the store's record, read under the lock).
+SENDING_LOCK = web.AppKey("convocation_sending_lock", asyncio.Lock)
+
+#: One convocation: the member's id and the message to their address.
+Outgoing = list[tuple[str, EmailMessage]]
+
 
 async def journal(app: web.Application, sitting_id: str, command: dict[str, object]) -> Refusal | None:
     """Journal ``command`` from the system actor in the sitting this process serves (the
@@ -44,7 +55,10 @@ async def journal(app: web.Application, sitting_id: str, command: dict[str, obje
     if service is None or service.seance is None:
         return Refusal("R6", "R6 — la séance n'est pas servie par ce processus : preuve gardée dans le conseil.")
     result = await service.command(SYSTEM, command)
-    return result if isinstance(result, Refusal) else None
+    if isinstance(result, Refusal):
+        log.warning("séance %s : %s non journalisé : %s", sitting_id, command["type"], result.message)
+        return result
+    return None
 
 
 def opened(app: web.Application, sitting_id: str) -> bool:
@@ -54,7 +68,7 @@ def opened(app: web.Application, sitting_id: str) -> bool:
 
 
 def _send_and_record(
-    data_dir: Path, council_id: str, sitting_id: str, smtp: SmtpSettings, messages: list, emails: dict[str, str]
+    data_dir: Path, council_id: str, sitting_id: str, smtp: SmtpSettings, messages: Outgoing, emails: dict[str, str]
 ) -> list[Outcome]:
     """In a worker thread: send, and record each outcome in the store as it comes."""
     with CouncilStore.in_data_dir(data_dir) as store:
@@ -76,12 +90,12 @@ def _messages(
     items: list[AddAgendaItem],
     recipients: dict[str, str],
     smtp: SmtpSettings,
-) -> list:
+) -> Outgoing:
     signer = request.app[SIGNER]
     origin = f"{request.scheme}://{request.host}"
     salles = sitting_salles(council, sitting)
     now = datetime.now().astimezone()
-    out = []
+    out: Outgoing = []
     for member_id, address in recipients.items():
         member = council.member(member_id)
         if member is None:
@@ -100,6 +114,11 @@ async def send_convocations(request: web.Request) -> web.StreamResponse:
     checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
+    async with request.app[SENDING_LOCK]:
+        return await _send(request)
+
+
+async def _send(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     sitting_id = request.match_info["seance"]
     with CouncilStore.in_data_dir(config.data_dir) as store:
@@ -110,7 +129,8 @@ async def send_convocations(request: web.Request) -> web.StreamResponse:
             return error(request, 404, "Séance inconnue", "Aucune séance enregistrée sous cet identifiant.")
         items = store.agenda(council.id, sitting.id)
         convened_at = store.convened_at(council.id, sitting.id)
-        refusal = None
+        smtp = config.smtp
+        refusal, status = None, 409  # 409: not now (not convened, opened, no relay); 400: nothing to send
         if convened_at is None:
             refusal = (
                 "R6 — convoquez d'abord la séance : l'ordre du jour que la convocation énonce est fixé à ce moment "
@@ -118,7 +138,7 @@ async def send_convocations(request: web.Request) -> web.StreamResponse:
             )
         elif opened(request.app, sitting.id):
             refusal = "R6 — la séance est ouverte : une convocation envoyée maintenant ne convoque plus personne."
-        elif config.smtp is None:
+        elif smtp is None:
             refusal = (
                 "L'envoi par courriel n'est pas configuré sur ce serveur (section [smtp] du fichier seance.toml, "
                 "à demander à la DSI) : imprimez la convocation et envoyez-la par d'autres moyens."
@@ -127,8 +147,8 @@ async def send_convocations(request: web.Request) -> web.StreamResponse:
         rows = convocation_rows(council, emails, store.sendings(council.id, sitting.id), {})
         recipients = {r["member"].id: r["email"] for r in rows if r["state"] in ("pending", "failed")}
         if refusal is None and not recipients:
-            refusal = "Aucune convocation à envoyer : chaque membre ayant une adresse l'a déjà reçue."
-        if refusal is not None:
+            refusal, status = "Aucune convocation à envoyer : chaque membre ayant une adresse l'a déjà reçue.", 400
+        if refusal is not None or smtp is None:
             return page(
                 request,
                 "admin_sitting.html",
@@ -140,12 +160,10 @@ async def send_convocations(request: web.Request) -> web.StreamResponse:
                     items,
                     convened_at,
                     store,
-                    error=Invalid(refusal, None, "envoi"),
+                    error=Invalid(refusal or "", None, "envoi"),
                 ),
-                status=409 if convened_at is None or config.smtp is None else 400,
+                status=status,
             )
-    smtp = config.smtp
-    assert smtp is not None  # refused above
     messages = _messages(request, council, sitting, items, recipients, smtp)
     outcomes = await asyncio.to_thread(
         _send_and_record, config.data_dir, council.id, sitting.id, smtp, messages, recipients
@@ -212,5 +230,6 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
 
 
 def add_convocation_routes(app: web.Application) -> None:
+    app[SENDING_LOCK] = asyncio.Lock()
     app.router.add_post("/admin/seances/{seance}/envoyer", send_convocations)
     app.router.add_get("/convocation/accuse", acknowledge)
