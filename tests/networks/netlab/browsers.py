@@ -19,6 +19,8 @@ Each page gets :file:`sampler.js` as an init script: its ``getStats()`` figures 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 import stat
 import subprocess
@@ -61,6 +63,12 @@ def trusting(home: Path, certificates: tuple[Path, ...]) -> Path:
     return home
 
 
+#: a page's script answers in milliseconds; past this the renderer is starved or gone
+EVALUATE_TIMEOUT_S = 15.0
+#: closing a browser (its pages, its processes)
+CLOSE_TIMEOUT_S = 20.0
+
+
 def wrapper(ns: Netns, folder: Path, home: Path) -> Path:
     """An executable that runs Chromium inside ``ns``, with ``home`` as its home, with the
     arguments it is given."""
@@ -85,20 +93,28 @@ class Kiosk:
 
     async def take(self) -> list[dict]:
         """Move the page's pending samples into :attr:`samples`; returns the new ones."""
-        new = await self.page.evaluate("() => window.__netlab ? window.__netlab.take() : []")
+        new = await asyncio.wait_for(
+            self.page.evaluate("() => window.__netlab ? window.__netlab.take() : []"), EVALUATE_TIMEOUT_S
+        )
         self.samples.extend(new)
         return new
 
     async def connected(self) -> bool:
-        return await self.page.evaluate(
-            "() => !!(window.seance && window.seance.pc && window.seance.pc.connectionState === 'connected')"
+        return bool(
+            await asyncio.wait_for(
+                self.page.evaluate(
+                    "() => !!(window.seance && window.seance.pc && window.seance.pc.connectionState === 'connected')"
+                ),
+                EVALUATE_TIMEOUT_S,
+            )
         )
 
     async def close(self) -> None:
-        try:
-            await self.browser.close()
-        except Exception:
-            pass
+        """Close the browser, at most ``CLOSE_TIMEOUT_S``: a renderer starved on a loaded
+        machine can leave Playwright's close waiting for ever (seen in CI); the browser
+        then dies with Playwright's driver (``--pdeathsig`` in the wrapper)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.browser.close(), CLOSE_TIMEOUT_S)
 
 
 async def open_page(

@@ -41,6 +41,8 @@ CONNECT_TIMEOUT_S = 60.0
 #: before asking to open; a salle whose link cannot carry the sitting stays red and the
 #: opening is then refused (R7), which is what the weak-link scenarios measure
 CHECKLIST_TIMEOUT_S = 30.0
+#: closing the harness's sockets at the end of a scenario
+TEARDOWN_TIMEOUT_S = 30.0
 #: how often the pages' samples are taken (the page keeps 10 minutes at most)
 TAKE_EVERY_S = 2.0
 
@@ -210,8 +212,9 @@ async def run(scenario: Scenario, folder: Path, log=print) -> figures.Report:
                     phases.append(await _measure(phase, lab, server, driver, pages, http))
                     log(f"[{scenario.name}] phase {phase.name}: {phases[-1].seconds:.1f} s")
                 notes += [f"{name} console errors: {p.console[:5]}" for name, p in pages.items() if p.console]
-            finally:
-                await driver.close()
+            finally:  # bounded: a starved browser must not hold the suite (each close has its own bound)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(driver.close(), TEARDOWN_TIMEOUT_S)
                 await asyncio.gather(*(p.close() for p in pages.values()), return_exceptions=True)
         turn = await coturn.closed_sessions() if coturn is not None else []
     return figures.Report(
