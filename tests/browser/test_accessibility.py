@@ -186,6 +186,20 @@ async def convene_with_quorum(server, session) -> list[Socket]:
     return [agent, president]
 
 
+async def open_with_belcourt_transmitting(server) -> None:
+    """Once belcourt's kiosk transmits: the quorum checked in there, the secretary
+    appointed and the sitting opened (the public is fed only while it is open)."""
+    room = server.app[ROOMS]["demo"]
+    await until(lambda: room.transmitting["belcourt"], 25, what="belcourt transmitting")
+    async with aiohttp.ClientSession() as session:
+        sockets = await convene_with_quorum(server, session)
+        try:
+            await sockets[1].do({"type": "OpenSitting"})
+        finally:
+            for s in sockets:
+                await s.close()
+
+
 async def focused(page) -> dict:
     return await page.evaluate("""() => {
         const el = document.activeElement;

@@ -13,7 +13,7 @@ import time
 import aiohttp
 import pytest
 from kiosk_helpers import connected, open_kiosk, stats, until
-from test_accessibility import convene_with_quorum
+from test_accessibility import open_with_belcourt_transmitting
 
 from signaling.roles import Role
 from web.app import ROOMS, SIGNER
@@ -205,15 +205,7 @@ async def test_public_page_receives_the_programme(browser, live_app, output_dir)
     """Once the sitting is open (before, the public gets no media: test_broadcast.py)."""
     server = live_app
     kiosks = {s: await open_kiosk(browser, server, s) for s in ("belcourt", "vaux")}
-    room = server.app[ROOMS]["demo"]
-    await until(lambda: room.transmitting["belcourt"], 25, what="belcourt transmitting")
-    async with aiohttp.ClientSession() as session:
-        sockets = await convene_with_quorum(server, session)
-        try:
-            await sockets[1].do({"type": "OpenSitting"})
-        finally:
-            for s in sockets:
-                await s.close()
+    await open_with_belcourt_transmitting(server)
     context = await browser.new_context(viewport={"width": 960, "height": 600})
     page = await context.new_page()
     await page.goto(f"{server.base_url}/public/demo")

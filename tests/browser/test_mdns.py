@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import re
 
-import aiohttp
 import pytest
 from chromium_options import CHROMIUM_ARGS
 from kiosk_helpers import connected, stats, until
-from test_accessibility import convene_with_quorum
+from test_accessibility import open_with_belcourt_transmitting
 
 from signaling.roles import Role
 from web.app import ROOMS, SIGNER
@@ -41,15 +40,7 @@ async def test_public_page_with_mdns_only_candidates_connects_by_peer_reflexive(
             await until(lambda: connected(kpage), 20, what="kiosk connected")
             kiosk_sdp = await kpage.evaluate("() => window.seance.pc.localDescription.sdp")
             # the public is fed only while the sitting is open (tests/browser/test_broadcast.py)
-            room = server.app[ROOMS]["demo"]
-            await until(lambda: room.transmitting["belcourt"], 25, what="belcourt transmitting")
-            async with aiohttp.ClientSession() as session:
-                sockets = await convene_with_quorum(server, session)
-                try:
-                    await sockets[1].do({"type": "OpenSitting"})
-                finally:
-                    for s in sockets:
-                        await s.close()
+            await open_with_belcourt_transmitting(server)
 
             # The public page: no getUserMedia, so Chromium hides its host candidates.
             ctx = await browser.new_context()
