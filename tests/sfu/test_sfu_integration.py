@@ -288,6 +288,8 @@ async def test_a_monitor_receives_every_salle_picture_and_the_voice_activity(sit
     monitor = Client("monitor-1", router.slot_layout("monitor"), publish=False)
     await monitor.answer(await router.connect_monitor("monitor-1", await monitor.offer()))
     sitting.clients["monitor-1"] = monitor
+    # a salle's video producer may still be on its way in a loaded run: wait, bounded
+    await wait_for(lambda: None not in {slot_of(router, "monitor-1", s, "video") for s in SALLES}, 10)
     shown = {s: slot_of(router, "monitor-1", s, "video") for s in SALLES}
     assert None not in shown.values() and len(set(shown.values())) == len(SALLES)
     assert not any(slot.startswith("audio") for slot in router.peers["monitor-1"].assignments)
