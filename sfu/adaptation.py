@@ -151,7 +151,10 @@ class SubscriberLink:
             k = sum(1 for r in rungs if alloc.current.get(r.slot) is not None)
             since = None if alloc.last_change is None else now - alloc.last_change
             if k < len(rungs) and (since is None or since >= alloc.probe_interval):
-                need = costs[k + 1] + audio_bps
+                # with the allocator's headroom: the resumed picture starts on a key frame, and
+                # a probe granted at the bare cost was undone at the next tick by that burst
+                # (tests/sfu/test_adaptation.py resumed after 3 probes, 60 s, instead of 1)
+                need = costs[k + 1] * (1 + alloc.settings.headroom) + audio_bps
                 if need > budget:
                     est.probe(now, need)
                     self.probes += 1
