@@ -23,7 +23,7 @@ from .adaptation import SubscriberLink
 from .consumer import Consumer
 from .health import HealthMonitor
 from .ice import strip_mdns_candidates
-from .producer import Producer
+from .producer import Producer, start_producer, stop_producer
 from .sdp_answer import with_opus_fec
 from .slots import SEND_AUDIO, SEND_VIDEO, layout
 
@@ -106,52 +106,39 @@ class Peer:
     def _on_state(self) -> None:
         pc = self.pc
         if pc is not None and pc.connectionState in ("failed", "closed") and not self.closed:
-            self.router._peer_gone(self)
+            self.router.peer_gone(self)
 
     # HookOwner ----------------------------------------------------------------------
     def receiver_started(self, receiver: Any, parameters: Any) -> None:
         if self.kind != "salle" or self.closed:
             return
-        kind = receiver._seance_kind
-        old = self.producers.pop(kind, None)
-        if old is not None:
-            old.close()
-        producer = Producer(self, receiver, kind, parameters)
-        receiver._seance_handler = producer
-        self.producers[kind] = producer
-        producer.start()
-        self.router._producer_added(self, producer)
+        start_producer(self, receiver, parameters)
 
     def receiver_stopped(self, receiver: Any) -> None:
-        producer = receiver._seance_handler
-        if producer is not None:
-            receiver._seance_handler = None
-            if self.producers.get(producer.kind) is producer:
-                del self.producers[producer.kind]
-            producer.close()
-            self.router._producer_removed(self, producer)
+        if receiver.seance_handler is not None:
+            stop_producer(self, receiver.seance_handler)
 
     def sender_started(self, sender: Any, parameters: Any) -> None:
         slot = self.sender_slots.get(id(sender))
         if slot is None or self.closed:
             return
         consumer = Consumer(self, sender, slot, sender.kind, parameters)
-        sender._seance_handler = consumer
+        sender.seance_handler = consumer
         self.consumers[slot] = consumer
         consumer.start()
-        self.router._consumer_added(self, consumer)
+        self.router.consumer_added(self, consumer)
 
     def sender_stopped(self, sender: Any) -> None:
-        consumer = sender._seance_handler
+        consumer = sender.seance_handler
         if consumer is not None:
-            sender._seance_handler = None
+            sender.seance_handler = None
             if self.consumers.get(consumer.slot) is consumer:
                 del self.consumers[consumer.slot]
             consumer.close()
 
     def transport_closed(self) -> None:
         if not self.closed:
-            self.router._peer_gone(self)
+            self.router.peer_gone(self)
 
     def hook_error(self, where: str, exc: BaseException) -> None:
         self.counters.hook_errors[where] += 1
@@ -166,7 +153,7 @@ class Peer:
             consumer.close()
         for producer in list(self.producers.values()):
             producer.close()
-            self.router._producer_removed(self, producer)
+            self.router.producer_removed(self, producer)
         self.consumers.clear()
         self.producers.clear()
         if self.pc is not None:

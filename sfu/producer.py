@@ -18,7 +18,7 @@ import logging
 import random
 import struct
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -46,9 +46,52 @@ from .rtp_rewrite import (
 
 if TYPE_CHECKING:
     from .consumer import Consumer
-    from .peer import Peer
+    from .metrics import SfuCounters
+    from .router import Router
 
 logger = logging.getLogger(__name__)
+
+
+class ProducerOwner(Protocol):
+    """What a Producer needs of the salle that publishes it: a browser's
+    :class:`sfu.peer.Peer`, or a cascade edge's :class:`sfu.cascade.UpstreamSlot`."""
+
+    router: Router
+    peer_id: str
+    salle_id: str | None
+    counters: SfuCounters
+    health: Any
+    producers: dict[str, Producer]
+
+    def hook_error(self, where: str, exc: BaseException) -> None: ...
+
+
+def start_producer(owner: ProducerOwner, receiver: Any, parameters: Any) -> Producer:
+    """The Producer of ``receiver`` (an :class:`sfu.aiortc_hooks.SfuRtpReceiver` whose
+    ``receive()`` ran) for ``owner``: it replaces the owner's previous one of that kind,
+    takes the receiver's packets, and is announced to the Router."""
+    kind = receiver.seance_kind
+    old = owner.producers.pop(kind, None)
+    if old is not None:
+        old.close()
+    producer = Producer(owner, receiver, kind, parameters)
+    receiver.seance_handler = producer
+    owner.producers[kind] = producer
+    producer.start()
+    owner.router.producer_added(owner, producer)
+    return producer
+
+
+def stop_producer(owner: ProducerOwner, producer: Producer) -> None:
+    """``producer`` ends (its receiver stopped, or its owner goes): it no longer takes
+    the receiver's packets, the owner forgets it, the Router is told."""
+    if producer.receiver.seance_handler is producer:
+        producer.receiver.seance_handler = None
+    if owner.producers.get(producer.kind) is producer:
+        del owner.producers[producer.kind]
+    producer.close()
+    owner.router.producer_removed(owner, producer)
+
 
 _SEQ_TS_SSRC = struct.Struct("!HII")
 
@@ -63,7 +106,7 @@ class Codec:
 
 
 class Producer:
-    def __init__(self, peer: Peer, receiver: Any, kind: str, parameters: Any) -> None:
+    def __init__(self, peer: ProducerOwner, receiver: Any, kind: str, parameters: Any) -> None:
         self.peer = peer
         self.router = peer.router
         self.receiver = receiver
@@ -244,7 +287,7 @@ class Producer:
         return bytes(buf)
 
     def _nack(self, lost: list[int]) -> None:
-        rtcp_ssrc = self.receiver._seance_rtcp_ssrc
+        rtcp_ssrc = self.receiver.seance_rtcp_ssrc
         if rtcp_ssrc is None or self.ssrc is None:
             return
         packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
@@ -328,7 +371,7 @@ class Producer:
 
     def _send_pli(self, now: float) -> None:
         self._last_keyframe_request = now
-        rtcp_ssrc = self.receiver._seance_rtcp_ssrc or 0
+        rtcp_ssrc = self.receiver.seance_rtcp_ssrc or 0
         pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
         self.counters.keyframe_requests_sent += 1
         self._send_soon(bytes(pli))
@@ -382,7 +425,7 @@ class Producer:
             while not self.closed:
                 await asyncio.sleep(0.5 + random.random())
                 report = self.receiver_report()
-                rtcp_ssrc = self.receiver._seance_rtcp_ssrc
+                rtcp_ssrc = self.receiver.seance_rtcp_ssrc
                 if report is None or rtcp_ssrc is None:
                     continue
                 data = bytes(RtcpRrPacket(ssrc=rtcp_ssrc, reports=[report]))

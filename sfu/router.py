@@ -313,11 +313,11 @@ class Router:
         if self._background:
             await asyncio.wait(list(self._background), timeout=5.0)
 
-    # --- hooks from peers ---------------------------------------------------------------
+    # --- hooks from peers (sfu.peer.Peer, sfu.cascade.UpstreamSlot) ---------------------
     def observe_level(self, salle_id: str, level: int, now: float) -> None:
         self.speaker.observe(salle_id, level, now)
 
-    def _producer_added(self, peer: Peer, producer: Producer) -> None:
+    def producer_added(self, peer: Peer, producer: Producer) -> None:
         self.traffic_meter.producer_added(producer)
         if producer.kind == "audio":
             producer.muted = peer.salle_id in self.muted
@@ -325,20 +325,54 @@ class Router:
             producer.paused = peer.salle_id in self.audio_only
         self._reassign()
 
-    def _producer_removed(self, peer: Peer, producer: Producer) -> None:
+    def producer_removed(self, peer: Peer, producer: Producer) -> None:
         if not self.closed:
             self._reassign()
 
-    def _consumer_added(self, peer: Peer, consumer: Consumer) -> None:
+    def consumer_added(self, peer: Peer, consumer: Consumer) -> None:
         self.traffic_meter.consumer_added(consumer)
         self._apply(peer, consumer)
 
-    def _peer_gone(self, peer: Peer) -> None:
+    def peer_gone(self, peer: Peer) -> None:
         """The peer's connection failed or was closed by the browser."""
         if self.peers.get(peer.peer_id) is peer and not self.closed:
             task = asyncio.get_running_loop().create_task(self._remove(peer))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    # --- peers built outside connect_* (a cascade's pseudo-salles, the fuzz harness) -----
+    def register_peer(self, peer: Any) -> None:
+        """Count ``peer`` among this Router's peers under its ``peer_id`` (its producers
+        and consumers then announce themselves through the hooks above)."""
+        if self.peers.get(peer.peer_id) is not peer:
+            self.peers[peer.peer_id] = peer
+
+    def unregister_peer(self, peer: Any) -> None:
+        """Forget ``peer`` if it is still the one registered under its id."""
+        if self.peers.get(peer.peer_id) is peer:
+            del self.peers[peer.peer_id]
+
+    def reassign(self) -> None:
+        """Assign every subscriber's slots again from the current state (after peers
+        were registered or unregistered from outside)."""
+        self._reassign()
+
+    # --- cascading (sfu.cascade) ------------------------------------------------------------
+    def attach_upstream(self, link: Any) -> None:
+        """Make ``link`` (a :class:`sfu.cascade.UpstreamLink`) this edge's one upstream
+        link; the Router ticks from now on (the link's slots are adapted like salles)."""
+        if self.closed:
+            raise RuntimeError("router closed")
+        if self.upstream is not None:
+            raise RuntimeError("this router already has an upstream link")
+        self.upstream = link
+        self._ensure_ticking()
+
+    def detach_upstream(self, link: Any) -> None:
+        """``link`` closed for good (its pseudo-salles unregistered): viewers reassigned."""
+        if self.upstream is link:
+            self.upstream = None
+        self._reassign()
 
     # --- internals ------------------------------------------------------------------------
     async def _connect(self, peer_id: str, kind: str, offer_sdp: str, monitor: HealthMonitor | None) -> str:

@@ -84,39 +84,38 @@ class PolicyInput:
     #: R20: salles whose camera must not reach the public stream (objection to broadcast)
     no_broadcast: frozenset[str] = frozenset()
     #: the ordered candidate lists, the same for every subscriber (built once per
-    #: snapshot by :func:`_candidates`, so a tick is linear in the salles, not quadratic)
+    #: snapshot by :meth:`candidates`, so a tick is linear in the salles, not quadratic)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
-
-def _candidates(inp: PolicyInput) -> tuple[list[str], list[str]]:
-    """(video preference order, voice order) before excluding the subscriber itself."""
-    # a snapshot: fields are replaced, not mutated in place (the Router builds a new
-    # PolicyInput per decision); the key notices a replaced field
-    key = (
-        inp.pinned,
-        inp.president,
-        inp.speaker,
-        id(inp.recency),
-        len(inp.recency),
-        id(inp.loudest),
-        len(inp.loudest),
-        id(inp.video_sources),
-        len(inp.video_sources),
-        id(inp.audio_sources),
-        len(inp.audio_sources),
-    )
-    got = inp._cache.get(key)
-    if got is None:
-        inp._cache.clear()
-        designated = inp.pinned or inp.president
-        video = [
-            s
-            for s in _dedupe([designated, inp.speaker, *inp.recency, *sorted(inp.video_sources)])
-            if s in inp.video_sources
-        ]
-        voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)]) if s in inp.audio_sources]
-        got = inp._cache[key] = (video, voices)
-    return got
+    def candidates(self) -> tuple[list[str], list[str]]:
+        """(video preference order, voice order) before excluding the subscriber itself."""
+        # a snapshot: fields are replaced, not mutated in place (the Router builds a new
+        # PolicyInput per decision); the key notices a replaced field
+        key = (
+            self.pinned,
+            self.president,
+            self.speaker,
+            id(self.recency),
+            len(self.recency),
+            id(self.loudest),
+            len(self.loudest),
+            id(self.video_sources),
+            len(self.video_sources),
+            id(self.audio_sources),
+            len(self.audio_sources),
+        )
+        got = self._cache.get(key)
+        if got is None:
+            self._cache.clear()
+            designated = self.pinned or self.president
+            video = [
+                s
+                for s in _dedupe([designated, self.speaker, *self.recency, *sorted(self.video_sources)])
+                if s in self.video_sources
+            ]
+            voices = [s for s in _dedupe([*self.loudest, *sorted(self.audio_sources)]) if s in self.audio_sources]
+            got = self._cache[key] = (video, voices)
+        return got
 
 
 def _first(items: list[str], n: int, me: str) -> list[str]:
@@ -165,7 +164,7 @@ def assign_salle(
     """Slot -> salle id (or None) for the kiosk of salle ``me``."""
     vslots = [video_slot(i) for i in range(video_slots)]
     out: dict[str, str | None] = {}
-    video_order, voice_order = _candidates(inp)
+    video_order, voice_order = inp.candidates()
     if receives_video and vslots:
         designated = inp.pinned or inp.president
         # what _sticky can use: the slots' count of candidates, plus the ones shown now
@@ -210,5 +209,5 @@ def assign_viewer(inp: PolicyInput, previous: dict[str, str | None], audio_slots
 def assign_monitor(inp: PolicyInput, previous: dict[str, str | None]) -> dict[str, str | None]:
     """Slot -> salle id (or None) for a monitor: each salle with a picture in a slot of its
     own, kept there while it has one (a mosaic's tile does not change its picture)."""
-    video_order, _ = _candidates(inp)
+    video_order, _ = inp.candidates()
     return _sticky([video_slot(i) for i in range(MONITOR_SLOTS)], video_order, previous)
