@@ -29,7 +29,7 @@ from sfu.eventloop import EventLoopCollector
 from signaling.accounts import AccountStore
 from signaling.auth import TokenSigner
 from signaling.handlers import HANDLERS, Services
-from signaling.hub import Handler
+from signaling.hub import Handler, SharedLimits
 from signaling.metrics import SignalingMetrics
 from signaling.placement import Placement
 from signaling.room import RouterFactory, SalleInfo, SittingRoom
@@ -41,6 +41,7 @@ from web.appkeys import (
     CONFIG,
     HANDLER_TABLE,
     HOSTED,
+    LIMITS,
     METRICS,
     REGISTRY,
     ROOMS,
@@ -147,6 +148,7 @@ def create_app(
     app[SITTINGS] = {}
     app[LOGIN_GATE] = LoginGate()
     app[SOCKETS] = set()
+    app[LIMITS] = SharedLimits()
     app[SIGNER].revocation = app[ACCOUNTS].is_revoked
     app[ACCOUNTS].on_revoke.append(lambda login, sid: close_revoked_sockets(app))
     app[METRICS] = SignalingMetrics(app[REGISTRY], lambda: sum(len(r.connections) for r in app[ROOMS].values()))
