@@ -141,10 +141,12 @@ class Connection:
         cookie_claims: Claims | None = None,
         queue_max: int = SEND_QUEUE_MAX,
         limits: SharedLimits | None = None,
+        address: str | None = None,
     ) -> None:
         self.id = next(_ids)
         self.ws = ws
         self.cookie_claims = cookie_claims
+        self.address = address  # the browser's IP address (behind a trusted proxy: the forwarded one)
         self.claims: Claims | None = None
         self.room: SittingRoom | None = None
         self.media: str | None = None  # "salle" or "viewer" after join

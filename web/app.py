@@ -168,7 +168,12 @@ def create_app(
     async def open_sitting(spec: SittingSpec) -> SittingService | None:
         salles = [SalleInfo(s.id, s.name) for s in spec.salles]
         room = SittingRoom(
-            spec.id, spec.title, salles, spec.president_salle, router_factory(config, app[REGISTRY], spec)
+            spec.id,
+            spec.title,
+            salles,
+            spec.president_salle,
+            router_factory(config, app[REGISTRY], spec),
+            config.viewer_limits,
         )
         app[ROOMS][spec.id] = room
         service = SittingService.open(
