@@ -206,7 +206,7 @@ class SittingService:
                 journal, seance = Journal.open(path, key)
                 log.info("séance %s reprise depuis son journal (%d lignes)", sitting_id, journal.lines)
             elif create is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                datadir.private_file(path)  # created here with its mode; the journal appends to it
                 journal, seance = create(str(path), key)
                 log.info("séance %s : journal créé (%s)", sitting_id, path)
             else:

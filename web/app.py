@@ -26,6 +26,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from sfu.eventloop import EventLoopCollector
+from signaling import datadir
 from signaling.accounts import AccountStore
 from signaling.auth import TokenSigner
 from signaling.handlers import HANDLERS, Services
@@ -139,6 +140,14 @@ def create_app(
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     log_privacy.install()  # T16: no SDP, token, cookie or password in any log record
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    opened = datadir.close_to_others(config.data_dir)  # ExposedError: a file not ours, the start refused
+    if opened:
+        log.warning(
+            "répertoire des données : %d fichier(s) ou dossier(s) ouverts aux autres comptes de la machine, "
+            "droits retirés (o-rwx) : %s",
+            len(opened),
+            ", ".join(str(p.relative_to(config.data_dir)) for p in opened[:20]),
+        )
     app[CONFIG] = config
     app[SIGNER] = TokenSigner.from_data_dir(config.data_dir)
     app[ACCOUNTS] = AccountStore.in_data_dir(config.data_dir)
