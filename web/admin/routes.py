@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -298,6 +299,19 @@ async def convene(post: SittingPost) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?convoquee=1#convocation")
 
 
+@sitting_post("bornes")
+async def revoke_kiosk_link(post: SittingPost) -> web.StreamResponse:
+    """POST /admin/seances/<id>/bornes/<salle>/revoquer: the salle's kiosk link for this
+    sitting is revoked, a new one shown; the kiosks open with the old one are disconnected
+    (issue 12 point 11, :mod:`signaling.kiosk_links`)."""
+    salle_id = post.request.match_info["salle"]
+    salle = post.council.salle(salle_id)
+    if salle is None or not salle.designated:
+        raise Invalid(f"Aucune salle désignée « {salle_id[:64]} » dans ce conseil : aucun lien de borne à révoquer.")
+    post.request.app[ACCOUNTS].revoke_kiosk_link(post.sitting.id, salle.id, int(time.time()))
+    raise web.HTTPSeeOther(f"/admin/seances/{post.sitting.id}?borne={salle.id}#bornes")
+
+
 async def api_check_item(request: web.Request) -> web.StreamResponse:
     """The agenda form's check as it is typed: {ok, rule, field, message} (JSON, read-only)."""
     claims = session_account(request)
@@ -398,5 +412,6 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/seances/{seance}/points", add_item)
     app.router.add_get("/admin/seances/{seance}/convocation", convocation)
     app.router.add_post("/admin/seances/{seance}/convoquer", convene)
+    app.router.add_post("/admin/seances/{seance}/bornes/{salle}/revoquer", revoke_kiosk_link)
     app.router.add_get("/admin/api/point", api_check_item)
     add_convocation_routes(app)
