@@ -130,10 +130,7 @@ class TokenSigner:
         """Load the installation key from ``<data_dir>/session.key``, creating it (0600)."""
         path = datadir.DataDir.of(data_dir).session_key
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(os.urandom(32))
+            datadir.create_secret(path, os.urandom(32))
         return cls(path.read_bytes())
 
     def issue(

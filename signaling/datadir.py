@@ -229,6 +229,22 @@ def private_file(path: Path, mode: int = FILE_MODE) -> Path:
     return path
 
 
+def create_secret(path: Path, content: bytes, dir_mode: int = DIR_MODE) -> bool:
+    """Write a secret (a key) that does not exist yet: mode 0600 from its creation, synced;
+    its folder created with ``dir_mode`` (``keys/``: :data:`PRIVATE_DIR_MODE`). False, and
+    nothing written, when it exists already (another worker may have just created it)."""
+    private_dir(path.parent, dir_mode)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return True
+
+
 def private_dir(path: Path, mode: int = DIR_MODE) -> Path:
     """``path`` and its missing parents, created with ``mode`` (whatever the umask)."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
