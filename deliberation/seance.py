@@ -82,6 +82,8 @@ class Seance:
         if not isinstance(command, Command):
             return Refusal(SCHEMA, "Commande inconnue.", "type")
         invalid = command.validate()
+        if invalid is None and self.rules_version >= 3:
+            invalid = command.too_long()
         if invalid is not None:
             return invalid
         if self.state.status == "closed":
@@ -504,6 +506,8 @@ def _objection(s: Seance, c: ObjectToBroadcast, actor: Actor) -> Decision:
         return r
     if not c.person.strip():
         return Refusal(SCHEMA, "Champ « person » : nom de la personne attendu.", "person")
+    if s.rules_version >= 3 and (c.person in s.state.broadcast_objections.get(c.salle_id, [])) == c.objecting:
+        return []  # edition 3: the same objection again (or a withdrawal of none) records nothing
     return [_ev(c, "BroadcastObjection", salle_id=c.salle_id, person=c.person, objecting=c.objecting)]
 
 

@@ -17,6 +17,7 @@ Public API (docs/interfaces.md, used by signaling)::
     answer_sdp = await router.connect_monitor(monitor_id, offer_sdp)  (every salle's picture)
     router.voice_activity() -> {"active", "speaking"}
     await router.disconnect(peer_id)
+    router.connected(peer_id) -> bool  (its ICE and DTLS completed)
     router.set_muted(salle_id, bool); router.set_audio_only(salle_id, bool)
     router.set_public_silenced(bool); router.set_public_fed(bool)  (R19; R2, R11)
     router.pin(salle_id | None); router.set_president_salle(salle_id)
@@ -156,6 +157,12 @@ class Router:
         peer = self.peers.get(peer_id)
         if peer is not None:
             await self._remove(peer)
+
+    def connected(self, peer_id: str) -> bool:
+        """Whether the peer's ICE and DTLS completed (RFC 8445 § 8, RFC 8827 § 6.5: its
+        connection is ``connected``); False for a peer still connecting, or unknown."""
+        peer = self.peers.get(peer_id)
+        return peer is not None and peer.pc is not None and peer.pc.connectionState == "connected"
 
     def set_muted(self, salle_id: str, muted: bool) -> None:
         """Server-side mute: the salle's audio is dropped here, whatever its kiosk does."""

@@ -8,10 +8,12 @@ only when a Router is built, so ``seance audit verify`` works without it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from signaling.datadir import PRIVATE_UMASK
 from web import version
 from web.commands import audit, backup, demo, recordings, rehearse, restore, serve
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    os.umask(PRIVATE_UMASK)  # nothing written is open to other accounts (signaling.datadir, issue 12.11)
     return int(args.command_run(args) or 0)
 
 

@@ -300,7 +300,8 @@ class Cascade:
 
             build = router_factory(config, None)  # the node's registry carries the origin's metrics
 
-            room = SittingRoom(sitting, spec.title, [SalleInfo(s.id, s.name) for s in spec.salles], None, build)
+            salles = [SalleInfo(s.id, s.name) for s in spec.salles]
+            room = SittingRoom(sitting, spec.title, salles, None, build, config.viewer_limits)
             edge = Edge(room)
             self.edges[sitting] = edge
             try:

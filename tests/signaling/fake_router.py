@@ -31,6 +31,7 @@ class FakeRouter:
         self.recording: Any = None
         self.on_paused = None  # set by the room, as on the Router
         self.on_fallback = None
+        self.ice_stalled: set[str] = set()  # peers whose ICE never completes (a test sets them)
 
     def slot_layout(self, kind):
         return layout(kind)  # the real slot names (sfu.slots), as the Router gives them
@@ -54,6 +55,9 @@ class FakeRouter:
 
     async def disconnect(self, peer_id):
         self.calls.append(("disconnect", peer_id))
+
+    def connected(self, peer_id):
+        return peer_id not in self.ice_stalled
 
     def set_muted(self, salle_id, muted):
         self.muted[salle_id] = muted

@@ -65,13 +65,15 @@ INSEE_RE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
 
 
 class Invalid(Exception):
-    """A refused input: the field (French label) or rule, and the French message."""
+    """A refused input: the field (French label) or rule, and the French message; the HTTP
+    status of the page shown again (400, or 409 for a form refused « not now »)."""
 
-    def __init__(self, message: str, field: str | None = None, section: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, section: str | None = None, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.section = section
+        self.status = status
 
 
 def required(form: dict[str, str], name: str, label: str, section: str, max_len: int = 200) -> str:

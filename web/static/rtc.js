@@ -131,6 +131,8 @@ export class SeanceClient {
       case "error":
         this.opts.onError?.(msg);
         if (msg.code === "replaced") { this.stopped = true; this.closePc(); this.ws?.close(); }
+        // the public's caps, a media connection that never completed: said as the server words it
+        else if (msg.code === "too_many_viewers" || msg.code === "media_timeout") this.status(msg.message, "lost");
         break;
     }
   }
