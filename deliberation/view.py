@@ -33,6 +33,13 @@ def _person(seance: Seance, member_id: str | None) -> dict[str, str] | None:
     return {"id": member_id, "name": seance.name(member_id)}
 
 
+def _salle_of(seance: Seance, member_id: str) -> dict[str, str | None]:
+    """``{salle, salle_name}``: where a member present is checked in (R1), else both None."""
+    salle_id = seance.state.presence.get(member_id)
+    salle = seance.council.salle(salle_id) if salle_id else None
+    return {"salle": salle_id, "salle_name": salle.name if salle else None}
+
+
 def _name(seance: Seance, member_id: str | None) -> str | None:
     return None if member_id is None else seance.name(member_id)
 
@@ -290,9 +297,23 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
         "current_item": st.current_item,
         "vote": _vote(seance),
         "floor": {
-            "speaker": _person(seance, st.speaker["member"]) if st.speaker else None,
+            # each with the salle they speak from: the chair sees where the request comes from,
+            # and the speaker's salle goes on the public picture (issue 15, point 2)
+            "speaker": {
+                **_person(seance, st.speaker["member"]),
+                **_salle_of(seance, st.speaker["member"]),
+                "since": st.speaker["since"],
+            }
+            if st.speaker
+            else None,
             "queue": [
-                {"id": r["member"], "name": seance.name(r["member"]), "since": r["since"]} for r in st.floor_queue
+                {
+                    "id": r["member"],
+                    "name": seance.name(r["member"]),
+                    "since": r["since"],
+                    **_salle_of(seance, r["member"]),
+                }
+                for r in st.floor_queue
             ],
         },
         "journal": {

@@ -221,10 +221,18 @@ def test_floor_speaker_and_queue_with_names():
     s = opened(clock)
     ok(s, RequestFloor(clock(), "m07"), councillor("m07"))
     ok(s, RequestFloor(clock(), "m10"), councillor("m10"))
-    ok(s, GrantFloor(clock(), "m07"), PRESIDENT)
+    granted = ok(s, GrantFloor(clock(), "m07"), PRESIDENT)[0].at
     floor = sitting_view(s)["floor"]
-    assert floor["speaker"] == {"id": "m07", "name": "Nathalie Rousseau"}
-    assert [(q["id"], q["name"]) for q in floor["queue"]] == [("m10", "Marc Chevalier")] and floor["queue"][0]["since"]
+    assert floor["speaker"] == {
+        "id": "m07",
+        "name": "Nathalie Rousseau",
+        "salle": "vaux",
+        "salle_name": "Vaux-sur-Ance — salle des fêtes",
+        "since": granted,
+    }
+    # the chair sees which salle asks (issue 15, point 2)
+    assert [(q["id"], q["name"], q["salle"]) for q in floor["queue"]] == [("m10", "Marc Chevalier", "saint-ferreol")]
+    assert floor["queue"][0]["salle_name"].startswith("Saint-Ferréol") and floor["queue"][0]["since"]
 
 
 def test_journal_fields_come_from_the_caller():
