@@ -3,7 +3,7 @@
 // the current item. Controls exist only while the councillor is checked in (R16).
 import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem,
-  agree, fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de,
+  agree, fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de, since, tickElapsed,
 } from "./sitting.js";
 
 const me = document.body.dataset.member;
@@ -210,8 +210,9 @@ function renderFloor() {
   btn.hidden = false;
   const position = f.queue.findIndex((q) => q.id === me);
   if (f.speaker?.id === me) {
-    state.textContent = "Vous avez la parole.";
-    btn.hidden = true;
+    patch(state, "Vous avez la parole depuis ", since(f.speaker.since), ".");
+    btn.textContent = "Terminer mon intervention";
+    btn.dataset.action = "end";
   } else if (position >= 0) {
     state.textContent = `Votre demande est enregistrée : ${position === 0 ? "vous êtes le prochain" : `${position + 1}e dans la file`}.`
       + (f.speaker ? ` À la parole : ${f.speaker.name}.` : "");
@@ -224,7 +225,9 @@ function renderFloor() {
   }
 }
 $("floor-btn").addEventListener("click", (ev) => {
-  if (ev.currentTarget.dataset.action === "withdraw") {
+  if (ev.currentTarget.dataset.action === "end") {
+    cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget);
+  } else if (ev.currentTarget.dataset.action === "withdraw") {
     cmd({ type: "WithdrawFloorRequest", member_id: me }, "Demande de parole retirée.", ev.currentTarget);
   } else {
     cmd({ type: "RequestFloor", member_id: me }, "Demande de parole enregistrée.", ev.currentTarget);
@@ -251,3 +254,4 @@ function render() {
 }
 
 client.start();
+tickElapsed();

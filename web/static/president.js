@@ -5,7 +5,7 @@
 // (R11). Every command is checked again by the server; a refusal is shown with its rule.
 import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem, fmtTime,
-  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de,
+  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de, speakerLine, tickElapsed,
 } from "./sitting.js";
 import { Mosaic } from "./mosaic.js";
 
@@ -414,7 +414,7 @@ function renderFloor() {
   const f = view.floor || { speaker: null, queue: [] };
   const children = [];
   if (f.speaker) {
-    children.push(h("p", { class: "speaker" }, "À la parole : ", h("strong", {}, f.speaker.name)),
+    children.push(speakerLine(f.speaker),
       h("button", { type: "button", class: "small", dataset: { key: "end-floor" },
         onclick: (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget) }, "Fin de l'intervention"));
   } else {
@@ -423,7 +423,9 @@ function renderFloor() {
   if (f.queue.length) {
     const ol = h("ol", { class: "queue", "aria-label": "Demandes de parole" });
     for (const q of f.queue) {
-      ol.append(h("li", {}, h("span", {}, q.name), h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)}`), " ",
+      ol.append(h("li", { dataset: { member: q.id, salle: q.salle || "" } }, h("span", {}, q.name),
+        q.salle_name ? h("span", { class: "queue-salle" }, ` — ${q.salle_name}`) : "",
+        h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)}`), " ",
         h("button", { type: "button", class: "small", dataset: { key: `grant-${q.id}` }, "aria-label": `Donner la parole à ${q.name}`,
           onclick: (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget) }, "Donner la parole")));
     }
@@ -523,3 +525,4 @@ function render() {
 
 client.start();
 mosaic.start();
+tickElapsed();

@@ -222,6 +222,41 @@ export function fmtTime(iso) {
   return d.toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" }).replace(":", " h ");
 }
 
+/** « 45 s », « 2 min 05 s », « 1 h 02 min »: a speaking time. */
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+/** Seconds since an ISO time (never negative: the server's clock may be a little ahead). */
+export function elapsed(iso) {
+  const t = new Date(iso).getTime();
+  return Number.isNaN(t) ? 0 : Math.max(0, (Date.now() - t) / 1000);
+}
+
+/** An element that shows the time elapsed since ``iso`` and keeps it current (see tickElapsed). */
+export function since(iso) {
+  return h("span", { class: "elapsed", dataset: { since: iso } }, duration(elapsed(iso)));
+}
+
+/** Every second, bring the elapsed times on the page up to date (one timer per page). */
+export function tickElapsed() {
+  return setInterval(() => {
+    for (const el of document.querySelectorAll("[data-since]")) {
+      const text = duration(elapsed(el.dataset.since));
+      if (el.textContent !== text) el.textContent = text;
+    }
+  }, 1000);
+}
+
+/** The floor as the chair reads it: who speaks, from which salle, for how long. */
+export function speakerLine(speaker) {
+  return h("p", { class: "speaker", dataset: { salle: speaker.salle || "" } }, "À la parole : ", h("strong", {}, speaker.name),
+    speaker.salle_name ? ` (${speaker.salle_name})` : "", speaker.since ? [" depuis ", since(speaker.since)] : "");
+}
+
 export function setBadge(el, text, state) {
   if (!el) return;
   if (el.textContent !== text) el.textContent = text;
