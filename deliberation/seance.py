@@ -199,7 +199,10 @@ def _r7_silent(s: Seance) -> Refusal | None:
 
 def _r2_stream(s: Seance) -> Refusal | None:
     if s.state.teleconference and not s.state.public_stream_up:
-        return Refusal("R2", "R2 — la retransmission publique en direct sur le site internet n'est pas active.")
+        return Refusal(
+            "R2",
+            "R2 — la retransmission publique sur le site internet n'est pas prête : aucune salle ne transmet encore.",
+        )
     return None
 
 

@@ -220,7 +220,9 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await expect(president.locator("#open-btn")).to_be_disabled()
         reply = await command_from_page(president, {"type": "OpenSitting"})
         assert not reply["ok"] and reply["code"] == "R8", reply
-        await expect(president.locator("#open-hint")).to_contain_text("R8 — quorum non atteint", timeout=T)
+        await expect(president.locator("#open-hint .blocker[data-rule=R8]")).to_contain_text(
+            "Quorum non atteint", timeout=T
+        )
         await shot(president, "president-quorum-short")
         mark("1 quorum short")
 
@@ -253,8 +255,8 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await expect(sf).to_have_class("ko", timeout=T)
         await expect(sf).to_contain_text("transmission non établie", timeout=T)
         await expect(president.locator("#open-btn")).to_be_disabled()
-        await expect(president.locator("#open-hint")).to_contain_text(
-            "R7 — transmission non établie dans : Saint-Ferréol", timeout=T
+        await expect(president.locator("#open-hint .blocker[data-rule=R7]")).to_contain_text(
+            "Transmission non établie dans : Saint-Ferréol", timeout=T
         )
         reply = await command_from_page(president, {"type": "OpenSitting"})
         assert not reply["ok"] and reply["code"] == "R7", reply
