@@ -298,7 +298,7 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await expect(president.locator("#floor")).to_contain_text("Isabelle Morel", timeout=T)
         await shot(moderator, "moderation-floor-queue")
         await moderator.click("#floor li[data-member=m11] button:has-text('Donner la parole')")
-        await expect(elus["m11"].locator("#floor-state")).to_have_text("Vous avez la parole.", timeout=T)
+        await expect(elus["m11"].locator("#floor-state")).to_contain_text("Vous avez la parole depuis", timeout=T)
         await expect(public.locator("#public-speaker")).to_have_text("À la parole : Isabelle Morel", timeout=T)
         await president.click('#floor button:has-text("Fin de l\'intervention")')
         await expect(public.locator("#public-speaker")).to_be_hidden(timeout=T)
