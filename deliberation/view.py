@@ -294,6 +294,22 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
         },
         "opening": _opening(seance),
         "agenda": agenda,
+        # R9 (L.2121-20): proxies that ended during the sitting (the giver arrived, or revoked):
+        # the holder's and the agents' screens say so, the holder then votes for themself only
+        "proxies_ended": [
+            {
+                "giver": p["giver"],
+                "giver_name": name(p["giver"]),
+                "holder": p["holder"],
+                "holder_name": name(p["holder"]),
+                "at": p["ended_at"],
+                "reason": p["ended_reason"],
+                "giver_salle": st.presence.get(p["giver"]),
+                "holder_salle": st.presence.get(p["holder"]),
+            }
+            for p in st.proxy_log
+            if p["ended_at"] is not None
+        ],
         "current_item": st.current_item,
         "vote": _vote(seance),
         "floor": {

@@ -390,6 +390,7 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await president.click(f"#agenda li[data-item={item}] button:has-text('Appeler ce point')")
         for member in ("m03", "m07", "m11"):
             await elus[member].click("#secret-btn")
+            await elus[member].click("#secret-confirm-btn")  # the request cannot be withdrawn: confirmed
             await expect(elus[member].locator("#secret")).to_contain_text(
                 "Votre demande de scrutin secret est enregistrée", timeout=T
             )

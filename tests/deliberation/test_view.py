@@ -28,6 +28,7 @@ TOP_KEYS = {
     "council",
     "scheduled_at",
     "status",
+    "proxies_ended",
     "teleconference",
     "sensitive",
     "public_stream_up",
@@ -127,6 +128,27 @@ def test_presence_per_salle_quorum_and_proxies():
     assert members["m09"]["proxy_to"] == "m07" and members["m07"]["proxy_from"] == "m09"
     assert members["m07"]["present"] and members["m07"]["salle"] == "vaux" and not members["m09"]["present"]
     assert view["quorum"] == {"present": 10, "in_office": 17, "required": 9, "reached": True, "waived": False}
+
+
+def test_R9_a_proxy_ended_by_its_giver_s_arrival_is_in_the_view_for_the_holder_and_the_agents():
+    clock = Clock()
+    s = opened(clock)
+    ok(s, RecordProxy(clock(), "m09", "m07", "pouvoir-m09.pdf"), agent("vaux"))
+    assert sitting_view(s)["proxies_ended"] == []
+    arrived = ok(s, CheckIn(clock(), "m09", "saint-ferreol"), agent("saint-ferreol"))
+    ended_at = next(e.at for e in arrived if e.type == "ProxyEnded")
+    assert sitting_view(s)["proxies_ended"] == [
+        {
+            "giver": "m09",
+            "giver_name": "Claire Dubois",
+            "holder": "m07",
+            "holder_name": "Nathalie Rousseau",
+            "at": ended_at,
+            "reason": "giver_arrived",
+            "giver_salle": "saint-ferreol",
+            "holder_salle": "vaux",
+        }
+    ]
 
 
 def test_open_vote_shows_who_cast_but_never_the_choice_R13():
