@@ -45,7 +45,8 @@ def speaking_times(events: Iterable[Event], until: str | None = None) -> list[Sp
     default such a turn counts up to the last event. Events of the journal are applied
     in order from the empty state, as :meth:`deliberation.seance.Seance.replay` does."""
     state = SeanceState()
-    totals: dict[tuple[str | None, str], list[float]] = {}  # key -> [seconds, turns]
+    seconds: dict[tuple[str | None, str], float] = {}  # (item, member) -> seconds
+    turns: dict[tuple[str | None, str], int] = {}
     running: tuple[str | None, str, str] | None = None  # (item, member, since) while counted
     last_at: str | None = None
 
@@ -64,18 +65,20 @@ def speaking_times(events: Iterable[Event], until: str | None = None) -> list[Sp
             continue
         if running is not None:
             item, member, since = running
-            totals.setdefault((item, member), [0.0, 0])[0] += _seconds(since, event.at)
+            seconds[(item, member)] = seconds.get((item, member), 0.0) + _seconds(since, event.at)
             running = None
         if after is not None:
             running = (after[0], after[1], event.at)
-            entry = totals.setdefault(after, [0.0, 0])
-            if new_turn:
-                entry[1] += 1
+            seconds.setdefault(after, 0.0)
+            turns[after] = turns.get(after, 0) + (1 if new_turn else 0)
     if running is not None:
         item, member, since = running
         end = until or last_at or since
-        totals.setdefault((item, member), [0.0, 0])[0] += _seconds(since, end)
-    return [SpeakingTime(item, member, round(sec, 3), turns) for (item, member), (sec, turns) in totals.items()]
+        seconds[(item, member)] = seconds.get((item, member), 0.0) + _seconds(since, end)
+    return [
+        SpeakingTime(item, member, round(sec, 3), turns.get((item, member), 0))
+        for (item, member), sec in seconds.items()
+    ]
 
 
 def speaker_totals(events: Iterable[Event], until: str | None = None) -> dict[str, float]:

@@ -316,7 +316,8 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
             # each with the salle they speak from: the chair sees where the request comes from,
             # and the speaker's salle goes on the public picture (issue 15, point 2)
             "speaker": {
-                **_person(seance, st.speaker["member"]),
+                "id": st.speaker["member"],
+                "name": seance.name(st.speaker["member"]),
                 **_salle_of(seance, st.speaker["member"]),
                 "since": st.speaker["since"],
             }
