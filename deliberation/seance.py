@@ -201,7 +201,10 @@ def _r7_silent(s: Seance) -> Refusal | None:
 
 def _r2_stream(s: Seance) -> Refusal | None:
     if s.state.teleconference and not s.state.public_stream_up:
-        return Refusal("R2", "R2 — la retransmission publique en direct sur le site internet n'est pas active.")
+        return Refusal(
+            "R2",
+            "R2 — la retransmission publique sur le site internet n'est pas prête : aucune salle ne transmet encore.",
+        )
     return None
 
 
@@ -1306,7 +1309,14 @@ def _grant_floor(s: Seance, c: GrantFloor, actor: Actor) -> Decision:
 
 
 def _end_floor(s: Seance, c: EndFloor, actor: Actor) -> Decision:
-    if (r := _chair(s, actor, "reprendre la parole")) is not None:
+    """The chair ends a turn, or the councillor who has the floor ends their own (« Terminer »)."""
+    speaker = s.state.speaker["member"] if s.state.speaker is not None else None
+    own = (
+        speaker is not None
+        and actor.role in (Role.COUNCILLOR, Role.SECRETARY, Role.PRESIDENT)
+        and actor.member_id == speaker
+    )
+    if not own and (r := _chair(s, actor, "reprendre la parole")) is not None:
         return r
     if s.state.speaker is None:
         return Refusal(UNKNOWN, "Personne n'a la parole.")

@@ -21,6 +21,7 @@ Public API (docs/interfaces.md, used by signaling)::
     router.set_muted(salle_id, bool); router.set_audio_only(salle_id, bool)
     router.set_public_silenced(bool); router.set_public_fed(bool)  (R19; R2, R11)
     router.pin(salle_id | None); router.set_president_salle(salle_id)
+    router.set_floor_salle(salle_id | None)  (the salle of whoever has the floor)
     router.health(salle_id) -> SalleHealth
     router.stats() -> dict
     router.traffic() -> dict  (per salle octets, for sobriety: sfu.traffic)
@@ -108,6 +109,7 @@ class Router:
         self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.pinned: str | None = None
         self.president_salle: str | None = None
+        self.floor_salle: str | None = None  # the salle of whoever has the floor
         self.closed = False
         self._tick_task: asyncio.Task | None = None
         self._locks: dict[str, asyncio.Lock] = {}
@@ -216,6 +218,13 @@ class Router:
     def set_president_salle(self, salle_id: str | None) -> None:
         self.president_salle = salle_id
         self._reassign()
+
+    def set_floor_salle(self, salle_id: str | None) -> None:
+        """The salle of the councillor the chair gave the floor to: it goes on the public
+        programme (unless a salle is pinned) and into every kiosk's slots."""
+        if salle_id != self.floor_salle:
+            self.floor_salle = salle_id
+            self._reassign()
 
     def start_recording(self, sink: Any, **options: Any) -> Any:
         """R5: record the public programme into ``sink`` (see :mod:`sfu.recorder`)."""
@@ -606,6 +615,7 @@ class Router:
             president=self.president_salle,
             pinned=self.pinned,
             speaker=self.speaker.active,
+            floor=self.floor_salle,
             recency=recency,
             loudest=loudest,
             public_silenced=self.public_silenced or not self.public_fed,

@@ -4,7 +4,8 @@ Every salle kiosk receives a fixed set of slots, negotiated once (no SDP
 renegotiation when the speaker changes):
 
 - ``video-0``: the pinned salle, or else the president's salle;
-- ``video-1`` (and more if configured): the active speaker's salle;
+- ``video-1`` (and more if configured): the salle of whoever has the floor, then the
+  active speaker's salle;
 - ``audio-0`` .. ``audio-{N-1}``: the N loudest voices.
 
 A subscriber never receives its own salle. When the designated source is its own
@@ -14,8 +15,10 @@ sees the two others. Slots other than the strictly designated ``video-0`` are
 *sticky*: a source keeps its slot while it is still wanted, so two tiles do not swap
 when the speaker changes between two salles already shown.
 
-A public viewer receives ``programme`` (the pinned salle, else the active speaker,
-else the president's salle) and the N loudest voices.
+A public viewer receives ``programme`` (the pinned salle, else the salle of whoever
+has the floor, else the active speaker, else the president's salle) and the N loudest
+voices: giving the floor puts the speaker's salle on the public picture unless the
+president pinned one.
 
 A monitor (the president's and the moderator's mosaic) receives ``MONITOR_SLOTS`` video
 slots and no audio (they sit in a salle and hear it): every salle with a picture, sticky,
@@ -77,6 +80,8 @@ class PolicyInput:
     president: str | None = None
     pinned: str | None = None
     speaker: str | None = None
+    #: the salle of the councillor who has the floor (given by the chair), if any
+    floor: str | None = None
     recency: list[str] = field(default_factory=list)  # most recent speakers first
     loudest: list[str] = field(default_factory=list)  # loudest first
     #: R19: a sensitive passage — public viewers get silence and no image
@@ -95,6 +100,7 @@ class PolicyInput:
             self.pinned,
             self.president,
             self.speaker,
+            self.floor,
             id(self.recency),
             len(self.recency),
             id(self.loudest),
@@ -110,7 +116,7 @@ class PolicyInput:
             designated = self.pinned or self.president
             video = [
                 s
-                for s in _dedupe([designated, self.speaker, *self.recency, *sorted(self.video_sources)])
+                for s in _dedupe([designated, self.floor, self.speaker, *self.recency, *sorted(self.video_sources)])
                 if s in self.video_sources
             ]
             voices = [s for s in _dedupe([*self.loudest, *sorted(self.audio_sources)]) if s in self.audio_sources]
@@ -183,7 +189,11 @@ def assign_salle(
 
 
 def programme_source(inp: PolicyInput) -> str | None:
-    for candidate in _dedupe([inp.pinned, inp.speaker, inp.president, *inp.recency, *sorted(inp.video_sources)]):
+    """The public picture: the pinned salle, else the floor's, else the active speaker's,
+    else the president's, else the most recent speakers'."""
+    for candidate in _dedupe(
+        [inp.pinned, inp.floor, inp.speaker, inp.president, *inp.recency, *sorted(inp.video_sources)]
+    ):
         if candidate in inp.video_sources:
             return candidate
     return None

@@ -52,6 +52,7 @@ class MediaRouter(Protocol):
     def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None: ...
     def pin(self, salle_id: str | None) -> None: ...
     def set_president_salle(self, salle_id: str) -> None: ...
+    def set_floor_salle(self, salle_id: str | None) -> None: ...
     def health(self, salle_id: str) -> Any: ...
     def stats(self) -> dict[str, Any]: ...
     def start_recording(self, sink: Any, **options: Any) -> Any: ...
@@ -155,6 +156,7 @@ class SittingRoom:
         self.muted: set[str] = set()
         self.audio_only: set[str] = set()
         self.pinned: str | None = None
+        self.floor_salle: str | None = None  # the salle of whoever has the floor
         self.public_silenced = False  # R19
         #: R2, R11: set by the sitting's service from its state (fed only while open); an edge's
         #: room has no service and stays fed (its holder already gates the relay)
@@ -292,6 +294,7 @@ class SittingRoom:
             "title": self.title,
             "president_salle": self.president_salle,
             "pinned": self.pinned,
+            "floor_salle": self.floor_salle,
             "salles": [
                 {
                     "id": s.id,
@@ -476,6 +479,14 @@ class SittingRoom:
         if salle_ids != self.no_broadcast:
             self.router.set_no_broadcast(salle_ids)
             self.no_broadcast = salle_ids
+            self._state_changed()
+
+    def set_floor_salle(self, salle_id: str | None) -> None:
+        """The floor drives the picture: the speaker's salle goes on the public programme
+        (unless one is pinned) and into the kiosks' slots (issue 15, point 2)."""
+        if salle_id != self.floor_salle:
+            self.router.set_floor_salle(salle_id)
+            self.floor_salle = salle_id
             self._state_changed()
 
     def pin(self, salle_id: str | None) -> None:

@@ -328,7 +328,8 @@ class SittingService:
 
         R3: a salle switched to audio only sends and receives no video. R19: during a
         sensitive passage the public stream carries silence and no image; the public gets the salles
-        only while the sitting is open (R2, R11). R20: a salle
+        only while the sitting is open (R2, R11); the salle of whoever has the floor goes on the
+        public picture and into the kiosks' slots. R20: a salle
         where someone objects to broadcast does not feed the public picture. Called after
         every accepted command and when the service starts, so a sitting resumed from its
         journal after a restart gets the same media state back."""
@@ -341,6 +342,8 @@ class SittingService:
                 self.room.set_audio_only(salle, want)
         self.room.set_public_silenced(bool(state.sensitive))
         self.room.set_public_fed(state.status == "opened")
+        floor = state.presence.get(state.speaker["member"]) if state.speaker is not None else None
+        self.room.set_floor_salle(floor if floor in self.room.salles else None)
         self.room.set_no_broadcast(
             {salle for salle, people in state.broadcast_objections.items() if people and salle in self.room.salles}
         )

@@ -26,6 +26,7 @@ class FakeRouter:
         self.audio_only: dict[str, bool] = {}
         self.pinned: str | None = None
         self.president: str | None = None
+        self.floor: str | None = None
         self.closed = False
         self.voices = {"active": None, "speaking": []}
         self.recording: Any = None
@@ -79,6 +80,9 @@ class FakeRouter:
 
     def set_president_salle(self, salle_id):
         self.president = salle_id
+
+    def set_floor_salle(self, salle_id):
+        self.floor = salle_id
 
     def report_reception(
         self, salle_id, *, seconds, video_frames, video_slots, audio_samples, audio_concealed, outgoing_bps=None
