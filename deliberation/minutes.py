@@ -8,11 +8,15 @@ each vote (at a roll call, those who did not answer), the requests for a secret 
 the postponed and withdrawn items, the amendments voted before their motion, the
 candidates and rounds of each nomination and the persons appointed (L.2121-21), a lack of
 quorum (L.2121-17), the suspensions and sensitive passages. The substance of the
-discussions is the secretary's to write: the template leaves a marked place for it.
+discussions is the secretary's to write (``substance``, per item, saved in the council
+store by the admin's « Procès-verbal » page); the speakers of each item and their
+measured speaking time come from the journaled floor events (:mod:`.speakers`). Where no
+text is written yet, the template leaves a marked place for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -193,12 +197,28 @@ def _kind_label(kind: str) -> str:
         return kind
 
 
+def duration_fr(seconds: int | None) -> str:
+    """« 2 min 05 s », « 45 s »; empty when not measured."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
 def item_number(seance: Seance, item_id: str) -> int:
     return next(i for i, item in enumerate(seance.state.agenda, start=1) if item["id"] == item_id)
 
 
-def minutes_context(seance: Seance) -> dict[str, Any]:
-    """Everything the procès-verbal shows, names resolved (pure)."""
+def minutes_context(
+    seance: Seance,
+    substance: Mapping[str, str] | None = None,
+    speakers: Mapping[str | None, list[tuple[str, int | None]]] | None = None,
+) -> dict[str, Any]:
+    """Everything the procès-verbal shows, names resolved (pure). ``substance``: the
+    secretary's text per item id; ``speakers``: per item id, ``(member, seconds)``
+    (:func:`deliberation.speakers.speakers_by_item`)."""
+    substance = substance or {}
+    speakers = speakers or {}
     council, st = seance.council, seance.state
     name = seance.name
     salles = []
@@ -271,6 +291,10 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
                     for a in item["amendments"]
                 ],
                 "appointments": appointments(seance, item) if body else [],
+                "substance": substance.get(item["id"], "").strip(),
+                "speakers": [
+                    {"name": name(m), "duration": duration_fr(sec)} for m, sec in speakers.get(item["id"], [])
+                ],
                 "public_appointment": item["public_appointment"],
             }
         )
@@ -299,9 +323,13 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
     }
 
 
-def proces_verbal_html(seance: Seance) -> str:
+def proces_verbal_html(
+    seance: Seance,
+    substance: Mapping[str, str] | None = None,
+    speakers: Mapping[str | None, list[tuple[str, int | None]]] | None = None,
+) -> str:
     """R22: the procès-verbal of the sitting, HTML, French."""
-    return _environment().get_template("proces-verbal.html").render(**minutes_context(seance))
+    return _environment().get_template("proces-verbal.html").render(**minutes_context(seance, substance, speakers))
 
 
 def liste_deliberations_html(seance: Seance) -> str:

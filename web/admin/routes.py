@@ -52,6 +52,7 @@ from web.admin.forms import (
     sitting_from_form,
     slugify,
 )
+from web.admin.minutes import add_minutes_routes
 from web.admin.render import error, page
 from web.admin.views import (
     NOTICES,
@@ -490,3 +491,4 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/seances/{seance}/convoquer", convene)
     app.router.add_get("/admin/api/point", api_check_item)
     add_convocation_routes(app)
+    add_minutes_routes(app)
