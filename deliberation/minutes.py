@@ -22,6 +22,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .actes import ACTES_MATIERES
 from .agenda import BODY_LABELS, KIND_LABELS, Body, ItemKind
 from .commands import CHOICE_LABELS
 from .deadlines import publication_deadline
@@ -335,3 +336,26 @@ def proces_verbal_html(
 def liste_deliberations_html(seance: Seance) -> str:
     """R22 (L.2121-25): the list of deliberations examined, published within a week."""
     return _environment().get_template("liste-deliberations.html").render(**minutes_context(seance))
+
+
+def deliberation_html(
+    seance: Seance, item_id: str, ident: str, published_at: str, head: Mapping[str, Any] | None, fingerprint: str
+) -> str:
+    """L.2131-1: one délibération as published (its own page and PDF), with the signed head
+    of the journal it was drawn from (R21)."""
+    ctx = minutes_context(seance)
+    item = next(i for i in ctx["items"] if i["id"] == item_id)
+    code = seance.state.item(item_id)["matiere_code"]  # type: ignore[index]
+    return (
+        _environment()
+        .get_template("deliberation.html")
+        .render(
+            **ctx,
+            item=item,
+            ident=ident,
+            matiere=f"{code} — {ACTES_MATIERES.get(code, '')}",
+            published_at=published_at,
+            head=head,
+            fingerprint=fingerprint,
+        )
+    )

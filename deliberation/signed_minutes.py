@@ -58,3 +58,8 @@ def signed_pdf(adopted_html: str, adoption: Adoption, certificate: str) -> bytes
         string=adopted_html.encode("utf-8"), name=ATTACHMENT, description="Procès-verbal adopté (HTML)"
     )
     return bytes(HTML(string=document).write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment]))
+
+
+def html_pdf(html: str) -> bytes:
+    """A published act (a délibération) as a PDF/A-3b: the HTML as it is, no attachment."""
+    return bytes(HTML(string=html).write_pdf(pdf_variant="pdf/a-3b"))

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -31,62 +29,20 @@ from deliberation.actors import ADMIN
 from deliberation.adoption import Adoption, adoption_of, sha256_text
 from deliberation.commands import LinkMinutes, RecordMinutesSigned
 from deliberation.council import Council, SittingConfig
-from deliberation.events import Event
-from deliberation.journal import JournalError, events_of, key_fingerprint, replay_entries, signed_prefix, verify_lines
+from deliberation.journal import key_fingerprint
 from deliberation.minutes import french_date, french_time, minutes_context, proces_verbal_html
 from deliberation.refusal import Refusal
-from deliberation.seance import Seance
 from deliberation.signed_minutes import certificate_html, signed_pdf
 from deliberation.speakers import speakers_by_item, speaking_turns
 from signaling.council_store import CouncilStore, MinutesLink, now_iso
-from signaling.datadir import ID_RE, DataDir
 from signaling.sitting import council_key
 from web.admin.csrf import admin_claims, checked_post, csrf_token
 from web.admin.render import error, page
 from web.appkeys import CONFIG, SITTINGS
+from web.records import Record, signed_pdf_path, sitting_record
 
-SIGNED_PDF = "proces-verbal-signe.pdf"
 #: the secretary's text of one item: generous for a long debate, bounded for the store
 MAX_TEXT = 20_000
-
-
-@dataclass
-class Record:
-    """A sitting as its journal says: the state (live when served here) and its events."""
-
-    seance: Seance
-    events: list[Event]
-    signed_head: dict[str, Any] | None
-
-
-def signed_pdf_path(data_dir: Path, sitting_id: str) -> Path:
-    return DataDir.of(data_dir).sitting(sitting_id) / SIGNED_PDF
-
-
-def sitting_record(app: web.Application, sitting_id: str) -> Record | None:
-    """The sitting's state and events from its verified journal (None: no journal yet, or
-    not a sitting id). A sitting served here gives its live state; its file is read up to
-    its last full line."""
-    data_dir = app[CONFIG].data_dir
-    if not ID_RE.match(sitting_id):
-        return None
-    path = DataDir.of(data_dir).journal(sitting_id)
-    if not path.is_file():
-        return None
-    content = path.read_bytes()
-    content = content[: content.rfind(b"\n") + 1]
-    public_key = council_key(data_dir).public_key()
-    try:
-        entries = verify_lines(content, public_key)
-    except JournalError:
-        entries = verify_lines(signed_prefix(content), public_key)
-    service = app[SITTINGS].get(sitting_id)
-    seance = service.seance if service is not None and service.seance is not None else replay_entries(entries)
-    checkpoints = [e.data for e in entries if e.kind == "checkpoint"]
-    head = (
-        {k: checkpoints[-1][k] for k in ("seq", "hash", "signature") if k in checkpoints[-1]} if checkpoints else None
-    )
-    return Record(seance, events_of(entries), head)
 
 
 def _speakers(record: Record) -> dict[str | None, list[tuple[str, int | None]]]:

@@ -29,7 +29,7 @@ from deliberation.deadlines import (
     semester_standing,
     semester_warning,
 )
-from deliberation.journal import JournalError, load_public_pem, read_verified
+from deliberation.journal import JournalError, key_fingerprint, load_public_pem, read_verified
 from deliberation.minutes import french_date, french_time
 from deliberation.reconvocation import reconvocation_of
 from signaling import datadir, sobriety
@@ -323,4 +323,33 @@ def sitting_context(
         "added": request.query.get("ajoute") == "1",
         "sobriety": sobriety_view(config.data_dir, sitting.id, council),
         **extra,
+    }
+
+
+def convocation_context(
+    data_dir: Path, store: CouncilStore, council: Council, sitting: SittingConfig
+) -> dict[str, Any]:
+    """The printable convocation (R6): the admin's page and the public Actes page show the same."""
+    sittings = store.sittings(council.id)
+    items = store.agenda(council.id, sitting.id)
+    sent = sent_on(store.sendings(council.id, sitting.id))
+    fingerprint = None
+    pub = datadir.DataDir.of(data_dir).council_public_key
+    if pub.is_file():
+        try:
+            fingerprint = key_fingerprint(load_public_pem(pub.read_bytes()))
+        except ValueError:
+            fingerprint = None
+    return {
+        "council": council,
+        "s": sitting_view(sitting, sittings, sent),
+        "items": items,
+        "kind_labels": KIND_LABELS,
+        "salles": [x for x in council.salles if x.designated],
+        "undesignated": [x for x in council.salles if not x.designated],
+        "seat": next((x for x in council.salles if x.is_seat), None),
+        "president": council.member(council.president_id),
+        "fingerprint": fingerprint,
+        "commune_name": lambda cid: council.commune(cid).name if council.commune(cid) else cid,
+        "late": convocation_message(sent or sitting.convened_on, sitting.scheduled_at),
     }
