@@ -47,7 +47,9 @@ from web.session import error_page
 
 ATOM = "http://www.w3.org/2005/Atom"
 #: the standalone documents (a délibération) carry their own <style>: that, and nothing else
-DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 _DELIB = re.compile(r"^\d{8}-\d{2}$")
 
 
