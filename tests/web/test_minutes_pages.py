@@ -68,6 +68,12 @@ async def next_sitting(admin) -> str:
     return page
 
 
+def publications_row(dashboard: str) -> str:
+    """The demo sitting's row of the dashboard's « Publication des actes »."""
+    table = re.search(r'<table class="data" id="table-publications">.*?</table>', dashboard, re.S).group(0)
+    return re.search(r'<tr data-seance="demo">.*?</tr>', table, re.S).group(0)
+
+
 async def run(service, actor: Actor, command: dict) -> None:
     result = await service.command(actor, command)
     assert isinstance(result, list), result
@@ -147,9 +153,15 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     await adopt(service, item_id)
     body = html.unescape(await (await admin.get(PV)).text())
     assert "Adopté par le conseil, à signer." in body and "pour 9, contre 0" in body
+    dashboard = html.unescape(await (await admin.get("/admin")).text())
+    row = publications_row(dashboard)
+    assert "publiée le 26 novembre 2026" in row and "adopté, à signer et publier avant le" in row
+    assert "en retard" not in row  # adopted today: a week to publish it
     assert (await post(admin, PV + "/signer", PV)).status == 303
     body = html.unescape(await (await admin.get(PV)).text())
     assert "Procès-verbal signé le" in body and "Adopté et signé." in body
+    dashboard = html.unescape(await (await admin.get("/admin")).text())
+    assert "publié le" in publications_row(dashboard)
 
     r = await admin.get(PV + ".pdf")
     assert r.status == 200 and r.content_type == "application/pdf"
