@@ -35,7 +35,8 @@ constraints: $(VENV)/bin/activate
 # deploy/ (nginx -t, coturn, promtool, systemd-analyze, shellcheck for deploy/install.sh),
 # npm for axe-core, nftables for the packet-loss tests (this kernel has no netem),
 # certutil (libnss3-tools) for the network lab's browsers to trust its self-signed
-# certificates. Installed only when missing.
+# certificates, Pango and a font for WeasyPrint (the signed procès-verbal as PDF/A).
+# Installed only when missing.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
@@ -50,6 +51,8 @@ system-deps:
 	[ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
 	command -v certutil >/dev/null 2>&1 || missing="$$missing libnss3-tools"; \
 	command -v shellcheck >/dev/null 2>&1 || missing="$$missing shellcheck"; \
+	ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	[ -d /usr/share/fonts/truetype/dejavu ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

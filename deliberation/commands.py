@@ -313,6 +313,38 @@ class RecordConvocationReceipt(Command):
 
 
 @dataclass(frozen=True)
+class LinkMinutes(Command):
+    """R22 (L.2121-15): the agenda's « Approbation du procès-verbal » item is the vote on the
+    procès-verbal of the sitting ``sitting_id`` as the secretary closed it, identified by
+    the SHA-256 of its text (``sha256``): the council adopts that very text."""
+
+    item_id: str
+    sitting_id: str
+    sha256: str
+    _ids = ("item_id", "sitting_id")
+
+    def _validate_more(self) -> Refusal | None:
+        if not _SHA256.match(self.sha256):
+            return Refusal(SCHEMA, "Champ « sha256 » : empreinte SHA-256 hexadécimale attendue.", "sha256")
+        return None
+
+
+@dataclass(frozen=True)
+class RecordMinutesSigned(Command):
+    """R22: the adopted procès-verbal, signed as a PDF/A whose SHA-256 is ``pdf_sha256``:
+    the journal's signature then covers that file (``seance audit pv`` checks it offline)."""
+
+    item_id: str
+    pdf_sha256: str
+    _ids = ("item_id",)
+
+    def _validate_more(self) -> Refusal | None:
+        if not _SHA256.match(self.pdf_sha256):
+            return Refusal(SCHEMA, "Champ « pdf_sha256 » : empreinte SHA-256 hexadécimale attendue.", "pdf_sha256")
+        return None
+
+
+@dataclass(frozen=True)
 class CloseSitting(Command):
     pass
 
@@ -512,6 +544,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         RecordRecordingDigest,
         RecordConvocationSending,
         RecordConvocationReceipt,
+        LinkMinutes,
+        RecordMinutesSigned,
         CloseSitting,
         RecordQuorumFailure,
         WithdrawItem,

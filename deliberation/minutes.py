@@ -8,16 +8,21 @@ each vote (at a roll call, those who did not answer), the requests for a secret 
 the postponed and withdrawn items, the amendments voted before their motion, the
 candidates and rounds of each nomination and the persons appointed (L.2121-21), a lack of
 quorum (L.2121-17), the suspensions and sensitive passages. The substance of the
-discussions is the secretary's to write: the template leaves a marked place for it.
+discussions is the secretary's to write (``substance``, per item, saved in the council
+store by the admin's « Procès-verbal » page); the speakers of each item and their
+measured speaking time come from the journaled floor events (:mod:`.speakers`). Where no
+text is written yet, the template leaves a marked place for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .actes import ACTES_MATIERES
 from .agenda import BODY_LABELS, KIND_LABELS, Body, ItemKind
 from .commands import CHOICE_LABELS
 from .deadlines import publication_deadline
@@ -193,12 +198,28 @@ def _kind_label(kind: str) -> str:
         return kind
 
 
+def duration_fr(seconds: int | None) -> str:
+    """« 2 min 05 s », « 45 s »; empty when not measured."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
 def item_number(seance: Seance, item_id: str) -> int:
     return next(i for i, item in enumerate(seance.state.agenda, start=1) if item["id"] == item_id)
 
 
-def minutes_context(seance: Seance) -> dict[str, Any]:
-    """Everything the procès-verbal shows, names resolved (pure)."""
+def minutes_context(
+    seance: Seance,
+    substance: Mapping[str, str] | None = None,
+    speakers: Mapping[str | None, list[tuple[str, int | None]]] | None = None,
+) -> dict[str, Any]:
+    """Everything the procès-verbal shows, names resolved (pure). ``substance``: the
+    secretary's text per item id; ``speakers``: per item id, ``(member, seconds)``
+    (:func:`deliberation.speakers.speakers_by_item`)."""
+    substance = substance or {}
+    speakers = speakers or {}
     council, st = seance.council, seance.state
     name = seance.name
     salles = []
@@ -271,6 +292,10 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
                     for a in item["amendments"]
                 ],
                 "appointments": appointments(seance, item) if body else [],
+                "substance": substance.get(item["id"], "").strip(),
+                "speakers": [
+                    {"name": name(m), "duration": duration_fr(sec)} for m, sec in speakers.get(item["id"], [])
+                ],
                 "public_appointment": item["public_appointment"],
             }
         )
@@ -299,11 +324,38 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
     }
 
 
-def proces_verbal_html(seance: Seance) -> str:
+def proces_verbal_html(
+    seance: Seance,
+    substance: Mapping[str, str] | None = None,
+    speakers: Mapping[str | None, list[tuple[str, int | None]]] | None = None,
+) -> str:
     """R22: the procès-verbal of the sitting, HTML, French."""
-    return _environment().get_template("proces-verbal.html").render(**minutes_context(seance))
+    return _environment().get_template("proces-verbal.html").render(**minutes_context(seance, substance, speakers))
 
 
 def liste_deliberations_html(seance: Seance) -> str:
     """R22 (L.2121-25): the list of deliberations examined, published within a week."""
     return _environment().get_template("liste-deliberations.html").render(**minutes_context(seance))
+
+
+def deliberation_html(
+    seance: Seance, item_id: str, ident: str, published_at: str, head: Mapping[str, Any] | None, fingerprint: str
+) -> str:
+    """L.2131-1: one délibération as published (its own page and PDF), with the signed head
+    of the journal it was drawn from (R21)."""
+    ctx = minutes_context(seance)
+    item = next(i for i in ctx["items"] if i["id"] == item_id)
+    code = seance.state.item(item_id)["matiere_code"]  # type: ignore[index]
+    return (
+        _environment()
+        .get_template("deliberation.html")
+        .render(
+            **ctx,
+            item=item,
+            ident=ident,
+            matiere=f"{code} — {ACTES_MATIERES.get(code, '')}",
+            published_at=published_at,
+            head=head,
+            fingerprint=fingerprint,
+        )
+    )

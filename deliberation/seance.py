@@ -32,6 +32,7 @@ from .commands import (
     DeclareWithdrawal,
     EndFloor,
     GrantFloor,
+    LinkMinutes,
     MarkSensitive,
     ObjectToBroadcast,
     OpenSitting,
@@ -39,6 +40,7 @@ from .commands import (
     ProposeAmendment,
     RecordConvocationReceipt,
     RecordConvocationSending,
+    RecordMinutesSigned,
     RecordProxy,
     RecordQuorumFailure,
     RecordRecordingDigest,
@@ -635,6 +637,51 @@ def _convocation_receipt(s: Seance, c: RecordConvocationReceipt, actor: Actor) -
     if record.get("acknowledged_at") is not None:
         return []
     return [_ev(c, "ConvocationAcknowledged", member_id=c.member_id)]
+
+
+def _minutes_item(s: Seance, actor: Actor, item_id: str, what: str) -> dict[str, Any] | Refusal:
+    if actor.role not in (Role.ADMIN, Role.SYSTEM):
+        return Refusal(ROLE, f"R22 — {what} revient au secrétariat (administration), pas à un participant.")
+    found = _item(s, item_id)
+    if isinstance(found, Refusal):
+        return found
+    if found["kind"] != "deliberation":
+        return Refusal("R22", "R22 — l'approbation d'un procès-verbal est un point de délibération.", "item_id")
+    return found
+
+
+def _link_minutes(s: Seance, c: LinkMinutes, actor: Actor) -> Decision:
+    """R22 (L.2121-15): the procès-verbal a sitting adopts is linked to its item before the
+    vote, by the digest of its text; once the item is voted the link is fixed."""
+    item = _minutes_item(s, actor, c.item_id, "lier le procès-verbal au point qui l'approuve")
+    if isinstance(item, Refusal):
+        return item
+    if c.sitting_id == s.config.id:
+        return Refusal("R22", "R22 — une séance n'approuve pas son propre procès-verbal.", "sitting_id")
+    if item["votes"] or item["status"] not in ("pending", "current"):
+        return Refusal(
+            "R22", "R22 — ce point a déjà été mis aux voix : le procès-verbal qu'il approuve ne change plus.", "item_id"
+        )
+    other = next((i for i, x in s.state.minutes_links.items() if x["sitting_id"] == c.sitting_id), None)
+    if other is not None and other != c.item_id:
+        return Refusal("R22", f"R22 — ce procès-verbal est déjà lié au point « {other} ».", "sitting_id")
+    return [_ev(c, "MinutesLinked", item_id=c.item_id, sitting_id=c.sitting_id, sha256=c.sha256)]
+
+
+def _minutes_signed(s: Seance, c: RecordMinutesSigned, actor: Actor) -> Decision:
+    """R22: only a procès-verbal the council adopted is signed (its item's motion adopted)."""
+    item = _minutes_item(s, actor, c.item_id, "signer le procès-verbal adopté")
+    if isinstance(item, Refusal):
+        return item
+    link = s.state.minutes_links.get(c.item_id)
+    if link is None:
+        return Refusal("R22", "R22 — aucun procès-verbal n'est lié à ce point.", "item_id")
+    adopted = any(
+        v["subject"] == "motion" and v["closed_at"] and v["result"] and v["result"]["adopted"] for v in item["votes"]
+    )
+    if not adopted:
+        return Refusal("R22", "R22 — le procès-verbal n'est pas adopté : il ne se signe qu'après son approbation.")
+    return [_ev(c, "MinutesSigned", item_id=c.item_id, sitting_id=link["sitting_id"], pdf_sha256=c.pdf_sha256)]
 
 
 def _close(s: Seance, c: CloseSitting, actor: Actor) -> Decision:
@@ -1344,6 +1391,8 @@ _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
     RecordRecordingDigest: _recording,
     RecordConvocationSending: _convocation_sending,
     RecordConvocationReceipt: _convocation_receipt,
+    LinkMinutes: _link_minutes,
+    RecordMinutesSigned: _minutes_signed,
     CloseSitting: _close,
     DeclareWithdrawal: _withdrawal,
     RequestSecretBallot: _secret_request,

@@ -44,6 +44,8 @@ class SeanceState:
     recordings: list[dict[str, Any]] = field(default_factory=list)
     #: R6: per member, ``{sent_at, failures: [{at, reason}], acknowledged_at}`` as journaled
     convocations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: R22: per item, the procès-verbal it approves ``{sitting_id, sha256, at, signed: [{at, pdf_sha256}]}``
+    minutes_links: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: R8: the lack of quorum recorded before closing, ``{at, quorum, present, items}``
     quorum_failure: dict[str, Any] | None = None
     #: the floor: the member speaking ``{member, since}`` and the queue of requests ``[{member, since}]``
@@ -450,6 +452,14 @@ def _convocation_acknowledged(s: SeanceState, at: str, d: dict[str, Any]) -> Non
     s.convocations[d["member_id"]]["acknowledged_at"] = at
 
 
+def _minutes_linked(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.minutes_links[d["item_id"]] = {"sitting_id": d["sitting_id"], "sha256": d["sha256"], "at": at, "signed": []}
+
+
+def _minutes_signed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.minutes_links[d["item_id"]]["signed"].append({"at": at, "pdf_sha256": d["pdf_sha256"]})
+
+
 def _leave_floor(s: SeanceState, member_id: str) -> None:
     s.floor_queue = [q for q in s.floor_queue if q["member"] != member_id]
     if s.speaker is not None and s.speaker["member"] == member_id:
@@ -524,6 +534,8 @@ _HANDLERS = {
     "RecordingDigest": _recording,
     "ConvocationSent": _convocation_sent,
     "ConvocationAcknowledged": _convocation_acknowledged,
+    "MinutesLinked": _minutes_linked,
+    "MinutesSigned": _minutes_signed,
     "SittingClosed": _closed,
     "FloorRequested": _floor_requested,
     "FloorRequestWithdrawn": _floor_withdrawn,

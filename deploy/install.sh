@@ -204,7 +204,10 @@ if ! grep -q '^VERSION_ID="12"' /etc/os-release 2>/dev/null; then
 fi
 missing=()
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
-for pkg in python3-venv coturn openssl curl; do installed "$pkg" || missing+=("$pkg"); done
+# libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: WeasyPrint (the signed procès-verbal, PDF/A)
+for pkg in python3-venv coturn openssl curl libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do
+    installed "$pkg" || missing+=("$pkg")
+done
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ -z "$CERT" ] || { [ -n "$TURN_ADDRESS" ] && [ -z "$TURN_CERT" ]; }; then
     installed certbot || missing+=(certbot)

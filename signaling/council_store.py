@@ -79,6 +79,15 @@ CREATE TABLE IF NOT EXISTS convocation_sending (
     council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, member_id TEXT NOT NULL, email TEXT NOT NULL,
     at TEXT NOT NULL, sent INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS pv_text (
+    council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, item_id TEXT NOT NULL, version INTEGER NOT NULL,
+    text TEXT NOT NULL, saved_at TEXT NOT NULL, saved_by TEXT NOT NULL,
+    PRIMARY KEY (council_id, sitting_id, item_id, version)
+);
+CREATE TABLE IF NOT EXISTS pv_link (
+    council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, approving_sitting_id TEXT NOT NULL, item_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL, html TEXT NOT NULL, linked_at TEXT NOT NULL, PRIMARY KEY (council_id, sitting_id)
+);
 CREATE TABLE IF NOT EXISTS convocation_ack (
     council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, member_id TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (council_id, sitting_id, member_id)
@@ -115,6 +124,30 @@ class Sending:
     at: str
     sent: bool
     reason: str
+
+
+@dataclass(frozen=True)
+class TextVersion:
+    """One saved version of the secretary's text for an item of the procès-verbal (R22)."""
+
+    item_id: str
+    version: int
+    text: str
+    saved_at: str
+    saved_by: str
+
+
+@dataclass(frozen=True)
+class MinutesLink:
+    """The procès-verbal of ``sitting_id`` as closed for approval (R22): the HTML the council
+    votes on, its SHA-256, and the item of the sitting that approves it."""
+
+    sitting_id: str
+    approving_sitting_id: str
+    item_id: str
+    sha256: str
+    html: str
+    linked_at: str
 
 
 @dataclass(frozen=True)
@@ -454,3 +487,61 @@ class CouncilStore:
                 (council_id, sitting_id),
             ).fetchall()
         )
+
+    # -- the procès-verbal: the secretary's text per item, each version kept (R22) ----------
+    def save_text(self, council_id: str, sitting_id: str, item_id: str, text: str, at: str, by: str) -> int:
+        """Append a new version of the item's text (never overwritten); returns its number."""
+        with self._db:
+            (last,) = self._db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM pv_text WHERE council_id = ? AND sitting_id = ? AND item_id = ?",
+                (council_id, sitting_id, item_id),
+            ).fetchone()
+            self._db.execute(
+                "INSERT INTO pv_text VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (council_id, sitting_id, item_id, last + 1, text, at, by),
+            )
+        return int(last) + 1
+
+    def text_versions(self, council_id: str, sitting_id: str) -> list[TextVersion]:
+        """Every saved version of every item's text, oldest first."""
+        rows = self._db.execute(
+            "SELECT item_id, version, text, saved_at, saved_by FROM pv_text WHERE council_id = ? AND sitting_id = ? "
+            "ORDER BY item_id, version",
+            (council_id, sitting_id),
+        ).fetchall()
+        return [TextVersion(*row) for row in rows]
+
+    def texts(self, council_id: str, sitting_id: str) -> dict[str, str]:
+        """The last version of each item's text."""
+        return {v.item_id: v.text for v in self.text_versions(council_id, sitting_id)}
+
+    def link_minutes(self, council_id: str, link: MinutesLink) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO pv_link VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    council_id,
+                    link.sitting_id,
+                    link.approving_sitting_id,
+                    link.item_id,
+                    link.sha256,
+                    link.html,
+                    link.linked_at,
+                ),
+            )
+
+    def minutes_link(self, council_id: str, sitting_id: str) -> MinutesLink | None:
+        row = self._db.execute(
+            "SELECT sitting_id, approving_sitting_id, item_id, sha256, html, linked_at FROM pv_link "
+            "WHERE council_id = ? AND sitting_id = ?",
+            (council_id, sitting_id),
+        ).fetchone()
+        return MinutesLink(*row) if row else None
+
+    def minutes_links(self, council_id: str) -> list[MinutesLink]:
+        rows = self._db.execute(
+            "SELECT sitting_id, approving_sitting_id, item_id, sha256, html, linked_at FROM pv_link "
+            "WHERE council_id = ? ORDER BY linked_at",
+            (council_id,),
+        ).fetchall()
+        return [MinutesLink(*row) for row in rows]

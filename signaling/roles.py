@@ -113,6 +113,8 @@ COMMAND_PERMISSIONS: dict[str, frozenset[Role]] = {
     "RecordRecordingDigest": _NOBODY,
     "RecordConvocationSending": _NOBODY,
     "RecordConvocationReceipt": _NOBODY,
+    "LinkMinutes": _NOBODY,
+    "RecordMinutesSigned": _NOBODY,
     "CloseSitting": _PRESIDENT,
     "RecordQuorumFailure": _PRESIDENT,
     "WithdrawItem": _PRESIDENT,
@@ -151,6 +153,8 @@ COMMAND_NOTES: tuple[str, ...] = (
     "system actor only.",
     "`RecordConvocationSending`, `RecordConvocationReceipt`: the convocation's email and its acknowledgement "
     "link (R6), recorded by the system actor only.",
+    "`LinkMinutes`, `RecordMinutesSigned`: the procès-verbal submitted to approval and signed once adopted "
+    "(R22), from the secretariat's page (admin), never over the WebSocket.",
     "The secrétaire de séance is the councillor appointed (R10): their councillor session acts as `secretary` "
     "in the core (roll-call answers).",
 )

@@ -36,6 +36,7 @@ from signaling.placement import Placement
 from signaling.room import RouterFactory, SalleInfo, SittingRoom
 from signaling.sitting import JournalStarter, SittingService
 from web import cluster, log_privacy
+from web.actes import add_actes_routes
 from web.admin import add_admin_routes
 from web.appkeys import (
     ACCOUNTS,
@@ -112,8 +113,9 @@ def _csp(frame_ancestors: str) -> str:
 async def security_headers(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     response = await handler(request)
     config = request.app[CONFIG]
-    # frame-ancestors: only the public page may be embedded (R2), by the configured sites
-    embeddable = request.path.startswith("/public/")
+    # frame-ancestors: only the public page (R2) and the public Actes pages (R26) may be
+    # embedded, by the configured sites
+    embeddable = request.path.startswith(("/public/", "/actes"))
     ancestors = " ".join(config.public_frame_ancestors) if embeddable else "'none'"
     response.headers.setdefault("Content-Security-Policy", _csp(ancestors))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -256,6 +258,7 @@ def create_app(
     add_privacy_routes(app)
     add_audit_routes(app)
     add_admin_routes(app)
+    add_actes_routes(app)
     add_screen_routes(app)
     app.router.add_static("/static/", HERE / "static", append_version=True)
     if placement is not None:  # issue 5: workers and nodes (web/cluster.py)

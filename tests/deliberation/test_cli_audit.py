@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 
+import pikepdf
 from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor
 
 from deliberation.actors import ADMIN
@@ -88,3 +90,22 @@ def test_R8_audit_verify_checks_the_reconvocation_against_the_failed_sittings_jo
     # another journal of the council, which records no lack of quorum, is not the sitting that failed
     assert main(["audit", "verify", reconvened, "--key", key, "--failed-sitting", reconvened]) == 1
     assert "R8 — le journal de la première séance ne constate pas l'absence de quorum" in capsys.readouterr().out
+
+
+def test_R22_rehearse_writes_the_signed_pv_that_audit_pv_checks_against_the_adopting_journal(tmp_path, capsys):
+    assert main(["rehearse", "--out", str(tmp_path), "--quiet"]) == 0
+    pdf, journal, key = (
+        tmp_path / "proces-verbal-signe.pdf",
+        tmp_path / "adoption" / "journal.jsonl",
+        tmp_path / "journal.pub",
+    )
+    with pikepdf.open(io.BytesIO(pdf.read_bytes())).open_metadata() as meta:
+        assert meta.pdfa_status == "3B"
+    capsys.readouterr()
+    assert main(["audit", "pv", str(pdf), "--journal", str(journal), "--key", str(key)]) == 0
+    assert "procès-verbal adopté et signé" in capsys.readouterr().out
+    # the first sitting's journal records no signature: the PDF is not its adoption
+    assert main(["audit", "pv", str(pdf), "--journal", str(tmp_path / "journal.jsonl"), "--key", str(key)]) == 1
+    assert "aucune signature de procès-verbal" in capsys.readouterr().out
+    pdf.write_bytes(pdf.read_bytes() + b"\n")  # one byte more: another file
+    assert main(["audit", "pv", str(pdf), "--journal", str(journal), "--key", str(key)]) == 1

@@ -30,6 +30,8 @@ SAMPLES = {
     "RecordRecordingDigest": {"sha256": "0" * 64},
     "RecordConvocationSending": {"member_id": "m07", "sent": True},
     "RecordConvocationReceipt": {"member_id": "m07"},
+    "LinkMinutes": {"item_id": "pv-precedent", "sitting_id": "autre-seance", "sha256": "0" * 64},
+    "RecordMinutesSigned": {"item_id": "pv-precedent", "pdf_sha256": "0" * 64},
     "CloseSitting": {},
     "DeclareWithdrawal": {"item_id": "pv-precedent", "member_id": "m07"},
     "RequestSecretBallot": {"item_id": "pv-precedent", "member_id": "m07"},

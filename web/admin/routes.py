@@ -11,18 +11,13 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from deliberation.agenda import KIND_LABELS, title_warnings
+from deliberation.agenda import title_warnings
 from deliberation.commands import AddAgendaItem
 from deliberation.council import (
     CompositionError,
     Council,
 )
-from deliberation.deadlines import (
-    convocation_message,
-)
-from deliberation.journal import key_fingerprint, load_public_pem
 from deliberation.refusal import Refusal
-from signaling import datadir
 from signaling.accounts import AccountStore
 from signaling.auth import new_password
 from signaling.council_store import CouncilStore, now_iso
@@ -53,15 +48,15 @@ from web.admin.forms import (
     slugify,
 )
 from web.admin.posts import DashboardPost, SittingPost, dashboard_post, sitting_or_404, sitting_post
+from web.admin.minutes import add_minutes_routes
 from web.admin.render import error, page
 from web.admin.views import (
     NOTICES,
+    convocation_context,
     dashboard_context,
     failed_sittings,
     journal_exists,
-    sent_on,
     sitting_context,
-    sitting_view,
 )
 from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY, HOSTED
 from web.session import session_account
@@ -360,35 +355,8 @@ async def convocation(request: web.Request) -> web.StreamResponse:
         found = sitting_or_404(request, store)
         if isinstance(found, web.Response):
             return found
-        council, sitting, sittings = found
-        items = store.agenda(council.id, sitting.id)
-        sent = sent_on(store.sendings(council.id, sitting.id))
-    fingerprint = None
-    pub = datadir.DataDir.of(data_dir).council_public_key
-    if pub.is_file():
-        try:
-            fingerprint = key_fingerprint(load_public_pem(pub.read_bytes()))
-        except ValueError:
-            fingerprint = None
-    seat = next((x for x in council.salles if x.is_seat), None)
-    president = council.member(council.president_id)
-    return page(
-        request,
-        "convocation.html",
-        {
-            "council": council,
-            "s": sitting_view(sitting, sittings, sent),
-            "items": items,
-            "kind_labels": KIND_LABELS,
-            "salles": [x for x in council.salles if x.designated],
-            "undesignated": [x for x in council.salles if not x.designated],
-            "seat": seat,
-            "president": president,
-            "fingerprint": fingerprint,
-            "commune_name": lambda cid: council.commune(cid).name if council.commune(cid) else cid,
-            "late": convocation_message(sent or sitting.convened_on, sitting.scheduled_at),
-        },
-    )
+        council, sitting, _sittings = found
+        return page(request, "convocation.html", convocation_context(data_dir, store, council, sitting))
 
 
 def add_admin_routes(app: web.Application) -> None:
@@ -415,3 +383,4 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/seances/{seance}/bornes/{salle}/revoquer", revoke_kiosk_link)
     app.router.add_get("/admin/api/point", api_check_item)
     add_convocation_routes(app)
+    add_minutes_routes(app)

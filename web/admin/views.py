@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from deliberation.actes import ACTES_MATIERES
+from deliberation.adoption import adoption_of
 from deliberation.agenda import BANNED_KINDS, BODY_LABELS, KIND_LABELS, NATURES, Body, title_warnings
 from deliberation.commands import AddAgendaItem
 from deliberation.council import (
@@ -30,8 +31,9 @@ from deliberation.deadlines import (
     semester_standing,
     semester_warning,
 )
-from deliberation.journal import JournalError, load_public_pem, read_verified
+from deliberation.journal import JournalError, key_fingerprint, load_public_pem, read_verified
 from deliberation.minutes import french_date, french_time
+from deliberation.publication import liste_publication, pv_publication
 from deliberation.reconvocation import reconvocation_of
 from signaling import datadir, sobriety
 from signaling.council_store import CouncilStore, Sending
@@ -40,6 +42,7 @@ from signaling.roles import ROLE_LABELS_FR
 from web.admin.csrf import csrf_token
 from web.admin.forms import MANAGED_ROLES
 from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER, SITTINGS
+from web.records import sitting_record
 
 
 def semester_label(sem: tuple[int, int]) -> str:
@@ -260,6 +263,7 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
         "managed_roles": MANAGED_ROLES,
         "kiosks": kiosks,
         "convened_ids": {c.config.id for c in store.convened()},
+        "publications": publication_rows(request.app, store, council, date.today()) if council else [],
         "emails": store.emails(council.id) if council else {},
         "csrf": csrf_token(request),
         "form": {},
@@ -328,3 +332,71 @@ def sitting_context(
         "sobriety": sobriety_view(config.data_dir, sitting.id, council),
         **extra,
     }
+
+
+def convocation_context(
+    data_dir: Path, store: CouncilStore, council: Council, sitting: SittingConfig
+) -> dict[str, Any]:
+    """The printable convocation (R6): the admin's page and the public Actes page show the same."""
+    sittings = store.sittings(council.id)
+    items = store.agenda(council.id, sitting.id)
+    sent = sent_on(store.sendings(council.id, sitting.id))
+    fingerprint = None
+    pub = datadir.DataDir.of(data_dir).council_public_key
+    if pub.is_file():
+        try:
+            fingerprint = key_fingerprint(load_public_pem(pub.read_bytes()))
+        except ValueError:
+            fingerprint = None
+    return {
+        "council": council,
+        "s": sitting_view(sitting, sittings, sent),
+        "items": items,
+        "kind_labels": KIND_LABELS,
+        "salles": [x for x in council.salles if x.designated],
+        "undesignated": [x for x in council.salles if not x.designated],
+        "seat": next((x for x in council.salles if x.is_seat), None),
+        "president": council.member(council.president_id),
+        "fingerprint": fingerprint,
+        "commune_name": lambda cid: council.commune(cid).name if council.commune(cid) else cid,
+        "late": convocation_message(sent or sitting.convened_on, sitting.scheduled_at),
+    }
+
+
+def publication_rows(app: web.Application, store: CouncilStore, council: Council, today: date) -> list[dict[str, Any]]:
+    """R22, R26: per sitting held, where its liste des délibérations (L.2121-25) and its
+    procès-verbal (L.2121-15) stand against their legal delays; ``late`` flags a delay passed."""
+    rows = []
+    for sitting in store.sittings(council.id):
+        record = sitting_record(app, sitting.id)
+        if record is None or record.seance.state.status == "convened":
+            continue
+        seance = record.seance
+        liste = liste_publication(seance)
+        closed = seance.state.status == "closed"
+        link = store.minutes_link(council.id, sitting.id)
+        approving = sitting_record(app, link.approving_sitting_id) if link else None
+        adoption = adoption_of(approving.seance, sitting.id) if approving else None
+        pv = pv_publication(adoption)
+        if pv.published_at:
+            pv_label = f"publié le {french_date(pv.published_at)}"
+        elif pv.due is not None:
+            pv_label = f"adopté, à signer et publier avant le {french_date(pv.due.isoformat())}"
+        elif link is not None:
+            pv_label = "soumis à l'approbation du conseil"
+        else:
+            pv_label = "à rédiger et soumettre à la prochaine séance" if closed else "séance en cours"
+        rows.append(
+            {
+                "sitting": sitting,
+                "liste": f"publiée le {french_date(liste.published_at)}"
+                if liste.published_at
+                else f"non publiée : séance non close (dû le {french_date(liste.due.isoformat())})"
+                if liste.due
+                else "",
+                "liste_late": liste.late(today),
+                "pv": pv_label,
+                "pv_late": pv.late(today),
+            }
+        )
+    return rows

@@ -8,6 +8,12 @@ names, recording the lack of quorum on the agenda the waiver covers (R8, L.2121-
 With ``--head FILE`` (a signed head kept outside the server: the « Sceau du journal » of the
 public page, or ``signed_head`` of the sitting view), the journal must hold that very
 signed line: a journal cut or rolled back before it is refused, naming the line.
+
+``seance audit pv PDF --journal JOURNAL --key PUBKEY``: the signed procès-verbal (R22) is
+the one the journal of the sitting that adopted it records: the journal verifies, the
+PDF's SHA-256 is journaled by ``MinutesSigned`` under a signed checkpoint, for an item
+whose motion was adopted (:func:`deliberation.adoption.check_signed_pdf`). Exit 0, 1 or 2
+as above.
 Imports only :mod:`deliberation` (no media stack, no server).
 """
 
@@ -34,8 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a signed head kept elsewhere (JSON: seq, hash, signature…): the journal must hold it",
     )
 
+    pv = sub.add_parser("pv", help="check a signed procès-verbal (PDF) against the journal that adopted it")
+    pv.add_argument("pdf", metavar="PDF", help="the signed procès-verbal (proces-verbal-signe.pdf)")
+    pv.add_argument("--journal", required=True, metavar="JOURNAL", help="the journal of the sitting that adopted it")
+    pv.add_argument("--key", required=True, metavar="PUBKEY", help="the council's Ed25519 public key (PEM)")
+    pv.add_argument("--allow-open", action="store_true", help="accept the journal of a sitting not yet closed")
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.audit_command == "pv":
+        return _run_pv(args)
     from deliberation.audit import audit_file
     from deliberation.journal import load_public_pem
 
@@ -108,3 +122,29 @@ def _reconvocation_problem(journal: str, failed: str, public_key) -> str | None:
         return f"R8 — journal de la séance sans quorum invalide ({err})"
     _council, config = genesis_of(read_verified(journal, public_key))
     return link_problem(config, failed_entries)
+
+
+def _run_pv(args: argparse.Namespace) -> int:
+    """R22: the signed procès-verbal against the journal of the sitting that adopted it."""
+    from deliberation.adoption import check_signed_pdf
+    from deliberation.audit import audit_file
+    from deliberation.journal import load_public_pem, read_verified
+
+    try:
+        with open(args.key, "rb") as f:
+            public_key = load_public_pem(f.read())
+        with open(args.pdf, "rb") as f:
+            pdf = f.read()
+        report = audit_file(args.journal, public_key, allow_open=args.allow_open)
+    except (OSError, ValueError) as exc:
+        print(f"seance audit: fichier illisible ({exc})", file=sys.stderr)
+        return 2
+    if not report.ok:
+        print(f"ÉCHEC {args.journal} ligne {report.line} : {report.reason}")
+        return 1
+    problem = check_signed_pdf(pdf, read_verified(args.journal, public_key))
+    if problem is not None:
+        print(f"ÉCHEC {args.pdf} : {problem}")
+        return 1
+    print(f"OK {args.pdf} : procès-verbal adopté et signé, empreinte inscrite au journal {args.journal}")
+    return 0

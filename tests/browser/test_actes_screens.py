@@ -1,0 +1,77 @@
+"""The public « Actes » pages in real Chromium, without login (issue 16 point 3, R26):
+the index, a sitting's liste des délibérations and one délibération, each passing axe
+(WCAG 2.1 AA); the feed is announced to browsers and feed readers. Screenshots in
+test-output/actes/."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from minutes_support import closed_demo_sitting
+from playwright.async_api import expect
+from test_accessibility import _axe_or_skip, axe_violations, describe
+from test_admin_audit_pages import start_server
+
+pytestmark = pytest.mark.browser
+T = 15_000
+
+
+@pytest.fixture
+async def served(tmp_path):
+    from web.app import create_app
+    from web.commands.demo import demo_sitting
+    from web.config import WebConfig
+
+    closed_demo_sitting(tmp_path)
+    app = create_app(
+        WebConfig(
+            host="127.0.0.1",
+            port=0,
+            tls=False,
+            data_dir=tmp_path,
+            ice_addresses=("127.0.0.1",),
+            sittings=(demo_sitting(),),
+        )
+    )
+    runner, base = await start_server(app)
+    try:
+        yield base
+    finally:
+        await asyncio.wait_for(runner.cleanup(), 15)
+
+
+async def test_anyone_reads_the_actes_from_the_index_to_a_deliberation(browser, served, output_dir):
+    axe = _axe_or_skip()
+    out = output_dir / "actes"
+    out.mkdir(parents=True, exist_ok=True)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    await context.add_init_script(path=str(axe))
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        await page.goto(f"{served}/actes")
+        await expect(page.locator("h1")).to_have_text("Actes de la communauté", timeout=T)
+        assert await page.locator("link[rel=alternate][type='application/atom+xml']").get_attribute("href") == (
+            "/actes/flux.atom"
+        )
+        row = page.locator("tr[data-seance=demo]")
+        await expect(row).to_contain_text("publiée le 26 novembre 2026")
+        await expect(row).to_contain_text("En attente d'approbation par le conseil")
+        await page.screenshot(path=str(out / "actes.png"), full_page=True)
+        assert not (violations := await axe_violations(page)), describe({"actes": violations})
+
+        await row.get_by_role("link", name="Liste des délibérations").click()
+        await expect(page.locator("h1")).to_contain_text("séance du 26 novembre 2026", timeout=T)
+        await expect(page.locator("#trace")).to_contain_text("journal signé de la séance")
+        await page.screenshot(path=str(out / "liste.png"), full_page=True)
+        assert not (violations := await axe_violations(page)), describe({"liste": violations})
+
+        await page.get_by_role("link", name="Attribution du marché de collecte des déchets ménagers 2027-2030").click()
+        await expect(page.locator("h1")).to_have_text("Délibération n° 20261126-02", timeout=T)
+        await expect(page.locator("#decision")).to_contain_text("Pour")
+        await page.screenshot(path=str(out / "deliberation.png"), full_page=True)
+        assert not errors, errors
+    finally:
+        await context.close()

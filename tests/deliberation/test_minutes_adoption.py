@@ -1,0 +1,189 @@
+"""R22 (L.2121-15): the procès-verbal written (substance, speakers and their measured time,
+the persons appointed), linked by its digest to the item that approves it at a following
+sitting, signed only once that item is adopted; the signed PDF/A checked offline."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pikepdf
+import pytest
+from delib_support import DEFAULT_PRESENT, PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
+from minutes_support import rehearsal_with_floor
+
+from deliberation.actors import ADMIN
+from deliberation.adoption import ATTACHMENT, adoption_of, check_signed_pdf, sha256_text
+from deliberation.commands import (
+    AddAgendaItem,
+    AppointSecretary,
+    CastBallot,
+    CheckIn,
+    CloseSitting,
+    CloseVote,
+    LinkMinutes,
+    OpenSitting,
+    OpenVote,
+    RecordMinutesSigned,
+    ReportPublicStream,
+    ReportTransmission,
+    TakeUpItem,
+)
+from deliberation.demo import demo_agenda, demo_config, demo_council, demo_seance
+from deliberation.journal import Journal, events_of, generate_key, read_verified
+from deliberation.minutes import proces_verbal_html
+from deliberation.refusal import Refusal
+from deliberation.rehearsal import play, script
+from deliberation.seance import Seance
+from deliberation.signed_minutes import certificate_html, signed_pdf
+from deliberation.speakers import speakers_by_item, speaking_turns
+
+VOTERS = ["m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m10", "m11"]
+
+
+def test_speakers_per_item_with_the_time_measured_between_journaled_events(tmp_path):
+    seance, key = Seance(demo_council(), demo_config()), generate_key()
+    with Journal.create(tmp_path / "j.jsonl", seance, key) as journal:
+        play(seance, journal, rehearsal_with_floor())
+    events = events_of(read_verified(tmp_path / "j.jsonl", key.public_key()))
+    turns = speaking_turns(seance.council, seance.config, events)
+    assert [(t.member_id, t.item_id, t.seconds) for t in turns] == [
+        ("m03", "marche-collecte", 7),
+        ("m11", "marche-collecte", 10),
+    ]
+    assert speakers_by_item(turns) == {"marche-collecte": [("m03", 7), ("m11", 10)]}
+    # a turn still going on (the events stop while Mme Morel speaks) has no measured time
+    last_grant = max(i for i, e in enumerate(events) if e.type == "FloorGranted")
+    running = speaking_turns(seance.council, seance.config, events[: last_grant + 1])
+    assert [(t.member_id, t.seconds) for t in running] == [("m03", 7), ("m11", None)]
+
+
+def test_the_pv_holds_the_substance_the_speakers_and_the_persons_appointed():
+    seance = demo_seance()
+    for step in rehearsal_with_floor():
+        seance.handle(step.command, step.actor)
+    html = proces_verbal_html(
+        seance,
+        {"marche-collecte": "M. le Président expose le rapport.\n\nMme Garnier demande le coût."},
+        {"marche-collecte": [("m03", 7), ("m11", 125)]},
+    )
+    article = html[html.index('id="point-2"') : html.index('id="point-3"')]
+    assert "<p>M. le Président expose le rapport.</p>" in article and "<p>Mme Garnier demande le coût.</p>" in article
+    assert "Sophie Garnier (7 s)" in article and "(2 min 05 s)" in article
+    assert "à compléter par le secrétaire de séance" not in article
+    assert "à compléter par le secrétaire de séance" in html  # the items still without text
+    nomination = html[html.index('id="point-5"') : html.index('id="point-6"')]
+    appointed = [x["appointed"] for x in seance.state.item("commission-environnement")["seats"]]
+    assert appointed and all(appointed)
+    assert all(f"{seance.name(m)} est nommé·e" in nomination for m in appointed)
+
+
+def next_sitting(clock: Clock):
+    """The following sitting, opened, its first item the approval of the minutes."""
+    s = demo_seance()
+    ok(s, AddAgendaItem(clock(), "approbation-pv", "Approbation du procès-verbal du 26 novembre 2026"), ADMIN)
+    return opened(clock, seance=s)
+
+
+def vote(s, clock: Clock, item: str, choice: str = "pour") -> None:
+    ok(s, TakeUpItem(clock(), item), PRESIDENT)
+    ok(s, OpenVote(clock(), item), PRESIDENT)
+    for m in VOTERS:
+        ok(s, CastBallot(clock(), item, m, choice), councillor(m) if m != "m01" else PRESIDENT)
+    ok(s, CloseVote(clock(), item), PRESIDENT)
+
+
+def test_link_and_signature_refusals_name_R22_and_change_nothing():
+    clock = Clock()
+    s = next_sitting(clock)
+    digest = "a" * 64
+    refused(s, LinkMinutes(clock(), "approbation-pv", "demo-avant", digest), councillor("m05"), "ROLE")
+    refused(s, LinkMinutes(clock(), "inconnu", "demo-avant", digest), ADMIN, "UNKNOWN")
+    refused(s, LinkMinutes(clock(), "approbation-pv", s.config.id, digest), ADMIN, "R22")  # its own minutes
+    refused(s, LinkMinutes(clock(), "commission-environnement", "demo-avant", digest), ADMIN, "R22")  # a nomination
+    refused(s, LinkMinutes(clock(), "approbation-pv", "demo-avant", "xyz"), ADMIN, "SCHEMA")
+    refused(s, RecordMinutesSigned(clock(), "approbation-pv", digest), ADMIN, "R22")  # nothing linked
+    ok(s, LinkMinutes(clock(), "approbation-pv", "demo-avant", digest), ADMIN)
+    refused(s, LinkMinutes(clock(), "pv-precedent", "demo-avant", digest), ADMIN, "R22")  # linked elsewhere already
+    refused(s, RecordMinutesSigned(clock(), "approbation-pv", "b" * 64), ADMIN, "R22")  # not adopted yet
+    vote(s, clock, "pv-precedent")  # another item voted: it can no longer be linked
+    refused(s, LinkMinutes(clock(), "pv-precedent", "demo-autre", digest), ADMIN, "R22")
+
+
+def test_a_rejected_pv_is_not_signed():
+    clock = Clock()
+    s = next_sitting(clock)
+    ok(s, LinkMinutes(clock(), "approbation-pv", "demo-avant", "a" * 64), ADMIN)
+    vote(s, clock, "approbation-pv", "contre")
+    adoption = adoption_of(s, "demo-avant")
+    assert adoption is not None and adoption.closed_at and not adoption.adopted
+    refused(s, RecordMinutesSigned(clock(), "approbation-pv", "b" * 64), ADMIN, "R22")
+
+
+def _through(journal: Journal, s, commands) -> None:
+    for command, actor in commands:
+        result = journal.handle(s, command, actor)
+        assert not isinstance(result, Refusal), result
+
+
+def _opening(clock: Clock) -> list:
+    out = []
+    for salle, members in DEFAULT_PRESENT.items():
+        out += [(CheckIn(clock(), m, salle), agent(salle)) for m in members]
+        out.append((ReportTransmission(clock(), salle, True), SYSTEM))
+    out += [
+        (ReportPublicStream(clock(), True), SYSTEM),
+        (AppointSecretary(clock(), "m03"), PRESIDENT),
+        (OpenSitting(clock()), PRESIDENT),
+    ]
+    return out
+
+
+def _vote(clock: Clock, item: str) -> list:
+    out = [(TakeUpItem(clock(), item), PRESIDENT), (OpenVote(clock(), item), PRESIDENT)]
+    out += [(CastBallot(clock(), item, m, "pour"), councillor(m) if m != "m01" else PRESIDENT) for m in VOTERS]
+    return [*out, (CloseVote(clock(), item), PRESIDENT)]
+
+
+def test_adopted_pv_signed_as_pdfa_and_checked_offline_against_the_journal(tmp_path):
+    first = demo_seance()
+    for step in script():
+        first.handle(step.command, step.actor)
+    text = proces_verbal_html(first, {"marche-collecte": "Débat sur le prix de la tonne collectée."})
+    digest = sha256_text(text)
+
+    clock, key, path = Clock(), generate_key(), tmp_path / "suivante.jsonl"
+    s = Seance(demo_council(), demo_config())
+    with Journal.create(path, s, key) as journal:
+        _through(journal, s, [(item, ADMIN) for item in demo_agenda()])
+        _through(journal, s, [(AddAgendaItem(clock(), "approbation-pv", "Approbation du procès-verbal"), ADMIN)])
+        _through(journal, s, _opening(clock))
+        _through(journal, s, [(LinkMinutes(clock(), "approbation-pv", "demo-precedente", digest), ADMIN)])
+        _through(journal, s, _vote(clock, "approbation-pv"))
+        adoption = adoption_of(s, "demo-precedente")
+        assert adoption is not None and adoption.adopted and adoption.sha256 == digest
+        assert adoption.item_number == 8 and adoption.counts["pour"] == len(VOTERS)
+        head = {"seq": 1, "hash": "0" * 64, "signature": "c2ln"}
+        certificate = certificate_html(adoption, head, "Hélène Marchand", "Sophie Garnier", "ab:cd")
+        pdf = signed_pdf(text, adoption, certificate)
+        signed = RecordMinutesSigned(clock(), "approbation-pv", hashlib.sha256(pdf).hexdigest())
+        _through(journal, s, [(signed, ADMIN), (CloseSitting(clock()), PRESIDENT)])
+
+    doc = pikepdf.open(io.BytesIO(pdf))
+    with doc.open_metadata() as meta:
+        assert meta.pdfa_status == "3B"
+    attached = doc.attachments[ATTACHMENT].get_file().read_bytes()
+    assert hashlib.sha256(attached).hexdigest() == digest  # the very text the council voted on
+
+    entries = read_verified(path, key.public_key())
+    assert check_signed_pdf(pdf, entries) is None
+    other = signed_pdf(text, adoption, certificate.replace("Sophie Garnier", "Karim Benali"))
+    assert "aucune signature" in check_signed_pdf(other, entries)
+    cut = [
+        e
+        for e in entries
+        if e.line <= next(x.line for x in entries if x.kind == "event" and x.data["event"]["type"] == "MinutesSigned")
+    ]
+    assert "aucun sceau" in check_signed_pdf(pdf, cut)  # journaled but not yet under a signed checkpoint
+    with pytest.raises(ValueError, match="empreinte"):
+        signed_pdf(text + " ", adoption, certificate)  # not the text the council voted on

@@ -1,0 +1,43 @@
+"""R22, R26: publication dates and legal delays of the liste des délibérations (L.2121-25:
+a week after the sitting) and of the procès-verbal (L.2121-15: a week after its adoption)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from delib_support import PRESIDENT, Clock, ok, opened
+
+from deliberation.adoption import Adoption
+from deliberation.commands import CloseSitting
+from deliberation.publication import Publication, deliberation_ids, liste_publication, pv_publication
+
+
+def adoption(closed_at: str | None, adopted: bool, signed: tuple = ()) -> Adoption:
+    return Adoption(
+        "s", "a" * 64, "Séance", "2026-12-10T18:30:00+01:00", "pv", 1, "PV", "", closed_at, None, adopted, signed
+    )
+
+
+def test_the_pv_is_due_a_week_after_its_adoption_and_late_past_it():
+    pending = pv_publication(adoption("2026-12-10T18:40:00+01:00", True))
+    assert pending == Publication(None, date(2026, 12, 17))
+    assert not pending.late(date(2026, 12, 17)) and pending.late(date(2026, 12, 18))
+    signed_late = pv_publication(adoption("2026-12-10T18:40:00+01:00", True, ({"at": "2026-12-20T09:00:00+01:00"},)))
+    assert signed_late.published_at == "2026-12-20T09:00:00+01:00" and signed_late.late(date(2027, 1, 1))
+    on_time = pv_publication(adoption("2026-12-10T18:40:00+01:00", True, ({"at": "2026-12-11T09:00:00+01:00"},)))
+    assert not on_time.late(date(2027, 1, 1))
+    # rejected or not voted: nothing to publish, nothing late
+    assert pv_publication(adoption("2026-12-10T18:40:00+01:00", False)) == Publication(None, None)
+    assert not pv_publication(None).late(date(2030, 1, 1))
+
+
+def test_the_liste_is_published_at_the_closing_and_due_a_week_after_the_sitting():
+    clock = Clock()
+    s = opened(clock)
+    running = liste_publication(s)
+    assert running == Publication(None, date(2026, 12, 3))  # the demo sitting is on 26 November
+    assert running.late(date(2026, 12, 4)) and not running.late(date(2026, 12, 3))
+    ok(s, CloseSitting(clock()), PRESIDENT)
+    closed = liste_publication(s)
+    assert closed.published_at == s.state.closed_at and not closed.late(date(2027, 1, 1))
+    assert deliberation_ids(s) == {}  # nothing voted: no délibération

@@ -1,0 +1,184 @@
+"""The procès-verbal finished in Séance (issue 16 point 2, R22, L.2121-15): on the demo
+council served for real, the secretariat writes the substance of the debates (each version
+kept and dated), submits the text to the « Approbation du procès-verbal » item of the next
+sitting (its digest journaled there), the council adopts it by a vote, the PV is signed as
+a PDF/A whose digest the signed journal holds, and ``seance audit pv`` checks it offline."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+from datetime import date, timedelta
+
+import pikepdf
+from minutes_support import closed_demo_sitting
+
+from deliberation.actors import Actor, Role
+from deliberation.adoption import ATTACHMENT
+from signaling.council_store import CouncilStore
+from signaling.datadir import DataDir
+from signaling.sitting import journal_path
+from web.app import ACCOUNTS, create_app
+from web.appkeys import SITTINGS
+from web.cli import main as seance_cli
+from web.commands import demo
+from web.config import WebConfig
+
+PV = "/admin/seances/demo/proces-verbal"
+PRESENT = {"belcourt": ["m01", "m02", "m03", "m04", "m05"], "vaux": ["m06", "m07", "m08"], "saint-ferreol": ["m10"]}
+PRESIDENT = Actor(Role.PRESIDENT, member_id="m01", salle_id="belcourt")
+
+
+async def admin_client(aiohttp_client, tmp_path):
+    config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo.demo_sitting(),), ice_addresses=("127.0.0.1",))
+    client = await aiohttp_client(create_app(config))
+    client.app[ACCOUNTS].set_account("secretariat", "pw-secret-1", Role.ADMIN)
+    r = await client.post("/login", data={"login": "secretariat", "password": "pw-secret-1"}, allow_redirects=False)
+    assert r.status == 303
+    return client
+
+
+async def csrf(client, path: str) -> str:
+    body = await (await client.get(path)).text()
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
+
+
+async def post(client, path: str, page: str, **data):
+    """A form posted from ``page`` (or, when it has no form left, with the session's token from /admin)."""
+    body = await (await client.get(page)).text()
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', body) or re.search(
+        r'name="csrf" value="([0-9a-f]+)"', await (await client.get("/admin")).text()
+    )
+    return await client.post(path, data={"csrf": token.group(1), **data}, allow_redirects=False)
+
+
+async def next_sitting(admin) -> str:
+    """The following sitting, created and convened in /admin with the approval item first."""
+    day = date.today() + timedelta(days=30)
+    form = {"id": "cc-suivant", "title": "Conseil communautaire suivant", "date": day.isoformat(), "time": "18:30"}
+    r = await post(admin, "/admin/seances", "/admin", convened_on=date.today().isoformat(), mode="visio", **form)
+    assert r.status == 303
+    page = "/admin/seances/cc-suivant"
+    title = "Approbation du procès-verbal de la séance du 26 novembre 2026"
+    assert (await post(admin, page + "/points", page, title=title, kind="deliberation")).status == 303
+    assert (await post(admin, page + "/points", page, title="Programme de voirie", kind="deliberation")).status == 303
+    assert (await post(admin, page + "/convoquer", page, confirm="on")).status == 303
+    return page
+
+
+def publications_row(dashboard: str) -> str:
+    """The demo sitting's row of the dashboard's « Publication des actes »."""
+    table = re.search(r'<table class="data" id="table-publications">.*?</table>', dashboard, re.S).group(0)
+    return re.search(r'<tr data-seance="demo">.*?</tr>', table, re.S).group(0)
+
+
+async def run(service, actor: Actor, command: dict) -> None:
+    result = await service.command(actor, command)
+    assert isinstance(result, list), result
+
+
+async def adopt(service, item_id: str) -> None:
+    """The next sitting opened and its approval item voted, as the salles and the president do."""
+    system = Actor(Role.SYSTEM)
+    for salle, members in PRESENT.items():
+        for m in members:
+            await run(
+                service,
+                Actor(Role.AGENT, salle_id=salle, agent_id=f"a-{salle}"),
+                {"type": "CheckIn", "member_id": m, "salle_id": salle},
+            )
+        await run(service, system, {"type": "ReportTransmission", "salle_id": salle, "transmitting": True})
+    await run(service, system, {"type": "ReportPublicStream", "up": True})
+    await run(service, PRESIDENT, {"type": "AppointSecretary", "member_id": "m03"})
+    await run(service, PRESIDENT, {"type": "OpenSitting"})
+    await run(service, PRESIDENT, {"type": "TakeUpItem", "item_id": item_id})
+    await run(service, PRESIDENT, {"type": "OpenVote", "item_id": item_id})
+    for members in PRESENT.values():
+        for m in members:
+            actor = PRESIDENT if m == "m01" else Actor(Role.COUNCILLOR, member_id=m)
+            await run(service, actor, {"type": "CastBallot", "item_id": item_id, "voter_id": m, "choice": "pour"})
+    await run(service, PRESIDENT, {"type": "CloseVote", "item_id": item_id})
+
+
+async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_audited(aiohttp_client, tmp_path):
+    closed_demo_sitting(tmp_path)
+    admin = await admin_client(aiohttp_client, tmp_path)
+
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert "Procès-verbal de la séance du 26 novembre 2026" in body and "Projet en cours de rédaction" in body
+    assert "Sophie Garnier (7 s)" in body and "(10 s)" in body  # the floor events, measured
+    assert "est nommé·e" in body  # the nomination names the persons appointed
+
+    # two versions of item 2's text, each kept and dated; a bad item changes nothing
+    for text in ("Le président présente le rapport.", "Le président présente le rapport.\n\nM. Faure interroge."):
+        r = await post(admin, PV + "/texte", PV, item="marche-collecte", text=text)
+        assert r.status == 303
+    r = await post(admin, PV + "/texte", PV, item="inconnu", text="x")
+    assert r.status == 400 and "n'est pas à l'ordre du jour" in html.unescape(await r.text())
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        versions = store.text_versions(cid, "demo")
+    assert [(v.item_id, v.version, v.saved_by) for v in versions] == [
+        ("marche-collecte", 1, "secretariat"),
+        ("marche-collecte", 2, "secretariat"),
+    ]
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert "2 version(s) enregistrée(s)" in body and "Version 1, le" in body
+    preview = await (await admin.get(PV + "/apercu.html")).text()
+    assert "<p>M. Faure interroge.</p>" in preview
+
+    # the next sitting: its approval item is offered; nothing can be signed before the vote
+    page = await next_sitting(admin)
+    body = html.unescape(await (await admin.get(PV)).text())
+    option = re.search(r'<option value="(cc-suivant/[^"]+)" selected>', body)
+    assert option, "the approval item of the next sitting is offered, preselected"
+    r = await post(admin, PV + "/signer", PV)
+    assert r.status == 409 and "rien à signer" in html.unescape(await r.text())
+    assert (await post(admin, PV + "/arreter", PV, approbation=option.group(1))).status == 303
+    r = await post(admin, PV + "/texte", PV, item="marche-collecte", text="Changé après coup.")
+    assert r.status == 409 and "ne change plus" in html.unescape(await r.text())
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        link = store.minutes_link(cid, "demo")
+        assert len(store.text_versions(cid, "demo")) == 2  # the refusal changed nothing
+    assert link.sha256 == hashlib.sha256(link.html.encode()).hexdigest() and "M. Faure interroge." in link.html
+
+    service = admin.app[SITTINGS]["cc-suivant"]
+    item_id = option.group(1).split("/")[1]
+    assert service.seance.state.minutes_links[item_id]["sha256"] == link.sha256  # journaled before the vote
+    r = await post(admin, PV + "/signer", PV)
+    assert r.status == 409 and "pas encore adopté" in html.unescape(await r.text())
+
+    await adopt(service, item_id)
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert "Adopté par le conseil, à signer." in body and "pour 9, contre 0" in body
+    dashboard = html.unescape(await (await admin.get("/admin")).text())
+    row = publications_row(dashboard)
+    assert "publiée le 26 novembre 2026" in row and "adopté, à signer et publier avant le" in row
+    assert "en retard" not in row  # adopted today: a week to publish it
+    assert (await post(admin, PV + "/signer", PV)).status == 303
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert "Procès-verbal signé le" in body and "Adopté et signé." in body
+    dashboard = html.unescape(await (await admin.get("/admin")).text())
+    assert "publié le" in publications_row(dashboard)
+
+    r = await admin.get(PV + ".pdf")
+    assert r.status == 200 and r.content_type == "application/pdf"
+    pdf = await r.read()
+    doc = pikepdf.open(io.BytesIO(pdf))
+    with doc.open_metadata() as meta:
+        assert meta.pdfa_status == "3B"
+    attached = doc.attachments[ATTACHMENT].get_file().read_bytes()
+    assert hashlib.sha256(attached).hexdigest() == link.sha256
+
+    # offline: the PDF against the journal of the sitting that adopted it
+    pdf_path = tmp_path / "pv.pdf"
+    pdf_path.write_bytes(pdf)
+    key = str(DataDir.of(tmp_path).council_public_key)
+    journal = str(journal_path(tmp_path, "cc-suivant"))
+    assert seance_cli(["audit", "pv", str(pdf_path), "--journal", journal, "--key", key, "--allow-open"]) == 0
+    other = tmp_path / "autre.pdf"
+    other.write_bytes(pdf[:-10] + b"%%EOF\n\n\n\n\n")
+    assert seance_cli(["audit", "pv", str(other), "--journal", journal, "--key", key, "--allow-open"]) == 1
+    assert page
