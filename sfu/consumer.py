@@ -92,6 +92,8 @@ class Consumer:
         self.pending_since = 0.0
         self.keyframe_asked_at: float | None = None  # this subscriber's last PLI passed on
         self.paused = False  # the subscriber's budget cannot carry this slot (sfu.adaptation)
+        #: the simulcast layer its subscriber's allocation gives it (None: the largest sent)
+        self.layer: int | None = None
         self._last_highest: int | None = None  # of its receiver reports (packets expected)
         self.closed = False
         # producers translate their extension ids once per packet for all the

@@ -31,6 +31,7 @@ class FakeRouter:
         self.recording: Any = None
         self.on_paused = None  # set by the room, as on the Router
         self.on_fallback = None
+        self.on_layers = None
 
     def slot_layout(self, kind):
         return layout(kind)  # the real slot names (sfu.slots), as the Router gives them
