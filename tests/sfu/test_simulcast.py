@@ -275,4 +275,4 @@ async def test_a_layer_nobody_needs_is_switched_off_at_the_source_and_back_on_wh
         b.estimator.estimate(time.monotonic()),
         b.probes,
     )
-    assert publisher.rembs[-1] == sum(router.config.simulcast_max_bps)
+    assert await wait_for(lambda: publisher.rembs[-1] == sum(router.config.simulcast_max_bps), 10)
