@@ -199,13 +199,10 @@ class Producer:
         kind = self.kind
         counters.packets_in[kind] += 1
         counters.bytes_in[kind] += len(data)
-        self.octets_in += len(data)  # per salle traffic (sfu.traffic)
-        if self.arrived_at is None or now - self.arrived_at > 1.0:
-            self.started_at = now  # a layer (re)started: its rate is not measured yet
-        self.arrived_at = now
+        size = len(data)
         track = self.track
+        track.octets_in += size  # per salle traffic (sfu.traffic)
         if track is not self:
-            track.octets_in += len(data)
             track.arrived_at = now
         health = self.peer.health
         if health is not None:
@@ -235,6 +232,14 @@ class Producer:
                 if 1 < gap <= 64:  # lost upstream: ask the publisher (RFC 4585 6.2.1)
                     self._nack([(self._max_seq + i) & 0xFFFF for i in range(1, gap)])
             self._update_stats(seq, ts, arrival_time_ms)
+        if track is not self:
+            # a layer's rate is what forwarding it costs: its media and repairs, not the
+            # padding probes of the publisher's bandwidth estimation (dropped above), which
+            # Chromium sends on its smallest layer's RTX stream while its estimate ramps up
+            self.octets_in += size
+            if self.arrived_at is None or now - self.arrived_at > 1.0:
+                self.started_at = now  # a layer (re)started: its rate is not measured yet
+            self.arrived_at = now
         if kind == "audio":
             if self.audio_level_id:
                 level = audio_level(data, self.audio_level_id)
