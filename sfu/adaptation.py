@@ -78,6 +78,8 @@ class SlotSource:
     priority: int
     #: the source's simulcast layers as measured (empty: one layer costing ``bps``)
     layers: tuple[Layer, ...] = ()
+    #: the largest layer worth sending to this slot (a small tile), None for no limit
+    max_spatial: int | None = None
 
     def offered(self) -> tuple[Layer, ...]:
         return self.layers or (Layer(0, 0, self.bps),)
@@ -180,6 +182,7 @@ class SubscriberLink:
                 s.slot,
                 s.priority,
                 None if s.salle is None else ProducerLayers(s.salle, s.offered()),
+                None if s.max_spatial is None else Layer(s.max_spatial, 0),
             )
             for s in slots
         ]

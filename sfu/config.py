@@ -108,6 +108,9 @@ class RouterConfig:
     #: the kiosk's simulcast encodings' ``maxBitrate``, smallest first (web/static/rtc.js,
     #: SIMULCAST): a layer switched off at the source costs this when a subscriber asks for it
     simulcast_max_bps: tuple[int, ...] = (150_000, 500_000, 1_200_000)
+    #: the largest simulcast layer sent to the president's mosaic (``connect_monitor``):
+    #: one small tile per salle, for which the middle layer (360p) is enough
+    monitor_max_layer: int = 1
     #: uplink follows demand (sfu.bandwidth.demand): a layer nobody received for
     #: ``off_after_s`` is switched off at the source (``on_layers``), the REMB covers the rest
     demand: DemandSettings = field(default_factory=DemandSettings)

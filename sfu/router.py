@@ -460,6 +460,7 @@ class Router:
                             source.rate.bps(),
                             priority_of(salle, first, speaker),
                             layers_of(source.track, now, self.config.simulcast_max_bps, self._switched_off(salle)),
+                            self.config.monitor_max_layer if peer.kind == "monitor" else None,
                         )
                     )
             machine = self.fallbacks.get(peer.salle_id) if peer.kind == "salle" else None

@@ -27,6 +27,13 @@ SLOT_STATS = """(slot) => (async () => {
   return out;
 })()"""
 
+ACTIVE_ENCODINGS = """() => {
+  const c = window.seance;
+  const t = c && c.pc && c.pc.getTransceivers().find((x) => x.sender.track && x.sender.track.kind === "video");
+  const e = t ? t.sender.getParameters().encodings : [];
+  return e.length === 3 && e[0].active && !e[1].active && !e[2].active;
+}"""
+
 SENT_RIDS = """() => (async () => {
   const c = window.seance;
   if (!c || !c.pc) return {};
@@ -88,6 +95,15 @@ async def test_a_chromium_kiosk_sends_three_layers_and_a_weak_subscriber_gets_a_
             small["width"],
         )
         assert router.stats()["frames_decoded"] == 0
+
+        # uplink follows demand: nobody receives belcourt's two larger layers any more, so
+        # its kiosk is told to switch them off (`layers`) and its Chromium stops them
+        await until(
+            lambda: contexts[0].pages[0].evaluate(ACTIVE_ENCODINGS),
+            30,
+            what="belcourt's larger encodings switched off",
+        )
+        assert router.layers_sent["belcourt"] == [True, False, False]
     finally:
         for context in contexts:
             await context.close()

@@ -276,3 +276,33 @@ async def test_a_layer_nobody_needs_is_switched_off_at_the_source_and_back_on_wh
         b.probes,
     )
     assert await wait_for(lambda: publisher.rembs[-1] == sum(router.config.simulcast_max_bps), 10)
+
+
+async def test_the_presidents_mosaic_gets_the_middle_layer_at_most(sitting):
+    """One small tile per salle: the monitor's slots are capped at ``monitor_max_layer``
+    whatever its budget, while a viewer with the same budget gets the largest layer."""
+    router, _, _, _ = sitting
+    monitor = Client("monitor-1", router.slot_layout("monitor"), publish=False)
+    try:
+        await monitor.answer(await router.connect_monitor("monitor-1", await monitor.offer()))
+        track = None
+
+        def tiles():
+            nonlocal track
+            peer = router.peers.get("vaux")
+            track = peer.producers.get("video") if peer is not None else None
+            mon = router.peers.get("monitor-1")
+            if track is None or mon is None or not all(layer.rate.bps() > 0 for layer in track.layers):
+                return []
+            return [c for c in mon.consumers.values() if c.kind == "video" and c.source_salle == "vaux"]
+
+        assert await wait_for(lambda: bool(tiles()), 20)
+        (tile,) = tiles()
+        viewer = router.peers["viewer-a"].consumers["programme"]
+        assert await wait_for(lambda: viewer.source is track.layers[2], 15)
+        assert await wait_for(lambda: tile.source is track.layers[router.config.monitor_max_layer], 15), (
+            tile.source and tile.source.rid
+        )
+        assert await wait_for(lambda: monitor.count(tile.slot) > 10, 10)
+    finally:
+        await monitor.close()
