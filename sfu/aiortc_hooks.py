@@ -383,6 +383,23 @@ class SfuRtpSender(RTCRtpSender):
         self._seance_started = False
         self.seance_handler: Any = None  # the Consumer, once send() ran
 
+    # aiortc keeps these private (checked by check_surface()): the Consumer and the
+    # Peer use them through these names, so that aiortc's stay in this module
+    @property
+    def media_ssrc(self) -> int:
+        """The SSRC aiortc gave this sender's stream (announced in the answer)."""
+        return int(self._ssrc)
+
+    @property
+    def retransmission_ssrc(self) -> int:
+        """The SSRC of its RTX stream (RFC 4588), announced with ``a=ssrc-group:FID``."""
+        return int(self._rtx_ssrc)
+
+    def name_stream(self, stream_id: str, track_id: str) -> None:
+        """The ``a=msid`` the answer gives this sender (the slot's name, for the page)."""
+        self._stream_id = stream_id
+        self._track_id = track_id
+
     async def send(self, parameters: Any) -> None:
         peer = self._seance
         if peer is None:

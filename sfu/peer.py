@@ -25,6 +25,7 @@ from .health import HealthMonitor
 from .ice import strip_mdns_candidates
 from .producer import Producer, start_producer, stop_producer
 from .sdp_answer import with_opus_fec
+from .simulcast import SimulcastOffer, simulcast_offers, with_simulcast
 from .slots import SEND_AUDIO, SEND_VIDEO, layout
 
 if TYPE_CHECKING:
@@ -55,12 +56,15 @@ class Peer:
             router.config.estimator, router.config.allocator, remb_decreases=router.config.remb_decreases
         )
         self.paused_slots: frozenset[str] = frozenset()  # as last told to signaling
+        self.simulcast: dict[str, SimulcastOffer] = {}  # its offer's simulcast sections, by mid
 
     # negotiation ------------------------------------------------------------------
     async def negotiate(self, offer_sdp: str) -> str:
         if not self.ice.resolve_mdns:
             offer_sdp, self.mdns_candidates_dropped = strip_mdns_candidates(offer_sdp)
         parsed = aiortc_sdp.SessionDescription.parse(offer_sdp)
+        if self.kind == "salle":
+            self.simulcast = simulcast_offers(offer_sdp)
         # max-bundle: with aiortc 1.16's default "balanced" policy, a second m-line of
         # the same kind is bundled onto a transport that BUNDLE then discards (its
         # sender never starts). Browsers always offer BUNDLE.
@@ -71,7 +75,7 @@ class Peer:
             self._assign_transceivers(parsed)
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
-        return with_opus_fec(pc.localDescription.sdp)
+        return with_simulcast(with_opus_fec(pc.localDescription.sdp), self.simulcast)
 
     def _assign_transceivers(self, parsed: Any) -> None:
         config = self.router.config
@@ -96,8 +100,7 @@ class Peer:
             elif remote in ("recvonly", "sendrecv") and recv_slots[media.kind]:
                 slot = recv_slots[media.kind].pop(0)
                 t.direction = "sendonly"
-                t.sender._stream_id = slot
-                t.sender._track_id = f"{slot}-{self.peer_id}"
+                t.sender.name_stream(slot, f"{slot}-{self.peer_id}")
                 self.sender_slots[id(t.sender)] = slot
                 self.slots.append(slot)
             else:
@@ -112,7 +115,7 @@ class Peer:
     def receiver_started(self, receiver: Any, parameters: Any) -> None:
         if self.kind != "salle" or self.closed:
             return
-        start_producer(self, receiver, parameters)
+        start_producer(self, receiver, parameters, simulcast=self.simulcast.get(parameters.muxId))
 
     def receiver_stopped(self, receiver: Any) -> None:
         if receiver.seance_handler is not None:

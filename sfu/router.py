@@ -10,6 +10,7 @@ Public API (docs/interfaces.md, used by signaling)::
                     on_slots=cb(peer_id, {slot: salle_id | None}), registry=registry)
     router.on_paused = cb(peer_id, [slot, ...])  # the video slots paused for that subscriber
     router.on_fallback = cb(salle_id, audio_only, reason, figures)  # automatic R3 switch
+    router.on_layers = cb(salle_id, [bool, ...])  # its simulcast encodings to keep sending
     router.report_reception(salle_id, seconds=…, video_frames=…, …)  # the kiosk's own figures
     router.slot_layout("salle" | "viewer") -> list[dict]
     answer_sdp = await router.connect_salle(salle_id, offer_sdp)
@@ -42,8 +43,8 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from . import aiortc_hooks
-from .adaptation import SlotSource, affordable, priority_of, tested
-from .bandwidth import FallbackMachine, LinkSample, State
+from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_of, tested
+from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
 from .health import HealthMonitor, SalleHealth
@@ -69,6 +70,7 @@ logger = logging.getLogger(__name__)
 HealthCallback = Callable[[str, bool], Any]
 SlotsCallback = Callable[[str, dict[str, str | None]], Any]
 PausedCallback = Callable[[str, list[str]], Any]
+LayersCallback = Callable[[str, list[bool]], Any]
 FallbackCallback = Callable[[str, bool, str, dict], Any]
 
 
@@ -91,6 +93,11 @@ class Router:
         #: the reason and figures to journal; signaling issues the SetAudioOnly command,
         #: which comes back as set_audio_only. Without a listener it is applied here
         self.on_fallback: FallbackCallback | None = None
+        #: dynacast: which of a salle's simulcast encodings to keep sending (smallest first),
+        #: when it changes; signaling tells the kiosk, which sets ``active`` on each encoding
+        self.on_layers: LayersCallback | None = None
+        self.uplink = UplinkDemand(self.config.demand)
+        self.layers_sent: dict[str, list[bool]] = {}  # per salle, as last told to signaling
         self.receptions: dict[str, Reception] = {}  # per salle: what it receives, by quality
         self.fallbacks: dict[str, FallbackMachine] = {}  # per salle: the automatic R3 switch
         self.auto_audio_only: set[str] = set()  # switched by the fallback (not by an agent)
@@ -335,6 +342,8 @@ class Router:
 
     def producer_added(self, peer: Peer, producer: Producer) -> None:
         self.traffic_meter.producer_added(producer)
+        if producer.layers and peer.salle_id is not None:
+            self.layers_sent.pop(peer.salle_id, None)  # a new connection sends every encoding
         if producer.kind == "audio":
             producer.muted = peer.salle_id in self.muted
         else:
@@ -459,6 +468,7 @@ class Router:
         if self.config.adaptation and now - self._adapted_at >= self.config.adapt_interval:
             self._adapted_at = now
             self.adapt(now)
+        self._select_layers(now)
         retry = self.config.keyframe_retry_interval
         for peer in self.peers.values():
             for consumer in peer.consumers.values():
@@ -474,9 +484,12 @@ class Router:
         for peer in self.peers.values():
             for producer in peer.producers.values():
                 producer.rate.sample(now, producer.octets_in)
+                for layer in producer.layers:
+                    layer.rate.sample(now, layer.octets_in)
         first = (self.pinned, self.president_salle)
         speaker = self.speaker.active
         wanted: dict[int, float] = {}  # id(producer) -> the most a subscriber could take of it
+        received: list[tuple[str, Layer | None]] = []  # (salle, layer) per consumer of a simulcast track
         for _, peer in self._subscribers():
             slots: list[SlotSource] = []
             audio_bps = 0.0
@@ -491,7 +504,14 @@ class Router:
                 else:
                     salle = source.salle_id
                     slots.append(
-                        SlotSource(consumer.slot, salle, source.rate.bps(), priority_of(salle, first, speaker))
+                        SlotSource(
+                            consumer.slot,
+                            salle,
+                            source.rate.bps(),
+                            priority_of(salle, first, speaker),
+                            layers_of(source.track, now, self.config.simulcast_max_bps, self._switched_off(salle)),
+                            self.config.monitor_max_layer if peer.kind == "monitor" else None,
+                        )
                     )
             machine = self.fallbacks.get(peer.salle_id) if peer.kind == "salle" else None
             floor = machine.probe_bps if machine is not None else 0.0
@@ -501,24 +521,71 @@ class Router:
             for consumer in peer.consumers.values():
                 if consumer.kind == "video":
                     consumer.set_paused(consumer.slot in allocation.paused)
+                    granted = allocation.slots.get(consumer.slot)
+                    consumer.layer = granted.spatial if granted is not None else 0  # resumes on the smallest
+                    source = consumer.pending or consumer.source
+                    if source is not None and source.track.layers:
+                        received.append((source.salle_id, granted))
             for slot, bps in affordable(peer.downlink, slots).items():
                 source = peer.consumers[slot].pending or peer.consumers[slot].source
                 if source is not None:
-                    wanted[id(source)] = max(wanted.get(id(source), 0.0), bps)
+                    wanted[id(source.track)] = max(wanted.get(id(source.track), 0.0), bps)
             if peer.downlink.paused != peer.paused_slots:
                 peer.paused_slots = peer.downlink.paused
                 self._emit_paused(peer.peer_id, sorted(peer.paused_slots))
         cfg = self.config
         recorded = self.recorder.video.source if self.recorder is not None else None
+        if recorded is not None:
+            recorded = recorded.track
+            if recorded.layers:  # the recording keeps the programme's largest picture
+                received.append((recorded.salle_id, Layer(len(recorded.layers) - 1)))
+        self._uplink_demand(now, received)
         for peer in self.peers.values():
             producer = peer.producers.get("video")
-            if producer is None:
+            if producer is None or producer.layers:
                 continue
             want = wanted.get(id(producer))
             if producer is recorded or want is None:
                 producer.remb_bps = cfg.max_video_bitrate  # the recording, or nobody to fit
             else:
                 producer.remb_bps = int(min(max(want, cfg.min_video_bitrate), cfg.max_video_bitrate))
+
+    def _switched_off(self, salle: str) -> list[int]:
+        """The layers of ``salle`` switched off at the source (dynacast)."""
+        return [i for i, on in enumerate(self.layers_sent.get(salle, ())) if not on]
+
+    def _uplink_demand(self, now: float, received: list[tuple[str, Layer | None]]) -> None:
+        """Uplink follows demand (issue 11, point 3; LiveKit's dynacast): each simulcast
+        publisher's REMB covers the encodings some subscriber received lately, and one
+        nobody received for ``demand.off_after_s`` is switched off at the source."""
+        caps = dict(enumerate(self.config.simulcast_max_bps))
+        tracks = {
+            peer.salle_id: producer
+            for peer in self.peers.values()
+            if peer.salle_id is not None and (producer := peer.producers.get("video")) is not None and producer.layers
+        }
+        producers = {
+            salle: ProducerLayers(
+                salle,
+                layers_of(track, now, self.config.simulcast_max_bps, self._switched_off(salle)),
+                max_bps={i: float(bps) for i, bps in caps.items() if i < len(track.layers)},
+            )
+            for salle, track in tracks.items()
+        }
+        for salle, demand in self.uplink.update(now, producers, received).items():
+            track = tracks[salle]
+            track.remb_bps = int(demand.remb_bps)
+            active = [demand.active.get(i, True) for i in range(len(track.layers))]
+            if active != self.layers_sent.get(salle, [True] * len(active)):
+                self.layers_sent[salle] = active
+                logger.info("salle %s simulcast layers on: %s", salle, active)
+                if self.on_layers is not None:
+                    try:
+                        self.on_layers(salle, list(active))
+                    except Exception:
+                        logger.exception("on_layers callback failed")
+        for salle in set(self.layers_sent) - set(tracks):
+            del self.layers_sent[salle]
 
     def _judge_salle(self, now: float, peer: Peer, audio_bps: float, slots: list[SlotSource]) -> None:
         """A salle's reception by quality (R7, R17) and its automatic audio fallback (R3)."""
@@ -538,7 +605,7 @@ class Router:
         if salle in self.audio_only and salle not in self.auto_audio_only:
             return  # switched by its agent: theirs to undo
         others = [
-            p.producers["video"].rate.bps()
+            lowest_bps(p.producers["video"], now)
             for _, p in self._subscribers()
             if p.kind == "salle" and p.salle_id != salle and "video" in p.producers
         ]
@@ -657,7 +724,20 @@ class Router:
             source_peer = self._salle_peer(salle)
             if source_peer is not None:
                 producer = source_peer.producers.get(consumer.kind)
-        consumer.set_source(producer)
+        consumer.set_source(producer.select(consumer.layer) if producer is not None else None)
+
+    def _select_layers(self, now: float) -> None:
+        """Each video consumer of a simulcast track on the layer it should forward: its
+        allocation's, within what the publisher sends now (a layer that stops is left for
+        the next one down; the switch waits for that layer's key frame, Consumer.forward)."""
+        for peer in self.peers.values():
+            for consumer in peer.consumers.values():
+                current = consumer.pending or consumer.source
+                if consumer.kind != "video" or current is None or current.track is current:
+                    continue
+                wanted = current.track.select(consumer.layer, now)
+                if wanted is not current:
+                    consumer.set_source(wanted)
 
     def _emit_health(self, salle_id: str, transmitting: bool) -> None:
         if self.on_health is None:

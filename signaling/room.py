@@ -64,6 +64,8 @@ class MediaRouter(Protocol):
     on_paused: Callable[[str, list[str]], Any] | None
     #: a salle switched to audio only by itself, or back (R3), with the reason and figures
     on_fallback: Callable[[str, bool, str, dict[str, Any]], Any] | None
+    #: which simulcast encodings a salle's kiosk keeps sending (dynacast), when it changes
+    on_layers: Callable[[str, list[bool]], Any] | None
 
     def report_reception(
         self,
@@ -178,6 +180,7 @@ class SittingRoom:
         self.router = router_factory(self._on_health, self._on_slots)
         self.router.on_paused = self._on_paused
         self.router.on_fallback = self._on_fallback
+        self.router.on_layers = self._on_layers
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
         self._lock = asyncio.Lock()
@@ -212,6 +215,13 @@ class SittingRoom:
         conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id)
         if conn is not None:
             conn.send({"type": "paused", "slots": list(slots)})
+
+    def _on_layers(self, salle_id: str, active: list[bool]) -> None:
+        """Uplink follows demand: the kiosk switches off the encodings nobody receives
+        (docs/protocol.md, `layers`; docs/media.md, "Simulcast")."""
+        conn = self.kiosks.get(salle_id)
+        if conn is not None:
+            conn.send({"type": "layers", "active": [bool(a) for a in active]})
 
     def _on_fallback(self, salle_id: str, audio_only: bool, reason: str, figures: dict[str, Any]) -> None:
         """The router measured that a salle's link cannot carry the picture (or can again):

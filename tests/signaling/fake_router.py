@@ -33,6 +33,7 @@ class FakeRouter:
         self.on_paused = None  # set by the room, as on the Router
         self.on_fallback = None
         self.ice_stalled: set[str] = set()  # peers whose ICE never completes (a test sets them)
+        self.on_layers = None
 
     def slot_layout(self, kind):
         return layout(kind)  # the real slot names (sfu.slots), as the Router gives them

@@ -47,8 +47,8 @@ from web.admin.forms import (
     sitting_from_form,
     slugify,
 )
-from web.admin.posts import DashboardPost, SittingPost, dashboard_post, sitting_or_404, sitting_post
 from web.admin.minutes import add_minutes_routes
+from web.admin.posts import DashboardPost, SittingPost, dashboard_post, sitting_or_404, sitting_post
 from web.admin.render import error, page
 from web.admin.views import (
     NOTICES,
