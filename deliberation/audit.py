@@ -250,6 +250,8 @@ def _step(entry: Entry, t: _Tally, votes: list[dict[str, Any]]) -> None:
         t.withdrawn.setdefault(d["item_id"], set()).add(d["member_id"])
     elif kind == "SecretBallotRequested":
         t.requests.setdefault(d["item_id"], set()).add(d["member_id"])
+    elif kind == "SecretBallotRequestWithdrawn":
+        t.requests.get(d["item_id"], set()).discard(d["member_id"])
     elif kind == "PublicAppointmentDecided":
         t.items[d["item_id"]].public = True
     elif kind == "SittingOpened":

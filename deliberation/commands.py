@@ -433,6 +433,17 @@ class RequestSecretBallot(Command):
 
 
 @dataclass(frozen=True)
+class WithdrawSecretBallotRequest(Command):
+    """A councillor takes back their request for a secret ballot, while the requests
+    have not reached one third of the members present (R15, L.2121-21): once they have,
+    the item is postponed and the request can no longer be withdrawn."""
+
+    item_id: str
+    member_id: str
+    _ids = ("item_id", "member_id")
+
+
+@dataclass(frozen=True)
 class DecideAppointmentBallot(Command):
     item_id: str
     unanimous_for_public: bool
@@ -555,6 +566,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         CloseCandidacies,
         DeclareWithdrawal,
         RequestSecretBallot,
+        WithdrawSecretBallotRequest,
         DecideAppointmentBallot,
         OpenVote,
         CastBallot,

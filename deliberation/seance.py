@@ -57,6 +57,7 @@ from .commands import (
     WithdrawAmendment,
     WithdrawFloorRequest,
     WithdrawItem,
+    WithdrawSecretBallotRequest,
 )
 from .council import Council, Seat, SittingConfig
 from .deadlines import reconvocation_ok
@@ -753,6 +754,29 @@ def _secret_request(s: Seance, c: RequestSecretBallot, actor: Actor) -> Decision
     return events
 
 
+def _secret_request_withdrawal(s: Seance, c: WithdrawSecretBallotRequest, actor: Actor) -> Decision:
+    """R15: a request not yet counted into a postponement can be taken back by its author."""
+    if actor.member_id != c.member_id:
+        return Refusal(ROLE, "Un conseiller retire sa propre demande de scrutin secret.")
+    if (r := _active(s)) is not None:
+        return r
+    item = _item(s, c.item_id)
+    if isinstance(item, Refusal):
+        return item
+    if item["status"] == "postponed":
+        return Refusal(
+            "R15",
+            f"R15 — le tiers des présents a demandé le scrutin secret : le point « {item['title']} » est "
+            "reporté à une séance en présentiel, la demande ne peut plus être retirée.",
+            "item_id",
+        )
+    if c.member_id not in {r["member"] for r in item["secret_requests"]}:
+        return Refusal(
+            "R15", f"R15 — {s.name(c.member_id)} n'a pas demandé le scrutin secret sur ce point.", "member_id"
+        )
+    return [_ev(c, "SecretBallotRequestWithdrawn", item_id=c.item_id, member_id=c.member_id)]
+
+
 def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decision:
     if (r := _president(s, actor, "constater la décision du conseil sur le mode de scrutin")) is not None:
         return r
@@ -1396,6 +1420,7 @@ _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
     CloseSitting: _close,
     DeclareWithdrawal: _withdrawal,
     RequestSecretBallot: _secret_request,
+    WithdrawSecretBallotRequest: _secret_request_withdrawal,
     DecideAppointmentBallot: _appointment,
     OpenVote: _open_vote,
     CastBallot: _cast,

@@ -247,6 +247,12 @@ def _secret_requested(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     item["secret_requests"].append({"member": d["member_id"], "at": at})
 
 
+def _secret_request_withdrawn(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    item = s.item(d["item_id"])
+    assert item is not None
+    item["secret_requests"] = [r for r in item["secret_requests"] if r["member"] != d["member_id"]]
+
+
 def _appointment_public(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     item = s.item(d["item_id"])
     assert item is not None
@@ -517,6 +523,7 @@ _HANDLERS = {
     "ItemTakenUp": _item_taken_up,
     "WithdrawalDeclared": _withdrawal,
     "SecretBallotRequested": _secret_requested,
+    "SecretBallotRequestWithdrawn": _secret_request_withdrawn,
     "PublicAppointmentDecided": _appointment_public,
     "ItemPostponed": _postponed,
     "ItemWithdrawn": _item_withdrawn,

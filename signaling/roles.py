@@ -124,6 +124,7 @@ COMMAND_PERMISSIONS: dict[str, frozenset[Role]] = {
     "CloseCandidacies": _PRESIDENT,
     "DeclareWithdrawal": frozenset({Role.COUNCILLOR}) | _PRESIDENT,
     "RequestSecretBallot": frozenset({Role.COUNCILLOR}),
+    "WithdrawSecretBallotRequest": frozenset({Role.COUNCILLOR}),
     "DecideAppointmentBallot": _PRESIDENT,
     "OpenVote": _PRESIDENT,
     "CastBallot": frozenset({Role.COUNCILLOR, Role.AGENT, Role.PRESIDENT}),
@@ -145,7 +146,7 @@ COMMAND_NOTES: tuple[str, ...] = (
     "(`candidate_id`).",
     "`CastBallot`: electronic vote, a councillor (or the president) for self and for the proxy held; roll call "
     "(`appel_nominal`), the secretary, or the agent of the voter's salle (R13, R4).",
-    "`RequestFloor`, `RequestSecretBallot`, `DeclareWithdrawal`: a councillor for self only (the core compares "
+    "`RequestFloor`, `RequestSecretBallot`, `WithdrawSecretBallotRequest`, `DeclareWithdrawal`: a councillor for self only (the core compares "
     "the member ids).",
     "`WithdrawFloorRequest`: a councillor withdraws their own request; the president or a moderator may drop any.",
     "`EndFloor`: the president or a moderator ends any turn; the councillor who has the floor ends their own.",

@@ -333,6 +333,8 @@ def describe_event(ev: dict[str, Any], names: Names, *, secret: bool = False) ->
             return f"{mem(d.get('member_id'))} se retire pour le point {item(d.get('item_id'))} (intérêt personnel)"
         case "SecretBallotRequested":
             return f"{mem(d.get('member_id'))} demande le scrutin secret sur {item(d.get('item_id'))} (R15)"
+        case "SecretBallotRequestWithdrawn":
+            return f"{mem(d.get('member_id'))} retire sa demande de scrutin secret sur {item(d.get('item_id'))} (R15)"
         case "ItemPostponed":
             return f"Point {item(d.get('item_id'))} : {d.get('mention') or 'reporté'} ({d.get('rule')})"
         case "PublicAppointmentDecided":

@@ -45,6 +45,7 @@ from deliberation.commands import (
     Suspend,
     WithdrawAmendment,
     WithdrawItem,
+    WithdrawSecretBallotRequest,
 )
 from deliberation.demo import demo_seance
 from deliberation.events import Event
@@ -105,6 +106,7 @@ step = st.one_of(
     st.tuples(st.just(CastBallot), st.tuples(item, member, st.sampled_from(CHOICES), st.none()), st.none()),
     st.tuples(st.just(CloseVote), st.tuples(item), st.just(PRESIDENT)),
     st.tuples(st.just(RequestSecretBallot), st.tuples(item, member), st.none()),
+    st.tuples(st.just(WithdrawSecretBallotRequest), st.tuples(item, member), st.none()),
     st.tuples(st.just(DeclareWithdrawal), st.tuples(item, member), st.none()),
     st.tuples(st.just(DeclareSuppleance), st.tuples(st.just("m17"), st.just("courriel")), st.just(PRESIDENT)),
     st.tuples(st.just(DeclareSuppleance), st.tuples(st.just("m17"), st.just("courriel"), salle), salle.map(agent)),

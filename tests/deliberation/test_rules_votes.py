@@ -23,6 +23,7 @@ from deliberation.commands import (
     RecordProxy,
     RegisterCandidacy,
     RequestSecretBallot,
+    WithdrawSecretBallotRequest,
 )
 from deliberation.demo import demo_config, demo_council, demo_seance
 from deliberation.seance import POSTPONED_MENTION, Seance
@@ -209,6 +210,36 @@ def test_R15_secret_ballot_request_refused_twice_or_from_absent_or_for_other():
     refused(s, RequestSecretBallot(clock(), "marche-collecte", "m06"), councillor("m06"), "R15")
     refused(s, RequestSecretBallot(clock(), "marche-collecte", "m12"), councillor("m12"), "R15")
     refused(s, RequestSecretBallot(clock(), "marche-collecte", "m07"), councillor("m06"), "ROLE")
+
+
+def test_R15_a_secret_ballot_request_is_withdrawn_until_one_third_have_asked():
+    clock = Clock()
+    s = opened(clock)  # 10 present: 4 requests needed
+    for m in ("m06", "m07", "m08"):
+        ok(s, RequestSecretBallot(clock(), NOMINATION, m), councillor(m))
+    events = ok(s, WithdrawSecretBallotRequest(clock(), NOMINATION, "m07"), councillor("m07"))
+    assert [e.type for e in events] == ["SecretBallotRequestWithdrawn"]
+    assert [r["member"] for r in s.state.item(NOMINATION)["secret_requests"]] == ["m06", "m08"]
+    # the withdrawn request no longer counts: a fourth request is the third standing one
+    assert [e.type for e in ok(s, RequestSecretBallot(clock(), NOMINATION, "m10"), councillor("m10"))] == [
+        "SecretBallotRequested"
+    ]
+    assert s.state.item(NOMINATION)["status"] == "pending"
+    # asked again, it counts again: one third, the item is postponed and nothing can be withdrawn
+    events = ok(s, RequestSecretBallot(clock(), NOMINATION, "m07"), councillor("m07"))
+    assert [e.type for e in events] == ["SecretBallotRequested", "ItemPostponed"]
+    refused(s, WithdrawSecretBallotRequest(clock(), NOMINATION, "m06"), councillor("m06"), "R15")
+    assert s.state.item(NOMINATION)["status"] == "postponed"
+
+
+def test_R15_a_secret_ballot_request_is_withdrawn_only_by_its_author_once():
+    clock = Clock()
+    s = opened(clock)
+    refused(s, WithdrawSecretBallotRequest(clock(), "marche-collecte", "m06"), councillor("m06"), "R15")
+    ok(s, RequestSecretBallot(clock(), "marche-collecte", "m06"), councillor("m06"))
+    refused(s, WithdrawSecretBallotRequest(clock(), "marche-collecte", "m06"), councillor("m07"), "ROLE")
+    ok(s, WithdrawSecretBallotRequest(clock(), "marche-collecte", "m06"), councillor("m06"))
+    refused(s, WithdrawSecretBallotRequest(clock(), "marche-collecte", "m06"), councillor("m06"), "R15")
 
 
 def test_R15_secret_ballot_request_during_open_vote_cancels_it():

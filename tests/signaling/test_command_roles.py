@@ -37,6 +37,7 @@ SAMPLES = {
     "CloseSitting": {},
     "DeclareWithdrawal": {"item_id": "pv-precedent", "member_id": "m07"},
     "RequestSecretBallot": {"item_id": "pv-precedent", "member_id": "m07"},
+    "WithdrawSecretBallotRequest": {"item_id": "pv-precedent", "member_id": "m07"},
     "DecideAppointmentBallot": {"item_id": "commission-environnement", "unanimous_for_public": True},
     "OpenVote": {"item_id": "pv-precedent"},
     "CastBallot": {"item_id": "pv-precedent", "voter_id": "m07", "choice": "pour"},
