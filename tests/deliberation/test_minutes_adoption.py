@@ -167,7 +167,9 @@ def test_adopted_pv_signed_as_pdfa_and_checked_offline_against_the_journal(tmp_p
         certificate = certificate_html(adoption, head, "Hélène Marchand", "Sophie Garnier", "ab:cd")
         pdf = signed_pdf(text, adoption, certificate)
         signed = RecordMinutesSigned(clock(), "approbation-pv", hashlib.sha256(pdf).hexdigest())
-        _through(journal, s, [(signed, ADMIN), (CloseSitting(clock()), PRESIDENT)])
+        _through(journal, s, [(signed, ADMIN)])
+        refused(s, RecordMinutesSigned(clock(), "approbation-pv", "b" * 64), ADMIN, "R22")  # signed once
+        _through(journal, s, [(CloseSitting(clock()), PRESIDENT)])
 
     doc = pikepdf.open(io.BytesIO(pdf))
     with doc.open_metadata() as meta:

@@ -136,6 +136,8 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     assert option, "the approval item of the next sitting is offered, preselected"
     r = await post(admin, PV + "/signer", PV)
     assert r.status == 409 and "rien à signer" in html.unescape(await r.text())
+    r = await post(admin, PV + "/arreter", PV, approbation="demo/pv-precedent")  # not a later sitting
+    assert r.status == 400 and "Choisissez le point" in html.unescape(await r.text())
     assert (await post(admin, PV + "/arreter", PV, approbation=option.group(1))).status == 303
     r = await post(admin, PV + "/texte", PV, item="marche-collecte", text="Changé après coup.")
     assert r.status == 409 and "ne change plus" in html.unescape(await r.text())
@@ -166,6 +168,10 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     r = await admin.get(PV + ".pdf")
     assert r.status == 200 and r.content_type == "application/pdf"
     pdf = await r.read()
+    r = await post(admin, PV + "/signer", PV)  # a second click: refused, the signed file unchanged
+    assert r.status == 409 and "déjà signé" in html.unescape(await r.text())
+    assert (await (await admin.get(PV + ".pdf")).read()) == pdf
+    assert [p.name for p in (tmp_path / "sittings" / "demo").glob("*.tmp")] == []
     doc = pikepdf.open(io.BytesIO(pdf))
     with doc.open_metadata() as meta:
         assert meta.pdfa_status == "3B"

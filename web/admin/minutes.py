@@ -202,7 +202,9 @@ async def submit(request: web.Request) -> web.StreamResponse:
         if store.minutes_link(council.id, sitting_id) is not None:
             return await _refused(request, "Le procès-verbal est déjà soumis à l'approbation du conseil.")
         service = request.app[SITTINGS].get(approving_id)
-        if service is None or service.seance is None:
+        approving = store.sitting(council.id, approving_id) if approving_id else None
+        pv_day = record.seance.config.scheduled_at
+        if service is None or service.seance is None or approving is None or approving.scheduled_at <= pv_day:
             return await _refused(
                 request,
                 "Choisissez le point « Approbation du procès-verbal » d'une séance convoquée et servie par ce serveur.",
@@ -249,15 +251,18 @@ async def sign(request: web.Request) -> web.StreamResponse:
     )
     pdf = await asyncio.to_thread(signed_pdf, link.html, adoption, certificate)
     digest = hashlib.sha256(pdf).hexdigest()
+    # written first under a name of its own, renamed once journaled: a second click, refused
+    # by the core (R22: already signed), never replaces the file the journal records
+    path = signed_pdf_path(data_dir, sitting_id)
+    pending = path.with_name(f"{path.stem}.{digest[:16]}.pdf.tmp")
+    pending.write_bytes(pdf)
     result = await service.command(
         ADMIN, {"type": RecordMinutesSigned.__name__, "item_id": link.item_id, "pdf_sha256": digest}
     )
     if isinstance(result, Refusal):
+        pending.unlink(missing_ok=True)
         return await _refused(request, result.message)
-    path = signed_pdf_path(data_dir, sitting_id)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(pdf)
-    tmp.replace(path)
+    pending.replace(path)
     raise web.HTTPSeeOther(f"/admin/seances/{sitting_id}/proces-verbal#signature")
 
 
