@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install install-test system-deps clean constraints
+.PHONY: demo test lint install install-test system-deps clean constraints screenshots
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
@@ -75,6 +75,10 @@ lint: install-test
 
 test: system-deps install-test node_modules/axe-core/axe.min.js lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The README's screenshots, from a real sitting in Chromium (tests/browser/test_readme_screenshots.py).
+screenshots: install-test node_modules/axe-core/axe.min.js
+	SEANCE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(VENV)/bin/python -m pytest -q -p no:randomly tests/browser/test_readme_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -196,7 +196,7 @@ class Harness:
         peer = Peer(self.router, peer_id, "salle", HealthMonitor(self.router.config.health))
         self.router.monitors[peer_id] = peer.health
         peer.health.connect()
-        self.router.peers[peer_id] = peer
+        self.router.register_peer(peer)
         with aiortc_hooks.owned_by(peer):
             # SfuIceGatherer bounds aioice's queue (and would gather on our addresses)
             ice = RTCIceTransport(aiortc_hooks.SfuIceGatherer(iceServers=[]))
@@ -242,7 +242,7 @@ class Harness:
                 side.peer.slots.append(slot)
                 await sender.send(self.send_parameters(kind, sender._ssrc))
                 side.senders[slot] = sender
-        self.router._reassign()
+        self.router.reassign()
         return self
 
     @staticmethod
@@ -339,7 +339,7 @@ class Harness:
             await asyncio.sleep(0)
 
     def consumer(self, i: int, slot: str) -> Any:
-        return self.subscribers[i].senders[slot]._seance_handler
+        return self.subscribers[i].senders[slot].seance_handler
 
     def clear(self) -> None:
         for side in [self.publisher, *self.subscribers]:

@@ -25,6 +25,23 @@ METHODS = ("electronique", "appel_nominal")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
+#: The longest text a command's field may hold, in characters (edition 3 of the rules,
+#: issue 12 point 6: a 60 KB objection was journaled): the fields people type (a title, a
+#: person's name, a document's reference, a reason, an amendment's text) and those the
+#: server writes (figures measured, a recording's label). Any other text field (an
+#: identifier, a choice among values) holds at most :data:`DEFAULT_TEXT_LIMIT`.
+TEXT_LIMITS: dict[str, int] = {
+    "title": 300,
+    "body_name": 200,
+    "document_ref": 200,
+    "person": 200,
+    "reason": 500,
+    "label": 300,
+    "figures": 1000,
+    "text": 2000,
+}
+DEFAULT_TEXT_LIMIT = 200
+
 
 @dataclass(frozen=True)
 class Command:
@@ -64,6 +81,17 @@ class Command:
         return self._validate_more()
 
     def _validate_more(self) -> Refusal | None:
+        return None
+
+    def too_long(self) -> Refusal | None:
+        """The first text field longer than its bound (:data:`TEXT_LIMITS`), refused; None
+        when every text fits. Applied from edition 3 of the rules (``Seance.decide``), so
+        that journals of earlier editions keep verifying as they were decided."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            limit = TEXT_LIMITS.get(f.name, DEFAULT_TEXT_LIMIT)
+            if isinstance(value, str) and len(value) > limit:
+                return Refusal(SCHEMA, f"Champ « {f.name} » : {limit} caractères au plus.", f.name)
         return None
 
 

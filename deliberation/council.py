@@ -36,8 +36,11 @@ from .french import agreed, de
 
 #: The edition of the decision rules a sitting is convened under (:class:`SittingConfig`):
 #: 1 for journals written before nominations, amendments and withdrawn items (their
-#: genesis has no ``rules_version``), 2 since (issue 13).
-RULES_VERSION = 2
+#: genesis has no ``rules_version``), 2 for those of issue 13, 3 since issue 12 point 6
+#: (text fields bounded, a repeated objection records nothing).
+RULES_VERSION = 3
+#: Every edition a journal may name; a verifier re-decides each under its own.
+RULES_EDITIONS = (1, 2, 3)
 
 
 class CompositionError(ValueError):
@@ -387,7 +390,7 @@ class SittingConfig:
     reconvened_from: Reconvocation | None = None
 
     def __post_init__(self) -> None:
-        if self.rules_version not in (1, RULES_VERSION):
+        if self.rules_version not in RULES_EDITIONS:
             raise CompositionError("SCHEMA", f"Édition des règles inconnue : {self.rules_version}.")
         if self.rules_version >= 2 and self.reconvened_after is not None:
             raise CompositionError(

@@ -84,6 +84,8 @@ class Seance:
         if not isinstance(command, Command):
             return Refusal(SCHEMA, "Commande inconnue.", "type")
         invalid = command.validate()
+        if invalid is None and self.rules_version >= 3:
+            invalid = command.too_long()
         if invalid is not None:
             return invalid
         if self.state.status == "closed":
@@ -201,7 +203,10 @@ def _r7_silent(s: Seance) -> Refusal | None:
 
 def _r2_stream(s: Seance) -> Refusal | None:
     if s.state.teleconference and not s.state.public_stream_up:
-        return Refusal("R2", "R2 — la retransmission publique en direct sur le site internet n'est pas active.")
+        return Refusal(
+            "R2",
+            "R2 — la retransmission publique sur le site internet n'est pas prête : aucune salle ne transmet encore.",
+        )
     return None
 
 
@@ -506,6 +511,8 @@ def _objection(s: Seance, c: ObjectToBroadcast, actor: Actor) -> Decision:
         return r
     if not c.person.strip():
         return Refusal(SCHEMA, "Champ « person » : nom de la personne attendu.", "person")
+    if s.rules_version >= 3 and (c.person in s.state.broadcast_objections.get(c.salle_id, [])) == c.objecting:
+        return []  # edition 3: the same objection again (or a withdrawal of none) records nothing
     return [_ev(c, "BroadcastObjection", salle_id=c.salle_id, person=c.person, objecting=c.objecting)]
 
 
@@ -1351,7 +1358,14 @@ def _grant_floor(s: Seance, c: GrantFloor, actor: Actor) -> Decision:
 
 
 def _end_floor(s: Seance, c: EndFloor, actor: Actor) -> Decision:
-    if (r := _chair(s, actor, "reprendre la parole")) is not None:
+    """The chair ends a turn, or the councillor who has the floor ends their own (« Terminer »)."""
+    speaker = s.state.speaker["member"] if s.state.speaker is not None else None
+    own = (
+        speaker is not None
+        and actor.role in (Role.COUNCILLOR, Role.SECRETARY, Role.PRESIDENT)
+        and actor.member_id == speaker
+    )
+    if not own and (r := _chair(s, actor, "reprendre la parole")) is not None:
         return r
     if s.state.speaker is None:
         return Refusal(UNKNOWN, "Personne n'a la parole.")

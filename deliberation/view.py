@@ -33,6 +33,13 @@ def _person(seance: Seance, member_id: str | None) -> dict[str, str] | None:
     return {"id": member_id, "name": seance.name(member_id)}
 
 
+def _salle_of(seance: Seance, member_id: str) -> dict[str, str | None]:
+    """``{salle, salle_name}``: where a member present is checked in (R1), else both None."""
+    salle_id = seance.state.presence.get(member_id)
+    salle = seance.council.salle(salle_id) if salle_id else None
+    return {"salle": salle_id, "salle_name": salle.name if salle else None}
+
+
 def _name(seance: Seance, member_id: str | None) -> str | None:
     return None if member_id is None else seance.name(member_id)
 
@@ -287,12 +294,43 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
         },
         "opening": _opening(seance),
         "agenda": agenda,
+        # R9 (L.2121-20): proxies that ended during the sitting (the giver arrived, or revoked):
+        # the holder's and the agents' screens say so, the holder then votes for themself only
+        "proxies_ended": [
+            {
+                "giver": p["giver"],
+                "giver_name": name(p["giver"]),
+                "holder": p["holder"],
+                "holder_name": name(p["holder"]),
+                "at": p["ended_at"],
+                "reason": p["ended_reason"],
+                "giver_salle": st.presence.get(p["giver"]),
+                "holder_salle": st.presence.get(p["holder"]),
+            }
+            for p in st.proxy_log
+            if p["ended_at"] is not None
+        ],
         "current_item": st.current_item,
         "vote": _vote(seance),
         "floor": {
-            "speaker": _person(seance, st.speaker["member"]) if st.speaker else None,
+            # each with the salle they speak from: the chair sees where the request comes from,
+            # and the speaker's salle goes on the public picture (issue 15, point 2)
+            "speaker": {
+                "id": st.speaker["member"],
+                "name": seance.name(st.speaker["member"]),
+                **_salle_of(seance, st.speaker["member"]),
+                "since": st.speaker["since"],
+            }
+            if st.speaker
+            else None,
             "queue": [
-                {"id": r["member"], "name": seance.name(r["member"]), "since": r["since"]} for r in st.floor_queue
+                {
+                    "id": r["member"],
+                    "name": seance.name(r["member"]),
+                    "since": r["since"],
+                    **_salle_of(seance, r["member"]),
+                }
+                for r in st.floor_queue
             ],
         },
         "journal": {

@@ -13,16 +13,18 @@
   the Router derives the REMB it sends each publisher (the highest any subscriber of its
   picture could take, instead of a fixed maximum).
 
-Only one encoding per salle exists today (no simulcast yet): a producer has one layer,
-so a slot is either forwarded whole or paused, and the publisher is asked to fit the
-best-served subscriber. docs/media.md ("Adaptation wired") gives the figures and why.
+A simulcast track (:mod:`sfu.simulcast`) offers its active layers with their measured
+rates (:func:`layers_of`), so a weak subscriber is given a smaller layer before its slot
+is paused; a track without simulcast has one layer, forwarded whole or paused.
+docs/media.md ("Adaptation wired", "Simulcast") gives the figures and why.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .bandwidth import (
     Allocation,
@@ -74,6 +76,48 @@ class SlotSource:
     salle: str | None
     bps: float
     priority: int
+    #: the source's simulcast layers as measured (empty: one layer costing ``bps``)
+    layers: tuple[Layer, ...] = ()
+    #: the largest layer worth sending to this slot (a small tile), None for no limit
+    max_spatial: int | None = None
+
+    def offered(self) -> tuple[Layer, ...]:
+        return self.layers or (Layer(0, 0, self.bps),)
+
+
+#: a layer that started (again) less than this ago is not measured yet: it costs its ceiling
+YOUNG_LAYER_S = 2.0
+
+
+def layers_of(
+    track: Any, now: float, caps: Sequence[float] = (), switched_off: Collection[int] = ()
+) -> tuple[Layer, ...]:
+    """The layers of a simulcast track (:class:`sfu.producer.Producer` with ``layers``),
+    each at its measured rate; () for a track without simulcast. ``caps``: what each
+    layer may cost (the kiosk's ``maxBitrate``), the cost of a layer that started less
+    than :data:`YOUNG_LAYER_S` ago (its rate window is still filling: measured low, it
+    would be granted to a link that cannot carry it) and of the layers ``switched_off`` at
+    the source (dynacast), offered too so that a subscriber that can carry one again asks
+    for it (switched on, forwarded once it arrives; meanwhile the largest below)."""
+    if not track.layers:
+        return ()
+    costs = {}
+    for p in track.active_layers(now):
+        bps = p.rate.bps()
+        if p.started_at is not None and now - p.started_at < YOUNG_LAYER_S and p.spatial < len(caps):
+            bps = max(bps, caps[p.spatial])
+        costs[p.spatial] = bps
+    for spatial in switched_off:
+        if spatial not in costs and 0 <= spatial < min(len(track.layers), len(caps)):
+            costs[spatial] = float(caps[spatial])
+    return tuple(Layer(spatial, 0, bps) for spatial, bps in sorted(costs.items()))
+
+
+def lowest_bps(track: Any, now: float) -> float:
+    """What the smallest picture of ``track`` costs: its smallest active layer's rate
+    (its whole rate without simulcast)."""
+    layers = layers_of(track, now)
+    return layers[0].bps if layers else track.rate.bps()
 
 
 def priority_of(salle: str | None, first: Iterable[str | None], speaker: str | None) -> int:
@@ -137,7 +181,8 @@ class SubscriberLink:
             VideoSlot(
                 s.slot,
                 s.priority,
-                None if s.salle is None else ProducerLayers(s.salle, (Layer(0, 0, s.bps),)),
+                None if s.salle is None else ProducerLayers(s.salle, s.offered()),
+                None if s.max_spatial is None else Layer(s.max_spatial, 0),
             )
             for s in slots
         ]
@@ -189,6 +234,7 @@ def affordable(link: SubscriberLink, slots: list[SlotSource]) -> Mapping[str, fl
     spent = 0.0
     for s in ordered:
         out[s.slot] = max(0.0, link.video_budget - spent)
-        if alloc is not None and alloc.slots.get(s.slot) is not None:
-            spent += s.bps
+        granted = alloc.slots.get(s.slot) if alloc is not None else None
+        if granted is not None:
+            spent += granted.bps
     return out

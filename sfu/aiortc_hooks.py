@@ -178,10 +178,10 @@ class SfuDtlsTransport(RTCDtlsTransport):
                 peer.counters.dropped["malformed"] += 1
                 return
             receiver = self._rtp_router.route_rtp(_Header(int.from_bytes(data[8:12], "big"), data[1] & 0x7F))
-            if receiver is None or receiver._seance_handler is None:
+            if receiver is None or receiver.seance_handler is None:
                 peer.counters.dropped["unroutable"] += 1
                 return
-            receiver._seance_handler.on_rtp(data, arrival_time_ms, layout)
+            receiver.seance_handler.on_rtp(data, arrival_time_ms, layout)
         except Exception as exc:  # never let it end the receive loop
             peer.hook_error("dtls.rtp", exc)
 
@@ -301,10 +301,10 @@ class SfuRtpReceiver(RTCRtpReceiver):
     def __init__(self, kind: str, transport: Any) -> None:
         super().__init__(kind, transport)
         self._seance: HookOwner | None = _owner.get()
-        self._seance_kind = kind
+        self.seance_kind = kind
         self._seance_started = False
-        self._seance_rtcp_ssrc: int | None = None
-        self._seance_handler: Any = None  # the Producer, once receive() ran
+        self.seance_rtcp_ssrc: int | None = None
+        self.seance_handler: Any = None  # the Producer, once receive() ran
         if self._seance is not None:
             # mark the decoder queue, so that a decode for this receiver is counted
             self._RTCRtpReceiver__decoder_queue._seance_counters = self._seance.counters
@@ -344,7 +344,7 @@ class SfuRtpReceiver(RTCRtpReceiver):
 
     def _set_rtcp_ssrc(self, ssrc: int) -> None:
         super()._set_rtcp_ssrc(ssrc)
-        self._seance_rtcp_ssrc = ssrc
+        self.seance_rtcp_ssrc = ssrc
 
     def _handle_disconnect(self) -> None:
         peer = self._seance
@@ -360,8 +360,8 @@ class SfuRtpReceiver(RTCRtpReceiver):
         if peer is None:
             return await super()._handle_rtcp_packet(packet)
         try:
-            if self._seance_handler is not None:
-                self._seance_handler.on_rtcp(packet)
+            if self.seance_handler is not None:
+                self.seance_handler.on_rtcp(packet)
         except Exception as exc:
             peer.hook_error("receiver.rtcp", exc)
 
@@ -381,7 +381,24 @@ class SfuRtpSender(RTCRtpSender):
         super().__init__(trackOrKind, transport)
         self._seance: HookOwner | None = _owner.get()
         self._seance_started = False
-        self._seance_handler: Any = None  # the Consumer, once send() ran
+        self.seance_handler: Any = None  # the Consumer, once send() ran
+
+    # aiortc keeps these private (checked by check_surface()): the Consumer and the
+    # Peer use them through these names, so that aiortc's stay in this module
+    @property
+    def media_ssrc(self) -> int:
+        """The SSRC aiortc gave this sender's stream (announced in the answer)."""
+        return int(self._ssrc)
+
+    @property
+    def retransmission_ssrc(self) -> int:
+        """The SSRC of its RTX stream (RFC 4588), announced with ``a=ssrc-group:FID``."""
+        return int(self._rtx_ssrc)
+
+    def name_stream(self, stream_id: str, track_id: str) -> None:
+        """The ``a=msid`` the answer gives this sender (the slot's name, for the page)."""
+        self._stream_id = stream_id
+        self._track_id = track_id
 
     async def send(self, parameters: Any) -> None:
         peer = self._seance
@@ -413,8 +430,8 @@ class SfuRtpSender(RTCRtpSender):
         if peer is None:
             return await super()._handle_rtcp_packet(packet)
         try:
-            if self._seance_handler is not None:
-                self._seance_handler.on_rtcp(packet)
+            if self.seance_handler is not None:
+                self.seance_handler.on_rtcp(packet)
         except Exception as exc:
             peer.hook_error("sender.rtcp", exc)
 

@@ -61,7 +61,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from . import aiortc_hooks
-from .producer import Producer
+from .producer import Producer, start_producer, stop_producer
 
 if TYPE_CHECKING:
     from .router import Router
@@ -122,11 +122,7 @@ class UpstreamSlot:
 
     def drop_producers(self) -> None:
         for producer in list(self.producers.values()):
-            self.producers.pop(producer.kind, None)
-            producer.close()
-            if producer.receiver._seance_handler is producer:
-                producer.receiver._seance_handler = None
-            self.router._producer_removed(self, producer)
+            stop_producer(self, producer)
 
     async def close(self) -> None:
         """Called by the Router when it removes the pseudo-salle (e.g. on close)."""
@@ -218,13 +214,10 @@ class UpstreamLink:
                 pass
         await self._teardown()
         for slot in list(self.slots.values()):
-            if self.router.peers.get(slot.peer_id) is slot:
-                del self.router.peers[slot.peer_id]
+            self.router.unregister_peer(slot)
             await slot.close()
         self.slots.clear()
-        if getattr(self.router, "upstream", None) is self:
-            self.router.upstream = None
-        self.router._reassign()
+        self.router.detach_upstream(self)
 
     # supervision -----------------------------------------------------------------------
     def start(self) -> None:
@@ -319,28 +312,13 @@ class UpstreamLink:
         slot = self.slots.get(slot_name)
         if slot is None:
             slot = self.slots[slot_name] = UpstreamSlot(self, slot_name)
-        if self.router.peers.get(slot.peer_id) is not slot:
-            self.router.peers[slot.peer_id] = slot
-        kind = receiver._seance_kind
-        old = slot.producers.pop(kind, None)
-        if old is not None:
-            old.close()
-        producer = Producer(slot, receiver, kind, parameters)  # type: ignore[arg-type]
-        receiver._seance_handler = producer
-        slot.producers[kind] = producer
-        producer.start()
-        self.router._producer_added(slot, producer)  # type: ignore[arg-type]
+        self.router.register_peer(slot)
+        start_producer(slot, receiver, parameters)
 
     def receiver_stopped(self, receiver: Any) -> None:
-        producer = receiver._seance_handler
-        if producer is None:
-            return
-        receiver._seance_handler = None
-        slot = producer.peer
-        if slot.producers.get(producer.kind) is producer:
-            del slot.producers[producer.kind]
-        producer.close()
-        self.router._producer_removed(slot, producer)
+        producer = receiver.seance_handler
+        if producer is not None:
+            stop_producer(producer.peer, producer)
 
     def sender_started(self, sender: Any, parameters: Any) -> None:
         pass  # receive only
@@ -399,14 +377,9 @@ async def connect(
     ``TimeoutError`` (the link closed) if it failed (``max_attempts``) or two
     ``retry.connect_timeout`` plus one ``retry.maximum`` passed without it; without
     ``wait`` returns at once, the link connecting and retrying in the background."""
-    if edge.closed:
-        raise RuntimeError("router closed")
-    if getattr(edge, "upstream", None) is not None:
-        raise RuntimeError("this router already has an upstream link")
     retry = retry or RetryPolicy()
     link = UpstreamLink(edge, offer_fn, relay_id, retry)
-    edge.upstream = link
-    edge._ensure_ticking()
+    edge.attach_upstream(link)  # refuses a closed router or a second link
     if registry is not None:
         registry.register(UpstreamCollector(link))
     link.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .bandwidth import AllocatorSettings, EstimatorSettings, FallbackSettings
+from .bandwidth import AllocatorSettings, DemandSettings, EstimatorSettings, FallbackSettings
 from .reception import ReceptionSettings
 
 
@@ -105,6 +105,15 @@ class RouterConfig:
     #: paused every picture of unshaped links (docs/media.md); loss alone drives it
     remb_decreases: bool = False
     min_video_bitrate: int = 150_000
+    #: the kiosk's simulcast encodings' ``maxBitrate``, smallest first (web/static/rtc.js,
+    #: SIMULCAST): a layer switched off at the source costs this when a subscriber asks for it
+    simulcast_max_bps: tuple[int, ...] = (150_000, 500_000, 1_200_000)
+    #: the largest simulcast layer sent to the president's mosaic (``connect_monitor``):
+    #: one small tile per salle, for which the middle layer (360p) is enough
+    monitor_max_layer: int = 1
+    #: uplink follows demand (sfu.bandwidth.demand): a layer nobody received for
+    #: ``off_after_s`` is switched off at the source (``on_layers``), the REMB covers the rest
+    demand: DemandSettings = field(default_factory=DemandSettings)
     #: optimistic start (two 720p slots and the voices): loss and the browser's REMB
     #: bring a small link down within seconds, whereas a low start would pause every
     #: slot of a good link until probes raised it

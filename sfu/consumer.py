@@ -8,7 +8,10 @@ header extension ids (the publisher's ``mid`` stripped), VP8 PictureID/TL0PICIDX
 A video slot switches to a new source on the new source's key frame (a PLI is sent
 to it at once), forwarding the old source until then; an audio slot switches at the
 next packet. Towards the subscriber it answers NACKs (RFC 4585 section 6.2.1) from
-the producer's packet cache, passes PLI/FIR on to the current source (which throttles
+the producer's packet cache — as RTX packets (RFC 4588) on the retransmission stream the
+answer announces when the subscriber negotiated ``rtx`` (browsers do), as Chromium
+expects them: counted apart from the media, its repairs not taken for the stream's
+own packets — passes PLI/FIR on to the current source (which throttles
 them: :meth:`sfu.producer.Producer.keyframe_wanted`; during a switch the pending
 source's key frame answers them), feeds the subscriber's health from its receiver reports, and sends
 RTCP sender reports mapped from the source's (RFC 3550 section 6.4.1) so the
@@ -48,6 +51,7 @@ from . import aiortc_hooks
 from .rtp_rewrite import (
     SequenceMapper,
     extension_key,
+    payload_end,
     payload_offset,
     translate_extensions,
     vp8_apply,
@@ -74,13 +78,22 @@ class Consumer:
         self.slot = slot
         self.kind = kind
         self.counters = peer.counters
-        self.ssrc: int = sender._ssrc
+        self.ssrc: int = sender.media_ssrc
         self.cname: str | None = parameters.rtcp.cname
         self.payload_types: dict[str, int] = {}
         for c in parameters.codecs:
             name = c.name.lower()
             if name != "rtx" and name not in self.payload_types:
                 self.payload_types[name] = c.payloadType
+        #: RTX payload type per original one (RFC 4588 section 8.6, ``apt``) the subscriber negotiated
+        self.rtx_payload_types: dict[int, int] = {}
+        for c in parameters.codecs:
+            apt = c.parameters.get("apt") if c.name.lower() == "rtx" else None
+            if isinstance(apt, int):
+                self.rtx_payload_types[apt] = c.payloadType
+        # the retransmission stream's SSRC, announced by aiortc's answer (a=ssrc-group:FID)
+        self.rtx_ssrc: int | None = sender.retransmission_ssrc if self.rtx_payload_types else None
+        self._rtx_seq = random.getrandbits(16)
         self.extensions: dict[str, int] = {e.uri: e.id for e in parameters.headerExtensions}
         clock_rate = next(
             (c.clockRate for c in parameters.codecs if c.name.lower() != "rtx"),
@@ -92,6 +105,8 @@ class Consumer:
         self.pending_since = 0.0
         self.keyframe_asked_at: float | None = None  # this subscriber's last PLI passed on
         self.paused = False  # the subscriber's budget cannot carry this slot (sfu.adaptation)
+        #: the simulcast layer its subscriber's allocation gives it (None: the largest sent)
+        self.layer: int | None = None
         self._last_highest: int | None = None  # of its receiver reports (packets expected)
         self.closed = False
         # producers translate their extension ids once per packet for all the
@@ -342,6 +357,9 @@ class Consumer:
             translate_extensions(buf, producer.extension_table(self))
             if codec.name == "vp8":
                 vp8_apply(buf, payload_offset(buf), pid_off, tl0_off)
+            rtx_pt = self.rtx_payload_types.get(pt)
+            if rtx_pt is not None and self.rtx_ssrc is not None:
+                buf = self._rtx_packet(buf, rtx_pt, self.rtx_ssrc)
             try:
                 self._send_rtp(buf)
             except (ConnectionError, aiortc_hooks.SendBufferFull):
@@ -354,6 +372,18 @@ class Consumer:
             self._rtx_tokens -= 1
             self.counters.retransmitted += 1
         return sent
+
+    def _rtx_packet(self, buf: bytearray, rtx_pt: int, rtx_ssrc: int) -> bytearray:
+        """``buf`` (the packet as first sent) as an RTX packet (RFC 4588 section 4): the
+        RTX payload type, the retransmission stream's own sequence number and SSRC, the
+        original sequence number (OSN) in front of the original payload; the padding is
+        not carried over (the P bit cleared)."""
+        p, end = payload_offset(buf), payload_end(buf)
+        out = bytearray(buf[:p]) + buf[2:4] + buf[p:end]
+        out[0] &= ~0x20
+        write_header(out, rtx_pt, self._rtx_seq, int.from_bytes(buf[4:8], "big"), rtx_ssrc)
+        self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+        return out
 
     # RTCP to the subscriber ---------------------------------------------------------
     def sender_report(self) -> RtcpSrPacket | None:

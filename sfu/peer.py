@@ -23,8 +23,9 @@ from .adaptation import SubscriberLink
 from .consumer import Consumer
 from .health import HealthMonitor
 from .ice import strip_mdns_candidates
-from .producer import Producer
+from .producer import Producer, start_producer, stop_producer
 from .sdp_answer import with_opus_fec
+from .simulcast import SimulcastOffer, simulcast_offers, with_simulcast
 from .slots import SEND_AUDIO, SEND_VIDEO, layout
 
 if TYPE_CHECKING:
@@ -55,12 +56,15 @@ class Peer:
             router.config.estimator, router.config.allocator, remb_decreases=router.config.remb_decreases
         )
         self.paused_slots: frozenset[str] = frozenset()  # as last told to signaling
+        self.simulcast: dict[str, SimulcastOffer] = {}  # its offer's simulcast sections, by mid
 
     # negotiation ------------------------------------------------------------------
     async def negotiate(self, offer_sdp: str) -> str:
         if not self.ice.resolve_mdns:
             offer_sdp, self.mdns_candidates_dropped = strip_mdns_candidates(offer_sdp)
         parsed = aiortc_sdp.SessionDescription.parse(offer_sdp)
+        if self.kind == "salle":
+            self.simulcast = simulcast_offers(offer_sdp)
         # max-bundle: with aiortc 1.16's default "balanced" policy, a second m-line of
         # the same kind is bundled onto a transport that BUNDLE then discards (its
         # sender never starts). Browsers always offer BUNDLE.
@@ -71,7 +75,7 @@ class Peer:
             self._assign_transceivers(parsed)
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
-        return with_opus_fec(pc.localDescription.sdp)
+        return with_simulcast(with_opus_fec(pc.localDescription.sdp), self.simulcast)
 
     def _assign_transceivers(self, parsed: Any) -> None:
         config = self.router.config
@@ -96,8 +100,7 @@ class Peer:
             elif remote in ("recvonly", "sendrecv") and recv_slots[media.kind]:
                 slot = recv_slots[media.kind].pop(0)
                 t.direction = "sendonly"
-                t.sender._stream_id = slot
-                t.sender._track_id = f"{slot}-{self.peer_id}"
+                t.sender.name_stream(slot, f"{slot}-{self.peer_id}")
                 self.sender_slots[id(t.sender)] = slot
                 self.slots.append(slot)
             else:
@@ -106,52 +109,39 @@ class Peer:
     def _on_state(self) -> None:
         pc = self.pc
         if pc is not None and pc.connectionState in ("failed", "closed") and not self.closed:
-            self.router._peer_gone(self)
+            self.router.peer_gone(self)
 
     # HookOwner ----------------------------------------------------------------------
     def receiver_started(self, receiver: Any, parameters: Any) -> None:
         if self.kind != "salle" or self.closed:
             return
-        kind = receiver._seance_kind
-        old = self.producers.pop(kind, None)
-        if old is not None:
-            old.close()
-        producer = Producer(self, receiver, kind, parameters)
-        receiver._seance_handler = producer
-        self.producers[kind] = producer
-        producer.start()
-        self.router._producer_added(self, producer)
+        start_producer(self, receiver, parameters, simulcast=self.simulcast.get(parameters.muxId))
 
     def receiver_stopped(self, receiver: Any) -> None:
-        producer = receiver._seance_handler
-        if producer is not None:
-            receiver._seance_handler = None
-            if self.producers.get(producer.kind) is producer:
-                del self.producers[producer.kind]
-            producer.close()
-            self.router._producer_removed(self, producer)
+        if receiver.seance_handler is not None:
+            stop_producer(self, receiver.seance_handler)
 
     def sender_started(self, sender: Any, parameters: Any) -> None:
         slot = self.sender_slots.get(id(sender))
         if slot is None or self.closed:
             return
         consumer = Consumer(self, sender, slot, sender.kind, parameters)
-        sender._seance_handler = consumer
+        sender.seance_handler = consumer
         self.consumers[slot] = consumer
         consumer.start()
-        self.router._consumer_added(self, consumer)
+        self.router.consumer_added(self, consumer)
 
     def sender_stopped(self, sender: Any) -> None:
-        consumer = sender._seance_handler
+        consumer = sender.seance_handler
         if consumer is not None:
-            sender._seance_handler = None
+            sender.seance_handler = None
             if self.consumers.get(consumer.slot) is consumer:
                 del self.consumers[consumer.slot]
             consumer.close()
 
     def transport_closed(self) -> None:
         if not self.closed:
-            self.router._peer_gone(self)
+            self.router.peer_gone(self)
 
     def hook_error(self, where: str, exc: BaseException) -> None:
         self.counters.hook_errors[where] += 1
@@ -166,7 +156,7 @@ class Peer:
             consumer.close()
         for producer in list(self.producers.values()):
             producer.close()
-            self.router._producer_removed(self, producer)
+            self.router.producer_removed(self, producer)
         self.consumers.clear()
         self.producers.clear()
         if self.pc is not None:

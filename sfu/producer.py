@@ -18,7 +18,7 @@ import logging
 import random
 import struct
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -43,12 +43,58 @@ from .rtp_rewrite import (
     vp8_descriptor,
     vp8_descriptor_fits,
 )
+from .simulcast import SimulcastOffer, rid_of
 
 if TYPE_CHECKING:
     from .consumer import Consumer
-    from .peer import Peer
+    from .metrics import SfuCounters
+    from .router import Router
 
 logger = logging.getLogger(__name__)
+
+
+class ProducerOwner(Protocol):
+    """What a Producer needs of the salle that publishes it: a browser's
+    :class:`sfu.peer.Peer`, or a cascade edge's :class:`sfu.cascade.UpstreamSlot`."""
+
+    router: Router
+    peer_id: str
+    salle_id: str | None
+    counters: SfuCounters
+    health: Any
+    producers: dict[str, Producer]
+
+    def hook_error(self, where: str, exc: BaseException) -> None: ...
+
+
+def start_producer(
+    owner: ProducerOwner, receiver: Any, parameters: Any, simulcast: SimulcastOffer | None = None
+) -> Producer:
+    """The Producer of ``receiver`` (an :class:`sfu.aiortc_hooks.SfuRtpReceiver` whose
+    ``receive()`` ran; its simulcast layers if the kiosk offered them) for ``owner``: it replaces the owner's previous one of that kind,
+    takes the receiver's packets, and is announced to the Router."""
+    kind = receiver.seance_kind
+    old = owner.producers.pop(kind, None)
+    if old is not None:
+        old.close()
+    producer = Producer(owner, receiver, kind, parameters, simulcast=simulcast)
+    receiver.seance_handler = producer
+    owner.producers[kind] = producer
+    producer.start()
+    owner.router.producer_added(owner, producer)
+    return producer
+
+
+def stop_producer(owner: ProducerOwner, producer: Producer) -> None:
+    """``producer`` ends (its receiver stopped, or its owner goes): it no longer takes
+    the receiver's packets, the owner forgets it, the Router is told."""
+    if producer.receiver.seance_handler is producer:
+        producer.receiver.seance_handler = None
+    if owner.producers.get(producer.kind) is producer:
+        del owner.producers[producer.kind]
+    producer.close()
+    owner.router.producer_removed(owner, producer)
+
 
 _SEQ_TS_SSRC = struct.Struct("!HII")
 
@@ -63,8 +109,24 @@ class Codec:
 
 
 class Producer:
-    def __init__(self, peer: Peer, receiver: Any, kind: str, parameters: Any) -> None:
+    def __init__(
+        self,
+        peer: ProducerOwner,
+        receiver: Any,
+        kind: str,
+        parameters: Any,
+        simulcast: SimulcastOffer | None = None,
+        track: Producer | None = None,
+        rid: str | None = None,
+        spatial: int = 0,
+    ) -> None:
         self.peer = peer
+        #: the salle's track this producer is a simulcast layer of (itself when it is the track)
+        self.track: Producer = track if track is not None else self
+        self.rid = rid
+        self.spatial = spatial  #: 0: the smallest picture
+        self.arrived_at: float | None = None  # its last packet (an active layer)
+        self.started_at: float | None = None  # its first packet after a second without any
         self.router = peer.router
         self.receiver = receiver
         self.kind = kind
@@ -115,6 +177,18 @@ class Producer:
         self._clock_rate = next(iter(self.codecs.values())).clock_rate if self.codecs else 90000
         self._rtcp_task: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
+        # simulcast (sfu.simulcast): the track holds one Producer per layer, smallest first,
+        # and hands each packet to its layer by SSRC, learned from the rid extensions
+        self.simulcast = simulcast if kind == "video" and track is None else None
+        self.layers: tuple[Producer, ...] = ()
+        self._by_ssrc: dict[int, Producer] = {}
+        self._rtx_ssrcs: set[int] = set()
+        if self.simulcast is not None:
+            self.ssrc = None
+            self.layers = tuple(
+                Producer(peer, receiver, kind, parameters, track=self, rid=r, spatial=i)
+                for i, r in enumerate(self.simulcast.rids)
+            )
 
     # lifecycle ----------------------------------------------------------------
     def start(self) -> None:
@@ -124,6 +198,8 @@ class Producer:
         self.closed = True
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
+        for layer in self.layers:
+            layer.close()
         for consumer in list(self.consumers):
             consumer.source_gone(self)
         self.consumers.clear()
@@ -146,6 +222,15 @@ class Producer:
         counters = self.counters
         if layout is None:
             layout = rtp_layout(data)
+        if self.layers and layout is not None:
+            layer = self._by_ssrc.get(int.from_bytes(data[8:12], "big"))
+            if layer is None:
+                layer = self._learn_layer(data)
+                if layer is None:
+                    counters.dropped["unknown_layer"] += 1
+                    return
+            layer.on_rtp(data, arrival_time_ms, layout)
+            return
         pt = data[1] & 0x7F if layout is not None else -1
         codec = self.codecs.get(pt)
         if layout is None or (
@@ -159,7 +244,11 @@ class Producer:
         kind = self.kind
         counters.packets_in[kind] += 1
         counters.bytes_in[kind] += len(data)
-        self.octets_in += len(data)  # per salle traffic (sfu.traffic)
+        size = len(data)
+        track = self.track
+        track.octets_in += size  # per salle traffic (sfu.traffic)
+        if track is not self:
+            track.arrived_at = now
         health = self.peer.health
         if health is not None:
             health.packet_in(now)
@@ -188,6 +277,14 @@ class Producer:
                 if 1 < gap <= 64:  # lost upstream: ask the publisher (RFC 4585 6.2.1)
                     self._nack([(self._max_seq + i) & 0xFFFF for i in range(1, gap)])
             self._update_stats(seq, ts, arrival_time_ms)
+        if track is not self:
+            # a layer's rate is what forwarding it costs: its media and repairs, not the
+            # padding probes of the publisher's bandwidth estimation (dropped above), which
+            # Chromium sends on its smallest layer's RTX stream while its estimate ramps up
+            self.octets_in += size
+            if self.arrived_at is None or now - self.arrived_at > 1.0:
+                self.started_at = now  # a layer (re)started: its rate is not measured yet
+            self.arrived_at = now
         if kind == "audio":
             if self.audio_level_id:
                 level = audio_level(data, self.audio_level_id)
@@ -196,7 +293,7 @@ class Producer:
             if self.muted:
                 counters.dropped["muted"] += 1
                 return
-        elif self.paused:
+        elif track.paused:
             counters.dropped["audio_only"] += 1
             return
         self.cache.put(seq, data, now)
@@ -219,6 +316,50 @@ class Producer:
         bodies: dict = {}
         for consumer in tuple(consumers):
             consumer.forward(self, data, codec, seq, ts, keyframe, now, vp8, bodies)
+
+    def _learn_layer(self, data: bytes) -> Producer | None:
+        """The layer of a packet from an SSRC not seen yet, by its rid extension (its
+        ``repaired-rtp-stream-id`` for an RTX packet, RFC 8852 section 3.2); the SSRC is
+        then that layer's (a publisher that restarts a layer's stream replaces it)."""
+        offer = self.simulcast
+        assert offer is not None
+        ssrc = int.from_bytes(data[8:12], "big")
+        rtx = (data[1] & 0x7F) in self.rtx_apt
+        ext_id = offer.repaired_rid_id if rtx else offer.rid_id
+        rid = rid_of(data, ext_id) if ext_id else None
+        layer = next((layer for layer in self.layers if layer.rid == rid), None)
+        if layer is None:
+            return None
+        for old in [k for k, v in self._by_ssrc.items() if v is layer and (k in self._rtx_ssrcs) == rtx]:
+            del self._by_ssrc[old]
+            self._rtx_ssrcs.discard(old)
+        self._by_ssrc[ssrc] = layer
+        if rtx:
+            self._rtx_ssrcs.add(ssrc)
+        return layer
+
+    def streams(self) -> tuple[Producer, ...]:
+        """The RTP streams of this track: its layers, or itself without simulcast."""
+        return self.layers or (self,)
+
+    def active_layers(self, now: float, within: float = 1.0) -> list[Producer]:
+        """Its layers that sent a packet within ``within`` seconds, smallest first (a
+        publisher short of uplink, or told to, stops its larger encodings)."""
+        return [p for p in self.streams() if p.arrived_at is not None and now - p.arrived_at < within]
+
+    def select(self, spatial: int | None, now: float | None = None) -> Producer:
+        """The stream to forward for a wish of layer ``spatial`` (None: the largest): the
+        largest active layer at or below it, else the smallest active one; before any
+        layer is active, the smallest (the one a browser starts with)."""
+        if not self.layers:
+            return self
+        active = self.active_layers(time.monotonic() if now is None else now)
+        if not active:
+            return self.layers[0]
+        if spatial is None:
+            return active[-1]
+        fitting = [p for p in active if p.spatial <= spatial]
+        return fitting[-1] if fitting else active[0]
 
     def extension_table(self, consumer: Consumer) -> bytes:
         """The translation of this producer's extension ids into ``consumer``'s, one
@@ -244,7 +385,7 @@ class Producer:
         return bytes(buf)
 
     def _nack(self, lost: list[int]) -> None:
-        rtcp_ssrc = self.receiver._seance_rtcp_ssrc
+        rtcp_ssrc = self.receiver.seance_rtcp_ssrc
         if rtcp_ssrc is None or self.ssrc is None:
             return
         packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
@@ -279,11 +420,16 @@ class Producer:
     def on_rtcp(self, packet: Any) -> None:
         if isinstance(packet, RtcpSrPacket):
             info = packet.sender_info
-            self.last_sr = (info.ntp_timestamp, info.rtp_timestamp, time.monotonic())
+            stream = self._by_ssrc.get(packet.ssrc, self) if self.layers else self
+            stream.last_sr = (info.ntp_timestamp, info.rtp_timestamp, time.monotonic())
 
     # RTCP to the publisher ---------------------------------------------------------
     def request_keyframe(self, force: bool = False) -> bool:
-        """Send a PLI to the publisher, at most once per configured interval."""
+        """Send a PLI to the publisher, at most once per configured interval (to every
+        layer of a simulcast track)."""
+        if self.layers:
+            sent = [layer.request_keyframe(force) for layer in self.layers]  # every layer asked
+            return any(sent)
         if self.kind != "video" or self.closed or self.ssrc is None:
             return False
         now = time.monotonic()
@@ -328,7 +474,7 @@ class Producer:
 
     def _send_pli(self, now: float) -> None:
         self._last_keyframe_request = now
-        rtcp_ssrc = self.receiver._seance_rtcp_ssrc or 0
+        rtcp_ssrc = self.receiver.seance_rtcp_ssrc or 0
         pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
         self.counters.keyframe_requests_sent += 1
         self._send_soon(bytes(pli))
@@ -381,18 +527,21 @@ class Producer:
         try:
             while not self.closed:
                 await asyncio.sleep(0.5 + random.random())
-                report = self.receiver_report()
-                rtcp_ssrc = self.receiver._seance_rtcp_ssrc
-                if report is None or rtcp_ssrc is None:
+                reports = [r for p in self.streams() if (r := p.receiver_report()) is not None]
+                rtcp_ssrc = self.receiver.seance_rtcp_ssrc
+                if not reports or rtcp_ssrc is None:
                     continue
-                data = bytes(RtcpRrPacket(ssrc=rtcp_ssrc, reports=[report]))
+                if self.layers:  # the track's uplink loss: the worst of its layers
+                    losses = [p.loss_fraction for p in self.layers if p.loss_fraction is not None]
+                    self.loss_fraction = max(losses) if losses else None
+                data = bytes(RtcpRrPacket(ssrc=rtcp_ssrc, reports=reports))
                 if self.kind == "video":
                     data += bytes(
                         RtcpPsfbPacket(
                             fmt=RTCP_PSFB_APP,
                             ssrc=rtcp_ssrc,
                             media_ssrc=0,
-                            fci=pack_remb_fci(self.remb_bps, [self.ssrc]),
+                            fci=pack_remb_fci(self.remb_bps, [r.ssrc for r in reports]),
                         )
                     )
                 await self._send_rtcp(data)

@@ -194,7 +194,7 @@ class Recorder:
                 peer = router.peers.get(salle)
                 if peer is not None and peer.kind == "salle":
                     producer = peer.producers.get(tap.kind)
-            tap.set_source(producer)
+            tap.set_source(producer.select(None) if producer is not None else None)  # its largest layer
         source = self.video.source
         now = time.monotonic()
         if source is not None and self.video_needs_keyframe and now - self.video.keyframe_asked_at >= 0.5:

@@ -10,6 +10,7 @@ Public API (docs/interfaces.md, used by signaling)::
                     on_slots=cb(peer_id, {slot: salle_id | None}), registry=registry)
     router.on_paused = cb(peer_id, [slot, ...])  # the video slots paused for that subscriber
     router.on_fallback = cb(salle_id, audio_only, reason, figures)  # automatic R3 switch
+    router.on_layers = cb(salle_id, [bool, ...])  # its simulcast encodings to keep sending
     router.report_reception(salle_id, seconds=…, video_frames=…, …)  # the kiosk's own figures
     router.slot_layout("salle" | "viewer") -> list[dict]
     answer_sdp = await router.connect_salle(salle_id, offer_sdp)
@@ -17,9 +18,11 @@ Public API (docs/interfaces.md, used by signaling)::
     answer_sdp = await router.connect_monitor(monitor_id, offer_sdp)  (every salle's picture)
     router.voice_activity() -> {"active", "speaking"}
     await router.disconnect(peer_id)
+    router.connected(peer_id) -> bool  (its ICE and DTLS completed)
     router.set_muted(salle_id, bool); router.set_audio_only(salle_id, bool)
     router.set_public_silenced(bool); router.set_public_fed(bool)  (R19; R2, R11)
     router.pin(salle_id | None); router.set_president_salle(salle_id)
+    router.set_floor_salle(salle_id | None)  (the salle of whoever has the floor)
     router.health(salle_id) -> SalleHealth
     router.stats() -> dict
     router.traffic() -> dict  (per salle octets, for sobriety: sfu.traffic)
@@ -40,8 +43,8 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from . import aiortc_hooks
-from .adaptation import SlotSource, affordable, priority_of, tested
-from .bandwidth import FallbackMachine, LinkSample, State
+from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_of, tested
+from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
 from .health import HealthMonitor, SalleHealth
@@ -67,6 +70,7 @@ logger = logging.getLogger(__name__)
 HealthCallback = Callable[[str, bool], Any]
 SlotsCallback = Callable[[str, dict[str, str | None]], Any]
 PausedCallback = Callable[[str, list[str]], Any]
+LayersCallback = Callable[[str, list[bool]], Any]
 FallbackCallback = Callable[[str, bool, str, dict], Any]
 
 
@@ -89,6 +93,11 @@ class Router:
         #: the reason and figures to journal; signaling issues the SetAudioOnly command,
         #: which comes back as set_audio_only. Without a listener it is applied here
         self.on_fallback: FallbackCallback | None = None
+        #: dynacast: which of a salle's simulcast encodings to keep sending (smallest first),
+        #: when it changes; signaling tells the kiosk, which sets ``active`` on each encoding
+        self.on_layers: LayersCallback | None = None
+        self.uplink = UplinkDemand(self.config.demand)
+        self.layers_sent: dict[str, list[bool]] = {}  # per salle, as last told to signaling
         self.receptions: dict[str, Reception] = {}  # per salle: what it receives, by quality
         self.fallbacks: dict[str, FallbackMachine] = {}  # per salle: the automatic R3 switch
         self.auto_audio_only: set[str] = set()  # switched by the fallback (not by an agent)
@@ -107,6 +116,7 @@ class Router:
         self.no_broadcast: frozenset[str] = frozenset()  # R20
         self.pinned: str | None = None
         self.president_salle: str | None = None
+        self.floor_salle: str | None = None  # the salle of whoever has the floor
         self.closed = False
         self._tick_task: asyncio.Task | None = None
         self._locks: dict[str, asyncio.Lock] = {}
@@ -156,6 +166,12 @@ class Router:
         peer = self.peers.get(peer_id)
         if peer is not None:
             await self._remove(peer)
+
+    def connected(self, peer_id: str) -> bool:
+        """Whether the peer's ICE and DTLS completed (RFC 8445 § 8, RFC 8827 § 6.5: its
+        connection is ``connected``); False for a peer still connecting, or unknown."""
+        peer = self.peers.get(peer_id)
+        return peer is not None and peer.pc is not None and peer.pc.connectionState == "connected"
 
     def set_muted(self, salle_id: str, muted: bool) -> None:
         """Server-side mute: the salle's audio is dropped here, whatever its kiosk does."""
@@ -209,6 +225,13 @@ class Router:
     def set_president_salle(self, salle_id: str | None) -> None:
         self.president_salle = salle_id
         self._reassign()
+
+    def set_floor_salle(self, salle_id: str | None) -> None:
+        """The salle of the councillor the chair gave the floor to: it goes on the public
+        programme (unless a salle is pinned) and into every kiosk's slots."""
+        if salle_id != self.floor_salle:
+            self.floor_salle = salle_id
+            self._reassign()
 
     def start_recording(self, sink: Any, **options: Any) -> Any:
         """R5: record the public programme into ``sink`` (see :mod:`sfu.recorder`)."""
@@ -313,32 +336,68 @@ class Router:
         if self._background:
             await asyncio.wait(list(self._background), timeout=5.0)
 
-    # --- hooks from peers ---------------------------------------------------------------
+    # --- hooks from peers (sfu.peer.Peer, sfu.cascade.UpstreamSlot) ---------------------
     def observe_level(self, salle_id: str, level: int, now: float) -> None:
         self.speaker.observe(salle_id, level, now)
 
-    def _producer_added(self, peer: Peer, producer: Producer) -> None:
+    def producer_added(self, peer: Peer, producer: Producer) -> None:
         self.traffic_meter.producer_added(producer)
+        if producer.layers and peer.salle_id is not None:
+            self.layers_sent.pop(peer.salle_id, None)  # a new connection sends every encoding
         if producer.kind == "audio":
             producer.muted = peer.salle_id in self.muted
         else:
             producer.paused = peer.salle_id in self.audio_only
         self._reassign()
 
-    def _producer_removed(self, peer: Peer, producer: Producer) -> None:
+    def producer_removed(self, peer: Peer, producer: Producer) -> None:
         if not self.closed:
             self._reassign()
 
-    def _consumer_added(self, peer: Peer, consumer: Consumer) -> None:
+    def consumer_added(self, peer: Peer, consumer: Consumer) -> None:
         self.traffic_meter.consumer_added(consumer)
         self._apply(peer, consumer)
 
-    def _peer_gone(self, peer: Peer) -> None:
+    def peer_gone(self, peer: Peer) -> None:
         """The peer's connection failed or was closed by the browser."""
         if self.peers.get(peer.peer_id) is peer and not self.closed:
             task = asyncio.get_running_loop().create_task(self._remove(peer))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    # --- peers built outside connect_* (a cascade's pseudo-salles, the fuzz harness) -----
+    def register_peer(self, peer: Any) -> None:
+        """Count ``peer`` among this Router's peers under its ``peer_id`` (its producers
+        and consumers then announce themselves through the hooks above)."""
+        if self.peers.get(peer.peer_id) is not peer:
+            self.peers[peer.peer_id] = peer
+
+    def unregister_peer(self, peer: Any) -> None:
+        """Forget ``peer`` if it is still the one registered under its id."""
+        if self.peers.get(peer.peer_id) is peer:
+            del self.peers[peer.peer_id]
+
+    def reassign(self) -> None:
+        """Assign every subscriber's slots again from the current state (after peers
+        were registered or unregistered from outside)."""
+        self._reassign()
+
+    # --- cascading (sfu.cascade) ------------------------------------------------------------
+    def attach_upstream(self, link: Any) -> None:
+        """Make ``link`` (a :class:`sfu.cascade.UpstreamLink`) this edge's one upstream
+        link; the Router ticks from now on (the link's slots are adapted like salles)."""
+        if self.closed:
+            raise RuntimeError("router closed")
+        if self.upstream is not None:
+            raise RuntimeError("this router already has an upstream link")
+        self.upstream = link
+        self._ensure_ticking()
+
+    def detach_upstream(self, link: Any) -> None:
+        """``link`` closed for good (its pseudo-salles unregistered): viewers reassigned."""
+        if self.upstream is link:
+            self.upstream = None
+        self._reassign()
 
     # --- internals ------------------------------------------------------------------------
     async def _connect(self, peer_id: str, kind: str, offer_sdp: str, monitor: HealthMonitor | None) -> str:
@@ -409,6 +468,7 @@ class Router:
         if self.config.adaptation and now - self._adapted_at >= self.config.adapt_interval:
             self._adapted_at = now
             self.adapt(now)
+        self._select_layers(now)
         retry = self.config.keyframe_retry_interval
         for peer in self.peers.values():
             for consumer in peer.consumers.values():
@@ -424,9 +484,12 @@ class Router:
         for peer in self.peers.values():
             for producer in peer.producers.values():
                 producer.rate.sample(now, producer.octets_in)
+                for layer in producer.layers:
+                    layer.rate.sample(now, layer.octets_in)
         first = (self.pinned, self.president_salle)
         speaker = self.speaker.active
         wanted: dict[int, float] = {}  # id(producer) -> the most a subscriber could take of it
+        received: list[tuple[str, Layer | None]] = []  # (salle, layer) per consumer of a simulcast track
         for _, peer in self._subscribers():
             slots: list[SlotSource] = []
             audio_bps = 0.0
@@ -441,7 +504,14 @@ class Router:
                 else:
                     salle = source.salle_id
                     slots.append(
-                        SlotSource(consumer.slot, salle, source.rate.bps(), priority_of(salle, first, speaker))
+                        SlotSource(
+                            consumer.slot,
+                            salle,
+                            source.rate.bps(),
+                            priority_of(salle, first, speaker),
+                            layers_of(source.track, now, self.config.simulcast_max_bps, self._switched_off(salle)),
+                            self.config.monitor_max_layer if peer.kind == "monitor" else None,
+                        )
                     )
             machine = self.fallbacks.get(peer.salle_id) if peer.kind == "salle" else None
             floor = machine.probe_bps if machine is not None else 0.0
@@ -451,24 +521,71 @@ class Router:
             for consumer in peer.consumers.values():
                 if consumer.kind == "video":
                     consumer.set_paused(consumer.slot in allocation.paused)
+                    granted = allocation.slots.get(consumer.slot)
+                    consumer.layer = granted.spatial if granted is not None else 0  # resumes on the smallest
+                    source = consumer.pending or consumer.source
+                    if source is not None and source.track.layers:
+                        received.append((source.salle_id, granted))
             for slot, bps in affordable(peer.downlink, slots).items():
                 source = peer.consumers[slot].pending or peer.consumers[slot].source
                 if source is not None:
-                    wanted[id(source)] = max(wanted.get(id(source), 0.0), bps)
+                    wanted[id(source.track)] = max(wanted.get(id(source.track), 0.0), bps)
             if peer.downlink.paused != peer.paused_slots:
                 peer.paused_slots = peer.downlink.paused
                 self._emit_paused(peer.peer_id, sorted(peer.paused_slots))
         cfg = self.config
         recorded = self.recorder.video.source if self.recorder is not None else None
+        if recorded is not None:
+            recorded = recorded.track
+            if recorded.layers:  # the recording keeps the programme's largest picture
+                received.append((recorded.salle_id, Layer(len(recorded.layers) - 1)))
+        self._uplink_demand(now, received)
         for peer in self.peers.values():
             producer = peer.producers.get("video")
-            if producer is None:
+            if producer is None or producer.layers:
                 continue
             want = wanted.get(id(producer))
             if producer is recorded or want is None:
                 producer.remb_bps = cfg.max_video_bitrate  # the recording, or nobody to fit
             else:
                 producer.remb_bps = int(min(max(want, cfg.min_video_bitrate), cfg.max_video_bitrate))
+
+    def _switched_off(self, salle: str) -> list[int]:
+        """The layers of ``salle`` switched off at the source (dynacast)."""
+        return [i for i, on in enumerate(self.layers_sent.get(salle, ())) if not on]
+
+    def _uplink_demand(self, now: float, received: list[tuple[str, Layer | None]]) -> None:
+        """Uplink follows demand (issue 11, point 3; LiveKit's dynacast): each simulcast
+        publisher's REMB covers the encodings some subscriber received lately, and one
+        nobody received for ``demand.off_after_s`` is switched off at the source."""
+        caps = dict(enumerate(self.config.simulcast_max_bps))
+        tracks = {
+            peer.salle_id: producer
+            for peer in self.peers.values()
+            if peer.salle_id is not None and (producer := peer.producers.get("video")) is not None and producer.layers
+        }
+        producers = {
+            salle: ProducerLayers(
+                salle,
+                layers_of(track, now, self.config.simulcast_max_bps, self._switched_off(salle)),
+                max_bps={i: float(bps) for i, bps in caps.items() if i < len(track.layers)},
+            )
+            for salle, track in tracks.items()
+        }
+        for salle, demand in self.uplink.update(now, producers, received).items():
+            track = tracks[salle]
+            track.remb_bps = int(demand.remb_bps)
+            active = [demand.active.get(i, True) for i in range(len(track.layers))]
+            if active != self.layers_sent.get(salle, [True] * len(active)):
+                self.layers_sent[salle] = active
+                logger.info("salle %s simulcast layers on: %s", salle, active)
+                if self.on_layers is not None:
+                    try:
+                        self.on_layers(salle, list(active))
+                    except Exception:
+                        logger.exception("on_layers callback failed")
+        for salle in set(self.layers_sent) - set(tracks):
+            del self.layers_sent[salle]
 
     def _judge_salle(self, now: float, peer: Peer, audio_bps: float, slots: list[SlotSource]) -> None:
         """A salle's reception by quality (R7, R17) and its automatic audio fallback (R3)."""
@@ -488,7 +605,7 @@ class Router:
         if salle in self.audio_only and salle not in self.auto_audio_only:
             return  # switched by its agent: theirs to undo
         others = [
-            p.producers["video"].rate.bps()
+            lowest_bps(p.producers["video"], now)
             for _, p in self._subscribers()
             if p.kind == "salle" and p.salle_id != salle and "video" in p.producers
         ]
@@ -565,6 +682,7 @@ class Router:
             president=self.president_salle,
             pinned=self.pinned,
             speaker=self.speaker.active,
+            floor=self.floor_salle,
             recency=recency,
             loudest=loudest,
             public_silenced=self.public_silenced or not self.public_fed,
@@ -606,7 +724,20 @@ class Router:
             source_peer = self._salle_peer(salle)
             if source_peer is not None:
                 producer = source_peer.producers.get(consumer.kind)
-        consumer.set_source(producer)
+        consumer.set_source(producer.select(consumer.layer) if producer is not None else None)
+
+    def _select_layers(self, now: float) -> None:
+        """Each video consumer of a simulcast track on the layer it should forward: its
+        allocation's, within what the publisher sends now (a layer that stops is left for
+        the next one down; the switch waits for that layer's key frame, Consumer.forward)."""
+        for peer in self.peers.values():
+            for consumer in peer.consumers.values():
+                current = consumer.pending or consumer.source
+                if consumer.kind != "video" or current is None or current.track is current:
+                    continue
+                wanted = current.track.select(consumer.layer, now)
+                if wanted is not current:
+                    consumer.set_source(wanted)
 
     def _emit_health(self, salle_id: str, transmitting: bool) -> None:
         if self.on_health is None:

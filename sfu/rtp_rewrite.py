@@ -170,6 +170,17 @@ def find_extension(data: bytes | bytearray, ext_id: int) -> int:
     return -1
 
 
+def extension_value(data: bytes | bytearray, ext_id: int) -> bytes | None:
+    """The value of header extension ``ext_id`` (RFC 8285: one-byte elements carry
+    1..16 bytes, two-byte elements 0..255), or None when absent."""
+    at = find_extension(data, ext_id)
+    if at < 0:
+        return None
+    profile = _extension_block(data)[0]
+    length = (data[at - 1] & 0x0F) + 1 if profile == ONE_BYTE_PROFILE else data[at - 1]
+    return bytes(data[at : at + length])
+
+
 def audio_level(data: bytes, ext_id: int) -> int | None:
     """RFC 6464 level (0 = 0 dBov loudest ... 127 = silence), or None when absent."""
     at = find_extension(data, ext_id)

@@ -4,7 +4,8 @@ Every salle kiosk receives a fixed set of slots, negotiated once (no SDP
 renegotiation when the speaker changes):
 
 - ``video-0``: the pinned salle, or else the president's salle;
-- ``video-1`` (and more if configured): the active speaker's salle;
+- ``video-1`` (and more if configured): the salle of whoever has the floor, then the
+  active speaker's salle;
 - ``audio-0`` .. ``audio-{N-1}``: the N loudest voices.
 
 A subscriber never receives its own salle. When the designated source is its own
@@ -14,8 +15,10 @@ sees the two others. Slots other than the strictly designated ``video-0`` are
 *sticky*: a source keeps its slot while it is still wanted, so two tiles do not swap
 when the speaker changes between two salles already shown.
 
-A public viewer receives ``programme`` (the pinned salle, else the active speaker,
-else the president's salle) and the N loudest voices.
+A public viewer receives ``programme`` (the pinned salle, else the salle of whoever
+has the floor, else the active speaker, else the president's salle) and the N loudest
+voices: giving the floor puts the speaker's salle on the public picture unless the
+president pinned one.
 
 A monitor (the president's and the moderator's mosaic) receives ``MONITOR_SLOTS`` video
 slots and no audio (they sit in a salle and hear it): every salle with a picture, sticky,
@@ -77,6 +80,8 @@ class PolicyInput:
     president: str | None = None
     pinned: str | None = None
     speaker: str | None = None
+    #: the salle of the councillor who has the floor (given by the chair), if any
+    floor: str | None = None
     recency: list[str] = field(default_factory=list)  # most recent speakers first
     loudest: list[str] = field(default_factory=list)  # loudest first
     #: R19: a sensitive passage — public viewers get silence and no image
@@ -84,39 +89,39 @@ class PolicyInput:
     #: R20: salles whose camera must not reach the public stream (objection to broadcast)
     no_broadcast: frozenset[str] = frozenset()
     #: the ordered candidate lists, the same for every subscriber (built once per
-    #: snapshot by :func:`_candidates`, so a tick is linear in the salles, not quadratic)
+    #: snapshot by :meth:`candidates`, so a tick is linear in the salles, not quadratic)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
-
-def _candidates(inp: PolicyInput) -> tuple[list[str], list[str]]:
-    """(video preference order, voice order) before excluding the subscriber itself."""
-    # a snapshot: fields are replaced, not mutated in place (the Router builds a new
-    # PolicyInput per decision); the key notices a replaced field
-    key = (
-        inp.pinned,
-        inp.president,
-        inp.speaker,
-        id(inp.recency),
-        len(inp.recency),
-        id(inp.loudest),
-        len(inp.loudest),
-        id(inp.video_sources),
-        len(inp.video_sources),
-        id(inp.audio_sources),
-        len(inp.audio_sources),
-    )
-    got = inp._cache.get(key)
-    if got is None:
-        inp._cache.clear()
-        designated = inp.pinned or inp.president
-        video = [
-            s
-            for s in _dedupe([designated, inp.speaker, *inp.recency, *sorted(inp.video_sources)])
-            if s in inp.video_sources
-        ]
-        voices = [s for s in _dedupe([*inp.loudest, *sorted(inp.audio_sources)]) if s in inp.audio_sources]
-        got = inp._cache[key] = (video, voices)
-    return got
+    def candidates(self) -> tuple[list[str], list[str]]:
+        """(video preference order, voice order) before excluding the subscriber itself."""
+        # a snapshot: fields are replaced, not mutated in place (the Router builds a new
+        # PolicyInput per decision); the key notices a replaced field
+        key = (
+            self.pinned,
+            self.president,
+            self.speaker,
+            self.floor,
+            id(self.recency),
+            len(self.recency),
+            id(self.loudest),
+            len(self.loudest),
+            id(self.video_sources),
+            len(self.video_sources),
+            id(self.audio_sources),
+            len(self.audio_sources),
+        )
+        got = self._cache.get(key)
+        if got is None:
+            self._cache.clear()
+            designated = self.pinned or self.president
+            video = [
+                s
+                for s in _dedupe([designated, self.floor, self.speaker, *self.recency, *sorted(self.video_sources)])
+                if s in self.video_sources
+            ]
+            voices = [s for s in _dedupe([*self.loudest, *sorted(self.audio_sources)]) if s in self.audio_sources]
+            got = self._cache[key] = (video, voices)
+        return got
 
 
 def _first(items: list[str], n: int, me: str) -> list[str]:
@@ -165,7 +170,7 @@ def assign_salle(
     """Slot -> salle id (or None) for the kiosk of salle ``me``."""
     vslots = [video_slot(i) for i in range(video_slots)]
     out: dict[str, str | None] = {}
-    video_order, voice_order = _candidates(inp)
+    video_order, voice_order = inp.candidates()
     if receives_video and vslots:
         designated = inp.pinned or inp.president
         # what _sticky can use: the slots' count of candidates, plus the ones shown now
@@ -184,7 +189,11 @@ def assign_salle(
 
 
 def programme_source(inp: PolicyInput) -> str | None:
-    for candidate in _dedupe([inp.pinned, inp.speaker, inp.president, *inp.recency, *sorted(inp.video_sources)]):
+    """The public picture: the pinned salle, else the floor's, else the active speaker's,
+    else the president's, else the most recent speakers'."""
+    for candidate in _dedupe(
+        [inp.pinned, inp.floor, inp.speaker, inp.president, *inp.recency, *sorted(inp.video_sources)]
+    ):
         if candidate in inp.video_sources:
             return candidate
     return None
@@ -210,5 +219,5 @@ def assign_viewer(inp: PolicyInput, previous: dict[str, str | None], audio_slots
 def assign_monitor(inp: PolicyInput, previous: dict[str, str | None]) -> dict[str, str | None]:
     """Slot -> salle id (or None) for a monitor: each salle with a picture in a slot of its
     own, kept there while it has one (a mosaic's tile does not change its picture)."""
-    video_order, _ = _candidates(inp)
+    video_order, _ = inp.candidates()
     return _sticky([video_slot(i) for i in range(MONITOR_SLOTS)], video_order, previous)

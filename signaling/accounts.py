@@ -7,7 +7,10 @@ changes: every older session is revoked). Kiosks have no account: they hold a si
 salle token.
 
 Table ``revoked_sessions``: the session ids closed by logout, kept until the token would
-have expired anyway. Both tables are on disk, so a revocation survives a restart.
+have expired anyway. Table ``kiosk_links``: per sitting and salle, the link the admin
+shows (its generation and the time its token was issued, so that every view shows the
+same link); revoking it bumps the generation, and every token of an older one is refused
+(issue 12 point 11). All the tables are on disk, so a revocation survives a restart.
 """
 
 from __future__ import annotations
@@ -46,6 +49,27 @@ CREATE TABLE IF NOT EXISTS revoked_sessions (
     expires_at REAL NOT NULL
 )
 """
+
+KIOSK_LINKS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kiosk_links (
+    sitting_id TEXT NOT NULL,
+    salle_id   TEXT NOT NULL,
+    gen        INTEGER NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    PRIMARY KEY (sitting_id, salle_id)
+)
+"""
+
+
+@dataclass(frozen=True)
+class KioskLink:
+    """The link of a salle's kiosk for one sitting: its generation (tokens of another are
+    refused) and when its token was issued (the token is the same at every view)."""
+
+    sitting_id: str
+    salle_id: str
+    gen: int
+    issued_at: int
 
 
 #: A hash checked against when the login does not exist, so that an unknown login costs
@@ -88,7 +112,7 @@ class AccountStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        datadir.private_file(self.path)  # password hashes: never open to other accounts (issue 12.11)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(SCHEMA)
@@ -98,6 +122,7 @@ class AccountStore:
         if "session_gen" not in columns:  # a data dir from before sessions were revocable
             self._db.execute("ALTER TABLE accounts ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0")
         self._db.execute(SESSIONS_SCHEMA)
+        self._db.execute(KIOSK_LINKS_SCHEMA)
         #: called with (login, sid) after a revocation (sid None: every session of login);
         #: the app closes the open WebSockets of those sessions.
         self.on_revoke: list[Callable[[str | None, str | None], None]] = []
@@ -191,9 +216,53 @@ class AccountStore:
         self._db.execute("UPDATE accounts SET session_gen = session_gen + 1 WHERE login = ?", (login,))
         self._revoked(login, None)
 
+    # -- kiosk links -----------------------------------------------------------------------
+    def kiosk_link(self, sitting_id: str, salle_id: str, now: int, renew_after: int) -> KioskLink:
+        """The current link of a salle's kiosk for a sitting: the stored one, or a first
+        (generation 1) issued ``now``; issued again ``now`` (same generation) once it is
+        ``renew_after`` seconds old."""
+        row = self._db.execute(
+            "SELECT gen, issued_at FROM kiosk_links WHERE sitting_id = ? AND salle_id = ?", (sitting_id, salle_id)
+        ).fetchone()
+        if row is None or row[1] + renew_after <= now:
+            gen = row[0] if row is not None else 1
+            self._db.execute(
+                "INSERT INTO kiosk_links(sitting_id, salle_id, gen, issued_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(sitting_id, salle_id) DO UPDATE SET issued_at = excluded.issued_at",
+                (sitting_id, salle_id, gen, now),
+            )
+            return KioskLink(sitting_id, salle_id, gen, now)
+        return KioskLink(sitting_id, salle_id, row[0], row[1])
+
+    def revoke_kiosk_link(self, sitting_id: str, salle_id: str, now: int) -> KioskLink:
+        """Revoke the salle's link for the sitting: a new generation, issued ``now``; the
+        kiosks open with the old one are disconnected (``on_revoke``)."""
+        row = self._db.execute(
+            "SELECT gen FROM kiosk_links WHERE sitting_id = ? AND salle_id = ?", (sitting_id, salle_id)
+        ).fetchone()
+        gen = (row[0] if row is not None else 1) + 1
+        self._db.execute(
+            "INSERT INTO kiosk_links(sitting_id, salle_id, gen, issued_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(sitting_id, salle_id) DO UPDATE SET gen = excluded.gen, issued_at = excluded.issued_at",
+            (sitting_id, salle_id, gen, now),
+        )
+        self._revoked(None, None)
+        return KioskLink(sitting_id, salle_id, gen, now)
+
+    def _kiosk_revoked(self, claims: Claims) -> bool:
+        """A kiosk token of an older generation than its link's (a token without one, from
+        before links were revocable, is of generation 1)."""
+        row = self._db.execute(
+            "SELECT gen FROM kiosk_links WHERE sitting_id = ? AND salle_id = ?", (claims.sitting, claims.salle)
+        ).fetchone()
+        return row is not None and (claims.gen or 1) != row[0]
+
     def is_revoked(self, claims: Claims) -> bool:
         """True if a login session was closed: its id revoked, its account gone or its
-        password changed since. Tokens without a session id are not checked here."""
+        password changed since; or if a kiosk link was revoked. Other tokens without a
+        session id are not checked here."""
+        if claims.role is Role.KIOSK:
+            return self._kiosk_revoked(claims)
         if claims.sid is None:
             return False
         if self._db.execute("SELECT 1 FROM revoked_sessions WHERE sid = ?", (claims.sid,)).fetchone():

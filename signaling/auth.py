@@ -130,10 +130,7 @@ class TokenSigner:
         """Load the installation key from ``<data_dir>/session.key``, creating it (0600)."""
         path = datadir.DataDir.of(data_dir).session_key
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(os.urandom(32))
+            datadir.create_secret(path, os.urandom(32))
         return cls(path.read_bytes())
 
     def issue(
@@ -148,12 +145,15 @@ class TokenSigner:
         sid: str | None = None,
         login: str | None = None,
         gen: int | None = None,
+        issued_at: int | None = None,
     ) -> str:
+        """A token; ``issued_at`` (default: now) makes it the same at each call, as a kiosk
+        link shown again; a kiosk's ``gen`` is its link's generation (revocable)."""
         if ttl_s is None:
             ttl_s = KIOSK_TTL_S if role is Role.KIOSK else SESSION_TTL_S
         if role is Role.KIOSK and (member is not None or salle is None):
             raise ValueError("a kiosk token names a salle and no member")
-        now = int(self._clock())
+        now = int(self._clock()) if issued_at is None else int(issued_at)
         payload = {
             "v": 1,
             "role": role.value,
@@ -167,6 +167,8 @@ class TokenSigner:
             payload["agent"] = agent
         if sid is not None:
             payload.update(sid=sid, login=login, gen=int(gen or 0))
+        elif role is Role.KIOSK and gen is not None:
+            payload["gen"] = int(gen)
         return self.seal(payload)
 
     def seal(self, payload: dict[str, Any], domain: str = "") -> str:
@@ -222,11 +224,18 @@ class TokenSigner:
         return claims
 
     def is_revoked(self, claims: Claims) -> bool:
-        return claims.sid is not None and self.revocation is not None and self.revocation(claims)
+        """A closed login session, or a kiosk link revoked from /admin (``revocation``)."""
+        checked = claims.sid is not None or claims.role is Role.KIOSK
+        return checked and self.revocation is not None and self.revocation(claims)
 
     def check(self, claims: Claims) -> None:
         """Raise if claims verified earlier belong to a session revoked since (or expired)."""
         if claims.expires_at and self._clock() >= claims.expires_at:
             raise TokenError("token_expired", "Jeton expiré : reconnectez-vous.")
         if self.is_revoked(claims):
+            if claims.role is Role.KIOSK:
+                raise TokenError(
+                    "token_revoked",
+                    "Ce lien de borne a été révoqué par l'administrateur : demandez le nouveau lien de la salle.",
+                )
             raise TokenError("token_revoked", "Session fermée (déconnexion ou mot de passe changé) : reconnectez-vous.")

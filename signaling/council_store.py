@@ -171,7 +171,7 @@ class CouncilStore:
     """One SQLite file holding any number of councils and their sittings."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = datadir.private_file(Path(path))  # addresses, names: not for other accounts
         self._db = sqlite3.connect(self.path)
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(SCHEMA)

@@ -28,13 +28,21 @@ Layout::
 
 Sitting ids are checked here too (:func:`check_id`): they become folder names.
 
+Modes: nothing here is open to the machine's other accounts (issue 12 point 11: the demo's
+files were world-readable, the accounts' password hashes with them). Files are 0640
+(:data:`FILE_MODE`), secrets 0600, folders 0750 (``keys/`` and the recordings' 0700); the
+``seance`` command runs under :data:`PRIVATE_UMASK` (as ``UMask=0027`` in the systemd unit)
+and every start checks the folder (:func:`close_to_others`).
+
 Layer: ``signaling/`` (it imports nothing), so that ``signaling/`` and ``web/`` may use
 it; ``deliberation/`` and ``sfu/`` take the paths they need as arguments.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -55,6 +63,20 @@ RECORDINGS = "recordings"
 RECORDING_SUFFIX = ".webm.enc"
 TLS_CERT = "tls-cert.pem"
 TLS_KEY = "tls-key.pem"
+
+#: The modes of what the data directory holds (``seance restore`` restores them too).
+FILE_MODE = 0o640
+SECRET_MODE = 0o600
+DIR_MODE = 0o750
+PRIVATE_DIR_MODE = 0o700  # keys/ and recordings/<sitting>/
+#: The umask of every ``seance`` command: nothing it creates is open to other accounts.
+PRIVATE_UMASK = 0o027
+
+
+class ExposedError(RuntimeError):
+    """A file of the data directory is open to other accounts and cannot be closed (it is
+    not ours): the French message names it and says what to do."""
+
 
 #: Sitting (and salle) ids: they appear in URLs and become folder names here.
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -196,3 +218,68 @@ class DataDir:
             if rel.match(entry.pattern) and len(rel.parts) == len(Path(entry.pattern).parts):
                 return entry
         return None
+
+
+def private_file(path: Path, mode: int = FILE_MODE) -> Path:
+    """``path``, created empty with ``mode`` if it does not exist, its folders 0750: for the
+    files another library creates (SQLite gives a database's ``-wal`` and ``-shm`` its mode)."""
+    private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+    except FileExistsError:
+        pass
+    return path
+
+
+def create_secret(path: Path, content: bytes, dir_mode: int = DIR_MODE) -> bool:
+    """Write a secret (a key) that does not exist yet: mode 0600 from its creation, synced;
+    its folder created with ``dir_mode`` (``keys/``: :data:`PRIVATE_DIR_MODE`). False, and
+    nothing written, when it exists already (another worker may have just created it)."""
+    private_dir(path.parent, dir_mode)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return True
+
+
+def private_dir(path: Path, mode: int = DIR_MODE) -> Path:
+    """``path`` and its missing parents, created with ``mode`` (whatever the umask)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        os.chmod(folder, mode)
+    return path
+
+
+def close_to_others(root: Path | str) -> list[Path]:
+    """Take from every file and folder under ``root`` (``root`` included) the rights of the
+    machine's other accounts (``o-rwx``); the paths that had any, sorted. Symbolic links
+    are not followed. :class:`ExposedError` when one cannot be changed (not ours)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    changed = _close(root)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            changed += _close(Path(folder) / name)
+    return sorted(changed)
+
+
+def _close(path: Path) -> list[Path]:
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode) or not mode & stat.S_IRWXO:
+        return []
+    try:
+        os.chmod(path, stat.S_IMODE(mode) & ~stat.S_IRWXO)
+    except OSError as err:
+        raise ExposedError(
+            f"Le fichier {path} du répertoire des données est lisible par les autres comptes de la machine et "
+            f"Séance ne peut pas en changer les droits ({err.strerror}) : donnez-le au compte du service "
+            "(chown) ou retirez ces droits (chmod o-rwx), puis relancez."
+        ) from None
+    return [path]

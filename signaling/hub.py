@@ -1,4 +1,5 @@
-"""WebSocket connections: bounded send queues, rate limit, and dispatch to handlers.
+"""WebSocket connections: bounded send queues, rate limits (per socket, and per session and
+account over all their sockets), and dispatch to handlers.
 
 One :class:`Connection` per browser socket. Everything the server sends goes through
 :meth:`Connection.send`, which never blocks: it puts the message on a bounded queue
@@ -34,8 +35,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEND_QUEUE_MAX = 256
+#: One socket's messages: 20 a second, 40 at once.
 RATE_PER_S = 20.0
 RATE_BURST = 40.0
+#: All the sockets of one login session together, and of one account (issue 12 point 6:
+#: one session opened 5 sockets and had 510 commands acknowledged in 9 s): as much as one
+#: socket may send. A councillor's screens send a few messages a minute.
+SHARED_RATE_PER_S = 20.0
+SHARED_BURST = 40.0
+#: Shared buckets kept before the idle (full) ones are dropped.
+SHARED_BUCKETS_MAX = 4096
 
 _ids = itertools.count(1)
 
@@ -53,25 +62,91 @@ class TokenBucket:
         self.tokens = burst
         self.last = clock()
 
-    def take(self) -> bool:
+    def refill(self) -> float:
+        """The tokens there are now."""
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
         self.last = now
-        if self.tokens >= 1.0:
+        return self.tokens
+
+    def take(self) -> bool:
+        if self.refill() >= 1.0:
             self.tokens -= 1.0
             return True
         return False
+
+
+def limit_keys(claims: Claims | None) -> tuple[str, ...]:
+    """Who a socket's messages count for, beyond the socket itself: its login session and
+    its account (people logged in through ``/login``), or the salle whose kiosk link it
+    holds (a link opened on several screens). The public has none: a whole audience may
+    come through one address; its viewers are capped per address (docs/security.md)."""
+    if claims is None:
+        return ()
+    keys = []
+    if claims.sid is not None:
+        keys.append(f"session:{claims.sid}")
+    if claims.login is not None:
+        keys.append(f"account:{claims.login}")
+    if not keys and claims.salle is not None and claims.member is None:
+        keys.append(f"salle:{claims.sitting}:{claims.salle}:{claims.role.value}")
+    if not keys and claims.member is not None:
+        keys.append(f"member:{claims.member}:{claims.role.value}")
+    return tuple(keys)
+
+
+class SharedLimits:
+    """The token buckets the sockets of one session (and of one account) share: opening
+    more sockets gives no more messages. One per app (``web.app``); a message takes a
+    token from its socket's bucket and from each shared one, or from none."""
+
+    def __init__(
+        self,
+        rate: float = SHARED_RATE_PER_S,
+        burst: float = SHARED_BURST,
+        clock: Callable[[], float] = time.monotonic,
+        max_buckets: int = SHARED_BUCKETS_MAX,
+    ) -> None:
+        self.rate, self.burst, self.clock, self.max_buckets = rate, burst, clock, max_buckets
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def admit(self, own: TokenBucket, keys: tuple[str, ...]) -> bool:
+        """Take one token from ``own`` and from the bucket of each key, if every one has it."""
+        buckets = [own, *(self._bucket(k) for k in keys)]
+        if any(b.refill() < 1.0 for b in buckets):
+            return False
+        for b in buckets:
+            b.tokens -= 1.0
+        return True
+
+    def _bucket(self, key: str) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_buckets:  # drop the idle ones: a full bucket is a new one
+                self._buckets = {k: b for k, b in self._buckets.items() if b.refill() < b.burst}
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self.clock)
+        return bucket
 
 
 class Connection:
     """One browser socket: who it is (claims), which sitting, which media peer."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, *, cookie_claims: Claims | None = None, queue_max: int = SEND_QUEUE_MAX
+        self,
+        ws: web.WebSocketResponse,
+        *,
+        cookie_claims: Claims | None = None,
+        queue_max: int = SEND_QUEUE_MAX,
+        limits: SharedLimits | None = None,
+        address: str | None = None,
     ) -> None:
         self.id = next(_ids)
         self.ws = ws
         self.cookie_claims = cookie_claims
+        self.address = address  # the browser's IP address (behind a trusted proxy: the forwarded one)
         self.claims: Claims | None = None
         self.room: SittingRoom | None = None
         self.media: str | None = None  # "salle" or "viewer" after join
@@ -81,6 +156,12 @@ class Connection:
         self._queue: asyncio.Queue[dict[str, Any] | str | None] = asyncio.Queue(maxsize=queue_max)
         self._writer: asyncio.Task[None] | None = None
         self.bucket = TokenBucket()
+        self.limits = limits if limits is not None else SharedLimits()
+
+    def admit(self) -> bool:
+        """Whether one more message may be handled: this socket's rate, and its session's
+        and account's over all their sockets (:class:`SharedLimits`)."""
+        return self.limits.admit(self.bucket, limit_keys(self.claims))
 
     def start(self) -> None:
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
@@ -143,8 +224,8 @@ async def dispatch(
     re_id = None
     msg: Message | None = None
     try:
-        if not conn.bucket.take():
-            raise ProtocolError("rate_limited", "Trop de messages : ralentissez.")
+        if not conn.admit():
+            raise ProtocolError("rate_limited", "Trop de messages : ralentissez (toutes vos connexions comptent).")
         msg = parse(raw)
         re_id = msg.id
         if conn.claims is None and not isinstance(msg, Hello):

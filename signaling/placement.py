@@ -238,6 +238,8 @@ class SittingHost:
         self._open = open_sitting
         self._close = close_sitting
         self.clock = clock
+        #: called with the sitting's id once it is opened here (e.g. web.relay watches its room)
+        self.on_opened: list[Opener] = []
         #: sitting -> local deadline of the lease (monotonic)
         self.deadlines: dict[str, float] = {}
         self.locks: dict[str, JournalLock] = {}
@@ -387,6 +389,8 @@ class SittingHost:
         self._free_seen.pop(sitting, None)
         try:
             await self._open(sitting)
+            for opened in self.on_opened:
+                await opened(sitting)
         except Exception:
             log.exception("placement: opening sitting %s failed", sitting)
             await self._drop(sitting, release=True)

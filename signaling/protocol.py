@@ -199,7 +199,19 @@ def register(cls: type[Message]) -> type[Message]:
 
 
 #: Messages the server sends (documented in docs/protocol.md; built by helpers below).
-SERVER_MESSAGE_TYPES = ("welcome", "slots", "paused", "answer", "state", "health", "sitting", "ack", "pong", "error")
+SERVER_MESSAGE_TYPES = (
+    "welcome",
+    "slots",
+    "paused",
+    "layers",
+    "answer",
+    "state",
+    "health",
+    "sitting",
+    "ack",
+    "pong",
+    "error",
+)
 
 
 # --------------------------------------------------------------------------- validation

@@ -61,17 +61,8 @@ def default_key_path(data_dir: Path) -> Path:
 def recording_key(data_dir: Path, path: Path | None = None) -> bytes:
     """The 256-bit recording key, created on first use (mode 0600)."""
     path = Path(path) if path is not None else default_key_path(data_dir)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # created meanwhile by another worker
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-                fh.flush()
-                os.fsync(fh.fileno())
+    if not path.exists():  # or created meanwhile by another worker: then read as is
+        datadir.create_secret(path, secrets.token_bytes(32), datadir.PRIVATE_DIR_MODE)
     raw = path.read_bytes()
     if len(raw) == 32:
         return raw

@@ -132,7 +132,7 @@ COMMAND_PERMISSIONS: dict[str, frozenset[Role]] = {
     "RequestFloor": frozenset({Role.COUNCILLOR}),
     "WithdrawFloorRequest": frozenset({Role.COUNCILLOR}) | _FLOOR_CHAIR,
     "GrantFloor": _FLOOR_CHAIR,
-    "EndFloor": _FLOOR_CHAIR,
+    "EndFloor": frozenset({Role.COUNCILLOR}) | _FLOOR_CHAIR,
 }
 
 #: Scope checks the core makes on top of the role, shown under the commands table.
@@ -148,6 +148,7 @@ COMMAND_NOTES: tuple[str, ...] = (
     "`RequestFloor`, `RequestSecretBallot`, `DeclareWithdrawal`: a councillor for self only (the core compares "
     "the member ids).",
     "`WithdrawFloorRequest`: a councillor withdraws their own request; the president or a moderator may drop any.",
+    "`EndFloor`: the president or a moderator ends any turn; the councillor who has the floor ends their own.",
     "`ReportTransmission`, `ReportPublicStream`, `RecordRecordingDigest`: measured by the server and sent by the "
     "system actor only.",
     "`RecordConvocationSending`, `RecordConvocationReceipt`: the convocation's email and its acknowledgement "

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from signaling.hub import Connection, encode
+from signaling.login_throttle import address_key
+from signaling.protocol import ProtocolError
 from signaling.roles import Role
 from signaling.throttle import Throttle
 
@@ -42,6 +44,7 @@ class MediaRouter(Protocol):
     async def connect_monitor(self, monitor_id: str, offer_sdp: str) -> str: ...
     def voice_activity(self) -> dict[str, Any]: ...
     async def disconnect(self, peer_id: str) -> None: ...
+    def connected(self, peer_id: str) -> bool: ...
     def set_muted(self, salle_id: str, muted: bool) -> None: ...
     def set_audio_only(self, salle_id: str, audio_only: bool) -> None: ...
     def set_public_silenced(self, silenced: bool) -> None: ...
@@ -49,6 +52,7 @@ class MediaRouter(Protocol):
     def set_no_broadcast(self, salle_ids: set[str] | frozenset[str]) -> None: ...
     def pin(self, salle_id: str | None) -> None: ...
     def set_president_salle(self, salle_id: str) -> None: ...
+    def set_floor_salle(self, salle_id: str | None) -> None: ...
     def health(self, salle_id: str) -> Any: ...
     def stats(self) -> dict[str, Any]: ...
     def start_recording(self, sink: Any, **options: Any) -> Any: ...
@@ -60,6 +64,8 @@ class MediaRouter(Protocol):
     on_paused: Callable[[str, list[str]], Any] | None
     #: a salle switched to audio only by itself, or back (R3), with the reason and figures
     on_fallback: Callable[[str, bool, str, dict[str, Any]], Any] | None
+    #: which simulcast encodings a salle's kiosk keeps sending (dynacast), when it changes
+    on_layers: Callable[[str, list[bool]], Any] | None
 
     def report_reception(
         self,
@@ -72,6 +78,19 @@ class MediaRouter(Protocol):
         audio_concealed: int,
         outgoing_bps: float | None = None,
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class ViewerLimits:
+    """The anonymous public's media on this node, per sitting (issue 12 point 10: 40
+    replayed offers held 40 Router peers and their UDP sockets 45 s later, ICE never
+    completed): at most ``max_total`` viewers, ``max_per_address`` from one address (an
+    IPv6 address counts for its /64), and a viewer's peer whose ICE and DTLS have not
+    completed ``connect_timeout_s`` after its offer is closed. ``[web]`` of seance.toml."""
+
+    max_total: int = 500
+    max_per_address: int = 20
+    connect_timeout_s: float = 30.0
 
 
 #: Builds the Router of a sitting: (on_health, on_slots) -> router.
@@ -121,8 +140,12 @@ class SittingRoom:
         salles: list[SalleInfo],
         president_salle: str | None,
         router_factory: RouterFactory,
+        viewer_limits: ViewerLimits | None = None,
     ) -> None:
         self.sitting_id = sitting_id
+        self.viewer_limits = viewer_limits if viewer_limits is not None else ViewerLimits()
+        #: viewer peer id -> the task that closes it if its ICE does not complete in time
+        self._reapers: dict[str, asyncio.Task[None]] = {}
         self.title = title
         self.salles = {s.id: s for s in salles}
         self.president_salle = president_salle
@@ -135,6 +158,7 @@ class SittingRoom:
         self.muted: set[str] = set()
         self.audio_only: set[str] = set()
         self.pinned: str | None = None
+        self.floor_salle: str | None = None  # the salle of whoever has the floor
         self.public_silenced = False  # R19
         #: R2, R11: set by the sitting's service from its state (fed only while open); an edge's
         #: room has no service and stays fed (its holder already gates the relay)
@@ -156,6 +180,7 @@ class SittingRoom:
         self.router = router_factory(self._on_health, self._on_slots)
         self.router.on_paused = self._on_paused
         self.router.on_fallback = self._on_fallback
+        self.router.on_layers = self._on_layers
         if president_salle is not None:
             self.router.set_president_salle(president_salle)
         self._lock = asyncio.Lock()
@@ -190,6 +215,13 @@ class SittingRoom:
         conn = self.kiosks.get(peer_id) or self.viewers.get(peer_id)
         if conn is not None:
             conn.send({"type": "paused", "slots": list(slots)})
+
+    def _on_layers(self, salle_id: str, active: list[bool]) -> None:
+        """Uplink follows demand: the kiosk switches off the encodings nobody receives
+        (docs/protocol.md, `layers`; docs/media.md, "Simulcast")."""
+        conn = self.kiosks.get(salle_id)
+        if conn is not None:
+            conn.send({"type": "layers", "active": [bool(a) for a in active]})
 
     def _on_fallback(self, salle_id: str, audio_only: bool, reason: str, figures: dict[str, Any]) -> None:
         """The router measured that a salle's link cannot carry the picture (or can again):
@@ -272,6 +304,7 @@ class SittingRoom:
             "title": self.title,
             "president_salle": self.president_salle,
             "pinned": self.pinned,
+            "floor_salle": self.floor_salle,
             "salles": [
                 {
                     "id": s.id,
@@ -311,6 +344,9 @@ class SittingRoom:
         else:
             self.viewers.pop(peer_id, None)
             self.monitors.pop(peer_id, None)
+        reaper = self._reapers.pop(peer_id, None)
+        if reaper is not None and reaper is not asyncio.current_task():
+            reaper.cancel()
         self.assignments.pop(peer_id, None)
         self.paused.pop(peer_id, None)
         try:
@@ -335,6 +371,26 @@ class SittingRoom:
         self._state_changed()
 
     def join_viewer(self, conn: Connection, viewer_id: str) -> None:
+        """A receive-only viewer; an anonymous one within :class:`ViewerLimits`, or the
+        refusal ``too_many_viewers`` (nothing changed: the socket keeps the sitting's view)."""
+        if conn.claims is None or conn.claims.role is Role.PUBLIC:
+            public = [c for c in self.viewers.values() if c.claims is None or c.claims.role is Role.PUBLIC]
+            limits = self.viewer_limits
+            if len(public) >= limits.max_total:
+                raise ProtocolError(
+                    "too_many_viewers",
+                    f"La retransmission de cette séance a atteint son nombre de spectateurs ({limits.max_total}) : "
+                    "réessayez dans quelques minutes.",
+                    "as",
+                )
+            here = address_key(conn.address)
+            if sum(address_key(c.address) == here for c in public) >= limits.max_per_address:
+                raise ProtocolError(
+                    "too_many_viewers",
+                    f"Trop de retransmissions ouvertes depuis votre réseau ({limits.max_per_address} au plus) : "
+                    "fermez-en une avant d'en ouvrir une autre.",
+                    "as",
+                )
         self.viewers[viewer_id] = conn
         conn.media, conn.peer_id = "viewer", viewer_id
 
@@ -373,7 +429,34 @@ class SittingRoom:
             return await self.router.connect_salle(peer_id, offer_sdp)
         if conn.media == "monitor":
             return await self.router.connect_monitor(peer_id, offer_sdp)
-        return await self.router.connect_viewer(peer_id, offer_sdp)
+        answer = await self.router.connect_viewer(peer_id, offer_sdp)
+        self._reap_unless_connected(conn, peer_id)
+        return answer
+
+    def _reap_unless_connected(self, conn: Connection, peer_id: str) -> None:
+        """Close the viewer's peer if its ICE and DTLS have not completed in time (its UDP
+        sockets with it); the socket is told why and may join again."""
+        previous = self._reapers.pop(peer_id, None)
+        if previous is not None:
+            previous.cancel()
+        self._reapers[peer_id] = asyncio.get_running_loop().create_task(self._reap(conn, peer_id))
+
+    async def _reap(self, conn: Connection, peer_id: str) -> None:
+        await asyncio.sleep(self.viewer_limits.connect_timeout_s)
+        if conn.peer_id != peer_id or self.router.connected(peer_id):
+            self._reapers.pop(peer_id, None)
+            return
+        log.info("viewer %s: no media connection after %.0f s, closed", peer_id, self.viewer_limits.connect_timeout_s)
+        await self.leave_media(conn)
+        conn.send(
+            {
+                "type": "error",
+                "code": "media_timeout",
+                "field": None,
+                "message": "La liaison média ne s'est pas établie à temps : rechargez la page. Si cela se répète, "
+                "le réseau bloque peut-être la vidéo (pare-feu).",
+            }
+        )
 
     def set_muted(self, salle_id: str, muted: bool) -> None:
         self.router.set_muted(salle_id, muted)
@@ -408,6 +491,14 @@ class SittingRoom:
             self.no_broadcast = salle_ids
             self._state_changed()
 
+    def set_floor_salle(self, salle_id: str | None) -> None:
+        """The floor drives the picture: the speaker's salle goes on the public programme
+        (unless one is pinned) and into the kiosks' slots (issue 15, point 2)."""
+        if salle_id != self.floor_salle:
+            self.router.set_floor_salle(salle_id)
+            self.floor_salle = salle_id
+            self._state_changed()
+
     def pin(self, salle_id: str | None) -> None:
         self.router.pin(salle_id)
         self.pinned = salle_id
@@ -415,6 +506,9 @@ class SittingRoom:
 
     async def close(self) -> None:
         self._state_throttle.cancel()
+        for reaper in list(self._reapers.values()):
+            reaper.cancel()
+        self._reapers.clear()
         if self._voice_task is not None:
             self._voice_task.cancel()
         for conn in list(self.connections):

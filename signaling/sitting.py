@@ -92,15 +92,10 @@ def journal_path(data_dir: Path, sitting_id: str) -> Path:
 def council_key(data_dir: Path) -> Ed25519PrivateKey:
     """The council's Ed25519 signing key, created on first start (private PEM mode 0600)."""
     layout = datadir.DataDir.of(data_dir)
-    layout.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
     pem, pub = layout.council_key, layout.council_public_key
-    if pem.exists():
-        key = load_private_pem(pem.read_bytes())
-    else:
-        key = generate_key()
-        fd = os.open(pem, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(private_pem(key))
+    key = generate_key() if not pem.exists() else None
+    if key is None or not datadir.create_secret(pem, private_pem(key), datadir.PRIVATE_DIR_MODE):
+        key = load_private_pem(pem.read_bytes())  # there already, or created meanwhile by another worker
     if not pub.exists() or pub.read_bytes() != public_pem(key):
         pub.write_bytes(public_pem(key))
     return key
@@ -206,7 +201,7 @@ class SittingService:
                 journal, seance = Journal.open(path, key)
                 log.info("séance %s reprise depuis son journal (%d lignes)", sitting_id, journal.lines)
             elif create is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                datadir.private_file(path)  # created here with its mode; the journal appends to it
                 journal, seance = create(str(path), key)
                 log.info("séance %s : journal créé (%s)", sitting_id, path)
             else:
@@ -333,7 +328,8 @@ class SittingService:
 
         R3: a salle switched to audio only sends and receives no video. R19: during a
         sensitive passage the public stream carries silence and no image; the public gets the salles
-        only while the sitting is open (R2, R11). R20: a salle
+        only while the sitting is open (R2, R11); the salle of whoever has the floor goes on the
+        public picture and into the kiosks' slots. R20: a salle
         where someone objects to broadcast does not feed the public picture. Called after
         every accepted command and when the service starts, so a sitting resumed from its
         journal after a restart gets the same media state back."""
@@ -346,6 +342,8 @@ class SittingService:
                 self.room.set_audio_only(salle, want)
         self.room.set_public_silenced(bool(state.sensitive))
         self.room.set_public_fed(state.status == "opened")
+        floor = state.presence.get(state.speaker["member"]) if state.speaker is not None else None
+        self.room.set_floor_salle(floor if floor in self.room.salles else None)
         self.room.set_no_broadcast(
             {salle for salle, people in state.broadcast_objections.items() if people and salle in self.room.salles}
         )

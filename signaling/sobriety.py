@@ -183,9 +183,9 @@ def write(data_dir: Path, sitting_id: str, run_id: str, traffic: dict[str, Any],
         "runs": runs,
         "figures": compute(merge(list(runs.values()))),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    datadir.private_dir(path.parent)
     tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, datadir.FILE_MODE), "w", encoding="utf-8") as fh:
         json.dump(record, fh, ensure_ascii=False, indent=1, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())

@@ -26,10 +26,11 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from sfu.eventloop import EventLoopCollector
+from signaling import datadir
 from signaling.accounts import AccountStore
 from signaling.auth import TokenSigner
 from signaling.handlers import HANDLERS, Services
-from signaling.hub import Handler
+from signaling.hub import Handler, SharedLimits
 from signaling.metrics import SignalingMetrics
 from signaling.placement import Placement
 from signaling.room import RouterFactory, SalleInfo, SittingRoom
@@ -42,6 +43,7 @@ from web.appkeys import (
     CONFIG,
     HANDLER_TABLE,
     HOSTED,
+    LIMITS,
     METRICS,
     REGISTRY,
     ROOMS,
@@ -141,6 +143,14 @@ def create_app(
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     log_privacy.install()  # T16: no SDP, token, cookie or password in any log record
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    opened = datadir.close_to_others(config.data_dir)  # ExposedError: a file not ours, the start refused
+    if opened:
+        log.warning(
+            "répertoire des données : %d fichier(s) ou dossier(s) ouverts aux autres comptes de la machine, "
+            "droits retirés (o-rwx) : %s",
+            len(opened),
+            ", ".join(str(p.relative_to(config.data_dir)) for p in opened[:20]),
+        )
     app[CONFIG] = config
     app[SIGNER] = TokenSigner.from_data_dir(config.data_dir)
     app[ACCOUNTS] = AccountStore.in_data_dir(config.data_dir)
@@ -150,6 +160,7 @@ def create_app(
     app[SITTINGS] = {}
     app[LOGIN_GATE] = LoginGate()
     app[SOCKETS] = set()
+    app[LIMITS] = SharedLimits()
     app[SIGNER].revocation = app[ACCOUNTS].is_revoked
     app[ACCOUNTS].on_revoke.append(lambda login, sid: close_revoked_sockets(app))
     app[METRICS] = SignalingMetrics(app[REGISTRY], lambda: sum(len(r.connections) for r in app[ROOMS].values()))
@@ -169,7 +180,12 @@ def create_app(
     async def open_sitting(spec: SittingSpec) -> SittingService | None:
         salles = [SalleInfo(s.id, s.name) for s in spec.salles]
         room = SittingRoom(
-            spec.id, spec.title, salles, spec.president_salle, router_factory(config, app[REGISTRY], spec)
+            spec.id,
+            spec.title,
+            salles,
+            spec.president_salle,
+            router_factory(config, app[REGISTRY], spec),
+            config.viewer_limits,
         )
         app[ROOMS][spec.id] = room
         service = SittingService.open(

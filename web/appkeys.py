@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from signaling.accounts import AccountStore
 from signaling.auth import TokenSigner
+from signaling.hub import SharedLimits
 from signaling.metrics import SignalingMetrics
 from web.config import WebConfig
 from web.sittings import HostedSittings
@@ -28,5 +29,6 @@ SITTINGS = web.AppKey("sittings", dict)  # sitting id -> signaling.sitting.Sitti
 HANDLER_TABLE = web.AppKey("handlers", dict)  # message type -> bound handler
 METRICS = web.AppKey("metrics", SignalingMetrics)
 SOCKETS = web.AppKey("sockets", set)  # every open signaling Connection (T10: closed on revocation)
+LIMITS = web.AppKey("limits", SharedLimits)  # the message rate of a session, of an account (issue 12.6)
 CSRF_KEY = web.AppKey("admin_csrf_key", bytes)  # the admin forms' CSRF HMAC key (web.admin)
 HOSTED = web.AppKey("hosted", HostedSittings)  # the sittings hosted: [[sittings]] and the store's (web.sittings)

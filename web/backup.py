@@ -45,7 +45,7 @@ from deliberation.audit import audit_bytes
 from deliberation.events import CHECKPOINT_EVENTS
 from deliberation.journal import FORMAT_V1, load_public_pem
 from signaling import datadir
-from signaling.datadir import SQLITE_COMPANIONS, DataDir, Kind
+from signaling.datadir import DIR_MODE, FILE_MODE, PRIVATE_DIR_MODE, SECRET_MODE, SQLITE_COMPANIONS, DataDir, Kind
 from web.version import VERSION
 
 FORMAT = "seance-backup/1"
@@ -53,11 +53,6 @@ ROOT = "seance-backup"
 MANIFEST = f"{ROOT}/MANIFEST.json"
 DATA = f"{ROOT}/data"
 ETC = f"{ROOT}/etc"
-
-FILE_MODE = 0o640
-SECRET_MODE = 0o600
-DIR_MODE = 0o750
-PRIVATE_DIR_MODE = 0o700  # keys/ and recordings/<sitting>/, as the service creates them
 
 
 class BackupError(Exception):

@@ -8,10 +8,12 @@ only when a Router is built, so ``seance audit verify`` works without it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from signaling.datadir import PRIVATE_UMASK
 from web import version
 from web.commands import audit, backup, demo, recordings, rehearse, restore, serve
 
@@ -38,14 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text)
         module.add_arguments(sp)
-        sp.set_defaults(_run=module.run)
+        sp.set_defaults(command_run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args._run(args) or 0)
+    os.umask(PRIVATE_UMASK)  # nothing written is open to other accounts (signaling.datadir, issue 12.11)
+    return int(args.command_run(args) or 0)
 
 
 if __name__ == "__main__":

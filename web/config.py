@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from signaling.mailer import SmtpSettings
+from signaling.room import ViewerLimits
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class WebConfig:
     #: Cascading (web/relay.py): public viewers a node serves for one sitting before the
     #: next ones are sent to another node's edge; None: no cascading (one node serves all).
     public_viewers_per_node: int | None = None
+    #: The anonymous public's media per sitting on this node (issue 12 point 10,
+    #: signaling.room.ViewerLimits): viewers in all, viewers from one address (an IPv6
+    #: address counts for its /64), and seconds a viewer's media connection may take.
+    public_viewers_max: int = 500
+    public_viewers_per_address: int = 20
+    media_connect_timeout_s: float = 30.0
     #: Seconds an edge keeps its link to the holder after its last viewer left.
     edge_linger_s: float = 30.0
     #: The event loop (sfu/eventloop.py): ``auto`` runs on uvloop when it is installed (the
@@ -89,6 +96,10 @@ class WebConfig:
     recording_key_path: Path | None = None
     #: Extra keyword arguments for ``sfu.router.RouterConfig`` (tests tune timings).
     router_options: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def viewer_limits(self) -> ViewerLimits:
+        return ViewerLimits(self.public_viewers_max, self.public_viewers_per_address, self.media_connect_timeout_s)
 
     @property
     def scheme(self) -> str:

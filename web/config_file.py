@@ -15,7 +15,8 @@ Layout (``deploy/seance.toml`` is a commented example)::
     [ice]      listen_addresses, announced_address
     [turn]     urls, and username + credential, or shared_secret / shared_secret_file, ttl_s
     [media]    voice_slots
-    [web]      session_ttl_s, public_frame_ancestors, reconcile_after_s
+    [web]      session_ttl_s, public_frame_ancestors, reconcile_after_s, public_viewers_max,
+               public_viewers_per_address, media_connect_timeout_s
     [smtp]     host, port, security (starttls, tls, none), user, password_file, from, ca_file
     [privacy]  dpo_contact, log_ip_retention_days, log_ip_truncate, recording_retention_days
     [[sittings]] id, title, president_salle, salles = [{id, name}, ...]
@@ -258,6 +259,9 @@ WEB_KEYS = {
     "session_ttl_s": "durée de session",
     "public_frame_ancestors": "sites qui intègrent la page publique",
     "reconcile_after_s": "délai de réconciliation",
+    "public_viewers_max": "spectateurs publics par séance sur ce nœud",
+    "public_viewers_per_address": "spectateurs publics depuis une même adresse",
+    "media_connect_timeout_s": "délai d'établissement de la liaison média d'un spectateur",
 }
 PRIVACY_KEYS = {
     "dpo_contact": "contact du délégué à la protection des données",
@@ -539,6 +543,11 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     webt = r.table(doc, "web", WEB_KEYS) or {}
     session_ttl = r.integer(webt, "session_ttl_s", "web", 300, 7 * 24 * 3600)
     ancestors = r.strings(webt, "public_frame_ancestors", "web")
+    viewers_max = r.integer(webt, "public_viewers_max", "web", 1, 1_000_000)
+    viewers_per_address = r.integer(webt, "public_viewers_per_address", "web", 1, 1_000_000)
+    connect_timeout = (
+        r.number(webt, "media_connect_timeout_s", "web", 1, 600) if "media_connect_timeout_s" in webt else None
+    )
     reconcile: float | None = None
     if "reconcile_after_s" in webt:
         if webt["reconcile_after_s"] is False:
@@ -587,6 +596,9 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     if event_loop is not None:
         kwargs["event_loop"] = event_loop
     for key, value in (
+        ("public_viewers_max", viewers_max),
+        ("public_viewers_per_address", viewers_per_address),
+        ("media_connect_timeout_s", connect_timeout),
         ("dpo_contact", dpo),
         ("log_ip_retention_days", ip_days),
         ("recording_retention_days", rec_days),

@@ -23,6 +23,7 @@ from signaling.room import SittingRoom
 from web.appkeys import (
     ACCOUNTS,
     HANDLER_TABLE,
+    LIMITS,
     METRICS,
     REGISTRY,
     ROOMS,
@@ -208,7 +209,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         heartbeat=10.0, max_msg_size=MAX_MESSAGE_BYTES + 1024, compress=request.query.get("deflate") != "0"
     )
     await ws.prepare(request)
-    conn = Connection(ws, cookie_claims=socket_cookie_claims(request))
+    conn = Connection(
+        ws, cookie_claims=socket_cookie_claims(request), limits=request.app[LIMITS], address=request.remote
+    )
     sockets = request.app[SOCKETS]
     sockets.add(conn)
 

@@ -300,7 +300,8 @@ class Cascade:
 
             build = router_factory(config, None)  # the node's registry carries the origin's metrics
 
-            room = SittingRoom(sitting, spec.title, [SalleInfo(s.id, s.name) for s in spec.salles], None, build)
+            salles = [SalleInfo(s.id, s.name) for s in spec.salles]
+            room = SittingRoom(sitting, spec.title, salles, None, build, config.viewer_limits)
             edge = Edge(room)
             self.edges[sitting] = edge
             try:
@@ -436,13 +437,10 @@ def install(app: web.Application, placement: Placement, config: Any, sittings: l
     rooms = cascade.rooms
     known = app[HOSTED].specs  # live
 
-    inner_open = host._open
-
-    async def open_sitting(sitting: str) -> None:
-        await inner_open(sitting)
+    async def opened(sitting: str) -> None:
         cascade.watch_room(sitting)
 
-    host._open = open_sitting
+    host.on_opened.append(opened)
     placement.on_event(cascade.on_event)
     app.on_startup.append(cascade.start)
     app.on_shutdown.append(cascade.stop)

@@ -4,8 +4,9 @@ From every consumer's layer (the allocators' decisions, the recorder's and the p
 programme's included), for each producer:
 
 - the **highest layer** anyone receives;
-- which **encodings** (simulcast spatial layers) are needed. One nobody has received
-  for ``off_after_s`` is switched off at the source (the kiosk sets ``active: false``
+- which **encodings** (simulcast spatial layers) are needed: every one up to the highest
+  received within ``off_after_s`` (LiveKit's "max subscribed quality": a subscriber that
+  steps down finds the layer below already there). One above it is switched off at the source (the kiosk sets ``active: false``
   on that encoding, as LiveKit's dynacast does, with the same kind of delay so that a
   speaker who comes and goes does not turn encoders on and off); one that is needed
   again is switched on at once. The lowest encoding stays on whatever happens: a
@@ -72,15 +73,17 @@ class UplinkDemand:
             for e in now_needed:
                 self._last_needed[(pid, e)] = now
             previous = self._active.get(pid, {})
-            active = {}
+            wanted = {}
             for e in encodings:
                 last = self._last_needed.get((pid, e))
                 recently = last is not None and now - last < s.off_after_s
                 # a new producer starts with every encoding on until the delay has run
                 fresh = e not in previous and last is None
-                active[e] = e == encodings[0] or e in now_needed or recently or fresh
+                wanted[e] = e == encodings[0] or e in now_needed or recently or fresh
                 if fresh:
                     self._last_needed[(pid, e)] = now
+            top = max(e for e, on in wanted.items() if on) if encodings else 0
+            active = {e: e <= top for e in encodings}
             self._active[pid] = active
             remb = sum(self._max_bps(p, e) for e, on in active.items() if on)
             out[pid] = Demand(

@@ -92,7 +92,7 @@ async def test_withdrawal_amendment_and_nomination_on_the_screens(browser, live_
             "« am-1 » de Patrick Lemoine : Réduire de 10 000 € les crédits de la ligne 6232. — à voter.", timeout=T
         )
         await expect(president.locator("#open-vote-btn")).to_be_disabled()
-        await expect(president.locator("#motion-hint")).to_contain_text("R25 — l'amendement « am-1 » se vote avant")
+        await expect(president.locator("#motion-hint")).to_contain_text("L'amendement « am-1 » se vote avant")
         reply = await from_page(president, {"type": "OpenVote", "item_id": DM, "method": "electronique"})
         assert not reply["ok"] and reply["code"] == "R25", reply
         await scanner.scan(president, "/president (amendment tabled)", shot="president-amendment")

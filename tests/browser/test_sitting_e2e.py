@@ -220,7 +220,9 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await expect(president.locator("#open-btn")).to_be_disabled()
         reply = await command_from_page(president, {"type": "OpenSitting"})
         assert not reply["ok"] and reply["code"] == "R8", reply
-        await expect(president.locator("#open-hint")).to_contain_text("R8 — quorum non atteint", timeout=T)
+        await expect(president.locator("#open-hint .blocker[data-rule=R8]")).to_contain_text(
+            "Quorum non atteint", timeout=T
+        )
         await shot(president, "president-quorum-short")
         mark("1 quorum short")
 
@@ -253,8 +255,8 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await expect(sf).to_have_class("ko", timeout=T)
         await expect(sf).to_contain_text("transmission non établie", timeout=T)
         await expect(president.locator("#open-btn")).to_be_disabled()
-        await expect(president.locator("#open-hint")).to_contain_text(
-            "R7 — transmission non établie dans : Saint-Ferréol", timeout=T
+        await expect(president.locator("#open-hint .blocker[data-rule=R7]")).to_contain_text(
+            "Transmission non établie dans : Saint-Ferréol", timeout=T
         )
         reply = await command_from_page(president, {"type": "OpenSitting"})
         assert not reply["ok"] and reply["code"] == "R7", reply
@@ -296,7 +298,7 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await expect(president.locator("#floor")).to_contain_text("Isabelle Morel", timeout=T)
         await shot(moderator, "moderation-floor-queue")
         await moderator.click("#floor li[data-member=m11] button:has-text('Donner la parole')")
-        await expect(elus["m11"].locator("#floor-state")).to_have_text("Vous avez la parole.", timeout=T)
+        await expect(elus["m11"].locator("#floor-state")).to_contain_text("Vous avez la parole depuis", timeout=T)
         await expect(public.locator("#public-speaker")).to_have_text("À la parole : Isabelle Morel", timeout=T)
         await president.click('#floor button:has-text("Fin de l\'intervention")')
         await expect(public.locator("#public-speaker")).to_be_hidden(timeout=T)
@@ -388,6 +390,7 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         await president.click(f"#agenda li[data-item={item}] button:has-text('Appeler ce point')")
         for member in ("m03", "m07", "m11"):
             await elus[member].click("#secret-btn")
+            await elus[member].click("#secret-confirm-btn")  # the request cannot be withdrawn: confirmed
             await expect(elus[member].locator("#secret")).to_contain_text(
                 "Votre demande de scrutin secret est enregistrée", timeout=T
             )

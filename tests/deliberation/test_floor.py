@@ -76,7 +76,18 @@ def test_only_the_chair_grants_or_ends_the_floor_ROLE():
     refused(s, GrantFloor(clock(), "m07"), agent("vaux"), "ROLE")
     refused(s, GrantFloor(clock(), "m07"), Actor(Role.PRESIDENT, member_id="m02"), "ROLE")
     ok(s, GrantFloor(clock(), "m07"), PRESIDENT)
-    refused(s, EndFloor(clock()), councillor("m07"), "ROLE")
+    refused(s, EndFloor(clock()), councillor("m10"), "ROLE")  # another councillor does not end m07's turn
+    refused(s, EndFloor(clock()), agent("vaux"), "ROLE")
+
+
+def test_the_councillor_who_has_the_floor_ends_their_own_turn():
+    clock = Clock()
+    s = opened(clock)
+    ok(s, GrantFloor(clock(), "m07"), PRESIDENT)
+    events = ok(s, EndFloor(clock()), councillor("m07"))
+    assert [e.type for e in events] == ["FloorEnded"] and events[0].data == {"member_id": "m07"}
+    assert s.state.speaker is None
+    refused(s, EndFloor(clock()), councillor("m07"), "ROLE")  # once ended, it is not theirs to end
 
 
 def test_ending_when_nobody_speaks_is_refused_UNKNOWN():

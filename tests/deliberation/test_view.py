@@ -28,6 +28,7 @@ TOP_KEYS = {
     "council",
     "scheduled_at",
     "status",
+    "proxies_ended",
     "teleconference",
     "sensitive",
     "public_stream_up",
@@ -129,6 +130,27 @@ def test_presence_per_salle_quorum_and_proxies():
     assert view["quorum"] == {"present": 10, "in_office": 17, "required": 9, "reached": True, "waived": False}
 
 
+def test_R9_a_proxy_ended_by_its_giver_s_arrival_is_in_the_view_for_the_holder_and_the_agents():
+    clock = Clock()
+    s = opened(clock)
+    ok(s, RecordProxy(clock(), "m09", "m07", "pouvoir-m09.pdf"), agent("vaux"))
+    assert sitting_view(s)["proxies_ended"] == []
+    arrived = ok(s, CheckIn(clock(), "m09", "saint-ferreol"), agent("saint-ferreol"))
+    ended_at = next(e.at for e in arrived if e.type == "ProxyEnded")
+    assert sitting_view(s)["proxies_ended"] == [
+        {
+            "giver": "m09",
+            "giver_name": "Claire Dubois",
+            "holder": "m07",
+            "holder_name": "Nathalie Rousseau",
+            "at": ended_at,
+            "reason": "giver_arrived",
+            "giver_salle": "saint-ferreol",
+            "holder_salle": "vaux",
+        }
+    ]
+
+
 def test_open_vote_shows_who_cast_but_never_the_choice_R13():
     clock = Clock()
     s = opened(clock)
@@ -221,10 +243,18 @@ def test_floor_speaker_and_queue_with_names():
     s = opened(clock)
     ok(s, RequestFloor(clock(), "m07"), councillor("m07"))
     ok(s, RequestFloor(clock(), "m10"), councillor("m10"))
-    ok(s, GrantFloor(clock(), "m07"), PRESIDENT)
+    granted = ok(s, GrantFloor(clock(), "m07"), PRESIDENT)[0].at
     floor = sitting_view(s)["floor"]
-    assert floor["speaker"] == {"id": "m07", "name": "Nathalie Rousseau"}
-    assert [(q["id"], q["name"]) for q in floor["queue"]] == [("m10", "Marc Chevalier")] and floor["queue"][0]["since"]
+    assert floor["speaker"] == {
+        "id": "m07",
+        "name": "Nathalie Rousseau",
+        "salle": "vaux",
+        "salle_name": "Vaux-sur-Ance — salle des fêtes",
+        "since": granted,
+    }
+    # the chair sees which salle asks (issue 15, point 2)
+    assert [(q["id"], q["name"], q["salle"]) for q in floor["queue"]] == [("m10", "Marc Chevalier", "saint-ferreol")]
+    assert floor["queue"][0]["salle_name"].startswith("Saint-Ferréol") and floor["queue"][0]["since"]
 
 
 def test_journal_fields_come_from_the_caller():

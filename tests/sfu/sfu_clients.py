@@ -3,7 +3,9 @@
 Client-side encoding with aiortc's own encoders is fine: the server never decodes.
 Tracks are small (160x120 at 10 fps) so three clients stay cheap on two cores.
 Received RTP is recorded per slot by wrapping the stock client receiver's
-``_handle_rtp_packet`` on the instance (the client is not owned by the SFU hooks).
+``_handle_rtp_packet`` on the instance (the client is not owned by the SFU hooks); an
+RTX retransmission (RFC 4588) is recorded as the packet it repairs (its OSN, the media
+stream's SSRC) and counted in ``rtx``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc import sdp as aiortc_sdp
 from aiortc.mediastreams import MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
@@ -125,6 +128,7 @@ class Client:
         self.packets: dict[str, list[tuple[int, int, int, float]]] = defaultdict(list)
         self.drop_once: set[tuple[int, int]] = set()  # (ssrc, seq) lost on the wire
         self.receivers: dict[str, object] = {}
+        self.rtx: dict[str, int] = defaultdict(int)  # RTX retransmissions received, per slot
         self._transceivers = []
 
     async def offer(self) -> str:
@@ -144,6 +148,16 @@ class Client:
 
     async def answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        # aiortc 1.16 registers only the media SSRCs of a receiver: with several video
+        # receivers on one transport, a retransmission stream's packets (RFC 4588, the
+        # answer's a=ssrc-group:FID) match no receiver and are dropped. Chromium routes
+        # them by the FID group: so does this client.
+        by_mid = {t.mid: t for t in self.pc.getTransceivers()}
+        for media in aiortc_sdp.SessionDescription.parse(sdp).media:
+            t = by_mid.get(media.rtp.muxId)
+            for group in media.ssrc_group:
+                if t is not None and group.semantic == "FID" and len(group.items) == 2:
+                    t.receiver.transport._rtp_router.ssrc_table[group.items[1]] = t.receiver
         # simulate loss on the wire, before SRTP (the RTP header is in clear text)
         ice = self.pc.getTransceivers()[0].receiver.transport.transport
         recv = ice._recv
@@ -165,9 +179,17 @@ class Client:
         original = receiver._handle_rtp_packet
         packets = self.packets[slot]
         self.receivers[slot] = receiver
+        rtx = self.rtx
+        media_ssrc: list[int] = []
 
         async def handle(packet, arrival_time_ms):
-            packets.append((packet.sequence_number, packet.timestamp, packet.ssrc, time.monotonic()))
+            if media_ssrc and packet.ssrc != media_ssrc[0] and len(packet.payload) >= 2:
+                rtx[slot] += 1  # the retransmission stream: the OSN is in front of the payload
+                osn = int.from_bytes(packet.payload[:2], "big")
+                packets.append((osn, packet.timestamp, media_ssrc[0], time.monotonic()))
+            else:
+                media_ssrc[:] = [packet.ssrc]
+                packets.append((packet.sequence_number, packet.timestamp, packet.ssrc, time.monotonic()))
             await original(packet, arrival_time_ms=arrival_time_ms)
 
         receiver._handle_rtp_packet = handle

@@ -202,6 +202,9 @@ def test_uplink_demand_switches_unneeded_encodings_off_after_a_delay_and_on_at_o
     assert d.active == {0: True, 1: True, 2: False} and d.remb_bps == 900_000
     d = demand.update(20.0, producers, [])["vaux"]
     assert d.highest is None and d.active == {0: True, 1: False, 2: False}  # the lowest stays on
+    d = demand.update(21.0, producers, [("vaux", F)])["vaux"]
+    d = demand.update(30.0, producers, [("vaux", F)])["vaux"]
+    assert d.active == {0: True, 1: True, 2: True}  # below the highest received: kept on
 
 
 # --------------------------------------------------------------------------- fallback

@@ -176,7 +176,8 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
     conn.data_received = received
     assert edge.stats()["nacks_sent"] > 0
     assert origin.stats()["retransmitted"] >= origin_retransmitted + 2
-    got = sorted(p[0] for p in viewers[2].packets["programme"][start:])
+    # (a packet repaired twice, by RTX and by its late original, is no hole)
+    got = sorted({p[0] for p in viewers[2].packets["programme"][start:]})
     assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(got)), "hole in the stream"
 
     # R19 at the origin: the edge viewers get nothing while it holds

@@ -235,6 +235,26 @@ def test_audio_only_and_muted_salles():
     assert none["video-0"] is None and none["video-1"] is None
 
 
+def test_the_floor_drives_the_programme_unless_a_salle_is_pinned():
+    """Issue 15, point 2: the chair gives the floor to a councillor in saint-ferreol while
+    vaux is the loudest: the public picture is the floor's salle; a pin still wins."""
+    inp = PolicyInput(set(S3), set(S3), president="belcourt", speaker="vaux", floor="saint-ferreol")
+    assert assign_viewer(inp, {})["programme"] == "saint-ferreol"
+    inp.pinned = "belcourt"
+    assert assign_viewer(inp, {})["programme"] == "belcourt"
+
+
+def test_the_floor_s_salle_is_in_every_kiosk_s_slots():
+    """With more salles than slots, the floor's salle takes the speaker slot of every kiosk
+    (the kiosk shows it large), ahead of the loudest salle."""
+    salles = {"belcourt", "vaux", "saint-ferreol", "lanterne"}
+    inp = PolicyInput(salles, salles, president="belcourt", speaker="vaux", floor="lanterne", recency=["vaux"])
+    for me in ("vaux", "saint-ferreol"):
+        got = assign_salle(me, inp, {}, video_slots=2)
+        assert got["video-0"] == "belcourt" and got["video-1"] == "lanterne", (me, got)
+    assert "lanterne" not in assign_salle("lanterne", inp, {}, video_slots=2).values()  # never its own salle
+
+
 def test_viewer_programme():
     inp = PolicyInput(set(S3), set(S3), president="belcourt", speaker="vaux")
     assert assign_viewer(inp, {})["programme"] == "vaux"

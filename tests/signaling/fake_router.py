@@ -26,11 +26,14 @@ class FakeRouter:
         self.audio_only: dict[str, bool] = {}
         self.pinned: str | None = None
         self.president: str | None = None
+        self.floor: str | None = None
         self.closed = False
         self.voices = {"active": None, "speaking": []}
         self.recording: Any = None
         self.on_paused = None  # set by the room, as on the Router
         self.on_fallback = None
+        self.ice_stalled: set[str] = set()  # peers whose ICE never completes (a test sets them)
+        self.on_layers = None
 
     def slot_layout(self, kind):
         return layout(kind)  # the real slot names (sfu.slots), as the Router gives them
@@ -55,6 +58,9 @@ class FakeRouter:
     async def disconnect(self, peer_id):
         self.calls.append(("disconnect", peer_id))
 
+    def connected(self, peer_id):
+        return peer_id not in self.ice_stalled
+
     def set_muted(self, salle_id, muted):
         self.muted[salle_id] = muted
 
@@ -75,6 +81,9 @@ class FakeRouter:
 
     def set_president_salle(self, salle_id):
         self.president = salle_id
+
+    def set_floor_salle(self, salle_id):
+        self.floor = salle_id
 
     def report_reception(
         self, salle_id, *, seconds, video_frames, video_slots, audio_samples, audio_concealed, outgoing_bps=None

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime
 
 from deliberation.commands import AddAgendaItem
-from deliberation.council import Designation, Reglement, Salle
+from deliberation.council import RULES_VERSION, Designation, Reglement, Salle
 from deliberation.demo import demo_config, demo_council
 from signaling.council_store import CouncilStore, now_iso
 
@@ -92,7 +92,7 @@ def test_a_file_of_the_first_schema_is_migrated_and_its_sittings_keep_their_rule
         assert council.member("m1").birth_date is None
         s1, s2 = store.sittings("cc")
         assert (s1.rules_version, s1.reconvened_after) == (1, "2026-11-20")  # convened under edition 1
-        assert s2.rules_version == 2 and s2.reconvened_from is None
+        assert s2.rules_version == RULES_VERSION and s2.reconvened_from is None  # the current one
         store.save(
             dataclasses.replace(council, members=(dataclasses.replace(council.members[0], birth_date="1970-01-01"),))
         )

@@ -387,6 +387,27 @@ async def test_R2_R11_public_viewers_are_fed_only_while_the_sitting_is_open(clie
     assert resumed.public_fed is False
 
 
+async def test_the_floor_puts_the_speaker_s_salle_on_the_programme(client):
+    """Issue 15, point 2: giving the floor to a councillor in another salle tells the Router
+    that salle (it goes on the public picture); ending the turn, by the councillor
+    themself, takes it back; the ``state`` says it."""
+    p = await people(client)
+    router = service(client).room.router
+    for m in ("m01", "m02", "m03", "m04", "m05"):
+        await p["belcourt"].ok(type="CheckIn", member_id=m, salle_id="belcourt")
+    for m in ("m06", "m07", "m08", "m09"):
+        await p["vaux"].ok(type="CheckIn", member_id=m, salle_id="vaux")
+    for salle in ("belcourt", "vaux"):
+        await transmission(client, salle, True)
+    await p["president"].ok(type="AppointSecretary", member_id="m03")
+    await p["president"].ok(type="OpenSitting")
+    assert router.floor is None
+    await p["president"].ok(type="GrantFloor", member_id="m07")
+    assert router.floor == "vaux" and service(client).room.state_message()["floor_salle"] == "vaux"
+    await p["m07"].ok(type="EndFloor")
+    assert router.floor is None and service(client).room.state_message()["floor_salle"] is None
+
+
 async def test_kiosks_get_the_room_display_summary_and_the_others_do_not(client):
     """A kiosk gets ``board`` (state, item, vote, floor) on connecting and on each change;
     the screens that show the whole view never get it."""

@@ -510,6 +510,47 @@ async def test_a_member_is_corrected_and_nothing_else_moves(admin, config):
     assert council(config) == after
 
 
+async def test_the_civility_is_set_when_adding_and_editing_and_the_screens_agree_with_it(admin, config):
+    """Issue 15 point 6: the admin sets a member's civilité (Madame, Monsieur), which the
+    screens' words follow (deliberation.french); left empty on edit it is unchanged; any
+    other value is refused, named, and changes nothing."""
+    from deliberation.french import agreed
+
+    r = await admin.post(
+        "/admin/membres",
+        data={
+            "csrf": await csrf(admin),
+            "id": "m30",
+            "civility": "Mme",
+            "first_name": "Hélène",
+            "last_name": "Arnaud",
+            "commune_id": "vaux",
+            "seat": "titulaire",
+        },
+        allow_redirects=False,
+    )
+    assert r.status == 303
+    m30 = council(config).member("m30")
+    assert m30.civility == "Mme" and m30.feminine is True
+    assert agreed("présent", m30.feminine) == "présente"
+    base = {"id": "m30", "first_name": "Hélène", "last_name": "Arnaud"}
+    r = await admin.post(
+        "/admin/membres/modifier", data={"csrf": await csrf(admin), **base, "civility": "M."}, allow_redirects=False
+    )
+    assert r.status == 303 and council(config).member("m30").civility == "M."
+    r = await admin.post("/admin/membres/modifier", data={"csrf": await csrf(admin), **base}, allow_redirects=False)
+    assert r.status == 303 and council(config).member("m30").civility == "M."  # empty: unchanged
+    assert "Monsieur" in await (await admin.get("/admin")).text()
+    before = council(config)
+    for path, data in (
+        ("/admin/membres/modifier", {**base, "civility": "Mlle"}),
+        ("/admin/membres", {**base, "id": "m31", "civility": "Dr", "commune_id": "vaux", "seat": "titulaire"}),
+    ):
+        r = await admin.post(path, data={"csrf": await csrf(admin), **data})
+        assert r.status == 400 and "Champ « civilité » : Madame ou Monsieur." in await r.text(), path
+    assert council(config) == before
+
+
 async def test_end_of_mandate_takes_the_member_out_of_office_and_its_sessions(admin, client, config):
     from deliberation.quorum import count
 

@@ -5,6 +5,8 @@ standing (R23).
 - :mod:`web.admin.csrf`: who may post (admin role, same origin, CSRF token);
 - :mod:`web.admin.forms`: posted fields to the core's objects, or a French refusal;
 - :mod:`web.admin.views`: what the pages show;
+- :mod:`web.admin.posts`: the one preamble of a form's handler (checked post, store, council
+  or sitting found, a refusal shown again with the form);
 - :mod:`web.admin.routes`: the handlers, and :func:`add_admin_routes`.
 
 Persistence: the council, its sittings and their agenda in ``<data_dir>/council.sqlite3``

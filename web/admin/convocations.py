@@ -31,10 +31,10 @@ from signaling.convocation import sitting_salles
 from signaling.convocation_mail import ACK_DOMAIN, message
 from signaling.council_store import CouncilStore, Sending, now_iso
 from signaling.mailer import Outcome, SmtpSettings, send_each
-from web.admin.csrf import checked_post
 from web.admin.forms import Invalid
+from web.admin.posts import SittingPost, sitting_post
 from web.admin.render import error, page
-from web.admin.views import convocation_rows, sitting_context
+from web.admin.views import convocation_rows
 from web.appkeys import CONFIG, SIGNER, SITTINGS
 
 log = logging.getLogger(__name__)
@@ -108,62 +108,39 @@ def _messages(
     return out
 
 
-async def send_convocations(request: web.Request) -> web.StreamResponse:
+@sitting_post("envoi")
+async def send_convocations(post: SittingPost) -> web.StreamResponse:
     """POST /admin/seances/<id>/envoyer: the convocation to each member with an address not
     yet reached (the first sending, or again to those whose sending failed)."""
-    checked = await checked_post(request)
-    if isinstance(checked, web.Response):
-        return checked
-    async with request.app[SENDING_LOCK]:
-        return await _send(request)
+    async with post.request.app[SENDING_LOCK]:
+        return await _send(post)
 
 
-async def _send(request: web.Request) -> web.StreamResponse:
+async def _send(post: SittingPost) -> web.StreamResponse:
+    request, store, council, sitting = post.request, post.store, post.council, post.sitting
     config = request.app[CONFIG]
-    sitting_id = request.match_info["seance"]
-    with CouncilStore.in_data_dir(config.data_dir) as store:
-        council = store.current()
-        sittings = store.sittings(council.id) if council else []
-        sitting = next((s for s in sittings if s.id == sitting_id), None)
-        if council is None or sitting is None:
-            return error(request, 404, "Séance inconnue", "Aucune séance enregistrée sous cet identifiant.")
-        items = store.agenda(council.id, sitting.id)
-        convened_at = store.convened_at(council.id, sitting.id)
-        smtp = config.smtp
-        refusal, status = None, 409  # 409: not now (not convened, opened, no relay); 400: nothing to send
-        if convened_at is None:
-            refusal = (
-                "R6 — convoquez d'abord la séance : l'ordre du jour que la convocation énonce est fixé à ce moment "
-                "(art. L.2121-10 CGCT)."
-            )
-        elif opened(request.app, sitting.id):
-            refusal = "R6 — la séance est ouverte : une convocation envoyée maintenant ne convoque plus personne."
-        elif smtp is None:
-            refusal = (
-                "L'envoi par courriel n'est pas configuré sur ce serveur (section [smtp] du fichier seance.toml, "
-                "à demander à la DSI) : imprimez la convocation et envoyez-la par d'autres moyens."
-            )
-        emails = store.emails(council.id)
-        rows = convocation_rows(council, emails, store.sendings(council.id, sitting.id), {})
-        recipients = {r["member"].id: r["email"] for r in rows if r["state"] in ("pending", "failed")}
-        if refusal is None and not recipients:
-            refusal, status = "Aucune convocation à envoyer : chaque membre ayant une adresse l'a déjà reçue.", 400
-        if refusal is not None or smtp is None:
-            return page(
-                request,
-                "admin_sitting.html",
-                sitting_context(
-                    request,
-                    council,
-                    sitting,
-                    sittings,
-                    items,
-                    convened_at,
-                    store,
-                    error=Invalid(refusal or "", None, "envoi"),
-                ),
-                status=status,
-            )
+    items = post.items()
+    smtp = config.smtp
+    if post.convened_at() is None:  # 409: not now (not convened, opened, no relay); 400: nothing to send
+        raise Invalid(
+            "R6 — convoquez d'abord la séance : l'ordre du jour que la convocation énonce est fixé à ce moment "
+            "(art. L.2121-10 CGCT).",
+            status=409,
+        )
+    if opened(request.app, sitting.id):
+        raise Invalid(
+            "R6 — la séance est ouverte : une convocation envoyée maintenant ne convoque plus personne.", status=409
+        )
+    if smtp is None:
+        raise Invalid(
+            "L'envoi par courriel n'est pas configuré sur ce serveur (section [smtp] du fichier seance.toml, "
+            "à demander à la DSI) : imprimez la convocation et envoyez-la par d'autres moyens.",
+            status=409,
+        )
+    rows = convocation_rows(council, store.emails(council.id), store.sendings(council.id, sitting.id), {})
+    recipients = {r["member"].id: r["email"] for r in rows if r["state"] in ("pending", "failed")}
+    if not recipients:
+        raise Invalid("Aucune convocation à envoyer : chaque membre ayant une adresse l'a déjà reçue.")
     messages = _messages(request, council, sitting, items, recipients, smtp)
     outcomes = await asyncio.to_thread(
         _send_and_record, config.data_dir, council.id, sitting.id, smtp, messages, recipients

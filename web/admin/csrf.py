@@ -27,9 +27,7 @@ CSRF_FIELD = "csrf"
 def load_csrf_key(data_dir: Path) -> bytes:
     path = datadir.DataDir.of(data_dir).csrf_key
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(32))
+        datadir.create_secret(path, os.urandom(32))
     return path.read_bytes()
 
 

@@ -65,13 +65,15 @@ INSEE_RE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
 
 
 class Invalid(Exception):
-    """A refused input: the field (French label) or rule, and the French message."""
+    """A refused input: the field (French label) or rule, and the French message; the HTTP
+    status of the page shown again (400, or 409 for a form refused « not now »)."""
 
-    def __init__(self, message: str, field: str | None = None, section: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, section: str | None = None, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.section = section
+        self.status = status
 
 
 def required(form: dict[str, str], name: str, label: str, section: str, max_len: int = 200) -> str:
@@ -166,6 +168,20 @@ def add_commune(council: Council, form: dict[str, str]) -> Council:
     return dataclasses.replace(council, communes=council.communes + (Commune(ident, name, insee),))
 
 
+#: the civilités the admin chooses from (the screens' words agree with it: deliberation.french)
+CIVILITIES = {"Mme": "Madame", "M.": "Monsieur"}
+
+
+def civility_field(form: dict[str, str], section: str, default: str = "") -> str:
+    """« Mme », « M. », or ``default`` when left empty (unknown when adding, unchanged when editing)."""
+    value = form.get("civility", "").strip()
+    if not value:
+        return default
+    if value not in CIVILITIES:
+        raise Invalid("Champ « civilité » : Madame ou Monsieur.", "civilité", section)
+    return value
+
+
 def add_member(council: Council, form: dict[str, str]) -> Council:
     s = "membre"
     ident = identifier(form, "id", "identifiant du membre", s, dots=True)
@@ -181,15 +197,24 @@ def add_member(council: Council, form: dict[str, str]) -> Council:
         raise Invalid("Champ « siège » : titulaire ou suppléant.", "siège", s)
     replaces = required(form, "replaces", "titulaire remplacé", s) if seat == Seat.SUPPLEANT else None
     born = date_field(form, "birth_date", "date de naissance", s, required=False)
+    civility = civility_field(form, s)
     member = Member(
-        ident, first, last, commune, Seat(seat), replaces, form.get("function", "")[:80], born and born.isoformat()
+        ident,
+        first,
+        last,
+        commune,
+        Seat(seat),
+        replaces,
+        form.get("function", "")[:80],
+        born and born.isoformat(),
+        civility=civility,
     )
     # the composition (a suppléant only for a commune with a single councillor, L.5211-6) is the core's
     return dataclasses.replace(council, members=council.members + (member,))
 
 
 def edit_member(council: Council, form: dict[str, str]) -> Council:
-    """Correct a member's name or function (a typo, a new vice-presidency). The seat,
+    """Correct a member's name, civilité or function (a typo, a new vice-presidency). The seat,
     commune and suppléance do not change here: they follow from the elections (L.5211-6);
     a change there is an end of mandate and a new member. Sittings already convened keep
     the council as it was in their journal (its first line)."""
@@ -198,10 +223,12 @@ def edit_member(council: Council, form: dict[str, str]) -> Council:
     first = required(form, "first_name", "prénom", s, 80)
     last = required(form, "last_name", "nom", s, 80)
     born = date_field(form, "birth_date", "date de naissance", s, required=False)
+    civility = civility_field(form, s, default=member.civility)
     changed = dataclasses.replace(
         member,
         first_name=first,
         last_name=last,
+        civility=civility,
         function=form.get("function", "")[:80],
         birth_date=born.isoformat() if born else member.birth_date,
     )

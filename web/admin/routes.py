@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -15,7 +16,6 @@ from deliberation.commands import AddAgendaItem
 from deliberation.council import (
     CompositionError,
     Council,
-    SittingConfig,
 )
 from deliberation.refusal import Refusal
 from signaling.accounts import AccountStore
@@ -23,7 +23,7 @@ from signaling.auth import new_password
 from signaling.council_store import CouncilStore, now_iso
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.admin.convocations import add_convocation_routes
-from web.admin.csrf import admin_claims, checked_post, load_csrf_key
+from web.admin.csrf import admin_claims, load_csrf_key
 from web.admin.forms import (
     MANAGED_ROLES,
     Invalid,
@@ -48,6 +48,7 @@ from web.admin.forms import (
     slugify,
 )
 from web.admin.minutes import add_minutes_routes
+from web.admin.posts import DashboardPost, SittingPost, dashboard_post, sitting_or_404, sitting_post
 from web.admin.render import error, page
 from web.admin.views import (
     NOTICES,
@@ -79,10 +80,6 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         return page(request, "admin.html", context)
 
 
-def _refuse(request: web.Request, store: CouncilStore, err: Invalid, form: dict[str, str]) -> web.Response:
-    return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
-
-
 #: The member forms, which also carry the member's address for the convocations.
 MEMBER_SECTIONS = ("membre", "membre-modifier")
 
@@ -93,35 +90,23 @@ CouncilForm = Callable[[Council | None, dict[str, str]], Council]
 AccountsForm = Callable[[CouncilStore, Council, dict[str, str], AccountStore], str]
 
 
-def _dashboard_post(section: str, form_fn: CouncilForm | None = None, accounts_fn: AccountsForm | None = None):
-    """The handler of a dashboard form: checked post, the form's council stored, or the
-    dashboard again with the refusal (nothing changed)."""
+def _dashboard_form(section: str, form_fn: CouncilForm | None = None, accounts_fn: AccountsForm | None = None):
+    """The handler of a dashboard form: the form's council stored, or the dashboard again
+    with the refusal (nothing changed)."""
 
-    async def handler(request: web.Request) -> web.StreamResponse:
-        checked = await checked_post(request)
-        if isinstance(checked, web.Response):
-            return checked
-        _claims, form = checked
-        with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
-            council = store.current()
-            try:
-                if council is None and section != "conseil":
-                    raise Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, section)
-                if accounts_fn is not None and council is not None:
-                    notice = accounts_fn(store, council, form, request.app[ACCOUNTS])
-                    return page(request, "admin.html", dashboard_context(request, store, notice=notice))
-                if form_fn is not None:
-                    email = email_field(form, section) if section in MEMBER_SECTIONS else ""
-                    saved = form_fn(council, form)
-                    store.save(saved)
-                    if section in MEMBER_SECTIONS and (email or section == "membre"):
-                        member_id = identifier(form, "id", "identifiant du membre", section, dots=True)
-                        store.set_email(saved.id, member_id, email)
-            except CompositionError as err:  # the core refuses the composition (R9, L.5211-6 …)
-                return _refuse(request, store, Invalid(err.message, None, section), form)
-            except Invalid as err:
-                err.section = err.section or section
-                return _refuse(request, store, err, form)
+    @dashboard_post(section, needs_council=section != "conseil")
+    async def handler(post: DashboardPost) -> web.StreamResponse:
+        request, store, council, form = post.request, post.store, post.council, post.form
+        if accounts_fn is not None and council is not None:
+            notice = accounts_fn(store, council, form, request.app[ACCOUNTS])
+            return page(request, "admin.html", dashboard_context(request, store, notice=notice))
+        if form_fn is not None:
+            email = email_field(form, section) if section in MEMBER_SECTIONS else ""
+            saved = form_fn(council, form)
+            store.save(saved)
+            if section in MEMBER_SECTIONS and (email or section == "membre"):
+                member_id = identifier(form, "id", "identifiant du membre", section, dots=True)
+                store.set_email(saved.id, member_id, email)
         raise web.HTTPSeeOther(f"/admin?ok={section}#{section}")
 
     return handler
@@ -140,60 +125,53 @@ def end_member_mandate(store: CouncilStore, council: Council, form: dict[str, st
     )
 
 
-async def save_account(request: web.Request) -> web.StreamResponse:
-    checked = await checked_post(request)
-    if isinstance(checked, web.Response):
-        return checked
-    _claims, form = checked
+@dashboard_post("comptes", needs_council=False)
+async def save_account(post: DashboardPost) -> web.StreamResponse:
+    """POST /admin/comptes: an account created, or its password reset (shown once)."""
+    request, store, council, form = post.request, post.store, post.council, post.form
     accounts = request.app[ACCOUNTS]
-    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
-        council = store.current()
-        try:
-            login, password, role, label = account_from_form(form, council, accounts)
-            existing = accounts.get(login)
-            if existing is not None and existing.role not in MANAGED_ROLES:
-                raise Invalid(
-                    f"Champ « identifiant » : le compte « {login} » ({ROLE_LABELS_FR[existing.role]}) "
-                    "ne se modifie pas ici.",
-                    "identifiant",
-                    "comptes",
-                )
-            if form.get("reset") == "1":
-                if existing is None:
-                    raise Invalid(f"Champ « identifiant » : aucun compte « {login} ».", "identifiant", "comptes")
-                role, label = existing.role, existing.display_name
-                accounts.set_account(  # the same bindings, the agent's included (R4 scope)
-                    login,
-                    password,
-                    role,
-                    member_id=existing.member_id,
-                    salle_id=existing.salle_id,
-                    display_name=label,
-                    agent_id=existing.agent_id,
-                )
-            else:
-                links = account_links(form, council, role)
-                accounts.set_account(
-                    login,
-                    password,
-                    role,
-                    member_id=links.member_id,
-                    salle_id=links.salle_id,
-                    display_name=label,
-                    agent_id=links.agent_id,
-                )
-        except Invalid as err:
-            return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
-        return page(
-            request,
-            "admin.html",
-            dashboard_context(
-                request,
-                store,
-                password={"login": login, "password": password, "role": ROLE_LABELS_FR[role]},
-                notice=f"Compte « {login} » {'réinitialisé' if form.get('reset') == '1' else 'enregistré'}.",
-            ),
+    login, password, role, label = account_from_form(form, council, accounts)
+    existing = accounts.get(login)
+    if existing is not None and existing.role not in MANAGED_ROLES:
+        raise Invalid(
+            f"Champ « identifiant » : le compte « {login} » ({ROLE_LABELS_FR[existing.role]}) ne se modifie pas ici.",
+            "identifiant",
+            "comptes",
         )
+    if form.get("reset") == "1":
+        if existing is None:
+            raise Invalid(f"Champ « identifiant » : aucun compte « {login} ».", "identifiant", "comptes")
+        role, label = existing.role, existing.display_name
+        accounts.set_account(  # the same bindings, the agent's included (R4 scope)
+            login,
+            password,
+            role,
+            member_id=existing.member_id,
+            salle_id=existing.salle_id,
+            display_name=label,
+            agent_id=existing.agent_id,
+        )
+    else:
+        links = account_links(form, council, role)
+        accounts.set_account(
+            login,
+            password,
+            role,
+            member_id=links.member_id,
+            salle_id=links.salle_id,
+            display_name=label,
+            agent_id=links.agent_id,
+        )
+    return page(
+        request,
+        "admin.html",
+        dashboard_context(
+            request,
+            store,
+            password={"login": login, "password": password, "role": ROLE_LABELS_FR[role]},
+            notice=f"Compte « {login} » {'réinitialisé' if form.get('reset') == '1' else 'enregistré'}.",
+        ),
+    )
 
 
 def president_designation(store: CouncilStore, council: Council, form: dict[str, str], accounts: AccountStore) -> str:
@@ -218,68 +196,42 @@ def president_designation(store: CouncilStore, council: Council, form: dict[str,
     )
 
 
-async def member_accounts(request: web.Request) -> web.StreamResponse:
+@dashboard_post("comptes")
+async def member_accounts(post: DashboardPost) -> web.StreamResponse:
     """POST /admin/comptes/elus: one account per member who has none (the president's is
     the presidency's), each password shown once."""
-    checked = await checked_post(request)
-    if isinstance(checked, web.Response):
-        return checked
+    request, store, council = post.request, post.store, post.stored_council
     accounts = request.app[ACCOUNTS]
-    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
-        council = store.current()
-        if council is None:
-            err = Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, "comptes")
-            return page(request, "admin.html", dashboard_context(request, store, error=err), status=400)
-        existing = accounts.all()
-        plan = member_account_plan(council, {a.login for a in existing}, {a.member_id for a in existing if a.member_id})
-        seat = seat_salle(council)
-        created = []
-        for login, role, member in plan:
-            password = new_password()
-            accounts.set_account(
-                login,
-                password,
-                role,
-                member_id=member.id,
-                salle_id=seat if role is Role.PRESIDENT else None,
-                display_name=member.name,
-            )
-            created.append({"login": login, "name": member.name, "role": ROLE_LABELS_FR[role], "password": password})
-        notice = (
-            f"{len(created)} compte(s) d'élu créé(s)." if created else "Chaque membre a déjà son compte : rien à créer."
+    existing = accounts.all()
+    plan = member_account_plan(council, {a.login for a in existing}, {a.member_id for a in existing if a.member_id})
+    seat = seat_salle(council)
+    created = []
+    for login, role, member in plan:
+        password = new_password()
+        accounts.set_account(
+            login,
+            password,
+            role,
+            member_id=member.id,
+            salle_id=seat if role is Role.PRESIDENT else None,
+            display_name=member.name,
         )
-        return page(request, "admin.html", dashboard_context(request, store, notice=notice, passwords=created))
+        created.append({"login": login, "name": member.name, "role": ROLE_LABELS_FR[role], "password": password})
+    notice = (
+        f"{len(created)} compte(s) d'élu créé(s)." if created else "Chaque membre a déjà son compte : rien à créer."
+    )
+    return page(request, "admin.html", dashboard_context(request, store, notice=notice, passwords=created))
 
 
-async def create_sitting(request: web.Request) -> web.StreamResponse:
-    checked = await checked_post(request)
-    if isinstance(checked, web.Response):
-        return checked
-    _claims, form = checked
-    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
-        council = store.current()
-        try:
-            if council is None:
-                raise Invalid("Enregistrez d'abord le conseil (nom et SIRET).", None, "seances")
-            existing = store.sittings(council.id)
-            failed = failed_sittings(request.app[CONFIG].data_dir, existing)
-            config = sitting_from_form(form, council, existing, failed)
-        except Invalid as err:
-            return page(request, "admin.html", dashboard_context(request, store, error=err, form=form), status=400)
-        store.save_sitting(council.id, config)
+@dashboard_post("seances")
+async def create_sitting(post: DashboardPost) -> web.StreamResponse:
+    """POST /admin/seances: a sitting stored (R6, R8 reconvocation, R23), not yet convened."""
+    council, store = post.stored_council, post.store
+    existing = store.sittings(council.id)
+    failed = failed_sittings(post.request.app[CONFIG].data_dir, existing)
+    config = sitting_from_form(post.form, council, existing, failed)
+    store.save_sitting(council.id, config)
     raise web.HTTPSeeOther(f"/admin/seances/{config.id}?cree=1")
-
-
-def _sitting_or_404(
-    request: web.Request, store: CouncilStore
-) -> tuple[Council, SittingConfig, list[SittingConfig]] | web.Response:
-    council = store.current()
-    sitting_id = request.match_info["seance"]
-    sittings = store.sittings(council.id) if council else []
-    sitting = next((s for s in sittings if s.id == sitting_id), None)
-    if council is None or sitting is None:
-        return error(request, 404, "Séance inconnue", "Aucune séance enregistrée sous cet identifiant.")
-    return council, sitting, sittings
 
 
 async def sitting_page(request: web.Request) -> web.StreamResponse:
@@ -287,7 +239,7 @@ async def sitting_page(request: web.Request) -> web.StreamResponse:
     if isinstance(claims, web.Response):
         return claims
     with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
-        found = _sitting_or_404(request, store)
+        found = sitting_or_404(request, store)
         if isinstance(found, web.Response):
             return found
         council, sitting, sittings = found
@@ -306,81 +258,53 @@ async def sitting_page(request: web.Request) -> web.StreamResponse:
         )
 
 
-async def add_item(request: web.Request) -> web.StreamResponse:
-    checked = await checked_post(request)
-    if isinstance(checked, web.Response):
-        return checked
-    _claims, form = checked
-    data_dir = request.app[CONFIG].data_dir
-    with CouncilStore.in_data_dir(data_dir) as store:
-        found = _sitting_or_404(request, store)
-        if isinstance(found, web.Response):
-            return found
-        council, sitting, sittings = found
-        items = store.agenda(council.id, sitting.id)
-        title = form.get("title", "")[:300]
-        item_id = form.get("item_id", "") or slugify(title)
-        if not form.get("item_id"):
-            base, n = item_id, 2
-            while any(i.item_id == item_id for i in items):
-                item_id, n = f"{base}-{n}", n + 1
-        convened_at = store.convened_at(council.id, sitting.id)
-        if convened_at is not None or journal_exists(data_dir, sitting.id):
-            result: Refusal | AddAgendaItem = Refusal(
-                "R6",
-                "R6 — la séance est convoquée : l'ordre du jour de la convocation ne change plus ici.",
-            )
-        else:
-            result = check_item(council, sitting, items, item_command(item_id, title, form))
-        if isinstance(result, Refusal):
-            return page(
-                request,
-                "admin_sitting.html",
-                sitting_context(
-                    request,
-                    council,
-                    sitting,
-                    sittings,
-                    items,
-                    convened_at,
-                    store,
-                    form=form,
-                    error=Invalid(result.message, result.field, "points"),
-                ),
-                status=400,
-            )
-        store.add_agenda_item(council.id, sitting.id, result)
+@sitting_post("points")
+async def add_item(post: SittingPost) -> web.StreamResponse:
+    """POST /admin/seances/<id>/points: an agenda item, decided by the core as in a sitting (R12)."""
+    council, sitting, form, store = post.council, post.sitting, post.form, post.store
+    items = post.items()
+    title = form.get("title", "")[:300]
+    item_id = form.get("item_id", "") or slugify(title)
+    if not form.get("item_id"):
+        base, n = item_id, 2
+        while any(i.item_id == item_id for i in items):
+            item_id, n = f"{base}-{n}", n + 1
+    if post.convened_at() is not None or journal_exists(post.request.app[CONFIG].data_dir, sitting.id):
+        result: Refusal | AddAgendaItem = Refusal(
+            "R6",
+            "R6 — la séance est convoquée : l'ordre du jour de la convocation ne change plus ici.",
+        )
+    else:
+        result = check_item(council, sitting, items, item_command(item_id, title, form))
+    if isinstance(result, Refusal):
+        raise Invalid(result.message, result.field, "points")
+    store.add_agenda_item(council.id, sitting.id, result)
     raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?ajoute=1#ordre-du-jour")
 
 
-async def convene(request: web.Request) -> web.StreamResponse:
+@sitting_post("convocation")
+async def convene(post: SittingPost) -> web.StreamResponse:
     """POST /admin/seances/<id>/convoquer: the agenda is fixed and the convocation sent (R6,
     L.2121-10: it states the agenda). The running server hosts the sitting at once: its
     journal starts from the council, the salles and the agenda as stored (web.sittings)."""
-    checked = await checked_post(request)
-    if isinstance(checked, web.Response):
-        return checked
-    _claims, form = checked
-    data_dir = request.app[CONFIG].data_dir
-    with CouncilStore.in_data_dir(data_dir) as store:
-        found = _sitting_or_404(request, store)
-        if isinstance(found, web.Response):
-            return found
-        council, sitting, sittings = found
-        items = store.agenda(council.id, sitting.id)
-        convened_at = store.convened_at(council.id, sitting.id)
-        try:
-            convocation_check(council, sitting, items, convened_at, form)
-        except Invalid as err:
-            return page(
-                request,
-                "admin_sitting.html",
-                sitting_context(request, council, sitting, sittings, items, convened_at, store, error=err),
-                status=400,
-            )
-        store.convene(council.id, sitting.id, now_iso())
-    await request.app[HOSTED].sync(data_dir)
+    council, sitting = post.council, post.sitting
+    convocation_check(council, sitting, post.items(), post.convened_at(), post.form)
+    post.store.convene(council.id, sitting.id, now_iso())
+    await post.request.app[HOSTED].sync(post.request.app[CONFIG].data_dir)
     raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?convoquee=1#convocation")
+
+
+@sitting_post("bornes")
+async def revoke_kiosk_link(post: SittingPost) -> web.StreamResponse:
+    """POST /admin/seances/<id>/bornes/<salle>/revoquer: the salle's kiosk link for this
+    sitting is revoked, a new one shown; the kiosks open with the old one are disconnected
+    (issue 12 point 11, :mod:`signaling.kiosk_links`)."""
+    salle_id = post.request.match_info["salle"]
+    salle = post.council.salle(salle_id)
+    if salle is None or not salle.designated:
+        raise Invalid(f"Aucune salle désignée « {salle_id[:64]} » dans ce conseil : aucun lien de borne à révoquer.")
+    post.request.app[ACCOUNTS].revoke_kiosk_link(post.sitting.id, salle.id, int(time.time()))
+    raise web.HTTPSeeOther(f"/admin/seances/{post.sitting.id}?borne={salle.id}#bornes")
 
 
 async def api_check_item(request: web.Request) -> web.StreamResponse:
@@ -428,7 +352,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
         return claims
     data_dir = request.app[CONFIG].data_dir
     with CouncilStore.in_data_dir(data_dir) as store:
-        found = _sitting_or_404(request, store)
+        found = sitting_or_404(request, store)
         if isinstance(found, web.Response):
             return found
         council, sitting, _sittings = found
@@ -441,21 +365,22 @@ def add_admin_routes(app: web.Application) -> None:
     app[CSRF_KEY] = load_csrf_key(app[CONFIG].data_dir)
 
     app.router.add_get("/admin", dashboard)
-    app.router.add_post("/admin/conseil", _dashboard_post("conseil", save_council))
-    app.router.add_post("/admin/communes", _dashboard_post("commune", add_commune))
-    app.router.add_post("/admin/membres", _dashboard_post("membre", add_member))
-    app.router.add_post("/admin/membres/modifier", _dashboard_post("membre-modifier", edit_member))
-    app.router.add_post("/admin/membres/fin", _dashboard_post("membre-fin", accounts_fn=end_member_mandate))
-    app.router.add_post("/admin/salles", _dashboard_post("salle", save_salle))
-    app.router.add_post("/admin/agents", _dashboard_post("agent", add_agent))
+    app.router.add_post("/admin/conseil", _dashboard_form("conseil", save_council))
+    app.router.add_post("/admin/communes", _dashboard_form("commune", add_commune))
+    app.router.add_post("/admin/membres", _dashboard_form("membre", add_member))
+    app.router.add_post("/admin/membres/modifier", _dashboard_form("membre-modifier", edit_member))
+    app.router.add_post("/admin/membres/fin", _dashboard_form("membre-fin", accounts_fn=end_member_mandate))
+    app.router.add_post("/admin/salles", _dashboard_form("salle", save_salle))
+    app.router.add_post("/admin/agents", _dashboard_form("agent", add_agent))
     app.router.add_post("/admin/comptes", save_account)
     app.router.add_post("/admin/comptes/elus", member_accounts)
-    app.router.add_post("/admin/president", _dashboard_post("president", accounts_fn=president_designation))
+    app.router.add_post("/admin/president", _dashboard_form("president", accounts_fn=president_designation))
     app.router.add_post("/admin/seances", create_sitting)
     app.router.add_get("/admin/seances/{seance}", sitting_page)
     app.router.add_post("/admin/seances/{seance}/points", add_item)
     app.router.add_get("/admin/seances/{seance}/convocation", convocation)
     app.router.add_post("/admin/seances/{seance}/convoquer", convene)
+    app.router.add_post("/admin/seances/{seance}/bornes/{salle}/revoquer", revoke_kiosk_link)
     app.router.add_get("/admin/api/point", api_check_item)
     add_convocation_routes(app)
     add_minutes_routes(app)

@@ -5,6 +5,7 @@ of quorum (R8), the kiosk links, and the context of each page.
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,9 @@ from deliberation.publication import liste_publication, pv_publication
 from deliberation.reconvocation import reconvocation_of
 from deliberation.replay import EXPORT_ROLES, ROLE_LABELS
 from signaling import datadir, sobriety
-from signaling.auth import KIOSK_TTL_S
 from signaling.council_store import CouncilStore, Sending
-from signaling.roles import ROLE_LABELS_FR, Role
+from signaling.kiosk_links import kiosk_token
+from signaling.roles import ROLE_LABELS_FR
 from web.admin.csrf import csrf_token
 from web.admin.forms import MANAGED_ROLES
 from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER, SITTINGS
@@ -214,8 +215,9 @@ def failed_sittings(data_dir: Path, sittings: list[SittingConfig]) -> dict[str, 
 
 def kiosk_links(request: web.Request, council: Council, sitting_id: str | None = None) -> list[dict[str, str]]:
     """The kiosk links of the hosted sittings (or of one), each saying which sitting it is
-    for: a salle shared by two sittings has one link per sitting (the token names it)."""
-    signer = request.app[SIGNER]
+    for: a salle shared by two sittings has one link per sitting (the token names it). The
+    same link at every view, until the admin revokes it (:mod:`signaling.kiosk_links`)."""
+    signer, accounts, now = request.app[SIGNER], request.app[ACCOUNTS], int(time.time())
     origin = f"{request.scheme}://{request.host}"
     out = []
     for spec in request.app[HOSTED].specs.values():
@@ -224,12 +226,13 @@ def kiosk_links(request: web.Request, council: Council, sitting_id: str | None =
         hosted_salles = {s.id for s in spec.salles}
         for salle in council.salles:
             if salle.designated and salle.id in hosted_salles:
-                token = signer.issue(Role.KIOSK, salle=salle.id, sitting=spec.id, ttl_s=KIOSK_TTL_S)
+                token = kiosk_token(accounts, signer, spec.id, salle.id, now)
                 out.append(
                     {
                         "sitting": spec.title,
                         "sitting_id": spec.id,
                         "salle": salle.name,
+                        "salle_id": salle.id,
                         "url": f"{origin}/salle/{salle.id}?token={token}",
                     }
                 )
@@ -329,6 +332,7 @@ def sitting_context(
         "convened_notice": request.query.get("convoquee") == "1",
         "created": request.query.get("cree") == "1",
         "added": request.query.get("ajoute") == "1",
+        "kiosk_revoked": request.query.get("borne"),
         "sobriety": sobriety_view(config.data_dir, sitting.id, council),
         **extra,
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -19,8 +20,9 @@ from deliberation.demo import SITTING_ID, demo_agenda, demo_config, demo_council
 from sfu import gc_policy
 from sfu.eventloop import new_event_loop
 from signaling.accounts import AccountStore, member_login
-from signaling.auth import KIOSK_TTL_S, TokenSigner, new_password
+from signaling.auth import TokenSigner, new_password
 from signaling.council_store import CouncilStore, now_iso
+from signaling.kiosk_links import kiosk_token
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.app import create_app
 from web.config import SalleSpec, SittingSpec, WebConfig
@@ -192,19 +194,16 @@ def run(args: argparse.Namespace) -> int:
     config, sitting = build(args)
     seed_demo(config.data_dir)
     store = AccountStore.in_data_dir(config.data_dir)
+    signer = TokenSigner.from_data_dir(config.data_dir)
     try:
         accounts = demo_accounts(store, sitting)
+        now = int(time.time())  # the links /admin shows, revocable there (signaling.kiosk_links)
+        links = [
+            (s.name, f"{config.base_url}/salle/{s.id}?token=" + kiosk_token(store, signer, sitting.id, s.id, now))
+            for s in sitting.salles
+        ]
     finally:
         store.close()
-    signer = TokenSigner.from_data_dir(config.data_dir)
-    links = [
-        (
-            s.name,
-            f"{config.base_url}/salle/{s.id}?token="
-            + signer.issue(Role.KIOSK, salle=s.id, sitting=sitting.id, ttl_s=KIOSK_TTL_S),
-        )
-        for s in sitting.salles
-    ]
 
     ssl_context = None
     if config.tls:

@@ -164,10 +164,32 @@ function renderHealth() {
   if (s.transmitting) setBadge(badge, "Transmission établie", "ok");
   else if (media.connected) setBadge(badge, "Transmission : connexion en cours", "warning");
   else setBadge(badge, "Transmission interrompue — borne hors ligne", "lost");
+  renderHealthHelp(s, media);
   const btn = $("audio-only-btn");
   btn.setAttribute("aria-pressed", s.audio_only ? "true" : "false");
   btn.textContent = s.audio_only ? "Revenir à la vidéo" : "Passer en audio seul";
 }
+/** R7, R17: when the salle does not transmit, what the agent does, step by step. */
+function renderHealthHelp(s, media) {
+  const help = $("health-help");
+  if (s.transmitting || view.status === "closed") { help.hidden = true; patch(help); return; }
+  const here = s.present.length;
+  const steps = media.connected
+    ? ["La borne de la salle est en ligne mais la transmission ne passe pas dans les deux sens.",
+      "Vérifiez que la caméra et le micro de la salle sont branchés et autorisés sur la borne.",
+      "Si le son passe mais pas l'image, cliquez sur « Passer en audio seul » ci-dessous."]
+    : ["La borne de la salle est hors ligne.",
+      "Vérifiez que le poste de la salle est allumé et que sa page « Salle » est ouverte ; rechargez-la (touche F5).",
+      "Vérifiez le câble réseau ou le Wi-Fi de la salle."];
+  const stakes = here && (view.status === "opened" || view.status === "suspended")
+    ? ["Tant que la salle ne transmet pas, la séance est suspendue : aucun vote ne s'ouvre ni ne se clôt.",
+      "Si la liaison ne revient pas, enregistrez la sortie des conseillers présents ici : le quorum sera vérifié à nouveau et la séance pourra reprendre."]
+    : (here ? ["La séance ne peut pas s'ouvrir tant que la salle ne transmet pas."] : []);
+  patch(help, h("p", {}, h("strong", {}, "Que faire ? "), steps[0]),
+    h("ol", {}, ...steps.slice(1).map((t) => h("li", {}, t)), ...stakes.map((t) => h("li", {}, t))));
+  help.hidden = false;
+}
+
 $("audio-only-btn").addEventListener("click", (ev) => {
   const on = !salle().audio_only;
   cmd({ type: "SetAudioOnly", salle_id: salleId, audio_only: on }, on ? "Salle passée en audio seul." : "Vidéo rétablie.",
@@ -212,6 +234,19 @@ function renderLog() {
     : [h("li", { class: "muted" }, "Aucun pour l'instant.")]);
 }
 
+/** R9: the proxies that ended during the sitting and concern this salle (its holder or its giver is here). */
+function renderProxiesEnded() {
+  const ended = (view.proxies_ended || []).filter((p) => p.holder_salle === salleId || p.giver_salle === salleId);
+  patch($("proxies-ended"), ended.slice().reverse().map((p) => {
+    const giver = view.members.find((m) => m.id === p.giver);
+    const why = p.reason === "giver_arrived"
+      ? `${p.giver_name} est ${agree(giver, "arrivé")}${p.giver_salle ? ` (${view.salles.find((s) => s.id === p.giver_salle)?.name || p.giver_salle})` : ""}`
+      : "révoqué";
+    return h("li", { class: "proxy-ended", dataset: { giver: p.giver } }, h("time", { datetime: p.at }, fmtTime(p.at)),
+      ` — pouvoir ${de(p.giver_name)} à ${p.holder_name} terminé : ${why}. ${p.holder_name} ne vote plus qu'en son nom.`);
+  }));
+}
+
 function render() {
   const [text, state] = SITTING_STATUS[view.status] || [view.status, "waiting"];
   setBadge($("badge-sitting"), text, state);
@@ -220,6 +255,7 @@ function render() {
   renderRollCall();
   renderMembers();
   renderProxies();
+  renderProxiesEnded();
   renderSuppleances();
 }
 

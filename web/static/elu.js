@@ -3,7 +3,7 @@
 // the current item. Controls exist only while the councillor is checked in (R16).
 import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem,
-  agree, fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de,
+  agree, fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de, since, tickElapsed,
 } from "./sitting.js";
 
 const me = document.body.dataset.member;
@@ -48,6 +48,22 @@ function renderPresence() {
   if (m.proxy_from) bits.push(`vous détenez le pouvoir ${de(memberName(view, m.proxy_from))}`);
   if (view.secretary?.id === me) bits.push("vous êtes secrétaire de séance");
   $("sitting-line").textContent = bits.join(" · ");
+  renderProxyEnded(m);
+}
+
+/** R9: the proxy this councillor held ended (its giver arrived, or it was revoked): say it, and what it changes. */
+function renderProxyEnded(m) {
+  const note = $("proxy-ended");
+  const ended = (view.proxies_ended || []).filter((p) => p.holder === me);
+  const last = ended.at(-1);
+  if (!last || m.proxy_from) { note.hidden = true; return; }
+  const giver = view.members.find((x) => x.id === last.giver);
+  const why = last.reason === "giver_arrived"
+    ? `${giver?.civility === "Mme" ? "elle" : (giver?.civility === "M." ? "il" : "elle ou il")} est ${agree(giver, "arrivé")} en séance`
+    : "il a été révoqué";
+  note.textContent = `Le pouvoir ${de(last.giver_name)} a pris fin à ${fmtTime(last.at)} : ${why}. `
+    + "Vous ne votez plus qu'en votre nom.";
+  note.hidden = false;
 }
 
 function ballot(slot, vote) {
@@ -162,6 +178,9 @@ function renderRollCall() {
   patch($("rollcall"), rows);
 }
 
+/** The item whose secret-ballot request waits for its confirmation (R15), or null. */
+let secretConfirming = null;
+
 function renderItem() {
   const item = currentItem(view) || (view.vote ? view.agenda.find((i) => i.id === view.vote.item_id) : null);
   const p = $("item");
@@ -183,12 +202,23 @@ function renderItem() {
   if (item.status === "postponed") {
     children.push(h("p", { class: "postponed-note" }, "Point reporté à une séance en présentiel : le scrutin secret a été demandé par au moins un tiers des présents (R15)."));
   } else if (votable && isPresent() && view.status === "opened") {
-    if (requests.includes(me)) children.push(h("p", { class: "cast" }, "Votre demande de scrutin secret est enregistrée."));
-    else {
+    if (requests.includes(me)) children.push(h("p", { class: "cast" }, "Votre demande de scrutin secret est enregistrée : elle ne peut pas être retirée."));
+    else if (secretConfirming === item.id) {
+      // the request cannot be withdrawn: a second, explicit step says so before it is sent
+      children.push(h("div", { class: "confirm", role: "group", "aria-labelledby": "secret-confirm-text" },
+        h("p", { id: "secret-confirm-text" }, h("strong", {}, "Confirmez-vous votre demande de scrutin secret ? "),
+          `Elle ne pourra pas être retirée. Si un tiers des présents (${secretThreshold(view)}) la fait, le point n'est pas voté `
+          + "aujourd'hui : il est reporté à une séance en présentiel."),
+        h("button", { type: "button", class: "secondary", id: "secret-confirm-btn", dataset: { key: "secret-confirm" },
+          onclick: (ev) => cmd({ type: "RequestSecretBallot", item_id: item.id, member_id: me },
+            "Demande de scrutin secret enregistrée.", ev.currentTarget).then(() => { secretConfirming = null; render(); }) },
+        "Oui, demander le scrutin secret"), " ",
+        h("button", { type: "button", class: "small", id: "secret-cancel-btn", dataset: { key: "secret-cancel" },
+          onclick: () => { secretConfirming = null; render(); $("secret-btn")?.focus(); } }, "Annuler")));
+    } else {
       children.push(h("button", { type: "button", class: "secondary", id: "secret-btn", dataset: { key: "secret" },
         "aria-describedby": "secret-help",
-        onclick: (ev) => cmd({ type: "RequestSecretBallot", item_id: item.id, member_id: me },
-          "Demande de scrutin secret enregistrée.", ev.currentTarget) }, "Demander le scrutin secret"),
+        onclick: () => { secretConfirming = item.id; render(); $("secret-confirm-btn")?.focus(); } }, "Demander le scrutin secret…"),
       h("p", { class: "muted small-text", id: "secret-help" },
         `Une séance en visioconférence ne peut pas voter à bulletin secret : si un tiers des présents (${secretThreshold(view)}) le demande, `
         + "le point n'est pas voté aujourd'hui et il est reporté à une séance en présentiel (art. L.2121-21 et R.5211-2-2 du CGCT). "
@@ -210,8 +240,9 @@ function renderFloor() {
   btn.hidden = false;
   const position = f.queue.findIndex((q) => q.id === me);
   if (f.speaker?.id === me) {
-    state.textContent = "Vous avez la parole.";
-    btn.hidden = true;
+    patch(state, "Vous avez la parole depuis ", since(f.speaker.since), ".");
+    btn.textContent = "Terminer mon intervention";
+    btn.dataset.action = "end";
   } else if (position >= 0) {
     state.textContent = `Votre demande est enregistrée : ${position === 0 ? "vous êtes le prochain" : `${position + 1}e dans la file`}.`
       + (f.speaker ? ` À la parole : ${f.speaker.name}.` : "");
@@ -224,7 +255,9 @@ function renderFloor() {
   }
 }
 $("floor-btn").addEventListener("click", (ev) => {
-  if (ev.currentTarget.dataset.action === "withdraw") {
+  if (ev.currentTarget.dataset.action === "end") {
+    cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget);
+  } else if (ev.currentTarget.dataset.action === "withdraw") {
     cmd({ type: "WithdrawFloorRequest", member_id: me }, "Demande de parole retirée.", ev.currentTarget);
   } else {
     cmd({ type: "RequestFloor", member_id: me }, "Demande de parole enregistrée.", ev.currentTarget);
@@ -251,3 +284,4 @@ function render() {
 }
 
 client.start();
+tickElapsed();

@@ -2,7 +2,7 @@
 // mute/unmute on each tile; pin for the president), and the queue of requests for the
 // floor (GrantFloor / EndFloor / WithdrawFloorRequest).
 // Authenticated by the session cookie: `hello` carries no token.
-import { $, Feedback, SittingClient, fmtTime, h, patch, run, setBadge, de } from "./sitting.js";
+import { $, Feedback, SittingClient, fmtTime, h, patch, run, setBadge, de, speakerLine, tickElapsed } from "./sitting.js";
 import { Mosaic } from "./mosaic.js";
 
 const feedback = new Feedback($("alert"), $("notice"));
@@ -33,13 +33,15 @@ function renderFloor() {
   const f = view.floor || { speaker: null, queue: [] };
   const children = [];
   if (f.speaker) {
-    children.push(h("p", { class: "speaker" }, "À la parole : ", h("strong", {}, f.speaker.name), " ",
-      button("Fin de l'intervention", (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget), "", "end-floor")));
+    children.push(speakerLine(f.speaker),
+      button("Fin de l'intervention", (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget), "", "end-floor"));
   } else children.push(h("p", { class: "muted" }, "Personne n'a la parole."));
   if (f.queue.length) {
     const ol = h("ol", { class: "queue", "aria-label": "Demandes de parole" });
     for (const q of f.queue) {
-      ol.append(h("li", { dataset: { member: q.id } }, h("span", {}, q.name), h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)} `),
+      ol.append(h("li", { dataset: { member: q.id, salle: q.salle || "" } }, h("span", {}, q.name),
+        q.salle_name ? h("span", { class: "queue-salle" }, ` — ${q.salle_name}`) : "",
+        h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)} `),
         button("Donner la parole", (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget), "", `grant-${q.id}`, `Donner la parole à ${q.name}`),
         " ",
         button("Retirer la demande", (ev) => cmd({ type: "WithdrawFloorRequest", member_id: q.id }, `Demande ${de(q.name)} retirée.`, ev.currentTarget), "", `drop-${q.id}`, `Retirer la demande ${de(q.name)}`)));
@@ -51,3 +53,4 @@ function renderFloor() {
 
 client.start();
 mosaic.start();
+tickElapsed();

@@ -18,6 +18,7 @@ export class Mosaic {
   /**
    * @param {HTMLElement} container the element that holds the tiles
    * @param {object} opts sitting; details(salleId) -> extra line (e.g. who is present), or null;
+ *   pinBlocked() -> why « Mettre à l'image » cannot act now (the button is disabled, the reason shown), or null;
    *   heading: the tiles' heading tag, one level below the section's (default "h3")
    */
   constructor(container, opts) {
@@ -68,8 +69,11 @@ export class Mosaic {
       }
       if (this.allowed.includes("pin")) {
         const label = isPinned ? "Suivre l'orateur" : "Mettre à l'image";
+        const blocked = this.opts.pinBlocked?.() || null;  // a button that cannot act says why
         actions.push(h("button", { type: "button", class: "small", "aria-pressed": isPinned ? "true" : "false", dataset: { key: `pin-${s.id}` },
+          disabled: !!blocked, "aria-describedby": blocked ? `pin-reason-${s.id}` : null,
           "aria-label": `${label} : ${s.name}`, onclick: () => this.client.send({ type: "pin", salle: isPinned ? null : s.id }) }, label));
+        if (blocked) actions.push(h("span", { class: "reason", id: `pin-reason-${s.id}` }, ` ${blocked}`));
       }
       const details = this.opts.details?.(s.id);
       const video = h("video", { muted: true, playsInline: true, autoplay: true, "aria-hidden": "true" });

@@ -5,7 +5,8 @@
 // (R11). Every command is checked again by the server; a refusal is shown with its rule.
 import {
   $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem, fmtTime,
-  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de,
+  h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de, speakerLine, tickElapsed, plainMessage,
+  ruleRef,
 } from "./sitting.js";
 import { Mosaic } from "./mosaic.js";
 
@@ -35,12 +36,16 @@ function focusHeading(id) {
 
 // ------------------------------------------------------------------ opening (R7, R8, R10, R2)
 
+/** A condition of the opening: the words first, the rule it checks after, as a detail. */
 function check(ok, rule, text, key) {
   return h("li", { class: ok ? "ok" : "ko", dataset: { rule, key } },
     h("span", { class: "mark", "aria-hidden": "true" }, ok ? "✓" : "✗"),
     h("span", { class: "sr-only" }, ok ? "Condition remplie : " : "Condition non remplie : "),
-    h("span", { class: "rule" }, rule), " ", text);
+    h("span", { class: "check-text" }, text), " ", h("span", { class: "rule" }, `règle ${rule}`));
 }
+
+/** The status last rendered: a change clears the confirmation of the step before. */
+let lastStatus = null;
 
 function renderOpening() {
   const v = view;
@@ -63,8 +68,12 @@ function renderOpening() {
         : (client.media(s.id).connected ? "transmission non établie (connexion en cours)." : "transmission non établie : la borne de la salle est hors ligne.")),
       `salle-${s.id}`));
   }
+  // R2: before the opening nothing goes out to the public (R11): the stream is ready, not live
   items.push(check(v.public_stream_up, "R2",
-    v.public_stream_up ? "Retransmission publique en direct : active." : "Retransmission publique en direct : inactive.", "stream"));
+    v.public_stream_up
+      ? (convened ? "Retransmission publique : prête, la diffusion commencera à l'ouverture." : "Retransmission publique : en direct.")
+      : (convened ? "Retransmission publique : pas prête, aucune salle ne transmet encore." : "Retransmission publique : interrompue."),
+    "stream"));
   items.push(check(!!v.secretary, "R10",
     v.secretary ? `Secrétaire de séance : ${v.secretary.name}.` : "Secrétaire de séance : à désigner parmi les présents.", "secretary"));
   patch($("checklist"), items);
@@ -76,19 +85,33 @@ function renderOpening() {
   select.replaceChildren(h("option", { value: "" }, present.length ? "— choisir un membre présent —" : "— aucun membre présent —"),
     ...present.map((m) => h("option", { value: m.id }, m.name)));
   if (present.some((m) => m.id === keep)) select.value = keep;
-  $("secretary-form").hidden = v.status === "closed";
+  // a button that cannot act says why, instead of failing when pressed
+  const secretaryBlocked = v.status === "closed" ? "La séance est close : le secrétaire ne se désigne plus."
+    : (!present.length ? "Aucun membre n'est présent : le secrétaire se désigne parmi les présents." : "");
+  $("secretary-btn").disabled = !!secretaryBlocked;
+  select.disabled = v.status === "closed";
+  $("secretary-reason").textContent = secretaryBlocked;
+  $("secretary-reason").hidden = !secretaryBlocked;
 
   const open = $("open-btn");
   open.hidden = !convened;
   open.disabled = !v.opening.ready;
   const hint = $("open-hint");
   if (convened) {
-    hint.textContent = v.opening.ready ? "Toutes les conditions sont remplies."
-      : "Ouverture impossible : " + v.opening.blockers.map((b) => b.message).join(" ");
+    if (v.opening.ready) patch(hint, "Toutes les conditions sont remplies.");
+    else {
+      patch(hint, "Ouverture impossible : ", v.opening.blockers.map((b) => {
+        const { text, rule } = plainMessage(b.message, b.rule);
+        return h("span", { class: "blocker", dataset: { rule: b.rule } }, text, ruleRef(rule), " ");
+      }));
+    }
   } else {
-    hint.textContent = v.status === "closed" ? "La séance est close."
-      : `La séance est ouverte. Quorum : ${q.present} présent${q.present > 1 ? "s" : ""} sur ${q.in_office}, ${q.required} requis`
-        + (q.reached ? "." : " — non atteint (R8) : aucun vote ne peut s'ouvrir.");
+    const quorum = `Quorum : ${q.present} présent${q.present > 1 ? "s" : ""} sur ${q.in_office}, ${q.required} requis`;
+    if (v.status === "closed") patch(hint, "La séance est close.");
+    else if (v.status === "suspended") {
+      patch(hint, "La séance est suspendue : aucun vote ne s'ouvre ni ne se clôt avant la reprise. ", quorum, ".");
+    } else if (q.reached) patch(hint, `La séance est ouverte. ${quorum}.`);
+    else patch(hint, `La séance est ouverte. ${quorum} — non atteint : aucun vote ne peut s'ouvrir.`, ruleRef("R8"));
   }
   card.classList.toggle("done", !convened);
   // R8 (L.2121-17): the lack of quorum, recorded so that a new convocation can be linked to it
@@ -143,7 +166,8 @@ function openVote(fields, doneText) {
 /** R15, R24 (L.2121-21): the council decides unanimously to vote in public, or the item is postponed. */
 function appointmentDecision(item) {
   return [
-    h("p", { class: "muted" }, "Nomination : le scrutin est secret, sauf décision unanime du conseil de voter publiquement (R15) ; sans cette unanimité, le point est reporté à une séance en présentiel."),
+    h("p", { class: "muted" }, "Nomination : le scrutin est secret, sauf décision unanime du conseil de voter publiquement ; "
+      + "sans cette unanimité, le point est reporté à une séance en présentiel. Indiquez la décision du conseil :", ruleRef("R15")),
     h("div", { class: "row" },
       h("button", { type: "button", class: "small", dataset: { key: "appoint-public" },
         onclick: (ev) => cmd({ type: "DecideAppointmentBallot", item_id: item.id, unanimous_for_public: true },
@@ -269,11 +293,18 @@ function renderVote() {
     children.push(methodFieldset());
     if (pending.length) {
       children.push(h("p", { class: "muted", id: "motion-hint" },
-        `R25 — l'amendement « ${pending[0].id} » se vote avant la délibération qu'il modifie.`));
+        `L'amendement « ${pending[0].id} » se vote avant la délibération qu'il modifie.`, ruleRef("R25")));
+    }
+    // R15, R24: a nomination is not voted before the council decides unanimously to vote in public
+    const undecided = item.kind === "nomination" && item.public_appointment !== true;
+    if (undecided) {
+      children.push(h("p", { class: "reason", id: "nomination-hint" },
+        "Une nomination ne se met aux voix qu'après la décision unanime du conseil de voter publiquement : "
+        + "utilisez d'abord « Le conseil décide à l'unanimité un vote public », ou « Pas d'unanimité : reporter ».", ruleRef("R15")));
     }
     children.push(h("button", {
-      type: "button", class: "primary", id: "open-vote-btn", dataset: { key: "open-vote" }, disabled: pending.length > 0,
-      "aria-describedby": pending.length ? "motion-hint" : null,
+      type: "button", class: "primary", id: "open-vote-btn", dataset: { key: "open-vote" }, disabled: pending.length > 0 || undecided,
+      "aria-describedby": pending.length ? "motion-hint" : (undecided ? "nomination-hint" : null),
       onclick: openVote({ item_id: item.id }, "Vote ouvert."),
     }, item.amendments?.some((a) => a.status === "adopted") ? "Ouvrir le vote sur la délibération amendée" : "Ouvrir le vote"));
     patch(box, children);
@@ -414,7 +445,7 @@ function renderFloor() {
   const f = view.floor || { speaker: null, queue: [] };
   const children = [];
   if (f.speaker) {
-    children.push(h("p", { class: "speaker" }, "À la parole : ", h("strong", {}, f.speaker.name)),
+    children.push(speakerLine(f.speaker),
       h("button", { type: "button", class: "small", dataset: { key: "end-floor" },
         onclick: (ev) => cmd({ type: "EndFloor" }, "Intervention terminée.", ev.currentTarget) }, "Fin de l'intervention"));
   } else {
@@ -423,7 +454,9 @@ function renderFloor() {
   if (f.queue.length) {
     const ol = h("ol", { class: "queue", "aria-label": "Demandes de parole" });
     for (const q of f.queue) {
-      ol.append(h("li", {}, h("span", {}, q.name), h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)}`), " ",
+      ol.append(h("li", { dataset: { member: q.id, salle: q.salle || "" } }, h("span", {}, q.name),
+        q.salle_name ? h("span", { class: "queue-salle" }, ` — ${q.salle_name}`) : "",
+        h("span", { class: "muted" }, ` depuis ${fmtTime(q.since)}`), " ",
         h("button", { type: "button", class: "small", dataset: { key: `grant-${q.id}` }, "aria-label": `Donner la parole à ${q.name}`,
           onclick: (ev) => cmd({ type: "GrantFloor", member_id: q.id }, `Parole donnée à ${q.name}.`, ev.currentTarget) }, "Donner la parole")));
     }
@@ -445,6 +478,8 @@ function presentLine(salleId) {
 const mosaic = new Mosaic($("salles"), {
   sitting: document.body.dataset.sitting,
   details: presentLine,
+  // after the closing nothing goes out to the public (R11): « Mettre à l'image » cannot act
+  pinBlocked: () => (view?.status === "closed" ? "Séance close : plus rien n'est diffusé." : null),
   onError: (msg) => feedback.refused(msg),
 });
 
@@ -510,6 +545,8 @@ $("close-confirm-btn").addEventListener("click", async (ev) => {
 });
 
 function render() {
+  if (lastStatus !== null && lastStatus !== view.status) feedback.clearNotice();
+  lastStatus = view.status;
   const [text, state] = SITTING_STATUS[view.status] || [view.status, "waiting"];
   setBadge($("badge-sitting"), view.sensitive && view.status === "opened" ? `${text} — passage sensible` : text, state);
   document.body.dataset.status = view.status;
@@ -523,3 +560,4 @@ function render() {
 
 client.start();
 mosaic.start();
+tickElapsed();

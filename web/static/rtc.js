@@ -121,6 +121,7 @@ export class SeanceClient {
         location.replace(there.href);
         break;
       }
+      case "layers": await this.setActiveLayers(msg.active); break;
       case "paused":
         this.paused = Array.isArray(msg.slots) ? msg.slots.map(String) : [];
         announcePaused(this.paused);
@@ -131,6 +132,8 @@ export class SeanceClient {
       case "error":
         this.opts.onError?.(msg);
         if (msg.code === "replaced") { this.stopped = true; this.closePc(); this.ws?.close(); }
+        // the public's caps, a media connection that never completed: said as the server words it
+        else if (msg.code === "too_many_viewers" || msg.code === "media_timeout") this.status(msg.message, "lost");
         break;
     }
   }
@@ -157,7 +160,7 @@ export class SeanceClient {
       const direction = entry.direction || "recvonly";
       const sends = direction === "sendonly" || direction === "sendrecv";
       const track = sends && local ? local.getTracks().find((t) => t.kind === entry.kind) : null;
-      if (track) pc.addTransceiver(track, { direction, streams: [local] });
+      if (track) pc.addTransceiver(track, { direction, streams: [local], ...this.encodingsFor(track) });
       else pc.addTransceiver(entry.kind, { direction: sends ? (direction === "sendrecv" ? "recvonly" : "inactive") : direction });
     });
     if (this.videoOff) this.applySendingVideo();
@@ -192,6 +195,32 @@ export class SeanceClient {
     this.closePc();
     this.status(text, "lost");
     if (!this.send({ type: "join", as: this.opts.as })) this.ws?.close();
+  }
+
+  /** A kiosk's camera is sent as three VP8 encodings (simulcast, docs/media.md): the
+   *  server forwards each subscriber the one its link carries. Smallest first: the
+   *  server takes the order of the offer as the order of the layers. */
+  encodingsFor(track) {
+    if (track.kind !== "video" || this.opts.as !== "salle" || this.opts.simulcast === false) return {};
+    return { sendEncodings: SIMULCAST.map((e) => ({ ...e })) };
+  }
+
+  /** Dynacast (docs/media.md): the server says which layers some subscriber needs; the
+   *  others are switched off at the source (`active: false`), back on when needed. */
+  async setActiveLayers(active) {
+    if (!this.pc || !Array.isArray(active)) return;
+    const t = this.pc.getTransceivers().find((x, i) => {
+      const entry = this.layout[i] || {};
+      return entry.kind === "video" && entry.direction === "sendonly" && x.sender.track;
+    });
+    if (!t) return;
+    const params = t.sender.getParameters();
+    if (!params.encodings || params.encodings.length !== active.length) return;
+    let changed = false;
+    params.encodings.forEach((e, i) => {
+      if (e.active !== Boolean(active[i])) { e.active = Boolean(active[i]); changed = true; }
+    });
+    if (changed) await t.sender.setParameters(params).catch((err) => console.error("seance:", err));
   }
 
   /** inbound-rtp statistics per transceiver index (used by the page and by tests). */
@@ -289,6 +318,12 @@ export class SeanceClient {
 }
 
 const RECEPTION_MS = 2000;
+// the kiosk's simulcast layers (rid, picture scale, ceiling): 180p, 360p, 720p of a 720p camera
+const SIMULCAST = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1200000 },
+];
 
 /** The video slots the server pauses for this page (its link cannot carry them), told to
  *  every SlotView of the page (docs/protocol.md, `paused`). */

@@ -222,6 +222,56 @@ export function fmtTime(iso) {
   return d.toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" }).replace(":", " h ");
 }
 
+/** A refusal's words for people: the plain French first, the rule id apart, as a detail
+ * (« R8 — quorum non atteint… » gives « Quorum non atteint… » and « R8 »). */
+export function plainMessage(message, code = "") {
+  let text = String(message || "");
+  const m = /^(R\d+)\s*[—–-]\s*/.exec(text);
+  const rule = m ? m[1] : (/^R\d+$/.test(code) ? code : null);
+  if (m) text = text.slice(m[0].length);
+  return { text: text.charAt(0).toUpperCase() + text.slice(1), rule };
+}
+
+/** The rule a refusal or a condition applies, after the words, for the secretary and the auditor. */
+export function ruleRef(rule) {
+  return rule ? h("span", { class: "rule-ref" }, ` (règle ${rule})`) : null;
+}
+
+/** « 45 s », « 2 min 05 s », « 1 h 02 min »: a speaking time. */
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+/** Seconds since an ISO time (never negative: the server's clock may be a little ahead). */
+export function elapsed(iso) {
+  const t = new Date(iso).getTime();
+  return Number.isNaN(t) ? 0 : Math.max(0, (Date.now() - t) / 1000);
+}
+
+/** An element that shows the time elapsed since ``iso`` and keeps it current (see tickElapsed). */
+export function since(iso) {
+  return h("span", { class: "elapsed", dataset: { since: iso } }, duration(elapsed(iso)));
+}
+
+/** Every second, bring the elapsed times on the page up to date (one timer per page). */
+export function tickElapsed() {
+  return setInterval(() => {
+    for (const el of document.querySelectorAll("[data-since]")) {
+      const text = duration(elapsed(el.dataset.since));
+      if (el.textContent !== text) el.textContent = text;
+    }
+  }, 1000);
+}
+
+/** The floor as the chair reads it: who speaks, from which salle, for how long. */
+export function speakerLine(speaker) {
+  return h("p", { class: "speaker", dataset: { salle: speaker.salle || "" } }, "À la parole : ", h("strong", {}, speaker.name),
+    speaker.salle_name ? ` (${speaker.salle_name})` : "", speaker.since ? [" depuis ", since(speaker.since)] : "");
+}
+
 export function setBadge(el, text, state) {
   if (!el) return;
   if (el.textContent !== text) el.textContent = text;
@@ -234,12 +284,17 @@ export class Feedback {
 
   refused(result) {
     const code = result.code || "";
-    let text = result.message || "Commande refusée.";
-    if (/^R\d+$/.test(code) && !text.includes(code)) text = `${code} — ${text}`;
-    this.alertEl.textContent = code === "journal_invalid" ? `Séance interrompue : ${text}` : `Refusé : ${text}`;
+    const { text, rule } = plainMessage(result.message || "Commande refusée.", code);
+    patch(this.alertEl, code === "journal_invalid" ? "Séance interrompue : " : "Refusé : ", text, ruleRef(rule));
     this.alertEl.dataset.code = code;
     this.alertEl.hidden = false;
     if (this.noticeEl) this.noticeEl.textContent = "";
+  }
+
+  /** The status changed: a confirmation of the step before (« Vote ouvert. ») no longer holds. */
+  clearNotice() {
+    if (this.noticeEl) this.noticeEl.textContent = "";
+    clearTimeout(this.timer);
   }
 
   done(text) {

@@ -1,0 +1,156 @@
+"""A kiosk that publishes simulcast, for the SFU tests (aiortc cannot send simulcast).
+
+The kiosk is an aiortc :class:`sfu_clients.Client` whose video ``sendonly`` m-line is
+offered as Chromium offers simulcast: ``a=rid:<rid> send`` per layer, ``a=simulcast:send
+q;h;f``, the ``rtp-stream-id``/``repaired-rtp-stream-id`` extensions and no SSRC. Once
+connected, :class:`SimulcastPublisher` sends the three VP8 streams itself, each on its
+own SSRC and encoder (aiortc's ``Vp8Encoder``, a noisy picture so that the rates differ
+as a camera's layers do), every packet carrying its rid as Chromium's first packets do,
+through the client's own DTLS transport (SRTP with the negotiated keys). It answers the
+server's PLIs per SSRC with a key frame on that layer, records the REMBs it gets, and
+sends a layer only while ``active[rid]`` (the kiosk's ``encodings[i].active``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import os
+import random
+import re
+import struct
+
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket, unpack_remb_fci
+from av import VideoFrame
+
+from sfu.simulcast import URI_REPAIRED_RID, URI_RID
+
+RIDS = ("q", "h", "f")
+SIZES = {"q": (80, 60), "h": (160, 120), "f": (320, 240)}
+BITRATES = {"q": 250_000, "h": 600_000, "f": 1_200_000}
+RID_EXT, REPAIRED_EXT = 13, 14
+FPS = 10
+
+
+def simulcast_offer(sdp: str, rids: tuple[str, ...] = RIDS) -> str:
+    """``sdp`` (aiortc's offer) with its first ``sendonly`` video m-line offered as
+    Chromium offers simulcast."""
+    eol = "\r\n" if "\r\n" in sdp else "\n"
+    sections = re.split(r"(?=^m=)", sdp, flags=re.M)
+    for i, section in enumerate(sections):
+        if section.startswith("m=video") and "a=sendonly" in section:
+            lines = [line for line in section.split(eol) if not line.startswith(("a=ssrc:", "a=ssrc-group:")) and line]
+            lines += [f"a=extmap:{RID_EXT} {URI_RID}", f"a=extmap:{REPAIRED_EXT} {URI_REPAIRED_RID}"]
+            lines += [f"a=rid:{rid} send" for rid in rids]
+            lines.append("a=simulcast:send " + ";".join(rids))
+            sections[i] = eol.join(lines) + eol
+            break
+    return "".join(sections)
+
+
+def _rid_extension(rid: str) -> bytes:
+    """An RFC 8285 one-byte extension block carrying ``rid`` (RFC 8852)."""
+    element = bytes([(RID_EXT << 4) | (len(rid) - 1)]) + rid.encode()
+    element += b"\x00" * (-len(element) % 4)
+    return struct.pack("!HH", 0xBEDE, len(element) // 4) + element
+
+
+class _Layer:
+    def __init__(self, rid: str) -> None:
+        self.rid = rid
+        self.ssrc = random.getrandbits(32)
+        self.seq = random.getrandbits(16)
+        self.encoder = Vp8Encoder()
+        self.encoder.target_bitrate = BITRATES[rid]
+        self.extension = _rid_extension(rid)
+        self.keyframe = True
+        self.frames = 0
+        self.packets = 0
+        self.keyframes = 0
+
+
+class SimulcastPublisher:
+    def __init__(self, client, rids: tuple[str, ...] = RIDS) -> None:
+        self.client = client
+        self.layers = {rid: _Layer(rid) for rid in rids}
+        self.active = dict.fromkeys(rids, True)
+        self.rembs: list[int] = []
+        self.plis: dict[str, int] = dict.fromkeys(rids, 0)
+        self._task: asyncio.Task | None = None
+        self._pt = 0
+
+    def offer(self, sdp: str) -> str:
+        m = re.search(r"^m=video[^\n]*\n(?:(?!m=)[^\n]*\n)*?a=rtpmap:(\d+) VP8/90000", sdp, re.M)
+        assert m is not None, "no VP8 in the client's offer"
+        self._pt = int(m.group(1))
+        return simulcast_offer(sdp, tuple(self.layers))
+
+    def start(self) -> None:
+        transceiver = next(
+            t for t in self.client.pc.getTransceivers() if t.kind == "video" and t.direction == "sendonly"
+        )
+        self._dtls = transceiver.sender.transport
+        original = self._dtls._handle_rtcp_data
+
+        async def handle_rtcp(data: bytes) -> None:
+            try:
+                packets = RtcpPacket.parse(data)
+            except ValueError:
+                packets = []
+            for packet in packets:
+                if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
+                    for layer in self.layers.values():
+                        if layer.ssrc == packet.media_ssrc:
+                            layer.keyframe = True
+                            self.plis[layer.rid] += 1
+                elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                    try:
+                        self.rembs.append(unpack_remb_fci(packet.fci)[0])
+                    except ValueError:
+                        pass
+            await original(data)
+
+        self._dtls._handle_rtcp_data = handle_rtcp
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def ssrc_of(self, rid: str) -> int:
+        return self.layers[rid].ssrc
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        n = 0
+        while True:
+            n += 1
+            for rid, layer in self.layers.items():
+                if self.active[rid] and self._dtls.state == "connected":
+                    await self._send_frame(layer, n)
+            await asyncio.sleep(max(0.0, start + n / FPS - loop.time()))
+
+    async def _send_frame(self, layer: _Layer, n: int) -> None:
+        width, height = SIZES[layer.rid]
+        frame = VideoFrame(width=width, height=height, format="yuv420p")
+        for i, plane in enumerate(frame.planes):
+            rows = height if i == 0 else height // 2
+            plane.update(os.urandom(plane.line_size * rows) if i == 0 else bytes([128]) * (plane.line_size * rows))
+        frame.pts = n * (90000 // FPS)
+        frame.time_base = fractions.Fraction(1, 90000)
+        keyframe, layer.keyframe = layer.keyframe, False
+        payloads, timestamp = layer.encoder.encode(frame, force_keyframe=keyframe)
+        layer.frames += 1
+        layer.keyframes += keyframe
+        for i, payload in enumerate(payloads):
+            marker = 0x80 if i == len(payloads) - 1 else 0
+            header = struct.pack("!BBHII", 0x90, marker | self._pt, layer.seq, timestamp & 0xFFFFFFFF, layer.ssrc)
+            layer.seq = (layer.seq + 1) & 0xFFFF
+            layer.packets += 1
+            try:
+                await self._dtls._send_rtp(header + layer.extension + payload)
+            except ConnectionError:
+                return
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
