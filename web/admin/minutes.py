@@ -1,7 +1,7 @@
 """The secretariat's procès-verbal page (R22, L.2121-15 CGCT): written, adopted, signed.
 
 ``/admin/seances/<id>/proces-verbal`` shows the procès-verbal of a sitting item by item,
-with who spoke and for how long (the journaled floor events, :mod:`deliberation.speakers`),
+with who spoke and for how long (the journaled floor events, :mod:`deliberation.speaking`),
 and a text area per item for the exposé and the substance of the debates, during or after
 the sitting. Each save appends a dated version to the council store (never overwritten;
 the page lists them). Once the sitting is closed, the secretariat submits the text to the
@@ -34,10 +34,10 @@ from deliberation.adoption import Adoption, adoption_of, sha256_text
 from deliberation.commands import LinkMinutes, RecordMinutesSigned
 from deliberation.council import Council, SittingConfig
 from deliberation.journal import key_fingerprint
-from deliberation.minutes import french_date, french_time, minutes_context, proces_verbal_html
+from deliberation.minutes import french_date, french_time, minutes_context, proces_verbal_html, speakers_by_item
 from deliberation.refusal import Refusal
 from deliberation.signed_minutes import certificate_html, signed_pdf
-from deliberation.speakers import speakers_by_item, speaking_turns
+from deliberation.speaking import speaking_times
 from signaling.council_store import CouncilStore, MinutesLink, now_iso
 from signaling.roles import Role
 from signaling.sitting import council_key
@@ -74,7 +74,7 @@ def writer_claims(request: web.Request) -> Any | web.Response:
 
 
 def _speakers(record: Record) -> dict[str | None, list[tuple[str, int | None]]]:
-    return speakers_by_item(speaking_turns(record.seance.council, record.seance.config, record.events))
+    return speakers_by_item(speaking_times(record.events))
 
 
 def _approving(app: web.Application, store: CouncilStore, council: Council, pv: SittingConfig) -> list[dict[str, Any]]:
