@@ -10,13 +10,13 @@ candidates and rounds of each nomination and the persons appointed (L.2121-21), 
 quorum (L.2121-17), the suspensions and sensitive passages. The substance of the
 discussions is the secretary's to write (``substance``, per item, saved in the council
 store by the admin's « Procès-verbal » page); the speakers of each item and their
-measured speaking time come from the journaled floor events (:mod:`.speakers`). Where no
+measured speaking time come from the journaled floor events (:mod:`.speaking`). Where no
 text is written yet, the template leaves a marked place for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from .commands import CHOICE_LABELS
 from .deadlines import publication_deadline
 from .french import de
 from .seance import Seance
+from .speaking import SpeakingTime
 
 _MONTHS = [
     "janvier",
@@ -198,6 +199,14 @@ def _kind_label(kind: str) -> str:
         return kind
 
 
+def speakers_by_item(times: Iterable[SpeakingTime]) -> dict[str | None, list[tuple[str, int | None]]]:
+    """Per item, each speaker in the order they first spoke, with whole seconds."""
+    out: dict[str | None, list[tuple[str, int | None]]] = {}
+    for t in times:
+        out.setdefault(t.item_id, []).append((t.member_id, round(t.seconds)))
+    return out
+
+
 def duration_fr(seconds: int | None) -> str:
     """« 2 min 05 s », « 45 s »; empty when not measured."""
     if seconds is None:
@@ -217,7 +226,7 @@ def minutes_context(
 ) -> dict[str, Any]:
     """Everything the procès-verbal shows, names resolved (pure). ``substance``: the
     secretary's text per item id; ``speakers``: per item id, ``(member, seconds)``
-    (:func:`deliberation.speakers.speakers_by_item`)."""
+    (:func:`speakers_by_item`)."""
     substance = substance or {}
     speakers = speakers or {}
     council, st = seance.council, seance.state

@@ -682,6 +682,8 @@ def _minutes_signed(s: Seance, c: RecordMinutesSigned, actor: Actor) -> Decision
     )
     if not adopted:
         return Refusal("R22", "R22 — le procès-verbal n'est pas adopté : il ne se signe qu'après son approbation.")
+    if link["signed"]:
+        return Refusal("R22", "R22 — le procès-verbal adopté est déjà signé : sa version signée ne change plus.")
     return [_ev(c, "MinutesSigned", item_id=c.item_id, sitting_id=link["sitting_id"], pdf_sha256=c.pdf_sha256)]
 
 

@@ -34,6 +34,7 @@ from deliberation.council import (
     Seat,
     SittingConfig,
 )
+from deliberation.replay import ReplayPolicy
 from signaling import datadir
 
 SCHEMA = """
@@ -87,6 +88,13 @@ CREATE TABLE IF NOT EXISTS pv_text (
 CREATE TABLE IF NOT EXISTS pv_link (
     council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, approving_sitting_id TEXT NOT NULL, item_id TEXT NOT NULL,
     sha256 TEXT NOT NULL, html TEXT NOT NULL, linked_at TEXT NOT NULL, PRIMARY KEY (council_id, sitting_id)
+);
+CREATE TABLE IF NOT EXISTS replay_policy (
+    council_id TEXT PRIMARY KEY, roles TEXT NOT NULL, publish INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replay_export (
+    council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, label TEXT NOT NULL, sha256 TEXT NOT NULL,
+    by TEXT NOT NULL, at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS convocation_ack (
     council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, member_id TEXT NOT NULL, at TEXT NOT NULL,
@@ -545,3 +553,34 @@ class CouncilStore:
             (council_id,),
         ).fetchall()
         return [MinutesLink(*row) for row in rows]
+
+    # -- the replay (R5): the règlement's setting and every export, kept -------------------
+    def replay_policy(self, council_id: str) -> ReplayPolicy:
+        row = self._db.execute(
+            "SELECT roles, publish FROM replay_policy WHERE council_id = ?", (council_id,)
+        ).fetchone()
+        if row is None:
+            return ReplayPolicy()
+        return ReplayPolicy(frozenset(r for r in row[0].split(",") if r), bool(row[1]))
+
+    def set_replay_policy(self, council_id: str, policy: ReplayPolicy) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO replay_policy VALUES (?, ?, ?) ON CONFLICT(council_id) DO UPDATE SET "
+                "roles = excluded.roles, publish = excluded.publish",
+                (council_id, ",".join(sorted(policy.roles)), int(policy.publish)),
+            )
+
+    def record_export(self, council_id: str, sitting_id: str, label: str, sha256: str, by: str, at: str) -> None:
+        """Append one export of a recording (never updated nor deleted)."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO replay_export VALUES (?, ?, ?, ?, ?, ?)", (council_id, sitting_id, label, sha256, by, at)
+            )
+
+    def exports(self, council_id: str, sitting_id: str) -> list[tuple[str, str, str, str]]:
+        """(label, sha256, by, at) of every export of the sitting's recordings, oldest first."""
+        return self._db.execute(
+            "SELECT label, sha256, by, at FROM replay_export WHERE council_id = ? AND sitting_id = ? ORDER BY rowid",
+            (council_id, sitting_id),
+        ).fetchall()

@@ -9,7 +9,8 @@ Séance's (the backup test fails on one).
 Layout::
 
     accounts.sqlite3            accounts, sessions revoked (signaling/accounts.py)     SQLite, WAL
-    council.sqlite3             the council, its sittings, agendas (/admin)            SQLite, WAL
+    council.sqlite3             the council, its sittings, agendas, convocations, the
+                                procès-verbal's drafts, the replay's exports (/admin)  SQLite, WAL
     session.key                 HMAC key of sessions and kiosk links (signaling/auth)  secret, 0600
     csrf.key                    HMAC key of the admin forms' CSRF tokens (web/admin)   secret, 0600
     keys/                                                                              0700
@@ -20,6 +21,7 @@ Layout::
       journal.jsonl             the sitting's journal (docs/journal.md)                append-only
       sobriete.json             the sobriety figures (signaling/sobriety.py)
       holder.lock               the node holding the sitting (flock; not backed up)
+      proces-verbal-signe.pdf   the adopted procès-verbal, signed PDF/A (web/admin/minutes.py, R22)
     recordings/<sitting>/
       <stamp>-<label>.webm.enc  encrypted recordings (signaling/recordings.py)
     tls-cert.pem, tls-key.pem   self-signed certificate of ``seance demo`` (web/tls.py)

@@ -43,6 +43,7 @@ from signaling.sitting import council_key
 from web.admin.views import convocation_context
 from web.appkeys import CONFIG
 from web.records import Record, signed_pdf_path, sitting_record
+from web.replay import recordings_of
 from web.session import error_page
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -92,6 +93,13 @@ def council_acts(app: web.Application) -> tuple[Council | None, list[SittingActs
             return None, []
         acts = [_acts(app, store, council, c) for c in store.sittings(council.id)]
     return council, sorted(acts, key=lambda a: a.config.scheduled_at, reverse=True)
+
+
+def _publishes(app: web.Application) -> bool:
+    """R5: the règlement publishes the recordings on the Actes page."""
+    with CouncilStore.in_data_dir(app[CONFIG].data_dir) as store:
+        council = store.current()
+        return council is not None and store.replay_policy(council.id).publish
 
 
 def _fingerprint(app: web.Application) -> str:
@@ -156,6 +164,7 @@ async def sitting(request: web.Request) -> web.StreamResponse:
             "ids": deliberation_ids(acts.record.seance),
             "items": acts.record.seance.state.agenda,
             "head": acts.record.signed_head,
+            "recordings": recordings_of(request.app, acts.config.id) if _publishes(request.app) else [],
             "fingerprint": _fingerprint(request.app),
             "date_fr": french_date,
             "time_fr": french_time,

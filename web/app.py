@@ -58,6 +58,7 @@ from web.login import LOGIN_GATE, LoginGate
 from web.media import router_factory
 from web.pages import add_page_routes, close_revoked_sockets
 from web.privacy import add_privacy_routes
+from web.replay import add_replay_routes
 from web.screens import add_screen_routes
 from web.sittings import REFRESH_S, HostedSittings, store_starter
 from web.turn import turn_ice_servers
@@ -259,6 +260,7 @@ def create_app(
     add_audit_routes(app)
     add_admin_routes(app)
     add_actes_routes(app)
+    add_replay_routes(app)
     add_screen_routes(app)
     app.router.add_static("/static/", HERE / "static", append_version=True)
     if placement is not None:  # issue 5: workers and nodes (web/cluster.py)

@@ -31,31 +31,25 @@ from deliberation.commands import (
 )
 from deliberation.demo import demo_agenda, demo_config, demo_council, demo_seance
 from deliberation.journal import Journal, events_of, generate_key, read_verified
-from deliberation.minutes import proces_verbal_html
+from deliberation.minutes import proces_verbal_html, speakers_by_item
 from deliberation.refusal import Refusal
 from deliberation.rehearsal import play, script
 from deliberation.seance import Seance
 from deliberation.signed_minutes import certificate_html, signed_pdf
-from deliberation.speakers import speakers_by_item, speaking_turns
+from deliberation.speaking import speaking_times
 
 VOTERS = ["m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m10", "m11"]
 
 
-def test_speakers_per_item_with_the_time_measured_between_journaled_events(tmp_path):
+def test_the_pv_names_each_item_s_speakers_with_the_time_measured_from_the_journal(tmp_path):
     seance, key = Seance(demo_council(), demo_config()), generate_key()
     with Journal.create(tmp_path / "j.jsonl", seance, key) as journal:
         play(seance, journal, rehearsal_with_floor())
     events = events_of(read_verified(tmp_path / "j.jsonl", key.public_key()))
-    turns = speaking_turns(seance.council, seance.config, events)
-    assert [(t.member_id, t.item_id, t.seconds) for t in turns] == [
-        ("m03", "marche-collecte", 7),
-        ("m11", "marche-collecte", 10),
-    ]
-    assert speakers_by_item(turns) == {"marche-collecte": [("m03", 7), ("m11", 10)]}
-    # a turn still going on (the events stop while Mme Morel speaks) has no measured time
-    last_grant = max(i for i, e in enumerate(events) if e.type == "FloorGranted")
-    running = speaking_turns(seance.council, seance.config, events[: last_grant + 1])
-    assert [(t.member_id, t.seconds) for t in running] == [("m03", 7), ("m11", None)]
+    speakers = speakers_by_item(speaking_times(events))  # deliberation.speaking, issue 15
+    assert speakers == {"marche-collecte": [("m03", 7), ("m11", 10)]}
+    html = proces_verbal_html(seance, {}, speakers)
+    assert "Interventions : Sophie Garnier (7 s), Isabelle Morel (10 s)." in html
 
 
 def test_the_pv_holds_the_substance_the_speakers_and_the_persons_appointed():
@@ -167,7 +161,9 @@ def test_adopted_pv_signed_as_pdfa_and_checked_offline_against_the_journal(tmp_p
         certificate = certificate_html(adoption, head, "Hélène Marchand", "Sophie Garnier", "ab:cd")
         pdf = signed_pdf(text, adoption, certificate)
         signed = RecordMinutesSigned(clock(), "approbation-pv", hashlib.sha256(pdf).hexdigest())
-        _through(journal, s, [(signed, ADMIN), (CloseSitting(clock()), PRESIDENT)])
+        _through(journal, s, [(signed, ADMIN)])
+        refused(s, RecordMinutesSigned(clock(), "approbation-pv", "b" * 64), ADMIN, "R22")  # signed once
+        _through(journal, s, [(CloseSitting(clock()), PRESIDENT)])
 
     doc = pikepdf.open(io.BytesIO(pdf))
     with doc.open_metadata() as meta:

@@ -136,6 +136,8 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     assert option, "the approval item of the next sitting is offered, preselected"
     r = await post(admin, PV + "/signer", PV)
     assert r.status == 409 and "rien à signer" in html.unescape(await r.text())
+    r = await post(admin, PV + "/arreter", PV, approbation="demo/pv-precedent")  # not a later sitting
+    assert r.status == 400 and "Choisissez le point" in html.unescape(await r.text())
     assert (await post(admin, PV + "/arreter", PV, approbation=option.group(1))).status == 303
     r = await post(admin, PV + "/texte", PV, item="marche-collecte", text="Changé après coup.")
     assert r.status == 409 and "ne change plus" in html.unescape(await r.text())
@@ -166,6 +168,10 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     r = await admin.get(PV + ".pdf")
     assert r.status == 200 and r.content_type == "application/pdf"
     pdf = await r.read()
+    r = await post(admin, PV + "/signer", PV)  # a second click: refused, the signed file unchanged
+    assert r.status == 409 and "déjà signé" in html.unescape(await r.text())
+    assert (await (await admin.get(PV + ".pdf")).read()) == pdf
+    assert [p.name for p in (tmp_path / "sittings" / "demo").glob("*.tmp")] == []
     doc = pikepdf.open(io.BytesIO(pdf))
     with doc.open_metadata() as meta:
         assert meta.pdfa_status == "3B"
@@ -182,3 +188,40 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     other.write_bytes(pdf[:-10] + b"%%EOF\n\n\n\n\n")
     assert seance_cli(["audit", "pv", str(other), "--journal", journal, "--key", key, "--allow-open"]) == 1
     assert page
+
+
+async def test_the_secretary_of_the_sitting_writes_from_their_own_session_another_councillor_cannot(
+    aiohttp_client, tmp_path
+):
+    closed_demo_sitting(tmp_path)  # the rehearsal appoints Sophie Garnier (m03) secretary (R10)
+    admin = await admin_client(aiohttp_client, tmp_path)
+    accounts = admin.app[ACCOUNTS]
+    accounts.set_account("s.garnier", "pw-secret-2", Role.COUNCILLOR, member_id="m03")
+    accounts.set_account("k.benali", "pw-secret-3", Role.COUNCILLOR, member_id="m04")
+
+    other = await aiohttp_client(admin.server)
+    r = await other.post("/login", data={"login": "k.benali", "password": "pw-secret-3"}, allow_redirects=False)
+    assert r.status == 303
+    r = await other.get(PV)
+    assert r.status == 403 and "secrétaire de séance" in html.unescape(await r.text())
+
+    secretary = await aiohttp_client(admin.server)
+    r = await secretary.post("/login", data={"login": "s.garnier", "password": "pw-secret-2"}, allow_redirects=False)
+    assert r.status == 303
+    body = html.unescape(await (await secretary.get(PV)).text())
+    assert "Exposé et substance des débats" in body and "Arrêter le texte" not in body  # the secretariat's
+    r = await post(secretary, PV + "/texte", PV, item="pv-precedent", text="Adopté sans observation.")
+    assert r.status == 303
+    # the other councillor's post, with a token of their own session, changes nothing
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', await (await admin.get("/admin")).text()).group(1)
+    r = await other.post(
+        PV + "/texte", data={"csrf": token, "item": "pv-precedent", "text": "x"}, allow_redirects=False
+    )
+    assert r.status == 403
+    r = await post(secretary, PV + "/signer", PV)  # signing is the secretariat's
+    assert r.status == 403
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        versions = store.text_versions(store.current().id, "demo")
+    assert [(v.item_id, v.text, v.saved_by) for v in versions] == [
+        ("pv-precedent", "Adopté sans observation.", "s.garnier")
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,9 +51,12 @@ def admin_claims(request: web.Request) -> Any | web.Response:
     return claims
 
 
-async def checked_post(request: web.Request) -> tuple[Any, dict[str, str]] | web.Response:
-    """Role, origin and CSRF token of a POST; the form as plain strings."""
-    claims = admin_claims(request)
+async def checked_post(
+    request: web.Request, who: Callable[[web.Request], Any] = admin_claims
+) -> tuple[Any, dict[str, str]] | web.Response:
+    """Role (``who``: the admin unless told otherwise), origin and CSRF token of a POST; the
+    form as plain strings."""
+    claims = who(request)
     if isinstance(claims, web.Response):
         return claims
     origin = request.headers.get("Origin")

@@ -1,7 +1,7 @@
 """The secretariat's procès-verbal page (R22, L.2121-15 CGCT): written, adopted, signed.
 
 ``/admin/seances/<id>/proces-verbal`` shows the procès-verbal of a sitting item by item,
-with who spoke and for how long (the journaled floor events, :mod:`deliberation.speakers`),
+with who spoke and for how long (the journaled floor events, :mod:`deliberation.speaking`),
 and a text area per item for the exposé and the substance of the debates, during or after
 the sitting. Each save appends a dated version to the council store (never overwritten;
 the page lists them). Once the sitting is closed, the secretariat submits the text to the
@@ -11,6 +11,10 @@ here; the HTML is frozen in the store and its digest journaled in that sitting
 adopted it, « Signer » writes the PDF/A (:mod:`deliberation.signed_minutes`) to
 ``<data_dir>/sittings/<id>/proces-verbal-signe.pdf`` and journals its digest
 (``RecordMinutesSigned``), which ``seance audit pv`` verifies offline.
+
+Who writes: the secretariat (an admin account) or the secrétaire de séance appointed at
+the opening (R10), from their own councillor session (:func:`writer_claims`); submitting
+the text to the council and signing it are the secretariat's.
 
 Why the drafts live in the council store and not the journal: they are working text, many
 versions of it; the journal signs what the council voted on (the digest of the text
@@ -30,23 +34,47 @@ from deliberation.adoption import Adoption, adoption_of, sha256_text
 from deliberation.commands import LinkMinutes, RecordMinutesSigned
 from deliberation.council import Council, SittingConfig
 from deliberation.journal import key_fingerprint
-from deliberation.minutes import french_date, french_time, minutes_context, proces_verbal_html
+from deliberation.minutes import french_date, french_time, minutes_context, proces_verbal_html, speakers_by_item
 from deliberation.refusal import Refusal
 from deliberation.signed_minutes import certificate_html, signed_pdf
-from deliberation.speakers import speakers_by_item, speaking_turns
+from deliberation.speaking import speaking_times
 from signaling.council_store import CouncilStore, MinutesLink, now_iso
+from signaling.roles import Role
 from signaling.sitting import council_key
 from web.admin.csrf import admin_claims, checked_post, csrf_token
 from web.admin.render import error, page
 from web.appkeys import CONFIG, SITTINGS
+from web.next_page import login_redirect
 from web.records import Record, signed_pdf_path, sitting_record
+from web.session import session_account
 
 #: the secretary's text of one item: generous for a long debate, bounded for the store
 MAX_TEXT = 20_000
 
 
+def writer_claims(request: web.Request) -> Any | web.Response:
+    """The admin (secretariat), or the sitting's secrétaire de séance (R10) in their own
+    session; else the French refusal."""
+    claims = session_account(request)
+    if claims is None and request.method == "GET":
+        raise login_redirect(request)
+    if claims is not None and claims.role is Role.ADMIN:
+        return claims
+    record = sitting_record(request.app, request.match_info["seance"])
+    secretary = record.seance.state.secretary if record is not None else None
+    if claims is not None and secretary is not None and claims.member == secretary:
+        return claims
+    return error(
+        request,
+        403,
+        "Accès refusé",
+        "Le procès-verbal s'écrit par le secrétaire de séance désigné à l'ouverture (article L.2121-15 du CGCT) "
+        "ou par le secrétariat. Connectez-vous avec l'un de ces comptes.",
+    )
+
+
 def _speakers(record: Record) -> dict[str | None, list[tuple[str, int | None]]]:
-    return speakers_by_item(speaking_turns(record.seance.council, record.seance.config, record.events))
+    return speakers_by_item(speaking_times(record.events))
 
 
 def _approving(app: web.Application, store: CouncilStore, council: Council, pv: SittingConfig) -> list[dict[str, Any]]:
@@ -80,7 +108,7 @@ def _adoption(app: web.Application, link: MinutesLink | None) -> Adoption | None
 
 async def minutes_page(request: web.Request, refusal: str | None = None, status: int = 200) -> web.StreamResponse:
     """GET /admin/seances/<id>/proces-verbal: the texts per item, their versions, the approval."""
-    claims = admin_claims(request)
+    claims = writer_claims(request)
     if isinstance(claims, web.Response):
         return claims
     sitting_id = request.match_info["seance"]
@@ -116,6 +144,7 @@ async def minutes_page(request: web.Request, refusal: str | None = None, status:
         "signed": pdf.is_file() and adoption is not None and bool(adoption.signed),
         "approving": approving,
         "csrf": csrf_token(request),
+        "is_admin": claims.role is Role.ADMIN,
         "refusal": refusal,
         "saved": request.query.get("enregistre"),
         "date_fr": french_date,
@@ -131,7 +160,7 @@ async def _refused(request: web.Request, message: str, status: int = 409) -> web
 
 async def save_text(request: web.Request) -> web.StreamResponse:
     """POST …/proces-verbal/texte: a new version of one item's text (``item``, ``text``)."""
-    checked = await checked_post(request)
+    checked = await checked_post(request, writer_claims)
     if isinstance(checked, web.Response):
         return checked
     claims, form = checked
@@ -156,13 +185,13 @@ async def save_text(request: web.Request) -> web.StreamResponse:
                 "Le procès-verbal est soumis à l'approbation du conseil : son texte ne change plus (R22, "
                 "article L.2121-15 du CGCT). Une rectification se vote à la séance qui l'approuve.",
             )
-        version = store.save_text(council.id, sitting_id, item_id, text, now_iso(), claims.login or "admin")
+        version = store.save_text(council.id, sitting_id, item_id, text, now_iso(), claims.login or claims.role.value)
     raise web.HTTPSeeOther(f"/admin/seances/{sitting_id}/proces-verbal?enregistre={item_id}-{version}#point-{item_id}")
 
 
 async def preview(request: web.Request) -> web.StreamResponse:
     """GET …/proces-verbal/apercu.html: the procès-verbal with the texts saved so far."""
-    claims = admin_claims(request)
+    claims = writer_claims(request)
     if isinstance(claims, web.Response):
         return claims
     sitting_id = request.match_info["seance"]
@@ -202,7 +231,9 @@ async def submit(request: web.Request) -> web.StreamResponse:
         if store.minutes_link(council.id, sitting_id) is not None:
             return await _refused(request, "Le procès-verbal est déjà soumis à l'approbation du conseil.")
         service = request.app[SITTINGS].get(approving_id)
-        if service is None or service.seance is None:
+        approving = store.sitting(council.id, approving_id) if approving_id else None
+        pv_day = record.seance.config.scheduled_at
+        if service is None or service.seance is None or approving is None or approving.scheduled_at <= pv_day:
             return await _refused(
                 request,
                 "Choisissez le point « Approbation du procès-verbal » d'une séance convoquée et servie par ce serveur.",
@@ -249,15 +280,18 @@ async def sign(request: web.Request) -> web.StreamResponse:
     )
     pdf = await asyncio.to_thread(signed_pdf, link.html, adoption, certificate)
     digest = hashlib.sha256(pdf).hexdigest()
+    # written first under a name of its own, renamed once journaled: a second click, refused
+    # by the core (R22: already signed), never replaces the file the journal records
+    path = signed_pdf_path(data_dir, sitting_id)
+    pending = path.with_name(f"{path.stem}.{digest[:16]}.pdf.tmp")
+    pending.write_bytes(pdf)
     result = await service.command(
         ADMIN, {"type": RecordMinutesSigned.__name__, "item_id": link.item_id, "pdf_sha256": digest}
     )
     if isinstance(result, Refusal):
+        pending.unlink(missing_ok=True)
         return await _refused(request, result.message)
-    path = signed_pdf_path(data_dir, sitting_id)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(pdf)
-    tmp.replace(path)
+    pending.replace(path)
     raise web.HTTPSeeOther(f"/admin/seances/{sitting_id}/proces-verbal#signature")
 
 

@@ -35,6 +35,7 @@ from deliberation.journal import JournalError, key_fingerprint, load_public_pem,
 from deliberation.minutes import french_date, french_time
 from deliberation.publication import liste_publication, pv_publication
 from deliberation.reconvocation import reconvocation_of
+from deliberation.replay import EXPORT_ROLES, ROLE_LABELS
 from signaling import datadir, sobriety
 from signaling.council_store import CouncilStore, Sending
 from signaling.kiosk_links import kiosk_token
@@ -264,6 +265,8 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
         "kiosks": kiosks,
         "convened_ids": {c.config.id for c in store.convened()},
         "publications": publication_rows(request.app, store, council, date.today()) if council else [],
+        "replay": store.replay_policy(council.id) if council else None,
+        "replay_roles": [(r, ROLE_LABELS[r]) for r in EXPORT_ROLES],
         "emails": store.emails(council.id) if council else {},
         "csrf": csrf_token(request),
         "form": {},
@@ -276,6 +279,7 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
 
 
 NOTICES = {
+    "rediffusion": "Réglage de la rediffusion enregistré.",
     "conseil": "Conseil enregistré.",
     "commune": "Commune ajoutée.",
     "membre": "Membre ajouté.",
