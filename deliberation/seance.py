@@ -873,6 +873,10 @@ def _still_on_agenda(item: dict[str, Any]) -> Refusal | None:
     return None
 
 
+#: R15: what the president's screen offers to settle a nomination's ballot (the refusal names it)
+_APPOINTMENT_BUTTONS = "« Le conseil décide à l'unanimité un vote public », ou « Pas d'unanimité : reporter »"
+
+
 def _motion_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, Any] | Refusal:
     """R25: an amendment before the motion it amends; the motion once none is pending."""
     if c.seat is not None:
@@ -880,7 +884,8 @@ def _motion_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, A
     if item["kind"] == ItemKind.APPOINTMENT and not item["public_appointment"]:  # a nomination of edition 1
         return Refusal(
             "R15",
-            "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement.",
+            "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement : "
+            f"faites constater cette décision ({_APPOINTMENT_BUTTONS}).",
             "item_id",
         )
     if c.amendment_id is not None:
@@ -921,7 +926,7 @@ def _round_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, An
         return Refusal(
             "R15",
             "R15 — une nomination se vote au scrutin secret, sauf décision unanime du conseil de voter publiquement "
-            "(L.2121-21) : faites constater cette décision, ou reportez le point.",
+            f"(L.2121-21) : faites constater cette décision ({_APPOINTMENT_BUTTONS}).",
             "item_id",
         )
     born = [s.council.member(m) for m in seat["candidates"]]

@@ -79,12 +79,17 @@ async def test_the_president_reads_plain_words_and_disabled_buttons_say_why(brow
         await president.click("#open-btn")
         await expect(president.locator("#open-hint")).to_contain_text("La séance est ouverte.", timeout=T)
 
-        # a suspension: the card says so too (the header said « suspendue », the card « ouverte »)
-        await president_socket.do({"type": "TakeUpItem", "item_id": ITEM})
+        await expect(president.locator("#notice")).to_have_text("La séance est ouverte.")  # its own change: kept
+
+        # a suspension: the card says so too (the header said « suspendue », the card « ouverte »),
+        # and the confirmation of the step before (« Point appelé ») no longer shows
+        await president.click(f"#agenda li[data-item={ITEM}] button:has-text('Appeler ce point')")
+        await expect(president.locator("#notice")).to_contain_text("Point appelé", timeout=T)
         await president_socket.do({"type": "Suspend", "reason": "pause"})
         hint = president.locator("#open-hint")
         await expect(hint).to_contain_text("La séance est suspendue", timeout=T)
         await expect(hint).not_to_contain_text("ouverte")
+        await expect(president.locator("#notice")).to_have_text("")
         await axe_clean(president, "/president (suspended)")
         await president_socket.do({"type": "Resume"})
 

@@ -262,7 +262,10 @@ def test_R15_appointment_needs_unanimous_decision_for_public_vote():
         ok(s, RegisterCandidacy(clock(), NOMINATION, 1, m), PRESIDENT)
     ok(s, RegisterCandidacy(clock(), NOMINATION, 2, "m05"), PRESIDENT)
     ok(s, CloseCandidacies(clock(), NOMINATION), PRESIDENT)
-    refused(s, OpenVote(clock(), NOMINATION, seat=1), PRESIDENT, "R15")
+    refusal = refused(s, OpenVote(clock(), NOMINATION, seat=1), PRESIDENT, "R15")
+    # the refusal says which of the president's buttons settles it (issue 15)
+    assert "« Le conseil décide à l'unanimité un vote public »" in refusal.message
+    assert "« Pas d'unanimité : reporter »" in refusal.message
     ok(s, DecideAppointmentBallot(clock(), NOMINATION, True), PRESIDENT)
     ok(s, OpenVote(clock(), NOMINATION, seat=1), PRESIDENT)
 

@@ -23,7 +23,18 @@ const client = new SittingClient({
 });
 window.seanceSitting = client;
 
-const cmd = (command, doneText, button) => run(client, feedback, command, doneText, button);
+/** Commands that change the sitting's status: their own confirmation must outlive the change. */
+const STATUS_COMMANDS = new Set(["OpenSitting", "Suspend", "Resume", "CloseSitting", "RecordQuorumFailure"]);
+/** This page asked for the next status change (its confirmation stays; any other change clears it). */
+let ownStatusChange = false;
+
+function cmd(command, doneText, button) {
+  if (STATUS_COMMANDS.has(command.type)) ownStatusChange = true;
+  return run(client, feedback, command, doneText, button).then((r) => {
+    if (!r.ok && STATUS_COMMANDS.has(command.type)) ownStatusChange = false;
+    return r;
+  });
+}
 
 /** The button just pressed goes away with the step it ends: put keyboard focus on the
  * heading of where the next step is (announced by screen readers, Tab continues there). */
@@ -545,7 +556,10 @@ $("close-confirm-btn").addEventListener("click", async (ev) => {
 });
 
 function render() {
-  if (lastStatus !== null && lastStatus !== view.status) feedback.clearNotice();
+  if (lastStatus !== null && lastStatus !== view.status) {
+    if (ownStatusChange) ownStatusChange = false;
+    else feedback.clearNotice();  // e.g. « Vote ouvert. » no longer holds once suspended
+  }
   lastStatus = view.status;
   const [text, state] = SITTING_STATUS[view.status] || [view.status, "waiting"];
   setBadge($("badge-sitting"), view.sensitive && view.status === "opened" ? `${text} — passage sensible` : text, state);
