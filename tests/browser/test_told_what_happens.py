@@ -1,15 +1,17 @@
 """People are told what a step does and what happened to them (issue 15, points 5 and 7),
 in real Chromium.
 
-- The secret-ballot request (R15) says, before it is sent, that it cannot be withdrawn
-  and postpones the item to an in-person sitting: a confirmation step; « Annuler »
-  records nothing.
+- The secret-ballot request (R15) says, before it is sent, that it postpones the item to
+  an in-person sitting and can be withdrawn only until one third have asked: a
+  confirmation step; « Annuler » records nothing; the request is withdrawn from the page.
 - The agent of a salle whose kiosk is offline is told what to do, step by step.
 - The giver's arrival ends a proxy (R9, L.2121-20): the holder's page and the agent's
   page say so, and that the holder now votes in their own name only.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -55,7 +57,7 @@ async def test_the_secret_request_is_confirmed_the_agent_is_guided_and_a_proxy_s
         await elu.goto(server.base_url + "/elu")
         await elu.click("#secret-btn")
         confirm = elu.locator("#secret-confirm-text")
-        await expect(confirm).to_contain_text("Elle ne pourra pas être retirée", timeout=T)
+        await expect(confirm).to_contain_text("Vous pourrez la retirer tant que ce tiers n'est pas atteint", timeout=T)
         await expect(confirm).to_contain_text("reporté à une séance en présentiel")
         await expect(elu.locator("#secret-confirm-btn")).to_be_focused()
         await axe_clean(elu, "/elu (secret ballot confirmation)")
@@ -65,9 +67,15 @@ async def test_the_secret_request_is_confirmed_the_agent_is_guided_and_a_proxy_s
         await elu.click("#secret-btn")
         await elu.click("#secret-confirm-btn")
         await expect(elu.locator("#secret")).to_contain_text(
-            "Votre demande de scrutin secret est enregistrée : elle ne peut pas être retirée.", timeout=T
+            "Votre demande de scrutin secret est enregistrée.", timeout=T
         )
         assert [r["member"] for r in service.seance.state.item(ITEM)["secret_requests"]] == ["m07"]
+        # withdrawn from the page while one third have not asked (R15): journaled, the button back
+        await axe_clean(elu, "/elu (secret ballot requested, withdrawable)")
+        await elu.click("#secret-withdraw-btn")
+        await expect(elu.locator("#secret-btn")).to_be_visible(timeout=T)
+        assert service.seance.state.item(ITEM)["secret_requests"] == []
+        assert "SecretBallotRequestWithdrawn" in Path(service.journal_path).read_text(encoding="utf-8")
 
         # --- the agent of a salle whose kiosk is offline is told what to do
         ctx, vaux = await new_person(browser, server, Role.AGENT, agent="a-vaux", salle="vaux")

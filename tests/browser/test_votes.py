@@ -66,7 +66,7 @@ async def test_a_changed_vote_counts_once_non_voters_and_untreated_items_reach_t
         # the secret-ballot request says what it does before anyone uses it
         help_text = elu.locator("#secret-help")
         await expect(help_text).to_contain_text("reporté à une séance en présentiel", timeout=T)
-        await expect(help_text).to_contain_text("ne peut pas être retirée")
+        await expect(help_text).to_contain_text("peut être retirée tant que ce tiers n'est pas atteint")
         assert await elu.get_attribute("#secret-btn", "aria-describedby") == "secret-help"
         await axe_clean(elu, "/elu (secret ballot explained)")
 

@@ -202,13 +202,19 @@ function renderItem() {
   if (item.status === "postponed") {
     children.push(h("p", { class: "postponed-note" }, "Point reporté à une séance en présentiel : le scrutin secret a été demandé par au moins un tiers des présents (R15)."));
   } else if (votable && isPresent() && view.status === "opened") {
-    if (requests.includes(me)) children.push(h("p", { class: "cast" }, "Votre demande de scrutin secret est enregistrée : elle ne peut pas être retirée."));
+    if (requests.includes(me)) {
+      // R15: withdrawn until one third have asked (then the item is postponed and this is not shown)
+      children.push(h("p", { class: "cast" }, "Votre demande de scrutin secret est enregistrée. Vous pouvez la retirer tant que le tiers des présents n'est pas atteint."),
+        h("button", { type: "button", class: "small", id: "secret-withdraw-btn", dataset: { key: "secret-withdraw" },
+          onclick: (ev) => cmd({ type: "WithdrawSecretBallotRequest", item_id: item.id, member_id: me },
+            "Demande de scrutin secret retirée.", ev.currentTarget) }, "Retirer ma demande de scrutin secret"));
+    }
     else if (secretConfirming === item.id) {
-      // the request cannot be withdrawn: a second, explicit step says so before it is sent
+      // what the request does: a second, explicit step says so before it is sent
       children.push(h("div", { class: "confirm", role: "group", "aria-labelledby": "secret-confirm-text" },
         h("p", { id: "secret-confirm-text" }, h("strong", {}, "Confirmez-vous votre demande de scrutin secret ? "),
-          `Elle ne pourra pas être retirée. Si un tiers des présents (${secretThreshold(view)}) la fait, le point n'est pas voté `
-          + "aujourd'hui : il est reporté à une séance en présentiel."),
+          `Si un tiers des présents (${secretThreshold(view)}) la fait, le point n'est pas voté aujourd'hui : il est reporté `
+          + "à une séance en présentiel. Vous pourrez la retirer tant que ce tiers n'est pas atteint, plus ensuite."),
         h("button", { type: "button", class: "secondary", id: "secret-confirm-btn", dataset: { key: "secret-confirm" },
           onclick: (ev) => cmd({ type: "RequestSecretBallot", item_id: item.id, member_id: me },
             "Demande de scrutin secret enregistrée.", ev.currentTarget).then(() => { secretConfirming = null; render(); }) },
@@ -222,7 +228,7 @@ function renderItem() {
       h("p", { class: "muted small-text", id: "secret-help" },
         `Une séance en visioconférence ne peut pas voter à bulletin secret : si un tiers des présents (${secretThreshold(view)}) le demande, `
         + "le point n'est pas voté aujourd'hui et il est reporté à une séance en présentiel (art. L.2121-21 et R.5211-2-2 du CGCT). "
-        + "Une demande enregistrée ne peut pas être retirée."));
+        + "Une demande peut être retirée tant que ce tiers n'est pas atteint."));
     }
   }
   patch($("secret"), children);
