@@ -302,6 +302,30 @@ export function ballotWho(b) {
   return `${voter} pour ${b.on_behalf_of_name || b.on_behalf_of} (pouvoir)`;
 }
 
+/** R13: the roll call's rows for `slots` of an open vote, one per voter (and proxy), with the
+ * answer buttons or « Réponse enregistrée »; `cmd(command, doneText, button)` sends the CastBallot.
+ * The agent's screen (the voters of its salle) and the secretary's (every voter) show the same. */
+export function rollCallRows(vote, slots, keyPrefix, cmd) {
+  return slots.map((s) => {
+    const key = `${keyPrefix}${s.voter}-${s.on_behalf_of || "self"}`;
+    const row = h("div", { class: "rollcall-row", role: "group", "aria-label": ballotWho(s), dataset: { voter: s.voter, behalf: s.on_behalf_of || "" } },
+      h("span", { class: "who" }, ballotWho(s)));
+    if (s.cast) {
+      row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
+      return row;
+    }
+    const choices = h("span", { class: "choices" });
+    for (const c of ballotChoices(vote)) {
+      choices.append(h("button", { type: "button", class: `small choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
+        disabled: vote.frozen,
+        onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, ...c.fields, on_behalf_of: s.on_behalf_of || null },
+          `Réponse enregistrée : ${ballotWho(s)}, ${c.label.toLowerCase()}.`, ev.currentTarget) }, c.label));
+    }
+    row.append(choices);
+    return row;
+  });
+}
+
 /** The names behind each choice of a proclaimed vote; in a round, behind each candidate (R13, R24). */
 function ballotList(v) {
   const groups = new Map();
