@@ -19,9 +19,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .agenda import BODY_LABELS, KIND_LABELS, Body, ItemKind
-from .commands import CHOICE_LABELS
 from .deadlines import publication_deadline
 from .french import de
+from .labels import AMENDMENT_STATUS_LABELS, CHOICE_LABELS, METHOD_LABELS
 from .seance import Seance
 
 _MONTHS = [
@@ -59,7 +59,6 @@ def _environment() -> Environment:
     return env
 
 
-METHOD_LABELS = {"electronique": "vote électronique", "appel_nominal": "appel nominal"}
 HOW_LABELS = {
     "candidature_unique": "candidature unique : nomination immédiate, L.2121-21 al. 5",
     "majorite_absolue": "à la majorité absolue des suffrages exprimés",
@@ -264,9 +263,9 @@ def minutes_context(seance: Seance) -> dict[str, Any]:
                         "id": a["id"],
                         "text": a["text"],
                         "author": name(a["author"]),
-                        "status": {"adopted": "adopté", "rejected": "rejeté", "withdrawn": "retiré"}.get(
-                            a["status"], "non voté"
-                        ),
+                        "status": AMENDMENT_STATUS_LABELS[a["status"]]
+                        if a["status"] in ("adopted", "rejected", "withdrawn")
+                        else "non voté",
                     }
                     for a in item["amendments"]
                 ],
