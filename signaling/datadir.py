@@ -8,7 +8,7 @@ Séance's (the backup test fails on one).
 
 Layout::
 
-    accounts.sqlite3            accounts, sessions revoked (signaling/accounts.py)     SQLite, WAL
+    accounts.sqlite3            accounts, sessions revoked, kiosk links (accounts.py)  SQLite, WAL
     council.sqlite3             the council, its sittings, agendas (/admin)            SQLite, WAL
     session.key                 HMAC key of sessions and kiosk links (signaling/auth)  secret, 0600
     csrf.key                    HMAC key of the admin forms' CSRF tokens (web/admin)   secret, 0600
@@ -102,7 +102,7 @@ class Entry:
 
 
 ENTRIES: tuple[Entry, ...] = (
-    Entry(ACCOUNTS_DB, Kind.SQLITE, "comptes et sessions révoquées"),
+    Entry(ACCOUNTS_DB, Kind.SQLITE, "comptes, sessions révoquées, liens des bornes"),
     Entry(COUNCIL_DB, Kind.SQLITE, "conseil, séances, ordres du jour"),
     Entry(SESSION_KEY, Kind.SECRET, "clé des sessions et des liens de borne"),
     Entry(CSRF_KEY, Kind.SECRET, "clé des jetons CSRF des formulaires"),
