@@ -20,7 +20,6 @@ from .agenda import BUDGET_KINDS, BUDGET_MATIERE, MAX_SEATS, Body, ItemKind
 from .refusal import SCHEMA, Refusal
 
 CHOICES = ("pour", "contre", "abstention", "nppv")
-CHOICE_LABELS = {"pour": "pour", "contre": "contre", "abstention": "abstention", "nppv": "ne prend pas part au vote"}
 METHODS = ("electronique", "appel_nominal")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

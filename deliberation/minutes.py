@@ -24,9 +24,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .actes import ACTES_MATIERES
 from .agenda import BODY_LABELS, KIND_LABELS, Body, ItemKind
-from .commands import CHOICE_LABELS
 from .deadlines import publication_deadline
 from .french import de
+from .labels import AMENDMENT_STATUS_LABELS, CHOICE_LABELS, METHOD_LABELS
 from .seance import Seance
 from .speaking import SpeakingTime
 
@@ -65,7 +65,6 @@ def _environment() -> Environment:
     return env
 
 
-METHOD_LABELS = {"electronique": "vote électronique", "appel_nominal": "appel nominal"}
 HOW_LABELS = {
     "candidature_unique": "candidature unique : nomination immédiate, L.2121-21 al. 5",
     "majorite_absolue": "à la majorité absolue des suffrages exprimés",
@@ -294,9 +293,9 @@ def minutes_context(
                         "id": a["id"],
                         "text": a["text"],
                         "author": name(a["author"]),
-                        "status": {"adopted": "adopté", "rejected": "rejeté", "withdrawn": "retiré"}.get(
-                            a["status"], "non voté"
-                        ),
+                        "status": AMENDMENT_STATUS_LABELS[a["status"]]
+                        if a["status"] in ("adopted", "rejected", "withdrawn")
+                        else "non voté",
                     }
                     for a in item["amendments"]
                 ],

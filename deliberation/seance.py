@@ -63,11 +63,11 @@ from .council import Council, Seat, SittingConfig
 from .deadlines import reconvocation_ok
 from .events import Event
 from .french import agreed, de
+from .labels import POSTPONED_MENTION
 from .proxies import check_new_proxy
 from .refusal import ROLE, SCHEMA, UNKNOWN, Refusal
 from .state import SeanceState, apply, not_voting_slots, seat_of_item, seat_settled
 
-POSTPONED_MENTION = "reporté — séance en présentiel"
 Decision = list[Event] | Refusal
 
 

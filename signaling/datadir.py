@@ -8,7 +8,7 @@ Séance's (the backup test fails on one).
 
 Layout::
 
-    accounts.sqlite3            accounts, sessions revoked (signaling/accounts.py)     SQLite, WAL
+    accounts.sqlite3            accounts, sessions revoked, kiosk links (accounts.py)  SQLite, WAL
     council.sqlite3             the council, its sittings, agendas, convocations, the
                                 procès-verbal's drafts, the replay's exports (/admin)  SQLite, WAL
     session.key                 HMAC key of sessions and kiosk links (signaling/auth)  secret, 0600
@@ -104,7 +104,7 @@ class Entry:
 
 
 ENTRIES: tuple[Entry, ...] = (
-    Entry(ACCOUNTS_DB, Kind.SQLITE, "comptes et sessions révoquées"),
+    Entry(ACCOUNTS_DB, Kind.SQLITE, "comptes, sessions révoquées, liens des bornes"),
     Entry(COUNCIL_DB, Kind.SQLITE, "conseil, séances, ordres du jour"),
     Entry(SESSION_KEY, Kind.SECRET, "clé des sessions et des liens de borne"),
     Entry(CSRF_KEY, Kind.SECRET, "clé des jetons CSRF des formulaires"),
@@ -211,6 +211,19 @@ class DataDir:
             return []
         return sorted(p.parent.name for p in self.sittings.glob(f"*/{JOURNAL}") if ID_RE.match(p.parent.name))
 
+    def names(self, path: Path) -> bool:
+        """Whether ``path`` is Séance's: the root, a folder of the layout, a file of
+        :data:`ENTRIES`, or a SQLite companion of one."""
+        if path == self.root:
+            return True
+        rel = path.relative_to(self.root)
+        if any(rel.match(p) and len(rel.parts) == len(Path(p).parts) for p in FOLDERS):
+            return True
+        for suffix in SQLITE_COMPANIONS:
+            if path.name.endswith(suffix):
+                path = path.with_name(path.name[: -len(suffix)])
+        return self.entry_of(path) is not None
+
     def entry_of(self, path: Path) -> Entry | None:
         """The :data:`ENTRIES` line that names ``path`` (a file under the root), or None."""
         rel = path.relative_to(self.root)
@@ -256,30 +269,50 @@ def private_dir(path: Path, mode: int = DIR_MODE) -> Path:
     return path
 
 
-def close_to_others(root: Path | str) -> list[Path]:
+@dataclass(frozen=True)
+class Tightened:
+    """What :func:`close_to_others` did: the paths it closed, and those not Séance's it could
+    not change (left as they are, for the DSI to look at)."""
+
+    closed: list[Path]
+    foreign: list[Path]
+
+
+#: The folders of the layout (relative patterns), besides the root.
+FOLDERS = (KEYS, SITTINGS, f"{SITTINGS}/*", RECORDINGS, f"{RECORDINGS}/*")
+
+
+def close_to_others(root: Path | str) -> Tightened:
     """Take from every file and folder under ``root`` (``root`` included) the rights of the
-    machine's other accounts (``o-rwx``); the paths that had any, sorted. Symbolic links
-    are not followed. :class:`ExposedError` when one cannot be changed (not ours)."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    changed = _close(root)
+    machine's other accounts (``o-rwx``). Symbolic links are not followed. A file of
+    Séance's that cannot be changed (another owner) raises :class:`ExposedError`; a file
+    the layout does not name is left and reported (``foreign``)."""
+    layout = DataDir.of(Path(root))
+    if not layout.root.is_dir():
+        return Tightened([], [])
+    closed: list[Path] = []
+    foreign: list[Path] = []
+    for path in [layout.root, *_walk(layout.root)]:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode) or not mode & stat.S_IRWXO:
+            continue
+        try:
+            os.chmod(path, stat.S_IMODE(mode) & ~stat.S_IRWXO)
+        except OSError as err:
+            if not layout.names(path):
+                foreign.append(path)
+                continue
+            raise ExposedError(
+                f"Le fichier {path} du répertoire des données est lisible par les autres comptes de la machine et "
+                f"Séance ne peut pas en changer les droits ({err.strerror}) : donnez-le au compte du service "
+                "(chown) ou retirez ces droits (chmod o-rwx), puis relancez."
+            ) from None
+        closed.append(path)
+    return Tightened(sorted(closed), sorted(foreign))
+
+
+def _walk(root: Path) -> list[Path]:
+    out = []
     for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            changed += _close(Path(folder) / name)
-    return sorted(changed)
-
-
-def _close(path: Path) -> list[Path]:
-    mode = os.lstat(path).st_mode
-    if stat.S_ISLNK(mode) or not mode & stat.S_IRWXO:
-        return []
-    try:
-        os.chmod(path, stat.S_IMODE(mode) & ~stat.S_IRWXO)
-    except OSError as err:
-        raise ExposedError(
-            f"Le fichier {path} du répertoire des données est lisible par les autres comptes de la machine et "
-            f"Séance ne peut pas en changer les droits ({err.strerror}) : donnez-le au compte du service "
-            "(chown) ou retirez ces droits (chmod o-rwx), puis relancez."
-        ) from None
-    return [path]
+        out += [Path(folder) / name for name in dirs + files]
+    return out

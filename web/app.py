@@ -143,13 +143,19 @@ def create_app(
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     log_privacy.install()  # T16: no SDP, token, cookie or password in any log record
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    opened = datadir.close_to_others(config.data_dir)  # ExposedError: a file not ours, the start refused
-    if opened:
+    tightened = datadir.close_to_others(config.data_dir)  # ExposedError: one of ours we cannot change
+    if tightened.closed:
         log.warning(
             "répertoire des données : %d fichier(s) ou dossier(s) ouverts aux autres comptes de la machine, "
             "droits retirés (o-rwx) : %s",
-            len(opened),
-            ", ".join(str(p.relative_to(config.data_dir)) for p in opened[:20]),
+            len(tightened.closed),
+            ", ".join(str(p.relative_to(config.data_dir)) for p in tightened.closed[:20]),
+        )
+    if tightened.foreign:
+        log.warning(
+            "répertoire des données : fichiers qui ne sont pas à Séance, lisibles par les autres comptes et laissés "
+            "tels quels (autre propriétaire) : %s",
+            ", ".join(str(p.relative_to(config.data_dir)) for p in tightened.foreign[:20]),
         )
     app[CONFIG] = config
     app[SIGNER] = TokenSigner.from_data_dir(config.data_dir)

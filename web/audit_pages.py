@@ -30,9 +30,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from deliberation.audit import AuditReport
-from deliberation.commands import CHOICE_LABELS
 from deliberation.council import Council
 from deliberation.journal import key_fingerprint, load_public_pem, signed_prefix
+from deliberation.labels import CHOICE_LABELS
 from deliberation.minutes import french_date, french_time, liste_deliberations_html, proces_verbal_html
 from deliberation.scdl import deliberations_csv
 from deliberation.seance import Seance

@@ -10,10 +10,13 @@ server checks every command again; the role check here only decides who sees whi
 
 from __future__ import annotations
 
+import json
+
 import aiohttp_jinja2
 from aiohttp import web
 
 from deliberation.agenda import NATURES, ItemKind
+from deliberation.labels import screen_labels
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.appkeys import ACCOUNTS, ROOMS, SITTINGS
 from web.next_page import login_redirect
@@ -125,7 +128,17 @@ async def elu_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def labels_module(request: web.Request) -> web.StreamResponse:
+    """GET /labels.js: the French labels of the core's values (deliberation.labels) as an ES
+    module, imported by web/static/sitting.js: the screens say what the PV says."""
+    body = "export const LABELS = " + json.dumps(screen_labels(), ensure_ascii=False, sort_keys=False) + ";\n"
+    return web.Response(
+        text=body, content_type="text/javascript", charset="utf-8", headers={"Cache-Control": "no-cache"}
+    )
+
+
 def add_screen_routes(app: web.Application) -> None:
+    app.router.add_get("/labels.js", labels_module)
     app.router.add_get("/president", president_page)
     app.router.add_get("/agent", agent_home)
     app.router.add_get("/agent/{salle}", agent_page)

@@ -60,6 +60,7 @@ def _check(answers, sockets, elapsed):
     for err in refused:
         assert set(err) >= SHAPE and err["code"] == "rate_limited" and "ralentissez" in err["message"], err
     assert len(pongs) <= SHARED_BURST + SHARED_RATE_PER_S * elapsed + 1, (len(pongs), elapsed)
+    print(f"\n{len(sockets)} sockets: {len(pongs)} answered, {len(refused)} rate_limited in {elapsed:.2f} s")
 
 
 async def test_the_sockets_of_one_session_share_its_rate(aiohttp_client, tmp_path):

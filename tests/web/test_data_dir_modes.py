@@ -76,3 +76,22 @@ def test_the_stores_and_the_journal_are_created_private_whatever_the_umask(tmp_p
     root = tmp_path / "d"
     assert open_to_others(root) == []
     assert stat.S_IMODE((root / "sittings" / "demo").stat().st_mode) == datadir.DIR_MODE
+
+
+def test_what_is_seances_in_the_data_dir(tmp_path):
+    """A start refuses only for Séance's own files it cannot close; a file the layout does
+    not name (an operator's note) is left and reported."""
+    layout = datadir.DataDir.of(tmp_path)
+    ours = [
+        tmp_path,
+        layout.accounts_db,
+        layout.accounts_db.with_name("accounts.sqlite3-wal"),
+        layout.keys,
+        layout.council_key,
+        layout.sittings,
+        layout.sitting("demo"),
+        layout.journal("demo"),
+        layout.recordings_of("demo"),
+    ]
+    assert all(layout.names(p) for p in ours)
+    assert not any(layout.names(tmp_path / p) for p in ("LISEZMOI.txt", "keys/autre.pem", "sittings/demo/notes.txt"))

@@ -4,7 +4,7 @@
 // the salle's transmission as measured, and the roll-call answers of the councillors
 // present in this salle (R13).
 import {
-  $, Feedback, agree, ballotChoices, SITTING_STATUS, SittingClient, ballotWho, fmtTime, h, memberName, patch, run, setBadge, de,
+  $, Feedback, agree, SITTING_STATUS, SittingClient, fmtTime, h, memberName, patch, rollCallRows, run, setBadge, de,
 } from "./sitting.js";
 
 const salleId = document.body.dataset.salle;
@@ -207,25 +207,7 @@ function renderRollCall() {
   $("rollcall-item").textContent = `${item ? item.title : vote.item_id} — réponses des conseillers présents dans cette salle.`
     + (vote.frozen ? " Vote gelé (R17) : une salle a perdu la transmission." : "");
   const here = new Set(salle().present.map((p) => p.id));
-  const slots = vote.electorate.filter((s) => here.has(s.voter));
-  const rows = slots.map((s) => {
-    const key = `${s.voter}-${s.on_behalf_of || "self"}`;
-    const row = h("div", { class: "rollcall-row", role: "group", "aria-label": ballotWho(s), dataset: { voter: s.voter, behalf: s.on_behalf_of || "" } },
-      h("span", { class: "who" }, ballotWho(s)));
-    if (s.cast) {
-      row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
-    } else {
-      const choices = h("span", { class: "choices" });
-      for (const c of ballotChoices(vote)) {
-        choices.append(h("button", { type: "button", class: `small choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
-          disabled: vote.frozen,
-          onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, ...c.fields, on_behalf_of: s.on_behalf_of || null },
-            `Réponse enregistrée : ${ballotWho(s)}, ${c.label.toLowerCase()}.`, ev.currentTarget) }, c.label));
-      }
-      row.append(choices);
-    }
-    return row;
-  });
+  const rows = rollCallRows(vote, vote.electorate.filter((s) => here.has(s.voter)), "", cmd);
   patch($("rollcall"), rows.length ? rows : [h("p", { class: "muted" }, "Aucun votant dans cette salle.")]);
 }
 

@@ -2,8 +2,9 @@
 // ballots for self and for the one proxy held (R13, R16), the secret-ballot request (R15),
 // the current item. Controls exist only while the councillor is checked in (R16).
 import {
-  $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem,
-  agree, fmtTime, h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de, since, tickElapsed,
+  $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, currentItem,
+  agree, fmtTime, h, memberName, patch, proclaimed, resultBlock, rollCallRows, run, secretThreshold, setBadge, de, since,
+  tickElapsed,
 } from "./sitting.js";
 
 const me = document.body.dataset.member;
@@ -158,24 +159,7 @@ function renderRollCall() {
   const card = $("rollcall-card");
   if (!vote || vote.method !== "appel_nominal" || view.secretary?.id !== me || !isPresent()) { card.hidden = true; return; }
   card.hidden = false;
-  const rows = vote.electorate.map((s) => {
-    const key = `rc-${s.voter}-${s.on_behalf_of || "self"}`;
-    const row = h("div", { class: "rollcall-row", role: "group", "aria-label": ballotWho(s), dataset: { voter: s.voter, behalf: s.on_behalf_of || "" } },
-      h("span", { class: "who" }, ballotWho(s)));
-    if (s.cast) row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
-    else {
-      const choices = h("span", { class: "choices" });
-      for (const c of ballotChoices(vote)) {
-        choices.append(h("button", { type: "button", class: `small choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
-          disabled: vote.frozen,
-          onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, ...c.fields, on_behalf_of: s.on_behalf_of || null },
-            `Réponse enregistrée : ${ballotWho(s)}, ${c.label.toLowerCase()}.`, ev.currentTarget) }, c.label));
-      }
-      row.append(choices);
-    }
-    return row;
-  });
-  patch($("rollcall"), rows);
+  patch($("rollcall"), rollCallRows(vote, vote.electorate, "rc-", cmd));
 }
 
 /** The item whose secret-ballot request waits for its confirmation (R15), or null. */

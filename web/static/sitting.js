@@ -7,6 +7,7 @@
 // `ack` (journaled) or `error` (refused, nothing changed, French message naming the
 // rule). Reconnects by itself with a bounded backoff.
 
+import { LABELS } from "/labels.js";
 import { backoffDelay, returnToEntry } from "./reconnect.js";
 
 const COMMAND_TIMEOUT_MS = 15000;
@@ -145,9 +146,10 @@ export class SittingClient {
 
 // ------------------------------------------------------------------------- French labels
 
-export const CHOICES = [
-  ["pour", "Pour"], ["contre", "Contre"], ["abstention", "Abstention"], ["nppv", "Ne prend pas part au vote"],
-];
+// One home for them: deliberation/labels.py, served as /labels.js (the PV says the same words).
+const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+export const CHOICES = Object.entries(LABELS.choices).map(([choice, label]) => [choice, capitalised(label)]);
 export const CHOICE_LABEL = Object.fromEntries(CHOICES);
 
 /** The choices of a ballot, each {key, choice, label, fields}: pour, contre, abstention, ne prend
@@ -164,19 +166,15 @@ export function ballotChoices(vote) {
   ];
 }
 
-export const SITTING_STATUS = {
-  convened: ["Séance convoquée — pas encore ouverte", "waiting"],
-  opened: ["Séance ouverte", "ok"],
-  suspended: ["Séance suspendue", "lost"],
-  closed: ["Séance close", "closed"],
-};
+/** The sitting's badge: its words, and the badge's look (data-state). */
+const SITTING_BADGE = { convened: "waiting", opened: "ok", suspended: "lost", closed: "closed" };
+export const SITTING_STATUS = Object.fromEntries(
+  Object.entries(LABELS.sitting_status).map(([status, text]) => [status, [text, SITTING_BADGE[status] || "waiting"]]),
+);
 
-export const ITEM_STATUS = {
-  pending: "à traiter", current: "en discussion", voting: "vote en cours", adopted: "adopté",
-  rejected: "rejeté", appointed: "nomination faite", postponed: "reporté — séance en présentiel", withdrawn: "retiré",
-};
-
-export const METHOD_LABEL = { electronique: "vote électronique", appel_nominal: "appel nominal" };
+export const ITEM_STATUS = LABELS.item_status;
+export const AMENDMENT_STATUS = LABELS.amendment_status;
+export const METHOD_LABEL = LABELS.methods;
 
 // ------------------------------------------------------------------------- DOM helpers
 
@@ -355,6 +353,30 @@ export function ballotWho(b) {
   const voter = b.voter_name || b.voter;
   if (!b.on_behalf_of) return voter;
   return `${voter} pour ${b.on_behalf_of_name || b.on_behalf_of} (pouvoir)`;
+}
+
+/** R13: the roll call's rows for `slots` of an open vote, one per voter (and proxy), with the
+ * answer buttons or « Réponse enregistrée »; `cmd(command, doneText, button)` sends the CastBallot.
+ * The agent's screen (the voters of its salle) and the secretary's (every voter) show the same. */
+export function rollCallRows(vote, slots, keyPrefix, cmd) {
+  return slots.map((s) => {
+    const key = `${keyPrefix}${s.voter}-${s.on_behalf_of || "self"}`;
+    const row = h("div", { class: "rollcall-row", role: "group", "aria-label": ballotWho(s), dataset: { voter: s.voter, behalf: s.on_behalf_of || "" } },
+      h("span", { class: "who" }, ballotWho(s)));
+    if (s.cast) {
+      row.append(h("span", { class: "cast" }, "Réponse enregistrée"));
+      return row;
+    }
+    const choices = h("span", { class: "choices" });
+    for (const c of ballotChoices(vote)) {
+      choices.append(h("button", { type: "button", class: `small choice ${c.choice}`, dataset: { key: `${key}-${c.key}`, choice: c.choice },
+        disabled: vote.frozen,
+        onclick: (ev) => cmd({ type: "CastBallot", item_id: vote.item_id, voter_id: s.voter, ...c.fields, on_behalf_of: s.on_behalf_of || null },
+          `Réponse enregistrée : ${ballotWho(s)}, ${c.label.toLowerCase()}.`, ev.currentTarget) }, c.label));
+    }
+    row.append(choices);
+    return row;
+  });
 }
 
 /** The names behind each choice of a proclaimed vote; in a round, behind each candidate (R13, R24). */
