@@ -171,6 +171,7 @@ class SittingService:
         self.recording_key_path: Path | None = None
         self._recording: tuple[Any, Path] | None = None
         self._recording_held = False
+        self._closing = False  # close() runs: no recording starts any more (issue 12.9)
         #: sobriety (signaling.sobriety): this run's counters are kept under this id
         self._sobriety_run = f"{now_iso()}-{os.getpid()}"
 
@@ -360,6 +361,7 @@ class SittingService:
         want = (
             self.seance.council.reglement.recording
             and not self._recording_held
+            and not self._closing
             and self.seance.state.status in ("opened", "suspended")
         )
         if want and self._recording is None:
@@ -384,8 +386,12 @@ class SittingService:
             return
         known = {r["label"].split(" ")[0] for r in self.seance.state.recordings}
         for path in sorted(recordings_dir(self.data_dir, self.sitting_id).glob(f"*{SUFFIX}")):
-            if path != current and path.relative_to(self.data_dir).as_posix() not in known:
-                self._spawn(self.journal_recording(path, " (interrompu)"))
+            if path == current or path.relative_to(self.data_dir).as_posix() in known:
+                continue
+            if path.stat().st_size == 0:  # nothing was recorded: a digest of nothing proves nothing
+                log.warning("séance %s : enregistrement vide ignoré (%s)", self.sitting_id, path)
+                continue
+            self._spawn(self.journal_recording(path, " (interrompu)"))
 
     async def stop_recording(self) -> str | None:
         """Finish the current recording and journal its digest; the digest, or None."""
@@ -582,6 +588,7 @@ class SittingService:
 
     # ------------------------------------------------------------------ closing
     async def close(self) -> None:
+        self._closing = True
         if self._reconcile is not None:
             self._reconcile.cancel()
         try:

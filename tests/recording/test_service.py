@@ -150,3 +150,32 @@ async def test_a_recording_cut_short_by_a_crash_is_salvaged_and_its_digest_journ
         await svc.room.close()
     # at the end, both files are journaled: the interrupted one and the new one
     assert len(svc.seance.state.recordings) == 2
+
+
+async def test_a_shutdown_during_the_sitting_journals_the_recording_once_and_starts_no_other(tmp_path):
+    """Issue 12.9: a server stopped while the sitting is open journaled the recording being
+    stopped with the SHA-256 of an empty file, then again correctly, and started a new
+    recording file during the shutdown (the digest's own command re-synced the media)."""
+    svc = service(tmp_path)
+    try:
+        await open_sitting(svc)
+        await asyncio.sleep(0.5)
+        files = list(recordings_dir(tmp_path, SITTING_ID).glob("*.webm.enc"))
+        assert len(files) == 1
+    finally:
+        await svc.close()
+        await svc.room.close()
+    after = sorted(recordings_dir(tmp_path, SITTING_ID).glob("*.webm.enc"))
+    assert after == files  # no recording started while stopping
+    recorded = svc.seance.state.recordings
+    assert [r["sha256"] for r in recorded] == [hashlib.sha256(files[0].read_bytes()).hexdigest()]
+    assert hashlib.sha256(b"").hexdigest() not in svc.journal_path.read_text()
+    # resumed, the sitting (still open) records into a new file and journals nothing twice
+    again = service(tmp_path)
+    try:
+        await again.idle()
+        assert len(list(recordings_dir(tmp_path, SITTING_ID).glob("*.webm.enc"))) == 2
+        assert [r["sha256"] for r in again.seance.state.recordings] == [recorded[0]["sha256"]]
+    finally:
+        await again.close()
+        await again.room.close()
