@@ -45,6 +45,11 @@ MS = fractions.Fraction(1, 1000)
 #: written where no voice packet can still arrive
 LAG_MS = 200.0
 SILENCE_MS = 20
+#: a voice is never placed more than this far (ms) after its arrival: the spans of R19 are
+#: decided on the server's clock, and a sender catching up after a stall (or a loop that
+#: read a burst late) would otherwise push voice spoken before a span into it (the
+#: recording test saw 0.6 s of voice inside a span on a loaded machine)
+AHEAD_MS = 60.0
 #: without a picture after this long (s), the video track is declared at this size
 DEFAULT_SIZE = (640, 360)
 HEADER_WAIT_S = 2.0
@@ -297,6 +302,13 @@ class Recorder:
             self.counters["audio_late"] += 1
             return
         self._a_late = 0
+        limit = self._ms(arrival) + AHEAD_MS
+        if pts > limit:  # ahead of the server's clock: anchored again on the arrival
+            self._a_anchor = (rtp.ts, max(self._a_next, self._ms(arrival) - LAG_MS))
+            pts = self._a_anchor[1]
+            if pts > limit:  # its time is already written: a burst's excess is dropped
+                self.counters["audio_early"] += 1
+                return
         while pts - self._a_next >= SILENCE_MS:  # a gap (loss, DTX): fill it
             self._emit("audio", self._silence, round(self._a_next), SILENCE_MS, True)
             self._a_next += SILENCE_MS
@@ -325,6 +337,9 @@ class Recorder:
             anchor_ts, anchor_ms = self._v_anchor
             delta = ((frame.ts - anchor_ts + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
             pts = round(anchor_ms + delta / 90.0)
+            if pts > self._ms(arrival) + AHEAD_MS:  # ahead of the server's clock (see AHEAD_MS)
+                self._v_anchor = (frame.ts, max(self._v_last + 1.0, self._ms(arrival) - LAG_MS))
+                pts = round(self._v_anchor[1])
             if pts <= self._v_last:
                 pts = self._v_last + 1
             self._v_last = pts
