@@ -71,6 +71,8 @@ HealthCallback = Callable[[str, bool], Any]
 SlotsCallback = Callable[[str, dict[str, str | None]], Any]
 PausedCallback = Callable[[str, list[str]], Any]
 LayersCallback = Callable[[str, list[bool]], Any]
+#: what a simulcast publisher's REMB leaves above ``min_video_bitrate`` for its voice
+UPLINK_AUDIO_ROOM = 100_000
 FallbackCallback = Callable[[str, bool, str, dict], Any]
 
 
@@ -574,7 +576,10 @@ class Router:
         }
         for salle, demand in self.uplink.update(now, producers, received).items():
             track = tracks[salle]
-            track.remb_bps = int(demand.remb_bps)
+            # never below what the R3 fallback asks of a salle's uplink (its voice plus
+            # min_video_bitrate, judged on the browser's own estimate, which our REMB caps):
+            # at 150 kbit/s an unshaped salle went audio-only in the lab
+            track.remb_bps = int(max(demand.remb_bps, self.config.min_video_bitrate + UPLINK_AUDIO_ROOM))
             active = [demand.active.get(i, True) for i in range(len(track.layers))]
             if active != self.layers_sent.get(salle, [True] * len(active)):
                 self.layers_sent[salle] = active

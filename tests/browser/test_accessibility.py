@@ -186,11 +186,13 @@ async def convene_with_quorum(server, session) -> list[Socket]:
     return [agent, president]
 
 
-async def open_with_belcourt_transmitting(server) -> None:
+async def open_with_belcourt_transmitting(server, also: tuple[str, ...] = ()) -> None:
     """Once belcourt's kiosk transmits: the quorum checked in there, the secretary
-    appointed and the sitting opened (the public is fed only while it is open)."""
+    appointed and the sitting opened (the public is fed only while it is open). ``also``:
+    the other salles whose kiosks are open, awaited too — until another salle's voices
+    reach belcourt and a report says they are usable, belcourt does not transmit (R7)."""
     room = server.app[ROOMS]["demo"]
-    await until(lambda: room.transmitting["belcourt"], 25, what="belcourt transmitting")
+    await until(lambda: all(room.transmitting.get(s) for s in ("belcourt", *also)), 25, what="belcourt transmitting")
     async with aiohttp.ClientSession() as session:
         sockets = await convene_with_quorum(server, session)
         try:

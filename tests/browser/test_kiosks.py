@@ -205,7 +205,7 @@ async def test_public_page_receives_the_programme(browser, live_app, output_dir)
     """Once the sitting is open (before, the public gets no media: test_broadcast.py)."""
     server = live_app
     kiosks = {s: await open_kiosk(browser, server, s) for s in ("belcourt", "vaux")}
-    await open_with_belcourt_transmitting(server)
+    await open_with_belcourt_transmitting(server, also=("vaux",))
     context = await browser.new_context(viewport={"width": 960, "height": 600})
     page = await context.new_page()
     await page.goto(f"{server.base_url}/public/demo")

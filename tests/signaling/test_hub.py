@@ -240,6 +240,20 @@ async def test_paused_slots_are_pushed_to_that_subscriber_only(client):
         await recv(other, "paused", timeout=0.3)
 
 
+async def test_the_simulcast_layers_a_salle_keeps_are_pushed_to_its_kiosk_only(client):
+    """Dynacast (docs/protocol.md, `layers`): the router names the encodings to keep."""
+    ws, _ = await hello(client, Role.KIOSK, salle="vaux")
+    await ws.send_json({"type": "join", "as": "salle"})
+    await recv(ws, "slots")
+    other, _ = await hello(client, Role.KIOSK, salle="belcourt")
+    await other.send_json({"type": "join", "as": "salle"})
+    await recv(other, "slots")
+    router(client).on_layers("vaux", [True, False, False])
+    assert (await recv(ws, "layers"))["active"] == [True, False, False]
+    with pytest.raises(asyncio.TimeoutError):
+        await recv(other, "layers", timeout=0.3)
+
+
 async def test_a_kiosk_reports_what_it_receives_to_the_router(client):
     ws, _ = await hello(client, Role.KIOSK, salle="vaux")
     figures = {"period_ms": 2000, "video_frames": 40, "video_slots": 2, "audio_samples": 192000}

@@ -102,6 +102,7 @@ export class SeanceClient {
         if (msg.layout) {
           this.layout = msg.layout;
           this.paused = [];
+          this.activeLayers = null;  // a new connection sends every encoding until told otherwise
           announcePaused([]);  // a new peer: nothing paused until the server says so
           this.opts.onSlots?.(this.layout, this.assignments, this.names);
           await this.negotiate();
@@ -208,17 +209,27 @@ export class SeanceClient {
   /** Dynacast (docs/media.md): the server says which layers some subscriber needs; the
    *  others are switched off at the source (`active: false`), back on when needed. */
   async setActiveLayers(active) {
-    if (!this.pc || !Array.isArray(active)) return;
+    if (!Array.isArray(active)) return;
+    this.activeLayers = active.map(Boolean);
+    await this.applyEncodings();
+  }
+
+  /** Each simulcast encoding on or off: as the server last asked (`layers`), and all off
+   *  while the salle is audio-only (R3). Without a track Chromium still pads its
+   *  simulcast encodings to keep its estimate up: only `active: false` stops them. */
+  async applyEncodings() {
+    if (!this.pc) return;
     const t = this.pc.getTransceivers().find((x, i) => {
       const entry = this.layout[i] || {};
-      return entry.kind === "video" && entry.direction === "sendonly" && x.sender.track;
+      return entry.kind === "video" && entry.direction === "sendonly";
     });
     if (!t) return;
     const params = t.sender.getParameters();
-    if (!params.encodings || params.encodings.length !== active.length) return;
+    if (!params.encodings || params.encodings.length < 2) return;
     let changed = false;
     params.encodings.forEach((e, i) => {
-      if (e.active !== Boolean(active[i])) { e.active = Boolean(active[i]); changed = true; }
+      const on = !this.videoOff && (this.activeLayers ? this.activeLayers[i] !== false : true);
+      if (e.active !== on) { e.active = on; changed = true; }
     });
     if (changed) await t.sender.setParameters(params).catch((err) => console.error("seance:", err));
   }
@@ -241,6 +252,7 @@ export class SeanceClient {
         t.sender.replaceTrack(this.videoOff ? null : camera).catch((err) => console.error("seance:", err));
       }
     });
+    this.applyEncodings();
   }
 
   /** One period of this kiosk's reception, as deltas of its getStats counters: frames
