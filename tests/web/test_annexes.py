@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 import stat
 from datetime import date, timedelta
+from email import message_from_bytes, policy
 
 import aiohttp
 
-from signaling import datadir
+from signaling import convocation_mail, datadir
 from signaling.council_store import CouncilStore
-from tests.web.test_convocation_mail import admin_client, csrf, web_config
+from signaling.mailer import SmtpSettings
+from tests.web.test_convocation_mail import admin_client, csrf, mailbox, web_config
 from web.admin.annexes import MAX_ANNEX_BYTES
+
+__all__ = ["mailbox"]  # the real SMTP server fixture (aiosmtpd)
 
 PAGE = "/admin/seances/cc-annexes"
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + bytes(range(256)) * 40
@@ -133,3 +138,70 @@ async def test_refusals_change_nothing_in_french_and_one_json_shape(aiohttp_clie
     assert len(annex_files(config)) == 1
     with CouncilStore.in_data_dir(config.data_dir) as store:
         assert [a.id for a in store.annexes(store.current().id, "cc-annexes")] == [annex_id]
+
+
+async def send_with_annexes(admin, config, annexes: list[bytes]) -> None:
+    """Two annexes joined, the sitting convened, two members given addresses, the convocation sent."""
+    point = await item_id(config)
+    for n, content in enumerate(annexes):
+        form = upload_form(await csrf(admin, PAGE), content, name=f"Annexe {n + 1} budget.pdf", point=point)
+        assert (await admin.post(PAGE + "/annexes", data=form, allow_redirects=False)).status == 303
+    r = await admin.post(PAGE + "/convoquer", data={"csrf": await csrf(admin, PAGE), "confirm": "on"})
+    assert r.status == 200
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
+        store.set_email(cid, "m04", "karim.benali@belcourt.example.fr")
+    r = await admin.post(PAGE + "/envoyer", data={"csrf": await csrf(admin, PAGE)}, allow_redirects=False)
+    assert r.status == 303
+
+
+async def test_the_convocation_carries_the_annexes_attached_with_their_digests(aiohttp_client, tmp_path, mailbox):
+    box, port = mailbox
+    smtp = SmtpSettings("127.0.0.1", port, "convocations@cc-trois-rivieres.example.fr", security="none")
+    config = web_config(tmp_path, smtp)
+    admin = await admin_client(aiohttp_client, config)
+    await sitting_with_item(admin)
+    second = PDF + b"% budget annexe\n" * 100
+    await send_with_annexes(admin, config, [PDF, second])
+
+    assert len(box.messages) == 2
+    for _rcpt, raw in box.messages:
+        mail = message_from_bytes(raw, policy=policy.default)
+        parts = list(mail.iter_attachments())
+        received = {p.get_filename(): hashlib.sha256(p.get_content()).hexdigest() for p in parts}
+        assert received == {
+            "Annexe 1 budget.pdf": hashlib.sha256(PDF).hexdigest(),
+            "Annexe 2 budget.pdf": hashlib.sha256(second).hexdigest(),
+        }
+        assert all(p.get_content_type() == "application/pdf" for p in parts)
+        text = mail.get_body(("plain",)).get_content()
+        assert "Documents joints :" in text and hashlib.sha256(second).hexdigest() in text
+        assert "/convocation/annexe" not in text
+
+
+async def test_annexes_over_the_bound_are_personal_links(aiohttp_client, tmp_path, mailbox, monkeypatch):
+    monkeypatch.setattr(convocation_mail, "MAX_ATTACHED_BYTES", len(PDF))  # two annexes: over it
+    box, port = mailbox
+    smtp = SmtpSettings("127.0.0.1", port, "convocations@cc-trois-rivieres.example.fr", security="none")
+    config = web_config(tmp_path, smtp)
+    admin = await admin_client(aiohttp_client, config)
+    await sitting_with_item(admin)
+    await send_with_annexes(admin, config, [PDF, PDF + b"%%\n"])
+
+    links = {}
+    for rcpt, raw in box.messages:
+        mail = message_from_bytes(raw, policy=policy.default)
+        assert list(mail.iter_attachments()) == []
+        text = mail.get_body(("plain",)).get_content()
+        assert "lien personnel, ne le transmettez pas" in text
+        links[rcpt[0]] = re.findall(r"http://\S+/convocation/annexe\?token=\S+", text)
+    sophie, karim = links["sophie.garnier@belcourt.example.fr"], links["karim.benali@belcourt.example.fr"]
+    assert len(sophie) == 2 and not set(sophie) & set(karim)  # each member's own links
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(sophie[0]) as r:
+            assert r.status == 200 and r.headers["Content-Type"] == "application/pdf"
+            assert hashlib.sha256(await r.read()).hexdigest() == hashlib.sha256(PDF).hexdigest()
+            assert r.headers["Content-Disposition"].startswith("inline; ")
+        async with anonymous.get(sophie[0][:-3] + "AAA") as forged:
+            assert forged.status == 400 and "Lien vers l'annexe invalide" in html.unescape(await forged.text())
