@@ -14,10 +14,14 @@ from email import message_from_bytes, policy
 import aiohttp
 
 from signaling import convocation_mail, datadir
-from signaling.council_store import CouncilStore
+from signaling.council_store import Annex, CouncilStore
 from signaling.mailer import SmtpSettings
+from signaling.roles import Role
 from tests.web.test_convocation_mail import admin_client, csrf, mailbox, web_config
 from web.admin.annexes import MAX_ANNEX_BYTES
+from web.app import create_app
+from web.appkeys import SESSION_COOKIE, SIGNER
+from web.commands.demo import seed_demo
 
 __all__ = ["mailbox"]  # the real SMTP server fixture (aiosmtpd)
 
@@ -205,3 +209,47 @@ async def test_annexes_over_the_bound_are_personal_links(aiohttp_client, tmp_pat
             assert r.headers["Content-Disposition"].startswith("inline; ")
         async with anonymous.get(sophie[0][:-3] + "AAA") as forged:
             assert forged.status == 400 and "Lien vers l'annexe invalide" in html.unescape(await forged.text())
+
+
+def join_to_demo(config, content: bytes) -> Annex:
+    """An annex of the demo's first item, as /admin joined it before the demo was convened."""
+    with CouncilStore.in_data_dir(config.data_dir) as store:
+        cid = store.current().id
+        item = store.agenda(cid, "demo")[0]
+        annex = Annex("a1b2c3d4e5f60718", item.item_id, "plan", "Plan de zonage.pdf", sha(content), len(content), "")
+        path = datadir.DataDir.of(config.data_dir).annex("demo", annex.id)
+        datadir.private_dir(path.parent)
+        path.write_bytes(content)
+        store.add_annex(cid, "demo", annex)
+    return annex
+
+
+def sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+async def test_the_councillors_page_lists_the_annexes_served_to_the_councils_members_only(aiohttp_client, tmp_path):
+    config = web_config(tmp_path, None)
+    seed_demo(config.data_dir)
+    client = await aiohttp_client(create_app(config))
+    annex = join_to_demo(config, PDF)
+    url = f"/elu/annexes/demo/{annex.id}"
+    signer = client.app[SIGNER]
+
+    r = await client.get(url, allow_redirects=False)
+    assert r.status in (302, 303) and r.headers["Location"].startswith("/login")  # no session: log in first
+
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: signer.issue(Role.COUNCILLOR, member="m03")})
+    page = html.unescape(await (await client.get("/elu?seance=demo")).text())
+    assert f'href="{url}"' in page and "Plan de zonage.pdf" in page and "Ordre du jour et documents" in page
+    r = await client.get(url)
+    assert r.status == 200 and await r.read() == PDF and r.headers["Content-Type"] == "application/pdf"
+    assert 'filename="Plan de zonage.pdf"' in r.headers["Content-Disposition"]
+
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: signer.issue(Role.COUNCILLOR, member="x-autre")})
+    r = await client.get(url)
+    assert r.status == 403 and "réservées aux membres du conseil" in html.unescape(await r.text())
+
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: signer.issue(Role.AUDITOR)})
+    assert (await client.get(url)).status == 200  # the council's staff
+    assert (await client.get("/elu/annexes/demo/0000000000000000")).status == 404

@@ -27,17 +27,22 @@ from aiohttp import BodyPartReader, web
 
 from signaling import datadir
 from signaling.council_store import ANNEX_LABELS, Annex, CouncilStore, now_iso
+from signaling.roles import Role
 from web.admin.csrf import CSRF_FIELD, admin_claims, bad_token, foreign_origin
 from web.admin.forms import Invalid
 from web.admin.posts import SittingPost, sitting_or_404, sitting_post
 from web.admin.render import page
 from web.admin.views import journal_exists, sitting_context
 from web.appkeys import CONFIG
+from web.next_page import login_redirect
+from web.session import error_page, session_account
 
 #: The largest annex accepted (a scanned plan fits; the convocation links what exceeds its own bound).
 MAX_ANNEX_BYTES = 20 * 1024 * 1024
 #: The annexes of one sitting, at most.
 MAX_ANNEXES = 50
+#: Who reads the annexes besides the council's own members: its staff and the sitting's officers.
+STAFF_ROLES = frozenset({Role.PRESIDENT, Role.MODERATOR, Role.AGENT, Role.AUDITOR, Role.ADMIN})
 #: A PDF starts with this (ISO 32000-1 §7.5.2, the file header).
 PDF_MAGIC = b"%PDF-"
 #: The parts a form of this route has (csrf, point, nature, fichier): more is not this form.
@@ -247,7 +252,61 @@ async def admin_annex(request: web.Request) -> web.StreamResponse:
     return annex_response(data_dir, sitting.id, annex)
 
 
+@dataclass(frozen=True)
+class ItemDocuments:
+    """One item of the convocation's agenda, numbered, with its annexes (the councillor's page)."""
+
+    number: int
+    item_id: str
+    title: str
+    annexes: tuple[Annex, ...]
+
+
+def sitting_documents(data_dir: Path, sitting_id: str) -> tuple[str | None, list[ItemDocuments]]:
+    """The id of the council holding ``sitting_id`` (None: no such sitting stored) and the
+    agenda of its convocation, each item with its annexes."""
+    with CouncilStore.in_data_dir(data_dir) as store:
+        for council_id, _name in store.councils():
+            if store.sitting(council_id, sitting_id) is None:
+                continue
+            annexes = store.annexes(council_id, sitting_id)
+            return council_id, [
+                ItemDocuments(n, i.item_id, i.title, tuple(a for a in annexes if a.item_id == i.item_id))
+                for n, i in enumerate(store.agenda(council_id, sitting_id), 1)
+            ]
+    return None, []
+
+
+async def member_annex(request: web.Request) -> web.StreamResponse:
+    """GET /elu/annexes/<séance>/<annexe>: an annex for the council's logged-in members (L.2121-13:
+    each member's right to be informed of the affairs deliberated) and its staff."""
+    claims = session_account(request)
+    if claims is None:
+        raise login_redirect(request)
+    sitting_id, annex_id = request.match_info["seance"], request.match_info["annexe"]
+    if not (datadir.ID_RE.match(sitting_id) and datadir.ID_RE.match(annex_id)):
+        return error_page(request, 404, "Annexe inconnue", "Aucune annexe sous cette adresse.")
+    data_dir = request.app[CONFIG].data_dir
+    with CouncilStore.in_data_dir(data_dir) as store:
+        council_id, _ = sitting_documents(data_dir, sitting_id)
+        council = store.load(council_id) if council_id else None
+        annexes = store.annexes(council_id, sitting_id) if council_id else []
+    member = council is not None and claims.member is not None and council.member(claims.member) is not None
+    if not (claims.role in STAFF_ROLES or (claims.role is Role.COUNCILLOR and member)):
+        return error_page(
+            request,
+            403,
+            "Accès refusé",
+            "Les annexes de la convocation sont réservées aux membres du conseil et à ses services.",
+        )
+    annex = next((a for a in annexes if a.id == annex_id), None)
+    if annex is None:
+        return error_page(request, 404, "Annexe inconnue", "Cette annexe n'existe pas (ou plus) pour cette séance.")
+    return annex_response(data_dir, sitting_id, annex)
+
+
 def add_annex_routes(app: web.Application) -> None:
     app.router.add_post("/admin/seances/{seance}/annexes", upload_annex)
     app.router.add_get("/admin/seances/{seance}/annexes/{annexe}", admin_annex)
     app.router.add_post("/admin/seances/{seance}/annexes/{annexe}/supprimer", delete_annex)
+    app.router.add_get("/elu/annexes/{seance}/{annexe}", member_annex)
