@@ -113,8 +113,8 @@ def check_open(store: CouncilStore, data_dir: Path, council_id: str, sitting_id:
     """Annexes change only before the convocation: it is the convocation's content (R6)."""
     if store.convened_at(council_id, sitting_id) is not None or journal_exists(data_dir, sitting_id):
         raise Invalid(
-            "R6 — la séance est déjà convoquée : les annexes envoyées avec la convocation ne changent plus. "
-            "Un document complémentaire se remet en séance ou par un nouvel envoi du secrétariat.",
+            "La séance est déjà convoquée : les annexes envoyées avec la convocation ne changent plus. Un "
+            "document complémentaire se remet en séance ou par un nouvel envoi du secrétariat (R6).",
             status=409,
         )
 
@@ -191,7 +191,7 @@ async def upload_annex(request: web.Request) -> web.StreamResponse:
             annex = store_annex(store, data_dir, council.id, sitting.id, upload)
         except Invalid as err:
             if wants_json(request):
-                rule = "R6" if err.message.startswith("R6") else None
+                rule = "R6" if err.status == 409 else None  # « not now »: the convocation is fixed
                 body = {"ok": False, "rule": rule, "field": err.field, "message": err.message}
                 return web.json_response(body, status=err.status)
             err.section = "annexes"
