@@ -266,15 +266,19 @@ def sitting_documents(data_dir: Path, sitting_id: str) -> tuple[str | None, list
     """The id of the council holding ``sitting_id`` (None: no such sitting stored) and the
     agenda of its convocation, each item with its annexes."""
     with CouncilStore.in_data_dir(data_dir) as store:
-        for council_id, _name in store.councils():
-            if store.sitting(council_id, sitting_id) is None:
-                continue
-            annexes = store.annexes(council_id, sitting_id)
-            return council_id, [
-                ItemDocuments(n, i.item_id, i.title, tuple(a for a in annexes if a.item_id == i.item_id))
-                for n, i in enumerate(store.agenda(council_id, sitting_id), 1)
-            ]
-    return None, []
+        council_id = council_of(store, sitting_id)
+        if council_id is None:
+            return None, []
+        annexes = store.annexes(council_id, sitting_id)
+        return council_id, [
+            ItemDocuments(n, i.item_id, i.title, tuple(a for a in annexes if a.item_id == i.item_id))
+            for n, i in enumerate(store.agenda(council_id, sitting_id), 1)
+        ]
+
+
+def council_of(store: CouncilStore, sitting_id: str) -> str | None:
+    """The id of the stored council that holds ``sitting_id``, or None."""
+    return next((cid for cid, _name in store.councils() if store.sitting(cid, sitting_id) is not None), None)
 
 
 async def member_annex(request: web.Request) -> web.StreamResponse:
@@ -288,7 +292,7 @@ async def member_annex(request: web.Request) -> web.StreamResponse:
         return error_page(request, 404, "Annexe inconnue", "Aucune annexe sous cette adresse.")
     data_dir = request.app[CONFIG].data_dir
     with CouncilStore.in_data_dir(data_dir) as store:
-        council_id, _ = sitting_documents(data_dir, sitting_id)
+        council_id = council_of(store, sitting_id)
         council = store.load(council_id) if council_id else None
         annexes = store.annexes(council_id, sitting_id) if council_id else []
     member = council is not None and claims.member is not None and council.member(claims.member) is not None
