@@ -6,6 +6,11 @@ address they gave (L.2121-10, second paragraph). Each message carries the member
 acknowledgement link: following it records the date of receipt (the proof of sending
 and receipt that R6's five clear days are counted from). Plain text UTF-8 (RFC 6532
 headers, RFC 2045 body): read the same in every mail client, printed as it is.
+
+The annexes of the agenda's items (notes de synthèse, L.2121-12) are attached as PDFs
+(RFC 2046 multipart/mixed, RFC 2183 Content-Disposition) while their total stays under
+:data:`MAX_ATTACHED_BYTES`, which most relays accept; beyond, each is a personal link
+valid for that member only. Either way the text lists each with its SHA-256.
 """
 
 from __future__ import annotations
@@ -20,12 +25,25 @@ from deliberation.agenda import KIND_LABELS
 from deliberation.commands import AddAgendaItem
 from deliberation.council import Council, Member, Salle, SittingConfig
 from deliberation.minutes import french_date, french_time
+from signaling.council_store import ANNEX_LABELS, Annex
 
 #: The labels of the natures, by the value an agenda item carries.
 LABELS = {str(kind): label for kind, label in KIND_LABELS.items()}
 
 #: The token domain of acknowledgement links: such a token never passes for a session's.
 ACK_DOMAIN = "convocation:"
+#: The token domain of a member's links to the annexes (sent when they are too large to attach).
+ANNEX_DOMAIN = "convocation-annexe:"
+#: Above this total the annexes are linked, not attached (relays commonly refuse 10 to 25 MB).
+MAX_ATTACHED_BYTES = 10 * 1024 * 1024
+
+#: An annex as the message carries it: its record, and its personal link (None: attached).
+SentAnnex = tuple[Annex, str | None]
+
+
+def attach(annexes: Sequence[Annex]) -> bool:
+    """Whether the annexes travel attached (their total within :data:`MAX_ATTACHED_BYTES`)."""
+    return sum(a.size for a in annexes) <= MAX_ATTACHED_BYTES
 
 
 def subject(council: Council, sitting: SittingConfig) -> str:
@@ -39,6 +57,7 @@ def body(
     salles: Sequence[Salle],
     member: Member,
     ack_url: str,
+    annexes: Sequence[SentAnnex] = (),
 ) -> str:
     """The text of the convocation for ``member``."""
     president = council.member(council.president_id)
@@ -63,6 +82,16 @@ def body(
         lines += [f"  {n}. {i.title} ({LABELS.get(i.kind, i.kind)})" for n, i in enumerate(items, 1)]
     else:
         lines.append("  (aucun point inscrit)")
+    if annexes:
+        titles = {i.item_id: n for n, i in enumerate(items, 1)}
+        linked = any(url for _, url in annexes)
+        lines += ["", "Documents (lien personnel, ne le transmettez pas) :" if linked else "Documents joints :", ""]
+        for annex, url in annexes:
+            label = ANNEX_LABELS.get(annex.label, annex.label)
+            lines.append(f"  - point {titles.get(annex.item_id, '?')}, {label} : {annex.filename}")
+            if url:
+                lines.append(f"    {url}")
+            lines.append(f"    empreinte SHA-256 : {annex.sha256}")
     lines += [
         "",
         "Merci d'accuser réception de cette convocation en ouvrant ce lien personnel :",
@@ -86,13 +115,18 @@ def message(
     ack_url: str,
     from_address: str,
     now: datetime,
+    annexes: Sequence[SentAnnex] = (),
+    files: Sequence[bytes] = (),
 ) -> EmailMessage:
-    """The email to ``address`` (RFC 5322 headers; UTF-8 display names per RFC 6532)."""
+    """The email to ``address`` (RFC 5322 headers; UTF-8 display names per RFC 6532), the
+    annexes' ``files`` attached (same order as ``annexes``; empty when they are linked)."""
     msg = EmailMessage()
     msg["Subject"] = subject(council, sitting)
     msg["From"] = Address(council.name, addr_spec=from_address)
     msg["To"] = address
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2] or None)
-    msg.set_content(body(council, sitting, items, salles, member, ack_url))
+    msg.set_content(body(council, sitting, items, salles, member, ack_url, annexes))
+    for (annex, _url), data in zip(annexes, files, strict=False):
+        msg.add_attachment(data, maintype="application", subtype="pdf", filename=annex.filename)
     return msg

@@ -96,6 +96,11 @@ CREATE TABLE IF NOT EXISTS replay_export (
     council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, label TEXT NOT NULL, sha256 TEXT NOT NULL,
     by TEXT NOT NULL, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS annex (
+    council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, id TEXT NOT NULL, item_id TEXT NOT NULL,
+    label TEXT NOT NULL, filename TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, added_at TEXT NOT NULL,
+    PRIMARY KEY (council_id, sitting_id, id)
+);
 CREATE TABLE IF NOT EXISTS convocation_ack (
     council_id TEXT NOT NULL, sitting_id TEXT NOT NULL, member_id TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (council_id, sitting_id, member_id)
@@ -132,6 +137,29 @@ class Sending:
     at: str
     sent: bool
     reason: str
+
+
+#: What an annex is, as the secretariat names it (the value an annex carries: its label).
+ANNEX_LABELS = {
+    "note": "Note de synthèse",
+    "plan": "Plan",
+    "budget": "Document budgétaire",
+    "autre": "Autre document",
+}
+
+
+@dataclass(frozen=True)
+class Annex:
+    """A PDF attached to an agenda item (note de synthèse, plan, budget: L.2121-12 CGCT), sent
+    with the convocation; the file is ``DataDir.annex(sitting, id)``, its digest and size here."""
+
+    id: str
+    item_id: str
+    label: str
+    filename: str
+    sha256: str
+    size: int
+    added_at: str
 
 
 @dataclass(frozen=True)
@@ -407,6 +435,42 @@ class CouncilStore:
                     item.at,
                 ),
             )
+
+    # -- annexes of the agenda's items (L.2121-12) -------------------------------------------
+    def add_annex(self, council_id: str, sitting_id: str, annex: Annex) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO annex VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    council_id,
+                    sitting_id,
+                    annex.id,
+                    annex.item_id,
+                    annex.label,
+                    annex.filename,
+                    annex.sha256,
+                    annex.size,
+                    annex.added_at,
+                ),
+            )
+
+    def annexes(self, council_id: str, sitting_id: str) -> list[Annex]:
+        """The sitting's annexes, in the order they were added."""
+        rows = self._db.execute(
+            "SELECT id, item_id, label, filename, sha256, size, added_at FROM annex "
+            "WHERE council_id = ? AND sitting_id = ? ORDER BY rowid",
+            (council_id, sitting_id),
+        ).fetchall()
+        return [Annex(*row) for row in rows]
+
+    def delete_annex(self, council_id: str, sitting_id: str, annex_id: str) -> bool:
+        """Forget the annex's row; False when there was none."""
+        with self._db:
+            cursor = self._db.execute(
+                "DELETE FROM annex WHERE council_id = ? AND sitting_id = ? AND id = ?",
+                (council_id, sitting_id, annex_id),
+            )
+        return cursor.rowcount > 0
 
     # -- convocation (R6) -------------------------------------------------------------------
     def convene(self, council_id: str, sitting_id: str, at: str) -> None:

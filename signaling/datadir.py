@@ -22,6 +22,7 @@ Layout::
       sobriete.json             the sobriety figures (signaling/sobriety.py)
       holder.lock               the node holding the sitting (flock; not backed up)
       proces-verbal-signe.pdf   the adopted procès-verbal, signed PDF/A (web/admin/minutes.py, R22)
+      annexes/<annex>.pdf       the agenda items' annexes sent with the convocation (web/admin/annexes.py)
     recordings/<sitting>/
       <stamp>-<label>.webm.enc  encrypted recordings (signaling/recordings.py)
     tls-cert.pem, tls-key.pem   self-signed certificate of ``seance demo`` (web/tls.py)
@@ -59,6 +60,8 @@ SITTINGS = "sittings"
 JOURNAL = "journal.jsonl"
 SOBRIETY = "sobriete.json"
 HOLDER_LOCK = "holder.lock"
+ANNEXES = "annexes"
+ANNEX_SUFFIX = ".pdf"
 RECORDINGS = "recordings"
 RECORDING_SUFFIX = ".webm.enc"
 TLS_CERT = "tls-cert.pem"
@@ -114,6 +117,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(f"{SITTINGS}/*/{JOURNAL}", Kind.JOURNAL, "journal de la séance"),
     Entry(f"{SITTINGS}/*/{SOBRIETY}", Kind.FILE, "sobriété numérique de la séance"),
     Entry(f"{SITTINGS}/*/{HOLDER_LOCK}", Kind.RUNTIME, "verrou du nœud qui tient la séance"),
+    Entry(f"{SITTINGS}/*/{ANNEXES}/*{ANNEX_SUFFIX}", Kind.FILE, "annexe d'un point de l'ordre du jour"),
     Entry(f"{RECORDINGS}/*/*{RECORDING_SUFFIX}", Kind.RECORDING, "enregistrement chiffré"),
     Entry(TLS_CERT, Kind.FILE, "certificat auto-signé (démonstration)"),
     Entry(TLS_KEY, Kind.SECRET, "clé du certificat auto-signé (démonstration)"),
@@ -197,6 +201,10 @@ class DataDir:
 
     def holder_lock(self, sitting_id: str) -> Path:
         return self.sitting(sitting_id) / HOLDER_LOCK
+
+    def annex(self, sitting_id: str, annex_id: str) -> Path:
+        """An agenda item's annex (a PDF): ``annex_id`` is checked as a sitting id is."""
+        return self.sitting(sitting_id) / ANNEXES / f"{check_id(annex_id)}{ANNEX_SUFFIX}"
 
     @property
     def recordings(self) -> Path:

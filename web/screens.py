@@ -17,8 +17,10 @@ from aiohttp import web
 
 from deliberation.agenda import NATURES, ItemKind
 from deliberation.labels import screen_labels
+from signaling.council_store import ANNEX_LABELS
 from signaling.roles import ROLE_LABELS_FR, Role
-from web.appkeys import ACCOUNTS, ROOMS, SITTINGS
+from web.admin.annexes import sitting_documents
+from web.appkeys import ACCOUNTS, CONFIG, ROOMS, SITTINGS
 from web.next_page import login_redirect
 from web.session import error_page, session_account
 from web.sittings import current_room
@@ -124,6 +126,9 @@ async def elu_page(request: web.Request) -> web.StreamResponse:
             "claims": claims,
             "display_name": _display_name(request, claims),
             "role_label": ROLE_LABELS_FR[claims.role],
+            # the convocation's agenda and its annexes (issue 16 point 1, L.2121-12)
+            "documents": sitting_documents(request.app[CONFIG].data_dir, room.sitting_id)[1],
+            "annex_labels": ANNEX_LABELS,
         },
     )
 

@@ -56,13 +56,15 @@ def test_a_start_takes_from_other_accounts_what_an_earlier_version_left_open(tmp
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     assert open_to_others(tmp_path)
     with caplog.at_level(logging.WARNING):
-        create_app(
+        # kept until the checks: collected mid-walk, the app's closing stores would remove their -wal files
+        app = create_app(
             WebConfig(tls=False, data_dir=tmp_path, sittings=(demo_sitting(),)), router_factory=fake_router_factory
         )
     assert open_to_others(tmp_path) == []
     assert stat.S_IMODE((tmp_path / "accounts.sqlite3").stat().st_mode) == 0o640  # owner and group keep theirs
     warning = next(r.getMessage() for r in caplog.records if "répertoire des données" in r.getMessage())
     assert "accounts.sqlite3" in warning and "o-rwx" in warning
+    del app
 
 
 def test_the_stores_and_the_journal_are_created_private_whatever_the_umask(tmp_path):

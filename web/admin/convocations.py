@@ -26,11 +26,13 @@ from deliberation.commands import AddAgendaItem, RecordConvocationReceipt, Recor
 from deliberation.council import Council, SittingConfig
 from deliberation.minutes import french_date, french_time
 from deliberation.refusal import Refusal
+from signaling import datadir
 from signaling.auth import TokenError
 from signaling.convocation import sitting_salles
-from signaling.convocation_mail import ACK_DOMAIN, message
-from signaling.council_store import CouncilStore, Sending, now_iso
+from signaling.convocation_mail import ACK_DOMAIN, ANNEX_DOMAIN, SentAnnex, attach, message
+from signaling.council_store import Annex, CouncilStore, Sending, now_iso
 from signaling.mailer import Outcome, SmtpSettings, send_each
+from web.admin.annexes import annex_response
 from web.admin.forms import Invalid
 from web.admin.posts import SittingPost, sitting_post
 from web.admin.render import error, page
@@ -90,8 +92,13 @@ def _messages(
     items: list[AddAgendaItem],
     recipients: dict[str, str],
     smtp: SmtpSettings,
+    annexes: list[Annex],
 ) -> Outgoing:
+    """One message per recipient, the annexes attached (read once) or, too large, linked."""
     signer = request.app[SIGNER]
+    attached = attach(annexes)
+    folder = datadir.DataDir.of(request.app[CONFIG].data_dir)
+    files = [folder.annex(sitting.id, a.id).read_bytes() for a in annexes] if attached else []
     origin = f"{request.scheme}://{request.host}"
     salles = sitting_salles(council, sitting)
     now = datetime.now().astimezone()
@@ -102,10 +109,24 @@ def _messages(
             continue
         token = signer.seal({"v": 1, "c": council.id, "s": sitting.id, "m": member_id}, ACK_DOMAIN)
         ack_url = f"{origin}/convocation/accuse?token={token}"  # a query: the access log drops it (T16)
-        out.append(
-            (member_id, message(council, sitting, items, salles, member, address, ack_url, smtp.from_address, now))
-        )
+        sent: list[SentAnnex] = [
+            (
+                a,
+                None
+                if attached
+                else f"{origin}/convocation/annexe?token={annex_token(request, council.id, sitting.id, member_id, a)}",
+            )
+            for a in annexes
+        ]
+        mail = message(council, sitting, items, salles, member, address, ack_url, smtp.from_address, now, sent, files)
+        out.append((member_id, mail))
     return out
+
+
+def annex_token(request: web.Request, council_id: str, sitting_id: str, member_id: str, annex: Annex) -> str:
+    """The member's own link to one annex (a sealed token: council, sitting, member, annex)."""
+    claims = {"v": 1, "c": council_id, "s": sitting_id, "m": member_id, "a": annex.id}
+    return request.app[SIGNER].seal(claims, ANNEX_DOMAIN)
 
 
 @sitting_post("envoi")
@@ -141,7 +162,7 @@ async def _send(post: SittingPost) -> web.StreamResponse:
     recipients = {r["member"].id: r["email"] for r in rows if r["state"] in ("pending", "failed")}
     if not recipients:
         raise Invalid("Aucune convocation à envoyer : chaque membre ayant une adresse l'a déjà reçue.")
-    messages = _messages(request, council, sitting, items, recipients, smtp)
+    messages = _messages(request, council, sitting, items, recipients, smtp, store.annexes(council.id, sitting.id))
     outcomes = await asyncio.to_thread(
         _send_and_record, config.data_dir, council.id, sitting.id, smtp, messages, recipients
     )
@@ -206,7 +227,27 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def linked_annex(request: web.Request) -> web.StreamResponse:
+    """GET /convocation/annexe?token=…: an annex sent as a personal link (too large to
+    attach), without login, for the member it was sent to only."""
+    signer = request.app[SIGNER]
+    try:
+        claims = signer.unseal(request.query.get("token", ""), ANNEX_DOMAIN, what="Lien vers l'annexe")
+    except TokenError as err:
+        return error(request, 400, "Lien vers l'annexe invalide", f"{err.message} Copiez le lien en entier.")
+    council_id, sitting_id, member_id, annex_id = (claims.get(k) for k in ("c", "s", "m", "a"))
+    data_dir = request.app[CONFIG].data_dir
+    with CouncilStore.in_data_dir(data_dir) as store:
+        ok = all(isinstance(v, str) for v in (council_id, sitting_id, member_id, annex_id))
+        sent = ok and any(x.sent and x.member_id == member_id for x in store.sendings(council_id, sitting_id))
+        annex = next((a for a in store.annexes(council_id, sitting_id) if a.id == annex_id), None) if sent else None
+    if annex is None:
+        return error(request, 404, "Annexe inconnue", "Ce lien ne correspond à aucune annexe envoyée.")
+    return annex_response(data_dir, sitting_id, annex)
+
+
 def add_convocation_routes(app: web.Application) -> None:
     app[SENDING_LOCK] = asyncio.Lock()
     app.router.add_post("/admin/seances/{seance}/envoyer", send_convocations)
     app.router.add_get("/convocation/accuse", acknowledge)
+    app.router.add_get("/convocation/annexe", linked_annex)

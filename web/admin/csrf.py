@@ -59,12 +59,27 @@ async def checked_post(
     claims = who(request)
     if isinstance(claims, web.Response):
         return claims
+    foreign = foreign_origin(request)
+    if foreign is not None:
+        return foreign
+    form = await request.post()
+    bad = bad_token(request, str(form.get(CSRF_FIELD, "")))
+    if bad is not None:
+        return bad
+    return claims, {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+
+
+def foreign_origin(request: web.Request) -> web.Response | None:
+    """The refusal of a post sent from another site, or None."""
     origin = request.headers.get("Origin")
     # Under Referrer-Policy: no-referrer a browser sends "Origin: null" with its own forms; the token decides then.
     if origin not in (None, "null") and urlsplit(origin).netloc != request.host:
         return error(request, 403, "Formulaire refusé", "Ce formulaire ne vient pas de ce site : rien n'a été modifié.")
-    form = await request.post()
-    sent = str(form.get(CSRF_FIELD, ""))
+    return None
+
+
+def bad_token(request: web.Request, sent: str) -> web.Response | None:
+    """The refusal of a post whose CSRF token is absent or not this session's, or None."""
     if not sent or not hmac.compare_digest(sent, csrf_token(request)):
         return error(
             request,
@@ -73,4 +88,4 @@ async def checked_post(
             "Le jeton de sécurité du formulaire est absent ou périmé (CSRF) : rien n'a été modifié. "
             "Rechargez la page et recommencez.",
         )
-    return claims, {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    return None

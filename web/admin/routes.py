@@ -22,6 +22,7 @@ from signaling.accounts import AccountStore
 from signaling.auth import new_password
 from signaling.council_store import CouncilStore, now_iso
 from signaling.roles import ROLE_LABELS_FR, Role
+from web.admin.annexes import add_annex_routes
 from web.admin.convocations import add_convocation_routes
 from web.admin.csrf import admin_claims, load_csrf_key
 from web.admin.forms import (
@@ -383,4 +384,5 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/seances/{seance}/bornes/{salle}/revoquer", revoke_kiosk_link)
     app.router.add_get("/admin/api/point", api_check_item)
     add_convocation_routes(app)
+    add_annex_routes(app)
     add_minutes_routes(app)

@@ -37,7 +37,7 @@ from deliberation.publication import liste_publication, pv_publication
 from deliberation.reconvocation import reconvocation_of
 from deliberation.replay import EXPORT_ROLES, ROLE_LABELS
 from signaling import datadir, sobriety
-from signaling.council_store import CouncilStore, Sending
+from signaling.council_store import ANNEX_LABELS, CouncilStore, Sending
 from signaling.kiosk_links import kiosk_token
 from signaling.roles import ROLE_LABELS_FR
 from web.admin.csrf import csrf_token
@@ -334,6 +334,9 @@ def sitting_context(
         "added": request.query.get("ajoute") == "1",
         "kiosk_revoked": request.query.get("borne"),
         "sobriety": sobriety_view(config.data_dir, sitting.id, council),
+        "annexes": store.annexes(council.id, sitting.id),
+        "annex_notice": request.query.get("annexe"),
+        "annex_labels": ANNEX_LABELS,
         **extra,
     }
 
