@@ -10,16 +10,11 @@ from __future__ import annotations
 import array
 import asyncio
 import math
-import sys
 import time
-from pathlib import Path
 
-import aioice.ice
 import av
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sfu"))
-from sfu_clients import Client, wait_for
+from sfu_clients import Client, wait_for  # tests/sfu, on sys.path by this folder's conftest
 
 from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from sfu.router import Router
@@ -31,11 +26,6 @@ from signaling.recordings import (
     recording_key,
     sha256_file,
 )
-
-
-@pytest.fixture
-def loopback(monkeypatch):
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
 def rms(frame) -> float:

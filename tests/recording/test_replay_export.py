@@ -10,9 +10,11 @@ import asyncio
 import html
 import io
 import re
+import time
 
 import aiohttp
 import av
+from sfu_clients import Client, wait_for  # tests/sfu, on sys.path by this folder's conftest
 from test_recording import rms
 from test_service import PRESIDENT, ok, open_sitting, service
 
@@ -24,22 +26,33 @@ from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
 
 
-async def recorded_sitting(tmp_path) -> None:
-    """The demo sitting opened, a sensitive passage marked, closed: recorded and journaled."""
+async def recorded_sitting(tmp_path) -> tuple[float, float]:
+    """The demo sitting opened with belcourt's kiosk speaking (a real aiortc peer), a
+    sensitive passage marked, closed: recorded and journaled. The passage's start and end
+    on the recording's clock (ms)."""
     seed_demo(tmp_path)
     svc = service(tmp_path)
+    router = svc.room.router
+    kiosk = Client("belcourt", router.slot_layout("salle"), amplitude=0.3)
     try:
+        await kiosk.answer(await router.connect_salle("belcourt", await kiosk.offer()))
+        assert await wait_for(lambda: router.stats()["packets_in_by_kind"].get("audio", 0) > 20, 20)
         await open_sitting(svc)
-        await asyncio.sleep(0.6)
+        t0 = router.recorder.started_at
+        await asyncio.sleep(2.0)
         await ok(svc, PRESIDENT, type="MarkSensitive", on=True, reason="personne nommée")
-        await asyncio.sleep(0.6)
+        start = (time.monotonic() - t0) * 1000
+        await asyncio.sleep(2.0)
         await ok(svc, PRESIDENT, type="MarkSensitive", on=False)
-        await asyncio.sleep(0.6)
+        end = (time.monotonic() - t0) * 1000
+        await asyncio.sleep(1.5)
         await ok(svc, PRESIDENT, type="CloseSitting")
         await svc.idle()
     finally:
+        await kiosk.close()
         await svc.close()
         await svc.room.close()
+    return start, end
 
 
 async def login(client, name: str, role: Role) -> None:
@@ -55,8 +68,8 @@ async def set_policy(client, **fields) -> None:
     assert r.status == 303
 
 
-async def test_the_recording_exported_as_webm_for_the_roles_the_reglement_allows(aiohttp_client, tmp_path):
-    await recorded_sitting(tmp_path)
+async def test_the_recording_exported_as_webm_for_the_roles_the_reglement_allows(aiohttp_client, tmp_path, loopback):
+    s_start, s_end = await recorded_sitting(tmp_path)
     config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo_sitting(),), ice_addresses=("127.0.0.1",))
     admin = await aiohttp_client(create_app(config))
     await login(admin, "dsi", Role.ADMIN)
@@ -76,10 +89,16 @@ async def test_the_recording_exported_as_webm_for_the_roles_the_reglement_allows
     webm = await r.read()
     with av.open(io.BytesIO(webm)) as container:  # a standard WebM a real decoder plays
         assert {s.type for s in container.streams} >= {"audio", "video"}
-        audio = [rms(frame) for frame in container.decode(audio=0)]
-    # no salle sent anything here: the recorder's constant Opus silence, decoded, over the
-    # ~1.8 s recorded (20 ms frames); with real kiosks test_recording.py checks the R19 span
-    assert len(audio) >= 25 and max(audio) < 1e-3
+        audio = [(float(f.pts * f.time_base) * 1000, rms(f)) for f in container.decode(audio=0)]
+    # the exported file keeps the voice outside the sensitive passage and its silence (R19)
+    margin = 500
+    before = [r for t, r in audio if margin <= t <= s_start - margin]
+    during = [r for t, r in audio if s_start + margin <= t <= s_end - margin]
+    after = [r for t, r in audio if s_end + margin <= t]
+    assert before and during and after
+    assert sum(r > 0.02 for r in before) >= 0.9 * len(before), before
+    assert max(during) < 1e-4, "R19: the sensitive passage is silent in the export"
+    assert sum(r > 0.02 for r in after) >= 0.5 * len(after), after
 
     # not published by default; published once the règlement says so, without login
     name = links[0].rsplit("/", 1)[1]
