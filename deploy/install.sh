@@ -253,6 +253,10 @@ pip_args=(--quiet --disable-pip-version-check -c "$build/constraints.txt")
 "$RELEASE/bin/pip" install "${pip_args[@]}" "$build"
 install -d "$RELEASE/share"
 cp -r "$build/deploy" "$build/docs" "$build/README.md" "$build/CHANGELOG.md" "$build/constraints.txt" "$RELEASE/share/"
+# the release is code the service user runs: readable by all, written by root only, whatever
+# the modes of the source tree or the umask the copy and pip inherited (a root umask of 027,
+# as hardening guides advise, left bin/seance unreadable by the seance user)
+chmod -R u+rwX,go+rX,go-w "$RELEASE"
 got=$("$RELEASE/bin/seance" --version)
 say "$got"
 say "dans $RELEASE"

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from environment_skips import SkipPolicy
 
 CLONE_NEWNET = 0x40000000
@@ -89,3 +90,14 @@ def pytest_report_header(config) -> str:
 
 def pytest_configure(config) -> None:
     config.pluginmanager.register(SkipPolicy(), "seance-skip-policy")
+
+
+@pytest.fixture(autouse=True)
+def _process_umask():
+    """Each test starts with the umask the suite started with: ``seance`` commands called
+    in-process set the process's umask to 0027 (web.cli, issue 12.11), which leaked into
+    later tests' files and subprocesses (test_install's /opt overlay became 0750)."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)

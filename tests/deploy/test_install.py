@@ -101,6 +101,7 @@ class Namespace:
         for d in ("etc", "opt", "var"):
             upper, work = self.workdir / d / "upper", self.workdir / d / "work"
             upper.mkdir(parents=True)
+            upper.chmod(Path(f"/{d}").stat().st_mode & 0o7777)  # the merged /opt is the upper's mode
             work.mkdir()
             setup.append(f"mount -t overlay overlay -o lowerdir=/{d},upperdir={upper},workdir={work} /{d}")
         setup += ["mount -t tmpfs -o mode=0755 tmpfs /run", "ip link set lo up"]
