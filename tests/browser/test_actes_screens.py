@@ -5,13 +5,10 @@ test-output/actes/."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from minutes_support import closed_demo_sitting
+from closed_demo_server import serve_closed_demo
 from playwright.async_api import expect
 from test_accessibility import _axe_or_skip, axe_violations, describe
-from test_admin_audit_pages import start_server
 
 pytestmark = pytest.mark.browser
 T = 15_000
@@ -19,26 +16,8 @@ T = 15_000
 
 @pytest.fixture
 async def served(tmp_path):
-    from web.app import create_app
-    from web.commands.demo import demo_sitting
-    from web.config import WebConfig
-
-    closed_demo_sitting(tmp_path)
-    app = create_app(
-        WebConfig(
-            host="127.0.0.1",
-            port=0,
-            tls=False,
-            data_dir=tmp_path,
-            ice_addresses=("127.0.0.1",),
-            sittings=(demo_sitting(),),
-        )
-    )
-    runner, base = await start_server(app)
-    try:
+    async with serve_closed_demo(tmp_path, ()) as base:
         yield base
-    finally:
-        await asyncio.wait_for(runner.cleanup(), 15)
 
 
 async def test_anyone_reads_the_actes_from_the_index_to_a_deliberation(browser, served, output_dir):

@@ -5,13 +5,11 @@ passes axe (WCAG 2.1 AA). Screenshot in test-output/admin/proces-verbal.png."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from minutes_support import closed_demo_sitting
+from closed_demo_server import serve_closed_demo
 from playwright.async_api import expect
 from test_accessibility import _axe_or_skip, axe_violations, describe
-from test_admin_audit_pages import _login, start_server
+from test_admin_audit_pages import _login
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
@@ -22,27 +20,8 @@ T = 15_000
 
 @pytest.fixture
 async def served(tmp_path):
-    from web.app import ACCOUNTS, create_app
-    from web.commands.demo import demo_sitting
-    from web.config import WebConfig
-
-    closed_demo_sitting(tmp_path)
-    app = create_app(
-        WebConfig(
-            host="127.0.0.1",
-            port=0,
-            tls=False,
-            data_dir=tmp_path,
-            ice_addresses=("127.0.0.1",),
-            sittings=(demo_sitting(),),
-        )
-    )
-    app[ACCOUNTS].set_account("secretariat", "pw-admin-1", Role.ADMIN, display_name="Secrétariat")
-    runner, base = await start_server(app)
-    try:
+    async with serve_closed_demo(tmp_path, [("secretariat", "pw-admin-1", Role.ADMIN, "Secrétariat")]) as base:
         yield base
-    finally:
-        await asyncio.wait_for(runner.cleanup(), 15)
 
 
 async def test_the_secretary_writes_the_substance_and_finds_each_version(browser, served, output_dir, tmp_path):

@@ -4,13 +4,11 @@ the auditor it names finds the sitting's recordings page. Both pages pass axe.""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from minutes_support import closed_demo_sitting
+from closed_demo_server import serve_closed_demo
 from playwright.async_api import expect
 from test_accessibility import _axe_or_skip, axe_violations, describe
-from test_admin_audit_pages import _login, start_server
+from test_admin_audit_pages import _login
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
@@ -21,28 +19,10 @@ T = 15_000
 
 @pytest.fixture
 async def served(tmp_path):
-    from web.app import ACCOUNTS, create_app
-    from web.commands.demo import demo_sitting
-    from web.config import WebConfig
-
-    closed_demo_sitting(tmp_path)
-    app = create_app(
-        WebConfig(
-            host="127.0.0.1",
-            port=0,
-            tls=False,
-            data_dir=tmp_path,
-            ice_addresses=("127.0.0.1",),
-            sittings=(demo_sitting(),),
-        )
-    )
-    app[ACCOUNTS].set_account("dsi", "pw-admin-1", Role.ADMIN, display_name="DSI")
-    app[ACCOUNTS].set_account("auditeur", "pw-audit-1", Role.AUDITOR, display_name="Auditeur")
-    runner, base = await start_server(app)
-    try:
+    async with serve_closed_demo(
+        tmp_path, [("dsi", "pw-admin-1", Role.ADMIN, "DSI"), ("auditeur", "pw-audit-1", Role.AUDITOR, "Auditeur")]
+    ) as base:
         yield base
-    finally:
-        await asyncio.wait_for(runner.cleanup(), 15)
 
 
 async def test_the_reglement_setting_then_the_recordings_page(browser, served, tmp_path):
