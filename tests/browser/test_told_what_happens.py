@@ -72,6 +72,7 @@ async def test_the_secret_request_is_confirmed_the_agent_is_guided_and_a_proxy_s
         assert [r["member"] for r in service.seance.state.item(ITEM)["secret_requests"]] == ["m07"]
         # withdrawn from the page while one third have not asked (R15): journaled, the button back
         await axe_clean(elu, "/elu (secret ballot requested, withdrawable)")
+        await elu.locator("#secret").screenshot(path=str(output_dir / "elu-secret-withdrawable.png"))
         await elu.click("#secret-withdraw-btn")
         await expect(elu.locator("#secret-btn")).to_be_visible(timeout=T)
         assert service.seance.state.item(ITEM)["secret_requests"] == []
