@@ -51,6 +51,9 @@ class SeanceState:
     #: the floor: the member speaking ``{member, since}`` and the queue of requests ``[{member, since}]``
     speaker: dict[str, Any] | None = None
     floor_queue: list[dict[str, Any]] = field(default_factory=list)
+    #: the annex on the displays ``{item_id, annex_id, sha256, title, pages, since}`` (issue 15
+    #: point 8, deliberation.presentation); it ends with its item
+    presentation: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return copy.deepcopy(asdict(self))
@@ -111,6 +114,8 @@ def apply(state: SeanceState, event: Event) -> None:
     if handler is None:
         raise ValueError(f"unknown event type {event.type!r}")
     handler(state, event.at, event.data)
+    if state.presentation is not None and state.presentation["item_id"] != state.current_item:
+        state.presentation = None  # a document shown ends with its item (deliberation.presentation)
 
 
 def _item_added(s: SeanceState, at: str, d: dict[str, Any]) -> None:
@@ -489,6 +494,14 @@ def _floor_ended(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.speaker = None
 
 
+def _annex_presented(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.presentation = {k: d[k] for k in ("item_id", "annex_id", "sha256", "title", "pages")} | {"since": at}
+
+
+def _presentation_ended(s: SeanceState, at: str, d: dict[str, Any]) -> None:
+    s.presentation = None
+
+
 def _quorum_failed(s: SeanceState, at: str, d: dict[str, Any]) -> None:
     s.quorum_failure = {"at": at, "quorum": d["quorum"], "present": d["present"], "items": d["items"]}
 
@@ -548,6 +561,8 @@ _HANDLERS = {
     "FloorRequestWithdrawn": _floor_withdrawn,
     "FloorGranted": _floor_granted,
     "FloorEnded": _floor_ended,
+    "AnnexPresented": _annex_presented,
+    "PresentationEnded": _presentation_ended,
 }
 
 #: every event type ``apply`` knows (docs/journal.md lists them)

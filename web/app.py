@@ -54,6 +54,7 @@ from web.appkeys import (
 )
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
+from web.documents import add_document_routes
 from web.login import LOGIN_GATE, LoginGate
 from web.media import router_factory
 from web.pages import add_page_routes, close_revoked_sockets
@@ -268,6 +269,7 @@ def create_app(
     add_actes_routes(app)
     add_replay_routes(app)
     add_screen_routes(app)
+    add_document_routes(app)
     app.router.add_static("/static/", HERE / "static", append_version=True)
     if placement is not None:  # issue 5: workers and nodes (web/cluster.py)
         cluster.install(app, placement, config, open_sitting)
