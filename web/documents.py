@@ -17,13 +17,22 @@ from pathlib import Path
 from aiohttp import web
 
 from signaling import datadir
-from signaling.council_store import Annex
+from signaling.council_store import ANNEX_LABELS, Annex
 from signaling.presentation import sitting_annexes
 from signaling.roles import Role
 from signaling.sitting import SittingService
 from web.admin.annexes import STAFF_ROLES, annex_response
 from web.appkeys import CONFIG, SITTINGS
 from web.session import session_account
+
+
+def presentable_annexes(data_dir: Path, sitting_id: str) -> dict[str, list[dict[str, str]]]:
+    """The convocation's annexes by item, for the chair's control (« Présenter l'annexe »)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for annex in sitting_annexes(data_dir, sitting_id):
+        label = ANNEX_LABELS.get(annex.label, "Document")
+        out.setdefault(annex.item_id, []).append({"id": annex.id, "label": label, "filename": annex.filename})
+    return out
 
 
 def refusal(status: int, message: str, rule: str | None = None, field: str | None = None) -> web.Response:
