@@ -82,7 +82,7 @@ async def presented_document(request: web.Request) -> web.StreamResponse:
 
 def _pdf(path: Path) -> web.StreamResponse:
     if not path.exists():
-        raise web.HTTPNotFound()
+        return refusal(404, "Le fichier de ce document est introuvable sur le serveur.")
     return web.FileResponse(
         path,
         headers={

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from html import unescape
 
 import pytest
 from test_sitting_ws import connect, make_app, service, transmission
@@ -170,3 +171,18 @@ async def test_the_public_fetches_the_annex_shown_only(client, tmp_path):
     # taken off the displays: the public gets it no more
     await pres.ok(type="StopPresentation")
     await refused(plan_url, 403)
+
+
+@pytest.mark.parametrize(("role", "page"), [(Role.PRESIDENT, "/president"), (Role.MODERATOR, "/moderation")])
+async def test_the_chair_s_pages_carry_the_annexes_they_may_show(client, role, page):
+    """« Document à l'écran » lists each item's annexes: the page carries them, by item."""
+    token = client.app[SIGNER].issue(role, member="m01" if role is Role.PRESIDENT else "moderateur", salle="belcourt")
+    resp = await client.get(page + "?seance=demo", cookies={SESSION_COOKIE: token})
+    html = await resp.text()
+    assert resp.status == 200 and 'id="presenting"' in html
+    raw = html.split("data-annexes='")[1].split("'", 1)[0]
+    annexes = json.loads(unescape(raw))
+    assert [a["filename"] for a in annexes["marche-collecte"]] == ["Plan de collecte.pdf", "Note de synthèse.pdf"]
+    assert annexes["fonds-concours-vaux"] == [
+        {"id": "1111222233334444", "label": "Document budgétaire", "filename": "Budget école.pdf"}
+    ]
