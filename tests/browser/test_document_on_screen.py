@@ -12,6 +12,8 @@ axe-core stays clean on the president's control and on the public page showing t
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from kiosk_helpers import connected, until
@@ -73,6 +75,17 @@ SAMPLE = """() => {
     return {ink: ink / counts.reduce((a, b) => a + b, 0), grid: grid.map((s, k) => s / counts[k]),
             width: c.width, cssWidth: r.width, area: r.width * r.height};
 }"""
+
+
+async def request(socket, message: dict) -> dict:
+    """A message answered by ``ack`` on a test_accessibility.Socket (``present``, ``page``)."""
+    socket.n += 1
+    fut = asyncio.get_running_loop().create_future()
+    socket.pending[f"c{socket.n}"] = fut
+    await socket.ws.send_json({**message, "id": f"c{socket.n}"})
+    reply = await asyncio.wait_for(fut, 10)
+    assert reply["type"] == "ack", (message, reply)
+    return reply
 
 
 def grid_distance(a, b) -> float:
