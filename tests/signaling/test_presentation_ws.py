@@ -186,3 +186,21 @@ async def test_the_chair_s_pages_carry_the_annexes_they_may_show(client, role, p
     assert annexes["fonds-concours-vaux"] == [
         {"id": "1111222233334444", "label": "Document budgétaire", "filename": "Budget école.pdf"}
     ]
+
+
+async def test_after_a_restart_the_document_is_still_shown_from_the_journal_at_page_1_R18(
+    client, aiohttp_client, tmp_path
+):
+    """The presentation is journaled, its page is not: a restarted server shows page 1 again."""
+    pres = await open_sitting(client)
+    await pres.ok(type="OpenSitting")
+    await pres.ok(type="TakeUpItem", item_id="marche-collecte")
+    await pres.ws.send_json({"type": "present", "id": "p", "annex": "a1b2c3d4e5f60708", "pages": 3})
+    assert (await pres.next("ack", "error"))["type"] == "ack"
+    await pres.ws.send_json({"type": "page", "id": "t", "page": 3})
+    assert (await pres.next("ack", "error"))["page"] == 3
+    assert service(client).view()["presentation"]["page"] == 3
+    await client.close()
+    again = await aiohttp_client(make_app(tmp_path))
+    shown = service(again).view()["presentation"]
+    assert shown["annex_id"] == "a1b2c3d4e5f60708" and shown["pages"] == 3 and shown["page"] == 1
