@@ -13,6 +13,8 @@ Layout::
                                 procès-verbal's drafts, the replay's exports (/admin)  SQLite, WAL
     session.key                 HMAC key of sessions and kiosk links (signaling/auth)  secret, 0600
     csrf.key                    HMAC key of the admin forms' CSRF tokens (web/admin)   secret, 0600
+    registre.jsonl              the council's signed register of publications
+                                (deliberation/register.py, web/publications.py)         append-only
     keys/                                                                              0700
       council-ed25519.pem       the council's journal signing key (R21)                secret, 0600
       council-ed25519.pub       its public half, published with each convocation
@@ -52,6 +54,7 @@ ACCOUNTS_DB = "accounts.sqlite3"
 COUNCIL_DB = "council.sqlite3"
 SESSION_KEY = "session.key"
 CSRF_KEY = "csrf.key"
+REGISTER = "registre.jsonl"
 KEYS = "keys"
 COUNCIL_KEY = "council-ed25519.pem"
 COUNCIL_PUBLIC_KEY = "council-ed25519.pub"
@@ -111,6 +114,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(COUNCIL_DB, Kind.SQLITE, "conseil, séances, ordres du jour"),
     Entry(SESSION_KEY, Kind.SECRET, "clé des sessions et des liens de borne"),
     Entry(CSRF_KEY, Kind.SECRET, "clé des jetons CSRF des formulaires"),
+    Entry(REGISTER, Kind.FILE, "registre signé des publications du conseil"),
     Entry(f"{KEYS}/{COUNCIL_KEY}", Kind.SECRET, "clé de signature du conseil (R21)"),
     Entry(f"{KEYS}/{COUNCIL_PUBLIC_KEY}", Kind.FILE, "clé publique du conseil"),
     Entry(f"{KEYS}/{RECORDING_KEY}", Kind.SECRET, "clé de chiffrement des enregistrements (R5)"),
@@ -160,6 +164,10 @@ class DataDir:
     @property
     def csrf_key(self) -> Path:
         return self.root / CSRF_KEY
+
+    @property
+    def register(self) -> Path:
+        return self.root / REGISTER
 
     @property
     def keys(self) -> Path:

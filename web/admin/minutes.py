@@ -45,6 +45,7 @@ from web.admin.csrf import admin_claims, checked_post, csrf_token
 from web.admin.render import error, page
 from web.appkeys import CONFIG, SITTINGS
 from web.next_page import login_redirect
+from web.publications import publish_acts
 from web.records import Record, signed_pdf_path, sitting_record
 from web.session import session_account
 
@@ -292,6 +293,8 @@ async def sign(request: web.Request) -> web.StreamResponse:
         pending.unlink(missing_ok=True)
         return await _refused(request, result.message)
     pending.replace(path)
+    claims = checked[0]
+    publish_acts(request.app, by=claims.login or claims.role.value)  # L.2121-15: online, dated in the register
     raise web.HTTPSeeOther(f"/admin/seances/{sitting_id}/proces-verbal#signature")
 
 

@@ -43,6 +43,7 @@ from signaling.roles import ROLE_LABELS_FR
 from web.admin.csrf import csrf_token
 from web.admin.forms import MANAGED_ROLES
 from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER, SITTINGS
+from web.publications import publish_acts, read_publications
 from web.records import sitting_record
 
 
@@ -372,19 +373,22 @@ def convocation_context(
 
 def publication_rows(app: web.Application, store: CouncilStore, council: Council, today: date) -> list[dict[str, Any]]:
     """R22, R26: per sitting held, where its liste des délibérations (L.2121-25) and its
-    procès-verbal (L.2121-15) stand against their legal delays; ``late`` flags a delay passed."""
+    procès-verbal (L.2121-15) stand against their legal delays, by the dates of the council's
+    signed register (:mod:`web.publications`); ``late`` flags a delay passed."""
     rows = []
+    publish_acts(app)
+    pub = read_publications(app, council.id)
     for sitting in store.sittings(council.id):
         record = sitting_record(app, sitting.id)
         if record is None or record.seance.state.status == "convened":
             continue
         seance = record.seance
-        liste = liste_publication(seance)
+        liste = liste_publication(seance, pub.liste(sitting.id))
         closed = seance.state.status == "closed"
         link = store.minutes_link(council.id, sitting.id)
         approving = sitting_record(app, link.approving_sitting_id) if link else None
         adoption = adoption_of(approving.seance, sitting.id) if approving else None
-        pv = pv_publication(adoption)
+        pv = pv_publication(adoption, pub.minutes(sitting.id))
         if pv.published_at:
             pv_label = f"publié le {french_date(pv.published_at)}"
         elif pv.due is not None:
