@@ -232,7 +232,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
         config = store.sitting(council.id, request.match_info["seance"]) if council else None
         if council is None or config is None or store.convened_at(council.id, config.id) is None:
             return _none(request)
-        context = convocation_context(request.app[CONFIG].data_dir, store, council, config)
+        context = convocation_context(request.app, store, council, config)
     return aiohttp_jinja2.render_template("convocation.html", request, {**context, "public": True})
 
 

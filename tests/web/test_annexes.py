@@ -37,7 +37,6 @@ async def sitting_with_item(admin) -> None:
         "title": "Conseil communautaire d'été",
         "date": day.isoformat(),
         "time": "18:30",
-        "convened_on": (day - timedelta(days=10)).isoformat(),
         "mode": "visio",
     }
     assert (await admin.post("/admin/seances", data=data, allow_redirects=False)).status == 303

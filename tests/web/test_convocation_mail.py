@@ -10,6 +10,7 @@ import dataclasses
 import html
 import re
 import socket
+import sqlite3
 import ssl
 from datetime import date, timedelta
 from email import message_from_bytes, policy
@@ -22,11 +23,13 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from deliberation.audit import audit_file
 from deliberation.journal import read_verified
+from deliberation.minutes import french_date
 from signaling.council_store import CouncilStore
 from signaling.mailer import Outcome, SmtpSettings, send_each
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
 from web.app import ACCOUNTS, create_app
+from web.appkeys import SITTINGS
 from web.commands import demo
 from web.commands.demo import seed_demo
 from web.config import WebConfig
@@ -90,19 +93,18 @@ async def csrf(client, path: str = "/admin") -> str:
     return re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
 
 
-async def convened_sitting(admin, day: date, typed: date) -> str:
+async def convened_sitting(admin, day: date, ident: str = "cc-prochain") -> str:
     """A sitting created, given one item and convened in /admin, as a secretariat does."""
     data = {
         "csrf": await csrf(admin),
-        "id": "cc-prochain",
+        "id": ident,
         "title": "Conseil communautaire de printemps",
         "date": day.isoformat(),
         "time": "18:30",
-        "convened_on": typed.isoformat(),
         "mode": "visio",
     }
     assert (await admin.post("/admin/seances", data=data, allow_redirects=False)).status == 303
-    page = "/admin/seances/cc-prochain"
+    page = f"/admin/seances/{ident}"
     item = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
     assert (await admin.post(page + "/points", data=item, allow_redirects=False)).status == 303
     r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
@@ -122,9 +124,9 @@ async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proo
     config = web_config(tmp_path, smtp)
     admin = await admin_client(aiohttp_client, config)
     day = date.today() + timedelta(days=30)
-    page = await convened_sitting(admin, day, typed=day - timedelta(days=2))  # typed: 1 clear day, late
+    page = await convened_sitting(admin, day)
     body = await (await admin.get(page)).text()
-    assert "R6 — convocation tardive" in body and "Convocation sur papier, date saisie" in body
+    assert "R6 — convocation pas encore envoyée" in body and "Convocation pas encore envoyée" in body
 
     # one address entered through the member form, two more as the DSI would, one refused by the relay
     form = {
@@ -166,7 +168,7 @@ async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proo
     assert row(body, "m03").count('data-state="sent"') == 1 and "envoyée le" in row(body, "m03")
     failed = row(body, "m07")
     assert 'data-state="failed"' in failed and "550" in failed and "Boite pleine" in failed
-    assert "R6 — convocation tardive" not in body  # counted from the recorded sending, today
+    assert "R6 — convocation" not in body  # counted from the journaled sending, today
     assert "Convocation envoyée par courriel le" in body and "respecté, 29 jours francs" in body
 
     # the personal link, followed without any session, records the acknowledgement
@@ -206,10 +208,67 @@ async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proo
         assert [x.member_id for x in store.sendings(cid, "cc-prochain")][3:] == ["m07"]
 
 
+async def test_R6_is_counted_from_the_journaled_sending_late_when_it_leaves_too_close(
+    aiohttp_client, tmp_path, mailbox
+):
+    """R6 (L.2121-12): a sitting in four days, its convocation sent today through a real
+    relay: three clear days, late, and the date shown is the signed journal's. The council
+    store's copy of the sending, changed afterwards, changes nothing: the journal counts."""
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=4)
+    page = await convened_sitting(admin, day, "cc-urgent")
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+    assert r.status == 303 and len(box.messages) == 1
+    entries = read_verified(journal_path(tmp_path, "cc-urgent"), council_key(tmp_path).public_key())
+    [sent_at] = [
+        e.data["event"]["at"]
+        for e in entries
+        if e.kind == "event" and e.data["event"]["type"] == "ConvocationSent" and e.data["event"]["data"]["sent"]
+    ]
+    # the store's record moved a month back (as a hand-edited database would): R6 still reads the journal
+    with sqlite3.connect(tmp_path / "council.sqlite3") as db:
+        db.execute("UPDATE convocation_sending SET at = ?", ((day - timedelta(days=30)).isoformat() + "T09:00:00",))
+    body = html.unescape(await (await admin.get(page)).text())
+    assert "R6 — convocation tardive : 3 jour(s) franc(s)" in body
+    assert f"Convocation envoyée par courriel le {french_date(sent_at)}" in body
+    assert "non respecté, 3 jour(s) franc(s)" in body
+    printable = html.unescape(await (await admin.get(page + "/convocation")).text())
+    assert "R6 — convocation tardive : 3 jour(s) franc(s)" in printable and f"Le {french_date(sent_at)}" in printable
+
+
+async def test_a_sending_not_journaled_is_shown_as_recorded_in_the_council_store_only(
+    aiohttp_client, tmp_path, mailbox
+):
+    """Several workers: the one that sends may not serve the sitting, and the sending is then
+    in the council store only (nothing journaled). R6 reads it, and the page says it is not
+    in the signed journal."""
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day)
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        store.set_email(store.current().id, "m03", "sophie.garnier@belcourt.example.fr")
+    service = admin.app[SITTINGS].pop("cc-prochain")  # served by « another worker »
+    try:
+        r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+        assert r.status == 303 and len(box.messages) == 1
+        body = html.unescape(await (await admin.get(page)).text())
+    finally:
+        admin.app[SITTINGS]["cc-prochain"] = service
+    assert "enregistrée dans la base du conseil mais pas encore au journal signé" in body
+    assert "R6 — convocation" not in body and "respecté, 29 jours francs" in body
+
+
 async def test_without_smtp_the_admin_is_told_and_can_still_print(aiohttp_client, tmp_path):
     admin = await admin_client(aiohttp_client, web_config(tmp_path, None))
     day = date.today() + timedelta(days=30)
-    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    page = await convened_sitting(admin, day)
     with CouncilStore.in_data_dir(tmp_path) as store:
         store.set_email(store.current().id, "m03", "sophie.garnier@belcourt.example.fr")
     body = html.unescape(await (await admin.get(page)).text())
@@ -233,7 +292,6 @@ async def test_sending_before_the_convocation_is_refused_naming_R6(aiohttp_clien
         "title": "Conseil",
         "date": day.isoformat(),
         "time": "18:30",
-        "convened_on": day.isoformat(),
         "mode": "visio",
     }
     assert (await admin.post("/admin/seances", data=data, allow_redirects=False)).status == 303
@@ -284,7 +342,7 @@ async def test_an_unreachable_relay_records_each_convocation_as_failed_with_the_
     config = web_config(tmp_path, SmtpSettings("127.0.0.1", closed, "c@cc.example.fr", security="none"))
     admin = await admin_client(aiohttp_client, config)
     day = date.today() + timedelta(days=30)
-    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    page = await convened_sitting(admin, day)
     with CouncilStore.in_data_dir(tmp_path) as store:
         cid = store.current().id
         store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
@@ -294,7 +352,7 @@ async def test_an_unreachable_relay_records_each_convocation_as_failed_with_the_
     body = html.unescape(await (await admin.get(page)).text())
     for member_id in ("m03", "m04"):
         assert 'data-state="failed"' in row(body, member_id) and "relais injoignable" in row(body, member_id)
-    assert "Convocation sur papier, date saisie" in body  # nothing left: R6 still counts from the typed date
+    assert "R6 — convocation pas encore envoyée" in body  # nothing left: no sending journaled, R6 not met
     with CouncilStore.in_data_dir(tmp_path) as store:
         assert [(x.member_id, x.sent) for x in store.sendings(cid, "cc-prochain")] == [("m03", False), ("m04", False)]
 
@@ -344,7 +402,7 @@ async def test_two_clicks_at_once_send_each_convocation_once(aiohttp_client, tmp
     config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
     admin = await admin_client(aiohttp_client, config)
     day = date.today() + timedelta(days=30)
-    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    page = await convened_sitting(admin, day)
     with CouncilStore.in_data_dir(tmp_path) as store:
         cid = store.current().id
         for n in range(3, 9):

@@ -357,7 +357,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
         if isinstance(found, web.Response):
             return found
         council, sitting, _sittings = found
-        return page(request, "convocation.html", convocation_context(data_dir, store, council, sitting))
+        return page(request, "convocation.html", convocation_context(request.app, store, council, sitting))
 
 
 def add_admin_routes(app: web.Application) -> None:
