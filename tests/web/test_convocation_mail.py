@@ -12,7 +12,8 @@ import re
 import socket
 import sqlite3
 import ssl
-from datetime import date, timedelta
+import time
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -24,12 +25,13 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from deliberation.audit import audit_file
 from deliberation.journal import read_verified
 from deliberation.minutes import french_date
+from signaling.convocation_mail import ACK_DOMAIN
 from signaling.council_store import CouncilStore
 from signaling.mailer import Outcome, SmtpSettings, send_each
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
 from web.app import ACCOUNTS, create_app
-from web.appkeys import SITTINGS
+from web.appkeys import SIGNER, SITTINGS
 from web.commands import demo
 from web.commands.demo import seed_demo
 from web.config import WebConfig
@@ -239,6 +241,56 @@ async def test_R6_is_counted_from_the_journaled_sending_late_when_it_leaves_too_
     assert "non respecté, 3 jour(s) franc(s)" in body
     printable = html.unescape(await (await admin.get(page + "/convocation")).text())
     assert "R6 — convocation tardive : 3 jour(s) franc(s)" in printable and f"Le {french_date(sent_at)}" in printable
+
+
+async def test_the_acknowledgement_link_expires_at_the_sitting_and_says_whom_to_ask(aiohttp_client, tmp_path, mailbox):
+    """The acknowledgement link works until the sitting starts (the message says so); after,
+    410 in plain French or as the JSON error shape, and nothing is recorded nor journaled.
+    A link sent before links carried their expiry gets the sitting's, checked by the server."""
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day)
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+    assert r.status == 303
+    text = message_from_bytes(box.messages[0][1], policy=policy.default).get_content()
+    [link] = re.findall(r"http://\S+/convocation/accuse\?token=\S+", text)
+    assert f"Il est valable jusqu'au début de la séance, le {french_date(day.isoformat())} à 18 h 30." in text
+    base, token = link.split("token=", 1)
+    claims = admin.app[SIGNER].unseal(token, ACK_DOMAIN)
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        starts = datetime.fromisoformat(store.sitting(cid, "cc-prochain").scheduled_at)
+    assert claims["x"] == int(starts.timestamp())
+
+    expired = base + "token=" + admin.app[SIGNER].seal({**claims, "x": int(time.time()) - 60}, ACK_DOMAIN)
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(expired) as r:
+            body = html.unescape(await r.text())
+            assert r.status == 410 and "Lien expiré" in body and "secrétariat de la communauté" in body
+        async with anonymous.get(expired, headers={"Accept": "application/json"}) as r:
+            data = await r.json()
+            assert r.status == 410 and (data["ok"], data["rule"], data["field"]) == (False, "R6", "token")
+    # a link without an expiry, after the sitting has started (moved to yesterday): refused too
+    legacy = base + "token=" + admin.app[SIGNER].seal({k: v for k, v in claims.items() if k != "x"}, ACK_DOMAIN)
+    with sqlite3.connect(tmp_path / "council.sqlite3") as db:
+        db.execute(
+            "UPDATE sitting SET scheduled_at = ? WHERE id = 'cc-prochain'", ((starts - timedelta(days=31)).isoformat(),)
+        )
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(legacy) as r:
+            assert r.status == 410
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        assert store.acknowledgements(cid, "cc-prochain") == {}  # nothing recorded
+    events = [
+        e.data["event"]["type"]
+        for e in read_verified(journal_path(tmp_path, "cc-prochain"), council_key(tmp_path).public_key())
+        if e.kind == "event"
+    ]
+    assert "ConvocationAcknowledged" not in events  # nor journaled
 
 
 async def test_a_sending_not_journaled_is_shown_as_recorded_in_the_council_store_only(
