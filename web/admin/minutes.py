@@ -35,6 +35,7 @@ from deliberation.commands import LinkMinutes, RecordMinutesSigned
 from deliberation.council import Council, SittingConfig
 from deliberation.journal import key_fingerprint
 from deliberation.minutes import french_date, french_time, minutes_context, proces_verbal_html, speakers_by_item
+from deliberation.pades import sign_minutes
 from deliberation.refusal import Refusal
 from deliberation.signed_minutes import certificate_html, signed_pdf
 from deliberation.speaking import speaking_times
@@ -280,6 +281,8 @@ async def sign(request: web.Request) -> web.StreamResponse:
         adoption, record.signed_head, ctx["president"], ctx["secretary"] or "", key_fingerprint(key.public_key())
     )
     pdf = await asyncio.to_thread(signed_pdf, link.html, adoption, certificate)
+    # PAdES inside the PDF, by the council's key, for the president and the secretary (L.2121-15)
+    pdf = await asyncio.to_thread(sign_minutes, pdf, key, ctx["council"].name, ctx["president"], ctx["secretary"] or "")
     digest = hashlib.sha256(pdf).hexdigest()
     # written first under a name of its own, renamed once journaled: a second click, refused
     # by the core (R22: already signed), never replaces the file the journal records

@@ -12,8 +12,10 @@ signed line: a journal cut or rolled back before it is refused, naming the line.
 ``seance audit pv PDF --journal JOURNAL --key PUBKEY``: the signed procès-verbal (R22) is
 the one the journal of the sitting that adopted it records: the journal verifies, the
 PDF's SHA-256 is journaled by ``MinutesSigned`` under a signed checkpoint, for an item
-whose motion was adopted (:func:`deliberation.adoption.check_signed_pdf`). Exit 0, 1 or 2
-as above.
+whose motion was adopted (:func:`deliberation.adoption.check_signed_pdf`); and the PAdES
+signature inside it is the council key's, valid, over the whole file
+(:func:`deliberation.pades.check_pades`; a PV signed before PAdES existed has none, and
+the journal's digest vouches for it alone). Exit 0, 1 or 2 as above.
 
 ``seance audit register REGISTER --key PUBKEY [--journal JOURNAL]… [DOCUMENT]…``: the
 council's register of publications (``registre.jsonl``, :mod:`deliberation.register`)
@@ -148,6 +150,7 @@ def _run_pv(args: argparse.Namespace) -> int:
     from deliberation.adoption import check_signed_pdf
     from deliberation.audit import audit_file
     from deliberation.journal import load_public_pem, read_verified
+    from deliberation.pades import NO_PADES, check_pades
 
     try:
         with open(args.key, "rb") as f:
@@ -165,7 +168,15 @@ def _run_pv(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"ÉCHEC {args.pdf} : {problem}")
         return 1
+    pades = check_pades(pdf, public_key)
+    if pades is not None and pades != NO_PADES:
+        print(f"ÉCHEC {args.pdf} : {pades}")
+        return 1
     print(f"OK {args.pdf} : procès-verbal adopté et signé, empreinte inscrite au journal {args.journal}")
+    if pades is None:
+        print("  signature PAdES (Ed25519) de la clé du conseil valide, couvrant tout le fichier")
+    else:
+        print("  sans signature PAdES intégrée (signé avant qu'elle n'existe) : l'empreinte au journal fait foi")
     return 0
 
 
