@@ -93,6 +93,7 @@ class Kind(Enum):
 
     SQLITE = "sqlite"  # SQLite's online backup API: a consistent copy while Séance writes
     JOURNAL = "journal"  # cut at the last complete batch (web/backup.py, journal_cut)
+    REGISTER = "register"  # the council's register of publications: cut and verified the same way
     SECRET = "secret"  # copied as is, restored mode 0600
     FILE = "file"  # copied as is, restored mode 0640
     RECORDING = "recording"  # copied as is; its SHA-256 checked against the journal's digest
@@ -114,7 +115,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(COUNCIL_DB, Kind.SQLITE, "conseil, séances, ordres du jour"),
     Entry(SESSION_KEY, Kind.SECRET, "clé des sessions et des liens de borne"),
     Entry(CSRF_KEY, Kind.SECRET, "clé des jetons CSRF des formulaires"),
-    Entry(REGISTER, Kind.FILE, "registre signé des publications du conseil"),
+    Entry(REGISTER, Kind.REGISTER, "registre signé des publications du conseil"),
     Entry(f"{KEYS}/{COUNCIL_KEY}", Kind.SECRET, "clé de signature du conseil (R21)"),
     Entry(f"{KEYS}/{COUNCIL_PUBLIC_KEY}", Kind.FILE, "clé publique du conseil"),
     Entry(f"{KEYS}/{RECORDING_KEY}", Kind.SECRET, "clé de chiffrement des enregistrements (R5)"),
