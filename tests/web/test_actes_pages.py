@@ -147,3 +147,23 @@ async def test_a_register_that_does_not_verify_publishes_nothing(aiohttp_client,
         async with public.get(base + "/demo/20261126-02") as r:
             assert r.status == 404
     assert path.read_bytes() == before
+
+
+async def test_the_register_read_back_after_a_restart_keeps_each_date(aiohttp_client, tmp_path):
+    """A restarted server reads the register it wrote: the liste keeps the date entered the
+    first time, and nothing is entered again."""
+    closed_demo_sitting(tmp_path)
+    first = await admin_client(aiohttp_client, tmp_path)
+    async with aiohttp.ClientSession() as public:
+        async with public.get(first.make_url("/actes/demo")) as r:
+            assert r.status == 200
+    entered = register(tmp_path).liste("demo")
+    before = (tmp_path / "registre.jsonl").read_bytes()
+    await first.close()  # the server stops (its sittings' journals closed)
+
+    again = await admin_client(aiohttp_client, tmp_path)  # a new process on the same data dir
+    async with aiohttp.ClientSession() as public:
+        async with public.get(again.make_url("/actes/demo")) as r:
+            page = await r.text()
+    assert f"Publiée le {french_date(entered.at)} à {french_time(entered.at)}" in page
+    assert (tmp_path / "registre.jsonl").read_bytes() == before
