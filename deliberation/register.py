@@ -14,7 +14,9 @@ so that an auditor verifies it offline the same way (``seance audit register``).
 Format ``seance-register/1`` (docs/journal.md, « Le registre des publications »):
 
 - line 1, ``genesis``: ``council_id`` and ``key_sha256`` (the signing key's fingerprint);
-- ``entry`` lines: ``{"entry": {"type": …, …}}``, one of :data:`ENTRY_TYPES`;
+- ``entry`` lines: ``{"entry": {"type": …, …}}``, one of :data:`ENTRY_TYPES` (the acts'
+  publications, the replay's exports and publications, and the convocations' sendings and
+  acknowledgements that no sitting journal could record);
 - ``checkpoint`` lines, one at the end of every batch (as format 2 of the journal).
 
 Entries are typed (frozen dataclasses); a line whose entry does not read as its type, or
@@ -117,9 +119,49 @@ class ReplayWithdrawn:
     by: str
 
 
-RegisterEntry = ListePublished | MinutesPublished | ReplayExported | ReplayPublished | ReplayWithdrawn
+@dataclass(frozen=True)
+class ConvocationSent:
+    """R6 (L.2121-10, L.2121-12): a member's convocation left through the council's relay at
+    ``at``, entered here when the process that sent it does not serve the sitting (another
+    worker or node holds its journal, which then records nothing of it)."""
+
+    type: ClassVar[str] = "ConvocationSent"
+    sitting_id: str
+    at: str
+    member_id: str
+
+
+@dataclass(frozen=True)
+class ConvocationAcknowledged:
+    """R6: the member followed their acknowledgement link at ``at`` (entered here on the same
+    condition as :class:`ConvocationSent`)."""
+
+    type: ClassVar[str] = "ConvocationAcknowledged"
+    sitting_id: str
+    at: str
+    member_id: str
+
+
+RegisterEntry = (
+    ListePublished
+    | MinutesPublished
+    | ReplayExported
+    | ReplayPublished
+    | ReplayWithdrawn
+    | ConvocationSent
+    | ConvocationAcknowledged
+)
 ENTRY_TYPES: dict[str, type[RegisterEntry]] = {
-    t.type: t for t in (ListePublished, MinutesPublished, ReplayExported, ReplayPublished, ReplayWithdrawn)
+    t.type: t
+    for t in (
+        ListePublished,
+        MinutesPublished,
+        ReplayExported,
+        ReplayPublished,
+        ReplayWithdrawn,
+        ConvocationSent,
+        ConvocationAcknowledged,
+    )
 }
 
 
@@ -191,6 +233,13 @@ class Publications:
             elif isinstance(e, ReplayWithdrawn):
                 current = None
         return current
+
+    def convocations_sent(self, sitting_id: str) -> dict[str, str]:
+        """R6: per member, the first sending entered here for that sitting."""
+        first: dict[str, str] = {}
+        for e in self.of_type(ConvocationSent, sitting_id):
+            first.setdefault(e.member_id, e.at)
+        return first
 
     def replays(self) -> list[ReplayPublished]:
         """Every replay publication in force."""

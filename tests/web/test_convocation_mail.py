@@ -25,6 +25,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from deliberation.audit import audit_file
 from deliberation.journal import read_verified
 from deliberation.minutes import french_date
+from deliberation.register import ConvocationAcknowledged, ConvocationSent
 from signaling.convocation_mail import ACK_DOMAIN
 from signaling.council_store import CouncilStore
 from signaling.mailer import Outcome, SmtpSettings, send_each
@@ -36,6 +37,7 @@ from web.commands import demo
 from web.commands.demo import seed_demo
 from web.config import WebConfig
 from web.config_file import ConfigError, parse
+from web.publications import council_register
 from web.tls import ensure_self_signed
 
 REFUSED = "boite.pleine@vaux.example.fr"
@@ -293,28 +295,42 @@ async def test_the_acknowledgement_link_expires_at_the_sitting_and_says_whom_to_
     assert "ConvocationAcknowledged" not in events  # nor journaled
 
 
-async def test_a_sending_not_journaled_is_shown_as_recorded_in_the_council_store_only(
+async def test_a_sending_by_a_worker_not_serving_the_sitting_is_entered_in_the_signed_register(
     aiohttp_client, tmp_path, mailbox
 ):
-    """Several workers: the one that sends may not serve the sitting, and the sending is then
-    in the council store only (nothing journaled). R6 reads it, and the page says it is not
-    in the signed journal."""
+    """Several workers: the one that sends may not serve the sitting, whose journal then
+    records nothing of it. The sending and the acknowledgement are entered, dated, in the
+    council's signed register instead, and R6 reads the sending there; the page says so."""
     box, port = mailbox
     config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
     admin = await admin_client(aiohttp_client, config)
     day = date.today() + timedelta(days=30)
     page = await convened_sitting(admin, day)
     with CouncilStore.in_data_dir(tmp_path) as store:
-        store.set_email(store.current().id, "m03", "sophie.garnier@belcourt.example.fr")
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
     service = admin.app[SITTINGS].pop("cc-prochain")  # served by « another worker »
     try:
         r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
         assert r.status == 303 and len(box.messages) == 1
         body = html.unescape(await (await admin.get(page)).text())
+        [link] = re.findall(
+            r"http://\S+/convocation/accuse\?token=\S+",
+            message_from_bytes(box.messages[0][1], policy=policy.default).get_content(),
+        )
+        async with aiohttp.ClientSession() as anonymous, anonymous.get(link) as ack:
+            assert ack.status == 200
     finally:
         admin.app[SITTINGS]["cc-prochain"] = service
-    assert "enregistrée dans la base du conseil mais pas encore au journal signé" in body
+    assert "date inscrite au registre signé du conseil" in body
     assert "R6 — convocation" not in body and "respecté, 29 jours francs" in body
+    pub = council_register(tmp_path, cid).read()
+    assert [(e.sitting_id, e.member_id) for e in pub.of_type(ConvocationSent)] == [("cc-prochain", "m03")]
+    assert [(e.sitting_id, e.member_id) for e in pub.of_type(ConvocationAcknowledged)] == [("cc-prochain", "m03")]
+    journaled = [
+        e.kind for e in read_verified(journal_path(tmp_path, "cc-prochain"), council_key(tmp_path).public_key())
+    ]
+    assert journaled.count("command") == 1  # only the convocation's agenda: nothing of the sending
 
 
 async def test_without_smtp_the_admin_is_told_and_can_still_print(aiohttp_client, tmp_path):

@@ -26,6 +26,7 @@ from deliberation.commands import AddAgendaItem, RecordConvocationReceipt, Recor
 from deliberation.council import Council, SittingConfig
 from deliberation.minutes import french_date, french_time
 from deliberation.refusal import Refusal
+from deliberation.register import ConvocationAcknowledged, ConvocationSent, RegisterEntry
 from signaling import datadir
 from signaling.auth import TokenError
 from signaling.convocation import sitting_salles
@@ -47,6 +48,7 @@ from web.admin.posts import SittingPost, sitting_post
 from web.admin.render import error, page
 from web.admin.views import convocation_rows
 from web.appkeys import CONFIG, SIGNER, SITTINGS
+from web.publications import council_register
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,13 @@ Outgoing = list[tuple[str, EmailMessage]]
 async def journal(app: web.Application, sitting_id: str, command: dict[str, object]) -> Refusal | None:
     """Journal ``command`` from the system actor in the sitting this process serves (the
     signed record, R18); None when journaled. Not served here (another worker or node holds
-    it, or the service failed): the refusal says so, the council store keeps the record."""
+    it, or the service failed): a sending or an acknowledgement is entered, dated, in the
+    council's signed register instead (:mod:`deliberation.register`); a failed sending stays
+    in the council store only; the refusal says so."""
     service = app[SITTINGS].get(sitting_id)
     if service is None or service.seance is None:
-        return Refusal("R6", "R6 — la séance n'est pas servie par ce processus : preuve gardée dans le conseil.")
+        await asyncio.to_thread(_enter_in_register, app, sitting_id, command)
+        return Refusal("R6", "R6 — la séance n'est pas servie par ce processus : preuve gardée au registre du conseil.")
     result = await service.command(SYSTEM, command)
     if isinstance(result, Refusal):
         log.warning("séance %s : %s non journalisé : %s", sitting_id, command["type"], result.message)
@@ -92,6 +97,21 @@ def _send_and_record(
             )
 
         return send_each(smtp, messages, on_outcome=record)
+
+
+def _enter_in_register(app: web.Application, sitting_id: str, command: dict[str, object]) -> None:
+    member_id, at = str(command.get("member_id", "")), now_iso()
+    entry: RegisterEntry | None = None
+    if command["type"] == RecordConvocationSending.__name__ and command.get("sent"):
+        entry = ConvocationSent(sitting_id, at, member_id)
+    elif command["type"] == RecordConvocationReceipt.__name__:
+        entry = ConvocationAcknowledged(sitting_id, at, member_id)
+    if entry is None:
+        return
+    with CouncilStore.in_data_dir(app[CONFIG].data_dir) as store:
+        council = store.current()
+    if council is not None:
+        council_register(app[CONFIG].data_dir, council.id).append(lambda pub: [entry])
 
 
 def _messages(

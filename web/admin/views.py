@@ -118,30 +118,31 @@ def journaled_sending(app: web.Application, sitting_id: str) -> tuple[date | Non
     return sent_on(seance), journaled(seance)
 
 
+def entered_sendings(app: web.Application, council: Council | None, sitting: SittingConfig) -> dict[str, str]:
+    """R6: the sendings of the sitting's convocation entered in the council's register."""
+    return read_publications(app, council.id).convocations_sent(sitting.id) if council is not None else {}
+
+
 def sitting_view(
-    app: web.Application, s: SittingConfig, sittings: list[SittingConfig], stored: list[Sending] | None = None
+    app: web.Application, s: SittingConfig, sittings: list[SittingConfig], entered: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """A sitting for the pages; R6 counted from its journaled sending (``by_mail``), or the
     date an older journal carries; none yet: ``convened`` None and the warning says by when.
-    ``stored``: the council store's record of the sendings, read only when the journal has
-    none (a sending made by a worker that does not serve the sitting is recorded there
-    only): then ``store_only`` says so."""
+    ``entered``: the sendings the council's signed register holds for it (per member, the
+    first), read only when the journal has none (a sending made by a worker that does not
+    serve the sitting is entered there): then ``in_register`` says so."""
     sent, by_mail = journaled_sending(app, s.id)
-    store_only = False
-    if sent is None and stored:
-        first: dict[str, str] = {}
-        for x in stored:
-            if x.sent:
-                first.setdefault(x.member_id, x.at)
-        sent = recorded_sending(first.values())
-        store_only = sent is not None
+    in_register = False
+    if sent is None and entered:
+        sent = recorded_sending(entered.values())
+        in_register = sent is not None
     return {
         "config": s,
         "date": french_date(s.scheduled_at),
         "time": french_time(s.scheduled_at),
         "convened": french_date(sent.isoformat()) if sent else None,
         "by_mail": by_mail,
-        "store_only": store_only,
+        "in_register": in_register,
         "clear_days": clear_days_between(sent, s.scheduled_at) if sent else None,
         "warnings": sitting_warnings(s, sittings, sent),
     }
@@ -289,7 +290,9 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
             lambda mid: council.member(mid).name if council and mid and council.member(mid) else (mid or "")
         ),
         "salle_name": (lambda sid: council.salle(sid).name if council and sid and council.salle(sid) else (sid or "")),
-        "sittings": [sitting_view(request.app, s, sittings, store.sendings(council.id, s.id)) for s in sittings],
+        "sittings": [
+            sitting_view(request.app, s, sittings, entered_sendings(request.app, council, s)) for s in sittings
+        ],
         "failed_sittings": failed_sittings(config.data_dir, sittings),
         "sobriety": {s.id: sobriety_view(config.data_dir, s.id, council) for s in sittings},
         "standing": standing_rows(sittings, date.today()),
@@ -343,7 +346,7 @@ def sitting_context(
         r["journaled"] = r["member"].id in journaled
     return {
         "council": council,
-        "s": sitting_view(request.app, sitting, sittings, sendings),
+        "s": sitting_view(request.app, sitting, sittings, entered_sendings(request.app, council, sitting)),
         "convocations": rows,
         "smtp": config.smtp,
         "to_send": [r for r in rows if r["state"] in ("pending", "failed")],
@@ -382,7 +385,7 @@ def convocation_context(
     data_dir = app[CONFIG].data_dir
     sittings = store.sittings(council.id)
     items = store.agenda(council.id, sitting.id)
-    view = sitting_view(app, sitting, sittings, store.sendings(council.id, sitting.id))
+    view = sitting_view(app, sitting, sittings, entered_sendings(app, council, sitting))
     fingerprint = None
     pub = datadir.DataDir.of(data_dir).council_public_key
     if pub.is_file():

@@ -225,7 +225,7 @@ def _run_register(args: argparse.Namespace) -> int:
         return 1
     signed = max(e.line for e in entries if e.kind == "checkpoint")
     print(
-        f"OK {args.register} : {len(pub.inscriptions)} publication(s) inscrite(s), {len(entries)} lignes, "
+        f"OK {args.register} : {len(pub.inscriptions)} inscription(s), {len(entries)} lignes, "
         f"chaîne et signatures vérifiées (dernier sceau ligne {signed})"
     )
     return 0
