@@ -25,6 +25,7 @@ Layout::
       holder.lock               the node holding the sitting (flock; not backed up)
       proces-verbal-signe.pdf   the adopted procès-verbal, signed PDF/A (web/admin/minutes.py, R22)
       annexes/<annex>.pdf       the agenda items' annexes sent with the convocation (web/admin/annexes.py)
+      publies/<AAAAMMJJ-NN>.html each délibération's page as published, frozen (web/publications.py)
     recordings/<sitting>/
       <stamp>-<label>.webm.enc  encrypted recordings (signaling/recordings.py)
     tls-cert.pem, tls-key.pem   self-signed certificate of ``seance demo`` (web/tls.py)
@@ -65,6 +66,8 @@ SOBRIETY = "sobriete.json"
 HOLDER_LOCK = "holder.lock"
 ANNEXES = "annexes"
 ANNEX_SUFFIX = ".pdf"
+PUBLISHED = "publies"
+PUBLISHED_SUFFIX = ".html"
 RECORDINGS = "recordings"
 RECORDING_SUFFIX = ".webm.enc"
 TLS_CERT = "tls-cert.pem"
@@ -123,6 +126,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(f"{SITTINGS}/*/{SOBRIETY}", Kind.FILE, "sobriété numérique de la séance"),
     Entry(f"{SITTINGS}/*/{HOLDER_LOCK}", Kind.RUNTIME, "verrou du nœud qui tient la séance"),
     Entry(f"{SITTINGS}/*/{ANNEXES}/*{ANNEX_SUFFIX}", Kind.FILE, "annexe d'un point de l'ordre du jour"),
+    Entry(f"{SITTINGS}/*/{PUBLISHED}/*{PUBLISHED_SUFFIX}", Kind.FILE, "délibération publiée, telle que servie"),
     Entry(f"{RECORDINGS}/*/*{RECORDING_SUFFIX}", Kind.RECORDING, "enregistrement chiffré"),
     Entry(TLS_CERT, Kind.FILE, "certificat auto-signé (démonstration)"),
     Entry(TLS_KEY, Kind.SECRET, "clé du certificat auto-signé (démonstration)"),
@@ -210,6 +214,11 @@ class DataDir:
 
     def holder_lock(self, sitting_id: str) -> Path:
         return self.sitting(sitting_id) / HOLDER_LOCK
+
+    def published(self, sitting_id: str, ident: str) -> Path:
+        """A délibération as published (its page, frozen at publication): ``ident`` is its
+        SCDL identifier (``AAAAMMJJ-NN``), checked as a sitting id is."""
+        return self.sitting(sitting_id) / PUBLISHED / f"{check_id(ident)}{PUBLISHED_SUFFIX}"
 
     def annex(self, sitting_id: str, annex_id: str) -> Path:
         """An agenda item's annex (a PDF): ``annex_id`` is checked as a sitting id is."""

@@ -32,7 +32,7 @@ from aiohttp import web
 
 from deliberation.adoption import Adoption, adoption_of
 from deliberation.council import Council, SittingConfig
-from deliberation.minutes import deliberation_html, french_date, french_time
+from deliberation.minutes import french_date, french_time
 from deliberation.publication import Publication, deliberation_ids, liste_publication, pv_publication
 from deliberation.register import ListePublished, Publications
 from deliberation.scdl import COLUMNS, deliberation_rows, neutralise
@@ -41,7 +41,7 @@ from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
 from web.admin.views import convocation_context
 from web.appkeys import CONFIG
-from web.publications import digest, fingerprint, publish_acts, read_publications
+from web.publications import digest, fingerprint, publish_acts, published_page, read_publications
 from web.records import Record, signed_pdf_path, sitting_record
 from web.replay import published_recordings
 from web.session import error_page
@@ -190,17 +190,10 @@ def _deliberation(request: web.Request) -> tuple[str, str] | None:
     item_id = next((i for i, d in deliberation_ids(acts.record.seance).items() if d == ident), None)
     if item_id is None:
         return None
-    html = deliberation_html(
-        acts.record.seance,
-        item_id,
-        ident,
-        acts.liste.published_at,
-        acts.record.signed_head,
-        fingerprint(request.app),
-    )
     assert acts.entered is not None
-    if acts.entered.documents.get(ident) != digest(html):
-        return None  # not the page the register entered: the journal or the register changed since
+    html = published_page(request.app[CONFIG].data_dir, acts.entered, ident)
+    if html is None:
+        return None  # not the page the register entered (changed, or removed, since)
     return html, ident
 
 

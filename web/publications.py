@@ -5,7 +5,9 @@ R26; L.2131-1, L.2121-25, L.2121-15 CGCT; issue 16 point 1).
 journals make final and the register does not hold yet:
 
 - the liste des délibérations of a sitting whose journal is closed (``ListePublished``:
-  the closing's signed head, and each délibération's page as it will be served, digested);
+  the closing's signed head, and each délibération's page, digested and frozen as it is
+  served from then on: ``sittings/<id>/publies/<n°>.html``, so that a later version of
+  Séance, whose templates may differ, still serves the very page published);
 - the procès-verbal signed after its adoption (``MinutesPublished``: the PDF's digest,
   the one the approving sitting's journal records).
 
@@ -30,7 +32,7 @@ from deliberation.minutes import deliberation_html
 from deliberation.publication import deliberation_ids
 from deliberation.register import ListePublished, MinutesPublished, Publications, Register, RegisterEntry
 from signaling.council_store import CouncilStore, now_iso
-from signaling.datadir import DataDir
+from signaling.datadir import DataDir, private_dir
 from signaling.sitting import council_key
 from web.appkeys import CONFIG, SITTINGS
 from web.records import Record, signed_pdf_path, sitting_record
@@ -82,14 +84,36 @@ def _closed_record(app: web.Application, sitting_id: str) -> Record | None:
     return record
 
 
-def _liste(app: web.Application, sitting_id: str, fp: str) -> ListePublished | None:
+def _liste(app: web.Application, sitting_id: str, fp: str) -> tuple[ListePublished, dict[str, str]] | None:
+    """The entry of a closed sitting's liste, and its délibérations' pages to freeze."""
     record = _closed_record(app, sitting_id)
     if record is None:
         return None
     assert record.signed_head is not None
     at = now_iso()
-    docs = {ident: digest(html) for ident, html in deliberation_documents(record, at, fp).items()}
-    return ListePublished(sitting_id, at, str(record.signed_head["hash"]), docs)
+    pages = deliberation_documents(record, at, fp)
+    docs = {ident: digest(html) for ident, html in pages.items()}
+    return ListePublished(sitting_id, at, str(record.signed_head["hash"]), docs), pages
+
+
+def _freeze(data_dir: Path, sitting_id: str, pages: dict[str, str]) -> None:
+    """Write the pages published (each to a temporary name, then renamed: whole or absent)."""
+    layout = DataDir.of(data_dir)
+    for ident, html in pages.items():
+        path = layout.published(sitting_id, ident)
+        private_dir(path.parent)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(path)
+
+
+def published_page(data_dir: Path, entry: ListePublished, ident: str) -> str | None:
+    """A délibération's page as published, only while it is the one the register entered."""
+    path = DataDir.of(data_dir).published(entry.sitting_id, ident)
+    if ident not in entry.documents or not path.is_file():
+        return None
+    data = path.read_bytes()
+    return data.decode("utf-8") if digest(data) == entry.documents[ident] else None
 
 
 def _minutes(app: web.Application, sitting_id: str, approving_id: str, by: str) -> MinutesPublished | None:
@@ -124,9 +148,11 @@ def publish_acts(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
         return []
     fp = fingerprint(app)
     due: list[RegisterEntry] = []
+    pages: dict[str, dict[str, str]] = {}
     for sitting_id in sittings:
-        if pub.liste(sitting_id) is None and (liste := _liste(app, sitting_id, fp)) is not None:
-            due.append(liste)
+        if pub.liste(sitting_id) is None and (found := _liste(app, sitting_id, fp)) is not None:
+            due.append(found[0])
+            pages[sitting_id] = found[1]
         if pub.minutes(sitting_id) is None and sitting_id in links:
             if (minutes := _minutes(app, sitting_id, links[sitting_id], by)) is not None:
                 due.append(minutes)
@@ -134,12 +160,17 @@ def publish_acts(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
         return []
 
     def still_due(current: Publications) -> list[RegisterEntry]:
-        """Under the lock: another worker may have entered some meanwhile."""
-        return [
+        """Under the lock: another worker may have entered some meanwhile; the pages of the
+        listes still due are frozen here, before their entry is written."""
+        kept = [
             e
             for e in due
             if (current.liste(e.sitting_id) if isinstance(e, ListePublished) else current.minutes(e.sitting_id)) is None
         ]
+        for e in kept:
+            if isinstance(e, ListePublished):
+                _freeze(data_dir, e.sitting_id, pages[e.sitting_id])
+        return kept
 
     written = register.append(still_due)
     for e in written:

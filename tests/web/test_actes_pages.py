@@ -71,6 +71,14 @@ async def test_actes_published_without_login_and_traced_to_the_signed_journal(ai
             assert meta.pdfa_status == "3B"
         async with public.get(base + "/demo/20261126-99") as r:
             assert r.status == 404
+        # the page is frozen as published (a later template serves the same), and served only
+        # while it is the one entered: changed on disk, it is no longer served
+        frozen = DataDir.of(tmp_path).published("demo", "20261126-02")
+        assert frozen.read_text(encoding="utf-8") == delib
+        frozen.write_text(delib.replace("Pour", "Contre", 1), encoding="utf-8")
+        async with public.get(base + "/demo/20261126-02") as r:
+            assert r.status == 404
+        frozen.write_text(delib, encoding="utf-8")
 
         # the open data of the year: one row per délibération of the journal
         async with public.get(base + "/donnees/deliberations-2026.csv") as r:
