@@ -52,6 +52,17 @@ KINDS = ("genesis", "entry", "checkpoint")
 
 
 @dataclass(frozen=True)
+class ConvocationPublished:
+    """R6 (R.5211-2 al. 6-7, L.5211-11-1): the convocation of ``sitting_id`` put online on the
+    Actes page at ``at`` (when the sitting is convened and its agenda fixed), by ``by``."""
+
+    type: ClassVar[str] = "ConvocationPublished"
+    sitting_id: str
+    at: str
+    by: str
+
+
+@dataclass(frozen=True)
 class ListePublished:
     """L.2121-25, L.2131-1: the liste des délibérations of ``sitting_id`` put online at ``at``,
     drawn from its closed journal whose last signed line is ``journal_head`` (that line's
@@ -143,7 +154,8 @@ class ConvocationAcknowledged:
 
 
 RegisterEntry = (
-    ListePublished
+    ConvocationPublished
+    | ListePublished
     | MinutesPublished
     | ReplayExported
     | ReplayPublished
@@ -154,6 +166,7 @@ RegisterEntry = (
 ENTRY_TYPES: dict[str, type[RegisterEntry]] = {
     t.type: t
     for t in (
+        ConvocationPublished,
         ListePublished,
         MinutesPublished,
         ReplayExported,
@@ -213,6 +226,21 @@ class Publications:
             if isinstance(i.entry, cls) and (sitting_id is None or i.entry.sitting_id == sitting_id)
         ]
 
+    def convocation(self, sitting_id: str) -> ConvocationPublished | None:
+        found = self.of_type(ConvocationPublished, sitting_id)
+        return found[0] if found else None
+
+    def published(self, entry: RegisterEntry) -> bool:
+        """Whether the act ``entry`` publishes is already entered (a convocation, a liste or a
+        procès-verbal is published once)."""
+        if isinstance(entry, ConvocationPublished):
+            return self.convocation(entry.sitting_id) is not None
+        if isinstance(entry, ListePublished):
+            return self.liste(entry.sitting_id) is not None
+        if isinstance(entry, MinutesPublished):
+            return self.minutes(entry.sitting_id) is not None
+        return False
+
     def liste(self, sitting_id: str) -> ListePublished | None:
         found = self.of_type(ListePublished, sitting_id)
         return found[0] if found else None
@@ -249,6 +277,8 @@ class Publications:
 
 def _contradiction(before: Publications, entry: RegisterEntry) -> str | None:
     """Why ``entry`` cannot follow the lines ``before`` (None: it can)."""
+    if isinstance(entry, ConvocationPublished) and before.convocation(entry.sitting_id) is not None:
+        return f"convocation de « {entry.sitting_id} » déjà publiée plus haut"
     if isinstance(entry, ListePublished) and before.liste(entry.sitting_id) is not None:
         return f"liste des délibérations de « {entry.sitting_id} » déjà publiée plus haut"
     if isinstance(entry, MinutesPublished) and before.minutes(entry.sitting_id) is not None:

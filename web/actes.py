@@ -81,10 +81,11 @@ def _acts(
     minutes = pub.minutes(config.id)
     pdf = signed_pdf_path(app[CONFIG].data_dir, config.id)
     signed = minutes is not None and pdf.is_file() and digest(pdf.read_bytes()) == minutes.pdf_sha256
+    convocation = pub.convocation(config.id)
     return SittingActs(
         config,
         record,
-        store.convened_at(council.id, config.id),
+        convocation.at if convocation else None,
         liste_publication(record.seance, liste) if closed and record and liste else None,
         adoption,
         pv_publication(adoption, minutes),
@@ -219,11 +220,14 @@ async def deliberation_pdf(request: web.Request) -> web.StreamResponse:
 
 
 async def convocation(request: web.Request) -> web.StreamResponse:
-    """GET /actes/<seance>/convocation: the convocation of a convened sitting (R6)."""
+    """GET /actes/<seance>/convocation: the convocation of a convened sitting (R6), once
+    entered in the council's register."""
+    publish_acts(request.app)
     with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
         council = store.current()
         config = store.sitting(council.id, request.match_info["seance"]) if council else None
-        if council is None or config is None or store.convened_at(council.id, config.id) is None:
+        entered = read_publications(request.app, council.id).convocation(config.id) if council and config else None
+        if council is None or config is None or entered is None:
             return _none(request)
         context = convocation_context(request.app, store, council, config)
     return aiohttp_jinja2.render_template("convocation.html", request, {**context, "public": True})

@@ -4,6 +4,8 @@ R26; L.2131-1, L.2121-25, L.2121-15 CGCT; issue 16 point 1).
 :func:`publish_acts` enters in the register (:mod:`deliberation.register`) what the
 journals make final and the register does not hold yet:
 
+- the convocation of a sitting convened (``ConvocationPublished``, R6: on the Actes page
+  from then on);
 - the liste des délibérations of a sitting whose journal is closed (``ListePublished``:
   the closing's signed head, and each délibération's page, digested and frozen as it is
   served from then on: ``sittings/<id>/publies/<n°>.html``, so that a later version of
@@ -30,7 +32,14 @@ from deliberation.adoption import adoption_of
 from deliberation.journal import JournalError, key_fingerprint
 from deliberation.minutes import deliberation_html
 from deliberation.publication import deliberation_ids
-from deliberation.register import ListePublished, MinutesPublished, Publications, Register, RegisterEntry
+from deliberation.register import (
+    ConvocationPublished,
+    ListePublished,
+    MinutesPublished,
+    Publications,
+    Register,
+    RegisterEntry,
+)
 from signaling.council_store import CouncilStore, now_iso
 from signaling.datadir import DataDir, private_dir
 from signaling.sitting import council_key
@@ -137,6 +146,7 @@ def publish_acts(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
         if council is None:
             return []
         sittings = [s.id for s in store.sittings(council.id)]
+        convened = {s for s in sittings if store.convened_at(council.id, s) is not None}
         links = {link.sitting_id: link.approving_sitting_id for link in store.minutes_links(council.id)}
     register = council_register(data_dir, council.id)
     try:
@@ -150,6 +160,8 @@ def publish_acts(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
     due: list[RegisterEntry] = []
     pages: dict[str, dict[str, str]] = {}
     for sitting_id in sittings:
+        if sitting_id in convened and pub.convocation(sitting_id) is None:
+            due.append(ConvocationPublished(sitting_id, now_iso(), by))
         if pub.liste(sitting_id) is None and (found := _liste(app, sitting_id, fp)) is not None:
             due.append(found[0])
             pages[sitting_id] = found[1]
@@ -162,11 +174,7 @@ def publish_acts(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
     def still_due(current: Publications) -> list[RegisterEntry]:
         """Under the lock: another worker may have entered some meanwhile; the pages of the
         listes still due are frozen here, before their entry is written."""
-        kept = [
-            e
-            for e in due
-            if (current.liste(e.sitting_id) if isinstance(e, ListePublished) else current.minutes(e.sitting_id)) is None
-        ]
+        kept = [e for e in due if not current.published(e)]
         for e in kept:
             if isinstance(e, ListePublished):
                 _freeze(data_dir, e.sitting_id, pages[e.sitting_id])

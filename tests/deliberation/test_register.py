@@ -23,6 +23,7 @@ from deliberation.journal import (
     sha256_hex,
 )
 from deliberation.register import (
+    ConvocationPublished,
     ListePublished,
     MinutesPublished,
     Publications,
@@ -166,7 +167,10 @@ def test_another_key_or_another_council_is_refused_at_line_1(tmp_path: Path) -> 
 
 def test_an_act_published_twice_is_refused_and_nothing_written(tmp_path: Path) -> None:
     _key, reg = _filled(tmp_path)
+    reg.append(lambda pub: [ConvocationPublished("s2", "2026-12-01T10:00:00+01:00", "secretariat")])
     before = reg.path.read_bytes()
+    with pytest.raises(ValueError):
+        reg.append(lambda pub: [ConvocationPublished("s2", "2026-12-02T10:00:00+01:00", "secretariat")])
     with pytest.raises(ValueError):
         reg.append(lambda pub: [_liste("s1", "2026-12-05T09:00:00+01:00")])
     with pytest.raises(ValueError):

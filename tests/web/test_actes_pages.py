@@ -44,6 +44,9 @@ async def test_actes_published_without_login_and_traced_to_the_signed_journal(ai
         assert "En attente d'approbation par le conseil" in body  # the PV is not adopted yet
         async with public.get(base + "/cc-suivant/convocation") as r:
             assert r.status == 200 and "Approbation du procès-verbal" in await r.text()
+        # put online when convened, and so entered in the register by the secretariat
+        convocation = register(tmp_path).convocation("cc-suivant")
+        assert convocation is not None and convocation.by == "secretariat"
         async with public.get(base + "/cc-suivant") as r:
             assert r.status == 404  # not held yet: no liste
 
@@ -112,6 +115,7 @@ async def test_actes_published_without_login_and_traced_to_the_signed_journal(ai
     assert {base + "/demo", base + "/demo/proces-verbal.pdf", base + "/cc-suivant/convocation"} <= set(updated)
     assert updated[base + "/demo"] == register(tmp_path).liste("demo").at
     assert updated[base + "/demo/proces-verbal.pdf"] == minutes.at
+    assert updated[base + "/cc-suivant/convocation"] == register(tmp_path).convocation("cc-suivant").at
 
     # a signed PDF replaced on disk is not the one entered: no longer served, nothing entered again
     pdf_path.write_bytes(pdf_path.read_bytes() + b"\n% modifie\n")
