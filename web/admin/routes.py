@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -60,6 +61,7 @@ from web.admin.views import (
     sitting_context,
 )
 from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY, HOSTED
+from web.publications import publish_acts
 from web.session import session_account
 
 
@@ -292,6 +294,9 @@ async def convene(post: SittingPost) -> web.StreamResponse:
     convocation_check(council, sitting, post.items(), post.convened_at(), post.form)
     post.store.convene(council.id, sitting.id, now_iso())
     await post.request.app[HOSTED].sync(post.request.app[CONFIG].data_dir)
+    claims = session_account(post.request)
+    # R6: the convocation online on the Actes page, dated in the council's register
+    await asyncio.to_thread(publish_acts, post.request.app, (claims.login if claims else None) or "admin")
     raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?convoquee=1#convocation")
 
 
@@ -357,7 +362,7 @@ async def convocation(request: web.Request) -> web.StreamResponse:
         if isinstance(found, web.Response):
             return found
         council, sitting, _sittings = found
-        return page(request, "convocation.html", convocation_context(data_dir, store, council, sitting))
+        return page(request, "convocation.html", convocation_context(request.app, store, council, sitting))
 
 
 def add_admin_routes(app: web.Application) -> None:
