@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from bench.seance_server import salle_id
+from bench.simulcast import answered_rids
 
 
 class SeanceSocket:
@@ -78,6 +79,7 @@ async def join_salle(s, cfg: dict, audio, video) -> None:
         hook_sender,
         new_peer_connection,
         now_ns,
+        offer_simulcast,
     )
 
     timeout = cfg.get("join_timeout", 20)
@@ -102,7 +104,12 @@ async def join_salle(s, cfg: dict, audio, video) -> None:
             recv_slots.append(entry["slot"])
     s.probe.attach(pc)
     await pc.setLocalDescription(await pc.createOffer())
-    answer = await sock.request({"type": "offer", "sdp": pc.localDescription.sdp}, timeout=timeout)
+    sdp = pc.localDescription.sdp
+    if s.probe.simulcast:  # three layers, offered as a Chromium kiosk offers them
+        sdp, mid = offer_simulcast(s.probe, sdp)
+    answer = await sock.request({"type": "offer", "sdp": sdp}, timeout=timeout)
+    if s.probe.simulcast:
+        s.probe.answered_rids = answered_rids(answer["sdp"], mid)
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
     await _wait_connected(pc, timeout)
     s.t_published = now_ns()
