@@ -105,11 +105,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --simulcast: the layer Janus's subscribers receive (default f, the largest; "
         "Séance's allocator gives a subscriber with room the largest too)",
     )
+    parser.add_argument(
+        "--dynacast",
+        action="store_true",
+        help="with --simulcast: the salles switch a layer off when Séance asks (its `layers` message, "
+        "as the kiosk does), so a picture nobody watches costs its smallest layer only; Janus asks "
+        "nothing of the kind, its salles keep sending the three (default: the same load to both)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.salles < 2:
         print("python -m bench: --salles must be at least 2")
+        return 2
+    if args.dynacast and not args.simulcast:
+        print("python -m bench: --dynacast needs --simulcast")
         return 2
     if args.simulcast and (args.client_path != "fast" or args.baseline or args.capacity or args.workers > 1):
         print(
@@ -151,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         simulcast=args.simulcast,
         simulcast_layer=args.simulcast_layer,
+        dynacast=args.dynacast,
     )
     return main(cfg)
 

@@ -110,16 +110,23 @@ def simulcast_figures(run: TargetRun) -> dict[str, Any]:
 
     - ``negotiated_salles``: salles whose answer accepted the three rids (``a=simulcast:recv``);
     - ``sent_pps`` / ``forwarded_pps``: packets per second of each layer sent by all
-      publishers / received by all subscribers;
+      publishers / received by all subscribers; ``salles_sending``: how many publishers
+      sent each layer in the window;
     - ``layers_per_subscription``: how many (subscriber, video source) pairs received 1, 2
       or 3 different layers of that source in the window (an SFU that forwards one layer
       per subscriber has only ``"1"``; a layer switch inside the window makes a ``"2"``);
+    - ``layer_changes``: layers the publishers switched off or on because the server asked
+      (``--dynacast``: Séance's ``layers`` message; Janus has no such request: 0);
+    - ``layer_switches_max``: the most times one pair's packets went from a layer to
+      another in the window (a switch counts 1; two layers forwarded at once would
+      alternate at nearly every packet);
     - ``forwarded_over_sent``: over the pairs that received one layer, the packets received
       against those their source sent on that layer in the window (1.0: the layer
       forwarded whole and nothing else; the window's edges move it by a few packets).
     """
     w = run.window_s or 1.0
     sent = dict.fromkeys(RIDS, 0)
+    sending = dict.fromkeys(RIDS, 0)
     forwarded = dict.fromkeys(RIDS, 0)
     sent_by_salle: dict[int, dict[int, int]] = {}
     for r in run.per_salle:
@@ -129,7 +136,9 @@ def simulcast_figures(run: TargetRun) -> dict[str, Any]:
             rid = rid_of_kind(k)
             if rid is not None:
                 sent[rid] += v
+                sending[rid] += v > 0
     per_pair: dict[str, int] = {}
+    switches = [n for r in run.per_salle for n in (r.get("layer_switches") or {}).values()]
     got = of = 0
     for r in run.per_salle:
         for src, per in (r.get("layers") or {}).items():
@@ -144,9 +153,12 @@ def simulcast_figures(run: TargetRun) -> dict[str, Any]:
         "layers": list(RIDS),
         "negotiated_salles": sum(1 for r in run.per_salle if tuple(r.get("answered_rids") or ()) == RIDS),
         "sent_pps": {rid: round(v / w, 1) for rid, v in sent.items()},
+        "salles_sending": sending,
         "forwarded_pps": {rid: round(v / w, 1) for rid, v in forwarded.items()},
         "layers_per_subscription": dict(sorted(per_pair.items())),
         "forwarded_over_sent": round(got / of, 4) if of else None,
+        "layer_changes": sum(r.get("layer_changes") or 0 for r in run.per_salle),
+        "layer_switches_max": max(switches, default=0),
     }
 
 
@@ -157,6 +169,12 @@ def _simulcast_rows(cols: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, l
         for key in ("sent_pps", "forwarded_pps")
         for rid in RIDS
     ]
+    rows.append(
+        (
+            "simulcast salles_sending",
+            [" ".join(f"{k}:{v}" for k, v in b.get("salles_sending", {}).items()) or "—" for b in blocks],
+        )
+    )
     rows.append(("simulcast negotiated_salles", [_fmt(b.get("negotiated_salles")) for b in blocks]))
     per = [" ".join(f"{k}:{v}" for k, v in b.get("layers_per_subscription", {}).items()) or "—" for b in blocks]
     rows.append(("simulcast layers_per_subscription", per))

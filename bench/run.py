@@ -71,6 +71,7 @@ class BenchConfig:
     client_path: str = "fast"  # the salles' per-packet path: "fast" or aiortc's "stock"
     simulcast: bool = False  # --simulcast: each salle publishes three VP8 layers (bench.simulcast)
     simulcast_layer: str = "f"  # the layer Janus's subscribers ask for (Séance's allocator chooses its own)
+    dynacast: bool = False  # --dynacast: the salles switch layers off when Séance asks (`layers`)
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -151,6 +152,7 @@ async def run_salles(
         "join_timeout": cfg.join_timeout,
         "simulcast": cfg.simulcast,
         "simulcast_layer": cfg.simulcast_layer,
+        "dynacast": cfg.dynacast,
         "deadline_ns": now_ns() + int(budget * 1e9),
         **extra,
     }
@@ -235,7 +237,12 @@ async def run_salles(
                 run.load_send_dropped += r.get("send_dropped", 0)
                 run.expected += r["expected"]
                 run.delays_us.extend(r["delays_us"])
-                run.per_salle.append({k: r.get(k) for k in ("salle", "sent_by_kind", "layers", "answered_rids")})
+                run.per_salle.append(
+                    {
+                        k: r.get(k)
+                        for k in ("salle", "sent_by_kind", "layers", "answered_rids", "layer_changes", "layer_switches")
+                    }
+                )
     finally:
         for p in procs:
             if p.stdin is not None and not p.stdin.is_closing():

@@ -222,15 +222,32 @@ class Probe:
     sent_by_kind: dict[int, int] = field(default_factory=dict)
     #: ``--simulcast``: packets received in the window per source salle and layer rid
     layers: dict[int, dict[str, int]] = field(default_factory=dict)
+    #: ``--simulcast``: per source salle, how often the layer received changed in the window
+    #: (a switch; two layers forwarded at once would alternate at every packet)
+    layer_switches: dict[int, int] = field(default_factory=dict)
+    _last_rid: dict[int, str] = field(default_factory=dict)
     #: ``--simulcast``: the video layers this salle publishes (rid -> sample), empty without
     simulcast: dict = field(default_factory=dict)
     #: ``--simulcast``: the rids the server's answer accepted (None: not published yet)
     answered_rids: tuple[str, ...] | None = None
     #: ``--simulcast``: the id of the mid header extension in the video section we offered
     mid_extension_id: int = 0
+    #: ``--simulcast --dynacast``: the layers Séance asked to keep sending (``layers``)
+    active_layers: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(RIDS, True))
+    #: ``--dynacast``: how many ``layers`` messages switched a layer off or on
+    layer_changes: int = 0
     #: the transports hooked, and each one's per-SSRC counts over its life (for its RRs)
     _hooked: set[int] = field(default_factory=set)
     _lives: dict[int, dict] = field(default_factory=dict)
+
+    def set_active_layers(self, active: list[bool]) -> None:
+        """Séance's ``layers`` message (docs/protocol.md), as the kiosk applies it: the
+        smallest layer always on, the others as asked (smallest first)."""
+        for i, rid in enumerate(RIDS):
+            on = i == 0 or (active[i] if i < len(active) else True)
+            if self.active_layers[rid] != on:
+                self.active_layers[rid] = on
+                self.layer_changes += 1
 
     def count_sent(self, kind: int, t_ns: int) -> None:
         self.sent += 1
@@ -339,6 +356,10 @@ class Probe:
             if rid is not None:
                 per = self.layers.setdefault(src, {})
                 per[rid] = per.get(rid, 0) + 1
+                last = self._last_rid.get(src)
+                if last is not None and last != rid:
+                    self.layer_switches[src] = self.layer_switches.get(src, 0) + 1
+                self._last_rid[src] = rid
             if len(self.delays_us) < MAX_DELAY_SAMPLES:
                 self.delays_us.append((t_ns - sent_ns) // 1000)
 
@@ -356,6 +377,8 @@ class Probe:
             "sent_by_kind": self.sent_by_kind,
             "layers": self.layers,
             "answered_rids": self.answered_rids,
+            "layer_changes": self.layer_changes,
+            "layer_switches": self.layer_switches,
             "delays_us": self.delays_us.tolist(),
         }
 
@@ -542,8 +565,16 @@ def _simulcast_run_rtp(sender, probe: Probe):
         seq, origin = random_sequence_number(), random32()
         trailer = TRAILER.pack(MAGIC, probe.salle, kind, 0)[:-8] if probe.trailer else None
         own = layer["ssrc"] == private.sender_ssrc(sender)
+        was_on = True
         while True:
-            payloads, timestamp = encoder.pack(await layer["track"].recv())
+            on = probe.active_layers[layer["rid"]]
+            if on and not was_on:  # an encoding switched back on starts with a keyframe
+                layer["track"].request_keyframe()
+            was_on = on
+            frame = await layer["track"].recv()  # paced even when off: the layers stay aligned
+            if not on:
+                continue
+            payloads, timestamp = encoder.pack(frame)
             ts = uint32_add(origin, timestamp)
             last = len(payloads) - 1
             octets = 0

@@ -116,12 +116,14 @@ def test_simulcast_figures_add_up() -> None:
             "sent_by_kind": {str(q): 60, str(f): 280, "0": 100},
             "layers": {"1": {"f": 270}},
             "answered_rids": list(RIDS),
+            "layer_switches": {"1": 0},
         },
         {
             "salle": 1,
             "sent_by_kind": {str(q): 60, str(f): 300},
             "layers": {"0": {"q": 10, "f": 200}},
             "answered_rids": [],
+            "layer_switches": {"0": 1},
         },
     ]
     out = rep.simulcast_figures(run)
@@ -130,6 +132,7 @@ def test_simulcast_figures_add_up() -> None:
     assert out["layers_per_subscription"] == {"1": 1, "2": 1}
     assert out["forwarded_over_sent"] == 0.9  # 270 of salle 1's 300 f packets; the pair with 2 layers left out
     assert out["negotiated_salles"] == 1
+    assert out["salles_sending"] == {"q": 2, "h": 0, "f": 2} and out["layer_switches_max"] == 1
 
 
 # -- one short run, real processes -------------------------------------------------------
@@ -176,11 +179,17 @@ def simulcast_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
 def _check_simulcast(block: dict, salles: int) -> None:
     sc = block["simulcast"]
     assert sc["negotiated_salles"] == salles, sc  # every answer listed q;h;f in a=simulcast:recv
-    assert all(sc["sent_pps"][rid] > 0 for rid in RIDS), sc  # three layers published by every salle
+    assert sc["salles_sending"] == dict.fromkeys(RIDS, salles), sc  # three layers from every salle
     assert sc["sent_pps"]["q"] < sc["sent_pps"]["h"] < sc["sent_pps"]["f"]  # 150 k, 500 k, 1.2 Mbit/s
-    # one layer per subscriber and video source: each salle receives two pictures
-    assert sc["layers_per_subscription"] == {"1": 2 * salles}, sc
-    assert sc["forwarded_over_sent"] == pytest.approx(1.0, abs=0.1), sc  # that layer whole, nothing else
+    # one layer at a time per subscriber and video source: each salle receives two
+    # pictures; a pair may see a switch (the allocator reacting to a loss burst of this
+    # shared machine), never two layers interleaved, which would alternate at every packet
+    assert sum(sc["layers_per_subscription"].values()) == 2 * salles, sc
+    assert sc["layers_per_subscription"].get("1", 0) > 0 and sc["layer_switches_max"] <= 4, sc
+    # that layer whole and nothing else: what a single-layer pair received against what
+    # its source sent on that layer, less what was lost after the server
+    lost = (block["loss_pct"] or 0) / 100
+    assert 1 - lost - 0.1 <= sc["forwarded_over_sent"] <= 1.1, sc
     # the packet accounting: what was sent is audio plus the three layers, what was
     # forwarded is the voices plus one layer per picture
     layers_in = sum(sc["sent_pps"].values())
@@ -188,10 +197,9 @@ def _check_simulcast(block: dict, salles: int) -> None:
     audio_in = block["incoming_pps"] - layers_in
     audio_out = block["forwarded_pps"] - layers_out
     assert audio_in == pytest.approx(50 * salles, rel=0.1)  # Opus, 20 ms
-    assert audio_out == pytest.approx(
-        audio_in * (salles - 1), rel=0.1
-    )  # each voice to the others (voices ≥ salles - 1)
-    assert block["loss_pct"] is not None and block["server_cpu_us_per_forwarded_packet"] > 0
+    # each voice to the others (voices ≥ salles - 1), less what was lost
+    assert audio_in * (salles - 1) * (1 - lost - 0.1) <= audio_out <= audio_in * (salles - 1) * 1.1
+    assert block["server_cpu_us_per_forwarded_packet"] > 0
 
 
 def test_seance_forwards_one_layer_per_subscriber(simulcast_run) -> None:
@@ -208,8 +216,9 @@ def test_janus_negotiated_simulcast_and_forwards_the_layer_asked(simulcast_run) 
     assert proc.returncode == 0, proc.stderr
     _check_simulcast(report["janus"], 3)
     sc = report["janus"]["simulcast"]
-    # the subscribers asked for substream 2 (f, the default --simulcast-layer): only f came
-    assert sc["forwarded_pps"]["q"] == sc["forwarded_pps"]["h"] == 0 and sc["forwarded_pps"]["f"] > 0
+    # the subscribers asked for substream 2 (f, the default --simulcast-layer): f came, and
+    # a smaller one only where Janus fell back for want of f packets (its 250 ms rule)
+    assert sc["forwarded_pps"]["f"] > 10 * (sc["forwarded_pps"]["q"] + sc["forwarded_pps"]["h"]), sc
 
 
 def test_simulcast_is_refused_where_it_does_not_apply() -> None:
@@ -217,3 +226,44 @@ def test_simulcast_is_refused_where_it_does_not_apply() -> None:
 
     assert cli(["--simulcast", "--client-path", "stock"]) == 2
     assert cli(["--simulcast", "--workers", "2"]) == 2
+
+
+def test_dynacast_salles_stop_the_layers_seance_switches_off(tmp_path, simulcast_run) -> None:
+    """--dynacast: a salle whose picture nobody receives is asked (``layers``, after 5 s
+    without a subscriber) to keep its smallest layer only, and the synthetic salle, like
+    the kiosk, stops the others; what is forwarded is still one layer per subscriber and
+    source. Compared with the run where every salle sends every layer (same samples)."""
+    out = tmp_path / "report.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--simulcast",
+        "--dynacast",
+        "--salles",
+        "6",
+        "--seconds",
+        "2",
+        "--warmup",
+        "6",
+        "--zero-seconds",
+        "1",
+        "--salles-per-process",
+        "6",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--json",
+        str(out),
+    ]
+    proc = subprocess.run([*HOST, *cmd], cwd=ROOT, capture_output=True, text=True, timeout=150)
+    assert proc.returncode == 0, proc.stderr
+    sc = json.loads(out.read_text())["simulcast"]
+    all_on = simulcast_run[0]["simulcast"]["sent_pps"]
+    assert sc["layer_changes"] >= 2, sc  # some salle was asked to stop h and f
+    assert sc["salles_sending"]["q"] == 6, sc  # the smallest layer always stays on
+    # 6 salles, 2 pictures each: not every salle's picture is watched, so fewer salles
+    # send f than q (with every layer on, f/q is the samples' own ratio, about 4)
+    assert sc["sent_pps"]["f"] / sc["sent_pps"]["q"] < 0.9 * all_on["f"] / all_on["q"], (sc, all_on)
+    # one layer at a time per pair: a speaker slot moved to a salle whose f was off gets its
+    # q, then h and f as they come back on (a few switches), never layers interleaved
+    assert sc["layers_per_subscription"].get("1", 0) > 0 and sc["layer_switches_max"] <= 4, sc
