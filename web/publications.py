@@ -67,6 +67,19 @@ def read_publications(app: web.Application, council_id: str) -> Publications:
         return Publications()
 
 
+def register_problem(app: web.Application, council_id: str) -> str | None:
+    """Why the council's register does not verify, in French for the dashboard (None: it does)."""
+    try:
+        council_register(app[CONFIG].data_dir, council_id).read()
+    except JournalError as err:
+        return (
+            f"Le registre signé des publications ne se vérifie pas (ligne {err.line} : {err.reason}) : plus aucun "
+            "acte n'est publié ni inscrit. Prévenez la DSI, qui compare le fichier registre.jsonl à sa dernière "
+            "sauvegarde (seance audit register)."
+        )
+    return None
+
+
 def fingerprint(app: web.Application) -> str:
     return key_fingerprint(council_key(app[CONFIG].data_dir).public_key())
 
