@@ -38,7 +38,7 @@ from deliberation.register import Publications, RegisterEntry, ReplayExported, R
 from deliberation.replay import EXPORT_ROLES, ReplayPolicy, journaled_recording, may_export
 from signaling.council_store import CouncilStore, now_iso
 from signaling.datadir import ID_RE
-from signaling.recordings import SUFFIX, decrypt, recording_key, recordings_dir, sha256_file
+from signaling.recordings import SUFFIX, RecordingError, decrypt, recording_key, recordings_dir, sha256_file
 from web.admin.csrf import checked_post
 from web.appkeys import CONFIG
 from web.next_page import login_redirect
@@ -201,9 +201,12 @@ def publish_replays(app: web.Application, by: str = SERVER) -> list[RegisterEntr
                 if pub.replay(sitting_id, r["label"]) is not None:
                     continue
                 enc = recordings_dir(data_dir, sitting_id) / r["label"].rsplit("/", 1)[-1]
-                if sha256_file(enc) != r["sha256"]:
-                    continue  # changed since it was journaled: never published
-                file_sha256 = hashlib.sha256(decrypt(enc, key)).hexdigest()
+                try:
+                    if sha256_file(enc) != r["sha256"]:
+                        continue  # changed since it was journaled: never published
+                    file_sha256 = hashlib.sha256(decrypt(enc, key)).hexdigest()
+                except (OSError, RecordingError):
+                    continue  # removed or unreadable meanwhile: not published (the export page says why)
                 due.append(ReplayPublished(sitting_id, now_iso(), r["label"], file_sha256, by))
     if not due:
         return []
