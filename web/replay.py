@@ -175,7 +175,8 @@ def published_recordings(app: web.Application, sitting_id: str) -> list[dict[str
 def publish_replays(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
     """R5: bring the register in line with the règlement's setting: every recording of a
     closed sitting entered as published (with the digest of the WebM the public will get)
-    when the règlement publishes them, every publication withdrawn when it no longer does."""
+    when the règlement publishes them, every publication withdrawn when it no longer does,
+    and a published recording whose file was deleted (end of retention) withdrawn."""
     data_dir = app[CONFIG].data_dir
     with CouncilStore.in_data_dir(data_dir) as store:
         council = store.current()
@@ -192,6 +193,10 @@ def publish_replays(app: web.Application, by: str = SERVER) -> list[RegisterEntr
     if not policy.publish:
         due = [ReplayWithdrawn(p.sitting_id, now_iso(), p.recording, by) for p in pub.replays()]
     else:
+        # a recording deleted at the end of its retention (R5, seance recordings purge) is withdrawn
+        for p in pub.replays():
+            if not (recordings_dir(data_dir, p.sitting_id) / p.recording.rsplit("/", 1)[-1]).is_file():
+                due.append(ReplayWithdrawn(p.sitting_id, now_iso(), p.recording, by))
         key = recording_key(data_dir, app[CONFIG].recording_key_path)
         for sitting_id in sittings:
             record = sitting_record(app, sitting_id)
