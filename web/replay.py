@@ -40,7 +40,7 @@ from signaling.council_store import CouncilStore, now_iso
 from signaling.datadir import ID_RE
 from signaling.recordings import SUFFIX, RecordingError, decrypt, recording_key, recordings_dir, sha256_file
 from web.admin.csrf import checked_post
-from web.appkeys import CONFIG
+from web.appkeys import CONFIG, REGISTER_CACHE
 from web.next_page import login_redirect
 from web.publications import SERVER, council_register, read_publications
 from web.records import sitting_record
@@ -186,7 +186,7 @@ def publish_replays(app: web.Application, by: str = SERVER) -> list[RegisterEntr
         sittings = [s.id for s in store.sittings(council.id)]
     register = council_register(data_dir, council.id)
     try:
-        pub = register.read()
+        pub = register.read(app[REGISTER_CACHE])
     except JournalError:
         return []  # logged by the Actes pages; nothing is published from a register that does not verify
     due: list[RegisterEntry] = []
