@@ -355,6 +355,12 @@ class SfuRtpReceiver(RTCRtpReceiver):
             except Exception as exc:
                 peer.hook_error("receiver.stop", exc)
 
+    async def send_rtcp(self, data: bytes) -> None:
+        """Protect and send an RTCP compound on this receiver's transport (the
+        Producer's receiver reports, REMB, NACK, PLI). Raises ConnectionError unless
+        DTLS is connected (aiortc 1.16.0 ``RTCDtlsTransport._send_rtp``)."""
+        await self.transport._send_rtp(data)
+
     def _set_rtcp_ssrc(self, ssrc: int) -> None:
         super()._set_rtcp_ssrc(ssrc)
         self.seance_rtcp_ssrc = ssrc
@@ -407,6 +413,15 @@ class SfuRtpSender(RTCRtpSender):
     def retransmission_ssrc(self) -> int:
         """The SSRC of its RTX stream (RFC 4588), announced with ``a=ssrc-group:FID``."""
         return int(self._rtx_ssrc)
+
+    def direct_sender(self) -> Callable[[bytes | bytearray], int]:
+        """The synchronous RTP send of this sender's transport (:func:`direct_rtp_sender`)."""
+        return direct_rtp_sender(self.transport)
+
+    async def send_rtcp(self, data: bytes) -> None:
+        """Protect and send an RTCP compound (the Consumer's mapped sender reports and
+        BYE). Raises ConnectionError unless DTLS is connected."""
+        await self.transport._send_rtp(data)
 
     def name_stream(self, stream_id: str, track_id: str) -> None:
         """The ``a=msid`` the answer gives this sender (the slot's name, for the page)."""

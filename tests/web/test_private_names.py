@@ -26,9 +26,6 @@ LIBRARY_SURFACE = "sfu/aiortc_hooks.py"
 
 #: file -> the private names it still uses on other objects
 REMAINING: dict[str, set[str]] = {
-    # the direct send path bypasses RTCDtlsTransport's queue (issue 11 point 8); the
-    # Consumer's use of it is not seen here (Consumer has a _send_rtp of its own)
-    "sfu/producer.py": {"_send_rtp"},
     # the forwarding benchmark builds connected transports without a handshake
     "bench/forwarding.py": {
         "_RTCDtlsTransport__handshake_done",
