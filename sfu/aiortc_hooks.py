@@ -489,16 +489,33 @@ class SfuIceGatherer(RTCIceGatherer):
         return [dataclasses.replace(c, ip=announced(c.ip, peer.ice)) for c in candidates]
 
 
+async def gather_on_addresses(connection: aioice.Connection, addresses: list[str]) -> None:
+    """aioice 0.13.0 ``Connection.gather_candidates`` on Séance's address list (aioice
+    takes none: it binds on every interface address but 127.0.0.1). Used by the owned
+    transport (:mod:`sfu.transport.ice`) and, through :func:`_gather_on`, the hooks."""
+    if not connection._local_candidates_start:
+        connection._local_candidates_start = True
+        for component in sorted(connection._components):
+            connection._local_candidates += await connection.get_component_candidates(
+                component=component, addresses=addresses
+            )
+        connection._local_candidates_end = True
+
+
+def nominated_socket(connection: aioice.Connection) -> tuple[Any, Any] | None:
+    """The datagram transport and remote address of the nominated pair of component 1
+    (aioice 0.13.0 ``Connection.sendto`` looks up ``_nominated``, then
+    ``pair.protocol.send_data`` calls ``transport.sendto``), for a synchronous send; None
+    when no pair is nominated."""
+    pair = connection._nominated.get(1)
+    if pair is None or pair.protocol.transport is None:
+        return None
+    return pair.protocol.transport, pair.remote_addr
+
+
 def _gather_on(connection: aioice.Connection, addresses: list[str]) -> None:
     async def gather_candidates() -> None:
-        # aioice 0.13.0 Connection.gather_candidates, with our address list
-        if not connection._local_candidates_start:
-            connection._local_candidates_start = True
-            for component in sorted(connection._components):
-                connection._local_candidates += await connection.get_component_candidates(
-                    component=component, addresses=addresses
-                )
-            connection._local_candidates_end = True
+        await gather_on_addresses(connection, addresses)
 
     connection.gather_candidates = gather_candidates  # type: ignore[method-assign]
 

@@ -80,6 +80,11 @@ class RouterConfig:
 
     audio_slots: int = 3
     video_slots: int = 2
+    #: the server side of a browser's connection: ``"aiortc"``, aiortc's RTCPeerConnection
+    #: as answerer with the hooks of :mod:`sfu.aiortc_hooks` (the default), or ``"owned"``,
+    #: the transport Séance builds from aioice, pyOpenSSL and pylibsrtp
+    #: (:mod:`sfu.transport`, issue 11 point 8; salles and public viewers, not cascades)
+    transport: str = "aiortc"
     ice: IceSettings = field(default_factory=IceSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     speaker: SpeakerSettings = field(default_factory=SpeakerSettings)

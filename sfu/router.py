@@ -173,7 +173,7 @@ class Router:
         """Whether the peer's ICE and DTLS completed (RFC 8445 § 8, RFC 8827 § 6.5: its
         connection is ``connected``); False for a peer still connecting, or unknown."""
         peer = self.peers.get(peer_id)
-        return peer is not None and peer.pc is not None and peer.pc.connectionState == "connected"
+        return peer is not None and peer.connected
 
     def set_muted(self, salle_id: str, muted: bool) -> None:
         """Server-side mute: the salle's audio is dropped here, whatever its kiosk does."""
