@@ -117,7 +117,10 @@ _owner: contextvars.ContextVar[HookOwner | None] = contextvars.ContextVar("seanc
 
 @contextlib.contextmanager
 def owned_by(peer: HookOwner) -> Iterator[None]:
-    """aiortc objects built inside this block belong to ``peer``."""
+    """aiortc objects built inside this block belong to ``peer``. The hooks are installed
+    (:func:`install`) when first used this way: a process that only runs the transport
+    Séance owns (:mod:`sfu.transport`) rebinds nothing of aiortc or aioice."""
+    install()
     token = _owner.set(peer)
     try:
         yield

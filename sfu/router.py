@@ -84,8 +84,9 @@ class Router:
         on_slots: SlotsCallback | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        aiortc_hooks.install()
         self.config = config or RouterConfig()
+        if self.config.transport == "aiortc":
+            aiortc_hooks.install()  # also installed by a cascade's edge link (aiortc_hooks.owned_by)
         self.on_health = on_health
         self.on_slots = on_slots
         #: the video slots paused for a subscriber, when they change (sfu.adaptation):

@@ -6,6 +6,9 @@ tested by tests/sfu/test_sfu_integration.py (every test on both transports)."""
 import asyncio
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import aioice.ice
 import pytest
@@ -18,6 +21,8 @@ from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
 from sfu.transport.certificate import Certificate, fingerprint
 from sfu.transport.dtls import fingerprints_match
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -136,3 +141,28 @@ async def test_unexpected_datagrams_are_dropped_and_counted_and_forwarding_goes_
     start = belcourt.count(slot)
     assert await wait_for(lambda: belcourt.count(slot) > start + 5, 10)  # still forwarded
     assert router.connected("vaux")
+
+
+def test_a_router_on_the_owned_transport_rebinds_nothing_of_aiortc_or_aioice():
+    """Issue 11 point 8: no rebinding of another library's classes. Run in a fresh
+    process (the hooks, once installed by an aiortc-transport Router or a cascade's edge,
+    stay installed in that process)."""
+    code = (
+        "import asyncio, aioice.ice, aiortc.rtcpeerconnection as pc, aiortc.rtcrtpreceiver as rx\n"
+        "import aiortc.rtcdtlstransport as d, aiortc.rtcrtpsender as s, aiortc.rtcicetransport as i\n"
+        "stock = (pc.RTCDtlsTransport, pc.RTCRtpReceiver, pc.RTCRtpSender, pc.RTCIceGatherer,\n"
+        "         aioice.ice.StunProtocol, rx.decoder_worker, rx.get_decoder)\n"
+        "from sfu.config import RouterConfig\n"
+        "from sfu.router import Router\n"
+        "async def main():\n"
+        "    router = Router(RouterConfig())\n"
+        "    await router.close()\n"
+        "asyncio.run(main())\n"
+        "now = (pc.RTCDtlsTransport, pc.RTCRtpReceiver, pc.RTCRtpSender, pc.RTCIceGatherer,\n"
+        "       aioice.ice.StunProtocol, rx.decoder_worker, rx.get_decoder)\n"
+        "assert now == stock, now\n"
+        "assert (pc.RTCDtlsTransport, pc.RTCRtpSender) == (d.RTCDtlsTransport, s.RTCRtpSender)\n"
+        "print('untouched')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0 and "untouched" in done.stdout, done.stderr
