@@ -39,7 +39,17 @@ from ..simulcast import SimulcastOffer
 from .certificate import Certificate
 from .dtls import DtlsSrtp, DtlsState
 from .ice import IceLink
-from .sdp import PUBLISH, SLOT, LocalTransport, Section, negotiate, receive_parameters, send_parameters, write_answer
+from .sdp import (
+    PUBLISH,
+    SLOT,
+    LocalTransport,
+    Section,
+    negotiate,
+    receive_parameters,
+    send_parameters,
+    write_answer,
+    write_offer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +82,12 @@ class _Header:
 
 
 class Receiver:
-    """A stream the browser publishes (a PUBLISH section): its Producer's endpoint."""
+    """A stream the browser publishes (a PUBLISH section), or one the origin sends a
+    cascade's edge: its Producer's endpoint."""
 
-    def __init__(self, connection: Connection, kind: str, rtcp_ssrc: int) -> None:
+    def __init__(self, connection: Connection, kind: str, rtcp_ssrc: int, mid: str = "") -> None:
         self.connection = connection
+        self.mid = mid
         self.kind = self.seance_kind = kind
         self.seance_rtcp_ssrc: int | None = rtcp_ssrc
         self.seance_handler: Any = None  # the Producer
@@ -124,6 +136,7 @@ class Connection:
         self._rx: pylibsrtp.Session | None = None
         self._tx: pylibsrtp.Session | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._kinds: list[str] = []  # an offerer's m-sections
 
     # negotiation ------------------------------------------------------------------------
     async def accept(self, offer_sdp: str, sections: list[Section], simulcast: dict[str, SimulcastOffer]) -> str:
@@ -147,23 +160,63 @@ class Connection:
                 sender = Sender(self, m.kind, section)
                 self.senders.append((sender, send_parameters(section, self.cname)))
             elif section.role == PUBLISH:
-                receiver = Receiver(self, m.kind, _ssrc(taken))
+                receiver = Receiver(self, m.kind, _ssrc(taken), section.mid)
                 self.receivers.append((receiver, receive_parameters(m, section)))
         fingerprints = [(f.algorithm, f.value) for f in remote.dtls.fingerprints]
         self.dtls = DtlsSrtp(self.certificate, fingerprints, self._send_dtls, self._dtls_connected, self._ended)
         await self.ice.gather()
         candidates = [c for m in media for c in m.ice_candidates]
         await self.ice.set_remote(remote.ice, candidates)
-        local = LocalTransport(
+        answer = write_answer(offer, sections, self._local(), simulcast, session_id=random.getrandbits(32))
+        self.state = "connecting"
+        self._spawn(self._connect())
+        return answer
+
+    async def offer(self, kinds: list[str]) -> str:
+        """An offer receiving one stream per kind in ``kinds`` (a cascade's edge
+        subscribing to its origin, RFC 8829 section 5.2: Séance controls ICE and is the
+        DTLS server); :meth:`accept_answer` takes the answer."""
+        self.ice = IceLink(self.owner.ice, self.datagram_received, controlling=True)
+        await self.ice.gather()
+        self._kinds = list(kinds)
+        local = self._local()
+        return write_offer(self._kinds, local, session_id=random.getrandbits(32))
+
+    async def accept_answer(self, answer_sdp: str) -> None:
+        """The origin's answer to :meth:`offer`: a receiver per m-section it sends on;
+        ICE then DTLS proceed in the background."""
+        answer = aiortc_sdp.SessionDescription.parse(answer_sdp)
+        if [m.kind for m in answer.media] != self._kinds:
+            raise ValueError("the answer's m-sections are not the offer's")
+        remote = next((m for m in answer.media if m.ice is not None and m.dtls is not None), None)
+        if remote is None or not remote.dtls.fingerprints:
+            raise ValueError("answer without ICE credentials or DTLS fingerprint")
+        taken: set[int] = set()
+        for m in answer.media:
+            if m.direction not in ("sendonly", "sendrecv") or not m.rtp.codecs:
+                continue
+            section = Section(
+                role=PUBLISH, mid=m.rtp.muxId, kind=m.kind, codecs=m.rtp.codecs, extensions=m.rtp.headerExtensions
+            )
+            self.receivers.append((Receiver(self, m.kind, _ssrc(taken), m.rtp.muxId), receive_parameters(m, section)))
+        fingerprints = [(f.algorithm, f.value) for f in remote.dtls.fingerprints]
+        # the answerer chose a=setup:active (RFC 8842 section 5.3) or passive
+        is_client = remote.dtls.role == "server"
+        self.dtls = DtlsSrtp(
+            self.certificate, fingerprints, self._send_dtls, self._dtls_connected, self._ended, is_client=is_client
+        )
+        await self.ice.set_remote(remote.ice, [c for m in answer.media for c in m.ice_candidates])
+        await self.ice.add_remote_candidate(None)  # the answer's candidates are complete
+        self.state = "connecting"
+        self._spawn(self._connect())
+
+    def _local(self) -> LocalTransport:
+        return LocalTransport(
             ice=self.ice.local_parameters(),
             candidates=self.ice.announced_candidates(),
             fingerprint=self.certificate.fingerprint,
             cname=self.cname,
         )
-        answer = write_answer(offer, sections, local, simulcast, session_id=random.getrandbits(32))
-        self.state = "connecting"
-        self._spawn(self._connect())
-        return answer
 
     async def _connect(self) -> None:
         try:

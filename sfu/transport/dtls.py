@@ -2,8 +2,10 @@
 with pyOpenSSL's public API (memory BIOs: the datagrams travel over ICE).
 
 Séance answers ``a=setup:active`` (RFC 8842 section 5.3, as aiortc's answerer does), so
-it is the DTLS client: it sends the ClientHello once ICE is connected and retransmits
-its flights on the timer OpenSSL gives (RFC 6347 section 4.2.4). The peer's
+as an answerer it is the DTLS client: it sends the ClientHello once ICE is connected and
+retransmits its flights on the timer OpenSSL gives (RFC 6347 section 4.2.4). As an
+offerer (a cascade's edge, ``a=setup:actpass``) it is the server the answerer's
+ClientHello reaches. The peer's
 certificate must match every fingerprint of a supported hash the offer gave (RFC 8122
 section 5); then the keying material (label ``EXTRACTOR-dtls_srtp``, RFC 5764 section
 4.2) keys the two SRTP sessions (:mod:`.srtp`).
@@ -59,7 +61,7 @@ def fingerprints_match(peer: object, offered: list[tuple[str, str]]) -> bool:
 
 
 class DtlsSrtp:
-    """One DTLS association over one ICE connection, the client side."""
+    """One DTLS association over one ICE connection (``is_client``: which side)."""
 
     def __init__(
         self,
@@ -68,19 +70,24 @@ class DtlsSrtp:
         send: Callable[[bytes], None],
         on_connected: Callable[[Session, Session], None],
         on_ended: Callable[[str], None],
+        is_client: bool = True,
     ) -> None:
         self.state = DtlsState.NEW
+        self.is_client = is_client
         self._remote_fingerprints = remote_fingerprints
         self._send = send
         self._on_connected = on_connected
         self._on_ended = on_ended
         self._ssl = SSL.Connection(_context(certificate), None)
-        self._ssl.set_connect_state()
+        if is_client:
+            self._ssl.set_connect_state()
+        else:
+            self._ssl.set_accept_state()
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        """Send the ClientHello (ICE is connected)."""
+        """ICE is connected: the client sends its ClientHello, the server waits for it."""
         if self.state is not DtlsState.NEW:
             return
         self.state = DtlsState.CONNECTING
@@ -93,6 +100,8 @@ class DtlsSrtp:
         """A DTLS record from the peer (first byte 20..63, RFC 7983)."""
         if self.state in (DtlsState.FAILED, DtlsState.CLOSED):
             return
+        if self.state is DtlsState.NEW and not self.is_client:
+            self.start()  # the ClientHello may come before our own ICE check completes
         self._ssl.bio_write(data)
         if self.state is DtlsState.CONNECTING:
             self._handshake()
@@ -144,7 +153,7 @@ class DtlsSrtp:
         material = self._ssl.export_keying_material(
             b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length)
         )
-        rx, tx = sessions(profile, material, is_client=True)
+        rx, tx = sessions(profile, material, is_client=self.is_client)
         self._cancel_timers()
         self.state = DtlsState.CONNECTED
         self._on_connected(rx, tx)

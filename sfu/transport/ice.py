@@ -1,5 +1,6 @@
 """ICE of a connection with ``aioice.Connection``: Séance is the controlled agent (the
-browser, as offerer, controls: RFC 8445 section 6.1.1), gathers host candidates on its
+browser, as offerer, controls: RFC 8445 section 6.1.1; a cascade's edge, the offerer,
+controls), gathers host candidates on its
 own addresses and announces them as configured (:mod:`sfu.ice`), learns the browser as
 a peer-reflexive candidate when its offer hides its addresses, and sends end-of-candidates
 never (aioice would give up before the browser's first check).
@@ -31,8 +32,8 @@ SEND_BUFFER_LIMIT = aiortc_hooks.SEND_BUFFER_LIMIT
 class IceLink(aioice.Connection):
     """One ICE agent, component 1 only (``a=rtcp-mux``, BUNDLE)."""
 
-    def __init__(self, settings: IceSettings, on_datagram: Callable[[bytes], None]) -> None:
-        super().__init__(ice_controlling=False, components=1, use_ipv6=settings.use_ipv6)
+    def __init__(self, settings: IceSettings, on_datagram: Callable[[bytes], None], controlling: bool = False) -> None:
+        super().__init__(ice_controlling=controlling, components=1, use_ipv6=settings.use_ipv6)
         self.settings = settings
         self.on_datagram = on_datagram
 

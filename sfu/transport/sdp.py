@@ -113,20 +113,27 @@ def _media(offered: sdp.MediaDescription, section: Section, local: LocalTranspor
         media.rtp.muxId = offered.rtp.muxId
         media.direction = "inactive"
         return media
-    media = sdp.MediaDescription(
-        kind=section.kind, port=9, profile="UDP/TLS/RTP/SAVPF", fmt=[c.payloadType for c in section.codecs]
-    )
+    media = _media_common(section, local, role="client")
     media.direction = {PUBLISH: "recvonly", SLOT: "sendonly"}.get(section.role, "inactive")
-    media.rtp.codecs = section.codecs
-    media.rtp.headerExtensions = section.extensions
-    media.rtp.muxId = section.mid
-    media.rtcp_host, media.rtcp_port, media.rtcp_mux = "0.0.0.0", 9, True
     if section.role == SLOT:
         media.msid = f"{section.slot} {section.track_id}"
         media.ssrc = [sdp.SsrcDescription(ssrc=section.ssrc, cname=local.cname)]
         if any(_is_rtx(c) for c in section.codecs):
             media.ssrc.append(sdp.SsrcDescription(ssrc=section.rtx_ssrc, cname=local.cname))
             media.ssrc_group = [sdp.GroupDescription(semantic="FID", items=[section.ssrc, section.rtx_ssrc])]
+    return media
+
+
+def _media_common(section: Section, local: LocalTransport, role: str) -> sdp.MediaDescription:
+    """An m-section's codecs, extensions, ICE and DTLS (``role``: RFC 8842 ``a=setup``,
+    "client" active, "auto" actpass)."""
+    media = sdp.MediaDescription(
+        kind=section.kind, port=9, profile="UDP/TLS/RTP/SAVPF", fmt=[c.payloadType for c in section.codecs]
+    )
+    media.rtp.codecs = section.codecs
+    media.rtp.headerExtensions = section.extensions
+    media.rtp.muxId = section.mid
+    media.rtcp_host, media.rtcp_port, media.rtcp_mux = "0.0.0.0", 9, True
     media.ice = local.ice
     media.ice_candidates = list(local.candidates)
     media.ice_candidates_complete = True
@@ -134,7 +141,7 @@ def _media(offered: sdp.MediaDescription, section: Section, local: LocalTranspor
         media.host, media.port = local.candidates[0].ip, local.candidates[0].port
     else:
         media.host = "0.0.0.0"
-    media.dtls = RTCDtlsParameters(fingerprints=[RTCDtlsFingerprint("sha-256", local.fingerprint)], role="client")
+    media.dtls = RTCDtlsParameters(fingerprints=[RTCDtlsFingerprint("sha-256", local.fingerprint)], role=role)
     return media
 
 
@@ -156,3 +163,22 @@ def write_answer(
         sdp.GroupDescription(semantic="BUNDLE", items=[m.rtp.muxId for m in answer.media if m.port != 0])
     )
     return with_simulcast(with_opus_fec(str(answer)), simulcast)
+
+
+def write_offer(kinds: list[str], local: LocalTransport, session_id: int) -> str:
+    """An offer of one ``recvonly`` m-section per kind in ``kinds`` (mids "0", "1"...),
+    with aiortc's codecs and header extensions, as aiortc's ``createOffer`` writes them
+    (a cascade's edge subscribing to its origin: ``a=setup:actpass``, one BUNDLE)."""
+    offer = sdp.SessionDescription()
+    offer.origin = f"- {session_id} {session_id} IN IP4 0.0.0.0"
+    offer.msid_semantic.append(sdp.GroupDescription(semantic="WMS", items=["*"]))
+    offer.type = "offer"
+    for index, kind in enumerate(kinds):
+        section = Section(role=INACTIVE, mid=str(index), kind=kind)
+        section.codecs = copy.deepcopy(CODECS[kind])
+        section.extensions = list(HEADER_EXTENSIONS[kind])
+        media = _media_common(section, local, role="auto")
+        media.direction = "recvonly"
+        offer.media.append(media)
+    offer.group.append(sdp.GroupDescription(semantic="BUNDLE", items=[m.rtp.muxId for m in offer.media]))
+    return str(offer)
