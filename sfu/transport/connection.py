@@ -122,12 +122,13 @@ def _ssrc(taken: set[int]) -> int:
 
 
 class Connection:
-    def __init__(self, owner: ConnectionOwner, certificate: Certificate | None = None) -> None:
+    def __init__(self, owner: ConnectionOwner, certificate: Certificate | None = None, offerer: bool = False) -> None:
         self.owner = owner
         self.counters = owner.counters
         self.certificate = certificate or Certificate.generate()
         self.cname = str(uuid.uuid4())
-        self.ice = IceLink(owner.ice, self.datagram_received)
+        #: the offerer (a cascade's edge) controls ICE (RFC 8445 section 6.1.1)
+        self.ice = IceLink(owner.ice, self.datagram_received, controlling=offerer)
         self.dtls: DtlsSrtp | None = None
         self.router = RtpRouter()
         self.receivers: list[tuple[Receiver, Any]] = []
@@ -176,7 +177,8 @@ class Connection:
         """An offer receiving one stream per kind in ``kinds`` (a cascade's edge
         subscribing to its origin, RFC 8829 section 5.2: Séance controls ICE and is the
         DTLS server); :meth:`accept_answer` takes the answer."""
-        self.ice = IceLink(self.owner.ice, self.datagram_received, controlling=True)
+        if not self.ice.ice_controlling:
+            raise ValueError("a connection built as answerer cannot offer")
         await self.ice.gather()
         self._kinds = list(kinds)
         local = self._local()
