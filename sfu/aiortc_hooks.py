@@ -1,5 +1,12 @@
 """The one module of Séance that reaches into aiortc (and aioice, pylibsrtp) internals.
 
+Two kinds of use (issue 11 point 8). The transport Séance owns (:mod:`sfu.transport`,
+the default) needs only :func:`gather_on_addresses` and :func:`nominated_socket`: five
+private names of aioice, and no rebinding. The rest serves ``RouterConfig.transport =
+"aiortc"`` (aiortc's ``RTCPeerConnection`` as answerer) and the benchmark's harness
+(``bench/forwarding.py``, the fuzz tests): it is installed on first use of
+:func:`owned_by`, never by a Router on the owned transport.
+
 Every hook below was checked against **aiortc 1.16.0**, **aioice 0.13.0** and
 **pylibsrtp 1.0.0**; ``tests/sfu/test_sfu_aiortc_hooks.py`` fails loudly if an upgrade
 moves any name, attribute, signature or piece of code relied on here (see
