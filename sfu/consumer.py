@@ -30,6 +30,7 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any
 
+import pylibsrtp
 from aiortc import clock
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -266,6 +267,13 @@ class Consumer:
             return
         except aiortc_hooks.SendBufferFull:
             self.counters.dropped["send_buffer_full"] += 1
+            return
+        except pylibsrtp.Error:
+            # libsrtp refuses to protect an index more than its replay window behind the
+            # stream's highest (RFC 3711 section 3.3.2): a publisher's very late or forged
+            # sequence number. Dropped and counted, not logged per packet (found by the
+            # fuzz of tests/sfu/test_transport.py: one salle could flood the log)
+            self.counters.dropped["srtp_refused"] += 1
             return
         except Exception as exc:
             self.counters.dropped["send_error"] += 1

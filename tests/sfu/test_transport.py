@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aioice.ice
+import pylibsrtp
 import pytest
 from aiortc import sdp as aiortc_sdp
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,7 @@ from sfu_clients import Client, wait_for
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
 from sfu.transport.certificate import Certificate, fingerprint
+from sfu.transport.connection import Connection
 from sfu.transport.dtls import fingerprints_match
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,3 +168,87 @@ def test_a_router_on_the_owned_transport_rebinds_nothing_of_aiortc_or_aioice():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0 and "untouched" in done.stdout, done.stderr
+
+
+def _rtp_header(first: int, pt: int, seq: int, ssrc: int) -> bytes:
+    return bytes([first, pt]) + seq.to_bytes(2, "big") + (1234).to_bytes(4, "big") + ssrc.to_bytes(4, "big")
+
+
+async def test_malformed_rtp_and_rtcp_inside_valid_srtp_are_dropped_and_forwarding_goes_on(router):
+    """The fuzz of the owned transport's path behind SRTP: a real publisher (an aiortc
+    client) protects with its real keys whatever hypothesis draws (RTP headers with wrong
+    CSRC counts, extension and padding bits, unknown SSRCs and payload types; RTCP
+    compounds of random bytes with an RTCP type), and sends it on its real DTLS transport.
+    Nothing escapes (no hook error), what is malformed is counted, the salle's stream
+    is still forwarded."""
+    belcourt, _, _ = await join(router, "belcourt")
+    vaux, _, _ = await join(router, "vaux")
+    assert await wait_for(lambda: router.connected("belcourt") and router.connected("vaux"), 10)
+    producer = router.peers["vaux"].producers["video"]
+    slot = next(s for s, v in router.peers["belcourt"].assignments.items() if v == "vaux" and "video" in s)
+    assert await wait_for(lambda: belcourt.count(slot) > 5 and producer.ssrc is not None, 10)
+    # the client's DTLS transport (aiortc's, client side): protect with its keys and send
+    dtls = vaux.pc.getTransceivers()[0].sender.transport
+    drawn: list[bytes] = []
+
+    rtp = st.builds(
+        lambda first, pt, seq, ssrc, tail: _rtp_header(first, pt, seq, ssrc) + tail,
+        st.integers(0x80, 0xBF),  # version 2, any padding/extension bit and CSRC count
+        # payload types the offer did not negotiate: a stray SSRC on a negotiated one is
+        # learned as the publisher's stream (aiortc's RtpRouter, as for simulcast layers)
+        st.sampled_from([0, 13, 35, 0x7F]),
+        st.integers(0, 0xFFFF),
+        # not the stream's own SSRC: random sequence numbers on it would move the SRTP
+        # replay window of the publisher's real stream (RFC 3711 3.3.2) and drop it
+        st.sampled_from([1, 0xFFFFFFFF, 0x5EA7CE]),
+        st.binary(max_size=300),
+    )
+    rtcp = st.builds(
+        lambda count, pt, words, tail: bytes([0x80 | count, pt]) + words.to_bytes(2, "big") + tail,
+        st.integers(0, 31),
+        st.integers(192, 223),
+        st.integers(0, 0xFFFF),
+        st.binary(min_size=4, max_size=120),
+    )
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(rtp | rtcp)
+    def draw(data):
+        drawn.append(data)
+
+    draw()
+    before = dict(router.stats()["dropped"])
+    sent = 0
+    for data in drawn:
+        try:
+            await dtls._send_rtp(data)  # aiortc's client-side send (test side only)
+            sent += 1
+        except Exception:  # libsrtp refuses to protect some headers: not sent
+            pass
+        await asyncio.sleep(0)
+    assert sent > 100
+    start = belcourt.count(slot)
+    forwarded = await wait_for(lambda: belcourt.count(slot) > start + 5, 10)  # still forwarded
+    stats = router.stats()
+    assert forwarded, (stats["dropped"], stats["hook_errors"])
+    assert stats["hook_errors"] == {}
+    after = stats["dropped"]
+    grown = {k for k in after if after[k] > before.get(k, 0)}
+    assert grown & {"malformed", "malformed_rtcp", "unroutable", "srtp"}, (before, after)
+    assert router.connected("vaux")
+
+
+async def test_a_packet_libsrtp_refuses_to_protect_is_dropped_and_counted_not_logged(router, monkeypatch):
+    """libsrtp refuses an index more than its replay window behind (RFC 3711 3.3.2): a
+    publisher's very late or forged sequence number, rewritten for a subscriber. Found by
+    the fuzz above when it used the stream's own SSRC: every such packet was a hook error,
+    logged with its traceback. It is a drop by reason ``srtp_refused``."""
+
+    def refused(self, packet):
+        raise pylibsrtp.Error("replay check failed (index too old)")
+
+    monkeypatch.setattr(Connection, "send_rtp", refused)
+    await join(router, "belcourt")
+    await join(router, "vaux")
+    assert await wait_for(lambda: router.stats()["dropped"].get("srtp_refused", 0) > 20, 10)
+    assert router.stats()["hook_errors"] == {}
