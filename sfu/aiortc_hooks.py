@@ -69,7 +69,7 @@ import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any
 
 import aioice
 import aioice.ice
@@ -82,11 +82,10 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.rtp import RtcpPacket
 
-from .config import IceSettings
 from .ice import announced, gather_addresses
 from .rtp_rewrite import rtp_layout
+from .transport.owner import MediaOwner, RoutingHeader, route_compound
 
 AIORTC_CHECKED = "1.16.0"
 AIOICE_CHECKED = "0.13.0"
@@ -105,18 +104,8 @@ def _installed_version(dist: str) -> str | None:
         return None
 
 
-class HookOwner(Protocol):
-    """What a Séance peer (:class:`sfu.peer.Peer`) offers to the hooks."""
-
-    ice: IceSettings
-    counters: Any  # sfu.metrics.SfuCounters
-
-    def receiver_started(self, receiver: SfuRtpReceiver, parameters: Any) -> None: ...
-    def receiver_stopped(self, receiver: SfuRtpReceiver) -> None: ...
-    def sender_started(self, sender: SfuRtpSender, parameters: Any) -> None: ...
-    def sender_stopped(self, sender: SfuRtpSender) -> None: ...
-    def transport_closed(self) -> None: ...
-    def hook_error(self, where: str, exc: BaseException) -> None: ...
+#: what a Séance peer offers to the hooks (the same as to the owned transport)
+HookOwner = MediaOwner
 
 
 _owner: contextvars.ContextVar[HookOwner | None] = contextvars.ContextVar("seance_sfu_owner", default=None)
@@ -133,17 +122,6 @@ def owned_by(peer: HookOwner) -> Iterator[None]:
         yield
     finally:
         _owner.reset(token)
-
-
-class _Header:
-    """Just what ``RtpRouter.route_rtp`` reads (aiortc 1.16.0: ``.ssrc``,
-    ``.payload_type``), so routing needs no ``RtpPacket.parse``."""
-
-    __slots__ = ("payload_type", "ssrc")
-
-    def __init__(self, ssrc: int, payload_type: int) -> None:
-        self.ssrc = ssrc
-        self.payload_type = payload_type
 
 
 # aiortc 1.16.0: RTCDtlsTransport(transport, certificates); _recv_next() calls
@@ -200,7 +178,7 @@ class SfuDtlsTransport(RTCDtlsTransport):
             if layout is None:
                 peer.counters.dropped["malformed"] += 1
                 return
-            receiver = self._rtp_router.route_rtp(_Header(int.from_bytes(data[8:12], "big"), data[1] & 0x7F))
+            receiver = self._rtp_router.route_rtp(RoutingHeader(int.from_bytes(data[8:12], "big"), data[1] & 0x7F))
             if receiver is None or receiver.seance_handler is None:
                 peer.counters.dropped["unroutable"] += 1
                 return
@@ -209,19 +187,14 @@ class SfuDtlsTransport(RTCDtlsTransport):
             peer.hook_error("dtls.rtp", exc)
 
     async def _handle_rtcp_data(self, data: bytes) -> None:
-        # aiortc 1.16.0 parses with RtcpPacket.parse and catches only ValueError, but a
-        # compound with a wrong count or length can raise struct.error or IndexError
-        # from the packet parsers, and RtpRouter.route_rtcp raises struct.error on a
-        # REMB announcing more SSRCs than it carries. A compound that does not parse
-        # or route as a whole is dropped (reason ``malformed_rtcp``): none of it acts.
+        # a compound that does not parse or route as a whole is dropped (reason
+        # ``malformed_rtcp``): none of it acts (see route_compound)
         peer = self._seance
         if peer is None:
             return await super()._handle_rtcp_data(data)
         try:
-            try:
-                packets = RtcpPacket.parse(data)
-                routed = [(p, self._rtp_router.route_rtcp(p)) for p in packets]
-            except Exception:
+            routed = route_compound(self._rtp_router, data)
+            if routed is None:
                 peer.counters.dropped["malformed_rtcp"] += 1
                 return
             for packet, recipients in routed:

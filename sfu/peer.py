@@ -131,27 +131,15 @@ class Peer:
         return self.pc is not None and self.pc.connectionState == "connected"
 
     def _assign_transceivers(self, parsed: Any) -> None:
-        config = self.router.config
-        wanted = layout(self.kind, config.video_slots, config.audio_slots)
-        recv_slots = {
-            kind: [e["slot"] for e in wanted if e["kind"] == kind and e["direction"] == "recvonly"]
-            for kind in ("audio", "video")
-        }
-        published: set[str] = set()
         by_mid = {t.mid: t for t in self.pc.getTransceivers()}
-        for media in parsed.media:
-            if media.kind not in ("audio", "video"):
-                continue
+        for media, (role, slot) in zip(parsed.media, self._roles(parsed), strict=True):
             t = by_mid.get(media.rtp.muxId)
-            if t is None:
+            if t is None or media.kind not in ("audio", "video"):
                 continue
-            remote = media.direction or "sendrecv"
-            if self.kind == "salle" and remote in ("sendonly", "sendrecv") and media.kind not in published:
-                published.add(media.kind)
+            if role == PUBLISH:
                 t.direction = "recvonly"
                 self.slots.append(SEND_AUDIO if media.kind == "audio" else SEND_VIDEO)
-            elif remote in ("recvonly", "sendrecv") and recv_slots[media.kind]:
-                slot = recv_slots[media.kind].pop(0)
+            elif role == SLOT and slot is not None:
                 t.direction = "sendonly"
                 t.sender.name_stream(slot, f"{slot}-{self.peer_id}")
                 self.sender_slots[id(t.sender)] = slot

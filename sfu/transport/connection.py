@@ -25,20 +25,19 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import aioice
 import pylibsrtp
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtcdtlstransport import RtpRouter
-from aiortc.rtp import RtcpPacket
 
-from ..config import IceSettings
 from ..rtp_rewrite import rtp_layout
 from ..simulcast import SimulcastOffer
 from .certificate import Certificate
 from .dtls import DtlsSrtp, DtlsState
 from .ice import IceLink
+from .owner import MediaOwner, RoutingHeader, route_compound
 from .sdp import (
     PUBLISH,
     SLOT,
@@ -57,28 +56,8 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 30.0
 
 
-class ConnectionOwner(Protocol):
-    """What a Séance peer (:class:`sfu.peer.Peer`) offers its connection."""
-
-    ice: IceSettings
-    counters: Any  # sfu.metrics.SfuCounters
-
-    def receiver_started(self, receiver: Any, parameters: Any) -> None: ...
-    def receiver_stopped(self, receiver: Any) -> None: ...
-    def sender_started(self, sender: Any, parameters: Any) -> None: ...
-    def sender_stopped(self, sender: Any) -> None: ...
-    def transport_closed(self) -> None: ...
-    def hook_error(self, where: str, exc: BaseException) -> None: ...
-
-
-class _Header:
-    """What ``RtpRouter.route_rtp`` reads: no ``RtpPacket.parse`` per packet."""
-
-    __slots__ = ("payload_type", "ssrc")
-
-    def __init__(self, ssrc: int, payload_type: int) -> None:
-        self.ssrc = ssrc
-        self.payload_type = payload_type
+#: a Peer or a cascade's upstream link
+ConnectionOwner = MediaOwner
 
 
 class Receiver:
@@ -302,7 +281,7 @@ class Connection:
         if layout is None:
             self.counters.dropped["malformed"] += 1
             return
-        receiver = self.router.route_rtp(_Header(int.from_bytes(plain[8:12], "big"), plain[1] & 0x7F))
+        receiver = self.router.route_rtp(RoutingHeader(int.from_bytes(plain[8:12], "big"), plain[1] & 0x7F))
         if receiver is None or receiver.seance_handler is None:
             self.counters.dropped["unroutable"] += 1
             return
@@ -314,10 +293,8 @@ class Connection:
         except (pylibsrtp.Error, ValueError):
             self.counters.dropped["srtp"] += 1
             return
-        try:
-            packets = RtcpPacket.parse(plain)
-            routed = [(p, self.router.route_rtcp(p)) for p in packets]
-        except Exception:
+        routed = route_compound(self.router, plain)
+        if routed is None:
             self.counters.dropped["malformed_rtcp"] += 1
             return
         for packet, recipients in routed:
