@@ -296,7 +296,7 @@ class UpstreamLink:
     async def _open_owned(self) -> None:
         """One attempt on the transport Séance owns (:mod:`sfu.transport`): the edge
         offers the viewer's slots ``recvonly``, controls ICE and is the DTLS server."""
-        self.connection = connection = Connection(self, offerer=True)
+        self.connection = connection = Connection(self, certificate=self.router.dtls_certificate, offerer=True)
         self.receiver_slots.clear()
         layout = self.router.slot_layout("viewer")
         offer = await connection.offer([entry["kind"] for entry in layout])

@@ -55,6 +55,7 @@ from .reception import KioskFigures, Reception
 from .slots import PolicyInput, assign_monitor, assign_salle, assign_viewer, layout
 from .speaker import SpeakerDetector
 from .traffic import TrafficMeter
+from .transport.certificate import Certificate
 
 __all__ = [
     "HealthSettings",
@@ -87,6 +88,10 @@ class Router:
         self.config = config or RouterConfig()
         if self.config.transport == "aiortc":
             aiortc_hooks.install()  # also installed by a cascade's edge link (aiortc_hooks.owned_by)
+        #: the DTLS certificate of the owned transport's connections (RFC 8827 section 6.5:
+        #: one per endpoint is enough, as a browser keeps one per RTCPeerConnection);
+        #: generating one costs about 9 ms of the event loop, once per sitting, not per join
+        self.dtls_certificate = Certificate.generate() if self.config.transport == "owned" else None
         self.on_health = on_health
         self.on_slots = on_slots
         #: the video slots paused for a subscriber, when they change (sfu.adaptation):

@@ -82,6 +82,9 @@ async def test_the_answer_is_written_by_seance_for_each_offered_section(router):
     assert re.search(r"a=fmtp:\d+ minptime=10;useinbandfec=1", answer)
     assert await wait_for(lambda: router.connected("belcourt"), 10)
     assert await wait_for(lambda: set(peer.producers) == {"audio", "video"} and peer.consumers, 10)
+    # one certificate per Router, not per join (its generation blocks the loop ~9 ms)
+    await join(router, "vaux")
+    assert router.peers["vaux"].connection.certificate is peer.connection.certificate is router.dtls_certificate
 
 
 async def test_a_browser_whose_certificate_is_not_the_offered_one_is_refused(router):
