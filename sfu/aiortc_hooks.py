@@ -1,5 +1,12 @@
 """The one module of Séance that reaches into aiortc (and aioice, pylibsrtp) internals.
 
+Two kinds of use (issue 11 point 8). The transport Séance owns (:mod:`sfu.transport`,
+the default) needs only :func:`gather_on_addresses` and :func:`nominated_socket`: five
+private names of aioice, and no rebinding. The rest serves ``RouterConfig.transport =
+"aiortc"`` (aiortc's ``RTCPeerConnection`` as answerer) and the benchmark's harness
+(``bench/forwarding.py``, the fuzz tests): it is installed on first use of
+:func:`owned_by`, never by a Router on the owned transport.
+
 Every hook below was checked against **aiortc 1.16.0**, **aioice 0.13.0** and
 **pylibsrtp 1.0.0**; ``tests/sfu/test_sfu_aiortc_hooks.py`` fails loudly if an upgrade
 moves any name, attribute, signature or piece of code relied on here (see
@@ -57,11 +64,12 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import importlib.metadata
 import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any
 
 import aioice
 import aioice.ice
@@ -74,29 +82,30 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceGatherer
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.rtp import RtcpPacket
 
-from .config import IceSettings
 from .ice import announced, gather_addresses
 from .rtp_rewrite import rtp_layout
+from .transport.owner import MediaOwner, RoutingHeader, route_compound
 
 AIORTC_CHECKED = "1.16.0"
 AIOICE_CHECKED = "0.13.0"
 PYLIBSRTP_CHECKED = "1.0.0"
+#: distribution -> the exact version every hook below was checked against; pyproject.toml
+#: pins the same (``tests/sfu/test_sfu_aiortc_hooks.py`` compares them)
+PINNED = {"aiortc": AIORTC_CHECKED, "aioice": AIOICE_CHECKED, "pylibsrtp": PYLIBSRTP_CHECKED}
 
 
-class HookOwner(Protocol):
-    """What a Séance peer (:class:`sfu.peer.Peer`) offers to the hooks."""
+def _installed_version(dist: str) -> str | None:
+    """The installed version of ``dist`` as its metadata says (aioice and pylibsrtp have
+    no ``__version__`` attribute to trust)."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
-    ice: IceSettings
-    counters: Any  # sfu.metrics.SfuCounters
 
-    def receiver_started(self, receiver: SfuRtpReceiver, parameters: Any) -> None: ...
-    def receiver_stopped(self, receiver: SfuRtpReceiver) -> None: ...
-    def sender_started(self, sender: SfuRtpSender, parameters: Any) -> None: ...
-    def sender_stopped(self, sender: SfuRtpSender) -> None: ...
-    def transport_closed(self) -> None: ...
-    def hook_error(self, where: str, exc: BaseException) -> None: ...
+#: what a Séance peer offers to the hooks (the same as to the owned transport)
+HookOwner = MediaOwner
 
 
 _owner: contextvars.ContextVar[HookOwner | None] = contextvars.ContextVar("seance_sfu_owner", default=None)
@@ -104,23 +113,15 @@ _owner: contextvars.ContextVar[HookOwner | None] = contextvars.ContextVar("seanc
 
 @contextlib.contextmanager
 def owned_by(peer: HookOwner) -> Iterator[None]:
-    """aiortc objects built inside this block belong to ``peer``."""
+    """aiortc objects built inside this block belong to ``peer``. The hooks are installed
+    (:func:`install`) when first used this way: a process that only runs the transport
+    Séance owns (:mod:`sfu.transport`) rebinds nothing of aiortc or aioice."""
+    install()
     token = _owner.set(peer)
     try:
         yield
     finally:
         _owner.reset(token)
-
-
-class _Header:
-    """Just what ``RtpRouter.route_rtp`` reads (aiortc 1.16.0: ``.ssrc``,
-    ``.payload_type``), so routing needs no ``RtpPacket.parse``."""
-
-    __slots__ = ("payload_type", "ssrc")
-
-    def __init__(self, ssrc: int, payload_type: int) -> None:
-        self.ssrc = ssrc
-        self.payload_type = payload_type
 
 
 # aiortc 1.16.0: RTCDtlsTransport(transport, certificates); _recv_next() calls
@@ -177,7 +178,7 @@ class SfuDtlsTransport(RTCDtlsTransport):
             if layout is None:
                 peer.counters.dropped["malformed"] += 1
                 return
-            receiver = self._rtp_router.route_rtp(_Header(int.from_bytes(data[8:12], "big"), data[1] & 0x7F))
+            receiver = self._rtp_router.route_rtp(RoutingHeader(int.from_bytes(data[8:12], "big"), data[1] & 0x7F))
             if receiver is None or receiver.seance_handler is None:
                 peer.counters.dropped["unroutable"] += 1
                 return
@@ -186,19 +187,14 @@ class SfuDtlsTransport(RTCDtlsTransport):
             peer.hook_error("dtls.rtp", exc)
 
     async def _handle_rtcp_data(self, data: bytes) -> None:
-        # aiortc 1.16.0 parses with RtcpPacket.parse and catches only ValueError, but a
-        # compound with a wrong count or length can raise struct.error or IndexError
-        # from the packet parsers, and RtpRouter.route_rtcp raises struct.error on a
-        # REMB announcing more SSRCs than it carries. A compound that does not parse
-        # or route as a whole is dropped (reason ``malformed_rtcp``): none of it acts.
+        # a compound that does not parse or route as a whole is dropped (reason
+        # ``malformed_rtcp``): none of it acts (see route_compound)
         peer = self._seance
         if peer is None:
             return await super()._handle_rtcp_data(data)
         try:
-            try:
-                packets = RtcpPacket.parse(data)
-                routed = [(p, self._rtp_router.route_rtcp(p)) for p in packets]
-            except Exception:
+            routed = route_compound(self._rtp_router, data)
+            if routed is None:
                 peer.counters.dropped["malformed_rtcp"] += 1
                 return
             for packet, recipients in routed:
@@ -342,6 +338,12 @@ class SfuRtpReceiver(RTCRtpReceiver):
             except Exception as exc:
                 peer.hook_error("receiver.stop", exc)
 
+    async def send_rtcp(self, data: bytes) -> None:
+        """Protect and send an RTCP compound on this receiver's transport (the
+        Producer's receiver reports, REMB, NACK, PLI). Raises ConnectionError unless
+        DTLS is connected (aiortc 1.16.0 ``RTCDtlsTransport._send_rtp``)."""
+        await self.transport._send_rtp(data)
+
     def _set_rtcp_ssrc(self, ssrc: int) -> None:
         super()._set_rtcp_ssrc(ssrc)
         self.seance_rtcp_ssrc = ssrc
@@ -394,6 +396,15 @@ class SfuRtpSender(RTCRtpSender):
     def retransmission_ssrc(self) -> int:
         """The SSRC of its RTX stream (RFC 4588), announced with ``a=ssrc-group:FID``."""
         return int(self._rtx_ssrc)
+
+    def direct_sender(self) -> Callable[[bytes | bytearray], int]:
+        """The synchronous RTP send of this sender's transport (:func:`direct_rtp_sender`)."""
+        return direct_rtp_sender(self.transport)
+
+    async def send_rtcp(self, data: bytes) -> None:
+        """Protect and send an RTCP compound (the Consumer's mapped sender reports and
+        BYE). Raises ConnectionError unless DTLS is connected."""
+        await self.transport._send_rtp(data)
 
     def name_stream(self, stream_id: str, track_id: str) -> None:
         """The ``a=msid`` the answer gives this sender (the slot's name, for the page)."""
@@ -461,16 +472,33 @@ class SfuIceGatherer(RTCIceGatherer):
         return [dataclasses.replace(c, ip=announced(c.ip, peer.ice)) for c in candidates]
 
 
+async def gather_on_addresses(connection: aioice.Connection, addresses: list[str]) -> None:
+    """aioice 0.13.0 ``Connection.gather_candidates`` on Séance's address list (aioice
+    takes none: it binds on every interface address but 127.0.0.1). Used by the owned
+    transport (:mod:`sfu.transport.ice`) and, through :func:`_gather_on`, the hooks."""
+    if not connection._local_candidates_start:
+        connection._local_candidates_start = True
+        for component in sorted(connection._components):
+            connection._local_candidates += await connection.get_component_candidates(
+                component=component, addresses=addresses
+            )
+        connection._local_candidates_end = True
+
+
+def nominated_socket(connection: aioice.Connection) -> tuple[Any, Any] | None:
+    """The datagram transport and remote address of the nominated pair of component 1
+    (aioice 0.13.0 ``Connection.sendto`` looks up ``_nominated``, then
+    ``pair.protocol.send_data`` calls ``transport.sendto``), for a synchronous send; None
+    when no pair is nominated."""
+    pair = connection._nominated.get(1)
+    if pair is None or pair.protocol.transport is None:
+        return None
+    return pair.protocol.transport, pair.remote_addr
+
+
 def _gather_on(connection: aioice.Connection, addresses: list[str]) -> None:
     async def gather_candidates() -> None:
-        # aioice 0.13.0 Connection.gather_candidates, with our address list
-        if not connection._local_candidates_start:
-            connection._local_candidates_start = True
-            for component in sorted(connection._components):
-                connection._local_candidates += await connection.get_component_candidates(
-                    component=component, addresses=addresses
-                )
-            connection._local_candidates_end = True
+        await gather_on_addresses(connection, addresses)
 
     connection.gather_candidates = gather_candidates  # type: ignore[method-assign]
 
@@ -606,11 +634,9 @@ def check_surface() -> list[str]:
         if not cond:
             problems.append(what)
 
-    expect(aiortc.__version__ == AIORTC_CHECKED, f"aiortc {aiortc.__version__} != checked {AIORTC_CHECKED}")
-    expect(
-        getattr(aioice, "__version__", AIOICE_CHECKED) == AIOICE_CHECKED,
-        f"aioice {getattr(aioice, '__version__', '?')} != checked {AIOICE_CHECKED}",
-    )
+    for dist, checked in PINNED.items():
+        installed_version = _installed_version(dist)
+        expect(installed_version == checked, f"{dist} {installed_version} installed, checked against {checked}")
     for name, base in (
         ("RTCDtlsTransport", RTCDtlsTransport),
         ("RTCRtpReceiver", RTCRtpReceiver),
@@ -715,10 +741,6 @@ def check_surface() -> list[str]:
         "RTCIceGatherer.gather awaits _connection.gather_candidates()",
     )
     expect({"ip"} <= {f.name for f in dataclasses.fields(RTCIceCandidate)}, "RTCIceCandidate.ip")
-    expect(
-        getattr(pylibsrtp, "__version__", PYLIBSRTP_CHECKED) == PYLIBSRTP_CHECKED,
-        f"pylibsrtp {getattr(pylibsrtp, '__version__', '?')} != checked {PYLIBSRTP_CHECKED}",
-    )
     src = inspect.getsource(pylibsrtp.Session)
     for use in (
         'self._cdata = ffi.new("char[]", 1500)',

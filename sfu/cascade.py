@@ -2,7 +2,7 @@
 
 A sitting lives in one Router (the **origin**). When its online audience outgrows
 one worker, another Router (the **edge**, on another worker or node) subscribes to
-the sitting's public programme **once**, over one aiortc peer connection, and serves
+the sitting's public programme **once**, over one connection, and serves
 its own viewers from it. Nothing is decoded on either side::
 
     edge = Router(RouterConfig(...))
@@ -22,8 +22,12 @@ the origin's policy chooses the programme and the voices, switches sources on ke
 frames with continuous sequence numbers, honours R19 (a sensitive passage sends the
 link nothing) and R20, exactly as for its direct viewers.
 
-On the edge, the peer connection is built inside :func:`sfu.aiortc_hooks.owned_by`
-the link, so the hooks hand its RTP packets over as bytes, undecoded. Each received
+On the edge, the link's connection is the transport Séance owns
+(:class:`sfu.transport.connection.Connection`, the offerer side: it controls ICE and is
+the DTLS server) when ``RouterConfig.transport`` is ``"owned"``, the default; with
+``"aiortc"`` it is an aiortc peer connection built inside
+:func:`sfu.aiortc_hooks.owned_by` the link. Either way its RTP packets arrive as bytes,
+undecoded. Each received
 slot becomes a Producer of an **upstream pseudo-salle** registered in the edge
 Router (``upstream/programme`` with a video producer, ``upstream/audio-0`` ...
 with an audio producer each). The edge's own viewers, with the same
@@ -62,6 +66,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from . import aiortc_hooks
 from .producer import Producer, start_producer, stop_producer
+from .transport.connection import Connection
 
 if TYPE_CHECKING:
     from .router import Router
@@ -133,7 +138,8 @@ class UpstreamSlot:
 class UpstreamLink:
     """The edge's one subscription to the origin (see the module docstring).
 
-    It is the :class:`sfu.aiortc_hooks.HookOwner` of its peer connection."""
+    It is the owner of its connection (:class:`sfu.transport.connection.ConnectionOwner`,
+    or :class:`sfu.aiortc_hooks.HookOwner` of its aiortc peer connection)."""
 
     def __init__(
         self,
@@ -149,6 +155,7 @@ class UpstreamLink:
         self.ice = router.config.ice
         self.counters = router.counters
         self.pc: RTCPeerConnection | None = None
+        self.connection: Connection | None = None  # on the owned transport (config.transport)
         self.state = "new"  # new | connecting | up | retrying | failed | closed
         self.slots: dict[str, UpstreamSlot] = {}
         self.receiver_slots: dict[int, str] = {}  # id(receiver) -> slot
@@ -259,6 +266,8 @@ class UpstreamLink:
 
     async def _open(self) -> None:
         """One attempt: offer, ask the origin, wait until connected."""
+        if self.router.config.transport == "owned":
+            return await self._open_owned()
         self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.receiver_slots.clear()
         pc.on("connectionstatechange", self._on_state)
@@ -282,6 +291,33 @@ class UpstreamLink:
             if time.monotonic() > deadline:
                 raise TimeoutError("upstream connection not established in time")
             await asyncio.sleep(0.05)
+        self._came_up()
+
+    async def _open_owned(self) -> None:
+        """One attempt on the transport Séance owns (:mod:`sfu.transport`): the edge
+        offers the viewer's slots ``recvonly``, controls ICE and is the DTLS server."""
+        self.connection = connection = Connection(self, certificate=self.router.dtls_certificate, offerer=True)
+        self.receiver_slots.clear()
+        layout = self.router.slot_layout("viewer")
+        offer = await connection.offer([entry["kind"] for entry in layout])
+        answer = self.offer_fn(offer)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if connection is not self.connection or self._closing:
+            raise ConnectionError("link closed while negotiating")
+        await connection.accept_answer(answer)
+        for receiver, _ in connection.receivers:
+            self.receiver_slots[id(receiver)] = layout[int(receiver.mid)]["slot"]
+        deadline = time.monotonic() + self.retry.connect_timeout
+        while connection.state != "connected":
+            if connection.state in ("failed", "closed") or self._lost.is_set():
+                raise ConnectionError(f"upstream connection {connection.state}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("upstream connection not established in time")
+            await asyncio.sleep(0.05)
+        self._came_up()
+
+    def _came_up(self) -> None:
         self.state = "up"
         self.connections += 1
         self.up_since = time.monotonic()
@@ -292,6 +328,12 @@ class UpstreamLink:
     async def _teardown(self) -> None:
         for slot in self.slots.values():
             slot.drop_producers()
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(connection.close()), timeout=5.0)
+            except Exception as exc:
+                logger.warning("closing upstream link %s: %r", self.relay_id, exc)
         pc, self.pc = self.pc, None
         if pc is not None:
             try:
@@ -307,7 +349,7 @@ class UpstreamLink:
     # HookOwner --------------------------------------------------------------------------
     def receiver_started(self, receiver: Any, parameters: Any) -> None:
         slot_name = self.receiver_slots.get(id(receiver))
-        if slot_name is None or self._closing or self.pc is None:
+        if slot_name is None or self._closing or (self.pc is None and self.connection is None):
             return
         slot = self.slots.get(slot_name)
         if slot is None:

@@ -80,6 +80,11 @@ class RouterConfig:
 
     audio_slots: int = 3
     video_slots: int = 2
+    #: the server side of a browser's connection: ``"owned"`` (the default), the transport
+    #: Séance builds from aioice, pyOpenSSL and pylibsrtp (:mod:`sfu.transport`, issue 11
+    #: point 8: salles, public viewers and the origin side of cascades), or ``"aiortc"``,
+    #: aiortc's RTCPeerConnection as answerer with the hooks of :mod:`sfu.aiortc_hooks`
+    transport: str = "owned"
     ice: IceSettings = field(default_factory=IceSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     speaker: SpeakerSettings = field(default_factory=SpeakerSettings)

@@ -37,6 +37,7 @@ DROP_REASONS = (
     "ice_queue_full",
     "srtp",
     "send_buffer_full",
+    "srtp_refused",
     "nack_over_budget",
     "paused",
 )

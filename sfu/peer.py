@@ -27,6 +27,8 @@ from .producer import Producer, start_producer, stop_producer
 from .sdp_answer import with_opus_fec
 from .simulcast import SimulcastOffer, simulcast_offers, with_simulcast
 from .slots import SEND_AUDIO, SEND_VIDEO, layout
+from .transport.connection import Connection
+from .transport.sdp import INACTIVE, PUBLISH, SLOT, Section
 
 if TYPE_CHECKING:
     from .router import Router
@@ -44,6 +46,7 @@ class Peer:
         self.counters = router.counters
         self.health = health
         self.pc: RTCPeerConnection | None = None
+        self.connection: Connection | None = None  # the owned transport (config.transport == "owned")
         self.sender_slots: dict[int, str] = {}  # id(sender) -> slot
         self.consumers: dict[str, Consumer] = {}
         self.producers: dict[str, Producer] = {}
@@ -68,6 +71,8 @@ class Peer:
         # max-bundle: with aiortc 1.16's default "balanced" policy, a second m-line of
         # the same kind is bundled onto a transport that BUNDLE then discards (its
         # sender never starts). Browsers always offer BUNDLE.
+        if self.router.config.transport == "owned":
+            return await self._negotiate_owned(offer_sdp, parsed)
         self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         pc.on("connectionstatechange", self._on_state)
         with aiortc_hooks.owned_by(self):
@@ -77,7 +82,26 @@ class Peer:
             await pc.setLocalDescription(answer)
         return with_simulcast(with_opus_fec(pc.localDescription.sdp), self.simulcast)
 
-    def _assign_transceivers(self, parsed: Any) -> None:
+    async def _negotiate_owned(self, offer_sdp: str, parsed: Any) -> str:
+        """The answer on the transport Séance owns (:mod:`sfu.transport`): the same
+        assignment of m-lines to the salle's tracks and its receive slots."""
+        sections = []
+        for media, (role, slot) in zip(parsed.media, self._roles(parsed), strict=True):
+            sections.append(Section(role=role, slot=slot, track_id=f"{slot}-{self.peer_id}" if slot else None))
+            if role == SLOT and slot is not None:
+                self.slots.append(slot)
+            elif role == PUBLISH:
+                self.slots.append(SEND_AUDIO if media.kind == "audio" else SEND_VIDEO)
+        self.connection = Connection(self, certificate=self.router.dtls_certificate)
+        answer = await self.connection.accept(offer_sdp, sections, self.simulcast)
+        for sender, _ in self.connection.senders:
+            slot = next(s.slot for s in sections if s.role == SLOT and s.ssrc == sender.media_ssrc)
+            self.sender_slots[id(sender)] = slot
+        return answer
+
+    def _roles(self, parsed: Any) -> list[tuple[str, str | None]]:
+        """Per m-line of the offer: (PUBLISH, None) for the salle's own track of its
+        kind, (SLOT, name) for the next receive slot of its kind, else (INACTIVE, None)."""
         config = self.router.config
         wanted = layout(self.kind, config.video_slots, config.audio_slots)
         recv_slots = {
@@ -85,20 +109,37 @@ class Peer:
             for kind in ("audio", "video")
         }
         published: set[str] = set()
-        by_mid = {t.mid: t for t in self.pc.getTransceivers()}
+        roles: list[tuple[str, str | None]] = []
         for media in parsed.media:
-            if media.kind not in ("audio", "video"):
-                continue
-            t = by_mid.get(media.rtp.muxId)
-            if t is None:
-                continue
             remote = media.direction or "sendrecv"
-            if self.kind == "salle" and remote in ("sendonly", "sendrecv") and media.kind not in published:
+            if media.kind not in ("audio", "video"):
+                roles.append((INACTIVE, None))
+            elif self.kind == "salle" and remote in ("sendonly", "sendrecv") and media.kind not in published:
                 published.add(media.kind)
+                roles.append((PUBLISH, None))
+            elif remote in ("recvonly", "sendrecv") and recv_slots[media.kind]:
+                roles.append((SLOT, recv_slots[media.kind].pop(0)))
+            else:
+                roles.append((INACTIVE, None))
+        return roles
+
+    @property
+    def connected(self) -> bool:
+        """Its media transport is up (ICE and DTLS)."""
+        if self.connection is not None:
+            return self.connection.state == "connected"
+        return self.pc is not None and self.pc.connectionState == "connected"
+
+    def _assign_transceivers(self, parsed: Any) -> None:
+        by_mid = {t.mid: t for t in self.pc.getTransceivers()}
+        for media, (role, slot) in zip(parsed.media, self._roles(parsed), strict=True):
+            t = by_mid.get(media.rtp.muxId)
+            if t is None or media.kind not in ("audio", "video"):
+                continue
+            if role == PUBLISH:
                 t.direction = "recvonly"
                 self.slots.append(SEND_AUDIO if media.kind == "audio" else SEND_VIDEO)
-            elif remote in ("recvonly", "sendrecv") and recv_slots[media.kind]:
-                slot = recv_slots[media.kind].pop(0)
+            elif role == SLOT and slot is not None:
                 t.direction = "sendonly"
                 t.sender.name_stream(slot, f"{slot}-{self.peer_id}")
                 self.sender_slots[id(t.sender)] = slot
@@ -159,6 +200,11 @@ class Peer:
             self.router.producer_removed(self, producer)
         self.consumers.clear()
         self.producers.clear()
+        if self.connection is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.connection.close()), timeout=5.0)
+            except Exception as exc:  # a stuck close must not block the router
+                logger.warning("closing peer %s: %r", self.peer_id, exc)
         if self.pc is not None:
             try:
                 # shielded: a cancelled close leaves aiortc's closing future unusable

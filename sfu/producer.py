@@ -486,7 +486,7 @@ class Producer:
 
     async def _send_rtcp(self, data: bytes) -> None:
         try:
-            await self.receiver.transport._send_rtp(data)
+            await self.receiver.send_rtcp(data)
         except ConnectionError:
             pass
         except Exception as exc:

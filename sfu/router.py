@@ -55,6 +55,7 @@ from .reception import KioskFigures, Reception
 from .slots import PolicyInput, assign_monitor, assign_salle, assign_viewer, layout
 from .speaker import SpeakerDetector
 from .traffic import TrafficMeter
+from .transport.certificate import Certificate
 
 __all__ = [
     "HealthSettings",
@@ -84,8 +85,13 @@ class Router:
         on_slots: SlotsCallback | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        aiortc_hooks.install()
         self.config = config or RouterConfig()
+        if self.config.transport == "aiortc":
+            aiortc_hooks.install()  # also installed by a cascade's edge link (aiortc_hooks.owned_by)
+        #: the DTLS certificate of the owned transport's connections (RFC 8827 section 6.5:
+        #: one per endpoint is enough, as a browser keeps one per RTCPeerConnection);
+        #: generating one costs about 9 ms of the event loop, once per sitting, not per join
+        self.dtls_certificate = Certificate.generate() if self.config.transport == "owned" else None
         self.on_health = on_health
         self.on_slots = on_slots
         #: the video slots paused for a subscriber, when they change (sfu.adaptation):
@@ -173,7 +179,7 @@ class Router:
         """Whether the peer's ICE and DTLS completed (RFC 8445 § 8, RFC 8827 § 6.5: its
         connection is ``connected``); False for a peer still connecting, or unknown."""
         peer = self.peers.get(peer_id)
-        return peer is not None and peer.pc is not None and peer.pc.connectionState == "connected"
+        return peer is not None and peer.connected
 
     def set_muted(self, salle_id: str, muted: bool) -> None:
         """Server-side mute: the salle's audio is dropped here, whatever its kiosk does."""

@@ -98,7 +98,7 @@ async def report_loss(s, salle, kind, fraction, times, every=0.2):
                 lsr=0,
                 dlsr=0,
             )
-            await consumer.sender._handle_rtcp_packet(RtcpRrPacket(ssrc=4242, reports=[block]))
+            consumer.on_rtcp(RtcpRrPacket(ssrc=4242, reports=[block]))  # as its transport hands it over
         await asyncio.sleep(every)
 
 

@@ -56,8 +56,9 @@ async def sitting(monkeypatch):
         await asyncio.wait_for(router.close(), 20)
 
 
-def pli_to(consumer, fmt=RTCP_PSFB_PLI):
-    return consumer.sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=fmt, ssrc=1, media_ssrc=consumer.ssrc))
+async def pli_to(consumer, fmt=RTCP_PSFB_PLI):
+    """A subscriber's PLI (or FIR), handed to its Consumer as its transport does."""
+    consumer.on_rtcp(RtcpPsfbPacket(fmt=fmt, ssrc=1, media_ssrc=consumer.ssrc))
 
 
 async def test_one_weak_subscriber_cannot_make_a_keyframe_storm(sitting):

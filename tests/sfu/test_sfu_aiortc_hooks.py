@@ -2,6 +2,8 @@
 
 import queue
 import threading
+import tomllib
+from pathlib import Path
 
 import aiortc.rtcpeerconnection as pc_module
 import aiortc.rtcrtpreceiver as rx_module
@@ -13,6 +15,29 @@ from sfu.metrics import SfuCounters
 def test_aiortc_surface_unchanged():
     problems = aiortc_hooks.check_surface()
     assert problems == [], "aiortc internals moved, re-check sfu/aiortc_hooks.py:\n" + "\n".join(problems)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_three_libraries_are_pinned_to_the_versions_checked():
+    """pyproject.toml and constraints.txt pin aiortc, aioice and pylibsrtp to exactly the
+    versions check_surface() was written against (issue 11 point 8): an upgrade is a
+    change of the pins and of the surface module together."""
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = {d.split("==")[0].strip(): d.split("==")[1].strip() for d in dependencies if "==" in d}
+    constraints = dict(
+        line.strip().split("==") for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line
+    )
+    for dist, checked in aiortc_hooks.PINNED.items():
+        assert pins.get(dist) == checked, f"pyproject.toml pins {dist}=={pins.get(dist)}, checked {checked}"
+        assert constraints.get(dist) == checked, f"constraints.txt pins {dist}=={constraints.get(dist)}"
+
+
+def test_the_surface_check_refuses_another_installed_version(monkeypatch):
+    monkeypatch.setitem(aiortc_hooks.PINNED, "aioice", "0.12.0")
+    problems = aiortc_hooks.check_surface()
+    assert problems == ["aioice 0.13.0 installed, checked against 0.12.0"]
 
 
 def test_install_rebinds_the_names_in_rtcpeerconnection():

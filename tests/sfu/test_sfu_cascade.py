@@ -20,8 +20,9 @@ SALLES = ["belcourt", "vaux"]
 RELAY = "relay:edge-1"
 
 
-def config():
+def config(transport="owned"):
     return RouterConfig(
+        transport=transport,
         ice=IceSettings(listen_addresses=("127.0.0.1",)),
         health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
         speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
@@ -39,11 +40,11 @@ def loopback_clients(monkeypatch):
 
 
 class Cascade:
-    def __init__(self):
-        self.origin = Router(config())
+    def __init__(self, transport="owned"):
+        self.origin = Router(config(transport))
         self.origin.set_president_salle("belcourt")
         self.registry = CollectorRegistry()
-        self.edge = Router(config(), registry=self.registry)
+        self.edge = Router(config(transport), registry=self.registry)
         self.clients: dict[str, Client] = {}
         self.link = None
         self.offers = 0
@@ -71,9 +72,11 @@ class Cascade:
         await self.origin.close()
 
 
-@pytest.fixture
-async def sitting(loopback_clients):
-    s = Cascade()
+#: the link on both transports: Séance's own (the edge offers, controls ICE, is the DTLS
+#: server) and aiortc's with the hooks
+@pytest.fixture(params=["aiortc", "owned"])
+async def sitting(loopback_clients, request):
+    s = Cascade(request.param)
     try:
         yield s
     finally:
@@ -154,7 +157,11 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
 
     # a packet lost on the link itself is NACKed upstream by the edge, retransmitted
     # from the origin's cache and forwarded: the edge viewers' streams have no hole
-    conn = link.pc.getTransceivers()[0].receiver.transport.transport._connection
+    conn = (  # the edge's aioice connection, where datagrams are handed over
+        link.connection.ice
+        if link.connection is not None
+        else link.pc.getTransceivers()[0].receiver.transport.transport._connection
+    )
     received, upstream_lost = conn.data_received, set()
     programme = edge.peers["upstream/programme"].producers["video"]
 

@@ -11,6 +11,10 @@ each listed here by file and name so that the list can only shrink:
   owns), and the benchmark harness, which drives aiortc below its API by design.
 
 A name on the list that a file no longer uses fails the test too: the list is kept true.
+
+The transport Séance owns (``sfu/transport/``, the default) uses none of them itself: it
+calls two functions of the surface module, whose five aioice private names are listed
+in ``OWNED_TRANSPORT_NAMES`` (that list, too, may only shrink).
 """
 
 from __future__ import annotations
@@ -26,9 +30,6 @@ LIBRARY_SURFACE = "sfu/aiortc_hooks.py"
 
 #: file -> the private names it still uses on other objects
 REMAINING: dict[str, set[str]] = {
-    # the direct send path bypasses RTCDtlsTransport's queue (issue 11 point 8); the
-    # Consumer's use of it is not seen here (Consumer has a _send_rtp of its own)
-    "sfu/producer.py": {"_send_rtp"},
     # the forwarding benchmark builds connected transports without a handshake
     "bench/forwarding.py": {
         "_RTCDtlsTransport__handshake_done",
@@ -142,3 +143,33 @@ def test_the_check_sees_a_reach_into_a_private_name(tmp_path: Path) -> None:
         "        return a\n"
     )
     assert private_uses(sample) == {"_theirs", "_size"}
+
+
+#: what sfu/transport/ takes from the surface module, and the private names those use
+OWNED_TRANSPORT_CALLS = {"gather_on_addresses", "nominated_socket", "SendBufferFull", "SEND_BUFFER_LIMIT"}
+OWNED_TRANSPORT_NAMES = {
+    "_local_candidates_start",
+    "_local_candidates",
+    "_local_candidates_end",
+    "_components",
+    "_nominated",
+}
+
+
+def test_the_owned_transport_needs_five_private_names_of_aioice_and_no_more() -> None:
+    calls: set[str] = set()
+    for path in sorted((ROOT / "sfu" / "transport").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert private_uses(path) == set(), path
+        calls |= {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "aiortc_hooks"
+        }
+    assert calls == OWNED_TRANSPORT_CALLS
+    surface = ast.parse((ROOT / LIBRARY_SURFACE).read_text(encoding="utf-8"))
+    used: set[str] = set()
+    for node in surface.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in OWNED_TRANSPORT_CALLS:
+            used |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and n.attr.startswith("_")}
+    assert used == OWNED_TRANSPORT_NAMES

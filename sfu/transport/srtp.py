@@ -1,0 +1,67 @@
+"""The SRTP sessions of a connection from the DTLS-exported keying material (RFC 5764
+section 4.2: client key, server key, client salt, server salt), with pylibsrtp's public
+``Session`` and ``Policy`` (RFC 3711; AES-GCM profiles, RFC 7714)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pylibsrtp
+from pylibsrtp import Policy, Session
+
+
+@dataclass(frozen=True)
+class Profile:
+    openssl_name: bytes
+    libsrtp: int
+    key_length: int
+    salt_length: int
+
+    def key_and_salt(self, material: bytes, index: int) -> bytes:
+        """Index 0: the DTLS client's write key and salt; 1: the server's."""
+        key = material[index * self.key_length : (index + 1) * self.key_length]
+        start = 2 * self.key_length + index * self.salt_length
+        return key + material[start : start + self.salt_length]
+
+
+_ALL = (
+    Profile(b"SRTP_AEAD_AES_256_GCM", Policy.SRTP_PROFILE_AEAD_AES_256_GCM, 32, 12),
+    Profile(b"SRTP_AEAD_AES_128_GCM", Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 16, 12),
+    Profile(b"SRTP_AES128_CM_SHA1_80", Policy.SRTP_PROFILE_AES128_CM_SHA1_80, 16, 14),
+)
+
+
+def _available(profile: Profile) -> bool:
+    try:
+        Policy(srtp_profile=profile.libsrtp)
+    except pylibsrtp.Error:  # libsrtp built without GCM
+        return False
+    return True
+
+
+#: the profiles offered in the DTLS use_srtp extension, preferred first
+PROFILES: tuple[Profile, ...] = tuple(p for p in _ALL if _available(p))
+
+
+def profile_named(name: bytes) -> Profile | None:
+    return next((p for p in PROFILES if p.openssl_name == name), None)
+
+
+#: the replay window (RFC 3711 section 3.3.2): a retransmission may arrive late
+REPLAY_WINDOW = 1024
+
+
+def sessions(profile: Profile, material: bytes, is_client: bool) -> tuple[Session, Session]:
+    """(receive, send) sessions. ``allow_repeat_tx``: a Consumer's RTX answer to a NACK
+    re-sends a sequence number of its own stream's history."""
+    ours, theirs = (0, 1) if is_client else (1, 0)
+    rx = Policy(
+        key=profile.key_and_salt(material, theirs), ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile.libsrtp
+    )
+    tx = Policy(
+        key=profile.key_and_salt(material, ours), ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile.libsrtp
+    )
+    for policy in (rx, tx):
+        policy.allow_repeat_tx = True
+        policy.window_size = REPLAY_WINDOW
+    return Session(rx), Session(tx)
