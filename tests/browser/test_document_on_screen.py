@@ -76,6 +76,11 @@ SAMPLE = """() => {
             width: c.width, cssWidth: r.width, area: r.width * r.height};
 }"""
 
+#: Whether the page has fetched pdf.js (its resource timing entries).
+LOADED_PDFJS = (
+    """() => performance.getEntriesByType('resource').some(e => e.name.includes('/vendor/pdfjs/pdf.min.mjs'))"""
+)
+
 
 async def request(socket, message: dict) -> dict:
     """A message answered by ``ack`` on a test_accessibility.Socket (``present``, ``page``)."""
@@ -137,6 +142,8 @@ async def test_the_president_shows_an_annex_page_by_page_on_the_kiosk_and_the_pu
         await kiosk.goto(f"{server.base_url}/salle/belcourt?token={token}")
         await until(lambda: connected(kiosk), 25, what="belcourt's kiosk connected")
         await until(lambda: room.transmitting.get("belcourt"), 25, what="belcourt transmitting")
+        # a kiosk on a weak link does not download pdf.js (474 kB) before a document is shown
+        assert not await kiosk.evaluate(LOADED_PDFJS), "the kiosk loaded pdf.js with the page"
 
         # the public page on a screen of device pixel ratio 2
         public_ctx = await browser.new_context(
@@ -172,6 +179,7 @@ async def test_the_president_shows_an_annex_page_by_page_on_the_kiosk_and_the_pu
         await expect(control.get_by_role("button", name="Page précédente")).to_be_disabled()
 
         kiosk_1 = await shown(kiosk, 1)
+        assert await kiosk.evaluate(LOADED_PDFJS), "the kiosk drew the page without pdf.js?"
         public_1 = await shown(public, 1)
         await expect(kiosk.locator("#document .document-title")).to_have_text("Plan — Plan de zonage.pdf")
         # drawn at the device's pixel ratio: twice as many canvas pixels as CSS pixels on the public screen

@@ -4,18 +4,26 @@
 // annex, its SHA-256 and the page (`presentation`, in the view and in the kiosks' `board`);
 // each screen fetches the PDF once and draws the page at the device's pixel ratio, so the
 // text stays sharp on a weak link and the media plane carries nothing more.
-import { GlobalWorkerOptions, getDocument } from "./vendor/pdfjs/pdf.min.mjs";
-
-GlobalWorkerOptions.workerSrc = "/static/vendor/pdfjs/pdf.worker.min.mjs";
+//
+// pdf.js (474 kB, its worker 1.3 MB) is imported only when a document is first shown, never
+// with the page: a salle behind 48 kbit/s took 80 s to load its kiosk when the kiosk's script
+// imported it statically (the network lab's deaf-from-start scenario timed out in CI), and a
+// sitting without an annex on screen needs none of it. The browser's module map keeps the
+// one import.
+const PDFJS = "/static/vendor/pdfjs/pdf.min.mjs";
+const PDFJS_WORKER = "/static/vendor/pdfjs/pdf.worker.min.mjs";
 
 /** Where the screens fetch the annex shown: the server gives it while it is shown (web/documents.py). */
 export function presentedUrl(sitting, p) {
   return `/public/${encodeURIComponent(sitting)}/documents/${encodeURIComponent(p.annex_id)}?sha256=${p.sha256}`;
 }
 
-/** Start loading a PDF (no WebAssembly: the pages' CSP allows none); the loading task's
- * `promise` gives the document, its `destroy()` frees it and its worker. */
-export function loadPdf(url) {
+/** Start loading a PDF (no WebAssembly: the pages' CSP allows none), importing pdf.js the
+ * first time; resolves to the loading task, whose `promise` gives the document and whose
+ * `destroy()` frees it and its worker. */
+export async function loadPdf(url) {
+  const { GlobalWorkerOptions, getDocument } = await import(PDFJS);
+  GlobalWorkerOptions.workerSrc = PDFJS_WORKER;
   return getDocument({ url, useWasm: false, enableXfa: false });
 }
 
@@ -82,7 +90,7 @@ export class DocumentView {
           this.pdf = null;
           this.key = key;
           try {
-            this.task = loadPdf(url);
+            this.task = await loadPdf(url);
             this.pdf = await this.task.promise;
           } catch {
             this.key = null;  // tried again at the next update or resize

@@ -45,7 +45,7 @@ export class PresentationControl {
     button.disabled = true;
     let pages;
     try {  // its number of pages, read from the very file (the server checks its digest)
-      const task = loadPdf(memberUrl(this.sitting, annex.id));
+      const task = await loadPdf(memberUrl(this.sitting, annex.id));
       pages = (await task.promise).numPages;
       await task.destroy();
     } catch {
