@@ -120,9 +120,11 @@ def simulcast_figures(run: TargetRun) -> dict[str, Any]:
     - ``layer_switches_max``: the most times one pair's packets went from a layer to
       another in the window (a switch counts 1; two layers forwarded at once would
       alternate at nearly every packet);
-    - ``forwarded_over_sent``: over the pairs that received one layer, the packets received
-      against those their source sent on that layer in the window (1.0: the layer
-      forwarded whole and nothing else; the window's edges move it by a few packets).
+    - ``forwarded_over_sent``: over the pairs that received one layer over the whole window
+      (from the first to the last packet at least 90 % of it: a speaker slot that changed
+      source in the window is left out), the packets received against those their source
+      sent on that layer in the window (1.0: the layer forwarded whole and nothing else;
+      the window's edges move it by a few packets).
     """
     w = run.window_s or 1.0
     sent = dict.fromkeys(RIDS, 0)
@@ -145,7 +147,8 @@ def simulcast_figures(run: TargetRun) -> dict[str, Any]:
             per_pair[str(len(per))] = per_pair.get(str(len(per)), 0) + 1
             for rid, n in per.items():
                 forwarded[rid] = forwarded.get(rid, 0) + n
-            if len(per) == 1:
+            span = (r.get("layer_span_s") or {}).get(src)
+            if len(per) == 1 and (span is None or span >= 0.9 * w):
                 ((rid, n),) = per.items()
                 got += n
                 of += sent_by_salle.get(int(src), {}).get(layer_kind(rid), 0)

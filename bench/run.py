@@ -240,7 +240,15 @@ async def run_salles(
                 run.per_salle.append(
                     {
                         k: r.get(k)
-                        for k in ("salle", "sent_by_kind", "layers", "answered_rids", "layer_changes", "layer_switches")
+                        for k in (
+                            "salle",
+                            "sent_by_kind",
+                            "layers",
+                            "answered_rids",
+                            "layer_changes",
+                            "layer_switches",
+                            "layer_span_s",
+                        )
                     }
                 )
     finally:
