@@ -198,6 +198,7 @@ def _check_simulcast(block: dict, salles: int) -> None:
     # that layer whole and nothing else: what a single-layer pair received against what
     # its source sent on that layer, less what was lost after the server
     lost = (block["loss_pct"] or 0) / 100
+    assert sc["forwarded_over_sent"] is not None, sc  # some pair received one layer all the window
     assert 1 - lost - 0.1 <= sc["forwarded_over_sent"] <= 1.1, sc
     # the packet accounting: what was sent is audio plus the three layers, what was
     # forwarded is the voices plus one layer per picture
