@@ -38,7 +38,8 @@ FIGURE_KEYS = (
 #: ``workers`` (--workers W: {count, cpu_pct of one core per worker process}),
 #: ``server_join_cpu_s`` (the server's CPU seconds from the first salle process started to
 #: the last salle joined), ``deliberation`` (false with --media-only: no journal, no view pushes),
-#: ``simulcast`` (--simulcast: :func:`simulcast_figures`, also under ``janus``)
+#: ``simulcast`` (--simulcast: :func:`simulcast_figures`, also under ``janus``); under
+#: ``janus`` also ``load_generator`` (its salles' CPU: a starved load generator spoils a run)
 OPTIONAL_KEYS = (
     "sittings",
     "event_loop",
@@ -52,7 +53,7 @@ OPTIONAL_KEYS = (
     "simulcast",
 )
 #: optional keys a server's block (``janus``, ``mediarelay``) may have too
-BLOCK_OPTIONAL_KEYS = ("simulcast",)
+BLOCK_OPTIONAL_KEYS = ("simulcast", "load_generator")
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 

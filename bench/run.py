@@ -496,6 +496,7 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             run = await janus_run(cfg, server_cpu, load_cpu)
             janus = rep.figures(run, zero)
             problems["janus"] = run.errors
+            janus["load_generator"] = rep.load_figures(run)
             if cfg.simulcast:
                 janus["simulcast"] = rep.simulcast_figures(run)
         except Exception as exc:
