@@ -40,6 +40,12 @@ queue, no receive coroutine). Per frame the work is aiortc's: ``encoder.pack`` o
 pre-encoded sample. Without it one load-generator core carries a few dozen salles, so
 the load generator, not the server, is what a large sitting measures. ``"stock"`` keeps
 aiortc's own per-packet path (for comparison).
+
+``--simulcast`` (fast path only): the camera is three VP8 layers, each its own RTP stream
+with its rid, offered as a Chromium kiosk offers them (:mod:`bench.simulcast`,
+:func:`_simulcast_run_rtp`); received packets are counted per source and layer. Every
+private name of aiortc, aioice and pylibsrtp used here is in :mod:`bench.aiortc_private`,
+whose surface check runs when the process starts.
 """
 
 from __future__ import annotations
