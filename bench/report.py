@@ -38,7 +38,8 @@ FIGURE_KEYS = (
 #: ``workers`` (--workers W: {count, cpu_pct of one core per worker process}),
 #: ``server_join_cpu_s`` (the server's CPU seconds from the first salle process started to
 #: the last salle joined), ``deliberation`` (false with --media-only: no journal, no view pushes),
-#: ``simulcast`` (--simulcast: :func:`simulcast_figures`, also under ``janus``)
+#: ``simulcast`` (--simulcast: :func:`simulcast_figures`, also under ``janus``); under
+#: ``janus`` also ``load_generator`` (its salles' CPU: a starved load generator spoils a run)
 OPTIONAL_KEYS = (
     "sittings",
     "event_loop",
@@ -52,7 +53,7 @@ OPTIONAL_KEYS = (
     "simulcast",
 )
 #: optional keys a server's block (``janus``, ``mediarelay``) may have too
-BLOCK_OPTIONAL_KEYS = ("simulcast",)
+BLOCK_OPTIONAL_KEYS = ("simulcast", "load_generator")
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 
@@ -120,9 +121,11 @@ def simulcast_figures(run: TargetRun) -> dict[str, Any]:
     - ``layer_switches_max``: the most times one pair's packets went from a layer to
       another in the window (a switch counts 1; two layers forwarded at once would
       alternate at nearly every packet);
-    - ``forwarded_over_sent``: over the pairs that received one layer, the packets received
-      against those their source sent on that layer in the window (1.0: the layer
-      forwarded whole and nothing else; the window's edges move it by a few packets).
+    - ``forwarded_over_sent``: over the pairs that received one layer over the whole window
+      (from the first to the last packet at least 90 % of it: a speaker slot that changed
+      source in the window is left out), the packets received against those their source
+      sent on that layer in the window (1.0: the layer forwarded whole and nothing else;
+      the window's edges move it by a few packets).
     """
     w = run.window_s or 1.0
     sent = dict.fromkeys(RIDS, 0)
@@ -145,7 +148,8 @@ def simulcast_figures(run: TargetRun) -> dict[str, Any]:
             per_pair[str(len(per))] = per_pair.get(str(len(per)), 0) + 1
             for rid, n in per.items():
                 forwarded[rid] = forwarded.get(rid, 0) + n
-            if len(per) == 1:
+            span = (r.get("layer_span_s") or {}).get(src)
+            if len(per) == 1 and (span is None or span >= 0.9 * w):
                 ((rid, n),) = per.items()
                 got += n
                 of += sent_by_salle.get(int(src), {}).get(layer_kind(rid), 0)

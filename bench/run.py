@@ -240,7 +240,15 @@ async def run_salles(
                 run.per_salle.append(
                     {
                         k: r.get(k)
-                        for k in ("salle", "sent_by_kind", "layers", "answered_rids", "layer_changes", "layer_switches")
+                        for k in (
+                            "salle",
+                            "sent_by_kind",
+                            "layers",
+                            "answered_rids",
+                            "layer_changes",
+                            "layer_switches",
+                            "layer_span_s",
+                        )
                     }
                 )
     finally:
@@ -488,6 +496,7 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             run = await janus_run(cfg, server_cpu, load_cpu)
             janus = rep.figures(run, zero)
             problems["janus"] = run.errors
+            janus["load_generator"] = rep.load_figures(run)
             if cfg.simulcast:
                 janus["simulcast"] = rep.simulcast_figures(run)
         except Exception as exc:

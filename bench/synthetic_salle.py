@@ -40,6 +40,12 @@ queue, no receive coroutine). Per frame the work is aiortc's: ``encoder.pack`` o
 pre-encoded sample. Without it one load-generator core carries a few dozen salles, so
 the load generator, not the server, is what a large sitting measures. ``"stock"`` keeps
 aiortc's own per-packet path (for comparison).
+
+``--simulcast`` (fast path only): the camera is three VP8 layers, each its own RTP stream
+with its rid, offered as a Chromium kiosk offers them (:mod:`bench.simulcast`,
+:func:`_simulcast_run_rtp`); received packets are counted per source and layer. Every
+private name of aiortc, aioice and pylibsrtp used here is in :mod:`bench.aiortc_private`,
+whose surface check runs when the process starts.
 """
 
 from __future__ import annotations
@@ -226,6 +232,9 @@ class Probe:
     #: (a switch; two layers forwarded at once would alternate at every packet)
     layer_switches: dict[int, int] = field(default_factory=dict)
     _last_rid: dict[int, str] = field(default_factory=dict)
+    #: ``--simulcast``: per source salle, the first and last arrival (ns) of its layers' packets
+    #: in the window (a speaker slot that changed source covers part of the window only)
+    layer_span: dict[int, list[int]] = field(default_factory=dict)
     #: ``--simulcast``: the video layers this salle publishes (rid -> sample), empty without
     simulcast: dict = field(default_factory=dict)
     #: ``--simulcast``: the rids the server's answer accepted (None: not published yet)
@@ -360,6 +369,11 @@ class Probe:
                 if last is not None and last != rid:
                     self.layer_switches[src] = self.layer_switches.get(src, 0) + 1
                 self._last_rid[src] = rid
+                span = self.layer_span.get(src)
+                if span is None:
+                    self.layer_span[src] = [t_ns, t_ns]
+                else:
+                    span[1] = t_ns
             if len(self.delays_us) < MAX_DELAY_SAMPLES:
                 self.delays_us.append((t_ns - sent_ns) // 1000)
 
@@ -379,6 +393,7 @@ class Probe:
             "answered_rids": self.answered_rids,
             "layer_changes": self.layer_changes,
             "layer_switches": self.layer_switches,
+            "layer_span_s": {src: (b - a) / 1e9 for src, (a, b) in self.layer_span.items()},
             "delays_us": self.delays_us.tolist(),
         }
 

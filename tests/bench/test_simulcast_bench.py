@@ -117,6 +117,7 @@ def test_simulcast_figures_add_up() -> None:
             "layers": {"1": {"f": 270}},
             "answered_rids": list(RIDS),
             "layer_switches": {"1": 0},
+            "layer_span_s": {"1": 1.95},
         },
         {
             "salle": 1,
@@ -125,13 +126,21 @@ def test_simulcast_figures_add_up() -> None:
             "answered_rids": [],
             "layer_switches": {"0": 1},
         },
+        {  # a speaker slot that showed salle 0 for 0.6 s of the 2-s window: left out of the ratio
+            "salle": 2,
+            "sent_by_kind": {},
+            "layers": {"0": {"f": 100}},
+            "answered_rids": list(RIDS),
+            "layer_span_s": {"0": 0.6},
+        },
     ]
     out = rep.simulcast_figures(run)
     assert out["sent_pps"] == {"q": 60.0, "h": 0.0, "f": 290.0}
-    assert out["forwarded_pps"] == {"q": 5.0, "h": 0.0, "f": 235.0}
-    assert out["layers_per_subscription"] == {"1": 1, "2": 1}
-    assert out["forwarded_over_sent"] == 0.9  # 270 of salle 1's 300 f packets; the pair with 2 layers left out
-    assert out["negotiated_salles"] == 1
+    assert out["forwarded_pps"] == {"q": 5.0, "h": 0.0, "f": 285.0}
+    assert out["layers_per_subscription"] == {"1": 2, "2": 1}
+    # 270 of salle 1's 300 f packets; the pair with 2 layers and the partial one left out
+    assert out["forwarded_over_sent"] == 0.9
+    assert out["negotiated_salles"] == 2
     assert out["salles_sending"] == {"q": 2, "h": 0, "f": 2} and out["layer_switches_max"] == 1
 
 
@@ -184,11 +193,12 @@ def _check_simulcast(block: dict, salles: int) -> None:
     # one layer at a time per subscriber and video source: each salle receives two
     # pictures; a pair may see a switch (the allocator reacting to a loss burst of this
     # shared machine), never two layers interleaved, which would alternate at every packet
-    assert sum(sc["layers_per_subscription"].values()) == 2 * salles, sc
+    assert sum(sc["layers_per_subscription"].values()) >= 2 * salles, sc  # more when a slot changed source
     assert sc["layers_per_subscription"].get("1", 0) > 0 and sc["layer_switches_max"] <= 4, sc
     # that layer whole and nothing else: what a single-layer pair received against what
     # its source sent on that layer, less what was lost after the server
     lost = (block["loss_pct"] or 0) / 100
+    assert sc["forwarded_over_sent"] is not None, sc  # some pair received one layer all the window
     assert 1 - lost - 0.1 <= sc["forwarded_over_sent"] <= 1.1, sc
     # the packet accounting: what was sent is audio plus the three layers, what was
     # forwarded is the voices plus one layer per picture
