@@ -17,12 +17,13 @@ from pathlib import Path
 from aiohttp import web
 
 from signaling import datadir
+from signaling.auth import TokenError
 from signaling.council_store import ANNEX_LABELS, Annex
 from signaling.presentation import sitting_annexes
 from signaling.roles import Role
 from signaling.sitting import SittingService
 from web.admin.annexes import STAFF_ROLES, annex_response
-from web.appkeys import CONFIG, SITTINGS
+from web.appkeys import CONFIG, EDGE_DOCUMENT, SIGNER, SITTINGS
 from web.session import session_account
 
 
@@ -56,16 +57,46 @@ def _member_or_staff(request: web.Request, service: SittingService) -> bool:
     )
 
 
+def _kiosk_of_sitting(request: web.Request, service: SittingService) -> bool:
+    """A salle's display of this sitting: its kiosk token in ``Authorization: Bearer``."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not token.strip():
+        return False
+    try:
+        claims = request.app[SIGNER].verify(token.strip())
+    except TokenError:
+        return False
+    if claims.role is not Role.KIOSK:
+        return False
+    if claims.sitting is not None:
+        return claims.sitting == service.sitting_id
+    return service.room is not None and claims.salle in service.room.salles
+
+
+SENSITIVE_MESSAGE = (
+    "Le document présenté n'est pas diffusé au public pendant un passage sensible (débats sur des "
+    "personnes ou des données protégées) : il réapparaîtra à la fin du passage."
+)
+
+
 async def presented_document(request: web.Request) -> web.StreamResponse:
     """GET /public/<seance>/documents/<annexe>?sha256=…: the annex on the displays (see the module)."""
     sitting_id, annex_id = request.match_info["seance"], request.match_info["annexe"]
     sha256 = request.query.get("sha256", "")
     service = request.app[SITTINGS].get(sitting_id) if datadir.ID_RE.match(sitting_id) else None
+    if service is None and datadir.ID_RE.match(sitting_id) and datadir.ID_RE.match(annex_id):
+        edge = request.app.get(EDGE_DOCUMENT)  # a sitting held on another node, relayed here (web.relay)
+        served = await edge(sitting_id, annex_id, sha256) if edge is not None else None
+        if served is not None:
+            return served
     if service is None or not datadir.ID_RE.match(annex_id):
         return refusal(404, "Aucun document sous cette adresse.")
     path = service.presented(annex_id, sha256)
     if path is not None:
-        return _pdf(path)
+        sensitive = service.seance is not None and service.seance.state.sensitive
+        if not sensitive or _kiosk_of_sitting(request, service) or _member_or_staff(request, service):
+            return _pdf(path)
+        return refusal(403, SENSITIVE_MESSAGE, "R19")
     data_dir = request.app[CONFIG].data_dir
     annex: Annex | None = next((a for a in sitting_annexes(data_dir, sitting_id) if a.id == annex_id), None)
     if annex is None:

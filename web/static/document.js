@@ -14,9 +14,10 @@ export function presentedUrl(sitting, p) {
 }
 
 /** Start loading a PDF (no WebAssembly: the pages' CSP allows none); the loading task's
- * `promise` gives the document, its `destroy()` frees it and its worker. */
-export function loadPdf(url) {
-  return getDocument({ url, useWasm: false, enableXfa: false });
+ * `promise` gives the document, its `destroy()` frees it and its worker. `headers`: a
+ * kiosk's token, so that it still gets the annex during a sensitive passage (R19). */
+export function loadPdf(url, headers = null) {
+  return getDocument({ url, useWasm: false, enableXfa: false, ...(headers ? { httpHeaders: headers } : {}) });
 }
 
 /**
@@ -25,8 +26,9 @@ export function loadPdf(url) {
  * the page is redrawn to fit when the element's size changes.
  */
 export class DocumentView {
-  constructor(root, { caption = true } = {}) {
+  constructor(root, { caption = true, headers = null } = {}) {
     this.root = root;
+    this.headers = headers;
     this.root.classList.add("document");
     this.root.hidden = true;
     this.box = document.createElement("div");
@@ -82,7 +84,7 @@ export class DocumentView {
           this.pdf = null;
           this.key = key;
           try {
-            this.task = loadPdf(url);
+            this.task = loadPdf(url, this.headers);
             this.pdf = await this.task.promise;
           } catch {
             this.key = null;  // tried again at the next update or resize
