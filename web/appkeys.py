@@ -7,8 +7,6 @@ them. No module-level mutable state: each key names a slot of one application.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
@@ -36,8 +34,3 @@ LIMITS = web.AppKey("limits", SharedLimits)  # the message rate of a session, of
 CSRF_KEY = web.AppKey("admin_csrf_key", bytes)  # the admin forms' CSRF HMAC key (web.admin)
 HOSTED = web.AppKey("hosted", HostedSittings)  # the sittings hosted: [[sittings]] and the store's (web.sittings)
 REGISTER_CACHE = web.AppKey("register_cache", RegisterCache)  # the council's register, verified once (web.publications)
-
-#: On a node with cascading (web.relay): the annex shown in a sitting held elsewhere, served to
-#: the public of the edge; None when this node has no edge of that sitting.
-EdgeDocument = Callable[[str, str, str], Awaitable[web.StreamResponse | None]]
-EDGE_DOCUMENT = web.AppKey("edge_document", EdgeDocument)

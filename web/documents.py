@@ -7,7 +7,8 @@ what the journal says it saw. The other annexes of the convocation (a note de sy
 not shown) are the members' (L.2121-13): a member of the council or its staff logged in
 gets any of them here as at ``/elu/annexes/…``; anyone else gets 403 (the annex exists but
 is not shown) or 404 (no such annex, or no such sitting served here), in the one JSON
-shape ``{"ok": false, "rule", "field", "message"}``.
+shape ``{"ok": false, "rule", "field", "message"}``. On a node that relays the sitting to its
+public (an edge), web.relay answers from the holder's copy (web.edge_documents).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from signaling.presentation import sitting_annexes
 from signaling.roles import Role
 from signaling.sitting import SittingService
 from web.admin.annexes import STAFF_ROLES, annex_response
-from web.appkeys import CONFIG, EDGE_DOCUMENT, SIGNER, SITTINGS
+from web.appkeys import CONFIG, SIGNER, SITTINGS
 from web.session import session_account
 
 
@@ -73,6 +74,10 @@ def _kiosk_of_sitting(request: web.Request, service: SittingService) -> bool:
     return service.room is not None and claims.salle in service.room.salles
 
 
+NOT_SHOWN_MESSAGE = (
+    "Ce document n'est pas montré en séance en ce moment : les annexes de la convocation sont réservées "
+    "aux membres du conseil tant qu'elles ne sont pas présentées en séance publique."
+)
 SENSITIVE_MESSAGE = (
     "Le document présenté n'est pas diffusé au public pendant un passage sensible (débats sur des "
     "personnes ou des données protégées) : il réapparaîtra à la fin du passage."
@@ -84,11 +89,6 @@ async def presented_document(request: web.Request) -> web.StreamResponse:
     sitting_id, annex_id = request.match_info["seance"], request.match_info["annexe"]
     sha256 = request.query.get("sha256", "")
     service = request.app[SITTINGS].get(sitting_id) if datadir.ID_RE.match(sitting_id) else None
-    if service is None and datadir.ID_RE.match(sitting_id) and datadir.ID_RE.match(annex_id):
-        edge = request.app.get(EDGE_DOCUMENT)  # a sitting held on another node, relayed here (web.relay)
-        served = await edge(sitting_id, annex_id, sha256) if edge is not None else None
-        if served is not None:
-            return served
     if service is None or not datadir.ID_RE.match(annex_id):
         return refusal(404, "Aucun document sous cette adresse.")
     path = service.presented(annex_id, sha256)
@@ -103,26 +103,22 @@ async def presented_document(request: web.Request) -> web.StreamResponse:
         return refusal(404, "Cette annexe n'existe pas pour cette séance.")
     if _member_or_staff(request, service):
         return annex_response(data_dir, sitting_id, annex)
-    return refusal(
-        403,
-        "Ce document n'est pas montré en séance en ce moment : les annexes de la convocation sont réservées "
-        "aux membres du conseil tant qu'elles ne sont pas présentées en séance publique.",
-        "R2",
-    )
+    return refusal(403, NOT_SHOWN_MESSAGE, "R2")
 
 
 def _pdf(path: Path) -> web.StreamResponse:
     if not path.exists():
         return refusal(404, "Le fichier de ce document est introuvable sur le serveur.")
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": "application/pdf",
-            "Content-Disposition": "inline",
-            # shown now, maybe not in a minute: never kept by a shared cache
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return web.FileResponse(path, headers=pdf_headers())
+
+
+def pdf_headers() -> dict[str, str]:
+    return {
+        "Content-Type": "application/pdf",
+        "Content-Disposition": "inline",
+        # shown now, maybe not in a minute: never kept by a shared cache
+        "Cache-Control": "private, no-store",
+    }
 
 
 def add_document_routes(app: web.Application) -> None:
