@@ -46,10 +46,12 @@ class FetchError(Exception):
 
 def public_refusal(view: dict[str, Any] | None, annex_id: str, sha256: str) -> web.Response | None:
     """The holder's refusal for this annex, read from its public view; None when it is shown."""
-    shown = view.get("presentation") if isinstance(view, dict) and view.get("status") == "opened" else None
+    if not isinstance(view, dict) or view.get("status") != "opened":
+        return refusal(403, NOT_SHOWN_MESSAGE, "R2")
+    shown = view.get("presentation")
     if not isinstance(shown, dict) or shown.get("annex_id") != annex_id or shown.get("sha256") != sha256:
         return refusal(403, NOT_SHOWN_MESSAGE, "R2")
-    if view.get("sensitive"):  # type: ignore[union-attr]  # view is a dict here
+    if view.get("sensitive"):
         return refusal(403, SENSITIVE_MESSAGE, "R19")
     return None
 

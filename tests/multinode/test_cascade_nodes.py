@@ -388,7 +388,9 @@ async def test_an_edge_serves_the_annex_shown_from_the_holder_digest_checked(clu
             refused(await get(b), 503, None)
             path.write_bytes(PLAN)
             assert await get(b) == (200, PLAN)
-            assert await get(b) == (200, PLAN)  # from b's memory: a was asked once more, not twice
+            async with session.get(f"{b.url}/public/demo/documents/{annex.id}?sha256={annex.sha256}") as r:
+                assert r.headers["Content-Type"] == "application/pdf" and "no-store" in r.headers["Cache-Control"]
+                assert await r.read() == PLAN  # from b's memory: a was asked once more, not twice
             assert get_json(b.url + "/cluster/cascade")["documents"] == {"fetches": 2, "cached": 1}
             refused(await get(b, "0" * 64), 403, "R2")  # not the digest shown
 
