@@ -7,7 +7,8 @@ what the journal says it saw. The other annexes of the convocation (a note de sy
 not shown) are the members' (L.2121-13): a member of the council or its staff logged in
 gets any of them here as at ``/elu/annexes/…``; anyone else gets 403 (the annex exists but
 is not shown) or 404 (no such annex, or no such sitting served here), in the one JSON
-shape ``{"ok": false, "rule", "field", "message"}``.
+shape ``{"ok": false, "rule", "field", "message"}``. On a node that relays the sitting to its
+public (an edge), web.relay answers from the holder's copy (web.edge_documents).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from pathlib import Path
 from aiohttp import web
 
 from signaling import datadir
+from signaling.auth import TokenError
 from signaling.council_store import ANNEX_LABELS, Annex
 from signaling.presentation import sitting_annexes
 from signaling.roles import Role
 from signaling.sitting import SittingService
 from web.admin.annexes import STAFF_ROLES, annex_response
-from web.appkeys import CONFIG, SITTINGS
+from web.appkeys import CONFIG, SIGNER, SITTINGS
 from web.session import session_account
 
 
@@ -56,6 +58,32 @@ def _member_or_staff(request: web.Request, service: SittingService) -> bool:
     )
 
 
+def _kiosk_of_sitting(request: web.Request, service: SittingService) -> bool:
+    """A salle's display of this sitting: its kiosk token in ``Authorization: Bearer``."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not token.strip():
+        return False
+    try:
+        claims = request.app[SIGNER].verify(token.strip())
+    except TokenError:
+        return False
+    if claims.role is not Role.KIOSK:
+        return False
+    if claims.sitting is not None:
+        return claims.sitting == service.sitting_id
+    return service.room is not None and claims.salle in service.room.salles
+
+
+NOT_SHOWN_MESSAGE = (
+    "Ce document n'est pas montré en séance en ce moment : les annexes de la convocation sont réservées "
+    "aux membres du conseil tant qu'elles ne sont pas présentées en séance publique."
+)
+SENSITIVE_MESSAGE = (
+    "Le document présenté n'est pas diffusé au public pendant un passage sensible (débats sur des "
+    "personnes ou des données protégées) : il réapparaîtra à la fin du passage."
+)
+
+
 async def presented_document(request: web.Request) -> web.StreamResponse:
     """GET /public/<seance>/documents/<annexe>?sha256=…: the annex on the displays (see the module)."""
     sitting_id, annex_id = request.match_info["seance"], request.match_info["annexe"]
@@ -65,33 +93,32 @@ async def presented_document(request: web.Request) -> web.StreamResponse:
         return refusal(404, "Aucun document sous cette adresse.")
     path = service.presented(annex_id, sha256)
     if path is not None:
-        return _pdf(path)
+        sensitive = service.seance is not None and service.seance.state.sensitive
+        if not sensitive or _kiosk_of_sitting(request, service) or _member_or_staff(request, service):
+            return _pdf(path)
+        return refusal(403, SENSITIVE_MESSAGE, "R19")
     data_dir = request.app[CONFIG].data_dir
     annex: Annex | None = next((a for a in sitting_annexes(data_dir, sitting_id) if a.id == annex_id), None)
     if annex is None:
         return refusal(404, "Cette annexe n'existe pas pour cette séance.")
     if _member_or_staff(request, service):
         return annex_response(data_dir, sitting_id, annex)
-    return refusal(
-        403,
-        "Ce document n'est pas montré en séance en ce moment : les annexes de la convocation sont réservées "
-        "aux membres du conseil tant qu'elles ne sont pas présentées en séance publique.",
-        "R2",
-    )
+    return refusal(403, NOT_SHOWN_MESSAGE, "R2")
 
 
 def _pdf(path: Path) -> web.StreamResponse:
     if not path.exists():
         return refusal(404, "Le fichier de ce document est introuvable sur le serveur.")
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": "application/pdf",
-            "Content-Disposition": "inline",
-            # shown now, maybe not in a minute: never kept by a shared cache
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return web.FileResponse(path, headers=pdf_headers())
+
+
+def pdf_headers() -> dict[str, str]:
+    return {
+        "Content-Type": "application/pdf",
+        "Content-Disposition": "inline",
+        # shown now, maybe not in a minute: never kept by a shared cache
+        "Cache-Control": "private, no-store",
+    }
 
 
 def add_document_routes(app: web.Application) -> None:

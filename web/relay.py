@@ -30,8 +30,13 @@ Each node announces its public viewers (holder and edge sockets) in
 lease's), refreshed on change and every third of the lease. An edge keeps its link while
 it has sockets, and closes it ``edge_linger_s`` after the last one left.
 
+The annex shown in séance reaches the edge's public through the edge itself
+(``GET /public/<s>/documents/<a>``, answered here before web.cluster would redirect it to the
+holder, a URL the page's CSP could not fetch): :mod:`web.edge_documents`.
+
 ``GET /cluster/cascade`` (monitoring, no personal data): per held sitting its public
-sockets and relay peers, per edge its sockets and the link's ``stats()``.
+sockets and relay peers, per edge its sockets and the link's ``stats()``, and the annexes
+the node fetched from holders (``documents``).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from signaling.protocol import Hello
 from signaling.roles import PERMISSIONS, Role
 from signaling.room import SalleInfo, SittingRoom
 from web.appkeys import HANDLER_TABLE, HOSTED, ROOMS, SIGNER, SITTINGS
+from web.edge_documents import EdgeDocuments
 from web.media import router_factory
 from web.turn import turn_ice_servers
 
@@ -128,6 +134,7 @@ class Cascade:
         self._tasks: list[asyncio.Task[Any]] = []
         self._announced: tuple[Any, ...] | None = None
         self._announced_at = 0.0
+        self.documents = EdgeDocuments()
 
     @property
     def redis(self) -> Any:
@@ -320,6 +327,20 @@ class Cascade:
         await edge.link.wait_up(8.0)
         return edge
 
+    async def edge_document(self, sitting: str, annex_id: str, sha256: str) -> web.StreamResponse | None:
+        """The annex shown in ``sitting`` to this edge's public (web.edge_documents); None when
+        this node has no edge of it (web.documents then answers 404)."""
+        edge = self.edges.get(sitting)
+        if edge is None:
+            return None
+
+        async def holder_url() -> str | None:
+            holder = await self.placement.locate(sitting)
+            return None if holder is None or holder.id == self.placement.node.id else holder.url
+
+        view = (edge.last.get("sitting") or {}).get("view")
+        return await self.documents.serve(self._session_(), holder_url, view, sitting, annex_id, sha256)
+
     async def close_edge(self, sitting: str) -> None:
         edge = self.edges.pop(sitting, None)
         if edge is None:
@@ -424,8 +445,15 @@ class Cascade:
             sid: {"viewers": len(edge.room.connections), "link": edge.link.stats() if edge.link else None}
             for sid, edge in self.edges.items()
         }
+        documents = {"fetches": self.documents.fetches, "cached": len(self.documents.cache)}
         return web.json_response(
-            {"node": self.placement.node.id, "threshold": self.threshold, "held": held, "edges": edges}
+            {
+                "node": self.placement.node.id,
+                "threshold": self.threshold,
+                "held": held,
+                "edges": edges,
+                "documents": documents,
+            }
         )
 
 
@@ -473,6 +501,18 @@ def install(app: web.Application, placement: Placement, config: Any, sittings: l
     @web.middleware
     async def public_pages(request: web.Request, handler):
         parts = request.path.strip("/").split("/")
+        if (
+            request.method in ("GET", "HEAD")
+            and len(parts) == 4
+            and parts[0] == "public"
+            and parts[2] == "documents"
+            and parts[1] not in rooms
+        ):
+            # the annex shown, for this edge's public (web.edge_documents), rather than a
+            # redirect to the holder that the page's CSP could not follow
+            served = await cascade.edge_document(parts[1], parts[3], request.query.get("sha256", ""))
+            if served is not None:
+                return served
         if request.method in ("GET", "HEAD") and len(parts) == 2 and parts[0] == "public" and parts[1] in known:
             sitting = parts[1]
             room = rooms.get(sitting)

@@ -221,6 +221,26 @@ async def test_the_president_shows_an_annex_page_by_page_on_the_kiosk_and_the_pu
         await expect(president.locator("#alert")).to_contain_text("la page 3 n'existe pas", timeout=T)
         await expect(kiosk.locator("#document")).to_have_attribute("data-page", "2")
 
+        # R19: a sensitive passage hides the document from the public (page and route), not
+        # from the salles: a kiosk still fetches and draws it, with its token
+        await chair.do({"type": "MarkSensitive", "on": True, "reason": "situation d'un agent nommé"})
+        await expect(public.locator("#document")).to_be_hidden(timeout=T)
+        await expect(public.locator("#public-notice")).to_contain_text("Le document présenté est masqué", timeout=T)
+        hidden = await public_ctx.request.get(plan_url)
+        assert hidden.status == 403 and (await hidden.json())["rule"] == "R19"
+        # the note, then the plan again: the kiosk fetches the plan anew during the passage
+        await request(chair, {"type": "present", "annex": note.id, "pages": 1})
+        await expect(kiosk.locator("#document .document-title")).to_contain_text("Note de synthèse.pdf", timeout=T)
+        # (the note here is no real PDF: pdf.js cannot draw it)
+        await expect(kiosk.locator("#document .document-indicator")).to_have_text(
+            "Document indisponible pour le moment.", timeout=T
+        )
+        await request(chair, {"type": "present", "annex": plan.id, "pages": 2})
+        await shown(kiosk, 1)
+        assert (await public_ctx.request.get(plan_url)).status == 403
+        await chair.do({"type": "MarkSensitive", "on": False, "reason": ""})
+        await shown(public, 1)
+
         await control.get_by_role("button", name="Arrêter la présentation").click()
         await expect(kiosk.locator("#document")).to_be_hidden(timeout=T)
         await expect(public.locator("#document")).to_be_hidden(timeout=T)

@@ -12,6 +12,7 @@ bounded.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sys
 import time
@@ -22,7 +23,9 @@ import aioice.ice
 import pytest
 from multinode_support import Node, wait_for
 
+from signaling import datadir
 from signaling.auth import TokenSigner
+from signaling.council_store import Annex, CouncilStore
 from signaling.roles import Role
 from web.relay import issue_node_token
 
@@ -295,3 +298,121 @@ async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_c
             for c in clients:
                 await c.close()
     print(f"whole scenario: {time.monotonic() - started:.1f} s")
+
+
+PLAN = b"%PDF-1.4\n% plan de zonage, montre en seance\n" + b"0" * 4096
+
+
+def join_annex(data_dir: Path, content: bytes) -> Annex:
+    """An annex of the demo's first item, as /admin joins it to the convocation."""
+    with CouncilStore.in_data_dir(data_dir) as store:
+        cid = store.current().id
+        item = store.agenda(cid, "demo")[0]
+        sha = hashlib.sha256(content).hexdigest()
+        annex = Annex("a1b2c3d4e5f60718", item.item_id, "plan", "Plan de zonage.pdf", sha, len(content), "")
+        path = datadir.DataDir.of(data_dir).annex("demo", annex.id)
+        datadir.private_dir(path.parent)
+        path.write_bytes(content)
+        store.add_annex(cid, "demo", annex)
+    return annex
+
+
+async def test_an_edge_serves_the_annex_shown_from_the_holder_digest_checked(cluster, loopback_clients):
+    """Issue 15 point 8 on a cascade: the public page redirected to b asks b for the annex shown;
+    b gets it once from a's public route, checks its SHA-256 before serving it, keeps it by
+    digest, and refuses what a's public view refuses (not shown: R2, sensitive passage: R19)."""
+    a = start(cluster, "a")
+    wait_for(lambda: a.cluster()["sittings"]["demo"]["here"], 15, "node a to hold the sitting")
+    b = start(cluster, "b")
+    a_id, b_id = a.cluster()["node"], b.cluster()["node"]
+    redis = cluster.redis.client()
+    wait_for(
+        lambda: {f"seance:public:{a_id}", f"seance:public:{b_id}"} <= set(redis.keys("seance:public:*")),
+        10,
+        "both nodes to announce their public viewers",
+    )
+    annex = join_annex(cluster.data_dir, PLAN)
+    signer = TokenSigner.from_data_dir(cluster.data_dir)
+    clients: list[Client] = []
+    sockets: list[Socket] = []
+    async with aiohttp.ClientSession() as session:
+
+        async def get(node: Node, sha256: str = annex.sha256) -> tuple[int, bytes]:
+            url = f"{node.url}/public/demo/documents/{annex.id}?sha256={sha256}"
+            async with session.get(url, allow_redirects=False) as r:
+                return r.status, await r.read()
+
+        def refused(got: tuple[int, bytes], status: int, rule: str | None) -> None:
+            body = json.loads(got[1])
+            assert got[0] == status and set(body) == {"ok", "rule", "field", "message"}, got
+            assert body["ok"] is False and body["rule"] == rule and body["message"], body
+
+        try:
+            kiosk = Socket(session)
+            sockets.append(kiosk)
+            await kiosk.connect(a.url, signer.issue(Role.KIOSK, salle="belcourt", sitting="demo"))
+            clients.append(await kiosk.media("salle", "belcourt", amplitude=0.3))
+            agent_socket = Socket(session)
+            sockets.append(agent_socket)
+            await agent_socket.connect(a.url, signer.issue(Role.AGENT, salle="belcourt", agent="a-belcourt"))
+            for member in PRESENT:
+                await agent_socket.request(
+                    "ack", type="command", command={"type": "CheckIn", "member_id": member, "salle_id": "belcourt"}
+                )
+            president = Socket(session)
+            sockets.append(president)
+            await president.connect(a.url, signer.issue(Role.PRESIDENT, member="m01", salle="belcourt", sitting="demo"))
+            await president.request("ack", type="command", command={"type": "AppointSecretary", "member_id": "m03"})
+            await open_when_transmitting(president)
+            await president.request("ack", type="command", command={"type": "TakeUpItem", "item_id": annex.item_id})
+            await president.request("ack", type="present", annex=annex.id, pages=1)
+
+            viewers = []
+            for _ in range(3):  # the third is sent to b, which becomes an edge of the sitting
+                v = Socket(session)
+                sockets.append(v)
+                await v.connect(a.url)
+                viewers.append(v)
+            assert viewers[2].url == b.url, viewers[2].redirects
+            edge_viewer = viewers[2]
+
+            def edge_view(predicate, start: int = 0):
+                """The edge viewer's first ``sitting`` view from message ``start`` that satisfies ``predicate``."""
+                return edge_viewer.wait(lambda m: m["type"] == "sitting" and predicate(m["view"]), start=start)
+
+            await edge_view(lambda v: (v.get("presentation") or {}).get("annex_id") == annex.id)
+
+            # a file altered on the shared disk after it was shown: b checks the digest, serves nothing
+            path = datadir.DataDir.of(cluster.data_dir).annex("demo", annex.id)
+            path.write_bytes(PLAN + b"% altered\n")
+            refused(await get(b), 503, None)
+            path.write_bytes(PLAN)
+            assert await get(b) == (200, PLAN)
+            async with session.get(f"{b.url}/public/demo/documents/{annex.id}?sha256={annex.sha256}") as r:
+                assert r.headers["Content-Type"] == "application/pdf" and "no-store" in r.headers["Cache-Control"]
+                assert await r.read() == PLAN  # from b's memory: a was asked once more, not twice
+            assert get_json(b.url + "/cluster/cascade")["documents"] == {"fetches": 2, "cached": 1}
+            refused(await get(b, "0" * 64), 403, "R2")  # not the digest shown
+
+            # R19: b refuses it to its public during a sensitive passage, as a does
+            mark = len(edge_viewer.messages)
+            await president.request("ack", type="command", command={"type": "MarkSensitive", "on": True, "reason": ""})
+            await edge_view(lambda v: v.get("sensitive"), mark)
+            refused(await get(b), 403, "R19")
+            refused(await get(a), 403, "R19")
+            mark = len(edge_viewer.messages)
+            await president.request("ack", type="command", command={"type": "MarkSensitive", "on": False, "reason": ""})
+            await edge_view(lambda v: not v.get("sensitive"), mark)
+            assert await get(b) == (200, PLAN)
+
+            # taken off the displays: b gives it no more
+            mark = len(edge_viewer.messages)
+            await president.request("ack", type="command", command={"type": "StopPresentation"})
+            await edge_view(lambda v: v.get("presentation") is None, mark)
+            refused(await get(b), 403, "R2")
+            assert get_json(b.url + "/cluster/cascade")["documents"]["fetches"] == 2
+        finally:
+            for s in sockets:
+                await s.close()
+            for c in clients:
+                await c.close()

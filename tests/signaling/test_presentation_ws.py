@@ -173,6 +173,39 @@ async def test_the_public_fetches_the_annex_shown_only(client, tmp_path):
     await refused(plan_url, 403)
 
 
+async def test_during_a_sensitive_passage_the_public_gets_no_annex_and_the_salles_still_do_R19(client, tmp_path):
+    """R19: no image for the public during the passage, the document included; the sitting's
+    kiosks (their token), members and staff still get it; the end of the passage gives it back."""
+    pres = await open_sitting(client)
+    await pres.ok(type="OpenSitting")
+    await pres.ok(type="TakeUpItem", item_id="marche-collecte")
+    await pres.ws.send_json({"type": "present", "id": "p", "annex": "a1b2c3d4e5f60708", "pages": 3})
+    assert (await pres.next("ack", "error"))["type"] == "ack"
+    plan_url = f"/public/demo/documents/a1b2c3d4e5f60708?sha256={hashlib.sha256(PLAN).hexdigest()}"
+    assert (await client.get(plan_url)).status == 200
+    await pres.ok(type="MarkSensitive", on=True, reason="situation d'un agent nommé")
+
+    resp = await client.get(plan_url)
+    body = json.loads(await resp.text())
+    assert resp.status == 403 and set(body) == {"ok", "rule", "field", "message"}
+    assert body["ok"] is False and body["rule"] == "R19" and "passage sensible" in body["message"]
+    signer = client.app[SIGNER]
+    kiosk = signer.issue(Role.KIOSK, salle="vaux", sitting="demo")
+    resp = await client.get(plan_url, headers={"Authorization": f"Bearer {kiosk}"})
+    assert resp.status == 200 and await resp.read() == PLAN
+    member = signer.issue(Role.COUNCILLOR, member="m07")
+    resp = await client.get(plan_url, cookies={SESSION_COOKIE: member})
+    assert resp.status == 200 and await resp.read() == PLAN
+    # a kiosk of another sitting, a token that is not a kiosk's, a forged one: the public's answer
+    for token in (signer.issue(Role.KIOSK, salle="vaux", sitting="autre"), signer.issue(Role.PUBLIC), kiosk + "x"):
+        resp = await client.get(plan_url, headers={"Authorization": f"Bearer {token}"})
+        assert resp.status == 403 and json.loads(await resp.text())["rule"] == "R19"
+
+    await pres.ok(type="MarkSensitive", on=False, reason="")
+    resp = await client.get(plan_url)
+    assert resp.status == 200 and await resp.read() == PLAN
+
+
 @pytest.mark.parametrize(("role", "page"), [(Role.PRESIDENT, "/president"), (Role.MODERATOR, "/moderation")])
 async def test_the_chair_s_pages_carry_the_annexes_they_may_show(client, role, page):
     """« Document à l'écran » lists each item's annexes: the page carries them, by item."""

@@ -20,11 +20,12 @@ export function presentedUrl(sitting, p) {
 
 /** Start loading a PDF (no WebAssembly: the pages' CSP allows none), importing pdf.js the
  * first time; resolves to the loading task, whose `promise` gives the document and whose
- * `destroy()` frees it and its worker. */
-export async function loadPdf(url) {
+ * `destroy()` frees it and its worker. `headers`: a kiosk's token, so that it still gets
+ * the annex during a sensitive passage (R19). */
+export async function loadPdf(url, headers = null) {
   const { GlobalWorkerOptions, getDocument } = await import(PDFJS);
   GlobalWorkerOptions.workerSrc = PDFJS_WORKER;
-  return getDocument({ url, useWasm: false, enableXfa: false });
+  return getDocument({ url, useWasm: false, enableXfa: false, ...(headers ? { httpHeaders: headers } : {}) });
 }
 
 /**
@@ -33,8 +34,9 @@ export async function loadPdf(url) {
  * the page is redrawn to fit when the element's size changes.
  */
 export class DocumentView {
-  constructor(root, { caption = true } = {}) {
+  constructor(root, { caption = true, headers = null } = {}) {
     this.root = root;
+    this.headers = headers;
     this.root.classList.add("document");
     this.root.hidden = true;
     this.box = document.createElement("div");
@@ -90,7 +92,7 @@ export class DocumentView {
           this.pdf = null;
           this.key = key;
           try {
-            this.task = await loadPdf(url);
+            this.task = await loadPdf(url, this.headers);
             this.pdf = await this.task.promise;
           } catch {
             this.key = null;  // tried again at the next update or resize

@@ -154,7 +154,8 @@ async function main() {
   const view = new SlotView($("slots"), $("voices"), $("slots-placeholder"));
   let lastState = null;
   let board = null;
-  const documentView = new DocumentView($("document"));
+  // the kiosk's token: the salles still see the annex during a sensitive passage (R19 hides it from the public only)
+  const documentView = new DocumentView($("document"), { headers: { Authorization: `Bearer ${body.dataset.token}` } });
   // the document shown while the sitting is open (R2), drawn here; the tiles shrink beside it
   const showDocument = (msg) => {
     const p = msg.status === "opened" ? msg.presentation : null;

@@ -39,7 +39,10 @@ function renderSitting(view) {
   const notice = $("public-notice");
   let message = null;
   if (view.status === "suspended") message = ["Séance suspendue", "La diffusion reprendra à la reprise de la séance."];
-  else if (view.sensitive) message = ["Passage non diffusé", "Les débats portent sur des personnes ou des données protégées : ni image ni son ne sont diffusés pendant ce passage."];
+  else if (view.sensitive) {
+    message = ["Passage non diffusé", "Les débats portent sur des personnes ou des données protégées : ni image ni son ne sont diffusés pendant ce passage."];
+    if (view.status === "opened" && view.presentation) message[1] += " Le document présenté est masqué jusqu'à la fin du passage.";
+  }
   else if (view.status === "closed") message = ["Séance close", "La diffusion est terminée. Merci de votre attention."];
   else if (!live) message = ["La séance n'est pas encore ouverte", `${view.title} — la diffusion commencera à l'ouverture de la séance.`];
   notice.hidden = !message;
