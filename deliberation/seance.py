@@ -61,7 +61,56 @@ from .commands import (
 )
 from .council import Council, Seat, SittingConfig
 from .deadlines import reconvocation_ok
-from .events import Event
+from .events import (
+    OMITTED,
+    AmendmentProposed,
+    AmendmentWithdrawn,
+    Appointment,
+    AudioOnlyChanged,
+    BallotCast,
+    BallotChanged,
+    BroadcastObjection,
+    CandidaciesClosed,
+    CandidacyRegistered,
+    CheckedIn,
+    CheckedOut,
+    ConvertedToTeleconference,
+    ConvocationAcknowledged,
+    ConvocationSent,
+    Event,
+    FloorEnded,
+    FloorGranted,
+    FloorRequested,
+    FloorRequestWithdrawn,
+    ItemAdded,
+    ItemPostponed,
+    ItemTakenUp,
+    ItemWithdrawn,
+    MinutesLinked,
+    MinutesSigned,
+    PresidentDecision,
+    ProxyEnded,
+    ProxyRecorded,
+    PublicAppointmentDecided,
+    PublicStreamChanged,
+    QuorumFailed,
+    RecordingDigest,
+    SalleAtOpening,
+    SecretaryAppointed,
+    SecretBallotRequested,
+    SecretBallotRequestWithdrawn,
+    SensitivePassage,
+    SittingClosed,
+    SittingOpened,
+    SittingResumed,
+    SittingSuspended,
+    Slot,
+    SuppleanceDeclared,
+    TransmissionChanged,
+    VoteClosed,
+    VoteOpened,
+    WithdrawalDeclared,
+)
 from .french import agreed, de
 from .labels import POSTPONED_MENTION
 from .proxies import check_new_proxy
@@ -231,10 +280,6 @@ def _body_type(item: dict[str, Any]) -> str | None:
     return item["body"]["type"] if item["body"] else None
 
 
-def _ev(cmd: Command, type_: str, **data: Any) -> Event:
-    return Event(type_, cmd.at, data)
-
-
 def _item(s: Seance, item_id: str) -> dict[str, Any] | Refusal:
     item = s.state.item(item_id)
     if item is None:
@@ -276,7 +321,7 @@ def _add_item(s: Seance, c: AddAgendaItem, actor: Actor) -> Decision:
     data: dict[str, Any] = {"item_id": c.item_id, "title": c.title, "kind": c.kind, "matiere_code": c.matiere_code}
     if c.body is not None:
         data["body"] = {"type": c.body, "name": c.body_name.strip(), "seats": c.seats}
-    return [_ev(c, "ItemAdded", **data)]
+    return [ItemAdded(c.at, **data)]
 
 
 def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
@@ -291,7 +336,7 @@ def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
         return Refusal(
             "R12", f"R12 — conversion en visioconférence impossible : l'ordre du jour comporte {', '.join(banned)}."
         )
-    return [_ev(c, "ConvertedToTeleconference")]
+    return [ConvertedToTeleconference(c.at)]
 
 
 # -- places and people (R1, R4, R9, R10) ---------------------------------------------------------
@@ -340,9 +385,9 @@ def _check_in(s: Seance, c: CheckIn, actor: Actor) -> Decision:
         supp = s.council.suppleant_of(member.id)
         if supp is not None and supp.id in s.state.presence:
             return Refusal("R9", f"R9 — {supp.name} siège en suppléance : enregistrez d'abord sa sortie.", "member_id")
-    events = [_ev(c, "CheckedIn", member_id=c.member_id, salle_id=c.salle_id)]
+    events: list[Event] = [CheckedIn(c.at, member_id=c.member_id, salle_id=c.salle_id)]
     if c.member_id in s.state.proxies:  # R9: a proxy ends when its giver checks in
-        events.append(_ev(c, "ProxyEnded", giver_id=c.member_id, reason="giver_arrived"))
+        events.append(ProxyEnded(c.at, giver_id=c.member_id, reason="giver_arrived"))
     return events
 
 
@@ -356,7 +401,7 @@ def _check_out(s: Seance, c: CheckOut, actor: Actor) -> Decision:
             f"{s.agree(c.member_id, 'présent')} dans cette salle.",
             "member_id",
         )
-    return [_ev(c, "CheckedOut", member_id=c.member_id, salle_id=c.salle_id)]
+    return [CheckedOut(c.at, member_id=c.member_id, salle_id=c.salle_id)]
 
 
 def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
@@ -403,7 +448,7 @@ def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
     if not c.document_ref.strip():
         return Refusal("R9", "R9 — la référence de l'information du président est obligatoire.", "document_ref")
     where = {"salle_id": c.salle_id} if c.salle_id is not None else {}
-    return [_ev(c, "SuppleanceDeclared", titulaire_id=c.titulaire_id, document_ref=c.document_ref, **where)]
+    return [SuppleanceDeclared(c.at, titulaire_id=c.titulaire_id, document_ref=c.document_ref, **where)]
 
 
 def _record_proxy(s: Seance, c: RecordProxy, actor: Actor) -> Decision:
@@ -415,9 +460,8 @@ def _record_proxy(s: Seance, c: RecordProxy, actor: Actor) -> Decision:
     if (r := check_new_proxy(s.council, s.state, c)) is not None:
         return r
     return [
-        _ev(
-            c,
-            "ProxyRecorded",
+        ProxyRecorded(
+            c.at,
             giver_id=c.giver_id,
             holder_id=c.holder_id,
             document_ref=c.document_ref,
@@ -440,7 +484,7 @@ def _revoke_proxy(s: Seance, c: RevokeProxy, actor: Actor) -> Decision:
             return r
     elif actor.role != Role.AGENT or s.council.agent(actor.agent_id or "") is None:
         return Refusal("R4", "R4 — seuls un agent de salle ou le président enregistrent la révocation d'un pouvoir.")
-    return [_ev(c, "ProxyEnded", giver_id=c.giver_id, reason="revoked")]
+    return [ProxyEnded(c.at, giver_id=c.giver_id, reason="revoked")]
 
 
 def _secretary(s: Seance, c: AppointSecretary, actor: Actor) -> Decision:
@@ -457,7 +501,7 @@ def _secretary(s: Seance, c: AppointSecretary, actor: Actor) -> Decision:
         )
     if s.state.secretary == c.member_id:
         return Refusal("R10", f"R10 — {member.name} est déjà secrétaire de séance.", "member_id")
-    return [_ev(c, "SecretaryAppointed", member_id=c.member_id)]
+    return [SecretaryAppointed(c.at, member_id=c.member_id)]
 
 
 # -- media plane port (R2, R3, R7, R17, R20) -------------------------------------------------------
@@ -468,12 +512,11 @@ def _transmission(s: Seance, c: ReportTransmission, actor: Actor) -> Decision:
         return Refusal(UNKNOWN, f"Salle « {c.salle_id} » inconnue.", "salle_id")
     if s.state.transmitting.get(c.salle_id, False) == c.transmitting:
         return []
-    events = [_ev(c, "TransmissionChanged", salle_id=c.salle_id, transmitting=c.transmitting)]
+    events: list[Event] = [TransmissionChanged(c.at, salle_id=c.salle_id, transmitting=c.transmitting)]
     if not c.transmitting and s.state.status == "opened" and c.salle_id in s.state.occupied_salles():
         events.append(
-            _ev(
-                c,
-                "SittingSuspended",
+            SittingSuspended(
+                c.at,
                 rule="R17",
                 salles=[c.salle_id],
                 frozen_vote=s.state.current_vote,
@@ -488,7 +531,7 @@ def _public_stream(s: Seance, c: ReportPublicStream, actor: Actor) -> Decision:
         return Refusal(ROLE, "R2 — l'état de la retransmission publique est mesuré, il ne se déclare pas.")
     if s.state.public_stream_up == c.up:
         return []
-    return [_ev(c, "PublicStreamChanged", up=c.up)]
+    return [PublicStreamChanged(c.at, up=c.up)]
 
 
 def _audio_only(s: Seance, c: SetAudioOnly, actor: Actor) -> Decision:
@@ -503,8 +546,15 @@ def _audio_only(s: Seance, c: SetAudioOnly, actor: Actor) -> Decision:
             "R3",
             f"R3 — la salle « {_salle_name(s, c.salle_id)} » est déjà {'en audio seul' if c.audio_only else 'en vidéo'}.",
         )
-    extra = {"automatic": True, "figures": c.figures} if automatic else {}
-    return [_ev(c, "AudioOnlyChanged", salle_id=c.salle_id, audio_only=c.audio_only, **extra)]
+    return [
+        AudioOnlyChanged(
+            c.at,
+            salle_id=c.salle_id,
+            audio_only=c.audio_only,
+            automatic=True if automatic else OMITTED,
+            figures=c.figures if automatic else OMITTED,
+        )
+    ]
 
 
 def _objection(s: Seance, c: ObjectToBroadcast, actor: Actor) -> Decision:
@@ -514,7 +564,7 @@ def _objection(s: Seance, c: ObjectToBroadcast, actor: Actor) -> Decision:
         return Refusal(SCHEMA, "Champ « person » : nom de la personne attendu.", "person")
     if s.rules_version >= 3 and (c.person in s.state.broadcast_objections.get(c.salle_id, [])) == c.objecting:
         return []  # edition 3: the same objection again (or a withdrawal of none) records nothing
-    return [_ev(c, "BroadcastObjection", salle_id=c.salle_id, person=c.person, objecting=c.objecting)]
+    return [BroadcastObjection(c.at, salle_id=c.salle_id, person=c.person, objecting=c.objecting)]
 
 
 # -- opening, suspension, closing (R7, R8, R10, R11, R17, R19) ------------------------------------
@@ -528,7 +578,7 @@ def _open(s: Seance, c: OpenSitting, actor: Actor) -> Decision:
             return check
     if s.state.secretary not in s.state.presence:
         return Refusal("R10", "R10 — le secrétaire de séance désigné n'est plus présent.")
-    salles = {
+    salles: dict[str, SalleAtOpening] = {
         sid: {
             "present": sorted(m for m, x in s.state.presence.items() if x == sid),
             "transmitting": s.state.transmitting.get(sid, False),
@@ -536,9 +586,8 @@ def _open(s: Seance, c: OpenSitting, actor: Actor) -> Decision:
         for sid in s.state.occupied_salles()
     }
     return [
-        _ev(
-            c,
-            "SittingOpened",
+        SittingOpened(
+            c.at,
             quorum=s.quorum().to_dict(),
             salles=salles,
             public_stream_up=s.state.public_stream_up,
@@ -553,7 +602,7 @@ def _suspend(s: Seance, c: Suspend, actor: Actor) -> Decision:
         return r
     if s.state.status != "opened":
         return Refusal("R17", "R17 — seule une séance ouverte peut être suspendue.")
-    return [_ev(c, "SittingSuspended", rule="president", salles=[], frozen_vote=s.state.current_vote, reason=c.reason)]
+    return [SittingSuspended(c.at, rule="president", salles=[], frozen_vote=s.state.current_vote, reason=c.reason)]
 
 
 def _resume(s: Seance, c: Resume, actor: Actor) -> Decision:
@@ -570,7 +619,7 @@ def _resume(s: Seance, c: Resume, actor: Actor) -> Decision:
         )
     if (r := _r8(s, None)) is not None:
         return r
-    return [_ev(c, "SittingResumed", quorum=s.quorum().to_dict())]
+    return [SittingResumed(c.at, quorum=s.quorum().to_dict())]
 
 
 def _take_up(s: Seance, c: TakeUpItem, actor: Actor) -> Decision:
@@ -585,7 +634,7 @@ def _take_up(s: Seance, c: TakeUpItem, actor: Actor) -> Decision:
         return Refusal("R16", f"R16 — le point « {item['title']} » a déjà été traité.", "item_id")
     if s.state.current_vote is not None:
         return Refusal("R16", "R16 — un vote est en cours.")
-    return [_ev(c, "ItemTakenUp", item_id=c.item_id)]
+    return [ItemTakenUp(c.at, item_id=c.item_id)]
 
 
 def _sensitive(s: Seance, c: MarkSensitive, actor: Actor) -> Decision:
@@ -595,7 +644,7 @@ def _sensitive(s: Seance, c: MarkSensitive, actor: Actor) -> Decision:
         return r
     if s.state.sensitive == c.on:
         return Refusal("R19", "R19 — le passage sensible est déjà " + ("en cours." if c.on else "terminé."))
-    return [_ev(c, "SensitivePassage", on=c.on, reason=c.reason)]
+    return [SensitivePassage(c.at, on=c.on, reason=c.reason)]
 
 
 def _recording(s: Seance, c: RecordRecordingDigest, actor: Actor) -> Decision:
@@ -603,7 +652,7 @@ def _recording(s: Seance, c: RecordRecordingDigest, actor: Actor) -> Decision:
         return Refusal(ROLE, "R5 — l'empreinte d'un enregistrement est calculée par le serveur.")
     if not s.council.reglement.recording:
         return Refusal("R5", "R5 — le règlement intérieur ne prévoit pas l'enregistrement des débats.")
-    return [_ev(c, "RecordingDigest", sha256=c.sha256, label=c.label)]
+    return [RecordingDigest(c.at, sha256=c.sha256, label=c.label)]
 
 
 def _convocation_recorded(s: Seance, member_id: str, actor: Actor, what: str) -> Refusal | None:
@@ -625,7 +674,7 @@ def _convocation_sending(s: Seance, c: RecordConvocationSending, actor: Actor) -
         return Refusal("R6", "R6 — la séance est ouverte : une convocation envoyée maintenant ne convoque plus.")
     if c.sent and c.reason:
         return Refusal(SCHEMA, "Champ « reason » : seulement pour un envoi en échec.", "reason")
-    return [_ev(c, "ConvocationSent", member_id=c.member_id, sent=c.sent, reason=c.reason)]
+    return [ConvocationSent(c.at, member_id=c.member_id, sent=c.sent, reason=c.reason)]
 
 
 def _convocation_receipt(s: Seance, c: RecordConvocationReceipt, actor: Actor) -> Decision:
@@ -637,7 +686,7 @@ def _convocation_receipt(s: Seance, c: RecordConvocationReceipt, actor: Actor) -
         return Refusal("R6", "R6 — aucune convocation n'a été envoyée à ce membre : rien à accuser.", "member_id")
     if record.get("acknowledged_at") is not None:
         return []
-    return [_ev(c, "ConvocationAcknowledged", member_id=c.member_id)]
+    return [ConvocationAcknowledged(c.at, member_id=c.member_id)]
 
 
 def _minutes_item(s: Seance, actor: Actor, item_id: str, what: str) -> dict[str, Any] | Refusal:
@@ -666,7 +715,7 @@ def _link_minutes(s: Seance, c: LinkMinutes, actor: Actor) -> Decision:
     other = next((i for i, x in s.state.minutes_links.items() if x["sitting_id"] == c.sitting_id), None)
     if other is not None and other != c.item_id:
         return Refusal("R22", f"R22 — ce procès-verbal est déjà lié au point « {other} ».", "sitting_id")
-    return [_ev(c, "MinutesLinked", item_id=c.item_id, sitting_id=c.sitting_id, sha256=c.sha256)]
+    return [MinutesLinked(c.at, item_id=c.item_id, sitting_id=c.sitting_id, sha256=c.sha256)]
 
 
 def _minutes_signed(s: Seance, c: RecordMinutesSigned, actor: Actor) -> Decision:
@@ -684,7 +733,7 @@ def _minutes_signed(s: Seance, c: RecordMinutesSigned, actor: Actor) -> Decision
         return Refusal("R22", "R22 — le procès-verbal n'est pas adopté : il ne se signe qu'après son approbation.")
     if link["signed"]:
         return Refusal("R22", "R22 — le procès-verbal adopté est déjà signé : sa version signée ne change plus.")
-    return [_ev(c, "MinutesSigned", item_id=c.item_id, sitting_id=link["sitting_id"], pdf_sha256=c.pdf_sha256)]
+    return [MinutesSigned(c.at, item_id=c.item_id, sitting_id=link["sitting_id"], pdf_sha256=c.pdf_sha256)]
 
 
 def _close(s: Seance, c: CloseSitting, actor: Actor) -> Decision:
@@ -693,7 +742,7 @@ def _close(s: Seance, c: CloseSitting, actor: Actor) -> Decision:
     if s.state.current_vote is not None:
         return Refusal("R11", "R11 — un vote est en cours : il doit être clos avant la clôture de la séance.")
     pending = [i["id"] for i in s.state.agenda if i["status"] == "pending"]
-    return [_ev(c, "SittingClosed", opened=s.state.opening is not None, pending_items=pending)]
+    return [SittingClosed(c.at, opened=s.state.opening is not None, pending_items=pending)]
 
 
 # -- votes (R8, R13-R17) -----------------------------------------------------------------------------
@@ -717,7 +766,7 @@ def _withdrawal(s: Seance, c: DeclareWithdrawal, actor: Actor) -> Decision:
         return Refusal(
             "R8", f"R8 — {s.name(c.member_id)} est déjà {s.agree(c.member_id, 'retiré')} de ce point.", "member_id"
         )
-    return [_ev(c, "WithdrawalDeclared", item_id=c.item_id, member_id=c.member_id)]
+    return [WithdrawalDeclared(c.at, item_id=c.item_id, member_id=c.member_id)]
 
 
 def _secret_request(s: Seance, c: RequestSecretBallot, actor: Actor) -> Decision:
@@ -737,14 +786,13 @@ def _secret_request(s: Seance, c: RequestSecretBallot, actor: Actor) -> Decision
     requesters = {r["member"] for r in item["secret_requests"]} & set(s.state.presence)
     if c.member_id in requesters:
         return Refusal("R15", f"R15 — {s.name(c.member_id)} a déjà demandé le scrutin secret.", "member_id")
-    events = [_ev(c, "SecretBallotRequested", item_id=c.item_id, member_id=c.member_id)]
+    events: list[Event] = [SecretBallotRequested(c.at, item_id=c.item_id, member_id=c.member_id)]
     present = s.quorum().present
     n = len(requesters) + 1
     if ballot.secret_ballot_adopted(n, present):
         events.append(
-            _ev(
-                c,
-                "ItemPostponed",
+            ItemPostponed(
+                c.at,
                 item_id=c.item_id,
                 rule="R15",
                 mention=POSTPONED_MENTION,
@@ -776,7 +824,7 @@ def _secret_request_withdrawal(s: Seance, c: WithdrawSecretBallotRequest, actor:
         return Refusal(
             "R15", f"R15 — {s.name(c.member_id)} n'a pas demandé le scrutin secret sur ce point.", "member_id"
         )
-    return [_ev(c, "SecretBallotRequestWithdrawn", item_id=c.item_id, member_id=c.member_id)]
+    return [SecretBallotRequestWithdrawn(c.at, item_id=c.item_id, member_id=c.member_id)]
 
 
 def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decision:
@@ -791,9 +839,8 @@ def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decisio
         return Refusal("R15", f"R15 — le point « {item['title']} » n'est pas une nomination en attente.", "item_id")
     if not c.unanimous_for_public:
         return [
-            _ev(
-                c,
-                "ItemPostponed",
+            ItemPostponed(
+                c.at,
                 item_id=c.item_id,
                 rule="R15",
                 mention=POSTPONED_MENTION,
@@ -806,13 +853,13 @@ def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decisio
         return Refusal(
             "R15", "R15 — une demande de scrutin secret a été formulée : l'unanimité fait défaut.", "item_id"
         )
-    return [_ev(c, "PublicAppointmentDecided", item_id=c.item_id)]
+    return [PublicAppointmentDecided(c.at, item_id=c.item_id)]
 
 
-def _electorate(s: Seance, item: dict[str, Any]) -> list[dict[str, str | None]]:
+def _electorate(s: Seance, item: dict[str, Any]) -> list[Slot]:
     """R16: present members in transmitting salles, for themselves and the one proxy held."""
     withdrawn = set(item["withdrawals"])
-    slots: list[dict[str, str | None]] = []
+    slots: list[Slot] = []
     for member_id, salle_id in sorted(s.state.presence.items()):
         if member_id in withdrawn or not s.state.transmitting.get(salle_id, False):
             continue
@@ -853,9 +900,8 @@ def _open_vote(s: Seance, c: OpenVote, actor: Actor) -> Decision:
     if (r := _r8(s, c.item_id)) is not None:
         return r
     return [
-        _ev(
-            c,
-            "VoteOpened",
+        VoteOpened(
+            c.at,
             item_id=c.item_id,
             method=c.method,
             electorate=_electorate(s, item),
@@ -1017,11 +1063,11 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     if c.candidate_id is not None:
         data["candidate_id"] = c.candidate_id
     if previous is None:
-        return [_ev(c, "BallotCast", **data)]
+        return [BallotCast(c.at, **data)]
     # R13: a change of choice before the close, journaled; the last choice counts
     if previous["choice"] == c.choice and previous["candidate"] == c.candidate_id:
         return []  # the same choice again (a repeated tap, a resent command): nothing to change
-    return [_ev(c, "BallotChanged", **data, previous_choice=previous["choice"])]
+    return [BallotChanged(c.at, **data, previous_choice=previous["choice"])]
 
 
 def _round_ballot(s: Seance, c: CastBallot, item: dict[str, Any], vote: dict[str, Any]) -> Refusal | None:
@@ -1058,9 +1104,8 @@ def _frozen_decision(s: Seance, c: DecideFrozenVote, actor: Actor) -> Decision:
     if not c.reason.strip():
         return Refusal("R17", "R17 — la décision du président doit être motivée.", "reason")
     return [
-        _ev(
-            c,
-            "PresidentDecision",
+        PresidentDecision(
+            c.at,
             kind="frozen_vote_continues",
             item_id=c.item_id,
             reason=c.reason,
@@ -1085,7 +1130,7 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
     if s.rules_version >= 2:
         extra["not_voting"] = _not_voting(s, item, vote)
     if vote["subject"] == "round":
-        return [_ev(c, "VoteClosed", **_round_closed(s, item, vote), **extra)]
+        return [VoteClosed(c.at, **_round_closed(s, item, vote), **extra)]
     if vote["subject"] == "amendment":
         extra["amendment_id"] = vote["amendment_id"]
     counts = ballot.tally(vote["ballots"])
@@ -1095,9 +1140,8 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
     )
     res = ballot.result(counts, president_choice)
     return [
-        _ev(
-            c,
-            "VoteClosed",
+        VoteClosed(
+            c.at,
             item_id=c.item_id,
             counts=counts,
             electorate_size=len(vote["electorate"]),
@@ -1180,7 +1224,7 @@ def _withdraw_item(s: Seance, c: WithdrawItem, actor: Actor) -> Decision:
         return Refusal(
             "R25", "R25 — des nominations de ce point ont déjà pris effet : il ne se retire plus.", "item_id"
         )
-    return [_ev(c, "ItemWithdrawn", item_id=c.item_id, reason=c.reason.strip())]
+    return [ItemWithdrawn(c.at, item_id=c.item_id, reason=c.reason.strip())]
 
 
 def _propose_amendment(s: Seance, c: ProposeAmendment, actor: Actor) -> Decision:
@@ -1206,9 +1250,8 @@ def _propose_amendment(s: Seance, c: ProposeAmendment, actor: Actor) -> Decision
             "author_id",
         )
     return [
-        _ev(
-            c,
-            "AmendmentProposed",
+        AmendmentProposed(
+            c.at,
             item_id=c.item_id,
             amendment_id=c.amendment_id,
             text=c.text.strip(),
@@ -1226,7 +1269,7 @@ def _withdraw_amendment(s: Seance, c: WithdrawAmendment, actor: Actor) -> Decisi
         return amendment
     if amendment["status"] != "pending":
         return Refusal("R25", f"R25 — l'amendement « {c.amendment_id} » n'est plus à voter.", "amendment_id")
-    return [_ev(c, "AmendmentWithdrawn", item_id=c.item_id, amendment_id=c.amendment_id)]
+    return [AmendmentWithdrawn(c.at, item_id=c.item_id, amendment_id=c.amendment_id)]
 
 
 # -- nominations (R24, L.2121-21) ------------------------------------------------------------------
@@ -1264,7 +1307,7 @@ def _register_candidacy(s: Seance, c: RegisterCandidacy, actor: Actor) -> Decisi
         return Refusal(
             "R24", f"R24 — {member.name} est déjà {s.agree(member.id, 'candidat')} au siège {standing}.", "member_id"
         )
-    return [_ev(c, "CandidacyRegistered", item_id=c.item_id, seat=c.seat, member_id=c.member_id)]
+    return [CandidacyRegistered(c.at, item_id=c.item_id, seat=c.seat, member_id=c.member_id)]
 
 
 def _close_candidacies(s: Seance, c: CloseCandidacies, actor: Actor) -> Decision:
@@ -1280,10 +1323,10 @@ def _close_candidacies(s: Seance, c: CloseCandidacies, actor: Actor) -> Decision
             f"R24 — aucun candidat au siège {', '.join(empty)} : recueillez une candidature, ou retirez le point.",
             "item_id",
         )
-    appointed = [
+    appointed: list[Appointment] = [
         {"seat": x["seat"], "member_id": x["candidates"][0]} for x in item["seats"] if len(x["candidates"]) == 1
     ]
-    return [_ev(c, "CandidaciesClosed", item_id=c.item_id, appointed=appointed)]
+    return [CandidaciesClosed(c.at, item_id=c.item_id, appointed=appointed)]
 
 
 # -- lack of quorum (R8, L.2121-17 al. 2) ----------------------------------------------------------
@@ -1303,16 +1346,14 @@ def _quorum_failure(s: Seance, c: RecordQuorumFailure, actor: Actor) -> Decision
     if q.reached:
         return Refusal("R8", f"R8 — le quorum est atteint ({q.present} présents, {q.required} requis).")
     return [
-        _ev(
-            c,
-            "QuorumFailed",
+        QuorumFailed(
+            c.at,
             quorum=q.to_dict(),
             present=sorted(s.state.presence),
             items=[{"id": i["id"], "title": i["title"]} for i in s.state.agenda],
         ),
-        _ev(
-            c,
-            "SittingClosed",
+        SittingClosed(
+            c.at,
             opened=False,
             pending_items=[i["id"] for i in s.state.agenda if i["status"] == "pending"],
         ),
@@ -1359,7 +1400,7 @@ def _request_floor(s: Seance, c: RequestFloor, actor: Actor) -> Decision:
     speaking = s.state.speaker is not None and s.state.speaker["member"] == c.member_id
     if speaking or any(q["member"] == c.member_id for q in s.state.floor_queue):
         return []  # already asked, or speaking: nothing to record
-    return [_ev(c, "FloorRequested", member_id=c.member_id)]
+    return [FloorRequested(c.at, member_id=c.member_id)]
 
 
 def _withdraw_floor(s: Seance, c: WithdrawFloorRequest, actor: Actor) -> Decision:
@@ -1368,7 +1409,7 @@ def _withdraw_floor(s: Seance, c: WithdrawFloorRequest, actor: Actor) -> Decisio
         return r
     if not any(q["member"] == c.member_id for q in s.state.floor_queue):
         return Refusal(UNKNOWN, f"{s.name(c.member_id)} n'a pas demandé la parole.", "member_id")
-    return [_ev(c, "FloorRequestWithdrawn", member_id=c.member_id)]
+    return [FloorRequestWithdrawn(c.at, member_id=c.member_id)]
 
 
 def _grant_floor(s: Seance, c: GrantFloor, actor: Actor) -> Decision:
@@ -1383,7 +1424,7 @@ def _grant_floor(s: Seance, c: GrantFloor, actor: Actor) -> Decision:
     if s.state.speaker is not None and s.state.speaker["member"] == c.member_id:
         return []
     previous = s.state.speaker["member"] if s.state.speaker is not None else None
-    return [_ev(c, "FloorGranted", member_id=c.member_id, previous=previous)]
+    return [FloorGranted(c.at, member_id=c.member_id, previous=previous)]
 
 
 def _end_floor(s: Seance, c: EndFloor, actor: Actor) -> Decision:
@@ -1398,7 +1439,7 @@ def _end_floor(s: Seance, c: EndFloor, actor: Actor) -> Decision:
         return r
     if s.state.speaker is None:
         return Refusal(UNKNOWN, "Personne n'a la parole.")
-    return [_ev(c, "FloorEnded", member_id=s.state.speaker["member"])]
+    return [FloorEnded(c.at, member_id=s.state.speaker["member"])]
 
 
 _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {

@@ -109,6 +109,7 @@ def test_R21_every_line_decodes_to_typed_values_and_reencodes_to_its_own_bytes(j
         data = dict(entry.data)
         if entry.kind == "event":
             event = Event.from_dict(data["event"])
+            assert type(event) is not Event and event.type == data["event"]["type"]
             data["event"] = event.to_dict()
             events += 1
         if entry.kind != "checkpoint":  # a checkpoint's signature is kept as it is: its bytes cover the rest
