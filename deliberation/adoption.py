@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .journal import Entry, replay_entries
 from .minutes import item_number
+from .records import Signature
 from .seance import Seance
 
 ATTACHMENT = "proces-verbal.html"
@@ -42,7 +43,7 @@ class Adoption:
     closed_at: str | None
     counts: dict[str, int] | None
     adopted: bool
-    signed: tuple[dict[str, str], ...]
+    signed: tuple[Signature, ...]
 
 
 def adoption_of(seance: Seance, sitting_id: str) -> Adoption | None:

@@ -88,6 +88,7 @@ from .events import (
     ItemWithdrawn,
     MinutesLinked,
     MinutesSigned,
+    NotVoting,
     PresidentDecision,
     ProxyEnded,
     ProxyRecorded,
@@ -114,6 +115,7 @@ from .events import (
 from .french import agreed, de
 from .labels import POSTPONED_MENTION
 from .proxies import check_new_proxy
+from .records import Amendment, Item, Vote
 from .refusal import ROLE, SCHEMA, UNKNOWN, Refusal
 from .state import SeanceState, apply, not_voting_slots, seat_of_item, seat_settled
 
@@ -276,11 +278,11 @@ def _salle_name(s: Seance, salle_id: str) -> str:
     return salle.name if salle else salle_id
 
 
-def _body_type(item: dict[str, Any]) -> str | None:
+def _body_type(item: Item) -> str | None:
     return item["body"]["type"] if item["body"] else None
 
 
-def _item(s: Seance, item_id: str) -> dict[str, Any] | Refusal:
+def _item(s: Seance, item_id: str) -> Item | Refusal:
     item = s.state.item(item_id)
     if item is None:
         return Refusal(UNKNOWN, f"Point « {item_id} » absent de l'ordre du jour.", "item_id")
@@ -681,15 +683,15 @@ def _convocation_receipt(s: Seance, c: RecordConvocationReceipt, actor: Actor) -
     """R6: the member's acknowledgement, only of a convocation sent; the first one counts."""
     if (r := _convocation_recorded(s, c.member_id, actor, "l'accusé de réception")) is not None:
         return r
-    record = s.state.convocations.get(c.member_id, {})
-    if record.get("sent_at") is None:
+    record = s.state.convocations.get(c.member_id)
+    if record is None or record["sent_at"] is None:
         return Refusal("R6", "R6 — aucune convocation n'a été envoyée à ce membre : rien à accuser.", "member_id")
-    if record.get("acknowledged_at") is not None:
+    if record["acknowledged_at"] is not None:
         return []
     return [ConvocationAcknowledged(c.at, member_id=c.member_id)]
 
 
-def _minutes_item(s: Seance, actor: Actor, item_id: str, what: str) -> dict[str, Any] | Refusal:
+def _minutes_item(s: Seance, actor: Actor, item_id: str, what: str) -> Item | Refusal:
     if actor.role not in (Role.ADMIN, Role.SYSTEM):
         return Refusal(ROLE, f"R22 — {what} revient au secrétariat (administration), pas à un participant.")
     found = _item(s, item_id)
@@ -856,7 +858,7 @@ def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decisio
     return [PublicAppointmentDecided(c.at, item_id=c.item_id)]
 
 
-def _electorate(s: Seance, item: dict[str, Any]) -> list[Slot]:
+def _electorate(s: Seance, item: Item) -> list[Slot]:
     """R16: present members in transmitting salles, for themselves and the one proxy held."""
     withdrawn = set(item["withdrawals"])
     slots: list[Slot] = []
@@ -911,7 +913,7 @@ def _open_vote(s: Seance, c: OpenVote, actor: Actor) -> Decision:
     ]
 
 
-def _still_on_agenda(item: dict[str, Any]) -> Refusal | None:
+def _still_on_agenda(item: Item) -> Refusal | None:
     if item["status"] == "postponed":
         return Refusal("R15", f"R15 — le point « {item['title']} » est {POSTPONED_MENTION}.", "item_id")
     if item["status"] == "withdrawn":
@@ -923,7 +925,7 @@ def _still_on_agenda(item: dict[str, Any]) -> Refusal | None:
 _APPOINTMENT_BUTTONS = "« Le conseil décide à l'unanimité un vote public », ou « Pas d'unanimité : reporter »"
 
 
-def _motion_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, Any] | Refusal:
+def _motion_subject(s: Seance, c: OpenVote, item: Item) -> dict[str, Any] | Refusal:
     """R25: an amendment before the motion it amends; the motion once none is pending."""
     if c.seat is not None:
         return Refusal("R24", f"R24 — le point « {item['title']} » n'a pas de sièges à pourvoir.", "seat")
@@ -952,7 +954,7 @@ def _motion_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, A
     return {}
 
 
-def _round_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, Any] | Refusal:
+def _round_subject(s: Seance, c: OpenVote, item: Item) -> dict[str, Any] | Refusal:
     """R24 (L.2121-21): a round for one seat, once candidacies are closed and the council
     has unanimously decided to vote in public; three rounds at most."""
     if c.amendment_id is not None:
@@ -992,20 +994,19 @@ def _round_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, An
     return {"seat": c.seat, "round": seat["rounds"] + 1}
 
 
-def _amendment(item: dict[str, Any], amendment_id: str) -> dict[str, Any] | Refusal:
+def _amendment(item: Item, amendment_id: str) -> Amendment | Refusal:
     found = next((a for a in item["amendments"] if a["id"] == amendment_id), None)
     if found is None:
         return Refusal(UNKNOWN, f"Amendement « {amendment_id} » inconnu pour ce point.", "amendment_id")
-    amendment: dict[str, Any] = found
-    return amendment
+    return found
 
 
-def _frozen(s: Seance, vote: dict[str, Any]) -> bool:
+def _frozen(s: Seance, vote: Vote) -> bool:
     """R17: an open vote is frozen while the sitting is suspended, unless the president decided."""
     return s.state.status == "suspended" and vote["override"] is None
 
 
-def _open_vote_of(s: Seance, item_id: str) -> tuple[dict[str, Any], dict[str, Any]] | Refusal:
+def _open_vote_of(s: Seance, item_id: str) -> tuple[Item, Vote] | Refusal:
     item = _item(s, item_id)
     if isinstance(item, Refusal):
         return item
@@ -1070,7 +1071,7 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
     return [BallotChanged(c.at, **data, previous_choice=previous["choice"])]
 
 
-def _round_ballot(s: Seance, c: CastBallot, item: dict[str, Any], vote: dict[str, Any]) -> Refusal | None:
+def _round_ballot(s: Seance, c: CastBallot, item: Item, vote: Vote) -> Refusal | None:
     """R24: in a round, a vote for a candidate of the seat, a blank ballot, or no part taken."""
     if vote["subject"] != "round":
         if c.candidate_id is not None:
@@ -1153,14 +1154,14 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
     ]
 
 
-def _not_voting(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> list[dict[str, Any]]:
+def _not_voting(s: Seance, item: Item, vote: Vote) -> list[NotVoting]:
     """R13, R22: the present members who took no part in the vote, recorded with its result:
     each slot of the electorate without a ballot (at a roll call, no answer), then the
     members present at the close who were not in the electorate (arrived after the
     opening), apart from those withdrawn for a personal interest (listed as such)."""
     voters = {e["voter"] for e in vote["electorate"]}
     withdrawn = set(item["withdrawals"])
-    arrived = [
+    arrived: list[NotVoting] = [
         {"voter": m, "on_behalf_of": None, "reason": "arrive_apres_ouverture"}
         for m in sorted(s.state.presence)
         if m not in voters and m not in withdrawn
@@ -1168,12 +1169,13 @@ def _not_voting(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> list[d
     return not_voting_slots(vote) + arrived
 
 
-def _round_closed(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
+def _round_closed(s: Seance, item: Item, vote: Vote) -> dict[str, Any]:
     seat = seat_of_item(item, vote["seat"])
     assert seat is not None
     counts = ballot.round_counts(vote["ballots"], seat["candidates"])
     members = {m: s.council.member(m) for m in seat["candidates"]}
     born = {m: (member.birth_date or "") for m, member in members.items() if member is not None}
+    assert vote["round"] is not None
     res = ballot.round_result(vote["round"], counts["candidates"], born)
     return {
         "item_id": item["id"],
@@ -1188,7 +1190,7 @@ def _round_closed(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict
 
 
 # -- withdrawing an item, amendments (R25) ---------------------------------------------------------
-def _pending_item(s: Seance, item_id: str, what: str) -> dict[str, Any] | Refusal:
+def _pending_item(s: Seance, item_id: str, what: str) -> Item | Refusal:
     item = _item(s, item_id)
     if isinstance(item, Refusal):
         return item
@@ -1201,7 +1203,7 @@ def _pending_item(s: Seance, item_id: str, what: str) -> dict[str, Any] | Refusa
     return item
 
 
-def _chaired_item(s: Seance, actor: Actor, what: str, item_id: str, doing: str) -> dict[str, Any] | Refusal:
+def _chaired_item(s: Seance, actor: Actor, what: str, item_id: str, doing: str) -> Item | Refusal:
     """The president, in a sitting under way, on an item still to vote (R24, R25)."""
     if (r := _president(s, actor, what)) is not None:
         return r
@@ -1273,7 +1275,7 @@ def _withdraw_amendment(s: Seance, c: WithdrawAmendment, actor: Actor) -> Decisi
 
 
 # -- nominations (R24, L.2121-21) ------------------------------------------------------------------
-def _nomination(s: Seance, actor: Actor, what: str, item_id: str) -> dict[str, Any] | Refusal:
+def _nomination(s: Seance, actor: Actor, what: str, item_id: str) -> Item | Refusal:
     item = _chaired_item(s, actor, what, item_id, "attendez")
     if isinstance(item, Refusal):
         return item

@@ -1,9 +1,10 @@
 """The state of a sitting and the pure ``apply(state, event)`` that evolves it.
 
 Only events change the state, so replaying the journaled events rebuilds it exactly
-(R18). Every value is plain JSON (str, int, bool, None, list, dict): the canonical
-serialisation of :meth:`SeanceState.to_dict` is the state's identity, used to show that
-a refused command changes nothing and that replay is exact.
+(R18). Every value is plain JSON (str, int, bool, None, list, dict), each record typed in
+:mod:`deliberation.records`: the canonical serialisation of :meth:`SeanceState.to_dict` is
+the state's identity, used to show that a refused command changes nothing and that replay
+is exact (tests/deliberation/test_journal_bytes.py keeps it byte for byte).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .events import (
     ItemWithdrawn,
     MinutesLinked,
     MinutesSigned,
+    NotVoting,
     Omitted,
     PresidentDecision,
     ProxyEnded,
@@ -62,6 +64,27 @@ from .events import (
     VoteOpened,
     WithdrawalDeclared,
 )
+from .records import (
+    Attendance,
+    Convocation,
+    Decision,
+    FloorTurn,
+    HeldProxy,
+    Item,
+    MediaSwitch,
+    MinutesLink,
+    Opening,
+    Proxy,
+    ProxyLogEntry,
+    QuorumFailure,
+    Recording,
+    SeatRecord,
+    SensitiveSpan,
+    SittingStatus,
+    Suspension,
+    Vote,
+    VoteSubject,
+)
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Event)
@@ -70,39 +93,39 @@ E = TypeVar("E", bound=Event)
 @dataclass
 class SeanceState:
     teleconference: bool = True
-    status: str = "convened"  # convened | opened | suspended | closed
+    status: SittingStatus = "convened"
     presence: dict[str, str] = field(default_factory=dict)  # member id -> salle id
-    attendance: list[dict[str, Any]] = field(default_factory=list)  # {member, salle, in, out}
+    attendance: list[Attendance] = field(default_factory=list)
     suppleances: dict[str, str] = field(default_factory=dict)  # titulaire -> document ref
     #: titulaire -> the salle whose agent recorded the suppléance (R4): the suppléant sits there
     suppleance_salles: dict[str, str] = field(default_factory=dict)
-    proxies: dict[str, dict[str, Any]] = field(default_factory=dict)  # giver -> active proxy
-    proxy_log: list[dict[str, Any]] = field(default_factory=list)
+    proxies: dict[str, Proxy] = field(default_factory=dict)  # giver -> active proxy
+    proxy_log: list[ProxyLogEntry] = field(default_factory=list)
     transmitting: dict[str, bool] = field(default_factory=dict)
     audio_only: dict[str, bool] = field(default_factory=dict)
     broadcast_objections: dict[str, list[str]] = field(default_factory=dict)
     public_stream_up: bool = False
-    media_log: list[dict[str, Any]] = field(default_factory=list)  # R2/R3/R17 journaled switches
+    media_log: list[MediaSwitch] = field(default_factory=list)  # R2/R3/R17 journaled switches
     secretary: str | None = None
-    opening: dict[str, Any] | None = None
+    opening: Opening | None = None
     closed_at: str | None = None
-    agenda: list[dict[str, Any]] = field(default_factory=list)
+    agenda: list[Item] = field(default_factory=list)
     current_item: str | None = None
     current_vote: str | None = None
-    suspensions: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    suspensions: list[Suspension] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     sensitive: bool = False
-    sensitive_spans: list[dict[str, Any]] = field(default_factory=list)
-    recordings: list[dict[str, Any]] = field(default_factory=list)
+    sensitive_spans: list[SensitiveSpan] = field(default_factory=list)
+    recordings: list[Recording] = field(default_factory=list)
     #: R6: per member, ``{sent_at, failures: [{at, reason}], acknowledged_at}`` as journaled
-    convocations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    convocations: dict[str, Convocation] = field(default_factory=dict)
     #: R22: per item, the procès-verbal it approves ``{sitting_id, sha256, at, signed: [{at, pdf_sha256}]}``
-    minutes_links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    minutes_links: dict[str, MinutesLink] = field(default_factory=dict)
     #: R8: the lack of quorum recorded before closing, ``{at, quorum, present, items}``
-    quorum_failure: dict[str, Any] | None = None
+    quorum_failure: QuorumFailure | None = None
     #: the floor: the member speaking ``{member, since}`` and the queue of requests ``[{member, since}]``
-    speaker: dict[str, Any] | None = None
-    floor_queue: list[dict[str, Any]] = field(default_factory=list)
+    speaker: FloorTurn | None = None
+    floor_queue: list[FloorTurn] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return copy.deepcopy(asdict(self))
@@ -111,10 +134,10 @@ class SeanceState:
     def from_dict(cls, d: dict[str, Any]) -> SeanceState:
         return cls(**copy.deepcopy(d))
 
-    def item(self, item_id: str) -> dict[str, Any] | None:
+    def item(self, item_id: str) -> Item | None:
         return next((i for i in self.agenda if i["id"] == item_id), None)
 
-    def open_vote(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def open_vote(self) -> tuple[Item, Vote] | None:
         """The item and the vote open on it (R16: one at a time), or None."""
         item = self.item(self.current_vote) if self.current_vote else None
         vote = open_vote_of(item) if item is not None else None
@@ -127,7 +150,7 @@ class SeanceState:
         """Occupied salles without live two-way transmission (R7, R16, R17)."""
         return [s for s in self.occupied_salles() if not self.transmitting.get(s, False)]
 
-    def holder_proxy(self, holder_id: str) -> dict[str, Any] | None:
+    def holder_proxy(self, holder_id: str) -> HeldProxy | None:
         """The active proxy a member holds, as ``{giver, ...}`` (R9: at most one)."""
         for giver, p in sorted(self.proxies.items()):
             if p["holder"] == holder_id:
@@ -135,24 +158,23 @@ class SeanceState:
         return None
 
 
-def open_vote_of(item: dict[str, Any]) -> dict[str, Any] | None:
+def open_vote_of(item: Item) -> Vote | None:
     """The vote open on an item: its last, neither closed nor cancelled."""
     if item["votes"] and item["votes"][-1]["closed_at"] is None and item["votes"][-1]["cancelled_at"] is None:
-        last: dict[str, Any] = item["votes"][-1]
-        return last
+        return item["votes"][-1]
     return None
 
 
-def motion_vote(item: dict[str, Any]) -> dict[str, Any] | None:
+def motion_vote(item: Item) -> Vote | None:
     """The vote on the item's motion itself (not an amendment, not a round), if held and not cancelled."""
     return next((v for v in item["votes"] if v["subject"] == "motion" and v["cancelled_at"] is None), None)
 
 
-def seat_of_item(item: dict[str, Any], seat: int) -> dict[str, Any] | None:
+def seat_of_item(item: Item, seat: int | None) -> SeatRecord | None:
     return next((x for x in item["seats"] if x["seat"] == seat), None)
 
 
-def seat_settled(seat: dict[str, Any]) -> bool:
+def seat_settled(seat: SeatRecord) -> bool:
     """A seat is filled, or its third round is over (R24)."""
     return seat["appointed"] is not None or seat["rounds"] >= 3
 
@@ -256,7 +278,7 @@ def _suppleance(s: SeanceState, e: SuppleanceDeclared) -> None:
 
 @_on(ProxyRecorded)
 def _proxy_recorded(s: SeanceState, e: ProxyRecorded) -> None:
-    entry = {
+    entry: Proxy = {
         "holder": e.holder_id,
         "document_ref": e.document_ref,
         "consecutive_sittings": e.consecutive_sittings,
@@ -311,7 +333,14 @@ def _objection(s: SeanceState, e: BroadcastObjection) -> None:
 @_on(SittingOpened)
 def _opened(s: SeanceState, e: SittingOpened) -> None:
     s.status = "opened"
-    s.opening = {"at": e.at, **e.data}
+    s.opening = {
+        "at": e.at,
+        "quorum": e.quorum,
+        "salles": e.salles,
+        "public_stream_up": e.public_stream_up,
+        "secretary": e.secretary,
+        "reconvened_after": e.reconvened_after,
+    }
 
 
 @_on(SittingSuspended)
@@ -409,7 +438,7 @@ def _candidacy(s: SeanceState, e: CandidacyRegistered) -> None:
     seat["candidates"].append(e.member_id)
 
 
-def _settle_nomination(item: dict[str, Any]) -> None:
+def _settle_nomination(item: Item) -> None:
     if item["seats"] and all(seat_settled(x) for x in item["seats"]):
         item["status"] = "voted"
 
@@ -431,7 +460,7 @@ def _vote_opened(s: SeanceState, e: VoteOpened) -> None:
     item = s.item(e.item_id)
     assert item is not None
     item["status"] = "voting"
-    subject = "amendment" if _or_none(e.amendment_id) else "round" if _or_none(e.seat) else "motion"
+    subject: VoteSubject = "amendment" if _or_none(e.amendment_id) else "round" if _or_none(e.seat) else "motion"
     item["votes"].append(
         {
             "subject": subject,
@@ -486,12 +515,13 @@ def _ballot_changed(s: SeanceState, e: BallotChanged) -> None:
     assert vote is not None
     for b in vote["ballots"]:
         if b["voter"] == e.voter_id and b["on_behalf_of"] == e.on_behalf_of:
-            b.update(choice=e.choice, candidate=_or_none(e.candidate_id), at=e.at, changes=b.get("changes", 0) + 1)
+            b["changes"] = b.get("changes", 0) + 1
+            b["choice"], b["candidate"], b["at"] = e.choice, _or_none(e.candidate_id), e.at
 
 
 @_on(PresidentDecision)
 def _decision(s: SeanceState, e: PresidentDecision) -> None:
-    s.decisions.append({"at": e.at, **e.data})
+    s.decisions.append({"at": e.at, "kind": e.kind, "item_id": e.item_id, "reason": e.reason, "salles": e.salles})
     if e.kind == "frozen_vote_continues":
         item = s.item(e.item_id)
         assert item is not None
@@ -500,7 +530,7 @@ def _decision(s: SeanceState, e: PresidentDecision) -> None:
         vote["override"] = {"at": e.at, "reason": e.reason, "salles": e.salles}
 
 
-def not_voting_slots(vote: dict[str, Any]) -> list[dict[str, Any]]:
+def not_voting_slots(vote: Vote) -> list[NotVoting]:
     """Slots of the electorate with no ballot: « n'a pas pris part au vote » (no answer at a roll call)."""
     cast = {(b["voter"], b["on_behalf_of"]) for b in vote["ballots"]}
     return [
@@ -526,6 +556,7 @@ def _vote_closed(s: SeanceState, e: VoteClosed) -> None:
         majority = _given(e.majority, "majority")
         by_age = _given(e.tie_broken_by_age, "tie_broken_by_age")
         vote["result"] = {"appointed": appointed, "majority": majority, "tie_broken_by_age": by_age}
+        assert vote["seat"] is not None and vote["round"] is not None
         seat = seat_of_item(item, vote["seat"])
         assert seat is not None
         seat["rounds"] = vote["round"]
