@@ -9,7 +9,7 @@ callers without a journal. The shell journals the events (R18) before applying t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 from . import ballot, quorum
 from .actors import Actor, Role
@@ -69,6 +69,7 @@ from .events import (
     AudioOnlyChanged,
     BallotCast,
     BallotChanged,
+    BodyRecord,
     BroadcastObjection,
     CandidaciesClosed,
     CandidacyRegistered,
@@ -89,6 +90,7 @@ from .events import (
     MinutesLinked,
     MinutesSigned,
     NotVoting,
+    Omitted,
     PresidentDecision,
     ProxyEnded,
     ProxyRecorded,
@@ -320,10 +322,10 @@ def _add_item(s: Seance, c: AddAgendaItem, actor: Actor) -> Decision:
             "(L.5211-11-1) : convoquez une séance en présentiel.",
             "body" if c.body is not None else "kind",
         )
-    data: dict[str, Any] = {"item_id": c.item_id, "title": c.title, "kind": c.kind, "matiere_code": c.matiere_code}
+    body: BodyRecord | Omitted = OMITTED
     if c.body is not None:
-        data["body"] = {"type": c.body, "name": c.body_name.strip(), "seats": c.seats}
-    return [ItemAdded(c.at, **data)]
+        body = {"type": c.body, "name": c.body_name.strip(), "seats": c.seats}
+    return [ItemAdded(c.at, item_id=c.item_id, title=c.title, kind=c.kind, matiere_code=c.matiere_code, body=body)]
 
 
 def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
@@ -925,7 +927,15 @@ def _still_on_agenda(item: Item) -> Refusal | None:
 _APPOINTMENT_BUTTONS = "« Le conseil décide à l'unanimité un vote public », ou « Pas d'unanimité : reporter »"
 
 
-def _motion_subject(s: Seance, c: OpenVote, item: Item) -> dict[str, Any] | Refusal:
+class _Subject(TypedDict, total=False):
+    """What a vote is on, as :class:`VoteOpened` holds it: an amendment, a seat's round, or neither (the motion)."""
+
+    amendment_id: str
+    seat: int
+    round: int
+
+
+def _motion_subject(s: Seance, c: OpenVote, item: Item) -> _Subject | Refusal:
     """R25: an amendment before the motion it amends; the motion once none is pending."""
     if c.seat is not None:
         return Refusal("R24", f"R24 — le point « {item['title']} » n'a pas de sièges à pourvoir.", "seat")
@@ -954,7 +964,7 @@ def _motion_subject(s: Seance, c: OpenVote, item: Item) -> dict[str, Any] | Refu
     return {}
 
 
-def _round_subject(s: Seance, c: OpenVote, item: Item) -> dict[str, Any] | Refusal:
+def _round_subject(s: Seance, c: OpenVote, item: Item) -> _Subject | Refusal:
     """R24 (L.2121-21): a round for one seat, once candidacies are closed and the council
     has unanimously decided to vote in public; three rounds at most."""
     if c.amendment_id is not None:
@@ -1059,16 +1069,32 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
         return Refusal("R16", f"R16 — {s.name(c.voter_id)} a déjà voté{what} : nul ne vote deux fois.", "voter_id")
     if (r := _round_ballot(s, c, item, vote)) is not None:
         return r
-    data: dict[str, Any] = {"item_id": c.item_id, "voter_id": c.voter_id, "on_behalf_of": c.on_behalf_of}
-    data["choice"] = c.choice
-    if c.candidate_id is not None:
-        data["candidate_id"] = c.candidate_id
+    candidate = c.candidate_id if c.candidate_id is not None else OMITTED
     if previous is None:
-        return [BallotCast(c.at, **data)]
+        return [
+            BallotCast(
+                c.at,
+                item_id=c.item_id,
+                voter_id=c.voter_id,
+                on_behalf_of=c.on_behalf_of,
+                choice=c.choice,
+                candidate_id=candidate,
+            )
+        ]
     # R13: a change of choice before the close, journaled; the last choice counts
     if previous["choice"] == c.choice and previous["candidate"] == c.candidate_id:
         return []  # the same choice again (a repeated tap, a resent command): nothing to change
-    return [BallotChanged(c.at, **data, previous_choice=previous["choice"])]
+    return [
+        BallotChanged(
+            c.at,
+            item_id=c.item_id,
+            voter_id=c.voter_id,
+            on_behalf_of=c.on_behalf_of,
+            choice=c.choice,
+            candidate_id=candidate,
+            previous_choice=previous["choice"],
+        )
+    ]
 
 
 def _round_ballot(s: Seance, c: CastBallot, item: Item, vote: Vote) -> Refusal | None:
@@ -1127,13 +1153,11 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
             "R17",
             "R17 — le vote est gelé : il ne se clôt pas tant qu'une salle manque, sauf décision motivée du président.",
         )
-    extra: dict[str, Any] = {}
-    if s.rules_version >= 2:
-        extra["not_voting"] = _not_voting(s, item, vote)
+    # rules edition 1 did not record who took no part in the vote
+    not_voting = _not_voting(s, item, vote) if s.rules_version >= 2 else OMITTED
     if vote["subject"] == "round":
-        return [VoteClosed(c.at, **_round_closed(s, item, vote), **extra)]
-    if vote["subject"] == "amendment":
-        extra["amendment_id"] = vote["amendment_id"]
+        return [_round_closed(s, c.at, item, vote, not_voting)]
+    amendment = vote["amendment_id"] if vote["subject"] == "amendment" else None
     counts = ballot.tally(vote["ballots"])
     president_choice = next(
         (b["choice"] for b in vote["ballots"] if b["voter"] == s.council.president_id and b["on_behalf_of"] is None),
@@ -1149,7 +1173,8 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
             adopted=res.adopted,
             casting_vote=res.casting_vote,
             president_choice=president_choice,
-            **extra,
+            amendment_id=amendment if amendment is not None else OMITTED,
+            not_voting=not_voting,
         )
     ]
 
@@ -1169,7 +1194,7 @@ def _not_voting(s: Seance, item: Item, vote: Vote) -> list[NotVoting]:
     return not_voting_slots(vote) + arrived
 
 
-def _round_closed(s: Seance, item: Item, vote: Vote) -> dict[str, Any]:
+def _round_closed(s: Seance, at: str, item: Item, vote: Vote, not_voting: list[NotVoting] | Omitted) -> VoteClosed:
     seat = seat_of_item(item, vote["seat"])
     assert seat is not None
     counts = ballot.round_counts(vote["ballots"], seat["candidates"])
@@ -1177,16 +1202,19 @@ def _round_closed(s: Seance, item: Item, vote: Vote) -> dict[str, Any]:
     born = {m: (member.birth_date or "") for m, member in members.items() if member is not None}
     assert vote["round"] is not None
     res = ballot.round_result(vote["round"], counts["candidates"], born)
-    return {
-        "item_id": item["id"],
-        "seat": vote["seat"],
-        "round": vote["round"],
-        "counts": counts,
-        "electorate_size": len(vote["electorate"]),
-        "appointed": res.appointed,
-        "majority": res.majority,
-        "tie_broken_by_age": res.tie_broken_by_age,
-    }
+    assert vote["seat"] is not None
+    return VoteClosed(
+        at,
+        item_id=item["id"],
+        seat=vote["seat"],
+        round=vote["round"],
+        counts=counts,
+        electorate_size=len(vote["electorate"]),
+        appointed=res.appointed,
+        majority=res.majority,
+        tie_broken_by_age=res.tie_broken_by_age,
+        not_voting=not_voting,
+    )
 
 
 # -- withdrawing an item, amendments (R25) ---------------------------------------------------------
