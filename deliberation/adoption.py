@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from .ballot import Counts
 from .journal import Entry, replay_entries
 from .minutes import item_number
 from .records import Signature
@@ -41,7 +42,7 @@ class Adoption:
     linked_at: str
     #: the motion's closed vote, or None while the item is not voted
     closed_at: str | None
-    counts: dict[str, int] | None
+    counts: Counts | None
     adopted: bool
     signed: tuple[Signature, ...]
 

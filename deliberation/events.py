@@ -21,6 +21,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, TypedDict, TypeVar
 
+from .ballot import Counts
 from .quorum import QuorumRecord as Quorum
 
 
@@ -462,7 +463,7 @@ class VoteClosed(Event):
     ``tie_broken_by_age`` for a round (R24); ``not_voting`` since rules edition 2."""
 
     item_id: str
-    counts: dict[str, Any]  # per choice, cast, exprimes; and per candidate in a round
+    counts: Counts
     electorate_size: int
     adopted: bool | Omitted = OMITTED
     casting_vote: bool | Omitted = OMITTED

@@ -111,7 +111,7 @@ def vote_subject(seance: Seance, item: Item, vote: Vote) -> str:
 def round_votes(item: Item, vote: Vote) -> list[tuple[str, int]]:
     """A closed round's votes per candidate, in the order candidacies were registered (the
     journal's canonical JSON sorts the keys of ``counts.candidates``)."""
-    counts = (vote["counts"] or {}).get("candidates")
+    counts = vote["counts"].get("candidates") if vote["counts"] else None
     if not counts:
         return []
     seat = next((x for x in item["seats"] if x["seat"] == vote["seat"]), None)

@@ -12,8 +12,9 @@ Keys that are Python keywords (``in``, ``from``) use the functional ``TypedDict`
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
+from .ballot import Counts
 from .events import BodyRecord, ItemRef, NotVoting, SalleAtOpening, Slot
 from .quorum import QuorumRecord
 
@@ -186,7 +187,7 @@ class Vote(TypedDict):
     override: Override | None
     closed_at: str | None
     cancelled_at: str | None
-    counts: dict[str, Any] | None  # per choice, cast, exprimes; and per candidate in a round
+    counts: Counts | None
     result: VoteResult | None
     not_voting: list[NotVoting] | None
 
