@@ -18,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypedDict, TypeVar
 
 from .ballot import Counts
@@ -115,8 +117,9 @@ class Event:
         return cls(at=d["at"], **data)
 
 
-#: type name -> class, filled by :func:`event` (docs/journal.md lists them)
-EVENT_TYPES: dict[str, type[Event]] = {}
+_REGISTRY: dict[str, type[Event]] = {}
+#: type name -> class, filled only by :func:`event` (docs/journal.md lists them)
+EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(_REGISTRY)
 
 E = TypeVar("E", bound=Event)
 
@@ -142,7 +145,7 @@ def event(cls: type[E]) -> type[E]:
             raise ValueError(f"{name}.{f.name}: the only default of an event field is OMITTED")
         if (f.default is OMITTED) != may_omit:
             raise ValueError(f"{name}.{f.name}: OMITTED is the default exactly when the type allows it")
-    EVENT_TYPES[name] = cls
+    _REGISTRY[name] = cls
     return cls
 
 
