@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install install-test system-deps clean constraints screenshots
+.PHONY: demo test lint install install-test system-deps clean constraints screenshots vendor-pdfjs
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
@@ -63,8 +63,23 @@ demo: install
 	$(VENV)/bin/seance demo
 
 # axe-core (pinned in package-lock.json) runs the accessibility checks in Chromium.
+# (--omit=optional: pdfjs-dist's optional canvas for Node is not needed, the browser draws.)
 node_modules/axe-core/axe.min.js: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --omit=optional
+
+# pdf.js (pdfjs-dist, pinned in package-lock.json) draws the annex shown in séance on the
+# salles' displays and the public page (issue 15 point 8). The server serves it (no CDN),
+# and a release installs without npm: its two ES modules and licence are vendored, i.e.
+# committed, in web/static/vendor/pdfjs/. After changing the pin, `make vendor-pdfjs`
+# copies them again; tests/web/test_vendored_pdfjs.py checks they are the pinned bytes.
+PDFJS_VENDOR := web/static/vendor/pdfjs
+node_modules/pdfjs-dist/build/pdf.min.mjs: package.json package-lock.json
+	npm ci --no-audit --no-fund --omit=optional
+
+vendor-pdfjs: node_modules/pdfjs-dist/build/pdf.min.mjs
+	mkdir -p $(PDFJS_VENDOR)
+	cp node_modules/pdfjs-dist/build/pdf.min.mjs node_modules/pdfjs-dist/build/pdf.worker.min.mjs \
+	  node_modules/pdfjs-dist/LICENSE $(PDFJS_VENDOR)/
 
 # ruff (lint and format, one configuration in pyproject.toml) and mypy (strict on
 # deliberation/ and signaling/, [tool.mypy]), pinned in the test extra.
@@ -73,7 +88,7 @@ lint: install-test
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: system-deps install-test node_modules/axe-core/axe.min.js lint
+test: system-deps install-test node_modules/axe-core/axe.min.js node_modules/pdfjs-dist/build/pdf.min.mjs lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The README's screenshots, from a real sitting in Chromium (tests/browser/test_readme_screenshots.py).

@@ -91,11 +91,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run aiortc's decode/re-encode relay (MediaRelay) with the same load: "
         "the naive baseline, for small --salles",
     )
+    parser.add_argument(
+        "--simulcast",
+        action="store_true",
+        help="each salle publishes its camera as three VP8 layers q/h/f (150 k, 500 k, 1.2 Mbit/s) "
+        "with their rids, as a kiosk does; Séance's allocator picks each subscriber's layer, "
+        "Janus's subscribers ask for --simulcast-layer",
+    )
+    parser.add_argument(
+        "--simulcast-layer",
+        choices=("q", "h", "f"),
+        default="f",
+        help="with --simulcast: the layer Janus's subscribers receive (default f, the largest; "
+        "Séance's allocator gives a subscriber with room the largest too)",
+    )
+    parser.add_argument(
+        "--dynacast",
+        action="store_true",
+        help="with --simulcast: the salles switch a layer off when Séance asks (its `layers` message, "
+        "as the kiosk does), so a picture nobody watches costs its smallest layer only; Janus asks "
+        "nothing of the kind, its salles keep sending the three (default: the same load to both)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.salles < 2:
         print("python -m bench: --salles must be at least 2")
+        return 2
+    if args.dynacast and not args.simulcast:
+        print("python -m bench: --dynacast needs --simulcast")
+        return 2
+    if args.simulcast and (args.client_path != "fast" or args.baseline or args.capacity or args.workers > 1):
+        print(
+            "python -m bench: --simulcast runs one sitting on the fast client path, against Séance "
+            "and Janus (not with --client-path stock, --baseline, --capacity or --workers)"
+        )
         return 2
     workers = max(1, args.workers)
     sittings = max(1, args.sittings, workers if args.sittings == 1 else 1)
@@ -129,6 +159,9 @@ def run(args: argparse.Namespace) -> int:
         capacity=args.capacity,
         capacity_budget=args.capacity_budget,
         baseline=args.baseline,
+        simulcast=args.simulcast,
+        simulcast_layer=args.simulcast_layer,
+        dynacast=args.dynacast,
     )
     return main(cfg)
 

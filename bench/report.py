@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.measure import delay_summary_ms, percentile
+from bench.simulcast import RIDS, layer_kind, rid_of_kind
 
 FIGURE_KEYS = (
     "salles",
@@ -36,7 +37,8 @@ FIGURE_KEYS = (
 #: ``mediarelay`` (--baseline mediarelay: the FIGURE_KEYS of aiortc's decode/re-encode relay),
 #: ``workers`` (--workers W: {count, cpu_pct of one core per worker process}),
 #: ``server_join_cpu_s`` (the server's CPU seconds from the first salle process started to
-#: the last salle joined), ``deliberation`` (false with --media-only: no journal, no view pushes)
+#: the last salle joined), ``deliberation`` (false with --media-only: no journal, no view pushes),
+#: ``simulcast`` (--simulcast: :func:`simulcast_figures`, also under ``janus``)
 OPTIONAL_KEYS = (
     "sittings",
     "event_loop",
@@ -47,7 +49,10 @@ OPTIONAL_KEYS = (
     "workers",
     "server_join_cpu_s",
     "deliberation",
+    "simulcast",
 )
+#: optional keys a server's block (``janus``, ``mediarelay``) may have too
+BLOCK_OPTIONAL_KEYS = ("simulcast",)
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 
@@ -74,6 +79,8 @@ class TargetRun:
     load_cores: int | None = None  # cores the load generator was pinned to (None: not pinned)
     worker_cpu_s: list[float] = field(default_factory=list)  # CPU of each server process
     join_cpu_s: float | None = None  # server CPU while the salles joined
+    #: each salle's own counts: salle, sent_by_kind, layers (received per source and rid), answered_rids
+    per_salle: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_figures(run: TargetRun) -> dict[str, Any]:
@@ -96,6 +103,83 @@ def worker_figures(run: TargetRun) -> dict[str, Any]:
         "count": len(run.worker_cpu_s),
         "cpu_pct": [round(100 * c / run.window_s, 1) for c in run.worker_cpu_s] if run.window_s else [],
     }
+
+
+def simulcast_figures(run: TargetRun) -> dict[str, Any]:
+    """``--simulcast``: what the layers did, from the salles' own counts in the window.
+
+    - ``negotiated_salles``: salles whose answer accepted the three rids (``a=simulcast:recv``);
+    - ``sent_pps`` / ``forwarded_pps``: packets per second of each layer sent by all
+      publishers / received by all subscribers; ``salles_sending``: how many publishers
+      sent each layer in the window;
+    - ``layers_per_subscription``: how many (subscriber, video source) pairs received 1, 2
+      or 3 different layers of that source in the window (an SFU that forwards one layer
+      per subscriber has only ``"1"``; a layer switch inside the window makes a ``"2"``);
+    - ``layer_changes``: layers the publishers switched off or on because the server asked
+      (``--dynacast``: Séance's ``layers`` message; Janus has no such request: 0);
+    - ``layer_switches_max``: the most times one pair's packets went from a layer to
+      another in the window (a switch counts 1; two layers forwarded at once would
+      alternate at nearly every packet);
+    - ``forwarded_over_sent``: over the pairs that received one layer, the packets received
+      against those their source sent on that layer in the window (1.0: the layer
+      forwarded whole and nothing else; the window's edges move it by a few packets).
+    """
+    w = run.window_s or 1.0
+    sent = dict.fromkeys(RIDS, 0)
+    sending = dict.fromkeys(RIDS, 0)
+    forwarded = dict.fromkeys(RIDS, 0)
+    sent_by_salle: dict[int, dict[int, int]] = {}
+    for r in run.per_salle:
+        kinds = {int(k): v for k, v in (r.get("sent_by_kind") or {}).items()}
+        sent_by_salle[int(r["salle"])] = kinds
+        for k, v in kinds.items():
+            rid = rid_of_kind(k)
+            if rid is not None:
+                sent[rid] += v
+                sending[rid] += v > 0
+    per_pair: dict[str, int] = {}
+    switches = [n for r in run.per_salle for n in (r.get("layer_switches") or {}).values()]
+    got = of = 0
+    for r in run.per_salle:
+        for src, per in (r.get("layers") or {}).items():
+            per_pair[str(len(per))] = per_pair.get(str(len(per)), 0) + 1
+            for rid, n in per.items():
+                forwarded[rid] = forwarded.get(rid, 0) + n
+            if len(per) == 1:
+                ((rid, n),) = per.items()
+                got += n
+                of += sent_by_salle.get(int(src), {}).get(layer_kind(rid), 0)
+    return {
+        "layers": list(RIDS),
+        "negotiated_salles": sum(1 for r in run.per_salle if tuple(r.get("answered_rids") or ()) == RIDS),
+        "sent_pps": {rid: round(v / w, 1) for rid, v in sent.items()},
+        "salles_sending": sending,
+        "forwarded_pps": {rid: round(v / w, 1) for rid, v in forwarded.items()},
+        "layers_per_subscription": dict(sorted(per_pair.items())),
+        "forwarded_over_sent": round(got / of, 4) if of else None,
+        "layer_changes": sum(r.get("layer_changes") or 0 for r in run.per_salle),
+        "layer_switches_max": max(switches, default=0),
+    }
+
+
+def _simulcast_rows(cols: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, list[str]]]:
+    blocks = [c.get("simulcast") or {} for _, c in cols]
+    rows = [
+        (f"simulcast {key} {rid}", [_fmt(b.get(key, {}).get(rid)) for b in blocks])
+        for key in ("sent_pps", "forwarded_pps")
+        for rid in RIDS
+    ]
+    rows.append(
+        (
+            "simulcast salles_sending",
+            [" ".join(f"{k}:{v}" for k, v in b.get("salles_sending", {}).items()) or "—" for b in blocks],
+        )
+    )
+    rows.append(("simulcast negotiated_salles", [_fmt(b.get("negotiated_salles")) for b in blocks]))
+    per = [" ".join(f"{k}:{v}" for k, v in b.get("layers_per_subscription", {}).items()) or "—" for b in blocks]
+    rows.append(("simulcast layers_per_subscription", per))
+    rows.append(("simulcast forwarded_over_sent", [_fmt(b.get("forwarded_over_sent")) for b in blocks]))
+    return rows
 
 
 def empty_figures(salles: int, seconds: float) -> dict[str, Any]:
@@ -135,7 +219,7 @@ def validate(report: dict[str, Any], janus: bool = False, mediarelay: bool = Fal
         for k in FIGURE_KEYS:
             if k not in block:
                 problems.append(f"{where}{k}: missing")
-        extra = set(block) - set(FIGURE_KEYS) - ({"janus", *OPTIONAL_KEYS} if not where else set())
+        extra = set(block) - set(FIGURE_KEYS) - ({"janus", *OPTIONAL_KEYS} if not where else set(BLOCK_OPTIONAL_KEYS))
         if extra:
             problems.append(f"{where}: unexpected keys {sorted(extra)}")
         if not isinstance(block.get("salles"), int) or block.get("salles", 0) < 1:
@@ -192,6 +276,8 @@ def table(report: dict[str, Any]) -> str:
                 rows.append((f"{k}.{kk}", [_fmt(c[k][kk]) for _, c in cols]))
         else:
             rows.append((k, [_fmt(c[k]) for _, c in cols]))
+    if any(isinstance(c.get("simulcast"), dict) for _, c in cols):
+        rows += _simulcast_rows(cols)
     for other, _ in cols[1:]:
         for k in ("server_cpu_us_per_forwarded_packet", "loss_pct"):
             a, b = report[k], report[other][k]

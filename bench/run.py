@@ -69,6 +69,9 @@ class BenchConfig:
     baseline: str | None = None  # --baseline mediarelay: aiortc's decode/re-encode relay
     client_loop: str = "auto"  # the synthetic salles' event loop (uvloop when installed)
     client_path: str = "fast"  # the salles' per-packet path: "fast" or aiortc's "stock"
+    simulcast: bool = False  # --simulcast: each salle publishes three VP8 layers (bench.simulcast)
+    simulcast_layer: str = "f"  # the layer Janus's subscribers ask for (Séance's allocator chooses its own)
+    dynacast: bool = False  # --dynacast: the salles switch layers off when Séance asks (`layers`)
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -147,6 +150,9 @@ async def run_salles(
         "client_loop": cfg.client_loop,
         "client_path": cfg.client_path,
         "join_timeout": cfg.join_timeout,
+        "simulcast": cfg.simulcast,
+        "simulcast_layer": cfg.simulcast_layer,
+        "dynacast": cfg.dynacast,
         "deadline_ns": now_ns() + int(budget * 1e9),
         **extra,
     }
@@ -231,6 +237,12 @@ async def run_salles(
                 run.load_send_dropped += r.get("send_dropped", 0)
                 run.expected += r["expected"]
                 run.delays_us.extend(r["delays_us"])
+                run.per_salle.append(
+                    {
+                        k: r.get(k)
+                        for k in ("salle", "sent_by_kind", "layers", "answered_rids", "layer_changes", "layer_switches")
+                    }
+                )
     finally:
         for p in procs:
             if p.stdin is not None and not p.stdin.is_closing():
@@ -455,6 +467,8 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             }
             if run.server_counters is not None:
                 report["server_counters"] = run.server_counters
+            if cfg.simulcast:
+                report["simulcast"] = rep.simulcast_figures(run)
         except NotImplementedError as exc:
             problems["seance"] = [f"not wired: {exc}"]
         except Exception as exc:
@@ -474,6 +488,8 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             run = await janus_run(cfg, server_cpu, load_cpu)
             janus = rep.figures(run, zero)
             problems["janus"] = run.errors
+            if cfg.simulcast:
+                janus["simulcast"] = rep.simulcast_figures(run)
         except Exception as exc:
             problems["janus"] = [f"{type(exc).__name__}: {exc}"]
         report["janus"] = janus

@@ -31,6 +31,15 @@ SAMPLES_VERSION = 1
 VIDEO_WIDTH, VIDEO_HEIGHT, VIDEO_FPS = 640, 360, 30
 VIDEO_BITRATE = 1_000_000
 VIDEO_GOP = 60  # frames between keyframes (2 s)
+#: ``--simulcast``: the three encodings of a kiosk's camera (web/static/rtc.js ``SIMULCAST``,
+#: ``RouterConfig.simulcast_max_bps``), smallest first: rid, width, height, bit rate. Each
+#: layer is its own VP8 stream with its own keyframes (every ``VIDEO_GOP`` frames, at the
+#: same instants in the three, as Chromium's simulcast encoder makes them)
+SIMULCAST_LAYERS = (
+    ("q", 320, 180, 150_000),
+    ("h", 640, 360, 500_000),
+    ("f", 1280, 720, 1_200_000),
+)
 AUDIO_RATE = 48_000
 AUDIO_FRAME = 960  # samples per 20 ms frame at 48 kHz
 SAMPLE_SECONDS = 12
@@ -74,19 +83,21 @@ def default_cache_dir() -> Path:
 # -- generation ------------------------------------------------------------------------
 
 
-def _encode_video(seconds: int) -> Sample:
+def _encode_video(
+    seconds: int, width: int = VIDEO_WIDTH, height: int = VIDEO_HEIGHT, bitrate: int = VIDEO_BITRATE
+) -> Sample:
     import av
 
     time_base = fractions.Fraction(1, VIDEO_FPS)
     src = av.open(
-        f"testsrc2=size={VIDEO_WIDTH}x{VIDEO_HEIGHT}:rate={VIDEO_FPS}:duration={seconds}",
+        f"testsrc2=size={width}x{height}:rate={VIDEO_FPS}:duration={seconds}",
         format="lavfi",
     )
     enc = av.CodecContext.create("libvpx", "w")
-    enc.width, enc.height, enc.pix_fmt = VIDEO_WIDTH, VIDEO_HEIGHT, "yuv420p"
+    enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
     enc.time_base = time_base
     enc.framerate = VIDEO_FPS
-    enc.bit_rate = VIDEO_BITRATE
+    enc.bit_rate = bitrate
     enc.gop_size = VIDEO_GOP
     enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
     packets: list[EncodedPacket] = []
@@ -237,6 +248,19 @@ def video_sample(cache_dir: Path | None = None) -> Sample:
     return _cached(cache_dir or default_cache_dir(), name, lambda: _encode_video(SAMPLE_SECONDS))
 
 
+def layer_samples(cache_dir: Path | None = None) -> dict[str, Sample]:
+    """``--simulcast``: one VP8 sample per layer of :data:`SIMULCAST_LAYERS`, by rid."""
+    out = {}
+    for rid, width, height, bitrate in SIMULCAST_LAYERS:
+        name = f"vp8-{width}x{height}-{VIDEO_FPS}fps-{bitrate}-g{VIDEO_GOP}-{SAMPLE_SECONDS}s-v{SAMPLES_VERSION}.bin"
+        out[rid] = _cached(
+            cache_dir or default_cache_dir(),
+            name,
+            lambda w=width, h=height, b=bitrate: _encode_video(SAMPLE_SECONDS, w, h, b),
+        )
+    return out
+
+
 def audio_sample(cache_dir: Path | None = None) -> Sample:
     name = f"opus-{AUDIO_RATE}-20ms-speechlike-{SAMPLE_SECONDS}s-v{SAMPLES_VERSION}.bin"
     return _cached(cache_dir or default_cache_dir(), name, lambda: _encode_audio(SAMPLE_SECONDS))
@@ -250,8 +274,9 @@ def ensure_samples(cache_dir: Path | None = None) -> tuple[Sample, Sample]:
 if __name__ == "__main__":  # python -m bench.samples [cache_dir]
     import sys
 
-    a, v = ensure_samples(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
-    for s in (a, v):
+    cache = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    a, v = ensure_samples(cache)
+    for s in (a, v, *layer_samples(cache).values()):
         print(
             f"{s.codec}: {len(s.packets)} packets, {s.seconds:.1f} s, {s.bitrate() / 1000:.0f} kbit/s, "
             f"{sum(p.keyframe for p in s.packets)} keyframes"

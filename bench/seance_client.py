@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from bench.seance_server import salle_id
+from bench.simulcast import answered_rids
 
 
 class SeanceSocket:
@@ -25,6 +26,8 @@ class SeanceSocket:
         self._ids = itertools.count(1)
         self._waiters: dict[str, asyncio.Future] = {}
         self.assignments: dict[str, str | None] = {}
+        #: ``layers`` (docs/protocol.md): called with the encodings to keep on, smallest first
+        self.on_layers: Any = None
 
     async def open(self) -> None:
         import aiohttp
@@ -45,6 +48,8 @@ class SeanceSocket:
             data = json.loads(msg.data)
             if data.get("type") == "slots" and isinstance(data.get("assignments"), dict):
                 self.assignments.update(data["assignments"])
+            if data.get("type") == "layers" and isinstance(data.get("active"), list) and self.on_layers:
+                self.on_layers([bool(a) for a in data["active"]])
             fut = self._waiters.pop(data.get("re") or "", None)
             if fut is not None and not fut.done():
                 fut.set_result(data)
@@ -78,11 +83,14 @@ async def join_salle(s, cfg: dict, audio, video) -> None:
         hook_sender,
         new_peer_connection,
         now_ns,
+        offer_simulcast,
     )
 
     timeout = cfg.get("join_timeout", 20)
     sid = salle_id(s.index)
     sock = SeanceSocket(cfg.get("urls", {}).get(sid, cfg["url"]))  # --workers W: the salle's own worker
+    if cfg.get("dynacast"):  # as the kiosk's setActiveLayers: an encoding switched off is not sent
+        sock.on_layers = s.probe.set_active_layers
     await sock.open()
     s.pcs.append(sock)
     sitting = cfg.get("sittings", {}).get(sid, cfg["sitting"])  # --sittings K: each salle's own
@@ -102,7 +110,12 @@ async def join_salle(s, cfg: dict, audio, video) -> None:
             recv_slots.append(entry["slot"])
     s.probe.attach(pc)
     await pc.setLocalDescription(await pc.createOffer())
-    answer = await sock.request({"type": "offer", "sdp": pc.localDescription.sdp}, timeout=timeout)
+    sdp = pc.localDescription.sdp
+    if s.probe.simulcast:  # three layers, offered as a Chromium kiosk offers them
+        sdp, mid = offer_simulcast(s.probe, sdp)
+    answer = await sock.request({"type": "offer", "sdp": sdp}, timeout=timeout)
+    if s.probe.simulcast:
+        s.probe.answered_rids = answered_rids(answer["sdp"], mid)
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
     await _wait_connected(pc, timeout)
     s.t_published = now_ns()

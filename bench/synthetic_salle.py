@@ -55,9 +55,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import aiortc_private as private
+from bench.simulcast import RIDS, answered_rids, layer_header, layer_kind, rid_of_kind, simulcast_offer
+
 MAGIC = b"SbT1"
 TRAILER = struct.Struct("!4sHBxq")  # magic, salle index, kind (0 audio, 1 video), send ns
-KIND_AUDIO, KIND_VIDEO = 0, 1
+KIND_AUDIO, KIND_VIDEO = 0, 1  # then a simulcast layer's kind: bench.simulcast.layer_kind(rid)
 #: keep at most this many delay samples per process (the run is bounded; this bounds memory)
 MAX_DELAY_SAMPLES = 400_000
 
@@ -66,7 +69,7 @@ def now_ns() -> int:
     return time.monotonic_ns()  # CLOCK_MONOTONIC: one clock for every process of the machine
 
 
-# -- aiortc / aioice hooks (checked against aiortc 1.16.0, aioice 0.13.0) --------------
+# -- aiortc / aioice hooks (their private names: bench/aiortc_private.py) --------------
 
 
 def local_candidates_only(addresses: list[str]) -> None:
@@ -79,9 +82,7 @@ def local_candidates_only(addresses: list[str]) -> None:
     namespace for Janus (the process then runs inside that namespace, see
     :mod:`bench.netns`). Never an address of eth0. No STUN/TURN server either (see
     :func:`new_peer_connection`)."""
-    import aioice.ice
-
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)
+    private.gather_only_on(addresses)
 
 
 def new_peer_connection():
@@ -148,25 +149,21 @@ class PacketTrack:
 
 
 def hook_sender(sender, track) -> None:
-    """Per-instance hooks on an ``RTCRtpSender`` (aiortc 1.16, rtcrtpsender.py).
+    """Per-instance hooks on an ``RTCRtpSender`` (:func:`bench.aiortc_private.hook_encoded_frames`).
 
-    - ``_next_encoded_frame(codec)`` returns ``RTCEncodedFrame(payloads, timestamp,
-      audio_level)``; for an ``av.Packet`` aiortc leaves ``audio_level`` None. We set it
-      to the packet's stored dBov level (a negative number: ``_run_rtp`` writes
-      ``-audio_level`` into the RFC 6464 extension), so the extension goes out.
-    - ``_send_keyframe()`` is what a PLI/FIR triggers; with pre-encoded media it would
-      do nothing, so it asks the track for its next keyframe instead.
+    - Each ``RTCEncodedFrame(payloads, timestamp, audio_level)``: for an ``av.Packet``
+      aiortc leaves ``audio_level`` None. We set it to the packet's stored dBov level (a
+      negative number: aiortc writes ``-audio_level`` into the RFC 6464 extension), so
+      the extension goes out.
+    - What a PLI/FIR triggers would do nothing with pre-encoded media: it asks the track
+      for its next keyframe instead.
     """
-    original = sender._next_encoded_frame
 
-    async def next_encoded_frame(codec):
-        frame = await original(codec)
-        if frame is not None and track.level is not None:
+    def after(frame) -> None:
+        if track.level is not None:
             frame.audio_level = track.level
-        return frame
 
-    sender._next_encoded_frame = next_encoded_frame
-    sender._send_keyframe = track.request_keyframe
+    private.hook_encoded_frames(sender, after, track.request_keyframe)
 
 
 @dataclass
@@ -221,6 +218,42 @@ class Probe:
     delays_us: array = field(default_factory=lambda: array("q"))
     kinds: dict[int, int] = field(default_factory=dict)  # our sender SSRC -> kind
     tasks: list = field(default_factory=list)
+    #: packets sent in the window by kind (0 audio, 1 video, a simulcast layer's kind)
+    sent_by_kind: dict[int, int] = field(default_factory=dict)
+    #: ``--simulcast``: packets received in the window per source salle and layer rid
+    layers: dict[int, dict[str, int]] = field(default_factory=dict)
+    #: ``--simulcast``: per source salle, how often the layer received changed in the window
+    #: (a switch; two layers forwarded at once would alternate at every packet)
+    layer_switches: dict[int, int] = field(default_factory=dict)
+    _last_rid: dict[int, str] = field(default_factory=dict)
+    #: ``--simulcast``: the video layers this salle publishes (rid -> sample), empty without
+    simulcast: dict = field(default_factory=dict)
+    #: ``--simulcast``: the rids the server's answer accepted (None: not published yet)
+    answered_rids: tuple[str, ...] | None = None
+    #: ``--simulcast``: the id of the mid header extension in the video section we offered
+    mid_extension_id: int = 0
+    #: ``--simulcast --dynacast``: the layers Séance asked to keep sending (``layers``)
+    active_layers: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(RIDS, True))
+    #: ``--dynacast``: how many ``layers`` messages switched a layer off or on
+    layer_changes: int = 0
+    #: the transports hooked, and each one's per-SSRC counts over its life (for its RRs)
+    _hooked: set[int] = field(default_factory=set)
+    _lives: dict[int, dict] = field(default_factory=dict)
+
+    def set_active_layers(self, active: list[bool]) -> None:
+        """Séance's ``layers`` message (docs/protocol.md), as the kiosk applies it: the
+        smallest layer always on, the others as asked (smallest first)."""
+        for i, rid in enumerate(RIDS):
+            on = i == 0 or (active[i] if i < len(active) else True)
+            if self.active_layers[rid] != on:
+                self.active_layers[rid] = on
+                self.layer_changes += 1
+
+    def count_sent(self, kind: int, t_ns: int) -> None:
+        self.sent += 1
+        if self.window[0] <= t_ns < self.window[1]:
+            self.sent_window += 1
+            self.sent_by_kind[kind] = self.sent_by_kind.get(kind, 0) + 1
 
     def attach(self, pc) -> None:
         """Hook every DTLS transport of ``pc`` (call before its connection starts)."""
@@ -228,37 +261,33 @@ class Probe:
 
         for t in pc.getTransceivers():
             if t.sender is not None and t.sender.track is not None:
-                self.kinds[t.sender._ssrc] = KIND_AUDIO if t.kind == "audio" else KIND_VIDEO
+                self.kinds[private.sender_ssrc(t.sender)] = KIND_AUDIO if t.kind == "audio" else KIND_VIDEO
             for dtls in {id(x): x for x in (t.sender.transport, t.receiver.transport) if x}.values():
-                if getattr(dtls, "_bench_probe", None) is self:
+                if id(dtls) in self._hooked:
                     continue
-                dtls._bench_probe = self
-                # aiortc 1.16 RTCDtlsTransport._send_rtp(data): protects and sends one packet.
-                original_send = dtls._send_rtp
+                self._hooked.add(id(dtls))
 
-                async def send_rtp(data: bytes, _send=original_send) -> None:
-                    if not is_rtcp(data) and not (data[0] & 0x20):  # RTP without padding
-                        t_ns = now_ns()
-                        if self.trailer:
-                            ssrc = int.from_bytes(data[8:12], "big")
-                            data = data + TRAILER.pack(MAGIC, self.salle, self.kinds.get(ssrc, 0), t_ns)
-                        self.sent += 1
-                        if self.window[0] <= t_ns < self.window[1]:
-                            self.sent_window += 1
-                    await _send(data)
+                def wrap(send):  # aiortc's own path: protects and sends one packet
+                    async def send_rtp(data: bytes) -> None:
+                        if not is_rtcp(data) and not (data[0] & 0x20):  # RTP without padding
+                            t_ns = now_ns()
+                            kind = self.kinds.get(int.from_bytes(data[8:12], "big"), 0)
+                            if self.trailer:
+                                data = data + TRAILER.pack(MAGIC, self.salle, kind, t_ns)
+                            self.count_sent(kind, t_ns)
+                        await send(data)
 
-                dtls._send_rtp = send_rtp
-                # aiortc 1.16 RTCDtlsTransport._handle_rtp_data(data, arrival_time_ms): gets
-                # the unprotected packet; replacing it skips parsing, jitter buffer, decoder.
+                    return send_rtp
+
+                original_send = private.wrap_rtp_send(dtls, wrap)
+                # the unprotected packet, counted: no parsing, jitter buffer or decoder
                 life = self.life_of(dtls)
-
-                async def handle_rtp_data(data: bytes, arrival_time_ms: int = 0, _life=life) -> None:
-                    self.count_rtp(data, _life)
-
-                dtls._handle_rtp_data = handle_rtp_data
+                private.replace_rtp_handler(dtls, lambda data, _life=life: self.count_rtp(data, _life))
                 self.tasks.append(asyncio.ensure_future(self._receiver_reports(dtls, original_send, life)))
         if self.fast:
             fast_client(pc, self)
+        elif self.simulcast:
+            raise ValueError("--simulcast needs the fast client path")
 
     async def _receiver_reports(self, dtls, send, life: dict[int, _Ssrc]) -> None:
         from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
@@ -288,13 +317,9 @@ class Probe:
         except asyncio.CancelledError:
             pass
 
-    @staticmethod
-    def life_of(dtls) -> dict[int, _Ssrc]:
+    def life_of(self, dtls) -> dict[int, _Ssrc]:
         """The per-SSRC counts of one transport over its whole life (for its RRs)."""
-        life = getattr(dtls, "_bench_life", None)
-        if life is None:
-            life = dtls._bench_life = {}
-        return life
+        return self._lives.setdefault(id(dtls), {})
 
     def count_rtp(self, data: bytes, life: dict[int, _Ssrc]) -> None:
         """One received (unprotected) RTP packet: the transport's RR counts, then the
@@ -325,8 +350,16 @@ class Probe:
         tail = data[-TRAILER.size :]
         if tail[:4] == MAGIC:
             _, src, kind, sent_ns = TRAILER.unpack(tail)
-            key = f"{src}:{'av'[kind]}"
+            key = f"{src}:{'a' if kind == KIND_AUDIO else 'v'}"
             self.by_source[key] = self.by_source.get(key, 0) + 1
+            rid = rid_of_kind(kind)
+            if rid is not None:
+                per = self.layers.setdefault(src, {})
+                per[rid] = per.get(rid, 0) + 1
+                last = self._last_rid.get(src)
+                if last is not None and last != rid:
+                    self.layer_switches[src] = self.layer_switches.get(src, 0) + 1
+                self._last_rid[src] = rid
             if len(self.delays_us) < MAX_DELAY_SAMPLES:
                 self.delays_us.append((t_ns - sent_ns) // 1000)
 
@@ -341,6 +374,11 @@ class Probe:
             "streams": len(self.ssrcs),
             "by_source": self.by_source,
             "send_dropped": self.send_dropped,
+            "sent_by_kind": self.sent_by_kind,
+            "layers": self.layers,
+            "answered_rids": self.answered_rids,
+            "layer_changes": self.layer_changes,
+            "layer_switches": self.layer_switches,
             "delays_us": self.delays_us.tolist(),
         }
 
@@ -365,56 +403,47 @@ def subscriptions(i: int, n: int, voices: int = 3) -> tuple[list[int], list[int]
 
 
 def fast_client(pc, probe: Probe) -> None:
-    """Install the fast client path on every transport and sender of ``pc`` (aiortc
-    1.16, aioice 0.13; call before the connection starts, like :meth:`Probe.attach`).
+    """Install the fast client path on every transport and sender of ``pc`` (call before
+    the connection starts, like :meth:`Probe.attach`; the private names it needs are in
+    :mod:`bench.aiortc_private`).
 
-    - Sending: each sender's ``_run_rtp(codec)`` (started by aiortc once DTLS is
-      connected) is replaced by :func:`_fast_run_rtp`.
-    - Receiving: the ICE connection's ``data_received(data, component)`` (aioice puts
-      every non-STUN datagram on a queue for aiortc's ``_recv_next``) unprotects SRTP
-      (first byte 128..191, not RTCP: RFC 7983, aiortc's ``is_rtcp``) with the DTLS
-      transport's receive session and counts the packet at once; DTLS, SRTCP and
-      anything before DTLS is connected keep aioice's queue."""
-    from aiortc.rtcdtlstransport import State
-
-    from sfu.aiortc_hooks import srtp_call
-
+    - Sending: each sender's RTP loop (started by aiortc once DTLS is connected) is
+      replaced by :func:`_fast_run_rtp`, or with ``--simulcast`` the video sender's by
+      :func:`_simulcast_run_rtp` (three layers).
+    - Receiving: every datagram aioice would queue for aiortc's receive coroutine is
+      first looked at in aioice's socket callback: SRTP (first byte 128..191, not RTCP:
+      RFC 7983, aiortc's ``is_rtcp``) is unprotected with the DTLS transport's receive
+      session and counted at once; DTLS, SRTCP and anything before DTLS is connected
+      keep aioice's queue."""
     for t in pc.getTransceivers():
         sender = t.sender
         if sender is not None and sender.track is not None and getattr(sender.track, "sample", None) is not None:
-            sender._run_rtp = _fast_run_rtp(sender, probe)
+            if probe.simulcast and t.kind == "video":
+                private.replace_rtp_loop(sender, _simulcast_run_rtp(sender, probe))
+            else:
+                private.replace_rtp_loop(sender, _fast_run_rtp(sender, probe))
         for dtls in {id(x): x for x in (t.sender.transport, t.receiver.transport) if x}.values():
-            connection = dtls.transport._connection
-            if getattr(connection, "_bench_fast", False):
-                continue
-            connection._bench_fast = True
-            queued = connection.data_received
             state: dict[str, Any] = {"session": None, "unprotect": None}
             life = probe.life_of(dtls)
 
-            def data_received(
-                data: bytes, component: int, _queued=queued, _dtls=dtls, _state=state, _life=life
-            ) -> None:
-                session = _dtls._rx_srtp
-                if (
-                    session is None
-                    or _dtls._state is not State.CONNECTED
-                    or len(data) < 2
-                    or not 127 < data[0] < 192
-                    or 191 < data[1] < 209
-                ):
-                    _queued(data, component)
+            def datagram(data: bytes, queue, component: int, _dtls=dtls, _state=state, _life=life) -> None:
+                if len(data) < 2 or not 127 < data[0] < 192 or 191 < data[1] < 209:
+                    queue(data, component)
+                    return
+                session = private.rx_session_if_connected(_dtls)
+                if session is None:
+                    queue(data, component)
                     return
                 if session is not _state["session"]:
                     _state["session"] = session
-                    _state["unprotect"] = srtp_call(session, "unprotect")
+                    _state["unprotect"] = private.srtp_call(session, "unprotect")
                 try:
                     plain = _state["unprotect"](data)
-                except Exception:  # a bad tag or replay: what aiortc's _recv_next drops
+                except Exception:  # a bad tag or replay: what aiortc's receive loop drops
                     return
                 probe.count_rtp(plain, _life)
 
-            connection.data_received = data_received
+            private.divert_datagrams(dtls, datagram)
 
 
 def _fast_run_rtp(sender, probe: Probe):
@@ -422,7 +451,7 @@ def _fast_run_rtp(sender, probe: Probe):
     frames (``track.recv()``, ``encoder.pack``), sequence numbers, timestamps, marker
     bit, mid and audio-level extensions and sender-report bookkeeping; each packet is
     a copy of a header serialized once by aiortc, patched in place, then protected and
-    sent synchronously (``sfu.aiortc_hooks.direct_rtp_sender``). aiortc's RTP history is
+    sent synchronously (:func:`bench.aiortc_private.direct_rtp_sender`). aiortc's RTP history is
     not filled, so a NACK from the server is not answered: a packet lost on the way in
     stays lost and counts in ``loss_pct``, as it should for a benchmark."""
     from aiortc import clock
@@ -430,26 +459,23 @@ def _fast_run_rtp(sender, probe: Probe):
     from aiortc.rtp import RtpPacket
     from aiortc.utils import random32, uint16_add, uint32_add
 
-    from sfu.aiortc_hooks import SendBufferFull, direct_rtp_sender
-
     track = sender.track
     kind = KIND_AUDIO if track.kind == "audio" else KIND_VIDEO
-    prefix = "_RTCRtpSender__"
+    state = private.SenderState(sender)
 
     async def run_rtp(codec) -> None:
-        getattr(sender, prefix + "rtp_started").set()
+        state.started()
         try:
-            send = direct_rtp_sender(sender.transport)
+            send = private.direct_rtp_sender(sender.transport)
             # the header aiortc would write, once: seq/timestamp at 2..7, the marker bit
             # in byte 1, the audio level (RFC 6464: V bit + level) at a found offset
-            extmap = getattr(sender, prefix + "rtp_header_extensions_map")
             template_packet = RtpPacket(payload_type=codec.payloadType, sequence_number=0, timestamp=0)
-            template_packet.ssrc = sender._ssrc
-            template_packet.extensions.mid = getattr(sender, prefix + "mid")
+            template_packet.ssrc = private.sender_ssrc(sender)
+            template_packet.extensions.mid = state.mid
             level_at = None
             if kind == KIND_AUDIO:
                 template_packet.extensions.audio_level = (False, 0x55)
-            header = bytearray(template_packet.serialize(extmap))
+            header = bytearray(template_packet.serialize(state.extensions_map))
             if kind == KIND_AUDIO:
                 level_at = header.find(b"\x55", 12)
                 level_at = level_at if level_at >= 12 else None
@@ -458,7 +484,7 @@ def _fast_run_rtp(sender, probe: Probe):
             trailer = TRAILER.pack(MAGIC, probe.salle, kind, 0)[:-8] if probe.trailer else None
             pack_into = struct.pack_into
             while True:
-                enc = await sender._next_encoded_frame(codec)
+                enc = await private.next_encoded_frame(sender, codec)
                 if enc is None:
                     continue
                 payloads, ts = enc.payloads, uint32_add(origin, enc.timestamp)
@@ -477,22 +503,110 @@ def _fast_run_rtp(sender, probe: Probe):
                         packet += t_ns.to_bytes(8, "big", signed=True)
                     try:
                         send(packet)
-                    except SendBufferFull:
+                    except private.SendBufferFull:
                         probe.send_dropped += 1
-                    probe.sent += 1
-                    if probe.window[0] <= t_ns < probe.window[1]:
-                        probe.sent_window += 1
+                    probe.count_sent(kind, t_ns)
                     octets += len(payload)
                     seq = uint16_add(seq, 1)
                 # what aiortc's sender reports are made of (RFC 3550 6.4.1)
-                setattr(sender, prefix + "ntp_timestamp", clock.current_ntp_time())
-                setattr(sender, prefix + "rtp_timestamp", ts)
-                setattr(sender, prefix + "octet_count", getattr(sender, prefix + "octet_count") + octets)
-                setattr(sender, prefix + "packet_count", getattr(sender, prefix + "packet_count") + last + 1)
+                state.report(clock.current_ntp_time(), ts, octets, last + 1)
         except (asyncio.CancelledError, ConnectionError):
             pass
         finally:
-            getattr(sender, prefix + "rtp_exited").set()
+            state.exited()
+
+    return run_rtp
+
+
+def _simulcast_run_rtp(sender, probe: Probe):
+    """``--simulcast``: the video sender's RTP loop sends three layers instead of one, as
+    Chromium's simulcast encoder does (:mod:`bench.simulcast`): each layer its own
+    pre-encoded sample (``bench.samples.SIMULCAST_LAYERS``) paced in real time, its own
+    SSRC, sequence numbers, VP8 picture ids (its own aiortc VP8 payloader) and keyframes,
+    every packet carrying the mid and its rid. The largest layer takes the sender's own
+    SSRC, so aiortc's sender reports describe it. A PLI or FIR for a layer's SSRC makes
+    that layer jump to its next keyframe (aiortc routes feedback only to the SSRC it
+    knows: :func:`bench.aiortc_private.watch_rtcp` sees it first)."""
+    import random
+
+    from aiortc import clock
+    from aiortc.codecs import get_encoder
+    from aiortc.rtcrtpsender import random_sequence_number
+    from aiortc.rtp import RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket
+    from aiortc.utils import random32, uint16_add, uint32_add
+
+    state = private.SenderState(sender)
+    start = probe.salle * 173  # as the other tracks: speakers differ, layers stay aligned
+    layers = []
+    for rid in RIDS:
+        ssrc = private.sender_ssrc(sender) if rid == RIDS[-1] else random.getrandbits(32)
+        layers.append({"rid": rid, "ssrc": ssrc, "track": PacketTrack(probe.simulcast[rid], start=start)})
+        probe.kinds[ssrc] = layer_kind(rid)
+    by_ssrc = {layer["ssrc"]: layer for layer in layers}
+
+    def rtcp(data: bytes) -> None:
+        try:
+            packets = RtcpPacket.parse(data)
+        except ValueError:
+            return
+        for packet in packets:
+            # PLI (RFC 4585 6.3.1) or FIR (RFC 5104 4.3.1, fmt 4)
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, 4):
+                layer = by_ssrc.get(packet.media_ssrc)
+                if layer is not None:
+                    layer["track"].request_keyframe()
+
+    private.watch_rtcp(sender.transport, rtcp)
+
+    async def run_layer(layer: dict, codec, send, mid_id: int) -> None:
+        kind = layer_kind(layer["rid"])
+        encoder = get_encoder(codec)  # aiortc's VP8 payloader: descriptor, picture ids
+        header = layer_header(codec.payloadType, layer["ssrc"], mid_id, state.mid or "", layer["rid"])
+        seq, origin = random_sequence_number(), random32()
+        trailer = TRAILER.pack(MAGIC, probe.salle, kind, 0)[:-8] if probe.trailer else None
+        own = layer["ssrc"] == private.sender_ssrc(sender)
+        was_on = True
+        while True:
+            on = probe.active_layers[layer["rid"]]
+            if on and not was_on:  # an encoding switched back on starts with a keyframe
+                layer["track"].request_keyframe()
+            was_on = on
+            frame = await layer["track"].recv()  # paced even when off: the layers stay aligned
+            if not on:
+                continue
+            payloads, timestamp = encoder.pack(frame)
+            ts = uint32_add(origin, timestamp)
+            last = len(payloads) - 1
+            octets = 0
+            for i, payload in enumerate(payloads):
+                packet = header + payload
+                struct.pack_into("!HI", packet, 2, seq, ts)
+                if i == last:
+                    packet[1] |= 0x80
+                t_ns = now_ns()
+                if trailer is not None:
+                    packet += trailer
+                    packet += t_ns.to_bytes(8, "big", signed=True)
+                try:
+                    send(packet)
+                except private.SendBufferFull:
+                    probe.send_dropped += 1
+                probe.count_sent(kind, t_ns)
+                octets += len(payload)
+                seq = uint16_add(seq, 1)
+            if own:
+                state.report(clock.current_ntp_time(), ts, octets, last + 1)
+
+    async def run_rtp(codec) -> None:
+        state.started()
+        try:
+            send = private.direct_rtp_sender(sender.transport)
+            mid_id = probe.mid_extension_id
+            await asyncio.gather(*(run_layer(layer, codec, send, mid_id) for layer in layers))
+        except (asyncio.CancelledError, ConnectionError):
+            pass
+        finally:
+            state.exited()
 
     return run_rtp
 
@@ -545,6 +659,13 @@ async def _await_streams(s: Salle, timeout: float) -> None:
     s._all_rx_ns = now_ns()
 
 
+def offer_simulcast(probe: Probe, sdp: str) -> tuple[str, str]:
+    """``--simulcast``: aiortc's offer rewritten as Chromium offers three layers
+    (:func:`bench.simulcast.simulcast_offer`); returns it and the video section's mid."""
+    offer, mid, probe.mid_extension_id = simulcast_offer(sdp)
+    return offer, mid
+
+
 async def join_janus(s: Salle, cfg: dict, audio, video) -> None:
     from aiortc import RTCSessionDescription
 
@@ -563,15 +684,22 @@ async def join_janus(s: Salle, cfg: dict, audio, video) -> None:
     _add_media(pub, audio, video, s.index)
     s.probe.attach(pub)
     await pub.setLocalDescription(await pub.createOffer())
-    _, jsep = await session.message(
-        h, {"request": "publish", "audio": True, "video": True}, jsep={"type": "offer", "sdp": pub.localDescription.sdp}
-    )
+    offer: dict[str, Any] = {"type": "offer", "sdp": pub.localDescription.sdp}
+    if s.probe.simulcast:
+        offer["sdp"], mid = offer_simulcast(s.probe, offer["sdp"])
+        offer["rid_order"] = "lmh"  # Janus 1.1 takes the first rid as the largest unless told
+    _, jsep = await session.message(h, {"request": "publish", "audio": True, "video": True}, jsep=offer)
+    if s.probe.simulcast:
+        s.probe.answered_rids = answered_rids(jsep["sdp"], mid)
     await pub.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "answer"))
     await _wait_connected(pub, cfg.get("join_timeout", 20))
     s.t_published = now_ns()
 
     vids, auds = subscriptions(s.index, n, cfg.get("voices", 3))
-    streams = [{"feed": 1000 + j, "mid": "1"} for j in vids] + [{"feed": 1000 + j, "mid": "0"} for j in auds]
+    video: dict[str, Any] = {"mid": "1"}
+    if s.probe.simulcast:  # the layer each subscriber receives (substream 0 the smallest)
+        video["substream"] = RIDS.index(cfg.get("simulcast_layer", RIDS[-1]))
+    streams = [{"feed": 1000 + j, **video} for j in vids] + [{"feed": 1000 + j, "mid": "0"} for j in auds]
     s.expected_streams = len(streams)
     if not streams:
         return
@@ -642,7 +770,7 @@ async def _read_command(timeout: float) -> dict | None:
 
 
 async def main(cfg: dict) -> int:
-    from bench.samples import ensure_samples
+    from bench.samples import ensure_samples, layer_samples
 
     deadline_ns = cfg["deadline_ns"]
 
@@ -652,12 +780,18 @@ async def main(cfg: dict) -> int:
         os._exit(3)
 
     wd = asyncio.create_task(watchdog())
+    try:
+        private.require_surface()  # a library upgrade stops the run here, saying what moved
+    except private.SurfaceError as exc:
+        _emit({"event": "error", "error": str(exc)})
+        return 4
     local_candidates_only(cfg.get("ice_addresses") or ["127.0.0.1"])
     audio, video = ensure_samples(Path(cfg["cache_dir"]))
+    layers = layer_samples(Path(cfg["cache_dir"])) if cfg.get("simulcast") and cfg["target"] != "direct" else {}
     salles = [
         Salle(
             i,
-            Probe(i, trailer=cfg.get("trailer", True), fast=cfg.get("client_path", "fast") == "fast"),
+            Probe(i, trailer=cfg.get("trailer", True), fast=cfg.get("client_path", "fast") == "fast", simulcast=layers),
             t_start=now_ns(),
         )
         for i in cfg["salles"]

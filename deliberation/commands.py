@@ -531,6 +531,38 @@ class EndFloor(Command):
     """The current speaker's turn ends."""
 
 
+# --- the item's documents on screen (issue 15 point 8) ------------------------------------------
+#: The most pages a document presented in séance may have (a plan, a budget table: a few).
+MAX_PRESENTED_PAGES = 2000
+
+
+@dataclass(frozen=True)
+class PresentAnnex(Command):
+    """An annex of the item discussed (a document of its convocation, L.2121-12, R26) is
+    shown on every salle's display and on the public page (R2), from page 1. The shell fills
+    ``sha256`` and ``title`` from the council store after checking the file's digest; the
+    number of ``pages`` is read by the presenter's browser from that very file."""
+
+    item_id: str
+    annex_id: str
+    sha256: str
+    title: str
+    pages: int
+    _ids = ("item_id", "annex_id")
+
+    def _validate_more(self) -> Refusal | None:
+        if not _SHA256.match(self.sha256):
+            return Refusal(SCHEMA, "Champ « sha256 » : empreinte SHA-256 hexadécimale attendue.", "sha256")
+        if not 1 <= self.pages <= MAX_PRESENTED_PAGES:
+            return Refusal(SCHEMA, f"Champ « pages » : de 1 à {MAX_PRESENTED_PAGES} pages.", "pages")
+        return None
+
+
+@dataclass(frozen=True)
+class StopPresentation(Command):
+    """The document shown on the displays is taken off them."""
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (
@@ -575,6 +607,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         WithdrawFloorRequest,
         GrantFloor,
         EndFloor,
+        PresentAnnex,
+        StopPresentation,
     )
 }
 

@@ -376,12 +376,17 @@ class SittingConfig:
     without it is of edition 1, whose journals keep replaying as they were decided.
     Edition 1 waived the quorum on every item after ``reconvened_after`` (a date);
     edition 2 links the failed sitting (``reconvened_from``) and waives it on its items
-    only (L.2121-17 al. 2)."""
+    only (L.2121-17 al. 2).
+
+    ``convened_on``: the date of sending the admin typed before issue 16; kept for the
+    journals whose genesis carries it (the journal's format is a promise to auditors), never
+    asked for since: R6 is counted from the journaled sending (``ConvocationSent``,
+    :func:`deliberation.convocation_date.sent_on`). A genesis without it omits the key."""
 
     id: str
     title: str
     scheduled_at: str  # ISO datetime of the sitting
-    convened_on: str  # ISO date the convocation was sent
+    convened_on: str | None = None  # ISO date typed by hand (journals before issue 16 only)
     teleconference: bool = True
     #: R8 (edition 1): date of a first sitting that lacked quorum, when this one is its re-convocation
     reconvened_after: str | None = None
@@ -402,6 +407,8 @@ class SittingConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["reconvened_from"] = self.reconvened_from.to_dict() if self.reconvened_from else None
+        if self.convened_on is None:
+            del d["convened_on"]
         return d
 
     @classmethod

@@ -48,10 +48,15 @@ def convocation_message(sent: str | date, sitting: str | date) -> str | None:
     )
 
 
+def convocation_due(sitting: str | date) -> date:
+    """R6: the last day the convocation may leave for five clear days before the sitting."""
+    return _day(sitting) - timedelta(days=CONVOCATION_CLEAR_DAYS + 1)
+
+
 def recorded_sending(first_sent: Iterable[str | date]) -> date | None:
     """R6 from the recorded sendings: the day the last member's convocation left (the latest
     of each member's first successful sending), so that every member had the five clear days;
-    None when nothing was sent (the convocation went on paper, its typed date stands)."""
+    None when nothing was sent."""
     days = [_day(d) for d in first_sent]
     return max(days) if days else None
 

@@ -506,5 +506,25 @@ class FloorEnded(Event):
     member_id: str
 
 
+# -- a document shown in séance (R26, issue 15 point 8) -------------------------------------------
+@event
+@dataclass(frozen=True, kw_only=True)
+class AnnexPresented(Event):
+    """An annex of the current item on the displays, from page 1 (its file's SHA-256 as convened)."""
+
+    item_id: str
+    annex_id: str
+    sha256: str
+    title: str
+    pages: int
+
+
+@event
+@dataclass(frozen=True, kw_only=True)
+class PresentationEnded(Event):
+    annex_id: str
+    sha256: str
+
+
 #: events after which the journal signs the chain head (R21)
 CHECKPOINT_EVENTS = frozenset({VoteClosed.__name__, SittingClosed.__name__})

@@ -151,12 +151,21 @@ def verify_lines(content: bytes, public_key: Ed25519PublicKey) -> list[Entry]:
 
 
 def verify_after(
-    content: bytes, public_key: Ed25519PublicKey, verified: Verified | None
+    content: bytes,
+    public_key: Ed25519PublicKey,
+    verified: Verified | None,
+    *,
+    formats: tuple[str, ...] = FORMATS,
+    kinds: tuple[str, ...] = KINDS,
 ) -> tuple[list[Entry], Verified]:
     """:func:`verify_lines` of the lines after ``verified`` (a prefix of ``content`` already
     verified with this key: a journal only grows, :class:`deliberation.audit.IncrementalAudit`),
     chained to its last line; the new entries, and how far ``content`` is now verified.
-    The caller vouches that ``content`` starts with exactly the bytes verified."""
+    The caller vouches that ``content`` starts with exactly the bytes verified.
+
+    ``formats`` and ``kinds``: the same chain and signatures hold other signed files than a
+    sitting's journal (the council's register of publications, :mod:`deliberation.register`),
+    each with its own format names and line kinds; line 1 is always the ``genesis``."""
     if not content:
         raise JournalError(1, "journal vide")
     if not content.endswith(b"\n"):
@@ -193,7 +202,7 @@ def verify_after(
         expected_prev = ZERO if prev_raw is None else sha256_hex(prev_raw)
         if data["prev"] != expected_prev:
             raise JournalError(n, "chaînage rompu : « prev » ne correspond pas à la ligne précédente")
-        if data["kind"] not in KINDS:
+        if data["kind"] not in kinds:
             raise JournalError(n, f"nature de ligne inconnue {data['kind']!r}")
         if (n == 1) != (data["kind"] == "genesis"):
             raise JournalError(n, "la première ligne, et elle seule, est la genèse")
@@ -206,8 +215,8 @@ def verify_after(
             except (InvalidSignature, ValueError, TypeError):
                 raise JournalError(n, "signature Ed25519 invalide pour cette clé publique") from None
         if n == 1:
-            if data.get("format") not in FORMATS:
-                raise JournalError(1, f"format inconnu (attendu {FORMAT})")
+            if data.get("format") not in formats:
+                raise JournalError(1, f"format inconnu (attendu {formats[-1]})")
             fmt = data["format"]
         if data["kind"] == "checkpoint":
             last_checkpoint = n
@@ -317,6 +326,61 @@ def replay_entries(entries: list[Entry]) -> Seance:
         raise JournalError(len(entries), f"événements impossibles à rejouer ({exc})") from None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Lines chained after ``seq`` lines (the last one's bytes given) and sealed: ``data`` to
+    append, the new last line and count, the last checkpoint's head if the batch has one."""
+
+    data: bytes
+    last_raw: bytes
+    seq: int
+    head: dict[str, Any] | None
+
+
+def chain_batch(entries: list[dict[str, Any]], last_raw: bytes, seq: int, key: Ed25519PrivateKey) -> Batch:
+    """Number, chain and seal ``entries`` after a file of ``seq`` lines whose last is ``last_raw``
+    (``seq`` 0: an empty file, line 1's ``prev`` is :data:`ZERO`); a checkpoint's ``head`` is its
+    ``prev`` and it is signed (:func:`seal`)."""
+    out = bytearray()
+    head = None
+    for entry in entries:
+        seq += 1
+        full = {**entry, "seq": seq, "prev": sha256_hex(last_raw) if seq > 1 else ZERO}
+        if full["kind"] == "checkpoint":
+            full["head"] = full["prev"]
+        raw = seal(full, key)
+        out += raw + b"\n"
+        last_raw = raw
+        if full["kind"] == "checkpoint":
+            head = head_of(json.loads(raw))
+    return Batch(bytes(out), last_raw, seq, head)
+
+
+def append_durably(handle: BinaryIO, data: bytes) -> None:
+    """Write ``data`` at the end of the file and fsync it, or leave the file as it was.
+
+    A failed write (disk full: a short write then ENOSPC) or fsync must not leave a
+    half line behind, which would make the whole journal unverifiable (R21) and the
+    sitting impossible to resume (R18): the file is truncated back to its last good
+    length and the error raised, so the command is refused, never acknowledged.
+    Written straight to the descriptor (no Python buffer that could flush later)."""
+    handle.flush()
+    fd = handle.fileno()
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except OSError:
+        try:
+            os.ftruncate(fd, start)
+            os.fsync(fd)
+        except OSError:
+            pass
+        raise
+
+
 class Journal:
     """The open, append-only journal of one sitting, holding the signing key."""
 
@@ -386,46 +450,11 @@ class Journal:
     # -- writing ------------------------------------------------------------------------------
     def _write(self, entries: list[dict[str, Any]]) -> None:
         """Chain, seal, write and fsync ``entries`` as one batch."""
-        out = bytearray()
-        last_raw, seq = self._last_raw, self._seq
-        head = self._head
-        for entry in entries:
-            seq += 1
-            full = {**entry, "seq": seq, "prev": sha256_hex(last_raw) if seq > 1 else ZERO}
-            if full["kind"] == "checkpoint":
-                full["head"] = full["prev"]
-            raw = seal(full, self._key)
-            out += raw + b"\n"
-            last_raw = raw
-            if full["kind"] == "checkpoint":
-                head = head_of(json.loads(raw))
-        self._append_durably(bytes(out))
-        self._last_raw, self._seq, self._head = last_raw, seq, head
+        batch = chain_batch(entries, self._last_raw, self._seq, self._key)
+        append_durably(self._file, batch.data)
+        self._last_raw, self._seq = batch.last_raw, batch.seq
+        self._head = batch.head or self._head
         self._checkpoints += sum(1 for e in entries if e["kind"] == "checkpoint")
-
-    def _append_durably(self, data: bytes) -> None:
-        """Write ``data`` at the end of the file and fsync it, or leave the file as it was.
-
-        A failed write (disk full: a short write then ENOSPC) or fsync must not leave a
-        half line behind, which would make the whole journal unverifiable (R21) and the
-        sitting impossible to resume (R18): the file is truncated back to its last good
-        length and the error raised, so the command is refused, never acknowledged.
-        Written straight to the descriptor (no Python buffer that could flush later)."""
-        self._file.flush()
-        fd = self._file.fileno()
-        start = os.lseek(fd, 0, os.SEEK_END)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        except OSError:
-            try:
-                os.ftruncate(fd, start)
-                os.fsync(fd)
-            except OSError:
-                pass
-            raise
 
     def append(self, command: Command, actor: Actor, events: list[Event]) -> None:
         """Journal an accepted command and its events, then the checkpoint that signs them.

@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .actes import ACTES_MATIERES
 from .agenda import BODY_LABELS, KIND_LABELS, Body, ItemKind
+from .convocation_date import sent_on
 from .deadlines import publication_deadline
 from .french import de
 from .labels import AMENDMENT_STATUS_LABELS, CHOICE_LABELS, METHOD_LABELS
@@ -311,6 +312,7 @@ def minutes_context(
     return {
         "council": council,
         "config": seance.config,
+        "convocation_sent": sent.isoformat() if (sent := sent_on(seance)) else None,  # R6, as journaled
         "state": st,
         "president": name(council.president_id),
         "secretary": name(st.secretary) if st.secretary else None,

@@ -4,10 +4,12 @@ L.2131-1 CGCT (since 1 July 2022): acts are published in electronic form on the 
 website, each with its publication date. L.2121-25: the liste des délibérations within
 one week of the sitting. L.2121-15: the procès-verbal within one week of its adoption.
 
-Séance publishes on the « Actes » pages as soon as the journal makes an act final, so each
-publication date is a journaled one: the liste at the sitting's closing (``SittingClosed``),
-the procès-verbal at its signature after adoption (``MinutesSigned``), the convocation at
-the convening (the council store's date) or the journaled sending. Pure: dates in, dates out.
+Séance publishes on the « Actes » pages as soon as the journal makes an act final (the
+liste once the sitting is closed, ``SittingClosed``; the procès-verbal once signed after its
+adoption, ``MinutesSigned``), and each publication is entered, dated, in the council's
+signed register (:mod:`deliberation.register`): the dates here are the register's. The
+convocation's is the convening (the council store's date) or the journaled sending. Pure:
+dates in, dates out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from .adoption import Adoption
 from .deadlines import publication_deadline
+from .register import ListePublished, MinutesPublished
 from .scdl import deliberation_rows
 from .seance import Seance
 
@@ -40,17 +43,17 @@ class Publication:
         return datetime.fromisoformat(self.published_at).date() > self.due
 
 
-def liste_publication(seance: Seance) -> Publication:
-    """L.2121-25: published at the closing, due a week after the sitting's day."""
-    return Publication(seance.state.closed_at, publication_deadline(seance.config.scheduled_at))
+def liste_publication(seance: Seance, published: ListePublished | None) -> Publication:
+    """L.2121-25: published at the register's date (None: not yet), due a week after the sitting's day."""
+    return Publication(published.at if published else None, publication_deadline(seance.config.scheduled_at))
 
 
-def pv_publication(adoption: Adoption | None) -> Publication:
-    """L.2121-15: published when signed, due a week after the vote that adopted it."""
+def pv_publication(adoption: Adoption | None, published: MinutesPublished | None) -> Publication:
+    """L.2121-15: published at the register's date, due a week after the vote that adopted it."""
     if adoption is None or not adoption.adopted or adoption.closed_at is None:
         return Publication(None, None)
     due = datetime.fromisoformat(adoption.closed_at).date() + PV_DELAY
-    return Publication(adoption.signed[-1]["at"] if adoption.signed else None, due)
+    return Publication(published.at if published else None, due)
 
 
 def deliberation_ids(seance: Seance) -> dict[str, str]:

@@ -246,3 +246,14 @@ class Item(TypedDict):
     candidacies_closed: bool
     postponed: Postponement | None
     withdrawn: Withdrawal | None
+
+
+class Presentation(TypedDict):
+    """R26: the annex on the displays, since when (issue 15 point 8, :mod:`deliberation.presentation`)."""
+
+    item_id: str
+    annex_id: str
+    sha256: str
+    title: str
+    pages: int
+    since: str

@@ -40,6 +40,7 @@ from .commands import (
 from .council import SittingConfig
 from .demo import demo_config, demo_council
 from .journal import Journal, key_fingerprint
+from .pades import sign_minutes
 from .refusal import Refusal
 from .seance import Seance
 from .signed_minutes import certificate_html, signed_pdf
@@ -106,7 +107,7 @@ def adopt_and_sign(
         secretary = first.name(first.state.secretary) if first.state.secretary else ""
         president = first.name(first.council.president_id)
         certificate = certificate_html(adoption, pv_head, president, secretary, key_fingerprint(key.public_key()))
-        pdf = signed_pdf(pv_html, adoption, certificate)
+        pdf = sign_minutes(signed_pdf(pv_html, adoption, certificate), key, first.council.name, president, secretary)
         _handle(journal, seance, RecordMinutesSigned(next(clock), ITEM, hashlib.sha256(pdf).hexdigest()), ADMIN)
         _handle(journal, seance, CloseSitting(next(clock)), PRESIDENT)
     pdf_path = out / "proces-verbal-signe.pdf"

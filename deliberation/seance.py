@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
 
-from . import ballot, quorum
+from . import ballot, presentation, quorum
 from .actors import Actor, Role
 from .agenda import AMENDABLE_KINDS, KIND_LABELS, ItemKind, banned_reason, is_voted
 from .canonical import canonical_bytes
@@ -37,6 +37,7 @@ from .commands import (
     ObjectToBroadcast,
     OpenSitting,
     OpenVote,
+    PresentAnnex,
     ProposeAmendment,
     RecordConvocationReceipt,
     RecordConvocationSending,
@@ -52,6 +53,7 @@ from .commands import (
     Resume,
     RevokeProxy,
     SetAudioOnly,
+    StopPresentation,
     Suspend,
     TakeUpItem,
     WithdrawAmendment,
@@ -1514,4 +1516,6 @@ _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {
     WithdrawFloorRequest: _withdraw_floor,
     GrantFloor: _grant_floor,
     EndFloor: _end_floor,
+    PresentAnnex: lambda s, c, actor: presentation.decide_present(s.state, s.council, c, actor),
+    StopPresentation: lambda s, c, actor: presentation.decide_stop(s.state, s.council, c, actor),
 }

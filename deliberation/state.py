@@ -19,6 +19,7 @@ from .events import (
     OMITTED,
     AmendmentProposed,
     AmendmentWithdrawn,
+    AnnexPresented,
     AudioOnlyChanged,
     BallotCast,
     BallotChanged,
@@ -43,6 +44,7 @@ from .events import (
     MinutesSigned,
     NotVoting,
     Omitted,
+    PresentationEnded,
     PresidentDecision,
     ProxyEnded,
     ProxyRecorded,
@@ -74,6 +76,7 @@ from .records import (
     MediaSwitch,
     MinutesLink,
     Opening,
+    Presentation,
     Proxy,
     ProxyLogEntry,
     QuorumFailure,
@@ -126,6 +129,8 @@ class SeanceState:
     #: the floor: the member speaking ``{member, since}`` and the queue of requests ``[{member, since}]``
     speaker: FloorTurn | None = None
     floor_queue: list[FloorTurn] = field(default_factory=list)
+    #: the annex on the displays (issue 15 point 8, deliberation.presentation); it ends with its item
+    presentation: Presentation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return copy.deepcopy(asdict(self))
@@ -216,6 +221,8 @@ def apply(state: SeanceState, event: Event) -> None:
     if handler is None:
         raise ValueError(f"unknown event type {event.type!r}")
     handler(state, event)
+    if state.presentation is not None and state.presentation["item_id"] != state.current_item:
+        state.presentation = None  # a document shown ends with its item (deliberation.presentation)
 
 
 @_on(ItemAdded)
@@ -640,6 +647,23 @@ def _floor_granted(s: SeanceState, e: FloorGranted) -> None:
 @_on(FloorEnded)
 def _floor_ended(s: SeanceState, e: FloorEnded) -> None:
     s.speaker = None
+
+
+@_on(AnnexPresented)
+def _annex_presented(s: SeanceState, e: AnnexPresented) -> None:
+    s.presentation = {
+        "item_id": e.item_id,
+        "annex_id": e.annex_id,
+        "sha256": e.sha256,
+        "title": e.title,
+        "pages": e.pages,
+        "since": e.at,
+    }
+
+
+@_on(PresentationEnded)
+def _presentation_ended(s: SeanceState, e: PresentationEnded) -> None:
+    s.presentation = None
 
 
 @_on(QuorumFailed)

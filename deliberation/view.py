@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import presentation
 from .agenda import AMENDABLE_KINDS
 from .ballot import may_change
 from .council import Agent, Seat
@@ -334,6 +335,8 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
                 for r in st.floor_queue
             ],
         },
+        # the annex on the displays (issue 15 point 8); the shell adds the page shown
+        "presentation": presentation.view(st),
         "journal": {
             "lines": journal.get("lines"),
             "head": journal.get("head"),

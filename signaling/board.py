@@ -76,4 +76,6 @@ def board_message(view: dict[str, Any]) -> dict[str, Any]:
         },
         "result": None if vote is not None else _last_result(view, current),
         "speaker": speaker_out,
+        # the annex on the displays and its page (issue 15 point 8), drawn by the kiosk from the PDF
+        "presentation": view.get("presentation"),
     }

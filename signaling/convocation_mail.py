@@ -11,12 +11,18 @@ The annexes of the agenda's items (notes de synthèse, L.2121-12) are attached a
 (RFC 2046 multipart/mixed, RFC 2183 Content-Disposition) while their total stays under
 :data:`MAX_ATTACHED_BYTES`, which most relays accept; beyond, each is a personal link
 valid for that member only. Either way the text lists each with its SHA-256.
+
+Both kinds of links expire, and the server checks it (:func:`link_expiry`): the
+acknowledgement link at the start of the sitting (a receipt afterwards proves nothing of
+the five clear days), an annex link :data:`ANNEX_LINK_DAYS` days after the sitting (the
+members read the notes again until the minutes are approved). Each token carries its
+expiry (``x``, seconds since the epoch), and the message says until when each link works.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -34,11 +40,33 @@ LABELS = {str(kind): label for kind, label in KIND_LABELS.items()}
 ACK_DOMAIN = "convocation:"
 #: The token domain of a member's links to the annexes (sent when they are too large to attach).
 ANNEX_DOMAIN = "convocation-annexe:"
+#: How long after the sitting a member's link to an annex still works.
+ANNEX_LINK_DAYS = 15
 #: Above this total the annexes are linked, not attached (relays commonly refuse 10 to 25 MB).
 MAX_ATTACHED_BYTES = 10 * 1024 * 1024
 
 #: An annex as the message carries it: its record, and its personal link (None: attached).
 SentAnnex = tuple[Annex, str | None]
+
+
+def ack_link_expiry(sitting: SittingConfig) -> datetime:
+    """The acknowledgement link works until the sitting starts."""
+    return datetime.fromisoformat(sitting.scheduled_at)
+
+
+def annex_link_expiry(sitting: SittingConfig) -> datetime:
+    """A link to an annex works until :data:`ANNEX_LINK_DAYS` days after the sitting."""
+    return datetime.fromisoformat(sitting.scheduled_at) + timedelta(days=ANNEX_LINK_DAYS)
+
+
+def link_expiry(claims: Mapping[str, object], sitting: SittingConfig, domain: str) -> datetime:
+    """When a link expires: the expiry its token carries (``x``), else, for a link sent before
+    links carried one, the one its kind gets from the sitting."""
+    fallback = ack_link_expiry(sitting) if domain == ACK_DOMAIN else annex_link_expiry(sitting)
+    x = claims.get("x")
+    if isinstance(x, int) and not isinstance(x, bool):
+        return datetime.fromtimestamp(x, fallback.tzinfo)
+    return fallback
 
 
 def attach(annexes: Sequence[Annex]) -> bool:
@@ -91,6 +119,8 @@ def body(
             lines.append(f"  - point {titles.get(annex.item_id, '?')}, {label} : {annex.filename}")
             if url:
                 lines.append(f"    {url}")
+                until = annex_link_expiry(sitting).isoformat()
+                lines.append(f"    (lien valable jusqu'au {french_date(until)} à {french_time(until)})")
             lines.append(f"    empreinte SHA-256 : {annex.sha256}")
     lines += [
         "",
@@ -98,6 +128,8 @@ def body(
         ack_url,
         "",
         "La date de votre accusé de réception est enregistrée ; le lien ne sert qu'à cela.",
+        f"Il est valable jusqu'au début de la séance, le {french_date(sitting.scheduled_at)} à "
+        f"{french_time(sitting.scheduled_at)}.",
         "",
         f"Le président, {president.name if president else ''}".rstrip(", "),
         "",

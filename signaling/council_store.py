@@ -378,7 +378,7 @@ class CouncilStore:
                     config.id,
                     config.title,
                     config.scheduled_at,
-                    config.convened_on,
+                    config.convened_on or "",  # R6: none since issue 16 (the journaled sending counts)
                     int(config.teleconference),
                     config.reconvened_after,
                     config.rules_version,
@@ -396,7 +396,7 @@ class CouncilStore:
             if version is None:
                 version = 1 if after else RULES_VERSION
             linked = Reconvocation.from_dict(json.loads(rc)) if rc else None
-            out.append(SittingConfig(i, t, s, c, bool(tele), after, version, linked))
+            out.append(SittingConfig(i, t, s, c or None, bool(tele), after, version, linked))
         return out
 
     def sitting(self, council_id: str, sitting_id: str) -> SittingConfig | None:

@@ -13,6 +13,8 @@ Layout::
                                 procès-verbal's drafts, the replay's exports (/admin)  SQLite, WAL
     session.key                 HMAC key of sessions and kiosk links (signaling/auth)  secret, 0600
     csrf.key                    HMAC key of the admin forms' CSRF tokens (web/admin)   secret, 0600
+    registre.jsonl              the council's signed register of publications
+                                (deliberation/register.py, web/publications.py)         append-only
     keys/                                                                              0700
       council-ed25519.pem       the council's journal signing key (R21)                secret, 0600
       council-ed25519.pub       its public half, published with each convocation
@@ -23,6 +25,7 @@ Layout::
       holder.lock               the node holding the sitting (flock; not backed up)
       proces-verbal-signe.pdf   the adopted procès-verbal, signed PDF/A (web/admin/minutes.py, R22)
       annexes/<annex>.pdf       the agenda items' annexes sent with the convocation (web/admin/annexes.py)
+      publies/<AAAAMMJJ-NN>.html each délibération's page as published, frozen (web/publications.py)
     recordings/<sitting>/
       <stamp>-<label>.webm.enc  encrypted recordings (signaling/recordings.py)
     tls-cert.pem, tls-key.pem   self-signed certificate of ``seance demo`` (web/tls.py)
@@ -52,6 +55,7 @@ ACCOUNTS_DB = "accounts.sqlite3"
 COUNCIL_DB = "council.sqlite3"
 SESSION_KEY = "session.key"
 CSRF_KEY = "csrf.key"
+REGISTER = "registre.jsonl"
 KEYS = "keys"
 COUNCIL_KEY = "council-ed25519.pem"
 COUNCIL_PUBLIC_KEY = "council-ed25519.pub"
@@ -62,6 +66,8 @@ SOBRIETY = "sobriete.json"
 HOLDER_LOCK = "holder.lock"
 ANNEXES = "annexes"
 ANNEX_SUFFIX = ".pdf"
+PUBLISHED = "publies"
+PUBLISHED_SUFFIX = ".html"
 RECORDINGS = "recordings"
 RECORDING_SUFFIX = ".webm.enc"
 TLS_CERT = "tls-cert.pem"
@@ -90,6 +96,7 @@ class Kind(Enum):
 
     SQLITE = "sqlite"  # SQLite's online backup API: a consistent copy while Séance writes
     JOURNAL = "journal"  # cut at the last complete batch (web/backup.py, journal_cut)
+    REGISTER = "register"  # the council's register of publications: cut and verified the same way
     SECRET = "secret"  # copied as is, restored mode 0600
     FILE = "file"  # copied as is, restored mode 0640
     RECORDING = "recording"  # copied as is; its SHA-256 checked against the journal's digest
@@ -111,6 +118,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(COUNCIL_DB, Kind.SQLITE, "conseil, séances, ordres du jour"),
     Entry(SESSION_KEY, Kind.SECRET, "clé des sessions et des liens de borne"),
     Entry(CSRF_KEY, Kind.SECRET, "clé des jetons CSRF des formulaires"),
+    Entry(REGISTER, Kind.REGISTER, "registre signé des publications du conseil"),
     Entry(f"{KEYS}/{COUNCIL_KEY}", Kind.SECRET, "clé de signature du conseil (R21)"),
     Entry(f"{KEYS}/{COUNCIL_PUBLIC_KEY}", Kind.FILE, "clé publique du conseil"),
     Entry(f"{KEYS}/{RECORDING_KEY}", Kind.SECRET, "clé de chiffrement des enregistrements (R5)"),
@@ -118,6 +126,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(f"{SITTINGS}/*/{SOBRIETY}", Kind.FILE, "sobriété numérique de la séance"),
     Entry(f"{SITTINGS}/*/{HOLDER_LOCK}", Kind.RUNTIME, "verrou du nœud qui tient la séance"),
     Entry(f"{SITTINGS}/*/{ANNEXES}/*{ANNEX_SUFFIX}", Kind.FILE, "annexe d'un point de l'ordre du jour"),
+    Entry(f"{SITTINGS}/*/{PUBLISHED}/*{PUBLISHED_SUFFIX}", Kind.FILE, "délibération publiée, telle que servie"),
     Entry(f"{RECORDINGS}/*/*{RECORDING_SUFFIX}", Kind.RECORDING, "enregistrement chiffré"),
     Entry(TLS_CERT, Kind.FILE, "certificat auto-signé (démonstration)"),
     Entry(TLS_KEY, Kind.SECRET, "clé du certificat auto-signé (démonstration)"),
@@ -162,6 +171,10 @@ class DataDir:
         return self.root / CSRF_KEY
 
     @property
+    def register(self) -> Path:
+        return self.root / REGISTER
+
+    @property
     def keys(self) -> Path:
         return self.root / KEYS
 
@@ -201,6 +214,11 @@ class DataDir:
 
     def holder_lock(self, sitting_id: str) -> Path:
         return self.sitting(sitting_id) / HOLDER_LOCK
+
+    def published(self, sitting_id: str, ident: str) -> Path:
+        """A délibération as published (its page, frozen at publication): ``ident`` is its
+        SCDL identifier (``AAAAMMJJ-NN``), checked as a sitting id is."""
+        return self.sitting(sitting_id) / PUBLISHED / f"{check_id(ident)}{PUBLISHED_SUFFIX}"
 
     def annex(self, sitting_id: str, annex_id: str) -> Path:
         """An agenda item's annex (a PDF): ``annex_id`` is checked as a sitting id is."""

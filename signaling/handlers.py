@@ -39,8 +39,10 @@ from signaling.protocol import (
     Offer,
     Pin,
     Ping,
+    Present,
     ProtocolError,
     Reception,
+    TurnPage,
 )
 from signaling.roles import PERMISSIONS, ROLE_LABELS_FR, Role, command_allowed
 from signaling.room import SittingRoom, shows_view
@@ -291,6 +293,35 @@ async def command(services: Services, conn: Connection, msg: CommandMessage) -> 
             "ROLE", f"Votre rôle ({ROLE_LABELS_FR[claims.role]}) ne permet pas la commande « {ctype} ».", "type"
         )
     await _run_command(service, conn, msg.command, msg.id)
+
+
+def _deliberating(services: Services, conn: Connection) -> SittingService:
+    service = services.sittings.get(_room(conn).sitting_id)
+    if service is None:
+        raise ProtocolError("unknown_sitting", "Cette séance n'est pas délibérante sur ce serveur.")
+    return service
+
+
+@HANDLERS.on(Present)
+async def present(services: Services, conn: Connection, msg: Present) -> None:
+    """An annex of the current item on the displays (issue 15 point 8): checked, then journaled."""
+    service, claims = _deliberating(services, conn), conn.claims
+    assert claims is not None
+    result = await service.present(service.actor_for(claims), msg.annex, msg.pages)
+    if isinstance(result, Refusal):
+        raise ProtocolError(result.rule, result.message, result.field)
+    conn.send({"type": "ack", "re": msg.id, "events": [e.to_dict() for e in result]})
+
+
+@HANDLERS.on(TurnPage)
+async def turn_page(services: Services, conn: Connection, msg: TurnPage) -> None:
+    """The page of the document shown, turned; pushed with the view (not journaled)."""
+    service, claims = _deliberating(services, conn), conn.claims
+    assert claims is not None
+    result = service.turn_page(service.actor_for(claims), msg.page)
+    if isinstance(result, Refusal):
+        raise ProtocolError(result.rule, result.message, result.field)
+    conn.send({"type": "ack", "re": msg.id, "events": [], "page": result})
 
 
 @HANDLERS.on(Ping)

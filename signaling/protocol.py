@@ -24,6 +24,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from deliberation.commands import MAX_PRESENTED_PAGES
+
 #: Largest text frame accepted from a browser (an SDP offer with a few transceivers
 #: is about 6–10 kB; 64 kB leaves room without letting a client make us parse megabytes).
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -168,6 +170,26 @@ class Pin(Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Present(Message):
+    """Show an annex of the current item on every salle's display and the public page
+    (issue 15 point 8), from page 1. ``pages``: its number of pages, as the presenter's
+    browser read them from the file. Journaled as ``PresentAnnex`` with the file's digest;
+    ``command`` ``StopPresentation`` takes it off."""
+
+    type: ClassVar[str] = "present"
+    annex: str = ident()
+    pages: int = field(metadata=_limits(min_value=1, max_value=MAX_PRESENTED_PAGES))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnPage(Message):
+    """Show page ``page`` (from 1) of the annex on the displays; not journaled."""
+
+    type: ClassVar[str] = "page"
+    page: int = field(metadata=_limits(min_value=1, max_value=MAX_PRESENTED_PAGES))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Ping(Message):
     type: ClassVar[str] = "ping"
 
@@ -186,7 +208,8 @@ class CommandMessage(Message):
 #: (:mod:`signaling.roles`) and the handler registry (:mod:`signaling.handlers`) have
 #: exactly the same keys; a test checks it.
 CLIENT_MESSAGES: dict[str, type[Message]] = {
-    cls.type: cls for cls in (Hello, Join, Offer, Leave, Mute, AudioOnly, Reception, Pin, Ping, CommandMessage)
+    cls.type: cls
+    for cls in (Hello, Join, Offer, Leave, Mute, AudioOnly, Reception, Pin, Present, TurnPage, Ping, CommandMessage)
 }
 
 

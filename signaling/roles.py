@@ -68,6 +68,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audio_only": frozenset({Role.AGENT}),
     "reception": frozenset({Role.KIOSK}),
     "pin": frozenset({Role.PRESIDENT}),
+    "present": frozenset({Role.PRESIDENT, Role.MODERATOR}),
+    "page": frozenset({Role.PRESIDENT, Role.MODERATOR}),
     "command": frozenset({Role.COUNCILLOR, Role.AGENT, Role.MODERATOR, Role.PRESIDENT}),
 }
 
@@ -78,6 +80,9 @@ NOTES: dict[str, str] = {
     "offer": "only after `join`.",
     "audio_only": "an agent only for the salle written in its token (R4); journaled as `SetAudioOnly` (R3).",
     "reception": "only the kiosk holding its salle's media; ignored otherwise.",
+    "present": "an annex of the convocation (its file's SHA-256 checked against the store's) of the current item, "
+    "while the sitting is open; journaled as `PresentAnnex` (R2, R26).",
+    "page": "a page of the annex shown, while the sitting is open; not journaled.",
     "command": "the deliberation command's own row in the table of commands below decides.",
 }
 
@@ -134,6 +139,8 @@ COMMAND_PERMISSIONS: dict[str, frozenset[Role]] = {
     "WithdrawFloorRequest": frozenset({Role.COUNCILLOR}) | _FLOOR_CHAIR,
     "GrantFloor": _FLOOR_CHAIR,
     "EndFloor": frozenset({Role.COUNCILLOR}) | _FLOOR_CHAIR,
+    "PresentAnnex": _NOBODY,
+    "StopPresentation": _FLOOR_CHAIR,
 }
 
 #: Scope checks the core makes on top of the role, shown under the commands table.
@@ -156,6 +163,8 @@ COMMAND_NOTES: tuple[str, ...] = (
     "link (R6), recorded by the system actor only.",
     "`LinkMinutes`, `RecordMinutesSigned`: the procès-verbal submitted to approval and signed once adopted "
     "(R22), from the secretariat's page (admin), never over the WebSocket.",
+    "`PresentAnnex`: through the `present` message only, which fills the annex's item, digest and title "
+    "from the council store; `StopPresentation`: the president or a moderator (issue 15 point 8).",
     "The secrétaire de séance is the councillor appointed (R10): their councillor session acts as `secretary` "
     "in the core (roll-call answers).",
 )

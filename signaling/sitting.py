@@ -49,12 +49,14 @@ from deliberation.commands import (
 from deliberation.council import CompositionError
 from deliberation.events import Event
 from deliberation.journal import Journal, JournalError, generate_key, load_private_pem, private_pem, public_pem
+from deliberation.presentation import decide_page
 from deliberation.refusal import SCHEMA, Refusal
 from deliberation.seance import Seance
 from deliberation.view import sitting_view
 from signaling import datadir, sobriety
 from signaling.auth import session_ref
 from signaling.board import board_message
+from signaling.presentation import ShownPage, checked_annex
 from signaling.recordings import (
     SUFFIX,
     EncryptedWriter,
@@ -174,6 +176,8 @@ class SittingService:
         self._closing = False  # close() runs: no recording starts any more (issue 12.9)
         #: sobriety (signaling.sobriety): this run's counters are kept under this id
         self._sobriety_run = f"{now_iso()}-{os.getpid()}"
+        #: the page of the annex on the displays (issue 15 point 8): turned by the chair, not journaled
+        self.shown_page = ShownPage()
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -534,6 +538,44 @@ class SittingService:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    # ------------------------------------------------------------------ documents on screen
+    async def present(self, actor: Actor, annex_id: str, pages: int) -> list[Event] | Refusal:
+        """Show an annex of the current item on the displays (issue 15 point 8): the file's
+        digest checked against the convocation's (signaling.presentation), then ``PresentAnnex``
+        decided and journaled like any command."""
+        if self.seance is None or self.journal is None:
+            return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
+        loop = asyncio.get_running_loop()
+        checked = await loop.run_in_executor(None, checked_annex, self.data_dir, self.sitting_id, annex_id)
+        if isinstance(checked, Refusal):
+            return checked
+        annex = checked.annex
+        command = {"type": "PresentAnnex", "item_id": annex.item_id, "annex_id": annex.id, "sha256": annex.sha256}
+        return await self.command(actor, {**command, "title": checked.title, "pages": pages})
+
+    def turn_page(self, actor: Actor, page: int) -> int | Refusal:
+        """Turn the page of the document shown (not journaled: deliberation.presentation)."""
+        if self.seance is None:
+            return Refusal(JOURNAL, self.error or "La séance n'est pas servie.")
+        result = decide_page(self.seance.state, self.seance.council, actor, page)
+        if isinstance(result, Refusal):
+            return result
+        shown = self.seance.state.presentation
+        assert shown is not None  # decide_page refuses when nothing is shown
+        self.shown_page.turn(shown, result)
+        self.schedule_push()
+        return result
+
+    def presented(self, annex_id: str, sha256: str) -> Path | None:
+        """The file of the annex on the displays when it is ``annex_id`` with that digest and
+        the sitting is open (what the public may fetch, web.documents), else None."""
+        shown = self.seance.state.presentation if self.seance is not None else None
+        if shown is None or self.seance is None or self.seance.state.status != "opened":
+            return None
+        if shown["annex_id"] != annex_id or shown["sha256"] != sha256:
+            return None
+        return datadir.DataDir.of(self.data_dir).annex(self.sitting_id, annex_id)
+
     # ------------------------------------------------------------------ views
     def journal_fields(self) -> dict[str, Any]:
         if self.journal is None:
@@ -550,6 +592,8 @@ class SittingService:
         if self.seance is None:
             return None
         view = sitting_view(self.seance, self.journal_fields())
+        if view["presentation"] is not None:
+            view["presentation"]["page"] = self.shown_page.of(self.seance.state.presentation)
         view["media"] = self.room.media_view() if self.room is not None else {}
         return view
 

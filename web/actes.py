@@ -32,18 +32,18 @@ from aiohttp import web
 
 from deliberation.adoption import Adoption, adoption_of
 from deliberation.council import Council, SittingConfig
-from deliberation.journal import key_fingerprint
-from deliberation.minutes import deliberation_html, french_date, french_time
+from deliberation.minutes import french_date, french_time
 from deliberation.publication import Publication, deliberation_ids, liste_publication, pv_publication
+from deliberation.register import ListePublished, Publications
 from deliberation.scdl import COLUMNS, deliberation_rows, neutralise
 from deliberation.signed_minutes import html_pdf
 from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
-from signaling.sitting import council_key
 from web.admin.views import convocation_context
 from web.appkeys import CONFIG
+from web.publications import digest, fingerprint, publish_acts, published_page, read_publications
 from web.records import Record, signed_pdf_path, sitting_record
-from web.replay import recordings_of
+from web.replay import published_recordings
 from web.session import error_page
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -64,34 +64,46 @@ class SittingActs:
     liste: Publication | None
     adoption: Adoption | None
     pv: Publication
-    pv_signed: bool
+    pv_signed: bool  # entered in the register, and the PDF kept is the one entered
+    entered: ListePublished | None  # the register's entry of the liste
 
 
-def _acts(app: web.Application, store: CouncilStore, council: Council, config: SittingConfig) -> SittingActs:
+def _acts(
+    app: web.Application, store: CouncilStore, council: Council, config: SittingConfig, pub: Publications
+) -> SittingActs:
+    """One sitting's acts: published when, and only as, the council's register enters them."""
     record = sitting_record(app, config.id)
     closed = record is not None and record.seance.state.status == "closed"
     link = store.minutes_link(council.id, config.id)
     approving = sitting_record(app, link.approving_sitting_id) if link else None
     adoption = adoption_of(approving.seance, config.id) if approving and link else None
-    signed = bool(adoption and adoption.signed) and signed_pdf_path(app[CONFIG].data_dir, config.id).is_file()
+    liste = pub.liste(config.id)
+    minutes = pub.minutes(config.id)
+    pdf = signed_pdf_path(app[CONFIG].data_dir, config.id)
+    signed = minutes is not None and pdf.is_file() and digest(pdf.read_bytes()) == minutes.pdf_sha256
+    convocation = pub.convocation(config.id)
     return SittingActs(
         config,
         record,
-        store.convened_at(council.id, config.id),
-        liste_publication(record.seance) if closed and record else None,
+        convocation.at if convocation else None,
+        liste_publication(record.seance, liste) if closed and record and liste else None,
         adoption,
-        pv_publication(adoption),
+        pv_publication(adoption, minutes),
         signed,
+        liste,
     )
 
 
 def council_acts(app: web.Application) -> tuple[Council | None, list[SittingActs]]:
-    """The council and what is published of each of its sittings, most recent first."""
+    """The council and what is published of each of its sittings, most recent first (the
+    acts the journals made final entered in the register first: :func:`publish_acts`)."""
+    publish_acts(app)
     with CouncilStore.in_data_dir(app[CONFIG].data_dir) as store:
         council = store.current()
         if council is None:
             return None, []
-        acts = [_acts(app, store, council, c) for c in store.sittings(council.id)]
+        pub = read_publications(app, council.id)
+        acts = [_acts(app, store, council, c, pub) for c in store.sittings(council.id)]
     return council, sorted(acts, key=lambda a: a.config.scheduled_at, reverse=True)
 
 
@@ -100,10 +112,6 @@ def _publishes(app: web.Application) -> bool:
     with CouncilStore.in_data_dir(app[CONFIG].data_dir) as store:
         council = store.current()
         return council is not None and store.replay_policy(council.id).publish
-
-
-def _fingerprint(app: web.Application) -> str:
-    return key_fingerprint(council_key(app[CONFIG].data_dir).public_key())
 
 
 def _none(request: web.Request) -> web.Response:
@@ -135,7 +143,7 @@ async def index(request: web.Request) -> web.StreamResponse:
             "years": years,
             "date_fr": french_date,
             "time_fr": french_time,
-            "fingerprint": _fingerprint(request.app),
+            "fingerprint": fingerprint(request.app),
         },
     )
 
@@ -164,8 +172,8 @@ async def sitting(request: web.Request) -> web.StreamResponse:
             "ids": deliberation_ids(acts.record.seance),
             "items": acts.record.seance.state.agenda,
             "head": acts.record.signed_head,
-            "recordings": recordings_of(request.app, acts.config.id) if _publishes(request.app) else [],
-            "fingerprint": _fingerprint(request.app),
+            "recordings": published_recordings(request.app, acts.config.id) if _publishes(request.app) else [],
+            "fingerprint": fingerprint(request.app),
             "date_fr": french_date,
             "time_fr": french_time,
         },
@@ -183,14 +191,10 @@ def _deliberation(request: web.Request) -> tuple[str, str] | None:
     item_id = next((i for i, d in deliberation_ids(acts.record.seance).items() if d == ident), None)
     if item_id is None:
         return None
-    html = deliberation_html(
-        acts.record.seance,
-        item_id,
-        ident,
-        acts.liste.published_at,
-        acts.record.signed_head,
-        _fingerprint(request.app),
-    )
+    assert acts.entered is not None
+    html = published_page(request.app[CONFIG].data_dir, acts.entered, ident)
+    if html is None:
+        return None  # not the page the register entered (changed, or removed, since)
     return html, ident
 
 
@@ -216,13 +220,16 @@ async def deliberation_pdf(request: web.Request) -> web.StreamResponse:
 
 
 async def convocation(request: web.Request) -> web.StreamResponse:
-    """GET /actes/<seance>/convocation: the convocation of a convened sitting (R6)."""
+    """GET /actes/<seance>/convocation: the convocation of a convened sitting (R6), once
+    entered in the council's register."""
+    publish_acts(request.app)
     with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
         council = store.current()
         config = store.sitting(council.id, request.match_info["seance"]) if council else None
-        if council is None or config is None or store.convened_at(council.id, config.id) is None:
+        entered = read_publications(request.app, council.id).convocation(config.id) if council and config else None
+        if council is None or config is None or entered is None:
             return _none(request)
-        context = convocation_context(request.app[CONFIG].data_dir, store, council, config)
+        context = convocation_context(request.app, store, council, config)
     return aiohttp_jinja2.render_template("convocation.html", request, {**context, "public": True})
 
 

@@ -54,11 +54,13 @@ from web.appkeys import (
 )
 from web.audit_pages import add_audit_routes
 from web.config import SittingSpec, WebConfig
+from web.documents import add_document_routes
 from web.login import LOGIN_GATE, LoginGate
 from web.media import router_factory
 from web.pages import add_page_routes, close_revoked_sockets
 from web.privacy import add_privacy_routes
-from web.replay import add_replay_routes
+from web.publications import publish_acts
+from web.replay import add_replay_routes, publish_replays
 from web.screens import add_screen_routes
 from web.sittings import REFRESH_S, HostedSittings, store_starter
 from web.turn import turn_ice_servers
@@ -78,6 +80,16 @@ __all__ = [  # the keys, re-exported for the code written against web.app
 ]
 
 log = logging.getLogger(__name__)
+
+#: the refresh loop enters what the journals made final in the register every this many ticks
+PUBLISH_EVERY = 10
+
+
+def publish_all(app: web.Application) -> None:
+    """The council's register brought up to date (:mod:`web.publications`, :mod:`web.replay`)."""
+    publish_acts(app)
+    publish_replays(app)
+
 
 HERE = Path(__file__).parent
 
@@ -214,14 +226,25 @@ def create_app(
     refreshing: list[asyncio.Task[None]] = []
 
     async def refresh_loop() -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(REFRESH_S)
             try:
                 await hosted.sync(config.data_dir)
             except Exception:
                 log.exception("séances convoquées : ouverture")
+            ticks += 1
+            if ticks % PUBLISH_EVERY == 0:
+                try:  # what the journals made final, dated in the council's register (R26)
+                    await asyncio.to_thread(publish_all, app)
+                except Exception:
+                    log.exception("registre des publications")
 
     async def start_rooms(app: web.Application) -> None:
+        try:  # acts made final while the server was stopped
+            publish_all(app)
+        except Exception:
+            log.exception("registre des publications")
         refreshing.append(asyncio.get_running_loop().create_task(refresh_loop()))
         if placement is not None:  # several nodes: web.cluster opens the sittings this node holds
             return
@@ -268,6 +291,7 @@ def create_app(
     add_actes_routes(app)
     add_replay_routes(app)
     add_screen_routes(app)
+    add_document_routes(app)
     app.router.add_static("/static/", HERE / "static", append_version=True)
     if placement is not None:  # issue 5: workers and nodes (web/cluster.py)
         cluster.install(app, placement, config, open_sitting)

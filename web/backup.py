@@ -43,7 +43,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from deliberation.audit import audit_bytes
 from deliberation.events import CHECKPOINT_EVENTS
-from deliberation.journal import FORMAT_V1, load_public_pem
+from deliberation.journal import FORMAT_V1, JournalError, load_public_pem
+from deliberation.register import verify_register
 from signaling import datadir
 from signaling.datadir import DIR_MODE, FILE_MODE, PRIVATE_DIR_MODE, SECRET_MODE, SQLITE_COMPANIONS, DataDir, Kind
 from web.version import VERSION
@@ -309,6 +310,9 @@ def backup(
                 if kind is Kind.JOURNAL:
                     data = journals[rel]
                     size, digest = len(data), _add_bytes(tar, f"{DATA}/{rel}", data)
+                elif kind is Kind.REGISTER:
+                    data = _register_copy(path, public_key, manifest, say)
+                    size, digest = len(data), _add_bytes(tar, f"{DATA}/{rel}", data)
                 elif kind is Kind.SQLITE:
                     copy = Path(tmp) / path.name
                     _sqlite_copy(path, copy)
@@ -347,6 +351,26 @@ def _journal_copy(path: Path, public_key: Ed25519PublicKey | None, manifest: Man
     report = audit_bytes(data, public_key, allow_open=True)
     if not report.ok:
         manifest.problems.append(f"{rel} : le journal ne se vérifie pas (ligne {report.line} : {report.reason})")
+        return content  # kept whole, as it is: the DSI investigates
+    return data
+
+
+def _register_copy(path: Path, public_key: Ed25519PublicKey | None, manifest: Manifest, say) -> bytes:
+    """The council's register of publications, cut after its last signed batch (a batch
+    being appended by a worker when the copy was taken is left out) and verified."""
+    content = path.read_bytes()
+    rel = path.relative_to(Path(manifest.data_dir))
+    if public_key is None:
+        manifest.problems.append(f"{rel} : clé publique du conseil absente, registre copié sans vérification")
+        return content
+    cut = journal_cut(content, public_key)  # format 2's rule: just after the last checkpoint
+    data = content[:cut]
+    if cut < len(content):
+        say(f"{rel} : {len(content) - cut} octets d'une inscription en cours d'écriture laissés de côté")
+    try:
+        verify_register(data, public_key)
+    except JournalError as err:
+        manifest.problems.append(f"{rel} : le registre ne se vérifie pas (ligne {err.line} : {err.reason})")
         return content  # kept whole, as it is: the DSI investigates
     return data
 

@@ -22,6 +22,7 @@ from signaling.roles import ROLE_LABELS_FR, Role, role_label_fr
 from signaling.room import SittingRoom
 from web.appkeys import (
     ACCOUNTS,
+    CONFIG,
     HANDLER_TABLE,
     LIMITS,
     METRICS,
@@ -32,6 +33,7 @@ from web.appkeys import (
     SITTINGS,
     SOCKETS,
 )
+from web.documents import presentable_annexes
 from web.login import login_submit
 from web.next_page import login_redirect, safe_next
 from web.origin import same_origin
@@ -167,8 +169,9 @@ async def moderation_page(request: web.Request) -> web.StreamResponse:
     room = current_room(rooms, request.app[SITTINGS], request.query.get("seance"))
     if room is None:
         return error_page(request, 404, "Aucune séance", "Aucune séance n'est en cours.")
+    annexes = presentable_annexes(request.app[CONFIG].data_dir, room.sitting_id)  # issue 15 point 8
     return aiohttp_jinja2.render_template(
-        "moderation.html", request, {"room": room, "role_label": ROLE_LABELS_FR[claims.role]}
+        "moderation.html", request, {"room": room, "role_label": ROLE_LABELS_FR[claims.role], "annexes": annexes}
     )
 
 

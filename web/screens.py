@@ -21,6 +21,7 @@ from signaling.council_store import ANNEX_LABELS
 from signaling.roles import ROLE_LABELS_FR, Role
 from web.admin.annexes import sitting_documents
 from web.appkeys import ACCOUNTS, CONFIG, ROOMS, SITTINGS
+from web.documents import presentable_annexes
 from web.next_page import login_redirect
 from web.session import error_page, session_account
 from web.sittings import current_room
@@ -76,6 +77,8 @@ async def president_page(request: web.Request) -> web.StreamResponse:
             "role_label": ROLE_LABELS_FR[claims.role],
             # R12: the closed list of natures (a nomination, which states its body, is the admin's)
             "natures": [n for n in NATURES if n.kind != ItemKind.APPOINTMENT],
+            # the annexes the president may show on the displays (issue 15 point 8)
+            "annexes": presentable_annexes(request.app[CONFIG].data_dir, room.sitting_id),
         },
     )
 

@@ -85,7 +85,6 @@ async def test_admin_and_audit_pages_in_chromium(browser, served, output_dir):
     await page.fill("#se-id", "cc-2027-02")
     await page.fill("#se-title", "Conseil communautaire du 11 février 2027")
     await page.fill("#se-date", "2027-02-11")
-    await page.fill("#se-conv", "2027-02-08")
     async with page.expect_navigation():
         await page.click("#seances button[type=submit]")
     assert page.url == f"{base}/admin/seances/cc-2027-02?cree=1", await page.inner_text("main")

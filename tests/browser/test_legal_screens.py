@@ -246,7 +246,6 @@ async def test_the_lack_of_quorum_recorded_then_the_new_convocation_linked_to_it
         await admin.fill("#se-id", "demo-bis")
         await admin.fill("#se-title", "Conseil communautaire du 1er décembre 2026 (nouvelle convocation)")
         await admin.fill("#se-date", "2026-12-01")
-        await admin.fill("#se-conv", "2026-11-27")
         await admin.select_option("#se-after", "demo")
         async with admin.expect_navigation():
             await admin.locator("#seances button[type=submit]").click()

@@ -8,6 +8,8 @@ floor given to a councillor in Saint-Ferréol and the vote open with a few ballo
 the president's page (the mosaic playing each salle), Vaux's kiosk (the room display:
 the band and the salle that has the floor large) and the public page (« EN DIRECT », the
 floor's salle on the picture) are photographed — each only once it shows that state.
+Last, the president shows an annex of the item (a real two-page PDF) and Vaux's kiosk is
+photographed drawing its first page beside the salles' pictures (issue 15 point 8).
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import pytest
 from kiosk_helpers import connected, until
 from playwright.async_api import expect
 from test_accessibility import ITEM, Socket, convene_with_quorum, new_person
+from test_document_on_screen import TWO_PAGES, request, shown
 from test_mosaic import playing
+from weasyprint import HTML
 
 from signaling.roles import Role
+from tests.web.test_annexes import join_to_demo
 from web.app import ROOMS, SIGNER
+from web.appkeys import CONFIG
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +50,7 @@ async def test_readme_screenshots_from_a_real_sitting(browser, live_app, output_
     server = live_app
     room = server.app[ROOMS]["demo"]
     out = destination(output_dir)
+    plan = join_to_demo(server.app[CONFIG], HTML(string=TWO_PAGES).write_pdf())  # an annex of ITEM
     session = aiohttp.ClientSession()
     contexts, sockets, kiosks = [], [], {}
     try:
@@ -98,7 +105,11 @@ async def test_readme_screenshots_from_a_real_sitting(browser, live_app, output_
         )
         await public.screenshot(path=str(out / "public.png"))
 
-        for name in ("president.png", "kiosk.png", "public.png"):
+        await request(president_socket, {"type": "present", "annex": plan.id, "pages": 2})
+        await shown(vaux, 1)
+        await vaux.screenshot(path=str(out / "document.png"))
+
+        for name in ("president.png", "kiosk.png", "public.png", "document.png"):
             assert (out / name).stat().st_size > 10_000, name  # a picture, not an empty page
     finally:
         for s in sockets:

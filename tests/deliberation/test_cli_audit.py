@@ -103,7 +103,9 @@ def test_R22_rehearse_writes_the_signed_pv_that_audit_pv_checks_against_the_adop
         assert meta.pdfa_status == "3B"
     capsys.readouterr()
     assert main(["audit", "pv", str(pdf), "--journal", str(journal), "--key", str(key)]) == 0
-    assert "procès-verbal adopté et signé" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "procès-verbal adopté et signé" in out
+    assert "signature PAdES (Ed25519) de la clé du conseil valide, couvrant tout le fichier" in out
     # the first sitting's journal records no signature: the PDF is not its adoption
     assert main(["audit", "pv", str(pdf), "--journal", str(tmp_path / "journal.jsonl"), "--key", str(key)]) == 1
     assert "aucune signature de procès-verbal" in capsys.readouterr().out

@@ -49,7 +49,7 @@ def test_every_command_type_round_trips_with_minimal_fields():
             kwargs[f.name] = {"at": "2026-11-26T18:00:00+01:00"}.get(
                 f.name, True if f.type == "bool" else 1 if f.type == "int" else "x1"
             )
-        if name in ("RecordRecordingDigest", "LinkMinutes"):
+        if name in ("RecordRecordingDigest", "LinkMinutes", "PresentAnnex"):
             kwargs["sha256"] = "0" * 64
         if name == "RecordMinutesSigned":
             kwargs["pdf_sha256"] = "0" * 64

@@ -11,9 +11,11 @@ import pikepdf
 import pytest
 from delib_support import DEFAULT_PRESENT, PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
 from minutes_support import rehearsal_with_floor
+from pyhanko.pdf_utils.generic import pdf_string
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from deliberation.actors import ADMIN
-from deliberation.adoption import ATTACHMENT, adoption_of, check_signed_pdf, sha256_text
+from deliberation.adoption import ATTACHMENT, Adoption, adoption_of, check_signed_pdf, sha256_text
 from deliberation.commands import (
     AddAgendaItem,
     AppointSecretary,
@@ -32,6 +34,7 @@ from deliberation.commands import (
 from deliberation.demo import demo_agenda, demo_config, demo_council, demo_seance
 from deliberation.journal import Journal, events_of, generate_key, read_verified
 from deliberation.minutes import proces_verbal_html, speakers_by_item
+from deliberation.pades import NO_PADES, check_pades, sign_minutes
 from deliberation.refusal import Refusal
 from deliberation.rehearsal import play, script
 from deliberation.seance import Seance
@@ -183,3 +186,34 @@ def test_adopted_pv_signed_as_pdfa_and_checked_offline_against_the_journal(tmp_p
     assert "aucun sceau" in check_signed_pdf(pdf, cut)  # journaled but not yet under a signed checkpoint
     with pytest.raises(ValueError, match="empreinte"):
         signed_pdf(text + " ", adoption, certificate)  # not the text the council voted on
+
+
+def test_the_signed_pv_carries_a_pades_signature_of_the_council_key_checked_offline():
+    """ISO/TS 32002 (EdDSA in PDF), RFC 8419: the PDF/A of the adopted PV signed inside with
+    the council's Ed25519 key (self-signed certificate), still PDF/A-3b; checked offline
+    against the council's public key; a byte changed, an update appended after the signature,
+    another key's signature, or no signature at all are each refused, in French."""
+    text = proces_verbal_html(demo_seance(), {})
+    adoption = Adoption(
+        "demo", sha256_text(text), "Séance", "2026-12-10T18:30:00+01:00", "pv", 1, "PV", "", None, None, True, ()
+    )
+    certificate = certificate_html(adoption, {"seq": 1, "hash": "0" * 64}, "Hélène Marchand", "Sophie Garnier", "ab")
+    plain = signed_pdf(text, adoption, certificate)
+    key = generate_key()
+    pdf = sign_minutes(plain, key, "Communauté de communes des Trois Rivières", "Hélène Marchand", "Sophie Garnier")
+    assert pdf.startswith(plain)  # an incremental update: the PDF/A as made, then the signature
+    assert check_pades(pdf, key.public_key()) is None
+    with pikepdf.open(io.BytesIO(pdf)) as doc, doc.open_metadata() as meta:
+        assert meta.pdfa_status == "3B"
+
+    assert check_pades(plain, key.public_key()) == NO_PADES
+    assert "pas celle de la clé du conseil" in check_pades(pdf, generate_key().public_key())
+    flipped = bytearray(pdf)
+    flipped[len(plain) // 2] ^= 1  # a byte of the signed PDF/A changed
+    assert check_pades(bytes(flipped), key.public_key()) is not None
+    appended = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    appended.root["/Lang"] = pdf_string("en")
+    appended.update_root()
+    out = io.BytesIO()
+    appended.write(out)
+    assert "modifié après sa signature" in check_pades(out.getvalue(), key.public_key())

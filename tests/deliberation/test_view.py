@@ -42,6 +42,7 @@ TOP_KEYS = {
     "current_item",
     "vote",
     "floor",
+    "presentation",
     "journal",
 }
 

@@ -39,6 +39,7 @@ from deliberation.audit import audit_bytes
 from deliberation.commands import RecordRecordingDigest
 from deliberation.demo import demo_config, demo_council
 from deliberation.journal import Journal, load_public_pem, public_pem
+from deliberation.register import ListePublished, Register, verify_register
 from deliberation.rehearsal import play, script
 from deliberation.seance import Seance
 from signaling import sobriety
@@ -183,7 +184,21 @@ def populate(data: Path) -> dict:
     assert not hasattr(result, "rule"), result
     traffic = {"salles": {"belcourt": dict.fromkeys(sobriety.SALLE_FIELDS, 0) | {"in_bytes": 5_000_000}}, "viewers": {}}
     sobriety.write(data, "cc-2026-01-15", "run-1", traffic, closed=True)
-    return {"journal": journal, "seance": seance_, "recording": path, "plain": plain, "closed": closed}
+    # the council's register of publications: the closed sitting's liste entered
+    head = json.loads(closed.rstrip(b"\n").rsplit(b"\n", 1)[-1])["hash"]
+    liste = ListePublished("cc-2026-01-15", "2026-01-16T09:00:00+01:00", head, {})
+    Register(layout.register, key, demo_council().id).append(lambda pub: [liste])
+    register = layout.register.read_bytes()
+    with open(layout.register, "ab") as handle:  # a batch being appended when the copy is taken
+        handle.write(b'{"entry":{"type":"MinutesPublished"')
+    return {
+        "register": register,
+        "journal": journal,
+        "seance": seance_,
+        "recording": path,
+        "plain": plain,
+        "closed": closed,
+    }
 
 
 async def test_backup_while_serving_then_restore_onto_a_fresh_data_dir(tmp_path):
@@ -242,6 +257,8 @@ async def test_backup_while_serving_then_restore_onto_a_fresh_data_dir(tmp_path)
     ):
         assert rel in kinds and f"seance-backup/data/{rel}" in names, rel
     assert kinds["accounts.sqlite3"] == Kind.SQLITE.value and kinds["keys/recording-aes256.key"] == Kind.SECRET.value
+    # the council's register of publications, cut after its last signed batch and verified
+    assert kinds["registre.jsonl"] == Kind.REGISTER.value and "seance-backup/data/registre.jsonl" in names
     recording = next(f for f in manifest["files"] if f["kind"] == "recording")
     assert recording["note"] == "empreinte journalisée"
     assert {"seance.toml", "turn-secret"} == {f["path"] for f in manifest["config"]}
@@ -279,6 +296,9 @@ async def test_backup_while_serving_then_restore_onto_a_fresh_data_dir(tmp_path)
     copy = new_layout.recordings_of("cc-2026-02-12") / state["recording"].name
     assert decrypt(copy, recording_key(new)) == state["plain"]
     assert sobriety.read(new, "cc-2026-01-15")["closed"] is True
+    assert new_layout.register.read_bytes() == state["register"]  # the half-written batch left out
+    _entries, publications = verify_register(state["register"], load_public_pem(pub.read_bytes()))
+    assert publications.liste("cc-2026-01-15") is not None
 
     # the restored server: the administrator logs in with the same password
     with SeanceServe(conf2, tmp_path / "new.log", [f"http://127.0.0.1:{port2}"]):

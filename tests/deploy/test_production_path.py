@@ -151,7 +151,6 @@ async def convene(page) -> list[str]:
         "title": "Conseil communautaire du 17 décembre",
         "date": today.isoformat(),
         "time": "18:30",
-        "convened_on": (today - timedelta(days=7)).isoformat(),
         "mode": "visio",
     }
     await submit(page, "/admin/seances", fields)

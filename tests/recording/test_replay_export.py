@@ -2,11 +2,13 @@
 recorder's encrypted WebM, its digest journaled at the closing) is exported as a standard
 WebM that PyAV decodes, only by a role the règlement allows, only while the file is the
 one the journal records; published on the Actes page when the règlement says so; every
-export kept in the council store."""
+export, publication and withdrawal entered in the council's signed register (who, when,
+the digest of the file handed out)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import io
 import re
@@ -18,12 +20,14 @@ from sfu_clients import Client, wait_for  # tests/sfu, on sys.path by this folde
 from test_recording import rms
 from test_service import PRESIDENT, ok, open_sitting, service
 
+from deliberation.register import ReplayExported, ReplayWithdrawn
 from signaling.council_store import CouncilStore
 from signaling.recordings import recordings_dir
 from signaling.roles import Role
 from web.app import ACCOUNTS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
+from web.publications import council_register
 
 
 async def recorded_sitting(tmp_path) -> tuple[float, float]:
@@ -111,6 +115,25 @@ async def test_the_recording_exported_as_webm_for_the_roles_the_reglement_allows
         async with public.get(admin.make_url(f"/actes/demo/enregistrement/{name}")) as r:
             assert r.status == 200 and await r.read() == webm
 
+    # the register: the auditor's export and the publication, with the digest of the very file
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        council_id = store.current().id
+    pub = council_register(tmp_path, council_id).read()
+    digest = hashlib.sha256(webm).hexdigest()
+    [exported] = pub.of_type(ReplayExported, "demo")
+    assert (exported.by, exported.file_sha256) == ("auditeur", digest)
+    assert exported.recording == f"recordings/demo/{name}.enc"
+    [published] = pub.replays()
+    assert (published.by, published.file_sha256, published.recording) == ("dsi", digest, exported.recording)
+
+    # the règlement no longer publishes: withdrawn, entered, and the public link refused
+    await set_policy(admin, **{"role-auditor": "on"})
+    async with aiohttp.ClientSession() as public:
+        async with public.get(admin.make_url(f"/actes/demo/enregistrement/{name}")) as r:
+            assert r.status == 404
+    pub = council_register(tmp_path, council_id).read()
+    assert pub.replays() == [] and [w.by for w in pub.of_type(ReplayWithdrawn, "demo")] == ["dsi"]
+
     # a file changed since the journal recorded its digest is not exported
     enc = next(recordings_dir(tmp_path, "demo").glob("*.webm.enc"))
     data = bytearray(enc.read_bytes())
@@ -121,4 +144,5 @@ async def test_the_recording_exported_as_webm_for_the_roles_the_reglement_allows
 
     with CouncilStore.in_data_dir(tmp_path) as store:
         exports = store.exports(store.current().id, "demo")
-    assert [by for _label, _sha, by, _at in exports] == ["auditeur", "public"]
+    assert [by for _label, _sha, by, _at in exports] == ["public"]  # the public downloads' log
+    assert len(council_register(tmp_path, council_id).read().of_type(ReplayExported)) == 1  # refused: not entered

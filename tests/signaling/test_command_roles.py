@@ -53,6 +53,14 @@ SAMPLES = {
     "WithdrawAmendment": {"item_id": "dm-budget-2026", "amendment_id": "am-1"},
     "RegisterCandidacy": {"item_id": "commission-environnement", "seat": 1, "member_id": "m07"},
     "CloseCandidacies": {"item_id": "commission-environnement"},
+    "PresentAnnex": {
+        "item_id": "marche-collecte",
+        "annex_id": "a1",
+        "sha256": "0" * 64,
+        "title": "Plan",
+        "pages": 1,
+    },
+    "StopPresentation": {},
 }
 
 CLAIMS = {

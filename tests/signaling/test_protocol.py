@@ -20,8 +20,10 @@ from signaling.protocol import (
     Offer,
     Pin,
     Ping,
+    Present,
     ProtocolError,
     Reception,
+    TurnPage,
     parse,
     to_wire,
 )
@@ -53,6 +55,10 @@ GOOD = {
         ({"type": "pin", "salle": None}, Pin()),
         ({"type": "pin"}, Pin()),
     ],
+    "present": [
+        ({"type": "present", "annex": "a1b2c3d4e5f60708", "pages": 3}, Present(annex="a1b2c3d4e5f60708", pages=3))
+    ],
+    "page": [({"type": "page", "page": 2, "id": "t"}, TurnPage(page=2, id="t"))],
     "ping": [({"type": "ping", "id": "42"}, Ping(id="42"))],
     "command": [
         (
@@ -91,6 +97,18 @@ BAD = {
     "pin": [
         ({"type": "pin", "salle": 3}, "invalid_field", "salle"),
         ({"type": "pin", "salle": "../etc"}, "invalid_field", "salle"),
+    ],
+    "present": [
+        ({"type": "present", "annex": "a1"}, "missing_field", "pages"),
+        ({"type": "present", "annex": "../x", "pages": 1}, "invalid_field", "annex"),
+        ({"type": "present", "annex": "a1", "pages": 0}, "invalid_field", "pages"),
+        ({"type": "present", "annex": "a1", "pages": 1, "sha256": "00"}, "unknown_field", "sha256"),
+    ],
+    "page": [
+        ({"type": "page"}, "missing_field", "page"),
+        ({"type": "page", "page": 0}, "invalid_field", "page"),
+        ({"type": "page", "page": "2"}, "invalid_field", "page"),
+        ({"type": "page", "page": 2001}, "invalid_field", "page"),
     ],
     "ping": [
         ({"type": "ping", "id": 7}, "invalid_field", "id"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 from types import SimpleNamespace
@@ -69,14 +70,13 @@ def agenda(config, sitting_id):
         return [i.title for i in store.agenda(store.current().id, sitting_id)]
 
 
-async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", convened="2027-03-05", mode="visio", **extra):
+async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", mode="visio", **extra):
     data = {
         "csrf": await csrf(client),
         "id": ident,
         "title": f"Conseil du {day}",
         "date": day,
         "time": "18:30",
-        "convened_on": convened,
         "mode": mode,
         **extra,
     }
@@ -364,7 +364,7 @@ async def test_R12_banned_item_refused_on_submit_with_nothing_saved(admin, confi
 
 
 async def test_a_single_place_sitting_may_hold_a_budget(admin, config):
-    await new_sitting(admin, "cc-2027-04", "2027-04-08", "2027-03-25", mode="presentiel")
+    await new_sitting(admin, "cc-2027-04", "2027-04-08", mode="presentiel")
     page = "/admin/seances/cc-2027-04"
     r = await admin.post(
         page + "/points",
@@ -408,24 +408,28 @@ async def test_convocation_mentions_visio_lists_every_salle_and_the_agenda(admin
     assert 'data-action="print"' in body and "<script>" not in body
 
 
-async def test_convocation_warns_under_five_clear_days(admin, config):
-    r = await new_sitting(admin, "cc-late", "2027-03-10", "2027-03-05")  # 4 clear days
-    assert r.status == 303 and "cc-late" in sittings(config)  # saved, with a warning
-    body = await (await admin.get("/admin/seances/cc-late/convocation")).text()
-    assert "R6 — convocation tardive : 4 jour(s) franc(s)" in body
-    assert "R6 — convocation tardive" in await (await admin.get("/admin/seances/cc-late")).text()
-    await new_sitting(admin, "cc-ok", "2027-03-11", "2027-03-05")  # 5 clear days
-    assert "convocation tardive" not in await (await admin.get("/admin/seances/cc-ok/convocation")).text()
+async def test_no_date_of_sending_is_typed_R6_waits_for_the_journaled_sending(admin, config):
+    """R6: the sitting form asks no date of sending any more (it used to be typed by hand);
+    until the server journals a sending, the sitting says by when the convocation must leave
+    (five clear days: 4 March for 10 March). The journaled count: test_convocation_mail."""
+    assert 'name="convened_on"' not in await (await admin.get("/admin")).text()
+    r = await new_sitting(admin, "cc-late", "2027-03-10", convened_on="2027-03-01")  # an old form's field: ignored
+    assert r.status == 303 and sittings(config)["cc-late"].convened_on is None
+    warning = "R6 — convocation pas encore envoyée : elle doit partir au plus tard le 4 mars 2027"
+    body = html.unescape(await (await admin.get("/admin/seances/cc-late/convocation")).text())
+    assert warning in body and "convocation tardive" not in body
+    body = html.unescape(await (await admin.get("/admin/seances/cc-late")).text())
+    assert warning in body and "Convocation pas encore envoyée" in body
+    row = re.search(r'<tr data-seance="cc-late">.*?</tr>', await (await admin.get("/admin")).text(), re.S).group(0)
+    assert "pas encore envoyée" in row
 
 
 async def test_sitting_form_refusals(admin, config):
-    r = await new_sitting(admin, "cc-x", "2027-03-10", "2027-03-12")
-    assert r.status == 400 and "la convocation précède la séance" in await r.text()
     r = await new_sitting(admin, "demo")
     assert r.status == 400 and "existe déjà" in await r.text()
     r = await new_sitting(admin, "cc-y", "2027-13-40")
     assert r.status == 400 and "Champ « date de la séance »" in await r.text()
-    r = await new_sitting(admin, "cc-z", "2027-03-10", "2027-02-20", reconvened_from="demo")  # the demo had quorum
+    r = await new_sitting(admin, "cc-z", "2027-03-10", reconvened_from="demo")  # the demo had quorum
     assert r.status == 400 and "R8" in await r.text()
     assert set(sittings(config)) == {"demo"}
 
@@ -434,10 +438,10 @@ async def test_semester_standing_and_R23_warning(admin, config):
     body = await (await admin.get("/admin")).text()
     row = re.search(r"<td>2e semestre 2026.*?</tr>", body, re.S).group(0)
     assert "non — à convoquer" in row  # the demo sitting is by visio
-    await new_sitting(admin, "cc-2027-02", "2027-02-11", "2027-01-28")  # visio, 1st semester 2027: none single-place
+    await new_sitting(admin, "cc-2027-02", "2027-02-11")  # visio, 1st semester 2027: none single-place
     body = await (await admin.get("/admin/seances/cc-2027-02?cree=1")).text()
     assert "R23 — aucune séance en un lieu unique" in body and "1er semestre 2027" in body
-    await new_sitting(admin, "cc-2027-06", "2027-06-17", "2027-06-03", mode="presentiel")
+    await new_sitting(admin, "cc-2027-06", "2027-06-17", mode="presentiel")
     body = await (await admin.get("/admin")).text()
     assert "oui" in re.search(r"<td>1er semestre 2027.*?</tr>", body, re.S).group(0)
     assert "R23" not in await (await admin.get("/admin/seances/cc-2027-02")).text()
@@ -626,7 +630,7 @@ async def test_R9_the_core_refuses_a_suppleant_where_a_commune_has_several_counc
 
 
 async def test_R8_a_new_convocation_is_linked_to_the_sitting_whose_journal_records_the_lack_of_quorum(admin, config):
-    assert (await new_sitting(admin, "cc-a", "2027-03-18", "2027-03-05")).status == 303
+    assert (await new_sitting(admin, "cc-a", "2027-03-18")).status == 303
     page = "/admin/seances/cc-a"
     for title in ("Programme de voirie 2027", "Tarifs de la piscine"):
         data = {"csrf": await csrf(admin, page), "title": title, "kind": "deliberation", "matiere_code": "8.3"}
@@ -648,9 +652,9 @@ async def test_R8_a_new_convocation_is_linked_to_the_sitting_whose_journal_recor
         assert journal.handle(seance, RecordQuorumFailure("2027-03-18T18:45:00+01:00"), president)
     body = await (await admin.get("/admin")).text()
     assert '<option value="cc-a">cc-a — quorum non atteint</option>' in body
-    r = await new_sitting(admin, "cc-b", "2027-03-21", "2027-03-19", reconvened_from="cc-a")  # 2 clear days
+    r = await new_sitting(admin, "cc-b", "2027-03-21", reconvened_from="cc-a")  # 2 clear days
     assert r.status == 400 and "trois jours francs" in await r.text()
-    r = await new_sitting(admin, "cc-b", "2027-03-22", "2027-03-19", reconvened_from="cc-a")
+    r = await new_sitting(admin, "cc-b", "2027-03-22", reconvened_from="cc-a")
     assert r.status == 303
     rc = sittings(config)["cc-b"].reconvened_from
     assert rc.sitting_id == "cc-a" and [i.title for i in rc.items] == [

@@ -8,11 +8,13 @@ import hashlib
 import html
 import re
 import stat
-from datetime import date, timedelta
+import time
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import aiohttp
 
+from deliberation.minutes import french_date
 from signaling import convocation_mail, datadir
 from signaling.council_store import Annex, CouncilStore
 from signaling.mailer import SmtpSettings
@@ -37,7 +39,6 @@ async def sitting_with_item(admin) -> None:
         "title": "Conseil communautaire d'été",
         "date": day.isoformat(),
         "time": "18:30",
-        "convened_on": (day - timedelta(days=10)).isoformat(),
         "mode": "visio",
     }
     assert (await admin.post("/admin/seances", data=data, allow_redirects=False)).status == 303
@@ -209,6 +210,32 @@ async def test_annexes_over_the_bound_are_personal_links(aiohttp_client, tmp_pat
             assert r.headers["Content-Disposition"].startswith("inline; ")
         async with anonymous.get(sophie[0][:-3] + "AAA") as forged:
             assert forged.status == 400 and "Lien vers l'annexe invalide" in html.unescape(await forged.text())
+
+    # each link carries its expiry, 15 days after the sitting, and the message says so
+    day = date.today() + timedelta(days=30)
+    token = sophie[0].split("token=", 1)[1]
+    claims = admin.app[SIGNER].unseal(token, convocation_mail.ANNEX_DOMAIN)
+    until = datetime.fromtimestamp(claims["x"]).astimezone()
+    assert until.date() == day + timedelta(days=convocation_mail.ANNEX_LINK_DAYS)
+    assert f"lien valable jusqu'au {french_date(until.isoformat())}" in text
+    # the same link once expired (a token whose expiry is past, as the server would have sealed
+    # it): refused in plain French, saying whom to ask, and as one JSON shape for a program
+    expired = admin.app[SIGNER].seal({**claims, "x": int(time.time()) - 60}, convocation_mail.ANNEX_DOMAIN)
+    url = sophie[0].split("token=", 1)[0] + "token=" + expired
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(url) as r:
+            page = html.unescape(await r.text())
+            assert r.status == 410 and r.content_type == "text/html"
+            assert "Lien expiré" in page and "n'est plus valable depuis le" in page and "secrétariat" in page
+        async with anonymous.get(url, headers={"Accept": "application/json"}) as r:
+            body = await r.json()
+            assert r.status == 410 and (body["ok"], body["rule"], body["field"]) == (False, "R6", "token")
+            assert "secrétariat" in body["message"] and body["expired_at"]
+    # a link sent before links carried an expiry gets the sitting's: still valid before it
+    legacy = admin.app[SIGNER].seal({k: v for k, v in claims.items() if k != "x"}, convocation_mail.ANNEX_DOMAIN)
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(sophie[0].split("token=", 1)[0] + "token=" + legacy) as r:
+            assert r.status == 200
 
 
 def join_to_demo(config, content: bytes) -> Annex:

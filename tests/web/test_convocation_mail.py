@@ -10,8 +10,10 @@ import dataclasses
 import html
 import re
 import socket
+import sqlite3
 import ssl
-from datetime import date, timedelta
+import time
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -22,15 +24,20 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from deliberation.audit import audit_file
 from deliberation.journal import read_verified
+from deliberation.minutes import french_date
+from deliberation.register import ConvocationAcknowledged, ConvocationSent
+from signaling.convocation_mail import ACK_DOMAIN
 from signaling.council_store import CouncilStore
 from signaling.mailer import Outcome, SmtpSettings, send_each
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
 from web.app import ACCOUNTS, create_app
+from web.appkeys import SIGNER, SITTINGS
 from web.commands import demo
 from web.commands.demo import seed_demo
 from web.config import WebConfig
 from web.config_file import ConfigError, parse
+from web.publications import council_register
 from web.tls import ensure_self_signed
 
 REFUSED = "boite.pleine@vaux.example.fr"
@@ -90,19 +97,18 @@ async def csrf(client, path: str = "/admin") -> str:
     return re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
 
 
-async def convened_sitting(admin, day: date, typed: date) -> str:
+async def convened_sitting(admin, day: date, ident: str = "cc-prochain") -> str:
     """A sitting created, given one item and convened in /admin, as a secretariat does."""
     data = {
         "csrf": await csrf(admin),
-        "id": "cc-prochain",
+        "id": ident,
         "title": "Conseil communautaire de printemps",
         "date": day.isoformat(),
         "time": "18:30",
-        "convened_on": typed.isoformat(),
         "mode": "visio",
     }
     assert (await admin.post("/admin/seances", data=data, allow_redirects=False)).status == 303
-    page = "/admin/seances/cc-prochain"
+    page = f"/admin/seances/{ident}"
     item = {"csrf": await csrf(admin, page), "title": "Programme de voirie 2027", "kind": "deliberation"}
     assert (await admin.post(page + "/points", data=item, allow_redirects=False)).status == 303
     r = await admin.post(page + "/convoquer", data={"csrf": await csrf(admin, page), "confirm": "on"})
@@ -122,9 +128,9 @@ async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proo
     config = web_config(tmp_path, smtp)
     admin = await admin_client(aiohttp_client, config)
     day = date.today() + timedelta(days=30)
-    page = await convened_sitting(admin, day, typed=day - timedelta(days=2))  # typed: 1 clear day, late
+    page = await convened_sitting(admin, day)
     body = await (await admin.get(page)).text()
-    assert "R6 — convocation tardive" in body and "Convocation sur papier, date saisie" in body
+    assert "R6 — convocation pas encore envoyée" in body and "Convocation pas encore envoyée" in body
 
     # one address entered through the member form, two more as the DSI would, one refused by the relay
     form = {
@@ -166,7 +172,7 @@ async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proo
     assert row(body, "m03").count('data-state="sent"') == 1 and "envoyée le" in row(body, "m03")
     failed = row(body, "m07")
     assert 'data-state="failed"' in failed and "550" in failed and "Boite pleine" in failed
-    assert "R6 — convocation tardive" not in body  # counted from the recorded sending, today
+    assert "R6 — convocation" not in body  # counted from the journaled sending, today
     assert "Convocation envoyée par courriel le" in body and "respecté, 29 jours francs" in body
 
     # the personal link, followed without any session, records the acknowledgement
@@ -206,10 +212,131 @@ async def test_convocations_reach_the_members_acknowledged_by_link_with_the_proo
         assert [x.member_id for x in store.sendings(cid, "cc-prochain")][3:] == ["m07"]
 
 
+async def test_R6_is_counted_from_the_journaled_sending_late_when_it_leaves_too_close(
+    aiohttp_client, tmp_path, mailbox
+):
+    """R6 (L.2121-12): a sitting in four days, its convocation sent today through a real
+    relay: three clear days, late, and the date shown is the signed journal's. The council
+    store's copy of the sending, changed afterwards, changes nothing: the journal counts."""
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=4)
+    page = await convened_sitting(admin, day, "cc-urgent")
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+    assert r.status == 303 and len(box.messages) == 1
+    entries = read_verified(journal_path(tmp_path, "cc-urgent"), council_key(tmp_path).public_key())
+    [sent_at] = [
+        e.data["event"]["at"]
+        for e in entries
+        if e.kind == "event" and e.data["event"]["type"] == "ConvocationSent" and e.data["event"]["data"]["sent"]
+    ]
+    # the store's record moved a month back (as a hand-edited database would): R6 still reads the journal
+    with sqlite3.connect(tmp_path / "council.sqlite3") as db:
+        db.execute("UPDATE convocation_sending SET at = ?", ((day - timedelta(days=30)).isoformat() + "T09:00:00",))
+    body = html.unescape(await (await admin.get(page)).text())
+    assert "R6 — convocation tardive : 3 jour(s) franc(s)" in body
+    assert f"Convocation envoyée par courriel le {french_date(sent_at)}" in body
+    assert "non respecté, 3 jour(s) franc(s)" in body
+    printable = html.unescape(await (await admin.get(page + "/convocation")).text())
+    assert "R6 — convocation tardive : 3 jour(s) franc(s)" in printable and f"Le {french_date(sent_at)}" in printable
+
+
+async def test_the_acknowledgement_link_expires_at_the_sitting_and_says_whom_to_ask(aiohttp_client, tmp_path, mailbox):
+    """The acknowledgement link works until the sitting starts (the message says so); after,
+    410 in plain French or as the JSON error shape, and nothing is recorded nor journaled.
+    A link sent before links carried their expiry gets the sitting's, checked by the server."""
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day)
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
+    r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+    assert r.status == 303
+    text = message_from_bytes(box.messages[0][1], policy=policy.default).get_content()
+    [link] = re.findall(r"http://\S+/convocation/accuse\?token=\S+", text)
+    assert f"Il est valable jusqu'au début de la séance, le {french_date(day.isoformat())} à 18 h 30." in text
+    base, token = link.split("token=", 1)
+    claims = admin.app[SIGNER].unseal(token, ACK_DOMAIN)
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        starts = datetime.fromisoformat(store.sitting(cid, "cc-prochain").scheduled_at)
+    assert claims["x"] == int(starts.timestamp())
+
+    expired = base + "token=" + admin.app[SIGNER].seal({**claims, "x": int(time.time()) - 60}, ACK_DOMAIN)
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(expired) as r:
+            body = html.unescape(await r.text())
+            assert r.status == 410 and "Lien expiré" in body and "secrétariat de la communauté" in body
+        async with anonymous.get(expired, headers={"Accept": "application/json"}) as r:
+            data = await r.json()
+            assert r.status == 410 and (data["ok"], data["rule"], data["field"]) == (False, "R6", "token")
+    # a link without an expiry, after the sitting has started (moved to yesterday): refused too
+    legacy = base + "token=" + admin.app[SIGNER].seal({k: v for k, v in claims.items() if k != "x"}, ACK_DOMAIN)
+    with sqlite3.connect(tmp_path / "council.sqlite3") as db:
+        db.execute(
+            "UPDATE sitting SET scheduled_at = ? WHERE id = 'cc-prochain'", ((starts - timedelta(days=31)).isoformat(),)
+        )
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(legacy) as r:
+            assert r.status == 410
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        assert store.acknowledgements(cid, "cc-prochain") == {}  # nothing recorded
+    events = [
+        e.data["event"]["type"]
+        for e in read_verified(journal_path(tmp_path, "cc-prochain"), council_key(tmp_path).public_key())
+        if e.kind == "event"
+    ]
+    assert "ConvocationAcknowledged" not in events  # nor journaled
+
+
+async def test_a_sending_by_a_worker_not_serving_the_sitting_is_entered_in_the_signed_register(
+    aiohttp_client, tmp_path, mailbox
+):
+    """Several workers: the one that sends may not serve the sitting, whose journal then
+    records nothing of it. The sending and the acknowledgement are entered, dated, in the
+    council's signed register instead, and R6 reads the sending there; the page says so."""
+    box, port = mailbox
+    config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
+    admin = await admin_client(aiohttp_client, config)
+    day = date.today() + timedelta(days=30)
+    page = await convened_sitting(admin, day)
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+        store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
+    service = admin.app[SITTINGS].pop("cc-prochain")  # served by « another worker »
+    try:
+        r = await admin.post(page + "/envoyer", data={"csrf": await csrf(admin, page)}, allow_redirects=False)
+        assert r.status == 303 and len(box.messages) == 1
+        body = html.unescape(await (await admin.get(page)).text())
+        [link] = re.findall(
+            r"http://\S+/convocation/accuse\?token=\S+",
+            message_from_bytes(box.messages[0][1], policy=policy.default).get_content(),
+        )
+        async with aiohttp.ClientSession() as anonymous, anonymous.get(link) as ack:
+            assert ack.status == 200
+    finally:
+        admin.app[SITTINGS]["cc-prochain"] = service
+    assert "date inscrite au registre signé du conseil" in body
+    assert "R6 — convocation" not in body and "respecté, 29 jours francs" in body
+    pub = council_register(tmp_path, cid).read()
+    assert [(e.sitting_id, e.member_id) for e in pub.of_type(ConvocationSent)] == [("cc-prochain", "m03")]
+    assert [(e.sitting_id, e.member_id) for e in pub.of_type(ConvocationAcknowledged)] == [("cc-prochain", "m03")]
+    journaled = [
+        e.kind for e in read_verified(journal_path(tmp_path, "cc-prochain"), council_key(tmp_path).public_key())
+    ]
+    assert journaled.count("command") == 1  # only the convocation's agenda: nothing of the sending
+
+
 async def test_without_smtp_the_admin_is_told_and_can_still_print(aiohttp_client, tmp_path):
     admin = await admin_client(aiohttp_client, web_config(tmp_path, None))
     day = date.today() + timedelta(days=30)
-    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    page = await convened_sitting(admin, day)
     with CouncilStore.in_data_dir(tmp_path) as store:
         store.set_email(store.current().id, "m03", "sophie.garnier@belcourt.example.fr")
     body = html.unescape(await (await admin.get(page)).text())
@@ -233,7 +360,6 @@ async def test_sending_before_the_convocation_is_refused_naming_R6(aiohttp_clien
         "title": "Conseil",
         "date": day.isoformat(),
         "time": "18:30",
-        "convened_on": day.isoformat(),
         "mode": "visio",
     }
     assert (await admin.post("/admin/seances", data=data, allow_redirects=False)).status == 303
@@ -284,7 +410,7 @@ async def test_an_unreachable_relay_records_each_convocation_as_failed_with_the_
     config = web_config(tmp_path, SmtpSettings("127.0.0.1", closed, "c@cc.example.fr", security="none"))
     admin = await admin_client(aiohttp_client, config)
     day = date.today() + timedelta(days=30)
-    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    page = await convened_sitting(admin, day)
     with CouncilStore.in_data_dir(tmp_path) as store:
         cid = store.current().id
         store.set_email(cid, "m03", "sophie.garnier@belcourt.example.fr")
@@ -294,7 +420,7 @@ async def test_an_unreachable_relay_records_each_convocation_as_failed_with_the_
     body = html.unescape(await (await admin.get(page)).text())
     for member_id in ("m03", "m04"):
         assert 'data-state="failed"' in row(body, member_id) and "relais injoignable" in row(body, member_id)
-    assert "Convocation sur papier, date saisie" in body  # nothing left: R6 still counts from the typed date
+    assert "R6 — convocation pas encore envoyée" in body  # nothing left: no sending journaled, R6 not met
     with CouncilStore.in_data_dir(tmp_path) as store:
         assert [(x.member_id, x.sent) for x in store.sendings(cid, "cc-prochain")] == [("m03", False), ("m04", False)]
 
@@ -344,7 +470,7 @@ async def test_two_clicks_at_once_send_each_convocation_once(aiohttp_client, tmp
     config = web_config(tmp_path, SmtpSettings("127.0.0.1", port, "c@cc.example.fr", security="none"))
     admin = await admin_client(aiohttp_client, config)
     day = date.today() + timedelta(days=30)
-    page = await convened_sitting(admin, day, typed=day - timedelta(days=10))
+    page = await convened_sitting(admin, day)
     with CouncilStore.in_data_dir(tmp_path) as store:
         cid = store.current().id
         for n in range(3, 9):

@@ -6,6 +6,7 @@ a PDF/A whose digest the signed journal holds, and ``seance audit pv`` checks it
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import io
@@ -17,6 +18,7 @@ from minutes_support import closed_demo_sitting
 
 from deliberation.actors import Actor, Role
 from deliberation.adoption import ATTACHMENT
+from deliberation.minutes import french_date
 from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
 from signaling.sitting import journal_path
@@ -25,6 +27,7 @@ from web.appkeys import SITTINGS
 from web.cli import main as seance_cli
 from web.commands import demo
 from web.config import WebConfig
+from web.publications import council_register
 
 PV = "/admin/seances/demo/proces-verbal"
 PRESENT = {"belcourt": ["m01", "m02", "m03", "m04", "m05"], "vaux": ["m06", "m07", "m08"], "saint-ferreol": ["m10"]}
@@ -58,7 +61,7 @@ async def next_sitting(admin) -> str:
     """The following sitting, created and convened in /admin with the approval item first."""
     day = date.today() + timedelta(days=30)
     form = {"id": "cc-suivant", "title": "Conseil communautaire suivant", "date": day.isoformat(), "time": "18:30"}
-    r = await post(admin, "/admin/seances", "/admin", convened_on=date.today().isoformat(), mode="visio", **form)
+    r = await post(admin, "/admin/seances", "/admin", mode="visio", **form)
     assert r.status == 303
     page = "/admin/seances/cc-suivant"
     title = "Approbation du procès-verbal de la séance du 26 novembre 2026"
@@ -72,6 +75,12 @@ def publications_row(dashboard: str) -> str:
     """The demo sitting's row of the dashboard's « Publication des actes »."""
     table = re.search(r'<table class="data" id="table-publications">.*?</table>', dashboard, re.S).group(0)
     return re.search(r'<tr data-seance="demo">.*?</tr>', table, re.S).group(0)
+
+
+def publication_cells(dashboard: str) -> tuple[str, str]:
+    """The demo sitting's liste and procès-verbal cells on the dashboard."""
+    cells = re.findall(r"<td>(.*?)</td>", publications_row(dashboard), re.S)
+    return cells[-2], cells[-1]
 
 
 async def run(service, actor: Actor, command: dict) -> None:
@@ -102,7 +111,9 @@ async def adopt(service, item_id: str) -> None:
     await run(service, PRESIDENT, {"type": "CloseVote", "item_id": item_id})
 
 
-async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_audited(aiohttp_client, tmp_path):
+async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_audited(
+    aiohttp_client, tmp_path, capsys
+):
     closed_demo_sitting(tmp_path)
     admin = await admin_client(aiohttp_client, tmp_path)
 
@@ -156,14 +167,20 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     body = html.unescape(await (await admin.get(PV)).text())
     assert "Adopté par le conseil, à signer." in body and "pour 9, contre 0" in body
     dashboard = html.unescape(await (await admin.get("/admin")).text())
-    row = publications_row(dashboard)
-    assert "publiée le 26 novembre 2026" in row and "adopté, à signer et publier avant le" in row
-    assert "en retard" not in row  # adopted today: a week to publish it
+    liste_cell, pv_cell = publication_cells(dashboard)
+    # the dates the dashboard judges are the council's signed register's: the liste of the
+    # 26 November sitting entered when this server first saw it closed, after its week
+    entered = council_register(tmp_path, cid).read().liste("demo")
+    assert entered is not None and f"publiée le {french_date(entered.at)}" in liste_cell
+    assert ("en retard" in liste_cell) == (date.fromisoformat(entered.at[:10]) > date(2026, 12, 3))
+    assert "adopté, à signer et publier avant le" in pv_cell
+    assert "en retard" not in pv_cell  # adopted today: a week to publish it
     assert (await post(admin, PV + "/signer", PV)).status == 303
     body = html.unescape(await (await admin.get(PV)).text())
     assert "Procès-verbal signé le" in body and "Adopté et signé." in body
     dashboard = html.unescape(await (await admin.get("/admin")).text())
-    assert "publié le" in publications_row(dashboard)
+    published = council_register(tmp_path, cid).read().minutes("demo")
+    assert published is not None and f"publié le {french_date(published.at)}" in publication_cells(dashboard)[1]
 
     r = await admin.get(PV + ".pdf")
     assert r.status == 200 and r.content_type == "application/pdf"
@@ -183,10 +200,16 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     pdf_path.write_bytes(pdf)
     key = str(DataDir.of(tmp_path).council_public_key)
     journal = str(journal_path(tmp_path, "cc-suivant"))
-    assert seance_cli(["audit", "pv", str(pdf_path), "--journal", journal, "--key", key, "--allow-open"]) == 0
+    capsys.readouterr()
+    # the CLI runs as its own process, without an event loop: in a thread here (pyHanko's
+    # validation runs its own loop)
+    audit = ["audit", "pv", str(pdf_path), "--journal", journal, "--key", key, "--allow-open"]
+    assert await asyncio.to_thread(seance_cli, audit) == 0
+    assert "signature PAdES (Ed25519) de la clé du conseil valide" in capsys.readouterr().out  # inside the PDF
     other = tmp_path / "autre.pdf"
     other.write_bytes(pdf[:-10] + b"%%EOF\n\n\n\n\n")
-    assert seance_cli(["audit", "pv", str(other), "--journal", journal, "--key", key, "--allow-open"]) == 1
+    audit = ["audit", "pv", str(other), "--journal", journal, "--key", key, "--allow-open"]
+    assert await asyncio.to_thread(seance_cli, audit) == 1
     assert page
 
 

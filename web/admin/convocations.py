@@ -26,18 +26,29 @@ from deliberation.commands import AddAgendaItem, RecordConvocationReceipt, Recor
 from deliberation.council import Council, SittingConfig
 from deliberation.minutes import french_date, french_time
 from deliberation.refusal import Refusal
+from deliberation.register import ConvocationAcknowledged, ConvocationSent, RegisterEntry
 from signaling import datadir
 from signaling.auth import TokenError
 from signaling.convocation import sitting_salles
-from signaling.convocation_mail import ACK_DOMAIN, ANNEX_DOMAIN, SentAnnex, attach, message
+from signaling.convocation_mail import (
+    ACK_DOMAIN,
+    ANNEX_DOMAIN,
+    SentAnnex,
+    ack_link_expiry,
+    annex_link_expiry,
+    attach,
+    link_expiry,
+    message,
+)
 from signaling.council_store import Annex, CouncilStore, Sending, now_iso
 from signaling.mailer import Outcome, SmtpSettings, send_each
-from web.admin.annexes import annex_response
+from web.admin.annexes import annex_response, wants_json
 from web.admin.forms import Invalid
 from web.admin.posts import SittingPost, sitting_post
 from web.admin.render import error, page
 from web.admin.views import convocation_rows
 from web.appkeys import CONFIG, SIGNER, SITTINGS
+from web.publications import council_register
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +63,13 @@ Outgoing = list[tuple[str, EmailMessage]]
 async def journal(app: web.Application, sitting_id: str, command: dict[str, object]) -> Refusal | None:
     """Journal ``command`` from the system actor in the sitting this process serves (the
     signed record, R18); None when journaled. Not served here (another worker or node holds
-    it, or the service failed): the refusal says so, the council store keeps the record."""
+    it, or the service failed): a sending or an acknowledgement is entered, dated, in the
+    council's signed register instead (:mod:`deliberation.register`); a failed sending stays
+    in the council store only; the refusal says so."""
     service = app[SITTINGS].get(sitting_id)
     if service is None or service.seance is None:
-        return Refusal("R6", "R6 — la séance n'est pas servie par ce processus : preuve gardée dans le conseil.")
+        await asyncio.to_thread(_enter_in_register, app, sitting_id, command)
+        return Refusal("R6", "R6 — la séance n'est pas servie par ce processus : preuve gardée au registre du conseil.")
     result = await service.command(SYSTEM, command)
     if isinstance(result, Refusal):
         log.warning("séance %s : %s non journalisé : %s", sitting_id, command["type"], result.message)
@@ -85,6 +99,21 @@ def _send_and_record(
         return send_each(smtp, messages, on_outcome=record)
 
 
+def _enter_in_register(app: web.Application, sitting_id: str, command: dict[str, object]) -> None:
+    member_id, at = str(command.get("member_id", "")), now_iso()
+    entry: RegisterEntry | None = None
+    if command["type"] == RecordConvocationSending.__name__ and command.get("sent"):
+        entry = ConvocationSent(sitting_id, at, member_id)
+    elif command["type"] == RecordConvocationReceipt.__name__:
+        entry = ConvocationAcknowledged(sitting_id, at, member_id)
+    if entry is None:
+        return
+    with CouncilStore.in_data_dir(app[CONFIG].data_dir) as store:
+        council = store.current()
+    if council is not None:
+        council_register(app[CONFIG].data_dir, council.id).append(lambda pub: [entry])
+
+
 def _messages(
     request: web.Request,
     council: Council,
@@ -107,14 +136,15 @@ def _messages(
         member = council.member(member_id)
         if member is None:
             continue
-        token = signer.seal({"v": 1, "c": council.id, "s": sitting.id, "m": member_id}, ACK_DOMAIN)
+        x = int(ack_link_expiry(sitting).timestamp())
+        token = signer.seal({"v": 1, "c": council.id, "s": sitting.id, "m": member_id, "x": x}, ACK_DOMAIN)
         ack_url = f"{origin}/convocation/accuse?token={token}"  # a query: the access log drops it (T16)
         sent: list[SentAnnex] = [
             (
                 a,
                 None
                 if attached
-                else f"{origin}/convocation/annexe?token={annex_token(request, council.id, sitting.id, member_id, a)}",
+                else f"{origin}/convocation/annexe?token={annex_token(request, council.id, sitting, member_id, a)}",
             )
             for a in annexes
         ]
@@ -123,10 +153,26 @@ def _messages(
     return out
 
 
-def annex_token(request: web.Request, council_id: str, sitting_id: str, member_id: str, annex: Annex) -> str:
-    """The member's own link to one annex (a sealed token: council, sitting, member, annex)."""
-    claims = {"v": 1, "c": council_id, "s": sitting_id, "m": member_id, "a": annex.id}
+def annex_token(request: web.Request, council_id: str, sitting: SittingConfig, member_id: str, annex: Annex) -> str:
+    """The member's own link to one annex (a sealed token: council, sitting, member, annex,
+    and its expiry)."""
+    x = int(annex_link_expiry(sitting).timestamp())
+    claims = {"v": 1, "c": council_id, "s": sitting.id, "m": member_id, "a": annex.id, "x": x}
     return request.app[SIGNER].seal(claims, ANNEX_DOMAIN)
+
+
+def expired_link(request: web.Request, what: str, until: datetime) -> web.Response:
+    """410: a convocation's link used after its expiry, in plain French (what to do), or as
+    the one JSON error shape for a program."""
+    message = (
+        f"Ce lien {what} n'est plus valable depuis le {french_date(until.isoformat())} à "
+        f"{french_time(until.isoformat())}. Pour toute question sur votre convocation ou ses documents, "
+        "adressez-vous au secrétariat de la communauté, qui peut vous les remettre."
+    )
+    if wants_json(request):
+        body = {"ok": False, "rule": "R6", "field": "token", "message": message, "expired_at": until.isoformat()}
+        return web.json_response(body, status=410)
+    return error(request, 410, "Lien expiré", message)
 
 
 @sitting_post("envoi")
@@ -208,6 +254,9 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
                 "Convocation inconnue",
                 "Ce lien ne correspond à aucune convocation envoyée. Contactez le secrétariat de la communauté.",
             )
+        until = link_expiry(claims, sitting, ACK_DOMAIN)
+        if datetime.now(until.tzinfo) >= until:
+            return expired_link(request, "d'accusé de réception", until)
         first = member.id not in store.acknowledgements(council.id, sitting.id)
         at = store.acknowledge(council.id, sitting.id, member.id, now_iso())
     if first:
@@ -241,8 +290,12 @@ async def linked_annex(request: web.Request) -> web.StreamResponse:
         ok = all(isinstance(v, str) for v in (council_id, sitting_id, member_id, annex_id))
         sent = ok and any(x.sent and x.member_id == member_id for x in store.sendings(council_id, sitting_id))
         annex = next((a for a in store.annexes(council_id, sitting_id) if a.id == annex_id), None) if sent else None
-    if annex is None:
+        sitting = store.sitting(council_id, sitting_id) if annex is not None else None
+    if annex is None or sitting is None:
         return error(request, 404, "Annexe inconnue", "Ce lien ne correspond à aucune annexe envoyée.")
+    until = link_expiry(claims, sitting, ANNEX_DOMAIN)
+    if datetime.now(until.tzinfo) >= until:
+        return expired_link(request, "vers le document", until)
     return annex_response(data_dir, sitting_id, annex)
 
 

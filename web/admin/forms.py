@@ -441,13 +441,8 @@ def sitting_from_form(
         at = dtime.fromisoformat(required(form, "time", "heure", s, 8))
     except ValueError:
         raise Invalid("Champ « heure » : heure attendue (HH:MM).", "heure", s) from None
-    convened = date_field(form, "convened_on", "date d'envoi de la convocation", s)
-    if convened > day:
-        raise Invalid(
-            "Champ « date d'envoi de la convocation » : la convocation précède la séance (R6).",
-            "date d'envoi de la convocation",
-            s,
-        )
+    # R6: no date of sending is typed any more: the server dates and journals each sending
+    # (ConvocationSent), and the five clear days are counted from it
     mode = form.get("mode", "")
     if mode not in ("visio", "presentiel"):
         raise Invalid("Champ « forme » : visioconférence ou lieu unique.", "forme", s)
@@ -473,9 +468,7 @@ def sitting_from_form(
             "séance sans quorum",
             s,
         )
-    return SittingConfig(
-        ident, title, paris_datetime(day, at), convened.isoformat(), teleconference, reconvened_from=linked
-    )
+    return SittingConfig(ident, title, paris_datetime(day, at), None, teleconference, reconvened_from=linked)
 
 
 def item_command(item_id: str, title: str, fields: dict[str, str]) -> AddAgendaItem:

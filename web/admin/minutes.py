@@ -35,6 +35,7 @@ from deliberation.commands import LinkMinutes, RecordMinutesSigned
 from deliberation.council import Council, SittingConfig
 from deliberation.journal import key_fingerprint
 from deliberation.minutes import french_date, french_time, minutes_context, proces_verbal_html, speakers_by_item
+from deliberation.pades import sign_minutes
 from deliberation.refusal import Refusal
 from deliberation.signed_minutes import certificate_html, signed_pdf
 from deliberation.speaking import speaking_times
@@ -45,6 +46,7 @@ from web.admin.csrf import admin_claims, checked_post, csrf_token
 from web.admin.render import error, page
 from web.appkeys import CONFIG, SITTINGS
 from web.next_page import login_redirect
+from web.publications import publish_acts
 from web.records import Record, signed_pdf_path, sitting_record
 from web.session import session_account
 
@@ -279,6 +281,8 @@ async def sign(request: web.Request) -> web.StreamResponse:
         adoption, record.signed_head, ctx["president"], ctx["secretary"] or "", key_fingerprint(key.public_key())
     )
     pdf = await asyncio.to_thread(signed_pdf, link.html, adoption, certificate)
+    # PAdES inside the PDF, by the council's key, for the president and the secretary (L.2121-15)
+    pdf = await asyncio.to_thread(sign_minutes, pdf, key, ctx["council"].name, ctx["president"], ctx["secretary"] or "")
     digest = hashlib.sha256(pdf).hexdigest()
     # written first under a name of its own, renamed once journaled: a second click, refused
     # by the core (R22: already signed), never replaces the file the journal records
@@ -292,6 +296,8 @@ async def sign(request: web.Request) -> web.StreamResponse:
         pending.unlink(missing_ok=True)
         return await _refused(request, result.message)
     pending.replace(path)
+    claims = checked[0]
+    publish_acts(request.app, by=claims.login or claims.role.value)  # L.2121-15: online, dated in the register
     raise web.HTTPSeeOther(f"/admin/seances/{sitting_id}/proces-verbal#signature")
 
 

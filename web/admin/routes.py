@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -67,6 +68,7 @@ from web.admin.views import (
     sitting_context,
 )
 from web.appkeys import ACCOUNTS, CONFIG, CSRF_KEY, HOSTED
+from web.publications import publish_acts
 from web.session import session_account
 
 
@@ -283,6 +285,9 @@ async def convene(post: SittingPost) -> web.StreamResponse:
     convocation_check(council, sitting, post.items(), post.convened_at(), post.form)
     post.store.convene(council.id, sitting.id, now_iso())
     await post.request.app[HOSTED].sync(post.request.app[CONFIG].data_dir)
+    claims = session_account(post.request)
+    # R6: the convocation online on the Actes page, dated in the council's register
+    await asyncio.to_thread(publish_acts, post.request.app, (claims.login if claims else None) or "admin")
     raise web.HTTPSeeOther(f"/admin/seances/{sitting.id}?convoquee=1#convocation")
 
 
@@ -340,8 +345,9 @@ async def api_check_item(request: web.Request) -> web.StreamResponse:
 
 @sitting_get
 async def convocation(get: SittingGet) -> web.StreamResponse:
-    data_dir = get.request.app[CONFIG].data_dir
-    return page(get.request, "convocation.html", convocation_context(data_dir, get.store, get.council, get.sitting))
+    return page(
+        get.request, "convocation.html", convocation_context(get.request.app, get.store, get.council, get.sitting)
+    )
 
 
 def add_admin_routes(app: web.Application) -> None:

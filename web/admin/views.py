@@ -16,6 +16,7 @@ from deliberation.actes import ACTES_MATIERES
 from deliberation.adoption import adoption_of
 from deliberation.agenda import BANNED_KINDS, BODY_LABELS, KIND_LABELS, NATURES, Body, title_warnings
 from deliberation.commands import AddAgendaItem
+from deliberation.convocation_date import journaled, sent_on
 from deliberation.council import (
     Council,
     Reconvocation,
@@ -23,8 +24,10 @@ from deliberation.council import (
     SittingConfig,
 )
 from deliberation.deadlines import (
+    CONVOCATION_CLEAR_DAYS,
     SittingSlot,
     clear_days_between,
+    convocation_due,
     convocation_message,
     recorded_sending,
     semester_of,
@@ -43,6 +46,7 @@ from signaling.roles import ROLE_LABELS_FR
 from web.admin.csrf import csrf_token
 from web.admin.forms import MANAGED_ROLES
 from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER, SITTINGS
+from web.publications import publish_acts, read_publications
 from web.records import sitting_record
 
 
@@ -55,11 +59,22 @@ def _slots(sittings: list[SittingConfig]) -> list[SittingSlot]:
     return [SittingSlot(s.scheduled_at, s.teleconference) for s in sittings]
 
 
-def sitting_warnings(sitting: SittingConfig, sittings: list[SittingConfig], sent_on: date | None = None) -> list[str]:
-    """R6 (late convocation, from the recorded sending when there is one) and R23 (no
-    single-place sitting this semester)."""
+def r6_warning(sent: date | None, scheduled_at: str) -> str | None:
+    """R6's French warning: not sent yet (by when it must leave), or sent too late; None when met."""
+    if sent is None:
+        return (
+            "R6 — convocation pas encore envoyée : elle doit partir au plus tard le "
+            f"{french_date(convocation_due(scheduled_at).isoformat())} ({CONVOCATION_CLEAR_DAYS} jours francs avant "
+            "la séance)."
+        )
+    return convocation_message(sent, scheduled_at)
+
+
+def sitting_warnings(sitting: SittingConfig, sittings: list[SittingConfig], sent: date | None = None) -> list[str]:
+    """R6 (not sent yet, or late: from the journaled sending) and R23 (no single-place
+    sitting this semester)."""
     out = []
-    late = convocation_message(sent_on or sitting.convened_on, sitting.scheduled_at)
+    late = r6_warning(sent, sitting.scheduled_at)
     if late:
         out.append(late)
     r23 = semester_warning(
@@ -89,26 +104,46 @@ def standing_rows(sittings: list[SittingConfig], today: date) -> list[dict[str, 
     return rows
 
 
-def sent_on(sendings: list[Sending]) -> date | None:
-    """R6's date from the recorded sendings (:func:`deliberation.deadlines.recorded_sending`)."""
-    first: dict[str, str] = {}
-    for x in sendings:
-        if x.sent:
-            first.setdefault(x.member_id, x.at)
-    return recorded_sending(first.values())
+def journaled_sending(app: web.Application, sitting_id: str) -> tuple[date | None, bool]:
+    """R6's day as the sitting's journal records it (:func:`deliberation.convocation_date.sent_on`;
+    the live state when this process serves it), and whether it comes from journaled sendings
+    (False: nothing sent, or the date typed in a journal written before issue 16)."""
+    service = app[SITTINGS].get(sitting_id)
+    if service is not None and service.seance is not None:
+        seance = service.seance
+    elif (record := sitting_record(app, sitting_id)) is not None:
+        seance = record.seance
+    else:
+        return None, False
+    return sent_on(seance), journaled(seance)
 
 
-def sitting_view(s: SittingConfig, sittings: list[SittingConfig], sent: date | None = None) -> dict[str, Any]:
-    """A sitting for the pages; R6 counted from ``sent`` (the recorded sending by email) when
-    given, else from the date typed for a convocation on paper (``by_mail`` says which)."""
-    since = sent or s.convened_on
+def entered_sendings(app: web.Application, council: Council | None, sitting: SittingConfig) -> dict[str, str]:
+    """R6: the sendings of the sitting's convocation entered in the council's register."""
+    return read_publications(app, council.id).convocations_sent(sitting.id) if council is not None else {}
+
+
+def sitting_view(
+    app: web.Application, s: SittingConfig, sittings: list[SittingConfig], entered: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A sitting for the pages; R6 counted from its journaled sending (``by_mail``), or the
+    date an older journal carries; none yet: ``convened`` None and the warning says by when.
+    ``entered``: the sendings the council's signed register holds for it (per member, the
+    first), read only when the journal has none (a sending made by a worker that does not
+    serve the sitting is entered there): then ``in_register`` says so."""
+    sent, by_mail = journaled_sending(app, s.id)
+    in_register = False
+    if sent is None and entered:
+        sent = recorded_sending(entered.values())
+        in_register = sent is not None
     return {
         "config": s,
         "date": french_date(s.scheduled_at),
         "time": french_time(s.scheduled_at),
-        "convened": french_date(sent.isoformat() if sent else s.convened_on),
-        "by_mail": sent is not None,
-        "clear_days": clear_days_between(since, s.scheduled_at),
+        "convened": french_date(sent.isoformat()) if sent else None,
+        "by_mail": by_mail,
+        "in_register": in_register,
+        "clear_days": clear_days_between(sent, s.scheduled_at) if sent else None,
         "warnings": sitting_warnings(s, sittings, sent),
     }
 
@@ -255,7 +290,9 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
             lambda mid: council.member(mid).name if council and mid and council.member(mid) else (mid or "")
         ),
         "salle_name": (lambda sid: council.salle(sid).name if council and sid and council.salle(sid) else (sid or "")),
-        "sittings": [sitting_view(s, sittings, sent_on(store.sendings(council.id, s.id))) for s in sittings],
+        "sittings": [
+            sitting_view(request.app, s, sittings, entered_sendings(request.app, council, s)) for s in sittings
+        ],
         "failed_sittings": failed_sittings(config.data_dir, sittings),
         "sobriety": {s.id: sobriety_view(config.data_dir, s.id, council) for s in sittings},
         "standing": standing_rows(sittings, date.today()),
@@ -309,7 +346,7 @@ def sitting_context(
         r["journaled"] = r["member"].id in journaled
     return {
         "council": council,
-        "s": sitting_view(sitting, sittings, sent_on(sendings)),
+        "s": sitting_view(request.app, sitting, sittings, entered_sendings(request.app, council, sitting)),
         "convocations": rows,
         "smtp": config.smtp,
         "to_send": [r for r in rows if r["state"] in ("pending", "failed")],
@@ -342,12 +379,13 @@ def sitting_context(
 
 
 def convocation_context(
-    data_dir: Path, store: CouncilStore, council: Council, sitting: SittingConfig
+    app: web.Application, store: CouncilStore, council: Council, sitting: SittingConfig
 ) -> dict[str, Any]:
     """The printable convocation (R6): the admin's page and the public Actes page show the same."""
+    data_dir = app[CONFIG].data_dir
     sittings = store.sittings(council.id)
     items = store.agenda(council.id, sitting.id)
-    sent = sent_on(store.sendings(council.id, sitting.id))
+    view = sitting_view(app, sitting, sittings, entered_sendings(app, council, sitting))
     fingerprint = None
     pub = datadir.DataDir.of(data_dir).council_public_key
     if pub.is_file():
@@ -357,7 +395,7 @@ def convocation_context(
             fingerprint = None
     return {
         "council": council,
-        "s": sitting_view(sitting, sittings, sent),
+        "s": view,
         "items": items,
         "kind_labels": KIND_LABELS,
         "salles": [x for x in council.salles if x.designated],
@@ -366,25 +404,28 @@ def convocation_context(
         "president": council.member(council.president_id),
         "fingerprint": fingerprint,
         "commune_name": lambda cid: council.commune(cid).name if council.commune(cid) else cid,
-        "late": convocation_message(sent or sitting.convened_on, sitting.scheduled_at),
+        "late": next((w for w in view["warnings"] if w.startswith("R6")), None),
     }
 
 
 def publication_rows(app: web.Application, store: CouncilStore, council: Council, today: date) -> list[dict[str, Any]]:
     """R22, R26: per sitting held, where its liste des délibérations (L.2121-25) and its
-    procès-verbal (L.2121-15) stand against their legal delays; ``late`` flags a delay passed."""
+    procès-verbal (L.2121-15) stand against their legal delays, by the dates of the council's
+    signed register (:mod:`web.publications`); ``late`` flags a delay passed."""
     rows = []
+    publish_acts(app)
+    pub = read_publications(app, council.id)
     for sitting in store.sittings(council.id):
         record = sitting_record(app, sitting.id)
         if record is None or record.seance.state.status == "convened":
             continue
         seance = record.seance
-        liste = liste_publication(seance)
+        liste = liste_publication(seance, pub.liste(sitting.id))
         closed = seance.state.status == "closed"
         link = store.minutes_link(council.id, sitting.id)
         approving = sitting_record(app, link.approving_sitting_id) if link else None
         adoption = adoption_of(approving.seance, sitting.id) if approving else None
-        pv = pv_publication(adoption)
+        pv = pv_publication(adoption, pub.minutes(sitting.id))
         if pv.published_at:
             pv_label = f"publié le {french_date(pv.published_at)}"
         elif pv.due is not None:

@@ -12,8 +12,19 @@ signed line: a journal cut or rolled back before it is refused, naming the line.
 ``seance audit pv PDF --journal JOURNAL --key PUBKEY``: the signed procès-verbal (R22) is
 the one the journal of the sitting that adopted it records: the journal verifies, the
 PDF's SHA-256 is journaled by ``MinutesSigned`` under a signed checkpoint, for an item
-whose motion was adopted (:func:`deliberation.adoption.check_signed_pdf`). Exit 0, 1 or 2
-as above.
+whose motion was adopted (:func:`deliberation.adoption.check_signed_pdf`); and the PAdES
+signature inside it is the council key's, valid, over the whole file
+(:func:`deliberation.pades.check_pades`; a PV signed before PAdES existed has none, and
+the journal's digest vouches for it alone). Exit 0, 1 or 2 as above.
+
+``seance audit register REGISTER --key PUBKEY [--journal JOURNAL]… [DOCUMENT]…``: the
+council's register of publications (``registre.jsonl``, :mod:`deliberation.register`)
+verifies (chain, signatures on every batch, each entry of its type and consistent with
+the ones before); each DOCUMENT downloaded from the Actes pages (a délibération's page,
+the signed procès-verbal, a replay) is one the register entered (its SHA-256, the line
+named); each sitting JOURNAL given verifies and agrees with the register (its liste drawn
+from its last signed line, its signed procès-verbal and recordings the ones entered).
+Exit 0, 1 or 2 as above.
 Imports only :mod:`deliberation` (no media stack, no server).
 """
 
@@ -46,10 +57,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pv.add_argument("--key", required=True, metavar="PUBKEY", help="the council's Ed25519 public key (PEM)")
     pv.add_argument("--allow-open", action="store_true", help="accept the journal of a sitting not yet closed")
 
+    reg = sub.add_parser("register", help="verify the council's register of publications and what was served")
+    reg.add_argument("register", metavar="REGISTER", help="the council's register (registre.jsonl)")
+    reg.add_argument("documents", nargs="*", metavar="DOCUMENT", help="a document downloaded from the Actes pages")
+    reg.add_argument("--key", required=True, metavar="PUBKEY", help="the council's Ed25519 public key (PEM)")
+    reg.add_argument(
+        "--journal", action="append", default=[], metavar="JOURNAL", help="a sitting's journal (repeatable)"
+    )
+
 
 def run(args: argparse.Namespace) -> int:
     if args.audit_command == "pv":
         return _run_pv(args)
+    if args.audit_command == "register":
+        return _run_register(args)
     from deliberation.audit import audit_file
     from deliberation.journal import load_public_pem
 
@@ -129,6 +150,7 @@ def _run_pv(args: argparse.Namespace) -> int:
     from deliberation.adoption import check_signed_pdf
     from deliberation.audit import audit_file
     from deliberation.journal import load_public_pem, read_verified
+    from deliberation.pades import NO_PADES, check_pades
 
     try:
         with open(args.key, "rb") as f:
@@ -146,5 +168,64 @@ def _run_pv(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"ÉCHEC {args.pdf} : {problem}")
         return 1
+    pades = check_pades(pdf, public_key)
+    if pades is not None and pades != NO_PADES:
+        print(f"ÉCHEC {args.pdf} : {pades}")
+        return 1
     print(f"OK {args.pdf} : procès-verbal adopté et signé, empreinte inscrite au journal {args.journal}")
+    if pades is None:
+        print("  signature PAdES (Ed25519) de la clé du conseil valide, couvrant tout le fichier")
+    else:
+        print("  sans signature PAdES intégrée (signé avant qu'elle n'existe) : l'empreinte au journal fait foi")
+    return 0
+
+
+def _run_register(args: argparse.Namespace) -> int:
+    """R21, R26: the register of publications, the documents served and the journals."""
+    from deliberation.journal import JournalError, load_public_pem, read_verified
+    from deliberation.register import verify_register
+    from deliberation.register_audit import find_document, journal_problem
+
+    try:
+        with open(args.key, "rb") as f:
+            public_key = load_public_pem(f.read())
+        with open(args.register, "rb") as f:
+            content = f.read()
+        documents = {}
+        for name in args.documents:
+            with open(name, "rb") as f:
+                documents[name] = f.read()
+    except (OSError, ValueError) as exc:
+        print(f"seance audit: fichier illisible ({exc})", file=sys.stderr)
+        return 2
+    try:
+        entries, pub = verify_register(content, public_key)
+    except JournalError as err:
+        print(f"ÉCHEC {args.register} ligne {err.line} : {err.reason}")
+        return 1
+    failed = False
+    for name, data in documents.items():
+        match = find_document(pub, data)
+        if match is None:
+            print(f"ÉCHEC {name} : document que le registre n'inscrit pas (modifié, ou jamais publié)")
+            failed = True
+        else:
+            print(f"  {name} : ligne {match.line} du registre, {match.what}")
+    for journal in args.journal:
+        try:
+            problem = journal_problem(pub, read_verified(journal, public_key))
+        except (JournalError, OSError) as err:
+            problem = f"journal invalide ({err})"
+        if problem is not None:
+            print(f"ÉCHEC {journal} : {problem}")
+            failed = True
+        else:
+            print(f"  {journal} : en accord avec le registre")
+    if failed:
+        return 1
+    signed = max(e.line for e in entries if e.kind == "checkpoint")
+    print(
+        f"OK {args.register} : {len(pub.inscriptions)} inscription(s), {len(entries)} lignes, "
+        f"chaîne et signatures vérifiées (dernier sceau ligne {signed})"
+    )
     return 0

@@ -2,9 +2,12 @@
 // microphone, shows and plays the slots it receives, in French. It is also the salle's
 // room display (R2): a band says the sitting's state, the item discussed, the vote open
 // or its result, and who has the floor (the server's `board`); the salle that speaks is
-// shown large with a name banner, the others smaller, on the whole 16:9 screen.
+// shown large with a name banner, the others smaller, on the whole 16:9 screen. While the
+// chair shows an annex of the item (issue 15 point 8), its page takes the large place, drawn
+// from the PDF (document.js), and the salles' pictures go beside it.
 import { SeanceClient, SlotView } from "./rtc.js";
 import { de } from "./sitting.js";
+import { DocumentView, presentedUrl } from "./document.js";
 
 /** The media client, also fed the room display's summary (`board`). */
 class KioskClient extends SeanceClient {
@@ -151,6 +154,13 @@ async function main() {
   const view = new SlotView($("slots"), $("voices"), $("slots-placeholder"));
   let lastState = null;
   let board = null;
+  const documentView = new DocumentView($("document"));
+  // the document shown while the sitting is open (R2), drawn here; the tiles shrink beside it
+  const showDocument = (msg) => {
+    const p = msg.status === "opened" ? msg.presentation : null;
+    body.dataset.presenting = p ? "yes" : "no";
+    documentView.update(p, p ? presentedUrl(body.dataset.sitting, p) : null);
+  };
   const arrange = () => arrangeTiles(board, client.names || {});
 
   const client = new KioskClient({
@@ -161,7 +171,7 @@ async function main() {
     localStream: local,
     onStatus: (text, state) => badge("badge-connection", text, state),
     onSlots: (layout, assignments, names) => { view.setLayout(layout, assignments, names); arrange(); },
-    onBoard: (msg) => { board = msg; renderBand(msg); arrange(); },
+    onBoard: (msg) => { board = msg; renderBand(msg); showDocument(msg); arrange(); },
     onTrack: (index, entry, track, stream) => { view.attach(index, entry, track, stream); view.play(); },
     onState: (state) => {
       lastState = state;

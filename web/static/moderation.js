@@ -4,6 +4,7 @@
 // Authenticated by the session cookie: `hello` carries no token.
 import { $, Feedback, SittingClient, fmtTime, h, patch, run, setBadge, de, speakerLine, tickElapsed } from "./sitting.js";
 import { Mosaic } from "./mosaic.js";
+import { PresentationControl } from "./presenting.js";
 
 const feedback = new Feedback($("alert"), $("notice"));
 let view = null;
@@ -11,7 +12,7 @@ let view = null;
 const client = new SittingClient({
   sitting: document.body.dataset.sitting,
   onStatus: (text, state) => setBadge($("badge-connection"), text, state),
-  onView: (v) => { view = v; renderFloor(); },
+  onView: (v) => { view = v; renderFloor(); presenting.render(v); },
   onError: (msg) => feedback.refused(msg),
 });
 window.seanceSitting = client;
@@ -28,6 +29,11 @@ const mosaic = new Mosaic($("moderation"), {
 });
 
 const cmd = (command, doneText, btn) => run(client, feedback, command, doneText, btn);
+
+// the document on screen (issue 15 point 8)
+const presenting = new PresentationControl($("presenting"), {
+  client, feedback, sitting: document.body.dataset.sitting, annexes: JSON.parse($("presenting").dataset.annexes || "{}"),
+});
 
 function renderFloor() {
   const f = view.floor || { speaker: null, queue: [] };

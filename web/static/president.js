@@ -9,6 +9,7 @@ import {
   ruleRef,
 } from "./sitting.js";
 import { Mosaic } from "./mosaic.js";
+import { PresentationControl } from "./presenting.js";
 
 const me = document.body.dataset.member;
 const feedback = new Feedback($("alert"), $("notice"));
@@ -477,6 +478,12 @@ function renderFloor() {
   patch($("floor"), children);
 }
 
+// ------------------------------------------------------------------ the document on screen (issue 15 point 8)
+
+const presenting = new PresentationControl($("presenting"), {
+  client, feedback, sitting: document.body.dataset.sitting, annexes: JSON.parse($("presenting").dataset.annexes || "{}"),
+});
+
 // ------------------------------------------------------------------ salles (the mosaic)
 
 /** Who is present in each salle, under its tile. */
@@ -567,6 +574,7 @@ function render() {
   renderVote();
   renderAgenda();
   renderFloor();
+  presenting.render(view);
   mosaic.render();
   renderConduct();
 }

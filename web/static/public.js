@@ -1,9 +1,11 @@
 // Séance — public page (/public/<seance>): receive-only programme video and voices (R2),
 // the current item, the nominative result of each vote once proclaimed (R13), and a
-// notice while a passage is sensitive (R19) or the sitting suspended (R17).
+// notice while a passage is sensitive (R19) or the sitting suspended (R17), and the annex the
+// chair shows (issue 15 point 8), drawn from its PDF beside the picture, which then shrinks.
 // Full-screen in each salle, embeddable in the council's website.
 import { SeanceClient, SlotView } from "./rtc.js";
 import { ITEM_STATUS, SITTING_STATUS, currentItem, h, patch, proclaimed, resultBlock, setBadge } from "./sitting.js";
+import { DocumentView, presentedUrl } from "./document.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -15,8 +17,14 @@ class PublicClient extends SeanceClient {
   }
 }
 
+const documentView = new DocumentView($("document"));
+
 function renderSitting(view) {
   document.body.dataset.status = view.status;
+  // the document shown, while the public stream carries the sitting (R2; not in a sensitive passage, R19)
+  const shown = view.status === "opened" && !view.sensitive ? view.presentation : null;
+  document.body.dataset.presenting = shown ? "yes" : "no";
+  documentView.update(shown, shown ? presentedUrl(document.body.dataset.sitting, shown) : null);
   document.body.dataset.sensitive = view.sensitive ? "yes" : "no";
   const [text, state] = SITTING_STATUS[view.status] || [view.status, "waiting"];
   setBadge($("badge-sitting"), text, state);

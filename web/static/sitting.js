@@ -69,8 +69,14 @@ export class SittingClient {
 
   /** Send one deliberation command; resolves {ok, events} or {ok: false, code, message}. */
   command(command) {
+    return this.request({ type: "command", command });
+  }
+
+  /** Send one message answered by `ack` or `error` (a command, `present`, `page`); resolves
+   * {ok, events, reply} or {ok: false, code, message}. */
+  request(msg) {
     return new Promise((resolve) => {
-      const id = this.send({ type: "command", id: `c${this.nextId++}`, command });
+      const id = this.send({ ...msg, id: `c${this.nextId++}` });
       if (id === null) {
         resolve({ ok: false, code: "offline", message: "Pas de connexion au serveur : la commande n'a pas été envoyée." });
         return;
@@ -124,7 +130,7 @@ export class SittingClient {
         this.opts.onState?.(msg);
         break;
       case "ack":
-        this.settle(msg.re, { ok: true, events: msg.events || [] });
+        this.settle(msg.re, { ok: true, events: msg.events || [], reply: msg });
         break;
       case "error":
         if (!this.settle(msg.re, { ok: false, code: msg.code, message: msg.message, field: msg.field })) {
