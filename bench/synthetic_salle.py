@@ -647,16 +647,16 @@ class Salle:
             return None
         if len(self.probe.seen_ssrcs) < self.expected_streams:
             return None
-        return self.t_published if self.expected_streams == 0 else max(self.t_published, self._all_rx_ns)
+        return self.t_published if self.expected_streams == 0 else max(self.t_published, self.all_received_ns)
 
-    _all_rx_ns: int = 0
+    all_received_ns: int = 0
 
 
 async def _await_streams(s: Salle, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while len(s.probe.seen_ssrcs) < s.expected_streams and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
-    s._all_rx_ns = now_ns()
+    s.all_received_ns = now_ns()
 
 
 def offer_simulcast(probe: Probe, sdp: str) -> tuple[str, str]:

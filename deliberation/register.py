@@ -36,10 +36,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .journal import (
     Entry,
     JournalError,
+    Verified,
     append_durably,
     chain_batch,
     key_fingerprint,
@@ -303,7 +305,12 @@ def read_entries(entries: list[Entry], public_key: Ed25519PublicKey, council_id:
         raise JournalError(1, "registre signé par une autre clé que celle du conseil")
     if council_id is not None and genesis.get("council_id") != council_id:
         raise JournalError(1, f"registre d'un autre conseil ({genesis.get('council_id')!r})")
-    pub = Publications((), len(entries))
+    return _extend(Publications(), entries)
+
+
+def _extend(pub: Publications, entries: list[Entry]) -> Publications:
+    """``pub`` followed by the entries of verified lines (the ones after those it holds)."""
+    lines = entries[-1].line if entries else pub.lines
     for e in entries:
         if e.kind != "entry":
             continue
@@ -314,7 +321,7 @@ def read_entries(entries: list[Entry], public_key: Ed25519PublicKey, council_id:
         if (why := _contradiction(pub, entry)) is not None:
             raise JournalError(e.line, why)
         pub = _with(pub, e.line, entry)
-    return Publications(pub.inscriptions, len(entries))
+    return Publications(pub.inscriptions, lines)
 
 
 def verify_register(
@@ -324,6 +331,49 @@ def verify_register(
     entries; raises :class:`JournalError` at the first line that fails."""
     entries, _verified = verify_after(content, public_key, None, formats=FORMATS, kinds=KINDS)
     return entries, read_entries(entries, public_key, council_id)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """What a :class:`RegisterCache` holds: one consistent snapshot, replaced as a whole."""
+
+    content: bytes
+    verified: Verified
+    pub: Publications
+    owner: tuple[bytes, str]
+
+
+class RegisterCache:
+    """A register verified once by this process, then only in what was appended since.
+
+    A register only grows (:class:`Register` appends): the bytes verified are kept, and a
+    later content that starts with them has only its new lines verified (chain, signatures,
+    entries: :func:`deliberation.journal.verify_after`); any other content (rewritten, cut,
+    another key or council) is verified whole, so the cache never hides a change. Its one
+    snapshot is replaced in a single assignment: threads reading at once each see a whole one."""
+
+    def __init__(self) -> None:
+        self._last: _Verified | None = None
+
+    def read(self, content: bytes, public_key: Ed25519PublicKey, council_id: str) -> Publications:
+        if not content:
+            return Publications()
+        owner = (_public_key_info(public_key), council_id)
+        last = self._last
+        if last is not None and last.owner == owner and content.startswith(last.content):
+            if len(content) == len(last.content):
+                return last.pub
+            new, verified = verify_after(content, public_key, last.verified, formats=FORMATS, kinds=KINDS)
+            pub = _extend(last.pub, new)
+        else:
+            entries, verified = verify_after(content, public_key, None, formats=FORMATS, kinds=KINDS)
+            pub = read_entries(entries, public_key, council_id)
+        self._last = _Verified(content, verified, pub, owner)
+        return pub
+
+
+def _public_key_info(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 class Register:
@@ -338,11 +388,20 @@ class Register:
         self._key = key
         self.council_id = council_id
 
-    def read(self) -> Publications:
-        """The verified publications (an empty register when the file does not exist yet)."""
+    def read(self, cache: RegisterCache | None = None) -> Publications:
+        """The verified publications (an empty register when the file does not exist yet);
+        with ``cache``, only the lines appended since its last read are verified."""
         if not self.path.is_file() or self.path.stat().st_size == 0:
             return Publications()
-        return verify_register(self.path.read_bytes(), self._key.public_key(), self.council_id)[1]
+        with open(self.path, "rb") as handle:  # shared lock: never a batch half-appended
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            try:
+                content = handle.read()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        if cache is not None:
+            return cache.read(content, self._key.public_key(), self.council_id)
+        return verify_register(content, self._key.public_key(), self.council_id)[1]
 
     def append(self, decide: Callable[[Publications], list[RegisterEntry]]) -> list[RegisterEntry]:
         """Under an exclusive lock: read and verify the register, ask ``decide`` what to add

@@ -25,6 +25,7 @@ import jinja2
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from deliberation.register import RegisterCache
 from sfu.eventloop import EventLoopCollector
 from signaling import datadir
 from signaling.accounts import AccountStore
@@ -45,6 +46,7 @@ from web.appkeys import (
     HOSTED,
     LIMITS,
     METRICS,
+    REGISTER_CACHE,
     REGISTRY,
     ROOMS,
     SESSION_COOKIE,
@@ -179,6 +181,7 @@ def create_app(
     app[LOGIN_GATE] = LoginGate()
     app[SOCKETS] = set()
     app[LIMITS] = SharedLimits()
+    app[REGISTER_CACHE] = RegisterCache()
     app[SIGNER].revocation = app[ACCOUNTS].is_revoked
     app[ACCOUNTS].on_revoke.append(lambda login, sid: close_revoked_sockets(app))
     app[METRICS] = SignalingMetrics(app[REGISTRY], lambda: sum(len(r.connections) for r in app[ROOMS].values()))

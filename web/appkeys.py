@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from deliberation.register import RegisterCache
 from signaling.accounts import AccountStore
 from signaling.auth import TokenSigner
 from signaling.hub import SharedLimits
@@ -32,3 +33,4 @@ SOCKETS = web.AppKey("sockets", set)  # every open signaling Connection (T10: cl
 LIMITS = web.AppKey("limits", SharedLimits)  # the message rate of a session, of an account (issue 12.6)
 CSRF_KEY = web.AppKey("admin_csrf_key", bytes)  # the admin forms' CSRF HMAC key (web.admin)
 HOSTED = web.AppKey("hosted", HostedSittings)  # the sittings hosted: [[sittings]] and the store's (web.sittings)
+REGISTER_CACHE = web.AppKey("register_cache", RegisterCache)  # the council's register, verified once (web.publications)

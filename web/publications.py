@@ -43,7 +43,7 @@ from deliberation.register import (
 from signaling.council_store import CouncilStore, now_iso
 from signaling.datadir import DataDir, private_dir
 from signaling.sitting import council_key
-from web.appkeys import CONFIG, SITTINGS
+from web.appkeys import CONFIG, REGISTER_CACHE, SITTINGS
 from web.records import Record, signed_pdf_path, sitting_record
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,23 @@ def read_publications(app: web.Application, council_id: str) -> Publications:
     """The verified register; an empty one when it does not verify (nothing is published
     from a register that does not verify; the error is logged for the DSI)."""
     try:
-        return council_register(app[CONFIG].data_dir, council_id).read()
+        return council_register(app[CONFIG].data_dir, council_id).read(app[REGISTER_CACHE])
     except JournalError as err:
         log.error("registre des publications : ne se vérifie pas (ligne %d : %s)", err.line, err.reason)
         return Publications()
+
+
+def register_problem(app: web.Application, council_id: str) -> str | None:
+    """Why the council's register does not verify, in French for the dashboard (None: it does)."""
+    try:
+        council_register(app[CONFIG].data_dir, council_id).read(app[REGISTER_CACHE])
+    except JournalError as err:
+        return (
+            f"Le registre signé des publications ne se vérifie pas (ligne {err.line} : {err.reason}) : plus aucun "
+            "acte n'est publié ni inscrit. Prévenez la DSI, qui compare le fichier registre.jsonl à sa dernière "
+            "sauvegarde (seance audit register)."
+        )
+    return None
 
 
 def fingerprint(app: web.Application) -> str:
@@ -150,7 +163,7 @@ def publish_acts(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
         links = {link.sitting_id: link.approving_sitting_id for link in store.minutes_links(council.id)}
     register = council_register(data_dir, council.id)
     try:
-        pub = register.read()
+        pub = register.read(app[REGISTER_CACHE])
     except JournalError as err:
         log.error(
             "registre des publications : ne se vérifie pas (ligne %d : %s), rien n'est publié", err.line, err.reason

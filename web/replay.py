@@ -38,9 +38,9 @@ from deliberation.register import Publications, RegisterEntry, ReplayExported, R
 from deliberation.replay import EXPORT_ROLES, ReplayPolicy, journaled_recording, may_export
 from signaling.council_store import CouncilStore, now_iso
 from signaling.datadir import ID_RE
-from signaling.recordings import SUFFIX, decrypt, recording_key, recordings_dir, sha256_file
+from signaling.recordings import SUFFIX, RecordingError, decrypt, recording_key, recordings_dir, sha256_file
 from web.admin.csrf import checked_post
-from web.appkeys import CONFIG
+from web.appkeys import CONFIG, REGISTER_CACHE
 from web.next_page import login_redirect
 from web.publications import SERVER, council_register, read_publications
 from web.records import sitting_record
@@ -175,7 +175,8 @@ def published_recordings(app: web.Application, sitting_id: str) -> list[dict[str
 def publish_replays(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
     """R5: bring the register in line with the règlement's setting: every recording of a
     closed sitting entered as published (with the digest of the WebM the public will get)
-    when the règlement publishes them, every publication withdrawn when it no longer does."""
+    when the règlement publishes them, every publication withdrawn when it no longer does,
+    and a published recording whose file was deleted (end of retention) withdrawn."""
     data_dir = app[CONFIG].data_dir
     with CouncilStore.in_data_dir(data_dir) as store:
         council = store.current()
@@ -185,13 +186,17 @@ def publish_replays(app: web.Application, by: str = SERVER) -> list[RegisterEntr
         sittings = [s.id for s in store.sittings(council.id)]
     register = council_register(data_dir, council.id)
     try:
-        pub = register.read()
+        pub = register.read(app[REGISTER_CACHE])
     except JournalError:
         return []  # logged by the Actes pages; nothing is published from a register that does not verify
     due: list[RegisterEntry] = []
     if not policy.publish:
         due = [ReplayWithdrawn(p.sitting_id, now_iso(), p.recording, by) for p in pub.replays()]
     else:
+        # a recording deleted at the end of its retention (R5, seance recordings purge) is withdrawn
+        for p in pub.replays():
+            if not (recordings_dir(data_dir, p.sitting_id) / p.recording.rsplit("/", 1)[-1]).is_file():
+                due.append(ReplayWithdrawn(p.sitting_id, now_iso(), p.recording, by))
         key = recording_key(data_dir, app[CONFIG].recording_key_path)
         for sitting_id in sittings:
             record = sitting_record(app, sitting_id)
@@ -201,9 +206,12 @@ def publish_replays(app: web.Application, by: str = SERVER) -> list[RegisterEntr
                 if pub.replay(sitting_id, r["label"]) is not None:
                     continue
                 enc = recordings_dir(data_dir, sitting_id) / r["label"].rsplit("/", 1)[-1]
-                if sha256_file(enc) != r["sha256"]:
-                    continue  # changed since it was journaled: never published
-                file_sha256 = hashlib.sha256(decrypt(enc, key)).hexdigest()
+                try:
+                    if sha256_file(enc) != r["sha256"]:
+                        continue  # changed since it was journaled: never published
+                    file_sha256 = hashlib.sha256(decrypt(enc, key)).hexdigest()
+                except (OSError, RecordingError):
+                    continue  # removed or unreadable meanwhile: not published (the export page says why)
                 due.append(ReplayPublished(sitting_id, now_iso(), r["label"], file_sha256, by))
     if not due:
         return []

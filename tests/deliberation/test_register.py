@@ -28,9 +28,11 @@ from deliberation.register import (
     MinutesPublished,
     Publications,
     Register,
+    RegisterCache,
     ReplayExported,
     ReplayPublished,
     ReplayWithdrawn,
+    entry_to_dict,
     verify_register,
 )
 
@@ -218,3 +220,36 @@ def test_two_processes_publishing_at_once_keep_one_chain(tmp_path: Path) -> None
         [f"a{n}" for n in range(15)] + [f"b{n}" for n in range(15)]
     )
     assert isinstance(pub, Publications)
+
+
+def test_the_cache_verifies_only_what_was_appended_and_never_hides_a_change(tmp_path: Path) -> None:
+    """A process keeps the register it verified (RegisterCache): what is appended since is
+    verified alone and read the same as a full verification; a line rewritten before, or a
+    forged line after, is still refused naming it."""
+    key, reg = _filled(tmp_path)
+    cache = RegisterCache()
+    assert reg.read(cache) == reg.read()
+    reg.append(lambda pub: [_liste("s7")])
+    assert reg.read(cache) == reg.read() and reg.read(cache).liste("s7") is not None
+    good = reg.path.read_bytes()
+
+    lines = _lines(reg.path)  # an earlier line rewritten: the cached prefix no longer matches
+    n = _entry_line(reg.path, "MinutesPublished")
+    data = json.loads(lines[n - 1])
+    data["entry"]["by"] = "quelqu'un d'autre"
+    lines[n - 1] = canonical_bytes(data)
+    _write(reg.path, lines)
+    with pytest.raises(JournalError) as err:
+        reg.read(cache)
+    assert err.value.line == n
+
+    reg.path.write_bytes(good)
+    assert reg.read(cache).liste("s7") is not None
+    # a line forged after the cached prefix, chained but signed by another key
+    entries, _pub = verify_register(good, key.public_key(), "ccvb")
+    forged = [{"kind": "entry", "entry": entry_to_dict(_liste("s8"))}, {"kind": "checkpoint"}]
+    with open(reg.path, "ab") as handle:
+        append_durably(handle, chain_batch(forged, entries[-1].raw, len(entries), generate_key()).data)
+    with pytest.raises(JournalError) as err:
+        reg.read(cache)
+    assert err.value.line == len(entries) + 2  # the forged batch's checkpoint: not the council's signature

@@ -28,6 +28,7 @@ from web.app import ACCOUNTS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
 from web.publications import council_register
+from web.replay import publish_replays
 
 
 async def recorded_sitting(tmp_path) -> tuple[float, float]:
@@ -126,13 +127,22 @@ async def test_the_recording_exported_as_webm_for_the_roles_the_reglement_allows
     [published] = pub.replays()
     assert (published.by, published.file_sha256, published.recording) == ("dsi", digest, exported.recording)
 
+    # the file deleted at the end of its retention (R5): the publication withdrawn by the server
+    enc_path = recordings_dir(tmp_path, "demo") / f"{name}.enc"
+    kept = enc_path.read_bytes()
+    enc_path.unlink()
+    assert [type(e).__name__ for e in publish_replays(admin.app)] == ["ReplayWithdrawn"]
+    assert council_register(tmp_path, council_id).read().replays() == []
+    enc_path.write_bytes(kept)  # restored from a backup: published again by the next sweep
+    assert [type(e).__name__ for e in publish_replays(admin.app)] == ["ReplayPublished"]
+
     # the règlement no longer publishes: withdrawn, entered, and the public link refused
     await set_policy(admin, **{"role-auditor": "on"})
     async with aiohttp.ClientSession() as public:
         async with public.get(admin.make_url(f"/actes/demo/enregistrement/{name}")) as r:
             assert r.status == 404
     pub = council_register(tmp_path, council_id).read()
-    assert pub.replays() == [] and [w.by for w in pub.of_type(ReplayWithdrawn, "demo")] == ["dsi"]
+    assert pub.replays() == [] and [w.by for w in pub.of_type(ReplayWithdrawn, "demo")] == ["serveur", "dsi"]
 
     # a file changed since the journal recorded its digest is not exported
     enc = next(recordings_dir(tmp_path, "demo").glob("*.webm.enc"))

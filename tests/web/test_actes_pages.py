@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
+import re
 import xml.etree.ElementTree as ET
 
 import aiohttp
@@ -158,6 +160,11 @@ async def test_a_register_that_does_not_verify_publishes_nothing(aiohttp_client,
             assert r.status == 404
         async with public.get(base + "/demo/20261126-02") as r:
             assert r.status == 404
+    assert path.read_bytes() == before
+    # the dashboard tells the secretariat, in French, naming the line
+    dashboard = html.unescape(await (await admin.get("/admin")).text())
+    alert = re.search(r'<p class="alert" role="alert" id="registre-invalide">(.*?)</p>', dashboard, re.S)
+    assert alert and f"ligne {n + 1}" in alert.group(1) and "plus aucun acte n'est publié" in alert.group(1)
     assert path.read_bytes() == before
 
 

@@ -167,6 +167,7 @@ async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_a
     body = html.unescape(await (await admin.get(PV)).text())
     assert "Adopté par le conseil, à signer." in body and "pour 9, contre 0" in body
     dashboard = html.unescape(await (await admin.get("/admin")).text())
+    assert 'id="registre-invalide"' not in dashboard  # the register verifies
     liste_cell, pv_cell = publication_cells(dashboard)
     # the dates the dashboard judges are the council's signed register's: the liste of the
     # 26 November sitting entered when this server first saw it closed, after its week

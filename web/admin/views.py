@@ -46,7 +46,7 @@ from signaling.roles import ROLE_LABELS_FR
 from web.admin.csrf import csrf_token
 from web.admin.forms import MANAGED_ROLES
 from web.appkeys import ACCOUNTS, CONFIG, HOSTED, SIGNER, SITTINGS
-from web.publications import publish_acts, read_publications
+from web.publications import publish_acts, read_publications, register_problem
 from web.records import sitting_record
 
 
@@ -302,6 +302,7 @@ def dashboard_context(request: web.Request, store: CouncilStore, **extra: Any) -
         "kiosks": kiosks,
         "convened_ids": {c.config.id for c in store.convened()},
         "publications": publication_rows(request.app, store, council, date.today()) if council else [],
+        "register_problem": register_problem(request.app, council.id) if council else None,
         "replay": store.replay_policy(council.id) if council else None,
         "replay_roles": [(r, ROLE_LABELS[r]) for r in EXPORT_ROLES],
         "emails": store.emails(council.id) if council else {},
