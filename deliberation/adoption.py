@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from .ballot import Counts
 from .journal import Entry, replay_entries
 from .minutes import item_number
+from .records import Signature
 from .seance import Seance
 
 ATTACHMENT = "proces-verbal.html"
@@ -40,9 +42,9 @@ class Adoption:
     linked_at: str
     #: the motion's closed vote, or None while the item is not voted
     closed_at: str | None
-    counts: dict[str, int] | None
+    counts: Counts | None
     adopted: bool
-    signed: tuple[dict[str, str], ...]
+    signed: tuple[Signature, ...]
 
 
 def adoption_of(seance: Seance, sitting_id: str) -> Adoption | None:

@@ -22,9 +22,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from .commands import CHOICES
+
+
+class Counts(TypedDict):
+    """R14: the ballots per choice, ``cast`` (all of them) and ``exprimes`` (pour + contre);
+    in a round (R24), also the votes of each candidate."""
+
+    pour: int
+    contre: int
+    abstention: int
+    nppv: int
+    cast: int
+    exprimes: int
+    candidates: NotRequired[dict[str, int]]
 
 
 def may_change(method: str, reglement_allows: bool) -> bool:
@@ -32,14 +45,19 @@ def may_change(method: str, reglement_allows: bool) -> bool:
     return reglement_allows and method == "electronique"
 
 
-def tally(ballots: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+def tally(ballots: Iterable[Mapping[str, Any]]) -> Counts:
     """Counts per choice plus ``cast`` and ``exprimes`` (R14)."""
-    counts = dict.fromkeys(CHOICES, 0)
+    per = dict.fromkeys(CHOICES, 0)
     for b in ballots:
-        counts[b["choice"]] += 1
-    counts["cast"] = sum(counts[c] for c in CHOICES)
-    counts["exprimes"] = counts["pour"] + counts["contre"]
-    return counts
+        per[b["choice"]] += 1
+    return {
+        "pour": per["pour"],
+        "contre": per["contre"],
+        "abstention": per["abstention"],
+        "nppv": per["nppv"],
+        "cast": sum(per.values()),
+        "exprimes": per["pour"] + per["contre"],
+    }
 
 
 @dataclass(frozen=True)
@@ -52,7 +70,7 @@ class Result:
         return "adopté" if self.adopted else "rejeté"
 
 
-def result(counts: Mapping[str, int], president_choice: str | None) -> Result:
+def result(counts: Counts, president_choice: str | None) -> Result:
     """R14: majority of suffrages exprimés; on a tie the president's own vote prevails.
 
     A tie with the president neither pour nor contre (or with no suffrage exprimé) is
@@ -77,10 +95,10 @@ class RoundResult:
 LAST_ROUND = 3
 
 
-def round_counts(ballots: Iterable[Mapping[str, Any]], candidates: Iterable[str]) -> dict[str, Any]:
+def round_counts(ballots: Iterable[Mapping[str, Any]], candidates: Iterable[str]) -> Counts:
     """R24: :func:`tally`, plus the votes of each candidate (``candidates``, in the seat's order)."""
     ballots = list(ballots)
-    counts: dict[str, Any] = tally(ballots)
+    counts = tally(ballots)
     counts["candidates"] = {c: sum(1 for b in ballots if b.get("candidate") == c) for c in candidates}
     return counts
 

@@ -21,7 +21,7 @@ from .seance import Seance
 def sent_on(seance: Seance) -> date | None:
     """R6's day from the journaled sendings; the typed date of an older journal without
     any; None while nothing is sent."""
-    first = [r["sent_at"] for r in seance.state.convocations.values() if r.get("sent_at")]
+    first = [sent for r in seance.state.convocations.values() if (sent := r["sent_at"])]
     day = recorded_sending(first)
     if day is None and seance.config.convened_on:
         return date.fromisoformat(seance.config.convened_on[:10])
@@ -30,4 +30,4 @@ def sent_on(seance: Seance) -> date | None:
 
 def journaled(seance: Seance) -> bool:
     """Whether R6's day comes from sendings journaled (not a date typed before issue 16)."""
-    return any(r.get("sent_at") for r in seance.state.convocations.values())
+    return any(r["sent_at"] for r in seance.state.convocations.values())

@@ -28,6 +28,7 @@ from .convocation_date import sent_on
 from .deadlines import publication_deadline
 from .french import de
 from .labels import AMENDMENT_STATUS_LABELS, CHOICE_LABELS, METHOD_LABELS
+from .records import Item, Vote, VoteResult
 from .seance import Seance
 from .speaking import SpeakingTime
 
@@ -78,7 +79,7 @@ def _ordinal(n: int) -> str:
     return "1er" if n == 1 else f"{n}e"
 
 
-def appointments(seance: Seance, item: dict[str, Any]) -> list[dict[str, Any]]:
+def appointments(seance: Seance, item: Item) -> list[dict[str, Any]]:
     """R24: the persons a nomination appointed, seat by seat, and how (the vacant seats too)."""
     out = []
     for x in item["seats"]:
@@ -98,20 +99,20 @@ def appointments(seance: Seance, item: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def vote_subject(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> str:
+def vote_subject(seance: Seance, item: Item, vote: Vote) -> str:
     """What a vote was on, in French: the motion, an amendment, or a round for a seat."""
     if vote["subject"] == "amendment":
         a = next((a for a in item["amendments"] if a["id"] == vote["amendment_id"]), None)
         return f"Amendement « {vote['amendment_id']} »" + (f" {de(seance.name(a['author']))}" if a else "")
-    if vote["subject"] == "round":
+    if vote["subject"] == "round" and vote["round"] is not None:
         return f"Siège {vote['seat']} — {_ordinal(vote['round'])} tour"
     return "Délibération" + (" amendée" if any(a["status"] == "adopted" for a in item["amendments"]) else "")
 
 
-def round_votes(item: dict[str, Any], vote: dict[str, Any]) -> list[tuple[str, int]]:
+def round_votes(item: Item, vote: Vote) -> list[tuple[str, int]]:
     """A closed round's votes per candidate, in the order candidacies were registered (the
     journal's canonical JSON sorts the keys of ``counts.candidates``)."""
-    counts = (vote["counts"] or {}).get("candidates")
+    counts = vote["counts"].get("candidates") if vote["counts"] else None
     if not counts:
         return []
     seat = next((x for x in item["seats"] if x["seat"] == vote["seat"]), None)
@@ -119,7 +120,7 @@ def round_votes(item: dict[str, Any], vote: dict[str, Any]) -> list[tuple[str, i
     return [(c, counts[c]) for c in order if c in counts]
 
 
-def _not_voting(seance: Seance, vote: dict[str, Any]) -> list[str]:
+def _not_voting(seance: Seance, vote: Vote) -> list[str]:
     label = {"sans_vote": "", "arrive_apres_ouverture": " (arrivé·e après l'ouverture du vote)"}
     return [
         seance.name(n["voter"])
@@ -129,7 +130,7 @@ def _not_voting(seance: Seance, vote: dict[str, Any]) -> list[str]:
     ]
 
 
-def _vote_context(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
+def _vote_context(seance: Seance, item: Item, vote: Vote) -> dict[str, Any]:
     name = seance.name
     still_open = vote["closed_at"] is None and vote["cancelled_at"] is None
     ballots = sorted(
@@ -150,7 +151,7 @@ def _vote_context(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) ->
         ),
         key=lambda b: (b["voter"], b["on_behalf_of"] or ""),
     )
-    result = vote["result"]
+    result: VoteResult = vote["result"] or {}  # set when the vote closes
     if vote["closed_at"] is None:
         verdict = (
             "Vote annulé (point reporté)."

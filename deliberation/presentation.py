@@ -24,7 +24,8 @@ from typing import Any
 from .actors import Actor, Role
 from .commands import PresentAnnex, StopPresentation
 from .council import Council
-from .events import Event
+from .events import AnnexPresented, Event, PresentationEnded
+from .records import Presentation
 from .refusal import ROLE, SCHEMA, UNKNOWN, Refusal
 from .state import SeanceState
 
@@ -72,15 +73,11 @@ def decide_present(state: SeanceState, council: Council, c: PresentAnnex, actor:
     shown = state.presentation
     if shown is not None and shown["annex_id"] == c.annex_id and shown["sha256"] == c.sha256:
         return []  # already on the displays
-    events = []
+    events: list[Event] = []
     if shown is not None:
         events.append(_ended(c.at, shown))
     events.append(
-        Event(
-            "AnnexPresented",
-            c.at,
-            {"item_id": c.item_id, "annex_id": c.annex_id, "sha256": c.sha256, "title": c.title, "pages": c.pages},
-        )
+        AnnexPresented(c.at, item_id=c.item_id, annex_id=c.annex_id, sha256=c.sha256, title=c.title, pages=c.pages)
     )
     return events
 
@@ -113,8 +110,8 @@ def decide_page(state: SeanceState, council: Council, actor: Actor, page: int) -
     return page
 
 
-def _ended(at: str, shown: dict[str, Any]) -> Event:
-    return Event("PresentationEnded", at, {"annex_id": shown["annex_id"], "sha256": shown["sha256"]})
+def _ended(at: str, shown: Presentation) -> Event:
+    return PresentationEnded(at, annex_id=shown["annex_id"], sha256=shown["sha256"])
 
 
 def view(state: SeanceState) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from .council import Council
 
@@ -18,6 +18,17 @@ from .council import Council
 def required_majority(in_office: int) -> int:
     """The smallest number of members present that is more than half of those in office."""
     return in_office // 2 + 1
+
+
+class QuorumRecord(TypedDict):
+    """R8: the quorum as journaled (opening, resumption, each vote, a lack of quorum)."""
+
+    in_office: int
+    present: int
+    required: int
+    not_counted: list[str]
+    waived: bool
+    reached: bool
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,7 @@ class QuorumCount:
     def reached(self) -> bool:
         return self.waived or self.present >= self.required
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> QuorumRecord:
         return {
             "in_office": self.in_office,
             "present": self.present,

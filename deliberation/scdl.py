@@ -61,7 +61,7 @@ def deliberation_rows(seance: Seance, url_base: str | None = None) -> list[dict[
             named = [f"{a['name']} (siège {a['seat']})" for a in appointments(seance, item) if a["name"]]
             objet = f"{item['title']} — nommé·e·s : {', '.join(named) or 'aucun'}"
             counts = None
-        elif vote is not None and vote["result"]["adopted"]:
+        elif vote is not None and vote["result"] and vote["result"]["adopted"]:
             objet, counts = item["title"], vote["counts"]
         else:
             continue

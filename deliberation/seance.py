@@ -9,7 +9,7 @@ callers without a journal. The shell journals the events (R18) before applying t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 from . import ballot, presentation, quorum
 from .actors import Actor, Role
@@ -63,10 +63,63 @@ from .commands import (
 )
 from .council import Council, Seat, SittingConfig
 from .deadlines import reconvocation_ok
-from .events import Event
+from .events import (
+    OMITTED,
+    AmendmentProposed,
+    AmendmentWithdrawn,
+    Appointment,
+    AudioOnlyChanged,
+    BallotCast,
+    BallotChanged,
+    BodyRecord,
+    BroadcastObjection,
+    CandidaciesClosed,
+    CandidacyRegistered,
+    CheckedIn,
+    CheckedOut,
+    ConvertedToTeleconference,
+    ConvocationAcknowledged,
+    ConvocationSent,
+    Event,
+    FloorEnded,
+    FloorGranted,
+    FloorRequested,
+    FloorRequestWithdrawn,
+    ItemAdded,
+    ItemPostponed,
+    ItemTakenUp,
+    ItemWithdrawn,
+    MinutesLinked,
+    MinutesSigned,
+    NotVoting,
+    Omitted,
+    PresidentDecision,
+    ProxyEnded,
+    ProxyRecorded,
+    PublicAppointmentDecided,
+    PublicStreamChanged,
+    QuorumFailed,
+    RecordingDigest,
+    SalleAtOpening,
+    SecretaryAppointed,
+    SecretBallotRequested,
+    SecretBallotRequestWithdrawn,
+    SensitivePassage,
+    SittingClosed,
+    SittingOpened,
+    SittingResumed,
+    SittingSuspended,
+    Slot,
+    SuppleanceDeclared,
+    TransmissionChanged,
+    VoteClosed,
+    VoteOpened,
+    WithdrawalDeclared,
+)
 from .french import agreed, de
 from .labels import POSTPONED_MENTION
 from .proxies import check_new_proxy
+from .records import Amendment, Item, Vote
 from .refusal import ROLE, SCHEMA, UNKNOWN, Refusal
 from .state import SeanceState, apply, not_voting_slots, seat_of_item, seat_settled
 
@@ -229,15 +282,11 @@ def _salle_name(s: Seance, salle_id: str) -> str:
     return salle.name if salle else salle_id
 
 
-def _body_type(item: dict[str, Any]) -> str | None:
+def _body_type(item: Item) -> str | None:
     return item["body"]["type"] if item["body"] else None
 
 
-def _ev(cmd: Command, type_: str, **data: Any) -> Event:
-    return Event(type_, cmd.at, data)
-
-
-def _item(s: Seance, item_id: str) -> dict[str, Any] | Refusal:
+def _item(s: Seance, item_id: str) -> Item | Refusal:
     item = s.state.item(item_id)
     if item is None:
         return Refusal(UNKNOWN, f"Point « {item_id} » absent de l'ordre du jour.", "item_id")
@@ -275,10 +324,10 @@ def _add_item(s: Seance, c: AddAgendaItem, actor: Actor) -> Decision:
             "(L.5211-11-1) : convoquez une séance en présentiel.",
             "body" if c.body is not None else "kind",
         )
-    data: dict[str, Any] = {"item_id": c.item_id, "title": c.title, "kind": c.kind, "matiere_code": c.matiere_code}
+    body: BodyRecord | Omitted = OMITTED
     if c.body is not None:
-        data["body"] = {"type": c.body, "name": c.body_name.strip(), "seats": c.seats}
-    return [_ev(c, "ItemAdded", **data)]
+        body = {"type": c.body, "name": c.body_name.strip(), "seats": c.seats}
+    return [ItemAdded(c.at, item_id=c.item_id, title=c.title, kind=c.kind, matiere_code=c.matiere_code, body=body)]
 
 
 def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
@@ -293,7 +342,7 @@ def _convert(s: Seance, c: ConvertToTeleconference, actor: Actor) -> Decision:
         return Refusal(
             "R12", f"R12 — conversion en visioconférence impossible : l'ordre du jour comporte {', '.join(banned)}."
         )
-    return [_ev(c, "ConvertedToTeleconference")]
+    return [ConvertedToTeleconference(c.at)]
 
 
 # -- places and people (R1, R4, R9, R10) ---------------------------------------------------------
@@ -342,9 +391,9 @@ def _check_in(s: Seance, c: CheckIn, actor: Actor) -> Decision:
         supp = s.council.suppleant_of(member.id)
         if supp is not None and supp.id in s.state.presence:
             return Refusal("R9", f"R9 — {supp.name} siège en suppléance : enregistrez d'abord sa sortie.", "member_id")
-    events = [_ev(c, "CheckedIn", member_id=c.member_id, salle_id=c.salle_id)]
+    events: list[Event] = [CheckedIn(c.at, member_id=c.member_id, salle_id=c.salle_id)]
     if c.member_id in s.state.proxies:  # R9: a proxy ends when its giver checks in
-        events.append(_ev(c, "ProxyEnded", giver_id=c.member_id, reason="giver_arrived"))
+        events.append(ProxyEnded(c.at, giver_id=c.member_id, reason="giver_arrived"))
     return events
 
 
@@ -358,7 +407,7 @@ def _check_out(s: Seance, c: CheckOut, actor: Actor) -> Decision:
             f"{s.agree(c.member_id, 'présent')} dans cette salle.",
             "member_id",
         )
-    return [_ev(c, "CheckedOut", member_id=c.member_id, salle_id=c.salle_id)]
+    return [CheckedOut(c.at, member_id=c.member_id, salle_id=c.salle_id)]
 
 
 def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
@@ -405,7 +454,7 @@ def _suppleance(s: Seance, c: DeclareSuppleance, actor: Actor) -> Decision:
     if not c.document_ref.strip():
         return Refusal("R9", "R9 — la référence de l'information du président est obligatoire.", "document_ref")
     where = {"salle_id": c.salle_id} if c.salle_id is not None else {}
-    return [_ev(c, "SuppleanceDeclared", titulaire_id=c.titulaire_id, document_ref=c.document_ref, **where)]
+    return [SuppleanceDeclared(c.at, titulaire_id=c.titulaire_id, document_ref=c.document_ref, **where)]
 
 
 def _record_proxy(s: Seance, c: RecordProxy, actor: Actor) -> Decision:
@@ -417,9 +466,8 @@ def _record_proxy(s: Seance, c: RecordProxy, actor: Actor) -> Decision:
     if (r := check_new_proxy(s.council, s.state, c)) is not None:
         return r
     return [
-        _ev(
-            c,
-            "ProxyRecorded",
+        ProxyRecorded(
+            c.at,
             giver_id=c.giver_id,
             holder_id=c.holder_id,
             document_ref=c.document_ref,
@@ -442,7 +490,7 @@ def _revoke_proxy(s: Seance, c: RevokeProxy, actor: Actor) -> Decision:
             return r
     elif actor.role != Role.AGENT or s.council.agent(actor.agent_id or "") is None:
         return Refusal("R4", "R4 — seuls un agent de salle ou le président enregistrent la révocation d'un pouvoir.")
-    return [_ev(c, "ProxyEnded", giver_id=c.giver_id, reason="revoked")]
+    return [ProxyEnded(c.at, giver_id=c.giver_id, reason="revoked")]
 
 
 def _secretary(s: Seance, c: AppointSecretary, actor: Actor) -> Decision:
@@ -459,7 +507,7 @@ def _secretary(s: Seance, c: AppointSecretary, actor: Actor) -> Decision:
         )
     if s.state.secretary == c.member_id:
         return Refusal("R10", f"R10 — {member.name} est déjà secrétaire de séance.", "member_id")
-    return [_ev(c, "SecretaryAppointed", member_id=c.member_id)]
+    return [SecretaryAppointed(c.at, member_id=c.member_id)]
 
 
 # -- media plane port (R2, R3, R7, R17, R20) -------------------------------------------------------
@@ -470,12 +518,11 @@ def _transmission(s: Seance, c: ReportTransmission, actor: Actor) -> Decision:
         return Refusal(UNKNOWN, f"Salle « {c.salle_id} » inconnue.", "salle_id")
     if s.state.transmitting.get(c.salle_id, False) == c.transmitting:
         return []
-    events = [_ev(c, "TransmissionChanged", salle_id=c.salle_id, transmitting=c.transmitting)]
+    events: list[Event] = [TransmissionChanged(c.at, salle_id=c.salle_id, transmitting=c.transmitting)]
     if not c.transmitting and s.state.status == "opened" and c.salle_id in s.state.occupied_salles():
         events.append(
-            _ev(
-                c,
-                "SittingSuspended",
+            SittingSuspended(
+                c.at,
                 rule="R17",
                 salles=[c.salle_id],
                 frozen_vote=s.state.current_vote,
@@ -490,7 +537,7 @@ def _public_stream(s: Seance, c: ReportPublicStream, actor: Actor) -> Decision:
         return Refusal(ROLE, "R2 — l'état de la retransmission publique est mesuré, il ne se déclare pas.")
     if s.state.public_stream_up == c.up:
         return []
-    return [_ev(c, "PublicStreamChanged", up=c.up)]
+    return [PublicStreamChanged(c.at, up=c.up)]
 
 
 def _audio_only(s: Seance, c: SetAudioOnly, actor: Actor) -> Decision:
@@ -505,8 +552,15 @@ def _audio_only(s: Seance, c: SetAudioOnly, actor: Actor) -> Decision:
             "R3",
             f"R3 — la salle « {_salle_name(s, c.salle_id)} » est déjà {'en audio seul' if c.audio_only else 'en vidéo'}.",
         )
-    extra = {"automatic": True, "figures": c.figures} if automatic else {}
-    return [_ev(c, "AudioOnlyChanged", salle_id=c.salle_id, audio_only=c.audio_only, **extra)]
+    return [
+        AudioOnlyChanged(
+            c.at,
+            salle_id=c.salle_id,
+            audio_only=c.audio_only,
+            automatic=True if automatic else OMITTED,
+            figures=c.figures if automatic else OMITTED,
+        )
+    ]
 
 
 def _objection(s: Seance, c: ObjectToBroadcast, actor: Actor) -> Decision:
@@ -516,7 +570,7 @@ def _objection(s: Seance, c: ObjectToBroadcast, actor: Actor) -> Decision:
         return Refusal(SCHEMA, "Champ « person » : nom de la personne attendu.", "person")
     if s.rules_version >= 3 and (c.person in s.state.broadcast_objections.get(c.salle_id, [])) == c.objecting:
         return []  # edition 3: the same objection again (or a withdrawal of none) records nothing
-    return [_ev(c, "BroadcastObjection", salle_id=c.salle_id, person=c.person, objecting=c.objecting)]
+    return [BroadcastObjection(c.at, salle_id=c.salle_id, person=c.person, objecting=c.objecting)]
 
 
 # -- opening, suspension, closing (R7, R8, R10, R11, R17, R19) ------------------------------------
@@ -530,7 +584,7 @@ def _open(s: Seance, c: OpenSitting, actor: Actor) -> Decision:
             return check
     if s.state.secretary not in s.state.presence:
         return Refusal("R10", "R10 — le secrétaire de séance désigné n'est plus présent.")
-    salles = {
+    salles: dict[str, SalleAtOpening] = {
         sid: {
             "present": sorted(m for m, x in s.state.presence.items() if x == sid),
             "transmitting": s.state.transmitting.get(sid, False),
@@ -538,9 +592,8 @@ def _open(s: Seance, c: OpenSitting, actor: Actor) -> Decision:
         for sid in s.state.occupied_salles()
     }
     return [
-        _ev(
-            c,
-            "SittingOpened",
+        SittingOpened(
+            c.at,
             quorum=s.quorum().to_dict(),
             salles=salles,
             public_stream_up=s.state.public_stream_up,
@@ -555,7 +608,7 @@ def _suspend(s: Seance, c: Suspend, actor: Actor) -> Decision:
         return r
     if s.state.status != "opened":
         return Refusal("R17", "R17 — seule une séance ouverte peut être suspendue.")
-    return [_ev(c, "SittingSuspended", rule="president", salles=[], frozen_vote=s.state.current_vote, reason=c.reason)]
+    return [SittingSuspended(c.at, rule="president", salles=[], frozen_vote=s.state.current_vote, reason=c.reason)]
 
 
 def _resume(s: Seance, c: Resume, actor: Actor) -> Decision:
@@ -572,7 +625,7 @@ def _resume(s: Seance, c: Resume, actor: Actor) -> Decision:
         )
     if (r := _r8(s, None)) is not None:
         return r
-    return [_ev(c, "SittingResumed", quorum=s.quorum().to_dict())]
+    return [SittingResumed(c.at, quorum=s.quorum().to_dict())]
 
 
 def _take_up(s: Seance, c: TakeUpItem, actor: Actor) -> Decision:
@@ -587,7 +640,7 @@ def _take_up(s: Seance, c: TakeUpItem, actor: Actor) -> Decision:
         return Refusal("R16", f"R16 — le point « {item['title']} » a déjà été traité.", "item_id")
     if s.state.current_vote is not None:
         return Refusal("R16", "R16 — un vote est en cours.")
-    return [_ev(c, "ItemTakenUp", item_id=c.item_id)]
+    return [ItemTakenUp(c.at, item_id=c.item_id)]
 
 
 def _sensitive(s: Seance, c: MarkSensitive, actor: Actor) -> Decision:
@@ -597,7 +650,7 @@ def _sensitive(s: Seance, c: MarkSensitive, actor: Actor) -> Decision:
         return r
     if s.state.sensitive == c.on:
         return Refusal("R19", "R19 — le passage sensible est déjà " + ("en cours." if c.on else "terminé."))
-    return [_ev(c, "SensitivePassage", on=c.on, reason=c.reason)]
+    return [SensitivePassage(c.at, on=c.on, reason=c.reason)]
 
 
 def _recording(s: Seance, c: RecordRecordingDigest, actor: Actor) -> Decision:
@@ -605,7 +658,7 @@ def _recording(s: Seance, c: RecordRecordingDigest, actor: Actor) -> Decision:
         return Refusal(ROLE, "R5 — l'empreinte d'un enregistrement est calculée par le serveur.")
     if not s.council.reglement.recording:
         return Refusal("R5", "R5 — le règlement intérieur ne prévoit pas l'enregistrement des débats.")
-    return [_ev(c, "RecordingDigest", sha256=c.sha256, label=c.label)]
+    return [RecordingDigest(c.at, sha256=c.sha256, label=c.label)]
 
 
 def _convocation_recorded(s: Seance, member_id: str, actor: Actor, what: str) -> Refusal | None:
@@ -627,22 +680,22 @@ def _convocation_sending(s: Seance, c: RecordConvocationSending, actor: Actor) -
         return Refusal("R6", "R6 — la séance est ouverte : une convocation envoyée maintenant ne convoque plus.")
     if c.sent and c.reason:
         return Refusal(SCHEMA, "Champ « reason » : seulement pour un envoi en échec.", "reason")
-    return [_ev(c, "ConvocationSent", member_id=c.member_id, sent=c.sent, reason=c.reason)]
+    return [ConvocationSent(c.at, member_id=c.member_id, sent=c.sent, reason=c.reason)]
 
 
 def _convocation_receipt(s: Seance, c: RecordConvocationReceipt, actor: Actor) -> Decision:
     """R6: the member's acknowledgement, only of a convocation sent; the first one counts."""
     if (r := _convocation_recorded(s, c.member_id, actor, "l'accusé de réception")) is not None:
         return r
-    record = s.state.convocations.get(c.member_id, {})
-    if record.get("sent_at") is None:
+    record = s.state.convocations.get(c.member_id)
+    if record is None or record["sent_at"] is None:
         return Refusal("R6", "R6 — aucune convocation n'a été envoyée à ce membre : rien à accuser.", "member_id")
-    if record.get("acknowledged_at") is not None:
+    if record["acknowledged_at"] is not None:
         return []
-    return [_ev(c, "ConvocationAcknowledged", member_id=c.member_id)]
+    return [ConvocationAcknowledged(c.at, member_id=c.member_id)]
 
 
-def _minutes_item(s: Seance, actor: Actor, item_id: str, what: str) -> dict[str, Any] | Refusal:
+def _minutes_item(s: Seance, actor: Actor, item_id: str, what: str) -> Item | Refusal:
     if actor.role not in (Role.ADMIN, Role.SYSTEM):
         return Refusal(ROLE, f"R22 — {what} revient au secrétariat (administration), pas à un participant.")
     found = _item(s, item_id)
@@ -668,7 +721,7 @@ def _link_minutes(s: Seance, c: LinkMinutes, actor: Actor) -> Decision:
     other = next((i for i, x in s.state.minutes_links.items() if x["sitting_id"] == c.sitting_id), None)
     if other is not None and other != c.item_id:
         return Refusal("R22", f"R22 — ce procès-verbal est déjà lié au point « {other} ».", "sitting_id")
-    return [_ev(c, "MinutesLinked", item_id=c.item_id, sitting_id=c.sitting_id, sha256=c.sha256)]
+    return [MinutesLinked(c.at, item_id=c.item_id, sitting_id=c.sitting_id, sha256=c.sha256)]
 
 
 def _minutes_signed(s: Seance, c: RecordMinutesSigned, actor: Actor) -> Decision:
@@ -686,7 +739,7 @@ def _minutes_signed(s: Seance, c: RecordMinutesSigned, actor: Actor) -> Decision
         return Refusal("R22", "R22 — le procès-verbal n'est pas adopté : il ne se signe qu'après son approbation.")
     if link["signed"]:
         return Refusal("R22", "R22 — le procès-verbal adopté est déjà signé : sa version signée ne change plus.")
-    return [_ev(c, "MinutesSigned", item_id=c.item_id, sitting_id=link["sitting_id"], pdf_sha256=c.pdf_sha256)]
+    return [MinutesSigned(c.at, item_id=c.item_id, sitting_id=link["sitting_id"], pdf_sha256=c.pdf_sha256)]
 
 
 def _close(s: Seance, c: CloseSitting, actor: Actor) -> Decision:
@@ -695,7 +748,7 @@ def _close(s: Seance, c: CloseSitting, actor: Actor) -> Decision:
     if s.state.current_vote is not None:
         return Refusal("R11", "R11 — un vote est en cours : il doit être clos avant la clôture de la séance.")
     pending = [i["id"] for i in s.state.agenda if i["status"] == "pending"]
-    return [_ev(c, "SittingClosed", opened=s.state.opening is not None, pending_items=pending)]
+    return [SittingClosed(c.at, opened=s.state.opening is not None, pending_items=pending)]
 
 
 # -- votes (R8, R13-R17) -----------------------------------------------------------------------------
@@ -719,7 +772,7 @@ def _withdrawal(s: Seance, c: DeclareWithdrawal, actor: Actor) -> Decision:
         return Refusal(
             "R8", f"R8 — {s.name(c.member_id)} est déjà {s.agree(c.member_id, 'retiré')} de ce point.", "member_id"
         )
-    return [_ev(c, "WithdrawalDeclared", item_id=c.item_id, member_id=c.member_id)]
+    return [WithdrawalDeclared(c.at, item_id=c.item_id, member_id=c.member_id)]
 
 
 def _secret_request(s: Seance, c: RequestSecretBallot, actor: Actor) -> Decision:
@@ -739,14 +792,13 @@ def _secret_request(s: Seance, c: RequestSecretBallot, actor: Actor) -> Decision
     requesters = {r["member"] for r in item["secret_requests"]} & set(s.state.presence)
     if c.member_id in requesters:
         return Refusal("R15", f"R15 — {s.name(c.member_id)} a déjà demandé le scrutin secret.", "member_id")
-    events = [_ev(c, "SecretBallotRequested", item_id=c.item_id, member_id=c.member_id)]
+    events: list[Event] = [SecretBallotRequested(c.at, item_id=c.item_id, member_id=c.member_id)]
     present = s.quorum().present
     n = len(requesters) + 1
     if ballot.secret_ballot_adopted(n, present):
         events.append(
-            _ev(
-                c,
-                "ItemPostponed",
+            ItemPostponed(
+                c.at,
                 item_id=c.item_id,
                 rule="R15",
                 mention=POSTPONED_MENTION,
@@ -778,7 +830,7 @@ def _secret_request_withdrawal(s: Seance, c: WithdrawSecretBallotRequest, actor:
         return Refusal(
             "R15", f"R15 — {s.name(c.member_id)} n'a pas demandé le scrutin secret sur ce point.", "member_id"
         )
-    return [_ev(c, "SecretBallotRequestWithdrawn", item_id=c.item_id, member_id=c.member_id)]
+    return [SecretBallotRequestWithdrawn(c.at, item_id=c.item_id, member_id=c.member_id)]
 
 
 def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decision:
@@ -793,9 +845,8 @@ def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decisio
         return Refusal("R15", f"R15 — le point « {item['title']} » n'est pas une nomination en attente.", "item_id")
     if not c.unanimous_for_public:
         return [
-            _ev(
-                c,
-                "ItemPostponed",
+            ItemPostponed(
+                c.at,
                 item_id=c.item_id,
                 rule="R15",
                 mention=POSTPONED_MENTION,
@@ -808,13 +859,13 @@ def _appointment(s: Seance, c: DecideAppointmentBallot, actor: Actor) -> Decisio
         return Refusal(
             "R15", "R15 — une demande de scrutin secret a été formulée : l'unanimité fait défaut.", "item_id"
         )
-    return [_ev(c, "PublicAppointmentDecided", item_id=c.item_id)]
+    return [PublicAppointmentDecided(c.at, item_id=c.item_id)]
 
 
-def _electorate(s: Seance, item: dict[str, Any]) -> list[dict[str, str | None]]:
+def _electorate(s: Seance, item: Item) -> list[Slot]:
     """R16: present members in transmitting salles, for themselves and the one proxy held."""
     withdrawn = set(item["withdrawals"])
-    slots: list[dict[str, str | None]] = []
+    slots: list[Slot] = []
     for member_id, salle_id in sorted(s.state.presence.items()):
         if member_id in withdrawn or not s.state.transmitting.get(salle_id, False):
             continue
@@ -855,9 +906,8 @@ def _open_vote(s: Seance, c: OpenVote, actor: Actor) -> Decision:
     if (r := _r8(s, c.item_id)) is not None:
         return r
     return [
-        _ev(
-            c,
-            "VoteOpened",
+        VoteOpened(
+            c.at,
             item_id=c.item_id,
             method=c.method,
             electorate=_electorate(s, item),
@@ -867,7 +917,7 @@ def _open_vote(s: Seance, c: OpenVote, actor: Actor) -> Decision:
     ]
 
 
-def _still_on_agenda(item: dict[str, Any]) -> Refusal | None:
+def _still_on_agenda(item: Item) -> Refusal | None:
     if item["status"] == "postponed":
         return Refusal("R15", f"R15 — le point « {item['title']} » est {POSTPONED_MENTION}.", "item_id")
     if item["status"] == "withdrawn":
@@ -879,7 +929,15 @@ def _still_on_agenda(item: dict[str, Any]) -> Refusal | None:
 _APPOINTMENT_BUTTONS = "« Le conseil décide à l'unanimité un vote public », ou « Pas d'unanimité : reporter »"
 
 
-def _motion_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, Any] | Refusal:
+class _Subject(TypedDict, total=False):
+    """What a vote is on, as :class:`VoteOpened` holds it: an amendment, a seat's round, or neither (the motion)."""
+
+    amendment_id: str
+    seat: int
+    round: int
+
+
+def _motion_subject(s: Seance, c: OpenVote, item: Item) -> _Subject | Refusal:
     """R25: an amendment before the motion it amends; the motion once none is pending."""
     if c.seat is not None:
         return Refusal("R24", f"R24 — le point « {item['title']} » n'a pas de sièges à pourvoir.", "seat")
@@ -908,7 +966,7 @@ def _motion_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, A
     return {}
 
 
-def _round_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, Any] | Refusal:
+def _round_subject(s: Seance, c: OpenVote, item: Item) -> _Subject | Refusal:
     """R24 (L.2121-21): a round for one seat, once candidacies are closed and the council
     has unanimously decided to vote in public; three rounds at most."""
     if c.amendment_id is not None:
@@ -948,20 +1006,19 @@ def _round_subject(s: Seance, c: OpenVote, item: dict[str, Any]) -> dict[str, An
     return {"seat": c.seat, "round": seat["rounds"] + 1}
 
 
-def _amendment(item: dict[str, Any], amendment_id: str) -> dict[str, Any] | Refusal:
+def _amendment(item: Item, amendment_id: str) -> Amendment | Refusal:
     found = next((a for a in item["amendments"] if a["id"] == amendment_id), None)
     if found is None:
         return Refusal(UNKNOWN, f"Amendement « {amendment_id} » inconnu pour ce point.", "amendment_id")
-    amendment: dict[str, Any] = found
-    return amendment
+    return found
 
 
-def _frozen(s: Seance, vote: dict[str, Any]) -> bool:
+def _frozen(s: Seance, vote: Vote) -> bool:
     """R17: an open vote is frozen while the sitting is suspended, unless the president decided."""
     return s.state.status == "suspended" and vote["override"] is None
 
 
-def _open_vote_of(s: Seance, item_id: str) -> tuple[dict[str, Any], dict[str, Any]] | Refusal:
+def _open_vote_of(s: Seance, item_id: str) -> tuple[Item, Vote] | Refusal:
     item = _item(s, item_id)
     if isinstance(item, Refusal):
         return item
@@ -1014,19 +1071,35 @@ def _cast(s: Seance, c: CastBallot, actor: Actor) -> Decision:
         return Refusal("R16", f"R16 — {s.name(c.voter_id)} a déjà voté{what} : nul ne vote deux fois.", "voter_id")
     if (r := _round_ballot(s, c, item, vote)) is not None:
         return r
-    data: dict[str, Any] = {"item_id": c.item_id, "voter_id": c.voter_id, "on_behalf_of": c.on_behalf_of}
-    data["choice"] = c.choice
-    if c.candidate_id is not None:
-        data["candidate_id"] = c.candidate_id
+    candidate = c.candidate_id if c.candidate_id is not None else OMITTED
     if previous is None:
-        return [_ev(c, "BallotCast", **data)]
+        return [
+            BallotCast(
+                c.at,
+                item_id=c.item_id,
+                voter_id=c.voter_id,
+                on_behalf_of=c.on_behalf_of,
+                choice=c.choice,
+                candidate_id=candidate,
+            )
+        ]
     # R13: a change of choice before the close, journaled; the last choice counts
     if previous["choice"] == c.choice and previous["candidate"] == c.candidate_id:
         return []  # the same choice again (a repeated tap, a resent command): nothing to change
-    return [_ev(c, "BallotChanged", **data, previous_choice=previous["choice"])]
+    return [
+        BallotChanged(
+            c.at,
+            item_id=c.item_id,
+            voter_id=c.voter_id,
+            on_behalf_of=c.on_behalf_of,
+            choice=c.choice,
+            candidate_id=candidate,
+            previous_choice=previous["choice"],
+        )
+    ]
 
 
-def _round_ballot(s: Seance, c: CastBallot, item: dict[str, Any], vote: dict[str, Any]) -> Refusal | None:
+def _round_ballot(s: Seance, c: CastBallot, item: Item, vote: Vote) -> Refusal | None:
     """R24: in a round, a vote for a candidate of the seat, a blank ballot, or no part taken."""
     if vote["subject"] != "round":
         if c.candidate_id is not None:
@@ -1060,9 +1133,8 @@ def _frozen_decision(s: Seance, c: DecideFrozenVote, actor: Actor) -> Decision:
     if not c.reason.strip():
         return Refusal("R17", "R17 — la décision du président doit être motivée.", "reason")
     return [
-        _ev(
-            c,
-            "PresidentDecision",
+        PresidentDecision(
+            c.at,
             kind="frozen_vote_continues",
             item_id=c.item_id,
             reason=c.reason,
@@ -1083,13 +1155,11 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
             "R17",
             "R17 — le vote est gelé : il ne se clôt pas tant qu'une salle manque, sauf décision motivée du président.",
         )
-    extra: dict[str, Any] = {}
-    if s.rules_version >= 2:
-        extra["not_voting"] = _not_voting(s, item, vote)
+    # rules edition 1 did not record who took no part in the vote
+    not_voting = _not_voting(s, item, vote) if s.rules_version >= 2 else OMITTED
     if vote["subject"] == "round":
-        return [_ev(c, "VoteClosed", **_round_closed(s, item, vote), **extra)]
-    if vote["subject"] == "amendment":
-        extra["amendment_id"] = vote["amendment_id"]
+        return [_round_closed(s, c.at, item, vote, not_voting)]
+    amendment = vote["amendment_id"] if vote["subject"] == "amendment" else None
     counts = ballot.tally(vote["ballots"])
     president_choice = next(
         (b["choice"] for b in vote["ballots"] if b["voter"] == s.council.president_id and b["on_behalf_of"] is None),
@@ -1097,28 +1167,28 @@ def _close_vote(s: Seance, c: CloseVote, actor: Actor) -> Decision:
     )
     res = ballot.result(counts, president_choice)
     return [
-        _ev(
-            c,
-            "VoteClosed",
+        VoteClosed(
+            c.at,
             item_id=c.item_id,
             counts=counts,
             electorate_size=len(vote["electorate"]),
             adopted=res.adopted,
             casting_vote=res.casting_vote,
             president_choice=president_choice,
-            **extra,
+            amendment_id=amendment if amendment is not None else OMITTED,
+            not_voting=not_voting,
         )
     ]
 
 
-def _not_voting(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> list[dict[str, Any]]:
+def _not_voting(s: Seance, item: Item, vote: Vote) -> list[NotVoting]:
     """R13, R22: the present members who took no part in the vote, recorded with its result:
     each slot of the electorate without a ballot (at a roll call, no answer), then the
     members present at the close who were not in the electorate (arrived after the
     opening), apart from those withdrawn for a personal interest (listed as such)."""
     voters = {e["voter"] for e in vote["electorate"]}
     withdrawn = set(item["withdrawals"])
-    arrived = [
+    arrived: list[NotVoting] = [
         {"voter": m, "on_behalf_of": None, "reason": "arrive_apres_ouverture"}
         for m in sorted(s.state.presence)
         if m not in voters and m not in withdrawn
@@ -1126,27 +1196,31 @@ def _not_voting(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> list[d
     return not_voting_slots(vote) + arrived
 
 
-def _round_closed(s: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
+def _round_closed(s: Seance, at: str, item: Item, vote: Vote, not_voting: list[NotVoting] | Omitted) -> VoteClosed:
     seat = seat_of_item(item, vote["seat"])
     assert seat is not None
     counts = ballot.round_counts(vote["ballots"], seat["candidates"])
     members = {m: s.council.member(m) for m in seat["candidates"]}
     born = {m: (member.birth_date or "") for m, member in members.items() if member is not None}
+    assert vote["round"] is not None
     res = ballot.round_result(vote["round"], counts["candidates"], born)
-    return {
-        "item_id": item["id"],
-        "seat": vote["seat"],
-        "round": vote["round"],
-        "counts": counts,
-        "electorate_size": len(vote["electorate"]),
-        "appointed": res.appointed,
-        "majority": res.majority,
-        "tie_broken_by_age": res.tie_broken_by_age,
-    }
+    assert vote["seat"] is not None
+    return VoteClosed(
+        at,
+        item_id=item["id"],
+        seat=vote["seat"],
+        round=vote["round"],
+        counts=counts,
+        electorate_size=len(vote["electorate"]),
+        appointed=res.appointed,
+        majority=res.majority,
+        tie_broken_by_age=res.tie_broken_by_age,
+        not_voting=not_voting,
+    )
 
 
 # -- withdrawing an item, amendments (R25) ---------------------------------------------------------
-def _pending_item(s: Seance, item_id: str, what: str) -> dict[str, Any] | Refusal:
+def _pending_item(s: Seance, item_id: str, what: str) -> Item | Refusal:
     item = _item(s, item_id)
     if isinstance(item, Refusal):
         return item
@@ -1159,7 +1233,7 @@ def _pending_item(s: Seance, item_id: str, what: str) -> dict[str, Any] | Refusa
     return item
 
 
-def _chaired_item(s: Seance, actor: Actor, what: str, item_id: str, doing: str) -> dict[str, Any] | Refusal:
+def _chaired_item(s: Seance, actor: Actor, what: str, item_id: str, doing: str) -> Item | Refusal:
     """The president, in a sitting under way, on an item still to vote (R24, R25)."""
     if (r := _president(s, actor, what)) is not None:
         return r
@@ -1182,7 +1256,7 @@ def _withdraw_item(s: Seance, c: WithdrawItem, actor: Actor) -> Decision:
         return Refusal(
             "R25", "R25 — des nominations de ce point ont déjà pris effet : il ne se retire plus.", "item_id"
         )
-    return [_ev(c, "ItemWithdrawn", item_id=c.item_id, reason=c.reason.strip())]
+    return [ItemWithdrawn(c.at, item_id=c.item_id, reason=c.reason.strip())]
 
 
 def _propose_amendment(s: Seance, c: ProposeAmendment, actor: Actor) -> Decision:
@@ -1208,9 +1282,8 @@ def _propose_amendment(s: Seance, c: ProposeAmendment, actor: Actor) -> Decision
             "author_id",
         )
     return [
-        _ev(
-            c,
-            "AmendmentProposed",
+        AmendmentProposed(
+            c.at,
             item_id=c.item_id,
             amendment_id=c.amendment_id,
             text=c.text.strip(),
@@ -1228,11 +1301,11 @@ def _withdraw_amendment(s: Seance, c: WithdrawAmendment, actor: Actor) -> Decisi
         return amendment
     if amendment["status"] != "pending":
         return Refusal("R25", f"R25 — l'amendement « {c.amendment_id} » n'est plus à voter.", "amendment_id")
-    return [_ev(c, "AmendmentWithdrawn", item_id=c.item_id, amendment_id=c.amendment_id)]
+    return [AmendmentWithdrawn(c.at, item_id=c.item_id, amendment_id=c.amendment_id)]
 
 
 # -- nominations (R24, L.2121-21) ------------------------------------------------------------------
-def _nomination(s: Seance, actor: Actor, what: str, item_id: str) -> dict[str, Any] | Refusal:
+def _nomination(s: Seance, actor: Actor, what: str, item_id: str) -> Item | Refusal:
     item = _chaired_item(s, actor, what, item_id, "attendez")
     if isinstance(item, Refusal):
         return item
@@ -1266,7 +1339,7 @@ def _register_candidacy(s: Seance, c: RegisterCandidacy, actor: Actor) -> Decisi
         return Refusal(
             "R24", f"R24 — {member.name} est déjà {s.agree(member.id, 'candidat')} au siège {standing}.", "member_id"
         )
-    return [_ev(c, "CandidacyRegistered", item_id=c.item_id, seat=c.seat, member_id=c.member_id)]
+    return [CandidacyRegistered(c.at, item_id=c.item_id, seat=c.seat, member_id=c.member_id)]
 
 
 def _close_candidacies(s: Seance, c: CloseCandidacies, actor: Actor) -> Decision:
@@ -1282,10 +1355,10 @@ def _close_candidacies(s: Seance, c: CloseCandidacies, actor: Actor) -> Decision
             f"R24 — aucun candidat au siège {', '.join(empty)} : recueillez une candidature, ou retirez le point.",
             "item_id",
         )
-    appointed = [
+    appointed: list[Appointment] = [
         {"seat": x["seat"], "member_id": x["candidates"][0]} for x in item["seats"] if len(x["candidates"]) == 1
     ]
-    return [_ev(c, "CandidaciesClosed", item_id=c.item_id, appointed=appointed)]
+    return [CandidaciesClosed(c.at, item_id=c.item_id, appointed=appointed)]
 
 
 # -- lack of quorum (R8, L.2121-17 al. 2) ----------------------------------------------------------
@@ -1305,16 +1378,14 @@ def _quorum_failure(s: Seance, c: RecordQuorumFailure, actor: Actor) -> Decision
     if q.reached:
         return Refusal("R8", f"R8 — le quorum est atteint ({q.present} présents, {q.required} requis).")
     return [
-        _ev(
-            c,
-            "QuorumFailed",
+        QuorumFailed(
+            c.at,
             quorum=q.to_dict(),
             present=sorted(s.state.presence),
             items=[{"id": i["id"], "title": i["title"]} for i in s.state.agenda],
         ),
-        _ev(
-            c,
-            "SittingClosed",
+        SittingClosed(
+            c.at,
             opened=False,
             pending_items=[i["id"] for i in s.state.agenda if i["status"] == "pending"],
         ),
@@ -1361,7 +1432,7 @@ def _request_floor(s: Seance, c: RequestFloor, actor: Actor) -> Decision:
     speaking = s.state.speaker is not None and s.state.speaker["member"] == c.member_id
     if speaking or any(q["member"] == c.member_id for q in s.state.floor_queue):
         return []  # already asked, or speaking: nothing to record
-    return [_ev(c, "FloorRequested", member_id=c.member_id)]
+    return [FloorRequested(c.at, member_id=c.member_id)]
 
 
 def _withdraw_floor(s: Seance, c: WithdrawFloorRequest, actor: Actor) -> Decision:
@@ -1370,7 +1441,7 @@ def _withdraw_floor(s: Seance, c: WithdrawFloorRequest, actor: Actor) -> Decisio
         return r
     if not any(q["member"] == c.member_id for q in s.state.floor_queue):
         return Refusal(UNKNOWN, f"{s.name(c.member_id)} n'a pas demandé la parole.", "member_id")
-    return [_ev(c, "FloorRequestWithdrawn", member_id=c.member_id)]
+    return [FloorRequestWithdrawn(c.at, member_id=c.member_id)]
 
 
 def _grant_floor(s: Seance, c: GrantFloor, actor: Actor) -> Decision:
@@ -1385,7 +1456,7 @@ def _grant_floor(s: Seance, c: GrantFloor, actor: Actor) -> Decision:
     if s.state.speaker is not None and s.state.speaker["member"] == c.member_id:
         return []
     previous = s.state.speaker["member"] if s.state.speaker is not None else None
-    return [_ev(c, "FloorGranted", member_id=c.member_id, previous=previous)]
+    return [FloorGranted(c.at, member_id=c.member_id, previous=previous)]
 
 
 def _end_floor(s: Seance, c: EndFloor, actor: Actor) -> Decision:
@@ -1400,7 +1471,7 @@ def _end_floor(s: Seance, c: EndFloor, actor: Actor) -> Decision:
         return r
     if s.state.speaker is None:
         return Refusal(UNKNOWN, "Personne n'a la parole.")
-    return [_ev(c, "FloorEnded", member_id=s.state.speaker["member"])]
+    return [FloorEnded(c.at, member_id=s.state.speaker["member"])]
 
 
 _DECIDERS: dict[type, Callable[[Seance, Any, Actor], Decision]] = {

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .events import Event
+from .events import Event, FloorGranted
 from .state import SeanceState, apply
 
 
@@ -60,7 +60,7 @@ def speaking_times(events: Iterable[Event], until: str | None = None) -> list[Sp
         apply(state, event)
         last_at = event.at
         after = counted(state)
-        new_turn = event.type == "FloorGranted" and after is not None
+        new_turn = isinstance(event, FloorGranted) and after is not None
         if before == after and not new_turn:
             continue
         if running is not None:

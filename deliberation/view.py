@@ -20,6 +20,7 @@ from .agenda import AMENDABLE_KINDS
 from .ballot import may_change
 from .council import Agent, Seat
 from .minutes import appointments, round_votes, vote_subject
+from .records import Attendance, Item, Vote
 from .seance import Seance
 from .state import motion_vote
 
@@ -45,13 +46,13 @@ def _name(seance: Seance, member_id: str | None) -> str | None:
     return None if member_id is None else seance.name(member_id)
 
 
-def _item_status(seance: Seance, item: dict[str, Any]) -> str:
+def _item_status(seance: Seance, item: Item) -> str:
     status = item["status"]
     if status == "voted":
         if item["body"]:
             return "appointed"
         vote = motion_vote(item)
-        return "adopted" if vote is not None and vote["result"]["adopted"] else "rejected"
+        return "adopted" if vote is not None and vote["result"] and vote["result"]["adopted"] else "rejected"
     if status == "pending" and seance.state.current_item == item["id"]:
         return "current"
     return str(status)
@@ -67,7 +68,7 @@ def _slot(seance: Seance, voter: str, on_behalf_of: str | None) -> dict[str, Any
     }
 
 
-def _ballots(seance: Seance, vote: dict[str, Any]) -> list[dict[str, Any]]:
+def _ballots(seance: Seance, vote: Vote) -> list[dict[str, Any]]:
     return [
         {
             **_slot(seance, b["voter"], b["on_behalf_of"]),
@@ -79,13 +80,14 @@ def _ballots(seance: Seance, vote: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _not_voting(seance: Seance, vote: dict[str, Any]) -> list[dict[str, Any]]:
+def _not_voting(seance: Seance, vote: Vote) -> list[dict[str, Any]]:
     return [{**_slot(seance, n["voter"], n["on_behalf_of"]), "reason": n["reason"]} for n in vote["not_voting"] or []]
 
 
-def _closed_vote(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any]:
+def _closed_vote(seance: Seance, item: Item, vote: Vote) -> dict[str, Any]:
     """One proclaimed vote of an item (R13): its subject, counts, verdict, names and non-voters."""
-    counts = vote["counts"]
+    counts, res = vote["counts"], vote["result"]
+    assert counts is not None and res is not None, "a proclaimed vote has its counts and result"
     out: dict[str, Any] = {
         "subject": vote["subject"],
         "subject_label": vote_subject(seance, item, vote),
@@ -102,37 +104,36 @@ def _closed_vote(seance: Seance, item: dict[str, Any], vote: dict[str, Any]) -> 
         "not_voting": _not_voting(seance, vote),
     }
     if vote["subject"] == "round":
-        res = vote["result"]
         out["candidates"] = [{"id": c, "name": seance.name(c), "votes": n} for c, n in round_votes(item, vote)]
         out["appointed"] = _person(seance, res["appointed"])
         out["majority"] = res["majority"]
         out["tie_broken_by_age"] = res["tie_broken_by_age"]
     else:
-        out["adopted"] = vote["result"]["adopted"]
-        out["casting_vote"] = vote["result"]["casting_vote"]
+        out["adopted"] = res["adopted"]
+        out["casting_vote"] = res["casting_vote"]
     return out
 
 
-def _result(seance: Seance, item: dict[str, Any]) -> dict[str, Any] | None:
+def _result(seance: Seance, item: Item) -> dict[str, Any] | None:
     """The proclaimed result of the item's motion (as before nominations and amendments)."""
     vote = motion_vote(item)
-    if item["status"] != "voted" or vote is None or vote["counts"] is None:
+    if item["status"] != "voted" or vote is None or vote["counts"] is None or vote["result"] is None:
         return None
-    counts = vote["counts"]
+    counts, result = vote["counts"], vote["result"]
     return {
         "pour": counts["pour"],
         "contre": counts["contre"],
         "abstention": counts["abstention"],
         "nppv": counts["nppv"],
         "exprimes": counts["exprimes"],
-        "adopted": vote["result"]["adopted"],
-        "casting_vote": vote["result"]["casting_vote"],
+        "adopted": result["adopted"],
+        "casting_vote": result["casting_vote"],
         "ballots": _ballots(seance, vote),
         "not_voting": _not_voting(seance, vote),
     }
 
 
-def _seats(seance: Seance, item: dict[str, Any]) -> list[dict[str, Any]]:
+def _seats(seance: Seance, item: Item) -> list[dict[str, Any]]:
     """R24: each seat of a nomination: its candidates, rounds held, who was appointed and how."""
     return [
         {
@@ -147,7 +148,7 @@ def _seats(seance: Seance, item: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _agenda_item(seance: Seance, item: dict[str, Any]) -> dict[str, Any]:
+def _agenda_item(seance: Seance, item: Item) -> dict[str, Any]:
     body = item["body"]
     return {
         "id": item["id"],
@@ -223,7 +224,7 @@ def sitting_view(seance: Seance, journal: dict[str, Any] | None = None) -> dict[
     present_in: dict[str, list[str]] = {}
     for member_id, where in st.presence.items():
         present_in.setdefault(where, []).append(member_id)
-    left_from: dict[str, list[dict[str, Any]]] = {}
+    left_from: dict[str, list[Attendance]] = {}
     for line in st.attendance:
         if line["out"] is not None:
             left_from.setdefault(line["salle"], []).append(line)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from deliberation.records import Presentation
 from deliberation.refusal import UNKNOWN, Refusal
 from signaling import datadir
 from signaling.council_store import ANNEX_LABELS, Annex, CouncilStore
@@ -86,13 +86,13 @@ class ShownPage:
     page: int = 1
 
     @staticmethod
-    def key_of(presentation: dict[str, Any]) -> tuple[str, str, str]:
+    def key_of(presentation: Presentation) -> tuple[str, str, str]:
         return (presentation["annex_id"], presentation["sha256"], presentation["since"])
 
-    def of(self, presentation: dict[str, Any] | None) -> int:
+    def of(self, presentation: Presentation | None) -> int:
         if presentation is None or self.key != self.key_of(presentation):
             return 1
         return self.page
 
-    def turn(self, presentation: dict[str, Any], page: int) -> None:
+    def turn(self, presentation: Presentation, page: int) -> None:
         self.key, self.page = self.key_of(presentation), page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from deliberation.commands import COMMAND_TYPES
-from deliberation.state import EVENT_TYPES
+from deliberation.events import EVENT_TYPES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "journal.md"
 

@@ -87,7 +87,7 @@ async def new_sitting(client, ident="cc-2027-03", day="2027-03-18", mode="visio"
 
 
 async def test_admin_refuses_public_councillor_kiosk_and_auditor_in_french(client):
-    paths = ("/admin", "/admin/seances/demo", "/admin/seances/demo/convocation")
+    paths = ("/admin", "/admin/seances/demo", "/admin/seances/demo/convocation", "/admin/seances/demo/annexes/a1")
     for path in paths:  # the public: signed out, the login page (issue 18)
         r = await client.get(path, allow_redirects=False)
         assert r.status == 303 and r.headers["Location"] == "/login"
@@ -105,6 +105,16 @@ async def test_admin_refuses_public_councillor_kiosk_and_auditor_in_french(clien
             assert (await client.get(path)).status == 403, (role, path)
         r = await client.post("/admin/membres", data={"id": "x"})
         assert r.status == 403
+
+
+async def test_the_admin_pages_of_an_unknown_sitting_say_so_in_french(admin):
+    for path in (
+        "/admin/seances/inconnue",
+        "/admin/seances/inconnue/convocation",
+        "/admin/seances/inconnue/annexes/a1",
+    ):
+        r = await admin.get(path)
+        assert r.status == 404 and "Séance inconnue" in await r.text(), path
 
 
 async def test_admin_dashboard_shows_the_seeded_demo_council(admin):

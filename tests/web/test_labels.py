@@ -11,7 +11,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signaling"))
 from fake_router import fake_router_factory
 
-from deliberation.labels import CHOICE_LABELS, ITEM_STATUS_LABELS, METHOD_LABELS, SITTING_STATUS_LABELS, screen_labels
+from deliberation.labels import (
+    AMENDMENT_STATUS_LABELS,
+    CHOICE_LABELS,
+    ITEM_STATUS_LABELS,
+    METHOD_LABELS,
+    SITTING_STATUS_LABELS,
+    screen_labels,
+)
 from web.app import create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
@@ -41,7 +48,12 @@ def test_no_screen_script_repeats_a_label():
         *METHOD_LABELS.values(),
         *ITEM_STATUS_LABELS.values(),
         *SITTING_STATUS_LABELS.values(),
+        *AMENDMENT_STATUS_LABELS.values(),
     ]
     for word in {w for w in words if len(w) > 12}:  # the distinctive ones (« pour » is everywhere)
         assert f'"{word}"' not in scripts["sitting.js"], word
         assert f'"{word[0].upper()}{word[1:]}"' not in scripts["sitting.js"], word
+    amendment = AMENDMENT_STATUS_LABELS
+    for name, script in scripts.items():  # the screens import the core's maps from sitting.js, never rewrite one
+        assert "AMENDMENT_STATUS = {" not in script and "ITEM_STATUS = {" not in script, name
+        assert f'"{amendment["voting"]}"' not in script and f'"{amendment["pending"]}"' not in script, name

@@ -30,7 +30,7 @@ from signaling.council_store import ANNEX_LABELS, Annex, CouncilStore, now_iso
 from signaling.roles import Role
 from web.admin.csrf import CSRF_FIELD, admin_claims, bad_token, foreign_origin
 from web.admin.forms import Invalid
-from web.admin.posts import SittingPost, sitting_or_404, sitting_post
+from web.admin.posts import SittingGet, SittingPost, sitting_get, sitting_or_404, sitting_post
 from web.admin.render import page
 from web.admin.views import journal_exists, sitting_context
 from web.appkeys import CONFIG
@@ -234,22 +234,14 @@ def annex_response(data_dir: Path, sitting_id: str, annex: Annex) -> web.StreamR
     )
 
 
-async def admin_annex(request: web.Request) -> web.StreamResponse:
+@sitting_get
+async def admin_annex(get: SittingGet) -> web.StreamResponse:
     """GET /admin/seances/<id>/annexes/<annexe>: the admin reads what was joined."""
-    claims = admin_claims(request)
-    if isinstance(claims, web.Response):
-        return claims
-    data_dir = request.app[CONFIG].data_dir
-    with CouncilStore.in_data_dir(data_dir) as store:
-        found = sitting_or_404(request, store)
-        if isinstance(found, web.Response):
-            return found
-        council, sitting, _ = found
-        annex_id = request.match_info["annexe"]
-        annex = next((a for a in store.annexes(council.id, sitting.id) if a.id == annex_id), None)
+    annex_id = get.request.match_info["annexe"]
+    annex = next((a for a in get.store.annexes(get.council.id, get.sitting.id) if a.id == annex_id), None)
     if annex is None:
         raise web.HTTPNotFound()
-    return annex_response(data_dir, sitting.id, annex)
+    return annex_response(get.request.app[CONFIG].data_dir, get.sitting.id, annex)
 
 
 @dataclass(frozen=True)

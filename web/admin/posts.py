@@ -2,7 +2,8 @@
 admin role, same origin, CSRF token), the council store open, the council (or the sitting)
 found, and a refusal (:class:`web.admin.forms.Invalid`) shown on the page again with the
 form as typed, nothing stored. Each handler of :mod:`web.admin.routes` and
-:mod:`web.admin.convocations` is then only what its form does.
+:mod:`web.admin.convocations` is then only what its form does. :func:`sitting_get` is the
+same preamble for the pages of one sitting (the admin signed in, the sitting found).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiohttp import web
 from deliberation.commands import AddAgendaItem
 from deliberation.council import CompositionError, Council, SittingConfig
 from signaling.council_store import CouncilStore
-from web.admin.csrf import checked_post
+from web.admin.csrf import admin_claims, checked_post
 from web.admin.forms import Invalid
 from web.admin.render import error, page
 from web.admin.views import dashboard_context, sitting_context
@@ -46,22 +47,28 @@ class DashboardPost:
 
 
 @dataclass(frozen=True)
-class SittingPost:
-    """A checked post on one sitting's page: the store open, the council, the sitting and
-    its siblings (R23 counts them), the posted fields."""
+class SittingGet:
+    """A request of the admin on one sitting: the store open, the council, the sitting and
+    its siblings (R23 counts them)."""
 
     request: web.Request
     store: CouncilStore
     council: Council
     sitting: SittingConfig
     sittings: list[SittingConfig]
-    form: dict[str, str]
 
     def items(self) -> list[AddAgendaItem]:
         return self.store.agenda(self.council.id, self.sitting.id)
 
     def convened_at(self) -> str | None:
         return self.store.convened_at(self.council.id, self.sitting.id)
+
+
+@dataclass(frozen=True)
+class SittingPost(SittingGet):
+    """A checked post on one sitting's page, with the posted fields."""
+
+    form: dict[str, str]
 
 
 def sitting_or_404(
@@ -111,6 +118,23 @@ def dashboard_post(
 def _refuse_dashboard(request: web.Request, store: CouncilStore, err: Invalid, form: dict[str, str]) -> web.Response:
     context = dashboard_context(request, store, error=err, form=form)
     return page(request, "admin.html", context, status=err.status)
+
+
+def sitting_get(action: Callable[[SittingGet], Awaitable[web.StreamResponse]]) -> Handler:
+    """Make a handler of ``action`` for a GET on one sitting: signed out, the login page;
+    not an admin, « Accès refusé » (403); an unknown sitting, « Séance inconnue » (404)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        claims = admin_claims(request)
+        if isinstance(claims, web.Response):
+            return claims
+        with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
+            found = sitting_or_404(request, store)
+            if isinstance(found, web.Response):
+                return found
+            return await action(SittingGet(request, store, *found))
+
+    return handler
 
 
 def sitting_post(section: str) -> Callable[[Callable[[SittingPost], Awaitable[web.StreamResponse]]], Handler]:

@@ -50,7 +50,14 @@ from web.admin.forms import (
     slugify,
 )
 from web.admin.minutes import add_minutes_routes
-from web.admin.posts import DashboardPost, SittingPost, dashboard_post, sitting_or_404, sitting_post
+from web.admin.posts import (
+    DashboardPost,
+    SittingGet,
+    SittingPost,
+    dashboard_post,
+    sitting_get,
+    sitting_post,
+)
 from web.admin.render import error, page
 from web.admin.views import (
     NOTICES,
@@ -237,28 +244,12 @@ async def create_sitting(post: DashboardPost) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/admin/seances/{config.id}?cree=1")
 
 
-async def sitting_page(request: web.Request) -> web.StreamResponse:
-    claims = admin_claims(request)
-    if isinstance(claims, web.Response):
-        return claims
-    with CouncilStore.in_data_dir(request.app[CONFIG].data_dir) as store:
-        found = sitting_or_404(request, store)
-        if isinstance(found, web.Response):
-            return found
-        council, sitting, sittings = found
-        return page(
-            request,
-            "admin_sitting.html",
-            sitting_context(
-                request,
-                council,
-                sitting,
-                sittings,
-                store.agenda(council.id, sitting.id),
-                store.convened_at(council.id, sitting.id),
-                store,
-            ),
-        )
+@sitting_get
+async def sitting_page(get: SittingGet) -> web.StreamResponse:
+    context = sitting_context(
+        get.request, get.council, get.sitting, get.sittings, get.items(), get.convened_at(), get.store
+    )
+    return page(get.request, "admin_sitting.html", context)
 
 
 @sitting_post("points")
@@ -352,17 +343,11 @@ async def api_check_item(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True, "rule": None, "field": None, "message": note, "warnings": warnings})
 
 
-async def convocation(request: web.Request) -> web.StreamResponse:
-    claims = admin_claims(request)
-    if isinstance(claims, web.Response):
-        return claims
-    data_dir = request.app[CONFIG].data_dir
-    with CouncilStore.in_data_dir(data_dir) as store:
-        found = sitting_or_404(request, store)
-        if isinstance(found, web.Response):
-            return found
-        council, sitting, _sittings = found
-        return page(request, "convocation.html", convocation_context(request.app, store, council, sitting))
+@sitting_get
+async def convocation(get: SittingGet) -> web.StreamResponse:
+    return page(
+        get.request, "convocation.html", convocation_context(get.request.app, get.store, get.council, get.sitting)
+    )
 
 
 def add_admin_routes(app: web.Application) -> None:

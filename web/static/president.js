@@ -4,7 +4,7 @@
 // salle, sensitive passages (R19), suspension (R17), the lack of quorum (R8) and closing
 // (R11). Every command is checked again by the server; a refusal is shown with its rule.
 import {
-  $, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem, fmtTime,
+  $, AMENDMENT_STATUS, Feedback, ITEM_STATUS, METHOD_LABEL, SITTING_STATUS, SittingClient, ballotChoices, ballotWho, currentItem, fmtTime,
   h, memberName, patch, proclaimed, resultBlock, run, secretThreshold, setBadge, de, speakerLine, tickElapsed, plainMessage,
   ruleRef,
 } from "./sitting.js";
@@ -240,7 +240,6 @@ function nominationPanel(item) {
   return out;
 }
 
-const AMENDMENT_STATUS = { pending: "à voter", voting: "vote en cours", adopted: "adopté", rejected: "rejeté", withdrawn: "retiré" };
 
 /** R25: the amendments tabled on the item's motion, each voted before it. */
 function amendmentPanel(item) {
