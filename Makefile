@@ -35,7 +35,9 @@ constraints: $(VENV)/bin/activate
 # deploy/ (nginx -t, coturn, promtool, systemd-analyze, shellcheck for deploy/install.sh),
 # npm for axe-core, nftables for the packet-loss tests (this kernel has no netem),
 # certutil (libnss3-tools) for the network lab's browsers to trust its self-signed
-# certificates, Pango and a font for WeasyPrint (the signed procès-verbal as PDF/A).
+# certificates, libsrtp2-dev for the native forwarding step (sfu/_forward.c, built by
+# setup.py: without it `pip install -e .` installs the pure-Python path only; make
+# system-deps before make install-test), Pango and a font for WeasyPrint (the signed procès-verbal as PDF/A).
 # Installed only when missing.
 system-deps:
 	@missing=""; \
@@ -50,6 +52,7 @@ system-deps:
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	[ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
 	command -v certutil >/dev/null 2>&1 || missing="$$missing libnss3-tools"; \
+	[ -f /usr/include/srtp2/srtp.h ] || missing="$$missing libsrtp2-dev"; \
 	command -v shellcheck >/dev/null 2>&1 || missing="$$missing shellcheck"; \
 	ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	[ -d /usr/share/fonts/truetype/dejavu ] || missing="$$missing fonts-dejavu-core"; \

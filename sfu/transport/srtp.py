@@ -55,13 +55,16 @@ def sessions(profile: Profile, material: bytes, is_client: bool) -> tuple[Sessio
     """(receive, send) sessions. ``allow_repeat_tx``: a Consumer's RTX answer to a NACK
     re-sends a sequence number of its own stream's history."""
     ours, theirs = (0, 1) if is_client else (1, 0)
-    rx = Policy(
-        key=profile.key_and_salt(material, theirs), ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile.libsrtp
-    )
-    tx = Policy(
-        key=profile.key_and_salt(material, ours), ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile.libsrtp
-    )
-    for policy in (rx, tx):
-        policy.allow_repeat_tx = True
-        policy.window_size = REPLAY_WINDOW
+    rx = policy(profile.libsrtp, profile.key_and_salt(material, theirs), Policy.SSRC_ANY_INBOUND)
+    tx = policy(profile.libsrtp, profile.key_and_salt(material, ours), Policy.SSRC_ANY_OUTBOUND)
     return Session(rx), Session(tx)
+
+
+def policy(libsrtp_profile: int, key_and_salt: bytes, ssrc_type: int) -> Policy:
+    """A connection's policy for one direction: any SSRC of that direction, repeats
+    allowed, the replay window above (the native path, ``sfu._forward.Sender``, sets
+    the same)."""
+    out = Policy(key=key_and_salt, ssrc_type=ssrc_type, srtp_profile=libsrtp_profile)
+    out.allow_repeat_tx = True
+    out.window_size = REPLAY_WINDOW
+    return out
