@@ -1,7 +1,8 @@
 """An in-process forwarding harness: the real Router, the real hooked aiortc objects, no network.
 
 Used by the RTP/RTCP fuzz tests (``tests/sfu/test_sfu_fuzz.py``) and by the forwarding-path
-micro-benchmark (``python -m bench.forwarding``). One publisher salle ``s000`` (an audio and a
+micro-benchmarks (``python -m bench.forwarding``: the floor table of :mod:`bench.floor`, whose
+last row is this harness; ``--harness``, ``--full``, ``--sitting``). One publisher salle ``s000`` (an audio and a
 video Producer behind a real :class:`sfu.aiortc_hooks.SfuDtlsTransport`) and ``subscribers``
 salles each with the standard receive slots (Consumers behind their own SfuDtlsTransport).
 What would be the network is replaced at the bottom of each DTLS transport:
@@ -38,7 +39,9 @@ from aiortc.rtcrtpparameters import (
     RTCRtpReceiveParameters,
     RTCRtpSendParameters,
 )
+from pylibsrtp import Policy, Session
 
+from bench import floor
 from sfu import aiortc_hooks
 from sfu.config import RouterConfig
 from sfu.health import HealthMonitor
@@ -46,6 +49,7 @@ from sfu.peer import Peer
 from sfu.router import Router
 from sfu.rtp_rewrite import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
 from sfu.slots import SEND_AUDIO, SEND_VIDEO, layout
+from sfu.transport.srtp import Profile
 
 PUB_AUDIO_SSRC = 0x11111111
 PUB_VIDEO_SSRC = 0x22222222
@@ -159,12 +163,12 @@ class Side:
         return [d for d in self.wire.sent if len(d) >= 2 and 192 <= d[1] <= 223]
 
 
-def _srtp_pair() -> tuple[Any, Any]:
-    from pylibsrtp import Policy, Session
-
-    key = bytes(range(30))
-    tx = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)
-    rx = Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND)
+def _srtp_pair(profile: Profile | None = None) -> tuple[Any, Any]:
+    """(send, receive) sessions sharing one key: AES128_CM_SHA1_80, or ``profile``."""
+    libsrtp = Policy.SRTP_PROFILE_AES128_CM_SHA1_80 if profile is None else profile.libsrtp
+    key = bytes(range(30 if profile is None else profile.key_length + profile.salt_length))
+    tx = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=libsrtp)
+    rx = Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=libsrtp)
     return Session(policy=tx), Session(policy=rx)
 
 
@@ -175,7 +179,9 @@ class Harness:
         real_srtp: bool = False,
         real_socket: bool = False,
         config: RouterConfig | None = None,
+        srtp_profile: Profile | None = None,
     ) -> None:
+        self.srtp_profile = srtp_profile
         self.n = subscribers
         self.real_srtp = real_srtp
         self.real_socket = real_socket
@@ -204,7 +210,7 @@ class Harness:
         dtls._RTCDtlsTransport__handshake_done = True  # aiortc 1.16: _recv_next skips DTLS timers
         dtls._state = State.CONNECTED
         if self.real_srtp:
-            dtls._tx_srtp, dtls._rx_srtp = _srtp_pair()
+            dtls._tx_srtp, dtls._rx_srtp = _srtp_pair(self.srtp_profile)
         else:
             dtls._tx_srtp = dtls._rx_srtp = IdentitySrtp()
         wire = SocketSink() if self.real_socket else Capture()
@@ -303,7 +309,7 @@ class Harness:
         assert self.publisher is not None and self.real_srtp
         dtls = self.publisher.dtls
         conn = dtls.transport._connection
-        self._client_tx, _ = _srtp_pair()
+        self._client_tx, _ = _srtp_pair(self.srtp_profile)
         protocol = aioice.ice.StunProtocol(conn)
         protocol.local_candidate = aioice.Candidate(
             foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host"
@@ -406,10 +412,10 @@ def opus_payload(size: int = 80) -> bytes:
 # -- micro-benchmark ---------------------------------------------------------------------
 
 
-async def _microbench(subscribers: int, packets: int, real: bool) -> dict[str, float]:
+async def _microbench(subscribers: int, packets: int, real: bool, profile: Profile | None = None) -> dict[str, float]:
     import gc
 
-    h = await Harness(subscribers, real_srtp=real, real_socket=real).start()
+    h = await Harness(subscribers, real_srtp=real, real_socket=real, srtp_profile=profile).start()
     seq, ts = 1000, 5000
     await h.rtp(
         rtp_packet(seq, ts, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1), extensions=[(3, b"\x01\x02\x03"), (4, b"1")])
@@ -524,7 +530,10 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
-    p = argparse.ArgumentParser(description="forwarding-path micro-benchmark (in process, no network)")
+    p = argparse.ArgumentParser(
+        description="forwarding-path micro-benchmarks: by default the floor table (bench/floor.py); "
+        "--harness, --fake, --full, --sitting: the Router in process (JSON)"
+    )
     p.add_argument("--subscribers", type=int, default=10)
     p.add_argument("--packets", type=int, default=20000)
     p.add_argument("--fake", action="store_true", help="identity SRTP and a capture list instead of a socket")
@@ -542,6 +551,16 @@ def main(argv: list[str] | None = None) -> int:
         help="a whole sitting of N salles (full path, real sockets): the share of a core it needs",
     )
     p.add_argument("--media-seconds", type=float, default=4.0)
+    p.add_argument(
+        "--harness",
+        action="store_true",
+        help="the Router in process, JSON out (the default before the floor table)",
+    )
+    p.add_argument("--batch", type=int, default=32, help="floor table: packets per batch of one consumer")
+    p.add_argument("--size", type=int, default=1000, help="floor table: VP8 payload bytes")
+    p.add_argument("--profile", choices=sorted(floor.PROFILE_NAMES), default="gcm256", help="floor table: SRTP")
+    p.add_argument("--seconds-per-row", type=float, default=20.0, help="floor table: bound on each row")
+    p.add_argument("--json", action="store_true", help="floor table: the report as JSON")
     args = p.parse_args(argv)
     if args.loop == "uvloop":
         import uvloop
@@ -549,6 +568,19 @@ def main(argv: list[str] | None = None) -> int:
         runner = uvloop.run
     else:
         runner = asyncio.run
+    if not (args.sitting or args.full or args.harness or args.fake):
+        report = floor.measure(
+            packets=args.packets,
+            batch=args.batch,
+            size=args.size,
+            profile=args.profile,
+            fanout=args.subscribers,
+            seconds_per_row=args.seconds_per_row,
+            router=lambda n, count, profile: runner(_microbench(n, count, True, profile)),
+        )
+        report["loop"] = args.loop
+        print(json.dumps(report) if args.json else floor.table(report))
+        return 0
     if args.sitting:
         result = runner(_sitting(args.sitting, args.media_seconds, args.loop == "uvloop"))
     elif args.full:
