@@ -19,6 +19,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pylibsrtp import Policy, Session
 
 from sfu import forwarding
@@ -48,7 +50,10 @@ def vp8_packet(
     return head + ext + desc + b"\x01\x00\x00" + bytes(size)
 
 
-def descriptor(packet: bytes) -> tuple[int, int, int]:
+def descriptor(packet: bytes) -> tuple[int, int, int] | None:
+    """What Producer.on_rtp gives its consumers: None for a packet that is not VP8 (Opus, 111)."""
+    if packet[1] & 0x7F == 111:
+        return None
     _, pid_at, bits, tl0_at = vp8_descriptor(packet, payload_offset(packet))
     return pid_at, bits, tl0_at
 
@@ -118,14 +123,14 @@ def decrypt(profile: Profile, wire: list[bytes]) -> list[bytes]:
 
 
 def pid_of(plain: bytes) -> int:
-    pid_at, bits, _ = descriptor(plain)
+    pid_at, bits, _ = vp8_descriptor(plain, payload_offset(plain))[1:]
     if bits == 15:
         return ((plain[pid_at] & 0x7F) << 8) | plain[pid_at + 1]
     return plain[pid_at] & 0x7F
 
 
 def tl0_of(plain: bytes) -> int:
-    return plain[descriptor(plain)[2]]
+    return plain[vp8_descriptor(plain, payload_offset(plain))[3]]
 
 
 def switch_scenario() -> list[tuple]:
@@ -250,3 +255,60 @@ def test_without_the_extension_auto_is_the_python_path_and_native_is_refused():
     lines = out.stdout.splitlines()
     assert lines[0] == "False python"
     assert lines[1].startswith("refused:") and "libsrtp2-dev" in lines[1]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> list[tuple]:
+    """Random sources and batches: switches anywhere in the sequence space, packets late,
+    repeated or ahead of the source's highest, 7- or 15-bit PictureIDs, with or without
+    TL0PICIDX, audio-like packets without a descriptor, batches across a sendmmsg."""
+    steps: list[tuple] = [
+        (
+            "start",
+            draw(st.integers(0, 0xFFFF)),
+            draw(st.integers(0, 0xFFFFFFFF)),
+            draw(st.integers(0, 0x7FFF)),
+            draw(st.integers(0, 0xFF)),
+        )
+    ]
+    now = 100.0
+    for source in range(draw(st.integers(1, 3))):
+        seq0 = draw(st.integers(0, 0xFFFF))
+        ts0 = draw(st.integers(0, 0xFFFFFFFF))
+        pid0 = draw(st.integers(0, 0x7FFF))
+        wide = draw(st.booleans())
+        tl0 = draw(st.one_of(st.none(), st.integers(0, 0xFF)))
+        ssrc = 0x1000 + source
+        now += draw(st.floats(0.0, 2.0))
+        steps.append(("switch", seq0, ts0, now))
+        for _ in range(draw(st.integers(1, 3))):
+            offsets = draw(st.lists(st.integers(-0x9000, 0x9000), min_size=1, max_size=90))
+            packets = []
+            for off in offsets:
+                if draw(st.integers(0, 9)) == 0:
+                    packets.append(
+                        struct.pack("!BBHII", 0x80, 111, (seq0 + off) & 0xFFFF, (ts0 + off) & 0xFFFFFFFF, ssrc)
+                        + bytes(40)
+                    )
+                else:
+                    packets.append(
+                        vp8_packet(
+                            seq0 + off,
+                            ts0 + 3000 * (off // 3),
+                            ssrc,
+                            pid0 + off // 3,
+                            None if tl0 is None else tl0 + off // 7,
+                            wide=wide,
+                            size=200,
+                        )
+                    )
+            now += draw(st.floats(0.0, 0.5))
+            steps.append(("batch", packets, now))
+    return steps
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenarios())
+def test_both_paths_agree_on_random_switches_and_batches(steps):
+    profile = PROFILES[0]
+    assert run("native", profile, steps) == run("python", profile, steps)
