@@ -11,9 +11,10 @@
  * The semantics are those of the Python path, exactly: sfu.rtp_rewrite.SequenceMapper's
  * map() and rewrite_vp8_at(), and the header write of sfu.consumer.Consumer.forward.
  * The mapper stays a Python SequenceMapper (the control plane switches it, the NACK
- * answer reads it): its public attributes are read once before the batch and written
- * back once after it. tests/sfu/test_native_forwarding.py checks that both paths put
- * the same bytes on the wire.
+ * answer reads it): its public attributes are read once before the batch (names
+ * interned at import) and those the batch changed written back once after it.
+ * tests/sfu/test_native_forwarding.py checks that both paths put the same bytes on the
+ * wire.
  *
  * send_batch() is the floor of bench.forwarding: sendmmsg of ready packets, nothing else.
  */
@@ -42,8 +43,16 @@ typedef struct {
     double max_at;
 } MapperState;
 
-static int get_long(PyObject *obj, const char *name, long *out, int none_ok) {
-    PyObject *v = PyObject_GetAttrString(obj, name);
+/* the mapper's attribute names, interned once at import (read and written per batch) */
+enum { N_SEQ_OFFSET, N_TS_OFFSET, N_MAX_SEQ, N_MAX_TS, N_FLOOR, N_SRC_MAX, N_MAX_PID, N_MAX_TL0, N_PID_OFFSET,
+       N_TL0_OFFSET, N_MAX_AT, N_NAMES };
+static const char *const name_text[N_NAMES] = {"seq_offset", "ts_offset", "max_seq",    "max_ts",
+                                               "floor",      "src_max",   "max_pid",    "max_tl0",
+                                               "pid_offset", "tl0_offset", "max_at"};
+static PyObject *names[N_NAMES]; /* set at module init, never changed after */
+
+static int get_long(PyObject *obj, int name, long *out, int none_ok) {
+    PyObject *v = PyObject_GetAttr(obj, names[name]);
     if (v == NULL)
         return -1;
     if (v == Py_None && none_ok) {
@@ -58,7 +67,7 @@ static int get_long(PyObject *obj, const char *name, long *out, int none_ok) {
     return 0;
 }
 
-static int set_long(PyObject *obj, const char *name, long value, int none_if_negative) {
+static int set_long(PyObject *obj, int name, long value, int none_if_negative) {
     PyObject *v;
     int rc;
     if (value < 0 && none_if_negative) {
@@ -69,20 +78,20 @@ static int set_long(PyObject *obj, const char *name, long value, int none_if_neg
         if (v == NULL)
             return -1;
     }
-    rc = PyObject_SetAttrString(obj, name, v);
+    rc = PyObject_SetAttr(obj, names[name], v);
     Py_DECREF(v);
     return rc;
 }
 
 static int mapper_read(PyObject *m, MapperState *s) {
     PyObject *at;
-    if (get_long(m, "seq_offset", &s->seq_offset, 0) || get_long(m, "ts_offset", &s->ts_offset, 0) ||
-        get_long(m, "max_seq", &s->max_seq, 0) || get_long(m, "max_ts", &s->max_ts, 0) ||
-        get_long(m, "floor", &s->floor, 0) || get_long(m, "src_max", &s->src_max, 0) ||
-        get_long(m, "max_pid", &s->max_pid, 0) || get_long(m, "max_tl0", &s->max_tl0, 0) ||
-        get_long(m, "pid_offset", &s->pid_offset, 1) || get_long(m, "tl0_offset", &s->tl0_offset, 1))
+    if (get_long(m, N_SEQ_OFFSET, &s->seq_offset, 0) || get_long(m, N_TS_OFFSET, &s->ts_offset, 0) ||
+        get_long(m, N_MAX_SEQ, &s->max_seq, 0) || get_long(m, N_MAX_TS, &s->max_ts, 0) ||
+        get_long(m, N_FLOOR, &s->floor, 0) || get_long(m, N_SRC_MAX, &s->src_max, 0) ||
+        get_long(m, N_MAX_PID, &s->max_pid, 0) || get_long(m, N_MAX_TL0, &s->max_tl0, 0) ||
+        get_long(m, N_PID_OFFSET, &s->pid_offset, 1) || get_long(m, N_TL0_OFFSET, &s->tl0_offset, 1))
         return -1;
-    at = PyObject_GetAttrString(m, "max_at");
+    at = PyObject_GetAttr(m, names[N_MAX_AT]);
     if (at == NULL)
         return -1;
     s->max_at = PyFloat_AsDouble(at);
@@ -92,18 +101,23 @@ static int mapper_read(PyObject *m, MapperState *s) {
     return 0;
 }
 
-static int mapper_write(PyObject *m, const MapperState *s) {
+/* write back what the batch changed (the offsets are the control plane's, set by
+ * switch(), except a PictureID/TL0PICIDX offset a first descriptor sets) */
+static int mapper_write(PyObject *m, const MapperState *s, const MapperState *was) {
     PyObject *at;
     int rc;
-    if (set_long(m, "max_seq", s->max_seq, 0) || set_long(m, "max_ts", s->max_ts, 0) ||
-        set_long(m, "floor", s->floor, 0) || set_long(m, "src_max", s->src_max, 0) ||
-        set_long(m, "max_pid", s->max_pid, 0) || set_long(m, "max_tl0", s->max_tl0, 0) ||
-        set_long(m, "pid_offset", s->pid_offset, 1) || set_long(m, "tl0_offset", s->tl0_offset, 1))
+#define CHANGED(field, name, none) (s->field != was->field && set_long(m, name, s->field, none))
+    if (CHANGED(max_seq, N_MAX_SEQ, 0) || CHANGED(max_ts, N_MAX_TS, 0) || CHANGED(floor, N_FLOOR, 0) ||
+        CHANGED(src_max, N_SRC_MAX, 0) || CHANGED(max_pid, N_MAX_PID, 0) || CHANGED(max_tl0, N_MAX_TL0, 0) ||
+        CHANGED(pid_offset, N_PID_OFFSET, 1) || CHANGED(tl0_offset, N_TL0_OFFSET, 1))
         return -1;
+#undef CHANGED
+    if (s->max_at == was->max_at)
+        return 0;
     at = PyFloat_FromDouble(s->max_at);
     if (at == NULL)
         return -1;
-    rc = PyObject_SetAttrString(m, "max_at", at);
+    rc = PyObject_SetAttr(m, names[N_MAX_AT], at);
     Py_DECREF(at);
     return rc;
 }
@@ -339,7 +353,7 @@ static PyObject *Sender_forward(Sender *self, PyObject *args) {
                                                  *vp8_fast = NULL;
     struct sockaddr_storage sa;
     socklen_t salen;
-    MapperState st;
+    MapperState st, was;
     Py_ssize_t n, i;
     long sent = 0, octets = 0, refused = 0, unsent = 0;
     struct mmsghdr msgs[BATCH];
@@ -367,6 +381,7 @@ static PyObject *Sender_forward(Sender *self, PyObject *args) {
     }
     if (mapper_read(mapper, &st) < 0)
         goto fail;
+    was = st;
     entries = PyList_New(n);
     if (entries == NULL)
         goto fail;
@@ -457,7 +472,7 @@ static PyObject *Sender_forward(Sender *self, PyObject *args) {
         msgs[k].msg_hdr.msg_iovlen = 1;
         k += 1;
     }
-    if (mapper_write(mapper, &st) < 0)
+    if (mapper_write(mapper, &st, &was) < 0)
         goto fail;
     Py_DECREF(pair);
     Py_DECREF(packets_fast);
@@ -565,6 +580,9 @@ PyMODINIT_FUNC PyInit__forward(void) {
     }
     if (PyType_Ready(&SenderType) < 0)
         return NULL;
+    for (int i = 0; i < N_NAMES; i++)
+        if (names[i] == NULL && (names[i] = PyUnicode_InternFromString(name_text[i])) == NULL)
+            return NULL;
     m = PyModule_Create(&forward_module);
     if (m == NULL)
         return NULL;
