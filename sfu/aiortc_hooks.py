@@ -401,6 +401,10 @@ class SfuRtpSender(RTCRtpSender):
         """The synchronous RTP send of this sender's transport (:func:`direct_rtp_sender`)."""
         return direct_rtp_sender(self.transport)
 
+    def native_forwarder(self) -> None:
+        """aiortc's transport has no native forwarding step (sfu.forwarding): Python only."""
+        return None
+
     async def send_rtcp(self, data: bytes) -> None:
         """Protect and send an RTCP compound (the Consumer's mapped sender reports and
         BYE). Raises ConnectionError unless DTLS is connected."""

@@ -85,6 +85,11 @@ class RouterConfig:
     #: point 8: salles, public viewers and the origin side of cascades), or ``"aiortc"``,
     #: aiortc's RTCPeerConnection as answerer with the hooks of :mod:`sfu.aiortc_hooks`
     transport: str = "owned"
+    #: how a Consumer on the owned transport rewrites, protects and sends its packets
+    #: (:mod:`sfu.forwarding`, issue 17): ``"python"`` (the default), ``"native"``
+    #: (``sfu._forward``: C and libsrtp2, refused when it was not built) or ``"auto"``
+    #: (native when built). aiortc's transport always forwards in Python
+    forwarding: str = "python"
     ice: IceSettings = field(default_factory=IceSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     speaker: SpeakerSettings = field(default_factory=SpeakerSettings)

@@ -130,6 +130,9 @@ class Consumer:
         self._rtcp_task: asyncio.Task | None = None
         # SRTP-protect and sendto, synchronously (see aiortc_hooks.direct_rtp_sender)
         self._send_packet = sender.direct_sender()
+        #: the native step of its connection (RouterConfig.forwarding, sfu.forwarding), or
+        #: None: forward() rewrites, protects and sends in Python
+        self.native_forward = sender.native_forwarder()
 
     # lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -234,6 +237,9 @@ class Consumer:
             self.mapper.switch(seq, ts, now)
             self.counters.source_switches += 1
         mapper = self.mapper
+        if self.native_forward is not None:
+            self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
+            return
         mapped = mapper.map(seq, ts, now)
         if mapped is None:
             self.counters.dropped["before_switch"] += 1
@@ -283,6 +289,55 @@ class Consumer:
         # taken at scrape time (SfuCounters.packets_out)
         self.packets_sent += 1
         self.octets_sent += size
+        health = self.peer.health
+        if health is not None and health.oldest_unacked is None:
+            health.packet_out(now)
+
+    def _forward_native(
+        self,
+        producer: Producer,
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        bodies: dict,
+    ) -> None:
+        """:meth:`forward`'s rewrite, protect and send, by the native step: the same
+        mapping, bytes, history and counters (tests/sfu/test_native_forwarding.py)."""
+        pt = self.payload_types.get(codec.name)
+        if pt is None:
+            # the Python path maps before it finds no payload type: the same state
+            if self.mapper.map(seq, ts, now) is None:
+                self.counters.dropped["before_switch"] += 1
+            else:
+                self.counters.dropped["codec_mismatch"] += 1
+            return
+        table = producer.extension_table(self)
+        body = bodies.get(table)
+        if body is None:
+            body = bodies[table] = bytearray(data)
+            translate_extensions(body, table)
+        try:
+            entry, sent, octets, reason = self.native_forward(self.mapper, body, vp8, pt, self.ssrc, now)
+        except Exception as exc:
+            self.counters.dropped["send_error"] += 1
+            self.peer.hook_error("consumer.send", exc)
+            return
+        if entry is None:
+            self.counters.dropped["before_switch"] += 1
+            return
+        at = entry[0] & (HISTORY - 1)
+        self._history[at] = entry
+        self._history_source[at] = producer
+        if self._first_seq is None:
+            self._first_seq = entry[0]
+        if not sent:
+            self.counters.dropped[reason or "send_error"] += 1
+            return
+        self.packets_sent += 1
+        self.octets_sent += octets
         health = self.peer.health
         if health is not None and health.oldest_unacked is None:
             health.packet_out(now)

@@ -17,8 +17,9 @@ Both take the same :class:`~sfu.rtp_rewrite.SequenceMapper` (the control plane k
 switching it in Python) and give the same :class:`BatchResult`; they put the same bytes
 on the wire (``tests/sfu/test_native_forwarding.py``). :func:`forwarding_path` picks one
 from a setting: ``"native"``, ``"python"``, or ``"auto"`` (native when the extension was
-built). Not yet wired into the Router's per-packet path: a building block and the
-measure of ``python -m bench.forwarding`` (docs/performance.md).
+built). The Router uses the native step one packet at a time when
+``RouterConfig.forwarding`` says so (:meth:`sfu.transport.connection.Connection.forward_rtp`);
+``python -m bench.forwarding`` measures both (docs/performance.md).
 """
 
 from __future__ import annotations

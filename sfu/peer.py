@@ -92,7 +92,9 @@ class Peer:
                 self.slots.append(slot)
             elif role == PUBLISH:
                 self.slots.append(SEND_AUDIO if media.kind == "audio" else SEND_VIDEO)
-        self.connection = Connection(self, certificate=self.router.dtls_certificate)
+        self.connection = Connection(
+            self, certificate=self.router.dtls_certificate, forwarding=self.router.config.forwarding
+        )
         answer = await self.connection.accept(offer_sdp, sections, self.simulcast)
         for sender, _ in self.connection.senders:
             slot = next(s.slot for s in sections if s.role == SLOT and s.ssrc == sender.media_ssrc)

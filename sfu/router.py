@@ -47,6 +47,8 @@ from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_
 from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
+from .forwarding import SETTINGS as FORWARDING_SETTINGS
+from .forwarding import native_available
 from .health import HealthMonitor, SalleHealth
 from .metrics import SfuCounters, register
 from .peer import Peer
@@ -86,6 +88,10 @@ class Router:
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.config = config or RouterConfig()
+        if self.config.forwarding not in FORWARDING_SETTINGS:
+            raise ValueError(f"forwarding must be one of {', '.join(FORWARDING_SETTINGS)}")
+        if self.config.forwarding == "native" and not native_available():
+            raise ValueError("forwarding = native, but sfu._forward was not built (gcc, python3-dev, libsrtp2-dev)")
         if self.config.transport == "aiortc":
             aiortc_hooks.install()  # also installed by a cascade's edge link (aiortc_hooks.owned_by)
         #: the DTLS certificate of the owned transport's connections (RFC 8827 section 6.5:

@@ -32,7 +32,9 @@ import pylibsrtp
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtcdtlstransport import RtpRouter
 
-from ..rtp_rewrite import rtp_layout
+from .. import aiortc_hooks, forwarding
+from ..forwarding import Entry, NativePath, Vp8, forwarding_path
+from ..rtp_rewrite import SequenceMapper, rtp_layout
 from ..simulcast import SimulcastOffer
 from .certificate import Certificate
 from .dtls import DtlsSrtp, DtlsState
@@ -88,6 +90,11 @@ class Sender:
     def direct_sender(self) -> Callable[[bytes | bytearray], int]:
         return self.connection.send_rtp
 
+    def native_forwarder(self) -> NativeForward | None:
+        """The native forwarding step of this stream's connection (``forwarding`` native
+        or auto, the extension built), or None: the Consumer forwards in Python."""
+        return self.connection.forward_rtp if self.connection.native_tx is not None else None
+
     async def send_rtcp(self, data: bytes) -> None:
         self.connection.send_rtcp(data)
 
@@ -100,9 +107,29 @@ def _ssrc(taken: set[int]) -> int:
             return ssrc
 
 
+#: (mapper, packet, VP8 offsets, payload type, SSRC, now) -> (history entry or None, sent,
+#: octets, why it was not sent or None): :meth:`Connection.forward_rtp`
+NativeForward = Callable[
+    [SequenceMapper, bytes | bytearray, Vp8, int, int, float], tuple[Entry | None, int, int, str | None]
+]
+
+
 class Connection:
-    def __init__(self, owner: ConnectionOwner, certificate: Certificate | None = None, offerer: bool = False) -> None:
+    def __init__(
+        self,
+        owner: ConnectionOwner,
+        certificate: Certificate | None = None,
+        offerer: bool = False,
+        forwarding: str = "python",
+    ) -> None:
         self.owner = owner
+        self.forwarding = forwarding
+        #: the native send session of the consumers' RTP (sfu._forward.Sender), from the
+        #: same keys as the pylibsrtp one, which then protects RTCP only: one SRTP context
+        #: per SSRC and direction (RFC 3711 section 3.2.3), so that the rollover counter
+        #: of a stream its retransmissions share is one
+        self.native_tx: Any = None
+        self._native_socket: tuple[Any, int] | None = None  # (transport, its descriptor)
         self.counters = owner.counters
         self.certificate = certificate or Certificate.generate()
         self.cname = str(uuid.uuid4())
@@ -220,6 +247,11 @@ class Connection:
 
     def _dtls_connected(self, rx: pylibsrtp.Session, tx: pylibsrtp.Session) -> None:
         self._rx, self._tx = rx, tx
+        dtls = self.dtls
+        if self.forwarding != "python" and dtls is not None and dtls.srtp_profile and dtls.local_key:
+            path = forwarding_path(self.forwarding, dtls.srtp_profile.libsrtp, dtls.local_key)
+            if isinstance(path, NativePath):
+                self.native_tx = path.sender
         self.state = "connected"
         for receiver, parameters in self.receivers:
             self.router.register_receiver(
@@ -307,12 +339,53 @@ class Connection:
         self.ice.send_now(data)
 
     def send_rtp(self, packet: bytes | bytearray) -> int:
-        """Protect and send one RTP packet now (the Consumer's forwarding path)."""
+        """Protect and send one RTP packet now (the Consumer's forwarding path, and its
+        retransmissions on the native path too)."""
         tx = self._tx
         if tx is None:
             raise ConnectionError("DTLS not connected")
-        self.ice.send_now(tx.protect(bytes(packet)))
+        native = self.native_tx
+        if native is None:
+            self.ice.send_now(tx.protect(bytes(packet)))
+        else:
+            try:
+                data = native.protect(packet)
+            except forwarding.native.SrtpError as exc:  # as pylibsrtp refuses (consumer counts it)
+                raise pylibsrtp.Error(str(exc)) from exc
+            self.ice.send_now(data)
         return len(packet)
+
+    def forward_rtp(
+        self, mapper: SequenceMapper, body: bytes | bytearray, vp8: Vp8, payload_type: int, ssrc: int, now: float
+    ) -> tuple[Entry | None, int, int, str | None]:
+        """One packet through the native step (:class:`sfu.forwarding.NativePath`):
+        mapped, rewritten and protected as the Python path does, even when it cannot be
+        sent (then the reason, as the Python path counts it: ``not_connected``,
+        ``send_buffer_full``, ``srtp_refused``). Sent straight on the nominated pair's
+        socket, so not while its transport still holds datagrams (they would be overtaken)."""
+        reason: str | None = None
+        fd = -1
+        address: tuple[Any, ...] = ("0.0.0.0", 9)
+        nominated = aiortc_hooks.nominated_socket(self.ice) if self._tx is not None else None
+        if nominated is None:
+            reason = "not_connected"
+        else:
+            transport, address = nominated
+            if transport.get_write_buffer_size() > 0:
+                reason = "send_buffer_full"
+            else:
+                known = self._native_socket
+                if known is None or known[0] is not transport:
+                    known = self._native_socket = (transport, transport.get_extra_info("socket").fileno())
+                fd = known[1]
+        entries, sent, octets, refused, unsent = self.native_tx.forward(
+            fd, address, mapper, (body,), (vp8,), payload_type, ssrc, now
+        )
+        if refused:  # as pylibsrtp: a replay it refuses, or longer than it protects
+            reason = "srtp_refused" if len(body) <= forwarding.native.MAX_PLAIN else "send_error"
+        elif unsent and reason is None:
+            reason = "send_buffer_full"
+        return entries[0], sent, octets, reason
 
     def send_rtcp(self, data: bytes) -> None:
         tx = self._tx

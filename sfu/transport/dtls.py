@@ -22,7 +22,7 @@ from OpenSSL import SSL
 from pylibsrtp import Session
 
 from .certificate import DIGESTS, Certificate, fingerprint
-from .srtp import PROFILES, profile_named, sessions
+from .srtp import PROFILES, Profile, local_key, profile_named, sessions
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ class DtlsSrtp:
     ) -> None:
         self.state = DtlsState.NEW
         self.is_client = is_client
+        self.srtp_profile: Profile | None = None  # set once connected
+        self.local_key: bytes | None = None
         self._remote_fingerprints = remote_fingerprints
         self._send = send
         self._on_connected = on_connected
@@ -154,6 +156,9 @@ class DtlsSrtp:
             b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length)
         )
         rx, tx = sessions(profile, material, is_client=self.is_client)
+        #: what the native forwarding step needs for its own send session (sfu.forwarding)
+        self.srtp_profile = profile
+        self.local_key = local_key(profile, material, self.is_client)
         self._cancel_timers()
         self.state = DtlsState.CONNECTED
         self._on_connected(rx, tx)

@@ -60,6 +60,11 @@ def sessions(profile: Profile, material: bytes, is_client: bool) -> tuple[Sessio
     return Session(rx), Session(tx)
 
 
+def local_key(profile: Profile, material: bytes, is_client: bool) -> bytes:
+    """This end's write key and salt (what the send session of :func:`sessions` uses)."""
+    return profile.key_and_salt(material, 0 if is_client else 1)
+
+
 def policy(libsrtp_profile: int, key_and_salt: bytes, ssrc_type: int) -> Policy:
     """A connection's policy for one direction: any SSRC of that direction, repeats
     allowed, the replay window above (the native path, ``sfu._forward.Sender``, sets

@@ -21,8 +21,10 @@ RELAY = "relay:edge-1"
 
 
 def config(transport="owned"):
+    """``"native"``: the owned transport, the consumers on the native forwarding step."""
     return RouterConfig(
-        transport=transport,
+        transport="owned" if transport == "native" else transport,
+        forwarding="native" if transport == "native" else "python",
         ice=IceSettings(listen_addresses=("127.0.0.1",)),
         health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
         speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
@@ -73,8 +75,8 @@ class Cascade:
 
 
 #: the link on both transports: Séance's own (the edge offers, controls ICE, is the DTLS
-#: server) and aiortc's with the hooks
-@pytest.fixture(params=["aiortc", "owned"])
+#: server), with each forwarding path of the consumers, and aiortc's with the hooks
+@pytest.fixture(params=["aiortc", "owned", "native"])
 async def sitting(loopback_clients, request):
     s = Cascade(request.param)
     try:

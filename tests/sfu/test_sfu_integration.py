@@ -31,7 +31,9 @@ class Sitting:
         self.registry = CollectorRegistry()
         self.router = Router(
             RouterConfig(
-                transport=transport,
+                # "native": the owned transport, the consumers on the native forwarding step
+                transport="owned" if transport == "native" else transport,
+                forwarding="native" if transport == "native" else "python",
                 ice=IceSettings(listen_addresses=("127.0.0.1",)),
                 health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
                 speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
@@ -81,8 +83,9 @@ def server_ice(router, peer_id):
     return peer.pc.getTransceivers()[0].receiver.transport.transport._connection
 
 
-#: every test runs on both server transports: aiortc's with the hooks, and Séance's own
-@pytest.fixture(params=["aiortc", "owned"])
+#: every test runs on both server transports: aiortc's with the hooks, and Séance's own,
+#: this one with each forwarding path (sfu.forwarding: Python, and native)
+@pytest.fixture(params=["aiortc", "owned", "native"])
 async def sitting(loopback_clients, request):
     s = Sitting(request.param)
     try:

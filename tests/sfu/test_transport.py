@@ -32,9 +32,17 @@ def loopback_clients(monkeypatch):
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
-@pytest.fixture
-async def router(loopback_clients):
-    r = Router(RouterConfig(transport="owned", ice=IceSettings(listen_addresses=("127.0.0.1",)), adaptation=False))
+#: each test on both forwarding paths of the consumers (sfu.forwarding)
+@pytest.fixture(params=["python", "native"])
+async def router(loopback_clients, request):
+    r = Router(
+        RouterConfig(
+            transport="owned",
+            forwarding=request.param,
+            ice=IceSettings(listen_addresses=("127.0.0.1",)),
+            adaptation=False,
+        )
+    )
     clients = []
     r.test_clients = clients
     try:
@@ -250,8 +258,39 @@ async def test_a_packet_libsrtp_refuses_to_protect_is_dropped_and_counted_not_lo
     def refused(self, packet):
         raise pylibsrtp.Error("replay check failed (index too old)")
 
+    forward_rtp = Connection.forward_rtp
+
+    def refused_native(self, *args):  # the native step's answer when libsrtp2 refuses
+        entry, _, _, _ = forward_rtp(self, *args)
+        return entry, 0, 0, "srtp_refused"
+
     monkeypatch.setattr(Connection, "send_rtp", refused)
+    monkeypatch.setattr(Connection, "forward_rtp", refused_native)
     await join(router, "belcourt")
     await join(router, "vaux")
     assert await wait_for(lambda: router.stats()["dropped"].get("srtp_refused", 0) > 20, 10)
+    assert router.stats()["hook_errors"] == {}
+
+
+async def test_the_consumers_forward_and_retransmit_on_the_configured_path(router):
+    """``forwarding = "native"``: every consumer of the connection forwards through the
+    native step, whose SRTP session has the DTLS keys (the browser decrypts what it gets),
+    and a NACK's answer is protected by that same session; ``"python"``: none does."""
+    belcourt, _, _ = await join(router, "belcourt")
+    await join(router, "vaux")
+    assert await wait_for(lambda: router.connected("belcourt") and router.connected("vaux"), 10)
+    slot = next(s for s, v in router.peers["belcourt"].assignments.items() if v == "vaux" and "video" in s)
+    assert await wait_for(lambda: belcourt.count(slot) > 20, 10)
+    native = router.config.forwarding == "native"
+    peer = router.peers["belcourt"]
+    assert (peer.connection.native_tx is not None) == native
+    consumers = list(peer.consumers.values())
+    assert consumers and all((c.native_forward is not None) == native for c in consumers)
+    consumer = peer.consumers[slot]
+    last = belcourt.packets[slot][-1][0]  # an output sequence number the browser received
+    repaired = belcourt.rtx[slot]
+    assert consumer.retransmit([last]) == 1
+    assert await wait_for(lambda: belcourt.rtx[slot] > repaired, 10)  # its RTX decrypted
+    start = belcourt.count(slot)
+    assert await wait_for(lambda: belcourt.count(slot) > start + 5, 10)  # and it goes on
     assert router.stats()["hook_errors"] == {}
