@@ -56,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the Séance server's event loop (default auto, as seance serve: uvloop when installed)",
     )
     parser.add_argument(
+        "--forwarding",
+        choices=("python", "native", "auto"),
+        default="python",
+        help="the Séance server's forwarding step (RouterConfig.forwarding: native is sfu._forward, issue 17)",
+    )
+    parser.add_argument(
         "--client-loop",
         choices=("asyncio", "uvloop", "auto"),
         default="auto",
@@ -154,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         workers=workers,
         media_only=args.media_only,
         loop=args.loop,
+        forwarding=args.forwarding,
         client_loop=args.client_loop,
         client_path=args.client_path,
         capacity=args.capacity,

@@ -64,6 +64,7 @@ class BenchConfig:
     workers: int = 1  # --workers W: server processes, sitting k on worker k mod W
     media_only: bool = False  # --media-only: sittings without their deliberation side
     loop: str = "auto"  # the Séance server's event loop (sfu.eventloop), as seance serve
+    forwarding: str = "python"  # --forwarding: the server's RouterConfig.forwarding (sfu.forwarding)
     capacity: bool = False  # --capacity: raise N until loss or delay give way
     capacity_budget: float = 300.0  # seconds for the whole search
     baseline: str | None = None  # --baseline mediarelay: aiortc's decode/re-encode relay
@@ -342,12 +343,13 @@ async def seance_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int | s
                 workers=cfg.workers,
                 worker_index=i,
                 media_only=cfg.media_only,
+                forwarding=cfg.forwarding,
             )
             hosted = len(set(server.sittings.values()))
             what = f", {hosted} of {cfg.sittings} sittings" if cfg.sittings > 1 else ""
             _log(
                 cfg,
-                f"séance pid {server.pid} on {server.url} ({server.loop} event loop{what}"
+                f"séance pid {server.pid} on {server.url} ({server.loop} event loop, {cfg.forwarding} forwarding{what}"
                 f"{f', core {server.cpu}' if cfg.workers > 1 else ''})",
             )
         run = await run_salles(

@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         help="this worker: it hosts sitting k when k mod --workers is this index "
         "(the placement of `seance serve --workers` without Redis)",
     )
+    p.add_argument(
+        "--forwarding",
+        choices=("python", "native", "auto"),
+        default="python",
+        help="how the consumers rewrite, protect and send (RouterConfig.forwarding, sfu.forwarding)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
@@ -88,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         ice_addresses=("127.0.0.1",),
         voice_slots=args.voices,
         sittings=tuple(sittings),
+        router_options={"forwarding": args.forwarding},
     )
     signer = TokenSigner.from_data_dir(config.data_dir)
     for salle, name in sitting_of.items():

@@ -47,6 +47,7 @@ class SeanceServer:
         workers: int = 1,
         worker_index: int = 0,
         media_only: bool = False,
+        forwarding: str = "python",
     ) -> None:
         """``workers``/``worker_index``: this process is one of ``workers`` worker processes
         and hosts the sittings k with k mod ``workers`` = ``worker_index``."""
@@ -71,6 +72,8 @@ class SeanceServer:
             cmd += ["--workers", str(workers), "--worker-index", str(worker_index)]
         if media_only:
             cmd.append("--media-only")
+        if forwarding != "python":  # RouterConfig.forwarding (sfu.forwarding)
+            cmd += ["--forwarding", forwarding]
         if self.cpu is not None and shutil.which("taskset"):
             cmd = ["taskset", "-c", str(self.cpu), *cmd]
         self._log = open(self.tmp / "server.log", "wb")
