@@ -23,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -206,6 +207,26 @@ static int parse_address(PyObject *address, struct sockaddr_storage *sa, socklen
         v6->sin6_port = htons((uint16_t)port);
         *len = sizeof(*v6);
         return 0;
+    }
+    {
+        /* a scoped IPv6 address (fe80::1%eth0): getaddrinfo, numeric only, reads the scope */
+        struct addrinfo hints, *found = NULL;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_flags = AI_NUMERICHOST;
+        hints.ai_socktype = SOCK_DGRAM;
+        if (getaddrinfo(host, NULL, &hints, &found) == 0 && found != NULL &&
+            found->ai_addrlen <= sizeof(*sa)) {
+            memcpy(sa, found->ai_addr, found->ai_addrlen);
+            *len = (socklen_t)found->ai_addrlen;
+            if (sa->ss_family == AF_INET6)
+                v6->sin6_port = htons((uint16_t)port);
+            else
+                v4->sin_port = htons((uint16_t)port);
+            freeaddrinfo(found);
+            return 0;
+        }
+        if (found != NULL)
+            freeaddrinfo(found);
     }
     PyErr_SetString(PyExc_ValueError, "address must be a numeric IPv4 or IPv6 host and a port");
     return -1;

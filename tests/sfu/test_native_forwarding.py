@@ -312,3 +312,25 @@ def scenarios(draw: st.DrawFn) -> list[tuple]:
 def test_both_paths_agree_on_random_switches_and_batches(steps):
     profile = PROFILES[0]
     assert run("native", profile, steps) == run("python", profile, steps)
+
+
+def test_native_sends_to_ipv6_and_scoped_addresses_as_aioice_gives_them():
+    """The nominated pair's address as aioice gives it: IPv6 with flow info and scope id,
+    or a scoped link-local host (``fe80::…%eth0``, here ``::1%1``); an address that is no
+    numeric host is refused, nothing sent."""
+    sink = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    out = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        sink.bind(("::1", 0))
+        sink.settimeout(2.0)
+        out.bind(("::1", 0))
+        port = sink.getsockname()[1]
+        send_batch = forwarding.native.send_batch
+        assert send_batch(out.fileno(), ("::1", port, 0, 0), [b"one"]) == 1
+        assert send_batch(out.fileno(), ("::1%1", port), [b"two"]) == 1
+        assert [sink.recv(64), sink.recv(64)] == [b"one", b"two"]
+        with pytest.raises(ValueError, match="numeric"):
+            send_batch(out.fileno(), ("localhost", port), [b"three"])
+    finally:
+        sink.close()
+        out.close()
