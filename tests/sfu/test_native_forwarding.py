@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 from pylibsrtp import Policy, Session
 
 from sfu import forwarding
+from sfu.config import RouterConfig
 from sfu.forwarding import BatchResult, NativePath, PythonPath, forwarding_path
+from sfu.router import Router
 from sfu.rtp_rewrite import SequenceMapper, payload_offset, vp8_descriptor
 from sfu.transport.srtp import PROFILES, Profile, policy
 
@@ -250,11 +252,23 @@ def test_without_the_extension_auto_is_the_python_path_and_native_is_refused():
         "    forwarding.forwarding_path('native', p.libsrtp, key)\n"
         "except RuntimeError as exc:\n"
         "    print('refused:', exc)\n"
+        "from sfu.config import RouterConfig\n"
+        "from sfu.router import Router\n"
+        "try:\n"
+        "    Router(RouterConfig(forwarding='native'))\n"
+        "except ValueError as exc:\n"
+        "    print('router refused:', exc)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     lines = out.stdout.splitlines()
     assert lines[0] == "False python"
     assert lines[1].startswith("refused:") and "libsrtp2-dev" in lines[1]
+    assert lines[2].startswith("router refused:") and "libsrtp2-dev" in lines[2]
+
+
+def test_the_router_refuses_a_forwarding_it_does_not_know():
+    with pytest.raises(ValueError, match="forwarding must be one of"):
+        Router(RouterConfig(forwarding="fast"))
 
 
 @st.composite
