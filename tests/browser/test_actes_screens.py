@@ -6,12 +6,12 @@ test-output/actes/."""
 from __future__ import annotations
 
 import pytest
-from closed_demo_server import serve_closed_demo
 from playwright.async_api import expect
-from test_accessibility import _axe_or_skip, axe_violations, describe
 
 from deliberation.minutes import french_date
 from signaling.council_store import CouncilStore
+from tests.browser.closed_demo_server import serve_closed_demo
+from tests.browser.test_accessibility import _axe_or_skip, axe_violations, describe
 from web.publications import council_register
 
 pytestmark = pytest.mark.browser

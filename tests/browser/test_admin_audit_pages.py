@@ -12,18 +12,9 @@ from playwright.async_api import expect
 from deliberation.journal import generate_key, private_pem
 from deliberation.rehearsal import run_rehearsal
 from signaling.roles import Role
+from tests.browser.live_server import start_server
 
 pytestmark = pytest.mark.browser
-
-
-async def start_server(app):
-    from aiohttp import web
-
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
 
 @pytest.fixture

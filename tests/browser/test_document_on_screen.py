@@ -16,9 +16,14 @@ import asyncio
 
 import aiohttp
 import pytest
-from kiosk_helpers import connected, until
 from playwright.async_api import expect
-from test_accessibility import (
+from weasyprint import HTML
+
+from signaling import datadir
+from signaling.council_store import Annex, CouncilStore
+from signaling.roles import Role
+from tests.browser.kiosk_helpers import connected, until
+from tests.browser.test_accessibility import (
     AXE,
     BLOCKING,
     ITEM,
@@ -28,11 +33,6 @@ from test_accessibility import (
     convene_with_quorum,
     new_person,
 )
-from weasyprint import HTML
-
-from signaling import datadir
-from signaling.council_store import Annex, CouncilStore
-from signaling.roles import Role
 from tests.web.test_annexes import join_to_demo, sha
 from web.app import ROOMS, SIGNER
 from web.appkeys import CONFIG

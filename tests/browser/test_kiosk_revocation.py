@@ -9,9 +9,9 @@ import asyncio
 
 import pytest
 from playwright.async_api import expect
-from test_admin_audit_pages import _login, start_server
 
 from signaling.roles import Role
+from tests.browser.test_admin_audit_pages import _login, start_server
 
 pytestmark = pytest.mark.browser
 

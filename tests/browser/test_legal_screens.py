@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from kiosk_helpers import open_kiosk, until
 from playwright.async_api import expect
-from test_accessibility import DESKTOP, PHONE, Scanner, Socket, _axe_or_skip, convene_with_quorum, new_person
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
+from tests.browser.kiosk_helpers import open_kiosk, until
+from tests.browser.test_accessibility import (
+    DESKTOP,
+    PHONE,
+    Scanner,
+    Socket,
+    _axe_or_skip,
+    convene_with_quorum,
+    new_person,
+)
 from web.app import CONFIG, ROOMS, SITTINGS
 
 pytestmark = pytest.mark.browser

@@ -13,11 +13,11 @@ import asyncio
 import time
 
 import pytest
-from kiosk_helpers import connected, open_kiosk, until
 from playwright.async_api import expect
-from test_sitting_e2e import person
 
 from signaling.roles import Role
+from tests.browser.kiosk_helpers import connected, open_kiosk, until
+from tests.browser.test_sitting_e2e import person
 from web.app import ROOMS
 
 pytestmark = pytest.mark.browser

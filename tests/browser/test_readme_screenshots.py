@@ -19,14 +19,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from kiosk_helpers import connected, until
 from playwright.async_api import expect
-from test_accessibility import ITEM, Socket, convene_with_quorum, new_person
-from test_document_on_screen import TWO_PAGES, request, shown
-from test_mosaic import playing
 from weasyprint import HTML
 
 from signaling.roles import Role
+from tests.browser.kiosk_helpers import connected, until
+from tests.browser.test_accessibility import ITEM, Socket, convene_with_quorum, new_person
+from tests.browser.test_document_on_screen import TWO_PAGES, request, shown
+from tests.browser.test_mosaic import playing
 from tests.web.test_annexes import join_to_demo
 from web.app import ROOMS, SIGNER
 from web.appkeys import CONFIG

@@ -5,13 +5,13 @@ the auditor it names finds the sitting's recordings page. Both pages pass axe.""
 from __future__ import annotations
 
 import pytest
-from closed_demo_server import serve_closed_demo
 from playwright.async_api import expect
-from test_accessibility import _axe_or_skip, axe_violations, describe
-from test_admin_audit_pages import _login
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
+from tests.browser.closed_demo_server import serve_closed_demo
+from tests.browser.test_accessibility import _axe_or_skip, axe_violations, describe
+from tests.browser.test_admin_audit_pages import _login
 
 pytestmark = pytest.mark.browser
 T = 15_000

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from kiosk_helpers import open_kiosk, until
 from playwright.async_api import expect
 
 from signaling.roles import Role
+from tests.browser.kiosk_helpers import open_kiosk, until
 from web.app import ROOMS, SESSION_COOKIE, SIGNER, SITTINGS
 
 pytestmark = pytest.mark.browser

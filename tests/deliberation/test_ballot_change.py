@@ -9,8 +9,6 @@ import dataclasses
 import json
 
 import pytest
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
-from test_audit import _entries, _find, _reseal
 
 from deliberation.actors import Actor, Role
 from deliberation.audit import audit_bytes, recompute
@@ -21,6 +19,8 @@ from deliberation.demo import demo_config, demo_council, demo_setup
 from deliberation.journal import JournalError, generate_key, verify_lines
 from deliberation.rehearsal import run_rehearsal
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
+from tests.deliberation.test_audit import _entries, _find, _reseal
 
 
 def _convened(council) -> Seance:

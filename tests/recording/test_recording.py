@@ -14,7 +14,6 @@ import time
 
 import av
 import pytest
-from sfu_clients import Client, wait_for  # tests/sfu, on sys.path by this folder's conftest
 
 from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from sfu.router import Router
@@ -26,6 +25,7 @@ from signaling.recordings import (
     recording_key,
     sha256_file,
 )
+from tests.sfu.sfu_clients import Client, wait_for
 
 
 def rms(frame) -> float:

@@ -15,13 +15,13 @@ import aioice.ice
 import pytest
 from aiortc import sdp as aiortc_sdp
 from prometheus_client import CollectorRegistry
-from sfu_clients import Client, wait_for
-from simulcast_publisher import BITRATES, RIDS, SIZES, SimulcastPublisher
 
 from sfu.bandwidth import AllocatorSettings, DemandSettings, EstimatorSettings, FallbackSettings
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import UPLINK_AUDIO_ROOM, Router
 from sfu.simulcast import URI_RID, rid_of, simulcast_offers, with_simulcast
+from tests.sfu.sfu_clients import Client, wait_for
+from tests.sfu.simulcast_publisher import BITRATES, RIDS, SIZES, SimulcastPublisher
 
 CHROMIUM_VIDEO = "\r\n".join(
     [

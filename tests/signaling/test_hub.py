@@ -7,9 +7,9 @@ import asyncio
 import json
 
 import pytest
-from fake_router import fake_router_factory
 
 from signaling.roles import Role
+from tests.signaling.fake_router import fake_router_factory
 from web.app import ROOMS, SIGNER, create_app
 from web.commands.demo import seed_demo
 from web.config import SalleSpec, SittingSpec, WebConfig

@@ -9,9 +9,9 @@ import asyncio
 import json
 
 import pytest
-from test_hub import client, hello  # noqa: F401  (the app fixture and the authenticated socket)
 
 from signaling.protocol import MAX_MESSAGE_BYTES, ProtocolError, correlation_id, parse
+from tests.signaling.test_hub import client, hello  # noqa: F401  (the app fixture and the authenticated socket)
 
 SHAPE = {"type", "code", "message", "field"}
 

@@ -12,13 +12,13 @@ import asyncio
 import json
 
 import pytest
-from fake_router import fake_router_factory
 
 from deliberation.audit import audit_file
 from deliberation.journal import events_of, load_public_pem, read_verified
 from signaling.roles import Role
 from signaling.sitting import journal_path
 from signaling.throttle import BROADCAST_INTERVAL_S
+from tests.signaling.fake_router import fake_router_factory
 from web.app import SIGNER, SITTINGS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig

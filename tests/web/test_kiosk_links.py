@@ -13,9 +13,9 @@ import json
 import re
 
 import aiohttp
-from test_admin import config, csrf, login  # noqa: F401  (fixtures and helpers of the admin pages)
 
 from signaling.roles import Role
+from tests.web.test_admin import config, csrf, login  # noqa: F401  (fixtures and helpers of the admin pages)
 from web.app import SIGNER, create_app
 from web.commands.demo import seed_demo
 

@@ -14,7 +14,6 @@ import re
 from datetime import date, timedelta
 
 import pikepdf
-from minutes_support import closed_demo_sitting
 
 from deliberation.actors import Actor, Role
 from deliberation.adoption import ATTACHMENT
@@ -22,6 +21,7 @@ from deliberation.minutes import french_date
 from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
 from signaling.sitting import journal_path
+from tests.minutes_support import closed_demo_sitting
 from web.app import ACCOUNTS, create_app
 from web.appkeys import SITTINGS
 from web.cli import main as seance_cli
