@@ -27,7 +27,7 @@ from deliberation.journal import load_public_pem
 from signaling.roles import Role
 from signaling.sitting import journal_path
 from tests.reliability.reliability_support import WsClient, is_root, ws_connect
-from tests.signaling.test_sitting_ws import make_app
+from tests.signaling.sitting_ws import make_app
 from web.app import SIGNER, SITTINGS
 
 

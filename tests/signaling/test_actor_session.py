@@ -8,7 +8,7 @@ import json
 from signaling.auth import session_ref
 from signaling.roles import Role
 from signaling.sitting import journal_path
-from tests.signaling.test_sitting_ws import Socket, make_app
+from tests.signaling.sitting_ws import Socket, make_app
 from web.app import ACCOUNTS
 
 

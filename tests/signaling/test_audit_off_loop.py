@@ -12,7 +12,7 @@ from deliberation.audit import IncrementalAudit, audit_bytes
 from deliberation.journal import generate_key, load_public_pem
 from deliberation.rehearsal import run_rehearsal
 from signaling.roles import Role
-from tests.signaling.test_sitting_ws import Socket, connect, make_app
+from tests.signaling.sitting_ws import Socket, connect, make_app
 from web.app import ACCOUNTS
 from web.audit_pages import AUDIT_CACHE
 

@@ -9,7 +9,7 @@ import pytest
 
 from deliberation.commands import COMMAND_TYPES
 from signaling.roles import COMMAND_PERMISSIONS, PERMISSIONS, Role
-from tests.signaling.test_sitting_ws import connect, make_app, service
+from tests.signaling.sitting_ws import connect, make_app, service
 
 SAMPLES = {
     "AddAgendaItem": {"item_id": "x1", "title": "Point"},

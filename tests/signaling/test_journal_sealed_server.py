@@ -13,7 +13,7 @@ from deliberation.canonical import canonical_bytes
 from deliberation.journal import check_head, load_public_pem, read_verified
 from signaling.roles import Role
 from signaling.sitting import journal_path
-from tests.signaling.test_sitting_ws import connect, make_app, service, transmission
+from tests.signaling.sitting_ws import connect, make_app, service, transmission
 
 
 async def _vote_with_ballots(client):

@@ -15,7 +15,7 @@ from signaling import datadir
 from signaling.council_store import Annex, CouncilStore
 from signaling.roles import Role
 from signaling.sitting import journal_path
-from tests.signaling.test_sitting_ws import connect, make_app, service, transmission
+from tests.signaling.sitting_ws import connect, make_app, service, transmission
 from web.app import SIGNER
 from web.session import SESSION_COOKIE
 

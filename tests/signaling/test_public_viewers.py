@@ -15,7 +15,7 @@ import pytest
 from signaling.roles import Role
 from tests.sfu.sfu_clients import Client
 from tests.signaling.fake_router import fake_router_factory
-from tests.signaling.test_sitting_ws import connect
+from tests.signaling.sitting_ws import connect
 from web.app import ROOMS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig

@@ -12,7 +12,7 @@ import pytest
 from sfu.config import HealthSettings
 from signaling.roles import Role
 from tests.sfu.sfu_clients import Client
-from tests.signaling.test_sitting_ws import connect
+from tests.signaling.sitting_ws import connect
 from web.app import SITTINGS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig
