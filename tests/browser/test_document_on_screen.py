@@ -33,7 +33,7 @@ from tests.browser.test_accessibility import (
     convene_with_quorum,
     new_person,
 )
-from tests.web.test_annexes import join_to_demo, sha
+from tests.web.demo_annex import join_to_demo, sha
 from web.app import ROOMS, SIGNER
 from web.appkeys import CONFIG
 

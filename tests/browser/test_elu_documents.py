@@ -15,7 +15,7 @@ from deliberation.council import SittingConfig
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
 from tests.browser.test_accessibility import PHONE, _axe_or_skip, axe_violations, describe, new_person
-from tests.web.test_annexes import PDF, join_to_demo
+from tests.web.demo_annex import PDF, join_to_demo
 from web.appkeys import ACCOUNTS, CONFIG
 
 pytestmark = pytest.mark.browser

@@ -27,7 +27,7 @@ from tests.browser.kiosk_helpers import connected, until
 from tests.browser.test_accessibility import ITEM, Socket, convene_with_quorum, new_person
 from tests.browser.test_document_on_screen import TWO_PAGES, request, shown
 from tests.browser.test_mosaic import playing
-from tests.web.test_annexes import join_to_demo
+from tests.web.demo_annex import join_to_demo
 from web.app import ROOMS, SIGNER
 from web.appkeys import CONFIG
 

@@ -25,7 +25,7 @@ from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
 from signaling.sitting import council_key, journal_path
 from tests.minutes_support import closed_demo_sitting
-from tests.web.test_minutes_pages import PV, admin_client, adopt, next_sitting, post
+from tests.web.minutes_admin import PV, admin_client, adopt, next_sitting, post
 from web.appkeys import SITTINGS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
