@@ -9,7 +9,7 @@ from playwright.async_api import expect
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
-from tests.browser.test_accessibility import BLOCKING, WCAG_TAGS, axe_violations, new_person
+from tests.browser.axe_checks import BLOCKING, WCAG_TAGS, axe_violations, new_person
 from web.app import CONFIG
 
 pytestmark = pytest.mark.browser

@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.kiosk_helpers import connected, open_kiosk, until
-from tests.browser.test_accessibility import convene_with_quorum
+from tests.browser.sitting_driver import convene_with_quorum
 from web.app import ROOMS
 
 pytestmark = pytest.mark.browser

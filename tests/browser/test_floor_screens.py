@@ -18,15 +18,9 @@ import pytest
 from playwright.async_api import expect
 
 from signaling.roles import Role
+from tests.browser.axe_checks import BLOCKING, WCAG_TAGS, axe_violations, new_person
 from tests.browser.kiosk_helpers import connected, open_kiosk, until
-from tests.browser.test_accessibility import (
-    BLOCKING,
-    WCAG_TAGS,
-    Socket,
-    axe_violations,
-    convene_with_quorum,
-    new_person,
-)
+from tests.browser.sitting_driver import Socket, convene_with_quorum
 from web.app import ROOMS
 
 pytestmark = pytest.mark.browser

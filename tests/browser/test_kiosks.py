@@ -15,7 +15,7 @@ import pytest
 
 from signaling.roles import Role
 from tests.browser.kiosk_helpers import connected, open_kiosk, stats, until
-from tests.browser.test_accessibility import open_with_belcourt_transmitting
+from tests.browser.sitting_driver import open_with_belcourt_transmitting
 from web.app import ROOMS, SIGNER
 
 pytestmark = pytest.mark.browser

@@ -17,7 +17,7 @@ import pytest
 from signaling.roles import Role
 from tests.browser.chromium_options import CHROMIUM_ARGS
 from tests.browser.kiosk_helpers import connected, stats, until
-from tests.browser.test_accessibility import open_with_belcourt_transmitting
+from tests.browser.sitting_driver import open_with_belcourt_transmitting
 from web.app import ROOMS, SIGNER
 
 pytestmark = pytest.mark.browser
