@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 import threading
 import time
 
 import aioice.ice
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "sfu"))
-from sfu_clients import Client
-
 from sfu import cascade
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
+from tests.sfu.sfu_clients import Client  # run from the repository's root, like every bench
 
 
 class CountingViewer(Client):
