@@ -30,23 +30,6 @@ LIBRARY_SURFACE = "sfu/aiortc_hooks.py"
 
 #: file -> the private names it still uses on other objects
 REMAINING: dict[str, set[str]] = {
-    # the forwarding benchmark builds connected transports without a handshake
-    "bench/forwarding.py": {
-        "_RTCDtlsTransport__handshake_done",
-        "_state",
-        "_tx_srtp",
-        "_rx_srtp",
-        "_connection",
-        "_nominated",
-        "_ssrc",
-        "_set_rtcp_ssrc",
-        "_handle_rtp_data",
-        "_handle_rtcp_data",
-        "_recv_next",
-        # the harness's own helpers, called by the fuzz entry point of the same module
-        "_open",
-        "_side",
-    },
     "bench/cascade_cpu.py": {"_handle_rtp_packet"},
     "bench/wirecheck.py": {"_BaseAddress"},
 }
