@@ -39,8 +39,6 @@ REMAINING: dict[str, set[str]] = {
         "_components",
         "_nominated",
     },
-    "bench/cascade_cpu.py": {"_handle_rtp_packet"},
-    "bench/wirecheck.py": {"_BaseAddress"},
 }
 #: the benchmark load generator's library surface (aiortc's sender driven below its API),
 #: pinned and checked against the installed versions
