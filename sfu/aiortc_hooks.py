@@ -14,8 +14,9 @@ needs; they are here, with the five private names of ``aioice.Connection`` they 
 
 Both were checked against **aiortc 1.16.0**, **aioice 0.13.0** and **pylibsrtp 1.0.0**,
 the exact versions ``pyproject.toml`` and ``constraints.txt`` pin;
-:func:`check_surface` fails loudly (``tests/sfu/test_sfu_aiortc_hooks.py``) if an upgrade
-changes a version or moves any name, signature or piece of code relied on here, including
+:func:`check_surface`, run by every :class:`sfu.router.Router` when it is built and by
+``tests/sfu/test_sfu_aiortc_hooks.py``, fails loudly if an upgrade changes a version or
+moves any name, signature or piece of code relied on here, including
 what the transport relies on of the libraries' behaviour behind their public names
 (aioice's socket protocol handing non-STUN datagrams to ``Connection.data_received``,
 aiortc's ``RtpRouter.route_rtp`` reading only the SSRC and payload type).

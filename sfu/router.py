@@ -42,6 +42,7 @@ from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
+from . import aiortc_hooks
 from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_of, tested
 from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
@@ -85,6 +86,12 @@ class Router:
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.config = config or RouterConfig()
+        problems = aiortc_hooks.check_surface()  # about 5 ms, once per sitting
+        if problems:
+            raise RuntimeError(
+                "aiortc, aioice or pylibsrtp moved from what sfu/aiortc_hooks.py was checked against: "
+                + "; ".join(problems)
+            )
         #: the DTLS certificate of its connections (RFC 8827 section 6.5:
         #: one per endpoint is enough, as a browser keeps one per RTCPeerConnection);
         #: generating one costs about 9 ms of the event loop, once per sitting, not per join

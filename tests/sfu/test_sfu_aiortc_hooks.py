@@ -4,7 +4,10 @@
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from sfu import aiortc_hooks
+from sfu.router import Router
 
 
 def test_aiortc_surface_unchanged():
@@ -33,3 +36,11 @@ def test_the_surface_check_refuses_another_installed_version(monkeypatch):
     monkeypatch.setitem(aiortc_hooks.PINNED, "aioice", "0.12.0")
     problems = aiortc_hooks.check_surface()
     assert problems == ["aioice 0.13.0 installed, checked against 0.12.0"]
+
+
+def test_a_router_refuses_to_start_on_a_moved_surface(monkeypatch):
+    """What the server relies on is checked when a sitting's Router is built, not only by
+    this suite: ``seance serve`` on other versions stops saying what moved."""
+    monkeypatch.setitem(aiortc_hooks.PINNED, "pylibsrtp", "0.9.0")
+    with pytest.raises(RuntimeError, match=r"pylibsrtp 1\.0\.0 installed, checked against 0\.9\.0"):
+        Router()
