@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -23,14 +21,12 @@ from typing import Any
 
 import aioice.ice
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "sfu"))
-from sfu_clients import Client
-
 from sfu import cascade
 from sfu.config import IceSettings, RouterConfig
 from sfu.metrics import SfuCounters
 from sfu.router import Router
 from sfu.transport.connection import Connection
+from tests.sfu.sfu_clients import Client  # run from the repository's root, like every bench
 
 
 class SlotCounter:

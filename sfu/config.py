@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .bandwidth import AllocatorSettings, DemandSettings, EstimatorSettings, FallbackSettings
+from .bandwidth import AllocatorSettings, DemandSettings, EstimatorSettings, FallbackSettings, UplinkFitSettings
 from .reception import ReceptionSettings
 
 
@@ -111,6 +111,8 @@ class RouterConfig:
     #: uplink follows demand (sfu.bandwidth.demand): a layer nobody received for
     #: ``off_after_s`` is switched off at the source (``on_layers``), the REMB covers the rest
     demand: DemandSettings = field(default_factory=DemandSettings)
+    #: a simulcast publisher whose uplink loses sheds its larger encodings before R3 judges it
+    uplink_fit: UplinkFitSettings = field(default_factory=UplinkFitSettings)
     #: optimistic start (two 720p slots and the voices): loss and the browser's REMB
     #: bring a small link down within seconds, whereas a low start would pause every
     #: slot of a good link until probes raised it

@@ -13,11 +13,11 @@ import asyncio
 import re
 
 import pytest
-from chromium_options import CHROMIUM_ARGS
-from kiosk_helpers import connected, stats, until
-from test_accessibility import open_with_belcourt_transmitting
 
 from signaling.roles import Role
+from tests.browser.chromium_options import CHROMIUM_ARGS
+from tests.browser.kiosk_helpers import connected, stats, until
+from tests.browser.sitting_driver import open_with_belcourt_transmitting
 from web.app import ROOMS, SIGNER
 
 pytestmark = pytest.mark.browser

@@ -10,11 +10,11 @@ import itertools
 import aioice.ice
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
-from sfu_clients import Client, wait_for
 
 from sfu import cascade
 from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from sfu.router import Router
+from tests.sfu.sfu_clients import Client, wait_for
 
 SALLES = ["belcourt", "vaux"]
 RELAY = "relay:edge-1"

@@ -10,10 +10,10 @@ import aioice.ice
 import pytest
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
 from prometheus_client import CollectorRegistry, generate_latest
-from sfu_clients import Client, wait_for
 
 from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from sfu.router import Router
+from tests.sfu.sfu_clients import Client, wait_for
 
 SALLES = ["belcourt", "vaux", "saint-ferreol"]
 

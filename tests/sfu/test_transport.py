@@ -16,13 +16,13 @@ import pytest
 from aiortc import sdp as aiortc_sdp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sfu_clients import Client, wait_for
 
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
 from sfu.transport.certificate import Certificate, fingerprint
 from sfu.transport.connection import Connection
 from sfu.transport.dtls import fingerprints_match
+from tests.sfu.sfu_clients import Client, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
