@@ -27,8 +27,6 @@ class IceSettings:
       host). Off by default: the ``.local`` candidates are dropped from the offer and
       the browser's address is learned as a peer-reflexive candidate from its first
       connectivity check, which works everywhere the browser can reach the server.
-    - ``max_queued_datagrams``: bound of aioice's per-connection receive queue;
-      datagrams beyond it are dropped and counted (reason ``ice_queue_full``).
     """
 
     listen_addresses: tuple[str, ...] | None = None
@@ -36,7 +34,6 @@ class IceSettings:
     announced_address: str | None = None
     use_ipv6: bool = False
     resolve_mdns: bool = False
-    max_queued_datagrams: int = 2000
 
 
 @dataclass(frozen=True)
@@ -80,11 +77,6 @@ class RouterConfig:
 
     audio_slots: int = 3
     video_slots: int = 2
-    #: the server side of a browser's connection: ``"owned"`` (the default), the transport
-    #: Séance builds from aioice, pyOpenSSL and pylibsrtp (:mod:`sfu.transport`, issue 11
-    #: point 8: salles, public viewers and the origin side of cascades), or ``"aiortc"``,
-    #: aiortc's RTCPeerConnection as answerer with the hooks of :mod:`sfu.aiortc_hooks`
-    transport: str = "owned"
     ice: IceSettings = field(default_factory=IceSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     speaker: SpeakerSettings = field(default_factory=SpeakerSettings)

@@ -2,7 +2,7 @@
 
 One Router per sitting; a Peer per browser (salle kiosk or public viewer); a
 Producer per incoming track; a Consumer per (subscriber, slot). Packets are
-forwarded as they are, never decoded (see :mod:`sfu.aiortc_hooks`).
+forwarded as they are, never decoded (see :mod:`sfu.transport`).
 
 Public API (docs/interfaces.md, used by signaling)::
 
@@ -86,12 +86,16 @@ class Router:
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.config = config or RouterConfig()
-        if self.config.transport == "aiortc":
-            aiortc_hooks.install()  # also installed by a cascade's edge link (aiortc_hooks.owned_by)
-        #: the DTLS certificate of the owned transport's connections (RFC 8827 section 6.5:
+        problems = aiortc_hooks.check_surface()  # about 5 ms, once per sitting
+        if problems:
+            raise RuntimeError(
+                "aiortc, aioice or pylibsrtp moved from what sfu/aiortc_hooks.py was checked against: "
+                + "; ".join(problems)
+            )
+        #: the DTLS certificate of its connections (RFC 8827 section 6.5:
         #: one per endpoint is enough, as a browser keeps one per RTCPeerConnection);
         #: generating one costs about 9 ms of the event loop, once per sitting, not per join
-        self.dtls_certificate = Certificate.generate() if self.config.transport == "owned" else None
+        self.dtls_certificate = Certificate.generate()
         self.on_health = on_health
         self.on_slots = on_slots
         #: the video slots paused for a subscriber, when they change (sfu.adaptation):

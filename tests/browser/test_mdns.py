@@ -89,12 +89,7 @@ async def test_public_page_with_mdns_only_candidates_connects_by_peer_reflexive(
             router = server.app[ROOMS]["demo"].router
             viewer = next(p for p in router.peers.values() if p.kind == "viewer")
             assert viewer.mdns_candidates_dropped >= 1
-            # its aioice Connection: the owned transport's, or aiortc's
-            ice = (
-                viewer.connection.ice
-                if viewer.connection is not None
-                else viewer.pc.getTransceivers()[0].receiver.transport.transport._connection
-            )
+            ice = viewer.connection.ice  # its aioice Connection
             remote = [pair.remote_candidate for pair in ice._nominated.values()]
             print("server nominated remote candidates:", [(c.type, c.host) for c in remote])
             assert remote and all(c.type == "prflx" for c in remote)

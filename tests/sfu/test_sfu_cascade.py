@@ -20,9 +20,8 @@ SALLES = ["belcourt", "vaux"]
 RELAY = "relay:edge-1"
 
 
-def config(transport="owned"):
+def config():
     return RouterConfig(
-        transport=transport,
         ice=IceSettings(listen_addresses=("127.0.0.1",)),
         health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
         speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
@@ -40,11 +39,11 @@ def loopback_clients(monkeypatch):
 
 
 class Cascade:
-    def __init__(self, transport="owned"):
-        self.origin = Router(config(transport))
+    def __init__(self):
+        self.origin = Router(config())
         self.origin.set_president_salle("belcourt")
         self.registry = CollectorRegistry()
-        self.edge = Router(config(transport), registry=self.registry)
+        self.edge = Router(config(), registry=self.registry)
         self.clients: dict[str, Client] = {}
         self.link = None
         self.offers = 0
@@ -72,11 +71,10 @@ class Cascade:
         await self.origin.close()
 
 
-#: the link on both transports: Séance's own (the edge offers, controls ICE, is the DTLS
-#: server) and aiortc's with the hooks
-@pytest.fixture(params=["aiortc", "owned"])
-async def sitting(loopback_clients, request):
-    s = Cascade(request.param)
+#: the link on the transport Séance owns: the edge offers, controls ICE, is the DTLS server
+@pytest.fixture
+async def sitting(loopback_clients):
+    s = Cascade()
     try:
         yield s
     finally:
@@ -157,11 +155,7 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
 
     # a packet lost on the link itself is NACKed upstream by the edge, retransmitted
     # from the origin's cache and forwarded: the edge viewers' streams have no hole
-    conn = (  # the edge's aioice connection, where datagrams are handed over
-        link.connection.ice
-        if link.connection is not None
-        else link.pc.getTransceivers()[0].receiver.transport.transport._connection
-    )
+    conn = link.connection.ice  # the edge's aioice connection, where datagrams are handed over
     received, upstream_lost = conn.data_received, set()
     programme = edge.peers["upstream/programme"].producers["video"]
 

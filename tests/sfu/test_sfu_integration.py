@@ -25,13 +25,12 @@ def loopback_clients(monkeypatch):
 
 
 class Sitting:
-    def __init__(self, transport="aiortc"):
+    def __init__(self):
         self.health_events = []
         self.slot_events = []
         self.registry = CollectorRegistry()
         self.router = Router(
             RouterConfig(
-                transport=transport,
                 ice=IceSettings(listen_addresses=("127.0.0.1",)),
                 health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
                 speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
@@ -75,16 +74,12 @@ class Sitting:
 
 def server_ice(router, peer_id):
     """The server's aioice connection of a peer (where datagrams are handed over)."""
-    peer = router.peers[peer_id]
-    if peer.connection is not None:  # the owned transport (sfu.transport)
-        return peer.connection.ice
-    return peer.pc.getTransceivers()[0].receiver.transport.transport._connection
+    return router.peers[peer_id].connection.ice
 
 
-#: every test runs on both server transports: aiortc's with the hooks, and Séance's own
-@pytest.fixture(params=["aiortc", "owned"])
-async def sitting(loopback_clients, request):
-    s = Sitting(request.param)
+@pytest.fixture
+async def sitting(loopback_clients):
+    s = Sitting()
     try:
         yield s
     finally:
