@@ -5,11 +5,11 @@ L.2121-15, L.2121-25, L.2131-1 CGCT), each step by its production path:
 1. the secretariat creates a sitting, joins an annex, convenes it and sends the
    convocations from /admin through a real SMTP server (aiosmtpd); a member follows the
    personal link taken from the email received, without login;
-2. the sitting is held through the sitting's service, as the salles and the president
-   command it, and closed;
+2. the sitting is held from the agents', the president's and the councillors' own
+   sessions through the websocket (/ws), and closed;
 3. the substance of the debates is written in /admin, the text frozen (« Arrêter le
    texte ») on the approval item of the next sitting, which the council adopts by its
-   vote; the PV is signed (« Signer »);
+   vote (over /ws too); the PV is signed (« Signer ») and the next sitting closed;
 4. offline checks: the PDF is PDF/A (pikepdf), ``seance audit pv`` verifies it with the
    approving sitting's journal and the council's public key, ``seance audit register``
    verifies the register against what was downloaded and the journals;
@@ -38,10 +38,12 @@ from deliberation.register import verify_register
 from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
 from signaling.mailer import SmtpSettings
+from signaling.roles import Role as SessionRole
 from signaling.sitting import council_key, journal_path
 from tests.web.admin_session import admin_client, csrf, web_config
 from tests.web.demo_annex import PDF, sha
-from tests.web.minutes_admin import PRESENT, PRESIDENT, adopt, run
+from tests.web.minutes_admin import PRESENT, run
+from web.app import ACCOUNTS
 from web.appkeys import SITTINGS
 from web.cli import main as seance_cli
 
@@ -49,7 +51,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 HELD = "cc-printemps"
 NEXT = "cc-ete"
 ITEMS = ("Programme de voirie 2027", "Tarifs de la piscine intercommunale")
-SUBSTANCE = "Le vice-président chargé de la voirie présente le programme.\n\nMme Garnier demande le coût des travaux."
+SUBSTANCE = "Le vice-président présente le programme.\n\nMme Garnier demande le coût des travaux."
 
 
 async def form(client, path: str, page: str, **data):
@@ -88,27 +90,81 @@ def feed_dates(feed: ET.Element) -> dict[str | None, str | None]:
     return dates
 
 
-async def hold(service, items: list[str]) -> None:
-    """The sitting held as the salles and the president command it: presences, secretary,
-    opening, each item voted « pour » by everyone present, closing."""
-    system = Actor(Role.SYSTEM)
+class Screen:
+    """One person's screen on the sitting: their own login session and its websocket (/ws),
+    commands sent as the pages send them, each awaited until the server acknowledges it."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self.sent = 0
+
+    @classmethod
+    async def open(cls, aiohttp_client, server, sitting_id: str, login: str, role: SessionRole, **claims) -> Screen:
+        accounts = server.app[ACCOUNTS]
+        accounts.set_account(login, "pw-secret-1", role, **claims)
+        client = await aiohttp_client(server)
+        r = await client.post("/login", data={"login": login, "password": "pw-secret-1"}, allow_redirects=False)
+        assert r.status == 303
+        ws = await client.ws_connect("/ws")
+        await ws.send_json({"type": "hello", "sitting": sitting_id, "id": "h"})
+        screen = cls(ws)
+        welcome = await screen.until(lambda m: m.get("type") in ("welcome", "error"))
+        assert welcome["type"] == "welcome" and welcome["role"] == role.value, welcome
+        return screen
+
+    async def until(self, wanted) -> dict:
+        """The first message ``wanted`` accepts, among the pushes of the sitting (bounded)."""
+        for _ in range(500):
+            msg = await self.ws.receive_json(timeout=10)
+            if wanted(msg):
+                return msg
+        raise AssertionError("no such message among 500")
+
+    async def command(self, command: dict) -> None:
+        self.sent += 1
+        ident = f"c{self.sent}"
+        await self.ws.send_json({"type": "command", "id": ident, "command": command})
+        reply = await self.until(lambda m: m.get("re") == ident and m.get("type") in ("ack", "error"))
+        assert reply["type"] == "ack", (command, reply)
+
+
+async def hold(aiohttp_client, server, sitting_id: str, items: list[str]) -> Screen:
+    """The sitting held from the screens of the agents, the president and the councillors,
+    through the websocket: presences, secretary, opening, each item voted « pour » by
+    everyone present; the president's screen is returned, to close the sitting. The salles'
+    transmission and the public stream are what the media plane reports (no screen sends them)."""
+    service = server.app[SITTINGS][sitting_id]
+    president = await Screen.open(
+        aiohttp_client, server, sitting_id, "president", SessionRole.PRESIDENT, member_id="m01", salle_id="belcourt"
+    )
+    voters = {"m01": president}
     for salle, members in PRESENT.items():
-        agent = Actor(Role.AGENT, salle_id=salle, agent_id=f"a-{salle}")
+        agent = await Screen.open(
+            aiohttp_client,
+            server,
+            sitting_id,
+            f"agent-{salle}",
+            SessionRole.AGENT,
+            salle_id=salle,
+            agent_id=f"a-{salle}",
+        )
         for m in members:
-            await run(service, agent, {"type": "CheckIn", "member_id": m, "salle_id": salle})
-        await run(service, system, {"type": "ReportTransmission", "salle_id": salle, "transmitting": True})
-    await run(service, system, {"type": "ReportPublicStream", "up": True})
-    await run(service, PRESIDENT, {"type": "AppointSecretary", "member_id": "m03"})
-    await run(service, PRESIDENT, {"type": "OpenSitting"})
+            await agent.command({"type": "CheckIn", "member_id": m, "salle_id": salle})
+            if m != "m01":
+                voters[m] = await Screen.open(
+                    aiohttp_client, server, sitting_id, f"elu-{m}", SessionRole.COUNCILLOR, member_id=m
+                )
+        await run(service, Actor(Role.SYSTEM), {"type": "ReportTransmission", "salle_id": salle, "transmitting": True})
+    await run(service, Actor(Role.SYSTEM), {"type": "ReportPublicStream", "up": True})
+    await president.command({"type": "AppointSecretary", "member_id": "m03"})
+    await president.command({"type": "OpenSitting"})
     for item_id in items:
-        await run(service, PRESIDENT, {"type": "TakeUpItem", "item_id": item_id})
-        await run(service, PRESIDENT, {"type": "OpenVote", "item_id": item_id})
-        for members in PRESENT.values():
-            for m in members:
-                actor = PRESIDENT if m == "m01" else Actor(Role.COUNCILLOR, member_id=m)
-                await run(service, actor, {"type": "CastBallot", "item_id": item_id, "voter_id": m, "choice": "pour"})
-        await run(service, PRESIDENT, {"type": "CloseVote", "item_id": item_id})
-    await run(service, PRESIDENT, {"type": "CloseSitting"})
+        await president.command({"type": "TakeUpItem", "item_id": item_id})
+        await president.command({"type": "OpenVote", "item_id": item_id})
+        for m, screen in voters.items():
+            await screen.command({"type": "CastBallot", "item_id": item_id, "voter_id": m, "choice": "pour"})
+        await president.command({"type": "CloseVote", "item_id": item_id})
+    return president
 
 
 async def test_the_whole_chain_from_the_convocation_mailed_to_the_acts_published_and_audited(
@@ -164,7 +220,8 @@ async def test_the_whole_chain_from_the_convocation_mailed_to_the_acts_published
     sophie_row = re.search(r'<tr data-member="m03".*?</tr>', sitting_page, re.S).group(0)
     assert f"accusé de réception le {french_date(ack_at)}" in sophie_row
     assert f"Convocation envoyée par courriel le {french_date(sent_at)}" in sitting_page
-    assert "R6 — convocation" not in sitting_page  # twenty days ahead: the five clear days are met
+    # R6 counted from the journaled sending: twenty days ahead, nineteen clear days
+    assert "R6 — convocation" not in sitting_page and "respecté, 19 jours francs" in sitting_page
 
     # the convocation published before the sitting, dated by the journaled sending
     base = str(admin.make_url("/actes"))
@@ -176,10 +233,10 @@ async def test_the_whole_chain_from_the_convocation_mailed_to_the_acts_published
         assert convened is not None and f"publiée le {french_date(convened.at)}" in coming
         async with public.get(f"{base}/{HELD}/convocation") as r:
             notice = html.unescape(await r.text())
-        assert r.status == 200 and f"Le {french_date(sent_at)}" in notice and ITEMS[1] in notice
+        assert r.status == 200 and f'<p class="right">Le {french_date(sent_at)}</p>' in notice and ITEMS[1] in notice
 
     # 2. the sitting held and closed
-    await hold(admin.app[SITTINGS][HELD], item_ids)
+    await (await hold(aiohttp_client, admin.server, HELD, item_ids)).command({"type": "CloseSitting"})
     assert admin.app[SITTINGS][HELD].seance.state.status == "closed"
 
     # 3. the procès-verbal written, frozen on the next sitting's approval item, adopted, signed
@@ -200,9 +257,16 @@ async def test_the_whole_chain_from_the_convocation_mailed_to_the_acts_published
     approving = admin.app[SITTINGS][NEXT]
     approval_id = option.group(1).split("/")[1]
     assert approving.seance.state.minutes_links[approval_id]["sha256"] == frozen.sha256
-    await adopt(approving, approval_id)
-    assert (await form(admin, pv + "/signer", pv)).status == 303
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        next_items = [i.item_id for i in store.agenda(cid, NEXT)]
+    assert next_items[0] == approval_id
+    president = await hold(aiohttp_client, admin.server, NEXT, next_items)  # the council adopts it by its vote
+    signed = await form(admin, pv + "/signer", pv)
+    assert signed.status == 303, html.unescape(await signed.text())
     assert "Procès-verbal signé le" in html.unescape(await (await admin.get(pv)).text())
+    # signed before the approving sitting closes: its closed journal records nothing more (R11)
+    await president.command({"type": "CloseSitting"})
+    assert approving.seance.state.status == "closed"
 
     # 4. offline: PDF/A, its digest and signature against the journal of the sitting that adopted it
     async with aiohttp.ClientSession() as public, public.get(f"{base}/{HELD}/proces-verbal.pdf") as r:
@@ -217,7 +281,7 @@ async def test_the_whole_chain_from_the_convocation_mailed_to_the_acts_published
     (tmp_path / "pv.pdf").write_bytes(pdf)
     key = str(DataDir.of(tmp_path).council_public_key)
     held_journal, next_journal = str(journal_path(tmp_path, HELD)), str(journal_path(tmp_path, NEXT))
-    audit_pv = ["audit", "pv", str(tmp_path / "pv.pdf"), "--key", key, "--allow-open", "--journal"]
+    audit_pv = ["audit", "pv", str(tmp_path / "pv.pdf"), "--key", key, "--journal"]
     capsys.readouterr()
     # the CLI runs without an event loop of its own: in a thread (pyHanko's validation runs one)
     assert await asyncio.to_thread(seance_cli, [*audit_pv, next_journal]) == 0
