@@ -267,7 +267,8 @@ async def test_the_whole_chain_from_the_convocation_mailed_to_the_acts_published
     signed = await form(admin, pv + "/signer", pv)
     assert signed.status == 303, html.unescape(await signed.text())
     assert "Procès-verbal signé le" in html.unescape(await (await admin.get(pv)).text())
-    # signed before the approving sitting closes: its closed journal records nothing more (R11)
+    # signed before the approving sitting closes: the signature is entered in its journal, which
+    # takes nothing more once closed (R11; tests/web/test_minutes_pages.py shows the refusal after)
     await president.command({"type": "CloseSitting"})
     assert approving.seance.state.status == "closed"
 
