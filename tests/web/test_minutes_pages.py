@@ -22,7 +22,7 @@ from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
 from signaling.sitting import journal_path
 from tests.minutes_support import closed_demo_sitting
-from tests.web.minutes_admin import PV, admin_client, adopt, next_sitting, post
+from tests.web.minutes_admin import PRESIDENT, PV, admin_client, adopt, next_sitting, post, run
 from web.app import ACCOUNTS
 from web.appkeys import SITTINGS
 from web.cli import main as seance_cli
@@ -179,3 +179,30 @@ async def test_the_secretary_of_the_sitting_writes_from_their_own_session_anothe
     assert [(v.item_id, v.text, v.saved_by) for v in versions] == [
         ("pv-precedent", "Adopté sans observation.", "s.garnier")
     ]
+
+
+async def test_the_pv_is_signed_before_the_approving_sitting_closes_and_told_plainly_after(aiohttp_client, tmp_path):
+    """R11, R22: the signature is entered in the journal of the sitting that adopted the PV;
+    closed, that journal takes nothing more. The page says so before (the hint) and after (no
+    button, an alert), and « Signer » then refuses in plain French, writing no file."""
+    closed_demo_sitting(tmp_path)
+    admin = await admin_client(aiohttp_client, tmp_path)
+    await next_sitting(admin)
+    option = re.search(r'<option value="(cc-suivant/[^"]+)" selected>', await (await admin.get(PV)).text())
+    assert (await post(admin, PV + "/arreter", PV, approbation=option.group(1))).status == 303
+    service = admin.app[SITTINGS]["cc-suivant"]
+    await adopt(service, option.group(1).split("/")[1])
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert 'id="signer"' in body and "à faire avant sa clôture" in body and 'id="signature-impossible"' not in body
+
+    await run(service, PRESIDENT, {"type": "CloseSitting"})
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert 'id="signer"' not in body and 'id="signature-impossible"' in body
+    assert "« Conseil communautaire suivant », qui a adopté ce procès-verbal, est close" in body
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', await (await admin.get("/admin")).text()).group(1)
+    r = await admin.post(PV + "/signer", data={"csrf": token}, allow_redirects=False)
+    refusal = html.unescape(await r.text())
+    assert r.status == 409 and "la signature ne peut plus y être inscrite" in refusal
+    assert "se signe entre le vote d'approbation et la clôture de cette séance" in refusal
+    folder = tmp_path / "sittings" / "demo"
+    assert not (folder / "proces-verbal-signe.pdf").exists() and list(folder.glob("*.tmp")) == []
