@@ -3,9 +3,9 @@
 An ad-hoc measurement for docs/media.md ("Cascading"), not a test. In one process,
 over loopback: the origin Router and the edge Router each run their own event loop
 in their own thread, so each one's CPU is that thread's CPU time
-(``time.thread_time`` read inside its loop); the aiortc kiosks and viewers run in the
-main thread. The viewers count packets without decoding (so the main thread does not
-starve the routers on a small machine)::
+(``time.thread_time`` read inside its loop); the aiortc kiosks and the viewers run in the
+main thread. The viewers are built from the transport Séance owns and count packets
+without decoding (so the main thread does not starve the routers on a small machine)::
 
     .venv/bin/python -m bench.cascade_cpu --viewers 20 --seconds 10
 """
@@ -14,31 +14,78 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 import threading
 import time
+from collections import defaultdict
+from typing import Any
 
 import aioice.ice
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "sfu"))
-from sfu_clients import Client
-
 from sfu import cascade
 from sfu.config import IceSettings, RouterConfig
+from sfu.metrics import SfuCounters
 from sfu.router import Router
+from sfu.transport.connection import Connection
+from tests.sfu.sfu_clients import Client  # run from the repository's root, like every bench
 
 
-class CountingViewer(Client):
-    """A viewer that counts RTP packets and decodes nothing."""
+class SlotCounter:
+    """What a received stream's packets are handed to: counted, nothing else."""
 
-    def _record(self, receiver, slot: str) -> None:
-        packets = self.packets[slot]
+    def __init__(self, packets: dict[str, int], slot: str) -> None:
+        self.packets = packets
+        self.slot = slot
 
-        async def handle(packet, arrival_time_ms):
-            packets.append(None)
+    def on_rtp(self, data: bytes, arrival_time_ms: int, layout: Any) -> None:
+        self.packets[self.slot] += 1
 
-        receiver._handle_rtp_packet = handle
+    def on_rtcp(self, packet: Any) -> None:
+        pass
+
+
+class CountingViewer:
+    """A public viewer that counts RTP packets per slot and decodes nothing, built from the
+    public pieces of the transport Séance owns: the offerer side a cascade's edge uses
+    (:class:`sfu.transport.connection.Connection`), whose owner it is."""
+
+    def __init__(self, name: str, layout: list[dict]) -> None:
+        self.name = name
+        self.layout = layout
+        self.ice = IceSettings(listen_addresses=("127.0.0.1",))
+        self.counters = SfuCounters()
+        self.packets: dict[str, int] = defaultdict(int)
+        self.connection = Connection(self, offerer=True)
+
+    async def offer(self) -> str:
+        return await self.connection.offer([entry["kind"] for entry in self.layout])
+
+    async def answer(self, sdp: str) -> None:
+        await self.connection.accept_answer(sdp)
+
+    def count(self, slot: str) -> int:
+        return self.packets[slot]
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+    # MediaOwner
+    def receiver_started(self, receiver: Any, parameters: Any) -> None:
+        receiver.seance_handler = SlotCounter(self.packets, self.layout[int(receiver.mid)]["slot"])
+
+    def receiver_stopped(self, receiver: Any) -> None:
+        receiver.seance_handler = None
+
+    def sender_started(self, sender: Any, parameters: Any) -> None:
+        pass  # receive only
+
+    def sender_stopped(self, sender: Any) -> None:
+        pass
+
+    def transport_closed(self) -> None:
+        pass
+
+    def hook_error(self, where: str, exc: BaseException) -> None:
+        self.counters.hook_errors[where] += 1
 
 
 class LoopThread:
@@ -90,10 +137,9 @@ async def run(viewers: int, seconds: float, through_edge: bool) -> dict:
     target, target_t = (edge, edge_t) if through_edge else (origin, origin_t)
     audience = []
     for i in range(viewers):
-        v = CountingViewer(f"public-{i}", target.slot_layout("viewer"), publish=False)
+        v = CountingViewer(f"public-{i}", target.slot_layout("viewer"))
         await v.answer(await target_t.call(target.connect_viewer(v.name, await v.offer())))
         audience.append(v)
-    clients += audience
     await asyncio.sleep(4.0)  # connect, first key frames
     o0, e0, w0 = await origin_t.cpu(), await edge_t.cpu(), time.monotonic()
     out0 = origin.stats()["packets_out"]
@@ -123,6 +169,8 @@ async def run(viewers: int, seconds: float, through_edge: bool) -> dict:
     }
     for c in clients:
         await c.close()
+    for v in audience:
+        await v.close()
     if link is not None:
         await edge_t.call(link.close())
     await edge_t.call(edge.close())

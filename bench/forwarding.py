@@ -1,36 +1,40 @@
-"""An in-process forwarding harness: the real Router, the real hooked aiortc objects, no network.
+"""An in-process forwarding harness: the real Router on the transport Séance owns, no network.
 
 Used by the RTP/RTCP fuzz tests (``tests/sfu/test_sfu_fuzz.py``) and by the forwarding-path
 micro-benchmarks (``python -m bench.forwarding``: the floor table of :mod:`bench.floor`, whose
 last row is this harness; ``--harness``, ``--full``, ``--sitting``). One publisher salle ``s000`` (an audio and a
-video Producer behind a real :class:`sfu.aiortc_hooks.SfuDtlsTransport`) and ``subscribers``
-salles each with the standard receive slots (Consumers behind their own SfuDtlsTransport).
-What would be the network is replaced at the bottom of each DTLS transport:
+video Producer behind a real :class:`sfu.transport.connection.Connection`) and ``subscribers``
+salles each with the standard receive slots (Consumers behind their own Connection). What
+would be the network is replaced below each connection, through its public API:
 
-- SRTP: :class:`IdentitySrtp` (the packet as it is, to check the bytes forwarded) or a real
-  ``pylibsrtp.Session`` (``real_srtp=True``, for timings);
-- ICE: the aioice ``Connection`` of a real ``RTCIceTransport`` gets a nominated pair whose
-  socket is :class:`Capture` (records datagrams) or a real UDP socket towards a sink on
-  127.0.0.1 (``real_socket=True``, for timings; the sink is drained between batches).
+- DTLS: no handshake; the connection is given its SRTP sessions as the handshake would give
+  them (:meth:`~sfu.transport.connection.Connection.srtp_ready`): :class:`IdentitySrtp` (the
+  packet as it is, to check the bytes forwarded) or real ``pylibsrtp`` sessions keyed by
+  :func:`sfu.transport.srtp.sessions` (``real_srtp=True``, for timings);
+- ICE: the connection's agent is a :class:`WireLink`, whose nominated pair is
+  :class:`Capture` (records datagrams) or a real UDP socket towards a sink on 127.0.0.1
+  (``real_socket=True``, for timings; the sink is drained between batches).
 
-Packets enter where aiortc hands them to the hooks: unprotected RTP into
-``SfuDtlsTransport._handle_rtp_data`` (:meth:`Harness.rtp`), unprotected RTCP into
-``_handle_rtcp_data`` (:meth:`Harness.rtcp_from_subscriber`, :meth:`Harness.rtcp_from_publisher`).
+Packets enter where the connection has unprotected them: RTP into
+:meth:`~sfu.transport.connection.Connection.rtp_received` (:meth:`Harness.rtp`), RTCP into
+:meth:`~sfu.transport.connection.Connection.rtcp_received` (:meth:`Harness.rtcp_from_subscriber`,
+:meth:`Harness.rtcp_from_publisher`); or, for the whole receive path, as SRTP datagrams through
+aioice's socket protocol (:meth:`Harness.datagram`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCCertificate
-from aiortc.rtcdtlstransport import State
-from aiortc.rtcicetransport import RTCIceTransport
+import aioice
+import aioice.ice
 from aiortc.rtcrtpparameters import (
     RTCRtcpParameters,
     RTCRtpCodecParameters,
@@ -39,17 +43,18 @@ from aiortc.rtcrtpparameters import (
     RTCRtpReceiveParameters,
     RTCRtpSendParameters,
 )
-from pylibsrtp import Policy, Session
 
 from bench import floor
-from sfu import aiortc_hooks
 from sfu.config import RouterConfig
 from sfu.health import HealthMonitor
 from sfu.peer import Peer
 from sfu.router import Router
 from sfu.rtp_rewrite import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
 from sfu.slots import SEND_AUDIO, SEND_VIDEO, layout
-from sfu.transport.srtp import Profile
+from sfu.transport.connection import Connection, Receiver, Sender
+from sfu.transport.ice import IceLink
+from sfu.transport.sdp import SLOT, Section
+from sfu.transport.srtp import Profile, profile_named, sessions
 
 PUB_AUDIO_SSRC = 0x11111111
 PUB_VIDEO_SSRC = 0x22222222
@@ -59,6 +64,10 @@ PUB_EXT = {1: URI_AUDIO_LEVEL, 4: URI_MID, 3: URI_ABS_SEND_TIME}
 SUB_EXT = {URI_AUDIO_LEVEL: 10, URI_MID: 9, URI_ABS_SEND_TIME: 2}
 PT_OPUS, PT_VP8, PT_RTX = 111, 96, 97
 SUB_PT_OPUS, SUB_PT_VP8 = 109, 100  # the subscribers' own payload types
+#: the SRTP profile and keying material of ``real_srtp`` (as a DTLS handshake would export)
+SRTP_PROFILE = profile_named(b"SRTP_AES128_CM_SHA1_80")
+assert SRTP_PROFILE is not None
+SRTP_MATERIAL = bytes(range(2 * (SRTP_PROFILE.key_length + SRTP_PROFILE.salt_length)))
 
 
 class IdentitySrtp:
@@ -79,6 +88,8 @@ class Capture:
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
+        self.transport = self  # what the nominated pair sends on
+        self.addr = ("127.0.0.1", 9)
 
     buffered = 0  # what get_write_buffer_size() says (a test can fill it)
 
@@ -110,12 +121,6 @@ class SocketSink:
             asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
         )
 
-    def sendto(self, data: bytes, addr: Any = None) -> None:
-        self.transport.sendto(data, self.addr)
-
-    def is_closing(self) -> bool:
-        return False
-
     def drain(self) -> None:
         while True:
             try:
@@ -129,26 +134,25 @@ class SocketSink:
             self.transport.close()
 
 
-class _Protocol:
-    def __init__(self, transport: Any) -> None:
-        self.transport = transport
+class WireLink(IceLink):
+    """The ICE agent of a harness connection: its nominated pair is ``wire`` (a
+    :class:`Capture` or a :class:`SocketSink`), no candidate ever checked. What is sent goes
+    through :meth:`IceLink.send_now` as on the network (the send-buffer bound included)."""
 
-    async def send_data(self, data: bytes, addr: Any) -> None:
-        self.transport.sendto(data, addr)
+    wire: Any = None
 
-
-class _Pair:
-    def __init__(self, transport: Any, addr: Any) -> None:
-        self.protocol = _Protocol(transport)
-        self.remote_addr = addr
+    def nominated(self) -> tuple[Any, Any] | None:
+        if self.wire is None or self.wire.transport is None:
+            return None
+        return self.wire.transport, self.wire.addr
 
 
 @dataclass
 class Side:
-    """One peer of the harness: its DTLS transport and what went out of it."""
+    """One peer of the harness: its connection and what went out of it."""
 
     peer: Peer
-    dtls: Any
+    connection: Connection
     wire: Any
     senders: dict[str, Any] = field(default_factory=dict)
 
@@ -163,13 +167,13 @@ class Side:
         return [d for d in self.wire.sent if len(d) >= 2 and 192 <= d[1] <= 223]
 
 
-def _srtp_pair(profile: Profile | None = None) -> tuple[Any, Any]:
-    """(send, receive) sessions sharing one key: AES128_CM_SHA1_80, or ``profile``."""
-    libsrtp = Policy.SRTP_PROFILE_AES128_CM_SHA1_80 if profile is None else profile.libsrtp
-    key = bytes(range(30 if profile is None else profile.key_length + profile.salt_length))
-    tx = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=libsrtp)
-    rx = Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=libsrtp)
-    return Session(policy=tx), Session(policy=rx)
+def srtp_sessions(client: bool = False, profile: Profile | None = None) -> tuple[Any, Any]:
+    """(receive, send) sessions of the server's side, or of a client's (``client=True``:
+    what it sends, the server's receive session unprotects); AES128_CM_SHA1_80, or ``profile``."""
+    if profile is None:
+        assert SRTP_PROFILE is not None
+        return sessions(SRTP_PROFILE, SRTP_MATERIAL, is_client=client)
+    return sessions(profile, bytes(range(2 * (profile.key_length + profile.salt_length))), is_client=client)
 
 
 class Harness:
@@ -194,60 +198,69 @@ class Harness:
         self.counters = self.router.counters
         self.publisher: Side | None = None
         self.subscribers: list[Side] = []
-        self._cert = RTCCertificate.generateCertificate()
         self.receivers: dict[str, Any] = {}
+        self._protocol: Any = None
+        self._client_tx: Any = None
 
     # building -----------------------------------------------------------------------
-    def _side(self, peer_id: str) -> Side:
+    def side(self, peer_id: str) -> Side:
+        """A salle's peer, registered with the Router, its connection not yet keyed."""
         peer = Peer(self.router, peer_id, "salle", HealthMonitor(self.router.config.health))
         self.router.monitors[peer_id] = peer.health
         peer.health.connect()
         self.router.register_peer(peer)
-        with aiortc_hooks.owned_by(peer):
-            # SfuIceGatherer bounds aioice's queue (and would gather on our addresses)
-            ice = RTCIceTransport(aiortc_hooks.SfuIceGatherer(iceServers=[]))
-            dtls = aiortc_hooks.SfuDtlsTransport(ice, [self._cert])
-        dtls._RTCDtlsTransport__handshake_done = True  # aiortc 1.16: _recv_next skips DTLS timers
-        dtls._state = State.CONNECTED
-        if self.real_srtp:
-            dtls._tx_srtp, dtls._rx_srtp = _srtp_pair(self.srtp_profile)
-        else:
-            dtls._tx_srtp = dtls._rx_srtp = IdentitySrtp()
+        connection = Connection(peer, certificate=self.router.dtls_certificate, link=WireLink)
+        peer.connection = connection
         wire = SocketSink() if self.real_socket else Capture()
-        ice._connection._nominated[1] = _Pair(wire, ("127.0.0.1", 9))
-        return Side(peer, dtls, wire)
+        link = connection.ice
+        assert isinstance(link, WireLink)
+        link.wire = wire
+        return Side(peer, connection, wire)
 
-    async def _open(self, side: Side) -> Side:
+    def publish(self, side: Side, kind: str, parameters: RTCRtpReceiveParameters, rtcp_ssrc: int) -> None:
+        """``side`` publishes a stream of ``kind`` (its Producer starts when keyed)."""
+        receiver = Receiver(side.connection, kind, rtcp_ssrc, parameters.muxId)
+        side.connection.receivers.append((receiver, parameters))
+        side.peer.slots.append(SEND_AUDIO if kind == "audio" else SEND_VIDEO)
+
+    def subscribe(self, side: Side) -> None:
+        """``side`` receives the standard slots of a salle (its Consumers start when keyed)."""
+        config = self.router.config
+        for entry in layout("salle", config.video_slots, config.audio_slots):
+            if entry["direction"] != "recvonly":
+                continue
+            kind, slot = entry["kind"], entry["slot"]
+            ssrc = random.getrandbits(32) | 1
+            sender = Sender(side.connection, kind, Section(role=SLOT, slot=slot, ssrc=ssrc, rtx_ssrc=ssrc ^ 2))
+            side.connection.senders.append((sender, self.send_parameters(kind, ssrc)))
+            side.peer.sender_slots[id(sender)] = slot
+            side.peer.slots.append(slot)
+            side.senders[slot] = sender
+
+    async def key(self, side: Side) -> Side:
+        """What a finished DTLS handshake does: the connection gets its SRTP sessions, its
+        streams start (and the socket of ``real_socket`` opens)."""
         if isinstance(side.wire, SocketSink):
             await side.wire.open()
-            pair = side.dtls.transport._connection._nominated[1]
-            pair.protocol.transport = side.wire.transport  # the loop's transport, as in aioice
-            pair.remote_addr = side.wire.addr
+        if self.real_srtp:
+            rx, tx = srtp_sessions(profile=self.srtp_profile)
+        else:
+            rx = tx = IdentitySrtp()
+        side.connection.srtp_ready(rx, tx)
         return side
 
     async def start(self) -> Harness:
-        pub = self.publisher = await self._open(self._side("s000"))
+        pub = self.publisher = self.side("s000")
         self.router.set_president_salle("s000")
-        pub.peer.slots += [SEND_AUDIO, SEND_VIDEO]
-        for kind, params in (("audio", self.audio_receive_parameters()), ("video", self.video_receive_parameters())):
-            with aiortc_hooks.owned_by(pub.peer):
-                receiver = aiortc_hooks.SfuRtpReceiver(kind, pub.dtls)
-            receiver._set_rtcp_ssrc(PUB_RTCP_SSRC)
-            await receiver.receive(params)
-            self.receivers[kind] = receiver
+        self.publish(pub, "audio", self.audio_receive_parameters(), PUB_RTCP_SSRC)
+        self.publish(pub, "video", self.video_receive_parameters(), PUB_RTCP_SSRC)
+        await self.key(pub)
+        for receiver, _ in pub.connection.receivers:
+            self.receivers[receiver.kind] = receiver
         for i in range(1, self.n + 1):
-            side = await self._open(self._side(f"s{i:03d}"))
-            self.subscribers.append(side)
-            for entry in layout("salle", self.router.config.video_slots, self.router.config.audio_slots):
-                if entry["direction"] != "recvonly":
-                    continue
-                kind, slot = entry["kind"], entry["slot"]
-                with aiortc_hooks.owned_by(side.peer):
-                    sender = aiortc_hooks.SfuRtpSender(kind, side.dtls)
-                side.peer.sender_slots[id(sender)] = slot
-                side.peer.slots.append(slot)
-                await sender.send(self.send_parameters(kind, sender._ssrc))
-                side.senders[slot] = sender
+            side = self.side(f"s{i:03d}")
+            self.subscribe(side)
+            self.subscribers.append(await self.key(side))
         self.router.reassign()
         return self
 
@@ -255,16 +268,16 @@ class Harness:
     def _exts(ids: dict[int, str]) -> list[RTCRtpHeaderExtensionParameters]:
         return [RTCRtpHeaderExtensionParameters(id=i, uri=u) for i, u in ids.items()]
 
-    def audio_receive_parameters(self) -> RTCRtpReceiveParameters:
+    def audio_receive_parameters(self, ssrc: int = PUB_AUDIO_SSRC) -> RTCRtpReceiveParameters:
         return RTCRtpReceiveParameters(
             codecs=[RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=PT_OPUS)],
             headerExtensions=self._exts({1: URI_AUDIO_LEVEL, 4: URI_MID}),
             muxId="0",
             rtcp=RTCRtcpParameters(cname="pub", ssrc=PUB_RTCP_SSRC),
-            encodings=[RTCRtpDecodingParameters(ssrc=PUB_AUDIO_SSRC, payloadType=PT_OPUS)],
+            encodings=[RTCRtpDecodingParameters(ssrc=ssrc, payloadType=PT_OPUS)],
         )
 
-    def video_receive_parameters(self) -> RTCRtpReceiveParameters:
+    def video_receive_parameters(self, ssrc: int = PUB_VIDEO_SSRC) -> RTCRtpReceiveParameters:
         return RTCRtpReceiveParameters(
             codecs=[
                 RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=PT_VP8),
@@ -275,7 +288,7 @@ class Harness:
             headerExtensions=self._exts({3: URI_ABS_SEND_TIME, 4: URI_MID}),
             muxId="1",
             rtcp=RTCRtcpParameters(cname="pub", ssrc=PUB_RTCP_SSRC),
-            encodings=[RTCRtpDecodingParameters(ssrc=PUB_VIDEO_SSRC, payloadType=PT_VP8)],
+            encodings=[RTCRtpDecodingParameters(ssrc=ssrc, payloadType=PT_VP8)],
         )
 
     def send_parameters(self, kind: str, ssrc: int) -> RTCRtpSendParameters:
@@ -296,35 +309,18 @@ class Harness:
 
     # feeding ------------------------------------------------------------------------
     async def rtp(self, data: bytes) -> None:
+        """One unprotected RTP packet of the publisher, as its connection hands it on."""
         assert self.publisher is not None
-        await self.publisher.dtls._handle_rtp_data(data, arrival_time_ms=int(time.monotonic() * 1000))
+        self.publisher.connection.rtp_received(data)
 
-    # the whole receive path: aioice's protocol, its queue, aiortc's DTLS receive loop
+    # the whole receive path: aioice's socket protocol, RFC 7983 demultiplexing, SRTP
     def start_receiving(self) -> None:
-        """Run the publisher transport's receive loop (aiortc's ``_recv_next``) and make
-        :meth:`datagram` deliver SRTP datagrams through aioice's ``StunProtocol``."""
-        import aioice
-        import aioice.ice
-
+        """Make :meth:`datagram` deliver SRTP datagrams to the publisher's connection
+        through aioice's ``StunProtocol`` (its STUN parse attempt included), as its socket
+        does; :meth:`protect` protects as the publisher's browser would."""
         assert self.publisher is not None and self.real_srtp
-        dtls = self.publisher.dtls
-        conn = dtls.transport._connection
-        self._client_tx, _ = _srtp_pair(self.srtp_profile)
-        protocol = aioice.ice.StunProtocol(conn)
-        protocol.local_candidate = aioice.Candidate(
-            foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host"
-        )
-        protocol.transport = Capture()
-        self._protocol = protocol
-
-        async def loop() -> None:
-            try:
-                while True:
-                    await dtls._recv_next()
-            except (asyncio.CancelledError, ConnectionError):
-                pass
-
-        self._rx_task = asyncio.get_running_loop().create_task(loop())
+        self._client_tx = srtp_sessions(client=True, profile=self.srtp_profile)[1]
+        self._protocol = socket_protocol(self.publisher.connection)
 
     def protect(self, packet: bytes) -> bytes:
         return self._client_tx.protect(packet)
@@ -333,11 +329,11 @@ class Harness:
         self._protocol.datagram_received(data, ("127.0.0.1", 5000))
 
     async def rtcp_from_subscriber(self, i: int, data: bytes) -> None:
-        await self.subscribers[i].dtls._handle_rtcp_data(data)
+        self.subscribers[i].connection.rtcp_received(data)
 
     async def rtcp_from_publisher(self, data: bytes) -> None:
         assert self.publisher is not None
-        await self.publisher.dtls._handle_rtcp_data(data)
+        self.publisher.connection.rtcp_received(data)
 
     async def settle(self) -> None:
         """Let the tasks the hot path spawned (PLI, NACK, retransmissions) run."""
@@ -353,13 +349,20 @@ class Harness:
                 side.wire.sent.clear()
 
     async def close(self) -> None:
-        task = getattr(self, "_rx_task", None)
-        if task is not None:
-            task.cancel()
         await self.router.close()
         for side in [self.publisher, *self.subscribers]:
             if side is not None and isinstance(side.wire, SocketSink):
                 side.wire.close()
+
+
+def socket_protocol(connection: Connection) -> Any:
+    """aioice's protocol of a host candidate's socket, delivering to ``connection``'s agent."""
+    protocol = aioice.ice.StunProtocol(connection.ice)
+    protocol.local_candidate = aioice.Candidate(
+        foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host"
+    )
+    protocol.transport = Capture()
+    return protocol
 
 
 # -- packets ---------------------------------------------------------------------------
@@ -469,8 +472,8 @@ async def _microbench(subscribers: int, packets: int, real: bool, profile: Profi
 
 
 async def _microbench_full(subscribers: int, packets: int) -> dict[str, float]:
-    """From the UDP datagram to the UDP send: aioice's protocol and queue, aiortc's
-    receive loop and SRTP unprotect, the hooks, the fan-out, SRTP protect, sendto."""
+    """From the UDP datagram to the UDP send: aioice's socket protocol, the connection's
+    demultiplexing and SRTP unprotect, the fan-out, SRTP protect, sendto."""
     import gc
 
     h = await Harness(subscribers, real_srtp=True, real_socket=True).start()
@@ -540,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--full",
         action="store_true",
-        help="from the datagram (aioice, aiortc's receive loop, SRTP unprotect) to sendto",
+        help="from the datagram (aioice's socket protocol, SRTP unprotect) to sendto",
     )
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     p.add_argument(
@@ -605,37 +608,17 @@ async def _sitting(salles: int, seconds_of_media: float, uv: bool) -> dict[str, 
     the event loop's receive cost per datagram (bench/loopbench.py) nor per-peer timers."""
     import gc
 
-    import aioice
-
     h = Harness(0, real_srtp=True, real_socket=True)
     router = h.router
     router.set_president_salle("s000")
     clients = []
     for i in range(salles):
-        side = await h._open(h._side(f"s{i:03d}"))
-        side.peer.slots += [SEND_AUDIO, SEND_VIDEO]
-        for kind, params in (("audio", h.audio_receive_parameters()), ("video", h.video_receive_parameters())):
-            params.encodings[0].ssrc += i * 16
-            with aiortc_hooks.owned_by(side.peer):
-                receiver = aiortc_hooks.SfuRtpReceiver(kind, side.dtls)
-            receiver._set_rtcp_ssrc(PUB_RTCP_SSRC + i)
-            await receiver.receive(params)
-        for entry in layout("salle", router.config.video_slots, router.config.audio_slots):
-            if entry["direction"] != "recvonly":
-                continue
-            with aiortc_hooks.owned_by(side.peer):
-                sender = aiortc_hooks.SfuRtpSender(entry["kind"], side.dtls)
-            side.peer.sender_slots[id(sender)] = entry["slot"]
-            side.peer.slots.append(entry["slot"])
-            await sender.send(h.send_parameters(entry["kind"], sender._ssrc))
-        conn = side.dtls.transport._connection
-        protocol = aioice.ice.StunProtocol(conn)
-        protocol.local_candidate = aioice.Candidate(
-            foundation="1", component=1, transport="udp", priority=1, host="127.0.0.1", port=9, type="host"
-        )
-        protocol.transport = Capture()
-        tx, _ = _srtp_pair()
-        clients.append((side, protocol, tx))
+        side = h.side(f"s{i:03d}")
+        h.publish(side, "audio", h.audio_receive_parameters(PUB_AUDIO_SSRC + i * 16), PUB_RTCP_SSRC + i)
+        h.publish(side, "video", h.video_receive_parameters(PUB_VIDEO_SSRC + i * 16), PUB_RTCP_SSRC + i)
+        h.subscribe(side)
+        await h.key(side)
+        clients.append((side, socket_protocol(side.connection), srtp_sessions(client=True)[1]))
     exts_v = [(3, b"\x01\x02\x03"), (4, b"1")]
     now = time.monotonic()
 

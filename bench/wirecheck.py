@@ -36,7 +36,7 @@ ETH_P_ALL = 0x0003
 LOOP = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
-def classify(addr: ipaddress._BaseAddress) -> str:
+def classify(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     if any(addr in n for n in LOOP if n.version == addr.version):
         return "loopback"
     if addr.version == 4 and addr in RANGE:

@@ -24,10 +24,7 @@ link nothing) and R20, exactly as for its direct viewers.
 
 On the edge, the link's connection is the transport Séance owns
 (:class:`sfu.transport.connection.Connection`, the offerer side: it controls ICE and is
-the DTLS server) when ``RouterConfig.transport`` is ``"owned"``, the default; with
-``"aiortc"`` it is an aiortc peer connection built inside
-:func:`sfu.aiortc_hooks.owned_by` the link. Either way its RTP packets arrive as bytes,
-undecoded. Each received
+the DTLS server). Its RTP packets arrive as bytes, undecoded. Each received
 slot becomes a Producer of an **upstream pseudo-salle** registered in the edge
 Router (``upstream/programme`` with a video producer, ``upstream/audio-0`` ...
 with an audio producer each). The edge's own viewers, with the same
@@ -60,11 +57,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from . import aiortc_hooks
 from .producer import Producer, start_producer, stop_producer
 from .transport.connection import Connection
 
@@ -138,8 +133,7 @@ class UpstreamSlot:
 class UpstreamLink:
     """The edge's one subscription to the origin (see the module docstring).
 
-    It is the owner of its connection (:class:`sfu.transport.connection.ConnectionOwner`,
-    or :class:`sfu.aiortc_hooks.HookOwner` of its aiortc peer connection)."""
+    It is the owner of its connection (:class:`sfu.transport.connection.ConnectionOwner`)."""
 
     def __init__(
         self,
@@ -154,8 +148,7 @@ class UpstreamLink:
         self.retry = retry
         self.ice = router.config.ice
         self.counters = router.counters
-        self.pc: RTCPeerConnection | None = None
-        self.connection: Connection | None = None  # on the owned transport (config.transport)
+        self.connection: Connection | None = None
         self.state = "new"  # new | connecting | up | retrying | failed | closed
         self.slots: dict[str, UpstreamSlot] = {}
         self.receiver_slots: dict[int, str] = {}  # id(receiver) -> slot
@@ -265,37 +258,9 @@ class UpstreamLink:
             await asyncio.sleep(self.retry.delay(attempt))
 
     async def _open(self) -> None:
-        """One attempt: offer, ask the origin, wait until connected."""
-        if self.router.config.transport == "owned":
-            return await self._open_owned()
-        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
-        self.receiver_slots.clear()
-        pc.on("connectionstatechange", self._on_state)
-        layout = self.router.slot_layout("viewer")
-        with aiortc_hooks.owned_by(self):
-            for entry in layout:
-                t = pc.addTransceiver(entry["kind"], direction="recvonly")
-                self.receiver_slots[id(t.receiver)] = entry["slot"]
-            await pc.setLocalDescription(await pc.createOffer())
-        answer = self.offer_fn(pc.localDescription.sdp)
-        if inspect.isawaitable(answer):
-            answer = await answer
-        if pc is not self.pc or self._closing:
-            raise ConnectionError("link closed while negotiating")
-        with aiortc_hooks.owned_by(self):
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-        deadline = time.monotonic() + self.retry.connect_timeout
-        while pc.connectionState != "connected":
-            if pc.connectionState in ("failed", "closed") or self._lost.is_set():
-                raise ConnectionError(f"upstream connection {pc.connectionState}")
-            if time.monotonic() > deadline:
-                raise TimeoutError("upstream connection not established in time")
-            await asyncio.sleep(0.05)
-        self._came_up()
-
-    async def _open_owned(self) -> None:
         """One attempt on the transport Séance owns (:mod:`sfu.transport`): the edge
-        offers the viewer's slots ``recvonly``, controls ICE and is the DTLS server."""
+        offers the viewer's slots ``recvonly``, controls ICE and is the DTLS server; ask
+        the origin, wait until connected."""
         self.connection = connection = Connection(self, certificate=self.router.dtls_certificate, offerer=True)
         self.receiver_slots.clear()
         layout = self.router.slot_layout("viewer")
@@ -334,22 +299,11 @@ class UpstreamLink:
                 await asyncio.wait_for(asyncio.shield(connection.close()), timeout=5.0)
             except Exception as exc:
                 logger.warning("closing upstream link %s: %r", self.relay_id, exc)
-        pc, self.pc = self.pc, None
-        if pc is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(pc.close()), timeout=5.0)
-            except Exception as exc:
-                logger.warning("closing upstream link %s: %r", self.relay_id, exc)
 
-    def _on_state(self) -> None:
-        pc = self.pc
-        if pc is not None and pc.connectionState in ("failed", "closed"):
-            self._lost.set()
-
-    # HookOwner --------------------------------------------------------------------------
+    # MediaOwner -------------------------------------------------------------------------
     def receiver_started(self, receiver: Any, parameters: Any) -> None:
         slot_name = self.receiver_slots.get(id(receiver))
-        if slot_name is None or self._closing or (self.pc is None and self.connection is None):
+        if slot_name is None or self._closing or self.connection is None:
             return
         slot = self.slots.get(slot_name)
         if slot is None:

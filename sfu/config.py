@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .bandwidth import AllocatorSettings, DemandSettings, EstimatorSettings, FallbackSettings
+from .bandwidth import AllocatorSettings, DemandSettings, EstimatorSettings, FallbackSettings, UplinkFitSettings
 from .reception import ReceptionSettings
 
 
@@ -27,8 +27,6 @@ class IceSettings:
       host). Off by default: the ``.local`` candidates are dropped from the offer and
       the browser's address is learned as a peer-reflexive candidate from its first
       connectivity check, which works everywhere the browser can reach the server.
-    - ``max_queued_datagrams``: bound of aioice's per-connection receive queue;
-      datagrams beyond it are dropped and counted (reason ``ice_queue_full``).
     """
 
     listen_addresses: tuple[str, ...] | None = None
@@ -36,7 +34,6 @@ class IceSettings:
     announced_address: str | None = None
     use_ipv6: bool = False
     resolve_mdns: bool = False
-    max_queued_datagrams: int = 2000
 
 
 @dataclass(frozen=True)
@@ -80,15 +77,9 @@ class RouterConfig:
 
     audio_slots: int = 3
     video_slots: int = 2
-    #: the server side of a browser's connection: ``"owned"`` (the default), the transport
-    #: Séance builds from aioice, pyOpenSSL and pylibsrtp (:mod:`sfu.transport`, issue 11
-    #: point 8: salles, public viewers and the origin side of cascades), or ``"aiortc"``,
-    #: aiortc's RTCPeerConnection as answerer with the hooks of :mod:`sfu.aiortc_hooks`
-    transport: str = "owned"
-    #: how a Consumer on the owned transport rewrites, protects and sends its packets
-    #: (:mod:`sfu.forwarding`, issue 17): ``"python"`` (the default), ``"native"``
-    #: (``sfu._forward``: C and libsrtp2, refused when it was not built) or ``"auto"``
-    #: (native when built). aiortc's transport always forwards in Python
+    #: how a Consumer rewrites, protects and sends its packets (:mod:`sfu.forwarding`,
+    #: issue 17): ``"python"`` (the default), ``"native"`` (``sfu._forward``: C and
+    #: libsrtp2, refused when it was not built) or ``"auto"`` (native when built)
     forwarding: str = "python"
     ice: IceSettings = field(default_factory=IceSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
@@ -124,6 +115,8 @@ class RouterConfig:
     #: uplink follows demand (sfu.bandwidth.demand): a layer nobody received for
     #: ``off_after_s`` is switched off at the source (``on_layers``), the REMB covers the rest
     demand: DemandSettings = field(default_factory=DemandSettings)
+    #: a simulcast publisher whose uplink loses sheds its larger encodings before R3 judges it
+    uplink_fit: UplinkFitSettings = field(default_factory=UplinkFitSettings)
     #: optimistic start (two 720p slots and the voices): loss and the browser's REMB
     #: bring a small link down within seconds, whereas a low start would pause every
     #: slot of a good link until probes raised it

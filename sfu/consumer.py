@@ -1,6 +1,7 @@
 """A Consumer: one receive slot of one subscriber (a salle kiosk or a viewer).
 
-It owns an aiortc sender (hooked: no encoder) and rewrites each packet of its
+It owns a sender of its subscriber's connection (:class:`sfu.transport.connection.Sender`)
+and rewrites each packet of its
 current source Producer for the subscriber: SSRC, payload type, sequence number and
 timestamp (continuous across source switches, :class:`sfu.rtp_rewrite.SequenceMapper`),
 header extension ids (the publisher's ``mid`` stripped), VP8 PictureID/TL0PICIDX.
@@ -128,7 +129,7 @@ class Consumer:
         self._rtx_tokens = RETRANSMIT_BURST
         self._rtx_refill_at = time.monotonic()
         self._rtcp_task: asyncio.Task | None = None
-        # SRTP-protect and sendto, synchronously (see aiortc_hooks.direct_rtp_sender)
+        # SRTP-protect and sendto, synchronously (sfu.transport.connection.Connection.send_rtp)
         self._send_packet = sender.direct_sender()
         #: the native step of its connection (RouterConfig.forwarding, sfu.forwarding), or
         #: None: forward() rewrites, protects and sends in Python

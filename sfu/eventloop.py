@@ -1,7 +1,7 @@
 """The event loop the media plane runs on: uvloop when it is installed and wanted,
 asyncio's own otherwise (a clean fallback: uvloop is optional, never required).
 
-Séance's hot path runs inside the loop's datagram callback (``sfu.aiortc_hooks``), so
+Séance's hot path runs inside the loop's datagram callback (``sfu.transport``), so
 the loop's own receive path (readiness, ``recvfrom``, callback) is part of the cost of
 every packet; ``docs/performance.md`` has the figures with both loops.
 

@@ -14,9 +14,10 @@ What aioice 0.13 (under aiortc 1.16) does, read from its source:
 - So Séance gathers on an address list of its own (:class:`sfu.config.IceSettings`
   ``listen_addresses``, default: the interface addresses plus 127.0.0.1) and can
   announce a different address in the SDP (``announced_address``, like mediasoup's
-  ``announcedAddress``, for a server behind 1:1 NAT). Both are applied per peer
-  connection by :mod:`sfu.aiortc_hooks`, never process-wide, so aiortc clients in the
-  same process (the tests) keep the stock behaviour.
+  ``announcedAddress``, for a server behind 1:1 NAT). Both are applied per connection
+  by :mod:`sfu.transport.ice` (gathering with :func:`sfu.aiortc_hooks.gather_on_addresses`),
+  never process-wide, so aiortc clients in the same process (the tests) keep the stock
+  behaviour.
 - **Loopback and Chromium**: ``--allow-loopback-in-peer-connection`` only lets
   Chromium *gather* loopback host candidates of its own; measured in
   ``tests/browser/test_mdns.py``, a Chromium without the flag still reaches a server
@@ -36,9 +37,10 @@ What aioice 0.13 (under aiortc 1.16) does, read from its source:
   this works on loopback, on a LAN and through NAT, as long as the browser can reach
   the server's announced address. No ``a=end-of-candidates`` is added, so aioice
   keeps waiting for that check instead of failing at once.
-- **Receive queue**: aioice puts every datagram on an unbounded ``asyncio.Queue``
-  (``Connection.data_received``); the hook bounds it (``max_queued_datagrams``),
-  dropping and counting the excess, so delay cannot grow without bound.
+- **Receive queue**: aioice puts every datagram that is not STUN on an unbounded
+  ``asyncio.Queue`` (``Connection.data_received``); Séance's agent
+  (:class:`sfu.transport.ice.IceLink`) overrides that method and handles the datagram
+  inside the socket callback, so nothing queues and delay cannot grow there.
 - No port range and no single-port mux in aioice 0.13: the firewall must let UDP
   through on the ephemeral range towards the announced address (or use TURN).
 """

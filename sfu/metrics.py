@@ -6,14 +6,14 @@ custom collector registered on the router's registry reads them at scrape time,
 together with gauges computed from the router's state. No module-level mutable
 state, no default registry.
 
-``frames_decoded`` counts calls of aiortc's decoder factory (``get_decoder``, wrapped
-where :mod:`aiortc.rtcrtpreceiver` imports it) made for a receiver of this router: it
-must stay 0, the proof that nothing is decoded on the server.
+``frames_decoded`` stays 0: the transport Séance owns (:mod:`sfu.transport`) hands RTP
+bytes to the Producers and has no decoder to call. It was the count of aiortc's decoder
+calls while the server could run on aiortc's ``RTCPeerConnection``; the metric is kept
+so that dashboards and alerts written against it still read 0.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import Counter as _Tally
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -34,7 +34,6 @@ DROP_REASONS = (
     "send_error",
     "malformed",
     "malformed_rtcp",
-    "ice_queue_full",
     "srtp",
     "send_buffer_full",
     "srtp_refused",
@@ -65,7 +64,6 @@ class SfuCounters:
         self.keyframe_requests_sent = 0
         self.source_switches = 0
         self.hook_errors = _Tally()  # by hook
-        self._decoder_lock = threading.Lock()
         self._frames_decoded = 0
 
     def retire(self, consumer: Any) -> None:
@@ -88,11 +86,6 @@ class SfuCounters:
             if not c.closed:
                 out[c.kind] += c.octets_sent
         return out
-
-    def decoder_created(self) -> None:
-        """Called from aiortc's decoder thread (hence the lock)."""
-        with self._decoder_lock:
-            self._frames_decoded += 1
 
     @property
     def frames_decoded(self) -> int:

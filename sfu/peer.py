@@ -1,4 +1,5 @@
-"""A Peer: one browser's aiortc peer connection (a salle kiosk or a public viewer).
+"""A Peer: one browser's connection (a salle kiosk or a public viewer), on the transport
+Séance owns (:class:`sfu.transport.connection.Connection`).
 
 The browser is the offerer. Its m-lines are matched, in order, to the slots of
 :func:`sfu.slots.layout`: the first ``sendonly``/``sendrecv`` m-line of each kind is
@@ -6,7 +7,7 @@ the salle's own track (a Producer), each ``recvonly`` m-line becomes the next
 receive slot of its kind (a Consumer, answered ``sendonly`` with the slot name as
 its msid stream id). Extra m-lines are answered ``inactive``.
 
-The Peer is the owner the hooks of :mod:`sfu.aiortc_hooks` report to.
+The Peer is the owner its connection reports to (:class:`sfu.transport.owner.MediaOwner`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,14 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
 
-from . import aiortc_hooks
 from .adaptation import SubscriberLink
 from .consumer import Consumer
 from .health import HealthMonitor
 from .ice import strip_mdns_candidates
 from .producer import Producer, start_producer, stop_producer
-from .sdp_answer import with_opus_fec
-from .simulcast import SimulcastOffer, simulcast_offers, with_simulcast
+from .simulcast import SimulcastOffer, simulcast_offers
 from .slots import SEND_AUDIO, SEND_VIDEO, layout
 from .transport.connection import Connection
 from .transport.sdp import INACTIVE, PUBLISH, SLOT, Section
@@ -45,8 +43,7 @@ class Peer:
         self.ice = router.config.ice
         self.counters = router.counters
         self.health = health
-        self.pc: RTCPeerConnection | None = None
-        self.connection: Connection | None = None  # the owned transport (config.transport == "owned")
+        self.connection: Connection | None = None
         self.sender_slots: dict[int, str] = {}  # id(sender) -> slot
         self.consumers: dict[str, Consumer] = {}
         self.producers: dict[str, Producer] = {}
@@ -68,23 +65,6 @@ class Peer:
         parsed = aiortc_sdp.SessionDescription.parse(offer_sdp)
         if self.kind == "salle":
             self.simulcast = simulcast_offers(offer_sdp)
-        # max-bundle: with aiortc 1.16's default "balanced" policy, a second m-line of
-        # the same kind is bundled onto a transport that BUNDLE then discards (its
-        # sender never starts). Browsers always offer BUNDLE.
-        if self.router.config.transport == "owned":
-            return await self._negotiate_owned(offer_sdp, parsed)
-        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
-        pc.on("connectionstatechange", self._on_state)
-        with aiortc_hooks.owned_by(self):
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            self._assign_transceivers(parsed)
-            answer = await pc.createAnswer()
-            await pc.setLocalDescription(answer)
-        return with_simulcast(with_opus_fec(pc.localDescription.sdp), self.simulcast)
-
-    async def _negotiate_owned(self, offer_sdp: str, parsed: Any) -> str:
-        """The answer on the transport Séance owns (:mod:`sfu.transport`): the same
-        assignment of m-lines to the salle's tracks and its receive slots."""
         sections = []
         for media, (role, slot) in zip(parsed.media, self._roles(parsed), strict=True):
             sections.append(Section(role=role, slot=slot, track_id=f"{slot}-{self.peer_id}" if slot else None))
@@ -128,33 +108,9 @@ class Peer:
     @property
     def connected(self) -> bool:
         """Its media transport is up (ICE and DTLS)."""
-        if self.connection is not None:
-            return self.connection.state == "connected"
-        return self.pc is not None and self.pc.connectionState == "connected"
+        return self.connection is not None and self.connection.state == "connected"
 
-    def _assign_transceivers(self, parsed: Any) -> None:
-        by_mid = {t.mid: t for t in self.pc.getTransceivers()}
-        for media, (role, slot) in zip(parsed.media, self._roles(parsed), strict=True):
-            t = by_mid.get(media.rtp.muxId)
-            if t is None or media.kind not in ("audio", "video"):
-                continue
-            if role == PUBLISH:
-                t.direction = "recvonly"
-                self.slots.append(SEND_AUDIO if media.kind == "audio" else SEND_VIDEO)
-            elif role == SLOT and slot is not None:
-                t.direction = "sendonly"
-                t.sender.name_stream(slot, f"{slot}-{self.peer_id}")
-                self.sender_slots[id(t.sender)] = slot
-                self.slots.append(slot)
-            else:
-                t.direction = "inactive"
-
-    def _on_state(self) -> None:
-        pc = self.pc
-        if pc is not None and pc.connectionState in ("failed", "closed") and not self.closed:
-            self.router.peer_gone(self)
-
-    # HookOwner ----------------------------------------------------------------------
+    # MediaOwner ---------------------------------------------------------------------
     def receiver_started(self, receiver: Any, parameters: Any) -> None:
         if self.kind != "salle" or self.closed:
             return
@@ -205,11 +161,5 @@ class Peer:
         if self.connection is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self.connection.close()), timeout=5.0)
-            except Exception as exc:  # a stuck close must not block the router
-                logger.warning("closing peer %s: %r", self.peer_id, exc)
-        if self.pc is not None:
-            try:
-                # shielded: a cancelled close leaves aiortc's closing future unusable
-                await asyncio.wait_for(asyncio.shield(self.pc.close()), timeout=5.0)
             except Exception as exc:  # a stuck close must not block the router
                 logger.warning("closing peer %s: %r", self.peer_id, exc)

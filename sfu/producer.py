@@ -1,6 +1,6 @@
 """A Producer: one incoming track (audio or video) of a salle.
 
-Fed raw RTP bytes by the hooked DTLS transport, it counts them for health and
+Fed raw RTP bytes by its connection (:mod:`sfu.transport.connection`), it counts them for health and
 metrics, reads the RFC 6464 audio level for speaker detection, drops what must not
 be forwarded (server-side mute, audio-only, RTX probes), keeps a short packet cache
 for NACKs, and hands each packet to the Consumers attached to it. Towards the
@@ -70,8 +70,8 @@ class ProducerOwner(Protocol):
 def start_producer(
     owner: ProducerOwner, receiver: Any, parameters: Any, simulcast: SimulcastOffer | None = None
 ) -> Producer:
-    """The Producer of ``receiver`` (an :class:`sfu.aiortc_hooks.SfuRtpReceiver` whose
-    ``receive()`` ran; its simulcast layers if the kiosk offered them) for ``owner``: it replaces the owner's previous one of that kind,
+    """The Producer of ``receiver`` (a :class:`sfu.transport.connection.Receiver` whose
+    connection is keyed; its simulcast layers if the kiosk offered them) for ``owner``: it replaces the owner's previous one of that kind,
     takes the receiver's packets, and is announced to the Router."""
     kind = receiver.seance_kind
     old = owner.producers.pop(kind, None)

@@ -2,7 +2,7 @@
 
 One Router per sitting; a Peer per browser (salle kiosk or public viewer); a
 Producer per incoming track; a Consumer per (subscriber, slot). Packets are
-forwarded as they are, never decoded (see :mod:`sfu.aiortc_hooks`).
+forwarded as they are, never decoded (see :mod:`sfu.transport`).
 
 Public API (docs/interfaces.md, used by signaling)::
 
@@ -44,7 +44,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from . import aiortc_hooks
 from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_of, tested
-from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand
+from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand, UplinkFit
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
 from .forwarding import SETTINGS as FORWARDING_SETTINGS
@@ -92,12 +92,16 @@ class Router:
             raise ValueError(f"forwarding must be one of {', '.join(FORWARDING_SETTINGS)}")
         if self.config.forwarding == "native" and not native_available():
             raise ValueError("forwarding = native, but sfu._forward was not built (gcc, python3-dev, libsrtp2-dev)")
-        if self.config.transport == "aiortc":
-            aiortc_hooks.install()  # also installed by a cascade's edge link (aiortc_hooks.owned_by)
-        #: the DTLS certificate of the owned transport's connections (RFC 8827 section 6.5:
+        problems = aiortc_hooks.check_surface()  # about 5 ms, once per sitting
+        if problems:
+            raise RuntimeError(
+                "aiortc, aioice or pylibsrtp moved from what sfu/aiortc_hooks.py was checked against: "
+                + "; ".join(problems)
+            )
+        #: the DTLS certificate of its connections (RFC 8827 section 6.5:
         #: one per endpoint is enough, as a browser keeps one per RTCPeerConnection);
         #: generating one costs about 9 ms of the event loop, once per sitting, not per join
-        self.dtls_certificate = Certificate.generate() if self.config.transport == "owned" else None
+        self.dtls_certificate = Certificate.generate()
         self.on_health = on_health
         self.on_slots = on_slots
         #: the video slots paused for a subscriber, when they change (sfu.adaptation):
@@ -112,6 +116,8 @@ class Router:
         self.on_layers: LayersCallback | None = None
         self.uplink = UplinkDemand(self.config.demand)
         self.layers_sent: dict[str, list[bool]] = {}  # per salle, as last told to signaling
+        #: per simulcast salle: what its uplink carries (sfu.bandwidth.uplink_fit), for its current track
+        self.uplink_fits: dict[str, tuple[Producer, UplinkFit]] = {}
         self.receptions: dict[str, Reception] = {}  # per salle: what it receives, by quality
         self.fallbacks: dict[str, FallbackMachine] = {}  # per salle: the automatic R3 switch
         self.auto_audio_only: set[str] = set()  # switched by the fallback (not by an agent)
@@ -565,8 +571,30 @@ class Router:
                 producer.remb_bps = int(min(max(want, cfg.min_video_bitrate), cfg.max_video_bitrate))
 
     def _switched_off(self, salle: str) -> list[int]:
-        """The layers of ``salle`` switched off at the source (dynacast)."""
-        return [i for i, on in enumerate(self.layers_sent.get(salle, ())) if not on]
+        """The layers of ``salle`` switched off at the source because nobody received them
+        (dynacast: offered to the allocators, so that a subscriber that can carry one asks
+        for it again), not those its own uplink cannot carry (sfu.bandwidth.uplink_fit)."""
+        fit = self.uplink_fits.get(salle)
+        top = fit[1].top if fit is not None else None
+        return [i for i, on in enumerate(self.layers_sent.get(salle, ())) if not on and (top is None or i <= top)]
+
+    def _uplink_top(self, salle: str, track: Producer, now: float) -> int:
+        """The largest encoding ``salle``'s uplink carries now (sfu.bandwidth.uplink_fit),
+        judged on the worst loss of the encodings it sends; a new track starts with all."""
+        fit = self.uplink_fits.get(salle)
+        if fit is None or fit[0] is not track:
+            fit = self.uplink_fits[salle] = (track, UplinkFit(len(track.layers), self.config.uplink_fit))
+        on = self.layers_sent.get(salle)
+        losses = [
+            layer.loss_fraction
+            for layer in track.active_layers(now)
+            if layer.loss_fraction is not None and (on is None or layer.spatial >= len(on) or on[layer.spatial])
+        ]
+        before = fit[1].top
+        top = fit[1].observe(now, max(losses) if losses else None)
+        if top != before:
+            logger.info("salle %s uplink: largest encoding sent %d (was %d), loss %s", salle, top, before, losses)
+        return top
 
     def _uplink_demand(self, now: float, received: list[tuple[str, Layer | None]]) -> None:
         """Uplink follows demand (issue 11, point 3; LiveKit's dynacast): each simulcast
@@ -588,11 +616,15 @@ class Router:
         }
         for salle, demand in self.uplink.update(now, producers, received).items():
             track = tracks[salle]
+            top = self._uplink_top(salle, track, now)
+            active = [demand.active.get(i, True) and i <= top for i in range(len(track.layers))]
+            remb = (
+                sum(caps.get(i, 0) for i, on in enumerate(active) if on) if top < len(active) - 1 else demand.remb_bps
+            )
             # never below what the R3 fallback asks of a salle's uplink (its voice plus
             # min_video_bitrate, judged on the browser's own estimate, which our REMB caps):
             # at 150 kbit/s an unshaped salle went audio-only in the lab
-            track.remb_bps = int(max(demand.remb_bps, self.config.min_video_bitrate + UPLINK_AUDIO_ROOM))
-            active = [demand.active.get(i, True) for i in range(len(track.layers))]
+            track.remb_bps = int(max(min(remb, demand.remb_bps), self.config.min_video_bitrate + UPLINK_AUDIO_ROOM))
             if active != self.layers_sent.get(salle, [True] * len(active)):
                 self.layers_sent[salle] = active
                 logger.info("salle %s simulcast layers on: %s", salle, active)
@@ -603,6 +635,8 @@ class Router:
                         logger.exception("on_layers callback failed")
         for salle in set(self.layers_sent) - set(tracks):
             del self.layers_sent[salle]
+        for salle in set(self.uplink_fits) - set(tracks):
+            del self.uplink_fits[salle]
 
     def _judge_salle(self, now: float, peer: Peer, audio_bps: float, slots: list[SlotSource]) -> None:
         """A salle's reception by quality (R7, R17) and its automatic audio fallback (R3)."""
@@ -648,7 +682,9 @@ class Router:
             up_bps=reception.outgoing_bps(now) if machine.state is State.VIDEO else None,
             up_need_bps=own_audio + self.config.min_video_bitrate,
             down_loss=down_loss,
-            up_loss=own_video.loss_fraction if own_video is not None else None,
+            # a simulcast publisher still sending larger encodings sheds them first
+            # (sfu.bandwidth.uplink_fit): its loss judges the salle once it sends its smallest alone
+            up_loss=own_video.loss_fraction if own_video is not None and self._lowest_alone(salle) else None,
         )
         switch = machine.observe(now, sample)
         trial = machine.state is State.TRIAL
@@ -671,6 +707,13 @@ class Router:
             self.on_fallback(salle, switch.audio_only, switch.reason, dict(switch.figures))
         except Exception:
             logger.exception("on_fallback callback failed")
+
+    def _lowest_alone(self, salle: str) -> bool:
+        """Whether ``salle``'s uplink loss is its link's: it sends one encoding, or its
+        uplink has shed all but the smallest (sfu.bandwidth.uplink_fit)."""
+        fit = self.uplink_fits.get(salle)
+        on = self.layers_sent.get(salle)
+        return fit is None or fit[1].carries_lowest_alone or (on is not None and not any(on[1:]))
 
     def _subscribers(self) -> list[tuple[str, Peer]]:
         """The browsers' peers (not a cascade's upstream pseudo-salles), by id."""

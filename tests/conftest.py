@@ -23,7 +23,8 @@ import sys
 import threading
 
 import pytest
-from environment_skips import SkipPolicy
+
+from tests.environment_skips import SkipPolicy
 
 CLONE_NEWNET = 0x40000000
 #: the dummy interface and address of the test namespace (see _isolate_network)

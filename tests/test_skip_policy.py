@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run_suite(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
     (tmp_path / "conftest.py").write_text(
-        "from environment_skips import SkipPolicy\n\n"
+        "from tests.environment_skips import SkipPolicy\n\n"
         "def pytest_configure(config):\n"
         "    config.pluginmanager.register(SkipPolicy(), 'seance-skip-policy')\n"
     )
@@ -21,7 +21,7 @@ def run_suite(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PYTHONPATH": str(HERE), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
     )
 
 

@@ -10,6 +10,8 @@ every call takes the caller's ``now``) and importing nothing of Séance but itse
   raised again with hysteresis and probing (LiveKit's stream allocator, mediasoup);
 - :mod:`.demand`: what each publisher must send (highest layer needed, encodings
   switched off at the source as LiveKit's dynacast, the REMB to send it);
+- :mod:`.uplink_fit`: a simulcast publisher whose uplink loses sheds its larger
+  encodings, one at a time, before the R3 fallback judges its smallest one;
 - :mod:`.fallback`: a salle's automatic audio-only switch (R3) and its return.
 
 docs/media.md ("Bandwidth") says which SFU each choice follows and why.
@@ -20,6 +22,7 @@ from .demand import Demand, DemandSettings, UplinkDemand
 from .estimator import DownlinkEstimator, EstimatorSettings
 from .fallback import FallbackMachine, FallbackSettings, LinkSample, State, Switch
 from .types import Assignment, BytesSent, Layer, LossReport, ProducerLayers, Remb, RttSample, VideoSlot
+from .uplink_fit import UplinkFit, UplinkFitSettings
 
 __all__ = [
     "Allocation",
@@ -42,5 +45,7 @@ __all__ = [
     "State",
     "Switch",
     "UplinkDemand",
+    "UplinkFit",
+    "UplinkFitSettings",
     "VideoSlot",
 ]

@@ -13,7 +13,8 @@ point 8), instead of aiortc's ``RTCPeerConnection`` as an answerer:
   its stream and RTCP to the Producer or Consumer it is about, and the endpoints
   (:class:`.connection.Receiver`, :class:`.connection.Sender`) they use to send.
 
-Every library is used through its public API except the few aioice names listed in
-:mod:`sfu.aiortc_hooks` (gathering on Séance's own addresses, and the nominated pair's
+It is the only server side there is: nothing of aiortc or aioice is rebound. Every
+library is used through its public API except five names of ``aioice.Connection``, all
+in :mod:`sfu.aiortc_hooks` (gathering on Séance's own addresses, and the nominated pair's
 socket for the synchronous send), which checks them against the pinned versions.
 """

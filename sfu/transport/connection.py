@@ -115,12 +115,17 @@ NativeForward = Callable[
 
 
 class Connection:
+    """``link``: the class of its ICE agent; the forwarding harness (``bench/forwarding.py``)
+    gives a subclass whose nominated socket is a capture, with no network. ``forwarding``:
+    how its consumers protect and send (:mod:`sfu.forwarding`)."""
+
     def __init__(
         self,
         owner: ConnectionOwner,
         certificate: Certificate | None = None,
         offerer: bool = False,
         forwarding: str = "python",
+        link: type[IceLink] = IceLink,
     ) -> None:
         self.owner = owner
         self.forwarding = forwarding
@@ -134,7 +139,7 @@ class Connection:
         self.certificate = certificate or Certificate.generate()
         self.cname = str(uuid.uuid4())
         #: the offerer (a cascade's edge) controls ICE (RFC 8445 section 6.1.1)
-        self.ice = IceLink(owner.ice, self.datagram_received, controlling=offerer)
+        self.ice = link(owner.ice, self.datagram_received, controlling=offerer)
         self.dtls: DtlsSrtp | None = None
         self.router = RtpRouter()
         self.receivers: list[tuple[Receiver, Any]] = []
@@ -170,7 +175,7 @@ class Connection:
                 receiver = Receiver(self, m.kind, _ssrc(taken), section.mid)
                 self.receivers.append((receiver, receive_parameters(m, section)))
         fingerprints = [(f.algorithm, f.value) for f in remote.dtls.fingerprints]
-        self.dtls = DtlsSrtp(self.certificate, fingerprints, self._send_dtls, self._dtls_connected, self._ended)
+        self.dtls = DtlsSrtp(self.certificate, fingerprints, self._send_dtls, self.srtp_ready, self._ended)
         await self.ice.gather()
         candidates = [c for m in media for c in m.ice_candidates]
         await self.ice.set_remote(remote.ice, candidates)
@@ -211,7 +216,7 @@ class Connection:
         # the answerer chose a=setup:active (RFC 8842 section 5.3) or passive
         is_client = remote.dtls.role == "server"
         self.dtls = DtlsSrtp(
-            self.certificate, fingerprints, self._send_dtls, self._dtls_connected, self._ended, is_client=is_client
+            self.certificate, fingerprints, self._send_dtls, self.srtp_ready, self._ended, is_client=is_client
         )
         await self.ice.set_remote(remote.ice, [c for m in answer.media for c in m.ice_candidates])
         await self.ice.add_remote_candidate(None)  # the answer's candidates are complete
@@ -245,7 +250,9 @@ class Connection:
                 self._ended("ICE closed")
                 return
 
-    def _dtls_connected(self, rx: pylibsrtp.Session, tx: pylibsrtp.Session) -> None:
+    def srtp_ready(self, rx: pylibsrtp.Session, tx: pylibsrtp.Session) -> None:
+        """DTLS gave the SRTP sessions (receive, send): the streams start, each Producer
+        and Consumer told to its owner."""
         self._rx, self._tx = rx, tx
         dtls = self.dtls
         if self.forwarding != "python" and dtls is not None and dtls.srtp_profile and dtls.local_key:
@@ -309,6 +316,11 @@ class Connection:
         except (pylibsrtp.Error, ValueError):  # bad tag, replay, longer than 1500 bytes
             self.counters.dropped["srtp"] += 1
             return
+        self.rtp_received(plain)
+
+    def rtp_received(self, plain: bytes) -> None:
+        """One unprotected RTP packet: checked (RFC 3550 section 5.1, RFC 8285), routed by
+        SSRC or payload type, handed to its Producer."""
         layout = rtp_layout(plain)
         if layout is None:
             self.counters.dropped["malformed"] += 1
@@ -325,6 +337,11 @@ class Connection:
         except (pylibsrtp.Error, ValueError):
             self.counters.dropped["srtp"] += 1
             return
+        self.rtcp_received(plain)
+
+    def rtcp_received(self, plain: bytes) -> None:
+        """One unprotected RTCP compound (RFC 3550 section 6.1), parsed and routed whole,
+        each packet to the Producer or Consumer it is about."""
         routed = route_compound(self.router, plain)
         if routed is None:
             self.counters.dropped["malformed_rtcp"] += 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import aioice
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceParameters, candidate_from_aioice, candidate_to_aioice
@@ -63,11 +64,15 @@ class IceLink(aioice.Connection):
         for candidate in candidates:
             await self.add_remote_candidate(candidate_to_aioice(candidate))
 
+    def nominated(self) -> tuple[Any, Any] | None:
+        """The nominated pair's datagram transport and remote address, None before."""
+        return aiortc_hooks.nominated_socket(self)
+
     def send_now(self, data: bytes) -> int:
         """Send one datagram on the nominated pair, now. Raises ConnectionError when no
         pair is nominated, :class:`sfu.aiortc_hooks.SendBufferFull` when its socket
         already holds more than SEND_BUFFER_LIMIT bytes."""
-        nominated = aiortc_hooks.nominated_socket(self)
+        nominated = self.nominated()
         if nominated is None:
             raise ConnectionError("ICE not connected")
         transport, address = nominated

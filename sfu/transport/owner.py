@@ -1,7 +1,7 @@
 """What owns a media connection: a Séance peer (:class:`sfu.peer.Peer`) or a cascade's
-upstream link (:class:`sfu.cascade.UpstreamLink`), told by its transport (the owned one,
-:mod:`sfu.transport.connection`, or aiortc's with :mod:`sfu.aiortc_hooks`) when its
-streams start and stop and when the transport ends."""
+upstream link (:class:`sfu.cascade.UpstreamLink`), told by its connection
+(:mod:`sfu.transport.connection`) when its streams start and stop and when the transport
+ends."""
 
 from __future__ import annotations
 

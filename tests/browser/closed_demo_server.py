@@ -7,10 +7,9 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from minutes_support import closed_demo_sitting
-from test_admin_audit_pages import start_server
-
 from signaling.roles import Role
+from tests.browser.live_server import start_server
+from tests.minutes_support import closed_demo_sitting
 from web.app import ACCOUNTS, create_app
 from web.commands.demo import demo_sitting
 from web.config import WebConfig

@@ -9,29 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from chromium_options import CHROMIUM, CHROMIUM_ARGS
+
+from tests.browser.chromium_options import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.live_server import LiveServer, start_server
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-
-
-@dataclass
-class LiveServer:
-    app: web.Application
-    base_url: str
-
-
-async def start_server(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

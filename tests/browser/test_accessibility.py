@@ -25,56 +25,23 @@ Screenshots go to ``test-output/a11y/``.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
-from pathlib import Path
 
 import aiohttp
 import pytest
-from kiosk_helpers import open_kiosk, until
 from playwright.async_api import expect
 
 from signaling.roles import Role
-from web.app import ROOMS, SESSION_COOKIE, SIGNER, SITTINGS
+from tests.browser.axe_checks import DESKTOP, PHONE, Scanner, axe_or_skip, new_person
+from tests.browser.kiosk_helpers import open_kiosk, until
+from tests.browser.sitting_driver import ITEM, Socket, convene_with_quorum
+from web.app import ROOMS, SIGNER, SITTINGS
 
 pytestmark = pytest.mark.browser
 
 T = 15_000
-REPO = Path(__file__).resolve().parents[2]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-#: axe's best-practice rules (landmarks, heading order, one h1…): reported, not failing
-INFO_TAGS = ["best-practice"]
-BLOCKING = ("serious", "critical")
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1360, "height": 900}
-
-#: Checked in at Belcourt (the one salle whose kiosk transmits): 9 of 17, the quorum.
-PRESENT = ["m01", "m02", "m03", "m04", "m06", "m07", "m08", "m10", "m11"]
-ITEM = "pv-precedent"
-
-
-def _axe_or_skip() -> Path:
-    if not AXE.exists():
-        pytest.skip("axe-core missing: run `npm ci --no-audit --no-fund` at the repository root")
-    return AXE
-
 
 # ------------------------------------------------------------------------------ helpers
-
-
-async def new_person(browser, server, role: Role | None, *, member=None, salle=None, agent=None, viewport=None):
-    """A context with this person's session cookie (none for the public) and axe preloaded."""
-    context = await browser.new_context(viewport=viewport or DESKTOP, locale="fr-FR")
-    await context.add_init_script(path=str(AXE))
-    if role is not None:
-        token = server.app[SIGNER].issue(role, member=member, salle=salle, agent=agent)
-        await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": server.base_url}])
-    page = await context.new_page()
-    label = member or agent or (role.value if role else "public")
-    page.on("pageerror", lambda e: print(f"[{label}] page error: {e}"))
-    return context, page
 
 
 async def open_kiosk_with_axe(browser, server, salle):
@@ -83,123 +50,6 @@ async def open_kiosk_with_axe(browser, server, salle):
     token = server.app[SIGNER].issue(Role.KIOSK, salle=salle, sitting="demo")
     await page.goto(f"{server.base_url}/salle/{salle}?token={token}")
     return context, page
-
-
-async def axe_violations(page) -> list[dict]:
-    return await page.evaluate(
-        """async (tags) => {
-            const r = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
-            return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, tags: v.tags,
-              nodes: v.nodes.map((n) => ({target: n.target.join(" "), html: n.html.slice(0, 200),
-                                          summary: (n.failureSummary || "").replace(/\\s+/g, " ").slice(0, 300)}))}));
-        }""",
-        WCAG_TAGS + INFO_TAGS,
-    )
-
-
-def describe(found: dict[str, list[dict]]) -> str:
-    lines = []
-    for where, violations in found.items():
-        for v in violations:
-            lines.append(f"{where}: [{v['impact']}] {v['id']} — {v['help']} ({v['helpUrl']})")
-            for n in v["nodes"]:
-                lines.append(f"    {n['target']}  {n['html']}\n      {n['summary']}")
-    return "\n".join(lines)
-
-
-class Scanner:
-    """Runs axe on pages and collects every violation; fails at the end on serious/critical ones."""
-
-    def __init__(self, shots: Path) -> None:
-        self.found: dict[str, list[dict]] = {}
-        self.shots = shots
-        shots.mkdir(parents=True, exist_ok=True)
-        self.scanned: list[str] = []
-
-    async def scan(self, page, where: str, shot: str | None = None) -> None:
-        await page.wait_for_load_state("load")
-        violations = await axe_violations(page)
-        self.scanned.append(where)
-        if violations:
-            self.found[where] = violations
-        if shot:
-            await page.screenshot(path=str(self.shots / f"{shot}.png"), full_page=True)
-
-    def check(self) -> None:
-        print(f"\naxe: {len(self.scanned)} screens scanned: {', '.join(self.scanned)}")
-        if self.found:
-            print(describe(self.found))
-        blocking = {
-            w: [v for v in vs if v["impact"] in BLOCKING and set(v["tags"]) & set(WCAG_TAGS)]
-            for w, vs in self.found.items()
-        }
-        blocking = {w: vs for w, vs in blocking.items() if vs}
-        assert not blocking, "axe-core: serious or critical WCAG 2.1 A/AA violations\n" + describe(self.found)
-
-
-class Socket:
-    """An authenticated WebSocket speaking the screens' protocol (as test_sitting_e2e does)."""
-
-    def __init__(self, ws) -> None:
-        self.ws, self.n, self.pending = ws, 0, {}
-        self.reader = asyncio.get_running_loop().create_task(self._read())
-
-    @classmethod
-    async def connect(cls, session, server, role: Role, **claims) -> Socket:
-        ws = await session.ws_connect(server.base_url + "/ws")
-        token = server.app[SIGNER].issue(role, **claims)
-        await ws.send_json({"type": "hello", "sitting": "demo", "token": token, "id": "hello"})
-        return cls(ws)
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            if msg.type == aiohttp.WSMsgType.TEXT:
-                data = json.loads(msg.data)
-                fut = self.pending.pop(data.get("re"), None) if data.get("type") in ("ack", "error") else None
-                if fut is not None and not fut.done():
-                    fut.set_result(data)
-
-    async def do(self, command: dict) -> None:
-        self.n += 1
-        fut = asyncio.get_running_loop().create_future()
-        self.pending[f"c{self.n}"] = fut
-        await self.ws.send_json({"type": "command", "id": f"c{self.n}", "command": command})
-        reply = await asyncio.wait_for(fut, 10)
-        assert reply["type"] == "ack", (command, reply)
-
-    async def close(self) -> None:
-        self.reader.cancel()
-        await self.ws.close()
-
-
-async def convene_with_quorum(server, session) -> list[Socket]:
-    """Belcourt's agent checks in nine members (the quorum) and records a proxy m09 → m07;
-    the president appoints the secretary. Returns the sockets (closed by the caller)."""
-    agent = await Socket.connect(session, server, Role.AGENT, member="a-belcourt", salle="belcourt", agent="a-belcourt")
-    president = await Socket.connect(session, server, Role.PRESIDENT, member="m01", salle="belcourt")
-    for member in PRESENT:
-        await agent.do({"type": "CheckIn", "member_id": member, "salle_id": "belcourt"})
-    await agent.do(
-        {"type": "RecordProxy", "giver_id": "m09", "holder_id": "m07", "document_ref": "Pouvoir écrit n° PV-2026-031"}
-    )
-    await president.do({"type": "AppointSecretary", "member_id": "m03"})
-    return [agent, president]
-
-
-async def open_with_belcourt_transmitting(server, also: tuple[str, ...] = ()) -> None:
-    """Once belcourt's kiosk transmits: the quorum checked in there, the secretary
-    appointed and the sitting opened (the public is fed only while it is open). ``also``:
-    the other salles whose kiosks are open, awaited too — until another salle's voices
-    reach belcourt and a report says they are usable, belcourt does not transmit (R7)."""
-    room = server.app[ROOMS]["demo"]
-    await until(lambda: all(room.transmitting.get(s) for s in ("belcourt", *also)), 25, what="belcourt transmitting")
-    async with aiohttp.ClientSession() as session:
-        sockets = await convene_with_quorum(server, session)
-        try:
-            await sockets[1].do({"type": "OpenSitting"})
-        finally:
-            for s in sockets:
-                await s.close()
 
 
 async def focused(page) -> dict:
@@ -252,7 +102,7 @@ async def live_region(page, selector: str) -> str:
 
 
 async def test_every_screen_passes_axe(browser, live_app, output_dir):
-    axe = _axe_or_skip()
+    axe = axe_or_skip()
     server = live_app
     room = server.app[ROOMS]["demo"]
     scanner = Scanner(output_dir / "a11y")
@@ -410,7 +260,7 @@ async def test_every_screen_passes_axe(browser, live_app, output_dir):
 
 
 async def test_keyboard_only_sitting(browser, live_app, output_dir):
-    _axe_or_skip()
+    axe_or_skip()
     server = live_app
     room = server.app[ROOMS]["demo"]
     service = server.app[SITTINGS]["demo"]

@@ -6,12 +6,12 @@ test-output/actes/."""
 from __future__ import annotations
 
 import pytest
-from closed_demo_server import serve_closed_demo
 from playwright.async_api import expect
-from test_accessibility import _axe_or_skip, axe_violations, describe
 
 from deliberation.minutes import french_date
 from signaling.council_store import CouncilStore
+from tests.browser.axe_checks import axe_or_skip, axe_violations, describe
+from tests.browser.closed_demo_server import serve_closed_demo
 from web.publications import council_register
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ async def served(tmp_path):
 
 
 async def test_anyone_reads_the_actes_from_the_index_to_a_deliberation(browser, served, output_dir, tmp_path):
-    axe = _axe_or_skip()
+    axe = axe_or_skip()
     out = output_dir / "actes"
     out.mkdir(parents=True, exist_ok=True)
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")

@@ -12,18 +12,10 @@ from playwright.async_api import expect
 from deliberation.journal import generate_key, private_pem
 from deliberation.rehearsal import run_rehearsal
 from signaling.roles import Role
+from tests.browser.kiosk_helpers import log_in
+from tests.browser.live_server import start_server
 
 pytestmark = pytest.mark.browser
-
-
-async def start_server(app):
-    from aiohttp import web
-
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
 
 @pytest.fixture
@@ -57,14 +49,6 @@ async def served(tmp_path):
         await asyncio.wait_for(runner.cleanup(), 15)
 
 
-async def _login(page, base: str, login: str, password: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#login", login)
-    await page.fill("#password", password)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/")
-
-
 async def test_admin_and_audit_pages_in_chromium(browser, served, output_dir):
     out = output_dir / "admin"
     out.mkdir(parents=True, exist_ok=True)
@@ -75,7 +59,7 @@ async def test_admin_and_audit_pages_in_chromium(browser, served, output_dir):
     page = await context.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    await _login(page, base, "dsi", "pw-admin-1")
+    await log_in(page, base, "dsi", "pw-admin-1")
     await page.goto(f"{base}/admin")
     assert "Trois Rivières" in await page.inner_text("h1")
     await page.screenshot(path=str(out / "admin.png"), full_page=True)
@@ -124,7 +108,7 @@ async def test_admin_and_audit_pages_in_chromium(browser, served, output_dir):
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     page = await context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
-    await _login(page, base, "auditeur", "pw-audit-1")
+    await log_in(page, base, "auditeur", "pw-audit-1")
     await page.goto(f"{base}/audit/demo")
     assert "Journal vérifié" in await page.inner_text("#verdict")
     async with page.expect_download() as info:

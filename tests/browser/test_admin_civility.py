@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from playwright.async_api import expect
-from test_accessibility import BLOCKING, WCAG_TAGS, axe_violations, new_person
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
+from tests.browser.axe_checks import BLOCKING, WCAG_TAGS, axe_violations, new_person
 from web.app import CONFIG
 
 pytestmark = pytest.mark.browser

@@ -14,10 +14,10 @@ import time
 
 import aiohttp
 import pytest
-from kiosk_helpers import connected, open_kiosk, until
 from playwright.async_api import expect
-from test_accessibility import convene_with_quorum
 
+from tests.browser.kiosk_helpers import connected, open_kiosk, until
+from tests.browser.sitting_driver import convene_with_quorum
 from web.app import ROOMS
 
 pytestmark = pytest.mark.browser

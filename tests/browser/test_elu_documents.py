@@ -10,12 +10,12 @@ from datetime import date, timedelta
 
 import pytest
 from playwright.async_api import expect
-from test_accessibility import PHONE, _axe_or_skip, axe_violations, describe, new_person
 
 from deliberation.council import SittingConfig
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
-from tests.web.test_annexes import PDF, join_to_demo
+from tests.browser.axe_checks import PHONE, axe_or_skip, axe_violations, describe, new_person
+from tests.web.demo_annex import PDF, join_to_demo
 from web.appkeys import ACCOUNTS, CONFIG
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ T = 15_000
 
 
 async def test_the_councillor_reads_the_agenda_and_opens_an_annex(browser, live_app, output_dir):
-    _axe_or_skip()
+    axe_or_skip()
     annex = join_to_demo(live_app.app[CONFIG], PDF)
     out = output_dir / "elu"
     out.mkdir(parents=True, exist_ok=True)

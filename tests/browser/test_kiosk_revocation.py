@@ -9,9 +9,10 @@ import asyncio
 
 import pytest
 from playwright.async_api import expect
-from test_admin_audit_pages import _login, start_server
 
 from signaling.roles import Role
+from tests.browser.kiosk_helpers import log_in
+from tests.browser.live_server import start_server
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +38,7 @@ async def test_the_admin_revokes_a_kiosk_link(browser, served, output_dir):
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     try:
         page = await context.new_page()
-        await _login(page, base, "dsi", "pw-admin-1")
+        await log_in(page, base, "dsi", "pw-admin-1")
         await page.goto(f"{base}/admin/seances/demo")
         rows = page.locator("#table-bornes-seance tbody tr")
         vaux = rows.filter(has_text="Vaux-sur-Ance")

@@ -12,10 +12,10 @@ import time
 
 import aiohttp
 import pytest
-from kiosk_helpers import connected, open_kiosk, stats, until
-from test_accessibility import open_with_belcourt_transmitting
 
 from signaling.roles import Role
+from tests.browser.kiosk_helpers import connected, open_kiosk, stats, until
+from tests.browser.sitting_driver import open_with_belcourt_transmitting
 from web.app import ROOMS, SIGNER
 
 pytestmark = pytest.mark.browser

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from kiosk_helpers import open_kiosk, until
 from playwright.async_api import expect
-from test_accessibility import DESKTOP, PHONE, Scanner, Socket, _axe_or_skip, convene_with_quorum, new_person
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
+from tests.browser.axe_checks import DESKTOP, PHONE, Scanner, axe_or_skip, new_person
+from tests.browser.kiosk_helpers import open_kiosk, until
+from tests.browser.sitting_driver import Socket, convene_with_quorum
 from web.app import CONFIG, ROOMS, SITTINGS
 
 pytestmark = pytest.mark.browser
@@ -37,7 +38,7 @@ async def from_page(page, command: dict) -> dict:
 
 
 async def test_withdrawal_amendment_and_nomination_on_the_screens(browser, live_app, output_dir):
-    _axe_or_skip()
+    axe_or_skip()
     server = live_app
     room = server.app[ROOMS]["demo"]
     service = server.app[SITTINGS]["demo"]
@@ -219,7 +220,7 @@ async def test_withdrawal_amendment_and_nomination_on_the_screens(browser, live_
 async def test_the_lack_of_quorum_recorded_then_the_new_convocation_linked_to_it(browser, live_app, output_dir):
     """R8 (L.2121-17): the president records the lack of quorum on the served sitting; the admin
     then convenes the council again, three clear days later, linked to that sitting's journal."""
-    _axe_or_skip()
+    axe_or_skip()
     server = live_app
     service = server.app[SITTINGS]["demo"]
     scanner = Scanner(output_dir / "legal")

@@ -13,11 +13,11 @@ import asyncio
 import re
 
 import pytest
-from chromium_options import CHROMIUM_ARGS
-from kiosk_helpers import connected, stats, until
-from test_accessibility import open_with_belcourt_transmitting
 
 from signaling.roles import Role
+from tests.browser.chromium_options import CHROMIUM_ARGS
+from tests.browser.kiosk_helpers import connected, stats, until
+from tests.browser.sitting_driver import open_with_belcourt_transmitting
 from web.app import ROOMS, SIGNER
 
 pytestmark = pytest.mark.browser
@@ -89,12 +89,7 @@ async def test_public_page_with_mdns_only_candidates_connects_by_peer_reflexive(
             router = server.app[ROOMS]["demo"].router
             viewer = next(p for p in router.peers.values() if p.kind == "viewer")
             assert viewer.mdns_candidates_dropped >= 1
-            # its aioice Connection: the owned transport's, or aiortc's
-            ice = (
-                viewer.connection.ice
-                if viewer.connection is not None
-                else viewer.pc.getTransceivers()[0].receiver.transport.transport._connection
-            )
+            ice = viewer.connection.ice  # its aioice Connection
             remote = [pair.remote_candidate for pair in ice._nominated.values()]
             print("server nominated remote candidates:", [(c.type, c.host) for c in remote])
             assert remote and all(c.type == "prflx" for c in remote)

@@ -6,13 +6,13 @@ passes axe (WCAG 2.1 AA). Screenshot in test-output/admin/proces-verbal.png."""
 from __future__ import annotations
 
 import pytest
-from closed_demo_server import serve_closed_demo
 from playwright.async_api import expect
-from test_accessibility import _axe_or_skip, axe_violations, describe
-from test_admin_audit_pages import _login
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
+from tests.browser.axe_checks import axe_or_skip, axe_violations, describe
+from tests.browser.closed_demo_server import serve_closed_demo
+from tests.browser.kiosk_helpers import log_in
 
 pytestmark = pytest.mark.browser
 T = 15_000
@@ -25,7 +25,7 @@ async def served(tmp_path):
 
 
 async def test_the_secretary_writes_the_substance_and_finds_each_version(browser, served, output_dir, tmp_path):
-    axe = _axe_or_skip()
+    axe = axe_or_skip()
     base = served
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     await context.add_init_script(path=str(axe))
@@ -33,7 +33,7 @@ async def test_the_secretary_writes_the_substance_and_finds_each_version(browser
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        await _login(page, base, "secretariat", "pw-admin-1")
+        await log_in(page, base, "secretariat", "pw-admin-1")
         await page.goto(f"{base}/admin/seances/demo")
         await page.click("#lien-pv")
         await expect(page.locator("h1")).to_contain_text("Procès-verbal de la séance du 26 novembre 2026", timeout=T)

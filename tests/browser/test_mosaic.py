@@ -13,33 +13,16 @@ import asyncio
 import time
 
 import pytest
-from kiosk_helpers import connected, open_kiosk, until
 from playwright.async_api import expect
-from test_sitting_e2e import person
 
 from signaling.roles import Role
+from tests.browser.kiosk_helpers import connected, open_kiosk, person, playing, until
 from web.app import ROOMS
 
 pytestmark = pytest.mark.browser
 
 T = 20_000
 SALLES = ("belcourt", "vaux", "saint-ferreol")
-
-#: per tile: its salle, whether its <video> plays a decoded picture (frames advance)
-PLAYING = """async () => {
-    const probe = () => [...document.querySelectorAll('#salles .salle-tile')].map((t) => {
-        const v = t.querySelector('video');
-        return {salle: t.dataset.salle, time: v.currentTime, width: v.videoWidth, frames: v.getVideoPlaybackQuality().totalVideoFrames};
-    });
-    const a = probe();
-    await new Promise((r) => setTimeout(r, 700));
-    const b = probe();
-    return Object.fromEntries(a.map((x, i) => [x.salle, x.width > 0 && b[i].frames > x.frames && b[i].time > x.time]));
-}"""
-
-
-async def playing(page) -> dict[str, bool]:
-    return await page.evaluate(PLAYING)
 
 
 async def test_the_president_sees_every_salle_and_who_speaks(browser, live_app, output_dir):

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import start_server
 from playwright.async_api import expect
+
+from tests.browser.live_server import start_server
 
 pytestmark = pytest.mark.browser
 

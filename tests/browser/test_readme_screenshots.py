@@ -19,15 +19,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from kiosk_helpers import connected, until
 from playwright.async_api import expect
-from test_accessibility import ITEM, Socket, convene_with_quorum, new_person
-from test_document_on_screen import TWO_PAGES, request, shown
-from test_mosaic import playing
 from weasyprint import HTML
 
 from signaling.roles import Role
-from tests.web.test_annexes import join_to_demo
+from tests.browser.annex_on_screen import TWO_PAGES, shown
+from tests.browser.axe_checks import new_person
+from tests.browser.kiosk_helpers import connected, playing, until
+from tests.browser.sitting_driver import ITEM, Socket, convene_with_quorum, request
+from tests.web.demo_annex import join_to_demo
 from web.app import ROOMS, SIGNER
 from web.appkeys import CONFIG
 

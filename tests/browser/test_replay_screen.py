@@ -5,13 +5,13 @@ the auditor it names finds the sitting's recordings page. Both pages pass axe.""
 from __future__ import annotations
 
 import pytest
-from closed_demo_server import serve_closed_demo
 from playwright.async_api import expect
-from test_accessibility import _axe_or_skip, axe_violations, describe
-from test_admin_audit_pages import _login
 
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
+from tests.browser.axe_checks import axe_or_skip, axe_violations, describe
+from tests.browser.closed_demo_server import serve_closed_demo
+from tests.browser.kiosk_helpers import log_in
 
 pytestmark = pytest.mark.browser
 T = 15_000
@@ -26,7 +26,7 @@ async def served(tmp_path):
 
 
 async def test_the_reglement_setting_then_the_recordings_page(browser, served, tmp_path):
-    axe = _axe_or_skip()
+    axe = axe_or_skip()
     pages = []
     try:
         for _ in range(2):
@@ -34,7 +34,7 @@ async def test_the_reglement_setting_then_the_recordings_page(browser, served, t
             await context.add_init_script(path=str(axe))
             pages.append((context, await context.new_page()))
         (_, admin), (_, auditor) = pages
-        await _login(admin, served, "dsi", "pw-admin-1")
+        await log_in(admin, served, "dsi", "pw-admin-1")
         await admin.goto(f"{served}/admin#rediffusion")
         section = admin.locator("#rediffusion")
         await section.get_by_label("l'auditeur").check()
@@ -47,7 +47,7 @@ async def test_the_reglement_setting_then_the_recordings_page(browser, served, t
         await admin.goto(f"{served}/enregistrements/demo")
         await expect(admin.locator("main")).to_contain_text("R5 — le règlement intérieur ne permet pas", timeout=T)
 
-        await _login(auditor, served, "auditeur", "pw-audit-1")
+        await log_in(auditor, served, "auditeur", "pw-audit-1")
         await auditor.goto(f"{served}/enregistrements/demo")
         await expect(auditor.locator("h1")).to_have_text("Enregistrements de la séance", timeout=T)
         await expect(auditor.locator("main")).to_contain_text("Aucun enregistrement conservé pour cette séance.")

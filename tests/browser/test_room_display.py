@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from kiosk_helpers import connected, until
 from playwright.async_api import expect
-from test_accessibility import BLOCKING, ITEM, WCAG_TAGS, Socket, axe_violations, convene_with_quorum, new_person
 
 from signaling.roles import Role
+from tests.browser.axe_checks import BLOCKING, WCAG_TAGS, axe_violations, new_person
+from tests.browser.kiosk_helpers import connected, until
+from tests.browser.sitting_driver import ITEM, Socket, convene_with_quorum
 from web.app import ROOMS, SIGNER
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from kiosk_helpers import open_kiosk, until
 
+from tests.browser.kiosk_helpers import open_kiosk, until
 from web.app import ROOMS
 
 pytestmark = pytest.mark.browser

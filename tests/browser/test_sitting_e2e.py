@@ -30,11 +30,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from kiosk_helpers import open_kiosk, until
 from playwright.async_api import expect
 
 from signaling.roles import Role
-from web.app import ROOMS, SESSION_COOKIE, SIGNER, SITTINGS
+from tests.browser.kiosk_helpers import open_kiosk, person, until
+from web.app import ROOMS, SIGNER, SITTINGS
 
 pytestmark = pytest.mark.browser
 
@@ -73,19 +73,6 @@ class Shots:
     async def __call__(self, page, name: str, full_page: bool = True) -> None:
         self.n += 1
         await page.screenshot(path=str(self.folder / f"{self.n:02d}-{name}.png"), full_page=full_page)
-
-
-async def person(browser, server, role: Role, *, member=None, salle=None, agent=None, path="/", viewport=None):
-    """A browser context holding this person's session cookie, opened on ``path``."""
-    context = await browser.new_context(viewport=viewport or {"width": 1360, "height": 900}, locale="fr-FR")
-    token = server.app[SIGNER].issue(role, member=member, salle=salle, agent=agent)
-    await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": server.base_url}])
-    page = await context.new_page()
-    label = member or agent or role.value
-    page.on("console", lambda m: m.type == "error" and print(f"[{label}] console: {m.text}"))
-    page.on("pageerror", lambda e: print(f"[{label}] page error: {e}"))
-    await page.goto(server.base_url + path)
-    return context, page
 
 
 class SocketCouncillor:

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from kiosk_helpers import connected, open_kiosk, until
 from playwright.async_api import expect
-from test_accessibility import BLOCKING, ITEM, WCAG_TAGS, axe_violations, convene_with_quorum, new_person
 
 from signaling.roles import Role
+from tests.browser.axe_checks import BLOCKING, WCAG_TAGS, axe_violations, new_person
+from tests.browser.kiosk_helpers import connected, open_kiosk, until
+from tests.browser.sitting_driver import ITEM, convene_with_quorum
 from web.app import ROOMS, SITTINGS
 
 pytestmark = pytest.mark.browser

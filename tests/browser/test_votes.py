@@ -13,12 +13,13 @@ import json
 
 import aiohttp
 import pytest
-from kiosk_helpers import connected, open_kiosk, until
 from playwright.async_api import expect
-from test_accessibility import BLOCKING, ITEM, PHONE, WCAG_TAGS, axe_violations, convene_with_quorum, new_person
 
 from deliberation.minutes import proces_verbal_html
 from signaling.roles import Role
+from tests.browser.axe_checks import BLOCKING, PHONE, WCAG_TAGS, axe_violations, new_person
+from tests.browser.kiosk_helpers import connected, open_kiosk, until
+from tests.browser.sitting_driver import ITEM, convene_with_quorum
 from web.app import ROOMS, SITTINGS
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,6 @@ import dataclasses
 import json
 
 import pytest
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
-from test_audit import _entries, _find, _reseal
 
 from deliberation.actors import Actor, Role
 from deliberation.audit import audit_bytes, recompute
@@ -21,6 +19,8 @@ from deliberation.demo import demo_config, demo_council, demo_setup
 from deliberation.journal import JournalError, generate_key, verify_lines
 from deliberation.rehearsal import run_rehearsal
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
+from tests.deliberation.forged_journal import entries_of, find_event, reseal
 
 
 def _convened(council) -> Seance:
@@ -99,7 +99,7 @@ def rehearsal(tmp_path_factory):
 
 def test_R13_the_rehearsal_changes_a_vote_and_its_journal_verifies(rehearsal):
     _, key, content = rehearsal
-    entries = _entries(content)
+    entries = entries_of(content)
     changes = [e["event"]["data"] for e in entries if e["kind"] == "event" and e["event"]["type"] == "BallotChanged"]
     assert [(c["voter_id"], c["on_behalf_of"], c["previous_choice"], c["choice"]) for c in changes] == [
         ("m07", "m09", "pour", "contre"),
@@ -112,22 +112,22 @@ def test_R14_the_audit_counts_the_last_choice(rehearsal):
     """Drop the change back to « pour »: the declared counts (m09's proxy « pour ») no longer
     match the recount, which now reads « contre » as the last choice."""
     _, key, content = rehearsal
-    entries = _entries(content)
-    i = _find(entries, "BallotChanged", voter_id="m07", choice="pour")
+    entries = entries_of(content)
+    i = find_event(entries, "BallotChanged", voter_id="m07", choice="pour")
     del entries[i - 1 : i + 1]  # the command and its event
     with pytest.raises(JournalError) as err:
-        recompute(verify_lines(_reseal(entries, key), key.public_key()))
+        recompute(verify_lines(reseal(entries, key), key.public_key()))
     assert err.value.reason.startswith("R14"), err.value.reason
 
 
 def test_R13_a_forged_change_at_a_roll_call_is_refused_by_the_audit(rehearsal):
     _, key, content = rehearsal
-    entries = _entries(content)
-    i = _find(entries, "BallotCast", item_id="marche-collecte", voter_id="m06", on_behalf_of=None)
+    entries = entries_of(content)
+    i = find_event(entries, "BallotCast", item_id="marche-collecte", voter_id="m06", on_behalf_of=None)
     forged = json.loads(canonical_bytes(entries[i]))
     forged["event"]["type"] = "BallotChanged"
     forged["event"]["data"].update(choice="pour", previous_choice="contre")
     entries.insert(i + 1, forged)
     with pytest.raises(JournalError) as err:
-        recompute(verify_lines(_reseal(entries, key), key.public_key()))
+        recompute(verify_lines(reseal(entries, key), key.public_key()))
     assert err.value.line == i + 2 and err.value.reason.startswith("R13"), err.value.reason

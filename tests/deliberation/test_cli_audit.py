@@ -6,7 +6,6 @@ import dataclasses
 import io
 
 import pikepdf
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor
 
 from deliberation.actors import ADMIN
 from deliberation.commands import (
@@ -25,6 +24,7 @@ from deliberation.demo import demo_agenda, demo_config, demo_council
 from deliberation.journal import Journal, generate_key, public_pem, read_verified
 from deliberation.reconvocation import reconvocation_of
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor
 from web.cli import main
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from delib_support import PRESIDENT, Clock, opened, refused
 
 from deliberation.commands import (
     COMMAND_TYPES,
@@ -18,6 +17,7 @@ from deliberation.commands import (
     command_from_dict,
 )
 from deliberation.refusal import Refusal
+from tests.deliberation.delib_support import PRESIDENT, Clock, opened, refused
 
 SAMPLES = [
     CheckIn("2026-11-26T18:00:00+01:00", "m01", "belcourt"),

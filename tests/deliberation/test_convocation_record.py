@@ -6,14 +6,13 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from delib_support import PRESIDENT, SYSTEM, Clock, ok, opened, refused
-
 from deliberation.commands import RecordConvocationReceipt, RecordConvocationSending
 from deliberation.convocation_date import journaled, sent_on
 from deliberation.council import SittingConfig
 from deliberation.demo import demo_config, demo_council, demo_seance, demo_setup
 from deliberation.journal import load_public_pem, read_verified, replay_entries
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, ok, opened, refused
 
 V1 = Path(__file__).resolve().parents[1] / "data" / "journal-v1-rehearsal"
 

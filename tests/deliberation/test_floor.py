@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
-
 from deliberation.actors import Actor, Role
 from deliberation.commands import (
     CheckOut,
@@ -15,6 +13,7 @@ from deliberation.commands import (
     WithdrawFloorRequest,
 )
 from deliberation.demo import demo_seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
 
 MODERATOR = Actor(Role.MODERATOR)
 
@@ -147,9 +146,8 @@ def test_floor_commands_journal_replay_and_pass_the_audit(tmp_path):
     fresh = type(s)(s.council, s.config)
     path = tmp_path / "j.jsonl"
     journal = Journal.create(path, fresh, key)
-    from delib_support import DEFAULT_PRESENT
-
     from deliberation.commands import AppointSecretary, CheckIn, OpenSitting, ReportPublicStream
+    from tests.deliberation.delib_support import DEFAULT_PRESENT
 
     script = [(CheckIn(clock(), m, salle), agent(salle)) for salle, ms in DEFAULT_PRESENT.items() for m in ms]
     script += [(ReportTransmission(clock(), salle, True), SYSTEM) for salle in DEFAULT_PRESENT]

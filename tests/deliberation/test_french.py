@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-from delib_support import PRESIDENT, Clock, agent, councillor, ok, opened, refused
 
 from deliberation.commands import (
     AppointSecretary,
@@ -29,6 +28,7 @@ from deliberation.commands import (
 from deliberation.demo import demo_config, demo_council, demo_setup
 from deliberation.french import agreed, de, elides, plural, que
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, Clock, agent, councillor, ok, opened, refused
 
 CORE = Path(__file__).resolve().parents[2] / "deliberation"
 #: a « de » or « que » before a vowel or an h, where French elides

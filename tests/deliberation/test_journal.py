@@ -6,7 +6,6 @@ import hashlib
 import json
 
 import pytest
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor
 
 from deliberation.canonical import canonical_bytes
 from deliberation.commands import (
@@ -24,6 +23,7 @@ from deliberation.demo import demo_seance
 from deliberation.journal import Journal, JournalError, generate_key, read_verified
 from deliberation.refusal import Refusal
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor
 
 
 def _run(journal: Journal, seance: Seance, clock: Clock, *, close: bool = True) -> None:

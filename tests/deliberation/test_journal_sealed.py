@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 import pytest
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor
 
 from deliberation.actors import ADMIN
 from deliberation.audit import audit_bytes
@@ -41,6 +40,7 @@ from deliberation.journal import (
 )
 from deliberation.refusal import Refusal
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor
 from web.cli import main
 
 V1 = Path(__file__).resolve().parents[1] / "data" / "journal-v1-rehearsal"

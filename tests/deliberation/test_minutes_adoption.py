@@ -9,8 +9,6 @@ import io
 
 import pikepdf
 import pytest
-from delib_support import DEFAULT_PRESENT, PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
-from minutes_support import rehearsal_with_floor
 from pyhanko.pdf_utils.generic import pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
@@ -40,6 +38,18 @@ from deliberation.rehearsal import play, script
 from deliberation.seance import Seance
 from deliberation.signed_minutes import certificate_html, signed_pdf
 from deliberation.speaking import speaking_times
+from tests.deliberation.delib_support import (
+    DEFAULT_PRESENT,
+    PRESIDENT,
+    SYSTEM,
+    Clock,
+    agent,
+    councillor,
+    ok,
+    opened,
+    refused,
+)
+from tests.minutes_support import rehearsal_with_floor
 
 VOTERS = ["m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m10", "m11"]
 

@@ -3,8 +3,6 @@ displays, its start and end journaled, its pages turned by the chair (not journa
 
 from __future__ import annotations
 
-from delib_support import PRESIDENT, Clock, agent, councillor, ok, opened, refused
-
 from deliberation.actors import Actor, Role
 from deliberation.commands import (
     CloseSitting,
@@ -21,6 +19,7 @@ from deliberation.presentation import decide_page
 from deliberation.refusal import Refusal
 from deliberation.seance import Seance
 from deliberation.view import sitting_view
+from tests.deliberation.delib_support import PRESIDENT, Clock, agent, councillor, ok, opened, refused
 
 MODERATOR = Actor(Role.MODERATOR)
 DIGEST = "ab" * 32

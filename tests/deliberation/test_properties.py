@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, opened
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
@@ -51,6 +50,7 @@ from deliberation.demo import demo_seance
 from deliberation.events import Event
 from deliberation.refusal import Refusal
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, opened
 
 MEMBERS = [f"m{i:02d}" for i in range(1, 18)] + ["s17"]
 SALLES = ["belcourt", "vaux", "saint-ferreol"]
@@ -298,11 +298,10 @@ focused_step = st.one_of(
 
 
 def _journaled_opened(path, key, clock: Clock):
-    from delib_support import DEFAULT_PRESENT
-
     from deliberation.actors import ADMIN
     from deliberation.demo import demo_agenda, demo_config, demo_council
     from deliberation.journal import Journal
+    from tests.deliberation.delib_support import DEFAULT_PRESENT
 
     seance = Seance(demo_council(), demo_config())
     journal = Journal.create(path, seance, key)

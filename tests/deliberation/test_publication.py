@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from delib_support import PRESIDENT, Clock, ok, opened
-
 from deliberation.adoption import Adoption
 from deliberation.commands import CloseSitting
 from deliberation.publication import Publication, deliberation_ids, liste_publication, pv_publication
 from deliberation.register import ListePublished, MinutesPublished
+from tests.deliberation.delib_support import PRESIDENT, Clock, ok, opened
 
 
 def adoption(closed_at: str | None, adopted: bool, signed: tuple = ()) -> Adoption:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, checked_in, councillor, ok, opened, refused
 
 from deliberation.actors import Actor, Role
 from deliberation.agenda import title_warnings
@@ -44,6 +43,17 @@ from deliberation.council import AgendaRef, CompositionError, Council, Member, R
 from deliberation.demo import demo_agenda, demo_config, demo_council, demo_seance
 from deliberation.minutes import liste_deliberations_html, proces_verbal_html
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import (
+    PRESIDENT,
+    SYSTEM,
+    Clock,
+    agent,
+    checked_in,
+    councillor,
+    ok,
+    opened,
+    refused,
+)
 
 ADMIN = Actor(Role.ADMIN)
 NOM = "commission-environnement"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, checked_in, councillor, ok, opened, refused
-
 from deliberation.commands import (
     AppointSecretary,
     CastBallot,
@@ -30,6 +28,17 @@ from deliberation.commands import (
 from deliberation.council import Reglement
 from deliberation.demo import demo_seance
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import (
+    PRESIDENT,
+    SYSTEM,
+    Clock,
+    agent,
+    checked_in,
+    councillor,
+    ok,
+    opened,
+    refused,
+)
 
 
 def _ready(clock, present=None):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from delib_support import PRESIDENT, Clock, agent, checked_in, councillor, ok, opened, refused
-
 from deliberation.commands import (
     AppointSecretary,
     CheckIn,
@@ -17,6 +15,7 @@ from deliberation.commands import (
 from deliberation.council import Salle
 from deliberation.demo import demo_council, demo_seance
 from deliberation.seance import Seance
+from tests.deliberation.delib_support import PRESIDENT, Clock, agent, checked_in, councillor, ok, opened, refused
 
 
 def test_R1_check_in_in_designated_salle_counts_member_present():

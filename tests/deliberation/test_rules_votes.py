@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
 
 from deliberation.actors import Actor, Role
 from deliberation.ballot import result, secret_ballot_adopted, tally
@@ -27,6 +26,7 @@ from deliberation.commands import (
 )
 from deliberation.demo import demo_config, demo_council, demo_seance
 from deliberation.seance import POSTPONED_MENTION, Seance
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, councillor, ok, opened, refused
 
 ADMIN = Actor(Role.ADMIN)
 NOMINATION = "commission-environnement"

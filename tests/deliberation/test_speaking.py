@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from delib_support import PRESIDENT, Clock, agent, councillor, ok, opened
-
 from deliberation.commands import (
     CheckOut,
     CloseSitting,
@@ -18,6 +16,7 @@ from deliberation.demo import demo_seance
 from deliberation.events import Event
 from deliberation.seance import Seance
 from deliberation.speaking import SpeakingTime, speaker_totals, speaking_times
+from tests.deliberation.delib_support import PRESIDENT, Clock, agent, councillor, ok, opened
 
 
 def recording() -> tuple[Seance, list[Event]]:

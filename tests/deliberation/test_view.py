@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from delib_support import PRESIDENT, SYSTEM, Clock, agent, checked_in, councillor, ok, opened
-
 from deliberation.commands import (
     CastBallot,
     CheckIn,
@@ -21,6 +19,7 @@ from deliberation.commands import (
 )
 from deliberation.demo import demo_seance
 from deliberation.view import ITEM_STATUSES, sitting_view
+from tests.deliberation.delib_support import PRESIDENT, SYSTEM, Clock, agent, checked_in, councillor, ok, opened
 
 TOP_KEYS = {
     "id",

@@ -23,7 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from multinode.multinode_support import wait_for  # tests/ is on sys.path (its conftest)
+from tests.multinode.multinode_support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX_DIR = REPO / "deploy" / "nginx"

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from deploy_support import SeanceServe, free_port, seance_argv, write_seance_toml
 
 from deliberation.actors import SYSTEM
 from deliberation.audit import audit_bytes
@@ -46,6 +45,7 @@ from signaling import sobriety
 from signaling.datadir import DataDir, Kind
 from signaling.recordings import EncryptedWriter, decrypt, new_recording_path, recording_key, sha256_file
 from signaling.sitting import council_key
+from tests.deploy.deploy_support import SeanceServe, free_port, seance_argv, write_seance_toml
 from web.backup import MANIFEST, journal_cut
 
 pytestmark = pytest.mark.timeout(240)

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from deploy_support import Nginx, free_port, render_nginx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.deploy.deploy_support import Nginx, free_port, render_nginx
 from web.config_file import turn_rest_credentials
 from web.tls import ensure_self_signed
 

@@ -42,8 +42,8 @@ import time
 from pathlib import Path
 
 import pytest
-from deploy_support import REPO, stop_pid
 
+from tests.deploy.deploy_support import REPO, stop_pid
 from web.tls import ensure_self_signed
 from web.version import VERSION
 

@@ -24,7 +24,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from deploy_support import (
+
+from signaling.accounts import AccountStore
+from signaling.auth import TokenSigner, new_password
+from signaling.roles import Role
+from tests.deploy.deploy_support import (
     PUBLIC,
     Nginx,
     SeanceServe,
@@ -34,10 +38,6 @@ from deploy_support import (
     seance_argv,
     write_seance_toml,
 )
-
-from signaling.accounts import AccountStore
-from signaling.auth import TokenSigner, new_password
-from signaling.roles import Role
 from web.tls import ensure_self_signed
 from web.version import VERSION
 

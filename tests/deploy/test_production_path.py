@@ -31,10 +31,18 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from browser.chromium_options import CHROMIUM, CHROMIUM_ARGS
-from deploy_support import PUBLIC, Nginx, SeanceServe, free_port, render_nginx, seance_argv, write_seance_toml
-from reliability.reliability_support import WsClient
 
+from tests.browser.chromium_options import CHROMIUM, CHROMIUM_ARGS
+from tests.deploy.deploy_support import (
+    PUBLIC,
+    Nginx,
+    SeanceServe,
+    free_port,
+    render_nginx,
+    seance_argv,
+    write_seance_toml,
+)
+from tests.reliability.reliability_support import WsClient
 from web.tls import ensure_self_signed
 
 pytestmark = pytest.mark.timeout(600)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from multinode_support import Node, RedisServer
+
+from tests.multinode.multinode_support import Node, RedisServer
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from multinode_support import wait_for
+
+from tests.multinode.multinode_support import wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.browser, pytest.mark.timeout(120)]
 

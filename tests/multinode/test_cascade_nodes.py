@@ -14,23 +14,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
 import aioice.ice
 import pytest
-from multinode_support import Node, wait_for
 
 from signaling import datadir
 from signaling.auth import TokenSigner
 from signaling.council_store import Annex, CouncilStore
 from signaling.roles import Role
+from tests.multinode.multinode_support import Node, wait_for
+from tests.sfu.sfu_clients import Client
 from web.relay import issue_node_token
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sfu"))
-from sfu_clients import Client
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(90)]
 

@@ -13,13 +13,13 @@ import time
 
 import aiohttp
 import pytest
-from multinode_support import wait_for
 
 from deliberation.audit import audit_file
 from deliberation.journal import load_public_pem
 from signaling.auth import TokenSigner
 from signaling.roles import Role
 from signaling.sitting import KEY_DIR, PUBLIC_KEY_FILE, journal_path
+from tests.multinode.multinode_support import wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 

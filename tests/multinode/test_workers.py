@@ -15,12 +15,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from multinode_support import REPO, wait_for
 
 from deliberation.commands import AddAgendaItem
 from deliberation.council import SittingConfig
 from deliberation.demo import demo_council
 from signaling.council_store import CouncilStore, now_iso
+from tests.multinode.multinode_support import REPO, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -1,7 +1,7 @@
 """Run the network lab's scenarios of issue 11 and print their figures (docs/media.md,
 "Real networks").
 
-    sudo .venv/bin/python tests/networks/baseline.py [--seconds 60] [scenario ...]
+    sudo .venv/bin/python -m tests.networks.baseline [--seconds 60] [scenario ...]
 
 Scenarios: adsl-600-300, loss-2pct, crawl-120, viewer-400, deaf-from-start, https-only
 (all by default). Each runs real Chromium kiosks of the demo sitting against
@@ -24,16 +24,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.networks.netlab import scenarios
+from tests.networks.netlab.figures import report_from_dict
+from tests.networks.netlab.lab import in_host_namespace
+from tests.networks.netlab.scenario import run
+from tests.networks.netlab.tables import HEADLINE, headline_rows, report_markdown
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from netlab import scenarios  # noqa: E402
-from netlab.figures import report_from_dict  # noqa: E402
-from netlab.lab import in_host_namespace  # noqa: E402
-from netlab.scenario import run  # noqa: E402
-from netlab.tables import HEADLINE, headline_rows, report_markdown  # noqa: E402
 
 OUTPUT = REPO / "test-output" / "networks"
 
@@ -70,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         parser.error("needs root: network namespaces, tc and nftables")
     if in_host_namespace():  # everything the lab adds lives and dies with a namespace of its own
-        os.execvp("unshare", ["unshare", "--net", "--", sys.executable, *sys.argv])
+        os.execvp("unshare", ["unshare", "--net", "--", sys.executable, "-m", __spec__.name, *sys.argv[1:]])
     args.out.mkdir(parents=True, exist_ok=True)
     headline = [HEADLINE, "|---" * (HEADLINE.count("|") - 1) + "|"]
     for name in args.names or list(scenarios.ALL):

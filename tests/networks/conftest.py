@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from netlab.browsers import chromium_missing
-from netlab.coturn import coturn_missing
-from netlab.lab import lab_unavailable
+
+from tests.networks.netlab.browsers import chromium_missing
+from tests.networks.netlab.coturn import coturn_missing
+from tests.networks.netlab.lab import lab_unavailable
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from netlab import scenarios
-from netlab.scenario import run
-from netlab.tables import report_markdown
+
+from tests.networks.netlab import scenarios
+from tests.networks.netlab.scenario import run
+from tests.networks.netlab.tables import report_markdown
 
 #: a scenario is two or three phases of real browsers; on a busy machine the pages,
 #: the settling and the opening take as long again as the phases (one took over 300 s)

@@ -6,11 +6,11 @@ produces (one ``getStats()`` snapshot every 200 ms)."""
 from __future__ import annotations
 
 import pytest
-from netlab import figures
-from netlab.coturn import Usage, parse_sessions
-from netlab.lab import LinkSpec
 
 from bench.netns import Direction
+from tests.networks.netlab import figures
+from tests.networks.netlab.coturn import Usage, parse_sessions
+from tests.networks.netlab.lab import LinkSpec
 
 T0 = 1_800_000_000_000  # epoch ms
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from netlab.lab import LinkSpec
-from netlab.scenario import Phase, Scenario, run
-from netlab.tables import report_markdown
+
+from tests.networks.netlab.lab import LinkSpec
+from tests.networks.netlab.scenario import Phase, Scenario, run
+from tests.networks.netlab.tables import report_markdown
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,9 @@ import threading
 import time
 
 import pytest
-from netlab.lab import Lab, LinkSpec, lab_unavailable
 
 from bench.netns import Direction, Netns
+from tests.networks.netlab.lab import Lab, LinkSpec, lab_unavailable
 
 SECONDS = 3.0
 PORT = 45000

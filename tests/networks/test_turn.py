@@ -29,9 +29,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from netlab.scenario import Phase, Scenario, run
-from netlab.scenarios import HTTPS_ONLY
-from netlab.tables import report_markdown
+
+from tests.networks.netlab.scenario import Phase, Scenario, run
+from tests.networks.netlab.scenarios import HTTPS_ONLY
+from tests.networks.netlab.tables import report_markdown
 
 pytestmark = pytest.mark.browser
 

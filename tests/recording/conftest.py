@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import aioice.ice
 import pytest
-
-# the aiortc test kiosks live beside the sfu tests
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sfu"))
 
 
 @pytest.fixture

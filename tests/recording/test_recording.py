@@ -7,14 +7,11 @@ decrypts the file and checks with PyAV (decoding here, in the test, proves it pl
 
 from __future__ import annotations
 
-import array
 import asyncio
-import math
 import time
 
 import av
 import pytest
-from sfu_clients import Client, wait_for  # tests/sfu, on sys.path by this folder's conftest
 
 from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from sfu.router import Router
@@ -26,23 +23,8 @@ from signaling.recordings import (
     recording_key,
     sha256_file,
 )
-
-
-def rms(frame) -> float:
-    n = frame.samples
-    total, count = 0.0, 0
-    for plane in frame.planes:
-        samples = array.array("f", bytes(plane)[: n * 4])
-        total += sum(x * x for x in samples)
-        count += len(samples)
-    return math.sqrt(total / max(1, count))
-
-
-def luma(frame) -> float:
-    plane = frame.planes[0]
-    data = bytes(plane)
-    rows = [data[i * plane.line_size : i * plane.line_size + frame.width] for i in range(frame.height)]
-    return sum(sum(r) for r in rows) / (frame.width * frame.height)
+from tests.recording.decoded_frames import luma, rms
+from tests.sfu.sfu_clients import Client, wait_for
 
 
 async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_sensitive(loopback, tmp_path):

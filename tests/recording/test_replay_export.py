@@ -16,14 +16,14 @@ import time
 
 import aiohttp
 import av
-from sfu_clients import Client, wait_for  # tests/sfu, on sys.path by this folder's conftest
-from test_recording import rms
-from test_service import PRESIDENT, ok, open_sitting, service
 
 from deliberation.register import ReplayExported, ReplayWithdrawn
 from signaling.council_store import CouncilStore
 from signaling.recordings import recordings_dir
 from signaling.roles import Role
+from tests.recording.decoded_frames import rms
+from tests.recording.recorded_sitting import PRESIDENT, ok, open_sitting, service
+from tests.sfu.sfu_clients import Client, wait_for
 from web.app import ACCOUNTS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig

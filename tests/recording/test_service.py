@@ -7,12 +7,9 @@ import asyncio
 import dataclasses
 import hashlib
 
-from deliberation.actors import SYSTEM, Actor, Role
 from deliberation.council import Reglement
-from deliberation.demo import SITTING_ID, start_demo_journal
+from deliberation.demo import SITTING_ID
 from deliberation.refusal import Refusal
-from sfu.config import IceSettings, RouterConfig
-from sfu.router import Router
 from signaling.recordings import (
     EncryptedWriter,
     decrypt,
@@ -21,50 +18,7 @@ from signaling.recordings import (
     recording_key,
     recordings_dir,
 )
-from signaling.room import SalleInfo, SittingRoom
-from signaling.sitting import SittingService
-
-PRESENT = {
-    "belcourt": ["m01", "m02", "m03", "m04", "m05"],
-    "vaux": ["m06", "m07", "m08"],
-    "saint-ferreol": ["m10", "m11"],
-}
-PRESIDENT = Actor(Role.PRESIDENT, member_id="m01", salle_id="belcourt")
-
-
-def service(tmp_path) -> SittingService:
-    room = SittingRoom(
-        SITTING_ID,
-        "demo",
-        [SalleInfo(s, s) for s in PRESENT],
-        "belcourt",
-        lambda on_health, on_slots: Router(
-            RouterConfig(ice=IceSettings(listen_addresses=("127.0.0.1",))), on_health=on_health, on_slots=on_slots
-        ),
-    )
-    return SittingService.open(tmp_path, SITTING_ID, room, create=start_demo_journal, reconcile_after_s=None)
-
-
-async def ok(svc, actor, **command):
-    result = await svc.command(actor, command)
-    assert isinstance(result, list) and result, result
-    return result
-
-
-async def open_sitting(svc):
-    for salle, members in PRESENT.items():
-        for m in members:
-            await ok(
-                svc,
-                Actor(Role.AGENT, salle_id=salle, agent_id=f"a-{salle}"),
-                type="CheckIn",
-                member_id=m,
-                salle_id=salle,
-            )
-        await ok(svc, SYSTEM, type="ReportTransmission", salle_id=salle, transmitting=True)
-    await ok(svc, SYSTEM, type="ReportPublicStream", up=True)
-    await ok(svc, PRESIDENT, type="AppointSecretary", member_id="m03")
-    await ok(svc, PRESIDENT, type="OpenSitting")
+from tests.recording.recorded_sitting import PRESIDENT, ok, open_sitting, service
 
 
 async def test_recorded_from_opening_to_closing_and_its_digest_journaled(tmp_path):

@@ -20,14 +20,11 @@ from pathlib import Path
 
 import aiohttp
 
+from signaling.auth import TokenSigner
+from signaling.roles import Role
+
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
-for sub in ("signaling", "sfu"):
-    if str(TESTS / sub) not in sys.path:
-        sys.path.insert(0, str(TESTS / sub))
-
-from signaling.auth import TokenSigner  # noqa: E402
-from signaling.roles import Role  # noqa: E402
 
 SEANCE = REPO / ".venv" / "bin" / "seance"
 OUTPUT = REPO / "test-output"

@@ -43,14 +43,14 @@ import time
 import aiohttp
 import aioice
 import pytest
-from reliability_support import Server, WsClient, signer, ws_connect
-from sfu_clients import Client
 
 from deliberation.audit import audit_file, rebuild
 from deliberation.journal import last_signed_head, load_public_pem, verify_lines
 from deliberation.view import sitting_view
 from signaling.roles import Role
 from signaling.sitting import journal_path
+from tests.reliability.reliability_support import Server, WsClient, signer, ws_connect
+from tests.sfu.sfu_clients import Client
 
 SEED = int(os.environ.get("SEANCE_CRASH_SEED", "6"))
 KILLS = 5

@@ -26,10 +26,10 @@ import time
 
 import aiohttp
 import pytest
-from reliability_support import Server, percentile, signer, wait_ready_sync, write_json, ws_connect
 
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.roles import Role
+from tests.reliability.reliability_support import Server, percentile, signer, wait_ready_sync, write_json, ws_connect
 
 BOUND_S = 5.0
 IDLE = int(os.environ.get("SEANCE_IDLE_SOCKETS", "800"))

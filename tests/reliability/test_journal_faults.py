@@ -21,13 +21,13 @@ import os
 import subprocess
 
 import pytest
-from reliability_support import WsClient, is_root, ws_connect
-from test_sitting_ws import make_app
 
 from deliberation.audit import audit_file
 from deliberation.journal import load_public_pem
 from signaling.roles import Role
 from signaling.sitting import journal_path
+from tests.reliability.reliability_support import WsClient, is_root, ws_connect
+from tests.signaling.sitting_ws import make_app
 from web.app import SIGNER, SITTINGS
 
 

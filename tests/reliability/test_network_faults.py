@@ -27,11 +27,11 @@ import time
 
 import aioice
 import pytest
-from reliability_support import have, is_root, write_json, ws_connect
-from sfu_clients import Client
 
 from sfu.config import HealthSettings
 from signaling.roles import Role
+from tests.reliability.reliability_support import have, is_root, write_json, ws_connect
+from tests.sfu.sfu_clients import Client
 from web.app import ROOMS, SIGNER, SITTINGS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig

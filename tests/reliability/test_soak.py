@@ -44,8 +44,6 @@ import aiohttp
 import aioice
 import aiortc.rtcrtpreceiver
 import pytest
-from reliability_support import OUTPUT, Server, free_port, signer, write_json, ws_connect
-from sfu_clients import Client, PatternTrack
 
 from deliberation.actors import ADMIN
 from deliberation.commands import AddAgendaItem
@@ -55,6 +53,8 @@ from deliberation.refusal import Refusal
 from deliberation.seance import Seance
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
+from tests.reliability.reliability_support import OUTPUT, Server, free_port, signer, write_json, ws_connect
+from tests.sfu.sfu_clients import Client, PatternTrack
 
 SECONDS = float(os.environ.get("SEANCE_SOAK_SECONDS", "60"))
 SALLES = 10

@@ -9,6 +9,9 @@ as a camera's layers do), every packet carrying its rid as Chromium's first pack
 through the client's own DTLS transport (SRTP with the negotiated keys). It answers the
 server's PLIs per SSRC with a key frame on that layer, records the REMBs it gets, and
 sends a layer only while ``active[rid]`` (the kiosk's ``encodings[i].active``).
+``uplink_bps`` puts a token bucket (200 ms deep) in front of the three: what does not fit
+is dropped, layers in a random order at each frame, as a congested ADSL uplink drops
+from every encoding.
 """
 
 from __future__ import annotations
@@ -79,6 +82,10 @@ class SimulcastPublisher:
         self.plis: dict[str, int] = dict.fromkeys(rids, 0)
         self._task: asyncio.Task | None = None
         self._pt = 0
+        self.uplink_bps: float | None = None  #: None: the uplink carries everything
+        self.dropped = 0
+        self._tokens = 0.0
+        self._filled_at: float | None = None
 
     def offer(self, sdp: str) -> str:
         m = re.search(r"^m=video[^\n]*\n(?:(?!m=)[^\n]*\n)*?a=rtpmap:(\d+) VP8/90000", sdp, re.M)
@@ -123,7 +130,10 @@ class SimulcastPublisher:
         n = 0
         while True:
             n += 1
-            for rid, layer in self.layers.items():
+            order = list(self.layers.items())
+            if self.uplink_bps is not None:
+                random.shuffle(order)
+            for rid, layer in order:
                 if self.active[rid] and self._dtls.state == "connected":
                     await self._send_frame(layer, n)
             await asyncio.sleep(max(0.0, start + n / FPS - loop.time()))
@@ -145,10 +155,30 @@ class SimulcastPublisher:
             header = struct.pack("!BBHII", 0x90, marker | self._pt, layer.seq, timestamp & 0xFFFFFFFF, layer.ssrc)
             layer.seq = (layer.seq + 1) & 0xFFFF
             layer.packets += 1
+            if not self._fits(len(header) + len(layer.extension) + len(payload)):
+                self.dropped += 1
+                continue
             try:
                 await self._dtls._send_rtp(header + layer.extension + payload)
             except ConnectionError:
                 return
+
+    def _fits(self, size: int) -> bool:
+        """Whether a packet of ``size`` bytes goes through the uplink's bucket now."""
+        if self.uplink_bps is None:
+            self._filled_at = None
+            return True
+        now = asyncio.get_running_loop().time()
+        depth = self.uplink_bps / 8 * 0.2
+        if self._filled_at is None:
+            self._tokens = depth
+        else:
+            self._tokens = min(depth, self._tokens + (now - self._filled_at) * self.uplink_bps / 8)
+        self._filled_at = now
+        if self._tokens < size:
+            return False
+        self._tokens -= size
+        return True
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -15,11 +15,11 @@ import aioice.ice
 import pytest
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 from prometheus_client import CollectorRegistry
-from sfu_clients import Client, wait_for
 
 from sfu.bandwidth import AllocatorSettings, EstimatorSettings, FallbackSettings
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
+from tests.sfu.sfu_clients import Client, wait_for
 
 SALLES = ["belcourt", "vaux", "saint-ferreol"]
 

@@ -13,12 +13,12 @@ import aioice.ice
 import pytest
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 from prometheus_client import CollectorRegistry
-from sfu_clients import Client, wait_for
 
 from sfu.bandwidth import AllocatorSettings, EstimatorSettings, FallbackSettings
 from sfu.config import HealthSettings, IceSettings, RouterConfig
 from sfu.reception import ReceptionSettings
 from sfu.router import Router
+from tests.sfu.sfu_clients import Client, wait_for
 
 SALLES = ["belcourt", "vaux", "saint-ferreol"]
 

@@ -13,10 +13,10 @@ import aioice.ice
 import pytest
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
 from prometheus_client import CollectorRegistry
-from sfu_clients import Client, wait_for
 
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
+from tests.sfu.sfu_clients import Client, wait_for
 
 SALLES = ["belcourt", "vaux", "saint-ferreol"]
 

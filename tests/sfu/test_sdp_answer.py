@@ -5,11 +5,11 @@ import asyncio
 import aioice.ice
 from aiortc import sdp as aiortc_sdp
 from prometheus_client import CollectorRegistry
-from sfu_clients import Client, wait_for
 
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
 from sfu.sdp_answer import with_opus_fec
+from tests.sfu.sfu_clients import Client, wait_for
 
 
 def test_fec_is_added_to_opus_only_and_kept_once():

@@ -10,21 +10,20 @@ import itertools
 import aioice.ice
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
-from sfu_clients import Client, wait_for
 
 from sfu import cascade
 from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from sfu.router import Router
+from tests.sfu.sfu_clients import Client, wait_for
 
 SALLES = ["belcourt", "vaux"]
 RELAY = "relay:edge-1"
 
 
-def config(transport="owned"):
-    """``"native"``: the owned transport, the consumers on the native forwarding step."""
+def config(forwarding="python"):
+    """``forwarding``: how the consumers protect and send (sfu.forwarding)."""
     return RouterConfig(
-        transport="owned" if transport == "native" else transport,
-        forwarding="native" if transport == "native" else "python",
+        forwarding=forwarding,
         ice=IceSettings(listen_addresses=("127.0.0.1",)),
         health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
         speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
@@ -42,11 +41,11 @@ def loopback_clients(monkeypatch):
 
 
 class Cascade:
-    def __init__(self, transport="owned"):
-        self.origin = Router(config(transport))
+    def __init__(self, forwarding="python"):
+        self.origin = Router(config(forwarding))
         self.origin.set_president_salle("belcourt")
         self.registry = CollectorRegistry()
-        self.edge = Router(config(transport), registry=self.registry)
+        self.edge = Router(config(forwarding), registry=self.registry)
         self.clients: dict[str, Client] = {}
         self.link = None
         self.offers = 0
@@ -74,9 +73,9 @@ class Cascade:
         await self.origin.close()
 
 
-#: the link on both transports: Séance's own (the edge offers, controls ICE, is the DTLS
-#: server), with each forwarding path of the consumers, and aiortc's with the hooks
-@pytest.fixture(params=["aiortc", "owned", "native"])
+#: the link on the transport Séance owns (the edge offers, controls ICE, is the DTLS
+#: server), with each forwarding path of the consumers
+@pytest.fixture(params=["python", "native"])
 async def sitting(loopback_clients, request):
     s = Cascade(request.param)
     try:
@@ -159,11 +158,7 @@ async def test_edge_fans_out_the_origin_programme_once(sitting):
 
     # a packet lost on the link itself is NACKed upstream by the edge, retransmitted
     # from the origin's cache and forwarded: the edge viewers' streams have no hole
-    conn = (  # the edge's aioice connection, where datagrams are handed over
-        link.connection.ice
-        if link.connection is not None
-        else link.pc.getTransceivers()[0].receiver.transport.transport._connection
-    )
+    conn = link.connection.ice  # the edge's aioice connection, where datagrams are handed over
     received, upstream_lost = conn.data_received, set()
     programme = edge.peers["upstream/programme"].producers["video"]
 

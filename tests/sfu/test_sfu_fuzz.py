@@ -1,13 +1,14 @@
 """Fuzzing the RTP and RTCP paths at the forwarding code (issue 6, "Bad input").
 
-Packets enter where aiortc hands them to Séance's hooks, unprotected: RTP into
-``SfuDtlsTransport._handle_rtp_data``, RTCP into ``_handle_rtcp_data`` (the harness of
-:mod:`bench.forwarding`: the real Router, Producers and Consumers, no network). And the
-pure functions of :mod:`sfu.rtp_rewrite` directly.
+Packets enter where the transport Séance owns has unprotected them: RTP into
+``Connection.rtp_received``, RTCP into ``Connection.rtcp_received`` (the harness of
+:mod:`bench.forwarding`: the real Router, Producers and Consumers, no network); and as
+SRTP datagrams through aioice's socket protocol. And the pure functions of
+:mod:`sfu.rtp_rewrite` directly.
 
 Properties:
 
-- no exception escapes, and none is even caught by the hooks' safety net
+- no exception escapes, and none is even caught by the transport's safety net
   (``hook_errors`` stays empty: an exception there is a bug found);
 - a malformed RTP packet (judged by :func:`reference_layout`, written here from RFC 3550
   and RFC 8285 independently of ``sfu/``) is dropped and counted as ``malformed``,
@@ -635,7 +636,7 @@ def test_rewrite_functions_never_raise_or_resize(data, ext_id, table):
         assert rw.read_header(b) == (100, 65535, 2**32 - 1, 42) and b[12:] == data[12:]
 
 
-# -- the receive fast path (RFC 7983 demultiplexing, no queue) ------------------------------
+# -- the receive path (RFC 7983 demultiplexing, no queue) -----------------------------------
 
 
 def test_srtp_datagrams_are_forwarded_from_the_socket_callback(loop):
@@ -643,26 +644,26 @@ def test_srtp_datagrams_are_forwarded_from_the_socket_callback(loop):
         h = await Harness(subscribers=2, real_srtp=True, real_socket=False).start()
         try:
             h.start_receiving()
-            conn = h.publisher.dtls.transport._connection
             pkt = rtp_packet(
                 1, 1, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1), extensions=[(3, b"\x01\x02\x03"), (4, b"1")]
             )
             h.datagram(h.protect(pkt))
-            # forwarded within the datagram callback: nothing queued for aiortc's loop
-            assert conn._queue.qsize() == 0
+            # forwarded within the datagram callback: nothing awaited
             assert len(_subscriber_rtp(h)) == 2
             bad = h.protect(rtp_packet(2, 1, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(False, 2)))
             h.datagram(bad[:-4] + b"\x00\x00\x00\x00")  # bad SRTP tag
             assert h.counters.dropped["srtp"] == 1
-            # longer than pylibsrtp's buffer: pylibsrtp raises ValueError, which would end
-            # aiortc's receive loop (the salle cut off by one datagram from anyone)
+            # longer than pylibsrtp's 1500-byte buffer: pylibsrtp raises ValueError, which
+            # must not escape the socket callback (nor end the connection)
             h.datagram(b"\x80" + bytes(3000))
-            h.datagram(b"\x80\xc8" + bytes(3000))  # SRTCP-looking: would take aiortc's loop
+            h.datagram(b"\x80\xc8" + bytes(3000))  # SRTCP-looking
             assert h.counters.dropped["srtp"] == 3
-            await asyncio.sleep(0.01)
-            assert not h._rx_task.done() and conn._queue.qsize() == 0
-            h.datagram(b"\x17\xfe\xfd" + bytes(20))  # DTLS: queued for aiortc, as before
-            assert conn._queue.qsize() == 1
+            h.clear()
+            # the connection still forwards
+            h.datagram(h.protect(rtp_packet(3, 3000, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(False, 3))))
+            assert len(_subscriber_rtp(h)) == 2
+            h.datagram(b"\xff" + bytes(20))  # neither DTLS, STUN nor SRTP (RFC 7983): dropped
+            assert h.counters.dropped["malformed"] == 1
             _no_hook_errors(h)
         finally:
             await h.close()

@@ -10,10 +10,10 @@ import aioice.ice
 import pytest
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
 from prometheus_client import CollectorRegistry, generate_latest
-from sfu_clients import Client, wait_for
 
 from sfu.config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from sfu.router import Router
+from tests.sfu.sfu_clients import Client, wait_for
 
 SALLES = ["belcourt", "vaux", "saint-ferreol"]
 
@@ -25,15 +25,13 @@ def loopback_clients(monkeypatch):
 
 
 class Sitting:
-    def __init__(self, transport="aiortc"):
+    def __init__(self, forwarding="python"):
         self.health_events = []
         self.slot_events = []
         self.registry = CollectorRegistry()
         self.router = Router(
             RouterConfig(
-                # "native": the owned transport, the consumers on the native forwarding step
-                transport="owned" if transport == "native" else transport,
-                forwarding="native" if transport == "native" else "python",
+                forwarding=forwarding,  # how the consumers protect and send (sfu.forwarding)
                 ice=IceSettings(listen_addresses=("127.0.0.1",)),
                 health=HealthSettings(uplink_timeout=2.0, downlink_timeout=8.0, recover_after=0.5),
                 speaker=SpeakerSettings(hold=0.3, smoothing=0.2),
@@ -77,15 +75,11 @@ class Sitting:
 
 def server_ice(router, peer_id):
     """The server's aioice connection of a peer (where datagrams are handed over)."""
-    peer = router.peers[peer_id]
-    if peer.connection is not None:  # the owned transport (sfu.transport)
-        return peer.connection.ice
-    return peer.pc.getTransceivers()[0].receiver.transport.transport._connection
+    return router.peers[peer_id].connection.ice
 
 
-#: every test runs on both server transports: aiortc's with the hooks, and Séance's own,
-#: this one with each forwarding path (sfu.forwarding: Python, and native)
-@pytest.fixture(params=["aiortc", "owned", "native"])
+#: every test runs with each forwarding path of the consumers (sfu.forwarding: Python, and native)
+@pytest.fixture(params=["python", "native"])
 async def sitting(loopback_clients, request):
     s = Sitting(request.param)
     try:

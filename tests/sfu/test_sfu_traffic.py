@@ -7,11 +7,11 @@ import time
 
 import aioice.ice
 import pytest
-from sfu_clients import Client, PatternTrack, wait_for
 
 from sfu.config import HealthSettings, IceSettings, RouterConfig
 from sfu.router import Router
 from signaling.sobriety import compute, french_size
+from tests.sfu.sfu_clients import Client, PatternTrack, wait_for
 
 SALLES = ["belcourt", "vaux", "saint-ferreol"]
 

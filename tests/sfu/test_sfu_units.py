@@ -289,29 +289,6 @@ def test_ice_addresses_and_announcement():
     assert announced("10.0.0.5", IceSettings()) == "10.0.0.5"
 
 
-# --- aioice receive queue bound -----------------------------------------------------
-
-
-async def test_ice_receive_queue_is_bounded_and_counts_drops():
-    import asyncio
-
-    from sfu.aiortc_hooks import _bound_queue
-    from sfu.metrics import SfuCounters
-
-    class FakeConnection:
-        def __init__(self):
-            self._queue = asyncio.Queue()
-
-    conn = FakeConnection()
-    counters = SfuCounters()
-    _bound_queue(conn, 3, counters)
-    for i in range(5):
-        conn.data_received(bytes([i]), 1)
-    assert conn._queue.qsize() == 3
-    assert counters.dropped["ice_queue_full"] == 2
-    assert await conn._queue.get() == (b"\x00", 1)
-
-
 def test_R19_sensitive_passage_empties_every_public_slot_but_not_the_salles():
     inp = PolicyInput(
         set(S3),

@@ -15,13 +15,13 @@ import aioice.ice
 import pytest
 from aiortc import sdp as aiortc_sdp
 from prometheus_client import CollectorRegistry
-from sfu_clients import Client, wait_for
-from simulcast_publisher import BITRATES, RIDS, SIZES, SimulcastPublisher
 
-from sfu.bandwidth import AllocatorSettings, DemandSettings, EstimatorSettings, FallbackSettings
+from sfu.bandwidth import AllocatorSettings, DemandSettings, EstimatorSettings, FallbackSettings, UplinkFitSettings
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import UPLINK_AUDIO_ROOM, Router
 from sfu.simulcast import URI_RID, rid_of, simulcast_offers, with_simulcast
+from tests.sfu.sfu_clients import Client, wait_for
+from tests.sfu.simulcast_publisher import BITRATES, RIDS, SIZES, SimulcastPublisher
 
 CHROMIUM_VIDEO = "\r\n".join(
     [
@@ -94,23 +94,23 @@ def test_the_rid_is_read_from_one_and_two_byte_extensions():
 
 
 @pytest.fixture
-async def sitting(monkeypatch):
+async def sitting(monkeypatch, request):
+    """vaux publishing simulcast, two viewers; ``request.param``: RouterConfig fields to
+    change (indirect parametrization)."""
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    router = Router(
-        RouterConfig(
-            ice=IceSettings(listen_addresses=("127.0.0.1",)),
-            keyframe_request_interval=0.1,
-            keyframe_relay_interval=0.1,
-            adapt_interval=0.25,
-            remb_decreases=False,  # aiortc's own REMB is not Chromium's (test_adaptation.py)
-            # the estimate moves only when the test moves it (not by the loss of a busy machine)
-            estimator=EstimatorSettings(initial_bps=6_000_000, growth_per_s=0.0, growth_floor_bps=0.0, high_loss=1.0),
-            allocator=AllocatorSettings(up_all_at_once=True, probe_interval_s=60.0, up_interval_s=0.25, low_loss=1.0),
-            fallback=FallbackSettings(enter_after_s=3600),
-            demand=DemandSettings(off_after_s=1.0),
-        ),
-        registry=CollectorRegistry(),
-    )
+    config = {
+        "ice": IceSettings(listen_addresses=("127.0.0.1",)),
+        "keyframe_request_interval": 0.1,
+        "keyframe_relay_interval": 0.1,
+        "adapt_interval": 0.25,
+        "remb_decreases": False,  # aiortc's own REMB is not Chromium's (test_adaptation.py)
+        # the estimate moves only when the test moves it (not by the loss of a busy machine)
+        "estimator": EstimatorSettings(initial_bps=6_000_000, growth_per_s=0.0, growth_floor_bps=0.0, high_loss=1.0),
+        "allocator": AllocatorSettings(up_all_at_once=True, probe_interval_s=60.0, up_interval_s=0.25, low_loss=1.0),
+        "fallback": FallbackSettings(enter_after_s=3600),
+        "demand": DemandSettings(off_after_s=1.0),
+    }
+    router = Router(RouterConfig(**(config | getattr(request, "param", {}))), registry=CollectorRegistry())
     kiosk = Client("vaux", router.slot_layout("salle"), video=False)
     publisher = SimulcastPublisher(kiosk)
     # the kiosk's side of `layers` (web/static/rtc.js setActiveLayers): encodings on or off
@@ -308,3 +308,70 @@ async def test_the_presidents_mosaic_gets_the_middle_layer_at_most(sitting):
         assert await wait_for(lambda: monitor.count(tile.slot) > 10, 10)
     finally:
         await monitor.close()
+
+
+@pytest.mark.parametrize(
+    "sitting",
+    [
+        {
+            # R3 judged as in production, but later than the shedding can take on a busy machine
+            "fallback": FallbackSettings(enter_after_s=6.0),
+            "uplink_fit": UplinkFitSettings(shed_after_s=1.0, calm_s=3.0, trial_s=2.0),
+        }
+    ],
+    indirect=True,
+)
+async def test_a_congested_uplink_sheds_its_larger_layers_instead_of_going_audio_only(sitting):
+    """A kiosk whose uplink cannot carry its three encodings loses packets on all three, the
+    smallest too (the lab's 600/300 kbit/s salle: 8-15 % each, and R3 sent it audio-only for
+    half the minute). The server switches the larger ones off at the source, one at a time,
+    lowers its REMB, and the smallest goes through: no audio-only switch. Once the uplink
+    is free again, the layers come back by trial."""
+    router, publisher, _, viewers = sitting
+    switches: list[tuple[str, bool, str]] = []
+    router.on_fallback = lambda salle, audio_only, reason, figures: switches.append((salle, audio_only, reason))
+    # another salle, so that vaux has pictures to receive and R3 judges its link
+    belcourt = Client("belcourt", router.slot_layout("salle"))
+    try:
+        await belcourt.answer(await router.connect_salle("belcourt", await belcourt.offer()))
+        track = None
+
+        def layers_up() -> bool:
+            nonlocal track
+            peer = router.peers.get("vaux")
+            track = peer.producers.get("video") if peer is not None else None
+            return track is not None and all(layer.rate.bps() > 0 for layer in track.layers)
+
+        assert await wait_for(layers_up, 20)
+        consumers = [router.peers[name].consumers["programme"] for name in viewers]
+        assert await wait_for(lambda: all(c.source is track.layers[2] for c in consumers), 15)
+        assert await wait_for(lambda: publisher.told == [] or publisher.told[-1][1] == [True] * 3, 10)
+        # an uplink that carries the smallest layer with room, not the middle one besides
+        assert await wait_for(lambda: track.layers[1].rate.bps() > 1.5 * track.layers[0].rate.bps(), 20)
+        cap = 1.4 * max(track.layers[0].rate.bps(), 0.5 * BITRATES["q"])
+        publisher.uplink_bps = cap
+
+        assert await wait_for(lambda: publisher.told and publisher.told[-1] == ("vaux", [True, False, False]), 20), (
+            publisher.told,
+            [layer.loss_fraction for layer in track.layers],
+        )
+        assert router.uplink_fits["vaux"][1].top == 0
+        floor = max(router.config.simulcast_max_bps[0], router.config.min_video_bitrate + UPLINK_AUDIO_ROOM)
+        assert await wait_for(lambda: publisher.rembs[-1] == floor, 10), publisher.rembs[-3:]
+        # the smallest layer alone gets through: its loss falls back under the shedding threshold
+        dropped = publisher.dropped
+        assert await wait_for(lambda: (track.layers[0].loss_fraction or 0.0) < 0.06, 15), track.layers[0].loss_fraction
+        assert dropped > 0, "the bucket dropped nothing: the test did not congest the uplink"
+        assert await wait_for(lambda: all(c.source is track.layers[0] and not c.paused for c in consumers), 10)
+        assert not [s for s in switches if s[0] == "vaux" and s[1]], switches  # never audio-only
+
+        # the uplink is free again: the middle layer is tried, then the largest
+        publisher.uplink_bps = None
+        assert await wait_for(lambda: publisher.told[-1] == ("vaux", [True, True, True]), 40), (
+            publisher.told,
+            router.uplink_fits["vaux"][1].top,
+        )
+        assert await wait_for(lambda: all(c.source is track.layers[2] for c in consumers), 15)
+        assert not [s for s in switches if s[0] == "vaux" and s[1]], switches
+    finally:
+        await belcourt.close()

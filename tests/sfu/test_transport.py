@@ -16,13 +16,13 @@ import pytest
 from aiortc import sdp as aiortc_sdp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sfu_clients import Client, wait_for
 
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
 from sfu.transport.certificate import Certificate, fingerprint
 from sfu.transport.connection import Connection
 from sfu.transport.dtls import fingerprints_match
+from tests.sfu.sfu_clients import Client, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,6 @@ def loopback_clients(monkeypatch):
 async def router(loopback_clients, request):
     r = Router(
         RouterConfig(
-            transport="owned",
             forwarding=request.param,
             ice=IceSettings(listen_addresses=("127.0.0.1",)),
             adaptation=False,
@@ -67,7 +66,7 @@ async def join(router, salle, offer_edit=None):
 async def test_the_answer_is_written_by_seance_for_each_offered_section(router):
     _, offer, answer = await join(router, "belcourt")
     peer = router.peers["belcourt"]
-    assert peer.pc is None and peer.connection is not None  # no RTCPeerConnection
+    assert isinstance(peer.connection, Connection)  # no RTCPeerConnection
     parsed_offer = aiortc_sdp.SessionDescription.parse(offer)
     parsed = aiortc_sdp.SessionDescription.parse(answer)
     assert [m.rtp.muxId for m in parsed.media] == [m.rtp.muxId for m in parsed_offer.media]
@@ -156,10 +155,9 @@ async def test_unexpected_datagrams_are_dropped_and_counted_and_forwarding_goes_
     assert router.connected("vaux")
 
 
-def test_a_router_on_the_owned_transport_rebinds_nothing_of_aiortc_or_aioice():
+def test_a_router_rebinds_nothing_of_aiortc_or_aioice():
     """Issue 11 point 8: no rebinding of another library's classes. Run in a fresh
-    process (the hooks, once installed by an aiortc-transport Router or a cascade's edge,
-    stay installed in that process)."""
+    process, so that nothing another test did is seen."""
     code = (
         "import asyncio, aioice.ice, aiortc.rtcpeerconnection as pc, aiortc.rtcrtpreceiver as rx\n"
         "import aiortc.rtcdtlstransport as d, aiortc.rtcrtpsender as s, aiortc.rtcicetransport as i\n"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 
-from test_sitting_ws import Socket, make_app
-
 from signaling.auth import session_ref
 from signaling.roles import Role
 from signaling.sitting import journal_path
+from tests.signaling.sitting_ws import Socket, make_app
 from web.app import ACCOUNTS
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from test_sitting_ws import Socket, connect, make_app
-
 from deliberation.audit import IncrementalAudit, audit_bytes
 from deliberation.journal import generate_key, load_public_pem
 from deliberation.rehearsal import run_rehearsal
 from signaling.roles import Role
+from tests.signaling.sitting_ws import Socket, connect, make_app
 from web.app import ACCOUNTS
 from web.audit_pages import AUDIT_CACHE
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_sitting_ws import connect, make_app, transmission
 
 from deliberation.audit import audit_bytes
 from deliberation.journal import load_public_pem
 from deliberation.secrecy import open_ballots
 from signaling.roles import Role
+from tests.signaling.sitting_ws import connect, make_app, transmission
 from web.app import ACCOUNTS, SITTINGS
 
 ITEM = "marche-collecte"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_sitting_ws import connect, make_app, service
 
 from deliberation.commands import COMMAND_TYPES
 from signaling.roles import COMMAND_PERMISSIONS, PERMISSIONS, Role
+from tests.signaling.sitting_ws import connect, make_app, service
 
 SAMPLES = {
     "AddAgendaItem": {"item_id": "x1", "title": "Point"},

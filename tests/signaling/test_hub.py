@@ -7,57 +7,14 @@ import asyncio
 import json
 
 import pytest
-from fake_router import fake_router_factory
 
 from signaling.roles import Role
-from web.app import ROOMS, SIGNER, create_app
-from web.commands.demo import seed_demo
-from web.config import SalleSpec, SittingSpec, WebConfig
-
-SITTING = SittingSpec(
-    "demo",
-    "CC des Trois Rivières",
-    (SalleSpec("belcourt", "Belcourt"), SalleSpec("vaux", "Vaux"), SalleSpec("saint-ferreol", "Saint-Ferréol")),
-    president_salle="belcourt",
-)
+from tests.signaling.hub_socket import hello, hub_app, recv, router, token
 
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path):
-    seed_demo(tmp_path)  # the demo council, entered and convened as in /admin
-    app = create_app(WebConfig(tls=False, data_dir=tmp_path, sittings=(SITTING,)), router_factory=fake_router_factory)
-    return await aiohttp_client(app)
-
-
-def token(client, role, **kw):
-    return client.app[SIGNER].issue(role, **kw)
-
-
-def router(client):
-    return client.app[ROOMS]["demo"].router
-
-
-async def recv(ws, mtype, timeout=2.0):
-    """Next message of ``mtype`` (others skipped), bounded."""
-
-    async def loop():
-        while True:
-            msg = json.loads((await ws.receive()).data)
-            if msg["type"] == mtype:
-                return msg
-
-    return await asyncio.wait_for(loop(), timeout)
-
-
-async def hello(client, role=None, **kw):
-    ws = await client.ws_connect("/ws")
-    msg = {"type": "hello", "sitting": "demo", "id": "h"}
-    if role is not None:
-        msg["token"] = token(client, role, **kw)
-    await ws.send_json(msg)
-    welcome = await recv(ws, "welcome")
-    await recv(ws, "state")
-    return ws, welcome
+    return await aiohttp_client(hub_app(tmp_path))
 
 
 async def test_kiosk_joins_offers_and_gets_an_answer(client):

@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from test_sitting_ws import connect, make_app, service, transmission
-
 from deliberation.canonical import canonical_bytes
 from deliberation.journal import check_head, load_public_pem, read_verified
 from signaling.roles import Role
 from signaling.sitting import journal_path
+from tests.signaling.sitting_ws import connect, make_app, service, transmission
 
 
 async def _vote_with_ballots(client):

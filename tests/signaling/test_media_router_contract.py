@@ -8,12 +8,12 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from fake_router import FakeRouter
 from prometheus_client import CollectorRegistry
 
 from sfu.config import RouterConfig
 from sfu.router import Router
 from signaling.room import MediaRouter
+from tests.signaling.fake_router import FakeRouter
 
 #: the protocol's methods (its attributes are checked on instances below)
 METHODS = sorted(

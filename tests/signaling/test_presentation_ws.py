@@ -9,13 +9,13 @@ import json
 from html import unescape
 
 import pytest
-from test_sitting_ws import connect, make_app, service, transmission
 
 from deliberation.journal import events_of, load_public_pem, read_verified
 from signaling import datadir
 from signaling.council_store import Annex, CouncilStore
 from signaling.roles import Role
 from signaling.sitting import journal_path
+from tests.signaling.sitting_ws import connect, make_app, service, transmission
 from web.app import SIGNER
 from web.session import SESSION_COOKIE
 

@@ -9,11 +9,17 @@ import asyncio
 import json
 
 import pytest
-from test_hub import client, hello  # noqa: F401  (the app fixture and the authenticated socket)
 
 from signaling.protocol import MAX_MESSAGE_BYTES, ProtocolError, correlation_id, parse
+from tests.signaling.hub_socket import hello, hub_app
 
 SHAPE = {"type", "code", "message", "field"}
+
+
+@pytest.fixture
+async def client(aiohttp_client, tmp_path):
+    return await aiohttp_client(hub_app(tmp_path))
+
 
 HOSTILE = {
     "surrogate in id": '{"type":"ping","id":"\\ud800"}',
@@ -45,7 +51,7 @@ def test_parse_refuses_with_a_protocol_error(frame):
 
 
 @pytest.mark.parametrize("frame", list(HOSTILE.values()), ids=list(HOSTILE))
-async def test_the_socket_refuses_in_the_one_shape_and_stays_usable(client, frame):  # noqa: F811
+async def test_the_socket_refuses_in_the_one_shape_and_stays_usable(client, frame):
     ws, _ = await hello(client)
     await ws.send_str(frame)
     err = await next_reply(ws)
@@ -55,7 +61,7 @@ async def test_the_socket_refuses_in_the_one_shape_and_stays_usable(client, fram
     assert pong["type"] == "pong" and pong.get("re") == "after"
 
 
-async def test_a_rate_limited_socket_refuses_nested_frames_and_recovers(client):  # noqa: F811
+async def test_a_rate_limited_socket_refuses_nested_frames_and_recovers(client):
     ws, _ = await hello(client)
     frame = HOSTILE["nested past the parser"]
     for _ in range(60):  # past the bucket's burst: some are refused as rate_limited

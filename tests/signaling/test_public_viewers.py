@@ -8,18 +8,14 @@ that never applies the answer; a client that does is kept."""
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import aioice
 import pytest
-from fake_router import fake_router_factory
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sfu"))
-from sfu_clients import Client
-from test_sitting_ws import connect
 
 from signaling.roles import Role
+from tests.sfu.sfu_clients import Client
+from tests.signaling.fake_router import fake_router_factory
+from tests.signaling.sitting_ws import connect
 from web.app import ROOMS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import time
 
-from test_sitting_ws import Socket, connect, make_app
-
 from deliberation.council import RULES_VERSION
 from signaling.hub import SHARED_BURST, SHARED_RATE_PER_S, SharedLimits, TokenBucket
 from signaling.roles import Role
 from signaling.sitting import journal_path
+from tests.signaling.sitting_ws import Socket, connect, make_app
 from web.app import ACCOUNTS, SITTINGS
 
 SHAPE = {"type", "code", "message", "field"}

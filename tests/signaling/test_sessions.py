@@ -8,11 +8,11 @@ import json
 
 import pytest
 from aiohttp import WSMsgType
-from fake_router import fake_router_factory
 
 from signaling.accounts import AccountStore
 from signaling.auth import TokenError, TokenSigner
 from signaling.roles import Role
+from tests.signaling.fake_router import fake_router_factory
 from web.app import ACCOUNTS, SESSION_COOKIE, SIGNER, create_app
 from web.config import SalleSpec, SittingSpec, WebConfig
 

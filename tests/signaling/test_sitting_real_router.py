@@ -5,18 +5,14 @@ public stream (R2); when the kiosk goes away the loss is journaled too (R17)."""
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import aioice
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sfu"))
-from sfu_clients import Client
-from test_sitting_ws import connect
-
 from sfu.config import HealthSettings
 from signaling.roles import Role
+from tests.sfu.sfu_clients import Client
+from tests.signaling.sitting_ws import connect
 from web.app import SITTINGS, create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from test_sitting_ws import connect, make_app
 
 from deliberation.demo import demo_agenda
 from deliberation.journal import load_public_pem
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
+from tests.signaling.sitting_ws import connect, make_app
 from web.app import SIGNER, SITTINGS
 
 

@@ -16,8 +16,6 @@ import xml.etree.ElementTree as ET
 
 import aiohttp
 import pikepdf
-from minutes_support import closed_demo_sitting
-from test_minutes_pages import PV, admin_client, adopt, next_sitting, post
 
 from deliberation.journal import load_public_pem, read_verified
 from deliberation.minutes import french_date, french_time
@@ -26,6 +24,8 @@ from deliberation.scdl import deliberation_rows
 from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
 from signaling.sitting import council_key, journal_path
+from tests.minutes_support import closed_demo_sitting
+from tests.web.minutes_admin import PV, admin_client, adopt, next_sitting, post
 from web.appkeys import SITTINGS
 
 ATOM = "{http://www.w3.org/2005/Atom}"

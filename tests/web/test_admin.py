@@ -20,6 +20,7 @@ from deliberation.seance import Seance
 from signaling.council_store import CouncilStore
 from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
+from tests.web.admin_session import csrf, login
 from web.app import ACCOUNTS, ROOMS, SIGNER, SITTINGS, create_app
 from web.commands import demo
 from web.commands.demo import seed_demo
@@ -38,21 +39,10 @@ async def client(aiohttp_client, config):
     return await aiohttp_client(create_app(config))
 
 
-async def login(client, role: Role, login: str, **kw) -> None:
-    client.app[ACCOUNTS].set_account(login, "pw-secret-1", role, **kw)
-    r = await client.post("/login", data={"login": login, "password": "pw-secret-1"}, allow_redirects=False)
-    assert r.status == 303
-
-
 @pytest.fixture
 async def admin(client):
     await login(client, Role.ADMIN, "dsi")
     return client
-
-
-async def csrf(client, path: str = "/admin") -> str:
-    body = await (await client.get(path)).text()
-    return re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
 
 
 def council(config):

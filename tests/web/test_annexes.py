@@ -16,19 +16,17 @@ import aiohttp
 
 from deliberation.minutes import french_date
 from signaling import convocation_mail, datadir
-from signaling.council_store import Annex, CouncilStore
+from signaling.council_store import CouncilStore
 from signaling.mailer import SmtpSettings
 from signaling.roles import Role
-from tests.web.test_convocation_mail import admin_client, csrf, mailbox, web_config
+from tests.web.admin_session import admin_client, csrf, web_config
+from tests.web.demo_annex import PDF, join_to_demo
 from web.admin.annexes import MAX_ANNEX_BYTES
 from web.app import create_app
 from web.appkeys import SESSION_COOKIE, SIGNER
 from web.commands.demo import seed_demo
 
-__all__ = ["mailbox"]  # the real SMTP server fixture (aiosmtpd)
-
 PAGE = "/admin/seances/cc-annexes"
-PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + bytes(range(256)) * 40
 
 
 async def sitting_with_item(admin) -> None:
@@ -236,23 +234,6 @@ async def test_annexes_over_the_bound_are_personal_links(aiohttp_client, tmp_pat
     async with aiohttp.ClientSession() as anonymous:
         async with anonymous.get(sophie[0].split("token=", 1)[0] + "token=" + legacy) as r:
             assert r.status == 200
-
-
-def join_to_demo(config, content: bytes) -> Annex:
-    """An annex of the demo's first item, as /admin joined it before the demo was convened."""
-    with CouncilStore.in_data_dir(config.data_dir) as store:
-        cid = store.current().id
-        item = store.agenda(cid, "demo")[0]
-        annex = Annex("a1b2c3d4e5f60718", item.item_id, "plan", "Plan de zonage.pdf", sha(content), len(content), "")
-        path = datadir.DataDir.of(config.data_dir).annex("demo", annex.id)
-        datadir.private_dir(path.parent)
-        path.write_bytes(content)
-        store.add_annex(cid, "demo", annex)
-    return annex
-
-
-def sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 async def test_the_councillors_page_lists_the_annexes_served_to_the_councils_members_only(aiohttp_client, tmp_path):

@@ -9,7 +9,6 @@ import asyncio
 import dataclasses
 import html
 import re
-import socket
 import sqlite3
 import ssl
 import time
@@ -29,72 +28,13 @@ from deliberation.register import ConvocationAcknowledged, ConvocationSent
 from signaling.convocation_mail import ACK_DOMAIN
 from signaling.council_store import CouncilStore
 from signaling.mailer import Outcome, SmtpSettings, send_each
-from signaling.roles import Role
 from signaling.sitting import council_key, journal_path
-from web.app import ACCOUNTS, create_app
+from tests.web.admin_session import admin_client, csrf, web_config
+from tests.web.smtp_mailbox import REFUSED, Mailbox, free_port
 from web.appkeys import SIGNER, SITTINGS
-from web.commands import demo
-from web.commands.demo import seed_demo
-from web.config import WebConfig
 from web.config_file import ConfigError, parse
 from web.publications import council_register
 from web.tls import ensure_self_signed
-
-REFUSED = "boite.pleine@vaux.example.fr"
-
-
-class Mailbox:
-    """aiosmtpd handler: keeps every message; refuses one address as a relay does (550)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address == REFUSED:
-            return "550 5.2.2 Boite pleine"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield box, controller.port
-    finally:
-        controller.stop()
-
-
-def web_config(tmp_path, smtp: SmtpSettings | None) -> WebConfig:
-    return WebConfig(
-        tls=False, data_dir=tmp_path, sittings=(demo.demo_sitting(),), ice_addresses=("127.0.0.1",), smtp=smtp
-    )
-
-
-async def admin_client(aiohttp_client, config):
-    seed_demo(config.data_dir)
-    client = await aiohttp_client(create_app(config))
-    client.app[ACCOUNTS].set_account("dsi", "pw-secret-1", Role.ADMIN)
-    r = await client.post("/login", data={"login": "dsi", "password": "pw-secret-1"}, allow_redirects=False)
-    assert r.status == 303
-    return client
-
-
-async def csrf(client, path: str = "/admin") -> str:
-    body = await (await client.get(path)).text()
-    return re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
 
 
 async def convened_sitting(admin, day: date, ident: str = "cc-prochain") -> str:

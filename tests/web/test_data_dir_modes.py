@@ -9,17 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signaling"))
-from fake_router import fake_router_factory
-from reliability_support import Server, wait_ready_sync
 
 from signaling import datadir
 from signaling.accounts import AccountStore
 from signaling.council_store import CouncilStore
+from tests.reliability.reliability_support import Server, wait_ready_sync
+from tests.signaling.fake_router import fake_router_factory
 from web.app import create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig

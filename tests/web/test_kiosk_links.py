@@ -13,13 +13,19 @@ import json
 import re
 
 import aiohttp
-from test_admin import config, csrf, login  # noqa: F401  (fixtures and helpers of the admin pages)
+import pytest
 
 from signaling.roles import Role
+from tests.web.admin_session import csrf, login, web_config
 from web.app import SIGNER, create_app
 from web.commands.demo import seed_demo
 
 PAGE = "/admin/seances/demo"
+
+
+@pytest.fixture
+def config(tmp_path):
+    return web_config(tmp_path, None)
 
 
 def links(body: str) -> dict[str, str]:
@@ -36,7 +42,7 @@ async def hello(client, token):
             return ws, msg
 
 
-async def test_a_kiosk_link_is_stable_and_revoked_alone(aiohttp_client, config):  # noqa: F811
+async def test_a_kiosk_link_is_stable_and_revoked_alone(aiohttp_client, config):
     seed_demo(config.data_dir)
     client = await aiohttp_client(create_app(config))
     await login(client, Role.ADMIN, "dsi")
@@ -85,7 +91,7 @@ async def test_a_kiosk_link_is_stable_and_revoked_alone(aiohttp_client, config):
     assert links(await r.text()) == after
 
 
-async def test_a_link_from_before_generations_works_until_its_salle_is_revoked(aiohttp_client, config):  # noqa: F811
+async def test_a_link_from_before_generations_works_until_its_salle_is_revoked(aiohttp_client, config):
     seed_demo(config.data_dir)
     client = await aiohttp_client(create_app(config))
     legacy = client.app[SIGNER].issue(Role.KIOSK, salle="vaux", sitting="demo")  # no generation in it

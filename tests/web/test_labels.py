@@ -5,11 +5,7 @@ through GET /labels.js, and web/static/sitting.js holds none of them itself."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signaling"))
-from fake_router import fake_router_factory
 
 from deliberation.labels import (
     AMENDMENT_STATUS_LABELS,
@@ -19,6 +15,7 @@ from deliberation.labels import (
     SITTING_STATUS_LABELS,
     screen_labels,
 )
+from tests.signaling.fake_router import fake_router_factory
 from web.app import create_app
 from web.commands.demo import demo_sitting, seed_demo
 from web.config import WebConfig

@@ -11,64 +11,22 @@ import hashlib
 import html
 import io
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pikepdf
-from minutes_support import closed_demo_sitting
 
-from deliberation.actors import Actor, Role
+from deliberation.actors import Role
 from deliberation.adoption import ATTACHMENT
 from deliberation.minutes import french_date
 from signaling.council_store import CouncilStore
 from signaling.datadir import DataDir
 from signaling.sitting import journal_path
-from web.app import ACCOUNTS, create_app
+from tests.minutes_support import closed_demo_sitting
+from tests.web.minutes_admin import PRESIDENT, PV, admin_client, adopt, next_sitting, post, run
+from web.app import ACCOUNTS
 from web.appkeys import SITTINGS
 from web.cli import main as seance_cli
-from web.commands import demo
-from web.config import WebConfig
 from web.publications import council_register
-
-PV = "/admin/seances/demo/proces-verbal"
-PRESENT = {"belcourt": ["m01", "m02", "m03", "m04", "m05"], "vaux": ["m06", "m07", "m08"], "saint-ferreol": ["m10"]}
-PRESIDENT = Actor(Role.PRESIDENT, member_id="m01", salle_id="belcourt")
-
-
-async def admin_client(aiohttp_client, tmp_path):
-    config = WebConfig(tls=False, data_dir=tmp_path, sittings=(demo.demo_sitting(),), ice_addresses=("127.0.0.1",))
-    client = await aiohttp_client(create_app(config))
-    client.app[ACCOUNTS].set_account("secretariat", "pw-secret-1", Role.ADMIN)
-    r = await client.post("/login", data={"login": "secretariat", "password": "pw-secret-1"}, allow_redirects=False)
-    assert r.status == 303
-    return client
-
-
-async def csrf(client, path: str) -> str:
-    body = await (await client.get(path)).text()
-    return re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
-
-
-async def post(client, path: str, page: str, **data):
-    """A form posted from ``page`` (or, when it has no form left, with the session's token from /admin)."""
-    body = await (await client.get(page)).text()
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', body) or re.search(
-        r'name="csrf" value="([0-9a-f]+)"', await (await client.get("/admin")).text()
-    )
-    return await client.post(path, data={"csrf": token.group(1), **data}, allow_redirects=False)
-
-
-async def next_sitting(admin) -> str:
-    """The following sitting, created and convened in /admin with the approval item first."""
-    day = date.today() + timedelta(days=30)
-    form = {"id": "cc-suivant", "title": "Conseil communautaire suivant", "date": day.isoformat(), "time": "18:30"}
-    r = await post(admin, "/admin/seances", "/admin", mode="visio", **form)
-    assert r.status == 303
-    page = "/admin/seances/cc-suivant"
-    title = "Approbation du procès-verbal de la séance du 26 novembre 2026"
-    assert (await post(admin, page + "/points", page, title=title, kind="deliberation")).status == 303
-    assert (await post(admin, page + "/points", page, title="Programme de voirie", kind="deliberation")).status == 303
-    assert (await post(admin, page + "/convoquer", page, confirm="on")).status == 303
-    return page
 
 
 def publications_row(dashboard: str) -> str:
@@ -81,34 +39,6 @@ def publication_cells(dashboard: str) -> tuple[str, str]:
     """The demo sitting's liste and procès-verbal cells on the dashboard."""
     cells = re.findall(r"<td>(.*?)</td>", publications_row(dashboard), re.S)
     return cells[-2], cells[-1]
-
-
-async def run(service, actor: Actor, command: dict) -> None:
-    result = await service.command(actor, command)
-    assert isinstance(result, list), result
-
-
-async def adopt(service, item_id: str) -> None:
-    """The next sitting opened and its approval item voted, as the salles and the president do."""
-    system = Actor(Role.SYSTEM)
-    for salle, members in PRESENT.items():
-        for m in members:
-            await run(
-                service,
-                Actor(Role.AGENT, salle_id=salle, agent_id=f"a-{salle}"),
-                {"type": "CheckIn", "member_id": m, "salle_id": salle},
-            )
-        await run(service, system, {"type": "ReportTransmission", "salle_id": salle, "transmitting": True})
-    await run(service, system, {"type": "ReportPublicStream", "up": True})
-    await run(service, PRESIDENT, {"type": "AppointSecretary", "member_id": "m03"})
-    await run(service, PRESIDENT, {"type": "OpenSitting"})
-    await run(service, PRESIDENT, {"type": "TakeUpItem", "item_id": item_id})
-    await run(service, PRESIDENT, {"type": "OpenVote", "item_id": item_id})
-    for members in PRESENT.values():
-        for m in members:
-            actor = PRESIDENT if m == "m01" else Actor(Role.COUNCILLOR, member_id=m)
-            await run(service, actor, {"type": "CastBallot", "item_id": item_id, "voter_id": m, "choice": "pour"})
-    await run(service, PRESIDENT, {"type": "CloseVote", "item_id": item_id})
 
 
 async def test_pv_written_with_versions_adopted_at_the_next_sitting_signed_and_audited(
@@ -249,3 +179,30 @@ async def test_the_secretary_of_the_sitting_writes_from_their_own_session_anothe
     assert [(v.item_id, v.text, v.saved_by) for v in versions] == [
         ("pv-precedent", "Adopté sans observation.", "s.garnier")
     ]
+
+
+async def test_the_pv_is_signed_before_the_approving_sitting_closes_and_told_plainly_after(aiohttp_client, tmp_path):
+    """R11, R22: the signature is entered in the journal of the sitting that adopted the PV;
+    closed, that journal takes nothing more. The page says so before (the hint) and after (no
+    button, an alert), and « Signer » then refuses in plain French, writing no file."""
+    closed_demo_sitting(tmp_path)
+    admin = await admin_client(aiohttp_client, tmp_path)
+    await next_sitting(admin)
+    option = re.search(r'<option value="(cc-suivant/[^"]+)" selected>', await (await admin.get(PV)).text())
+    assert (await post(admin, PV + "/arreter", PV, approbation=option.group(1))).status == 303
+    service = admin.app[SITTINGS]["cc-suivant"]
+    await adopt(service, option.group(1).split("/")[1])
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert 'id="signer"' in body and "à faire avant sa clôture" in body and 'id="signature-impossible"' not in body
+
+    await run(service, PRESIDENT, {"type": "CloseSitting"})
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert 'id="signer"' not in body and 'id="signature-impossible"' in body
+    assert "« Conseil communautaire suivant », qui a adopté ce procès-verbal, est close" in body
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', await (await admin.get("/admin")).text()).group(1)
+    r = await admin.post(PV + "/signer", data={"csrf": token}, allow_redirects=False)
+    refusal = html.unescape(await r.text())
+    assert r.status == 409 and "la signature ne peut plus y être inscrite" in refusal
+    assert "se signe entre le vote d'approbation et la clôture de cette séance" in refusal
+    folder = tmp_path / "sittings" / "demo"
+    assert not (folder / "proces-verbal-signe.pdf").exists() and list(folder.glob("*.tmp")) == []

@@ -1,20 +1,22 @@
 """No module reaches into another object's underscored attributes (DESIGN.md style,
-issue 14 point 3), checked on the source with ``ast``.
+issue 14 point 3), and none rebinds another library's names (issue 11 point 8), checked
+on the source with ``ast``.
 
 An attribute whose name starts with one underscore, read or written on anything but
-``self``, ``cls`` or ``super()``, is a private name of someone else. Two kinds remain,
-each listed here by file and name so that the list can only shrink:
+``self``, ``cls`` or ``super()``, is a private name of someone else. What remains is
+listed here by file and name, so that the list can only shrink:
 
-- ``sfu/aiortc_hooks.py`` holds the private names of aiortc, aioice and pylibsrtp the
-  forwarding path needs (issue 11 point 8: one module, checked by ``check_surface()``);
-- the names below outside it are that issue's remaining work (the transport Séance
-  owns), and the benchmark harness, which drives aiortc below its API by design.
+- ``sfu/aiortc_hooks.py``: the five private names of ``aioice.Connection`` the server's
+  transport needs (issue 11 point 8: one module, checked by ``check_surface()`` against
+  the exact versions pinned);
+- the benchmark's load generator (``bench/aiortc_private.py``, aiortc's sender driven
+  below its API, pinned and checked the same way) and two benchmark helpers.
 
 A name on the list that a file no longer uses fails the test too: the list is kept true.
 
-The transport Séance owns (``sfu/transport/``, the default) uses none of them itself: it
-calls two functions of the surface module, whose five aioice private names are listed
-in ``OWNED_TRANSPORT_NAMES`` (that list, too, may only shrink).
+The transport Séance owns (``sfu/transport/``) uses none of them itself: it calls two
+functions of the surface module, whose five aioice private names are listed in
+``OWNED_TRANSPORT_NAMES``.
 """
 
 from __future__ import annotations
@@ -25,34 +27,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("deliberation", "signaling", "sfu", "web", "bench")
 
-#: the one module that may touch other libraries' private names
+#: the one module of the server that may touch other libraries' private names
 LIBRARY_SURFACE = "sfu/aiortc_hooks.py"
 
 #: file -> the private names it still uses on other objects
 REMAINING: dict[str, set[str]] = {
-    # the forwarding benchmark builds connected transports without a handshake
-    "bench/forwarding.py": {
-        "_RTCDtlsTransport__handshake_done",
-        "_state",
-        "_tx_srtp",
-        "_rx_srtp",
-        "_connection",
+    LIBRARY_SURFACE: {
+        "_local_candidates_start",
+        "_local_candidates",
+        "_local_candidates_end",
+        "_components",
         "_nominated",
-        "_ssrc",
-        "_set_rtcp_ssrc",
-        "_handle_rtp_data",
-        "_handle_rtcp_data",
-        "_recv_next",
-        # the harness's own helpers, called by the fuzz entry point of the same module
-        "_open",
-        "_side",
     },
-    "bench/cascade_cpu.py": {"_handle_rtp_packet"},
-    "bench/wirecheck.py": {"_BaseAddress"},
 }
-#: the library surfaces: the server's and the benchmark load generator's (aiortc's sender driven below its API),
-#: each pinned and checked against the installed versions
-WHOLESALE = {"bench/aiortc_private.py", LIBRARY_SURFACE}
+#: the benchmark load generator's library surface (aiortc's sender driven below its API),
+#: pinned and checked against the installed versions
+WHOLESALE = {"bench/aiortc_private.py"}
 #: private by name only: documented public API of the standard library
 STDLIB_PUBLIC = {"_exit", "_asdict", "_replace", "_fields"}
 
@@ -173,3 +163,73 @@ def test_the_owned_transport_needs_five_private_names_of_aioice_and_no_more() ->
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in OWNED_TRANSPORT_CALLS:
             used |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute) and n.attr.startswith("_")}
     assert used == OWNED_TRANSPORT_NAMES
+
+
+#: the first-party packages (what they rebind of each other is not another library's)
+FIRST_PARTY = {"deliberation", "signaling", "sfu", "web", "bench", "tests"}
+#: file -> what it still rebinds of another library (may only shrink): the benchmark's
+#: aiortc clients and its MediaRelay baseline gather on the benchmark's own addresses
+#: (127.0.0.1, which aioice leaves out, or its namespace's), in their own processes
+#: (aiortc's RTCPeerConnection takes no address list). The server rebinds nothing.
+REBINDING: dict[str, set[str]] = {
+    "bench/aiortc_private.py": {"aioice.ice.get_host_addresses"},
+    "bench/cascade_cpu.py": {"aioice.ice.get_host_addresses"},
+    "bench/mediarelay_server.py": {"aioice.ice.get_host_addresses"},
+}
+
+
+def rebinds(path: Path) -> set[str]:
+    """What ``path`` assigns on a module or object it imported from another library
+    (``aioice.ice.StunProtocol = ...``, ``setattr(pc_module, ...)``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {
+                a.asname or a.name.split(".")[0] for a in node.names if a.name.split(".")[0] not in FIRST_PARTY
+            }
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] not in FIRST_PARTY:
+                imported |= {a.asname or a.name for a in node.names}
+
+    def root(node: ast.expr) -> ast.expr:
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        return node
+
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = [t for t in node.targets if isinstance(t, ast.Attribute)]
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Attribute):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr"):
+            targets = node.args[:1]
+        for target in targets:
+            base = root(target)
+            if isinstance(base, ast.Name) and base.id in imported:
+                out.add(ast.unparse(target))
+    return out
+
+
+def test_nothing_rebinds_another_librarys_names() -> None:
+    found = {rel: rebinds(path) for rel, path in sources().items()}
+    found = {rel: names for rel, names in found.items() if names}
+    assert found == REBINDING, "subclass or wrap it where it is used instead of rebinding it for everyone"
+
+
+def test_the_check_sees_a_rebinding(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import aioice.ice\n"
+        "import aiortc.rtcpeerconnection as pc\n"
+        "from aiortc import rtcrtpreceiver\n"
+        "from sfu import aiortc_hooks\n"
+        "aioice.ice.StunProtocol = object\n"
+        "pc.RTCRtpSender = object\n"
+        "setattr(rtcrtpreceiver, 'get_decoder', None)\n"
+        "aiortc_hooks.PINNED = {}\n"
+        "pc = None\n"
+    )
+    assert rebinds(sample) == {"aioice.ice.StunProtocol", "pc.RTCRtpSender", "rtcrtpreceiver"}

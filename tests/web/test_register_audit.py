@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 
 import aiohttp
-from minutes_support import closed_demo_sitting
-from test_minutes_pages import PV, admin_client, adopt, next_sitting, post
 
 from deliberation.canonical import canonical_bytes
 from signaling.datadir import DataDir
 from signaling.sitting import journal_path
+from tests.minutes_support import closed_demo_sitting
+from tests.web.minutes_admin import PV, admin_client, adopt, next_sitting, post
 from web.appkeys import SITTINGS
 from web.cli import main as seance_cli
 

@@ -101,6 +101,20 @@ def _approving(app: web.Application, store: CouncilStore, council: Council, pv: 
     return out
 
 
+#: R11, R22: the signature is entered in the approving sitting's journal, final once it is closed
+_TOO_LATE = (
+    "La séance « {title} », qui a adopté ce procès-verbal, est close : son journal signé n'enregistre plus "
+    "rien (R11), la signature ne peut plus y être inscrite. Le procès-verbal se signe entre le vote "
+    "d'approbation et la clôture de cette séance."
+)
+
+
+def _approving_closed(app: web.Application, link: MinutesLink | None) -> bool:
+    """The sitting that approves the procès-verbal is closed: its journal takes nothing more."""
+    record = sitting_record(app, link.approving_sitting_id) if link is not None else None
+    return record is not None and record.seance.state.status == "closed"
+
+
 def _adoption(app: web.Application, link: MinutesLink | None) -> Adoption | None:
     if link is None:
         return None
@@ -144,6 +158,7 @@ async def minutes_page(request: web.Request, refusal: str | None = None, status:
         "link": link,
         "adoption": adoption,
         "signed": pdf.is_file() and adoption is not None and bool(adoption.signed),
+        "approving_closed": _approving_closed(request.app, link),
         "approving": approving,
         "csrf": csrf_token(request),
         "is_admin": claims.role is Role.ADMIN,
@@ -273,6 +288,8 @@ async def sign(request: web.Request) -> web.StreamResponse:
         return await _refused(
             request, "Le conseil n'a pas encore adopté ce procès-verbal : il se signe une fois le vote clos et adopté."
         )
+    if _approving_closed(request.app, link):
+        return await _refused(request, _TOO_LATE.format(title=adoption.approving_title))
     if record.signed_head is None:
         return await _refused(request, "Le journal de la séance ne porte aucun sceau signé : rien ne peut l'attester.")
     ctx = minutes_context(record.seance)

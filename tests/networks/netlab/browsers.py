@@ -24,17 +24,11 @@ import contextlib
 import shutil
 import stat
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.netns import Netns
-
-TESTS = Path(__file__).resolve().parents[2]
-if str(TESTS / "browser") not in sys.path:
-    sys.path.insert(0, str(TESTS / "browser"))
-
-from chromium_options import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser.chromium_options import CHROMIUM, CHROMIUM_ARGS
 
 SAMPLER = Path(__file__).with_name("sampler.js")
 #: as tests/browser, but without loopback candidates: the salle's link is the only way

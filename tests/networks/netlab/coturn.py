@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from netlab.lab import SERVER_IP, TURN_IP
-from netlab.server import TurnConfig
+from tests.networks.netlab.lab import SERVER_IP, TURN_IP
+from tests.networks.netlab.server import TurnConfig
 from web.tls import ensure_self_signed
 
 REPO = Path(__file__).resolve().parents[3]

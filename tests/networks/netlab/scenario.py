@@ -29,11 +29,11 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from netlab import figures
-from netlab.browsers import Kiosk, open_page
-from netlab.coturn import Coturn
-from netlab.lab import UNLIMITED, Lab, LinkSpec
-from netlab.server import SALLES, SeanceServer, SittingDriver, http_session
+from tests.networks.netlab import figures
+from tests.networks.netlab.browsers import Kiosk, open_page
+from tests.networks.netlab.coturn import Coturn
+from tests.networks.netlab.lab import UNLIMITED, Lab, LinkSpec
+from tests.networks.netlab.server import SALLES, SeanceServer, SittingDriver, http_session
 
 #: every page connected within this (a salle on a 120 kbit/s link too: ICE is small)
 CONNECT_TIMEOUT_S = 60.0

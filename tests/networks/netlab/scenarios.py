@@ -8,8 +8,8 @@ as in the issue's measurements); the two others, ``belcourt`` (siège) and
 
 from __future__ import annotations
 
-from netlab.lab import UNLIMITED, LinkSpec
-from netlab.scenario import Phase, Scenario
+from tests.networks.netlab.lab import UNLIMITED, LinkSpec
+from tests.networks.netlab.scenario import Phase, Scenario
 
 WEAK = "vaux"
 GOOD = ("belcourt", "saint-ferreol")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,21 +26,15 @@ from pathlib import Path
 
 import aiohttp
 
-from netlab.figures import parse_metrics
-from netlab.lab import SERVER_IP
-
-TESTS = Path(__file__).resolve().parents[2]
-if str(TESTS / "reliability") not in sys.path:
-    sys.path.insert(0, str(TESTS / "reliability"))
-
-from reliability_support import Server, WsClient, ws_connect  # noqa: E402
-
-from deliberation.demo import SITTING_ID, demo_council  # noqa: E402
-from signaling.auth import TokenSigner  # noqa: E402
-from signaling.roles import Role  # noqa: E402
-from signaling.sitting import journal_path  # noqa: E402
-from web.commands.demo import seed_demo  # noqa: E402
-from web.tls import ensure_self_signed  # noqa: E402
+from deliberation.demo import SITTING_ID, demo_council
+from signaling.auth import TokenSigner
+from signaling.roles import Role
+from signaling.sitting import journal_path
+from tests.networks.netlab.figures import parse_metrics
+from tests.networks.netlab.lab import SERVER_IP
+from tests.reliability.reliability_support import Server, WsClient, ws_connect
+from web.commands.demo import seed_demo
+from web.tls import ensure_self_signed
 
 PORT = 443
 #: who is checked in where when the sitting opens (12 of the 17 members: quorum, R8)

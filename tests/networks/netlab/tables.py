@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netlab.figures import KioskFigures, PhaseReport, Report
+from tests.networks.netlab.figures import KioskFigures, PhaseReport, Report
 
 
 def _n(value: float | int | None, fmt: str = "g") -> str:
