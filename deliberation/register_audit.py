@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from .adoption import adoption_of, minutes_signature
 from .journal import Entry, replay_entries
@@ -94,10 +95,14 @@ def journal_problem(pub: Publications, entries: list[Entry]) -> str | None:
             return (
                 f"le procès-verbal de « {signature.sitting_id} » est signé deux fois : dans ce journal et au registre"
             )
-        if seance.state.status != "closed":
+        closed_at = seance.state.closed_at if seance.state.status == "closed" else None
+        # the register dates to the second, the journal to the millisecond
+        if closed_at is None or datetime.fromisoformat(signature.at) < datetime.fromisoformat(closed_at).replace(
+            microsecond=0
+        ):
             return (
-                f"le registre inscrit la signature du procès-verbal de « {signature.sitting_id} » alors que ce "
-                "journal n'est pas clos (elle se journalise tant que la séance est ouverte)"
+                f"le registre inscrit la signature du procès-verbal de « {signature.sitting_id} » avant la clôture "
+                "de ce journal (elle se journalise tant que la séance est ouverte)"
             )
     for minutes in pub.of_type(MinutesPublished):
         if minutes.approving_sitting_id != sitting_id:

@@ -4,6 +4,7 @@ sitting, signed only once that item is adopted; the signed PDF/A checked offline
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 
@@ -303,6 +304,9 @@ def test_a_pv_signed_after_its_adopting_sitting_closed_is_read_from_the_register
     )
     assert "que ce journal n'adopte pas" in journal_problem(other.read(), entries)
     assert minutes_signature(adoption, other.read()) is None  # not the item that adopted it
+    early = Register(tmp_path / "avant.jsonl", key, "ccvb")
+    early.append(lambda pub: [dataclasses.replace(_register_signature(pdf), at="2020-01-06T10:00:00+01:00")])
+    assert "avant la clôture de ce journal" in journal_problem(early.read(), entries)
 
 
 def test_a_pv_signed_in_its_journal_and_again_in_the_register_fails_the_audit(tmp_path):
