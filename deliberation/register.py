@@ -15,7 +15,8 @@ Format ``seance-register/1`` (docs/journal.md, « Le registre des publications �
 
 - line 1, ``genesis``: ``council_id`` and ``key_sha256`` (the signing key's fingerprint);
 - ``entry`` lines: ``{"entry": {"type": …, …}}``, one of :data:`ENTRY_TYPES` (the acts'
-  publications, the replay's exports and publications, and the convocations' sendings and
+  publications, the signature of a procès-verbal whose adopting sitting was already closed,
+  the replay's exports and publications, and the convocations' sendings and
   acknowledgements that no sitting journal could record);
 - ``checkpoint`` lines, one at the end of every batch (as format 2 of the journal).
 
@@ -82,12 +83,29 @@ class ListePublished:
 class MinutesPublished:
     """L.2121-15, L.2131-1: the procès-verbal of ``sitting_id``, adopted by the sitting
     ``approving_sitting_id`` and signed, put online at ``at``; ``pdf_sha256`` is the
-    SHA-256 of the PDF served (the one its approving journal records, ``MinutesSigned``)."""
+    SHA-256 of the PDF served (the one signed: :func:`deliberation.adoption.minutes_signature`)."""
 
     type: ClassVar[str] = "MinutesPublished"
     sitting_id: str
     at: str
     approving_sitting_id: str
+    pdf_sha256: str
+    by: str
+
+
+@dataclass(frozen=True)
+class MinutesSigned:
+    """L.2121-15, R11, R22: the procès-verbal of ``sitting_id``, adopted by the item ``item_id``
+    of the sitting ``approving_sitting_id``, signed by ``by`` at ``at`` as the PDF/A of SHA-256
+    ``pdf_sha256``; entered here because the adopting sitting's journal was already closed
+    (while it is open the signature is journaled there, ``RecordMinutesSigned``). A
+    procès-verbal is signed once: by its adopting journal or by this register, never both."""
+
+    type: ClassVar[str] = "MinutesSigned"
+    sitting_id: str
+    at: str
+    approving_sitting_id: str
+    item_id: str
     pdf_sha256: str
     by: str
 
@@ -159,6 +177,7 @@ RegisterEntry = (
     ConvocationPublished
     | ListePublished
     | MinutesPublished
+    | MinutesSigned
     | ReplayExported
     | ReplayPublished
     | ReplayWithdrawn
@@ -171,6 +190,7 @@ ENTRY_TYPES: dict[str, type[RegisterEntry]] = {
         ConvocationPublished,
         ListePublished,
         MinutesPublished,
+        MinutesSigned,
         ReplayExported,
         ReplayPublished,
         ReplayWithdrawn,
@@ -251,6 +271,11 @@ class Publications:
         found = self.of_type(MinutesPublished, sitting_id)
         return found[0] if found else None
 
+    def minutes_signed(self, sitting_id: str) -> MinutesSigned | None:
+        """The signature of the procès-verbal of ``sitting_id`` entered here (None: none)."""
+        found = self.of_type(MinutesSigned, sitting_id)
+        return found[0] if found else None
+
     def replay(self, sitting_id: str, recording: str) -> ReplayPublished | None:
         """The publication of that recording in force (None: never published, or withdrawn)."""
         current: ReplayPublished | None = None
@@ -285,6 +310,8 @@ def _contradiction(before: Publications, entry: RegisterEntry) -> str | None:
         return f"liste des délibérations de « {entry.sitting_id} » déjà publiée plus haut"
     if isinstance(entry, MinutesPublished) and before.minutes(entry.sitting_id) is not None:
         return f"procès-verbal de « {entry.sitting_id} » déjà publié plus haut"
+    if isinstance(entry, MinutesSigned) and before.minutes_signed(entry.sitting_id) is not None:
+        return f"procès-verbal de « {entry.sitting_id} » déjà signé plus haut"
     if isinstance(entry, ReplayPublished) and before.replay(entry.sitting_id, entry.recording) is not None:
         return f"enregistrement « {entry.recording} » déjà publié (et non retiré) plus haut"
     if isinstance(entry, ReplayWithdrawn) and before.replay(entry.sitting_id, entry.recording) is None:

@@ -30,7 +30,7 @@ from datetime import date, datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from deliberation.adoption import Adoption, adoption_of
+from deliberation.adoption import Adoption, adoption_of, minutes_signature
 from deliberation.council import Council, SittingConfig
 from deliberation.minutes import french_date, french_time
 from deliberation.publication import Publication, deliberation_ids, liste_publication, pv_publication
@@ -64,7 +64,7 @@ class SittingActs:
     liste: Publication | None
     adoption: Adoption | None
     pv: Publication
-    pv_signed: bool  # entered in the register, and the PDF kept is the one entered
+    pv_signed: bool  # signed, published as that PDF in the register, and the PDF kept is the one entered
     entered: ListePublished | None  # the register's entry of the liste
 
 
@@ -80,7 +80,14 @@ def _acts(
     liste = pub.liste(config.id)
     minutes = pub.minutes(config.id)
     pdf = signed_pdf_path(app[CONFIG].data_dir, config.id)
-    signed = minutes is not None and pdf.is_file() and digest(pdf.read_bytes()) == minutes.pdf_sha256
+    signature = minutes_signature(adoption, pub)
+    signed = (
+        minutes is not None
+        and signature is not None
+        and signature.pdf_sha256 == minutes.pdf_sha256
+        and pdf.is_file()
+        and digest(pdf.read_bytes()) == minutes.pdf_sha256
+    )
     convocation = pub.convocation(config.id)
     return SittingActs(
         config,

@@ -11,13 +11,15 @@ journals make final and the register does not hold yet:
   served from then on: ``sittings/<id>/publies/<n°>.html``, so that a later version of
   Séance, whose templates may differ, still serves the very page published);
 - the procès-verbal signed after its adoption (``MinutesPublished``: the PDF's digest,
-  the one the approving sitting's journal records).
+  the one signed, in the approving sitting's journal or in this register:
+  :func:`deliberation.adoption.minutes_signature`).
 
 It runs at start, in the refresh loop (:mod:`web.app`), after a signature, and before the
 Actes pages and the dashboard read the register, so the first view finds the act entered;
 entries are decided under the register's lock, never twice. The Actes pages then show the
 register's dates and serve a document only while its digest is the one entered.
-Nothing else writes the register but :mod:`web.replay` (exports and replays).
+Nothing else writes the register but :mod:`web.replay` (exports and replays) and
+:mod:`web.admin.minutes` (a PV signed after its adopting sitting closed).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from deliberation.adoption import adoption_of
+from deliberation.adoption import adoption_of, minutes_signature
 from deliberation.journal import JournalError, key_fingerprint
 from deliberation.minutes import deliberation_html
 from deliberation.publication import deliberation_ids
@@ -138,15 +140,17 @@ def published_page(data_dir: Path, entry: ListePublished, ident: str) -> str | N
     return data.decode("utf-8") if digest(data) == entry.documents[ident] else None
 
 
-def _minutes(app: web.Application, sitting_id: str, approving_id: str, by: str) -> MinutesPublished | None:
+def _minutes(
+    app: web.Application, pub: Publications, sitting_id: str, approving_id: str, by: str
+) -> MinutesPublished | None:
     path = signed_pdf_path(app[CONFIG].data_dir, sitting_id)
     approving = sitting_record(app, approving_id)
     if not path.is_file() or approving is None:
         return None
-    adoption = adoption_of(approving.seance, sitting_id)
+    signed = minutes_signature(adoption_of(approving.seance, sitting_id), pub)
     pdf_sha256 = digest(path.read_bytes())
-    if adoption is None or not adoption.adopted or not any(s.get("pdf_sha256") == pdf_sha256 for s in adoption.signed):
-        return None  # not adopted, or not the PDF its journal signed: not published
+    if signed is None or signed.pdf_sha256 != pdf_sha256:
+        return None  # not adopted, or not the PDF signed (journal or register): not published
     return MinutesPublished(sitting_id, now_iso(), approving_id, pdf_sha256, by)
 
 
@@ -179,7 +183,7 @@ def publish_acts(app: web.Application, by: str = SERVER) -> list[RegisterEntry]:
             due.append(found[0])
             pages[sitting_id] = found[1]
         if pub.minutes(sitting_id) is None and sitting_id in links:
-            if (minutes := _minutes(app, sitting_id, links[sitting_id], by)) is not None:
+            if (minutes := _minutes(app, pub, sitting_id, links[sitting_id], by)) is not None:
                 due.append(minutes)
     if not due:
         return []

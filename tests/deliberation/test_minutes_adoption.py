@@ -4,6 +4,7 @@ sitting, signed only once that item is adopted; the signed PDF/A checked offline
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 
@@ -13,7 +14,16 @@ from pyhanko.pdf_utils.generic import pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from deliberation.actors import ADMIN
-from deliberation.adoption import ATTACHMENT, Adoption, adoption_of, check_signed_pdf, sha256_text
+from deliberation.adoption import (
+    ATTACHMENT,
+    JOURNAL,
+    REGISTER,
+    Adoption,
+    adoption_of,
+    check_signed_pdf,
+    minutes_signature,
+    sha256_text,
+)
 from deliberation.commands import (
     AddAgendaItem,
     AppointSecretary,
@@ -34,6 +44,9 @@ from deliberation.journal import Journal, events_of, generate_key, read_verified
 from deliberation.minutes import proces_verbal_html, speakers_by_item
 from deliberation.pades import NO_PADES, check_pades, sign_minutes
 from deliberation.refusal import Refusal
+from deliberation.register import MinutesPublished, Register
+from deliberation.register import MinutesSigned as RegisteredSignature
+from deliberation.register_audit import journal_problem
 from deliberation.rehearsal import play, script
 from deliberation.seance import Seance
 from deliberation.signed_minutes import certificate_html, signed_pdf
@@ -227,3 +240,84 @@ def test_the_signed_pv_carries_a_pades_signature_of_the_council_key_checked_offl
     out = io.BytesIO()
     appended.write(out)
     assert "modifié après sa signature" in check_pades(out.getvalue(), key.public_key())
+
+
+def _adopted_then_closed(tmp_path, sign_in_journal: bytes | None = None):
+    """The journal of a sitting that adopts the PV of « demo-precedente » and closes; with
+    ``sign_in_journal``, that PDF's signature is journaled before the closing."""
+    clock, key, path = Clock(), generate_key(), tmp_path / "suivante.jsonl"
+    s = Seance(demo_council(), demo_config())
+    with Journal.create(path, s, key) as journal:
+        _through(journal, s, [(item, ADMIN) for item in demo_agenda()])
+        _through(journal, s, [(AddAgendaItem(clock(), "approbation-pv", "Approbation du procès-verbal"), ADMIN)])
+        _through(journal, s, _opening(clock))
+        _through(journal, s, [(LinkMinutes(clock(), "approbation-pv", "demo-precedente", "a" * 64), ADMIN)])
+        _through(journal, s, _vote(clock, "approbation-pv"))
+        if sign_in_journal is not None:
+            signed = RecordMinutesSigned(clock(), "approbation-pv", hashlib.sha256(sign_in_journal).hexdigest())
+            _through(journal, s, [(signed, ADMIN)])
+        _through(journal, s, [(CloseSitting(clock()), PRESIDENT)])
+    return s, key, read_verified(path, key.public_key())
+
+
+def _register_signature(pdf: bytes, approving: str = "demo", item: str = "approbation-pv") -> RegisteredSignature:
+    return RegisteredSignature(
+        "demo-precedente", "2026-12-14T10:00:00+01:00", approving, item, hashlib.sha256(pdf).hexdigest(), "dsi"
+    )
+
+
+def test_a_pv_signed_after_its_adopting_sitting_closed_is_read_from_the_register_only_once(tmp_path):
+    """R11, R22: the adopting journal is closed unsigned; the register's ``MinutesSigned`` is
+    the signature every reader takes (:func:`minutes_signature`), ``check_signed_pdf`` accepts
+    it only when given the register, a second signature is refused with nothing written, and
+    ``seance audit register`` ties the PV published to it."""
+    pdf = b"%PDF-1.7 le proces-verbal signe"
+    s, key, entries = _adopted_then_closed(tmp_path)
+    adoption = adoption_of(s, "demo-precedente")
+    assert adoption is not None and adoption.adopted and adoption.signed == ()
+    assert minutes_signature(adoption, None) is None
+    assert "aucune signature" in check_signed_pdf(pdf, entries)
+
+    reg = Register(tmp_path / "registre.jsonl", key, "ccvb")
+    reg.append(lambda pub: [_register_signature(pdf)])
+    pub = reg.read()
+    signed = minutes_signature(adoption, pub)
+    assert signed is not None and (signed.source, signed.by) == (REGISTER, "dsi")
+    assert signed.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
+    assert check_signed_pdf(pdf, entries, pub) is None
+    assert "ni dans ce registre" in check_signed_pdf(b"%PDF-1.7 un autre", entries, pub)
+
+    before = (tmp_path / "registre.jsonl").read_bytes()
+    with pytest.raises(ValueError, match="déjà signé"):
+        reg.append(lambda pub: [_register_signature(b"%PDF-1.7 une seconde signature")])
+    assert (tmp_path / "registre.jsonl").read_bytes() == before
+
+    # the audit of the register with the adopting journal: the PV published is the one signed
+    reg.append(
+        lambda pub: [MinutesPublished("demo-precedente", "2026-12-14T10:01:00+01:00", "demo", signed.pdf_sha256, "dsi")]
+    )
+    assert journal_problem(reg.read(), entries) is None
+    other = Register(tmp_path / "autre.jsonl", key, "ccvb")
+    other.append(lambda pub: [_register_signature(pdf, item="autre-point")])
+    other.append(
+        lambda pub: [MinutesPublished("demo-precedente", "2026-12-14T10:01:00+01:00", "demo", signed.pdf_sha256, "dsi")]
+    )
+    assert "que ce journal n'adopte pas" in journal_problem(other.read(), entries)
+    assert minutes_signature(adoption, other.read()) is None  # not the item that adopted it
+    early = Register(tmp_path / "avant.jsonl", key, "ccvb")
+    early.append(lambda pub: [dataclasses.replace(_register_signature(pdf), at="2020-01-06T10:00:00+01:00")])
+    assert "avant la clôture de ce journal" in journal_problem(early.read(), entries)
+
+
+def test_a_pv_signed_in_its_journal_and_again_in_the_register_fails_the_audit(tmp_path):
+    """R22: a PV is signed once; the journal's signature wins for the readers, and the audit
+    names a register entry that signs it a second time."""
+    pdf = b"%PDF-1.7 signe pendant la seance"
+    s, key, entries = _adopted_then_closed(tmp_path, sign_in_journal=pdf)
+    adoption = adoption_of(s, "demo-precedente")
+    reg = Register(tmp_path / "registre.jsonl", key, "ccvb")
+    reg.append(lambda pub: [_register_signature(b"%PDF-1.7 signe une seconde fois")])
+    signed = minutes_signature(adoption, reg.read())
+    assert signed is not None and signed.source == JOURNAL and signed.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
+    assert check_signed_pdf(pdf, entries) is None
+    assert "signé deux fois" in journal_problem(reg.read(), entries)

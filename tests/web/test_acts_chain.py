@@ -9,9 +9,12 @@ L.2121-15, L.2121-25, L.2131-1 CGCT), each step by its production path:
    sessions through the websocket (/ws), and closed;
 3. the substance of the debates is written in /admin, the text frozen (« Arrêter le
    texte ») on the approval item of the next sitting, which the council adopts by its
-   vote (over /ws too); the PV is signed (« Signer ») and the next sitting closed;
-4. offline checks: the PDF is PDF/A (pikepdf), ``seance audit pv`` verifies it with the
-   approving sitting's journal and the council's public key, ``seance audit register``
+   vote (over /ws too); that sitting is closed the same evening and the PV signed
+   afterwards (« Signer »), the usual order: its journal closed (R11), the signature is
+   entered in the council's signed register; a second « Signer » is refused;
+4. offline checks: the PDF is PDF/A (pikepdf), ``seance audit pv --register`` verifies it
+   with the approving sitting's journal, the register and the council's public key (the
+   journal alone does not hold that signature), ``seance audit register``
    verifies the register against what was downloaded and the journals;
 5. the public Actes pages and the Atom feed, fetched without login, show the dates the
    signed journal and the council's signed register hold."""
@@ -264,15 +267,27 @@ async def test_the_whole_chain_from_the_convocation_mailed_to_the_acts_published
         next_items = [i.item_id for i in store.agenda(cid, NEXT)]
     assert next_items[0] == approval_id
     president = await hold(aiohttp_client, admin.server, NEXT, next_items)  # the council adopts it by its vote
+    await president.command({"type": "CloseSitting"})  # the adopting sitting closes that evening
+    assert approving.seance.state.status == "closed"
+    # days later, the PV is signed: its adopting journal closed (R11), the register takes the signature
     signed = await form(admin, pv + "/signer", pv)
     assert signed.status == 303, html.unescape(await signed.text())
-    assert "Procès-verbal signé le" in html.unescape(await (await admin.get(pv)).text())
-    # signed before the approving sitting closes: the signature is entered in its journal, which
-    # takes nothing more once closed (R11; tests/web/test_minutes_pages.py shows the refusal after)
-    await president.command({"type": "CloseSitting"})
-    assert approving.seance.state.status == "closed"
+    body = html.unescape(await (await admin.get(pv)).text())
+    assert "Procès-verbal signé le" in body and "au registre signé du conseil" in body
+    assert "MinutesSigned" not in [e["type"] for e in journal_events(tmp_path, NEXT)]
+    signature = register(tmp_path, cid).minutes_signed(HELD)
+    assert signature is not None and (signature.approving_sitting_id, signature.item_id) == (NEXT, approval_id)
+    assert signature.by == "dsi"
+    signed_file = DataDir.of(tmp_path).sittings / HELD / "proces-verbal-signe.pdf"
+    assert hashlib.sha256(signed_file.read_bytes()).hexdigest() == signature.pdf_sha256
+    # a second « Signer » is refused in plain French, nothing written (R22)
+    before = ((tmp_path / "registre.jsonl").read_bytes(), signed_file.read_bytes())
+    again = await form(admin, pv + "/signer", "/admin")  # the page has no button now: a stale tab
+    assert again.status == 409 and "déjà signé" in html.unescape(await again.text())
+    assert ((tmp_path / "registre.jsonl").read_bytes(), signed_file.read_bytes()) == before
+    assert list(signed_file.parent.glob("*.tmp")) == []
 
-    # 4. offline: PDF/A, its digest and signature against the journal of the sitting that adopted it
+    # 4. offline: PDF/A, its digest and signature against the adopting sitting's journal and the register
     async with aiohttp.ClientSession() as public, public.get(f"{base}/{HELD}/proces-verbal.pdf") as r:
         assert r.status == 200 and r.content_type == "application/pdf"
         pdf = await r.read()
@@ -286,12 +301,16 @@ async def test_the_whole_chain_from_the_convocation_mailed_to_the_acts_published
     key = str(DataDir.of(tmp_path).council_public_key)
     held_journal, next_journal = str(journal_path(tmp_path, HELD)), str(journal_path(tmp_path, NEXT))
     audit_pv = ["audit", "pv", str(tmp_path / "pv.pdf"), "--key", key, "--journal"]
+    with_register = ["--register", str(tmp_path / "registre.jsonl")]
     capsys.readouterr()
     # the CLI runs without an event loop of its own: in a thread (pyHanko's validation runs one)
-    assert await asyncio.to_thread(seance_cli, [*audit_pv, next_journal]) == 0
+    assert await asyncio.to_thread(seance_cli, [*audit_pv, next_journal, *with_register]) == 0
     out = capsys.readouterr().out
     assert "procès-verbal adopté et signé" in out and "signature PAdES (Ed25519) de la clé du conseil valide" in out
-    assert await asyncio.to_thread(seance_cli, [*audit_pv, held_journal]) == 1  # not the adopting journal
+    assert await asyncio.to_thread(seance_cli, [*audit_pv, next_journal]) == 1  # signed in the register, not there
+    assert "aucune signature de procès-verbal adopté" in capsys.readouterr().out
+    # not the adopting journal, register or not
+    assert await asyncio.to_thread(seance_cli, [*audit_pv, held_journal, *with_register]) == 1
 
     # 5. published without login, with the dates the register and the journals hold
     entered = register(tmp_path, cid)

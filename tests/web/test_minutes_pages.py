@@ -181,28 +181,38 @@ async def test_the_secretary_of_the_sitting_writes_from_their_own_session_anothe
     ]
 
 
-async def test_the_pv_is_signed_before_the_approving_sitting_closes_and_told_plainly_after(aiohttp_client, tmp_path):
-    """R11, R22: the signature is entered in the journal of the sitting that adopted the PV;
-    closed, that journal takes nothing more. The page says so before (the hint) and after (no
-    button, an alert), and « Signer » then refuses in plain French, writing no file."""
+async def test_a_pv_signed_in_the_open_adopting_journal_is_not_signed_again_in_the_register_once_it_closes(
+    aiohttp_client, tmp_path
+):
+    """R11, R22: while the adopting sitting is open, the signature is journaled there; once it
+    is closed a signature goes into the council's register instead, but a PV already signed in
+    that journal is signed once: a second « Signer » after the closing is refused in plain
+    French, and neither the register nor the signed file changes."""
     closed_demo_sitting(tmp_path)
     admin = await admin_client(aiohttp_client, tmp_path)
     await next_sitting(admin)
     option = re.search(r'<option value="(cc-suivant/[^"]+)" selected>', await (await admin.get(PV)).text())
     assert (await post(admin, PV + "/arreter", PV, approbation=option.group(1))).status == 303
     service = admin.app[SITTINGS]["cc-suivant"]
-    await adopt(service, option.group(1).split("/")[1])
+    item_id = option.group(1).split("/")[1]
+    await adopt(service, item_id)
     body = html.unescape(await (await admin.get(PV)).text())
-    assert 'id="signer"' in body and "à faire avant sa clôture" in body and 'id="signature-impossible"' not in body
+    assert 'id="signer"' in body and "au registre signé du conseil une fois cette séance close" in body
+    assert (await post(admin, PV + "/signer", PV)).status == 303  # the sitting still open: its journal
+    body = html.unescape(await (await admin.get(PV)).text())
+    assert "inscrite au journal signé de la séance « Conseil communautaire suivant »" in body
+    assert len(service.seance.state.minutes_links[item_id]["signed"]) == 1
 
     await run(service, PRESIDENT, {"type": "CloseSitting"})
-    body = html.unescape(await (await admin.get(PV)).text())
-    assert 'id="signer"' not in body and 'id="signature-impossible"' in body
-    assert "« Conseil communautaire suivant », qui a adopté ce procès-verbal, est close" in body
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', await (await admin.get("/admin")).text()).group(1)
-    r = await admin.post(PV + "/signer", data={"csrf": token}, allow_redirects=False)
-    refusal = html.unescape(await r.text())
-    assert r.status == 409 and "la signature ne peut plus y être inscrite" in refusal
-    assert "se signe entre le vote d'approbation et la clôture de cette séance" in refusal
+    register_file = DataDir.of(tmp_path).register
     folder = tmp_path / "sittings" / "demo"
-    assert not (folder / "proces-verbal-signe.pdf").exists() and list(folder.glob("*.tmp")) == []
+    # the dashboard enters the liste of the sitting just closed: taken before the snapshot
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', await (await admin.get("/admin")).text()).group(1)
+    before = (register_file.read_bytes(), (folder / "proces-verbal-signe.pdf").read_bytes())
+    r = await admin.post(PV + "/signer", data={"csrf": token}, allow_redirects=False)
+    assert r.status == 409 and "Le procès-verbal adopté est déjà signé, le" in html.unescape(await r.text())
+    assert (register_file.read_bytes(), (folder / "proces-verbal-signe.pdf").read_bytes()) == before
+    with CouncilStore.in_data_dir(tmp_path) as store:
+        cid = store.current().id
+    assert council_register(tmp_path, cid).read().minutes_signed("demo") is None
+    assert list(folder.glob("*.tmp")) == []

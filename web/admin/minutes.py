@@ -9,8 +9,11 @@ council: it picks the « Approbation du procès-verbal » item of a following si
 here; the HTML is frozen in the store and its digest journaled in that sitting
 (``LinkMinutes``), after which the text no longer changes. When that item's vote has
 adopted it, « Signer » writes the PDF/A (:mod:`deliberation.signed_minutes`) to
-``<data_dir>/sittings/<id>/proces-verbal-signe.pdf`` and journals its digest
-(``RecordMinutesSigned``), which ``seance audit pv`` verifies offline.
+``<data_dir>/sittings/<id>/proces-verbal-signe.pdf`` and enters its digest where the
+signature can still be written: the adopting sitting's journal while it is open
+(``RecordMinutesSigned``), else, once that journal is closed (R11: the usual order, the PV
+being signed days after the vote), the council's signed register
+(:class:`deliberation.register.MinutesSigned`). ``seance audit pv`` verifies either offline.
 
 Who writes: the secretariat (an admin account) or the secrétaire de séance appointed at
 the opening (R10), from their own councillor session (:func:`writer_claims`); submitting
@@ -30,13 +33,14 @@ from typing import Any
 from aiohttp import web
 
 from deliberation.actors import ADMIN
-from deliberation.adoption import Adoption, adoption_of, sha256_text
+from deliberation.adoption import Adoption, adoption_of, minutes_signature, sha256_text
 from deliberation.commands import LinkMinutes, RecordMinutesSigned
 from deliberation.council import Council, SittingConfig
-from deliberation.journal import key_fingerprint
+from deliberation.journal import JournalError, key_fingerprint
 from deliberation.minutes import french_date, french_time, minutes_context, proces_verbal_html, speakers_by_item
 from deliberation.pades import sign_minutes
 from deliberation.refusal import Refusal
+from deliberation.register import MinutesSigned, Publications, RegisterEntry
 from deliberation.signed_minutes import certificate_html, signed_pdf
 from deliberation.speaking import speaking_times
 from signaling.council_store import CouncilStore, MinutesLink, now_iso
@@ -46,7 +50,7 @@ from web.admin.csrf import admin_claims, checked_post, csrf_token
 from web.admin.render import error, page
 from web.appkeys import CONFIG, SITTINGS
 from web.next_page import login_redirect
-from web.publications import publish_acts
+from web.publications import council_register, publish_acts, read_publications
 from web.records import Record, signed_pdf_path, sitting_record
 from web.session import session_account
 
@@ -101,17 +105,10 @@ def _approving(app: web.Application, store: CouncilStore, council: Council, pv: 
     return out
 
 
-#: R11, R22: the signature is entered in the approving sitting's journal, final once it is closed
-_TOO_LATE = (
-    "La séance « {title} », qui a adopté ce procès-verbal, est close : son journal signé n'enregistre plus "
-    "rien (R11), la signature ne peut plus y être inscrite. Le procès-verbal se signe entre le vote "
-    "d'approbation et la clôture de cette séance."
-)
-
-
-def _approving_closed(app: web.Application, link: MinutesLink | None) -> bool:
-    """The sitting that approves the procès-verbal is closed: its journal takes nothing more."""
-    record = sitting_record(app, link.approving_sitting_id) if link is not None else None
+def _approving_closed(app: web.Application, link: MinutesLink) -> bool:
+    """The sitting that approves the procès-verbal is closed: its journal takes nothing more
+    (R11), a signature goes into the council's register."""
+    record = sitting_record(app, link.approving_sitting_id)
     return record is not None and record.seance.state.status == "closed"
 
 
@@ -146,6 +143,7 @@ async def minutes_page(request: web.Request, refusal: str | None = None, status:
         approving = [] if link else _approving(request.app, store, council, sitting)
     ctx = minutes_context(record.seance, {v.item_id: v.text for v in versions}, _speakers(record))
     adoption = _adoption(request.app, link)
+    signature = minutes_signature(adoption, read_publications(request.app, council.id) if adoption else None)
     pdf = signed_pdf_path(request.app[CONFIG].data_dir, sitting.id)
     context = {
         "council": council,
@@ -157,8 +155,7 @@ async def minutes_page(request: web.Request, refusal: str | None = None, status:
         "versions": {item["id"]: [v for v in reversed(versions) if v.item_id == item["id"]] for item in ctx["items"]},
         "link": link,
         "adoption": adoption,
-        "signed": pdf.is_file() and adoption is not None and bool(adoption.signed),
-        "approving_closed": _approving_closed(request.app, link),
+        "signature": signature if pdf.is_file() else None,
         "approving": approving,
         "csrf": csrf_token(request),
         "is_admin": claims.role is Role.ADMIN,
@@ -267,29 +264,75 @@ async def submit(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/admin/seances/{sitting_id}/proces-verbal#approbation")
 
 
+def _already_signed(adoption: Adoption, pub: Publications) -> str | None:
+    """R22: the refusal of a second signature (journal or register), None when unsigned."""
+    signed = minutes_signature(adoption, pub)
+    if signed is None:
+        return None
+    return (
+        f"Le procès-verbal adopté est déjà signé, le {french_date(signed.at)} à {french_time(signed.at)} : sa "
+        "version signée ne change plus, rien n'est modifié (R22, article L.2121-15 du CGCT)."
+    )
+
+
+def _enter_in_register(
+    app: web.Application, council_id: str, link: MinutesLink, adoption: Adoption, digest: str, by: str
+) -> str | None:
+    """R11, R22: the signature of a PV whose adopting sitting is closed, entered in the council's
+    register under its lock (a signature entered meanwhile, either source, refuses it); the
+    refusal in French, None once entered."""
+    signature = MinutesSigned(link.sitting_id, now_iso(), link.approving_sitting_id, link.item_id, digest, by)
+    refusal: list[str] = []
+
+    def decide(pub: Publications) -> list[RegisterEntry]:
+        if (why := _already_signed(adoption, pub)) is not None:
+            refusal.append(why)
+            return []
+        return [signature]
+
+    try:
+        council_register(app[CONFIG].data_dir, council_id).append(decide)
+    except JournalError as err:
+        return (
+            f"Le registre signé du conseil ne se vérifie pas (ligne {err.line} : {err.reason}) : la signature "
+            "n'y est pas inscrite. Prévenez la DSI (seance audit register)."
+        )
+    return refusal[0] if refusal else None
+
+
 async def sign(request: web.Request) -> web.StreamResponse:
-    """POST …/proces-verbal/signer: the adopted text as a signed PDF/A, its digest journaled."""
+    """POST …/proces-verbal/signer: the adopted text as a signed PDF/A, its digest entered in the
+    adopting sitting's journal while it is open, else in the council's register (R11, R22)."""
     checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
+    claims = checked[0]
+    by = claims.login or claims.role.value
     sitting_id = request.match_info["seance"]
     data_dir = request.app[CONFIG].data_dir
     with CouncilStore.in_data_dir(data_dir) as store:
         council = store.current()
         link = store.minutes_link(council.id, sitting_id) if council else None
     record = sitting_record(request.app, sitting_id)
-    if link is None or record is None:
+    if council is None or link is None or record is None:
         return await _refused(
             request, "Le procès-verbal n'a pas été soumis à l'approbation du conseil : rien à signer."
         )
     adoption = _adoption(request.app, link)
-    service = request.app[SITTINGS].get(link.approving_sitting_id)
-    if adoption is None or not adoption.adopted or service is None:
+    if adoption is None or not adoption.adopted:
         return await _refused(
             request, "Le conseil n'a pas encore adopté ce procès-verbal : il se signe une fois le vote clos et adopté."
         )
-    if _approving_closed(request.app, link):
-        return await _refused(request, _TOO_LATE.format(title=adoption.approving_title))
+    if (why := _already_signed(adoption, read_publications(request.app, council.id))) is not None:
+        return await _refused(request, why)
+    service = request.app[SITTINGS].get(link.approving_sitting_id)
+    closed = _approving_closed(request.app, link)
+    if not closed and (service is None or service.seance is None):
+        return await _refused(
+            request,
+            f"La séance « {adoption.approving_title} », qui a adopté ce procès-verbal, n'est pas servie par ce "
+            "serveur : la signature s'inscrit à son journal tant qu'elle est ouverte.",
+        )
     if record.signed_head is None:
         return await _refused(request, "Le journal de la séance ne porte aucun sceau signé : rien ne peut l'attester.")
     ctx = minutes_context(record.seance)
@@ -301,20 +344,25 @@ async def sign(request: web.Request) -> web.StreamResponse:
     # PAdES inside the PDF, by the council's key, for the president and the secretary (L.2121-15)
     pdf = await asyncio.to_thread(sign_minutes, pdf, key, ctx["council"].name, ctx["president"], ctx["secretary"] or "")
     digest = hashlib.sha256(pdf).hexdigest()
-    # written first under a name of its own, renamed once journaled: a second click, refused
-    # by the core (R22: already signed), never replaces the file the journal records
+    # written first under a name of its own, renamed once entered: a second click, refused
+    # (R22: already signed), never replaces the file the journal or the register records
     path = signed_pdf_path(data_dir, sitting_id)
     pending = path.with_name(f"{path.stem}.{digest[:16]}.pdf.tmp")
     pending.write_bytes(pdf)
-    result = await service.command(
-        ADMIN, {"type": RecordMinutesSigned.__name__, "item_id": link.item_id, "pdf_sha256": digest}
-    )
-    if isinstance(result, Refusal):
+    refusal: str | None = None
+    if not closed and service is not None:
+        result = await service.command(
+            ADMIN, {"type": RecordMinutesSigned.__name__, "item_id": link.item_id, "pdf_sha256": digest}
+        )
+        refusal = result.message if isinstance(result, Refusal) else None
+        closed = refusal is not None and _approving_closed(request.app, link)  # closed meanwhile: the register
+    if closed:
+        refusal = await asyncio.to_thread(_enter_in_register, request.app, council.id, link, adoption, digest, by)
+    if refusal is not None:
         pending.unlink(missing_ok=True)
-        return await _refused(request, result.message)
+        return await _refused(request, refusal)
     pending.replace(path)
-    claims = checked[0]
-    publish_acts(request.app, by=claims.login or claims.role.value)  # L.2121-15: online, dated in the register
+    publish_acts(request.app, by=by)  # L.2121-15: online, dated in the register
     raise web.HTTPSeeOther(f"/admin/seances/{sitting_id}/proces-verbal#signature")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from deliberation.actes import ACTES_MATIERES
-from deliberation.adoption import adoption_of
+from deliberation.adoption import adoption_of, minutes_signature
 from deliberation.agenda import BANNED_KINDS, BODY_LABELS, KIND_LABELS, NATURES, Body, title_warnings
 from deliberation.commands import AddAgendaItem
 from deliberation.convocation_date import journaled, sent_on
@@ -429,6 +429,8 @@ def publication_rows(app: web.Application, store: CouncilStore, council: Council
         pv = pv_publication(adoption, pub.minutes(sitting.id))
         if pv.published_at:
             pv_label = f"publié le {french_date(pv.published_at)}"
+        elif pv.due is not None and minutes_signature(adoption, pub) is not None:
+            pv_label = f"adopté et signé, à publier avant le {french_date(pv.due.isoformat())}"
         elif pv.due is not None:
             pv_label = f"adopté, à signer et publier avant le {french_date(pv.due.isoformat())}"
         elif link is not None:

@@ -9,10 +9,12 @@ With ``--head FILE`` (a signed head kept outside the server: the « Sceau du jou
 public page, or ``signed_head`` of the sitting view), the journal must hold that very
 signed line: a journal cut or rolled back before it is refused, naming the line.
 
-``seance audit pv PDF --journal JOURNAL --key PUBKEY``: the signed procès-verbal (R22) is
-the one the journal of the sitting that adopted it records: the journal verifies, the
-PDF's SHA-256 is journaled by ``MinutesSigned`` under a signed checkpoint, for an item
-whose motion was adopted (:func:`deliberation.adoption.check_signed_pdf`); and the PAdES
+``seance audit pv PDF --journal JOURNAL --key PUBKEY [--register REGISTER]``: the signed
+procès-verbal (R22) is the one the sitting that adopted it signed: the journal verifies, the
+motion was adopted, and the PDF's SHA-256 is journaled by ``MinutesSigned`` under a signed
+checkpoint or, with ``--register`` (the council's ``registre.jsonl``, verified whole), entered
+by that register's ``MinutesSigned`` after the sitting closed
+(:func:`deliberation.adoption.check_signed_pdf`); and the PAdES
 signature inside it is the council key's, valid, over the whole file
 (:func:`deliberation.pades.check_pades`; a PV signed before PAdES existed has none, and
 the journal's digest vouches for it alone). Exit 0, 1 or 2 as above.
@@ -56,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pv.add_argument("--journal", required=True, metavar="JOURNAL", help="the journal of the sitting that adopted it")
     pv.add_argument("--key", required=True, metavar="PUBKEY", help="the council's Ed25519 public key (PEM)")
     pv.add_argument("--allow-open", action="store_true", help="accept the journal of a sitting not yet closed")
+    pv.add_argument(
+        "--register",
+        metavar="REGISTER",
+        help="the council's register (registre.jsonl): a PV signed after the adopting sitting closed is entered there",
+    )
 
     reg = sub.add_parser("register", help="verify the council's register of publications and what was served")
     reg.add_argument("register", metavar="REGISTER", help="the council's register (registre.jsonl)")
@@ -149,8 +156,9 @@ def _run_pv(args: argparse.Namespace) -> int:
     """R22: the signed procès-verbal against the journal of the sitting that adopted it."""
     from deliberation.adoption import check_signed_pdf
     from deliberation.audit import audit_file
-    from deliberation.journal import load_public_pem, read_verified
+    from deliberation.journal import JournalError, load_public_pem, read_verified
     from deliberation.pades import NO_PADES, check_pades
+    from deliberation.register import verify_register
 
     try:
         with open(args.key, "rb") as f:
@@ -164,7 +172,18 @@ def _run_pv(args: argparse.Namespace) -> int:
     if not report.ok:
         print(f"ÉCHEC {args.journal} ligne {report.line} : {report.reason}")
         return 1
-    problem = check_signed_pdf(pdf, read_verified(args.journal, public_key))
+    pub = None
+    if args.register is not None:
+        try:
+            with open(args.register, "rb") as f:
+                pub = verify_register(f.read(), public_key)[1]
+        except OSError as exc:
+            print(f"seance audit: fichier illisible ({exc})", file=sys.stderr)
+            return 2
+        except JournalError as err:
+            print(f"ÉCHEC {args.register} ligne {err.line} : {err.reason}")
+            return 1
+    problem = check_signed_pdf(pdf, read_verified(args.journal, public_key), pub)
     if problem is not None:
         print(f"ÉCHEC {args.pdf} : {problem}")
         return 1
@@ -172,7 +191,8 @@ def _run_pv(args: argparse.Namespace) -> int:
     if pades is not None and pades != NO_PADES:
         print(f"ÉCHEC {args.pdf} : {pades}")
         return 1
-    print(f"OK {args.pdf} : procès-verbal adopté et signé, empreinte inscrite au journal {args.journal}")
+    where = f"au journal {args.journal}" if pub is None else f"au journal {args.journal} ou au registre {args.register}"
+    print(f"OK {args.pdf} : procès-verbal adopté et signé, empreinte inscrite {where}")
     if pades is None:
         print("  signature PAdES (Ed25519) de la clé du conseil valide, couvrant tout le fichier")
     else:
