@@ -19,7 +19,7 @@ install-test: $(VENV)/bin/activate
 	$(PIP) install -q -c constraints.txt -e '.[test]'
 
 # Re-resolve constraints.txt after a change of pyproject.toml's dependencies (then run
-# the tests: the pins of aiortc, aioice and pylibsrtp are checked by sfu/aiortc_hooks.py).
+# the tests: the pins of aiortc, aioice and pylibsrtp are checked by sfu/library_surface.py).
 # Resolved with Debian 12's Python, the one production runs (a marker such as redis's
 # python_full_version < "3.11.3" differs from a newer Python's).
 constraints: $(VENV)/bin/activate

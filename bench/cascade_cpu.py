@@ -165,7 +165,7 @@ async def run(viewers: int, seconds: float, through_edge: bool) -> dict:
         "audio0_pkts_per_viewer_s": round((a1 - a0) / viewers / (w1 - w0), 1),
         "viewers_without_programme": starved,
         "programme_pkts_per_viewer_s": round((p1 - p0) / viewers / (w1 - w0), 1),
-        "frames_decoded": ostats["frames_decoded"] + edge.stats()["frames_decoded"],
+        "hook_errors": sum(ostats["hook_errors"].values()) + sum(edge.stats()["hook_errors"].values()),
     }
     for c in clients:
         await c.close()

@@ -1,6 +1,6 @@
 """CPU an event loop spends per received UDP datagram (``python -m bench.loopbench``).
 
-Séance forwards inside the loop's datagram callback (``sfu.aiortc_hooks``), so the loop's
+Séance forwards inside the loop's datagram callback (``sfu.library_surface``), so the loop's
 own receive path (readiness, ``recvfrom``, the callback) is paid once per incoming media
 datagram. This measures it alone: 20 UDP endpoints on 127.0.0.1 with an empty
 ``datagram_received``, a sender process spreading R datagrams/s of 1,000 bytes over them,

@@ -33,7 +33,7 @@ jitter-buffered or decoded. Loss is counted per SSRC from sequence-number gaps.
 The fast client path (``client_path = "fast"``, the default; :func:`fast_client`): ICE,
 DTLS and the SRTP keys are aiortc's, every packet is SRTP-protected and -unprotected
 with them, but the per-packet Python of aiortc's client is skipped, as Séance's server
-skips it (``sfu.aiortc_hooks``): packets are sent from a header template patched in
+skips it (``sfu.library_surface``): packets are sent from a header template patched in
 place (no ``RtpPacket`` object, no ``serialize``, no chain of four coroutines) and
 received SRTP datagrams are unprotected and counted inside aioice's socket callback (no
 queue, no receive coroutine). Per frame the work is aiortc's: ``encoder.pack`` of the

@@ -49,7 +49,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from . import aiortc_hooks
+from . import library_surface
 from .rtp_rewrite import (
     SequenceMapper,
     extension_key,
@@ -272,7 +272,7 @@ class Consumer:
         except ConnectionError:
             self.counters.dropped["not_connected"] += 1
             return
-        except aiortc_hooks.SendBufferFull:
+        except library_surface.SendBufferFull:
             self.counters.dropped["send_buffer_full"] += 1
             return
         except pylibsrtp.Error:
@@ -426,7 +426,7 @@ class Consumer:
                 buf = self._rtx_packet(buf, rtx_pt, self.rtx_ssrc)
             try:
                 self._send_packet(buf)
-            except (ConnectionError, aiortc_hooks.SendBufferFull):
+            except (ConnectionError, library_surface.SendBufferFull):
                 break
             except Exception as exc:
                 self.counters.dropped["send_error"] += 1

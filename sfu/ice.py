@@ -15,7 +15,7 @@ What aioice 0.13 (under aiortc 1.16) does, read from its source:
   ``listen_addresses``, default: the interface addresses plus 127.0.0.1) and can
   announce a different address in the SDP (``announced_address``, like mediasoup's
   ``announcedAddress``, for a server behind 1:1 NAT). Both are applied per connection
-  by :mod:`sfu.transport.ice` (gathering with :func:`sfu.aiortc_hooks.gather_on_addresses`),
+  by :mod:`sfu.transport.ice` (gathering with :func:`sfu.library_surface.gather_on_addresses`),
   never process-wide, so aiortc clients in the same process (the tests) keep the stock
   behaviour.
 - **Loopback and Chromium**: ``--allow-loopback-in-peer-connection`` only lets

@@ -6,10 +6,11 @@ custom collector registered on the router's registry reads them at scrape time,
 together with gauges computed from the router's state. No module-level mutable
 state, no default registry.
 
-``frames_decoded`` stays 0: the transport Séance owns (:mod:`sfu.transport`) hands RTP
-bytes to the Producers and has no decoder to call. It was the count of aiortc's decoder
-calls while the server could run on aiortc's ``RTCPeerConnection``; the metric is kept
-so that dashboards and alerts written against it still read 0.
+There is no count of decoded frames: the transport Séance owns (:mod:`sfu.transport`)
+hands RTP bytes to the Producers and has no decoder to call (``frames_decoded``, the count
+of aiortc's decoder calls while the server could run on aiortc's ``RTCPeerConnection``,
+could only read 0 and was removed; ``tests/sfu/test_never_decodes.py`` checks that no
+module of ``sfu/`` names a decoder).
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ class SfuCounters:
         self.keyframe_requests_sent = 0
         self.source_switches = 0
         self.hook_errors = _Tally()  # by hook
-        self._frames_decoded = 0
 
     def retire(self, consumer: Any) -> None:
         """A consumer closes: keep what it sent in the totals."""
@@ -86,10 +86,6 @@ class SfuCounters:
             if not c.closed:
                 out[c.kind] += c.octets_sent
         return out
-
-    @property
-    def frames_decoded(self) -> int:
-        return self._frames_decoded
 
 
 class SfuCollector(Collector):
@@ -122,7 +118,9 @@ class SfuCollector(Collector):
             "reason",
             {r: c.dropped.get(r, 0) for r in (*DROP_REASONS, *c.dropped)},
         )
-        yield by("seance_sfu_hook_errors", "Exceptions caught in aiortc hooks", "hook", c.hook_errors)
+        yield by(
+            "seance_sfu_hook_errors", "Exceptions caught in the media transport's callbacks", "hook", c.hook_errors
+        )
         for name, doc, value in (
             ("seance_sfu_nacks_received", "Generic NACK packets from consumers", c.nacks_received),
             ("seance_sfu_nacks_sent", "Generic NACK packets sent to publishers", c.nacks_sent),
@@ -132,11 +130,6 @@ class SfuCollector(Collector):
             ("seance_sfu_plis_absorbed", "PLI/FIR from consumers not relayed to the publisher", c.plis_absorbed),
             ("seance_sfu_keyframe_requests_sent", "PLIs sent to publishers", c.keyframe_requests_sent),
             ("seance_sfu_source_switches", "Slot source switches", c.source_switches),
-            (
-                "seance_sfu_frames_decoded",
-                "Decoders created on the server (must stay 0: media is only forwarded)",
-                c.frames_decoded,
-            ),
         ):
             m = CounterMetricFamily(name, doc)
             m.add_metric([], value)

@@ -42,7 +42,7 @@ from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
-from . import aiortc_hooks
+from . import library_surface
 from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_of, tested
 from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand, UplinkFit
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
@@ -92,10 +92,10 @@ class Router:
             raise ValueError(f"forwarding must be one of {', '.join(FORWARDING_SETTINGS)}")
         if self.config.forwarding == "native" and not native_available():
             raise ValueError("forwarding = native, but sfu._forward was not built (gcc, python3-dev, libsrtp2-dev)")
-        problems = aiortc_hooks.check_surface()  # about 5 ms, once per sitting
+        problems = library_surface.check_surface()  # about 5 ms, once per sitting
         if problems:
             raise RuntimeError(
-                "aiortc, aioice or pylibsrtp moved from what sfu/aiortc_hooks.py was checked against: "
+                "aiortc, aioice or pylibsrtp moved from what sfu/library_surface.py was checked against: "
                 + "; ".join(problems)
             )
         #: the DTLS certificate of its connections (RFC 8827 section 6.5:
@@ -321,7 +321,6 @@ class Router:
             "keyframe_requests_sent": c.keyframe_requests_sent,
             "source_switches": c.source_switches,
             "hook_errors": dict(c.hook_errors),
-            "frames_decoded": c.frames_decoded,
             "active_speaker": self.speaker.active,
             "transmitting": g["transmitting"],
             "slots": {pid: dict(p.assignments) for pid, p in self.peers.items()},

@@ -15,6 +15,6 @@ point 8), instead of aiortc's ``RTCPeerConnection`` as an answerer:
 
 It is the only server side there is: nothing of aiortc or aioice is rebound. Every
 library is used through its public API except five names of ``aioice.Connection``, all
-in :mod:`sfu.aiortc_hooks` (gathering on Séance's own addresses, and the nominated pair's
+in :mod:`sfu.library_surface` (gathering on Séance's own addresses, and the nominated pair's
 socket for the synchronous send), which checks them against the pinned versions.
 """

@@ -32,7 +32,7 @@ import pylibsrtp
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtcdtlstransport import RtpRouter
 
-from .. import aiortc_hooks, forwarding
+from .. import forwarding, library_surface
 from ..forwarding import Entry, NativePath, Vp8, forwarding_path
 from ..rtp_rewrite import SequenceMapper, rtp_layout
 from ..simulcast import SimulcastOffer
@@ -383,7 +383,7 @@ class Connection:
         reason: str | None = None
         fd = -1
         address: tuple[Any, ...] = ("0.0.0.0", 9)
-        nominated = aiortc_hooks.nominated_socket(self.ice) if self._tx is not None else None
+        nominated = library_surface.nominated_socket(self.ice) if self._tx is not None else None
         if nominated is None:
             reason = "not_connected"
         else:

@@ -9,7 +9,7 @@ What arrives that is not STUN is handed to ``on_datagram`` inside the socket cal
 :class:`IceLink` is a subclass of aioice's ``Connection`` whose ``data_received`` (the
 method its sockets' protocol calls with every non-STUN datagram) does that instead of
 queueing for ``recv()``. Sending is synchronous on the nominated pair's socket
-(:func:`sfu.aiortc_hooks.nominated_socket`), bounded by what the socket still holds.
+(:func:`sfu.library_surface.nominated_socket`), bounded by what the socket still holds.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from typing import Any
 import aioice
 from aiortc.rtcicetransport import RTCIceCandidate, RTCIceParameters, candidate_from_aioice, candidate_to_aioice
 
-from .. import aiortc_hooks
+from .. import library_surface
 from ..config import IceSettings
 from ..ice import announced, gather_addresses
 
 #: bytes a socket may hold unsent (EAGAIN) before more is dropped (see
-#: :data:`sfu.aiortc_hooks.SEND_BUFFER_LIMIT`)
-SEND_BUFFER_LIMIT = aiortc_hooks.SEND_BUFFER_LIMIT
+#: :data:`sfu.library_surface.SEND_BUFFER_LIMIT`)
+SEND_BUFFER_LIMIT = library_surface.SEND_BUFFER_LIMIT
 
 
 class IceLink(aioice.Connection):
@@ -43,7 +43,7 @@ class IceLink(aioice.Connection):
         self.on_datagram(data)
 
     async def gather(self) -> None:
-        await aiortc_hooks.gather_on_addresses(self, gather_addresses(self.settings))
+        await library_surface.gather_on_addresses(self, gather_addresses(self.settings))
 
     def local_parameters(self) -> RTCIceParameters:
         return RTCIceParameters(usernameFragment=self.local_username, password=self.local_password)
@@ -66,17 +66,17 @@ class IceLink(aioice.Connection):
 
     def nominated(self) -> tuple[Any, Any] | None:
         """The nominated pair's datagram transport and remote address, None before."""
-        return aiortc_hooks.nominated_socket(self)
+        return library_surface.nominated_socket(self)
 
     def send_now(self, data: bytes) -> int:
         """Send one datagram on the nominated pair, now. Raises ConnectionError when no
-        pair is nominated, :class:`sfu.aiortc_hooks.SendBufferFull` when its socket
+        pair is nominated, :class:`sfu.library_surface.SendBufferFull` when its socket
         already holds more than SEND_BUFFER_LIMIT bytes."""
         nominated = self.nominated()
         if nominated is None:
             raise ConnectionError("ICE not connected")
         transport, address = nominated
         if transport.get_write_buffer_size() > SEND_BUFFER_LIMIT:
-            raise aiortc_hooks.SendBufferFull
+            raise library_surface.SendBufferFull
         transport.sendto(data, address)
         return len(data)

@@ -71,7 +71,7 @@ async def test_a_sitting_is_recorded_encrypted_with_silence_and_no_image_while_s
         stats = await router.stop_recording()
         end = at()
         writer.close()
-        assert router.stats()["frames_decoded"] == 0
+        assert router.stats()["hook_errors"] == {}
     finally:
         for c in clients:
             await c.close()

@@ -116,7 +116,6 @@ async def test_three_salles_forward_mute_and_health(sitting):
         assert {a["audio-0"], a["audio-1"]} == set(SALLES) - {salle}
     assert router.peers["vaux"].assignments["video-0"] == "belcourt"  # the president
     stats = router.stats()
-    assert stats["frames_decoded"] == 0
     assert stats["producers"] == 6 and stats["consumers"] == 15
     assert stats["hook_errors"] == {}
     assert await wait_for(lambda: all(sitting.transmitting(s) for s in SALLES), 10)
@@ -219,10 +218,10 @@ async def test_three_salles_forward_mute_and_health(sitting):
     assert await wait_for(lambda: slot_of(router, "belcourt", "vaux", "video") is not None, 5)
     assert await grows(sitting.clients["belcourt"], slot_of(router, "belcourt", "vaux", "video"))
     assert await grows(sitting.clients["vaux"], "video-0")
-    assert router.stats()["frames_decoded"] == 0
+    assert router.stats()["hook_errors"] == {}
 
     text = generate_latest(sitting.registry).decode()
-    assert "seance_sfu_frames_decoded_total 0.0" in text
+    assert "seance_sfu_rtp_packets_in_total" in text
     assert 'seance_sfu_salle_transmitting{salle="vaux"} 1.0' in text
     assert 'seance_sfu_packets_dropped_total{reason="muted"}' in text
 
@@ -267,7 +266,6 @@ async def test_viewer_programme_follows_speaker_with_continuous_stream(sitting):
     a = router.peers["public-1"].assignments
     assert {a["audio-0"], a["audio-1"], a["audio-2"]} == set(SALLES)
     assert await grows(viewer, "audio-0")
-    assert router.stats()["frames_decoded"] == 0
     assert router.stats()["hook_errors"] == {}
 
 

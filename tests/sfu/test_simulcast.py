@@ -180,7 +180,7 @@ async def test_a_producer_holds_three_layers_and_each_subscriber_gets_the_layer_
     assert await wait_for(layers_up, 20), "the three layers did not all arrive"
     # each layer is its own stream, learned from its rid
     assert [(layer.rid, layer.ssrc) for layer in track.layers] == [(rid, publisher.ssrc_of(rid)) for rid in RIDS]
-    assert track.ssrc is None and router.stats()["frames_decoded"] == 0
+    assert track.ssrc is None
     # the larger the picture the dearer (once measured: a busy machine starves the encoders)
     assert await wait_for(lambda: track.layers[0].rate.bps() < track.layers[2].rate.bps(), 20), [
         layer.rate.bps() for layer in track.layers

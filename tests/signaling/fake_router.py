@@ -102,7 +102,7 @@ class FakeRouter:
         return FakeHealth()
 
     def stats(self):
-        return {"frames_decoded": 0}
+        return {"hook_errors": {}}
 
     def start_recording(self, sink, **options):
         self.recording = sink

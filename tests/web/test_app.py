@@ -168,7 +168,7 @@ async def test_metrics_expose_signaling_and_router_counters(client):
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
     assert "seance_signaling_connections 1.0" in text
     assert 'seance_signaling_messages_total{type="hello"} 1.0' in text
-    assert "frames_decoded" in text  # the Router registers its metrics on the app's registry
+    assert "seance_sfu_rtp_packets_in_total" in text  # the Router registers its metrics on the app's registry
 
 
 def test_self_signed_certificate_is_created_once(tmp_path):

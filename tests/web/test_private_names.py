@@ -6,7 +6,7 @@ An attribute whose name starts with one underscore, read or written on anything 
 ``self``, ``cls`` or ``super()``, is a private name of someone else. What remains is
 listed here by file and name, so that the list can only shrink:
 
-- ``sfu/aiortc_hooks.py``: the five private names of ``aioice.Connection`` the server's
+- ``sfu/library_surface.py``: the five private names of ``aioice.Connection`` the server's
   transport needs (issue 11 point 8: one module, checked by ``check_surface()`` against
   the exact versions pinned);
 - the benchmark's load generator (``bench/aiortc_private.py``, aiortc's sender driven
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("deliberation", "signaling", "sfu", "web", "bench")
 
 #: the one module of the server that may touch other libraries' private names
-LIBRARY_SURFACE = "sfu/aiortc_hooks.py"
+LIBRARY_SURFACE = "sfu/library_surface.py"
 
 #: file -> the private names it still uses on other objects
 REMAINING: dict[str, set[str]] = {
@@ -154,7 +154,9 @@ def test_the_owned_transport_needs_five_private_names_of_aioice_and_no_more() ->
         calls |= {
             node.attr
             for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "aiortc_hooks"
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "library_surface"
         }
     assert calls == OWNED_TRANSPORT_CALLS
     surface = ast.parse((ROOT / LIBRARY_SURFACE).read_text(encoding="utf-8"))
@@ -225,11 +227,11 @@ def test_the_check_sees_a_rebinding(tmp_path: Path) -> None:
         "import aioice.ice\n"
         "import aiortc.rtcpeerconnection as pc\n"
         "from aiortc import rtcrtpreceiver\n"
-        "from sfu import aiortc_hooks\n"
+        "from sfu import library_surface\n"
         "aioice.ice.StunProtocol = object\n"
         "pc.RTCRtpSender = object\n"
         "setattr(rtcrtpreceiver, 'get_decoder', None)\n"
-        "aiortc_hooks.PINNED = {}\n"
+        "library_surface.PINNED = {}\n"
         "pc = None\n"
     )
     assert rebinds(sample) == {"aioice.ice.StunProtocol", "pc.RTCRtpSender", "rtcrtpreceiver"}

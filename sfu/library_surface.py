@@ -15,7 +15,7 @@ needs; they are here, with the five private names of ``aioice.Connection`` they 
 Both were checked against **aiortc 1.16.0**, **aioice 0.13.0** and **pylibsrtp 1.0.0**,
 the exact versions ``pyproject.toml`` and ``constraints.txt`` pin;
 :func:`check_surface`, run by every :class:`sfu.router.Router` when it is built and by
-``tests/sfu/test_sfu_aiortc_hooks.py``, fails loudly if an upgrade changes a version or
+``tests/sfu/test_library_surface.py``, fails loudly if an upgrade changes a version or
 moves any name, signature or piece of code relied on here, including
 what the transport relies on of the libraries' behaviour behind their public names
 (aioice's socket protocol handing non-STUN datagrams to ``Connection.data_received``,
@@ -37,7 +37,7 @@ AIORTC_CHECKED = "1.16.0"
 AIOICE_CHECKED = "0.13.0"
 PYLIBSRTP_CHECKED = "1.0.0"
 #: distribution -> the exact version this module was checked against; pyproject.toml
-#: pins the same (``tests/sfu/test_sfu_aiortc_hooks.py`` compares them)
+#: pins the same (``tests/sfu/test_library_surface.py`` compares them)
 PINNED = {"aiortc": AIORTC_CHECKED, "aioice": AIOICE_CHECKED, "pylibsrtp": PYLIBSRTP_CHECKED}
 
 #: bytes an event loop's UDP transport may hold when the socket refuses more (EAGAIN)
