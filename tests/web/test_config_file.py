@@ -115,7 +115,7 @@ def test_the_example_in_deploy_is_valid(tmp_path):
     config = parse(doc, source=EXAMPLE)
     assert config.web.data_dir == Path("/var/lib/seance") and config.behind_proxy
     assert config.web.ice_addresses == ("203.0.113.10",) and [s.id for s in config.web.sittings] == ["cc-2025-03-12"]
-    assert config.web.forwarding == "python"
+    assert config.web.forwarding == "auto"
 
 
 # (what to change in GOOD, the key the error must name)
