@@ -39,7 +39,9 @@ FIGURE_KEYS = (
 #: ``server_join_cpu_s`` (the server's CPU seconds from the first salle process started to
 #: the last salle joined), ``deliberation`` (false with --media-only: no journal, no view pushes),
 #: ``simulcast`` (--simulcast: :func:`simulcast_figures`, also under ``janus``); under
-#: ``janus`` also ``load_generator`` (its salles' CPU: a starved load generator spoils a run)
+#: ``janus`` also ``load_generator`` (its salles' CPU: a starved load generator spoils a run);
+#: ``sizing`` (issue 17: :func:`sizing`, also under ``janus``: the memory per salle against
+#: its goal and the cores a 158-salle sitting would need)
 OPTIONAL_KEYS = (
     "sittings",
     "event_loop",
@@ -51,9 +53,34 @@ OPTIONAL_KEYS = (
     "server_join_cpu_s",
     "deliberation",
     "simulcast",
+    "sizing",
 )
 #: optional keys a server's block (``janus``, ``mediarelay``) may have too
-BLOCK_OPTIONAL_KEYS = ("simulcast", "load_generator")
+BLOCK_OPTIONAL_KEYS = ("simulcast", "load_generator", "sizing")
+#: issue 17's goal: resident memory per connected salle, MB
+RSS_GOAL_MB_PER_SALLE = 2.0
+#: the sitting the projection is made for: the largest EPCI by number of communes (issue 17)
+PROJECTED_SALLES = 158
+#: video slots per salle (president and active speaker, ``bench.synthetic_salle.subscriptions``)
+VIDEO_SLOTS = 2
+PROJECTION_FORMULA = (
+    "cores = cpu_us_per_forwarded_packet × S × (min(2, S−1) × video_pps_per_slot"
+    " + min(voices, S−1) × audio_pps_per_slot) / 1e6, S = 158"
+)
+SIZING_KEYS = (
+    "rss_mb_per_salle",
+    "rss_goal_mb",
+    "rss_within_goal",
+    "projected_salles",
+    "video_slots",
+    "audio_slots",
+    "video_pps_per_slot",
+    "audio_pps_per_slot",
+    "projected_forwarded_pps",
+    "projected_incoming_pps",
+    "projected_cores",
+    "formula",
+)
 DELAY_KEYS = ("p50", "p99", "max")
 JOIN_KEYS = ("p50", "max")
 
@@ -166,6 +193,75 @@ def simulcast_figures(run: TargetRun) -> dict[str, Any]:
     }
 
 
+def slots(salles: int, voices: int) -> tuple[int, int]:
+    """(video slots, audio slots) of one salle in a sitting of ``salles``: the president
+    and the active speaker, and ``voices`` voices, never its own (so at most salles − 1)."""
+    return min(VIDEO_SLOTS, salles - 1), min(voices, salles - 1)
+
+
+def slot_rates(per_salle: list[dict[str, Any]], salles: int, voices: int, window_s: float) -> tuple[float, float]:
+    """(video, audio) packets per second one filled slot forwards, measured: the packets
+    the salles received in the window (their ``by_source``: ``"<src>:v"`` / ``"<src>:a"``),
+    divided by the window and by the slots of every receiving salle (``salles`` is the
+    salles of one sitting, which sets the slots; ``per_salle`` may hold several sittings)."""
+    video = sum(n for r in per_salle for k, n in (r.get("by_source") or {}).items() if k.endswith(":v"))
+    audio = sum(n for r in per_salle for k, n in (r.get("by_source") or {}).items() if k.endswith(":a"))
+    v_slots, a_slots = slots(salles, voices)
+    subscribers = len(per_salle)
+    if not subscribers or window_s <= 0:
+        return 0.0, 0.0
+    v = video / (window_s * subscribers * v_slots) if v_slots else 0.0
+    a = audio / (window_s * subscribers * a_slots) if a_slots else 0.0
+    return v, a
+
+
+def sizing(
+    rss_mb_per_salle: float | None,
+    cpu_us_per_forwarded_packet: float | None,
+    video_pps_per_slot: float,
+    audio_pps_per_slot: float,
+    incoming_pps_per_salle: float,
+    voices: int,
+    salles: int = PROJECTED_SALLES,
+) -> dict[str, Any]:
+    """Issue 17's sizing goals from one run's figures (pure arithmetic, no timing).
+
+    Memory: the run's ``rss_mb_per_salle`` against :data:`RSS_GOAL_MB_PER_SALLE`.
+
+    Cores for a sitting of ``salles`` (S): every salle is a subscriber with min(2, S−1)
+    video slots and min(voices, S−1) audio slots, so the forwarded packet rate is
+    S × (video slots × video pps per slot + audio slots × audio pps per slot) — it grows
+    with salles × subscriptions per salle; each slot forwards what one source sends, as
+    measured. The cores are that rate times the measured CPU per forwarded packet. The
+    CPU per forwarded packet carries the incoming side at the run's ratio of incoming to
+    forwarded packets, which stays the same at S when the run's slots were all filled
+    (run salles − 1 ≥ voices); it assumes the cost per packet does not grow with S."""
+    v_slots, a_slots = slots(salles, voices)
+    forwarded = salles * (v_slots * video_pps_per_slot + a_slots * audio_pps_per_slot)
+    cores = None if cpu_us_per_forwarded_packet is None else cpu_us_per_forwarded_packet * forwarded / 1e6
+    return {
+        "rss_mb_per_salle": rss_mb_per_salle,
+        "rss_goal_mb": RSS_GOAL_MB_PER_SALLE,
+        "rss_within_goal": None if rss_mb_per_salle is None else rss_mb_per_salle <= RSS_GOAL_MB_PER_SALLE,
+        "projected_salles": salles,
+        "video_slots": v_slots,
+        "audio_slots": a_slots,
+        "video_pps_per_slot": round(video_pps_per_slot, 1),
+        "audio_pps_per_slot": round(audio_pps_per_slot, 1),
+        "projected_forwarded_pps": round(forwarded, 1),
+        "projected_incoming_pps": round(salles * incoming_pps_per_salle, 1),
+        "projected_cores": None if cores is None else round(cores, 2),
+        "formula": PROJECTION_FORMULA,
+    }
+
+
+def run_sizing(run: TargetRun, fig: dict[str, Any], salles_per_sitting: int, voices: int) -> dict[str, Any]:
+    """:func:`sizing` of one target's run and its :func:`figures`."""
+    v, a = slot_rates(run.per_salle, salles_per_sitting, voices, run.window_s)
+    incoming = (fig["incoming_pps"] or 0.0) / run.salles if run.salles else 0.0
+    return sizing(fig["rss_mb_per_salle"], fig["server_cpu_us_per_forwarded_packet"], v, a, incoming, voices)
+
+
 def _simulcast_rows(cols: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, list[str]]]:
     blocks = [c.get("simulcast") or {} for _, c in cols]
     rows = [
@@ -244,6 +340,8 @@ def validate(report: dict[str, Any], janus: bool = False, mediarelay: bool = Fal
                 problems.append(f"{where}{k}: not a non-negative number")
         if isinstance(block.get("loss_pct"), (int, float)) and block["loss_pct"] > 100:
             problems.append(f"{where}loss_pct: above 100")
+        if "sizing" in block:
+            problems.extend(_sizing_problems(block["sizing"], f"{where}sizing"))
 
     check(report, "")
     if mediarelay:
@@ -259,9 +357,30 @@ def validate(report: dict[str, Any], janus: bool = False, mediarelay: bool = Fal
     return problems
 
 
+def _sizing_problems(sz: Any, where: str) -> list[str]:
+    if not isinstance(sz, dict) or set(sz) != set(SIZING_KEYS):
+        return [f"{where}: must be an object with {SIZING_KEYS}"]
+    out = []
+    for k in SIZING_KEYS:
+        v = sz[k]
+        if k == "formula":
+            if not isinstance(v, str) or not v:
+                out.append(f"{where}.formula: not a text")
+        elif k == "rss_within_goal":
+            if v is not None and not isinstance(v, bool):
+                out.append(f"{where}.{k}: not a boolean")
+        elif v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+            out.append(f"{where}.{k}: not a non-negative number")
+    if isinstance(sz["projected_salles"], int) and sz["projected_salles"] < 1:
+        out.append(f"{where}.projected_salles: not a positive int")
+    return out
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
@@ -282,6 +401,13 @@ def table(report: dict[str, Any]) -> str:
             rows.append((k, [_fmt(c[k]) for _, c in cols]))
     if any(isinstance(c.get("simulcast"), dict) for _, c in cols):
         rows += _simulcast_rows(cols)
+    if any(isinstance(c.get("sizing"), dict) for _, c in cols):
+        sz = [c.get("sizing") or {} for _, c in cols]
+        rows.append(
+            (f"rss goal ≤ {RSS_GOAL_MB_PER_SALLE:g} MB/salle met", [_fmt(b.get("rss_within_goal")) for b in sz])
+        )
+        for key in ("video_pps_per_slot", "audio_pps_per_slot", "projected_forwarded_pps", "projected_cores"):
+            rows.append((f"{PROJECTED_SALLES} salles: {key}", [_fmt(b.get(key)) for b in sz]))
     for other, _ in cols[1:]:
         for k in ("server_cpu_us_per_forwarded_packet", "loss_pct"):
             a, b = report[k], report[other][k]

@@ -243,6 +243,7 @@ async def run_salles(
                         k: r.get(k)
                         for k in (
                             "salle",
+                            "by_source",
                             "sent_by_kind",
                             "layers",
                             "answered_rids",
@@ -479,6 +480,7 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 report["server_counters"] = run.server_counters
             if cfg.simulcast:
                 report["simulcast"] = rep.simulcast_figures(run)
+            report["sizing"] = rep.run_sizing(run, report, cfg.salles, cfg.voices)
         except NotImplementedError as exc:
             problems["seance"] = [f"not wired: {exc}"]
         except Exception as exc:
@@ -501,6 +503,7 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             janus["load_generator"] = rep.load_figures(run)
             if cfg.simulcast:
                 janus["simulcast"] = rep.simulcast_figures(run)
+            janus["sizing"] = rep.run_sizing(run, janus, cfg.salles, cfg.voices)
         except Exception as exc:
             problems["janus"] = [f"{type(exc).__name__}: {exc}"]
         report["janus"] = janus

@@ -78,9 +78,9 @@ class RouterConfig:
     audio_slots: int = 3
     video_slots: int = 2
     #: how a Consumer rewrites, protects and sends its packets (:mod:`sfu.forwarding`,
-    #: issue 17): ``"python"`` (the default), ``"native"`` (``sfu._forward``: C and
-    #: libsrtp2, refused when it was not built) or ``"auto"`` (native when built)
-    forwarding: str = "python"
+    #: issue 17): ``"auto"`` (the default: native when ``sfu._forward`` was built, else
+    #: Python), ``"python"`` or ``"native"`` (C and libsrtp2, refused when it was not built)
+    forwarding: str = "auto"
     ice: IceSettings = field(default_factory=IceSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     speaker: SpeakerSettings = field(default_factory=SpeakerSettings)

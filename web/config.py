@@ -52,6 +52,10 @@ class WebConfig:
     announced_address: str | None = None
     #: Receive slots for the N loudest voices per salle (besides president and speaker).
     voice_slots: int = 3
+    #: How the media plane rewrites, protects and sends each forwarded packet
+    #: (``RouterConfig.forwarding``, sfu/forwarding.py: ``python``, ``native``, ``auto``);
+    #: None: the Router's default.
+    forwarding: str | None = None
     sittings: tuple[SittingSpec, ...] = ()
     #: Session cookie lifetime, seconds.
     session_ttl_s: int = 12 * 3600

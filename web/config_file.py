@@ -14,7 +14,7 @@ Layout (``deploy/seance.toml`` is a commented example)::
     [proxy]    trusted = ["127.0.0.1", "::1"], certificate  (or: plain HTTP on loopback behind nginx)
     [ice]      listen_addresses, announced_address
     [turn]     urls, and username + credential, or shared_secret / shared_secret_file, ttl_s
-    [media]    voice_slots
+    [media]    voice_slots, forwarding
     [web]      session_ttl_s, public_frame_ancestors, reconcile_after_s, public_viewers_max,
                public_viewers_per_address, media_connect_timeout_s
     [smtp]     host, port, security (starttls, tls, none), user, password_file, from, ca_file
@@ -33,6 +33,7 @@ hands each WebSocket session its ``iceServers`` in ``welcome``.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import re
 import tomllib
@@ -254,7 +255,22 @@ TURN_KEYS = {
     "shared_secret_file": "fichier du secret partagé",
     "ttl_s": "durée de validité",
 }
-MEDIA_KEYS = {"voice_slots": "voix reçues par salle"}
+MEDIA_KEYS = {
+    "voice_slots": "voix reçues par salle",
+    "forwarding": "étape d'envoi des paquets (python, native, auto)",
+}
+#: ``[media] forwarding``: ``RouterConfig.forwarding`` (sfu/forwarding.py ``SETTINGS``, which
+#: tests/web/test_config_file.py checks against), read here without importing the media stack
+FORWARDING = ("python", "native", "auto")
+#: the native step's extension module (built by ``pip install`` with gcc and libsrtp2-dev)
+NATIVE_FORWARDING_MODULE = "sfu._forward"
+
+
+def native_forwarding_built() -> bool:
+    """Whether the native forwarding step was built, found without loading the media stack."""
+    return importlib.util.find_spec(NATIVE_FORWARDING_MODULE) is not None
+
+
 WEB_KEYS = {
     "session_ttl_s": "durée de session",
     "public_frame_ancestors": "sites qui intègrent la page publique",
@@ -539,6 +555,23 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
 
     media = r.table(doc, "media", MEDIA_KEYS) or {}
     voice_slots = r.integer(media, "voice_slots", "media", 0, 16)
+    forwarding = r.string(media, "forwarding", "media")
+    if forwarding is not None and forwarding not in FORWARDING:
+        r.bad(
+            "media.forwarding",
+            f"valeur inconnue « {forwarding} » : python, native ou auto attendu",
+            f"unknown value {forwarding!r}: expected python, native or auto",
+        )
+        forwarding = None
+    elif forwarding == "native" and not native_forwarding_built():
+        r.bad(
+            "media.forwarding",
+            "native demandé, mais l'étape native (sfu._forward) n'a pas été compilée sur cette machine : "
+            "installer gcc, python3-dev et libsrtp2-dev puis réinstaller Séance, ou choisir python ou auto",
+            "native asked, but the native step (sfu._forward) was not built on this machine: install gcc, "
+            "python3-dev and libsrtp2-dev and reinstall Séance, or choose python or auto",
+        )
+        forwarding = None
 
     webt = r.table(doc, "web", WEB_KEYS) or {}
     session_ttl = r.integer(webt, "session_ttl_s", "web", 300, 7 * 24 * 3600)
@@ -579,6 +612,8 @@ def parse(doc: dict, *, source: Path | str = "<seance.toml>", base_dir: Path | N
     }
     if voice_slots is not None:
         kwargs["voice_slots"] = voice_slots
+    if forwarding is not None:
+        kwargs["forwarding"] = forwarding
     if session_ttl is not None:
         kwargs["session_ttl_s"] = session_ttl
     if ancestors is not None:

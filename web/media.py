@@ -23,7 +23,7 @@ OnSlots = Callable[[str, dict[str, str | None]], None]
 def build_router(
     config: WebConfig, on_health: OnHealth, on_slots: OnSlots, registry: CollectorRegistry | None = None
 ) -> MediaRouter:
-    """A Router configured from ``config`` (ICE addresses, voice slots, router options);
+    """A Router configured from ``config`` (ICE addresses, voice slots, the forwarding step, router options);
     its metrics on ``registry`` (an edge's Router passes None: the node's registry already
     carries the origin's)."""
     from sfu.config import IceSettings, RouterConfig  # the media stack, when first needed (module docstring)
@@ -31,6 +31,8 @@ def build_router(
 
     ice = IceSettings(listen_addresses=tuple(config.ice_addresses) or None, announced_address=config.announced_address)
     options: dict[str, Any] = {"audio_slots": config.voice_slots, "ice": ice}
+    if config.forwarding is not None:
+        options["forwarding"] = config.forwarding
     options.update(config.router_options)
     return Router(RouterConfig(**options), on_health=on_health, on_slots=on_slots, registry=registry)
 

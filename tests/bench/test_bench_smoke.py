@@ -112,12 +112,25 @@ def _check_block(block: dict, salles: int) -> None:
     )
 
 
+def _check_sizing(block: dict) -> None:
+    """The sizing block is the run's own figures carried to 158 salles (issue 17)."""
+    sz = block["sizing"]
+    assert sz["rss_mb_per_salle"] == block["rss_mb_per_salle"]
+    assert sz["video_pps_per_slot"] > 0 and sz["audio_pps_per_slot"] > 0
+    # 2 salles: one video slot, one audio slot each, so the slots carry all that was forwarded
+    assert sz["video_pps_per_slot"] + sz["audio_pps_per_slot"] == pytest.approx(block["forwarded_pps"] / 2, rel=0.05)
+    assert sz["projected_cores"] == pytest.approx(
+        block["server_cpu_us_per_forwarded_packet"] * sz["projected_forwarded_pps"] / 1e6, rel=0.01, abs=0.01
+    )
+
+
 def test_seance_report_is_well_formed(bench_run) -> None:
     report, proc = bench_run
     assert proc.returncode == 0, proc.stderr
     assert rep.validate(report, janus="janus" in report) == []
     assert set(report) - {"janus"} - set(rep.OPTIONAL_KEYS) == set(rep.FIGURE_KEYS)
     _check_block(report, 2)
+    _check_sizing(report)
     assert "séance" in proc.stdout  # the table is printed too
 
 
@@ -129,6 +142,7 @@ def test_janus_report_is_well_formed(bench_run) -> None:
     assert set(report["janus"]) - set(rep.BLOCK_OPTIONAL_KEYS) == set(rep.FIGURE_KEYS)
     assert report["janus"]["load_generator"]["cpu_pct"] > 0  # the salles of the Janus run, measured too
     _check_block(report["janus"], 2)
+    _check_sizing(report["janus"])
 
 
 def test_workers_spread_sittings_over_processes(tmp_path) -> None:

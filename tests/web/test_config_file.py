@@ -14,12 +14,15 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from sfu.forwarding import SETTINGS
 from signaling.accounts import AccountStore
 from signaling.roles import Role
+from web import config_file
 from web.cli import main
 from web.commands import serve
 from web.config import SalleSpec, SittingSpec, WebConfig
-from web.config_file import ConfigError, load, parse, turn_ice_servers, turn_rest_credentials
+from web.config_file import FORWARDING, ConfigError, load, parse, turn_ice_servers, turn_rest_credentials
+from web.media import build_router
 from web.tls import ensure_self_signed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,6 +115,7 @@ def test_the_example_in_deploy_is_valid(tmp_path):
     config = parse(doc, source=EXAMPLE)
     assert config.web.data_dir == Path("/var/lib/seance") and config.behind_proxy
     assert config.web.ice_addresses == ("203.0.113.10",) and [s.id for s in config.web.sittings] == ["cc-2025-03-12"]
+    assert config.web.forwarding == "auto"
 
 
 # (what to change in GOOD, the key the error must name)
@@ -282,3 +286,38 @@ def test_check_warns_about_a_foreign_ice_address_and_certificates(tmp_path, caps
 
     no_cert = load(write(tmp_path, GOOD))
     assert "proxy.certificate" in [w[0] for w in serve.check_warnings(no_cert)]
+
+
+def test_media_forwarding_reaches_the_router(tmp_path):
+    """``[media] forwarding`` is the Router's forwarding step (issue 17); absent, the Router's default."""
+
+    assert sorted(FORWARDING) == sorted(SETTINGS)  # the file's values are the Router's
+    assert load(write(tmp_path, GOOD)).web.forwarding is None
+    config = load(write(tmp_path, GOOD.replace("voice_slots = 4", 'voice_slots = 4\nforwarding = "auto"')))
+    assert config.web.forwarding == "auto"
+    router = build_router(config.web, lambda *a: None, lambda *a: None)
+    assert router.config.forwarding == "auto"
+    default = build_router(load(write(tmp_path, GOOD)).web, lambda *a: None, lambda *a: None)
+    assert default.config.forwarding == type(default.config)().forwarding
+
+
+def test_media_forwarding_refuses_an_unknown_value_in_french(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load(write(tmp_path, GOOD.replace("voice_slots = 4", 'voice_slots = 4\nforwarding = "c"')))
+    assert info.value.keys == ["media.forwarding"]
+    assert "valeur inconnue « c » : python, native ou auto attendu" in info.value.render()
+
+
+def test_media_forwarding_native_needs_the_extension(tmp_path, monkeypatch):
+    """native is served when sfu._forward was built, refused at start when it was not
+    (here: the module looked for is one that does not exist)."""
+    native = GOOD.replace("voice_slots = 4", 'voice_slots = 4\nforwarding = "native"')
+    assert config_file.native_forwarding_built()  # `make install-test` builds it (libsrtp2-dev)
+    assert load(write(tmp_path, native)).web.forwarding == "native"
+    monkeypatch.setattr(config_file, "NATIVE_FORWARDING_MODULE", "sfu._forward_absent")
+    with pytest.raises(ConfigError) as info:
+        load(write(tmp_path, native))
+    assert info.value.keys == ["media.forwarding"]
+    assert "n'a pas été compilée" in info.value.render() and "choisir python ou auto" in info.value.render()
+    auto = GOOD.replace("voice_slots = 4", 'voice_slots = 4\nforwarding = "auto"')
+    assert load(write(tmp_path, auto)).web.forwarding == "auto"  # auto falls back to Python
