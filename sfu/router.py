@@ -683,7 +683,7 @@ class Router:
             down_loss=down_loss,
             # a simulcast publisher still sending larger encodings sheds them first
             # (sfu.bandwidth.uplink_fit): its loss judges the salle once it sends its smallest alone
-            up_loss=own_video.loss_fraction if own_video is not None and self._lowest_alone(salle) else None,
+            up_loss=self._judged_uplink_loss(salle, own_video.loss_fraction if own_video is not None else None),
         )
         switch = machine.observe(now, sample)
         trial = machine.state is State.TRIAL
@@ -707,12 +707,15 @@ class Router:
         except Exception:
             logger.exception("on_fallback callback failed")
 
-    def _lowest_alone(self, salle: str) -> bool:
-        """Whether ``salle``'s uplink loss is its link's: it sends one encoding, or its
-        uplink has shed all but the smallest (sfu.bandwidth.uplink_fit)."""
+    def _judged_uplink_loss(self, salle: str, loss: float | None) -> float | None:
+        """The uplink loss R3 judges ``salle`` on: all of it when it sends one encoding (no
+        simulcast, or nobody needs the larger ones), else as its uplink's shedding says
+        (sfu.bandwidth.uplink_fit: once the smallest is alone, or at once when severe)."""
         fit = self.uplink_fits.get(salle)
         on = self.layers_sent.get(salle)
-        return fit is None or fit[1].carries_lowest_alone or (on is not None and not any(on[1:]))
+        if fit is None or (on is not None and not any(on[1:])):
+            return loss
+        return fit[1].judged_loss(loss)
 
     def _subscribers(self) -> list[tuple[str, Peer]]:
         """The browsers' peers (not a cascade's upstream pseudo-salles), by id."""

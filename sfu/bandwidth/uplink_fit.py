@@ -13,9 +13,14 @@ as on the way down: fewer layers, not no video. So here:
 - while the encodings still on lose more than ``shed_loss`` (the worst of them) for
   ``shed_after_s``, the largest one still allowed is switched off at the source (the
   ``layers`` message, as dynacast does), one at a time;
+- a loss above ``severe_loss`` for ``shed_after_s`` sheds every larger encoding at once:
+  a link losing that much will not carry them;
 - with ``top`` back at the smallest encoding, its loss is again the R3 fallback's to judge
   (:attr:`UplinkFit.carries_lowest_alone`): only a link that cannot carry the smallest
-  picture goes audio-only;
+  picture goes audio-only. A severe loss is the fallback's to judge at once, whatever is
+  still being shed (:meth:`UplinkFit.judged_loss`): at 120 kbit/s both ways the salle's
+  downlink reports hardly arrive, and its uplink's loss is what sends it audio-only within
+  the 10 s the issue asks (the lab's crawl-120 took 14 s when it waited for the shedding);
 - an uplink's estimate does not grow while it is not used, so the way back is a
   **trial**, as the fallback's: after ``calm_s`` of loss under ``calm_loss`` the next
   encoding is allowed again for ``trial_s``; loss above ``shed_loss`` during the trial
@@ -34,6 +39,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class UplinkFitSettings:
     shed_loss: float = 0.06
+    severe_loss: float = 0.3
     shed_after_s: float = 2.0
     calm_loss: float = 0.03
     calm_s: float = 10.0
@@ -59,6 +65,14 @@ class UplinkFit:
         """The publisher sends its smallest encoding only: its loss is the link's (R3)."""
         return self.top == 0
 
+    def judged_loss(self, smallest_loss: float | None) -> float | None:
+        """The uplink loss the R3 fallback should judge, given the smallest encoding's:
+        all of it once the smallest is sent alone, or when it is severe; else none yet
+        (the larger encodings are being shed first)."""
+        if smallest_loss is None or self.carries_lowest_alone or smallest_loss > self.settings.severe_loss:
+            return smallest_loss
+        return None
+
     def observe(self, now: float, loss: float | None) -> int:
         """``loss``: the worst loss fraction of the encodings on (None: no report yet)."""
         s = self.settings
@@ -77,6 +91,8 @@ class UplinkFit:
             self._calm_since = None
             self._lossy_since = now if self._lossy_since is None else self._lossy_since
             if self.top > 0 and now - self._lossy_since >= s.shed_after_s:
+                if loss > s.severe_loss:
+                    self.top = 1  # _down takes it to the smallest
                 self._down(now)
             return self.top
         self._lossy_since = None

@@ -72,3 +72,12 @@ def test_the_wait_is_bounded():
 def test_no_report_changes_nothing():
     fit = UplinkFit(3, S)
     assert set(run(fit, 0.0, 30.0, None)) == {2}
+
+
+def test_a_severe_loss_sheds_every_larger_encoding_at_once_and_is_judged_by_r3_at_once():
+    fit = UplinkFit(3, S)
+    assert fit.judged_loss(0.15) is None  # moderate: shed first, R3 waits
+    assert fit.judged_loss(0.5) == 0.5  # severe: R3 judges it while shedding
+    tops = run(fit, 0.0, 3.0, 0.5)
+    assert tops[:4] == [2, 2, 2, 2] and tops[4] == 0, tops
+    assert fit.judged_loss(0.15) == 0.15 and fit.judged_loss(None) is None
