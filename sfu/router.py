@@ -683,7 +683,7 @@ class Router:
             down_loss=down_loss,
             # a simulcast publisher still sending larger encodings sheds them first
             # (sfu.bandwidth.uplink_fit): its loss judges the salle once it sends its smallest alone
-            up_loss=self._judged_uplink_loss(salle, own_video.loss_fraction if own_video is not None else None),
+            up_loss=self._judged_uplink_loss(now, salle, own_video.loss_fraction if own_video is not None else None),
         )
         switch = machine.observe(now, sample)
         trial = machine.state is State.TRIAL
@@ -707,7 +707,7 @@ class Router:
         except Exception:
             logger.exception("on_fallback callback failed")
 
-    def _judged_uplink_loss(self, salle: str, loss: float | None) -> float | None:
+    def _judged_uplink_loss(self, now: float, salle: str, loss: float | None) -> float | None:
         """The uplink loss R3 judges ``salle`` on: all of it when it sends one encoding (no
         simulcast, or nobody needs the larger ones), else as its uplink's shedding says
         (sfu.bandwidth.uplink_fit: once the smallest is alone, or at once when severe)."""
@@ -715,7 +715,7 @@ class Router:
         on = self.layers_sent.get(salle)
         if fit is None or (on is not None and not any(on[1:])):
             return loss
-        return fit[1].judged_loss(loss)
+        return fit[1].judged_loss(now, loss)
 
     def _subscribers(self) -> list[tuple[str, Peer]]:
         """The browsers' peers (not a cascade's upstream pseudo-salles), by id."""

@@ -3,7 +3,17 @@
 
 from sfu.bandwidth import UplinkFit, UplinkFitSettings
 
-S = UplinkFitSettings(shed_loss=0.06, shed_after_s=2.0, calm_loss=0.03, calm_s=10.0, max_calm_s=40.0, trial_s=4.0)
+S = UplinkFitSettings(
+    shed_loss=0.06,
+    shed_after_s=2.0,
+    severe_loss=0.3,
+    severe_after_s=1.0,
+    settle_s=2.0,
+    calm_loss=0.03,
+    calm_s=10.0,
+    max_calm_s=40.0,
+    trial_s=4.0,
+)
 
 
 def run(fit: UplinkFit, start: float, seconds: float, loss: float | None, step: float = 0.5) -> list[int]:
@@ -74,10 +84,12 @@ def test_no_report_changes_nothing():
     assert set(run(fit, 0.0, 30.0, None)) == {2}
 
 
-def test_a_severe_loss_sheds_every_larger_encoding_at_once_and_is_judged_by_r3_at_once():
+def test_a_severe_loss_sheds_every_larger_encoding_at_once_and_r3_judges_the_smallest_once_settled():
     fit = UplinkFit(3, S)
-    assert fit.judged_loss(0.15) is None  # moderate: shed first, R3 waits
-    assert fit.judged_loss(0.5) == 0.5  # severe: R3 judges it while shedding
+    assert fit.judged_loss(0.0, 0.5) is None  # shed first: R3 waits for the smallest alone
     tops = run(fit, 0.0, 3.0, 0.5)
-    assert tops[:4] == [2, 2, 2, 2] and tops[4] == 0, tops
-    assert fit.judged_loss(0.15) == 0.15 and fit.judged_loss(None) is None
+    # after severe_after_s (1 s), straight to the smallest
+    assert tops[:2] == [2, 2] and tops[2] == 0 and set(tops[2:]) == {0}, tops
+    # judged once the smallest has been alone for settle_s (the encoders stopped, the queue drained)
+    assert fit.judged_loss(2.0, 0.5) is None
+    assert fit.judged_loss(3.0, 0.5) == 0.5 and fit.judged_loss(3.0, None) is None
