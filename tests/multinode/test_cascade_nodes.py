@@ -51,6 +51,21 @@ def start(cluster, name: str) -> Node:
     return node
 
 
+def holder_and_edge(cluster) -> tuple[Node, Node]:
+    """Node a holding the demo sitting, then node b, both announcing their public viewers."""
+    a = start(cluster, "a")
+    wait_for(lambda: a.cluster()["sittings"]["demo"]["here"], 15, "node a to hold the sitting")
+    b = start(cluster, "b")
+    a_id, b_id = a.cluster()["node"], b.cluster()["node"]
+    redis = cluster.redis.client()
+    wait_for(
+        lambda: {f"seance:public:{a_id}", f"seance:public:{b_id}"} <= set(redis.keys("seance:public:*")),
+        10,
+        "both nodes to announce their public viewers",
+    )
+    return a, b
+
+
 def get_json(url: str) -> dict:
     import urllib.request
 
@@ -178,16 +193,8 @@ async def until(predicate, timeout: float, what: str) -> None:
 
 async def test_third_viewer_is_served_by_an_edge_linked_once(cluster, loopback_clients):
     started = time.monotonic()
-    a = start(cluster, "a")
-    wait_for(lambda: a.cluster()["sittings"]["demo"]["here"], 15, "node a to hold the sitting")
-    b = start(cluster, "b")
-    a_id, b_id = a.cluster()["node"], b.cluster()["node"]
-    redis = cluster.redis.client()
-    wait_for(
-        lambda: {f"seance:public:{a_id}", f"seance:public:{b_id}"} <= set(redis.keys("seance:public:*")),
-        10,
-        "both nodes to announce their public viewers",
-    )
+    a, b = holder_and_edge(cluster)
+    b_id = b.cluster()["node"]
     signer = TokenSigner.from_data_dir(cluster.data_dir)
     clients: list[Client] = []
     sockets: list[Socket] = []
@@ -318,16 +325,7 @@ async def test_an_edge_serves_the_annex_shown_from_the_holder_digest_checked(clu
     """Issue 15 point 8 on a cascade: the public page redirected to b asks b for the annex shown;
     b gets it once from a's public route, checks its SHA-256 before serving it, keeps it by
     digest, and refuses what a's public view refuses (not shown: R2, sensitive passage: R19)."""
-    a = start(cluster, "a")
-    wait_for(lambda: a.cluster()["sittings"]["demo"]["here"], 15, "node a to hold the sitting")
-    b = start(cluster, "b")
-    a_id, b_id = a.cluster()["node"], b.cluster()["node"]
-    redis = cluster.redis.client()
-    wait_for(
-        lambda: {f"seance:public:{a_id}", f"seance:public:{b_id}"} <= set(redis.keys("seance:public:*")),
-        10,
-        "both nodes to announce their public viewers",
-    )
+    a, b = holder_and_edge(cluster)
     annex = join_annex(cluster.data_dir, PLAN)
     signer = TokenSigner.from_data_dir(cluster.data_dir)
     clients: list[Client] = []
