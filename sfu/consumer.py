@@ -57,8 +57,10 @@ from .rtp_rewrite import (
     payload_offset,
     translate_extensions,
     vp8_apply,
+    vp8_picture_id,
     write_header,
 )
+from .temporal import TemporalFilter
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -109,6 +111,8 @@ class Consumer:
         self.paused = False  # the subscriber's budget cannot carry this slot (sfu.adaptation)
         #: the simulcast layer its subscriber's allocation gives it (None: the largest sent)
         self.layer: int | None = None
+        #: the VP8 temporal layers it forwards (its allocation's ``Layer.temporal``, sfu.temporal)
+        self.temporal = TemporalFilter()
         self._last_highest: int | None = None  # of its receiver reports (packets expected)
         self.closed = False
         # producers translate their extension ids once per packet for all the
@@ -211,13 +215,17 @@ class Consumer:
         now: float,
         vp8: tuple[int, int, int] | None,
         bodies: dict,
+        temporal: int = -1,
     ) -> None:
         """Rewrite one packet of ``producer`` for this consumer and send it.
 
         ``vp8``: (PictureID offset, its width in bits, TL0PICIDX offset) from the
         producer's single parse of the VP8 descriptor, or None (not VP8, or an empty
         payload). ``bodies``: per packet, the packet with its extension ids already
-        translated, by translation table, shared by the consumers of the packet."""
+        translated, by translation table, shared by the consumers of the packet.
+        ``temporal``: its VP8 temporal layer (:func:`sfu.rtp_rewrite.vp8_temporal`, -1
+        without one); a packet above the layers this consumer forwards is left out and
+        its numbers skipped (:mod:`sfu.temporal`)."""
         if self.paused:
             if producer is not self.source and producer is not self.pending:
                 producer.detach(self)
@@ -236,11 +244,68 @@ class Consumer:
             self.source = producer
             self.pending = None
             self.mapper.switch(seq, ts, now)
+            self.temporal.restart()
             self.counters.source_switches += 1
         mapper = self.mapper
+        if temporal >= 0:
+            pid = vp8_picture_id(data, vp8[0], vp8[1]) if vp8 is not None else -1
+            if not self.temporal.keep(temporal, keyframe):
+                mapper.skip(seq, pid)
+                self.counters.dropped["temporal_layer"] += 1
+                return
+            if mapper.skipped_seqs:
+                dseq, dpid = mapper.late(seq, pid)
+                if dseq or dpid:
+                    self._forward_late(producer, data, codec, seq, ts, now, vp8, bodies, dseq, dpid)
+                    return
         if self.native_forward is not None:
             self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
             return
+        self._forward_python(producer, data, codec, seq, ts, now, vp8, bodies)
+
+    def _forward_late(
+        self,
+        producer: Producer,
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        bodies: dict,
+        dseq: int,
+        dpid: int,
+    ) -> None:
+        """A packet older than ``dseq`` skipped packets and ``dpid`` skipped pictures
+        (:meth:`sfu.rtp_rewrite.SequenceMapper.late`): numbered as before them, on
+        either path (the offsets put back for this packet only)."""
+        mapper = self.mapper
+        mapper.seq_offset = (mapper.seq_offset + dseq) & 0xFFFF
+        if dpid:
+            mapper.pid_offset = (mapper.pid_offset + dpid) & 0x7FFF
+        try:
+            if self.native_forward is not None:
+                self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
+            else:
+                self._forward_python(producer, data, codec, seq, ts, now, vp8, bodies)
+        finally:
+            mapper.seq_offset = (mapper.seq_offset - dseq) & 0xFFFF
+            if dpid:
+                mapper.pid_offset = (mapper.pid_offset - dpid) & 0x7FFF
+
+    def _forward_python(
+        self,
+        producer: Producer,
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        bodies: dict,
+    ) -> None:
+        """:meth:`forward`'s rewrite, protect and send, in Python."""
+        mapper = self.mapper
         mapped = mapper.map(seq, ts, now)
         if mapped is None:
             self.counters.dropped["before_switch"] += 1
