@@ -395,3 +395,27 @@ def test_the_smallest_encoding_is_offered_at_each_frame_rate_from_its_measured_t
         assert Layer(0, 1) < Layer(0, TOP_TEMPORAL) < Layer(1, 0)
     finally:
         h.close()
+
+
+async def test_a_switch_to_another_source_and_a_pause_keep_the_stream_continuous(harness):
+    """Left-out packets before a source switch, and a pause then a resume, leave no hole."""
+    consumer = harness.consumer
+    consumer.temporal.set_target(1)
+    frames = stream(14)
+    out = harness.feed([p for _, ps in frames[:10] for p in ps])
+    other = Producer(harness.producer.peer, SimpleNamespace(seance_rtcp_ssrc=None), "video", parameters(PT_IN))
+    consumer.set_source(other)
+    out += harness.feed([p for _, ps in frames[10:] for p in ps])  # until the new source's key frame
+
+    def from_other(seq0: int, pid0: int, count: int) -> list[bytes]:
+        for p in [p[:8] + b"\x00\x00\xbe\xef" + p[12:] for _, ps in stream(count, seq0=seq0, pid0=pid0) for p in ps]:
+            other.on_rtp(p, 0)
+        return harness.wire.read()
+
+    out += from_other(40000, 5, 12)
+    assert consumer.source is other
+    consumer.set_paused(True)
+    consumer.set_paused(False)
+    out += from_other(40100, 50, 8)  # resumes on its key frame
+    rows = check_continuous(out)
+    assert len(rows) > 20 and {r[3] for r in rows} == {0, 1}
