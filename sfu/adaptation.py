@@ -130,8 +130,9 @@ def layers_of(
 
 
 def lowest_bps(track: Any, now: float) -> float:
-    """What the smallest picture of ``track`` costs: its smallest active layer's rate
-    (its whole rate without simulcast)."""
+    """What the smallest picture of ``track`` costs: its smallest active layer's rate, at
+    its lowest temporal layer when its packets carry TIDs (a quarter of Chromium's
+    frames: still a picture, R3's "par la vidéo"); its whole rate without simulcast."""
     layers = layers_of(track, now)
     return layers[0].bps if layers else track.rate.bps()
 

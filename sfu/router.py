@@ -795,7 +795,9 @@ class Router:
     def _select_layers(self, now: float) -> None:
         """Each video consumer of a simulcast track on the layer it should forward: its
         allocation's, within what the publisher sends now (a layer that stops is left for
-        the next one down; the switch waits for that layer's key frame, Consumer.forward)."""
+        the next one down; the switch waits for that layer's key frame, Consumer.forward).
+        A consumer whose allocation grants a higher VP8 temporal layer and that found no
+        layer-sync frame to go up at for :data:`TEMPORAL_UP_WAIT_S` asks for a key frame."""
         for peer in self.peers.values():
             for consumer in peer.consumers.values():
                 current = consumer.pending or consumer.source
