@@ -60,7 +60,7 @@ from .rtp_rewrite import (
     vp8_picture_id,
     write_header,
 )
-from .temporal import TemporalFilter
+from .temporal import TOP_TEMPORAL, TemporalFilter
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -248,16 +248,19 @@ class Consumer:
             self.counters.source_switches += 1
         mapper = self.mapper
         if temporal >= 0:
-            pid = vp8_picture_id(data, vp8[0], vp8[1]) if vp8 is not None else -1
-            if not self.temporal.keep(temporal, keyframe):
-                mapper.skip(seq, pid)
-                self.counters.dropped["temporal_layer"] += 1
-                return
-            if mapper.skipped_seqs:
-                dseq, dpid = mapper.late(seq, pid)
-                if dseq or dpid:
-                    self._forward_late(producer, data, codec, seq, ts, now, vp8, bodies, dseq, dpid)
+            filt = self.temporal
+            # every layer forwarded (most consumers): nothing to decide, nothing to renumber
+            if filt.target != TOP_TEMPORAL or filt.now != TOP_TEMPORAL or mapper.skipped_seqs:
+                pid = vp8_picture_id(data, vp8[0], vp8[1]) if vp8 is not None else -1
+                if not filt.keep(temporal, keyframe):
+                    mapper.skip(seq, pid)
+                    self.counters.dropped["temporal_layer"] += 1
                     return
+                if mapper.skipped_seqs:
+                    dseq, dpid = mapper.late(seq, pid)
+                    if dseq or dpid:
+                        self._forward_late(producer, data, codec, seq, ts, now, vp8, bodies, dseq, dpid)
+                        return
         if self.native_forward is not None:
             self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
             return
