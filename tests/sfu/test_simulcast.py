@@ -439,10 +439,20 @@ async def test_a_subscriber_below_the_smallest_layer_gets_it_at_a_lower_frame_ra
 
         fps = {name: frames(name) / window for name in viewers}
         decoded_fps = {name: (len(seen[name]) - decoded[name]) / window for name in viewers}
-        print("frames/s received", fps, "decoded", decoded_fps, "plis", plis, dict(publisher.plis))
+        own = viewers["viewer-b"].packets["programme"]
+        # a hole blocks aiortc's jitter buffer until it overflows (a packet lost upstream on a
+        # busy machine: the publisher does not answer NACKs): said when the decoding fails
+        holes = [(a[0], b[0]) for a, b in itertools.pairwise(own) if (b[0] - a[0]) & 0xFFFF != 1 and a[3] >= start - 3]
+        print("frames/s received", fps, "decoded", decoded_fps, "PLIs", plis, "then", dict(publisher.plis))
         # viewer-b: fewer pictures, still decoded, nothing asked of the camera
         assert 0 < fps["viewer-b"] < 0.8 * fps["viewer-a"], fps
-        assert decoded_fps["viewer-b"] >= 0.8 * fps["viewer-b"] > 0, (decoded_fps, fps)
+        assert decoded_fps["viewer-b"] >= 0.8 * fps["viewer-b"] > 0, (
+            decoded_fps,
+            fps,
+            holes[:10],
+            router.counters.nacks_sent,
+            dict(router.counters.dropped),
+        )
         assert SIZES["q"][0] in seen["viewer-b"][decoded["viewer-b"] :]
         assert publisher.plis["q"] - plis["q"] <= 1, (plis, publisher.plis)
         assert router.counters.dropped["temporal_layer"] > 0
