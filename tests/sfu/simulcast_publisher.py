@@ -15,7 +15,11 @@ from every encoding.
 
 With ``temporal_layers`` each encoding has three VP8 temporal layers as Chromium's
 ``L1T3`` (:class:`TemporalVp8Encoder`: libvpx's own 0-2-1-2 pattern, through FFmpeg's
-``ts-parameters``), its packets carrying TID, Y and TL0PICIDX (RFC 7741 section 4.2).
+``ts-parameters``), its packets carrying TID, Y and TL0PICIDX (RFC 7741 section 4.2),
+and a NACK is answered from its last 512 packets (sent again as they were, as a
+publisher without RTX does): a packet lost upstream on a busy machine would otherwise
+leave a hole that blocks aiortc's jitter buffer for seconds at the smallest layer's few
+packets a second.
 """
 
 from __future__ import annotations
@@ -30,7 +34,15 @@ import struct
 
 import av
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    unpack_remb_fci,
+)
 from av import VideoFrame
 
 from sfu.simulcast import URI_REPAIRED_RID, URI_RID
@@ -136,6 +148,7 @@ class _Layer:
         self.frames = 0
         self.packets = 0
         self.keyframes = 0
+        self.sent: dict[int, bytes] = {}  # the last packets sent, by sequence number (NACKs)
 
 
 class SimulcastPublisher:
@@ -144,6 +157,7 @@ class SimulcastPublisher:
         self.layers = {rid: _Layer(rid) for rid in rids}
         self.active = dict.fromkeys(rids, True)
         self.rembs: list[int] = []
+        self.resent = 0  # packets sent again on a NACK (with temporal_layers only)
         self.plis: dict[str, int] = dict.fromkeys(rids, 0)
         self._task: asyncio.Task | None = None
         self._pt = 0
@@ -177,6 +191,14 @@ class SimulcastPublisher:
                         if layer.ssrc == packet.media_ssrc:
                             layer.keyframe = True
                             self.plis[layer.rid] += 1
+                elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK and self.temporal_layers:
+                    for layer in self.layers.values():
+                        if layer.ssrc == packet.media_ssrc:
+                            for seq in packet.lost:
+                                again = layer.sent.get(seq)
+                                if again is not None:
+                                    self.resent += 1
+                                    asyncio.get_running_loop().create_task(self._dtls._send_rtp(again))
                 elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
                     try:
                         self.rembs.append(unpack_remb_fci(packet.fci)[0])
@@ -225,8 +247,12 @@ class SimulcastPublisher:
             if not self._fits(len(header) + len(layer.extension) + len(payload)):
                 self.dropped += 1
                 continue
+            packet = header + layer.extension + payload
+            if self.temporal_layers:
+                layer.sent[layer.seq - 1 & 0xFFFF] = packet
+                layer.sent.pop(layer.seq - 513 & 0xFFFF, None)
             try:
-                await self._dtls._send_rtp(header + layer.extension + payload)
+                await self._dtls._send_rtp(packet)
             except ConnectionError:
                 return
 
