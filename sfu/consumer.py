@@ -185,14 +185,27 @@ class Consumer:
     def set_paused(self, paused: bool) -> None:
         """Stop forwarding (the subscriber cannot carry this slot), or resume: a video
         slot resumes on its source's next key frame (asked for at once), its sequence
-        numbers, timestamps and picture ids continuing as after a switch."""
+        numbers, timestamps and picture ids continuing as after a switch.
+
+        A slot given another source while paused (the allocator resumes a paused slot on
+        the smallest encoding, so the Router switches it while it is paused) resumes on
+        that source's key frame, never on the old source: the old one went on numbering
+        its packets during the pause, and forwarding it again at once through the
+        mapper's old offsets put a jump in the output sequence numbers as large as the
+        pause (the receiver counts every number skipped as lost: 80 packets, 88 % in one
+        Chromium report, after a pause on the largest encoding), in the middle of a
+        picture the decoder cannot use."""
         if paused == self.paused:
             return
         self.paused = paused
         if paused or self.kind != "video":
             return
-        if self.pending is None and self.source is not None:
-            self.pending, self.source = self.source, None
+        if self.source is not None:
+            if self.pending is None:
+                self.pending = self.source
+            else:
+                self.source.detach(self)
+            self.source = None
         if self.pending is not None:
             self.pending_since = time.monotonic()
             self.pending.request_keyframe()
