@@ -23,14 +23,14 @@ from types import SimpleNamespace
 import pytest
 from aiortc.rtcrtpparameters import RTCRtcpParameters, RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket, RtpPacket
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pylibsrtp import Policy, Session
 
 from sfu import forwarding
-from sfu.adaptation import layers_of
-from sfu.bandwidth import TOP_TEMPORAL, Layer
+from sfu.adaptation import SubscriberLink, layers_of
+from sfu.bandwidth import TOP_TEMPORAL, AllocatorSettings, EstimatorSettings, Layer
 from sfu.config import RouterConfig
 from sfu.consumer import Consumer
 from sfu.forwarding import NativePath
@@ -157,7 +157,13 @@ class Harness:
         owner.hook_error = self._raise
         receiver = SimpleNamespace(seance_rtcp_ssrc=None)
         self.producer = Producer(owner, receiver, "video", parameters(PT_IN))
-        subscriber = SimpleNamespace(router=self.router, counters=counters, health=None, hook_error=self._raise)
+        subscriber = SimpleNamespace(
+            router=self.router,
+            counters=counters,
+            health=None,
+            hook_error=self._raise,
+            downlink=SubscriberLink(EstimatorSettings(), AllocatorSettings()),
+        )
         self.wire = Wire()
         self.consumer = Consumer(subscriber, Sender(self.wire, native), "video-0", "video", parameters(PT_OUT))
         self.consumer.mapper = SequenceMapper(90000, random.Random(3))
@@ -519,3 +525,41 @@ def test_random_pauses_source_switches_and_layers_never_leave_a_hole_a_receiver_
     seqs = [struct.unpack_from("!H", p, 2)[0] for p in out]
     assert all((y - x) & 0xFFFF == 1 for x, y in pairwise(seqs)), seqs
     assert not out or statistics.packets_lost == 0
+
+
+def _report(consumer: Consumer, highest: int, lost: int, expected: int) -> None:
+    """The subscriber's receiver report (RFC 3550 section 6.4.1) as Chromium computes it."""
+    block = RtcpReceiverInfo(
+        ssrc=consumer.ssrc,
+        fraction_lost=min(255, 255 * lost // expected) if expected else 0,
+        packets_lost=lost,
+        highest_sequence=highest,
+        jitter=0,
+        lsr=0,
+        dlsr=0,
+    )
+    consumer.on_rtcp(RtcpRrPacket(ssrc=1, reports=[block]))
+
+
+@pytest.mark.parametrize("silence_s", [5.0, 0.2])
+async def test_a_slot_back_after_a_silence_is_not_judged_on_the_packets_lost_before_it(harness, silence_s):
+    """The tail of what a slot sent before it fell silent (a failed trial into a crawling
+    link) is counted lost by the receiver only when the next packet arrives: after a
+    silence, the first report's loss leaves those numbers out (the next trial is judged
+    on its own packets); after a short pause they still count (they may be this link's)."""
+    consumer = harness.consumer
+    downlink = harness.consumer.peer.downlink
+    first = [fields(p)[0] for p in harness.feed([p for _, ps in stream(8, seq0=500) for p in ps])]
+    _report(consumer, first[4], 0, 0)  # the receiver got the first five; the rest is dropped on the way
+    consumer.set_source(None)
+    consumer.mapper.max_at -= silence_s  # nothing sent for that long
+    consumer.set_source(harness.producer)
+    again = [fields(p)[0] for p in harness.feed([p for _, ps in stream(6, seq0=600, pid0=40) for p in ps])]
+    assert again[0] == (first[-1] + 1) & 0xFFFF
+    tail = len(first) - 5
+    _report(consumer, again[-1], tail, tail + len(again))
+    last = downlink.reports[-1]
+    if silence_s > 1.0:
+        assert (last.fraction_lost, last.expected) == (0.0, len(again))
+    else:
+        assert last.expected == tail + len(again) and last.fraction_lost > 0.3
