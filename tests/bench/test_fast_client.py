@@ -19,11 +19,11 @@ from bench.samples import ensure_samples
 from bench.synthetic_salle import KIND_AUDIO, KIND_VIDEO, Probe, _add_media, new_peer_connection
 
 
-async def test_a_stock_receiver_decodes_what_the_fast_path_sends(tmp_path, monkeypatch) -> None:
+async def test_a_stock_receiver_decodes_what_the_fast_path_sends(bench_samples, monkeypatch) -> None:
     from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
-    audio, video = ensure_samples(tmp_path / "cache")
+    audio, video = ensure_samples(bench_samples)
     seen: dict[str, list] = {"audio": [], "video": []}
     original = RTCRtpReceiver._handle_rtp_packet
 

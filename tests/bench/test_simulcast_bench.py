@@ -148,7 +148,7 @@ def test_simulcast_figures_add_up() -> None:
 
 
 @pytest.fixture(scope="module")
-def simulcast_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
+def simulcast_run(tmp_path_factory, bench_samples) -> tuple[dict, subprocess.CompletedProcess]:
     tmp = tmp_path_factory.mktemp("bench-simulcast")
     out = tmp / "report.json"
     cmd = [
@@ -165,7 +165,7 @@ def simulcast_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
         "--zero-seconds",
         "1",
         "--cache",
-        str(tmp / "cache"),
+        str(bench_samples),
         "--json",
         str(out),
     ]
@@ -238,7 +238,7 @@ def test_simulcast_is_refused_where_it_does_not_apply() -> None:
     assert cli(["--simulcast", "--workers", "2"]) == 2
 
 
-def test_dynacast_salles_stop_the_layers_seance_switches_off(tmp_path, simulcast_run) -> None:
+def test_dynacast_salles_stop_the_layers_seance_switches_off(tmp_path, simulcast_run, bench_samples) -> None:
     """--dynacast: a salle whose picture nobody receives is asked (``layers``, after 5 s
     without a subscriber) to keep its smallest layer only, and the synthetic salle, like
     the kiosk, stops the others; what is forwarded is still one layer per subscriber and
@@ -261,7 +261,7 @@ def test_dynacast_salles_stop_the_layers_seance_switches_off(tmp_path, simulcast
         "--salles-per-process",
         "6",
         "--cache",
-        str(tmp_path / "cache"),
+        str(bench_samples),
         "--json",
         str(out),
     ]
