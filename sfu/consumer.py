@@ -49,7 +49,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from . import library_surface
+from . import forwarding, library_surface
+from .forwarding import HANDOFF, SENT, SRTP_REFUSED
 from .rtp_rewrite import (
     SequenceMapper,
     extension_key,
@@ -131,9 +132,10 @@ class Consumer:
         self._rtcp_task: asyncio.Task | None = None
         # SRTP-protect and sendto, synchronously (sfu.transport.connection.Connection.send_rtp)
         self._send_packet = sender.direct_sender()
-        #: the native step of its connection (RouterConfig.forwarding, sfu.forwarding), or
-        #: None: forward() rewrites, protects and sends in Python
-        self.native_forward = sender.native_forwarder()
+        #: the connection whose native session protects and sends (RouterConfig.forwarding,
+        #: sfu.forwarding: :meth:`fan_out`), or None: forward() rewrites, protects and
+        #: sends in Python
+        self.native_link: Any = sender.native_forwarder()
 
     # lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -238,7 +240,7 @@ class Consumer:
             self.mapper.switch(seq, ts, now)
             self.counters.source_switches += 1
         mapper = self.mapper
-        if self.native_forward is not None:
+        if self.native_link is not None:
             self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
             return
         mapped = mapper.map(seq, ts, now)
@@ -294,6 +296,46 @@ class Consumer:
         if health is not None and health.oldest_unacked is None:
             health.packet_out(now)
 
+    @staticmethod
+    def fan_out(
+        producer: Producer,
+        consumers: tuple[Consumer, ...],
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        keyframe: bool,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+    ) -> None:
+        """One packet of ``producer`` to each of ``consumers``: those in steady state on
+        the native path (its source, not paused, no switch pending, the codec
+        negotiated) with ONE native call (:data:`sfu.forwarding.fan_out`), the others
+        through :meth:`forward`. Same bytes, history, mapper state and counters as
+        :meth:`forward` gives each (tests/sfu/test_native_forwarding.py)."""
+        bodies: dict = {}
+        jobs: list[tuple] = []
+        steady: list[Consumer] = []
+        name = codec.name
+        for consumer in consumers:
+            link = consumer.native_link
+            if link is None or consumer.source is not producer or consumer.pending is not None or consumer.paused:
+                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies)
+                continue
+            pt = consumer.payload_types.get(name)
+            if pt is None:
+                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies)
+                continue
+            table = producer.extension_table(consumer)
+            body = bodies.get(table)
+            if body is None:
+                body = bodies[table] = bytearray(data)
+                translate_extensions(body, table)
+            jobs.append((link.native_tx, link.native_route(), consumer.mapper, body, pt, consumer.ssrc))
+            steady.append(consumer)
+        if jobs:
+            Consumer._native_jobs(producer, steady, jobs, vp8, now)
+
     def _forward_native(
         self,
         producer: Producer,
@@ -305,8 +347,8 @@ class Consumer:
         vp8: tuple[int, int, int] | None,
         bodies: dict,
     ) -> None:
-        """:meth:`forward`'s rewrite, protect and send, by the native step: the same
-        mapping, bytes, history and counters (tests/sfu/test_native_forwarding.py)."""
+        """:meth:`forward`'s rewrite, protect and send by the native step, for one
+        consumer in a special state (its switching packet, a codec it did not negotiate)."""
         pt = self.payload_types.get(codec.name)
         if pt is None:
             # the Python path maps before it finds no payload type: the same state
@@ -320,28 +362,54 @@ class Consumer:
         if body is None:
             body = bodies[table] = bytearray(data)
             translate_extensions(body, table)
+        link = self.native_link
+        job = (link.native_tx, link.native_route(), self.mapper, body, pt, self.ssrc)
+        Consumer._native_jobs(producer, [self], [job], vp8, now)
+
+    @staticmethod
+    def _native_jobs(
+        producer: Producer, consumers: list[Consumer], jobs: list[tuple], vp8: tuple[int, int, int] | None, now: float
+    ) -> None:
+        """Run ``jobs`` (one per consumer) in one native call, then each consumer's
+        bookkeeping in one loop: history, drops by reason, counters, health."""
         try:
-            entry, sent, octets, reason = self.native_forward(self.mapper, body, vp8, pt, self.ssrc, now)
+            statuses, entries, datagrams = forwarding.fan_out(jobs, vp8, now)  # type: ignore[misc]
         except Exception as exc:
-            self.counters.dropped["send_error"] += 1
-            self.peer.hook_error("consumer.send", exc)
+            for consumer in consumers:
+                consumer.counters.dropped["send_error"] += 1
+                consumer.peer.hook_error("consumer.send", exc)
             return
-        if entry is None:
-            self.counters.dropped["before_switch"] += 1
-            return
-        at = entry[0] & (HISTORY - 1)
-        self._history[at] = entry
-        self._history_source[at] = producer
-        if self._first_seq is None:
-            self._first_seq = entry[0]
-        if not sent:
-            self.counters.dropped[reason or "send_error"] += 1
-            return
-        self.packets_sent += 1
-        self.octets_sent += octets
-        health = self.peer.health
-        if health is not None and health.oldest_unacked is None:
-            health.packet_out(now)
+        for consumer, status, entry, datagram, job in zip(consumers, statuses, entries, datagrams, jobs, strict=True):
+            dropped = consumer.counters.dropped
+            if entry is None:
+                dropped["before_switch"] += 1
+                continue
+            at = entry[0] & (HISTORY - 1)
+            consumer._history[at] = entry
+            consumer._history_source[at] = producer
+            if consumer._first_seq is None:
+                consumer._first_seq = entry[0]
+            if status != SENT:
+                if status == HANDOFF:
+                    try:
+                        consumer.native_link.send_protected(datagram)
+                    except ConnectionError:
+                        dropped["not_connected"] += 1
+                        continue
+                    except library_surface.SendBufferFull:
+                        dropped["send_buffer_full"] += 1
+                        continue
+                elif status == SRTP_REFUSED:
+                    dropped["srtp_refused"] += 1
+                    continue
+                else:  # TOO_LONG: the Python path's protect raises, counted as a send error
+                    dropped["send_error"] += 1
+                    continue
+            consumer.packets_sent += 1
+            consumer.octets_sent += len(job[3])
+            health = consumer.peer.health
+            if health is not None and health.oldest_unacked is None:
+                health.packet_out(now)
 
     # RTCP from the subscriber ---------------------------------------------------------
     def on_rtcp(self, packet: Any) -> None:

@@ -33,6 +33,7 @@ from aiortc.rtp import (
 )
 
 from .adaptation import RateMeter
+from .consumer import Consumer
 from .packet_cache import PacketCache
 from .rtp_rewrite import (
     URI_AUDIO_LEVEL,
@@ -46,7 +47,6 @@ from .rtp_rewrite import (
 from .simulcast import SimulcastOffer, rid_of
 
 if TYPE_CHECKING:
-    from .consumer import Consumer
     from .metrics import SfuCounters
     from .router import Router
 
@@ -313,9 +313,7 @@ class Producer:
             keyframe = is_keyframe_at(codec.name, data, p, end)
         if keyframe:
             self.keyframe_at = now
-        bodies: dict = {}
-        for consumer in tuple(consumers):
-            consumer.forward(self, data, codec, seq, ts, keyframe, now, vp8, bodies)
+        Consumer.fan_out(self, tuple(consumers), data, codec, seq, ts, keyframe, now, vp8)
 
     def _learn_layer(self, data: bytes) -> Producer | None:
         """The layer of a packet from an SSRC not seen yet, by its rid extension (its
