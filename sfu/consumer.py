@@ -314,6 +314,7 @@ class Consumer:
         through :meth:`forward`. Same bytes, history, mapper state and counters as
         :meth:`forward` gives each (tests/sfu/test_native_forwarding.py)."""
         bodies: dict = {}
+        by_ids: dict = {}  # the body per set of consumer extension ids (no table look-up each)
         jobs: list[tuple] = []
         steady: list[Consumer] = []
         name = codec.name
@@ -326,11 +327,14 @@ class Consumer:
             if pt is None:
                 consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies)
                 continue
-            table = producer.extension_table(consumer)
-            body = bodies.get(table)
+            body = by_ids.get(consumer.extension_key)
             if body is None:
-                body = bodies[table] = bytearray(data)
-                translate_extensions(body, table)
+                table = producer.extension_table(consumer)
+                body = bodies.get(table)
+                if body is None:
+                    body = bodies[table] = bytearray(data)
+                    translate_extensions(body, table)
+                by_ids[consumer.extension_key] = body
             jobs.append((link.native_tx, link.native_route(), consumer.mapper, body, pt, consumer.ssrc))
             steady.append(consumer)
         if jobs:
@@ -379,17 +383,18 @@ class Consumer:
                 consumer.counters.dropped["send_error"] += 1
                 consumer.peer.hook_error("consumer.send", exc)
             return
+        mask = HISTORY - 1
         for consumer, status, entry, datagram, job in zip(consumers, statuses, entries, datagrams, jobs, strict=True):
-            dropped = consumer.counters.dropped
             if entry is None:
-                dropped["before_switch"] += 1
+                consumer.counters.dropped["before_switch"] += 1
                 continue
-            at = entry[0] & (HISTORY - 1)
+            at = entry[0] & mask
             consumer._history[at] = entry
             consumer._history_source[at] = producer
             if consumer._first_seq is None:
                 consumer._first_seq = entry[0]
             if status != SENT:
+                dropped = consumer.counters.dropped
                 if status == HANDOFF:
                     try:
                         consumer.native_link.send_protected(datagram)
