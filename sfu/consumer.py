@@ -404,6 +404,10 @@ class Consumer:
                     except library_surface.SendBufferFull:
                         dropped["send_buffer_full"] += 1
                         continue
+                    except Exception as exc:  # as forward() counts what the transport raises
+                        dropped["send_error"] += 1
+                        consumer.peer.hook_error("consumer.send", exc)
+                        continue
                 elif status == SRTP_REFUSED:
                     dropped["srtp_refused"] += 1
                     continue

@@ -287,6 +287,7 @@ class Connection:
         logger.info("connection ended: %s", reason)
         self.state = "failed"
         self._rx = self._tx = None
+        self._forget_native_target()
         self._tell("transport_closed")
 
     # receiving ----------------------------------------------------------------------------
@@ -386,6 +387,10 @@ class Connection:
         if nominated is None:
             return None
         transport, address = nominated
+        if transport.is_closing():
+            # its descriptor is closed or about to be, and may be reused by another socket:
+            # never sent to directly (the transport drops what it is given once closed)
+            return False
         known = self._native_socket
         if known is None or known[0] is not transport or known[1] != address:
             sock = transport.get_extra_info("socket")
@@ -394,6 +399,13 @@ class Connection:
             self.native_tx.set_target(sock.fileno(), address)
             self._native_socket = (transport, address)
         return transport.get_write_buffer_size() == 0
+
+    def _forget_native_target(self) -> None:
+        """The connection ended: its native session sends to no descriptor any more (the
+        number may be reused by another socket once aioice closes it)."""
+        if self.native_tx is not None:
+            self.native_tx.set_target(-1, None)
+        self._native_socket = None
 
     def send_protected(self, datagram: bytes) -> None:
         """Hand a datagram the native step protected to the nominated pair's transport,
@@ -426,6 +438,7 @@ class Connection:
             except Exception as exc:
                 logger.debug("closing DTLS: %r", exc)
         self._rx = self._tx = None
+        self._forget_native_target()
         for task in list(self._tasks):
             task.cancel()
         await self.ice.close()

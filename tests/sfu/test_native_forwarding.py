@@ -11,6 +11,7 @@ python3-dev and libsrtp2-dev, ``make system-deps``): without it these tests fail
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 import struct
@@ -724,3 +725,35 @@ def test_the_fanout_call_refuses_bad_jobs_before_doing_any():
         assert statuses == bytes([forwarding.SENT]) and entries[0][1] == 1000 and datagrams == [None]
     finally:
         wire.close()
+
+
+async def test_a_closed_transport_s_descriptor_is_never_sent_to_directly():
+    """aioice keeps a closed transport on its nominated pair; once closed, its descriptor
+    number may be another socket's. The native path then hands its datagrams to the
+    closed transport (which refuses them: ``send_error``, as on the Python path) instead
+    of sending on that number: here the number is made another socket's (dup2), whose
+    datagrams would reach the sink."""
+    config = RouterConfig(forwarding="native", adaptation=False, keyframe_request_interval=0.0)
+    h = await Harness(1, real_srtp=True, real_socket=True, config=config).start()
+    thief = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        side = h.subscribers[0]
+        ext = [(3, b"\x01\x02\x03"), (4, b"1")]
+        await h.rtp(rtp_packet(100, 0, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1), extensions=ext))
+        await h.rtp(rtp_packet(101, 0, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(False, 1), extensions=ext))
+        assert len(read_all(side.wire.sink)) == 2  # sent directly on the transport's socket
+        transport = side.wire.transport
+        fd = transport.get_extra_info("socket").fileno()
+        transport.close()
+        for _ in range(3):
+            await asyncio.sleep(0)  # connection_lost: the descriptor is closed
+        thief.bind(("127.0.0.1", 0))
+        os.dup2(thief.fileno(), fd)  # the number is now another socket's
+        for i in range(5):
+            await h.rtp(rtp_packet(102 + i, 3000, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(False, 2), extensions=ext))
+        assert read_all(side.wire.sink) == []
+        # the closed transport refuses them, counted as the Python path counts it
+        assert h.router.stats()["dropped"]["send_error"] == 5
+    finally:
+        thief.close()
+        await h.close()
