@@ -1,4 +1,4 @@
-/* sfu._forward: the native forwarding step of one Consumer, for a batch of packets.
+/* sfu._forward: the native forwarding step: one consumer's batch, or one packet to many consumers.
  *
  * For each packet of the batch (an RTP packet of the consumer's source, its header
  * extension ids already translated for the consumer): map its sequence number and
@@ -16,7 +16,17 @@
  * tests/sfu/test_native_forwarding.py checks that both paths put the same bytes on the
  * wire.
  *
+ * fanout() is the Router's call: ONE packet to every consumer of its producer in steady
+ * state (sfu.consumer.Consumer.fan_out), each with its own mapper, SRTP session and
+ * socket, one sendto each, the datagram handed back when it cannot be sent directly.
+ * Both it and Sender.forward() rewrite through forward_step() (and mapper_vp8()), the one
+ * place the per-packet rewrite lives.
+ *
  * send_batch() is the floor of bench.forwarding: sendmmsg of ready packets, nothing else.
+ *
+ * No module state changes after init (the interned names, the exception type); every
+ * read of a packet is checked against its length first (vp8_fits, the 12-byte header),
+ * every write goes to a buffer of MTU bytes holding at most MAX_PLAIN plus the trailer.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -386,10 +386,18 @@ class Producer:
         rtcp_ssrc = self.receiver.seance_rtcp_ssrc
         if rtcp_ssrc is None or self.ssrc is None:
             return
-        packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
-        packet.lost = lost
+        # aiortc packs each lost number's distance to its PID (RFC 4585 6.2.1) without the
+        # modulo: a list across the sequence wrap (…, 0xFFFF, 0, …) raised, the packet that
+        # revealed the loss lost with it. One NACK each side of the wrap.
+        wrap = next((i for i in range(1, len(lost)) if lost[i] < lost[i - 1]), len(lost))
+        data = b""
+        for part in (lost[:wrap], lost[wrap:]):
+            if part:
+                packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
+                packet.lost = part
+                data += bytes(packet)
         self.counters.nacks_sent += 1
-        self._send_soon(bytes(packet))
+        self._send_soon(data)
 
     def _update_stats(self, seq: int, ts: int, arrival_time_ms: int) -> None:
         if self._base_seq is None:
