@@ -838,3 +838,49 @@ def test_random_consumer_states_give_the_same_wire_on_both_paths(script):
     python = asyncio.run(scripted_sitting("python", script))
     assert native["hook_errors"] == python["hook_errors"] == {}
     assert native == python
+
+
+def test_a_packet_too_long_with_its_descriptor_beyond_the_mtu_is_refused_its_state_kept():
+    """A packet longer than SRTP protects whose VP8 descriptor lies beyond 1500 bytes (a
+    long header extension block): both native calls refuse it as the Python path does,
+    keep its history entry and PictureID state, and write nothing outside their buffers
+    (before, the rewrite wrote at the descriptor's offset in a 1500-byte buffer)."""
+    profile = PROFILES[0]
+    ext = struct.pack("!HH", 0xBEDE, 420) + bytes([0x2F]) + bytes(16 * 4 * 26 + 15) + bytes(1680 - 16 * 4 * 26 - 16)
+    assert len(ext) == 4 + 420 * 4
+    desc = bytes([0x90, 0xE0]) + struct.pack("!H", 0x8000 | 300) + bytes([7, 0x40])
+    long = struct.pack("!BBHII", 0x90, 96, 500, 9000, SOURCE_A) + ext + desc + bytes(200)
+    vp8 = descriptor(long)
+    assert vp8 is not None and vp8[0] > 1500
+    short = vp8_packet(501, 9000, SOURCE_A, 301, 7, size=300)
+    results = []
+    for kind in ("python", "native", "fanout"):
+        mapper = SequenceMapper(90000, random.Random(9))
+        mapper.switch(500, 9000, 1.0)
+        wire = Wire()
+        try:
+            if kind == "fanout":
+                sender = forwarding.native.Sender(profile.libsrtp, key_of(profile))
+                sender.set_target(wire.out.fileno(), wire.address)
+                entries, sent = [], 0
+                for p in (long, short):
+                    statuses, got, _ = forwarding.fan_out(
+                        [(sender, True, mapper, p, OUT_PT, OUT_SSRC)], descriptor(p), 1.0
+                    )
+                    entries += got
+                    sent += statuses.count(forwarding.SENT)
+                    assert statuses[0] in (forwarding.SENT, forwarding.TOO_LONG)
+            else:
+                path = forwarding_path(kind, profile.libsrtp, key_of(profile))
+                r = path.forward(
+                    wire.out, wire.address, mapper, [long, short], [vp8, descriptor(short)], OUT_PT, OUT_SSRC, 1.0
+                )
+                entries, sent = r.entries, r.sent
+                assert r.refused == 1
+            state = tuple(getattr(mapper, n) for n in SequenceMapper.__slots__)
+            results.append((entries, wire.read(sent), state))
+        finally:
+            wire.close()
+    assert results[0] == results[1] == results[2]
+    entries, wire_bytes, _ = results[0]
+    assert entries[0] is not None and len(wire_bytes) == 1  # the long one refused, its entry kept
