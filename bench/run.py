@@ -428,7 +428,7 @@ async def baseline_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int |
 
 
 async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
-    from bench.samples import ensure_samples
+    from bench.samples import ensure_samples, layer_samples
 
     # SIGTERM cancels the run, so every ``finally`` stops its servers and salles by PID
     # and the Janus run deletes its network namespace.
@@ -450,6 +450,8 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             cfg, f"server core {server_cpu}, load-generator core {load_cpu}; {cfg.salles} salles, {cfg.seconds}s window"
         )
     ensure_samples(cfg.cache_dir)  # generated once, before anything is timed
+    if cfg.simulcast:  # not by each salle process at once, during their join
+        layer_samples(cfg.cache_dir)
     zero = await zero_run(cfg, load_cpu)
 
     report = rep.empty_figures(cfg.salles * cfg.sittings, cfg.seconds)
