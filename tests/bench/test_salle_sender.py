@@ -103,3 +103,25 @@ async def test_a_stock_receiver_decodes_what_the_salle_sends(tmp_path, monkeypat
     assert asked == [1] and video_stream.packets > 0
     # the native step sent it when built (sfu._forward), else pylibsrtp
     assert (pub.native_tx is not None) == forwarding.native_available()
+
+
+def test_the_owned_offer_publishes_on_the_sections_asked_only() -> None:
+    """``write_offer``'s ``sending`` (the one seam the salles need in sfu/transport):
+    those sections ``sendonly`` with their SSRC and CNAME, the others ``recvonly`` and
+    without ``a=ssrc``, as a cascade's edge offers when it asks for none."""
+    from aiortc import sdp
+    from aiortc.rtcicetransport import RTCIceParameters
+
+    from sfu.transport.sdp import LocalTransport, write_offer
+
+    local = LocalTransport(RTCIceParameters("ufrag", "password-password"), [], "AB:CD", "the-cname")
+    offer = sdp.SessionDescription.parse(write_offer(["audio", "video", "video"], local, 1, sending={0: 111, 1: 222}))
+    assert [m.direction for m in offer.media] == ["sendonly", "sendonly", "recvonly"]
+    assert [[(s.ssrc, s.cname) for s in m.ssrc] for m in offer.media] == [
+        [(111, "the-cname")],
+        [(222, "the-cname")],
+        [],
+    ]
+    assert offer.media[0].msid.startswith("the-cname ")
+    plain = sdp.SessionDescription.parse(write_offer(["audio", "video"], local, 1))
+    assert [m.direction for m in plain.media] == ["recvonly", "recvonly"] and not any(m.ssrc for m in plain.media)
