@@ -85,6 +85,7 @@ class PacedSample:
         self.sample = sample
         self.n = len(sample.packets)
         self.step = sample.duration // self.n
+        self.step_s = float(self.step * sample.time_base)  # seconds per frame (no Fraction per frame)
         self.index = start % self.n
         self.count = 0
         self.t0: float | None = None
@@ -107,7 +108,7 @@ class PacedSample:
                     self.index = (self.index + k) % self.n
                     break
         pts = self.count * self.step
-        wait = self.t0 + float(pts * self.sample.time_base) - loop.time()
+        wait = self.t0 + self.count * self.step_s - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
         src = self.sample.packets[self.index]
