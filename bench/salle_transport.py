@@ -8,7 +8,7 @@ side when a server offers (Janus's subscriber). No private name of aiortc, aioic
 pylibsrtp is used here: aiortc gives its public SDP classes, VP8/Opus payloaders
 (``aiortc.codecs.get_encoder``) and RTCP packet classes, nothing else.
 
-- Sending (:class:`OutStream`, :func:`run_stream`): each frame of the pre-encoded sample,
+- Sending (:class:`OutStream`, :func:`bench.synthetic_salle.run_stream`): each frame of the pre-encoded sample,
   paced in real time, is packetized by aiortc's payloader; its packets get the header
   negotiated in the answer (payload type, ``mid`` and RFC 6464 audio-level extensions,
   or with ``--simulcast`` a layer's ``mid`` and ``rid``) and the delay trailer, then the

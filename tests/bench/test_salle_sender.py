@@ -6,8 +6,7 @@ connection over loopback (real ICE, DTLS, SRTP). The stock receiver parses every
 reassembles and **decodes** the VP8 and Opus the salle sent (a decoder accepts only
 well-formed RTP and payloads), and sees the mid and RFC 6464 audio-level extensions a
 browser would write. The salle's probe counts what it sent; the stock side counts what
-it got. A PLI about its video asks
-the video sample for its next keyframe.
+it got. A PLI about its video asks the video sample for its next keyframe.
 """
 
 from __future__ import annotations
