@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pylibsrtp
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtp import (
     RTCP_PSFB_PLI,
@@ -227,7 +228,7 @@ class SalleConnection(Connection):
             for packet in packets:
                 try:
                     self.send_rtp(packet)
-                except SendBufferFull:
+                except (SendBufferFull, pylibsrtp.Error, ValueError):  # full, or refused by SRTP
                     dropped += 1
             return dropped
         nominated = self.ice.nominated()
@@ -240,7 +241,11 @@ class SalleConnection(Connection):
         if known is None or known[0] is not transport:
             known = self._fd = (transport, transport.get_extra_info("socket").fileno())
         protect = native.protect
-        return len(packets) - forwarding.native.send_batch(known[1], address, [protect(p) for p in packets])
+        try:
+            protected = [protect(p) for p in packets]
+        except (forwarding.native.SrtpError, ValueError):  # longer than SRTP takes: counted, not sent
+            return len(packets)
+        return len(packets) - forwarding.native.send_batch(known[1], address, protected)
 
     async def reports(self, cname: str) -> None:
         """Once a second: a sender report per stream sent, a receiver report of the
