@@ -217,6 +217,14 @@ class SubscriberLink:
         return allocation
 
 
+def proven(link: SubscriberLink, now: float, bps: float) -> None:
+    """An audio-fallback trial (R3, :mod:`sfu.bandwidth.fallback`) carried ``bps`` to the
+    subscriber without loss: its estimate starts from there, and a probe that failed
+    before the trial (while the link was weak) no longer makes the old estimate evidence."""
+    link.estimator.probe(now, bps)
+    link.probe_failed_at = link.probe_at = None
+
+
 def tested(link: SubscriberLink, now: float, memory_s: float = 30.0) -> bool:
     """Whether the subscriber's low estimate is evidence: a probe at the next picture's
     cost failed within ``memory_s``. A subscriber paused after a burst of loss (a busy

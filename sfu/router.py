@@ -43,7 +43,7 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from . import library_surface
-from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_of, tested
+from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_of, proven, tested
 from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand, UplinkFit
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
@@ -689,9 +689,17 @@ class Router:
         trial = machine.state is State.TRIAL
         if trial != (salle in self.trials):
             (self.trials.add if trial else self.trials.discard)(salle)
+            # trials are not journaled (the salle stays audio-only for R3 until one succeeds):
+            # the log is where a DSI sees them tried and why one failed
+            if trial:
+                logger.info("salle %s: video trial begins", salle)
+            elif switch is None:
+                logger.info("salle %s: video trial failed, next in %.0f s: %s", salle, machine.retry_after, sample)
             self._reassign()
         if switch is None:
             return
+        if switch.reason == "trial":
+            proven(peer.downlink, now, sample.down_need_bps)
         if switch.audio_only:
             self.auto_audio_only.add(salle)
         logger.info(
