@@ -58,8 +58,10 @@ from .rtp_rewrite import (
     payload_offset,
     translate_extensions,
     vp8_apply,
+    vp8_picture_id,
     write_header,
 )
+from .temporal import TOP_TEMPORAL, TemporalFilter
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -110,6 +112,8 @@ class Consumer:
         self.paused = False  # the subscriber's budget cannot carry this slot (sfu.adaptation)
         #: the simulcast layer its subscriber's allocation gives it (None: the largest sent)
         self.layer: int | None = None
+        #: the VP8 temporal layers it forwards (its allocation's ``Layer.temporal``, sfu.temporal)
+        self.temporal = TemporalFilter()
         self._last_highest: int | None = None  # of its receiver reports (packets expected)
         self.closed = False
         # producers translate their extension ids once per packet for all the
@@ -201,6 +205,12 @@ class Consumer:
         if self.source is producer:
             self.source = None
 
+    def forwards_every_layer(self) -> bool:
+        """Every temporal layer forwarded and no skipped packet behind the stream (most
+        consumers): nothing to decide per packet, nothing to renumber."""
+        filt = self.temporal
+        return filt.target == TOP_TEMPORAL and filt.now == TOP_TEMPORAL and not self.mapper.skipped_seqs
+
     # hot path -------------------------------------------------------------------
     def forward(
         self,
@@ -213,13 +223,17 @@ class Consumer:
         now: float,
         vp8: tuple[int, int, int] | None,
         bodies: dict,
+        temporal: int = -1,
     ) -> None:
         """Rewrite one packet of ``producer`` for this consumer and send it.
 
         ``vp8``: (PictureID offset, its width in bits, TL0PICIDX offset) from the
         producer's single parse of the VP8 descriptor, or None (not VP8, or an empty
         payload). ``bodies``: per packet, the packet with its extension ids already
-        translated, by translation table, shared by the consumers of the packet."""
+        translated, by translation table, shared by the consumers of the packet.
+        ``temporal``: its VP8 temporal layer (:func:`sfu.rtp_rewrite.vp8_temporal`, -1
+        without one); a packet above the layers this consumer forwards is left out and
+        its numbers skipped (:mod:`sfu.temporal`)."""
         if self.paused:
             if producer is not self.source and producer is not self.pending:
                 producer.detach(self)
@@ -238,11 +252,69 @@ class Consumer:
             self.source = producer
             self.pending = None
             self.mapper.switch(seq, ts, now)
+            self.temporal.restart()
             self.counters.source_switches += 1
         mapper = self.mapper
+        if temporal >= 0 and not self.forwards_every_layer():
+            filt = self.temporal
+            pid = vp8_picture_id(data, vp8[0], vp8[1]) if vp8 is not None else -1
+            if not filt.keep(temporal, keyframe):
+                mapper.skip(seq, pid)
+                self.counters.dropped["temporal_layer"] += 1
+                return
+            if mapper.skipped_seqs:
+                dseq, dpid = mapper.late(seq, pid)
+                if dseq or dpid:
+                    self._forward_late(producer, data, codec, seq, ts, now, vp8, bodies, dseq, dpid)
+                    return
         if self.native_link is not None:
             self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
             return
+        self._forward_python(producer, data, codec, seq, ts, now, vp8, bodies)
+
+    def _forward_late(
+        self,
+        producer: Producer,
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        bodies: dict,
+        dseq: int,
+        dpid: int,
+    ) -> None:
+        """A packet older than ``dseq`` skipped packets and ``dpid`` skipped pictures
+        (:meth:`sfu.rtp_rewrite.SequenceMapper.late`): numbered as before them, on
+        either path (the offsets put back for this packet only)."""
+        mapper = self.mapper
+        mapper.seq_offset = (mapper.seq_offset + dseq) & 0xFFFF
+        if dpid:
+            mapper.pid_offset = (mapper.pid_offset + dpid) & 0x7FFF
+        try:
+            if self.native_link is not None:
+                self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
+            else:
+                self._forward_python(producer, data, codec, seq, ts, now, vp8, bodies)
+        finally:
+            mapper.seq_offset = (mapper.seq_offset - dseq) & 0xFFFF
+            if dpid:
+                mapper.pid_offset = (mapper.pid_offset - dpid) & 0x7FFF
+
+    def _forward_python(
+        self,
+        producer: Producer,
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        bodies: dict,
+    ) -> None:
+        """:meth:`forward`'s rewrite, protect and send, in Python."""
+        mapper = self.mapper
         mapped = mapper.map(seq, ts, now)
         if mapped is None:
             self.counters.dropped["before_switch"] += 1
@@ -307,12 +379,14 @@ class Consumer:
         keyframe: bool,
         now: float,
         vp8: tuple[int, int, int] | None,
+        temporal: int = -1,
     ) -> None:
         """One packet of ``producer`` to each of ``consumers``: those in steady state on
         the native path (its source, not paused, no switch pending, the codec
-        negotiated) with ONE native call (:data:`sfu.forwarding.fan_out`), the others
-        through :meth:`forward`. Same bytes, history, mapper state and counters as
-        :meth:`forward` gives each (tests/sfu/test_native_forwarding.py)."""
+        negotiated, every temporal layer forwarded and none skipped behind it) with ONE
+        native call (:data:`sfu.forwarding.fan_out`), the others through :meth:`forward`.
+        Same bytes, history, mapper state and counters as :meth:`forward` gives each
+        (tests/sfu/test_native_forwarding.py, tests/sfu/test_temporal.py)."""
         bodies: dict = {}
         by_ids: dict = {}  # the body per set of consumer extension ids (no table look-up each)
         jobs: list[tuple] = []
@@ -320,12 +394,18 @@ class Consumer:
         name = codec.name
         for consumer in consumers:
             link = consumer.native_link
-            if link is None or consumer.source is not producer or consumer.pending is not None or consumer.paused:
-                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies)
+            if (
+                link is None
+                or consumer.source is not producer
+                or consumer.pending is not None
+                or consumer.paused
+                or (temporal >= 0 and not consumer.forwards_every_layer())
+            ):
+                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
                 continue
             pt = consumer.payload_types.get(name)
             if pt is None:
-                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies)
+                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
                 continue
             body = by_ids.get(consumer.extension_key)
             if body is None:

@@ -179,16 +179,18 @@ class Connection:
         self._spawn(self._connect())
         return answer
 
-    async def offer(self, kinds: list[str]) -> str:
+    async def offer(self, kinds: list[str], sending: dict[int, int] | None = None) -> str:
         """An offer receiving one stream per kind in ``kinds`` (a cascade's edge
         subscribing to its origin, RFC 8829 section 5.2: Séance controls ICE and is the
-        DTLS server); :meth:`accept_answer` takes the answer."""
+        DTLS server); :meth:`accept_answer` takes the answer. The sections whose index is
+        in ``sending`` are offered ``sendonly`` with that SSRC instead (the benchmark's
+        synthetic salles publish that way; their RTP goes through :meth:`send_rtp`)."""
         if not self.ice.ice_controlling:
             raise ValueError("a connection built as answerer cannot offer")
         await self.ice.gather()
         self._kinds = list(kinds)
         local = self._local()
-        return write_offer(self._kinds, local, session_id=random.getrandbits(32))
+        return write_offer(self._kinds, local, session_id=random.getrandbits(32), sending=sending)
 
     async def accept_answer(self, answer_sdp: str) -> None:
         """The origin's answer to :meth:`offer`: a receiver per m-section it sends on;

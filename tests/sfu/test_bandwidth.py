@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sfu import adaptation
 from sfu.bandwidth import (
     Allocator,
     AllocatorSettings,
@@ -250,6 +251,48 @@ def test_a_trial_brings_video_back_when_the_link_carries_it():
         switch = m.observe(t, sample(140_000 if t > 15 else 100_000))  # grace: the estimate rises
     assert switch.audio_only is False and switch.reason == "trial" and t == 19.0
     assert m.state is State.VIDEO and m.probe_bps == 0.0
+
+
+def test_a_lossless_trial_brings_video_back_even_while_the_estimate_lags_the_need():
+    # the lab's crawl-120, restored: the loss-based estimate rose from 198 to 209 kbit/s in
+    # the 5 s of a trial needing 224 without any loss; judged on it, the trial failed and
+    # video stayed off for the 30 s after the restore
+    m = FallbackMachine()
+    for t in range(5):
+        m.observe(float(t), sample(90_000, loss=0.3))
+    t = 4.0
+    while m.state is not State.TRIAL:
+        t += 1.0
+        assert m.observe(t, sample(100_000)) is None
+    switch = None
+    while switch is None and t < 30:
+        t += 1.0
+        switch = m.observe(t, sample(110_000, down_need=224_000))
+    assert switch is not None and switch.reason == "trial" and switch.audio_only is False
+    assert m.state is State.VIDEO
+
+
+def test_a_trial_the_link_cannot_carry_fails_on_its_loss():
+    m = FallbackMachine()
+    for t in range(5):
+        m.observe(float(t), sample(90_000, loss=0.3))
+    t = 4.0
+    while m.state is not State.TRIAL:
+        t += 1.0
+        m.observe(t, sample(100_000))
+    t += 1.0
+    assert m.observe(t, sample(100_000, loss=0.5)) is None  # 120 kbit/s: the picture is lost
+    assert m.state is State.AUDIO_ONLY and m.retry_after == 20.0
+
+
+def test_a_successful_trial_makes_its_need_the_downlinks_estimate():
+    link = adaptation.SubscriberLink(EstimatorSettings(), AllocatorSettings())
+    link.estimator.lower_to(0.0, 120_000)
+    link.probe_failed_at = 1.0  # a probe failed while the link was weak
+    assert adaptation.tested(link, 2.0)
+    adaptation.proven(link, 2.0, 224_000)
+    assert link.estimator.estimate(2.0) >= 224_000
+    assert not adaptation.tested(link, 2.0)  # the old, low estimate is no longer evidence
 
 
 def test_a_failed_trial_returns_to_audio_only_and_backs_off_up_to_a_bound():
