@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .bandwidth import (
+    TOP_TEMPORAL,
     Allocation,
     Allocator,
     AllocatorSettings,
@@ -82,7 +83,7 @@ class SlotSource:
     max_spatial: int | None = None
 
     def offered(self) -> tuple[Layer, ...]:
-        return self.layers or (Layer(0, 0, self.bps),)
+        return self.layers or (Layer(0, TOP_TEMPORAL, self.bps),)
 
 
 #: a layer that started (again) less than this ago is not measured yet: it costs its ceiling
@@ -98,24 +99,40 @@ def layers_of(
     than :data:`YOUNG_LAYER_S` ago (its rate window is still filling: measured low, it
     would be granted to a link that cannot carry it) and of the layers ``switched_off`` at
     the source (dynacast), offered too so that a subscriber that can carry one again asks
-    for it (switched on, forwarded once it arrives; meanwhile the largest below)."""
+    for it (switched on, forwarded once it arrives; meanwhile the largest below).
+
+    Each encoding is offered whole (``Layer.temporal`` :data:`TOP_TEMPORAL`); the
+    smallest one, when its packets carry VP8 temporal layers (RFC 7741, the kiosks'
+    ``L1T3``), also at each lower frame rate, its TIDs up to ``t`` costing their summed
+    rates (:meth:`sfu.producer.Producer.temporal_bps`): a subscriber that cannot carry
+    it whole gets half or a quarter of its frames before its slot is paused. The larger
+    encodings are offered whole only: below one, the next smaller encoding at its full
+    frame rate costs less and moves better."""
     if not track.layers:
         return ()
     costs = {}
+    temporal: list[Layer] = []
     for p in track.active_layers(now):
         bps = p.rate.bps()
         if p.started_at is not None and now - p.started_at < YOUNG_LAYER_S and p.spatial < len(caps):
             bps = max(bps, caps[p.spatial])
+        elif p.spatial == 0:
+            # the smallest encoding's lower frame rates, before its slot is paused
+            for tid in range(p.temporal_top(now)):
+                sub_bps = p.temporal_bps(tid)
+                if 0 < sub_bps < bps:
+                    temporal.append(Layer(0, tid, sub_bps))
         costs[p.spatial] = bps
     for spatial in switched_off:
         if spatial not in costs and 0 <= spatial < min(len(track.layers), len(caps)):
             costs[spatial] = float(caps[spatial])
-    return tuple(Layer(spatial, 0, bps) for spatial, bps in sorted(costs.items()))
+    return tuple(sorted(temporal + [Layer(spatial, TOP_TEMPORAL, bps) for spatial, bps in costs.items()]))
 
 
 def lowest_bps(track: Any, now: float) -> float:
-    """What the smallest picture of ``track`` costs: its smallest active layer's rate
-    (its whole rate without simulcast)."""
+    """What the smallest picture of ``track`` costs: its smallest active layer's rate, at
+    its lowest temporal layer when its packets carry TIDs (a quarter of Chromium's
+    frames: still a picture, R3's "par la vidéo"); its whole rate without simulcast."""
     layers = layers_of(track, now)
     return layers[0].bps if layers else track.rate.bps()
 
@@ -182,7 +199,7 @@ class SubscriberLink:
                 s.slot,
                 s.priority,
                 None if s.salle is None else ProducerLayers(s.salle, s.offered()),
-                None if s.max_spatial is None else Layer(s.max_spatial, 0),
+                None if s.max_spatial is None else Layer(s.max_spatial, TOP_TEMPORAL),
             )
             for s in slots
         ]

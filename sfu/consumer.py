@@ -49,7 +49,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from . import library_surface
+from . import forwarding, library_surface
+from .forwarding import HANDOFF, SENT, SRTP_REFUSED
 from .rtp_rewrite import (
     SequenceMapper,
     extension_key,
@@ -57,8 +58,10 @@ from .rtp_rewrite import (
     payload_offset,
     translate_extensions,
     vp8_apply,
+    vp8_picture_id,
     write_header,
 )
+from .temporal import TOP_TEMPORAL, TemporalFilter
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -109,6 +112,8 @@ class Consumer:
         self.paused = False  # the subscriber's budget cannot carry this slot (sfu.adaptation)
         #: the simulcast layer its subscriber's allocation gives it (None: the largest sent)
         self.layer: int | None = None
+        #: the VP8 temporal layers it forwards (its allocation's ``Layer.temporal``, sfu.temporal)
+        self.temporal = TemporalFilter()
         self._last_highest: int | None = None  # of its receiver reports (packets expected)
         self.closed = False
         # producers translate their extension ids once per packet for all the
@@ -131,9 +136,10 @@ class Consumer:
         self._rtcp_task: asyncio.Task | None = None
         # SRTP-protect and sendto, synchronously (sfu.transport.connection.Connection.send_rtp)
         self._send_packet = sender.direct_sender()
-        #: the native step of its connection (RouterConfig.forwarding, sfu.forwarding), or
-        #: None: forward() rewrites, protects and sends in Python
-        self.native_forward = sender.native_forwarder()
+        #: the connection whose native session protects and sends (RouterConfig.forwarding,
+        #: sfu.forwarding: :meth:`fan_out`), or None: forward() rewrites, protects and
+        #: sends in Python
+        self.native_link: Any = sender.native_forwarder()
 
     # lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -199,6 +205,12 @@ class Consumer:
         if self.source is producer:
             self.source = None
 
+    def forwards_every_layer(self) -> bool:
+        """Every temporal layer forwarded and no skipped packet behind the stream (most
+        consumers): nothing to decide per packet, nothing to renumber."""
+        filt = self.temporal
+        return filt.target == TOP_TEMPORAL and filt.now == TOP_TEMPORAL and not self.mapper.skipped_seqs
+
     # hot path -------------------------------------------------------------------
     def forward(
         self,
@@ -211,13 +223,17 @@ class Consumer:
         now: float,
         vp8: tuple[int, int, int] | None,
         bodies: dict,
+        temporal: int = -1,
     ) -> None:
         """Rewrite one packet of ``producer`` for this consumer and send it.
 
         ``vp8``: (PictureID offset, its width in bits, TL0PICIDX offset) from the
         producer's single parse of the VP8 descriptor, or None (not VP8, or an empty
         payload). ``bodies``: per packet, the packet with its extension ids already
-        translated, by translation table, shared by the consumers of the packet."""
+        translated, by translation table, shared by the consumers of the packet.
+        ``temporal``: its VP8 temporal layer (:func:`sfu.rtp_rewrite.vp8_temporal`, -1
+        without one); a packet above the layers this consumer forwards is left out and
+        its numbers skipped (:mod:`sfu.temporal`)."""
         if self.paused:
             if producer is not self.source and producer is not self.pending:
                 producer.detach(self)
@@ -236,11 +252,69 @@ class Consumer:
             self.source = producer
             self.pending = None
             self.mapper.switch(seq, ts, now)
+            self.temporal.restart()
             self.counters.source_switches += 1
         mapper = self.mapper
-        if self.native_forward is not None:
+        if temporal >= 0 and not self.forwards_every_layer():
+            filt = self.temporal
+            pid = vp8_picture_id(data, vp8[0], vp8[1]) if vp8 is not None else -1
+            if not filt.keep(temporal, keyframe):
+                mapper.skip(seq, pid)
+                self.counters.dropped["temporal_layer"] += 1
+                return
+            if mapper.skipped_seqs:
+                dseq, dpid = mapper.late(seq, pid)
+                if dseq or dpid:
+                    self._forward_late(producer, data, codec, seq, ts, now, vp8, bodies, dseq, dpid)
+                    return
+        if self.native_link is not None:
             self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
             return
+        self._forward_python(producer, data, codec, seq, ts, now, vp8, bodies)
+
+    def _forward_late(
+        self,
+        producer: Producer,
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        bodies: dict,
+        dseq: int,
+        dpid: int,
+    ) -> None:
+        """A packet older than ``dseq`` skipped packets and ``dpid`` skipped pictures
+        (:meth:`sfu.rtp_rewrite.SequenceMapper.late`): numbered as before them, on
+        either path (the offsets put back for this packet only)."""
+        mapper = self.mapper
+        mapper.seq_offset = (mapper.seq_offset + dseq) & 0xFFFF
+        if dpid:
+            mapper.pid_offset = (mapper.pid_offset + dpid) & 0x7FFF
+        try:
+            if self.native_link is not None:
+                self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
+            else:
+                self._forward_python(producer, data, codec, seq, ts, now, vp8, bodies)
+        finally:
+            mapper.seq_offset = (mapper.seq_offset - dseq) & 0xFFFF
+            if dpid:
+                mapper.pid_offset = (mapper.pid_offset - dpid) & 0x7FFF
+
+    def _forward_python(
+        self,
+        producer: Producer,
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        bodies: dict,
+    ) -> None:
+        """:meth:`forward`'s rewrite, protect and send, in Python."""
+        mapper = self.mapper
         mapped = mapper.map(seq, ts, now)
         if mapped is None:
             self.counters.dropped["before_switch"] += 1
@@ -294,6 +368,58 @@ class Consumer:
         if health is not None and health.oldest_unacked is None:
             health.packet_out(now)
 
+    @staticmethod
+    def fan_out(
+        producer: Producer,
+        consumers: tuple[Consumer, ...],
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        keyframe: bool,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        temporal: int = -1,
+    ) -> None:
+        """One packet of ``producer`` to each of ``consumers``: those in steady state on
+        the native path (its source, not paused, no switch pending, the codec
+        negotiated, every temporal layer forwarded and none skipped behind it) with ONE
+        native call (:data:`sfu.forwarding.fan_out`), the others through :meth:`forward`.
+        Same bytes, history, mapper state and counters as :meth:`forward` gives each
+        (tests/sfu/test_native_forwarding.py, tests/sfu/test_temporal.py)."""
+        bodies: dict = {}
+        by_ids: dict = {}  # the body per set of consumer extension ids (no table look-up each)
+        jobs: list[tuple] = []
+        steady: list[Consumer] = []
+        name = codec.name
+        for consumer in consumers:
+            link = consumer.native_link
+            if (
+                link is None
+                or consumer.source is not producer
+                or consumer.pending is not None
+                or consumer.paused
+                or (temporal >= 0 and not consumer.forwards_every_layer())
+            ):
+                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
+                continue
+            pt = consumer.payload_types.get(name)
+            if pt is None:
+                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
+                continue
+            body = by_ids.get(consumer.extension_key)
+            if body is None:
+                table = producer.extension_table(consumer)
+                body = bodies.get(table)
+                if body is None:
+                    body = bodies[table] = bytearray(data)
+                    translate_extensions(body, table)
+                by_ids[consumer.extension_key] = body
+            jobs.append((link.native_tx, link.native_route(), consumer.mapper, body, pt, consumer.ssrc))
+            steady.append(consumer)
+        if jobs:
+            Consumer._native_jobs(producer, steady, jobs, vp8, now)
+
     def _forward_native(
         self,
         producer: Producer,
@@ -305,8 +431,8 @@ class Consumer:
         vp8: tuple[int, int, int] | None,
         bodies: dict,
     ) -> None:
-        """:meth:`forward`'s rewrite, protect and send, by the native step: the same
-        mapping, bytes, history and counters (tests/sfu/test_native_forwarding.py)."""
+        """:meth:`forward`'s rewrite, protect and send by the native step, for one
+        consumer in a special state (its switching packet, a codec it did not negotiate)."""
         pt = self.payload_types.get(codec.name)
         if pt is None:
             # the Python path maps before it finds no payload type: the same state
@@ -320,28 +446,59 @@ class Consumer:
         if body is None:
             body = bodies[table] = bytearray(data)
             translate_extensions(body, table)
+        link = self.native_link
+        job = (link.native_tx, link.native_route(), self.mapper, body, pt, self.ssrc)
+        Consumer._native_jobs(producer, [self], [job], vp8, now)
+
+    @staticmethod
+    def _native_jobs(
+        producer: Producer, consumers: list[Consumer], jobs: list[tuple], vp8: tuple[int, int, int] | None, now: float
+    ) -> None:
+        """Run ``jobs`` (one per consumer) in one native call, then each consumer's
+        bookkeeping in one loop: history, drops by reason, counters, health."""
         try:
-            entry, sent, octets, reason = self.native_forward(self.mapper, body, vp8, pt, self.ssrc, now)
+            statuses, entries, datagrams = forwarding.fan_out(jobs, vp8, now)  # type: ignore[misc]
         except Exception as exc:
-            self.counters.dropped["send_error"] += 1
-            self.peer.hook_error("consumer.send", exc)
+            for consumer in consumers:
+                consumer.counters.dropped["send_error"] += 1
+                consumer.peer.hook_error("consumer.send", exc)
             return
-        if entry is None:
-            self.counters.dropped["before_switch"] += 1
-            return
-        at = entry[0] & (HISTORY - 1)
-        self._history[at] = entry
-        self._history_source[at] = producer
-        if self._first_seq is None:
-            self._first_seq = entry[0]
-        if not sent:
-            self.counters.dropped[reason or "send_error"] += 1
-            return
-        self.packets_sent += 1
-        self.octets_sent += octets
-        health = self.peer.health
-        if health is not None and health.oldest_unacked is None:
-            health.packet_out(now)
+        mask = HISTORY - 1
+        for consumer, status, entry, datagram, job in zip(consumers, statuses, entries, datagrams, jobs, strict=True):
+            if entry is None:
+                consumer.counters.dropped["before_switch"] += 1
+                continue
+            at = entry[0] & mask
+            consumer._history[at] = entry
+            consumer._history_source[at] = producer
+            if consumer._first_seq is None:
+                consumer._first_seq = entry[0]
+            if status != SENT:
+                dropped = consumer.counters.dropped
+                if status == HANDOFF:
+                    try:
+                        consumer.native_link.send_protected(datagram)
+                    except ConnectionError:
+                        dropped["not_connected"] += 1
+                        continue
+                    except library_surface.SendBufferFull:
+                        dropped["send_buffer_full"] += 1
+                        continue
+                    except Exception as exc:  # as forward() counts what the transport raises
+                        dropped["send_error"] += 1
+                        consumer.peer.hook_error("consumer.send", exc)
+                        continue
+                elif status == SRTP_REFUSED:
+                    dropped["srtp_refused"] += 1
+                    continue
+                else:  # TOO_LONG: the Python path's protect raises, counted as a send error
+                    dropped["send_error"] += 1
+                    continue
+            consumer.packets_sent += 1
+            consumer.octets_sent += len(job[3])
+            health = consumer.peer.health
+            if health is not None and health.oldest_unacked is None:
+                health.packet_out(now)
 
     # RTCP from the subscriber ---------------------------------------------------------
     def on_rtcp(self, packet: Any) -> None:

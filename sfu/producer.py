@@ -33,8 +33,10 @@ from aiortc.rtp import (
 )
 
 from .adaptation import RateMeter
+from .consumer import Consumer
 from .packet_cache import PacketCache
 from .rtp_rewrite import (
+    TID_MASK,
     URI_AUDIO_LEVEL,
     audio_level,
     extension_table,
@@ -42,11 +44,11 @@ from .rtp_rewrite import (
     rtp_layout,
     vp8_descriptor,
     vp8_descriptor_fits,
+    vp8_temporal,
 )
 from .simulcast import SimulcastOffer, rid_of
 
 if TYPE_CHECKING:
-    from .consumer import Consumer
     from .metrics import SfuCounters
     from .router import Router
 
@@ -158,6 +160,11 @@ class Producer:
         self.closed = False
         self.octets_in = 0  # RTP octets received (sfu.traffic)
         self.rate = RateMeter()  # its bitrate, sampled by the Router (sfu.adaptation)
+        # VP8 temporal layers (RFC 7741 section 4.2, the TID of each packet): octets and
+        # last arrival per TID, and each TID's bitrate (the Router samples them)
+        self.temporal_octets = [0] * (TID_MASK + 1)
+        self.temporal_at: list[float | None] = [None] * (TID_MASK + 1)
+        self.temporal_rates = tuple(RateMeter() for _ in range(TID_MASK + 1))
         #: the REMB sent to the publisher (the Router's adaptation sets it from demand)
         self.remb_bps: int = peer.router.config.max_video_bitrate
         # sender report of the publisher: (ntp, rtp timestamp, monotonic arrival)
@@ -296,11 +303,8 @@ class Producer:
         elif track.paused:
             counters.dropped["audio_only"] += 1
             return
-        self.cache.put(seq, data, now)
-        consumers = self.consumers
-        if not consumers:
-            return
         vp8 = None
+        temporal = -1
         if kind != "video":
             keyframe = False
         elif codec.name == "vp8" and p < end:
@@ -309,13 +313,20 @@ class Producer:
             b0 = data[p]
             keyframe = bool(b0 & 0x10) and not b0 & 0x07 and h < end and not data[h] & 0x01
             vp8 = (pid_at, bits, tl0_at)
+            temporal = vp8_temporal(data, p, h)
+            if temporal >= 0:
+                tid = temporal & TID_MASK
+                self.temporal_octets[tid] += size
+                self.temporal_at[tid] = now
         else:
             keyframe = is_keyframe_at(codec.name, data, p, end)
         if keyframe:
             self.keyframe_at = now
-        bodies: dict = {}
-        for consumer in tuple(consumers):
-            consumer.forward(self, data, codec, seq, ts, keyframe, now, vp8, bodies)
+        self.cache.put(seq, data, now)
+        consumers = self.consumers
+        if not consumers:
+            return
+        Consumer.fan_out(self, tuple(consumers), data, codec, seq, ts, keyframe, now, vp8, temporal)
 
     def _learn_layer(self, data: bytes) -> Producer | None:
         """The layer of a packet from an SSRC not seen yet, by its rid extension (its
@@ -337,6 +348,27 @@ class Producer:
         if rtx:
             self._rtx_ssrcs.add(ssrc)
         return layer
+
+    def sample_rates(self, now: float) -> None:
+        """Sample its bitrate and each temporal layer's (the Router's adaptation tick)."""
+        self.rate.sample(now, self.octets_in)
+        for tid, at in enumerate(self.temporal_at):
+            if at is not None:
+                self.temporal_rates[tid].sample(now, self.temporal_octets[tid])
+
+    def temporal_top(self, now: float, within: float = 1.0) -> int:
+        """The highest TID it sent within ``within`` seconds (RFC 7741: a VP8 encoder with
+        temporal layers, Chromium's L1T3 gives 0..2); -1 when its packets carry none."""
+        top = -1
+        for tid, at in enumerate(self.temporal_at):
+            if at is not None and now - at < within:
+                top = tid
+        return top
+
+    def temporal_bps(self, tid: int) -> float:
+        """What forwarding its temporal layers up to ``tid`` costs: their bitrates summed
+        (a temporal layer is decoded with the ones below it)."""
+        return sum(r.bps() for r in self.temporal_rates[: tid + 1])
 
     def streams(self) -> tuple[Producer, ...]:
         """The RTP streams of this track: its layers, or itself without simulcast."""
@@ -388,10 +420,18 @@ class Producer:
         rtcp_ssrc = self.receiver.seance_rtcp_ssrc
         if rtcp_ssrc is None or self.ssrc is None:
             return
-        packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
-        packet.lost = lost
+        # aiortc packs each lost number's distance to its PID (RFC 4585 6.2.1) without the
+        # modulo: a list across the sequence wrap (…, 0xFFFF, 0, …) raised, the packet that
+        # revealed the loss lost with it. One NACK each side of the wrap.
+        wrap = next((i for i in range(1, len(lost)) if lost[i] < lost[i - 1]), len(lost))
+        data = b""
+        for part in (lost[:wrap], lost[wrap:]):
+            if part:
+                packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
+                packet.lost = part
+                data += bytes(packet)
         self.counters.nacks_sent += 1
-        self._send_soon(bytes(packet))
+        self._send_soon(data)
 
     def _update_stats(self, seq: int, ts: int, arrival_time_ms: int) -> None:
         if self._base_seq is None:

@@ -44,7 +44,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from . import library_surface
 from .adaptation import SlotSource, affordable, layers_of, lowest_bps, priority_of, proven, tested
-from .bandwidth import FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand, UplinkFit
+from .bandwidth import TOP_TEMPORAL, FallbackMachine, Layer, LinkSample, ProducerLayers, State, UplinkDemand, UplinkFit
 from .config import HealthSettings, IceSettings, RouterConfig, SpeakerSettings
 from .consumer import Consumer
 from .forwarding import SETTINGS as FORWARDING_SETTINGS
@@ -76,6 +76,9 @@ PausedCallback = Callable[[str, list[str]], Any]
 LayersCallback = Callable[[str, list[bool]], Any]
 #: what a simulcast publisher's REMB leaves above ``min_video_bitrate`` for its voice
 UPLINK_AUDIO_ROOM = 100_000
+#: a consumer whose allocation grants a higher VP8 temporal layer waits this long for a
+#: frame to go up at (layer sync, RFC 7741 section 4.2) before asking for a key frame
+TEMPORAL_UP_WAIT_S = 2.0
 FallbackCallback = Callable[[str, bool, str, dict], Any]
 
 
@@ -502,9 +505,9 @@ class Router:
         then each publisher's REMB set to the highest budget a subscriber has for it."""
         for peer in self.peers.values():
             for producer in peer.producers.values():
-                producer.rate.sample(now, producer.octets_in)
+                producer.sample_rates(now)
                 for layer in producer.layers:
-                    layer.rate.sample(now, layer.octets_in)
+                    layer.sample_rates(now)
         first = (self.pinned, self.president_salle)
         speaker = self.speaker.active
         wanted: dict[int, float] = {}  # id(producer) -> the most a subscriber could take of it
@@ -542,6 +545,7 @@ class Router:
                     consumer.set_paused(consumer.slot in allocation.paused)
                     granted = allocation.slots.get(consumer.slot)
                     consumer.layer = granted.spatial if granted is not None else 0  # resumes on the smallest
+                    consumer.temporal.set_target(granted.temporal if granted is not None else TOP_TEMPORAL)
                     source = consumer.pending or consumer.source
                     if source is not None and source.track.layers:
                         received.append((source.salle_id, granted))
@@ -557,7 +561,7 @@ class Router:
         if recorded is not None:
             recorded = recorded.track
             if recorded.layers:  # the recording keeps the programme's largest picture
-                received.append((recorded.salle_id, Layer(len(recorded.layers) - 1)))
+                received.append((recorded.salle_id, Layer(len(recorded.layers) - 1, TOP_TEMPORAL)))
         self._uplink_demand(now, received)
         for peer in self.peers.values():
             producer = peer.producers.get("video")
@@ -799,11 +803,17 @@ class Router:
     def _select_layers(self, now: float) -> None:
         """Each video consumer of a simulcast track on the layer it should forward: its
         allocation's, within what the publisher sends now (a layer that stops is left for
-        the next one down; the switch waits for that layer's key frame, Consumer.forward)."""
+        the next one down; the switch waits for that layer's key frame, Consumer.forward).
+        A consumer whose allocation grants a higher VP8 temporal layer and that found no
+        layer-sync frame to go up at for :data:`TEMPORAL_UP_WAIT_S` asks for a key frame."""
         for peer in self.peers.values():
             for consumer in peer.consumers.values():
                 current = consumer.pending or consumer.source
-                if consumer.kind != "video" or current is None or current.track is current:
+                if consumer.kind != "video" or current is None:
+                    continue
+                if consumer.temporal.stalled(now, TEMPORAL_UP_WAIT_S) and consumer.source is not None:
+                    consumer.source.keyframe_wanted(consumer, now)  # no layer-sync frame came: start again
+                if current.track is current:
                     continue
                 wanted = current.track.select(consumer.layer, now)
                 if wanted is not current:

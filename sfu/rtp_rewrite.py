@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import struct
+from collections import deque
 
 RTP_VERSION_BITS = 0x80
 ONE_BYTE_PROFILE = 0xBEDE
@@ -299,6 +300,38 @@ def vp8_descriptor(data: bytes | bytearray, p: int) -> tuple[int, int, int, int]
     return i, pid_at, pid_bits, tl0_at
 
 
+#: :func:`vp8_temporal`'s flags beside the TID (its two low bits)
+TEMPORAL_SYNC = 0x04  # Y: the frame depends only on TL0 frames (a switch-up point)
+TEMPORAL_START = 0x08  # the packet begins a frame (S=1 and partition index 0)
+TID_MASK = 0x03
+
+
+def vp8_temporal(data: bytes | bytearray, p: int, h: int) -> int:
+    """The temporal layer of a VP8 packet whose descriptor (RFC 7741 section 4.2) runs
+    from ``p`` to ``h`` (:func:`vp8_descriptor`'s first value): its TID (T bit set) in
+    the two low bits, :data:`TEMPORAL_SYNC` when its layer-sync bit Y is set and
+    :data:`TEMPORAL_START` when it begins a frame; -1 when the descriptor has no TID."""
+    b0 = data[p]
+    if not b0 & 0x80 or not data[p + 1] & 0x20:  # no X, or no T
+        return -1
+    tk = data[h - 1]
+    out = tk >> 6
+    if tk & 0x20:
+        out |= TEMPORAL_SYNC
+    if b0 & 0x10 and not b0 & 0x07:
+        out |= TEMPORAL_START
+    return out
+
+
+def vp8_picture_id(data: bytes | bytearray, pid_at: int, bits: int) -> int:
+    """The PictureID at ``pid_at`` (7 or 15 bits), -1 when absent."""
+    if pid_at < 0:
+        return -1
+    if bits == 15:
+        return ((data[pid_at] & 0x7F) << 8) | data[pid_at + 1]
+    return data[pid_at] & 0x7F
+
+
 def vp8_descriptor_fits(data: bytes | bytearray, p: int, end: int) -> bool:
     """The VP8 payload descriptor at ``p`` ends within the payload (RFC 7741 section
     4.2); an empty payload (padding only) has none and fits. A packet whose descriptor
@@ -390,7 +423,20 @@ class SequenceMapper:
 
     For VP8, the PictureID and TL0PICIDX are made continuous the same way, so that
     the receiver's frame reference finder does not see a jump back at the switch.
+
+    A packet of the current source that the consumer leaves out (a VP8 temporal layer
+    above the one it forwards, RFC 7741 section 4.2) is *skipped*: the packets after it
+    take its output sequence number and the pictures after it its PictureID, as
+    mediasoup's ``SeqManager`` and VP8 ``pictureIdManager`` do, so that the receiver
+    sees no loss to report or repair and no missing picture. A packet arriving late,
+    older than some skipped ones, gets back the numbers it had before them
+    (:meth:`late`). TL0PICIDX needs nothing: only TL0 frames advance it, and they are
+    never left out.
     """
+
+    #: skipped packets (and pictures) remembered to number late packets (about 4 s of
+    #: a 30 frames/s stream at one packet a frame: far beyond any reordering)
+    SKIPPED = 128
 
     __slots__ = (
         "clock_rate",
@@ -402,6 +448,8 @@ class SequenceMapper:
         "max_ts",
         "pid_offset",
         "seq_offset",
+        "skipped_pids",
+        "skipped_seqs",
         "src_max",
         "started",
         "tl0_offset",
@@ -424,6 +472,8 @@ class SequenceMapper:
         self.max_pid = rng.randrange(0, 0x7FFF)
         self.tl0_offset = 0
         self.max_tl0 = rng.randrange(0, 0xFF)
+        self.skipped_seqs: deque[int] = deque(maxlen=self.SKIPPED)
+        self.skipped_pids: deque[int] = deque(maxlen=self.SKIPPED)
 
     def switch(self, seq: int, ts: int, now: float) -> None:
         """Make ``(seq, ts)`` of a new source follow the last packet sent."""
@@ -440,6 +490,8 @@ class SequenceMapper:
         self.src_max = seq
         self.pid_offset = None  # type: ignore[assignment]  # set by the first PictureID
         self.tl0_offset = None  # type: ignore[assignment]
+        self.skipped_seqs.clear()
+        self.skipped_pids.clear()
         if not self.started:
             self.started = True
             self.max_seq = (out_seq - 1) & 0xFFFF
@@ -462,6 +514,39 @@ class SequenceMapper:
             self.max_ts = out_ts
             self.max_at = now
         return out_seq, out_ts
+
+    def skip(self, seq: int, pid: int) -> None:
+        """Leave out packet ``seq`` of the current source (``pid``: its PictureID, -1
+        when absent): when it is the newest so far, the next packets and pictures take
+        its numbers. A late packet of a left-out picture leaves a hole (rare: the
+        packets after it were already numbered)."""
+        since_floor = (seq - self.floor) & 0xFFFF
+        if since_floor >= 0x8000:
+            return  # before the switch point: map() drops its picture anyway
+        if 0 < ((seq - self.src_max) & 0xFFFF) < 0x8000:
+            self.src_max = seq
+            if since_floor > 0x4000:
+                self.floor = (seq - 0x2000) & 0xFFFF
+            self.seq_offset = (self.seq_offset - 1) & 0xFFFF
+            self.skipped_seqs.append(seq)
+        pid_off = self.pid_offset
+        if pid >= 0 and pid_off is not None:
+            out = (pid + pid_off) & 0x7FFF
+            if 0 < ((out - self.max_pid) & 0x7FFF) < 0x4000:  # the next picture: its id is given on
+                self.pid_offset = (pid_off - 1) & 0x7FFF
+                self.skipped_pids.append(pid)
+
+    def late(self, seq: int, pid: int) -> tuple[int, int]:
+        """How many skipped packets and pictures are newer than packet ``seq`` of
+        picture ``pid``: what to add back to the offsets to number it as it would have
+        been before them. (0, 0) for a packet newer than every one skipped."""
+        seqs, pids = self.skipped_seqs, self.skipped_pids
+        dseq = dpid = 0
+        if seqs and ((seqs[-1] - seq) & 0xFFFF) - 1 < 0x7FFF:  # seq_newer(last skipped, seq)
+            dseq = sum(1 for s in seqs if 0 < ((s - seq) & 0xFFFF) < 0x8000)
+        if pid >= 0 and pids and ((pids[-1] - pid) & 0x7FFF) - 1 < 0x3FFF:
+            dpid = sum(1 for q in pids if 0 < ((q - pid) & 0x7FFF) < 0x4000)
+        return dseq, dpid
 
     def unmap_seq(self, out_seq: int) -> int:
         """Source sequence number of an output one (to answer NACKs)."""

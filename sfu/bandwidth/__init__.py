@@ -21,10 +21,21 @@ from .allocator import Allocation, Allocator, AllocatorSettings
 from .demand import Demand, DemandSettings, UplinkDemand
 from .estimator import DownlinkEstimator, EstimatorSettings
 from .fallback import FallbackMachine, FallbackSettings, LinkSample, State, Switch
-from .types import Assignment, BytesSent, Layer, LossReport, ProducerLayers, Remb, RttSample, VideoSlot
+from .types import (
+    TOP_TEMPORAL,
+    Assignment,
+    BytesSent,
+    Layer,
+    LossReport,
+    ProducerLayers,
+    Remb,
+    RttSample,
+    VideoSlot,
+)
 from .uplink_fit import UplinkFit, UplinkFitSettings
 
 __all__ = [
+    "TOP_TEMPORAL",
     "Allocation",
     "Allocator",
     "AllocatorSettings",

@@ -48,15 +48,21 @@ class BytesSent:
 # --------------------------------------------------------------------------- media
 
 
+#: the highest VP8 temporal layer id (RFC 7741 section 4.2: TID has two bits): a
+#: :class:`Layer` at it is its encoding whole, whatever temporal layers it has
+TOP_TEMPORAL = 3
+
+
 @dataclass(frozen=True, order=True)
 class Layer:
     """One layer a producer offers: a simulcast encoding (``spatial``: 0 is the smallest
-    picture) and a temporal layer of it (``temporal``: 0 is the lowest frame rate).
-    ``bps``: its bitrate as measured at the server — what a consumer costs while it
-    forwards this layer (the temporal layers below it included)."""
+    picture) and a temporal layer of it (``temporal``: 0 is the lowest frame rate, the
+    TID of RFC 7741; :data:`TOP_TEMPORAL` the encoding whole). ``bps``: its bitrate as
+    measured at the server — what a consumer costs while it forwards this layer (the
+    temporal layers below it included)."""
 
     spatial: int
-    temporal: int = 0
+    temporal: int = TOP_TEMPORAL
     bps: float = field(default=0.0, compare=False)
 
 

@@ -12,19 +12,37 @@ sends a layer only while ``active[rid]`` (the kiosk's ``encodings[i].active``).
 ``uplink_bps`` puts a token bucket (200 ms deep) in front of the three: what does not fit
 is dropped, layers in a random order at each frame, as a congested ADSL uplink drops
 from every encoding.
+
+With ``temporal_layers`` each encoding has three VP8 temporal layers as Chromium's
+``L1T3`` (:class:`TemporalVp8Encoder`: libvpx's own 0-2-1-2 pattern, through FFmpeg's
+``ts-parameters``), its packets carrying TID, Y and TL0PICIDX (RFC 7741 section 4.2),
+and a NACK is answered from its last 512 packets (sent again as they were, as a
+publisher without RTX does): a packet lost upstream on a busy machine would otherwise
+leave a hole that blocks aiortc's jitter buffer for seconds at the smallest layer's few
+packets a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fractions
+import multiprocessing
 import os
 import random
 import re
 import struct
 
+import av
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    unpack_remb_fci,
+)
 from av import VideoFrame
 
 from sfu.simulcast import URI_REPAIRED_RID, URI_RID
@@ -52,6 +70,64 @@ def simulcast_offer(sdp: str, rids: tuple[str, ...] = RIDS) -> str:
     return "".join(sections)
 
 
+class TemporalVp8Encoder:
+    """A VP8 encoder with three temporal layers (libvpx's "0-2-1-2" pattern, FFmpeg's
+    ``ts_layering_mode=3``: TL0 frames refer to the last TL0 frame, TL1 frames to it
+    too, the first TL2 frame of a period to it, the second to the TL1 frame) and the
+    RFC 7741 descriptor that says so: TID, Y (the frame refers to TL0 frames only) and
+    TL0PICIDX. A key frame starts the pattern again (a new encoder), as Chromium's key
+    frames are TL0 frames."""
+
+    PATTERN = (0, 2, 1, 2)
+    SYNC = (False, True, True, False)
+
+    def __init__(self, bitrate: int) -> None:
+        self.bitrate = bitrate
+        self.codec = None
+        self.index = 0
+        self.picture_id = random.getrandbits(15)
+        self.tl0 = random.getrandbits(8)
+        self.frames_by_tid = [0, 0, 0]
+
+    def _open(self, width: int, height: int):
+        kbps = self.bitrate // 1000
+        codec = av.CodecContext.create("libvpx", "w")
+        codec.width, codec.height = width, height
+        codec.bit_rate = self.bitrate
+        codec.pix_fmt = "yuv420p"
+        codec.gop_size = 3000
+        codec.thread_count = min(2, multiprocessing.cpu_count())
+        codec.options = {
+            "deadline": "realtime",
+            "lag-in-frames": "0",
+            "cpu-used": "-6",
+            "ts-parameters": (
+                f"ts_number_layers=3:ts_target_bitrate={kbps * 2 // 5},{kbps * 3 // 5},{kbps}"
+                ":ts_rate_decimator=4,2,1:ts_periodicity=4:ts_layer_id=0,2,1,2:ts_layering_mode=3"
+            ),
+        }
+        return codec
+
+    def encode(self, frame: VideoFrame, force_keyframe: bool) -> tuple[list[bytes], int]:
+        if self.codec is None or force_keyframe:
+            self.codec = self._open(frame.width, frame.height)  # its first frame is a key frame
+            self.index = 0
+        data = b"".join(bytes(p) for p in self.codec.encode(frame))
+        tid = self.PATTERN[self.index % 4]
+        sync = self.SYNC[self.index % 4]
+        self.index += 1
+        if tid == 0:
+            self.tl0 = (self.tl0 + 1) & 0xFF
+        self.frames_by_tid[tid] += 1
+        tk = (tid << 6) | (0x20 if sync else 0)
+        payloads = []
+        for i in range(0, len(data), 1100):
+            head = bytes([0x90 if i == 0 else 0x80, 0xE0]) + struct.pack("!H", 0x8000 | self.picture_id)
+            payloads.append(head + bytes([self.tl0, tk]) + data[i : i + 1100])
+        self.picture_id = (self.picture_id + 1) & 0x7FFF
+        return payloads, int(frame.pts * 90000 * frame.time_base)
+
+
 def _rid_extension(rid: str) -> bytes:
     """An RFC 8285 one-byte extension block carrying ``rid`` (RFC 8852)."""
     element = bytes([(RID_EXT << 4) | (len(rid) - 1)]) + rid.encode()
@@ -66,11 +142,13 @@ class _Layer:
         self.seq = random.getrandbits(16)
         self.encoder = Vp8Encoder()
         self.encoder.target_bitrate = BITRATES[rid]
+        self.temporal = TemporalVp8Encoder(BITRATES[rid])
         self.extension = _rid_extension(rid)
         self.keyframe = True
         self.frames = 0
         self.packets = 0
         self.keyframes = 0
+        self.sent: dict[int, bytes] = {}  # the last packets sent, by sequence number (NACKs)
 
 
 class SimulcastPublisher:
@@ -79,10 +157,12 @@ class SimulcastPublisher:
         self.layers = {rid: _Layer(rid) for rid in rids}
         self.active = dict.fromkeys(rids, True)
         self.rembs: list[int] = []
+        self.resent = 0  # packets sent again on a NACK (with temporal_layers only)
         self.plis: dict[str, int] = dict.fromkeys(rids, 0)
         self._task: asyncio.Task | None = None
         self._pt = 0
         self.uplink_bps: float | None = None  #: None: the uplink carries everything
+        self.temporal_layers = False  #: three VP8 temporal layers per encoding (L1T3)
         self.dropped = 0
         self._tokens = 0.0
         self._filled_at: float | None = None
@@ -111,6 +191,14 @@ class SimulcastPublisher:
                         if layer.ssrc == packet.media_ssrc:
                             layer.keyframe = True
                             self.plis[layer.rid] += 1
+                elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK and self.temporal_layers:
+                    for layer in self.layers.values():
+                        if layer.ssrc == packet.media_ssrc:
+                            for seq in packet.lost:
+                                again = layer.sent.get(seq)
+                                if again is not None:
+                                    self.resent += 1
+                                    asyncio.get_running_loop().create_task(self._dtls._send_rtp(again))
                 elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
                     try:
                         self.rembs.append(unpack_remb_fci(packet.fci)[0])
@@ -147,7 +235,8 @@ class SimulcastPublisher:
         frame.pts = n * (90000 // FPS)
         frame.time_base = fractions.Fraction(1, 90000)
         keyframe, layer.keyframe = layer.keyframe, False
-        payloads, timestamp = layer.encoder.encode(frame, force_keyframe=keyframe)
+        encoder = layer.temporal if self.temporal_layers else layer.encoder
+        payloads, timestamp = encoder.encode(frame, force_keyframe=keyframe)
         layer.frames += 1
         layer.keyframes += keyframe
         for i, payload in enumerate(payloads):
@@ -158,8 +247,12 @@ class SimulcastPublisher:
             if not self._fits(len(header) + len(layer.extension) + len(payload)):
                 self.dropped += 1
                 continue
+            packet = header + layer.extension + payload
+            if self.temporal_layers:
+                layer.sent[layer.seq - 1 & 0xFFFF] = packet
+                layer.sent.pop(layer.seq - 513 & 0xFFFF, None)
             try:
-                await self._dtls._send_rtp(header + layer.extension + payload)
+                await self._dtls._send_rtp(packet)
             except ConnectionError:
                 return
 

@@ -17,6 +17,7 @@ from aiortc import sdp as aiortc_sdp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sfu import forwarding
 from sfu.config import IceSettings, RouterConfig
 from sfu.router import Router
 from sfu.transport.certificate import Certificate, fingerprint
@@ -266,14 +267,16 @@ async def test_a_packet_libsrtp_refuses_to_protect_is_dropped_and_counted_not_lo
     def refused(self, packet):
         raise pylibsrtp.Error("replay check failed (index too old)")
 
-    forward_rtp = Connection.forward_rtp
+    fan_out = forwarding.fan_out
 
-    def refused_native(self, *args):  # the native step's answer when libsrtp2 refuses
-        entry, _, _, _ = forward_rtp(self, *args)
-        return entry, 0, 0, "srtp_refused"
+    def refused_native(jobs, vp8, now):  # the native step's answer when libsrtp2 refuses
+        held = [(sender, False, *rest) for sender, _, *rest in jobs]  # protected, not sent
+        statuses, entries, _ = fan_out(held, vp8, now)
+        refused = bytes(s if e is None else forwarding.SRTP_REFUSED for s, e in zip(statuses, entries, strict=True))
+        return refused, entries, [None] * len(entries)
 
     monkeypatch.setattr(Connection, "send_rtp", refused)
-    monkeypatch.setattr(Connection, "forward_rtp", refused_native)
+    monkeypatch.setattr(forwarding, "fan_out", refused_native)
     await join(router, "belcourt")
     await join(router, "vaux")
     assert await wait_for(lambda: router.stats()["dropped"].get("srtp_refused", 0) > 20, 10)
@@ -293,7 +296,7 @@ async def test_the_consumers_forward_and_retransmit_on_the_configured_path(route
     peer = router.peers["belcourt"]
     assert (peer.connection.native_tx is not None) == native
     consumers = list(peer.consumers.values())
-    assert consumers and all((c.native_forward is not None) == native for c in consumers)
+    assert consumers and all((c.native_link is not None) == native for c in consumers)
     consumer = peer.consumers[slot]
     last = belcourt.packets[slot][-1][0]  # an output sequence number the browser received
     repaired = belcourt.rtx[slot]

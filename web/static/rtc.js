@@ -331,10 +331,14 @@ export class SeanceClient {
 
 const RECEPTION_MS = 2000;
 // the kiosk's simulcast layers (rid, picture scale, ceiling): 180p, 360p, 720p of a 720p camera
+/** Three VP8 temporal layers per encoding (`L1T3`, which Chromium also uses by default
+ *  for VP8 simulcast: asked for explicitly so that it does not depend on that default):
+ *  the server may forward a subscriber the smallest encoding at half or a quarter of its
+ *  frames before it pauses its picture (docs/media.md, "Temporal layers"). */
 const SIMULCAST = [
-  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000 },
-  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500000 },
-  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1200000 },
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000, scalabilityMode: "L1T3" },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500000, scalabilityMode: "L1T3" },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1200000, scalabilityMode: "L1T3" },
 ];
 
 /** The video slots the server pauses for this page (its link cannot carry them), told to
