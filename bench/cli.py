@@ -68,13 +68,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the synthetic salles' event loop (default auto: uvloop when installed)",
     )
     parser.add_argument(
-        "--client-path",
-        choices=("fast", "stock"),
-        default="fast",
-        help="the salles' per-packet path: fast (aiortc's ICE/DTLS/SRTP, packets from a header "
-        "template, received in the socket callback) or stock (aiortc's own; default fast)",
-    )
-    parser.add_argument(
         "--media-only",
         action="store_true",
         help="Séance's sittings without their deliberation side (no journal, no sitting view "
@@ -127,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
     if args.dynacast and not args.simulcast:
         print("python -m bench: --dynacast needs --simulcast")
         return 2
-    if args.simulcast and (args.client_path != "fast" or args.baseline or args.capacity or args.workers > 1):
+    if args.simulcast and (args.baseline or args.capacity or args.workers > 1):
         print(
-            "python -m bench: --simulcast runs one sitting on the fast client path, against Séance "
-            "and Janus (not with --client-path stock, --baseline, --capacity or --workers)"
+            "python -m bench: --simulcast runs one sitting, against Séance "
+            "and Janus (not with --baseline, --capacity or --workers)"
         )
         return 2
     workers = max(1, args.workers)
@@ -162,7 +155,6 @@ def run(args: argparse.Namespace) -> int:
         loop=args.loop,
         forwarding=args.forwarding,
         client_loop=args.client_loop,
-        client_path=args.client_path,
         capacity=args.capacity,
         capacity_budget=args.capacity_budget,
         baseline=args.baseline,

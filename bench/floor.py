@@ -9,14 +9,19 @@ kernel does in the sender's context is in every row):
   else: the floor a native forwarder cannot go under;
 - ``native``: one consumer's batch through ``sfu._forward`` (rewrite, libsrtp2, sendmmsg),
   :class:`sfu.forwarding.NativePath`;
+- ``fanout``: each packet to ``fan-out`` consumers (each its own mapper, SRTP session and
+  socket, as subscribers are) by ONE ``sfu._forward.fanout`` call: rewrite, libsrtp2, one
+  ``sendto`` per consumer; the C part of the Router's native path, no Python bookkeeping;
 - ``sendto``: ready datagrams, one Python ``socket.sendto`` each: the floor of a
   per-packet Python path;
 - ``python``: the same batch through :class:`sfu.forwarding.PythonPath`, the steps of
   ``Consumer.forward`` today (rewrite, pylibsrtp, one ``sendto`` per packet);
-- ``router``: the real Router in process (``bench.forwarding.Harness``: a publisher's
-  video packet through ``Producer.on_rtp`` to ``Consumer.forward`` of ``fan-out``
-  subscribers, real SRTP, the event loop's UDP transport to a sink), per forwarded
-  packet: the current path with the producer's share.
+- ``router-python`` and ``router-native``: the real Router in process
+  (``bench.forwarding.Harness``: a publisher's video packet through ``Producer.on_rtp``
+  to ``fan-out`` subscribers, real SRTP, real UDP sockets to a sink), per forwarded packet,
+  the producer's share included: with ``forwarding = "python"`` (``Consumer.forward``
+  per consumer, pylibsrtp, the event loop's transport) and ``"native"``
+  (``Consumer.fan_out``: one ``fanout`` call per packet, then one loop of bookkeeping).
 
 Packets are VP8 video of ``--size`` bytes of payload with an abs-send-time extension,
 fresh sequence numbers every batch; a sink socket on 127.0.0.1 is drained between
@@ -44,7 +49,7 @@ PROFILE_NAMES = {
     "gcm128": b"SRTP_AEAD_AES_128_GCM",
     "gcm256": b"SRTP_AEAD_AES_256_GCM",
 }
-ROWS = ("sendmmsg", "native", "sendto", "python", "router")
+ROWS = ("sendmmsg", "native", "fanout", "sendto", "python", "router-python", "router-native")
 
 
 @dataclass
@@ -123,7 +128,7 @@ def _timed(
     return done, sent, cpu
 
 
-def _consumer_rows(profile: Profile, packets: int, batch: int, size: int, deadline_s: float) -> list[Row]:
+def _consumer_rows(profile: Profile, packets: int, batch: int, size: int, deadline_s: float, fanout: int) -> list[Row]:
     key = bytes(range(profile.key_length + profile.salt_length))
     sink = Sink()
     rows: list[Row] = []
@@ -171,8 +176,9 @@ def _consumer_rows(profile: Profile, packets: int, batch: int, size: int, deadli
             rows.append(
                 Row("native", "C: rewrite + libsrtp2 + sendmmsg (sfu._forward)", n, sent, cpu, cpu / max(1, sent) * 1e6)
             )
+            rows.append(_fanout_row(profile, key, sink, bodies, vp8[0], packets, batch, fanout, deadline_s))
         else:
-            for path, what in (("sendmmsg", "C sendmmsg loop"), ("native", "sfu._forward")):
+            for path, what in (("sendmmsg", "C sendmmsg loop"), ("native", "sfu._forward"), ("fanout", "fanout")):
                 rows.append(Row(path, f"{what}: not built (libsrtp2-dev)", 0, 0, 0.0, None))
 
         ready_for_sendto = readier()
@@ -218,12 +224,73 @@ def _consumer_rows(profile: Profile, packets: int, batch: int, size: int, deadli
     return rows
 
 
-def _router_row(subscribers: int, result: dict[str, Any]) -> Row:
+def _fanout_row(
+    profile: Profile,
+    key: bytes,
+    sink: Sink,
+    bodies: Callable[[int], list[bytes]],
+    vp8: Any,
+    packets: int,
+    batch: int,
+    fanout: int,
+    deadline_s: float,
+) -> Row:
+    """``fanout`` consumers, each its own mapper, SRTP session and socket; each packet of
+    a batch to all of them with one ``sfu._forward.fanout`` call."""
+    socks = []
+    try:
+        jobs = []
+        for i in range(fanout):
+            out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(out)
+            out.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
+            out.bind(("127.0.0.1", 0))
+            out.setblocking(False)
+            sender = forwarding.native.Sender(profile.libsrtp, key)
+            sender.set_target(out.fileno(), sink.address)
+            mapper = SequenceMapper(90000)
+            mapper.switch(1000, 0, time.monotonic())
+            jobs.append([sender, True, mapper, b"", OUT_PT, OUT_SSRC + i])
+        fan_out = forwarding.native.fanout
+        per_packet = max(1, batch // fanout)  # about ``batch`` datagrams between two drains
+
+        def step(first: int) -> tuple[Any, Callable[[], int]]:
+            data = bodies(first)[:per_packet]
+            now = time.monotonic()
+            calls = [[(*j[:3], d, *j[4:]) for j in jobs] for d in data]
+
+            def call() -> int:
+                sent = 0
+                for packet_jobs in calls:
+                    statuses = fan_out(packet_jobs, vp8, now)[0]
+                    sent += statuses.count(0)  # SENT
+                return sent
+
+            return data, call
+
+        n, sent, cpu = _timed(sink, per_packet, max(1, packets // fanout), deadline_s, step)
+        return Row(
+            "fanout",
+            f"C: one fanout call per packet to {fanout} consumers (rewrite + libsrtp2 + sendto each)",
+            n * fanout,
+            sent,
+            cpu,
+            cpu / max(1, sent) * 1e6,
+        )
+    finally:
+        for out in socks:
+            out.close()
+
+
+def _router_row(subscribers: int, path: str, result: dict[str, Any]) -> Row:
+    if result.get("forwarding", path) != path:
+        raise RuntimeError(f"the harness forwarded on the {result['forwarding']} path, not {path}")
     forwarded = int(result["forwarded"])
     us = float(result["us_per_forwarded"])
+    how = "Consumer.fan_out, one fanout call" if path == "native" else "Consumer.forward each"
     return Row(
-        "router",
-        f"the Router in process: Producer.on_rtp → Consumer.forward, fan-out {subscribers}",
+        f"router-{path}",
+        f"the Router in process: Producer.on_rtp → {how}, fan-out {subscribers}",
         int(result["incoming"]),
         forwarded,
         us * forwarded / 1e6,
@@ -238,16 +305,21 @@ def measure(
     profile: str = "gcm256",
     fanout: int = 10,
     seconds_per_row: float = 20.0,
-    router: Callable[[int, int, Profile], dict[str, Any]] | None = None,
+    router: Callable[[int, int, Profile, str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Every row of the table, as a JSON-ready report. ``router(fanout, packets, profile)`` runs
-    the in-process Router (``bench.forwarding``'s harness) for the last row."""
+    """Every row of the table, as a JSON-ready report. ``router(fanout, packets, profile,
+    forwarding)`` runs the in-process Router (``bench.forwarding``'s harness) for the last
+    rows, on the Python path then the native one (when built)."""
     if packets < 1 or batch < 1 or fanout < 1:
         raise ValueError("packets, batch and fan-out must be positive")
     chosen = _profile(profile)
-    rows = _consumer_rows(chosen, packets, batch, size, seconds_per_row)
+    rows = _consumer_rows(chosen, packets, batch, size, seconds_per_row, fanout)
     if router is not None:
-        rows.append(_router_row(fanout, router(fanout, packets, chosen)))
+        rows.append(_router_row(fanout, "python", router(fanout, packets, chosen, "python")))
+        if forwarding.native_available():
+            rows.append(_router_row(fanout, "native", router(fanout, packets, chosen, "native")))
+        else:
+            rows.append(Row("router-native", "the Router's native path: not built (libsrtp2-dev)", 0, 0, 0.0, None))
     return {
         "packets": packets,
         "batch": batch,

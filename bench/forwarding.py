@@ -54,7 +54,7 @@ from sfu.slots import SEND_AUDIO, SEND_VIDEO, layout
 from sfu.transport.connection import Connection, Receiver, Sender
 from sfu.transport.ice import IceLink
 from sfu.transport.sdp import SLOT, Section
-from sfu.transport.srtp import Profile, profile_named, sessions
+from sfu.transport.srtp import Profile, local_key, profile_named, sessions
 
 PUB_AUDIO_SSRC = 0x11111111
 PUB_VIDEO_SSRC = 0x22222222
@@ -98,6 +98,9 @@ class Capture:
 
     def get_write_buffer_size(self) -> int:
         return self.buffered
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default  # no socket: the native path hands every datagram to sendto
 
     def is_closing(self) -> bool:
         return False
@@ -173,7 +176,12 @@ def srtp_sessions(client: bool = False, profile: Profile | None = None) -> tuple
     if profile is None:
         assert SRTP_PROFILE is not None
         return sessions(SRTP_PROFILE, SRTP_MATERIAL, is_client=client)
-    return sessions(profile, bytes(range(2 * (profile.key_length + profile.salt_length))), is_client=client)
+    return sessions(profile, srtp_material(profile), is_client=client)
+
+
+def srtp_material(profile: Profile) -> bytes:
+    """The keying material of ``real_srtp`` with ``profile``, as a handshake would export it."""
+    return bytes(range(2 * (profile.key_length + profile.salt_length)))
 
 
 class Harness:
@@ -209,7 +217,9 @@ class Harness:
         self.router.monitors[peer_id] = peer.health
         peer.health.connect()
         self.router.register_peer(peer)
-        connection = Connection(peer, certificate=self.router.dtls_certificate, link=WireLink)
+        connection = Connection(
+            peer, certificate=self.router.dtls_certificate, forwarding=self.router.config.forwarding, link=WireLink
+        )
         peer.connection = connection
         wire = SocketSink() if self.real_socket else Capture()
         link = connection.ice
@@ -244,9 +254,14 @@ class Harness:
             await side.wire.open()
         if self.real_srtp:
             rx, tx = srtp_sessions(profile=self.srtp_profile)
+            profile = self.srtp_profile or SRTP_PROFILE
+            assert profile is not None
+            material = SRTP_MATERIAL if self.srtp_profile is None else srtp_material(profile)
+            # the native send session (RouterConfig.forwarding) from the same key as ``tx``
+            side.connection.srtp_ready(rx, tx, (profile.libsrtp, local_key(profile, material, is_client=False)))
         else:
-            rx = tx = IdentitySrtp()
-        side.connection.srtp_ready(rx, tx)
+            rx = tx = IdentitySrtp()  # no encryption: the Python path only
+            side.connection.srtp_ready(rx, tx)
         return side
 
     async def start(self) -> Harness:
@@ -415,10 +430,26 @@ def opus_payload(size: int = 80) -> bytes:
 # -- micro-benchmark ---------------------------------------------------------------------
 
 
-async def _microbench(subscribers: int, packets: int, real: bool, profile: Profile | None = None) -> dict[str, float]:
+def _config(forwarding: str) -> RouterConfig:
+    """The harness's Router: key frames never throttled, the consumers on ``forwarding``."""
+    return RouterConfig(
+        forwarding=forwarding,
+        keyframe_request_interval=0.0,
+        keyframe_relay_interval=0.0,
+        subscriber_keyframe_interval=0.0,
+    )
+
+
+async def _microbench(
+    subscribers: int, packets: int, real: bool, profile: Profile | None = None, forwarding: str = "auto"
+) -> dict[str, float]:
+    """Video packets through ``Producer.on_rtp`` to ``subscribers`` consumers; with ``real``,
+    real SRTP and sockets, the consumers on ``forwarding`` (native: the fan-out call)."""
     import gc
 
-    h = await Harness(subscribers, real_srtp=real, real_socket=real, srtp_profile=profile).start()
+    h = await Harness(
+        subscribers, real_srtp=real, real_socket=real, srtp_profile=profile, config=_config(forwarding)
+    ).start()
     seq, ts = 1000, 5000
     await h.rtp(
         rtp_packet(seq, ts, PUB_VIDEO_SSRC, PT_VP8, vp8_payload(True, 1), extensions=[(3, b"\x01\x02\x03"), (4, b"1")])
@@ -468,6 +499,7 @@ async def _microbench(subscribers: int, packets: int, real: bool, profile: Profi
         "us_per_incoming": elapsed / fed * 1e6,
         "us_per_forwarded": elapsed / max(1, out) * 1e6,
         "hook_errors": sum(h.counters.hook_errors.values()),
+        "forwarding": "native" if h.subscribers and h.subscribers[0].connection.native_tx is not None else "python",
     }
 
 
@@ -579,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
             profile=args.profile,
             fanout=args.subscribers,
             seconds_per_row=args.seconds_per_row,
-            router=lambda n, count, profile: runner(_microbench(n, count, True, profile)),
+            router=lambda n, count, profile, path: runner(_microbench(n, count, True, profile, path)),
         )
         report["loop"] = args.loop
         print(json.dumps(report) if args.json else floor.table(report))

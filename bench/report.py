@@ -115,10 +115,14 @@ def load_figures(run: TargetRun) -> dict[str, Any]:
     """The load generator's CPU over the window (percent of one core, and its cores):
     near 100 % per core, the load generator and not the server is what saturates.
     ``pinned`` false: it was not given cores of its own (it shared them with the server's
-    workers), so ``cores`` is null."""
+    workers), so ``cores`` is null. ``cpu_us_per_packet``: that CPU per RTP packet the
+    salles sent or received in the window (what issue 17 asks to bring down)."""
     pct = round(100 * run.load_cpu_s / run.window_s, 1) if run.load_cpu_s is not None and run.window_s else None
+    packets = run.sent + run.received
+    per_packet = round(1e6 * run.load_cpu_s / packets, 2) if run.load_cpu_s is not None and packets else None
     return {
         "cpu_pct": pct,
+        "cpu_us_per_packet": per_packet,
         "cores": run.load_cores,
         "pinned": run.load_cores is not None,
         "send_dropped": run.load_send_dropped,

@@ -39,6 +39,7 @@ from bench import report as rep
 from bench.janus import die_with_parent
 from bench.measure import CpuWindow, median, rss_bytes
 from bench.synthetic_salle import now_ns
+from sfu.forwarding import native_available
 
 JANUS_ROOM = 4242
 #: a salle process's result is one JSON line with every delay sample of its salles
@@ -69,7 +70,6 @@ class BenchConfig:
     capacity_budget: float = 300.0  # seconds for the whole search
     baseline: str | None = None  # --baseline mediarelay: aiortc's decode/re-encode relay
     client_loop: str = "auto"  # the synthetic salles' event loop (uvloop when installed)
-    client_path: str = "fast"  # the salles' per-packet path: "fast" or aiortc's "stock"
     simulcast: bool = False  # --simulcast: each salle publishes three VP8 layers (bench.simulcast)
     simulcast_layer: str = "f"  # the layer Janus's subscribers ask for (Séance's allocator chooses its own)
     dynacast: bool = False  # --dynacast: the salles switch layers off when Séance asks (`layers`)
@@ -149,7 +149,6 @@ async def run_salles(
         "voices": cfg.voices,
         "cache_dir": str(cfg.cache_dir),
         "client_loop": cfg.client_loop,
-        "client_path": cfg.client_path,
         "join_timeout": cfg.join_timeout,
         "simulcast": cfg.simulcast,
         "simulcast_layer": cfg.simulcast_layer,
@@ -429,7 +428,7 @@ async def baseline_run(cfg: BenchConfig, server_cpu: int | None, load_cpu: int |
 
 
 async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
-    from bench.samples import ensure_samples
+    from bench.samples import ensure_samples, layer_samples
 
     # SIGTERM cancels the run, so every ``finally`` stops its servers and salles by PID
     # and the Janus run deletes its network namespace.
@@ -451,6 +450,8 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             cfg, f"server core {server_cpu}, load-generator core {load_cpu}; {cfg.salles} salles, {cfg.seconds}s window"
         )
     ensure_samples(cfg.cache_dir)  # generated once, before anything is timed
+    if cfg.simulcast:  # not by each salle process at once, during their join
+        layer_samples(cfg.cache_dir)
     zero = await zero_run(cfg, load_cpu)
 
     report = rep.empty_figures(cfg.salles * cfg.sittings, cfg.seconds)
@@ -474,7 +475,8 @@ async def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             report["load_generator"] = {
                 **rep.load_figures(run),
                 "loop": resolved_client_loop(cfg),
-                "client_path": cfg.client_path,
+                # how the salles protect and send (bench.salle_transport): sfu._forward, or pylibsrtp
+                "sender": "native" if native_available() else "python",
             }
             if run.server_counters is not None:
                 report["server_counters"] = run.server_counters

@@ -1,9 +1,9 @@
 """A synthetic salle joining Séance through /ws as a kiosk (docs/protocol.md).
 
-``hello`` with the salle's kiosk token, ``join as salle``, then the transceivers in the
-order of the ``layout`` the server sends (``audio-out``, ``video-out`` sendonly with our
-pre-encoded tracks, then the receive slots recvonly), one complete offer (aiortc gathers
-before returning from ``setLocalDescription``), the ``answer``. A reader task drains the
+``hello`` with the salle's kiosk token, ``join as salle``, then one m-section per entry of
+the ``layout`` the server sends, in its order (``audio-out``, ``video-out`` sendonly with
+our pre-encoded media, then the receive slots recvonly), in one complete offer of the
+salle's own connection (:class:`bench.salle_transport.SalleConnection`), the ``answer``. A reader task drains the
 pushed messages (``state``, ``health``, ``slots``) for as long as the salle runs, so the
 server's bounded send queue never fills, and keeps the latest slot assignments.
 """
@@ -74,16 +74,13 @@ class SeanceSocket:
 
 
 async def join_salle(s, cfg: dict, audio, video) -> None:
-    from aiortc import RTCSessionDescription
-
     from bench.synthetic_salle import (
-        PacketTrack,
         _await_streams,
         _wait_connected,
-        hook_sender,
-        new_peer_connection,
+        new_connection,
         now_ns,
-        offer_simulcast,
+        publishing_offer,
+        start_publishing,
     )
 
     timeout = cfg.get("join_timeout", 20)
@@ -92,32 +89,22 @@ async def join_salle(s, cfg: dict, audio, video) -> None:
     if cfg.get("dynacast"):  # as the kiosk's setActiveLayers: an encoding switched off is not sent
         sock.on_layers = s.probe.set_active_layers
     await sock.open()
-    s.pcs.append(sock)
+    s.closables.append(sock)
     sitting = cfg.get("sittings", {}).get(sid, cfg["sitting"])  # --sittings K: each salle's own
     await sock.request({"type": "hello", "sitting": sitting, "token": cfg["tokens"][sid]})
     slots = await sock.request({"type": "join", "as": "salle"})
-    pc = new_peer_connection()
-    s.pcs.append(pc)
     samples = {"audio": audio, "video": video}
-    recv_slots = []
-    for entry in slots["layout"]:
-        if entry["direction"] == "sendonly":
-            track = PacketTrack(samples[entry["kind"]], start=s.index * 173)
-            tr = pc.addTransceiver(track, direction="sendonly")
-            hook_sender(tr.sender, track)
-        else:
-            pc.addTransceiver(entry["kind"], direction="recvonly")
-            recv_slots.append(entry["slot"])
-    s.probe.attach(pc)
-    await pc.setLocalDescription(await pc.createOffer())
-    sdp = pc.localDescription.sdp
-    if s.probe.simulcast:  # three layers, offered as a Chromium kiosk offers them
-        sdp, mid = offer_simulcast(s.probe, sdp)
+    kinds = [entry["kind"] for entry in slots["layout"]]
+    send = [i for i, entry in enumerate(slots["layout"]) if entry["direction"] == "sendonly"]
+    recv_slots = [entry["slot"] for entry in slots["layout"] if entry["direction"] != "sendonly"]
+    conn = new_connection(s, cfg, offerer=True)
+    sdp, sending = await publishing_offer(s, conn, kinds, send)  # three layers with --simulcast
     answer = await sock.request({"type": "offer", "sdp": sdp}, timeout=timeout)
     if s.probe.simulcast:
-        s.probe.answered_rids = answered_rids(answer["sdp"], mid)
-    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-    await _wait_connected(pc, timeout)
+        s.probe.answered_rids = answered_rids(answer["sdp"], s.probe.simulcast_mid)
+    await conn.accept_answer(answer["sdp"])
+    await _wait_connected(conn, timeout)
+    start_publishing(s, conn, answer["sdp"], sending, {i: samples[kinds[i]] for i in send})
     s.t_published = now_ns()
     # a slot carries media once a source is behind it (some may stay empty: e.g. fewer
     # other salles than voice slots); wait for those assigned, bounded

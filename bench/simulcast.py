@@ -3,11 +3,12 @@
 A kiosk (``web/static/rtc.js``, Chromium) offers one video m-section with
 ``a=rid:<rid> send`` per encoding and ``a=simulcast:send q;h;f`` (RFC 8851, RFC 8853),
 the ``rtp-stream-id`` and ``repaired-rtp-stream-id`` header extensions (RFC 8852) and no
-``a=ssrc``; each layer is its own RTP stream whose packets carry the layer's rid. aiortc
-cannot offer or send that, so :func:`simulcast_offer` rewrites aiortc's offer the way
-Chromium writes it and :func:`layer_header` builds each layer's RTP header (mid and rid
-in RFC 8285 one-byte extensions); the sending loop is
-:func:`bench.synthetic_salle._simulcast_run_rtp`. The same offer goes to Séance and to
+``a=ssrc``; each layer is its own RTP stream whose packets carry the layer's rid. The
+salle's own offer (:meth:`sfu.transport.connection.Connection.offer`, aiortc's codecs and
+extensions) has one ``sendonly`` video section with one SSRC, so :func:`simulcast_offer`
+rewrites it the way Chromium writes it and :func:`layer_header` builds each layer's RTP
+header (mid and rid in RFC 8285 one-byte extensions); each layer is sent by
+:func:`bench.synthetic_salle.run_stream`. The same offer goes to Séance and to
 Janus (with ``rid_order: "lmh"`` in the JSEP: Janus 1.1 takes the first rid as the
 largest picture unless told).
 
@@ -50,7 +51,7 @@ def _sections(sdp: str) -> tuple[str, list[str]]:
 
 
 def simulcast_offer(sdp: str, rids: tuple[str, ...] = RIDS) -> tuple[str, str, int]:
-    """aiortc's offer ``sdp`` with its ``sendonly`` video m-section offered as Chromium offers
+    """The offer ``sdp`` with its ``sendonly`` video m-section offered as Chromium offers
     simulcast (rids, ``a=simulcast:send``, the rid extensions, no ``a=ssrc``/``a=ssrc-group``).
     Returns ``(offer, mid, mid_extension_id)`` of that section."""
     eol, sections = _sections(sdp)
@@ -61,15 +62,15 @@ def simulcast_offer(sdp: str, rids: tuple[str, ...] = RIDS) -> tuple[str, str, i
         mid = next(line[len("a=mid:") :] for line in lines if line.startswith("a=mid:"))
         extmap = {m.group(2): int(m.group(1)) for line in lines if (m := _EXTMAP.match(line))}
         if URI_MID not in extmap:
-            raise ValueError("aiortc's offer has no mid extension on its video section")
+            raise ValueError("the offer has no mid extension on its video section")
         if {RID_EXT, REPAIRED_RID_EXT} & set(extmap.values()):
-            raise ValueError(f"aiortc's offer already uses extension ids {RID_EXT}/{REPAIRED_RID_EXT}")
+            raise ValueError(f"the offer already uses extension ids {RID_EXT}/{REPAIRED_RID_EXT}")
         lines += [f"a=extmap:{RID_EXT} {URI_RID}", f"a=extmap:{REPAIRED_RID_EXT} {URI_REPAIRED_RID}"]
         lines += [f"a=rid:{rid} send" for rid in rids]
         lines.append("a=simulcast:send " + ";".join(rids))
         sections[i] = eol.join(lines) + eol
         return "".join(sections), mid, extmap[URI_MID]
-    raise ValueError("aiortc's offer has no sendonly video section")
+    raise ValueError("the offer has no sendonly video section")
 
 
 def answered_rids(answer: str, mid: str) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-/* sfu._forward: the native forwarding step of one Consumer, for a batch of packets.
+/* sfu._forward: the native forwarding step: one consumer's batch, or one packet to many consumers.
  *
  * For each packet of the batch (an RTP packet of the consumer's source, its header
  * extension ids already translated for the consumer): map its sequence number and
@@ -16,7 +16,17 @@
  * tests/sfu/test_native_forwarding.py checks that both paths put the same bytes on the
  * wire.
  *
+ * fanout() is the Router's call: ONE packet to every consumer of its producer in steady
+ * state (sfu.consumer.Consumer.fan_out), each with its own mapper, SRTP session and
+ * socket, one sendto each, the datagram handed back when it cannot be sent directly.
+ * Both it and Sender.forward() rewrite through forward_step() (and mapper_vp8()), the one
+ * place the per-packet rewrite lives.
+ *
  * send_batch() is the floor of bench.forwarding: sendmmsg of ready packets, nothing else.
+ *
+ * No module state changes after init (the interned names, the exception type); every
+ * read of a packet is checked against its length first (vp8_fits, the 12-byte header),
+ * every write goes to a buffer of MTU bytes holding at most MAX_PLAIN plus the trailer.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -146,40 +156,130 @@ static int mapper_map(MapperState *s, long seq, long ts, double now, long *out_s
     return 0;
 }
 
-/* SequenceMapper.rewrite_vp8_at(), in place */
-static void mapper_vp8(MapperState *s, unsigned char *buf, long pid_at, long bits, long tl0_at, long *pid_off,
-                       long *tl0_off) {
+/* SequenceMapper.rewrite_vp8_at(): the PictureID / TL0PICIDX read from ``in`` (offsets
+ * checked by the caller against its length), the state updated, the rewritten values
+ * written to ``out`` at the same offsets when ``out`` is not NULL (a copy of ``in`` at
+ * least as long: the caller checks). NULL: a packet too long to protect, whose state
+ * change and history entry the Python path still makes. */
+static void mapper_vp8(MapperState *s, const unsigned char *in, unsigned char *out, long pid_at, long bits,
+                       long tl0_at, long *pid_off, long *tl0_off) {
     if (pid_at >= 0) {
-        long pid = bits == 15 ? (((long)(buf[pid_at] & 0x7F) << 8) | buf[pid_at + 1]) : (buf[pid_at] & 0x7F);
-        long out;
+        long pid = bits == 15 ? (((long)(in[pid_at] & 0x7F) << 8) | in[pid_at + 1]) : (in[pid_at] & 0x7F);
+        long rewritten;
         if (s->pid_offset < 0)
             s->pid_offset = (s->max_pid + 1 - pid) & 0x7FFF;
         *pid_off = s->pid_offset;
-        out = (pid + s->pid_offset) & 0x7FFF;
-        if (((out - s->max_pid) & 0x7FFF) < 0x4000)
-            s->max_pid = out;
-        if (bits == 15) {
-            buf[pid_at] = (unsigned char)(0x80 | (out >> 8));
-            buf[pid_at + 1] = (unsigned char)(out & 0xFF);
-        } else {
-            buf[pid_at] = (unsigned char)(out & 0x7F);
+        rewritten = (pid + s->pid_offset) & 0x7FFF;
+        if (((rewritten - s->max_pid) & 0x7FFF) < 0x4000)
+            s->max_pid = rewritten;
+        if (out != NULL) {
+            if (bits == 15) {
+                out[pid_at] = (unsigned char)(0x80 | (rewritten >> 8));
+                out[pid_at + 1] = (unsigned char)(rewritten & 0xFF);
+            } else {
+                out[pid_at] = (unsigned char)(rewritten & 0x7F);
+            }
         }
     } else {
         *pid_off = s->pid_offset < 0 ? 0 : s->pid_offset;
     }
     if (tl0_at >= 0) {
-        long tl0 = buf[tl0_at];
-        long out;
+        long tl0 = in[tl0_at];
+        long rewritten;
         if (s->tl0_offset < 0)
             s->tl0_offset = (s->max_tl0 + 1 - tl0) & 0xFF;
         *tl0_off = s->tl0_offset;
-        out = (tl0 + s->tl0_offset) & 0xFF;
-        if (((out - s->max_tl0) & 0xFF) < 0x80)
-            s->max_tl0 = out;
-        buf[tl0_at] = (unsigned char)out;
+        rewritten = (tl0 + s->tl0_offset) & 0xFF;
+        if (((rewritten - s->max_tl0) & 0xFF) < 0x80)
+            s->max_tl0 = rewritten;
+        if (out != NULL)
+            out[tl0_at] = (unsigned char)rewritten;
     } else {
         *tl0_off = s->tl0_offset < 0 ? 0 : s->tl0_offset;
     }
+}
+
+/* ---- one packet for one consumer: the step forward() and fanout() share ------------- */
+
+/* a VP8 descriptor already parsed (sfu.rtp_rewrite.vp8_descriptor): offsets, -1 absent */
+typedef struct {
+    int present;
+    long pid_at, bits, tl0_at;
+} Vp8At;
+
+/* what became of one packet for one consumer (sfu.forwarding.Status) */
+enum { ST_SENT, ST_BEFORE_SWITCH, ST_SRTP_REFUSED, ST_TOO_LONG, ST_HANDOFF, ST_READY };
+
+/* None -> absent; (pid_at, bits, tl0_at) -> parsed. The offsets are checked against each
+ * packet's length by vp8_fits() before use. */
+static int vp8_parse(PyObject *obj, Vp8At *v) {
+    v->present = 0;
+    v->pid_at = v->tl0_at = -1;
+    v->bits = 0;
+    if (obj == Py_None)
+        return 0;
+    if (!PyArg_ParseTuple(obj, "lll", &v->pid_at, &v->bits, &v->tl0_at))
+        return -1;
+    if (v->pid_at < -1 || v->tl0_at < -1 || (v->pid_at >= 0 && v->bits != 7 && v->bits != 15)) {
+        PyErr_SetString(PyExc_ValueError, "VP8 offsets must be -1 or positive, PictureID 7 or 15 bits");
+        return -1;
+    }
+    v->present = 1;
+    return 0;
+}
+
+static int vp8_fits(const Vp8At *v, Py_ssize_t len) {
+    if (!v->present)
+        return 1;
+    if (v->pid_at >= 0 && v->pid_at + (v->bits == 15 ? 2 : 1) > len)
+        return 0;
+    return v->tl0_at < len;
+}
+
+/* Map, rewrite and protect one RTP packet ``src[0..len)`` (len >= 12, the VP8 offsets
+ * checked with vp8_fits) for one consumer: its mapper state ``st``, payload type, SSRC,
+ * SRTP session. Fills entry[5] (the NACK history's (out_seq, seq, out_ts, pid_off,
+ * tl0_off)) unless ST_BEFORE_SWITCH; on ST_READY, out[0..*out_len) is the datagram
+ * (out has MTU bytes). ST_TOO_LONG and ST_SRTP_REFUSED keep the entry and the state
+ * change, as Consumer.forward does before pylibsrtp refuses. */
+static int forward_step(srtp_t srtp, MapperState *st, const unsigned char *src, Py_ssize_t len, const Vp8At *vp8,
+                        int payload_type, unsigned long ssrc, double now, unsigned char *out, int *out_len,
+                        long entry[5]) {
+    long seq = ((long)src[2] << 8) | src[3];
+    long ts = ((long)src[4] << 24) | ((long)src[5] << 16) | ((long)src[6] << 8) | src[7];
+    long out_seq, out_ts, pid_off = 0, tl0_off = 0;
+    int fits = len <= MAX_PLAIN; /* pylibsrtp refuses longer: "packet is too long" */
+    if (mapper_map(st, seq, ts, now, &out_seq, &out_ts) < 0)
+        return ST_BEFORE_SWITCH;
+    if (fits) {
+        memcpy(out, src, (size_t)len);
+        out[1] = (unsigned char)((out[1] & 0x80) | (payload_type & 0x7F));
+        out[2] = (unsigned char)(out_seq >> 8);
+        out[3] = (unsigned char)out_seq;
+        out[4] = (unsigned char)(out_ts >> 24);
+        out[5] = (unsigned char)(out_ts >> 16);
+        out[6] = (unsigned char)(out_ts >> 8);
+        out[7] = (unsigned char)out_ts;
+        out[8] = (unsigned char)(ssrc >> 24);
+        out[9] = (unsigned char)(ssrc >> 16);
+        out[10] = (unsigned char)(ssrc >> 8);
+        out[11] = (unsigned char)ssrc;
+    }
+    /* read from the copy as rewritten so far, as the Python path reads its bytearray (the
+     * source when too long: nothing is written then); no descriptor: offsets 0 */
+    if (vp8->present)
+        mapper_vp8(st, fits ? out : src, fits ? out : NULL, vp8->pid_at, vp8->bits, vp8->tl0_at, &pid_off, &tl0_off);
+    entry[0] = out_seq;
+    entry[1] = seq;
+    entry[2] = out_ts;
+    entry[3] = pid_off;
+    entry[4] = tl0_off;
+    if (!fits)
+        return ST_TOO_LONG;
+    *out_len = (int)len;
+    if (srtp_protect(srtp, out, out_len) != srtp_err_status_ok)
+        return ST_SRTP_REFUSED;
+    return ST_READY;
 }
 
 /* ---- addresses and sendmmsg -------------------------------------------------------- */
@@ -283,8 +383,10 @@ static int send_all(int fd, struct mmsghdr *msgs, int n, int *sent_flags) {
 typedef struct {
     PyObject_HEAD
     srtp_t srtp;
+    int fd; /* fanout()'s direct destination (set_target), -1: none; target_len 0: connected */
+    struct sockaddr_storage target;
+    socklen_t target_len;
     unsigned char buf[BATCH][MTU];
-    int lens[BATCH];
 } Sender;
 
 static void Sender_dealloc(Sender *self) {
@@ -318,6 +420,8 @@ static int Sender_init(Sender *self, PyObject *args, PyObject *kwds) {
         PyErr_Format(PyExc_ValueError, "key and salt must be %zu bytes for this profile", need);
         return -1;
     }
+    self->fd = -1;
+    self->target_len = 0;
     policy.ssrc.type = ssrc_any_outbound;
     policy.key = (unsigned char *)key.buf;
     policy.window_size = REPLAY_WINDOW;
@@ -391,8 +495,9 @@ static PyObject *Sender_forward(Sender *self, PyObject *args) {
     pair = address_arg(address, &sa, &salen);
     if (pair == NULL)
         return NULL;
-    packets_fast = PySequence_Fast(packets, "packets must be a sequence");
-    vp8_fast = packets_fast ? PySequence_Fast(vp8, "vp8 must be a sequence") : NULL;
+    /* tuples of their own: Python code run by an argument's conversion cannot shorten them */
+    packets_fast = PySequence_Tuple(packets);
+    vp8_fast = packets_fast ? PySequence_Tuple(vp8) : NULL;
     if (vp8_fast == NULL)
         goto fail;
     n = PySequence_Fast_GET_SIZE(packets_fast);
@@ -420,72 +525,38 @@ static PyObject *Sender_forward(Sender *self, PyObject *args) {
         }
         if (i == n)
             break;
-        PyObject *pkt_obj = PySequence_Fast_GET_ITEM(packets_fast, i);
-        PyObject *vp8_obj = PySequence_Fast_GET_ITEM(vp8_fast, i);
         Py_buffer pkt;
-        long seq, ts, out_seq, out_ts, pid_off = 0, tl0_off = 0, pid_at = -1, bits = 0, tl0_at = -1;
-        unsigned char *b;
-        int len;
-        if (PyObject_GetBuffer(pkt_obj, &pkt, PyBUF_SIMPLE) < 0)
+        Vp8At at;
+        long entry[5];
+        int len = 0, status;
+        if (vp8_parse(PySequence_Fast_GET_ITEM(vp8_fast, i), &at) < 0)
             goto fail;
-        if (pkt.len < 12) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(packets_fast, i), &pkt, PyBUF_SIMPLE) < 0)
+            goto fail;
+        if (pkt.len < 12 || !vp8_fits(&at, pkt.len)) {
             PyBuffer_Release(&pkt);
-            PyErr_SetString(PyExc_ValueError, "not an RTP packet");
+            PyErr_SetString(PyExc_ValueError, pkt.len < 12 ? "not an RTP packet" : "VP8 offsets outside the packet");
             goto fail;
         }
-        if (vp8_obj != Py_None) {
-            if (!PyArg_ParseTuple(vp8_obj, "lll", &pid_at, &bits, &tl0_at)) {
-                PyBuffer_Release(&pkt);
-                goto fail;
-            }
-            if (pid_at + (bits == 15 ? 2 : 1) > pkt.len || tl0_at >= pkt.len) {
-                PyBuffer_Release(&pkt);
-                PyErr_SetString(PyExc_ValueError, "VP8 offsets outside the packet");
-                goto fail;
-            }
-        }
-        const unsigned char *src = (const unsigned char *)pkt.buf;
-        seq = ((long)src[2] << 8) | src[3];
-        ts = ((long)src[4] << 24) | ((long)src[5] << 16) | ((long)src[6] << 8) | src[7];
-        if (mapper_map(&st, seq, ts, now, &out_seq, &out_ts) < 0) {
-            PyBuffer_Release(&pkt);
+        status = forward_step(self->srtp, &st, (const unsigned char *)pkt.buf, pkt.len, &at, payload_type, ssrc, now,
+                              self->buf[k], &len, entry);
+        Py_ssize_t full_len = pkt.len;
+        PyBuffer_Release(&pkt);
+        if (status == ST_BEFORE_SWITCH) {
             Py_INCREF(Py_None);
             PyList_SET_ITEM(entries, i, Py_None);
             continue;
         }
-        b = self->buf[k];
-        len = (int)(pkt.len > MAX_PLAIN ? MAX_PLAIN : pkt.len);
-        memcpy(b, src, (size_t)len);
-        Py_ssize_t full_len = pkt.len;
-        PyBuffer_Release(&pkt);
-        b[1] = (unsigned char)((b[1] & 0x80) | (payload_type & 0x7F));
-        b[2] = (unsigned char)(out_seq >> 8);
-        b[3] = (unsigned char)out_seq;
-        b[4] = (unsigned char)(out_ts >> 24);
-        b[5] = (unsigned char)(out_ts >> 16);
-        b[6] = (unsigned char)(out_ts >> 8);
-        b[7] = (unsigned char)out_ts;
-        b[8] = (unsigned char)(ssrc >> 24);
-        b[9] = (unsigned char)(ssrc >> 16);
-        b[10] = (unsigned char)(ssrc >> 8);
-        b[11] = (unsigned char)ssrc;
-        if (vp8_obj != Py_None)
-            mapper_vp8(&st, b, pid_at, bits, tl0_at, &pid_off, &tl0_off);
-        /* else: no descriptor, offsets 0 (Consumer.forward records no VP8 rewrite) */
-        PyObject *entry = Py_BuildValue("(lllll)", out_seq, seq, out_ts, pid_off, tl0_off);
-        if (entry == NULL)
+        PyObject *item = Py_BuildValue("(lllll)", entry[0], entry[1], entry[2], entry[3], entry[4]);
+        if (item == NULL)
             goto fail;
-        PyList_SET_ITEM(entries, i, entry);
-        if (full_len > MAX_PLAIN) { /* pylibsrtp refuses it too: "packet is too long" */
-            refused += 1;
-            continue;
-        }
-        if (srtp_protect(self->srtp, b, &len) != srtp_err_status_ok) {
+        PyList_SET_ITEM(entries, i, item);
+        if (status != ST_READY) {
             refused += 1;
             continue;
         }
         plain_len[k] = (int)full_len;
-        iov[k].iov_base = b;
+        iov[k].iov_base = self->buf[k];
         iov[k].iov_len = (size_t)len;
         msgs[k].msg_hdr.msg_name = &sa;
         msgs[k].msg_hdr.msg_namelen = salen;
@@ -509,8 +580,33 @@ fail:
     return NULL;
 }
 
+/* set_target(fd, address): where fanout() sends this connection's datagrams directly
+ * (the nominated pair's socket and remote address; address None: a connected socket);
+ * fd -1: nowhere (all handed off). */
+static PyObject *Sender_set_target(Sender *self, PyObject *args) {
+    int fd;
+    PyObject *address, *pair;
+    struct sockaddr_storage sa;
+    socklen_t salen = 0;
+    if (!PyArg_ParseTuple(args, "iO", &fd, &address))
+        return NULL;
+    if (fd >= 0 && address != Py_None) {
+        pair = address_arg(address, &sa, &salen);
+        if (pair == NULL)
+            return NULL;
+        Py_DECREF(pair);
+        memcpy(&self->target, &sa, sizeof(sa));
+    }
+    self->target_len = salen;
+    self->fd = fd < 0 ? -1 : fd;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Sender_methods[] = {
     {"protect", (PyCFunction)Sender_protect, METH_O, "SRTP-protect one RTP packet (as pylibsrtp's Session.protect)."},
+    {"set_target", (PyCFunction)Sender_set_target, METH_VARARGS,
+     "set_target(fd, address): the socket and address fanout() sends to directly (fd -1: none; address "
+     "None: a connected socket)."},
     {"forward", (PyCFunction)Sender_forward, METH_VARARGS,
      "forward(fd, address, mapper, packets, vp8, payload_type, ssrc, now) -> (entries, sent, octets, refused, "
      "unsent): rewrite, protect and send a batch of one consumer's packets with sendmmsg."},
@@ -527,6 +623,185 @@ static PyTypeObject SenderType = {
     .tp_dealloc = (destructor)Sender_dealloc,
     .tp_methods = Sender_methods,
 };
+
+/* ---- fanout: one packet to all the consumers of its producer in steady state -------- */
+
+/* a job's parts, checked before any is done (pass 1 of fanout) */
+typedef struct {
+    Sender *sender;
+    int direct, payload_type;
+    unsigned long ssrc;
+    PyObject *mapper, *body; /* borrowed from the job tuple */
+} Job;
+
+static int job_parse(PyObject *obj, Job *job) {
+    PyObject *pt, *ssrc;
+    long value;
+    if (!PyTuple_Check(obj) || PyTuple_GET_SIZE(obj) != 6) {
+        PyErr_SetString(PyExc_TypeError, "a job is (sender, direct, mapper, body, payload_type, ssrc)");
+        return -1;
+    }
+    if (!PyObject_TypeCheck(PyTuple_GET_ITEM(obj, 0), &SenderType)) {
+        PyErr_SetString(PyExc_TypeError, "a job's sender must be a sfu._forward.Sender");
+        return -1;
+    }
+    job->sender = (Sender *)PyTuple_GET_ITEM(obj, 0);
+    if (job->sender->srtp == NULL) {
+        PyErr_SetString(SrtpError, "session not initialised");
+        return -1;
+    }
+    job->direct = PyObject_IsTrue(PyTuple_GET_ITEM(obj, 1));
+    if (job->direct < 0)
+        return -1;
+    job->mapper = PyTuple_GET_ITEM(obj, 2);
+    job->body = PyTuple_GET_ITEM(obj, 3);
+    if (!PyBytes_Check(job->body) && !PyByteArray_Check(job->body)) {
+        PyErr_SetString(PyExc_TypeError, "a job's body must be bytes or bytearray");
+        return -1;
+    }
+    pt = PyTuple_GET_ITEM(obj, 4);
+    value = PyLong_Check(pt) ? PyLong_AsLong(pt) : -1;
+    if (value < 0 || value > 127) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "payload type must be an int in 0..127");
+        return -1;
+    }
+    job->payload_type = (int)value;
+    ssrc = PyTuple_GET_ITEM(obj, 5);
+    job->ssrc = PyLong_Check(ssrc) ? PyLong_AsUnsignedLong(ssrc) : (unsigned long)-1;
+    if (job->ssrc > 0xFFFFFFFFUL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "SSRC must be an int in 0..2**32-1");
+        return -1;
+    }
+    return 0;
+}
+
+/* the job's body as it is now (a bytearray may have been resized by Python code the
+ * mapper's attributes ran): pointer and length, or NULL */
+static const unsigned char *job_body(PyObject *body, Py_ssize_t *len) {
+    if (PyBytes_Check(body)) {
+        *len = PyBytes_GET_SIZE(body);
+        return (const unsigned char *)PyBytes_AS_STRING(body);
+    }
+    *len = PyByteArray_GET_SIZE(body);
+    return (const unsigned char *)PyByteArray_AS_STRING(body);
+}
+
+/* fanout(jobs, vp8, now) -> (statuses, entries, datagrams)
+ *
+ * One packet (each job's body: the packet with its extension ids translated for that
+ * consumer) to every consumer of a job (sender, direct, mapper, body, payload_type,
+ * ssrc): mapped with its mapper, rewritten, protected with its connection's session by
+ * forward_step(), the step Sender.forward() uses, then sent with one sendto(2) to its
+ * sender's target when ``direct`` and the kernel takes it. Per job: statuses[i] (a
+ * byte: ST_*), entries[i] (the history entry, None before the switch point) and
+ * datagrams[i] (the protected datagram when ST_HANDOFF: not direct, no target, or the
+ * socket refused it; the caller hands it to its transport's queue; else None).
+ *
+ * Every job is checked before any is done; an error after that (a mapper without its
+ * attributes, no memory) leaves the earlier jobs done and their mappers written. */
+static PyObject *fanout(PyObject *module, PyObject *args) {
+    PyObject *jobs, *vp8_obj, *fast, *statuses = NULL, *entries = NULL, *datagrams = NULL;
+    double now;
+    Vp8At vp8;
+    Py_ssize_t n, i;
+    Job *parsed = NULL;
+    unsigned char out[MTU];
+    if (!PyArg_ParseTuple(args, "OOd", &jobs, &vp8_obj, &now))
+        return NULL;
+    if (vp8_parse(vp8_obj, &vp8) < 0)
+        return NULL;
+    /* a tuple of its own: Python code the mapper's attributes run cannot drop a job (and
+     * its sender, mapper, body) from under the loop */
+    fast = PySequence_Tuple(jobs);
+    if (fast == NULL)
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(fast);
+    parsed = PyMem_New(Job, n > 0 ? (size_t)n : 1);
+    if (parsed == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        Py_ssize_t len;
+        if (job_parse(PySequence_Fast_GET_ITEM(fast, i), &parsed[i]) < 0)
+            goto fail;
+        job_body(parsed[i].body, &len);
+        if (len < 12 || !vp8_fits(&vp8, len)) {
+            PyErr_SetString(PyExc_ValueError, len < 12 ? "not an RTP packet" : "VP8 offsets outside the packet");
+            goto fail;
+        }
+    }
+    statuses = PyBytes_FromStringAndSize(NULL, n);
+    entries = statuses ? PyList_New(n) : NULL;
+    datagrams = entries ? PyList_New(n) : NULL;
+    if (datagrams == NULL)
+        goto fail;
+    for (i = 0; i < n; i++) { /* both lists full before anything can fail */
+        Py_INCREF(Py_None);
+        PyList_SET_ITEM(entries, i, Py_None);
+        Py_INCREF(Py_None);
+        PyList_SET_ITEM(datagrams, i, Py_None);
+    }
+    for (i = 0; i < n; i++) {
+        Job *job = &parsed[i];
+        MapperState st, was;
+        Py_ssize_t len;
+        const unsigned char *src;
+        long entry[5];
+        int out_len = 0, status;
+        if (mapper_read(job->mapper, &st) < 0)
+            goto fail;
+        was = st;
+        src = job_body(job->body, &len); /* after the attribute reads: as it is now */
+        if (len < 12 || !vp8_fits(&vp8, len)) {
+            PyErr_SetString(PyExc_ValueError, "a job's body changed while it was forwarded");
+            goto fail;
+        }
+        status = forward_step(job->sender->srtp, &st, src, len, &vp8, job->payload_type, job->ssrc, now, out,
+                              &out_len, entry);
+        if (status == ST_READY) {
+            Sender *sender = job->sender;
+            status = ST_HANDOFF;
+            if (job->direct && sender->fd >= 0) {
+                ssize_t r;
+                do
+                    r = sendto(sender->fd, out, (size_t)out_len, MSG_DONTWAIT,
+                               sender->target_len ? (struct sockaddr *)&sender->target : NULL, sender->target_len);
+                while (r < 0 && errno == EINTR);
+                if (r == out_len)
+                    status = ST_SENT;
+                /* else EAGAIN (full), or an error the transport reports as asyncio does */
+            }
+        }
+        PyBytes_AS_STRING(statuses)[i] = (char)status;
+        if (status != ST_BEFORE_SWITCH) {
+            PyObject *item = Py_BuildValue("(lllll)", entry[0], entry[1], entry[2], entry[3], entry[4]);
+            if (item == NULL)
+                goto fail;
+            PyList_SetItem(entries, i, item); /* steals item, releases the None */
+        }
+        if (status == ST_HANDOFF) {
+            PyObject *datagram = PyBytes_FromStringAndSize((const char *)out, out_len);
+            if (datagram == NULL)
+                goto fail;
+            PyList_SetItem(datagrams, i, datagram);
+        }
+        if (mapper_write(job->mapper, &st, &was) < 0)
+            goto fail;
+    }
+    PyMem_Free(parsed);
+    Py_DECREF(fast);
+    return Py_BuildValue("(NNN)", statuses, entries, datagrams);
+fail:
+    PyMem_Free(parsed);
+    Py_DECREF(fast);
+    Py_XDECREF(statuses);
+    Py_XDECREF(entries);
+    Py_XDECREF(datagrams);
+    return NULL;
+}
 
 /* send_batch(fd, address, packets) -> sent: the floor, sendmmsg of ready datagrams */
 static PyObject *send_batch(PyObject *module, PyObject *args) {
@@ -582,6 +857,9 @@ static PyObject *send_batch(PyObject *module, PyObject *args) {
 }
 
 static PyMethodDef module_methods[] = {
+    {"fanout", fanout, METH_VARARGS,
+     "fanout(jobs, vp8, now) -> (statuses, entries, datagrams): one packet to many consumers, each job "
+     "(sender, direct, mapper, body, payload_type, ssrc) mapped, rewritten, protected and sent."},
     {"send_batch", send_batch, METH_VARARGS,
      "send_batch(fd, address, packets) -> sent: sendmmsg of ready datagrams (the floor of bench.forwarding)."},
     {NULL, NULL, 0, NULL},
@@ -610,7 +888,11 @@ PyMODINIT_FUNC PyInit__forward(void) {
     SrtpError = PyErr_NewException("sfu._forward.SrtpError", PyExc_Exception, NULL);
     if (SrtpError == NULL || PyModule_AddObjectRef(m, "SrtpError", SrtpError) < 0 ||
         PyModule_AddObjectRef(m, "Sender", (PyObject *)&SenderType) < 0 ||
-        PyModule_AddIntConstant(m, "BATCH", BATCH) < 0 || PyModule_AddIntConstant(m, "MAX_PLAIN", MAX_PLAIN) < 0) {
+        PyModule_AddIntConstant(m, "BATCH", BATCH) < 0 || PyModule_AddIntConstant(m, "MAX_PLAIN", MAX_PLAIN) < 0 ||
+        PyModule_AddIntConstant(m, "SENT", ST_SENT) < 0 ||
+        PyModule_AddIntConstant(m, "BEFORE_SWITCH", ST_BEFORE_SWITCH) < 0 ||
+        PyModule_AddIntConstant(m, "SRTP_REFUSED", ST_SRTP_REFUSED) < 0 ||
+        PyModule_AddIntConstant(m, "TOO_LONG", ST_TOO_LONG) < 0 || PyModule_AddIntConstant(m, "HANDOFF", ST_HANDOFF) < 0) {
         Py_XDECREF(m);
         return NULL;
     }

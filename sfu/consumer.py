@@ -49,7 +49,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from . import library_surface
+from . import forwarding, library_surface
+from .forwarding import HANDOFF, SENT, SRTP_REFUSED
 from .rtp_rewrite import (
     SequenceMapper,
     extension_key,
@@ -141,9 +142,10 @@ class Consumer:
         self._rtcp_task: asyncio.Task | None = None
         # SRTP-protect and sendto, synchronously (sfu.transport.connection.Connection.send_rtp)
         self._send_packet = sender.direct_sender()
-        #: the native step of its connection (RouterConfig.forwarding, sfu.forwarding), or
-        #: None: forward() rewrites, protects and sends in Python
-        self.native_forward = sender.native_forwarder()
+        #: the connection whose native session protects and sends (RouterConfig.forwarding,
+        #: sfu.forwarding: :meth:`fan_out`), or None: forward() rewrites, protects and
+        #: sends in Python
+        self.native_link: Any = sender.native_forwarder()
 
     # lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -222,6 +224,12 @@ class Consumer:
         if self.source is producer:
             self.source = None
 
+    def forwards_every_layer(self) -> bool:
+        """Every temporal layer forwarded and no skipped packet behind the stream (most
+        consumers): nothing to decide per packet, nothing to renumber."""
+        filt = self.temporal
+        return filt.target == TOP_TEMPORAL and filt.now == TOP_TEMPORAL and not self.mapper.skipped_seqs
+
     # hot path -------------------------------------------------------------------
     def forward(
         self,
@@ -268,21 +276,19 @@ class Consumer:
             self.temporal.restart()
             self.counters.source_switches += 1
         mapper = self.mapper
-        if temporal >= 0:
+        if temporal >= 0 and not self.forwards_every_layer():
             filt = self.temporal
-            # every layer forwarded (most consumers): nothing to decide, nothing to renumber
-            if filt.target != TOP_TEMPORAL or filt.now != TOP_TEMPORAL or mapper.skipped_seqs:
-                pid = vp8_picture_id(data, vp8[0], vp8[1]) if vp8 is not None else -1
-                if not filt.keep(temporal, keyframe):
-                    mapper.skip(seq, pid)
-                    self.counters.dropped["temporal_layer"] += 1
+            pid = vp8_picture_id(data, vp8[0], vp8[1]) if vp8 is not None else -1
+            if not filt.keep(temporal, keyframe):
+                mapper.skip(seq, pid)
+                self.counters.dropped["temporal_layer"] += 1
+                return
+            if mapper.skipped_seqs:
+                dseq, dpid = mapper.late(seq, pid)
+                if dseq or dpid:
+                    self._forward_late(producer, data, codec, seq, ts, now, vp8, bodies, dseq, dpid)
                     return
-                if mapper.skipped_seqs:
-                    dseq, dpid = mapper.late(seq, pid)
-                    if dseq or dpid:
-                        self._forward_late(producer, data, codec, seq, ts, now, vp8, bodies, dseq, dpid)
-                        return
-        if self.native_forward is not None:
+        if self.native_link is not None:
             self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
             return
         self._forward_python(producer, data, codec, seq, ts, now, vp8, bodies)
@@ -308,7 +314,7 @@ class Consumer:
         if dpid:
             mapper.pid_offset = (mapper.pid_offset + dpid) & 0x7FFF
         try:
-            if self.native_forward is not None:
+            if self.native_link is not None:
                 self._forward_native(producer, data, codec, seq, ts, now, vp8, bodies)
             else:
                 self._forward_python(producer, data, codec, seq, ts, now, vp8, bodies)
@@ -383,6 +389,58 @@ class Consumer:
         if health is not None and health.oldest_unacked is None:
             health.packet_out(now)
 
+    @staticmethod
+    def fan_out(
+        producer: Producer,
+        consumers: tuple[Consumer, ...],
+        data: bytes,
+        codec: Codec,
+        seq: int,
+        ts: int,
+        keyframe: bool,
+        now: float,
+        vp8: tuple[int, int, int] | None,
+        temporal: int = -1,
+    ) -> None:
+        """One packet of ``producer`` to each of ``consumers``: those in steady state on
+        the native path (its source, not paused, no switch pending, the codec
+        negotiated, every temporal layer forwarded and none skipped behind it) with ONE
+        native call (:data:`sfu.forwarding.fan_out`), the others through :meth:`forward`.
+        Same bytes, history, mapper state and counters as :meth:`forward` gives each
+        (tests/sfu/test_native_forwarding.py, tests/sfu/test_temporal.py)."""
+        bodies: dict = {}
+        by_ids: dict = {}  # the body per set of consumer extension ids (no table look-up each)
+        jobs: list[tuple] = []
+        steady: list[Consumer] = []
+        name = codec.name
+        for consumer in consumers:
+            link = consumer.native_link
+            if (
+                link is None
+                or consumer.source is not producer
+                or consumer.pending is not None
+                or consumer.paused
+                or (temporal >= 0 and not consumer.forwards_every_layer())
+            ):
+                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
+                continue
+            pt = consumer.payload_types.get(name)
+            if pt is None:
+                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
+                continue
+            body = by_ids.get(consumer.extension_key)
+            if body is None:
+                table = producer.extension_table(consumer)
+                body = bodies.get(table)
+                if body is None:
+                    body = bodies[table] = bytearray(data)
+                    translate_extensions(body, table)
+                by_ids[consumer.extension_key] = body
+            jobs.append((link.native_tx, link.native_route(), consumer.mapper, body, pt, consumer.ssrc))
+            steady.append(consumer)
+        if jobs:
+            Consumer._native_jobs(producer, steady, jobs, vp8, now)
+
     def _forward_native(
         self,
         producer: Producer,
@@ -394,8 +452,8 @@ class Consumer:
         vp8: tuple[int, int, int] | None,
         bodies: dict,
     ) -> None:
-        """:meth:`forward`'s rewrite, protect and send, by the native step: the same
-        mapping, bytes, history and counters (tests/sfu/test_native_forwarding.py)."""
+        """:meth:`forward`'s rewrite, protect and send by the native step, for one
+        consumer in a special state (its switching packet, a codec it did not negotiate)."""
         pt = self.payload_types.get(codec.name)
         if pt is None:
             # the Python path maps before it finds no payload type: the same state
@@ -409,28 +467,59 @@ class Consumer:
         if body is None:
             body = bodies[table] = bytearray(data)
             translate_extensions(body, table)
+        link = self.native_link
+        job = (link.native_tx, link.native_route(), self.mapper, body, pt, self.ssrc)
+        Consumer._native_jobs(producer, [self], [job], vp8, now)
+
+    @staticmethod
+    def _native_jobs(
+        producer: Producer, consumers: list[Consumer], jobs: list[tuple], vp8: tuple[int, int, int] | None, now: float
+    ) -> None:
+        """Run ``jobs`` (one per consumer) in one native call, then each consumer's
+        bookkeeping in one loop: history, drops by reason, counters, health."""
         try:
-            entry, sent, octets, reason = self.native_forward(self.mapper, body, vp8, pt, self.ssrc, now)
+            statuses, entries, datagrams = forwarding.fan_out(jobs, vp8, now)  # type: ignore[misc]
         except Exception as exc:
-            self.counters.dropped["send_error"] += 1
-            self.peer.hook_error("consumer.send", exc)
+            for consumer in consumers:
+                consumer.counters.dropped["send_error"] += 1
+                consumer.peer.hook_error("consumer.send", exc)
             return
-        if entry is None:
-            self.counters.dropped["before_switch"] += 1
-            return
-        at = entry[0] & (HISTORY - 1)
-        self._history[at] = entry
-        self._history_source[at] = producer
-        if self._first_seq is None:
-            self._first_seq = entry[0]
-        if not sent:
-            self.counters.dropped[reason or "send_error"] += 1
-            return
-        self.packets_sent += 1
-        self.octets_sent += octets
-        health = self.peer.health
-        if health is not None and health.oldest_unacked is None:
-            health.packet_out(now)
+        mask = HISTORY - 1
+        for consumer, status, entry, datagram, job in zip(consumers, statuses, entries, datagrams, jobs, strict=True):
+            if entry is None:
+                consumer.counters.dropped["before_switch"] += 1
+                continue
+            at = entry[0] & mask
+            consumer._history[at] = entry
+            consumer._history_source[at] = producer
+            if consumer._first_seq is None:
+                consumer._first_seq = entry[0]
+            if status != SENT:
+                dropped = consumer.counters.dropped
+                if status == HANDOFF:
+                    try:
+                        consumer.native_link.send_protected(datagram)
+                    except ConnectionError:
+                        dropped["not_connected"] += 1
+                        continue
+                    except library_surface.SendBufferFull:
+                        dropped["send_buffer_full"] += 1
+                        continue
+                    except Exception as exc:  # as forward() counts what the transport raises
+                        dropped["send_error"] += 1
+                        consumer.peer.hook_error("consumer.send", exc)
+                        continue
+                elif status == SRTP_REFUSED:
+                    dropped["srtp_refused"] += 1
+                    continue
+                else:  # TOO_LONG: the Python path's protect raises, counted as a send error
+                    dropped["send_error"] += 1
+                    continue
+            consumer.packets_sent += 1
+            consumer.octets_sent += len(job[3])
+            health = consumer.peer.health
+            if health is not None and health.oldest_unacked is None:
+                health.packet_out(now)
 
     # RTCP from the subscriber ---------------------------------------------------------
     def on_rtcp(self, packet: Any) -> None:

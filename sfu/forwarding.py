@@ -17,9 +17,15 @@ Both take the same :class:`~sfu.rtp_rewrite.SequenceMapper` (the control plane k
 switching it in Python) and give the same :class:`BatchResult`; they put the same bytes
 on the wire (``tests/sfu/test_native_forwarding.py``). :func:`forwarding_path` picks one
 from a setting: ``"native"``, ``"python"``, or ``"auto"`` (native when the extension was
-built). The Router uses the native step one packet at a time when
-``RouterConfig.forwarding`` says so (:meth:`sfu.transport.connection.Connection.forward_rtp`);
-``python -m bench.forwarding`` measures both (docs/performance.md).
+built). ``python -m bench.forwarding`` measures both (docs/performance.md).
+
+The Router, when ``RouterConfig.forwarding`` gives its connections a native session,
+forwards each packet of a Producer to all its consumers in steady state with ONE call,
+:data:`fan_out` (``sfu._forward.fanout``, :meth:`sfu.consumer.Consumer.fan_out`): per
+consumer a job ``(sender, direct, mapper, body, payload_type, ssrc)``, per job a
+:data:`Status`, a history entry and, for :data:`HANDOFF`, the protected datagram for its
+transport's queue. The per-packet rewrite in C is one function both calls use
+(``forward_step`` in sfu/_forward.c).
 """
 
 from __future__ import annotations
@@ -62,6 +68,24 @@ class BatchResult:
     octets: int  # their size before SRTP (as Consumer.octets_sent counts)
     refused: int  # SRTP refused them (longer than pylibsrtp's 1356 bytes, replay)
     unsent: int  # the socket was full or refused them
+
+
+#: what became of one job of :data:`fan_out` (the byte ``statuses[i]``), as sfu._forward
+#: numbers them: sent directly; before the mapper's switch point (no entry, nothing sent);
+#: refused by libsrtp (a replay: ``srtp_refused``); longer than pylibsrtp protects
+#: (``send_error``, as the Python path counts it); protected but to be handed to the
+#: transport (not direct, or the socket did not take it: EAGAIN and other errors)
+SENT, BEFORE_SWITCH, SRTP_REFUSED, TOO_LONG, HANDOFF = range(5)
+#: ``sfu._forward.fanout(jobs, vp8, now) -> (statuses, entries, datagrams)``, or None
+fan_out = None if native is None else native.fanout
+if native is not None and (native.SENT, native.BEFORE_SWITCH, native.SRTP_REFUSED, native.TOO_LONG, native.HANDOFF) != (
+    SENT,
+    BEFORE_SWITCH,
+    SRTP_REFUSED,
+    TOO_LONG,
+    HANDOFF,
+):
+    raise ImportError("sfu._forward's statuses are not sfu.forwarding's: rebuild it (make install-test)")
 
 
 def native_available() -> bool:

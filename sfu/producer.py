@@ -33,6 +33,7 @@ from aiortc.rtp import (
 )
 
 from .adaptation import RateMeter
+from .consumer import Consumer
 from .packet_cache import PacketCache
 from .rtp_rewrite import (
     TID_MASK,
@@ -48,7 +49,6 @@ from .rtp_rewrite import (
 from .simulcast import SimulcastOffer, rid_of
 
 if TYPE_CHECKING:
-    from .consumer import Consumer
     from .metrics import SfuCounters
     from .router import Router
 
@@ -326,9 +326,7 @@ class Producer:
         consumers = self.consumers
         if not consumers:
             return
-        bodies: dict = {}
-        for consumer in tuple(consumers):
-            consumer.forward(self, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
+        Consumer.fan_out(self, tuple(consumers), data, codec, seq, ts, keyframe, now, vp8, temporal)
 
     def _learn_layer(self, data: bytes) -> Producer | None:
         """The layer of a packet from an SSRC not seen yet, by its rid extension (its
@@ -422,10 +420,18 @@ class Producer:
         rtcp_ssrc = self.receiver.seance_rtcp_ssrc
         if rtcp_ssrc is None or self.ssrc is None:
             return
-        packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
-        packet.lost = lost
+        # aiortc packs each lost number's distance to its PID (RFC 4585 6.2.1) without the
+        # modulo: a list across the sequence wrap (…, 0xFFFF, 0, …) raised, the packet that
+        # revealed the loss lost with it. One NACK each side of the wrap.
+        wrap = next((i for i in range(1, len(lost)) if lost[i] < lost[i - 1]), len(lost))
+        data = b""
+        for part in (lost[:wrap], lost[wrap:]):
+            if part:
+                packet = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=self.ssrc)
+                packet.lost = part
+                data += bytes(packet)
         self.counters.nacks_sent += 1
-        self._send_soon(bytes(packet))
+        self._send_soon(data)
 
     def _update_stats(self, seq: int, ts: int, arrival_time_ms: int) -> None:
         if self._base_seq is None:

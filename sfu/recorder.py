@@ -102,6 +102,8 @@ class _Tap:
         self.source: Producer | None = None
         self.generation = 0
         self.keyframe_asked_at = 0.0
+        #: no native send session: Consumer.fan_out hands every packet to forward()
+        self.native_link = None
 
     def set_source(self, producer: Producer | None) -> None:
         if producer is self.source:

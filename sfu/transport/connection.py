@@ -32,9 +32,9 @@ import pylibsrtp
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtcdtlstransport import RtpRouter
 
-from .. import forwarding, library_surface
-from ..forwarding import Entry, NativePath, Vp8, forwarding_path
-from ..rtp_rewrite import SequenceMapper, rtp_layout
+from .. import forwarding
+from ..forwarding import NativePath, forwarding_path
+from ..rtp_rewrite import rtp_layout
 from ..simulcast import SimulcastOffer
 from .certificate import Certificate
 from .dtls import DtlsSrtp, DtlsState
@@ -90,10 +90,11 @@ class Sender:
     def direct_sender(self) -> Callable[[bytes | bytearray], int]:
         return self.connection.send_rtp
 
-    def native_forwarder(self) -> NativeForward | None:
-        """The native forwarding step of this stream's connection (``forwarding`` native
-        or auto, the extension built), or None: the Consumer forwards in Python."""
-        return self.connection.forward_rtp if self.connection.native_tx is not None else None
+    def native_forwarder(self) -> Connection | None:
+        """The connection whose native step forwards this stream (``forwarding`` native
+        or auto, the extension built: :meth:`Connection.native_route`), or None: the
+        Consumer forwards in Python."""
+        return self.connection if self.connection.native_tx is not None else None
 
     async def send_rtcp(self, data: bytes) -> None:
         self.connection.send_rtcp(data)
@@ -105,13 +106,6 @@ def _ssrc(taken: set[int]) -> int:
         if ssrc and ssrc not in taken:
             taken.add(ssrc)
             return ssrc
-
-
-#: (mapper, packet, VP8 offsets, payload type, SSRC, now) -> (history entry or None, sent,
-#: octets, why it was not sent or None): :meth:`Connection.forward_rtp`
-NativeForward = Callable[
-    [SequenceMapper, bytes | bytearray, Vp8, int, int, float], tuple[Entry | None, int, int, str | None]
-]
 
 
 class Connection:
@@ -134,7 +128,8 @@ class Connection:
         #: per SSRC and direction (RFC 3711 section 3.2.3), so that the rollover counter
         #: of a stream its retransmissions share is one
         self.native_tx: Any = None
-        self._native_socket: tuple[Any, int] | None = None  # (transport, its descriptor)
+        #: the nominated pair the native session sends to (Sender.set_target): (transport, address)
+        self._native_socket: tuple[Any, Any] | None = None
         self.counters = owner.counters
         self.certificate = certificate or Certificate.generate()
         self.cname = str(uuid.uuid4())
@@ -184,16 +179,18 @@ class Connection:
         self._spawn(self._connect())
         return answer
 
-    async def offer(self, kinds: list[str]) -> str:
+    async def offer(self, kinds: list[str], sending: dict[int, int] | None = None) -> str:
         """An offer receiving one stream per kind in ``kinds`` (a cascade's edge
         subscribing to its origin, RFC 8829 section 5.2: Séance controls ICE and is the
-        DTLS server); :meth:`accept_answer` takes the answer."""
+        DTLS server); :meth:`accept_answer` takes the answer. The sections whose index is
+        in ``sending`` are offered ``sendonly`` with that SSRC instead (the benchmark's
+        synthetic salles publish that way; their RTP goes through :meth:`send_rtp`)."""
         if not self.ice.ice_controlling:
             raise ValueError("a connection built as answerer cannot offer")
         await self.ice.gather()
         self._kinds = list(kinds)
         local = self._local()
-        return write_offer(self._kinds, local, session_id=random.getrandbits(32))
+        return write_offer(self._kinds, local, session_id=random.getrandbits(32), sending=sending)
 
     async def accept_answer(self, answer_sdp: str) -> None:
         """The origin's answer to :meth:`offer`: a receiver per m-section it sends on;
@@ -250,13 +247,19 @@ class Connection:
                 self._ended("ICE closed")
                 return
 
-    def srtp_ready(self, rx: pylibsrtp.Session, tx: pylibsrtp.Session) -> None:
+    def srtp_ready(
+        self, rx: pylibsrtp.Session, tx: pylibsrtp.Session, native_key: tuple[int, bytes] | None = None
+    ) -> None:
         """DTLS gave the SRTP sessions (receive, send): the streams start, each Producer
-        and Consumer told to its owner."""
+        and Consumer told to its owner. ``native_key``: (libsrtp profile, this end's key
+        and salt) of ``tx`` for the native send session, when no DTLS handshake gave
+        them (the forwarding harness, bench/forwarding.py)."""
         self._rx, self._tx = rx, tx
         dtls = self.dtls
-        if self.forwarding != "python" and dtls is not None and dtls.srtp_profile and dtls.local_key:
-            path = forwarding_path(self.forwarding, dtls.srtp_profile.libsrtp, dtls.local_key)
+        if native_key is None and dtls is not None and dtls.srtp_profile and dtls.local_key:
+            native_key = (dtls.srtp_profile.libsrtp, dtls.local_key)
+        if self.forwarding != "python" and native_key is not None:
+            path = forwarding_path(self.forwarding, *native_key)
             if isinstance(path, NativePath):
                 self.native_tx = path.sender
         self.state = "connected"
@@ -286,6 +289,7 @@ class Connection:
         logger.info("connection ended: %s", reason)
         self.state = "failed"
         self._rx = self._tx = None
+        self._forget_native_target()
         self._tell("transport_closed")
 
     # receiving ----------------------------------------------------------------------------
@@ -372,37 +376,47 @@ class Connection:
             self.ice.send_now(data)
         return len(packet)
 
-    def forward_rtp(
-        self, mapper: SequenceMapper, body: bytes | bytearray, vp8: Vp8, payload_type: int, ssrc: int, now: float
-    ) -> tuple[Entry | None, int, int, str | None]:
-        """One packet through the native step (:class:`sfu.forwarding.NativePath`):
-        mapped, rewritten and protected as the Python path does, even when it cannot be
-        sent (then the reason, as the Python path counts it: ``not_connected``,
-        ``send_buffer_full``, ``srtp_refused``). Sent straight on the nominated pair's
-        socket, so not while its transport still holds datagrams (they would be overtaken)."""
-        reason: str | None = None
-        fd = -1
-        address: tuple[Any, ...] = ("0.0.0.0", 9)
-        nominated = library_surface.nominated_socket(self.ice) if self._tx is not None else None
+    def native_route(self) -> bool | None:
+        """Where the native step (:func:`sfu.forwarding.fan_out`) may put this connection's
+        datagrams now: True, straight on the nominated pair's socket (its session's
+        target kept to that pair); False, behind what the pair's transport still queues
+        (sending past it would reorder the stream: the datagrams are handed to the
+        transport, :meth:`send_protected`); None, nowhere (not connected: the datagrams
+        are handed off and refused, ``not_connected``, as the Python path counts them)."""
+        if self._tx is None:
+            return None
+        nominated = self.ice.nominated()
         if nominated is None:
-            reason = "not_connected"
-        else:
-            transport, address = nominated
-            if transport.get_write_buffer_size() > 0:
-                reason = "send_buffer_full"
-            else:
-                known = self._native_socket
-                if known is None or known[0] is not transport:
-                    known = self._native_socket = (transport, transport.get_extra_info("socket").fileno())
-                fd = known[1]
-        entries, sent, octets, refused, unsent = self.native_tx.forward(
-            fd, address, mapper, (body,), (vp8,), payload_type, ssrc, now
-        )
-        if refused:  # as pylibsrtp: a replay it refuses, or longer than it protects
-            reason = "srtp_refused" if len(body) <= forwarding.native.MAX_PLAIN else "send_error"
-        elif unsent and reason is None:
-            reason = "send_buffer_full"
-        return entries[0], sent, octets, reason
+            return None
+        transport, address = nominated
+        if transport.is_closing():
+            # its descriptor is closed or about to be, and may be reused by another socket:
+            # never sent to directly (the transport drops what it is given once closed)
+            return False
+        known = self._native_socket
+        if known is None or known[0] is not transport or known[1] != address:
+            sock = transport.get_extra_info("socket")
+            if sock is None:
+                return False  # a transport without a socket of its own: everything through it
+            self.native_tx.set_target(sock.fileno(), address)
+            self._native_socket = (transport, address)
+        return transport.get_write_buffer_size() == 0
+
+    def _forget_native_target(self) -> None:
+        """The connection ended: its native session sends to no descriptor any more (the
+        number may be reused by another socket once aioice closes it)."""
+        if self.native_tx is not None:
+            self.native_tx.set_target(-1, None)
+        self._native_socket = None
+
+    def send_protected(self, datagram: bytes) -> None:
+        """Hand a datagram the native step protected to the nominated pair's transport,
+        which sends it or queues it behind what it holds, as the Python path's
+        :meth:`send_rtp` does: ConnectionError when not connected,
+        :class:`sfu.library_surface.SendBufferFull` beyond SEND_BUFFER_LIMIT queued bytes."""
+        if self._tx is None:
+            raise ConnectionError("DTLS not connected")
+        self.ice.send_now(datagram)
 
     def send_rtcp(self, data: bytes) -> None:
         tx = self._tx
@@ -426,6 +440,7 @@ class Connection:
             except Exception as exc:
                 logger.debug("closing DTLS: %r", exc)
         self._rx = self._tx = None
+        self._forget_native_target()
         for task in list(self._tasks):
             task.cancel()
         await self.ice.close()

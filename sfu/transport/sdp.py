@@ -14,6 +14,7 @@ the text as before. One BUNDLE group, one ICE/DTLS transport (``max-bundle``), `
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiortc import sdp
@@ -165,10 +166,17 @@ def write_answer(
     return with_simulcast(with_opus_fec(str(answer)), simulcast)
 
 
-def write_offer(kinds: list[str], local: LocalTransport, session_id: int) -> str:
+def write_offer(
+    kinds: list[str], local: LocalTransport, session_id: int, sending: Mapping[int, int] | None = None
+) -> str:
     """An offer of one ``recvonly`` m-section per kind in ``kinds`` (mids "0", "1"...),
     with aiortc's codecs and header extensions, as aiortc's ``createOffer`` writes them
-    (a cascade's edge subscribing to its origin: ``a=setup:actpass``, one BUNDLE)."""
+    (a cascade's edge subscribing to its origin: ``a=setup:actpass``, one BUNDLE).
+
+    ``sending`` (m-section index -> SSRC): those sections are offered ``sendonly``
+    instead, their stream announced with ``a=ssrc`` (cname) and ``a=msid`` (RFC 8830), as
+    a browser's offer publishes a track (the benchmark's synthetic salles)."""
+    sending = sending or {}
     offer = sdp.SessionDescription()
     offer.origin = f"- {session_id} {session_id} IN IP4 0.0.0.0"
     offer.msid_semantic.append(sdp.GroupDescription(semantic="WMS", items=["*"]))
@@ -179,6 +187,10 @@ def write_offer(kinds: list[str], local: LocalTransport, session_id: int) -> str
         section.extensions = list(HEADER_EXTENSIONS[kind])
         media = _media_common(section, local, role="auto")
         media.direction = "recvonly"
+        if index in sending:
+            media.direction = "sendonly"
+            media.msid = f"{local.cname} {kind}-{index}"
+            media.ssrc = [sdp.SsrcDescription(ssrc=sending[index], cname=local.cname)]
         offer.media.append(media)
     offer.group.append(sdp.GroupDescription(semantic="BUNDLE", items=[m.rtp.muxId for m in offer.media]))
     return str(offer)

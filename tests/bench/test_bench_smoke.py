@@ -44,7 +44,7 @@ def _left_behind(pid: int, where: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bench_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
+def bench_run(tmp_path_factory, bench_samples) -> tuple[dict, subprocess.CompletedProcess]:
     """One short run (2 salles, 2 s windows) of Séance, and of Janus when installed."""
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "report.json"
@@ -61,7 +61,7 @@ def bench_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
         "--zero-seconds",
         "1",
         "--cache",
-        str(tmp / "cache"),
+        str(bench_samples),
         "--json",
         str(out),
     ]
@@ -145,7 +145,7 @@ def test_janus_report_is_well_formed(bench_run) -> None:
     _check_sizing(report["janus"])
 
 
-def test_workers_spread_sittings_over_processes(tmp_path) -> None:
+def test_workers_spread_sittings_over_processes(tmp_path, bench_samples) -> None:
     """--workers 2: two server processes, each hosting one of the two sittings (a salle
     reaching the other worker would be refused: unknown sitting), CPU and RSS summed."""
     out = tmp_path / "report.json"
@@ -164,7 +164,7 @@ def test_workers_spread_sittings_over_processes(tmp_path) -> None:
         "--zero-seconds",
         "1",
         "--cache",
-        str(tmp_path / "cache"),
+        str(bench_samples),
         "--json",
         str(out),
     ]

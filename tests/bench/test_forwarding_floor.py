@@ -31,10 +31,12 @@ def test_the_floor_report_has_every_row_measured() -> None:
     for row in rows:
         assert isinstance(row["us_per_packet"], float) and row["us_per_packet"] > 0, row
         assert row["cpu_s"] > 0 and row["what"], row
-    for row in rows[:4]:  # one consumer's batches: every packet handed over left
+    for row in rows[:5]:  # one consumer's batches, or the fan-out call's jobs: every packet handed over left
         assert row["packets"] == 256 and row["sent"] == 256, row
-    router = rows[4]
-    assert router["sent"] >= router["packets"] > 0  # forwarded to 2 subscribers
+    assert "to 2 consumers" in rows[2]["what"]
+    for router in rows[5:]:  # the Router on each path, forwarded to 2 subscribers
+        assert router["sent"] >= router["packets"] > 0, router
+    assert "fan_out" in rows[6]["what"] and "Consumer.forward" in rows[5]["what"]
     text = floor.table(report)
     assert text.count("\n| ") == 2 + len(rows)  # header, rule, one line per row
     for row in rows:
@@ -45,7 +47,8 @@ def test_without_the_extension_the_native_rows_say_so() -> None:
     report = _run("import sys\nsys.modules['sfu._forward'] = None\n")
     assert report["native_built"] is False
     by_path = {r["path"]: r for r in report["rows"]}
-    assert by_path["sendmmsg"]["us_per_packet"] is None and by_path["native"]["us_per_packet"] is None
+    for path in ("sendmmsg", "native", "fanout", "router-native"):
+        assert by_path[path]["us_per_packet"] is None, path
     assert "not built" in by_path["native"]["what"]
     assert by_path["python"]["sent"] == 256
     assert "| native |" in floor.table(report) and "—" in floor.table(report)

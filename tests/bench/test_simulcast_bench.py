@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from bench import aiortc_private
 from bench import report as rep
 from bench.janus import janus_available
 from bench.simulcast import RID_EXT, RIDS, answered_rids, layer_header, layer_kind, rid_of_kind, simulcast_offer
@@ -86,26 +85,6 @@ def test_a_layer_packet_carries_its_mid_and_rid() -> None:
     assert rid_of_kind(0) is None and rid_of_kind(1) is None  # audio, video without simulcast
 
 
-def test_the_private_surface_matches_the_installed_libraries(monkeypatch) -> None:
-    assert aiortc_private.check_surface() == []
-    aiortc_private.require_surface()
-
-
-def test_the_surface_check_fails_loudly_on_an_upgrade(monkeypatch) -> None:
-    from importlib import metadata
-
-    from aiortc.rtcrtpsender import RTCRtpSender
-
-    real = metadata.version
-    monkeypatch.setattr(aiortc_private.metadata, "version", lambda name: "1.17.0" if name == "aiortc" else real(name))
-    monkeypatch.delattr(RTCRtpSender, "_send_keyframe")
-    problems = aiortc_private.check_surface()
-    assert any("aiortc 1.17.0 installed" in p for p in problems), problems
-    assert any("_send_keyframe" in p for p in problems), problems
-    with pytest.raises(aiortc_private.SurfaceError, match=r"aiortc 1\.17\.0"):
-        aiortc_private.require_surface()
-
-
 def test_simulcast_figures_add_up() -> None:
     """The accounting alone: one layer per pair, received against its source's sent."""
     q, f = layer_kind("q"), layer_kind("f")
@@ -148,7 +127,7 @@ def test_simulcast_figures_add_up() -> None:
 
 
 @pytest.fixture(scope="module")
-def simulcast_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
+def simulcast_run(tmp_path_factory, bench_samples) -> tuple[dict, subprocess.CompletedProcess]:
     tmp = tmp_path_factory.mktemp("bench-simulcast")
     out = tmp / "report.json"
     cmd = [
@@ -165,7 +144,7 @@ def simulcast_run(tmp_path_factory) -> tuple[dict, subprocess.CompletedProcess]:
         "--zero-seconds",
         "1",
         "--cache",
-        str(tmp / "cache"),
+        str(bench_samples),
         "--json",
         str(out),
     ]
@@ -234,11 +213,11 @@ def test_janus_negotiated_simulcast_and_forwards_the_layer_asked(simulcast_run) 
 def test_simulcast_is_refused_where_it_does_not_apply() -> None:
     from bench.cli import cli
 
-    assert cli(["--simulcast", "--client-path", "stock"]) == 2
+    assert cli(["--simulcast", "--baseline", "mediarelay"]) == 2
     assert cli(["--simulcast", "--workers", "2"]) == 2
 
 
-def test_dynacast_salles_stop_the_layers_seance_switches_off(tmp_path, simulcast_run) -> None:
+def test_dynacast_salles_stop_the_layers_seance_switches_off(tmp_path, simulcast_run, bench_samples) -> None:
     """--dynacast: a salle whose picture nobody receives is asked (``layers``, after 5 s
     without a subscriber) to keep its smallest layer only, and the synthetic salle, like
     the kiosk, stops the others; what is forwarded is still one layer per subscriber and
@@ -261,7 +240,7 @@ def test_dynacast_salles_stop_the_layers_seance_switches_off(tmp_path, simulcast
         "--salles-per-process",
         "6",
         "--cache",
-        str(tmp_path / "cache"),
+        str(bench_samples),
         "--json",
         str(out),
     ]

@@ -123,11 +123,12 @@ async def test_three_kiosks_see_and_hear_each_other_mute_loss_and_return(browser
         )
         assert room.router is not None and "vaux" in room.muted
         await asyncio.sleep(1.0)  # packets in flight and jitter buffers
-        for s in ("belcourt", "saint-ferreol"):
-            page = kiosks[s][1]
-            a = audio_packets_by_mid(await stats(page))
-            await asyncio.sleep(2.0)
-            b = audio_packets_by_mid(await stats(page))
+        listeners = ("belcourt", "saint-ferreol")  # both watched over the same 2-s window
+        opening = {s: audio_packets_by_mid(await stats(kiosks[s][1])) for s in listeners}
+        await asyncio.sleep(2.0)
+        closing = {s: audio_packets_by_mid(await stats(kiosks[s][1])) for s in listeners}
+        for s in listeners:
+            a, b = opening[s], closing[s]
             for mid in vaux_mids[s]:
                 assert b[mid][1] == a[mid][1], f"{s}: slot {mid} still receives audio after vaux was muted"
             assert all(salle != "vaux" or b[mid][1] == a[mid][1] for mid, (salle, _) in b.items())

@@ -5,8 +5,11 @@ the three salles transmit (fake camera and microphone). The president, the moder
 the three salle agents, three councillors (``/elu``) and a public display each have
 their own browser context and session; the other councillors' electronic ballots and
 secret-ballot requests go through authenticated WebSockets speaking the same protocol.
-Each step asserts what the screens show; every wait is bounded. Screenshots of each
-screen at its key moment go to ``test-output/e2e/``.
+Each step asserts what the screens show; every wait is bounded. With ``SEANCE_E2E_SHOTS=1``,
+screenshots of each screen at its key moment go to ``test-output/e2e/`` (to look at; nothing
+reads them, so the suite does not take them). The people arrive together (their pages load
+concurrently, as in a real sitting); the moderator's page, a mosaic receiving every salle's
+picture, is open only for the floor it gives.
 
 Steps (issue 4): 1 opening refused (quorum short, then one occupied salle's kiosk
 closed); 2 check-ins, a proxy, the secretary, opening; 3 an electronic vote with a proxy
@@ -24,6 +27,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -63,15 +67,21 @@ SOCKET_VOTERS = ["m02", "m04", "m06", "m08", "m10", "m12"]  # the others, over a
 
 
 class Shots:
+    """The screens at their key moments, when ``SEANCE_E2E_SHOTS`` is set (else nothing)."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.png"):
-            old.unlink()
+        self.on = bool(os.environ.get("SEANCE_E2E_SHOTS"))
+        if self.on:
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob("*.png"):
+                old.unlink()
         self.n = 0
 
     async def __call__(self, page, name: str, full_page: bool = True) -> None:
         self.n += 1
+        if not self.on:
+            return
         await page.screenshot(path=str(self.folder / f"{self.n:02d}-{name}.png"), full_page=full_page)
 
 
@@ -117,6 +127,22 @@ class SocketCouncillor:
         await self.ws.close()
 
 
+async def public_display(browser, server):
+    """The public page, as anyone opens it (no session)."""
+    context = await browser.new_context(viewport={"width": 1600, "height": 900})
+    page = await context.new_page()
+    await page.goto(server.base_url + "/public/demo")
+    return context, page
+
+
+def _or_raise(results: list) -> list:
+    """What ``asyncio.gather(..., return_exceptions=True)`` gave, or its first error raised."""
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
+
 async def refused(page, rule: str, *fragments: str) -> None:
     """The screen shows the refusal, in French, naming the rule."""
     alert = page.locator("#alert")
@@ -143,47 +169,47 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
     session = aiohttp.ClientSession()
     sockets: dict[str, SocketCouncillor] = {}
     try:
-        # ---- everyone arrives: three kiosks, the president, the moderator, the agents, three
-        # councillors on /elu, the public display, and six councillors' sockets.
-        kiosks = {s: await open_kiosk(browser, server, s) for s in PRESENT}
-        contexts += [c for c, _ in kiosks.values()]
+        # ---- everyone arrives: three kiosks, the president, the agents, three councillors on
+        # /elu and the public display (together), and six councillors' sockets.
+        opened = await asyncio.gather(*(open_kiosk(browser, server, s) for s in PRESENT), return_exceptions=True)
+        contexts += [o[0] for o in opened if not isinstance(o, BaseException)]
+        kiosks = dict(zip(PRESENT, _or_raise(opened), strict=True))
         mark("kiosks opened")
-        ctx, president = await person(
-            browser,
-            server,
-            Role.PRESIDENT,
-            member="m01",
-            salle="belcourt",
-            path="/president",
-            viewport={"width": 1440, "height": 1000},
-        )
-        contexts.append(ctx)
-        agents = {}
-        for salle in PRESENT:
-            ctx, agents[salle] = await person(
+        arrivals = [
+            person(
                 browser,
                 server,
-                Role.AGENT,
-                member=f"a-{salle}",
-                salle=salle,
-                agent=f"a-{salle}",
-                path=f"/agent/{salle}",
-            )
-            contexts.append(ctx)
-        elus = {}
-        for member in ELUS:
-            ctx, elus[member] = await person(
-                browser, server, Role.COUNCILLOR, member=member, path="/elu", viewport={"width": 400, "height": 860}
-            )
-            contexts.append(ctx)
-        ctx, moderator = await person(
-            browser, server, Role.MODERATOR, member="moderateur", salle="belcourt", path="/moderation"
-        )
-        contexts.append(ctx)
-        public_ctx = await browser.new_context(viewport={"width": 1600, "height": 900})
-        contexts.append(public_ctx)
-        public = await public_ctx.new_page()
-        await public.goto(server.base_url + "/public/demo")
+                Role.PRESIDENT,
+                member="m01",
+                salle="belcourt",
+                path="/president",
+                viewport={"width": 1440, "height": 1000},
+            ),
+            *(
+                person(
+                    browser,
+                    server,
+                    Role.AGENT,
+                    member=f"a-{salle}",
+                    salle=salle,
+                    agent=f"a-{salle}",
+                    path=f"/agent/{salle}",
+                )
+                for salle in PRESENT
+            ),
+            *(
+                person(
+                    browser, server, Role.COUNCILLOR, member=member, path="/elu", viewport={"width": 400, "height": 860}
+                )
+                for member in ELUS
+            ),
+            public_display(browser, server),
+        ]
+        opened = await asyncio.gather(*arrivals, return_exceptions=True)
+        contexts += [o[0] for o in opened if not isinstance(o, BaseException)]
+        pages = [page for _, page in _or_raise(opened)]
+        president, agents = pages[0], dict(zip(PRESENT, pages[1:4], strict=True))
+        elus, public = dict(zip(ELUS, pages[4:7], strict=True)), pages[7]
         for member in SOCKET_VOTERS:
             sockets[member] = await SocketCouncillor.connect(session, server, member)
         mark("people's pages opened")
@@ -280,12 +306,19 @@ async def test_a_whole_sitting_in_real_browsers(browser, live_app, output_dir):
         mark("2 opened")
 
         # The floor: a councillor asks, the moderator grants it; the public display shows the speaker.
+        # (The moderator's page is opened for this only: its mosaic receives every salle's picture.)
+        moderator_ctx, moderator = await person(
+            browser, server, Role.MODERATOR, member="moderateur", salle="belcourt", path="/moderation"
+        )
+        contexts.append(moderator_ctx)
         await elus["m11"].click("#floor-btn")
         await expect(moderator.locator("#floor li[data-member=m11]")).to_contain_text("Isabelle Morel", timeout=T)
         await expect(president.locator("#floor")).to_contain_text("Isabelle Morel", timeout=T)
         await shot(moderator, "moderation-floor-queue")
         await moderator.click("#floor li[data-member=m11] button:has-text('Donner la parole')")
         await expect(elus["m11"].locator("#floor-state")).to_contain_text("Vous avez la parole depuis", timeout=T)
+        contexts.remove(moderator_ctx)
+        await moderator_ctx.close()
         await expect(public.locator("#public-speaker")).to_have_text("À la parole : Isabelle Morel", timeout=T)
         await president.click('#floor button:has-text("Fin de l\'intervention")')
         await expect(public.locator("#public-speaker")).to_be_hidden(timeout=T)

@@ -704,3 +704,27 @@ def test_a_nack_listing_the_whole_history_is_answered_within_budget(loop, harnes
     assert 1 <= resent <= RETRANSMIT_BURST + 5  # 5 NACKs at once: the burst, barely refilled
     assert h.counters.dropped["nack_over_budget"] >= 5 * len(seqs) - resent - len(seqs)
     _no_hook_errors(h)
+
+
+def test_an_upstream_loss_across_the_sequence_wrap_is_nacked_and_the_packet_forwarded(loop):
+    """Packets 0xFFFE, 0xFFFF, 0 and 1 lost: the publisher is asked for all four (RFC 4585
+    6.2.1, one NACK each side of the wrap), and the packet that revealed the loss is
+    forwarded. Found by the native forwarding's random sittings: aiortc's NACK packing
+    raised on the wrap, the packet dropped with a hook error."""
+    h = loop.run_until_complete(Harness(subscribers=1).start())
+    ext = [(3, b"\x01\x02\x03"), (4, b"1")]
+    for seq, keyframe in ((0xFFFC, True), (0xFFFD, False), (2, False)):
+        payload = vp8_payload(keyframe, 5)
+        loop.run_until_complete(h.rtp(rtp_packet(seq, 9000, PUB_VIDEO_SSRC, PT_VP8, payload, extensions=ext)))
+    loop.run_until_complete(h.settle())
+    loop.run_until_complete(h.close())
+    _no_hook_errors(h)
+    c = h.consumer(0, "video-0")
+    outs = [o for o in h.subscribers[0].rtp_sent() if struct.unpack_from("!I", o, 8)[0] == c.ssrc]
+    assert len(outs) == 3  # the packet after the gap too
+    asked = []
+    for data in h.publisher.rtcp_sent():
+        for packet in RtcpPacket.parse(data):
+            if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                asked += packet.lost
+    assert asked == [0xFFFE, 0xFFFF, 0, 1]

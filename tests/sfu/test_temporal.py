@@ -95,7 +95,17 @@ class Wire:
         self.sent = 0
 
     def read(self) -> list[bytes]:
-        got = [self.sink.recv(2048) for _ in range(self.sent)]
+        # everything sent so far (loopback queues a datagram before sendto returns), by
+        # either path: the Python sender's own count and the native step's direct sends
+        got = []
+        self.sink.setblocking(False)
+        try:
+            while True:
+                got.append(self.sink.recv(2048))
+        except BlockingIOError:
+            pass
+        finally:
+            self.sink.setblocking(True)
         self.sent = 0
         rx = Session(policy(PROFILE.libsrtp, KEY, Policy.SSRC_ANY_INBOUND))
         return [rx.unprotect(d) for d in got]
@@ -125,16 +135,24 @@ class Sender:
 
         return send
 
-    def native_forwarder(self):
-        if self.path is None:
-            return None
+    def native_forwarder(self) -> NativeLink | None:
+        return None if self.path is None else NativeLink(self.wire, self.path)
 
-        def forward(mapper, body, vp8, pt, ssrc, now):
-            result = self.path.forward(self.wire.out, self.wire.address, mapper, (body,), (vp8,), pt, ssrc, now)
-            self.wire.sent += result.sent
-            return result.entries[0], result.sent, result.octets, None
 
-        return forward
+class NativeLink:
+    """The connection as the native step sees it (``native_tx``, ``native_route``,
+    ``send_protected``: :class:`sfu.transport.connection.Connection`), sending on ``wire``."""
+
+    def __init__(self, wire: Wire, path: NativePath) -> None:
+        self.wire = wire
+        self.native_tx = path.sender
+        self.native_tx.set_target(wire.out.fileno(), wire.address)
+
+    def native_route(self) -> bool:
+        return True  # straight on the socket
+
+    def send_protected(self, datagram: bytes) -> None:
+        self.wire.out.sendto(datagram, self.wire.address)
 
 
 def parameters(pt: int) -> RTCRtpReceiveParameters:

@@ -4,13 +4,11 @@ on the source with ``ast``.
 
 An attribute whose name starts with one underscore, read or written on anything but
 ``self``, ``cls`` or ``super()``, is a private name of someone else. What remains is
-listed here by file and name, so that the list can only shrink:
-
-- ``sfu/library_surface.py``: the five private names of ``aioice.Connection`` the server's
-  transport needs (issue 11 point 8: one module, checked by ``check_surface()`` against
-  the exact versions pinned);
-- the benchmark's load generator (``bench/aiortc_private.py``, aiortc's sender driven
-  below its API, pinned and checked the same way) and two benchmark helpers.
+listed here by file and name, so that the list can only shrink: only
+``sfu/library_surface.py``, with the five private names of ``aioice.Connection`` the
+transport Séance owns needs (issue 11 point 8: one module, checked by ``check_surface()``
+against the exact versions pinned). The benchmark's load generator is built on that
+transport (``bench/salle_transport.py``) and has none of its own.
 
 A name on the list that a file no longer uses fails the test too: the list is kept true.
 
@@ -40,9 +38,6 @@ REMAINING: dict[str, set[str]] = {
         "_nominated",
     },
 }
-#: the benchmark load generator's library surface (aiortc's sender driven below its API),
-#: pinned and checked against the installed versions
-WHOLESALE = {"bench/aiortc_private.py"}
 #: private by name only: documented public API of the standard library
 STDLIB_PUBLIC = {"_exit", "_asdict", "_replace", "_fields"}
 
@@ -104,7 +99,7 @@ def test_no_module_reaches_into_another_objects_private_names() -> None:
     unexpected = {
         rel: sorted(names - REMAINING.get(rel, set()))
         for rel, names in found.items()
-        if rel not in WHOLESALE and names - REMAINING.get(rel, set())
+        if names - REMAINING.get(rel, set())
     }
     assert unexpected == {}, "give the owner a public method instead of reaching into its private names"
 
@@ -169,12 +164,12 @@ def test_the_owned_transport_needs_five_private_names_of_aioice_and_no_more() ->
 
 #: the first-party packages (what they rebind of each other is not another library's)
 FIRST_PARTY = {"deliberation", "signaling", "sfu", "web", "bench", "tests"}
-#: file -> what it still rebinds of another library (may only shrink): the benchmark's
-#: aiortc clients and its MediaRelay baseline gather on the benchmark's own addresses
-#: (127.0.0.1, which aioice leaves out, or its namespace's), in their own processes
-#: (aiortc's RTCPeerConnection takes no address list). The server rebinds nothing.
+#: file -> what it still rebinds of another library (may only shrink): two benchmark
+#: helpers whose aiortc clients (the cascade measurement's kiosks, the MediaRelay
+#: baseline server) gather on the benchmark's own addresses (127.0.0.1, which aioice
+#: leaves out), in their own processes (aiortc's RTCPeerConnection takes no address
+#: list). The server and the synthetic salles rebind nothing.
 REBINDING: dict[str, set[str]] = {
-    "bench/aiortc_private.py": {"aioice.ice.get_host_addresses"},
     "bench/cascade_cpu.py": {"aioice.ice.get_host_addresses"},
     "bench/mediarelay_server.py": {"aioice.ice.get_host_addresses"},
 }
