@@ -323,6 +323,16 @@ class Consumer:
             if dpid:
                 mapper.pid_offset = (mapper.pid_offset - dpid) & 0x7FFF
 
+    def _body(self, producer: Producer, data: bytes, bodies: dict) -> bytearray:
+        """The packet with its header extension ids translated for this consumer, made
+        once per translation table and shared by the packet's consumers (``bodies``)."""
+        table = producer.extension_table(self)
+        body = bodies.get(table)
+        if body is None:
+            body = bodies[table] = bytearray(data)
+            translate_extensions(body, table)
+        return body
+
     def _forward_python(
         self,
         producer: Producer,
@@ -345,12 +355,7 @@ class Consumer:
             self.counters.dropped["codec_mismatch"] += 1
             return
         out_seq, out_ts = mapped
-        table = producer.extension_table(self)
-        body = bodies.get(table)
-        if body is None:
-            body = bodies[table] = bytearray(data)
-            translate_extensions(body, table)
-        buf = bytearray(body)
+        buf = bytearray(self._body(producer, data, bodies))
         buf[1] = (buf[1] & 0x80) | pt
         _SEQ_TS_SSRC.pack_into(buf, 2, out_seq, out_ts, self.ssrc)
         if vp8 is not None:
@@ -414,9 +419,10 @@ class Consumer:
         steady: list[Consumer] = []
         name = codec.name
         for consumer in consumers:
-            link = consumer.native_link
+            link = consumer.native_link  # None for the recorder's tap: it has no payload types
+            pt = None if link is None else consumer.payload_types.get(name)
             if (
-                link is None
+                pt is None
                 or consumer.source is not producer
                 or consumer.pending is not None
                 or consumer.paused
@@ -424,18 +430,9 @@ class Consumer:
             ):
                 consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
                 continue
-            pt = consumer.payload_types.get(name)
-            if pt is None:
-                consumer.forward(producer, data, codec, seq, ts, keyframe, now, vp8, bodies, temporal)
-                continue
             body = by_ids.get(consumer.extension_key)
             if body is None:
-                table = producer.extension_table(consumer)
-                body = bodies.get(table)
-                if body is None:
-                    body = bodies[table] = bytearray(data)
-                    translate_extensions(body, table)
-                by_ids[consumer.extension_key] = body
+                body = by_ids[consumer.extension_key] = consumer._body(producer, data, bodies)
             jobs.append((link.native_tx, link.native_route(), consumer.mapper, body, pt, consumer.ssrc))
             steady.append(consumer)
         if jobs:
@@ -462,11 +459,7 @@ class Consumer:
             else:
                 self.counters.dropped["codec_mismatch"] += 1
             return
-        table = producer.extension_table(self)
-        body = bodies.get(table)
-        if body is None:
-            body = bodies[table] = bytearray(data)
-            translate_extensions(body, table)
+        body = self._body(producer, data, bodies)
         link = self.native_link
         job = (link.native_tx, link.native_route(), self.mapper, body, pt, self.ssrc)
         Consumer._native_jobs(producer, [self], [job], vp8, now)

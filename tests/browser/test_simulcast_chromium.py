@@ -47,19 +47,31 @@ SENT_RIDS = """() => (async () => {
 })()"""
 
 
+async def open_belcourt_and_vaux(browser, server, contexts: list):
+    """Belcourt's kiosk (the president's salle: every other salle's video-0), then vaux's,
+    their contexts added to ``contexts`` (closed by the caller); vaux's page."""
+    page = None
+    for salle in ("belcourt", "vaux"):
+        context, page = await open_kiosk(browser, server, salle)
+        contexts.append(context)
+    return page
+
+
+def belcourt_video(router):
+    """Belcourt's video track at the Router, None before it publishes one."""
+    peer = router.peers.get("belcourt")
+    return peer.producers.get("video") if peer is not None else None
+
+
 async def test_a_chromium_kiosk_sends_three_layers_and_a_weak_subscriber_gets_a_smaller_one(live_app, browser):
     server = live_app
     router = server.app[ROOMS]["demo"].router
     contexts = []
     try:
-        for salle in ("belcourt", "vaux"):
-            context, page = await open_kiosk(browser, server, salle)
-            contexts.append(context)
-        vaux = page
+        vaux = await open_belcourt_and_vaux(browser, server, contexts)
 
         def layers():
-            peer = router.peers.get("belcourt")
-            track = peer.producers.get("video") if peer is not None else None
+            track = belcourt_video(router)
             if track is None or not all(layer.ssrc is not None and layer.rate.bps() > 0 for layer in track.layers):
                 return None
             return track
@@ -144,14 +156,10 @@ async def test_a_chromium_kiosk_sends_temporal_layers_and_a_subscriber_below_its
     router = server.app[ROOMS]["demo"].router
     contexts = []
     try:
-        for salle in ("belcourt", "vaux"):
-            context, page = await open_kiosk(browser, server, salle)
-            contexts.append(context)
-        vaux = page
+        vaux = await open_belcourt_and_vaux(browser, server, contexts)
 
         def temporal_layers():
-            peer = router.peers.get("belcourt")
-            track = peer.producers.get("video") if peer is not None else None
+            track = belcourt_video(router)
             now = time.monotonic()
             if track is None or not all(layer.temporal_top(now) == 2 for layer in track.layers):
                 return None

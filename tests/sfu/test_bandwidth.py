@@ -253,10 +253,9 @@ def test_a_trial_brings_video_back_when_the_link_carries_it():
     assert m.state is State.VIDEO and m.probe_bps == 0.0
 
 
-def test_a_lossless_trial_brings_video_back_even_while_the_estimate_lags_the_need():
-    # the lab's crawl-120, restored: the loss-based estimate rose from 198 to 209 kbit/s in
-    # the 5 s of a trial needing 224 without any loss; judged on it, the trial failed and
-    # video stayed off for the 30 s after the restore
+def in_a_trial() -> tuple[FallbackMachine, float]:
+    """A machine sent audio-only by a lossy link, then calm until its first trial: it and
+    the time of that trial's first sample."""
     m = FallbackMachine()
     for t in range(5):
         m.observe(float(t), sample(90_000, loss=0.3))
@@ -264,6 +263,14 @@ def test_a_lossless_trial_brings_video_back_even_while_the_estimate_lags_the_nee
     while m.state is not State.TRIAL:
         t += 1.0
         assert m.observe(t, sample(100_000)) is None
+    return m, t
+
+
+def test_a_lossless_trial_brings_video_back_even_while_the_estimate_lags_the_need():
+    # the lab's crawl-120, restored: the loss-based estimate rose from 198 to 209 kbit/s in
+    # the 5 s of a trial needing 224 without any loss; judged on it, the trial failed and
+    # video stayed off for the 30 s after the restore
+    m, t = in_a_trial()
     switch = None
     while switch is None and t < 30:
         t += 1.0
@@ -273,13 +280,7 @@ def test_a_lossless_trial_brings_video_back_even_while_the_estimate_lags_the_nee
 
 
 def test_a_trial_the_link_cannot_carry_fails_on_its_loss():
-    m = FallbackMachine()
-    for t in range(5):
-        m.observe(float(t), sample(90_000, loss=0.3))
-    t = 4.0
-    while m.state is not State.TRIAL:
-        t += 1.0
-        m.observe(t, sample(100_000))
+    m, t = in_a_trial()
     t += 1.0
     assert m.observe(t, sample(100_000, loss=0.5)) is None  # 120 kbit/s: the picture is lost
     assert m.state is State.AUDIO_ONLY and m.retry_after == 20.0
